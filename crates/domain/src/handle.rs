@@ -1,0 +1,193 @@
+//! How a customer was reached (an ANI, an e-mail address, …) and the normalised key that finds
+//! every record of the same person whatever form Genesys wrote the address in.
+
+use crate::text::{BoundedText, InvalidText};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The customer's address exactly as the source sent it (`tel:+420…`, `sip:+420…@host;user=phone`,
+/// `client@example.com`, …), trimmed, 1 to 512 characters. Personal data: never log it.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CustomerHandle(BoundedText<1, 512>);
+
+impl CustomerHandle {
+    pub fn parse(input: &str) -> Result<Self, InvalidText> {
+        BoundedText::parse(input).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The search key stored beside the handle.
+    pub fn key(&self) -> HandleKey {
+        HandleKey::of(self.as_str())
+    }
+}
+
+// Personal data: keep it out of `{:?}` so a stray debug log cannot leak it.
+impl fmt::Debug for CustomerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CustomerHandle(<redacted>)")
+    }
+}
+
+impl TryFrom<String> for CustomerHandle {
+    type Error = InvalidText;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<CustomerHandle> for String {
+    fn from(value: CustomerHandle) -> Self {
+        value.0.into()
+    }
+}
+
+/// A normalised form of a handle, so that `tel:+420 601 123 456`, `sip:+420601123456@10.0.0.7`
+/// and `+420601123456` all find the same records.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum HandleKey {
+    /// E.164, e.g. `+420601123456`.
+    Phone(String),
+    /// Lower-case e-mail address.
+    Email(String),
+    /// Anything else, trimmed and lower-cased.
+    Other(String),
+}
+
+impl HandleKey {
+    pub fn of(handle: &str) -> Self {
+        let trimmed = handle.trim();
+        let address = strip_scheme(trimmed);
+        if let Some(e164) = phone_e164(address) {
+            return Self::Phone(e164);
+        }
+        if let Some(email) = email(address) {
+            return Self::Email(email);
+        }
+        Self::Other(trimmed.to_lowercase())
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Phone(key) | Self::Email(key) | Self::Other(key) => key,
+        }
+    }
+}
+
+impl fmt::Debug for HandleKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self {
+            Self::Phone(_) => "Phone",
+            Self::Email(_) => "Email",
+            Self::Other(_) => "Other",
+        };
+        write!(f, "HandleKey::{kind}(<redacted>)")
+    }
+}
+
+/// `tel:X;params` → `X`; `sip:user@host;params` / `sips:` → `user`; `mailto:X` → `X`.
+fn strip_scheme(handle: &str) -> &str {
+    let lower_prefix = |prefix: &str| {
+        handle.get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+    };
+    if lower_prefix("tel:") {
+        let rest = &handle[4..];
+        rest.split(';').next().unwrap_or(rest)
+    } else if lower_prefix("sip:") || lower_prefix("sips:") {
+        let rest = handle.split_once(':').map_or(handle, |(_, rest)| rest);
+        let user = rest.split(';').next().unwrap_or(rest);
+        user.split('@').next().unwrap_or(user)
+    } else if lower_prefix("mailto:") {
+        &handle[7..]
+    } else {
+        handle
+    }
+}
+
+fn phone_e164(address: &str) -> Option<String> {
+    // Without a leading `+` the country is unknown, and guessing one would merge strangers.
+    if !address.starts_with('+') {
+        return None;
+    }
+    let number = phonenumber::parse(None, address).ok()?;
+    Some(number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+fn email(address: &str) -> Option<String> {
+    let (local, domain) = address.split_once('@')?;
+    let plausible = !local.is_empty()
+        && domain.contains('.')
+        && !domain.contains('@')
+        && !address.chars().any(char::is_whitespace);
+    plausible.then(|| address.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key(handle: &str) -> HandleKey {
+        HandleKey::of(handle)
+    }
+
+    #[test]
+    fn phone_forms_genesys_sends_share_one_e164_key() {
+        let expected = HandleKey::Phone("+420601123456".into());
+        assert_eq!(key("tel:+420601123456"), expected);
+        assert_eq!(key("TEL:+420 601 123 456"), expected);
+        assert_eq!(key("sip:+420601123456@10.0.0.7;user=phone"), expected);
+        assert_eq!(key("sips:+420601123456@pbx.example.com"), expected);
+        assert_eq!(key("+420601123456"), expected);
+        assert_eq!(key(" +420-601-123-456 "), expected);
+    }
+
+    #[test]
+    fn e_mail_is_lower_cased() {
+        assert_eq!(key("Client@Example.COM"), HandleKey::Email("client@example.com".into()));
+        assert_eq!(key("mailto:client@example.com"), HandleKey::Email("client@example.com".into()));
+    }
+
+    #[test]
+    fn anything_else_is_kept_lower_cased() {
+        assert_eq!(key("sip:IPadPhone@172.18.182.10"), HandleKey::Other("sip:ipadphone@172.18.182.10".into()));
+        assert_eq!(key("601123456"), HandleKey::Other("601123456".into()));
+        assert_eq!(key("@someone"), HandleKey::Other("@someone".into()));
+    }
+
+    #[test]
+    fn debug_output_hides_the_personal_data() {
+        let handle = CustomerHandle::parse("tel:+420601123456").unwrap();
+        assert!(!format!("{handle:?}").contains("420"));
+        assert!(!format!("{:?}", handle.key()).contains("420"));
+    }
+
+    #[test]
+    fn handle_must_not_be_empty_or_huge() {
+        assert!(CustomerHandle::parse("  ").is_err());
+        assert!(CustomerHandle::parse(&"1".repeat(513)).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn tel_sip_and_bare_forms_agree(national in "[1-9][0-9]{8}") {
+            let bare = format!("+420{national}");
+            let tel = key(&format!("tel:{bare}"));
+            let sip = key(&format!("sip:{bare}@10.0.0.7;user=phone"));
+            prop_assert_eq!(&tel, &key(&bare));
+            prop_assert_eq!(&tel, &sip);
+        }
+
+        #[test]
+        fn keys_are_stable_under_normalisation(input in "\\PC{1,40}") {
+            let first = key(&input);
+            // The key of a key is itself: normalising twice changes nothing.
+            let second = key(first.as_str());
+            prop_assert_eq!(second.as_str(), first.as_str());
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Bounded free text: what a record's `source`, `title`, `purpose` and similar fields may hold.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidText {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {max} characters")]
+    TooLong { max: usize },
+    #[error("must not contain control characters")]
+    ControlCharacter,
+}
+
+/// Text of `MIN..=MAX` characters (after trimming surrounding white space) without control
+/// characters other than line breaks and tabs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BoundedText<const MIN: usize, const MAX: usize>(String);
+
+impl<const MIN: usize, const MAX: usize> BoundedText<MIN, MAX> {
+    pub fn parse(input: &str) -> Result<Self, InvalidText> {
+        let trimmed = input.trim();
+        let length = trimmed.chars().count();
+        if length < MIN {
+            return Err(InvalidText::Empty);
+        }
+        if length > MAX {
+            return Err(InvalidText::TooLong { max: MAX });
+        }
+        if trimmed.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err(InvalidText::ControlCharacter);
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MIN: usize, const MAX: usize> TryFrom<String> for BoundedText<MIN, MAX> {
+    type Error = InvalidText;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl<const MIN: usize, const MAX: usize> From<BoundedText<MIN, MAX>> for String {
+    fn from(text: BoundedText<MIN, MAX>) -> Self {
+        text.0
+    }
+}
+
+impl<const MIN: usize, const MAX: usize> AsRef<str> for BoundedText<MIN, MAX> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MIN: usize, const MAX: usize> fmt::Display for BoundedText<MIN, MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    type Title = BoundedText<1, 10>;
+    type Body = BoundedText<0, 10>;
+
+    #[test]
+    fn trims_and_bounds() {
+        assert_eq!(Title::parse("  hi \n").unwrap().as_str(), "hi");
+        assert_eq!(Title::parse("   "), Err(InvalidText::Empty));
+        assert_eq!(Body::parse("").unwrap().as_str(), "");
+        assert_eq!(Title::parse("01234567890"), Err(InvalidText::TooLong { max: 10 }));
+        assert_eq!(Title::parse("a\u{0}b"), Err(InvalidText::ControlCharacter));
+        assert_eq!(Title::parse("a\nb").unwrap().as_str(), "a\nb");
+    }
+
+    #[test]
+    fn counts_characters_not_bytes() {
+        assert!(Title::parse("ŽŽŽŽŽŽŽŽŽŽ").is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn accepted_text_is_trimmed_and_within_bounds(input in "\\PC{0,20}") {
+            if let Ok(text) = Title::parse(&input) {
+                let n = text.as_str().chars().count();
+                prop_assert!((1..=10).contains(&n));
+                prop_assert_eq!(text.as_str().trim(), text.as_str());
+            }
+        }
+    }
+}
