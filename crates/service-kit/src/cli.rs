@@ -1,0 +1,92 @@
+//! The command line every service binary shares: `serve` (the default), `migrate`, `check-config`.
+
+use crate::configuration::{Settings, SettingsSources};
+use crate::database::DbPool;
+use crate::startup::{migrate, Application, ServiceDefinition, Signals};
+use crate::telemetry;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+struct Cli {
+    /// A TOML settings file; it overrides the embedded defaults, and APP__SECTION__KEY
+    /// environment variables override it.
+    #[arg(long, short, env = "APP_CONFIG_FILE", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve HTTP until SIGTERM (the default).
+    Serve,
+    /// Apply pending database migrations, then exit (for a Helm pre-upgrade hook).
+    Migrate,
+    /// Load and validate the settings, then exit.
+    CheckConfig,
+}
+
+/// The whole of a service's `main`: `fn main() -> ExitCode { service_kit::cli::run(&SERVICE) }`.
+pub fn run(service: &'static ServiceDefinition) -> ExitCode {
+    let matches = Cli::command().name(service.name).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    let sources = SettingsSources {
+        service_defaults: service.default_config,
+        file: cli.config.as_deref(),
+        environment: true,
+        overrides: Vec::new(),
+    };
+    let settings = match Settings::load(sources, service.scopes) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("{}: {error}", service.name);
+            return ExitCode::from(2);
+        }
+    };
+    let command = cli.command.unwrap_or(Command::Serve);
+    if matches!(command, Command::CheckConfig) {
+        println!("{}: configuration is valid", service.name);
+        return ExitCode::SUCCESS;
+    }
+    let guard = match telemetry::init(service.name, &settings.telemetry) {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("{}: telemetry could not start: {error:#}", service.name);
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(anyhow::Error::from).and_then(
+        |runtime| {
+            runtime.block_on(async {
+                match command {
+                    Command::Migrate => {
+                        let pool = DbPool::new(&settings.database)?;
+                        let applied = migrate(service, &pool).await?;
+                        tracing::info!(count = applied.len(), "migrations applied");
+                        Ok(())
+                    }
+                    Command::Serve | Command::CheckConfig => {
+                        let application = Application::build(service, settings, Signals::Handle).await?;
+                        application.run_until_stopped().await?;
+                        tracing::info!("stopped");
+                        Ok(())
+                    }
+                }
+            })
+        },
+    );
+    guard.shutdown();
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "service failed");
+            eprintln!("{}: {error:#}", service.name);
+            ExitCode::FAILURE
+        }
+    }
+}

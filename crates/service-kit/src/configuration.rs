@@ -1,0 +1,243 @@
+//! Settings: embedded defaults, then an optional file, then `APP__SECTION__KEY` environment
+//! variables, validated once at start so a service never runs half-configured.
+
+use crate::database::DatabaseUrl;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const BASE_DEFAULTS: &str = include_str!("../configuration/base.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub application: ApplicationSettings,
+    pub database: DatabaseSettings,
+    pub telemetry: TelemetrySettings,
+    pub auth: AuthSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApplicationSettings {
+    /// Address to bind; `0.0.0.0` in containers.
+    pub host: String,
+    /// Port to bind; 0 picks a free one (tests).
+    pub port: u16,
+    /// Largest request body accepted, in bytes; larger bodies get 413.
+    pub max_body_bytes: usize,
+    /// On SIGTERM, how long in-flight requests may take before the server stops anyway.
+    pub shutdown_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// `sqlite://path/to/file.db` or `postgres://user:password@host:port/name`. Secret: it may
+    /// hold a password.
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub connect_timeout_seconds: u64,
+    pub sqlite_busy_timeout_ms: u32,
+    /// Apply pending migrations when the service starts (under an advisory lock on PostgreSQL).
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TelemetrySettings {
+    /// `tracing` filter directives, e.g. `info,diesel=warn`. `RUST_LOG` wins when set.
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    /// OTLP/HTTP endpoint (e.g. `http://otel-collector:4318`); no export when absent.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+    /// Share of traces kept when exporting, 0.0 to 1.0.
+    pub otlp_sample_ratio: f64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuthSettings {
+    /// Callers by name (`bofe`, `genesys`, `internal`, …): each with its own token and scopes.
+    #[serde(default)]
+    pub callers: BTreeMap<String, CallerSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CallerSettings {
+    pub token: SecretString,
+    /// A list, or one comma-separated string (handy in environment variables).
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub scopes: Vec<String>,
+}
+
+fn list_or_comma_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        String(String),
+    }
+    let items = match ListOrString::deserialize(deserializer)? {
+        ListOrString::List(items) => items,
+        ListOrString::String(joined) => joined.split(',').map(str::to_owned).collect(),
+    };
+    Ok(items.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+}
+
+/// Why settings could not be loaded: every problem found, each naming its key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigurationError {
+    #[error("configuration could not be read: {0}")]
+    Unreadable(#[from] config::ConfigError),
+    #[error("configuration is invalid:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+/// Where settings come from, in increasing precedence.
+pub struct SettingsSources<'a> {
+    /// The service's own embedded defaults (TOML), applied over the shared base.
+    pub service_defaults: &'a str,
+    /// An optional TOML file; when given it must exist.
+    pub file: Option<&'a Path>,
+    /// Read `APP__SECTION__KEY` variables (tests and devstack turn this off).
+    pub environment: bool,
+    /// Last word, e.g. the port and database chosen by a test or devstack.
+    pub overrides: Vec<(String, String)>,
+}
+
+impl Settings {
+    /// Loads and validates. `known_scopes` are the scopes the service checks; a caller configured
+    /// with any other scope is a typo and refused.
+    pub fn load(sources: SettingsSources<'_>, known_scopes: &[&str]) -> Result<Self, ConfigurationError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(BASE_DEFAULTS, config::FileFormat::Toml))
+            .add_source(config::File::from_str(sources.service_defaults, config::FileFormat::Toml));
+        if let Some(file) = sources.file {
+            builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml).required(true));
+        }
+        if sources.environment {
+            builder = builder.add_source(
+                config::Environment::with_prefix("APP").prefix_separator("__").separator("__"),
+            );
+        }
+        for (key, value) in sources.overrides {
+            builder = builder.set_override(key, value)?;
+        }
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate(known_scopes)?;
+        Ok(settings)
+    }
+
+    fn validate(&self, known_scopes: &[&str]) -> Result<(), ConfigurationError> {
+        let mut problems = Vec::new();
+        if let Err(reason) = DatabaseUrl::parse(self.database.url.expose_secret()) {
+            problems.push(format!("database.url: {reason}"));
+        }
+        if self.database.max_connections == 0 {
+            problems.push("database.max_connections: must be at least 1".to_owned());
+        }
+        if self.application.max_body_bytes < 1024 {
+            problems.push("application.max_body_bytes: must be at least 1024".to_owned());
+        }
+        if !(0.0..=1.0).contains(&self.telemetry.otlp_sample_ratio) {
+            problems.push("telemetry.otlp_sample_ratio: must be between 0.0 and 1.0".to_owned());
+        }
+        if self.auth.callers.is_empty() {
+            problems.push(
+                "auth.callers: no caller is configured, so every request would be refused; \
+                 set e.g. APP__AUTH__CALLERS__BOFE__TOKEN and APP__AUTH__CALLERS__BOFE__SCOPES"
+                    .to_owned(),
+            );
+        }
+        for (name, caller) in &self.auth.callers {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
+                problems.push(format!("auth.callers.{name}: names are lower-case letters, digits, - and _"));
+            }
+            if caller.token.expose_secret().len() < 16 {
+                problems.push(format!("auth.callers.{name}.token: must be at least 16 characters"));
+            }
+            if caller.scopes.is_empty() {
+                problems.push(format!("auth.callers.{name}.scopes: must name at least one scope"));
+            }
+            for scope in &caller.scopes {
+                if !known_scopes.contains(&scope.as_str()) {
+                    problems.push(format!(
+                        "auth.callers.{name}.scopes: unknown scope {scope:?}; this service knows {known_scopes:?}"
+                    ));
+                }
+            }
+        }
+        let mut tokens: Vec<&str> = self.auth.callers.values().map(|c| c.token.expose_secret()).collect();
+        tokens.sort_unstable();
+        if tokens.windows(2).any(|pair| pair[0] == pair[1]) {
+            problems.push("auth.callers: two callers share a token, so requests could not be told apart".to_owned());
+        }
+        if problems.is_empty() { Ok(()) } else { Err(ConfigurationError::Invalid(problems)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(overrides: &[(&str, &str)]) -> Result<Settings, ConfigurationError> {
+        Settings::load(
+            SettingsSources {
+                service_defaults: "[database]\nurl = \"sqlite://svc.db\"\n",
+                file: None,
+                environment: false,
+                overrides: overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            },
+            &["things:read", "things:write"],
+        )
+    }
+
+    const CALLER: [(&str, &str); 2] = [
+        ("auth.callers.bofe.token", "0123456789abcdef0123"),
+        ("auth.callers.bofe.scopes", "things:read, things:write"),
+    ];
+
+    #[test]
+    fn defaults_plus_one_caller_load() {
+        let settings = load(&CALLER).unwrap();
+        assert_eq!(settings.application.port, 8080);
+        assert_eq!(settings.auth.callers["bofe"].scopes, ["things:read", "things:write"]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_key_and_no_secret() {
+        let err = load(&[
+            ("database.url", "mysql://secret-password@db/x"),
+            ("auth.callers.bofe.token", "short"),
+            ("auth.callers.bofe.scopes", "things:delete"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("database.url"), "{err}");
+        assert!(err.contains("auth.callers.bofe.token"), "{err}");
+        assert!(err.contains("unknown scope \"things:delete\""), "{err}");
+        assert!(!err.contains("secret-password"), "{err}");
+        assert!(!err.contains("short"), "{err}");
+    }
+
+    #[test]
+    fn no_callers_is_refused() {
+        let err = load(&[]).unwrap_err().to_string();
+        assert!(err.contains("auth.callers: no caller is configured"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_config_file_is_an_error() {
+        let err = Settings::load(
+            SettingsSources { service_defaults: "", file: Some(Path::new("/nonexistent/ccbridge.toml")), environment: false, overrides: vec![] },
+            &[],
+        )
+        .unwrap_err();
+        assert!(matches!(err, ConfigurationError::Unreadable(_)));
+    }
+}

@@ -1,0 +1,24 @@
+//! `GET /healthz` (the process answers) and `GET /readyz` (and its database does too).
+//! Both are unauthenticated so that probes need no token.
+
+use crate::database::{DatabaseError, DbPool};
+use crate::problem::ApiError;
+use actix_web::{web, HttpResponse};
+use diesel::connection::SimpleConnection;
+use serde_json::json;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz)).route("/readyz", web::get().to(readyz));
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+async fn readyz(pool: web::Data<DbPool>) -> Result<HttpResponse, ApiError> {
+    let backend = pool.backend().name();
+    pool.run(|connection| connection.batch_execute("SELECT 1").map_err(DatabaseError::from))
+        .await
+        .map_err(|error| ApiError::Unavailable { retry_after_seconds: 5, cause: error.into() })?;
+    Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": backend })))
+}

@@ -1,0 +1,210 @@
+//! Errors as RFC 9457 `application/problem+json`. Client mistakes are 4xx and name the field;
+//! server faults are an opaque 500 whose cause goes to the log, never to the body.
+
+use crate::database::DatabaseError;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid input: where it is (an RFC 6901 JSON `pointer` into the body, or the name of a
+/// query/path `parameter` or a `header`) and what is wrong with it. The detail never repeats the
+/// submitted value, which may be personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldProblem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    pub detail: String,
+}
+
+impl FieldProblem {
+    /// A field of the JSON body, by JSON pointer (`/customerId`).
+    pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { pointer: Some(pointer.into()), parameter: None, header: None, detail: detail.into() }
+    }
+
+    /// A query or path parameter, by name.
+    pub fn parameter(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { pointer: None, parameter: Some(name.into()), header: None, detail: detail.into() }
+    }
+
+    /// A request header, by name.
+    pub fn header(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { pointer: None, parameter: None, header: Some(name.into()), detail: detail.into() }
+    }
+
+    fn location(&self) -> &str {
+        self.pointer.as_deref().or(self.parameter.as_deref()).or(self.header.as_deref()).unwrap_or("")
+    }
+}
+
+/// The RFC 9457 body.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub problem_type: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+impl Problem {
+    /// A problem with only the status: for responses that had no body of their own.
+    pub fn for_status(status: StatusCode) -> Self {
+        Self {
+            problem_type: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail: None,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn to_response(&self) -> HttpResponse {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        HttpResponse::build(status).content_type(PROBLEM_JSON).json(self)
+    }
+}
+
+/// What a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body or parameters were understood but invalid (422).
+    #[error("validation failed")]
+    Validation(Vec<FieldProblem>),
+    /// The request could not be read at all: malformed JSON, a bad path or query parameter (400).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("not found")]
+    NotFound(String),
+    /// The request conflicts with what is stored (409), e.g. an idempotency key reused with another body.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("payload too large")]
+    PayloadTooLarge { limit: usize },
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    #[error("caller lacks scope {0}")]
+    Forbidden(&'static str),
+    /// A dependency is down or busy; worth retrying after `retry_after_seconds`.
+    #[error("service unavailable")]
+    Unavailable { retry_after_seconds: u32, #[source] cause: anyhow::Error },
+    #[error("unexpected error")]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<DatabaseError> for ApiError {
+    fn from(error: DatabaseError) -> Self {
+        if error.is_transient() {
+            Self::Unavailable { retry_after_seconds: 5, cause: error.into() }
+        } else {
+            Self::Unexpected(error.into())
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        DatabaseError::from(error).into()
+    }
+}
+
+impl ApiError {
+    pub fn validation(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldProblem::new(pointer, detail)])
+    }
+
+    fn problem(&self) -> Problem {
+        let (problem_type, title, detail, errors) = match self {
+            Self::Validation(errors) => (
+                "urn:ccbridge:problem:validation",
+                "The request is not valid",
+                Some(errors.iter().map(|e| format!("{}: {}", e.location(), e.detail)).collect::<Vec<_>>().join("; ")),
+                errors.clone(),
+            ),
+            Self::BadRequest(detail) => ("urn:ccbridge:problem:bad-request", "The request could not be read", Some(detail.clone()), vec![]),
+            Self::NotFound(detail) => ("urn:ccbridge:problem:not-found", "Not found", Some(detail.clone()), vec![]),
+            Self::Conflict(detail) => ("urn:ccbridge:problem:conflict", "Conflict", Some(detail.clone()), vec![]),
+            Self::UnsupportedMediaType => (
+                "urn:ccbridge:problem:unsupported-media-type",
+                "Unsupported media type",
+                Some("the body must be JSON, sent with Content-Type: application/json".to_owned()),
+                vec![],
+            ),
+            Self::PayloadTooLarge { limit } => (
+                "urn:ccbridge:problem:payload-too-large",
+                "Payload too large",
+                Some(format!("the body must be at most {limit} bytes")),
+                vec![],
+            ),
+            Self::Unauthorized => (
+                "urn:ccbridge:problem:unauthorized",
+                "Unauthorized",
+                Some("send a valid token: Authorization: Bearer <token>".to_owned()),
+                vec![],
+            ),
+            Self::Forbidden(scope) => (
+                "urn:ccbridge:problem:forbidden",
+                "Forbidden",
+                Some(format!("this caller may not do this; it needs the scope {scope}")),
+                vec![],
+            ),
+            Self::Unavailable { .. } => (
+                "urn:ccbridge:problem:unavailable",
+                "Temporarily unavailable",
+                Some("a dependency is unavailable; retry later".to_owned()),
+                vec![],
+            ),
+            Self::Unexpected(_) => ("urn:ccbridge:problem:internal", "Internal server error", None, vec![]),
+        };
+        Problem { problem_type, title, status: self.status_code().as_u16(), detail, errors }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Unexpected(cause) => tracing::error!(error = %format!("{cause:#}"), "request failed"),
+            Self::Unavailable { cause, .. } => tracing::warn!(error = %format!("{cause:#}"), "dependency unavailable"),
+            _ => {}
+        }
+        let mut response = self.problem().to_response();
+        let headers = response.headers_mut();
+        match self {
+            Self::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::Unavailable { retry_after_seconds, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+            }
+            _ => {}
+        }
+        response
+    }
+}
