@@ -21,8 +21,14 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub const ALL: [Channel; 6] =
-        [Self::Voice, Self::Chat, Self::Email, Self::Sms, Self::Video, Self::Other];
+    pub const ALL: [Channel; 6] = [
+        Self::Voice,
+        Self::Chat,
+        Self::Email,
+        Self::Sms,
+        Self::Video,
+        Self::Other,
+    ];
 
     /// Parses one of our own channel names (any letter case). For Genesys media types use
     /// [`Channel::from_genesys_media_type`], which never fails.
@@ -152,7 +158,15 @@ mod tests {
 
     #[test]
     fn anything_else_maps_to_other() {
-        for other in ["", "internalmessage", "screenmonitoring", "fax", "sms", "telepathy", " voice"] {
+        for other in [
+            "",
+            "internalmessage",
+            "screenmonitoring",
+            "fax",
+            "sms",
+            "telepathy",
+            " voice",
+        ] {
             assert_eq!(maps(other), Channel::Other, "{other:?}");
         }
     }
@@ -161,7 +175,10 @@ mod tests {
     fn own_names_parse_strictly() {
         for channel in Channel::ALL {
             assert_eq!(Channel::parse(channel.as_str()), Ok(channel));
-            assert_eq!(Channel::parse(&channel.as_str().to_lowercase()), Ok(channel));
+            assert_eq!(
+                Channel::parse(&channel.as_str().to_lowercase()),
+                Ok(channel)
+            );
         }
         assert_eq!(Channel::parse("callback"), Err(UnknownChannel));
         assert_eq!(Channel::parse("FAX"), Err(UnknownChannel));

@@ -21,9 +21,13 @@ pub struct InvalidRecordDomain;
 impl RecordDomain {
     pub fn parse(input: &str) -> Result<Self, InvalidRecordDomain> {
         let valid = (1..=64).contains(&input.len())
-            && input.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            && input
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
             && input.as_bytes()[0].is_ascii_uppercase();
-        valid.then(|| Self(input.to_owned())).ok_or(InvalidRecordDomain)
+        valid
+            .then(|| Self(input.to_owned()))
+            .ok_or(InvalidRecordDomain)
     }
 
     pub fn other() -> Self {
@@ -132,7 +136,8 @@ mod tests {
 
     #[test]
     fn stored_record_serialises_flat() {
-        let attributes: NewCommunicationRecord = serde_json::from_value(expected_example()).unwrap();
+        let attributes: NewCommunicationRecord =
+            serde_json::from_value(expected_example()).unwrap();
         let record = CommunicationRecord {
             id: CommunicationRecordId::generate(),
             attributes,

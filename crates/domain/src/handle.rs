@@ -92,7 +92,9 @@ impl fmt::Debug for HandleKey {
 /// `tel:X;params` → `X`; `sip:user@host;params` / `sips:` → `user`; `mailto:X` → `X`.
 fn strip_scheme(handle: &str) -> &str {
     let lower_prefix = |prefix: &str| {
-        handle.get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+        handle
+            .get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
     };
     if lower_prefix("tel:") {
         let rest = &handle[4..];
@@ -148,13 +150,22 @@ mod tests {
 
     #[test]
     fn e_mail_is_lower_cased() {
-        assert_eq!(key("Client@Example.COM"), HandleKey::Email("client@example.com".into()));
-        assert_eq!(key("mailto:client@example.com"), HandleKey::Email("client@example.com".into()));
+        assert_eq!(
+            key("Client@Example.COM"),
+            HandleKey::Email("client@example.com".into())
+        );
+        assert_eq!(
+            key("mailto:client@example.com"),
+            HandleKey::Email("client@example.com".into())
+        );
     }
 
     #[test]
     fn anything_else_is_kept_lower_cased() {
-        assert_eq!(key("sip:IPadPhone@172.18.182.10"), HandleKey::Other("sip:ipadphone@172.18.182.10".into()));
+        assert_eq!(
+            key("sip:IPadPhone@172.18.182.10"),
+            HandleKey::Other("sip:ipadphone@172.18.182.10".into())
+        );
         assert_eq!(key("601123456"), HandleKey::Other("601123456".into()));
         assert_eq!(key("@someone"), HandleKey::Other("@someone".into()));
     }

@@ -114,9 +114,14 @@ mod tests {
 
     #[test]
     fn refuses_non_uuids_without_echoing_them() {
-        for bad in ["", "42", "not-a-uuid", "{2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07}",
-            "urn:uuid:2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07", "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b0g"]
-        {
+        for bad in [
+            "",
+            "42",
+            "not-a-uuid",
+            "{2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07}",
+            "urn:uuid:2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07",
+            "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b0g",
+        ] {
             let err = InteractionId::parse(bad).unwrap_err();
             assert!(err.to_string().starts_with("not a valid interaction id"));
             if !bad.is_empty() {
@@ -128,8 +133,12 @@ mod tests {
     #[test]
     fn serialises_as_a_plain_string() {
         let id = InteractionId::parse("5773eca4-0874-4617-a6e8-85591aa94609").unwrap();
-        assert_eq!(serde_json::to_string(&id).unwrap(), "\"5773eca4-0874-4617-a6e8-85591aa94609\"");
-        let back: InteractionId = serde_json::from_str("\"5773eca4-0874-4617-a6e8-85591aa94609\"").unwrap();
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"5773eca4-0874-4617-a6e8-85591aa94609\""
+        );
+        let back: InteractionId =
+            serde_json::from_str("\"5773eca4-0874-4617-a6e8-85591aa94609\"").unwrap();
         assert_eq!(back, id);
         assert!(serde_json::from_str::<InteractionId>("42").is_err());
     }

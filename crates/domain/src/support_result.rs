@@ -60,14 +60,22 @@ mod tests {
         let result: SupportResult = serde_json::from_str(VOICE_INBOUND).unwrap();
         assert_eq!(result.direction, Direction::Inbound);
         assert_eq!(result.channel(), Channel::Voice);
-        assert_eq!(result.title().unwrap().as_str(), "Call center communication");
+        assert_eq!(
+            result.title().unwrap().as_str(),
+            "Call center communication"
+        );
         assert_eq!(result.event_time.to_rfc3339(), "2026-11-20T09:41:07.512Z");
     }
 
     #[test]
     fn upper_case_enums_and_a_subject() {
-        let body = VOICE_INBOUND.replace("\"inbound\"", "\"OUTBOUND\"").replace("\"voice\"", "\"EMAIL\"")
-            .replace("\"subject\": \"\"", "\"subject\": \"Your card replacement\"");
+        let body = VOICE_INBOUND
+            .replace("\"inbound\"", "\"OUTBOUND\"")
+            .replace("\"voice\"", "\"EMAIL\"")
+            .replace(
+                "\"subject\": \"\"",
+                "\"subject\": \"Your card replacement\"",
+            );
         let result: SupportResult = serde_json::from_str(&body).unwrap();
         assert_eq!(result.direction, Direction::Outbound);
         assert_eq!(result.channel(), Channel::Email);
@@ -76,7 +84,10 @@ mod tests {
 
     #[test]
     fn system_wrap_up_codes_are_accepted() {
-        let body = VOICE_INBOUND.replace("1ccb1c09-9495-4034-b377-b809f58d17da", "ININ-OUTBOUND-PREVIEW-SKIPPED");
+        let body = VOICE_INBOUND.replace(
+            "1ccb1c09-9495-4034-b377-b809f58d17da",
+            "ININ-OUTBOUND-PREVIEW-SKIPPED",
+        );
         let result: SupportResult = serde_json::from_str(&body).unwrap();
         assert_eq!(result.wrapup_code.as_str(), "ININ-OUTBOUND-PREVIEW-SKIPPED");
     }
@@ -91,10 +102,21 @@ mod tests {
     fn subject_may_be_missing_but_nothing_else() {
         let without_subject = VOICE_INBOUND.replace("\"subject\": \"\",", "");
         assert!(serde_json::from_str::<SupportResult>(&without_subject).is_ok());
-        for field in ["conversationId", "eventTime", "direction", "mediaType", "ani", "wrapupCode", "userId"] {
+        for field in [
+            "conversationId",
+            "eventTime",
+            "direction",
+            "mediaType",
+            "ani",
+            "wrapupCode",
+            "userId",
+        ] {
             let mut value: serde_json::Value = serde_json::from_str(VOICE_INBOUND).unwrap();
             value.as_object_mut().unwrap().remove(field);
-            assert!(serde_json::from_value::<SupportResult>(value).is_err(), "{field}");
+            assert!(
+                serde_json::from_value::<SupportResult>(value).is_err(),
+                "{field}"
+            );
         }
     }
 }

@@ -29,7 +29,10 @@ impl<const MIN: usize, const MAX: usize> BoundedText<MIN, MAX> {
         if length > MAX {
             return Err(InvalidText::TooLong { max: MAX });
         }
-        if trimmed.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
             return Err(InvalidText::ControlCharacter);
         }
         Ok(Self(trimmed.to_owned()))
@@ -78,7 +81,10 @@ mod tests {
         assert_eq!(Title::parse("  hi \n").unwrap().as_str(), "hi");
         assert_eq!(Title::parse("   "), Err(InvalidText::Empty));
         assert_eq!(Body::parse("").unwrap().as_str(), "");
-        assert_eq!(Title::parse("01234567890"), Err(InvalidText::TooLong { max: 10 }));
+        assert_eq!(
+            Title::parse("01234567890"),
+            Err(InvalidText::TooLong { max: 10 })
+        );
         assert_eq!(Title::parse("a\u{0}b"), Err(InvalidText::ControlCharacter));
         assert_eq!(Title::parse("a\nb").unwrap().as_str(), "a\nb");
     }

@@ -92,9 +92,15 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_rfc3339() {
-        for bad in ["", "2026-11-20", "2026-11-20 09:41:07", "1700000000", "2026-13-01T00:00:00Z",
-            "2026-11-20T09:41:07", "yesterday"]
-        {
+        for bad in [
+            "",
+            "2026-11-20",
+            "2026-11-20 09:41:07",
+            "1700000000",
+            "2026-13-01T00:00:00Z",
+            "2026-11-20T09:41:07",
+            "yesterday",
+        ] {
             assert_eq!(Timestamp::parse(bad), Err(InvalidTimestamp), "{bad}");
         }
     }

@@ -81,16 +81,28 @@ impl Callers {
     }
 
     /// Authenticates a request's `Authorization` header and checks it grants `scope`.
-    pub fn authorize(&self, authorization: Option<&str>, scope: &'static str) -> Result<Caller, ApiError> {
-        let token = authorization.and_then(presented_token).ok_or(ApiError::Unauthorized)?;
+    pub fn authorize(
+        &self,
+        authorization: Option<&str>,
+        scope: &'static str,
+    ) -> Result<Caller, ApiError> {
+        let token = authorization
+            .and_then(presented_token)
+            .ok_or(ApiError::Unauthorized)?;
         let caller = self.identify(&token.secret).ok_or(ApiError::Unauthorized)?;
-        if token.basic_user.as_deref().is_some_and(|user| user != caller.name) {
+        if token
+            .basic_user
+            .as_deref()
+            .is_some_and(|user| user != caller.name)
+        {
             return Err(ApiError::Unauthorized);
         }
         if !caller.scopes.iter().any(|s| s == scope) {
             return Err(ApiError::Forbidden(scope));
         }
-        Ok(Caller { name: caller.name.clone() })
+        Ok(Caller {
+            name: caller.name.clone(),
+        })
     }
 }
 
@@ -109,13 +121,21 @@ fn presented_token(header_value: &str) -> Option<PresentedToken> {
     let (scheme, credentials) = header_value.trim().split_once(' ')?;
     let credentials = credentials.trim();
     if scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty() {
-        return Some(PresentedToken { secret: credentials.to_owned(), basic_user: None });
+        return Some(PresentedToken {
+            secret: credentials.to_owned(),
+            basic_user: None,
+        });
     }
     if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64::engine::general_purpose::STANDARD.decode(credentials).ok()?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(credentials)
+            .ok()?;
         let decoded = String::from_utf8(decoded).ok()?;
         let (user, password) = decoded.split_once(':')?;
-        return Some(PresentedToken { secret: password.to_owned(), basic_user: Some(user.to_owned()) });
+        return Some(PresentedToken {
+            secret: password.to_owned(),
+            basic_user: Some(user.to_owned()),
+        });
     }
     None
 }
@@ -127,8 +147,13 @@ pub async fn require<S: Scope>(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let callers = request
         .app_data::<actix_web::web::Data<Callers>>()
-        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("Callers are not registered as app data")))?;
-    let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        .ok_or_else(|| {
+            ApiError::Unexpected(anyhow::anyhow!("Callers are not registered as app data"))
+        })?;
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let caller = callers.authorize(authorization, S::NAME)?;
     tracing::debug!(caller = %caller.name, scope = S::NAME, "authorized");
     request.extensions_mut().insert(caller);
@@ -143,30 +168,58 @@ mod tests {
 
     fn callers() -> Callers {
         let mut settings = AuthSettings::default();
-        for (name, token, scopes) in [("bofe", "bofe-token-0123456789", vec!["pairing:write"]), ("internal", "internal-token-0123456789", vec!["pairing:read"])] {
+        for (name, token, scopes) in [
+            ("bofe", "bofe-token-0123456789", vec!["pairing:write"]),
+            (
+                "internal",
+                "internal-token-0123456789",
+                vec!["pairing:read"],
+            ),
+        ] {
             settings.callers.insert(
                 name.to_owned(),
-                CallerSettings { token: SecretString::from(token.to_owned()), scopes: scopes.into_iter().map(str::to_owned).collect() },
+                CallerSettings {
+                    token: SecretString::from(token.to_owned()),
+                    scopes: scopes.into_iter().map(str::to_owned).collect(),
+                },
             );
         }
         Callers::from_settings(&settings)
     }
 
     fn basic(user: &str, password: &str) -> String {
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        )
     }
 
     #[test]
     fn bearer_token_with_the_scope_is_authorized() {
-        let caller = callers().authorize(Some("Bearer bofe-token-0123456789"), "pairing:write").unwrap();
+        let caller = callers()
+            .authorize(Some("Bearer bofe-token-0123456789"), "pairing:write")
+            .unwrap();
         assert_eq!(caller.name, "bofe");
     }
 
     #[test]
     fn missing_malformed_or_wrong_tokens_are_401() {
         let callers = callers();
-        for header in [None, Some(""), Some("Bearer"), Some("Bearer wrong"), Some("Token bofe-token-0123456789"), Some("bofe-token-0123456789")] {
-            assert!(matches!(callers.authorize(header, "pairing:write"), Err(ApiError::Unauthorized)), "{header:?}");
+        for header in [
+            None,
+            Some(""),
+            Some("Bearer"),
+            Some("Bearer wrong"),
+            Some("Token bofe-token-0123456789"),
+            Some("bofe-token-0123456789"),
+        ] {
+            assert!(
+                matches!(
+                    callers.authorize(header, "pairing:write"),
+                    Err(ApiError::Unauthorized)
+                ),
+                "{header:?}"
+            );
         }
     }
 
@@ -179,8 +232,22 @@ mod tests {
     #[test]
     fn basic_auth_needs_the_callers_name_and_token() {
         let callers = callers();
-        assert!(callers.authorize(Some(&basic("bofe", "bofe-token-0123456789")), "pairing:write").is_ok());
-        assert!(matches!(callers.authorize(Some(&basic("internal", "bofe-token-0123456789")), "pairing:write"), Err(ApiError::Unauthorized)));
-        assert!(matches!(callers.authorize(Some("Basic !!!"), "pairing:write"), Err(ApiError::Unauthorized)));
+        assert!(callers
+            .authorize(
+                Some(&basic("bofe", "bofe-token-0123456789")),
+                "pairing:write"
+            )
+            .is_ok());
+        assert!(matches!(
+            callers.authorize(
+                Some(&basic("internal", "bofe-token-0123456789")),
+                "pairing:write"
+            ),
+            Err(ApiError::Unauthorized)
+        ));
+        assert!(matches!(
+            callers.authorize(Some("Basic !!!"), "pairing:write"),
+            Err(ApiError::Unauthorized)
+        ));
     }
 }

@@ -60,8 +60,11 @@ pub fn run(service: &'static ServiceDefinition) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(anyhow::Error::from).and_then(
-        |runtime| {
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| {
             runtime.block_on(async {
                 match command {
                     Command::Migrate => {
@@ -71,15 +74,15 @@ pub fn run(service: &'static ServiceDefinition) -> ExitCode {
                         Ok(())
                     }
                     Command::Serve | Command::CheckConfig => {
-                        let application = Application::build(service, settings, Signals::Handle).await?;
+                        let application =
+                            Application::build(service, settings, Signals::Handle).await?;
                         application.run_until_stopped().await?;
                         tracing::info!("stopped");
                         Ok(())
                     }
                 }
             })
-        },
-    );
+        });
     guard.shutdown();
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

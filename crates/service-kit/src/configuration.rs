@@ -75,7 +75,9 @@ pub struct CallerSettings {
     pub scopes: Vec<String>,
 }
 
-fn list_or_comma_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+fn list_or_comma_separated<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum ListOrString {
@@ -86,7 +88,11 @@ fn list_or_comma_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result
         ListOrString::List(items) => items,
         ListOrString::String(joined) => joined.split(',').map(str::to_owned).collect(),
     };
-    Ok(items.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+    Ok(items
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect())
 }
 
 /// Why settings could not be loaded: every problem found, each naming its key.
@@ -113,16 +119,31 @@ pub struct SettingsSources<'a> {
 impl Settings {
     /// Loads and validates. `known_scopes` are the scopes the service checks; a caller configured
     /// with any other scope is a typo and refused.
-    pub fn load(sources: SettingsSources<'_>, known_scopes: &[&str]) -> Result<Self, ConfigurationError> {
+    pub fn load(
+        sources: SettingsSources<'_>,
+        known_scopes: &[&str],
+    ) -> Result<Self, ConfigurationError> {
         let mut builder = config::Config::builder()
-            .add_source(config::File::from_str(BASE_DEFAULTS, config::FileFormat::Toml))
-            .add_source(config::File::from_str(sources.service_defaults, config::FileFormat::Toml));
+            .add_source(config::File::from_str(
+                BASE_DEFAULTS,
+                config::FileFormat::Toml,
+            ))
+            .add_source(config::File::from_str(
+                sources.service_defaults,
+                config::FileFormat::Toml,
+            ));
         if let Some(file) = sources.file {
-            builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml).required(true));
+            builder = builder.add_source(
+                config::File::from(file)
+                    .format(config::FileFormat::Toml)
+                    .required(true),
+            );
         }
         if sources.environment {
             builder = builder.add_source(
-                config::Environment::with_prefix("APP").prefix_separator("__").separator("__"),
+                config::Environment::with_prefix("APP")
+                    .prefix_separator("__")
+                    .separator("__"),
             );
         }
         for (key, value) in sources.overrides {
@@ -155,14 +176,24 @@ impl Settings {
             );
         }
         for (name, caller) in &self.auth.callers {
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
-                problems.push(format!("auth.callers.{name}: names are lower-case letters, digits, - and _"));
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            {
+                problems.push(format!(
+                    "auth.callers.{name}: names are lower-case letters, digits, - and _"
+                ));
             }
             if caller.token.expose_secret().len() < 16 {
-                problems.push(format!("auth.callers.{name}.token: must be at least 16 characters"));
+                problems.push(format!(
+                    "auth.callers.{name}.token: must be at least 16 characters"
+                ));
             }
             if caller.scopes.is_empty() {
-                problems.push(format!("auth.callers.{name}.scopes: must name at least one scope"));
+                problems.push(format!(
+                    "auth.callers.{name}.scopes: must name at least one scope"
+                ));
             }
             for scope in &caller.scopes {
                 if !known_scopes.contains(&scope.as_str()) {
@@ -172,12 +203,24 @@ impl Settings {
                 }
             }
         }
-        let mut tokens: Vec<&str> = self.auth.callers.values().map(|c| c.token.expose_secret()).collect();
+        let mut tokens: Vec<&str> = self
+            .auth
+            .callers
+            .values()
+            .map(|c| c.token.expose_secret())
+            .collect();
         tokens.sort_unstable();
         if tokens.windows(2).any(|pair| pair[0] == pair[1]) {
-            problems.push("auth.callers: two callers share a token, so requests could not be told apart".to_owned());
+            problems.push(
+                "auth.callers: two callers share a token, so requests could not be told apart"
+                    .to_owned(),
+            );
         }
-        if problems.is_empty() { Ok(()) } else { Err(ConfigurationError::Invalid(problems)) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigurationError::Invalid(problems))
+        }
     }
 }
 
@@ -191,7 +234,10 @@ mod tests {
                 service_defaults: "[database]\nurl = \"sqlite://svc.db\"\n",
                 file: None,
                 environment: false,
-                overrides: overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+                overrides: overrides
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
             },
             &["things:read", "things:write"],
         )
@@ -206,7 +252,10 @@ mod tests {
     fn defaults_plus_one_caller_load() {
         let settings = load(&CALLER).unwrap();
         assert_eq!(settings.application.port, 8080);
-        assert_eq!(settings.auth.callers["bofe"].scopes, ["things:read", "things:write"]);
+        assert_eq!(
+            settings.auth.callers["bofe"].scopes,
+            ["things:read", "things:write"]
+        );
     }
 
     #[test]
@@ -228,13 +277,21 @@ mod tests {
     #[test]
     fn no_callers_is_refused() {
         let err = load(&[]).unwrap_err().to_string();
-        assert!(err.contains("auth.callers: no caller is configured"), "{err}");
+        assert!(
+            err.contains("auth.callers: no caller is configured"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_missing_config_file_is_an_error() {
         let err = Settings::load(
-            SettingsSources { service_defaults: "", file: Some(Path::new("/nonexistent/ccbridge.toml")), environment: false, overrides: vec![] },
+            SettingsSources {
+                service_defaults: "",
+                file: Some(Path::new("/nonexistent/ccbridge.toml")),
+                environment: false,
+                overrides: vec![],
+            },
             &[],
         )
         .unwrap_err();

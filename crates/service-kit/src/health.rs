@@ -8,7 +8,8 @@ use diesel::connection::SimpleConnection;
 use serde_json::json;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz)).route("/readyz", web::get().to(readyz));
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz));
 }
 
 async fn healthz() -> HttpResponse {
@@ -17,8 +18,15 @@ async fn healthz() -> HttpResponse {
 
 async fn readyz(pool: web::Data<DbPool>) -> Result<HttpResponse, ApiError> {
     let backend = pool.backend().name();
-    pool.run(|connection| connection.batch_execute("SELECT 1").map_err(DatabaseError::from))
-        .await
-        .map_err(|error| ApiError::Unavailable { retry_after_seconds: 5, cause: error.into() })?;
+    pool.run(|connection| {
+        connection
+            .batch_execute("SELECT 1")
+            .map_err(DatabaseError::from)
+    })
+    .await
+    .map_err(|error| ApiError::Unavailable {
+        retry_after_seconds: 5,
+        cause: error.into(),
+    })?;
     Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": backend })))
 }

@@ -26,21 +26,40 @@ pub struct FieldProblem {
 impl FieldProblem {
     /// A field of the JSON body, by JSON pointer (`/customerId`).
     pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { pointer: Some(pointer.into()), parameter: None, header: None, detail: detail.into() }
+        Self {
+            pointer: Some(pointer.into()),
+            parameter: None,
+            header: None,
+            detail: detail.into(),
+        }
     }
 
     /// A query or path parameter, by name.
     pub fn parameter(name: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { pointer: None, parameter: Some(name.into()), header: None, detail: detail.into() }
+        Self {
+            pointer: None,
+            parameter: Some(name.into()),
+            header: None,
+            detail: detail.into(),
+        }
     }
 
     /// A request header, by name.
     pub fn header(name: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { pointer: None, parameter: None, header: Some(name.into()), detail: detail.into() }
+        Self {
+            pointer: None,
+            parameter: None,
+            header: Some(name.into()),
+            detail: detail.into(),
+        }
     }
 
     fn location(&self) -> &str {
-        self.pointer.as_deref().or(self.parameter.as_deref()).or(self.header.as_deref()).unwrap_or("")
+        self.pointer
+            .as_deref()
+            .or(self.parameter.as_deref())
+            .or(self.header.as_deref())
+            .unwrap_or("")
     }
 }
 
@@ -71,7 +90,9 @@ impl Problem {
 
     pub fn to_response(&self) -> HttpResponse {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        HttpResponse::build(status).content_type(PROBLEM_JSON).json(self)
+        HttpResponse::build(status)
+            .content_type(PROBLEM_JSON)
+            .json(self)
     }
 }
 
@@ -99,7 +120,11 @@ pub enum ApiError {
     Forbidden(&'static str),
     /// A dependency is down or busy; worth retrying after `retry_after_seconds`.
     #[error("service unavailable")]
-    Unavailable { retry_after_seconds: u32, #[source] cause: anyhow::Error },
+    Unavailable {
+        retry_after_seconds: u32,
+        #[source]
+        cause: anyhow::Error,
+    },
     #[error("unexpected error")]
     Unexpected(#[from] anyhow::Error),
 }
@@ -107,7 +132,10 @@ pub enum ApiError {
 impl From<DatabaseError> for ApiError {
     fn from(error: DatabaseError) -> Self {
         if error.is_transient() {
-            Self::Unavailable { retry_after_seconds: 5, cause: error.into() }
+            Self::Unavailable {
+                retry_after_seconds: 5,
+                cause: error.into(),
+            }
         } else {
             Self::Unexpected(error.into())
         }
@@ -130,12 +158,33 @@ impl ApiError {
             Self::Validation(errors) => (
                 "urn:ccbridge:problem:validation",
                 "The request is not valid",
-                Some(errors.iter().map(|e| format!("{}: {}", e.location(), e.detail)).collect::<Vec<_>>().join("; ")),
+                Some(
+                    errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.location(), e.detail))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
                 errors.clone(),
             ),
-            Self::BadRequest(detail) => ("urn:ccbridge:problem:bad-request", "The request could not be read", Some(detail.clone()), vec![]),
-            Self::NotFound(detail) => ("urn:ccbridge:problem:not-found", "Not found", Some(detail.clone()), vec![]),
-            Self::Conflict(detail) => ("urn:ccbridge:problem:conflict", "Conflict", Some(detail.clone()), vec![]),
+            Self::BadRequest(detail) => (
+                "urn:ccbridge:problem:bad-request",
+                "The request could not be read",
+                Some(detail.clone()),
+                vec![],
+            ),
+            Self::NotFound(detail) => (
+                "urn:ccbridge:problem:not-found",
+                "Not found",
+                Some(detail.clone()),
+                vec![],
+            ),
+            Self::Conflict(detail) => (
+                "urn:ccbridge:problem:conflict",
+                "Conflict",
+                Some(detail.clone()),
+                vec![],
+            ),
             Self::UnsupportedMediaType => (
                 "urn:ccbridge:problem:unsupported-media-type",
                 "Unsupported media type",
@@ -157,7 +206,9 @@ impl ApiError {
             Self::Forbidden(scope) => (
                 "urn:ccbridge:problem:forbidden",
                 "Forbidden",
-                Some(format!("this caller may not do this; it needs the scope {scope}")),
+                Some(format!(
+                    "this caller may not do this; it needs the scope {scope}"
+                )),
                 vec![],
             ),
             Self::Unavailable { .. } => (
@@ -166,9 +217,20 @@ impl ApiError {
                 Some("a dependency is unavailable; retry later".to_owned()),
                 vec![],
             ),
-            Self::Unexpected(_) => ("urn:ccbridge:problem:internal", "Internal server error", None, vec![]),
+            Self::Unexpected(_) => (
+                "urn:ccbridge:problem:internal",
+                "Internal server error",
+                None,
+                vec![],
+            ),
         };
-        Problem { problem_type, title, status: self.status_code().as_u16(), detail, errors }
+        Problem {
+            problem_type,
+            title,
+            status: self.status_code().as_u16(),
+            detail,
+            errors,
+        }
     }
 }
 
@@ -190,8 +252,12 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::Unexpected(cause) => tracing::error!(error = %format!("{cause:#}"), "request failed"),
-            Self::Unavailable { cause, .. } => tracing::warn!(error = %format!("{cause:#}"), "dependency unavailable"),
+            Self::Unexpected(cause) => {
+                tracing::error!(error = %format!("{cause:#}"), "request failed")
+            }
+            Self::Unavailable { cause, .. } => {
+                tracing::warn!(error = %format!("{cause:#}"), "dependency unavailable")
+            }
             _ => {}
         }
         let mut response = self.problem().to_response();
@@ -200,7 +266,10 @@ impl ResponseError for ApiError {
             Self::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Self::Unavailable { retry_after_seconds, .. } => {
+            Self::Unavailable {
+                retry_after_seconds,
+                ..
+            } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
             }
             _ => {}

@@ -45,16 +45,29 @@ pub struct Application {
 impl Application {
     /// Opens the pool, applies migrations when configured, binds the port (0 picks one) and
     /// prepares the server. Nothing is served until [`Application::run_until_stopped`].
-    pub async fn build(service: &'static ServiceDefinition, settings: Settings, signals: Signals) -> anyhow::Result<Self> {
+    pub async fn build(
+        service: &'static ServiceDefinition,
+        settings: Settings,
+        signals: Signals,
+    ) -> anyhow::Result<Self> {
         let pool = DbPool::new(&settings.database)?;
         if settings.database.migrate_on_start {
             migrate(service, &pool).await?;
         }
-        let listener = TcpListener::bind((settings.application.host.as_str(), settings.application.port))
-            .map_err(|e| anyhow::anyhow!("cannot bind {}:{}: {e}", settings.application.host, settings.application.port))?;
+        let listener = TcpListener::bind((
+            settings.application.host.as_str(),
+            settings.application.port,
+        ))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot bind {}:{}: {e}",
+                settings.application.host,
+                settings.application.port
+            )
+        })?;
         let port = listener.local_addr()?.port();
 
-        let metrics = PrometheusMetricsBuilder::new("ccbridge_http")
+        let metrics = PrometheusMetricsBuilder::new("ccbridge")
             .registry(prometheus::Registry::new())
             .const_labels([("service".to_owned(), service.name.to_owned())].into())
             .endpoint("/metrics")
@@ -79,7 +92,11 @@ impl Application {
                 .app_data(query_config())
                 .configure(health::config)
                 .configure(service.routes)
-                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(ApiError::NotFound("no such route".to_owned())) }))
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(ApiError::NotFound(
+                        "no such route".to_owned(),
+                    ))
+                }))
         })
         .listen(listener)?
         .shutdown_timeout(settings.application.shutdown_timeout_seconds);
@@ -87,7 +104,12 @@ impl Application {
             Signals::Handle => server.run(),
             Signals::Ignore => server.disable_signals().run(),
         };
-        tracing::info!(service = service.name, port, database = pool.backend().name(), "service listening");
+        tracing::info!(
+            service = service.name,
+            port,
+            database = pool.backend().name(),
+            "service listening"
+        );
         Ok(Self { port, server, pool })
     }
 
@@ -110,7 +132,10 @@ impl Application {
 }
 
 /// Applies pending migrations on a blocking thread.
-pub async fn migrate(service: &'static ServiceDefinition, pool: &DbPool) -> anyhow::Result<Vec<String>> {
+pub async fn migrate(
+    service: &'static ServiceDefinition,
+    pool: &DbPool,
+) -> anyhow::Result<Vec<String>> {
     let pool = pool.clone();
     let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
         let mut connection = pool.get_blocking()?;
@@ -134,17 +159,26 @@ fn as_problem_json<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorHa
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with(PROBLEM_JSON));
     if is_problem {
-        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
     }
     let status = response.status();
     let preserved: Vec<_> = [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER]
         .into_iter()
-        .filter_map(|name| response.headers().get(&name).map(|value| (name, value.clone())))
+        .filter_map(|name| {
+            response
+                .headers()
+                .get(&name)
+                .map(|value| (name, value.clone()))
+        })
         .collect();
     let (request, _) = response.into_parts();
     let mut problem = Problem::for_status(status).to_response();
     for (name, value) in preserved {
         problem.headers_mut().insert(name, value);
     }
-    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(request, problem).map_into_right_body()))
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(request, problem).map_into_right_body(),
+    ))
 }

@@ -34,10 +34,14 @@ impl TelemetryGuard {
 ///
 /// Call it before starting the async runtime: the exporter's blocking HTTP client must not be
 /// created or dropped on a runtime thread.
-pub fn init(service_name: &'static str, settings: &TelemetrySettings) -> anyhow::Result<TelemetryGuard> {
+pub fn init(
+    service_name: &'static str,
+    settings: &TelemetrySettings,
+) -> anyhow::Result<TelemetryGuard> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
 
-    let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.log_filter))?;
+    let filter =
+        EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.log_filter))?;
     let format_layer = match settings.log_format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
@@ -49,7 +53,11 @@ pub fn init(service_name: &'static str, settings: &TelemetrySettings) -> anyhow:
     };
 
     let provider = match &settings.otlp_endpoint {
-        Some(endpoint) => Some(tracer_provider(service_name, endpoint, settings.otlp_sample_ratio)?),
+        Some(endpoint) => Some(tracer_provider(
+            service_name,
+            endpoint,
+            settings.otlp_sample_ratio,
+        )?),
         None => None,
     };
     let otel_layer = provider
@@ -67,7 +75,11 @@ pub fn init(service_name: &'static str, settings: &TelemetrySettings) -> anyhow:
 
 /// A provider exporting over OTLP/HTTP with the blocking client, whose batch processor runs on its
 /// own thread (an async client there would have no reactor and drop spans silently).
-pub fn tracer_provider(service_name: &'static str, endpoint: &str, sample_ratio: f64) -> anyhow::Result<SdkTracerProvider> {
+pub fn tracer_provider(
+    service_name: &'static str,
+    endpoint: &str,
+    sample_ratio: f64,
+) -> anyhow::Result<SdkTracerProvider> {
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
@@ -75,14 +87,25 @@ pub fn tracer_provider(service_name: &'static str, endpoint: &str, sample_ratio:
         .build()?;
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(sample_ratio))))
-        .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(service_name).build())
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            sample_ratio,
+        ))))
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name(service_name)
+                .build(),
+        )
         .build())
 }
 
 /// The HTTP client for calls between services and to Genesys: it opens a span per call and sends
 /// the current trace context as `traceparent`.
 pub fn http_client(timeout: Duration) -> anyhow::Result<ClientWithMiddleware> {
-    let client = reqwest::Client::builder().timeout(timeout).connect_timeout(Duration::from_secs(5)).build()?;
-    Ok(reqwest_middleware::ClientBuilder::new(client).with(TracingMiddleware::default()).build())
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(5))
+        .build()?;
+    Ok(reqwest_middleware::ClientBuilder::new(client)
+        .with(TracingMiddleware::default())
+        .build())
 }

@@ -24,7 +24,9 @@ pub fn run_pending_migrations(
         AnyConnection::Postgresql(pg) => {
             let key = advisory_lock_key(service);
             pg.batch_execute(&format!("SELECT pg_advisory_lock({key})"))?;
-            let outcome = pg.run_pending_migrations((migrations.postgres)()).map(versions);
+            let outcome = pg
+                .run_pending_migrations((migrations.postgres)())
+                .map(versions);
             // Unlock even when a migration failed; the session ends with the connection anyway.
             let unlocked = pg.batch_execute(&format!("SELECT pg_advisory_unlock({key})"));
             let applied = outcome.map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
@@ -33,7 +35,10 @@ pub fn run_pending_migrations(
         }
         AnyConnection::Sqlite(sqlite) => {
             // SQLite serialises writers itself; each migration runs in its own transaction.
-            sqlite.run_pending_migrations((migrations.sqlite)()).map(versions).map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
+            sqlite
+                .run_pending_migrations((migrations.sqlite)())
+                .map(versions)
+                .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
         }
     };
     Ok(applied)
@@ -45,9 +50,11 @@ fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String
 
 /// A stable 63-bit key for `pg_advisory_lock` (FNV-1a of the service name).
 fn advisory_lock_key(service: &str) -> i64 {
-    let hash = service.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
+    let hash = service
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
     i64::try_from(hash >> 1).unwrap_or(i64::MAX)
 }
 
@@ -57,8 +64,14 @@ mod tests {
 
     #[test]
     fn lock_keys_are_stable_and_differ_between_services() {
-        assert_eq!(advisory_lock_key("interaction-pairing"), advisory_lock_key("interaction-pairing"));
-        assert_ne!(advisory_lock_key("interaction-pairing"), advisory_lock_key("comm-history-writer"));
+        assert_eq!(
+            advisory_lock_key("interaction-pairing"),
+            advisory_lock_key("interaction-pairing")
+        );
+        assert_ne!(
+            advisory_lock_key("interaction-pairing"),
+            advisory_lock_key("comm-history-writer")
+        );
         assert!(advisory_lock_key("x") >= 0);
     }
 }

@@ -65,7 +65,9 @@ impl DatabaseUrl {
         if let Some(path) = url.strip_prefix("sqlite://") {
             let path = path.split('?').next().unwrap_or(path);
             if path.is_empty() || path == ":memory:" {
-                return Err("a sqlite:// URL needs a file path, e.g. sqlite://data/ccbridge.db".to_owned());
+                return Err(
+                    "a sqlite:// URL needs a file path, e.g. sqlite://data/ccbridge.db".to_owned(),
+                );
             }
             return Ok(Self::Sqlite(PathBuf::from(path)));
         }
@@ -96,7 +98,8 @@ impl ConnectionManager {
                 "the SQLite path is not valid UTF-8".to_owned(),
             ))
         })?;
-        let mut connection = SqliteConnection::establish(location).map_err(r2d2::Error::ConnectionError)?;
+        let mut connection =
+            SqliteConnection::establish(location).map_err(r2d2::Error::ConnectionError)?;
         // WAL lets readers work while one writer writes; the busy timeout makes writers queue
         // instead of failing at once; foreign keys are off by default in SQLite.
         connection
@@ -123,7 +126,9 @@ impl ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, connection: &mut AnyConnection) -> Result<(), r2d2::Error> {
-        connection.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        connection
+            .batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _connection: &mut AnyConnection) -> bool {
@@ -149,8 +154,10 @@ impl DatabaseError {
         match self {
             Self::Unavailable(_) => true,
             Self::Query(Error::DatabaseError(kind, info)) => {
-                matches!(kind, DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection)
-                    || info.message().contains("database is locked")
+                matches!(
+                    kind,
+                    DatabaseErrorKind::SerializationFailure | DatabaseErrorKind::ClosedConnection
+                ) || info.message().contains("database is locked")
             }
             Self::Query(_) | Self::TaskFailed(_) => false,
         }
@@ -168,12 +175,16 @@ impl DbPool {
     /// Builds the pool without connecting: the service starts and reports not-ready until the
     /// database answers, instead of crash-looping.
     pub fn new(settings: &DatabaseSettings) -> anyhow::Result<Self> {
-        let url = DatabaseUrl::parse(settings.url.expose_secret()).map_err(|reason| anyhow::anyhow!("database.url: {reason}"))?;
+        let url = DatabaseUrl::parse(settings.url.expose_secret())
+            .map_err(|reason| anyhow::anyhow!("database.url: {reason}"))?;
         if let DatabaseUrl::Sqlite(path) = &url {
             ensure_sqlite_directory(path)?;
         }
         let backend = url.backend();
-        let manager = ConnectionManager { url, sqlite_busy_timeout_ms: settings.sqlite_busy_timeout_ms };
+        let manager = ConnectionManager {
+            url,
+            sqlite_busy_timeout_ms: settings.sqlite_busy_timeout_ms,
+        };
         let pool = r2d2::Pool::builder()
             .max_size(settings.max_connections)
             .min_idle(Some(0))
@@ -215,9 +226,15 @@ impl DbPool {
 /// A `sqlite://` URL may create its file, never its directory: a typo in the directory should
 /// fail loudly rather than start an empty database somewhere unexpected.
 fn ensure_sqlite_directory(path: &Path) -> anyhow::Result<()> {
-    let directory = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let directory = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if !directory.is_dir() {
-        anyhow::bail!("database.url: the directory of the SQLite file does not exist: {}", directory.display());
+        anyhow::bail!(
+            "database.url: the directory of the SQLite file does not exist: {}",
+            directory.display()
+        );
     }
     if !path.exists() {
         tracing::info!(path = %path.display(), "creating a new SQLite database file");
@@ -231,16 +248,41 @@ mod tests {
 
     #[test]
     fn scheme_picks_the_backend() {
-        assert_eq!(DatabaseUrl::parse("sqlite://data/x.db").unwrap().backend(), Backend::Sqlite);
-        assert_eq!(DatabaseUrl::parse("sqlite:///var/lib/x.db").unwrap().backend(), Backend::Sqlite);
-        assert_eq!(DatabaseUrl::parse("postgres://u:p@h/db").unwrap().backend(), Backend::Postgres);
-        assert_eq!(DatabaseUrl::parse("postgresql://u:p@h/db").unwrap().backend(), Backend::Postgres);
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/x.db").unwrap().backend(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/x.db")
+                .unwrap()
+                .backend(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u:p@h/db").unwrap().backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://u:p@h/db")
+                .unwrap()
+                .backend(),
+            Backend::Postgres
+        );
     }
 
     #[test]
     fn anything_else_is_refused_without_echoing_it() {
-        for bad in ["data/x.db", "mysql://u:hunter2@h/db", "sqlite://", "sqlite://:memory:", "", "file:x.db"] {
-            let err = DatabaseUrl::parse(bad).err().unwrap_or_else(|| panic!("{bad} accepted"));
+        for bad in [
+            "data/x.db",
+            "mysql://u:hunter2@h/db",
+            "sqlite://",
+            "sqlite://:memory:",
+            "",
+            "file:x.db",
+        ] {
+            let err = DatabaseUrl::parse(bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad} accepted"));
             assert!(!err.contains("hunter2"));
         }
     }

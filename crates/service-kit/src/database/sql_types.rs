@@ -15,25 +15,29 @@ use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 /// `uuid` on PostgreSQL, `TEXT` on SQLite.
-#[derive(Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+#[derive(
+    Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId,
+)]
 #[diesel(postgres_type(name = "uuid"))]
 #[diesel(sqlite_type(name = "Text"))]
 pub struct Uuid;
 
 /// `timestamptz` on PostgreSQL, `TEXT` (fixed-width RFC 3339 UTC, microseconds) on SQLite.
-#[derive(Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+#[derive(
+    Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId,
+)]
 #[diesel(postgres_type(name = "timestamptz"))]
 #[diesel(sqlite_type(name = "Text"))]
-pub struct Timestamptz;
+pub struct UtcTimestamp;
 
 /// A UUID as stored in a [`Uuid`] column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, AsExpression, FromSqlRow)]
 #[diesel(sql_type = Uuid)]
 pub struct DbUuid(pub uuid::Uuid);
 
-/// An instant as stored in a [`Timestamptz`] column, always UTC.
+/// An instant as stored in a [`UtcTimestamp`] column, always UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, AsExpression, FromSqlRow)]
-#[diesel(sql_type = Timestamptz)]
+#[diesel(sql_type = UtcTimestamp)]
 pub struct DbTimestamp(pub OffsetDateTime);
 
 // --- Uuid -------------------------------------------------------------------------------------
@@ -83,7 +87,7 @@ impl HasSqlType<Uuid> for MultiBackend {
     }
 }
 
-// --- Timestamptz --------------------------------------------------------------------------------
+// --- UtcTimestamp --------------------------------------------------------------------------------
 
 /// Fixed width, so that text order is time order.
 const SQLITE_TIMESTAMP: &[time::format_description::BorrowedFormatItem<'static>] =
@@ -95,58 +99,63 @@ impl DbTimestamp {
     }
 
     fn from_sqlite_text(text: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        if let Ok(parsed) = PrimitiveDateTime::parse(text.trim_end_matches('Z'), format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]"
-        )) {
+        if let Ok(parsed) = PrimitiveDateTime::parse(
+            text.trim_end_matches('Z'),
+            format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]"
+            ),
+        ) {
             return Ok(Self(parsed.assume_utc()));
         }
         // Written by hand (a data fix, an older row): any RFC 3339 is read correctly.
-        Ok(Self(OffsetDateTime::parse(text, &Rfc3339)?.to_offset(UtcOffset::UTC)))
+        Ok(Self(
+            OffsetDateTime::parse(text, &Rfc3339)?.to_offset(UtcOffset::UTC),
+        ))
     }
 }
 
-impl ToSql<Timestamptz, Pg> for DbTimestamp {
+impl ToSql<UtcTimestamp, Pg> for DbTimestamp {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
         <OffsetDateTime as ToSql<diesel::sql_types::Timestamptz, Pg>>::to_sql(&self.0, out)
     }
 }
 
-impl FromSql<Timestamptz, Pg> for DbTimestamp {
+impl FromSql<UtcTimestamp, Pg> for DbTimestamp {
     fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
         <OffsetDateTime as FromSql<diesel::sql_types::Timestamptz, Pg>>::from_sql(value).map(Self)
     }
 }
 
-impl ToSql<Timestamptz, Sqlite> for DbTimestamp {
+impl ToSql<UtcTimestamp, Sqlite> for DbTimestamp {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
         out.set_value(self.to_sqlite_text()?);
         Ok(IsNull::No)
     }
 }
 
-impl FromSql<Timestamptz, Sqlite> for DbTimestamp {
+impl FromSql<UtcTimestamp, Sqlite> for DbTimestamp {
     fn from_sql(value: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
         let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
         Self::from_sqlite_text(&text)
     }
 }
 
-impl ToSql<Timestamptz, MultiBackend> for DbTimestamp {
+impl ToSql<UtcTimestamp, MultiBackend> for DbTimestamp {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, MultiBackend>) -> serialize::Result {
-        out.set_value((Timestamptz, self));
+        out.set_value((UtcTimestamp, self));
         Ok(IsNull::No)
     }
 }
 
-impl FromSql<Timestamptz, MultiBackend> for DbTimestamp {
+impl FromSql<UtcTimestamp, MultiBackend> for DbTimestamp {
     fn from_sql(bytes: <MultiBackend as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-        bytes.from_sql::<Self, Timestamptz>()
+        bytes.from_sql::<Self, UtcTimestamp>()
     }
 }
 
-impl HasSqlType<Timestamptz> for MultiBackend {
+impl HasSqlType<UtcTimestamp> for MultiBackend {
     fn metadata(lookup: &mut Self::MetadataLookup) -> Self::TypeMetadata {
-        MultiBackend::lookup_sql_type::<Timestamptz>(lookup)
+        MultiBackend::lookup_sql_type::<UtcTimestamp>(lookup)
     }
 }
 
@@ -182,7 +191,12 @@ macro_rules! uuid_conversions {
     )*};
 }
 
-uuid_conversions!(domain::CustomerId, domain::InteractionId, domain::GenesysUserId, domain::CommunicationRecordId);
+uuid_conversions!(
+    domain::CustomerId,
+    domain::InteractionId,
+    domain::GenesysUserId,
+    domain::CommunicationRecordId
+);
 
 #[cfg(test)]
 mod tests {
@@ -192,7 +206,10 @@ mod tests {
     fn sqlite_text_is_fixed_width_and_sorts_in_time_order() {
         let earlier = DbTimestamp(OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap());
         let later = DbTimestamp(earlier.0 + time::Duration::microseconds(1));
-        let (a, b) = (earlier.to_sqlite_text().unwrap(), later.to_sqlite_text().unwrap());
+        let (a, b) = (
+            earlier.to_sqlite_text().unwrap(),
+            later.to_sqlite_text().unwrap(),
+        );
         assert_eq!(a, "2023-11-14T22:13:20.000000Z");
         assert_eq!(a.len(), b.len());
         assert!(a < b);
@@ -202,6 +219,9 @@ mod tests {
     #[test]
     fn sqlite_text_reads_any_rfc3339() {
         let read = DbTimestamp::from_sqlite_text("2026-11-20T10:41:07.512+01:00").unwrap();
-        assert_eq!(read.to_sqlite_text().unwrap(), "2026-11-20T09:41:07.512000Z");
+        assert_eq!(
+            read.to_sqlite_text().unwrap(),
+            "2026-11-20T09:41:07.512000Z"
+        );
     }
 }

@@ -1,0 +1,8 @@
+//! What a caller may do here: BOFE writes pairings; ccbridge's own services read them.
+
+service_kit::scopes! {
+    /// `POST /customers/supportInteraction`.
+    PairingWrite => "pairing:write",
+    /// `GET /customers/supportInteraction/{interactionId}`.
+    PairingRead => "pairing:read",
+}

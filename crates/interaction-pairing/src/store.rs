@@ -1,0 +1,97 @@
+//! Reading and writing pairings.
+
+use crate::schema::support_interactions::{self, dsl};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use domain::{CustomerId, InteractionId, SupportInteraction, Timestamp};
+use service_kit::database::sql_types::{DbTimestamp, DbUuid};
+use service_kit::database::AnyConnection;
+use service_kit::per_backend;
+
+/// A pairing as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPairing {
+    pub pairing: SupportInteraction,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = support_interactions)]
+struct PairingRow {
+    interaction_id: DbUuid,
+    customer_id: DbUuid,
+    created_at: DbTimestamp,
+    updated_at: DbTimestamp,
+}
+
+impl TryFrom<PairingRow> for StoredPairing {
+    type Error = diesel::result::Error;
+    fn try_from(row: PairingRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            pairing: SupportInteraction {
+                customer_id: CustomerId::from(row.customer_id),
+                interaction_id: InteractionId::from(row.interaction_id),
+            },
+            created_at: row.created_at.into_domain()?,
+            updated_at: row.updated_at.into_domain()?,
+        })
+    }
+}
+
+/// Whether a pairing was new or replaced an earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Created,
+    Updated,
+}
+
+/// Stores the pairing; the latest one for an interaction wins, keeping its first `created_at`.
+/// One statement, so concurrent pairings of the same interaction cannot interleave.
+pub fn upsert(
+    connection: &mut AnyConnection,
+    pairing: &SupportInteraction,
+    now: Timestamp,
+) -> QueryResult<(StoredPairing, Upserted)> {
+    let row = PairingRow {
+        interaction_id: pairing.interaction_id.into(),
+        customer_id: pairing.customer_id.into(),
+        created_at: now.into(),
+        updated_at: now.into(),
+    };
+    let stored: PairingRow = per_backend!(connection, |c| diesel::insert_into(
+        support_interactions::table
+    )
+    .values(&row)
+    .on_conflict(dsl::interaction_id)
+    .do_update()
+    .set((
+        dsl::customer_id.eq(excluded(dsl::customer_id)),
+        dsl::updated_at.eq(excluded(dsl::updated_at))
+    ))
+    .returning(PairingRow::as_returning())
+    .get_result(c))?;
+    let outcome = if stored.created_at == row.created_at {
+        Upserted::Created
+    } else {
+        Upserted::Updated
+    };
+    Ok((stored.try_into()?, outcome))
+}
+
+pub fn find(
+    connection: &mut AnyConnection,
+    interaction_id: InteractionId,
+) -> QueryResult<Option<StoredPairing>> {
+    dsl::support_interactions
+        .find(DbUuid::from(interaction_id))
+        .select(PairingRow::as_select())
+        .first(connection)
+        .optional()?
+        .map(StoredPairing::try_from)
+        .transpose()
+}
+
+pub fn count(connection: &mut AnyConnection) -> QueryResult<i64> {
+    dsl::support_interactions.count().get_result(connection)
+}

@@ -1,0 +1,309 @@
+//! Helpers for HTTP tests against real servers and real databases.
+//!
+//! Every test gets its own database: a SQLite file in a temporary directory, or, when
+//! `TEST_DATABASE_URL` names a PostgreSQL server (any database on it that we may connect to), a
+//! fresh database created on that server and dropped afterwards. `.ci/run` runs the whole suite
+//! once each way. Set `TEST_LOG=1` to see the services' logs.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed set-up should panic loudly
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use reqwest::header::CONTENT_TYPE;
+use service_kit::configuration::{LogFormat, Settings, SettingsSources, TelemetrySettings};
+use service_kit::database::{Backend, DbPool};
+use service_kit::startup::{Application, ServiceDefinition, Signals};
+use std::collections::BTreeMap;
+use std::sync::Once;
+
+/// Which backend this run tests, from `TEST_DATABASE_URL`.
+pub fn backend_under_test() -> Backend {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
+/// A database that exists for one test.
+pub struct TestDatabase {
+    url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    pub fn create() -> Self {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let name = format!("ccbridge_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = PgConnection::establish(&admin_url)
+                    .expect("TEST_DATABASE_URL is not reachable");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("cannot create a test database");
+                let url = with_database_name(&admin_url, &name);
+                Self {
+                    url,
+                    cleanup: Cleanup::Postgres { admin_url, name },
+                }
+            }
+            _ => {
+                let directory = tempfile::tempdir().expect("cannot create a temporary directory");
+                let url = format!("sqlite://{}", directory.path().join("test.db").display());
+                Self {
+                    url,
+                    cleanup: Cleanup::Sqlite(directory),
+                }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
+            if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// `postgres://user@host:port/anything?x=y` → the same URL naming database `name`.
+fn with_database_name(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_end..]
+        .find('/')
+        .map_or(base.len(), |i| authority_end + i);
+    let mut result = format!("{}/{name}", &base[..path_start]);
+    if let Some(query) = query {
+        result.push('?');
+        result.push_str(query);
+    }
+    result
+}
+
+fn init_test_logging() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let settings = TelemetrySettings {
+                log_filter: "debug".to_owned(),
+                log_format: LogFormat::Pretty,
+                otlp_endpoint: None,
+                otlp_sample_ratio: 1.0,
+            };
+            let guard = service_kit::telemetry::init("test", &settings).expect("telemetry");
+            std::mem::forget(guard);
+        }
+    });
+}
+
+/// A running service on 127.0.0.1 with its own database.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub pool: DbPool,
+    tokens: BTreeMap<String, String>,
+    handle: service_kit::actix_web::dev::ServerHandle,
+    // Dropped last: the server's connections go before the database.
+    _database: TestDatabase,
+}
+
+/// A caller to configure: its name and its scopes.
+pub type TestCaller<'a> = (&'a str, &'a [&'a str]);
+
+/// Starts `service` on a free port with a fresh database and the given callers, each with a
+/// random token (see [`TestApp::token`]).
+pub async fn spawn_app(service: &'static ServiceDefinition, callers: &[TestCaller<'_>]) -> TestApp {
+    spawn_app_with(service, callers, &[]).await
+}
+
+/// As [`spawn_app`], with extra settings overrides (`("application.max_body_bytes", "2048")`).
+pub async fn spawn_app_with(
+    service: &'static ServiceDefinition,
+    callers: &[TestCaller<'_>],
+    overrides: &[(&str, &str)],
+) -> TestApp {
+    init_test_logging();
+    let database = tokio::task::spawn_blocking(TestDatabase::create)
+        .await
+        .unwrap();
+    let mut tokens = BTreeMap::new();
+    let mut settings_overrides = vec![
+        ("application.port".to_owned(), "0".to_owned()),
+        ("database.url".to_owned(), database.url().to_owned()),
+        ("database.max_connections".to_owned(), "4".to_owned()),
+    ];
+    for (name, scopes) in callers {
+        let token = format!("{name}-{}", uuid::Uuid::new_v4().simple());
+        settings_overrides.push((format!("auth.callers.{name}.token"), token.clone()));
+        settings_overrides.push((format!("auth.callers.{name}.scopes"), scopes.join(",")));
+        tokens.insert((*name).to_owned(), token);
+    }
+    settings_overrides.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let settings = Settings::load(
+        SettingsSources {
+            service_defaults: service.default_config,
+            file: None,
+            environment: false,
+            overrides: settings_overrides,
+        },
+        service.scopes,
+    )
+    .expect("test settings are valid");
+    let application = Application::build(service, settings, Signals::Ignore)
+        .await
+        .expect("the service starts");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let pool = application.pool().clone();
+    let handle = application.handle();
+    tokio::spawn(application.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        pool,
+        tokens,
+        handle,
+        _database: database,
+    }
+}
+
+impl TestApp {
+    /// The bearer token of a configured caller.
+    pub fn token(&self, caller: &str) -> &str {
+        self.tokens
+            .get(caller)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no caller {caller} configured"))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str, caller: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(self.token(caller))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        caller: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(self.token(caller))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A raw body with a content type of the test's choosing.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        caller: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(self.token(caller))
+            .header(CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.pool.backend()
+    }
+
+    /// Stops the server as SIGTERM would: in-flight requests finish first.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+/// Asserts a problem+json response with `status` and returns its body.
+pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status, "unexpected status");
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "content type was {content_type:?}"
+    );
+    let body: serde_json::Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status, "problem status field: {body}");
+    assert!(body["title"].is_string(), "problem title: {body}");
+    body
+}
+
+/// The JSON pointers, parameters or headers a 422 problem names.
+pub fn problem_locations(problem: &serde_json::Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| {
+                    e["pointer"]
+                        .as_str()
+                        .or(e["parameter"].as_str())
+                        .or(e["header"].as_str())
+                        .map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database_name;
+
+    #[test]
+    fn database_name_is_replaced_and_query_kept() {
+        assert_eq!(
+            with_database_name("postgres://u@h:5432/postgres", "t1"),
+            "postgres://u@h:5432/t1"
+        );
+        assert_eq!(
+            with_database_name("postgres://u@h:5432/postgres?sslmode=disable", "t1"),
+            "postgres://u@h:5432/t1?sslmode=disable"
+        );
+        assert_eq!(
+            with_database_name("postgres://u@h:5432", "t1"),
+            "postgres://u@h:5432/t1"
+        );
+    }
+}

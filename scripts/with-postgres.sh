@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs a command against a throwaway PostgreSQL cluster: initdb into a temporary directory, start
+# it on a free loopback port, export TEST_DATABASE_URL, run the command, then stop the cluster and
+# delete it, even when the command fails.
+#
+#   scripts/with-postgres.sh cargo test --workspace
+#
+# Installs Debian's postgresql package when no initdb is found. initdb refuses to run as root, so
+# as root the cluster runs as the `postgres` user.
+set -euo pipefail
+
+find_pg_bin() {
+  if command -v initdb >/dev/null 2>&1; then dirname "$(command -v initdb)"; return; fi
+  local candidate
+  for candidate in /usr/lib/postgresql/*/bin; do
+    if [ -x "$candidate/initdb" ]; then echo "$candidate"; return; fi
+  done
+}
+
+pg_bin=$(find_pg_bin || true)
+if [ -z "$pg_bin" ]; then
+  echo "== initdb not found: installing Debian's postgresql package"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
+  pg_bin=$(find_pg_bin)
+fi
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+as_cluster_owner() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+data_dir=$(mktemp -d /tmp/ccbridge-pg.XXXXXX)
+if [ "$(id -u)" -eq 0 ]; then
+  id postgres >/dev/null 2>&1 || useradd --system --home-dir "$data_dir" --shell /bin/false postgres
+  chown postgres "$data_dir"
+fi
+port=$(free_port)
+
+stop_cluster() {
+  as_cluster_owner "$pg_bin/pg_ctl" -D "$data_dir/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$data_dir"
+}
+trap stop_cluster EXIT
+
+as_cluster_owner "$pg_bin/initdb" -D "$data_dir/data" -A trust -U postgres --no-sync >/dev/null
+as_cluster_owner "$pg_bin/pg_ctl" -D "$data_dir/data" -w -l "$data_dir/data/server.log" \
+  -o "-p $port -k $data_dir/data -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
+echo "== PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') running on 127.0.0.1:$port (data in $data_dir)"
+
+export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+"$@"
