@@ -1,0 +1,38 @@
+//! Tables in portable types: native `uuid`/`timestamptz` on PostgreSQL, text on SQLite.
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
+    communication_records (id) {
+        id -> Uuid,
+        direction -> Text,
+        communicated_at -> UtcTimestamp,
+        source -> Text,
+        channel -> Text,
+        domain -> Text,
+        customer_id -> Nullable<Uuid>,
+        customer_handle -> Text,
+        customer_handle_key -> Text,
+        interaction_id -> Uuid,
+        bank_user_id -> Nullable<Text>,
+        bank_user_name -> Nullable<Text>,
+        purpose -> Nullable<Text>,
+        title -> Text,
+        body -> Text,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
+    idempotency_keys (caller, idempotency_key) {
+        caller -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        record_id -> Uuid,
+        created_at -> UtcTimestamp,
+    }
+}

@@ -1,0 +1,8 @@
+//! What a caller may do here.
+
+service_kit::scopes! {
+    /// `POST /communicationRecords`.
+    RecordsWrite => "records:write",
+    /// `GET /communicationRecords…`.
+    RecordsRead => "records:read",
+}

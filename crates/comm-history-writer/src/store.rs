@@ -1,0 +1,349 @@
+//! Reading and writing communication records, and the idempotency keys that make writes
+//! exactly-once.
+
+use crate::schema::{communication_records, idempotency_keys};
+use base64::Engine;
+use diesel::prelude::*;
+use domain::{
+    BoundedText, Channel, CommunicationRecord, CommunicationRecordId, CustomerHandle, CustomerId,
+    Direction, InteractionId, NewCommunicationRecord, RecordDomain, Timestamp,
+};
+use service_kit::database::sql_types::{DbTimestamp, DbUuid};
+use service_kit::database::AnyConnection;
+use service_kit::per_backend;
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = communication_records)]
+struct RecordRow {
+    id: DbUuid,
+    direction: String,
+    communicated_at: DbTimestamp,
+    source: String,
+    channel: String,
+    domain: String,
+    customer_id: Option<DbUuid>,
+    customer_handle: String,
+    customer_handle_key: String,
+    interaction_id: DbUuid,
+    bank_user_id: Option<String>,
+    bank_user_name: Option<String>,
+    purpose: Option<String>,
+    title: String,
+    body: String,
+    created_at: DbTimestamp,
+}
+
+impl RecordRow {
+    fn new(
+        id: CommunicationRecordId,
+        record: &NewCommunicationRecord,
+        created_at: Timestamp,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            direction: record.direction.as_str().to_owned(),
+            communicated_at: record.communicated_at.into(),
+            source: record.source.as_str().to_owned(),
+            channel: record.channel.as_str().to_owned(),
+            domain: record.domain.as_str().to_owned(),
+            customer_id: record.customer_id.map(DbUuid::from),
+            customer_handle: record.customer_handle.as_str().to_owned(),
+            customer_handle_key: record.customer_handle.key().as_str().to_owned(),
+            interaction_id: record.interaction_id.into(),
+            bank_user_id: record.bank_user_id.as_ref().map(|v| v.as_str().to_owned()),
+            bank_user_name: record
+                .bank_user_name
+                .as_ref()
+                .map(|v| v.as_str().to_owned()),
+            purpose: record.purpose.as_ref().map(|v| v.as_str().to_owned()),
+            title: record.title.as_str().to_owned(),
+            body: record.body.as_str().to_owned(),
+            created_at: created_at.into(),
+        }
+    }
+
+    /// A row that no longer parses was written around our validation: report it as corrupt.
+    fn into_record(self) -> QueryResult<CommunicationRecord> {
+        fn corrupt<E: std::fmt::Display>(
+            column: &'static str,
+        ) -> impl FnOnce(E) -> diesel::result::Error {
+            move |e| {
+                diesel::result::Error::DeserializationError(
+                    format!("communication_records.{column}: {e}").into(),
+                )
+            }
+        }
+        fn text<const MIN: usize, const MAX: usize>(
+            value: &str,
+            column: &'static str,
+        ) -> QueryResult<BoundedText<MIN, MAX>> {
+            BoundedText::parse(value).map_err(corrupt(column))
+        }
+        Ok(CommunicationRecord {
+            id: self.id.into(),
+            attributes: NewCommunicationRecord {
+                direction: Direction::parse(&self.direction).map_err(corrupt("direction"))?,
+                communicated_at: self.communicated_at.into_domain()?,
+                source: text(&self.source, "source")?,
+                channel: Channel::parse(&self.channel).map_err(corrupt("channel"))?,
+                domain: RecordDomain::parse(&self.domain).map_err(corrupt("domain"))?,
+                customer_id: self.customer_id.map(CustomerId::from),
+                customer_handle: CustomerHandle::parse(&self.customer_handle)
+                    .map_err(corrupt("customer_handle"))?,
+                interaction_id: self.interaction_id.into(),
+                bank_user_id: self
+                    .bank_user_id
+                    .as_deref()
+                    .map(|v| text(v, "bank_user_id"))
+                    .transpose()?,
+                bank_user_name: self
+                    .bank_user_name
+                    .as_deref()
+                    .map(|v| text(v, "bank_user_name"))
+                    .transpose()?,
+                purpose: self
+                    .purpose
+                    .as_deref()
+                    .map(|v| text(v, "purpose"))
+                    .transpose()?,
+                title: text(&self.title, "title")?,
+                body: text(&self.body, "body")?,
+            },
+            created_at: self.created_at.into_domain()?,
+        })
+    }
+}
+
+/// An `Idempotency-Key` header value: 1 to 255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(value: &str) -> Result<Self, &'static str> {
+        if value.is_empty() || value.len() > 255 {
+            return Err("must be 1 to 255 characters");
+        }
+        if !value.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("must be visible ASCII characters without spaces");
+        }
+        Ok(Self(value.to_owned()))
+    }
+}
+
+/// Who asked, with which key, for what: the same key from the same caller with the same request
+/// hash is a retry; with another hash it is a client bug.
+pub struct Idempotency {
+    pub caller: String,
+    pub key: IdempotencyKey,
+    pub request_hash: String,
+}
+
+/// The fingerprint of a request: SHA-256 of its parsed form, so white space and field order do
+/// not matter but every value does.
+pub fn request_hash(record: &NewCommunicationRecord) -> Result<String, serde_json::Error> {
+    Ok(hex::encode(Sha256::digest(serde_json::to_vec(record)?)))
+}
+
+#[derive(Debug)]
+pub enum Created {
+    New(CommunicationRecord),
+    /// The key was seen before with the same request: the first record, nothing written.
+    Replayed(CommunicationRecord),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("this Idempotency-Key was already used with a different request")]
+    KeyReusedWithDifferentRequest,
+    #[error("the record first created with this Idempotency-Key no longer exists")]
+    KeyRecordGone,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Inserts the record, or with an idempotency key returns the record the key first created.
+///
+/// The key row is claimed first, in the same transaction as the record: on PostgreSQL a concurrent
+/// request with the same key waits on the key's unique index until this one commits, then sees
+/// it; on SQLite the first statement takes the write lock, so requests serialise.
+pub fn create(
+    connection: &mut AnyConnection,
+    record: &NewCommunicationRecord,
+    idempotency: Option<&Idempotency>,
+    now: Timestamp,
+) -> Result<Created, CreateError> {
+    connection.transaction(|connection| {
+        let id = CommunicationRecordId::generate();
+        if let Some(idempotency) = idempotency {
+            let claimed =
+                per_backend!(connection, |c| diesel::insert_into(idempotency_keys::table)
+                    .values((
+                        idempotency_keys::caller.eq(&idempotency.caller),
+                        idempotency_keys::idempotency_key.eq(&idempotency.key.0),
+                        idempotency_keys::request_hash.eq(&idempotency.request_hash),
+                        idempotency_keys::record_id.eq(DbUuid::from(id)),
+                        idempotency_keys::created_at.eq(DbTimestamp::from(now)),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(c))?;
+            if claimed == 0 {
+                return replay(connection, idempotency);
+            }
+        }
+        diesel::insert_into(communication_records::table)
+            .values(RecordRow::new(id, record, now))
+            .execute(connection)?;
+        let stored = find(connection, id)?.ok_or(diesel::result::Error::NotFound)?;
+        Ok(Created::New(stored))
+    })
+}
+
+fn replay(
+    connection: &mut AnyConnection,
+    idempotency: &Idempotency,
+) -> Result<Created, CreateError> {
+    let (stored_hash, record_id): (String, DbUuid) = idempotency_keys::table
+        .find((&idempotency.caller, &idempotency.key.0))
+        .select((idempotency_keys::request_hash, idempotency_keys::record_id))
+        .first(connection)?;
+    if stored_hash != idempotency.request_hash {
+        return Err(CreateError::KeyReusedWithDifferentRequest);
+    }
+    find(connection, record_id.into())?
+        .map(Created::Replayed)
+        .ok_or(CreateError::KeyRecordGone)
+}
+
+pub fn find(
+    connection: &mut AnyConnection,
+    id: CommunicationRecordId,
+) -> QueryResult<Option<CommunicationRecord>> {
+    communication_records::table
+        .find(DbUuid::from(id))
+        .select(RecordRow::as_select())
+        .first(connection)
+        .optional()?
+        .map(RecordRow::into_record)
+        .transpose()
+}
+
+/// Where the next page starts: the last record served, by `(communicatedAt, id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    communicated_at: Timestamp,
+    id: CommunicationRecordId,
+}
+
+impl Cursor {
+    /// Opaque to clients: base64url of `<communicatedAt>|<id>`.
+    pub fn encode(&self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("{}|{}", self.communicated_at, self.id))
+    }
+
+    pub fn decode(cursor: &str) -> Option<Self> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (at, id) = text.split_once('|')?;
+        Some(Self {
+            communicated_at: Timestamp::parse(at).ok()?,
+            id: CommunicationRecordId::parse(id).ok()?,
+        })
+    }
+}
+
+/// Which records a listing covers; at least one filter is set (checked by the route).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListFilter {
+    pub customer_id: Option<CustomerId>,
+    pub interaction_id: Option<InteractionId>,
+}
+
+pub struct Page {
+    pub records: Vec<CommunicationRecord>,
+    pub next: Option<Cursor>,
+}
+
+/// Newest first by `(communicated_at, id)`, `limit` at a time, after `cursor`. The predicate is
+/// written as `communicated_at <= c AND (communicated_at < c OR id < i)` so that the first half is
+/// a range on the `(customer_id|interaction_id, communicated_at, id)` indexes: each page costs
+/// the same however deep it is and however large the table.
+pub fn list(
+    connection: &mut AnyConnection,
+    filter: ListFilter,
+    cursor: Option<Cursor>,
+    limit: usize,
+) -> QueryResult<Page> {
+    use communication_records::dsl;
+    let mut query = dsl::communication_records
+        .select(RecordRow::as_select())
+        .into_boxed();
+    if let Some(customer_id) = filter.customer_id {
+        query = query.filter(dsl::customer_id.eq(DbUuid::from(customer_id)));
+    }
+    if let Some(interaction_id) = filter.interaction_id {
+        query = query.filter(dsl::interaction_id.eq(DbUuid::from(interaction_id)));
+    }
+    if let Some(cursor) = cursor {
+        let at = DbTimestamp::from(cursor.communicated_at);
+        query = query.filter(
+            dsl::communicated_at.le(at).and(
+                dsl::communicated_at
+                    .lt(at)
+                    .or(dsl::id.lt(DbUuid::from(cursor.id))),
+            ),
+        );
+    }
+    let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+    let rows: Vec<RecordRow> = query
+        .order((dsl::communicated_at.desc(), dsl::id.desc()))
+        .limit(fetch)
+        .load(connection)?;
+    let has_more = rows.len() > limit;
+    let records = rows
+        .into_iter()
+        .take(limit)
+        .map(RecordRow::into_record)
+        .collect::<QueryResult<Vec<_>>>()?;
+    let next = has_more
+        .then(|| {
+            records.last().map(|last| Cursor {
+                communicated_at: last.attributes.communicated_at,
+                id: last.id,
+            })
+        })
+        .flatten();
+    Ok(Page { records, next })
+}
+
+pub fn count(connection: &mut AnyConnection) -> QueryResult<i64> {
+    communication_records::table.count().get_result(connection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let cursor = Cursor {
+            communicated_at: Timestamp::parse("2026-11-20T09:41:07.512Z").unwrap(),
+            id: CommunicationRecordId::generate(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+        for garbage in ["", "not base64!", "bm8gc2VwYXJhdG9y", "eHx5"] {
+            assert_eq!(Cursor::decode(garbage), None, "{garbage}");
+        }
+    }
+
+    #[test]
+    fn idempotency_keys_are_bounded_visible_ascii() {
+        assert!(IdempotencyKey::parse("0b9c2a51-inbox-42").is_ok());
+        for bad in ["", "has space", "tab\t", "ünïcode", &"k".repeat(256)] {
+            assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,96 @@
+use crate::helpers::{create, example, spawn_app, stored_records, WRITER};
+use serde_json::Value;
+use test_support::{assert_problem, problem_locations, TestApp};
+
+async fn post_with_key(app: &TestApp, key: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/communicationRecords"))
+        .bearer_auth(app.token(WRITER))
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_same_key_and_body_return_the_first_record_and_write_nothing() {
+    let app = spawn_app().await;
+    let first = post_with_key(&app, "inbox-0001", &example()).await;
+    assert_eq!(first.status().as_u16(), 201);
+    assert_eq!(first.headers()["idempotency-replayed"], "false");
+    let first: Value = first.json().await.unwrap();
+
+    // The same request, written differently: field order and white space do not matter.
+    let reordered = serde_json::to_string_pretty(&example()).unwrap();
+    let again = app
+        .client
+        .post(app.url("/communicationRecords"))
+        .bearer_auth(app.token(WRITER))
+        .header("Idempotency-Key", "inbox-0001")
+        .header("Content-Type", "application/json")
+        .body(reordered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 201);
+    assert_eq!(again.headers()["idempotency-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, first);
+    assert_eq!(stored_records(&app).await, 1);
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_body_is_409_and_writes_nothing() {
+    let app = spawn_app().await;
+    assert_eq!(
+        post_with_key(&app, "inbox-0002", &example())
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let mut changed = example();
+    changed["purpose"] = "Complaint".into();
+    let problem = assert_problem(post_with_key(&app, "inbox-0002", &changed).await, 409).await;
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("Idempotency-Key"));
+    assert_eq!(stored_records(&app).await, 1);
+}
+
+#[tokio::test]
+async fn different_keys_write_different_records() {
+    let app = spawn_app().await;
+    post_with_key(&app, "inbox-a", &example()).await;
+    post_with_key(&app, "inbox-b", &example()).await;
+    create(&app, &example()).await;
+    assert_eq!(stored_records(&app).await, 3);
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_key_write_one_record() {
+    let app = spawn_app().await;
+    let body = example();
+    let requests = (0..8).map(|_| post_with_key(&app, "inbox-race", &body));
+    let responses = futures_util::future::join_all(requests).await;
+    let mut ids = Vec::new();
+    for response in responses {
+        assert_eq!(response.status().as_u16(), 201);
+        let record: Value = response.json().await.unwrap();
+        ids.push(record["id"].as_str().unwrap().to_owned());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "every response names the one record");
+    assert_eq!(stored_records(&app).await, 1);
+}
+
+#[tokio::test]
+async fn an_invalid_key_is_422_naming_the_header() {
+    let app = spawn_app().await;
+    let problem =
+        assert_problem(post_with_key(&app, &"k".repeat(256), &example()).await, 422).await;
+    assert_eq!(problem_locations(&problem), ["Idempotency-Key"]);
+    assert_eq!(stored_records(&app).await, 0);
+}

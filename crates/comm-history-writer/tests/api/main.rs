@@ -1,0 +1,9 @@
+//! HTTP tests of comm-history-writer against a real server and a real database (SQLite, or
+//! PostgreSQL when TEST_DATABASE_URL is set).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bad_input;
+mod helpers;
+mod idempotency;
+mod pagination;
+mod records;
