@@ -1,0 +1,184 @@
+//! Every ccbridge service in one process, each on its own port, on SQLite files under one data
+//! directory, with development tokens: what a newcomer runs first. Production runs each binary on
+//! its own (docs/operations.md).
+
+use service_kit::configuration::{Settings, SettingsSources};
+use service_kit::startup::{Application, ServiceDefinition, Signals};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The services devstack runs, in start order. Add each new service here.
+pub static SERVICES: [&ServiceDefinition; 2] =
+    [&interaction_pairing::SERVICE, &comm_history_writer::SERVICE];
+
+/// The development callers and every scope each may hold; each service gets the scopes it knows.
+const CALLERS: [(&str, &[&str]); 2] = [
+    // The back-office front end: pairs interactions, reads history.
+    ("bofe", &["pairing:write", "pairing:read", "records:read"]),
+    // ccbridge's own services calling each other.
+    (
+        "internal",
+        &["pairing:read", "records:write", "records:read"],
+    ),
+];
+
+pub struct Options {
+    pub data_dir: PathBuf,
+    pub host: String,
+    /// Bind every service to a free port instead of its default (tests).
+    pub ephemeral_ports: bool,
+}
+
+pub struct RunningService {
+    pub name: &'static str,
+    pub url: String,
+}
+
+pub struct Devstack {
+    pub services: Vec<RunningService>,
+    /// Caller name → development token.
+    pub tokens: BTreeMap<String, String>,
+    applications: Vec<Application>,
+}
+
+impl Devstack {
+    /// Creates the data directory and tokens if needed, migrates and binds every service.
+    pub async fn start(options: &Options) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&options.data_dir)?;
+        let tokens = load_or_create_tokens(&options.data_dir)?;
+        let mut services = Vec::new();
+        let mut applications = Vec::new();
+        for service in SERVICES {
+            let settings = settings_for(service, options, &tokens)?;
+            let application = Application::build(service, settings, Signals::Ignore)
+                .await
+                .map_err(|e| anyhow::anyhow!("{} did not start: {e:#}", service.name))?;
+            services.push(RunningService {
+                name: service.name,
+                url: format!("http://{}:{}", options.host, application.port()),
+            });
+            applications.push(application);
+        }
+        Ok(Self {
+            services,
+            tokens,
+            applications,
+        })
+    }
+
+    /// A banner for the terminal: where each service is and how to call it.
+    pub fn banner(&self) -> String {
+        let mut text = String::from("\nccbridge devstack is running (Ctrl-C stops it)\n\n");
+        for service in &self.services {
+            text.push_str(&format!("  {:<22} {}\n", service.name, service.url));
+        }
+        text.push_str("\nDevelopment tokens (send as Authorization: Bearer <token>):\n");
+        for (caller, token) in &self.tokens {
+            text.push_str(&format!("  {caller:<10} {token}\n"));
+        }
+        text
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then stops every service gracefully.
+    pub async fn run_until_signalled(self) -> anyhow::Result<()> {
+        let handles: Vec<_> = self.applications.iter().map(Application::handle).collect();
+        let servers = futures_util::future::try_join_all(
+            self.applications
+                .into_iter()
+                .map(Application::run_until_stopped),
+        );
+        tokio::pin!(servers);
+        tokio::select! {
+            result = &mut servers => { result?; }
+            () = shutdown_signal() => {
+                tracing::info!("stopping every service");
+                futures_util::future::join_all(handles.iter().map(|h| h.stop(true))).await;
+                servers.await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn settings_for(
+    service: &ServiceDefinition,
+    options: &Options,
+    tokens: &BTreeMap<String, String>,
+) -> anyhow::Result<Settings> {
+    let database = options.data_dir.join(format!("{}.db", service.name));
+    let mut overrides = vec![
+        ("application.host".to_owned(), options.host.clone()),
+        (
+            "database.url".to_owned(),
+            format!("sqlite://{}", database.display()),
+        ),
+    ];
+    if options.ephemeral_ports {
+        overrides.push(("application.port".to_owned(), "0".to_owned()));
+    }
+    for (caller, scopes) in CALLERS {
+        let scopes: Vec<&str> = scopes
+            .iter()
+            .copied()
+            .filter(|s| service.scopes.contains(s))
+            .collect();
+        if scopes.is_empty() {
+            continue;
+        }
+        let token = tokens
+            .get(caller)
+            .ok_or_else(|| anyhow::anyhow!("no development token for {caller}"))?;
+        overrides.push((format!("auth.callers.{caller}.token"), token.clone()));
+        overrides.push((format!("auth.callers.{caller}.scopes"), scopes.join(",")));
+    }
+    let sources = SettingsSources {
+        service_defaults: service.default_config,
+        file: None,
+        environment: false,
+        overrides,
+    };
+    Ok(Settings::load(sources, service.scopes)?)
+}
+
+/// Tokens live in `<data dir>/dev-tokens.json`, so they stay the same across restarts.
+fn load_or_create_tokens(data_dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let path = data_dir.join("dev-tokens.json");
+    let mut tokens: BTreeMap<String, String> = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{} is not valid: {e}", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let before = tokens.len();
+    for (caller, _) in CALLERS {
+        tokens
+            .entry(caller.to_owned())
+            .or_insert_with(|| format!("dev-{caller}-{}", uuid::Uuid::new_v4().simple()));
+    }
+    if tokens.len() != before {
+        std::fs::write(&path, serde_json::to_string_pretty(&tokens)?)?;
+    }
+    Ok(tokens)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminate => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
