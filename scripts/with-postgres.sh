@@ -21,8 +21,9 @@ pg_bin=$(find_pg_bin || true)
 if [ -z "$pg_bin" ]; then
   echo "== initdb not found: installing Debian's postgresql package"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq postgresql >/dev/null
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq postgresql >/dev/null
   pg_bin=$(find_pg_bin)
 fi
 

@@ -287,6 +287,92 @@ pub fn problem_locations(problem: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Applies every migration of `service` to a fresh database, reverts them all, applies them again,
+/// and checks the schema came back the same: each `down.sql` must undo its `up.sql`.
+pub async fn assert_migrations_reversible(service: &'static ServiceDefinition) {
+    let database = tokio::task::spawn_blocking(TestDatabase::create)
+        .await
+        .unwrap();
+    let settings = Settings::load(
+        SettingsSources {
+            service_defaults: service.default_config,
+            file: None,
+            environment: false,
+            overrides: vec![
+                ("database.url".to_owned(), database.url().to_owned()),
+                (
+                    "auth.callers.test.token".to_owned(),
+                    "test-token-0123456789".to_owned(),
+                ),
+                (
+                    "auth.callers.test.scopes".to_owned(),
+                    service.scopes.join(","),
+                ),
+            ],
+        },
+        service.scopes,
+    )
+    .unwrap();
+    let pool = DbPool::new(&settings.database).unwrap();
+    tokio::task::spawn_blocking(move || {
+        use service_kit::database::{revert_all_migrations, run_pending_migrations};
+        let mut connection = pool.get_blocking().unwrap();
+        let applied =
+            run_pending_migrations(&mut connection, service.name, &service.migrations).unwrap();
+        assert!(!applied.is_empty(), "{} has no migrations", service.name);
+        let schema = schema_of(&mut connection);
+        assert!(!schema.is_empty());
+        let reverted = revert_all_migrations(&mut connection, &service.migrations).unwrap();
+        assert_eq!(reverted.len(), applied.len());
+        assert!(
+            schema_of(&mut connection).is_empty(),
+            "down.sql left objects behind"
+        );
+        let reapplied =
+            run_pending_migrations(&mut connection, service.name, &service.migrations).unwrap();
+        assert_eq!(reapplied, applied);
+        assert_eq!(
+            schema_of(&mut connection),
+            schema,
+            "schema differs after down and up again"
+        );
+        drop(connection);
+        drop(database);
+    })
+    .await
+    .unwrap();
+}
+
+/// Tables, columns and indexes of the database, diesel's own bookkeeping table left out.
+fn schema_of(connection: &mut service_kit::database::AnyConnection) -> Vec<String> {
+    use diesel::sql_types::Text;
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = Text)]
+        line: String,
+    }
+    let query = match connection {
+        service_kit::database::AnyConnection::Postgresql(_) => {
+            "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable AS line \
+             FROM information_schema.columns WHERE table_schema = 'public' \
+             AND table_name <> '__diesel_schema_migrations' \
+             UNION ALL SELECT 'index ' || indexname || ' ' || indexdef AS line FROM pg_indexes \
+             WHERE schemaname = 'public' AND tablename <> '__diesel_schema_migrations' ORDER BY line"
+        }
+        service_kit::database::AnyConnection::Sqlite(_) => {
+            "SELECT type || ' ' || name || ' ' || COALESCE(sql, '') AS line FROM sqlite_master \
+             WHERE name NOT LIKE '__diesel%' AND name NOT LIKE 'sqlite_%' ORDER BY line"
+        }
+    };
+    diesel::sql_query(query)
+        .load::<Line>(connection)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.line)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database_name;

@@ -5,5 +5,6 @@
 mod bad_input;
 mod helpers;
 mod idempotency;
+mod migrations;
 mod pagination;
 mod records;

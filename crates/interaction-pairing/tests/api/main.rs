@@ -4,5 +4,6 @@
 
 mod bad_input;
 mod helpers;
+mod migrations;
 mod pairing;
 mod platform;

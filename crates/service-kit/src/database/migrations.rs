@@ -44,6 +44,23 @@ pub fn run_pending_migrations(
     Ok(applied)
 }
 
+/// Reverts every applied migration (their `down.sql`), newest first. For tests that prove each
+/// `down.sql` undoes its `up.sql`; never called by a service.
+pub fn revert_all_migrations(
+    connection: &mut AnyConnection,
+    migrations: &Migrations,
+) -> anyhow::Result<Vec<String>> {
+    let reverted = match connection {
+        AnyConnection::Postgresql(pg) => pg
+            .revert_all_migrations((migrations.postgres)())
+            .map(versions),
+        AnyConnection::Sqlite(sqlite) => sqlite
+            .revert_all_migrations((migrations.sqlite)())
+            .map(versions),
+    };
+    reverted.map_err(|e| anyhow::anyhow!("revert failed: {e}"))
+}
+
 fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
     applied.iter().map(ToString::to_string).collect()
 }

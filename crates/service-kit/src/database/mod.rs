@@ -4,7 +4,7 @@
 mod migrations;
 pub mod sql_types;
 
-pub use migrations::{run_pending_migrations, Migrations};
+pub use migrations::{revert_all_migrations, run_pending_migrations, Migrations};
 
 use crate::configuration::DatabaseSettings;
 use diesel::connection::SimpleConnection;

@@ -1,0 +1,29 @@
+# ccbridge recipes. `just` lists them.
+
+default:
+    @just --list
+
+# Every service in one process on SQLite (prints URLs and development tokens).
+run:
+    cargo run --release -p devstack
+
+# The test suite on SQLite.
+test:
+    cargo test --workspace
+
+# The test suite on a throwaway PostgreSQL cluster (installed if missing, removed afterwards).
+test-pg:
+    CCBRIDGE_EXPECT_BACKEND=postgres scripts/with-postgres.sh cargo test --workspace
+
+# Formatting and lints, as CI runs them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Apply a service's migrations to the database its settings name, e.g. `just migrate interaction-pairing`.
+migrate service:
+    cargo run --release -p {{service}} -- migrate
+
+# Everything CI runs.
+ci:
+    bash .ci/run
