@@ -50,8 +50,11 @@ trap stop_cluster EXIT
 
 as_cluster_owner "$pg_bin/initdb" -D "$data_dir/data" -A trust -U postgres --no-sync >/dev/null
 as_cluster_owner "$pg_bin/pg_ctl" -D "$data_dir/data" -w -l "$data_dir/data/server.log" \
-  -o "-p $port -k $data_dir/data -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
+  -o "-p $port -k $data_dir/data -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 -c log_statement=ddl" start >/dev/null
 echo "== PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') running on 127.0.0.1:$port (data in $data_dir)"
 
 export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 "$@"
+# Evidence that the command really used this cluster: the server logged each test database.
+created=$(grep -c 'CREATE DATABASE ccbridge_test_' "$data_dir/data/server.log" || true)
+echo "== PostgreSQL pass: $created test databases were created on this cluster (and dropped)"
