@@ -8,7 +8,7 @@ pub mod store;
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use service_kit::database::Migrations;
-use service_kit::startup::ServiceDefinition;
+use service_kit::startup::{routes_only, ServiceDefinition};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations =
     embed_migrations!("../../migrations/sqlite/interaction-pairing");
@@ -19,9 +19,9 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
     name: "interaction-pairing",
     default_config: include_str!("../configuration/defaults.toml"),
     scopes: scopes::ALL_SCOPES,
-    migrations: Migrations {
+    migrations: Some(Migrations {
         sqlite: || SQLITE_MIGRATIONS,
         postgres: || POSTGRES_MIGRATIONS,
-    },
-    routes: routes::config,
+    }),
+    setup: |_| routes_only(routes::config),
 };

@@ -15,6 +15,9 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub telemetry: TelemetrySettings,
     pub auth: AuthSettings,
+    /// Everything loaded, for a service's own section (see [`Settings::section`]).
+    #[serde(skip)]
+    merged: Option<config::Config>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -149,9 +152,17 @@ impl Settings {
         for (key, value) in sources.overrides {
             builder = builder.set_override(key, value)?;
         }
-        let settings: Settings = builder.build()?.try_deserialize()?;
+        let merged = builder.build()?;
+        let mut settings: Settings = merged.clone().try_deserialize()?;
+        settings.merged = Some(merged);
         settings.validate(known_scopes)?;
         Ok(settings)
+    }
+
+    /// A service's own section (e.g. `[genesys]`), from the same sources as everything else.
+    pub fn section<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<T, ConfigurationError> {
+        let merged = self.merged.as_ref().ok_or_else(|| ConfigurationError::Invalid(vec![format!("{key}: settings were not loaded")]))?;
+        Ok(merged.get::<T>(key)?)
     }
 
     fn validate(&self, known_scopes: &[&str]) -> Result<(), ConfigurationError> {

@@ -16,7 +16,11 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-async fn readyz(pool: web::Data<DbPool>) -> Result<HttpResponse, ApiError> {
+/// Ready when the database answers; a service without one is ready when it serves.
+async fn readyz(pool: Option<web::Data<DbPool>>) -> Result<HttpResponse, ApiError> {
+    let Some(pool) = pool else {
+        return Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": "none" })));
+    };
     let backend = pool.backend().name();
     pool.run(|connection| {
         connection

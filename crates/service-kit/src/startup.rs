@@ -13,6 +13,7 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use actix_web_prom::PrometheusMetricsBuilder;
 use std::net::TcpListener;
+use std::sync::Arc;
 use tracing_actix_web::TracingLogger;
 
 /// What makes a service itself; everything else comes from the kit.
@@ -23,9 +24,27 @@ pub struct ServiceDefinition {
     pub default_config: &'static str,
     /// Every scope the service's routes require.
     pub scopes: &'static [&'static str],
-    pub migrations: Migrations,
-    /// Mounts the service's routes (each route module's `config`).
-    pub routes: fn(&mut web::ServiceConfig),
+    /// The service's migrations; `None` for a service without a database.
+    pub migrations: Option<Migrations>,
+    /// Builds the service's own state once (clients, caches, metrics) and returns what mounts
+    /// its routes, so each route module's `config` can register that state as app data.
+    pub setup: fn(&ServiceContext<'_>) -> anyhow::Result<Routes>,
+}
+
+/// Mounts a service's routes on each worker's `App`.
+pub type Routes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
+/// What a service's `setup` may build on.
+pub struct ServiceContext<'a> {
+    pub settings: &'a Settings,
+    /// The registry `/metrics` serves; register the service's own metrics here.
+    pub metrics: &'a prometheus::Registry,
+    pub pool: Option<&'a DbPool>,
+}
+
+/// `setup` for a service whose routes need nothing but the shared app data.
+pub fn routes_only(config: fn(&mut web::ServiceConfig)) -> anyhow::Result<Routes> {
+    Ok(Arc::new(config))
 }
 
 /// How the server reacts to the process' signals: binaries stop gracefully on SIGTERM; tests and
@@ -39,7 +58,7 @@ pub enum Signals {
 pub struct Application {
     port: u16,
     server: Server,
-    pool: DbPool,
+    pool: Option<DbPool>,
 }
 
 impl Application {
@@ -50,9 +69,12 @@ impl Application {
         settings: Settings,
         signals: Signals,
     ) -> anyhow::Result<Self> {
-        let pool = DbPool::new(&settings.database)?;
-        if settings.database.migrate_on_start {
-            migrate(service, &pool).await?;
+        let pool = match &service.migrations {
+            Some(_) => Some(DbPool::new(&settings.database)?),
+            None => None,
+        };
+        if let Some(pool) = pool.as_ref().filter(|_| settings.database.migrate_on_start) {
+            migrate(service, pool).await?;
         }
         let listener = TcpListener::bind((
             settings.application.host.as_str(),
@@ -67,8 +89,16 @@ impl Application {
         })?;
         let port = listener.local_addr()?.port();
 
+        let registry = prometheus::Registry::new();
+        let context = ServiceContext {
+            settings: &settings,
+            metrics: &registry,
+            pool: pool.as_ref(),
+        };
+        let routes = (service.setup)(&context)
+            .map_err(|e| anyhow::anyhow!("{} could not be set up: {e:#}", service.name))?;
         let metrics = PrometheusMetricsBuilder::new("ccbridge")
-            .registry(prometheus::Registry::new())
+            .registry(registry)
             .const_labels([("service".to_owned(), service.name.to_owned())].into())
             .endpoint("/metrics")
             // Label by route pattern, never by raw path: ids stay out of label values.
@@ -76,22 +106,25 @@ impl Application {
             .build()
             .map_err(|e| anyhow::anyhow!("metrics could not be registered: {e}"))?;
         let callers = web::Data::new(Callers::from_settings(&settings.auth));
-        let pool_data = web::Data::new(pool.clone());
+        let pool_data = pool.clone().map(web::Data::new);
         let body_limit = settings.application.max_body_bytes;
 
         let server = HttpServer::new(move || {
-            App::new()
+            let routes = routes.clone();
+            let mut app = App::new()
                 .wrap(ErrorHandlers::new().default_handler(as_problem_json))
                 .wrap(metrics.clone())
                 .wrap(TracingLogger::default())
-                .app_data(pool_data.clone())
                 .app_data(callers.clone())
                 .app_data(BodyLimit(body_limit))
                 .app_data(json_config(body_limit))
                 .app_data(path_config())
-                .app_data(query_config())
-                .configure(health::config)
-                .configure(service.routes)
+                .app_data(query_config());
+            if let Some(pool) = &pool_data {
+                app = app.app_data(pool.clone());
+            }
+            app.configure(health::config)
+                .configure(move |cfg| routes(cfg))
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::NotFound(
                         "no such route".to_owned(),
@@ -107,7 +140,7 @@ impl Application {
         tracing::info!(
             service = service.name,
             port,
-            database = pool.backend().name(),
+            database = pool.as_ref().map_or("none", |p| p.backend().name()),
             "service listening"
         );
         Ok(Self { port, server, pool })
@@ -117,8 +150,9 @@ impl Application {
         self.port
     }
 
-    pub fn pool(&self) -> &DbPool {
-        &self.pool
+    /// The service's pool; `None` for a service without a database.
+    pub fn pool(&self) -> Option<&DbPool> {
+        self.pool.as_ref()
     }
 
     /// Stops the server gracefully (in-flight requests finish) when asked.
@@ -136,10 +170,13 @@ pub async fn migrate(
     service: &'static ServiceDefinition,
     pool: &DbPool,
 ) -> anyhow::Result<Vec<String>> {
+    let Some(migrations) = &service.migrations else {
+        return Ok(Vec::new());
+    };
     let pool = pool.clone();
     let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
         let mut connection = pool.get_blocking()?;
-        run_pending_migrations(&mut connection, service.name, &service.migrations)
+        run_pending_migrations(&mut connection, service.name, migrations)
     })
     .await??;
     if applied.is_empty() {

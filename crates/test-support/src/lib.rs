@@ -114,7 +114,7 @@ fn init_test_logging() {
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub pool: DbPool,
+    pool: Option<DbPool>,
     tokens: BTreeMap<String, String>,
     handle: service_kit::actix_web::dev::ServerHandle,
     // Dropped last: the server's connections go before the database.
@@ -171,7 +171,7 @@ pub async fn spawn_app_with(
         .await
         .expect("the service starts");
     let address = format!("http://127.0.0.1:{}", application.port());
-    let pool = application.pool().clone();
+    let pool = application.pool().cloned();
     let handle = application.handle();
     tokio::spawn(application.run_until_stopped());
     TestApp {
@@ -239,8 +239,13 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// The service's database pool (panics for a service without a database).
+    pub fn pool(&self) -> &DbPool {
+        self.pool.as_ref().expect("this service has no database")
+    }
+
     pub fn backend(&self) -> Backend {
-        self.pool.backend()
+        self.pool().backend()
     }
 
     /// Stops the server as SIGTERM would: in-flight requests finish first.
@@ -317,19 +322,21 @@ pub async fn assert_migrations_reversible(service: &'static ServiceDefinition) {
     tokio::task::spawn_blocking(move || {
         use service_kit::database::{revert_all_migrations, run_pending_migrations};
         let mut connection = pool.get_blocking().unwrap();
-        let applied =
-            run_pending_migrations(&mut connection, service.name, &service.migrations).unwrap();
+        let migrations = service
+            .migrations
+            .as_ref()
+            .expect("the service has migrations");
+        let applied = run_pending_migrations(&mut connection, service.name, migrations).unwrap();
         assert!(!applied.is_empty(), "{} has no migrations", service.name);
         let schema = schema_of(&mut connection);
         assert!(!schema.is_empty());
-        let reverted = revert_all_migrations(&mut connection, &service.migrations).unwrap();
+        let reverted = revert_all_migrations(&mut connection, migrations).unwrap();
         assert_eq!(reverted.len(), applied.len());
         assert!(
             schema_of(&mut connection).is_empty(),
             "down.sql left objects behind"
         );
-        let reapplied =
-            run_pending_migrations(&mut connection, service.name, &service.migrations).unwrap();
+        let reapplied = run_pending_migrations(&mut connection, service.name, migrations).unwrap();
         assert_eq!(reapplied, applied);
         assert_eq!(
             schema_of(&mut connection),

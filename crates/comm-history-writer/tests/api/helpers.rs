@@ -19,7 +19,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn stored_records(app: &TestApp) -> i64 {
-    app.pool
+    app.pool()
         .run(|c| comm_history_writer::store::count(c).map_err(DatabaseError::from))
         .await
         .unwrap()

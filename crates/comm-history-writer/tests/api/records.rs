@@ -74,7 +74,7 @@ async fn the_normalised_search_key_is_stored_beside_the_handle() {
         create(&app, &body).await;
     }
     let keys: Vec<(String, String)> = app
-        .pool
+        .pool()
         .run(|c| {
             dsl::communication_records
                 .select((dsl::customer_handle, dsl::customer_handle_key))

@@ -18,7 +18,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn stored_pairings(app: &TestApp) -> i64 {
-    app.pool
+    app.pool()
         .run(|c| interaction_pairing::store::count(c).map_err(DatabaseError::from))
         .await
         .unwrap()
