@@ -160,8 +160,13 @@ impl Settings {
     }
 
     /// A service's own section (e.g. `[genesys]`), from the same sources as everything else.
-    pub fn section<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<T, ConfigurationError> {
-        let merged = self.merged.as_ref().ok_or_else(|| ConfigurationError::Invalid(vec![format!("{key}: settings were not loaded")]))?;
+    pub fn section<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<T, ConfigurationError> {
+        let merged = self.merged.as_ref().ok_or_else(|| {
+            ConfigurationError::Invalid(vec![format!("{key}: settings were not loaded")])
+        })?;
         Ok(merged.get::<T>(key)?)
     }
 

@@ -1,0 +1,124 @@
+//! Fault injection: latency, 429 every N API requests, a share of 5xx, an outage window.
+
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Faults {
+    /// Added to every response.
+    pub latency_ms: u64,
+    /// Every Nth API request (not token requests) answers 429.
+    pub rate_limit_every: Option<u64>,
+    /// `Retry-After` of those 429s, in seconds.
+    pub retry_after_seconds: Option<u64>,
+    /// Percentage (0–100) of API requests answering 500, spread evenly and deterministically.
+    pub error_percent: u8,
+    /// From now on, for this many seconds, everything (token requests too) answers 503.
+    pub outage_seconds: Option<u64>,
+}
+
+pub(crate) struct ActiveFaults {
+    pub faults: Faults,
+    pub outage_until: Option<Instant>,
+}
+
+impl From<Faults> for ActiveFaults {
+    fn from(faults: Faults) -> Self {
+        let outage_until = faults
+            .outage_seconds
+            .map(|s| Instant::now() + Duration::from_secs(s));
+        Self {
+            faults,
+            outage_until,
+        }
+    }
+}
+
+/// What the `n`th API request (counting from 1) meets.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Injected {
+    None,
+    Outage,
+    RateLimited { retry_after_seconds: u64 },
+    ServerError,
+}
+
+impl ActiveFaults {
+    pub fn latency(&self) -> Duration {
+        Duration::from_millis(self.faults.latency_ms)
+    }
+
+    pub fn in_outage(&self) -> bool {
+        self.outage_until
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    pub fn for_api_request(&self, n: u64) -> Injected {
+        if self.in_outage() {
+            return Injected::Outage;
+        }
+        if self
+            .faults
+            .rate_limit_every
+            .is_some_and(|every| every > 0 && n % every == 0)
+        {
+            return Injected::RateLimited {
+                retry_after_seconds: self.faults.retry_after_seconds.unwrap_or(1),
+            };
+        }
+        // Request n fails when n × p / 100 crosses a whole number: exactly p% of requests, evenly.
+        let percent = u64::from(self.faults.error_percent.min(100));
+        if percent > 0 && (n * percent) / 100 != ((n - 1) * percent) / 100 {
+            return Injected::ServerError;
+        }
+        Injected::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_percent_is_exact_and_even() {
+        let active = ActiveFaults::from(Faults {
+            error_percent: 25,
+            ..Faults::default()
+        });
+        let failures: Vec<u64> = (1..=20)
+            .filter(|n| active.for_api_request(*n) == Injected::ServerError)
+            .collect();
+        assert_eq!(failures, [4, 8, 12, 16, 20]);
+    }
+
+    #[test]
+    fn every_nth_request_is_rate_limited() {
+        let active = ActiveFaults::from(Faults {
+            rate_limit_every: Some(3),
+            retry_after_seconds: Some(2),
+            ..Faults::default()
+        });
+        assert_eq!(
+            active.for_api_request(3),
+            Injected::RateLimited {
+                retry_after_seconds: 2
+            }
+        );
+        assert_eq!(active.for_api_request(4), Injected::None);
+    }
+
+    #[test]
+    fn an_outage_refuses_everything_while_it_lasts() {
+        let active = ActiveFaults::from(Faults {
+            outage_seconds: Some(60),
+            ..Faults::default()
+        });
+        assert_eq!(active.for_api_request(1), Injected::Outage);
+        let over = ActiveFaults::from(Faults {
+            outage_seconds: Some(0),
+            ..Faults::default()
+        });
+        assert_eq!(over.for_api_request(1), Injected::None);
+    }
+}

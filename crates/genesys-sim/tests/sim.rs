@@ -1,0 +1,310 @@
+//! The simulator answers as api-facts.md says Genesys Cloud does.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use genesys_sim::{Faults, RunningSim, Seed, SimConfig};
+use serde_json::Value;
+use std::time::Duration;
+
+fn start(
+    configure: impl FnOnce(&mut SimConfig),
+) -> (String, std::sync::Arc<genesys_sim::SimState>) {
+    let mut config = SimConfig::development(Seed::default_seed().unwrap());
+    configure(&mut config);
+    let sim: RunningSim = genesys_sim::start(config).unwrap();
+    let (url, state) = (sim.url.clone(), sim.state.clone());
+    tokio::spawn(sim.run_until_stopped());
+    (url, state)
+}
+
+async fn token(client: &reqwest::Client, url: &str, secret: &str) -> reqwest::Response {
+    client
+        .post(format!("{url}/oauth/token"))
+        .basic_auth("ccbridge-dev", Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn client_credentials_then_a_user_with_every_documented_field() {
+    let (url, state) = start(|_| {});
+    let client = reqwest::Client::new();
+    let grant: Value = token(&client, &url, "ccbridge-dev-secret")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(grant["token_type"], "bearer");
+    assert_eq!(grant["expires_in"], 86_400);
+    let bearer = grant["access_token"].as_str().unwrap();
+
+    let user: Value = client
+        .get(format!(
+            "{url}/api/v2/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
+        ))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(user["name"], "Jana Nováková");
+    assert_eq!(user["division"]["name"], "Home");
+    assert_eq!(state.calls_to("token"), 1);
+    assert_eq!(state.calls_to("users"), 1);
+}
+
+#[tokio::test]
+async fn wrong_credentials_missing_tokens_and_unknown_ids_get_documented_errors() {
+    let (url, state) = start(|_| {});
+    let client = reqwest::Client::new();
+    let refused = token(&client, &url, "wrong").await;
+    assert_eq!(refused.status().as_u16(), 401);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+
+    let unauthenticated = client
+        .get(format!("{url}/api/v2/routing/wrapupcodes/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status().as_u16(), 401);
+    let body: Value = unauthenticated.json().await.unwrap();
+    assert_eq!(body["code"], "authentication.required");
+
+    let grant: Value = token(&client, &url, "ccbridge-dev-secret")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let missing = client
+        .get(format!(
+            "{url}/api/v2/routing/wrapupcodes/00000000-0000-4000-8000-000000000000"
+        ))
+        .bearer_auth(grant["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    assert!(missing.headers().contains_key("inin-correlation-id"));
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(body["status"], 404);
+    assert!(body["contextId"].is_string() && body["message"].is_string());
+
+    state.revoke_tokens();
+    let revoked = client
+        .get(format!(
+            "{url}/api/v2/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
+        ))
+        .bearer_auth(grant["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn tokens_expire_after_their_lifetime() {
+    let (url, _) = start(|c| c.token_lifetime = Duration::from_secs(2));
+    let client = reqwest::Client::new();
+    let grant: Value = token(&client, &url, "ccbridge-dev-secret")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bearer = grant["access_token"].as_str().unwrap().to_owned();
+    let user = format!("{url}/api/v2/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f");
+    assert_eq!(
+        client
+            .get(&user)
+            .bearer_auth(&bearer)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        client
+            .get(&user)
+            .bearer_auth(&bearer)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn faults_by_admin_endpoint() {
+    let (url, _) = start(|_| {});
+    let client = reqwest::Client::new();
+    let grant: Value = token(&client, &url, "ccbridge-dev-secret")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bearer = grant["access_token"].as_str().unwrap().to_owned();
+    let faults = Faults {
+        rate_limit_every: Some(2),
+        retry_after_seconds: Some(3),
+        ..Faults::default()
+    };
+    assert_eq!(
+        client
+            .put(format!("{url}/admin/faults"))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        204
+    );
+    let user = format!("{url}/api/v2/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f");
+    assert_eq!(
+        client
+            .get(&user)
+            .bearer_auth(&bearer)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let limited = client.get(&user).bearer_auth(&bearer).send().await.unwrap();
+    assert_eq!(limited.status().as_u16(), 429);
+    assert_eq!(limited.headers()["retry-after"], "3");
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["code"], "too.many.requests.retry.after");
+
+    let outage = Faults {
+        outage_seconds: Some(60),
+        ..Faults::default()
+    };
+    client
+        .put(format!("{url}/admin/faults"))
+        .json(&outage)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .get(&user)
+            .bearer_auth(&bearer)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        503
+    );
+    assert_eq!(
+        token(&client, &url, "ccbridge-dev-secret")
+            .await
+            .status()
+            .as_u16(),
+        503
+    );
+
+    let calls: Value = client
+        .get(format!("{url}/admin/calls"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(calls["users"], 3);
+    assert_eq!(calls["token"], 2);
+}
+
+#[tokio::test]
+async fn gdpr_requests_move_through_their_statuses() {
+    let (url, _) = start(|c| c.gdpr_step = Duration::from_millis(100));
+    let client = reqwest::Client::new();
+    let grant: Value = token(&client, &url, "ccbridge-dev-secret")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bearer = grant["access_token"].as_str().unwrap().to_owned();
+    let body = serde_json::json!({"requestType": "GDPR_DELETE", "subject": {"phoneNumbers": ["+420601123456"]}});
+
+    let unconfirmed = client
+        .post(format!("{url}/api/v2/gdpr/requests"))
+        .bearer_auth(&bearer)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unconfirmed.status().as_u16(), 400);
+
+    let created: Value = client
+        .post(format!("{url}/api/v2/gdpr/requests?deleteConfirmed=true"))
+        .bearer_auth(&bearer)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["status"], "INITIATED");
+    assert_eq!(created["subject"]["phoneNumbers"][0], "+420601123456");
+    let request_url = format!(
+        "{url}/api/v2/gdpr/requests/{}",
+        created["id"].as_str().unwrap()
+    );
+    // Poll until COMPLETED: statuses only ever move forward along the documented path (how many
+    // a poll catches depends on timing; the exact schedule is a unit test of `gdpr_status`).
+    let path = ["INITIATED", "SEARCHING", "DELETING", "COMPLETED"];
+    let mut position = 0;
+    while path[position] != "COMPLETED" {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let now: Value = client
+            .get(&request_url)
+            .bearer_auth(&bearer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let reached = path
+            .iter()
+            .position(|p| *p == now["status"])
+            .expect("a documented status");
+        assert!(
+            reached >= position,
+            "status went back from {} to {}",
+            path[position],
+            path[reached]
+        );
+        position = reached;
+    }
+
+    let found: Value = client
+        .get(format!(
+            "{url}/api/v2/gdpr/subjects?searchType=PHONE&searchValue=%2B420601123456"
+        ))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["total"], 1);
+    assert_eq!(
+        found["entities"][0]["emailAddresses"][0],
+        "client@example.com"
+    );
+}
