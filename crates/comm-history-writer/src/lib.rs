@@ -10,10 +10,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use service_kit::database::Migrations;
 use service_kit::startup::{routes_only, ServiceDefinition};
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations =
-    embed_migrations!("../../migrations/sqlite/comm-history-writer");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations =
-    embed_migrations!("../../migrations/postgres/comm-history-writer");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite/comm-history-writer");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres/comm-history-writer");
 
 pub static SERVICE: ServiceDefinition = ServiceDefinition {
     name: "comm-history-writer",

@@ -5,8 +5,8 @@ use crate::schema::{communication_records, idempotency_keys};
 use base64::Engine;
 use diesel::prelude::*;
 use domain::{
-    BoundedText, Channel, CommunicationRecord, CommunicationRecordId, CustomerHandle, CustomerId,
-    Direction, InteractionId, NewCommunicationRecord, RecordDomain, Timestamp,
+    BoundedText, Channel, CommunicationRecord, CommunicationRecordId, CustomerHandle, CustomerId, Direction,
+    InteractionId, NewCommunicationRecord, RecordDomain, Timestamp,
 };
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
@@ -35,11 +35,7 @@ struct RecordRow {
 }
 
 impl RecordRow {
-    fn new(
-        id: CommunicationRecordId,
-        record: &NewCommunicationRecord,
-        created_at: Timestamp,
-    ) -> Self {
+    fn new(id: CommunicationRecordId, record: &NewCommunicationRecord, created_at: Timestamp) -> Self {
         Self {
             id: id.into(),
             direction: record.direction.as_str().to_owned(),
@@ -52,10 +48,7 @@ impl RecordRow {
             customer_handle_key: record.customer_handle.key().as_str().to_owned(),
             interaction_id: record.interaction_id.into(),
             bank_user_id: record.bank_user_id.as_ref().map(|v| v.as_str().to_owned()),
-            bank_user_name: record
-                .bank_user_name
-                .as_ref()
-                .map(|v| v.as_str().to_owned()),
+            bank_user_name: record.bank_user_name.as_ref().map(|v| v.as_str().to_owned()),
             purpose: record.purpose.as_ref().map(|v| v.as_str().to_owned()),
             title: record.title.as_str().to_owned(),
             body: record.body.as_str().to_owned(),
@@ -65,14 +58,8 @@ impl RecordRow {
 
     /// A row that no longer parses was written around our validation: report it as corrupt.
     fn into_record(self) -> QueryResult<CommunicationRecord> {
-        fn corrupt<E: std::fmt::Display>(
-            column: &'static str,
-        ) -> impl FnOnce(E) -> diesel::result::Error {
-            move |e| {
-                diesel::result::Error::DeserializationError(
-                    format!("communication_records.{column}: {e}").into(),
-                )
-            }
+        fn corrupt<E: std::fmt::Display>(column: &'static str) -> impl FnOnce(E) -> diesel::result::Error {
+            move |e| diesel::result::Error::DeserializationError(format!("communication_records.{column}: {e}").into())
         }
         fn text<const MIN: usize, const MAX: usize>(
             value: &str,
@@ -89,8 +76,7 @@ impl RecordRow {
                 channel: Channel::parse(&self.channel).map_err(corrupt("channel"))?,
                 domain: RecordDomain::parse(&self.domain).map_err(corrupt("domain"))?,
                 customer_id: self.customer_id.map(CustomerId::from),
-                customer_handle: CustomerHandle::parse(&self.customer_handle)
-                    .map_err(corrupt("customer_handle"))?,
+                customer_handle: CustomerHandle::parse(&self.customer_handle).map_err(corrupt("customer_handle"))?,
                 interaction_id: self.interaction_id.into(),
                 bank_user_id: self
                     .bank_user_id
@@ -102,11 +88,7 @@ impl RecordRow {
                     .as_deref()
                     .map(|v| text(v, "bank_user_name"))
                     .transpose()?,
-                purpose: self
-                    .purpose
-                    .as_deref()
-                    .map(|v| text(v, "purpose"))
-                    .transpose()?,
+                purpose: self.purpose.as_deref().map(|v| text(v, "purpose")).transpose()?,
                 title: text(&self.title, "title")?,
                 body: text(&self.body, "body")?,
             },
@@ -176,17 +158,16 @@ pub fn create(
     connection.transaction(|connection| {
         let id = CommunicationRecordId::generate();
         if let Some(idempotency) = idempotency {
-            let claimed =
-                per_backend!(connection, |c| diesel::insert_into(idempotency_keys::table)
-                    .values((
-                        idempotency_keys::caller.eq(&idempotency.caller),
-                        idempotency_keys::idempotency_key.eq(&idempotency.key.0),
-                        idempotency_keys::request_hash.eq(&idempotency.request_hash),
-                        idempotency_keys::record_id.eq(DbUuid::from(id)),
-                        idempotency_keys::created_at.eq(DbTimestamp::from(now)),
-                    ))
-                    .on_conflict_do_nothing()
-                    .execute(c))?;
+            let claimed = per_backend!(connection, |c| diesel::insert_into(idempotency_keys::table)
+                .values((
+                    idempotency_keys::caller.eq(&idempotency.caller),
+                    idempotency_keys::idempotency_key.eq(&idempotency.key.0),
+                    idempotency_keys::request_hash.eq(&idempotency.request_hash),
+                    idempotency_keys::record_id.eq(DbUuid::from(id)),
+                    idempotency_keys::created_at.eq(DbTimestamp::from(now)),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c))?;
             if claimed == 0 {
                 return replay(connection, idempotency);
             }
@@ -199,10 +180,7 @@ pub fn create(
     })
 }
 
-fn replay(
-    connection: &mut AnyConnection,
-    idempotency: &Idempotency,
-) -> Result<Created, CreateError> {
+fn replay(connection: &mut AnyConnection, idempotency: &Idempotency) -> Result<Created, CreateError> {
     let (stored_hash, record_id): (String, DbUuid) = idempotency_keys::table
         .find((&idempotency.caller, &idempotency.key.0))
         .select((idempotency_keys::request_hash, idempotency_keys::record_id))
@@ -215,10 +193,7 @@ fn replay(
         .ok_or(CreateError::KeyRecordGone)
 }
 
-pub fn find(
-    connection: &mut AnyConnection,
-    id: CommunicationRecordId,
-) -> QueryResult<Option<CommunicationRecord>> {
+pub fn find(connection: &mut AnyConnection, id: CommunicationRecordId) -> QueryResult<Option<CommunicationRecord>> {
     communication_records::table
         .find(DbUuid::from(id))
         .select(RecordRow::as_select())
@@ -238,14 +213,11 @@ pub struct Cursor {
 impl Cursor {
     /// Opaque to clients: base64url of `<communicatedAt>|<id>`.
     pub fn encode(&self) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(format!("{}|{}", self.communicated_at, self.id))
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", self.communicated_at, self.id))
     }
 
     pub fn decode(cursor: &str) -> Option<Self> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(cursor)
-            .ok()?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
         let text = String::from_utf8(bytes).ok()?;
         let (at, id) = text.split_once('|')?;
         Some(Self {
@@ -278,9 +250,7 @@ pub fn list(
     limit: usize,
 ) -> QueryResult<Page> {
     use communication_records::dsl;
-    let mut query = dsl::communication_records
-        .select(RecordRow::as_select())
-        .into_boxed();
+    let mut query = dsl::communication_records.select(RecordRow::as_select()).into_boxed();
     if let Some(customer_id) = filter.customer_id {
         query = query.filter(dsl::customer_id.eq(DbUuid::from(customer_id)));
     }
@@ -290,11 +260,9 @@ pub fn list(
     if let Some(cursor) = cursor {
         let at = DbTimestamp::from(cursor.communicated_at);
         query = query.filter(
-            dsl::communicated_at.le(at).and(
-                dsl::communicated_at
-                    .lt(at)
-                    .or(dsl::id.lt(DbUuid::from(cursor.id))),
-            ),
+            dsl::communicated_at
+                .le(at)
+                .and(dsl::communicated_at.lt(at).or(dsl::id.lt(DbUuid::from(cursor.id)))),
         );
     }
     let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);

@@ -8,18 +8,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The services devstack runs, in start order. Add each new service here.
-pub static SERVICES: [&ServiceDefinition; 2] =
-    [&interaction_pairing::SERVICE, &comm_history_writer::SERVICE];
+pub static SERVICES: [&ServiceDefinition; 2] = [&interaction_pairing::SERVICE, &comm_history_writer::SERVICE];
 
 /// The development callers and every scope each may hold; each service gets the scopes it knows.
 const CALLERS: [(&str, &[&str]); 2] = [
     // The back-office front end: pairs interactions, reads history.
     ("bofe", &["pairing:write", "pairing:read", "records:read"]),
     // ccbridge's own services calling each other.
-    (
-        "internal",
-        &["pairing:read", "records:write", "records:read"],
-    ),
+    ("internal", &["pairing:read", "records:write", "records:read"]),
 ];
 
 pub struct Options {
@@ -82,11 +78,8 @@ impl Devstack {
     /// Serves until Ctrl-C or SIGTERM, then stops every service gracefully.
     pub async fn run_until_signalled(self) -> anyhow::Result<()> {
         let handles: Vec<_> = self.applications.iter().map(Application::handle).collect();
-        let servers = futures_util::future::try_join_all(
-            self.applications
-                .into_iter()
-                .map(Application::run_until_stopped),
-        );
+        let servers =
+            futures_util::future::try_join_all(self.applications.into_iter().map(Application::run_until_stopped));
         tokio::pin!(servers);
         tokio::select! {
             result = &mut servers => { result?; }
@@ -108,20 +101,13 @@ fn settings_for(
     let database = options.data_dir.join(format!("{}.db", service.name));
     let mut overrides = vec![
         ("application.host".to_owned(), options.host.clone()),
-        (
-            "database.url".to_owned(),
-            format!("sqlite://{}", database.display()),
-        ),
+        ("database.url".to_owned(), format!("sqlite://{}", database.display())),
     ];
     if options.ephemeral_ports {
         overrides.push(("application.port".to_owned(), "0".to_owned()));
     }
     for (caller, scopes) in CALLERS {
-        let scopes: Vec<&str> = scopes
-            .iter()
-            .copied()
-            .filter(|s| service.scopes.contains(s))
-            .collect();
+        let scopes: Vec<&str> = scopes.iter().copied().filter(|s| service.scopes.contains(s)).collect();
         if scopes.is_empty() {
             continue;
         }
@@ -144,8 +130,7 @@ fn settings_for(
 fn load_or_create_tokens(data_dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
     let path = data_dir.join("dev-tokens.json");
     let mut tokens: BTreeMap<String, String> = match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{} is not valid: {e}", path.display()))?,
+        Ok(text) => serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not valid: {e}", path.display()))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
         Err(e) => return Err(e.into()),
     };

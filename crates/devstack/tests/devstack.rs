@@ -69,10 +69,8 @@ async fn every_service_answers_with_the_development_tokens() {
     // The SQLite files and the tokens are where the data directory says.
     assert!(data.path().join("interaction-pairing.db").exists());
     assert!(data.path().join("comm-history-writer.db").exists());
-    let saved: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(data.path().join("dev-tokens.json")).unwrap(),
-    )
-    .unwrap();
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.path().join("dev-tokens.json")).unwrap()).unwrap();
     assert_eq!(saved["bofe"], bofe.as_str());
 }
 

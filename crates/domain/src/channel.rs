@@ -175,10 +175,7 @@ mod tests {
     fn own_names_parse_strictly() {
         for channel in Channel::ALL {
             assert_eq!(Channel::parse(channel.as_str()), Ok(channel));
-            assert_eq!(
-                Channel::parse(&channel.as_str().to_lowercase()),
-                Ok(channel)
-            );
+            assert_eq!(Channel::parse(&channel.as_str().to_lowercase()), Ok(channel));
         }
         assert_eq!(Channel::parse("callback"), Err(UnknownChannel));
         assert_eq!(Channel::parse("FAX"), Err(UnknownChannel));

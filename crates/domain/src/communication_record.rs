@@ -25,9 +25,7 @@ impl RecordDomain {
                 .bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
             && input.as_bytes()[0].is_ascii_uppercase();
-        valid
-            .then(|| Self(input.to_owned()))
-            .ok_or(InvalidRecordDomain)
+        valid.then(|| Self(input.to_owned())).ok_or(InvalidRecordDomain)
     }
 
     pub fn other() -> Self {
@@ -136,8 +134,7 @@ mod tests {
 
     #[test]
     fn stored_record_serialises_flat() {
-        let attributes: NewCommunicationRecord =
-            serde_json::from_value(expected_example()).unwrap();
+        let attributes: NewCommunicationRecord = serde_json::from_value(expected_example()).unwrap();
         let record = CommunicationRecord {
             id: CommunicationRecordId::generate(),
             attributes,

@@ -73,19 +73,14 @@ mod tests {
 
     #[test]
     fn anything_else_is_an_error() {
-        for other in [
-            "", "unknown", "UNKNOWN", "sideways", " inbound", "inbound ", "in",
-        ] {
+        for other in ["", "unknown", "UNKNOWN", "sideways", " inbound", "inbound ", "in"] {
             assert_eq!(Direction::parse(other), Err(UnknownDirection), "{other:?}");
         }
     }
 
     #[test]
     fn serialises_upper_case() {
-        assert_eq!(
-            serde_json::to_string(&Direction::Outbound).unwrap(),
-            "\"OUTBOUND\""
-        );
+        assert_eq!(serde_json::to_string(&Direction::Outbound).unwrap(), "\"OUTBOUND\"");
     }
 
     proptest! {

@@ -121,10 +121,8 @@ fn phone_e164(address: &str) -> Option<String> {
 
 fn email(address: &str) -> Option<String> {
     let (local, domain) = address.split_once('@')?;
-    let plausible = !local.is_empty()
-        && domain.contains('.')
-        && !domain.contains('@')
-        && !address.chars().any(char::is_whitespace);
+    let plausible =
+        !local.is_empty() && domain.contains('.') && !domain.contains('@') && !address.chars().any(char::is_whitespace);
     plausible.then(|| address.to_lowercase())
 }
 
@@ -150,10 +148,7 @@ mod tests {
 
     #[test]
     fn e_mail_is_lower_cased() {
-        assert_eq!(
-            key("Client@Example.COM"),
-            HandleKey::Email("client@example.com".into())
-        );
+        assert_eq!(key("Client@Example.COM"), HandleKey::Email("client@example.com".into()));
         assert_eq!(
             key("mailto:client@example.com"),
             HandleKey::Email("client@example.com".into())

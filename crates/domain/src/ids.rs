@@ -137,8 +137,7 @@ mod tests {
             serde_json::to_string(&id).unwrap(),
             "\"5773eca4-0874-4617-a6e8-85591aa94609\""
         );
-        let back: InteractionId =
-            serde_json::from_str("\"5773eca4-0874-4617-a6e8-85591aa94609\"").unwrap();
+        let back: InteractionId = serde_json::from_str("\"5773eca4-0874-4617-a6e8-85591aa94609\"").unwrap();
         assert_eq!(back, id);
         assert!(serde_json::from_str::<InteractionId>("42").is_err());
     }

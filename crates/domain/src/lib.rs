@@ -18,9 +18,7 @@ pub use channel::{Channel, UnknownChannel};
 pub use communication_record::{CommunicationRecord, NewCommunicationRecord, RecordDomain};
 pub use direction::{Direction, UnknownDirection};
 pub use handle::{CustomerHandle, HandleKey};
-pub use ids::{
-    BankUserId, CommunicationRecordId, CustomerId, GenesysUserId, InteractionId, InvalidId,
-};
+pub use ids::{BankUserId, CommunicationRecordId, CustomerId, GenesysUserId, InteractionId, InvalidId};
 pub use support_interaction::SupportInteraction;
 pub use support_result::{SupportResult, WrapupCode};
 pub use text::{BoundedText, InvalidText};

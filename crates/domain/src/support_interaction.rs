@@ -19,10 +19,7 @@ mod tests {
     fn parses_the_example_payload() {
         let body = r#"{"customerId":"2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07","interactionId":"5773eca4-0874-4617-a6e8-85591aa94609"}"#;
         let pairing: SupportInteraction = serde_json::from_str(body).unwrap();
-        assert_eq!(
-            pairing.customer_id.to_string(),
-            "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07"
-        );
+        assert_eq!(pairing.customer_id.to_string(), "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07");
         assert_eq!(
             pairing.interaction_id.to_string(),
             "5773eca4-0874-4617-a6e8-85591aa94609"
@@ -36,10 +33,7 @@ mod tests {
             r#"{"customerId":null,"interactionId":"5773eca4-0874-4617-a6e8-85591aa94609"}"#,
             r#"{"customerId":"nope","interactionId":"5773eca4-0874-4617-a6e8-85591aa94609"}"#,
         ] {
-            assert!(
-                serde_json::from_str::<SupportInteraction>(body).is_err(),
-                "{body}"
-            );
+            assert!(serde_json::from_str::<SupportInteraction>(body).is_err(), "{body}");
         }
     }
 }

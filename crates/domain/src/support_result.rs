@@ -60,10 +60,7 @@ mod tests {
         let result: SupportResult = serde_json::from_str(VOICE_INBOUND).unwrap();
         assert_eq!(result.direction, Direction::Inbound);
         assert_eq!(result.channel(), Channel::Voice);
-        assert_eq!(
-            result.title().unwrap().as_str(),
-            "Call center communication"
-        );
+        assert_eq!(result.title().unwrap().as_str(), "Call center communication");
         assert_eq!(result.event_time.to_rfc3339(), "2026-11-20T09:41:07.512Z");
     }
 
@@ -72,10 +69,7 @@ mod tests {
         let body = VOICE_INBOUND
             .replace("\"inbound\"", "\"OUTBOUND\"")
             .replace("\"voice\"", "\"EMAIL\"")
-            .replace(
-                "\"subject\": \"\"",
-                "\"subject\": \"Your card replacement\"",
-            );
+            .replace("\"subject\": \"\"", "\"subject\": \"Your card replacement\"");
         let result: SupportResult = serde_json::from_str(&body).unwrap();
         assert_eq!(result.direction, Direction::Outbound);
         assert_eq!(result.channel(), Channel::Email);
@@ -84,10 +78,7 @@ mod tests {
 
     #[test]
     fn system_wrap_up_codes_are_accepted() {
-        let body = VOICE_INBOUND.replace(
-            "1ccb1c09-9495-4034-b377-b809f58d17da",
-            "ININ-OUTBOUND-PREVIEW-SKIPPED",
-        );
+        let body = VOICE_INBOUND.replace("1ccb1c09-9495-4034-b377-b809f58d17da", "ININ-OUTBOUND-PREVIEW-SKIPPED");
         let result: SupportResult = serde_json::from_str(&body).unwrap();
         assert_eq!(result.wrapup_code.as_str(), "ININ-OUTBOUND-PREVIEW-SKIPPED");
     }
@@ -113,10 +104,7 @@ mod tests {
         ] {
             let mut value: serde_json::Value = serde_json::from_str(VOICE_INBOUND).unwrap();
             value.as_object_mut().unwrap().remove(field);
-            assert!(
-                serde_json::from_value::<SupportResult>(value).is_err(),
-                "{field}"
-            );
+            assert!(serde_json::from_value::<SupportResult>(value).is_err(), "{field}");
         }
     }
 }

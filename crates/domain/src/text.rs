@@ -81,10 +81,7 @@ mod tests {
         assert_eq!(Title::parse("  hi \n").unwrap().as_str(), "hi");
         assert_eq!(Title::parse("   "), Err(InvalidText::Empty));
         assert_eq!(Body::parse("").unwrap().as_str(), "");
-        assert_eq!(
-            Title::parse("01234567890"),
-            Err(InvalidText::TooLong { max: 10 })
-        );
+        assert_eq!(Title::parse("01234567890"), Err(InvalidText::TooLong { max: 10 }));
         assert_eq!(Title::parse("a\u{0}b"), Err(InvalidText::ControlCharacter));
         assert_eq!(Title::parse("a\nb").unwrap().as_str(), "a\nb");
     }

@@ -13,16 +13,10 @@ use time::format_description::well_known::Rfc3339;
 pub(crate) fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/oauth/token", web::post().to(token))
         .route("/api/v2/users/{id}", web::get().to(user))
-        .route(
-            "/api/v2/routing/wrapupcodes/{id}",
-            web::get().to(wrapup_code),
-        )
+        .route("/api/v2/routing/wrapupcodes/{id}", web::get().to(wrapup_code))
         .route("/api/v2/gdpr/requests", web::post().to(create_gdpr_request))
         .route("/api/v2/gdpr/requests", web::get().to(list_gdpr_requests))
-        .route(
-            "/api/v2/gdpr/requests/{id}",
-            web::get().to(get_gdpr_request),
-        )
+        .route("/api/v2/gdpr/requests/{id}", web::get().to(get_gdpr_request))
         .route("/api/v2/gdpr/subjects", web::get().to(gdpr_subjects))
         .route("/admin/calls", web::get().to(admin_calls))
         .route("/admin/faults", web::put().to(admin_faults))
@@ -55,11 +49,7 @@ fn not_found() -> HttpResponse {
 }
 
 /// What every `/api/v2` request meets before its handler: count, latency, faults, bearer check.
-async fn admit(
-    state: &SimState,
-    request: &HttpRequest,
-    endpoint: &'static str,
-) -> Result<(), HttpResponse> {
+async fn admit(state: &SimState, request: &HttpRequest, endpoint: &'static str) -> Result<(), HttpResponse> {
     state.count(endpoint);
     let n = state.api_requests.fetch_add(1, Ordering::SeqCst) + 1;
     let (latency, injected) = {
@@ -78,9 +68,7 @@ async fn admit(
                 "Service Unavailable",
             ))
         }
-        Injected::RateLimited {
-            retry_after_seconds,
-        } => {
+        Injected::RateLimited { retry_after_seconds } => {
             let mut response = error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too.many.requests.retry.after",
@@ -128,11 +116,7 @@ struct TokenForm {
 }
 
 /// `POST /oauth/token`: client credentials in Basic auth, `grant_type=client_credentials`.
-async fn token(
-    state: web::Data<SimState>,
-    request: HttpRequest,
-    form: web::Form<TokenForm>,
-) -> HttpResponse {
+async fn token(state: web::Data<SimState>, request: HttpRequest, form: web::Form<TokenForm>) -> HttpResponse {
     state.count("token");
     let (latency, outage) = {
         let faults = lock(&state.faults);
@@ -149,21 +133,17 @@ async fn token(
         );
     }
     let auth_error = |description: &str| {
-        HttpResponse::Unauthorized().json(json!({ "error": "invalid_client", "description": description, "error_description": description }))
+        HttpResponse::Unauthorized()
+            .json(json!({ "error": "invalid_client", "description": description, "error_description": description }))
     };
     let credentials = request
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
         .and_then(|bytes| String::from_utf8(bytes).ok());
-    let Some((client_id, client_secret)) = credentials.as_deref().and_then(|c| c.split_once(':'))
-    else {
+    let Some((client_id, client_secret)) = credentials.as_deref().and_then(|c| c.split_once(':')) else {
         return auth_error("client credentials are required in the Authorization header");
     };
     if client_id != state.config.client_id || client_secret != state.config.client_secret {
@@ -179,11 +159,7 @@ async fn token(
     }))
 }
 
-async fn user(
-    state: web::Data<SimState>,
-    request: HttpRequest,
-    id: web::Path<String>,
-) -> HttpResponse {
+async fn user(state: web::Data<SimState>, request: HttpRequest, id: web::Path<String>) -> HttpResponse {
     if let Err(response) = admit(&state, &request, "users").await {
         return response;
     }
@@ -193,11 +169,7 @@ async fn user(
         .map_or_else(not_found, |user| HttpResponse::Ok().json(user))
 }
 
-async fn wrapup_code(
-    state: web::Data<SimState>,
-    request: HttpRequest,
-    id: web::Path<String>,
-) -> HttpResponse {
+async fn wrapup_code(state: web::Data<SimState>, request: HttpRequest, id: web::Path<String>) -> HttpResponse {
     if let Err(response) = admit(&state, &request, "wrapupcodes").await {
         return response;
     }
@@ -215,18 +187,12 @@ struct CreateQuery {
 }
 
 fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .unwrap_or_default()
+    time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
 }
 
 /// The status a request has reached after `elapsed`: INITIATED, SEARCHING, (DELETING for
 /// deletes,) then COMPLETED, one step per `step`.
-pub(crate) fn gdpr_status(
-    request_type: &str,
-    elapsed: std::time::Duration,
-    step: std::time::Duration,
-) -> &'static str {
+pub(crate) fn gdpr_status(request_type: &str, elapsed: std::time::Duration, step: std::time::Duration) -> &'static str {
     let path: &[&'static str] = if request_type == "GDPR_DELETE" {
         &["INITIATED", "SEARCHING", "DELETING", "COMPLETED"]
     } else {
@@ -237,11 +203,7 @@ pub(crate) fn gdpr_status(
 }
 
 fn gdpr_body(state: &SimState, base_url: &str, request: &GdprRequest) -> Value {
-    let status = gdpr_status(
-        &request.request_type,
-        request.created.elapsed(),
-        state.config.gdpr_step,
-    );
+    let status = gdpr_status(&request.request_type, request.created.elapsed(), state.config.gdpr_step);
     let mut body = json!({
         "id": request.id,
         "createdBy": { "id": state.config.client_id, "selfUri": format!("/api/v2/oauth/clients/{}", state.config.client_id) },
@@ -292,14 +254,10 @@ async fn create_gdpr_request(
         .unwrap_or_default()
         .to_owned();
     let subject = body.get("subject").cloned().unwrap_or(Value::Null);
-    let subject_is_valid = subject.as_object().is_some_and(|fields| {
-        !fields.is_empty() && fields.keys().all(|k| SUBJECT_FIELDS.contains(&k.as_str()))
-    });
-    if !matches!(
-        request_type.as_str(),
-        "GDPR_EXPORT" | "GDPR_UPDATE" | "GDPR_DELETE"
-    ) || !subject_is_valid
-    {
+    let subject_is_valid = subject
+        .as_object()
+        .is_some_and(|fields| !fields.is_empty() && fields.keys().all(|k| SUBJECT_FIELDS.contains(&k.as_str())));
+    if !matches!(request_type.as_str(), "GDPR_EXPORT" | "GDPR_UPDATE" | "GDPR_DELETE") || !subject_is_valid {
         return error(StatusCode::BAD_REQUEST, "bad.request", "Invalid data");
     }
     if body.get("replacementTerms").is_some() && request_type != "GDPR_UPDATE" {
@@ -326,21 +284,14 @@ async fn create_gdpr_request(
     HttpResponse::Ok().json(response)
 }
 
-async fn get_gdpr_request(
-    state: web::Data<SimState>,
-    request: HttpRequest,
-    id: web::Path<String>,
-) -> HttpResponse {
+async fn get_gdpr_request(state: web::Data<SimState>, request: HttpRequest, id: web::Path<String>) -> HttpResponse {
     if let Err(response) = admit(&state, &request, "gdpr.requests.get").await {
         return response;
     }
     let requests = lock(&state.gdpr_requests);
-    requests
-        .iter()
-        .find(|r| r.id == *id)
-        .map_or_else(not_found, |found| {
-            HttpResponse::Ok().json(gdpr_body(&state, &base_url(&request), found))
-        })
+    requests.iter().find(|r| r.id == *id).map_or_else(not_found, |found| {
+        HttpResponse::Ok().json(gdpr_body(&state, &base_url(&request), found))
+    })
 }
 
 #[derive(Deserialize)]
@@ -350,13 +301,7 @@ struct Paging {
     page_number: Option<usize>,
 }
 
-fn listing(
-    entities: Vec<Value>,
-    total: usize,
-    page_size: usize,
-    page_number: usize,
-    path: &str,
-) -> Value {
+fn listing(entities: Vec<Value>, total: usize, page_size: usize, page_number: usize, path: &str) -> Value {
     let page_count = total.div_ceil(page_size.max(1));
     json!({
         "entities": entities,
@@ -423,10 +368,7 @@ async fn gdpr_subjects(
         "APPLE_MESSAGES",
         "EXTERNAL_ID",
     ];
-    let (Some(search_type), Some(value)) = (
-        search.search_type.as_deref(),
-        search.search_value.as_deref(),
-    ) else {
+    let (Some(search_type), Some(value)) = (search.search_type.as_deref(), search.search_value.as_deref()) else {
         return error(
             StatusCode::BAD_REQUEST,
             "bad.request",
@@ -437,18 +379,15 @@ async fn gdpr_subjects(
         return error(StatusCode::BAD_REQUEST, "invalid.value", "Invalid data");
     }
     let contains = |subject: &Value, field: &str, case_insensitive: bool| {
-        subject
-            .get(field)
-            .and_then(Value::as_array)
-            .is_some_and(|items| {
-                items.iter().filter_map(Value::as_str).any(|item| {
-                    if case_insensitive {
-                        item.eq_ignore_ascii_case(value)
-                    } else {
-                        item == value
-                    }
-                })
+        subject.get(field).and_then(Value::as_array).is_some_and(|items| {
+            items.iter().filter_map(Value::as_str).any(|item| {
+                if case_insensitive {
+                    item.eq_ignore_ascii_case(value)
+                } else {
+                    item == value
+                }
             })
+        })
     };
     let found: Vec<Value> = state
         .config
@@ -466,13 +405,7 @@ async fn gdpr_subjects(
         .cloned()
         .collect();
     let total = found.len();
-    HttpResponse::Ok().json(listing(
-        found,
-        total,
-        total.max(25),
-        1,
-        "/api/v2/gdpr/subjects",
-    ))
+    HttpResponse::Ok().json(listing(found, total, total.max(25), 1, "/api/v2/gdpr/subjects"))
 }
 
 async fn admin_calls(state: web::Data<SimState>) -> HttpResponse {

@@ -25,13 +25,8 @@ pub(crate) struct ActiveFaults {
 
 impl From<Faults> for ActiveFaults {
     fn from(faults: Faults) -> Self {
-        let outage_until = faults
-            .outage_seconds
-            .map(|s| Instant::now() + Duration::from_secs(s));
-        Self {
-            faults,
-            outage_until,
-        }
+        let outage_until = faults.outage_seconds.map(|s| Instant::now() + Duration::from_secs(s));
+        Self { faults, outage_until }
     }
 }
 
@@ -50,8 +45,7 @@ impl ActiveFaults {
     }
 
     pub fn in_outage(&self) -> bool {
-        self.outage_until
-            .is_some_and(|until| Instant::now() < until)
+        self.outage_until.is_some_and(|until| Instant::now() < until)
     }
 
     pub fn for_api_request(&self, n: u64) -> Injected {
@@ -61,7 +55,7 @@ impl ActiveFaults {
         if self
             .faults
             .rate_limit_every
-            .is_some_and(|every| every > 0 && n % every == 0)
+            .is_some_and(|every| every > 0 && n.is_multiple_of(every))
         {
             return Injected::RateLimited {
                 retry_after_seconds: self.faults.retry_after_seconds.unwrap_or(1),
@@ -101,9 +95,7 @@ mod tests {
         });
         assert_eq!(
             active.for_api_request(3),
-            Injected::RateLimited {
-                retry_after_seconds: 2
-            }
+            Injected::RateLimited { retry_after_seconds: 2 }
         );
         assert_eq!(active.for_api_request(4), Injected::None);
     }

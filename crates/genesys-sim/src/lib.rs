@@ -89,6 +89,7 @@ pub struct SimState {
     pub(crate) users: HashMap<String, serde_json::Value>,
     pub(crate) wrapup_codes: HashMap<String, serde_json::Value>,
     pub(crate) tokens: Mutex<HashMap<String, Instant>>,
+    issued: Mutex<Vec<String>>,
     pub(crate) gdpr_requests: Mutex<Vec<GdprRequest>>,
     pub(crate) faults: Mutex<faults::ActiveFaults>,
     pub(crate) api_requests: AtomicU64,
@@ -97,9 +98,7 @@ pub struct SimState {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks cannot leave the data half-updated.
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl SimState {
@@ -116,6 +115,7 @@ impl SimState {
             faults: Mutex::new(faults::ActiveFaults::from(config.faults.clone())),
             config,
             tokens: Mutex::default(),
+            issued: Mutex::default(),
             gdpr_requests: Mutex::default(),
             api_requests: AtomicU64::new(0),
             calls: Mutex::default(),
@@ -136,6 +136,11 @@ impl SimState {
         lock(&self.calls).get(endpoint).copied().unwrap_or(0)
     }
 
+    /// Every token issued so far, revoked or not (tests check none of them reached a log).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        lock(&self.issued).clone()
+    }
+
     /// Every issued token stops working at once (as when an admin revokes the OAuth client's tokens).
     pub fn revoke_tokens(&self) {
         lock(&self.tokens).clear();
@@ -154,12 +159,9 @@ impl SimState {
     }
 
     pub(crate) fn issue_token(&self) -> String {
-        let token = format!(
-            "sim-{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
+        let token = format!("sim-{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
         lock(&self.tokens).insert(token.clone(), Instant::now() + self.config.token_lifetime);
+        lock(&self.issued).push(token.clone());
         token
     }
 
@@ -193,14 +195,11 @@ pub fn start(config: SimConfig) -> anyhow::Result<RunningSim> {
     let url = format!("http://{}:{port}", config.host);
     let state = Arc::new(SimState::new(config));
     let data = actix_web::web::Data::from(state.clone());
-    let server = actix_web::HttpServer::new(move || {
-        actix_web::App::new()
-            .app_data(data.clone())
-            .configure(api::config)
-    })
-    .workers(2)
-    .disable_signals()
-    .listen(listener)?
-    .run();
+    let server =
+        actix_web::HttpServer::new(move || actix_web::App::new().app_data(data.clone()).configure(api::config))
+            .workers(2)
+            .disable_signals()
+            .listen(listener)?
+            .run();
     Ok(RunningSim { url, state, server })
 }

@@ -16,18 +16,10 @@ struct Cli {
     seed: Option<PathBuf>,
     #[arg(long, default_value = "ccbridge-dev", env = "GENESYS_SIM_CLIENT_ID")]
     client_id: String,
-    #[arg(
-        long,
-        default_value = "ccbridge-dev-secret",
-        env = "GENESYS_SIM_CLIENT_SECRET"
-    )]
+    #[arg(long, default_value = "ccbridge-dev-secret", env = "GENESYS_SIM_CLIENT_SECRET")]
     client_secret: String,
     /// `expires_in` of issued tokens, in seconds.
-    #[arg(
-        long,
-        default_value_t = 86_400,
-        env = "GENESYS_SIM_TOKEN_LIFETIME_SECONDS"
-    )]
+    #[arg(long, default_value_t = 86_400, env = "GENESYS_SIM_TOKEN_LIFETIME_SECONDS")]
     token_lifetime_seconds: u64,
     /// Seconds a GDPR request spends in each status.
     #[arg(long, default_value_t = 2.0, env = "GENESYS_SIM_GDPR_STEP_SECONDS")]

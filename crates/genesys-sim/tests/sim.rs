@@ -5,9 +5,7 @@ use genesys_sim::{Faults, RunningSim, Seed, SimConfig};
 use serde_json::Value;
 use std::time::Duration;
 
-fn start(
-    configure: impl FnOnce(&mut SimConfig),
-) -> (String, std::sync::Arc<genesys_sim::SimState>) {
+fn start(configure: impl FnOnce(&mut SimConfig)) -> (String, std::sync::Arc<genesys_sim::SimState>) {
     let mut config = SimConfig::development(Seed::default_seed().unwrap());
     configure(&mut config);
     let sim: RunningSim = genesys_sim::start(config).unwrap();
@@ -30,19 +28,13 @@ async fn token(client: &reqwest::Client, url: &str, secret: &str) -> reqwest::Re
 async fn client_credentials_then_a_user_with_every_documented_field() {
     let (url, state) = start(|_| {});
     let client = reqwest::Client::new();
-    let grant: Value = token(&client, &url, "ccbridge-dev-secret")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let grant: Value = token(&client, &url, "ccbridge-dev-secret").await.json().await.unwrap();
     assert_eq!(grant["token_type"], "bearer");
     assert_eq!(grant["expires_in"], 86_400);
     let bearer = grant["access_token"].as_str().unwrap();
 
     let user: Value = client
-        .get(format!(
-            "{url}/api/v2/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
-        ))
+        .get(format!("{url}/api/v2/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"))
         .bearer_auth(bearer)
         .send()
         .await
@@ -74,11 +66,7 @@ async fn wrong_credentials_missing_tokens_and_unknown_ids_get_documented_errors(
     let body: Value = unauthenticated.json().await.unwrap();
     assert_eq!(body["code"], "authentication.required");
 
-    let grant: Value = token(&client, &url, "ccbridge-dev-secret")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let grant: Value = token(&client, &url, "ccbridge-dev-secret").await.json().await.unwrap();
     let missing = client
         .get(format!(
             "{url}/api/v2/routing/wrapupcodes/00000000-0000-4000-8000-000000000000"
@@ -95,9 +83,7 @@ async fn wrong_credentials_missing_tokens_and_unknown_ids_get_documented_errors(
 
     state.revoke_tokens();
     let revoked = client
-        .get(format!(
-            "{url}/api/v2/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
-        ))
+        .get(format!("{url}/api/v2/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"))
         .bearer_auth(grant["access_token"].as_str().unwrap())
         .send()
         .await
@@ -109,11 +95,7 @@ async fn wrong_credentials_missing_tokens_and_unknown_ids_get_documented_errors(
 async fn tokens_expire_after_their_lifetime() {
     let (url, _) = start(|c| c.token_lifetime = Duration::from_secs(2));
     let client = reqwest::Client::new();
-    let grant: Value = token(&client, &url, "ccbridge-dev-secret")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let grant: Value = token(&client, &url, "ccbridge-dev-secret").await.json().await.unwrap();
     let bearer = grant["access_token"].as_str().unwrap().to_owned();
     let user = format!("{url}/api/v2/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f");
     assert_eq!(
@@ -145,11 +127,7 @@ async fn tokens_expire_after_their_lifetime() {
 async fn faults_by_admin_endpoint() {
     let (url, _) = start(|_| {});
     let client = reqwest::Client::new();
-    let grant: Value = token(&client, &url, "ccbridge-dev-secret")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let grant: Value = token(&client, &url, "ccbridge-dev-secret").await.json().await.unwrap();
     let bearer = grant["access_token"].as_str().unwrap().to_owned();
     let faults = Faults {
         rate_limit_every: Some(2),
@@ -206,13 +184,7 @@ async fn faults_by_admin_endpoint() {
             .as_u16(),
         503
     );
-    assert_eq!(
-        token(&client, &url, "ccbridge-dev-secret")
-            .await
-            .status()
-            .as_u16(),
-        503
-    );
+    assert_eq!(token(&client, &url, "ccbridge-dev-secret").await.status().as_u16(), 503);
 
     let calls: Value = client
         .get(format!("{url}/admin/calls"))
@@ -230,11 +202,7 @@ async fn faults_by_admin_endpoint() {
 async fn gdpr_requests_move_through_their_statuses() {
     let (url, _) = start(|c| c.gdpr_step = Duration::from_millis(100));
     let client = reqwest::Client::new();
-    let grant: Value = token(&client, &url, "ccbridge-dev-secret")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let grant: Value = token(&client, &url, "ccbridge-dev-secret").await.json().await.unwrap();
     let bearer = grant["access_token"].as_str().unwrap().to_owned();
     let body = serde_json::json!({"requestType": "GDPR_DELETE", "subject": {"phoneNumbers": ["+420601123456"]}});
 
@@ -259,10 +227,7 @@ async fn gdpr_requests_move_through_their_statuses() {
         .unwrap();
     assert_eq!(created["status"], "INITIATED");
     assert_eq!(created["subject"]["phoneNumbers"][0], "+420601123456");
-    let request_url = format!(
-        "{url}/api/v2/gdpr/requests/{}",
-        created["id"].as_str().unwrap()
-    );
+    let request_url = format!("{url}/api/v2/gdpr/requests/{}", created["id"].as_str().unwrap());
     // Poll until COMPLETED: statuses only ever move forward along the documented path (how many
     // a poll catches depends on timing; the exact schedule is a unit test of `gdpr_status`).
     let path = ["INITIATED", "SEARCHING", "DELETING", "COMPLETED"];
@@ -303,8 +268,5 @@ async fn gdpr_requests_move_through_their_statuses() {
         .await
         .unwrap();
     assert_eq!(found["total"], 1);
-    assert_eq!(
-        found["entities"][0]["emailAddresses"][0],
-        "client@example.com"
-    );
+    assert_eq!(found["entities"][0]["emailAddresses"][0], "client@example.com");
 }

@@ -10,10 +10,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use service_kit::database::Migrations;
 use service_kit::startup::{routes_only, ServiceDefinition};
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations =
-    embed_migrations!("../../migrations/sqlite/interaction-pairing");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations =
-    embed_migrations!("../../migrations/postgres/interaction-pairing");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite/interaction-pairing");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres/interaction-pairing");
 
 pub static SERVICE: ServiceDefinition = ServiceDefinition {
     name: "interaction-pairing",

@@ -59,18 +59,16 @@ pub fn upsert(
         created_at: now.into(),
         updated_at: now.into(),
     };
-    let stored: PairingRow = per_backend!(connection, |c| diesel::insert_into(
-        support_interactions::table
-    )
-    .values(&row)
-    .on_conflict(dsl::interaction_id)
-    .do_update()
-    .set((
-        dsl::customer_id.eq(excluded(dsl::customer_id)),
-        dsl::updated_at.eq(excluded(dsl::updated_at))
-    ))
-    .returning(PairingRow::as_returning())
-    .get_result(c))?;
+    let stored: PairingRow = per_backend!(connection, |c| diesel::insert_into(support_interactions::table)
+        .values(&row)
+        .on_conflict(dsl::interaction_id)
+        .do_update()
+        .set((
+            dsl::customer_id.eq(excluded(dsl::customer_id)),
+            dsl::updated_at.eq(excluded(dsl::updated_at))
+        ))
+        .returning(PairingRow::as_returning())
+        .get_result(c))?;
     let outcome = if stored.created_at == row.created_at {
         Upserted::Created
     } else {
@@ -79,10 +77,7 @@ pub fn upsert(
     Ok((stored.try_into()?, outcome))
 }
 
-pub fn find(
-    connection: &mut AnyConnection,
-    interaction_id: InteractionId,
-) -> QueryResult<Option<StoredPairing>> {
+pub fn find(connection: &mut AnyConnection, interaction_id: InteractionId) -> QueryResult<Option<StoredPairing>> {
     dsl::support_interactions
         .find(DbUuid::from(interaction_id))
         .select(PairingRow::as_select())

@@ -81,20 +81,10 @@ impl Callers {
     }
 
     /// Authenticates a request's `Authorization` header and checks it grants `scope`.
-    pub fn authorize(
-        &self,
-        authorization: Option<&str>,
-        scope: &'static str,
-    ) -> Result<Caller, ApiError> {
-        let token = authorization
-            .and_then(presented_token)
-            .ok_or(ApiError::Unauthorized)?;
+    pub fn authorize(&self, authorization: Option<&str>, scope: &'static str) -> Result<Caller, ApiError> {
+        let token = authorization.and_then(presented_token).ok_or(ApiError::Unauthorized)?;
         let caller = self.identify(&token.secret).ok_or(ApiError::Unauthorized)?;
-        if token
-            .basic_user
-            .as_deref()
-            .is_some_and(|user| user != caller.name)
-        {
+        if token.basic_user.as_deref().is_some_and(|user| user != caller.name) {
             return Err(ApiError::Unauthorized);
         }
         if !caller.scopes.iter().any(|s| s == scope) {
@@ -127,9 +117,7 @@ fn presented_token(header_value: &str) -> Option<PresentedToken> {
         });
     }
     if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(credentials)
-            .ok()?;
+        let decoded = base64::engine::general_purpose::STANDARD.decode(credentials).ok()?;
         let decoded = String::from_utf8(decoded).ok()?;
         let (user, password) = decoded.split_once(':')?;
         return Some(PresentedToken {
@@ -147,9 +135,7 @@ pub async fn require<S: Scope>(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let callers = request
         .app_data::<actix_web::web::Data<Callers>>()
-        .ok_or_else(|| {
-            ApiError::Unexpected(anyhow::anyhow!("Callers are not registered as app data"))
-        })?;
+        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("Callers are not registered as app data")))?;
     let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -170,11 +156,7 @@ mod tests {
         let mut settings = AuthSettings::default();
         for (name, token, scopes) in [
             ("bofe", "bofe-token-0123456789", vec!["pairing:write"]),
-            (
-                "internal",
-                "internal-token-0123456789",
-                vec!["pairing:read"],
-            ),
+            ("internal", "internal-token-0123456789", vec!["pairing:read"]),
         ] {
             settings.callers.insert(
                 name.to_owned(),
@@ -214,10 +196,7 @@ mod tests {
             Some("bofe-token-0123456789"),
         ] {
             assert!(
-                matches!(
-                    callers.authorize(header, "pairing:write"),
-                    Err(ApiError::Unauthorized)
-                ),
+                matches!(callers.authorize(header, "pairing:write"), Err(ApiError::Unauthorized)),
                 "{header:?}"
             );
         }
@@ -233,16 +212,10 @@ mod tests {
     fn basic_auth_needs_the_callers_name_and_token() {
         let callers = callers();
         assert!(callers
-            .authorize(
-                Some(&basic("bofe", "bofe-token-0123456789")),
-                "pairing:write"
-            )
+            .authorize(Some(&basic("bofe", "bofe-token-0123456789")), "pairing:write")
             .is_ok());
         assert!(matches!(
-            callers.authorize(
-                Some(&basic("internal", "bofe-token-0123456789")),
-                "pairing:write"
-            ),
+            callers.authorize(Some(&basic("internal", "bofe-token-0123456789")), "pairing:write"),
             Err(ApiError::Unauthorized)
         ));
         assert!(matches!(

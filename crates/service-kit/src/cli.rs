@@ -74,8 +74,7 @@ pub fn run(service: &'static ServiceDefinition) -> ExitCode {
                         Ok(())
                     }
                     Command::Serve | Command::CheckConfig => {
-                        let application =
-                            Application::build(service, settings, Signals::Handle).await?;
+                        let application = Application::build(service, settings, Signals::Handle).await?;
                         application.run_until_stopped().await?;
                         tracing::info!("stopped");
                         Ok(())

@@ -78,9 +78,7 @@ pub struct CallerSettings {
     pub scopes: Vec<String>,
 }
 
-fn list_or_comma_separated<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Vec<String>, D::Error> {
+fn list_or_comma_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum ListOrString {
@@ -122,25 +120,15 @@ pub struct SettingsSources<'a> {
 impl Settings {
     /// Loads and validates. `known_scopes` are the scopes the service checks; a caller configured
     /// with any other scope is a typo and refused.
-    pub fn load(
-        sources: SettingsSources<'_>,
-        known_scopes: &[&str],
-    ) -> Result<Self, ConfigurationError> {
+    pub fn load(sources: SettingsSources<'_>, known_scopes: &[&str]) -> Result<Self, ConfigurationError> {
         let mut builder = config::Config::builder()
-            .add_source(config::File::from_str(
-                BASE_DEFAULTS,
-                config::FileFormat::Toml,
-            ))
+            .add_source(config::File::from_str(BASE_DEFAULTS, config::FileFormat::Toml))
             .add_source(config::File::from_str(
                 sources.service_defaults,
                 config::FileFormat::Toml,
             ));
         if let Some(file) = sources.file {
-            builder = builder.add_source(
-                config::File::from(file)
-                    .format(config::FileFormat::Toml)
-                    .required(true),
-            );
+            builder = builder.add_source(config::File::from(file).format(config::FileFormat::Toml).required(true));
         }
         if sources.environment {
             builder = builder.add_source(
@@ -160,13 +148,11 @@ impl Settings {
     }
 
     /// A service's own section (e.g. `[genesys]`), from the same sources as everything else.
-    pub fn section<T: serde::de::DeserializeOwned>(
-        &self,
-        key: &str,
-    ) -> Result<T, ConfigurationError> {
-        let merged = self.merged.as_ref().ok_or_else(|| {
-            ConfigurationError::Invalid(vec![format!("{key}: settings were not loaded")])
-        })?;
+    pub fn section<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<T, ConfigurationError> {
+        let merged = self
+            .merged
+            .as_ref()
+            .ok_or_else(|| ConfigurationError::Invalid(vec![format!("{key}: settings were not loaded")]))?;
         Ok(merged.get::<T>(key)?)
     }
 
@@ -202,14 +188,10 @@ impl Settings {
                 ));
             }
             if caller.token.expose_secret().len() < 16 {
-                problems.push(format!(
-                    "auth.callers.{name}.token: must be at least 16 characters"
-                ));
+                problems.push(format!("auth.callers.{name}.token: must be at least 16 characters"));
             }
             if caller.scopes.is_empty() {
-                problems.push(format!(
-                    "auth.callers.{name}.scopes: must name at least one scope"
-                ));
+                problems.push(format!("auth.callers.{name}.scopes: must name at least one scope"));
             }
             for scope in &caller.scopes {
                 if !known_scopes.contains(&scope.as_str()) {
@@ -219,18 +201,10 @@ impl Settings {
                 }
             }
         }
-        let mut tokens: Vec<&str> = self
-            .auth
-            .callers
-            .values()
-            .map(|c| c.token.expose_secret())
-            .collect();
+        let mut tokens: Vec<&str> = self.auth.callers.values().map(|c| c.token.expose_secret()).collect();
         tokens.sort_unstable();
         if tokens.windows(2).any(|pair| pair[0] == pair[1]) {
-            problems.push(
-                "auth.callers: two callers share a token, so requests could not be told apart"
-                    .to_owned(),
-            );
+            problems.push("auth.callers: two callers share a token, so requests could not be told apart".to_owned());
         }
         if problems.is_empty() {
             Ok(())
@@ -268,10 +242,7 @@ mod tests {
     fn defaults_plus_one_caller_load() {
         let settings = load(&CALLER).unwrap();
         assert_eq!(settings.application.port, 8080);
-        assert_eq!(
-            settings.auth.callers["bofe"].scopes,
-            ["things:read", "things:write"]
-        );
+        assert_eq!(settings.auth.callers["bofe"].scopes, ["things:read", "things:write"]);
     }
 
     #[test]
@@ -293,10 +264,7 @@ mod tests {
     #[test]
     fn no_callers_is_refused() {
         let err = load(&[]).unwrap_err().to_string();
-        assert!(
-            err.contains("auth.callers: no caller is configured"),
-            "{err}"
-        );
+        assert!(err.contains("auth.callers: no caller is configured"), "{err}");
     }
 
     #[test]

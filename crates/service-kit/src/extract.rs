@@ -22,8 +22,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req.app_data::<BodyLimit>().map_or(64 * 1024, |l| l.0);
         let is_json = req.mime_type().ok().flatten().is_some_and(|mime| {
-            mime.type_() == mime::APPLICATION
-                && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+            mime.type_() == mime::APPLICATION && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
         });
         let declared_length = req
             .headers()
@@ -40,9 +39,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::BadRequest(format!("the body could not be read: {e}"))
-                })?;
+                let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the body could not be read: {e}")))?;
                 if body.len() + chunk.len() > limit {
                     return Err(ApiError::PayloadTooLarge { limit });
                 }
@@ -59,10 +56,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let parsed: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let inner = error.inner();
         if !inner.is_data() {
-            return ApiError::BadRequest(format!(
-                "malformed JSON: {}",
-                without_position(&inner.to_string())
-            ));
+            return ApiError::BadRequest(format!("malformed JSON: {}", without_position(&inner.to_string())));
         }
         let mut pointer = json_pointer(error.path());
         let message = without_position(&inner.to_string());
@@ -77,12 +71,9 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         }
         ApiError::Validation(vec![FieldProblem::new(pointer, detail)])
     })?;
-    deserializer.end().map_err(|e| {
-        ApiError::BadRequest(format!(
-            "malformed JSON: {}",
-            without_position(&e.to_string())
-        ))
-    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {}", without_position(&e.to_string()))))?;
     Ok(parsed)
 }
 
@@ -113,9 +104,7 @@ fn missing_field(message: &str) -> Option<&str> {
 /// keep only what was expected.
 fn describe(message: &str) -> String {
     if let Some(rest) = message.strip_prefix("invalid type: ") {
-        let expected = rest
-            .split_once(", expected ")
-            .map_or("another type", |(_, e)| e);
+        let expected = rest.split_once(", expected ").map_or("another type", |(_, e)| e);
         return if rest.starts_with("null") {
             format!("must not be null; expected {expected}")
         } else {
@@ -123,9 +112,7 @@ fn describe(message: &str) -> String {
         };
     }
     if message.starts_with("invalid value: ") || message.starts_with("unknown variant ") {
-        let expected = message
-            .split_once(", expected ")
-            .map_or("another value", |(_, e)| e);
+        let expected = message.split_once(", expected ").map_or("another value", |(_, e)| e);
         return format!("has an invalid value; expected {expected}");
     }
     if message.starts_with("invalid length ") {
@@ -139,14 +126,11 @@ fn describe(message: &str) -> String {
 pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(limit)
-        .error_handler(|error, _| {
-            ApiError::BadRequest(format!("the JSON body could not be read: {error}")).into()
-        })
+        .error_handler(|error, _| ApiError::BadRequest(format!("the JSON body could not be read: {error}")).into())
 }
 
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default()
-        .error_handler(|error, _| ApiError::BadRequest(format!("invalid path: {error}")).into())
+    web::PathConfig::default().error_handler(|error, _| ApiError::BadRequest(format!("invalid path: {error}")).into())
 }
 
 pub fn query_config() -> web::QueryConfig {
@@ -192,20 +176,14 @@ mod tests {
         assert_eq!(problems("{").0, 400);
         assert_eq!(problems("{\"customerId\": }").0, 400);
         assert_eq!(
-            problems(
-                r#"{"customerId":"2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07","nested":null} trailing"#
-            )
-            .0,
+            problems(r#"{"customerId":"2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07","nested":null} trailing"#).0,
             400
         );
     }
 
     #[test]
     fn missing_field_points_at_it() {
-        assert_eq!(
-            problems("{}").1,
-            vec![FieldProblem::new("/customerId", "is required")]
-        );
+        assert_eq!(problems("{}").1, vec![FieldProblem::new("/customerId", "is required")]);
     }
 
     #[test]

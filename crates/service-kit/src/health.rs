@@ -22,15 +22,11 @@ async fn readyz(pool: Option<web::Data<DbPool>>) -> Result<HttpResponse, ApiErro
         return Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": "none" })));
     };
     let backend = pool.backend().name();
-    pool.run(|connection| {
-        connection
-            .batch_execute("SELECT 1")
-            .map_err(DatabaseError::from)
-    })
-    .await
-    .map_err(|error| ApiError::Unavailable {
-        retry_after_seconds: 5,
-        cause: error.into(),
-    })?;
+    pool.run(|connection| connection.batch_execute("SELECT 1").map_err(DatabaseError::from))
+        .await
+        .map_err(|error| ApiError::Unavailable {
+            retry_after_seconds: 5,
+            cause: error.into(),
+        })?;
     Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": backend })))
 }

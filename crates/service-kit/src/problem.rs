@@ -90,9 +90,7 @@ impl Problem {
 
     pub fn to_response(&self) -> HttpResponse {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        HttpResponse::build(status)
-            .content_type(PROBLEM_JSON)
-            .json(self)
+        HttpResponse::build(status).content_type(PROBLEM_JSON).json(self)
     }
 }
 
@@ -118,6 +116,10 @@ pub enum ApiError {
     Unauthorized,
     #[error("caller lacks scope {0}")]
     Forbidden(&'static str),
+    /// An upstream answered in a way we cannot use (e.g. refused our credentials or permissions):
+    /// our configuration or theirs needs fixing, retrying will not help (502).
+    #[error("bad gateway: {0}")]
+    BadGateway(String),
     /// A dependency is down or busy; worth retrying after `retry_after_seconds`.
     #[error("service unavailable")]
     Unavailable {
@@ -206,9 +208,13 @@ impl ApiError {
             Self::Forbidden(scope) => (
                 "urn:ccbridge:problem:forbidden",
                 "Forbidden",
-                Some(format!(
-                    "this caller may not do this; it needs the scope {scope}"
-                )),
+                Some(format!("this caller may not do this; it needs the scope {scope}")),
+                vec![],
+            ),
+            Self::BadGateway(detail) => (
+                "urn:ccbridge:problem:bad-gateway",
+                "Bad gateway",
+                Some(detail.clone()),
                 vec![],
             ),
             Self::Unavailable { .. } => (
@@ -217,12 +223,7 @@ impl ApiError {
                 Some("a dependency is unavailable; retry later".to_owned()),
                 vec![],
             ),
-            Self::Unexpected(_) => (
-                "urn:ccbridge:problem:internal",
-                "Internal server error",
-                None,
-                vec![],
-            ),
+            Self::Unexpected(_) => ("urn:ccbridge:problem:internal", "Internal server error", None, vec![]),
         };
         Problem {
             problem_type,
@@ -245,6 +246,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -267,8 +269,7 @@ impl ResponseError for ApiError {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             Self::Unavailable {
-                retry_after_seconds,
-                ..
+                retry_after_seconds, ..
             } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
             }

@@ -76,17 +76,14 @@ impl Application {
         if let Some(pool) = pool.as_ref().filter(|_| settings.database.migrate_on_start) {
             migrate(service, pool).await?;
         }
-        let listener = TcpListener::bind((
-            settings.application.host.as_str(),
-            settings.application.port,
-        ))
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot bind {}:{}: {e}",
-                settings.application.host,
-                settings.application.port
-            )
-        })?;
+        let listener =
+            TcpListener::bind((settings.application.host.as_str(), settings.application.port)).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot bind {}:{}: {e}",
+                    settings.application.host,
+                    settings.application.port
+                )
+            })?;
         let port = listener.local_addr()?.port();
 
         let registry = prometheus::Registry::new();
@@ -95,8 +92,8 @@ impl Application {
             metrics: &registry,
             pool: pool.as_ref(),
         };
-        let routes = (service.setup)(&context)
-            .map_err(|e| anyhow::anyhow!("{} could not be set up: {e:#}", service.name))?;
+        let routes =
+            (service.setup)(&context).map_err(|e| anyhow::anyhow!("{} could not be set up: {e:#}", service.name))?;
         let metrics = PrometheusMetricsBuilder::new("ccbridge")
             .registry(registry)
             .const_labels([("service".to_owned(), service.name.to_owned())].into())
@@ -126,9 +123,7 @@ impl Application {
             app.configure(health::config)
                 .configure(move |cfg| routes(cfg))
                 .default_service(web::to(|| async {
-                    Err::<actix_web::HttpResponse, _>(ApiError::NotFound(
-                        "no such route".to_owned(),
-                    ))
+                    Err::<actix_web::HttpResponse, _>(ApiError::NotFound("no such route".to_owned()))
                 }))
         })
         .listen(listener)?
@@ -166,10 +161,7 @@ impl Application {
 }
 
 /// Applies pending migrations on a blocking thread.
-pub async fn migrate(
-    service: &'static ServiceDefinition,
-    pool: &DbPool,
-) -> anyhow::Result<Vec<String>> {
+pub async fn migrate(service: &'static ServiceDefinition, pool: &DbPool) -> anyhow::Result<Vec<String>> {
     let Some(migrations) = &service.migrations else {
         return Ok(Vec::new());
     };
@@ -196,19 +188,12 @@ fn as_problem_json<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorHa
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with(PROBLEM_JSON));
     if is_problem {
-        return Ok(ErrorHandlerResponse::Response(
-            response.map_into_left_body(),
-        ));
+        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
     }
     let status = response.status();
     let preserved: Vec<_> = [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER]
         .into_iter()
-        .filter_map(|name| {
-            response
-                .headers()
-                .get(&name)
-                .map(|value| (name, value.clone()))
-        })
+        .filter_map(|name| response.headers().get(&name).map(|value| (name, value.clone())))
         .collect();
     let (request, _) = response.into_parts();
     let mut problem = Problem::for_status(status).to_response();

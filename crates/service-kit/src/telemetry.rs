@@ -34,14 +34,10 @@ impl TelemetryGuard {
 ///
 /// Call it before starting the async runtime: the exporter's blocking HTTP client must not be
 /// created or dropped on a runtime thread.
-pub fn init(
-    service_name: &'static str,
-    settings: &TelemetrySettings,
-) -> anyhow::Result<TelemetryGuard> {
+pub fn init(service_name: &'static str, settings: &TelemetrySettings) -> anyhow::Result<TelemetryGuard> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
 
-    let filter =
-        EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.log_filter))?;
+    let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.log_filter))?;
     let format_layer = match settings.log_format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
@@ -53,11 +49,7 @@ pub fn init(
     };
 
     let provider = match &settings.otlp_endpoint {
-        Some(endpoint) => Some(tracer_provider(
-            service_name,
-            endpoint,
-            settings.otlp_sample_ratio,
-        )?),
+        Some(endpoint) => Some(tracer_provider(service_name, endpoint, settings.otlp_sample_ratio)?),
         None => None,
     };
     let otel_layer = provider
@@ -87,9 +79,7 @@ pub fn tracer_provider(
         .build()?;
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-            sample_ratio,
-        ))))
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(sample_ratio))))
         .with_resource(
             opentelemetry_sdk::Resource::builder()
                 .with_service_name(service_name)

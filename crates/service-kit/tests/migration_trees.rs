@@ -19,12 +19,7 @@ fn files(root: &Path) -> BTreeSet<String> {
             if path.is_dir() {
                 pending.push(path);
             } else {
-                found.insert(
-                    path.strip_prefix(root)
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned(),
-                );
+                found.insert(path.strip_prefix(root).unwrap().to_string_lossy().into_owned());
             }
         }
     }
@@ -36,25 +31,16 @@ fn both_backends_list_the_same_migrations() {
     let sqlite = files(&migrations_root().join("sqlite"));
     let postgres = files(&migrations_root().join("postgres"));
     assert!(!sqlite.is_empty());
-    assert_eq!(
-        sqlite, postgres,
-        "migrations/sqlite and migrations/postgres differ"
-    );
+    assert_eq!(sqlite, postgres, "migrations/sqlite and migrations/postgres differ");
 }
 
 #[test]
 fn every_migration_has_up_and_down() {
     let all = files(&migrations_root().join("sqlite"));
-    let folders: BTreeSet<String> = all
-        .iter()
-        .map(|f| f.rsplit_once('/').unwrap().0.to_owned())
-        .collect();
+    let folders: BTreeSet<String> = all.iter().map(|f| f.rsplit_once('/').unwrap().0.to_owned()).collect();
     for folder in folders {
         for script in ["up.sql", "down.sql"] {
-            assert!(
-                all.contains(&format!("{folder}/{script}")),
-                "{folder} lacks {script}"
-            );
+            assert!(all.contains(&format!("{folder}/{script}")), "{folder} lacks {script}");
         }
         let name = folder.rsplit('/').next().unwrap();
         assert!(

@@ -35,8 +35,8 @@ async fn call_downstream(downstream: web::Data<String>) -> HttpResponse {
 #[tokio::test]
 async fn traceparent_is_read_on_requests_and_sent_on_outgoing_calls() {
     let provider = SdkTracerProvider::builder().build();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    let subscriber =
+        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
     tracing::subscriber::set_global_default(subscriber).unwrap();
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
 

@@ -39,8 +39,7 @@ impl TestDatabase {
         match std::env::var("TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {
                 let name = format!("ccbridge_test_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = PgConnection::establish(&admin_url)
-                    .expect("TEST_DATABASE_URL is not reachable");
+                let mut admin = PgConnection::establish(&admin_url).expect("TEST_DATABASE_URL is not reachable");
                 admin
                     .batch_execute(&format!("CREATE DATABASE {name}"))
                     .expect("cannot create a test database");
@@ -70,8 +69,7 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Cleanup::Postgres { admin_url, name } = &self.cleanup {
             if let Ok(mut admin) = PgConnection::establish(admin_url) {
-                let _ =
-                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
             }
         }
     }
@@ -79,9 +77,7 @@ impl Drop for TestDatabase {
 
 /// `postgres://user@host:port/anything?x=y` → the same URL naming database `name`.
 fn with_database_name(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let authority_end = base.find("://").map_or(0, |i| i + 3);
     let path_start = base[authority_end..]
         .find('/')
@@ -118,7 +114,7 @@ pub struct TestApp {
     tokens: BTreeMap<String, String>,
     handle: service_kit::actix_web::dev::ServerHandle,
     // Dropped last: the server's connections go before the database.
-    _database: TestDatabase,
+    _database: Option<TestDatabase>,
 }
 
 /// A caller to configure: its name and its scopes.
@@ -137,26 +133,25 @@ pub async fn spawn_app_with(
     overrides: &[(&str, &str)],
 ) -> TestApp {
     init_test_logging();
-    let database = tokio::task::spawn_blocking(TestDatabase::create)
-        .await
-        .unwrap();
+    let database = match service.migrations {
+        Some(_) => Some(tokio::task::spawn_blocking(TestDatabase::create).await.unwrap()),
+        None => None,
+    };
     let mut tokens = BTreeMap::new();
     let mut settings_overrides = vec![
         ("application.port".to_owned(), "0".to_owned()),
-        ("database.url".to_owned(), database.url().to_owned()),
         ("database.max_connections".to_owned(), "4".to_owned()),
     ];
+    if let Some(database) = &database {
+        settings_overrides.push(("database.url".to_owned(), database.url().to_owned()));
+    }
     for (name, scopes) in callers {
         let token = format!("{name}-{}", uuid::Uuid::new_v4().simple());
         settings_overrides.push((format!("auth.callers.{name}.token"), token.clone()));
         settings_overrides.push((format!("auth.callers.{name}.scopes"), scopes.join(",")));
         tokens.insert((*name).to_owned(), token);
     }
-    settings_overrides.extend(
-        overrides
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
+    settings_overrides.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     let settings = Settings::load(
         SettingsSources {
             service_defaults: service.default_config,
@@ -206,12 +201,7 @@ impl TestApp {
             .expect("request sent")
     }
 
-    pub async fn post_json(
-        &self,
-        path: &str,
-        caller: &str,
-        body: &serde_json::Value,
-    ) -> reqwest::Response {
+    pub async fn post_json(&self, path: &str, caller: &str, body: &serde_json::Value) -> reqwest::Response {
         self.client
             .post(self.url(path))
             .bearer_auth(self.token(caller))
@@ -295,9 +285,7 @@ pub fn problem_locations(problem: &serde_json::Value) -> Vec<String> {
 /// Applies every migration of `service` to a fresh database, reverts them all, applies them again,
 /// and checks the schema came back the same: each `down.sql` must undo its `up.sql`.
 pub async fn assert_migrations_reversible(service: &'static ServiceDefinition) {
-    let database = tokio::task::spawn_blocking(TestDatabase::create)
-        .await
-        .unwrap();
+    let database = tokio::task::spawn_blocking(TestDatabase::create).await.unwrap();
     let settings = Settings::load(
         SettingsSources {
             service_defaults: service.default_config,
@@ -305,14 +293,8 @@ pub async fn assert_migrations_reversible(service: &'static ServiceDefinition) {
             environment: false,
             overrides: vec![
                 ("database.url".to_owned(), database.url().to_owned()),
-                (
-                    "auth.callers.test.token".to_owned(),
-                    "test-token-0123456789".to_owned(),
-                ),
-                (
-                    "auth.callers.test.scopes".to_owned(),
-                    service.scopes.join(","),
-                ),
+                ("auth.callers.test.token".to_owned(), "test-token-0123456789".to_owned()),
+                ("auth.callers.test.scopes".to_owned(), service.scopes.join(",")),
             ],
         },
         service.scopes,
@@ -322,20 +304,14 @@ pub async fn assert_migrations_reversible(service: &'static ServiceDefinition) {
     tokio::task::spawn_blocking(move || {
         use service_kit::database::{revert_all_migrations, run_pending_migrations};
         let mut connection = pool.get_blocking().unwrap();
-        let migrations = service
-            .migrations
-            .as_ref()
-            .expect("the service has migrations");
+        let migrations = service.migrations.as_ref().expect("the service has migrations");
         let applied = run_pending_migrations(&mut connection, service.name, migrations).unwrap();
         assert!(!applied.is_empty(), "{} has no migrations", service.name);
         let schema = schema_of(&mut connection);
         assert!(!schema.is_empty());
         let reverted = revert_all_migrations(&mut connection, migrations).unwrap();
         assert_eq!(reverted.len(), applied.len());
-        assert!(
-            schema_of(&mut connection).is_empty(),
-            "down.sql left objects behind"
-        );
+        assert!(schema_of(&mut connection).is_empty(), "down.sql left objects behind");
         let reapplied = run_pending_migrations(&mut connection, service.name, migrations).unwrap();
         assert_eq!(reapplied, applied);
         assert_eq!(

@@ -6,8 +6,7 @@ use crate::store::{self, CreateError, Created, Cursor, Idempotency, IdempotencyK
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::{
-    CommunicationRecord, CommunicationRecordId, CustomerId, InteractionId, NewCommunicationRecord,
-    Timestamp,
+    CommunicationRecord, CommunicationRecordId, CustomerId, InteractionId, NewCommunicationRecord, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use service_kit::auth::{require, Caller};
@@ -21,19 +20,12 @@ pub const MAX_PAGE_SIZE: usize = 200;
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/communicationRecords")
-            .route(
-                web::post()
-                    .to(create)
-                    .wrap(from_fn(require::<RecordsWrite>)),
-            )
+            .route(web::post().to(create).wrap(from_fn(require::<RecordsWrite>)))
             .route(web::get().to(list).wrap(from_fn(require::<RecordsRead>))),
     )
     .service(
-        web::resource("/communicationRecords/{id}").route(
-            web::get()
-                .to(get_record)
-                .wrap(from_fn(require::<RecordsRead>)),
-        ),
+        web::resource("/communicationRecords/{id}")
+            .route(web::get().to(get_record).wrap(from_fn(require::<RecordsRead>))),
     );
 }
 
@@ -44,11 +36,7 @@ fn location(id: CommunicationRecordId) -> String {
 /// `POST /communicationRecords`: 201 with the record. A retry with the same `Idempotency-Key`
 /// and body answers the first record again (`Idempotency-Replayed: true`) and writes nothing; the
 /// same key with another body is 409.
-#[tracing::instrument(
-    name = "create communication record",
-    skip_all,
-    fields(record_id, replayed)
-)]
+#[tracing::instrument(name = "create communication record", skip_all, fields(record_id, replayed))]
 async fn create(
     pool: web::Data<DbPool>,
     caller: web::ReqData<Caller>,
@@ -62,11 +50,8 @@ async fn create(
                 .to_str()
                 .map_err(|_| "must be visible ASCII characters without spaces")
                 .and_then(IdempotencyKey::parse)
-                .map_err(|detail| {
-                    ApiError::Validation(vec![FieldProblem::header("Idempotency-Key", detail)])
-                })?;
-            let request_hash =
-                store::request_hash(&record).map_err(|e| ApiError::Unexpected(e.into()))?;
+                .map_err(|detail| ApiError::Validation(vec![FieldProblem::header("Idempotency-Key", detail)]))?;
+            let request_hash = store::request_hash(&record).map_err(|e| ApiError::Unexpected(e.into()))?;
             Some(Idempotency {
                 caller: caller.into_inner().name,
                 key,
@@ -76,13 +61,11 @@ async fn create(
     };
     let created = pool
         .run(move |c| {
-            store::create(c, &record, idempotency.as_ref(), Timestamp::now()).map_err(|error| {
-                match error {
-                    CreateError::KeyReusedWithDifferentRequest | CreateError::KeyRecordGone => {
-                        ApiError::Conflict(error.to_string())
-                    }
-                    CreateError::Database(e) => ApiError::from(e),
+            store::create(c, &record, idempotency.as_ref(), Timestamp::now()).map_err(|error| match error {
+                CreateError::KeyReusedWithDifferentRequest | CreateError::KeyRecordGone => {
+                    ApiError::Conflict(error.to_string())
                 }
+                CreateError::Database(e) => ApiError::from(e),
             })
         })
         .await?;
@@ -96,24 +79,15 @@ async fn create(
     tracing::info!("communication record stored");
     Ok(HttpResponse::Created()
         .insert_header(("Location", location(record.id)))
-        .insert_header((
-            "Idempotency-Replayed",
-            if replayed { "true" } else { "false" },
-        ))
+        .insert_header(("Idempotency-Replayed", if replayed { "true" } else { "false" }))
         .json(record))
 }
 
 /// `GET /communicationRecords/{id}`.
-async fn get_record(
-    pool: web::Data<DbPool>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+async fn get_record(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = CommunicationRecordId::parse(&path)
         .map_err(|e| ApiError::Validation(vec![FieldProblem::parameter("id", e.to_string())]))?;
-    match pool
-        .run(move |c| store::find(c, id).map_err(ApiError::from))
-        .await?
-    {
+    match pool.run(move |c| store::find(c, id).map_err(ApiError::from)).await? {
         Some(record) => Ok(HttpResponse::Ok().json(record)),
         None => Err(ApiError::NotFound(format!("no communication record {id}"))),
     }
@@ -138,10 +112,7 @@ struct PageResponse {
 
 /// `GET /communicationRecords?customerId=…` or `?interactionId=…` (both narrow further), newest
 /// first, `limit` (1–200, default 50) at a time, continued with `cursor`.
-async fn list(
-    pool: web::Data<DbPool>,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, ApiError> {
+async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let mut problems = Vec::new();
     let mut filter = ListFilter::default();
@@ -179,10 +150,7 @@ async fn list(
         Some(text) => {
             let cursor = Cursor::decode(text);
             if cursor.is_none() {
-                problems.push(FieldProblem::parameter(
-                    "cursor",
-                    "is not a cursor this service issued",
-                ));
+                problems.push(FieldProblem::parameter("cursor", "is not a cursor this service issued"));
             }
             cursor
         }

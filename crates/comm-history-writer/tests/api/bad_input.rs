@@ -10,13 +10,8 @@ const PATH: &str = "/communicationRecords";
 async fn malformed_json_is_400() {
     let app = spawn_app().await;
     assert_problem(
-        app.post_raw(
-            PATH,
-            WRITER,
-            "application/json",
-            "{\"direction\": \"INBOUND\",",
-        )
-        .await,
+        app.post_raw(PATH, WRITER, "application/json", "{\"direction\": \"INBOUND\",")
+            .await,
         400,
     )
     .await;
@@ -27,8 +22,7 @@ async fn malformed_json_is_400() {
 async fn wrong_content_type_is_415() {
     let app = spawn_app().await;
     assert_problem(
-        app.post_raw(PATH, WRITER, "text/plain", example().to_string())
-            .await,
+        app.post_raw(PATH, WRITER, "text/plain", example().to_string()).await,
         415,
     )
     .await;
@@ -52,20 +46,12 @@ async fn each_missing_required_field_is_422_naming_it() {
         let mut body = example();
         body.as_object_mut().unwrap().remove(field);
         let problem = assert_problem(app.post_json(PATH, WRITER, &body).await, 422).await;
-        assert_eq!(
-            problem_locations(&problem),
-            [format!("/{field}")],
-            "missing {field}"
-        );
+        assert_eq!(problem_locations(&problem), [format!("/{field}")], "missing {field}");
 
         let mut body = example();
         body[field] = Value::Null;
         let problem = assert_problem(app.post_json(PATH, WRITER, &body).await, 422).await;
-        assert_eq!(
-            problem_locations(&problem),
-            [format!("/{field}")],
-            "null {field}"
-        );
+        assert_eq!(problem_locations(&problem), [format!("/{field}")], "null {field}");
     }
     assert_eq!(stored_records(&app).await, 0);
 }
@@ -87,11 +73,7 @@ async fn unknown_enums_bad_timestamps_and_bad_uuids_are_422_naming_the_field() {
         let mut body = example();
         body[field] = value.clone();
         let problem = assert_problem(app.post_json(PATH, WRITER, &body).await, 422).await;
-        assert_eq!(
-            problem_locations(&problem),
-            [format!("/{field}")],
-            "{field} = {value}"
-        );
+        assert_eq!(problem_locations(&problem), [format!("/{field}")], "{field} = {value}");
     }
     assert_eq!(stored_records(&app).await, 0);
 }
@@ -132,13 +114,7 @@ async fn a_body_over_the_field_limit_is_422() {
 #[tokio::test]
 async fn missing_wrong_or_unscoped_tokens_are_401_or_403() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .post(app.url(PATH))
-        .json(&example())
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.post(app.url(PATH)).json(&example()).send().await.unwrap();
     assert_problem(response, 401).await;
     let response = app
         .client
@@ -150,10 +126,7 @@ async fn missing_wrong_or_unscoped_tokens_are_401_or_403() {
         .unwrap();
     assert_problem(response, 401).await;
     let problem = assert_problem(app.post_json(PATH, READER, &example()).await, 403).await;
-    assert!(problem["detail"]
-        .as_str()
-        .unwrap()
-        .contains("records:write"));
+    assert!(problem["detail"].as_str().unwrap().contains("records:write"));
     let response = app
         .client
         .get(app.url("/communicationRecords?customerId=2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07"))

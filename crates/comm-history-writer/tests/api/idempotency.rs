@@ -44,19 +44,13 @@ async fn the_same_key_and_body_return_the_first_record_and_write_nothing() {
 async fn the_same_key_with_another_body_is_409_and_writes_nothing() {
     let app = spawn_app().await;
     assert_eq!(
-        post_with_key(&app, "inbox-0002", &example())
-            .await
-            .status()
-            .as_u16(),
+        post_with_key(&app, "inbox-0002", &example()).await.status().as_u16(),
         201
     );
     let mut changed = example();
     changed["purpose"] = "Complaint".into();
     let problem = assert_problem(post_with_key(&app, "inbox-0002", &changed).await, 409).await;
-    assert!(problem["detail"]
-        .as_str()
-        .unwrap()
-        .contains("Idempotency-Key"));
+    assert!(problem["detail"].as_str().unwrap().contains("Idempotency-Key"));
     assert_eq!(stored_records(&app).await, 1);
 }
 
@@ -89,8 +83,7 @@ async fn concurrent_requests_with_one_key_write_one_record() {
 #[tokio::test]
 async fn an_invalid_key_is_422_naming_the_header() {
     let app = spawn_app().await;
-    let problem =
-        assert_problem(post_with_key(&app, &"k".repeat(256), &example()).await, 422).await;
+    let problem = assert_problem(post_with_key(&app, &"k".repeat(256), &example()).await, 422).await;
     assert_eq!(problem_locations(&problem), ["Idempotency-Key"]);
     assert_eq!(stored_records(&app).await, 0);
 }

@@ -31,9 +31,7 @@ async fn seed(app: &TestApp) -> Vec<String> {
 }
 
 async fn page(app: &TestApp, query: &str) -> Value {
-    let response = app
-        .get(&format!("/communicationRecords?{query}"), READER)
-        .await;
+    let response = app.get(&format!("/communicationRecords?{query}"), READER).await;
     assert_eq!(response.status().as_u16(), 200, "{query}");
     response.json().await.unwrap()
 }
@@ -86,10 +84,7 @@ async fn interaction_filter_lists_only_that_interaction() {
         1,
         "only the other customer's record kept the example interaction"
     );
-    assert_eq!(
-        items[0]["customerId"],
-        "7a3d1f20-8b4c-4e5d-9f60-1a2b3c4d5e6f"
-    );
+    assert_eq!(items[0]["customerId"], "7a3d1f20-8b4c-4e5d-9f60-1a2b3c4d5e6f");
     assert_eq!(page["nextCursor"], Value::Null);
 }
 
@@ -119,15 +114,10 @@ async fn bad_listing_parameters_are_422_naming_each() {
         (&*format!("customerId={CUSTOMER}&limit=0"), vec!["limit"]),
         (&*format!("customerId={CUSTOMER}&limit=201"), vec!["limit"]),
         (&*format!("customerId={CUSTOMER}&limit=ten"), vec!["limit"]),
-        (
-            &*format!("customerId={CUSTOMER}&cursor=forged"),
-            vec!["cursor"],
-        ),
+        (&*format!("customerId={CUSTOMER}&cursor=forged"), vec!["cursor"]),
     ];
     for (query, expected) in cases {
-        let response = app
-            .get(&format!("/communicationRecords?{query}"), READER)
-            .await;
+        let response = app.get(&format!("/communicationRecords?{query}"), READER).await;
         let problem = assert_problem(response, 422).await;
         assert_eq!(problem_locations(&problem), expected, "{query}");
     }

@@ -6,9 +6,7 @@ use service_kit::database::DatabaseError;
 #[tokio::test]
 async fn a_record_round_trips_exactly() {
     let app = spawn_app().await;
-    let response = app
-        .post_json("/communicationRecords", WRITER, &example())
-        .await;
+    let response = app.post_json("/communicationRecords", WRITER, &example()).await;
     assert_eq!(response.status().as_u16(), 201);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let created: Value = response.json().await.unwrap();
@@ -53,10 +51,7 @@ async fn offsets_are_stored_as_the_same_instant_in_utc() {
 async fn an_unknown_record_is_a_404_problem() {
     let app = spawn_app().await;
     let response = app
-        .get(
-            "/communicationRecords/0190f5c2-7d1f-7a2e-9c61-3f8e2d9a1b07",
-            READER,
-        )
+        .get("/communicationRecords/0190f5c2-7d1f-7a2e-9c61-3f8e2d9a1b07", READER)
         .await;
     test_support::assert_problem(response, 404).await;
 }
@@ -65,10 +60,7 @@ async fn an_unknown_record_is_a_404_problem() {
 async fn the_normalised_search_key_is_stored_beside_the_handle() {
     use comm_history_writer::schema::communication_records::dsl;
     let app = spawn_app().await;
-    for handle in [
-        "sip:+420601123456@10.0.0.7;user=phone",
-        "Client@Example.COM",
-    ] {
+    for handle in ["sip:+420601123456@10.0.0.7;user=phone", "Client@Example.COM"] {
         let mut body = example();
         body["customerHandle"] = handle.into();
         create(&app, &body).await;
@@ -91,10 +83,7 @@ async fn the_normalised_search_key_is_stored_beside_the_handle() {
                 "sip:+420601123456@10.0.0.7;user=phone".to_owned(),
                 "+420601123456".to_owned()
             ),
-            (
-                "Client@Example.COM".to_owned(),
-                "client@example.com".to_owned()
-            ),
+            ("Client@Example.COM".to_owned(), "client@example.com".to_owned()),
         ]
     );
 }

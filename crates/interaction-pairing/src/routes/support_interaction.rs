@@ -17,11 +17,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(pair).wrap(from_fn(require::<PairingWrite>))),
     )
     .service(
-        web::resource("/customers/supportInteraction/{interactionId}").route(
-            web::get()
-                .to(get_pairing)
-                .wrap(from_fn(require::<PairingRead>)),
-        ),
+        web::resource("/customers/supportInteraction/{interactionId}")
+            .route(web::get().to(get_pairing).wrap(from_fn(require::<PairingRead>))),
     );
 }
 
@@ -63,25 +60,15 @@ async fn pair(
     Ok(response
         .insert_header((
             "Location",
-            format!(
-                "/customers/supportInteraction/{}",
-                stored.pairing.interaction_id
-            ),
+            format!("/customers/supportInteraction/{}", stored.pairing.interaction_id),
         ))
         .json(PairingResponse::from(stored)))
 }
 
 /// `GET /customers/supportInteraction/{interactionId}`.
-async fn get_pairing(
-    pool: web::Data<DbPool>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let interaction_id = InteractionId::parse(&path).map_err(|e| {
-        ApiError::Validation(vec![FieldProblem::parameter(
-            "interactionId",
-            e.to_string(),
-        )])
-    })?;
+async fn get_pairing(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let interaction_id = InteractionId::parse(&path)
+        .map_err(|e| ApiError::Validation(vec![FieldProblem::parameter("interactionId", e.to_string())]))?;
     let stored = pool
         .run(move |c| store::find(c, interaction_id).map_err(ApiError::from))
         .await?;

@@ -8,31 +8,19 @@ const PATH: &str = "/customers/supportInteraction";
 #[tokio::test]
 async fn malformed_json_is_400() {
     let app = spawn_app().await;
-    let response = app
-        .post_raw(PATH, BOFE, "application/json", "{\"customerId\": ")
-        .await;
+    let response = app.post_raw(PATH, BOFE, "application/json", "{\"customerId\": ").await;
     let problem = assert_problem(response, 400).await;
-    assert!(problem["detail"]
-        .as_str()
-        .unwrap()
-        .contains("malformed JSON"));
+    assert!(problem["detail"].as_str().unwrap().contains("malformed JSON"));
     assert_eq!(stored_pairings(&app).await, 0);
 }
 
 #[tokio::test]
 async fn wrong_content_type_is_415() {
     let app = spawn_app().await;
-    let response = app
-        .post_raw(PATH, BOFE, "text/plain", example().to_string())
-        .await;
+    let response = app.post_raw(PATH, BOFE, "text/plain", example().to_string()).await;
     assert_problem(response, 415).await;
     let response = app
-        .post_raw(
-            PATH,
-            BOFE,
-            "application/x-www-form-urlencoded",
-            "customerId=x",
-        )
+        .post_raw(PATH, BOFE, "application/x-www-form-urlencoded", "customerId=x")
         .await;
     assert_problem(response, 415).await;
     assert_eq!(stored_pairings(&app).await, 0);
@@ -45,20 +33,12 @@ async fn missing_or_null_required_fields_are_422_naming_the_field() {
         let mut missing = example();
         missing.as_object_mut().unwrap().remove(field);
         let problem = assert_problem(app.post_json(PATH, BOFE, &missing).await, 422).await;
-        assert_eq!(
-            problem_locations(&problem),
-            [format!("/{field}")],
-            "missing {field}"
-        );
+        assert_eq!(problem_locations(&problem), [format!("/{field}")], "missing {field}");
 
         let mut null = example();
         null[field] = serde_json::Value::Null;
         let problem = assert_problem(app.post_json(PATH, BOFE, &null).await, 422).await;
-        assert_eq!(
-            problem_locations(&problem),
-            [format!("/{field}")],
-            "null {field}"
-        );
+        assert_eq!(problem_locations(&problem), [format!("/{field}")], "null {field}");
     }
     assert_eq!(stored_pairings(&app).await, 0);
 }
@@ -102,13 +82,7 @@ async fn an_oversized_body_is_413() {
 #[tokio::test]
 async fn a_missing_or_wrong_token_is_401() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .post(app.url(PATH))
-        .json(&example())
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.post(app.url(PATH)).json(&example()).send().await.unwrap();
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
     assert_problem(response, 401).await;
     let response = app
@@ -134,22 +108,14 @@ async fn a_missing_or_wrong_token_is_401() {
 async fn a_caller_without_the_scope_is_403() {
     let app = spawn_app().await;
     let problem = assert_problem(app.post_json(PATH, INTERNAL, &example()).await, 403).await;
-    assert!(problem["detail"]
-        .as_str()
-        .unwrap()
-        .contains("pairing:write"));
+    assert!(problem["detail"].as_str().unwrap().contains("pairing:write"));
     assert_eq!(stored_pairings(&app).await, 0);
 }
 
 #[tokio::test]
 async fn a_non_uuid_in_the_path_is_422_naming_the_parameter() {
     let app = spawn_app().await;
-    let problem = assert_problem(
-        app.get("/customers/supportInteraction/not-a-uuid", INTERNAL)
-            .await,
-        422,
-    )
-    .await;
+    let problem = assert_problem(app.get("/customers/supportInteraction/not-a-uuid", INTERNAL).await, 422).await;
     assert_eq!(problem_locations(&problem), ["interactionId"]);
 }
 

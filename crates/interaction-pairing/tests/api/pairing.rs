@@ -5,23 +5,15 @@ use serde_json::Value;
 async fn a_pairing_round_trips() {
     let app = spawn_app().await;
 
-    let response = app
-        .post_json("/customers/supportInteraction", BOFE, &example())
-        .await;
+    let response = app.post_json("/customers/supportInteraction", BOFE, &example()).await;
     assert_eq!(response.status().as_u16(), 201);
     assert_eq!(
         response.headers()["location"].to_str().unwrap(),
         "/customers/supportInteraction/5773eca4-0874-4617-a6e8-85591aa94609"
     );
     let created: Value = response.json().await.unwrap();
-    assert_eq!(
-        created["customerId"],
-        "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07"
-    );
-    assert_eq!(
-        created["interactionId"],
-        "5773eca4-0874-4617-a6e8-85591aa94609"
-    );
+    assert_eq!(created["customerId"], "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07");
+    assert_eq!(created["interactionId"], "5773eca4-0874-4617-a6e8-85591aa94609");
     assert_eq!(created["createdAt"], created["updatedAt"]);
 
     let response = app
@@ -47,9 +39,7 @@ async fn the_latest_pairing_wins_and_keeps_created_at() {
 
     let mut repaired = example();
     repaired["customerId"] = "7a3d1f20-8b4c-4e5d-9f60-1a2b3c4d5e6f".into();
-    let response = app
-        .post_json("/customers/supportInteraction", BOFE, &repaired)
-        .await;
+    let response = app.post_json("/customers/supportInteraction", BOFE, &repaired).await;
     assert_eq!(
         response.status().as_u16(),
         200,
@@ -69,10 +59,7 @@ async fn the_latest_pairing_wins_and_keeps_created_at() {
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        fetched["customerId"],
-        "7a3d1f20-8b4c-4e5d-9f60-1a2b3c4d5e6f"
-    );
+    assert_eq!(fetched["customerId"], "7a3d1f20-8b4c-4e5d-9f60-1a2b3c4d5e6f");
     assert_eq!(stored_pairings(&app).await, 1);
 }
 
@@ -99,10 +86,7 @@ async fn upper_case_ids_are_stored_in_canonical_form() {
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        fetched["customerId"],
-        "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07"
-    );
+    assert_eq!(fetched["customerId"], "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07");
 }
 
 #[tokio::test]
@@ -110,20 +94,19 @@ async fn concurrent_pairings_of_one_interaction_leave_one_row() {
     let app = spawn_app().await;
     let customers: Vec<String> = (0..8).map(|_| uuid::Uuid::new_v4().to_string()).collect();
     let requests = customers.iter().map(|customer| {
-        let body = serde_json::json!({ "customerId": customer, "interactionId": "5773eca4-0874-4617-a6e8-85591aa94609" });
+        let body =
+            serde_json::json!({ "customerId": customer, "interactionId": "5773eca4-0874-4617-a6e8-85591aa94609" });
         let app = &app;
-        async move { app.post_json("/customers/supportInteraction", BOFE, &body).await.status().as_u16() }
+        async move {
+            app.post_json("/customers/supportInteraction", BOFE, &body)
+                .await
+                .status()
+                .as_u16()
+        }
     });
     let statuses = futures_util::future::join_all(requests).await;
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert!(
-        statuses.iter().all(|s| *s == 201 || *s == 200),
-        "{statuses:?}"
-    );
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 200), "{statuses:?}");
     assert_eq!(stored_pairings(&app).await, 1);
     let fetched: Value = app
         .get(

@@ -24,9 +24,7 @@ pub fn run_pending_migrations(
         AnyConnection::Postgresql(pg) => {
             let key = advisory_lock_key(service);
             pg.batch_execute(&format!("SELECT pg_advisory_lock({key})"))?;
-            let outcome = pg
-                .run_pending_migrations((migrations.postgres)())
-                .map(versions);
+            let outcome = pg.run_pending_migrations((migrations.postgres)()).map(versions);
             // Unlock even when a migration failed; the session ends with the connection anyway.
             let unlocked = pg.batch_execute(&format!("SELECT pg_advisory_unlock({key})"));
             let applied = outcome.map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
@@ -46,17 +44,10 @@ pub fn run_pending_migrations(
 
 /// Reverts every applied migration (their `down.sql`), newest first. For tests that prove each
 /// `down.sql` undoes its `up.sql`; never called by a service.
-pub fn revert_all_migrations(
-    connection: &mut AnyConnection,
-    migrations: &Migrations,
-) -> anyhow::Result<Vec<String>> {
+pub fn revert_all_migrations(connection: &mut AnyConnection, migrations: &Migrations) -> anyhow::Result<Vec<String>> {
     let reverted = match connection {
-        AnyConnection::Postgresql(pg) => pg
-            .revert_all_migrations((migrations.postgres)())
-            .map(versions),
-        AnyConnection::Sqlite(sqlite) => sqlite
-            .revert_all_migrations((migrations.sqlite)())
-            .map(versions),
+        AnyConnection::Postgresql(pg) => pg.revert_all_migrations((migrations.postgres)()).map(versions),
+        AnyConnection::Sqlite(sqlite) => sqlite.revert_all_migrations((migrations.sqlite)()).map(versions),
     };
     reverted.map_err(|e| anyhow::anyhow!("revert failed: {e}"))
 }
@@ -67,11 +58,9 @@ fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String
 
 /// A stable 63-bit key for `pg_advisory_lock` (FNV-1a of the service name).
 fn advisory_lock_key(service: &str) -> i64 {
-    let hash = service
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+    let hash = service.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
     i64::try_from(hash >> 1).unwrap_or(i64::MAX)
 }
 

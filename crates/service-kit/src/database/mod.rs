@@ -65,9 +65,7 @@ impl DatabaseUrl {
         if let Some(path) = url.strip_prefix("sqlite://") {
             let path = path.split('?').next().unwrap_or(path);
             if path.is_empty() || path == ":memory:" {
-                return Err(
-                    "a sqlite:// URL needs a file path, e.g. sqlite://data/ccbridge.db".to_owned(),
-                );
+                return Err("a sqlite:// URL needs a file path, e.g. sqlite://data/ccbridge.db".to_owned());
             }
             return Ok(Self::Sqlite(PathBuf::from(path)));
         }
@@ -98,8 +96,7 @@ impl ConnectionManager {
                 "the SQLite path is not valid UTF-8".to_owned(),
             ))
         })?;
-        let mut connection =
-            SqliteConnection::establish(location).map_err(r2d2::Error::ConnectionError)?;
+        let mut connection = SqliteConnection::establish(location).map_err(r2d2::Error::ConnectionError)?;
         // WAL lets readers work while one writer writes; the busy timeout makes writers queue
         // instead of failing at once; foreign keys are off by default in SQLite.
         connection
@@ -126,9 +123,7 @@ impl ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, connection: &mut AnyConnection) -> Result<(), r2d2::Error> {
-        connection
-            .batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
+        connection.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _connection: &mut AnyConnection) -> bool {
@@ -253,9 +248,7 @@ mod tests {
             Backend::Sqlite
         );
         assert_eq!(
-            DatabaseUrl::parse("sqlite:///var/lib/x.db")
-                .unwrap()
-                .backend(),
+            DatabaseUrl::parse("sqlite:///var/lib/x.db").unwrap().backend(),
             Backend::Sqlite
         );
         assert_eq!(
@@ -263,9 +256,7 @@ mod tests {
             Backend::Postgres
         );
         assert_eq!(
-            DatabaseUrl::parse("postgresql://u:p@h/db")
-                .unwrap()
-                .backend(),
+            DatabaseUrl::parse("postgresql://u:p@h/db").unwrap().backend(),
             Backend::Postgres
         );
     }

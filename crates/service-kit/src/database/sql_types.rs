@@ -15,17 +15,13 @@ use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 /// `uuid` on PostgreSQL, `TEXT` on SQLite.
-#[derive(
-    Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId,
-)]
+#[derive(Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
 #[diesel(postgres_type(name = "uuid"))]
 #[diesel(sqlite_type(name = "Text"))]
 pub struct Uuid;
 
 /// `timestamptz` on PostgreSQL, `TEXT` (fixed-width RFC 3339 UTC, microseconds) on SQLite.
-#[derive(
-    Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId,
-)]
+#[derive(Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
 #[diesel(postgres_type(name = "timestamptz"))]
 #[diesel(sqlite_type(name = "Text"))]
 pub struct UtcTimestamp;
@@ -101,16 +97,12 @@ impl DbTimestamp {
     fn from_sqlite_text(text: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         if let Ok(parsed) = PrimitiveDateTime::parse(
             text.trim_end_matches('Z'),
-            format_description!(
-                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]"
-            ),
+            format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]"),
         ) {
             return Ok(Self(parsed.assume_utc()));
         }
         // Written by hand (a data fix, an older row): any RFC 3339 is read correctly.
-        Ok(Self(
-            OffsetDateTime::parse(text, &Rfc3339)?.to_offset(UtcOffset::UTC),
-        ))
+        Ok(Self(OffsetDateTime::parse(text, &Rfc3339)?.to_offset(UtcOffset::UTC)))
     }
 }
 
@@ -170,9 +162,8 @@ impl From<domain::Timestamp> for DbTimestamp {
 impl DbTimestamp {
     /// Back to the domain type; a stored value outside years 1..=9999 is a corrupt row.
     pub fn into_domain(self) -> Result<domain::Timestamp, diesel::result::Error> {
-        domain::Timestamp::from_offset_date_time(self.0).ok_or_else(|| {
-            diesel::result::Error::DeserializationError("stored timestamp is out of range".into())
-        })
+        domain::Timestamp::from_offset_date_time(self.0)
+            .ok_or_else(|| diesel::result::Error::DeserializationError("stored timestamp is out of range".into()))
     }
 }
 
@@ -206,10 +197,7 @@ mod tests {
     fn sqlite_text_is_fixed_width_and_sorts_in_time_order() {
         let earlier = DbTimestamp(OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap());
         let later = DbTimestamp(earlier.0 + time::Duration::microseconds(1));
-        let (a, b) = (
-            earlier.to_sqlite_text().unwrap(),
-            later.to_sqlite_text().unwrap(),
-        );
+        let (a, b) = (earlier.to_sqlite_text().unwrap(), later.to_sqlite_text().unwrap());
         assert_eq!(a, "2023-11-14T22:13:20.000000Z");
         assert_eq!(a.len(), b.len());
         assert!(a < b);
@@ -219,9 +207,6 @@ mod tests {
     #[test]
     fn sqlite_text_reads_any_rfc3339() {
         let read = DbTimestamp::from_sqlite_text("2026-11-20T10:41:07.512+01:00").unwrap();
-        assert_eq!(
-            read.to_sqlite_text().unwrap(),
-            "2026-11-20T09:41:07.512000Z"
-        );
+        assert_eq!(read.to_sqlite_text().unwrap(), "2026-11-20T09:41:07.512000Z");
     }
 }

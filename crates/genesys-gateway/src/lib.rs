@@ -1,0 +1,38 @@
+//! genesys-gateway: the one door from ccbridge to Genesys Cloud. Agent and wrap-up code names
+//! (cached, coalesced, rate limited, retried) for result-ingest, and Genesys' GDPR API for
+//! gdpr-orchestrator. Keeps no state of its own: no database.
+
+pub mod lookups;
+pub mod metrics;
+pub mod oauth;
+pub mod routes;
+pub mod scopes;
+pub mod settings;
+pub mod upstream;
+
+use actix_web::web;
+use service_kit::startup::{Routes, ServiceContext, ServiceDefinition};
+use std::sync::Arc;
+
+pub static SERVICE: ServiceDefinition = ServiceDefinition {
+    name: "genesys-gateway",
+    default_config: include_str!("../configuration/defaults.toml"),
+    scopes: scopes::ALL_SCOPES,
+    migrations: None,
+    setup,
+};
+
+fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
+    let settings: settings::GenesysSettings = context.settings.section("genesys")?;
+    settings
+        .validate()
+        .map_err(|problems| anyhow::anyhow!("configuration is invalid:\n  - {}", problems.join("\n  - ")))?;
+    let metrics = Arc::new(metrics::GatewayMetrics::register(context.metrics)?);
+    let api = Arc::new(upstream::GenesysApi::new(&settings, metrics.clone())?);
+    let lookups = web::Data::new(lookups::Lookups::new(api.clone(), &settings, metrics));
+    let api = web::Data::from(api);
+    Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(lookups.clone()).app_data(api.clone());
+        routes::config(cfg);
+    }))
+}

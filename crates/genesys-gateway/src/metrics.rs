@@ -1,0 +1,53 @@
+//! The gateway's own metrics, served by `/metrics` beside the HTTP ones. Labels are endpoint
+//! names and statuses, never ids.
+
+use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
+
+pub struct GatewayMetrics {
+    /// Upstream calls by `endpoint` (`users`, `wrapupcodes`, `token`, `gdpr.*`) and `status`
+    /// (HTTP status, `timeout` or `error`).
+    pub upstream_requests: IntCounterVec,
+    /// Cache lookups by `cache` (`users`, `wrapupcodes`) and `result` (`hit`, `miss`, `system`).
+    pub cache_lookups: IntCounterVec,
+    /// 429 answers met from Genesys.
+    pub rate_limited: IntCounter,
+    /// OAuth tokens obtained.
+    pub token_renewals: IntCounter,
+}
+
+impl GatewayMetrics {
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let upstream_requests = IntCounterVec::new(
+            Opts::new(
+                "ccbridge_genesys_upstream_requests_total",
+                "Calls to Genesys Cloud by endpoint and status",
+            ),
+            &["endpoint", "status"],
+        )?;
+        let cache_lookups = IntCounterVec::new(
+            Opts::new(
+                "ccbridge_genesys_cache_lookups_total",
+                "Gateway cache lookups by cache and result",
+            ),
+            &["cache", "result"],
+        )?;
+        let rate_limited = IntCounter::new(
+            "ccbridge_genesys_rate_limited_total",
+            "429 answers met from Genesys Cloud",
+        )?;
+        let token_renewals = IntCounter::new(
+            "ccbridge_genesys_token_renewals_total",
+            "OAuth tokens obtained from Genesys Cloud",
+        )?;
+        registry.register(Box::new(upstream_requests.clone()))?;
+        registry.register(Box::new(cache_lookups.clone()))?;
+        registry.register(Box::new(rate_limited.clone()))?;
+        registry.register(Box::new(token_renewals.clone()))?;
+        Ok(Self {
+            upstream_requests,
+            cache_lookups,
+            rate_limited,
+            token_renewals,
+        })
+    }
+}

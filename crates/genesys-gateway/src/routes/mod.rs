@@ -1,0 +1,9 @@
+//! One module a resource; each exposes `config` for `main`, `devstack` and tests alike.
+
+mod gdpr;
+mod lookups;
+
+pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
+    lookups::config(cfg);
+    gdpr::config(cfg);
+}

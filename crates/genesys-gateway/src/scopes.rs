@@ -1,0 +1,8 @@
+//! What a caller may do here.
+
+service_kit::scopes! {
+    /// `GET /users/{userId}`, `GET /wrapupcodes/{codeId}`.
+    GenesysLookup => "genesys:lookup",
+    /// `/gdpr/…`: Genesys Cloud's GDPR API, for gdpr-orchestrator.
+    GenesysGdpr => "genesys:gdpr",
+}

@@ -1,0 +1,271 @@
+//! Calls to the Genesys Cloud API: a client-side rate limit so normal load never meets a 429,
+//! the shared OAuth token (renewed once on a 401), `Retry-After` honoured on 429, bounded
+//! exponential backoff with jitter on 5xx and connection errors, per-request timeouts, and one
+//! deadline over it all so a caller never hangs.
+
+use crate::metrics::GatewayMetrics;
+use crate::oauth::{Bearer, TokenSource};
+use crate::settings::GenesysSettings;
+use backon::BackoffBuilder;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Why an upstream call gave no answer worth passing on.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("not found in Genesys Cloud")]
+    NotFound,
+    /// Down, slow or rate-limiting: worth retrying after `retry_after`.
+    #[error("Genesys Cloud is unavailable: {reason}")]
+    Unavailable { retry_after: Duration, reason: String },
+    /// Genesys refused what we sent (credentials, permissions, a request it calls invalid).
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl UpstreamError {
+    pub fn transient(reason: String) -> Self {
+        Self::Unavailable {
+            retry_after: Duration::from_secs(5),
+            reason,
+        }
+    }
+}
+
+impl From<UpstreamError> for service_kit::problem::ApiError {
+    fn from(error: UpstreamError) -> Self {
+        use service_kit::problem::ApiError;
+        match error {
+            UpstreamError::NotFound => ApiError::NotFound("Genesys Cloud does not know this id".to_owned()),
+            UpstreamError::Unavailable { retry_after, reason } => ApiError::Unavailable {
+                retry_after_seconds: u32::try_from(retry_after.as_secs().max(1)).unwrap_or(u32::MAX),
+                cause: anyhow::anyhow!(reason),
+            },
+            UpstreamError::Refused(detail) => ApiError::BadGateway(detail),
+        }
+    }
+}
+
+/// What one attempt came to.
+enum Attempt {
+    Done(Value),
+    NotFound,
+    Unauthorized(Bearer),
+    RateLimited(Duration),
+    Transient(String),
+    Refused(String),
+}
+
+pub struct GenesysApi {
+    http: reqwest_middleware::ClientWithMiddleware,
+    api_base_url: String,
+    tokens: TokenSource,
+    limiter: DefaultDirectRateLimiter,
+    request_timeout: Duration,
+    deadline: Duration,
+    max_attempts: u32,
+    max_retry_after: Duration,
+    metrics: Arc<GatewayMetrics>,
+}
+
+impl GenesysApi {
+    pub fn new(settings: &GenesysSettings, metrics: Arc<GatewayMetrics>) -> anyhow::Result<Self> {
+        let endpoints = settings.endpoints().map_err(|e| anyhow::anyhow!(e))?;
+        let plain = reqwest::Client::builder()
+            .timeout(settings.request_timeout())
+            .connect_timeout(settings.request_timeout())
+            .build()?;
+        let per_minute = NonZeroU32::new(settings.rate_limit_per_minute).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(settings.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
+        Ok(Self {
+            http: service_kit::telemetry::http_client(settings.request_timeout())?,
+            api_base_url: endpoints.api,
+            tokens: TokenSource::new(
+                plain,
+                &endpoints.login,
+                settings.client_id.clone(),
+                settings.client_secret.clone(),
+                Duration::from_secs(settings.token_renew_margin_seconds),
+                metrics.clone(),
+            ),
+            limiter: RateLimiter::direct(Quota::per_minute(per_minute).allow_burst(burst)),
+            request_timeout: settings.request_timeout(),
+            deadline: settings.deadline(),
+            max_attempts: settings.max_attempts,
+            max_retry_after: Duration::from_secs(settings.max_retry_after_seconds),
+            metrics,
+        })
+    }
+
+    pub async fn get(
+        &self,
+        endpoint: &'static str,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Value, UpstreamError> {
+        self.call(endpoint, Method::GET, path, query, None).await
+    }
+
+    pub async fn post(
+        &self,
+        endpoint: &'static str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: &Value,
+    ) -> Result<Value, UpstreamError> {
+        self.call(endpoint, Method::POST, path, query, Some(body)).await
+    }
+
+    async fn call(
+        &self,
+        endpoint: &'static str,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Value, UpstreamError> {
+        let deadline = Instant::now() + self.deadline;
+        match tokio::time::timeout_at(deadline, self.attempts(endpoint, &method, path, query, body, deadline)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(UpstreamError::Unavailable {
+                retry_after: Duration::from_secs(5),
+                reason: format!("no answer from Genesys within {} ms", self.deadline.as_millis()),
+            }),
+        }
+    }
+
+    async fn attempts(
+        &self,
+        endpoint: &'static str,
+        method: &Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        deadline: Instant,
+    ) -> Result<Value, UpstreamError> {
+        let mut backoff = backon::ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_secs(2))
+            .with_jitter()
+            .with_max_times(self.max_attempts.saturating_sub(1) as usize)
+            .build();
+        let mut renewed_after_401 = false;
+        loop {
+            self.limiter.until_ready().await;
+            let attempt = match self.tokens.bearer().await {
+                Ok(bearer) => self.send(endpoint, method, path, query, body, bearer).await,
+                Err(UpstreamError::Unavailable { reason, .. }) => Attempt::Transient(reason),
+                Err(other) => return Err(other),
+            };
+            let wait = match attempt {
+                Attempt::Done(value) => return Ok(value),
+                Attempt::NotFound => return Err(UpstreamError::NotFound),
+                Attempt::Refused(reason) => return Err(UpstreamError::Refused(reason)),
+                Attempt::Unauthorized(bearer) if !renewed_after_401 => {
+                    // Expired or revoked: renew once and retry at once.
+                    renewed_after_401 = true;
+                    self.tokens.invalidate(&bearer).await;
+                    continue;
+                }
+                Attempt::Unauthorized(_) => {
+                    return Err(UpstreamError::Refused(
+                        "Genesys rejected a freshly issued token (401)".to_owned(),
+                    ))
+                }
+                Attempt::RateLimited(retry_after) => {
+                    self.metrics.rate_limited.inc();
+                    let gives_up = retry_after > self.max_retry_after
+                        || Instant::now() + retry_after > deadline
+                        || backoff.next().is_none();
+                    if gives_up {
+                        return Err(UpstreamError::Unavailable {
+                            retry_after,
+                            reason: "Genesys is rate limiting (429)".to_owned(),
+                        });
+                    }
+                    retry_after
+                }
+                Attempt::Transient(reason) => match backoff.next() {
+                    Some(delay) => delay,
+                    None => return Err(UpstreamError::transient(reason)),
+                },
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn send(
+        &self,
+        endpoint: &'static str,
+        method: &Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        bearer: Bearer,
+    ) -> Attempt {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.api_base_url))
+            .query(query)
+            .bearer_auth(bearer.expose())
+            .timeout(self.request_timeout);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                let timed_out =
+                    error.is_timeout() || matches!(&error, reqwest_middleware::Error::Reqwest(e) if e.is_timeout());
+                let label = if timed_out { "timeout" } else { "error" };
+                self.metrics
+                    .upstream_requests
+                    .with_label_values(&[endpoint, label])
+                    .inc();
+                return Attempt::Transient(format!("{endpoint}: {label}"));
+            }
+        };
+        let status = response.status();
+        self.metrics
+            .upstream_requests
+            .with_label_values(&[endpoint, status.as_str()])
+            .inc();
+        match status {
+            s if s.is_success() => match response.json::<Value>().await {
+                Ok(value) => Attempt::Done(value),
+                Err(_) => Attempt::Transient(format!("{endpoint}: unreadable body")),
+            },
+            StatusCode::NOT_FOUND => Attempt::NotFound,
+            StatusCode::UNAUTHORIZED => Attempt::Unauthorized(bearer),
+            StatusCode::TOO_MANY_REQUESTS => {
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map_or(Duration::from_secs(1), Duration::from_secs);
+                Attempt::RateLimited(retry_after)
+            }
+            StatusCode::NOT_IMPLEMENTED => Attempt::Refused(format!("{endpoint}: Genesys answered 501")),
+            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {
+                Attempt::Transient(format!("{endpoint}: {s}"))
+            }
+            s => {
+                let code = response
+                    .json::<Value>()
+                    .await
+                    .ok()
+                    .and_then(|b| b.get("code").and_then(Value::as_str).map(str::to_owned));
+                Attempt::Refused(format!(
+                    "{endpoint}: Genesys answered {s} ({})",
+                    code.as_deref().unwrap_or("no code")
+                ))
+            }
+        }
+    }
+}
