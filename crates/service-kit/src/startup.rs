@@ -7,6 +7,7 @@ use crate::database::{run_pending_migrations, DbPool, Migrations};
 use crate::extract::{json_config, path_config, query_config, BodyLimit};
 use crate::health;
 use crate::problem::{ApiError, Problem, PROBLEM_JSON};
+use crate::telemetry::RootSpan;
 use actix_web::dev::{Server, ServerHandle, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
@@ -111,7 +112,7 @@ impl Application {
             let mut app = App::new()
                 .wrap(ErrorHandlers::new().default_handler(as_problem_json))
                 .wrap(metrics.clone())
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RootSpan>::new())
                 .app_data(callers.clone())
                 .app_data(BodyLimit(body_limit))
                 .app_data(json_config(body_limit))

@@ -1,6 +1,6 @@
 //! W3C trace context: `traceparent` on an incoming request becomes the parent of the server span
 //! (tracing-actix-web), and outgoing calls from `telemetry::http_client()` carry it on
-//! (reqwest-tracing). Both only work when every OpenTelemetry crate is on the same version line,
+//! (reqwest-tracing), through service-kit's own `RootSpan`. Both only work when every OpenTelemetry crate is on the same version line,
 //! and fail silently otherwise: this test is the alarm.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -57,7 +57,7 @@ async fn traceparent_is_read_on_requests_and_sent_on_outgoing_calls() {
     let downstream_data = web::Data::new(downstream_url);
     let upstream = HttpServer::new(move || {
         App::new()
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<service_kit::telemetry::RootSpan>::new())
             .app_data(downstream_data.clone())
             .route("/", web::get().to(call_downstream))
     })

@@ -1,0 +1,98 @@
+//! The client secret, every bearer token and the personal data that crosses the gateway appear
+//! in no log line, at debug level, through token renewals, retries and GDPR calls.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+use helpers::{start, INGEST, JANA, ORCHESTRATOR};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = Self;
+    fn make_writer(&'a self) -> Self {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn secrets_tokens_and_personal_data_stay_out_of_the_logs() {
+    let logs = CapturedLogs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_span_list(true)
+        .with_env_filter("debug")
+        .with_writer(logs.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let (seed, users) = helpers::seed_with_users(1);
+    let h = start(seed, |c| c.faults.rate_limit_every = Some(4), &[]).await;
+    assert_eq!(
+        h.gateway.get(&format!("/users/{JANA}"), INGEST).await.status().as_u16(),
+        200
+    );
+    h.sim.revoke_tokens();
+    assert_eq!(
+        h.gateway
+            .get(&format!("/users/{}", users[0]), INGEST)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    let export = serde_json::json!({ "requestType": "GDPR_EXPORT", "subject": { "phoneNumbers": ["+420601123456"], "emailAddresses": ["client@example.com"] } });
+    assert_eq!(
+        h.gateway
+            .post_json("/gdpr/requests", ORCHESTRATOR, &export)
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let search = "/gdpr/subjects?searchType=EMAIL&searchValue=client%40example.com";
+    assert_eq!(h.gateway.get(search, ORCHESTRATOR).await.status().as_u16(), 200);
+    assert_eq!(h.gateway.get("/users/not-a-uuid", INGEST).await.status().as_u16(), 422);
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("obtained a Genesys OAuth token"),
+        "the capture works: {text}"
+    );
+    assert!(
+        text.contains("\"status\"") || text.contains("http.status_code"),
+        "request spans were logged"
+    );
+    let mut forbidden = vec![
+        "ccbridge-dev-secret".to_owned(),
+        h.gateway.token(INGEST).to_owned(),
+        h.gateway.token(ORCHESTRATOR).to_owned(),
+        "420601123456".to_owned(),
+        "client@example.com".to_owned(),
+        "client%40example.com".to_owned(),
+        "Jana Nov".to_owned(),
+        "Klára".to_owned(),
+    ];
+    let issued = h.sim.issued_tokens();
+    assert_eq!(issued.len(), 2, "a token and its renewal");
+    forbidden.extend(issued);
+    for secret in forbidden {
+        assert!(!text.contains(&secret), "a log line contains {secret:?}");
+    }
+}
