@@ -8,21 +8,47 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The services devstack runs, in start order. Add each new service here.
-pub static SERVICES: [&ServiceDefinition; 2] = [&interaction_pairing::SERVICE, &comm_history_writer::SERVICE];
+pub static SERVICES: [&ServiceDefinition; 3] = [
+    &interaction_pairing::SERVICE,
+    &comm_history_writer::SERVICE,
+    &genesys_gateway::SERVICE,
+];
 
 /// The development callers and every scope each may hold; each service gets the scopes it knows.
 const CALLERS: [(&str, &[&str]); 2] = [
     // The back-office front end: pairs interactions, reads history.
     ("bofe", &["pairing:write", "pairing:read", "records:read"]),
     // ccbridge's own services calling each other.
-    ("internal", &["pairing:read", "records:write", "records:read"]),
+    (
+        "internal",
+        &[
+            "pairing:read",
+            "records:write",
+            "records:read",
+            "genesys:lookup",
+            "genesys:gdpr",
+        ],
+    ),
 ];
+
+/// genesys-sim's port when devstack runs it.
+const SIM_PORT: u16 = 8090;
+
+/// Real Genesys Cloud for the gateway; without it devstack runs genesys-sim in its place.
+#[derive(Debug, Clone)]
+pub struct RealGenesys {
+    pub region: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
 
 pub struct Options {
     pub data_dir: PathBuf,
     pub host: String,
     /// Bind every service to a free port instead of its default (tests).
     pub ephemeral_ports: bool,
+    /// `None`: run genesys-sim and point the gateway at it.
+    pub genesys: Option<RealGenesys>,
 }
 
 pub struct RunningService {
@@ -35,17 +61,51 @@ pub struct Devstack {
     /// Caller name → development token.
     pub tokens: BTreeMap<String, String>,
     applications: Vec<Application>,
+    simulator: Option<genesys_sim::RunningSim>,
 }
 
 impl Devstack {
-    /// Creates the data directory and tokens if needed, migrates and binds every service.
+    /// Creates the data directory and tokens if needed, starts genesys-sim unless real Genesys
+    /// is configured, then migrates and binds every service.
     pub async fn start(options: &Options) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&options.data_dir)?;
         let tokens = load_or_create_tokens(&options.data_dir)?;
         let mut services = Vec::new();
+        let (simulator, genesys_settings) = match &options.genesys {
+            Some(real) => (
+                None,
+                vec![
+                    ("genesys.region".to_owned(), real.region.clone()),
+                    ("genesys.client_id".to_owned(), real.client_id.clone()),
+                    ("genesys.client_secret".to_owned(), real.client_secret.clone()),
+                ],
+            ),
+            None => {
+                let mut config = genesys_sim::SimConfig::development(genesys_sim::Seed::default_seed()?);
+                config.host = options.host.clone();
+                config.port = if options.ephemeral_ports { 0 } else { SIM_PORT };
+                let simulator = genesys_sim::start(config.clone())?;
+                services.push(RunningService {
+                    name: "genesys-sim",
+                    url: simulator.url.clone(),
+                });
+                let settings = vec![
+                    ("genesys.api_base_url".to_owned(), simulator.url.clone()),
+                    ("genesys.login_base_url".to_owned(), simulator.url.clone()),
+                    ("genesys.client_id".to_owned(), config.client_id),
+                    ("genesys.client_secret".to_owned(), config.client_secret),
+                ];
+                (Some(simulator), settings)
+            }
+        };
         let mut applications = Vec::new();
         for service in SERVICES {
-            let settings = settings_for(service, options, &tokens)?;
+            let own = if service.name == genesys_gateway::SERVICE.name {
+                genesys_settings.clone()
+            } else {
+                Vec::new()
+            };
+            let settings = settings_for(service, options, &tokens, own)?;
             let application = Application::build(service, settings, Signals::Ignore)
                 .await
                 .map_err(|e| anyhow::anyhow!("{} did not start: {e:#}", service.name))?;
@@ -59,6 +119,7 @@ impl Devstack {
             services,
             tokens,
             applications,
+            simulator,
         })
     }
 
@@ -77,7 +138,11 @@ impl Devstack {
 
     /// Serves until Ctrl-C or SIGTERM, then stops every service gracefully.
     pub async fn run_until_signalled(self) -> anyhow::Result<()> {
-        let handles: Vec<_> = self.applications.iter().map(Application::handle).collect();
+        let mut handles: Vec<_> = self.applications.iter().map(Application::handle).collect();
+        if let Some(simulator) = self.simulator {
+            handles.push(simulator.handle());
+            tokio::spawn(simulator.run_until_stopped());
+        }
         let servers =
             futures_util::future::try_join_all(self.applications.into_iter().map(Application::run_until_stopped));
         tokio::pin!(servers);
@@ -97,12 +162,12 @@ fn settings_for(
     service: &ServiceDefinition,
     options: &Options,
     tokens: &BTreeMap<String, String>,
+    own: Vec<(String, String)>,
 ) -> anyhow::Result<Settings> {
     let database = options.data_dir.join(format!("{}.db", service.name));
-    let mut overrides = vec![
-        ("application.host".to_owned(), options.host.clone()),
-        ("database.url".to_owned(), format!("sqlite://{}", database.display())),
-    ];
+    let mut overrides = own;
+    overrides.push(("application.host".to_owned(), options.host.clone()));
+    overrides.push(("database.url".to_owned(), format!("sqlite://{}", database.display())));
     if options.ephemeral_ports {
         overrides.push(("application.port".to_owned(), "0".to_owned()));
     }

@@ -13,6 +13,14 @@ struct Cli {
     /// Address every service binds to.
     #[arg(long, default_value = "127.0.0.1", env = "DEVSTACK_HOST")]
     host: String,
+    /// Real Genesys Cloud region (e.g. mypurecloud.de); with the client id and secret, the
+    /// gateway talks to it instead of genesys-sim.
+    #[arg(long, env = "DEVSTACK_GENESYS_REGION", requires_all = ["genesys_client_id", "genesys_client_secret"])]
+    genesys_region: Option<String>,
+    #[arg(long, env = "DEVSTACK_GENESYS_CLIENT_ID")]
+    genesys_client_id: Option<String>,
+    #[arg(long, env = "DEVSTACK_GENESYS_CLIENT_SECRET", hide_env_values = true)]
+    genesys_client_secret: Option<String>,
     /// Log filter (RUST_LOG wins when set).
     #[arg(long, default_value = "info")]
     log: String,
@@ -33,10 +41,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let genesys = match (cli.genesys_region, cli.genesys_client_id, cli.genesys_client_secret) {
+        (Some(region), Some(client_id), Some(client_secret)) => Some(devstack::RealGenesys {
+            region,
+            client_id,
+            client_secret,
+        }),
+        _ => None,
+    };
     let options = devstack::Options {
         data_dir: cli.data_dir,
         host: cli.host,
         ephemeral_ports: false,
+        genesys,
     };
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,44 +1,63 @@
-//! devstack starts every service, each answering on its own port with the printed tokens.
+//! devstack starts every service and genesys-sim, each answering on its own port with the
+//! printed tokens.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use devstack::{Devstack, Options};
+use std::collections::BTreeMap;
+
+fn options(data: &tempfile::TempDir) -> Options {
+    Options {
+        data_dir: data.path().to_owned(),
+        host: "127.0.0.1".to_owned(),
+        ephemeral_ports: true,
+        genesys: None,
+    }
+}
 
 #[tokio::test]
 async fn every_service_answers_with_the_development_tokens() {
     let data = tempfile::tempdir().unwrap();
-    let options = Options {
-        data_dir: data.path().to_owned(),
-        host: "127.0.0.1".to_owned(),
-        ephemeral_ports: true,
-    };
-    let stack = Devstack::start(&options).await.unwrap();
+    let stack = Devstack::start(&options(&data)).await.unwrap();
     let names: Vec<_> = stack.services.iter().map(|s| s.name).collect();
-    assert_eq!(names, ["interaction-pairing", "comm-history-writer"]);
+    assert_eq!(
+        names,
+        [
+            "genesys-sim",
+            "interaction-pairing",
+            "comm-history-writer",
+            "genesys-gateway"
+        ]
+    );
     let banner = stack.banner();
-    let urls: Vec<String> = stack.services.iter().map(|s| s.url.clone()).collect();
+    let urls: BTreeMap<&str, String> = stack.services.iter().map(|s| (s.name, s.url.clone())).collect();
     let bofe = stack.tokens["bofe"].clone();
     let internal = stack.tokens["internal"].clone();
-    assert!(banner.contains(&bofe) && urls.iter().all(|u| banner.contains(u.as_str())));
+    assert!(banner.contains(&bofe) && urls.values().all(|u| banner.contains(u.as_str())));
     tokio::spawn(stack.run_until_signalled());
 
     let client = reqwest::Client::new();
-    for url in &urls {
+    for (name, database) in [
+        ("interaction-pairing", "sqlite"),
+        ("comm-history-writer", "sqlite"),
+        ("genesys-gateway", "none"),
+    ] {
         let ready: serde_json::Value = client
-            .get(format!("{url}/readyz"))
+            .get(format!("{}/readyz", urls[name]))
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
-        assert_eq!(ready["database"], "sqlite");
+        assert_eq!(ready["database"], database, "{name}");
     }
     let pairing = serde_json::json!({
         "customerId": "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07",
         "interactionId": "5773eca4-0874-4617-a6e8-85591aa94609"
     });
+    let pairing_url = &urls["interaction-pairing"];
     let response = client
-        .post(format!("{}/customers/supportInteraction", urls[0]))
+        .post(format!("{pairing_url}/customers/supportInteraction"))
         .bearer_auth(&bofe)
         .json(&pairing)
         .send()
@@ -47,8 +66,7 @@ async fn every_service_answers_with_the_development_tokens() {
     assert_eq!(response.status().as_u16(), 201);
     let response = client
         .get(format!(
-            "{}/customers/supportInteraction/5773eca4-0874-4617-a6e8-85591aa94609",
-            urls[0]
+            "{pairing_url}/customers/supportInteraction/5773eca4-0874-4617-a6e8-85591aa94609"
         ))
         .bearer_auth(&internal)
         .send()
@@ -58,7 +76,7 @@ async fn every_service_answers_with_the_development_tokens() {
     let response = client
         .get(format!(
             "{}/communicationRecords?customerId=2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07",
-            urls[1]
+            urls["comm-history-writer"]
         ))
         .bearer_auth(&bofe)
         .send()
@@ -66,9 +84,28 @@ async fn every_service_answers_with_the_development_tokens() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
 
+    // The gateway answers from genesys-sim with the internal token.
+    let agent: serde_json::Value = client
+        .get(format!(
+            "{}/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
+            urls["genesys-gateway"]
+        ))
+        .bearer_auth(&internal)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(agent["name"], "Jana Nováková");
+
     // The SQLite files and the tokens are where the data directory says.
     assert!(data.path().join("interaction-pairing.db").exists());
     assert!(data.path().join("comm-history-writer.db").exists());
+    assert!(
+        !data.path().join("genesys-gateway.db").exists(),
+        "the gateway has no database"
+    );
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(data.path().join("dev-tokens.json")).unwrap()).unwrap();
     assert_eq!(saved["bofe"], bofe.as_str());
@@ -77,12 +114,7 @@ async fn every_service_answers_with_the_development_tokens() {
 #[tokio::test]
 async fn tokens_survive_a_restart() {
     let data = tempfile::tempdir().unwrap();
-    let options = Options {
-        data_dir: data.path().to_owned(),
-        host: "127.0.0.1".to_owned(),
-        ephemeral_ports: true,
-    };
-    let first = Devstack::start(&options).await.unwrap().tokens;
-    let second = Devstack::start(&options).await.unwrap().tokens;
+    let first = Devstack::start(&options(&data)).await.unwrap().tokens;
+    let second = Devstack::start(&options(&data)).await.unwrap().tokens;
     assert_eq!(first, second);
 }

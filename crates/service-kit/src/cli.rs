@@ -2,7 +2,7 @@
 
 use crate::configuration::{Settings, SettingsSources};
 use crate::database::DbPool;
-use crate::startup::{migrate, Application, ServiceDefinition, Signals};
+use crate::startup::{migrate, Application, ServiceContext, ServiceDefinition, Signals};
 use crate::telemetry;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
@@ -50,8 +50,18 @@ pub fn run(service: &'static ServiceDefinition) -> ExitCode {
     };
     let command = cli.command.unwrap_or(Command::Serve);
     if matches!(command, Command::CheckConfig) {
-        println!("{}: configuration is valid", service.name);
-        return ExitCode::SUCCESS;
+        // The service's own sections are checked by its setup, as at start.
+        let context = ServiceContext { settings: &settings, metrics: &prometheus::Registry::new(), pool: None };
+        return match (service.setup)(&context) {
+            Ok(_) => {
+                println!("{}: configuration is valid", service.name);
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("{}: {error:#}", service.name);
+                ExitCode::from(2)
+            }
+        };
     }
     let guard = match telemetry::init(service.name, &settings.telemetry) {
         Ok(guard) => guard,
