@@ -27,3 +27,11 @@ migrate service:
 # Everything CI runs.
 ci:
     bash .ci/run
+
+# genesys-gateway: cached lookups per second and upstream calls per 1,000 lookups (BENCH_LOOKUPS, BENCH_CONCURRENCY, BENCH_USERS).
+bench-gateway:
+    cargo bench -p genesys-gateway --bench lookups
+
+# genesys-sim on its own (port 8090), for trying the gateway by hand.
+sim:
+    cargo run --release -p genesys-sim

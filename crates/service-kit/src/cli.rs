@@ -51,7 +51,11 @@ pub fn run(service: &'static ServiceDefinition) -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     if matches!(command, Command::CheckConfig) {
         // The service's own sections are checked by its setup, as at start.
-        let context = ServiceContext { settings: &settings, metrics: &prometheus::Registry::new(), pool: None };
+        let context = ServiceContext {
+            settings: &settings,
+            metrics: &prometheus::Registry::new(),
+            pool: None,
+        };
         return match (service.setup)(&context) {
             Ok(_) => {
                 println!("{}: configuration is valid", service.name);
