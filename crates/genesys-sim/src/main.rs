@@ -21,6 +21,9 @@ struct Cli {
     /// `expires_in` of issued tokens, in seconds.
     #[arg(long, default_value_t = 86_400, env = "GENESYS_SIM_TOKEN_LIFETIME_SECONDS")]
     token_lifetime_seconds: u64,
+    /// Faults from the start, as the JSON `PUT /admin/faults` takes, e.g. '{"latencyMs":200,"errorPercent":10}'.
+    #[arg(long, env = "GENESYS_SIM_FAULTS")]
+    faults: Option<String>,
     /// Seconds a GDPR request spends in each status.
     #[arg(long, default_value_t = 2.0, env = "GENESYS_SIM_GDPR_STEP_SECONDS")]
     gdpr_step_seconds: f64,
@@ -40,7 +43,20 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let faults = match cli
+        .faults
+        .as_deref()
+        .map(serde_json::from_str::<genesys_sim::Faults>)
+        .transpose()
+    {
+        Ok(faults) => faults.unwrap_or_default(),
+        Err(error) => {
+            eprintln!("genesys-sim: --faults is not valid: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let mut config = genesys_sim::SimConfig::development(seed);
+    config.faults = faults;
     config.host = cli.host;
     config.port = cli.port;
     config.client_id = cli.client_id;
