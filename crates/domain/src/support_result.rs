@@ -1,9 +1,10 @@
 //! The body Genesys posts to our webhook when an interaction ends.
 
 use crate::channel::Channel;
+use crate::communication_record::{NewCommunicationRecord, RecordDomain};
 use crate::direction::Direction;
 use crate::handle::CustomerHandle;
-use crate::ids::{GenesysUserId, InteractionId};
+use crate::ids::{CustomerId, GenesysUserId, InteractionId};
 use crate::text::{BoundedText, InvalidText};
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,35 @@ pub struct SupportResult {
 impl SupportResult {
     pub fn channel(&self) -> Channel {
         Channel::from_genesys_media_type(self.media_type.as_str())
+    }
+
+    /// The communication record for this result, as the integration spec maps it: direction and
+    /// channel by the domain mappings, `communicatedAt` = `eventTime`, `source` "Call center",
+    /// `domain` OTHER, `customerHandle` = `ani`, `interactionId` = `conversationId`, `bankUserId`
+    /// null, `title` = subject or "Call center communication", `body` empty. Names that Genesys
+    /// could not give (a deleted agent, an unknown code) are `None`.
+    pub fn to_record(
+        &self,
+        customer_id: Option<CustomerId>,
+        bank_user_name: Option<&str>,
+        purpose: Option<&str>,
+    ) -> Result<NewCommunicationRecord, InvalidText> {
+        let optional = |value: Option<&str>| value.map(BoundedText::parse).transpose();
+        Ok(NewCommunicationRecord {
+            direction: self.direction,
+            communicated_at: self.event_time,
+            source: BoundedText::parse("Call center")?,
+            channel: self.channel(),
+            domain: RecordDomain::other(),
+            customer_id,
+            customer_handle: self.ani.clone(),
+            interaction_id: self.conversation_id,
+            bank_user_id: None,
+            bank_user_name: optional(bank_user_name)?,
+            purpose: optional(purpose)?,
+            title: self.title()?,
+            body: BoundedText::parse("")?,
+        })
     }
 
     /// The record title: the subject, or the spec's default when there is none.
@@ -81,6 +111,38 @@ mod tests {
         let body = VOICE_INBOUND.replace("1ccb1c09-9495-4034-b377-b809f58d17da", "ININ-OUTBOUND-PREVIEW-SKIPPED");
         let result: SupportResult = serde_json::from_str(&body).unwrap();
         assert_eq!(result.wrapup_code.as_str(), "ININ-OUTBOUND-PREVIEW-SKIPPED");
+    }
+
+    #[test]
+    fn the_voice_example_maps_to_exactly_the_expected_record() {
+        let result: SupportResult = serde_json::from_str(VOICE_INBOUND).unwrap();
+        let customer = CustomerId::parse("2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07").unwrap();
+        let record = result.to_record(Some(customer), Some("Jana Nováková"), Some("Sale completed")).unwrap();
+        let expected = serde_json::json!({
+            "direction": "INBOUND",
+            "communicatedAt": "2026-11-20T09:41:07.512Z",
+            "source": "Call center",
+            "channel": "VOICE",
+            "domain": "OTHER",
+            "customerId": "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07",
+            "customerHandle": "tel:+420601123456",
+            "interactionId": "5773eca4-0874-4617-a6e8-85591aa94609",
+            "bankUserId": null,
+            "bankUserName": "Jana Nováková",
+            "purpose": "Sale completed",
+            "title": "Call center communication",
+            "body": ""
+        });
+        assert_eq!(serde_json::to_value(&record).unwrap(), expected);
+    }
+
+    #[test]
+    fn missing_names_and_customer_stay_null() {
+        let result: SupportResult = serde_json::from_str(VOICE_INBOUND).unwrap();
+        let record = result.to_record(None, None, None).unwrap();
+        assert_eq!(record.customer_id, None);
+        assert_eq!(record.bank_user_name, None);
+        assert_eq!(record.purpose, None);
     }
 
     #[test]
