@@ -117,7 +117,9 @@ mod tests {
     fn the_voice_example_maps_to_exactly_the_expected_record() {
         let result: SupportResult = serde_json::from_str(VOICE_INBOUND).unwrap();
         let customer = CustomerId::parse("2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07").unwrap();
-        let record = result.to_record(Some(customer), Some("Jana Nováková"), Some("Sale completed")).unwrap();
+        let record = result
+            .to_record(Some(customer), Some("Jana Nováková"), Some("Sale completed"))
+            .unwrap();
         let expected = serde_json::json!({
             "direction": "INBOUND",
             "communicatedAt": "2026-11-20T09:41:07.512Z",

@@ -110,6 +110,8 @@ fn init_test_logging() {
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    /// The settings the service was started with.
+    pub settings: Settings,
     pool: Option<DbPool>,
     tokens: BTreeMap<String, String>,
     handle: service_kit::actix_web::dev::ServerHandle,
@@ -162,7 +164,7 @@ pub async fn spawn_app_with(
         service.scopes,
     )
     .expect("test settings are valid");
-    let application = Application::build(service, settings, Signals::Ignore)
+    let application = Application::build(service, settings.clone(), Signals::Ignore)
         .await
         .expect("the service starts");
     let address = format!("http://127.0.0.1:{}", application.port());
@@ -172,6 +174,7 @@ pub async fn spawn_app_with(
     TestApp {
         address,
         client: reqwest::Client::new(),
+        settings,
         pool,
         tokens,
         handle,

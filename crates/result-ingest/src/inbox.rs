@@ -1,0 +1,331 @@
+//! The durable inbox: accept once, claim with a lease, settle as processed, retried or dead.
+//!
+//! A claim moves `next_attempt_at` to the end of a lease and counts the attempt, in one short
+//! transaction (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so replicas never claim the same row; SQLite:
+//! an immediate transaction, since it has one writer anyway). The work itself runs outside any
+//! transaction; a worker that dies simply lets its lease run out and the event becomes due again.
+//! The record is written with `Idempotency-Key` = event id, so a second attempt never writes twice.
+
+use crate::schema::inbox_events::{self, dsl};
+use diesel::prelude::*;
+use domain::{SupportResult, Timestamp};
+use service_kit::database::sql_types::{DbTimestamp, DbUuid};
+use service_kit::database::AnyConnection;
+use service_kit::per_backend;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const PENDING: &str = "pending";
+pub const PROCESSED: &str = "processed";
+pub const DEAD: &str = "dead";
+
+/// What the webhook answers: the event's id, and whether it was already known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    pub id: Uuid,
+    pub duplicate: bool,
+}
+
+/// Stores the result as a pending event, or finds the event the same result created before
+/// (same conversation, agent, wrap-up code and event time).
+pub fn accept(connection: &mut AnyConnection, result: &SupportResult, now: Timestamp) -> QueryResult<Accepted> {
+    let id = Uuid::now_v7();
+    let payload = serde_json::to_string(result).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let now = DbTimestamp::from(now);
+    let inserted = per_backend!(connection, |c| diesel::insert_into(inbox_events::table)
+        .values((
+            dsl::id.eq(DbUuid(id)),
+            dsl::conversation_id.eq(DbUuid::from(result.conversation_id)),
+            dsl::user_id.eq(DbUuid::from(result.user_id)),
+            dsl::wrapup_code.eq(result.wrapup_code.as_str()),
+            dsl::event_time.eq(DbTimestamp::from(result.event_time)),
+            dsl::payload.eq(&payload),
+            dsl::status.eq(PENDING),
+            dsl::attempts.eq(0),
+            dsl::next_attempt_at.eq(now),
+            dsl::accepted_at.eq(now),
+            dsl::budget_started_at.eq(now),
+        ))
+        .on_conflict((dsl::conversation_id, dsl::user_id, dsl::wrapup_code, dsl::event_time))
+        .do_nothing()
+        .execute(c))?;
+    let existing: DbUuid = dsl::inbox_events
+        .filter(dsl::conversation_id.eq(DbUuid::from(result.conversation_id)))
+        .filter(dsl::user_id.eq(DbUuid::from(result.user_id)))
+        .filter(dsl::wrapup_code.eq(result.wrapup_code.as_str()))
+        .filter(dsl::event_time.eq(DbTimestamp::from(result.event_time)))
+        .select(dsl::id)
+        .first(connection)?;
+    Ok(Accepted {
+        id: existing.0,
+        duplicate: inserted == 0,
+    })
+}
+
+/// An event a worker holds until `lease_until`.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: Uuid,
+    pub result: SupportResult,
+    pub attempts: i32,
+    pub accepted_at: Timestamp,
+    pub budget_started_at: Timestamp,
+}
+
+/// Claims up to `limit` due events for `lease`.
+pub fn claim_due(
+    connection: &mut AnyConnection,
+    now: Timestamp,
+    limit: i64,
+    lease: Duration,
+) -> QueryResult<Vec<Claimed>> {
+    let now_db = DbTimestamp::from(now);
+    let lease_until = DbTimestamp(now.as_offset_date_time() + lease);
+    let ids: Vec<DbUuid> = match connection {
+        AnyConnection::Postgresql(pg) => pg.transaction(|c| {
+            let ids: Vec<DbUuid> = dsl::inbox_events
+                .filter(dsl::status.eq(PENDING).and(dsl::next_attempt_at.le(now_db)))
+                .order(dsl::next_attempt_at)
+                .limit(limit)
+                .select(dsl::id)
+                .for_update()
+                .skip_locked()
+                .load(c)?;
+            diesel::update(dsl::inbox_events.filter(dsl::id.eq_any(&ids)))
+                .set((
+                    dsl::next_attempt_at.eq(lease_until),
+                    dsl::attempts.eq(dsl::attempts + 1),
+                ))
+                .execute(c)?;
+            Ok::<_, diesel::result::Error>(ids)
+        })?,
+        AnyConnection::Sqlite(sqlite) => sqlite.immediate_transaction(|c| {
+            let ids: Vec<DbUuid> = dsl::inbox_events
+                .filter(dsl::status.eq(PENDING).and(dsl::next_attempt_at.le(now_db)))
+                .order(dsl::next_attempt_at)
+                .limit(limit)
+                .select(dsl::id)
+                .load(c)?;
+            diesel::update(dsl::inbox_events.filter(dsl::id.eq_any(&ids)))
+                .set((
+                    dsl::next_attempt_at.eq(lease_until),
+                    dsl::attempts.eq(dsl::attempts + 1),
+                ))
+                .execute(c)?;
+            Ok::<_, diesel::result::Error>(ids)
+        })?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(DbUuid, String, i32, DbTimestamp, DbTimestamp)> = dsl::inbox_events
+        .filter(dsl::id.eq_any(&ids))
+        .select((
+            dsl::id,
+            dsl::payload,
+            dsl::attempts,
+            dsl::accepted_at,
+            dsl::budget_started_at,
+        ))
+        .load(connection)?;
+    rows.into_iter()
+        .map(|(id, payload, attempts, accepted_at, budget_started_at)| {
+            let result: SupportResult =
+                serde_json::from_str(&payload).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+            Ok(Claimed {
+                id: id.0,
+                result,
+                attempts,
+                accepted_at: accepted_at.into_domain()?,
+                budget_started_at: budget_started_at.into_domain()?,
+            })
+        })
+        .collect()
+}
+
+pub fn mark_processed(
+    connection: &mut AnyConnection,
+    id: Uuid,
+    record_id: Option<Uuid>,
+    now: Timestamp,
+) -> QueryResult<()> {
+    diesel::update(dsl::inbox_events.find(DbUuid(id)))
+        .set((
+            dsl::status.eq(PROCESSED),
+            dsl::processed_at.eq(Some(DbTimestamp::from(now))),
+            dsl::record_id.eq(record_id.map(DbUuid)),
+            dsl::last_error.eq(None::<String>),
+        ))
+        .execute(connection)
+        .map(drop)
+}
+
+pub fn mark_retry(
+    connection: &mut AnyConnection,
+    id: Uuid,
+    reason: &str,
+    next_attempt_at: Timestamp,
+) -> QueryResult<()> {
+    diesel::update(dsl::inbox_events.find(DbUuid(id)).filter(dsl::status.eq(PENDING)))
+        .set((
+            dsl::next_attempt_at.eq(DbTimestamp::from(next_attempt_at)),
+            dsl::last_error.eq(Some(reason)),
+        ))
+        .execute(connection)
+        .map(drop)
+}
+
+pub fn mark_dead(connection: &mut AnyConnection, id: Uuid, reason: &str) -> QueryResult<()> {
+    diesel::update(dsl::inbox_events.find(DbUuid(id)).filter(dsl::status.eq(PENDING)))
+        .set((dsl::status.eq(DEAD), dsl::last_error.eq(Some(reason))))
+        .execute(connection)
+        .map(drop)
+}
+
+/// Dead events (one, or all) back to pending, due now, with a fresh retry budget.
+pub fn retry_dead(connection: &mut AnyConnection, id: Option<Uuid>, now: Timestamp) -> QueryResult<usize> {
+    let now = DbTimestamp::from(now);
+    let mut query = diesel::update(dsl::inbox_events)
+        .filter(dsl::status.eq(DEAD))
+        .into_boxed();
+    if let Some(id) = id {
+        query = query.filter(dsl::id.eq(DbUuid(id)));
+    }
+    query
+        .set((
+            dsl::status.eq(PENDING),
+            dsl::next_attempt_at.eq(now),
+            dsl::budget_started_at.eq(now),
+        ))
+        .execute(connection)
+}
+
+/// Removes processed events older than `before`; returns how many.
+pub fn remove_processed_before(connection: &mut AnyConnection, before: Timestamp) -> QueryResult<usize> {
+    diesel::delete(
+        dsl::inbox_events
+            .filter(dsl::status.eq(PROCESSED))
+            .filter(dsl::processed_at.lt(DbTimestamp::from(before))),
+    )
+    .execute(connection)
+}
+
+/// How full the inbox is.
+pub struct QueueDepth {
+    /// Events by status.
+    pub counts: Vec<(String, i64)>,
+    /// When the oldest pending event was accepted.
+    pub oldest_pending: Option<Timestamp>,
+}
+
+pub fn depth(connection: &mut AnyConnection) -> QueryResult<QueueDepth> {
+    let counts: Vec<(String, i64)> = dsl::inbox_events
+        .group_by(dsl::status)
+        .select((dsl::status, diesel::dsl::count_star()))
+        .load(connection)?;
+    let oldest: Option<DbTimestamp> = dsl::inbox_events
+        .filter(dsl::status.eq(PENDING))
+        .order(dsl::accepted_at)
+        .select(dsl::accepted_at)
+        .first(connection)
+        .optional()?;
+    Ok(QueueDepth {
+        counts,
+        oldest_pending: oldest.map(DbTimestamp::into_domain).transpose()?,
+    })
+}
+
+/// One event as operators see it: no personal data.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventSummary {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub accepted_at: Timestamp,
+    pub next_attempt_at: Timestamp,
+    pub processed_at: Option<Timestamp>,
+    pub record_id: Option<Uuid>,
+}
+
+type SummaryRow = (
+    DbUuid,
+    DbUuid,
+    String,
+    i32,
+    Option<String>,
+    DbTimestamp,
+    DbTimestamp,
+    Option<DbTimestamp>,
+    Option<DbUuid>,
+);
+
+/// Events with `status`, oldest first, `limit` after the `(accepted_at, id)` cursor.
+pub fn list(
+    connection: &mut AnyConnection,
+    status: &str,
+    after: Option<(Timestamp, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<EventSummary>> {
+    let mut query = dsl::inbox_events.filter(dsl::status.eq(status.to_owned())).into_boxed();
+    if let Some((at, id)) = after {
+        let at = DbTimestamp::from(at);
+        query = query.filter(
+            dsl::accepted_at
+                .ge(at)
+                .and(dsl::accepted_at.gt(at).or(dsl::id.gt(DbUuid(id)))),
+        );
+    }
+    let rows: Vec<SummaryRow> = query
+        .order((dsl::accepted_at, dsl::id))
+        .limit(limit)
+        .select((
+            dsl::id,
+            dsl::conversation_id,
+            dsl::status,
+            dsl::attempts,
+            dsl::last_error,
+            dsl::accepted_at,
+            dsl::next_attempt_at,
+            dsl::processed_at,
+            dsl::record_id,
+        ))
+        .load(connection)?;
+    rows.into_iter()
+        .map(
+            |(
+                id,
+                conversation_id,
+                status,
+                attempts,
+                last_error,
+                accepted_at,
+                next_attempt_at,
+                processed_at,
+                record_id,
+            )| {
+                Ok(EventSummary {
+                    id: id.0,
+                    conversation_id: conversation_id.0,
+                    status,
+                    attempts,
+                    last_error,
+                    accepted_at: accepted_at.into_domain()?,
+                    next_attempt_at: next_attempt_at.into_domain()?,
+                    processed_at: processed_at.map(DbTimestamp::into_domain).transpose()?,
+                    record_id: record_id.map(|r| r.0),
+                })
+            },
+        )
+        .collect()
+}
+
+pub fn status_of(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<String>> {
+    dsl::inbox_events
+        .find(DbUuid(id))
+        .select(dsl::status)
+        .first(connection)
+        .optional()
+}

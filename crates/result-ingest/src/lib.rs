@@ -1,0 +1,67 @@
+//! result-ingest: Genesys reports each interaction's result to our webhook; we accept it durably
+//! at once, then a worker enriches it (agent and wrap-up names through genesys-gateway, the
+//! customer from interaction-pairing) and writes exactly one communication record.
+
+pub mod inbox;
+pub mod metrics;
+pub mod routes;
+pub mod schema;
+pub mod scopes;
+pub mod settings;
+pub mod siblings;
+pub mod worker;
+
+use actix_web::web;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+use service_kit::configuration::Settings;
+use service_kit::database::{DbPool, Migrations};
+use service_kit::startup::{Routes, ServiceContext, ServiceDefinition};
+use std::sync::Arc;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite/result-ingest");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres/result-ingest");
+
+pub static SERVICE: ServiceDefinition = ServiceDefinition {
+    name: "result-ingest",
+    default_config: include_str!("../configuration/defaults.toml"),
+    scopes: scopes::ALL_SCOPES,
+    migrations: Some(Migrations {
+        sqlite: || SQLITE_MIGRATIONS,
+        postgres: || POSTGRES_MIGRATIONS,
+    }),
+    setup,
+};
+
+/// The `[ingest]` settings, validated.
+pub fn ingest_settings(settings: &Settings) -> anyhow::Result<settings::IngestSettings> {
+    let ingest: settings::IngestSettings = settings.section("ingest")?;
+    ingest
+        .validate()
+        .map_err(|problems| anyhow::anyhow!("configuration is invalid:\n  - {}", problems.join("\n  - ")))?;
+    Ok(ingest)
+}
+
+/// A worker on `pool` with these settings (tests build their own to drain the inbox by hand).
+pub fn worker(settings: &Settings, pool: DbPool, registry: &prometheus::Registry) -> anyhow::Result<worker::Worker> {
+    let metrics = Arc::new(metrics::IngestMetrics::register(registry)?);
+    worker::Worker::new(pool, ingest_settings(settings)?, metrics)
+}
+
+fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
+    let ingest = ingest_settings(context.settings)?;
+    let metrics = Arc::new(metrics::IngestMetrics::register(context.metrics)?);
+    // The worker runs in the server's runtime; `check-config` has none and starts no worker.
+    if let (Some(pool), true, Ok(runtime)) = (
+        context.pool,
+        ingest.worker_enabled,
+        tokio::runtime::Handle::try_current(),
+    ) {
+        let worker = worker::Worker::new(pool.clone(), ingest, metrics.clone())?;
+        runtime.spawn(worker.run());
+    }
+    let metrics = web::Data::from(metrics);
+    Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(metrics.clone());
+        routes::config(cfg);
+    }))
+}

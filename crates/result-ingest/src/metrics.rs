@@ -1,0 +1,72 @@
+//! The pipeline's metrics. Labels are fixed words, never ids or personal data.
+
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+
+pub struct IngestMetrics {
+    pub accepted: IntCounter,
+    pub duplicates: IntCounter,
+    pub processed: IntCounter,
+    pub retried: IntCounter,
+    pub dead: IntCounter,
+    /// Records written without a name Genesys could not give: `field` = `agent` | `wrapup_code`.
+    pub missing: IntCounterVec,
+    pub queue_depth: IntGaugeVec,
+    pub oldest_pending_age_seconds: IntGauge,
+    pub end_to_end_seconds: Histogram,
+}
+
+impl IngestMetrics {
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let counter = |name: &str, help: &str| IntCounter::new(name, help);
+        let metrics = Self {
+            accepted: counter("ccbridge_ingest_accepted_total", "Results accepted into the inbox")?,
+            duplicates: counter(
+                "ccbridge_ingest_duplicates_total",
+                "Results delivered again and recognised",
+            )?,
+            processed: counter(
+                "ccbridge_ingest_processed_total",
+                "Events that became a communication record",
+            )?,
+            retried: counter(
+                "ccbridge_ingest_retried_total",
+                "Attempts that failed transiently and were rescheduled",
+            )?,
+            dead: counter("ccbridge_ingest_dead_total", "Events moved to the dead-letter state")?,
+            missing: IntCounterVec::new(
+                Opts::new(
+                    "ccbridge_ingest_missing_names_total",
+                    "Records written without a name Genesys did not know",
+                ),
+                &["field"],
+            )?,
+            queue_depth: IntGaugeVec::new(
+                Opts::new("ccbridge_ingest_queue_depth", "Inbox events by status"),
+                &["status"],
+            )?,
+            oldest_pending_age_seconds: IntGauge::new(
+                "ccbridge_ingest_oldest_pending_age_seconds",
+                "Age of the oldest pending event",
+            )?,
+            end_to_end_seconds: Histogram::with_opts(
+                HistogramOpts::new(
+                    "ccbridge_ingest_end_to_end_seconds",
+                    "From acceptance to the record written",
+                )
+                .buckets(vec![
+                    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,
+                ]),
+            )?,
+        };
+        registry.register(Box::new(metrics.accepted.clone()))?;
+        registry.register(Box::new(metrics.duplicates.clone()))?;
+        registry.register(Box::new(metrics.processed.clone()))?;
+        registry.register(Box::new(metrics.retried.clone()))?;
+        registry.register(Box::new(metrics.dead.clone()))?;
+        registry.register(Box::new(metrics.missing.clone()))?;
+        registry.register(Box::new(metrics.queue_depth.clone()))?;
+        registry.register(Box::new(metrics.oldest_pending_age_seconds.clone()))?;
+        registry.register(Box::new(metrics.end_to_end_seconds.clone()))?;
+        Ok(metrics)
+    }
+}

@@ -1,0 +1,122 @@
+//! `/ingest/events`: what operators see of the inbox (no personal data) and how they replay it.
+
+use crate::inbox::{self, EventSummary};
+use crate::scopes::IngestOperate;
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpResponse};
+use base64::Engine;
+use domain::Timestamp;
+use serde::Deserialize;
+use serde_json::json;
+use service_kit::auth::require;
+use service_kit::database::DbPool;
+use service_kit::problem::{ApiError, FieldProblem};
+use uuid::Uuid;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/ingest/events").route(web::get().to(list).wrap(from_fn(require::<IngestOperate>))))
+        .service(
+            web::resource("/ingest/events/retry-dead")
+                .route(web::post().to(retry_all_dead).wrap(from_fn(require::<IngestOperate>))),
+        )
+        .service(
+            web::resource("/ingest/events/{id}/retry")
+                .route(web::post().to(retry_one).wrap(from_fn(require::<IngestOperate>))),
+        );
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+fn encode_cursor(last: &EventSummary) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", last.accepted_at, last.id))
+}
+
+fn decode_cursor(cursor: &str) -> Option<(Timestamp, Uuid)> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (at, id) = text.split_once('|')?;
+    Some((Timestamp::parse(at).ok()?, Uuid::try_parse(id).ok()?))
+}
+
+/// `GET /ingest/events?status=pending|dead&limit=&cursor=`: oldest first.
+async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+    let mut problems = Vec::new();
+    let status = match query.status.as_deref() {
+        Some(status @ (inbox::PENDING | inbox::DEAD)) => status.to_owned(),
+        _ => {
+            problems.push(FieldProblem::parameter("status", "must be pending or dead"));
+            String::new()
+        }
+    };
+    let limit = match query.limit.as_deref().map(str::parse::<i64>) {
+        None => 50,
+        Some(Ok(limit)) if (1..=500).contains(&limit) => limit,
+        Some(_) => {
+            problems.push(FieldProblem::parameter("limit", "must be a whole number from 1 to 500"));
+            50
+        }
+    };
+    let after = match query.cursor.as_deref() {
+        None => None,
+        Some(cursor) => {
+            let decoded = decode_cursor(cursor);
+            if decoded.is_none() {
+                problems.push(FieldProblem::parameter("cursor", "is not a cursor this service issued"));
+            }
+            decoded
+        }
+    };
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    let items = pool
+        .run(move |c| inbox::list(c, &status, after, limit + 1).map_err(ApiError::from))
+        .await?;
+    let has_more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    let items: Vec<EventSummary> = items
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .collect();
+    let next_cursor = if has_more {
+        items.last().map(encode_cursor)
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "nextCursor": next_cursor })))
+}
+
+/// `POST /ingest/events/{id}/retry`: a dead event back to pending with a fresh budget.
+async fn retry_one(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = Uuid::try_parse(&path).map_err(|_| {
+        ApiError::Validation(vec![FieldProblem::parameter(
+            "id",
+            "not a valid event id: expected a UUID",
+        )])
+    })?;
+    let (retried, status) = pool
+        .run(move |c| {
+            let retried = inbox::retry_dead(c, Some(id), Timestamp::now())?;
+            let status = inbox::status_of(c, id)?;
+            Ok::<_, ApiError>((retried, status))
+        })
+        .await?;
+    match (retried, status) {
+        (1, _) => Ok(HttpResponse::Accepted().json(json!({ "id": id, "status": inbox::PENDING }))),
+        (_, None) => Err(ApiError::NotFound(format!("no inbox event {id}"))),
+        (_, Some(status)) => Err(ApiError::Conflict(format!("event {id} is {status}, not dead"))),
+    }
+}
+
+/// `POST /ingest/events/retry-dead`: every dead event back to pending.
+async fn retry_all_dead(pool: web::Data<DbPool>) -> Result<HttpResponse, ApiError> {
+    let retried = pool
+        .run(move |c| inbox::retry_dead(c, None, Timestamp::now()).map_err(ApiError::from))
+        .await?;
+    tracing::info!(retried, "dead events returned to pending");
+    Ok(HttpResponse::Accepted().json(json!({ "retried": retried })))
+}

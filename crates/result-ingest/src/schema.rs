@@ -1,0 +1,23 @@
+//! Tables in portable types: native `uuid`/`timestamptz` on PostgreSQL, text on SQLite.
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
+    inbox_events (id) {
+        id -> Uuid,
+        conversation_id -> Uuid,
+        user_id -> Uuid,
+        wrapup_code -> Text,
+        event_time -> UtcTimestamp,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> UtcTimestamp,
+        last_error -> Nullable<Text>,
+        accepted_at -> UtcTimestamp,
+        budget_started_at -> UtcTimestamp,
+        processed_at -> Nullable<UtcTimestamp>,
+        record_id -> Nullable<Uuid>,
+    }
+}

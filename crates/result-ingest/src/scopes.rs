@@ -1,0 +1,8 @@
+//! What a caller may do here.
+
+service_kit::scopes! {
+    /// `POST /customers/supportResult`: Genesys' data action.
+    IngestWebhook => "ingest:webhook",
+    /// `/ingest/events…`: operators looking at and replaying the inbox.
+    IngestOperate => "ingest:operate",
+}

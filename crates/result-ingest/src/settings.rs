@@ -1,0 +1,83 @@
+//! The `[ingest]` section.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IngestSettings {
+    pub gateway_url: String,
+    pub pairing_url: String,
+    pub comm_history_url: String,
+    /// Bearer token for the sibling services. Never logged.
+    pub internal_token: SecretString,
+    pub request_timeout_ms: u64,
+    /// Run the worker in this process (tests drive it by hand instead).
+    pub worker_enabled: bool,
+    pub batch_size: u32,
+    pub poll_interval_ms: u64,
+    /// How long a claimed event is held; a worker that dies lets it go after this.
+    pub lease_seconds: u64,
+    pub backoff_min_ms: u64,
+    pub backoff_max_ms: u64,
+    /// Transient failures are retried this long (from acceptance or a manual retry), then the
+    /// event is dead.
+    pub retry_budget_hours: u64,
+    /// Processed events are removed after this many days.
+    pub retention_days: u64,
+}
+
+impl IngestSettings {
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        for (key, url) in [
+            ("ingest.gateway_url", &self.gateway_url),
+            ("ingest.pairing_url", &self.pairing_url),
+            ("ingest.comm_history_url", &self.comm_history_url),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                problems.push(format!("{key}: must be an http(s) URL"));
+            }
+        }
+        if self.internal_token.expose_secret().len() < 16 {
+            problems.push("ingest.internal_token: must be set (at least 16 characters)".to_owned());
+        }
+        for (key, value) in [
+            ("ingest.batch_size", u64::from(self.batch_size)),
+            ("ingest.poll_interval_ms", self.poll_interval_ms),
+            ("ingest.lease_seconds", self.lease_seconds),
+            ("ingest.backoff_min_ms", self.backoff_min_ms),
+            ("ingest.request_timeout_ms", self.request_timeout_ms),
+        ] {
+            if value == 0 {
+                problems.push(format!("{key}: must be at least 1"));
+            }
+        }
+        if self.backoff_max_ms < self.backoff_min_ms {
+            problems.push("ingest.backoff_max_ms: must not be below ingest.backoff_min_ms".to_owned());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_seconds)
+    }
+
+    pub fn retry_budget(&self) -> Duration {
+        Duration::from_secs(self.retry_budget_hours * 3600)
+    }
+
+    /// Exponential backoff for the `attempts`th failure, between the configured bounds.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let exponent = attempts.saturating_sub(1).min(30);
+        let delay = self
+            .backoff_min_ms
+            .saturating_mul(1u64 << exponent)
+            .min(self.backoff_max_ms);
+        Duration::from_millis(delay)
+    }
+}

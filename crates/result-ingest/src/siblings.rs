@@ -1,0 +1,166 @@
+//! Calls to the services an event is enriched from and written to. Every failure is classified:
+//! `Transient` (down, slow, busy, misconfigured: retry later) or `Permanent` (the request itself is
+//! wrong: retrying cannot help). Reasons name the service and status, never personal data.
+
+use crate::settings::IngestSettings;
+use domain::{CustomerId, GenesysUserId, InteractionId, NewCommunicationRecord};
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use std::time::Duration;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    Permanent {
+        reason: String,
+    },
+}
+
+pub struct Siblings {
+    http: reqwest_middleware::ClientWithMiddleware,
+    gateway_url: reqwest::Url,
+    pairing_url: reqwest::Url,
+    comm_history_url: reqwest::Url,
+    token: SecretString,
+}
+
+/// What a call answered that the caller cares about.
+enum Answer {
+    Found(Value),
+    NotFound,
+    Conflict,
+}
+
+impl Siblings {
+    pub fn new(settings: &IngestSettings) -> anyhow::Result<Self> {
+        Ok(Self {
+            http: service_kit::telemetry::http_client(Duration::from_millis(settings.request_timeout_ms))?,
+            gateway_url: reqwest::Url::parse(&settings.gateway_url)?,
+            pairing_url: reqwest::Url::parse(&settings.pairing_url)?,
+            comm_history_url: reqwest::Url::parse(&settings.comm_history_url)?,
+            token: settings.internal_token.clone(),
+        })
+    }
+
+    fn url(base: &reqwest::Url, segments: &[&str]) -> Result<reqwest::Url, Failure> {
+        let mut url = base.clone();
+        url.path_segments_mut()
+            .map_err(|()| Failure::Permanent {
+                reason: "a sibling URL cannot take a path".to_owned(),
+            })?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    /// The agent's name; `None` when Genesys does not know the agent.
+    pub async fn agent_name(&self, user_id: GenesysUserId) -> Result<Option<String>, Failure> {
+        let url = Self::url(&self.gateway_url, &["users", &user_id.to_string()])?;
+        Ok(name_of(self.call("genesys-gateway", self.http.get(url)).await?))
+    }
+
+    /// The wrap-up code's name; `None` when there is no such code.
+    pub async fn wrapup_code_name(&self, code: &str) -> Result<Option<String>, Failure> {
+        let url = Self::url(&self.gateway_url, &["wrapupcodes", code])?;
+        Ok(name_of(self.call("genesys-gateway", self.http.get(url)).await?))
+    }
+
+    /// The customer BOFE paired with the interaction; `None` when there is no pairing (yet).
+    pub async fn customer_of(&self, interaction_id: InteractionId) -> Result<Option<CustomerId>, Failure> {
+        let url = Self::url(
+            &self.pairing_url,
+            &["customers", "supportInteraction", &interaction_id.to_string()],
+        )?;
+        match self.call("interaction-pairing", self.http.get(url)).await? {
+            Answer::Found(body) => {
+                let id = body
+                    .get("customerId")
+                    .and_then(Value::as_str)
+                    .and_then(|id| CustomerId::parse(id).ok());
+                id.map(Some).ok_or_else(|| Failure::Transient {
+                    reason: "interaction-pairing: answer without a customerId".to_owned(),
+                    retry_after: None,
+                })
+            }
+            Answer::NotFound | Answer::Conflict => Ok(None),
+        }
+    }
+
+    /// Writes the record once for `event_id`. `Some(record id)` when written now or before with the
+    /// same content; `None` when the event's record exists with other content (e.g. written before
+    /// a late pairing arrived): it exists, which is what counts.
+    pub async fn write_record(&self, record: &NewCommunicationRecord, event_id: Uuid) -> Result<Option<Uuid>, Failure> {
+        let url = Self::url(&self.comm_history_url, &["communicationRecords"])?;
+        let request = self
+            .http
+            .post(url)
+            .header("Idempotency-Key", event_id.to_string())
+            .json(record);
+        match self.call("comm-history-writer", request).await? {
+            Answer::Found(body) => Ok(body
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|id| Uuid::try_parse(id).ok())),
+            Answer::Conflict => Ok(None),
+            Answer::NotFound => Err(Failure::Transient {
+                reason: "comm-history-writer: 404 for its own route".to_owned(),
+                retry_after: None,
+            }),
+        }
+    }
+
+    async fn call(&self, service: &str, request: reqwest_middleware::RequestBuilder) -> Result<Answer, Failure> {
+        let response = request
+            .bearer_auth(self.token.expose_secret())
+            .send()
+            .await
+            .map_err(|error| {
+                let what = if error.is_timeout() { "timed out" } else { "unreachable" };
+                Failure::Transient {
+                    reason: format!("{service}: {what}"),
+                    retry_after: None,
+                }
+            })?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        match status {
+            s if s.is_success() => response
+                .json::<Value>()
+                .await
+                .map(Answer::Found)
+                .map_err(|_| Failure::Transient {
+                    reason: format!("{service}: unreadable answer"),
+                    retry_after: None,
+                }),
+            StatusCode::NOT_FOUND => Ok(Answer::NotFound),
+            StatusCode::CONFLICT => Ok(Answer::Conflict),
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(Failure::Permanent {
+                    reason: format!("{service}: refused the request ({status})"),
+                })
+            }
+            // 401/403 (a token or scope to fix), 429, 5xx: worth retrying once fixed or recovered.
+            _ => Err(Failure::Transient {
+                reason: format!("{service}: {status}"),
+                retry_after,
+            }),
+        }
+    }
+}
+
+fn name_of(answer: Answer) -> Option<String> {
+    match answer {
+        Answer::Found(body) => body.get("name").and_then(Value::as_str).map(str::to_owned),
+        Answer::NotFound | Answer::Conflict => None,
+    }
+}

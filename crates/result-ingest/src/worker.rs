@@ -1,0 +1,213 @@
+//! The worker: claims due inbox events in batches and turns each into a communication record.
+//! Any number of replicas run it; `try_execute_task` lets tests drain the inbox deterministically.
+
+use crate::inbox::{self, Claimed};
+use crate::metrics::IngestMetrics;
+use crate::settings::IngestSettings;
+use crate::siblings::{Failure, Siblings};
+use domain::Timestamp;
+use service_kit::database::DbPool;
+use service_kit::problem::ApiError;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutionOutcome {
+    /// Events were claimed and handled (each processed, rescheduled or dead).
+    TasksCompleted(usize),
+    EmptyQueue,
+}
+
+pub struct Worker {
+    pool: DbPool,
+    siblings: Siblings,
+    settings: IngestSettings,
+    metrics: Arc<IngestMetrics>,
+}
+
+enum Settled {
+    Processed {
+        record_id: Option<uuid::Uuid>,
+    },
+    Retry {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    Dead {
+        reason: String,
+    },
+}
+
+impl Worker {
+    pub fn new(pool: DbPool, settings: IngestSettings, metrics: Arc<IngestMetrics>) -> anyhow::Result<Self> {
+        Ok(Self {
+            siblings: Siblings::new(&settings)?,
+            pool,
+            settings,
+            metrics,
+        })
+    }
+
+    /// Claims one batch of due events and handles them concurrently.
+    pub async fn try_execute_task(&self) -> Result<ExecutionOutcome, ApiError> {
+        let limit = i64::from(self.settings.batch_size);
+        let lease = self.settings.lease();
+        let claimed = self
+            .pool
+            .run(move |c| inbox::claim_due(c, Timestamp::now(), limit, lease).map_err(ApiError::from))
+            .await?;
+        if claimed.is_empty() {
+            return Ok(ExecutionOutcome::EmptyQueue);
+        }
+        let count = claimed.len();
+        let results = futures_util::future::join_all(claimed.into_iter().map(|event| {
+            let span = tracing::info_span!("ingest event", event_id = %event.id, attempt = event.attempts);
+            self.handle(event).instrument(span)
+        }))
+        .await;
+        results.into_iter().collect::<Result<Vec<()>, ApiError>>()?;
+        Ok(ExecutionOutcome::TasksCompleted(count))
+    }
+
+    /// Runs until the process ends: batches while there is work, a pause when there is none,
+    /// and now and then the queue gauges and the retention clean-up.
+    pub async fn run(self) {
+        let idle = Duration::from_millis(self.settings.poll_interval_ms);
+        let mut last_housekeeping = tokio::time::Instant::now() - Duration::from_secs(3600);
+        loop {
+            let outcome = self.try_execute_task().await;
+            if last_housekeeping.elapsed() >= Duration::from_secs(15) {
+                if let Err(error) = self.housekeeping().await {
+                    tracing::warn!(error = %error, "inbox housekeeping failed");
+                }
+                last_housekeeping = tokio::time::Instant::now();
+            }
+            match outcome {
+                Ok(ExecutionOutcome::TasksCompleted(_)) => {}
+                Ok(ExecutionOutcome::EmptyQueue) => tokio::time::sleep(idle).await,
+                Err(error) => {
+                    tracing::warn!(error = %error, "claiming inbox events failed");
+                    tokio::time::sleep(idle.max(Duration::from_secs(1))).await;
+                }
+            }
+        }
+    }
+
+    /// Updates the queue gauges and removes processed events past retention.
+    pub async fn housekeeping(&self) -> Result<(), ApiError> {
+        let retention = Duration::from_secs(self.settings.retention_days * 86_400);
+        let before = Timestamp::from_offset_date_time(Timestamp::now().as_offset_date_time() - retention)
+            .unwrap_or_else(Timestamp::now);
+        let (depth, removed) = self
+            .pool
+            .run(move |c| {
+                let removed = inbox::remove_processed_before(c, before)?;
+                Ok::<_, ApiError>((inbox::depth(c)?, removed))
+            })
+            .await?;
+        for status in [inbox::PENDING, inbox::PROCESSED, inbox::DEAD] {
+            let count = depth.counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+            self.metrics.queue_depth.with_label_values(&[status]).set(count);
+        }
+        let age = depth.oldest_pending.map_or(0, |at| {
+            (Timestamp::now().as_offset_date_time() - at.as_offset_date_time()).whole_seconds()
+        });
+        self.metrics.oldest_pending_age_seconds.set(age);
+        if removed > 0 {
+            tracing::info!(removed, "removed processed inbox events past retention");
+        }
+        Ok(())
+    }
+
+    async fn handle(&self, event: Claimed) -> Result<(), ApiError> {
+        let settled = self.enrich_and_write(&event).await;
+        let now = Timestamp::now();
+        let id = event.id;
+        match settled {
+            Settled::Processed { record_id } => {
+                self.pool
+                    .run(move |c| inbox::mark_processed(c, id, record_id, now).map_err(ApiError::from))
+                    .await?;
+                self.metrics.processed.inc();
+                let waited = now.as_offset_date_time() - event.accepted_at.as_offset_date_time();
+                self.metrics
+                    .end_to_end_seconds
+                    .observe(waited.as_seconds_f64().max(0.0));
+                tracing::info!(record_id = ?record_id, "event processed");
+            }
+            Settled::Retry { reason, retry_after } => {
+                let spent = now.as_offset_date_time() - event.budget_started_at.as_offset_date_time();
+                if spent >= self.settings.retry_budget() {
+                    let reason = format!("retry budget spent; last failure: {reason}");
+                    self.settle_dead(id, reason).await?;
+                } else {
+                    let delay = jittered(self.settings.backoff(u32::try_from(event.attempts).unwrap_or(u32::MAX)));
+                    let delay = retry_after.map_or(delay, |after| delay.max(after));
+                    let next = Timestamp::from_offset_date_time(now.as_offset_date_time() + delay).unwrap_or(now);
+                    tracing::warn!(reason = %reason, retry_in_ms = delay.as_millis() as u64, "event will be retried");
+                    self.pool
+                        .run(move |c| inbox::mark_retry(c, id, &reason, next).map_err(ApiError::from))
+                        .await?;
+                    self.metrics.retried.inc();
+                }
+            }
+            Settled::Dead { reason } => self.settle_dead(id, reason).await?,
+        }
+        Ok(())
+    }
+
+    async fn settle_dead(&self, id: uuid::Uuid, reason: String) -> Result<(), ApiError> {
+        tracing::error!(reason = %reason, "event moved to the dead letters");
+        self.pool
+            .run(move |c| inbox::mark_dead(c, id, &reason).map_err(ApiError::from))
+            .await?;
+        self.metrics.dead.inc();
+        Ok(())
+    }
+
+    async fn enrich_and_write(&self, event: &Claimed) -> Settled {
+        let result = &event.result;
+        let (agent, purpose, customer) = tokio::join!(
+            self.siblings.agent_name(result.user_id),
+            self.siblings.wrapup_code_name(result.wrapup_code.as_str()),
+            self.siblings.customer_of(result.conversation_id),
+        );
+        let (agent, purpose, customer) = match (agent, purpose, customer) {
+            (Ok(agent), Ok(purpose), Ok(customer)) => (agent, purpose, customer),
+            (Err(failure), _, _) | (_, Err(failure), _) | (_, _, Err(failure)) => return settle_failure(failure),
+        };
+        if agent.is_none() {
+            self.metrics.missing.with_label_values(&["agent"]).inc();
+        }
+        if purpose.is_none() {
+            self.metrics.missing.with_label_values(&["wrapup_code"]).inc();
+        }
+        let record = match result.to_record(customer, agent.as_deref(), purpose.as_deref()) {
+            Ok(record) => record,
+            Err(error) => {
+                return Settled::Dead {
+                    reason: format!("the record would be invalid: {error}"),
+                }
+            }
+        };
+        match self.siblings.write_record(&record, event.id).await {
+            Ok(record_id) => Settled::Processed { record_id },
+            Err(failure) => settle_failure(failure),
+        }
+    }
+}
+
+fn settle_failure(failure: Failure) -> Settled {
+    match failure {
+        Failure::Transient { reason, retry_after } => Settled::Retry { reason, retry_after },
+        Failure::Permanent { reason } => Settled::Dead { reason },
+    }
+}
+
+/// Between half and all of `delay`, so that retries of many events spread out.
+fn jittered(delay: Duration) -> Duration {
+    let random = uuid::Uuid::new_v4().as_u128() % 1000;
+    let factor = 0.5 + (random as f64) / 2000.0;
+    delay.mul_f64(factor)
+}

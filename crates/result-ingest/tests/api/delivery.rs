@@ -1,0 +1,114 @@
+use crate::helpers::{example, pipeline, pipeline_with, start_writer};
+use genesys_sim::Faults;
+use serde_json::Value;
+
+#[tokio::test]
+async fn the_same_result_twice_is_one_event_and_one_record() {
+    let p = pipeline().await;
+    let body = example("support-result-voice-inbound.json");
+    let first: Value = p.deliver(&body).await.json().await.unwrap();
+    let second: Value = p.deliver(&body).await.json().await.unwrap();
+    assert_eq!(first["id"], second["id"]);
+    assert_eq!(second["duplicate"], true);
+    p.drain(10).await;
+    assert_eq!(
+        p.records_of_interaction("5773eca4-0874-4617-a6e8-85591aa94609")
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn twenty_concurrent_deliveries_are_one_record() {
+    let p = pipeline().await;
+    let body = example("support-result-voice-inbound.json");
+    let responses = futures_util::future::join_all((0..20).map(|_| p.deliver(&body))).await;
+    let mut ids = Vec::new();
+    for response in responses {
+        assert_eq!(response.status().as_u16(), 202);
+        let body: Value = response.json().await.unwrap();
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1);
+    p.drain(10).await;
+    assert_eq!(
+        p.records_of_interaction("5773eca4-0874-4617-a6e8-85591aa94609")
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn genesys_failing_for_a_while_delays_but_loses_nothing() {
+    let p = pipeline().await;
+    p.sim.set_faults(Faults {
+        outage_seconds: Some(3600),
+        ..Faults::default()
+    });
+    for n in 0..5 {
+        let mut body = example("support-result-voice-inbound.json");
+        body["conversationId"] = format!("5773eca4-0874-4617-a6e8-85591aa9460{n}").into();
+        assert_eq!(p.deliver(&body).await.status().as_u16(), 202);
+    }
+    p.worker.try_execute_task().await.unwrap();
+    let pending = p.events("pending").await;
+    assert_eq!(pending.len(), 5, "nothing processed while Genesys is down");
+    assert!(
+        pending
+            .iter()
+            .all(|e| e["lastError"].as_str().unwrap().starts_with("genesys-gateway: 503")),
+        "{pending:?}"
+    );
+    p.sim.set_faults(Faults::default());
+    p.drain(30).await;
+    for n in 0..5 {
+        let records = p
+            .records_of_interaction(&format!("5773eca4-0874-4617-a6e8-85591aa9460{n}"))
+            .await;
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0]["bankUserName"], "Jana Nováková");
+    }
+}
+
+#[tokio::test]
+async fn a_writer_down_and_then_up_gets_every_record_once() {
+    // Reserve a port for a writer that is not running yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let p = pipeline_with(&[], Some(format!("http://127.0.0.1:{port}"))).await;
+    for n in 0..3 {
+        let mut body = example("support-result-voice-inbound.json");
+        body["conversationId"] = format!("5773eca4-0874-4617-a6e8-85591aa9461{n}").into();
+        p.deliver(&body).await;
+    }
+    p.worker.try_execute_task().await.unwrap();
+    let pending = p.events("pending").await;
+    assert_eq!(pending.len(), 3);
+    assert!(
+        pending
+            .iter()
+            .all(|e| e["lastError"] == "comm-history-writer: unreachable"),
+        "{pending:?}"
+    );
+
+    let writer = start_writer(port).await;
+    p.drain(30).await;
+    for n in 0..3 {
+        let response = writer
+            .get(
+                &format!("/communicationRecords?interactionId=5773eca4-0874-4617-a6e8-85591aa9461{n}"),
+                crate::helpers::BOFE,
+            )
+            .await;
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["items"].as_array().unwrap().len(), 1);
+    }
+    assert!(p.events("pending").await.is_empty());
+}

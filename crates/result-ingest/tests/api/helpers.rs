@@ -1,0 +1,171 @@
+use genesys_sim::{Seed, SimConfig, SimState};
+use result_ingest::worker::{ExecutionOutcome, Worker};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use test_support::TestApp;
+
+pub const GENESYS: &str = "genesys";
+pub const OPERATOR: &str = "operator";
+pub const BOFE: &str = "bofe";
+const INTERNAL_TOKEN: &str = "internal-pipeline-token-0123456789";
+
+pub fn example(name: &str) -> Value {
+    let path = format!("{}/../../../shared/genesys/examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+}
+
+pub struct Pipeline {
+    pub ingest: TestApp,
+    pub pairing: TestApp,
+    pub writer: TestApp,
+    /// Kept so the gateway outlives the test.
+    pub _gateway: TestApp,
+    pub sim: Arc<SimState>,
+    pub worker: Worker,
+}
+
+fn internal(scopes: &str) -> [(&'static str, String); 2] {
+    [
+        ("auth.callers.internal.token", INTERNAL_TOKEN.to_owned()),
+        ("auth.callers.internal.scopes", scopes.to_owned()),
+    ]
+}
+
+fn as_refs<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// Starts comm-history-writer; `port` 0 for any.
+pub async fn start_writer(port: u16) -> TestApp {
+    let mut overrides = internal("records:write,records:read").to_vec();
+    overrides.push(("application.port", port.to_string()));
+    test_support::spawn_app_with(
+        &comm_history_writer::SERVICE,
+        &[(BOFE, &["records:read"])],
+        &as_refs(&overrides),
+    )
+    .await
+}
+
+/// The whole pipeline with the worker stopped (tests drain it by hand); `ingest_overrides` adjust
+/// result-ingest, `writer_url` replaces the writer's address (to start with it down).
+pub async fn pipeline_with(ingest_overrides: &[(&'static str, &str)], writer_url: Option<String>) -> Pipeline {
+    let mut sim_config = SimConfig::development(Seed::default_seed().unwrap());
+    sim_config.port = 0;
+    let sim = genesys_sim::start(sim_config).unwrap();
+    let (sim_url, sim_state) = (sim.url.clone(), sim.state.clone());
+    tokio::spawn(sim.run_until_stopped());
+
+    let mut gateway_overrides = internal("genesys:lookup").to_vec();
+    for key in ["genesys.api_base_url", "genesys.login_base_url"] {
+        gateway_overrides.push((key, sim_url.clone()));
+    }
+    gateway_overrides.push(("genesys.client_id", "ccbridge-dev".to_owned()));
+    gateway_overrides.push(("genesys.client_secret", "ccbridge-dev-secret".to_owned()));
+    gateway_overrides.push(("genesys.deadline_ms", "2000".to_owned()));
+    gateway_overrides.push(("genesys.max_attempts", "2".to_owned()));
+    let gateway = test_support::spawn_app_with(&genesys_gateway::SERVICE, &[], &as_refs(&gateway_overrides)).await;
+    let pairing = test_support::spawn_app_with(
+        &interaction_pairing::SERVICE,
+        &[(BOFE, &["pairing:write", "pairing:read"])],
+        &as_refs(&internal("pairing:read")),
+    )
+    .await;
+    let writer = start_writer(0).await;
+
+    let mut overrides: Vec<(&'static str, String)> = vec![
+        ("ingest.gateway_url", gateway.address.clone()),
+        ("ingest.pairing_url", pairing.address.clone()),
+        (
+            "ingest.comm_history_url",
+            writer_url.unwrap_or_else(|| writer.address.clone()),
+        ),
+        ("ingest.internal_token", INTERNAL_TOKEN.to_owned()),
+        ("ingest.worker_enabled", "false".to_owned()),
+        ("ingest.backoff_min_ms", "1".to_owned()),
+        ("ingest.backoff_max_ms", "20".to_owned()),
+        ("ingest.request_timeout_ms", "3000".to_owned()),
+    ];
+    overrides.extend(ingest_overrides.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    let ingest = test_support::spawn_app_with(
+        &result_ingest::SERVICE,
+        &[(GENESYS, &["ingest:webhook"]), (OPERATOR, &["ingest:operate"])],
+        &as_refs(&overrides),
+    )
+    .await;
+    let worker = result_ingest::worker(&ingest.settings, ingest.pool().clone(), &prometheus::Registry::new()).unwrap();
+    Pipeline {
+        ingest,
+        pairing,
+        writer,
+        _gateway: gateway,
+        sim: sim_state,
+        worker,
+    }
+}
+
+pub async fn pipeline() -> Pipeline {
+    pipeline_with(&[], None).await
+}
+
+impl Pipeline {
+    pub async fn pair(&self, body: &Value) {
+        let response = self
+            .pairing
+            .post_json("/customers/supportInteraction", BOFE, body)
+            .await;
+        assert!(response.status().is_success());
+    }
+
+    pub async fn deliver(&self, body: &Value) -> reqwest::Response {
+        self.ingest.post_json("/customers/supportResult", GENESYS, body).await
+    }
+
+    /// Runs the worker until no event is pending, waiting out backoffs and `Retry-After`s, for at
+    /// most `seconds` (a bound, not a speed target: the test then fails on what it finds).
+    pub async fn drain(&self, seconds: u64) {
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(seconds);
+        while tokio::time::Instant::now() < give_up {
+            match self.worker.try_execute_task().await.unwrap() {
+                ExecutionOutcome::TasksCompleted(_) => {}
+                ExecutionOutcome::EmptyQueue => {
+                    if self.events("pending").await.is_empty() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    pub async fn events(&self, status: &str) -> Vec<Value> {
+        let response = self
+            .ingest
+            .get(&format!("/ingest/events?status={status}&limit=500"), OPERATOR)
+            .await;
+        assert_eq!(response.status().as_u16(), 200);
+        let body: Value = response.json().await.unwrap();
+        body["items"].as_array().unwrap().clone()
+    }
+
+    pub async fn records_of_interaction(&self, interaction_id: &str) -> Vec<Value> {
+        let response = self
+            .writer
+            .get(&format!("/communicationRecords?interactionId={interaction_id}"), BOFE)
+            .await;
+        assert_eq!(response.status().as_u16(), 200);
+        let body: Value = response.json().await.unwrap();
+        body["items"].as_array().unwrap().clone()
+    }
+}
+
+/// A record without what the writer adds.
+pub fn attributes(record: &Value) -> Value {
+    let mut attributes = record.clone();
+    attributes
+        .as_object_mut()
+        .unwrap()
+        .retain(|k, _| k != "id" && k != "createdAt");
+    attributes
+}

@@ -1,0 +1,10 @@
+//! HTTP tests of the whole pipeline: genesys-sim, genesys-gateway, interaction-pairing,
+//! comm-history-writer and result-ingest, each a real server on its own port with its own database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod delivery;
+mod helpers;
+mod mapping;
+mod migrations;
+mod operations;
+mod webhook;
