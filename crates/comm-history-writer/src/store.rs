@@ -291,6 +291,23 @@ pub fn count(connection: &mut AnyConnection) -> QueryResult<i64> {
     communication_records::table.count().get_result(connection)
 }
 
+/// Gives the interaction's records that have no customer yet this customer; records that have
+/// one keep it. Idempotent. Returns how many records changed.
+pub fn assign_customer(
+    connection: &mut AnyConnection,
+    interaction_id: InteractionId,
+    customer_id: CustomerId,
+) -> QueryResult<usize> {
+    use communication_records::dsl;
+    diesel::update(
+        dsl::communication_records
+            .filter(dsl::interaction_id.eq(DbUuid::from(interaction_id)))
+            .filter(dsl::customer_id.is_null()),
+    )
+    .set(dsl::customer_id.eq(Some(DbUuid::from(customer_id))))
+    .execute(connection)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! interaction-pairing: BOFE tells us which customer a Genesys interaction belongs to while the
 //! agent handles it; result-ingest later asks, to put the customer on the communication record.
 
+pub mod outbox;
 pub mod routes;
 pub mod schema;
 pub mod scopes;
@@ -8,7 +9,7 @@ pub mod store;
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use service_kit::database::Migrations;
-use service_kit::startup::{routes_only, ServiceDefinition};
+use service_kit::startup::{routes_only, Routes, ServiceContext, ServiceDefinition};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite/interaction-pairing");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres/interaction-pairing");
@@ -21,5 +22,27 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
         sqlite: || SQLITE_MIGRATIONS,
         postgres: || POSTGRES_MIGRATIONS,
     }),
-    setup: |_| routes_only(routes::config),
+    setup,
 };
+
+/// The `[pairing]` settings, validated.
+pub fn outbox_settings(settings: &service_kit::configuration::Settings) -> anyhow::Result<outbox::OutboxSettings> {
+    let outbox: outbox::OutboxSettings = settings.section("pairing")?;
+    outbox
+        .validate()
+        .map_err(|problems| anyhow::anyhow!("configuration is invalid:\n  - {}", problems.join("\n  - ")))?;
+    Ok(outbox)
+}
+
+fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
+    let outbox = outbox_settings(context.settings)?;
+    // The worker runs in the server's runtime; `check-config` has none and starts no worker.
+    if let (Some(pool), true, Ok(runtime)) = (
+        context.pool,
+        outbox.outbox_worker_enabled,
+        tokio::runtime::Handle::try_current(),
+    ) {
+        runtime.spawn(outbox::OutboxWorker::new(pool.clone(), outbox)?.run());
+    }
+    routes_only(routes::config)
+}

@@ -11,3 +11,18 @@ diesel::table! {
         updated_at -> UtcTimestamp,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
+    pairing_outbox (id) {
+        id -> Uuid,
+        interaction_id -> Uuid,
+        customer_id -> Uuid,
+        attempts -> Integer,
+        next_attempt_at -> UtcTimestamp,
+        last_error -> Nullable<Text>,
+        created_at -> UtcTimestamp,
+    }
+}

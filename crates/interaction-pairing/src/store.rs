@@ -59,22 +59,26 @@ pub fn upsert(
         created_at: now.into(),
         updated_at: now.into(),
     };
-    let stored: PairingRow = per_backend!(connection, |c| diesel::insert_into(support_interactions::table)
-        .values(&row)
-        .on_conflict(dsl::interaction_id)
-        .do_update()
-        .set((
-            dsl::customer_id.eq(excluded(dsl::customer_id)),
-            dsl::updated_at.eq(excluded(dsl::updated_at))
-        ))
-        .returning(PairingRow::as_returning())
-        .get_result(c))?;
-    let outcome = if stored.created_at == row.created_at {
-        Upserted::Created
-    } else {
-        Upserted::Updated
-    };
-    Ok((stored.try_into()?, outcome))
+    // The pairing and its outbox entry commit together (the upsert, a write, comes first).
+    connection.transaction(|connection| {
+        let stored: PairingRow = per_backend!(connection, |c| diesel::insert_into(support_interactions::table)
+            .values(&row)
+            .on_conflict(dsl::interaction_id)
+            .do_update()
+            .set((
+                dsl::customer_id.eq(excluded(dsl::customer_id)),
+                dsl::updated_at.eq(excluded(dsl::updated_at))
+            ))
+            .returning(PairingRow::as_returning())
+            .get_result(c))?;
+        crate::outbox::enqueue(connection, pairing, now)?;
+        let outcome = if stored.created_at == row.created_at {
+            Upserted::Created
+        } else {
+            Upserted::Updated
+        };
+        Ok((stored.try_into()?, outcome))
+    })
 }
 
 pub fn find(connection: &mut AnyConnection, interaction_id: InteractionId) -> QueryResult<Option<StoredPairing>> {

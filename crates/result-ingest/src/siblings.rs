@@ -114,6 +114,15 @@ impl Siblings {
         }
     }
 
+    /// Gives the interaction's records without a customer this one (idempotent).
+    pub async fn assign_customer(&self, interaction_id: InteractionId, customer_id: CustomerId) -> Result<(), Failure> {
+        let url = Self::url(&self.comm_history_url, &["internal", "customerAssignments"])?;
+        let body = serde_json::json!({ "interactionId": interaction_id, "customerId": customer_id });
+        self.call("comm-history-writer", self.http.post(url).json(&body))
+            .await
+            .map(drop)
+    }
+
     async fn call(&self, service: &str, request: reqwest_middleware::RequestBuilder) -> Result<Answer, Failure> {
         let response = request
             .bearer_auth(self.token.expose_secret())

@@ -191,10 +191,24 @@ impl Worker {
                 }
             }
         };
-        match self.siblings.write_record(&record, event.id).await {
-            Ok(record_id) => Settled::Processed { record_id },
-            Err(failure) => settle_failure(failure),
+        let record_id = match self.siblings.write_record(&record, event.id).await {
+            Ok(record_id) => record_id,
+            Err(failure) => return settle_failure(failure),
+        };
+        if customer.is_none() {
+            // A pairing that committed while we wrote may have found no record to fill in yet:
+            // look again now that the record exists (the outbox covers every later pairing).
+            match self.siblings.customer_of(result.conversation_id).await {
+                Ok(Some(customer)) => {
+                    if let Err(failure) = self.siblings.assign_customer(result.conversation_id, customer).await {
+                        return settle_failure(failure);
+                    }
+                }
+                Ok(None) => {}
+                Err(failure) => return settle_failure(failure),
+            }
         }
+        Settled::Processed { record_id }
     }
 }
 

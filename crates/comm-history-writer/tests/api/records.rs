@@ -87,3 +87,63 @@ async fn the_normalised_search_key_is_stored_beside_the_handle() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_late_pairing_fills_in_only_missing_customers() {
+    let app = spawn_app().await;
+    let mut without = example();
+    without["customerId"] = Value::Null;
+    let first = create(&app, &without).await;
+    let mut other = example();
+    other["customerId"] = "7a3d1f20-8b4c-4e5d-9f60-1a2b3c4d5e6f".into();
+    let second = create(&app, &other).await;
+
+    let assignment = serde_json::json!({
+        "interactionId": "5773eca4-0874-4617-a6e8-85591aa94609",
+        "customerId": "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07"
+    });
+    let response = app
+        .post_json("/internal/customerAssignments", WRITER, &assignment)
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["updated"], 1);
+    let first: Value = app
+        .get(
+            &format!("/communicationRecords/{}", first["id"].as_str().unwrap()),
+            READER,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["customerId"], "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07");
+    let second: Value = app
+        .get(
+            &format!("/communicationRecords/{}", second["id"].as_str().unwrap()),
+            READER,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        second["customerId"], "7a3d1f20-8b4c-4e5d-9f60-1a2b3c4d5e6f",
+        "a record with a customer keeps it"
+    );
+
+    let again: Value = app
+        .post_json("/internal/customerAssignments", WRITER, &assignment)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["updated"], 0, "idempotent");
+    let problem = test_support::assert_problem(
+        app.post_json("/internal/customerAssignments", READER, &assignment)
+            .await,
+        403,
+    )
+    .await;
+    assert!(problem["detail"].as_str().unwrap().contains("records:write"));
+}

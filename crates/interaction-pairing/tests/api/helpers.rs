@@ -7,12 +7,14 @@ pub const INTERNAL: &str = "internal";
 
 /// BOFE may write and read pairings; ccbridge's own services may only read them.
 pub async fn spawn_app() -> TestApp {
-    test_support::spawn_app(
+    // The outbox worker is the pipeline's concern (result-ingest's tests); here pairings only queue.
+    test_support::spawn_app_with(
         &SERVICE,
         &[
             (BOFE, &["pairing:write", "pairing:read"]),
             (INTERNAL, &["pairing:read"]),
         ],
+        &[("pairing.outbox_worker_enabled", "false")],
     )
     .await
 }

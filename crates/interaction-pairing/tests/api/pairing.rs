@@ -135,3 +135,25 @@ async fn an_unknown_interaction_is_a_404_problem() {
         .unwrap()
         .contains("5773eca4-0874-4617-a6e8-85591aa94609"));
 }
+
+#[tokio::test]
+async fn every_pairing_is_queued_for_comm_history_in_the_same_transaction() {
+    let app = spawn_app().await;
+    app.post_json("/customers/supportInteraction", BOFE, &example()).await;
+    app.post_json("/customers/supportInteraction", BOFE, &example()).await;
+    let queued = app
+        .pool()
+        .run(|c| interaction_pairing::outbox::pending(c).map_err(service_kit::database::DatabaseError::from))
+        .await
+        .unwrap();
+    assert_eq!(queued, 2);
+    let mut bad = example();
+    bad["customerId"] = "nope".into();
+    app.post_json("/customers/supportInteraction", BOFE, &bad).await;
+    let queued_after_bad_input = app
+        .pool()
+        .run(|c| interaction_pairing::outbox::pending(c).map_err(service_kit::database::DatabaseError::from))
+        .await
+        .unwrap();
+    assert_eq!(queued_after_bad_input, 2, "bad input queues nothing");
+}

@@ -112,3 +112,83 @@ async fn a_writer_down_and_then_up_gets_every_record_once() {
     }
     assert!(p.events("pending").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_pairing_after_the_result_fills_in_the_customer() {
+    let p = pipeline().await;
+    p.deliver(&example("support-result-voice-inbound.json")).await;
+    let mut other = example("support-result-voice-inbound.json");
+    other["wrapupCode"] = "ININ-WRAP-UP-TIMEOUT".into();
+    p.deliver(&other).await;
+    p.drain(10).await;
+    let before = p.records_of_interaction("5773eca4-0874-4617-a6e8-85591aa94609").await;
+    assert_eq!(before.len(), 2);
+    assert!(before.iter().all(|r| r["customerId"].is_null()));
+
+    p.pair(&example("support-interaction.json")).await;
+    assert_eq!(
+        p.outbox.try_execute_task().await.unwrap(),
+        1,
+        "the pairing was queued with it"
+    );
+    let after = p.records_of_interaction("5773eca4-0874-4617-a6e8-85591aa94609").await;
+    assert!(
+        after
+            .iter()
+            .all(|r| r["customerId"] == "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07"),
+        "{after:?}"
+    );
+    assert_eq!(
+        p.outbox.try_execute_task().await.unwrap(),
+        0,
+        "delivered once, then gone"
+    );
+}
+
+#[tokio::test]
+async fn a_late_pairing_waits_in_the_outbox_while_the_writer_is_down() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let p = pipeline_with(&[], Some(format!("http://127.0.0.1:{port}"))).await;
+    p.pair(&example("support-interaction.json")).await;
+    assert_eq!(p.outbox.try_execute_task().await.unwrap(), 1);
+    let writer = start_writer(port).await;
+    let mut body = example("support-result-voice-inbound.json");
+    body["conversationId"] = "5773eca4-0874-4617-a6e8-85591aa94609".into();
+    // The record, written after the pairing, gets its customer from the pairing lookup directly.
+    p.deliver(&body).await;
+    p.drain(10).await;
+    for _ in 0..200 {
+        if p.outbox.try_execute_task().await.unwrap() == 0 && pending_outbox(&p).await == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        pending_outbox(&p).await,
+        0,
+        "the outbox drained once the writer was back"
+    );
+    let response = writer
+        .get(
+            "/communicationRecords?interactionId=5773eca4-0874-4617-a6e8-85591aa94609",
+            crate::helpers::BOFE,
+        )
+        .await;
+    let records: Value = response.json().await.unwrap();
+    assert_eq!(
+        records["items"][0]["customerId"],
+        "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07"
+    );
+}
+
+async fn pending_outbox(p: &crate::helpers::Pipeline) -> i64 {
+    p.pairing
+        .pool()
+        .run(|c| interaction_pairing::outbox::pending(c).map_err(service_kit::database::DatabaseError::from))
+        .await
+        .unwrap()
+}

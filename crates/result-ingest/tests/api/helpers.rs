@@ -23,6 +23,8 @@ pub struct Pipeline {
     pub _gateway: TestApp,
     pub sim: Arc<SimState>,
     pub worker: Worker,
+    /// interaction-pairing's outbox, driven by hand.
+    pub outbox: interaction_pairing::outbox::OutboxWorker,
 }
 
 fn internal(scopes: &str) -> [(&'static str, String); 2] {
@@ -66,13 +68,24 @@ pub async fn pipeline_with(ingest_overrides: &[(&'static str, &str)], writer_url
     gateway_overrides.push(("genesys.deadline_ms", "2000".to_owned()));
     gateway_overrides.push(("genesys.max_attempts", "2".to_owned()));
     let gateway = test_support::spawn_app_with(&genesys_gateway::SERVICE, &[], &as_refs(&gateway_overrides)).await;
+    let writer = start_writer(0).await;
+    let mut pairing_overrides = internal("pairing:read").to_vec();
+    pairing_overrides.push((
+        "pairing.comm_history_url",
+        writer_url.clone().unwrap_or_else(|| writer.address.clone()),
+    ));
+    pairing_overrides.push(("pairing.internal_token", INTERNAL_TOKEN.to_owned()));
+    pairing_overrides.push(("pairing.outbox_worker_enabled", "false".to_owned()));
+    pairing_overrides.push(("pairing.backoff_min_ms", "1".to_owned()));
     let pairing = test_support::spawn_app_with(
         &interaction_pairing::SERVICE,
         &[(BOFE, &["pairing:write", "pairing:read"])],
-        &as_refs(&internal("pairing:read")),
+        &as_refs(&pairing_overrides),
     )
     .await;
-    let writer = start_writer(0).await;
+    let mut outbox_settings = interaction_pairing::outbox_settings(&pairing.settings).unwrap();
+    outbox_settings.outbox_worker_enabled = true;
+    let outbox = interaction_pairing::outbox::OutboxWorker::new(pairing.pool().clone(), outbox_settings).unwrap();
 
     let mut overrides: Vec<(&'static str, String)> = vec![
         ("ingest.gateway_url", gateway.address.clone()),
@@ -102,6 +115,7 @@ pub async fn pipeline_with(ingest_overrides: &[(&'static str, &str)], writer_url
         _gateway: gateway,
         sim: sim_state,
         worker,
+        outbox,
     }
 }
 

@@ -1,0 +1,40 @@
+//! `POST /internal/customerAssignments`: a pairing that arrived after its interaction's records
+//! were written fills in their missing customer (interaction-pairing's outbox calls this).
+
+use crate::scopes::RecordsWrite;
+use crate::store;
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpResponse};
+use domain::{CustomerId, InteractionId};
+use serde::Deserialize;
+use serde_json::json;
+use service_kit::auth::require;
+use service_kit::database::DbPool;
+use service_kit::extract::JsonBody;
+use service_kit::problem::ApiError;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/internal/customerAssignments")
+            .route(web::post().to(assign).wrap(from_fn(require::<RecordsWrite>))),
+    );
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Assignment {
+    interaction_id: InteractionId,
+    customer_id: CustomerId,
+}
+
+/// 200 `{ "updated": n }`: records of the interaction without a customer now have this one.
+#[tracing::instrument(name = "assign customer", skip_all, fields(interaction_id = %assignment.interaction_id, updated))]
+async fn assign(pool: web::Data<DbPool>, JsonBody(assignment): JsonBody<Assignment>) -> Result<HttpResponse, ApiError> {
+    let updated = pool
+        .run(move |c| {
+            store::assign_customer(c, assignment.interaction_id, assignment.customer_id).map_err(ApiError::from)
+        })
+        .await?;
+    tracing::Span::current().record("updated", updated);
+    Ok(HttpResponse::Ok().json(json!({ "updated": updated })))
+}
