@@ -35,3 +35,7 @@ bench-gateway:
 # genesys-sim on its own (port 8090), for trying the gateway by hand.
 sim:
     cargo run --release -p genesys-sim
+
+# Against a running devstack: pair the example interaction, send the example webhook, print the record.
+demo:
+    scripts/demo.sh

@@ -7,15 +7,17 @@ use service_kit::startup::{Application, ServiceDefinition, Signals};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The services devstack runs, in start order. Add each new service here.
-pub static SERVICES: [&ServiceDefinition; 3] = [
-    &interaction_pairing::SERVICE,
+/// The services devstack runs, in start order (each after those it calls). Add new ones here and
+/// their wiring in [`wiring`].
+pub static SERVICES: [&ServiceDefinition; 4] = [
     &comm_history_writer::SERVICE,
+    &interaction_pairing::SERVICE,
     &genesys_gateway::SERVICE,
+    &result_ingest::SERVICE,
 ];
 
 /// The development callers and every scope each may hold; each service gets the scopes it knows.
-const CALLERS: [(&str, &[&str]); 2] = [
+const CALLERS: [(&str, &[&str]); 4] = [
     // The back-office front end: pairs interactions, reads history.
     ("bofe", &["pairing:write", "pairing:read", "records:read"]),
     // ccbridge's own services calling each other.
@@ -29,6 +31,10 @@ const CALLERS: [(&str, &[&str]); 2] = [
             "genesys:gdpr",
         ],
     ),
+    // Genesys' data action posting interaction results.
+    ("genesys", &["ingest:webhook"]),
+    // Someone looking after the inbox.
+    ("operator", &["ingest:operate"]),
 ];
 
 /// genesys-sim's port when devstack runs it.
@@ -99,12 +105,9 @@ impl Devstack {
             }
         };
         let mut applications = Vec::new();
+        let internal_token = tokens.get("internal").cloned().unwrap_or_default();
         for service in SERVICES {
-            let own = if service.name == genesys_gateway::SERVICE.name {
-                genesys_settings.clone()
-            } else {
-                Vec::new()
-            };
+            let own = wiring(service.name, &services, &genesys_settings, &internal_token);
             let settings = settings_for(service, options, &tokens, own)?;
             let application = Application::build(service, settings, Signals::Ignore)
                 .await
@@ -138,23 +141,63 @@ impl Devstack {
 
     /// Serves until Ctrl-C or SIGTERM, then stops every service gracefully.
     pub async fn run_until_signalled(self) -> anyhow::Result<()> {
-        let mut handles: Vec<_> = self.applications.iter().map(Application::handle).collect();
+        // Each server runs as its own task: a server's future must keep being polled while it
+        // processes its stop command, or stopping it would wait forever.
+        let mut handles = Vec::new();
+        let mut tasks = Vec::new();
+        for application in self.applications {
+            handles.push(application.handle());
+            tasks.push(tokio::spawn(application.run_until_stopped()));
+        }
         if let Some(simulator) = self.simulator {
             handles.push(simulator.handle());
-            tokio::spawn(simulator.run_until_stopped());
+            tasks.push(tokio::spawn(simulator.run_until_stopped()));
         }
-        let servers =
-            futures_util::future::try_join_all(self.applications.into_iter().map(Application::run_until_stopped));
+        let servers = futures_util::future::try_join_all(tasks);
         tokio::pin!(servers);
         tokio::select! {
-            result = &mut servers => { result?; }
+            finished = &mut servers => {
+                finished?.into_iter().collect::<std::io::Result<Vec<()>>>()?;
+            }
             () = shutdown_signal() => {
                 tracing::info!("stopping every service");
                 futures_util::future::join_all(handles.iter().map(|h| h.stop(true))).await;
-                servers.await?;
+                servers.await?.into_iter().collect::<std::io::Result<Vec<()>>>()?;
+                tracing::info!("every service stopped");
             }
         }
         Ok(())
+    }
+}
+
+/// How each service finds those it calls (they started before it).
+fn wiring(
+    service: &str,
+    started: &[RunningService],
+    genesys: &[(String, String)],
+    internal_token: &str,
+) -> Vec<(String, String)> {
+    let url_of = |name: &str| {
+        started
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.url.clone())
+            .unwrap_or_default()
+    };
+    let setting = |key: &str, value: String| (key.to_owned(), value);
+    match service {
+        "interaction-pairing" => vec![
+            setting("pairing.comm_history_url", url_of("comm-history-writer")),
+            setting("pairing.internal_token", internal_token.to_owned()),
+        ],
+        "genesys-gateway" => genesys.to_vec(),
+        "result-ingest" => vec![
+            setting("ingest.gateway_url", url_of("genesys-gateway")),
+            setting("ingest.pairing_url", url_of("interaction-pairing")),
+            setting("ingest.comm_history_url", url_of("comm-history-writer")),
+            setting("ingest.internal_token", internal_token.to_owned()),
+        ],
+        _ => Vec::new(),
     }
 }
 

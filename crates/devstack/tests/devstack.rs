@@ -19,19 +19,19 @@ async fn every_service_answers_with_the_development_tokens() {
     let data = tempfile::tempdir().unwrap();
     let stack = Devstack::start(&options(&data)).await.unwrap();
     let names: Vec<_> = stack.services.iter().map(|s| s.name).collect();
-    assert_eq!(
-        names,
-        [
-            "genesys-sim",
-            "interaction-pairing",
-            "comm-history-writer",
-            "genesys-gateway"
-        ]
-    );
+    let expected = [
+        "genesys-sim",
+        "comm-history-writer",
+        "interaction-pairing",
+        "genesys-gateway",
+        "result-ingest",
+    ];
+    assert_eq!(names, expected);
     let banner = stack.banner();
     let urls: BTreeMap<&str, String> = stack.services.iter().map(|s| (s.name, s.url.clone())).collect();
     let bofe = stack.tokens["bofe"].clone();
     let internal = stack.tokens["internal"].clone();
+    let genesys = stack.tokens["genesys"].clone();
     assert!(banner.contains(&bofe) && urls.values().all(|u| banner.contains(u.as_str())));
     tokio::spawn(stack.run_until_signalled());
 
@@ -98,6 +98,49 @@ async fn every_service_answers_with_the_development_tokens() {
         .await
         .unwrap();
     assert_eq!(agent["name"], "Jana Nováková");
+
+    // The whole pipeline: a Genesys result becomes the expected record, with the running worker.
+    let result = serde_json::json!({
+        "conversationId": "5773eca4-0874-4617-a6e8-85591aa94609",
+        "eventTime": "2026-11-20T09:41:07.512Z",
+        "direction": "inbound", "mediaType": "voice", "ani": "tel:+420601123456", "subject": "",
+        "wrapupCode": "1ccb1c09-9495-4034-b377-b809f58d17da",
+        "userId": "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
+    });
+    let response = client
+        .post(format!("{}/customers/supportResult", urls["result-ingest"]))
+        .bearer_auth(&genesys)
+        .json(&result)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let records_url = format!(
+        "{}/communicationRecords?interactionId=5773eca4-0874-4617-a6e8-85591aa94609",
+        urls["comm-history-writer"]
+    );
+    let mut records = serde_json::Value::Null;
+    for _ in 0..100 {
+        records = client
+            .get(&records_url)
+            .bearer_auth(&bofe)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !records["items"].as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(records["items"][0]["bankUserName"], "Jana Nováková");
+    assert_eq!(records["items"][0]["purpose"], "Sale completed");
+    assert_eq!(
+        records["items"][0]["customerId"],
+        "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07"
+    );
 
     // The SQLite files and the tokens are where the data directory says.
     assert!(data.path().join("interaction-pairing.db").exists());

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Against a running devstack (`cargo run --release -p devstack` in another terminal): pairs the
+# example interaction, sends the example Genesys webhook, and prints the communication record
+# the pipeline wrote.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data_dir=${DEVSTACK_DATA_DIR:-.devstack-data}
+examples=${EXAMPLES_DIR:-../shared/genesys/examples}
+tokens="$data_dir/dev-tokens.json"
+[ -f "$tokens" ] || { echo "no $tokens: start devstack first (cargo run --release -p devstack)" >&2; exit 1; }
+token() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$tokens" "$1"; }
+
+echo "== pairing the interaction (interaction-pairing, as BOFE)"
+curl -fsS -X POST http://127.0.0.1:8081/customers/supportInteraction \
+  -H "Authorization: Bearer $(token bofe)" -H 'Content-Type: application/json' \
+  -d @"$examples/support-interaction.json"
+echo
+echo "== the interaction ends: Genesys posts its result (result-ingest)"
+curl -fsS -X POST http://127.0.0.1:8084/customers/supportResult \
+  -H "Authorization: Bearer $(token genesys)" -H 'Content-Type: application/json' \
+  -d @"$examples/support-result-voice-inbound.json"
+echo
+echo "== the communication record (comm-history-writer)"
+for _ in $(seq 1 50); do
+  records=$(curl -fsS "http://127.0.0.1:8082/communicationRecords?interactionId=5773eca4-0874-4617-a6e8-85591aa94609" \
+    -H "Authorization: Bearer $(token bofe)")
+  if [ "$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))' <<<"$records")" != 0 ]; then
+    python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["items"][0], indent=2, ensure_ascii=False))' <<<"$records"
+    exit 0
+  fi
+  sleep 0.2
+done
+echo "no record after 10 seconds: see GET /ingest/events?status=pending on result-ingest" >&2
+exit 1
