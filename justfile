@@ -39,3 +39,7 @@ sim:
 # Against a running devstack: pair the example interaction, send the example webhook, print the record.
 demo:
     scripts/demo.sh
+
+# result-ingest under load on a throwaway durable PostgreSQL, against pgbench's ceiling (BENCH_EVENTS, BENCH_CONCURRENCY).
+bench-ingest:
+    CCBRIDGE_PG_DURABLE=1 scripts/with-postgres.sh cargo bench -p result-ingest --bench ingest

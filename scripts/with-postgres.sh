@@ -10,7 +10,7 @@
 set -euo pipefail
 
 find_pg_bin() {
-  if command -v initdb >/dev/null 2>&1; then dirname "$(command -v initdb)"; return; fi
+  if command -v initdb >/dev/null 2>&1; then dirname "$(readlink -f "$(command -v initdb)")"; return; fi
   local candidate
   for candidate in /usr/lib/postgresql/*/bin; do
     if [ -x "$candidate/initdb" ]; then echo "$candidate"; return; fi
@@ -49,11 +49,15 @@ stop_cluster() {
 trap stop_cluster EXIT
 
 as_cluster_owner "$pg_bin/initdb" -D "$data_dir/data" -A trust -U postgres --no-sync >/dev/null
+# Tests do not need durability; benchmarks (CCBRIDGE_PG_DURABLE=1) measure it.
+durability="-c fsync=off"
+[ "${CCBRIDGE_PG_DURABLE:-0}" = 1 ] && durability="-c fsync=on -c synchronous_commit=on"
 as_cluster_owner "$pg_bin/pg_ctl" -D "$data_dir/data" -w -l "$data_dir/data/server.log" \
-  -o "-p $port -k $data_dir/data -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 -c log_statement=ddl" start >/dev/null
+  -o "-p $port -k $data_dir/data -c listen_addresses=127.0.0.1 $durability -c max_connections=300 -c log_statement=ddl" start >/dev/null
 echo "== PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') running on 127.0.0.1:$port (data in $data_dir)"
 
 export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+export PG_BIN="$pg_bin"
 "$@"
 # Evidence that the command really used this cluster: the server logged each test database.
 created=$(grep -c 'CREATE DATABASE ccbridge_test_' "$data_dir/data/server.log" || true)

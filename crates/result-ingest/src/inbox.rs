@@ -32,7 +32,9 @@ pub fn accept(connection: &mut AnyConnection, result: &SupportResult, now: Times
     let id = Uuid::now_v7();
     let payload = serde_json::to_string(result).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     let now = DbTimestamp::from(now);
-    let inserted = per_backend!(connection, |c| diesel::insert_into(inbox_events::table)
+    // One round trip for a new result (RETURNING); a redelivery conflicts, returns nothing, and
+    // is looked up by its natural key.
+    let inserted: Option<DbUuid> = per_backend!(connection, |c| diesel::insert_into(inbox_events::table)
         .values((
             dsl::id.eq(DbUuid(id)),
             dsl::conversation_id.eq(DbUuid::from(result.conversation_id)),
@@ -48,7 +50,15 @@ pub fn accept(connection: &mut AnyConnection, result: &SupportResult, now: Times
         ))
         .on_conflict((dsl::conversation_id, dsl::user_id, dsl::wrapup_code, dsl::event_time))
         .do_nothing()
-        .execute(c))?;
+        .returning(dsl::id)
+        .get_result(c)
+        .optional())?;
+    if let Some(inserted) = inserted {
+        return Ok(Accepted {
+            id: inserted.0,
+            duplicate: false,
+        });
+    }
     let existing: DbUuid = dsl::inbox_events
         .filter(dsl::conversation_id.eq(DbUuid::from(result.conversation_id)))
         .filter(dsl::user_id.eq(DbUuid::from(result.user_id)))
@@ -58,7 +68,7 @@ pub fn accept(connection: &mut AnyConnection, result: &SupportResult, now: Times
         .first(connection)?;
     Ok(Accepted {
         id: existing.0,
-        duplicate: inserted == 0,
+        duplicate: true,
     })
 }
 
