@@ -2,6 +2,7 @@
 //! at once, then a worker enriches it (agent and wrap-up names through genesys-gateway, the
 //! customer from interaction-pairing) and writes exactly one communication record.
 
+pub mod accept_batcher;
 pub mod inbox;
 pub mod metrics;
 pub mod routes;
@@ -50,18 +51,25 @@ pub fn worker(settings: &Settings, pool: DbPool, registry: &prometheus::Registry
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let ingest = ingest_settings(context.settings)?;
     let metrics = Arc::new(metrics::IngestMetrics::register(context.metrics)?);
-    // The worker runs in the server's runtime; `check-config` has none and starts no worker.
-    if let (Some(pool), true, Ok(runtime)) = (
-        context.pool,
-        ingest.worker_enabled,
-        tokio::runtime::Handle::try_current(),
-    ) {
+    let pool = context
+        .pool
+        .ok_or_else(|| anyhow::anyhow!("result-ingest needs its database"))?;
+    // Background tasks run in the server's runtime; `check-config` has none and starts none.
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    let batcher = runtime.as_ref().map(|runtime| {
+        let _entered = runtime.enter();
+        web::Data::new(accept_batcher::AcceptBatcher::start(pool.clone(), 4, 64))
+    });
+    if let (true, Some(runtime)) = (ingest.worker_enabled, &runtime) {
         let worker = worker::Worker::new(pool.clone(), ingest, metrics.clone())?;
         runtime.spawn(worker.run());
     }
     let metrics = web::Data::from(metrics);
     Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(metrics.clone());
+        if let Some(batcher) = &batcher {
+            cfg.app_data(batcher.clone());
+        }
         routes::config(cfg);
     }))
 }

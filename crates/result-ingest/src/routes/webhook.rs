@@ -1,15 +1,15 @@
 //! `POST /customers/supportResult`: Genesys' data action reports an interaction's result.
-//! Validated, stored durably and answered 202 within the request; the worker does the rest.
+//! Validated, stored durably (group-committed with concurrent requests) and answered 202 within
+//! the request; the worker does the rest.
 
-use crate::inbox;
+use crate::accept_batcher::AcceptBatcher;
 use crate::metrics::IngestMetrics;
 use crate::scopes::IngestWebhook;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use domain::{SupportResult, Timestamp};
+use domain::SupportResult;
 use serde_json::json;
 use service_kit::auth::require;
-use service_kit::database::DbPool;
 use service_kit::extract::JsonBody;
 use service_kit::problem::ApiError;
 
@@ -22,13 +22,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 /// 202 with the event id; the same result again answers the first id (and is processed once).
 #[tracing::instrument(name = "accept support result", skip_all, fields(conversation_id = %result.conversation_id, event_id, duplicate))]
 async fn accept(
-    pool: web::Data<DbPool>,
+    batcher: web::Data<AcceptBatcher>,
     metrics: web::Data<IngestMetrics>,
     JsonBody(result): JsonBody<SupportResult>,
 ) -> Result<HttpResponse, ApiError> {
-    let accepted = pool
-        .run(move |c| inbox::accept(c, &result, Timestamp::now()).map_err(ApiError::from))
-        .await?;
+    let accepted = batcher.accept(result).await?;
     let span = tracing::Span::current();
     span.record("event_id", tracing::field::display(accepted.id));
     span.record("duplicate", accepted.duplicate);

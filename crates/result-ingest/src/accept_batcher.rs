@@ -1,0 +1,97 @@
+//! Group commit for the webhook: concurrent requests' inbox inserts share one transaction, so N
+//! accepted results cost one durable commit instead of N. A request is answered only after the
+//! commit that holds its row, so "202" still means "stored".
+
+use crate::inbox::{self, Accepted};
+use diesel::Connection;
+use domain::{SupportResult, Timestamp};
+use service_kit::database::DbPool;
+use service_kit::problem::ApiError;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+struct Pending {
+    result: SupportResult,
+    reply: oneshot::Sender<Result<Accepted, String>>,
+}
+
+pub struct AcceptBatcher {
+    sender: mpsc::Sender<Pending>,
+}
+
+impl AcceptBatcher {
+    /// `flushers` transactions may be in flight at once, each holding up to `max_batch` rows.
+    pub fn start(pool: DbPool, flushers: usize, max_batch: usize) -> Self {
+        let (sender, receiver) = mpsc::channel::<Pending>(max_batch * flushers * 4);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..flushers.max(1) {
+            let receiver = receiver.clone();
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                loop {
+                    let batch = {
+                        let mut receiver = receiver.lock().await;
+                        let Some(first) = receiver.recv().await else { return };
+                        let mut batch = vec![first];
+                        while batch.len() < max_batch {
+                            match receiver.try_recv() {
+                                Ok(next) => batch.push(next),
+                                Err(_) => break,
+                            }
+                        }
+                        batch
+                    };
+                    flush(&pool, batch).await;
+                }
+            });
+        }
+        Self { sender }
+    }
+
+    /// Stores the result (with whatever else arrived meanwhile) and answers once committed.
+    pub async fn accept(&self, result: SupportResult) -> Result<Accepted, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        let unavailable = |reason: &str| ApiError::Unavailable {
+            retry_after_seconds: 1,
+            cause: anyhow::anyhow!(reason.to_owned()),
+        };
+        self.sender
+            .send(Pending { result, reply })
+            .await
+            .map_err(|_| unavailable("the inbox writer stopped"))?;
+        answer
+            .await
+            .map_err(|_| unavailable("the inbox writer stopped"))?
+            .map_err(|reason| unavailable(&reason))
+    }
+}
+
+async fn flush(pool: &DbPool, batch: Vec<Pending>) {
+    let results: Vec<SupportResult> = batch.iter().map(|p| p.result.clone()).collect();
+    let outcome = pool
+        .run(move |connection| {
+            let now = Timestamp::now();
+            connection
+                .transaction(|c| {
+                    results
+                        .iter()
+                        .map(|result| inbox::accept(c, result, now))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .map_err(ApiError::from)
+        })
+        .await;
+    match outcome {
+        Ok(accepted) => {
+            for (pending, accepted) in batch.into_iter().zip(accepted) {
+                let _ = pending.reply.send(Ok(accepted));
+            }
+        }
+        Err(error) => {
+            tracing::error!(error = %error, rows = batch.len(), "an inbox batch could not be stored");
+            for pending in batch {
+                let _ = pending.reply.send(Err("the inbox could not be written".to_owned()));
+            }
+        }
+    }
+}
