@@ -91,40 +91,16 @@ pub fn claim_due(
 ) -> QueryResult<Vec<Claimed>> {
     let now_db = DbTimestamp::from(now);
     let lease_until = DbTimestamp(now.as_offset_date_time() + lease);
-    let ids: Vec<DbUuid> = match connection {
-        AnyConnection::Postgresql(pg) => pg.transaction(|c| {
-            let ids: Vec<DbUuid> = dsl::inbox_events
-                .filter(dsl::status.eq(PENDING).and(dsl::next_attempt_at.le(now_db)))
-                .order(dsl::next_attempt_at)
-                .limit(limit)
-                .select(dsl::id)
-                .for_update()
-                .skip_locked()
-                .load(c)?;
-            diesel::update(dsl::inbox_events.filter(dsl::id.eq_any(&ids)))
-                .set((
-                    dsl::next_attempt_at.eq(lease_until),
-                    dsl::attempts.eq(dsl::attempts + 1),
-                ))
-                .execute(c)?;
-            Ok::<_, diesel::result::Error>(ids)
-        })?,
-        AnyConnection::Sqlite(sqlite) => sqlite.immediate_transaction(|c| {
-            let ids: Vec<DbUuid> = dsl::inbox_events
-                .filter(dsl::status.eq(PENDING).and(dsl::next_attempt_at.le(now_db)))
-                .order(dsl::next_attempt_at)
-                .limit(limit)
-                .select(dsl::id)
-                .load(c)?;
-            diesel::update(dsl::inbox_events.filter(dsl::id.eq_any(&ids)))
-                .set((
-                    dsl::next_attempt_at.eq(lease_until),
-                    dsl::attempts.eq(dsl::attempts + 1),
-                ))
-                .execute(c)?;
-            Ok::<_, diesel::result::Error>(ids)
-        })?,
-    };
+    let ids = service_kit::claim_due_ids!(
+        connection,
+        dsl::inbox_events,
+        dsl::id,
+        dsl::next_attempt_at,
+        dsl::attempts,
+        dsl::status.eq(PENDING).and(dsl::next_attempt_at.le(now_db)),
+        limit,
+        lease_until
+    )?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }

@@ -1,6 +1,7 @@
 //! One diesel code path for SQLite and PostgreSQL: the URL scheme picks the backend, a pool hands
 //! out [`AnyConnection`]s, and every query runs off the async workers through [`DbPool::run`].
 
+mod leased_queue;
 mod migrations;
 pub mod sql_types;
 
