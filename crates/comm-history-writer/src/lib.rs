@@ -8,7 +8,7 @@ pub mod store;
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use service_kit::database::Migrations;
-use service_kit::startup::{routes_only, ServiceDefinition};
+use service_kit::startup::{routes_only, Routes, ServiceContext, ServiceDefinition};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite/comm-history-writer");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres/comm-history-writer");
@@ -21,5 +21,46 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
         sqlite: || SQLITE_MIGRATIONS,
         postgres: || POSTGRES_MIGRATIONS,
     }),
-    setup: |_| routes_only(routes::config),
+    setup,
 };
+
+/// The `[records]` section.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct RecordsSettings {
+    pub idempotency_retention_days: u64,
+}
+
+fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
+    let records: RecordsSettings = context.settings.section("records")?;
+    if records.idempotency_retention_days < 2 {
+        anyhow::bail!("configuration is invalid:\n  - records.idempotency_retention_days: must be at least 2");
+    }
+    // The clean-up runs in the server's runtime; `check-config` has none and starts none.
+    if let (Some(pool), Ok(runtime)) = (context.pool, tokio::runtime::Handle::try_current()) {
+        runtime.spawn(forget_old_idempotency_keys(
+            pool.clone(),
+            records.idempotency_retention_days,
+        ));
+    }
+    routes_only(routes::config)
+}
+
+/// Hourly: forget idempotency keys older than the retention, so the table does not grow forever.
+async fn forget_old_idempotency_keys(pool: service_kit::database::DbPool, retention_days: u64) {
+    let retention = std::time::Duration::from_secs(retention_days * 86_400);
+    loop {
+        let now = domain::Timestamp::now();
+        let before = domain::Timestamp::from_offset_date_time(now.as_offset_date_time() - retention).unwrap_or(now);
+        match pool
+            .run(move |c| {
+                store::remove_idempotency_keys_before(c, before).map_err(service_kit::database::DatabaseError::from)
+            })
+            .await
+        {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "forgot idempotency keys past retention"),
+            Err(error) => tracing::warn!(error = %error, "forgetting old idempotency keys failed"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+    }
+}

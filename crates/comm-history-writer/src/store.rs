@@ -308,6 +308,12 @@ pub fn assign_customer(
     .execute(connection)
 }
 
+/// Forgets idempotency keys created before `before`; returns how many.
+pub fn remove_idempotency_keys_before(connection: &mut AnyConnection, before: Timestamp) -> QueryResult<usize> {
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(DbTimestamp::from(before))))
+        .execute(connection)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

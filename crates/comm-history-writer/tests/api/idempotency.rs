@@ -87,3 +87,27 @@ async fn an_invalid_key_is_422_naming_the_header() {
     assert_eq!(problem_locations(&problem), ["Idempotency-Key"]);
     assert_eq!(stored_records(&app).await, 0);
 }
+
+#[tokio::test]
+async fn keys_past_retention_are_forgotten_and_a_replay_then_writes_anew() {
+    let app = spawn_app().await;
+    assert_eq!(
+        post_with_key(&app, "inbox-old", &example()).await.status().as_u16(),
+        201
+    );
+    let tomorrow = domain::Timestamp::parse("2999-01-01T00:00:00Z").unwrap();
+    let removed = app
+        .pool()
+        .run(move |c| {
+            comm_history_writer::store::remove_idempotency_keys_before(c, tomorrow)
+                .map_err(service_kit::database::DatabaseError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(
+        post_with_key(&app, "inbox-old", &example()).await.headers()["idempotency-replayed"],
+        "false"
+    );
+    assert_eq!(stored_records(&app).await, 2);
+}
