@@ -51,17 +51,14 @@ pub fn worker(settings: &Settings, pool: DbPool, registry: &prometheus::Registry
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let ingest = ingest_settings(context.settings)?;
     let metrics = Arc::new(metrics::IngestMetrics::register(context.metrics)?);
-    let pool = context
-        .pool
-        .ok_or_else(|| anyhow::anyhow!("result-ingest needs its database"))?;
-    // Background tasks run in the server's runtime; `check-config` has none and starts none.
-    let runtime = tokio::runtime::Handle::try_current().ok();
-    let batcher = runtime.as_ref().map(|runtime| {
+    // Background tasks run in the server's runtime, on its pool; `check-config` has neither.
+    let running = context.pool.zip(tokio::runtime::Handle::try_current().ok());
+    let batcher = running.as_ref().map(|(pool, runtime)| {
         let _entered = runtime.enter();
-        web::Data::new(accept_batcher::AcceptBatcher::start(pool.clone(), 4, 64))
+        web::Data::new(accept_batcher::AcceptBatcher::start((*pool).clone(), 4, 64))
     });
-    if let (true, Some(runtime)) = (ingest.worker_enabled, &runtime) {
-        let worker = worker::Worker::new(pool.clone(), ingest, metrics.clone())?;
+    if let (true, Some((pool, runtime))) = (ingest.worker_enabled, &running) {
+        let worker = worker::Worker::new((*pool).clone(), ingest, metrics.clone())?;
         runtime.spawn(worker.run());
     }
     let metrics = web::Data::from(metrics);
