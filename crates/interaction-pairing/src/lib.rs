@@ -42,7 +42,8 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         outbox.outbox_worker_enabled,
         tokio::runtime::Handle::try_current(),
     ) {
-        runtime.spawn(outbox::OutboxWorker::new(pool.clone(), outbox)?.run());
+        let metrics = outbox::OutboxMetrics::register(context.metrics)?;
+        runtime.spawn(outbox::OutboxWorker::new(pool.clone(), outbox, metrics)?.run());
     }
     routes_only(routes::config)
 }

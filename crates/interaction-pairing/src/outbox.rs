@@ -116,15 +116,44 @@ pub fn pending(connection: &mut AnyConnection) -> QueryResult<i64> {
 }
 
 /// Drains the outbox into comm-history-writer.
+/// The outbox's metrics; labels are fixed words.
+#[derive(Clone)]
+pub struct OutboxMetrics {
+    /// Entries waiting (delivered ones are removed), refreshed while the worker runs.
+    pub depth: prometheus::IntGauge,
+    /// Deliveries by `result` (`delivered`, `failed`).
+    pub deliveries: prometheus::IntCounterVec,
+}
+
+impl OutboxMetrics {
+    pub fn register(registry: &prometheus::Registry) -> prometheus::Result<Self> {
+        let depth = prometheus::IntGauge::new(
+            "ccbridge_pairing_outbox_depth",
+            "Pairings waiting to reach comm-history-writer",
+        )?;
+        let deliveries = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "ccbridge_pairing_outbox_deliveries_total",
+                "Outbox deliveries by result",
+            ),
+            &["result"],
+        )?;
+        registry.register(Box::new(depth.clone()))?;
+        registry.register(Box::new(deliveries.clone()))?;
+        Ok(Self { depth, deliveries })
+    }
+}
+
 pub struct OutboxWorker {
     pool: DbPool,
     http: reqwest_middleware::ClientWithMiddleware,
     assignments_url: String,
     settings: OutboxSettings,
+    metrics: OutboxMetrics,
 }
 
 impl OutboxWorker {
-    pub fn new(pool: DbPool, settings: OutboxSettings) -> anyhow::Result<Self> {
+    pub fn new(pool: DbPool, settings: OutboxSettings, metrics: OutboxMetrics) -> anyhow::Result<Self> {
         Ok(Self {
             pool,
             http: service_kit::telemetry::http_client(Duration::from_millis(settings.request_timeout_ms))?,
@@ -133,6 +162,7 @@ impl OutboxWorker {
                 settings.comm_history_url.trim_end_matches('/')
             ),
             settings,
+            metrics,
         })
     }
 
@@ -150,6 +180,7 @@ impl OutboxWorker {
             let id = DbUuid(entry.id);
             match outcome {
                 Ok(()) => {
+                    self.metrics.deliveries.with_label_values(&["delivered"]).inc();
                     self.pool
                         .run(move |c| {
                             diesel::delete(dsl::pairing_outbox.find(id))
@@ -160,6 +191,7 @@ impl OutboxWorker {
                         .await?;
                 }
                 Err(reason) => {
+                    self.metrics.deliveries.with_label_values(&["failed"]).inc();
                     let exponent = u32::try_from(entry.attempts.max(1) - 1).unwrap_or(0).min(20);
                     let delay = self
                         .settings
@@ -216,7 +248,12 @@ impl OutboxWorker {
         let idle = Duration::from_millis(self.settings.poll_interval_ms);
         loop {
             match self.try_execute_task().await {
-                Ok(0) => tokio::time::sleep(idle).await,
+                Ok(0) => {
+                    if let Ok(depth) = self.pool.run(|c| pending(c).map_err(ApiError::from)).await {
+                        self.metrics.depth.set(depth);
+                    }
+                    tokio::time::sleep(idle).await;
+                }
                 Ok(_) => {}
                 Err(error) => {
                     tracing::warn!(error = %error, "draining the pairing outbox failed");

@@ -85,7 +85,12 @@ pub async fn pipeline_with(ingest_overrides: &[(&'static str, &str)], writer_url
     .await;
     let mut outbox_settings = interaction_pairing::outbox_settings(&pairing.settings).unwrap();
     outbox_settings.outbox_worker_enabled = true;
-    let outbox = interaction_pairing::outbox::OutboxWorker::new(pairing.pool().clone(), outbox_settings).unwrap();
+    let outbox = interaction_pairing::outbox::OutboxWorker::new(
+        pairing.pool().clone(),
+        outbox_settings,
+        interaction_pairing::outbox::OutboxMetrics::register(&prometheus::Registry::new()).unwrap(),
+    )
+    .unwrap();
 
     let mut overrides: Vec<(&'static str, String)> = vec![
         ("ingest.gateway_url", gateway.address.clone()),
