@@ -35,20 +35,23 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     if records.idempotency_retention_days < 2 {
         anyhow::bail!("configuration is invalid:\n  - records.idempotency_retention_days: must be at least 2");
     }
-    // The clean-up runs in the server's runtime; `check-config` has none and starts none.
-    if let (Some(pool), Ok(runtime)) = (context.pool, tokio::runtime::Handle::try_current()) {
-        runtime.spawn(forget_old_idempotency_keys(
-            pool.clone(),
-            records.idempotency_retention_days,
-        ));
+    // Background work only where something is served (`check-config` starts none).
+    if let (Some(pool), Some(background)) = (context.pool, context.background) {
+        let pool = pool.clone();
+        let days = records.idempotency_retention_days;
+        background.spawn(move |shutdown| forget_old_idempotency_keys(pool, days, shutdown));
     }
     routes_only(routes::config)
 }
 
 /// Hourly: forget idempotency keys older than the retention, so the table does not grow forever.
-async fn forget_old_idempotency_keys(pool: service_kit::database::DbPool, retention_days: u64) {
+async fn forget_old_idempotency_keys(
+    pool: service_kit::database::DbPool,
+    retention_days: u64,
+    mut shutdown: service_kit::background::Shutdown,
+) {
     let retention = std::time::Duration::from_secs(retention_days * 86_400);
-    loop {
+    while !shutdown.is_requested() {
         let now = domain::Timestamp::now();
         let before = domain::Timestamp::from_offset_date_time(now.as_offset_date_time() - retention).unwrap_or(now);
         match pool
@@ -61,6 +64,6 @@ async fn forget_old_idempotency_keys(pool: service_kit::database::DbPool, retent
             Ok(removed) => tracing::info!(removed, "forgot idempotency keys past retention"),
             Err(error) => tracing::warn!(error = %error, "forgetting old idempotency keys failed"),
         }
-        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        shutdown.sleep(std::time::Duration::from_secs(3600)).await;
     }
 }

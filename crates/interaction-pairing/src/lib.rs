@@ -36,14 +36,11 @@ pub fn outbox_settings(settings: &service_kit::configuration::Settings) -> anyho
 
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let outbox = outbox_settings(context.settings)?;
-    // The worker runs in the server's runtime; `check-config` has none and starts no worker.
-    if let (Some(pool), true, Ok(runtime)) = (
-        context.pool,
-        outbox.outbox_worker_enabled,
-        tokio::runtime::Handle::try_current(),
-    ) {
+    // Background work only where something is served (`check-config` starts none).
+    if let (Some(pool), true, Some(background)) = (context.pool, outbox.outbox_worker_enabled, context.background) {
         let metrics = outbox::OutboxMetrics::register(context.metrics)?;
-        runtime.spawn(outbox::OutboxWorker::new(pool.clone(), outbox, metrics)?.run());
+        let worker = outbox::OutboxWorker::new(pool.clone(), outbox, metrics)?;
+        background.spawn(|shutdown| worker.run(shutdown));
     }
     routes_only(routes::config)
 }

@@ -243,21 +243,21 @@ impl OutboxWorker {
         }
     }
 
-    /// Runs until the process ends.
-    pub async fn run(self) {
+    /// Runs until shutdown is requested; a batch in hand is finished first.
+    pub async fn run(self, mut shutdown: service_kit::background::Shutdown) {
         let idle = Duration::from_millis(self.settings.poll_interval_ms);
-        loop {
+        while !shutdown.is_requested() {
             match self.try_execute_task().await {
                 Ok(0) => {
                     if let Ok(depth) = self.pool.run(|c| pending(c).map_err(ApiError::from)).await {
                         self.metrics.depth.set(depth);
                     }
-                    tokio::time::sleep(idle).await;
+                    shutdown.sleep(idle).await;
                 }
                 Ok(_) => {}
                 Err(error) => {
                     tracing::warn!(error = %error, "draining the pairing outbox failed");
-                    tokio::time::sleep(idle.max(Duration::from_secs(1))).await;
+                    shutdown.sleep(idle.max(Duration::from_secs(1))).await;
                 }
             }
         }

@@ -100,6 +100,7 @@ async fn main() {
     let p = helpers::pipeline_with(&[("ingest.batch_size", "64"), ("database.max_connections", "16")], None).await;
     // Workers start after the accept phase when BENCH_ACCEPT_ONLY=1 (to see the webhook alone).
     let accept_only = std::env::var("BENCH_ACCEPT_ONLY").is_ok_and(|v| v == "1");
+    let background = service_kit::background::Background::default();
     let start_workers = || {
         for _ in 0..2 {
             let worker = result_ingest::worker(
@@ -108,7 +109,7 @@ async fn main() {
                 &prometheus::Registry::new(),
             )
             .unwrap();
-            tokio::spawn(worker.run());
+            background.spawn(|shutdown| worker.run(shutdown));
         }
     };
     if !accept_only {

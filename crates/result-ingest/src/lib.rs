@@ -51,15 +51,12 @@ pub fn worker(settings: &Settings, pool: DbPool, registry: &prometheus::Registry
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let ingest = ingest_settings(context.settings)?;
     let metrics = Arc::new(metrics::IngestMetrics::register(context.metrics)?);
-    // Background tasks run in the server's runtime, on its pool; `check-config` has neither.
-    let running = context.pool.zip(tokio::runtime::Handle::try_current().ok());
-    let batcher = running.as_ref().map(|(pool, runtime)| {
-        let _entered = runtime.enter();
-        web::Data::new(accept_batcher::AcceptBatcher::start((*pool).clone(), 4, 64))
-    });
-    if let (true, Some((pool, runtime))) = (ingest.worker_enabled, &running) {
-        let worker = worker::Worker::new((*pool).clone(), ingest, metrics.clone())?;
-        runtime.spawn(worker.run());
+    // Background work only where something is served (`check-config` starts none).
+    let serving = context.pool.zip(context.background);
+    let batcher = serving.map(|(pool, _)| web::Data::new(accept_batcher::AcceptBatcher::start(pool.clone(), 4, 64)));
+    if let (true, Some((pool, background))) = (ingest.worker_enabled, serving) {
+        let worker = worker::Worker::new(pool.clone(), ingest, metrics.clone())?;
+        background.spawn(|shutdown| worker.run(shutdown));
     }
     let metrics = web::Data::from(metrics);
     Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {

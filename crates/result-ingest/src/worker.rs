@@ -70,12 +70,13 @@ impl Worker {
         Ok(ExecutionOutcome::TasksCompleted(count))
     }
 
-    /// Runs until the process ends: batches while there is work, a pause when there is none,
-    /// and now and then the queue gauges and the retention clean-up.
-    pub async fn run(self) {
+    /// Runs until shutdown is requested (a batch in hand is finished first): batches while there
+    /// is work, a pause when there is none, and now and then the queue gauges and the retention
+    /// clean-up.
+    pub async fn run(self, mut shutdown: service_kit::background::Shutdown) {
         let idle = Duration::from_millis(self.settings.poll_interval_ms);
         let mut last_housekeeping = tokio::time::Instant::now() - Duration::from_secs(3600);
-        loop {
+        while !shutdown.is_requested() {
             let outcome = self.try_execute_task().await;
             if last_housekeeping.elapsed() >= Duration::from_secs(15) {
                 if let Err(error) = self.housekeeping().await {
@@ -85,10 +86,12 @@ impl Worker {
             }
             match outcome {
                 Ok(ExecutionOutcome::TasksCompleted(_)) => {}
-                Ok(ExecutionOutcome::EmptyQueue) => tokio::time::sleep(idle).await,
+                Ok(ExecutionOutcome::EmptyQueue) => {
+                    shutdown.sleep(idle).await;
+                }
                 Err(error) => {
                     tracing::warn!(error = %error, "claiming inbox events failed");
-                    tokio::time::sleep(idle.max(Duration::from_secs(1))).await;
+                    shutdown.sleep(idle.max(Duration::from_secs(1))).await;
                 }
             }
         }

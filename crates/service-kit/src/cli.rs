@@ -55,6 +55,7 @@ pub fn run(service: &'static ServiceDefinition) -> ExitCode {
             settings: &settings,
             metrics: &prometheus::Registry::new(),
             pool: None,
+            background: None,
         };
         return match (service.setup)(&context) {
             Ok(_) => {

@@ -3,6 +3,7 @@
 //! bearer-token auth, RFC 9457 errors, health, metrics, graceful shutdown and the command line.
 
 pub mod auth;
+pub mod background;
 pub mod cli;
 pub mod configuration;
 pub mod database;

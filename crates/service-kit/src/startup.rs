@@ -2,6 +2,7 @@
 //! tests mount routes, middleware and error handling identically.
 
 use crate::auth::Callers;
+use crate::background::Background;
 use crate::configuration::Settings;
 use crate::database::{run_pending_migrations, DbPool, Migrations};
 use crate::extract::{json_config, path_config, query_config, BodyLimit};
@@ -41,6 +42,8 @@ pub struct ServiceContext<'a> {
     /// The registry `/metrics` serves; register the service's own metrics here.
     pub metrics: &'a prometheus::Registry,
     pub pool: Option<&'a DbPool>,
+    /// Where to start background work; `None` when nothing will be served (`check-config`).
+    pub background: Option<&'a Background>,
 }
 
 /// `setup` for a service whose routes need nothing but the shared app data.
@@ -60,6 +63,8 @@ pub struct Application {
     port: u16,
     server: Server,
     pool: Option<DbPool>,
+    background: Arc<Background>,
+    shutdown_timeout: std::time::Duration,
 }
 
 impl Application {
@@ -88,10 +93,12 @@ impl Application {
         let port = listener.local_addr()?.port();
 
         let registry = prometheus::Registry::new();
+        let background = Arc::new(Background::default());
         let context = ServiceContext {
             settings: &settings,
             metrics: &registry,
             pool: pool.as_ref(),
+            background: Some(&background),
         };
         let routes =
             (service.setup)(&context).map_err(|e| anyhow::anyhow!("{} could not be set up: {e:#}", service.name))?;
@@ -139,7 +146,14 @@ impl Application {
             database = pool.as_ref().map_or("none", |p| p.backend().name()),
             "service listening"
         );
-        Ok(Self { port, server, pool })
+        let shutdown_timeout = std::time::Duration::from_secs(settings.application.shutdown_timeout_seconds);
+        Ok(Self {
+            port,
+            server,
+            pool,
+            background,
+            shutdown_timeout,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -156,8 +170,11 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until stopped, then stops the background tasks (they finish their unit of work).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.background.stop(self.shutdown_timeout).await;
+        served
     }
 }
 
