@@ -24,6 +24,12 @@ async fn token(client: &reqwest::Client, url: &str, secret: &str) -> reqwest::Re
         .unwrap()
 }
 
+/// A valid bearer token from the client-credentials grant.
+async fn bearer(client: &reqwest::Client, url: &str) -> String {
+    let grant: Value = token(client, url, "ccbridge-dev-secret").await.json().await.unwrap();
+    grant["access_token"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn client_credentials_then_a_user_with_every_documented_field() {
     let (url, state) = start(|_| {});
@@ -66,12 +72,12 @@ async fn wrong_credentials_missing_tokens_and_unknown_ids_get_documented_errors(
     let body: Value = unauthenticated.json().await.unwrap();
     assert_eq!(body["code"], "authentication.required");
 
-    let grant: Value = token(&client, &url, "ccbridge-dev-secret").await.json().await.unwrap();
+    let bearer = bearer(&client, &url).await;
     let missing = client
         .get(format!(
             "{url}/api/v2/routing/wrapupcodes/00000000-0000-4000-8000-000000000000"
         ))
-        .bearer_auth(grant["access_token"].as_str().unwrap())
+        .bearer_auth(&bearer)
         .send()
         .await
         .unwrap();
@@ -84,7 +90,7 @@ async fn wrong_credentials_missing_tokens_and_unknown_ids_get_documented_errors(
     state.revoke_tokens();
     let revoked = client
         .get(format!("{url}/api/v2/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"))
-        .bearer_auth(grant["access_token"].as_str().unwrap())
+        .bearer_auth(&bearer)
         .send()
         .await
         .unwrap();
@@ -95,8 +101,7 @@ async fn wrong_credentials_missing_tokens_and_unknown_ids_get_documented_errors(
 async fn tokens_expire_after_their_lifetime() {
     let (url, _) = start(|c| c.token_lifetime = Duration::from_secs(2));
     let client = reqwest::Client::new();
-    let grant: Value = token(&client, &url, "ccbridge-dev-secret").await.json().await.unwrap();
-    let bearer = grant["access_token"].as_str().unwrap().to_owned();
+    let bearer = bearer(&client, &url).await;
     let user = format!("{url}/api/v2/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f");
     assert_eq!(
         client
@@ -127,8 +132,7 @@ async fn tokens_expire_after_their_lifetime() {
 async fn faults_by_admin_endpoint() {
     let (url, _) = start(|_| {});
     let client = reqwest::Client::new();
-    let grant: Value = token(&client, &url, "ccbridge-dev-secret").await.json().await.unwrap();
-    let bearer = grant["access_token"].as_str().unwrap().to_owned();
+    let bearer = bearer(&client, &url).await;
     let faults = Faults {
         rate_limit_every: Some(2),
         retry_after_seconds: Some(3),
@@ -202,8 +206,7 @@ async fn faults_by_admin_endpoint() {
 async fn gdpr_requests_move_through_their_statuses() {
     let (url, _) = start(|c| c.gdpr_step = Duration::from_millis(100));
     let client = reqwest::Client::new();
-    let grant: Value = token(&client, &url, "ccbridge-dev-secret").await.json().await.unwrap();
-    let bearer = grant["access_token"].as_str().unwrap().to_owned();
+    let bearer = bearer(&client, &url).await;
     let body = serde_json::json!({"requestType": "GDPR_DELETE", "subject": {"phoneNumbers": ["+420601123456"]}});
 
     let unconfirmed = client

@@ -359,6 +359,26 @@ fn schema_of(connection: &mut service_kit::database::AnyConnection) -> Vec<Strin
         .collect()
 }
 
+/// The communication record `shared/genesys/examples/README.md` expects for the inbound voice
+/// example when its pairing exists (agent "Jana Nováková", wrap-up code "Sale completed").
+pub fn expected_voice_inbound_record() -> serde_json::Value {
+    serde_json::json!({
+        "direction": "INBOUND",
+        "communicatedAt": "2026-11-20T09:41:07.512Z",
+        "source": "Call center",
+        "channel": "VOICE",
+        "domain": "OTHER",
+        "customerId": "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07",
+        "customerHandle": "tel:+420601123456",
+        "interactionId": "5773eca4-0874-4617-a6e8-85591aa94609",
+        "bankUserId": null,
+        "bankUserName": "Jana Nováková",
+        "purpose": "Sale completed",
+        "title": "Call center communication",
+        "body": ""
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database_name;

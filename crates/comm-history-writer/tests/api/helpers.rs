@@ -1,5 +1,5 @@
 use comm_history_writer::SERVICE;
-use serde_json::{json, Value};
+use serde_json::Value;
 use service_kit::database::DatabaseError;
 use test_support::TestApp;
 
@@ -27,21 +27,7 @@ pub async fn stored_records(app: &TestApp) -> i64 {
 
 /// The record `../shared/genesys/examples/README.md` expects for the inbound voice example.
 pub fn example() -> Value {
-    json!({
-        "direction": "INBOUND",
-        "communicatedAt": "2026-11-20T09:41:07.512Z",
-        "source": "Call center",
-        "channel": "VOICE",
-        "domain": "OTHER",
-        "customerId": "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07",
-        "customerHandle": "tel:+420601123456",
-        "interactionId": "5773eca4-0874-4617-a6e8-85591aa94609",
-        "bankUserId": null,
-        "bankUserName": "Jana Nováková",
-        "purpose": "Sale completed",
-        "title": "Call center communication",
-        "body": ""
-    })
+    test_support::expected_voice_inbound_record()
 }
 
 /// The attributes a client sent, out of a stored record (which adds id and createdAt).

@@ -1,5 +1,5 @@
 use crate::helpers::{attributes, example, pipeline};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[tokio::test]
 async fn the_example_webhook_with_its_pairing_yields_exactly_the_expected_record() {
@@ -15,21 +15,7 @@ async fn the_example_webhook_with_its_pairing_yields_exactly_the_expected_record
     p.drain(10).await;
     let records = p.records_of_interaction("5773eca4-0874-4617-a6e8-85591aa94609").await;
     assert_eq!(records.len(), 1);
-    let expected = json!({
-        "direction": "INBOUND",
-        "communicatedAt": "2026-11-20T09:41:07.512Z",
-        "source": "Call center",
-        "channel": "VOICE",
-        "domain": "OTHER",
-        "customerId": "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07",
-        "customerHandle": "tel:+420601123456",
-        "interactionId": "5773eca4-0874-4617-a6e8-85591aa94609",
-        "bankUserId": null,
-        "bankUserName": "Jana Nováková",
-        "purpose": "Sale completed",
-        "title": "Call center communication",
-        "body": ""
-    });
+    let expected = test_support::expected_voice_inbound_record();
     assert_eq!(attributes(&records[0]), expected);
     let processed = p.events("pending").await;
     assert!(processed.is_empty());
