@@ -21,6 +21,7 @@ diesel::table! {
         title -> Text,
         body -> Text,
         created_at -> UtcTimestamp,
+        forgotten_by -> Nullable<Uuid>,
     }
 }
 

@@ -5,4 +5,6 @@ service_kit::scopes! {
     RecordsWrite => "records:write",
     /// `GET /communicationRecords…`.
     RecordsRead => "records:read",
+    /// `/internal/gdpr/…`: gdpr-orchestrator.
+    GdprParticipant => "gdpr:participant",
 }

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = communication_records)]
-struct RecordRow {
+pub(crate) struct RecordRow {
     id: DbUuid,
     direction: String,
     communicated_at: DbTimestamp,
@@ -57,7 +57,7 @@ impl RecordRow {
     }
 
     /// A row that no longer parses was written around our validation: report it as corrupt.
-    fn into_record(self) -> QueryResult<CommunicationRecord> {
+    pub(crate) fn into_record(self) -> QueryResult<CommunicationRecord> {
         fn corrupt<E: std::fmt::Display>(column: &'static str) -> impl FnOnce(E) -> diesel::result::Error {
             move |e| diesel::result::Error::DeserializationError(format!("communication_records.{column}: {e}").into())
         }
@@ -194,8 +194,10 @@ fn replay(connection: &mut AnyConnection, idempotency: &Idempotency) -> Result<C
 }
 
 pub fn find(connection: &mut AnyConnection, id: CommunicationRecordId) -> QueryResult<Option<CommunicationRecord>> {
+    // A record a GDPR forget hid is gone for every reader until UNDO_FORGET.
     communication_records::table
         .find(DbUuid::from(id))
+        .filter(communication_records::forgotten_by.is_null())
         .select(RecordRow::as_select())
         .first(connection)
         .optional()?
@@ -250,7 +252,10 @@ pub fn list(
     limit: usize,
 ) -> QueryResult<Page> {
     use communication_records::dsl;
-    let mut query = dsl::communication_records.select(RecordRow::as_select()).into_boxed();
+    let mut query = dsl::communication_records
+        .select(RecordRow::as_select())
+        .filter(dsl::forgotten_by.is_null())
+        .into_boxed();
     if let Some(customer_id) = filter.customer_id {
         query = query.filter(dsl::customer_id.eq(DbUuid::from(customer_id)));
     }

@@ -7,6 +7,7 @@
 mod channel;
 mod communication_record;
 mod direction;
+pub mod gdpr;
 mod handle;
 mod ids;
 mod support_interaction;

@@ -5,4 +5,6 @@ service_kit::scopes! {
     GenesysLookup => "genesys:lookup",
     /// `/gdpr/…`: Genesys Cloud's GDPR API, for gdpr-orchestrator.
     GenesysGdpr => "genesys:gdpr",
+    /// `/internal/gdpr/…`: the GDPR participant contract, for gdpr-orchestrator.
+    GdprParticipant => "gdpr:participant",
 }

@@ -7,28 +7,7 @@
 mod helpers;
 
 use helpers::{start, INGEST, JANA, ORCHESTRATOR};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for CapturedLogs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
-    type Writer = Self;
-    fn make_writer(&'a self) -> Self {
-        self.clone()
-    }
-}
+use test_support::CapturedLogs;
 
 #[tokio::test]
 async fn secrets_tokens_and_personal_data_stay_out_of_the_logs() {
@@ -70,7 +49,7 @@ async fn secrets_tokens_and_personal_data_stay_out_of_the_logs() {
     assert_eq!(h.gateway.get(search, ORCHESTRATOR).await.status().as_u16(), 200);
     assert_eq!(h.gateway.get("/users/not-a-uuid", INGEST).await.status().as_u16(), 422);
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(
         text.contains("obtained a Genesys OAuth token"),
         "the capture works: {text}"

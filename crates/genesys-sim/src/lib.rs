@@ -136,6 +136,14 @@ impl SimState {
         lock(&self.calls).get(endpoint).copied().unwrap_or(0)
     }
 
+    /// The type (`GDPR_EXPORT`, `GDPR_DELETE`, …) of every GDPR request received, in order.
+    pub fn gdpr_request_types(&self) -> Vec<String> {
+        lock(&self.gdpr_requests)
+            .iter()
+            .map(|r| r.request_type.clone())
+            .collect()
+    }
+
     /// Every token issued so far, revoked or not (tests check none of them reached a log).
     pub fn issued_tokens(&self) -> Vec<String> {
         lock(&self.issued).clone()

@@ -1,6 +1,7 @@
 //! interaction-pairing: BOFE tells us which customer a Genesys interaction belongs to while the
 //! agent handles it; result-ingest later asks, to put the customer on the communication record.
 
+pub mod gdpr;
 pub mod outbox;
 pub mod routes;
 pub mod schema;

@@ -92,7 +92,8 @@ pub fn claim_due(
         dsl::id,
         dsl::next_attempt_at,
         dsl::attempts,
-        dsl::next_attempt_at.le(now_db),
+        // A GDPR forget holds its subject's assignments back until undone or purged.
+        dsl::next_attempt_at.le(now_db).and(dsl::forgotten_by.is_null()),
         limit,
         lease_until
     )?;

@@ -9,6 +9,7 @@ diesel::table! {
         customer_id -> Uuid,
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
+        forgotten_by -> Nullable<Uuid>,
     }
 }
 
@@ -24,5 +25,6 @@ diesel::table! {
         next_attempt_at -> UtcTimestamp,
         last_error -> Nullable<Text>,
         created_at -> UtcTimestamp,
+        forgotten_by -> Nullable<Uuid>,
     }
 }

@@ -5,4 +5,6 @@ service_kit::scopes! {
     PairingWrite => "pairing:write",
     /// `GET /customers/supportInteraction/{interactionId}`.
     PairingRead => "pairing:read",
+    /// `/internal/gdpr/…`: gdpr-orchestrator.
+    GdprParticipant => "gdpr:participant",
 }

@@ -67,7 +67,9 @@ pub fn upsert(
             .do_update()
             .set((
                 dsl::customer_id.eq(excluded(dsl::customer_id)),
-                dsl::updated_at.eq(excluded(dsl::updated_at))
+                dsl::updated_at.eq(excluded(dsl::updated_at)),
+                // A pairing after a GDPR forget is new data, recorded as normal.
+                dsl::forgotten_by.eq(None::<DbUuid>),
             ))
             .returning(PairingRow::as_returning())
             .get_result(c))?;
@@ -84,6 +86,7 @@ pub fn upsert(
 pub fn find(connection: &mut AnyConnection, interaction_id: InteractionId) -> QueryResult<Option<StoredPairing>> {
     dsl::support_interactions
         .find(DbUuid::from(interaction_id))
+        .filter(dsl::forgotten_by.is_null())
         .select(PairingRow::as_select())
         .first(connection)
         .optional()?

@@ -2,7 +2,8 @@
 //! accepted results cost one durable commit instead of N. A request is answered only after the
 //! commit that holds its row, so "202" still means "stored".
 
-use crate::inbox::{self, Accepted};
+use crate::gdpr::SuppressionKey;
+use crate::inbox::{self, Acceptance};
 use diesel::Connection;
 use domain::{SupportResult, Timestamp};
 use service_kit::database::DbPool;
@@ -12,7 +13,7 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 
 struct Pending {
     result: SupportResult,
-    reply: oneshot::Sender<Result<Accepted, String>>,
+    reply: oneshot::Sender<Result<Acceptance, String>>,
 }
 
 pub struct AcceptBatcher {
@@ -21,12 +22,13 @@ pub struct AcceptBatcher {
 
 impl AcceptBatcher {
     /// `flushers` transactions may be in flight at once, each holding up to `max_batch` rows.
-    pub fn start(pool: DbPool, flushers: usize, max_batch: usize) -> Self {
+    pub fn start(pool: DbPool, suppression: SuppressionKey, flushers: usize, max_batch: usize) -> Self {
         let (sender, receiver) = mpsc::channel::<Pending>(max_batch * flushers * 4);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..flushers.max(1) {
             let receiver = receiver.clone();
             let pool = pool.clone();
+            let suppression = suppression.clone();
             tokio::spawn(async move {
                 loop {
                     let batch = {
@@ -41,7 +43,7 @@ impl AcceptBatcher {
                         }
                         batch
                     };
-                    flush(&pool, batch).await;
+                    flush(&pool, &suppression, batch).await;
                 }
             });
         }
@@ -49,7 +51,7 @@ impl AcceptBatcher {
     }
 
     /// Stores the result (with whatever else arrived meanwhile) and answers once committed.
-    pub async fn accept(&self, result: SupportResult) -> Result<Accepted, ApiError> {
+    pub async fn accept(&self, result: SupportResult) -> Result<Acceptance, ApiError> {
         let (reply, answer) = oneshot::channel();
         let unavailable = |reason: &str| ApiError::Unavailable {
             retry_after_seconds: 1,
@@ -66,8 +68,12 @@ impl AcceptBatcher {
     }
 }
 
-async fn flush(pool: &DbPool, batch: Vec<Pending>) {
-    let results: Vec<SupportResult> = batch.iter().map(|p| p.result.clone()).collect();
+async fn flush(pool: &DbPool, suppression: &SuppressionKey, batch: Vec<Pending>) {
+    // Hashing happens here, outside the transaction, so the commit waits on nothing else.
+    let results: Vec<(SupportResult, Vec<String>)> = batch
+        .iter()
+        .map(|p| (p.result.clone(), suppression.hashes_of_result(&p.result)))
+        .collect();
     let outcome = pool
         .run(move |connection| {
             let now = Timestamp::now();
@@ -75,7 +81,7 @@ async fn flush(pool: &DbPool, batch: Vec<Pending>) {
                 .transaction(|c| {
                     results
                         .iter()
-                        .map(|result| inbox::accept(c, result, now))
+                        .map(|(result, hashes)| inbox::accept(c, result, hashes, now))
                         .collect::<Result<Vec<_>, _>>()
                 })
                 .map_err(ApiError::from)

@@ -26,9 +26,24 @@ pub struct Accepted {
     pub duplicate: bool,
 }
 
+/// What became of a delivered result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acceptance {
+    Stored(Accepted),
+    /// The result is about a subject forgotten after it happened: a late delivery that must not
+    /// bring the data back. Nothing is stored.
+    Suppressed,
+}
+
 /// Stores the result as a pending event, or finds the event the same result created before
-/// (same conversation, agent, wrap-up code and event time).
-pub fn accept(connection: &mut AnyConnection, result: &SupportResult, now: Timestamp) -> QueryResult<Accepted> {
+/// (same conversation, agent, wrap-up code and event time). `suppression_hashes` are the
+/// result's identifiers as [`crate::gdpr::SuppressionKey`] hashes them.
+pub fn accept(
+    connection: &mut AnyConnection,
+    result: &SupportResult,
+    suppression_hashes: &[String],
+    now: Timestamp,
+) -> QueryResult<Acceptance> {
     let id = Uuid::now_v7();
     let payload = serde_json::to_string(result).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     let now = DbTimestamp::from(now);
@@ -42,6 +57,7 @@ pub fn accept(connection: &mut AnyConnection, result: &SupportResult, now: Times
             dsl::wrapup_code.eq(result.wrapup_code.as_str()),
             dsl::event_time.eq(DbTimestamp::from(result.event_time)),
             dsl::payload.eq(&payload),
+            dsl::customer_handle_key.eq(Some(result.ani.key().as_str())),
             dsl::status.eq(PENDING),
             dsl::attempts.eq(0),
             dsl::next_attempt_at.eq(now),
@@ -53,11 +69,19 @@ pub fn accept(connection: &mut AnyConnection, result: &SupportResult, now: Times
         .returning(dsl::id)
         .get_result(c)
         .optional())?;
+    // Checked after the insert, whose write lock serialises it with a concurrent forget (on
+    // SQLite a read first would have to upgrade its lock, and fail, under concurrency).
+    if crate::gdpr::is_suppressed(connection, suppression_hashes, result.event_time)? {
+        if let Some(inserted) = inserted {
+            diesel::delete(dsl::inbox_events.find(inserted)).execute(connection)?;
+        }
+        return Ok(Acceptance::Suppressed);
+    }
     if let Some(inserted) = inserted {
-        return Ok(Accepted {
+        return Ok(Acceptance::Stored(Accepted {
             id: inserted.0,
             duplicate: false,
-        });
+        }));
     }
     let existing: DbUuid = dsl::inbox_events
         .filter(dsl::conversation_id.eq(DbUuid::from(result.conversation_id)))
@@ -66,10 +90,10 @@ pub fn accept(connection: &mut AnyConnection, result: &SupportResult, now: Times
         .filter(dsl::event_time.eq(DbTimestamp::from(result.event_time)))
         .select(dsl::id)
         .first(connection)?;
-    Ok(Accepted {
+    Ok(Acceptance::Stored(Accepted {
         id: existing.0,
         duplicate: true,
-    })
+    }))
 }
 
 /// An event a worker holds until `lease_until`.
@@ -97,7 +121,11 @@ pub fn claim_due(
         dsl::id,
         dsl::next_attempt_at,
         dsl::attempts,
-        dsl::status.eq(PENDING).and(dsl::next_attempt_at.le(now_db)),
+        // A GDPR forget holds its subject's events back until undone or purged.
+        dsl::status
+            .eq(PENDING)
+            .and(dsl::next_attempt_at.le(now_db))
+            .and(dsl::forgotten_by.is_null()),
         limit,
         lease_until
     )?;
@@ -173,6 +201,7 @@ pub fn retry_dead(connection: &mut AnyConnection, id: Option<Uuid>, now: Timesta
     let now = DbTimestamp::from(now);
     let mut query = diesel::update(dsl::inbox_events)
         .filter(dsl::status.eq(DEAD))
+        .filter(dsl::forgotten_by.is_null())
         .into_boxed();
     if let Some(id) = id {
         query = query.filter(dsl::id.eq(DbUuid(id)));
@@ -206,11 +235,13 @@ pub struct QueueDepth {
 
 pub fn depth(connection: &mut AnyConnection) -> QueryResult<QueueDepth> {
     let counts: Vec<(String, i64)> = dsl::inbox_events
+        .filter(dsl::forgotten_by.is_null())
         .group_by(dsl::status)
         .select((dsl::status, diesel::dsl::count_star()))
         .load(connection)?;
     let oldest: Option<DbTimestamp> = dsl::inbox_events
         .filter(dsl::status.eq(PENDING))
+        .filter(dsl::forgotten_by.is_null())
         .order(dsl::accepted_at)
         .select(dsl::accepted_at)
         .first(connection)
@@ -255,7 +286,10 @@ pub fn list(
     after: Option<(Timestamp, Uuid)>,
     limit: i64,
 ) -> QueryResult<Vec<EventSummary>> {
-    let mut query = dsl::inbox_events.filter(dsl::status.eq(status.to_owned())).into_boxed();
+    let mut query = dsl::inbox_events
+        .filter(dsl::status.eq(status.to_owned()))
+        .filter(dsl::forgotten_by.is_null())
+        .into_boxed();
     if let Some((at, id)) = after {
         let at = DbTimestamp::from(at);
         query = query.filter(
@@ -311,6 +345,7 @@ pub fn list(
 pub fn status_of(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<String>> {
     dsl::inbox_events
         .find(DbUuid(id))
+        .filter(dsl::forgotten_by.is_null())
         .select(dsl::status)
         .first(connection)
         .optional()

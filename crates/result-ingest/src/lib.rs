@@ -3,6 +3,7 @@
 //! customer from interaction-pairing) and writes exactly one communication record.
 
 pub mod accept_batcher;
+pub mod gdpr;
 pub mod inbox;
 pub mod metrics;
 pub mod routes;
@@ -53,7 +54,10 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let metrics = Arc::new(metrics::IngestMetrics::register(context.metrics)?);
     // Background work only where something is served (`check-config` starts none).
     let serving = context.pool.zip(context.background);
-    let batcher = serving.map(|(pool, _)| web::Data::new(accept_batcher::AcceptBatcher::start(pool.clone(), 4, 64)));
+    let suppression = gdpr::SuppressionKey::new(ingest.suppression_key.clone());
+    let participant = web::Data::new(gdpr::WebhookResults::new(suppression.clone()));
+    let batcher =
+        serving.map(|(pool, _)| web::Data::new(accept_batcher::AcceptBatcher::start(pool.clone(), suppression, 4, 64)));
     if let (true, Some((pool, background))) = (ingest.worker_enabled, serving) {
         let worker = worker::Worker::new(pool.clone(), ingest, metrics.clone())?;
         background.spawn(|shutdown| worker.run(shutdown));
@@ -65,5 +69,6 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
             cfg.app_data(batcher.clone());
         }
         routes::config(cfg);
+        service_kit::gdpr_participant::config::<_, scopes::GdprParticipant>(cfg, participant.clone());
     }))
 }

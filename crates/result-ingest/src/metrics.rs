@@ -5,6 +5,8 @@ use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, 
 pub struct IngestMetrics {
     pub accepted: IntCounter,
     pub duplicates: IntCounter,
+    /// Late deliveries about a subject forgotten after the interaction (GDPR), dropped.
+    pub suppressed: IntCounter,
     pub processed: IntCounter,
     pub retried: IntCounter,
     pub dead: IntCounter,
@@ -23,6 +25,10 @@ impl IngestMetrics {
             duplicates: counter(
                 "ccbridge_ingest_duplicates_total",
                 "Results delivered again and recognised",
+            )?,
+            suppressed: counter(
+                "ccbridge_ingest_suppressed_total",
+                "Results dropped because their subject was forgotten after the interaction",
             )?,
             processed: counter(
                 "ccbridge_ingest_processed_total",
@@ -60,6 +66,7 @@ impl IngestMetrics {
         };
         registry.register(Box::new(metrics.accepted.clone()))?;
         registry.register(Box::new(metrics.duplicates.clone()))?;
+        registry.register(Box::new(metrics.suppressed.clone()))?;
         registry.register(Box::new(metrics.processed.clone()))?;
         registry.register(Box::new(metrics.retried.clone()))?;
         registry.register(Box::new(metrics.dead.clone()))?;

@@ -19,5 +19,18 @@ diesel::table! {
         budget_started_at -> UtcTimestamp,
         processed_at -> Nullable<UtcTimestamp>,
         record_id -> Nullable<Uuid>,
+        customer_handle_key -> Nullable<Text>,
+        forgotten_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
+    suppressions (request_id, key_hash) {
+        request_id -> Uuid,
+        key_hash -> Text,
+        forgotten_at -> UtcTimestamp,
     }
 }

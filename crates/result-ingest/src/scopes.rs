@@ -5,4 +5,6 @@ service_kit::scopes! {
     IngestWebhook => "ingest:webhook",
     /// `/ingest/events…`: operators looking at and replaying the inbox.
     IngestOperate => "ingest:operate",
+    /// `/internal/gdpr/…`: gdpr-orchestrator.
+    GdprParticipant => "gdpr:participant",
 }

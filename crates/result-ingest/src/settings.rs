@@ -25,6 +25,9 @@ pub struct IngestSettings {
     pub retry_budget_hours: u64,
     /// Processed events are removed after this many days.
     pub retention_days: u64,
+    /// Key of the HMAC that hashes forgotten subjects' identifiers in the suppression list.
+    /// Never logged; changing it forgets every suppression.
+    pub suppression_key: SecretString,
 }
 
 impl IngestSettings {
@@ -41,6 +44,9 @@ impl IngestSettings {
         }
         if self.internal_token.expose_secret().len() < 16 {
             problems.push("ingest.internal_token: must be set (at least 16 characters)".to_owned());
+        }
+        if self.suppression_key.expose_secret().len() < 32 {
+            problems.push("ingest.suppression_key: must be set (at least 32 characters)".to_owned());
         }
         for (key, value) in [
             ("ingest.batch_size", u64::from(self.batch_size)),

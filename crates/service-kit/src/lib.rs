@@ -8,6 +8,7 @@ pub mod cli;
 pub mod configuration;
 pub mod database;
 pub mod extract;
+pub mod gdpr_participant;
 pub mod health;
 pub mod problem;
 pub mod startup;

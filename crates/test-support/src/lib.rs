@@ -106,6 +106,35 @@ fn init_test_logging() {
     });
 }
 
+/// Log output kept in memory, for tests that check what reaches the logs: install it as the
+/// writer of a `tracing_subscriber::fmt()` subscriber, then read [`CapturedLogs::text`].
+#[derive(Clone, Default)]
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = Self;
+    fn make_writer(&'a self) -> Self {
+        self.clone()
+    }
+}
+
 /// A running service on 127.0.0.1 with its own database.
 pub struct TestApp {
     pub address: String,
@@ -357,6 +386,71 @@ fn schema_of(connection: &mut service_kit::database::AnyConnection) -> Vec<Strin
         .into_iter()
         .map(|l| l.line)
         .collect()
+}
+
+/// Every row of every table (diesel's bookkeeping left out), one line per row as
+/// `table: values`, sorted: to compare whole databases before and after, or to scan them for a
+/// value that must not be there.
+pub async fn dump_tables(pool: &DbPool) -> Vec<String> {
+    use diesel::sql_types::Text;
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = Text)]
+        line: String,
+    }
+    let mut connection = {
+        let pool = pool.clone();
+        tokio::task::spawn_blocking(move || pool.get_blocking().unwrap())
+            .await
+            .unwrap()
+    };
+    tokio::task::spawn_blocking(move || {
+        let connection = &mut *connection;
+        let postgres = matches!(connection, service_kit::database::AnyConnection::Postgresql(_));
+        let tables_query = if postgres {
+            "SELECT table_name AS line FROM information_schema.tables WHERE table_schema = 'public' \
+             AND table_name <> '__diesel_schema_migrations' ORDER BY line"
+        } else {
+            "SELECT name AS line FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '__diesel%' \
+             AND name NOT LIKE 'sqlite_%' ORDER BY line"
+        };
+        let tables: Vec<String> = diesel::sql_query(tables_query)
+            .load::<Line>(connection)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.line)
+            .collect();
+        let mut lines = Vec::new();
+        for table in tables {
+            let query = if postgres {
+                format!("SELECT '{table}: ' || t::text AS line FROM {table} t")
+            } else {
+                let columns: Vec<String> =
+                    diesel::sql_query(format!("SELECT name AS line FROM pragma_table_info('{table}')"))
+                        .load::<Line>(connection)
+                        .unwrap()
+                        .into_iter()
+                        .map(|l| format!("COALESCE(quote({}), 'NULL')", l.line))
+                        .collect();
+                format!(
+                    "SELECT '{table}: ' || {} AS line FROM {table}",
+                    columns.join(" || ',' || ")
+                )
+            };
+            lines.extend(
+                diesel::sql_query(query)
+                    .load::<Line>(connection)
+                    .unwrap()
+                    .into_iter()
+                    .map(|l| l.line),
+            );
+        }
+        lines.sort();
+        lines
+    })
+    .await
+    .unwrap()
 }
 
 /// The communication record `shared/genesys/examples/README.md` expects for the inbound voice

@@ -3,6 +3,7 @@
 //! the request; the worker does the rest.
 
 use crate::accept_batcher::AcceptBatcher;
+use crate::inbox::Acceptance;
 use crate::metrics::IngestMetrics;
 use crate::scopes::IngestWebhook;
 use actix_web::middleware::from_fn;
@@ -20,13 +21,22 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 }
 
 /// 202 with the event id; the same result again answers the first id (and is processed once).
-#[tracing::instrument(name = "accept support result", skip_all, fields(conversation_id = %result.conversation_id, event_id, duplicate))]
+/// A result about a subject forgotten after it happened: 200 `suppressed`, nothing stored.
+#[tracing::instrument(name = "accept support result", skip_all, fields(conversation_id = %result.conversation_id, event_id, duplicate, suppressed))]
 async fn accept(
     batcher: web::Data<AcceptBatcher>,
     metrics: web::Data<IngestMetrics>,
     JsonBody(result): JsonBody<SupportResult>,
 ) -> Result<HttpResponse, ApiError> {
-    let accepted = batcher.accept(result).await?;
+    let accepted = match batcher.accept(result).await? {
+        Acceptance::Stored(accepted) => accepted,
+        Acceptance::Suppressed => {
+            // Answered as a success: Genesys must stop redelivering a result we will never keep.
+            metrics.suppressed.inc();
+            tracing::Span::current().record("suppressed", true);
+            return Ok(HttpResponse::Ok().json(json!({ "id": null, "duplicate": false, "suppressed": true })));
+        }
+    };
     let span = tracing::Span::current();
     span.record("event_id", tracing::field::display(accepted.id));
     span.record("duplicate", accepted.duplicate);
@@ -37,5 +47,5 @@ async fn accept(
     }
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/ingest/events/{}", accepted.id)))
-        .json(json!({ "id": accepted.id, "duplicate": accepted.duplicate })))
+        .json(json!({ "id": accepted.id, "duplicate": accepted.duplicate, "suppressed": false })))
 }

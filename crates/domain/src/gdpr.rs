@@ -1,0 +1,352 @@
+//! GDPR data-subject requests: who the subject is, and the one contract every service holding
+//! personal data serves to gdpr-orchestrator (count, export, forget, undo, purge, status).
+
+use crate::handle::HandleKey;
+use crate::ids::{CustomerId, GenesysUserId, InteractionId};
+use crate::timestamp::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use time::{Date, Month, OffsetDateTime};
+
+/// The data subject as a client names it: any mix of identifiers, in any form Genesys sends.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubjectInput {
+    #[serde(default)]
+    pub customer_ids: Vec<String>,
+    #[serde(default)]
+    pub phone_numbers: Vec<String>,
+    #[serde(default)]
+    pub email_addresses: Vec<String>,
+    #[serde(default)]
+    pub genesys_user_ids: Vec<String>,
+}
+
+/// One reason a subject was refused: where (a JSON pointer below the subject) and why. Never
+/// quotes the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectProblem {
+    pub pointer: String,
+    pub detail: &'static str,
+}
+
+/// The data subject, normalised: phone numbers in E.164, e-mail addresses lower-case, ids typed.
+/// `interaction_ids` are never given by a client: gdpr-orchestrator adds the interactions
+/// interaction-pairing links to the subject's customer ids, so every service can find the
+/// subject's data by what it holds. Personal data: `Debug` shows only how many of each.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataSubject {
+    #[serde(default)]
+    pub customer_ids: BTreeSet<CustomerId>,
+    #[serde(default)]
+    pub phone_numbers: BTreeSet<String>,
+    #[serde(default)]
+    pub email_addresses: BTreeSet<String>,
+    #[serde(default)]
+    pub genesys_user_ids: BTreeSet<GenesysUserId>,
+    #[serde(default)]
+    pub interaction_ids: BTreeSet<InteractionId>,
+}
+
+impl fmt::Debug for DataSubject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "DataSubject {{ customer_ids: {}, phone_numbers: {}, email_addresses: {}, genesys_user_ids: {}, interaction_ids: {} }}",
+            self.customer_ids.len(),
+            self.phone_numbers.len(),
+            self.email_addresses.len(),
+            self.genesys_user_ids.len(),
+            self.interaction_ids.len()
+        )
+    }
+}
+
+impl DataSubject {
+    /// Parses every identifier; all problems at once, each naming its place (`/phoneNumbers/1`).
+    pub fn parse(input: &SubjectInput) -> Result<Self, Vec<SubjectProblem>> {
+        let mut subject = Self::default();
+        let mut problems = Vec::new();
+        for (i, id) in input.customer_ids.iter().enumerate() {
+            match CustomerId::parse(id.trim()) {
+                Ok(id) => {
+                    subject.customer_ids.insert(id);
+                }
+                Err(_) => problems.push(SubjectProblem {
+                    pointer: format!("/customerIds/{i}"),
+                    detail: "not a customer id: expected a UUID",
+                }),
+            }
+        }
+        for (i, phone) in input.phone_numbers.iter().enumerate() {
+            match HandleKey::of(phone) {
+                HandleKey::Phone(e164) => {
+                    subject.phone_numbers.insert(e164);
+                }
+                _ => problems.push(SubjectProblem {
+                    pointer: format!("/phoneNumbers/{i}"),
+                    detail: "not a phone number with a country code (+…, tel:+…, sip:+…@host)",
+                }),
+            }
+        }
+        for (i, email) in input.email_addresses.iter().enumerate() {
+            match HandleKey::of(email) {
+                HandleKey::Email(lower) => {
+                    subject.email_addresses.insert(lower);
+                }
+                _ => problems.push(SubjectProblem {
+                    pointer: format!("/emailAddresses/{i}"),
+                    detail: "not an e-mail address",
+                }),
+            }
+        }
+        for (i, id) in input.genesys_user_ids.iter().enumerate() {
+            match GenesysUserId::parse(id.trim()) {
+                Ok(id) => {
+                    subject.genesys_user_ids.insert(id);
+                }
+                Err(_) => problems.push(SubjectProblem {
+                    pointer: format!("/genesysUserIds/{i}"),
+                    detail: "not a Genesys user id: expected a UUID",
+                }),
+            }
+        }
+        if problems.is_empty() && subject.is_empty() {
+            problems.push(SubjectProblem {
+                pointer: String::new(),
+                detail: "name at least one identifier: customerIds, phoneNumbers, emailAddresses or genesysUserIds",
+            });
+        }
+        if problems.is_empty() {
+            Ok(subject)
+        } else {
+            Err(problems)
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.customer_ids.is_empty()
+            && self.phone_numbers.is_empty()
+            && self.email_addresses.is_empty()
+            && self.genesys_user_ids.is_empty()
+            && self.interaction_ids.is_empty()
+    }
+
+    /// The search keys ([`HandleKey`]) of the subject's phone numbers and e-mail addresses: what
+    /// services store beside each customer handle.
+    pub fn handle_keys(&self) -> Vec<String> {
+        self.phone_numbers
+            .iter()
+            .chain(self.email_addresses.iter())
+            .cloned()
+            .collect()
+    }
+}
+
+/// What gdpr-orchestrator asks a participant to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParticipantAction {
+    /// What would be exported or erased, per category; changes nothing.
+    Count,
+    /// The subject's data.
+    Export,
+    /// Hide the subject's data at once (no read path returns it); purge comes later.
+    Forget,
+    /// Restore what the forget hid, while it is not purged.
+    Undo,
+    /// Delete what the forget hid, irreversibly; report what is left (zero).
+    Purge,
+}
+
+impl ParticipantAction {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Count => "count",
+            Self::Export => "export",
+            Self::Forget => "forget",
+            Self::Undo => "undo",
+            Self::Purge => "purge",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        [Self::Count, Self::Export, Self::Forget, Self::Undo, Self::Purge]
+            .into_iter()
+            .find(|a| a.as_str() == input)
+    }
+}
+
+/// The body of every participant call.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantCall {
+    pub subject: DataSubject,
+    /// When the forget was confirmed: webhook results from before it are suppressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forgotten_at: Option<Timestamp>,
+    /// What the participant answered before for this request (a Genesys request id), so a
+    /// repeated call follows the same external work instead of starting another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_ref: Option<String>,
+}
+
+/// Where a participant's part of a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantState {
+    Done,
+    /// Submitted to a system that takes its time (Genesys Cloud); ask for the status later.
+    PendingExternal,
+    /// The external system gave up; `detail` says why.
+    Failed,
+}
+
+/// Counts per data category (`communications`, `pairings`, …): numbers only, never values.
+pub type CategoryCounts = BTreeMap<String, u64>;
+
+/// A participant's answer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantReport {
+    pub state: Option<ParticipantState>,
+    pub counts: CategoryCounts,
+    /// The exported data per category (export only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<BTreeMap<String, Vec<Value>>>,
+    /// Interactions linked to the subject's customer ids (interaction-pairing's count).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub linked_interaction_ids: BTreeSet<InteractionId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_ref: Option<String>,
+    /// Where Genesys Cloud put an export's results.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results_urls: Vec<String>,
+    /// A short, identifier-free explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl ParticipantReport {
+    pub fn done(counts: CategoryCounts) -> Self {
+        Self {
+            state: Some(ParticipantState::Done),
+            counts,
+            ..Self::default()
+        }
+    }
+}
+
+/// GDPR Art. 12(3): one calendar month after receipt, counted as the ICO does: the day of receipt
+/// is day one, the answer is due on the same date next month, or the month's last day when it
+/// has no such date (31 January → 28/29 February). `months` > 1 gives an extended deadline.
+pub fn due_after_months(received: Timestamp, months: u8) -> Timestamp {
+    let at = received.as_offset_date_time();
+    let date = add_months(at.date(), months);
+    Timestamp::from_offset_date_time(OffsetDateTime::new_utc(date, at.time())).unwrap_or(received)
+}
+
+fn add_months(date: Date, months: u8) -> Date {
+    let month_index = i32::from(u8::from(date.month())) - 1 + i32::from(months);
+    let year = date.year() + month_index.div_euclid(12);
+    let month = u8::try_from(month_index.rem_euclid(12) + 1)
+        .ok()
+        .and_then(|m| Month::try_from(m).ok())
+        .unwrap_or(Month::December);
+    let last_day = time::util::days_in_month(month, year);
+    Date::from_calendar_date(year, month, date.day().min(last_day)).unwrap_or(date)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(phones: &[&str], emails: &[&str]) -> SubjectInput {
+        SubjectInput {
+            phone_numbers: phones.iter().map(|s| (*s).to_owned()).collect(),
+            email_addresses: emails.iter().map(|s| (*s).to_owned()).collect(),
+            ..SubjectInput::default()
+        }
+    }
+
+    #[test]
+    fn every_form_genesys_sends_becomes_one_e164_number() {
+        let subject = DataSubject::parse(&input(
+            &[
+                "tel:+420601123456",
+                "sip:+420601123456@10.0.0.7;user=phone",
+                "+420 601 123 456",
+            ],
+            &["Client@Example.COM"],
+        ))
+        .unwrap();
+        assert_eq!(subject.phone_numbers, BTreeSet::from(["+420601123456".to_owned()]));
+        assert_eq!(
+            subject.email_addresses,
+            BTreeSet::from(["client@example.com".to_owned()])
+        );
+        assert_eq!(subject.handle_keys(), vec!["+420601123456", "client@example.com"]);
+    }
+
+    #[test]
+    fn problems_name_each_bad_identifier_and_never_its_value() {
+        let mut bad = input(&["+420601123456", "601123456"], &["nobody"]);
+        bad.customer_ids = vec!["not-a-uuid".to_owned()];
+        let problems = DataSubject::parse(&bad).unwrap_err();
+        let pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/customerIds/0", "/phoneNumbers/1", "/emailAddresses/0"]);
+        assert!(problems.iter().all(|p| !p.detail.contains("601123456")));
+    }
+
+    #[test]
+    fn an_empty_subject_is_refused() {
+        let problems = DataSubject::parse(&SubjectInput::default()).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].pointer, "");
+    }
+
+    #[test]
+    fn debug_shows_counts_only() {
+        let subject = DataSubject::parse(&input(&["+420601123456"], &["client@example.com"])).unwrap();
+        let debug = format!("{subject:?}");
+        assert!(!debug.contains("420") && !debug.contains("client"), "{debug}");
+    }
+
+    #[test]
+    fn due_dates_follow_calendar_months() {
+        let at = |s: &str| Timestamp::parse(s).unwrap();
+        assert_eq!(
+            due_after_months(at("2026-11-22T10:00:00Z"), 1),
+            at("2026-12-22T10:00:00Z")
+        );
+        assert_eq!(
+            due_after_months(at("2027-01-31T08:30:00Z"), 1),
+            at("2027-02-28T08:30:00Z")
+        );
+        assert_eq!(
+            due_after_months(at("2028-01-31T08:30:00Z"), 1),
+            at("2028-02-29T08:30:00Z")
+        );
+        assert_eq!(
+            due_after_months(at("2026-12-15T00:00:00Z"), 3),
+            at("2027-03-15T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn actions_round_trip_their_names() {
+        for action in [
+            ParticipantAction::Count,
+            ParticipantAction::Export,
+            ParticipantAction::Forget,
+            ParticipantAction::Undo,
+            ParticipantAction::Purge,
+        ] {
+            assert_eq!(ParticipantAction::parse(action.as_str()), Some(action));
+        }
+        assert_eq!(ParticipantAction::parse("delete"), None);
+    }
+}

@@ -1,0 +1,194 @@
+//! The GDPR participant for Genesys Cloud, on the contract every ccbridge service serves
+//! (`service_kit::gdpr_participant`). Genesys Cloud cannot hide data and undo, so:
+//! count = subject searches; export = a GDPR_EXPORT; forget and undo change nothing there (said in
+//! `detail`); purge = a GDPR_DELETE with `deleteConfirmed=true`, only reached after the
+//! orchestrator's confirmation and grace window. Submissions answer `pending_external` with the
+//! Genesys request ids as `externalRef`; the status call follows them until COMPLETED or ERROR.
+//! Stateless: a repeated call that brings its `externalRef` follows the same Genesys requests.
+
+use crate::scopes::GdprParticipant;
+use crate::upstream::GenesysApi;
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpResponse};
+use domain::gdpr::{
+    CategoryCounts, DataSubject, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use service_kit::auth::require;
+use service_kit::extract::JsonBody;
+use service_kit::gdpr_participant::{parse_action, parse_request_id};
+use service_kit::problem::{ApiError, FieldProblem};
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/internal/gdpr/requests/{requestId}/{action}")
+            .route(web::post().to(act).wrap(from_fn(require::<GdprParticipant>))),
+    )
+    .service(
+        web::resource("/internal/gdpr/requests/{requestId}")
+            .route(web::get().to(status).wrap(from_fn(require::<GdprParticipant>))),
+    );
+}
+
+const SUBJECTS: &str = "genesysSubjects";
+const REQUESTS: &str = "genesysRequests";
+
+/// The Genesys `GDPRSubject`s that cover our subject: one for its phone numbers and e-mail
+/// addresses, one per agent (Genesys takes a single `userId` per subject).
+fn genesys_subjects(subject: &DataSubject) -> Vec<Value> {
+    let mut subjects = Vec::new();
+    if !subject.phone_numbers.is_empty() || !subject.email_addresses.is_empty() {
+        subjects.push(json!({ "phoneNumbers": subject.phone_numbers, "emailAddresses": subject.email_addresses }));
+    }
+    subjects.extend(subject.genesys_user_ids.iter().map(|id| json!({ "userId": id })));
+    subjects
+}
+
+#[tracing::instrument(name = "gdpr participant call", skip_all, fields(gdpr_request_id, action))]
+async fn act(
+    api: web::Data<GenesysApi>,
+    path: web::Path<(String, String)>,
+    JsonBody(call): JsonBody<ParticipantCall>,
+) -> Result<HttpResponse, ApiError> {
+    let (request_id, action) = path.into_inner();
+    let request_id = parse_request_id(&request_id)?;
+    let action = parse_action(&action)?;
+    let span = tracing::Span::current();
+    span.record("gdpr_request_id", tracing::field::display(request_id));
+    span.record("action", action.as_str());
+    let report = match action {
+        ParticipantAction::Count => count(&api, &call.subject).await?,
+        ParticipantAction::Export | ParticipantAction::Purge => match &call.external_ref {
+            Some(refs) => follow(&api, refs).await?,
+            None => submit(&api, &call.subject, action).await?,
+        },
+        ParticipantAction::Forget | ParticipantAction::Undo => ParticipantReport {
+            detail: Some("Genesys Cloud cannot hide and restore: its data is deleted by the purge".to_owned()),
+            ..ParticipantReport::done(CategoryCounts::new())
+        },
+    };
+    tracing::info!(state = ?report.state, "GDPR participant call done");
+    Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusQuery {
+    #[serde(rename = "ref")]
+    external_ref: Option<String>,
+}
+
+async fn status(
+    api: web::Data<GenesysApi>,
+    path: web::Path<String>,
+    query: web::Query<StatusQuery>,
+) -> Result<HttpResponse, ApiError> {
+    parse_request_id(&path)?;
+    let report = match &query.external_ref {
+        Some(refs) => follow(&api, refs).await?,
+        None => ParticipantReport {
+            detail: Some("nothing was submitted to Genesys Cloud for this request".to_owned()),
+            ..ParticipantReport::done(CategoryCounts::new())
+        },
+    };
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// How many Genesys subjects each phone number and e-mail address finds.
+async fn count(api: &GenesysApi, subject: &DataSubject) -> Result<ParticipantReport, ApiError> {
+    let searches = subject
+        .phone_numbers
+        .iter()
+        .map(|p| ("PHONE", p))
+        .chain(subject.email_addresses.iter().map(|e| ("EMAIL", e)));
+    let mut found = 0u64;
+    for (search_type, value) in searches {
+        let listing = api
+            .get(
+                "gdpr.subjects",
+                "/api/v2/gdpr/subjects",
+                &[("searchType", search_type), ("searchValue", value.as_str())],
+            )
+            .await?;
+        found += listing
+            .get("entities")
+            .and_then(Value::as_array)
+            .map_or(0, |e| e.len() as u64);
+    }
+    found += subject.genesys_user_ids.len() as u64;
+    Ok(ParticipantReport::done([(SUBJECTS.to_owned(), found)].into()))
+}
+
+/// Submits one Genesys request per Genesys subject.
+async fn submit(
+    api: &GenesysApi,
+    subject: &DataSubject,
+    action: ParticipantAction,
+) -> Result<ParticipantReport, ApiError> {
+    let subjects = genesys_subjects(subject);
+    if subjects.is_empty() {
+        return Ok(ParticipantReport {
+            detail: Some("the subject has no identifier Genesys Cloud knows (phone, e-mail or agent)".to_owned()),
+            ..ParticipantReport::done([(REQUESTS.to_owned(), 0)].into())
+        });
+    }
+    let (request_type, query): (&str, &[(&str, &str)]) = match action {
+        ParticipantAction::Purge => ("GDPR_DELETE", &[("deleteConfirmed", "true")]),
+        _ => ("GDPR_EXPORT", &[]),
+    };
+    let mut ids = Vec::new();
+    for genesys_subject in subjects {
+        let body = json!({ "requestType": request_type, "subject": genesys_subject });
+        let created = api
+            .post("gdpr.requests.create", "/api/v2/gdpr/requests", query, &body)
+            .await?;
+        let id = created
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::BadGateway("Genesys answered a GDPR request without an id".to_owned()))?;
+        tracing::info!(genesys_request_id = %id, request_type, "GDPR request submitted to Genesys Cloud");
+        ids.push(id.to_owned());
+    }
+    Ok(ParticipantReport {
+        state: Some(ParticipantState::PendingExternal),
+        counts: [(REQUESTS.to_owned(), ids.len() as u64)].into(),
+        external_ref: Some(ids.join(",")),
+        ..ParticipantReport::default()
+    })
+}
+
+/// Where the Genesys requests in `refs` stand: done when all are COMPLETED, failed when one says
+/// ERROR, pending otherwise.
+async fn follow(api: &GenesysApi, refs: &str) -> Result<ParticipantReport, ApiError> {
+    let mut statuses = Vec::new();
+    let mut results_urls = Vec::new();
+    for id in refs.split(',').filter(|id| !id.is_empty()) {
+        let id = uuid::Uuid::try_parse(id).map_err(|_| {
+            ApiError::Validation(vec![FieldProblem::new(
+                "/externalRef",
+                "not a list of Genesys request ids",
+            )])
+        })?;
+        let request = api
+            .get("gdpr.requests.get", &format!("/api/v2/gdpr/requests/{id}"), &[])
+            .await?;
+        let status = request.get("status").and_then(Value::as_str).unwrap_or("").to_owned();
+        results_urls.extend(request.get("resultsUrl").and_then(Value::as_str).map(str::to_owned));
+        statuses.push(status);
+    }
+    let state = if statuses.iter().any(|s| s == "ERROR") {
+        ParticipantState::Failed
+    } else if statuses.iter().all(|s| s == "COMPLETED") {
+        ParticipantState::Done
+    } else {
+        ParticipantState::PendingExternal
+    };
+    Ok(ParticipantReport {
+        state: Some(state),
+        counts: [(REQUESTS.to_owned(), statuses.len() as u64)].into(),
+        external_ref: Some(refs.to_owned()),
+        results_urls,
+        detail: (state == ParticipantState::Failed).then(|| "Genesys Cloud reported ERROR".to_owned()),
+        ..ParticipantReport::default()
+    })
+}
