@@ -9,15 +9,16 @@ use std::path::{Path, PathBuf};
 
 /// The services devstack runs, in start order (each after those it calls). Add new ones here and
 /// their wiring in [`wiring`].
-pub static SERVICES: [&ServiceDefinition; 4] = [
+pub static SERVICES: [&ServiceDefinition; 5] = [
     &comm_history_writer::SERVICE,
     &interaction_pairing::SERVICE,
     &genesys_gateway::SERVICE,
     &result_ingest::SERVICE,
+    &gdpr_orchestrator::SERVICE,
 ];
 
 /// The development callers and every scope each may hold; each service gets the scopes it knows.
-const CALLERS: [(&str, &[&str]); 4] = [
+const CALLERS: [(&str, &[&str]); 5] = [
     // The back-office front end: pairs interactions, reads history.
     ("bofe", &["pairing:write", "pairing:read", "records:read"]),
     // ccbridge's own services calling each other.
@@ -29,12 +30,15 @@ const CALLERS: [(&str, &[&str]); 4] = [
             "records:read",
             "genesys:lookup",
             "genesys:gdpr",
+            "gdpr:participant",
         ],
     ),
     // Genesys' data action posting interaction results.
     ("genesys", &["ingest:webhook"]),
     // Someone looking after the inbox.
     ("operator", &["ingest:operate"]),
+    // The data protection officer (and the `gdpr` command line): GDPR requests.
+    ("dpo", &["dpo"]),
 ];
 
 /// genesys-sim's port when devstack runs it.
@@ -196,6 +200,13 @@ fn wiring(
             setting("ingest.pairing_url", url_of("interaction-pairing")),
             setting("ingest.comm_history_url", url_of("comm-history-writer")),
             setting("ingest.internal_token", internal_token.to_owned()),
+        ],
+        "gdpr-orchestrator" => vec![
+            setting("gdpr.result_ingest_url", url_of("result-ingest")),
+            setting("gdpr.comm_history_url", url_of("comm-history-writer")),
+            setting("gdpr.pairing_url", url_of("interaction-pairing")),
+            setting("gdpr.gateway_url", url_of("genesys-gateway")),
+            setting("gdpr.internal_token", internal_token.to_owned()),
         ],
         _ => Vec::new(),
     }

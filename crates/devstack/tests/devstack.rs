@@ -25,6 +25,7 @@ async fn every_service_answers_with_the_development_tokens() {
         "interaction-pairing",
         "genesys-gateway",
         "result-ingest",
+        "gdpr-orchestrator",
     ];
     assert_eq!(names, expected);
     let banner = stack.banner();
@@ -40,6 +41,7 @@ async fn every_service_answers_with_the_development_tokens() {
         ("interaction-pairing", "sqlite"),
         ("comm-history-writer", "sqlite"),
         ("genesys-gateway", "none"),
+        ("gdpr-orchestrator", "sqlite"),
     ] {
         let ready: serde_json::Value = client
             .get(format!("{}/readyz", urls[name]))

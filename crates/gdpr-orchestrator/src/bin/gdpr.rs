@@ -1,0 +1,315 @@
+//! `gdpr`: Export Me, Forget Me and Undo Forget from the command line, for operators and
+//! schedulers, against gdpr-orchestrator's API.
+//!
+//! `gdpr exportme|forgetme|undoforget -i INPUT -o OUTDIR [--count] [--confirm]
+//!  [--token T | --client-id ID --client-secret S] [--url URL]`
+//!
+//! INPUT is a JSON file with the subject (`customerIds`, `phoneNumbers`, `emailAddresses`,
+//! `genesysUserIds`) or a comma-separated list of customer ids. Without `--confirm`, `forgetme`
+//! only reports what would be erased. Writes `output.json` (and for exportme the bundle) and
+//! `execution.log` (no identifiers) to OUTDIR; exits non-zero with the reason on failure.
+
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Operation {
+    /// Collect the subject's data from every system.
+    Exportme,
+    /// Erase the subject's data (only with --confirm; otherwise a count).
+    Forgetme,
+    /// Restore what a forgetme hid, within its grace window.
+    Undoforget,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "gdpr", version, about = "GDPR requests against ccbridge's gdpr-orchestrator")]
+struct Cli {
+    operation: Operation,
+    /// A JSON file with the subject, or a comma-separated list of customer ids.
+    #[arg(short = 'i', long = "input")]
+    input: String,
+    /// Where output.json, execution.log (and for exportme the bundle) are written.
+    #[arg(short = 'o', long = "output")]
+    output: PathBuf,
+    /// Only count what would be exported or erased.
+    #[arg(long)]
+    count: bool,
+    /// forgetme: carry the erasure out (without it, forgetme only reports what it would erase).
+    #[arg(long)]
+    confirm: bool,
+    /// Bearer token of a caller with the `dpo` scope.
+    #[arg(long, env = "GDPR_TOKEN", hide_env_values = true, conflicts_with_all = ["client_id", "client_secret"])]
+    token: Option<String>,
+    /// Caller name, with --client-secret (HTTP Basic).
+    #[arg(long, requires = "client_secret")]
+    client_id: Option<String>,
+    /// The caller's token, with --client-id (HTTP Basic).
+    #[arg(long, env = "GDPR_CLIENT_SECRET", hide_env_values = true, requires = "client_id")]
+    client_secret: Option<String>,
+    /// gdpr-orchestrator's base URL.
+    #[arg(long, env = "GDPR_URL", default_value = "http://127.0.0.1:8085")]
+    url: String,
+    /// The case number in the bank's ticketing.
+    #[arg(long, default_value = "gdpr-cli")]
+    reference: String,
+    /// How often to ask for the request's status, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    poll_ms: u64,
+    /// Give up waiting after this many seconds (the request carries on in the orchestrator).
+    #[arg(long, default_value_t = 3600)]
+    timeout_seconds: u64,
+}
+
+/// `execution.log`: what was done, when; ids, statuses and counts only.
+struct ExecutionLog(std::fs::File);
+
+impl ExecutionLog {
+    fn line(&mut self, message: &str) {
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let _ = writeln!(self.0, "{now} {message}");
+    }
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    auth: Auth,
+}
+
+enum Auth {
+    Bearer(String),
+    Basic(String, String),
+}
+
+impl Api {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let builder = self
+            .http
+            .request(method, format!("{}{path}", self.base.trim_end_matches('/')));
+        match &self.auth {
+            Auth::Bearer(token) => builder.bearer_auth(token),
+            Auth::Basic(user, secret) => builder.basic_auth(user, Some(secret)),
+        }
+    }
+
+    async fn send(&self, builder: reqwest::RequestBuilder) -> Result<Value, String> {
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| format!("gdpr-orchestrator is unreachable at {}: {e}", self.base))?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(body)
+        } else {
+            let detail = body["detail"]
+                .as_str()
+                .or(body["title"].as_str())
+                .unwrap_or("no detail");
+            let fields: Vec<String> = body["errors"]
+                .as_array()
+                .map(|errors| {
+                    errors
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "{}: {}",
+                                e["pointer"].as_str().or(e["parameter"].as_str()).unwrap_or(""),
+                                e["detail"].as_str().unwrap_or("")
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Err(
+                format!("gdpr-orchestrator answered {status}: {detail} {}", fields.join("; "))
+                    .trim()
+                    .to_owned(),
+            )
+        }
+    }
+}
+
+fn read_subject(input: &str) -> Result<Value, String> {
+    let path = Path::new(input);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {input}: {e}"))?;
+        return serde_json::from_str(&text).map_err(|e| format!("{input} is not JSON: {e}"));
+    }
+    let ids: Vec<&str> = input.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    if ids.is_empty() {
+        return Err("INPUT is neither a file nor a list of customer ids".to_owned());
+    }
+    Ok(json!({ "customerIds": ids }))
+}
+
+fn write_json(path: &Path, value: &Value) -> Result<(), String> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?;
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = std::fs::create_dir_all(&cli.output) {
+        eprintln!("gdpr: cannot create {}: {e}", cli.output.display());
+        return ExitCode::from(2);
+    }
+    let log = match std::fs::File::create(cli.output.join("execution.log")) {
+        Ok(file) => ExecutionLog(file),
+        Err(e) => {
+            eprintln!("gdpr: cannot write the execution log: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut log = log;
+    match run(&cli, &mut log).await {
+        Ok(summary) => {
+            log.line(&format!("done: {summary}"));
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(reason) => {
+            log.line(&format!("failed: {reason}"));
+            eprintln!("gdpr: {reason}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
+    let auth = match (&cli.token, &cli.client_id, &cli.client_secret) {
+        (Some(token), _, _) => Auth::Bearer(token.clone()),
+        (None, Some(id), Some(secret)) => Auth::Basic(id.clone(), secret.clone()),
+        _ => return Err("credentials are required: --token, or --client-id with --client-secret".to_owned()),
+    };
+    let api = Api {
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| e.to_string())?,
+        base: cli.url.clone(),
+        auth,
+    };
+    let subject = read_subject(&cli.input)?;
+    let request_type = match cli.operation {
+        Operation::Exportme => "EXPORT",
+        Operation::Forgetme => "FORGET",
+        Operation::Undoforget => "UNDO_FORGET",
+    };
+    let body = json!({ "type": request_type, "subject": subject, "reference": cli.reference, "countOnly": cli.count });
+    let created = api
+        .send(api.request(reqwest::Method::POST, "/gdpr/requests").json(&body))
+        .await?;
+    let id = created["id"]
+        .as_str()
+        .ok_or("the orchestrator answered without a request id")?
+        .to_owned();
+    log.line(&format!("{request_type} request {id} filed (countOnly={})", cli.count));
+
+    let final_states: &[&str] = match cli.operation {
+        Operation::Forgetme if !cli.count => &["awaiting_confirmation", "completed", "undone", "cancelled"],
+        _ => &["completed", "undone", "cancelled"],
+    };
+    let mut request = wait_for(cli, &api, &id, final_states, log).await?;
+    if matches!(cli.operation, Operation::Forgetme) && request["status"] == "awaiting_confirmation" {
+        if cli.confirm {
+            api.send(api.request(reqwest::Method::POST, &format!("/gdpr/requests/{id}/confirm")))
+                .await?;
+            log.line(&format!("request {id} confirmed"));
+            request = wait_for(cli, &api, &id, &["in_grace", "completed"], log).await?;
+        } else {
+            log.line("not confirmed: nothing was erased (run again with --confirm)");
+        }
+    }
+    let mut output = json!({ "request": request });
+    if matches!(cli.operation, Operation::Exportme) && !cli.count {
+        let bundle = api
+            .send(api.request(reqwest::Method::GET, &format!("/gdpr/requests/{id}/export")))
+            .await?;
+        write_bundle(&cli.output, &bundle)?;
+        log.line(&format!(
+            "bundle written: {} files",
+            bundle["manifest"]["files"].as_array().map_or(0, Vec::len)
+        ));
+        output["manifest"] = bundle["manifest"].clone();
+    }
+    write_json(&cli.output.join("output.json"), &output)?;
+    let counts = request["counts"].to_string();
+    Ok(format!(
+        "request {id}: {} {counts}",
+        request["status"].as_str().unwrap_or("?")
+    ))
+}
+
+/// Polls until the request reaches one of `states`, showing its progress.
+async fn wait_for(cli: &Cli, api: &Api, id: &str, states: &[&str], log: &mut ExecutionLog) -> Result<Value, String> {
+    let progress = ProgressBar::new_spinner();
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    progress.enable_steady_tick(Duration::from_millis(120));
+    let give_up = Instant::now() + Duration::from_secs(cli.timeout_seconds);
+    let mut last_status = String::new();
+    loop {
+        let request = api
+            .send(api.request(reqwest::Method::GET, &format!("/gdpr/requests/{id}")))
+            .await?;
+        let status = request["status"].as_str().unwrap_or("").to_owned();
+        if status != last_status {
+            let reason = request["statusReason"]
+                .as_str()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            log.line(&format!("request {id}: {status}{reason}"));
+            progress.set_message(format!("{id}: {status}{reason}"));
+            last_status = status.clone();
+        }
+        if states.contains(&status.as_str()) {
+            progress.finish_and_clear();
+            return Ok(request);
+        }
+        if Instant::now() >= give_up {
+            progress.finish_and_clear();
+            return Err(format!(
+                "gave up waiting after {} s: request {id} is {status} and carries on in the orchestrator",
+                cli.timeout_seconds
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(cli.poll_ms)).await;
+    }
+}
+
+/// `manifest.json` and one file per participant and category, checked against the manifest.
+fn write_bundle(directory: &Path, bundle: &Value) -> Result<(), String> {
+    write_json(&directory.join("manifest.json"), &bundle["manifest"])?;
+    for file in bundle["manifest"]["files"].as_array().into_iter().flatten() {
+        let (Some(participant), Some(category), Some(sha256)) = (
+            file["participant"].as_str(),
+            file["category"].as_str(),
+            file["sha256"].as_str(),
+        ) else {
+            return Err("the manifest lists a file without participant, category or checksum".to_owned());
+        };
+        let bytes = serde_json::to_vec_pretty(&bundle["data"][participant][category]).map_err(|e| e.to_string())?;
+        if hex::encode(Sha256::digest(&bytes)) != sha256 {
+            return Err(format!(
+                "{participant}/{category}: checksum does not match the manifest"
+            ));
+        }
+        let folder = directory.join(participant);
+        std::fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+        std::fs::write(folder.join(format!("{category}.json")), bytes)
+            .map_err(|e| format!("cannot write {participant}/{category}.json: {e}"))?;
+    }
+    Ok(())
+}

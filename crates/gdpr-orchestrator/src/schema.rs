@@ -1,0 +1,68 @@
+//! Tables in portable types: native `uuid`/`timestamptz` on PostgreSQL, text on SQLite.
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
+    gdpr_requests (id) {
+        id -> Uuid,
+        request_type -> Text,
+        status -> Text,
+        count_only -> Bool,
+        reference -> Text,
+        requested_by -> Text,
+        subject -> Nullable<Text>,
+        subject_fingerprint -> Nullable<Text>,
+        target_request_id -> Nullable<Uuid>,
+        received_at -> UtcTimestamp,
+        due_at -> UtcTimestamp,
+        extension_months -> Integer,
+        extension_reason -> Nullable<Text>,
+        confirmed_at -> Nullable<UtcTimestamp>,
+        confirmed_by -> Nullable<Text>,
+        purge_after -> Nullable<UtcTimestamp>,
+        completed_at -> Nullable<UtcTimestamp>,
+        identifiers_erased_at -> Nullable<UtcTimestamp>,
+        status_reason -> Nullable<Text>,
+        attempts -> Integer,
+        next_attempt_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
+    gdpr_steps (request_id, phase, participant) {
+        request_id -> Uuid,
+        phase -> Text,
+        participant -> Text,
+        position -> Integer,
+        state -> Text,
+        attempts -> Integer,
+        counts -> Nullable<Text>,
+        external_ref -> Nullable<Text>,
+        results_urls -> Nullable<Text>,
+        export_data -> Nullable<Text>,
+        detail -> Nullable<Text>,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
+    gdpr_audit_log (id) {
+        id -> Uuid,
+        request_id -> Uuid,
+        at -> UtcTimestamp,
+        actor -> Text,
+        event -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(gdpr_steps -> gdpr_requests (request_id));
+diesel::allow_tables_to_appear_in_same_query!(gdpr_requests, gdpr_steps, gdpr_audit_log);

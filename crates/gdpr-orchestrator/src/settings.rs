@@ -1,0 +1,140 @@
+//! The `[gdpr]` section.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// The participants gdpr-orchestrator knows, by the name they appear under in requests.
+pub const RESULT_INGEST: &str = "result-ingest";
+pub const COMM_HISTORY: &str = "comm-history-writer";
+pub const PAIRING: &str = "interaction-pairing";
+pub const GENESYS_CLOUD: &str = "genesys-cloud";
+const KNOWN: [&str; 4] = [RESULT_INGEST, COMM_HISTORY, PAIRING, GENESYS_CLOUD];
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GdprSettings {
+    pub result_ingest_url: String,
+    pub comm_history_url: String,
+    pub pairing_url: String,
+    /// genesys-gateway, the participant for Genesys Cloud.
+    pub gateway_url: String,
+    /// Bearer token for the participants. Never logged.
+    pub internal_token: SecretString,
+    /// Participant names, comma-separated, in the order they run.
+    pub order: String,
+    pub request_timeout_ms: u64,
+    pub grace_hours: u64,
+    pub identifier_retention_days: u64,
+    /// HMAC key for subject fingerprints. Never logged.
+    pub identifier_key: SecretString,
+    pub worker_enabled: bool,
+    pub poll_interval_ms: u64,
+    pub lease_seconds: u64,
+    pub backoff_min_ms: u64,
+    pub backoff_max_ms: u64,
+    pub external_poll_seconds: u64,
+}
+
+/// A participant and where it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub name: &'static str,
+    pub url: String,
+}
+
+impl GdprSettings {
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        for (key, url) in [
+            ("gdpr.result_ingest_url", &self.result_ingest_url),
+            ("gdpr.comm_history_url", &self.comm_history_url),
+            ("gdpr.pairing_url", &self.pairing_url),
+            ("gdpr.gateway_url", &self.gateway_url),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                problems.push(format!("{key}: must be an http(s) URL"));
+            }
+        }
+        if self.internal_token.expose_secret().len() < 16 {
+            problems.push("gdpr.internal_token: must be set (at least 16 characters)".to_owned());
+        }
+        if self.identifier_key.expose_secret().len() < 32 {
+            problems.push("gdpr.identifier_key: must be set (at least 32 characters)".to_owned());
+        }
+        let names: Vec<&str> = self.order.split(',').map(str::trim).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        let mut known = KNOWN.to_vec();
+        known.sort_unstable();
+        if sorted != known {
+            problems.push(format!(
+                "gdpr.order: must name each of {} exactly once",
+                KNOWN.join(", ")
+            ));
+        }
+        for (key, value) in [
+            ("gdpr.request_timeout_ms", self.request_timeout_ms),
+            ("gdpr.poll_interval_ms", self.poll_interval_ms),
+            ("gdpr.lease_seconds", self.lease_seconds),
+            ("gdpr.backoff_min_ms", self.backoff_min_ms),
+            ("gdpr.external_poll_seconds", self.external_poll_seconds),
+            ("gdpr.identifier_retention_days", self.identifier_retention_days),
+        ] {
+            if value == 0 {
+                problems.push(format!("{key}: must be at least 1"));
+            }
+        }
+        if self.backoff_max_ms < self.backoff_min_ms {
+            problems.push("gdpr.backoff_max_ms: must not be below gdpr.backoff_min_ms".to_owned());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The participants in the configured order.
+    pub fn participants(&self) -> Vec<Participant> {
+        self.order
+            .split(',')
+            .map(str::trim)
+            .filter_map(|name| {
+                let (name, url) = match name {
+                    RESULT_INGEST => (RESULT_INGEST, &self.result_ingest_url),
+                    COMM_HISTORY => (COMM_HISTORY, &self.comm_history_url),
+                    PAIRING => (PAIRING, &self.pairing_url),
+                    GENESYS_CLOUD => (GENESYS_CLOUD, &self.gateway_url),
+                    _ => return None,
+                };
+                Some(Participant { name, url: url.clone() })
+            })
+            .collect()
+    }
+
+    pub fn grace(&self) -> Duration {
+        Duration::from_secs(self.grace_hours * 3600)
+    }
+
+    pub fn identifier_retention(&self) -> Duration {
+        Duration::from_secs(self.identifier_retention_days * 86_400)
+    }
+
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_seconds)
+    }
+
+    pub fn external_poll(&self) -> Duration {
+        Duration::from_secs(self.external_poll_seconds)
+    }
+
+    /// Exponential backoff for the `attempts`th failure, between the configured bounds.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let exponent = attempts.saturating_sub(1).min(30);
+        Duration::from_millis(
+            self.backoff_min_ms
+                .saturating_mul(1u64 << exponent)
+                .min(self.backoff_max_ms),
+        )
+    }
+}

@@ -1,0 +1,470 @@
+//! Requests, their steps and the audit log, as stored.
+
+use crate::schema::{gdpr_audit_log, gdpr_requests, gdpr_steps};
+use diesel::prelude::*;
+use domain::gdpr::{CategoryCounts, DataSubject, ParticipantAction};
+use domain::Timestamp;
+use serde::Serialize;
+use service_kit::database::sql_types::{DbTimestamp, DbUuid};
+use service_kit::database::AnyConnection;
+use std::time::Duration;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RequestType {
+    Export,
+    Forget,
+    UndoForget,
+}
+
+impl RequestType {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Export => "EXPORT",
+            Self::Forget => "FORGET",
+            Self::UndoForget => "UNDO_FORGET",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Export, Self::Forget, Self::UndoForget]
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(value))
+    }
+}
+
+/// A request's status. The worker takes up the "active" ones when they fall due.
+pub mod status {
+    pub const RECEIVED: &str = "received";
+    /// A participant was not ready when a phase was to start; retried by itself.
+    pub const BLOCKED: &str = "blocked";
+    pub const COUNTING: &str = "counting";
+    pub const AWAITING_CONFIRMATION: &str = "awaiting_confirmation";
+    pub const EXPORTING: &str = "exporting";
+    pub const FORGETTING: &str = "forgetting";
+    /// FORGET: hidden everywhere; purged once the grace window has passed, unless undone.
+    pub const IN_GRACE: &str = "in_grace";
+    pub const PURGING: &str = "purging";
+    pub const UNDOING: &str = "undoing";
+    pub const COMPLETED: &str = "completed";
+    /// FORGET: restored by an UNDO_FORGET within the grace window.
+    pub const UNDONE: &str = "undone";
+    /// FORGET: cancelled before its confirmation by an UNDO_FORGET; nothing was hidden.
+    pub const CANCELLED: &str = "cancelled";
+    /// FORGET in its grace window that an UNDO_FORGET is restoring: never purged.
+    pub const UNDO_REQUESTED: &str = "undo_requested";
+
+    pub const ALL: [&str; 13] = [
+        RECEIVED,
+        BLOCKED,
+        COUNTING,
+        AWAITING_CONFIRMATION,
+        EXPORTING,
+        FORGETTING,
+        IN_GRACE,
+        PURGING,
+        UNDOING,
+        COMPLETED,
+        UNDONE,
+        CANCELLED,
+        UNDO_REQUESTED,
+    ];
+    /// What the worker takes up when due.
+    pub const ACTIVE: [&str; 8] = [
+        RECEIVED, BLOCKED, COUNTING, EXPORTING, FORGETTING, IN_GRACE, PURGING, UNDOING,
+    ];
+    pub const FINISHED: [&str; 3] = [COMPLETED, UNDONE, CANCELLED];
+}
+
+/// Step states.
+pub mod step_state {
+    pub const PENDING: &str = "pending";
+    pub const DONE: &str = "done";
+    pub const PENDING_EXTERNAL: &str = "pending_external";
+    pub const FAILED: &str = "failed";
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = gdpr_requests)]
+pub struct RequestRow {
+    pub id: DbUuid,
+    pub request_type: String,
+    pub status: String,
+    pub count_only: bool,
+    pub reference: String,
+    pub requested_by: String,
+    pub subject: Option<String>,
+    pub subject_fingerprint: Option<String>,
+    pub target_request_id: Option<DbUuid>,
+    pub received_at: DbTimestamp,
+    pub due_at: DbTimestamp,
+    pub extension_months: i32,
+    pub extension_reason: Option<String>,
+    pub confirmed_at: Option<DbTimestamp>,
+    pub confirmed_by: Option<String>,
+    pub purge_after: Option<DbTimestamp>,
+    pub completed_at: Option<DbTimestamp>,
+    pub identifiers_erased_at: Option<DbTimestamp>,
+    pub status_reason: Option<String>,
+    pub attempts: i32,
+    pub next_attempt_at: DbTimestamp,
+    pub updated_at: DbTimestamp,
+}
+
+impl RequestRow {
+    pub fn request_type(&self) -> RequestType {
+        RequestType::parse(&self.request_type).unwrap_or(RequestType::Export)
+    }
+
+    /// The subject, while the request still holds it.
+    pub fn subject(&self) -> QueryResult<Option<DataSubject>> {
+        self.subject
+            .as_deref()
+            .map(|s| serde_json::from_str(s).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e))))
+            .transpose()
+    }
+
+    pub fn is_finished(&self) -> bool {
+        status::FINISHED.contains(&self.status.as_str())
+    }
+
+    pub fn is_overdue(&self, now: Timestamp) -> bool {
+        !self.is_finished() && self.due_at.0 < now.as_offset_date_time()
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = gdpr_steps)]
+pub struct StepRow {
+    pub request_id: DbUuid,
+    pub phase: String,
+    pub participant: String,
+    pub position: i32,
+    pub state: String,
+    pub attempts: i32,
+    pub counts: Option<String>,
+    pub external_ref: Option<String>,
+    pub results_urls: Option<String>,
+    pub export_data: Option<String>,
+    pub detail: Option<String>,
+    pub updated_at: DbTimestamp,
+}
+
+impl StepRow {
+    pub fn new(request_id: Uuid, phase: ParticipantAction, participant: &str, position: usize, now: Timestamp) -> Self {
+        Self {
+            request_id: DbUuid(request_id),
+            phase: phase.as_str().to_owned(),
+            participant: participant.to_owned(),
+            position: i32::try_from(position).unwrap_or(i32::MAX),
+            state: step_state::PENDING.to_owned(),
+            attempts: 0,
+            counts: None,
+            external_ref: None,
+            results_urls: None,
+            export_data: None,
+            detail: None,
+            updated_at: now.into(),
+        }
+    }
+
+    pub fn counts(&self) -> CategoryCounts {
+        self.counts
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn results_urls(&self) -> Vec<String> {
+        self.results_urls
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok())
+            .unwrap_or_default()
+    }
+}
+
+pub fn insert_request(connection: &mut AnyConnection, row: &RequestRow) -> QueryResult<()> {
+    diesel::insert_into(gdpr_requests::table)
+        .values(row)
+        .execute(connection)
+        .map(drop)
+}
+
+pub fn find_request(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<RequestRow>> {
+    gdpr_requests::table
+        .find(DbUuid(id))
+        .select(RequestRow::as_select())
+        .first(connection)
+        .optional()
+}
+
+/// Saves every field of the request (the worker and the routes change it under a lease or in a
+/// transaction, never both at once for the same transition).
+pub fn save_request(connection: &mut AnyConnection, row: &RequestRow) -> QueryResult<()> {
+    use gdpr_requests::dsl;
+    diesel::update(dsl::gdpr_requests.find(row.id))
+        .set((
+            dsl::status.eq(&row.status),
+            dsl::subject.eq(&row.subject),
+            dsl::subject_fingerprint.eq(&row.subject_fingerprint),
+            dsl::due_at.eq(row.due_at),
+            dsl::extension_months.eq(row.extension_months),
+            dsl::extension_reason.eq(&row.extension_reason),
+            dsl::confirmed_at.eq(row.confirmed_at),
+            dsl::confirmed_by.eq(&row.confirmed_by),
+            dsl::purge_after.eq(row.purge_after),
+            dsl::completed_at.eq(row.completed_at),
+            dsl::identifiers_erased_at.eq(row.identifiers_erased_at),
+            dsl::status_reason.eq(&row.status_reason),
+            dsl::next_attempt_at.eq(row.next_attempt_at),
+            dsl::updated_at.eq(row.updated_at),
+        ))
+        .execute(connection)
+        .map(drop)
+}
+
+/// The newest unfinished request of `request_type` for the same subject, if any.
+pub fn find_open_duplicate(
+    connection: &mut AnyConnection,
+    request_type: RequestType,
+    fingerprint: &str,
+) -> QueryResult<Option<RequestRow>> {
+    use gdpr_requests::dsl;
+    dsl::gdpr_requests
+        .filter(dsl::request_type.eq(request_type.as_str()))
+        .filter(dsl::subject_fingerprint.eq(fingerprint))
+        .filter(dsl::status.ne_all(status::FINISHED))
+        .order(dsl::received_at.desc())
+        .select(RequestRow::as_select())
+        .first(connection)
+        .optional()
+}
+
+/// The newest FORGET for the subject, whatever its state.
+pub fn find_latest_forget(connection: &mut AnyConnection, fingerprint: &str) -> QueryResult<Option<RequestRow>> {
+    use gdpr_requests::dsl;
+    dsl::gdpr_requests
+        .filter(dsl::request_type.eq(RequestType::Forget.as_str()))
+        .filter(dsl::subject_fingerprint.eq(fingerprint))
+        .order(dsl::received_at.desc())
+        .select(RequestRow::as_select())
+        .first(connection)
+        .optional()
+}
+
+pub fn steps(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<StepRow>> {
+    use gdpr_steps::dsl;
+    dsl::gdpr_steps
+        .filter(dsl::request_id.eq(DbUuid(request_id)))
+        .order((dsl::phase, dsl::position))
+        .select(StepRow::as_select())
+        .load(connection)
+}
+
+/// Inserts or replaces a step.
+pub fn save_step(connection: &mut AnyConnection, step: &StepRow) -> QueryResult<()> {
+    use gdpr_steps::dsl;
+    let updated = diesel::update(
+        dsl::gdpr_steps
+            .filter(dsl::request_id.eq(step.request_id))
+            .filter(dsl::phase.eq(&step.phase))
+            .filter(dsl::participant.eq(&step.participant)),
+    )
+    .set((
+        dsl::state.eq(&step.state),
+        dsl::attempts.eq(step.attempts),
+        dsl::counts.eq(&step.counts),
+        dsl::external_ref.eq(&step.external_ref),
+        dsl::results_urls.eq(&step.results_urls),
+        dsl::export_data.eq(&step.export_data),
+        dsl::detail.eq(&step.detail),
+        dsl::updated_at.eq(step.updated_at),
+    ))
+    .execute(connection)?;
+    if updated == 0 {
+        diesel::insert_into(gdpr_steps::table)
+            .values(step)
+            .execute(connection)?;
+    }
+    Ok(())
+}
+
+/// An audit entry: who did what to which request, with counts and states. Never identifiers.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub request_id: Uuid,
+    pub at: Timestamp,
+    pub actor: String,
+    pub event: String,
+    pub detail: serde_json::Value,
+}
+
+pub fn audit(
+    connection: &mut AnyConnection,
+    request_id: Uuid,
+    actor: &str,
+    event: &str,
+    detail: &serde_json::Value,
+    now: Timestamp,
+) -> QueryResult<()> {
+    use gdpr_audit_log::dsl;
+    diesel::insert_into(dsl::gdpr_audit_log)
+        .values((
+            dsl::id.eq(DbUuid(Uuid::now_v7())),
+            dsl::request_id.eq(DbUuid(request_id)),
+            dsl::at.eq(DbTimestamp::from(now)),
+            dsl::actor.eq(actor),
+            dsl::event.eq(event),
+            dsl::detail.eq(detail.to_string()),
+        ))
+        .execute(connection)
+        .map(drop)
+}
+
+pub fn audit_log(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<AuditEntry>> {
+    use gdpr_audit_log::dsl;
+    let rows: Vec<(DbUuid, DbUuid, DbTimestamp, String, String, String)> = dsl::gdpr_audit_log
+        .filter(dsl::request_id.eq(DbUuid(request_id)))
+        .order((dsl::at, dsl::id))
+        .select((dsl::id, dsl::request_id, dsl::at, dsl::actor, dsl::event, dsl::detail))
+        .load(connection)?;
+    rows.into_iter()
+        .map(|(id, request_id, at, actor, event, detail)| {
+            Ok(AuditEntry {
+                id: id.0,
+                request_id: request_id.0,
+                at: at.into_domain()?,
+                actor,
+                event,
+                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .collect()
+}
+
+/// Claims up to `limit` due active requests for `lease`.
+pub fn claim_due(
+    connection: &mut AnyConnection,
+    now: Timestamp,
+    limit: i64,
+    lease: Duration,
+) -> QueryResult<Vec<Uuid>> {
+    use gdpr_requests::dsl;
+    let now_db = DbTimestamp::from(now);
+    let lease_until = DbTimestamp(now.as_offset_date_time() + lease);
+    let ids = service_kit::claim_due_ids!(
+        connection,
+        dsl::gdpr_requests,
+        dsl::id,
+        dsl::next_attempt_at,
+        dsl::attempts,
+        dsl::status.eq_any(status::ACTIVE).and(dsl::next_attempt_at.le(now_db)),
+        limit,
+        lease_until
+    )?;
+    Ok(ids.into_iter().map(|id| id.0).collect())
+}
+
+/// Which requests a listing covers.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub status: Option<String>,
+    pub overdue: bool,
+}
+
+/// Newest first by `(received_at, id)`, `limit` after the cursor.
+pub fn list(
+    connection: &mut AnyConnection,
+    filter: &ListFilter,
+    after: Option<(Timestamp, Uuid)>,
+    limit: i64,
+    now: Timestamp,
+) -> QueryResult<Vec<RequestRow>> {
+    use gdpr_requests::dsl;
+    let mut query = dsl::gdpr_requests.select(RequestRow::as_select()).into_boxed();
+    if let Some(status) = &filter.status {
+        query = query.filter(dsl::status.eq(status.clone()));
+    }
+    if filter.overdue {
+        query = query
+            .filter(dsl::status.ne_all(status::FINISHED))
+            .filter(dsl::due_at.lt(DbTimestamp::from(now)));
+    }
+    if let Some((at, id)) = after {
+        let at = DbTimestamp::from(at);
+        query = query.filter(
+            dsl::received_at
+                .le(at)
+                .and(dsl::received_at.lt(at).or(dsl::id.lt(DbUuid(id)))),
+        );
+    }
+    query
+        .order((dsl::received_at.desc(), dsl::id.desc()))
+        .limit(limit)
+        .load(connection)
+}
+
+/// Unfinished requests past their due date.
+pub fn overdue_count(connection: &mut AnyConnection, now: Timestamp) -> QueryResult<i64> {
+    use gdpr_requests::dsl;
+    dsl::gdpr_requests
+        .filter(dsl::status.ne_all(status::FINISHED))
+        .filter(dsl::due_at.lt(DbTimestamp::from(now)))
+        .count()
+        .get_result(connection)
+}
+
+/// Requests by status.
+pub fn status_counts(connection: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
+    use gdpr_requests::dsl;
+    dsl::gdpr_requests
+        .group_by(dsl::status)
+        .select((dsl::status, diesel::dsl::count_star()))
+        .load(connection)
+}
+
+/// Finished requests whose retention has passed: their subject, fingerprint and export data go.
+/// Returns the requests erased.
+pub fn erase_expired_identifiers(
+    connection: &mut AnyConnection,
+    now: Timestamp,
+    retention: Duration,
+) -> QueryResult<Vec<Uuid>> {
+    use gdpr_requests::dsl;
+    let before = DbTimestamp(now.as_offset_date_time() - retention);
+    connection.transaction(|c| {
+        let ids: Vec<DbUuid> = dsl::gdpr_requests
+            .filter(dsl::status.eq_any(status::FINISHED))
+            .filter(dsl::identifiers_erased_at.is_null())
+            .filter(dsl::updated_at.lt(before))
+            .select(dsl::id)
+            .load(c)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(dsl::gdpr_requests.filter(dsl::id.eq_any(&ids)))
+            .set((
+                dsl::subject.eq(None::<String>),
+                dsl::subject_fingerprint.eq(None::<String>),
+                dsl::identifiers_erased_at.eq(Some(DbTimestamp::from(now))),
+            ))
+            .execute(c)?;
+        diesel::update(gdpr_steps::table.filter(gdpr_steps::request_id.eq_any(&ids)))
+            .set(gdpr_steps::export_data.eq(None::<String>))
+            .execute(c)?;
+        for id in &ids {
+            audit(
+                c,
+                id.0,
+                "orchestrator",
+                "identifiers_erased",
+                &serde_json::json!({}),
+                now,
+            )?;
+        }
+        Ok(ids.into_iter().map(|id| id.0).collect())
+    })
+}

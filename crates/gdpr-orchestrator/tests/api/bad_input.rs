@@ -1,0 +1,108 @@
+use crate::helpers::{stack, Person, DPO};
+use serde_json::json;
+use test_support::{assert_problem, problem_locations};
+
+#[tokio::test]
+async fn bad_requests_are_refused_naming_each_field_and_nothing_is_stored() {
+    let s = stack().await;
+    let before = test_support::dump_tables(s.orchestrator.pool()).await;
+    let cases = [
+        (
+            json!({ "type": "DELETE", "subject": { "phoneNumbers": ["+420601123456"] }, "reference": "C-1" }),
+            vec!["/type"],
+        ),
+        (
+            json!({ "type": "EXPORT", "subject": { "phoneNumbers": ["601123456"], "customerIds": ["nope"], "emailAddresses": ["x"] }, "reference": "C-1" }),
+            vec![
+                "/subject/customerIds/0",
+                "/subject/phoneNumbers/0",
+                "/subject/emailAddresses/0",
+            ],
+        ),
+        (
+            json!({ "type": "EXPORT", "subject": {}, "reference": "C-1" }),
+            vec!["/subject"],
+        ),
+        (
+            json!({ "type": "EXPORT", "subject": { "genesysUserIds": ["2f1c9b7e-6a43-4d1e-8f0a-7c5d3e2b1a90"] }, "reference": " " }),
+            vec!["/reference"],
+        ),
+        (
+            json!({ "type": "UNDO_FORGET", "subject": { "phoneNumbers": ["+420601123456"] }, "reference": "C-1", "countOnly": true }),
+            vec!["/countOnly"],
+        ),
+    ];
+    for (body, expected) in cases {
+        let response = s.orchestrator.post_json("/gdpr/requests", DPO, &body).await;
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(problem_locations(&problem), expected, "{body}");
+        assert!(
+            !problem.to_string().contains("601123456"),
+            "a problem echoes the input: {problem}"
+        );
+    }
+    // Unknown fields, wrong types, missing fields: 4xx problems, never a 500.
+    for body in [
+        json!({ "type": "EXPORT", "subject": { "phones": ["+420601123456"] }, "reference": "C-1" }),
+        json!({ "type": "EXPORT", "subject": { "phoneNumbers": "+420601123456" }, "reference": "C-1" }),
+        json!({ "type": "EXPORT", "reference": "C-1" }),
+    ] {
+        let response = s.orchestrator.post_json("/gdpr/requests", DPO, &body).await;
+        assert!(response.status().is_client_error(), "{body}: {}", response.status());
+    }
+    assert_eq!(
+        test_support::dump_tables(s.orchestrator.pool()).await,
+        before,
+        "nothing stored"
+    );
+
+    let unauthenticated = s
+        .orchestrator
+        .client
+        .get(s.orchestrator.url("/gdpr/requests"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(unauthenticated, 401).await;
+    let unknown = uuid::Uuid::new_v4();
+    assert_problem(s.orchestrator.get(&format!("/gdpr/requests/{unknown}"), DPO).await, 404).await;
+    assert_problem(s.orchestrator.get("/gdpr/requests/not-an-id", DPO).await, 422).await;
+    assert_problem(s.orchestrator.get("/gdpr/requests?status=lost", DPO).await, 422).await;
+    assert_problem(s.orchestrator.get("/gdpr/requests?cursor=garbage", DPO).await, 422).await;
+
+    // Confirming what is not a FORGET awaiting confirmation, undoing what was never forgotten.
+    let person = Person::new();
+    let export = s.file("EXPORT", json!({ "phoneNumbers": [person.phone] }), false).await;
+    assert_problem(s.confirm(&export).await, 409).await;
+    let undo = json!({ "type": "UNDO_FORGET", "subject": { "phoneNumbers": [person.phone] }, "reference": "C-2" });
+    let problem = assert_problem(s.orchestrator.post_json("/gdpr/requests", DPO, &undo).await, 409).await;
+    assert!(problem["detail"].as_str().unwrap().contains("no FORGET"));
+    assert_problem(
+        s.orchestrator
+            .get(&format!("/gdpr/requests/{export}/export"), DPO)
+            .await,
+        409,
+    )
+    .await;
+
+    // Participants refuse callers without the participant scope and bad actions.
+    let participant = s
+        .writer
+        .post_json(
+            &format!("/internal/gdpr/requests/{unknown}/count"),
+            crate::helpers::BOFE,
+            &json!({ "subject": { "phoneNumbers": [person.phone] } }),
+        )
+        .await;
+    assert_problem(participant, 403).await;
+    let bad_action = s
+        .writer
+        .client
+        .post(s.writer.url(&format!("/internal/gdpr/requests/{unknown}/delete")))
+        .bearer_auth(crate::helpers::INTERNAL_TOKEN)
+        .json(&json!({ "subject": {} }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem_locations(&assert_problem(bad_action, 422).await), ["action"]);
+}

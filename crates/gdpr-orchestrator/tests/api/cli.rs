@@ -1,0 +1,147 @@
+use crate::helpers::{assert_not_logged, stack, Person, DPO};
+use domain::Timestamp;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::Duration;
+
+async fn gdpr(args: &[&str]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gdpr"))
+            .args(args)
+            .env_remove("GDPR_TOKEN")
+            .env_remove("GDPR_URL")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+#[tokio::test]
+async fn the_gdpr_command_exports_and_forgets_with_and_without_confirm() {
+    let s = stack().await;
+    let person = Person::new();
+    let (x1, x2) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+    s.record(&x1, &format!("tel:{}", person.phone)).await;
+    s.pair(&person.customer_id, &x2).await;
+    s.record(&x2, "tel:+420777000333").await;
+
+    // The orchestrator's worker runs as it would in production: on its own, on the real clock.
+    let worker = gdpr_orchestrator::worker(
+        &s.orchestrator.settings,
+        s.orchestrator.pool().clone(),
+        &prometheus::Registry::new(),
+    )
+    .unwrap();
+    let running = tokio::spawn(async move {
+        loop {
+            let _ = worker.drain(Timestamp::now()).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let work = tempfile::tempdir().unwrap();
+    let token = s.orchestrator.token(DPO).to_owned();
+    let url = s.orchestrator.address.clone();
+    let common = |out: &str| -> Vec<String> {
+        vec![
+            "-o".into(),
+            work.path().join(out).display().to_string(),
+            "--token".into(),
+            token.clone(),
+            "--url".into(),
+            url.clone(),
+            "--poll-ms".into(),
+            "100".into(),
+            "--timeout-seconds".into(),
+            "60".into(),
+        ]
+    };
+    let subject_file = work.path().join("subject.json");
+    std::fs::write(
+        &subject_file,
+        json!({ "customerIds": [person.customer_id], "phoneNumbers": [person.phone] }).to_string(),
+    )
+    .unwrap();
+
+    // exportme: the bundle files, their checksums, output.json and execution.log.
+    let mut args = vec!["exportme".to_owned(), "-i".into(), subject_file.display().to_string()];
+    args.extend(common("export"));
+    let output = gdpr(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let out = work.path().join("export");
+    let communications = read_json(&out.join("comm-history-writer/communications.json"));
+    assert_eq!(communications.as_array().unwrap().len(), 2);
+    let manifest = read_json(&out.join("manifest.json"));
+    assert!(manifest["files"].as_array().unwrap().len() >= 3);
+    assert_eq!(read_json(&out.join("output.json"))["request"]["status"], "completed");
+    let log = std::fs::read_to_string(out.join("execution.log")).unwrap();
+    assert!(log.contains("completed") && log.contains("bundle written"), "{log}");
+
+    // forgetme without --confirm: counts only, nothing hidden.
+    let mut args = vec!["forgetme".to_owned(), "-i".into(), person.customer_id.clone()];
+    args.extend(common("count"));
+    let output = gdpr(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let result = read_json(&work.path().join("count/output.json"));
+    assert_eq!(result["request"]["status"], "awaiting_confirmation");
+    assert_eq!(result["request"]["counts"]["count.communications"], 1);
+    assert_eq!(s.records(&format!("customerId={}", person.customer_id)).await.len(), 1);
+
+    // forgetme --confirm: carried out, hidden at once.
+    let mut args = vec![
+        "forgetme".to_owned(),
+        "-i".into(),
+        person.customer_id.clone(),
+        "--confirm".into(),
+    ];
+    args.extend(common("forget"));
+    let output = gdpr(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let result = read_json(&work.path().join("forget/output.json"));
+    assert_eq!(result["request"]["status"], "in_grace", "{result}");
+    assert!(s
+        .records(&format!("customerId={}", person.customer_id))
+        .await
+        .is_empty());
+    assert!(s.records(&format!("interactionId={x2}")).await.is_empty());
+
+    // Failures exit non-zero with the reason.
+    let mut args = vec!["exportme".to_owned(), "-i".into(), subject_file.display().to_string()];
+    args.extend(common("fail"));
+    let position = args.iter().position(|a| a == "--url").unwrap();
+    args[position + 1] = "http://127.0.0.1:9".into();
+    let output = gdpr(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unreachable"));
+    let output = gdpr(&[
+        "exportme",
+        "-i",
+        "not-a-uuid",
+        "-o",
+        &work.path().join("bad").display().to_string(),
+        "--token",
+        &token,
+        "--url",
+        &url,
+    ])
+    .await;
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/subject/customerIds/0"));
+
+    running.abort();
+    for folder in ["export", "count", "forget", "fail", "bad"] {
+        let log = std::fs::read_to_string(work.path().join(folder).join("execution.log")).unwrap();
+        for identifier in [&person.digits, &person.customer_id] {
+            assert!(
+                !log.contains(identifier.as_str()),
+                "execution.log holds an identifier: {log}"
+            );
+        }
+    }
+    assert_not_logged(&[&person.digits, &person.customer_id]);
+}

@@ -1,0 +1,142 @@
+use crate::helpers::{after, stack, Person, DPO};
+use domain::gdpr::due_after_months;
+use domain::Timestamp;
+use gdpr_orchestrator::store;
+use serde_json::{json, Value};
+use test_support::assert_problem;
+
+#[tokio::test]
+async fn due_one_month_after_receipt_extendable_by_two_with_a_reason_and_overdue_is_visible() {
+    let s = stack().await;
+    let person = Person::new();
+    // Unconfirmed, the FORGET stays open: it is what falls overdue.
+    let id = s.file("FORGET", json!({ "phoneNumbers": [person.phone] }), false).await;
+    let request = s.request(&id).await;
+    let received = Timestamp::parse(request["receivedAt"].as_str().unwrap()).unwrap();
+    assert_eq!(request["dueAt"], json!(due_after_months(received, 1)));
+    assert_eq!(request["overdue"], false);
+
+    // Overdue after the month: in the list filter and the metric.
+    let month_later = after(received, 32 * 86_400);
+    let overdue = s
+        .orchestrator
+        .pool()
+        .run(move |c| {
+            store::list(
+                c,
+                &store::ListFilter {
+                    status: None,
+                    overdue: true,
+                },
+                None,
+                10,
+                month_later,
+            )
+            .map_err(service_kit::problem::ApiError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(overdue.len(), 1);
+    assert_eq!(overdue[0].id.0.to_string(), id);
+    s.worker.drain(month_later).await.unwrap();
+    let gauge = s
+        .metrics
+        .gather()
+        .into_iter()
+        .find(|m| m.name() == "ccbridge_gdpr_overdue_requests")
+        .unwrap();
+    assert_eq!(gauge.get_metric()[0].get_gauge().get_value(), 1.0);
+    // Not overdue today.
+    let listed: Value = s
+        .orchestrator
+        .get("/gdpr/requests?overdue=true", DPO)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(listed["requests"].as_array().unwrap().is_empty(), "{listed}");
+    let listed: Value = s
+        .orchestrator
+        .get("/gdpr/requests?status=awaiting_confirmation", DPO)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["requests"].as_array().unwrap().len(), 1);
+
+    // Extended by one month, then one more; a third is refused; a reason is required.
+    let extend = |months: i32, reason: &str| json!({ "months": months, "reason": reason });
+    let missing_reason = s
+        .orchestrator
+        .post_json(&format!("/gdpr/requests/{id}/extend"), DPO, &extend(1, " "))
+        .await;
+    assert_problem(missing_reason, 422).await;
+    let response = s
+        .orchestrator
+        .post_json(
+            &format!("/gdpr/requests/{id}/extend"),
+            DPO,
+            &extend(1, "complex: three systems"),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let response = s
+        .orchestrator
+        .post_json(
+            &format!("/gdpr/requests/{id}/extend"),
+            DPO,
+            &extend(1, "Genesys export still running"),
+        )
+        .await;
+    let extended: Value = response.json().await.unwrap();
+    assert_eq!(extended["dueAt"], json!(due_after_months(received, 3)));
+    assert_eq!(extended["extensionMonths"], 2);
+    assert_eq!(extended["extensionReason"], "Genesys export still running");
+    let too_long = s
+        .orchestrator
+        .post_json(&format!("/gdpr/requests/{id}/extend"), DPO, &extend(1, "more"))
+        .await;
+    assert_problem(too_long, 409).await;
+    let audit: Value = s
+        .orchestrator
+        .get(&format!("/gdpr/requests/{id}/audit"), DPO)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let events: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events.iter().filter(|e| **e == "deadline_extended").count(), 2);
+    assert_eq!(events[0], "received");
+}
+
+#[tokio::test]
+async fn the_audit_log_is_append_only() {
+    let s = stack().await;
+    let person = Person::new();
+    let id = s.file("EXPORT", json!({ "phoneNumbers": [person.phone] }), true).await;
+    let request_id = uuid::Uuid::parse_str(&id).unwrap();
+    let outcome = s
+        .orchestrator
+        .pool()
+        .run(move |c| {
+            use diesel::RunQueryDsl;
+            let update = diesel::sql_query("UPDATE gdpr_audit_log SET actor = 'someone else'").execute(c);
+            let delete = diesel::sql_query("DELETE FROM gdpr_audit_log").execute(c);
+            let entries = store::audit_log(c, request_id).map_err(service_kit::problem::ApiError::from)?;
+            Ok::<_, service_kit::problem::ApiError>((update.is_err(), delete.is_err(), entries))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (outcome.0, outcome.1),
+        (true, true),
+        "the database refuses changes to the audit log"
+    );
+    assert_eq!(outcome.2.len(), 1);
+    assert_eq!(outcome.2[0].actor, DPO);
+}

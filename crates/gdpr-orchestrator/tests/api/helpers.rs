@@ -1,0 +1,315 @@
+//! The whole ccbridge stack on real servers and databases (genesys-sim in Genesys Cloud's place),
+//! with the ingest and GDPR workers driven by hand so tests choose the clock.
+
+use domain::Timestamp;
+use genesys_sim::{Seed, SimConfig, SimState};
+use serde_json::{json, Value};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use test_support::{CapturedLogs, TestApp};
+
+pub const GENESYS: &str = "genesys";
+pub const OPERATOR: &str = "operator";
+pub const BOFE: &str = "bofe";
+pub const DPO: &str = "dpo";
+pub const INTERNAL_TOKEN: &str = "internal-gdpr-test-token-0123456789";
+
+/// Every log line of this test binary, at debug level, as JSON.
+static LOGS: OnceLock<CapturedLogs> = OnceLock::new();
+
+fn capture_logs() -> &'static CapturedLogs {
+    LOGS.get_or_init(|| {
+        let logs = CapturedLogs::default();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_env_filter("debug")
+            .with_writer(logs.clone())
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        logs
+    })
+}
+
+/// Asserts that no log line so far holds any of `identifiers`.
+pub fn assert_not_logged(identifiers: &[&str]) {
+    let text = capture_logs().text();
+    assert!(!text.is_empty(), "no logs were captured");
+    for identifier in identifiers {
+        assert!(
+            !text.contains(identifier),
+            "a log line holds a test identifier: {}",
+            text.lines().find(|l| l.contains(identifier)).unwrap_or_default()
+        );
+    }
+}
+
+/// A data subject's identifiers, unique to one test.
+pub struct Person {
+    pub customer_id: String,
+    /// E.164.
+    pub phone: String,
+    /// The national digits, as they appear in every form of the number.
+    pub digits: String,
+}
+
+impl Person {
+    pub fn new() -> Self {
+        let digits = format!("60{:07}", rand_u32() % 10_000_000);
+        Self {
+            customer_id: uuid::Uuid::new_v4().to_string(),
+            phone: format!("+420{digits}"),
+            digits,
+        }
+    }
+
+    /// Someone else whose number differs in the last digit.
+    pub fn neighbour(&self) -> Self {
+        let mut digits = self.digits.clone();
+        let last = digits.pop().and_then(|c| c.to_digit(10)).unwrap_or(0);
+        digits.push(char::from_digit((last + 1) % 10, 10).unwrap());
+        Self {
+            customer_id: uuid::Uuid::new_v4().to_string(),
+            phone: format!("+420{digits}"),
+            digits,
+        }
+    }
+}
+
+fn rand_u32() -> u32 {
+    let bytes = *uuid::Uuid::new_v4().as_bytes();
+    u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+}
+
+pub fn example(name: &str) -> Value {
+    let path = format!("{}/../../../shared/genesys/examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+}
+
+/// The example voice result for `conversation`, from `ani`, at `event_time`.
+pub fn webhook(conversation: &str, ani: &str, event_time: &str) -> Value {
+    let mut body = example("support-result-voice-inbound.json");
+    body["conversationId"] = json!(conversation);
+    body["ani"] = json!(ani);
+    body["eventTime"] = json!(event_time);
+    body
+}
+
+pub struct Stack {
+    pub sim: Arc<SimState>,
+    /// Kept so the gateway outlives the test.
+    pub _gateway: TestApp,
+    pub writer: TestApp,
+    pub pairing: TestApp,
+    pub ingest: TestApp,
+    pub orchestrator: TestApp,
+    pub ingest_worker: result_ingest::worker::Worker,
+    pub worker: gdpr_orchestrator::worker::Worker,
+    pub metrics: prometheus::Registry,
+}
+
+fn internal(scopes: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("auth.callers.internal.token", INTERNAL_TOKEN.to_owned()),
+        ("auth.callers.internal.scopes", scopes.to_owned()),
+    ]
+}
+
+fn as_refs<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// comm-history-writer on `port` (0: any); `database_url` reuses a database (a restart).
+pub async fn start_writer(port: u16, database_url: Option<&str>) -> TestApp {
+    let mut overrides = internal("records:write,records:read,gdpr:participant");
+    overrides.push(("application.port", port.to_string()));
+    if let Some(url) = database_url {
+        overrides.push(("database.url", url.to_owned()));
+    }
+    test_support::spawn_app_with(
+        &comm_history_writer::SERVICE,
+        &[(BOFE, &["records:read"])],
+        &as_refs(&overrides),
+    )
+    .await
+}
+
+pub async fn stack() -> Stack {
+    capture_logs();
+    let mut sim_config = SimConfig::development(Seed::default_seed().unwrap());
+    sim_config.port = 0;
+    sim_config.gdpr_step = Duration::from_millis(40);
+    let sim = genesys_sim::start(sim_config).unwrap();
+    let (sim_url, sim_state) = (sim.url.clone(), sim.state.clone());
+    tokio::spawn(sim.run_until_stopped());
+
+    let mut gateway_overrides = internal("genesys:lookup,genesys:gdpr,gdpr:participant");
+    for key in ["genesys.api_base_url", "genesys.login_base_url"] {
+        gateway_overrides.push((key, sim_url.clone()));
+    }
+    gateway_overrides.push(("genesys.client_id", "ccbridge-dev".to_owned()));
+    gateway_overrides.push(("genesys.client_secret", "ccbridge-dev-secret".to_owned()));
+    gateway_overrides.push(("genesys.deadline_ms", "2000".to_owned()));
+    gateway_overrides.push(("genesys.max_attempts", "2".to_owned()));
+    let gateway = test_support::spawn_app_with(&genesys_gateway::SERVICE, &[], &as_refs(&gateway_overrides)).await;
+    let writer = start_writer(0, None).await;
+    let mut pairing_overrides = internal("pairing:read,gdpr:participant");
+    pairing_overrides.push(("pairing.comm_history_url", writer.address.clone()));
+    pairing_overrides.push(("pairing.internal_token", INTERNAL_TOKEN.to_owned()));
+    pairing_overrides.push(("pairing.outbox_worker_enabled", "false".to_owned()));
+    let pairing = test_support::spawn_app_with(
+        &interaction_pairing::SERVICE,
+        &[(BOFE, &["pairing:write", "pairing:read"])],
+        &as_refs(&pairing_overrides),
+    )
+    .await;
+    let mut ingest_overrides = internal("gdpr:participant");
+    ingest_overrides.extend([
+        ("ingest.gateway_url", gateway.address.clone()),
+        ("ingest.pairing_url", pairing.address.clone()),
+        ("ingest.comm_history_url", writer.address.clone()),
+        ("ingest.internal_token", INTERNAL_TOKEN.to_owned()),
+        ("ingest.worker_enabled", "false".to_owned()),
+        ("ingest.backoff_min_ms", "1".to_owned()),
+        ("ingest.backoff_max_ms", "20".to_owned()),
+    ]);
+    let ingest = test_support::spawn_app_with(
+        &result_ingest::SERVICE,
+        &[(GENESYS, &["ingest:webhook"]), (OPERATOR, &["ingest:operate"])],
+        &as_refs(&ingest_overrides),
+    )
+    .await;
+    let ingest_worker =
+        result_ingest::worker(&ingest.settings, ingest.pool().clone(), &prometheus::Registry::new()).unwrap();
+    let orchestrator_overrides: Vec<(&'static str, String)> = vec![
+        ("gdpr.result_ingest_url", ingest.address.clone()),
+        ("gdpr.comm_history_url", writer.address.clone()),
+        ("gdpr.pairing_url", pairing.address.clone()),
+        ("gdpr.gateway_url", gateway.address.clone()),
+        ("gdpr.internal_token", INTERNAL_TOKEN.to_owned()),
+        ("gdpr.worker_enabled", "false".to_owned()),
+        ("gdpr.backoff_min_ms", "1".to_owned()),
+        ("gdpr.backoff_max_ms", "10".to_owned()),
+        ("gdpr.external_poll_seconds", "1".to_owned()),
+        ("gdpr.request_timeout_ms", "3000".to_owned()),
+    ];
+    let orchestrator = test_support::spawn_app_with(
+        &gdpr_orchestrator::SERVICE,
+        &[(DPO, &["dpo"])],
+        &as_refs(&orchestrator_overrides),
+    )
+    .await;
+    let metrics = prometheus::Registry::new();
+    let worker = gdpr_orchestrator::worker(&orchestrator.settings, orchestrator.pool().clone(), &metrics).unwrap();
+    Stack {
+        sim: sim_state,
+        _gateway: gateway,
+        writer,
+        pairing,
+        ingest,
+        orchestrator,
+        ingest_worker,
+        worker,
+        metrics,
+    }
+}
+
+/// `now` moved by `seconds`.
+pub fn after(now: Timestamp, seconds: i64) -> Timestamp {
+    Timestamp::from_offset_date_time(now.as_offset_date_time() + time::Duration::seconds(seconds)).unwrap()
+}
+
+impl Stack {
+    pub async fn pair(&self, customer_id: &str, interaction_id: &str) {
+        let body = json!({ "customerId": customer_id, "interactionId": interaction_id });
+        let response = self
+            .pairing
+            .post_json("/customers/supportInteraction", BOFE, &body)
+            .await;
+        assert!(response.status().is_success());
+    }
+
+    pub async fn deliver(&self, body: &Value) -> reqwest::Response {
+        self.ingest.post_json("/customers/supportResult", GENESYS, body).await
+    }
+
+    /// Delivers a result and runs the ingest worker until it is a record.
+    pub async fn record(&self, conversation: &str, ani: &str) {
+        let response = self
+            .deliver(&webhook(conversation, ani, "2026-11-20T09:41:07.512Z"))
+            .await;
+        assert_eq!(response.status().as_u16(), 202);
+        self.drain_ingest().await;
+    }
+
+    pub async fn drain_ingest(&self) {
+        for _ in 0..50 {
+            match self.ingest_worker.try_execute_task().await.unwrap() {
+                result_ingest::worker::ExecutionOutcome::TasksCompleted(_) => {}
+                result_ingest::worker::ExecutionOutcome::EmptyQueue => return,
+            }
+        }
+    }
+
+    /// Files a request as the DPO; returns its id.
+    pub async fn file(&self, request_type: &str, subject: Value, count_only: bool) -> String {
+        let body =
+            json!({ "type": request_type, "subject": subject, "reference": "CASE-4711", "countOnly": count_only });
+        let response = self.orchestrator.post_json("/gdpr/requests", DPO, &body).await;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn request(&self, id: &str) -> Value {
+        let response = self.orchestrator.get(&format!("/gdpr/requests/{id}"), DPO).await;
+        assert_eq!(response.status().as_u16(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub async fn confirm(&self, id: &str) -> reqwest::Response {
+        self.orchestrator
+            .post_json(&format!("/gdpr/requests/{id}/confirm"), DPO, &json!({}))
+            .await
+    }
+
+    /// Runs the GDPR worker at `now` until nothing is due, then returns the request.
+    pub async fn run(&self, id: &str, now: Timestamp) -> Value {
+        // Requests filed after `now` was taken are due at their filing time.
+        self.worker.drain(now.max(Timestamp::now())).await.unwrap();
+        self.request(id).await
+    }
+
+    /// Runs the GDPR worker, letting Genesys Cloud (the sim) finish its work, until the request
+    /// leaves `status` or `tries` passes have gone by; the clock moves a minute a pass.
+    pub async fn run_while(&self, id: &str, status: &str, mut now: Timestamp, tries: u32) -> (Value, Timestamp) {
+        let mut request = self.run(id, now).await;
+        for _ in 0..tries {
+            if request["status"] != status {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            now = after(now, 60);
+            request = self.run(id, now).await;
+        }
+        (request, now)
+    }
+
+    /// Every row of every table of the services that hold personal data.
+    pub async fn dump_participants(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for app in [&self.ingest, &self.writer, &self.pairing] {
+            lines.extend(test_support::dump_tables(app.pool()).await);
+        }
+        lines
+    }
+
+    pub async fn records(&self, query: &str) -> Vec<Value> {
+        let response = self.writer.get(&format!("/communicationRecords?{query}"), BOFE).await;
+        assert_eq!(response.status().as_u16(), 200);
+        let body: Value = response.json().await.unwrap();
+        body["items"].as_array().unwrap().clone()
+    }
+}

@@ -1,0 +1,12 @@
+//! gdpr-orchestrator over the whole stack: real servers, real databases (SQLite, or PostgreSQL
+//! with TEST_DATABASE_URL), genesys-sim for Genesys Cloud, and a clock the tests move.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bad_input;
+mod cli;
+mod deadlines;
+mod export;
+mod forget;
+mod helpers;
+mod migrations;
+mod resilience;
