@@ -129,3 +129,112 @@ async fn a_new_worker_resumes_a_half_done_purge_without_repeating_done_steps() {
     assert_eq!(s.sim.gdpr_request_types(), ["GDPR_DELETE"]);
     assert_not_logged(&[&person.digits]);
 }
+
+/// gdpr-orchestrator as its own process on the test orchestrator's database.
+fn start_orchestrator_process(s: &crate::helpers::Stack) -> std::process::Child {
+    use secrecy::ExposeSecret;
+    let settings = &s.orchestrator.settings;
+    let gdpr = gdpr_orchestrator::gdpr_settings(settings).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_gdpr-orchestrator"))
+        .env_clear()
+        .env("APP__APPLICATION__PORT", "0")
+        .env("APP__DATABASE__URL", settings.database.url.expose_secret())
+        .env("APP__AUTH__CALLERS__DPO__TOKEN", "dpo-token-0123456789abcdef")
+        .env("APP__AUTH__CALLERS__DPO__SCOPES", "dpo")
+        .env("APP__GDPR__RESULT_INGEST_URL", &gdpr.result_ingest_url)
+        .env("APP__GDPR__COMM_HISTORY_URL", &gdpr.comm_history_url)
+        .env("APP__GDPR__PAIRING_URL", &gdpr.pairing_url)
+        .env("APP__GDPR__GATEWAY_URL", &gdpr.gateway_url)
+        .env("APP__GDPR__INTERNAL_TOKEN", gdpr.internal_token.expose_secret())
+        .env("APP__GDPR__LEASE_SECONDS", "1")
+        .env("APP__GDPR__POLL_INTERVAL_MS", "20")
+        .env("APP__GDPR__BACKOFF_MIN_MS", "10")
+        .env("APP__GDPR__BACKOFF_MAX_MS", "100")
+        .env("APP__GDPR__EXTERNAL_POLL_SECONDS", "1")
+        .env("APP__TELEMETRY__LOG_FILTER", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("gdpr-orchestrator starts")
+}
+
+fn step_state<'a>(request: &'a Value, phase: &str, participant: &str) -> Option<&'a str> {
+    steps(request, phase)
+        .into_iter()
+        .find(|p| p["participant"] == participant)
+        .and_then(|p| p["state"].as_str())
+}
+
+/// The orchestrator process is SIGKILLed while a participant call is in flight (Genesys Cloud is
+/// slow), and started again: it takes the request over when its lease ends, finishes it, and
+/// repeats none of the steps that were done.
+#[tokio::test]
+async fn an_orchestrator_killed_mid_request_resumes_without_repeating_done_steps() {
+    let s = stack().await;
+    let person = Person::new();
+    s.record(&uuid::Uuid::new_v4().to_string(), &format!("tel:{}", person.phone))
+        .await;
+    s.sim.set_faults(Faults {
+        latency_ms: 1200,
+        ..Faults::default()
+    });
+    let id = s.file("EXPORT", json!({ "phoneNumbers": [person.phone] }), false).await;
+
+    let mut process = start_orchestrator_process(&s);
+    let mut waited = 0;
+    loop {
+        let request = s.request(&id).await;
+        let internal_done = ["result-ingest", "comm-history-writer", "interaction-pairing"]
+            .iter()
+            .all(|p| step_state(&request, "count", p) == Some("done"));
+        if internal_done && step_state(&request, "count", "genesys-cloud").is_none() {
+            break;
+        }
+        assert!(waited < 500, "the process never got to Genesys Cloud: {request}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    process.kill().unwrap();
+    process.wait().unwrap();
+    s.sim.set_faults(Faults::default());
+
+    let mut process = start_orchestrator_process(&s);
+    let mut request = Value::Null;
+    for _ in 0..600 {
+        request = s.request(&id).await;
+        if request["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    process.kill().unwrap();
+    process.wait().unwrap();
+    assert_eq!(request["status"], "completed", "{request}");
+    for participant in ["result-ingest", "comm-history-writer", "interaction-pairing"] {
+        let step = steps(&request, "count")
+            .into_iter()
+            .find(|p| p["participant"] == participant)
+            .unwrap();
+        assert_eq!(step["attempts"], 1, "done before the kill, not repeated: {step}");
+    }
+    let audit: Value = s
+        .orchestrator
+        .get(&format!("/gdpr/requests/{id}/audit"), DPO)
+        .await
+        .json()
+        .await
+        .unwrap();
+    for participant in ["result-ingest", "comm-history-writer", "interaction-pairing"] {
+        let done = audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e["event"] == "step" && e["detail"]["phase"] == "count" && e["detail"]["participant"] == participant
+            })
+            .count();
+        assert_eq!(done, 1, "{participant} counted once");
+    }
+    assert_eq!(s.sim.gdpr_request_types(), ["GDPR_EXPORT"]);
+    assert_not_logged(&[&person.digits]);
+}
