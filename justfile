@@ -24,6 +24,14 @@ lint:
 migrate service:
     cargo run --release -p {{service}} -- migrate
 
+# The Helm chart's checks (lint, template with default and production-like values, Kubernetes schemas).
+chart:
+    scripts/check-chart.sh
+
+# The container image with every binary.
+image:
+    docker build -t ccbridge:dev .
+
 # Everything CI runs.
 ci:
     bash .ci/run
