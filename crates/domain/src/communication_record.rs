@@ -51,7 +51,7 @@ impl From<RecordDomain> for String {
 }
 
 /// Body of `POST /communicationRecords`. Nullable fields may be omitted or `null`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewCommunicationRecord {
     pub direction: Direction,
@@ -74,7 +74,7 @@ pub struct NewCommunicationRecord {
 }
 
 /// A stored record: the submitted attributes plus what the store assigned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CommunicationRecord {
     pub id: CommunicationRecordId,

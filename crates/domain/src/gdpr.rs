@@ -11,7 +11,7 @@ use std::fmt;
 use time::{Date, Month, OffsetDateTime};
 
 /// The data subject as a client names it: any mix of identifiers, in any form Genesys sends.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SubjectInput {
     #[serde(default)]
@@ -36,7 +36,7 @@ pub struct SubjectProblem {
 /// `interaction_ids` are never given by a client: gdpr-orchestrator adds the interactions
 /// interaction-pairing links to the subject's customer ids, so every service can find the
 /// subject's data by what it holds. Personal data: `Debug` shows only how many of each.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DataSubject {
     #[serde(default)]
@@ -147,7 +147,7 @@ impl DataSubject {
 }
 
 /// What gdpr-orchestrator asks a participant to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ParticipantAction {
     /// What would be exported or erased, per category; changes nothing.
@@ -181,7 +181,7 @@ impl ParticipantAction {
 }
 
 /// The body of every participant call.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ParticipantCall {
     pub subject: DataSubject,
@@ -195,7 +195,7 @@ pub struct ParticipantCall {
 }
 
 /// Where a participant's part of a request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ParticipantState {
     Done,
@@ -209,7 +209,7 @@ pub enum ParticipantState {
 pub type CategoryCounts = BTreeMap<String, u64>;
 
 /// A participant's answer.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ParticipantReport {
     pub state: Option<ParticipantState>,

@@ -10,6 +10,7 @@ mod direction;
 pub mod gdpr;
 mod handle;
 mod ids;
+mod openapi;
 mod support_interaction;
 mod support_result;
 mod text;

@@ -4,7 +4,7 @@ use crate::ids::{CustomerId, InteractionId};
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /customers/supportInteraction`: both fields required.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SupportInteraction {
     pub customer_id: CustomerId,

@@ -16,7 +16,7 @@ pub type WrapupCode = BoundedText<1, 256>;
 /// Body of `POST /customers/supportResult`. Every field but `subject` is required. `direction`
 /// is refused unless inbound/outbound; `mediaType` is kept as sent (any non-empty text) and mapped
 /// to a [`Channel`] by [`SupportResult::channel`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SupportResult {
     pub conversation_id: InteractionId,

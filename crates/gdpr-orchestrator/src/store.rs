@@ -291,7 +291,7 @@ pub fn save_step(connection: &mut AnyConnection, step: &StepRow) -> QueryResult<
 }
 
 /// An audit entry: who did what to which request, with counts and states. Never identifiers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub id: Uuid,

@@ -19,6 +19,7 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
     default_config: include_str!("../configuration/defaults.toml"),
     scopes: scopes::ALL_SCOPES,
     migrations: None,
+    openapi: routes::openapi,
     setup,
 };
 

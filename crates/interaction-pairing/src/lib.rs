@@ -23,6 +23,7 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
         sqlite: || SQLITE_MIGRATIONS,
         postgres: || POSTGRES_MIGRATIONS,
     }),
+    openapi: routes::openapi,
     setup,
 };
 

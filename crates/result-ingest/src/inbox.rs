@@ -253,7 +253,7 @@ pub fn depth(connection: &mut AnyConnection) -> QueryResult<QueueDepth> {
 }
 
 /// One event as operators see it: no personal data.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventSummary {
     pub id: Uuid,

@@ -31,6 +31,7 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
         sqlite: || SQLITE_MIGRATIONS,
         postgres: || POSTGRES_MIGRATIONS,
     }),
+    openapi: routes::openapi,
     setup,
 };
 

@@ -80,13 +80,19 @@ impl Callers {
         found
     }
 
-    /// Authenticates a request's `Authorization` header and checks it grants `scope`.
-    pub fn authorize(&self, authorization: Option<&str>, scope: &'static str) -> Result<Caller, ApiError> {
+    /// Authenticates a request's `Authorization` header as one of the callers.
+    fn authenticate(&self, authorization: Option<&str>) -> Result<&KnownCaller, ApiError> {
         let token = authorization.and_then(presented_token).ok_or(ApiError::Unauthorized)?;
         let caller = self.identify(&token.secret).ok_or(ApiError::Unauthorized)?;
         if token.basic_user.as_deref().is_some_and(|user| user != caller.name) {
             return Err(ApiError::Unauthorized);
         }
+        Ok(caller)
+    }
+
+    /// Authenticates a request's `Authorization` header and checks it grants `scope`.
+    pub fn authorize(&self, authorization: Option<&str>, scope: &'static str) -> Result<Caller, ApiError> {
+        let caller = self.authenticate(authorization)?;
         if !caller.scopes.iter().any(|s| s == scope) {
             return Err(ApiError::Forbidden(scope));
         }
@@ -126,6 +132,26 @@ fn presented_token(header_value: &str) -> Option<PresentedToken> {
         });
     }
     None
+}
+
+/// Middleware for what any known caller may read (the API description): authenticated, no scope.
+pub async fn require_caller(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let callers = request
+        .app_data::<actix_web::web::Data<Callers>>()
+        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("Callers are not registered as app data")))?;
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let caller = callers.authenticate(authorization)?;
+    let caller = Caller {
+        name: caller.name.clone(),
+    };
+    request.extensions_mut().insert(caller);
+    next.call(request).await
 }
 
 /// Middleware: `.wrap(actix_web::middleware::from_fn(require::<MyScope>))`.

@@ -132,3 +132,39 @@ pub fn counts<const N: usize>(pairs: [(&str, i64); N]) -> CategoryCounts {
         .map(|(category, n)| (category.to_owned(), u64::try_from(n).unwrap_or(0)))
         .collect()
 }
+
+/// The participant routes' description (the routes are generic over the store, so the
+/// operations are described on these stand-ins).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(participant_call, participant_status))]
+pub struct ParticipantApi;
+
+/// Count, export, forget, undo or purge the subject's data under the orchestrator's request id.
+/// Idempotent per request id.
+#[utoipa::path(
+    post,
+    path = "/internal/gdpr/requests/{requestId}/{action}",
+    tag = "gdpr-participant",
+    params(
+        ("requestId" = uuid::Uuid, Path, description = "gdpr-orchestrator's request id"),
+        ("action" = ParticipantAction, Path, description = "What to do")
+    ),
+    request_body = ParticipantCall,
+    responses((status = 200, description = "Done, or submitted to an external system", body = ParticipantReport))
+)]
+#[allow(dead_code)]
+fn participant_call() {}
+
+/// What the request holds hidden here, or (with `ref`) where external work stands.
+#[utoipa::path(
+    get,
+    path = "/internal/gdpr/requests/{requestId}",
+    tag = "gdpr-participant",
+    params(
+        ("requestId" = uuid::Uuid, Path, description = "gdpr-orchestrator's request id"),
+        ("ref" = Option<String>, Query, description = "The externalRef a submission answered (genesys-gateway)")
+    ),
+    responses((status = 200, description = "The request's state here", body = ParticipantReport))
+)]
+#[allow(dead_code)]
+fn participant_status() {}

@@ -10,6 +10,7 @@ pub mod database;
 pub mod extract;
 pub mod gdpr_participant;
 pub mod health;
+pub mod openapi;
 pub mod problem;
 pub mod startup;
 pub mod telemetry;

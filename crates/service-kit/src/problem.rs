@@ -12,7 +12,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// One invalid input: where it is (an RFC 6901 JSON `pointer` into the body, or the name of a
 /// query/path `parameter` or a `header`) and what is wrong with it. The detail never repeats the
 /// submitted value, which may be personal data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldProblem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pointer: Option<String>,
@@ -64,7 +64,7 @@ impl FieldProblem {
 }
 
 /// The RFC 9457 body.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub problem_type: &'static str,

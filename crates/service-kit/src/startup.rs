@@ -28,6 +28,9 @@ pub struct ServiceDefinition {
     pub scopes: &'static [&'static str],
     /// The service's migrations; `None` for a service without a database.
     pub migrations: Option<Migrations>,
+    /// The service's own operations and schemas (`#[derive(utoipa::OpenApi)]`); the kit adds the
+    /// shared parts ([`crate::openapi::describe`]) and serves it at `/openapi.json`.
+    pub openapi: fn() -> utoipa::openapi::OpenApi,
     /// Builds the service's own state once (clients, caches, metrics) and returns what mounts
     /// its routes, so each route module's `config` can register that state as app data.
     pub setup: fn(&ServiceContext<'_>) -> anyhow::Result<Routes>,
@@ -111,6 +114,10 @@ impl Application {
             .build()
             .map_err(|e| anyhow::anyhow!("metrics could not be registered: {e}"))?;
         let callers = web::Data::new(Callers::from_settings(&settings.auth));
+        let description = web::Data::new(crate::openapi::to_json(&crate::openapi::describe(
+            service.name,
+            (service.openapi)(),
+        )));
         let pool_data = pool.clone().map(web::Data::new);
         let body_limit = settings.application.max_body_bytes;
 
@@ -129,6 +136,13 @@ impl Application {
                 app = app.app_data(pool.clone());
             }
             app.configure(health::config)
+                .app_data(description.clone())
+                .route(
+                    "/openapi.json",
+                    web::get()
+                        .to(serve_description)
+                        .wrap(actix_web::middleware::from_fn(crate::auth::require_caller)),
+                )
                 .configure(move |cfg| routes(cfg))
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::NotFound("no such route".to_owned()))
@@ -176,6 +190,13 @@ impl Application {
         self.background.stop(self.shutdown_timeout).await;
         served
     }
+}
+
+/// `GET /openapi.json`: the service's OpenAPI description.
+async fn serve_description(description: web::Data<String>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(description.get_ref().clone())
 }
 
 /// Applies pending migrations on a blocking thread.

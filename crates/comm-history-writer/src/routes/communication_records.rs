@@ -36,8 +36,20 @@ fn location(id: CommunicationRecordId) -> String {
 /// `POST /communicationRecords`: 201 with the record. A retry with the same `Idempotency-Key`
 /// and body answers the first record again (`Idempotency-Replayed: true`) and writes nothing; the
 /// same key with another body is 409.
+/// Stores a record; with an `Idempotency-Key`, the same key and body again answer the first record.
+#[utoipa::path(
+    post,
+    path = "/communicationRecords",
+    tag = "records",
+    request_body = NewCommunicationRecord,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a retry with the same key and body answers the first record")),
+    responses(
+        (status = 201, description = "Stored (or replayed: header Idempotency-Replayed: true)", body = CommunicationRecord),
+        (status = 409, description = "The key was used with another body", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "create communication record", skip_all, fields(record_id, replayed))]
-async fn create(
+pub(crate) async fn create(
     pool: web::Data<DbPool>,
     caller: web::ReqData<Caller>,
     request: HttpRequest,
@@ -84,7 +96,17 @@ async fn create(
 }
 
 /// `GET /communicationRecords/{id}`.
-async fn get_record(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/communicationRecords/{id}",
+    tag = "records",
+    params(("id" = uuid::Uuid, Path, description = "The record's id")),
+    responses(
+        (status = 200, description = "The record", body = CommunicationRecord),
+        (status = 404, description = "No such record", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn get_record(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = CommunicationRecordId::parse(&path)
         .map_err(|e| ApiError::Validation(vec![FieldProblem::parameter("id", e.to_string())]))?;
     match pool.run(move |c| store::find(c, id).map_err(ApiError::from)).await? {
@@ -93,18 +115,26 @@ async fn get_record(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
-struct ListQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Records of this customer (customerId or interactionId is required).
+    #[param(format = Uuid)]
     customer_id: Option<String>,
+    /// Records of this interaction.
+    #[param(format = Uuid)]
     interaction_id: Option<String>,
+    /// Page size, 1 to 200 (default 50).
     limit: Option<String>,
+    /// `nextCursor` of the previous page.
     cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of records, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PageResponse {
+pub(crate) struct PageResponse {
     items: Vec<CommunicationRecord>,
     /// Pass as `cursor` for the next page; null on the last page.
     next_cursor: Option<String>,
@@ -112,7 +142,14 @@ struct PageResponse {
 
 /// `GET /communicationRecords?customerId=…` or `?interactionId=…` (both narrow further), newest
 /// first, `limit` (1–200, default 50) at a time, continued with `cursor`.
-async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/communicationRecords",
+    tag = "records",
+    params(ListQuery),
+    responses((status = 200, description = "A page of records, newest first", body = PageResponse))
+)]
+pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let mut problems = Vec::new();
     let mut filter = ListFilter::default();

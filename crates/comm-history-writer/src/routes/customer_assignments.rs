@@ -7,6 +7,13 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use domain::{CustomerId, InteractionId};
 use serde::Deserialize;
+
+/// How many records changed.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Updated {
+    updated: u64,
+}
 use serde_json::json;
 use service_kit::auth::require;
 use service_kit::database::DbPool;
@@ -20,16 +27,26 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Assignment {
+pub(crate) struct Assignment {
     interaction_id: InteractionId,
     customer_id: CustomerId,
 }
 
 /// 200 `{ "updated": n }`: records of the interaction without a customer now have this one.
+#[utoipa::path(
+    post,
+    path = "/internal/customerAssignments",
+    tag = "records",
+    request_body = Assignment,
+    responses((status = 200, description = "How many records got the customer", body = Updated))
+)]
 #[tracing::instrument(name = "assign customer", skip_all, fields(interaction_id = %assignment.interaction_id, updated))]
-async fn assign(pool: web::Data<DbPool>, JsonBody(assignment): JsonBody<Assignment>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn assign(
+    pool: web::Data<DbPool>,
+    JsonBody(assignment): JsonBody<Assignment>,
+) -> Result<HttpResponse, ApiError> {
     let updated = pool
         .run(move |c| {
             store::assign_customer(c, assignment.interaction_id, assignment.customer_id).map_err(ApiError::from)

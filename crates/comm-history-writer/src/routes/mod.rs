@@ -3,6 +3,26 @@
 mod communication_records;
 mod customer_assignments;
 
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        communication_records::create,
+        communication_records::list,
+        communication_records::get_record,
+        customer_assignments::assign
+    ),
+    tags((name = "records", description = "The bank's communication history"))
+)]
+struct Api;
+
+/// This service's operations, for `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    let mut api = Api::openapi();
+    api.merge(service_kit::gdpr_participant::ParticipantApi::openapi());
+    api
+}
+
 pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
     communication_records::config(cfg);
     customer_assignments::config(cfg);

@@ -2,6 +2,27 @@
 
 mod requests;
 
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        requests::create,
+        requests::list,
+        requests::get_request,
+        requests::confirm,
+        requests::extend,
+        requests::export,
+        requests::audit_log
+    ),
+    tags((name = "gdpr", description = "Export Me, Forget Me and Undo Forget across ccbridge and Genesys Cloud"))
+)]
+struct Api;
+
+/// This service's operations, for `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    Api::openapi()
+}
+
 pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
     requests::config(cfg);
 }

@@ -34,21 +34,25 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/gdpr/requests/{id}/audit").route(web::get().to(audit_log).wrap(dpo())));
 }
 
-#[derive(Debug, Deserialize)]
+/// A new request.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreateBody {
+pub(crate) struct CreateBody {
+    /// EXPORT, FORGET or UNDO_FORGET.
     #[serde(rename = "type")]
     request_type: String,
     subject: SubjectInput,
+    /// The case number in the bank's ticketing.
     reference: String,
+    /// Only count what would be exported or erased.
     #[serde(default)]
     count_only: bool,
 }
 
 /// One participant's part, as served.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct StepView {
+pub(crate) struct StepView {
     phase: String,
     participant: String,
     state: String,
@@ -62,9 +66,9 @@ struct StepView {
 }
 
 /// A request as served: states, counts and dates; never the subject.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct RequestView {
+pub(crate) struct RequestView {
     id: Uuid,
     #[serde(rename = "type")]
     request_type: String,
@@ -96,6 +100,42 @@ struct RequestView {
     counts: BTreeMap<String, u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     participants: Option<Vec<StepView>>,
+}
+
+/// A request as answered to its filing: `duplicate` when the subject already had an unfinished
+/// request of this type (that one is answered).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct FiledView {
+    #[schema(inline)]
+    #[serde(flatten)]
+    request: RequestView,
+    duplicate: bool,
+}
+
+/// A page of requests, newest first.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct RequestPage {
+    requests: Vec<RequestView>,
+    next: Option<String>,
+}
+
+/// The export bundle.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct Bundle {
+    /// requestId, reference, dates, and per file: path, participant, category, count, sha256.
+    manifest: Value,
+    /// participant → category → the subject's data (JSON arrays).
+    data: BTreeMap<String, BTreeMap<String, Vec<Value>>>,
+}
+
+/// The audit log of a request.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct AuditLog {
+    entries: Vec<store::AuditEntry>,
 }
 
 fn timestamp(value: Option<DbTimestamp>) -> Result<Option<Timestamp>, ApiError> {
@@ -167,8 +207,19 @@ fn load(connection: &mut AnyConnection, id: Uuid) -> Result<RequestRow, ApiError
 
 /// `POST /gdpr/requests`: 201 with the new request; 200 with the open one when the same subject
 /// already has an unfinished request of this type.
+#[utoipa::path(
+    post,
+    path = "/gdpr/requests",
+    tag = "gdpr",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "Filed", body = FiledView),
+        (status = 200, description = "The subject already has an unfinished request of this type: that one", body = FiledView),
+        (status = 409, description = "UNDO_FORGET: no FORGET to undo, or it is purged", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "file gdpr request", skip_all, fields(gdpr_request_id, request_type))]
-async fn create(
+pub(crate) async fn create(
     pool: web::Data<DbPool>,
     orchestrator: web::Data<Orchestrator>,
     caller: web::ReqData<Caller>,
@@ -328,7 +379,17 @@ fn to_json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-async fn get_request(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/gdpr/requests/{id}",
+    tag = "gdpr",
+    params(("id" = Uuid, Path, description = "The request id")),
+    responses(
+        (status = 200, description = "State, per-participant steps and counts, due date", body = RequestView),
+        (status = 404, description = "No such request", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn get_request(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let now = Timestamp::now();
     let (request, steps) = pool
@@ -341,11 +402,16 @@ async fn get_request(pool: web::Data<DbPool>, path: web::Path<String>) -> Result
     Ok(HttpResponse::Ok().json(view(request, Some(steps), now)?))
 }
 
-#[derive(Debug, Deserialize)]
-struct ListQuery {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Only requests with this status.
     status: Option<String>,
+    /// Only unfinished requests past their due date.
     overdue: Option<bool>,
+    /// `next` of the previous page.
     cursor: Option<String>,
+    /// Page size, 1 to 200 (default 50).
     limit: Option<i64>,
 }
 
@@ -362,7 +428,14 @@ fn decode_cursor(cursor: &str) -> Option<(Timestamp, Uuid)> {
 }
 
 /// `GET /gdpr/requests?status=…&overdue=true&cursor=…&limit=…`: newest first.
-async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/gdpr/requests",
+    tag = "gdpr",
+    params(ListQuery),
+    responses((status = 200, description = "Requests, newest first", body = RequestPage))
+)]
+pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let mut problems = Vec::new();
     if let Some(status) = &query.status {
         if !status::ALL.contains(&status.as_str()) {
@@ -412,7 +485,17 @@ async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) -> Result<H
 
 /// `POST /gdpr/requests/{id}/confirm`: a FORGET awaiting confirmation is carried out; its purge
 /// is due once the grace window has passed.
-async fn confirm(
+#[utoipa::path(
+    post,
+    path = "/gdpr/requests/{id}/confirm",
+    tag = "gdpr",
+    params(("id" = Uuid, Path, description = "The request id")),
+    responses(
+        (status = 200, description = "Confirmed: carried out now, purged after the grace window", body = RequestView),
+        (status = 409, description = "Not a FORGET awaiting confirmation", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn confirm(
     pool: web::Data<DbPool>,
     orchestrator: web::Data<Orchestrator>,
     caller: web::ReqData<Caller>,
@@ -456,16 +539,29 @@ async fn confirm(
     Ok(HttpResponse::Ok().json(view(request, Some(steps), now)?))
 }
 
-#[derive(Debug, Deserialize)]
+/// An extension of the deadline.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ExtendBody {
+pub(crate) struct ExtendBody {
+    /// 1 or 2; at most two months in all.
     months: i32,
     reason: String,
 }
 
 /// `POST /gdpr/requests/{id}/extend`: GDPR Art. 12(3) allows two more months at most, with a
 /// reason the subject must be told within the first month.
-async fn extend(
+#[utoipa::path(
+    post,
+    path = "/gdpr/requests/{id}/extend",
+    tag = "gdpr",
+    params(("id" = Uuid, Path, description = "The request id")),
+    request_body = ExtendBody,
+    responses(
+        (status = 200, description = "Extended", body = RequestView),
+        (status = 409, description = "Finished, or more than two months in all", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn extend(
     pool: web::Data<DbPool>,
     caller: web::ReqData<Caller>,
     path: web::Path<String>,
@@ -526,7 +622,18 @@ async fn extend(
 
 /// `GET /gdpr/requests/{id}/export`: the bundle of a completed EXPORT: a manifest with counts and
 /// SHA-256 checksums of each file, and the subject's data per participant and category.
-async fn export(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/gdpr/requests/{id}/export",
+    tag = "gdpr",
+    params(("id" = Uuid, Path, description = "The request id")),
+    responses(
+        (status = 200, description = "The bundle", body = Bundle),
+        (status = 409, description = "Not a finished EXPORT", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Erased after the retention period", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn export(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let (request, steps) = pool
         .run(move |c| {
@@ -589,7 +696,17 @@ async fn export(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<Http
 }
 
 /// `GET /gdpr/requests/{id}/audit`: every state change, oldest first.
-async fn audit_log(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/gdpr/requests/{id}/audit",
+    tag = "gdpr",
+    params(("id" = Uuid, Path, description = "The request id")),
+    responses(
+        (status = 200, description = "Every state change, oldest first; no identifiers", body = AuditLog),
+        (status = 404, description = "No such request", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn audit_log(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let entries = pool
         .run(move |c| {

@@ -21,17 +21,18 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/gdpr/subjects").route(web::get().to(subjects).wrap(from_fn(require::<GenesysGdpr>))));
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-enum RequestType {
+pub(crate) enum RequestType {
     GdprExport,
     GdprDelete,
 }
 
 /// Genesys' `GDPRSubject`, the fields ccbridge uses. At least one must be set.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Subject {
+#[schema(as = GenesysSubject)]
+pub(crate) struct Subject {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,9 +92,9 @@ impl Subject {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct CreateRequest {
+pub(crate) struct CreateRequest {
     request_type: RequestType,
     subject: Subject,
     /// Only a confirmed delete is sent to Genesys with `deleteConfirmed=true`.
@@ -102,9 +103,9 @@ struct CreateRequest {
 }
 
 /// Genesys' `GDPRRequest`, as we pass it on.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct RequestView {
+pub(crate) struct RequestView {
     id: String,
     request_type: String,
     status: String,
@@ -141,7 +142,17 @@ impl RequestView {
 }
 
 /// `POST /gdpr/requests`: 201 with the Genesys request. A delete must say `deleteConfirmed: true`.
-async fn create(
+#[utoipa::path(
+    post,
+    path = "/gdpr/requests",
+    tag = "genesys-gdpr",
+    request_body = CreateRequest,
+    responses(
+        (status = 201, description = "Created in Genesys Cloud", body = RequestView),
+        (status = 503, description = "Genesys Cloud is down, slow or rate limiting", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn create(
     api: web::Data<GenesysApi>,
     JsonBody(request): JsonBody<CreateRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -169,7 +180,17 @@ async fn create(
 }
 
 /// `GET /gdpr/requests/{requestId}`.
-async fn get_request(api: web::Data<GenesysApi>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/gdpr/requests/{requestId}",
+    tag = "genesys-gdpr",
+    params(("requestId" = uuid::Uuid, Path, description = "The Genesys GDPR request id")),
+    responses(
+        (status = 200, description = "The Genesys request", body = RequestView),
+        (status = 404, description = "Genesys Cloud has no such request", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn get_request(api: web::Data<GenesysApi>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = uuid::Uuid::try_parse(&path).map_err(|_| {
         ApiError::Validation(vec![FieldProblem::parameter(
             "requestId",
@@ -182,9 +203,11 @@ async fn get_request(api: web::Data<GenesysApi>, path: web::Path<String>) -> Res
     Ok(HttpResponse::Ok().json(RequestView::from_genesys(&found)?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
-struct SubjectSearch {
+#[into_params(parameter_in = Query)]
+pub(crate) struct SubjectSearch {
+    /// NAME, ADDRESS, PHONE, EMAIL, TWITTER, INSTAGRAM, FACEBOOK, APPLE_MESSAGES or EXTERNAL_ID.
     search_type: Option<String>,
     search_value: Option<String>,
 }
@@ -201,8 +224,26 @@ const SEARCH_TYPES: [&str; 9] = [
     "EXTERNAL_ID",
 ];
 
+/// Genesys' subject search result.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct SubjectListing {
+    /// Genesys `GDPRSubject`s.
+    subjects: Vec<serde_json::Value>,
+}
+
 /// `GET /gdpr/subjects?searchType=PHONE&searchValue=…` → `{ "subjects": [GDPRSubject…] }`.
-async fn subjects(api: web::Data<GenesysApi>, query: web::Query<SubjectSearch>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/gdpr/subjects",
+    tag = "genesys-gdpr",
+    params(SubjectSearch),
+    responses((status = 200, description = "The subjects Genesys Cloud found", body = SubjectListing))
+)]
+pub(crate) async fn subjects(
+    api: web::Data<GenesysApi>,
+    query: web::Query<SubjectSearch>,
+) -> Result<HttpResponse, ApiError> {
     let mut problems = Vec::new();
     let search_type = query.search_type.as_deref().map(str::to_ascii_uppercase);
     if !search_type.as_deref().is_some_and(|t| SEARCH_TYPES.contains(&t)) {

@@ -16,7 +16,19 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         );
 }
 
-async fn user(lookups: web::Data<Lookups>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+/// The agent's name (Genesys `name`).
+#[utoipa::path(
+    get,
+    path = "/users/{userId}",
+    tag = "lookups",
+    params(("userId" = uuid::Uuid, Path, description = "The Genesys user id")),
+    responses(
+        (status = 200, description = "The agent", body = crate::lookups::Named),
+        (status = 404, description = "Genesys Cloud has no such user", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Genesys Cloud is down, slow or rate limiting; retry after Retry-After", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn user(lookups: web::Data<Lookups>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = GenesysUserId::parse(&path)
         .map_err(|e| ApiError::Validation(vec![FieldProblem::parameter("userId", e.to_string())]))?;
     match lookups.user(id).await? {
@@ -25,7 +37,22 @@ async fn user(lookups: web::Data<Lookups>, path: web::Path<String>) -> Result<Ht
     }
 }
 
-async fn wrapup_code(lookups: web::Data<Lookups>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+/// The wrap-up code's name; system codes (ININ-…) are answered without asking Genesys.
+#[utoipa::path(
+    get,
+    path = "/wrapupcodes/{codeId}",
+    tag = "lookups",
+    params(("codeId" = String, Path, description = "A wrap-up code id (UUID) or a Genesys system code")),
+    responses(
+        (status = 200, description = "The wrap-up code", body = crate::lookups::Named),
+        (status = 404, description = "No such wrap-up code", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Genesys Cloud is down, slow or rate limiting; retry after Retry-After", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn wrapup_code(
+    lookups: web::Data<Lookups>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let code = WrapupCode::parse(&path)
         .map_err(|e| ApiError::Validation(vec![FieldProblem::parameter("codeId", e.to_string())]))?;
     match lookups.wrapup_code(code.as_str()).await? {

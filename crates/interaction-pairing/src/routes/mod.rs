@@ -2,6 +2,21 @@
 
 mod support_interaction;
 
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(support_interaction::pair, support_interaction::get_pairing),
+    tags((name = "pairing", description = "Which customer a Genesys interaction belongs to"))
+)]
+struct Api;
+
+/// This service's operations, for `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    let mut api = Api::openapi();
+    api.merge(service_kit::gdpr_participant::ParticipantApi::openapi());
+    api
+}
+
 pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
     support_interaction::config(cfg);
     service_kit::gdpr_participant::config::<_, crate::scopes::GdprParticipant>(

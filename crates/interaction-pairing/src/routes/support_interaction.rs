@@ -23,10 +23,12 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 }
 
 /// The stored pair as served.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PairingResponse {
+pub(crate) struct PairingResponse {
+    #[schema(format = Uuid)]
     customer_id: String,
+    #[schema(format = Uuid)]
     interaction_id: String,
     created_at: Timestamp,
     updated_at: Timestamp,
@@ -44,8 +46,18 @@ impl From<StoredPairing> for PairingResponse {
 }
 
 /// `POST /customers/supportInteraction`: 201 for a new pairing, 200 when it replaced one.
+#[utoipa::path(
+    post,
+    path = "/customers/supportInteraction",
+    tag = "pairing",
+    request_body = SupportInteraction,
+    responses(
+        (status = 201, description = "A new pairing", body = PairingResponse),
+        (status = 200, description = "The pairing replaced an earlier one for the interaction", body = PairingResponse)
+    )
+)]
 #[tracing::instrument(name = "pair interaction", skip_all, fields(interaction_id = %pairing.interaction_id))]
-async fn pair(
+pub(crate) async fn pair(
     pool: web::Data<DbPool>,
     JsonBody(pairing): JsonBody<SupportInteraction>,
 ) -> Result<HttpResponse, ApiError> {
@@ -66,7 +78,17 @@ async fn pair(
 }
 
 /// `GET /customers/supportInteraction/{interactionId}`.
-async fn get_pairing(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/customers/supportInteraction/{interactionId}",
+    tag = "pairing",
+    params(("interactionId" = uuid::Uuid, Path, description = "The Genesys interaction (conversation) id")),
+    responses(
+        (status = 200, description = "The interaction's pairing", body = PairingResponse),
+        (status = 404, description = "No pairing for the interaction", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn get_pairing(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let interaction_id = InteractionId::parse(&path)
         .map_err(|e| ApiError::Validation(vec![FieldProblem::parameter("interactionId", e.to_string())]))?;
     let stored = pool

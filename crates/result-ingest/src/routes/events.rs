@@ -25,11 +25,39 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         );
 }
 
-#[derive(Debug, Deserialize)]
-struct ListQuery {
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// `pending` or `dead` (required).
     status: Option<String>,
+    /// Page size, 1 to 500 (default 50).
     limit: Option<String>,
+    /// `nextCursor` of the previous page.
     cursor: Option<String>,
+}
+
+/// A page of events, oldest first.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub(crate) struct EventPage {
+    items: Vec<EventSummary>,
+    next_cursor: Option<String>,
+}
+
+/// A replayed event.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct Retried {
+    id: Uuid,
+    status: String,
+}
+
+/// How many dead events were replayed.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct RetriedCount {
+    retried: u64,
 }
 
 fn encode_cursor(last: &EventSummary) -> String {
@@ -44,7 +72,14 @@ fn decode_cursor(cursor: &str) -> Option<(Timestamp, Uuid)> {
 }
 
 /// `GET /ingest/events?status=pending|dead&limit=&cursor=`: oldest first.
-async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/ingest/events",
+    tag = "inbox",
+    params(ListQuery),
+    responses((status = 200, description = "Events, oldest first, without personal data", body = EventPage))
+)]
+pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let mut problems = Vec::new();
     let status = match query.status.as_deref() {
         Some(status @ (inbox::PENDING | inbox::DEAD)) => status.to_owned(),
@@ -91,7 +126,18 @@ async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) -> Result<H
 }
 
 /// `POST /ingest/events/{id}/retry`: a dead event back to pending with a fresh budget.
-async fn retry_one(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    post,
+    path = "/ingest/events/{id}/retry",
+    tag = "inbox",
+    params(("id" = Uuid, Path, description = "The event id")),
+    responses(
+        (status = 202, description = "Pending again", body = Retried),
+        (status = 404, description = "No such event", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The event is not dead", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn retry_one(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = Uuid::try_parse(&path).map_err(|_| {
         ApiError::Validation(vec![FieldProblem::parameter(
             "id",
@@ -113,7 +159,13 @@ async fn retry_one(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<H
 }
 
 /// `POST /ingest/events/retry-dead`: every dead event back to pending.
-async fn retry_all_dead(pool: web::Data<DbPool>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(
+    post,
+    path = "/ingest/events/retry-dead",
+    tag = "inbox",
+    responses((status = 202, description = "How many went back to pending", body = RetriedCount))
+)]
+pub(crate) async fn retry_all_dead(pool: web::Data<DbPool>) -> Result<HttpResponse, ApiError> {
     let retried = pool
         .run(move |c| inbox::retry_dead(c, None, Timestamp::now()).map_err(ApiError::from))
         .await?;

@@ -3,6 +3,24 @@
 mod events;
 mod webhook;
 
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(webhook::accept, events::list, events::retry_one, events::retry_all_dead),
+    tags(
+        (name = "webhook", description = "Genesys reports an interaction's result"),
+        (name = "inbox", description = "Operators: what waits or failed, and replaying it")
+    )
+)]
+struct Api;
+
+/// This service's operations, for `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    let mut api = Api::openapi();
+    api.merge(service_kit::gdpr_participant::ParticipantApi::openapi());
+    api
+}
+
 pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
     webhook::config(cfg);
     events::config(cfg);

@@ -14,6 +14,16 @@ use service_kit::auth::require;
 use service_kit::extract::JsonBody;
 use service_kit::problem::ApiError;
 
+/// The webhook's answer.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct AcceptedView {
+    /// The inbox event (null when suppressed).
+    id: Option<uuid::Uuid>,
+    duplicate: bool,
+    suppressed: bool,
+}
+
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/customers/supportResult").route(web::post().to(accept).wrap(from_fn(require::<IngestWebhook>))),
@@ -22,8 +32,19 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 
 /// 202 with the event id; the same result again answers the first id (and is processed once).
 /// A result about a subject forgotten after it happened: 200 `suppressed`, nothing stored.
+#[utoipa::path(
+    post,
+    path = "/customers/supportResult",
+    tag = "webhook",
+    request_body = domain::SupportResult,
+    responses(
+        (status = 202, description = "Stored durably; `duplicate` when the same result was delivered before (same id)", body = AcceptedView),
+        (status = 200, description = "About a subject forgotten after the interaction: dropped, nothing stored", body = AcceptedView),
+        (status = 503, description = "The inbox cannot be written; retry after Retry-After", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
 #[tracing::instrument(name = "accept support result", skip_all, fields(conversation_id = %result.conversation_id, event_id, duplicate, suppressed))]
-async fn accept(
+pub(crate) async fn accept(
     batcher: web::Data<AcceptBatcher>,
     metrics: web::Data<IngestMetrics>,
     JsonBody(result): JsonBody<SupportResult>,
