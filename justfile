@@ -32,6 +32,14 @@ chart:
 image:
     docker build -t ccbridge:dev .
 
+# Hostile input: schemathesis against every service's OpenAPI on a fresh devstack.
+schemathesis:
+    scripts/schemathesis.sh
+
+# Rewrite docs/openapi from the code.
+openapi:
+    UPDATE_OPENAPI=1 cargo test -p devstack --test openapi
+
 # Everything CI runs.
 ci:
     bash .ci/run

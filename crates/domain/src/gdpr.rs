@@ -37,7 +37,7 @@ pub struct SubjectProblem {
 /// interaction-pairing links to the subject's customer ids, so every service can find the
 /// subject's data by what it holds. Personal data: `Debug` shows only how many of each.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "NormalisedSubject")]
 pub struct DataSubject {
     #[serde(default)]
     pub customer_ids: BTreeSet<CustomerId>,
@@ -49,6 +49,50 @@ pub struct DataSubject {
     pub genesys_user_ids: BTreeSet<GenesysUserId>,
     #[serde(default)]
     pub interaction_ids: BTreeSet<InteractionId>,
+}
+
+/// A [`DataSubject`] as it crosses between services: already normalised, and checked to be so
+/// (a participant never trusts that its caller normalised).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NormalisedSubject {
+    #[serde(default)]
+    customer_ids: BTreeSet<CustomerId>,
+    #[serde(default)]
+    phone_numbers: BTreeSet<String>,
+    #[serde(default)]
+    email_addresses: BTreeSet<String>,
+    #[serde(default)]
+    genesys_user_ids: BTreeSet<GenesysUserId>,
+    #[serde(default)]
+    interaction_ids: BTreeSet<InteractionId>,
+}
+
+impl TryFrom<NormalisedSubject> for DataSubject {
+    type Error = &'static str;
+    fn try_from(wire: NormalisedSubject) -> Result<Self, Self::Error> {
+        if !wire
+            .phone_numbers
+            .iter()
+            .all(|p| matches!(HandleKey::of(p), HandleKey::Phone(e164) if &e164 == p))
+        {
+            return Err("phoneNumbers must be E.164 numbers (+420601123456)");
+        }
+        if !wire
+            .email_addresses
+            .iter()
+            .all(|e| matches!(HandleKey::of(e), HandleKey::Email(lower) if &lower == e))
+        {
+            return Err("emailAddresses must be lower-case e-mail addresses");
+        }
+        Ok(Self {
+            customer_ids: wire.customer_ids,
+            phone_numbers: wire.phone_numbers,
+            email_addresses: wire.email_addresses,
+            genesys_user_ids: wire.genesys_user_ids,
+            interaction_ids: wire.interaction_ids,
+        })
+    }
 }
 
 impl fmt::Debug for DataSubject {
@@ -306,6 +350,22 @@ mod tests {
         let problems = DataSubject::parse(&SubjectInput::default()).unwrap_err();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].pointer, "");
+    }
+
+    #[test]
+    fn a_subject_from_another_service_must_arrive_normalised() {
+        let ok: DataSubject =
+            serde_json::from_str(r#"{"phoneNumbers":["+420601123456"],"emailAddresses":["a@example.com"]}"#).unwrap();
+        assert_eq!(ok.handle_keys(), ["+420601123456", "a@example.com"]);
+        for bad in [
+            r#"{"phoneNumbers":["tel:+420601123456"]}"#,
+            r#"{"phoneNumbers":[""]}"#,
+            r#"{"emailAddresses":["A@example.com"]}"#,
+            r#"{"emailAddresses":[""]}"#,
+            r#"{"addresses":["somewhere"]}"#,
+        ] {
+            assert!(serde_json::from_str::<DataSubject>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -136,7 +136,7 @@ pub fn counts<const N: usize>(pairs: [(&str, i64); N]) -> CategoryCounts {
 /// The participant routes' description (the routes are generic over the store, so the
 /// operations are described on these stand-ins).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(participant_call, participant_status))]
+#[openapi(paths(participant_call, participant_status), components(schemas(ParticipantAction)))]
 pub struct ParticipantApi;
 
 /// Count, export, forget, undo or purge the subject's data under the orchestrator's request id.
