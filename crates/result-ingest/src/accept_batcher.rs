@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 
 struct Pending {
     result: SupportResult,
+    trace_context: Option<String>,
     reply: oneshot::Sender<Result<Acceptance, String>>,
 }
 
@@ -52,13 +53,19 @@ impl AcceptBatcher {
 
     /// Stores the result (with whatever else arrived meanwhile) and answers once committed.
     pub async fn accept(&self, result: SupportResult) -> Result<Acceptance, ApiError> {
+        // The request's trace, kept with the event so the worker's work joins it.
+        let trace_context = service_kit::telemetry::current_traceparent();
         let (reply, answer) = oneshot::channel();
         let unavailable = |reason: &str| ApiError::Unavailable {
             retry_after_seconds: 1,
             cause: anyhow::anyhow!(reason.to_owned()),
         };
         self.sender
-            .send(Pending { result, reply })
+            .send(Pending {
+                result,
+                trace_context,
+                reply,
+            })
             .await
             .map_err(|_| unavailable("the inbox writer stopped"))?;
         answer
@@ -70,9 +77,15 @@ impl AcceptBatcher {
 
 async fn flush(pool: &DbPool, suppression: &SuppressionKey, batch: Vec<Pending>) {
     // Hashing happens here, outside the transaction, so the commit waits on nothing else.
-    let results: Vec<(SupportResult, Vec<String>)> = batch
+    let results: Vec<(SupportResult, Vec<String>, Option<String>)> = batch
         .iter()
-        .map(|p| (p.result.clone(), suppression.hashes_of_result(&p.result)))
+        .map(|p| {
+            (
+                p.result.clone(),
+                suppression.hashes_of_result(&p.result),
+                p.trace_context.clone(),
+            )
+        })
         .collect();
     let outcome = pool
         .run(move |connection| {
@@ -81,7 +94,7 @@ async fn flush(pool: &DbPool, suppression: &SuppressionKey, batch: Vec<Pending>)
                 .transaction(|c| {
                     results
                         .iter()
-                        .map(|(result, hashes)| inbox::accept(c, result, hashes, now))
+                        .map(|(result, hashes, trace)| inbox::accept(c, result, hashes, trace.as_deref(), now))
                         .collect::<Result<Vec<_>, _>>()
                 })
                 .map_err(ApiError::from)

@@ -42,6 +42,7 @@ pub fn accept(
     connection: &mut AnyConnection,
     result: &SupportResult,
     suppression_hashes: &[String],
+    trace_context: Option<&str>,
     now: Timestamp,
 ) -> QueryResult<Acceptance> {
     let id = Uuid::now_v7();
@@ -58,6 +59,7 @@ pub fn accept(
             dsl::event_time.eq(DbTimestamp::from(result.event_time)),
             dsl::payload.eq(&payload),
             dsl::customer_handle_key.eq(Some(result.ani.key().as_str())),
+            dsl::trace_context.eq(trace_context),
             dsl::status.eq(PENDING),
             dsl::attempts.eq(0),
             dsl::next_attempt_at.eq(now),
@@ -104,6 +106,8 @@ pub struct Claimed {
     pub attempts: i32,
     pub accepted_at: Timestamp,
     pub budget_started_at: Timestamp,
+    /// The webhook request's `traceparent`: the worker continues that trace.
+    pub trace_context: Option<String>,
 }
 
 /// Claims up to `limit` due events for `lease`.
@@ -132,7 +136,7 @@ pub fn claim_due(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(DbUuid, String, i32, DbTimestamp, DbTimestamp)> = dsl::inbox_events
+    let rows: Vec<(DbUuid, String, i32, DbTimestamp, DbTimestamp, Option<String>)> = dsl::inbox_events
         .filter(dsl::id.eq_any(&ids))
         .select((
             dsl::id,
@@ -140,20 +144,24 @@ pub fn claim_due(
             dsl::attempts,
             dsl::accepted_at,
             dsl::budget_started_at,
+            dsl::trace_context,
         ))
         .load(connection)?;
     rows.into_iter()
-        .map(|(id, payload, attempts, accepted_at, budget_started_at)| {
-            let result: SupportResult =
-                serde_json::from_str(&payload).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
-            Ok(Claimed {
-                id: id.0,
-                result,
-                attempts,
-                accepted_at: accepted_at.into_domain()?,
-                budget_started_at: budget_started_at.into_domain()?,
-            })
-        })
+        .map(
+            |(id, payload, attempts, accepted_at, budget_started_at, trace_context)| {
+                let result: SupportResult = serde_json::from_str(&payload)
+                    .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+                Ok(Claimed {
+                    id: id.0,
+                    result,
+                    attempts,
+                    accepted_at: accepted_at.into_domain()?,
+                    budget_started_at: budget_started_at.into_domain()?,
+                    trace_context,
+                })
+            },
+        )
         .collect()
 }
 

@@ -21,6 +21,7 @@ diesel::table! {
         record_id -> Nullable<Uuid>,
         customer_handle_key -> Nullable<Text>,
         forgotten_by -> Nullable<Uuid>,
+        trace_context -> Nullable<Text>,
     }
 }
 

@@ -63,6 +63,9 @@ impl Worker {
         let count = claimed.len();
         let results = futures_util::future::join_all(claimed.into_iter().map(|event| {
             let span = tracing::info_span!("ingest event", event_id = %event.id, attempt = event.attempts);
+            if let Some(traceparent) = &event.trace_context {
+                service_kit::telemetry::continue_trace(&span, traceparent);
+            }
             self.handle(event).instrument(span)
         }))
         .await;

@@ -128,6 +128,7 @@ impl Application {
                 .wrap(metrics.clone())
                 .wrap(TracingLogger::<RootSpan>::new())
                 .app_data(callers.clone())
+                .app_data(web::Data::new(crate::telemetry::ServiceName(service.name)))
                 .app_data(BodyLimit(body_limit))
                 .app_data(json_config(body_limit))
                 .app_data(path_config())

@@ -118,8 +118,13 @@ impl tracing_actix_web::RootSpanBuilder for RootSpan {
             .get::<tracing_actix_web::RequestId>()
             .map(ToString::to_string)
             .unwrap_or_default();
+        // Which service answered: several share one process (and one trace exporter) in devstack.
+        let service = request
+            .app_data::<actix_web::web::Data<ServiceName>>()
+            .map_or("unknown", |name| name.0);
         let span = tracing::info_span!(
             "HTTP request",
+            ccbridge.service = service,
             http.method = %method,
             http.route = %route,
             http.target = %request.path(),
@@ -150,6 +155,26 @@ impl tracing_actix_web::RootSpanBuilder for RootSpan {
     ) {
         tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
+}
+
+/// The name of the service an `App` belongs to, as app data (for the server span).
+pub struct ServiceName(pub &'static str);
+
+/// The current span's W3C `traceparent`, to continue its trace later (after a durable queue).
+pub fn current_traceparent() -> Option<String> {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let context = tracing::Span::current().context();
+    let mut carrier = std::collections::HashMap::new();
+    opentelemetry::global::get_text_map_propagator(|propagator| propagator.inject_context(&context, &mut carrier));
+    carrier.remove("traceparent")
+}
+
+/// Makes `span` a child of the trace `traceparent` names (a no-op for an invalid value).
+pub fn continue_trace(span: &tracing::Span, traceparent: &str) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let carrier = std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+    let parent = opentelemetry::global::get_text_map_propagator(|propagator| propagator.extract(&carrier));
+    let _ = span.set_parent(parent);
 }
 
 /// Reads W3C trace-context headers from an actix request.

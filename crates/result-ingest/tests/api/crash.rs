@@ -85,4 +85,5 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_writes_nothing_twice() {
         let records = p.records_of_interaction(conversation).await;
         assert_eq!(records.len(), 1, "conversation {conversation}: {records:?}");
     }
+    p.assert_no_personal_data_logged();
 }

@@ -17,6 +17,7 @@ async fn the_same_result_twice_is_one_event_and_one_record() {
             .len(),
         1
     );
+    p.assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -40,6 +41,7 @@ async fn twenty_concurrent_deliveries_are_one_record() {
             .len(),
         1
     );
+    p.assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -72,6 +74,7 @@ async fn genesys_failing_for_a_while_delays_but_loses_nothing() {
         assert_eq!(records.len(), 1);
         assert_eq!(records[0]["bankUserName"], "Jana Nováková");
     }
+    p.assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -111,6 +114,7 @@ async fn a_writer_down_and_then_up_gets_every_record_once() {
         assert_eq!(body["items"].as_array().unwrap().len(), 1);
     }
     assert!(p.events("pending").await.is_empty());
+    p.assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -143,6 +147,7 @@ async fn a_pairing_after_the_result_fills_in_the_customer() {
         0,
         "delivered once, then gone"
     );
+    p.assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -183,6 +188,7 @@ async fn a_late_pairing_waits_in_the_outbox_while_the_writer_is_down() {
         records["items"][0]["customerId"],
         "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07"
     );
+    p.assert_no_personal_data_logged();
 }
 
 async fn pending_outbox(p: &crate::helpers::Pipeline) -> i64 {

@@ -2,8 +2,9 @@ use genesys_sim::{Seed, SimConfig, SimState};
 use result_ingest::worker::{ExecutionOutcome, Worker};
 use serde_json::Value;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::time::Duration;
-use test_support::TestApp;
+use test_support::{CapturedLogs, TestApp};
 
 pub const GENESYS: &str = "genesys";
 pub const OPERATOR: &str = "operator";
@@ -14,6 +15,39 @@ pub fn example(name: &str) -> Value {
     let path = format!("{}/../../../shared/genesys/examples/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
 }
+
+/// Every log line of this test binary (debug level, JSON), unless `TEST_LOG` shows them instead.
+static LOGS: OnceLock<Option<CapturedLogs>> = OnceLock::new();
+
+fn capture_logs() {
+    LOGS.get_or_init(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            return None;
+        }
+        let logs = CapturedLogs::default();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_env_filter("debug")
+            .with_writer(logs.clone())
+            .finish();
+        // Another test binary (trace.rs) installs its own subscriber first: nothing to capture there.
+        tracing::subscriber::set_global_default(subscriber).ok().map(|()| logs)
+    });
+}
+
+/// The personal data the examples and the simulator's seed carry: phone numbers, e-mail
+/// addresses, agents' names, subjects.
+const PERSONAL_DATA: [&str; 7] = [
+    "420601123456",
+    "client@example.com",
+    "Jana Nov",
+    "jana.novakova",
+    "Petr Svoboda",
+    "petr.svoboda",
+    "Your card replacement",
+];
 
 pub struct Pipeline {
     pub ingest: TestApp,
@@ -53,6 +87,7 @@ pub async fn start_writer(port: u16) -> TestApp {
 /// The whole pipeline with the worker stopped (tests drain it by hand); `ingest_overrides` adjust
 /// result-ingest, `writer_url` replaces the writer's address (to start with it down).
 pub async fn pipeline_with(ingest_overrides: &[(&'static str, &str)], writer_url: Option<String>) -> Pipeline {
+    capture_logs();
     let mut sim_config = SimConfig::development(Seed::default_seed().unwrap());
     sim_config.port = 0;
     let sim = genesys_sim::start(sim_config).unwrap();
@@ -129,6 +164,73 @@ pub async fn pipeline() -> Pipeline {
 }
 
 impl Pipeline {
+    /// Every service's `/metrics` counts requests by route pattern and status, and no label holds
+    /// personal data or an id from a path.
+    pub async fn assert_metrics_are_labelled_by_route(&self) {
+        for app in [&self.ingest, &self.writer, &self.pairing, &self._gateway] {
+            let metrics = app
+                .client
+                .get(app.url("/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(metrics.contains("ccbridge_http_requests_total"), "{metrics}");
+            assert!(metrics.contains("ccbridge_http_requests_duration_seconds_bucket"));
+            for value in PERSONAL_DATA.iter().chain(["5773eca4", "2b0e4c55"].iter()) {
+                assert!(!metrics.contains(value), "a metric label holds {value}");
+            }
+        }
+        let ingest = self
+            .ingest
+            .client
+            .get(self.ingest.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(ingest.contains("endpoint=\"/customers/supportResult\""), "{ingest}");
+        let pairing = self
+            .pairing
+            .client
+            .get(self.pairing.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            pairing.contains("endpoint=\"/customers/supportInteraction/{interactionId}\""),
+            "{pairing}"
+        );
+    }
+
+    /// No log line of the whole run so far holds any of the test's personal data.
+    pub fn assert_no_personal_data_logged(&self) {
+        if std::env::var_os("TEST_LOG").is_some() {
+            return;
+        }
+        let logs = LOGS
+            .get()
+            .and_then(Option::as_ref)
+            .expect("the log capture is installed")
+            .text();
+        assert!(logs.contains("\"level\":\"INFO\""), "no logs were captured");
+        for value in PERSONAL_DATA {
+            let line = logs.lines().find(|l| l.contains(value));
+            assert!(
+                line.is_none(),
+                "a log line holds personal data: {}",
+                line.unwrap_or_default()
+            );
+        }
+    }
+
     pub async fn pair(&self, body: &Value) {
         let response = self
             .pairing

@@ -19,6 +19,8 @@ async fn the_example_webhook_with_its_pairing_yields_exactly_the_expected_record
     assert_eq!(attributes(&records[0]), expected);
     let processed = p.events("pending").await;
     assert!(processed.is_empty());
+    p.assert_metrics_are_labelled_by_route().await;
+    p.assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -35,6 +37,7 @@ async fn upper_case_enums_an_offset_time_and_a_subject() {
     assert_eq!(record["title"], "Your card replacement");
     assert_eq!(record["customerId"], Value::Null, "no pairing");
     assert_eq!(record["customerHandle"], "client@example.com");
+    p.assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -48,6 +51,7 @@ async fn a_system_wrap_up_code_and_a_sip_ani() {
     assert_eq!(records[0]["channel"], "VOICE", "callback is a voice channel");
     assert_eq!(records[0]["customerHandle"], "sip:+420601123456@10.0.0.7;user=phone");
     assert_eq!(p.sim.calls_to("wrapupcodes"), 0);
+    p.assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -61,6 +65,7 @@ async fn an_agent_unknown_to_genesys_leaves_the_name_null_and_the_record_is_writ
     assert_eq!(records.len(), 1);
     assert_eq!(records[0]["bankUserName"], Value::Null);
     assert_eq!(records[0]["purpose"], "Sale completed");
+    p.assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -93,4 +98,5 @@ async fn every_media_type_row_maps_to_its_channel() {
         let records = p.records_of_interaction(conversation).await;
         assert_eq!(records[0]["channel"], *channel, "{media_type}");
     }
+    p.assert_no_personal_data_logged();
 }

@@ -44,6 +44,7 @@ async fn a_spent_retry_budget_is_a_dead_letter_with_its_reason_and_can_be_replay
             .len(),
         1
     );
+    p.assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -73,6 +74,7 @@ async fn retry_dead_replays_a_whole_batch() {
     assert_eq!(body["retried"], 4);
     p.drain(10).await;
     assert!(p.events("dead").await.is_empty() && p.events("pending").await.is_empty());
+    p.assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -125,4 +127,5 @@ async fn listings_page_and_refuse_bad_parameters() {
         .await
         .unwrap();
     assert_problem(unknown, 404).await;
+    p.assert_no_personal_data_logged();
 }

@@ -11,6 +11,7 @@ async fn a_valid_result_is_accepted_202_with_its_id() {
     assert!(body["id"].is_string());
     assert_eq!(body["duplicate"], false);
     assert_eq!(p.events("pending").await.len(), 1);
+    p.assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -19,6 +20,7 @@ async fn an_unknown_direction_is_422_and_stores_nothing() {
     let problem = assert_problem(p.deliver(&example("support-result-bad-direction.json")).await, 422).await;
     assert_eq!(problem_locations(&problem), ["/direction"]);
     assert!(p.events("pending").await.is_empty());
+    p.assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -40,6 +42,7 @@ async fn missing_fields_bad_uuids_and_bad_timestamps_are_422_naming_the_field() 
         assert!(!problem.to_string().contains("420601123456"));
     }
     assert!(p.events("pending").await.is_empty());
+    p.assert_no_personal_data_logged();
 }
 
 #[tokio::test]
@@ -72,4 +75,5 @@ async fn genesys_may_authenticate_with_basic_or_bearer() {
         403,
     )
     .await;
+    p.assert_no_personal_data_logged();
 }
