@@ -11,15 +11,7 @@ use test_support::CapturedLogs;
 
 #[tokio::test]
 async fn secrets_tokens_and_personal_data_stay_out_of_the_logs() {
-    let logs = CapturedLogs::default();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_current_span(true)
-        .with_span_list(true)
-        .with_env_filter("debug")
-        .with_writer(logs.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let logs = CapturedLogs::install_global().unwrap();
 
     let (seed, users) = helpers::seed_with_users(1);
     let h = start(seed, |c| c.faults.rate_limit_every = Some(4), &[]).await;

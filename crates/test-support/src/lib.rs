@@ -112,6 +112,20 @@ fn init_test_logging() {
 pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl CapturedLogs {
+    /// Installs a global subscriber writing every event at debug level as JSON (with its spans)
+    /// into memory; `None` when another subscriber is already installed.
+    pub fn install_global() -> Option<Self> {
+        let logs = Self::default();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_env_filter("debug")
+            .with_writer(logs.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).ok().map(|()| logs)
+    }
+
     /// Everything logged so far.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()

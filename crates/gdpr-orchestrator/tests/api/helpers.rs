@@ -18,18 +18,7 @@ pub const INTERNAL_TOKEN: &str = "internal-gdpr-test-token-0123456789";
 static LOGS: OnceLock<CapturedLogs> = OnceLock::new();
 
 fn capture_logs() -> &'static CapturedLogs {
-    LOGS.get_or_init(|| {
-        let logs = CapturedLogs::default();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_current_span(true)
-            .with_span_list(true)
-            .with_env_filter("debug")
-            .with_writer(logs.clone())
-            .finish();
-        let _ = tracing::subscriber::set_global_default(subscriber);
-        logs
-    })
+    LOGS.get_or_init(|| CapturedLogs::install_global().expect("no other subscriber is installed in this test binary"))
 }
 
 /// Asserts that no log line so far holds any of `identifiers`.

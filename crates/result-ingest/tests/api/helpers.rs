@@ -24,16 +24,8 @@ fn capture_logs() {
         if std::env::var_os("TEST_LOG").is_some() {
             return None;
         }
-        let logs = CapturedLogs::default();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_current_span(true)
-            .with_span_list(true)
-            .with_env_filter("debug")
-            .with_writer(logs.clone())
-            .finish();
         // Another test binary (trace.rs) installs its own subscriber first: nothing to capture there.
-        tracing::subscriber::set_global_default(subscriber).ok().map(|()| logs)
+        CapturedLogs::install_global()
     });
 }
 
@@ -167,43 +159,21 @@ impl Pipeline {
     /// Every service's `/metrics` counts requests by route pattern and status, and no label holds
     /// personal data or an id from a path.
     pub async fn assert_metrics_are_labelled_by_route(&self) {
+        async fn metrics_of(app: &TestApp) -> String {
+            let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+            response.text().await.unwrap()
+        }
         for app in [&self.ingest, &self.writer, &self.pairing, &self._gateway] {
-            let metrics = app
-                .client
-                .get(app.url("/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let metrics = metrics_of(app).await;
             assert!(metrics.contains("ccbridge_http_requests_total"), "{metrics}");
             assert!(metrics.contains("ccbridge_http_requests_duration_seconds_bucket"));
             for value in PERSONAL_DATA.iter().chain(["5773eca4", "2b0e4c55"].iter()) {
                 assert!(!metrics.contains(value), "a metric label holds {value}");
             }
         }
-        let ingest = self
-            .ingest
-            .client
-            .get(self.ingest.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let ingest = metrics_of(&self.ingest).await;
         assert!(ingest.contains("endpoint=\"/customers/supportResult\""), "{ingest}");
-        let pairing = self
-            .pairing
-            .client
-            .get(self.pairing.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let pairing = metrics_of(&self.pairing).await;
         assert!(
             pairing.contains("endpoint=\"/customers/supportInteraction/{interactionId}\""),
             "{pairing}"
