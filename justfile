@@ -40,6 +40,10 @@ schemathesis:
 openapi:
     UPDATE_OPENAPI=1 cargo test -p devstack --test openapi
 
+# cargo-fuzz: the webhook parser and the phone/e-mail normalisers, each for `seconds`.
+fuzz seconds="60":
+    FUZZ_SECONDS={{seconds}} scripts/fuzz.sh
+
 # Everything CI runs.
 ci:
     bash .ci/run

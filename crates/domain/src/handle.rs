@@ -115,8 +115,21 @@ fn phone_e164(address: &str) -> Option<String> {
     if !address.starts_with('+') {
         return None;
     }
-    let number = phonenumber::parse(None, address).ok()?;
-    Some(number.format().mode(phonenumber::Mode::E164).to_string())
+    // Digits and the punctuation people write numbers with; no letters, which the phone number
+    // parser would read as keypad digits (`+1-800-FLOWERS`), turning text into numbers.
+    if !address.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) {
+        return None;
+    }
+    let e164 = |text: &str| {
+        phonenumber::parse(None, text)
+            .ok()
+            .map(|number| number.format().mode(phonenumber::Mode::E164).to_string())
+    };
+    let key = e164(address)?;
+    // Some garbage parses into a number that parses differently again (`+(x*-0000000008` →
+    // `+9000000008` → `+90000008`, found by `just fuzz`): a key must be its own key, or two forms
+    // of one address would not meet.
+    (e164(&key).as_deref() == Some(key.as_str())).then_some(key)
 }
 
 fn email(address: &str) -> Option<String> {
@@ -163,6 +176,17 @@ mod tests {
         );
         assert_eq!(key("601123456"), HandleKey::Other("601123456".into()));
         assert_eq!(key("@someone"), HandleKey::Other("@someone".into()));
+    }
+
+    #[test]
+    fn a_number_that_does_not_parse_back_to_itself_is_no_phone_key() {
+        // Found by the handle_key fuzz target.
+        for input in ["+(x*-0000000008", "+(2xxX111xxX111"] {
+            let key = key(input);
+            assert_eq!(key, HandleKey::of(key.as_str()), "{input}");
+            assert!(!matches!(key, HandleKey::Phone(_)), "{input}");
+        }
+        assert!(matches!(key("+1-800-FLOWERS"), HandleKey::Other(_)));
     }
 
     #[test]
