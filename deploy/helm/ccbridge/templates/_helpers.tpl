@@ -109,9 +109,13 @@ capabilities:
   image: {{ include "ccbridge.image" .root }}
   imagePullPolicy: {{ .root.Values.image.pullPolicy }}
   command: ["/usr/local/bin/{{ .name }}", "migrate"]
+  # The service's settings inline (its ConfigMap does not exist yet on install), secrets from its Secret.
+  env:
+    {{- range $key, $value := include "ccbridge.settings" . | fromYaml }}
+    - name: {{ $key }}
+      value: {{ $value | quote }}
+    {{- end }}
   envFrom:
-    - configMapRef:
-        name: {{ include "ccbridge.serviceName" . }}
     - secretRef:
         name: {{ include "ccbridge.secretName" . }}
   resources:
@@ -119,4 +123,11 @@ capabilities:
     limits: { memory: 256Mi }
   securityContext:
     {{- include "ccbridge.containerSecurityContext" .root | nindent 4 }}
+{{- end -}}
+
+
+{{/* A service's non-secret settings: what the chart derives, overridden by services.<name>.config. */}}
+{{- define "ccbridge.settings" -}}
+{{- $service := index .root.Values.services .name -}}
+{{- toYaml (merge (dict) $service.config (include "ccbridge.derivedConfig" . | fromYaml)) -}}
 {{- end -}}
