@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Against a running devstack (`cargo run --release -p devstack` in another terminal): pairs the
 # example interaction, sends the example Genesys webhook, and prints the communication record
-# the pipeline wrote.
+# the pipeline wrote; then asks gdpr-orchestrator what ccbridge holds about the caller (a count:
+# nothing changes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data_dir=${DEVSTACK_DATA_DIR:-.devstack-data}
@@ -26,9 +27,25 @@ for _ in $(seq 1 50); do
     -H "Authorization: Bearer $(token bofe)")
   if [ "$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))' <<<"$records")" != 0 ]; then
     python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["items"][0], indent=2, ensure_ascii=False))' <<<"$records"
+    break
+  fi
+  sleep 0.2
+done
+[ "$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))' <<<"$records")" != 0 ] ||
+  { echo "no record after 10 seconds: see GET /ingest/events?status=pending on result-ingest" >&2; exit 1; }
+
+echo "== GDPR: what ccbridge holds about the caller (gdpr-orchestrator, as the DPO; a count changes nothing)"
+request=$(curl -fsS -X POST http://127.0.0.1:8085/gdpr/requests \
+  -H "Authorization: Bearer $(token dpo)" -H 'Content-Type: application/json' \
+  -d '{"type":"EXPORT","subject":{"phoneNumbers":["tel:+420601123456"]},"reference":"DEMO-1","countOnly":true}')
+id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$request")
+for _ in $(seq 1 50); do
+  request=$(curl -fsS "http://127.0.0.1:8085/gdpr/requests/$id" -H "Authorization: Bearer $(token dpo)")
+  if [ "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' <<<"$request")" = completed ]; then
+    python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"id": r["id"], "status": r["status"], "dueAt": r["dueAt"], "counts": r["counts"]}, indent=2))' <<<"$request"
     exit 0
   fi
   sleep 0.2
 done
-echo "no record after 10 seconds: see GET /ingest/events?status=pending on result-ingest" >&2
+echo "the GDPR count did not finish in 10 seconds: GET /gdpr/requests/$id shows why" >&2
 exit 1

@@ -80,6 +80,8 @@ pub mod status {
 /// Step states.
 pub mod step_state {
     pub const PENDING: &str = "pending";
+    /// A call to the participant is under way (or its worker died during it: repeated safely).
+    pub const RUNNING: &str = "running";
     pub const DONE: &str = "done";
     pub const PENDING_EXTERNAL: &str = "pending_external";
     pub const FAILED: &str = "failed";

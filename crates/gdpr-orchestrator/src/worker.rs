@@ -349,6 +349,13 @@ impl Worker {
                     forgotten_at: request.confirmed_at.map(DbTimestampExt::domain).transpose()?,
                     external_ref: step.external_ref.clone(),
                 };
+                // Visible while the call is under way; not audited (its outcome is).
+                step.state = step_state::RUNNING.to_owned();
+                step.updated_at = now.into();
+                let running = step.clone();
+                self.pool
+                    .run(move |c| store::save_step(c, &running).map_err(DatabaseError::from))
+                    .await?;
                 self.participants.act(participant, acting_id, phase, &call).await
             };
             let outcome = match answer {
