@@ -78,6 +78,17 @@ impl Application {
         settings: Settings,
         signals: Signals,
     ) -> anyhow::Result<Self> {
+        Self::build_on(service, settings, signals, None).await
+    }
+
+    /// As [`Application::build`], serving on `listener` when given (tests hand over a port they
+    /// reserved) instead of binding `application.host:port`.
+    pub async fn build_on(
+        service: &'static ServiceDefinition,
+        settings: Settings,
+        signals: Signals,
+        listener: Option<TcpListener>,
+    ) -> anyhow::Result<Self> {
         let pool = match &service.migrations {
             Some(_) => Some(DbPool::new(&settings.database)?),
             None => None,
@@ -85,14 +96,18 @@ impl Application {
         if let Some(pool) = pool.as_ref().filter(|_| settings.database.migrate_on_start) {
             migrate(service, pool).await?;
         }
-        let listener =
-            TcpListener::bind((settings.application.host.as_str(), settings.application.port)).map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot bind {}:{}: {e}",
-                    settings.application.host,
-                    settings.application.port
-                )
-            })?;
+        let listener = match listener {
+            Some(listener) => listener,
+            None => {
+                TcpListener::bind((settings.application.host.as_str(), settings.application.port)).map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot bind {}:{}: {e}",
+                        settings.application.host,
+                        settings.application.port
+                    )
+                })?
+            }
+        };
         let port = listener.local_addr()?.port();
 
         let registry = prometheus::Registry::new();

@@ -162,6 +162,64 @@ pub struct TestApp {
     _database: Option<TestDatabase>,
 }
 
+/// A port on 127.0.0.1 held for a service that is not running yet: bound, so no other server
+/// takes it, but not listening, so connections to it are refused, as to a service that is down.
+/// [`spawn_app_on`] starts the service on it.
+pub struct ReservedPort {
+    socket: socket2::Socket,
+    port: u16,
+}
+
+impl ReservedPort {
+    /// Any free port.
+    pub fn new() -> Self {
+        Self::bind(0, false).expect("a free port")
+    }
+
+    /// This port again, after its server stopped (its closed connections linger in TIME_WAIT, so
+    /// the address is bound for reuse), trying for up to two seconds.
+    pub async fn again(port: u16) -> Self {
+        for _ in 0..100 {
+            if let Ok(reserved) = Self::bind(port, true) {
+                return reserved;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("port {port} did not come free");
+    }
+
+    fn bind(port: u16, reuse_address: bool) -> std::io::Result<Self> {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+        socket.set_reuse_address(reuse_address)?;
+        socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())?;
+        let port = socket
+            .local_addr()?
+            .as_socket()
+            .map(|a| a.port())
+            .ok_or_else(|| std::io::Error::other("not an IP socket"))?;
+        Ok(Self { socket, port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn into_listener(self) -> std::net::TcpListener {
+        self.socket.listen(1024).expect("the reserved port listens");
+        self.socket.into()
+    }
+}
+
+impl Default for ReservedPort {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A caller to configure: its name and its scopes.
 pub type TestCaller<'a> = (&'a str, &'a [&'a str]);
 
@@ -176,6 +234,26 @@ pub async fn spawn_app_with(
     service: &'static ServiceDefinition,
     callers: &[TestCaller<'_>],
     overrides: &[(&str, &str)],
+) -> TestApp {
+    spawn(service, callers, overrides, None).await
+}
+
+/// As [`spawn_app_with`], serving on a port the test reserved (to start a service it pointed
+/// others at while it was down).
+pub async fn spawn_app_on(
+    service: &'static ServiceDefinition,
+    callers: &[TestCaller<'_>],
+    overrides: &[(&str, &str)],
+    port: ReservedPort,
+) -> TestApp {
+    spawn(service, callers, overrides, Some(port)).await
+}
+
+async fn spawn(
+    service: &'static ServiceDefinition,
+    callers: &[TestCaller<'_>],
+    overrides: &[(&str, &str)],
+    port: Option<ReservedPort>,
 ) -> TestApp {
     init_test_logging();
     let database = match service.migrations {
@@ -207,9 +285,14 @@ pub async fn spawn_app_with(
         service.scopes,
     )
     .expect("test settings are valid");
-    let application = Application::build(service, settings.clone(), Signals::Ignore)
-        .await
-        .expect("the service starts");
+    let application = Application::build_on(
+        service,
+        settings.clone(),
+        Signals::Ignore,
+        port.map(ReservedPort::into_listener),
+    )
+    .await
+    .expect("the service starts");
     let address = format!("http://127.0.0.1:{}", application.port());
     let pool = application.pool().cloned();
     let handle = application.handle();

@@ -109,19 +109,20 @@ fn as_refs<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a st
     pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-/// comm-history-writer on `port` (0: any); `database_url` reuses a database (a restart).
-pub async fn start_writer(port: u16, database_url: Option<&str>) -> TestApp {
+/// comm-history-writer, on the reserved port when given; `database_url` reuses a database (a
+/// restart).
+pub async fn start_writer(port: Option<test_support::ReservedPort>, database_url: Option<&str>) -> TestApp {
     let mut overrides = internal("records:write,records:read,gdpr:participant");
-    overrides.push(("application.port", port.to_string()));
     if let Some(url) = database_url {
         overrides.push(("database.url", url.to_owned()));
     }
-    test_support::spawn_app_with(
-        &comm_history_writer::SERVICE,
-        &[(BOFE, &["records:read"])],
-        &as_refs(&overrides),
-    )
-    .await
+    let callers: &[test_support::TestCaller] = &[(BOFE, &["records:read"])];
+    match port {
+        Some(port) => {
+            test_support::spawn_app_on(&comm_history_writer::SERVICE, callers, &as_refs(&overrides), port).await
+        }
+        None => test_support::spawn_app_with(&comm_history_writer::SERVICE, callers, &as_refs(&overrides)).await,
+    }
 }
 
 pub async fn stack() -> Stack {
@@ -142,7 +143,7 @@ pub async fn stack() -> Stack {
     gateway_overrides.push(("genesys.deadline_ms", "2000".to_owned()));
     gateway_overrides.push(("genesys.max_attempts", "2".to_owned()));
     let gateway = test_support::spawn_app_with(&genesys_gateway::SERVICE, &[], &as_refs(&gateway_overrides)).await;
-    let writer = start_writer(0, None).await;
+    let writer = start_writer(None, None).await;
     let mut pairing_overrides = internal("pairing:read,gdpr:participant");
     pairing_overrides.push(("pairing.comm_history_url", writer.address.clone()));
     pairing_overrides.push(("pairing.internal_token", INTERNAL_TOKEN.to_owned()));

@@ -22,6 +22,8 @@ async fn a_participant_down_at_the_start_blocks_the_request_until_it_returns() {
         .await;
     let port: u16 = s.writer.address.rsplit(':').next().unwrap().parse().unwrap();
     s.writer.stop().await;
+    // Held (refusing connections) until the writer comes back on it.
+    let reserved = test_support::ReservedPort::again(port).await;
 
     let id = s.file("EXPORT", json!({ "phoneNumbers": [person.phone] }), false).await;
     let now = Timestamp::now();
@@ -39,7 +41,7 @@ async fn a_participant_down_at_the_start_blocks_the_request_until_it_returns() {
 
     // Back, on the same port and database: the request resumes by itself and completes.
     let database_url = secrecy::ExposeSecret::expose_secret(&s.writer.settings.database.url).to_owned();
-    let old_writer = std::mem::replace(&mut s.writer, start_writer(port, Some(&database_url)).await);
+    let old_writer = std::mem::replace(&mut s.writer, start_writer(Some(reserved), Some(&database_url)).await);
     let (request, _) = s.run_while(&id, "exporting", after(now, 120), 20).await;
     assert_eq!(request["status"], "completed", "{request}");
     assert_eq!(request["counts"]["export.communications"], 1);

@@ -79,13 +79,9 @@ async fn genesys_failing_for_a_while_delays_but_loses_nothing() {
 
 #[tokio::test]
 async fn a_writer_down_and_then_up_gets_every_record_once() {
-    // Reserve a port for a writer that is not running yet.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let p = pipeline_with(&[], Some(format!("http://127.0.0.1:{port}"))).await;
+    // A port for a writer that is not running yet: connections to it are refused.
+    let port = test_support::ReservedPort::new();
+    let p = pipeline_with(&[], Some(port.url())).await;
     for n in 0..3 {
         let mut body = example("support-result-voice-inbound.json");
         body["conversationId"] = format!("5773eca4-0874-4617-a6e8-85591aa9461{n}").into();
@@ -101,7 +97,7 @@ async fn a_writer_down_and_then_up_gets_every_record_once() {
         "{pending:?}"
     );
 
-    let writer = start_writer(port).await;
+    let writer = start_writer(Some(port)).await;
     p.drain(30).await;
     for n in 0..3 {
         let response = writer
@@ -152,15 +148,11 @@ async fn a_pairing_after_the_result_fills_in_the_customer() {
 
 #[tokio::test]
 async fn a_late_pairing_waits_in_the_outbox_while_the_writer_is_down() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let p = pipeline_with(&[], Some(format!("http://127.0.0.1:{port}"))).await;
+    let port = test_support::ReservedPort::new();
+    let p = pipeline_with(&[], Some(port.url())).await;
     p.pair(&example("support-interaction.json")).await;
     assert_eq!(p.outbox.try_execute_task().await.unwrap(), 1);
-    let writer = start_writer(port).await;
+    let writer = start_writer(Some(port)).await;
     let mut body = example("support-result-voice-inbound.json");
     body["conversationId"] = "5773eca4-0874-4617-a6e8-85591aa94609".into();
     // The record, written after the pairing, gets its customer from the pairing lookup directly.

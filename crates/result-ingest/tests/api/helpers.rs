@@ -64,16 +64,16 @@ fn as_refs<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a st
     pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-/// Starts comm-history-writer; `port` 0 for any.
-pub async fn start_writer(port: u16) -> TestApp {
-    let mut overrides = internal("records:write,records:read").to_vec();
-    overrides.push(("application.port", port.to_string()));
-    test_support::spawn_app_with(
-        &comm_history_writer::SERVICE,
-        &[(BOFE, &["records:read"])],
-        &as_refs(&overrides),
-    )
-    .await
+/// Starts comm-history-writer, on the reserved port when given.
+pub async fn start_writer(port: Option<test_support::ReservedPort>) -> TestApp {
+    let overrides = internal("records:write,records:read").to_vec();
+    let callers: &[test_support::TestCaller] = &[(BOFE, &["records:read"])];
+    match port {
+        Some(port) => {
+            test_support::spawn_app_on(&comm_history_writer::SERVICE, callers, &as_refs(&overrides), port).await
+        }
+        None => test_support::spawn_app_with(&comm_history_writer::SERVICE, callers, &as_refs(&overrides)).await,
+    }
 }
 
 /// The whole pipeline with the worker stopped (tests drain it by hand); `ingest_overrides` adjust
@@ -95,7 +95,7 @@ pub async fn pipeline_with(ingest_overrides: &[(&'static str, &str)], writer_url
     gateway_overrides.push(("genesys.deadline_ms", "2000".to_owned()));
     gateway_overrides.push(("genesys.max_attempts", "2".to_owned()));
     let gateway = test_support::spawn_app_with(&genesys_gateway::SERVICE, &[], &as_refs(&gateway_overrides)).await;
-    let writer = start_writer(0).await;
+    let writer = start_writer(None).await;
     let mut pairing_overrides = internal("pairing:read").to_vec();
     pairing_overrides.push((
         "pairing.comm_history_url",
