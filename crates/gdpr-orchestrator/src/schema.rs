@@ -61,6 +61,9 @@ diesel::table! {
         actor -> Text,
         event -> Text,
         detail -> Text,
+        sequence -> Nullable<Integer>,
+        previous_hash -> Nullable<Text>,
+        entry_hash -> Nullable<Text>,
     }
 }
 

@@ -304,6 +304,41 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
 }
 
+/// The hash that links an audit entry to the one before it: SHA-256 over the previous hash and
+/// every field, each length-prefixed so no two different entries hash alike.
+fn entry_hash(previous: &str, entry: &ChainedEntry<'_>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in [
+        previous,
+        &entry.id.to_string(),
+        &entry.request_id.to_string(),
+        &entry.sequence.to_string(),
+        &entry.at.to_string(),
+        entry.actor,
+        entry.event,
+        entry.detail,
+    ] {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// What an audit entry's hash covers.
+struct ChainedEntry<'a> {
+    id: Uuid,
+    request_id: Uuid,
+    sequence: i32,
+    at: Timestamp,
+    actor: &'a str,
+    event: &'a str,
+    detail: &'a str,
+}
+
+/// Appends an entry to the request's audit chain. Callers hold the request's row (they changed it
+/// in the same transaction), so appends to one chain never race; the unique
+/// `(request_id, sequence)` index would refuse a fork anyway.
 pub fn audit(
     connection: &mut AnyConnection,
     request_id: Uuid,
@@ -313,38 +348,124 @@ pub fn audit(
     now: Timestamp,
 ) -> QueryResult<()> {
     use gdpr_audit_log::dsl;
+    let last: Option<(Option<i32>, Option<String>)> = dsl::gdpr_audit_log
+        .filter(dsl::request_id.eq(DbUuid(request_id)))
+        .filter(dsl::sequence.is_not_null())
+        .order(dsl::sequence.desc())
+        .select((dsl::sequence, dsl::entry_hash))
+        .first(connection)
+        .optional()?;
+    let (sequence, previous) = match last {
+        Some((Some(sequence), Some(hash))) => (sequence + 1, hash),
+        _ => (1, String::new()),
+    };
+    let id = Uuid::now_v7();
+    let detail = detail.to_string();
+    let hash = entry_hash(
+        &previous,
+        &ChainedEntry {
+            id,
+            request_id,
+            sequence,
+            at: now,
+            actor,
+            event,
+            detail: &detail,
+        },
+    );
     diesel::insert_into(dsl::gdpr_audit_log)
         .values((
-            dsl::id.eq(DbUuid(Uuid::now_v7())),
+            dsl::id.eq(DbUuid(id)),
             dsl::request_id.eq(DbUuid(request_id)),
             dsl::at.eq(DbTimestamp::from(now)),
             dsl::actor.eq(actor),
             dsl::event.eq(event),
-            dsl::detail.eq(detail.to_string()),
+            dsl::detail.eq(&detail),
+            dsl::sequence.eq(Some(sequence)),
+            dsl::previous_hash.eq(Some(previous)),
+            dsl::entry_hash.eq(Some(hash)),
         ))
         .execute(connection)
         .map(drop)
 }
 
-pub fn audit_log(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<AuditEntry>> {
+/// A request's audit log, and whether its hash chain is intact.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditTrail {
+    pub entries: Vec<AuditEntry>,
+    /// Every entry's hash matches its content and links to the entry before it.
+    pub chain_verified: bool,
+    /// The last entry's hash: record it elsewhere to detect a truncated log later.
+    pub head: Option<String>,
+}
+
+pub fn audit_log(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<AuditTrail> {
     use gdpr_audit_log::dsl;
-    let rows: Vec<(DbUuid, DbUuid, DbTimestamp, String, String, String)> = dsl::gdpr_audit_log
+    type Row = (
+        DbUuid,
+        DbUuid,
+        DbTimestamp,
+        String,
+        String,
+        String,
+        Option<i32>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = dsl::gdpr_audit_log
         .filter(dsl::request_id.eq(DbUuid(request_id)))
-        .order((dsl::at, dsl::id))
-        .select((dsl::id, dsl::request_id, dsl::at, dsl::actor, dsl::event, dsl::detail))
+        .order((dsl::sequence, dsl::at, dsl::id))
+        .select((
+            dsl::id,
+            dsl::request_id,
+            dsl::at,
+            dsl::actor,
+            dsl::event,
+            dsl::detail,
+            dsl::sequence,
+            dsl::previous_hash,
+            dsl::entry_hash,
+        ))
         .load(connection)?;
-    rows.into_iter()
-        .map(|(id, request_id, at, actor, event, detail)| {
-            Ok(AuditEntry {
+    let mut verified = true;
+    let mut expected_previous = String::new();
+    let mut entries = Vec::with_capacity(rows.len());
+    let mut head = None;
+    for (expected_sequence, (id, request, at, actor, event, detail, sequence, previous, hash)) in (1..).zip(rows) {
+        let at = at.into_domain()?;
+        let recomputed = sequence.map(|sequence| {
+            let entry = ChainedEntry {
                 id: id.0,
-                request_id: request_id.0,
-                at: at.into_domain()?,
-                actor,
-                event,
-                detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
-            })
-        })
-        .collect()
+                request_id: request.0,
+                sequence,
+                at,
+                actor: &actor,
+                event: &event,
+                detail: &detail,
+            };
+            entry_hash(previous.as_deref().unwrap_or(""), &entry)
+        });
+        verified &= sequence == Some(expected_sequence)
+            && previous.as_deref() == Some(expected_previous.as_str())
+            && hash.is_some()
+            && recomputed == hash;
+        expected_previous = hash.clone().unwrap_or_default();
+        head = hash;
+        entries.push(AuditEntry {
+            id: id.0,
+            request_id: request.0,
+            at,
+            actor,
+            event,
+            detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
+        });
+    }
+    Ok(AuditTrail {
+        entries,
+        chain_verified: verified,
+        head,
+    })
 }
 
 /// Claims up to `limit` due active requests for `lease`.

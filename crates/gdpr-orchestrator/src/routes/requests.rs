@@ -131,13 +131,6 @@ pub(crate) struct Bundle {
     data: BTreeMap<String, BTreeMap<String, Vec<Value>>>,
 }
 
-/// The audit log of a request.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct AuditLog {
-    entries: Vec<store::AuditEntry>,
-}
-
 fn timestamp(value: Option<DbTimestamp>) -> Result<Option<Timestamp>, ApiError> {
     value.map(|v| v.into_domain().map_err(ApiError::from)).transpose()
 }
@@ -702,17 +695,20 @@ pub(crate) async fn export(pool: web::Data<DbPool>, path: web::Path<String>) -> 
     tag = "gdpr",
     params(("id" = Uuid, Path, description = "The request id")),
     responses(
-        (status = 200, description = "Every state change, oldest first; no identifiers", body = AuditLog),
+        (status = 200, description = "Every state change, oldest first, with its hash chain verified; no identifiers", body = store::AuditTrail),
         (status = 404, description = "No such request", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
 pub(crate) async fn audit_log(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let entries = pool
+    let trail = pool
         .run(move |c| {
             load(c, id)?;
             store::audit_log(c, id).map_err(ApiError::from)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "entries": entries })))
+    if !trail.chain_verified {
+        tracing::error!(gdpr_request_id = %id, "the audit log's hash chain does not verify: it was changed");
+    }
+    Ok(HttpResponse::Ok().json(trail))
 }

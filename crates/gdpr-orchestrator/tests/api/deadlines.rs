@@ -115,28 +115,58 @@ async fn due_one_month_after_receipt_extendable_by_two_with_a_reason_and_overdue
 }
 
 #[tokio::test]
-async fn the_audit_log_is_append_only() {
+async fn the_audit_log_is_append_only_and_its_hash_chain_shows_tampering() {
     let s = stack().await;
     let person = Person::new();
-    let id = s.file("EXPORT", json!({ "phoneNumbers": [person.phone] }), true).await;
+    let id = s.file("FORGET", json!({ "phoneNumbers": [person.phone] }), false).await;
+    s.run(&id, Timestamp::now()).await;
     let request_id = uuid::Uuid::parse_str(&id).unwrap();
-    let outcome = s
+    let trail = audit_trail(&s, &id).await;
+    assert_eq!(trail["chainVerified"], true, "{trail}");
+    let entries = trail["entries"].as_array().unwrap();
+    assert!(entries.len() >= 3, "{trail}");
+    assert_eq!(entries[0]["actor"], DPO);
+    assert_eq!(entries[0]["event"], "received");
+
+    // The database refuses changes through the ordinary path.
+    let refused = s
         .orchestrator
         .pool()
         .run(move |c| {
             use diesel::RunQueryDsl;
             let update = diesel::sql_query("UPDATE gdpr_audit_log SET actor = 'someone else'").execute(c);
             let delete = diesel::sql_query("DELETE FROM gdpr_audit_log").execute(c);
-            let entries = store::audit_log(c, request_id).map_err(service_kit::problem::ApiError::from)?;
-            Ok::<_, service_kit::problem::ApiError>((update.is_err(), delete.is_err(), entries))
+            Ok::<_, service_kit::problem::ApiError>((update.is_err(), delete.is_err()))
         })
         .await
         .unwrap();
-    assert_eq!(
-        (outcome.0, outcome.1),
-        (true, true),
-        "the database refuses changes to the audit log"
-    );
-    assert_eq!(outcome.2.len(), 1);
-    assert_eq!(outcome.2[0].actor, DPO);
+    assert_eq!(refused, (true, true), "the triggers refuse UPDATE and DELETE");
+
+    // Someone with the power to drop the triggers edits an entry: the chain no longer verifies.
+    let backend = s.orchestrator.backend();
+    s.orchestrator
+        .pool()
+        .run(move |c| {
+            use diesel::connection::SimpleConnection;
+            let disable = match backend {
+                service_kit::database::Backend::Postgres => {
+                    "ALTER TABLE gdpr_audit_log DISABLE TRIGGER gdpr_audit_log_append_only;"
+                }
+                service_kit::database::Backend::Sqlite => "DROP TRIGGER gdpr_audit_log_no_update;",
+            };
+            c.batch_execute(&format!(
+                "{disable} UPDATE gdpr_audit_log SET actor = 'someone else' WHERE request_id = '{request_id}' AND sequence = 1;"
+            ))
+            .map_err(|e| service_kit::problem::ApiError::Unexpected(e.into()))
+        })
+        .await
+        .unwrap();
+    let trail = audit_trail(&s, &id).await;
+    assert_eq!(trail["entries"][0]["actor"], "someone else");
+    assert_eq!(trail["chainVerified"], false, "{trail}");
+}
+
+async fn audit_trail(s: &crate::helpers::Stack, id: &str) -> Value {
+    let response = s.orchestrator.get(&format!("/gdpr/requests/{id}/audit"), DPO).await;
+    response.json().await.unwrap()
 }
