@@ -73,6 +73,12 @@ pub fn worker(settings: &Settings, pool: DbPool, registry: &prometheus::Registry
 
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let gdpr = gdpr_settings(context.settings)?;
+    if gdpr.identifier_key.expose_secret().starts_with("development-only-") {
+        tracing::warn!(
+            setting = "gdpr.identifier_key",
+            "the development HMAC key is in use: set your own outside development"
+        );
+    }
     if let (true, Some(pool), Some(background)) = (gdpr.worker_enabled, context.pool, context.background) {
         let metrics = Arc::new(metrics::GdprMetrics::register(context.metrics)?);
         let worker = worker::Worker::new(pool.clone(), gdpr.clone(), metrics)?;

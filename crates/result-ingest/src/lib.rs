@@ -55,6 +55,12 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let metrics = Arc::new(metrics::IngestMetrics::register(context.metrics)?);
     // Background work only where something is served (`check-config` starts none).
     let serving = context.pool.zip(context.background);
+    if secrecy::ExposeSecret::expose_secret(&ingest.suppression_key).starts_with("development-only-") {
+        tracing::warn!(
+            setting = "ingest.suppression_key",
+            "the development HMAC key is in use: set your own outside development"
+        );
+    }
     let suppression = gdpr::SuppressionKey::new(ingest.suppression_key.clone());
     let participant = web::Data::new(gdpr::WebhookResults::new(suppression.clone()));
     let batcher =
