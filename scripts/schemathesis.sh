@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 version=4.32.5
-if ! schemathesis --version 2>/dev/null | grep -q "$version"; then
+scripts/ensure-commands.sh curl:curl python3:python3 pip3:python3-pip
+# pip puts console scripts here (a version manager's shims may not know a new one yet).
+schemathesis="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/schemathesis"
+if ! "$schemathesis" --version 2>/dev/null | grep -q "$version"; then
   echo "== installing schemathesis $version (PyPI)"
   python3 -m pip install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
@@ -33,7 +36,7 @@ failed=0
 while read -r service port callers; do
   for caller in $callers; do
     echo "== schemathesis: $service as $caller"
-    if ! schemathesis run "docs/openapi/$service.json" \
+    if ! "$schemathesis" run "docs/openapi/$service.json" \
         --url "http://127.0.0.1:$port" \
         -H "Authorization: Bearer $(token "$caller")" \
         --checks not_a_server_error,response_schema_conformance,content_type_conformance \

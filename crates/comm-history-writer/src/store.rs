@@ -2,7 +2,6 @@
 //! exactly-once.
 
 use crate::schema::{communication_records, idempotency_keys};
-use base64::Engine;
 use diesel::prelude::*;
 use domain::{
     BoundedText, Channel, CommunicationRecord, CommunicationRecordId, CustomerHandle, CustomerId, Direction,
@@ -10,6 +9,7 @@ use domain::{
 };
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
+use service_kit::pagination::{decode_cursor, encode_cursor};
 use service_kit::per_backend;
 use sha2::{Digest, Sha256};
 
@@ -213,18 +213,16 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    /// Opaque to clients: base64url of `<communicatedAt>|<id>`.
+    /// Opaque to clients (`service_kit::pagination`).
     pub fn encode(&self) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", self.communicated_at, self.id))
+        encode_cursor(self.communicated_at, *self.id.as_uuid())
     }
 
     pub fn decode(cursor: &str) -> Option<Self> {
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
-        let text = String::from_utf8(bytes).ok()?;
-        let (at, id) = text.split_once('|')?;
+        let (communicated_at, id) = decode_cursor(cursor)?;
         Some(Self {
-            communicated_at: Timestamp::parse(at).ok()?,
-            id: CommunicationRecordId::parse(id).ok()?,
+            communicated_at,
+            id: CommunicationRecordId::from_uuid(id),
         })
     }
 }

@@ -26,7 +26,12 @@ pub struct Worker {
     settings: GdprSettings,
     participants: Participants,
     metrics: Arc<GdprMetrics>,
+    /// When housekeeping last ran, by the worker's clock.
+    last_housekeeping: std::sync::Mutex<Option<Timestamp>>,
 }
+
+/// How often a worker erases expired identifiers and refreshes the request gauges.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(60);
 
 /// What a request needs next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +72,7 @@ impl Worker {
             pool,
             settings,
             metrics,
+            last_housekeeping: std::sync::Mutex::new(None),
         })
     }
 
@@ -90,8 +96,9 @@ impl Worker {
         }
     }
 
-    /// One pass at `now`: claims due requests and advances each as far as it can go, erases
-    /// identifiers past retention, refreshes the metrics. Returns how many requests it took up.
+    /// One pass at `now`: claims due requests and advances each as far as it can go; at most once
+    /// a minute also erases identifiers past retention and refreshes the gauges. Returns how many
+    /// requests it took up.
     pub async fn try_execute_task(&self, now: Timestamp) -> WorkResult<usize> {
         let lease = self.settings.lease();
         let ids = self
@@ -121,6 +128,19 @@ impl Worker {
     }
 
     async fn housekeeping(&self, now: Timestamp) -> WorkResult<()> {
+        {
+            let mut last = self
+                .last_housekeeping
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let due = last.is_none_or(|last| {
+                now < last || now.as_offset_date_time() - last.as_offset_date_time() >= HOUSEKEEPING_INTERVAL
+            });
+            if !due {
+                return Ok(());
+            }
+            *last = Some(now);
+        }
         let retention = self.settings.identifier_retention();
         let (erased, overdue, by_status) = self
             .pool

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod gdpr_participant;
 pub mod health;
 pub mod openapi;
+pub mod pagination;
 pub mod problem;
 pub mod startup;
 pub mod telemetry;

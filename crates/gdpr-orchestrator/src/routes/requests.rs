@@ -5,7 +5,6 @@ use crate::store::{self, status, RequestRow, RequestType, StepRow};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use base64::Engine;
 use diesel::Connection;
 use domain::gdpr::{due_after_months, DataSubject, SubjectInput};
 use domain::Timestamp;
@@ -15,6 +14,7 @@ use service_kit::auth::{require, Caller};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::{AnyConnection, DbPool};
 use service_kit::extract::JsonBody;
+use service_kit::pagination::{decode_cursor, encode_cursor};
 use service_kit::problem::{ApiError, FieldProblem};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -196,6 +196,11 @@ fn parse_id(value: &str) -> Result<Uuid, ApiError> {
 
 fn load(connection: &mut AnyConnection, id: Uuid) -> Result<RequestRow, ApiError> {
     store::find_request(connection, id)?.ok_or_else(|| ApiError::NotFound(format!("no GDPR request {id}")))
+}
+
+fn load_with_steps(connection: &mut AnyConnection, id: Uuid) -> Result<(RequestRow, Vec<StepRow>), ApiError> {
+    let request = load(connection, id)?;
+    Ok((request, store::steps(connection, id)?))
 }
 
 /// `POST /gdpr/requests`: 201 with the new request; 200 with the open one when the same subject
@@ -385,13 +390,7 @@ fn to_json<T: Serialize>(value: &T) -> String {
 pub(crate) async fn get_request(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let now = Timestamp::now();
-    let (request, steps) = pool
-        .run(move |c| {
-            let request = load(c, id)?;
-            let steps = store::steps(c, id)?;
-            Ok::<_, ApiError>((request, steps))
-        })
-        .await?;
+    let (request, steps) = pool.run(move |c| load_with_steps(c, id)).await?;
     Ok(HttpResponse::Ok().json(view(request, Some(steps), now)?))
 }
 
@@ -406,18 +405,6 @@ pub(crate) struct ListQuery {
     cursor: Option<String>,
     /// Page size, 1 to 200 (default 50).
     limit: Option<i64>,
-}
-
-/// Opaque to clients: base64url of `<receivedAt>|<id>`.
-fn encode_cursor(at: Timestamp, id: Uuid) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{at}|{id}"))
-}
-
-fn decode_cursor(cursor: &str) -> Option<(Timestamp, Uuid)> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (at, id) = text.split_once('|')?;
-    Some((Timestamp::parse(at).ok()?, Uuid::try_parse(id).ok()?))
 }
 
 /// `GET /gdpr/requests?status=…&overdue=true&cursor=…&limit=…`: newest first.
@@ -628,13 +615,7 @@ pub(crate) async fn extend(
 )]
 pub(crate) async fn export(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let (request, steps) = pool
-        .run(move |c| {
-            let request = load(c, id)?;
-            let steps = store::steps(c, id)?;
-            Ok::<_, ApiError>((request, steps))
-        })
-        .await?;
+    let (request, steps) = pool.run(move |c| load_with_steps(c, id)).await?;
     if request.request_type() != RequestType::Export || request.count_only {
         return Err(ApiError::Conflict(
             "only an EXPORT that is not count-only has a bundle".to_owned(),

@@ -4,12 +4,12 @@ use crate::inbox::{self, EventSummary};
 use crate::scopes::IngestOperate;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use base64::Engine;
 use domain::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
 use service_kit::auth::require;
 use service_kit::database::DbPool;
+use service_kit::pagination::{decode_cursor, encode_cursor};
 use service_kit::problem::{ApiError, FieldProblem};
 use uuid::Uuid;
 
@@ -60,17 +60,6 @@ pub(crate) struct RetriedCount {
     retried: u64,
 }
 
-fn encode_cursor(last: &EventSummary) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", last.accepted_at, last.id))
-}
-
-fn decode_cursor(cursor: &str) -> Option<(Timestamp, Uuid)> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (at, id) = text.split_once('|')?;
-    Some((Timestamp::parse(at).ok()?, Uuid::try_parse(id).ok()?))
-}
-
 /// `GET /ingest/events?status=pending|dead&limit=&cursor=`: oldest first.
 #[utoipa::path(
     get,
@@ -118,7 +107,7 @@ pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) 
         .take(usize::try_from(limit).unwrap_or(usize::MAX))
         .collect();
     let next_cursor = if has_more {
-        items.last().map(encode_cursor)
+        items.last().map(|last| encode_cursor(last.accepted_at, last.id))
     } else {
         None
     };
