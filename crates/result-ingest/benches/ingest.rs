@@ -88,12 +88,28 @@ fn pgbench_ceiling(clients: usize, seconds: usize) -> Option<f64> {
         .and_then(|l| l[6..].split_whitespace().next()?.parse().ok())
 }
 
+/// Logs as production writes them (JSON at `info`), into `target/bench-ingest.log` rather than
+/// the tests' in-memory capture at `debug`, which would make the benchmark measure itself.
+fn production_logs() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-ingest.log");
+    let file = std::fs::File::create(&path).unwrap();
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(true)
+        .with_env_filter("info")
+        .with_writer(std::sync::Mutex::new(std::io::LineWriter::new(file)))
+        .init();
+}
+
 #[tokio::main]
 async fn main() {
     if std::env::var("TEST_DATABASE_URL").map_or(true, |u| u.is_empty()) {
         eprintln!("bench-ingest measures PostgreSQL: run it with `just bench-ingest`");
         std::process::exit(2);
     }
+    production_logs();
     let events = setting("BENCH_EVENTS", 5000);
     let concurrency = setting("BENCH_CONCURRENCY", 32);
     let pgbench_seconds = setting("BENCH_PGBENCH_SECONDS", 10);
@@ -144,6 +160,7 @@ async fn main() {
         assert!(last_record_at < Duration::from_secs(600), "records stopped appearing");
     }
     let genesys_calls = p.sim.calls_to("users") + p.sim.calls_to("wrapupcodes") + p.sim.calls_to("token");
+    // The paced phase starts on an idle pipeline (the records above are all written).
 
     // Half the peak rate, paced: the accept latency a steady load sees.
     let half_rate = (accepted_per_second / 2.0).max(1.0);

@@ -3,7 +3,7 @@
 //! commit that holds its row, so "202" still means "stored".
 
 use crate::gdpr::SuppressionKey;
-use crate::inbox::{self, Acceptance};
+use crate::inbox::{self, Acceptance, Delivery};
 use diesel::Connection;
 use domain::{SupportResult, Timestamp};
 use service_kit::database::DbPool;
@@ -76,40 +76,39 @@ impl AcceptBatcher {
 }
 
 async fn flush(pool: &DbPool, suppression: &SuppressionKey, batch: Vec<Pending>) {
-    // Hashing happens here, outside the transaction, so the commit waits on nothing else.
-    let results: Vec<(SupportResult, Vec<String>, Option<String>)> = batch
-        .iter()
-        .map(|p| {
-            (
-                p.result.clone(),
-                suppression.hashes_of_result(&p.result),
-                p.trace_context.clone(),
-            )
+    // Keys and hashes are computed here, outside the transaction, so the commit waits on nothing
+    // else.
+    let (deliveries, replies): (Vec<Delivery>, Vec<_>) = batch
+        .into_iter()
+        .map(|pending| {
+            let handle_key = pending.result.ani.key().as_str().to_owned();
+            let delivery = Delivery {
+                suppression_hashes: suppression.hashes_of_result(&pending.result, &handle_key),
+                handle_key,
+                result: pending.result,
+                trace_context: pending.trace_context,
+            };
+            (delivery, pending.reply)
         })
-        .collect();
+        .unzip();
+    let rows = deliveries.len();
     let outcome = pool
         .run(move |connection| {
-            let now = Timestamp::now();
             connection
-                .transaction(|c| {
-                    results
-                        .iter()
-                        .map(|(result, hashes, trace)| inbox::accept(c, result, hashes, trace.as_deref(), now))
-                        .collect::<Result<Vec<_>, _>>()
-                })
+                .transaction(|c| inbox::accept_batch(c, &deliveries, Timestamp::now()))
                 .map_err(ApiError::from)
         })
         .await;
     match outcome {
         Ok(accepted) => {
-            for (pending, accepted) in batch.into_iter().zip(accepted) {
-                let _ = pending.reply.send(Ok(accepted));
+            for (reply, accepted) in replies.into_iter().zip(accepted) {
+                let _ = reply.send(Ok(accepted));
             }
         }
         Err(error) => {
-            tracing::error!(error = %error, rows = batch.len(), "an inbox batch could not be stored");
-            for pending in batch {
-                let _ = pending.reply.send(Err("the inbox could not be written".to_owned()));
+            tracing::error!(error = %error, rows, "an inbox batch could not be stored");
+            for reply in replies {
+                let _ = reply.send(Err("the inbox could not be written".to_owned()));
             }
         }
     }

@@ -13,6 +13,7 @@ use service_kit::database::AnyConnection;
 use service_kit::gdpr_participant::{counts, GdprStore};
 use service_kit::per_backend;
 use sha2::Sha256;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 const CATEGORY: &str = "webhookResults";
@@ -38,10 +39,11 @@ impl SuppressionKey {
         hex::encode(mac.finalize().into_bytes())
     }
 
-    /// What a webhook result is recognised by: its ANI's search key and its conversation.
-    pub fn hashes_of_result(&self, result: &SupportResult) -> Vec<String> {
+    /// What a webhook result is recognised by: its ANI's search key (`handle_key`, computed once
+    /// by the caller) and its conversation.
+    pub fn hashes_of_result(&self, result: &SupportResult, handle_key: &str) -> Vec<String> {
         vec![
-            self.hash("handle", result.ani.key().as_str()),
+            self.hash("handle", handle_key),
             self.hash("interaction", &result.conversation_id.to_string()),
         ]
     }
@@ -61,18 +63,33 @@ impl SuppressionKey {
     }
 }
 
-/// Whether a result with these hashes, from `event_time`, belongs to a subject forgotten later.
-pub fn is_suppressed(connection: &mut AnyConnection, hashes: &[String], event_time: Timestamp) -> QueryResult<bool> {
+/// For each result (its hashes and event time), whether it belongs to a subject forgotten after
+/// it happened. One lookup for all of them.
+pub fn suppressed_among<'a>(
+    connection: &mut AnyConnection,
+    results: impl Iterator<Item = (&'a [String], Timestamp)> + Clone,
+) -> QueryResult<Vec<bool>> {
+    let hashes: Vec<&String> = results.clone().flat_map(|(hashes, _)| hashes).collect();
     if hashes.is_empty() {
-        return Ok(false);
+        return Ok(results.map(|_| false).collect());
     }
-    let found: Option<String> = suppressions::table
+    let found: Vec<(String, DbTimestamp)> = suppressions::table
         .filter(suppressions::key_hash.eq_any(hashes))
-        .filter(suppressions::forgotten_at.gt(DbTimestamp::from(event_time)))
-        .select(suppressions::key_hash)
-        .first(connection)
-        .optional()?;
-    Ok(found.is_some())
+        .select((suppressions::key_hash, suppressions::forgotten_at))
+        .load(connection)?;
+    // The latest forget of each hash decides.
+    let mut latest: HashMap<String, Timestamp> = HashMap::new();
+    for (hash, forgotten_at) in found {
+        let at = forgotten_at.into_domain()?;
+        latest.entry(hash).and_modify(|t| *t = (*t).max(at)).or_insert(at);
+    }
+    Ok(results
+        .map(|(hashes, event_time)| {
+            hashes
+                .iter()
+                .any(|hash| latest.get(hash).is_some_and(|&at| at > event_time))
+        })
+        .collect())
 }
 
 pub struct WebhookResults {

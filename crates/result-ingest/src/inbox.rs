@@ -8,10 +8,11 @@
 
 use crate::schema::inbox_events::{self, dsl};
 use diesel::prelude::*;
-use domain::{SupportResult, Timestamp};
+use domain::{GenesysUserId, InteractionId, SupportResult, Timestamp};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use service_kit::per_backend;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -35,56 +36,123 @@ pub enum Acceptance {
     Suppressed,
 }
 
-/// Stores the result as a pending event, or finds the event the same result created before
-/// (same conversation, agent, wrap-up code and event time). `suppression_hashes` are the
-/// result's identifiers as [`crate::gdpr::SuppressionKey`] hashes them.
-pub fn accept(
+/// A delivered result on its way into the inbox. `handle_key` is its ANI's search key,
+/// `suppression_hashes` its identifiers as [`crate::gdpr::SuppressionKey`] hashes them;
+/// `trace_context` the webhook request's trace.
+pub struct Delivery {
+    pub result: SupportResult,
+    pub handle_key: String,
+    pub suppression_hashes: Vec<String>,
+    pub trace_context: Option<String>,
+}
+
+/// The natural key: the same result delivered again is the same event.
+type NaturalKey<'a> = (InteractionId, GenesysUserId, &'a str, Timestamp);
+
+fn natural_key(result: &SupportResult) -> NaturalKey<'_> {
+    (
+        result.conversation_id,
+        result.user_id,
+        result.wrapup_code.as_str(),
+        result.event_time,
+    )
+}
+
+/// Stores each delivery as a pending event, or finds the event the same result created before
+/// (same conversation, agent, wrap-up code and event time), in a constant number of statements
+/// for the whole batch: one multi-row insert, one suppression lookup, and only for redeliveries
+/// and suppressed results a statement more. Answers in the order of `deliveries`. Run it inside
+/// the batch's transaction.
+pub fn accept_batch(
     connection: &mut AnyConnection,
-    result: &SupportResult,
-    suppression_hashes: &[String],
-    trace_context: Option<&str>,
+    deliveries: &[Delivery],
     now: Timestamp,
-) -> QueryResult<Acceptance> {
-    let id = Uuid::now_v7();
-    let payload = serde_json::to_string(result).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    let now = DbTimestamp::from(now);
-    // One round trip for a new result (RETURNING); a redelivery conflicts, returns nothing, and
-    // is looked up by its natural key.
-    let inserted: Option<DbUuid> = per_backend!(connection, |c| diesel::insert_into(inbox_events::table)
-        .values((
-            dsl::id.eq(DbUuid(id)),
-            dsl::conversation_id.eq(DbUuid::from(result.conversation_id)),
-            dsl::user_id.eq(DbUuid::from(result.user_id)),
-            dsl::wrapup_code.eq(result.wrapup_code.as_str()),
-            dsl::event_time.eq(DbTimestamp::from(result.event_time)),
-            dsl::payload.eq(&payload),
-            dsl::customer_handle_key.eq(Some(result.ani.key().as_str())),
-            dsl::trace_context.eq(trace_context),
-            dsl::status.eq(PENDING),
-            dsl::attempts.eq(0),
-            dsl::next_attempt_at.eq(now),
-            dsl::accepted_at.eq(now),
-            dsl::budget_started_at.eq(now),
-        ))
+) -> QueryResult<Vec<Acceptance>> {
+    // The same result twice in one batch is one row: the first delivery decides, the others are
+    // its duplicates.
+    let keys: Vec<NaturalKey> = deliveries.iter().map(|d| natural_key(&d.result)).collect();
+    let mut first_of_key: HashMap<&NaturalKey<'_>, usize> = HashMap::with_capacity(deliveries.len());
+    let firsts: Vec<usize> = keys
+        .iter()
+        .enumerate()
+        .map(|(index, key)| *first_of_key.entry(key).or_insert(index))
+        .collect();
+    let fresh_ids: Vec<Uuid> = deliveries.iter().map(|_| Uuid::now_v7()).collect();
+    let payloads = deliveries
+        .iter()
+        .map(|d| serde_json::to_string(&d.result))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let now_db = DbTimestamp::from(now);
+    let rows: Vec<_> = (0..deliveries.len())
+        .filter(|&index| firsts[index] == index)
+        .map(|index| {
+            let result = &deliveries[index].result;
+            (
+                dsl::id.eq(DbUuid(fresh_ids[index])),
+                dsl::conversation_id.eq(DbUuid::from(result.conversation_id)),
+                dsl::user_id.eq(DbUuid::from(result.user_id)),
+                dsl::wrapup_code.eq(result.wrapup_code.as_str()),
+                dsl::event_time.eq(DbTimestamp::from(result.event_time)),
+                dsl::payload.eq(payloads[index].as_str()),
+                dsl::customer_handle_key.eq(Some(deliveries[index].handle_key.as_str())),
+                dsl::trace_context.eq(deliveries[index].trace_context.as_deref()),
+                dsl::status.eq(PENDING),
+                dsl::attempts.eq(0),
+                dsl::next_attempt_at.eq(now_db),
+                dsl::accepted_at.eq(now_db),
+                dsl::budget_started_at.eq(now_db),
+            )
+        })
+        .collect();
+    // A redelivery of a stored result conflicts and is not returned.
+    let inserted: Vec<DbUuid> = per_backend!(connection, |c| diesel::insert_into(inbox_events::table)
+        .values(&rows)
         .on_conflict((dsl::conversation_id, dsl::user_id, dsl::wrapup_code, dsl::event_time))
         .do_nothing()
         .returning(dsl::id)
-        .get_result(c)
-        .optional())?;
+        .get_results(c))?;
+    let inserted: HashSet<Uuid> = inserted.into_iter().map(|id| id.0).collect();
+
     // Checked after the insert, whose write lock serialises it with a concurrent forget (on
     // SQLite a read first would have to upgrade its lock, and fail, under concurrency).
-    if crate::gdpr::is_suppressed(connection, suppression_hashes, result.event_time)? {
-        if let Some(inserted) = inserted {
-            diesel::delete(dsl::inbox_events.find(inserted)).execute(connection)?;
-        }
-        return Ok(Acceptance::Suppressed);
+    let suppressed = crate::gdpr::suppressed_among(
+        connection,
+        deliveries
+            .iter()
+            .map(|d| (d.suppression_hashes.as_slice(), d.result.event_time)),
+    )?;
+    let withdrawn: Vec<DbUuid> = (0..deliveries.len())
+        .filter(|&index| suppressed[index] && inserted.contains(&fresh_ids[index]))
+        .map(|index| DbUuid(fresh_ids[index]))
+        .collect();
+    if !withdrawn.is_empty() {
+        diesel::delete(dsl::inbox_events.filter(dsl::id.eq_any(&withdrawn))).execute(connection)?;
     }
-    if let Some(inserted) = inserted {
-        return Ok(Acceptance::Stored(Accepted {
-            id: inserted.0,
-            duplicate: false,
-        }));
+
+    let mut answers = Vec::with_capacity(deliveries.len());
+    for (index, delivery) in deliveries.iter().enumerate() {
+        let first = firsts[index];
+        let answer = if suppressed[index] {
+            Acceptance::Suppressed
+        } else if inserted.contains(&fresh_ids[first]) {
+            Acceptance::Stored(Accepted {
+                id: fresh_ids[first],
+                duplicate: first != index,
+            })
+        } else {
+            // Delivered before this batch: rare enough for a lookup each.
+            Acceptance::Stored(Accepted {
+                id: existing_id(connection, &delivery.result)?,
+                duplicate: true,
+            })
+        };
+        answers.push(answer);
     }
+    Ok(answers)
+}
+
+fn existing_id(connection: &mut AnyConnection, result: &SupportResult) -> QueryResult<Uuid> {
     let existing: DbUuid = dsl::inbox_events
         .filter(dsl::conversation_id.eq(DbUuid::from(result.conversation_id)))
         .filter(dsl::user_id.eq(DbUuid::from(result.user_id)))
@@ -92,10 +160,7 @@ pub fn accept(
         .filter(dsl::event_time.eq(DbTimestamp::from(result.event_time)))
         .select(dsl::id)
         .first(connection)?;
-    Ok(Acceptance::Stored(Accepted {
-        id: existing.0,
-        duplicate: true,
-    }))
+    Ok(existing.0)
 }
 
 /// An event a worker holds until `lease_until`.

@@ -20,27 +20,68 @@ async fn the_same_result_twice_is_one_event_and_one_record() {
     p.assert_no_personal_data_logged();
 }
 
+/// Concurrent deliveries share inbox transactions (group commit): a batch can hold the same
+/// result many times, a redelivery of a result stored before, and other results.
 #[tokio::test]
 async fn twenty_concurrent_deliveries_are_one_record() {
     let p = pipeline().await;
-    let body = example("support-result-voice-inbound.json");
-    let responses = futures_util::future::join_all((0..20).map(|_| p.deliver(&body))).await;
-    let mut ids = Vec::new();
+    let twenty_times = example("support-result-voice-inbound.json");
+    let mut stored_before = twenty_times.clone();
+    stored_before["conversationId"] = "5773eca4-0874-4617-a6e8-85591aa94600".into();
+    let first: Value = p.deliver(&stored_before).await.json().await.unwrap();
+    assert_eq!(first["duplicate"], false);
+    let others: Vec<Value> = (0..10)
+        .map(|n| {
+            let mut body = twenty_times.clone();
+            body["conversationId"] = format!("5773eca4-0874-4617-a6e8-85591aa9470{n}").into();
+            body
+        })
+        .collect();
+    let deliveries = (0..20)
+        .map(|_| &twenty_times)
+        .chain((0..5).map(|_| &stored_before))
+        .chain(&others);
+    let responses = futures_util::future::join_all(deliveries.map(|body| p.deliver(body))).await;
+    let mut answers = Vec::new();
     for response in responses {
         assert_eq!(response.status().as_u16(), 202);
         let body: Value = response.json().await.unwrap();
-        ids.push(body["id"].as_str().unwrap().to_owned());
+        answers.push((
+            body["id"].as_str().unwrap().to_owned(),
+            body["duplicate"].as_bool().unwrap(),
+        ));
     }
-    ids.sort();
-    ids.dedup();
-    assert_eq!(ids.len(), 1);
-    p.drain(10).await;
+    let (twenty, rest) = answers.split_at(20);
+    let (again, others_answers) = rest.split_at(5);
+    assert!(twenty.iter().all(|(id, _)| *id == twenty[0].0), "{twenty:?}");
     assert_eq!(
-        p.records_of_interaction("5773eca4-0874-4617-a6e8-85591aa94609")
-            .await
-            .len(),
-        1
+        twenty.iter().filter(|(_, duplicate)| !duplicate).count(),
+        1,
+        "{twenty:?}"
     );
+    assert!(
+        again.iter().all(|(id, duplicate)| *id == first["id"] && *duplicate),
+        "{again:?}"
+    );
+    let mut other_ids: Vec<_> = others_answers
+        .iter()
+        .filter(|(_, duplicate)| !duplicate)
+        .map(|(id, _)| id)
+        .collect();
+    other_ids.sort();
+    other_ids.dedup();
+    assert_eq!(other_ids.len(), 10);
+    p.drain(10).await;
+    for interaction in [
+        "5773eca4-0874-4617-a6e8-85591aa94609",
+        "5773eca4-0874-4617-a6e8-85591aa94600",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain((0..10).map(|n| format!("5773eca4-0874-4617-a6e8-85591aa9470{n}")))
+    {
+        assert_eq!(p.records_of_interaction(&interaction).await.len(), 1, "{interaction}");
+    }
     p.assert_no_personal_data_logged();
 }
 
