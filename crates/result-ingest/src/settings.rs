@@ -23,6 +23,8 @@ pub struct IngestSettings {
     /// Transient failures are retried this long (from acceptance or a manual retry), then the
     /// event is dead.
     pub retry_budget_hours: u64,
+    /// Agent and wrap-up code names are kept by the worker this long (0: asked every time).
+    pub name_cache_seconds: u64,
     /// Processed events are removed after this many days.
     pub retention_days: u64,
     /// Key of the HMAC that hashes forgotten subjects' identifiers in the suppression list.

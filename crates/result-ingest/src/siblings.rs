@@ -21,8 +21,25 @@ pub enum Failure {
     },
 }
 
+/// A name the gateway answered, kept by this process.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum NameKey {
+    Agent(GenesysUserId),
+    WrapupCode(String),
+}
+
+/// Why a name is not in the cache after a lookup.
+enum NameMiss {
+    /// Genesys does not know it: not cached here (the gateway caches it briefly).
+    Unknown,
+    Failed(Failure),
+}
+
 pub struct Siblings {
     http: reqwest_middleware::ClientWithMiddleware,
+    /// Agent and wrap-up code names for `name_cache_seconds`: a batch shares a few agents and
+    /// codes, and a gateway call per event and name would cost more than the event's own write.
+    names: moka::future::Cache<NameKey, String>,
     gateway_url: reqwest::Url,
     pairing_url: reqwest::Url,
     comm_history_url: reqwest::Url,
@@ -40,6 +57,10 @@ impl Siblings {
     pub fn new(settings: &IngestSettings) -> anyhow::Result<Self> {
         Ok(Self {
             http: service_kit::telemetry::http_client(Duration::from_millis(settings.request_timeout_ms))?,
+            names: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(settings.name_cache_seconds))
+                .build(),
             gateway_url: reqwest::Url::parse(&settings.gateway_url)?,
             pairing_url: reqwest::Url::parse(&settings.pairing_url)?,
             comm_history_url: reqwest::Url::parse(&settings.comm_history_url)?,
@@ -61,13 +82,30 @@ impl Siblings {
     /// The agent's name; `None` when Genesys does not know the agent.
     pub async fn agent_name(&self, user_id: GenesysUserId) -> Result<Option<String>, Failure> {
         let url = Self::url(&self.gateway_url, &["users", &user_id.to_string()])?;
-        Ok(name_of(self.call("genesys-gateway", self.http.get(url)).await?))
+        self.name(NameKey::Agent(user_id), url).await
     }
 
     /// The wrap-up code's name; `None` when there is no such code.
     pub async fn wrapup_code_name(&self, code: &str) -> Result<Option<String>, Failure> {
         let url = Self::url(&self.gateway_url, &["wrapupcodes", code])?;
-        Ok(name_of(self.call("genesys-gateway", self.http.get(url)).await?))
+        self.name(NameKey::WrapupCode(code.to_owned()), url).await
+    }
+
+    /// From the cache, or from the gateway at `url`; concurrent lookups of one name share a call.
+    async fn name(&self, key: NameKey, url: reqwest::Url) -> Result<Option<String>, Failure> {
+        let lookup = async {
+            match self.call("genesys-gateway", self.http.get(url)).await {
+                Ok(answer) => name_of(answer).ok_or(NameMiss::Unknown),
+                Err(failure) => Err(NameMiss::Failed(failure)),
+            }
+        };
+        match self.names.try_get_with(key, lookup).await {
+            Ok(name) => Ok(Some(name)),
+            Err(miss) => match miss.as_ref() {
+                NameMiss::Unknown => Ok(None),
+                NameMiss::Failed(failure) => Err(failure.clone()),
+            },
+        }
     }
 
     /// The customer BOFE paired with the interaction; `None` when there is no pairing (yet).

@@ -5,6 +5,7 @@ use crate::inbox::{self, Claimed};
 use crate::metrics::IngestMetrics;
 use crate::settings::IngestSettings;
 use crate::siblings::{Failure, Siblings};
+use diesel::Connection;
 use domain::Timestamp;
 use service_kit::database::DbPool;
 use service_kit::problem::ApiError;
@@ -24,6 +25,14 @@ pub struct Worker {
     siblings: Siblings,
     settings: IngestSettings,
     metrics: Arc<IngestMetrics>,
+}
+
+/// How an event is settled in the inbox.
+#[derive(Debug, Clone)]
+enum Outcome {
+    Processed { record_id: Option<uuid::Uuid> },
+    Retry { reason: String, next_attempt_at: Timestamp },
+    Dead { reason: String },
 }
 
 enum Settled {
@@ -49,7 +58,9 @@ impl Worker {
         })
     }
 
-    /// Claims one batch of due events and handles them concurrently.
+    /// Claims one batch of due events, handles them concurrently, and settles the whole batch in
+    /// one transaction (processed, rescheduled or dead). A worker that dies before settling lets
+    /// its lease run out; the next attempt's write is answered from the record's idempotency key.
     pub async fn try_execute_task(&self) -> Result<ExecutionOutcome, ApiError> {
         let limit = i64::from(self.settings.batch_size);
         let lease = self.settings.lease();
@@ -61,15 +72,51 @@ impl Worker {
             return Ok(ExecutionOutcome::EmptyQueue);
         }
         let count = claimed.len();
-        let results = futures_util::future::join_all(claimed.into_iter().map(|event| {
+        let handled = futures_util::future::join_all(claimed.into_iter().map(|event| {
             let span = tracing::info_span!("ingest event", event_id = %event.id, attempt = event.attempts);
             if let Some(traceparent) = &event.trace_context {
                 service_kit::telemetry::continue_trace(&span, traceparent);
             }
-            self.handle(event).instrument(span)
+            async move {
+                let settled = self.enrich_and_write(&event).instrument(span.clone()).await;
+                (event, span, settled)
+            }
         }))
         .await;
-        results.into_iter().collect::<Result<Vec<()>, ApiError>>()?;
+        let now = Timestamp::now();
+        let outcomes: Vec<(Claimed, tracing::Span, Outcome)> = handled
+            .into_iter()
+            .map(|(event, span, settled)| {
+                let outcome = span.in_scope(|| self.outcome(&event, settled, now));
+                (event, span, outcome)
+            })
+            .collect();
+        let settlements: Vec<(uuid::Uuid, Outcome)> = outcomes
+            .iter()
+            .map(|(event, _, outcome)| (event.id, outcome.clone()))
+            .collect();
+        self.pool
+            .run(move |c| {
+                c.transaction(|c| {
+                    for (id, outcome) in &settlements {
+                        match outcome {
+                            Outcome::Processed { record_id } => inbox::mark_processed(c, *id, *record_id, now)?,
+                            Outcome::Retry {
+                                reason,
+                                next_attempt_at,
+                            } => inbox::mark_retry(c, *id, reason, *next_attempt_at)?,
+                            Outcome::Dead { reason } => inbox::mark_dead(c, *id, reason)?,
+                        }
+                    }
+                    Ok::<_, diesel::result::Error>(())
+                })
+                .map_err(ApiError::from)
+            })
+            .await?;
+        for (event, span, outcome) in outcomes {
+            let _entered = span.enter();
+            self.record_settled(&event, &outcome, now);
+        }
         Ok(ExecutionOutcome::TasksCompleted(count))
     }
 
@@ -126,15 +173,37 @@ impl Worker {
         Ok(())
     }
 
-    async fn handle(&self, event: Claimed) -> Result<(), ApiError> {
-        let settled = self.enrich_and_write(&event).await;
-        let now = Timestamp::now();
-        let id = event.id;
+    /// What becomes of an event after this attempt: a transient failure past the retry budget
+    /// is dead; otherwise it is due again after a jittered backoff (or the sibling's
+    /// `Retry-After`, when longer).
+    fn outcome(&self, event: &Claimed, settled: Settled, now: Timestamp) -> Outcome {
         match settled {
-            Settled::Processed { record_id } => {
-                self.pool
-                    .run(move |c| inbox::mark_processed(c, id, record_id, now).map_err(ApiError::from))
-                    .await?;
+            Settled::Processed { record_id } => Outcome::Processed { record_id },
+            Settled::Retry { reason, retry_after } => {
+                let spent = now.as_offset_date_time() - event.budget_started_at.as_offset_date_time();
+                if spent >= self.settings.retry_budget() {
+                    return Outcome::Dead {
+                        reason: format!("retry budget spent; last failure: {reason}"),
+                    };
+                }
+                let delay = jittered(self.settings.backoff(u32::try_from(event.attempts).unwrap_or(u32::MAX)));
+                let delay = retry_after.map_or(delay, |after| delay.max(after));
+                let next_attempt_at =
+                    Timestamp::from_offset_date_time(now.as_offset_date_time() + delay).unwrap_or(now);
+                tracing::warn!(reason = %reason, retry_in_ms = delay.as_millis() as u64, "event will be retried");
+                Outcome::Retry {
+                    reason,
+                    next_attempt_at,
+                }
+            }
+            Settled::Dead { reason } => Outcome::Dead { reason },
+        }
+    }
+
+    /// Metrics and the log line of a settled event (inside its span).
+    fn record_settled(&self, event: &Claimed, outcome: &Outcome, now: Timestamp) {
+        match outcome {
+            Outcome::Processed { record_id } => {
                 self.metrics.processed.inc();
                 let waited = now.as_offset_date_time() - event.accepted_at.as_offset_date_time();
                 self.metrics
@@ -142,34 +211,12 @@ impl Worker {
                     .observe(waited.as_seconds_f64().max(0.0));
                 tracing::info!(record_id = ?record_id, "event processed");
             }
-            Settled::Retry { reason, retry_after } => {
-                let spent = now.as_offset_date_time() - event.budget_started_at.as_offset_date_time();
-                if spent >= self.settings.retry_budget() {
-                    let reason = format!("retry budget spent; last failure: {reason}");
-                    self.settle_dead(id, reason).await?;
-                } else {
-                    let delay = jittered(self.settings.backoff(u32::try_from(event.attempts).unwrap_or(u32::MAX)));
-                    let delay = retry_after.map_or(delay, |after| delay.max(after));
-                    let next = Timestamp::from_offset_date_time(now.as_offset_date_time() + delay).unwrap_or(now);
-                    tracing::warn!(reason = %reason, retry_in_ms = delay.as_millis() as u64, "event will be retried");
-                    self.pool
-                        .run(move |c| inbox::mark_retry(c, id, &reason, next).map_err(ApiError::from))
-                        .await?;
-                    self.metrics.retried.inc();
-                }
+            Outcome::Retry { .. } => self.metrics.retried.inc(),
+            Outcome::Dead { reason } => {
+                tracing::error!(reason = %reason, "event moved to the dead letters");
+                self.metrics.dead.inc();
             }
-            Settled::Dead { reason } => self.settle_dead(id, reason).await?,
         }
-        Ok(())
-    }
-
-    async fn settle_dead(&self, id: uuid::Uuid, reason: String) -> Result<(), ApiError> {
-        tracing::error!(reason = %reason, "event moved to the dead letters");
-        self.pool
-            .run(move |c| inbox::mark_dead(c, id, &reason).map_err(ApiError::from))
-            .await?;
-        self.metrics.dead.inc();
-        Ok(())
     }
 
     async fn enrich_and_write(&self, event: &Claimed) -> Settled {

@@ -321,6 +321,17 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// The service's `/metrics` (Prometheus text; no token needed).
+    pub async fn metrics(&self) -> String {
+        let response = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("request sent");
+        response.text().await.expect("metrics read")
+    }
+
     pub async fn get(&self, path: &str, caller: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))

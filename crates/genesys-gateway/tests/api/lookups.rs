@@ -112,16 +112,7 @@ async fn metrics_show_upstream_calls_cache_results_and_renewals() {
     let h = default_harness().await;
     h.gateway.get(&format!("/users/{JANA}"), INGEST).await;
     h.gateway.get(&format!("/users/{JANA}"), INGEST).await;
-    let metrics = h
-        .gateway
-        .client
-        .get(h.gateway.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = h.gateway.metrics().await;
     assert!(
         metrics.contains(r#"ccbridge_genesys_upstream_requests_total{endpoint="users",status="200"} 1"#),
         "{metrics}"

@@ -44,15 +44,7 @@ async fn metrics_count_requests_by_route_pattern_not_by_id() {
         BOFE,
     )
     .await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("ccbridge_http_requests_total"), "{metrics}");
     assert!(
         metrics.contains("endpoint=\"/customers/supportInteraction/{interactionId}\""),

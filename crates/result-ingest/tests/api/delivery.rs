@@ -231,3 +231,47 @@ async fn pending_outbox(p: &crate::helpers::Pipeline) -> i64 {
         .await
         .unwrap()
 }
+
+/// Requests the gateway counted on `endpoint` (its own `/metrics`).
+async fn gateway_requests(p: &crate::helpers::Pipeline, endpoint: &str) -> u64 {
+    let metrics = p._gateway.metrics().await;
+    let label = format!("endpoint=\"{endpoint}\"");
+    metrics
+        .lines()
+        .filter(|line| line.starts_with("ccbridge_http_requests_total{") && line.contains(&label))
+        .map(|line| line.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+/// Events share a few agents and wrap-up codes: the worker asks the gateway once per name (in
+/// one batch and across batches), not once per event, and still writes each record with its own
+/// names.
+#[tokio::test]
+async fn the_worker_asks_the_gateway_once_per_name() {
+    let p = pipeline().await;
+    let agents = [
+        ("6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f", "Jana Nováková"),
+        ("0b6e2f7a-3c1d-4e9f-8a2b-5c6d7e8f9a0b", "Petr Svoboda"),
+    ];
+    let codes = ["1ccb1c09-9495-4034-b377-b809f58d17da", "ININ-WRAP-UP-TIMEOUT"];
+    for wave in [0..6, 6..12] {
+        for n in wave {
+            let mut body = example("support-result-voice-inbound.json");
+            body["conversationId"] = format!("5773eca4-0874-4617-a6e8-85591aa948{n:02}").into();
+            body["userId"] = agents[n % 2].0.into();
+            body["wrapupCode"] = codes[n % 2].into();
+            assert_eq!(p.deliver(&body).await.status().as_u16(), 202);
+        }
+        p.drain(10).await;
+    }
+    for n in 0..12 {
+        let records = p
+            .records_of_interaction(&format!("5773eca4-0874-4617-a6e8-85591aa948{n:02}"))
+            .await;
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0]["bankUserName"], agents[n % 2].1);
+    }
+    assert_eq!(gateway_requests(&p, "/users/{userId}").await, 2);
+    assert_eq!(gateway_requests(&p, "/wrapupcodes/{codeId}").await, 2);
+    p.assert_no_personal_data_logged();
+}

@@ -159,21 +159,17 @@ impl Pipeline {
     /// Every service's `/metrics` counts requests by route pattern and status, and no label holds
     /// personal data or an id from a path.
     pub async fn assert_metrics_are_labelled_by_route(&self) {
-        async fn metrics_of(app: &TestApp) -> String {
-            let response = app.client.get(app.url("/metrics")).send().await.unwrap();
-            response.text().await.unwrap()
-        }
         for app in [&self.ingest, &self.writer, &self.pairing, &self._gateway] {
-            let metrics = metrics_of(app).await;
+            let metrics = app.metrics().await;
             assert!(metrics.contains("ccbridge_http_requests_total"), "{metrics}");
             assert!(metrics.contains("ccbridge_http_requests_duration_seconds_bucket"));
             for value in PERSONAL_DATA.iter().chain(["5773eca4", "2b0e4c55"].iter()) {
                 assert!(!metrics.contains(value), "a metric label holds {value}");
             }
         }
-        let ingest = metrics_of(&self.ingest).await;
+        let ingest = self.ingest.metrics().await;
         assert!(ingest.contains("endpoint=\"/customers/supportResult\""), "{ingest}");
-        let pairing = metrics_of(&self.pairing).await;
+        let pairing = self.pairing.metrics().await;
         assert!(
             pairing.contains("endpoint=\"/customers/supportInteraction/{interactionId}\""),
             "{pairing}"
