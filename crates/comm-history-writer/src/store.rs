@@ -12,6 +12,7 @@ use service_kit::database::AnyConnection;
 use service_kit::pagination::{decode_cursor, encode_cursor};
 use service_kit::per_backend;
 use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = communication_records)]
@@ -111,6 +112,10 @@ impl IdempotencyKey {
         }
         Ok(Self(value.to_owned()))
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Who asked, with which key, for what: the same key from the same caller with the same request
@@ -177,6 +182,150 @@ pub fn create(
             .execute(connection)?;
         let stored = find(connection, id)?.ok_or(diesel::result::Error::NotFound)?;
         Ok(Created::New(stored))
+    })
+}
+
+/// One record of a batch with its idempotency key (a batch entry always has one).
+pub struct BatchEntry {
+    pub record: NewCommunicationRecord,
+    pub idempotency: Idempotency,
+}
+
+/// What became of one entry of a batch; the same answers a single write would give.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchOutcome {
+    Created(CommunicationRecordId),
+    /// The key was seen before (earlier, or earlier in this batch) with the same request.
+    Replayed(CommunicationRecordId),
+    /// Why the entry was refused, as a single write's 409 would say it.
+    Conflict(String),
+}
+
+/// Writes a batch in one transaction and a constant number of statements: one multi-row insert
+/// of the keys, one of the new records, and one lookup each of the keys and records seen before.
+/// Each entry is answered as [`create`] would answer it alone, in the order of `entries`; the
+/// first entry of a key repeated within the batch decides for the others.
+pub fn create_batch(
+    connection: &mut AnyConnection,
+    entries: &[BatchEntry],
+    now: Timestamp,
+) -> QueryResult<Vec<BatchOutcome>> {
+    let mut first_of_key: HashMap<(&str, &str), usize> = HashMap::with_capacity(entries.len());
+    let firsts: Vec<usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            let key = (entry.idempotency.caller.as_str(), entry.idempotency.key.0.as_str());
+            *first_of_key.entry(key).or_insert(index)
+        })
+        .collect();
+    let ids: Vec<CommunicationRecordId> = entries.iter().map(|_| CommunicationRecordId::generate()).collect();
+    let mut unique: Vec<usize> = (0..entries.len()).filter(|&index| firsts[index] == index).collect();
+    // Keys are inserted in one order by every batch, so two batches sharing keys wait on each
+    // other instead of deadlocking.
+    unique.sort_by(|&a, &b| {
+        let key = |index: usize| (&entries[index].idempotency.caller, &entries[index].idempotency.key.0);
+        key(a).cmp(&key(b))
+    });
+    connection.transaction(|connection| {
+        let key_rows: Vec<_> = unique
+            .iter()
+            .map(|&index| {
+                let idempotency = &entries[index].idempotency;
+                (
+                    idempotency_keys::caller.eq(idempotency.caller.as_str()),
+                    idempotency_keys::idempotency_key.eq(idempotency.key.0.as_str()),
+                    idempotency_keys::request_hash.eq(idempotency.request_hash.as_str()),
+                    idempotency_keys::record_id.eq(DbUuid::from(ids[index])),
+                    idempotency_keys::created_at.eq(DbTimestamp::from(now)),
+                )
+            })
+            .collect();
+        let claimed: Vec<DbUuid> = per_backend!(connection, |c| diesel::insert_into(idempotency_keys::table)
+            .values(&key_rows)
+            .on_conflict_do_nothing()
+            .returning(idempotency_keys::record_id)
+            .get_results(c))?;
+        let claimed: HashSet<CommunicationRecordId> = claimed.into_iter().map(CommunicationRecordId::from).collect();
+        let new_rows: Vec<RecordRow> = unique
+            .iter()
+            .filter(|&&index| claimed.contains(&ids[index]))
+            .map(|&index| RecordRow::new(ids[index], &entries[index].record, now))
+            .collect();
+        if !new_rows.is_empty() {
+            per_backend!(connection, |c| diesel::insert_into(communication_records::table)
+                .values(&new_rows)
+                .execute(c))?;
+        }
+
+        // Keys used before this batch: their first request, and whether its record is still there.
+        let seen_before: Vec<(&str, &str)> = unique
+            .iter()
+            .filter(|&&index| !claimed.contains(&ids[index]))
+            .map(|&index| {
+                (
+                    entries[index].idempotency.caller.as_str(),
+                    entries[index].idempotency.key.0.as_str(),
+                )
+            })
+            .collect();
+        let mut earlier: HashMap<(String, String), (String, CommunicationRecordId)> = HashMap::new();
+        for caller in seen_before.iter().map(|(caller, _)| *caller).collect::<HashSet<_>>() {
+            let keys: Vec<&str> = seen_before
+                .iter()
+                .filter(|(c, _)| *c == caller)
+                .map(|(_, key)| *key)
+                .collect();
+            let rows: Vec<(String, String, DbUuid)> = idempotency_keys::table
+                .filter(idempotency_keys::caller.eq(caller))
+                .filter(idempotency_keys::idempotency_key.eq_any(keys))
+                .select((
+                    idempotency_keys::idempotency_key,
+                    idempotency_keys::request_hash,
+                    idempotency_keys::record_id,
+                ))
+                .load(connection)?;
+            for (key, hash, record_id) in rows {
+                earlier.insert((caller.to_owned(), key), (hash, record_id.into()));
+            }
+        }
+        let earlier_ids: Vec<DbUuid> = earlier.values().map(|(_, id)| DbUuid::from(*id)).collect();
+        let still_there: HashSet<CommunicationRecordId> = if earlier_ids.is_empty() {
+            HashSet::new()
+        } else {
+            communication_records::table
+                .filter(communication_records::id.eq_any(earlier_ids))
+                .filter(communication_records::forgotten_by.is_null())
+                .select(communication_records::id)
+                .load::<DbUuid>(connection)?
+                .into_iter()
+                .map(CommunicationRecordId::from)
+                .collect()
+        };
+
+        entries
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                let first = firsts[index];
+                let (first_hash, record_id, created_now) = if claimed.contains(&ids[first]) {
+                    (entries[first].idempotency.request_hash.as_str(), ids[first], true)
+                } else {
+                    let key = (entry.idempotency.caller.clone(), entry.idempotency.key.0.clone());
+                    let (hash, record_id) = earlier.get(&key).ok_or(diesel::result::Error::NotFound)?;
+                    (hash.as_str(), *record_id, false)
+                };
+                Ok(if first_hash != entry.idempotency.request_hash {
+                    BatchOutcome::Conflict(CreateError::KeyReusedWithDifferentRequest.to_string())
+                } else if created_now && first == index {
+                    BatchOutcome::Created(record_id)
+                } else if created_now || still_there.contains(&record_id) {
+                    BatchOutcome::Replayed(record_id)
+                } else {
+                    BatchOutcome::Conflict(CreateError::KeyRecordGone.to_string())
+                })
+            })
+            .collect()
     })
 }
 

@@ -4,6 +4,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::time::Duration;
 
+/// The most records comm-history-writer takes in one batch.
+pub const MAX_BATCH_SIZE: u32 = 500;
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct IngestSettings {
     pub gateway_url: String,
@@ -60,6 +63,11 @@ impl IngestSettings {
             if value == 0 {
                 problems.push(format!("{key}: must be at least 1"));
             }
+        }
+        if self.batch_size > MAX_BATCH_SIZE {
+            problems.push(format!(
+                "ingest.batch_size: at most {MAX_BATCH_SIZE} (comm-history-writer's largest batch)"
+            ));
         }
         if self.backoff_max_ms < self.backoff_min_ms {
             problems.push("ingest.backoff_max_ms: must not be below ingest.backoff_min_ms".to_owned());

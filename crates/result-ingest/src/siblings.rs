@@ -152,6 +152,61 @@ impl Siblings {
         }
     }
 
+    /// Writes the records of many events in one call (comm-history-writer's batch endpoint), each
+    /// once for its event id; answers each as [`Self::write_record`] would. When the writer
+    /// refuses the batch as a whole (too large, or an entry it finds invalid), each record is
+    /// written alone, so that only the faulty one fails.
+    pub async fn write_records(
+        &self,
+        records: &[(Uuid, &NewCommunicationRecord)],
+    ) -> Result<Vec<Result<Option<Uuid>, Failure>>, Failure> {
+        let url = Self::url(&self.comm_history_url, &["communicationRecords", "batch"])?;
+        let entries: Vec<Value> = records
+            .iter()
+            .map(|(event_id, record)| serde_json::json!({ "idempotencyKey": event_id, "record": record }))
+            .collect();
+        let request = self.http.post(url).json(&serde_json::json!({ "records": entries }));
+        let body = match self.call("comm-history-writer", request).await {
+            Ok(Answer::Found(body)) => body,
+            Ok(Answer::NotFound | Answer::Conflict) => {
+                return Err(Failure::Transient {
+                    reason: "comm-history-writer: unexpected answer to a batch".to_owned(),
+                    retry_after: None,
+                })
+            }
+            Err(Failure::Permanent { .. }) => {
+                let written = records
+                    .iter()
+                    .map(|(event_id, record)| self.write_record(record, *event_id));
+                return Ok(futures_util::future::join_all(written).await);
+            }
+            Err(transient) => return Err(transient),
+        };
+        let results = body
+            .get("results")
+            .and_then(Value::as_array)
+            .filter(|results| results.len() == records.len())
+            .ok_or_else(|| Failure::Transient {
+                reason: "comm-history-writer: unreadable answer to a batch".to_owned(),
+                retry_after: None,
+            })?;
+        Ok(results
+            .iter()
+            .map(|result| match result.get("outcome").and_then(Value::as_str) {
+                Some("created" | "replayed") => Ok(result
+                    .get("recordId")
+                    .and_then(Value::as_str)
+                    .and_then(|id| Uuid::try_parse(id).ok())),
+                // The event's record exists with other content: it exists, which is what counts.
+                Some("conflict") => Ok(None),
+                _ => Err(Failure::Transient {
+                    reason: "comm-history-writer: unreadable answer to a batch".to_owned(),
+                    retry_after: None,
+                }),
+            })
+            .collect())
+    }
+
     /// Gives the interaction's records without a customer this one (idempotent).
     pub async fn assign_customer(&self, interaction_id: InteractionId, customer_id: CustomerId) -> Result<(), Failure> {
         let url = Self::url(&self.comm_history_url, &["internal", "customerAssignments"])?;

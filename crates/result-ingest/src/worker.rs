@@ -6,7 +6,7 @@ use crate::metrics::IngestMetrics;
 use crate::settings::IngestSettings;
 use crate::siblings::{Failure, Siblings};
 use diesel::Connection;
-use domain::Timestamp;
+use domain::{CustomerId, NewCommunicationRecord, Timestamp};
 use service_kit::database::DbPool;
 use service_kit::problem::ApiError;
 use std::sync::Arc;
@@ -72,17 +72,7 @@ impl Worker {
             return Ok(ExecutionOutcome::EmptyQueue);
         }
         let count = claimed.len();
-        let handled = futures_util::future::join_all(claimed.into_iter().map(|event| {
-            let span = tracing::info_span!("ingest event", event_id = %event.id, attempt = event.attempts);
-            if let Some(traceparent) = &event.trace_context {
-                service_kit::telemetry::continue_trace(&span, traceparent);
-            }
-            async move {
-                let settled = self.enrich_and_write(&event).instrument(span.clone()).await;
-                (event, span, settled)
-            }
-        }))
-        .await;
+        let handled = self.enrich_and_write(claimed).await;
         let now = Timestamp::now();
         let outcomes: Vec<(Claimed, tracing::Span, Outcome)> = handled
             .into_iter()
@@ -219,7 +209,97 @@ impl Worker {
         }
     }
 
-    async fn enrich_and_write(&self, event: &Claimed) -> Settled {
+    /// Each event's names and customer (concurrently, each in its own span), then every record
+    /// in one batch write, then a second look for the pairing of those written without a
+    /// customer.
+    async fn enrich_and_write(&self, claimed: Vec<Claimed>) -> Vec<(Claimed, tracing::Span, Settled)> {
+        let spans: Vec<tracing::Span> = claimed
+            .iter()
+            .map(|event| {
+                let span = tracing::info_span!("ingest event", event_id = %event.id, attempt = event.attempts);
+                if let Some(traceparent) = &event.trace_context {
+                    service_kit::telemetry::continue_trace(&span, traceparent);
+                }
+                span
+            })
+            .collect();
+        let enriched = futures_util::future::join_all(
+            claimed
+                .iter()
+                .zip(&spans)
+                .map(|(event, span)| self.enrich(event).instrument(span.clone())),
+        )
+        .await;
+
+        // The write joins the first event's trace and links the others' (OpenTelemetry's model
+        // for a batch).
+        let ready: Vec<(usize, &NewCommunicationRecord)> = enriched
+            .iter()
+            .enumerate()
+            .filter_map(|(index, enriched)| enriched.as_ref().ok().map(|(record, _)| (index, record)))
+            .collect();
+        let mut written: Vec<Option<Result<Option<uuid::Uuid>, Failure>>> = vec![None; claimed.len()];
+        if let Some(&(first, _)) = ready.first() {
+            let write_span = tracing::info_span!(parent: &spans[first], "write records", records = ready.len());
+            for &(index, _) in &ready[1..] {
+                write_span.follows_from(&spans[index]);
+            }
+            let batch: Vec<(uuid::Uuid, &NewCommunicationRecord)> = ready
+                .iter()
+                .map(|&(index, record)| (claimed[index].id, record))
+                .collect();
+            match self.siblings.write_records(&batch).instrument(write_span).await {
+                Ok(results) => {
+                    for (&(index, _), result) in ready.iter().zip(results) {
+                        written[index] = Some(result);
+                    }
+                }
+                Err(failure) => {
+                    for &(index, _) in &ready {
+                        written[index] = Some(Err(failure.clone()));
+                    }
+                }
+            }
+        }
+
+        let settled = futures_util::future::join_all(enriched.into_iter().zip(written).zip(&claimed).zip(&spans).map(
+            |(((enriched, written), event), span)| {
+                async move {
+                    let (_, customer) = match enriched {
+                        Ok(enriched) => enriched,
+                        Err(settled) => return settled,
+                    };
+                    let record_id = match written {
+                        Some(Ok(record_id)) => record_id,
+                        Some(Err(failure)) => return settle_failure(failure),
+                        None => {
+                            return Settled::Retry {
+                                reason: "the record was not written".to_owned(),
+                                retry_after: None,
+                            }
+                        }
+                    };
+                    if customer.is_none() {
+                        if let Err(failure) = self.late_pairing(event).await {
+                            return settle_failure(failure);
+                        }
+                    }
+                    Settled::Processed { record_id }
+                }
+                .instrument(span.clone())
+            },
+        ))
+        .await;
+        claimed
+            .into_iter()
+            .zip(spans)
+            .zip(settled)
+            .map(|((event, span), settled)| (event, span, settled))
+            .collect()
+    }
+
+    /// The event's record as it will be written, and the customer it was paired with (if yet).
+    async fn enrich(&self, event: &Claimed) -> Result<(NewCommunicationRecord, Option<CustomerId>), Settled> {
         let result = &event.result;
         let (agent, purpose, customer) = tokio::join!(
             self.siblings.agent_name(result.user_id),
@@ -228,7 +308,7 @@ impl Worker {
         );
         let (agent, purpose, customer) = match (agent, purpose, customer) {
             (Ok(agent), Ok(purpose), Ok(customer)) => (agent, purpose, customer),
-            (Err(failure), _, _) | (_, Err(failure), _) | (_, _, Err(failure)) => return settle_failure(failure),
+            (Err(failure), _, _) | (_, Err(failure), _) | (_, _, Err(failure)) => return Err(settle_failure(failure)),
         };
         if agent.is_none() {
             self.metrics.missing.with_label_values(&["agent"]).inc();
@@ -236,32 +316,22 @@ impl Worker {
         if purpose.is_none() {
             self.metrics.missing.with_label_values(&["wrapup_code"]).inc();
         }
-        let record = match result.to_record(customer, agent.as_deref(), purpose.as_deref()) {
-            Ok(record) => record,
-            Err(error) => {
-                return Settled::Dead {
-                    reason: format!("the record would be invalid: {error}"),
-                }
-            }
-        };
-        let record_id = match self.siblings.write_record(&record, event.id).await {
-            Ok(record_id) => record_id,
-            Err(failure) => return settle_failure(failure),
-        };
-        if customer.is_none() {
-            // A pairing that committed while we wrote may have found no record to fill in yet:
-            // look again now that the record exists (the outbox covers every later pairing).
-            match self.siblings.customer_of(result.conversation_id).await {
-                Ok(Some(customer)) => {
-                    if let Err(failure) = self.siblings.assign_customer(result.conversation_id, customer).await {
-                        return settle_failure(failure);
-                    }
-                }
-                Ok(None) => {}
-                Err(failure) => return settle_failure(failure),
-            }
+        match result.to_record(customer, agent.as_deref(), purpose.as_deref()) {
+            Ok(record) => Ok((record, customer)),
+            Err(error) => Err(Settled::Dead {
+                reason: format!("the record would be invalid: {error}"),
+            }),
         }
-        Settled::Processed { record_id }
+    }
+
+    /// A pairing that committed while the record was written may have found no record to fill
+    /// in yet: look again now that the record exists (the outbox covers every later pairing).
+    async fn late_pairing(&self, event: &Claimed) -> Result<(), Failure> {
+        let interaction = event.result.conversation_id;
+        match self.siblings.customer_of(interaction).await? {
+            Some(customer) => self.siblings.assign_customer(interaction, customer).await,
+            None => Ok(()),
+        }
     }
 }
 

@@ -2,6 +2,9 @@
 
 mod communication_records;
 mod customer_assignments;
+mod record_batches;
+
+pub use record_batches::MAX_BATCH;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -9,6 +12,7 @@ mod customer_assignments;
         communication_records::create,
         communication_records::list,
         communication_records::get_record,
+        record_batches::create_batch,
         customer_assignments::assign
     ),
     tags((name = "records", description = "The bank's communication history"))
@@ -24,6 +28,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
+    // Before `communicationRecords::config`, whose `/communicationRecords/{id}` would match too.
+    record_batches::config(cfg);
     communication_records::config(cfg);
     customer_assignments::config(cfg);
     service_kit::gdpr_participant::config::<_, crate::scopes::GdprParticipant>(

@@ -1,4 +1,4 @@
-use crate::helpers::{example, pipeline, pipeline_with, start_writer};
+use crate::helpers::{example, pipeline, pipeline_with, records_in, requests_counted, start_writer};
 use genesys_sim::Faults;
 use serde_json::Value;
 
@@ -141,14 +141,8 @@ async fn a_writer_down_and_then_up_gets_every_record_once() {
     let writer = start_writer(Some(port)).await;
     p.drain(30).await;
     for n in 0..3 {
-        let response = writer
-            .get(
-                &format!("/communicationRecords?interactionId=5773eca4-0874-4617-a6e8-85591aa9461{n}"),
-                crate::helpers::BOFE,
-            )
-            .await;
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["items"].as_array().unwrap().len(), 1);
+        let records = records_in(&writer, &format!("5773eca4-0874-4617-a6e8-85591aa9461{n}")).await;
+        assert_eq!(records.len(), 1);
     }
     assert!(p.events("pending").await.is_empty());
     p.assert_no_personal_data_logged();
@@ -210,17 +204,8 @@ async fn a_late_pairing_waits_in_the_outbox_while_the_writer_is_down() {
         0,
         "the outbox drained once the writer was back"
     );
-    let response = writer
-        .get(
-            "/communicationRecords?interactionId=5773eca4-0874-4617-a6e8-85591aa94609",
-            crate::helpers::BOFE,
-        )
-        .await;
-    let records: Value = response.json().await.unwrap();
-    assert_eq!(
-        records["items"][0]["customerId"],
-        "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07"
-    );
+    let records = records_in(&writer, "5773eca4-0874-4617-a6e8-85591aa94609").await;
+    assert_eq!(records[0]["customerId"], "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07");
     p.assert_no_personal_data_logged();
 }
 
@@ -230,17 +215,6 @@ async fn pending_outbox(p: &crate::helpers::Pipeline) -> i64 {
         .run(|c| interaction_pairing::outbox::pending(c).map_err(service_kit::database::DatabaseError::from))
         .await
         .unwrap()
-}
-
-/// Requests the gateway counted on `endpoint` (its own `/metrics`).
-async fn gateway_requests(p: &crate::helpers::Pipeline, endpoint: &str) -> u64 {
-    let metrics = p._gateway.metrics().await;
-    let label = format!("endpoint=\"{endpoint}\"");
-    metrics
-        .lines()
-        .filter(|line| line.starts_with("ccbridge_http_requests_total{") && line.contains(&label))
-        .map(|line| line.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
-        .sum()
 }
 
 /// Events share a few agents and wrap-up codes: the worker asks the gateway once per name (in
@@ -271,7 +245,40 @@ async fn the_worker_asks_the_gateway_once_per_name() {
         assert_eq!(records.len(), 1);
         assert_eq!(records[0]["bankUserName"], agents[n % 2].1);
     }
-    assert_eq!(gateway_requests(&p, "/users/{userId}").await, 2);
-    assert_eq!(gateway_requests(&p, "/wrapupcodes/{codeId}").await, 2);
+    let gateway = p._gateway.metrics().await;
+    assert_eq!(requests_counted(&gateway, "/users/{userId}", None), 2);
+    assert_eq!(requests_counted(&gateway, "/wrapupcodes/{codeId}", None), 2);
+    p.assert_no_personal_data_logged();
+}
+
+/// The worker writes a claimed batch in one call; when comm-history-writer refuses the batch as
+/// a whole (here: larger than it takes), each record is written alone and none is lost.
+#[tokio::test]
+async fn a_batch_the_writer_refuses_as_a_whole_is_written_record_by_record() {
+    let port = test_support::ReservedPort::new();
+    let p = pipeline_with(&[], Some(port.url())).await;
+    let writer = crate::helpers::start_writer_with(Some(port), &[("application.max_body_bytes", "2048")]).await;
+    for n in 0..5 {
+        let mut body = example("support-result-voice-inbound.json");
+        body["conversationId"] = format!("5773eca4-0874-4617-a6e8-85591aa9490{n}").into();
+        assert_eq!(p.deliver(&body).await.status().as_u16(), 202);
+    }
+    p.drain(10).await;
+    for n in 0..5 {
+        let records = records_in(&writer, &format!("5773eca4-0874-4617-a6e8-85591aa9490{n}")).await;
+        assert_eq!(records.len(), 1);
+    }
+    let metrics = writer.metrics().await;
+    assert_eq!(
+        requests_counted(&metrics, "/communicationRecords/batch", Some("413")),
+        1,
+        "{metrics}"
+    );
+    assert_eq!(
+        requests_counted(&metrics, "/communicationRecords", Some("201")),
+        5,
+        "{metrics}"
+    );
+    assert!(p.events("pending").await.is_empty());
     p.assert_no_personal_data_logged();
 }

@@ -66,14 +66,32 @@ fn as_refs<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a st
 
 /// Starts comm-history-writer, on the reserved port when given.
 pub async fn start_writer(port: Option<test_support::ReservedPort>) -> TestApp {
-    let overrides = internal("records:write,records:read").to_vec();
+    start_writer_with(port, &[]).await
+}
+
+/// Starts comm-history-writer with settings of the test's own.
+pub async fn start_writer_with(port: Option<test_support::ReservedPort>, settings: &[(&'static str, &str)]) -> TestApp {
+    let internal = internal("records:write,records:read");
+    let mut overrides = as_refs(&internal);
+    overrides.extend_from_slice(settings);
     let callers: &[test_support::TestCaller] = &[(BOFE, &["records:read"])];
     match port {
-        Some(port) => {
-            test_support::spawn_app_on(&comm_history_writer::SERVICE, callers, &as_refs(&overrides), port).await
-        }
-        None => test_support::spawn_app_with(&comm_history_writer::SERVICE, callers, &as_refs(&overrides)).await,
+        Some(port) => test_support::spawn_app_on(&comm_history_writer::SERVICE, callers, &overrides, port).await,
+        None => test_support::spawn_app_with(&comm_history_writer::SERVICE, callers, &overrides).await,
     }
+}
+
+/// How many requests a service's `/metrics` text counts on `endpoint` (a route pattern), with
+/// `status` or any.
+pub fn requests_counted(metrics: &str, endpoint: &str, status: Option<&str>) -> u64 {
+    let endpoint = format!("endpoint=\"{endpoint}\"");
+    let status = status.map(|s| format!("status=\"{s}\""));
+    metrics
+        .lines()
+        .filter(|line| line.starts_with("ccbridge_http_requests_total{") && line.contains(&endpoint))
+        .filter(|line| status.as_ref().is_none_or(|s| line.contains(s.as_str())))
+        .map(|line| line.rsplit(' ').next().unwrap_or_default().parse::<u64>().unwrap_or(0))
+        .sum()
 }
 
 /// The whole pipeline with the worker stopped (tests drain it by hand); `ingest_overrides` adjust
@@ -237,14 +255,18 @@ impl Pipeline {
     }
 
     pub async fn records_of_interaction(&self, interaction_id: &str) -> Vec<Value> {
-        let response = self
-            .writer
-            .get(&format!("/communicationRecords?interactionId={interaction_id}"), BOFE)
-            .await;
-        assert_eq!(response.status().as_u16(), 200);
-        let body: Value = response.json().await.unwrap();
-        body["items"].as_array().unwrap().clone()
+        records_in(&self.writer, interaction_id).await
     }
+}
+
+/// The interaction's records, as `writer` lists them.
+pub async fn records_in(writer: &TestApp, interaction_id: &str) -> Vec<Value> {
+    let response = writer
+        .get(&format!("/communicationRecords?interactionId={interaction_id}"), BOFE)
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.unwrap();
+    body["items"].as_array().unwrap().clone()
 }
 
 /// A record without what the writer adds.

@@ -1,0 +1,156 @@
+//! `POST /communicationRecords/batch`: many records in one transaction, each exactly once per
+//! its own idempotency key. result-ingest's worker writes a claimed batch this way, so a
+//! thousand records cost a few commits instead of a thousand.
+
+use crate::scopes::RecordsWrite;
+use crate::store::{self, BatchEntry, BatchOutcome, Idempotency, IdempotencyKey};
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpResponse};
+use domain::{CommunicationRecordId, NewCommunicationRecord, Timestamp};
+use serde::{Deserialize, Serialize};
+use service_kit::auth::{require, Caller};
+use service_kit::database::DbPool;
+use service_kit::extract::JsonBody;
+use service_kit::problem::{ApiError, FieldProblem};
+
+/// The most entries one batch may hold.
+pub const MAX_BATCH: usize = 500;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/communicationRecords/batch")
+            .route(web::post().to(create_batch).wrap(from_fn(require::<RecordsWrite>))),
+    );
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BatchRequest {
+    /// 1 to 500 entries.
+    records: Vec<BatchRequestEntry>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BatchRequestEntry {
+    /// As the `Idempotency-Key` header of a single write: 1 to 255 visible ASCII characters.
+    idempotency_key: String,
+    record: NewCommunicationRecord,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BatchResponse {
+    /// One result an entry, in the order of the request.
+    results: Vec<BatchResult>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Outcome {
+    /// Stored now.
+    Created,
+    /// The key was used before with the same record: nothing written, the first record's id.
+    Replayed,
+    /// The key was used before with another record (or its record is gone): nothing written.
+    Conflict,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BatchResult {
+    idempotency_key: String,
+    outcome: Outcome,
+    /// The record's id (null on a conflict).
+    record_id: Option<CommunicationRecordId>,
+    /// Why a conflict is one (null otherwise).
+    detail: Option<String>,
+}
+
+/// 200 with one result an entry. The whole batch is validated first: an invalid entry (or key)
+/// is a 422 naming it (`/records/3/record/title`) and nothing is written.
+#[utoipa::path(
+    post,
+    path = "/communicationRecords/batch",
+    tag = "records",
+    request_body = BatchRequest,
+    responses(
+        (status = 200, description = "Every entry written, replayed or refused (see each result)", body = BatchResponse),
+        (status = 422, description = "An entry is invalid: nothing was written", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+#[tracing::instrument(name = "create communication records", skip_all, fields(entries = request.records.len(), created, replayed, conflicts))]
+pub(crate) async fn create_batch(
+    pool: web::Data<DbPool>,
+    caller: web::ReqData<Caller>,
+    JsonBody(request): JsonBody<BatchRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if request.records.is_empty() || request.records.len() > MAX_BATCH {
+        return Err(ApiError::validation(
+            "/records",
+            format!("must hold 1 to {MAX_BATCH} entries"),
+        ));
+    }
+    let caller = caller.into_inner().name;
+    let mut problems = Vec::new();
+    let mut entries = Vec::with_capacity(request.records.len());
+    for (index, entry) in request.records.into_iter().enumerate() {
+        match IdempotencyKey::parse(&entry.idempotency_key) {
+            Ok(key) => {
+                let request_hash = store::request_hash(&entry.record).map_err(|e| ApiError::Unexpected(e.into()))?;
+                entries.push(BatchEntry {
+                    record: entry.record,
+                    idempotency: Idempotency {
+                        caller: caller.clone(),
+                        key,
+                        request_hash,
+                    },
+                });
+            }
+            Err(detail) => problems.push(FieldProblem::new(format!("/records/{index}/idempotencyKey"), detail)),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    let (outcomes, entries) = pool
+        .run(move |c| {
+            let outcomes = store::create_batch(c, &entries, Timestamp::now()).map_err(ApiError::from)?;
+            Ok::<_, ApiError>((outcomes, entries))
+        })
+        .await?;
+    let results: Vec<BatchResult> = entries
+        .into_iter()
+        .zip(outcomes)
+        .map(|(entry, outcome)| {
+            let idempotency_key = entry.idempotency.key.as_str().to_owned();
+            match outcome {
+                BatchOutcome::Created(id) => BatchResult {
+                    idempotency_key,
+                    outcome: Outcome::Created,
+                    record_id: Some(id),
+                    detail: None,
+                },
+                BatchOutcome::Replayed(id) => BatchResult {
+                    idempotency_key,
+                    outcome: Outcome::Replayed,
+                    record_id: Some(id),
+                    detail: None,
+                },
+                BatchOutcome::Conflict(detail) => BatchResult {
+                    idempotency_key,
+                    outcome: Outcome::Conflict,
+                    record_id: None,
+                    detail: Some(detail),
+                },
+            }
+        })
+        .collect();
+    let count = |wanted: fn(&Outcome) -> bool| results.iter().filter(|r| wanted(&r.outcome)).count();
+    let span = tracing::Span::current();
+    span.record("created", count(|o| matches!(o, Outcome::Created)));
+    span.record("replayed", count(|o| matches!(o, Outcome::Replayed)));
+    span.record("conflicts", count(|o| matches!(o, Outcome::Conflict)));
+    tracing::info!("communication records stored");
+    Ok(HttpResponse::Ok().json(BatchResponse { results }))
+}
