@@ -3,7 +3,7 @@
 service_kit::scopes! {
     /// `POST /customers/supportInteraction`.
     PairingWrite => "pairing:write",
-    /// `GET /customers/supportInteraction/{interactionId}`.
+    /// `GET /customers/supportInteraction/{interactionId}`, `POST /internal/pairings/lookup`.
     PairingRead => "pairing:read",
     /// `/internal/gdpr/…`: gdpr-orchestrator.
     GdprParticipant => "gdpr:participant",

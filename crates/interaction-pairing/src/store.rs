@@ -94,6 +94,19 @@ pub fn find(connection: &mut AnyConnection, interaction_id: InteractionId) -> Qu
         .transpose()
 }
 
+/// The pairings of those of `interaction_ids` that have one (and are not forgotten).
+pub fn find_many(connection: &mut AnyConnection, interaction_ids: &[InteractionId]) -> QueryResult<Vec<StoredPairing>> {
+    let ids: Vec<DbUuid> = interaction_ids.iter().map(|&id| DbUuid::from(id)).collect();
+    dsl::support_interactions
+        .filter(dsl::interaction_id.eq_any(ids))
+        .filter(dsl::forgotten_by.is_null())
+        .select(PairingRow::as_select())
+        .load(connection)?
+        .into_iter()
+        .map(StoredPairing::try_from)
+        .collect()
+}
+
 pub fn count(connection: &mut AnyConnection) -> QueryResult<i64> {
     dsl::support_interactions.count().get_result(connection)
 }

@@ -7,6 +7,7 @@ use domain::{CustomerId, GenesysUserId, InteractionId, NewCommunicationRecord};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -108,25 +109,35 @@ impl Siblings {
         }
     }
 
-    /// The customer BOFE paired with the interaction; `None` when there is no pairing (yet).
-    pub async fn customer_of(&self, interaction_id: InteractionId) -> Result<Option<CustomerId>, Failure> {
-        let url = Self::url(
-            &self.pairing_url,
-            &["customers", "supportInteraction", &interaction_id.to_string()],
-        )?;
-        match self.call("interaction-pairing", self.http.get(url)).await? {
-            Answer::Found(body) => {
-                let id = body
-                    .get("customerId")
-                    .and_then(Value::as_str)
-                    .and_then(|id| CustomerId::parse(id).ok());
-                id.map(Some).ok_or_else(|| Failure::Transient {
-                    reason: "interaction-pairing: answer without a customerId".to_owned(),
-                    retry_after: None,
-                })
-            }
-            Answer::NotFound | Answer::Conflict => Ok(None),
-        }
+    /// The customers BOFE paired with these interactions, in one call; an interaction without a
+    /// pairing (yet) is not in the map.
+    pub async fn customers_of(
+        &self,
+        interaction_ids: &[InteractionId],
+    ) -> Result<HashMap<InteractionId, CustomerId>, Failure> {
+        let unreadable = || Failure::Transient {
+            reason: "interaction-pairing: unreadable answer to a lookup".to_owned(),
+            retry_after: None,
+        };
+        let url = Self::url(&self.pairing_url, &["internal", "pairings", "lookup"])?;
+        let request = self
+            .http
+            .post(url)
+            .json(&serde_json::json!({ "interactionIds": interaction_ids }));
+        let Answer::Found(body) = self.call("interaction-pairing", request).await? else {
+            return Err(unreadable());
+        };
+        body.get("pairings")
+            .and_then(Value::as_array)
+            .ok_or_else(unreadable)?
+            .iter()
+            .map(|pairing| {
+                let field = |name: &str| pairing.get(name).and_then(Value::as_str);
+                let interaction = field("interactionId").and_then(|id| InteractionId::parse(id).ok());
+                let customer = field("customerId").and_then(|id| CustomerId::parse(id).ok());
+                interaction.zip(customer).ok_or_else(unreadable)
+            })
+            .collect()
     }
 
     /// Writes the record once for `event_id`. `Some(record id)` when written now or before with the

@@ -6,9 +6,10 @@ use crate::metrics::IngestMetrics;
 use crate::settings::IngestSettings;
 use crate::siblings::{Failure, Siblings};
 use diesel::Connection;
-use domain::{CustomerId, NewCommunicationRecord, Timestamp};
+use domain::{CustomerId, InteractionId, NewCommunicationRecord, Timestamp};
 use service_kit::database::DbPool;
 use service_kit::problem::ApiError;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
@@ -209,9 +210,9 @@ impl Worker {
         }
     }
 
-    /// Each event's names and customer (concurrently, each in its own span), then every record
-    /// in one batch write, then a second look for the pairing of those written without a
-    /// customer.
+    /// The batch's pairings in one lookup, each event's names (concurrently, in the event's
+    /// span), every record in one batch write, then one more lookup for the pairings of those
+    /// written without a customer.
     async fn enrich_and_write(&self, claimed: Vec<Claimed>) -> Vec<(Claimed, tracing::Span, Settled)> {
         let spans: Vec<tracing::Span> = claimed
             .iter()
@@ -223,52 +224,66 @@ impl Worker {
                 span
             })
             .collect();
-        let enriched = futures_util::future::join_all(
-            claimed
-                .iter()
-                .zip(&spans)
-                .map(|(event, span)| self.enrich(event).instrument(span.clone())),
-        )
+        let all: Vec<usize> = (0..claimed.len()).collect();
+        let customers = self
+            .customers_of(&claimed, &all)
+            .instrument(batch_span("look up pairings", &spans, &all))
+            .await;
+        let enriched = futures_util::future::join_all(claimed.iter().zip(&spans).map(|(event, span)| {
+            let customer = customers
+                .as_ref()
+                .map(|found| found.get(&event.result.conversation_id).copied())
+                .map_err(Clone::clone);
+            self.enrich(event, customer).instrument(span.clone())
+        }))
         .await;
 
-        // The write joins the first event's trace and links the others' (OpenTelemetry's model
-        // for a batch).
-        let ready: Vec<(usize, &NewCommunicationRecord)> = enriched
-            .iter()
-            .enumerate()
-            .filter_map(|(index, enriched)| enriched.as_ref().ok().map(|(record, _)| (index, record)))
-            .collect();
+        let ready: Vec<usize> = (0..claimed.len()).filter(|&index| enriched[index].is_ok()).collect();
         let mut written: Vec<Option<Result<Option<uuid::Uuid>, Failure>>> = vec![None; claimed.len()];
-        if let Some(&(first, _)) = ready.first() {
-            let write_span = tracing::info_span!(parent: &spans[first], "write records", records = ready.len());
-            for &(index, _) in &ready[1..] {
-                write_span.follows_from(&spans[index]);
-            }
+        if !ready.is_empty() {
             let batch: Vec<(uuid::Uuid, &NewCommunicationRecord)> = ready
                 .iter()
-                .map(|&(index, record)| (claimed[index].id, record))
+                .filter_map(|&index| {
+                    enriched[index]
+                        .as_ref()
+                        .ok()
+                        .map(|(record, _)| (claimed[index].id, record))
+                })
                 .collect();
-            match self.siblings.write_records(&batch).instrument(write_span).await {
-                Ok(results) => {
-                    for (&(index, _), result) in ready.iter().zip(results) {
-                        written[index] = Some(result);
-                    }
-                }
-                Err(failure) => {
-                    for &(index, _) in &ready {
-                        written[index] = Some(Err(failure.clone()));
-                    }
-                }
+            let results = self
+                .siblings
+                .write_records(&batch)
+                .instrument(batch_span("write records", &spans, &ready))
+                .await;
+            for (position, &index) in ready.iter().enumerate() {
+                written[index] = Some(match &results {
+                    Ok(results) => results[position].clone(),
+                    Err(failure) => Err(failure.clone()),
+                });
             }
         }
 
-        let settled = futures_util::future::join_all(enriched.into_iter().zip(written).zip(&claimed).zip(&spans).map(
-            |(((enriched, written), event), span)| {
+        // A pairing that committed while the records were written may have found none to fill
+        // in yet: look again now that they exist (the outbox covers every later pairing).
+        let without_customer: Vec<usize> = (0..claimed.len())
+            .filter(|&index| matches!(&enriched[index], Ok((_, None))) && matches!(&written[index], Some(Ok(_))))
+            .collect();
+        let late = if without_customer.is_empty() {
+            Ok(HashMap::new())
+        } else {
+            self.customers_of(&claimed, &without_customer)
+                .instrument(batch_span("look up late pairings", &spans, &without_customer))
+                .await
+        };
+
+        let settled = futures_util::future::join_all(enriched.into_iter().zip(written).enumerate().map(
+            |(index, (enriched, written))| {
+                let event = &claimed[index];
+                let (late, without_customer) = (&late, &without_customer);
                 async move {
-                    let (_, customer) = match enriched {
-                        Ok(enriched) => enriched,
-                        Err(settled) => return settled,
-                    };
+                    if let Err(settled) = enriched {
+                        return settled;
+                    }
                     let record_id = match written {
                         Some(Ok(record_id)) => record_id,
                         Some(Err(failure)) => return settle_failure(failure),
@@ -279,14 +294,22 @@ impl Worker {
                             }
                         }
                     };
-                    if customer.is_none() {
-                        if let Err(failure) = self.late_pairing(event).await {
+                    if without_customer.contains(&index) {
+                        let interaction = event.result.conversation_id;
+                        let assigned = match late {
+                            Ok(found) => match found.get(&interaction) {
+                                Some(&customer) => self.siblings.assign_customer(interaction, customer).await,
+                                None => Ok(()),
+                            },
+                            Err(failure) => Err(failure.clone()),
+                        };
+                        if let Err(failure) = assigned {
                             return settle_failure(failure);
                         }
                     }
                     Settled::Processed { record_id }
                 }
-                .instrument(span.clone())
+                .instrument(spans[index].clone())
             },
         ))
         .await;
@@ -298,13 +321,31 @@ impl Worker {
             .collect()
     }
 
+    /// The pairings of the events at `indices`.
+    async fn customers_of(
+        &self,
+        claimed: &[Claimed],
+        indices: &[usize],
+    ) -> Result<HashMap<InteractionId, CustomerId>, Failure> {
+        let mut interactions: Vec<InteractionId> = indices
+            .iter()
+            .map(|&index| claimed[index].result.conversation_id)
+            .collect();
+        interactions.sort();
+        interactions.dedup();
+        self.siblings.customers_of(&interactions).await
+    }
+
     /// The event's record as it will be written, and the customer it was paired with (if yet).
-    async fn enrich(&self, event: &Claimed) -> Result<(NewCommunicationRecord, Option<CustomerId>), Settled> {
+    async fn enrich(
+        &self,
+        event: &Claimed,
+        customer: Result<Option<CustomerId>, Failure>,
+    ) -> Result<(NewCommunicationRecord, Option<CustomerId>), Settled> {
         let result = &event.result;
-        let (agent, purpose, customer) = tokio::join!(
+        let (agent, purpose) = tokio::join!(
             self.siblings.agent_name(result.user_id),
             self.siblings.wrapup_code_name(result.wrapup_code.as_str()),
-            self.siblings.customer_of(result.conversation_id),
         );
         let (agent, purpose, customer) = match (agent, purpose, customer) {
             (Ok(agent), Ok(purpose), Ok(customer)) => (agent, purpose, customer),
@@ -323,16 +364,19 @@ impl Worker {
             }),
         }
     }
+}
 
-    /// A pairing that committed while the record was written may have found no record to fill
-    /// in yet: look again now that the record exists (the outbox covers every later pairing).
-    async fn late_pairing(&self, event: &Claimed) -> Result<(), Failure> {
-        let interaction = event.result.conversation_id;
-        match self.siblings.customer_of(interaction).await? {
-            Some(customer) => self.siblings.assign_customer(interaction, customer).await,
-            None => Ok(()),
-        }
+/// The span of one call made for the events at `indices`: it joins the first event's trace and
+/// links the others' (OpenTelemetry's model for a batch), so each event's trace shows the call.
+fn batch_span(name: &'static str, spans: &[tracing::Span], indices: &[usize]) -> tracing::Span {
+    let Some((&first, others)) = indices.split_first() else {
+        return tracing::Span::none();
+    };
+    let span = tracing::info_span!(parent: &spans[first], "batch call", otel.name = name, events = indices.len());
+    for &index in others {
+        span.follows_from(&spans[index]);
     }
+    span
 }
 
 fn settle_failure(failure: Failure) -> Settled {

@@ -35,8 +35,8 @@ fn subject(known: &Known) -> Value {
     json!({ "customerIds": [known.person.customer_id], "phoneNumbers": [format!("tel:{}", known.person.phone)] })
 }
 
-/// What every read path shows of the subject: records by customer and by interaction, pairings,
-/// inbox listings.
+/// What every read path shows of the subject: records by customer and by interaction, pairings
+/// (one by one and looked up together), inbox listings.
 async fn visible(s: &Stack, known: &Known) -> Vec<Value> {
     let mut seen = s.records(&format!("customerId={}", known.person.customer_id)).await;
     for interaction in &known.interactions {
@@ -49,6 +49,16 @@ async fn visible(s: &Stack, known: &Known) -> Vec<Value> {
             seen.push(pairing.json().await.unwrap());
         }
     }
+    let lookup = s
+        .pairing
+        .post_json(
+            "/internal/pairings/lookup",
+            BOFE,
+            &json!({ "interactionIds": known.interactions }),
+        )
+        .await;
+    let lookup: Value = lookup.json().await.unwrap();
+    seen.extend(lookup["pairings"].as_array().unwrap().iter().cloned());
     for status in ["pending", "dead"] {
         let response = s
             .ingest
@@ -116,8 +126,8 @@ async fn forget_hides_at_once_undo_restores_exactly_and_the_purge_leaves_nothing
     let before = visible(&s, &known).await;
     assert_eq!(
         before.len(),
-        1 + 3 + 1,
-        "a record by customer, three by interaction, a pairing"
+        1 + 3 + 1 + 1,
+        "a record by customer, three by interaction, a pairing by its interaction and in a lookup"
     );
     let neighbour_records = s.records(&format!("customerId={}", known.neighbour.customer_id)).await;
     let now = Timestamp::now();

@@ -1,10 +1,11 @@
 //! One module a resource; each exposes `config` for `main`, `devstack` and tests alike.
 
+mod pairing_lookups;
 mod support_interaction;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(support_interaction::pair, support_interaction::get_pairing),
+    paths(support_interaction::pair, support_interaction::get_pairing, pairing_lookups::lookup),
     tags((name = "pairing", description = "Which customer a Genesys interaction belongs to"))
 )]
 struct Api;
@@ -19,6 +20,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
     support_interaction::config(cfg);
+    pairing_lookups::config(cfg);
     service_kit::gdpr_participant::config::<_, crate::scopes::GdprParticipant>(
         cfg,
         actix_web::web::Data::new(crate::gdpr::Pairings),

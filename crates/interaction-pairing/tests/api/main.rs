@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod helpers;
+mod lookups;
 mod migrations;
 mod pairing;
 mod platform;

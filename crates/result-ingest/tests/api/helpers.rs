@@ -188,10 +188,7 @@ impl Pipeline {
         let ingest = self.ingest.metrics().await;
         assert!(ingest.contains("endpoint=\"/customers/supportResult\""), "{ingest}");
         let pairing = self.pairing.metrics().await;
-        assert!(
-            pairing.contains("endpoint=\"/customers/supportInteraction/{interactionId}\""),
-            "{pairing}"
-        );
+        assert!(pairing.contains("endpoint=\"/internal/pairings/lookup\""), "{pairing}");
     }
 
     /// No log line of the whole run so far holds any of the test's personal data.

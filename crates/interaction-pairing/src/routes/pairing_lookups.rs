@@ -1,0 +1,64 @@
+//! `POST /internal/pairings/lookup`: the pairings of many interactions in one call, for
+//! result-ingest's worker, which enriches a batch of results at once.
+
+use crate::routes::support_interaction::PairingResponse;
+use crate::scopes::PairingRead;
+use crate::store;
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpResponse};
+use domain::InteractionId;
+use serde::{Deserialize, Serialize};
+use service_kit::auth::require;
+use service_kit::database::DbPool;
+use service_kit::extract::JsonBody;
+use service_kit::problem::ApiError;
+
+/// The most interactions one lookup may name.
+pub const MAX_LOOKUP: usize = 500;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/internal/pairings/lookup").route(web::post().to(lookup).wrap(from_fn(require::<PairingRead>))),
+    );
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LookupRequest {
+    /// 1 to 500 Genesys interaction (conversation) ids.
+    interaction_ids: Vec<InteractionId>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LookupResponse {
+    /// The pairings found; an interaction without one is not listed.
+    pairings: Vec<PairingResponse>,
+}
+
+/// 200 with the pairings of those interactions that have one.
+#[utoipa::path(
+    post,
+    path = "/internal/pairings/lookup",
+    tag = "pairing",
+    request_body = LookupRequest,
+    responses((status = 200, description = "The pairings found", body = LookupResponse))
+)]
+#[tracing::instrument(name = "look up pairings", skip_all, fields(interactions = request.interaction_ids.len(), found))]
+pub(crate) async fn lookup(
+    pool: web::Data<DbPool>,
+    JsonBody(request): JsonBody<LookupRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if request.interaction_ids.is_empty() || request.interaction_ids.len() > MAX_LOOKUP {
+        return Err(ApiError::validation(
+            "/interactionIds",
+            format!("must hold 1 to {MAX_LOOKUP} ids"),
+        ));
+    }
+    let found = pool
+        .run(move |c| store::find_many(c, &request.interaction_ids).map_err(ApiError::from))
+        .await?;
+    tracing::Span::current().record("found", found.len());
+    let pairings: Vec<PairingResponse> = found.into_iter().map(PairingResponse::from).collect();
+    Ok(HttpResponse::Ok().json(LookupResponse { pairings }))
+}
