@@ -190,9 +190,11 @@ pub fn claim_due(
         dsl::id,
         dsl::next_attempt_at,
         dsl::attempts,
-        // A GDPR forget holds its subject's events back until undone or purged.
+        // A GDPR forget holds its subject's events back until undone or purged. The status is a
+        // literal, not a bound parameter, so that the partial index `inbox_events_due` (whose
+        // predicate this is) matches on both backends.
         dsl::status
-            .eq(PENDING)
+            .eq(diesel::dsl::sql::<diesel::sql_types::Text>("'pending'"))
             .and(dsl::next_attempt_at.le(now_db))
             .and(dsl::forgotten_by.is_null()),
         limit,
