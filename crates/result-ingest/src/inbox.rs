@@ -249,6 +249,35 @@ pub fn mark_processed(
         .map(drop)
 }
 
+/// Settles processed events (`(event id, record id)`): one statement for all of them on
+/// PostgreSQL, where each statement is a round trip; a row at a time on SQLite, where it is not.
+pub fn mark_processed_many(
+    connection: &mut AnyConnection,
+    processed: &[(Uuid, Option<Uuid>)],
+    now: Timestamp,
+) -> QueryResult<()> {
+    match connection {
+        AnyConnection::Postgresql(pg) => {
+            let ids: Vec<Uuid> = processed.iter().map(|(id, _)| *id).collect();
+            let record_ids: Vec<Option<Uuid>> = processed.iter().map(|(_, record_id)| *record_id).collect();
+            diesel::sql_query(
+                "UPDATE inbox_events \
+                 SET status = 'processed', processed_at = $1, last_error = NULL, record_id = settled.record_id \
+                 FROM unnest($2::uuid[], $3::uuid[]) AS settled(id, record_id) \
+                 WHERE inbox_events.id = settled.id",
+            )
+            .bind::<service_kit::database::sql_types::UtcTimestamp, _>(DbTimestamp::from(now))
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Nullable<diesel::sql_types::Uuid>>, _>(record_ids)
+            .execute(pg)
+            .map(drop)
+        }
+        AnyConnection::Sqlite(_) => processed
+            .iter()
+            .try_for_each(|&(id, record_id)| mark_processed(connection, id, record_id, now)),
+    }
+}
+
 pub fn mark_retry(
     connection: &mut AnyConnection,
     id: Uuid,

@@ -89,9 +89,17 @@ impl Worker {
         self.pool
             .run(move |c| {
                 c.transaction(|c| {
+                    let processed: Vec<(uuid::Uuid, Option<uuid::Uuid>)> = settlements
+                        .iter()
+                        .filter_map(|(id, outcome)| match outcome {
+                            Outcome::Processed { record_id } => Some((*id, *record_id)),
+                            _ => None,
+                        })
+                        .collect();
+                    inbox::mark_processed_many(c, &processed, now)?;
                     for (id, outcome) in &settlements {
                         match outcome {
-                            Outcome::Processed { record_id } => inbox::mark_processed(c, *id, *record_id, now)?,
+                            Outcome::Processed { .. } => {}
                             Outcome::Retry {
                                 reason,
                                 next_attempt_at,

@@ -251,6 +251,28 @@ impl Pipeline {
         body["items"].as_array().unwrap().clone()
     }
 
+    /// Processed inbox events as stored: (event id, record id, whether `processed_at` is set).
+    pub async fn processed_events(&self) -> Vec<(uuid::Uuid, Option<uuid::Uuid>, bool)> {
+        use diesel::prelude::*;
+        use result_ingest::schema::inbox_events::dsl;
+        use service_kit::database::sql_types::{DbTimestamp, DbUuid};
+        let rows: Vec<(DbUuid, Option<DbUuid>, Option<DbTimestamp>)> = self
+            .ingest
+            .pool()
+            .run(|c| {
+                dsl::inbox_events
+                    .filter(dsl::status.eq("processed"))
+                    .select((dsl::id, dsl::record_id, dsl::processed_at))
+                    .load(c)
+                    .map_err(service_kit::database::DatabaseError::from)
+            })
+            .await
+            .unwrap();
+        rows.into_iter()
+            .map(|(id, record_id, processed_at)| (id.0, record_id.map(|r| r.0), processed_at.is_some()))
+            .collect()
+    }
+
     pub async fn records_of_interaction(&self, interaction_id: &str) -> Vec<Value> {
         records_in(&self.writer, interaction_id).await
     }

@@ -17,8 +17,13 @@ async fn the_example_webhook_with_its_pairing_yields_exactly_the_expected_record
     assert_eq!(records.len(), 1);
     let expected = test_support::expected_voice_inbound_record();
     assert_eq!(attributes(&records[0]), expected);
-    let processed = p.events("pending").await;
-    assert!(processed.is_empty());
+    assert!(p.events("pending").await.is_empty());
+    // The inbox keeps which record its event became.
+    let processed = p.processed_events().await;
+    assert_eq!(processed.len(), 1);
+    let record_id = records[0]["id"].as_str().unwrap();
+    assert_eq!(processed[0].1.map(|id| id.to_string()).as_deref(), Some(record_id));
+    assert!(processed[0].2, "processed_at is set");
     p.assert_metrics_are_labelled_by_route().await;
     p.assert_no_personal_data_logged();
 }
