@@ -63,8 +63,14 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     }
     let suppression = gdpr::SuppressionKey::new(ingest.suppression_key.clone());
     let participant = web::Data::new(gdpr::WebhookResults::new(suppression.clone()));
-    let batcher =
-        serving.map(|(pool, _)| web::Data::new(accept_batcher::AcceptBatcher::start(pool.clone(), suppression, 4, 64)));
+    let batcher = serving.map(|(pool, _)| {
+        web::Data::new(accept_batcher::AcceptBatcher::start(
+            pool.clone(),
+            suppression,
+            ingest.accept_transactions,
+            ingest.accept_batch_max,
+        ))
+    });
     if let (true, Some((pool, background))) = (ingest.worker_enabled, serving) {
         let worker = worker::Worker::new(pool.clone(), ingest, metrics.clone())?;
         background.spawn(|shutdown| worker.run(shutdown));

@@ -15,6 +15,11 @@ pub struct IngestSettings {
     /// Bearer token for the sibling services. Never logged.
     pub internal_token: SecretString,
     pub request_timeout_ms: u64,
+    /// Inbox transactions the webhook may have in flight; concurrent requests share them (group
+    /// commit). One is fastest on PostgreSQL: while it commits, the next batch gathers.
+    pub accept_transactions: usize,
+    /// The most results one inbox transaction holds.
+    pub accept_batch_max: usize,
     /// Run the worker in this process (tests drive it by hand instead).
     pub worker_enabled: bool,
     pub batch_size: u32,
@@ -63,6 +68,12 @@ impl IngestSettings {
             if value == 0 {
                 problems.push(format!("{key}: must be at least 1"));
             }
+        }
+        if self.accept_transactions == 0 {
+            problems.push("ingest.accept_transactions: must be at least 1".to_owned());
+        }
+        if !(1..=1000).contains(&self.accept_batch_max) {
+            problems.push("ingest.accept_batch_max: must be 1 to 1000".to_owned());
         }
         if self.batch_size > MAX_BATCH_SIZE {
             problems.push(format!(
