@@ -3,7 +3,8 @@
 //!
 //! Run it through `just bench-ingest` (a throwaway, durable PostgreSQL cluster). Knobs:
 //! BENCH_EVENTS (default 20000), BENCH_CONCURRENCY (32), BENCH_PGBENCH_SECONDS (10), BENCH_ACCEPT_ONLY
-//! (1: the workers start only after every webhook was accepted).
+//! (1: the workers start only after every webhook was accepted). The services run with their
+//! shipped defaults, two workers like two replicas.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/api/helpers.rs"]
@@ -136,7 +137,7 @@ async fn main() {
     let events = setting("BENCH_EVENTS", 20000);
     let concurrency = setting("BENCH_CONCURRENCY", 32);
     let pgbench_seconds = setting("BENCH_PGBENCH_SECONDS", 10);
-    let p = helpers::pipeline_with(&[("ingest.batch_size", "64"), ("database.max_connections", "16")], None).await;
+    let p = helpers::pipeline_with(&[], None).await;
     // Workers start after the accept phase when BENCH_ACCEPT_ONLY=1 (to see the webhook alone).
     let accept_only = std::env::var("BENCH_ACCEPT_ONLY").is_ok_and(|v| v == "1");
     let background = service_kit::background::Background::default();
