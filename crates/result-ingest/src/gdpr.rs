@@ -171,6 +171,13 @@ impl GdprStore for WebhookResults {
         call: &ParticipantCall,
         now: Timestamp,
     ) -> QueryResult<CategoryCounts> {
+        // A webhook batch in flight has inserted its results but checked the suppressions before
+        // these are written: wait for it to commit so the update below sees its rows, and make
+        // later batches wait for this commit, so their check sees the suppressions. (SQLite has
+        // one writer at a time anyway.)
+        if let AnyConnection::Postgresql(pg) = connection {
+            diesel::sql_query("LOCK TABLE inbox_events IN SHARE ROW EXCLUSIVE MODE").execute(pg)?;
+        }
         diesel::update(inbox_events::table.filter(of_subject(&call.subject)))
             .set(inbox_events::forgotten_by.eq(Some(DbUuid(request_id))))
             .execute(connection)?;

@@ -4,6 +4,7 @@
 
 mod crash;
 mod delivery;
+mod forget_race;
 mod helpers;
 mod mapping;
 mod migrations;

@@ -1,0 +1,139 @@
+//! A GDPR forget and a webhook batch for the same subject at the same moment: the result is
+//! either hidden by the forget or suppressed, never stored visible.
+
+use crate::helpers::{example, pipeline, Pipeline};
+use diesel::Connection;
+use domain::gdpr::{DataSubject, ParticipantCall};
+use domain::{SupportResult, Timestamp};
+use result_ingest::gdpr::{SuppressionKey, WebhookResults};
+use result_ingest::inbox::{self, Delivery};
+use service_kit::database::DatabaseError;
+use service_kit::gdpr_participant::GdprStore;
+use std::sync::mpsc;
+
+/// The participant store with the service's own suppression key.
+fn store(p: &Pipeline) -> WebhookResults {
+    let settings = result_ingest::ingest_settings(&p.ingest.settings).unwrap();
+    WebhookResults::new(SuppressionKey::new(settings.suppression_key))
+}
+
+fn forget_call() -> ParticipantCall {
+    let subject: DataSubject =
+        serde_json::from_value(serde_json::json!({ "phoneNumbers": ["+420601123456"] })).unwrap();
+    ParticipantCall {
+        subject,
+        forgotten_at: Some(Timestamp::now()),
+        external_ref: None,
+    }
+}
+
+/// The webhook's inbox transaction has written the result but not committed when the forget
+/// starts. The forget must wait for it (on PostgreSQL it takes a lock that makes it wait; on
+/// SQLite writers queue anyway), or its update would not see the row and leave it visible.
+#[tokio::test]
+async fn a_forget_during_an_inbox_transaction_still_hides_the_result() {
+    let p = pipeline().await;
+    let result: SupportResult = serde_json::from_value(example("support-result-voice-inbound.json")).unwrap();
+    let (written_tx, written_rx) = mpsc::channel::<()>();
+    let (commit_tx, commit_rx) = mpsc::channel::<()>();
+    let webhook = {
+        let pool = p.ingest.pool().clone();
+        let result = result.clone();
+        tokio::spawn(async move {
+            pool.run(move |c| {
+                c.transaction(|c| {
+                    let delivery = Delivery {
+                        handle_key: result.ani.key().as_str().to_owned(),
+                        suppression_hashes: Vec::new(),
+                        trace_context: None,
+                        result,
+                    };
+                    inbox::accept_batch(c, &[delivery], Timestamp::now())?;
+                    written_tx.send(()).unwrap();
+                    commit_rx.recv().unwrap();
+                    Ok::<_, diesel::result::Error>(())
+                })
+                .map_err(DatabaseError::from)
+            })
+            .await
+            .unwrap();
+        })
+    };
+    tokio::task::spawn_blocking(move || written_rx.recv().unwrap())
+        .await
+        .unwrap();
+
+    let request_id = uuid::Uuid::now_v7();
+    let forget = {
+        let pool = p.ingest.pool().clone();
+        let (store, call) = (store(&p), forget_call());
+        tokio::spawn(async move {
+            pool.run(move |c| {
+                c.transaction(|c| store.forget(c, request_id, &call, Timestamp::now()))
+                    .map_err(DatabaseError::from)
+            })
+            .await
+            .unwrap()
+        })
+    };
+    // Give the forget time to reach the database while the inbox transaction is still open.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    commit_tx.send(()).unwrap();
+    webhook.await.unwrap();
+    let held = forget.await.unwrap();
+
+    assert_eq!(held.values().sum::<u64>(), 1, "the forget holds the result: {held:?}");
+    assert!(
+        p.events("pending").await.is_empty(),
+        "the result is hidden from the listing"
+    );
+}
+
+/// The forget has written its suppressions but not committed when a webhook for the subject
+/// arrives: the webhook's batch must wait for it and then find the suppression, or it would
+/// store the result where the forget's update can no longer see it.
+#[tokio::test]
+async fn a_webhook_during_a_forget_transaction_is_suppressed() {
+    let p = pipeline().await;
+    let (forgotten_tx, forgotten_rx) = mpsc::channel::<()>();
+    let (commit_tx, commit_rx) = mpsc::channel::<()>();
+    let forget = {
+        let pool = p.ingest.pool().clone();
+        let (store, call) = (store(&p), forget_call());
+        tokio::spawn(async move {
+            pool.run(move |c| {
+                c.transaction(|c| {
+                    let held = store.forget(c, uuid::Uuid::now_v7(), &call, Timestamp::now())?;
+                    forgotten_tx.send(()).unwrap();
+                    commit_rx.recv().unwrap();
+                    Ok::<_, diesel::result::Error>(held)
+                })
+                .map_err(DatabaseError::from)
+            })
+            .await
+            .unwrap()
+        })
+    };
+    tokio::task::spawn_blocking(move || forgotten_rx.recv().unwrap())
+        .await
+        .unwrap();
+    // A result from before the forget, delivered late, while the forget is still open.
+    let mut late = example("support-result-voice-inbound.json");
+    late["eventTime"] = "2026-01-01T10:00:00Z".into();
+    let delivery = tokio::spawn({
+        let client = p.ingest.client.clone();
+        let url = p.ingest.url("/customers/supportResult");
+        let token = p.ingest.token(crate::helpers::GENESYS).to_owned();
+        async move { client.post(url).bearer_auth(token).json(&late).send().await.unwrap() }
+    });
+    // Give the delivery time to reach the database while the forget is still open.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    commit_tx.send(()).unwrap();
+    forget.await.unwrap();
+    let response = delivery.await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["suppressed"], true, "{body}");
+    assert!(p.events("pending").await.is_empty());
+    assert!(p.processed_events().await.is_empty());
+}
