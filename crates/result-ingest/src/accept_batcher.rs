@@ -12,13 +12,13 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 struct Pending {
-    result: SupportResult,
-    trace_context: Option<String>,
+    delivery: Delivery,
     reply: oneshot::Sender<Result<Acceptance, String>>,
 }
 
 pub struct AcceptBatcher {
     sender: mpsc::Sender<Pending>,
+    suppression: SuppressionKey,
 }
 
 impl AcceptBatcher {
@@ -29,7 +29,6 @@ impl AcceptBatcher {
         for _ in 0..flushers.max(1) {
             let receiver = receiver.clone();
             let pool = pool.clone();
-            let suppression = suppression.clone();
             tokio::spawn(async move {
                 loop {
                     let batch = {
@@ -44,28 +43,28 @@ impl AcceptBatcher {
                         }
                         batch
                     };
-                    flush(&pool, &suppression, batch).await;
+                    flush(&pool, batch).await;
                 }
             });
         }
-        Self { sender }
+        Self { sender, suppression }
     }
 
     /// Stores the result (with whatever else arrived meanwhile) and answers once committed.
     pub async fn accept(&self, result: SupportResult) -> Result<Acceptance, ApiError> {
-        // The request's trace, kept with the event so the worker's work joins it.
+        // Everything a row needs is prepared here, by the request, in parallel with the others:
+        // one flush at a time commits, and it should wait on nothing but the database.
+        // The request's trace is kept with the event so the worker's work joins it.
         let trace_context = service_kit::telemetry::current_traceparent();
+        let delivery =
+            Delivery::prepare(result, &self.suppression, trace_context).map_err(|e| ApiError::Unexpected(e.into()))?;
         let (reply, answer) = oneshot::channel();
         let unavailable = |reason: &str| ApiError::Unavailable {
             retry_after_seconds: 1,
             cause: anyhow::anyhow!(reason.to_owned()),
         };
         self.sender
-            .send(Pending {
-                result,
-                trace_context,
-                reply,
-            })
+            .send(Pending { delivery, reply })
             .await
             .map_err(|_| unavailable("the inbox writer stopped"))?;
         answer
@@ -75,22 +74,8 @@ impl AcceptBatcher {
     }
 }
 
-async fn flush(pool: &DbPool, suppression: &SuppressionKey, batch: Vec<Pending>) {
-    // Keys and hashes are computed here, outside the transaction, so the commit waits on nothing
-    // else.
-    let (deliveries, replies): (Vec<Delivery>, Vec<_>) = batch
-        .into_iter()
-        .map(|pending| {
-            let handle_key = pending.result.ani.key().as_str().to_owned();
-            let delivery = Delivery {
-                suppression_hashes: suppression.hashes_of_result(&pending.result, &handle_key),
-                handle_key,
-                result: pending.result,
-                trace_context: pending.trace_context,
-            };
-            (delivery, pending.reply)
-        })
-        .unzip();
+async fn flush(pool: &DbPool, batch: Vec<Pending>) {
+    let (deliveries, replies): (Vec<Delivery>, Vec<_>) = batch.into_iter().map(|p| (p.delivery, p.reply)).unzip();
     let rows = deliveries.len();
     let outcome = pool
         .run(move |connection| {

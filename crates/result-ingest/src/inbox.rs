@@ -37,13 +37,32 @@ pub enum Acceptance {
 }
 
 /// A delivered result on its way into the inbox. `handle_key` is its ANI's search key,
-/// `suppression_hashes` its identifiers as [`crate::gdpr::SuppressionKey`] hashes them;
-/// `trace_context` the webhook request's trace.
+/// `suppression_hashes` its identifiers as [`crate::gdpr::SuppressionKey`] hashes them,
+/// `payload` its JSON as stored; `trace_context` the webhook request's trace.
 pub struct Delivery {
     pub result: SupportResult,
     pub handle_key: String,
+    pub payload: String,
     pub suppression_hashes: Vec<String>,
     pub trace_context: Option<String>,
+}
+
+impl Delivery {
+    /// Everything the result's row needs, computed before it joins a batch.
+    pub fn prepare(
+        result: SupportResult,
+        suppression: &crate::gdpr::SuppressionKey,
+        trace_context: Option<String>,
+    ) -> serde_json::Result<Self> {
+        let handle_key = result.ani.key().as_str().to_owned();
+        Ok(Self {
+            suppression_hashes: suppression.hashes_of_result(&result, &handle_key),
+            payload: serde_json::to_string(&result)?,
+            handle_key,
+            trace_context,
+            result,
+        })
+    }
 }
 
 /// The natural key: the same result delivered again is the same event.
@@ -78,11 +97,6 @@ pub fn accept_batch(
         .map(|(index, key)| *first_of_key.entry(key).or_insert(index))
         .collect();
     let fresh_ids: Vec<Uuid> = deliveries.iter().map(|_| Uuid::now_v7()).collect();
-    let payloads = deliveries
-        .iter()
-        .map(|d| serde_json::to_string(&d.result))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     let now_db = DbTimestamp::from(now);
     let rows: Vec<_> = (0..deliveries.len())
         .filter(|&index| firsts[index] == index)
@@ -94,7 +108,7 @@ pub fn accept_batch(
                 dsl::user_id.eq(DbUuid::from(result.user_id)),
                 dsl::wrapup_code.eq(result.wrapup_code.as_str()),
                 dsl::event_time.eq(DbTimestamp::from(result.event_time)),
-                dsl::payload.eq(payloads[index].as_str()),
+                dsl::payload.eq(deliveries[index].payload.as_str()),
                 dsl::customer_handle_key.eq(Some(deliveries[index].handle_key.as_str())),
                 dsl::trace_context.eq(deliveries[index].trace_context.as_deref()),
                 dsl::status.eq(PENDING),

@@ -11,10 +11,14 @@ use service_kit::database::DatabaseError;
 use service_kit::gdpr_participant::GdprStore;
 use std::sync::mpsc;
 
+fn suppression_key(p: &Pipeline) -> SuppressionKey {
+    let settings = result_ingest::ingest_settings(&p.ingest.settings).unwrap();
+    SuppressionKey::new(settings.suppression_key)
+}
+
 /// The participant store with the service's own suppression key.
 fn store(p: &Pipeline) -> WebhookResults {
-    let settings = result_ingest::ingest_settings(&p.ingest.settings).unwrap();
-    WebhookResults::new(SuppressionKey::new(settings.suppression_key))
+    WebhookResults::new(suppression_key(p))
 }
 
 fn forget_call() -> ParticipantCall {
@@ -39,15 +43,11 @@ async fn a_forget_during_an_inbox_transaction_still_hides_the_result() {
     let webhook = {
         let pool = p.ingest.pool().clone();
         let result = result.clone();
+        let key = suppression_key(&p);
         tokio::spawn(async move {
             pool.run(move |c| {
                 c.transaction(|c| {
-                    let delivery = Delivery {
-                        handle_key: result.ani.key().as_str().to_owned(),
-                        suppression_hashes: Vec::new(),
-                        trace_context: None,
-                        result,
-                    };
+                    let delivery = Delivery::prepare(result, &key, None).unwrap();
                     inbox::accept_batch(c, &[delivery], Timestamp::now())?;
                     written_tx.send(()).unwrap();
                     commit_rx.recv().unwrap();
