@@ -246,7 +246,7 @@ pub fn claim_due(
         .collect()
 }
 
-pub fn mark_processed(
+fn mark_processed(
     connection: &mut AnyConnection,
     id: Uuid,
     record_id: Option<Uuid>,
@@ -263,9 +263,47 @@ pub fn mark_processed(
         .map(drop)
 }
 
+/// What becomes of a claimed event after an attempt.
+#[derive(Debug, Clone)]
+pub enum Settlement {
+    Processed {
+        record_id: Option<Uuid>,
+    },
+    /// Due again at `next_attempt_at`; `reason` is shown to operators.
+    Retry {
+        reason: String,
+        next_attempt_at: Timestamp,
+    },
+    Dead {
+        reason: String,
+    },
+}
+
+/// Settles a worker's batch in one transaction.
+pub fn settle(connection: &mut AnyConnection, settlements: &[(Uuid, Settlement)], now: Timestamp) -> QueryResult<()> {
+    connection.transaction(|c| {
+        let processed: Vec<(Uuid, Option<Uuid>)> = settlements
+            .iter()
+            .filter_map(|(id, settlement)| match settlement {
+                Settlement::Processed { record_id } => Some((*id, *record_id)),
+                _ => None,
+            })
+            .collect();
+        mark_processed_many(c, &processed, now)?;
+        settlements.iter().try_for_each(|(id, settlement)| match settlement {
+            Settlement::Processed { .. } => Ok(()),
+            Settlement::Retry {
+                reason,
+                next_attempt_at,
+            } => mark_retry(c, *id, reason, *next_attempt_at),
+            Settlement::Dead { reason } => mark_dead(c, *id, reason),
+        })
+    })
+}
+
 /// Settles processed events (`(event id, record id)`): one statement for all of them on
 /// PostgreSQL, where each statement is a round trip; a row at a time on SQLite, where it is not.
-pub fn mark_processed_many(
+fn mark_processed_many(
     connection: &mut AnyConnection,
     processed: &[(Uuid, Option<Uuid>)],
     now: Timestamp,
@@ -292,7 +330,7 @@ pub fn mark_processed_many(
     }
 }
 
-pub fn mark_retry(
+fn mark_retry(
     connection: &mut AnyConnection,
     id: Uuid,
     reason: &str,
@@ -307,7 +345,7 @@ pub fn mark_retry(
         .map(drop)
 }
 
-pub fn mark_dead(connection: &mut AnyConnection, id: Uuid, reason: &str) -> QueryResult<()> {
+fn mark_dead(connection: &mut AnyConnection, id: Uuid, reason: &str) -> QueryResult<()> {
     diesel::update(dsl::inbox_events.find(DbUuid(id)).filter(dsl::status.eq(PENDING)))
         .set((dsl::status.eq(DEAD), dsl::last_error.eq(Some(reason))))
         .execute(connection)

@@ -1,11 +1,10 @@
 //! The worker: claims due inbox events in batches and turns each into a communication record.
 //! Any number of replicas run it; `try_execute_task` lets tests drain the inbox deterministically.
 
-use crate::inbox::{self, Claimed};
+use crate::inbox::{self, Claimed, Settlement as Outcome};
 use crate::metrics::IngestMetrics;
 use crate::settings::IngestSettings;
 use crate::siblings::{Failure, Siblings};
-use diesel::Connection;
 use domain::{CustomerId, InteractionId, NewCommunicationRecord, Timestamp};
 use service_kit::database::DbPool;
 use service_kit::problem::ApiError;
@@ -26,14 +25,6 @@ pub struct Worker {
     siblings: Siblings,
     settings: IngestSettings,
     metrics: Arc<IngestMetrics>,
-}
-
-/// How an event is settled in the inbox.
-#[derive(Debug, Clone)]
-enum Outcome {
-    Processed { record_id: Option<uuid::Uuid> },
-    Retry { reason: String, next_attempt_at: Timestamp },
-    Dead { reason: String },
 }
 
 enum Settled {
@@ -87,30 +78,7 @@ impl Worker {
             .map(|(event, _, outcome)| (event.id, outcome.clone()))
             .collect();
         self.pool
-            .run(move |c| {
-                c.transaction(|c| {
-                    let processed: Vec<(uuid::Uuid, Option<uuid::Uuid>)> = settlements
-                        .iter()
-                        .filter_map(|(id, outcome)| match outcome {
-                            Outcome::Processed { record_id } => Some((*id, *record_id)),
-                            _ => None,
-                        })
-                        .collect();
-                    inbox::mark_processed_many(c, &processed, now)?;
-                    for (id, outcome) in &settlements {
-                        match outcome {
-                            Outcome::Processed { .. } => {}
-                            Outcome::Retry {
-                                reason,
-                                next_attempt_at,
-                            } => inbox::mark_retry(c, *id, reason, *next_attempt_at)?,
-                            Outcome::Dead { reason } => inbox::mark_dead(c, *id, reason)?,
-                        }
-                    }
-                    Ok::<_, diesel::result::Error>(())
-                })
-                .map_err(ApiError::from)
-            })
+            .run(move |c| inbox::settle(c, &settlements, now).map_err(ApiError::from))
             .await?;
         for (event, span, outcome) in outcomes {
             let _entered = span.enter();
