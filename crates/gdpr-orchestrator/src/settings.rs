@@ -72,6 +72,14 @@ impl GdprSettings {
                 KNOWN.join(", ")
             ));
         }
+        // result-ingest's forget waits until no worker can still write the subject's records;
+        // comm-history-writer's, after it, then catches every one.
+        let position = |name: &str| names.iter().position(|n| *n == name);
+        if let (Some(ingest), Some(writer)) = (position("result-ingest"), position("comm-history-writer")) {
+            if writer < ingest {
+                problems.push("gdpr.order: result-ingest must come before comm-history-writer".to_owned());
+            }
+        }
         for (key, value) in [
             ("gdpr.request_timeout_ms", self.request_timeout_ms),
             ("gdpr.poll_interval_ms", self.poll_interval_ms),

@@ -210,6 +210,21 @@ impl GdprStore for WebhookResults {
         Ok(counts([(CATEGORY, restored as i64)]))
     }
 
+    /// A worker that claimed some of these events before the forget may still write their
+    /// records: wait until none is leased (or backing off after a failed attempt, which looks
+    /// the same and ends within `backoff_max_ms`). Forgotten events are never claimed again.
+    fn in_flight(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<bool> {
+        let now = DbTimestamp::from(Timestamp::now());
+        let leased: i64 = inbox_events::table
+            .filter(held_by(request_id))
+            .filter(inbox_events::status.eq(crate::inbox::PENDING))
+            .filter(inbox_events::attempts.gt(0))
+            .filter(inbox_events::next_attempt_at.gt(now))
+            .count()
+            .get_result(connection)?;
+        Ok(leased > 0)
+    }
+
     fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
         // The suppressions stay: late deliveries after the purge must still be dropped.
         let deleted = diesel::delete(inbox_events::table.filter(held_by(request_id))).execute(connection)?;

@@ -330,12 +330,7 @@ fn mark_processed_many(
     }
 }
 
-fn mark_retry(
-    connection: &mut AnyConnection,
-    id: Uuid,
-    reason: &str,
-    next_attempt_at: Timestamp,
-) -> QueryResult<()> {
+fn mark_retry(connection: &mut AnyConnection, id: Uuid, reason: &str, next_attempt_at: Timestamp) -> QueryResult<()> {
     diesel::update(dsl::inbox_events.find(DbUuid(id)).filter(dsl::status.eq(PENDING)))
         .set((
             dsl::next_attempt_at.eq(DbTimestamp::from(next_attempt_at)),

@@ -17,7 +17,9 @@ use crate::problem::{ApiError, FieldProblem};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use diesel::{Connection, QueryResult};
-use domain::gdpr::{CategoryCounts, DataSubject, ParticipantAction, ParticipantCall, ParticipantReport};
+use domain::gdpr::{
+    CategoryCounts, DataSubject, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState,
+};
 use domain::Timestamp;
 use uuid::Uuid;
 
@@ -42,6 +44,28 @@ pub trait GdprStore: Send + Sync + 'static {
     fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts>;
     /// What `request_id` holds hidden, per category.
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts>;
+    /// Whether work that read rows `request_id` hid, before they were hidden, may still write
+    /// them elsewhere (result-ingest: events in a worker's hands). While it may, the forget is
+    /// answered `pending_external` and the orchestrator asks again later, so that the
+    /// participants after this one catch what that work writes.
+    fn in_flight(&self, _connection: &mut AnyConnection, _request_id: Uuid) -> QueryResult<bool> {
+        Ok(false)
+    }
+}
+
+/// What `request_id` holds hidden, `pending_external` while work on its rows is in flight.
+fn forget_report<S: GdprStore>(
+    store: &S,
+    connection: &mut AnyConnection,
+    request_id: Uuid,
+    held: CategoryCounts,
+) -> QueryResult<ParticipantReport> {
+    let mut report = ParticipantReport::done(held);
+    if store.in_flight(connection, request_id)? {
+        report.state = Some(ParticipantState::PendingExternal);
+        report.detail = Some("rows of the subject are being processed here; ask again later".to_owned());
+    }
+    Ok(report)
 }
 
 /// Mounts the participant routes for `store`, allowed to callers with scope `P`.
@@ -95,9 +119,10 @@ async fn act<S: GdprStore>(
             c.transaction(|c| match action {
                 ParticipantAction::Count => store.count(c, &call.subject),
                 ParticipantAction::Export => store.export(c, &call.subject),
-                ParticipantAction::Forget => store
-                    .forget(c, request_id, &call, Timestamp::now())
-                    .map(ParticipantReport::done),
+                ParticipantAction::Forget => {
+                    let held = store.forget(c, request_id, &call, Timestamp::now())?;
+                    forget_report(store.as_ref(), c, request_id, held)
+                }
                 ParticipantAction::Undo => store.undo(c, request_id).map(ParticipantReport::done),
                 // After the purge the request holds nothing here any more: report what is left.
                 ParticipantAction::Purge => {
@@ -119,10 +144,13 @@ async fn status<S: GdprStore>(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let request_id = parse_request_id(&path)?;
-    let held = pool
-        .run(move |c| store.held(c, request_id).map_err(ApiError::from))
+    let report = pool
+        .run(move |c| {
+            let held = store.held(c, request_id)?;
+            forget_report(store.as_ref(), c, request_id, held).map_err(ApiError::from)
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(ParticipantReport::done(held)))
+    Ok(HttpResponse::Ok().json(report))
 }
 
 /// `{category: n}` from pairs, for stores' reports.

@@ -106,3 +106,39 @@ async fn bad_requests_are_refused_naming_each_field_and_nothing_is_stored() {
         .unwrap();
     assert_eq!(problem_locations(&assert_problem(bad_action, 422).await), ["action"]);
 }
+
+/// `gdpr.order` may not put comm-history-writer before result-ingest: result-ingest's forget
+/// waits for records still being written, which only a later writer step then catches.
+#[test]
+fn comm_history_writer_before_result_ingest_is_refused() {
+    let load = |order: &str| {
+        let sources = service_kit::configuration::SettingsSources {
+            service_defaults: gdpr_orchestrator::SERVICE.default_config,
+            file: None,
+            environment: false,
+            overrides: vec![
+                ("gdpr.order".to_owned(), order.to_owned()),
+                (
+                    "gdpr.internal_token".to_owned(),
+                    "an-internal-token-of-some-length".to_owned(),
+                ),
+                (
+                    "auth.callers.dpo.token".to_owned(),
+                    "a-dpo-token-of-some-length-000".to_owned(),
+                ),
+                ("auth.callers.dpo.scopes".to_owned(), "dpo".to_owned()),
+            ],
+        };
+        let settings = service_kit::configuration::Settings::load(sources, gdpr_orchestrator::SERVICE.scopes).unwrap();
+        gdpr_orchestrator::gdpr_settings(&settings).map(drop)
+    };
+    load("result-ingest,comm-history-writer,interaction-pairing,genesys-cloud").unwrap();
+    load("interaction-pairing,result-ingest,genesys-cloud,comm-history-writer").unwrap();
+    let refused = load("comm-history-writer,result-ingest,interaction-pairing,genesys-cloud").unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("gdpr.order: result-ingest must come before comm-history-writer"),
+        "{refused}"
+    );
+}

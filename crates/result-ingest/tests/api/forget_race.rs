@@ -137,3 +137,63 @@ async fn a_webhook_during_a_forget_transaction_is_suppressed() {
     assert!(p.events("pending").await.is_empty());
     assert!(p.processed_events().await.is_empty());
 }
+
+/// An event a worker claimed before the forget may still become a record after it: the forget
+/// is answered `pending_external` until the worker has settled it, so that comm-history-writer's
+/// forget, which runs next, catches that record.
+#[tokio::test]
+async fn a_forget_waits_for_the_subjects_events_in_a_workers_hands() {
+    let p = pipeline().await;
+    assert_eq!(
+        p.deliver(&example("support-result-voice-inbound.json"))
+            .await
+            .status()
+            .as_u16(),
+        202
+    );
+    // A worker claims the event (and is slow with it).
+    let claimed = p
+        .ingest
+        .pool()
+        .run(|c| {
+            inbox::claim_due(c, Timestamp::now(), 10, std::time::Duration::from_secs(60)).map_err(DatabaseError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    let request_id = uuid::Uuid::now_v7();
+    let call = serde_json::to_value(forget_call()).unwrap();
+    let forget = p
+        .ingest
+        .post_json(
+            &format!("/internal/gdpr/requests/{request_id}/forget"),
+            crate::helpers::ORCHESTRATOR,
+            &call,
+        )
+        .await;
+    assert_eq!(forget.status().as_u16(), 200);
+    let report: serde_json::Value = forget.json().await.unwrap();
+    assert_eq!(report["state"], "pending_external", "{report}");
+    assert_eq!(report["counts"]["webhookResults"], 1);
+    assert_eq!(participant_status(&p, request_id).await["state"], "pending_external");
+
+    // The worker settles the event (its record written, in this story): the forget is done.
+    let settled = vec![(claimed[0].id, inbox::Settlement::Processed { record_id: None })];
+    p.ingest
+        .pool()
+        .run(move |c| inbox::settle(c, &settled, Timestamp::now()).map_err(DatabaseError::from))
+        .await
+        .unwrap();
+    let report = participant_status(&p, request_id).await;
+    assert_eq!(report["state"], "done", "{report}");
+    assert_eq!(report["counts"]["webhookResults"], 1);
+}
+
+/// What the participant route answers about `request_id` (the orchestrator's poll).
+async fn participant_status(p: &Pipeline, request_id: uuid::Uuid) -> serde_json::Value {
+    let url = format!("/internal/gdpr/requests/{request_id}");
+    let response = p.ingest.get(&url, crate::helpers::ORCHESTRATOR).await;
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.unwrap()
+}

@@ -8,6 +8,8 @@ use test_support::{CapturedLogs, TestApp};
 
 pub const GENESYS: &str = "genesys";
 pub const OPERATOR: &str = "operator";
+/// gdpr-orchestrator, calling the GDPR participant routes.
+pub const ORCHESTRATOR: &str = "orchestrator";
 pub const BOFE: &str = "bofe";
 const INTERNAL_TOKEN: &str = "internal-pipeline-token-0123456789";
 
@@ -153,7 +155,11 @@ pub async fn pipeline_with(ingest_overrides: &[(&'static str, &str)], writer_url
     overrides.extend(ingest_overrides.iter().map(|(k, v)| (*k, (*v).to_owned())));
     let ingest = test_support::spawn_app_with(
         &result_ingest::SERVICE,
-        &[(GENESYS, &["ingest:webhook"]), (OPERATOR, &["ingest:operate"])],
+        &[
+            (GENESYS, &["ingest:webhook"]),
+            (OPERATOR, &["ingest:operate"]),
+            (ORCHESTRATOR, &["gdpr:participant"]),
+        ],
         &as_refs(&overrides),
     )
     .await;
