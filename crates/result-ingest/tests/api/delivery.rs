@@ -129,14 +129,7 @@ async fn a_writer_down_and_then_up_gets_every_record_once() {
         p.deliver(&body).await;
     }
     p.worker.try_execute_task().await.unwrap();
-    let pending = p.events("pending").await;
-    assert_eq!(pending.len(), 3);
-    assert!(
-        pending
-            .iter()
-            .all(|e| e["lastError"] == "comm-history-writer: unreachable"),
-        "{pending:?}"
-    );
+    p.assert_pending_because(3, "comm-history-writer: unreachable").await;
 
     let writer = start_writer(Some(port)).await;
     p.drain(30).await;
@@ -280,5 +273,27 @@ async fn a_batch_the_writer_refuses_as_a_whole_is_written_record_by_record() {
         "{metrics}"
     );
     assert!(p.events("pending").await.is_empty());
+    p.assert_no_personal_data_logged();
+}
+
+/// interaction-pairing down: the batch's pairing lookup fails, so no record is written without
+/// its customer; every event waits to be retried, with the reason, and none is dead.
+#[tokio::test]
+async fn pairing_down_holds_the_batch_for_a_retry() {
+    let p = pipeline().await;
+    for n in 0..3 {
+        let mut body = example("support-result-voice-inbound.json");
+        body["conversationId"] = format!("5773eca4-0874-4617-a6e8-85591aa9495{n}").into();
+        assert_eq!(p.deliver(&body).await.status().as_u16(), 202);
+    }
+    p.pairing.stop().await;
+    p.worker.try_execute_task().await.unwrap();
+    p.assert_pending_because(3, "interaction-pairing: unreachable").await;
+    for n in 0..3 {
+        let records = p
+            .records_of_interaction(&format!("5773eca4-0874-4617-a6e8-85591aa9495{n}"))
+            .await;
+        assert!(records.is_empty());
+    }
     p.assert_no_personal_data_logged();
 }

@@ -257,6 +257,14 @@ impl Pipeline {
         body["items"].as_array().unwrap().clone()
     }
 
+    /// Exactly `count` events wait to be retried, each because of `reason`; none is dead.
+    pub async fn assert_pending_because(&self, count: usize, reason: &str) {
+        let pending = self.events("pending").await;
+        assert_eq!(pending.len(), count, "{pending:?}");
+        assert!(pending.iter().all(|e| e["lastError"] == reason), "{pending:?}");
+        assert!(self.events("dead").await.is_empty());
+    }
+
     /// Processed inbox events as stored: (event id, record id, whether `processed_at` is set).
     pub async fn processed_events(&self) -> Vec<(uuid::Uuid, Option<uuid::Uuid>, bool)> {
         use diesel::prelude::*;
