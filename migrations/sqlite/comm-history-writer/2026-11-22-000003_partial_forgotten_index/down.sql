@@ -1,0 +1,2 @@
+DROP INDEX communication_records_forgotten_by;
+CREATE INDEX communication_records_forgotten_by ON communication_records (forgotten_by);
