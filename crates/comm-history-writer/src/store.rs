@@ -120,6 +120,7 @@ impl IdempotencyKey {
 
 /// Who asked, with which key, for what: the same key from the same caller with the same request
 /// hash is a retry; with another hash it is a client bug.
+#[derive(Debug, Clone)]
 pub struct Idempotency {
     pub caller: String,
     pub key: IdempotencyKey,
@@ -139,21 +140,25 @@ pub enum Created {
     Replayed(CommunicationRecord),
 }
 
+/// Why a write with an idempotency key was refused (409).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyConflict {
+    #[error("this Idempotency-Key was already used with a different request")]
+    ReusedWithDifferentRequest,
+    #[error("the record first created with this Idempotency-Key no longer exists")]
+    RecordGone,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CreateError {
-    #[error("this Idempotency-Key was already used with a different request")]
-    KeyReusedWithDifferentRequest,
-    #[error("the record first created with this Idempotency-Key no longer exists")]
-    KeyRecordGone,
+    #[error(transparent)]
+    Conflict(#[from] KeyConflict),
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
 
-/// Inserts the record, or with an idempotency key returns the record the key first created.
-///
-/// The key row is claimed first, in the same transaction as the record: on PostgreSQL a concurrent
-/// request with the same key waits on the key's unique index until this one commits, then sees
-/// it; on SQLite the first statement takes the write lock, so requests serialise.
+/// Inserts the record, or with an idempotency key returns the record the key first created
+/// (answered as a batch of one, see [`create_batch`]).
 pub fn create(
     connection: &mut AnyConnection,
     record: &NewCommunicationRecord,
@@ -161,27 +166,34 @@ pub fn create(
     now: Timestamp,
 ) -> Result<Created, CreateError> {
     connection.transaction(|connection| {
-        let id = CommunicationRecordId::generate();
-        if let Some(idempotency) = idempotency {
-            let claimed = per_backend!(connection, |c| diesel::insert_into(idempotency_keys::table)
-                .values((
-                    idempotency_keys::caller.eq(&idempotency.caller),
-                    idempotency_keys::idempotency_key.eq(&idempotency.key.0),
-                    idempotency_keys::request_hash.eq(&idempotency.request_hash),
-                    idempotency_keys::record_id.eq(DbUuid::from(id)),
-                    idempotency_keys::created_at.eq(DbTimestamp::from(now)),
-                ))
-                .on_conflict_do_nothing()
-                .execute(c))?;
-            if claimed == 0 {
-                return replay(connection, idempotency);
+        let outcome = match idempotency {
+            None => {
+                let id = CommunicationRecordId::generate();
+                diesel::insert_into(communication_records::table)
+                    .values(RecordRow::new(id, record, now))
+                    .execute(connection)?;
+                BatchOutcome::Created(id)
             }
-        }
-        diesel::insert_into(communication_records::table)
-            .values(RecordRow::new(id, record, now))
-            .execute(connection)?;
+            Some(idempotency) => {
+                let entry = BatchEntry {
+                    record: record.clone(),
+                    idempotency: idempotency.clone(),
+                };
+                let mut outcomes = write_batch(connection, std::slice::from_ref(&entry), now)?;
+                outcomes.pop().ok_or(diesel::result::Error::NotFound)?
+            }
+        };
+        let (id, replayed) = match outcome {
+            BatchOutcome::Created(id) => (id, false),
+            BatchOutcome::Replayed(id) => (id, true),
+            BatchOutcome::Conflict(conflict) => return Err(conflict.into()),
+        };
         let stored = find(connection, id)?.ok_or(diesel::result::Error::NotFound)?;
-        Ok(Created::New(stored))
+        Ok(if replayed {
+            Created::Replayed(stored)
+        } else {
+            Created::New(stored)
+        })
     })
 }
 
@@ -197,8 +209,8 @@ pub enum BatchOutcome {
     Created(CommunicationRecordId),
     /// The key was seen before (earlier, or earlier in this batch) with the same request.
     Replayed(CommunicationRecordId),
-    /// Why the entry was refused, as a single write's 409 would say it.
-    Conflict(String),
+    /// Refused, as a single write would be with a 409.
+    Conflict(KeyConflict),
 }
 
 /// Writes a batch in one transaction and a constant number of statements: one multi-row insert
@@ -206,6 +218,19 @@ pub enum BatchOutcome {
 /// Each entry is answered as [`create`] would answer it alone, in the order of `entries`; the
 /// first entry of a key repeated within the batch decides for the others.
 pub fn create_batch(
+    connection: &mut AnyConnection,
+    entries: &[BatchEntry],
+    now: Timestamp,
+) -> QueryResult<Vec<BatchOutcome>> {
+    connection.transaction(|connection| write_batch(connection, entries, now))
+}
+
+/// [`create_batch`] inside the caller's transaction.
+///
+/// The keys are claimed first: on PostgreSQL a concurrent request with one of the same keys waits
+/// on the key's unique index until this one commits, then sees it; on SQLite the first statement
+/// takes the write lock, so requests serialise.
+fn write_batch(
     connection: &mut AnyConnection,
     entries: &[BatchEntry],
     now: Timestamp,
@@ -227,119 +252,104 @@ pub fn create_batch(
         let key = |index: usize| (&entries[index].idempotency.caller, &entries[index].idempotency.key.0);
         key(a).cmp(&key(b))
     });
-    connection.transaction(|connection| {
-        let key_rows: Vec<_> = unique
-            .iter()
-            .map(|&index| {
-                let idempotency = &entries[index].idempotency;
-                (
-                    idempotency_keys::caller.eq(idempotency.caller.as_str()),
-                    idempotency_keys::idempotency_key.eq(idempotency.key.0.as_str()),
-                    idempotency_keys::request_hash.eq(idempotency.request_hash.as_str()),
-                    idempotency_keys::record_id.eq(DbUuid::from(ids[index])),
-                    idempotency_keys::created_at.eq(DbTimestamp::from(now)),
-                )
-            })
-            .collect();
-        let claimed: Vec<DbUuid> = per_backend!(connection, |c| diesel::insert_into(idempotency_keys::table)
-            .values(&key_rows)
-            .on_conflict_do_nothing()
-            .returning(idempotency_keys::record_id)
-            .get_results(c))?;
-        let claimed: HashSet<CommunicationRecordId> = claimed.into_iter().map(CommunicationRecordId::from).collect();
-        let new_rows: Vec<RecordRow> = unique
-            .iter()
-            .filter(|&&index| claimed.contains(&ids[index]))
-            .map(|&index| RecordRow::new(ids[index], &entries[index].record, now))
-            .collect();
-        if !new_rows.is_empty() {
-            per_backend!(connection, |c| diesel::insert_into(communication_records::table)
-                .values(&new_rows)
-                .execute(c))?;
-        }
-
-        // Keys used before this batch: their first request, and whether its record is still there.
-        let seen_before: Vec<(&str, &str)> = unique
-            .iter()
-            .filter(|&&index| !claimed.contains(&ids[index]))
-            .map(|&index| {
-                (
-                    entries[index].idempotency.caller.as_str(),
-                    entries[index].idempotency.key.0.as_str(),
-                )
-            })
-            .collect();
-        let mut earlier: HashMap<(String, String), (String, CommunicationRecordId)> = HashMap::new();
-        for caller in seen_before.iter().map(|(caller, _)| *caller).collect::<HashSet<_>>() {
-            let keys: Vec<&str> = seen_before
-                .iter()
-                .filter(|(c, _)| *c == caller)
-                .map(|(_, key)| *key)
-                .collect();
-            let rows: Vec<(String, String, DbUuid)> = idempotency_keys::table
-                .filter(idempotency_keys::caller.eq(caller))
-                .filter(idempotency_keys::idempotency_key.eq_any(keys))
-                .select((
-                    idempotency_keys::idempotency_key,
-                    idempotency_keys::request_hash,
-                    idempotency_keys::record_id,
-                ))
-                .load(connection)?;
-            for (key, hash, record_id) in rows {
-                earlier.insert((caller.to_owned(), key), (hash, record_id.into()));
-            }
-        }
-        let earlier_ids: Vec<DbUuid> = earlier.values().map(|(_, id)| DbUuid::from(*id)).collect();
-        let still_there: HashSet<CommunicationRecordId> = if earlier_ids.is_empty() {
-            HashSet::new()
-        } else {
-            communication_records::table
-                .filter(communication_records::id.eq_any(earlier_ids))
-                .filter(communication_records::forgotten_by.is_null())
-                .select(communication_records::id)
-                .load::<DbUuid>(connection)?
-                .into_iter()
-                .map(CommunicationRecordId::from)
-                .collect()
-        };
-
-        entries
-            .iter()
-            .enumerate()
-            .map(|(index, entry)| {
-                let first = firsts[index];
-                let (first_hash, record_id, created_now) = if claimed.contains(&ids[first]) {
-                    (entries[first].idempotency.request_hash.as_str(), ids[first], true)
-                } else {
-                    let key = (entry.idempotency.caller.clone(), entry.idempotency.key.0.clone());
-                    let (hash, record_id) = earlier.get(&key).ok_or(diesel::result::Error::NotFound)?;
-                    (hash.as_str(), *record_id, false)
-                };
-                Ok(if first_hash != entry.idempotency.request_hash {
-                    BatchOutcome::Conflict(CreateError::KeyReusedWithDifferentRequest.to_string())
-                } else if created_now && first == index {
-                    BatchOutcome::Created(record_id)
-                } else if created_now || still_there.contains(&record_id) {
-                    BatchOutcome::Replayed(record_id)
-                } else {
-                    BatchOutcome::Conflict(CreateError::KeyRecordGone.to_string())
-                })
-            })
-            .collect()
-    })
-}
-
-fn replay(connection: &mut AnyConnection, idempotency: &Idempotency) -> Result<Created, CreateError> {
-    let (stored_hash, record_id): (String, DbUuid) = idempotency_keys::table
-        .find((&idempotency.caller, &idempotency.key.0))
-        .select((idempotency_keys::request_hash, idempotency_keys::record_id))
-        .first(connection)?;
-    if stored_hash != idempotency.request_hash {
-        return Err(CreateError::KeyReusedWithDifferentRequest);
+    let key_rows: Vec<_> = unique
+        .iter()
+        .map(|&index| {
+            let idempotency = &entries[index].idempotency;
+            (
+                idempotency_keys::caller.eq(idempotency.caller.as_str()),
+                idempotency_keys::idempotency_key.eq(idempotency.key.0.as_str()),
+                idempotency_keys::request_hash.eq(idempotency.request_hash.as_str()),
+                idempotency_keys::record_id.eq(DbUuid::from(ids[index])),
+                idempotency_keys::created_at.eq(DbTimestamp::from(now)),
+            )
+        })
+        .collect();
+    let claimed: Vec<DbUuid> = per_backend!(connection, |c| diesel::insert_into(idempotency_keys::table)
+        .values(&key_rows)
+        .on_conflict_do_nothing()
+        .returning(idempotency_keys::record_id)
+        .get_results(c))?;
+    let claimed: HashSet<CommunicationRecordId> = claimed.into_iter().map(CommunicationRecordId::from).collect();
+    let new_rows: Vec<RecordRow> = unique
+        .iter()
+        .filter(|&&index| claimed.contains(&ids[index]))
+        .map(|&index| RecordRow::new(ids[index], &entries[index].record, now))
+        .collect();
+    if !new_rows.is_empty() {
+        per_backend!(connection, |c| diesel::insert_into(communication_records::table)
+            .values(&new_rows)
+            .execute(c))?;
     }
-    find(connection, record_id.into())?
-        .map(Created::Replayed)
-        .ok_or(CreateError::KeyRecordGone)
+
+    // Keys used before this batch: their first request, and whether its record is still there.
+    let seen_before: Vec<(&str, &str)> = unique
+        .iter()
+        .filter(|&&index| !claimed.contains(&ids[index]))
+        .map(|&index| {
+            (
+                entries[index].idempotency.caller.as_str(),
+                entries[index].idempotency.key.0.as_str(),
+            )
+        })
+        .collect();
+    let mut earlier: HashMap<(String, String), (String, CommunicationRecordId)> = HashMap::new();
+    for caller in seen_before.iter().map(|(caller, _)| *caller).collect::<HashSet<_>>() {
+        let keys: Vec<&str> = seen_before
+            .iter()
+            .filter(|(c, _)| *c == caller)
+            .map(|(_, key)| *key)
+            .collect();
+        let rows: Vec<(String, String, DbUuid)> = idempotency_keys::table
+            .filter(idempotency_keys::caller.eq(caller))
+            .filter(idempotency_keys::idempotency_key.eq_any(keys))
+            .select((
+                idempotency_keys::idempotency_key,
+                idempotency_keys::request_hash,
+                idempotency_keys::record_id,
+            ))
+            .load(connection)?;
+        for (key, hash, record_id) in rows {
+            earlier.insert((caller.to_owned(), key), (hash, record_id.into()));
+        }
+    }
+    let earlier_ids: Vec<DbUuid> = earlier.values().map(|(_, id)| DbUuid::from(*id)).collect();
+    let still_there: HashSet<CommunicationRecordId> = if earlier_ids.is_empty() {
+        HashSet::new()
+    } else {
+        communication_records::table
+            .filter(communication_records::id.eq_any(earlier_ids))
+            .filter(communication_records::forgotten_by.is_null())
+            .select(communication_records::id)
+            .load::<DbUuid>(connection)?
+            .into_iter()
+            .map(CommunicationRecordId::from)
+            .collect()
+    };
+
+    entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            let first = firsts[index];
+            let (first_hash, record_id, created_now) = if claimed.contains(&ids[first]) {
+                (entries[first].idempotency.request_hash.as_str(), ids[first], true)
+            } else {
+                let key = (entry.idempotency.caller.clone(), entry.idempotency.key.0.clone());
+                let (hash, record_id) = earlier.get(&key).ok_or(diesel::result::Error::NotFound)?;
+                (hash.as_str(), *record_id, false)
+            };
+            Ok(if first_hash != entry.idempotency.request_hash {
+                BatchOutcome::Conflict(KeyConflict::ReusedWithDifferentRequest)
+            } else if created_now && first == index {
+                BatchOutcome::Created(record_id)
+            } else if created_now || still_there.contains(&record_id) {
+                BatchOutcome::Replayed(record_id)
+            } else {
+                BatchOutcome::Conflict(KeyConflict::RecordGone)
+            })
+        })
+        .collect()
 }
 
 pub fn find(connection: &mut AnyConnection, id: CommunicationRecordId) -> QueryResult<Option<CommunicationRecord>> {

@@ -74,9 +74,7 @@ pub(crate) async fn create(
     let created = pool
         .run(move |c| {
             store::create(c, &record, idempotency.as_ref(), Timestamp::now()).map_err(|error| match error {
-                CreateError::KeyReusedWithDifferentRequest | CreateError::KeyRecordGone => {
-                    ApiError::Conflict(error.to_string())
-                }
+                CreateError::Conflict(conflict) => ApiError::Conflict(conflict.to_string()),
                 CreateError::Database(e) => ApiError::from(e),
             })
         })

@@ -141,7 +141,7 @@ pub(crate) async fn create_batch(
                     idempotency_key,
                     outcome: Outcome::Conflict,
                     record_id: None,
-                    detail: Some(detail),
+                    detail: Some(detail.to_string()),
                 },
             }
         })
