@@ -2,7 +2,6 @@
 
 use crate::schema::support_interactions::{self, dsl};
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 use domain::{CustomerId, InteractionId, SupportInteraction, Timestamp};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
@@ -47,7 +46,10 @@ pub enum Upserted {
 }
 
 /// Stores the pairing; the latest one for an interaction wins, keeping its first `created_at`.
-/// One statement, so concurrent pairings of the same interaction cannot interleave.
+/// Insert first, update when the interaction was paired before: on PostgreSQL a concurrent
+/// insert of the same interaction makes the second wait for the first's commit and then update,
+/// so exactly one request creates the pairing (comparing timestamps could not tell two requests
+/// of the same instant apart).
 pub fn upsert(
     connection: &mut AnyConnection,
     pairing: &SupportInteraction,
@@ -59,26 +61,31 @@ pub fn upsert(
         created_at: now.into(),
         updated_at: now.into(),
     };
-    // The pairing and its outbox entry commit together (the upsert, a write, comes first).
+    // The pairing and its outbox entry commit together (the pairing, a write, comes first).
     connection.transaction(|connection| {
-        let stored: PairingRow = per_backend!(connection, |c| diesel::insert_into(support_interactions::table)
-            .values(&row)
-            .on_conflict(dsl::interaction_id)
-            .do_update()
-            .set((
-                dsl::customer_id.eq(excluded(dsl::customer_id)),
-                dsl::updated_at.eq(excluded(dsl::updated_at)),
-                // A pairing after a GDPR forget is new data, recorded as normal.
-                dsl::forgotten_by.eq(None::<DbUuid>),
-            ))
-            .returning(PairingRow::as_returning())
-            .get_result(c))?;
-        crate::outbox::enqueue(connection, pairing, now)?;
-        let outcome = if stored.created_at == row.created_at {
-            Upserted::Created
-        } else {
-            Upserted::Updated
+        let inserted: Option<PairingRow> =
+            per_backend!(connection, |c| diesel::insert_into(support_interactions::table)
+                .values(&row)
+                .on_conflict_do_nothing()
+                .returning(PairingRow::as_returning())
+                .get_result(c)
+                .optional())?;
+        let (stored, outcome) = match inserted {
+            Some(stored) => (stored, Upserted::Created),
+            None => {
+                let update = diesel::update(dsl::support_interactions.find(row.interaction_id)).set((
+                    dsl::customer_id.eq(row.customer_id),
+                    dsl::updated_at.eq(row.updated_at),
+                    // A pairing after a GDPR forget is new data, recorded as normal.
+                    dsl::forgotten_by.eq(None::<DbUuid>),
+                ));
+                let stored: PairingRow = per_backend!(connection, |c| update
+                    .returning(PairingRow::as_returning())
+                    .get_result(c))?;
+                (stored, Upserted::Updated)
+            }
         };
+        crate::outbox::enqueue(connection, pairing, now)?;
         Ok((stored.try_into()?, outcome))
     })
 }
