@@ -5,13 +5,16 @@
 //! BENCH_EVENTS (default 20000), BENCH_CONCURRENCY (32), BENCH_PGBENCH_SECONDS (10), BENCH_ACCEPT_ONLY
 //! (1: the workers start only after every webhook was accepted). The services run with their
 //! shipped defaults, two workers like two replicas.
+//!
+//! Besides the rates it prints the CPU each event cost PostgreSQL and this process (services and
+//! load generator), read from /proc, against what one pgbench transaction cost: on a machine where
+//! everything shares a few cores, that says which side a rate is bound by.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
 
-use futures_util::StreamExt;
 use service_kit::database::DatabaseError;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -46,6 +49,57 @@ fn webhook(n: usize) -> serde_json::Value {
     body
 }
 
+/// The load generator, as lean as pgbench's client so the machine's CPU goes to what is measured:
+/// `concurrency` keep-alive HTTP/1.1 connections (hyper's connection API: no client pool, URL
+/// parsing or middleware per request), each posting the next prepared body as soon as its last
+/// one was answered. Bodies are serialised before the clock starts, as pgbench parses its script
+/// once. Answers each request's latency.
+async fn post_all(address: &str, token: &str, bodies: Vec<bytes::Bytes>, concurrency: usize) -> Vec<Duration> {
+    use http_body_util::BodyExt;
+    let host = address.trim_start_matches("http://").to_owned();
+    let authorization = format!("Bearer {token}");
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let bodies = std::sync::Arc::new(bodies);
+    let clients: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (host, authorization, next, bodies) =
+                (host.clone(), authorization.clone(), next.clone(), bodies.clone());
+            tokio::spawn(async move {
+                let stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                let (mut sender, connection) =
+                    hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                        .await
+                        .unwrap();
+                tokio::spawn(connection);
+                let mut latencies = Vec::new();
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(body) = bodies.get(n) else { return latencies };
+                    let request = hyper::Request::post("/customers/supportResult")
+                        .header(hyper::header::HOST, &host)
+                        .header(hyper::header::AUTHORIZATION, &authorization)
+                        .header(hyper::header::CONTENT_TYPE, "application/json")
+                        .body(http_body_util::Full::new(body.clone()))
+                        .unwrap();
+                    let sent = Instant::now();
+                    let response = sender.send_request(request).await.unwrap();
+                    let status = response.status().as_u16();
+                    // Read to the end, so the connection can carry the next request.
+                    response.into_body().collect().await.unwrap();
+                    assert_eq!(status, 202);
+                    latencies.push(sent.elapsed());
+                }
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(bodies.len());
+    for client in clients {
+        latencies.extend(client.await.unwrap());
+    }
+    latencies
+}
+
 /// When the last record was written (comm-history-writer's own `created_at`).
 async fn last_record_written_at(p: &helpers::Pipeline) -> time::OffsetDateTime {
     use comm_history_writer::schema::communication_records::dsl;
@@ -65,6 +119,33 @@ async fn last_record_written_at(p: &helpers::Pipeline) -> time::OffsetDateTime {
     latest.into_domain().unwrap().as_offset_date_time()
 }
 
+/// The inbox's updates so far, and how many of them were heap-only (HOT: no index entry written).
+async fn inbox_updates(p: &helpers::Pipeline) -> (i64, i64) {
+    #[derive(diesel::QueryableByName)]
+    struct Updates {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        updates: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        hot: i64,
+    }
+    use diesel::RunQueryDsl;
+    p.ingest
+        .pool()
+        .run(|c| {
+            // Statistics reach the view within a second (PostgreSQL 15 flushes them when idle).
+            std::thread::sleep(Duration::from_millis(1100));
+            diesel::sql_query(
+                "SELECT n_tup_upd AS updates, n_tup_hot_upd AS hot FROM pg_stat_user_tables \
+                 WHERE relname = 'inbox_events'",
+            )
+            .get_result::<Updates>(c)
+            .map(|u| (u.updates, u.hot))
+            .map_err(DatabaseError::from)
+        })
+        .await
+        .unwrap()
+}
+
 async fn records(p: &helpers::Pipeline) -> i64 {
     p.writer
         .pool()
@@ -73,8 +154,69 @@ async fn records(p: &helpers::Pipeline) -> i64 {
         .unwrap()
 }
 
-/// pgbench: one durable single-row insert per transaction at `clients`, transactions per second.
-fn pgbench_ceiling(clients: usize, seconds: usize) -> Option<f64> {
+/// CPU seconds spent so far, read from /proc (Linux): this process (the services, their workers
+/// and the load generator), its reaped children (pgbench), and every `postgres` process (exited
+/// backends count through the postmaster's reaped-children time).
+#[derive(Clone, Copy, Default)]
+struct CpuTime {
+    ours: f64,
+    children: f64,
+    postgres: f64,
+}
+
+impl CpuTime {
+    fn now() -> Self {
+        static TICKS_PER_SECOND: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+        let ticks = *TICKS_PER_SECOND.get_or_init(|| {
+            Command::new("getconf")
+                .arg("CLK_TCK")
+                .output()
+                .ok()
+                .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+                .unwrap_or(100.0)
+        });
+        // Fields after the command name: utime, stime, cutime, cstime are the 12th to 15th.
+        let times = |stat: &str| -> Option<(f64, f64)> {
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            let field = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+            Some(((field(11) + field(12)) / ticks, (field(13) + field(14)) / ticks))
+        };
+        let mut cpu = Self::default();
+        if let Some((own, children)) = std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .as_deref()
+            .and_then(times)
+        {
+            cpu.ours = own;
+            cpu.children = children;
+        }
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let dir = entry.path();
+            let is_postgres = std::fs::read_to_string(dir.join("comm")).is_ok_and(|c| c.trim() == "postgres");
+            if let Some((own, children)) = is_postgres
+                .then(|| std::fs::read_to_string(dir.join("stat")).ok())
+                .flatten()
+                .as_deref()
+                .and_then(times)
+            {
+                cpu.postgres += own + children;
+            }
+        }
+        cpu
+    }
+
+    fn since(self, earlier: Self) -> Self {
+        Self {
+            ours: self.ours - earlier.ours,
+            children: self.children - earlier.children,
+            postgres: self.postgres - earlier.postgres,
+        }
+    }
+}
+
+/// pgbench: one durable single-row insert per transaction at `clients`: transactions per second
+/// and the CPU the run took.
+fn pgbench_ceiling(clients: usize, seconds: usize) -> Option<(f64, f64, CpuTime)> {
     let admin = std::env::var("TEST_DATABASE_URL").ok()?;
     let bin = std::env::var("PG_BIN").map(|b| format!("{b}/")).unwrap_or_default();
     let psql = |sql: &str| {
@@ -90,6 +232,7 @@ fn pgbench_ceiling(clients: usize, seconds: usize) -> Option<f64> {
         "INSERT INTO pgbench_inbox VALUES (gen_random_uuid(), repeat('x', 400));\n",
     )
     .ok()?;
+    let before = CpuTime::now();
     let output = Command::new(format!("{bin}pgbench"))
         .args([
             "-n",
@@ -105,11 +248,19 @@ fn pgbench_ceiling(clients: usize, seconds: usize) -> Option<f64> {
         .arg(&admin)
         .output()
         .ok()?;
+    let cpu = CpuTime::now().since(before);
     psql("DROP TABLE pgbench_inbox");
     let text = String::from_utf8_lossy(&output.stdout);
-    text.lines()
-        .find(|l| l.starts_with("tps = "))
-        .and_then(|l| l[6..].split_whitespace().next()?.parse().ok())
+    let number = |prefix: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+    };
+    Some((
+        number("tps = ")?,
+        number("number of transactions actually processed:")?,
+        cpu,
+    ))
 }
 
 /// Logs as production writes them (JSON at `info`), into `target/bench-ingest.log` rather than
@@ -157,22 +308,15 @@ async fn main() {
     }
 
     // Peak: as fast as `concurrency` clients can post.
+    let bodies: Vec<bytes::Bytes> = (0..events)
+        .map(|n| serde_json::to_vec(&webhook(n)).unwrap().into())
+        .collect();
     let started = Instant::now();
     let started_wall = time::OffsetDateTime::now_utc();
-    let mut latencies: Vec<Duration> = futures_util::stream::iter(0..events)
-        .map(|n| {
-            let body = webhook(n);
-            let p = &p;
-            async move {
-                let sent = Instant::now();
-                assert_eq!(p.deliver(&body).await.status().as_u16(), 202);
-                sent.elapsed()
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
+    let cpu_before = CpuTime::now();
+    let mut latencies = post_all(&p.ingest.address, p.ingest.token(helpers::GENESYS), bodies, concurrency).await;
     let accept_time = started.elapsed();
+    let accept_cpu = CpuTime::now().since(cpu_before);
     latencies.sort();
     if accept_only {
         start_workers();
@@ -187,7 +331,9 @@ async fn main() {
             "records stopped appearing"
         );
     }
+    let peak_cpu = CpuTime::now().since(cpu_before);
     let last_record_at: Duration = (last_record_written_at(&p).await - started_wall).try_into().unwrap();
+    let (inbox_updates, inbox_hot_updates) = inbox_updates(&p).await;
     let genesys_calls = p.sim.calls_to("users") + p.sim.calls_to("wrapupcodes") + p.sim.calls_to("token");
     // The paced phase starts on an idle pipeline (the records above are all written).
 
@@ -237,6 +383,9 @@ async fn main() {
     );
     println!("  last record written after          {last_record_at:?}");
     println!(
+        "  inbox updates (claims, settlements) {inbox_updates:>9}, heap-only (no index written) {inbox_hot_updates}"
+    );
+    println!(
         "  Genesys calls per 1,000 events     {:>10.2}",
         genesys_calls as f64 * 1000.0 / events as f64
     );
@@ -246,9 +395,27 @@ async fn main() {
         percentile(&paced_latencies, 0.99),
         paced_latencies[paced_latencies.len() - 1]
     );
+    // CPU per event over the peak phase, until the last record was seen (the polling sleeps):
+    // what each event cost the machine, less sensitive to a noisy neighbour than the rates.
+    let per_event = |seconds: f64| seconds * 1e6 / events as f64;
+    println!(
+        "  CPU per event, accept phase        {:>6.0} µs PostgreSQL, {:.0} µs services + load generator",
+        per_event(accept_cpu.postgres),
+        per_event(accept_cpu.ours)
+    );
+    println!(
+        "  CPU per event, until the last record {:>4.0} µs PostgreSQL, {:.0} µs services + load generator",
+        per_event(peak_cpu.postgres),
+        per_event(peak_cpu.ours)
+    );
     match ceiling {
-        Some(tps) => {
+        Some((tps, transactions, cpu)) => {
             println!("  pgbench single-row insert ceiling  {tps:>10.0} tps at {concurrency} clients");
+            println!(
+                "  CPU per pgbench transaction        {:>6.0} µs PostgreSQL, {:.0} µs pgbench",
+                cpu.postgres * 1e6 / transactions,
+                cpu.children * 1e6 / transactions
+            );
             println!(
                 "  accepted / ceiling                 {:>10.2}",
                 accepted_per_second / tps
@@ -256,6 +423,15 @@ async fn main() {
             println!(
                 "  end to end / ceiling               {:>10.2}",
                 events as f64 / last_record_at.as_secs_f64() / tps
+            );
+            // What the ratios would be with PostgreSQL alone on the machine (the production
+            // shape: the stateless services run elsewhere): how many of our events its CPU pays
+            // for per pgbench transaction. A projection from CPU time, not a measured rate.
+            let pgbench_postgres = cpu.postgres / transactions;
+            println!(
+                "  PostgreSQL CPU, pgbench transaction ÷ accepted event {:>5.2} (accept phase), {:.2} (until the last record)",
+                pgbench_postgres / (accept_cpu.postgres / events as f64),
+                pgbench_postgres / (peak_cpu.postgres / events as f64)
             );
         }
         None => println!("  pgbench not available: no ceiling measured"),
