@@ -219,7 +219,11 @@ impl GdprStore for WebhookResults {
             .filter(held_by(request_id))
             .filter(inbox_events::status.eq(crate::inbox::PENDING))
             .filter(inbox_events::attempts.gt(0))
-            .filter(inbox_events::next_attempt_at.gt(now))
+            .filter(
+                inbox_events::lease_until
+                    .gt(now)
+                    .or(inbox_events::next_attempt_at.gt(now).nullable()),
+            )
             .count()
             .get_result(connection)?;
         Ok(leased > 0)

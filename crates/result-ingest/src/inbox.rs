@@ -198,11 +198,14 @@ pub fn claim_due(
 ) -> QueryResult<Vec<Claimed>> {
     let now_db = DbTimestamp::from(now);
     let lease_until = DbTimestamp(now.as_offset_date_time() + lease);
+    // The lease is a column of its own, in no index (migration 000005): a claim is then a
+    // heap-only update on PostgreSQL. Leased rows stay in `inbox_events_due`, at its front, so a
+    // claim steps over at most the batches other workers hold.
     let ids = service_kit::claim_due_ids!(
         connection,
         dsl::inbox_events,
         dsl::id,
-        dsl::next_attempt_at,
+        order_by dsl::next_attempt_at,
         dsl::attempts,
         // A GDPR forget holds its subject's events back until undone or purged. The status is a
         // literal, not a bound parameter, so that the partial index `inbox_events_due` (whose
@@ -210,9 +213,10 @@ pub fn claim_due(
         dsl::status
             .eq(diesel::dsl::sql::<diesel::sql_types::Text>("'pending'"))
             .and(dsl::next_attempt_at.le(now_db))
-            .and(dsl::forgotten_by.is_null()),
+            .and(dsl::forgotten_by.is_null())
+            .and(dsl::lease_until.is_null().or(dsl::lease_until.le(now_db))),
         limit,
-        lease_until
+        lease dsl::lease_until => Some(lease_until)
     )?;
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -258,6 +262,7 @@ fn mark_processed(
             dsl::processed_at.eq(Some(DbTimestamp::from(now))),
             dsl::record_id.eq(record_id.map(DbUuid)),
             dsl::last_error.eq(None::<String>),
+            dsl::lease_until.eq(None::<DbTimestamp>),
         ))
         .execute(connection)
         .map(drop)
@@ -314,7 +319,8 @@ fn mark_processed_many(
             let record_ids: Vec<Option<Uuid>> = processed.iter().map(|(_, record_id)| *record_id).collect();
             diesel::sql_query(
                 "UPDATE inbox_events \
-                 SET status = 'processed', processed_at = $1, last_error = NULL, record_id = settled.record_id \
+                 SET status = 'processed', processed_at = $1, last_error = NULL, lease_until = NULL, \
+                     record_id = settled.record_id \
                  FROM unnest($2::uuid[], $3::uuid[]) AS settled(id, record_id) \
                  WHERE inbox_events.id = settled.id",
             )
@@ -334,6 +340,7 @@ fn mark_retry(connection: &mut AnyConnection, id: Uuid, reason: &str, next_attem
     diesel::update(dsl::inbox_events.find(DbUuid(id)).filter(dsl::status.eq(PENDING)))
         .set((
             dsl::next_attempt_at.eq(DbTimestamp::from(next_attempt_at)),
+            dsl::lease_until.eq(None::<DbTimestamp>),
             dsl::last_error.eq(Some(reason)),
         ))
         .execute(connection)
@@ -342,7 +349,11 @@ fn mark_retry(connection: &mut AnyConnection, id: Uuid, reason: &str, next_attem
 
 fn mark_dead(connection: &mut AnyConnection, id: Uuid, reason: &str) -> QueryResult<()> {
     diesel::update(dsl::inbox_events.find(DbUuid(id)).filter(dsl::status.eq(PENDING)))
-        .set((dsl::status.eq(DEAD), dsl::last_error.eq(Some(reason))))
+        .set((
+            dsl::status.eq(DEAD),
+            dsl::lease_until.eq(None::<DbTimestamp>),
+            dsl::last_error.eq(Some(reason)),
+        ))
         .execute(connection)
         .map(drop)
 }
@@ -361,6 +372,7 @@ pub fn retry_dead(connection: &mut AnyConnection, id: Option<Uuid>, now: Timesta
         .set((
             dsl::status.eq(PENDING),
             dsl::next_attempt_at.eq(now),
+            dsl::lease_until.eq(None::<DbTimestamp>),
             dsl::budget_started_at.eq(now),
         ))
         .execute(connection)
@@ -427,6 +439,7 @@ type SummaryRow = (
     DbTimestamp,
     DbTimestamp,
     Option<DbTimestamp>,
+    Option<DbTimestamp>,
     Option<DbUuid>,
 );
 
@@ -460,6 +473,7 @@ pub fn list(
             dsl::last_error,
             dsl::accepted_at,
             dsl::next_attempt_at,
+            dsl::lease_until,
             dsl::processed_at,
             dsl::record_id,
         ))
@@ -474,9 +488,15 @@ pub fn list(
                 last_error,
                 accepted_at,
                 next_attempt_at,
+                lease_until,
                 processed_at,
                 record_id,
             )| {
+                // While a worker holds the event, it is next due when the lease ends.
+                let next_attempt_at = match lease_until {
+                    Some(lease_until) if lease_until.0 > next_attempt_at.0 => lease_until,
+                    _ => next_attempt_at,
+                };
                 Ok(EventSummary {
                     id: id.0,
                     conversation_id: conversation_id.0,

@@ -22,6 +22,7 @@ diesel::table! {
         customer_handle_key -> Nullable<Text>,
         forgotten_by -> Nullable<Uuid>,
         trace_context -> Nullable<Text>,
+        lease_until -> Nullable<UtcTimestamp>,
     }
 }
 

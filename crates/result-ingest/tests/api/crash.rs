@@ -87,3 +87,45 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_writes_nothing_twice() {
     }
     p.assert_no_personal_data_logged();
 }
+
+/// What a dead worker leaves behind is its lease: the events it claimed are claimed by no one
+/// else while the lease runs (the operators' listing shows them due when it ends), and by the
+/// next claim after it.
+#[tokio::test]
+async fn a_claimed_event_is_claimed_again_only_when_its_lease_ends() {
+    use domain::Timestamp;
+    use result_ingest::inbox;
+    use service_kit::database::DatabaseError;
+
+    let p = crate::helpers::pipeline().await;
+    for n in 0..3 {
+        let mut body = example("support-result-voice-inbound.json");
+        body["conversationId"] = uuid::Uuid::new_v4().to_string().into();
+        body["wrapupCode"] = format!("ININ-WRAP-UP-{n}").into();
+        assert_eq!(p.deliver(&body).await.status().as_u16(), 202);
+    }
+    let claim_at = |at: Timestamp| {
+        p.ingest.pool().run(move |c| {
+            inbox::claim_due(c, at, 10, Duration::from_secs(60))
+                .map(|claimed| claimed.iter().map(|e| (e.id, e.attempts)).collect::<Vec<_>>())
+                .map_err(DatabaseError::from)
+        })
+    };
+    let now = Timestamp::now();
+    let first = claim_at(now).await.unwrap();
+    assert_eq!(first.len(), 3);
+    assert!(first.iter().all(|&(_, attempts)| attempts == 1), "{first:?}");
+    assert_eq!(claim_at(now).await.unwrap(), vec![], "a leased event was claimed twice");
+    let lease_end = now.as_offset_date_time() + Duration::from_secs(60);
+    for event in p.events("pending").await {
+        let due = Timestamp::parse(event["nextAttemptAt"].as_str().unwrap()).unwrap();
+        assert_eq!(due.as_offset_date_time(), lease_end, "{event}");
+    }
+
+    let after_lease = Timestamp::from_offset_date_time(lease_end + Duration::from_secs(1)).unwrap();
+    let mut second = claim_at(after_lease).await.unwrap();
+    let mut expected: Vec<_> = first.iter().map(|&(id, _)| (id, 2)).collect();
+    second.sort();
+    expected.sort();
+    assert_eq!(second, expected);
+}

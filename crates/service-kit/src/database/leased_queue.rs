@@ -9,9 +9,14 @@
 /// outside the transaction; a worker that dies lets its rows fall due again when the lease ends.
 ///
 /// `claim_due_ids!(connection, table, id, next_attempt_at, attempts, due_filter, limit, lease_until)`
+///
+/// A busy queue whose claim order is indexed can keep the lease in a column of its own, in no
+/// index, so that a claim is a heap-only update on PostgreSQL (result-ingest's inbox):
+/// `claim_due_ids!(connection, table, id, order_by next_attempt_at, attempts, due_filter, limit,
+/// lease lease_column => lease_until)`; its `due_filter` must then also skip rows still leased.
 #[macro_export]
 macro_rules! claim_due_ids {
-    ($connection:expr, $table:expr, $id:expr, $next_attempt_at:expr, $attempts:expr, $due:expr, $limit:expr, $lease_until:expr) => {{
+    ($connection:expr, $table:expr, $id:expr, order_by $next_attempt_at:expr, $attempts:expr, $due:expr, $limit:expr, lease $lease_column:expr => $lease_until:expr) => {{
         use $crate::diesel::prelude::*;
         match $connection {
             $crate::database::AnyConnection::Postgresql(pg) => pg.transaction(|c| {
@@ -24,7 +29,7 @@ macro_rules! claim_due_ids {
                     .skip_locked()
                     .load(c)?;
                 $crate::diesel::update($table.filter($id.eq_any(&ids)))
-                    .set(($next_attempt_at.eq($lease_until), $attempts.eq($attempts + 1)))
+                    .set(($lease_column.eq($lease_until), $attempts.eq($attempts + 1)))
                     .execute(c)?;
                 Ok::<_, $crate::diesel::result::Error>(ids)
             }),
@@ -36,10 +41,16 @@ macro_rules! claim_due_ids {
                     .select($id)
                     .load(c)?;
                 $crate::diesel::update($table.filter($id.eq_any(&ids)))
-                    .set(($next_attempt_at.eq($lease_until), $attempts.eq($attempts + 1)))
+                    .set(($lease_column.eq($lease_until), $attempts.eq($attempts + 1)))
                     .execute(c)?;
                 Ok::<_, $crate::diesel::result::Error>(ids)
             }),
         }
     }};
+    ($connection:expr, $table:expr, $id:expr, $next_attempt_at:expr, $attempts:expr, $due:expr, $limit:expr, $lease_until:expr) => {
+        $crate::claim_due_ids!(
+            $connection, $table, $id, order_by $next_attempt_at, $attempts, $due, $limit,
+            lease $next_attempt_at => $lease_until
+        )
+    };
 }

@@ -1,0 +1,2 @@
+ALTER TABLE inbox_events RESET (fillfactor);
+ALTER TABLE inbox_events DROP COLUMN lease_until;
