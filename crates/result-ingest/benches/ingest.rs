@@ -268,13 +268,13 @@ fn pgbench_ceiling(clients: usize, seconds: usize) -> Option<(f64, f64, CpuTime)
 fn production_logs() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-ingest.log");
     let file = std::fs::File::create(&path).unwrap();
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(true)
-        .with_env_filter("info")
-        .with_writer(std::sync::Mutex::new(std::io::LineWriter::new(file)))
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::EnvFilter::new("info"))
+        .with(service_kit::telemetry::json_log_layer(std::sync::Mutex::new(
+            std::io::LineWriter::new(file),
+        )))
         .init();
 }
 

@@ -106,23 +106,22 @@ fn init_test_logging() {
     });
 }
 
-/// Log output kept in memory, for tests that check what reaches the logs: install it as the
-/// writer of a `tracing_subscriber::fmt()` subscriber, then read [`CapturedLogs::text`].
+/// Log output kept in memory, for tests that check what reaches the logs: install it with
+/// [`CapturedLogs::install_global`] (or as any `fmt` layer's writer), then read
+/// [`CapturedLogs::text`].
 #[derive(Clone, Default)]
 pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl CapturedLogs {
-    /// Installs a global subscriber writing every event at debug level as JSON (with its spans)
-    /// into memory; `None` when another subscriber is already installed.
+    /// Installs a global subscriber writing every event at debug level into memory, in the
+    /// production JSON format (with its spans); `None` when another subscriber is already
+    /// installed.
     pub fn install_global() -> Option<Self> {
+        use tracing_subscriber::layer::SubscriberExt;
         let logs = Self::default();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_current_span(true)
-            .with_span_list(true)
-            .with_env_filter("debug")
-            .with_writer(logs.clone())
-            .finish();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new("debug"))
+            .with(service_kit::telemetry::json_log_layer(logs.clone()));
         tracing::subscriber::set_global_default(subscriber).ok().map(|()| logs)
     }
 
