@@ -126,6 +126,10 @@ fn phone_e164(address: &str) -> Option<String> {
             .map(|number| number.format().mode(phonenumber::Mode::E164).to_string())
     };
     let key = e164(address)?;
+    // Already in E.164 (what Genesys sends): parsing the key again is parsing the address again.
+    if key == address {
+        return Some(key);
+    }
     // Some garbage parses into a number that parses differently again (`+(x*-0000000008` →
     // `+9000000008` → `+90000008`, found by `just fuzz`): a key must be its own key, or two forms
     // of one address would not meet.
