@@ -91,7 +91,7 @@ impl Worker {
             }
         }
         // One line a batch at `info`, not one an event: at thousands of events a second, a line
-        // each would be most of the service's log volume (and a tenth of the worker's CPU).
+        // each would be most of the service's log volume (and about 7% of the process's CPU).
         tracing::info!(events = count, processed, retried, dead, "inbox batch settled");
         Ok(ExecutionOutcome::TasksCompleted(count))
     }
