@@ -217,23 +217,29 @@ impl CpuTime {
     }
 }
 
+/// A PostgreSQL client binary (`psql`, `pgbench`) of the benchmark's cluster, as `PG_BIN` names it.
+fn pg_tool(name: &str) -> Command {
+    let bin = std::env::var("PG_BIN").map(|b| format!("{b}/")).unwrap_or_default();
+    Command::new(format!("{bin}{name}"))
+}
+
+/// Runs `sql` on the benchmark's cluster with psql; its output, or `None` when psql failed.
+fn psql(sql: &str) -> Option<String> {
+    let admin = std::env::var("TEST_DATABASE_URL").ok()?;
+    let output = pg_tool("psql").args([admin.as_str(), "-tAqc", sql]).output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
 /// Lets the cluster settle before a measured phase, so that neither phase pays for the other's
 /// leftovers: waits (up to a minute) until no autovacuum worker runs, then writes a checkpoint.
 fn quiesce() {
-    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
-        return;
-    };
-    let bin = std::env::var("PG_BIN").map(|b| format!("{b}/")).unwrap_or_default();
-    let psql = |sql: &str| {
-        Command::new(format!("{bin}psql"))
-            .args([admin.as_str(), "-tAc", sql])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .unwrap_or_default()
-    };
     let give_up = Instant::now() + Duration::from_secs(60);
     while Instant::now() < give_up
-        && psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'") != "0"
+        && psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")
+            .is_some_and(|workers| workers != "0")
     {
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -244,13 +250,6 @@ fn quiesce() {
 /// and the CPU the run took.
 fn pgbench_ceiling(clients: usize, seconds: usize) -> Option<(f64, f64, CpuTime)> {
     let admin = std::env::var("TEST_DATABASE_URL").ok()?;
-    let bin = std::env::var("PG_BIN").map(|b| format!("{b}/")).unwrap_or_default();
-    let psql = |sql: &str| {
-        Command::new(format!("{bin}psql"))
-            .args([admin.as_str(), "-qc", sql])
-            .status()
-            .ok()
-    };
     psql("CREATE TABLE IF NOT EXISTS pgbench_inbox (id uuid PRIMARY KEY, payload text NOT NULL)")?;
     let script = std::env::temp_dir().join("ccbridge-pgbench.sql");
     std::fs::write(
@@ -260,7 +259,7 @@ fn pgbench_ceiling(clients: usize, seconds: usize) -> Option<(f64, f64, CpuTime)
     .ok()?;
     quiesce();
     let before = CpuTime::now();
-    let output = Command::new(format!("{bin}pgbench"))
+    let output = pg_tool("pgbench")
         .args([
             "-n",
             "-c",
