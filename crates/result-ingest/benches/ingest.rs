@@ -3,7 +3,8 @@
 //!
 //! Run it through `just bench-ingest` (a throwaway, durable PostgreSQL cluster). Knobs:
 //! BENCH_EVENTS (default 20000), BENCH_CONCURRENCY (32), BENCH_PGBENCH_SECONDS (10), BENCH_ACCEPT_ONLY
-//! (1: the workers start only after every webhook was accepted). The services run with their
+//! (1: the workers start only after every webhook was accepted), BENCH_INGEST_SETTINGS (settings
+//! other than the defaults, e.g. `ingest.batch_size=64`). Otherwise the services run with their
 //! shipped defaults, two workers like two replicas.
 //!
 //! Besides the rates it prints the CPU each event cost PostgreSQL and this process (services and
@@ -21,6 +22,20 @@ use std::time::{Duration, Instant};
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// BENCH_INGEST_SETTINGS="ingest.batch_size=64,ingest.accept_batch_max=32": result-ingest settings
+/// other than the shipped defaults, to measure what a setting changes.
+fn ingest_overrides() -> Vec<(&'static str, &'static str)> {
+    let list: &'static str = std::env::var("BENCH_INGEST_SETTINGS").unwrap_or_default().leak();
+    list.split(',')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').expect("BENCH_INGEST_SETTINGS: key=value,…");
+            assert!(key.starts_with("ingest."), "BENCH_INGEST_SETTINGS: only ingest.* keys");
+            (key, value)
+        })
+        .collect()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -208,6 +223,14 @@ impl CpuTime {
         cpu
     }
 
+    fn plus(self, other: Self) -> Self {
+        Self {
+            ours: self.ours + other.ours,
+            children: self.children + other.children,
+            postgres: self.postgres + other.postgres,
+        }
+    }
+
     fn since(self, earlier: Self) -> Self {
         Self {
             ours: self.ours - earlier.ours,
@@ -246,9 +269,15 @@ fn quiesce() {
     psql("CHECKPOINT");
 }
 
-/// pgbench: one durable single-row insert per transaction at `clients`: transactions per second
-/// and the CPU the run took.
-fn pgbench_ceiling(clients: usize, seconds: usize) -> Option<(f64, f64, CpuTime)> {
+/// What a pgbench run did: transactions per second, how many, and the CPU they took.
+struct Ceiling {
+    tps: f64,
+    transactions: f64,
+    cpu: CpuTime,
+}
+
+/// pgbench: one durable single-row insert per transaction at `clients`.
+fn pgbench_ceiling(clients: usize, seconds: usize) -> Option<Ceiling> {
     let admin = std::env::var("TEST_DATABASE_URL").ok()?;
     psql("CREATE TABLE IF NOT EXISTS pgbench_inbox (id uuid PRIMARY KEY, payload text NOT NULL)")?;
     let script = std::env::temp_dir().join("ccbridge-pgbench.sql");
@@ -282,11 +311,11 @@ fn pgbench_ceiling(clients: usize, seconds: usize) -> Option<(f64, f64, CpuTime)
             .find_map(|l| l.strip_prefix(prefix))
             .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
     };
-    Some((
-        number("tps = ")?,
-        number("number of transactions actually processed:")?,
+    Some(Ceiling {
+        tps: number("tps = ")?,
+        transactions: number("number of transactions actually processed:")?,
         cpu,
-    ))
+    })
 }
 
 /// Logs as production writes them (JSON at `info`), into `target/bench-ingest.log` rather than
@@ -314,7 +343,8 @@ async fn main() {
     let events = setting("BENCH_EVENTS", 20000);
     let concurrency = setting("BENCH_CONCURRENCY", 32);
     let pgbench_seconds = setting("BENCH_PGBENCH_SECONDS", 10);
-    let p = helpers::pipeline_with(&[], None).await;
+    let overrides = ingest_overrides();
+    let p = helpers::pipeline_with(&overrides, None).await;
     // Workers start after the accept phase when BENCH_ACCEPT_ONLY=1 (to see the webhook alone).
     let accept_only = std::env::var("BENCH_ACCEPT_ONLY").is_ok_and(|v| v == "1");
     let background = service_kit::background::Background::default();
@@ -332,6 +362,11 @@ async fn main() {
     if !accept_only {
         start_workers();
     }
+
+    // The ceiling is measured before and after the run, half the time each, and the ratios use
+    // their mean: on a shared machine the ceiling drifts from minute to minute.
+    let ceiling_seconds = pgbench_seconds.div_ceil(2).max(1);
+    let ceiling_before = pgbench_ceiling(concurrency, ceiling_seconds);
 
     // Peak: as fast as `concurrency` clients can post.
     let bodies: Vec<bytes::Bytes> = (0..events)
@@ -395,7 +430,7 @@ async fn main() {
     }
     paced_latencies.sort();
 
-    let ceiling = pgbench_ceiling(concurrency, pgbench_seconds);
+    let ceiling_after = pgbench_ceiling(concurrency, ceiling_seconds);
     println!("result-ingest on PostgreSQL: {events} webhooks at concurrency {concurrency}");
     println!("  accepted per second                {accepted_per_second:>10.0}");
     println!(
@@ -435,9 +470,15 @@ async fn main() {
         per_event(peak_cpu.postgres),
         per_event(peak_cpu.ours)
     );
-    match ceiling {
-        Some((tps, transactions, cpu)) => {
-            println!("  pgbench single-row insert ceiling  {tps:>10.0} tps at {concurrency} clients");
+    match ceiling_before.zip(ceiling_after) {
+        Some((before, after)) => {
+            let tps = (before.tps + after.tps) / 2.0;
+            let transactions = before.transactions + after.transactions;
+            let cpu = before.cpu.plus(after.cpu);
+            println!(
+                "  pgbench single-row insert ceiling  {tps:>10.0} tps at {concurrency} clients (before the run {:.0}, after it {:.0})",
+                before.tps, after.tps
+            );
             println!(
                 "  CPU per pgbench transaction        {:>6.0} µs PostgreSQL, {:.0} µs pgbench",
                 cpu.postgres * 1e6 / transactions,
