@@ -20,6 +20,15 @@ pub const PENDING: &str = "pending";
 pub const PROCESSED: &str = "processed";
 pub const DEAD: &str = "dead";
 
+/// `status = '…'` with the status written into the statement rather than bound: the planner then
+/// matches the partial index whose predicate names it, and knows how rare the status is (with a
+/// bound parameter, PostgreSQL's generic plan must assume any status, and scans the table).
+fn status_is(
+    status: &'static str,
+) -> diesel::dsl::Eq<dsl::status, diesel::expression::SqlLiteral<diesel::sql_types::Text>> {
+    dsl::status.eq(diesel::dsl::sql(&format!("'{status}'")))
+}
+
 /// What the webhook answers: the event's id, and whether it was already known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Accepted {
@@ -208,10 +217,9 @@ pub fn claim_due(
         order_by dsl::next_attempt_at,
         dsl::attempts,
         // A GDPR forget holds its subject's events back until undone or purged. The status is a
-        // literal, not a bound parameter, so that the partial index `inbox_events_due` (whose
-        // predicate this is) matches on both backends.
-        dsl::status
-            .eq(diesel::dsl::sql::<diesel::sql_types::Text>("'pending'"))
+        // literal, so that the partial index `inbox_events_due` (whose predicate this is)
+        // matches on both backends.
+        status_is(PENDING)
             .and(dsl::next_attempt_at.le(now_db))
             .and(dsl::forgotten_by.is_null())
             .and(dsl::lease_until.is_null().or(dsl::lease_until.le(now_db))),
@@ -378,30 +386,57 @@ pub fn retry_dead(connection: &mut AnyConnection, id: Option<Uuid>, now: Timesta
         .execute(connection)
 }
 
-/// Removes processed events older than `before`; returns how many.
-pub fn remove_processed_before(connection: &mut AnyConnection, before: Timestamp) -> QueryResult<usize> {
+/// Removes up to `chunk` events processed before `before`, oldest first; returns how many. An
+/// event is accepted before it is processed, so the bound on `accepted_at` changes nothing in
+/// what goes: with the order and the limit it lets the listing index `(status, accepted_at, id)`
+/// read just the chunk, where a plain `DELETE … WHERE processed_at < …` read every retained
+/// event (a sequential scan of the table on PostgreSQL). Each chunk is two short statements.
+pub fn remove_processed_before(connection: &mut AnyConnection, before: Timestamp, chunk: i64) -> QueryResult<usize> {
+    let before = DbTimestamp::from(before);
+    let oldest_processed: Vec<DbUuid> = dsl::inbox_events
+        .filter(status_is(PROCESSED))
+        .filter(dsl::accepted_at.lt(before))
+        .filter(dsl::processed_at.lt(before))
+        .order(dsl::accepted_at)
+        .select(dsl::id)
+        .limit(chunk)
+        .load(connection)?;
+    if oldest_processed.is_empty() {
+        return Ok(0);
+    }
     diesel::delete(
         dsl::inbox_events
-            .filter(dsl::status.eq(PROCESSED))
-            .filter(dsl::processed_at.lt(DbTimestamp::from(before))),
+            .filter(dsl::id.eq_any(&oldest_processed))
+            .filter(dsl::status.eq(PROCESSED)),
     )
     .execute(connection)
 }
 
-/// How full the inbox is.
+/// How full the inbox is: what waits (pending) and what needs an operator (dead). Processed
+/// events are not counted: they are the bulk of the table (kept `ingest.retention_days`), and
+/// counting them on every housekeeping round would read it all; `processed_total` counts them
+/// as they happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueDepth {
-    /// Events by status.
-    pub counts: Vec<(String, i64)>,
+    pub pending: i64,
+    pub dead: i64,
     /// When the oldest pending event was accepted.
     pub oldest_pending: Option<Timestamp>,
 }
 
 pub fn depth(connection: &mut AnyConnection) -> QueryResult<QueueDepth> {
-    let counts: Vec<(String, i64)> = dsl::inbox_events
+    // Pending: from the claim index `inbox_events_due`, whose predicate this is. Dead: from the
+    // listing index. Neither reads more rows than it counts.
+    let pending: i64 = dsl::inbox_events
+        .filter(status_is(PENDING))
         .filter(dsl::forgotten_by.is_null())
-        .group_by(dsl::status)
-        .select((dsl::status, diesel::dsl::count_star()))
-        .load(connection)?;
+        .count()
+        .get_result(connection)?;
+    let dead: i64 = dsl::inbox_events
+        .filter(status_is(DEAD))
+        .filter(dsl::forgotten_by.is_null())
+        .count()
+        .get_result(connection)?;
     let oldest: Option<DbTimestamp> = dsl::inbox_events
         .filter(dsl::status.eq(PENDING))
         .filter(dsl::forgotten_by.is_null())
@@ -410,7 +445,8 @@ pub fn depth(connection: &mut AnyConnection) -> QueryResult<QueueDepth> {
         .first(connection)
         .optional()?;
     Ok(QueueDepth {
-        counts,
+        pending,
+        dead,
         oldest_pending: oldest.map(DbTimestamp::into_domain).transpose()?,
     })
 }

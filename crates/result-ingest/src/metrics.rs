@@ -47,7 +47,10 @@ impl IngestMetrics {
                 &["field"],
             )?,
             queue_depth: IntGaugeVec::new(
-                Opts::new("ccbridge_ingest_queue_depth", "Inbox events by status"),
+                Opts::new(
+                    "ccbridge_ingest_queue_depth",
+                    "Inbox events waiting (status pending) or needing an operator (status dead)",
+                ),
                 &["status"],
             )?,
             oldest_pending_age_seconds: IntGauge::new(

@@ -129,3 +129,90 @@ async fn listings_page_and_refuse_bad_parameters() {
     assert_problem(unknown, 404).await;
     p.assert_no_personal_data_logged();
 }
+
+/// Housekeeping sets the queue gauges from what waits and what is dead, and removes processed
+/// events past retention (oldest first, a chunk at a time) while leaving pending and dead ones.
+#[tokio::test]
+async fn housekeeping_gauges_the_queue_and_removes_processed_events_past_retention() {
+    use domain::Timestamp;
+    use result_ingest::inbox;
+    use service_kit::database::DatabaseError;
+
+    let p = pipeline_with(
+        &[("ingest.retry_budget_hours", "0"), ("ingest.retention_days", "0")],
+        None,
+    )
+    .await;
+    let deliver = |n: usize| {
+        let mut body = example("support-result-voice-inbound.json");
+        body["conversationId"] = format!("5773eca4-0874-4617-a6e8-85591aa9464{n}").into();
+        body
+    };
+    // One dead (Genesys down, no retry budget), three processed, one still pending.
+    p.sim.set_faults(Faults {
+        outage_seconds: Some(3600),
+        ..Faults::default()
+    });
+    p.deliver(&deliver(0)).await;
+    p.drain(5).await;
+    p.sim.set_faults(Faults::default());
+    for n in 1..=3 {
+        p.deliver(&deliver(n)).await;
+    }
+    p.drain(10).await;
+    p.deliver(&deliver(4)).await;
+    // Each event as "status n", n being its delivery above.
+    let inbox = || {
+        p.ingest.pool().run(|c| {
+            use diesel::prelude::*;
+            use result_ingest::schema::inbox_events::dsl;
+            use service_kit::database::sql_types::DbUuid;
+            let rows: Vec<(String, DbUuid)> = dsl::inbox_events
+                .order(dsl::accepted_at)
+                .select((dsl::status, dsl::conversation_id))
+                .load(c)
+                .map_err(DatabaseError::from)?;
+            Ok::<_, DatabaseError>(
+                rows.into_iter()
+                    .map(|(status, conversation)| format!("{status} {}", conversation.0.as_u128() % 16))
+                    .collect::<Vec<_>>(),
+            )
+        })
+    };
+    assert_eq!(
+        inbox().await.unwrap(),
+        ["dead 0", "processed 1", "processed 2", "processed 3", "pending 4"]
+    );
+
+    // A chunk of one removes the oldest processed event only.
+    let removed = p
+        .ingest
+        .pool()
+        .run(|c| inbox::remove_processed_before(c, Timestamp::now(), 1).map_err(DatabaseError::from))
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(
+        inbox().await.unwrap(),
+        ["dead 0", "processed 2", "processed 3", "pending 4"]
+    );
+
+    // A housekeeping round (retention 0 days) removes the rest and gauges what is left.
+    let registry = prometheus::Registry::new();
+    let worker = result_ingest::worker(&p.ingest.settings, p.ingest.pool().clone(), &registry).unwrap();
+    worker.housekeeping().await.unwrap();
+    assert_eq!(inbox().await.unwrap(), ["dead 0", "pending 4"]);
+    let mut gauges: Vec<(String, i64)> = registry
+        .gather()
+        .iter()
+        .filter(|family| family.name().starts_with("ccbridge_ingest_queue_depth"))
+        .flat_map(|family| family.get_metric().to_vec())
+        .map(|metric| {
+            let status = metric.get_label()[0].value().to_owned();
+            (status, metric.get_gauge().get_value() as i64)
+        })
+        .collect();
+    gauges.sort();
+    assert_eq!(gauges, [("dead".to_owned(), 1), ("pending".to_owned(), 1)]);
+    p.assert_no_personal_data_logged();
+}
