@@ -414,8 +414,8 @@ pub fn remove_processed_before(connection: &mut AnyConnection, before: Timestamp
 
 /// How full the inbox is: what waits (pending) and what needs an operator (dead). Processed
 /// events are not counted: they are the bulk of the table (kept `ingest.retention_days`), and
-/// counting them on every housekeeping round would read it all; `processed_total` counts them
-/// as they happen.
+/// counting them on every housekeeping round would read it all; `ccbridge_ingest_processed_total`
+/// counts them as they happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueDepth {
     pub pending: i64,

@@ -143,7 +143,7 @@ async fn housekeeping_gauges_the_queue_and_removes_processed_events_past_retenti
         None,
     )
     .await;
-    let deliver = |n: usize| {
+    let result = |n: usize| {
         let mut body = example("support-result-voice-inbound.json");
         body["conversationId"] = format!("5773eca4-0874-4617-a6e8-85591aa9464{n}").into();
         body
@@ -153,16 +153,16 @@ async fn housekeeping_gauges_the_queue_and_removes_processed_events_past_retenti
         outage_seconds: Some(3600),
         ..Faults::default()
     });
-    p.deliver(&deliver(0)).await;
+    p.deliver(&result(0)).await;
     p.drain(5).await;
     p.sim.set_faults(Faults::default());
     for n in 1..=3 {
-        p.deliver(&deliver(n)).await;
+        p.deliver(&result(n)).await;
     }
     p.drain(10).await;
-    p.deliver(&deliver(4)).await;
+    p.deliver(&result(4)).await;
     // Each event as "status n", n being its delivery above.
-    let inbox = || {
+    let inbox_rows = || {
         p.ingest.pool().run(|c| {
             use diesel::prelude::*;
             use result_ingest::schema::inbox_events::dsl;
@@ -180,7 +180,7 @@ async fn housekeeping_gauges_the_queue_and_removes_processed_events_past_retenti
         })
     };
     assert_eq!(
-        inbox().await.unwrap(),
+        inbox_rows().await.unwrap(),
         ["dead 0", "processed 1", "processed 2", "processed 3", "pending 4"]
     );
 
@@ -193,7 +193,7 @@ async fn housekeeping_gauges_the_queue_and_removes_processed_events_past_retenti
         .unwrap();
     assert_eq!(removed, 1);
     assert_eq!(
-        inbox().await.unwrap(),
+        inbox_rows().await.unwrap(),
         ["dead 0", "processed 2", "processed 3", "pending 4"]
     );
 
@@ -201,7 +201,7 @@ async fn housekeeping_gauges_the_queue_and_removes_processed_events_past_retenti
     let registry = prometheus::Registry::new();
     let worker = result_ingest::worker(&p.ingest.settings, p.ingest.pool().clone(), &registry).unwrap();
     worker.housekeeping().await.unwrap();
-    assert_eq!(inbox().await.unwrap(), ["dead 0", "pending 4"]);
+    assert_eq!(inbox_rows().await.unwrap(), ["dead 0", "pending 4"]);
     let mut gauges: Vec<(String, i64)> = registry
         .gather()
         .iter()
