@@ -137,7 +137,7 @@ impl Worker {
         let (depth, removed) = self
             .pool
             .run(move |c| {
-                // In chunks, each a short statement; a round removes at most REMOVAL_CHUNKS of
+                // In chunks (each a select and a delete by id); a round removes at most REMOVAL_CHUNKS of
                 // them, so that it holds its connection briefly, and the next round goes on.
                 let mut removed = 0;
                 for _ in 0..REMOVAL_CHUNKS {
