@@ -6,10 +6,10 @@ use crate::gdpr::SuppressionKey;
 use crate::inbox::{self, Acceptance, Delivery};
 use diesel::Connection;
 use domain::{SupportResult, Timestamp};
-use service_kit::database::DbPool;
+use service_kit::database::{DbPool, PooledConnection};
 use service_kit::problem::ApiError;
-use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
 
 struct Pending {
     delivery: Delivery,
@@ -23,31 +23,26 @@ pub struct AcceptBatcher {
 
 impl AcceptBatcher {
     /// `flushers` transactions may be in flight at once, each holding up to `max_batch` rows.
-    pub fn start(pool: DbPool, suppression: SuppressionKey, flushers: usize, max_batch: usize) -> Self {
+    /// Each flusher is a thread of its own that keeps one pooled connection between batches: a
+    /// batch then waits on nothing but the database (no hop to the blocking pool, no checkout
+    /// and its liveness query). A batch that fails gives its connection back to the pool, which
+    /// tests it before anyone uses it again; the next batch checks out a fresh one.
+    pub fn start(
+        pool: DbPool,
+        suppression: SuppressionKey,
+        flushers: usize,
+        max_batch: usize,
+    ) -> std::io::Result<Self> {
         let (sender, receiver) = mpsc::channel::<Pending>(max_batch * flushers * 4);
         let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..flushers.max(1) {
+        for number in 0..flushers.max(1) {
             let receiver = receiver.clone();
             let pool = pool.clone();
-            tokio::spawn(async move {
-                loop {
-                    let batch = {
-                        let mut receiver = receiver.lock().await;
-                        let Some(first) = receiver.recv().await else { return };
-                        let mut batch = vec![first];
-                        while batch.len() < max_batch {
-                            match receiver.try_recv() {
-                                Ok(next) => batch.push(next),
-                                Err(_) => break,
-                            }
-                        }
-                        batch
-                    };
-                    flush(&pool, batch).await;
-                }
-            });
+            std::thread::Builder::new()
+                .name(format!("inbox-writer-{number}"))
+                .spawn(move || write_batches(&pool, &receiver, max_batch))?;
         }
-        Self { sender, suppression }
+        Ok(Self { sender, suppression })
     }
 
     /// Stores the result (with whatever else arrived meanwhile) and answers once committed.
@@ -74,16 +69,53 @@ impl AcceptBatcher {
     }
 }
 
-async fn flush(pool: &DbPool, batch: Vec<Pending>) {
+/// One flusher's loop: takes what has arrived (up to `max_batch`), commits it, answers it; ends
+/// when the webhook's side is gone.
+fn write_batches(pool: &DbPool, receiver: &Mutex<mpsc::Receiver<Pending>>, max_batch: usize) {
+    let mut connection = None;
+    loop {
+        let batch = {
+            let mut receiver = receiver.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let Some(first) = receiver.blocking_recv() else { return };
+            let mut batch = vec![first];
+            while batch.len() < max_batch {
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        flush(pool, &mut connection, batch);
+    }
+}
+
+fn flush(pool: &DbPool, connection: &mut Option<PooledConnection>, batch: Vec<Pending>) {
     let (deliveries, replies): (Vec<Delivery>, Vec<_>) = batch.into_iter().map(|p| (p.delivery, p.reply)).unzip();
     let rows = deliveries.len();
-    let outcome = pool
-        .run(move |connection| {
-            connection
-                .transaction(|c| inbox::accept_batch(c, &deliveries, Timestamp::now()))
-                .map_err(ApiError::from)
-        })
-        .await;
+    let store = |c: &mut PooledConnection| {
+        c.transaction(|c| inbox::accept_batch(c, &deliveries, Timestamp::now()))
+            .map_err(ApiError::from)
+    };
+    // A connection kept since an earlier batch may have gone stale (the database restarted or
+    // failed over, an idle connection was cut): the batch is tried once more on a connection the
+    // pool has just tested, as the pool's checkout test did before every batch. Safe to repeat:
+    // a row whose commit did reach the database is found again by its natural key.
+    let outcome = match connection.take() {
+        Some(mut kept) => store(&mut kept).map(|accepted| (accepted, kept)).or_else(|error| {
+            tracing::warn!(error = %error, rows, "an inbox batch failed on a kept connection; trying a fresh one");
+            let mut fresh = pool.get_blocking()?;
+            store(&mut fresh).map(|accepted| (accepted, fresh))
+        }),
+        None => pool
+            .get_blocking()
+            .map_err(ApiError::from)
+            .and_then(|mut fresh| store(&mut fresh).map(|accepted| (accepted, fresh))),
+    }
+    .map(|(accepted, used)| {
+        *connection = Some(used);
+        accepted
+    });
     match outcome {
         Ok(accepted) => {
             for (reply, accepted) in replies.into_iter().zip(accepted) {
@@ -91,6 +123,7 @@ async fn flush(pool: &DbPool, batch: Vec<Pending>) {
             }
         }
         Err(error) => {
+            // The connection that failed went back to the pool, which tests it on checkout.
             tracing::error!(error = %error, rows, "an inbox batch could not be stored");
             for reply in replies {
                 let _ = reply.send(Err("the inbox could not be written".to_owned()));

@@ -39,7 +39,7 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
 pub fn ingest_settings(settings: &Settings) -> anyhow::Result<settings::IngestSettings> {
     let ingest: settings::IngestSettings = settings.section("ingest")?;
     ingest
-        .validate()
+        .validate(settings.database.max_connections)
         .map_err(|problems| anyhow::anyhow!("configuration is invalid:\n  - {}", problems.join("\n  - ")))?;
     Ok(ingest)
 }
@@ -63,14 +63,17 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     }
     let suppression = gdpr::SuppressionKey::new(ingest.suppression_key.clone());
     let participant = web::Data::new(gdpr::WebhookResults::new(suppression.clone()));
-    let batcher = serving.map(|(pool, _)| {
-        web::Data::new(accept_batcher::AcceptBatcher::start(
-            pool.clone(),
-            suppression,
-            ingest.accept_transactions,
-            ingest.accept_batch_max,
-        ))
-    });
+    let batcher = serving
+        .map(|(pool, _)| {
+            accept_batcher::AcceptBatcher::start(
+                pool.clone(),
+                suppression,
+                ingest.accept_transactions,
+                ingest.accept_batch_max,
+            )
+            .map(web::Data::new)
+        })
+        .transpose()?;
     if let (true, Some((pool, background))) = (ingest.worker_enabled, serving) {
         let worker = worker::Worker::new(pool.clone(), ingest, metrics.clone())?;
         background.spawn(|shutdown| worker.run(shutdown));

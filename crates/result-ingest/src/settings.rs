@@ -16,7 +16,8 @@ pub struct IngestSettings {
     pub internal_token: SecretString,
     pub request_timeout_ms: u64,
     /// Inbox transactions the webhook may have in flight; concurrent requests share them (group
-    /// commit). One is fastest on PostgreSQL: while it commits, the next batch gathers.
+    /// commit). One is fastest on PostgreSQL: while it commits, the next batch gathers. Each is
+    /// written by a thread that keeps one of the pool's connections.
     pub accept_transactions: usize,
     /// The most results one inbox transaction holds.
     pub accept_batch_max: usize,
@@ -41,7 +42,9 @@ pub struct IngestSettings {
 }
 
 impl IngestSettings {
-    pub fn validate(&self) -> Result<(), Vec<String>> {
+    /// `pool_size` is `database.max_connections`: the inbox writers keep connections of their own
+    /// from that pool, and the worker, the listings and the readiness check need the rest.
+    pub fn validate(&self, pool_size: u32) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
         for (key, url) in [
             ("ingest.gateway_url", &self.gateway_url),
@@ -71,6 +74,12 @@ impl IngestSettings {
         }
         if self.accept_transactions == 0 {
             problems.push("ingest.accept_transactions: must be at least 1".to_owned());
+        }
+        if self.accept_transactions >= pool_size as usize {
+            problems.push(format!(
+                "ingest.accept_transactions: must be below database.max_connections ({pool_size}): \
+                 each keeps a connection, and the worker needs one too"
+            ));
         }
         if !(1..=1000).contains(&self.accept_batch_max) {
             problems.push("ingest.accept_batch_max: must be 1 to 1000".to_owned());

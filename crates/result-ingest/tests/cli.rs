@@ -47,3 +47,23 @@ fn each_problem_names_its_key_and_no_secret() {
     );
     assert!(!text.contains("short-secret"), "{text}");
 }
+
+#[test]
+fn the_inbox_writers_must_leave_the_pool_a_connection() {
+    let mut env = VALID.to_vec();
+    env.extend([
+        ("APP__DATABASE__MAX_CONNECTIONS", "2"),
+        ("APP__INGEST__ACCEPT_TRANSACTIONS", "2"),
+    ]);
+    let (code, text) = check_config(&env);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("ingest.accept_transactions: must be below database.max_connections (2)"),
+        "{text}"
+    );
+
+    env.pop();
+    env.push(("APP__INGEST__ACCEPT_TRANSACTIONS", "1"));
+    let (code, text) = check_config(&env);
+    assert_eq!(code, 0, "{text}");
+}

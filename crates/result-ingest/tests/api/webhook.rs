@@ -1,6 +1,7 @@
-use crate::helpers::{example, pipeline, GENESYS, OPERATOR};
+use crate::helpers::{example, pipeline, Pipeline, GENESYS, OPERATOR};
 use serde_json::Value;
-use test_support::{assert_problem, problem_locations};
+use service_kit::database::Backend;
+use test_support::{assert_problem, backend_under_test, problem_locations};
 
 #[tokio::test]
 async fn a_valid_result_is_accepted_202_with_its_id() {
@@ -76,4 +77,73 @@ async fn genesys_may_authenticate_with_basic_or_bearer() {
     )
     .await;
     p.assert_no_personal_data_logged();
+}
+
+/// Runs `sql` on result-ingest's database, beside the service.
+async fn execute(p: &Pipeline, sql: &'static str) {
+    p.ingest
+        .pool()
+        .run(move |c| {
+            use diesel::connection::SimpleConnection;
+            c.batch_execute(sql)
+                .map_err(|e| service_kit::problem::ApiError::Unexpected(e.into()))
+        })
+        .await
+        .unwrap();
+}
+
+fn another_result() -> Value {
+    let mut body = example("support-result-voice-inbound.json");
+    body["conversationId"] = uuid::Uuid::new_v4().to_string().into();
+    body
+}
+
+#[tokio::test]
+async fn a_batch_the_database_refuses_is_503_and_once_it_takes_writes_again_so_does_the_webhook() {
+    let p = pipeline().await;
+    assert_eq!(p.deliver(&another_result()).await.status().as_u16(), 202);
+
+    // The inbox is out of reach (both backends can rename a table under a running service).
+    execute(&p, "ALTER TABLE inbox_events RENAME TO inbox_events_away").await;
+    let refused = another_result();
+    let response = p.deliver(&refused).await;
+    assert!(
+        response.headers().contains_key("retry-after"),
+        "{:?}",
+        response.headers()
+    );
+    let problem = assert_problem(response, 503).await;
+    assert!(!problem.to_string().contains("420601123456"), "{problem}");
+
+    execute(&p, "ALTER TABLE inbox_events_away RENAME TO inbox_events").await;
+    assert_eq!(p.deliver(&refused).await.status().as_u16(), 202);
+    assert_eq!(
+        p.events("pending").await.len(),
+        2,
+        "the refused result was not stored half"
+    );
+    p.assert_no_personal_data_logged();
+}
+
+/// The inbox writer keeps its connection between batches. When the database has closed it (a
+/// restart, a failover), the batch is stored on a fresh one: Genesys sees no error.
+#[tokio::test]
+async fn a_connection_the_database_closed_costs_the_webhook_nothing() {
+    if backend_under_test() != Backend::Postgres {
+        // An embedded SQLite has no server to close a connection; the PostgreSQL pass runs this.
+        return;
+    }
+    let p = pipeline().await;
+    assert_eq!(p.deliver(&another_result()).await.status().as_u16(), 202);
+
+    // Every other connection to the service's database ends, the inbox writer's among them;
+    // the timeout makes each call wait until its backend is gone.
+    execute(
+        &p,
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await;
+    assert_eq!(p.deliver(&another_result()).await.status().as_u16(), 202);
+    assert_eq!(p.events("pending").await.len(), 2);
 }

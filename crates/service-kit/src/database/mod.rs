@@ -160,6 +160,9 @@ impl DatabaseError {
     }
 }
 
+/// A connection checked out of a [`DbPool`]; it goes back to the pool when dropped.
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
 /// The connection pool every service shares through `web::Data<DbPool>`.
 #[derive(Clone)]
 pub struct DbPool {
@@ -214,7 +217,7 @@ impl DbPool {
     }
 
     /// A connection for synchronous callers (migrations, tests). Blocks: not for async code.
-    pub fn get_blocking(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, DatabaseError> {
+    pub fn get_blocking(&self) -> Result<PooledConnection, DatabaseError> {
         self.pool.get().map_err(DatabaseError::Unavailable)
     }
 }
