@@ -64,3 +64,7 @@ demo:
 # BENCH_CONCURRENCY, BENCH_ACCEPT_ONLY, BENCH_PGBENCH_SECONDS, BENCH_INGEST_SETTINGS: docs/performance.md).
 bench-ingest:
     CCBRIDGE_PG_DURABLE=1 scripts/with-postgres.sh cargo bench -p result-ingest --bench ingest
+
+# The same in the production shape: PostgreSQL on half the CPUs, everything else on the other half.
+bench-ingest-split:
+    scripts/bench-ingest-split.sh

@@ -54,7 +54,11 @@ durability="-c fsync=off"
 [ "${CCBRIDGE_PG_DURABLE:-0}" = 1 ] && durability="-c fsync=on -c synchronous_commit=on"
 # Extra server settings for profiling, e.g. CCBRIDGE_PG_OPTIONS="-c shared_preload_libraries=pg_stat_statements".
 durability="$durability ${CCBRIDGE_PG_OPTIONS:-}"
-as_cluster_owner "$pg_bin/pg_ctl" -D "$data_dir/data" -w -l "$data_dir/data/server.log" \
+# CCBRIDGE_PG_CPUS (a taskset CPU list, e.g. "0") confines the server, and every backend it forks,
+# to those CPUs: the benchmark's production shape, where PostgreSQL has cores of its own.
+pin=()
+[ -n "${CCBRIDGE_PG_CPUS:-}" ] && pin=(taskset -c "$CCBRIDGE_PG_CPUS")
+as_cluster_owner "${pin[@]}" "$pg_bin/pg_ctl" -D "$data_dir/data" -w -l "$data_dir/data/server.log" \
   -o "-p $port -k $data_dir/data -c listen_addresses=127.0.0.1 $durability -c max_connections=300 -c log_statement=ddl" start >/dev/null
 echo "== PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') running on 127.0.0.1:$port (data in $data_dir)"
 

@@ -9,7 +9,8 @@
 //!
 //! Besides the rates it prints the CPU each event cost PostgreSQL and this process (services and
 //! load generator), read from /proc, against what one pgbench transaction cost: on a machine where
-//! everything shares a few cores, that says which side a rate is bound by.
+//! everything shares a few cores, that says which side a rate is bound by. `just
+//! bench-ingest-split` runs it in the production shape instead: PostgreSQL on CPUs of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/api/helpers.rs"]
@@ -240,6 +241,26 @@ impl CpuTime {
     }
 }
 
+/// The CPUs a process may run on (`Cpus_allowed_list` in `/proc/<pid>/status`), to print which
+/// shape was measured: everything sharing every CPU, or PostgreSQL on CPUs of its own
+/// (`scripts/bench-ingest-split.sh`).
+fn cpus_allowed(process: &std::path::Path) -> Option<String> {
+    std::fs::read_to_string(process.join("status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map(|list| list.trim().to_owned())
+}
+
+fn postgres_cpus() -> Option<String> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|dir| std::fs::read_to_string(dir.join("comm")).is_ok_and(|c| c.trim() == "postgres"))
+        .and_then(|dir| cpus_allowed(&dir))
+}
+
 /// A PostgreSQL client binary (`psql`, `pgbench`) of the benchmark's cluster, as `PG_BIN` names it.
 fn pg_tool(name: &str) -> Command {
     let bin = std::env::var("PG_BIN").map(|b| format!("{b}/")).unwrap_or_default();
@@ -432,6 +453,13 @@ async fn main() {
 
     let ceiling_after = pgbench_ceiling(concurrency, ceiling_seconds);
     println!("result-ingest on PostgreSQL: {events} webhooks at concurrency {concurrency}");
+    println!(
+        "  CPUs: PostgreSQL {}; services, load generator and pgbench's client {}",
+        postgres_cpus().as_deref().unwrap_or("unknown"),
+        cpus_allowed(std::path::Path::new("/proc/self"))
+            .as_deref()
+            .unwrap_or("unknown")
+    );
     println!("  accepted per second                {accepted_per_second:>10.0}");
     println!(
         "  accept latency p50 / p99 / max     {:?} / {:?} / {:?}",
