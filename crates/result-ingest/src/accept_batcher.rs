@@ -86,7 +86,13 @@ fn write_batches(pool: &DbPool, receiver: &Mutex<mpsc::Receiver<Pending>>, max_b
             }
             batch
         };
-        flush(pool, &mut connection, batch);
+        // A bug that panics in one batch must not stop the webhook for good: that batch's
+        // requests are answered 503 (their replies are dropped), its connection was discarded
+        // while unwinding, and the next batch starts afresh.
+        let flushed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| flush(pool, &mut connection, batch)));
+        if flushed.is_err() {
+            tracing::error!("an inbox batch panicked; its requests were answered 503");
+        }
     }
 }
 
