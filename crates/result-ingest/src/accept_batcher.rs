@@ -25,8 +25,8 @@ impl AcceptBatcher {
     /// `flushers` transactions may be in flight at once, each holding up to `max_batch` rows.
     /// Each flusher is a thread of its own that keeps one pooled connection between batches: a
     /// batch then waits on nothing but the database (no hop to the blocking pool, no checkout
-    /// and its liveness query). A batch that fails gives its connection back to the pool, which
-    /// tests it before anyone uses it again; the next batch checks out a fresh one.
+    /// and its liveness query). A batch that fails on the kept connection is tried once more on
+    /// one the pool has just tested.
     pub fn start(
         pool: DbPool,
         suppression: SuppressionKey,
