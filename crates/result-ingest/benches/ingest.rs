@@ -119,6 +119,32 @@ async fn post_all(address: &str, token: &str, bodies: Vec<bytes::Bytes>, concurr
     latencies
 }
 
+/// [`post_all`] on a thread of its own (one event loop, as pgbench runs its clients on `-j`
+/// threads), so that the CPU it costs can be told apart from the services': answers the
+/// latencies and the thread's CPU seconds.
+async fn post_all_apart(
+    address: &str,
+    token: &str,
+    bodies: Vec<bytes::Bytes>,
+    concurrency: usize,
+) -> (Vec<Duration>, f64) {
+    let (address, token) = (address.to_owned(), token.to_owned());
+    let generator = std::thread::Builder::new()
+        .name("load-generator".to_owned())
+        .spawn(move || {
+            let latencies = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(post_all(&address, &token, bodies, concurrency));
+            (latencies, this_thread_cpu_seconds())
+        })
+        .unwrap();
+    tokio::task::spawn_blocking(move || generator.join().unwrap())
+        .await
+        .unwrap()
+}
+
 /// When the last record was written (comm-history-writer's own `created_at`).
 async fn last_record_written_at(p: &helpers::Pipeline) -> time::OffsetDateTime {
     use comm_history_writer::schema::communication_records::dsl;
@@ -174,8 +200,9 @@ async fn records(p: &helpers::Pipeline) -> i64 {
 }
 
 /// CPU seconds spent so far, read from /proc (Linux): this process (the services, their workers
-/// and the load generator), its reaped children (pgbench), and every `postgres` process (exited
-/// backends count through the postmaster's reaped-children time).
+/// and the load generator, whose own share `post_all_apart` reads), its reaped children
+/// (pgbench), and every `postgres` process (exited backends count through the postmaster's
+/// reaped-children time).
 #[derive(Clone, Copy, Default)]
 struct CpuTime {
     ours: f64,
@@ -183,28 +210,39 @@ struct CpuTime {
     postgres: f64,
 }
 
+/// CPU seconds from a `/proc/…/stat` line: its own (user + system) and its reaped children's.
+fn stat_times(stat: &str) -> Option<(f64, f64)> {
+    static TICKS_PER_SECOND: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    let ticks = *TICKS_PER_SECOND.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    });
+    // Fields after the command name: utime, stime, cutime, cstime are the 12th to 15th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let field = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    Some(((field(11) + field(12)) / ticks, (field(13) + field(14)) / ticks))
+}
+
+/// The CPU seconds the calling thread has spent.
+fn this_thread_cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/stat")
+        .ok()
+        .as_deref()
+        .and_then(stat_times)
+        .map_or(0.0, |(own, _)| own)
+}
+
 impl CpuTime {
     fn now() -> Self {
-        static TICKS_PER_SECOND: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-        let ticks = *TICKS_PER_SECOND.get_or_init(|| {
-            Command::new("getconf")
-                .arg("CLK_TCK")
-                .output()
-                .ok()
-                .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-                .unwrap_or(100.0)
-        });
-        // Fields after the command name: utime, stime, cutime, cstime are the 12th to 15th.
-        let times = |stat: &str| -> Option<(f64, f64)> {
-            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-            let field = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-            Some(((field(11) + field(12)) / ticks, (field(13) + field(14)) / ticks))
-        };
         let mut cpu = Self::default();
         if let Some((own, children)) = std::fs::read_to_string("/proc/self/stat")
             .ok()
             .as_deref()
-            .and_then(times)
+            .and_then(stat_times)
         {
             cpu.ours = own;
             cpu.children = children;
@@ -216,7 +254,7 @@ impl CpuTime {
                 .then(|| std::fs::read_to_string(dir.join("stat")).ok())
                 .flatten()
                 .as_deref()
-                .and_then(times)
+                .and_then(stat_times)
             {
                 cpu.postgres += own + children;
             }
@@ -397,7 +435,8 @@ async fn main() {
     let started = Instant::now();
     let started_wall = time::OffsetDateTime::now_utc();
     let cpu_before = CpuTime::now();
-    let mut latencies = post_all(&p.ingest.address, p.ingest.token(helpers::GENESYS), bodies, concurrency).await;
+    let (mut latencies, load_generator_cpu) =
+        post_all_apart(&p.ingest.address, p.ingest.token(helpers::GENESYS), bodies, concurrency).await;
     let accept_time = started.elapsed();
     let accept_cpu = CpuTime::now().since(cpu_before);
     latencies.sort();
@@ -487,16 +526,21 @@ async fn main() {
     );
     // CPU per event over the peak phase, until the last record was seen (the polling sleeps):
     // what each event cost the machine, less sensitive to a noisy neighbour than the rates.
+    // The load generator runs in the accept phase only. On loopback the kernel delivers a segment
+    // in the sender's time, so each side is charged part of the other's receiving: the split
+    // between services and load generator is approximate, their sum is not.
     let per_event = |seconds: f64| seconds * 1e6 / events as f64;
     println!(
-        "  CPU per event, accept phase        {:>6.0} µs PostgreSQL, {:.0} µs services + load generator",
+        "  CPU per event, accept phase        {:>6.0} µs PostgreSQL, {:.0} µs services, {:.0} µs load generator",
         per_event(accept_cpu.postgres),
-        per_event(accept_cpu.ours)
+        per_event(accept_cpu.ours - load_generator_cpu),
+        per_event(load_generator_cpu)
     );
     println!(
-        "  CPU per event, until the last record {:>4.0} µs PostgreSQL, {:.0} µs services + load generator",
+        "  CPU per event, until the last record {:>4.0} µs PostgreSQL, {:.0} µs services, {:.0} µs load generator",
         per_event(peak_cpu.postgres),
-        per_event(peak_cpu.ours)
+        per_event(peak_cpu.ours - load_generator_cpu),
+        per_event(load_generator_cpu)
     );
     match ceiling_before.zip(ceiling_after) {
         Some((before, after)) => {
