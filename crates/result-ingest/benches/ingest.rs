@@ -7,8 +7,8 @@
 //! other than the defaults, e.g. `ingest.batch_size=64`). Otherwise the services run with their
 //! shipped defaults, two workers like two replicas.
 //!
-//! Besides the rates it prints the CPU each event cost PostgreSQL and this process (services and
-//! load generator), read from /proc, against what one pgbench transaction cost: on a machine where
+//! Besides the rates it prints the CPU each event cost PostgreSQL, the services and the load
+//! generator, read from /proc, against what one pgbench transaction cost: on a machine where
 //! everything shares a few cores, that says which side a rate is bound by. `just
 //! bench-ingest-split` runs it in the production shape instead: PostgreSQL on CPUs of its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
