@@ -1,6 +1,6 @@
 //! The durable inbox: accept once, claim with a lease, settle as processed, retried or dead.
 //!
-//! A claim moves `next_attempt_at` to the end of a lease and counts the attempt, in one short
+//! A claim sets `lease_until` to the end of a lease and counts the attempt, in one short
 //! transaction (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so replicas never claim the same row; SQLite:
 //! an immediate transaction, since it has one writer anyway). The work itself runs outside any
 //! transaction; a worker that dies simply lets its lease run out and the event becomes due again.
