@@ -58,7 +58,8 @@ durability="$durability ${CCBRIDGE_PG_OPTIONS:-}"
 # to those CPUs: the benchmark's production shape, where PostgreSQL has cores of its own.
 pin=()
 [ -n "${CCBRIDGE_PG_CPUS:-}" ] && pin=(taskset -c "$CCBRIDGE_PG_CPUS")
-as_cluster_owner "${pin[@]}" "$pg_bin/pg_ctl" -D "$data_dir/data" -w -l "$data_dir/data/server.log" \
+# (${pin[@]+…}: an empty array under `set -u` is an error in bash before 4.4, e.g. macOS's bash.)
+as_cluster_owner ${pin[@]+"${pin[@]}"} "$pg_bin/pg_ctl" -D "$data_dir/data" -w -l "$data_dir/data/server.log" \
   -o "-p $port -k $data_dir/data -c listen_addresses=127.0.0.1 $durability -c max_connections=300 -c log_statement=ddl" start >/dev/null
 echo "== PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') running on 127.0.0.1:$port (data in $data_dir)"
 
