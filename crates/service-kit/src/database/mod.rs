@@ -127,8 +127,11 @@ impl ManageConnection for ConnectionManager {
         connection.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _connection: &mut AnyConnection) -> bool {
-        std::thread::panicking()
+    /// Checked when a connection comes back: one whose user panicked, or that still has a
+    /// transaction open or its transaction manager broken (a failed rollback), is dropped rather
+    /// than handed to the next caller (`SELECT 1` on checkout would not see the latter two).
+    fn has_broken(&self, connection: &mut AnyConnection) -> bool {
+        std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(connection)
     }
 }
 
