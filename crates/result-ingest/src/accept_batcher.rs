@@ -107,16 +107,16 @@ fn flush(pool: &DbPool, connection: &mut Option<PooledConnection>, batch: Vec<Pe
     // failed over, an idle connection was cut): the batch is tried once more on a connection the
     // pool has just tested, as the pool's checkout test did before every batch. Safe to repeat:
     // a row whose commit did reach the database is found again by its natural key.
+    let on_a_fresh_connection = || -> Result<_, ApiError> {
+        let mut fresh = pool.get_blocking()?;
+        store(&mut fresh).map(|accepted| (accepted, fresh))
+    };
     let outcome = match connection.take() {
         Some(mut kept) => store(&mut kept).map(|accepted| (accepted, kept)).or_else(|error| {
             tracing::warn!(error = %error, rows, "an inbox batch failed on a kept connection; trying a fresh one");
-            let mut fresh = pool.get_blocking()?;
-            store(&mut fresh).map(|accepted| (accepted, fresh))
+            on_a_fresh_connection()
         }),
-        None => pool
-            .get_blocking()
-            .map_err(ApiError::from)
-            .and_then(|mut fresh| store(&mut fresh).map(|accepted| (accepted, fresh))),
+        None => on_a_fresh_connection(),
     }
     .map(|(accepted, used)| {
         *connection = Some(used);
