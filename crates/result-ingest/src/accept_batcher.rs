@@ -4,7 +4,6 @@
 
 use crate::gdpr::SuppressionKey;
 use crate::inbox::{self, Acceptance, Delivery};
-use diesel::Connection;
 use domain::{SupportResult, Timestamp};
 use service_kit::database::{DbPool, PooledConnection};
 use service_kit::problem::ApiError;
@@ -99,10 +98,9 @@ fn write_batches(pool: &DbPool, receiver: &Mutex<mpsc::Receiver<Pending>>, max_b
 fn flush(pool: &DbPool, connection: &mut Option<PooledConnection>, batch: Vec<Pending>) {
     let (deliveries, replies): (Vec<Delivery>, Vec<_>) = batch.into_iter().map(|p| (p.delivery, p.reply)).unzip();
     let rows = deliveries.len();
-    let store = |c: &mut PooledConnection| {
-        c.transaction(|c| inbox::accept_batch(c, &deliveries, Timestamp::now()))
-            .map_err(ApiError::from)
-    };
+    // The batch is atomic by itself (one statement on PostgreSQL, its own transaction on SQLite).
+    let store =
+        |c: &mut PooledConnection| inbox::accept_batch(c, &deliveries, Timestamp::now()).map_err(ApiError::from);
     // A connection kept since an earlier batch may have gone stale (the database restarted or
     // failed over, an idle connection was cut): the batch is tried once more on a connection the
     // pool has just tested, as the pool's checkout test did before every batch. Safe to repeat:

@@ -88,16 +88,17 @@ fn natural_key(result: &SupportResult) -> NaturalKey<'_> {
 
 /// Stores each delivery as a pending event, or finds the event the same result created before
 /// (same conversation, agent, wrap-up code and event time), in a constant number of statements
-/// for the whole batch: one multi-row insert, one suppression lookup, and only for redeliveries
-/// and suppressed results a statement more. Answers in the order of `deliveries`. Run it inside
-/// the batch's transaction.
+/// for the whole batch, and only for redeliveries a statement more each. A result about a subject
+/// forgotten after it happened is not stored ([`Acceptance::Suppressed`]). Answers in the order
+/// of `deliveries`. Atomic by itself: on PostgreSQL the batch is one statement (one round trip,
+/// its own commit when no transaction is open), on SQLite one transaction.
 pub fn accept_batch(
     connection: &mut AnyConnection,
     deliveries: &[Delivery],
     now: Timestamp,
 ) -> QueryResult<Vec<Acceptance>> {
-    // The same result twice in one batch is one row: the first delivery decides, the others are
-    // its duplicates.
+    // The same result twice in one batch is one event: its first delivery decides, the others
+    // are its duplicates.
     let keys: Vec<NaturalKey> = deliveries.iter().map(|d| natural_key(&d.result)).collect();
     let mut first_of_key: HashMap<&NaturalKey<'_>, usize> = HashMap::with_capacity(deliveries.len());
     let firsts: Vec<usize> = keys
@@ -105,62 +106,25 @@ pub fn accept_batch(
         .enumerate()
         .map(|(index, key)| *first_of_key.entry(key).or_insert(index))
         .collect();
-    let fresh_ids: Vec<Uuid> = deliveries.iter().map(|_| Uuid::now_v7()).collect();
-    let now_db = DbTimestamp::from(now);
-    let rows: Vec<_> = (0..deliveries.len())
-        .filter(|&index| firsts[index] == index)
-        .map(|index| {
-            let result = &deliveries[index].result;
-            (
-                dsl::id.eq(DbUuid(fresh_ids[index])),
-                dsl::conversation_id.eq(DbUuid::from(result.conversation_id)),
-                dsl::user_id.eq(DbUuid::from(result.user_id)),
-                dsl::wrapup_code.eq(result.wrapup_code.as_str()),
-                dsl::event_time.eq(DbTimestamp::from(result.event_time)),
-                dsl::payload.eq(deliveries[index].payload.as_str()),
-                dsl::customer_handle_key.eq(Some(deliveries[index].handle_key.as_str())),
-                dsl::trace_context.eq(deliveries[index].trace_context.as_deref()),
-                dsl::status.eq(PENDING),
-                dsl::attempts.eq(0),
-                dsl::next_attempt_at.eq(now_db),
-                dsl::accepted_at.eq(now_db),
-                dsl::budget_started_at.eq(now_db),
-            )
-        })
-        .collect();
-    // A redelivery of a stored result conflicts and is not returned.
-    let inserted: Vec<DbUuid> = per_backend!(connection, |c| diesel::insert_into(inbox_events::table)
-        .values(&rows)
-        .on_conflict((dsl::conversation_id, dsl::user_id, dsl::wrapup_code, dsl::event_time))
-        .do_nothing()
-        .returning(dsl::id)
-        .get_results(c))?;
-    let inserted: HashSet<Uuid> = inserted.into_iter().map(|id| id.0).collect();
-
-    // Checked after the insert, whose write lock serialises it with a concurrent forget (on
-    // SQLite a read first would have to upgrade its lock, and fail, under concurrency).
-    let suppressed = crate::gdpr::suppressed_among(
-        connection,
-        deliveries
-            .iter()
-            .map(|d| (d.suppression_hashes.as_slice(), d.result.event_time)),
-    )?;
-    let withdrawn: Vec<DbUuid> = (0..deliveries.len())
-        .filter(|&index| suppressed[index] && inserted.contains(&fresh_ids[index]))
-        .map(|index| DbUuid(fresh_ids[index]))
-        .collect();
-    if !withdrawn.is_empty() {
-        diesel::delete(dsl::inbox_events.filter(dsl::id.eq_any(&withdrawn))).execute(connection)?;
-    }
+    let batch = NewEvents {
+        deliveries,
+        firsts: &firsts,
+        ids: deliveries.iter().map(|_| Uuid::now_v7()).collect(),
+        now,
+    };
+    let Stored { inserted, suppressed } = match connection {
+        AnyConnection::Postgresql(pg) => batch.store_in_one_statement(pg)?,
+        AnyConnection::Sqlite(_) => connection.transaction(|c| batch.store_then_withdraw_suppressed(c))?,
+    };
 
     let mut answers = Vec::with_capacity(deliveries.len());
     for (index, delivery) in deliveries.iter().enumerate() {
         let first = firsts[index];
-        let answer = if suppressed[index] {
+        let answer = if suppressed[index] || suppressed[first] {
             Acceptance::Suppressed
-        } else if inserted.contains(&fresh_ids[first]) {
+        } else if inserted.contains(&batch.ids[first]) {
             Acceptance::Stored(Accepted {
-                id: fresh_ids[first],
+                id: batch.ids[first],
                 duplicate: first != index,
             })
         } else {
@@ -173,6 +137,163 @@ pub fn accept_batch(
         answers.push(answer);
     }
     Ok(answers)
+}
+
+/// A webhook batch on its way into the inbox: a fresh id for each delivery; only the first
+/// delivery of each natural key (`firsts[index] == index`) becomes a row.
+struct NewEvents<'a> {
+    deliveries: &'a [Delivery],
+    firsts: &'a [usize],
+    ids: Vec<Uuid>,
+    now: Timestamp,
+}
+
+/// What a batch's write found: the ids it inserted (a redelivery of a stored result conflicts and
+/// is not among them) and, for each delivery, whether a forget suppresses it.
+struct Stored {
+    inserted: HashSet<Uuid>,
+    suppressed: Vec<bool>,
+}
+
+#[derive(QueryableByName)]
+struct BatchOutcome {
+    /// An event the statement inserted.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    inserted: Option<Uuid>,
+    /// The index of a delivery a forget suppresses.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    suppressed: Option<i32>,
+}
+
+impl NewEvents<'_> {
+    fn is_first(&self, index: usize) -> bool {
+        self.firsts[index] == index
+    }
+
+    /// One column of the rows to insert (`rows`: their deliveries' indexes), for an array bind.
+    fn column<'s, T>(&'s self, rows: &[usize], value: impl Fn(&'s Delivery) -> T) -> Vec<T> {
+        rows.iter().map(|&index| value(&self.deliveries[index])).collect()
+    }
+
+    /// PostgreSQL: the suppression check and the insert of the rows it lets through, as one
+    /// statement. The check must see a forget that commits while this batch waits for it: the
+    /// forget holds a lock on `inbox_events` that conflicts with the insert's, and PostgreSQL
+    /// takes a statement's locks (at parse and bind) before the snapshot it executes with (read
+    /// committed), so a batch that waited reads the forget's suppressions and stores nothing it
+    /// suppresses; a forget that comes later waits for this commit and hides the rows itself.
+    /// (`forget_race` tests both orders.)
+    fn store_in_one_statement(&self, connection: &mut diesel::PgConnection) -> QueryResult<Stored> {
+        use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+        let index_of = |index: usize| i32::try_from(index).unwrap_or(i32::MAX);
+        let (mut hash_delivery, mut hashes, mut hash_event_times) = (Vec::new(), Vec::new(), Vec::new());
+        for (index, delivery) in self.deliveries.iter().enumerate() {
+            for hash in &delivery.suppression_hashes {
+                hash_delivery.push(index_of(index));
+                hashes.push(hash.as_str());
+                hash_event_times.push(delivery.result.event_time.as_offset_date_time());
+            }
+        }
+        let rows: Vec<usize> = (0..self.deliveries.len()).filter(|&i| self.is_first(i)).collect();
+        let outcomes: Vec<BatchOutcome> = diesel::sql_query(
+            "WITH suppressed AS ( \
+                 SELECT DISTINCT h.delivery \
+                 FROM unnest($1::int4[], $2::text[], $3::timestamptz[]) AS h(delivery, key_hash, event_time) \
+                 JOIN suppressions s ON s.key_hash = h.key_hash AND s.forgotten_at > h.event_time \
+             ), inserted AS ( \
+                 INSERT INTO inbox_events (id, conversation_id, user_id, wrapup_code, event_time, payload, \
+                     customer_handle_key, trace_context, status, attempts, next_attempt_at, accepted_at, \
+                     budget_started_at) \
+                 SELECT r.id, r.conversation_id, r.user_id, r.wrapup_code, r.event_time, r.payload, \
+                     r.customer_handle_key, r.trace_context, 'pending', 0, $4, $4, $4 \
+                 FROM unnest($5::int4[], $6::uuid[], $7::uuid[], $8::uuid[], $9::text[], $10::timestamptz[], \
+                     $11::text[], $12::text[], $13::text[]) \
+                     AS r(delivery, id, conversation_id, user_id, wrapup_code, event_time, payload, \
+                         customer_handle_key, trace_context) \
+                 WHERE r.delivery NOT IN (SELECT delivery FROM suppressed) \
+                 ON CONFLICT (conversation_id, user_id, wrapup_code, event_time) DO NOTHING \
+                 RETURNING id \
+             ) \
+             SELECT id AS inserted, NULL::int4 AS suppressed FROM inserted \
+             UNION ALL SELECT NULL::uuid, delivery FROM suppressed",
+        )
+        .bind::<Array<Integer>, _>(hash_delivery)
+        .bind::<Array<Text>, _>(hashes)
+        .bind::<Array<Timestamptz>, _>(hash_event_times)
+        .bind::<Timestamptz, _>(self.now.as_offset_date_time())
+        .bind::<Array<Integer>, _>(rows.iter().map(|&i| index_of(i)).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(rows.iter().map(|&i| self.ids[i]).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(self.column(&rows, |d| DbUuid::from(d.result.conversation_id).0))
+        .bind::<Array<SqlUuid>, _>(self.column(&rows, |d| DbUuid::from(d.result.user_id).0))
+        .bind::<Array<Text>, _>(self.column(&rows, |d| d.result.wrapup_code.as_str()))
+        .bind::<Array<Timestamptz>, _>(self.column(&rows, |d| d.result.event_time.as_offset_date_time()))
+        .bind::<Array<Text>, _>(self.column(&rows, |d| d.payload.as_str()))
+        .bind::<Array<Text>, _>(self.column(&rows, |d| d.handle_key.as_str()))
+        .bind::<Array<Nullable<Text>>, _>(self.column(&rows, |d| d.trace_context.as_deref()))
+        .load(connection)?;
+        let mut stored = Stored {
+            inserted: HashSet::with_capacity(rows.len()),
+            suppressed: vec![false; self.deliveries.len()],
+        };
+        for outcome in outcomes {
+            stored.inserted.extend(outcome.inserted);
+            if let Some(index) = outcome.suppressed.and_then(|i| usize::try_from(i).ok()) {
+                stored.suppressed[index] = true;
+            }
+        }
+        Ok(stored)
+    }
+
+    /// SQLite: one multi-row insert, then the suppression check, then the suppressed rows taken
+    /// out again, in the caller's transaction. Checked after the insert, whose write lock
+    /// serialises it with a concurrent forget (a read first would have to upgrade its lock, and
+    /// fail, under concurrency).
+    fn store_then_withdraw_suppressed(&self, connection: &mut AnyConnection) -> QueryResult<Stored> {
+        let now = DbTimestamp::from(self.now);
+        let rows: Vec<_> = (0..self.deliveries.len())
+            .filter(|&index| self.is_first(index))
+            .map(|index| {
+                let delivery = &self.deliveries[index];
+                let result = &delivery.result;
+                (
+                    dsl::id.eq(DbUuid(self.ids[index])),
+                    dsl::conversation_id.eq(DbUuid::from(result.conversation_id)),
+                    dsl::user_id.eq(DbUuid::from(result.user_id)),
+                    dsl::wrapup_code.eq(result.wrapup_code.as_str()),
+                    dsl::event_time.eq(DbTimestamp::from(result.event_time)),
+                    dsl::payload.eq(delivery.payload.as_str()),
+                    dsl::customer_handle_key.eq(Some(delivery.handle_key.as_str())),
+                    dsl::trace_context.eq(delivery.trace_context.as_deref()),
+                    dsl::status.eq(PENDING),
+                    dsl::attempts.eq(0),
+                    dsl::next_attempt_at.eq(now),
+                    dsl::accepted_at.eq(now),
+                    dsl::budget_started_at.eq(now),
+                )
+            })
+            .collect();
+        let inserted: Vec<DbUuid> = per_backend!(connection, |c| diesel::insert_into(inbox_events::table)
+            .values(&rows)
+            .on_conflict((dsl::conversation_id, dsl::user_id, dsl::wrapup_code, dsl::event_time))
+            .do_nothing()
+            .returning(dsl::id)
+            .get_results(c))?;
+        let mut inserted: HashSet<Uuid> = inserted.into_iter().map(|id| id.0).collect();
+
+        let suppressed = crate::gdpr::suppressed_among(
+            connection,
+            self.deliveries
+                .iter()
+                .map(|d| (d.suppression_hashes.as_slice(), d.result.event_time)),
+        )?;
+        let withdrawn: Vec<DbUuid> = (0..self.deliveries.len())
+            .filter(|&index| suppressed[index] && inserted.remove(&self.ids[index]))
+            .map(|index| DbUuid(self.ids[index]))
+            .collect();
+        if !withdrawn.is_empty() {
+            diesel::delete(dsl::inbox_events.filter(dsl::id.eq_any(&withdrawn))).execute(connection)?;
+        }
+        Ok(Stored { inserted, suppressed })
+    }
 }
 
 fn existing_id(connection: &mut AnyConnection, result: &SupportResult) -> QueryResult<Uuid> {
