@@ -208,3 +208,51 @@ async fn participant_status(p: &Pipeline, request_id: uuid::Uuid) -> serde_json:
     assert_eq!(response.status().as_u16(), 200);
     response.json().await.unwrap()
 }
+
+/// One batch holding a forgotten subject's late result twice and another caller's result: the
+/// forgotten one is answered suppressed both times and stored neither time; the other is stored.
+#[tokio::test]
+async fn a_batch_stores_only_the_results_no_forget_suppresses() {
+    let p = pipeline().await;
+    let (store, call, key) = (store(&p), forget_call(), suppression_key(&p));
+    p.ingest
+        .pool()
+        .run(move |c| {
+            c.transaction(|c| store.forget(c, uuid::Uuid::now_v7(), &call, Timestamp::now()))
+                .map_err(DatabaseError::from)
+        })
+        .await
+        .unwrap();
+
+    let mut late = example("support-result-voice-inbound.json");
+    late["eventTime"] = "2026-01-01T10:00:00Z".into();
+    let mut other = example("support-result-voice-inbound.json");
+    other["conversationId"] = "0b6f4c52-3f7e-4a39-9d0e-4f6b1f2a7c11".into();
+    other["ani"] = "tel:+420777000111".into();
+    let results: Vec<SupportResult> = [&late, &late, &other]
+        .into_iter()
+        .map(|body| serde_json::from_value(body.clone()).unwrap())
+        .collect();
+    let answers = p
+        .ingest
+        .pool()
+        .run(move |c| {
+            let deliveries: Vec<Delivery> = results
+                .into_iter()
+                .map(|result| Delivery::prepare(result, &key, None).unwrap())
+                .collect();
+            inbox::accept_batch(c, &deliveries, Timestamp::now()).map_err(DatabaseError::from)
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(answers[0], inbox::Acceptance::Suppressed);
+    assert_eq!(answers[1], inbox::Acceptance::Suppressed);
+    let inbox::Acceptance::Stored(stored) = answers[2] else {
+        panic!("the other caller's result is stored: {answers:?}")
+    };
+    assert!(!stored.duplicate);
+    let pending = p.events("pending").await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0]["id"], stored.id.to_string());
+}
