@@ -16,6 +16,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use uuid::Uuid;
 
+mod postgres;
+
 pub const PENDING: &str = "pending";
 pub const PROCESSED: &str = "processed";
 pub const DEAD: &str = "dead";
@@ -165,94 +167,6 @@ struct BatchOutcome {
     suppressed: Option<i32>,
 }
 
-/// A webhook batch as one PostgreSQL statement, from arrays. A query of its own rather than a
-/// `sql_query`, which diesel never keeps prepared: PostgreSQL would parse and plan it again for
-/// every batch (about 200 µs of its CPU a batch by `pg_stat_statements` on the benchmark's
-/// machine, more than the insert of a few rows). This one is prepared once per connection.
-struct AcceptBatchStatement<'a> {
-    /// Each suppression hash of each delivery: the delivery's index, the hash, its event time.
-    hash_delivery: Vec<i32>,
-    hashes: Vec<&'a str>,
-    hash_event_times: Vec<time::OffsetDateTime>,
-    now: time::OffsetDateTime,
-    /// The rows to insert, each with its delivery's index.
-    row_delivery: Vec<i32>,
-    ids: Vec<Uuid>,
-    conversation_ids: Vec<Uuid>,
-    user_ids: Vec<Uuid>,
-    wrapup_codes: Vec<&'a str>,
-    event_times: Vec<time::OffsetDateTime>,
-    payloads: Vec<&'a str>,
-    handle_keys: Vec<&'a str>,
-    trace_contexts: Vec<Option<&'a str>>,
-}
-
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for AcceptBatchStatement<'_> {
-    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
-        use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-        // Each bind adds its own placeholder ($1, $2, …), in the order pushed.
-        macro_rules! binds {
-            ($($sql_type:ty => $value:expr),+) => {{
-                let mut first = true;
-                $(
-                    if !std::mem::take(&mut first) {
-                        out.push_sql(", ");
-                    }
-                    out.push_bind_param::<$sql_type, _>($value)?;
-                )+
-            }};
-        }
-        out.push_sql("WITH suppressed AS (SELECT DISTINCT h.delivery FROM unnest(");
-        binds!(Array<Integer> => &self.hash_delivery, Array<Text> => &self.hashes, Array<Timestamptz> => &self.hash_event_times);
-        out.push_sql(
-            ") AS h(delivery, key_hash, event_time) \
-             JOIN suppressions s ON s.key_hash = h.key_hash AND s.forgotten_at > h.event_time), \
-             inserted AS (INSERT INTO inbox_events (id, conversation_id, user_id, wrapup_code, event_time, \
-                 payload, customer_handle_key, trace_context, status, attempts, next_attempt_at, \
-                 accepted_at, budget_started_at) \
-             SELECT r.id, r.conversation_id, r.user_id, r.wrapup_code, r.event_time, r.payload, \
-                 r.customer_handle_key, r.trace_context, 'pending', 0, ",
-        );
-        binds!(Timestamptz => &self.now, Timestamptz => &self.now, Timestamptz => &self.now);
-        out.push_sql(" FROM unnest(");
-        binds!(
-            Array<Integer> => &self.row_delivery,
-            Array<SqlUuid> => &self.ids,
-            Array<SqlUuid> => &self.conversation_ids,
-            Array<SqlUuid> => &self.user_ids,
-            Array<Text> => &self.wrapup_codes,
-            Array<Timestamptz> => &self.event_times,
-            Array<Text> => &self.payloads,
-            Array<Text> => &self.handle_keys,
-            Array<Nullable<Text>> => &self.trace_contexts
-        );
-        out.push_sql(
-            ") AS r(delivery, id, conversation_id, user_id, wrapup_code, event_time, payload, \
-                 customer_handle_key, trace_context) \
-             WHERE r.delivery NOT IN (SELECT delivery FROM suppressed) \
-             ON CONFLICT (conversation_id, user_id, wrapup_code, event_time) DO NOTHING \
-             RETURNING id) \
-             SELECT id AS inserted, NULL::int4 AS suppressed FROM inserted \
-             UNION ALL SELECT NULL::uuid, delivery FROM suppressed",
-        );
-        Ok(())
-    }
-}
-
-/// The statement's text never changes, so its type identifies it in diesel's statement cache.
-struct AcceptBatchStatementId;
-
-impl diesel::query_builder::QueryId for AcceptBatchStatement<'_> {
-    type QueryId = AcceptBatchStatementId;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl diesel::query_builder::Query for AcceptBatchStatement<'_> {
-    type SqlType = diesel::sql_types::Untyped;
-}
-
-impl RunQueryDsl<diesel::PgConnection> for AcceptBatchStatement<'_> {}
-
 impl NewEvents<'_> {
     fn is_first(&self, index: usize) -> bool {
         self.firsts[index] == index
@@ -281,7 +195,7 @@ impl NewEvents<'_> {
             }
         }
         let rows: Vec<usize> = (0..self.deliveries.len()).filter(|&i| self.is_first(i)).collect();
-        let statement = AcceptBatchStatement {
+        let statement = postgres::AcceptBatchStatement {
             hash_delivery,
             hashes,
             hash_event_times,
@@ -511,20 +425,12 @@ fn mark_processed_many(
 ) -> QueryResult<()> {
     match connection {
         AnyConnection::Postgresql(pg) => {
-            let ids: Vec<Uuid> = processed.iter().map(|(id, _)| *id).collect();
-            let record_ids: Vec<Option<Uuid>> = processed.iter().map(|(_, record_id)| *record_id).collect();
-            diesel::sql_query(
-                "UPDATE inbox_events \
-                 SET status = 'processed', processed_at = $1, last_error = NULL, lease_until = NULL, \
-                     record_id = settled.record_id \
-                 FROM unnest($2::uuid[], $3::uuid[]) AS settled(id, record_id) \
-                 WHERE inbox_events.id = settled.id",
-            )
-            .bind::<service_kit::database::sql_types::UtcTimestamp, _>(DbTimestamp::from(now))
-            .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
-            .bind::<diesel::sql_types::Array<diesel::sql_types::Nullable<diesel::sql_types::Uuid>>, _>(record_ids)
-            .execute(pg)
-            .map(drop)
+            let statement = postgres::SettleProcessedStatement {
+                now: now.as_offset_date_time(),
+                ids: processed.iter().map(|(id, _)| *id).collect(),
+                record_ids: processed.iter().map(|(_, record_id)| *record_id).collect(),
+            };
+            statement.execute(pg).map(drop)
         }
         AnyConnection::Sqlite(_) => processed
             .iter()
