@@ -217,15 +217,24 @@ impl NewEvents<'_> {
         };
         for outcome in outcomes {
             stored.inserted.extend(outcome.inserted);
-            if let Some(index) = outcome.suppressed.and_then(|i| usize::try_from(i).ok()) {
-                stored.suppressed[index] = true;
+            if let Some(index) = outcome.suppressed {
+                let flag = usize::try_from(index).ok().and_then(|i| stored.suppressed.get_mut(i));
+                *flag.ok_or_else(|| {
+                    diesel::result::Error::DeserializationError(
+                        format!(
+                            "the batch statement named delivery {index} of {}",
+                            self.deliveries.len()
+                        )
+                        .into(),
+                    )
+                })? = true;
             }
         }
         Ok(stored)
     }
 
     /// SQLite: one multi-row insert, then the suppression check, then the suppressed rows taken
-    /// out again, in the caller's transaction. Checked after the insert, whose write lock
+    /// out again, in one transaction (`accept_batch`'s). Checked after the insert, whose write lock
     /// serialises it with a concurrent forget (a read first would have to upgrade its lock, and
     /// fail, under concurrency).
     fn store_then_withdraw_suppressed(&self, connection: &mut AnyConnection) -> QueryResult<Stored> {
