@@ -25,11 +25,42 @@ pub const DEAD: &str = "dead";
 /// `status = '…'` with the status written into the statement rather than bound: the planner then
 /// matches the partial index whose predicate names it, and knows how rare the status is (with a
 /// bound parameter, PostgreSQL's generic plan must assume any status, and scans the table).
-fn status_is(
-    status: &'static str,
-) -> diesel::dsl::Eq<dsl::status, diesel::expression::SqlLiteral<diesel::sql_types::Text>> {
-    dsl::status.eq(diesel::dsl::sql(&format!("'{status}'")))
+fn status_is(status: &'static str) -> diesel::dsl::Eq<dsl::status, StatusLiteral> {
+    dsl::status.eq(StatusLiteral(status))
 }
+
+/// A status as a literal in the statement's text. Not a `sql` fragment: diesel never keeps a
+/// statement holding one prepared, and the claim would be parsed and planned on every call.
+/// The statement cache keys such a statement by its text, which names the status.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusLiteral(&'static str);
+
+impl diesel::expression::Expression for StatusLiteral {
+    type SqlType = diesel::sql_types::Text;
+}
+
+impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for StatusLiteral {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        // One of this module's status constants, never outside input.
+        out.push_sql("'");
+        out.push_sql(self.0);
+        out.push_sql("'");
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryId for StatusLiteral {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<GroupBy> diesel::expression::ValidGrouping<GroupBy> for StatusLiteral {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl<QuerySource> diesel::expression::AppearsOnTable<QuerySource> for StatusLiteral {}
+
+impl<QuerySource> diesel::expression::SelectableExpression<QuerySource> for StatusLiteral {}
 
 /// What the webhook answers: the event's id, and whether it was already known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
