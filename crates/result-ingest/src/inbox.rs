@@ -33,7 +33,7 @@ fn status_is(status: &'static str) -> diesel::dsl::Eq<dsl::status, StatusLiteral
 /// statement holding one prepared, and the claim would be parsed and planned on every call.
 /// The statement cache keys such a statement by its text, which names the status.
 #[derive(Debug, Clone, Copy)]
-pub struct StatusLiteral(&'static str);
+struct StatusLiteral(&'static str);
 
 impl diesel::expression::Expression for StatusLiteral {
     type SqlType = diesel::sql_types::Text;
