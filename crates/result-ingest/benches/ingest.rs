@@ -290,6 +290,17 @@ fn cpus_allowed(process: &std::path::Path) -> Option<String> {
         .map(|list| list.trim().to_owned())
 }
 
+/// How many CPUs a `Cpus_allowed_list` names ("0", "0-1", "0,2-3").
+fn cpu_count(list: &str) -> Option<f64> {
+    list.split(',').try_fold(0.0, |count, part| {
+        let width = match part.trim().split_once('-') {
+            Some((first, last)) => last.parse::<u32>().ok()?.checked_sub(first.parse().ok()?)? + 1,
+            None => part.trim().parse::<u32>().map(|_| 1).ok()?,
+        };
+        Some(count + f64::from(width))
+    })
+}
+
 fn postgres_cpus() -> Option<String> {
     std::fs::read_dir("/proc")
         .ok()?
@@ -573,6 +584,21 @@ async fn main() {
                 pgbench_postgres / (accept_cpu.postgres / events as f64),
                 pgbench_postgres / (peak_cpu.postgres / events as f64)
             );
+            // How busy PostgreSQL's CPUs were, and the most the accept rate could be at this CPU
+            // cost per event with every one of them busy: while the workers keep pace, accepted /
+            // ceiling cannot pass that bound, however the webhook batches.
+            if let Some(postgres_cpus) = postgres_cpus().as_deref().and_then(cpu_count) {
+                let pgbench_seconds = transactions / tps;
+                println!(
+                    "  PostgreSQL's {postgres_cpus:.0} CPU(s) busy: {:.2} under pgbench, {:.2} in the accept phase",
+                    cpu.postgres / pgbench_seconds,
+                    accept_cpu.postgres / accept_time.as_secs_f64()
+                );
+                println!(
+                    "  accepted / ceiling with PostgreSQL's CPUs all busy at this cost per event {:>5.2}",
+                    postgres_cpus / (accept_cpu.postgres / events as f64) / tps
+                );
+            }
         }
         None => println!("  pgbench not available: no ceiling measured"),
     }
