@@ -584,20 +584,37 @@ async fn main() {
                 pgbench_postgres / (accept_cpu.postgres / events as f64),
                 pgbench_postgres / (peak_cpu.postgres / events as f64)
             );
-            // How busy PostgreSQL's CPUs were, and the most the accept rate could be at this CPU
-            // cost per event with every one of them busy: while the workers keep pace, accepted /
-            // ceiling cannot pass that bound, however the webhook batches.
-            if let Some(postgres_cpus) = postgres_cpus().as_deref().and_then(cpu_count) {
-                let pgbench_seconds = transactions / tps;
+            // How busy each side's CPUs were, and the most the accept rate could be at the CPU
+            // it cost per event with every CPU busy: while the workers keep pace, accepted /
+            // ceiling cannot pass that bound (the lower of the two sides' when they are split),
+            // however the webhook batches.
+            let postgres_cpus = postgres_cpus();
+            let our_cpus = cpus_allowed(std::path::Path::new("/proc/self"));
+            let counts = postgres_cpus
+                .as_deref()
+                .and_then(cpu_count)
+                .zip(our_cpus.as_deref().and_then(cpu_count));
+            if let Some((postgres_count, our_count)) = counts {
+                let accept_seconds = accept_time.as_secs_f64();
+                let seconds_per_event = |seconds: f64| seconds / events as f64;
                 println!(
-                    "  PostgreSQL's {postgres_cpus:.0} CPU(s) busy: {:.2} under pgbench, {:.2} in the accept phase",
-                    cpu.postgres / pgbench_seconds,
-                    accept_cpu.postgres / accept_time.as_secs_f64()
+                    "  CPUs busy: PostgreSQL {:.2} under pgbench, {:.2} in the accept phase; ours {:.2} in it",
+                    cpu.postgres / (transactions / tps),
+                    accept_cpu.postgres / accept_seconds,
+                    accept_cpu.ours / accept_seconds
                 );
-                println!(
-                    "  accepted / ceiling with PostgreSQL's CPUs all busy at this cost per event {:>5.2}",
-                    postgres_cpus / (accept_cpu.postgres / events as f64) / tps
-                );
+                if postgres_cpus == our_cpus {
+                    println!(
+                        "  accepted / ceiling with all {postgres_count:.0} CPUs busy at this cost per event {:>5.2}",
+                        postgres_count / seconds_per_event(accept_cpu.postgres + accept_cpu.ours) / tps
+                    );
+                } else {
+                    println!(
+                        "  accepted / ceiling with a side's CPUs all busy at its cost per event {:>5.2} PostgreSQL ({postgres_count:.0}), {:.2} ours ({our_count:.0}: services and load generator)",
+                        postgres_count / seconds_per_event(accept_cpu.postgres) / tps,
+                        our_count / seconds_per_event(accept_cpu.ours) / tps
+                    );
+                }
             }
         }
         None => println!("  pgbench not available: no ceiling measured"),
