@@ -9,7 +9,8 @@ pub mod store;
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use service_kit::database::Migrations;
-use service_kit::startup::{routes_only, Routes, ServiceContext, ServiceDefinition};
+use service_kit::startup::{Routes, ServiceContext, ServiceDefinition};
+use std::sync::Arc;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite/comm-history-writer");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres/comm-history-writer");
@@ -35,15 +36,30 @@ pub struct RecordsSettings {
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let records: RecordsSettings = context.settings.section("records")?;
     if records.idempotency_retention_days < 2 {
-        anyhow::bail!("configuration is invalid:\n  - records.idempotency_retention_days: must be at least 2");
+        return Err(service_kit::configuration::invalid(
+            "records.idempotency_retention_days: must be at least 2",
+        ));
     }
+    let handles = actix_web::web::Data::new(
+        context
+            .settings
+            .handles
+            .normaliser()
+            .map_err(|reason| service_kit::configuration::invalid(&format!("handles.default_region: {reason}")))?,
+    );
+    let verifier = service_kit::gdpr_participant::verifier(context.settings)?;
     // Background work only where something is served (`check-config` starts none).
     if let (Some(pool), Some(background)) = (context.pool, context.background) {
         let pool = pool.clone();
         let days = records.idempotency_retention_days;
-        background.spawn(move |shutdown| forget_old_idempotency_keys(pool, days, shutdown));
+        background.spawn("idempotency key retention", move |shutdown, health| {
+            forget_old_idempotency_keys(pool, days, shutdown, health)
+        });
     }
-    routes_only(routes::config)
+    Ok(Arc::new(move |cfg: &mut actix_web::web::ServiceConfig| {
+        cfg.app_data(handles.clone());
+        routes::config(cfg, verifier.clone());
+    }))
 }
 
 /// Hourly: forget idempotency keys older than the retention, so the table does not grow forever.
@@ -51,6 +67,7 @@ async fn forget_old_idempotency_keys(
     pool: service_kit::database::DbPool,
     retention_days: u64,
     mut shutdown: service_kit::background::Shutdown,
+    health: service_kit::background::Health,
 ) {
     let retention = std::time::Duration::from_secs(retention_days * 86_400);
     while !shutdown.is_requested() {
@@ -62,9 +79,16 @@ async fn forget_old_idempotency_keys(
             })
             .await
         {
-            Ok(0) => {}
-            Ok(removed) => tracing::info!(removed, "forgot idempotency keys past retention"),
-            Err(error) => tracing::warn!(error = %error, "forgetting old idempotency keys failed"),
+            Ok(removed) => {
+                health.succeeded();
+                if removed > 0 {
+                    tracing::info!(removed, "forgot idempotency keys past retention");
+                }
+            }
+            Err(error) => {
+                health.failed("forgetting old idempotency keys failed");
+                tracing::warn!(error = %error, "forgetting old idempotency keys failed");
+            }
         }
         shutdown.sleep(std::time::Duration::from_secs(3600)).await;
     }

@@ -22,6 +22,8 @@ diesel::table! {
         body -> Text,
         created_at -> UtcTimestamp,
         forgotten_by -> Nullable<Uuid>,
+        genesys_user_id -> Nullable<Uuid>,
+        agent_redacted -> Bool,
     }
 }
 

@@ -5,7 +5,7 @@ use crate::schema::{communication_records, idempotency_keys};
 use diesel::prelude::*;
 use domain::{
     BoundedText, Channel, CommunicationRecord, CommunicationRecordId, CustomerHandle, CustomerId, Direction,
-    InteractionId, NewCommunicationRecord, RecordDomain, Timestamp,
+    GenesysUserId, HandleNormaliser, InteractionId, NewCommunicationRecord, RecordDomain, Timestamp,
 };
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
@@ -33,10 +33,18 @@ pub(crate) struct RecordRow {
     title: String,
     body: String,
     created_at: DbTimestamp,
+    genesys_user_id: Option<DbUuid>,
+    /// A GDPR forget of the agent holds the record: served without the agent.
+    agent_redacted: bool,
 }
 
 impl RecordRow {
-    fn new(id: CommunicationRecordId, record: &NewCommunicationRecord, created_at: Timestamp) -> Self {
+    fn new(
+        id: CommunicationRecordId,
+        record: &NewCommunicationRecord,
+        created_at: Timestamp,
+        handles: &HandleNormaliser,
+    ) -> Self {
         Self {
             id: id.into(),
             direction: record.direction.as_str().to_owned(),
@@ -46,7 +54,7 @@ impl RecordRow {
             domain: record.domain.as_str().to_owned(),
             customer_id: record.customer_id.map(DbUuid::from),
             customer_handle: record.customer_handle.as_str().to_owned(),
-            customer_handle_key: record.customer_handle.key().as_str().to_owned(),
+            customer_handle_key: record.customer_handle.key(handles).as_str().to_owned(),
             interaction_id: record.interaction_id.into(),
             bank_user_id: record.bank_user_id.as_ref().map(|v| v.as_str().to_owned()),
             bank_user_name: record.bank_user_name.as_ref().map(|v| v.as_str().to_owned()),
@@ -54,10 +62,13 @@ impl RecordRow {
             title: record.title.as_str().to_owned(),
             body: record.body.as_str().to_owned(),
             created_at: created_at.into(),
+            genesys_user_id: record.genesys_user_id.map(DbUuid::from),
+            agent_redacted: false,
         }
     }
 
-    /// A row that no longer parses was written around our validation: report it as corrupt.
+    /// A row that no longer parses was written around our validation: report it as corrupt. A
+    /// record whose agent a GDPR forget holds is served without the agent.
     pub(crate) fn into_record(self) -> QueryResult<CommunicationRecord> {
         fn corrupt<E: std::fmt::Display>(column: &'static str) -> impl FnOnce(E) -> diesel::result::Error {
             move |e| diesel::result::Error::DeserializationError(format!("communication_records.{column}: {e}").into())
@@ -87,8 +98,13 @@ impl RecordRow {
                 bank_user_name: self
                     .bank_user_name
                     .as_deref()
+                    .filter(|_| !self.agent_redacted)
                     .map(|v| text(v, "bank_user_name"))
                     .transpose()?,
+                genesys_user_id: self
+                    .genesys_user_id
+                    .filter(|_| !self.agent_redacted)
+                    .map(GenesysUserId::from),
                 purpose: self.purpose.as_deref().map(|v| text(v, "purpose")).transpose()?,
                 title: text(&self.title, "title")?,
                 body: text(&self.body, "body")?,
@@ -164,13 +180,14 @@ pub fn create(
     record: &NewCommunicationRecord,
     idempotency: Option<&Idempotency>,
     now: Timestamp,
+    handles: &HandleNormaliser,
 ) -> Result<Created, CreateError> {
     connection.transaction(|connection| {
         let outcome = match idempotency {
             None => {
                 let id = CommunicationRecordId::generate();
                 diesel::insert_into(communication_records::table)
-                    .values(RecordRow::new(id, record, now))
+                    .values(RecordRow::new(id, record, now, handles))
                     .execute(connection)?;
                 BatchOutcome::Created(id)
             }
@@ -179,7 +196,7 @@ pub fn create(
                     record: record.clone(),
                     idempotency: idempotency.clone(),
                 };
-                let mut outcomes = write_batch(connection, std::slice::from_ref(&entry), now)?;
+                let mut outcomes = write_batch(connection, std::slice::from_ref(&entry), now, handles)?;
                 outcomes.pop().ok_or(diesel::result::Error::NotFound)?
             }
         };
@@ -221,8 +238,9 @@ pub fn create_batch(
     connection: &mut AnyConnection,
     entries: &[BatchEntry],
     now: Timestamp,
+    handles: &HandleNormaliser,
 ) -> QueryResult<Vec<BatchOutcome>> {
-    connection.transaction(|connection| write_batch(connection, entries, now))
+    connection.transaction(|connection| write_batch(connection, entries, now, handles))
 }
 
 /// [`create_batch`] inside the caller's transaction.
@@ -234,6 +252,7 @@ fn write_batch(
     connection: &mut AnyConnection,
     entries: &[BatchEntry],
     now: Timestamp,
+    handles: &HandleNormaliser,
 ) -> QueryResult<Vec<BatchOutcome>> {
     let mut first_of_key: HashMap<(&str, &str), usize> = HashMap::with_capacity(entries.len());
     let firsts: Vec<usize> = entries
@@ -274,7 +293,7 @@ fn write_batch(
     let new_rows: Vec<RecordRow> = unique
         .iter()
         .filter(|&&index| claimed.contains(&ids[index]))
-        .map(|&index| RecordRow::new(ids[index], &entries[index].record, now))
+        .map(|&index| RecordRow::new(ids[index], &entries[index].record, now, handles))
         .collect();
     if !new_rows.is_empty() {
         per_backend!(connection, |c| diesel::insert_into(communication_records::table)
@@ -454,7 +473,8 @@ pub fn count(connection: &mut AnyConnection) -> QueryResult<i64> {
 }
 
 /// Gives the interaction's records that have no customer yet this customer; records that have
-/// one keep it. Idempotent. Returns how many records changed.
+/// one keep it, and so do records a GDPR forget holds (they were the forgotten subject's when it
+/// was confirmed). Idempotent. Returns how many records changed.
 pub fn assign_customer(
     connection: &mut AnyConnection,
     interaction_id: InteractionId,
@@ -464,7 +484,8 @@ pub fn assign_customer(
     diesel::update(
         dsl::communication_records
             .filter(dsl::interaction_id.eq(DbUuid::from(interaction_id)))
-            .filter(dsl::customer_id.is_null()),
+            .filter(dsl::customer_id.is_null())
+            .filter(dsl::forgotten_by.is_null()),
     )
     .set(dsl::customer_id.eq(Some(DbUuid::from(customer_id))))
     .execute(connection)

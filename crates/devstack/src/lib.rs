@@ -17,28 +17,66 @@ pub static SERVICES: [&ServiceDefinition; 5] = [
     &gdpr_orchestrator::SERVICE,
 ];
 
-/// The development callers and every scope each may hold; each service gets the scopes it knows.
-const CALLERS: [(&str, &[&str]); 5] = [
+/// A development caller: its name, every scope it holds (each service gets those it knows), and
+/// whether it may act on behalf of a named person.
+struct DevCaller {
+    name: &'static str,
+    scopes: &'static [&'static str],
+    delegates: bool,
+}
+
+/// The development callers, the same map as production's (docs/security.md): one per client, each
+/// with only the scopes it uses.
+const CALLERS: [DevCaller; 8] = [
     // The back-office front end: pairs interactions, reads history.
-    ("bofe", &["pairing:write", "pairing:read", "records:read"]),
-    // ccbridge's own services calling each other.
-    (
-        "internal",
-        &[
-            "pairing:read",
-            "records:write",
-            "records:read",
-            "genesys:lookup",
-            "genesys:gdpr",
-            "gdpr:participant",
-        ],
-    ),
+    DevCaller {
+        name: "bofe",
+        scopes: &["pairing:write", "pairing:read", "records:read"],
+        delegates: false,
+    },
+    // result-ingest's worker: pairings, names, records and late customers.
+    DevCaller {
+        name: "result-ingest",
+        scopes: &["pairing:read", "genesys:lookup", "records:write", "records:assign"],
+        delegates: false,
+    },
+    // interaction-pairing's outbox: late customers.
+    DevCaller {
+        name: "interaction-pairing",
+        scopes: &["records:assign"],
+        delegates: false,
+    },
+    // gdpr-orchestrator: the GDPR participant routes of every service.
+    DevCaller {
+        name: "gdpr-orchestrator",
+        scopes: &["gdpr:participant"],
+        delegates: false,
+    },
     // Genesys' data action posting interaction results.
-    ("genesys", &["ingest:webhook"]),
+    DevCaller {
+        name: "genesys",
+        scopes: &["ingest:webhook"],
+        delegates: false,
+    },
     // Someone looking after the inbox.
-    ("operator", &["ingest:operate"]),
-    // The data protection officer (and the `gdpr` command line): GDPR requests.
-    ("dpo", &["dpo"]),
+    DevCaller {
+        name: "operator",
+        scopes: &["ingest:operate"],
+        delegates: false,
+    },
+    // The data protection officers' tool (the `gdpr` command line): GDPR requests, each in the
+    // name of the person running it (`--as`).
+    DevCaller {
+        name: "dpo",
+        scopes: &["dpo"],
+        delegates: true,
+    },
+    // A second data protection officer, to confirm what the first filed (four eyes).
+    DevCaller {
+        name: "dpo2",
+        scopes: &["dpo"],
+        delegates: false,
+    },
 ];
 
 /// genesys-sim's port when devstack runs it.
@@ -109,9 +147,8 @@ impl Devstack {
             }
         };
         let mut applications = Vec::new();
-        let internal_token = tokens.get("internal").cloned().unwrap_or_default();
         for service in SERVICES {
-            let own = wiring(service.name, &services, &genesys_settings, &internal_token);
+            let own = wiring(service.name, &services, &genesys_settings, &tokens)?;
             let settings = settings_for(service, options, &tokens, own)?;
             let application = Application::build(service, settings, Signals::Ignore)
                 .await
@@ -174,13 +211,17 @@ impl Devstack {
     }
 }
 
-/// How each service finds those it calls (they started before it).
+/// How each service finds those it calls (they started before it), with its own caller's token.
 fn wiring(
     service: &str,
     started: &[RunningService],
     genesys: &[(String, String)],
-    internal_token: &str,
-) -> Vec<(String, String)> {
+    tokens: &BTreeMap<String, String>,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let internal_token = tokens
+        .get(service)
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no development token for {service}"));
     let url_of = |name: &str| {
         started
             .iter()
@@ -189,27 +230,27 @@ fn wiring(
             .unwrap_or_default()
     };
     let setting = |key: &str, value: String| (key.to_owned(), value);
-    match service {
+    Ok(match service {
         "interaction-pairing" => vec![
             setting("pairing.comm_history_url", url_of("comm-history-writer")),
-            setting("pairing.internal_token", internal_token.to_owned()),
+            setting("pairing.internal_token", internal_token?),
         ],
         "genesys-gateway" => genesys.to_vec(),
         "result-ingest" => vec![
             setting("ingest.gateway_url", url_of("genesys-gateway")),
             setting("ingest.pairing_url", url_of("interaction-pairing")),
             setting("ingest.comm_history_url", url_of("comm-history-writer")),
-            setting("ingest.internal_token", internal_token.to_owned()),
+            setting("ingest.internal_token", internal_token?),
         ],
         "gdpr-orchestrator" => vec![
             setting("gdpr.result_ingest_url", url_of("result-ingest")),
             setting("gdpr.comm_history_url", url_of("comm-history-writer")),
             setting("gdpr.pairing_url", url_of("interaction-pairing")),
             setting("gdpr.gateway_url", url_of("genesys-gateway")),
-            setting("gdpr.internal_token", internal_token.to_owned()),
+            setting("gdpr.internal_token", internal_token?),
         ],
         _ => Vec::new(),
-    }
+    })
 }
 
 fn settings_for(
@@ -220,21 +261,32 @@ fn settings_for(
 ) -> anyhow::Result<Settings> {
     let database = options.data_dir.join(format!("{}.db", service.name));
     let mut overrides = own;
+    // devstack is a development machine: the embedded development keys are accepted.
+    overrides.push(("application.environment".to_owned(), "development".to_owned()));
     overrides.push(("application.host".to_owned(), options.host.clone()));
     overrides.push(("database.url".to_owned(), format!("sqlite://{}", database.display())));
     if options.ephemeral_ports {
         overrides.push(("application.port".to_owned(), "0".to_owned()));
     }
-    for (caller, scopes) in CALLERS {
-        let scopes: Vec<&str> = scopes.iter().copied().filter(|s| service.scopes.contains(s)).collect();
+    for caller in &CALLERS {
+        let scopes: Vec<&str> = caller
+            .scopes
+            .iter()
+            .copied()
+            .filter(|s| service.scopes.contains(s))
+            .collect();
         if scopes.is_empty() {
             continue;
         }
+        let name = caller.name;
         let token = tokens
-            .get(caller)
-            .ok_or_else(|| anyhow::anyhow!("no development token for {caller}"))?;
-        overrides.push((format!("auth.callers.{caller}.token"), token.clone()));
-        overrides.push((format!("auth.callers.{caller}.scopes"), scopes.join(",")));
+            .get(name)
+            .ok_or_else(|| anyhow::anyhow!("no development token for {name}"))?;
+        overrides.push((format!("auth.callers.{name}.token"), token.clone()));
+        overrides.push((format!("auth.callers.{name}.scopes"), scopes.join(",")));
+        if caller.delegates {
+            overrides.push((format!("auth.callers.{name}.delegates"), "true".to_owned()));
+        }
     }
     let sources = SettingsSources {
         service_defaults: service.default_config,
@@ -254,10 +306,10 @@ fn load_or_create_tokens(data_dir: &Path) -> anyhow::Result<BTreeMap<String, Str
         Err(e) => return Err(e.into()),
     };
     let before = tokens.len();
-    for (caller, _) in CALLERS {
+    for caller in &CALLERS {
         tokens
-            .entry(caller.to_owned())
-            .or_insert_with(|| format!("dev-{caller}-{}", uuid::Uuid::new_v4().simple()));
+            .entry(caller.name.to_owned())
+            .or_insert_with(|| format!("dev-{}-{}", caller.name, uuid::Uuid::new_v4().simple()));
     }
     if tokens.len() != before {
         std::fs::write(&path, serde_json::to_string_pretty(&tokens)?)?;

@@ -31,7 +31,7 @@ async fn every_service_answers_with_the_development_tokens() {
     let banner = stack.banner();
     let urls: BTreeMap<&str, String> = stack.services.iter().map(|s| (s.name, s.url.clone())).collect();
     let bofe = stack.tokens["bofe"].clone();
-    let internal = stack.tokens["internal"].clone();
+    let ingest = stack.tokens["result-ingest"].clone();
     let genesys = stack.tokens["genesys"].clone();
     assert!(banner.contains(&bofe) && urls.values().all(|u| banner.contains(u.as_str())));
     tokio::spawn(stack.run_until_signalled());
@@ -70,7 +70,7 @@ async fn every_service_answers_with_the_development_tokens() {
         .get(format!(
             "{pairing_url}/customers/supportInteraction/5773eca4-0874-4617-a6e8-85591aa94609"
         ))
-        .bearer_auth(&internal)
+        .bearer_auth(&ingest)
         .send()
         .await
         .unwrap();
@@ -86,13 +86,13 @@ async fn every_service_answers_with_the_development_tokens() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
 
-    // The gateway answers from genesys-sim with the internal token.
+    // The gateway answers from genesys-sim to result-ingest's token.
     let agent: serde_json::Value = client
         .get(format!(
             "{}/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
             urls["genesys-gateway"]
         ))
-        .bearer_auth(&internal)
+        .bearer_auth(&ingest)
         .send()
         .await
         .unwrap()

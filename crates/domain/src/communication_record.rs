@@ -3,7 +3,7 @@
 use crate::channel::Channel;
 use crate::direction::Direction;
 use crate::handle::CustomerHandle;
-use crate::ids::{BankUserId, CommunicationRecordId, CustomerId, InteractionId};
+use crate::ids::{BankUserId, CommunicationRecordId, CustomerId, GenesysUserId, InteractionId};
 use crate::text::BoundedText;
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -67,6 +67,10 @@ pub struct NewCommunicationRecord {
     pub bank_user_id: Option<BankUserId>,
     #[serde(default)]
     pub bank_user_name: Option<BoundedText<1, 256>>,
+    /// The Genesys user id of the agent (records from Genesys): what finds an agent's records for
+    /// a GDPR request, where the name alone would not.
+    #[serde(default)]
+    pub genesys_user_id: Option<GenesysUserId>,
     #[serde(default)]
     pub purpose: Option<BoundedText<1, 256>>,
     pub title: BoundedText<1, 1000>,
@@ -99,6 +103,7 @@ mod tests {
             "interactionId": "5773eca4-0874-4617-a6e8-85591aa94609",
             "bankUserId": null,
             "bankUserName": "Jana Nováková",
+            "genesysUserId": "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
             "purpose": "Sale completed",
             "title": "Call center communication",
             "body": ""
@@ -115,7 +120,7 @@ mod tests {
     fn nullable_fields_may_be_omitted() {
         let mut value = expected_example();
         let object = value.as_object_mut().unwrap();
-        for field in ["customerId", "bankUserId", "bankUserName", "purpose"] {
+        for field in ["customerId", "bankUserId", "bankUserName", "genesysUserId", "purpose"] {
             object.remove(field);
         }
         let record: NewCommunicationRecord = serde_json::from_value(value).unwrap();

@@ -1,7 +1,7 @@
 //! GDPR data-subject requests: who the subject is, and the one contract every service holding
 //! personal data serves to gdpr-orchestrator (count, export, forget, undo, purge, status).
 
-use crate::handle::HandleKey;
+use crate::handle::{HandleKey, HandleNormaliser};
 use crate::ids::{CustomerId, GenesysUserId, InteractionId};
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -76,7 +76,7 @@ impl TryFrom<NormalisedSubject> for DataSubject {
             .iter()
             .all(|p| matches!(HandleKey::of(p), HandleKey::Phone(e164) if &e164 == p))
         {
-            return Err("phoneNumbers must be E.164 numbers (+420601123456)");
+            return Err("phoneNumbers must be E.164 numbers: + and the country code, digits only");
         }
         if !wire
             .email_addresses
@@ -111,7 +111,8 @@ impl fmt::Debug for DataSubject {
 
 impl DataSubject {
     /// Parses every identifier; all problems at once, each naming its place (`/phoneNumbers/1`).
-    pub fn parse(input: &SubjectInput) -> Result<Self, Vec<SubjectProblem>> {
+    /// A phone number without a country code is read in `handles`' default region, if any.
+    pub fn parse(input: &SubjectInput, handles: &HandleNormaliser) -> Result<Self, Vec<SubjectProblem>> {
         let mut subject = Self::default();
         let mut problems = Vec::new();
         for (i, id) in input.customer_ids.iter().enumerate() {
@@ -126,18 +127,18 @@ impl DataSubject {
             }
         }
         for (i, phone) in input.phone_numbers.iter().enumerate() {
-            match HandleKey::of(phone) {
+            match handles.key(phone) {
                 HandleKey::Phone(e164) => {
                     subject.phone_numbers.insert(e164);
                 }
                 _ => problems.push(SubjectProblem {
                     pointer: format!("/phoneNumbers/{i}"),
-                    detail: "not a phone number with a country code (+…, tel:+…, sip:+…@host)",
+                    detail: "not a phone number: give it with its country code (+…, tel:+…, sip:+…@host), or national where a default region is configured",
                 }),
             }
         }
         for (i, email) in input.email_addresses.iter().enumerate() {
-            match HandleKey::of(email) {
+            match handles.key(email) {
                 HandleKey::Email(lower) => {
                     subject.email_addresses.insert(lower);
                 }
@@ -253,11 +254,15 @@ pub enum ParticipantState {
 pub type CategoryCounts = BTreeMap<String, u64>;
 
 /// A participant's answer.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ParticipantReport {
-    pub state: Option<ParticipantState>,
+    pub state: ParticipantState,
     pub counts: CategoryCounts,
+    /// Rows the subject's phone numbers or e-mail addresses found that the bank attributed to a
+    /// customer not named in the request: left alone, counted per category (never their ids).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub left_out: CategoryCounts,
     /// The exported data per category (export only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<BTreeMap<String, Vec<Value>>>,
@@ -276,10 +281,19 @@ pub struct ParticipantReport {
 
 impl ParticipantReport {
     pub fn done(counts: CategoryCounts) -> Self {
+        Self::with_state(ParticipantState::Done, counts)
+    }
+
+    pub fn with_state(state: ParticipantState, counts: CategoryCounts) -> Self {
         Self {
-            state: Some(ParticipantState::Done),
+            state,
             counts,
-            ..Self::default()
+            left_out: CategoryCounts::new(),
+            data: None,
+            linked_interaction_ids: BTreeSet::new(),
+            external_ref: None,
+            results_urls: Vec::new(),
+            detail: None,
         }
     }
 }
@@ -318,14 +332,17 @@ mod tests {
 
     #[test]
     fn every_form_genesys_sends_becomes_one_e164_number() {
-        let subject = DataSubject::parse(&input(
-            &[
-                "tel:+420601123456",
-                "sip:+420601123456@10.0.0.7;user=phone",
-                "+420 601 123 456",
-            ],
-            &["Client@Example.COM"],
-        ))
+        let subject = DataSubject::parse(
+            &input(
+                &[
+                    "tel:+420601123456",
+                    "sip:+420601123456@10.0.0.7;user=phone",
+                    "+420 601 123 456",
+                ],
+                &["Client@Example.COM"],
+            ),
+            &HandleNormaliser::default(),
+        )
         .unwrap();
         assert_eq!(subject.phone_numbers, BTreeSet::from(["+420601123456".to_owned()]));
         assert_eq!(
@@ -339,15 +356,22 @@ mod tests {
     fn problems_name_each_bad_identifier_and_never_its_value() {
         let mut bad = input(&["+420601123456", "601123456"], &["nobody"]);
         bad.customer_ids = vec!["not-a-uuid".to_owned()];
-        let problems = DataSubject::parse(&bad).unwrap_err();
+        let problems = DataSubject::parse(&bad, &HandleNormaliser::default()).unwrap_err();
         let pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
         assert_eq!(pointers, ["/customerIds/0", "/phoneNumbers/1", "/emailAddresses/0"]);
         assert!(problems.iter().all(|p| !p.detail.contains("601123456")));
     }
 
     #[test]
+    fn a_national_number_is_read_in_the_default_region() {
+        let czech = HandleNormaliser::with_region("CZ").unwrap();
+        let subject = DataSubject::parse(&input(&["601123456", "tel:+420601123456"], &[]), &czech).unwrap();
+        assert_eq!(subject.phone_numbers, BTreeSet::from(["+420601123456".to_owned()]));
+    }
+
+    #[test]
     fn an_empty_subject_is_refused() {
-        let problems = DataSubject::parse(&SubjectInput::default()).unwrap_err();
+        let problems = DataSubject::parse(&SubjectInput::default(), &HandleNormaliser::default()).unwrap_err();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].pointer, "");
     }
@@ -370,7 +394,11 @@ mod tests {
 
     #[test]
     fn debug_shows_counts_only() {
-        let subject = DataSubject::parse(&input(&["+420601123456"], &["client@example.com"])).unwrap();
+        let subject = DataSubject::parse(
+            &input(&["+420601123456"], &["client@example.com"]),
+            &HandleNormaliser::default(),
+        )
+        .unwrap();
         let debug = format!("{subject:?}");
         assert!(!debug.contains("420") && !debug.contains("client"), "{debug}");
     }

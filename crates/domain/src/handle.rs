@@ -20,9 +20,9 @@ impl CustomerHandle {
         self.0.as_str()
     }
 
-    /// The search key stored beside the handle.
-    pub fn key(&self) -> HandleKey {
-        HandleKey::of(self.as_str())
+    /// The search key stored beside the handle, national numbers read in `normaliser`'s region.
+    pub fn key(&self, normaliser: &HandleNormaliser) -> HandleKey {
+        normaliser.key(self.as_str())
     }
 }
 
@@ -59,16 +59,10 @@ pub enum HandleKey {
 }
 
 impl HandleKey {
+    /// The key of `handle` when no default region is configured: a number without a country code
+    /// is no phone number.
     pub fn of(handle: &str) -> Self {
-        let trimmed = handle.trim();
-        let address = strip_scheme(trimmed);
-        if let Some(e164) = phone_e164(address) {
-            return Self::Phone(e164);
-        }
-        if let Some(email) = email(address) {
-            return Self::Email(email);
-        }
-        Self::Other(trimmed.to_lowercase())
+        HandleNormaliser::default().key(handle)
     }
 
     pub fn as_str(&self) -> &str {
@@ -86,6 +80,42 @@ impl fmt::Debug for HandleKey {
             Self::Other(_) => "Other",
         };
         write!(f, "HandleKey::{kind}(<redacted>)")
+    }
+}
+
+/// Turns handles into [`HandleKey`]s, reading national numbers (`tel:601123456`, no country
+/// code) in a configured default region. Without one such a number is not guessed into a country:
+/// guessing wrong would merge strangers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HandleNormaliser {
+    default_region: Option<phonenumber::country::Id>,
+}
+
+impl HandleNormaliser {
+    /// `""` for none, else an ISO 3166 region code such as `CZ` (any letter case).
+    pub fn with_region(code: &str) -> Result<Self, String> {
+        let code = code.trim();
+        if code.is_empty() {
+            return Ok(Self::default());
+        }
+        code.to_ascii_uppercase()
+            .parse::<phonenumber::country::Id>()
+            .map(|id| Self {
+                default_region: Some(id),
+            })
+            .map_err(|_| "not a region code the phone number library knows (e.g. CZ, SK, DE)".to_owned())
+    }
+
+    pub fn key(&self, handle: &str) -> HandleKey {
+        let trimmed = handle.trim();
+        let address = strip_scheme(trimmed);
+        if let Some(e164) = phone_e164(address, self.default_region) {
+            return HandleKey::Phone(e164);
+        }
+        if let Some(email) = email(address) {
+            return HandleKey::Email(email);
+        }
+        HandleKey::Other(trimmed.to_lowercase())
     }
 }
 
@@ -110,15 +140,22 @@ fn strip_scheme(handle: &str) -> &str {
     }
 }
 
-fn phone_e164(address: &str) -> Option<String> {
-    // Without a leading `+` the country is unknown, and guessing one would merge strangers.
-    if !address.starts_with('+') {
-        return None;
-    }
+fn phone_e164(address: &str, default_region: Option<phonenumber::country::Id>) -> Option<String> {
     // Digits and the punctuation people write numbers with; no letters, which the phone number
     // parser would read as keypad digits (`+1-800-FLOWERS`), turning text into numbers.
     if !address.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) {
         return None;
+    }
+    // Without a leading `+` the country is the configured region's, or unknown: guessing one
+    // would merge strangers. A national number must be a valid one of that region.
+    if !address.starts_with('+') {
+        let region = default_region?;
+        let number = phonenumber::parse(Some(region), address).ok()?;
+        if !number.is_valid() {
+            return None;
+        }
+        let key = number.format().mode(phonenumber::Mode::E164).to_string();
+        return phone_e164(&key, None);
     }
     let e164 = |text: &str| {
         phonenumber::parse(None, text)
@@ -197,7 +234,22 @@ mod tests {
     fn debug_output_hides_the_personal_data() {
         let handle = CustomerHandle::parse("tel:+420601123456").unwrap();
         assert!(!format!("{handle:?}").contains("420"));
-        assert!(!format!("{:?}", handle.key()).contains("420"));
+        assert!(!format!("{:?}", handle.key(&HandleNormaliser::default())).contains("420"));
+    }
+
+    #[test]
+    fn national_numbers_are_read_in_the_configured_region_only() {
+        let czech = HandleNormaliser::with_region("cz").unwrap();
+        let expected = HandleKey::Phone("+420601123456".into());
+        for national in ["tel:601123456", "601 123 456", "sip:601123456@10.0.0.7;user=phone"] {
+            assert_eq!(czech.key(national), expected, "{national}");
+        }
+        assert_eq!(czech.key("tel:+420601123456"), expected);
+        // Not a valid Czech number: left as it is, never guessed into one.
+        assert!(matches!(czech.key("tel:12"), HandleKey::Other(_)));
+        assert!(matches!(key("tel:601123456"), HandleKey::Other(_)));
+        assert!(HandleNormaliser::with_region("XX").is_err());
+        assert_eq!(HandleNormaliser::with_region("").unwrap(), HandleNormaliser::default());
     }
 
     #[test]
@@ -218,10 +270,12 @@ mod tests {
 
         #[test]
         fn keys_are_stable_under_normalisation(input in "\\PC{1,40}") {
-            let first = key(&input);
-            // The key of a key is itself: normalising twice changes nothing.
-            let second = key(first.as_str());
-            prop_assert_eq!(second.as_str(), first.as_str());
+            for normaliser in [HandleNormaliser::default(), HandleNormaliser::with_region("CZ").unwrap()] {
+                let first = normaliser.key(&input);
+                // The key of a key is itself: normalising twice changes nothing.
+                let second = normaliser.key(first.as_str());
+                prop_assert_eq!(second.as_str(), first.as_str());
+            }
         }
     }
 }

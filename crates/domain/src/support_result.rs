@@ -13,21 +13,33 @@ use serde::{Deserialize, Serialize};
 /// as `ININ-OUTBOUND-PREVIEW-SKIPPED`. Any non-empty code up to 256 characters.
 pub type WrapupCode = BoundedText<1, 256>;
 
+/// A record's title: 1 to 1,000 characters.
+pub type RecordTitle = BoundedText<1, 1000>;
+
 /// Body of `POST /customers/supportResult`. Every field but `subject` is required. `direction`
-/// is refused unless inbound/outbound; `mediaType` is kept as sent (any non-empty text) and mapped
-/// to a [`Channel`] by [`SupportResult::channel`].
+/// is refused unless inbound/outbound; `mediaType` is kept as sent (up to 64 characters, empty
+/// allowed) and mapped to a [`Channel`] by [`SupportResult::channel`]. Whatever is accepted can
+/// become a record: `subject` is made to fit the record's title here, at the door
+/// ([`BoundedText::fitting`]: control characters dropped, cut to 1,000 characters with `…`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SupportResult {
     pub conversation_id: InteractionId,
     pub event_time: Timestamp,
     pub direction: Direction,
-    pub media_type: BoundedText<1, 64>,
+    pub media_type: BoundedText<0, 64>,
     pub ani: CustomerHandle,
-    #[serde(default)]
-    pub subject: Option<String>,
+    #[serde(default, deserialize_with = "fitted_title")]
+    #[schema(value_type = Option<String>)]
+    pub subject: Option<RecordTitle>,
     pub wrapup_code: WrapupCode,
     pub user_id: GenesysUserId,
+}
+
+/// `subject` as it will stand in the title: `None` when missing, `null` or nothing printable.
+fn fitted_title<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<RecordTitle>, D::Error> {
+    let subject: Option<String> = Option::deserialize(deserializer)?;
+    Ok(subject.as_deref().and_then(RecordTitle::fitting))
 }
 
 impl SupportResult {
@@ -38,15 +50,16 @@ impl SupportResult {
     /// The communication record for this result, as the integration spec maps it: direction and
     /// channel by the domain mappings, `communicatedAt` = `eventTime`, `source` "Call center",
     /// `domain` OTHER, `customerHandle` = `ani`, `interactionId` = `conversationId`, `bankUserId`
-    /// null, `title` = subject or "Call center communication", `body` empty. Names that Genesys
-    /// could not give (a deleted agent, an unknown code) are `None`.
+    /// null, `title` = subject or "Call center communication", `body` empty, `genesysUserId` =
+    /// `userId`. Names that Genesys could not give (a deleted agent, an unknown code) are `None`;
+    /// names are made to fit their fields. `agent` is `None` for an agent a GDPR forget hides: the
+    /// record then names no agent at all.
     pub fn to_record(
         &self,
         customer_id: Option<CustomerId>,
-        bank_user_name: Option<&str>,
+        agent: Option<AgentOnRecord<'_>>,
         purpose: Option<&str>,
     ) -> Result<NewCommunicationRecord, InvalidText> {
-        let optional = |value: Option<&str>| value.map(BoundedText::parse).transpose();
         Ok(NewCommunicationRecord {
             direction: self.direction,
             communicated_at: self.event_time,
@@ -57,20 +70,28 @@ impl SupportResult {
             customer_handle: self.ani.clone(),
             interaction_id: self.conversation_id,
             bank_user_id: None,
-            bank_user_name: optional(bank_user_name)?,
-            purpose: optional(purpose)?,
+            bank_user_name: agent.and_then(|agent| agent.name).and_then(BoundedText::fitting),
+            genesys_user_id: agent.map(|agent| agent.user_id),
+            purpose: purpose.and_then(BoundedText::fitting),
             title: self.title()?,
             body: BoundedText::parse("")?,
         })
     }
 
     /// The record title: the subject, or the spec's default when there is none.
-    pub fn title(&self) -> Result<BoundedText<1, 1000>, InvalidText> {
-        match self.subject.as_deref().map(str::trim) {
-            Some(subject) if !subject.is_empty() => BoundedText::parse(subject),
-            _ => BoundedText::parse("Call center communication"),
+    pub fn title(&self) -> Result<RecordTitle, InvalidText> {
+        match &self.subject {
+            Some(subject) => Ok(subject.clone()),
+            None => BoundedText::parse("Call center communication"),
         }
     }
+}
+
+/// The agent as a record names them: the Genesys user id, and the name Genesys gave (if any).
+#[derive(Debug, Clone, Copy)]
+pub struct AgentOnRecord<'a> {
+    pub user_id: GenesysUserId,
+    pub name: Option<&'a str>,
 }
 
 #[cfg(test)]
@@ -117,8 +138,12 @@ mod tests {
     fn the_voice_example_maps_to_exactly_the_expected_record() {
         let result: SupportResult = serde_json::from_str(VOICE_INBOUND).unwrap();
         let customer = CustomerId::parse("2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07").unwrap();
+        let agent = AgentOnRecord {
+            user_id: result.user_id,
+            name: Some("Jana Nováková"),
+        };
         let record = result
-            .to_record(Some(customer), Some("Jana Nováková"), Some("Sale completed"))
+            .to_record(Some(customer), Some(agent), Some("Sale completed"))
             .unwrap();
         let expected = serde_json::json!({
             "direction": "INBOUND",
@@ -131,6 +156,7 @@ mod tests {
             "interactionId": "5773eca4-0874-4617-a6e8-85591aa94609",
             "bankUserId": null,
             "bankUserName": "Jana Nováková",
+            "genesysUserId": "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
             "purpose": "Sale completed",
             "title": "Call center communication",
             "body": ""
@@ -145,6 +171,47 @@ mod tests {
         assert_eq!(record.customer_id, None);
         assert_eq!(record.bank_user_name, None);
         assert_eq!(record.purpose, None);
+    }
+
+    #[test]
+    fn a_hidden_agent_leaves_no_trace_and_names_are_made_to_fit() {
+        let result: SupportResult = serde_json::from_str(VOICE_INBOUND).unwrap();
+        let record = result.to_record(None, None, Some("Sale completed")).unwrap();
+        assert_eq!(record.genesys_user_id, None);
+        assert_eq!(record.bank_user_name, None);
+        let long = "N".repeat(300);
+        let agent = AgentOnRecord {
+            user_id: result.user_id,
+            name: Some(&long),
+        };
+        let record = result.to_record(None, Some(agent), Some("a\u{0}b")).unwrap();
+        assert_eq!(record.bank_user_name.unwrap().as_str().chars().count(), 256);
+        assert_eq!(record.purpose.unwrap().as_str(), "ab");
+    }
+
+    #[test]
+    fn a_subject_is_made_to_fit_the_title_at_the_door() {
+        let mut value: serde_json::Value = serde_json::from_str(VOICE_INBOUND).unwrap();
+        value["subject"] = serde_json::json!(format!("{}\u{0}\u{1b}", "Ž".repeat(1500)));
+        let result: SupportResult = serde_json::from_value(value.clone()).unwrap();
+        let title = result.title().unwrap();
+        assert_eq!(title.as_str().chars().count(), 1000);
+        assert!(title.as_str().ends_with(crate::text::CUT_MARK));
+        // What is stored is what was fitted: reading it back changes nothing.
+        let stored = serde_json::to_string(&result).unwrap();
+        assert_eq!(serde_json::from_str::<SupportResult>(&stored).unwrap(), result);
+        for nothing in [serde_json::json!(null), serde_json::json!("\u{0} \u{7}")] {
+            value["subject"] = nothing;
+            let result: SupportResult = serde_json::from_value(value.clone()).unwrap();
+            assert_eq!(result.title().unwrap().as_str(), "Call center communication");
+        }
+    }
+
+    #[test]
+    fn an_empty_media_type_is_other() {
+        let body = VOICE_INBOUND.replace("\"voice\"", "\"\"");
+        let result: SupportResult = serde_json::from_str(&body).unwrap();
+        assert_eq!(result.channel(), Channel::Other);
     }
 
     #[test]

@@ -41,7 +41,29 @@ impl<const MIN: usize, const MAX: usize> BoundedText<MIN, MAX> {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Text from outside that must fit rather than be refused (a webhook's subject, a name from
+    /// Genesys): control characters other than line breaks and tabs are dropped, surrounding white
+    /// space trimmed, and text longer than `MAX` characters cut to its first `MAX - 1` with `…`
+    /// marking the cut. `None` when nothing of at least `MIN` characters is left.
+    pub fn fitting(input: &str) -> Option<Self> {
+        let cleaned: String = input
+            .chars()
+            .filter(|&c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+            .collect();
+        let trimmed = cleaned.trim();
+        let fitted = if trimmed.chars().count() > MAX {
+            let kept: String = trimmed.chars().take(MAX.saturating_sub(1)).collect();
+            format!("{}{CUT_MARK}", kept.trim_end())
+        } else {
+            trimmed.to_owned()
+        };
+        Self::parse(&fitted).ok()
+    }
 }
+
+/// What ends a text [`BoundedText::fitting`] had to cut.
+pub const CUT_MARK: char = '…';
 
 impl<const MIN: usize, const MAX: usize> TryFrom<String> for BoundedText<MIN, MAX> {
     type Error = InvalidText;
@@ -91,7 +113,23 @@ mod tests {
         assert!(Title::parse("ŽŽŽŽŽŽŽŽŽŽ").is_ok());
     }
 
+    #[test]
+    fn fitting_drops_control_characters_and_marks_a_cut() {
+        assert_eq!(Title::fitting("a\u{0}b\u{7f}\tc").unwrap().as_str(), "ab\tc");
+        assert_eq!(Title::fitting("0123456789").unwrap().as_str(), "0123456789");
+        assert_eq!(Title::fitting("0123456789x").unwrap().as_str(), "012345678…");
+        assert_eq!(Title::fitting("ŽŽŽŽŽŽŽŽŽŽŽŽ").unwrap().as_str(), "ŽŽŽŽŽŽŽŽŽ…");
+        assert_eq!(Title::fitting(" \u{1} "), None);
+    }
+
     proptest! {
+        #[test]
+        fn fitting_text_always_parses(input in "\\PC{0,30}|[\\x00-\\x20a]{0,30}") {
+            if let Some(text) = Title::fitting(&input) {
+                prop_assert_eq!(Title::parse(text.as_str()), Ok(text.clone()));
+            }
+        }
+
         #[test]
         fn accepted_text_is_trimmed_and_within_bounds(input in "\\PC{0,20}") {
             if let Ok(text) = Title::parse(&input) {

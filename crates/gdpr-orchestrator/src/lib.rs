@@ -3,8 +3,12 @@
 //! confirmation, hides at once, purges after a grace window, keeps deadlines and an audit trail
 //! without identifiers. docs/architecture.md has the flow.
 
+pub mod audit;
+pub mod bundle;
+pub mod lifecycle;
 pub mod metrics;
 pub mod participants;
+pub mod plan;
 pub mod routes;
 pub mod schema;
 pub mod scopes;
@@ -15,9 +19,10 @@ pub mod worker;
 use actix_web::web;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use domain::gdpr::DataSubject;
+use domain::HandleNormaliser;
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
-use service_kit::configuration::Settings;
+use service_kit::configuration::{invalid, Settings};
 use service_kit::database::{DbPool, Migrations};
 use service_kit::startup::{Routes, ServiceContext, ServiceDefinition};
 use sha2::Sha256;
@@ -38,53 +43,75 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
     setup,
 };
 
-/// What the routes share.
+/// The keys the orchestrator works with, each checked once at start.
+pub struct Keys {
+    /// Subject fingerprints.
+    pub fingerprint: Hmac<Sha256>,
+    pub audit: audit::AuditKey,
+    pub bundle: bundle::BundleKey,
+}
+
+/// What the routes and the worker share.
 pub struct Orchestrator {
     pub settings: settings::GdprSettings,
+    pub keys: Keys,
+    /// How subjects' phone numbers are read (`handles.default_region`).
+    pub handles: HandleNormaliser,
 }
 
 impl Orchestrator {
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let gdpr = gdpr_settings(settings)?;
+        let keys = Keys {
+            fingerprint: Hmac::<Sha256>::new_from_slice(gdpr.identifier_key.expose_secret().as_bytes())
+                .map_err(|_| invalid("gdpr.identifier_key: not usable as an HMAC key"))?,
+            audit: audit::AuditKey::new(&gdpr.audit_key).map_err(|reason| invalid(&reason))?,
+            bundle: bundle::BundleKey::new(&gdpr.bundle_key).map_err(|reason| invalid(&reason))?,
+        };
+        let handles = settings
+            .handles
+            .normaliser()
+            .map_err(|reason| invalid(&format!("handles.default_region: {reason}")))?;
+        Ok(Self {
+            settings: gdpr,
+            keys,
+            handles,
+        })
+    }
+
     /// A keyed hash of the subject as filed: recognises the same subject again (an open duplicate,
     /// the FORGET an UNDO_FORGET undoes) without storing anything that names them.
-    pub fn fingerprint(&self, subject: &DataSubject) -> String {
-        let canonical = serde_json::to_vec(subject).unwrap_or_default();
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(self.settings.identifier_key.expose_secret().as_bytes())
-        else {
-            return String::new();
-        };
+    pub fn fingerprint(&self, subject: &DataSubject) -> serde_json::Result<String> {
+        let canonical = serde_json::to_vec(subject)?;
+        let mut mac = self.keys.fingerprint.clone();
         mac.update(&canonical);
-        hex::encode(mac.finalize().into_bytes())
+        Ok(hex::encode(mac.finalize().into_bytes()))
     }
 }
 
 /// The `[gdpr]` settings, validated.
 pub fn gdpr_settings(settings: &Settings) -> anyhow::Result<settings::GdprSettings> {
     let gdpr: settings::GdprSettings = settings.section("gdpr")?;
-    gdpr.validate()
-        .map_err(|problems| anyhow::anyhow!("configuration is invalid:\n  - {}", problems.join("\n  - ")))?;
+    gdpr.validate().map_err(service_kit::configuration::invalid_all)?;
     Ok(gdpr)
 }
 
 /// A worker on `pool` with these settings (tests build their own and drive it with their clock).
 pub fn worker(settings: &Settings, pool: DbPool, registry: &prometheus::Registry) -> anyhow::Result<worker::Worker> {
     let metrics = Arc::new(metrics::GdprMetrics::register(registry)?);
-    worker::Worker::new(pool, gdpr_settings(settings)?, metrics)
+    worker::Worker::new(pool, Arc::new(Orchestrator::new(settings)?), metrics)
 }
 
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
-    let gdpr = gdpr_settings(context.settings)?;
-    if gdpr.identifier_key.expose_secret().starts_with("development-only-") {
-        tracing::warn!(
-            setting = "gdpr.identifier_key",
-            "the development HMAC key is in use: set your own outside development"
-        );
-    }
-    if let (true, Some(pool), Some(background)) = (gdpr.worker_enabled, context.pool, context.background) {
+    let orchestrator = Arc::new(Orchestrator::new(context.settings)?);
+    if let (true, Some(pool), Some(background)) =
+        (orchestrator.settings.worker_enabled, context.pool, context.background)
+    {
         let metrics = Arc::new(metrics::GdprMetrics::register(context.metrics)?);
-        let worker = worker::Worker::new(pool.clone(), gdpr.clone(), metrics)?;
-        background.spawn(|shutdown| worker.run(shutdown));
+        let worker = worker::Worker::new(pool.clone(), orchestrator.clone(), metrics)?;
+        background.spawn("gdpr worker", |shutdown, health| worker.run(shutdown, health));
     }
-    let orchestrator = web::Data::new(Orchestrator { settings: gdpr });
+    let orchestrator = web::Data::from(orchestrator);
     Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(orchestrator.clone());
         routes::config(cfg);

@@ -1,15 +1,18 @@
-//! Calls to the participants' GDPR contract (`service_kit::gdpr_participant`). Failures are
-//! reasons that name the participant and what went wrong, never personal data.
+//! Calls to the participants' GDPR contract (`service_kit::gdpr_participant`), each signed with
+//! the orchestrator's key. Failures are reasons that name the participant and what went wrong,
+//! never personal data.
 
 use crate::settings::{GdprSettings, Participant};
 use domain::gdpr::{ParticipantAction, ParticipantCall, ParticipantReport};
 use secrecy::{ExposeSecret, SecretString};
+use service_kit::gdpr_participant::{CallSigner, SIGNATURE_HEADER};
 use std::time::Duration;
 use uuid::Uuid;
 
 pub struct Participants {
     http: reqwest_middleware::ClientWithMiddleware,
     token: SecretString,
+    signer: CallSigner,
 }
 
 impl Participants {
@@ -17,7 +20,24 @@ impl Participants {
         Ok(Self {
             http: service_kit::telemetry::http_client(Duration::from_millis(settings.request_timeout_ms))?,
             token: settings.internal_token.clone(),
+            signer: CallSigner::from_setting(&settings.signing_key)
+                .map_err(|reason| service_kit::configuration::invalid(&format!("gdpr.signing_key: {reason}")))?,
         })
+    }
+
+    /// `request` (`method` to `url` with `body`) with the orchestrator's signature over them.
+    fn signed(
+        &self,
+        request: reqwest_middleware::RequestBuilder,
+        method: &str,
+        url: &reqwest::Url,
+        body: &[u8],
+    ) -> reqwest_middleware::RequestBuilder {
+        let path_and_query = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        request.header(SIGNATURE_HEADER, self.signer.sign(method, &path_and_query, body))
     }
 
     /// Whether the participant answers its readiness check.
@@ -37,13 +57,29 @@ impl Participants {
         action: ParticipantAction,
         call: &ParticipantCall,
     ) -> Result<ParticipantReport, String> {
-        let url = format!(
-            "{}/internal/gdpr/requests/{request_id}/{}",
-            participant.url.trim_end_matches('/'),
-            action.as_str()
-        );
-        let request = self.http.post(url).json(call);
+        let url = Self::url(
+            participant,
+            &format!("/internal/gdpr/requests/{request_id}/{}", action.as_str()),
+            None,
+        )?;
+        let body =
+            serde_json::to_vec(call).map_err(|_| format!("{}: the call could not be written", participant.name))?;
+        let request = self
+            .http
+            .post(url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.clone());
+        let request = self.signed(request, "POST", &url, &body);
         self.send(participant, request).await
+    }
+
+    fn url(participant: &Participant, path: &str, external_ref: Option<&str>) -> Result<reqwest::Url, String> {
+        let mut url = reqwest::Url::parse(&format!("{}{path}", participant.url.trim_end_matches('/')))
+            .map_err(|_| format!("{}: its URL is not valid", participant.name))?;
+        if let Some(external_ref) = external_ref {
+            url.query_pairs_mut().append_pair("ref", external_ref);
+        }
+        Ok(url)
     }
 
     /// Where external work (Genesys Cloud) submitted under `external_ref` stands.
@@ -53,11 +89,13 @@ impl Participants {
         request_id: Uuid,
         external_ref: &str,
     ) -> Result<ParticipantReport, String> {
-        let url = format!(
-            "{}/internal/gdpr/requests/{request_id}",
-            participant.url.trim_end_matches('/')
-        );
-        let request = self.http.get(url).query(&[("ref", external_ref)]);
+        let url = Self::url(
+            participant,
+            &format!("/internal/gdpr/requests/{request_id}"),
+            Some(external_ref),
+        )?;
+        let request = self.http.get(url.clone());
+        let request = self.signed(request, "GET", &url, b"");
         self.send(participant, request).await
     }
 

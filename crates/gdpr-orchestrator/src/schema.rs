@@ -27,6 +27,9 @@ diesel::table! {
         attempts -> Integer,
         next_attempt_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
+        version -> Integer,
+        requested_via -> Text,
+        confirmed_via -> Nullable<Text>,
     }
 }
 
@@ -47,6 +50,7 @@ diesel::table! {
         export_data -> Nullable<Text>,
         detail -> Nullable<Text>,
         updated_at -> UtcTimestamp,
+        left_out -> Nullable<Text>,
     }
 }
 
@@ -64,8 +68,19 @@ diesel::table! {
         sequence -> Nullable<Integer>,
         previous_hash -> Nullable<Text>,
         entry_hash -> Nullable<Text>,
+        caller -> Nullable<Text>,
+        keyed -> Bool,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::UtcTimestamp;
+
+    gdpr_audit_keying (keyed_since) {
+        keyed_since -> UtcTimestamp,
     }
 }
 
 diesel::joinable!(gdpr_steps -> gdpr_requests (request_id));
-diesel::allow_tables_to_appear_in_same_query!(gdpr_requests, gdpr_steps, gdpr_audit_log);
+diesel::allow_tables_to_appear_in_same_query!(gdpr_requests, gdpr_steps, gdpr_audit_log, gdpr_audit_keying);

@@ -27,6 +27,16 @@ pub struct GdprSettings {
     pub identifier_retention_days: u64,
     /// HMAC key for subject fingerprints. Never logged.
     pub identifier_key: SecretString,
+    /// HMAC key of the audit chain. Never logged.
+    pub audit_key: SecretString,
+    /// AES-256 key export data is sealed with at rest (`aes256:<base64>`). Never logged.
+    pub bundle_key: SecretString,
+    /// Ed25519 key participant calls are signed with (`ed25519:<base64 seed>`). Never logged.
+    pub signing_key: SecretString,
+    /// A FORGET is confirmed by another person than the one who filed it.
+    pub four_eyes: bool,
+    /// A FORGET not confirmed within this many days expires, and its subject is erased.
+    pub confirmation_timeout_days: u64,
     pub worker_enabled: bool,
     pub poll_interval_ms: u64,
     pub lease_seconds: u64,
@@ -58,8 +68,26 @@ impl GdprSettings {
         if self.internal_token.expose_secret().len() < 16 {
             problems.push("gdpr.internal_token: must be set (at least 16 characters)".to_owned());
         }
-        if self.identifier_key.expose_secret().len() < 32 {
-            problems.push("gdpr.identifier_key: must be set (at least 32 characters)".to_owned());
+        for (key, secret) in [
+            ("gdpr.identifier_key", &self.identifier_key),
+            ("gdpr.audit_key", &self.audit_key),
+        ] {
+            if secret.expose_secret().len() < 32 {
+                problems.push(format!("{key}: must be set (at least 32 characters)"));
+            }
+        }
+        if let Err(reason) = crate::bundle::BundleKey::new(&self.bundle_key) {
+            problems.push(reason);
+        }
+        if let Err(reason) = service_kit::gdpr_participant::CallSigner::from_setting(&self.signing_key) {
+            problems.push(format!("gdpr.signing_key: {reason}"));
+        }
+        // The worker renews its lease before each participant call: the lease must outlast one.
+        if self.lease_seconds.saturating_mul(1000) < self.request_timeout_ms.saturating_mul(2) {
+            problems.push(format!(
+                "gdpr.lease_seconds: must be at least twice gdpr.request_timeout_ms ({} s), so no call outlives the lease",
+                self.request_timeout_ms.saturating_mul(2).div_ceil(1000)
+            ));
         }
         let names: Vec<&str> = self.order.split(',').map(str::trim).collect();
         let mut sorted = names.clone();
@@ -87,6 +115,7 @@ impl GdprSettings {
             ("gdpr.backoff_min_ms", self.backoff_min_ms),
             ("gdpr.external_poll_seconds", self.external_poll_seconds),
             ("gdpr.identifier_retention_days", self.identifier_retention_days),
+            ("gdpr.confirmation_timeout_days", self.confirmation_timeout_days),
         ] {
             if value == 0 {
                 problems.push(format!("{key}: must be at least 1"));
@@ -126,6 +155,10 @@ impl GdprSettings {
 
     pub fn identifier_retention(&self) -> Duration {
         Duration::from_secs(self.identifier_retention_days * 86_400)
+    }
+
+    pub fn confirmation_timeout(&self) -> Duration {
+        Duration::from_secs(self.confirmation_timeout_days * 86_400)
     }
 
     pub fn lease(&self) -> Duration {

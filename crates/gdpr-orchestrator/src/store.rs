@@ -1,16 +1,35 @@
-//! Requests, their steps and the audit log, as stored.
+//! Requests and their steps, as stored, read into typed values (a stored status, state or subject
+//! that does not parse is an error, never a default) and written back only over the version that
+//! was read.
 
-use crate::schema::{gdpr_audit_log, gdpr_requests, gdpr_steps};
+use crate::schema::{gdpr_requests, gdpr_steps};
 use diesel::prelude::*;
 use domain::gdpr::{CategoryCounts, DataSubject, ParticipantAction};
 use domain::Timestamp;
 use serde::Serialize;
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
+use service_kit::per_backend;
 use std::time::Duration;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+/// What a store call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The request changed since it was read (another worker, or a route): read it again.
+    #[error("the request changed meanwhile")]
+    Stale,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+fn corrupt(what: impl std::fmt::Display) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(what.to_string().into())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RequestType {
     Export,
@@ -27,6 +46,7 @@ impl RequestType {
         }
     }
 
+    /// A client's spelling (any letter case).
     pub fn parse(value: &str) -> Option<Self> {
         [Self::Export, Self::Forget, Self::UndoForget]
             .into_iter()
@@ -34,180 +54,479 @@ impl RequestType {
     }
 }
 
-/// A request's status. The worker takes up the "active" ones when they fall due.
-pub mod status {
-    pub const RECEIVED: &str = "received";
+/// Where a request stands. The worker takes up the active ones when they fall due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    Received,
     /// A participant was not ready when a phase was to start; retried by itself.
-    pub const BLOCKED: &str = "blocked";
-    pub const COUNTING: &str = "counting";
-    pub const AWAITING_CONFIRMATION: &str = "awaiting_confirmation";
-    pub const EXPORTING: &str = "exporting";
-    pub const FORGETTING: &str = "forgetting";
+    Blocked,
+    Counting,
+    AwaitingConfirmation,
+    Exporting,
+    Forgetting,
     /// FORGET: hidden everywhere; purged once the grace window has passed, unless undone.
-    pub const IN_GRACE: &str = "in_grace";
-    pub const PURGING: &str = "purging";
-    pub const UNDOING: &str = "undoing";
-    pub const COMPLETED: &str = "completed";
+    InGrace,
+    Purging,
+    Undoing,
+    Completed,
     /// FORGET: restored by an UNDO_FORGET within the grace window.
-    pub const UNDONE: &str = "undone";
+    Undone,
     /// FORGET: cancelled before its confirmation by an UNDO_FORGET; nothing was hidden.
-    pub const CANCELLED: &str = "cancelled";
+    Cancelled,
     /// FORGET in its grace window that an UNDO_FORGET is restoring: never purged.
-    pub const UNDO_REQUESTED: &str = "undo_requested";
-
-    pub const ALL: [&str; 13] = [
-        RECEIVED,
-        BLOCKED,
-        COUNTING,
-        AWAITING_CONFIRMATION,
-        EXPORTING,
-        FORGETTING,
-        IN_GRACE,
-        PURGING,
-        UNDOING,
-        COMPLETED,
-        UNDONE,
-        CANCELLED,
-        UNDO_REQUESTED,
-    ];
-    /// What the worker takes up when due.
-    pub const ACTIVE: [&str; 8] = [
-        RECEIVED, BLOCKED, COUNTING, EXPORTING, FORGETTING, IN_GRACE, PURGING, UNDOING,
-    ];
-    pub const FINISHED: [&str; 3] = [COMPLETED, UNDONE, CANCELLED];
+    UndoRequested,
+    /// FORGET never confirmed within `gdpr.confirmation_timeout_days`: its subject is erased.
+    Expired,
 }
 
-/// Step states.
-pub mod step_state {
-    pub const PENDING: &str = "pending";
+impl RequestStatus {
+    pub const ALL: [Self; 14] = [
+        Self::Received,
+        Self::Blocked,
+        Self::Counting,
+        Self::AwaitingConfirmation,
+        Self::Exporting,
+        Self::Forgetting,
+        Self::InGrace,
+        Self::Purging,
+        Self::Undoing,
+        Self::Completed,
+        Self::Undone,
+        Self::Cancelled,
+        Self::UndoRequested,
+        Self::Expired,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Blocked => "blocked",
+            Self::Counting => "counting",
+            Self::AwaitingConfirmation => "awaiting_confirmation",
+            Self::Exporting => "exporting",
+            Self::Forgetting => "forgetting",
+            Self::InGrace => "in_grace",
+            Self::Purging => "purging",
+            Self::Undoing => "undoing",
+            Self::Completed => "completed",
+            Self::Undone => "undone",
+            Self::Cancelled => "cancelled",
+            Self::UndoRequested => "undo_requested",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == value)
+    }
+
+    /// What the worker takes up when due.
+    pub const fn is_active(self) -> bool {
+        match self {
+            Self::Received
+            | Self::Blocked
+            | Self::Counting
+            | Self::Exporting
+            | Self::Forgetting
+            | Self::InGrace
+            | Self::Purging
+            | Self::Undoing => true,
+            Self::AwaitingConfirmation
+            | Self::Completed
+            | Self::Undone
+            | Self::Cancelled
+            | Self::UndoRequested
+            | Self::Expired => false,
+        }
+    }
+
+    /// Nothing more happens to it.
+    pub const fn is_finished(self) -> bool {
+        match self {
+            Self::Completed | Self::Undone | Self::Cancelled | Self::Expired => true,
+            Self::Received
+            | Self::Blocked
+            | Self::Counting
+            | Self::AwaitingConfirmation
+            | Self::Exporting
+            | Self::Forgetting
+            | Self::InGrace
+            | Self::Purging
+            | Self::Undoing
+            | Self::UndoRequested => false,
+        }
+    }
+
+    fn active() -> Vec<&'static str> {
+        Self::ALL
+            .into_iter()
+            .filter(|s| s.is_active())
+            .map(Self::as_str)
+            .collect()
+    }
+
+    fn finished() -> Vec<&'static str> {
+        Self::ALL
+            .into_iter()
+            .filter(|s| s.is_finished())
+            .map(Self::as_str)
+            .collect()
+    }
+}
+
+/// Where a participant's step stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Pending,
     /// A call to the participant is under way (or its worker died during it: repeated safely).
-    pub const RUNNING: &str = "running";
-    pub const DONE: &str = "done";
-    pub const PENDING_EXTERNAL: &str = "pending_external";
-    pub const FAILED: &str = "failed";
+    Running,
+    Done,
+    PendingExternal,
+    Failed,
+}
+
+impl StepState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::PendingExternal => "pending_external",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Running,
+            Self::Done,
+            Self::PendingExternal,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == value)
+    }
+}
+
+/// A request, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub id: Uuid,
+    pub request_type: RequestType,
+    pub status: RequestStatus,
+    pub count_only: bool,
+    /// The case number; erased with the identifiers.
+    pub reference: Option<String>,
+    /// The person who filed it, and the client they came through.
+    pub requested_by: String,
+    pub requested_via: String,
+    /// While the request still holds it.
+    pub subject: Option<DataSubject>,
+    pub subject_fingerprint: Option<String>,
+    pub target_request_id: Option<Uuid>,
+    pub received_at: Timestamp,
+    pub due_at: Timestamp,
+    pub extension_months: i32,
+    pub extension_reason: Option<String>,
+    pub confirmed_at: Option<Timestamp>,
+    pub confirmed_by: Option<String>,
+    pub confirmed_via: Option<String>,
+    pub purge_after: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
+    pub identifiers_erased_at: Option<Timestamp>,
+    pub status_reason: Option<String>,
+    pub attempts: i32,
+    pub next_attempt_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// What this copy was read at; a save succeeds only over the same version.
+    pub version: i32,
+}
+
+impl Request {
+    pub fn is_overdue(&self, now: Timestamp) -> bool {
+        !self.status.is_finished() && self.due_at < now
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = gdpr_requests)]
-pub struct RequestRow {
-    pub id: DbUuid,
-    pub request_type: String,
-    pub status: String,
-    pub count_only: bool,
-    pub reference: String,
-    pub requested_by: String,
-    pub subject: Option<String>,
-    pub subject_fingerprint: Option<String>,
-    pub target_request_id: Option<DbUuid>,
-    pub received_at: DbTimestamp,
-    pub due_at: DbTimestamp,
-    pub extension_months: i32,
-    pub extension_reason: Option<String>,
-    pub confirmed_at: Option<DbTimestamp>,
-    pub confirmed_by: Option<String>,
-    pub purge_after: Option<DbTimestamp>,
-    pub completed_at: Option<DbTimestamp>,
-    pub identifiers_erased_at: Option<DbTimestamp>,
-    pub status_reason: Option<String>,
-    pub attempts: i32,
-    pub next_attempt_at: DbTimestamp,
-    pub updated_at: DbTimestamp,
+struct RequestRow {
+    id: DbUuid,
+    request_type: String,
+    status: String,
+    count_only: bool,
+    reference: String,
+    requested_by: String,
+    subject: Option<String>,
+    subject_fingerprint: Option<String>,
+    target_request_id: Option<DbUuid>,
+    received_at: DbTimestamp,
+    due_at: DbTimestamp,
+    extension_months: i32,
+    extension_reason: Option<String>,
+    confirmed_at: Option<DbTimestamp>,
+    confirmed_by: Option<String>,
+    purge_after: Option<DbTimestamp>,
+    completed_at: Option<DbTimestamp>,
+    identifiers_erased_at: Option<DbTimestamp>,
+    status_reason: Option<String>,
+    attempts: i32,
+    next_attempt_at: DbTimestamp,
+    updated_at: DbTimestamp,
+    version: i32,
+    requested_via: String,
+    confirmed_via: Option<String>,
 }
 
-impl RequestRow {
-    pub fn request_type(&self) -> RequestType {
-        RequestType::parse(&self.request_type).unwrap_or(RequestType::Export)
-    }
+fn timestamp(value: Option<DbTimestamp>) -> QueryResult<Option<Timestamp>> {
+    value.map(DbTimestamp::into_domain).transpose()
+}
 
-    /// The subject, while the request still holds it.
-    pub fn subject(&self) -> QueryResult<Option<DataSubject>> {
-        self.subject
-            .as_deref()
-            .map(|s| serde_json::from_str(s).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e))))
-            .transpose()
-    }
+/// JSON for a text column; a failure is an error (never an empty value).
+pub fn to_json<T: Serialize>(value: &T) -> QueryResult<String> {
+    serde_json::to_string(value).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+}
 
-    pub fn is_finished(&self) -> bool {
-        status::FINISHED.contains(&self.status.as_str())
-    }
+fn from_json<T: serde::de::DeserializeOwned>(text: &str, column: &str) -> QueryResult<T> {
+    serde_json::from_str(text).map_err(|e| corrupt(format!("{column}: {e}")))
+}
 
-    pub fn is_overdue(&self, now: Timestamp) -> bool {
-        !self.is_finished() && self.due_at.0 < now.as_offset_date_time()
+impl TryFrom<RequestRow> for Request {
+    type Error = diesel::result::Error;
+    fn try_from(row: RequestRow) -> QueryResult<Self> {
+        let erased = row.identifiers_erased_at.is_some();
+        Ok(Self {
+            id: row.id.0,
+            request_type: RequestType::parse(&row.request_type)
+                .ok_or_else(|| corrupt(format!("unknown request type {:?}", row.request_type)))?,
+            status: RequestStatus::parse(&row.status)
+                .ok_or_else(|| corrupt(format!("unknown request status {:?}", row.status)))?,
+            count_only: row.count_only,
+            reference: (!erased).then_some(row.reference),
+            requested_by: row.requested_by,
+            requested_via: row.requested_via,
+            subject: row
+                .subject
+                .as_deref()
+                .map(|s| from_json(s, "gdpr_requests.subject"))
+                .transpose()?,
+            subject_fingerprint: row.subject_fingerprint,
+            target_request_id: row.target_request_id.map(|t| t.0),
+            received_at: row.received_at.into_domain()?,
+            due_at: row.due_at.into_domain()?,
+            extension_months: row.extension_months,
+            extension_reason: row.extension_reason,
+            confirmed_at: timestamp(row.confirmed_at)?,
+            confirmed_by: row.confirmed_by,
+            confirmed_via: row.confirmed_via,
+            purge_after: timestamp(row.purge_after)?,
+            completed_at: timestamp(row.completed_at)?,
+            identifiers_erased_at: timestamp(row.identifiers_erased_at)?,
+            status_reason: row.status_reason,
+            attempts: row.attempts,
+            next_attempt_at: row.next_attempt_at.into_domain()?,
+            updated_at: row.updated_at.into_domain()?,
+            version: row.version,
+        })
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = gdpr_steps)]
-pub struct StepRow {
-    pub request_id: DbUuid,
-    pub phase: String,
+impl Request {
+    fn to_row(&self) -> QueryResult<RequestRow> {
+        Ok(RequestRow {
+            id: DbUuid(self.id),
+            request_type: self.request_type.as_str().to_owned(),
+            status: self.status.as_str().to_owned(),
+            count_only: self.count_only,
+            reference: self.reference.clone().unwrap_or_default(),
+            requested_by: self.requested_by.clone(),
+            subject: self.subject.as_ref().map(to_json).transpose()?,
+            subject_fingerprint: self.subject_fingerprint.clone(),
+            target_request_id: self.target_request_id.map(DbUuid),
+            received_at: self.received_at.into(),
+            due_at: self.due_at.into(),
+            extension_months: self.extension_months,
+            extension_reason: self.extension_reason.clone(),
+            confirmed_at: self.confirmed_at.map(DbTimestamp::from),
+            confirmed_by: self.confirmed_by.clone(),
+            purge_after: self.purge_after.map(DbTimestamp::from),
+            completed_at: self.completed_at.map(DbTimestamp::from),
+            identifiers_erased_at: self.identifiers_erased_at.map(DbTimestamp::from),
+            status_reason: self.status_reason.clone(),
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at.into(),
+            updated_at: self.updated_at.into(),
+            version: self.version,
+            requested_via: self.requested_via.clone(),
+            confirmed_via: self.confirmed_via.clone(),
+        })
+    }
+}
+
+/// One participant's part of a phase, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub request_id: Uuid,
+    pub phase: ParticipantAction,
     pub participant: String,
     pub position: i32,
-    pub state: String,
+    pub state: StepState,
     pub attempts: i32,
-    pub counts: Option<String>,
+    pub counts: CategoryCounts,
+    pub left_out: CategoryCounts,
     pub external_ref: Option<String>,
-    pub results_urls: Option<String>,
+    pub results_urls: Vec<String>,
+    /// An export's data, sealed ([`crate::bundle`]); erased with the identifiers.
     pub export_data: Option<String>,
     pub detail: Option<String>,
-    pub updated_at: DbTimestamp,
+    pub updated_at: Timestamp,
 }
 
-impl StepRow {
+impl Step {
     pub fn new(request_id: Uuid, phase: ParticipantAction, participant: &str, position: usize, now: Timestamp) -> Self {
         Self {
-            request_id: DbUuid(request_id),
-            phase: phase.as_str().to_owned(),
+            request_id,
+            phase,
             participant: participant.to_owned(),
             position: i32::try_from(position).unwrap_or(i32::MAX),
-            state: step_state::PENDING.to_owned(),
+            state: StepState::Pending,
             attempts: 0,
-            counts: None,
+            counts: CategoryCounts::new(),
+            left_out: CategoryCounts::new(),
             external_ref: None,
-            results_urls: None,
+            results_urls: Vec::new(),
             export_data: None,
             detail: None,
-            updated_at: now.into(),
+            updated_at: now,
         }
-    }
-
-    pub fn counts(&self) -> CategoryCounts {
-        self.counts
-            .as_deref()
-            .and_then(|c| serde_json::from_str(c).ok())
-            .unwrap_or_default()
-    }
-
-    pub fn results_urls(&self) -> Vec<String> {
-        self.results_urls
-            .as_deref()
-            .and_then(|c| serde_json::from_str(c).ok())
-            .unwrap_or_default()
     }
 }
 
-pub fn insert_request(connection: &mut AnyConnection, row: &RequestRow) -> QueryResult<()> {
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = gdpr_steps)]
+#[diesel(treat_none_as_null = true)]
+struct StepRow {
+    request_id: DbUuid,
+    phase: String,
+    participant: String,
+    position: i32,
+    state: String,
+    attempts: i32,
+    counts: Option<String>,
+    external_ref: Option<String>,
+    results_urls: Option<String>,
+    export_data: Option<String>,
+    detail: Option<String>,
+    updated_at: DbTimestamp,
+    left_out: Option<String>,
+}
+
+impl TryFrom<StepRow> for Step {
+    type Error = diesel::result::Error;
+    fn try_from(row: StepRow) -> QueryResult<Self> {
+        let counts = |text: Option<String>, column| {
+            text.as_deref()
+                .map(|t| from_json::<CategoryCounts>(t, column))
+                .transpose()
+                .map(Option::unwrap_or_default)
+        };
+        Ok(Self {
+            request_id: row.request_id.0,
+            phase: ParticipantAction::parse(&row.phase)
+                .ok_or_else(|| corrupt(format!("unknown phase {:?}", row.phase)))?,
+            participant: row.participant,
+            position: row.position,
+            state: StepState::parse(&row.state)
+                .ok_or_else(|| corrupt(format!("unknown step state {:?}", row.state)))?,
+            attempts: row.attempts,
+            counts: counts(row.counts, "gdpr_steps.counts")?,
+            left_out: counts(row.left_out, "gdpr_steps.left_out")?,
+            external_ref: row.external_ref,
+            results_urls: row
+                .results_urls
+                .as_deref()
+                .map(|t| from_json(t, "gdpr_steps.results_urls"))
+                .transpose()?
+                .unwrap_or_default(),
+            export_data: row.export_data,
+            detail: row.detail,
+            updated_at: row.updated_at.into_domain()?,
+        })
+    }
+}
+
+impl Step {
+    fn to_row(&self) -> QueryResult<StepRow> {
+        Ok(StepRow {
+            request_id: DbUuid(self.request_id),
+            phase: self.phase.as_str().to_owned(),
+            participant: self.participant.clone(),
+            position: self.position,
+            state: self.state.as_str().to_owned(),
+            attempts: self.attempts,
+            counts: Some(to_json(&self.counts)?),
+            external_ref: self.external_ref.clone(),
+            results_urls: (!self.results_urls.is_empty())
+                .then(|| to_json(&self.results_urls))
+                .transpose()?,
+            export_data: self.export_data.clone(),
+            detail: self.detail.clone(),
+            updated_at: self.updated_at.into(),
+            left_out: (!self.left_out.is_empty())
+                .then(|| to_json(&self.left_out))
+                .transpose()?,
+        })
+    }
+}
+
+pub fn insert_request(connection: &mut AnyConnection, request: &Request) -> QueryResult<()> {
     diesel::insert_into(gdpr_requests::table)
-        .values(row)
+        .values(request.to_row()?)
         .execute(connection)
         .map(drop)
 }
 
-pub fn find_request(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<RequestRow>> {
+pub fn find_request(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<Request>> {
     gdpr_requests::table
         .find(DbUuid(id))
         .select(RequestRow::as_select())
         .first(connection)
-        .optional()
+        .optional()?
+        .map(Request::try_from)
+        .transpose()
 }
 
-/// Saves every field of the request (the worker and the routes change it under a lease or in a
-/// transaction, never both at once for the same transition).
-pub fn save_request(connection: &mut AnyConnection, row: &RequestRow) -> QueryResult<()> {
+/// As [`find_request`], holding the row until the transaction ends (PostgreSQL `FOR UPDATE`;
+/// SQLite's write transaction holds the whole database already).
+pub fn lock_request(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<Request>> {
+    let row: Option<RequestRow> = match connection {
+        AnyConnection::Postgresql(pg) => gdpr_requests::table
+            .find(DbUuid(id))
+            .select(RequestRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional()?,
+        AnyConnection::Sqlite(sqlite) => gdpr_requests::table
+            .find(DbUuid(id))
+            .select(RequestRow::as_select())
+            .first(sqlite)
+            .optional()?,
+    };
+    row.map(Request::try_from).transpose()
+}
+
+/// Saves every field of `request` over the version it was read at, and counts the version on.
+/// Another writer in between makes this [`StoreError::Stale`]: nothing is overwritten.
+pub fn save_request(connection: &mut AnyConnection, request: &mut Request) -> StoreResult<()> {
     use gdpr_requests::dsl;
-    diesel::update(dsl::gdpr_requests.find(row.id))
+    let row = request.to_row()?;
+    let updated = diesel::update(dsl::gdpr_requests.find(row.id).filter(dsl::version.eq(row.version)))
         .set((
             dsl::status.eq(&row.status),
+            dsl::reference.eq(&row.reference),
             dsl::subject.eq(&row.subject),
             dsl::subject_fingerprint.eq(&row.subject_fingerprint),
             dsl::due_at.eq(row.due_at),
@@ -215,15 +534,42 @@ pub fn save_request(connection: &mut AnyConnection, row: &RequestRow) -> QueryRe
             dsl::extension_reason.eq(&row.extension_reason),
             dsl::confirmed_at.eq(row.confirmed_at),
             dsl::confirmed_by.eq(&row.confirmed_by),
+            dsl::confirmed_via.eq(&row.confirmed_via),
             dsl::purge_after.eq(row.purge_after),
             dsl::completed_at.eq(row.completed_at),
             dsl::identifiers_erased_at.eq(row.identifiers_erased_at),
             dsl::status_reason.eq(&row.status_reason),
             dsl::next_attempt_at.eq(row.next_attempt_at),
             dsl::updated_at.eq(row.updated_at),
+            dsl::version.eq(row.version + 1),
         ))
-        .execute(connection)
-        .map(drop)
+        .execute(connection)?;
+    if updated == 0 {
+        return Err(StoreError::Stale);
+    }
+    request.version += 1;
+    Ok(())
+}
+
+/// Moves the worker's lease on `request` to `until` (over the version it holds).
+pub fn renew_lease(connection: &mut AnyConnection, request: &mut Request, until: Timestamp) -> StoreResult<()> {
+    use gdpr_requests::dsl;
+    let updated = diesel::update(
+        dsl::gdpr_requests
+            .find(DbUuid(request.id))
+            .filter(dsl::version.eq(request.version)),
+    )
+    .set((
+        dsl::next_attempt_at.eq(DbTimestamp::from(until)),
+        dsl::version.eq(request.version + 1),
+    ))
+    .execute(connection)?;
+    if updated == 0 {
+        return Err(StoreError::Stale);
+    }
+    request.version += 1;
+    request.next_attempt_at = until;
+    Ok(())
 }
 
 /// The newest unfinished request of `request_type` for the same subject, if any.
@@ -231,270 +577,92 @@ pub fn find_open_duplicate(
     connection: &mut AnyConnection,
     request_type: RequestType,
     fingerprint: &str,
-) -> QueryResult<Option<RequestRow>> {
+) -> QueryResult<Option<Request>> {
     use gdpr_requests::dsl;
     dsl::gdpr_requests
         .filter(dsl::request_type.eq(request_type.as_str()))
         .filter(dsl::subject_fingerprint.eq(fingerprint))
-        .filter(dsl::status.ne_all(status::FINISHED))
+        .filter(dsl::status.ne_all(RequestStatus::finished()))
         .order(dsl::received_at.desc())
         .select(RequestRow::as_select())
         .first(connection)
-        .optional()
+        .optional()?
+        .map(Request::try_from)
+        .transpose()
 }
 
-/// The newest FORGET for the subject, whatever its state.
-pub fn find_latest_forget(connection: &mut AnyConnection, fingerprint: &str) -> QueryResult<Option<RequestRow>> {
+/// The id of the newest FORGET for the subject, whatever its state.
+pub fn find_latest_forget(connection: &mut AnyConnection, fingerprint: &str) -> QueryResult<Option<Uuid>> {
     use gdpr_requests::dsl;
-    dsl::gdpr_requests
+    Ok(dsl::gdpr_requests
         .filter(dsl::request_type.eq(RequestType::Forget.as_str()))
         .filter(dsl::subject_fingerprint.eq(fingerprint))
         .order(dsl::received_at.desc())
-        .select(RequestRow::as_select())
-        .first(connection)
-        .optional()
+        .select(dsl::id)
+        .first::<DbUuid>(connection)
+        .optional()?
+        .map(|id| id.0))
 }
 
-pub fn steps(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<StepRow>> {
+pub fn steps(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<Step>> {
     use gdpr_steps::dsl;
     dsl::gdpr_steps
         .filter(dsl::request_id.eq(DbUuid(request_id)))
         .order((dsl::phase, dsl::position))
         .select(StepRow::as_select())
-        .load(connection)
+        .load(connection)?
+        .into_iter()
+        .map(Step::try_from)
+        .collect()
 }
 
 /// Inserts or replaces a step.
-pub fn save_step(connection: &mut AnyConnection, step: &StepRow) -> QueryResult<()> {
+pub fn save_step(connection: &mut AnyConnection, step: &Step) -> QueryResult<()> {
     use gdpr_steps::dsl;
-    let updated = diesel::update(
-        dsl::gdpr_steps
-            .filter(dsl::request_id.eq(step.request_id))
-            .filter(dsl::phase.eq(&step.phase))
-            .filter(dsl::participant.eq(&step.participant)),
-    )
-    .set((
-        dsl::state.eq(&step.state),
-        dsl::attempts.eq(step.attempts),
-        dsl::counts.eq(&step.counts),
-        dsl::external_ref.eq(&step.external_ref),
-        dsl::results_urls.eq(&step.results_urls),
-        dsl::export_data.eq(&step.export_data),
-        dsl::detail.eq(&step.detail),
-        dsl::updated_at.eq(step.updated_at),
-    ))
-    .execute(connection)?;
-    if updated == 0 {
-        diesel::insert_into(gdpr_steps::table)
-            .values(step)
-            .execute(connection)?;
-    }
+    let row = step.to_row()?;
+    per_backend!(connection, |c| diesel::insert_into(gdpr_steps::table)
+        .values(&row)
+        .on_conflict((dsl::request_id, dsl::phase, dsl::participant))
+        .do_update()
+        .set(&row)
+        .execute(c))?;
     Ok(())
 }
 
-/// An audit entry: who did what to which request, with counts and states. Never identifiers.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditEntry {
-    pub id: Uuid,
-    pub request_id: Uuid,
-    pub at: Timestamp,
-    pub actor: String,
-    pub event: String,
-    pub detail: serde_json::Value,
-}
-
-/// The hash that links an audit entry to the one before it: SHA-256 over the previous hash and
-/// every field, each length-prefixed so no two different entries hash alike.
-fn entry_hash(previous: &str, entry: &ChainedEntry<'_>) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for part in [
-        previous,
-        &entry.id.to_string(),
-        &entry.request_id.to_string(),
-        &entry.sequence.to_string(),
-        &entry.at.to_string(),
-        entry.actor,
-        entry.event,
-        entry.detail,
-    ] {
-        hasher.update((part.len() as u64).to_be_bytes());
-        hasher.update(part.as_bytes());
-    }
-    hex::encode(hasher.finalize())
-}
-
-/// What an audit entry's hash covers.
-struct ChainedEntry<'a> {
-    id: Uuid,
-    request_id: Uuid,
-    sequence: i32,
-    at: Timestamp,
-    actor: &'a str,
-    event: &'a str,
-    detail: &'a str,
-}
-
-/// Appends an entry to the request's audit chain. Callers hold the request's row (they changed it
-/// in the same transaction), so appends to one chain never race; the unique
-/// `(request_id, sequence)` index would refuse a fork anyway.
-pub fn audit(
-    connection: &mut AnyConnection,
-    request_id: Uuid,
-    actor: &str,
-    event: &str,
-    detail: &serde_json::Value,
-    now: Timestamp,
-) -> QueryResult<()> {
-    use gdpr_audit_log::dsl;
-    let last: Option<(Option<i32>, Option<String>)> = dsl::gdpr_audit_log
-        .filter(dsl::request_id.eq(DbUuid(request_id)))
-        .filter(dsl::sequence.is_not_null())
-        .order(dsl::sequence.desc())
-        .select((dsl::sequence, dsl::entry_hash))
-        .first(connection)
-        .optional()?;
-    let (sequence, previous) = match last {
-        Some((Some(sequence), Some(hash))) => (sequence + 1, hash),
-        _ => (1, String::new()),
-    };
-    let id = Uuid::now_v7();
-    let detail = detail.to_string();
-    let hash = entry_hash(
-        &previous,
-        &ChainedEntry {
-            id,
-            request_id,
-            sequence,
-            at: now,
-            actor,
-            event,
-            detail: &detail,
-        },
-    );
-    diesel::insert_into(dsl::gdpr_audit_log)
-        .values((
-            dsl::id.eq(DbUuid(id)),
-            dsl::request_id.eq(DbUuid(request_id)),
-            dsl::at.eq(DbTimestamp::from(now)),
-            dsl::actor.eq(actor),
-            dsl::event.eq(event),
-            dsl::detail.eq(&detail),
-            dsl::sequence.eq(Some(sequence)),
-            dsl::previous_hash.eq(Some(previous)),
-            dsl::entry_hash.eq(Some(hash)),
-        ))
-        .execute(connection)
-        .map(drop)
-}
-
-/// A request's audit log, and whether its hash chain is intact.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditTrail {
-    pub entries: Vec<AuditEntry>,
-    /// Every entry's hash matches its content and links to the entry before it.
-    pub chain_verified: bool,
-    /// The last entry's hash: record it elsewhere to detect a truncated log later.
-    pub head: Option<String>,
-}
-
-pub fn audit_log(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<AuditTrail> {
-    use gdpr_audit_log::dsl;
-    type Row = (
-        DbUuid,
-        DbUuid,
-        DbTimestamp,
-        String,
-        String,
-        String,
-        Option<i32>,
-        Option<String>,
-        Option<String>,
-    );
-    let rows: Vec<Row> = dsl::gdpr_audit_log
-        .filter(dsl::request_id.eq(DbUuid(request_id)))
-        .order((dsl::sequence, dsl::at, dsl::id))
-        .select((
-            dsl::id,
-            dsl::request_id,
-            dsl::at,
-            dsl::actor,
-            dsl::event,
-            dsl::detail,
-            dsl::sequence,
-            dsl::previous_hash,
-            dsl::entry_hash,
-        ))
-        .load(connection)?;
-    let mut verified = true;
-    let mut expected_previous = String::new();
-    let mut entries = Vec::with_capacity(rows.len());
-    let mut head = None;
-    for (expected_sequence, (id, request, at, actor, event, detail, sequence, previous, hash)) in (1..).zip(rows) {
-        let at = at.into_domain()?;
-        let recomputed = sequence.map(|sequence| {
-            let entry = ChainedEntry {
-                id: id.0,
-                request_id: request.0,
-                sequence,
-                at,
-                actor: &actor,
-                event: &event,
-                detail: &detail,
-            };
-            entry_hash(previous.as_deref().unwrap_or(""), &entry)
-        });
-        verified &= sequence == Some(expected_sequence)
-            && previous.as_deref() == Some(expected_previous.as_str())
-            && hash.is_some()
-            && recomputed == hash;
-        expected_previous = hash.clone().unwrap_or_default();
-        head = hash;
-        entries.push(AuditEntry {
-            id: id.0,
-            request_id: request.0,
-            at,
-            actor,
-            event,
-            detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
-        });
-    }
-    Ok(AuditTrail {
-        entries,
-        chain_verified: verified,
-        head,
-    })
-}
-
-/// Claims up to `limit` due active requests for `lease`.
-pub fn claim_due(
-    connection: &mut AnyConnection,
-    now: Timestamp,
-    limit: i64,
-    lease: Duration,
-) -> QueryResult<Vec<Uuid>> {
+/// Claims the due active request that has waited longest, for `lease`: its `next_attempt_at`
+/// moves to the lease's end and its version on, so whoever held it before can save nothing more
+/// (PostgreSQL: `SKIP LOCKED`, so replicas claim different requests).
+pub fn claim_next(connection: &mut AnyConnection, now: Timestamp, lease: Duration) -> QueryResult<Option<Uuid>> {
     use gdpr_requests::dsl;
-    let now_db = DbTimestamp::from(now);
     let lease_until = DbTimestamp(now.as_offset_date_time() + lease);
-    let ids = service_kit::claim_due_ids!(
-        connection,
-        dsl::gdpr_requests,
-        dsl::id,
-        dsl::next_attempt_at,
-        dsl::attempts,
-        dsl::status.eq_any(status::ACTIVE).and(dsl::next_attempt_at.le(now_db)),
-        limit,
-        lease_until
-    )?;
-    Ok(ids.into_iter().map(|id| id.0).collect())
+    service_kit::database::write_transaction(connection, |c| {
+        let due = || {
+            dsl::gdpr_requests
+                .filter(dsl::status.eq_any(RequestStatus::active()))
+                .filter(dsl::next_attempt_at.le(DbTimestamp::from(now)))
+                .order(dsl::next_attempt_at)
+                .select(dsl::id)
+        };
+        let id: Option<DbUuid> = match c {
+            AnyConnection::Postgresql(pg) => due().for_update().skip_locked().first(pg).optional()?,
+            AnyConnection::Sqlite(sqlite) => due().first(sqlite).optional()?,
+        };
+        let Some(id) = id else { return Ok(None) };
+        diesel::update(dsl::gdpr_requests.find(id))
+            .set((
+                dsl::next_attempt_at.eq(lease_until),
+                dsl::attempts.eq(dsl::attempts + 1),
+                dsl::version.eq(dsl::version + 1),
+            ))
+            .execute(c)?;
+        Ok(Some(id.0))
+    })
 }
 
 /// Which requests a listing covers.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
-    pub status: Option<String>,
+    pub status: Option<RequestStatus>,
     pub overdue: bool,
 }
 
@@ -505,15 +673,15 @@ pub fn list(
     after: Option<(Timestamp, Uuid)>,
     limit: i64,
     now: Timestamp,
-) -> QueryResult<Vec<RequestRow>> {
+) -> QueryResult<Vec<Request>> {
     use gdpr_requests::dsl;
     let mut query = dsl::gdpr_requests.select(RequestRow::as_select()).into_boxed();
-    if let Some(status) = &filter.status {
-        query = query.filter(dsl::status.eq(status.clone()));
+    if let Some(status) = filter.status {
+        query = query.filter(dsl::status.eq(status.as_str()));
     }
     if filter.overdue {
         query = query
-            .filter(dsl::status.ne_all(status::FINISHED))
+            .filter(dsl::status.ne_all(RequestStatus::finished()))
             .filter(dsl::due_at.lt(DbTimestamp::from(now)));
     }
     if let Some((at, id)) = after {
@@ -527,67 +695,109 @@ pub fn list(
     query
         .order((dsl::received_at.desc(), dsl::id.desc()))
         .limit(limit)
-        .load(connection)
+        .load(connection)?
+        .into_iter()
+        .map(Request::try_from)
+        .collect()
 }
 
 /// Unfinished requests past their due date.
 pub fn overdue_count(connection: &mut AnyConnection, now: Timestamp) -> QueryResult<i64> {
     use gdpr_requests::dsl;
     dsl::gdpr_requests
-        .filter(dsl::status.ne_all(status::FINISHED))
+        .filter(dsl::status.ne_all(RequestStatus::finished()))
         .filter(dsl::due_at.lt(DbTimestamp::from(now)))
         .count()
         .get_result(connection)
 }
 
 /// Requests by status.
-pub fn status_counts(connection: &mut AnyConnection) -> QueryResult<Vec<(String, i64)>> {
+pub fn status_counts(connection: &mut AnyConnection) -> QueryResult<Vec<(RequestStatus, i64)>> {
     use gdpr_requests::dsl;
     dsl::gdpr_requests
         .group_by(dsl::status)
         .select((dsl::status, diesel::dsl::count_star()))
-        .load(connection)
+        .load::<(String, i64)>(connection)?
+        .into_iter()
+        .map(|(status, n)| {
+            RequestStatus::parse(&status)
+                .map(|status| (status, n))
+                .ok_or_else(|| corrupt(format!("unknown request status {status:?}")))
+        })
+        .collect()
 }
 
-/// Finished requests whose retention has passed: their subject, fingerprint and export data go.
-/// Returns the requests erased.
-pub fn erase_expired_identifiers(
-    connection: &mut AnyConnection,
-    now: Timestamp,
-    retention: Duration,
-) -> QueryResult<Vec<Uuid>> {
+/// Finished requests whose identifiers' retention has passed (`updated_at` before `before`), and
+/// not erased yet.
+pub fn retention_passed(connection: &mut AnyConnection, before: Timestamp) -> QueryResult<Vec<Uuid>> {
     use gdpr_requests::dsl;
-    let before = DbTimestamp(now.as_offset_date_time() - retention);
-    connection.transaction(|c| {
-        let ids: Vec<DbUuid> = dsl::gdpr_requests
-            .filter(dsl::status.eq_any(status::FINISHED))
-            .filter(dsl::identifiers_erased_at.is_null())
-            .filter(dsl::updated_at.lt(before))
-            .select(dsl::id)
-            .load(c)?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        diesel::update(dsl::gdpr_requests.filter(dsl::id.eq_any(&ids)))
-            .set((
-                dsl::subject.eq(None::<String>),
-                dsl::subject_fingerprint.eq(None::<String>),
-                dsl::identifiers_erased_at.eq(Some(DbTimestamp::from(now))),
-            ))
-            .execute(c)?;
-        diesel::update(gdpr_steps::table.filter(gdpr_steps::request_id.eq_any(&ids)))
-            .set(gdpr_steps::export_data.eq(None::<String>))
-            .execute(c)?;
-        for id in &ids {
-            audit(
-                c,
-                id.0,
-                "orchestrator",
-                "identifiers_erased",
-                &serde_json::json!({}),
-                now,
-            )?;
-        }
-        Ok(ids.into_iter().map(|id| id.0).collect())
-    })
+    Ok(dsl::gdpr_requests
+        .filter(dsl::status.eq_any(RequestStatus::finished()))
+        .filter(dsl::identifiers_erased_at.is_null())
+        .filter(dsl::updated_at.lt(DbTimestamp::from(before)))
+        .select(dsl::id)
+        .load::<DbUuid>(connection)?
+        .into_iter()
+        .map(|id| id.0)
+        .collect())
+}
+
+/// FORGETs still awaiting confirmation since before `before`.
+pub fn unconfirmed_since(connection: &mut AnyConnection, before: Timestamp) -> QueryResult<Vec<Uuid>> {
+    use gdpr_requests::dsl;
+    Ok(dsl::gdpr_requests
+        .filter(dsl::status.eq(RequestStatus::AwaitingConfirmation.as_str()))
+        .filter(dsl::received_at.lt(DbTimestamp::from(before)))
+        .select(dsl::id)
+        .load::<DbUuid>(connection)?
+        .into_iter()
+        .map(|id| id.0)
+        .collect())
+}
+
+/// Erases what a request holds that names or points to its subject: the subject, its
+/// fingerprint, the case reference, the extension's reason, and its steps' export data and
+/// Genesys result links. The request, its steps' counts and the audit log stay.
+pub fn erase_identifiers(connection: &mut AnyConnection, request: &mut Request, now: Timestamp) -> StoreResult<()> {
+    request.subject = None;
+    request.subject_fingerprint = None;
+    request.reference = None;
+    request.extension_reason = None;
+    request.identifiers_erased_at = Some(now);
+    save_request(connection, request)?;
+    diesel::update(gdpr_steps::table.filter(gdpr_steps::request_id.eq(DbUuid(request.id))))
+        .set((
+            gdpr_steps::export_data.eq(None::<String>),
+            gdpr_steps::results_urls.eq(None::<String>),
+        ))
+        .execute(connection)?;
+    Ok(())
+}
+
+/// Steps whose export data is not sealed yet (written before bundles were encrypted).
+pub fn unsealed_exports(connection: &mut AnyConnection, sealed_prefix: &str) -> QueryResult<Vec<Step>> {
+    use gdpr_steps::dsl;
+    dsl::gdpr_steps
+        .filter(dsl::export_data.is_not_null())
+        .filter(dsl::export_data.not_like(format!("{sealed_prefix}%")))
+        .select(StepRow::as_select())
+        .load(connection)?
+        .into_iter()
+        .map(Step::try_from)
+        .collect()
+}
+
+/// The database's own clock: the undo-or-purge decision is taken on it, whichever replica asks.
+pub fn database_now(connection: &mut AnyConnection) -> QueryResult<Timestamp> {
+    #[derive(QueryableByName)]
+    struct Now {
+        #[diesel(sql_type = service_kit::database::sql_types::UtcTimestamp)]
+        now: DbTimestamp,
+    }
+    let query = match connection {
+        AnyConnection::Postgresql(_) => "SELECT now() AS now",
+        AnyConnection::Sqlite(_) => "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now') AS now",
+    };
+    let now: Now = diesel::sql_query(query).get_result(connection)?;
+    now.now.into_domain()
 }

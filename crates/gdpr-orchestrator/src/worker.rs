@@ -1,29 +1,35 @@
 //! Drives requests through their phases, one participant at a time, in the configured order.
 //!
-//! Everything a step learns is written before the next step starts, so a worker that dies (or a
-//! replica that takes over when its lease ends) resumes where it stopped: steps already done are
-//! never repeated, and a step that was under way is repeated safely (participants are idempotent
-//! per request id). A phase starts only when every participant answers its readiness check;
+//! A worker claims one request at a time and renews its lease before every participant call, so
+//! no call outlives the lease. Every write is made over the version the worker read: a worker that
+//! lost the request (its lease ran out and another claimed it) or that a route overtook (an
+//! UNDO_FORGET in the last seconds of a grace window) writes nothing, reads again, and carries on
+//! only while the request is still its own. Everything a step learns is written before the next
+//! step starts, so a worker that dies resumes where it stopped: steps already done are never
+//! repeated, and a step that was under way is repeated safely (participants are idempotent per
+//! request id). A phase starts only when every participant answers its readiness check;
 //! otherwise the request waits as `blocked` and tries again by itself.
 
+use crate::audit::{self, ORCHESTRATOR};
+use crate::bundle::SEALED_PREFIX;
 use crate::metrics::GdprMetrics;
 use crate::participants::Participants;
-use crate::settings::{GdprSettings, Participant, PAIRING};
-use crate::store::{self, status, step_state, RequestRow, RequestType, StepRow};
+use crate::plan::{self, Next, Unplannable};
+use crate::settings::PAIRING;
+use crate::store::{self, Request, RequestStatus, RequestType, Step, StepState, StoreError};
+use crate::Orchestrator;
 use domain::gdpr::{ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState};
 use domain::Timestamp;
 use serde_json::json;
-use service_kit::background::Shutdown;
-use service_kit::database::{DatabaseError, DbPool};
+use service_kit::background::{Health, Shutdown};
+use service_kit::database::{write_transaction, AnyConnection, DatabaseError, DbPool};
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-const ACTOR: &str = "orchestrator";
-
 pub struct Worker {
     pool: DbPool,
-    settings: GdprSettings,
+    orchestrator: Arc<Orchestrator>,
     participants: Participants,
     metrics: Arc<GdprMetrics>,
     /// When housekeeping last ran, by the worker's clock.
@@ -32,86 +38,122 @@ pub struct Worker {
 
 /// How often a worker erases expired identifiers and refreshes the request gauges.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(60);
+/// Requests one pass takes up, one claim at a time.
+const REQUESTS_PER_PASS: usize = 8;
+/// A lost race is retried from a fresh read this many times before the request waits for its
+/// next turn.
+const FRESH_READS: usize = 3;
 
-/// What a request needs next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Next {
-    Run(ParticipantAction),
-    AwaitConfirmation,
-    GraceUntil(Timestamp),
-    Finish,
+/// Why a worker could not go on with a request.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    /// The request changed under the worker: read it again.
+    #[error("the request changed meanwhile")]
+    Stale,
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    #[error(transparent)]
+    Unplannable(#[from] Unplannable),
+    #[error("{0}")]
+    Impossible(String),
 }
 
-/// How a phase run ended.
-enum PhaseOutcome {
-    Done,
-    /// Try again at this time (a failure's backoff, or the next poll of external work).
-    Waiting(Timestamp),
-}
-
-type WorkResult<T> = Result<T, DatabaseError>;
-
-fn later(now: Timestamp, by: Duration) -> Timestamp {
-    Timestamp::from_offset_date_time(now.as_offset_date_time() + by).unwrap_or(now)
-}
-
-fn phase_status(phase: ParticipantAction) -> &'static str {
-    match phase {
-        ParticipantAction::Count => status::COUNTING,
-        ParticipantAction::Export => status::EXPORTING,
-        ParticipantAction::Forget => status::FORGETTING,
-        ParticipantAction::Purge => status::PURGING,
-        ParticipantAction::Undo => status::UNDOING,
+impl From<StoreError> for WorkError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Stale => Self::Stale,
+            StoreError::Database(error) => Self::Database(error.into()),
+        }
     }
 }
 
+impl From<diesel::result::Error> for WorkError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Database(error.into())
+    }
+}
+
+type WorkResult<T> = Result<T, WorkError>;
+
+fn later(now: Timestamp, by: Duration) -> WorkResult<Timestamp> {
+    Timestamp::from_offset_date_time(now.as_offset_date_time() + by)
+        .ok_or_else(|| WorkError::Impossible("a time past year 9999".to_owned()))
+}
+
+fn earlier(now: Timestamp, by: Duration) -> WorkResult<Timestamp> {
+    Timestamp::from_offset_date_time(now.as_offset_date_time() - by)
+        .ok_or_else(|| WorkError::Impossible("a time before year 1".to_owned()))
+}
+
+fn phase_status(phase: ParticipantAction) -> RequestStatus {
+    match phase {
+        ParticipantAction::Count => RequestStatus::Counting,
+        ParticipantAction::Export => RequestStatus::Exporting,
+        ParticipantAction::Forget => RequestStatus::Forgetting,
+        ParticipantAction::Purge => RequestStatus::Purging,
+        ParticipantAction::Undo => RequestStatus::Undoing,
+    }
+}
+
+/// An audit event the orchestrator writes, and its detail.
+type Event = (&'static str, serde_json::Value);
+
+/// A request in the worker's hands: the copy it read, and the end of its lease.
+struct Held {
+    request: Request,
+    steps: Vec<Step>,
+    lease_until: Timestamp,
+}
+
 impl Worker {
-    pub fn new(pool: DbPool, settings: GdprSettings, metrics: Arc<GdprMetrics>) -> anyhow::Result<Self> {
+    pub fn new(pool: DbPool, orchestrator: Arc<Orchestrator>, metrics: Arc<GdprMetrics>) -> anyhow::Result<Self> {
         Ok(Self {
-            participants: Participants::new(&settings)?,
+            participants: Participants::new(&orchestrator.settings)?,
             pool,
-            settings,
+            orchestrator,
             metrics,
             last_housekeeping: std::sync::Mutex::new(None),
         })
     }
 
     /// Runs until shutdown: takes up due requests, sleeps when there are none.
-    pub async fn run(self, mut shutdown: Shutdown) {
+    pub async fn run(self, mut shutdown: Shutdown, health: Health) {
+        let idle = Duration::from_millis(self.orchestrator.settings.poll_interval_ms);
         while !shutdown.is_requested() {
             match self.try_execute_task(Timestamp::now()).await {
                 Ok(0) => {
-                    shutdown
-                        .sleep(Duration::from_millis(self.settings.poll_interval_ms))
-                        .await;
+                    health.succeeded();
+                    shutdown.sleep(idle).await;
                 }
-                Ok(_) => {}
+                Ok(_) => health.succeeded(),
                 Err(error) => {
                     tracing::warn!(error = %error, "GDPR worker pass failed");
-                    shutdown
-                        .sleep(Duration::from_millis(self.settings.poll_interval_ms))
-                        .await;
+                    health.failed("a GDPR worker pass failed");
+                    shutdown.sleep(idle).await;
                 }
             }
         }
     }
 
-    /// One pass at `now`: claims due requests and advances each as far as it can go; at most once
-    /// a minute also erases identifiers past retention and refreshes the gauges. Returns how many
-    /// requests it took up.
+    /// One pass at `now`: claims due requests one at a time and advances each as far as it can
+    /// go; at most once a minute also erases identifiers past retention, expires unconfirmed
+    /// FORGETs and refreshes the gauges. Returns how many requests it took up.
     pub async fn try_execute_task(&self, now: Timestamp) -> WorkResult<usize> {
-        let lease = self.settings.lease();
-        let ids = self
-            .pool
-            .run(move |c| store::claim_due(c, now, 8, lease).map_err(DatabaseError::from))
-            .await?;
-        for &id in &ids {
+        let lease = self.orchestrator.settings.lease();
+        let mut taken = 0;
+        for _ in 0..REQUESTS_PER_PASS {
+            let claimed = self
+                .pool
+                .run(move |c| store::claim_next(c, now, lease).map_err(DatabaseError::from))
+                .await?;
+            let Some(id) = claimed else { break };
+            taken += 1;
             if let Err(error) = self.advance(id, now).await {
                 tracing::warn!(gdpr_request_id = %id, error = %error, "GDPR request could not advance; retried after its lease");
             }
         }
         self.housekeeping(now).await?;
-        Ok(ids.len())
+        Ok(taken)
     }
 
     /// Passes at `now` until nothing is due (tests and the command line drive time this way).
@@ -125,6 +167,393 @@ impl Worker {
             total += taken;
         }
         Ok(total)
+    }
+
+    async fn load(&self, id: Uuid) -> WorkResult<Option<(Request, Vec<Step>)>> {
+        Ok(self
+            .pool
+            .run(move |c| {
+                let Some(request) = store::find_request(c, id)? else {
+                    return Ok(None);
+                };
+                let steps = store::steps(c, id)?;
+                Ok::<_, diesel::result::Error>(Some((request, steps))).map_err(DatabaseError::from)
+            })
+            .await?)
+    }
+
+    /// Writes `work` in one transaction over the held version; the new version is kept.
+    async fn write<F>(&self, held: &mut Held, work: F) -> WorkResult<()>
+    where
+        F: FnOnce(&mut AnyConnection, &mut Request) -> Result<(), StoreError> + Send + 'static,
+    {
+        let mut request = held.request.clone();
+        let request = self
+            .pool
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    work(c, &mut request)?;
+                    Ok::<_, StoreError>(request)
+                })
+                .map_err(|error| match error {
+                    StoreError::Stale => WorkError::Stale,
+                    StoreError::Database(error) => WorkError::Database(error.into()),
+                })
+            })
+            .await?;
+        held.request = request;
+        Ok(())
+    }
+
+    /// Saves the request and audits `event`, in one transaction.
+    async fn save(&self, held: &mut Held, event: Option<Event>, now: Timestamp) -> WorkResult<()> {
+        let key = self.orchestrator.keys.audit.clone();
+        self.write(held, move |c, request| {
+            store::save_request(c, request)?;
+            if let Some((name, detail)) = &event {
+                audit::audit(c, &key, request.id, ORCHESTRATOR, name, detail, now)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    fn set_status(request: &mut Request, to: RequestStatus, now: Timestamp) -> Option<Event> {
+        if request.status == to {
+            return None;
+        }
+        let from = std::mem::replace(&mut request.status, to);
+        request.updated_at = now;
+        Some(("status_changed", json!({ "from": from, "to": to })))
+    }
+
+    /// Advances the claimed request; a lost race is retried from a fresh read while the request
+    /// is still this worker's (its lease), never overwritten.
+    async fn advance(&self, id: Uuid, now: Timestamp) -> WorkResult<()> {
+        let mut lease_until = None;
+        for _ in 0..FRESH_READS {
+            let Some((request, steps)) = self.load(id).await? else {
+                return Ok(());
+            };
+            // Claimed just now: the lease ends where the claim put it. Read again after a lost
+            // race: still ours only while no one moved the lease.
+            let lease = *lease_until.get_or_insert(request.next_attempt_at);
+            if request.next_attempt_at != lease || !request.status.is_active() {
+                return Ok(());
+            }
+            let mut held = Held {
+                request,
+                steps,
+                lease_until: lease,
+            };
+            match self.advance_held(&mut held, now).await {
+                Err(WorkError::Stale) => {
+                    tracing::info!(gdpr_request_id = %id, "the request changed meanwhile; reading it again");
+                    lease_until = Some(held.lease_until);
+                }
+                outcome => return outcome,
+            }
+        }
+        Ok(())
+    }
+
+    async fn advance_held(&self, held: &mut Held, now: Timestamp) -> WorkResult<()> {
+        let participants = self.orchestrator.settings.participants();
+        loop {
+            match plan::next(&held.request, &held.steps, &participants, now)? {
+                Next::AwaitConfirmation => {
+                    let event = Self::set_status(&mut held.request, RequestStatus::AwaitingConfirmation, now);
+                    held.request.status_reason = None;
+                    return self.save(held, event, now).await;
+                }
+                Next::GraceUntil(purge_after) => {
+                    let event = Self::set_status(&mut held.request, RequestStatus::InGrace, now);
+                    held.request.status_reason = None;
+                    held.request.next_attempt_at = purge_after;
+                    return self.save(held, event, now).await;
+                }
+                Next::Finish => return self.finish(held, now).await,
+                Next::Run(phase) => {
+                    let started = held.steps.iter().any(|s| s.phase == phase);
+                    if !started {
+                        if let Err(reason) = self.preflight(phase).await {
+                            let changed = held.request.status != RequestStatus::Blocked
+                                || held.request.status_reason.as_deref() != Some(reason.as_str());
+                            Self::set_status(&mut held.request, RequestStatus::Blocked, now);
+                            held.request.status_reason = Some(reason.clone());
+                            let attempts = u32::try_from(held.request.attempts).unwrap_or(u32::MAX);
+                            held.request.next_attempt_at = later(now, self.orchestrator.settings.backoff(attempts))?;
+                            let event =
+                                changed.then(|| ("blocked", json!({ "phase": phase.as_str(), "reason": reason })));
+                            return self.save(held, event, now).await;
+                        }
+                    }
+                    // Entering a phase is a write over the version read: a purge starts only
+                    // from the `in_grace` this worker saw, so an undo that came first stops it.
+                    if let Some(event) = Self::set_status(&mut held.request, phase_status(phase), now) {
+                        held.request.status_reason = None;
+                        self.save(held, Some(event), now).await?;
+                    }
+                    match self.run_phase(held, phase, now).await? {
+                        None => continue,
+                        Some(at) => {
+                            held.request.next_attempt_at = at;
+                            return self.save(held, None, now).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every participant of the phase must be ready before it starts: a phase never runs half.
+    async fn preflight(&self, phase: ParticipantAction) -> Result<(), String> {
+        for participant in plan::order(phase, self.orchestrator.settings.participants()) {
+            self.participants.ready(&participant).await?;
+        }
+        Ok(())
+    }
+
+    /// Moves the lease to a full lease from now before a participant call, so the call (bounded
+    /// by `gdpr.request_timeout_ms`, which the lease covers twice over) ends inside it.
+    async fn renew_lease(&self, held: &mut Held) -> WorkResult<()> {
+        let until = later(Timestamp::now(), self.orchestrator.settings.lease())?;
+        self.write(held, move |c, request| store::renew_lease(c, request, until))
+            .await?;
+        held.lease_until = until;
+        Ok(())
+    }
+
+    /// Runs the phase's participants that are not done; `Some(time)` when the phase must wait.
+    async fn run_phase(
+        &self,
+        held: &mut Held,
+        phase: ParticipantAction,
+        now: Timestamp,
+    ) -> WorkResult<Option<Timestamp>> {
+        // Undo acts on what the FORGET hid, under the FORGET's id.
+        let acting_id = match held.request.request_type {
+            RequestType::UndoForget => held
+                .request
+                .target_request_id
+                .ok_or_else(|| WorkError::Impossible("an UNDO_FORGET without its FORGET".to_owned()))?,
+            RequestType::Export | RequestType::Forget => held.request.id,
+        };
+        let order = plan::order(phase, self.orchestrator.settings.participants());
+        for (position, participant) in order.iter().enumerate() {
+            let existing = held
+                .steps
+                .iter()
+                .position(|s| s.phase == phase && s.participant == participant.name);
+            let mut step = match existing {
+                Some(i) => held.steps[i].clone(),
+                None => Step::new(held.request.id, phase, participant.name, position, now),
+            };
+            if step.state == StepState::Done {
+                continue;
+            }
+            let answer = if step.state == StepState::PendingExternal {
+                let poll_at = later(step.updated_at, self.orchestrator.settings.external_poll())?;
+                if poll_at > now {
+                    return Ok(Some(poll_at));
+                }
+                let external_ref = step.external_ref.clone().ok_or_else(|| {
+                    WorkError::Impossible("a step waits on external work it has no reference to".to_owned())
+                })?;
+                self.renew_lease(held).await?;
+                self.participants.status(participant, acting_id, &external_ref).await
+            } else {
+                let subject = held
+                    .request
+                    .subject
+                    .clone()
+                    .ok_or_else(|| WorkError::Impossible("an active request holds no subject".to_owned()))?;
+                let call = ParticipantCall {
+                    subject,
+                    forgotten_at: held.request.confirmed_at,
+                    external_ref: step.external_ref.clone(),
+                };
+                // Visible while the call is under way; not audited (its outcome is).
+                step.state = StepState::Running;
+                step.updated_at = now;
+                let running = step.clone();
+                self.write(held, move |c, request| {
+                    store::save_request(c, request)?;
+                    store::save_step(c, &running)?;
+                    Ok(())
+                })
+                .await?;
+                self.renew_lease(held).await?;
+                self.participants.act(participant, acting_id, phase, &call).await
+            };
+            let wait = match answer {
+                Ok(report) => self.apply_report(&mut held.request, &mut step, phase, report, now)?,
+                Err(reason) => {
+                    self.metrics.step_failures.with_label_values(&[participant.name]).inc();
+                    step.state = StepState::Failed;
+                    step.attempts += 1;
+                    step.detail = Some(reason.clone());
+                    held.request.status_reason = Some(reason);
+                    let attempts = u32::try_from(step.attempts).unwrap_or(u32::MAX);
+                    Some(later(now, self.orchestrator.settings.backoff(attempts))?)
+                }
+            };
+            step.updated_at = now;
+            self.save_step(held, &step, now).await?;
+            match existing {
+                Some(i) => held.steps[i] = step,
+                None => held.steps.push(step),
+            }
+            if wait.is_some() {
+                return Ok(wait);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Folds a participant's answer into its step; `Some(time)` when the phase must wait.
+    fn apply_report(
+        &self,
+        request: &mut Request,
+        step: &mut Step,
+        phase: ParticipantAction,
+        report: ParticipantReport,
+        now: Timestamp,
+    ) -> WorkResult<Option<Timestamp>> {
+        step.counts = report.counts;
+        step.left_out = report.left_out;
+        if !report.results_urls.is_empty() {
+            step.results_urls = report.results_urls;
+        }
+        if phase == ParticipantAction::Export {
+            if let Some(data) = &report.data {
+                let plain = serde_json::to_vec(data).map_err(|e| WorkError::Impossible(format!("export data: {e}")))?;
+                let sealed = self
+                    .orchestrator
+                    .keys
+                    .bundle
+                    .seal(request.id, &step.participant, &plain)
+                    .map_err(|e| WorkError::Impossible(e.to_string()))?;
+                step.export_data = Some(sealed);
+            }
+        }
+        step.detail = report.detail.clone();
+        if phase == ParticipantAction::Count && step.participant == PAIRING && !report.linked_interaction_ids.is_empty()
+        {
+            let subject = request
+                .subject
+                .as_mut()
+                .ok_or_else(|| WorkError::Impossible("an active request holds no subject".to_owned()))?;
+            subject
+                .interaction_ids
+                .extend(report.linked_interaction_ids.iter().copied());
+        }
+        match report.state {
+            ParticipantState::Done => {
+                // A poll that finds external work finished is not another attempt.
+                if step.state != StepState::PendingExternal {
+                    step.attempts += 1;
+                }
+                step.state = StepState::Done;
+                request.status_reason = None;
+                Ok(None)
+            }
+            ParticipantState::PendingExternal => {
+                step.state = StepState::PendingExternal;
+                if step.external_ref.is_none() {
+                    step.attempts += 1;
+                }
+                step.external_ref = report.external_ref;
+                request.status_reason = None;
+                Ok(Some(later(now, self.orchestrator.settings.external_poll())?))
+            }
+            ParticipantState::Failed => {
+                // Submitted again on the next attempt.
+                self.metrics
+                    .step_failures
+                    .with_label_values(&[step.participant.as_str()])
+                    .inc();
+                step.state = StepState::Failed;
+                step.external_ref = None;
+                request.status_reason = Some(format!(
+                    "{}: {}",
+                    step.participant,
+                    report.detail.as_deref().unwrap_or("failed")
+                ));
+                let attempts = u32::try_from(step.attempts).unwrap_or(u32::MAX);
+                Ok(Some(later(now, self.orchestrator.settings.backoff(attempts))?))
+            }
+        }
+    }
+
+    async fn save_step(&self, held: &mut Held, step: &Step, now: Timestamp) -> WorkResult<()> {
+        let step = step.clone();
+        let detail = json!({
+            "phase": step.phase.as_str(),
+            "participant": step.participant,
+            "state": step.state,
+            "counts": step.counts,
+            "leftOut": step.left_out,
+            "reason": if step.state == StepState::Failed { step.detail.clone() } else { None },
+        });
+        let key = self.orchestrator.keys.audit.clone();
+        self.write(held, move |c, request| {
+            store::save_step(c, &step)?;
+            store::save_request(c, request)?;
+            audit::audit(c, &key, request.id, ORCHESTRATOR, "step", &detail, now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn finish(&self, held: &mut Held, now: Timestamp) -> WorkResult<()> {
+        let event = Self::set_status(&mut held.request, RequestStatus::Completed, now);
+        held.request.completed_at = Some(now);
+        held.request.status_reason = None;
+        let mut totals = std::collections::BTreeMap::<String, u64>::new();
+        for step in &held.steps {
+            for (category, n) in &step.counts {
+                *totals.entry(format!("{}.{category}", step.phase.as_str())).or_default() += n;
+            }
+        }
+        let key = self.orchestrator.keys.audit.clone();
+        self.write(held, move |c, request| {
+            store::save_request(c, request)?;
+            if let Some((name, detail)) = &event {
+                audit::audit(c, &key, request.id, ORCHESTRATOR, name, detail, now)?;
+            }
+            audit::audit(
+                c,
+                &key,
+                request.id,
+                ORCHESTRATOR,
+                "completed",
+                &json!({ "counts": totals }),
+                now,
+            )?;
+            // An UNDO_FORGET's FORGET is now undone: restored, and never purged.
+            if let Some(target) = request.target_request_id {
+                let mut forget =
+                    store::lock_request(c, target)?.ok_or(StoreError::Database(diesel::result::Error::NotFound))?;
+                let from = std::mem::replace(&mut forget.status, RequestStatus::Undone);
+                forget.updated_at = now;
+                forget.completed_at = Some(now);
+                store::save_request(c, &mut forget)?;
+                audit::audit(
+                    c,
+                    &key,
+                    target,
+                    ORCHESTRATOR,
+                    "status_changed",
+                    &json!({ "from": from, "to": RequestStatus::Undone, "by": request.id }),
+                    now,
+                )?;
+            }
+            Ok(())
+        })
+        .await?;
+        tracing::info!(gdpr_request_id = %held.request.id, request_type = held.request.request_type.as_str(), "GDPR request completed");
+        Ok(())
     }
 
     async fn housekeeping(&self, now: Timestamp) -> WorkResult<()> {
@@ -141,434 +570,105 @@ impl Worker {
             }
             *last = Some(now);
         }
-        let retention = self.settings.identifier_retention();
-        let (erased, overdue, by_status) = self
+        let retained_since = earlier(now, self.orchestrator.settings.identifier_retention())?;
+        let unconfirmed_since = earlier(now, self.orchestrator.settings.confirmation_timeout())?;
+        let (expired, unconfirmed) = self
             .pool
             .run(move |c| {
-                let erased = store::erase_expired_identifiers(c, now, retention)?;
-                let overdue = store::overdue_count(c, now)?;
-                let by_status = store::status_counts(c)?;
-                Ok::<_, diesel::result::Error>((erased, overdue, by_status)).map_err(DatabaseError::from)
+                let expired = store::retention_passed(c, retained_since)?;
+                let unconfirmed = store::unconfirmed_since(c, unconfirmed_since)?;
+                Ok::<_, diesel::result::Error>((expired, unconfirmed)).map_err(DatabaseError::from)
             })
             .await?;
-        if !erased.is_empty() {
+        let mut erased = 0;
+        for id in expired {
+            erased += usize::from(self.erase(id, None, now).await?);
+        }
+        for id in unconfirmed {
+            self.erase(id, Some(RequestStatus::Expired), now).await?;
+        }
+        if erased > 0 {
             tracing::info!(
-                requests = erased.len(),
+                requests = erased,
                 "identifiers of finished GDPR requests erased after retention"
             );
         }
-        self.metrics.overdue.set(overdue);
-        for name in status::ALL {
-            let n = by_status.iter().find(|(s, _)| s == name).map_or(0, |(_, n)| *n);
-            self.metrics.requests.with_label_values(&[name]).set(n);
-        }
-        Ok(())
-    }
-
-    /// The participants of a phase, in the order they run: the configured order, except that
-    /// counting asks interaction-pairing first (it tells which interactions are the subject's, so
-    /// the others can find what carries no customer id) and undo runs backwards.
-    fn order(&self, phase: ParticipantAction) -> Vec<Participant> {
-        let mut participants = self.settings.participants();
-        match phase {
-            ParticipantAction::Count => participants.sort_by_key(|p| p.name != PAIRING),
-            ParticipantAction::Undo => participants.reverse(),
-            _ => {}
-        }
-        participants
-    }
-
-    fn phase_done(&self, steps: &[StepRow], phase: ParticipantAction) -> bool {
-        self.settings.participants().iter().all(|p| {
-            steps
-                .iter()
-                .any(|s| s.phase == phase.as_str() && s.participant == p.name && s.state == step_state::DONE)
-        })
-    }
-
-    fn next(&self, request: &RequestRow, steps: &[StepRow], now: Timestamp) -> Next {
-        let done = |phase| self.phase_done(steps, phase);
-        match request.request_type() {
-            RequestType::UndoForget => {
-                if done(ParticipantAction::Undo) {
-                    Next::Finish
-                } else {
-                    Next::Run(ParticipantAction::Undo)
-                }
-            }
-            RequestType::Export => match (done(ParticipantAction::Count), request.count_only) {
-                (false, _) => Next::Run(ParticipantAction::Count),
-                (true, true) => Next::Finish,
-                (true, false) if done(ParticipantAction::Export) => Next::Finish,
-                (true, false) => Next::Run(ParticipantAction::Export),
-            },
-            RequestType::Forget => {
-                if request.confirmed_at.is_none() {
-                    return match (done(ParticipantAction::Count), request.count_only) {
-                        (false, _) => Next::Run(ParticipantAction::Count),
-                        (true, true) => Next::Finish,
-                        (true, false) => Next::AwaitConfirmation,
-                    };
-                }
-                if !done(ParticipantAction::Forget) {
-                    return Next::Run(ParticipantAction::Forget);
-                }
-                let purge_after = request.purge_after.map(|t| t.0).unwrap_or(now.as_offset_date_time());
-                if now.as_offset_date_time() < purge_after {
-                    return Next::GraceUntil(Timestamp::from_offset_date_time(purge_after).unwrap_or(now));
-                }
-                if done(ParticipantAction::Purge) {
-                    Next::Finish
-                } else {
-                    Next::Run(ParticipantAction::Purge)
-                }
-            }
-        }
-    }
-
-    async fn load(&self, id: Uuid) -> WorkResult<Option<(RequestRow, Vec<StepRow>)>> {
-        self.pool
+        self.seal_legacy_exports().await?;
+        let (overdue, by_status) = self
+            .pool
             .run(move |c| {
-                let Some(request) = store::find_request(c, id)? else {
-                    return Ok(None);
-                };
-                let steps = store::steps(c, id)?;
-                Ok::<_, diesel::result::Error>(Some((request, steps))).map_err(DatabaseError::from)
-            })
-            .await
-    }
-
-    /// Saves the request and audits `event` with `detail`, in one transaction.
-    async fn save(
-        &self,
-        request: &RequestRow,
-        event: Option<(&'static str, serde_json::Value)>,
-        now: Timestamp,
-    ) -> WorkResult<()> {
-        let request = request.clone();
-        self.pool
-            .run(move |c| {
-                use diesel::Connection;
-                c.transaction(|c| {
-                    store::save_request(c, &request)?;
-                    if let Some((event, detail)) = &event {
-                        store::audit(c, request.id.0, ACTOR, event, detail, now)?;
-                    }
-                    Ok::<_, diesel::result::Error>(())
-                })
-                .map_err(DatabaseError::from)
-            })
-            .await
-    }
-
-    fn set_status(request: &mut RequestRow, to: &str, now: Timestamp) -> Option<(&'static str, serde_json::Value)> {
-        if request.status == to {
-            return None;
-        }
-        let from = std::mem::replace(&mut request.status, to.to_owned());
-        request.updated_at = now.into();
-        Some(("status_changed", json!({ "from": from, "to": to })))
-    }
-
-    async fn advance(&self, id: Uuid, now: Timestamp) -> WorkResult<()> {
-        let Some((mut request, mut steps)) = self.load(id).await? else {
-            return Ok(());
-        };
-        if !status::ACTIVE.contains(&request.status.as_str()) {
-            return Ok(());
-        }
-        loop {
-            match self.next(&request, &steps, now) {
-                Next::AwaitConfirmation => {
-                    let event = Self::set_status(&mut request, status::AWAITING_CONFIRMATION, now);
-                    request.status_reason = None;
-                    return self.save(&request, event, now).await;
-                }
-                Next::GraceUntil(purge_after) => {
-                    let event = Self::set_status(&mut request, status::IN_GRACE, now);
-                    request.status_reason = None;
-                    request.next_attempt_at = purge_after.into();
-                    return self.save(&request, event, now).await;
-                }
-                Next::Finish => return self.finish(request, &steps, now).await,
-                Next::Run(phase) => {
-                    let started = steps.iter().any(|s| s.phase == phase.as_str());
-                    if !started {
-                        if let Err(reason) = self.preflight(phase).await {
-                            let changed = request.status != status::BLOCKED
-                                || request.status_reason.as_deref() != Some(reason.as_str());
-                            Self::set_status(&mut request, status::BLOCKED, now);
-                            request.status_reason = Some(reason.clone());
-                            let attempts = u32::try_from(request.attempts).unwrap_or(u32::MAX);
-                            request.next_attempt_at = later(now, self.settings.backoff(attempts)).into();
-                            let event =
-                                changed.then(|| ("blocked", json!({ "phase": phase.as_str(), "reason": reason })));
-                            return self.save(&request, event, now).await;
-                        }
-                    }
-                    if let Some(event) = Self::set_status(&mut request, phase_status(phase), now) {
-                        request.status_reason = None;
-                        self.save(&request, Some(event), now).await?;
-                    }
-                    match self.run_phase(&mut request, phase, &mut steps, now).await? {
-                        PhaseOutcome::Done => continue,
-                        PhaseOutcome::Waiting(at) => {
-                            request.next_attempt_at = at.into();
-                            return self.save(&request, None, now).await;
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Every participant of the phase must be ready before it starts: a phase never runs half.
-    async fn preflight(&self, phase: ParticipantAction) -> Result<(), String> {
-        for participant in self.order(phase) {
-            self.participants.ready(&participant).await?;
-        }
-        Ok(())
-    }
-
-    async fn run_phase(
-        &self,
-        request: &mut RequestRow,
-        phase: ParticipantAction,
-        steps: &mut Vec<StepRow>,
-        now: Timestamp,
-    ) -> WorkResult<PhaseOutcome> {
-        // Undo acts on what the FORGET hid, under the FORGET's id.
-        let acting_id = match request.request_type() {
-            RequestType::UndoForget => request.target_request_id.map_or(request.id.0, |t| t.0),
-            _ => request.id.0,
-        };
-        for (position, participant) in self.order(phase).iter().enumerate() {
-            let existing = steps
-                .iter()
-                .position(|s| s.phase == phase.as_str() && s.participant == participant.name);
-            let mut step = match existing {
-                Some(i) => steps[i].clone(),
-                None => StepRow::new(request.id.0, phase, participant.name, position, now),
-            };
-            if step.state == step_state::DONE {
-                continue;
-            }
-            let answer = if step.state == step_state::PENDING_EXTERNAL {
-                let poll_at = later(step.updated_at.into_domain()?, self.settings.external_poll());
-                if poll_at > now {
-                    return Ok(PhaseOutcome::Waiting(poll_at));
-                }
-                let external_ref = step.external_ref.clone().unwrap_or_default();
-                self.participants.status(participant, acting_id, &external_ref).await
-            } else {
-                let Some(subject) = request.subject()? else {
-                    return Err(DatabaseError::from(diesel::result::Error::NotFound));
-                };
-                let call = ParticipantCall {
-                    subject,
-                    forgotten_at: request.confirmed_at.map(DbTimestampExt::domain).transpose()?,
-                    external_ref: step.external_ref.clone(),
-                };
-                // Visible while the call is under way; not audited (its outcome is).
-                step.state = step_state::RUNNING.to_owned();
-                step.updated_at = now.into();
-                let running = step.clone();
-                self.pool
-                    .run(move |c| store::save_step(c, &running).map_err(DatabaseError::from))
-                    .await?;
-                self.participants.act(participant, acting_id, phase, &call).await
-            };
-            let outcome = match answer {
-                Ok(report) => self.apply_report(request, &mut step, phase, report, now)?,
-                Err(reason) => {
-                    self.metrics.step_failures.with_label_values(&[participant.name]).inc();
-                    step.state = step_state::FAILED.to_owned();
-                    step.attempts += 1;
-                    step.detail = Some(reason.clone());
-                    request.status_reason = Some(reason);
-                    let attempts = u32::try_from(step.attempts).unwrap_or(u32::MAX);
-                    Some(later(now, self.settings.backoff(attempts)))
-                }
-            };
-            step.updated_at = now.into();
-            self.save_step(request, &step, phase, now).await?;
-            match existing {
-                Some(i) => steps[i] = step,
-                None => steps.push(step),
-            }
-            if let Some(at) = outcome {
-                return Ok(PhaseOutcome::Waiting(at));
-            }
-        }
-        Ok(PhaseOutcome::Done)
-    }
-
-    /// Folds a participant's answer into its step; `Some(time)` when the phase must wait.
-    fn apply_report(
-        &self,
-        request: &mut RequestRow,
-        step: &mut StepRow,
-        phase: ParticipantAction,
-        report: ParticipantReport,
-        now: Timestamp,
-    ) -> WorkResult<Option<Timestamp>> {
-        step.counts = Some(to_json(&report.counts));
-        if !report.results_urls.is_empty() {
-            step.results_urls = Some(to_json(&report.results_urls));
-        }
-        if phase == ParticipantAction::Export {
-            if let Some(data) = &report.data {
-                step.export_data = Some(to_json(data));
-            }
-        }
-        step.detail = report.detail.clone();
-        if phase == ParticipantAction::Count && step.participant == PAIRING && !report.linked_interaction_ids.is_empty()
-        {
-            if let Some(mut subject) = request.subject()? {
-                subject
-                    .interaction_ids
-                    .extend(report.linked_interaction_ids.iter().copied());
-                request.subject = Some(to_json(&subject));
-            }
-        }
-        match report.state.unwrap_or(ParticipantState::Done) {
-            ParticipantState::Done => {
-                // A poll that finds external work finished is not another attempt.
-                if step.state != step_state::PENDING_EXTERNAL {
-                    step.attempts += 1;
-                }
-                step.state = step_state::DONE.to_owned();
-                request.status_reason = None;
-                Ok(None)
-            }
-            ParticipantState::PendingExternal => {
-                step.state = step_state::PENDING_EXTERNAL.to_owned();
-                if step.external_ref.is_none() {
-                    step.attempts += 1;
-                }
-                step.external_ref = report.external_ref;
-                request.status_reason = None;
-                Ok(Some(later(now, self.settings.external_poll())))
-            }
-            ParticipantState::Failed => {
-                // Submitted again on the next attempt.
-                self.metrics
-                    .step_failures
-                    .with_label_values(&[step.participant.as_str()])
-                    .inc();
-                step.state = step_state::FAILED.to_owned();
-                step.external_ref = None;
-                request.status_reason = Some(format!(
-                    "{}: {}",
-                    step.participant,
-                    report.detail.unwrap_or_else(|| "failed".to_owned())
-                ));
-                let attempts = u32::try_from(step.attempts).unwrap_or(u32::MAX);
-                Ok(Some(later(now, self.settings.backoff(attempts))))
-            }
-        }
-    }
-
-    async fn save_step(
-        &self,
-        request: &RequestRow,
-        step: &StepRow,
-        phase: ParticipantAction,
-        now: Timestamp,
-    ) -> WorkResult<()> {
-        let request = request.clone();
-        let step = step.clone();
-        let detail = json!({
-            "phase": phase.as_str(),
-            "participant": step.participant,
-            "state": step.state,
-            "counts": step.counts(),
-            "reason": if step.state == step_state::FAILED { step.detail.clone() } else { None },
-        });
-        self.pool
-            .run(move |c| {
-                use diesel::Connection;
-                c.transaction(|c| {
-                    store::save_step(c, &step)?;
-                    store::save_request(c, &request)?;
-                    store::audit(c, request.id.0, ACTOR, "step", &detail, now)
-                })
-                .map_err(DatabaseError::from)
-            })
-            .await
-    }
-
-    async fn finish(&self, mut request: RequestRow, steps: &[StepRow], now: Timestamp) -> WorkResult<()> {
-        let event = Self::set_status(&mut request, status::COMPLETED, now);
-        request.completed_at = Some(now.into());
-        request.status_reason = None;
-        let totals: std::collections::BTreeMap<String, u64> =
-            steps
-                .iter()
-                .fold(std::collections::BTreeMap::new(), |mut totals, step| {
-                    for (category, n) in step.counts() {
-                        *totals.entry(format!("{}.{category}", step.phase)).or_default() += n;
-                    }
-                    totals
-                });
-        let target = request.target_request_id;
-        let request_for_tx = request.clone();
-        self.pool
-            .run(move |c| {
-                use diesel::Connection;
-                c.transaction(|c| {
-                    store::save_request(c, &request_for_tx)?;
-                    if let Some((name, detail)) = &event {
-                        store::audit(c, request_for_tx.id.0, ACTOR, name, detail, now)?;
-                    }
-                    store::audit(
-                        c,
-                        request_for_tx.id.0,
-                        ACTOR,
-                        "completed",
-                        &json!({ "counts": totals }),
-                        now,
-                    )?;
-                    // An UNDO_FORGET's FORGET is now undone: restored, and never purged.
-                    if let Some(target) = target {
-                        if let Some(mut forget) = store::find_request(c, target.0)? {
-                            let from = std::mem::replace(&mut forget.status, status::UNDONE.to_owned());
-                            forget.updated_at = now.into();
-                            forget.completed_at = Some(now.into());
-                            store::save_request(c, &forget)?;
-                            store::audit(
-                                c,
-                                target.0,
-                                ACTOR,
-                                "status_changed",
-                                &json!({ "from": from, "to": status::UNDONE, "by": request_for_tx.id.0 }),
-                                now,
-                            )?;
-                        }
-                    }
-                    Ok::<_, diesel::result::Error>(())
-                })
-                .map_err(DatabaseError::from)
+                let overdue = store::overdue_count(c, now)?;
+                let by_status = store::status_counts(c)?;
+                Ok::<_, diesel::result::Error>((overdue, by_status)).map_err(DatabaseError::from)
             })
             .await?;
-        tracing::info!(gdpr_request_id = %request.id.0, request_type = %request.request_type, "GDPR request completed");
+        self.metrics.overdue.set(overdue);
+        for status in RequestStatus::ALL {
+            let n = by_status.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
+            self.metrics.requests.with_label_values(&[status.as_str()]).set(n);
+        }
         Ok(())
     }
-}
 
-/// Reads a stored timestamp back as the domain type.
-trait DbTimestampExt {
-    fn domain(self) -> Result<Timestamp, DatabaseError>;
-}
-
-impl DbTimestampExt for service_kit::database::sql_types::DbTimestamp {
-    fn domain(self) -> Result<Timestamp, DatabaseError> {
-        self.into_domain().map_err(DatabaseError::from)
+    /// Erases a request's identifiers (`becomes`: the status it takes, for an unconfirmed FORGET
+    /// that expires). A request that changed meanwhile is left to the next round. Returns whether
+    /// it was erased.
+    async fn erase(&self, id: Uuid, becomes: Option<RequestStatus>, now: Timestamp) -> WorkResult<bool> {
+        let key = self.orchestrator.keys.audit.clone();
+        let erased = self
+            .pool
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let Some(mut request) = store::lock_request(c, id)? else {
+                        return Ok(false);
+                    };
+                    let event = match becomes {
+                        Some(status) if request.status == RequestStatus::AwaitingConfirmation => {
+                            request.status = status;
+                            request.completed_at = Some(now);
+                            request.updated_at = now;
+                            (
+                                "expired",
+                                json!({ "from": RequestStatus::AwaitingConfirmation, "to": status }),
+                            )
+                        }
+                        Some(_) => return Ok(false),
+                        None if request.status.is_finished() && request.identifiers_erased_at.is_none() => {
+                            ("identifiers_erased", json!({}))
+                        }
+                        None => return Ok(false),
+                    };
+                    store::erase_identifiers(c, &mut request, now)?;
+                    audit::audit(c, &key, id, ORCHESTRATOR, event.0, &event.1, now)?;
+                    Ok::<_, StoreError>(true)
+                })
+                .map_err(WorkError::from)
+            })
+            .await;
+        match erased {
+            Err(WorkError::Stale) => Ok(false),
+            other => other,
+        }
     }
-}
 
-/// JSON text of what a step stores (counts, URLs, data, the subject): plain maps and lists, whose
-/// serialisation cannot fail.
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_default()
+    /// Export data stored before bundles were sealed is sealed now, so none stays in the clear.
+    async fn seal_legacy_exports(&self) -> WorkResult<()> {
+        let key = self.orchestrator.keys.bundle.clone();
+        self.pool
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    for mut step in store::unsealed_exports(c, SEALED_PREFIX)? {
+                        let Some(plain) = step.export_data.take() else { continue };
+                        let sealed = key
+                            .seal(step.request_id, &step.participant, plain.as_bytes())
+                            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+                        step.export_data = Some(sealed);
+                        store::save_step(c, &step)?;
+                    }
+                    Ok::<_, diesel::result::Error>(())
+                })
+                .map_err(|e| WorkError::Database(e.into()))
+            })
+            .await
+    }
 }

@@ -1,6 +1,6 @@
 //! genesys-gateway: the one door from ccbridge to Genesys Cloud. Agent and wrap-up code names
-//! (cached, coalesced, rate limited, retried) for result-ingest, and Genesys' GDPR API for
-//! gdpr-orchestrator. Keeps no state of its own: no database.
+//! (cached, coalesced, rate limited, retried) for result-ingest, and Genesys' GDPR API as a GDPR
+//! participant, for gdpr-orchestrator alone (signed calls). Keeps no state of its own: no database.
 
 pub mod lookups;
 pub mod metrics;
@@ -25,15 +25,14 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
 
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let settings: settings::GenesysSettings = context.settings.section("genesys")?;
-    settings
-        .validate()
-        .map_err(|problems| anyhow::anyhow!("configuration is invalid:\n  - {}", problems.join("\n  - ")))?;
+    settings.validate().map_err(service_kit::configuration::invalid_all)?;
     let metrics = Arc::new(metrics::GatewayMetrics::register(context.metrics)?);
     let api = Arc::new(upstream::GenesysApi::new(&settings, metrics.clone())?);
     let lookups = web::Data::new(lookups::Lookups::new(api.clone(), &settings, metrics));
     let api = web::Data::from(api);
+    let verifier = service_kit::gdpr_participant::verifier(context.settings)?;
     Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(lookups.clone()).app_data(api.clone());
-        routes::config(cfg);
+        routes::config(cfg, verifier.clone());
     }))
 }

@@ -31,6 +31,7 @@ pub struct TokenSource {
     client_id: String,
     client_secret: SecretString,
     margin: Duration,
+    max_lifetime: Duration,
     held: Mutex<Option<Held>>,
     metrics: Arc<GatewayMetrics>,
 }
@@ -48,6 +49,7 @@ impl TokenSource {
         client_id: String,
         client_secret: SecretString,
         margin: Duration,
+        max_lifetime: Duration,
         metrics: Arc<GatewayMetrics>,
     ) -> Self {
         Self {
@@ -56,6 +58,7 @@ impl TokenSource {
             client_id,
             client_secret,
             margin,
+            max_lifetime,
             held: Mutex::new(None),
             metrics,
         }
@@ -123,7 +126,7 @@ impl TokenSource {
             UpstreamError::Refused("Genesys answered the token request with an unexpected body".to_owned())
         })?;
         self.metrics.token_renewals.inc();
-        let lifetime = Duration::from_secs(grant.expires_in);
+        let lifetime = Duration::from_secs(grant.expires_in).min(self.max_lifetime);
         // Renew `margin` before expiry, but never later than half-way for short-lived tokens.
         let renew_after = lifetime.saturating_sub(self.margin).max(lifetime / 2);
         tracing::info!(

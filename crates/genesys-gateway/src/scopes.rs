@@ -3,8 +3,7 @@
 service_kit::scopes! {
     /// `GET /users/{userId}`, `GET /wrapupcodes/{codeId}`.
     GenesysLookup => "genesys:lookup",
-    /// `/gdpr/…`: Genesys Cloud's GDPR API, for gdpr-orchestrator.
-    GenesysGdpr => "genesys:gdpr",
-    /// `/internal/gdpr/…`: the GDPR participant contract, for gdpr-orchestrator.
+    /// `/internal/gdpr/…`: the GDPR participant contract (Genesys Cloud's GDPR API behind it),
+    /// for gdpr-orchestrator alone.
     GdprParticipant => "gdpr:participant",
 }

@@ -32,6 +32,9 @@ pub struct GenesysSettings {
     pub negative_cache_ttl_seconds: u64,
     /// Renew the OAuth token this long before it expires.
     pub token_renew_margin_seconds: u64,
+    /// A token is renewed after this many seconds at the latest, whatever `expires_in` Genesys
+    /// answered (an absurd lifetime must not keep a token, or overflow a timer).
+    pub max_token_lifetime_seconds: u64,
 }
 
 /// Where Genesys is, resolved from a region or explicit URLs.
@@ -76,6 +79,7 @@ impl GenesysSettings {
             problems.push("genesys.client_secret: must be set".to_owned());
         }
         for (key, value) in [
+            ("genesys.max_token_lifetime_seconds", self.max_token_lifetime_seconds),
             ("genesys.request_timeout_ms", self.request_timeout_ms),
             ("genesys.deadline_ms", self.deadline_ms),
             ("genesys.max_attempts", u64::from(self.max_attempts)),
@@ -124,6 +128,7 @@ mod tests {
             cache_max_entries: 1,
             negative_cache_ttl_seconds: 1,
             token_renew_margin_seconds: 1,
+            max_token_lifetime_seconds: 1,
         }
     }
 

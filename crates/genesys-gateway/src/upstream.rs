@@ -9,6 +9,9 @@ use crate::settings::GenesysSettings;
 use backon::BackoffBuilder;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::{Method, StatusCode};
+
+/// The longest `Retry-After` read from Genesys; a longer one is taken as this.
+const LONGEST_RETRY_AFTER_SECONDS: u64 = 86_400;
 use serde_json::Value;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -91,6 +94,7 @@ impl GenesysApi {
                 settings.client_id.clone(),
                 settings.client_secret.clone(),
                 Duration::from_secs(settings.token_renew_margin_seconds),
+                Duration::from_secs(settings.max_token_lifetime_seconds),
                 metrics.clone(),
             ),
             limiter: RateLimiter::direct(Quota::per_minute(per_minute).allow_burst(burst)),
@@ -248,7 +252,10 @@ impl GenesysApi {
                     .get(reqwest::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map_or(Duration::from_secs(1), Duration::from_secs);
+                    // Bounded, so no answer can overflow a timer or the Retry-After passed on.
+                    .map_or(Duration::from_secs(1), |seconds| {
+                        Duration::from_secs(seconds.min(LONGEST_RETRY_AFTER_SECONDS))
+                    });
                 Attempt::RateLimited(retry_after)
             }
             StatusCode::NOT_IMPLEMENTED => Attempt::Refused(format!("{endpoint}: Genesys answered 501")),

@@ -28,17 +28,18 @@ async fn secrets_tokens_and_personal_data_stay_out_of_the_logs() {
             .as_u16(),
         200
     );
-    let export = serde_json::json!({ "requestType": "GDPR_EXPORT", "subject": { "phoneNumbers": ["+420601123456"], "emailAddresses": ["client@example.com"] } });
-    assert_eq!(
-        h.gateway
-            .post_json("/gdpr/requests", ORCHESTRATOR, &export)
-            .await
-            .status()
-            .as_u16(),
-        201
-    );
-    let search = "/gdpr/subjects?searchType=EMAIL&searchValue=client%40example.com";
-    assert_eq!(h.gateway.get(search, ORCHESTRATOR).await.status().as_u16(), 200);
+    let call = serde_json::json!({ "subject": { "phoneNumbers": ["+420601123456"], "emailAddresses": ["client@example.com"] } });
+    for action in ["count", "export"] {
+        let path = format!("/internal/gdpr/requests/{}/{action}", uuid::Uuid::now_v7());
+        assert_eq!(
+            h.gateway
+                .post_signed(&path, ORCHESTRATOR, &call)
+                .await
+                .status()
+                .as_u16(),
+            200
+        );
+    }
     assert_eq!(h.gateway.get("/users/not-a-uuid", INGEST).await.status().as_u16(), 422);
 
     let text = logs.text();

@@ -1,15 +1,17 @@
-//! The GDPR participant: a subject's pairings (by customer id or linked interaction) and the
-//! assignments still waiting in the outbox. Its count also tells gdpr-orchestrator which
-//! interactions belong to the subject's customer ids, so the other services can find results and
-//! records that carry no customer id.
+//! The GDPR participant: a subject's pairings and the assignments still waiting in the outbox.
+//! Every pairing names its customer, so a request reaches exactly the pairings of its customer
+//! ids; a pairing of one of the subject's interactions that BOFE made with another customer is
+//! left out and counted. The count also tells gdpr-orchestrator which interactions belong to the
+//! subject's customer ids, so the other services can find results and records that carry no
+//! customer id.
 
 use crate::schema::{pairing_outbox, support_interactions};
 use diesel::prelude::*;
-use domain::gdpr::{CategoryCounts, DataSubject, ParticipantCall, ParticipantReport};
+use domain::gdpr::{CategoryCounts, ParticipantCall, ParticipantReport};
 use domain::{InteractionId, Timestamp};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
-use service_kit::gdpr_participant::{counts, GdprStore};
+use service_kit::gdpr_participant::{counts, holds, GdprStore, Reach};
 use uuid::Uuid;
 
 pub struct Pairings;
@@ -17,76 +19,102 @@ pub struct Pairings;
 const PAIRINGS: &str = "pairings";
 const PENDING_ASSIGNMENTS: &str = "pendingAssignments";
 
-type AnyBackend = <AnyConnection as Connection>::Backend;
-type PairingFilter =
-    Box<dyn BoxableExpression<support_interactions::table, AnyBackend, SqlType = diesel::sql_types::Bool>>;
-type OutboxFilter = Box<dyn BoxableExpression<pairing_outbox::table, AnyBackend, SqlType = diesel::sql_types::Bool>>;
+/// What a hold is on: a pairing (by interaction id) or an outbox entry (by id).
+const HOLD_PAIRING: &str = "pairing";
+const HOLD_ASSIGNMENT: &str = "assignment";
 
-fn ids(subject: &DataSubject) -> (Vec<DbUuid>, Vec<DbUuid>) {
-    (
-        subject.customer_ids.iter().map(|&id| id.into()).collect(),
-        subject.interaction_ids.iter().map(|&id| id.into()).collect(),
-    )
+fn customers(reach: &Reach<'_>) -> Vec<DbUuid> {
+    reach.subject.customer_ids.iter().map(|&id| id.into()).collect()
 }
 
-fn pairings_of(subject: &DataSubject) -> PairingFilter {
+fn interactions(reach: &Reach<'_>) -> Vec<DbUuid> {
+    reach.subject.interaction_ids.iter().map(|&id| id.into()).collect()
+}
+
+/// The subject's pairings (hidden ones too when `visible_only` is false).
+fn pairings_of(connection: &mut AnyConnection, reach: &Reach<'_>, visible_only: bool) -> QueryResult<Vec<DbUuid>> {
     use support_interactions::dsl;
-    let (customers, interactions) = ids(subject);
-    Box::new(
-        dsl::forgotten_by.is_null().and(
-            dsl::customer_id
-                .eq_any(customers)
-                .or(dsl::interaction_id.eq_any(interactions)),
-        ),
-    )
+    let mut query = dsl::support_interactions
+        .filter(dsl::customer_id.eq_any(customers(reach)))
+        .select(dsl::interaction_id)
+        .into_boxed();
+    if visible_only {
+        query = query.filter(dsl::forgotten_by.is_null());
+    }
+    query.load(connection)
 }
 
-fn outbox_of(subject: &DataSubject) -> OutboxFilter {
+/// The subject's undelivered assignments.
+fn assignments_of(connection: &mut AnyConnection, reach: &Reach<'_>, visible_only: bool) -> QueryResult<Vec<DbUuid>> {
     use pairing_outbox::dsl;
-    let (customers, interactions) = ids(subject);
-    Box::new(
-        dsl::forgotten_by.is_null().and(
-            dsl::customer_id
-                .eq_any(customers)
-                .or(dsl::interaction_id.eq_any(interactions)),
-        ),
-    )
+    let mut query = dsl::pairing_outbox
+        .filter(dsl::customer_id.eq_any(customers(reach)))
+        .select(dsl::id)
+        .into_boxed();
+    if visible_only {
+        query = query.filter(dsl::forgotten_by.is_null());
+    }
+    query.load(connection)
 }
 
-fn held_counts(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<(i64, i64)> {
-    let holder = Some(DbUuid(request_id));
-    let pairings = support_interactions::table
-        .filter(support_interactions::forgotten_by.eq(holder))
+/// Pairings of the subject's interactions that BOFE made with a customer outside the request.
+fn left_out(connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<CategoryCounts> {
+    use support_interactions::dsl;
+    let n: i64 = dsl::support_interactions
+        .filter(dsl::interaction_id.eq_any(interactions(reach)))
+        .filter(dsl::customer_id.ne_all(customers(reach)))
+        .filter(dsl::forgotten_by.is_null())
         .count()
         .get_result(connection)?;
-    let pending = pairing_outbox::table
-        .filter(pairing_outbox::forgotten_by.eq(holder))
-        .count()
-        .get_result(connection)?;
-    Ok((pairings, pending))
+    if n == 0 {
+        return Ok(CategoryCounts::new());
+    }
+    counts([(PAIRINGS, n)])
+}
+
+/// Sets each row's `forgotten_by` to a request still holding it, or null when none does.
+fn sync_flags(connection: &mut AnyConnection, kind: &str, released: Vec<(Uuid, Option<Uuid>)>) -> QueryResult<()> {
+    for (holder, rows) in holds::by_holder(released) {
+        let holder = holder.map(DbUuid);
+        holds::chunked(&rows, |ids| {
+            match kind {
+                HOLD_PAIRING => {
+                    diesel::update(support_interactions::table.filter(support_interactions::interaction_id.eq_any(ids)))
+                        .set(support_interactions::forgotten_by.eq(holder))
+                        .execute(connection)
+                }
+                _ => diesel::update(pairing_outbox::table.filter(pairing_outbox::id.eq_any(ids)))
+                    .set(pairing_outbox::forgotten_by.eq(holder))
+                    .execute(connection),
+            }
+            .map(holds::changed)
+        })?;
+    }
+    Ok(())
 }
 
 impl GdprStore for Pairings {
-    fn count(&self, connection: &mut AnyConnection, subject: &DataSubject) -> QueryResult<ParticipantReport> {
-        let interactions: Vec<DbUuid> = support_interactions::table
-            .filter(pairings_of(subject))
-            .select(support_interactions::interaction_id)
-            .load(connection)?;
-        let pending: i64 = pairing_outbox::table
-            .filter(outbox_of(subject))
-            .count()
-            .get_result(connection)?;
+    fn count(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
+        let visible = pairings_of(connection, reach, true)?.len();
+        let pending = assignments_of(connection, reach, true)?.len();
         let mut report = ParticipantReport::done(counts([
-            (PAIRINGS, interactions.len() as i64),
-            (PENDING_ASSIGNMENTS, pending),
-        ]));
-        report.linked_interaction_ids = interactions.into_iter().map(InteractionId::from).collect();
+            (PAIRINGS, visible as i64),
+            (PENDING_ASSIGNMENTS, pending as i64),
+        ])?);
+        report.left_out = left_out(connection, reach)?;
+        // Every interaction of the subject's customers, hidden or not: it is who they are, not
+        // what is shown.
+        report.linked_interaction_ids = pairings_of(connection, reach, false)?
+            .into_iter()
+            .map(InteractionId::from)
+            .collect();
         Ok(report)
     }
 
-    fn export(&self, connection: &mut AnyConnection, subject: &DataSubject) -> QueryResult<ParticipantReport> {
+    fn export(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
         let rows: Vec<(DbUuid, DbUuid, DbTimestamp, DbTimestamp)> = support_interactions::table
-            .filter(pairings_of(subject))
+            .filter(support_interactions::customer_id.eq_any(customers(reach)))
+            .filter(support_interactions::forgotten_by.is_null())
             .select((
                 support_interactions::interaction_id,
                 support_interactions::customer_id,
@@ -106,7 +134,8 @@ impl GdprStore for Pairings {
                 }))
             })
             .collect::<QueryResult<Vec<_>>>()?;
-        let mut report = ParticipantReport::done(counts([(PAIRINGS, pairings.len() as i64)]));
+        let mut report = ParticipantReport::done(counts([(PAIRINGS, pairings.len() as i64)])?);
+        report.left_out = left_out(connection, reach)?;
         report.data = Some([(PAIRINGS.to_owned(), pairings)].into());
         Ok(report)
     }
@@ -115,49 +144,87 @@ impl GdprStore for Pairings {
         &self,
         connection: &mut AnyConnection,
         request_id: Uuid,
-        call: &ParticipantCall,
+        _call: &ParticipantCall,
+        reach: &Reach<'_>,
         _now: Timestamp,
     ) -> QueryResult<CategoryCounts> {
+        let left_out = left_out(connection, reach)?;
         let holder = Some(DbUuid(request_id));
-        diesel::update(support_interactions::table.filter(pairings_of(&call.subject)))
+        let pairings: Vec<Uuid> = pairings_of(connection, reach, false)?
+            .into_iter()
+            .map(|id| id.0)
+            .collect();
+        holds::hold(connection, request_id, HOLD_PAIRING, &pairings)?;
+        holds::chunked(&pairings, |ids| {
+            diesel::update(
+                support_interactions::table
+                    .filter(support_interactions::interaction_id.eq_any(ids))
+                    .filter(support_interactions::forgotten_by.is_null()),
+            )
             .set(support_interactions::forgotten_by.eq(holder))
-            .execute(connection)?;
-        diesel::update(pairing_outbox::table.filter(outbox_of(&call.subject)))
+            .execute(connection)
+            .map(holds::changed)
+        })?;
+        let assignments: Vec<Uuid> = assignments_of(connection, reach, false)?
+            .into_iter()
+            .map(|id| id.0)
+            .collect();
+        holds::hold(connection, request_id, HOLD_ASSIGNMENT, &assignments)?;
+        holds::chunked(&assignments, |ids| {
+            diesel::update(
+                pairing_outbox::table
+                    .filter(pairing_outbox::id.eq_any(ids))
+                    .filter(pairing_outbox::forgotten_by.is_null()),
+            )
             .set(pairing_outbox::forgotten_by.eq(holder))
-            .execute(connection)?;
-        self.held(connection, request_id)
+            .execute(connection)
+            .map(holds::changed)
+        })?;
+        Ok(left_out)
     }
 
     fn undo(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
-        let holder = Some(DbUuid(request_id));
-        let pairings =
-            diesel::update(support_interactions::table.filter(support_interactions::forgotten_by.eq(holder)))
-                .set(support_interactions::forgotten_by.eq(None::<DbUuid>))
-                .execute(connection)?;
-        let pending = diesel::update(pairing_outbox::table.filter(pairing_outbox::forgotten_by.eq(holder)))
-            .set(pairing_outbox::forgotten_by.eq(None::<DbUuid>))
-            .execute(connection)?;
-        Ok(counts([
-            (PAIRINGS, pairings as i64),
-            (PENDING_ASSIGNMENTS, pending as i64),
-        ]))
+        let held = self.held(connection, request_id)?;
+        for kind in [HOLD_PAIRING, HOLD_ASSIGNMENT] {
+            let released = holds::release(connection, request_id, kind)?;
+            sync_flags(connection, kind, released)?;
+        }
+        Ok(held)
     }
 
     fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
-        let holder = Some(DbUuid(request_id));
-        let pairings =
-            diesel::delete(support_interactions::table.filter(support_interactions::forgotten_by.eq(holder)))
-                .execute(connection)?;
-        let pending = diesel::delete(pairing_outbox::table.filter(pairing_outbox::forgotten_by.eq(holder)))
-            .execute(connection)?;
-        Ok(counts([
-            (PAIRINGS, pairings as i64),
-            (PENDING_ASSIGNMENTS, pending as i64),
-        ]))
+        let pairings = holds::held_rows(connection, request_id, HOLD_PAIRING)?;
+        let deleted_pairings = holds::chunked(&pairings, |ids| {
+            diesel::delete(support_interactions::table.filter(support_interactions::interaction_id.eq_any(ids)))
+                .execute(connection)
+                .map(holds::changed)
+        })?;
+        holds::drop_rows(connection, HOLD_PAIRING, &pairings)?;
+        let assignments = holds::held_rows(connection, request_id, HOLD_ASSIGNMENT)?;
+        let deleted_assignments = holds::chunked(&assignments, |ids| {
+            diesel::delete(pairing_outbox::table.filter(pairing_outbox::id.eq_any(ids)))
+                .execute(connection)
+                .map(holds::changed)
+        })?;
+        holds::drop_rows(connection, HOLD_ASSIGNMENT, &assignments)?;
+        counts([(PAIRINGS, deleted_pairings), (PENDING_ASSIGNMENTS, deleted_assignments)])
     }
 
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
-        let (pairings, pending) = held_counts(connection, request_id)?;
-        Ok(counts([(PAIRINGS, pairings), (PENDING_ASSIGNMENTS, pending)]))
+        let pairings = holds::held_rows(connection, request_id, HOLD_PAIRING)?;
+        let held_pairings = holds::chunked(&pairings, |ids| {
+            support_interactions::table
+                .filter(support_interactions::interaction_id.eq_any(ids))
+                .count()
+                .get_result(connection)
+        })?;
+        let assignments = holds::held_rows(connection, request_id, HOLD_ASSIGNMENT)?;
+        let held_assignments = holds::chunked(&assignments, |ids| {
+            pairing_outbox::table
+                .filter(pairing_outbox::id.eq_any(ids))
+                .count()
+                .get_result(connection)
+        })?;
+        counts([(PAIRINGS, held_pairings), (PENDING_ASSIGNMENTS, held_assignments)])
     }
 }

@@ -10,7 +10,8 @@ pub mod store;
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use service_kit::database::Migrations;
-use service_kit::startup::{routes_only, Routes, ServiceContext, ServiceDefinition};
+use service_kit::startup::{Routes, ServiceContext, ServiceDefinition};
+use std::sync::Arc;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite/interaction-pairing");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres/interaction-pairing");
@@ -30,9 +31,7 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
 /// The `[pairing]` settings, validated.
 pub fn outbox_settings(settings: &service_kit::configuration::Settings) -> anyhow::Result<outbox::OutboxSettings> {
     let outbox: outbox::OutboxSettings = settings.section("pairing")?;
-    outbox
-        .validate()
-        .map_err(|problems| anyhow::anyhow!("configuration is invalid:\n  - {}", problems.join("\n  - ")))?;
+    outbox.validate().map_err(service_kit::configuration::invalid_all)?;
     Ok(outbox)
 }
 
@@ -42,7 +41,10 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     if let (Some(pool), true, Some(background)) = (context.pool, outbox.outbox_worker_enabled, context.background) {
         let metrics = outbox::OutboxMetrics::register(context.metrics)?;
         let worker = outbox::OutboxWorker::new(pool.clone(), outbox, metrics)?;
-        background.spawn(|shutdown| worker.run(shutdown));
+        background.spawn("pairing outbox", |shutdown, health| worker.run(shutdown, health));
     }
-    routes_only(routes::config)
+    let verifier = service_kit::gdpr_participant::verifier(context.settings)?;
+    Ok(Arc::new(move |cfg: &mut actix_web::web::ServiceConfig| {
+        routes::config(cfg, verifier.clone());
+    }))
 }

@@ -244,20 +244,30 @@ impl OutboxWorker {
         }
     }
 
-    /// Runs until shutdown is requested; a batch in hand is finished first.
-    pub async fn run(self, mut shutdown: service_kit::background::Shutdown) {
+    /// Runs until shutdown is requested; a batch in hand is finished first. A delivery that
+    /// fails is the entry's to retry; only the worker's own failures (its database) count against
+    /// its health.
+    pub async fn run(self, mut shutdown: service_kit::background::Shutdown, health: service_kit::background::Health) {
         let idle = Duration::from_millis(self.settings.poll_interval_ms);
         while !shutdown.is_requested() {
             match self.try_execute_task().await {
                 Ok(0) => {
-                    if let Ok(depth) = self.pool.run(|c| pending(c).map_err(ApiError::from)).await {
-                        self.metrics.depth.set(depth);
+                    match self.pool.run(|c| pending(c).map_err(ApiError::from)).await {
+                        Ok(depth) => {
+                            self.metrics.depth.set(depth);
+                            health.succeeded();
+                        }
+                        Err(error) => {
+                            tracing::warn!(error = %error, "counting the pairing outbox failed");
+                            health.failed("counting the outbox failed");
+                        }
                     }
                     shutdown.sleep(idle).await;
                 }
-                Ok(_) => {}
+                Ok(_) => health.succeeded(),
                 Err(error) => {
                     tracing::warn!(error = %error, "draining the pairing outbox failed");
+                    health.failed("draining the outbox failed");
                     shutdown.sleep(idle.max(Duration::from_secs(1))).await;
                 }
             }

@@ -38,6 +38,17 @@ impl TryFrom<PairingRow> for StoredPairing {
     }
 }
 
+/// Why a pairing was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum PairingRefused {
+    /// The interaction's pairing is hidden by a GDPR FORGET: pairing it again must not bring it
+    /// back into view. It can be paired again once the FORGET is undone or purged.
+    #[error("the interaction's pairing is held by a GDPR forget")]
+    HeldByForget,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
 /// Whether a pairing was new or replaced an earlier one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upserted {
@@ -54,7 +65,7 @@ pub fn upsert(
     connection: &mut AnyConnection,
     pairing: &SupportInteraction,
     now: Timestamp,
-) -> QueryResult<(StoredPairing, Upserted)> {
+) -> Result<(StoredPairing, Upserted), PairingRefused> {
     let row = PairingRow {
         interaction_id: pairing.interaction_id.into(),
         customer_id: pairing.customer_id.into(),
@@ -73,20 +84,22 @@ pub fn upsert(
         let (stored, outcome) = match inserted {
             Some(stored) => (stored, Upserted::Created),
             None => {
-                let update = diesel::update(dsl::support_interactions.find(row.interaction_id)).set((
-                    dsl::customer_id.eq(row.customer_id),
-                    dsl::updated_at.eq(row.updated_at),
-                    // A pairing after a GDPR forget is new data, recorded as normal.
-                    dsl::forgotten_by.eq(None::<DbUuid>),
-                ));
-                let stored: PairingRow = per_backend!(connection, |c| update
+                // Only a visible pairing is replaced; one a FORGET holds stays as it is.
+                let update = diesel::update(
+                    dsl::support_interactions
+                        .find(row.interaction_id)
+                        .filter(dsl::forgotten_by.is_null()),
+                )
+                .set((dsl::customer_id.eq(row.customer_id), dsl::updated_at.eq(row.updated_at)));
+                let stored: Option<PairingRow> = per_backend!(connection, |c| update
                     .returning(PairingRow::as_returning())
-                    .get_result(c))?;
-                (stored, Upserted::Updated)
+                    .get_result(c)
+                    .optional())?;
+                (stored.ok_or(PairingRefused::HeldByForget)?, Upserted::Updated)
             }
         };
         crate::outbox::enqueue(connection, pairing, now)?;
-        Ok((stored.try_into()?, outcome))
+        Ok::<_, PairingRefused>((stored.try_into()?, outcome))
     })
 }
 
@@ -112,6 +125,19 @@ pub fn find_many(connection: &mut AnyConnection, interaction_ids: &[InteractionI
         .into_iter()
         .map(StoredPairing::try_from)
         .collect()
+}
+
+/// Those of `interaction_ids` whose pairing a GDPR forget holds (their customer is not told).
+pub fn find_held(connection: &mut AnyConnection, interaction_ids: &[InteractionId]) -> QueryResult<Vec<InteractionId>> {
+    let ids: Vec<DbUuid> = interaction_ids.iter().map(|&id| DbUuid::from(id)).collect();
+    Ok(dsl::support_interactions
+        .filter(dsl::interaction_id.eq_any(ids))
+        .filter(dsl::forgotten_by.is_not_null())
+        .select(dsl::interaction_id)
+        .load::<DbUuid>(connection)?
+        .into_iter()
+        .map(InteractionId::from)
+        .collect())
 }
 
 pub fn count(connection: &mut AnyConnection) -> QueryResult<i64> {

@@ -417,7 +417,9 @@ async fn main() {
     let p = helpers::pipeline_with(&overrides, None).await;
     // Workers start after the accept phase when BENCH_ACCEPT_ONLY=1 (to see the webhook alone).
     let accept_only = std::env::var("BENCH_ACCEPT_ONLY").is_ok_and(|v| v == "1");
-    let background = service_kit::background::Background::default();
+    let background = service_kit::background::Background::new(std::sync::Arc::new(
+        service_kit::background::TaskHealth::new(std::time::Duration::from_secs(300)),
+    ));
     let start_workers = || {
         for _ in 0..2 {
             let worker = result_ingest::worker(
@@ -426,7 +428,7 @@ async fn main() {
                 &prometheus::Registry::new(),
             )
             .unwrap();
-            background.spawn(|shutdown| worker.run(shutdown));
+            background.spawn("ingest worker", |shutdown, health| worker.run(shutdown, health));
         }
     };
     if !accept_only {

@@ -2,9 +2,9 @@
 //! accepted results cost one durable commit instead of N. A request is answered only after the
 //! commit that holds its row, so "202" still means "stored".
 
-use crate::gdpr::SuppressionKey;
 use crate::inbox::{self, Acceptance, Delivery};
-use domain::{SupportResult, Timestamp};
+use crate::suppression::SuppressionKey;
+use domain::{HandleNormaliser, SupportResult, Timestamp};
 use service_kit::database::{DbPool, PooledConnection};
 use service_kit::problem::ApiError;
 use std::sync::{Arc, Mutex};
@@ -18,6 +18,7 @@ struct Pending {
 pub struct AcceptBatcher {
     sender: mpsc::Sender<Pending>,
     suppression: SuppressionKey,
+    handles: HandleNormaliser,
 }
 
 impl AcceptBatcher {
@@ -29,6 +30,7 @@ impl AcceptBatcher {
     pub fn start(
         pool: DbPool,
         suppression: SuppressionKey,
+        handles: HandleNormaliser,
         flushers: usize,
         max_batch: usize,
     ) -> std::io::Result<Self> {
@@ -41,7 +43,11 @@ impl AcceptBatcher {
                 .name(format!("inbox-writer-{number}"))
                 .spawn(move || write_batches(&pool, &receiver, max_batch))?;
         }
-        Ok(Self { sender, suppression })
+        Ok(Self {
+            sender,
+            suppression,
+            handles,
+        })
     }
 
     /// Stores the result (with whatever else arrived meanwhile) and answers once committed.
@@ -50,8 +56,8 @@ impl AcceptBatcher {
         // one flush at a time commits, and it should wait on nothing but the database.
         // The request's trace is kept with the event so the worker's work joins it.
         let trace_context = service_kit::telemetry::current_traceparent();
-        let delivery =
-            Delivery::prepare(result, &self.suppression, trace_context).map_err(|e| ApiError::Unexpected(e.into()))?;
+        let delivery = Delivery::prepare(result, &self.suppression, &self.handles, trace_context)
+            .map_err(|e| ApiError::Unexpected(e.into()))?;
         let (reply, answer) = oneshot::channel();
         let unavailable = |reason: &str| ApiError::Unavailable {
             retry_after_seconds: 1,

@@ -8,7 +8,7 @@
 
 use crate::schema::inbox_events::{self, dsl};
 use diesel::prelude::*;
-use domain::{GenesysUserId, InteractionId, SupportResult, Timestamp};
+use domain::{GenesysUserId, HandleNormaliser, InteractionId, SupportResult, Timestamp};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use service_kit::per_backend;
@@ -18,15 +18,43 @@ use uuid::Uuid;
 
 mod postgres;
 
-pub const PENDING: &str = "pending";
-pub const PROCESSED: &str = "processed";
-pub const DEAD: &str = "dead";
+/// Where an event stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InboxStatus {
+    /// Waiting for (or in) a worker's hands.
+    Pending,
+    /// Its record is written.
+    Processed,
+    /// Given up on, with its reason; an operator may replay it.
+    Dead,
+}
+
+impl InboxStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Processed => "processed",
+            Self::Dead => "dead",
+        }
+    }
+
+    /// A stored status; anything else is a corrupt row, an error.
+    pub fn parse(value: &str) -> QueryResult<Self> {
+        [Self::Pending, Self::Processed, Self::Dead]
+            .into_iter()
+            .find(|status| status.as_str() == value)
+            .ok_or_else(|| {
+                diesel::result::Error::DeserializationError(format!("unknown inbox status {value:?}").into())
+            })
+    }
+}
 
 /// `status = '…'` with the status written into the statement rather than bound: the planner then
 /// matches the partial index whose predicate names it, and knows how rare the status is (with a
 /// bound parameter, PostgreSQL's generic plan must assume any status, and scans the table).
-fn status_is(status: &'static str) -> diesel::dsl::Eq<dsl::status, StatusLiteral> {
-    dsl::status.eq(StatusLiteral(status))
+fn status_is(status: InboxStatus) -> diesel::dsl::Eq<dsl::status, StatusLiteral> {
+    dsl::status.eq(StatusLiteral(status.as_str()))
 }
 
 /// A status as a literal in the statement's text. Not a `sql` fragment: diesel never keeps a
@@ -93,10 +121,11 @@ impl Delivery {
     /// Everything the result's row needs, computed before it joins a batch.
     pub fn prepare(
         result: SupportResult,
-        suppression: &crate::gdpr::SuppressionKey,
+        suppression: &crate::suppression::SuppressionKey,
+        handles: &HandleNormaliser,
         trace_context: Option<String>,
     ) -> serde_json::Result<Self> {
-        let handle_key = result.ani.key().as_str().to_owned();
+        let handle_key = result.ani.key(handles).as_str().to_owned();
         Ok(Self {
             suppression_hashes: suppression.hashes_of_result(&result, &handle_key),
             payload: serde_json::to_string(&result)?,
@@ -284,7 +313,7 @@ impl NewEvents<'_> {
                     dsl::payload.eq(delivery.payload.as_str()),
                     dsl::customer_handle_key.eq(Some(delivery.handle_key.as_str())),
                     dsl::trace_context.eq(delivery.trace_context.as_deref()),
-                    dsl::status.eq(PENDING),
+                    dsl::status.eq(InboxStatus::Pending.as_str()),
                     dsl::attempts.eq(0),
                     dsl::next_attempt_at.eq(now),
                     dsl::accepted_at.eq(now),
@@ -300,7 +329,7 @@ impl NewEvents<'_> {
             .get_results(c))?;
         let mut inserted: HashSet<Uuid> = inserted.into_iter().map(|id| id.0).collect();
 
-        let suppressed = crate::gdpr::suppressed_among(
+        let suppressed = crate::suppression::suppressed_among(
             connection,
             self.deliveries
                 .iter()
@@ -328,7 +357,7 @@ fn existing_id(connection: &mut AnyConnection, result: &SupportResult) -> QueryR
     Ok(existing.0)
 }
 
-/// An event a worker holds until `lease_until`.
+/// An event a worker holds until its batch's lease ends.
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: Uuid,
@@ -338,6 +367,16 @@ pub struct Claimed {
     pub budget_started_at: Timestamp,
     /// The webhook request's `traceparent`: the worker continues that trace.
     pub trace_context: Option<String>,
+    /// A GDPR forget of the agent holds the event: its record names no agent.
+    pub agent_redacted: bool,
+}
+
+/// A claimed batch: its events, and the end of their lease. Each claim's lease ends later than
+/// any earlier claim's of the same events, so it also tells whether the batch still holds them.
+#[derive(Debug, Clone)]
+pub struct ClaimedBatch {
+    pub events: Vec<Claimed>,
+    pub lease_until: Timestamp,
 }
 
 /// Claims up to `limit` due events for `lease`.
@@ -346,9 +385,11 @@ pub fn claim_due(
     now: Timestamp,
     limit: i64,
     lease: Duration,
-) -> QueryResult<Vec<Claimed>> {
+) -> QueryResult<ClaimedBatch> {
     let now_db = DbTimestamp::from(now);
-    let lease_until = DbTimestamp(now.as_offset_date_time() + lease);
+    let lease_end = Timestamp::from_offset_date_time(now.as_offset_date_time() + lease)
+        .ok_or_else(|| diesel::result::Error::SerializationError("the lease would end past year 9999".into()))?;
+    let lease_until = DbTimestamp::from(lease_end);
     // The lease is a column of its own, in no index (migration 000005): a claim is then a
     // heap-only update on PostgreSQL. Leased rows stay in `inbox_events_due`, at its front, so a
     // claim steps over at most the batches other workers hold.
@@ -361,7 +402,7 @@ pub fn claim_due(
         // A GDPR forget holds its subject's events back until undone or purged. The status is a
         // literal, so that the partial index `inbox_events_due` (whose predicate this is)
         // matches on both backends.
-        status_is(PENDING)
+        status_is(InboxStatus::Pending)
             .and(dsl::next_attempt_at.le(now_db))
             .and(dsl::forgotten_by.is_null())
             .and(dsl::lease_until.is_null().or(dsl::lease_until.le(now_db))),
@@ -369,9 +410,13 @@ pub fn claim_due(
         lease dsl::lease_until => Some(lease_until)
     )?;
     if ids.is_empty() {
-        return Ok(Vec::new());
+        return Ok(ClaimedBatch {
+            events: Vec::new(),
+            lease_until: lease_end,
+        });
     }
-    let rows: Vec<(DbUuid, String, i32, DbTimestamp, DbTimestamp, Option<String>)> = dsl::inbox_events
+    type Row = (DbUuid, String, i32, DbTimestamp, DbTimestamp, Option<String>, bool);
+    let rows: Vec<Row> = dsl::inbox_events
         .filter(dsl::id.eq_any(&ids))
         .select((
             dsl::id,
@@ -380,11 +425,13 @@ pub fn claim_due(
             dsl::accepted_at,
             dsl::budget_started_at,
             dsl::trace_context,
+            dsl::agent_redacted,
         ))
         .load(connection)?;
-    rows.into_iter()
+    let events = rows
+        .into_iter()
         .map(
-            |(id, payload, attempts, accepted_at, budget_started_at, trace_context)| {
+            |(id, payload, attempts, accepted_at, budget_started_at, trace_context, agent_redacted)| {
                 let result: SupportResult = serde_json::from_str(&payload)
                     .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
                 Ok(Claimed {
@@ -394,28 +441,72 @@ pub fn claim_due(
                     accepted_at: accepted_at.into_domain()?,
                     budget_started_at: budget_started_at.into_domain()?,
                     trace_context,
+                    agent_redacted,
                 })
             },
         )
-        .collect()
+        .collect::<QueryResult<Vec<_>>>()?;
+    Ok(ClaimedBatch {
+        events,
+        lease_until: lease_end,
+    })
 }
+
+/// Replaces an event's agent for good (a purged GDPR forget of the agent): a random user id takes
+/// theirs, in the row and in the stored result, and the event stays redacted. Returns 1 when the
+/// event was there.
+pub fn replace_agent(connection: &mut AnyConnection, id: Uuid) -> QueryResult<usize> {
+    let payload: Option<String> = dsl::inbox_events
+        .find(DbUuid(id))
+        .select(dsl::payload)
+        .first(connection)
+        .optional()?;
+    let Some(payload) = payload else {
+        return Ok(0);
+    };
+    let mut result: SupportResult =
+        serde_json::from_str(&payload).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+    result.user_id = GenesysUserId::from_uuid(Uuid::new_v4());
+    let payload = serde_json::to_string(&result).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    diesel::update(dsl::inbox_events.find(DbUuid(id)))
+        .set((
+            dsl::user_id.eq(DbUuid::from(result.user_id)),
+            dsl::payload.eq(payload),
+            dsl::agent_redacted.eq(true),
+        ))
+        .execute(connection)
+}
+
+/// The rows of `id` the batch leased until `lease_until` still holds: pending, and the lease
+/// not taken over by another claim.
+fn still_leased(id: Uuid, lease_until: DbTimestamp) -> StillLeased {
+    dsl::inbox_events
+        .find(DbUuid(id))
+        .filter(dsl::status.eq(InboxStatus::Pending.as_str()))
+        .filter(dsl::lease_until.eq(lease_until))
+}
+
+type StillLeased = diesel::dsl::Filter<
+    diesel::dsl::Filter<diesel::dsl::Find<dsl::inbox_events, DbUuid>, diesel::dsl::Eq<dsl::status, &'static str>>,
+    diesel::dsl::Eq<dsl::lease_until, DbTimestamp>,
+>;
 
 fn mark_processed(
     connection: &mut AnyConnection,
     id: Uuid,
     record_id: Option<Uuid>,
     now: Timestamp,
-) -> QueryResult<()> {
-    diesel::update(dsl::inbox_events.find(DbUuid(id)))
+    lease_until: DbTimestamp,
+) -> QueryResult<usize> {
+    diesel::update(still_leased(id, lease_until))
         .set((
-            dsl::status.eq(PROCESSED),
+            dsl::status.eq(InboxStatus::Processed.as_str()),
             dsl::processed_at.eq(Some(DbTimestamp::from(now))),
             dsl::record_id.eq(record_id.map(DbUuid)),
             dsl::last_error.eq(None::<String>),
             dsl::lease_until.eq(None::<DbTimestamp>),
         ))
         .execute(connection)
-        .map(drop)
 }
 
 /// What becomes of a claimed event after an attempt.
@@ -434,8 +525,16 @@ pub enum Settlement {
     },
 }
 
-/// Settles a worker's batch in one transaction.
-pub fn settle(connection: &mut AnyConnection, settlements: &[(Uuid, Settlement)], now: Timestamp) -> QueryResult<()> {
+/// Settles a worker's batch in one transaction, leased until `lease_until`. Only events the
+/// batch still holds are settled (a worker that overran its lease changes nothing another has
+/// taken over); returns how many.
+pub fn settle(
+    connection: &mut AnyConnection,
+    settlements: &[(Uuid, Settlement)],
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> QueryResult<usize> {
+    let lease_until = DbTimestamp::from(lease_until);
     connection.transaction(|c| {
         let processed: Vec<(Uuid, Option<Uuid>)> = settlements
             .iter()
@@ -444,15 +543,18 @@ pub fn settle(connection: &mut AnyConnection, settlements: &[(Uuid, Settlement)]
                 _ => None,
             })
             .collect();
-        mark_processed_many(c, &processed, now)?;
-        settlements.iter().try_for_each(|(id, settlement)| match settlement {
-            Settlement::Processed { .. } => Ok(()),
-            Settlement::Retry {
-                reason,
-                next_attempt_at,
-            } => mark_retry(c, *id, reason, *next_attempt_at),
-            Settlement::Dead { reason } => mark_dead(c, *id, reason),
-        })
+        let mut settled = mark_processed_many(c, &processed, now, lease_until)?;
+        for (id, settlement) in settlements {
+            settled += match settlement {
+                Settlement::Processed { .. } => 0,
+                Settlement::Retry {
+                    reason,
+                    next_attempt_at,
+                } => mark_retry(c, *id, reason, *next_attempt_at, lease_until)?,
+                Settlement::Dead { reason } => mark_dead(c, *id, reason, now, lease_until)?,
+            };
+        }
+        Ok(settled)
     })
 }
 
@@ -462,49 +564,62 @@ fn mark_processed_many(
     connection: &mut AnyConnection,
     processed: &[(Uuid, Option<Uuid>)],
     now: Timestamp,
-) -> QueryResult<()> {
+    lease_until: DbTimestamp,
+) -> QueryResult<usize> {
     match connection {
         AnyConnection::Postgresql(pg) => {
             let statement = postgres::SettleProcessedStatement {
                 now: now.as_offset_date_time(),
+                lease_until: lease_until.0,
                 ids: processed.iter().map(|(id, _)| *id).collect(),
                 record_ids: processed.iter().map(|(_, record_id)| *record_id).collect(),
             };
-            statement.execute(pg).map(drop)
+            statement.execute(pg)
         }
-        AnyConnection::Sqlite(_) => processed
-            .iter()
-            .try_for_each(|&(id, record_id)| mark_processed(connection, id, record_id, now)),
+        AnyConnection::Sqlite(_) => processed.iter().try_fold(0, |settled, &(id, record_id)| {
+            Ok(settled + mark_processed(connection, id, record_id, now, lease_until)?)
+        }),
     }
 }
 
-fn mark_retry(connection: &mut AnyConnection, id: Uuid, reason: &str, next_attempt_at: Timestamp) -> QueryResult<()> {
-    diesel::update(dsl::inbox_events.find(DbUuid(id)).filter(dsl::status.eq(PENDING)))
+fn mark_retry(
+    connection: &mut AnyConnection,
+    id: Uuid,
+    reason: &str,
+    next_attempt_at: Timestamp,
+    lease_until: DbTimestamp,
+) -> QueryResult<usize> {
+    diesel::update(still_leased(id, lease_until))
         .set((
             dsl::next_attempt_at.eq(DbTimestamp::from(next_attempt_at)),
             dsl::lease_until.eq(None::<DbTimestamp>),
             dsl::last_error.eq(Some(reason)),
         ))
         .execute(connection)
-        .map(drop)
 }
 
-fn mark_dead(connection: &mut AnyConnection, id: Uuid, reason: &str) -> QueryResult<()> {
-    diesel::update(dsl::inbox_events.find(DbUuid(id)).filter(dsl::status.eq(PENDING)))
+fn mark_dead(
+    connection: &mut AnyConnection,
+    id: Uuid,
+    reason: &str,
+    now: Timestamp,
+    lease_until: DbTimestamp,
+) -> QueryResult<usize> {
+    diesel::update(still_leased(id, lease_until))
         .set((
-            dsl::status.eq(DEAD),
+            dsl::status.eq(InboxStatus::Dead.as_str()),
             dsl::lease_until.eq(None::<DbTimestamp>),
             dsl::last_error.eq(Some(reason)),
+            dsl::dead_at.eq(Some(DbTimestamp::from(now))),
         ))
         .execute(connection)
-        .map(drop)
 }
 
 /// Dead events (one, or all) back to pending, due now, with a fresh retry budget.
 pub fn retry_dead(connection: &mut AnyConnection, id: Option<Uuid>, now: Timestamp) -> QueryResult<usize> {
     let now = DbTimestamp::from(now);
     let mut query = diesel::update(dsl::inbox_events)
-        .filter(dsl::status.eq(DEAD))
+        .filter(dsl::status.eq(InboxStatus::Dead.as_str()))
         .filter(dsl::forgotten_by.is_null())
         .into_boxed();
     if let Some(id) = id {
@@ -512,10 +627,11 @@ pub fn retry_dead(connection: &mut AnyConnection, id: Option<Uuid>, now: Timesta
     }
     query
         .set((
-            dsl::status.eq(PENDING),
+            dsl::status.eq(InboxStatus::Pending.as_str()),
             dsl::next_attempt_at.eq(now),
             dsl::lease_until.eq(None::<DbTimestamp>),
             dsl::budget_started_at.eq(now),
+            dsl::dead_at.eq(None::<DbTimestamp>),
         ))
         .execute(connection)
 }
@@ -528,7 +644,7 @@ pub fn retry_dead(connection: &mut AnyConnection, id: Option<Uuid>, now: Timesta
 pub fn remove_processed_before(connection: &mut AnyConnection, before: Timestamp, chunk: i64) -> QueryResult<usize> {
     let before = DbTimestamp::from(before);
     let oldest_processed: Vec<DbUuid> = dsl::inbox_events
-        .filter(status_is(PROCESSED))
+        .filter(status_is(InboxStatus::Processed))
         .filter(dsl::accepted_at.lt(before))
         .filter(dsl::processed_at.lt(before))
         .order(dsl::accepted_at)
@@ -541,7 +657,27 @@ pub fn remove_processed_before(connection: &mut AnyConnection, before: Timestamp
     diesel::delete(
         dsl::inbox_events
             .filter(dsl::id.eq_any(&oldest_processed))
-            .filter(dsl::status.eq(PROCESSED)),
+            .filter(dsl::status.eq(InboxStatus::Processed.as_str())),
+    )
+    .execute(connection)
+}
+
+/// Erases up to `chunk` dead events that died before `before` (`ingest.dead_retention_days`):
+/// their results are personal data kept no longer than the retention says. Returns how many.
+pub fn remove_dead_before(connection: &mut AnyConnection, before: Timestamp, chunk: i64) -> QueryResult<usize> {
+    let expired: Vec<DbUuid> = dsl::inbox_events
+        .filter(status_is(InboxStatus::Dead))
+        .filter(dsl::dead_at.lt(DbTimestamp::from(before)))
+        .select(dsl::id)
+        .limit(chunk)
+        .load(connection)?;
+    if expired.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(
+        dsl::inbox_events
+            .filter(dsl::id.eq_any(&expired))
+            .filter(dsl::status.eq(InboxStatus::Dead.as_str())),
     )
     .execute(connection)
 }
@@ -562,17 +698,17 @@ pub fn depth(connection: &mut AnyConnection) -> QueryResult<QueueDepth> {
     // Pending: from the claim index `inbox_events_due`, whose predicate this is. Dead: from the
     // listing index. Neither reads more rows than it counts.
     let pending: i64 = dsl::inbox_events
-        .filter(status_is(PENDING))
+        .filter(status_is(InboxStatus::Pending))
         .filter(dsl::forgotten_by.is_null())
         .count()
         .get_result(connection)?;
     let dead: i64 = dsl::inbox_events
-        .filter(status_is(DEAD))
+        .filter(status_is(InboxStatus::Dead))
         .filter(dsl::forgotten_by.is_null())
         .count()
         .get_result(connection)?;
     let oldest: Option<DbTimestamp> = dsl::inbox_events
-        .filter(dsl::status.eq(PENDING))
+        .filter(dsl::status.eq(InboxStatus::Pending.as_str()))
         .filter(dsl::forgotten_by.is_null())
         .order(dsl::accepted_at)
         .select(dsl::accepted_at)
@@ -591,7 +727,7 @@ pub fn depth(connection: &mut AnyConnection) -> QueryResult<QueueDepth> {
 pub struct EventSummary {
     pub id: Uuid,
     pub conversation_id: Uuid,
-    pub status: String,
+    pub status: InboxStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub accepted_at: Timestamp,
@@ -616,12 +752,12 @@ type SummaryRow = (
 /// Events with `status`, oldest first, `limit` after the `(accepted_at, id)` cursor.
 pub fn list(
     connection: &mut AnyConnection,
-    status: &str,
+    status: InboxStatus,
     after: Option<(Timestamp, Uuid)>,
     limit: i64,
 ) -> QueryResult<Vec<EventSummary>> {
     let mut query = dsl::inbox_events
-        .filter(dsl::status.eq(status.to_owned()))
+        .filter(dsl::status.eq(status.as_str()))
         .filter(dsl::forgotten_by.is_null())
         .into_boxed();
     if let Some((at, id)) = after {
@@ -670,7 +806,7 @@ pub fn list(
                 Ok(EventSummary {
                     id: id.0,
                     conversation_id: conversation_id.0,
-                    status,
+                    status: InboxStatus::parse(&status)?,
                     attempts,
                     last_error,
                     accepted_at: accepted_at.into_domain()?,
@@ -683,11 +819,13 @@ pub fn list(
         .collect()
 }
 
-pub fn status_of(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<String>> {
+pub fn status_of(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<InboxStatus>> {
     dsl::inbox_events
         .find(DbUuid(id))
         .filter(dsl::forgotten_by.is_null())
         .select(dsl::status)
-        .first(connection)
-        .optional()
+        .first::<String>(connection)
+        .optional()?
+        .map(|status| InboxStatus::parse(&status))
+        .transpose()
 }

@@ -11,6 +11,7 @@ pub mod schema;
 pub mod scopes;
 pub mod settings;
 pub mod siblings;
+pub mod suppression;
 pub mod worker;
 
 use actix_web::web;
@@ -40,7 +41,7 @@ pub fn ingest_settings(settings: &Settings) -> anyhow::Result<settings::IngestSe
     let ingest: settings::IngestSettings = settings.section("ingest")?;
     ingest
         .validate(settings.database.max_connections)
-        .map_err(|problems| anyhow::anyhow!("configuration is invalid:\n  - {}", problems.join("\n  - ")))?;
+        .map_err(service_kit::configuration::invalid_all)?;
     Ok(ingest)
 }
 
@@ -55,19 +56,24 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let metrics = Arc::new(metrics::IngestMetrics::register(context.metrics)?);
     // Background work only where something is served (`check-config` starts none).
     let serving = context.pool.zip(context.background);
-    if secrecy::ExposeSecret::expose_secret(&ingest.suppression_key).starts_with("development-only-") {
-        tracing::warn!(
-            setting = "ingest.suppression_key",
-            "the development HMAC key is in use: set your own outside development"
-        );
-    }
-    let suppression = gdpr::SuppressionKey::new(ingest.suppression_key.clone());
-    let participant = web::Data::new(gdpr::WebhookResults::new(suppression.clone()));
+    let handles = context
+        .settings
+        .handles
+        .normaliser()
+        .map_err(|reason| service_kit::configuration::invalid(&format!("handles.default_region: {reason}")))?;
+    let suppression = suppression::SuppressionKey::new(&ingest.suppression_key)
+        .map_err(|reason| service_kit::configuration::invalid(&reason))?;
+    let participant = web::Data::new(gdpr::WebhookResults::new(
+        suppression.clone(),
+        Arc::new(siblings::Siblings::new(&ingest)?),
+    ));
+    let verifier = service_kit::gdpr_participant::verifier(context.settings)?;
     let batcher = serving
         .map(|(pool, _)| {
             accept_batcher::AcceptBatcher::start(
                 pool.clone(),
                 suppression,
+                handles,
                 ingest.accept_transactions,
                 ingest.accept_batch_max,
             )
@@ -76,7 +82,7 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         .transpose()?;
     if let (true, Some((pool, background))) = (ingest.worker_enabled, serving) {
         let worker = worker::Worker::new(pool.clone(), ingest, metrics.clone())?;
-        background.spawn(|shutdown| worker.run(shutdown));
+        background.spawn("ingest worker", |shutdown, health| worker.run(shutdown, health));
     }
     let metrics = web::Data::from(metrics);
     Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {
@@ -85,6 +91,6 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
             cfg.app_data(batcher.clone());
         }
         routes::config(cfg);
-        service_kit::gdpr_participant::config::<_, scopes::GdprParticipant>(cfg, participant.clone());
+        service_kit::gdpr_participant::config::<_, scopes::GdprParticipant>(cfg, participant.clone(), verifier.clone());
     }))
 }

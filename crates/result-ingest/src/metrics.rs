@@ -10,6 +10,8 @@ pub struct IngestMetrics {
     pub processed: IntCounter,
     pub retried: IntCounter,
     pub dead: IntCounter,
+    /// Dead events erased after `ingest.dead_retention_days`.
+    pub dead_erased: IntCounter,
     /// Records written without a name Genesys could not give: `field` = `agent` | `wrapup_code`.
     pub missing: IntCounterVec,
     pub queue_depth: IntGaugeVec,
@@ -39,6 +41,10 @@ impl IngestMetrics {
                 "Attempts that failed transiently and were rescheduled",
             )?,
             dead: counter("ccbridge_ingest_dead_total", "Events moved to the dead-letter state")?,
+            dead_erased: counter(
+                "ccbridge_ingest_dead_erased_total",
+                "Dead events erased after their retention",
+            )?,
             missing: IntCounterVec::new(
                 Opts::new(
                     "ccbridge_ingest_missing_names_total",
@@ -73,6 +79,7 @@ impl IngestMetrics {
         registry.register(Box::new(metrics.processed.clone()))?;
         registry.register(Box::new(metrics.retried.clone()))?;
         registry.register(Box::new(metrics.dead.clone()))?;
+        registry.register(Box::new(metrics.dead_erased.clone()))?;
         registry.register(Box::new(metrics.missing.clone()))?;
         registry.register(Box::new(metrics.queue_depth.clone()))?;
         registry.register(Box::new(metrics.oldest_pending_age_seconds.clone()))?;

@@ -23,6 +23,8 @@ diesel::table! {
         forgotten_by -> Nullable<Uuid>,
         trace_context -> Nullable<Text>,
         lease_until -> Nullable<UtcTimestamp>,
+        agent_redacted -> Bool,
+        dead_at -> Nullable<UtcTimestamp>,
     }
 }
 

@@ -7,6 +7,12 @@ use std::time::Duration;
 /// The most records comm-history-writer takes in one batch.
 pub const MAX_BATCH_SIZE: u32 = 500;
 
+/// Sibling calls one batch makes one after the other at most: the pairings, the names (each
+/// event's concurrently), the batch write, the single writes it may fall back to, the late
+/// pairings and their assignments. The lease must cover them all, plus one call's worth of
+/// margin: a worker starts no write it could not finish inside its lease.
+pub const CALL_ROUNDS_PER_BATCH: u64 = 6;
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct IngestSettings {
     pub gateway_url: String,
@@ -36,6 +42,10 @@ pub struct IngestSettings {
     pub name_cache_seconds: u64,
     /// Processed events are removed after this many days.
     pub retention_days: u64,
+    /// Dead events (personal data no record holds) are erased this many days after they died.
+    pub dead_retention_days: u64,
+    /// A sibling's `Retry-After` is honoured up to this many seconds.
+    pub max_retry_after_seconds: u64,
     /// Key of the HMAC that hashes forgotten subjects' identifiers in the suppression list.
     /// Never logged; changing it forgets every suppression.
     pub suppression_key: SecretString,
@@ -58,7 +68,9 @@ impl IngestSettings {
         if self.internal_token.expose_secret().len() < 16 {
             problems.push("ingest.internal_token: must be set (at least 16 characters)".to_owned());
         }
-        if self.suppression_key.expose_secret().len() < 32 {
+        if let Err(reason) = crate::suppression::SuppressionKey::new(&self.suppression_key) {
+            problems.push(reason);
+        } else if self.suppression_key.expose_secret().len() < 32 {
             problems.push("ingest.suppression_key: must be set (at least 32 characters)".to_owned());
         }
         for (key, value) in [
@@ -92,6 +104,23 @@ impl IngestSettings {
         if self.backoff_max_ms < self.backoff_min_ms {
             problems.push("ingest.backoff_max_ms: must not be below ingest.backoff_min_ms".to_owned());
         }
+        let worst_batch_ms = (CALL_ROUNDS_PER_BATCH + 1).saturating_mul(self.request_timeout_ms);
+        if self.lease_seconds.saturating_mul(1000) < worst_batch_ms {
+            problems.push(format!(
+                "ingest.lease_seconds: must cover the worst case of one batch, {CALL_ROUNDS_PER_BATCH} sibling calls \
+                 one after the other and one more as margin ({} s at ingest.request_timeout_ms {})",
+                worst_batch_ms.div_ceil(1000),
+                self.request_timeout_ms
+            ));
+        }
+        for (key, value) in [
+            ("ingest.dead_retention_days", self.dead_retention_days),
+            ("ingest.max_retry_after_seconds", self.max_retry_after_seconds),
+        ] {
+            if value == 0 {
+                problems.push(format!("{key}: must be at least 1"));
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -101,6 +130,12 @@ impl IngestSettings {
 
     pub fn lease(&self) -> Duration {
         Duration::from_secs(self.lease_seconds)
+    }
+
+    /// What must be left of a lease to start one more sibling call: the call's timeout, and as
+    /// much again as margin for an answer the other side committed late.
+    pub fn call_margin(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms.saturating_mul(2))
     }
 
     pub fn retry_budget(&self) -> Duration {

@@ -6,8 +6,9 @@ use crate::settings::IngestSettings;
 use domain::{CustomerId, GenesysUserId, InteractionId, NewCommunicationRecord};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -45,6 +46,31 @@ pub struct Siblings {
     pairing_url: reqwest::Url,
     comm_history_url: reqwest::Url,
     token: SecretString,
+    /// A sibling's `Retry-After` is honoured up to this, so no answer can park an event longer.
+    max_retry_after: Duration,
+}
+
+/// What interaction-pairing knows of some interactions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pairings {
+    /// The customer each paired interaction belongs to.
+    pub customers: HashMap<InteractionId, CustomerId>,
+    /// Interactions whose pairing a GDPR forget holds: paired, to whom is not told.
+    pub held: HashSet<InteractionId>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LookupAnswer {
+    pairings: Vec<PairingAnswer>,
+    held_interaction_ids: Vec<InteractionId>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PairingAnswer {
+    interaction_id: InteractionId,
+    customer_id: CustomerId,
 }
 
 /// What a call answered that the caller cares about.
@@ -66,6 +92,7 @@ impl Siblings {
             pairing_url: reqwest::Url::parse(&settings.pairing_url)?,
             comm_history_url: reqwest::Url::parse(&settings.comm_history_url)?,
             token: settings.internal_token.clone(),
+            max_retry_after: Duration::from_secs(settings.max_retry_after_seconds),
         })
     }
 
@@ -115,6 +142,13 @@ impl Siblings {
         &self,
         interaction_ids: &[InteractionId],
     ) -> Result<HashMap<InteractionId, CustomerId>, Failure> {
+        self.pairings_of(interaction_ids)
+            .await
+            .map(|pairings| pairings.customers)
+    }
+
+    /// What interaction-pairing knows of these interactions (at most its lookup limit), in one call.
+    pub async fn pairings_of(&self, interaction_ids: &[InteractionId]) -> Result<Pairings, Failure> {
         let unreadable = || Failure::Transient {
             reason: "interaction-pairing: unreadable answer to a lookup".to_owned(),
             retry_after: None,
@@ -127,17 +161,15 @@ impl Siblings {
         let Answer::Found(body) = self.call("interaction-pairing", request).await? else {
             return Err(unreadable());
         };
-        body.get("pairings")
-            .and_then(Value::as_array)
-            .ok_or_else(unreadable)?
-            .iter()
-            .map(|pairing| {
-                let field = |name: &str| pairing.get(name).and_then(Value::as_str);
-                let interaction = field("interactionId").and_then(|id| InteractionId::parse(id).ok());
-                let customer = field("customerId").and_then(|id| CustomerId::parse(id).ok());
-                interaction.zip(customer).ok_or_else(unreadable)
-            })
-            .collect()
+        let answer: LookupAnswer = serde_json::from_value(body).map_err(|_| unreadable())?;
+        Ok(Pairings {
+            customers: answer
+                .pairings
+                .into_iter()
+                .map(|pairing| (pairing.interaction_id, pairing.customer_id))
+                .collect(),
+            held: answer.held_interaction_ids.into_iter().collect(),
+        })
     }
 
     /// Writes the record once for `event_id`. `Some(record id)` when written now or before with the
@@ -245,7 +277,7 @@ impl Siblings {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .map(|seconds| Duration::from_secs(seconds).min(self.max_retry_after));
         match status {
             s if s.is_success() => response
                 .json::<Value>()

@@ -1,11 +1,11 @@
 //! The worker: claims due inbox events in batches and turns each into a communication record.
 //! Any number of replicas run it; `try_execute_task` lets tests drain the inbox deterministically.
 
-use crate::inbox::{self, Claimed, Settlement as Outcome};
+use crate::inbox::{self, Claimed, InboxStatus, Settlement as Outcome};
 use crate::metrics::IngestMetrics;
 use crate::settings::IngestSettings;
 use crate::siblings::{Failure, Siblings};
-use domain::{CustomerId, InteractionId, NewCommunicationRecord, Timestamp};
+use domain::{AgentOnRecord, CustomerId, InteractionId, NewCommunicationRecord, Timestamp};
 use service_kit::database::DbPool;
 use service_kit::problem::ApiError;
 use std::collections::HashMap;
@@ -44,6 +44,23 @@ enum Settled {
     Dead {
         reason: String,
     },
+    /// The batch's lease ran short before this event's next call: let go, due again at once.
+    Released,
+}
+
+/// The batch's lease: a call starts only while enough of it is left for the call to end (and
+/// for its answer to be committed) before the lease does, so that the worker never writes what
+/// it no longer holds, and a GDPR forget that waits for the lease to end waits for every write.
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    until: Timestamp,
+    margin: Duration,
+}
+
+impl Lease {
+    fn allows_a_call(&self) -> bool {
+        Timestamp::now().as_offset_date_time() + self.margin < self.until.as_offset_date_time()
+    }
 }
 
 impl Worker {
@@ -62,15 +79,19 @@ impl Worker {
     pub async fn try_execute_task(&self) -> Result<ExecutionOutcome, ApiError> {
         let limit = i64::from(self.settings.batch_size);
         let lease = self.settings.lease();
-        let claimed = self
+        let batch = self
             .pool
             .run(move |c| inbox::claim_due(c, Timestamp::now(), limit, lease).map_err(ApiError::from))
             .await?;
-        if claimed.is_empty() {
+        if batch.events.is_empty() {
             return Ok(ExecutionOutcome::EmptyQueue);
         }
-        let count = claimed.len();
-        let handled = self.enrich_and_write(claimed).await;
+        let count = batch.events.len();
+        let lease = Lease {
+            until: batch.lease_until,
+            margin: self.settings.call_margin(),
+        };
+        let handled = self.enrich_and_write(batch.events, lease).await;
         let now = Timestamp::now();
         let outcomes: Vec<(Claimed, tracing::Span, Outcome)> = handled
             .into_iter()
@@ -83,9 +104,18 @@ impl Worker {
             .iter()
             .map(|(event, _, outcome)| (event.id, outcome.clone()))
             .collect();
-        self.pool
-            .run(move |c| inbox::settle(c, &settlements, now).map_err(ApiError::from))
+        let settled = self
+            .pool
+            .run(move |c| inbox::settle(c, &settlements, now, lease.until).map_err(ApiError::from))
             .await?;
+        if settled < count {
+            // Another worker took over what this one held too long: its settlement stands.
+            tracing::warn!(
+                events = count,
+                settled,
+                "the batch's lease ended before it was settled; the rest is another worker's"
+            );
+        }
         let (mut processed, mut retried, mut dead) = (0usize, 0usize, 0usize);
         for (event, span, outcome) in outcomes {
             let _entered = span.enter();
@@ -104,59 +134,84 @@ impl Worker {
 
     /// Runs until shutdown is requested (a batch in hand is finished first): batches while there
     /// is work, a pause when there is none, and now and then the queue gauges and the retention
-    /// clean-up.
-    pub async fn run(self, mut shutdown: service_kit::background::Shutdown) {
+    /// clean-up. An event's failed call is the event's to retry; the worker's own failures (its
+    /// database) are reported to `health`.
+    pub async fn run(self, mut shutdown: service_kit::background::Shutdown, health: service_kit::background::Health) {
         let idle = Duration::from_millis(self.settings.poll_interval_ms);
-        let mut last_housekeeping = tokio::time::Instant::now() - Duration::from_secs(3600);
+        let mut last_housekeeping: Option<tokio::time::Instant> = None;
         while !shutdown.is_requested() {
             let outcome = self.try_execute_task().await;
-            if last_housekeeping.elapsed() >= Duration::from_secs(15) {
+            if last_housekeeping.is_none_or(|at| at.elapsed() >= Duration::from_secs(15)) {
                 if let Err(error) = self.housekeeping().await {
                     tracing::warn!(error = %error, "inbox housekeeping failed");
+                    health.failed("inbox housekeeping failed");
                 }
-                last_housekeeping = tokio::time::Instant::now();
+                last_housekeeping = Some(tokio::time::Instant::now());
             }
             match outcome {
-                Ok(ExecutionOutcome::TasksCompleted(_)) => {}
+                Ok(ExecutionOutcome::TasksCompleted(_)) => health.succeeded(),
                 Ok(ExecutionOutcome::EmptyQueue) => {
+                    health.succeeded();
                     shutdown.sleep(idle).await;
                 }
                 Err(error) => {
-                    tracing::warn!(error = %error, "claiming inbox events failed");
+                    tracing::warn!(error = %error, "claiming or settling inbox events failed");
+                    health.failed("claiming or settling inbox events failed");
                     shutdown.sleep(idle.max(Duration::from_secs(1))).await;
                 }
             }
         }
     }
 
-    /// Updates the queue gauges and removes processed events past retention.
+    /// Updates the queue gauges, removes processed events past retention and erases dead ones
+    /// past theirs.
     pub async fn housekeeping(&self) -> Result<(), ApiError> {
-        let retention = Duration::from_secs(self.settings.retention_days * 86_400);
-        let before = Timestamp::from_offset_date_time(Timestamp::now().as_offset_date_time() - retention)
-            .unwrap_or_else(Timestamp::now);
-        let (depth, removed) = self
+        let days_ago = |days: u64| {
+            Timestamp::from_offset_date_time(
+                Timestamp::now().as_offset_date_time() - Duration::from_secs(days * 86_400),
+            )
+            .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("the retention reaches before year 1")))
+        };
+        let processed_before = days_ago(self.settings.retention_days)?;
+        let dead_before = days_ago(self.settings.dead_retention_days)?;
+        let (depth, removed, erased) = self
             .pool
             .run(move |c| {
                 // In chunks (each a select and a delete by id); a round removes at most REMOVAL_CHUNKS of
                 // them, so that it holds its connection briefly, and the next round goes on.
-                let mut removed = 0;
-                for _ in 0..REMOVAL_CHUNKS {
-                    let chunk = inbox::remove_processed_before(c, before, REMOVAL_CHUNK)?;
-                    removed += chunk;
-                    if chunk < REMOVAL_CHUNK as usize {
-                        break;
+                let in_chunks = |c: &mut service_kit::database::AnyConnection,
+                                 remove: fn(
+                    &mut service_kit::database::AnyConnection,
+                    Timestamp,
+                    i64,
+                ) -> diesel::QueryResult<usize>,
+                                 before: Timestamp| {
+                    let mut removed = 0;
+                    for _ in 0..REMOVAL_CHUNKS {
+                        let chunk = remove(c, before, REMOVAL_CHUNK)?;
+                        removed += chunk;
+                        if chunk < REMOVAL_CHUNK as usize {
+                            break;
+                        }
                     }
-                }
-                Ok::<_, ApiError>((inbox::depth(c)?, removed))
+                    Ok::<_, ApiError>(removed)
+                };
+                let removed = in_chunks(c, inbox::remove_processed_before, processed_before)?;
+                let erased = in_chunks(c, inbox::remove_dead_before, dead_before)?;
+                Ok::<_, ApiError>((inbox::depth(c)?, removed, erased))
             })
             .await?;
+        if erased > 0 {
+            self.metrics.dead_erased.inc_by(erased as u64);
+            tracing::info!(erased, "erased dead inbox events past ingest.dead_retention_days");
+        }
         self.metrics
             .queue_depth
-            .with_label_values(&[inbox::PENDING])
+            .with_label_values(&[InboxStatus::Pending.as_str()])
             .set(depth.pending);
         self.metrics
             .queue_depth
-            .with_label_values(&[inbox::DEAD])
+            .with_label_values(&[InboxStatus::Dead.as_str()])
             .set(depth.dead);
         let age = depth.oldest_pending.map_or(0, |at| {
             (Timestamp::now().as_offset_date_time() - at.as_offset_date_time()).whole_seconds()
@@ -182,9 +237,13 @@ impl Worker {
                     };
                 }
                 let delay = jittered(self.settings.backoff(u32::try_from(event.attempts).unwrap_or(u32::MAX)));
+                // Retry-After is capped where it is read (`ingest.max_retry_after_seconds`).
                 let delay = retry_after.map_or(delay, |after| delay.max(after));
-                let next_attempt_at =
-                    Timestamp::from_offset_date_time(now.as_offset_date_time() + delay).unwrap_or(now);
+                let Some(next_attempt_at) = Timestamp::from_offset_date_time(now.as_offset_date_time() + delay) else {
+                    return Outcome::Dead {
+                        reason: format!("no time to retry at; last failure: {reason}"),
+                    };
+                };
                 tracing::warn!(reason = %reason, retry_in_ms = delay.as_millis() as u64, "event will be retried");
                 Outcome::Retry {
                     reason,
@@ -192,6 +251,10 @@ impl Worker {
                 }
             }
             Settled::Dead { reason } => Outcome::Dead { reason },
+            Settled::Released => Outcome::Retry {
+                reason: "the batch's lease ran short; taken up again".to_owned(),
+                next_attempt_at: now,
+            },
         }
     }
 
@@ -217,7 +280,7 @@ impl Worker {
     /// The batch's pairings in one lookup, each event's names (concurrently, in the event's
     /// span), every record in one batch write, then one more lookup for the pairings of those
     /// written without a customer.
-    async fn enrich_and_write(&self, claimed: Vec<Claimed>) -> Vec<(Claimed, tracing::Span, Settled)> {
+    async fn enrich_and_write(&self, claimed: Vec<Claimed>, lease: Lease) -> Vec<(Claimed, tracing::Span, Settled)> {
         let spans: Vec<tracing::Span> = claimed
             .iter()
             .map(|event| {
@@ -228,6 +291,13 @@ impl Worker {
                 span
             })
             .collect();
+        if !lease.allows_a_call() {
+            return claimed
+                .into_iter()
+                .zip(spans)
+                .map(|(event, span)| (event, span, Settled::Released))
+                .collect();
+        }
         let all: Vec<usize> = (0..claimed.len()).collect();
         let customers = self
             .customers_of(&claimed, &all)
@@ -244,7 +314,8 @@ impl Worker {
 
         let ready: Vec<usize> = (0..claimed.len()).filter(|&index| enriched[index].is_ok()).collect();
         let mut written: Vec<Option<Result<Option<uuid::Uuid>, Failure>>> = vec![None; claimed.len()];
-        if !ready.is_empty() {
+        let may_write = lease.allows_a_call();
+        if may_write && !ready.is_empty() {
             let batch: Vec<(uuid::Uuid, &NewCommunicationRecord)> = ready
                 .iter()
                 .filter_map(|&index| {
@@ -272,7 +343,8 @@ impl Worker {
         let without_customer: Vec<usize> = (0..claimed.len())
             .filter(|&index| matches!(&enriched[index], Ok((_, None))) && matches!(&written[index], Some(Ok(_))))
             .collect();
-        let late = if without_customer.is_empty() {
+        let may_assign = lease.allows_a_call();
+        let late = if without_customer.is_empty() || !may_assign {
             Ok(HashMap::new())
         } else {
             self.customers_of(&claimed, &without_customer)
@@ -291,6 +363,7 @@ impl Worker {
                     let record_id = match written {
                         Some(Ok(record_id)) => record_id,
                         Some(Err(failure)) => return settle_failure(failure),
+                        None if !may_write => return Settled::Released,
                         None => {
                             return Settled::Retry {
                                 reason: "the record was not written".to_owned(),
@@ -299,6 +372,9 @@ impl Worker {
                         }
                     };
                     if without_customer.contains(&index) {
+                        if !may_assign || !lease.allows_a_call() {
+                            return Settled::Released;
+                        }
                         let interaction = event.result.conversation_id;
                         let assigned = match late {
                             Ok(found) => match found.get(&interaction) {
@@ -347,21 +423,33 @@ impl Worker {
         customer: Result<Option<CustomerId>, Failure>,
     ) -> Result<(NewCommunicationRecord, Option<CustomerId>), Settled> {
         let result = &event.result;
+        // An agent a GDPR forget holds is not looked up, and the record names no agent.
+        let agent_lookup = async {
+            if event.agent_redacted {
+                Ok(None)
+            } else {
+                self.siblings.agent_name(result.user_id).await.map(Some)
+            }
+        };
         let (agent, purpose) = tokio::join!(
-            self.siblings.agent_name(result.user_id),
+            agent_lookup,
             self.siblings.wrapup_code_name(result.wrapup_code.as_str()),
         );
         let (agent, purpose, customer) = match (agent, purpose, customer) {
             (Ok(agent), Ok(purpose), Ok(customer)) => (agent, purpose, customer),
             (Err(failure), _, _) | (_, Err(failure), _) | (_, _, Err(failure)) => return Err(settle_failure(failure)),
         };
-        if agent.is_none() {
+        if agent.as_ref().is_some_and(Option::is_none) {
             self.metrics.missing.with_label_values(&["agent"]).inc();
         }
         if purpose.is_none() {
             self.metrics.missing.with_label_values(&["wrapup_code"]).inc();
         }
-        match result.to_record(customer, agent.as_deref(), purpose.as_deref()) {
+        let agent = agent.as_ref().map(|name| AgentOnRecord {
+            user_id: result.user_id,
+            name: name.as_deref(),
+        });
+        match result.to_record(customer, agent, purpose.as_deref()) {
             Ok(record) => Ok((record, customer)),
             Err(error) => Err(Settled::Dead {
                 reason: format!("the record would be invalid: {error}"),

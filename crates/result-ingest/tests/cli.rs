@@ -1,12 +1,17 @@
-//! The binary's `check-config`: valid settings exit 0; each problem is printed with its key and
-//! exits 2, without starting anything or printing secrets.
+//! The binary's settings: valid ones pass `check-config` (exit 0); each problem is printed with
+//! its key and exits 2, without starting anything or printing secrets; a development key outside
+//! development stops the service at start.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 
 fn check_config(env: &[(&str, &str)]) -> (i32, String) {
+    run(&["check-config"], env)
+}
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_result-ingest"))
-        .arg("check-config")
+        .args(args)
         .env_clear()
         .envs(env.iter().copied())
         .output()
@@ -19,11 +24,42 @@ fn check_config(env: &[(&str, &str)]) -> (i32, String) {
     (output.status.code().unwrap(), text)
 }
 
-const VALID: [(&str, &str); 3] = [
+/// A production-like configuration: the service's own keys, none of the development ones.
+const VALID: [(&str, &str); 5] = [
     ("APP__AUTH__CALLERS__GENESYS__TOKEN", "genesys-token-0123456789"),
     ("APP__AUTH__CALLERS__GENESYS__SCOPES", "ingest:webhook"),
     ("APP__INGEST__INTERNAL_TOKEN", "internal-token-0123456789"),
+    (
+        "APP__INGEST__SUPPRESSION_KEY",
+        "a-suppression-key-of-this-bank-0123456789",
+    ),
+    (
+        "APP__GDPR_PARTICIPANT__ORCHESTRATOR_KEY",
+        "ed25519:LShxwMqQpens/Oqt1ckUmoYtnh8iE1clMMC2GBkEK3A=",
+    ),
 ];
+
+#[test]
+fn a_development_key_outside_development_stops_the_service_naming_the_key() {
+    let mut env: Vec<(&str, &str)> = VALID.to_vec();
+    env.retain(|(key, _)| *key != "APP__INGEST__SUPPRESSION_KEY");
+    // `serve`, the binary's default: it must not start at all.
+    let (code, text) = run(&[], &env);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("ingest.suppression_key: a development-only value is refused outside development"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("development-only-suppression"),
+        "the key itself is not printed: {text}"
+    );
+
+    // The development flag accepts it (devstack sets it too).
+    env.push(("APP__APPLICATION__ENVIRONMENT", "development"));
+    let (code, text) = check_config(&env);
+    assert_eq!(code, 0, "{text}");
+}
 
 #[test]
 fn valid_settings_pass_without_a_database_or_runtime() {
@@ -34,15 +70,22 @@ fn valid_settings_pass_without_a_database_or_runtime() {
 
 #[test]
 fn each_problem_names_its_key_and_no_secret() {
-    let (code, text) = check_config(&[
-        ("APP__AUTH__CALLERS__GENESYS__TOKEN", "genesys-token-0123456789"),
-        ("APP__AUTH__CALLERS__GENESYS__SCOPES", "ingest:webhook"),
+    let mut env: Vec<(&str, &str)> = VALID.to_vec();
+    env.retain(|(key, _)| *key != "APP__INGEST__INTERNAL_TOKEN");
+    env.extend([
         ("APP__INGEST__INTERNAL_TOKEN", "short-secret"),
         ("APP__INGEST__GATEWAY_URL", "gateway:8083"),
+        ("APP__INGEST__LEASE_SECONDS", "5"),
     ]);
+    let (code, text) = check_config(&env);
     assert_eq!(code, 2, "{text}");
     assert!(
         text.contains("ingest.internal_token") && text.contains("ingest.gateway_url"),
+        "{text}"
+    );
+    // A lease shorter than one batch's calls could let a worker write after it lost the events.
+    assert!(
+        text.contains("ingest.lease_seconds: must cover the worst case of one batch"),
         "{text}"
     );
     assert!(!text.contains("short-secret"), "{text}");

@@ -4,6 +4,10 @@
 //! without valid credentials gets 401, a known caller without the scope 403. Tokens are compared
 //! as SHA-256 digests in constant time against every caller, so timing reveals neither which
 //! caller matched nor how much of a token was right.
+//!
+//! A caller configured with `delegates = true` (the console, the `gdpr` command) may say which
+//! person it acts for in `X-Acting-User`; any other caller sending the header is refused, so a
+//! client cannot put a name in the audit log that it was not trusted to vouch for.
 
 use crate::configuration::AuthSettings;
 use crate::problem::ApiError;
@@ -38,16 +42,30 @@ macro_rules! scopes {
     };
 }
 
+/// The header a delegating caller names its person in.
+pub const ACTING_USER: &str = "X-Acting-User";
+
 /// The authenticated caller, available to handlers as `web::ReqData<Caller>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
+    /// The client, as configured (`auth.callers.<name>`).
     pub name: String,
+    /// The person a delegating client acts for (`X-Acting-User`). Personal data: never logged.
+    pub acting_user: Option<String>,
+}
+
+impl Caller {
+    /// Who did it: the person a delegating client named, else the client itself.
+    pub fn person(&self) -> &str {
+        self.acting_user.as_deref().unwrap_or(&self.name)
+    }
 }
 
 struct KnownCaller {
     name: String,
     token_digest: [u8; 32],
     scopes: Vec<String>,
+    delegates: bool,
 }
 
 /// The configured callers, shared as app data.
@@ -63,6 +81,7 @@ impl Callers {
                     name: name.clone(),
                     token_digest: digest(caller.token.expose_secret()),
                     scopes: caller.scopes.clone(),
+                    delegates: caller.delegates,
                 })
                 .collect(),
         )
@@ -90,16 +109,47 @@ impl Callers {
         Ok(caller)
     }
 
-    /// Authenticates a request's `Authorization` header and checks it grants `scope`.
-    pub fn authorize(&self, authorization: Option<&str>, scope: &'static str) -> Result<Caller, ApiError> {
+    /// Authenticates a request's `Authorization` header and checks it grants `scope`;
+    /// `acting_user` is the `X-Acting-User` header, if sent.
+    pub fn authorize(
+        &self,
+        authorization: Option<&str>,
+        acting_user: Option<&str>,
+        scope: Option<&'static str>,
+    ) -> Result<Caller, ApiError> {
         let caller = self.authenticate(authorization)?;
-        if !caller.scopes.iter().any(|s| s == scope) {
-            return Err(ApiError::Forbidden(scope));
+        if let Some(scope) = scope {
+            if !caller.scopes.iter().any(|s| s == scope) {
+                return Err(ApiError::Forbidden(scope));
+            }
         }
+        let acting_user = match acting_user {
+            None => None,
+            Some(_) if !caller.delegates => {
+                tracing::warn!(caller = %caller.name, "a caller that may not delegate sent X-Acting-User");
+                return Err(ApiError::Refused(format!(
+                    "this caller may not act on behalf of others ({ACTING_USER})"
+                )));
+            }
+            Some(person) => Some(parse_acting_user(person)?),
+        };
         Ok(Caller {
             name: caller.name.clone(),
+            acting_user,
         })
     }
+}
+
+/// A person's name as a delegating client gives it: 1 to 128 characters, no control characters.
+fn parse_acting_user(value: &str) -> Result<String, ApiError> {
+    let person = value.trim();
+    if person.is_empty() || person.chars().count() > 128 || person.chars().any(char::is_control) {
+        return Err(ApiError::Validation(vec![crate::problem::FieldProblem::header(
+            ACTING_USER,
+            "must be 1 to 128 characters without control characters",
+        )]));
+    }
+    Ok(person.to_owned())
 }
 
 fn digest(token: &str) -> [u8; 32] {
@@ -134,11 +184,8 @@ fn presented_token(header_value: &str) -> Option<PresentedToken> {
     None
 }
 
-/// Middleware for what any known caller may read (the API description): authenticated, no scope.
-pub async fn require_caller(
-    request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+/// Authenticates the request (and checks `scope` when given) and stores its [`Caller`].
+fn authorize_request(request: &ServiceRequest, scope: Option<&'static str>) -> Result<(), ApiError> {
     let callers = request
         .app_data::<actix_web::web::Data<Callers>>()
         .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("Callers are not registered as app data")))?;
@@ -146,11 +193,30 @@ pub async fn require_caller(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let caller = callers.authenticate(authorization)?;
-    let caller = Caller {
-        name: caller.name.clone(),
-    };
+    // A person's name may hold any letter: the header is read as UTF-8.
+    let acting_user = request
+        .headers()
+        .get(ACTING_USER)
+        .map(|v| std::str::from_utf8(v.as_bytes()))
+        .transpose()
+        .map_err(|_| {
+            ApiError::Validation(vec![crate::problem::FieldProblem::header(
+                ACTING_USER,
+                "must be UTF-8 text",
+            )])
+        })?;
+    let caller = callers.authorize(authorization, acting_user, scope)?;
+    tracing::debug!(caller = %caller.name, scope = scope.unwrap_or(""), "authorized");
     request.extensions_mut().insert(caller);
+    Ok(())
+}
+
+/// Middleware for what any known caller may read (the API description): authenticated, no scope.
+pub async fn require_caller(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    authorize_request(&request, None)?;
     next.call(request).await
 }
 
@@ -159,16 +225,7 @@ pub async fn require<S: Scope>(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let callers = request
-        .app_data::<actix_web::web::Data<Callers>>()
-        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("Callers are not registered as app data")))?;
-    let authorization = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let caller = callers.authorize(authorization, S::NAME)?;
-    tracing::debug!(caller = %caller.name, scope = S::NAME, "authorized");
-    request.extensions_mut().insert(caller);
+    authorize_request(&request, Some(S::NAME))?;
     next.call(request).await
 }
 
@@ -180,15 +237,17 @@ mod tests {
 
     fn callers() -> Callers {
         let mut settings = AuthSettings::default();
-        for (name, token, scopes) in [
-            ("bofe", "bofe-token-0123456789", vec!["pairing:write"]),
-            ("internal", "internal-token-0123456789", vec!["pairing:read"]),
+        for (name, token, scopes, delegates) in [
+            ("bofe", "bofe-token-0123456789", vec!["pairing:write"], false),
+            ("internal", "internal-token-0123456789", vec!["pairing:read"], false),
+            ("console", "console-token-0123456789", vec!["pairing:write"], true),
         ] {
             settings.callers.insert(
                 name.to_owned(),
                 CallerSettings {
                     token: SecretString::from(token.to_owned()),
                     scopes: scopes.into_iter().map(str::to_owned).collect(),
+                    delegates,
                 },
             );
         }
@@ -205,7 +264,7 @@ mod tests {
     #[test]
     fn bearer_token_with_the_scope_is_authorized() {
         let caller = callers()
-            .authorize(Some("Bearer bofe-token-0123456789"), "pairing:write")
+            .authorize(Some("Bearer bofe-token-0123456789"), None, Some("pairing:write"))
             .unwrap();
         assert_eq!(caller.name, "bofe");
     }
@@ -222,7 +281,10 @@ mod tests {
             Some("bofe-token-0123456789"),
         ] {
             assert!(
-                matches!(callers.authorize(header, "pairing:write"), Err(ApiError::Unauthorized)),
+                matches!(
+                    callers.authorize(header, None, Some("pairing:write")),
+                    Err(ApiError::Unauthorized)
+                ),
                 "{header:?}"
             );
         }
@@ -230,7 +292,7 @@ mod tests {
 
     #[test]
     fn a_known_caller_without_the_scope_is_403() {
-        let result = callers().authorize(Some("Bearer internal-token-0123456789"), "pairing:write");
+        let result = callers().authorize(Some("Bearer internal-token-0123456789"), None, Some("pairing:write"));
         assert!(matches!(result, Err(ApiError::Forbidden("pairing:write"))));
     }
 
@@ -238,15 +300,58 @@ mod tests {
     fn basic_auth_needs_the_callers_name_and_token() {
         let callers = callers();
         assert!(callers
-            .authorize(Some(&basic("bofe", "bofe-token-0123456789")), "pairing:write")
+            .authorize(
+                Some(&basic("bofe", "bofe-token-0123456789")),
+                None,
+                Some("pairing:write")
+            )
             .is_ok());
         assert!(matches!(
-            callers.authorize(Some(&basic("internal", "bofe-token-0123456789")), "pairing:write"),
+            callers.authorize(
+                Some(&basic("internal", "bofe-token-0123456789")),
+                None,
+                Some("pairing:write")
+            ),
             Err(ApiError::Unauthorized)
         ));
         assert!(matches!(
-            callers.authorize(Some("Basic !!!"), "pairing:write"),
+            callers.authorize(Some("Basic !!!"), None, Some("pairing:write")),
             Err(ApiError::Unauthorized)
         ));
+    }
+
+    #[test]
+    fn only_a_delegating_caller_may_name_the_person_it_acts_for() {
+        let callers = callers();
+        let console = callers
+            .authorize(
+                Some("Bearer console-token-0123456789"),
+                Some(" Alice Nová "),
+                Some("pairing:write"),
+            )
+            .unwrap();
+        assert_eq!(console.person(), "Alice Nová");
+        assert_eq!(console.name, "console");
+        let alone = callers
+            .authorize(Some("Bearer console-token-0123456789"), None, Some("pairing:write"))
+            .unwrap();
+        assert_eq!(alone.person(), "console");
+        assert!(matches!(
+            callers.authorize(
+                Some("Bearer bofe-token-0123456789"),
+                Some("alice"),
+                Some("pairing:write")
+            ),
+            Err(ApiError::Refused(_))
+        ));
+        for bad in ["", "   ", "a\u{0}b", &"x".repeat(129)] {
+            assert!(
+                matches!(
+                    callers.authorize(Some("Bearer console-token-0123456789"), Some(bad), None),
+                    Err(ApiError::Validation(_))
+                ),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -1,9 +1,14 @@
 //! Background tasks of a service (queue workers, clean-ups): started with the server, told to
 //! stop when it stops, and given the shutdown timeout to finish what they hold.
+//!
+//! A task never dies silently: one that returns or panics while the service runs is logged and
+//! makes `/healthz` fail (so Kubernetes restarts the pod), and one that keeps failing without a
+//! success for `application.worker_unhealthy_after_seconds` makes `/readyz` fail.
 
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -31,39 +36,137 @@ impl Shutdown {
     }
 }
 
+#[derive(Debug, Default)]
+struct TaskState {
+    /// Why the task is no longer running, when it stopped on its own.
+    stopped: Option<String>,
+    /// Since when every unit of work has failed, and the last reason.
+    failing: Option<(Instant, String)>,
+}
+
+/// How the service's background tasks are doing, for `/healthz` and `/readyz`.
+pub struct TaskHealth {
+    tasks: Mutex<BTreeMap<&'static str, TaskState>>,
+    unhealthy_after: Duration,
+}
+
+impl TaskHealth {
+    pub fn new(unhealthy_after: Duration) -> Self {
+        Self {
+            tasks: Mutex::default(),
+            unhealthy_after,
+        }
+    }
+
+    fn update(&self, name: &'static str, change: impl FnOnce(&mut TaskState)) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        change(tasks.entry(name).or_default());
+    }
+
+    /// Tasks that stopped while the service runs: the process needs a restart.
+    pub fn stopped(&self) -> Vec<String> {
+        let tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        tasks
+            .iter()
+            .filter_map(|(name, state)| state.stopped.as_ref().map(|why| format!("{name} {why}")))
+            .collect()
+    }
+
+    /// Everything that keeps the service from being ready: stopped tasks, and tasks failing
+    /// without a success for longer than allowed.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = self.stopped();
+        let tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        for (name, state) in tasks.iter() {
+            if let Some((since, reason)) = &state.failing {
+                let failing_for = since.elapsed();
+                if failing_for >= self.unhealthy_after {
+                    problems.push(format!(
+                        "{name} has failed for {}s without a success: {reason}",
+                        failing_for.as_secs()
+                    ));
+                }
+            }
+        }
+        problems
+    }
+}
+
+/// A task's line to [`TaskHealth`]: report each unit of work's outcome.
+#[derive(Clone)]
+pub struct Health {
+    name: &'static str,
+    registry: Arc<TaskHealth>,
+}
+
+impl Health {
+    pub fn succeeded(&self) {
+        self.registry.update(self.name, |state| state.failing = None);
+    }
+
+    /// `reason` names what failed, never personal data.
+    pub fn failed(&self, reason: &str) {
+        self.registry.update(self.name, |state| {
+            let since = state.failing.take().map_or_else(Instant::now, |(since, _)| since);
+            state.failing = Some((since, reason.to_owned()));
+        });
+    }
+}
+
 /// The service's background tasks.
 pub struct Background {
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
-}
-
-impl Default for Background {
-    fn default() -> Self {
-        Self {
-            stop: watch::channel(false).0,
-            tasks: Mutex::default(),
-        }
-    }
+    health: Arc<TaskHealth>,
 }
 
 impl Background {
-    /// Starts `task` on the current runtime with its [`Shutdown`].
-    pub fn spawn<F, Fut>(&self, task: F)
+    pub fn new(health: Arc<TaskHealth>) -> Self {
+        Self {
+            stop: watch::channel(false).0,
+            tasks: Mutex::default(),
+            health,
+        }
+    }
+
+    /// Starts `task` on the current runtime with its [`Shutdown`] and [`Health`]. If it returns or
+    /// panics before shutdown is asked for, that is logged and `/healthz` fails.
+    pub fn spawn<F, Fut>(&self, name: &'static str, task: F)
     where
-        F: FnOnce(Shutdown) -> Fut,
+        F: FnOnce(Shutdown, Health) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let handle = tokio::spawn(task(Shutdown(self.stop.subscribe())));
-        self.tasks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(handle);
+        let health = Health {
+            name,
+            registry: self.health.clone(),
+        };
+        self.health.update(name, |state| *state = TaskState::default());
+        let running = tokio::spawn(task(Shutdown(self.stop.subscribe()), health));
+        let stop = self.stop.subscribe();
+        let registry = self.health.clone();
+        let watched = tokio::spawn(async move {
+            let outcome = running.await;
+            if *stop.borrow() {
+                return;
+            }
+            let why = match outcome {
+                Ok(()) => "stopped by itself".to_owned(),
+                Err(error) if error.is_panic() => "panicked".to_owned(),
+                Err(_) => "was cancelled".to_owned(),
+            };
+            tracing::error!(
+                task = name,
+                "a background task {why}; the service is unhealthy until restarted"
+            );
+            registry.update(name, |state| state.stopped = Some(why));
+        });
+        self.tasks.lock().unwrap_or_else(PoisonError::into_inner).push(watched);
     }
 
     /// Asks every task to stop and waits up to `timeout` for them.
     pub async fn stop(&self, timeout: Duration) {
         let _ = self.stop.send(true);
-        let tasks: Vec<_> = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let tasks: Vec<_> = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
         let count = tasks.len();
         if tokio::time::timeout(timeout, futures_util::future::join_all(tasks))
             .await
@@ -78,18 +181,54 @@ impl Background {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
+
+    fn background() -> (Background, Arc<TaskHealth>) {
+        let health = Arc::new(TaskHealth::new(Duration::from_secs(3600)));
+        (Background::new(health.clone()), health)
+    }
 
     #[tokio::test]
     async fn tasks_finish_their_unit_of_work_then_stop() {
-        let background = Background::default();
+        let (background, health) = background();
         let finished = Arc::new(AtomicBool::new(false));
         let flag = finished.clone();
-        background.spawn(|mut shutdown| async move {
+        background.spawn("worker", |mut shutdown, _| async move {
             while !shutdown.sleep(Duration::from_millis(10)).await {}
             flag.store(true, Ordering::SeqCst);
         });
         background.stop(Duration::from_secs(5)).await;
         assert!(finished.load(Ordering::SeqCst));
+        assert!(health.problems().is_empty(), "{:?}", health.problems());
+    }
+
+    #[tokio::test]
+    async fn a_task_that_panics_or_returns_early_is_reported() {
+        let (background, health) = background();
+        background.spawn("panicking", |_, _| async { panic!("boom") });
+        background.spawn("returning", |_, _| async {});
+        for _ in 0..200 {
+            if health.stopped().len() == 2 {
+                break;
+            }
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(health.stopped(), ["panicking panicked", "returning stopped by itself"]);
+    }
+
+    #[test]
+    fn failing_without_a_success_counts_from_the_first_failure() {
+        let registry = Arc::new(TaskHealth::new(Duration::ZERO));
+        let health = Health {
+            name: "worker",
+            registry: registry.clone(),
+        };
+        health.failed("database unavailable");
+        health.failed("database unavailable again");
+        let problems = registry.problems();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("database unavailable again"), "{problems:?}");
+        health.succeeded();
+        assert!(registry.problems().is_empty());
     }
 }

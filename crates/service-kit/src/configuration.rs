@@ -15,6 +15,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub telemetry: TelemetrySettings,
     pub auth: AuthSettings,
+    pub handles: HandleSettings,
     /// Everything loaded, for a service's own section (see [`Settings::section`]).
     #[serde(skip)]
     merged: Option<config::Config>,
@@ -30,6 +31,38 @@ pub struct ApplicationSettings {
     pub max_body_bytes: usize,
     /// On SIGTERM, how long in-flight requests may take before the server stops anyway.
     pub shutdown_timeout_seconds: u64,
+    /// `development` accepts the development-only keys of the embedded defaults; anything else is
+    /// production, where a `development-only-…` value anywhere in the settings is refused.
+    pub environment: Environment,
+    /// A second port serving only `GET /metrics`, so monitoring can be let in to that alone.
+    #[serde(default)]
+    pub metrics_port: Option<u16>,
+    /// A background worker that has failed without a success for this long makes `/readyz`
+    /// answer 503.
+    pub worker_unhealthy_after_seconds: u64,
+}
+
+/// Where a service runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// The `[handles]` section: how customer addresses are normalised into search keys.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HandleSettings {
+    /// ISO 3166 region of national numbers (`tel:601123456`), e.g. `CZ`; empty: a number without
+    /// a country code is not read as a phone number.
+    pub default_region: String,
+}
+
+impl HandleSettings {
+    /// The normaliser these settings describe (validated at load).
+    pub fn normaliser(&self) -> Result<domain::HandleNormaliser, String> {
+        domain::HandleNormaliser::with_region(&self.default_region)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -76,6 +109,11 @@ pub struct CallerSettings {
     /// A list, or one comma-separated string (handy in environment variables).
     #[serde(deserialize_with = "list_or_comma_separated")]
     pub scopes: Vec<String>,
+    /// May act on behalf of a named person (`X-Acting-User`): a client that signs people in
+    /// itself, such as the console, or the `gdpr` command's `--as`. Others sending the header are
+    /// refused.
+    #[serde(default)]
+    pub delegates: bool,
 }
 
 fn list_or_comma_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
@@ -96,6 +134,51 @@ fn list_or_comma_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result
         .collect())
 }
 
+/// What the embedded development keys start with: refused outside development.
+pub const DEVELOPMENT_PREFIX: &str = "development-only-";
+
+/// The material of the embedded development keys: a value holding it is a development key even
+/// with its `development-only-` marker taken off.
+const DEVELOPMENT_MATERIAL: [&str; 4] = [
+    "cX82d12guM7ZuW0RzOazcV6bbgyuvx0qDKWmDFcirMc=",
+    "nBnWCNHFnRF/39OuFA8q93LHVADQDmoLSGpH/ie9KRQ=",
+    "Tnx3woLd8TeJcY6V6J6oZ3VkSdA8VhwZfexx+yWTpxQ=",
+    "-change-me",
+];
+
+fn is_development_value(text: &str) -> bool {
+    text.starts_with(DEVELOPMENT_PREFIX) || DEVELOPMENT_MATERIAL.iter().any(|material| text.contains(material))
+}
+
+/// The keys whose value is a development key, anywhere in the settings.
+fn development_values(merged: &config::Config) -> Vec<String> {
+    fn walk(prefix: &str, value: &config::Value, found: &mut Vec<String>) {
+        match &value.kind {
+            config::ValueKind::String(text) if is_development_value(text) => found.push(prefix.to_owned()),
+            config::ValueKind::Table(table) => {
+                for (key, value) in table {
+                    let path = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    walk(&path, value, found);
+                }
+            }
+            config::ValueKind::Array(items) => {
+                for (index, value) in items.iter().enumerate() {
+                    walk(&format!("{prefix}[{index}]"), value, found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk("", &merged.cache, &mut found);
+    found.sort();
+    found
+}
+
 /// Why settings could not be loaded: every problem found, each naming its key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigurationError {
@@ -103,6 +186,16 @@ pub enum ConfigurationError {
     Unreadable(#[from] config::ConfigError),
     #[error("configuration is invalid:\n  - {}", .0.join("\n  - "))]
     Invalid(Vec<String>),
+}
+
+/// A service's own section found invalid, said as [`Settings::load`] says it.
+pub fn invalid(problem: &str) -> anyhow::Error {
+    ConfigurationError::Invalid(vec![problem.to_owned()]).into()
+}
+
+/// As [`invalid`], with every problem found.
+pub fn invalid_all(problems: Vec<String>) -> anyhow::Error {
+    ConfigurationError::Invalid(problems).into()
 }
 
 /// Where settings come from, in increasing precedence.
@@ -170,6 +263,29 @@ impl Settings {
         if !(0.0..=1.0).contains(&self.telemetry.otlp_sample_ratio) {
             problems.push("telemetry.otlp_sample_ratio: must be between 0.0 and 1.0".to_owned());
         }
+        if let Err(reason) = self.handles.normaliser() {
+            problems.push(format!("handles.default_region: {reason}"));
+        }
+        if self.application.worker_unhealthy_after_seconds == 0 {
+            problems.push("application.worker_unhealthy_after_seconds: must be at least 1".to_owned());
+        }
+        if self
+            .application
+            .metrics_port
+            .is_some_and(|port| port != 0 && port == self.application.port)
+        {
+            problems.push("application.metrics_port: must differ from application.port".to_owned());
+        }
+        if self.application.environment != Environment::Development {
+            if let Some(merged) = &self.merged {
+                for key in development_values(merged) {
+                    problems.push(format!(
+                        "{key}: a development-only value is refused outside development \
+                         (set your own, or application.environment = \"development\" for a development machine)"
+                    ));
+                }
+            }
+        }
         if self.auth.callers.is_empty() {
             problems.push(
                 "auth.callers: no caller is configured, so every request would be refused; \
@@ -221,7 +337,7 @@ mod tests {
     fn load(overrides: &[(&str, &str)]) -> Result<Settings, ConfigurationError> {
         Settings::load(
             SettingsSources {
-                service_defaults: "[database]\nurl = \"sqlite://svc.db\"\n",
+                service_defaults: "[database]\nurl = \"sqlite://svc.db\"\n[gdpr_participant]\norchestrator_key = \"ed25519:LShxwMqQpens/Oqt1ckUmoYtnh8iE1clMMC2GBkEK3A=\"\n",
                 file: None,
                 environment: false,
                 overrides: overrides
@@ -259,6 +375,28 @@ mod tests {
         assert!(err.contains("unknown scope \"things:delete\""), "{err}");
         assert!(!err.contains("secret-password"), "{err}");
         assert!(!err.contains("short"), "{err}");
+    }
+
+    #[test]
+    fn development_keys_are_refused_outside_development_even_without_their_marker() {
+        let err = load(&[
+            CALLER[0],
+            CALLER[1],
+            ("things.key", "development-only-anything"),
+            ("things.public", "ed25519:cX82d12guM7ZuW0RzOazcV6bbgyuvx0qDKWmDFcirMc="),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("things.key: a development-only value is refused"), "{err}");
+        assert!(
+            err.contains("things.public: a development-only value is refused"),
+            "{err}"
+        );
+        assert!(!err.contains("cX82"), "{err}");
+        let mut development = CALLER.to_vec();
+        development.push(("things.key", "development-only-anything"));
+        development.push(("application.environment", "development"));
+        assert!(load(&development).is_ok());
     }
 
     #[test]

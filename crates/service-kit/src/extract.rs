@@ -20,34 +20,47 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req.app_data::<BodyLimit>().map_or(64 * 1024, |l| l.0);
-        let is_json = req.mime_type().ok().flatten().is_some_and(|mime| {
-            mime.type_() == mime::APPLICATION && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
-        });
-        let declared_length = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let is_json = is_json(req);
+        let body = read_body(req, payload);
         Box::pin(async move {
             if !is_json {
                 return Err(ApiError::UnsupportedMediaType);
             }
-            if declared_length.is_some_and(|length| length > limit) {
-                return Err(ApiError::PayloadTooLarge { limit });
-            }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the body could not be read: {e}")))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge { limit });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            parse_json(&body).map(JsonBody)
+            parse_json(&body.await?).map(JsonBody)
         })
     }
+}
+
+/// Whether the request says its body is JSON (`application/json` or `application/…+json`).
+pub fn is_json(req: &HttpRequest) -> bool {
+    req.mime_type().ok().flatten().is_some_and(|mime| {
+        mime.type_() == mime::APPLICATION && (mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+    })
+}
+
+/// The whole body, at most `application.max_body_bytes` of it (413 beyond).
+pub fn read_body(req: &HttpRequest, payload: &mut Payload) -> LocalBoxFuture<'static, Result<web::Bytes, ApiError>> {
+    let limit = req.app_data::<BodyLimit>().map_or(64 * 1024, |l| l.0);
+    let declared_length = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut payload = payload.take();
+    Box::pin(async move {
+        if declared_length.is_some_and(|length| length > limit) {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the body could not be read: {e}")))?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    })
 }
 
 /// Parses JSON, reporting where it failed without repeating submitted values.

@@ -116,6 +116,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("caller lacks scope {0}")]
     Forbidden(&'static str),
+    /// The caller is known and may use the route, but not for this (403 with the reason).
+    #[error("refused: {0}")]
+    Refused(String),
     /// An upstream answered in a way we cannot use (e.g. refused our credentials or permissions):
     /// our configuration or theirs needs fixing, retrying will not help (502).
     #[error("bad gateway: {0}")]
@@ -211,6 +214,12 @@ impl ApiError {
                 Some(format!("this caller may not do this; it needs the scope {scope}")),
                 vec![],
             ),
+            Self::Refused(detail) => (
+                "urn:ccbridge:problem:forbidden",
+                "Forbidden",
+                Some(detail.clone()),
+                vec![],
+            ),
             Self::BadGateway(detail) => (
                 "urn:ccbridge:problem:bad-gateway",
                 "Bad gateway",
@@ -245,7 +254,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::Refused(_) => StatusCode::FORBIDDEN,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -2,7 +2,7 @@
 //! tests mount routes, middleware and error handling identically.
 
 use crate::auth::Callers;
-use crate::background::Background;
+use crate::background::{Background, TaskHealth};
 use crate::configuration::Settings;
 use crate::database::{run_pending_migrations, DbPool, Migrations};
 use crate::extract::{json_config, path_config, query_config, BodyLimit};
@@ -65,6 +65,8 @@ pub enum Signals {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The `/metrics`-only server on `application.metrics_port`, when configured.
+    metrics_server: Option<(u16, Server)>,
     pool: Option<DbPool>,
     background: Arc<Background>,
     shutdown_timeout: std::time::Duration,
@@ -111,7 +113,10 @@ impl Application {
         let port = listener.local_addr()?.port();
 
         let registry = prometheus::Registry::new();
-        let background = Arc::new(Background::default());
+        let task_health = web::Data::new(TaskHealth::new(std::time::Duration::from_secs(
+            settings.application.worker_unhealthy_after_seconds,
+        )));
+        let background = Arc::new(Background::new(task_health.clone().into_inner()));
         let context = ServiceContext {
             settings: &settings,
             metrics: &registry,
@@ -135,6 +140,26 @@ impl Application {
         )));
         let pool_data = pool.clone().map(web::Data::new);
         let body_limit = settings.application.max_body_bytes;
+        let metrics_server = match settings.application.metrics_port {
+            None => None,
+            Some(metrics_port) => {
+                let listener = TcpListener::bind((settings.application.host.as_str(), metrics_port))
+                    .map_err(|e| anyhow::anyhow!("cannot bind the metrics port {metrics_port}: {e}"))?;
+                let bound = listener.local_addr()?.port();
+                let metrics = metrics.clone();
+                // Only `/metrics` (answered by the middleware); everything else is 404.
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .wrap(ErrorHandlers::new().default_handler(as_problem_json))
+                        .wrap(metrics.clone())
+                })
+                .workers(1)
+                .listen(listener)?
+                .disable_signals()
+                .run();
+                Some((bound, server))
+            }
+        };
 
         let server = HttpServer::new(move || {
             let routes = routes.clone();
@@ -143,6 +168,7 @@ impl Application {
                 .wrap(metrics.clone())
                 .wrap(TracingLogger::<RootSpan>::new())
                 .app_data(callers.clone())
+                .app_data(task_health.clone())
                 .app_data(web::Data::new(crate::telemetry::ServiceName(service.name)))
                 .app_data(BodyLimit(body_limit))
                 .app_data(json_config(body_limit))
@@ -180,6 +206,7 @@ impl Application {
         Ok(Self {
             port,
             server,
+            metrics_server,
             pool,
             background,
             shutdown_timeout,
@@ -188,6 +215,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the `/metrics`-only server, when `application.metrics_port` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(port, _)| *port)
     }
 
     /// The service's pool; `None` for a service without a database.
@@ -202,7 +234,15 @@ impl Application {
 
     /// Serves until stopped, then stops the background tasks (they finish their unit of work).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics_server.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let served = self.server.await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         self.background.stop(self.shutdown_timeout).await;
         served
     }

@@ -11,6 +11,7 @@ use diesel::{Connection, PgConnection};
 use reqwest::header::CONTENT_TYPE;
 use service_kit::configuration::{LogFormat, Settings, SettingsSources, TelemetrySettings};
 use service_kit::database::{Backend, DbPool};
+use service_kit::gdpr_participant::{CallSigner, SIGNATURE_HEADER};
 use service_kit::startup::{Application, ServiceDefinition, Signals};
 use std::collections::BTreeMap;
 use std::sync::Once;
@@ -263,6 +264,8 @@ async fn spawn(
     let mut settings_overrides = vec![
         ("application.port".to_owned(), "0".to_owned()),
         ("database.max_connections".to_owned(), "4".to_owned()),
+        // The embedded development keys; a test of production settings overrides this.
+        ("application.environment".to_owned(), "development".to_owned()),
     ];
     if let Some(database) = &database {
         settings_overrides.push(("database.url".to_owned(), database.url().to_owned()));
@@ -284,6 +287,12 @@ async fn spawn(
         service.scopes,
     )
     .expect("test settings are valid");
+    // Callers a test configured through overrides answer to `token` too.
+    for (name, caller) in &settings.auth.callers {
+        tokens
+            .entry(name.clone())
+            .or_insert_with(|| secrecy::ExposeSecret::expose_secret(&caller.token).to_owned());
+    }
     let application = Application::build_on(
         service,
         settings.clone(),
@@ -350,6 +359,31 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// A GDPR participant call signed as gdpr-orchestrator signs it (with the development key).
+    pub async fn post_signed(&self, path: &str, caller: &str, body: &serde_json::Value) -> reqwest::Response {
+        let bytes = serde_json::to_vec(body).expect("JSON");
+        self.client
+            .post(self.url(path))
+            .bearer_auth(self.token(caller))
+            .header(CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, signer().sign("POST", path, &bytes))
+            .body(bytes)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A GDPR participant status query signed as gdpr-orchestrator signs it.
+    pub async fn get_signed(&self, path: &str, caller: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(self.token(caller))
+            .header(SIGNATURE_HEADER, signer().sign("GET", path, b""))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// A raw body with a content type of the test's choosing.
     pub async fn post_raw(
         &self,
@@ -381,6 +415,15 @@ impl TestApp {
     pub async fn stop(&self) {
         self.handle.stop(true).await;
     }
+}
+
+/// The private half of the development key pair (gdpr-orchestrator's `gdpr.signing_key`
+/// default; participants' `gdpr_participant.orchestrator_key` holds the public half).
+pub const DEVELOPMENT_SIGNING_KEY: &str = "development-only-ed25519:nBnWCNHFnRF/39OuFA8q93LHVADQDmoLSGpH/ie9KRQ=";
+
+fn signer() -> CallSigner {
+    CallSigner::from_setting(&secrecy::SecretString::from(DEVELOPMENT_SIGNING_KEY.to_owned()))
+        .expect("the development signing key parses")
 }
 
 /// Asserts a problem+json response with `status` and returns its body.
@@ -432,6 +475,7 @@ pub async fn assert_migrations_reversible(service: &'static ServiceDefinition) {
             environment: false,
             overrides: vec![
                 ("database.url".to_owned(), database.url().to_owned()),
+                ("application.environment".to_owned(), "development".to_owned()),
                 ("auth.callers.test.token".to_owned(), "test-token-0123456789".to_owned()),
                 ("auth.callers.test.scopes".to_owned(), service.scopes.join(",")),
             ],
@@ -560,24 +604,21 @@ pub async fn dump_tables(pool: &DbPool) -> Vec<String> {
     .unwrap()
 }
 
-/// The communication record `shared/genesys/examples/README.md` expects for the inbound voice
-/// example when its pairing exists (agent "Jana Nováková", wrap-up code "Sale completed").
+/// An example payload from `docs/examples/` (the repository's own copy; nothing outside it is
+/// read).
+pub fn fixture(name: &str) -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/examples")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The communication record the pipeline writes for the inbound voice example when its pairing
+/// exists (agent "Jana Nováková", wrap-up code "Sale completed"): the integration spec's record,
+/// plus the agent's Genesys user id, which finds an agent's records for a GDPR request.
 pub fn expected_voice_inbound_record() -> serde_json::Value {
-    serde_json::json!({
-        "direction": "INBOUND",
-        "communicatedAt": "2026-11-20T09:41:07.512Z",
-        "source": "Call center",
-        "channel": "VOICE",
-        "domain": "OTHER",
-        "customerId": "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07",
-        "customerHandle": "tel:+420601123456",
-        "interactionId": "5773eca4-0874-4617-a6e8-85591aa94609",
-        "bankUserId": null,
-        "bankUserName": "Jana Nováková",
-        "purpose": "Sale completed",
-        "title": "Call center communication",
-        "body": ""
-    })
+    fixture("expected-record-voice-inbound.json")
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `POST /internal/customerAssignments`: a pairing that arrived after its interaction's records
 //! were written fills in their missing customer (interaction-pairing's outbox calls this).
 
-use crate::scopes::RecordsWrite;
+use crate::scopes::RecordsAssign;
 use crate::store;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
@@ -23,7 +23,7 @@ use service_kit::problem::ApiError;
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/internal/customerAssignments")
-            .route(web::post().to(assign).wrap(from_fn(require::<RecordsWrite>))),
+            .route(web::post().to(assign).wrap(from_fn(require::<RecordsAssign>))),
     );
 }
 

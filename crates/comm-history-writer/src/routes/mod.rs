@@ -27,7 +27,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api
 }
 
-pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
+pub fn config(
+    cfg: &mut actix_web::web::ServiceConfig,
+    verifier: actix_web::web::Data<service_kit::gdpr_participant::CallVerifier>,
+) {
     // Before `communicationRecords::config`, whose `/communicationRecords/{id}` would match too.
     record_batches::config(cfg);
     communication_records::config(cfg);
@@ -35,5 +38,6 @@ pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
     service_kit::gdpr_participant::config::<_, crate::scopes::GdprParticipant>(
         cfg,
         actix_web::web::Data::new(crate::gdpr::CommunicationRecords),
+        verifier,
     );
 }

@@ -3,15 +3,15 @@ use serde_json::Value;
 use service_kit::database::DatabaseError;
 use test_support::TestApp;
 
-/// result-ingest writes records; BOFE reads them.
-pub const WRITER: &str = "internal";
+/// result-ingest writes records (and fills in late customers); BOFE reads them.
+pub const WRITER: &str = "result-ingest";
 pub const READER: &str = "bofe";
 
 pub async fn spawn_app() -> TestApp {
     test_support::spawn_app(
         &SERVICE,
         &[
-            (WRITER, &["records:write", "records:read"]),
+            (WRITER, &["records:write", "records:assign"]),
             (READER, &["records:read"]),
         ],
     )
@@ -25,7 +25,7 @@ pub async fn stored_records(app: &TestApp) -> i64 {
         .unwrap()
 }
 
-/// The record `../shared/genesys/examples/README.md` expects for the inbound voice example.
+/// The record the pipeline writes for the inbound voice example (`docs/examples/`).
 pub fn example() -> Value {
     test_support::expected_voice_inbound_record()
 }

@@ -145,5 +145,5 @@ async fn a_late_pairing_fills_in_only_missing_customers() {
         403,
     )
     .await;
-    assert!(problem["detail"].as_str().unwrap().contains("records:write"));
+    assert!(problem["detail"].as_str().unwrap().contains("records:assign"));
 }

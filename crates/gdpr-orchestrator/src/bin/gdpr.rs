@@ -1,13 +1,17 @@
 //! `gdpr`: Export Me, Forget Me and Undo Forget from the command line, for operators and
 //! schedulers, against gdpr-orchestrator's API.
 //!
-//! `gdpr exportme|forgetme|undoforget -i INPUT -o OUTDIR [--count] [--confirm]
+//! `gdpr exportme|forgetme|undoforget -i INPUT -o OUTDIR [--count] [--confirm] [--as NAME]
 //!  [--token T | --client-id ID --client-secret S] [--url URL]`
+//! `gdpr confirm -i REQUEST_ID -o OUTDIR --as NAME …`
 //!
 //! INPUT is a JSON file with the subject (`customerIds`, `phoneNumbers`, `emailAddresses`,
 //! `genesysUserIds`) or a comma-separated list of customer ids. Without `--confirm`, `forgetme`
-//! only reports what would be erased. Writes `output.json` (and for exportme the bundle) and
-//! `execution.log` (no identifiers) to OUTDIR; exits non-zero with the reason on failure.
+//! only reports what would be erased. With four eyes (the default), another person confirms it:
+//! `gdpr confirm -i <request id> --as <them>`. `--as` names the person the command acts for (the
+//! audit log records them; the caller must be allowed to delegate). Writes `output.json` (and for
+//! exportme the bundle) and `execution.log` (no identifiers) to OUTDIR; exits non-zero with the
+//! reason on failure.
 
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -26,15 +30,22 @@ enum Operation {
     Forgetme,
     /// Restore what a forgetme hid, within its grace window.
     Undoforget,
+    /// Confirm a forgetme another person filed (INPUT: its request id).
+    Confirm,
 }
 
 #[derive(Debug, Parser)]
 #[command(name = "gdpr", version, about = "GDPR requests against ccbridge's gdpr-orchestrator")]
 struct Cli {
     operation: Operation,
-    /// A JSON file with the subject, or a comma-separated list of customer ids.
+    /// A JSON file with the subject, or a comma-separated list of customer ids (confirm: the
+    /// request id).
     #[arg(short = 'i', long = "input")]
     input: String,
+    /// The person this command acts for, recorded in the audit log (sent as X-Acting-User; the
+    /// caller must be allowed to delegate).
+    #[arg(long = "as", value_name = "NAME")]
+    acting_user: Option<String>,
     /// Where output.json, execution.log (and for exportme the bundle) are written.
     #[arg(short = 'o', long = "output")]
     output: PathBuf,
@@ -83,6 +94,7 @@ struct Api {
     http: reqwest::Client,
     base: String,
     auth: Auth,
+    acting_user: Option<String>,
 }
 
 enum Auth {
@@ -92,9 +104,12 @@ enum Auth {
 
 impl Api {
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let builder = self
+        let mut builder = self
             .http
             .request(method, format!("{}{path}", self.base.trim_end_matches('/')));
+        if let Some(person) = &self.acting_user {
+            builder = builder.header("X-Acting-User", person);
+        }
         match &self.auth {
             Auth::Bearer(token) => builder.bearer_auth(token),
             Auth::Basic(user, secret) => builder.basic_auth(user, Some(secret)),
@@ -199,13 +214,15 @@ async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
             .map_err(|e| e.to_string())?,
         base: cli.url.clone(),
         auth,
+        acting_user: cli.acting_user.clone(),
     };
-    let subject = read_subject(&cli.input)?;
     let request_type = match cli.operation {
         Operation::Exportme => "EXPORT",
         Operation::Forgetme => "FORGET",
         Operation::Undoforget => "UNDO_FORGET",
+        Operation::Confirm => return confirm(cli, &api, log).await,
     };
+    let subject = read_subject(&cli.input)?;
     let body = json!({ "type": request_type, "subject": subject, "reference": cli.reference, "countOnly": cli.count });
     let created = api
         .send(api.request(reqwest::Method::POST, "/gdpr/requests").json(&body))
@@ -224,11 +241,18 @@ async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
     if matches!(cli.operation, Operation::Forgetme) && request["status"] == "awaiting_confirmation" {
         if cli.confirm {
             api.send(api.request(reqwest::Method::POST, &format!("/gdpr/requests/{id}/confirm")))
-                .await?;
+                .await
+                .map_err(|reason| {
+                    format!(
+                        "{reason} (request {id} waits for confirmation: gdpr confirm -i {id} --as <another person>)"
+                    )
+                })?;
             log.line(&format!("request {id} confirmed"));
             request = wait_for(cli, &api, &id, &["in_grace", "completed"], log).await?;
         } else {
-            log.line("not confirmed: nothing was erased (run again with --confirm)");
+            log.line(&format!(
+                "not confirmed: nothing was erased (confirm with: gdpr confirm -i {id} --as <another person>)"
+            ));
         }
     }
     let mut output = json!({ "request": request });
@@ -248,6 +272,23 @@ async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
     Ok(format!(
         "request {id}: {} {counts}",
         request["status"].as_str().unwrap_or("?")
+    ))
+}
+
+/// `gdpr confirm`: confirms the FORGET `--input` names, waits until it is carried out.
+async fn confirm(cli: &Cli, api: &Api, log: &mut ExecutionLog) -> Result<String, String> {
+    let id = uuid::Uuid::try_parse(cli.input.trim())
+        .map_err(|_| "confirm takes the request id as INPUT".to_owned())?
+        .to_string();
+    api.send(api.request(reqwest::Method::POST, &format!("/gdpr/requests/{id}/confirm")))
+        .await?;
+    log.line(&format!("request {id} confirmed"));
+    let request = wait_for(cli, api, &id, &["in_grace", "completed"], log).await?;
+    write_json(&cli.output.join("output.json"), &json!({ "request": request }))?;
+    Ok(format!(
+        "request {id}: {} {}",
+        request["status"].as_str().unwrap_or("?"),
+        request["counts"]
     ))
 }
 

@@ -1,6 +1,7 @@
 //! One module a resource; each exposes `config` for `main`, `devstack` and tests alike.
 
 mod requests;
+mod views;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(

@@ -1,23 +1,24 @@
-//! `/gdpr/requests`: file, follow, confirm, extend and collect GDPR requests.
+//! `/gdpr/requests`: file, follow, confirm, extend and collect GDPR requests. Every action is
+//! audited under the person who took it and the client they came through.
 
+use super::views::{view, FiledView, RequestPage, RequestView};
+use crate::audit::{self, Actor, AuditTrail};
+use crate::bundle::{self, Bundle};
+use crate::lifecycle::{self, Refusal};
 use crate::scopes::Dpo;
-use crate::store::{self, status, RequestRow, RequestType, StepRow};
+use crate::store::{self, Request, RequestStatus, RequestType, Step, StoreError};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use diesel::Connection;
 use domain::gdpr::{due_after_months, DataSubject, SubjectInput};
 use domain::Timestamp;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Deserialize;
+use serde_json::json;
 use service_kit::auth::{require, Caller};
-use service_kit::database::sql_types::{DbTimestamp, DbUuid};
-use service_kit::database::{AnyConnection, DbPool};
+use service_kit::database::{write_transaction, AnyConnection, DbPool};
 use service_kit::extract::JsonBody;
 use service_kit::pagination::{decode_cursor, encode_cursor};
 use service_kit::problem::{ApiError, FieldProblem};
-use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -49,140 +50,27 @@ pub(crate) struct CreateBody {
     count_only: bool,
 }
 
-/// One participant's part, as served.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct StepView {
-    phase: String,
-    participant: String,
-    state: String,
-    attempts: i32,
-    counts: BTreeMap<String, u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    detail: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    results_urls: Vec<String>,
-    updated_at: Timestamp,
-}
-
-/// A request as served: states, counts and dates; never the subject.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct RequestView {
-    id: Uuid,
-    #[serde(rename = "type")]
-    request_type: String,
-    status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status_reason: Option<String>,
-    count_only: bool,
-    reference: String,
-    requested_by: String,
-    received_at: Timestamp,
-    due_at: Timestamp,
-    overdue: bool,
-    extension_months: i32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    extension_reason: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    confirmed_at: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    confirmed_by: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    purge_after: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    completed_at: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    identifiers_erased_at: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    target_request_id: Option<Uuid>,
-    /// Totals per phase and category over every participant.
-    counts: BTreeMap<String, u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    participants: Option<Vec<StepView>>,
-}
-
-/// A request as answered to its filing: `duplicate` when the subject already had an unfinished
-/// request of this type (that one is answered).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct FiledView {
-    #[schema(inline)]
-    #[serde(flatten)]
-    request: RequestView,
-    duplicate: bool,
-}
-
-/// A page of requests, newest first.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct RequestPage {
-    requests: Vec<RequestView>,
-    next: Option<String>,
-}
-
-/// The export bundle.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct Bundle {
-    /// requestId, reference, dates, and per file: path, participant, category, count, sha256.
-    manifest: Value,
-    /// participant → category → the subject's data (JSON arrays).
-    data: BTreeMap<String, BTreeMap<String, Vec<Value>>>,
-}
-
-fn timestamp(value: Option<DbTimestamp>) -> Result<Option<Timestamp>, ApiError> {
-    value.map(|v| v.into_domain().map_err(ApiError::from)).transpose()
-}
-
-fn view(request: RequestRow, steps: Option<Vec<StepRow>>, now: Timestamp) -> Result<RequestView, ApiError> {
-    let mut counts = BTreeMap::new();
-    for step in steps.iter().flatten() {
-        for (category, n) in step.counts() {
-            *counts.entry(format!("{}.{category}", step.phase)).or_default() += n;
-        }
+fn actor(caller: &Caller) -> Actor<'_> {
+    Actor {
+        person: caller.person(),
+        caller: &caller.name,
     }
-    let participants = steps
-        .map(|steps| {
-            steps
-                .into_iter()
-                .map(|step| {
-                    Ok(StepView {
-                        counts: step.counts(),
-                        results_urls: step.results_urls(),
-                        phase: step.phase,
-                        participant: step.participant,
-                        state: step.state,
-                        attempts: step.attempts,
-                        detail: step.detail,
-                        updated_at: step.updated_at.into_domain()?,
-                    })
-                })
-                .collect::<Result<Vec<_>, ApiError>>()
-        })
-        .transpose()?;
-    Ok(RequestView {
-        overdue: request.is_overdue(now),
-        id: request.id.0,
-        request_type: request.request_type,
-        status: request.status,
-        status_reason: request.status_reason,
-        count_only: request.count_only,
-        reference: request.reference,
-        requested_by: request.requested_by,
-        received_at: request.received_at.into_domain()?,
-        due_at: request.due_at.into_domain()?,
-        extension_months: request.extension_months,
-        extension_reason: request.extension_reason,
-        confirmed_at: timestamp(request.confirmed_at)?,
-        confirmed_by: request.confirmed_by,
-        purge_after: timestamp(request.purge_after)?,
-        completed_at: timestamp(request.completed_at)?,
-        identifiers_erased_at: timestamp(request.identifiers_erased_at)?,
-        target_request_id: request.target_request_id.map(|t| t.0),
-        counts,
-        participants,
-    })
+}
+
+fn store_error(error: StoreError) -> ApiError {
+    match error {
+        // Routes lock the request first, so only a writer that skipped the lock gets here.
+        StoreError::Stale => ApiError::Conflict("the request changed meanwhile; try again".to_owned()),
+        StoreError::Database(error) => error.into(),
+    }
+}
+
+fn refused(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::Conflict(detail) => ApiError::Conflict(detail),
+        Refusal::Forbidden(detail) => ApiError::Refused(detail),
+        Refusal::Impossible(detail) => ApiError::Unexpected(anyhow::anyhow!(detail)),
+    }
 }
 
 fn parse_id(value: &str) -> Result<Uuid, ApiError> {
@@ -194,11 +82,19 @@ fn parse_id(value: &str) -> Result<Uuid, ApiError> {
     })
 }
 
-fn load(connection: &mut AnyConnection, id: Uuid) -> Result<RequestRow, ApiError> {
-    store::find_request(connection, id)?.ok_or_else(|| ApiError::NotFound(format!("no GDPR request {id}")))
+fn not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("no GDPR request {id}"))
 }
 
-fn load_with_steps(connection: &mut AnyConnection, id: Uuid) -> Result<(RequestRow, Vec<StepRow>), ApiError> {
+fn load(connection: &mut AnyConnection, id: Uuid) -> Result<Request, ApiError> {
+    store::find_request(connection, id)?.ok_or_else(|| not_found(id))
+}
+
+fn lock(connection: &mut AnyConnection, id: Uuid) -> Result<Request, ApiError> {
+    store::lock_request(connection, id)?.ok_or_else(|| not_found(id))
+}
+
+fn load_with_steps(connection: &mut AnyConnection, id: Uuid) -> Result<(Request, Vec<Step>), ApiError> {
     let request = load(connection, id)?;
     Ok((request, store::steps(connection, id)?))
 }
@@ -210,6 +106,7 @@ fn load_with_steps(connection: &mut AnyConnection, id: Uuid) -> Result<(RequestR
     path = "/gdpr/requests",
     tag = "gdpr",
     request_body = CreateBody,
+    params(("X-Acting-User" = Option<String>, Header, description = "The person a delegating client (the console, `gdpr --as`) acts for")),
     responses(
         (status = 201, description = "Filed", body = FiledView),
         (status = 200, description = "The subject already has an unfinished request of this type: that one", body = FiledView),
@@ -228,7 +125,7 @@ pub(crate) async fn create(
     if request_type.is_none() {
         problems.push(FieldProblem::new("/type", "must be one of EXPORT, FORGET, UNDO_FORGET"));
     }
-    let subject = DataSubject::parse(&body.subject).map_err(|subject_problems| {
+    let subject = DataSubject::parse(&body.subject, &orchestrator.handles).map_err(|subject_problems| {
         subject_problems
             .into_iter()
             .map(|p| FieldProblem::new(format!("/subject{}", p.pointer), p.detail))
@@ -251,130 +148,118 @@ pub(crate) async fn create(
         return Err(ApiError::Validation(problems));
     };
     tracing::Span::current().record("request_type", request_type.as_str());
-    let fingerprint = orchestrator.fingerprint(&subject);
-    let caller = caller.into_inner().name;
+    let fingerprint = orchestrator
+        .fingerprint(&subject)
+        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("the subject could not be fingerprinted: {e}")))?;
+    let caller = caller.into_inner();
     let count_only = body.count_only;
     let now = Timestamp::now();
+    let keys = orchestrator.clone();
     let (request, steps, created) = pool
         .run(move |c| {
-            c.transaction(|c| {
+            write_transaction(c, |c| {
                 if let Some(open) = store::find_open_duplicate(c, request_type, &fingerprint)? {
-                    let steps = store::steps(c, open.id.0)?;
+                    let steps = store::steps(c, open.id)?;
                     return Ok((open, steps, false));
                 }
                 let id = Uuid::now_v7();
-                let (subject_json, target, initial_status) = match request_type {
-                    RequestType::UndoForget => undo_target(c, id, &fingerprint, &caller, now)?,
-                    _ => (to_json(&subject), None, status::RECEIVED),
+                let (subject, target, initial_status) = match request_type {
+                    RequestType::UndoForget => {
+                        let (subject, target, status) = undo_target(c, &keys, id, &fingerprint, actor(&caller))?;
+                        (subject, Some(target), status)
+                    }
+                    RequestType::Export | RequestType::Forget => (subject, None, RequestStatus::Received),
                 };
-                let row = RequestRow {
-                    id: DbUuid(id),
-                    request_type: request_type.as_str().to_owned(),
-                    status: initial_status.to_owned(),
+                let request = Request {
+                    id,
+                    request_type,
+                    status: initial_status,
                     count_only,
-                    reference,
-                    requested_by: caller.clone(),
-                    subject: Some(subject_json),
+                    reference: Some(reference),
+                    requested_by: caller.person().to_owned(),
+                    requested_via: caller.name.clone(),
+                    subject: Some(subject),
                     subject_fingerprint: Some(fingerprint),
-                    target_request_id: target.map(DbUuid),
-                    received_at: now.into(),
-                    due_at: due_after_months(now, 1).into(),
+                    target_request_id: target,
+                    received_at: now,
+                    due_at: due_after_months(now, 1),
                     extension_months: 0,
                     extension_reason: None,
                     confirmed_at: None,
                     confirmed_by: None,
+                    confirmed_via: None,
                     purge_after: None,
-                    completed_at: (initial_status == status::COMPLETED).then(|| now.into()),
+                    completed_at: (initial_status == RequestStatus::Completed).then_some(now),
                     identifiers_erased_at: None,
                     status_reason: None,
                     attempts: 0,
-                    next_attempt_at: now.into(),
-                    updated_at: now.into(),
+                    next_attempt_at: now,
+                    updated_at: now,
+                    version: 0,
                 };
-                store::insert_request(c, &row)?;
-                store::audit(
+                store::insert_request(c, &request)?;
+                audit::audit(
                     c,
+                    &keys.keys.audit,
                     id,
-                    &caller,
+                    actor(&caller),
                     "received",
-                    &json!({ "type": request_type.as_str(), "countOnly": count_only, "status": initial_status }),
+                    &json!({ "type": request_type, "countOnly": count_only, "status": initial_status }),
                     now,
                 )?;
-                Ok::<_, ApiError>((row, Vec::new(), true))
+                Ok::<_, ApiError>((request, Vec::new(), true))
             })
         })
         .await?;
-    tracing::Span::current().record("gdpr_request_id", tracing::field::display(request.id.0));
-    let location = format!("/gdpr/requests/{}", request.id.0);
+    tracing::Span::current().record("gdpr_request_id", tracing::field::display(request.id));
+    let location = format!("/gdpr/requests/{}", request.id);
     let mut response = if created {
         tracing::info!("GDPR request filed");
         HttpResponse::Created()
     } else {
         HttpResponse::Ok()
     };
-    let mut body = serde_json::to_value(view(request, Some(steps), now)?).map_err(anyhow::Error::from)?;
-    body["duplicate"] = json!(!created);
-    Ok(response.insert_header(("Location", location)).json(body))
+    Ok(response.insert_header(("Location", location)).json(FiledView {
+        request: view(request, Some(steps), now),
+        duplicate: !created,
+    }))
 }
 
-/// For an UNDO_FORGET: the FORGET it undoes, claimed for the undo in this transaction. Returns
-/// the subject (as the FORGET expanded it), the FORGET's id and the new request's status.
+/// For an UNDO_FORGET: the FORGET it undoes, locked and changed in this transaction, decided on
+/// the database's clock. Returns the subject (as the FORGET expanded it), the FORGET's id and
+/// the new request's first status.
 fn undo_target(
     connection: &mut AnyConnection,
+    orchestrator: &Orchestrator,
     undo_id: Uuid,
     fingerprint: &str,
-    caller: &str,
-    now: Timestamp,
-) -> Result<(String, Option<Uuid>, &'static str), ApiError> {
-    let Some(mut forget) = store::find_latest_forget(connection, fingerprint)? else {
-        return Err(ApiError::Conflict(
-            "there is no FORGET request for this subject to undo".to_owned(),
-        ));
-    };
-    let forget_id = forget.id.0;
-    let subject = forget.subject.clone().unwrap_or_default();
-    let purge_due = forget.purge_after.is_some_and(|p| p.0 <= now.as_offset_date_time());
-    let next_status = match forget.status.as_str() {
-        // Nothing was hidden yet: the FORGET is cancelled and there is nothing to restore.
-        status::RECEIVED | status::BLOCKED | status::COUNTING | status::AWAITING_CONFIRMATION
-            if forget.confirmed_at.is_none() =>
-        {
-            (status::CANCELLED, status::COMPLETED)
-        }
-        status::IN_GRACE if !purge_due => (store::status::UNDO_REQUESTED, status::RECEIVED),
-        status::IN_GRACE | status::PURGING | status::COMPLETED => {
-            return Err(ApiError::Conflict(format!(
-                "FORGET {forget_id} is past its grace window and purged (or being purged): nothing can be restored"
-            )))
-        }
-        status::UNDONE | status::CANCELLED | store::status::UNDO_REQUESTED => {
-            return Err(ApiError::Conflict(format!("FORGET {forget_id} is already undone")))
-        }
-        _ => {
-            return Err(ApiError::Conflict(format!(
-                "FORGET {forget_id} is still being applied; undo it once it is in its grace window"
-            )))
-        }
-    };
-    let from = std::mem::replace(&mut forget.status, next_status.0.to_owned());
-    forget.updated_at = now.into();
-    if next_status.0 == status::CANCELLED {
-        forget.completed_at = Some(now.into());
+    by: Actor<'_>,
+) -> Result<(DataSubject, Uuid, RequestStatus), ApiError> {
+    let forget_id = store::find_latest_forget(connection, fingerprint)?
+        .ok_or_else(|| ApiError::Conflict("there is no FORGET request for this subject to undo".to_owned()))?;
+    let mut forget = lock(connection, forget_id)?;
+    let now = store::database_now(connection)?;
+    let decision = lifecycle::undo(&forget, now).map_err(refused)?;
+    let subject = forget.subject.clone().ok_or_else(|| {
+        ApiError::Unexpected(anyhow::anyhow!("FORGET {forget_id} can be undone but holds no subject"))
+    })?;
+    let from = forget.status;
+    forget.status = decision.forget_becomes;
+    forget.updated_at = now;
+    if decision.forget_becomes == RequestStatus::Cancelled {
+        forget.completed_at = Some(now);
     }
-    store::save_request(connection, &forget)?;
-    store::audit(
+    store::save_request(connection, &mut forget).map_err(store_error)?;
+    audit::audit(
         connection,
+        &orchestrator.keys.audit,
         forget_id,
-        caller,
+        by,
         "status_changed",
-        &json!({ "from": from, "to": next_status.0, "by": undo_id }),
+        &json!({ "from": from, "to": decision.forget_becomes, "by": undo_id }),
         now,
     )?;
-    Ok((subject, Some(forget_id), next_status.1))
-}
-
-fn to_json<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_default()
+    Ok((subject, forget_id, decision.undo_starts))
 }
 
 #[utoipa::path(
@@ -391,7 +276,7 @@ pub(crate) async fn get_request(pool: web::Data<DbPool>, path: web::Path<String>
     let id = parse_id(&path)?;
     let now = Timestamp::now();
     let (request, steps) = pool.run(move |c| load_with_steps(c, id)).await?;
-    Ok(HttpResponse::Ok().json(view(request, Some(steps), now)?))
+    Ok(HttpResponse::Ok().json(view(request, Some(steps), now)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -417,14 +302,18 @@ pub(crate) struct ListQuery {
 )]
 pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let mut problems = Vec::new();
-    if let Some(status) = &query.status {
-        if !status::ALL.contains(&status.as_str()) {
+    let status = match query.status.as_deref().map(RequestStatus::parse) {
+        None => None,
+        Some(Some(status)) => Some(status),
+        Some(None) => {
+            let all: Vec<&str> = RequestStatus::ALL.iter().map(|s| s.as_str()).collect();
             problems.push(FieldProblem::parameter(
                 "status",
-                format!("must be one of {}", status::ALL.join(", ")),
+                format!("must be one of {}", all.join(", ")),
             ));
+            None
         }
-    }
+    };
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         problems.push(FieldProblem::parameter("limit", "must be between 1 and 200"));
@@ -443,35 +332,38 @@ pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) 
         return Err(ApiError::Validation(problems));
     }
     let filter = store::ListFilter {
-        status: query.status.clone(),
+        status,
         overdue: query.overdue.unwrap_or(false),
     };
     let now = Timestamp::now();
     let rows = pool
         .run(move |c| store::list(c, &filter, after, limit + 1, now).map_err(ApiError::from))
         .await?;
-    let has_more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    let page: Vec<RequestRow> = rows.into_iter().take(usize::try_from(limit).unwrap_or(0)).collect();
+    let page_size = usize::try_from(limit).map_err(|e| ApiError::Unexpected(e.into()))?;
+    let has_more = rows.len() > page_size;
+    let page: Vec<Request> = rows.into_iter().take(page_size).collect();
     let next = match (has_more, page.last()) {
-        (true, Some(last)) => Some(encode_cursor(last.received_at.into_domain()?, last.id.0)),
+        (true, Some(last)) => Some(encode_cursor(last.received_at, last.id)),
         _ => None,
     };
-    let requests = page
-        .into_iter()
-        .map(|r| view(r, None, now))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(json!({ "requests": requests, "next": next })))
+    let requests = page.into_iter().map(|r| view(r, None, now)).collect();
+    Ok(HttpResponse::Ok().json(RequestPage { requests, next }))
 }
 
 /// `POST /gdpr/requests/{id}/confirm`: a FORGET awaiting confirmation is carried out; its purge
-/// is due once the grace window has passed.
+/// is due once the grace window has passed. With `gdpr.four_eyes`, the person who filed it may
+/// not confirm it (403, audited as refused).
 #[utoipa::path(
     post,
     path = "/gdpr/requests/{id}/confirm",
     tag = "gdpr",
-    params(("id" = Uuid, Path, description = "The request id")),
+    params(
+        ("id" = Uuid, Path, description = "The request id"),
+        ("X-Acting-User" = Option<String>, Header, description = "The person a delegating client acts for")
+    ),
     responses(
         (status = 200, description = "Confirmed: carried out now, purged after the grace window", body = RequestView),
+        (status = 403, description = "Four eyes: the person who filed it may not confirm it", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a FORGET awaiting confirmation", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -482,41 +374,48 @@ pub(crate) async fn confirm(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
-    let caller = caller.into_inner().name;
-    let grace = orchestrator.settings.grace();
+    let caller = caller.into_inner();
     let now = Timestamp::now();
-    let (request, steps) = pool
+    let context = orchestrator.clone();
+    let outcome = pool
         .run(move |c| {
-            c.transaction(|c| {
-                let mut request = load(c, id)?;
-                if request.request_type() != RequestType::Forget || request.status != status::AWAITING_CONFIRMATION {
-                    return Err(ApiError::Conflict(format!(
-                        "only a FORGET awaiting confirmation can be confirmed; this request is {} {}",
-                        request.request_type, request.status
-                    )));
-                }
-                request.status = status::FORGETTING.to_owned();
-                request.confirmed_at = Some(now.into());
-                request.confirmed_by = Some(caller.clone());
-                request.purge_after = Some(DbTimestamp(now.as_offset_date_time() + grace));
-                request.next_attempt_at = now.into();
-                request.updated_at = now.into();
-                store::save_request(c, &request)?;
-                store::audit(
-                    c,
-                    id,
-                    &caller,
-                    "confirmed",
-                    &json!({ "from": status::AWAITING_CONFIRMATION, "to": status::FORGETTING, "purgeAfter": request.purge_after.map(|p| p.0.unix_timestamp()) }),
+            let outcome = write_transaction(c, |c| {
+                let mut request = lock(c, id)?;
+                let detail = match lifecycle::confirm(
+                    &mut request,
+                    actor(&caller),
+                    context.settings.four_eyes,
+                    context.settings.grace(),
                     now,
-                )?;
+                ) {
+                    Ok(detail) => detail,
+                    Err(refusal) => return Ok(Err(refusal)),
+                };
+                store::save_request(c, &mut request).map_err(store_error)?;
+                audit::audit(c, &context.keys.audit, id, actor(&caller), "confirmed", &detail, now)?;
                 let steps = store::steps(c, id)?;
-                Ok((request, steps))
-            })
+                Ok::<_, ApiError>(Ok((request, steps)))
+            })?;
+            if let Err(Refusal::Forbidden(reason)) = &outcome {
+                // The refusal is part of the request's story: audited in a transaction of its own.
+                write_transaction(c, |c| {
+                    audit::audit(
+                        c,
+                        &context.keys.audit,
+                        id,
+                        actor(&caller),
+                        "confirmation_refused",
+                        &json!({ "reason": reason }),
+                        now,
+                    )
+                })?;
+            }
+            Ok::<_, ApiError>(outcome)
         })
         .await?;
+    let (request, steps) = outcome.map_err(refused)?;
     tracing::info!(gdpr_request_id = %id, "GDPR FORGET confirmed");
-    Ok(HttpResponse::Ok().json(view(request, Some(steps), now)?))
+    Ok(HttpResponse::Ok().json(view(request, Some(steps), now)))
 }
 
 /// An extension of the deadline.
@@ -543,6 +442,7 @@ pub(crate) struct ExtendBody {
 )]
 pub(crate) async fn extend(
     pool: web::Data<DbPool>,
+    orchestrator: web::Data<Orchestrator>,
     caller: web::ReqData<Caller>,
     path: web::Path<String>,
     JsonBody(body): JsonBody<ExtendBody>,
@@ -559,49 +459,34 @@ pub(crate) async fn extend(
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
-    let caller = caller.into_inner().name;
+    let caller = caller.into_inner();
     let now = Timestamp::now();
     let (request, steps) = pool
         .run(move |c| {
-            c.transaction(|c| {
-                let mut request = load(c, id)?;
-                if request.is_finished() {
-                    return Err(ApiError::Conflict(format!(
-                        "request {id} is already {}",
-                        request.status
-                    )));
-                }
-                let total = request.extension_months + body.months;
-                if total > 2 {
-                    return Err(ApiError::Conflict(format!(
-                        "the deadline can be extended by two months at most; {} already granted",
-                        request.extension_months
-                    )));
-                }
-                let received = request.received_at.into_domain()?;
-                request.extension_months = total;
-                request.extension_reason = Some(reason);
-                request.due_at = due_after_months(received, u8::try_from(1 + total).unwrap_or(3)).into();
-                request.updated_at = now.into();
-                store::save_request(c, &request)?;
-                store::audit(
+            write_transaction(c, |c| {
+                let mut request = lock(c, id)?;
+                let detail = lifecycle::extend(&mut request, body.months, reason, now).map_err(refused)?;
+                store::save_request(c, &mut request).map_err(store_error)?;
+                audit::audit(
                     c,
+                    &orchestrator.keys.audit,
                     id,
-                    &caller,
+                    actor(&caller),
                     "deadline_extended",
-                    &json!({ "extensionMonths": total, "dueAt": request.due_at.into_domain()? }),
+                    &detail,
                     now,
                 )?;
                 let steps = store::steps(c, id)?;
-                Ok((request, steps))
+                Ok::<_, ApiError>((request, steps))
             })
         })
         .await?;
-    Ok(HttpResponse::Ok().json(view(request, Some(steps), now)?))
+    Ok(HttpResponse::Ok().json(view(request, Some(steps), now)))
 }
 
 /// `GET /gdpr/requests/{id}/export`: the bundle of a completed EXPORT: a manifest with counts and
-/// SHA-256 checksums of each file, and the subject's data per participant and category.
+/// SHA-256 checksums of each file, and the subject's data per participant and category. Every
+/// download is audited under the person who took it.
 #[utoipa::path(
     get,
     path = "/gdpr/requests/{id}/export",
@@ -613,10 +498,17 @@ pub(crate) async fn extend(
         (status = 410, description = "Erased after the retention period", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
-pub(crate) async fn export(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn export(
+    pool: web::Data<DbPool>,
+    orchestrator: web::Data<Orchestrator>,
+    caller: web::ReqData<Caller>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
+    let caller = caller.into_inner();
+    let now = Timestamp::now();
     let (request, steps) = pool.run(move |c| load_with_steps(c, id)).await?;
-    if request.request_type() != RequestType::Export || request.count_only {
+    if request.request_type != RequestType::Export || request.count_only {
         return Err(ApiError::Conflict(
             "only an EXPORT that is not count-only has a bundle".to_owned(),
         ));
@@ -626,70 +518,58 @@ pub(crate) async fn export(pool: web::Data<DbPool>, path: web::Path<String>) -> 
         gone.detail = Some("the bundle was erased after the retention period".to_owned());
         return Ok(gone.to_response());
     }
-    if request.status != status::COMPLETED {
+    if request.status != RequestStatus::Completed {
         return Err(ApiError::Conflict(format!(
             "the export is not finished yet (status {})",
-            request.status
+            request.status.as_str()
         )));
     }
-    let mut files = Vec::new();
-    let mut data: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
-    let mut genesys_results = Vec::new();
-    for step in steps.iter().filter(|s| s.phase == "export") {
-        genesys_results.extend(step.results_urls());
-        let categories: BTreeMap<String, Vec<Value>> = step
-            .export_data
-            .as_deref()
-            .and_then(|d| serde_json::from_str(d).ok())
-            .unwrap_or_default();
-        for (category, items) in categories {
-            let bytes = serde_json::to_vec_pretty(&items).map_err(anyhow::Error::from)?;
-            files.push(json!({
-                "path": format!("{}/{category}.json", step.participant),
-                "participant": step.participant,
-                "category": category,
-                "count": items.len(),
-                "sha256": hex::encode(Sha256::digest(&bytes)),
-            }));
-            data.entry(step.participant.clone())
-                .or_default()
-                .insert(category, Value::Array(items));
-        }
-    }
-    let manifest = json!({
-        "requestId": id,
-        "reference": request.reference,
-        "receivedAt": request.received_at.into_domain()?,
-        "completedAt": timestamp(request.completed_at)?,
-        "generatedAt": Timestamp::now(),
-        "format": "Each file is the JSON array at data.<participant>.<category>, pretty-printed; sha256 is over those bytes.",
-        "files": files,
-        "genesysCloudResults": genesys_results,
-    });
-    Ok(HttpResponse::Ok().json(json!({ "manifest": manifest, "data": data })))
+    let bundle = bundle::assemble(&request, &steps, &orchestrator.keys.bundle, now)
+        .map_err(|e| ApiError::Unexpected(e.into()))?;
+    let files = bundle.manifest.files.len();
+    pool.run(move |c| {
+        write_transaction(c, |c| {
+            audit::audit(
+                c,
+                &orchestrator.keys.audit,
+                id,
+                actor(&caller),
+                "bundle_downloaded",
+                &json!({ "files": files }),
+                now,
+            )
+        })
+        .map_err(ApiError::from)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(bundle))
 }
 
-/// `GET /gdpr/requests/{id}/audit`: every state change, oldest first.
+/// `GET /gdpr/requests/{id}/audit`: every action, oldest first, with its chain verified.
 #[utoipa::path(
     get,
     path = "/gdpr/requests/{id}/audit",
     tag = "gdpr",
     params(("id" = Uuid, Path, description = "The request id")),
     responses(
-        (status = 200, description = "Every state change, oldest first, with its hash chain verified; no identifiers", body = store::AuditTrail),
+        (status = 200, description = "Every action, oldest first, with who took it and its chain verified; no identifiers", body = AuditTrail),
         (status = 404, description = "No such request", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
-pub(crate) async fn audit_log(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn audit_log(
+    pool: web::Data<DbPool>,
+    orchestrator: web::Data<Orchestrator>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let trail = pool
         .run(move |c| {
             load(c, id)?;
-            store::audit_log(c, id).map_err(ApiError::from)
+            audit::audit_log(c, &orchestrator.keys.audit, id).map_err(ApiError::from)
         })
         .await?;
     if !trail.chain_verified {
-        tracing::error!(gdpr_request_id = %id, "the audit log's hash chain does not verify: it was changed");
+        tracing::error!(gdpr_request_id = %id, "the audit log's chain does not verify: it was changed");
     }
     Ok(HttpResponse::Ok().json(trail))
 }

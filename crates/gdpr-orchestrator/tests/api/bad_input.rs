@@ -97,13 +97,12 @@ async fn bad_requests_are_refused_naming_each_field_and_nothing_is_stored() {
     assert_problem(participant, 403).await;
     let bad_action = s
         .writer
-        .client
-        .post(s.writer.url(&format!("/internal/gdpr/requests/{unknown}/delete")))
-        .bearer_auth(crate::helpers::INTERNAL_TOKEN)
-        .json(&json!({ "subject": {} }))
-        .send()
-        .await
-        .unwrap();
+        .post_signed(
+            &format!("/internal/gdpr/requests/{unknown}/delete"),
+            crate::helpers::ORCHESTRATOR_CALLER,
+            &json!({ "subject": {} }),
+        )
+        .await;
     assert_eq!(problem_locations(&assert_problem(bad_action, 422).await), ["action"]);
 }
 
@@ -127,6 +126,7 @@ fn comm_history_writer_before_result_ingest_is_refused() {
                     "a-dpo-token-of-some-length-000".to_owned(),
                 ),
                 ("auth.callers.dpo.scopes".to_owned(), "dpo".to_owned()),
+                ("application.environment".to_owned(), "development".to_owned()),
             ],
         };
         let settings = service_kit::configuration::Settings::load(sources, gdpr_orchestrator::SERVICE.scopes).unwrap();

@@ -1,4 +1,4 @@
-use crate::helpers::{assert_not_logged, stack, Person, DPO};
+use crate::helpers::{assert_not_logged, stack, Person, DPO, REVIEWER};
 use domain::Timestamp;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -83,26 +83,53 @@ async fn the_gdpr_command_exports_and_forgets_with_and_without_confirm() {
     assert!(log.contains("completed") && log.contains("bundle written"), "{log}");
 
     // forgetme without --confirm: counts only, nothing hidden.
-    let mut args = vec!["forgetme".to_owned(), "-i".into(), person.customer_id.clone()];
+    let mut args = vec![
+        "forgetme".to_owned(),
+        "-i".into(),
+        person.customer_id.clone(),
+        "--as".into(),
+        "First DPO".into(),
+    ];
     args.extend(common("count"));
     let output = gdpr(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let result = read_json(&work.path().join("count/output.json"));
     assert_eq!(result["request"]["status"], "awaiting_confirmation");
+    assert_eq!(result["request"]["requestedBy"], "First DPO");
     assert_eq!(result["request"]["counts"]["count.communications"], 1);
     assert_eq!(s.records(&format!("customerId={}", person.customer_id)).await.len(), 1);
 
-    // forgetme --confirm: carried out, hidden at once.
+    // forgetme --confirm by the person who filed it: refused (four eyes), nothing hidden.
+    let id = result["request"]["id"].as_str().unwrap().to_owned();
     let mut args = vec![
         "forgetme".to_owned(),
         "-i".into(),
         person.customer_id.clone(),
         "--confirm".into(),
+        "--as".into(),
+        "First DPO".into(),
+    ];
+    args.extend(common("self-confirm"));
+    let output = gdpr(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("403") && stderr.contains("four eyes"), "{stderr}");
+    assert_eq!(s.records(&format!("customerId={}", person.customer_id)).await.len(), 1);
+
+    // gdpr confirm --as another person: carried out, hidden at once.
+    let mut args = vec![
+        "confirm".to_owned(),
+        "-i".into(),
+        id.clone(),
+        "--as".into(),
+        REVIEWER.into(),
     ];
     args.extend(common("forget"));
     let output = gdpr(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let result = read_json(&work.path().join("forget/output.json"));
+    assert_eq!(result["request"]["confirmedBy"], REVIEWER);
+    assert_eq!(result["request"]["confirmedVia"], DPO);
     assert_eq!(result["request"]["status"], "in_grace", "{result}");
     assert!(s
         .records(&format!("customerId={}", person.customer_id))
@@ -134,7 +161,7 @@ async fn the_gdpr_command_exports_and_forgets_with_and_without_confirm() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("/subject/customerIds/0"));
 
     running.abort();
-    for folder in ["export", "count", "forget", "fail", "bad"] {
+    for folder in ["export", "count", "self-confirm", "forget", "fail", "bad"] {
         let log = std::fs::read_to_string(work.path().join(folder).join("execution.log")).unwrap();
         for identifier in [&person.digits, &person.customer_id] {
             assert!(

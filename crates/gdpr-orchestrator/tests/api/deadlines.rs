@@ -37,7 +37,7 @@ async fn due_one_month_after_receipt_extendable_by_two_with_a_reason_and_overdue
         .await
         .unwrap();
     assert_eq!(overdue.len(), 1);
-    assert_eq!(overdue[0].id.0.to_string(), id);
+    assert_eq!(overdue[0].id.to_string(), id);
     s.worker.drain(month_later).await.unwrap();
     let gauge = s
         .metrics

@@ -139,7 +139,8 @@ async fn forget_hides_at_once_undo_restores_exactly_and_the_purge_leaves_nothing
     assert_eq!(confirmed.status().as_u16(), 200);
     let request = s.run(&id, now).await;
     assert_eq!(request["status"], "in_grace", "{request}");
-    assert_eq!(request["confirmedBy"], DPO);
+    assert_eq!(request["confirmedBy"], crate::helpers::REVIEWER);
+    assert_eq!(request["confirmedVia"], DPO);
     assert!(visible(&s, &known).await.is_empty());
     assert_eq!(
         s.records(&format!("customerId={}", known.neighbour.customer_id)).await,

@@ -11,8 +11,17 @@ use test_support::{CapturedLogs, TestApp};
 pub const GENESYS: &str = "genesys";
 pub const OPERATOR: &str = "operator";
 pub const BOFE: &str = "bofe";
+/// The DPOs' tool: it may name the person it acts for (X-Acting-User).
 pub const DPO: &str = "dpo";
-pub const INTERNAL_TOKEN: &str = "internal-gdpr-test-token-0123456789";
+/// The person who confirms what `DPO` files (four eyes).
+pub const REVIEWER: &str = "Second DPO";
+/// Each calling service's own caller, with only the scopes it uses there.
+pub const ORCHESTRATOR_CALLER: &str = "gdpr-orchestrator";
+pub const ORCHESTRATOR_TOKEN: &str = "orchestrator-gdpr-test-token-0123456789";
+pub const INGEST_CALLER: &str = "result-ingest";
+pub const INGEST_TOKEN: &str = "ingest-gdpr-test-token-0123456789";
+pub const PAIRING_CALLER: &str = "interaction-pairing";
+pub const PAIRING_TOKEN: &str = "pairing-gdpr-test-token-0123456789";
 
 /// Every log line of this test binary, at debug level, as JSON.
 static LOGS: OnceLock<CapturedLogs> = OnceLock::new();
@@ -72,8 +81,7 @@ fn rand_u32() -> u32 {
 }
 
 pub fn example(name: &str) -> Value {
-    let path = format!("{}/../../../shared/genesys/examples/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+    test_support::fixture(name)
 }
 
 /// The example voice result for `conversation`, from `ani`, at `event_time`.
@@ -98,23 +106,37 @@ pub struct Stack {
     pub metrics: prometheus::Registry,
 }
 
-fn internal(scopes: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("auth.callers.internal.token", INTERNAL_TOKEN.to_owned()),
-        ("auth.callers.internal.scopes", scopes.to_owned()),
-    ]
+/// The orchestrator's caller (the participant scope), and any other service callers, on a
+/// service.
+fn callers(others: &[(&str, &str, &str)]) -> Vec<(String, String)> {
+    let mut settings = Vec::new();
+    for (name, token, scopes) in [(ORCHESTRATOR_CALLER, ORCHESTRATOR_TOKEN, "gdpr:participant")]
+        .into_iter()
+        .chain(others.iter().copied())
+    {
+        settings.push((format!("auth.callers.{name}.token"), token.to_owned()));
+        settings.push((format!("auth.callers.{name}.scopes"), scopes.to_owned()));
+    }
+    settings
 }
 
-fn as_refs<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
+fn as_refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+fn setting(key: &str, value: impl Into<String>) -> (String, String) {
+    (key.to_owned(), value.into())
 }
 
 /// comm-history-writer, on the reserved port when given; `database_url` reuses a database (a
 /// restart).
 pub async fn start_writer(port: Option<test_support::ReservedPort>, database_url: Option<&str>) -> TestApp {
-    let mut overrides = internal("records:write,records:read,gdpr:participant");
+    let mut overrides = callers(&[
+        (INGEST_CALLER, INGEST_TOKEN, "records:write,records:assign"),
+        (PAIRING_CALLER, PAIRING_TOKEN, "records:assign"),
+    ]);
     if let Some(url) = database_url {
-        overrides.push(("database.url", url.to_owned()));
+        overrides.push(setting("database.url", url));
     }
     let callers: &[test_support::TestCaller] = &[(BOFE, &["records:read"])];
     match port {
@@ -134,35 +156,35 @@ pub async fn stack() -> Stack {
     let (sim_url, sim_state) = (sim.url.clone(), sim.state.clone());
     tokio::spawn(sim.run_until_stopped());
 
-    let mut gateway_overrides = internal("genesys:lookup,genesys:gdpr,gdpr:participant");
+    let mut gateway_overrides = callers(&[(INGEST_CALLER, INGEST_TOKEN, "genesys:lookup")]);
     for key in ["genesys.api_base_url", "genesys.login_base_url"] {
-        gateway_overrides.push((key, sim_url.clone()));
+        gateway_overrides.push(setting(key, sim_url.clone()));
     }
-    gateway_overrides.push(("genesys.client_id", "ccbridge-dev".to_owned()));
-    gateway_overrides.push(("genesys.client_secret", "ccbridge-dev-secret".to_owned()));
-    gateway_overrides.push(("genesys.deadline_ms", "2000".to_owned()));
-    gateway_overrides.push(("genesys.max_attempts", "2".to_owned()));
+    gateway_overrides.push(setting("genesys.client_id", "ccbridge-dev"));
+    gateway_overrides.push(setting("genesys.client_secret", "ccbridge-dev-secret"));
+    gateway_overrides.push(setting("genesys.deadline_ms", "2000"));
+    gateway_overrides.push(setting("genesys.max_attempts", "2"));
     let gateway = test_support::spawn_app_with(&genesys_gateway::SERVICE, &[], &as_refs(&gateway_overrides)).await;
     let writer = start_writer(None, None).await;
-    let mut pairing_overrides = internal("pairing:read,gdpr:participant");
-    pairing_overrides.push(("pairing.comm_history_url", writer.address.clone()));
-    pairing_overrides.push(("pairing.internal_token", INTERNAL_TOKEN.to_owned()));
-    pairing_overrides.push(("pairing.outbox_worker_enabled", "false".to_owned()));
+    let mut pairing_overrides = callers(&[(INGEST_CALLER, INGEST_TOKEN, "pairing:read")]);
+    pairing_overrides.push(setting("pairing.comm_history_url", writer.address.clone()));
+    pairing_overrides.push(setting("pairing.internal_token", PAIRING_TOKEN));
+    pairing_overrides.push(setting("pairing.outbox_worker_enabled", "false"));
     let pairing = test_support::spawn_app_with(
         &interaction_pairing::SERVICE,
         &[(BOFE, &["pairing:write", "pairing:read"])],
         &as_refs(&pairing_overrides),
     )
     .await;
-    let mut ingest_overrides = internal("gdpr:participant");
+    let mut ingest_overrides = callers(&[]);
     ingest_overrides.extend([
-        ("ingest.gateway_url", gateway.address.clone()),
-        ("ingest.pairing_url", pairing.address.clone()),
-        ("ingest.comm_history_url", writer.address.clone()),
-        ("ingest.internal_token", INTERNAL_TOKEN.to_owned()),
-        ("ingest.worker_enabled", "false".to_owned()),
-        ("ingest.backoff_min_ms", "1".to_owned()),
-        ("ingest.backoff_max_ms", "20".to_owned()),
+        setting("ingest.gateway_url", gateway.address.clone()),
+        setting("ingest.pairing_url", pairing.address.clone()),
+        setting("ingest.comm_history_url", writer.address.clone()),
+        setting("ingest.internal_token", INGEST_TOKEN),
+        setting("ingest.worker_enabled", "false"),
+        setting("ingest.backoff_min_ms", "1"),
+        setting("ingest.backoff_max_ms", "20"),
     ]);
     let ingest = test_support::spawn_app_with(
         &result_ingest::SERVICE,
@@ -172,17 +194,18 @@ pub async fn stack() -> Stack {
     .await;
     let ingest_worker =
         result_ingest::worker(&ingest.settings, ingest.pool().clone(), &prometheus::Registry::new()).unwrap();
-    let orchestrator_overrides: Vec<(&'static str, String)> = vec![
-        ("gdpr.result_ingest_url", ingest.address.clone()),
-        ("gdpr.comm_history_url", writer.address.clone()),
-        ("gdpr.pairing_url", pairing.address.clone()),
-        ("gdpr.gateway_url", gateway.address.clone()),
-        ("gdpr.internal_token", INTERNAL_TOKEN.to_owned()),
-        ("gdpr.worker_enabled", "false".to_owned()),
-        ("gdpr.backoff_min_ms", "1".to_owned()),
-        ("gdpr.backoff_max_ms", "10".to_owned()),
-        ("gdpr.external_poll_seconds", "1".to_owned()),
-        ("gdpr.request_timeout_ms", "3000".to_owned()),
+    let orchestrator_overrides = vec![
+        setting("gdpr.result_ingest_url", ingest.address.clone()),
+        setting("gdpr.comm_history_url", writer.address.clone()),
+        setting("gdpr.pairing_url", pairing.address.clone()),
+        setting("gdpr.gateway_url", gateway.address.clone()),
+        setting("gdpr.internal_token", ORCHESTRATOR_TOKEN),
+        setting("gdpr.worker_enabled", "false"),
+        setting("gdpr.backoff_min_ms", "1"),
+        setting("gdpr.backoff_max_ms", "10"),
+        setting("gdpr.external_poll_seconds", "1"),
+        setting("gdpr.request_timeout_ms", "3000"),
+        setting("auth.callers.dpo.delegates", "true"),
     ];
     let orchestrator = test_support::spawn_app_with(
         &gdpr_orchestrator::SERVICE,
@@ -259,10 +282,22 @@ impl Stack {
         response.json().await.unwrap()
     }
 
+    /// Confirms as the reviewer: another person than the filer (four eyes).
     pub async fn confirm(&self, id: &str) -> reqwest::Response {
-        self.orchestrator
-            .post_json(&format!("/gdpr/requests/{id}/confirm"), DPO, &json!({}))
-            .await
+        self.confirm_as(id, Some(REVIEWER)).await
+    }
+
+    /// Confirms as `person` through the DPO tool (`None`: as the tool itself, like the filer).
+    pub async fn confirm_as(&self, id: &str, person: Option<&str>) -> reqwest::Response {
+        let mut request = self
+            .orchestrator
+            .client
+            .post(self.orchestrator.url(&format!("/gdpr/requests/{id}/confirm")))
+            .bearer_auth(self.orchestrator.token(DPO));
+        if let Some(person) = person {
+            request = request.header("X-Acting-User", person);
+        }
+        request.send().await.unwrap()
     }
 
     /// Runs the GDPR worker at `now` until nothing is due, then returns the request.

@@ -16,19 +16,19 @@ use domain::gdpr::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 use service_kit::auth::require;
-use service_kit::extract::JsonBody;
-use service_kit::gdpr_participant::{parse_action, parse_request_id};
+use service_kit::gdpr_participant::{parse_action, parse_request_id, CallVerifier, Signed, SignedCall};
 use service_kit::problem::{ApiError, FieldProblem};
 
-pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/internal/gdpr/requests/{requestId}/{action}")
-            .route(web::post().to(act).wrap(from_fn(require::<GdprParticipant>))),
-    )
-    .service(
-        web::resource("/internal/gdpr/requests/{requestId}")
-            .route(web::get().to(status).wrap(from_fn(require::<GdprParticipant>))),
-    );
+pub fn config(cfg: &mut web::ServiceConfig, verifier: web::Data<CallVerifier>) {
+    cfg.app_data(verifier)
+        .service(
+            web::resource("/internal/gdpr/requests/{requestId}/{action}")
+                .route(web::post().to(act).wrap(from_fn(require::<GdprParticipant>))),
+        )
+        .service(
+            web::resource("/internal/gdpr/requests/{requestId}")
+                .route(web::get().to(status).wrap(from_fn(require::<GdprParticipant>))),
+        );
 }
 
 const SUBJECTS: &str = "genesysSubjects";
@@ -49,7 +49,7 @@ fn genesys_subjects(subject: &DataSubject) -> Vec<Value> {
 async fn act(
     api: web::Data<GenesysApi>,
     path: web::Path<(String, String)>,
-    JsonBody(call): JsonBody<ParticipantCall>,
+    SignedCall(call): SignedCall<ParticipantCall>,
 ) -> Result<HttpResponse, ApiError> {
     let (request_id, action) = path.into_inner();
     let request_id = parse_request_id(&request_id)?;
@@ -63,10 +63,11 @@ async fn act(
             Some(refs) => follow(&api, refs).await?,
             None => submit(&api, &call.subject, action).await?,
         },
-        ParticipantAction::Forget | ParticipantAction::Undo => ParticipantReport {
-            detail: Some("Genesys Cloud cannot hide and restore: its data is deleted by the purge".to_owned()),
-            ..ParticipantReport::done(CategoryCounts::new())
-        },
+        ParticipantAction::Forget | ParticipantAction::Undo => {
+            let mut report = ParticipantReport::done(CategoryCounts::new());
+            report.detail = Some("Genesys Cloud cannot hide and restore: its data is deleted by the purge".to_owned());
+            report
+        }
     };
     tracing::info!(state = ?report.state, "GDPR participant call done");
     Ok(HttpResponse::Ok().json(report))
@@ -82,14 +83,16 @@ async fn status(
     api: web::Data<GenesysApi>,
     path: web::Path<String>,
     query: web::Query<StatusQuery>,
+    _signed: Signed,
 ) -> Result<HttpResponse, ApiError> {
     parse_request_id(&path)?;
     let report = match &query.external_ref {
         Some(refs) => follow(&api, refs).await?,
-        None => ParticipantReport {
-            detail: Some("nothing was submitted to Genesys Cloud for this request".to_owned()),
-            ..ParticipantReport::done(CategoryCounts::new())
-        },
+        None => {
+            let mut report = ParticipantReport::done(CategoryCounts::new());
+            report.detail = Some("nothing was submitted to Genesys Cloud for this request".to_owned());
+            report
+        }
     };
     Ok(HttpResponse::Ok().json(report))
 }
@@ -127,10 +130,9 @@ async fn submit(
 ) -> Result<ParticipantReport, ApiError> {
     let subjects = genesys_subjects(subject);
     if subjects.is_empty() {
-        return Ok(ParticipantReport {
-            detail: Some("the subject has no identifier Genesys Cloud knows (phone, e-mail or agent)".to_owned()),
-            ..ParticipantReport::done([(REQUESTS.to_owned(), 0)].into())
-        });
+        let mut report = ParticipantReport::done([(REQUESTS.to_owned(), 0)].into());
+        report.detail = Some("the subject has no identifier Genesys Cloud knows (phone, e-mail or agent)".to_owned());
+        return Ok(report);
     }
     let (request_type, query): (&str, &[(&str, &str)]) = match action {
         ParticipantAction::Purge => ("GDPR_DELETE", &[("deleteConfirmed", "true")]),
@@ -149,12 +151,39 @@ async fn submit(
         tracing::info!(genesys_request_id = %id, request_type, "GDPR request submitted to Genesys Cloud");
         ids.push(id.to_owned());
     }
-    Ok(ParticipantReport {
-        state: Some(ParticipantState::PendingExternal),
-        counts: [(REQUESTS.to_owned(), ids.len() as u64)].into(),
-        external_ref: Some(ids.join(",")),
-        ..ParticipantReport::default()
-    })
+    let mut report = ParticipantReport::with_state(
+        ParticipantState::PendingExternal,
+        [(REQUESTS.to_owned(), ids.len() as u64)].into(),
+    );
+    report.external_ref = Some(ids.join(","));
+    Ok(report)
+}
+
+/// A Genesys GDPR request's status (`GDPRRequest.status` in the Genesys SDK).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GenesysRequestStatus {
+    Initiated,
+    Searching,
+    Updating,
+    Deleting,
+    Finalizing,
+    Completed,
+    Error,
+}
+
+impl GenesysRequestStatus {
+    fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "INITIATED" => Self::Initiated,
+            "SEARCHING" => Self::Searching,
+            "UPDATING" => Self::Updating,
+            "DELETING" => Self::Deleting,
+            "FINALIZING" => Self::Finalizing,
+            "COMPLETED" => Self::Completed,
+            "ERROR" => Self::Error,
+            _ => return None,
+        })
+    }
 }
 
 /// Where the Genesys requests in `refs` stand: done when all are COMPLETED, failed when one says
@@ -172,23 +201,25 @@ async fn follow(api: &GenesysApi, refs: &str) -> Result<ParticipantReport, ApiEr
         let request = api
             .get("gdpr.requests.get", &format!("/api/v2/gdpr/requests/{id}"), &[])
             .await?;
-        let status = request.get("status").and_then(Value::as_str).unwrap_or("").to_owned();
+        let status = request
+            .get("status")
+            .and_then(Value::as_str)
+            .map(GenesysRequestStatus::parse)
+            .ok_or_else(|| ApiError::BadGateway("Genesys answered a GDPR request without a status".to_owned()))?
+            .ok_or_else(|| ApiError::BadGateway("Genesys answered a GDPR request status we do not know".to_owned()))?;
         results_urls.extend(request.get("resultsUrl").and_then(Value::as_str).map(str::to_owned));
         statuses.push(status);
     }
-    let state = if statuses.iter().any(|s| s == "ERROR") {
+    let state = if statuses.contains(&GenesysRequestStatus::Error) {
         ParticipantState::Failed
-    } else if statuses.iter().all(|s| s == "COMPLETED") {
+    } else if statuses.iter().all(|s| *s == GenesysRequestStatus::Completed) {
         ParticipantState::Done
     } else {
         ParticipantState::PendingExternal
     };
-    Ok(ParticipantReport {
-        state: Some(state),
-        counts: [(REQUESTS.to_owned(), statuses.len() as u64)].into(),
-        external_ref: Some(refs.to_owned()),
-        results_urls,
-        detail: (state == ParticipantState::Failed).then(|| "Genesys Cloud reported ERROR".to_owned()),
-        ..ParticipantReport::default()
-    })
+    let mut report = ParticipantReport::with_state(state, [(REQUESTS.to_owned(), statuses.len() as u64)].into());
+    report.external_ref = Some(refs.to_owned());
+    report.results_urls = results_urls;
+    report.detail = (state == ParticipantState::Failed).then(|| "Genesys Cloud reported ERROR".to_owned());
+    Ok(report)
 }

@@ -1,16 +1,12 @@
 //! One module a resource; each exposes `config` for `main`, `devstack` and tests alike.
 
-mod gdpr;
 mod gdpr_participant;
 mod lookups;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(lookups::user, lookups::wrapup_code, gdpr::create, gdpr::get_request, gdpr::subjects),
-    tags(
-        (name = "lookups", description = "Agent and wrap-up code names, cached"),
-        (name = "genesys-gdpr", description = "Genesys Cloud's GDPR API, passed through")
-    )
+    paths(lookups::user, lookups::wrapup_code),
+    tags((name = "lookups", description = "Agent and wrap-up code names, cached"))
 )]
 struct Api;
 
@@ -22,8 +18,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api
 }
 
-pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
+pub fn config(
+    cfg: &mut actix_web::web::ServiceConfig,
+    verifier: actix_web::web::Data<service_kit::gdpr_participant::CallVerifier>,
+) {
     lookups::config(cfg);
-    gdpr::config(cfg);
-    gdpr_participant::config(cfg);
+    gdpr_participant::config(cfg, verifier);
 }

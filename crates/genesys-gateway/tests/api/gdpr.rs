@@ -1,97 +1,138 @@
-use crate::helpers::{default_harness, ORCHESTRATOR};
+//! The gateway as the GDPR participant for Genesys Cloud: only gdpr-orchestrator's signed calls
+//! reach Genesys' GDPR API, an export is submitted and followed, and a delete goes out only at
+//! the purge, confirmed.
+
+use crate::helpers::{default_harness, start, INGEST, ORCHESTRATOR};
 use serde_json::{json, Value};
 use test_support::{assert_problem, problem_locations};
 
+fn call(subject: Value) -> Value {
+    json!({ "subject": subject })
+}
+
 #[tokio::test]
-async fn an_export_is_created_and_followed() {
-    let h = default_harness().await;
-    let body = json!({ "requestType": "GDPR_EXPORT", "subject": { "phoneNumbers": ["tel:+420 601 123 456"] } });
-    let response = h.gateway.post_json("/gdpr/requests", ORCHESTRATOR, &body).await;
-    assert_eq!(response.status().as_u16(), 201);
-    let created: Value = response.json().await.unwrap();
-    assert_eq!(created["requestType"], "GDPR_EXPORT");
-    assert_eq!(created["status"], "INITIATED");
-    assert_eq!(
-        created["subject"]["phoneNumbers"],
-        json!(["+420601123456"]),
-        "normalised to E.164 for Genesys"
-    );
-    let id = created["id"].as_str().unwrap();
-    let fetched: Value = h
+async fn an_export_is_submitted_and_followed_until_genesys_completes_it() {
+    let h = start(
+        genesys_sim::Seed::default_seed().unwrap(),
+        |sim| sim.gdpr_step = std::time::Duration::from_millis(20),
+        &[],
+    )
+    .await;
+    let request_id = uuid::Uuid::now_v7();
+    let path = format!("/internal/gdpr/requests/{request_id}/export");
+    let response = h
         .gateway
-        .get(&format!("/gdpr/requests/{id}"), ORCHESTRATOR)
+        .post_signed(&path, ORCHESTRATOR, &call(json!({ "phoneNumbers": ["+420601123456"] })))
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let submitted: Value = response.json().await.unwrap();
+    assert_eq!(submitted["state"], "pending_external", "{submitted}");
+    assert_eq!(submitted["counts"]["genesysRequests"], 1);
+    assert_eq!(h.sim.gdpr_request_types(), ["GDPR_EXPORT"]);
+    let external_ref = submitted["externalRef"].as_str().unwrap().to_owned();
+
+    // Followed by its reference until Genesys answers COMPLETED (the simulator steps it on).
+    let status = format!("/internal/gdpr/requests/{request_id}?ref={external_ref}");
+    let mut state = Value::Null;
+    for _ in 0..50 {
+        let report: Value = h.gateway.get_signed(&status, ORCHESTRATOR).await.json().await.unwrap();
+        state = report["state"].clone();
+        if state == "done" {
+            assert!(!report["resultsUrls"].as_array().unwrap().is_empty(), "{report}");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "done");
+}
+
+#[tokio::test]
+async fn genesys_deletes_only_at_the_purge_and_forget_and_undo_change_nothing_there() {
+    let h = default_harness().await;
+    let request_id = uuid::Uuid::now_v7();
+    let subject = call(json!({ "emailAddresses": ["client@example.com"] }));
+    for action in ["forget", "undo"] {
+        let path = format!("/internal/gdpr/requests/{request_id}/{action}");
+        let report: Value = h
+            .gateway
+            .post_signed(&path, ORCHESTRATOR, &subject)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(report["state"], "done", "{report}");
+    }
+    assert_eq!(h.sim.calls_to("gdpr.requests.create"), 0);
+    // The simulator refuses a GDPR_DELETE without deleteConfirmed=true: created means confirmed.
+    let path = format!("/internal/gdpr/requests/{request_id}/purge");
+    let report: Value = h
+        .gateway
+        .post_signed(&path, ORCHESTRATOR, &subject)
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(fetched["id"], id);
+    assert_eq!(report["state"], "pending_external", "{report}");
+    assert_eq!(h.sim.gdpr_request_types(), ["GDPR_DELETE"]);
 }
 
 #[tokio::test]
-async fn a_delete_goes_to_genesys_only_when_confirmed() {
+async fn only_the_orchestrators_signed_calls_reach_genesys() {
     let h = default_harness().await;
-    let unconfirmed = json!({ "requestType": "GDPR_DELETE", "subject": { "emailAddresses": ["Client@Example.com"] } });
+    let path = format!("/internal/gdpr/requests/{}/purge", uuid::Uuid::now_v7());
+    let subject = call(json!({ "phoneNumbers": ["+420601123456"] }));
+    // The orchestrator's own token without its signature: refused.
+    let unsigned = h.gateway.post_json(&path, ORCHESTRATOR, &subject).await;
+    let problem = assert_problem(unsigned, 403).await;
+    assert!(problem["detail"].as_str().unwrap().contains("not signed"), "{problem}");
+    // A signature over another call: refused.
+    let forged = h
+        .gateway
+        .client
+        .post(h.gateway.url(&path))
+        .bearer_auth(h.gateway.token(ORCHESTRATOR))
+        .header("Ccbridge-Gdpr-Signature", "t=1,sig=AAAA")
+        .json(&subject)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(forged, 403).await;
+    // result-ingest's token, signed or not: it has no participant scope here.
+    let ingest = h.gateway.post_signed(&path, INGEST, &subject).await;
+    assert_problem(ingest, 403).await;
+    assert!(h.sim.calls().is_empty(), "{:?}", h.sim.calls());
+}
+
+#[tokio::test]
+async fn a_subject_must_arrive_normalised_and_nothing_reaches_genesys_otherwise() {
+    let h = default_harness().await;
+    let path = format!("/internal/gdpr/requests/{}/count", uuid::Uuid::now_v7());
+    for (subject, pointer) in [
+        (json!({ "phoneNumbers": ["tel:+420 601 123 456"] }), "/subject"),
+        (json!({ "phoneNumbers": ["601123456"] }), "/subject"),
+        (json!({ "emailAddresses": ["Client@Example.com"] }), "/subject"),
+        (json!({ "jid": "x" }), "/subject/jid"),
+    ] {
+        let problem = assert_problem(
+            h.gateway.post_signed(&path, ORCHESTRATOR, &call(subject.clone())).await,
+            422,
+        )
+        .await;
+        assert_eq!(problem_locations(&problem), [pointer], "{subject}");
+        assert!(!problem.to_string().contains("601123456"), "{problem}");
+    }
+    let bad_action = format!("/internal/gdpr/requests/{}/delete", uuid::Uuid::now_v7());
     let problem = assert_problem(
-        h.gateway.post_json("/gdpr/requests", ORCHESTRATOR, &unconfirmed).await,
+        h.gateway
+            .post_signed(
+                &bad_action,
+                ORCHESTRATOR,
+                &call(json!({ "phoneNumbers": ["+420601123456"] })),
+            )
+            .await,
         422,
     )
     .await;
-    assert_eq!(problem_locations(&problem), ["/deleteConfirmed"]);
-    assert_eq!(h.sim.calls_to("gdpr.requests.create"), 0);
-
-    let mut confirmed = unconfirmed.clone();
-    confirmed["deleteConfirmed"] = true.into();
-    // The simulator refuses a GDPR_DELETE without deleteConfirmed=true, so a 201 proves it was sent.
-    let response = h.gateway.post_json("/gdpr/requests", ORCHESTRATOR, &confirmed).await;
-    assert_eq!(response.status().as_u16(), 201);
-    let created: Value = response.json().await.unwrap();
-    assert_eq!(created["subject"]["emailAddresses"], json!(["client@example.com"]));
-}
-
-#[tokio::test]
-async fn subjects_are_found_by_any_phone_form() {
-    let h = default_harness().await;
-    let found: Value = h
-        .gateway
-        .get(
-            "/gdpr/subjects?searchType=PHONE&searchValue=sip%3A%2B420601123456%4010.0.0.7",
-            ORCHESTRATOR,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(found["subjects"][0]["emailAddresses"], json!(["client@example.com"]));
-}
-
-#[tokio::test]
-async fn bad_gdpr_input_is_422_naming_the_field_and_reaches_no_one() {
-    let h = default_harness().await;
-    for (body, pointer) in [
-        (
-            json!({ "requestType": "GDPR_UPDATE", "subject": { "name": "x" } }),
-            "/requestType",
-        ),
-        (json!({ "requestType": "GDPR_EXPORT", "subject": {} }), "/subject"),
-        (
-            json!({ "requestType": "GDPR_EXPORT", "subject": { "phoneNumbers": ["601123456"] } }),
-            "/subject/phoneNumbers/0",
-        ),
-        (
-            json!({ "requestType": "GDPR_EXPORT", "subject": { "emailAddresses": ["nobody"] } }),
-            "/subject/emailAddresses/0",
-        ),
-        (
-            json!({ "requestType": "GDPR_EXPORT", "subject": { "jid": "x" } }),
-            "/subject/jid",
-        ),
-    ] {
-        let problem = assert_problem(h.gateway.post_json("/gdpr/requests", ORCHESTRATOR, &body).await, 422).await;
-        assert_eq!(problem_locations(&problem), [pointer], "{body}");
-        assert!(!problem.to_string().contains("601123456"));
-    }
-    let problem = assert_problem(h.gateway.get("/gdpr/subjects?searchType=SHOE", ORCHESTRATOR).await, 422).await;
-    assert_eq!(problem_locations(&problem), ["searchType", "searchValue"]);
-    assert_problem(h.gateway.get("/gdpr/requests/nope", ORCHESTRATOR).await, 422).await;
+    assert_eq!(problem_locations(&problem), ["action"]);
     assert!(h.sim.calls().is_empty(), "{:?}", h.sim.calls());
 }

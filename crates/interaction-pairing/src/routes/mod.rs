@@ -18,11 +18,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api
 }
 
-pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
+pub fn config(
+    cfg: &mut actix_web::web::ServiceConfig,
+    verifier: actix_web::web::Data<service_kit::gdpr_participant::CallVerifier>,
+) {
     support_interaction::config(cfg);
     pairing_lookups::config(cfg);
     service_kit::gdpr_participant::config::<_, crate::scopes::GdprParticipant>(
         cfg,
         actix_web::web::Data::new(crate::gdpr::Pairings),
+        verifier,
     );
 }

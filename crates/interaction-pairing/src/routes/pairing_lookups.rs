@@ -34,6 +34,8 @@ pub(crate) struct LookupRequest {
 pub(crate) struct LookupResponse {
     /// The pairings found; an interaction without one is not listed.
     pairings: Vec<PairingResponse>,
+    /// Interactions whose pairing a GDPR forget holds: paired, but to whom is not told.
+    held_interaction_ids: Vec<InteractionId>,
 }
 
 /// 200 with the pairings of those interactions that have one.
@@ -55,10 +57,17 @@ pub(crate) async fn lookup(
             format!("must hold 1 to {MAX_LOOKUP} ids"),
         ));
     }
-    let found = pool
-        .run(move |c| store::find_many(c, &request.interaction_ids).map_err(ApiError::from))
+    let (found, held) = pool
+        .run(move |c| {
+            let found = store::find_many(c, &request.interaction_ids)?;
+            let held = store::find_held(c, &request.interaction_ids)?;
+            Ok::<_, diesel::result::Error>((found, held)).map_err(ApiError::from)
+        })
         .await?;
     tracing::Span::current().record("found", found.len());
     let pairings: Vec<PairingResponse> = found.into_iter().map(PairingResponse::from).collect();
-    Ok(HttpResponse::Ok().json(LookupResponse { pairings }))
+    Ok(HttpResponse::Ok().json(LookupResponse {
+        pairings,
+        held_interaction_ids: held,
+    }))
 }

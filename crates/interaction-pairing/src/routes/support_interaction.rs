@@ -53,7 +53,8 @@ impl From<StoredPairing> for PairingResponse {
     request_body = SupportInteraction,
     responses(
         (status = 201, description = "A new pairing", body = PairingResponse),
-        (status = 200, description = "The pairing replaced an earlier one for the interaction", body = PairingResponse)
+        (status = 200, description = "The pairing replaced an earlier one for the interaction", body = PairingResponse),
+        (status = 409, description = "The interaction's pairing is held by a GDPR forget; it can be paired again once that is undone or purged", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
 #[tracing::instrument(name = "pair interaction", skip_all, fields(interaction_id = %pairing.interaction_id))]
@@ -62,7 +63,15 @@ pub(crate) async fn pair(
     JsonBody(pairing): JsonBody<SupportInteraction>,
 ) -> Result<HttpResponse, ApiError> {
     let (stored, outcome) = pool
-        .run(move |c| store::upsert(c, &pairing, Timestamp::now()).map_err(ApiError::from))
+        .run(move |c| {
+            store::upsert(c, &pairing, Timestamp::now()).map_err(|refused| match refused {
+                store::PairingRefused::HeldByForget => ApiError::Conflict(
+                    "the interaction's pairing is held by a GDPR forget; pair it again once that is undone or purged"
+                        .to_owned(),
+                ),
+                store::PairingRefused::Database(error) => error.into(),
+            })
+        })
         .await?;
     tracing::info!(outcome = ?outcome, "pairing stored");
     let mut response = match outcome {

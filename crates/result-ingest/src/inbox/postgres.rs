@@ -98,9 +98,12 @@ impl Query for AcceptBatchStatement<'_> {
 
 impl RunQueryDsl<PgConnection> for AcceptBatchStatement<'_> {}
 
-/// Settles processed events in one statement: `ids[i]` became the record `record_ids[i]`.
+/// Settles processed events in one statement: `ids[i]` became the record `record_ids[i]`, each
+/// only while the batch's lease on it holds.
 pub(super) struct SettleProcessedStatement {
     pub(super) now: OffsetDateTime,
+    /// The batch's lease: only events it still holds are settled.
+    pub(super) lease_until: OffsetDateTime,
     pub(super) ids: Vec<Uuid>,
     pub(super) record_ids: Vec<Option<Uuid>>,
 }
@@ -115,7 +118,11 @@ impl QueryFragment<Pg> for SettleProcessedStatement {
         push_binds!(out; Timestamptz => &self.now);
         out.push_sql(" FROM unnest(");
         push_binds!(out; Array<SqlUuid> => &self.ids, Array<Nullable<SqlUuid>> => &self.record_ids);
-        out.push_sql(") AS settled(id, record_id) WHERE inbox_events.id = settled.id");
+        out.push_sql(
+            ") AS settled(id, record_id) WHERE inbox_events.id = settled.id \
+             AND inbox_events.status = 'pending' AND inbox_events.lease_until = ",
+        );
+        push_binds!(out; Timestamptz => &self.lease_until);
         Ok(())
     }
 }

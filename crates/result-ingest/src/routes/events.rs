@@ -1,6 +1,6 @@
 //! `/ingest/events`: what operators see of the inbox (no personal data) and how they replay it.
 
-use crate::inbox::{self, EventSummary};
+use crate::inbox::{self, EventSummary, InboxStatus};
 use crate::scopes::IngestOperate;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
@@ -71,10 +71,11 @@ pub(crate) struct RetriedCount {
 pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
     let mut problems = Vec::new();
     let status = match query.status.as_deref() {
-        Some(status @ (inbox::PENDING | inbox::DEAD)) => status.to_owned(),
+        Some("pending") => Some(InboxStatus::Pending),
+        Some("dead") => Some(InboxStatus::Dead),
         _ => {
             problems.push(FieldProblem::parameter("status", "must be pending or dead"));
-            String::new()
+            None
         }
     };
     let limit = match query.limit.as_deref().map(str::parse::<i64>) {
@@ -95,11 +96,11 @@ pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) 
             decoded
         }
     };
-    if !problems.is_empty() {
+    let (Some(status), true) = (status, problems.is_empty()) else {
         return Err(ApiError::Validation(problems));
-    }
+    };
     let items = pool
-        .run(move |c| inbox::list(c, &status, after, limit + 1).map_err(ApiError::from))
+        .run(move |c| inbox::list(c, status, after, limit + 1).map_err(ApiError::from))
         .await?;
     let has_more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     let items: Vec<EventSummary> = items
@@ -141,9 +142,12 @@ pub(crate) async fn retry_one(pool: web::Data<DbPool>, path: web::Path<String>) 
         })
         .await?;
     match (retried, status) {
-        (1, _) => Ok(HttpResponse::Accepted().json(json!({ "id": id, "status": inbox::PENDING }))),
+        (1, _) => Ok(HttpResponse::Accepted().json(json!({ "id": id, "status": InboxStatus::Pending }))),
         (_, None) => Err(ApiError::NotFound(format!("no inbox event {id}"))),
-        (_, Some(status)) => Err(ApiError::Conflict(format!("event {id} is {status}, not dead"))),
+        (_, Some(status)) => Err(ApiError::Conflict(format!(
+            "event {id} is {}, not dead",
+            status.as_str()
+        ))),
     }
 }
 

@@ -25,7 +25,9 @@ fn start_replica(p: &crate::helpers::Pipeline) -> Child {
         .env("APP__INGEST__INTERNAL_TOKEN", section.internal_token.expose_secret())
         .env("APP__INGEST__BATCH_SIZE", "8")
         .env("APP__INGEST__POLL_INTERVAL_MS", "20")
-        .env("APP__INGEST__LEASE_SECONDS", "1")
+        .env("APP__APPLICATION__ENVIRONMENT", "development")
+        .env("APP__INGEST__LEASE_SECONDS", "3")
+        .env("APP__INGEST__REQUEST_TIMEOUT_MS", "400")
         .env("APP__INGEST__BACKOFF_MIN_MS", "10")
         .env("APP__INGEST__BACKOFF_MAX_MS", "100")
         .env("APP__TELEMETRY__LOG_FILTER", "error")
@@ -107,7 +109,7 @@ async fn a_claimed_event_is_claimed_again_only_when_its_lease_ends() {
     let claim_at = |at: Timestamp| {
         p.ingest.pool().run(move |c| {
             inbox::claim_due(c, at, 10, Duration::from_secs(60))
-                .map(|claimed| claimed.iter().map(|e| (e.id, e.attempts)).collect::<Vec<_>>())
+                .map(|claimed| claimed.events.iter().map(|e| (e.id, e.attempts)).collect::<Vec<_>>())
                 .map_err(DatabaseError::from)
         })
     };

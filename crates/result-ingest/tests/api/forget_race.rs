@@ -4,21 +4,42 @@
 use crate::helpers::{example, pipeline, Pipeline};
 use diesel::Connection;
 use domain::gdpr::{DataSubject, ParticipantCall};
-use domain::{SupportResult, Timestamp};
-use result_ingest::gdpr::{SuppressionKey, WebhookResults};
+use domain::{HandleNormaliser, SupportResult, Timestamp};
+use result_ingest::gdpr::WebhookResults;
 use result_ingest::inbox::{self, Delivery};
+use result_ingest::siblings::Siblings;
+use result_ingest::suppression::SuppressionKey;
 use service_kit::database::DatabaseError;
-use service_kit::gdpr_participant::GdprStore;
-use std::sync::mpsc;
+use service_kit::gdpr_participant::{GdprStore, Reach};
+use std::collections::BTreeSet;
+use std::sync::{mpsc, Arc};
 
 fn suppression_key(p: &Pipeline) -> SuppressionKey {
     let settings = result_ingest::ingest_settings(&p.ingest.settings).unwrap();
-    SuppressionKey::new(settings.suppression_key)
+    SuppressionKey::new(&settings.suppression_key).unwrap()
 }
 
 /// The participant store with the service's own suppression key.
 fn store(p: &Pipeline) -> WebhookResults {
-    WebhookResults::new(suppression_key(p))
+    let settings = result_ingest::ingest_settings(&p.ingest.settings).unwrap();
+    WebhookResults::new(suppression_key(p), Arc::new(Siblings::new(&settings).unwrap()))
+}
+
+/// A forget of the call's subject, inside the caller's transaction (no result of the subject's
+/// number is paired to anyone here, so none is attributed elsewhere).
+fn forget(
+    store: &WebhookResults,
+    c: &mut service_kit::database::AnyConnection,
+    request_id: uuid::Uuid,
+    call: &ParticipantCall,
+) -> diesel::QueryResult<domain::gdpr::CategoryCounts> {
+    let nobody_else = BTreeSet::new();
+    let reach = Reach {
+        subject: &call.subject,
+        attributed_elsewhere: &nobody_else,
+    };
+    store.forget(c, request_id, call, &reach, Timestamp::now())?;
+    store.held(c, request_id)
 }
 
 fn forget_call() -> ParticipantCall {
@@ -47,7 +68,7 @@ async fn a_forget_during_an_inbox_transaction_still_hides_the_result() {
         tokio::spawn(async move {
             pool.run(move |c| {
                 c.transaction(|c| {
-                    let delivery = Delivery::prepare(result, &key, None).unwrap();
+                    let delivery = Delivery::prepare(result, &key, &HandleNormaliser::default(), None).unwrap();
                     inbox::accept_batch(c, &[delivery], Timestamp::now())?;
                     written_tx.send(()).unwrap();
                     commit_rx.recv().unwrap();
@@ -69,7 +90,7 @@ async fn a_forget_during_an_inbox_transaction_still_hides_the_result() {
         let (store, call) = (store(&p), forget_call());
         tokio::spawn(async move {
             pool.run(move |c| {
-                c.transaction(|c| store.forget(c, request_id, &call, Timestamp::now()))
+                service_kit::database::write_transaction(c, |c| forget(&store, c, request_id, &call))
                     .map_err(DatabaseError::from)
             })
             .await
@@ -82,7 +103,7 @@ async fn a_forget_during_an_inbox_transaction_still_hides_the_result() {
     webhook.await.unwrap();
     let held = forget.await.unwrap();
 
-    assert_eq!(held.values().sum::<u64>(), 1, "the forget holds the result: {held:?}");
+    assert_eq!(held["webhookResults"], 1, "the forget holds the result: {held:?}");
     assert!(
         p.events("pending").await.is_empty(),
         "the result is hidden from the listing"
@@ -108,8 +129,8 @@ async fn a_webhook_during_a_forget_transaction_is_suppressed() {
         let (store, call) = (store(&p), forget_call());
         tokio::spawn(async move {
             pool.run(move |c| {
-                c.transaction(|c| {
-                    let held = store.forget(c, uuid::Uuid::now_v7(), &call, Timestamp::now())?;
+                service_kit::database::write_transaction(c, |c| {
+                    let held = forget(&store, c, uuid::Uuid::now_v7(), &call)?;
                     forgotten_tx.send(()).unwrap();
                     commit_rx.recv().unwrap();
                     Ok::<_, diesel::result::Error>(held)
@@ -171,13 +192,13 @@ async fn a_forget_waits_for_the_subjects_events_in_a_workers_hands() {
         })
         .await
         .unwrap();
-    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed.events.len(), 1);
 
     let request_id = uuid::Uuid::now_v7();
     let call = serde_json::to_value(forget_call()).unwrap();
     let forget = p
         .ingest
-        .post_json(
+        .post_signed(
             &format!("/internal/gdpr/requests/{request_id}/forget"),
             crate::helpers::ORCHESTRATOR,
             &call,
@@ -190,12 +211,15 @@ async fn a_forget_waits_for_the_subjects_events_in_a_workers_hands() {
     assert_eq!(participant_status(&p, request_id).await["state"], "pending_external");
 
     // The worker settles the event (its record written, in this story): the forget is done.
-    let settled = vec![(claimed[0].id, inbox::Settlement::Processed { record_id: None })];
-    p.ingest
+    let settled = vec![(claimed.events[0].id, inbox::Settlement::Processed { record_id: None })];
+    let lease_until = claimed.lease_until;
+    let settled = p
+        .ingest
         .pool()
-        .run(move |c| inbox::settle(c, &settled, Timestamp::now()).map_err(DatabaseError::from))
+        .run(move |c| inbox::settle(c, &settled, Timestamp::now(), lease_until).map_err(DatabaseError::from))
         .await
         .unwrap();
+    assert_eq!(settled, 1);
     let report = participant_status(&p, request_id).await;
     assert_eq!(report["state"], "done", "{report}");
     assert_eq!(report["counts"]["webhookResults"], 1);
@@ -204,7 +228,7 @@ async fn a_forget_waits_for_the_subjects_events_in_a_workers_hands() {
 /// What the participant route answers about `request_id` (the orchestrator's poll).
 async fn participant_status(p: &Pipeline, request_id: uuid::Uuid) -> serde_json::Value {
     let url = format!("/internal/gdpr/requests/{request_id}");
-    let response = p.ingest.get(&url, crate::helpers::ORCHESTRATOR).await;
+    let response = p.ingest.get_signed(&url, crate::helpers::ORCHESTRATOR).await;
     assert_eq!(response.status().as_u16(), 200);
     response.json().await.unwrap()
 }
@@ -218,7 +242,7 @@ async fn a_batch_stores_only_the_results_no_forget_suppresses() {
     p.ingest
         .pool()
         .run(move |c| {
-            c.transaction(|c| store.forget(c, uuid::Uuid::now_v7(), &call, Timestamp::now()))
+            service_kit::database::write_transaction(c, |c| forget(&store, c, uuid::Uuid::now_v7(), &call))
                 .map_err(DatabaseError::from)
         })
         .await
@@ -239,7 +263,7 @@ async fn a_batch_stores_only_the_results_no_forget_suppresses() {
         .run(move |c| {
             let deliveries: Vec<Delivery> = results
                 .into_iter()
-                .map(|result| Delivery::prepare(result, &key, None).unwrap())
+                .map(|result| Delivery::prepare(result, &key, &HandleNormaliser::default(), None).unwrap())
                 .collect();
             inbox::accept_batch(c, &deliveries, Timestamp::now()).map_err(DatabaseError::from)
         })

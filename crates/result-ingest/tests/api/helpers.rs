@@ -9,13 +9,15 @@ use test_support::{CapturedLogs, TestApp};
 pub const GENESYS: &str = "genesys";
 pub const OPERATOR: &str = "operator";
 /// gdpr-orchestrator, calling the GDPR participant routes.
-pub const ORCHESTRATOR: &str = "orchestrator";
+pub const ORCHESTRATOR: &str = "gdpr-orchestrator";
 pub const BOFE: &str = "bofe";
-const INTERNAL_TOKEN: &str = "internal-pipeline-token-0123456789";
+/// result-ingest's own caller on the services it calls.
+const INGEST_TOKEN: &str = "ingest-pipeline-token-0123456789";
+/// interaction-pairing's outbox's caller on comm-history-writer.
+const PAIRING_TOKEN: &str = "pairing-pipeline-token-0123456789";
 
 pub fn example(name: &str) -> Value {
-    let path = format!("{}/../../../shared/genesys/examples/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+    test_support::fixture(name)
 }
 
 /// Every log line of this test binary (debug level, JSON), unless `TEST_LOG` shows them instead.
@@ -55,10 +57,11 @@ pub struct Pipeline {
     pub outbox: interaction_pairing::outbox::OutboxWorker,
 }
 
-fn internal(scopes: &str) -> [(&'static str, String); 2] {
+/// result-ingest's caller on a sibling, with the scopes it uses there.
+fn ingest_caller(scopes: &str) -> [(&'static str, String); 2] {
     [
-        ("auth.callers.internal.token", INTERNAL_TOKEN.to_owned()),
-        ("auth.callers.internal.scopes", scopes.to_owned()),
+        ("auth.callers.result-ingest.token", INGEST_TOKEN.to_owned()),
+        ("auth.callers.result-ingest.scopes", scopes.to_owned()),
     ]
 }
 
@@ -73,8 +76,10 @@ pub async fn start_writer(port: Option<test_support::ReservedPort>) -> TestApp {
 
 /// Starts comm-history-writer with settings of the test's own.
 pub async fn start_writer_with(port: Option<test_support::ReservedPort>, settings: &[(&'static str, &str)]) -> TestApp {
-    let internal = internal("records:write,records:read");
-    let mut overrides = as_refs(&internal);
+    let mut callers = ingest_caller("records:write,records:assign").to_vec();
+    callers.push(("auth.callers.interaction-pairing.token", PAIRING_TOKEN.to_owned()));
+    callers.push(("auth.callers.interaction-pairing.scopes", "records:assign".to_owned()));
+    let mut overrides = as_refs(&callers);
     overrides.extend_from_slice(settings);
     let callers: &[test_support::TestCaller] = &[(BOFE, &["records:read"])];
     match port {
@@ -106,7 +111,7 @@ pub async fn pipeline_with(ingest_overrides: &[(&'static str, &str)], writer_url
     let (sim_url, sim_state) = (sim.url.clone(), sim.state.clone());
     tokio::spawn(sim.run_until_stopped());
 
-    let mut gateway_overrides = internal("genesys:lookup").to_vec();
+    let mut gateway_overrides = ingest_caller("genesys:lookup").to_vec();
     for key in ["genesys.api_base_url", "genesys.login_base_url"] {
         gateway_overrides.push((key, sim_url.clone()));
     }
@@ -116,12 +121,12 @@ pub async fn pipeline_with(ingest_overrides: &[(&'static str, &str)], writer_url
     gateway_overrides.push(("genesys.max_attempts", "2".to_owned()));
     let gateway = test_support::spawn_app_with(&genesys_gateway::SERVICE, &[], &as_refs(&gateway_overrides)).await;
     let writer = start_writer(None).await;
-    let mut pairing_overrides = internal("pairing:read").to_vec();
+    let mut pairing_overrides = ingest_caller("pairing:read").to_vec();
     pairing_overrides.push((
         "pairing.comm_history_url",
         writer_url.clone().unwrap_or_else(|| writer.address.clone()),
     ));
-    pairing_overrides.push(("pairing.internal_token", INTERNAL_TOKEN.to_owned()));
+    pairing_overrides.push(("pairing.internal_token", PAIRING_TOKEN.to_owned()));
     pairing_overrides.push(("pairing.outbox_worker_enabled", "false".to_owned()));
     pairing_overrides.push(("pairing.backoff_min_ms", "1".to_owned()));
     let pairing = test_support::spawn_app_with(
@@ -146,7 +151,7 @@ pub async fn pipeline_with(ingest_overrides: &[(&'static str, &str)], writer_url
             "ingest.comm_history_url",
             writer_url.unwrap_or_else(|| writer.address.clone()),
         ),
-        ("ingest.internal_token", INTERNAL_TOKEN.to_owned()),
+        ("ingest.internal_token", INGEST_TOKEN.to_owned()),
         ("ingest.worker_enabled", "false".to_owned()),
         ("ingest.backoff_min_ms", "1".to_owned()),
         ("ingest.backoff_max_ms", "20".to_owned()),

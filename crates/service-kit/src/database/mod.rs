@@ -135,6 +135,34 @@ impl ManageConnection for ConnectionManager {
     }
 }
 
+/// A transaction that will write after it reads. On SQLite it takes the write lock when it
+/// begins (`BEGIN IMMEDIATE`): a transaction that read first and wrote later would fail outright
+/// if another writer committed in between (WAL mode does not wait then). PostgreSQL's ordinary
+/// transaction is used as it is (statements there lock the rows they need, e.g. `FOR UPDATE`).
+pub fn write_transaction<T, E, F>(connection: &mut AnyConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match connection {
+        AnyConnection::Postgresql(_) => connection.transaction(work),
+        AnyConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            match work(connection) {
+                Ok(value) => {
+                    <AnyConnection as Connection>::TransactionManager::commit_transaction(connection)?;
+                    Ok(value)
+                }
+                Err(error) => {
+                    <AnyConnection as Connection>::TransactionManager::rollback_transaction(connection)?;
+                    Err(error)
+                }
+            }
+        }
+    }
+}
+
 /// Why a database call failed. Maps to 503 (worth retrying) or an opaque 500.
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {

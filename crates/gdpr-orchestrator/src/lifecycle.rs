@@ -1,0 +1,284 @@
+//! What a person may do to a request, decided on the request alone: confirm a FORGET (four
+//! eyes), undo it (or cancel it), extend a deadline. No I/O: the routes load, decide here, save.
+
+use crate::audit::Actor;
+use crate::store::{Request, RequestStatus, RequestType};
+use domain::gdpr::due_after_months;
+use domain::Timestamp;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Why an action was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not possible in the request's state (409).
+    Conflict(String),
+    /// Not by this person (403).
+    Forbidden(String),
+    /// The stored request contradicts itself: an error, never guessed around.
+    Impossible(String),
+}
+
+fn later(at: Timestamp, by: Duration) -> Result<Timestamp, Refusal> {
+    Timestamp::from_offset_date_time(at.as_offset_date_time() + by)
+        .ok_or_else(|| Refusal::Impossible("the date would pass year 9999".to_owned()))
+}
+
+/// Confirms a FORGET awaiting confirmation: it is carried out now and purged after `grace`. With
+/// `four_eyes`, the person who filed it may not confirm it. Returns the audit detail.
+pub fn confirm(
+    request: &mut Request,
+    by: Actor<'_>,
+    four_eyes: bool,
+    grace: Duration,
+    now: Timestamp,
+) -> Result<Value, Refusal> {
+    if request.request_type != RequestType::Forget || request.status != RequestStatus::AwaitingConfirmation {
+        return Err(Refusal::Conflict(format!(
+            "only a FORGET awaiting confirmation can be confirmed; this request is {} {}",
+            request.request_type.as_str(),
+            request.status.as_str()
+        )));
+    }
+    if four_eyes && by.person == request.requested_by {
+        return Err(Refusal::Forbidden(
+            "four eyes: a FORGET is confirmed by another person than the one who filed it".to_owned(),
+        ));
+    }
+    let purge_after = later(now, grace)?;
+    request.status = RequestStatus::Forgetting;
+    request.confirmed_at = Some(now);
+    request.confirmed_by = Some(by.person.to_owned());
+    request.confirmed_via = Some(by.caller.to_owned());
+    request.purge_after = Some(purge_after);
+    request.next_attempt_at = now;
+    request.updated_at = now;
+    Ok(json!({
+        "from": RequestStatus::AwaitingConfirmation.as_str(),
+        "to": RequestStatus::Forgetting.as_str(),
+        "purgeAfter": purge_after,
+        "fourEyes": four_eyes,
+    }))
+}
+
+/// What an UNDO_FORGET does to its FORGET.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Undo {
+    /// The FORGET's new status.
+    pub forget_becomes: RequestStatus,
+    /// The UNDO_FORGET's first status.
+    pub undo_starts: RequestStatus,
+}
+
+/// Decides an UNDO_FORGET on the FORGET as it stands at `now` (the database's clock): an
+/// unconfirmed FORGET is cancelled (nothing was hidden), one in its grace window is restored and
+/// never purged, one past it (or being purged) cannot be undone. The purge, for its part, starts
+/// only from `in_grace` over the version it read, so of an undo and a purge racing, one wins.
+pub fn undo(forget: &Request, now: Timestamp) -> Result<Undo, Refusal> {
+    let id = forget.id;
+    match forget.status {
+        RequestStatus::Received
+        | RequestStatus::Blocked
+        | RequestStatus::Counting
+        | RequestStatus::AwaitingConfirmation
+            if forget.confirmed_at.is_none() =>
+        {
+            Ok(Undo {
+                forget_becomes: RequestStatus::Cancelled,
+                undo_starts: RequestStatus::Completed,
+            })
+        }
+        RequestStatus::InGrace => {
+            let purge_after = forget
+                .purge_after
+                .ok_or_else(|| Refusal::Impossible(format!("FORGET {id} is in grace without a purge time")))?;
+            if now < purge_after {
+                Ok(Undo {
+                    forget_becomes: RequestStatus::UndoRequested,
+                    undo_starts: RequestStatus::Received,
+                })
+            } else {
+                Err(Refusal::Conflict(format!(
+                    "FORGET {id} is past its grace window: its purge is due, nothing can be restored"
+                )))
+            }
+        }
+        RequestStatus::Purging | RequestStatus::Completed => Err(Refusal::Conflict(format!(
+            "FORGET {id} is purged (or being purged): nothing can be restored"
+        ))),
+        RequestStatus::Undone | RequestStatus::Cancelled | RequestStatus::UndoRequested => {
+            Err(Refusal::Conflict(format!("FORGET {id} is already undone")))
+        }
+        RequestStatus::Expired => Err(Refusal::Conflict(format!(
+            "FORGET {id} expired unconfirmed: nothing was hidden"
+        ))),
+        RequestStatus::Received
+        | RequestStatus::Blocked
+        | RequestStatus::Counting
+        | RequestStatus::AwaitingConfirmation
+        | RequestStatus::Forgetting
+        | RequestStatus::Exporting
+        | RequestStatus::Undoing => Err(Refusal::Conflict(format!(
+            "FORGET {id} is still being applied; undo it once it is in its grace window"
+        ))),
+    }
+}
+
+/// Extends an unfinished request's deadline by `months` (GDPR Art. 12(3): two at most in all).
+pub fn extend(request: &mut Request, months: i32, reason: String, now: Timestamp) -> Result<Value, Refusal> {
+    if request.status.is_finished() {
+        return Err(Refusal::Conflict(format!(
+            "request {} is already {}",
+            request.id,
+            request.status.as_str()
+        )));
+    }
+    let total = request.extension_months + months;
+    if !(1..=2).contains(&months) || total > 2 {
+        return Err(Refusal::Conflict(format!(
+            "the deadline can be extended by two months at most; {} already granted",
+            request.extension_months
+        )));
+    }
+    let total_months = u8::try_from(1 + total).map_err(|_| Refusal::Impossible("extension out of range".to_owned()))?;
+    request.extension_months = total;
+    request.extension_reason = Some(reason);
+    request.due_at = due_after_months(request.received_at, total_months);
+    request.updated_at = now;
+    Ok(json!({ "extensionMonths": total, "dueAt": request.due_at }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    fn forget(status: RequestStatus) -> Request {
+        let received = at("2026-11-20T10:00:00Z");
+        Request {
+            id: Uuid::now_v7(),
+            request_type: RequestType::Forget,
+            status,
+            count_only: false,
+            reference: Some("CASE-1".to_owned()),
+            requested_by: "alice".to_owned(),
+            requested_via: "console".to_owned(),
+            subject: None,
+            subject_fingerprint: None,
+            target_request_id: None,
+            received_at: received,
+            due_at: due_after_months(received, 1),
+            extension_months: 0,
+            extension_reason: None,
+            confirmed_at: None,
+            confirmed_by: None,
+            confirmed_via: None,
+            purge_after: None,
+            completed_at: None,
+            identifiers_erased_at: None,
+            status_reason: None,
+            attempts: 0,
+            next_attempt_at: received,
+            updated_at: received,
+            version: 3,
+        }
+    }
+
+    const ALICE: Actor = Actor {
+        person: "alice",
+        caller: "console",
+    };
+    const BOB: Actor = Actor {
+        person: "bob",
+        caller: "console",
+    };
+
+    #[test]
+    fn the_filer_cannot_confirm_with_four_eyes_another_person_can() {
+        let now = at("2026-11-21T10:00:00Z");
+        let mut request = forget(RequestStatus::AwaitingConfirmation);
+        let grace = Duration::from_secs(3600);
+        assert!(matches!(
+            confirm(&mut request, ALICE, true, grace, now),
+            Err(Refusal::Forbidden(_))
+        ));
+        assert_eq!(request.status, RequestStatus::AwaitingConfirmation);
+        confirm(&mut request, BOB, true, grace, now).unwrap();
+        assert_eq!(request.status, RequestStatus::Forgetting);
+        assert_eq!(request.confirmed_by.as_deref(), Some("bob"));
+        assert_eq!(request.confirmed_via.as_deref(), Some("console"));
+        assert_eq!(request.purge_after, Some(at("2026-11-21T11:00:00Z")));
+
+        let mut alone = forget(RequestStatus::AwaitingConfirmation);
+        confirm(&mut alone, ALICE, false, grace, now).unwrap();
+        let mut export = forget(RequestStatus::AwaitingConfirmation);
+        export.request_type = RequestType::Export;
+        assert!(matches!(
+            confirm(&mut export, BOB, true, grace, now),
+            Err(Refusal::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn an_undo_restores_within_the_grace_window_only() {
+        let mut request = forget(RequestStatus::InGrace);
+        request.confirmed_at = Some(at("2026-11-21T10:00:00Z"));
+        request.purge_after = Some(at("2026-11-22T10:00:00Z"));
+        let within = undo(&request, at("2026-11-22T09:59:59Z")).unwrap();
+        assert_eq!(within.forget_becomes, RequestStatus::UndoRequested);
+        assert_eq!(within.undo_starts, RequestStatus::Received);
+        assert!(matches!(
+            undo(&request, at("2026-11-22T10:00:00Z")),
+            Err(Refusal::Conflict(_))
+        ));
+        for status in [
+            RequestStatus::Purging,
+            RequestStatus::Completed,
+            RequestStatus::Undone,
+            RequestStatus::Expired,
+        ] {
+            request.status = status;
+            assert!(
+                matches!(undo(&request, at("2026-11-21T11:00:00Z")), Err(Refusal::Conflict(_))),
+                "{status:?}"
+            );
+        }
+        request.status = RequestStatus::InGrace;
+        request.purge_after = None;
+        assert!(matches!(
+            undo(&request, at("2026-11-21T11:00:00Z")),
+            Err(Refusal::Impossible(_))
+        ));
+    }
+
+    #[test]
+    fn an_unconfirmed_forget_is_cancelled() {
+        let request = forget(RequestStatus::AwaitingConfirmation);
+        let outcome = undo(&request, at("2026-11-21T11:00:00Z")).unwrap();
+        assert_eq!(outcome.forget_becomes, RequestStatus::Cancelled);
+        assert_eq!(outcome.undo_starts, RequestStatus::Completed);
+    }
+
+    #[test]
+    fn deadlines_extend_by_two_months_at_most() {
+        let now = at("2026-11-21T10:00:00Z");
+        let mut request = forget(RequestStatus::Counting);
+        extend(&mut request, 1, "complex".to_owned(), now).unwrap();
+        assert_eq!(request.due_at, at("2027-01-20T10:00:00Z"));
+        assert!(matches!(
+            extend(&mut request, 2, "more".to_owned(), now),
+            Err(Refusal::Conflict(_))
+        ));
+        extend(&mut request, 1, "more".to_owned(), now).unwrap();
+        assert_eq!(request.extension_months, 2);
+        request.status = RequestStatus::Completed;
+        assert!(matches!(
+            extend(&mut request, 1, "x".to_owned(), now),
+            Err(Refusal::Conflict(_))
+        ));
+    }
+}

@@ -1,0 +1,227 @@
+//! What a request needs next, decided on the request and its steps alone (no I/O), and in which
+//! order the participants run a phase.
+
+use crate::settings::{Participant, PAIRING};
+use crate::store::{Request, RequestType, Step, StepState};
+use domain::gdpr::ParticipantAction;
+use domain::Timestamp;
+
+/// What a request needs next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Run(ParticipantAction),
+    AwaitConfirmation,
+    GraceUntil(Timestamp),
+    Finish,
+}
+
+/// The stored request contradicts itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("request {0} cannot be planned: {1}")]
+pub struct Unplannable(pub uuid::Uuid, pub &'static str);
+
+fn phase_done(steps: &[Step], participants: &[Participant], phase: ParticipantAction) -> bool {
+    participants.iter().all(|p| {
+        steps
+            .iter()
+            .any(|s| s.phase == phase && s.participant == p.name && s.state == StepState::Done)
+    })
+}
+
+/// The next thing `request` needs, given its steps, at `now`.
+pub fn next(
+    request: &Request,
+    steps: &[Step],
+    participants: &[Participant],
+    now: Timestamp,
+) -> Result<Next, Unplannable> {
+    let done = |phase| phase_done(steps, participants, phase);
+    Ok(match request.request_type {
+        RequestType::UndoForget if done(ParticipantAction::Undo) => Next::Finish,
+        RequestType::UndoForget => Next::Run(ParticipantAction::Undo),
+        RequestType::Export => match (done(ParticipantAction::Count), request.count_only) {
+            (false, _) => Next::Run(ParticipantAction::Count),
+            (true, true) => Next::Finish,
+            (true, false) if done(ParticipantAction::Export) => Next::Finish,
+            (true, false) => Next::Run(ParticipantAction::Export),
+        },
+        RequestType::Forget => {
+            if request.confirmed_at.is_none() {
+                return Ok(match (done(ParticipantAction::Count), request.count_only) {
+                    (false, _) => Next::Run(ParticipantAction::Count),
+                    (true, true) => Next::Finish,
+                    (true, false) => Next::AwaitConfirmation,
+                });
+            }
+            if !done(ParticipantAction::Forget) {
+                return Ok(Next::Run(ParticipantAction::Forget));
+            }
+            let purge_after = request
+                .purge_after
+                .ok_or(Unplannable(request.id, "a confirmed FORGET has no purge time"))?;
+            if now < purge_after {
+                Next::GraceUntil(purge_after)
+            } else if done(ParticipantAction::Purge) {
+                Next::Finish
+            } else {
+                Next::Run(ParticipantAction::Purge)
+            }
+        }
+    })
+}
+
+/// The participants of a phase, in the order they run: the configured order, except that
+/// counting asks interaction-pairing first (it tells which interactions are the subject's, so
+/// the others can find what carries no customer id) and undo runs backwards.
+pub fn order(phase: ParticipantAction, mut participants: Vec<Participant>) -> Vec<Participant> {
+    match phase {
+        ParticipantAction::Count => participants.sort_by_key(|p| p.name != PAIRING),
+        ParticipantAction::Undo => participants.reverse(),
+        ParticipantAction::Export | ParticipantAction::Forget | ParticipantAction::Purge => {}
+    }
+    participants
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::RequestStatus;
+    use domain::gdpr::due_after_months;
+    use uuid::Uuid;
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    fn participants() -> Vec<Participant> {
+        [
+            "result-ingest",
+            "comm-history-writer",
+            "interaction-pairing",
+            "genesys-cloud",
+        ]
+        .into_iter()
+        .map(|name| Participant {
+            name: match name {
+                "result-ingest" => crate::settings::RESULT_INGEST,
+                "comm-history-writer" => crate::settings::COMM_HISTORY,
+                "interaction-pairing" => PAIRING,
+                _ => crate::settings::GENESYS_CLOUD,
+            },
+            url: format!("http://{name}"),
+        })
+        .collect()
+    }
+
+    fn request(request_type: RequestType) -> Request {
+        let received = at("2026-11-20T10:00:00Z");
+        Request {
+            id: Uuid::now_v7(),
+            request_type,
+            status: RequestStatus::Received,
+            count_only: false,
+            reference: None,
+            requested_by: "alice".to_owned(),
+            requested_via: "dpo".to_owned(),
+            subject: None,
+            subject_fingerprint: None,
+            target_request_id: None,
+            received_at: received,
+            due_at: due_after_months(received, 1),
+            extension_months: 0,
+            extension_reason: None,
+            confirmed_at: None,
+            confirmed_by: None,
+            confirmed_via: None,
+            purge_after: None,
+            completed_at: None,
+            identifiers_erased_at: None,
+            status_reason: None,
+            attempts: 0,
+            next_attempt_at: received,
+            updated_at: received,
+            version: 0,
+        }
+    }
+
+    fn done(request: &Request, phase: ParticipantAction) -> Vec<Step> {
+        participants()
+            .iter()
+            .enumerate()
+            .map(|(position, p)| {
+                let mut step = Step::new(request.id, phase, p.name, position, request.received_at);
+                step.state = StepState::Done;
+                step
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_forget_counts_waits_for_confirmation_forgets_waits_out_the_grace_then_purges() {
+        let mut forget = request(RequestType::Forget);
+        let now = at("2026-11-21T10:00:00Z");
+        let all = participants();
+        assert_eq!(next(&forget, &[], &all, now), Ok(Next::Run(ParticipantAction::Count)));
+        let mut steps = done(&forget, ParticipantAction::Count);
+        // One participant not done yet: the phase is not done.
+        steps[1].state = StepState::PendingExternal;
+        assert_eq!(
+            next(&forget, &steps, &all, now),
+            Ok(Next::Run(ParticipantAction::Count))
+        );
+        steps[1].state = StepState::Done;
+        assert_eq!(next(&forget, &steps, &all, now), Ok(Next::AwaitConfirmation));
+        forget.confirmed_at = Some(now);
+        assert!(next(&forget, &steps, &all, now).is_ok());
+        steps.extend(done(&forget, ParticipantAction::Forget));
+        assert!(
+            next(&forget, &steps, &all, now).is_err(),
+            "confirmed without a purge time"
+        );
+        forget.purge_after = Some(at("2026-11-22T10:00:00Z"));
+        assert_eq!(
+            next(&forget, &steps, &all, now),
+            Ok(Next::GraceUntil(at("2026-11-22T10:00:00Z")))
+        );
+        let later = at("2026-11-22T10:00:00Z");
+        assert_eq!(
+            next(&forget, &steps, &all, later),
+            Ok(Next::Run(ParticipantAction::Purge))
+        );
+        steps.extend(done(&forget, ParticipantAction::Purge));
+        assert_eq!(next(&forget, &steps, &all, later), Ok(Next::Finish));
+    }
+
+    #[test]
+    fn an_export_counts_then_exports_and_a_count_only_stops_after_counting() {
+        let mut export = request(RequestType::Export);
+        let now = at("2026-11-21T10:00:00Z");
+        let all = participants();
+        let mut steps = done(&export, ParticipantAction::Count);
+        assert_eq!(
+            next(&export, &steps, &all, now),
+            Ok(Next::Run(ParticipantAction::Export))
+        );
+        export.count_only = true;
+        assert_eq!(next(&export, &steps, &all, now), Ok(Next::Finish));
+        export.count_only = false;
+        steps.extend(done(&export, ParticipantAction::Export));
+        assert_eq!(next(&export, &steps, &all, now), Ok(Next::Finish));
+    }
+
+    #[test]
+    fn counting_asks_pairing_first_and_undo_runs_backwards() {
+        let names = |phase| -> Vec<&str> { order(phase, participants()).iter().map(|p| p.name).collect() };
+        assert_eq!(names(ParticipantAction::Count)[0], PAIRING);
+        assert_eq!(
+            names(ParticipantAction::Undo),
+            [
+                "genesys-cloud",
+                "interaction-pairing",
+                "comm-history-writer",
+                "result-ingest"
+            ]
+        );
+        assert_eq!(names(ParticipantAction::Forget)[0], "result-ingest");
+    }
+}

@@ -1,0 +1,347 @@
+//! The participant side of the GDPR contract, for services that keep personal data in their
+//! database: each implements [`GdprStore`] and mounts [`config`], so every participant answers the
+//! same routes the same way.
+//!
+//! - `POST /internal/gdpr/requests/{requestId}/{count|export|forget|undo|purge}` with a
+//!   [`ParticipantCall`] body → [`ParticipantReport`];
+//! - `GET /internal/gdpr/requests/{requestId}` → what the request holds hidden here.
+//!
+//! Every call is signed by gdpr-orchestrator ([`signature`]) and keyed by its request id, and
+//! idempotent. Forget puts a hold named by the request id on each of the subject's rows (read
+//! paths skip a row while any hold is on it, so two FORGETs can cover one row), undo lifts the
+//! request's holds, purge deletes the rows it holds. Repeating a call changes nothing more.
+//!
+//! Who a request reaches ([`Reach`]): rows the bank attributed to one of the request's customer
+//! ids; rows attributed to nobody that one of the subject's handles or interactions finds; never a
+//! row attributed to another customer. Those are left alone and counted (`leftOut`), so the DPO
+//! sees that a shared number or address reached someone else's data.
+
+pub mod holds;
+pub mod signature;
+
+pub use signature::{CallSigner, CallVerifier, SignatureRefused, SIGNATURE_HEADER};
+
+use crate::auth::{require, Caller, Scope};
+use crate::database::{AnyConnection, DbPool};
+use crate::extract::{is_json, parse_json, read_body};
+use crate::problem::{ApiError, FieldProblem};
+use actix_web::dev::Payload;
+use actix_web::middleware::from_fn;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use diesel::{Connection, QueryResult};
+use domain::gdpr::{
+    CategoryCounts, DataSubject, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState,
+};
+use domain::{InteractionId, Timestamp};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// What a request may reach here.
+pub struct Reach<'a> {
+    pub subject: &'a DataSubject,
+    /// Interactions the bank attributed to a customer outside the request, among those of rows
+    /// that hold no customer of their own (result-ingest's webhook results, found through
+    /// interaction-pairing before the transaction). Empty for stores whose rows carry their
+    /// customer.
+    pub attributed_elsewhere: &'a BTreeSet<InteractionId>,
+}
+
+/// A service's personal data, seen through the GDPR contract. Each function but
+/// [`GdprStore::attributed_elsewhere`] runs inside one transaction.
+pub trait GdprStore: Send + Sync + 'static {
+    /// What the subject has here, per category, and what was left out. Changes nothing.
+    fn count(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport>;
+    /// The subject's data per category, with its counts and what was left out.
+    fn export(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport>;
+    /// Holds the subject's rows under `request_id`; returns what was left out, per category.
+    fn forget(
+        &self,
+        connection: &mut AnyConnection,
+        request_id: Uuid,
+        call: &ParticipantCall,
+        reach: &Reach<'_>,
+        now: Timestamp,
+    ) -> QueryResult<CategoryCounts>;
+    /// Lifts `request_id`'s holds; returns how many rows it held per category. A row another
+    /// request still holds stays hidden.
+    fn undo(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts>;
+    /// Deletes (or, for an agent, blanks) what `request_id` holds; returns how many rows went.
+    fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts>;
+    /// What `request_id` holds, per category.
+    fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts>;
+    /// Whether work that read rows `request_id` holds, before they were held, may still write
+    /// them elsewhere (result-ingest: events in a worker's hands). While it may, the forget is
+    /// answered `pending_external` and the orchestrator asks again later, so that the
+    /// participants after this one catch what that work writes.
+    fn in_flight(&self, _connection: &mut AnyConnection, _request_id: Uuid) -> QueryResult<bool> {
+        Ok(false)
+    }
+    /// See [`Reach::attributed_elsewhere`]; asked before each count, export and forget.
+    fn attributed_elsewhere<'a>(
+        &'a self,
+        _pool: &'a DbPool,
+        _subject: &'a DataSubject,
+    ) -> LocalBoxFuture<'a, Result<BTreeSet<InteractionId>, ApiError>> {
+        Box::pin(async { Ok(BTreeSet::new()) })
+    }
+}
+
+/// What `request_id` holds hidden, `pending_external` while work on its rows is in flight.
+fn forget_report<S: GdprStore>(
+    store: &S,
+    connection: &mut AnyConnection,
+    request_id: Uuid,
+    held: CategoryCounts,
+) -> QueryResult<ParticipantReport> {
+    let mut report = ParticipantReport::done(held);
+    if store.in_flight(connection, request_id)? {
+        report.state = ParticipantState::PendingExternal;
+        report.detail = Some("rows of the subject are being processed here; ask again later".to_owned());
+    }
+    Ok(report)
+}
+
+/// The `[gdpr_participant]` section every participant reads.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ParticipantSettings {
+    /// gdpr-orchestrator's public key, `ed25519:<base64>`: calls not signed with its private key
+    /// are refused.
+    pub orchestrator_key: String,
+}
+
+/// The verifier of orchestrator signatures from `[gdpr_participant]`.
+pub fn verifier(settings: &crate::configuration::Settings) -> anyhow::Result<web::Data<CallVerifier>> {
+    let section: ParticipantSettings = settings.section("gdpr_participant")?;
+    CallVerifier::from_setting(&section.orchestrator_key)
+        .map(web::Data::new)
+        .map_err(|reason| crate::configuration::invalid(&format!("gdpr_participant.orchestrator_key: {reason}")))
+}
+
+/// Mounts the participant routes for `store`, allowed to callers with scope `P` whose calls
+/// `verifier` finds signed by the orchestrator.
+pub fn config<S: GdprStore, P: Scope + 'static>(
+    cfg: &mut web::ServiceConfig,
+    store: web::Data<S>,
+    verifier: web::Data<CallVerifier>,
+) {
+    cfg.app_data(store)
+        .app_data(verifier)
+        .service(
+            web::resource("/internal/gdpr/requests/{requestId}/{action}")
+                .route(web::post().to(act::<S>).wrap(from_fn(require::<P>))),
+        )
+        .service(
+            web::resource("/internal/gdpr/requests/{requestId}")
+                .route(web::get().to(status::<S>).wrap(from_fn(require::<P>))),
+        );
+}
+
+/// A JSON body whose call gdpr-orchestrator signed ([`signature`]). The signature is checked
+/// before anything is parsed: an unsigned call is refused (403) whatever it holds.
+pub struct SignedCall<T>(pub T);
+
+/// A call without a body (a status query) that gdpr-orchestrator signed.
+pub struct Signed;
+
+fn check_signature(req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> {
+    let verifier = req
+        .app_data::<web::Data<CallVerifier>>()
+        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("the participant routes have no CallVerifier")))?;
+    let header = req.headers().get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    let path_and_query = req.uri().path_and_query().map_or(req.path(), |p| p.as_str());
+    verifier
+        .verify(header, req.method().as_str(), path_and_query, body)
+        .map_err(|refused| {
+            let caller = req
+                .extensions()
+                .get::<Caller>()
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            tracing::warn!(
+                caller = %caller,
+                path = %req.path(),
+                reason = %refused,
+                "GDPR participant call refused: not signed by gdpr-orchestrator"
+            );
+            ApiError::Refused(refused.to_string())
+        })
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for SignedCall<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = read_body(&req, payload);
+        Box::pin(async move {
+            let body = body.await?;
+            check_signature(&req, &body)?;
+            if !is_json(&req) {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            parse_json(&body).map(SignedCall)
+        })
+    }
+}
+
+impl FromRequest for Signed {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = read_body(&req, payload);
+        Box::pin(async move {
+            check_signature(&req, &body.await?)?;
+            Ok(Signed)
+        })
+    }
+}
+
+/// Parses the `{requestId}` path segment.
+pub fn parse_request_id(value: &str) -> Result<Uuid, ApiError> {
+    Uuid::try_parse(value).map_err(|_| {
+        ApiError::Validation(vec![FieldProblem::parameter(
+            "requestId",
+            "not a valid request id: expected a UUID",
+        )])
+    })
+}
+
+/// Parses the `{action}` path segment.
+pub fn parse_action(value: &str) -> Result<ParticipantAction, ApiError> {
+    ParticipantAction::parse(value).ok_or_else(|| {
+        ApiError::Validation(vec![FieldProblem::parameter(
+            "action",
+            "must be one of count, export, forget, undo, purge",
+        )])
+    })
+}
+
+#[tracing::instrument(name = "gdpr participant call", skip_all, fields(gdpr_request_id, action))]
+async fn act<S: GdprStore>(
+    pool: web::Data<DbPool>,
+    store: web::Data<S>,
+    path: web::Path<(String, String)>,
+    SignedCall(call): SignedCall<ParticipantCall>,
+) -> Result<HttpResponse, ApiError> {
+    let (request_id, action) = path.into_inner();
+    let request_id = parse_request_id(&request_id)?;
+    let action = parse_action(&action)?;
+    let span = tracing::Span::current();
+    span.record("gdpr_request_id", tracing::field::display(request_id));
+    span.record("action", action.as_str());
+    let attributed_elsewhere = match action {
+        ParticipantAction::Count | ParticipantAction::Export | ParticipantAction::Forget => {
+            store.attributed_elsewhere(&pool, &call.subject).await?
+        }
+        ParticipantAction::Undo | ParticipantAction::Purge => BTreeSet::new(),
+    };
+    let report = pool
+        .run(move |c| {
+            let reach = Reach {
+                subject: &call.subject,
+                attributed_elsewhere: &attributed_elsewhere,
+            };
+            let run = |c: &mut AnyConnection| match action {
+                ParticipantAction::Count => store.count(c, &reach),
+                ParticipantAction::Export => store.export(c, &reach),
+                ParticipantAction::Forget => {
+                    let left_out = store.forget(c, request_id, &call, &reach, Timestamp::now())?;
+                    let held = store.held(c, request_id)?;
+                    let mut report = forget_report(store.as_ref(), c, request_id, held)?;
+                    report.left_out = left_out;
+                    Ok(report)
+                }
+                ParticipantAction::Undo => store.undo(c, request_id).map(ParticipantReport::done),
+                // After the purge the request holds nothing here any more: report what is left.
+                ParticipantAction::Purge => {
+                    store.purge(c, request_id)?;
+                    store.held(c, request_id).map(ParticipantReport::done)
+                }
+            };
+            // Forget, undo and purge read what they then change: on SQLite they take the write
+            // lock first, or a writer committing in between would fail them.
+            match action {
+                ParticipantAction::Count | ParticipantAction::Export => c.transaction(run),
+                ParticipantAction::Forget | ParticipantAction::Undo | ParticipantAction::Purge => {
+                    crate::database::write_transaction(c, run)
+                }
+            }
+            .map_err(ApiError::from)
+        })
+        .await?;
+    let total: u64 = report.counts.values().sum();
+    tracing::info!(rows = total, "GDPR participant call done");
+    Ok(HttpResponse::Ok().json(report))
+}
+
+async fn status<S: GdprStore>(
+    pool: web::Data<DbPool>,
+    store: web::Data<S>,
+    path: web::Path<String>,
+    _signed: Signed,
+) -> Result<HttpResponse, ApiError> {
+    let request_id = parse_request_id(&path)?;
+    let report = pool
+        .run(move |c| {
+            let held = store.held(c, request_id)?;
+            forget_report(store.as_ref(), c, request_id, held).map_err(ApiError::from)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// `{category: n}` from pairs, for stores' reports. A count is never negative; one that is
+/// means the query is wrong, and is an error.
+pub fn counts<const N: usize>(pairs: [(&str, i64); N]) -> QueryResult<CategoryCounts> {
+    pairs
+        .into_iter()
+        .map(|(category, n)| {
+            u64::try_from(n)
+                .map(|n| (category.to_owned(), n))
+                .map_err(|_| diesel::result::Error::DeserializationError(format!("{category}: count {n}").into()))
+        })
+        .collect()
+}
+
+/// The participant routes' description (the routes are generic over the store, so the
+/// operations are described on these stand-ins).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(participant_call, participant_status), components(schemas(ParticipantAction)))]
+pub struct ParticipantApi;
+
+/// Count, export, forget, undo or purge the subject's data under the orchestrator's request id.
+/// Idempotent per request id. Refused (403) unless gdpr-orchestrator signed the call.
+#[utoipa::path(
+    post,
+    path = "/internal/gdpr/requests/{requestId}/{action}",
+    tag = "gdpr-participant",
+    params(
+        ("requestId" = uuid::Uuid, Path, description = "gdpr-orchestrator's request id"),
+        ("action" = ParticipantAction, Path, description = "What to do"),
+        ("Ccbridge-Gdpr-Signature" = String, Header, description = "gdpr-orchestrator's signature of the call: t=<unix>,sig=<base64>")
+    ),
+    request_body = ParticipantCall,
+    responses((status = 200, description = "Done, or submitted to an external system", body = ParticipantReport))
+)]
+#[allow(dead_code)]
+fn participant_call() {}
+
+/// What the request holds hidden here, or (with `ref`) where external work stands.
+#[utoipa::path(
+    get,
+    path = "/internal/gdpr/requests/{requestId}",
+    tag = "gdpr-participant",
+    params(
+        ("requestId" = uuid::Uuid, Path, description = "gdpr-orchestrator's request id"),
+        ("ref" = Option<String>, Query, description = "The externalRef a submission answered (genesys-gateway)"),
+        ("Ccbridge-Gdpr-Signature" = String, Header, description = "gdpr-orchestrator's signature of the call: t=<unix>,sig=<base64>")
+    ),
+    responses((status = 200, description = "The request's state here", body = ParticipantReport))
+)]
+#[allow(dead_code)]
+fn participant_status() {}

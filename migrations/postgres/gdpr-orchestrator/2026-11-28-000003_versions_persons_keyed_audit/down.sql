@@ -1,0 +1,10 @@
+DROP TRIGGER gdpr_audit_keying_no_truncate ON gdpr_audit_keying;
+DROP TRIGGER gdpr_audit_log_no_truncate ON gdpr_audit_log;
+DROP TRIGGER gdpr_audit_keying_append_only ON gdpr_audit_keying;
+DROP TABLE gdpr_audit_keying;
+ALTER TABLE gdpr_audit_log DROP COLUMN keyed;
+ALTER TABLE gdpr_audit_log DROP COLUMN caller;
+ALTER TABLE gdpr_steps DROP COLUMN left_out;
+ALTER TABLE gdpr_requests DROP COLUMN confirmed_via;
+ALTER TABLE gdpr_requests DROP COLUMN requested_via;
+ALTER TABLE gdpr_requests DROP COLUMN version;

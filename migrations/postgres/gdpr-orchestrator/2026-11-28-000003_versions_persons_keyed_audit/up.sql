@@ -1,0 +1,30 @@
+-- Every change of a request is conditional on the version its writer read: a worker whose lease
+-- ran out, or a route racing the worker, never overwrites what another wrote.
+ALTER TABLE gdpr_requests ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+
+-- Who filed and who confirmed: the person, and the client they came through (a client that signs
+-- people in, such as the console, names them in X-Acting-User).
+ALTER TABLE gdpr_requests ADD COLUMN requested_via text NOT NULL DEFAULT '';
+UPDATE gdpr_requests SET requested_via = requested_by;
+ALTER TABLE gdpr_requests ADD COLUMN confirmed_via text;
+UPDATE gdpr_requests SET confirmed_via = confirmed_by WHERE confirmed_by IS NOT NULL;
+
+-- What a participant left out (a shared number reached another customer's rows): counts only.
+ALTER TABLE gdpr_steps ADD COLUMN left_out text;
+
+-- The audit log names the client beside the person, and its chain is keyed (HMAC with
+-- gdpr.audit_key), so a chain recomputed without the key does not verify. Entries written before
+-- this migration keep their plain SHA-256 links: accepted only from before keyed_since.
+ALTER TABLE gdpr_audit_log ADD COLUMN caller text;
+ALTER TABLE gdpr_audit_log ADD COLUMN keyed BOOLEAN NOT NULL DEFAULT false;
+CREATE TABLE gdpr_audit_keying (
+    keyed_since timestamptz NOT NULL
+);
+INSERT INTO gdpr_audit_keying (keyed_since) VALUES (now());
+CREATE TRIGGER gdpr_audit_keying_append_only BEFORE UPDATE OR DELETE ON gdpr_audit_keying
+FOR EACH ROW EXECUTE FUNCTION gdpr_audit_log_append_only();
+-- TRUNCATE fires no row trigger: refuse it too.
+CREATE TRIGGER gdpr_audit_log_no_truncate BEFORE TRUNCATE ON gdpr_audit_log
+FOR EACH STATEMENT EXECUTE FUNCTION gdpr_audit_log_append_only();
+CREATE TRIGGER gdpr_audit_keying_no_truncate BEFORE TRUNCATE ON gdpr_audit_keying
+FOR EACH STATEMENT EXECUTE FUNCTION gdpr_audit_log_append_only();
