@@ -12,7 +12,7 @@ async fn bad_requests_are_refused_naming_each_field_and_nothing_is_stored() {
             vec!["/type"],
         ),
         (
-            json!({ "type": "EXPORT", "subject": { "phoneNumbers": ["601123456"], "customerIds": ["nope"], "emailAddresses": ["x"] }, "reference": "C-1" }),
+            json!({ "type": "EXPORT", "subject": { "phoneNumbers": ["60112"], "customerIds": ["nope"], "emailAddresses": ["x"] }, "reference": "C-1" }),
             vec![
                 "/subject/customerIds/0",
                 "/subject/phoneNumbers/0",
@@ -37,7 +37,7 @@ async fn bad_requests_are_refused_naming_each_field_and_nothing_is_stored() {
         let problem = assert_problem(response, 422).await;
         assert_eq!(problem_locations(&problem), expected, "{body}");
         assert!(
-            !problem.to_string().contains("601123456"),
+            !problem.to_string().contains("60112"),
             "a problem echoes the input: {problem}"
         );
     }

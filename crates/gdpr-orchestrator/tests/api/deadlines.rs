@@ -3,6 +3,7 @@ use domain::gdpr::due_after_months;
 use domain::Timestamp;
 use gdpr_orchestrator::store;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use test_support::assert_problem;
 
 #[tokio::test]
@@ -164,6 +165,60 @@ async fn the_audit_log_is_append_only_and_its_hash_chain_shows_tampering() {
     let trail = audit_trail(&s, &id).await;
     assert_eq!(trail["entries"][0]["actor"], "someone else");
     assert_eq!(trail["chainVerified"], false, "{trail}");
+
+    // They recompute every link, as the chain was linked before it was keyed (plain SHA-256,
+    // marked unkeyed): without gdpr.audit_key, it still does not verify.
+    s.orchestrator
+        .pool()
+        .run(move |c| recompute_plain_chain(c, request_id).map_err(service_kit::problem::ApiError::from))
+        .await
+        .unwrap();
+    let trail = audit_trail(&s, &id).await;
+    assert_eq!(trail["chainVerified"], false, "{trail}");
+}
+
+/// What an editor without the key would do: relink the request's entries with plain SHA-256.
+fn recompute_plain_chain(
+    c: &mut service_kit::database::AnyConnection,
+    request_id: uuid::Uuid,
+) -> diesel::QueryResult<()> {
+    use diesel::prelude::*;
+    use gdpr_orchestrator::schema::gdpr_audit_log::dsl;
+    use service_kit::database::sql_types::{DbTimestamp, DbUuid};
+    type Row = (DbUuid, Option<i32>, DbTimestamp, String, String, String);
+    let rows: Vec<Row> = dsl::gdpr_audit_log
+        .filter(dsl::request_id.eq(DbUuid(request_id)))
+        .order(dsl::sequence)
+        .select((dsl::id, dsl::sequence, dsl::at, dsl::actor, dsl::event, dsl::detail))
+        .load(c)?;
+    let mut previous = String::new();
+    for (id, sequence, at, actor, event, detail) in rows {
+        let parts = [
+            previous.clone(),
+            id.0.to_string(),
+            request_id.to_string(),
+            sequence.unwrap_or_default().to_string(),
+            at.into_domain()?.to_string(),
+            actor,
+            event,
+            detail,
+        ];
+        let mut hasher = Sha256::new();
+        for part in &parts {
+            hasher.update((part.len() as u64).to_be_bytes());
+            hasher.update(part.as_bytes());
+        }
+        let link = hex::encode(hasher.finalize());
+        diesel::update(dsl::gdpr_audit_log.find(id))
+            .set((
+                dsl::previous_hash.eq(Some(previous.clone())),
+                dsl::entry_hash.eq(Some(link.clone())),
+                dsl::keyed.eq(false),
+            ))
+            .execute(c)?;
+        previous = link;
+    }
+    Ok(())
 }
 
 async fn audit_trail(s: &crate::helpers::Stack, id: &str) -> Value {

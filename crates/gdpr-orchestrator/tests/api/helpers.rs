@@ -30,6 +30,11 @@ fn capture_logs() -> &'static CapturedLogs {
     LOGS.get_or_init(|| CapturedLogs::install_global().expect("no other subscriber is installed in this test binary"))
 }
 
+/// Every log line so far.
+pub fn logs() -> String {
+    capture_logs().text()
+}
+
 /// Asserts that no log line so far holds any of `identifiers`.
 pub fn assert_not_logged(identifiers: &[&str]) {
     let text = capture_logs().text();
@@ -106,10 +111,13 @@ pub struct Stack {
     pub metrics: prometheus::Registry,
 }
 
+/// The bank's region for national phone numbers, as every service is configured here.
+pub const REGION: &str = "CZ";
+
 /// The orchestrator's caller (the participant scope), and any other service callers, on a
-/// service.
+/// service; and the settings every service shares.
 fn callers(others: &[(&str, &str, &str)]) -> Vec<(String, String)> {
-    let mut settings = Vec::new();
+    let mut settings = vec![setting("handles.default_region", REGION)];
     for (name, token, scopes) in [(ORCHESTRATOR_CALLER, ORCHESTRATOR_TOKEN, "gdpr:participant")]
         .into_iter()
         .chain(others.iter().copied())
@@ -206,6 +214,7 @@ pub async fn stack() -> Stack {
         setting("gdpr.external_poll_seconds", "1"),
         setting("gdpr.request_timeout_ms", "3000"),
         setting("auth.callers.dpo.delegates", "true"),
+        setting("handles.default_region", REGION),
     ];
     let orchestrator = test_support::spawn_app_with(
         &gdpr_orchestrator::SERVICE,
@@ -267,13 +276,59 @@ impl Stack {
 
     /// Files a request as the DPO; returns its id.
     pub async fn file(&self, request_type: &str, subject: Value, count_only: bool) -> String {
-        let body =
-            json!({ "type": request_type, "subject": subject, "reference": "CASE-4711", "countOnly": count_only });
-        let response = self.orchestrator.post_json("/gdpr/requests", DPO, &body).await;
+        let response = self.file_as(request_type, subject, count_only, None).await;
         let status = response.status().as_u16();
         let body: Value = response.json().await.unwrap();
         assert_eq!(status, 201, "{body}");
         body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Files a request through the DPO tool as `person` (`None`: as the tool itself).
+    pub async fn file_as(
+        &self,
+        request_type: &str,
+        subject: Value,
+        count_only: bool,
+        person: Option<&str>,
+    ) -> reqwest::Response {
+        let body =
+            json!({ "type": request_type, "subject": subject, "reference": "CASE-4711", "countOnly": count_only });
+        let mut request = self
+            .orchestrator
+            .client
+            .post(self.orchestrator.url("/gdpr/requests"))
+            .bearer_auth(self.orchestrator.token(DPO))
+            .json(&body);
+        if let Some(person) = person {
+            request = request.header("X-Acting-User", person);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// A request filed and confirmed (by the reviewer), in its grace window at `now`.
+    pub async fn forget_in_grace(&self, subject: Value, now: Timestamp) -> String {
+        let id = self.file("FORGET", subject, false).await;
+        assert_eq!(self.run(&id, now).await["status"], "awaiting_confirmation");
+        assert_eq!(self.confirm(&id).await.status().as_u16(), 200);
+        let request = self.run(&id, now).await;
+        assert_eq!(request["status"], "in_grace", "{request}");
+        id
+    }
+
+    /// The bundle of a completed EXPORT.
+    pub async fn bundle(&self, id: &str) -> Value {
+        let response = self.orchestrator.get(&format!("/gdpr/requests/{id}/export"), DPO).await;
+        assert_eq!(response.status().as_u16(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Files an EXPORT and runs it to its end; returns the request and its bundle.
+    pub async fn export(&self, subject: Value) -> (Value, Value) {
+        let id = self.file("EXPORT", subject, false).await;
+        let (request, _) = self.run_while(&id, "exporting", Timestamp::now(), 20).await;
+        assert_eq!(request["status"], "completed", "{request}");
+        let bundle = self.bundle(&id).await;
+        (request, bundle)
     }
 
     pub async fn request(&self, id: &str) -> Value {

@@ -7,6 +7,7 @@ mod cli;
 mod deadlines;
 mod export;
 mod forget;
+mod hardening;
 mod helpers;
 mod migrations;
 mod resilience;
