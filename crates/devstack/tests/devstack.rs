@@ -163,3 +163,143 @@ async fn tokens_survive_a_restart() {
     let second = Devstack::start(&options(&data)).await.unwrap().tokens;
     assert_eq!(first, second);
 }
+
+/// One caller per client, each with only the scopes it uses (docs/security.md): a token works
+/// where its client calls, and nowhere else.
+#[tokio::test]
+async fn every_caller_reaches_only_what_it_uses() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Devstack::start(&options(&data)).await.unwrap();
+    let urls: BTreeMap<&str, String> = stack.services.iter().map(|s| (s.name, s.url.clone())).collect();
+    let tokens = stack.tokens.clone();
+    tokio::spawn(stack.run_until_signalled());
+    let client = reqwest::Client::new();
+    let interaction = "5773eca4-0874-4617-a6e8-85591aa94609";
+    let customer = "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07";
+    let participant = format!("/internal/gdpr/requests/{}/forget", uuid::Uuid::now_v7());
+    let assignment = serde_json::json!({ "interactionId": interaction, "customerId": customer });
+    let subject = serde_json::json!({ "subject": { "customerIds": [customer] } });
+    // (caller, service, method, path, body, expected status)
+    type Case<'a> = (&'a str, &'a str, &'a str, String, Option<&'a serde_json::Value>, u16);
+    let cases: Vec<Case> = vec![
+        (
+            "result-ingest",
+            "genesys-gateway",
+            "GET",
+            "/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f".into(),
+            None,
+            200,
+        ),
+        (
+            "result-ingest",
+            "comm-history-writer",
+            "POST",
+            "/internal/customerAssignments".into(),
+            Some(&assignment),
+            200,
+        ),
+        (
+            "result-ingest",
+            "comm-history-writer",
+            "GET",
+            format!("/communicationRecords?customerId={customer}"),
+            None,
+            403,
+        ),
+        (
+            "result-ingest",
+            "interaction-pairing",
+            "POST",
+            participant.clone(),
+            Some(&subject),
+            403,
+        ),
+        (
+            "result-ingest",
+            "result-ingest",
+            "GET",
+            "/ingest/events?status=dead".into(),
+            None,
+            401,
+        ),
+        (
+            "interaction-pairing",
+            "comm-history-writer",
+            "POST",
+            "/internal/customerAssignments".into(),
+            Some(&assignment),
+            200,
+        ),
+        (
+            "interaction-pairing",
+            "comm-history-writer",
+            "POST",
+            "/communicationRecords/batch".into(),
+            Some(&subject),
+            403,
+        ),
+        (
+            "gdpr-orchestrator",
+            "genesys-gateway",
+            "GET",
+            "/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f".into(),
+            None,
+            403,
+        ),
+        (
+            "gdpr-orchestrator",
+            "comm-history-writer",
+            "GET",
+            format!("/communicationRecords?customerId={customer}"),
+            None,
+            403,
+        ),
+        (
+            "bofe",
+            "comm-history-writer",
+            "POST",
+            participant.clone(),
+            Some(&subject),
+            403,
+        ),
+        (
+            "bofe",
+            "result-ingest",
+            "GET",
+            "/ingest/events?status=dead".into(),
+            None,
+            401,
+        ),
+        (
+            "dpo",
+            "comm-history-writer",
+            "POST",
+            participant.clone(),
+            Some(&subject),
+            401,
+        ),
+        (
+            "operator",
+            "gdpr-orchestrator",
+            "GET",
+            "/gdpr/requests".into(),
+            None,
+            401,
+        ),
+    ];
+    for (caller, service, method, path, body, expected) in cases {
+        let url = format!("{}{path}", urls[service]);
+        let request = match method {
+            "GET" => client.get(url),
+            _ => client.post(url).json(body.unwrap()),
+        };
+        let status = request
+            .bearer_auth(&tokens[caller])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(status, expected, "{caller} {method} {service}{path}");
+    }
+}

@@ -62,6 +62,31 @@ async fn a_short_lived_token_is_renewed_before_it_expires() {
     assert_eq!(h.sim.calls_to("users"), 2, "renewed ahead of time: no call met a 401");
 }
 
+/// An `expires_in` beyond `genesys.max_token_lifetime_seconds` is not believed: the token is
+/// renewed as if it lived that long.
+#[tokio::test]
+async fn a_token_lifetime_beyond_the_cap_is_not_believed() {
+    let (seed, users) = seed_with_users(2);
+    let ten_years = Duration::from_secs(10 * 365 * 86_400);
+    let h = start(
+        seed,
+        |c| c.token_lifetime = ten_years,
+        &[("genesys.max_token_lifetime_seconds", "1")],
+    )
+    .await;
+    h.gateway.get(&format!("/users/{}", users[0]), INGEST).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        h.gateway
+            .get(&format!("/users/{}", users[1]), INGEST)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(h.sim.calls_to("token"), 2, "renewed within the capped lifetime");
+}
+
 #[tokio::test]
 async fn a_429_with_retry_after_delays_then_succeeds() {
     let (seed, users) = seed_with_users(2);

@@ -131,3 +131,61 @@ async fn a_claimed_event_is_claimed_again_only_when_its_lease_ends() {
     expected.sort();
     assert_eq!(second, expected);
 }
+
+/// A worker that held its batch past its lease (stalled, paused) settles nothing of what another
+/// worker has claimed since: the other's outcome stands, and the event is not written twice over.
+#[tokio::test]
+async fn a_batch_whose_lease_was_taken_over_settles_nothing() {
+    use domain::Timestamp;
+    use result_ingest::inbox::{self, Settlement};
+    use service_kit::database::DatabaseError;
+
+    let p = crate::helpers::pipeline().await;
+    assert_eq!(
+        p.deliver(&example("support-result-voice-inbound.json"))
+            .await
+            .status()
+            .as_u16(),
+        202
+    );
+    let claim_at = |at: Timestamp| {
+        p.ingest
+            .pool()
+            .run(move |c| inbox::claim_due(c, at, 10, Duration::from_secs(60)).map_err(DatabaseError::from))
+    };
+    let now = Timestamp::now();
+    let stalled = claim_at(now).await.unwrap();
+    assert_eq!(stalled.events.len(), 1);
+    let later = Timestamp::from_offset_date_time(now.as_offset_date_time() + Duration::from_secs(61)).unwrap();
+    let current = claim_at(later).await.unwrap();
+    assert_eq!(
+        current.events.len(),
+        1,
+        "the lease ran out: another worker claims the event"
+    );
+
+    let settle = |lease_until: Timestamp, settlement: Settlement| {
+        let id = stalled.events[0].id;
+        p.ingest.pool().run(move |c| {
+            inbox::settle(c, &[(id, settlement)], Timestamp::now(), lease_until).map_err(DatabaseError::from)
+        })
+    };
+    let dead = Settlement::Dead {
+        reason: "the stalled worker's verdict".to_owned(),
+    };
+    assert_eq!(
+        settle(stalled.lease_until, dead).await.unwrap(),
+        0,
+        "the stalled batch settles nothing"
+    );
+    assert!(p.events("dead").await.is_empty());
+    let pending = p.events("pending").await;
+    assert_eq!(pending.len(), 1, "still the current worker's");
+    assert_eq!(
+        settle(current.lease_until, Settlement::Processed { record_id: None })
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(p.events("pending").await.is_empty());
+}

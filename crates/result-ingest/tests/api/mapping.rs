@@ -105,3 +105,36 @@ async fn every_media_type_row_maps_to_its_channel() {
     }
     p.assert_no_personal_data_logged();
 }
+
+/// What is accepted can always become a record: a subject too long for the title, or with control
+/// characters, is made to fit at the door, never dead-lettered later.
+#[tokio::test]
+async fn a_subject_that_would_not_fit_the_title_is_cut_at_the_door() {
+    let p = pipeline().await;
+    let mut body = example("support-result-voice-inbound.json");
+    body["subject"] = format!("Re: card\u{0}\u{1b}[31m {}", "Ž".repeat(1500)).into();
+    assert_eq!(p.deliver(&body).await.status().as_u16(), 202);
+    p.drain(10).await;
+    assert!(p.events("dead").await.is_empty());
+    let records = p.records_of_interaction("5773eca4-0874-4617-a6e8-85591aa94609").await;
+    assert_eq!(records.len(), 1);
+    let title = records[0]["title"].as_str().unwrap();
+    assert_eq!(title.chars().count(), 1000);
+    assert!(
+        title.starts_with("Re: card[31m "),
+        "control characters dropped: {title:.20}"
+    );
+    assert!(title.ends_with('…'), "marked as cut");
+}
+
+/// An empty `mediaType` is the spec's "otherwise": OTHER.
+#[tokio::test]
+async fn an_empty_media_type_is_other() {
+    let p = pipeline().await;
+    let mut body = example("support-result-voice-inbound.json");
+    body["mediaType"] = "".into();
+    assert_eq!(p.deliver(&body).await.status().as_u16(), 202);
+    p.drain(10).await;
+    let records = p.records_of_interaction("5773eca4-0874-4617-a6e8-85591aa94609").await;
+    assert_eq!(records[0]["channel"], "OTHER");
+}

@@ -1,6 +1,8 @@
 use crate::helpers::{example, pipeline_with, OPERATOR};
+use domain::Timestamp;
 use genesys_sim::Faults;
 use serde_json::Value;
+use service_kit::database::DatabaseError;
 use test_support::{assert_problem, problem_locations};
 
 #[tokio::test]
@@ -215,4 +217,82 @@ async fn housekeeping_gauges_the_queue_and_removes_processed_events_past_retenti
     gauges.sort();
     assert_eq!(gauges, [("dead".to_owned(), 1), ("pending".to_owned(), 1)]);
     p.assert_no_personal_data_logged();
+}
+
+/// A dead event is personal data no record holds: erased `ingest.dead_retention_days` after it
+/// died (counted), while younger dead letters wait for their replay.
+#[tokio::test]
+async fn dead_letters_are_erased_after_their_retention() {
+    use diesel::prelude::*;
+    use result_ingest::schema::inbox_events::dsl;
+    use service_kit::database::sql_types::DbTimestamp;
+
+    let p = pipeline_with(&[("ingest.retry_budget_hours", "0")], None).await;
+    p.sim.set_faults(Faults {
+        outage_seconds: Some(3600),
+        ..Faults::default()
+    });
+    for _ in 0..2 {
+        let mut body = example("support-result-voice-inbound.json");
+        body["conversationId"] = uuid::Uuid::new_v4().to_string().into();
+        p.deliver(&body).await;
+    }
+    p.drain(5).await;
+    let dead = p.events("dead").await;
+    assert_eq!(dead.len(), 2);
+    // One died 31 days ago.
+    let old = uuid::Uuid::parse_str(dead[0]["id"].as_str().unwrap()).unwrap();
+    let long_ago = DbTimestamp::from(
+        Timestamp::from_offset_date_time(Timestamp::now().as_offset_date_time() - time::Duration::days(31)).unwrap(),
+    );
+    p.ingest
+        .pool()
+        .run(move |c| {
+            diesel::update(dsl::inbox_events.find(service_kit::database::sql_types::DbUuid(old)))
+                .set(dsl::dead_at.eq(Some(long_ago)))
+                .execute(c)
+                .map_err(DatabaseError::from)
+        })
+        .await
+        .unwrap();
+
+    let registry = prometheus::Registry::new();
+    let worker = result_ingest::worker(&p.ingest.settings, p.ingest.pool().clone(), &registry).unwrap();
+    worker.housekeeping().await.unwrap();
+    let left = p.events("dead").await;
+    assert_eq!(left.len(), 1);
+    assert_ne!(left[0]["id"], dead[0]["id"]);
+    let erased = registry
+        .gather()
+        .iter()
+        .find(|family| family.name() == "ccbridge_ingest_dead_erased_total")
+        .map(|family| family.get_metric()[0].get_counter().get_value());
+    assert_eq!(erased, Some(1.0));
+}
+
+/// A sibling's `Retry-After`, however long, parks an event no longer than
+/// `ingest.max_retry_after_seconds`: nothing from outside sets the event's next attempt.
+#[tokio::test]
+async fn a_huge_retry_after_is_capped() {
+    let p = pipeline_with(&[("ingest.max_retry_after_seconds", "60")], None).await;
+    // Genesys rate-limits every request for "ever"; the gateway passes a 503 with Retry-After on.
+    p.sim.set_faults(Faults {
+        rate_limit_every: Some(1),
+        retry_after_seconds: Some(u64::MAX / 2),
+        ..Faults::default()
+    });
+    p.deliver(&example("support-result-voice-inbound.json")).await;
+    let before = Timestamp::now();
+    assert!(matches!(
+        p.worker.try_execute_task().await.unwrap(),
+        result_ingest::worker::ExecutionOutcome::TasksCompleted(1)
+    ));
+    let pending = p.events("pending").await;
+    assert_eq!(pending.len(), 1);
+    let due = Timestamp::parse(pending[0]["nextAttemptAt"].as_str().unwrap()).unwrap();
+    let wait = due.as_offset_date_time() - before.as_offset_date_time();
+    assert!(
+        (time::Duration::seconds(55)..=time::Duration::seconds(65)).contains(&wait),
+        "due in {wait}"
+    );
 }
