@@ -22,6 +22,7 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
     migrations: Some(Migrations {
         sqlite: || SQLITE_MIGRATIONS,
         postgres: || POSTGRES_MIGRATIONS,
+        append_only: &[],
     }),
     openapi: routes::openapi,
     setup,

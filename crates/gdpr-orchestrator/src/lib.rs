@@ -38,6 +38,7 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
     migrations: Some(Migrations {
         sqlite: || SQLITE_MIGRATIONS,
         postgres: || POSTGRES_MIGRATIONS,
+        append_only: &["gdpr_audit_log", "gdpr_audit_keying"],
     }),
     openapi: routes::openapi,
     setup,

@@ -84,7 +84,7 @@ pub fn run(service: &'static ServiceDefinition) -> ExitCode {
                 match command {
                     Command::Migrate => {
                         let pool = DbPool::new(&settings.database)?;
-                        let applied = migrate(service, &pool).await?;
+                        let applied = migrate(service, &pool, settings.database.runtime_role.as_deref()).await?;
                         tracing::info!(count = applied.len(), "migrations applied");
                         Ok(())
                     }

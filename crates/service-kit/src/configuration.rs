@@ -75,6 +75,11 @@ pub struct DatabaseSettings {
     pub sqlite_busy_timeout_ms: u32,
     /// Apply pending migrations when the service starts (under an advisory lock on PostgreSQL).
     pub migrate_on_start: bool,
+    /// PostgreSQL: the role the service runs as, when migrations run as another (the tables'
+    /// owner). `migrate` grants it what the service needs and nothing more: it reads and writes
+    /// rows but cannot change the schema, and only reads and appends to the append-only tables.
+    #[serde(default)]
+    pub runtime_role: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -253,6 +258,25 @@ impl Settings {
         let mut problems = Vec::new();
         if let Err(reason) = DatabaseUrl::parse(self.database.url.expose_secret()) {
             problems.push(format!("database.url: {reason}"));
+        }
+        if let Some(role) = &self.database.runtime_role {
+            let valid = role.len() <= 63
+                && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && role
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !valid {
+                problems.push(
+                    "database.runtime_role: a PostgreSQL role name: lower-case letters, digits and _, at most 63"
+                        .to_owned(),
+                );
+            }
+            if matches!(
+                DatabaseUrl::parse(self.database.url.expose_secret()),
+                Ok(DatabaseUrl::Sqlite(_))
+            ) {
+                problems.push("database.runtime_role: SQLite has no roles; leave it unset".to_owned());
+            }
         }
         if self.database.max_connections == 0 {
             problems.push("database.max_connections: must be at least 1".to_owned());

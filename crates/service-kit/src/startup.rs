@@ -4,7 +4,7 @@
 use crate::auth::Callers;
 use crate::background::{Background, TaskHealth};
 use crate::configuration::Settings;
-use crate::database::{run_pending_migrations, DbPool, Migrations};
+use crate::database::{grant_runtime_role, run_pending_migrations, DbPool, Migrations};
 use crate::extract::{json_config, path_config, query_config, BodyLimit};
 use crate::health;
 use crate::problem::{ApiError, Problem, PROBLEM_JSON};
@@ -96,7 +96,7 @@ impl Application {
             None => None,
         };
         if let Some(pool) = pool.as_ref().filter(|_| settings.database.migrate_on_start) {
-            migrate(service, pool).await?;
+            migrate(service, pool, settings.database.runtime_role.as_deref()).await?;
         }
         let listener = match listener {
             Some(listener) => listener,
@@ -255,15 +255,25 @@ async fn serve_description(description: web::Data<String>) -> actix_web::HttpRes
         .body(description.get_ref().clone())
 }
 
-/// Applies pending migrations on a blocking thread.
-pub async fn migrate(service: &'static ServiceDefinition, pool: &DbPool) -> anyhow::Result<Vec<String>> {
+/// Applies pending migrations on a blocking thread, then grants `runtime_role` (when the service
+/// runs as another role than the migrations' owner) what the service needs.
+pub async fn migrate(
+    service: &'static ServiceDefinition,
+    pool: &DbPool,
+    runtime_role: Option<&str>,
+) -> anyhow::Result<Vec<String>> {
     let Some(migrations) = &service.migrations else {
         return Ok(Vec::new());
     };
     let pool = pool.clone();
+    let runtime_role = runtime_role.map(str::to_owned);
     let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
         let mut connection = pool.get_blocking()?;
-        run_pending_migrations(&mut connection, service.name, migrations)
+        let applied = run_pending_migrations(&mut connection, service.name, migrations)?;
+        if let Some(role) = &runtime_role {
+            grant_runtime_role(&mut connection, role, migrations)?;
+        }
+        Ok(applied)
     })
     .await??;
     if applied.is_empty() {

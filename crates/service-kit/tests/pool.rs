@@ -24,6 +24,7 @@ fn a_connection_returned_inside_a_transaction_is_not_handed_out_again() {
         connect_timeout_seconds: 5,
         sqlite_busy_timeout_ms: 1000,
         migrate_on_start: false,
+        runtime_role: None,
     })
     .unwrap();
 

@@ -11,3 +11,4 @@ mod hardening;
 mod helpers;
 mod migrations;
 mod resilience;
+mod roles;

@@ -11,6 +11,9 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 pub struct Migrations {
     pub sqlite: fn() -> EmbeddedMigrations,
     pub postgres: fn() -> EmbeddedMigrations,
+    /// Tables rows are only ever added to (an audit log): the runtime role may not change or
+    /// delete their rows (the tables' triggers refuse it too; the role cannot drop them).
+    pub append_only: &'static [&'static str],
 }
 
 /// Applies what is pending and returns the versions applied. On PostgreSQL this holds an advisory
@@ -40,6 +43,27 @@ pub fn run_pending_migrations(
         }
     };
     Ok(applied)
+}
+
+/// After the migrations, as the tables' owner: `role`, which the service runs as, may read and
+/// write the service's rows and no more: not the migrations' bookkeeping, not the append-only
+/// tables' existing rows, not the schema (it owns nothing, so it can neither alter nor truncate a
+/// table, nor disable or drop a trigger). PostgreSQL only; `role` is a checked role name.
+pub fn grant_runtime_role(connection: &mut AnyConnection, role: &str, migrations: &Migrations) -> anyhow::Result<()> {
+    let AnyConnection::Postgresql(pg) = connection else {
+        anyhow::bail!("database.runtime_role is for PostgreSQL");
+    };
+    let role = format!("\"{role}\"");
+    let mut grants = format!(
+        "GRANT USAGE ON SCHEMA public TO {role}; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}; \
+         REVOKE INSERT, UPDATE, DELETE ON __diesel_schema_migrations FROM {role};"
+    );
+    for table in migrations.append_only {
+        grants.push_str(&format!(" REVOKE UPDATE, DELETE ON {table} FROM {role};"));
+    }
+    pg.batch_execute(&grants)
+        .map_err(|e| anyhow::anyhow!("granting the runtime role failed: {e}"))
 }
 
 /// Reverts every applied migration (their `down.sql`), newest first. For tests that prove each

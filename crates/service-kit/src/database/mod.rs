@@ -5,7 +5,7 @@ mod leased_queue;
 mod migrations;
 pub mod sql_types;
 
-pub use migrations::{revert_all_migrations, run_pending_migrations, Migrations};
+pub use migrations::{grant_runtime_role, revert_all_migrations, run_pending_migrations, Migrations};
 
 use crate::configuration::DatabaseSettings;
 use diesel::connection::SimpleConnection;
@@ -321,6 +321,7 @@ mod tests {
             connect_timeout_seconds: 1,
             sqlite_busy_timeout_ms: 100,
             migrate_on_start: false,
+            runtime_role: None,
         };
         assert!(DbPool::new(&settings).is_err());
     }
