@@ -30,9 +30,8 @@ validator="python3 -m kubernetes_validate"
 echo "== $("$helm" version --short)"
 rendered="$(mktemp -d)"
 trap 'rm -rf "$rendered"' EXIT
-for values in default deploy/helm/ci/production-values.yaml; do
-  args=()
-  [ "$values" = default ] || args=(-f "$values")
+for values in deploy/helm/ci/minimal-values.yaml deploy/helm/ci/production-values.yaml; do
+  args=(-f "$values")
   echo "== helm lint ($values)"
   "$helm" lint --strict "$chart" "${args[@]}"
   echo "== helm template ($values) | kubernetes-validate --strict"
@@ -43,8 +42,56 @@ for values in default deploy/helm/ci/production-values.yaml; do
 done
 
 echo "== a wrong value fails at install time (values.schema.json)"
-if "$helm" template ccbridge "$chart" --set services.result-ingest.replicas=zero >/dev/null 2>&1; then
+if "$helm" template ccbridge "$chart" -f deploy/helm/ci/minimal-values.yaml --set services.result-ingest.replicas=zero >/dev/null 2>&1; then
   echo "values.schema.json accepted replicas=zero" >&2
   exit 1
 fi
+
+# Refuses to render, naming the value: $1 is what the message must name, the rest helm's arguments.
+refuses() {
+  local names="$1"; shift
+  local out
+  if out="$("$helm" template ccbridge "$chart" "$@" 2>&1)"; then
+    echo "helm template rendered without $names" >&2
+    exit 1
+  fi
+  if ! grep -qF -- "$names" <<<"$out"; then
+    echo "helm template failed without naming $names:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  echo "   refused, naming $names"
+}
+echo "== without the keys, the chart does not render (each missing value named)"
+refuses "services.comm-history-writer.secretEnv.APP__DATABASE__URL is required"
+refuses "gdpr.orchestratorPublicKey is required" \
+  -f deploy/helm/ci/minimal-values.yaml --set-string "gdpr.orchestratorPublicKey="
+refuses "services.result-ingest.secretEnv.APP__INGEST__SUPPRESSION_KEY is required" \
+  -f deploy/helm/ci/minimal-values.yaml --set-string "services.result-ingest.secretEnv.APP__INGEST__SUPPRESSION_KEY="
+refuses "services.gdpr-orchestrator.secretEnv.APP__GDPR__SIGNING_KEY is a development key" \
+  -f deploy/helm/ci/minimal-values.yaml \
+  --set-string "services.gdpr-orchestrator.secretEnv.APP__GDPR__SIGNING_KEY=development-only-ed25519:x"
+refuses "services.interaction-pairing.migrationSecretEnv.APP__DATABASE__URL is required with runtimeRole" \
+  -f deploy/helm/ci/minimal-values.yaml --set-string "services.interaction-pairing.migrationSecretEnv.APP__DATABASE__URL="
+echo "== every service accepts the configuration the chart gives it (check-config)"
+cargo build --locked --quiet --bin interaction-pairing --bin comm-history-writer --bin genesys-gateway \
+  --bin result-ingest --bin gdpr-orchestrator
+"$helm" template ccbridge "$chart" --namespace ccbridge -f deploy/helm/ci/minimal-values.yaml > "$rendered/minimal.yaml"
+for service in interaction-pairing comm-history-writer genesys-gateway result-ingest gdpr-orchestrator; do
+  # The service's ConfigMap and Secret, as its pod gets them (envFrom), one NAME=value a line.
+  python3 - "$rendered/minimal.yaml" "ccbridge-$service" > "$rendered/$service.env" <<'PY'
+import sys, yaml
+for doc in yaml.safe_load_all(open(sys.argv[1])):
+    if doc and doc.get("kind") in ("ConfigMap", "Secret") and doc["metadata"]["name"] == sys.argv[2]:
+        for key, value in (doc.get("data") or doc.get("stringData") or {}).items():
+            print(f"{key}={value}")
+PY
+  mapfile -t env < "$rendered/$service.env"
+  if ! out="$(env -i "${env[@]}" "target/debug/$service" check-config 2>&1)"; then
+    echo "$service refuses the chart's configuration:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  echo "   $out"
+done
 echo "== chart checks green"

@@ -52,10 +52,10 @@ while read -r service port callers; do
     fi
   done
 done <<'SERVICES'
-interaction-pairing 8081 bofe result-ingest gdpr-orchestrator
-comm-history-writer 8082 bofe result-ingest interaction-pairing gdpr-orchestrator
-genesys-gateway 8083 result-ingest gdpr-orchestrator
-result-ingest 8084 genesys operator gdpr-orchestrator
+interaction-pairing 8081 bofe result_ingest gdpr_orchestrator
+comm-history-writer 8082 bofe result_ingest interaction_pairing gdpr_orchestrator
+genesys-gateway 8083 result_ingest gdpr_orchestrator
+result-ingest 8084 genesys operator gdpr_orchestrator
 gdpr-orchestrator 8085 dpo
 SERVICES
 

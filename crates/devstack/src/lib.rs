@@ -36,19 +36,19 @@ const CALLERS: [DevCaller; 8] = [
     },
     // result-ingest's worker: pairings, names, records and late customers.
     DevCaller {
-        name: "result-ingest",
+        name: "result_ingest",
         scopes: &["pairing:read", "genesys:lookup", "records:write", "records:assign"],
         delegates: false,
     },
     // interaction-pairing's outbox: late customers.
     DevCaller {
-        name: "interaction-pairing",
+        name: "interaction_pairing",
         scopes: &["records:assign"],
         delegates: false,
     },
     // gdpr-orchestrator: the GDPR participant routes of every service.
     DevCaller {
-        name: "gdpr-orchestrator",
+        name: "gdpr_orchestrator",
         scopes: &["gdpr:participant"],
         delegates: false,
     },
@@ -218,8 +218,9 @@ fn wiring(
     genesys: &[(String, String)],
     tokens: &BTreeMap<String, String>,
 ) -> anyhow::Result<Vec<(String, String)>> {
+    // A service calls its siblings as the caller named after it (`result_ingest`).
     let internal_token = tokens
-        .get(service)
+        .get(&service.replace('-', "_"))
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("no development token for {service}"));
     let url_of = |name: &str| {

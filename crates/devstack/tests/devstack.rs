@@ -31,7 +31,7 @@ async fn every_service_answers_with_the_development_tokens() {
     let banner = stack.banner();
     let urls: BTreeMap<&str, String> = stack.services.iter().map(|s| (s.name, s.url.clone())).collect();
     let bofe = stack.tokens["bofe"].clone();
-    let ingest = stack.tokens["result-ingest"].clone();
+    let ingest = stack.tokens["result_ingest"].clone();
     let genesys = stack.tokens["genesys"].clone();
     assert!(banner.contains(&bofe) && urls.values().all(|u| banner.contains(u.as_str())));
     tokio::spawn(stack.run_until_signalled());
@@ -183,7 +183,7 @@ async fn every_caller_reaches_only_what_it_uses() {
     type Case<'a> = (&'a str, &'a str, &'a str, String, Option<&'a serde_json::Value>, u16);
     let cases: Vec<Case> = vec![
         (
-            "result-ingest",
+            "result_ingest",
             "genesys-gateway",
             "GET",
             "/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f".into(),
@@ -191,7 +191,7 @@ async fn every_caller_reaches_only_what_it_uses() {
             200,
         ),
         (
-            "result-ingest",
+            "result_ingest",
             "comm-history-writer",
             "POST",
             "/internal/customerAssignments".into(),
@@ -199,7 +199,7 @@ async fn every_caller_reaches_only_what_it_uses() {
             200,
         ),
         (
-            "result-ingest",
+            "result_ingest",
             "comm-history-writer",
             "GET",
             format!("/communicationRecords?customerId={customer}"),
@@ -207,7 +207,7 @@ async fn every_caller_reaches_only_what_it_uses() {
             403,
         ),
         (
-            "result-ingest",
+            "result_ingest",
             "interaction-pairing",
             "POST",
             participant.clone(),
@@ -215,7 +215,7 @@ async fn every_caller_reaches_only_what_it_uses() {
             403,
         ),
         (
-            "result-ingest",
+            "result_ingest",
             "result-ingest",
             "GET",
             "/ingest/events?status=dead".into(),
@@ -223,7 +223,7 @@ async fn every_caller_reaches_only_what_it_uses() {
             401,
         ),
         (
-            "interaction-pairing",
+            "interaction_pairing",
             "comm-history-writer",
             "POST",
             "/internal/customerAssignments".into(),
@@ -231,7 +231,7 @@ async fn every_caller_reaches_only_what_it_uses() {
             200,
         ),
         (
-            "interaction-pairing",
+            "interaction_pairing",
             "comm-history-writer",
             "POST",
             "/communicationRecords/batch".into(),
@@ -239,7 +239,7 @@ async fn every_caller_reaches_only_what_it_uses() {
             403,
         ),
         (
-            "gdpr-orchestrator",
+            "gdpr_orchestrator",
             "genesys-gateway",
             "GET",
             "/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f".into(),
@@ -247,7 +247,7 @@ async fn every_caller_reaches_only_what_it_uses() {
             403,
         ),
         (
-            "gdpr-orchestrator",
+            "gdpr_orchestrator",
             "comm-history-writer",
             "GET",
             format!("/communicationRecords?customerId={customer}"),

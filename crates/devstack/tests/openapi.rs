@@ -46,7 +46,7 @@ async fn each_service_serves_its_description_to_authenticated_callers() {
     .await
     .unwrap();
     let urls: Vec<(&str, String)> = stack.services.iter().map(|s| (s.name, s.url.clone())).collect();
-    let token = stack.tokens["gdpr-orchestrator"].clone();
+    let token = stack.tokens["gdpr_orchestrator"].clone();
     let dpo = stack.tokens["dpo"].clone();
     tokio::spawn(stack.run_until_signalled());
     let client = reqwest::Client::new();

@@ -26,6 +26,8 @@ enum Command {
     Migrate,
     /// Load and validate the settings, then exit.
     CheckConfig,
+    /// Print new random keys in the forms the settings take (for a Secret; nothing is stored).
+    Keys,
 }
 
 /// The whole of a service's `main`: `fn main() -> ExitCode { service_kit::cli::run(&SERVICE) }`.
@@ -35,6 +37,10 @@ pub fn run(service: &'static ServiceDefinition) -> ExitCode {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
+    if matches!(cli.command, Some(Command::Keys)) {
+        print!("{}", new_keys());
+        return ExitCode::SUCCESS;
+    }
     let sources = SettingsSources {
         service_defaults: service.default_config,
         file: cli.config.as_deref(),
@@ -88,6 +94,8 @@ pub fn run(service: &'static ServiceDefinition) -> ExitCode {
                         tracing::info!(count = applied.len(), "migrations applied");
                         Ok(())
                     }
+                    // Answered before the settings were loaded.
+                    Command::Keys => Ok(()),
                     Command::Serve | Command::CheckConfig => {
                         let application = Application::build(service, settings, Signals::Handle).await?;
                         application.run_until_stopped().await?;
@@ -105,5 +113,42 @@ pub fn run(service: &'static ServiceDefinition) -> ExitCode {
             eprintln!("{}: {error:#}", service.name);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// New random keys, one line each, for the settings that take them.
+fn new_keys() -> String {
+    use base64::Engine;
+    use rand_core::RngCore;
+    let random = |length: usize| {
+        let mut bytes = vec![0u8; length];
+        rand_core::OsRng.fill_bytes(&mut bytes);
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    let (signing, verifying) = crate::gdpr_participant::CallSigner::generate();
+    format!(
+        "# gdpr-orchestrator signs GDPR participant calls; every participant verifies (a pair):\n\
+         APP__GDPR__SIGNING_KEY={signing}\n\
+         APP__GDPR_PARTICIPANT__ORCHESTRATOR_KEY={verifying}\n\
+         # gdpr-orchestrator seals export bundles with:\n\
+         APP__GDPR__BUNDLE_KEY=aes256:{}\n\
+         # HMAC keys (each its own): APP__GDPR__IDENTIFIER_KEY, APP__GDPR__AUDIT_KEY, APP__INGEST__SUPPRESSION_KEY\n\
+         {}\n{}\n{}\n",
+        random(32),
+        random(48),
+        random(48),
+        random(48)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn new_keys_are_each_new_and_in_the_settings_forms() {
+        let (first, second) = (super::new_keys(), super::new_keys());
+        assert_ne!(first, second);
+        assert!(first.contains("APP__GDPR__SIGNING_KEY=ed25519:"), "{first}");
+        assert!(first.contains("APP__GDPR__BUNDLE_KEY=aes256:"), "{first}");
+        assert!(!first.contains("development-only-"));
     }
 }

@@ -4,7 +4,7 @@ use service_kit::database::DatabaseError;
 use test_support::TestApp;
 
 /// result-ingest writes records (and fills in late customers); BOFE reads them.
-pub const WRITER: &str = "result-ingest";
+pub const WRITER: &str = "result_ingest";
 pub const READER: &str = "bofe";
 
 pub async fn spawn_app() -> TestApp {

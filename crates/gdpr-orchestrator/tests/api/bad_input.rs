@@ -142,3 +142,37 @@ fn comm_history_writer_before_result_ingest_is_refused() {
         "{refused}"
     );
 }
+
+/// The participants verify with `gdpr_participant.orchestrator_key`: a signing key that is not
+/// its private half would have every call refused, so it is refused at start.
+#[test]
+fn a_signing_key_that_is_not_the_participants_pair_is_refused() {
+    let load = |public_key: &str| {
+        let sources = service_kit::configuration::SettingsSources {
+            service_defaults: gdpr_orchestrator::SERVICE.default_config,
+            file: None,
+            environment: false,
+            overrides: vec![
+                ("application.environment".to_owned(), "development".to_owned()),
+                (
+                    "gdpr.internal_token".to_owned(),
+                    "an-internal-token-of-some-length".to_owned(),
+                ),
+                (
+                    "auth.callers.dpo.token".to_owned(),
+                    "a-dpo-token-of-some-length-000".to_owned(),
+                ),
+                ("auth.callers.dpo.scopes".to_owned(), "dpo".to_owned()),
+                ("gdpr_participant.orchestrator_key".to_owned(), public_key.to_owned()),
+            ],
+        };
+        let settings = service_kit::configuration::Settings::load(sources, gdpr_orchestrator::SERVICE.scopes).unwrap();
+        gdpr_orchestrator::Orchestrator::new(&settings).map(drop)
+    };
+    load("development-only-ed25519:cX82d12guM7ZuW0RzOazcV6bbgyuvx0qDKWmDFcirMc=").unwrap();
+    let refused = load("ed25519:yYXWDn99km3dbCVZnHNn7oGwpGzQWGBAp1hnTEIc5e4=").unwrap_err();
+    assert!(
+        refused.to_string().contains("gdpr.signing_key: not the private half"),
+        "{refused}"
+    );
+}

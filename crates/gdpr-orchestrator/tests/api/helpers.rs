@@ -16,11 +16,11 @@ pub const DPO: &str = "dpo";
 /// The person who confirms what `DPO` files (four eyes).
 pub const REVIEWER: &str = "Second DPO";
 /// Each calling service's own caller, with only the scopes it uses there.
-pub const ORCHESTRATOR_CALLER: &str = "gdpr-orchestrator";
+pub const ORCHESTRATOR_CALLER: &str = "gdpr_orchestrator";
 pub const ORCHESTRATOR_TOKEN: &str = "orchestrator-gdpr-test-token-0123456789";
-pub const INGEST_CALLER: &str = "result-ingest";
+pub const INGEST_CALLER: &str = "result_ingest";
 pub const INGEST_TOKEN: &str = "ingest-gdpr-test-token-0123456789";
-pub const PAIRING_CALLER: &str = "interaction-pairing";
+pub const PAIRING_CALLER: &str = "interaction_pairing";
 pub const PAIRING_TOKEN: &str = "pairing-gdpr-test-token-0123456789";
 
 /// Every log line of this test binary, at debug level, as JSON.

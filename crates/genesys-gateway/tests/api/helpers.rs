@@ -2,8 +2,8 @@ use genesys_sim::{Seed, SimConfig, SimState};
 use std::sync::Arc;
 use test_support::TestApp;
 
-pub const INGEST: &str = "result-ingest";
-pub const ORCHESTRATOR: &str = "gdpr-orchestrator";
+pub const INGEST: &str = "result_ingest";
+pub const ORCHESTRATOR: &str = "gdpr_orchestrator";
 pub const JANA: &str = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f";
 pub const SALE_COMPLETED: &str = "1ccb1c09-9495-4034-b377-b809f58d17da";
 

@@ -9,7 +9,7 @@ use test_support::{CapturedLogs, TestApp};
 pub const GENESYS: &str = "genesys";
 pub const OPERATOR: &str = "operator";
 /// gdpr-orchestrator, calling the GDPR participant routes.
-pub const ORCHESTRATOR: &str = "gdpr-orchestrator";
+pub const ORCHESTRATOR: &str = "gdpr_orchestrator";
 pub const BOFE: &str = "bofe";
 /// result-ingest's own caller on the services it calls.
 const INGEST_TOKEN: &str = "ingest-pipeline-token-0123456789";
@@ -60,8 +60,8 @@ pub struct Pipeline {
 /// result-ingest's caller on a sibling, with the scopes it uses there.
 fn ingest_caller(scopes: &str) -> [(&'static str, String); 2] {
     [
-        ("auth.callers.result-ingest.token", INGEST_TOKEN.to_owned()),
-        ("auth.callers.result-ingest.scopes", scopes.to_owned()),
+        ("auth.callers.result_ingest.token", INGEST_TOKEN.to_owned()),
+        ("auth.callers.result_ingest.scopes", scopes.to_owned()),
     ]
 }
 
@@ -77,8 +77,8 @@ pub async fn start_writer(port: Option<test_support::ReservedPort>) -> TestApp {
 /// Starts comm-history-writer with settings of the test's own.
 pub async fn start_writer_with(port: Option<test_support::ReservedPort>, settings: &[(&'static str, &str)]) -> TestApp {
     let mut callers = ingest_caller("records:write,records:assign").to_vec();
-    callers.push(("auth.callers.interaction-pairing.token", PAIRING_TOKEN.to_owned()));
-    callers.push(("auth.callers.interaction-pairing.scopes", "records:assign".to_owned()));
+    callers.push(("auth.callers.interaction_pairing.token", PAIRING_TOKEN.to_owned()));
+    callers.push(("auth.callers.interaction_pairing.scopes", "records:assign".to_owned()));
     let mut overrides = as_refs(&callers);
     overrides.extend_from_slice(settings);
     let callers: &[test_support::TestCaller] = &[(BOFE, &["records:read"])];

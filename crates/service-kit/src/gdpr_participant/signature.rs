@@ -115,6 +115,11 @@ impl CallVerifier {
             .map_err(|_| "is not a valid Ed25519 public key".to_owned())
     }
 
+    /// Whether `signer` holds this key's private half.
+    pub fn verifies(&self, signer: &CallSigner) -> bool {
+        self.0 == signer.0.verifying_key()
+    }
+
     pub fn verify(
         &self,
         header: Option<&str>,

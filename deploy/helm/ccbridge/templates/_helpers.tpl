@@ -44,6 +44,49 @@ app.kubernetes.io/component: {{ .name }}
 {{- if ne .name "genesys-gateway" }}true{{ end -}}
 {{- end -}}
 
+{{/* The secrets a service cannot start without (docs/operations.md, "Installing"). */}}
+{{- define "ccbridge.requiredSecrets" -}}
+{{- $service := index .root.Values.services .name -}}
+{{- $keys := list -}}
+{{- if include "ccbridge.hasDatabase" . }}{{ $keys = append $keys "APP__DATABASE__URL" }}{{ end -}}
+{{- range $caller, $spec := $service.callers }}{{ $keys = append $keys (printf "APP__AUTH__CALLERS__%s__TOKEN" (upper $caller)) }}{{ end -}}
+{{- if eq .name "interaction-pairing" }}{{ $keys = append $keys "APP__PAIRING__INTERNAL_TOKEN" }}{{ end -}}
+{{- if eq .name "genesys-gateway" }}{{ $keys = append $keys "APP__GENESYS__CLIENT_SECRET" }}{{ end -}}
+{{- if eq .name "result-ingest" }}{{ $keys = concat $keys (list "APP__INGEST__INTERNAL_TOKEN" "APP__INGEST__SUPPRESSION_KEY") }}{{ end -}}
+{{- if eq .name "gdpr-orchestrator" }}{{ $keys = concat $keys (list "APP__GDPR__INTERNAL_TOKEN" "APP__GDPR__IDENTIFIER_KEY" "APP__GDPR__AUDIT_KEY" "APP__GDPR__BUNDLE_KEY" "APP__GDPR__SIGNING_KEY") }}{{ end -}}
+{{- toJson $keys -}}
+{{- end -}}
+
+{{/* Fails the render when a chart-made Secret lacks a value the service needs, or holds a
+     development key. */}}
+{{- define "ccbridge.checkSecrets" -}}
+{{- $name := .name -}}
+{{- $service := index .root.Values.services .name -}}
+{{- if not $service.existingSecret }}
+{{- range $key := include "ccbridge.requiredSecrets" . | fromJsonArray }}
+{{- $_ := required (printf "services.%s.secretEnv.%s is required (or set services.%s.existingSecret to a Secret that holds it)" $name $key $name) (index $service.secretEnv $key) }}
+{{- end }}
+{{- range $key, $value := $service.secretEnv }}
+{{- if hasPrefix "development-only-" (toString $value) }}
+{{- fail (printf "services.%s.secretEnv.%s is a development key: set your own" $name $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and $service.runtimeRole (not $service.existingMigrationSecret) }}
+{{- $_ := required (printf "services.%s.migrationSecretEnv.APP__DATABASE__URL is required with runtimeRole: the tables' owner migrates (or set services.%s.existingMigrationSecret)" $name $name) (index $service.migrationSecretEnv "APP__DATABASE__URL") }}
+{{- end }}
+{{- end -}}
+
+{{/* The Secret with the owner's database URL the migrations run with, if any. */}}
+{{- define "ccbridge.migrationSecretName" -}}
+{{- $service := index .root.Values.services .name -}}
+{{- if $service.existingMigrationSecret -}}
+{{- $service.existingMigrationSecret -}}
+{{- else if $service.migrationSecretEnv -}}
+{{- printf "%s-migrations" (include "ccbridge.serviceName" .) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The Secret a service reads its secrets from. */}}
 {{- define "ccbridge.secretName" -}}
 {{- $service := index .root.Values.services .name -}}
@@ -62,6 +105,7 @@ app.kubernetes.io/component: {{ .name }}
 {{- $service := index $root.Values.services .name -}}
 APP__APPLICATION__HOST: "0.0.0.0"
 APP__APPLICATION__PORT: {{ $service.port | quote }}
+APP__APPLICATION__METRICS_PORT: {{ $root.Values.metricsPort | quote }}
 APP__TELEMETRY__LOG_FILTER: {{ $root.Values.telemetry.logFilter | quote }}
 APP__TELEMETRY__LOG_FORMAT: {{ $root.Values.telemetry.logFormat | quote }}
 APP__TELEMETRY__OTLP_SAMPLE_RATIO: {{ $root.Values.telemetry.otlpSampleRatio | quote }}
@@ -71,6 +115,13 @@ APP__TELEMETRY__OTLP_ENDPOINT: {{ . | quote }}
 {{- if include "ccbridge.hasDatabase" . }}
 APP__DATABASE__MIGRATE_ON_START: {{ not $root.Values.migrations.enabled | quote }}
 {{- end }}
+{{- range $caller, $spec := $service.callers }}
+APP__AUTH__CALLERS__{{ upper $caller }}__SCOPES: {{ join "," $spec.scopes | quote }}
+{{- if $spec.delegates }}
+APP__AUTH__CALLERS__{{ upper $caller }}__DELEGATES: "true"
+{{- end }}
+{{- end }}
+APP__GDPR_PARTICIPANT__ORCHESTRATOR_KEY: {{ required "gdpr.orchestratorPublicKey is required: the public half of gdpr-orchestrator's signing key (gdpr-orchestrator keys prints a pair)" $root.Values.gdpr.orchestratorPublicKey | quote }}
 {{- if eq .name "interaction-pairing" }}
 APP__PAIRING__COMM_HISTORY_URL: {{ include "ccbridge.url" (dict "root" $root "name" "comm-history-writer") | quote }}
 {{- else if eq .name "result-ingest" }}
@@ -109,15 +160,25 @@ capabilities:
   image: {{ include "ccbridge.image" .root }}
   imagePullPolicy: {{ .root.Values.image.pullPolicy }}
   command: ["/usr/local/bin/{{ .name }}", "migrate"]
-  # The service's settings inline (its ConfigMap does not exist yet on install), secrets from its Secret.
+  # The service's settings inline (its ConfigMap does not exist yet on install), secrets from its
+  # Secret; the owner's database URL, when the service runs as another role, from the migrations'
+  # Secret (the later source wins).
   env:
     {{- range $key, $value := include "ccbridge.settings" . | fromYaml }}
     - name: {{ $key }}
       value: {{ $value | quote }}
     {{- end }}
+    {{- with (index .root.Values.services .name).runtimeRole }}
+    - name: APP__DATABASE__RUNTIME_ROLE
+      value: {{ . | quote }}
+    {{- end }}
   envFrom:
     - secretRef:
         name: {{ include "ccbridge.secretName" . }}
+    {{- with include "ccbridge.migrationSecretName" . }}
+    - secretRef:
+        name: {{ . }}
+    {{- end }}
   resources:
     requests: { cpu: 50m, memory: 64Mi }
     limits: { memory: 256Mi }
