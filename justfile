@@ -28,9 +28,13 @@ migrate service:
 chart:
     scripts/check-chart.sh
 
-# The container image with every binary.
+# The production image: the five services and the gdpr command, nothing else.
 image:
     docker build -t ccbridge:dev .
+
+# The development image: the production one plus genesys-sim and devstack.
+image-dev:
+    docker build --target dev -t ccbridge-dev:dev .
 
 # Hostile input: schemathesis against every service's OpenAPI on a fresh devstack.
 schemathesis:
