@@ -44,7 +44,7 @@ app.kubernetes.io/component: {{ .name }}
 {{- if ne .name "genesys-gateway" }}true{{ end -}}
 {{- end -}}
 
-{{/* The secrets a service cannot start without (docs/operations.md, "Installing"). */}}
+{{/* The secrets a service cannot start without (docs/operations.md, "Deploying"). */}}
 {{- define "ccbridge.requiredSecrets" -}}
 {{- $service := index .root.Values.services .name -}}
 {{- $keys := list -}}
