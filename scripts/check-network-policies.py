@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Checks that the rendered NetworkPolicies follow the callers map (docs/security.md).
+
+Usage: check-network-policies.py RENDERED.yaml VALUES.yaml… (the chart's values, then the overrides)
+
+The callers each service accepts are read from its rendered ConfigMap
+(APP__AUTH__CALLERS__<NAME>__SCOPES), so the policies are checked against what the pods enforce:
+- a ccbridge service reaches another (its egress, the other's ingress) exactly when it holds a
+  caller there; an external client's namespace reaches a service exactly when its caller is there;
+- monitoring reaches the metrics port and nothing else;
+- egress goes to DNS, the service's database (every service but the gateway), the siblings it
+  calls, Genesys Cloud (genesys-gateway alone) and the OTLP collector, and nowhere else.
+Prints one line per problem and exits 1 when there is any.
+"""
+
+import sys
+
+import yaml
+
+SERVICES = ["interaction-pairing", "comm-history-writer", "genesys-gateway", "result-ingest", "gdpr-orchestrator"]
+# The clients outside the release, by caller name (or a caller's `from`): the networkPolicy value
+# that selects them.
+EXTERNAL = {"bofe": "bofe", "genesys": "ingressController", "operator": "operators", "dpo": "operators"}
+
+
+def merged(base, override):
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {k: merged(base.get(k), v) for k, v in override.items()} | {k: v for k, v in base.items() if k not in override}
+    return override
+
+
+def main(rendered_path: str, values_paths: list) -> int:
+    documents = [d for d in yaml.safe_load_all(open(rendered_path)) if d]
+    values = {}
+    for path in values_paths:
+        values = merged(values, yaml.safe_load(open(path)) or {})
+    net = values["networkPolicy"]
+    release = "ccbridge"
+    metrics_port = values["metricsPort"]
+    problems = []
+
+    def component(selector):
+        labels = (selector or {}).get("matchLabels", {})
+        return labels.get("app.kubernetes.io/component") if labels.get("app.kubernetes.io/instance") == release else None
+
+    callers = {}
+    ports = {}
+    for doc in documents:
+        name = doc["metadata"]["name"].removeprefix(f"{release}-")
+        if doc["kind"] == "ConfigMap" and name in SERVICES:
+            callers[name] = {
+                key[len("APP__AUTH__CALLERS__") : -len("__SCOPES")]
+                for key in doc["data"]
+                if key.startswith("APP__AUTH__CALLERS__") and key.endswith("__SCOPES")
+            }
+        if doc["kind"] == "Service" and name in SERVICES:
+            ports[name] = next(p["port"] for p in doc["spec"]["ports"] if p["name"] == "http")
+    policies = {
+        doc["metadata"]["name"].removeprefix(f"{release}-"): doc["spec"]
+        for doc in documents
+        if doc["kind"] == "NetworkPolicy"
+    }
+
+    def origin(service, caller):
+        """Where `caller` of `service` calls from: a service's name, or a client's."""
+        spec = (values["services"][service].get("callers") or {}).get(caller.lower()) or {}
+        return spec.get("from") or caller.lower().replace("_", "-")
+
+    def internal_callers(service):
+        return {origin(service, c) for c in callers[service] if origin(service, c) not in EXTERNAL}
+
+    def external_callers(service):
+        return {origin(service, c) for c in callers[service] if origin(service, c) in EXTERNAL}
+
+    for service in SERVICES:
+        spec = policies.get(service)
+        if spec is None:
+            problems.append(f"{service}: no NetworkPolicy")
+            continue
+        if sorted(spec.get("policyTypes", [])) != ["Egress", "Ingress"]:
+            problems.append(f"{service}: policyTypes must be Ingress and Egress")
+        unknown = internal_callers(service) - set(SERVICES)
+        if unknown:
+            problems.append(f"{service}: callers {sorted(unknown)} are neither a service nor a known client")
+
+        # Ingress: the service port from exactly its callers; the metrics port from monitoring alone.
+        expected_peers = set(internal_callers(service))
+        expected_namespaces = {yaml.safe_dump(net[EXTERNAL[c]]) for c in external_callers(service)}
+        seen_peers, seen_namespaces = set(), set()
+        for rule in spec.get("ingress", []):
+            rule_ports = {p["port"] for p in rule.get("ports", [])}
+            for peer in rule.get("from", []):
+                if rule_ports == {metrics_port}:
+                    if peer != {k: net["monitoring"][k] for k in ("namespaceSelector", "podSelector")}:
+                        problems.append(f"{service}: the metrics port is open to {peer}, not monitoring alone")
+                    continue
+                if rule_ports != {ports[service]}:
+                    problems.append(f"{service}: ingress on ports {sorted(rule_ports)}")
+                if "namespaceSelector" in peer:
+                    seen_namespaces.add(yaml.safe_dump({k: peer[k] for k in ("namespaceSelector", "podSelector")}))
+                else:
+                    seen_peers.add(component(peer.get("podSelector")))
+        if seen_peers != expected_peers:
+            problems.append(f"{service}: ingress from services {sorted(map(str, seen_peers))}, callers {sorted(expected_peers)}")
+        if seen_namespaces != expected_namespaces:
+            problems.append(f"{service}: ingress from outside the release does not match its external callers")
+
+        # Egress: DNS, database, the siblings it holds a caller on, Genesys (gateway), OTLP.
+        calls = {other for other in SERVICES if other != service and service in internal_callers(other)}
+        seen_calls = set()
+        for rule in spec.get("egress", []):
+            rule_ports = {p["port"] for p in rule.get("ports", [])}
+            targets = rule.get("to", [])
+            if rule_ports == {53}:
+                continue
+            if targets == net["database"]["to"] and rule_ports == {net["database"]["port"]}:
+                if service == "genesys-gateway":
+                    problems.append(f"{service}: reaches a database it does not have")
+                continue
+            if targets == net["genesys"]["to"] and rule_ports == {net["genesys"]["port"]}:
+                if service != "genesys-gateway":
+                    problems.append(f"{service}: reaches Genesys Cloud")
+                continue
+            if targets == net["otlpCollector"]["to"] and rule_ports == {net["otlpCollector"]["port"]}:
+                continue
+            for target in targets:
+                other = component(target.get("podSelector"))
+                if other not in SERVICES or rule_ports != {ports[other]} or set(target) != {"podSelector"}:
+                    problems.append(f"{service}: egress to {target} on {sorted(rule_ports)} is not in the map")
+                else:
+                    seen_calls.add(other)
+        if seen_calls != calls:
+            problems.append(f"{service}: egress to services {sorted(seen_calls)}, calls {sorted(calls)}")
+        if service == "genesys-gateway" and not any(r.get("to") == net["genesys"]["to"] for r in spec.get("egress", [])):
+            problems.append("genesys-gateway: cannot reach Genesys Cloud")
+
+    for problem in problems:
+        print(problem)
+    if not problems:
+        print(f"   {len(policies)} NetworkPolicies: ingress and egress as the callers map says")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2:]))
