@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Against a running devstack (`cargo run --release -p devstack` in another terminal): pairs the
-# example interaction, sends the example Genesys webhook, and prints the communication record
-# the pipeline wrote; then asks gdpr-orchestrator what ccbridge holds about the caller (a count:
-# nothing changes).
+# example interaction, sends the example Genesys webhook, prints the communication record the
+# pipeline wrote and checks it against docs/examples/expected-record-voice-inbound.json; then
+# asks gdpr-orchestrator what ccbridge holds about the customer (a count: nothing changes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data_dir=${DEVSTACK_DATA_DIR:-.devstack-data}
-examples=${EXAMPLES_DIR:-../shared/genesys/examples}
+examples=docs/examples
 tokens="$data_dir/dev-tokens.json"
 [ -f "$tokens" ] || { echo "no $tokens: start devstack first (cargo run --release -p devstack)" >&2; exit 1; }
 token() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$tokens" "$1"; }
@@ -33,16 +33,28 @@ for _ in $(seq 1 50); do
 done
 [ "$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))' <<<"$records")" != 0 ] ||
   { echo "no record after 10 seconds: see GET /ingest/events?status=pending on result-ingest" >&2; exit 1; }
+# Every field of the expected record, as written (the record adds its id and creation time).
+RECORDS="$records" python3 - "$examples/expected-record-voice-inbound.json" <<'PY'
+import json, os, sys
+expected = json.load(open(sys.argv[1]))
+record = json.loads(os.environ["RECORDS"])["items"][0]
+wrong = {k: (record.get(k), v) for k, v in expected.items() if record.get(k) != v}
+if wrong:
+    sys.exit(f"the record differs from {sys.argv[1]} in {sorted(wrong)}")
+print(f"== the record is the expected one ({sys.argv[1]})")
+PY
 
-echo "== GDPR: what ccbridge holds about the caller (gdpr-orchestrator, as the DPO; a count changes nothing)"
+echo "== GDPR: what ccbridge holds about the customer (gdpr-orchestrator, as the DPO; a count changes nothing)"
+# By customer id and number: by the number alone, what the bank attributed to the customer would
+# be left out (a number can be shared) and counted under leftOut.
 request=$(curl -fsS -X POST http://127.0.0.1:8085/gdpr/requests \
   -H "Authorization: Bearer $(token dpo)" -H 'Content-Type: application/json' \
-  -d '{"type":"EXPORT","subject":{"phoneNumbers":["tel:+420601123456"]},"reference":"DEMO-1","countOnly":true}')
+  -d '{"type":"EXPORT","subject":{"customerIds":["2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07"],"phoneNumbers":["tel:+420601123456"]},"reference":"DEMO-1","countOnly":true}')
 id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$request")
 for _ in $(seq 1 50); do
   request=$(curl -fsS "http://127.0.0.1:8085/gdpr/requests/$id" -H "Authorization: Bearer $(token dpo)")
   if [ "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])' <<<"$request")" = completed ]; then
-    python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"id": r["id"], "status": r["status"], "dueAt": r["dueAt"], "counts": r["counts"]}, indent=2))' <<<"$request"
+    python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"id": r["id"], "status": r["status"], "dueAt": r["dueAt"], "counts": r["counts"], "leftOut": r.get("leftOut", {})}, indent=2))' <<<"$request"
     exit 0
   fi
   sleep 0.2

@@ -1,5 +1,5 @@
 //! genesys-sim: the parts of Genesys Cloud that ccbridge uses, answering with the documented
-//! bodies (`../shared/genesys/api-facts.md`), with faults on demand and a count of every call, so
+//! bodies (`docs/genesys/api-facts.md`), with faults on demand and a count of every call, so
 //! tests can prove what the gateway did and did not ask.
 //!
 //! API: `POST /oauth/token`, `GET /api/v2/users/{id}`, `GET /api/v2/routing/wrapupcodes/{id}`,

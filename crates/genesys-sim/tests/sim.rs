@@ -1,4 +1,4 @@
-//! The simulator answers as api-facts.md says Genesys Cloud does.
+//! The simulator answers as docs/genesys/api-facts.md says Genesys Cloud does.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use genesys_sim::{Faults, RunningSim, Seed, SimConfig};
