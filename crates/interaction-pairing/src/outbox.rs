@@ -86,16 +86,30 @@ pub fn claim_due(
 ) -> QueryResult<Vec<Entry>> {
     let now_db = DbTimestamp::from(now);
     let lease_until = DbTimestamp(now.as_offset_date_time() + lease);
-    let ids = service_kit::claim_due_ids!(
+    let ids = service_kit::database::claim_due_ids(
         connection,
-        dsl::pairing_outbox,
-        dsl::id,
-        dsl::next_attempt_at,
-        dsl::attempts,
-        // A GDPR forget holds its subject's assignments back until undone or purged.
-        dsl::next_attempt_at.le(now_db).and(dsl::forgotten_by.is_null()),
-        limit,
-        lease_until
+        |c| {
+            // A GDPR forget holds its subject's assignments back until undone or purged.
+            let due = || {
+                dsl::pairing_outbox
+                    .filter(dsl::next_attempt_at.le(now_db).and(dsl::forgotten_by.is_null()))
+                    .order(dsl::next_attempt_at)
+                    .limit(limit)
+                    .select(dsl::id)
+            };
+            match c {
+                AnyConnection::Postgresql(pg) => due().for_update().skip_locked().load(pg),
+                AnyConnection::Sqlite(sqlite) => due().load(sqlite),
+            }
+        },
+        |c, ids| {
+            diesel::update(dsl::pairing_outbox.filter(dsl::id.eq_any(ids)))
+                .set((
+                    dsl::next_attempt_at.eq(lease_until),
+                    dsl::attempts.eq(dsl::attempts + 1),
+                ))
+                .execute(c)
+        },
     )?;
     let rows: Vec<(DbUuid, DbUuid, DbUuid, i32)> = dsl::pairing_outbox
         .filter(dsl::id.eq_any(&ids))

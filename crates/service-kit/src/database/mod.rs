@@ -5,6 +5,7 @@ mod leased_queue;
 mod migrations;
 pub mod sql_types;
 
+pub use leased_queue::claim_due_ids;
 pub use migrations::{grant_runtime_role, revert_all_migrations, run_pending_migrations, Migrations};
 
 use crate::configuration::DatabaseSettings;
