@@ -39,6 +39,7 @@ async fn a_batch_writes_each_record_once_and_answers_in_order() {
         .send()
         .await
         .unwrap();
+    assert_eq!(single.status().as_u16(), 201);
     let single: Value = single.json().await.unwrap();
     let mut changed = with_interaction(9);
     changed["purpose"] = "Complaint".into();

@@ -57,8 +57,11 @@ async fn the_same_key_with_another_body_is_409_and_writes_nothing() {
 #[tokio::test]
 async fn different_keys_write_different_records() {
     let app = spawn_app().await;
-    post_with_key(&app, "inbox-a", &example()).await;
-    post_with_key(&app, "inbox-b", &example()).await;
+    for key in ["inbox-a", "inbox-b"] {
+        let response = post_with_key(&app, key, &example()).await;
+        assert_eq!(response.status().as_u16(), 201, "{key}");
+        assert_eq!(response.headers()["idempotency-replayed"], "false", "{key}");
+    }
     create(&app, &example()).await;
     assert_eq!(stored_records(&app).await, 3);
 }
@@ -70,13 +73,21 @@ async fn concurrent_requests_with_one_key_write_one_record() {
     let requests = (0..8).map(|_| post_with_key(&app, "inbox-race", &body));
     let responses = futures_util::future::join_all(requests).await;
     let mut ids = Vec::new();
+    let mut written = 0;
     for response in responses {
         assert_eq!(response.status().as_u16(), 201);
+        match response.headers()["idempotency-replayed"].to_str().unwrap() {
+            "false" => written += 1,
+            "true" => {}
+            other => panic!("idempotency-replayed: {other}"),
+        }
         let record: Value = response.json().await.unwrap();
         ids.push(record["id"].as_str().unwrap().to_owned());
     }
+    ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 1, "every response names the one record");
+    assert_eq!(written, 1, "one response wrote it, the others replayed it");
     assert_eq!(stored_records(&app).await, 1);
 }
 
@@ -105,9 +116,8 @@ async fn keys_past_retention_are_forgotten_and_a_replay_then_writes_anew() {
         .await
         .unwrap();
     assert_eq!(removed, 1);
-    assert_eq!(
-        post_with_key(&app, "inbox-old", &example()).await.headers()["idempotency-replayed"],
-        "false"
-    );
+    let replay = post_with_key(&app, "inbox-old", &example()).await;
+    assert_eq!(replay.status().as_u16(), 201);
+    assert_eq!(replay.headers()["idempotency-replayed"], "false");
     assert_eq!(stored_records(&app).await, 2);
 }

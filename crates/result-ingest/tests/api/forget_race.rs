@@ -42,6 +42,47 @@ fn forget(
     store.held(c, request_id)
 }
 
+/// Returns once a session of this test's database waits for a lock (PostgreSQL), so that the
+/// racing commit that follows comes after the other side asked for the lock, never before.
+/// SQLite has one writer at a time and no view of who waits: there the order is SQLite's, and
+/// the test shows the outcome of whichever it was.
+async fn until_a_session_waits_for_a_lock(p: &Pipeline) {
+    if p.ingest.backend() != service_kit::database::Backend::Postgres {
+        return;
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let waiting = p
+            .ingest
+            .pool()
+            .run(|c| {
+                diesel::RunQueryDsl::get_result::<Waiting>(
+                    diesel::sql_query(
+                        "SELECT count(*) AS n FROM pg_stat_activity \
+                         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    ),
+                    c,
+                )
+                .map_err(DatabaseError::from)
+            })
+            .await
+            .unwrap();
+        if waiting.n > 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other side never waited for the lock: it did not take the lock it should"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
 fn forget_call() -> ParticipantCall {
     let subject: DataSubject =
         serde_json::from_value(serde_json::json!({ "phoneNumbers": ["+420601123456"] })).unwrap();
@@ -97,8 +138,8 @@ async fn a_forget_during_an_inbox_transaction_still_hides_the_result() {
             .unwrap()
         })
     };
-    // Give the forget time to reach the database while the inbox transaction is still open.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The forget waits for the open inbox transaction before it commits.
+    until_a_session_waits_for_a_lock(&p).await;
     commit_tx.send(()).unwrap();
     webhook.await.unwrap();
     let held = forget.await.unwrap();
@@ -153,8 +194,8 @@ async fn a_webhook_during_a_forget_transaction_is_suppressed() {
         let token = p.ingest.token(crate::helpers::GENESYS).to_owned();
         async move { client.post(url).bearer_auth(token).json(&late).send().await.unwrap() }
     });
-    // Give the delivery time to reach the database while the forget is still open.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The delivery's batch waits for the open forget before it commits.
+    until_a_session_waits_for_a_lock(&p).await;
     commit_tx.send(()).unwrap();
     forget.await.unwrap();
     let response = delivery.await.unwrap();
