@@ -2,6 +2,7 @@
 //! (cached, coalesced, rate limited, retried) for result-ingest, and Genesys' GDPR API as a GDPR
 //! participant, for gdpr-orchestrator alone (signed calls). Keeps no state of its own: no database.
 
+pub mod error;
 pub mod lookups;
 pub mod metrics;
 pub mod oauth;

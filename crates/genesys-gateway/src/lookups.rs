@@ -2,9 +2,10 @@
 //! Genesys almost nothing. Concurrent misses for one id share one upstream call; a 404 is
 //! remembered briefly; system wrap-up codes are answered without asking Genesys at all.
 
+use crate::error::UpstreamError;
 use crate::metrics::GatewayMetrics;
 use crate::settings::GenesysSettings;
-use crate::upstream::{GenesysApi, UpstreamError};
+use crate::upstream::GenesysApi;
 use domain::GenesysUserId;
 use moka::future::Cache;
 use moka::Expiry;

@@ -1,8 +1,8 @@
 //! The OAuth client-credentials token: one token shared by every call, renewed shortly before
 //! it expires, by one caller while the others wait for it.
 
+use crate::error::UpstreamError;
 use crate::metrics::GatewayMetrics;
-use crate::upstream::UpstreamError;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::sync::Arc;

@@ -3,56 +3,21 @@
 //! exponential backoff with jitter on 5xx and connection errors, per-request timeouts, and one
 //! deadline over it all so a caller never hangs.
 
+use crate::error::UpstreamError;
 use crate::metrics::GatewayMetrics;
 use crate::oauth::{Bearer, TokenSource};
 use crate::settings::GenesysSettings;
 use backon::BackoffBuilder;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::{Method, StatusCode};
-
-/// The longest `Retry-After` read from Genesys; a longer one is taken as this.
-const LONGEST_RETRY_AFTER_SECONDS: u64 = 86_400;
 use serde_json::Value;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Why an upstream call gave no answer worth passing on.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum UpstreamError {
-    #[error("not found in Genesys Cloud")]
-    NotFound,
-    /// Down, slow or rate-limiting: worth retrying after `retry_after`.
-    #[error("Genesys Cloud is unavailable: {reason}")]
-    Unavailable { retry_after: Duration, reason: String },
-    /// Genesys refused what we sent (credentials, permissions, a request it calls invalid).
-    #[error("{0}")]
-    Refused(String),
-}
-
-impl UpstreamError {
-    pub fn transient(reason: String) -> Self {
-        Self::Unavailable {
-            retry_after: Duration::from_secs(5),
-            reason,
-        }
-    }
-}
-
-impl From<UpstreamError> for service_kit::problem::ApiError {
-    fn from(error: UpstreamError) -> Self {
-        use service_kit::problem::ApiError;
-        match error {
-            UpstreamError::NotFound => ApiError::NotFound("Genesys Cloud does not know this id".to_owned()),
-            UpstreamError::Unavailable { retry_after, reason } => ApiError::Unavailable {
-                retry_after_seconds: u32::try_from(retry_after.as_secs().max(1)).unwrap_or(u32::MAX),
-                cause: anyhow::anyhow!(reason),
-            },
-            UpstreamError::Refused(detail) => ApiError::BadGateway(detail),
-        }
-    }
-}
+/// The longest `Retry-After` read from Genesys; a longer one is taken as this.
+const LONGEST_RETRY_AFTER_SECONDS: u64 = 86_400;
 
 /// What one attempt came to.
 enum Attempt {

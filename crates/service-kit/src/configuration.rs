@@ -1,6 +1,7 @@
 //! Settings: embedded defaults, then an optional file, then `APP__SECTION__KEY` environment
 //! variables, validated once at start so a service never runs half-configured.
 
+pub use crate::database::DatabaseSettings;
 use crate::database::DatabaseUrl;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
@@ -63,23 +64,6 @@ impl HandleSettings {
     pub fn normaliser(&self) -> Result<domain::HandleNormaliser, String> {
         domain::HandleNormaliser::with_region(&self.default_region)
     }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct DatabaseSettings {
-    /// `sqlite://path/to/file.db` or `postgres://user:password@host:port/name`. Secret: it may
-    /// hold a password.
-    pub url: SecretString,
-    pub max_connections: u32,
-    pub connect_timeout_seconds: u64,
-    pub sqlite_busy_timeout_ms: u32,
-    /// Apply pending migrations when the service starts (under an advisory lock on PostgreSQL).
-    pub migrate_on_start: bool,
-    /// PostgreSQL: the role the service runs as, when migrations run as another (the tables'
-    /// owner). `migrate` grants it what the service needs and nothing more: it reads and writes
-    /// rows but cannot change the schema, and only reads and appends to the append-only tables.
-    #[serde(default)]
-    pub runtime_role: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -193,6 +177,19 @@ pub enum ConfigurationError {
     Invalid(Vec<String>),
 }
 
+impl ConfigurationError {
+    /// A value that would not deserialise: said as the other problems are (`key: reason`) when
+    /// the key is known.
+    fn unreadable(error: config::ConfigError) -> Self {
+        match error {
+            config::ConfigError::At {
+                error, key: Some(key), ..
+            } => Self::Invalid(vec![format!("{key}: {error}")]),
+            other => Self::Unreadable(other),
+        }
+    }
+}
+
 /// A service's own section found invalid, said as [`Settings::load`] says it.
 pub fn invalid(problem: &str) -> anyhow::Error {
     ConfigurationError::Invalid(vec![problem.to_owned()]).into()
@@ -239,7 +236,10 @@ impl Settings {
             builder = builder.set_override(key, value)?;
         }
         let merged = builder.build()?;
-        let mut settings: Settings = merged.clone().try_deserialize()?;
+        let mut settings: Settings = merged
+            .clone()
+            .try_deserialize()
+            .map_err(ConfigurationError::unreadable)?;
         settings.merged = Some(merged);
         settings.validate(known_scopes)?;
         Ok(settings)
@@ -256,9 +256,6 @@ impl Settings {
 
     fn validate(&self, known_scopes: &[&str]) -> Result<(), ConfigurationError> {
         let mut problems = Vec::new();
-        if let Err(reason) = DatabaseUrl::parse(self.database.url.expose_secret()) {
-            problems.push(format!("database.url: {reason}"));
-        }
         if let Some(role) = &self.database.runtime_role {
             let valid = role.len() <= 63
                 && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
@@ -271,10 +268,7 @@ impl Settings {
                         .to_owned(),
                 );
             }
-            if matches!(
-                DatabaseUrl::parse(self.database.url.expose_secret()),
-                Ok(DatabaseUrl::Sqlite(_))
-            ) {
+            if matches!(self.database.url, DatabaseUrl::Sqlite(_)) {
                 problems.push("database.runtime_role: SQLite has no roles; leave it unset".to_owned());
             }
         }
@@ -387,14 +381,20 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_with_its_key_and_no_secret() {
+        let err = load(&[("database.url", "mysql://secret-password@db/x")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("database.url: must start with sqlite:// or postgres://"),
+            "{err}"
+        );
+        assert!(!err.contains("secret-password"), "{err}");
         let err = load(&[
-            ("database.url", "mysql://secret-password@db/x"),
             ("auth.callers.bofe.token", "short"),
             ("auth.callers.bofe.scopes", "things:delete"),
         ])
         .unwrap_err()
         .to_string();
-        assert!(err.contains("database.url"), "{err}");
         assert!(err.contains("auth.callers.bofe.token"), "{err}");
         assert!(err.contains("unknown scope \"things:delete\""), "{err}");
         assert!(!err.contains("secret-password"), "{err}");

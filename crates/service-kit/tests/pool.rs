@@ -19,7 +19,7 @@ fn open_transactions(connection: &mut AnyConnection) -> Option<u32> {
 fn a_connection_returned_inside_a_transaction_is_not_handed_out_again() {
     let database = test_support::TestDatabase::create();
     let pool = DbPool::new(&DatabaseSettings {
-        url: database.url().to_owned().into(),
+        url: service_kit::database::DatabaseUrl::parse(database.url()).unwrap(),
         max_connections: 1,
         connect_timeout_seconds: 5,
         sqlite_busy_timeout_ms: 1000,

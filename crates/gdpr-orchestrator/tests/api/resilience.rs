@@ -40,7 +40,7 @@ async fn a_participant_down_at_the_start_blocks_the_request_until_it_returns() {
     assert!(request["participants"].as_array().unwrap().is_empty());
 
     // Back, on the same port and database: the request resumes by itself and completes.
-    let database_url = secrecy::ExposeSecret::expose_secret(&s.writer.settings.database.url).to_owned();
+    let database_url = s.writer.settings.database.url.expose_secret();
     let old_writer = std::mem::replace(&mut s.writer, start_writer(Some(reserved), Some(&database_url)).await);
     let (request, _) = s.run_while(&id, "exporting", after(now, 120), 20).await;
     assert_eq!(request["status"], "completed", "{request}");

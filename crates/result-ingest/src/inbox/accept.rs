@@ -20,7 +20,7 @@ pub enum Acceptance {
 }
 
 /// A delivered result on its way into the inbox. `handle_key` is its ANI's search key,
-/// `suppression_hashes` its identifiers as [`crate::gdpr::SuppressionKey`] hashes them,
+/// `suppression_hashes` its identifiers as [`crate::suppression::SuppressionKey`] hashes them,
 /// `payload` its JSON as stored; `trace_context` the webhook request's trace.
 pub struct Delivery {
     pub result: SupportResult,

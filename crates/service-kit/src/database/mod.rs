@@ -8,7 +8,6 @@ pub mod sql_types;
 pub use leased_queue::claim_due_ids;
 pub use migrations::{grant_runtime_role, revert_all_migrations, run_pending_migrations, Migrations};
 
-use crate::configuration::DatabaseSettings;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
@@ -53,12 +52,48 @@ impl Backend {
     }
 }
 
-/// A parsed `database.url`. Only `sqlite://` and `postgres://` (or `postgresql://`) are accepted:
-/// a bare path or a typo must never become a new, empty SQLite file.
+/// `[database]`: where the service's data lives, and how it connects.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct DatabaseSettings {
+    /// `sqlite://path/to/file.db` or `postgres://user:password@host:port/name`, parsed as it is
+    /// read (a PostgreSQL URL stays secret: it may hold a password).
+    pub url: DatabaseUrl,
+    pub max_connections: u32,
+    pub connect_timeout_seconds: u64,
+    pub sqlite_busy_timeout_ms: u32,
+    /// Apply pending migrations when the service starts (under an advisory lock on PostgreSQL).
+    pub migrate_on_start: bool,
+    /// PostgreSQL: the role the service runs as, when migrations run as another (the tables'
+    /// owner). `migrate` grants it what the service needs and nothing more: it reads and writes
+    /// rows but cannot change the schema, and only reads and appends to the append-only tables.
+    #[serde(default)]
+    pub runtime_role: Option<String>,
+}
+
+/// A parsed `database.url`, parsed once where the settings are read. Only `sqlite://` and
+/// `postgres://` (or `postgresql://`) are accepted: a bare path or a typo must never become a
+/// new, empty SQLite file.
 #[derive(Clone)]
 pub enum DatabaseUrl {
     Postgres(SecretString),
     Sqlite(PathBuf),
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    /// A PostgreSQL URL may hold a password: only the scheme is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Postgres(_) => f.write_str("postgres://[REDACTED]"),
+            Self::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DatabaseUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let url = SecretString::deserialize(deserializer)?;
+        Self::parse(url.expose_secret()).map_err(serde::de::Error::custom)
+    }
 }
 
 impl DatabaseUrl {
@@ -75,6 +110,15 @@ impl DatabaseUrl {
             return Ok(Self::Postgres(SecretString::from(url.to_owned())));
         }
         Err("must start with sqlite:// or postgres://; other schemes are refused".to_owned())
+    }
+
+    /// The URL as written, password included: for the few places that hand it on (a child
+    /// process's environment in tests).
+    pub fn expose_secret(&self) -> String {
+        match self {
+            Self::Postgres(url) => url.expose_secret().to_owned(),
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+        }
     }
 
     pub const fn backend(&self) -> Backend {
@@ -206,8 +250,7 @@ impl DbPool {
     /// Builds the pool without connecting: the service starts and reports not-ready until the
     /// database answers, instead of crash-looping.
     pub fn new(settings: &DatabaseSettings) -> anyhow::Result<Self> {
-        let url = DatabaseUrl::parse(settings.url.expose_secret())
-            .map_err(|reason| anyhow::anyhow!("database.url: {reason}"))?;
+        let url = settings.url.clone();
         if let DatabaseUrl::Sqlite(path) = &url {
             ensure_sqlite_directory(path)?;
         }
@@ -317,7 +360,7 @@ mod tests {
     #[test]
     fn a_missing_sqlite_directory_is_refused() {
         let settings = DatabaseSettings {
-            url: SecretString::from("sqlite:///nonexistent-dir-for-ccbridge/x.db".to_owned()),
+            url: DatabaseUrl::parse("sqlite:///nonexistent-dir-for-ccbridge/x.db").unwrap(),
             max_connections: 1,
             connect_timeout_seconds: 1,
             sqlite_busy_timeout_ms: 100,
