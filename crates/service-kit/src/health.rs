@@ -7,7 +7,6 @@ use crate::database::{DatabaseError, DbPool};
 use crate::problem::{ApiError, Problem};
 use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
-use serde_json::json;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
@@ -46,7 +45,10 @@ pub(crate) async fn healthz(tasks: Option<web::Data<TaskHealth>>) -> HttpRespons
     if !stopped.is_empty() {
         return unhealthy(&stopped);
     }
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+    HttpResponse::Ok().json(Health {
+        status: "ok".to_owned(),
+        database: None,
+    })
 }
 
 /// Ready when the database answers and the background tasks work; a service without a database
@@ -69,7 +71,10 @@ pub(crate) async fn readyz(
         return Ok(unhealthy(&problems));
     }
     let Some(pool) = pool else {
-        return Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": "none" })));
+        return Ok(HttpResponse::Ok().json(Health {
+            status: "ready".to_owned(),
+            database: Some("none".to_owned()),
+        }));
     };
     let backend = pool.backend().name();
     pool.run(|connection| connection.batch_execute("SELECT 1").map_err(DatabaseError::from))
@@ -78,5 +83,8 @@ pub(crate) async fn readyz(
             retry_after_seconds: 5,
             cause: error.into(),
         })?;
-    Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": backend })))
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ready".to_owned(),
+        database: Some(backend.to_owned()),
+    }))
 }

@@ -6,19 +6,17 @@ use crate::store;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use domain::{CustomerId, InteractionId};
-use serde::Deserialize;
-
-/// How many records changed.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-struct Updated {
-    updated: u64,
-}
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use service_kit::auth::require;
 use service_kit::database::DbPool;
 use service_kit::extract::JsonBody;
 use service_kit::problem::ApiError;
+
+/// How many records changed.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Updated {
+    updated: u64,
+}
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -53,5 +51,7 @@ pub(crate) async fn assign(
         })
         .await?;
     tracing::Span::current().record("updated", updated);
-    Ok(HttpResponse::Ok().json(json!({ "updated": updated })))
+    Ok(HttpResponse::Ok().json(Updated {
+        updated: updated as u64,
+    }))
 }

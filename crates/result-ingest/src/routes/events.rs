@@ -6,7 +6,6 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use domain::Timestamp;
 use serde::Deserialize;
-use serde_json::json;
 use service_kit::auth::require;
 use service_kit::database::DbPool;
 use service_kit::pagination::{decode_cursor, encode_cursor};
@@ -37,25 +36,22 @@ pub(crate) struct ListQuery {
 }
 
 /// A page of events, oldest first.
-#[derive(utoipa::ToSchema)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 pub(crate) struct EventPage {
     items: Vec<EventSummary>,
     next_cursor: Option<String>,
 }
 
 /// A replayed event.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct Retried {
     id: Uuid,
-    status: String,
+    status: InboxStatus,
 }
 
 /// How many dead events were replayed.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct RetriedCount {
     retried: u64,
 }
@@ -112,7 +108,7 @@ pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) 
     } else {
         None
     };
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "nextCursor": next_cursor })))
+    Ok(HttpResponse::Ok().json(EventPage { items, next_cursor }))
 }
 
 /// `POST /ingest/events/{id}/retry`: a dead event back to pending with a fresh budget.
@@ -142,7 +138,10 @@ pub(crate) async fn retry_one(pool: web::Data<DbPool>, path: web::Path<String>) 
         })
         .await?;
     match (retried, status) {
-        (1, _) => Ok(HttpResponse::Accepted().json(json!({ "id": id, "status": InboxStatus::Pending }))),
+        (1, _) => Ok(HttpResponse::Accepted().json(Retried {
+            id,
+            status: InboxStatus::Pending,
+        })),
         (_, None) => Err(ApiError::NotFound(format!("no inbox event {id}"))),
         (_, Some(status)) => Err(ApiError::Conflict(format!(
             "event {id} is {}, not dead",
@@ -163,5 +162,7 @@ pub(crate) async fn retry_all_dead(pool: web::Data<DbPool>) -> Result<HttpRespon
         .run(move |c| inbox::retry_dead(c, None, Timestamp::now()).map_err(ApiError::from))
         .await?;
     tracing::info!(retried, "dead events returned to pending");
-    Ok(HttpResponse::Accepted().json(json!({ "retried": retried })))
+    Ok(HttpResponse::Accepted().json(RetriedCount {
+        retried: retried as u64,
+    }))
 }

@@ -9,14 +9,12 @@ use crate::scopes::IngestWebhook;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use domain::SupportResult;
-use serde_json::json;
 use service_kit::auth::require;
 use service_kit::extract::JsonBody;
 use service_kit::problem::ApiError;
 
 /// The webhook's answer.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct AcceptedView {
     /// The inbox event (null when suppressed).
     id: Option<uuid::Uuid>,
@@ -55,7 +53,11 @@ pub(crate) async fn accept(
             // Answered as a success: Genesys must stop redelivering a result we will never keep.
             metrics.suppressed.inc();
             tracing::Span::current().record("suppressed", true);
-            return Ok(HttpResponse::Ok().json(json!({ "id": null, "duplicate": false, "suppressed": true })));
+            return Ok(HttpResponse::Ok().json(AcceptedView {
+                id: None,
+                duplicate: false,
+                suppressed: true,
+            }));
         }
     };
     let span = tracing::Span::current();
@@ -68,5 +70,9 @@ pub(crate) async fn accept(
     }
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/ingest/events/{}", accepted.id)))
-        .json(json!({ "id": accepted.id, "duplicate": accepted.duplicate, "suppressed": false })))
+        .json(AcceptedView {
+            id: Some(accepted.id),
+            duplicate: accepted.duplicate,
+            suppressed: false,
+        }))
 }
