@@ -122,7 +122,9 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     {
         let metrics = Arc::new(metrics::GdprMetrics::register(context.metrics)?);
         let worker = worker::Worker::new(pool.clone(), orchestrator.clone(), metrics)?;
-        background.spawn("gdpr worker", |shutdown, health| worker.run(shutdown, health));
+        background.spawn("gdpr worker", |shutdown, health| {
+            service_kit::queue::run(worker, shutdown, health)
+        });
     }
     let orchestrator = web::Data::from(orchestrator);
     Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {

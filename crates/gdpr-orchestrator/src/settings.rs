@@ -2,6 +2,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use service_kit::queue::QueueSettings;
 use std::time::Duration;
 
 /// The participants gdpr-orchestrator knows, by the name they appear under in requests.
@@ -9,6 +10,8 @@ pub const RESULT_INGEST: &str = "result-ingest";
 pub const COMM_HISTORY: &str = "comm-history-writer";
 pub const PAIRING: &str = "interaction-pairing";
 pub const GENESYS_CLOUD: &str = "genesys-cloud";
+/// Requests the worker takes up a pass, one claim at a time.
+const REQUESTS_PER_PASS: u32 = 8;
 const KNOWN: [&str; 4] = [RESULT_INGEST, COMM_HISTORY, PAIRING, GENESYS_CLOUD];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,11 +111,11 @@ impl GdprSettings {
                 problems.push("gdpr.order: result-ingest must come before comm-history-writer".to_owned());
             }
         }
+        if let Err(queue) = self.queue() {
+            problems.extend(queue);
+        }
         for (key, value) in [
             ("gdpr.request_timeout_ms", self.request_timeout_ms),
-            ("gdpr.poll_interval_ms", self.poll_interval_ms),
-            ("gdpr.lease_seconds", self.lease_seconds),
-            ("gdpr.backoff_min_ms", self.backoff_min_ms),
             ("gdpr.external_poll_seconds", self.external_poll_seconds),
             ("gdpr.identifier_retention_days", self.identifier_retention_days),
             ("gdpr.confirmation_timeout_days", self.confirmation_timeout_days),
@@ -120,9 +123,6 @@ impl GdprSettings {
             if value == 0 {
                 problems.push(format!("{key}: must be at least 1"));
             }
-        }
-        if self.backoff_max_ms < self.backoff_min_ms {
-            problems.push("gdpr.backoff_max_ms: must not be below gdpr.backoff_min_ms".to_owned());
         }
         if problems.is_empty() {
             Ok(())
@@ -161,21 +161,19 @@ impl GdprSettings {
         Duration::from_secs(self.confirmation_timeout_days * 86_400)
     }
 
-    pub fn lease(&self) -> Duration {
-        Duration::from_secs(self.lease_seconds)
+    /// How the worker works the requests: one at a time, `REQUESTS_PER_PASS` a pass.
+    pub fn queue(&self) -> Result<QueueSettings, Vec<String>> {
+        QueueSettings::new(
+            "gdpr",
+            REQUESTS_PER_PASS,
+            self.poll_interval_ms,
+            self.lease_seconds,
+            self.backoff_min_ms,
+            self.backoff_max_ms,
+        )
     }
 
     pub fn external_poll(&self) -> Duration {
         Duration::from_secs(self.external_poll_seconds)
-    }
-
-    /// Exponential backoff for the `attempts`th failure, between the configured bounds.
-    pub fn backoff(&self, attempts: u32) -> Duration {
-        let exponent = attempts.saturating_sub(1).min(30);
-        Duration::from_millis(
-            self.backoff_min_ms
-                .saturating_mul(1u64 << exponent)
-                .min(self.backoff_max_ms),
-        )
     }
 }

@@ -21,13 +21,14 @@ use crate::Orchestrator;
 use domain::gdpr::{ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState};
 use domain::Timestamp;
 use serde_json::json;
-use service_kit::background::{Health, Shutdown};
 use service_kit::database::{write_transaction, AnyConnection, DatabaseError, DbPool};
+use service_kit::queue::{QueueSettings, QueueWorker};
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
 pub struct Worker {
+    queue: QueueSettings,
     pool: DbPool,
     orchestrator: Arc<Orchestrator>,
     participants: Participants,
@@ -38,8 +39,6 @@ pub struct Worker {
 
 /// How often a worker erases expired identifiers and refreshes the request gauges.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(60);
-/// Requests one pass takes up, one claim at a time.
-const REQUESTS_PER_PASS: usize = 8;
 /// A lost race is retried from a fresh read this many times before the request waits for its
 /// next turn.
 const FRESH_READS: usize = 3;
@@ -108,6 +107,10 @@ struct Held {
 impl Worker {
     pub fn new(pool: DbPool, orchestrator: Arc<Orchestrator>, metrics: Arc<GdprMetrics>) -> anyhow::Result<Self> {
         Ok(Self {
+            queue: orchestrator
+                .settings
+                .queue()
+                .map_err(service_kit::configuration::invalid_all)?,
             participants: Participants::new(&orchestrator.settings)?,
             pool,
             orchestrator,
@@ -116,32 +119,13 @@ impl Worker {
         })
     }
 
-    /// Runs until shutdown: takes up due requests, sleeps when there are none.
-    pub async fn run(self, mut shutdown: Shutdown, health: Health) {
-        let idle = Duration::from_millis(self.orchestrator.settings.poll_interval_ms);
-        while !shutdown.is_requested() {
-            match self.try_execute_task(Timestamp::now()).await {
-                Ok(0) => {
-                    health.succeeded();
-                    shutdown.sleep(idle).await;
-                }
-                Ok(_) => health.succeeded(),
-                Err(error) => {
-                    tracing::warn!(error = %error, "GDPR worker pass failed");
-                    health.failed("a GDPR worker pass failed");
-                    shutdown.sleep(idle).await;
-                }
-            }
-        }
-    }
-
     /// One pass at `now`: claims due requests one at a time and advances each as far as it can
     /// go; at most once a minute also erases identifiers past retention, expires unconfirmed
     /// FORGETs and refreshes the gauges. Returns how many requests it took up.
     pub async fn try_execute_task(&self, now: Timestamp) -> WorkResult<usize> {
-        let lease = self.orchestrator.settings.lease();
+        let lease = self.queue.lease;
         let mut taken = 0;
-        for _ in 0..REQUESTS_PER_PASS {
+        for _ in 0..self.queue.batch {
             let claimed = self
                 .pool
                 .run(move |c| store::claim_next(c, now, lease).map_err(DatabaseError::from))
@@ -282,7 +266,7 @@ impl Worker {
                             Self::set_status(&mut held.request, RequestStatus::Blocked, now);
                             held.request.status_reason = Some(reason.clone());
                             let attempts = u32::try_from(held.request.attempts).unwrap_or(u32::MAX);
-                            held.request.next_attempt_at = later(now, self.orchestrator.settings.backoff(attempts))?;
+                            held.request.next_attempt_at = later(now, self.queue.backoff(attempts))?;
                             let event =
                                 changed.then(|| ("blocked", json!({ "phase": phase.as_str(), "reason": reason })));
                             return self.save(held, event, now).await;
@@ -317,7 +301,7 @@ impl Worker {
     /// Moves the lease to a full lease from now before a participant call, so the call (bounded
     /// by `gdpr.request_timeout_ms`, which the lease covers twice over) ends inside it.
     async fn renew_lease(&self, held: &mut Held) -> WorkResult<()> {
-        let until = later(Timestamp::now(), self.orchestrator.settings.lease())?;
+        let until = later(Timestamp::now(), self.queue.lease)?;
         self.write(held, move |c, request| store::renew_lease(c, request, until))
             .await?;
         held.lease_until = until;
@@ -395,7 +379,7 @@ impl Worker {
                     step.detail = Some(reason.clone());
                     held.request.status_reason = Some(reason);
                     let attempts = u32::try_from(step.attempts).unwrap_or(u32::MAX);
-                    Some(later(now, self.orchestrator.settings.backoff(attempts))?)
+                    Some(later(now, self.queue.backoff(attempts))?)
                 }
             };
             step.updated_at = now;
@@ -481,7 +465,7 @@ impl Worker {
                     report.detail.as_deref().unwrap_or("failed")
                 ));
                 let attempts = u32::try_from(step.attempts).unwrap_or(u32::MAX);
-                Ok(Some(later(now, self.orchestrator.settings.backoff(attempts))?))
+                Ok(Some(later(now, self.queue.backoff(attempts))?))
             }
         }
     }
@@ -670,5 +654,19 @@ impl Worker {
                 .map_err(|e| WorkError::Database(e.into()))
             })
             .await
+    }
+}
+
+impl QueueWorker for Worker {
+    type Error = WorkError;
+    const NAME: &'static str = "gdpr worker";
+
+    fn queue(&self) -> &QueueSettings {
+        &self.queue
+    }
+
+    /// Housekeeping runs inside the pass, on the pass's `now`, so tests that move time see it.
+    fn try_execute_task(&self, now: Timestamp) -> impl std::future::Future<Output = WorkResult<usize>> {
+        Worker::try_execute_task(self, now)
     }
 }

@@ -3,6 +3,7 @@
 //! participant, for gdpr-orchestrator alone (signed calls). Keeps no state of its own: no database.
 
 pub mod error;
+pub mod gdpr;
 pub mod lookups;
 pub mod metrics;
 pub mod oauth;

@@ -6,7 +6,9 @@ pub mod outbox;
 pub mod routes;
 pub mod schema;
 pub mod scopes;
+pub mod settings;
 pub mod store;
+pub mod worker;
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use service_kit::database::Migrations;
@@ -30,8 +32,8 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
 };
 
 /// The `[pairing]` settings, validated.
-pub fn outbox_settings(settings: &service_kit::configuration::Settings) -> anyhow::Result<outbox::OutboxSettings> {
-    let outbox: outbox::OutboxSettings = settings.section("pairing")?;
+pub fn outbox_settings(settings: &service_kit::configuration::Settings) -> anyhow::Result<settings::OutboxSettings> {
+    let outbox: settings::OutboxSettings = settings.section("pairing")?;
     outbox.validate().map_err(service_kit::configuration::invalid_all)?;
     Ok(outbox)
 }
@@ -40,9 +42,11 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let outbox = outbox_settings(context.settings)?;
     // Background work only where something is served (`check-config` starts none).
     if let (Some(pool), true, Some(background)) = (context.pool, outbox.outbox_worker_enabled, context.background) {
-        let metrics = outbox::OutboxMetrics::register(context.metrics)?;
-        let worker = outbox::OutboxWorker::new(pool.clone(), outbox, metrics)?;
-        background.spawn("pairing outbox", |shutdown, health| worker.run(shutdown, health));
+        let metrics = worker::OutboxMetrics::register(context.metrics)?;
+        let worker = worker::OutboxWorker::new(pool.clone(), outbox, metrics)?;
+        background.spawn("pairing outbox", |shutdown, health| {
+            service_kit::queue::run(worker, shutdown, health)
+        });
     }
     let verifier = service_kit::gdpr_participant::verifier(context.settings)?;
     Ok(Arc::new(move |cfg: &mut actix_web::web::ServiceConfig| {

@@ -428,7 +428,9 @@ async fn main() {
                 &prometheus::Registry::new(),
             )
             .unwrap();
-            background.spawn("ingest worker", |shutdown, health| worker.run(shutdown, health));
+            background.spawn("ingest worker", |shutdown, health| {
+                service_kit::queue::run(worker, shutdown, health)
+            });
         }
     };
     if !accept_only {

@@ -83,7 +83,9 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         .transpose()?;
     if let (true, Some((pool, background))) = (ingest.worker_enabled, serving) {
         let worker = worker::Worker::new(pool.clone(), ingest, metrics.clone())?;
-        background.spawn("ingest worker", |shutdown, health| worker.run(shutdown, health));
+        background.spawn("ingest worker", |shutdown, health| {
+            service_kit::queue::run(worker, shutdown, health)
+        });
     }
     let metrics = web::Data::from(metrics);
     Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {

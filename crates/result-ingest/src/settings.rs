@@ -2,6 +2,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use service_kit::queue::QueueSettings;
 use std::time::Duration;
 
 /// The most records comm-history-writer takes in one batch.
@@ -73,16 +74,11 @@ impl IngestSettings {
         } else if self.suppression_key.expose_secret().len() < 32 {
             problems.push("ingest.suppression_key: must be set (at least 32 characters)".to_owned());
         }
-        for (key, value) in [
-            ("ingest.batch_size", u64::from(self.batch_size)),
-            ("ingest.poll_interval_ms", self.poll_interval_ms),
-            ("ingest.lease_seconds", self.lease_seconds),
-            ("ingest.backoff_min_ms", self.backoff_min_ms),
-            ("ingest.request_timeout_ms", self.request_timeout_ms),
-        ] {
-            if value == 0 {
-                problems.push(format!("{key}: must be at least 1"));
-            }
+        if let Err(queue) = self.queue() {
+            problems.extend(queue);
+        }
+        if self.request_timeout_ms == 0 {
+            problems.push("ingest.request_timeout_ms: must be at least 1".to_owned());
         }
         if self.accept_transactions == 0 {
             problems.push("ingest.accept_transactions: must be at least 1".to_owned());
@@ -100,9 +96,6 @@ impl IngestSettings {
             problems.push(format!(
                 "ingest.batch_size: at most {MAX_BATCH_SIZE} (comm-history-writer's largest batch)"
             ));
-        }
-        if self.backoff_max_ms < self.backoff_min_ms {
-            problems.push("ingest.backoff_max_ms: must not be below ingest.backoff_min_ms".to_owned());
         }
         let worst_batch_ms = (CALL_ROUNDS_PER_BATCH + 1).saturating_mul(self.request_timeout_ms);
         if self.lease_seconds.saturating_mul(1000) < worst_batch_ms {
@@ -128,8 +121,16 @@ impl IngestSettings {
         }
     }
 
-    pub fn lease(&self) -> Duration {
-        Duration::from_secs(self.lease_seconds)
+    /// How the worker works the inbox.
+    pub fn queue(&self) -> Result<QueueSettings, Vec<String>> {
+        QueueSettings::new(
+            "ingest",
+            self.batch_size,
+            self.poll_interval_ms,
+            self.lease_seconds,
+            self.backoff_min_ms,
+            self.backoff_max_ms,
+        )
     }
 
     /// What must be left of a lease to start one more sibling call: the call's timeout, and as
@@ -140,15 +141,5 @@ impl IngestSettings {
 
     pub fn retry_budget(&self) -> Duration {
         Duration::from_secs(self.retry_budget_hours * 3600)
-    }
-
-    /// Exponential backoff for the `attempts`th failure, between the configured bounds.
-    pub fn backoff(&self, attempts: u32) -> Duration {
-        let exponent = attempts.saturating_sub(1).min(30);
-        let delay = self
-            .backoff_min_ms
-            .saturating_mul(1u64 << exponent)
-            .min(self.backoff_max_ms);
-        Duration::from_millis(delay)
     }
 }

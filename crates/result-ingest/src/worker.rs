@@ -1,5 +1,6 @@
 //! The worker: claims due inbox events in batches and turns each into a communication record.
-//! Any number of replicas run it; `try_execute_task` lets tests drain the inbox deterministically.
+//! Any number of replicas run it (`service_kit::queue::run`); `try_execute_task(now)` lets tests
+//! drain the inbox deterministically.
 
 use crate::inbox::{self, Claimed, InboxStatus, Settlement as Outcome};
 use crate::metrics::IngestMetrics;
@@ -8,6 +9,7 @@ use crate::siblings::{Failure, Siblings};
 use domain::{AgentOnRecord, CustomerId, InteractionId, NewCommunicationRecord, Timestamp};
 use service_kit::database::DbPool;
 use service_kit::problem::ApiError;
+use service_kit::queue::{QueueSettings, QueueWorker};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,16 +21,10 @@ use tracing::Instrument;
 const REMOVAL_CHUNK: i64 = 1000;
 const REMOVAL_CHUNKS: usize = 50;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExecutionOutcome {
-    /// Events were claimed and handled (each processed, rescheduled or dead).
-    TasksCompleted(usize),
-    EmptyQueue,
-}
-
 pub struct Worker {
     pool: DbPool,
     siblings: Siblings,
+    queue: QueueSettings,
     settings: IngestSettings,
     metrics: Arc<IngestMetrics>,
 }
@@ -67,6 +63,7 @@ impl Worker {
     pub fn new(pool: DbPool, settings: IngestSettings, metrics: Arc<IngestMetrics>) -> anyhow::Result<Self> {
         Ok(Self {
             siblings: Siblings::new(&settings)?,
+            queue: settings.queue().map_err(service_kit::configuration::invalid_all)?,
             pool,
             settings,
             metrics,
@@ -76,15 +73,15 @@ impl Worker {
     /// Claims one batch of due events, handles them concurrently, and settles the whole batch in
     /// one transaction (processed, rescheduled or dead). A worker that dies before settling lets
     /// its lease run out; the next attempt's write is answered from the record's idempotency key.
-    pub async fn try_execute_task(&self) -> Result<ExecutionOutcome, ApiError> {
-        let limit = i64::from(self.settings.batch_size);
-        let lease = self.settings.lease();
+    pub async fn try_execute_task(&self, now: Timestamp) -> Result<usize, ApiError> {
+        let limit = i64::from(self.queue.batch);
+        let lease = self.queue.lease;
         let batch = self
             .pool
-            .run(move |c| inbox::claim_due(c, Timestamp::now(), limit, lease).map_err(ApiError::from))
+            .run(move |c| inbox::claim_due(c, now, limit, lease).map_err(ApiError::from))
             .await?;
         if batch.events.is_empty() {
-            return Ok(ExecutionOutcome::EmptyQueue);
+            return Ok(0);
         }
         let count = batch.events.len();
         let lease = Lease {
@@ -129,48 +126,15 @@ impl Worker {
         // One line a batch at `info`, not one an event: at thousands of events a second, a line
         // each would be most of the service's log volume (and about 7% of the process's CPU).
         tracing::info!(events = count, processed, retried, dead, "inbox batch settled");
-        Ok(ExecutionOutcome::TasksCompleted(count))
-    }
-
-    /// Runs until shutdown is requested (a batch in hand is finished first): batches while there
-    /// is work, a pause when there is none, and now and then the queue gauges and the retention
-    /// clean-up. An event's failed call is the event's to retry; the worker's own failures (its
-    /// database) are reported to `health`.
-    pub async fn run(self, mut shutdown: service_kit::background::Shutdown, health: service_kit::background::Health) {
-        let idle = Duration::from_millis(self.settings.poll_interval_ms);
-        let mut last_housekeeping: Option<tokio::time::Instant> = None;
-        while !shutdown.is_requested() {
-            let outcome = self.try_execute_task().await;
-            if last_housekeeping.is_none_or(|at| at.elapsed() >= Duration::from_secs(15)) {
-                if let Err(error) = self.housekeeping().await {
-                    tracing::warn!(error = %error, "inbox housekeeping failed");
-                    health.failed("inbox housekeeping failed");
-                }
-                last_housekeeping = Some(tokio::time::Instant::now());
-            }
-            match outcome {
-                Ok(ExecutionOutcome::TasksCompleted(_)) => health.succeeded(),
-                Ok(ExecutionOutcome::EmptyQueue) => {
-                    health.succeeded();
-                    shutdown.sleep(idle).await;
-                }
-                Err(error) => {
-                    tracing::warn!(error = %error, "claiming or settling inbox events failed");
-                    health.failed("claiming or settling inbox events failed");
-                    shutdown.sleep(idle.max(Duration::from_secs(1))).await;
-                }
-            }
-        }
+        Ok(count)
     }
 
     /// Updates the queue gauges, removes processed events past retention and erases dead ones
     /// past theirs.
-    pub async fn housekeeping(&self) -> Result<(), ApiError> {
+    pub async fn housekeeping(&self, now: Timestamp) -> Result<(), ApiError> {
         let days_ago = |days: u64| {
-            Timestamp::from_offset_date_time(
-                Timestamp::now().as_offset_date_time() - Duration::from_secs(days * 86_400),
-            )
-            .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("the retention reaches before year 1")))
+            Timestamp::from_offset_date_time(now.as_offset_date_time() - Duration::from_secs(days * 86_400))
+                .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("the retention reaches before year 1")))
         };
         let processed_before = days_ago(self.settings.retention_days)?;
         let dead_before = days_ago(self.settings.dead_retention_days)?;
@@ -214,7 +178,7 @@ impl Worker {
             .with_label_values(&[InboxStatus::Dead.as_str()])
             .set(depth.dead);
         let age = depth.oldest_pending.map_or(0, |at| {
-            (Timestamp::now().as_offset_date_time() - at.as_offset_date_time()).whole_seconds()
+            (now.as_offset_date_time() - at.as_offset_date_time()).whole_seconds()
         });
         self.metrics.oldest_pending_age_seconds.set(age);
         if removed > 0 {
@@ -236,7 +200,7 @@ impl Worker {
                         reason: format!("retry budget spent; last failure: {reason}"),
                     };
                 }
-                let delay = jittered(self.settings.backoff(u32::try_from(event.attempts).unwrap_or(u32::MAX)));
+                let delay = jittered(self.queue.backoff(u32::try_from(event.attempts).unwrap_or(u32::MAX)));
                 // Retry-After is capped where it is read (`ingest.max_retry_after_seconds`).
                 let delay = retry_after.map_or(delay, |after| delay.max(after));
                 let Some(next_attempt_at) = Timestamp::from_offset_date_time(now.as_offset_date_time() + delay) else {
@@ -483,4 +447,21 @@ fn jittered(delay: Duration) -> Duration {
     let random = uuid::Uuid::new_v4().as_u128() % 1000;
     let factor = 0.5 + (random as f64) / 2000.0;
     delay.mul_f64(factor)
+}
+
+impl QueueWorker for Worker {
+    type Error = ApiError;
+    const NAME: &'static str = "ingest worker";
+
+    fn queue(&self) -> &QueueSettings {
+        &self.queue
+    }
+
+    fn try_execute_task(&self, now: Timestamp) -> impl std::future::Future<Output = Result<usize, ApiError>> {
+        Worker::try_execute_task(self, now)
+    }
+
+    fn housekeeping(&self, now: Timestamp) -> impl std::future::Future<Output = Result<(), ApiError>> {
+        Worker::housekeeping(self, now)
+    }
 }

@@ -267,9 +267,8 @@ impl Stack {
 
     pub async fn drain_ingest(&self) {
         for _ in 0..50 {
-            match self.ingest_worker.try_execute_task().await.unwrap() {
-                result_ingest::worker::ExecutionOutcome::TasksCompleted(_) => {}
-                result_ingest::worker::ExecutionOutcome::EmptyQueue => return,
+            if self.ingest_worker.try_execute_task(Timestamp::now()).await.unwrap() == 0 {
+                return;
             }
         }
     }

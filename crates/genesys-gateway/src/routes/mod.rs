@@ -1,6 +1,5 @@
 //! One module a resource; each exposes `config` for `main`, `devstack` and tests alike.
 
-mod gdpr_participant;
 mod lookups;
 
 #[derive(utoipa::OpenApi)]
@@ -23,5 +22,5 @@ pub fn config(
     verifier: actix_web::web::Data<service_kit::gdpr_participant::CallVerifier>,
 ) {
     lookups::config(cfg);
-    gdpr_participant::config(cfg, verifier);
+    crate::gdpr::config(cfg, verifier);
 }

@@ -1,4 +1,5 @@
 use crate::helpers::{example, pipeline, pipeline_with, records_in, requests_counted, start_writer};
+use domain::Timestamp;
 use genesys_sim::Faults;
 use serde_json::Value;
 
@@ -97,7 +98,7 @@ async fn genesys_failing_for_a_while_delays_but_loses_nothing() {
         body["conversationId"] = format!("5773eca4-0874-4617-a6e8-85591aa9460{n}").into();
         assert_eq!(p.deliver(&body).await.status().as_u16(), 202);
     }
-    p.worker.try_execute_task().await.unwrap();
+    p.worker.try_execute_task(Timestamp::now()).await.unwrap();
     let pending = p.events("pending").await;
     assert_eq!(pending.len(), 5, "nothing processed while Genesys is down");
     assert!(
@@ -128,7 +129,7 @@ async fn a_writer_down_and_then_up_gets_every_record_once() {
         body["conversationId"] = format!("5773eca4-0874-4617-a6e8-85591aa9461{n}").into();
         p.deliver(&body).await;
     }
-    p.worker.try_execute_task().await.unwrap();
+    p.worker.try_execute_task(Timestamp::now()).await.unwrap();
     p.assert_pending_because(3, "comm-history-writer: unreachable").await;
 
     let writer = start_writer(Some(port)).await;
@@ -155,7 +156,7 @@ async fn a_pairing_after_the_result_fills_in_the_customer() {
 
     p.pair(&example("support-interaction.json")).await;
     assert_eq!(
-        p.outbox.try_execute_task().await.unwrap(),
+        p.outbox.try_execute_task(Timestamp::now()).await.unwrap(),
         1,
         "the pairing was queued with it"
     );
@@ -167,7 +168,7 @@ async fn a_pairing_after_the_result_fills_in_the_customer() {
         "{after:?}"
     );
     assert_eq!(
-        p.outbox.try_execute_task().await.unwrap(),
+        p.outbox.try_execute_task(Timestamp::now()).await.unwrap(),
         0,
         "delivered once, then gone"
     );
@@ -179,7 +180,7 @@ async fn a_late_pairing_waits_in_the_outbox_while_the_writer_is_down() {
     let port = test_support::ReservedPort::new();
     let p = pipeline_with(&[], Some(port.url())).await;
     p.pair(&example("support-interaction.json")).await;
-    assert_eq!(p.outbox.try_execute_task().await.unwrap(), 1);
+    assert_eq!(p.outbox.try_execute_task(Timestamp::now()).await.unwrap(), 1);
     let writer = start_writer(Some(port)).await;
     let mut body = example("support-result-voice-inbound.json");
     body["conversationId"] = "5773eca4-0874-4617-a6e8-85591aa94609".into();
@@ -187,7 +188,7 @@ async fn a_late_pairing_waits_in_the_outbox_while_the_writer_is_down() {
     p.deliver(&body).await;
     p.drain(10).await;
     for _ in 0..200 {
-        if p.outbox.try_execute_task().await.unwrap() == 0 && pending_outbox(&p).await == 0 {
+        if p.outbox.try_execute_task(Timestamp::now()).await.unwrap() == 0 && pending_outbox(&p).await == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -287,7 +288,7 @@ async fn pairing_down_holds_the_batch_for_a_retry() {
         assert_eq!(p.deliver(&body).await.status().as_u16(), 202);
     }
     p.pairing.stop().await;
-    p.worker.try_execute_task().await.unwrap();
+    p.worker.try_execute_task(Timestamp::now()).await.unwrap();
     p.assert_pending_because(3, "interaction-pairing: unreachable").await;
     for n in 0..3 {
         let records = p

@@ -1,5 +1,6 @@
+use domain::Timestamp;
 use genesys_sim::{Seed, SimConfig, SimState};
-use result_ingest::worker::{ExecutionOutcome, Worker};
+use result_ingest::worker::Worker;
 use serde_json::Value;
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -54,7 +55,7 @@ pub struct Pipeline {
     pub sim: Arc<SimState>,
     pub worker: Worker,
     /// interaction-pairing's outbox, driven by hand.
-    pub outbox: interaction_pairing::outbox::OutboxWorker,
+    pub outbox: interaction_pairing::worker::OutboxWorker,
 }
 
 /// result-ingest's caller on a sibling, with the scopes it uses there.
@@ -137,10 +138,10 @@ pub async fn pipeline_with(ingest_overrides: &[(&'static str, &str)], writer_url
     .await;
     let mut outbox_settings = interaction_pairing::outbox_settings(&pairing.settings).unwrap();
     outbox_settings.outbox_worker_enabled = true;
-    let outbox = interaction_pairing::outbox::OutboxWorker::new(
+    let outbox = interaction_pairing::worker::OutboxWorker::new(
         pairing.pool().clone(),
         outbox_settings,
-        interaction_pairing::outbox::OutboxMetrics::register(&prometheus::Registry::new()).unwrap(),
+        interaction_pairing::worker::OutboxMetrics::register(&prometheus::Registry::new()).unwrap(),
     )
     .unwrap();
 
@@ -240,14 +241,12 @@ impl Pipeline {
     pub async fn drain(&self, seconds: u64) {
         let give_up = tokio::time::Instant::now() + Duration::from_secs(seconds);
         while tokio::time::Instant::now() < give_up {
-            match self.worker.try_execute_task().await.unwrap() {
-                ExecutionOutcome::TasksCompleted(_) => {}
-                ExecutionOutcome::EmptyQueue => {
-                    if self.events("pending").await.is_empty() {
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+            if self.worker.try_execute_task(Timestamp::now()).await.unwrap() == 0 {
+                if self.events("pending").await.is_empty() {
+                    return;
                 }
+                // What is pending waits for its backoff or a sibling's Retry-After.
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
     }

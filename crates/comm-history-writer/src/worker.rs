@@ -1,0 +1,38 @@
+//! The background clean-up: idempotency keys past their retention are forgotten, hourly, so the
+//! table does not grow forever.
+
+use crate::store;
+use domain::Timestamp;
+use service_kit::background::{Health, Shutdown};
+use service_kit::database::{DatabaseError, DbPool};
+use std::time::Duration;
+
+const EVERY: Duration = Duration::from_secs(3600);
+
+/// Runs until shutdown: forgets keys older than `retention_days`, then sleeps an hour.
+pub async fn forget_old_idempotency_keys(pool: DbPool, retention_days: u64, mut shutdown: Shutdown, health: Health) {
+    let retention = Duration::from_secs(retention_days * 86_400);
+    while !shutdown.is_requested() {
+        match forget_once(&pool, Timestamp::now(), retention).await {
+            Ok(removed) => {
+                health.succeeded();
+                if removed > 0 {
+                    tracing::info!(removed, "forgot idempotency keys past retention");
+                }
+            }
+            Err(error) => {
+                health.failed("forgetting old idempotency keys failed");
+                tracing::warn!(error = %error, "forgetting old idempotency keys failed");
+            }
+        }
+        shutdown.sleep(EVERY).await;
+    }
+}
+
+async fn forget_once(pool: &DbPool, now: Timestamp, retention: Duration) -> anyhow::Result<usize> {
+    let before = Timestamp::from_offset_date_time(now.as_offset_date_time() - retention)
+        .ok_or_else(|| anyhow::anyhow!("the retention reaches before year 1"))?;
+    Ok(pool
+        .run(move |c| store::remove_idempotency_keys_before(c, before).map_err(DatabaseError::from))
+        .await?)
+}
