@@ -1,5 +1,8 @@
 //! One module a resource; each exposes `config` for `main`, `devstack` and tests alike.
 
+mod collect;
+mod common;
+mod decisions;
 mod requests;
 mod views;
 
@@ -9,10 +12,10 @@ mod views;
         requests::create,
         requests::list,
         requests::get_request,
-        requests::confirm,
-        requests::extend,
-        requests::export,
-        requests::audit_log
+        decisions::confirm,
+        decisions::extend,
+        collect::export,
+        collect::audit_log
     ),
     tags((name = "gdpr", description = "Export Me, Forget Me and Undo Forget across ccbridge and Genesys Cloud"))
 )]
@@ -26,4 +29,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
     requests::config(cfg);
+    decisions::config(cfg);
+    collect::config(cfg);
 }

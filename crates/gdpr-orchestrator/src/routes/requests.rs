@@ -1,12 +1,12 @@
-//! `/gdpr/requests`: file, follow, confirm, extend and collect GDPR requests. Every action is
-//! audited under the person who took it and the client they came through.
+//! `/gdpr/requests`: file, list and follow GDPR requests. Every action is audited under the
+//! person who took it and the client they came through.
 
+use super::common::{actor, load_with_steps, lock, parse_id, refused, store_error};
 use super::views::{view, FiledView, RequestPage, RequestView};
-use crate::audit::{self, Actor, AuditTrail};
-use crate::bundle::{self, Bundle};
-use crate::lifecycle::{self, Refusal};
+use crate::audit::{self, Actor};
+use crate::lifecycle::{self};
 use crate::scopes::Dpo;
-use crate::store::{self, Request, RequestStatus, RequestType, Step, StoreError};
+use crate::store::{self, Request, RequestStatus, RequestType};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
@@ -28,11 +28,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(create).wrap(dpo()))
             .route(web::get().to(list).wrap(dpo())),
     )
-    .service(web::resource("/gdpr/requests/{id}").route(web::get().to(get_request).wrap(dpo())))
-    .service(web::resource("/gdpr/requests/{id}/confirm").route(web::post().to(confirm).wrap(dpo())))
-    .service(web::resource("/gdpr/requests/{id}/extend").route(web::post().to(extend).wrap(dpo())))
-    .service(web::resource("/gdpr/requests/{id}/export").route(web::get().to(export).wrap(dpo())))
-    .service(web::resource("/gdpr/requests/{id}/audit").route(web::get().to(audit_log).wrap(dpo())));
+    .service(web::resource("/gdpr/requests/{id}").route(web::get().to(get_request).wrap(dpo())));
 }
 
 /// A new request.
@@ -48,55 +44,6 @@ pub(crate) struct CreateBody {
     /// Only count what would be exported or erased.
     #[serde(default)]
     count_only: bool,
-}
-
-fn actor(caller: &Caller) -> Actor<'_> {
-    Actor {
-        person: caller.person(),
-        caller: &caller.name,
-    }
-}
-
-fn store_error(error: StoreError) -> ApiError {
-    match error {
-        // Routes lock the request first, so only a writer that skipped the lock gets here.
-        StoreError::Stale => ApiError::Conflict("the request changed meanwhile; try again".to_owned()),
-        StoreError::Database(error) => error.into(),
-    }
-}
-
-fn refused(refusal: Refusal) -> ApiError {
-    match refusal {
-        Refusal::Conflict(detail) => ApiError::Conflict(detail),
-        Refusal::Forbidden(detail) => ApiError::Refused(detail),
-        Refusal::Impossible(detail) => ApiError::Unexpected(anyhow::anyhow!(detail)),
-    }
-}
-
-fn parse_id(value: &str) -> Result<Uuid, ApiError> {
-    Uuid::try_parse(value).map_err(|_| {
-        ApiError::Validation(vec![FieldProblem::parameter(
-            "id",
-            "not a valid request id: expected a UUID",
-        )])
-    })
-}
-
-fn not_found(id: Uuid) -> ApiError {
-    ApiError::NotFound(format!("no GDPR request {id}"))
-}
-
-fn load(connection: &mut AnyConnection, id: Uuid) -> Result<Request, ApiError> {
-    store::find_request(connection, id)?.ok_or_else(|| not_found(id))
-}
-
-fn lock(connection: &mut AnyConnection, id: Uuid) -> Result<Request, ApiError> {
-    store::lock_request(connection, id)?.ok_or_else(|| not_found(id))
-}
-
-fn load_with_steps(connection: &mut AnyConnection, id: Uuid) -> Result<(Request, Vec<Step>), ApiError> {
-    let request = load(connection, id)?;
-    Ok((request, store::steps(connection, id)?))
 }
 
 /// `POST /gdpr/requests`: 201 with the new request; 200 with the open one when the same subject
@@ -348,228 +295,4 @@ pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) 
     };
     let requests = page.into_iter().map(|r| view(r, None, now)).collect();
     Ok(HttpResponse::Ok().json(RequestPage { requests, next }))
-}
-
-/// `POST /gdpr/requests/{id}/confirm`: a FORGET awaiting confirmation is carried out; its purge
-/// is due once the grace window has passed. With `gdpr.four_eyes`, the person who filed it may
-/// not confirm it (403, audited as refused).
-#[utoipa::path(
-    post,
-    path = "/gdpr/requests/{id}/confirm",
-    tag = "gdpr",
-    params(
-        ("id" = Uuid, Path, description = "The request id"),
-        ("X-Acting-User" = Option<String>, Header, description = "The person a delegating client acts for")
-    ),
-    responses(
-        (status = 200, description = "Confirmed: carried out now, purged after the grace window", body = RequestView),
-        (status = 403, description = "Four eyes: the person who filed it may not confirm it", body = service_kit::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not a FORGET awaiting confirmation", body = service_kit::problem::Problem, content_type = "application/problem+json")
-    )
-)]
-pub(crate) async fn confirm(
-    pool: web::Data<DbPool>,
-    orchestrator: web::Data<Orchestrator>,
-    caller: web::ReqData<Caller>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let caller = caller.into_inner();
-    let now = Timestamp::now();
-    let context = orchestrator.clone();
-    let outcome = pool
-        .run(move |c| {
-            let outcome = write_transaction(c, |c| {
-                let mut request = lock(c, id)?;
-                let detail = match lifecycle::confirm(
-                    &mut request,
-                    actor(&caller),
-                    context.settings.four_eyes,
-                    context.settings.grace(),
-                    now,
-                ) {
-                    Ok(detail) => detail,
-                    Err(refusal) => return Ok(Err(refusal)),
-                };
-                store::save_request(c, &mut request).map_err(store_error)?;
-                audit::audit(c, &context.keys.audit, id, actor(&caller), "confirmed", &detail, now)?;
-                let steps = store::steps(c, id)?;
-                Ok::<_, ApiError>(Ok((request, steps)))
-            })?;
-            if let Err(Refusal::Forbidden(reason)) = &outcome {
-                // The refusal is part of the request's story: audited in a transaction of its own.
-                write_transaction(c, |c| {
-                    audit::audit(
-                        c,
-                        &context.keys.audit,
-                        id,
-                        actor(&caller),
-                        "confirmation_refused",
-                        &json!({ "reason": reason }),
-                        now,
-                    )
-                })?;
-            }
-            Ok::<_, ApiError>(outcome)
-        })
-        .await?;
-    let (request, steps) = outcome.map_err(refused)?;
-    tracing::info!(gdpr_request_id = %id, "GDPR FORGET confirmed");
-    Ok(HttpResponse::Ok().json(view(request, Some(steps), now)))
-}
-
-/// An extension of the deadline.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct ExtendBody {
-    /// 1 or 2; at most two months in all.
-    months: i32,
-    reason: String,
-}
-
-/// `POST /gdpr/requests/{id}/extend`: GDPR Art. 12(3) allows two more months at most, with a
-/// reason the subject must be told within the first month.
-#[utoipa::path(
-    post,
-    path = "/gdpr/requests/{id}/extend",
-    tag = "gdpr",
-    params(("id" = Uuid, Path, description = "The request id")),
-    request_body = ExtendBody,
-    responses(
-        (status = 200, description = "Extended", body = RequestView),
-        (status = 409, description = "Finished, or more than two months in all", body = service_kit::problem::Problem, content_type = "application/problem+json")
-    )
-)]
-pub(crate) async fn extend(
-    pool: web::Data<DbPool>,
-    orchestrator: web::Data<Orchestrator>,
-    caller: web::ReqData<Caller>,
-    path: web::Path<String>,
-    JsonBody(body): JsonBody<ExtendBody>,
-) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let mut problems = Vec::new();
-    if !(1..=2).contains(&body.months) {
-        problems.push(FieldProblem::new("/months", "must be 1 or 2"));
-    }
-    let reason = body.reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > 1000 {
-        problems.push(FieldProblem::new("/reason", "must be 1 to 1000 characters"));
-    }
-    if !problems.is_empty() {
-        return Err(ApiError::Validation(problems));
-    }
-    let caller = caller.into_inner();
-    let now = Timestamp::now();
-    let (request, steps) = pool
-        .run(move |c| {
-            write_transaction(c, |c| {
-                let mut request = lock(c, id)?;
-                let detail = lifecycle::extend(&mut request, body.months, reason, now).map_err(refused)?;
-                store::save_request(c, &mut request).map_err(store_error)?;
-                audit::audit(
-                    c,
-                    &orchestrator.keys.audit,
-                    id,
-                    actor(&caller),
-                    "deadline_extended",
-                    &detail,
-                    now,
-                )?;
-                let steps = store::steps(c, id)?;
-                Ok::<_, ApiError>((request, steps))
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(view(request, Some(steps), now)))
-}
-
-/// `GET /gdpr/requests/{id}/export`: the bundle of a completed EXPORT: a manifest with counts and
-/// SHA-256 checksums of each file, and the subject's data per participant and category. Every
-/// download is audited under the person who took it.
-#[utoipa::path(
-    get,
-    path = "/gdpr/requests/{id}/export",
-    tag = "gdpr",
-    params(("id" = Uuid, Path, description = "The request id")),
-    responses(
-        (status = 200, description = "The bundle", body = Bundle),
-        (status = 409, description = "Not a finished EXPORT", body = service_kit::problem::Problem, content_type = "application/problem+json"),
-        (status = 410, description = "Erased after the retention period", body = service_kit::problem::Problem, content_type = "application/problem+json")
-    )
-)]
-pub(crate) async fn export(
-    pool: web::Data<DbPool>,
-    orchestrator: web::Data<Orchestrator>,
-    caller: web::ReqData<Caller>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let caller = caller.into_inner();
-    let now = Timestamp::now();
-    let (request, steps) = pool.run(move |c| load_with_steps(c, id)).await?;
-    if request.request_type != RequestType::Export || request.count_only {
-        return Err(ApiError::Conflict(
-            "only an EXPORT that is not count-only has a bundle".to_owned(),
-        ));
-    }
-    if request.identifiers_erased_at.is_some() {
-        let mut gone = service_kit::problem::Problem::for_status(actix_web::http::StatusCode::GONE);
-        gone.detail = Some("the bundle was erased after the retention period".to_owned());
-        return Ok(gone.to_response());
-    }
-    if request.status != RequestStatus::Completed {
-        return Err(ApiError::Conflict(format!(
-            "the export is not finished yet (status {})",
-            request.status.as_str()
-        )));
-    }
-    let bundle = bundle::assemble(&request, &steps, &orchestrator.keys.bundle, now)
-        .map_err(|e| ApiError::Unexpected(e.into()))?;
-    let files = bundle.manifest.files.len();
-    pool.run(move |c| {
-        write_transaction(c, |c| {
-            audit::audit(
-                c,
-                &orchestrator.keys.audit,
-                id,
-                actor(&caller),
-                "bundle_downloaded",
-                &json!({ "files": files }),
-                now,
-            )
-        })
-        .map_err(ApiError::from)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(bundle))
-}
-
-/// `GET /gdpr/requests/{id}/audit`: every action, oldest first, with its chain verified.
-#[utoipa::path(
-    get,
-    path = "/gdpr/requests/{id}/audit",
-    tag = "gdpr",
-    params(("id" = Uuid, Path, description = "The request id")),
-    responses(
-        (status = 200, description = "Every action, oldest first, with who took it and its chain verified; no identifiers", body = AuditTrail),
-        (status = 404, description = "No such request", body = service_kit::problem::Problem, content_type = "application/problem+json")
-    )
-)]
-pub(crate) async fn audit_log(
-    pool: web::Data<DbPool>,
-    orchestrator: web::Data<Orchestrator>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let trail = pool
-        .run(move |c| {
-            load(c, id)?;
-            audit::audit_log(c, &orchestrator.keys.audit, id).map_err(ApiError::from)
-        })
-        .await?;
-    if !trail.chain_verified {
-        tracing::error!(gdpr_request_id = %id, "the audit log's chain does not verify: it was changed");
-    }
-    Ok(HttpResponse::Ok().json(trail))
 }

@@ -1,0 +1,58 @@
+//! What the request routes share: loading a request, the acting person, errors as answers.
+
+use crate::audit::Actor;
+use crate::lifecycle::Refusal;
+use crate::store::{self, Request, Step, StoreError};
+use service_kit::auth::Caller;
+use service_kit::database::AnyConnection;
+use service_kit::problem::{ApiError, FieldProblem};
+use uuid::Uuid;
+
+pub(super) fn actor(caller: &Caller) -> Actor<'_> {
+    Actor {
+        person: caller.person(),
+        caller: &caller.name,
+    }
+}
+
+pub(super) fn store_error(error: StoreError) -> ApiError {
+    match error {
+        // Routes lock the request first, so only a writer that skipped the lock gets here.
+        StoreError::Stale => ApiError::Conflict("the request changed meanwhile; try again".to_owned()),
+        StoreError::Database(error) => error.into(),
+    }
+}
+
+pub(super) fn refused(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::Conflict(detail) => ApiError::Conflict(detail),
+        Refusal::Forbidden(detail) => ApiError::Refused(detail),
+        Refusal::Impossible(detail) => ApiError::Unexpected(anyhow::anyhow!(detail)),
+    }
+}
+
+pub(super) fn parse_id(value: &str) -> Result<Uuid, ApiError> {
+    Uuid::try_parse(value).map_err(|_| {
+        ApiError::Validation(vec![FieldProblem::parameter(
+            "id",
+            "not a valid request id: expected a UUID",
+        )])
+    })
+}
+
+fn not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound(format!("no GDPR request {id}"))
+}
+
+pub(super) fn load(connection: &mut AnyConnection, id: Uuid) -> Result<Request, ApiError> {
+    store::find_request(connection, id)?.ok_or_else(|| not_found(id))
+}
+
+pub(super) fn lock(connection: &mut AnyConnection, id: Uuid) -> Result<Request, ApiError> {
+    store::lock_request(connection, id)?.ok_or_else(|| not_found(id))
+}
+
+pub(super) fn load_with_steps(connection: &mut AnyConnection, id: Uuid) -> Result<(Request, Vec<Step>), ApiError> {
+    let request = load(connection, id)?;
+    Ok((request, store::steps(connection, id)?))
+}

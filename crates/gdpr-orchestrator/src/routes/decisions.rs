@@ -1,0 +1,159 @@
+//! `/gdpr/requests/{id}/confirm` and `/extend`: the DPO's decisions on a filed request, each
+//! audited under the person who took it.
+
+use super::common::{actor, lock, parse_id, refused, store_error};
+use super::views::{view, RequestView};
+use crate::audit::{self};
+use crate::lifecycle::{self, Refusal};
+use crate::scopes::Dpo;
+use crate::store::{self};
+use crate::Orchestrator;
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpResponse};
+use domain::Timestamp;
+use serde::Deserialize;
+use serde_json::json;
+use service_kit::auth::{require, Caller};
+use service_kit::database::{write_transaction, DbPool};
+use service_kit::extract::JsonBody;
+use service_kit::problem::{ApiError, FieldProblem};
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    let dpo = || from_fn(require::<Dpo>);
+    cfg.service(web::resource("/gdpr/requests/{id}/confirm").route(web::post().to(confirm).wrap(dpo())))
+        .service(web::resource("/gdpr/requests/{id}/extend").route(web::post().to(extend).wrap(dpo())));
+}
+
+/// `POST /gdpr/requests/{id}/confirm`: a FORGET awaiting confirmation is carried out; its purge
+/// is due once the grace window has passed. With `gdpr.four_eyes`, the person who filed it may
+/// not confirm it (403, audited as refused).
+#[utoipa::path(
+    post,
+    path = "/gdpr/requests/{id}/confirm",
+    tag = "gdpr",
+    params(
+        ("id" = Uuid, Path, description = "The request id"),
+        ("X-Acting-User" = Option<String>, Header, description = "The person a delegating client acts for")
+    ),
+    responses(
+        (status = 200, description = "Confirmed: carried out now, purged after the grace window", body = RequestView),
+        (status = 403, description = "Four eyes: the person who filed it may not confirm it", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a FORGET awaiting confirmation", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn confirm(
+    pool: web::Data<DbPool>,
+    orchestrator: web::Data<Orchestrator>,
+    caller: web::ReqData<Caller>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let caller = caller.into_inner();
+    let now = Timestamp::now();
+    let context = orchestrator.clone();
+    let outcome = pool
+        .run(move |c| {
+            let outcome = write_transaction(c, |c| {
+                let mut request = lock(c, id)?;
+                let detail = match lifecycle::confirm(
+                    &mut request,
+                    actor(&caller),
+                    context.settings.four_eyes,
+                    context.settings.grace(),
+                    now,
+                ) {
+                    Ok(detail) => detail,
+                    Err(refusal) => return Ok(Err(refusal)),
+                };
+                store::save_request(c, &mut request).map_err(store_error)?;
+                audit::audit(c, &context.keys.audit, id, actor(&caller), "confirmed", &detail, now)?;
+                let steps = store::steps(c, id)?;
+                Ok::<_, ApiError>(Ok((request, steps)))
+            })?;
+            if let Err(Refusal::Forbidden(reason)) = &outcome {
+                // The refusal is part of the request's story: audited in a transaction of its own.
+                write_transaction(c, |c| {
+                    audit::audit(
+                        c,
+                        &context.keys.audit,
+                        id,
+                        actor(&caller),
+                        "confirmation_refused",
+                        &json!({ "reason": reason }),
+                        now,
+                    )
+                })?;
+            }
+            Ok::<_, ApiError>(outcome)
+        })
+        .await?;
+    let (request, steps) = outcome.map_err(refused)?;
+    tracing::info!(gdpr_request_id = %id, "GDPR FORGET confirmed");
+    Ok(HttpResponse::Ok().json(view(request, Some(steps), now)))
+}
+
+/// An extension of the deadline.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ExtendBody {
+    /// 1 or 2; at most two months in all.
+    months: i32,
+    reason: String,
+}
+
+/// `POST /gdpr/requests/{id}/extend`: GDPR Art. 12(3) allows two more months at most, with a
+/// reason the subject must be told within the first month.
+#[utoipa::path(
+    post,
+    path = "/gdpr/requests/{id}/extend",
+    tag = "gdpr",
+    params(("id" = Uuid, Path, description = "The request id")),
+    request_body = ExtendBody,
+    responses(
+        (status = 200, description = "Extended", body = RequestView),
+        (status = 409, description = "Finished, or more than two months in all", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn extend(
+    pool: web::Data<DbPool>,
+    orchestrator: web::Data<Orchestrator>,
+    caller: web::ReqData<Caller>,
+    path: web::Path<String>,
+    JsonBody(body): JsonBody<ExtendBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path)?;
+    let mut problems = Vec::new();
+    if !(1..=2).contains(&body.months) {
+        problems.push(FieldProblem::new("/months", "must be 1 or 2"));
+    }
+    let reason = body.reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > 1000 {
+        problems.push(FieldProblem::new("/reason", "must be 1 to 1000 characters"));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    let caller = caller.into_inner();
+    let now = Timestamp::now();
+    let (request, steps) = pool
+        .run(move |c| {
+            write_transaction(c, |c| {
+                let mut request = lock(c, id)?;
+                let detail = lifecycle::extend(&mut request, body.months, reason, now).map_err(refused)?;
+                store::save_request(c, &mut request).map_err(store_error)?;
+                audit::audit(
+                    c,
+                    &orchestrator.keys.audit,
+                    id,
+                    actor(&caller),
+                    "deadline_extended",
+                    &detail,
+                    now,
+                )?;
+                let steps = store::steps(c, id)?;
+                Ok::<_, ApiError>((request, steps))
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view(request, Some(steps), now)))
+}
