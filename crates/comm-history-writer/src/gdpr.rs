@@ -15,9 +15,9 @@ use crate::store::RecordRow;
 use diesel::prelude::*;
 use domain::gdpr::{CategoryCounts, ParticipantCall, ParticipantReport};
 use domain::Timestamp;
+use gdpr_participant::{counts, holds, GdprStore, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
-use service_kit::gdpr_participant::{counts, holds, GdprStore, Reach};
 use uuid::Uuid;
 
 pub struct CommunicationRecords;

@@ -40,7 +40,7 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
             .normaliser()
             .map_err(|reason| service_kit::configuration::invalid(&format!("handles.default_region: {reason}")))?,
     );
-    let verifier = service_kit::gdpr_participant::verifier(context.settings)?;
+    let verifier = gdpr_participant::verifier(context.settings)?;
     // Background work only where something is served (`check-config` starts none).
     if let (Some(pool), Some(background)) = (context.pool, context.background) {
         let pool = pool.clone();

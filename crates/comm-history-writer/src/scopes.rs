@@ -8,6 +8,6 @@ service_kit::scopes! {
     /// `POST /internal/customerAssignments`: a late pairing fills in its records' customer
     /// (interaction-pairing's outbox, result-ingest after a write).
     RecordsAssign => "records:assign",
-    /// `/internal/gdpr/…`: gdpr-orchestrator.
-    GdprParticipant => "gdpr:participant",
+    // `/internal/gdpr/…`: the GDPR participant contract, for gdpr-orchestrator alone.
+    ; also gdpr_participant::GdprParticipant
 }

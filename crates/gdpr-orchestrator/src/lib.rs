@@ -75,10 +75,10 @@ impl Orchestrator {
             .map_err(|reason| invalid(&format!("handles.default_region: {reason}")))?;
         // The participants verify with the public half: a key that is not its pair would have
         // every call refused.
-        let participants: service_kit::gdpr_participant::ParticipantSettings = settings.section("gdpr_participant")?;
-        let signer = service_kit::gdpr_participant::CallSigner::from_setting(&gdpr.signing_key)
+        let participants: gdpr_participant::ParticipantSettings = settings.section("gdpr_participant")?;
+        let signer = gdpr_participant::CallSigner::from_setting(&gdpr.signing_key)
             .map_err(|reason| invalid(&format!("gdpr.signing_key: {reason}")))?;
-        let verifier = service_kit::gdpr_participant::CallVerifier::from_setting(&participants.orchestrator_key)
+        let verifier = gdpr_participant::CallVerifier::from_setting(&participants.orchestrator_key)
             .map_err(|reason| invalid(&format!("gdpr_participant.orchestrator_key: {reason}")))?;
         if !verifier.verifies(&signer) {
             return Err(invalid(

@@ -1,11 +1,11 @@
-//! Calls to the participants' GDPR contract (`service_kit::gdpr_participant`), each signed with
+//! Calls to the participants' GDPR contract (`gdpr_participant`), each signed with
 //! the orchestrator's key. Failures are reasons that name the participant and what went wrong,
 //! never personal data.
 
 use crate::settings::{GdprSettings, Participant};
 use domain::gdpr::{ParticipantAction, ParticipantCall, ParticipantReport};
+use gdpr_participant::{CallSigner, SIGNATURE_HEADER};
 use secrecy::{ExposeSecret, SecretString};
-use service_kit::gdpr_participant::{CallSigner, SIGNATURE_HEADER};
 use std::time::Duration;
 use uuid::Uuid;
 

@@ -82,7 +82,7 @@ impl GdprSettings {
         if let Err(reason) = crate::bundle::BundleKey::new(&self.bundle_key) {
             problems.push(reason);
         }
-        if let Err(reason) = service_kit::gdpr_participant::CallSigner::from_setting(&self.signing_key) {
+        if let Err(reason) = gdpr_participant::CallSigner::from_setting(&self.signing_key) {
             problems.push(format!("gdpr.signing_key: {reason}"));
         }
         // The worker renews its lease before each participant call: the lease must outlast one.

@@ -1,22 +1,22 @@
 //! The GDPR participant for Genesys Cloud, on the contract every ccbridge service serves
-//! (`service_kit::gdpr_participant`). Genesys Cloud cannot hide data and undo, so:
+//! (`gdpr_participant`). Genesys Cloud cannot hide data and undo, so:
 //! count = subject searches; export = a GDPR_EXPORT; forget and undo change nothing there (said in
 //! `detail`); purge = a GDPR_DELETE with `deleteConfirmed=true`, only reached after the
 //! orchestrator's confirmation and grace window. Submissions answer `pending_external` with the
 //! Genesys request ids as `externalRef`; the status call follows them until COMPLETED or ERROR.
 //! Stateless: a repeated call that brings its `externalRef` follows the same Genesys requests.
 
-use crate::scopes::GdprParticipant;
 use crate::upstream::GenesysApi;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use domain::gdpr::{
     CategoryCounts, DataSubject, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState,
 };
+use gdpr_participant::GdprParticipant;
+use gdpr_participant::{parse_action, parse_request_id, CallVerifier, Signed, SignedCall};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use service_kit::auth::require;
-use service_kit::gdpr_participant::{parse_action, parse_request_id, CallVerifier, Signed, SignedCall};
 use service_kit::problem::{ApiError, FieldProblem};
 
 pub fn config(cfg: &mut web::ServiceConfig, verifier: web::Data<CallVerifier>) {

@@ -32,7 +32,7 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let api = Arc::new(upstream::GenesysApi::new(&settings, metrics.clone())?);
     let lookups = web::Data::new(lookups::Lookups::new(api.clone(), &settings, metrics));
     let api = web::Data::from(api);
-    let verifier = service_kit::gdpr_participant::verifier(context.settings)?;
+    let verifier = gdpr_participant::verifier(context.settings)?;
     Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(lookups.clone()).app_data(api.clone());
         routes::config(cfg, verifier.clone());

@@ -3,7 +3,6 @@
 service_kit::scopes! {
     /// `GET /users/{userId}`, `GET /wrapupcodes/{codeId}`.
     GenesysLookup => "genesys:lookup",
-    /// `/internal/gdpr/…`: the GDPR participant contract (Genesys Cloud's GDPR API behind it),
-    /// for gdpr-orchestrator alone.
-    GdprParticipant => "gdpr:participant",
+    // `/internal/gdpr/…`: the GDPR participant contract, for gdpr-orchestrator alone.
+    ; also gdpr_participant::GdprParticipant
 }

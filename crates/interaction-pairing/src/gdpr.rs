@@ -9,9 +9,9 @@ use crate::schema::{pairing_outbox, support_interactions};
 use diesel::prelude::*;
 use domain::gdpr::{CategoryCounts, ParticipantCall, ParticipantReport};
 use domain::{InteractionId, Timestamp};
+use gdpr_participant::{counts, holds, GdprStore, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
-use service_kit::gdpr_participant::{counts, holds, GdprStore, Reach};
 use uuid::Uuid;
 
 pub struct Pairings;

@@ -48,7 +48,7 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
             service_kit::queue::run(worker, shutdown, health)
         });
     }
-    let verifier = service_kit::gdpr_participant::verifier(context.settings)?;
+    let verifier = gdpr_participant::verifier(context.settings)?;
     Ok(Arc::new(move |cfg: &mut actix_web::web::ServiceConfig| {
         routes::config(cfg, verifier.clone());
     }))

@@ -5,6 +5,6 @@ service_kit::scopes! {
     PairingWrite => "pairing:write",
     /// `GET /customers/supportInteraction/{interactionId}`, `POST /internal/pairings/lookup`.
     PairingRead => "pairing:read",
-    /// `/internal/gdpr/…`: gdpr-orchestrator.
-    GdprParticipant => "gdpr:participant",
+    // `/internal/gdpr/…`: the GDPR participant contract, for gdpr-orchestrator alone.
+    ; also gdpr_participant::GdprParticipant
 }

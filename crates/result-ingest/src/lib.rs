@@ -68,7 +68,7 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         suppression.clone(),
         Arc::new(siblings::Siblings::new(&ingest)?),
     ));
-    let verifier = service_kit::gdpr_participant::verifier(context.settings)?;
+    let verifier = gdpr_participant::verifier(context.settings)?;
     let batcher = serving
         .map(|(pool, _)| {
             accept_batcher::AcceptBatcher::start(
@@ -94,6 +94,6 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
             cfg.app_data(batcher.clone());
         }
         routes::config(cfg);
-        service_kit::gdpr_participant::config::<_, scopes::GdprParticipant>(cfg, participant.clone(), verifier.clone());
+        gdpr_participant::config(cfg, participant.clone(), verifier.clone());
     }))
 }

@@ -5,6 +5,6 @@ service_kit::scopes! {
     IngestWebhook => "ingest:webhook",
     /// `/ingest/events…`: operators looking at and replaying the inbox.
     IngestOperate => "ingest:operate",
-    /// `/internal/gdpr/…`: gdpr-orchestrator.
-    GdprParticipant => "gdpr:participant",
+    // `/internal/gdpr/…`: the GDPR participant contract, for gdpr-orchestrator alone.
+    ; also gdpr_participant::GdprParticipant
 }

@@ -29,7 +29,10 @@ pub trait Scope {
 /// Declares scope marker types: `scopes! { PairingWrite => "pairing:write" }`.
 #[macro_export]
 macro_rules! scopes {
-    ($($(#[$meta:meta])* $name:ident => $value:literal),* $(,)?) => {
+    (
+        $($(#[$meta:meta])* $name:ident => $value:literal),* $(,)?
+        $(; also $($extra:path),+ $(,)?)?
+    ) => {
         $(
             $(#[$meta])*
             pub struct $name;
@@ -38,7 +41,10 @@ macro_rules! scopes {
             }
         )*
         /// Every scope this service checks, for configuration validation.
-        pub const ALL_SCOPES: &[&str] = &[$($value),*];
+        pub const ALL_SCOPES: &[&str] = &[
+            $($value,)*
+            $($(<$extra as $crate::auth::Scope>::NAME,)+)?
+        ];
     };
 }
 

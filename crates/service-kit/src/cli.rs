@@ -116,8 +116,18 @@ pub fn run(service: &'static ServiceDefinition) -> ExitCode {
     }
 }
 
+/// A new Ed25519 pair for gdpr-orchestrator's participant calls: (`gdpr.signing_key`,
+/// `gdpr_participant.orchestrator_key`), both `ed25519:<base64 of 32 bytes>` (the
+/// gdpr-participant crate reads them; its tests check a pair printed here).
+fn new_signing_pair() -> (String, String) {
+    use base64::Engine;
+    let signing = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+    let encode = |bytes: [u8; 32]| format!("ed25519:{}", base64::engine::general_purpose::STANDARD.encode(bytes));
+    (encode(signing.to_bytes()), encode(signing.verifying_key().to_bytes()))
+}
+
 /// New random keys, one line each, for the settings that take them.
-fn new_keys() -> String {
+pub fn new_keys() -> String {
     use base64::Engine;
     use rand_core::RngCore;
     let random = |length: usize| {
@@ -125,7 +135,7 @@ fn new_keys() -> String {
         rand_core::OsRng.fill_bytes(&mut bytes);
         base64::engine::general_purpose::STANDARD.encode(bytes)
     };
-    let (signing, verifying) = crate::gdpr_participant::CallSigner::generate();
+    let (signing, verifying) = new_signing_pair();
     format!(
         "# gdpr-orchestrator signs GDPR participant calls; every participant verifies (a pair):\n\
          APP__GDPR__SIGNING_KEY={signing}\n\

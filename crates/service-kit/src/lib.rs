@@ -8,7 +8,6 @@ pub mod cli;
 pub mod configuration;
 pub mod database;
 pub mod extract;
-pub mod gdpr_participant;
 pub mod health;
 pub mod openapi;
 pub mod pagination;

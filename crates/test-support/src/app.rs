@@ -2,10 +2,10 @@
 
 use crate::database::TestDatabase;
 use crate::logs::init_test_logging;
+use gdpr_participant::{CallSigner, SIGNATURE_HEADER};
 use reqwest::header::CONTENT_TYPE;
 use service_kit::configuration::{Settings, SettingsSources};
 use service_kit::database::{Backend, DbPool};
-use service_kit::gdpr_participant::{CallSigner, SIGNATURE_HEADER};
 use service_kit::startup::{Application, ServiceDefinition, Signals};
 use std::collections::BTreeMap;
 

@@ -23,19 +23,16 @@ struct Api;
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
     let mut api = Api::openapi();
-    api.merge(service_kit::gdpr_participant::ParticipantApi::openapi());
+    api.merge(gdpr_participant::ParticipantApi::openapi());
     api
 }
 
-pub fn config(
-    cfg: &mut actix_web::web::ServiceConfig,
-    verifier: actix_web::web::Data<service_kit::gdpr_participant::CallVerifier>,
-) {
+pub fn config(cfg: &mut actix_web::web::ServiceConfig, verifier: actix_web::web::Data<gdpr_participant::CallVerifier>) {
     // Before `communicationRecords::config`, whose `/communicationRecords/{id}` would match too.
     record_batches::config(cfg);
     communication_records::config(cfg);
     customer_assignments::config(cfg);
-    service_kit::gdpr_participant::config::<_, crate::scopes::GdprParticipant>(
+    gdpr_participant::config(
         cfg,
         actix_web::web::Data::new(crate::gdpr::CommunicationRecords),
         verifier,

@@ -13,14 +13,11 @@ struct Api;
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
     let mut api = Api::openapi();
-    api.merge(service_kit::gdpr_participant::ParticipantApi::openapi());
+    api.merge(gdpr_participant::ParticipantApi::openapi());
     api
 }
 
-pub fn config(
-    cfg: &mut actix_web::web::ServiceConfig,
-    verifier: actix_web::web::Data<service_kit::gdpr_participant::CallVerifier>,
-) {
+pub fn config(cfg: &mut actix_web::web::ServiceConfig, verifier: actix_web::web::Data<gdpr_participant::CallVerifier>) {
     lookups::config(cfg);
     crate::gdpr::config(cfg, verifier);
 }

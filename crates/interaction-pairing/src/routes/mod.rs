@@ -14,19 +14,12 @@ struct Api;
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
     let mut api = Api::openapi();
-    api.merge(service_kit::gdpr_participant::ParticipantApi::openapi());
+    api.merge(gdpr_participant::ParticipantApi::openapi());
     api
 }
 
-pub fn config(
-    cfg: &mut actix_web::web::ServiceConfig,
-    verifier: actix_web::web::Data<service_kit::gdpr_participant::CallVerifier>,
-) {
+pub fn config(cfg: &mut actix_web::web::ServiceConfig, verifier: actix_web::web::Data<gdpr_participant::CallVerifier>) {
     support_interaction::config(cfg);
     pairing_lookups::config(cfg);
-    service_kit::gdpr_participant::config::<_, crate::scopes::GdprParticipant>(
-        cfg,
-        actix_web::web::Data::new(crate::gdpr::Pairings),
-        verifier,
-    );
+    gdpr_participant::config(cfg, actix_web::web::Data::new(crate::gdpr::Pairings), verifier);
 }

@@ -17,7 +17,7 @@ struct Api;
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
     let mut api = Api::openapi();
-    api.merge(service_kit::gdpr_participant::ParticipantApi::openapi());
+    api.merge(gdpr_participant::ParticipantApi::openapi());
     api
 }
 

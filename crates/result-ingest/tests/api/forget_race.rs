@@ -5,12 +5,12 @@ use crate::helpers::{example, pipeline, Pipeline};
 use diesel::Connection;
 use domain::gdpr::{DataSubject, ParticipantCall};
 use domain::{HandleNormaliser, SupportResult, Timestamp};
+use gdpr_participant::{GdprStore, Reach};
 use result_ingest::gdpr::WebhookResults;
 use result_ingest::inbox::{self, Delivery};
 use result_ingest::siblings::Siblings;
 use result_ingest::suppression::SuppressionKey;
 use service_kit::database::DatabaseError;
-use service_kit::gdpr_participant::{GdprStore, Reach};
 use std::collections::BTreeSet;
 use std::sync::{mpsc, Arc};
 

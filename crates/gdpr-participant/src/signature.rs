@@ -8,10 +8,10 @@
 //! and is accepted within [`MAX_SKEW`] of the participant's clock. A replay inside that window
 //! repeats a call that is idempotent anyway.
 
-use crate::configuration::DEVELOPMENT_PREFIX;
 use base64::Engine;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use secrecy::{ExposeSecret, SecretString};
+use service_kit::configuration::DEVELOPMENT_PREFIX;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -158,6 +158,22 @@ impl CallVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `<service> keys` (service-kit) prints the pair in the forms read here.
+    #[test]
+    fn the_pair_the_keys_command_prints_is_a_pair() {
+        let printed = service_kit::cli::new_keys();
+        let value = |name: &str| {
+            printed
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .unwrap_or_else(|| panic!("{name} missing from {printed}"))
+                .to_owned()
+        };
+        let signer = CallSigner::from_setting(&SecretString::from(value("APP__GDPR__SIGNING_KEY="))).unwrap();
+        let verifier = CallVerifier::from_setting(&value("APP__GDPR_PARTICIPANT__ORCHESTRATOR_KEY=")).unwrap();
+        assert!(verifier.verifies(&signer));
+    }
 
     #[test]
     fn a_signed_call_verifies_and_any_change_does_not() {

@@ -7,16 +7,16 @@
 //! a flag on its own rows (`forgotten_by`: one of the requests holding it, or null) in step with
 //! the holds, so read paths and indexes stay as they are.
 
-use crate::database::sql_types::DbUuid;
-use crate::database::AnyConnection;
-use crate::per_backend;
 use diesel::prelude::*;
+use service_kit::database::sql_types::DbUuid;
+use service_kit::database::AnyConnection;
+use service_kit::per_backend;
 use std::collections::HashMap;
 use uuid::Uuid;
 
 diesel::table! {
     use diesel::sql_types::*;
-    use crate::database::sql_types::Uuid;
+    use service_kit::database::sql_types::Uuid;
 
     gdpr_holds (request_id, kind, row_id) {
         request_id -> Uuid,

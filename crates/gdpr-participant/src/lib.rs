@@ -21,10 +21,6 @@ pub mod signature;
 
 pub use signature::{CallSigner, CallVerifier, SignatureRefused, SIGNATURE_HEADER};
 
-use crate::auth::{require, Caller, Scope};
-use crate::database::{AnyConnection, DbPool};
-use crate::extract::{is_json, parse_json, read_body};
-use crate::problem::{ApiError, FieldProblem};
 use actix_web::dev::Payload;
 use actix_web::middleware::from_fn;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
@@ -35,8 +31,20 @@ use domain::gdpr::{
 use domain::{InteractionId, Timestamp};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
+use service_kit::auth::{require, Caller, Scope};
+use service_kit::database::{AnyConnection, DbPool};
+use service_kit::extract::{is_json, parse_json, read_body};
+use service_kit::problem::{ApiError, FieldProblem};
 use std::collections::BTreeSet;
 use uuid::Uuid;
+
+/// The scope of the participant routes: only gdpr-orchestrator's caller holds it. A service
+/// lists it among its own (`service_kit::scopes! { …; also gdpr_participant::GdprParticipant }`).
+pub struct GdprParticipant;
+
+impl Scope for GdprParticipant {
+    const NAME: &'static str = "gdpr:participant";
+}
 
 /// What a request may reach here.
 pub struct Reach<'a> {
@@ -112,29 +120,25 @@ pub struct ParticipantSettings {
 }
 
 /// The verifier of orchestrator signatures from `[gdpr_participant]`.
-pub fn verifier(settings: &crate::configuration::Settings) -> anyhow::Result<web::Data<CallVerifier>> {
+pub fn verifier(settings: &service_kit::configuration::Settings) -> anyhow::Result<web::Data<CallVerifier>> {
     let section: ParticipantSettings = settings.section("gdpr_participant")?;
     CallVerifier::from_setting(&section.orchestrator_key)
         .map(web::Data::new)
-        .map_err(|reason| crate::configuration::invalid(&format!("gdpr_participant.orchestrator_key: {reason}")))
+        .map_err(|reason| service_kit::configuration::invalid(&format!("gdpr_participant.orchestrator_key: {reason}")))
 }
 
-/// Mounts the participant routes for `store`, allowed to callers with scope `P` whose calls
-/// `verifier` finds signed by the orchestrator.
-pub fn config<S: GdprStore, P: Scope + 'static>(
-    cfg: &mut web::ServiceConfig,
-    store: web::Data<S>,
-    verifier: web::Data<CallVerifier>,
-) {
+/// Mounts the participant routes for `store`, allowed to callers with [`GdprParticipant`] whose
+/// calls `verifier` finds signed by the orchestrator.
+pub fn config<S: GdprStore>(cfg: &mut web::ServiceConfig, store: web::Data<S>, verifier: web::Data<CallVerifier>) {
     cfg.app_data(store)
         .app_data(verifier)
         .service(
             web::resource("/internal/gdpr/requests/{requestId}/{action}")
-                .route(web::post().to(act::<S>).wrap(from_fn(require::<P>))),
+                .route(web::post().to(act::<S>).wrap(from_fn(require::<GdprParticipant>))),
         )
         .service(
             web::resource("/internal/gdpr/requests/{requestId}")
-                .route(web::get().to(status::<S>).wrap(from_fn(require::<P>))),
+                .route(web::get().to(status::<S>).wrap(from_fn(require::<GdprParticipant>))),
         );
 }
 
@@ -268,7 +272,7 @@ async fn act<S: GdprStore>(
             match action {
                 ParticipantAction::Count | ParticipantAction::Export => c.transaction(run),
                 ParticipantAction::Forget | ParticipantAction::Undo | ParticipantAction::Purge => {
-                    crate::database::write_transaction(c, run)
+                    service_kit::database::write_transaction(c, run)
                 }
             }
             .map_err(ApiError::from)
