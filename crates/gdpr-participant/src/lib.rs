@@ -225,6 +225,17 @@ pub fn parse_action(value: &str) -> Result<ParticipantAction, ApiError> {
     })
 }
 
+/// The request id and action a participant call's path names, recorded on the current span
+/// (its fields `gdpr_request_id` and `action`).
+pub fn call_target((request_id, action): (String, String)) -> Result<(Uuid, ParticipantAction), ApiError> {
+    let request_id = parse_request_id(&request_id)?;
+    let action = parse_action(&action)?;
+    let span = tracing::Span::current();
+    span.record("gdpr_request_id", tracing::field::display(request_id));
+    span.record("action", action.as_str());
+    Ok((request_id, action))
+}
+
 #[tracing::instrument(name = "gdpr participant call", skip_all, fields(gdpr_request_id, action))]
 async fn act<S: GdprStore>(
     pool: web::Data<DbPool>,
@@ -232,12 +243,7 @@ async fn act<S: GdprStore>(
     path: web::Path<(String, String)>,
     SignedCall(call): SignedCall<ParticipantCall>,
 ) -> Result<HttpResponse, ApiError> {
-    let (request_id, action) = path.into_inner();
-    let request_id = parse_request_id(&request_id)?;
-    let action = parse_action(&action)?;
-    let span = tracing::Span::current();
-    span.record("gdpr_request_id", tracing::field::display(request_id));
-    span.record("action", action.as_str());
+    let (request_id, action) = call_target(path.into_inner())?;
     let attributed_elsewhere = match action {
         ParticipantAction::Count | ParticipantAction::Export | ParticipantAction::Forget => {
             store.attributed_elsewhere(&pool, &call.subject).await?

@@ -12,8 +12,7 @@ use actix_web::{web, HttpResponse};
 use domain::gdpr::{
     CategoryCounts, DataSubject, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState,
 };
-use gdpr_participant::GdprParticipant;
-use gdpr_participant::{parse_action, parse_request_id, CallVerifier, Signed, SignedCall};
+use gdpr_participant::{call_target, parse_request_id, CallVerifier, GdprParticipant, Signed, SignedCall};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use service_kit::auth::require;
@@ -51,12 +50,7 @@ async fn act(
     path: web::Path<(String, String)>,
     SignedCall(call): SignedCall<ParticipantCall>,
 ) -> Result<HttpResponse, ApiError> {
-    let (request_id, action) = path.into_inner();
-    let request_id = parse_request_id(&request_id)?;
-    let action = parse_action(&action)?;
-    let span = tracing::Span::current();
-    span.record("gdpr_request_id", tracing::field::display(request_id));
-    span.record("action", action.as_str());
+    let (_, action) = call_target(path.into_inner())?;
     let report = match action {
         ParticipantAction::Count => count(&api, &call.subject).await?,
         ParticipantAction::Export | ParticipantAction::Purge => match &call.external_ref {
