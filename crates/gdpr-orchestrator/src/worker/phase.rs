@@ -1,0 +1,196 @@
+//! Running a phase: every participant ready first, then each participant's step, its report
+//! written before the next starts.
+
+use super::*;
+
+impl Worker {
+    /// Every participant of the phase must be ready before it starts: a phase never runs half.
+    pub(super) async fn preflight(&self, phase: ParticipantAction) -> Result<(), String> {
+        for participant in plan::order(phase, self.orchestrator.settings.participants()) {
+            self.participants.ready(&participant).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs the phase's participants that are not done; `Some(time)` when the phase must wait.
+    pub(super) async fn run_phase(
+        &self,
+        held: &mut Held,
+        phase: ParticipantAction,
+        now: Timestamp,
+    ) -> WorkResult<Option<Timestamp>> {
+        // Undo acts on what the FORGET hid, under the FORGET's id.
+        let acting_id = match held.request.request_type {
+            RequestType::UndoForget => held
+                .request
+                .target_request_id
+                .ok_or_else(|| WorkError::Impossible("an UNDO_FORGET without its FORGET".to_owned()))?,
+            RequestType::Export | RequestType::Forget => held.request.id,
+        };
+        let order = plan::order(phase, self.orchestrator.settings.participants());
+        for (position, participant) in order.iter().enumerate() {
+            let existing = held
+                .steps
+                .iter()
+                .position(|s| s.phase == phase && s.participant == participant.name);
+            let mut step = match existing {
+                Some(i) => held.steps[i].clone(),
+                None => Step::new(held.request.id, phase, participant.name, position, now),
+            };
+            if step.state == StepState::Done {
+                continue;
+            }
+            let answer = if step.state == StepState::PendingExternal {
+                let poll_at = later(step.updated_at, self.orchestrator.settings.external_poll())?;
+                if poll_at > now {
+                    return Ok(Some(poll_at));
+                }
+                let external_ref = step.external_ref.clone().ok_or_else(|| {
+                    WorkError::Impossible("a step waits on external work it has no reference to".to_owned())
+                })?;
+                self.renew_lease(held).await?;
+                self.participants.status(participant, acting_id, &external_ref).await
+            } else {
+                let subject = held
+                    .request
+                    .subject
+                    .clone()
+                    .ok_or_else(|| WorkError::Impossible("an active request holds no subject".to_owned()))?;
+                let call = ParticipantCall {
+                    subject,
+                    forgotten_at: held.request.confirmed_at,
+                    external_ref: step.external_ref.clone(),
+                };
+                // Visible while the call is under way; not audited (its outcome is).
+                step.state = StepState::Running;
+                step.updated_at = now;
+                let running = step.clone();
+                self.write(held, move |c, request| {
+                    store::save_request(c, request)?;
+                    store::save_step(c, &running)?;
+                    Ok(())
+                })
+                .await?;
+                self.renew_lease(held).await?;
+                self.participants.act(participant, acting_id, phase, &call).await
+            };
+            let wait = match answer {
+                Ok(report) => self.apply_report(&mut held.request, &mut step, phase, report, now)?,
+                Err(reason) => {
+                    self.metrics.step_failures.with_label_values(&[participant.name]).inc();
+                    step.state = StepState::Failed;
+                    step.attempts += 1;
+                    step.detail = Some(reason.clone());
+                    held.request.status_reason = Some(reason);
+                    let attempts = u32::try_from(step.attempts).unwrap_or(u32::MAX);
+                    Some(later(now, self.queue.backoff(attempts))?)
+                }
+            };
+            step.updated_at = now;
+            self.save_step(held, &step, now).await?;
+            match existing {
+                Some(i) => held.steps[i] = step,
+                None => held.steps.push(step),
+            }
+            if wait.is_some() {
+                return Ok(wait);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Folds a participant's answer into its step; `Some(time)` when the phase must wait.
+    fn apply_report(
+        &self,
+        request: &mut Request,
+        step: &mut Step,
+        phase: ParticipantAction,
+        report: ParticipantReport,
+        now: Timestamp,
+    ) -> WorkResult<Option<Timestamp>> {
+        step.counts = report.counts;
+        step.left_out = report.left_out;
+        if !report.results_urls.is_empty() {
+            step.results_urls = report.results_urls;
+        }
+        if phase == ParticipantAction::Export {
+            if let Some(data) = &report.data {
+                let plain = serde_json::to_vec(data).map_err(|e| WorkError::Impossible(format!("export data: {e}")))?;
+                let sealed = self
+                    .orchestrator
+                    .keys
+                    .bundle
+                    .seal(request.id, &step.participant, &plain)
+                    .map_err(|e| WorkError::Impossible(e.to_string()))?;
+                step.export_data = Some(sealed);
+            }
+        }
+        step.detail = report.detail.clone();
+        if phase == ParticipantAction::Count && step.participant == PAIRING && !report.linked_interaction_ids.is_empty()
+        {
+            let subject = request
+                .subject
+                .as_mut()
+                .ok_or_else(|| WorkError::Impossible("an active request holds no subject".to_owned()))?;
+            subject
+                .interaction_ids
+                .extend(report.linked_interaction_ids.iter().copied());
+        }
+        match report.state {
+            ParticipantState::Done => {
+                // A poll that finds external work finished is not another attempt.
+                if step.state != StepState::PendingExternal {
+                    step.attempts += 1;
+                }
+                step.state = StepState::Done;
+                request.status_reason = None;
+                Ok(None)
+            }
+            ParticipantState::PendingExternal => {
+                step.state = StepState::PendingExternal;
+                if step.external_ref.is_none() {
+                    step.attempts += 1;
+                }
+                step.external_ref = report.external_ref;
+                request.status_reason = None;
+                Ok(Some(later(now, self.orchestrator.settings.external_poll())?))
+            }
+            ParticipantState::Failed => {
+                // Submitted again on the next attempt.
+                self.metrics
+                    .step_failures
+                    .with_label_values(&[step.participant.as_str()])
+                    .inc();
+                step.state = StepState::Failed;
+                step.external_ref = None;
+                request.status_reason = Some(format!(
+                    "{}: {}",
+                    step.participant,
+                    report.detail.as_deref().unwrap_or("failed")
+                ));
+                let attempts = u32::try_from(step.attempts).unwrap_or(u32::MAX);
+                Ok(Some(later(now, self.queue.backoff(attempts))?))
+            }
+        }
+    }
+
+    async fn save_step(&self, held: &mut Held, step: &Step, now: Timestamp) -> WorkResult<()> {
+        let step = step.clone();
+        let detail = json!({
+            "phase": step.phase.as_str(),
+            "participant": step.participant,
+            "state": step.state,
+            "counts": step.counts,
+            "leftOut": step.left_out,
+            "reason": if step.state == StepState::Failed { step.detail.clone() } else { None },
+        });
+        let key = self.orchestrator.keys.audit.clone();
+        self.write(held, move |c, request| {
+            store::save_step(c, &step)?;
+            store::save_request(c, request)?;
+            audit::audit(c, &key, request.id, ORCHESTRATOR, "step", &detail, now)?;
+            Ok(())
+        })
+        .await
+    }
+}
