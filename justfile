@@ -32,6 +32,10 @@ chart:
 image:
     docker build -t ccbridge:dev .
 
+# The production image built offline (mmdebstrap base, host-built binaries), each service run in it.
+check-image:
+    scripts/check-image.sh
+
 # The development image: the production one plus genesys-sim and devstack.
 image-dev:
     docker build --target dev -t ccbridge-dev:dev .
