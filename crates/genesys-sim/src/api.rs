@@ -21,11 +21,12 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
         .route("/admin/calls", web::get().to(admin_calls))
         .route("/admin/faults", web::put().to(admin_faults))
         .route("/admin/revoke-tokens", web::post().to(admin_revoke))
-        .route("/admin/reset", web::post().to(admin_reset));
+        .route("/admin/reset", web::post().to(admin_reset))
+        .configure(crate::conversations::config);
 }
 
 /// Genesys' `ErrorBody`, with the correlation id also as `ININ-Correlation-Id`.
-fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     let context_id = uuid::Uuid::new_v4().to_string();
     HttpResponse::build(status)
         .insert_header(("ININ-Correlation-Id", context_id.clone()))
@@ -49,7 +50,7 @@ fn not_found() -> HttpResponse {
 }
 
 /// What every `/api/v2` request meets before its handler: count, latency, faults, bearer check.
-async fn admit(state: &SimState, request: &HttpRequest, endpoint: &'static str) -> Result<(), HttpResponse> {
+pub(crate) async fn admit(state: &SimState, request: &HttpRequest, endpoint: &'static str) -> Result<(), HttpResponse> {
     state.count(endpoint);
     let n = state.api_requests.fetch_add(1, Ordering::SeqCst) + 1;
     let (latency, injected) = {

@@ -16,6 +16,9 @@ pub struct Faults {
     pub error_percent: u8,
     /// From now on, for this many seconds, everything (token requests too) answers 503.
     pub outage_seconds: Option<u64>,
+    /// A conversation recorded from now on appears in the detail query only this many seconds
+    /// later (analytics lags behind the conversation's end).
+    pub analytics_delay_seconds: u64,
 }
 
 pub(crate) struct ActiveFaults {

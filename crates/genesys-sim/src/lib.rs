@@ -3,11 +3,14 @@
 //! tests can prove what the gateway did and did not ask.
 //!
 //! API: `POST /oauth/token`, `GET /api/v2/users/{id}`, `GET /api/v2/routing/wrapupcodes/{id}`,
-//! `POST|GET /api/v2/gdpr/requests`, `GET /api/v2/gdpr/requests/{id}`, `GET /api/v2/gdpr/subjects`.
+//! `POST|GET /api/v2/gdpr/requests`, `GET /api/v2/gdpr/requests/{id}`, `GET /api/v2/gdpr/subjects`,
+//! `POST /api/v2/analytics/conversations/details/query`.
 //! Admin (no auth; the simulator only listens where you run it): `GET /admin/calls`,
-//! `PUT /admin/faults`, `POST /admin/revoke-tokens`, `POST /admin/reset`.
+//! `PUT /admin/faults`, `POST /admin/revoke-tokens`, `POST /admin/reset`,
+//! `POST /admin/conversations` (an ended conversation, as analytics will hold it).
 
 mod api;
+mod conversations;
 mod faults;
 
 pub use faults::Faults;
@@ -91,12 +94,13 @@ pub struct SimState {
     pub(crate) tokens: Mutex<HashMap<String, Instant>>,
     issued: Mutex<Vec<String>>,
     pub(crate) gdpr_requests: Mutex<Vec<GdprRequest>>,
+    pub(crate) conversations: Mutex<Vec<conversations::StoredConversation>>,
     pub(crate) faults: Mutex<faults::ActiveFaults>,
     pub(crate) api_requests: AtomicU64,
     calls: Mutex<BTreeMap<&'static str, u64>>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks cannot leave the data half-updated.
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -117,6 +121,7 @@ impl SimState {
             tokens: Mutex::default(),
             issued: Mutex::default(),
             gdpr_requests: Mutex::default(),
+            conversations: Mutex::default(),
             api_requests: AtomicU64::new(0),
             calls: Mutex::default(),
         }
@@ -127,7 +132,8 @@ impl SimState {
     }
 
     /// Calls per endpoint: `token`, `users`, `wrapupcodes`, `gdpr.requests.create`,
-    /// `gdpr.requests.list`, `gdpr.requests.get`, `gdpr.subjects`.
+    /// `gdpr.requests.list`, `gdpr.requests.get`, `gdpr.subjects`,
+    /// `analytics.conversations.details.query`.
     pub fn calls(&self) -> BTreeMap<&'static str, u64> {
         lock(&self.calls).clone()
     }

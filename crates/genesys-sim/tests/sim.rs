@@ -273,3 +273,202 @@ async fn gdpr_requests_move_through_their_statuses() {
     assert_eq!(found["total"], 1);
     assert_eq!(found["entities"][0]["emailAddresses"][0], "client@example.com");
 }
+
+/// An ended conversation for `POST /admin/conversations`.
+fn conversation(id: &str, start: &str, end: &str, agents: &[(&str, &str)]) -> Value {
+    serde_json::json!({
+        "conversationId": id,
+        "start": start,
+        "end": end,
+        "direction": "inbound",
+        "mediaType": "voice",
+        "ani": "tel:+420601123456",
+        "subject": "A question",
+        "agents": agents.iter().map(|(user, code)| serde_json::json!({ "userId": user, "wrapupCode": code })).collect::<Vec<_>>(),
+    })
+}
+
+async fn detail_query(client: &reqwest::Client, url: &str, bearer: &str, body: &Value) -> reqwest::Response {
+    client
+        .post(format!("{url}/api/v2/analytics/conversations/details/query"))
+        .bearer_auth(bearer)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+const AGENT: &str = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f";
+const OTHER_AGENT: &str = "0b6e2f7a-3c1d-4e9f-8a2b-5c6d7e8f9a0b";
+const CODE: &str = "1ccb1c09-9495-4034-b377-b809f58d17da";
+
+#[tokio::test]
+async fn the_detail_query_finds_ended_conversations_by_start_a_page_at_a_time() {
+    let (url, state) = start(|_| {});
+    let client = reqwest::Client::new();
+    let ids = [
+        "00000000-0000-4000-8000-00000000000a",
+        "00000000-0000-4000-8000-00000000000b",
+        "00000000-0000-4000-8000-00000000000c",
+    ];
+    for (id, start, end, agents) in [
+        (
+            ids[0],
+            "2026-11-20T09:00:00Z",
+            "2026-11-20T09:05:00Z",
+            vec![(AGENT, CODE)],
+        ),
+        (
+            ids[1],
+            "2026-11-20T09:10:00Z",
+            "2026-11-20T09:20:00Z",
+            vec![(AGENT, CODE), (OTHER_AGENT, CODE)],
+        ),
+        (
+            ids[2],
+            "2026-11-20T11:00:00Z",
+            "2026-11-20T11:01:00Z",
+            vec![(OTHER_AGENT, CODE)],
+        ),
+    ] {
+        let recorded = client
+            .post(format!("{url}/admin/conversations"))
+            .json(&conversation(id, start, end, &agents))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(recorded.status().as_u16(), 201);
+    }
+    let bearer = bearer(&client, &url).await;
+    let page = |n: u64| {
+        serde_json::json!({
+            "interval": "2026-11-20T09:00:00Z/2026-11-20T10:00:00Z",
+            "order": "asc",
+            "orderBy": "conversationStart",
+            "paging": { "pageSize": 1, "pageNumber": n },
+        })
+    };
+    let first: Value = detail_query(&client, &url, &bearer, &page(1))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second: Value = detail_query(&client, &url, &bearer, &page(2))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let third: Value = detail_query(&client, &url, &bearer, &page(3))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (first["totalHits"].as_u64(), second["totalHits"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(first["conversations"][0]["conversationId"], ids[0]);
+    assert_eq!(second["conversations"][0]["conversationId"], ids[1]);
+    assert!(third.get("conversations").is_none(), "past the last page: {third}");
+
+    // The two-agent conversation: a customer and two agents, each with a wrap-up segment.
+    let both = &second["conversations"][0];
+    assert_eq!(both["conversationEnd"], "2026-11-20T09:20:00Z");
+    assert_eq!(both["originatingDirection"], "inbound");
+    let participants = both["participants"].as_array().unwrap();
+    let purposes: Vec<&str> = participants.iter().map(|p| p["purpose"].as_str().unwrap()).collect();
+    assert_eq!(purposes, ["customer", "agent", "agent"]);
+    for (participant, user) in participants[1..].iter().zip([AGENT, OTHER_AGENT]) {
+        assert_eq!(participant["userId"], user);
+        let session = &participant["sessions"][0];
+        assert_eq!(
+            (session["mediaType"].as_str(), session["ani"].as_str()),
+            (Some("voice"), Some("tel:+420601123456"))
+        );
+        let wrapup = session["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["segmentType"] == "wrapup")
+            .unwrap();
+        assert_eq!(wrapup["wrapUpCode"], CODE);
+        assert_eq!(wrapup["segmentEnd"], "2026-11-20T09:20:00Z");
+    }
+
+    // A segment filter on the agent: only the conversations they handled, newest first.
+    let by_agent: Value = detail_query(
+        &client,
+        &url,
+        &bearer,
+        &serde_json::json!({
+            "interval": "2026-11-20T00:00:00Z/2026-11-21T00:00:00Z",
+            "order": "desc",
+            "segmentFilters": [{ "type": "and", "predicates": [{ "type": "dimension", "dimension": "userId", "operator": "matches", "value": OTHER_AGENT }] }],
+        }),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let found: Vec<&str> = by_agent["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["conversationId"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, [ids[2], ids[1]]);
+    assert_eq!(state.calls_to("analytics.conversations.details.query"), 4);
+}
+
+#[tokio::test]
+async fn the_detail_query_shows_a_conversation_only_after_the_analytics_delay_and_refuses_bad_queries() {
+    let (url, state) = start(|_| {});
+    state.set_faults(Faults {
+        analytics_delay_seconds: 3600,
+        ..Faults::default()
+    });
+    let client = reqwest::Client::new();
+    let id = "00000000-0000-4000-8000-0000000000d1";
+    client
+        .post(format!("{url}/admin/conversations"))
+        .json(&conversation(
+            id,
+            "2026-11-20T09:00:00Z",
+            "2026-11-20T09:05:00Z",
+            &[(AGENT, CODE)],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let bearer = bearer(&client, &url).await;
+    let interval = serde_json::json!({ "interval": "2026-11-20T00:00:00Z/2026-11-21T00:00:00Z" });
+    let hidden: Value = detail_query(&client, &url, &bearer, &interval)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        hidden,
+        serde_json::json!({ "totalHits": 0 }),
+        "analytics has not caught up yet"
+    );
+
+    for bad in [
+        serde_json::json!({}),
+        serde_json::json!({ "interval": "yesterday" }),
+        serde_json::json!({ "interval": "2026-11-21T00:00:00Z/2026-11-20T00:00:00Z" }),
+        serde_json::json!({ "interval": "2026-11-20T00:00:00Z/2026-11-21T00:00:00Z", "paging": { "pageSize": 101 } }),
+    ] {
+        let response = detail_query(&client, &url, &bearer, &bad).await;
+        assert_eq!(response.status().as_u16(), 400, "{bad}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "bad.request", "{bad}");
+    }
+    let unauthenticated = client
+        .post(format!("{url}/api/v2/analytics/conversations/details/query"))
+        .json(&interval)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status().as_u16(), 401);
+}

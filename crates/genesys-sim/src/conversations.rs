@@ -1,0 +1,289 @@
+//! Ended conversations, and the analytics conversation detail query that finds them
+//! (`docs/genesys/api-facts.md` §9): `POST /admin/conversations` records one as Genesys'
+//! analytics would hold it, visible to `POST /api/v2/analytics/conversations/details/query` once
+//! the fault `analyticsDelaySeconds` has passed since it was recorded.
+
+use crate::api::{admit, error};
+use crate::{lock, SimState};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// The documented maximum page size of the detail query.
+const MAX_PAGE_SIZE: usize = 100;
+const DEFAULT_PAGE_SIZE: usize = 25;
+
+pub(crate) fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/conversations", web::post().to(record))
+        .route("/api/v2/analytics/conversations/details/query", web::post().to(query));
+}
+
+/// A conversation as analytics holds it.
+pub(crate) struct StoredConversation {
+    start: OffsetDateTime,
+    visible_from: Instant,
+    body: Value,
+}
+
+/// An agent who handled the conversation and wrapped it up.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AgentResult {
+    user_id: String,
+    wrapup_code: String,
+    /// When the wrap-up ended; the conversation's end when absent.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    wrapup_end: Option<OffsetDateTime>,
+}
+
+/// `POST /admin/conversations`: an ended conversation.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewConversation {
+    #[serde(default)]
+    conversation_id: Option<uuid::Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    end: OffsetDateTime,
+    /// `inbound` or `outbound`.
+    direction: String,
+    /// `voice`, `email`, `message`, … (a session's `mediaType`).
+    media_type: String,
+    /// The customer's address (`tel:+420…` for voice).
+    ani: String,
+    #[serde(default)]
+    subject: String,
+    agents: Vec<AgentResult>,
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+fn analytics_body(state: &SimState, new: &NewConversation, id: &str) -> Value {
+    let start = rfc3339(new.start);
+    let end = rfc3339(new.end);
+    let customer = json!({
+        "participantId": uuid::Uuid::new_v4().to_string(),
+        "participantName": "Customer",
+        "purpose": "customer",
+        "sessions": [{
+            "sessionId": uuid::Uuid::new_v4().to_string(),
+            "mediaType": new.media_type,
+            "direction": new.direction,
+            "ani": new.ani,
+            "segments": [{ "segmentType": "interact", "segmentStart": start, "segmentEnd": end }],
+        }],
+    });
+    let agents = new.agents.iter().map(|agent| {
+        let name = state
+            .users
+            .get(&agent.user_id)
+            .and_then(|user| user.get("name"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let mut interact = json!({ "segmentType": "interact", "segmentStart": start, "segmentEnd": end });
+        if !new.subject.is_empty() {
+            interact["subject"] = json!(new.subject);
+        }
+        let wrapup_end = agent.wrapup_end.unwrap_or(new.end);
+        json!({
+            "participantId": uuid::Uuid::new_v4().to_string(),
+            "participantName": name,
+            "purpose": "agent",
+            "userId": agent.user_id,
+            "sessions": [{
+                "sessionId": uuid::Uuid::new_v4().to_string(),
+                "mediaType": new.media_type,
+                "direction": new.direction,
+                "ani": new.ani,
+                "segments": [
+                    interact,
+                    {
+                        "segmentType": "wrapup",
+                        "segmentStart": end,
+                        "segmentEnd": rfc3339(wrapup_end),
+                        "wrapUpCode": agent.wrapup_code,
+                    },
+                ],
+            }],
+        })
+    });
+    json!({
+        "conversationId": id,
+        "conversationStart": start,
+        "conversationEnd": end,
+        "originatingDirection": new.direction,
+        "divisionIds": ["00000000-0000-4000-8000-000000000001"],
+        "participants": std::iter::once(customer).chain(agents).collect::<Vec<_>>(),
+    })
+}
+
+async fn record(state: web::Data<SimState>, new: web::Json<NewConversation>) -> HttpResponse {
+    let new = new.into_inner();
+    if new.end < new.start {
+        return error(StatusCode::BAD_REQUEST, "bad.request", "end is before start");
+    }
+    let id = new.conversation_id.unwrap_or_else(uuid::Uuid::new_v4).to_string();
+    let body = analytics_body(&state, &new, &id);
+    let delay = Duration::from_secs(lock(&state.faults).faults.analytics_delay_seconds);
+    lock(&state.conversations).push(StoredConversation {
+        start: new.start,
+        visible_from: Instant::now() + delay,
+        body: body.clone(),
+    });
+    HttpResponse::Created().json(body)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Predicate {
+    #[serde(default)]
+    dimension: Option<String>,
+    #[serde(default)]
+    operator: Option<String>,
+    #[serde(default)]
+    value: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Filter {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    predicates: Vec<Predicate>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Paging {
+    page_size: Option<usize>,
+    page_number: Option<usize>,
+}
+
+/// `ConversationQuery`, the parts the simulator answers.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConversationQuery {
+    interval: Option<String>,
+    #[serde(default)]
+    conversation_filters: Vec<Filter>,
+    #[serde(default)]
+    segment_filters: Vec<Filter>,
+    #[serde(default)]
+    order: Option<String>,
+    #[serde(default)]
+    paging: Paging,
+}
+
+/// Does `predicate` hold for the dimension values `found`?
+fn holds(predicate: &Predicate, found: &[&Value]) -> bool {
+    match predicate.operator.as_deref().unwrap_or("matches") {
+        "exists" => !found.is_empty(),
+        "notExists" => found.is_empty(),
+        _ => found.iter().any(|value| value.as_str() == predicate.value.as_deref()),
+    }
+}
+
+fn filter_holds<'v>(filter: &Filter, values_of: impl Fn(&str) -> Vec<&'v Value>) -> bool {
+    let mut results = filter.predicates.iter().map(|predicate| {
+        let found = predicate.dimension.as_deref().map(&values_of).unwrap_or_default();
+        holds(predicate, &found)
+    });
+    if filter.kind == "or" {
+        results.any(|held| held)
+    } else {
+        results.all(|held| held)
+    }
+}
+
+/// The values of `dimension` anywhere in a conversation's participants, sessions and segments.
+fn segment_values<'a>(conversation: &'a Value, dimension: &str) -> Vec<&'a Value> {
+    let mut found = Vec::new();
+    for participant in conversation["participants"].as_array().into_iter().flatten() {
+        found.extend(participant.get(dimension));
+        for session in participant["sessions"].as_array().into_iter().flatten() {
+            found.extend(session.get(dimension));
+            for segment in session["segments"].as_array().into_iter().flatten() {
+                found.extend(segment.get(dimension));
+            }
+        }
+    }
+    found
+}
+
+fn parse_interval(interval: &str) -> Option<(OffsetDateTime, OffsetDateTime)> {
+    let (start, end) = interval.split_once('/')?;
+    let start = OffsetDateTime::parse(start, &Rfc3339).ok()?;
+    let end = OffsetDateTime::parse(end, &Rfc3339).ok()?;
+    (start < end).then_some((start, end))
+}
+
+/// `POST /api/v2/analytics/conversations/details/query`: the conversations that started in the
+/// interval and match the filters, ordered by start, a page at a time.
+async fn query(state: web::Data<SimState>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    if let Err(refused) = admit(&state, &request, "analytics.conversations.details.query").await {
+        return refused;
+    }
+    let Ok(query) = serde_json::from_slice::<ConversationQuery>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad.request",
+            "The request could not be understood by the server due to malformed syntax.",
+        );
+    };
+    let Some((from, to)) = query.interval.as_deref().and_then(parse_interval) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad.request",
+            "interval must be an ISO-8601 interval start/end",
+        );
+    };
+    let page_size = query.paging.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+    let page_number = query.paging.page_number.unwrap_or(1);
+    if page_size == 0 || page_size > MAX_PAGE_SIZE || page_number == 0 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad.request",
+            &format!("paging: pageSize must be 1 to {MAX_PAGE_SIZE}, pageNumber at least 1"),
+        );
+    }
+    let now = Instant::now();
+    let mut matching: Vec<(OffsetDateTime, Value)> = lock(&state.conversations)
+        .iter()
+        .filter(|stored| stored.visible_from <= now && stored.start >= from && stored.start < to)
+        .filter(|stored| {
+            query
+                .conversation_filters
+                .iter()
+                .all(|filter| filter_holds(filter, |dimension| stored.body.get(dimension).into_iter().collect()))
+                && query
+                    .segment_filters
+                    .iter()
+                    .all(|filter| filter_holds(filter, |dimension| segment_values(&stored.body, dimension)))
+        })
+        .map(|stored| (stored.start, stored.body.clone()))
+        .collect();
+    matching.sort_by(|a, b| (a.0, a.1["conversationId"].as_str()).cmp(&(b.0, b.1["conversationId"].as_str())));
+    if query.order.as_deref() == Some("desc") {
+        matching.reverse();
+    }
+    let total = matching.len();
+    let page: Vec<Value> = matching
+        .into_iter()
+        .skip((page_number - 1) * page_size)
+        .take(page_size)
+        .map(|(_, body)| body)
+        .collect();
+    let mut answer = json!({ "totalHits": total });
+    if !page.is_empty() {
+        answer["conversations"] = Value::Array(page);
+    }
+    HttpResponse::Ok().json(answer)
+}
