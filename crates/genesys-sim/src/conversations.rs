@@ -124,6 +124,51 @@ fn analytics_body(state: &SimState, new: &NewConversation, id: &str) -> Value {
     })
 }
 
+/// The result Genesys' data action posts for one agent (`POST /customers/supportResult`).
+fn support_result(new: &NewConversation, id: &str, agent: &AgentResult) -> Value {
+    json!({
+        "conversationId": id,
+        "eventTime": rfc3339(agent.wrapup_end.unwrap_or(new.end)),
+        "direction": new.direction,
+        "mediaType": new.media_type,
+        "ani": new.ani,
+        "subject": new.subject,
+        "wrapupCode": agent.wrapup_code,
+        "userId": agent.user_id,
+    })
+}
+
+/// Plays the trigger: one attempt per agent's result, as the data action makes, unless the
+/// fault `webhookDropPercent` drops it. Returns each delivery's outcome.
+async fn deliver(state: &SimState, new: &NewConversation, id: &str) -> Vec<Value> {
+    let Some(target) = &state.config.webhook else {
+        return Vec::new();
+    };
+    let mut outcomes = Vec::new();
+    for agent in &new.agents {
+        let n = state.webhook_attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let outcome = if lock(&state.faults).drops_webhook(n) {
+            "dropped"
+        } else {
+            match state
+                .webhook_client
+                .post(&target.url)
+                .basic_auth(&target.user, Some(&target.secret))
+                .json(&support_result(new, id, agent))
+                .send()
+                .await
+            {
+                Ok(response) if response.status().is_success() => "delivered",
+                Ok(_) => "refused",
+                Err(_) => "failed",
+            }
+        };
+        state.count_webhook(outcome);
+        outcomes.push(json!({ "userId": agent.user_id, "outcome": outcome }));
+    }
+    outcomes
+}
+
 async fn record(state: web::Data<SimState>, new: web::Json<NewConversation>) -> HttpResponse {
     let new = new.into_inner();
     if new.end < new.start {
@@ -137,7 +182,8 @@ async fn record(state: web::Data<SimState>, new: web::Json<NewConversation>) -> 
         visible_from: Instant::now() + delay,
         body: body.clone(),
     });
-    HttpResponse::Created().json(body)
+    let deliveries = deliver(&state, &new, &id).await;
+    HttpResponse::Created().json(json!({ "conversation": body, "webhookDeliveries": deliveries }))
 }
 
 #[derive(Debug, Default, Deserialize)]

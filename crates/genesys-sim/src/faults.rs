@@ -19,6 +19,9 @@ pub struct Faults {
     /// A conversation recorded from now on appears in the detail query only this many seconds
     /// later (analytics lags behind the conversation's end).
     pub analytics_delay_seconds: u64,
+    /// Percentage (0–100) of webhook deliveries (Genesys' data action) dropped, evenly and
+    /// deterministically: the result never reaches ccbridge, as when the one attempt fails.
+    pub webhook_drop_percent: u8,
 }
 
 pub(crate) struct ActiveFaults {
@@ -64,13 +67,22 @@ impl ActiveFaults {
                 retry_after_seconds: self.faults.retry_after_seconds.unwrap_or(1),
             };
         }
-        // Request n fails when n × p / 100 crosses a whole number: exactly p% of requests, evenly.
-        let percent = u64::from(self.faults.error_percent.min(100));
-        if percent > 0 && (n * percent) / 100 != ((n - 1) * percent) / 100 {
+        if share_hits(n, self.faults.error_percent) {
             return Injected::ServerError;
         }
         Injected::None
     }
+
+    /// Whether the `n`th webhook delivery (counting from 1) is dropped.
+    pub fn drops_webhook(&self, n: u64) -> bool {
+        share_hits(n, self.faults.webhook_drop_percent)
+    }
+}
+
+/// The `n`th event is hit when n × p / 100 crosses a whole number: exactly p% of events, evenly.
+fn share_hits(n: u64, percent: u8) -> bool {
+    let percent = u64::from(percent.min(100));
+    percent > 0 && n > 0 && (n * percent) / 100 != ((n - 1) * percent) / 100
 }
 
 #[cfg(test)]
@@ -87,6 +99,16 @@ mod tests {
             .filter(|n| active.for_api_request(*n) == Injected::ServerError)
             .collect();
         assert_eq!(failures, [4, 8, 12, 16, 20]);
+    }
+
+    #[test]
+    fn webhook_drops_are_exact_and_even() {
+        let active = ActiveFaults::from(Faults {
+            webhook_drop_percent: 30,
+            ..Faults::default()
+        });
+        let dropped: Vec<u64> = (1..=10).filter(|n| active.drops_webhook(*n)).collect();
+        assert_eq!(dropped, [4, 7, 10]);
     }
 
     #[test]

@@ -60,6 +60,18 @@ pub struct SimConfig {
     pub gdpr_step: Duration,
     pub seed: Seed,
     pub faults: Faults,
+    /// Where the trigger's data action posts each agent's result (result-ingest's webhook); none:
+    /// conversations are only recorded.
+    pub webhook: Option<WebhookTarget>,
+}
+
+/// The data action's target: `POST url` with HTTP Basic `user:secret`, as Genesys' Web Services
+/// data action sends it (one attempt, no retry).
+#[derive(Debug, Clone)]
+pub struct WebhookTarget {
+    pub url: String,
+    pub user: String,
+    pub secret: String,
 }
 
 impl SimConfig {
@@ -74,6 +86,7 @@ impl SimConfig {
             gdpr_step: Duration::from_secs(2),
             seed,
             faults: Faults::default(),
+            webhook: None,
         }
     }
 }
@@ -95,6 +108,9 @@ pub struct SimState {
     issued: Mutex<Vec<String>>,
     pub(crate) gdpr_requests: Mutex<Vec<GdprRequest>>,
     pub(crate) conversations: Mutex<Vec<conversations::StoredConversation>>,
+    pub(crate) webhook_client: reqwest::Client,
+    pub(crate) webhook_attempts: AtomicU64,
+    webhook_outcomes: Mutex<BTreeMap<&'static str, u64>>,
     pub(crate) faults: Mutex<faults::ActiveFaults>,
     pub(crate) api_requests: AtomicU64,
     calls: Mutex<BTreeMap<&'static str, u64>>,
@@ -106,7 +122,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl SimState {
-    fn new(config: SimConfig) -> Self {
+    fn new(config: SimConfig, webhook_client: reqwest::Client) -> Self {
         let by_id = |items: &[serde_json::Value]| {
             items
                 .iter()
@@ -122,6 +138,9 @@ impl SimState {
             issued: Mutex::default(),
             gdpr_requests: Mutex::default(),
             conversations: Mutex::default(),
+            webhook_client,
+            webhook_attempts: AtomicU64::new(0),
+            webhook_outcomes: Mutex::default(),
             api_requests: AtomicU64::new(0),
             calls: Mutex::default(),
         }
@@ -136,6 +155,16 @@ impl SimState {
     /// `analytics.conversations.details.query`.
     pub fn calls(&self) -> BTreeMap<&'static str, u64> {
         lock(&self.calls).clone()
+    }
+
+    /// Webhook deliveries by outcome: `delivered`, `dropped` (the fault), `refused` (not 2xx),
+    /// `failed` (no answer).
+    pub fn webhook_outcomes(&self) -> BTreeMap<&'static str, u64> {
+        lock(&self.webhook_outcomes).clone()
+    }
+
+    pub(crate) fn count_webhook(&self, outcome: &'static str) {
+        *lock(&self.webhook_outcomes).entry(outcome).or_default() += 1;
     }
 
     pub fn calls_to(&self, endpoint: &str) -> u64 {
@@ -207,7 +236,9 @@ pub fn start(config: SimConfig) -> anyhow::Result<RunningSim> {
     let listener = TcpListener::bind((config.host.as_str(), config.port))?;
     let port = listener.local_addr()?.port();
     let url = format!("http://{}:{port}", config.host);
-    let state = Arc::new(SimState::new(config));
+    // The data action's own timeout is at most 60 s; ten is plenty on loopback.
+    let webhook_client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+    let state = Arc::new(SimState::new(config, webhook_client));
     let data = actix_web::web::Data::from(state.clone());
     let server =
         actix_web::HttpServer::new(move || actix_web::App::new().app_data(data.clone()).configure(api::config))

@@ -27,6 +27,16 @@ struct Cli {
     /// Seconds a GDPR request spends in each status.
     #[arg(long, default_value_t = 2.0, env = "GENESYS_SIM_GDPR_STEP_SECONDS")]
     gdpr_step_seconds: f64,
+    /// Where the trigger's data action posts each agent's result of a recorded conversation
+    /// (result-ingest's `/customers/supportResult`); none: nothing is posted.
+    #[arg(long, env = "GENESYS_SIM_WEBHOOK_URL", requires = "webhook_secret")]
+    webhook_url: Option<String>,
+    /// The data action's Basic user (result-ingest's caller name).
+    #[arg(long, default_value = "genesys", env = "GENESYS_SIM_WEBHOOK_USER")]
+    webhook_user: String,
+    /// The data action's Basic password (that caller's token).
+    #[arg(long, env = "GENESYS_SIM_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: Option<String>,
 }
 
 #[tokio::main]
@@ -63,6 +73,14 @@ async fn main() -> ExitCode {
     config.client_secret = cli.client_secret;
     config.token_lifetime = Duration::from_secs(cli.token_lifetime_seconds);
     config.gdpr_step = Duration::from_secs_f64(cli.gdpr_step_seconds.max(0.0));
+    config.webhook = cli
+        .webhook_url
+        .zip(cli.webhook_secret)
+        .map(|(url, secret)| genesys_sim::WebhookTarget {
+            url,
+            user: cli.webhook_user,
+            secret,
+        });
     match genesys_sim::start(config) {
         Ok(sim) => {
             println!("genesys-sim listening on {}", sim.url);

@@ -288,6 +288,18 @@ fn conversation(id: &str, start: &str, end: &str, agents: &[(&str, &str)]) -> Va
     })
 }
 
+/// Records `body` with `POST /admin/conversations`; the sim's answer (201).
+async fn record(client: &reqwest::Client, url: &str, body: &Value) -> Value {
+    let response = client
+        .post(format!("{url}/admin/conversations"))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    response.json().await.unwrap()
+}
+
 async fn detail_query(client: &reqwest::Client, url: &str, bearer: &str, body: &Value) -> reqwest::Response {
     client
         .post(format!("{url}/api/v2/analytics/conversations/details/query"))
@@ -331,13 +343,7 @@ async fn the_detail_query_finds_ended_conversations_by_start_a_page_at_a_time() 
             vec![(OTHER_AGENT, CODE)],
         ),
     ] {
-        let recorded = client
-            .post(format!("{url}/admin/conversations"))
-            .json(&conversation(id, start, end, &agents))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(recorded.status().as_u16(), 201);
+        record(&client, &url, &conversation(id, start, end, &agents)).await;
     }
     let bearer = bearer(&client, &url).await;
     let page = |n: u64| {
@@ -429,17 +435,8 @@ async fn the_detail_query_shows_a_conversation_only_after_the_analytics_delay_an
     });
     let client = reqwest::Client::new();
     let id = "00000000-0000-4000-8000-0000000000d1";
-    client
-        .post(format!("{url}/admin/conversations"))
-        .json(&conversation(
-            id,
-            "2026-11-20T09:00:00Z",
-            "2026-11-20T09:05:00Z",
-            &[(AGENT, CODE)],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let body = conversation(id, "2026-11-20T09:00:00Z", "2026-11-20T09:05:00Z", &[(AGENT, CODE)]);
+    record(&client, &url, &body).await;
     let bearer = bearer(&client, &url).await;
     let interval = serde_json::json!({ "interval": "2026-11-20T00:00:00Z/2026-11-21T00:00:00Z" });
     let hidden: Value = detail_query(&client, &url, &bearer, &interval)
@@ -471,4 +468,132 @@ async fn the_detail_query_shows_a_conversation_only_after_the_analytics_delay_an
         .await
         .unwrap();
     assert_eq!(unauthenticated.status().as_u16(), 401);
+}
+
+/// What a stand-in for result-ingest's webhook received: each body with its Authorization.
+#[derive(Clone, Default)]
+struct Received(std::sync::Arc<std::sync::Mutex<Vec<(Value, String)>>>);
+
+/// A webhook receiver on 127.0.0.1 answering 202, as result-ingest does.
+fn receiver() -> (String, Received) {
+    let received = Received::default();
+    let kept = received.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/customers/supportResult", listener.local_addr().unwrap());
+    let server = actix_web::HttpServer::new(move || {
+        let kept = kept.clone();
+        actix_web::App::new().route(
+            "/customers/supportResult",
+            actix_web::web::post().to(
+                move |request: actix_web::HttpRequest, body: actix_web::web::Json<Value>| {
+                    let kept = kept.clone();
+                    async move {
+                        let auth = request
+                            .headers()
+                            .get("authorization")
+                            .map(|v| v.to_str().unwrap().to_owned())
+                            .unwrap_or_default();
+                        kept.0.lock().unwrap().push((body.into_inner(), auth));
+                        actix_web::HttpResponse::Accepted().finish()
+                    }
+                },
+            ),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    (url, received)
+}
+
+#[tokio::test]
+async fn the_trigger_posts_each_agents_result_and_drops_the_configured_share() {
+    let (webhook, received) = receiver();
+    let (url, state) = start(|config| {
+        config.webhook = Some(genesys_sim::WebhookTarget {
+            url: webhook,
+            user: "genesys".to_owned(),
+            secret: "a-data-action-secret".to_owned(),
+        });
+    });
+    state.set_faults(Faults {
+        webhook_drop_percent: 30,
+        ..Faults::default()
+    });
+    let client = reqwest::Client::new();
+    let mut outcomes = Vec::new();
+    for n in 0..10u32 {
+        let id = format!("00000000-0000-4000-8000-0000000001{n:02}");
+        let body = conversation(&id, "2026-11-20T09:00:00Z", "2026-11-20T09:05:00Z", &[(AGENT, CODE)]);
+        let answer = record(&client, &url, &body).await;
+        outcomes.push(answer["webhookDeliveries"][0]["outcome"].as_str().unwrap().to_owned());
+    }
+    let dropped: Vec<usize> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, outcome)| *outcome == "dropped")
+        .map(|(n, _)| n + 1)
+        .collect();
+    assert_eq!(dropped, [4, 7, 10], "{outcomes:?}");
+    assert_eq!(
+        state.webhook_outcomes(),
+        [("delivered", 7), ("dropped", 3)].into_iter().collect()
+    );
+    let received = received.0.lock().unwrap().clone();
+    assert_eq!(received.len(), 7);
+    let (body, auth) = &received[0];
+    assert_eq!(
+        body,
+        &serde_json::json!({
+            "conversationId": "00000000-0000-4000-8000-000000000100",
+            "eventTime": "2026-11-20T09:05:00Z",
+            "direction": "inbound",
+            "mediaType": "voice",
+            "ani": "tel:+420601123456",
+            "subject": "A question",
+            "wrapupCode": CODE,
+            "userId": AGENT,
+        })
+    );
+    use base64::Engine;
+    let expected = base64::engine::general_purpose::STANDARD.encode("genesys:a-data-action-secret");
+    assert_eq!(auth, &format!("Basic {expected}"));
+}
+
+#[tokio::test]
+async fn a_webhook_nobody_answers_is_one_failed_attempt() {
+    let unreachable = a_free_port();
+    let (url, state) = start(|config| {
+        config.webhook = Some(genesys_sim::WebhookTarget {
+            url: format!("http://127.0.0.1:{unreachable}/customers/supportResult"),
+            user: "genesys".to_owned(),
+            secret: "a-data-action-secret".to_owned(),
+        });
+    });
+    let body = conversation(
+        "00000000-0000-4000-8000-0000000002aa",
+        "2026-11-20T09:00:00Z",
+        "2026-11-20T09:05:00Z",
+        &[(AGENT, CODE), (OTHER_AGENT, CODE)],
+    );
+    let answer = record(&reqwest::Client::new(), &url, &body).await;
+    assert_eq!(answer["webhookDeliveries"][0]["outcome"], "failed");
+    assert_eq!(answer["webhookDeliveries"][1]["outcome"], "failed");
+    assert_eq!(state.webhook_outcomes(), [("failed", 2)].into_iter().collect());
+    // The conversation is recorded all the same: the sweep is what finds it.
+    assert_eq!(
+        answer["conversation"]["conversationId"],
+        "00000000-0000-4000-8000-0000000002aa"
+    );
+}
+
+/// A port on 127.0.0.1 just freed: nothing listens there, so connections are refused.
+fn a_free_port() -> u16 {
+    let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    drop(socket);
+    port
 }
