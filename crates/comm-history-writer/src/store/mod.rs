@@ -1,0 +1,121 @@
+//! Communication records as stored: their row (here), writing them exactly once with their
+//! idempotency keys (`write`), and reading them (`read`).
+
+mod read;
+mod write;
+
+pub use read::*;
+pub use write::*;
+
+use crate::schema::{communication_records, idempotency_keys};
+use diesel::prelude::*;
+use domain::{
+    BoundedText, Channel, CommunicationRecord, CommunicationRecordId, CustomerHandle, CustomerId, Direction,
+    GenesysUserId, HandleNormaliser, InteractionId, NewCommunicationRecord, RecordDomain, Timestamp,
+};
+use service_kit::database::sql_types::{DbTimestamp, DbUuid};
+use service_kit::database::AnyConnection;
+use service_kit::pagination::{decode_cursor, encode_cursor};
+use service_kit::per_backend;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+
+#[derive(Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = communication_records)]
+pub(crate) struct RecordRow {
+    id: DbUuid,
+    direction: String,
+    communicated_at: DbTimestamp,
+    source: String,
+    channel: String,
+    domain: String,
+    customer_id: Option<DbUuid>,
+    customer_handle: String,
+    customer_handle_key: String,
+    interaction_id: DbUuid,
+    bank_user_id: Option<String>,
+    bank_user_name: Option<String>,
+    purpose: Option<String>,
+    title: String,
+    body: String,
+    created_at: DbTimestamp,
+    genesys_user_id: Option<DbUuid>,
+    /// A GDPR forget of the agent holds the record: served without the agent.
+    agent_redacted: bool,
+}
+
+impl RecordRow {
+    fn new(
+        id: CommunicationRecordId,
+        record: &NewCommunicationRecord,
+        created_at: Timestamp,
+        handles: &HandleNormaliser,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            direction: record.direction.as_str().to_owned(),
+            communicated_at: record.communicated_at.into(),
+            source: record.source.as_str().to_owned(),
+            channel: record.channel.as_str().to_owned(),
+            domain: record.domain.as_str().to_owned(),
+            customer_id: record.customer_id.map(DbUuid::from),
+            customer_handle: record.customer_handle.as_str().to_owned(),
+            customer_handle_key: record.customer_handle.key(handles).as_str().to_owned(),
+            interaction_id: record.interaction_id.into(),
+            bank_user_id: record.bank_user_id.as_ref().map(|v| v.as_str().to_owned()),
+            bank_user_name: record.bank_user_name.as_ref().map(|v| v.as_str().to_owned()),
+            purpose: record.purpose.as_ref().map(|v| v.as_str().to_owned()),
+            title: record.title.as_str().to_owned(),
+            body: record.body.as_str().to_owned(),
+            created_at: created_at.into(),
+            genesys_user_id: record.genesys_user_id.map(DbUuid::from),
+            agent_redacted: false,
+        }
+    }
+
+    /// A row that no longer parses was written around our validation: report it as corrupt. A
+    /// record whose agent a GDPR forget holds is served without the agent.
+    pub(crate) fn into_record(self) -> QueryResult<CommunicationRecord> {
+        fn corrupt<E: std::fmt::Display>(column: &'static str) -> impl FnOnce(E) -> diesel::result::Error {
+            move |e| diesel::result::Error::DeserializationError(format!("communication_records.{column}: {e}").into())
+        }
+        fn text<const MIN: usize, const MAX: usize>(
+            value: &str,
+            column: &'static str,
+        ) -> QueryResult<BoundedText<MIN, MAX>> {
+            BoundedText::parse(value).map_err(corrupt(column))
+        }
+        Ok(CommunicationRecord {
+            id: self.id.into(),
+            attributes: NewCommunicationRecord {
+                direction: Direction::parse(&self.direction).map_err(corrupt("direction"))?,
+                communicated_at: self.communicated_at.into_domain()?,
+                source: text(&self.source, "source")?,
+                channel: Channel::parse(&self.channel).map_err(corrupt("channel"))?,
+                domain: RecordDomain::parse(&self.domain).map_err(corrupt("domain"))?,
+                customer_id: self.customer_id.map(CustomerId::from),
+                customer_handle: CustomerHandle::parse(&self.customer_handle).map_err(corrupt("customer_handle"))?,
+                interaction_id: self.interaction_id.into(),
+                bank_user_id: self
+                    .bank_user_id
+                    .as_deref()
+                    .map(|v| text(v, "bank_user_id"))
+                    .transpose()?,
+                bank_user_name: self
+                    .bank_user_name
+                    .as_deref()
+                    .filter(|_| !self.agent_redacted)
+                    .map(|v| text(v, "bank_user_name"))
+                    .transpose()?,
+                genesys_user_id: self
+                    .genesys_user_id
+                    .filter(|_| !self.agent_redacted)
+                    .map(GenesysUserId::from),
+                purpose: self.purpose.as_deref().map(|v| text(v, "purpose")).transpose()?,
+                title: text(&self.title, "title")?,
+                body: text(&self.body, "body")?,
+            },
+            created_at: self.created_at.into_domain()?,
+        })
+    }
+}

@@ -1,0 +1,349 @@
+//! Requests and their steps, as stored: the typed values and their rows (`model`), and the
+//! queries that read them and write them back only over the version that was read.
+
+mod model;
+
+pub use model::*;
+
+use crate::schema::{gdpr_requests, gdpr_steps};
+use diesel::prelude::*;
+use domain::gdpr::{CategoryCounts, DataSubject, ParticipantAction};
+use domain::Timestamp;
+use serde::Serialize;
+use service_kit::database::sql_types::{DbTimestamp, DbUuid};
+use service_kit::database::AnyConnection;
+use service_kit::per_backend;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// What a store call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The request changed since it was read (another worker, or a route): read it again.
+    #[error("the request changed meanwhile")]
+    Stale,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+pub fn insert_request(connection: &mut AnyConnection, request: &Request) -> QueryResult<()> {
+    diesel::insert_into(gdpr_requests::table)
+        .values(request.to_row()?)
+        .execute(connection)
+        .map(drop)
+}
+
+pub fn find_request(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<Request>> {
+    gdpr_requests::table
+        .find(DbUuid(id))
+        .select(RequestRow::as_select())
+        .first(connection)
+        .optional()?
+        .map(Request::try_from)
+        .transpose()
+}
+
+/// As [`find_request`], holding the row until the transaction ends (PostgreSQL `FOR UPDATE`;
+/// SQLite's write transaction holds the whole database already).
+pub fn lock_request(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<Request>> {
+    let row: Option<RequestRow> = match connection {
+        AnyConnection::Postgresql(pg) => gdpr_requests::table
+            .find(DbUuid(id))
+            .select(RequestRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional()?,
+        AnyConnection::Sqlite(sqlite) => gdpr_requests::table
+            .find(DbUuid(id))
+            .select(RequestRow::as_select())
+            .first(sqlite)
+            .optional()?,
+    };
+    row.map(Request::try_from).transpose()
+}
+
+/// Saves every field of `request` over the version it was read at, and counts the version on.
+/// Another writer in between makes this [`StoreError::Stale`]: nothing is overwritten.
+pub fn save_request(connection: &mut AnyConnection, request: &mut Request) -> StoreResult<()> {
+    use gdpr_requests::dsl;
+    let row = request.to_row()?;
+    let updated = diesel::update(dsl::gdpr_requests.find(row.id).filter(dsl::version.eq(row.version)))
+        .set((
+            dsl::status.eq(&row.status),
+            dsl::reference.eq(&row.reference),
+            dsl::subject.eq(&row.subject),
+            dsl::subject_fingerprint.eq(&row.subject_fingerprint),
+            dsl::due_at.eq(row.due_at),
+            dsl::extension_months.eq(row.extension_months),
+            dsl::extension_reason.eq(&row.extension_reason),
+            dsl::confirmed_at.eq(row.confirmed_at),
+            dsl::confirmed_by.eq(&row.confirmed_by),
+            dsl::confirmed_via.eq(&row.confirmed_via),
+            dsl::purge_after.eq(row.purge_after),
+            dsl::completed_at.eq(row.completed_at),
+            dsl::identifiers_erased_at.eq(row.identifiers_erased_at),
+            dsl::status_reason.eq(&row.status_reason),
+            dsl::next_attempt_at.eq(row.next_attempt_at),
+            dsl::updated_at.eq(row.updated_at),
+            dsl::version.eq(row.version + 1),
+        ))
+        .execute(connection)?;
+    if updated == 0 {
+        return Err(StoreError::Stale);
+    }
+    request.version += 1;
+    Ok(())
+}
+
+/// Moves the worker's lease on `request` to `until` (over the version it holds).
+pub fn renew_lease(connection: &mut AnyConnection, request: &mut Request, until: Timestamp) -> StoreResult<()> {
+    use gdpr_requests::dsl;
+    let updated = diesel::update(
+        dsl::gdpr_requests
+            .find(DbUuid(request.id))
+            .filter(dsl::version.eq(request.version)),
+    )
+    .set((
+        dsl::next_attempt_at.eq(DbTimestamp::from(until)),
+        dsl::version.eq(request.version + 1),
+    ))
+    .execute(connection)?;
+    if updated == 0 {
+        return Err(StoreError::Stale);
+    }
+    request.version += 1;
+    request.next_attempt_at = until;
+    Ok(())
+}
+
+/// The newest unfinished request of `request_type` for the same subject, if any.
+pub fn find_open_duplicate(
+    connection: &mut AnyConnection,
+    request_type: RequestType,
+    fingerprint: &str,
+) -> QueryResult<Option<Request>> {
+    use gdpr_requests::dsl;
+    dsl::gdpr_requests
+        .filter(dsl::request_type.eq(request_type.as_str()))
+        .filter(dsl::subject_fingerprint.eq(fingerprint))
+        .filter(dsl::status.ne_all(RequestStatus::finished()))
+        .order(dsl::received_at.desc())
+        .select(RequestRow::as_select())
+        .first(connection)
+        .optional()?
+        .map(Request::try_from)
+        .transpose()
+}
+
+/// The id of the newest FORGET for the subject, whatever its state.
+pub fn find_latest_forget(connection: &mut AnyConnection, fingerprint: &str) -> QueryResult<Option<Uuid>> {
+    use gdpr_requests::dsl;
+    Ok(dsl::gdpr_requests
+        .filter(dsl::request_type.eq(RequestType::Forget.as_str()))
+        .filter(dsl::subject_fingerprint.eq(fingerprint))
+        .order(dsl::received_at.desc())
+        .select(dsl::id)
+        .first::<DbUuid>(connection)
+        .optional()?
+        .map(|id| id.0))
+}
+
+pub fn steps(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<Step>> {
+    use gdpr_steps::dsl;
+    dsl::gdpr_steps
+        .filter(dsl::request_id.eq(DbUuid(request_id)))
+        .order((dsl::phase, dsl::position))
+        .select(StepRow::as_select())
+        .load(connection)?
+        .into_iter()
+        .map(Step::try_from)
+        .collect()
+}
+
+/// Inserts or replaces a step.
+pub fn save_step(connection: &mut AnyConnection, step: &Step) -> QueryResult<()> {
+    use gdpr_steps::dsl;
+    let row = step.to_row()?;
+    per_backend!(connection, |c| diesel::insert_into(gdpr_steps::table)
+        .values(&row)
+        .on_conflict((dsl::request_id, dsl::phase, dsl::participant))
+        .do_update()
+        .set(&row)
+        .execute(c))?;
+    Ok(())
+}
+
+/// Claims the due active request that has waited longest, for `lease`: its `next_attempt_at`
+/// moves to the lease's end and its version on, so whoever held it before can save nothing more
+/// (PostgreSQL: `SKIP LOCKED`, so replicas claim different requests).
+pub fn claim_next(connection: &mut AnyConnection, now: Timestamp, lease: Duration) -> QueryResult<Option<Uuid>> {
+    use gdpr_requests::dsl;
+    let lease_until = DbTimestamp(now.as_offset_date_time() + lease);
+    service_kit::database::write_transaction(connection, |c| {
+        let due = || {
+            dsl::gdpr_requests
+                .filter(dsl::status.eq_any(RequestStatus::active()))
+                .filter(dsl::next_attempt_at.le(DbTimestamp::from(now)))
+                .order(dsl::next_attempt_at)
+                .select(dsl::id)
+        };
+        let id: Option<DbUuid> = match c {
+            AnyConnection::Postgresql(pg) => due().for_update().skip_locked().first(pg).optional()?,
+            AnyConnection::Sqlite(sqlite) => due().first(sqlite).optional()?,
+        };
+        let Some(id) = id else { return Ok(None) };
+        diesel::update(dsl::gdpr_requests.find(id))
+            .set((
+                dsl::next_attempt_at.eq(lease_until),
+                dsl::attempts.eq(dsl::attempts + 1),
+                dsl::version.eq(dsl::version + 1),
+            ))
+            .execute(c)?;
+        Ok(Some(id.0))
+    })
+}
+
+/// Which requests a listing covers.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub status: Option<RequestStatus>,
+    pub overdue: bool,
+}
+
+/// Newest first by `(received_at, id)`, `limit` after the cursor.
+pub fn list(
+    connection: &mut AnyConnection,
+    filter: &ListFilter,
+    after: Option<(Timestamp, Uuid)>,
+    limit: i64,
+    now: Timestamp,
+) -> QueryResult<Vec<Request>> {
+    use gdpr_requests::dsl;
+    let mut query = dsl::gdpr_requests.select(RequestRow::as_select()).into_boxed();
+    if let Some(status) = filter.status {
+        query = query.filter(dsl::status.eq(status.as_str()));
+    }
+    if filter.overdue {
+        query = query
+            .filter(dsl::status.ne_all(RequestStatus::finished()))
+            .filter(dsl::due_at.lt(DbTimestamp::from(now)));
+    }
+    if let Some((at, id)) = after {
+        let at = DbTimestamp::from(at);
+        query = query.filter(
+            dsl::received_at
+                .le(at)
+                .and(dsl::received_at.lt(at).or(dsl::id.lt(DbUuid(id)))),
+        );
+    }
+    query
+        .order((dsl::received_at.desc(), dsl::id.desc()))
+        .limit(limit)
+        .load(connection)?
+        .into_iter()
+        .map(Request::try_from)
+        .collect()
+}
+
+/// Unfinished requests past their due date.
+pub fn overdue_count(connection: &mut AnyConnection, now: Timestamp) -> QueryResult<i64> {
+    use gdpr_requests::dsl;
+    dsl::gdpr_requests
+        .filter(dsl::status.ne_all(RequestStatus::finished()))
+        .filter(dsl::due_at.lt(DbTimestamp::from(now)))
+        .count()
+        .get_result(connection)
+}
+
+/// Requests by status.
+pub fn status_counts(connection: &mut AnyConnection) -> QueryResult<Vec<(RequestStatus, i64)>> {
+    use gdpr_requests::dsl;
+    dsl::gdpr_requests
+        .group_by(dsl::status)
+        .select((dsl::status, diesel::dsl::count_star()))
+        .load::<(String, i64)>(connection)?
+        .into_iter()
+        .map(|(status, n)| {
+            RequestStatus::parse(&status)
+                .map(|status| (status, n))
+                .ok_or_else(|| corrupt(format!("unknown request status {status:?}")))
+        })
+        .collect()
+}
+
+/// Finished requests whose identifiers' retention has passed (`updated_at` before `before`), and
+/// not erased yet.
+pub fn retention_passed(connection: &mut AnyConnection, before: Timestamp) -> QueryResult<Vec<Uuid>> {
+    use gdpr_requests::dsl;
+    Ok(dsl::gdpr_requests
+        .filter(dsl::status.eq_any(RequestStatus::finished()))
+        .filter(dsl::identifiers_erased_at.is_null())
+        .filter(dsl::updated_at.lt(DbTimestamp::from(before)))
+        .select(dsl::id)
+        .load::<DbUuid>(connection)?
+        .into_iter()
+        .map(|id| id.0)
+        .collect())
+}
+
+/// FORGETs still awaiting confirmation since before `before`.
+pub fn unconfirmed_since(connection: &mut AnyConnection, before: Timestamp) -> QueryResult<Vec<Uuid>> {
+    use gdpr_requests::dsl;
+    Ok(dsl::gdpr_requests
+        .filter(dsl::status.eq(RequestStatus::AwaitingConfirmation.as_str()))
+        .filter(dsl::received_at.lt(DbTimestamp::from(before)))
+        .select(dsl::id)
+        .load::<DbUuid>(connection)?
+        .into_iter()
+        .map(|id| id.0)
+        .collect())
+}
+
+/// Erases what a request holds that names or points to its subject: the subject, its
+/// fingerprint, the case reference, the extension's reason, and its steps' export data and
+/// Genesys result links. The request, its steps' counts and the audit log stay.
+pub fn erase_identifiers(connection: &mut AnyConnection, request: &mut Request, now: Timestamp) -> StoreResult<()> {
+    request.subject = None;
+    request.subject_fingerprint = None;
+    request.reference = None;
+    request.extension_reason = None;
+    request.identifiers_erased_at = Some(now);
+    save_request(connection, request)?;
+    diesel::update(gdpr_steps::table.filter(gdpr_steps::request_id.eq(DbUuid(request.id))))
+        .set((
+            gdpr_steps::export_data.eq(None::<String>),
+            gdpr_steps::results_urls.eq(None::<String>),
+        ))
+        .execute(connection)?;
+    Ok(())
+}
+
+/// Steps whose export data is not sealed yet (written before bundles were encrypted).
+pub fn unsealed_exports(connection: &mut AnyConnection, sealed_prefix: &str) -> QueryResult<Vec<Step>> {
+    use gdpr_steps::dsl;
+    dsl::gdpr_steps
+        .filter(dsl::export_data.is_not_null())
+        .filter(dsl::export_data.not_like(format!("{sealed_prefix}%")))
+        .select(StepRow::as_select())
+        .load(connection)?
+        .into_iter()
+        .map(Step::try_from)
+        .collect()
+}
+
+/// The database's own clock: the undo-or-purge decision is taken on it, whichever replica asks.
+pub fn database_now(connection: &mut AnyConnection) -> QueryResult<Timestamp> {
+    #[derive(QueryableByName)]
+    struct Now {
+        #[diesel(sql_type = service_kit::database::sql_types::UtcTimestamp)]
+        now: DbTimestamp,
+    }
+    let query = match connection {
+        AnyConnection::Postgresql(_) => "SELECT now() AS now",
+        AnyConnection::Sqlite(_) => "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now') AS now",
+    };
+    let now: Now = diesel::sql_query(query).get_result(connection)?;
+    now.now.into_domain()
+}

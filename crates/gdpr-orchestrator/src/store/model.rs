@@ -1,0 +1,461 @@
+//! Requests and steps as typed values, and the rows they are stored as: a stored status, state or
+//! subject that does not parse is an error, never a default.
+
+use super::*;
+
+pub(super) fn corrupt(what: impl std::fmt::Display) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(what.to_string().into())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RequestType {
+    Export,
+    Forget,
+    UndoForget,
+}
+
+impl RequestType {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Export => "EXPORT",
+            Self::Forget => "FORGET",
+            Self::UndoForget => "UNDO_FORGET",
+        }
+    }
+
+    /// A client's spelling (any letter case).
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Export, Self::Forget, Self::UndoForget]
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(value))
+    }
+}
+
+/// Where a request stands. The worker takes up the active ones when they fall due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    Received,
+    /// A participant was not ready when a phase was to start; retried by itself.
+    Blocked,
+    Counting,
+    AwaitingConfirmation,
+    Exporting,
+    Forgetting,
+    /// FORGET: hidden everywhere; purged once the grace window has passed, unless undone.
+    InGrace,
+    Purging,
+    Undoing,
+    Completed,
+    /// FORGET: restored by an UNDO_FORGET within the grace window.
+    Undone,
+    /// FORGET: cancelled before its confirmation by an UNDO_FORGET; nothing was hidden.
+    Cancelled,
+    /// FORGET in its grace window that an UNDO_FORGET is restoring: never purged.
+    UndoRequested,
+    /// FORGET never confirmed within `gdpr.confirmation_timeout_days`: its subject is erased.
+    Expired,
+}
+
+impl RequestStatus {
+    pub const ALL: [Self; 14] = [
+        Self::Received,
+        Self::Blocked,
+        Self::Counting,
+        Self::AwaitingConfirmation,
+        Self::Exporting,
+        Self::Forgetting,
+        Self::InGrace,
+        Self::Purging,
+        Self::Undoing,
+        Self::Completed,
+        Self::Undone,
+        Self::Cancelled,
+        Self::UndoRequested,
+        Self::Expired,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Blocked => "blocked",
+            Self::Counting => "counting",
+            Self::AwaitingConfirmation => "awaiting_confirmation",
+            Self::Exporting => "exporting",
+            Self::Forgetting => "forgetting",
+            Self::InGrace => "in_grace",
+            Self::Purging => "purging",
+            Self::Undoing => "undoing",
+            Self::Completed => "completed",
+            Self::Undone => "undone",
+            Self::Cancelled => "cancelled",
+            Self::UndoRequested => "undo_requested",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == value)
+    }
+
+    /// What the worker takes up when due.
+    pub const fn is_active(self) -> bool {
+        match self {
+            Self::Received
+            | Self::Blocked
+            | Self::Counting
+            | Self::Exporting
+            | Self::Forgetting
+            | Self::InGrace
+            | Self::Purging
+            | Self::Undoing => true,
+            Self::AwaitingConfirmation
+            | Self::Completed
+            | Self::Undone
+            | Self::Cancelled
+            | Self::UndoRequested
+            | Self::Expired => false,
+        }
+    }
+
+    /// Nothing more happens to it.
+    pub const fn is_finished(self) -> bool {
+        match self {
+            Self::Completed | Self::Undone | Self::Cancelled | Self::Expired => true,
+            Self::Received
+            | Self::Blocked
+            | Self::Counting
+            | Self::AwaitingConfirmation
+            | Self::Exporting
+            | Self::Forgetting
+            | Self::InGrace
+            | Self::Purging
+            | Self::Undoing
+            | Self::UndoRequested => false,
+        }
+    }
+
+    pub(super) fn active() -> Vec<&'static str> {
+        Self::ALL
+            .into_iter()
+            .filter(|s| s.is_active())
+            .map(Self::as_str)
+            .collect()
+    }
+
+    pub(super) fn finished() -> Vec<&'static str> {
+        Self::ALL
+            .into_iter()
+            .filter(|s| s.is_finished())
+            .map(Self::as_str)
+            .collect()
+    }
+}
+
+/// Where a participant's step stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Pending,
+    /// A call to the participant is under way (or its worker died during it: repeated safely).
+    Running,
+    Done,
+    PendingExternal,
+    Failed,
+}
+
+impl StepState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::PendingExternal => "pending_external",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Running,
+            Self::Done,
+            Self::PendingExternal,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == value)
+    }
+}
+
+/// A request, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub id: Uuid,
+    pub request_type: RequestType,
+    pub status: RequestStatus,
+    pub count_only: bool,
+    /// The case number; erased with the identifiers.
+    pub reference: Option<String>,
+    /// The person who filed it, and the client they came through.
+    pub requested_by: String,
+    pub requested_via: String,
+    /// While the request still holds it.
+    pub subject: Option<DataSubject>,
+    pub subject_fingerprint: Option<String>,
+    pub target_request_id: Option<Uuid>,
+    pub received_at: Timestamp,
+    pub due_at: Timestamp,
+    pub extension_months: i32,
+    pub extension_reason: Option<String>,
+    pub confirmed_at: Option<Timestamp>,
+    pub confirmed_by: Option<String>,
+    pub confirmed_via: Option<String>,
+    pub purge_after: Option<Timestamp>,
+    pub completed_at: Option<Timestamp>,
+    pub identifiers_erased_at: Option<Timestamp>,
+    pub status_reason: Option<String>,
+    pub attempts: i32,
+    pub next_attempt_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// What this copy was read at; a save succeeds only over the same version.
+    pub version: i32,
+}
+
+impl Request {
+    pub fn is_overdue(&self, now: Timestamp) -> bool {
+        !self.status.is_finished() && self.due_at < now
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = gdpr_requests)]
+pub(super) struct RequestRow {
+    pub(super) id: DbUuid,
+    pub(super) request_type: String,
+    pub(super) status: String,
+    pub(super) count_only: bool,
+    pub(super) reference: String,
+    pub(super) requested_by: String,
+    pub(super) subject: Option<String>,
+    pub(super) subject_fingerprint: Option<String>,
+    pub(super) target_request_id: Option<DbUuid>,
+    pub(super) received_at: DbTimestamp,
+    pub(super) due_at: DbTimestamp,
+    pub(super) extension_months: i32,
+    pub(super) extension_reason: Option<String>,
+    pub(super) confirmed_at: Option<DbTimestamp>,
+    pub(super) confirmed_by: Option<String>,
+    pub(super) purge_after: Option<DbTimestamp>,
+    pub(super) completed_at: Option<DbTimestamp>,
+    pub(super) identifiers_erased_at: Option<DbTimestamp>,
+    pub(super) status_reason: Option<String>,
+    pub(super) attempts: i32,
+    pub(super) next_attempt_at: DbTimestamp,
+    pub(super) updated_at: DbTimestamp,
+    pub(super) version: i32,
+    pub(super) requested_via: String,
+    pub(super) confirmed_via: Option<String>,
+}
+
+pub(super) fn timestamp(value: Option<DbTimestamp>) -> QueryResult<Option<Timestamp>> {
+    value.map(DbTimestamp::into_domain).transpose()
+}
+
+/// JSON for a text column; a failure is an error (never an empty value).
+pub fn to_json<T: Serialize>(value: &T) -> QueryResult<String> {
+    serde_json::to_string(value).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str, column: &str) -> QueryResult<T> {
+    serde_json::from_str(text).map_err(|e| corrupt(format!("{column}: {e}")))
+}
+
+impl TryFrom<RequestRow> for Request {
+    type Error = diesel::result::Error;
+    fn try_from(row: RequestRow) -> QueryResult<Self> {
+        let erased = row.identifiers_erased_at.is_some();
+        Ok(Self {
+            id: row.id.0,
+            request_type: RequestType::parse(&row.request_type)
+                .ok_or_else(|| corrupt(format!("unknown request type {:?}", row.request_type)))?,
+            status: RequestStatus::parse(&row.status)
+                .ok_or_else(|| corrupt(format!("unknown request status {:?}", row.status)))?,
+            count_only: row.count_only,
+            reference: (!erased).then_some(row.reference),
+            requested_by: row.requested_by,
+            requested_via: row.requested_via,
+            subject: row
+                .subject
+                .as_deref()
+                .map(|s| from_json(s, "gdpr_requests.subject"))
+                .transpose()?,
+            subject_fingerprint: row.subject_fingerprint,
+            target_request_id: row.target_request_id.map(|t| t.0),
+            received_at: row.received_at.into_domain()?,
+            due_at: row.due_at.into_domain()?,
+            extension_months: row.extension_months,
+            extension_reason: row.extension_reason,
+            confirmed_at: timestamp(row.confirmed_at)?,
+            confirmed_by: row.confirmed_by,
+            confirmed_via: row.confirmed_via,
+            purge_after: timestamp(row.purge_after)?,
+            completed_at: timestamp(row.completed_at)?,
+            identifiers_erased_at: timestamp(row.identifiers_erased_at)?,
+            status_reason: row.status_reason,
+            attempts: row.attempts,
+            next_attempt_at: row.next_attempt_at.into_domain()?,
+            updated_at: row.updated_at.into_domain()?,
+            version: row.version,
+        })
+    }
+}
+
+impl Request {
+    pub(super) fn to_row(&self) -> QueryResult<RequestRow> {
+        Ok(RequestRow {
+            id: DbUuid(self.id),
+            request_type: self.request_type.as_str().to_owned(),
+            status: self.status.as_str().to_owned(),
+            count_only: self.count_only,
+            reference: self.reference.clone().unwrap_or_default(),
+            requested_by: self.requested_by.clone(),
+            subject: self.subject.as_ref().map(to_json).transpose()?,
+            subject_fingerprint: self.subject_fingerprint.clone(),
+            target_request_id: self.target_request_id.map(DbUuid),
+            received_at: self.received_at.into(),
+            due_at: self.due_at.into(),
+            extension_months: self.extension_months,
+            extension_reason: self.extension_reason.clone(),
+            confirmed_at: self.confirmed_at.map(DbTimestamp::from),
+            confirmed_by: self.confirmed_by.clone(),
+            purge_after: self.purge_after.map(DbTimestamp::from),
+            completed_at: self.completed_at.map(DbTimestamp::from),
+            identifiers_erased_at: self.identifiers_erased_at.map(DbTimestamp::from),
+            status_reason: self.status_reason.clone(),
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at.into(),
+            updated_at: self.updated_at.into(),
+            version: self.version,
+            requested_via: self.requested_via.clone(),
+            confirmed_via: self.confirmed_via.clone(),
+        })
+    }
+}
+
+/// One participant's part of a phase, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub request_id: Uuid,
+    pub phase: ParticipantAction,
+    pub participant: String,
+    pub position: i32,
+    pub state: StepState,
+    pub attempts: i32,
+    pub counts: CategoryCounts,
+    pub left_out: CategoryCounts,
+    pub external_ref: Option<String>,
+    pub results_urls: Vec<String>,
+    /// An export's data, sealed ([`crate::bundle`]); erased with the identifiers.
+    pub export_data: Option<String>,
+    pub detail: Option<String>,
+    pub updated_at: Timestamp,
+}
+
+impl Step {
+    pub fn new(request_id: Uuid, phase: ParticipantAction, participant: &str, position: usize, now: Timestamp) -> Self {
+        Self {
+            request_id,
+            phase,
+            participant: participant.to_owned(),
+            position: i32::try_from(position).unwrap_or(i32::MAX),
+            state: StepState::Pending,
+            attempts: 0,
+            counts: CategoryCounts::new(),
+            left_out: CategoryCounts::new(),
+            external_ref: None,
+            results_urls: Vec::new(),
+            export_data: None,
+            detail: None,
+            updated_at: now,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = gdpr_steps)]
+#[diesel(treat_none_as_null = true)]
+pub(super) struct StepRow {
+    pub(super) request_id: DbUuid,
+    pub(super) phase: String,
+    pub(super) participant: String,
+    pub(super) position: i32,
+    pub(super) state: String,
+    pub(super) attempts: i32,
+    pub(super) counts: Option<String>,
+    pub(super) external_ref: Option<String>,
+    pub(super) results_urls: Option<String>,
+    pub(super) export_data: Option<String>,
+    pub(super) detail: Option<String>,
+    pub(super) updated_at: DbTimestamp,
+    pub(super) left_out: Option<String>,
+}
+
+impl TryFrom<StepRow> for Step {
+    type Error = diesel::result::Error;
+    fn try_from(row: StepRow) -> QueryResult<Self> {
+        let counts = |text: Option<String>, column| {
+            text.as_deref()
+                .map(|t| from_json::<CategoryCounts>(t, column))
+                .transpose()
+                .map(Option::unwrap_or_default)
+        };
+        Ok(Self {
+            request_id: row.request_id.0,
+            phase: ParticipantAction::parse(&row.phase)
+                .ok_or_else(|| corrupt(format!("unknown phase {:?}", row.phase)))?,
+            participant: row.participant,
+            position: row.position,
+            state: StepState::parse(&row.state)
+                .ok_or_else(|| corrupt(format!("unknown step state {:?}", row.state)))?,
+            attempts: row.attempts,
+            counts: counts(row.counts, "gdpr_steps.counts")?,
+            left_out: counts(row.left_out, "gdpr_steps.left_out")?,
+            external_ref: row.external_ref,
+            results_urls: row
+                .results_urls
+                .as_deref()
+                .map(|t| from_json(t, "gdpr_steps.results_urls"))
+                .transpose()?
+                .unwrap_or_default(),
+            export_data: row.export_data,
+            detail: row.detail,
+            updated_at: row.updated_at.into_domain()?,
+        })
+    }
+}
+
+impl Step {
+    pub(super) fn to_row(&self) -> QueryResult<StepRow> {
+        Ok(StepRow {
+            request_id: DbUuid(self.request_id),
+            phase: self.phase.as_str().to_owned(),
+            participant: self.participant.clone(),
+            position: self.position,
+            state: self.state.as_str().to_owned(),
+            attempts: self.attempts,
+            counts: Some(to_json(&self.counts)?),
+            external_ref: self.external_ref.clone(),
+            results_urls: (!self.results_urls.is_empty())
+                .then(|| to_json(&self.results_urls))
+                .transpose()?,
+            export_data: self.export_data.clone(),
+            detail: self.detail.clone(),
+            updated_at: self.updated_at.into(),
+            left_out: (!self.left_out.is_empty())
+                .then(|| to_json(&self.left_out))
+                .transpose()?,
+        })
+    }
+}
