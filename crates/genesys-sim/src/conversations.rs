@@ -29,6 +29,25 @@ pub(crate) struct StoredConversation {
     body: Value,
 }
 
+/// A time as the admin API receives it and Genesys writes it: RFC 3339, in UTC.
+#[derive(Debug, Clone)]
+struct UtcTime {
+    at: OffsetDateTime,
+    text: String,
+}
+
+impl<'de> Deserialize<'de> for UtcTime {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let text = String::deserialize(deserializer)?;
+        let at = OffsetDateTime::parse(&text, &Rfc3339)
+            .map_err(D::Error::custom)?
+            .to_offset(time::UtcOffset::UTC);
+        let text = at.format(&Rfc3339).map_err(D::Error::custom)?;
+        Ok(Self { at, text })
+    }
+}
+
 /// An agent who handled the conversation and wrapped it up.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -36,8 +55,8 @@ struct AgentResult {
     user_id: String,
     wrapup_code: String,
     /// When the wrap-up ended; the conversation's end when absent.
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    wrapup_end: Option<OffsetDateTime>,
+    #[serde(default)]
+    wrapup_end: Option<UtcTime>,
 }
 
 /// `POST /admin/conversations`: an ended conversation.
@@ -46,10 +65,8 @@ struct AgentResult {
 struct NewConversation {
     #[serde(default)]
     conversation_id: Option<uuid::Uuid>,
-    #[serde(with = "time::serde::rfc3339")]
-    start: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    end: OffsetDateTime,
+    start: UtcTime,
+    end: UtcTime,
     /// `inbound` or `outbound`.
     direction: String,
     /// `voice`, `email`, `message`, … (a session's `mediaType`).
@@ -61,13 +78,9 @@ struct NewConversation {
     agents: Vec<AgentResult>,
 }
 
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
-}
-
 fn analytics_body(state: &SimState, new: &NewConversation, id: &str) -> Value {
-    let start = rfc3339(new.start);
-    let end = rfc3339(new.end);
+    let start = &new.start.text;
+    let end = &new.end.text;
     let customer = json!({
         "participantId": uuid::Uuid::new_v4().to_string(),
         "participantName": "Customer",
@@ -91,7 +104,7 @@ fn analytics_body(state: &SimState, new: &NewConversation, id: &str) -> Value {
         if !new.subject.is_empty() {
             interact["subject"] = json!(new.subject);
         }
-        let wrapup_end = agent.wrapup_end.unwrap_or(new.end);
+        let wrapup_end = agent.wrapup_end.as_ref().unwrap_or(&new.end);
         json!({
             "participantId": uuid::Uuid::new_v4().to_string(),
             "participantName": name,
@@ -107,7 +120,7 @@ fn analytics_body(state: &SimState, new: &NewConversation, id: &str) -> Value {
                     {
                         "segmentType": "wrapup",
                         "segmentStart": end,
-                        "segmentEnd": rfc3339(wrapup_end),
+                        "segmentEnd": wrapup_end.text,
                         "wrapUpCode": agent.wrapup_code,
                     },
                 ],
@@ -128,7 +141,7 @@ fn analytics_body(state: &SimState, new: &NewConversation, id: &str) -> Value {
 fn support_result(new: &NewConversation, id: &str, agent: &AgentResult) -> Value {
     json!({
         "conversationId": id,
-        "eventTime": rfc3339(agent.wrapup_end.unwrap_or(new.end)),
+        "eventTime": agent.wrapup_end.as_ref().unwrap_or(&new.end).text,
         "direction": new.direction,
         "mediaType": new.media_type,
         "ani": new.ani,
@@ -171,14 +184,14 @@ async fn deliver(state: &SimState, new: &NewConversation, id: &str) -> Vec<Value
 
 async fn record(state: web::Data<SimState>, new: web::Json<NewConversation>) -> HttpResponse {
     let new = new.into_inner();
-    if new.end < new.start {
+    if new.end.at < new.start.at {
         return error(StatusCode::BAD_REQUEST, "bad.request", "end is before start");
     }
     let id = new.conversation_id.unwrap_or_else(uuid::Uuid::new_v4).to_string();
     let body = analytics_body(&state, &new, &id);
     let delay = Duration::from_secs(lock(&state.faults).faults.analytics_delay_seconds);
     lock(&state.conversations).push(StoredConversation {
-        start: new.start,
+        start: new.start.at,
         visible_from: Instant::now() + delay,
         body: body.clone(),
     });
@@ -249,6 +262,24 @@ fn filter_holds<'v>(filter: &Filter, values_of: impl Fn(&str) -> Vec<&'v Value>)
     }
 }
 
+/// Why the simulator cannot answer `filter` as Genesys would, if it cannot: a filter type other
+/// than `and`/`or`, a predicate without a dimension, or an operator other than `matches`,
+/// `exists`, `notExists`.
+fn unsupported(filter: &Filter) -> Option<String> {
+    if !matches!(filter.kind.as_str(), "and" | "or") {
+        return Some(format!("filter type {:?} is not and/or", filter.kind));
+    }
+    filter.predicates.iter().find_map(|predicate| {
+        if predicate.dimension.is_none() {
+            return Some("a predicate needs a dimension".to_owned());
+        }
+        match predicate.operator.as_deref() {
+            None | Some("matches" | "exists" | "notExists") => None,
+            Some(other) => Some(format!("operator {other:?} is not matches, exists or notExists")),
+        }
+    })
+}
+
 /// The values of `dimension` anywhere in a conversation's participants, sessions and segments.
 fn segment_values<'a>(conversation: &'a Value, dimension: &str) -> Vec<&'a Value> {
     let mut found = Vec::new();
@@ -291,6 +322,14 @@ async fn query(state: web::Data<SimState>, request: HttpRequest, body: web::Byte
             "interval must be an ISO-8601 interval start/end",
         );
     };
+    if let Some(reason) = query
+        .conversation_filters
+        .iter()
+        .chain(&query.segment_filters)
+        .find_map(unsupported)
+    {
+        return error(StatusCode::BAD_REQUEST, "bad.request", &reason);
+    }
     let page_size = query.paging.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
     let page_number = query.paging.page_number.unwrap_or(1);
     if page_size == 0 || page_size > MAX_PAGE_SIZE || page_number == 0 {

@@ -455,6 +455,10 @@ async fn the_detail_query_shows_a_conversation_only_after_the_analytics_delay_an
         serde_json::json!({ "interval": "yesterday" }),
         serde_json::json!({ "interval": "2026-11-21T00:00:00Z/2026-11-20T00:00:00Z" }),
         serde_json::json!({ "interval": "2026-11-20T00:00:00Z/2026-11-21T00:00:00Z", "paging": { "pageSize": 101 } }),
+        serde_json::json!({
+            "interval": "2026-11-20T00:00:00Z/2026-11-21T00:00:00Z",
+            "segmentFilters": [{ "type": "and", "predicates": [{ "dimension": "userId", "operator": "contains", "value": "x" }] }],
+        }),
     ] {
         let response = detail_query(&client, &url, &bearer, &bad).await;
         assert_eq!(response.status().as_u16(), 400, "{bad}");
