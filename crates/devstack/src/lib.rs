@@ -34,10 +34,17 @@ const CALLERS: [DevCaller; 8] = [
         scopes: &["pairing:write", "pairing:read", "records:read"],
         delegates: false,
     },
-    // result-ingest's worker: pairings, names, records and late customers.
+    // result-ingest's worker and sweeper: pairings, names, ended conversations, records and late
+    // customers.
     DevCaller {
         name: "result_ingest",
-        scopes: &["pairing:read", "genesys:lookup", "records:write", "records:assign"],
+        scopes: &[
+            "pairing:read",
+            "genesys:lookup",
+            "genesys:conversations",
+            "records:write",
+            "records:assign",
+        ],
         delegates: false,
     },
     // interaction-pairing's outbox: late customers.
@@ -159,6 +166,22 @@ impl Devstack {
             });
             applications.push(application);
         }
+        if let Some(simulator) = &simulator {
+            // genesys-sim plays Genesys' trigger: each conversation recorded with
+            // `POST /admin/conversations` is posted to result-ingest's webhook, as the data action does.
+            let ingest = services
+                .iter()
+                .find(|s| s.name == "result-ingest")
+                .ok_or_else(|| anyhow::anyhow!("result-ingest did not start"))?;
+            simulator.state.set_webhook(Some(genesys_sim::WebhookTarget {
+                url: format!("{}/customers/supportResult", ingest.url),
+                user: "genesys".to_owned(),
+                secret: tokens
+                    .get("genesys")
+                    .cloned()
+                    .ok_or_else(|| anyhow::anyhow!("no development token for genesys"))?,
+            }));
+        }
         Ok(Self {
             services,
             tokens,
@@ -242,6 +265,9 @@ fn wiring(
             setting("ingest.pairing_url", url_of("interaction-pairing")),
             setting("ingest.comm_history_url", url_of("comm-history-writer")),
             setting("ingest.internal_token", internal_token?),
+            // A demo's pace: a dropped webhook is recovered within seconds, not minutes.
+            setting("ingest.sweep_settle_seconds", "5".to_owned()),
+            setting("ingest.sweep_interval_seconds", "5".to_owned()),
         ],
         "gdpr-orchestrator" => vec![
             setting("gdpr.result_ingest_url", url_of("result-ingest")),

@@ -223,6 +223,23 @@ async fn every_caller_reaches_only_what_it_uses() {
             401,
         ),
         (
+            "result_ingest",
+            "genesys-gateway",
+            "GET",
+            "/conversations/results?startedFrom=2026-11-28T09:00:00Z&startedBefore=2026-11-28T10:00:00Z".into(),
+            None,
+            200,
+        ),
+        (
+            "gdpr_orchestrator",
+            "genesys-gateway",
+            "GET",
+            "/conversations/results?startedFrom=2026-11-28T09:00:00Z&startedBefore=2026-11-28T10:00:00Z".into(),
+            None,
+            403,
+        ),
+        ("operator", "result-ingest", "GET", "/ingest/sweeps".into(), None, 200),
+        (
             "interaction_pairing",
             "comm-history-writer",
             "POST",
@@ -301,5 +318,74 @@ async fn every_caller_reaches_only_what_it_uses() {
             .status()
             .as_u16();
         assert_eq!(status, expected, "{caller} {method} {service}{path}");
+    }
+}
+
+/// genesys-sim plays Genesys' trigger against devstack's result-ingest: a delivered result and a
+/// dropped one each end as one record (the dropped one recovered by the sweep within seconds).
+#[tokio::test]
+async fn a_dropped_webhook_is_recovered_by_the_sweep() {
+    let data = tempfile::tempdir().unwrap();
+    let stack = Devstack::start(&options(&data)).await.unwrap();
+    let urls: BTreeMap<&str, String> = stack.services.iter().map(|s| (s.name, s.url.clone())).collect();
+    let bofe = stack.tokens["bofe"].clone();
+    tokio::spawn(stack.run_until_signalled());
+    let client = reqwest::Client::new();
+    let now = time::OffsetDateTime::now_utc();
+    let at = |seconds: i64| {
+        (now + time::Duration::seconds(seconds))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let mut conversations = Vec::new();
+    for (drop_percent, outcome) in [(0, "delivered"), (100, "dropped")] {
+        let faults = client
+            .put(format!("{}/admin/faults", urls["genesys-sim"]))
+            .json(&serde_json::json!({ "webhookDropPercent": drop_percent }))
+            .send()
+            .await
+            .unwrap();
+        assert!(faults.status().is_success());
+        let id = uuid::Uuid::new_v4().to_string();
+        let recorded: serde_json::Value = client
+            .post(format!("{}/admin/conversations", urls["genesys-sim"]))
+            .json(&serde_json::json!({
+                "conversationId": id, "start": at(-2), "end": at(-1), "direction": "inbound",
+                "mediaType": "voice", "ani": "tel:+420601123456",
+                "agents": [{ "userId": "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f", "wrapupCode": "1ccb1c09-9495-4034-b377-b809f58d17da" }],
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(recorded["webhookDeliveries"][0]["outcome"], outcome, "{recorded}");
+        conversations.push(id);
+    }
+    // devstack sweeps every 5 seconds what ended 5 seconds before: a bound, not a speed target.
+    for id in &conversations {
+        let mut records = Vec::new();
+        for _ in 0..300 {
+            let listed: serde_json::Value = client
+                .get(format!(
+                    "{}/communicationRecords?interactionId={id}",
+                    urls["comm-history-writer"]
+                ))
+                .bearer_auth(&bofe)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            records = listed["items"].as_array().unwrap().clone();
+            if !records.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(records.len(), 1, "{id}: {records:?}");
+        assert_eq!(records[0]["bankUserName"], "Jana Nováková");
     }
 }

@@ -1,7 +1,9 @@
 //! genesys-gateway: the one door from ccbridge to Genesys Cloud. Agent and wrap-up code names
 //! (cached, coalesced, rate limited, retried) for result-ingest, and Genesys' GDPR API as a GDPR
-//! participant, for gdpr-orchestrator alone (signed calls). Keeps no state of its own: no database.
+//! participant, for gdpr-orchestrator alone (signed calls), and the ended conversations
+//! result-ingest's sweep compares with what the webhook delivered. Keeps no state of its own: no database.
 
+pub mod conversations;
 pub mod error;
 pub mod gdpr;
 pub mod lookups;

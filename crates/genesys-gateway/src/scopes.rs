@@ -3,6 +3,8 @@
 service_kit::scopes! {
     /// `GET /users/{userId}`, `GET /wrapupcodes/{codeId}`.
     GenesysLookup => "genesys:lookup",
+    /// `GET /conversations/results`: result-ingest's sweep.
+    GenesysConversations => "genesys:conversations",
     // `/internal/gdpr/…`: the GDPR participant contract, for gdpr-orchestrator alone.
     ; also gdpr_participant::GdprParticipant
 }

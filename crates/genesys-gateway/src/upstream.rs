@@ -29,6 +29,13 @@ enum Attempt {
     Refused(String),
 }
 
+/// What one call may spend: attempts, and time until its deadline.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    deadline: Instant,
+    max_attempts: u32,
+}
+
 pub struct GenesysApi {
     http: reqwest_middleware::ClientWithMiddleware,
     api_base_url: String,
@@ -77,7 +84,8 @@ impl GenesysApi {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<Value, UpstreamError> {
-        self.call(endpoint, Method::GET, path, query, None).await
+        self.call(endpoint, Method::GET, path, query, None, self.max_attempts)
+            .await
     }
 
     pub async fn post(
@@ -87,7 +95,14 @@ impl GenesysApi {
         query: &[(&str, &str)],
         body: &Value,
     ) -> Result<Value, UpstreamError> {
-        self.call(endpoint, Method::POST, path, query, Some(body)).await
+        self.call(endpoint, Method::POST, path, query, Some(body), self.max_attempts)
+            .await
+    }
+
+    /// One request (a token renewal aside), its failure answered at once: for a caller that
+    /// paces and retries by itself, and counts every request it spends.
+    pub async fn post_once(&self, endpoint: &'static str, path: &str, body: &Value) -> Result<Value, UpstreamError> {
+        self.call(endpoint, Method::POST, path, &[], Some(body), 1).await
     }
 
     async fn call(
@@ -97,9 +112,12 @@ impl GenesysApi {
         path: &str,
         query: &[(&str, &str)],
         body: Option<&Value>,
+        max_attempts: u32,
     ) -> Result<Value, UpstreamError> {
         let deadline = Instant::now() + self.deadline;
-        match tokio::time::timeout_at(deadline, self.attempts(endpoint, &method, path, query, body, deadline)).await {
+        let budget = Budget { deadline, max_attempts };
+        let attempts = self.attempts(endpoint, &method, path, query, body, budget);
+        match tokio::time::timeout_at(deadline, attempts).await {
             Ok(outcome) => outcome,
             Err(_) => Err(UpstreamError::Unavailable {
                 retry_after: Duration::from_secs(5),
@@ -115,13 +133,13 @@ impl GenesysApi {
         path: &str,
         query: &[(&str, &str)],
         body: Option<&Value>,
-        deadline: Instant,
+        Budget { deadline, max_attempts }: Budget,
     ) -> Result<Value, UpstreamError> {
         let mut backoff = backon::ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(100))
             .with_max_delay(Duration::from_secs(2))
             .with_jitter()
-            .with_max_times(self.max_attempts.saturating_sub(1) as usize)
+            .with_max_times(max_attempts.saturating_sub(1) as usize)
             .build();
         let mut renewed_after_401 = false;
         loop {

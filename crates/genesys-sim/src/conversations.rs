@@ -154,7 +154,7 @@ fn support_result(new: &NewConversation, id: &str, agent: &AgentResult) -> Value
 /// Plays the trigger: one attempt per agent's result, as the data action makes, unless the
 /// fault `webhookDropPercent` drops it. Returns each delivery's outcome.
 async fn deliver(state: &SimState, new: &NewConversation, id: &str) -> Vec<Value> {
-    let Some(target) = &state.config.webhook else {
+    let Some(target) = lock(&state.webhook).clone() else {
         return Vec::new();
     };
     let mut outcomes = Vec::new();

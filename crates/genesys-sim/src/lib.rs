@@ -109,6 +109,8 @@ pub struct SimState {
     pub(crate) gdpr_requests: Mutex<Vec<GdprRequest>>,
     pub(crate) conversations: Mutex<Vec<conversations::StoredConversation>>,
     pub(crate) webhook_client: reqwest::Client,
+    /// The trigger's target: `SimConfig::webhook`, or what [`SimState::set_webhook`] set since.
+    pub(crate) webhook: Mutex<Option<WebhookTarget>>,
     pub(crate) webhook_attempts: AtomicU64,
     webhook_outcomes: Mutex<BTreeMap<&'static str, u64>>,
     pub(crate) faults: Mutex<faults::ActiveFaults>,
@@ -133,6 +135,7 @@ impl SimState {
             users: by_id(&config.seed.users),
             wrapup_codes: by_id(&config.seed.wrapup_codes),
             faults: Mutex::new(faults::ActiveFaults::from(config.faults.clone())),
+            webhook: Mutex::new(config.webhook.clone()),
             config,
             tokens: Mutex::default(),
             issued: Mutex::default(),
@@ -161,6 +164,12 @@ impl SimState {
     /// `failed` (no answer).
     pub fn webhook_outcomes(&self) -> BTreeMap<&'static str, u64> {
         lock(&self.webhook_outcomes).clone()
+    }
+
+    /// Points the trigger at `target` (none: conversations are only recorded), for a webhook
+    /// that starts after the simulator (devstack binds result-ingest later).
+    pub fn set_webhook(&self, target: Option<WebhookTarget>) {
+        *lock(&self.webhook) = target;
     }
 
     pub(crate) fn count_webhook(&self, outcome: &'static str) {

@@ -12,6 +12,7 @@ pub mod scopes;
 pub mod settings;
 pub mod siblings;
 pub mod suppression;
+pub mod sweep;
 pub mod worker;
 
 use actix_web::web;
@@ -52,8 +53,23 @@ pub fn worker(settings: &Settings, pool: DbPool, registry: &prometheus::Registry
     worker::Worker::new(pool, ingest_settings(settings)?, metrics)
 }
 
+/// A sweeper on `pool` with these settings (tests build their own to sweep by hand).
+pub fn sweeper(settings: &Settings, pool: DbPool, registry: &prometheus::Registry) -> anyhow::Result<sweep::Sweeper> {
+    let ingest = ingest_settings(settings)?;
+    let metrics = Arc::new(metrics::IngestMetrics::register(registry)?);
+    let handles = settings
+        .handles
+        .normaliser()
+        .map_err(|reason| service_kit::configuration::invalid(&format!("handles.default_region: {reason}")))?;
+    let suppression = suppression::SuppressionKey::new(&ingest.suppression_key)
+        .map_err(|reason| service_kit::configuration::invalid(&reason))?;
+    let siblings = Arc::new(siblings::Siblings::new(&ingest)?);
+    sweep::Sweeper::new(pool, ingest, siblings, suppression, handles, metrics)
+}
+
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let ingest = ingest_settings(context.settings)?;
+    let sweep_limits = web::Data::new(routes::SweepLimits::from(&ingest));
     let metrics = Arc::new(metrics::IngestMetrics::register(context.metrics)?);
     // Background work only where something is served (`check-config` starts none).
     let serving = context.pool.zip(context.background);
@@ -64,16 +80,14 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         .map_err(|reason| service_kit::configuration::invalid(&format!("handles.default_region: {reason}")))?;
     let suppression = suppression::SuppressionKey::new(&ingest.suppression_key)
         .map_err(|reason| service_kit::configuration::invalid(&reason))?;
-    let participant = web::Data::new(gdpr::WebhookResults::new(
-        suppression.clone(),
-        Arc::new(siblings::Siblings::new(&ingest)?),
-    ));
+    let siblings = Arc::new(siblings::Siblings::new(&ingest)?);
+    let participant = web::Data::new(gdpr::WebhookResults::new(suppression.clone(), siblings.clone()));
     let verifier = gdpr_participant::verifier(context.settings)?;
     let batcher = serving
         .map(|(pool, _)| {
             accept_batcher::AcceptBatcher::start(
                 pool.clone(),
-                suppression,
+                suppression.clone(),
                 handles,
                 ingest.accept_transactions,
                 ingest.accept_batch_max,
@@ -81,6 +95,19 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
             .map(web::Data::new)
         })
         .transpose()?;
+    if let (true, Some((pool, background))) = (ingest.sweep_enabled, serving) {
+        let sweeper = sweep::Sweeper::new(
+            pool.clone(),
+            ingest.clone(),
+            siblings,
+            suppression,
+            handles,
+            metrics.clone(),
+        )?;
+        background.spawn("ingest sweeper", |shutdown, health| {
+            service_kit::queue::run(sweeper, shutdown, health)
+        });
+    }
     if let (true, Some((pool, background))) = (ingest.worker_enabled, serving) {
         let worker = worker::Worker::new(pool.clone(), ingest, metrics.clone())?;
         background.spawn("ingest worker", |shutdown, health| {
@@ -89,7 +116,7 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     }
     let metrics = web::Data::from(metrics);
     Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {
-        cfg.app_data(metrics.clone());
+        cfg.app_data(metrics.clone()).app_data(sweep_limits.clone());
         if let Some(batcher) = &batcher {
             cfg.app_data(batcher.clone());
         }

@@ -17,6 +17,15 @@ pub struct IngestMetrics {
     pub queue_depth: IntGaugeVec,
     pub oldest_pending_age_seconds: IntGauge,
     pub end_to_end_seconds: Histogram,
+    /// What the sweep made of the results it found: `outcome` = `recovered` (the webhook never
+    /// delivered it), `confirmed` (it had), `suppressed` (a forgotten subject), `unusable`.
+    pub sweep_results: IntCounterVec,
+    /// Genesys requests (detail query pages) the sweep spent.
+    pub sweep_requests: IntCounter,
+    /// How far the schedule's watermark is behind now.
+    pub sweep_watermark_lag_seconds: IntGauge,
+    /// Sweeps pending or running.
+    pub sweeps_open: IntGauge,
 }
 
 impl IngestMetrics {
@@ -72,7 +81,27 @@ impl IngestMetrics {
                     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0,
                 ]),
             )?,
+            sweep_results: IntCounterVec::new(
+                Opts::new(
+                    "ccbridge_ingest_sweep_results_total",
+                    "Results the sweep found in Genesys' analytics, by what it made of them",
+                ),
+                &["outcome"],
+            )?,
+            sweep_requests: counter(
+                "ccbridge_ingest_sweep_genesys_requests_total",
+                "Genesys requests (detail query pages) the sweep spent",
+            )?,
+            sweep_watermark_lag_seconds: IntGauge::new(
+                "ccbridge_ingest_sweep_watermark_lag_seconds",
+                "How far the sweep's watermark is behind now",
+            )?,
+            sweeps_open: IntGauge::new("ccbridge_ingest_sweeps_open", "Sweeps pending or running")?,
         };
+        registry.register(Box::new(metrics.sweep_results.clone()))?;
+        registry.register(Box::new(metrics.sweep_requests.clone()))?;
+        registry.register(Box::new(metrics.sweep_watermark_lag_seconds.clone()))?;
+        registry.register(Box::new(metrics.sweeps_open.clone()))?;
         registry.register(Box::new(metrics.accepted.clone()))?;
         registry.register(Box::new(metrics.duplicates.clone()))?;
         registry.register(Box::new(metrics.suppressed.clone()))?;

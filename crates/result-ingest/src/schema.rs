@@ -25,6 +25,8 @@ diesel::table! {
         lease_until -> Nullable<UtcTimestamp>,
         agent_redacted -> Bool,
         dead_at -> Nullable<UtcTimestamp>,
+        origin -> Text,
+        confirmed_at -> Nullable<UtcTimestamp>,
     }
 }
 
@@ -36,5 +38,48 @@ diesel::table! {
         request_id -> Uuid,
         key_hash -> Text,
         forgotten_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
+    sweeps (id) {
+        id -> Uuid,
+        origin -> Text,
+        requested_by -> Nullable<Text>,
+        started_from -> UtcTimestamp,
+        started_before -> UtcTimestamp,
+        status -> Text,
+        cursor_at -> UtcTimestamp,
+        cursor_page -> Integer,
+        held_at -> Nullable<UtcTimestamp>,
+        next_attempt_at -> UtcTimestamp,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        pages -> Integer,
+        requests -> Integer,
+        conversations -> Integer,
+        results -> Integer,
+        recovered -> Integer,
+        confirmed -> Integer,
+        suppressed -> Integer,
+        unusable -> Integer,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        finished_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
+    sweeper (name) {
+        name -> Text,
+        holder -> Nullable<Uuid>,
+        leased_until -> Nullable<UtcTimestamp>,
+        watermark -> Nullable<UtcTimestamp>,
     }
 }

@@ -50,6 +50,19 @@ pub struct IngestSettings {
     /// Key of the HMAC that hashes forgotten subjects' identifiers in the suppression list.
     /// Never logged; changing it forgets every suppression.
     pub suppression_key: SecretString,
+    /// Run the sweeper in this process (tests drive it by hand instead).
+    pub sweep_enabled: bool,
+    /// How often the schedule sweeps the conversations since its watermark.
+    pub sweep_interval_seconds: u64,
+    /// A conversation is swept once it ended this long ago (analytics lags behind the webhook,
+    /// and the webhook should have its chance first).
+    pub sweep_settle_seconds: u64,
+    /// Each scheduled window starts this far before the watermark, for conversations analytics
+    /// showed late.
+    pub sweep_overlap_seconds: u64,
+    /// The most Genesys requests (detail query pages) the sweep spends a minute, of the budget the
+    /// name lookups share.
+    pub sweep_max_requests_per_minute: u32,
 }
 
 impl IngestSettings {
@@ -73,6 +86,22 @@ impl IngestSettings {
             problems.push(reason);
         } else if self.suppression_key.expose_secret().len() < 32 {
             problems.push("ingest.suppression_key: must be set (at least 32 characters)".to_owned());
+        }
+        if self.sweep_interval_seconds == 0 {
+            problems.push("ingest.sweep_interval_seconds: must be at least 1".to_owned());
+        }
+        if self.sweep_max_requests_per_minute == 0 {
+            problems.push("ingest.sweep_max_requests_per_minute: must be at least 1".to_owned());
+        }
+        if self.sweep_enabled
+            && self.sweep_settle_seconds.saturating_add(self.sweep_overlap_seconds)
+                >= self.retention_days.saturating_mul(86_400)
+        {
+            problems.push(
+                "ingest.sweep_settle_seconds: with ingest.sweep_overlap_seconds, must stay within \
+                 ingest.retention_days (a result swept after its event was removed would be written again)"
+                    .to_owned(),
+            );
         }
         if let Err(queue) = self.queue() {
             problems.extend(queue);
@@ -137,6 +166,12 @@ impl IngestSettings {
     /// much again as margin for an answer the other side committed late.
     pub fn call_margin(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms.saturating_mul(2))
+    }
+
+    /// How far back a sweep may reach: processed events are kept `retention_days`, and only
+    /// while its event is kept is a result found again known to be written already.
+    pub fn sweep_reach(&self) -> Duration {
+        Duration::from_secs(self.retention_days.saturating_mul(86_400))
     }
 
     pub fn retry_budget(&self) -> Duration {

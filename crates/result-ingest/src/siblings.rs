@@ -1,4 +1,5 @@
-//! Calls to the services an event is enriched from and written to. Every failure is classified:
+//! Calls to the services an event is enriched from and written to, and the gateway's ended
+//! conversations the sweep reads. Every failure is classified:
 //! `Transient` (down, slow, busy, misconfigured: retry later) or `Permanent` (the request itself is
 //! wrong: retrying cannot help). Reasons name the service and status, never personal data.
 
@@ -248,6 +249,31 @@ impl Siblings {
                 }),
             })
             .collect())
+    }
+
+    /// Page `page` of the conversations that started in `[from, before)`, with their agents'
+    /// results (one Genesys request; a 429 comes back at once as a transient failure with its
+    /// `Retry-After`).
+    pub async fn conversation_page(
+        &self,
+        from: domain::Timestamp,
+        before: domain::Timestamp,
+        page: u32,
+    ) -> Result<crate::sweep::ConversationPage, Failure> {
+        let unreadable = || Failure::Transient {
+            reason: "genesys-gateway: unreadable page of conversations".to_owned(),
+            retry_after: None,
+        };
+        let url = Self::url(&self.gateway_url, &["conversations", "results"])?;
+        let request = self.http.get(url).query(&[
+            ("startedFrom", from.to_rfc3339()),
+            ("startedBefore", before.to_rfc3339()),
+            ("page", page.to_string()),
+        ]);
+        let Answer::Found(body) = self.call("genesys-gateway", request).await? else {
+            return Err(unreadable());
+        };
+        serde_json::from_value(body).map_err(|_| unreadable())
     }
 
     /// Gives the interaction's records without a customer this one (idempotent).

@@ -191,6 +191,7 @@ pub async fn stack() -> Stack {
         setting("ingest.comm_history_url", writer.address.clone()),
         setting("ingest.internal_token", INGEST_TOKEN),
         setting("ingest.worker_enabled", "false"),
+        setting("ingest.sweep_enabled", "false"),
         setting("ingest.backoff_min_ms", "1"),
         setting("ingest.backoff_max_ms", "20"),
     ]);

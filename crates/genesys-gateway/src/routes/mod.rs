@@ -1,11 +1,15 @@
 //! One module a resource; each exposes `config` for `main`, `devstack` and tests alike.
 
+mod conversations;
 mod lookups;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(lookups::user, lookups::wrapup_code),
-    tags((name = "lookups", description = "Agent and wrap-up code names, cached"))
+    paths(lookups::user, lookups::wrapup_code, conversations::results),
+    tags(
+        (name = "lookups", description = "Agent and wrap-up code names, cached"),
+        (name = "conversations", description = "Ended conversations and their agents' results, for the sweep")
+    )
 )]
 struct Api;
 
@@ -19,5 +23,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 pub fn config(cfg: &mut actix_web::web::ServiceConfig, verifier: actix_web::web::Data<gdpr_participant::CallVerifier>) {
     lookups::config(cfg);
+    conversations::config(cfg);
     crate::gdpr::config(cfg, verifier);
 }

@@ -10,6 +10,7 @@ pub const SALE_COMPLETED: &str = "1ccb1c09-9495-4034-b377-b809f58d17da";
 pub struct Harness {
     pub gateway: TestApp,
     pub sim: Arc<SimState>,
+    pub sim_url: String,
 }
 
 /// A seed with the default data plus `extra_users` generated agents.
@@ -45,11 +46,18 @@ pub async fn start(
     overrides.extend_from_slice(gateway_overrides);
     let gateway = test_support::spawn_app_with(
         &genesys_gateway::SERVICE,
-        &[(INGEST, &["genesys:lookup"]), (ORCHESTRATOR, &["gdpr:participant"])],
+        &[
+            (INGEST, &["genesys:lookup", "genesys:conversations"]),
+            (ORCHESTRATOR, &["gdpr:participant"]),
+        ],
         &overrides,
     )
     .await;
-    Harness { gateway, sim: state }
+    Harness {
+        gateway,
+        sim: state,
+        sim_url,
+    }
 }
 
 pub async fn default_harness() -> Harness {

@@ -1,5 +1,5 @@
-//! Accepting webhook results: each delivery stored once, redeliveries found, forgotten subjects
-//! suppressed.
+//! Accepting results (the webhook's, and those the sweep found in Genesys' analytics): each
+//! result stored once, redeliveries found, forgotten subjects suppressed.
 
 use super::*;
 
@@ -28,6 +28,7 @@ pub struct Delivery {
     pub payload: String,
     pub suppression_hashes: Vec<String>,
     pub trace_context: Option<String>,
+    pub origin: Origin,
 }
 
 impl Delivery {
@@ -45,24 +46,29 @@ impl Delivery {
             handle_key,
             trace_context,
             result,
+            origin: Origin::Webhook,
         })
+    }
+
+    /// The same result, found by the sweep rather than delivered by the webhook.
+    pub fn swept(self) -> Self {
+        Self {
+            origin: Origin::Sweep,
+            ..self
+        }
     }
 }
 
-/// The natural key: the same result delivered again is the same event.
-type NaturalKey<'a> = (InteractionId, GenesysUserId, &'a str, Timestamp);
+/// The natural key: the same conversation, agent and wrap-up code is the same result, whatever
+/// event time each delivery carries (the webhook's and the sweep's differ).
+type NaturalKey<'a> = (InteractionId, GenesysUserId, &'a str);
 
 fn natural_key(result: &SupportResult) -> NaturalKey<'_> {
-    (
-        result.conversation_id,
-        result.user_id,
-        result.wrapup_code.as_str(),
-        result.event_time,
-    )
+    (result.conversation_id, result.user_id, result.wrapup_code.as_str())
 }
 
 /// Stores each delivery as a pending event, or finds the event the same result created before
-/// (same conversation, agent, wrap-up code and event time), in a constant number of statements
+/// (same conversation, agent and wrap-up code), in a constant number of statements
 /// for the whole batch, and only for redeliveries a statement more each. A result about a subject
 /// forgotten after it happened is not stored ([`Acceptance::Suppressed`]). Answers in the order
 /// of `deliveries`. Atomic by itself: on PostgreSQL the batch is one statement (one round trip,
@@ -182,6 +188,7 @@ impl NewEvents<'_> {
             payloads: self.column(&rows, |d| d.payload.as_str()),
             handle_keys: self.column(&rows, |d| d.handle_key.as_str()),
             trace_contexts: self.column(&rows, |d| d.trace_context.as_deref()),
+            origins: self.column(&rows, |d| d.origin.as_str()),
         };
         let outcomes: Vec<BatchOutcome> = statement.load(connection)?;
         let mut stored = Stored {
@@ -226,6 +233,7 @@ impl NewEvents<'_> {
                     dsl::payload.eq(delivery.payload.as_str()),
                     dsl::customer_handle_key.eq(Some(delivery.handle_key.as_str())),
                     dsl::trace_context.eq(delivery.trace_context.as_deref()),
+                    dsl::origin.eq(delivery.origin.as_str()),
                     dsl::status.eq(InboxStatus::Pending.as_str()),
                     dsl::attempts.eq(0),
                     dsl::next_attempt_at.eq(now),
@@ -236,7 +244,7 @@ impl NewEvents<'_> {
             .collect();
         let inserted: Vec<DbUuid> = per_backend!(connection, |c| diesel::insert_into(inbox_events::table)
             .values(&rows)
-            .on_conflict((dsl::conversation_id, dsl::user_id, dsl::wrapup_code, dsl::event_time))
+            .on_conflict((dsl::conversation_id, dsl::user_id, dsl::wrapup_code))
             .do_nothing()
             .returning(dsl::id)
             .get_results(c))?;
@@ -264,7 +272,6 @@ fn existing_id(connection: &mut AnyConnection, result: &SupportResult) -> QueryR
         .filter(dsl::conversation_id.eq(DbUuid::from(result.conversation_id)))
         .filter(dsl::user_id.eq(DbUuid::from(result.user_id)))
         .filter(dsl::wrapup_code.eq(result.wrapup_code.as_str()))
-        .filter(dsl::event_time.eq(DbTimestamp::from(result.event_time)))
         .select(dsl::id)
         .first(connection)?;
     Ok(existing.0)

@@ -21,11 +21,13 @@ mod lease;
 mod operator;
 mod postgres;
 mod retention;
+mod swept;
 
 pub use accept::{accept_batch, Acceptance, Accepted, Delivery};
 pub use lease::{claim_due, settle, Claimed, ClaimedBatch, Settlement};
 pub use operator::{depth, list, retry_dead, status_of, EventSummary, QueueDepth};
 pub use retention::{remove_dead_before, remove_processed_before, replace_agent};
+pub use swept::{confirm, known_results, KnownResult, ResultIdentity};
 
 /// Where an event stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -55,6 +57,35 @@ impl InboxStatus {
             .find(|status| status.as_str() == value)
             .ok_or_else(|| {
                 diesel::result::Error::DeserializationError(format!("unknown inbox status {value:?}").into())
+            })
+    }
+}
+
+/// Who brought a result into the inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// Genesys' data action posted it to the webhook.
+    Webhook,
+    /// The sweep found it in Genesys' analytics: the webhook never delivered it.
+    Sweep,
+}
+
+impl Origin {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Sweep => "sweep",
+        }
+    }
+
+    /// A stored origin; anything else is a corrupt row, an error.
+    pub fn parse(value: &str) -> QueryResult<Self> {
+        [Self::Webhook, Self::Sweep]
+            .into_iter()
+            .find(|origin| origin.as_str() == value)
+            .ok_or_else(|| {
+                diesel::result::Error::DeserializationError(format!("unknown inbox origin {value:?}").into())
             })
     }
 }

@@ -42,6 +42,7 @@ pub(super) struct AcceptBatchStatement<'a> {
     pub(super) payloads: Vec<&'a str>,
     pub(super) handle_keys: Vec<&'a str>,
     pub(super) trace_contexts: Vec<Option<&'a str>>,
+    pub(super) origins: Vec<&'a str>,
 }
 
 impl QueryFragment<Pg> for AcceptBatchStatement<'_> {
@@ -52,10 +53,10 @@ impl QueryFragment<Pg> for AcceptBatchStatement<'_> {
             ") AS h(delivery, key_hash, event_time) \
              JOIN suppressions s ON s.key_hash = h.key_hash AND s.forgotten_at > h.event_time), \
              inserted AS (INSERT INTO inbox_events (id, conversation_id, user_id, wrapup_code, event_time, \
-                 payload, customer_handle_key, trace_context, status, attempts, next_attempt_at, \
-                 accepted_at, budget_started_at) \
+                 payload, customer_handle_key, trace_context, origin, status, attempts, \
+                 next_attempt_at, accepted_at, budget_started_at) \
              SELECT r.id, r.conversation_id, r.user_id, r.wrapup_code, r.event_time, r.payload, \
-                 r.customer_handle_key, r.trace_context, 'pending', 0, ",
+                 r.customer_handle_key, r.trace_context, r.origin, 'pending', 0, ",
         );
         push_binds!(out; Timestamptz => &self.now, Timestamptz => &self.now, Timestamptz => &self.now);
         out.push_sql(" FROM unnest(");
@@ -68,13 +69,14 @@ impl QueryFragment<Pg> for AcceptBatchStatement<'_> {
             Array<Timestamptz> => &self.event_times,
             Array<Text> => &self.payloads,
             Array<Text> => &self.handle_keys,
-            Array<Nullable<Text>> => &self.trace_contexts
+            Array<Nullable<Text>> => &self.trace_contexts,
+            Array<Text> => &self.origins
         );
         out.push_sql(
             ") AS r(delivery, id, conversation_id, user_id, wrapup_code, event_time, payload, \
-                 customer_handle_key, trace_context) \
+                 customer_handle_key, trace_context, origin) \
              WHERE r.delivery NOT IN (SELECT delivery FROM suppressed) \
-             ON CONFLICT (conversation_id, user_id, wrapup_code, event_time) DO NOTHING \
+             ON CONFLICT (conversation_id, user_id, wrapup_code) DO NOTHING \
              RETURNING id) \
              SELECT id AS inserted, NULL::int4 AS suppressed FROM inserted \
              UNION ALL SELECT NULL::uuid, delivery FROM suppressed",

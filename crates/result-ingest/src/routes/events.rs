@@ -8,7 +8,7 @@ use domain::Timestamp;
 use serde::Deserialize;
 use service_kit::auth::require;
 use service_kit::database::DbPool;
-use service_kit::pagination::{decode_cursor, encode_cursor};
+use service_kit::pagination::{keyset_page, page_parameters};
 use service_kit::problem::{ApiError, FieldProblem};
 use uuid::Uuid;
 
@@ -74,40 +74,14 @@ pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) 
             None
         }
     };
-    let limit = match query.limit.as_deref().map(str::parse::<i64>) {
-        None => 50,
-        Some(Ok(limit)) if (1..=500).contains(&limit) => limit,
-        Some(_) => {
-            problems.push(FieldProblem::parameter("limit", "must be a whole number from 1 to 500"));
-            50
-        }
-    };
-    let after = match query.cursor.as_deref() {
-        None => None,
-        Some(cursor) => {
-            let decoded = decode_cursor(cursor);
-            if decoded.is_none() {
-                problems.push(FieldProblem::parameter("cursor", "is not a cursor this service issued"));
-            }
-            decoded
-        }
-    };
+    let (limit, after) = page_parameters(query.limit.as_deref(), query.cursor.as_deref(), 50, 500, &mut problems);
     let (Some(status), true) = (status, problems.is_empty()) else {
         return Err(ApiError::Validation(problems));
     };
     let items = pool
         .run(move |c| inbox::list(c, status, after, limit + 1).map_err(ApiError::from))
         .await?;
-    let has_more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    let items: Vec<EventSummary> = items
-        .into_iter()
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .collect();
-    let next_cursor = if has_more {
-        items.last().map(|last| encode_cursor(last.accepted_at, last.id))
-    } else {
-        None
-    };
+    let (items, next_cursor) = keyset_page(items, limit, |event: &EventSummary| (event.accepted_at, event.id));
     Ok(HttpResponse::Ok().json(EventPage { items, next_cursor }))
 }
 

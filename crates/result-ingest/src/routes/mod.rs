@@ -1,14 +1,26 @@
 //! One module a resource; each exposes `config` for `main`, `devstack` and tests alike.
 
 mod events;
+mod sweeps;
 mod webhook;
+
+pub use sweeps::SweepLimits;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(webhook::accept, events::list, events::retry_one, events::retry_all_dead),
+    paths(
+        webhook::accept,
+        events::list,
+        events::retry_one,
+        events::retry_all_dead,
+        sweeps::start,
+        sweeps::list,
+        sweeps::one
+    ),
     tags(
         (name = "webhook", description = "Genesys reports an interaction's result"),
-        (name = "inbox", description = "Operators: what waits or failed, and replaying it")
+        (name = "inbox", description = "Operators: what waits or failed, and replaying it"),
+        (name = "sweeps", description = "Operators: results found in Genesys' analytics that the webhook never delivered")
     )
 )]
 struct Api;
@@ -24,4 +36,5 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
     webhook::config(cfg);
     events::config(cfg);
+    sweeps::config(cfg);
 }

@@ -1,41 +1,11 @@
 //! A result-ingest process killed mid-batch (SIGKILL, not a clean stop) and started again:
 //! no event is lost and none is written twice.
 
-use crate::helpers::{example, pipeline_with};
+use crate::helpers::{example, pipeline_with, start_replica};
 use genesys_sim::Faults;
-use secrecy::ExposeSecret;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const EVENTS: usize = 40;
-
-/// result-ingest as its own process, a second replica on the in-process one's database.
-fn start_replica(p: &crate::helpers::Pipeline) -> Child {
-    let ingest = &p.ingest.settings;
-    let section = result_ingest::ingest_settings(ingest).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_result-ingest"))
-        .env_clear()
-        .env("APP__APPLICATION__PORT", "0")
-        .env("APP__DATABASE__URL", ingest.database.url.expose_secret())
-        .env("APP__AUTH__CALLERS__OPS__TOKEN", "ops-token-0123456789abcdef")
-        .env("APP__AUTH__CALLERS__OPS__SCOPES", "ingest:operate")
-        .env("APP__INGEST__GATEWAY_URL", &section.gateway_url)
-        .env("APP__INGEST__PAIRING_URL", &section.pairing_url)
-        .env("APP__INGEST__COMM_HISTORY_URL", &section.comm_history_url)
-        .env("APP__INGEST__INTERNAL_TOKEN", section.internal_token.expose_secret())
-        .env("APP__INGEST__BATCH_SIZE", "8")
-        .env("APP__INGEST__POLL_INTERVAL_MS", "20")
-        .env("APP__APPLICATION__ENVIRONMENT", "development")
-        .env("APP__INGEST__LEASE_SECONDS", "3")
-        .env("APP__INGEST__REQUEST_TIMEOUT_MS", "400")
-        .env("APP__INGEST__BACKOFF_MIN_MS", "10")
-        .env("APP__INGEST__BACKOFF_MAX_MS", "100")
-        .env("APP__TELEMETRY__LOG_FILTER", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("result-ingest starts")
-}
 
 async fn count(p: &crate::helpers::Pipeline, status: &str) -> usize {
     p.events(status).await.len()
@@ -60,7 +30,7 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_writes_nothing_twice() {
         conversations.push(conversation);
     }
 
-    let mut replica = start_replica(&p);
+    let mut replica = start_replica(&p, None, &[]);
     let mut waited = 0;
     while count(&p, "pending").await == EVENTS {
         assert!(waited < 300, "the replica processed nothing");
@@ -72,7 +42,7 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_writes_nothing_twice() {
     let left = count(&p, "pending").await;
     assert!(left > 0, "killed before it finished");
 
-    let mut replica = start_replica(&p);
+    let mut replica = start_replica(&p, None, &[]);
     let mut waited = 0;
     while count(&p, "pending").await > 0 {
         assert!(waited < 1500, "the restarted replica did not finish");

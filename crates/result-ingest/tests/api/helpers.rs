@@ -1,5 +1,6 @@
 use domain::Timestamp;
 use genesys_sim::{Seed, SimConfig, SimState};
+use result_ingest::sweep::Sweeper;
 use result_ingest::worker::Worker;
 use serde_json::Value;
 use std::sync::Arc;
@@ -16,6 +17,8 @@ pub const BOFE: &str = "bofe";
 const INGEST_TOKEN: &str = "ingest-pipeline-token-0123456789";
 /// interaction-pairing's outbox's caller on comm-history-writer.
 const PAIRING_TOKEN: &str = "pairing-pipeline-token-0123456789";
+/// Genesys' data action's secret, when genesys-sim plays the trigger (HTTP Basic `genesys:…`).
+const WEBHOOK_TOKEN: &str = "genesys-webhook-token-0123456789";
 
 pub fn example(name: &str) -> Value {
     test_support::fixture(name)
@@ -53,7 +56,11 @@ pub struct Pipeline {
     /// Kept so the gateway outlives the test.
     pub _gateway: TestApp,
     pub sim: Arc<SimState>,
+    pub sim_url: String,
     pub worker: Worker,
+    /// The sweeper, driven by hand, and the registry of its metrics.
+    pub sweeper: Sweeper,
+    pub sweeper_metrics: prometheus::Registry,
     /// interaction-pairing's outbox, driven by hand.
     pub outbox: interaction_pairing::worker::OutboxWorker,
 }
@@ -102,17 +109,71 @@ pub fn requests_counted(metrics: &str, endpoint: &str, status: Option<&str>) -> 
         .sum()
 }
 
+/// result-ingest as its own process, a second replica on the in-process one's database, on
+/// `port` (any when none), with `extra` environment (`APP__…`) over the test's settings.
+pub fn start_replica(p: &Pipeline, port: Option<u16>, extra: &[(&str, &str)]) -> std::process::Child {
+    use secrecy::ExposeSecret;
+    let ingest = &p.ingest.settings;
+    let section = result_ingest::ingest_settings(ingest).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_result-ingest"))
+        .env_clear()
+        .env("APP__APPLICATION__PORT", port.unwrap_or(0).to_string())
+        .env("APP__DATABASE__URL", ingest.database.url.expose_secret())
+        .env("APP__AUTH__CALLERS__OPS__TOKEN", "ops-token-0123456789abcdef")
+        .env("APP__AUTH__CALLERS__OPS__SCOPES", "ingest:operate")
+        .env("APP__INGEST__GATEWAY_URL", &section.gateway_url)
+        .env("APP__INGEST__PAIRING_URL", &section.pairing_url)
+        .env("APP__INGEST__COMM_HISTORY_URL", &section.comm_history_url)
+        .env("APP__INGEST__INTERNAL_TOKEN", section.internal_token.expose_secret())
+        .env("APP__INGEST__BATCH_SIZE", "8")
+        .env("APP__INGEST__POLL_INTERVAL_MS", "20")
+        .env("APP__APPLICATION__ENVIRONMENT", "development")
+        .env("APP__INGEST__LEASE_SECONDS", "3")
+        .env("APP__INGEST__REQUEST_TIMEOUT_MS", "400")
+        .env("APP__INGEST__BACKOFF_MIN_MS", "10")
+        .env("APP__INGEST__BACKOFF_MAX_MS", "100")
+        .env("APP__TELEMETRY__LOG_FILTER", "error")
+        .envs(extra.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("result-ingest starts")
+}
+
 /// The whole pipeline with the worker stopped (tests drain it by hand); `ingest_overrides` adjust
 /// result-ingest, `writer_url` replaces the writer's address (to start with it down).
 pub async fn pipeline_with(ingest_overrides: &[(&'static str, &str)], writer_url: Option<String>) -> Pipeline {
+    start_pipeline(ingest_overrides, writer_url, false).await
+}
+
+/// The whole pipeline, with genesys-sim playing Genesys' trigger: each conversation recorded
+/// with `POST /admin/conversations` is posted to result-ingest's webhook (unless the fault
+/// `webhookDropPercent` drops it).
+pub async fn pipeline_with_trigger(ingest_overrides: &[(&'static str, &str)]) -> Pipeline {
+    start_pipeline(ingest_overrides, None, true).await
+}
+
+async fn start_pipeline(
+    ingest_overrides: &[(&'static str, &str)],
+    writer_url: Option<String>,
+    trigger: bool,
+) -> Pipeline {
     capture_logs();
+    let ingest_port = test_support::ReservedPort::new();
     let mut sim_config = SimConfig::development(Seed::default_seed().unwrap());
     sim_config.port = 0;
+    if trigger {
+        sim_config.webhook = Some(genesys_sim::WebhookTarget {
+            url: format!("{}/customers/supportResult", ingest_port.url()),
+            user: GENESYS.to_owned(),
+            secret: WEBHOOK_TOKEN.to_owned(),
+        });
+    }
     let sim = genesys_sim::start(sim_config).unwrap();
     let (sim_url, sim_state) = (sim.url.clone(), sim.state.clone());
     tokio::spawn(sim.run_until_stopped());
 
-    let mut gateway_overrides = ingest_caller("genesys:lookup").to_vec();
+    let mut gateway_overrides = ingest_caller("genesys:lookup,genesys:conversations").to_vec();
     for key in ["genesys.api_base_url", "genesys.login_base_url"] {
         gateway_overrides.push((key, sim_url.clone()));
     }
@@ -154,29 +215,35 @@ pub async fn pipeline_with(ingest_overrides: &[(&'static str, &str)], writer_url
         ),
         ("ingest.internal_token", INGEST_TOKEN.to_owned()),
         ("ingest.worker_enabled", "false".to_owned()),
+        ("ingest.sweep_enabled", "false".to_owned()),
         ("ingest.backoff_min_ms", "1".to_owned()),
         ("ingest.backoff_max_ms", "20".to_owned()),
         ("ingest.request_timeout_ms", "3000".to_owned()),
+        // Genesys' data action, with a token the simulator knows.
+        ("auth.callers.genesys.token", WEBHOOK_TOKEN.to_owned()),
+        ("auth.callers.genesys.scopes", "ingest:webhook".to_owned()),
     ];
     overrides.extend(ingest_overrides.iter().map(|(k, v)| (*k, (*v).to_owned())));
-    let ingest = test_support::spawn_app_with(
+    let ingest = test_support::spawn_app_on(
         &result_ingest::SERVICE,
-        &[
-            (GENESYS, &["ingest:webhook"]),
-            (OPERATOR, &["ingest:operate"]),
-            (ORCHESTRATOR, &["gdpr:participant"]),
-        ],
+        &[(OPERATOR, &["ingest:operate"]), (ORCHESTRATOR, &["gdpr:participant"])],
         &as_refs(&overrides),
+        ingest_port,
     )
     .await;
     let worker = result_ingest::worker(&ingest.settings, ingest.pool().clone(), &prometheus::Registry::new()).unwrap();
+    let sweeper_metrics = prometheus::Registry::new();
+    let sweeper = result_ingest::sweeper(&ingest.settings, ingest.pool().clone(), &sweeper_metrics).unwrap();
     Pipeline {
         ingest,
         pairing,
         writer,
         _gateway: gateway,
         sim: sim_state,
+        sim_url,
         worker,
+        sweeper,
+        sweeper_metrics,
         outbox,
     }
 }
@@ -249,6 +316,55 @@ impl Pipeline {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
+    }
+
+    /// Records an ended conversation in genesys-sim (which plays the trigger when configured to);
+    /// answers the sim's 201 body.
+    pub async fn record_conversation(&self, body: &Value) -> Value {
+        let response = reqwest::Client::new()
+            .post(format!("{}/admin/conversations", self.sim_url))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+        response.json().await.unwrap()
+    }
+
+    /// Sweeper passes at `now` until one finds nothing due (at most 1,000); answers how many
+    /// pages they spent requests on.
+    pub async fn sweep(&self, now: Timestamp) -> usize {
+        let mut pages = 0;
+        for _ in 0..1000 {
+            match self.sweeper.try_execute_task(now).await.unwrap() {
+                0 => return pages,
+                taken => pages += taken,
+            }
+        }
+        panic!("the sweep never ran out of due pages");
+    }
+
+    /// What the hand-driven sweeper counted with `outcome` (`recovered`, `confirmed`, …).
+    pub fn sweep_results(&self, outcome: &str) -> u64 {
+        self.sweeper_metrics
+            .gather()
+            .iter()
+            .filter(|family| family.name() == "ccbridge_ingest_sweep_results_total")
+            .flat_map(|family| family.get_metric())
+            .filter(|metric| metric.get_label().iter().any(|l| l.value() == outcome))
+            .map(|metric| metric.get_counter().get_value() as u64)
+            .sum()
+    }
+
+    /// Runs the worker as if it were `now` (a test's clock ahead of the wall clock) until a pass
+    /// finds nothing due.
+    pub async fn drain_at(&self, now: Timestamp) {
+        for _ in 0..1000 {
+            if self.worker.try_execute_task(now).await.unwrap() == 0 {
+                return;
+            }
+        }
+        panic!("the inbox never ran dry");
     }
 
     pub async fn events(&self, status: &str) -> Vec<Value> {

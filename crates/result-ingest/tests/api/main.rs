@@ -9,4 +9,5 @@ mod helpers;
 mod mapping;
 mod migrations;
 mod operations;
+mod sweep;
 mod webhook;

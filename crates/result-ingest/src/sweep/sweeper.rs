@@ -1,0 +1,343 @@
+//! The sweeper: one page of one sweep a pass (`try_execute_task(now)`, which tests call to sweep
+//! without sleeping), under the `sweeper` lease, within `ingest.sweep_max_requests_per_minute`.
+
+use super::page::{support_result, ConversationPage, PAGE_SIZE};
+use super::store::{self, Progress};
+use super::{Sweep, SweepOrigin, SweepStatus};
+use crate::inbox::{self, Acceptance, Delivery};
+use crate::metrics::IngestMetrics;
+use crate::settings::IngestSettings;
+use crate::siblings::{Failure, Siblings};
+use crate::suppression::SuppressionKey;
+use domain::{HandleNormaliser, InteractionId, Timestamp};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use service_kit::database::{write_transaction, DbPool};
+use service_kit::problem::ApiError;
+use service_kit::queue::{QueueSettings, QueueWorker};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+use uuid::Uuid;
+
+pub struct Sweeper {
+    pool: DbPool,
+    siblings: Arc<Siblings>,
+    queue: QueueSettings,
+    settings: IngestSettings,
+    /// This sweeper's name on the lease.
+    holder: Uuid,
+    /// Detail query pages a minute, evenly spaced: the sweep's share of the Genesys budget.
+    limiter: DefaultDirectRateLimiter,
+    suppression: SuppressionKey,
+    handles: HandleNormaliser,
+    metrics: Arc<IngestMetrics>,
+}
+
+/// What one page's results came to.
+#[derive(Debug, Default)]
+struct PageOutcome {
+    results: i32,
+    recovered: i32,
+    confirmed: i32,
+    suppressed: i32,
+    unusable: i32,
+}
+
+fn later_by(at: Timestamp, by: Duration) -> Result<Timestamp, ApiError> {
+    Timestamp::from_offset_date_time(at.as_offset_date_time() + by)
+        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("a sweep time lies beyond year 9999")))
+}
+
+impl Sweeper {
+    pub fn new(
+        pool: DbPool,
+        settings: IngestSettings,
+        siblings: Arc<Siblings>,
+        suppression: SuppressionKey,
+        handles: HandleNormaliser,
+        metrics: Arc<IngestMetrics>,
+    ) -> anyhow::Result<Self> {
+        let per_minute = NonZeroU32::new(settings.sweep_max_requests_per_minute)
+            .ok_or_else(|| anyhow::anyhow!("ingest.sweep_max_requests_per_minute: must be at least 1"))?;
+        Ok(Self {
+            queue: settings.queue().map_err(service_kit::configuration::invalid_all)?,
+            limiter: RateLimiter::direct(Quota::per_minute(per_minute).allow_burst(NonZeroU32::MIN)),
+            holder: Uuid::new_v4(),
+            pool,
+            siblings,
+            settings,
+            suppression,
+            handles,
+            metrics,
+        })
+    }
+
+    /// Takes the lease, schedules the next window when it is due, and reads one page of the sweep
+    /// due first. Answers 1 when it spent a request on a page, 0 when nothing was due (or another
+    /// replica holds the lease, or this minute's requests are spent).
+    pub async fn try_execute_task(&self, now: Timestamp) -> Result<usize, ApiError> {
+        let lease_until = later_by(now, self.queue.lease)?;
+        let holder = self.holder;
+        let interval = Duration::from_secs(self.settings.sweep_interval_seconds);
+        let settle = Duration::from_secs(self.settings.sweep_settle_seconds);
+        let overlap = Duration::from_secs(self.settings.sweep_overlap_seconds);
+        let reach = self.settings.sweep_reach();
+        let due = self
+            .pool
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    if !store::take_lease(c, holder, now, lease_until)? {
+                        return Ok(None);
+                    }
+                    store::schedule_next(c, now, interval, settle, overlap, reach)?;
+                    let due = store::next_due(c, now)?;
+                    if due.is_none() {
+                        store::release_lease(c, holder)?;
+                    }
+                    Ok::<_, ApiError>(due)
+                })
+            })
+            .await?;
+        let Some(sweep) = due else {
+            return Ok(0);
+        };
+        if self.limiter.check().is_err() {
+            return Ok(0);
+        }
+        let span = tracing::info_span!("sweep page", sweep_id = %sweep.id, page = sweep.cursor_page, conversations = tracing::field::Empty);
+        self.sweep_page(sweep, now, lease_until).instrument(span).await?;
+        Ok(1)
+    }
+
+    async fn sweep_page(&self, mut sweep: Sweep, now: Timestamp, lease_until: Timestamp) -> Result<(), ApiError> {
+        sweep.counts.genesys_requests += 1;
+        self.metrics.sweep_requests.inc();
+        let page = self
+            .siblings
+            .conversation_page(
+                sweep.read_up_to,
+                sweep.to,
+                u32::try_from(sweep.cursor_page).unwrap_or(1),
+            )
+            .await;
+        let watermark = match page {
+            Ok(page) => {
+                tracing::Span::current().record("conversations", page.conversations.len());
+                let outcome = self.take_results(&page, now).await?;
+                self.advance(&mut sweep, &page, &outcome, now)?
+            }
+            Err(failure) => {
+                sweep.attempts += 1;
+                let (reason, retry_after) = match failure {
+                    Failure::Transient { reason, retry_after } => (reason, retry_after),
+                    Failure::Permanent { reason } => (reason, None),
+                };
+                let wait = retry_after
+                    .unwrap_or_else(|| self.queue.backoff(u32::try_from(sweep.attempts).unwrap_or(u32::MAX)));
+                tracing::warn!(reason = %reason, retry_in_ms = wait.as_millis() as u64, "a sweep page could not be read; its window waits");
+                sweep.last_error = Some(reason);
+                sweep.next_attempt_at = later_by(now, wait)?;
+                None
+            }
+        };
+        let holder = self.holder;
+        let saved = self
+            .pool
+            .run(move |c| {
+                let progress = Progress {
+                    sweep: &sweep,
+                    watermark,
+                };
+                store::save_progress(c, holder, now, lease_until, &progress).map_err(ApiError::from)
+            })
+            .await?;
+        if !saved {
+            tracing::warn!("the sweeper's lease was taken over; the page is read again by its new holder");
+        }
+        Ok(())
+    }
+
+    /// The page's settled conversations' results into the inbox: those it holds already are
+    /// confirmed (once), the others stored as the webhook would have stored them (a forgotten
+    /// subject's are suppressed).
+    async fn take_results(&self, page: &ConversationPage, now: Timestamp) -> Result<PageOutcome, ApiError> {
+        let settle = Duration::from_secs(self.settings.sweep_settle_seconds);
+        let mut outcome = PageOutcome::default();
+        let mut deliveries = Vec::new();
+        for conversation in page.conversations.iter().filter(|c| c.settled(now, settle)) {
+            for agent in &conversation.results {
+                outcome.results += 1;
+                match support_result(conversation, agent) {
+                    Ok(result) => deliveries.push(
+                        Delivery::prepare(result, &self.suppression, &self.handles, None)
+                            .map_err(|e| ApiError::Unexpected(e.into()))?
+                            .swept(),
+                    ),
+                    Err(reason) => {
+                        outcome.unusable += 1;
+                        tracing::warn!(conversation_id = %conversation.conversation_id, reason = %reason, "a result in Genesys' analytics that the webhook would refuse too");
+                    }
+                }
+            }
+        }
+        if deliveries.is_empty() {
+            return Ok(outcome);
+        }
+        let (recovered, confirmed, suppressed) = self
+            .pool
+            .run(move |c| {
+                let mut conversations: Vec<InteractionId> =
+                    deliveries.iter().map(|d| d.result.conversation_id).collect();
+                conversations.sort_unstable_by_key(|id| id.to_string());
+                conversations.dedup();
+                let known = inbox::known_results(c, &conversations)?;
+                let mut to_confirm = Vec::new();
+                let mut new = Vec::new();
+                for delivery in deliveries {
+                    let result = &delivery.result;
+                    let identity = (
+                        result.conversation_id,
+                        result.user_id,
+                        result.wrapup_code.as_str().to_owned(),
+                    );
+                    match known.get(&identity) {
+                        Some(known) if !known.confirmed => to_confirm.push(known.id),
+                        Some(_) => {}
+                        None => new.push(delivery),
+                    }
+                }
+                let (mut recovered, mut suppressed) = (0, 0);
+                for answer in inbox::accept_batch(c, &new, now)? {
+                    match answer {
+                        Acceptance::Stored(stored) if !stored.duplicate => recovered += 1,
+                        // Delivered by the webhook since the lookup above (or twice on the page).
+                        Acceptance::Stored(stored) => to_confirm.push(stored.id),
+                        Acceptance::Suppressed => suppressed += 1,
+                    }
+                }
+                let confirmed = inbox::confirm(c, &to_confirm, now)?;
+                Ok::<_, ApiError>((recovered, confirmed, suppressed))
+            })
+            .await?;
+        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        outcome.recovered = count(recovered);
+        outcome.confirmed = count(confirmed);
+        outcome.suppressed = count(suppressed);
+        for (label, n) in [
+            ("recovered", outcome.recovered),
+            ("confirmed", outcome.confirmed),
+            ("suppressed", outcome.suppressed),
+            ("unusable", outcome.unusable),
+        ] {
+            self.metrics
+                .sweep_results
+                .with_label_values(&[label])
+                .inc_by(u64::try_from(n).unwrap_or(0));
+        }
+        if outcome.recovered > 0 {
+            tracing::info!(
+                recovered = outcome.recovered,
+                "the sweep recovered results the webhook never delivered"
+            );
+        }
+        Ok(outcome)
+    }
+
+    /// Moves the sweep's cursor past the page; answers the schedule's new watermark.
+    fn advance(
+        &self,
+        sweep: &mut Sweep,
+        page: &ConversationPage,
+        outcome: &PageOutcome,
+        now: Timestamp,
+    ) -> Result<Option<Timestamp>, ApiError> {
+        let settle = Duration::from_secs(self.settings.sweep_settle_seconds);
+        let counts = &mut sweep.counts;
+        counts.pages += 1;
+        counts.conversations += i32::try_from(page.conversations.len()).unwrap_or(i32::MAX);
+        counts.results += outcome.results;
+        counts.recovered += outcome.recovered;
+        counts.confirmed += outcome.confirmed;
+        counts.suppressed += outcome.suppressed;
+        counts.unusable += outcome.unusable;
+        sweep.attempts = 0;
+        sweep.last_error = None;
+        if let Some(unsettled) = page
+            .conversations
+            .iter()
+            .filter(|c| !c.settled(now, settle))
+            .map(|c| c.conversation_start)
+            .min()
+        {
+            sweep.held_at = Some(sweep.held_at.map_or(unsettled, |held| held.min(unsettled)));
+        }
+        let last_start = page.conversations.last().map(|c| c.conversation_start);
+        let window_read = page.conversations.len() < PAGE_SIZE || last_start.is_some_and(|start| start >= sweep.to);
+        if !window_read {
+            let last_start = last_start.unwrap_or(sweep.read_up_to);
+            if last_start > sweep.read_up_to {
+                // Keyset paging: the next page starts at the last start read (conversations that
+                // share it are read again, and known).
+                sweep.read_up_to = last_start;
+                sweep.cursor_page = 1;
+            } else {
+                sweep.cursor_page += 1;
+            }
+            sweep.status = SweepStatus::Running;
+            sweep.next_attempt_at = now;
+        } else if let (SweepOrigin::Operator, Some(held)) = (sweep.origin, sweep.held_at) {
+            // An operator's window is swept to its end: what had not settled is read again later.
+            sweep.read_up_to = held;
+            sweep.cursor_page = 1;
+            sweep.held_at = None;
+            sweep.status = SweepStatus::Running;
+            sweep.next_attempt_at = later_by(now, Duration::from_secs(self.settings.sweep_interval_seconds))?;
+        } else {
+            sweep.read_up_to = sweep.to;
+            sweep.status = SweepStatus::Done;
+            sweep.finished_at = Some(now);
+        }
+        sweep.progress_percent = Sweep::progress(sweep.from, sweep.to, sweep.read_up_to, sweep.status);
+        Ok((sweep.origin == SweepOrigin::Schedule).then(|| {
+            let read = sweep.read_up_to;
+            sweep.held_at.map_or(read, |held| held.min(read))
+        }))
+    }
+
+    /// Gauges (watermark lag, open sweeps), and finished sweeps past `ingest.retention_days` removed.
+    pub async fn housekeeping(&self, now: Timestamp) -> Result<(), ApiError> {
+        let cutoff = Timestamp::from_offset_date_time(now.as_offset_date_time() - self.settings.sweep_reach())
+            .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("the retention reaches before year 1")))?;
+        let (watermark, open) = self
+            .pool
+            .run(move |c| {
+                store::remove_finished_before(c, cutoff)?;
+                Ok::<_, ApiError>((store::watermark(c)?, store::open_count(c)?))
+            })
+            .await?;
+        if let Some(watermark) = watermark {
+            let lag = (now.as_offset_date_time() - watermark.as_offset_date_time()).whole_seconds();
+            self.metrics.sweep_watermark_lag_seconds.set(lag.max(0));
+        }
+        self.metrics.sweeps_open.set(open);
+        Ok(())
+    }
+}
+
+impl QueueWorker for Sweeper {
+    type Error = ApiError;
+    const NAME: &'static str = "ingest sweeper";
+
+    fn queue(&self) -> &QueueSettings {
+        &self.queue
+    }
+
+    fn try_execute_task(&self, now: Timestamp) -> impl std::future::Future<Output = Result<usize, ApiError>> {
+        Sweeper::try_execute_task(self, now)
+    }
+
+    fn housekeeping(&self, now: Timestamp) -> impl std::future::Future<Output = Result<(), ApiError>> {
+        Sweeper::housekeeping(self, now)
+    }
+}
