@@ -76,3 +76,8 @@ bench-ingest:
 # The same in the production shape: PostgreSQL on half the CPUs, everything else on the other half.
 bench-ingest-split:
     scripts/bench-ingest-split.sh
+
+# The sweep: 10,000 ended conversations, half their webhooks dropped, recovered while fresh ones
+# arrive (BENCH_CONVERSATIONS, BENCH_SWEEP_RPM, BENCH_LIVE_PER_SECOND: docs/performance.md).
+bench-sweep:
+    CCBRIDGE_PG_DURABLE=1 scripts/with-postgres.sh cargo bench -p result-ingest --bench sweep

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Against a running devstack (`cargo run --release -p devstack` in another terminal): pairs the
 # example interaction, sends the example Genesys webhook, prints the communication record the
-# pipeline wrote and checks it against docs/examples/expected-record-voice-inbound.json; then
+# pipeline wrote and checks it against docs/examples/expected-record-voice-inbound.json; ends a
+# conversation in genesys-sim whose webhook Genesys drops, and shows the sweep recover it; then
 # asks gdpr-orchestrator what ccbridge holds about the customer (a count: nothing changes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,28 @@ if wrong:
     sys.exit(f"the record differs from {sys.argv[1]} in {sorted(wrong)}")
 print(f"== the record is the expected one ({sys.argv[1]})")
 PY
+
+echo "== a conversation ends and Genesys' webhook never arrives (genesys-sim drops it)"
+sim=http://127.0.0.1:8090
+curl -fsS -X PUT "$sim/admin/faults" -H 'Content-Type: application/json' -d '{"webhookDropPercent":100}' >/dev/null
+lost=$(python3 -c 'import uuid; print(uuid.uuid4())')
+times=$(python3 -c 'import datetime as d; n=d.datetime.now(d.timezone.utc); print((n-d.timedelta(seconds=20)).isoformat(), (n-d.timedelta(seconds=10)).isoformat())')
+read -r started ended <<<"$times"
+curl -fsS -X POST "$sim/admin/conversations" -H 'Content-Type: application/json' \
+  -d "{\"conversationId\":\"$lost\",\"start\":\"$started\",\"end\":\"$ended\",\"direction\":\"inbound\",\"mediaType\":\"voice\",\"ani\":\"tel:+420601123456\",\"agents\":[{\"userId\":\"6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f\",\"wrapupCode\":\"1ccb1c09-9495-4034-b377-b809f58d17da\"}]}" |
+  python3 -c 'import json,sys; print("   webhook:", json.load(sys.stdin)["webhookDeliveries"][0]["outcome"])'
+curl -fsS -X PUT "$sim/admin/faults" -H 'Content-Type: application/json' -d '{}' >/dev/null
+echo "== the sweep finds it in Genesys' analytics (devstack sweeps every 5 s what ended 5 s before)"
+for _ in $(seq 1 150); do
+  count=$(curl -fsS "http://127.0.0.1:8082/communicationRecords?interactionId=$lost" -H "Authorization: Bearer $(token bofe)" |
+    python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
+  [ "$count" = 1 ] && break
+  sleep 0.2
+done
+[ "$count" = 1 ] || { echo "not recovered after 30 seconds: see GET /ingest/sweeps on result-ingest" >&2; exit 1; }
+curl -fsS "http://127.0.0.1:8084/ingest/sweeps?limit=20" -H "Authorization: Bearer $(token operator)" |
+  python3 -c 'import json,sys; s=next(s for s in json.load(sys.stdin)["items"] if s["counts"]["recovered"]); print(json.dumps({k: s[k] for k in ("origin","from","to","status","counts")}, indent=2))'
+echo "== recovered: one record for the conversation whose webhook was lost"
 
 echo "== GDPR: what ccbridge holds about the customer (gdpr-orchestrator, as the DPO; a count changes nothing)"
 # By customer id and number: by the number alone, what the bank attributed to the customer would

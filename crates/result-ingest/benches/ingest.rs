@@ -191,14 +191,6 @@ async fn inbox_updates(p: &helpers::Pipeline) -> (i64, i64) {
         .unwrap()
 }
 
-async fn records(p: &helpers::Pipeline) -> i64 {
-    p.writer
-        .pool()
-        .run(|c| comm_history_writer::store::count(c).map_err(DatabaseError::from))
-        .await
-        .unwrap()
-}
-
 /// CPU seconds spent so far, read from /proc (Linux): this process (the services, their workers
 /// and the load generator, whose own share `post_all_apart` reads), its reaped children
 /// (pgbench), and every `postgres` process (exited backends count through the postmaster's
@@ -461,7 +453,7 @@ async fn main() {
     let accepted_per_second = events as f64 / accept_time.as_secs_f64();
     // Polled slowly (a count is a scan the pipeline would pay for); the time of the last record
     // is the writer's own timestamp, so the polling interval does not blur it.
-    while records(&p).await < events as i64 {
+    while p.record_count().await < events as i64 {
         tokio::time::sleep(Duration::from_millis(250)).await;
         assert!(
             started.elapsed() < Duration::from_secs(600),

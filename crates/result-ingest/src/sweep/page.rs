@@ -11,6 +11,8 @@ pub const PAGE_SIZE: usize = 100;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationPage {
+    /// How many conversations the query's whole window holds.
+    pub total_hits: u64,
     pub conversations: Vec<EndedConversation>,
 }
 

@@ -273,7 +273,11 @@ impl Sweeper {
             sweep.held_at = Some(sweep.held_at.map_or(unsettled, |held| held.min(unsettled)));
         }
         let last_start = page.conversations.last().map(|c| c.conversation_start);
-        let window_read = page.conversations.len() < PAGE_SIZE || last_start.is_some_and(|start| start >= sweep.to);
+        // A short page, or one that holds all the query's window has left, is its last.
+        let on_page = page.conversations.len();
+        let window_read = on_page < PAGE_SIZE
+            || page.total_hits <= on_page as u64
+            || last_start.is_some_and(|start| start >= sweep.to);
         if !window_read {
             let last_start = last_start.unwrap_or(sweep.read_up_to);
             if last_start > sweep.read_up_to {

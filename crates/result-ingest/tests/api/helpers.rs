@@ -346,14 +346,7 @@ impl Pipeline {
 
     /// What the hand-driven sweeper counted with `outcome` (`recovered`, `confirmed`, …).
     pub fn sweep_results(&self, outcome: &str) -> u64 {
-        self.sweeper_metrics
-            .gather()
-            .iter()
-            .filter(|family| family.name() == "ccbridge_ingest_sweep_results_total")
-            .flat_map(|family| family.get_metric())
-            .filter(|metric| metric.get_label().iter().any(|l| l.value() == outcome))
-            .map(|metric| metric.get_counter().get_value() as u64)
-            .sum()
+        sweep_results_in(&self.sweeper_metrics, outcome)
     }
 
     /// Runs the worker as if it were `now` (a test's clock ahead of the wall clock) until a pass
@@ -407,9 +400,30 @@ impl Pipeline {
             .collect()
     }
 
+    /// How many records comm-history-writer holds.
+    pub async fn record_count(&self) -> i64 {
+        self.writer
+            .pool()
+            .run(|c| comm_history_writer::store::count(c).map_err(service_kit::database::DatabaseError::from))
+            .await
+            .unwrap()
+    }
+
     pub async fn records_of_interaction(&self, interaction_id: &str) -> Vec<Value> {
         records_in(&self.writer, interaction_id).await
     }
+}
+
+/// What a sweeper whose metrics are in `registry` counted with `outcome`.
+pub fn sweep_results_in(registry: &prometheus::Registry, outcome: &str) -> u64 {
+    registry
+        .gather()
+        .iter()
+        .filter(|family| family.name() == "ccbridge_ingest_sweep_results_total")
+        .flat_map(|family| family.get_metric())
+        .filter(|metric| metric.get_label().iter().any(|l| l.value() == outcome))
+        .map(|metric| metric.get_counter().get_value() as u64)
+        .sum()
 }
 
 /// The interaction's records, as `writer` lists them.

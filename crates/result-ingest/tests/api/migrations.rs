@@ -2,3 +2,85 @@
 async fn migrations_apply_revert_and_apply_again() {
     test_support::assert_migrations_reversible(&result_ingest::SERVICE).await;
 }
+
+/// Migration 000007 makes a result's identity its conversation, agent and wrap-up code. A result
+/// stored twice before (two event times) keeps one event, the processed one, and the GDPR hold
+/// on the other moves to it: still hidden, still purged with its request.
+#[tokio::test]
+async fn a_result_stored_twice_under_the_old_identity_keeps_one_event_and_its_holds() {
+    use diesel::RunQueryDsl;
+    use diesel_migrations::MigrationHarness;
+    // Nothing in the background touches the tables while the test reverts a migration.
+    let app = test_support::spawn_app_with(
+        &result_ingest::SERVICE,
+        &[("operator", &["ingest:operate"])],
+        &[
+            ("ingest.internal_token", "ingest-pipeline-token-0123456789"),
+            ("ingest.worker_enabled", "false"),
+            ("ingest.sweep_enabled", "false"),
+        ],
+    )
+    .await;
+    let (kept, doubled, request) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let rows = app
+        .pool()
+        .run(move |c| {
+            let migrations = result_ingest::SERVICE.migrations.as_ref().unwrap();
+            let before = match c {
+                service_kit::database::AnyConnection::Postgresql(pg) => {
+                    pg.revert_last_migration((migrations.postgres)()).map(|v| v.to_string())
+                }
+                service_kit::database::AnyConnection::Sqlite(sqlite) => sqlite
+                    .revert_last_migration((migrations.sqlite)())
+                    .map(|v| v.to_string()),
+            };
+            assert_eq!(before.unwrap(), "20261129000007");
+            let event = |id: uuid::Uuid, status: &str, event_time: &str, accepted_at: &str| {
+                format!(
+                    "INSERT INTO inbox_events (id, conversation_id, user_id, wrapup_code, event_time, payload, \
+                     status, attempts, next_attempt_at, accepted_at, budget_started_at) VALUES ('{id}', \
+                     '5773eca4-0874-4617-a6e8-85591aa94609', '6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f', 'code', \
+                     '{event_time}', '{{}}', '{status}', 1, '{accepted_at}', '{accepted_at}', '{accepted_at}')"
+                )
+            };
+            for statement in [
+                event(
+                    doubled,
+                    "pending",
+                    "2026-11-20T09:41:09.000000Z",
+                    "2026-11-20T09:41:08.000000Z",
+                ),
+                event(
+                    kept,
+                    "processed",
+                    "2026-11-20T09:41:07.000000Z",
+                    "2026-11-20T09:41:10.000000Z",
+                ),
+                format!("INSERT INTO gdpr_holds (request_id, kind, row_id) VALUES ('{request}', 'event', '{doubled}')"),
+                format!("UPDATE inbox_events SET forgotten_by = '{request}' WHERE id = '{doubled}'"),
+            ] {
+                diesel::sql_query(statement).execute(c)?;
+            }
+            service_kit::database::run_pending_migrations(c, "result-ingest", migrations).unwrap();
+            Ok::<_, service_kit::database::DatabaseError>(())
+        })
+        .await;
+    rows.unwrap();
+    let dump = test_support::dump_tables(app.pool()).await;
+    let events: Vec<&String> = dump.iter().filter(|line| line.starts_with("inbox_events:")).collect();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].contains(&kept.to_string()),
+        "the processed event stays: {events:?}"
+    );
+    assert!(
+        events[0].contains(&request.to_string()),
+        "hidden by the request: {events:?}"
+    );
+    let holds: Vec<&String> = dump.iter().filter(|line| line.starts_with("gdpr_holds:")).collect();
+    assert_eq!(holds.len(), 1, "{holds:?}");
+    assert!(
+        holds[0].contains(&kept.to_string()) && holds[0].contains(&request.to_string()),
+        "{holds:?}"
+    );
+}

@@ -1,7 +1,9 @@
 //! The sweep: ended conversations found in Genesys' analytics (genesys-sim) whose result the
 //! webhook never delivered are recorded once, with the fields the webhook would have given.
 
-use crate::helpers::{pipeline_with_trigger, start_replica, Pipeline, GENESYS, OPERATOR, ORCHESTRATOR};
+use crate::helpers::{
+    pipeline_with_trigger, start_replica, sweep_results_in, Pipeline, GENESYS, OPERATOR, ORCHESTRATOR,
+};
 use domain::Timestamp;
 use genesys_sim::Faults;
 use serde_json::{json, Value};
@@ -361,7 +363,11 @@ async fn a_sweeper_killed_mid_window_is_taken_over_from_its_cursor_and_nothing_d
         .unwrap();
     assert_eq!(swept["status"], "done", "{swept}");
     assert_eq!(swept["counts"]["recovered"], 250, "{swept}");
-    assert_eq!(registry_recovered(&registry), 150, "the successor recovered the rest");
+    assert_eq!(
+        sweep_results_in(&registry, "recovered"),
+        150,
+        "the successor recovered the rest"
+    );
     p.drain_at(lease_over).await;
     for id in &ids {
         assert_eq!(p.records_of_interaction(id).await.len(), 1, "{id}");
@@ -463,17 +469,6 @@ async fn after_an_outage_a_sweep_on_demand_recovers_every_result_and_shows_its_p
     for id in &ids {
         assert_eq!(p.records_of_interaction(id).await.len(), 1, "{id}");
     }
-}
-
-fn registry_recovered(registry: &prometheus::Registry) -> u64 {
-    registry
-        .gather()
-        .iter()
-        .filter(|family| family.name() == "ccbridge_ingest_sweep_results_total")
-        .flat_map(|family| family.get_metric())
-        .filter(|metric| metric.get_label().iter().any(|l| l.value() == "recovered"))
-        .map(|metric| metric.get_counter().get_value() as u64)
-        .sum()
 }
 
 #[tokio::test]
