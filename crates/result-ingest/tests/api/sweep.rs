@@ -177,6 +177,8 @@ async fn with_nothing_dropped_the_sweep_writes_nothing_and_a_webhook_after_it_is
     assert_eq!(p.sweep_results("confirmed"), 10);
     assert!(p.events("pending").await.is_empty(), "the sweep stored nothing");
     assert_eq!(p.processed_events().await.len(), 10);
+    p.drain_at(shifted(Timestamp::now(), 2000)).await;
+    assert_eq!(p.record_count().await, 10, "and nothing was written");
 
     // A result the sweep finds first, then the webhook delivers late (with its own event time).
     p.sim.set_faults(Faults {
