@@ -2,6 +2,7 @@
 //! (exactly once per `Idempotency-Key`) and read them back by customer or interaction.
 
 pub mod gdpr;
+pub mod metrics;
 pub mod routes;
 pub mod schema;
 pub mod scopes;
@@ -33,24 +34,32 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let records: settings::RecordsSettings = context.settings.section("records")?;
     records.validate().map_err(service_kit::configuration::invalid_all)?;
-    let handles = actix_web::web::Data::new(
-        context
-            .settings
-            .handles
-            .normaliser()
-            .map_err(|reason| service_kit::configuration::invalid(&format!("handles.default_region: {reason}")))?,
-    );
+    let handles = context
+        .settings
+        .handles
+        .normaliser()
+        .map_err(|reason| service_kit::configuration::invalid(&format!("handles.default_region: {reason}")))?;
+    let metrics = Arc::new(metrics::RecordsMetrics::register(context.metrics)?);
+    let policy = actix_web::web::Data::new(store::WritePolicy {
+        handles,
+        auto_assign_window: records.auto_assign_window(),
+        auto_assigned: Some(metrics.auto_assigned.clone()),
+    });
     let verifier = gdpr_participant::verifier(context.settings)?;
     // Background work only where something is served (`check-config` starts none).
     if let (Some(pool), Some(background)) = (context.pool, context.background) {
         let pool = pool.clone();
         let days = records.idempotency_retention_days;
+        let gauged = pool.clone();
         background.spawn("idempotency key retention", move |shutdown, health| {
             worker::forget_old_idempotency_keys(pool, days, shutdown, health)
         });
+        background.spawn("unassigned gauges", move |shutdown, health| {
+            worker::gauge_unassigned(gauged, metrics, shutdown, health)
+        });
     }
     Ok(Arc::new(move |cfg: &mut actix_web::web::ServiceConfig| {
-        cfg.app_data(handles.clone());
+        cfg.app_data(policy.clone());
         routes::config(cfg, verifier.clone());
     }))
 }

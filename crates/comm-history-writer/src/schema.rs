@@ -24,6 +24,7 @@ diesel::table! {
         forgotten_by -> Nullable<Uuid>,
         genesys_user_id -> Nullable<Uuid>,
         agent_redacted -> Bool,
+        customer_source -> Nullable<Text>,
     }
 }
 

@@ -1,5 +1,5 @@
-//! The background clean-up: idempotency keys past their retention are forgotten, hourly, so the
-//! table does not grow forever.
+//! Background work: idempotency keys past their retention are forgotten, hourly, so the table
+//! does not grow forever; the unassigned records' gauges are refreshed every 30 s.
 
 use crate::store;
 use domain::Timestamp;
@@ -35,4 +35,35 @@ async fn forget_once(pool: &DbPool, now: Timestamp, retention: Duration) -> anyh
     Ok(pool
         .run(move |c| store::remove_idempotency_keys_before(c, before).map_err(DatabaseError::from))
         .await?)
+}
+
+const GAUGES_EVERY: Duration = Duration::from_secs(30);
+
+/// Runs until shutdown: how many records have no customer, and how old the oldest is.
+pub async fn gauge_unassigned(
+    pool: DbPool,
+    metrics: std::sync::Arc<crate::metrics::RecordsMetrics>,
+    mut shutdown: Shutdown,
+    health: Health,
+) {
+    while !shutdown.is_requested() {
+        let depth = pool
+            .run(|c| store::unassigned_depth(c).map_err(DatabaseError::from))
+            .await;
+        match depth {
+            Ok((count, oldest)) => {
+                health.succeeded();
+                metrics.unassigned.set(count);
+                let age = oldest.map_or(0, |at| {
+                    (Timestamp::now().as_offset_date_time() - at.as_offset_date_time()).whole_seconds()
+                });
+                metrics.oldest_unassigned_age_seconds.set(age.max(0));
+            }
+            Err(error) => {
+                health.failed("counting unassigned records failed");
+                tracing::warn!(error = %error, "counting unassigned records failed");
+            }
+        }
+        shutdown.sleep(GAUGES_EVERY).await;
+    }
 }

@@ -77,6 +77,35 @@ pub struct NewCommunicationRecord {
     pub body: BoundedText<0, 100_000>,
 }
 
+/// How a record's customer was found, so the bank's auditors can tell a fact from an inference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerSource {
+    /// Known when the record was written (BOFE paired the interaction, or the writer named it).
+    Pairing,
+    /// A pairing that came after the record was written.
+    LatePairing,
+    /// Inferred: the handle belonged to exactly this customer (`records.auto_assign_by_handle`).
+    HandleMatch,
+}
+
+impl CustomerSource {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pairing => "pairing",
+            Self::LatePairing => "late_pairing",
+            Self::HandleMatch => "handle_match",
+        }
+    }
+
+    /// A stored source; `None` for anything else.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Pairing, Self::LatePairing, Self::HandleMatch]
+            .into_iter()
+            .find(|source| source.as_str() == value)
+    }
+}
+
 /// A stored record: the submitted attributes plus what the store assigned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -84,6 +113,8 @@ pub struct CommunicationRecord {
     pub id: CommunicationRecordId,
     #[serde(flatten)]
     pub attributes: NewCommunicationRecord,
+    /// How its customer was found; null while it has none.
+    pub customer_source: Option<CustomerSource>,
     pub created_at: Timestamp,
 }
 
@@ -143,10 +174,12 @@ mod tests {
         let record = CommunicationRecord {
             id: CommunicationRecordId::generate(),
             attributes,
+            customer_source: Some(CustomerSource::LatePairing),
             created_at: Timestamp::parse("2026-11-20T09:41:08Z").unwrap(),
         };
         let value = serde_json::to_value(&record).unwrap();
         assert_eq!(value["channel"], "VOICE");
+        assert_eq!(value["customerSource"], "late_pairing");
         assert_eq!(value["createdAt"], "2026-11-20T09:41:08Z");
         assert!(value["id"].is_string());
     }

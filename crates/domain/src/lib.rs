@@ -17,7 +17,7 @@ mod text;
 mod timestamp;
 
 pub use channel::{Channel, UnknownChannel};
-pub use communication_record::{CommunicationRecord, NewCommunicationRecord, RecordDomain};
+pub use communication_record::{CommunicationRecord, CustomerSource, NewCommunicationRecord, RecordDomain};
 pub use direction::{Direction, UnknownDirection};
 pub use handle::{CustomerHandle, HandleKey, HandleNormaliser};
 pub use ids::{BankUserId, CommunicationRecordId, CustomerId, GenesysUserId, InteractionId, InvalidId};

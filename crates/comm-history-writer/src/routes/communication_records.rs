@@ -6,8 +6,7 @@ use crate::store::{self, CreateError, Created, Cursor, Idempotency, IdempotencyK
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::{
-    CommunicationRecord, CommunicationRecordId, CustomerId, HandleNormaliser, InteractionId, NewCommunicationRecord,
-    Timestamp,
+    CommunicationRecord, CommunicationRecordId, CustomerId, InteractionId, NewCommunicationRecord, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use service_kit::auth::{require, Caller};
@@ -52,7 +51,7 @@ fn location(id: CommunicationRecordId) -> String {
 #[tracing::instrument(name = "create communication record", skip_all, fields(record_id, replayed))]
 pub(crate) async fn create(
     pool: web::Data<DbPool>,
-    handles: web::Data<HandleNormaliser>,
+    policy: web::Data<store::WritePolicy>,
     caller: web::ReqData<Caller>,
     request: HttpRequest,
     JsonBody(record): JsonBody<NewCommunicationRecord>,
@@ -75,7 +74,7 @@ pub(crate) async fn create(
     };
     let created = pool
         .run(move |c| {
-            store::create(c, &record, idempotency.as_ref(), Timestamp::now(), &handles).map_err(|error| match error {
+            store::create(c, &record, idempotency.as_ref(), Timestamp::now(), &policy).map_err(|error| match error {
                 CreateError::Conflict(conflict) => ApiError::Conflict(conflict.to_string()),
                 CreateError::Database(e) => ApiError::from(e),
             })

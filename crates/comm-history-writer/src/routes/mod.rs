@@ -3,6 +3,7 @@
 mod communication_records;
 mod customer_assignments;
 mod record_batches;
+mod unassigned_records;
 
 pub use record_batches::MAX_BATCH;
 
@@ -13,7 +14,8 @@ pub use record_batches::MAX_BATCH;
         communication_records::list,
         communication_records::get_record,
         record_batches::create_batch,
-        customer_assignments::assign
+        customer_assignments::assign,
+        unassigned_records::list_unassigned
     ),
     tags((name = "records", description = "The bank's communication history"))
 )]
@@ -28,8 +30,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 pub fn config(cfg: &mut actix_web::web::ServiceConfig, verifier: actix_web::web::Data<gdpr_participant::CallVerifier>) {
-    // Before `communicationRecords::config`, whose `/communicationRecords/{id}` would match too.
+    // Before `communicationRecords::config`, whose `/communicationRecords/{id}` would match them too.
     record_batches::config(cfg);
+    unassigned_records::config(cfg);
     communication_records::config(cfg);
     customer_assignments::config(cfg);
     gdpr_participant::config(

@@ -82,7 +82,7 @@ pub(crate) struct BatchResult {
 #[tracing::instrument(name = "create communication records", skip_all, fields(entries = request.records.len(), created, replayed, conflicts))]
 pub(crate) async fn create_batch(
     pool: web::Data<DbPool>,
-    handles: web::Data<domain::HandleNormaliser>,
+    policy: web::Data<store::WritePolicy>,
     caller: web::ReqData<Caller>,
     JsonBody(request): JsonBody<BatchRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -116,7 +116,7 @@ pub(crate) async fn create_batch(
     }
     let (outcomes, entries) = pool
         .run(move |c| {
-            let outcomes = store::create_batch(c, &entries, Timestamp::now(), &handles).map_err(ApiError::from)?;
+            let outcomes = store::create_batch(c, &entries, Timestamp::now(), &policy).map_err(ApiError::from)?;
             Ok::<_, ApiError>((outcomes, entries))
         })
         .await?;

@@ -1,17 +1,20 @@
 //! Communication records as stored: their row (here), writing them exactly once with their
-//! idempotency keys (`write`), and reading them (`read`).
+//! idempotency keys (`write`), reading them (`read`), and those nobody attributed with the
+//! customers their handle suggests (`unassigned`).
 
 mod read;
+mod unassigned;
 mod write;
 
 pub use read::*;
+pub use unassigned::*;
 pub use write::*;
 
 use crate::schema::{communication_records, idempotency_keys};
 use diesel::prelude::*;
 use domain::{
-    BoundedText, Channel, CommunicationRecord, CommunicationRecordId, CustomerHandle, CustomerId, Direction,
-    GenesysUserId, HandleNormaliser, InteractionId, NewCommunicationRecord, RecordDomain, Timestamp,
+    BoundedText, Channel, CommunicationRecord, CommunicationRecordId, CustomerHandle, CustomerId, CustomerSource,
+    Direction, GenesysUserId, HandleNormaliser, InteractionId, NewCommunicationRecord, RecordDomain, Timestamp,
 };
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
@@ -23,15 +26,15 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = communication_records)]
 pub(crate) struct RecordRow {
-    id: DbUuid,
+    pub(crate) id: DbUuid,
     direction: String,
-    communicated_at: DbTimestamp,
+    pub(crate) communicated_at: DbTimestamp,
     source: String,
     channel: String,
     domain: String,
-    customer_id: Option<DbUuid>,
+    pub(crate) customer_id: Option<DbUuid>,
     customer_handle: String,
-    customer_handle_key: String,
+    pub(crate) customer_handle_key: String,
     interaction_id: DbUuid,
     bank_user_id: Option<String>,
     bank_user_name: Option<String>,
@@ -42,6 +45,8 @@ pub(crate) struct RecordRow {
     genesys_user_id: Option<DbUuid>,
     /// A GDPR forget of the agent holds the record: served without the agent.
     agent_redacted: bool,
+    /// How the customer was found (`CustomerSource`); null while there is none.
+    customer_source: Option<String>,
 }
 
 impl RecordRow {
@@ -70,6 +75,7 @@ impl RecordRow {
             created_at: created_at.into(),
             genesys_user_id: record.genesys_user_id.map(DbUuid::from),
             agent_redacted: false,
+            customer_source: record.customer_id.map(|_| CustomerSource::Pairing.as_str().to_owned()),
         }
     }
 
@@ -85,8 +91,23 @@ impl RecordRow {
         ) -> QueryResult<BoundedText<MIN, MAX>> {
             BoundedText::parse(value).map_err(corrupt(column))
         }
+        // A customer and how it was found come together, or not at all.
+        let customer_source = match (&self.customer_id, self.customer_source.as_deref()) {
+            (Some(_), Some(source)) => Some(CustomerSource::parse(source).ok_or_else(|| {
+                diesel::result::Error::DeserializationError(
+                    format!("communication_records.customer_source: unknown {source:?}").into(),
+                )
+            })?),
+            (None, None) => None,
+            _ => {
+                return Err(diesel::result::Error::DeserializationError(
+                    "communication_records.customer_source: set without a customer, or missing with one".into(),
+                ))
+            }
+        };
         Ok(CommunicationRecord {
             id: self.id.into(),
+            customer_source,
             attributes: NewCommunicationRecord {
                 direction: Direction::parse(&self.direction).map_err(corrupt("direction"))?,
                 communicated_at: self.communicated_at.into_domain()?,

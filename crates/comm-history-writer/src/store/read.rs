@@ -18,14 +18,22 @@ pub fn find(connection: &mut AnyConnection, id: CommunicationRecordId) -> QueryR
 /// Where the next page starts: the last record served, by `(communicatedAt, id)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
-    communicated_at: Timestamp,
-    id: CommunicationRecordId,
+    pub(super) communicated_at: Timestamp,
+    pub(super) id: CommunicationRecordId,
 }
 
 impl Cursor {
     /// Opaque to clients (`service_kit::pagination`).
     pub fn encode(&self) -> String {
         encode_cursor(self.communicated_at, *self.id.as_uuid())
+    }
+
+    /// A cursor `service_kit::pagination::page_parameters` decoded.
+    pub fn from_parts((communicated_at, id): (Timestamp, uuid::Uuid)) -> Self {
+        Self {
+            communicated_at,
+            id: CommunicationRecordId::from_uuid(id),
+        }
     }
 
     pub fn decode(cursor: &str) -> Option<Self> {
@@ -70,6 +78,30 @@ pub fn list(
     if let Some(interaction_id) = filter.interaction_id {
         query = query.filter(dsl::interaction_id.eq(DbUuid::from(interaction_id)));
     }
+    let (rows, next) = newest_first(connection, query, cursor, limit)?;
+    let records = rows
+        .into_iter()
+        .map(RecordRow::into_record)
+        .collect::<QueryResult<Vec<_>>>()?;
+    Ok(Page { records, next })
+}
+
+/// The records a boxed query selects.
+pub(super) type RecordQuery<'a> = communication_records::BoxedQuery<
+    'a,
+    <AnyConnection as diesel::Connection>::Backend,
+    diesel::dsl::AsSelect<RecordRow, <AnyConnection as diesel::Connection>::Backend>,
+>;
+
+/// One page of `query`: at most `limit` rows, newest first by `(communicated_at, id)`, after
+/// `cursor`, and where the next page starts when more follow.
+pub(super) fn newest_first(
+    connection: &mut AnyConnection,
+    mut query: RecordQuery<'_>,
+    cursor: Option<Cursor>,
+    limit: usize,
+) -> QueryResult<(Vec<RecordRow>, Option<Cursor>)> {
+    use communication_records::dsl;
     if let Some(cursor) = cursor {
         let at = DbTimestamp::from(cursor.communicated_at);
         query = query.filter(
@@ -79,25 +111,20 @@ pub fn list(
         );
     }
     let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
-    let rows: Vec<RecordRow> = query
+    let mut rows: Vec<RecordRow> = query
         .order((dsl::communicated_at.desc(), dsl::id.desc()))
         .limit(fetch)
         .load(connection)?;
     let has_more = rows.len() > limit;
-    let records = rows
-        .into_iter()
-        .take(limit)
-        .map(RecordRow::into_record)
-        .collect::<QueryResult<Vec<_>>>()?;
-    let next = has_more
-        .then(|| {
-            records.last().map(|last| Cursor {
-                communicated_at: last.attributes.communicated_at,
-                id: last.id,
-            })
-        })
-        .flatten();
-    Ok(Page { records, next })
+    rows.truncate(limit);
+    let next = match rows.last().filter(|_| has_more) {
+        Some(last) => Some(Cursor {
+            communicated_at: last.communicated_at.into_domain()?,
+            id: last.id.into(),
+        }),
+        None => None,
+    };
+    Ok((rows, next))
 }
 
 pub fn count(connection: &mut AnyConnection) -> QueryResult<i64> {

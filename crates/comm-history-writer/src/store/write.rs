@@ -69,15 +69,17 @@ pub fn create(
     record: &NewCommunicationRecord,
     idempotency: Option<&Idempotency>,
     now: Timestamp,
-    handles: &HandleNormaliser,
+    policy: &WritePolicy,
 ) -> Result<Created, CreateError> {
     connection.transaction(|connection| {
         let outcome = match idempotency {
             None => {
                 let id = CommunicationRecordId::generate();
+                let row = RecordRow::new(id, record, now, &policy.handles);
                 diesel::insert_into(communication_records::table)
-                    .values(RecordRow::new(id, record, now, handles))
+                    .values(&row)
                     .execute(connection)?;
+                policy.attribute(connection, &[row], now)?;
                 BatchOutcome::Created(id)
             }
             Some(idempotency) => {
@@ -85,7 +87,7 @@ pub fn create(
                     record: record.clone(),
                     idempotency: idempotency.clone(),
                 };
-                let mut outcomes = write_batch(connection, std::slice::from_ref(&entry), now, handles)?;
+                let mut outcomes = write_batch(connection, std::slice::from_ref(&entry), now, policy)?;
                 outcomes.pop().ok_or(diesel::result::Error::NotFound)?
             }
         };
@@ -127,9 +129,9 @@ pub fn create_batch(
     connection: &mut AnyConnection,
     entries: &[BatchEntry],
     now: Timestamp,
-    handles: &HandleNormaliser,
+    policy: &WritePolicy,
 ) -> QueryResult<Vec<BatchOutcome>> {
-    connection.transaction(|connection| write_batch(connection, entries, now, handles))
+    connection.transaction(|connection| write_batch(connection, entries, now, policy))
 }
 
 /// [`create_batch`] inside the caller's transaction.
@@ -141,7 +143,7 @@ fn write_batch(
     connection: &mut AnyConnection,
     entries: &[BatchEntry],
     now: Timestamp,
-    handles: &HandleNormaliser,
+    policy: &WritePolicy,
 ) -> QueryResult<Vec<BatchOutcome>> {
     let mut first_of_key: HashMap<(&str, &str), usize> = HashMap::with_capacity(entries.len());
     let firsts: Vec<usize> = entries
@@ -182,12 +184,13 @@ fn write_batch(
     let new_rows: Vec<RecordRow> = unique
         .iter()
         .filter(|&&index| claimed.contains(&ids[index]))
-        .map(|&index| RecordRow::new(ids[index], &entries[index].record, now, handles))
+        .map(|&index| RecordRow::new(ids[index], &entries[index].record, now, &policy.handles))
         .collect();
     if !new_rows.is_empty() {
         per_backend!(connection, |c| diesel::insert_into(communication_records::table)
             .values(&new_rows)
             .execute(c))?;
+        policy.attribute(connection, &new_rows, now)?;
     }
 
     // Keys used before this batch: their first request, and whether its record is still there.
@@ -260,6 +263,63 @@ fn write_batch(
         .collect()
 }
 
+/// How records are written: their handles' search keys, and whether one written without a
+/// customer takes the one customer its handle belongs to (`records.auto_assign_by_handle`, over
+/// the last `records.auto_assign_window_days`).
+#[derive(Debug, Clone)]
+pub struct WritePolicy {
+    pub handles: HandleNormaliser,
+    pub auto_assign_window: Option<std::time::Duration>,
+    /// Records given a customer by their handle.
+    pub auto_assigned: Option<prometheus::IntCounter>,
+}
+
+impl WritePolicy {
+    /// Records by handle alone: what a test or a writer with auto-assignment off uses.
+    pub fn by_handles(handles: HandleNormaliser) -> Self {
+        Self {
+            handles,
+            auto_assign_window: None,
+            auto_assigned: None,
+        }
+    }
+
+    /// With auto-assignment on: each of `rows` without a customer takes the one customer its
+    /// handle belongs to, `handle_match`; a shared handle never matches. Inside the write's
+    /// transaction.
+    fn attribute(&self, connection: &mut AnyConnection, rows: &[RecordRow], now: Timestamp) -> QueryResult<()> {
+        use communication_records::dsl;
+        let Some(window) = self.auto_assign_window else {
+            return Ok(());
+        };
+        let since = Timestamp::from_offset_date_time(now.as_offset_date_time() - window).ok_or_else(|| {
+            diesel::result::Error::QueryBuilderError("records.auto_assign_window_days reaches before year 1".into())
+        })?;
+        let mut by_handle: HashMap<&str, Vec<DbUuid>> = HashMap::new();
+        for row in rows.iter().filter(|row| row.customer_id.is_none()) {
+            by_handle
+                .entry(row.customer_handle_key.as_str())
+                .or_default()
+                .push(row.id);
+        }
+        for (handle_key, ids) in by_handle {
+            let Some(customer) = sole_customer_of_handle(connection, handle_key, since)? else {
+                continue;
+            };
+            let assigned = diesel::update(dsl::communication_records.filter(dsl::id.eq_any(&ids)))
+                .set((
+                    dsl::customer_id.eq(Some(DbUuid::from(customer))),
+                    dsl::customer_source.eq(Some(CustomerSource::HandleMatch.as_str())),
+                ))
+                .execute(connection)?;
+            if let Some(counter) = &self.auto_assigned {
+                counter.inc_by(assigned as u64);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Gives the interaction's records that have no customer yet this customer; records that have
 /// one keep it, and so do records a GDPR forget holds (they were the forgotten subject's when it
 /// was confirmed). Idempotent. Returns how many records changed.
@@ -275,7 +335,10 @@ pub fn assign_customer(
             .filter(dsl::customer_id.is_null())
             .filter(dsl::forgotten_by.is_null()),
     )
-    .set(dsl::customer_id.eq(Some(DbUuid::from(customer_id))))
+    .set((
+        dsl::customer_id.eq(Some(DbUuid::from(customer_id))),
+        dsl::customer_source.eq(Some(CustomerSource::LatePairing.as_str())),
+    ))
     .execute(connection)
 }
 

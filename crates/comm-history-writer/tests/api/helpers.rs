@@ -30,11 +30,13 @@ pub fn example() -> Value {
     test_support::expected_voice_inbound_record()
 }
 
-/// The attributes a client sent, out of a stored record (which adds id and createdAt).
+/// The attributes a client sent, out of a stored record (which adds id, how its customer was
+/// found and createdAt).
 pub fn attributes(record: &Value) -> Value {
     let mut attributes = record.clone();
     let object = attributes.as_object_mut().unwrap();
     object.remove("id");
+    object.remove("customerSource");
     object.remove("createdAt");
     attributes
 }

@@ -9,3 +9,4 @@ mod idempotency;
 mod migrations;
 mod pagination;
 mod records;
+mod unassigned;

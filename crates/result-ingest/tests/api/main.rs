@@ -2,6 +2,7 @@
 //! comm-history-writer and result-ingest, each a real server on its own port with its own database.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod association;
 mod crash;
 mod delivery;
 mod forget_race;

@@ -26,6 +26,9 @@ pub struct Uuid;
 #[diesel(sqlite_type(name = "Text"))]
 pub struct UtcTimestamp;
 
+/// Both forms order as time does (SQLite's text is fixed-width), so `max`/`min` apply.
+impl diesel::sql_types::SqlOrd for UtcTimestamp {}
+
 /// A UUID as stored in a [`Uuid`] column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, AsExpression, FromSqlRow)]
 #[diesel(sql_type = Uuid)]

@@ -1,0 +1,4 @@
+DROP INDEX communication_records_handle_key;
+CREATE INDEX communication_records_handle_key ON communication_records (customer_handle_key);
+DROP INDEX communication_records_unassigned;
+ALTER TABLE communication_records DROP COLUMN customer_source;
