@@ -25,6 +25,9 @@ diesel::table! {
         genesys_user_id -> Nullable<Uuid>,
         agent_redacted -> Bool,
         customer_source -> Nullable<Text>,
+        copied_from -> Nullable<Uuid>,
+        withdrawn_at -> Nullable<UtcTimestamp>,
+        withdrawn_by -> Nullable<Text>,
     }
 }
 

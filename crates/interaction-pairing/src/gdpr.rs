@@ -1,11 +1,11 @@
 //! The GDPR participant: a subject's pairings and the assignments still waiting in the outbox.
 //! Every pairing names its customer, so a request reaches exactly the pairings of its customer
-//! ids; a pairing of one of the subject's interactions that BOFE made with another customer is
-//! left out and counted. The count also tells gdpr-orchestrator which interactions belong to the
+//! ids; a pairing of one of the subject's interactions that BOFE made with another customer (the
+//! same interaction may have several) is left out and counted. The count also tells gdpr-orchestrator which interactions belong to the
 //! subject's customer ids, so the other services can find results and records that carry no
 //! customer id.
 
-use crate::schema::{pairing_outbox, support_interactions};
+use crate::schema::{interaction_customers, pairing_outbox};
 use diesel::prelude::*;
 use domain::gdpr::{CategoryCounts, ParticipantCall, ParticipantReport};
 use domain::{InteractionId, Timestamp};
@@ -19,7 +19,7 @@ pub struct Pairings;
 const PAIRINGS: &str = "pairings";
 const PENDING_ASSIGNMENTS: &str = "pendingAssignments";
 
-/// What a hold is on: a pairing (by interaction id) or an outbox entry (by id).
+/// What a hold is on: a pairing (an `interaction_customers` row) or an outbox entry, by id.
 const HOLD_PAIRING: &str = "pairing";
 const HOLD_ASSIGNMENT: &str = "assignment";
 
@@ -31,12 +31,17 @@ fn interactions(reach: &Reach<'_>) -> Vec<DbUuid> {
     reach.subject.interaction_ids.iter().map(|&id| id.into()).collect()
 }
 
-/// The subject's pairings (hidden ones too when `visible_only` is false).
-fn pairings_of(connection: &mut AnyConnection, reach: &Reach<'_>, visible_only: bool) -> QueryResult<Vec<DbUuid>> {
-    use support_interactions::dsl;
-    let mut query = dsl::support_interactions
+/// The subject's pairings, as (row id, interaction id) (hidden ones too when `visible_only` is
+/// false).
+fn pairings_of(
+    connection: &mut AnyConnection,
+    reach: &Reach<'_>,
+    visible_only: bool,
+) -> QueryResult<Vec<(DbUuid, DbUuid)>> {
+    use interaction_customers::dsl;
+    let mut query = dsl::interaction_customers
         .filter(dsl::customer_id.eq_any(customers(reach)))
-        .select(dsl::interaction_id)
+        .select((dsl::id, dsl::interaction_id))
         .into_boxed();
     if visible_only {
         query = query.filter(dsl::forgotten_by.is_null());
@@ -59,8 +64,8 @@ fn assignments_of(connection: &mut AnyConnection, reach: &Reach<'_>, visible_onl
 
 /// Pairings of the subject's interactions that BOFE made with a customer outside the request.
 fn left_out(connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<CategoryCounts> {
-    use support_interactions::dsl;
-    let n: i64 = dsl::support_interactions
+    use interaction_customers::dsl;
+    let n: i64 = dsl::interaction_customers
         .filter(dsl::interaction_id.eq_any(interactions(reach)))
         .filter(dsl::customer_id.ne_all(customers(reach)))
         .filter(dsl::forgotten_by.is_null())
@@ -79,8 +84,8 @@ fn sync_flags(connection: &mut AnyConnection, kind: &str, released: Vec<(Uuid, O
         holds::chunked(&rows, |ids| {
             match kind {
                 HOLD_PAIRING => {
-                    diesel::update(support_interactions::table.filter(support_interactions::interaction_id.eq_any(ids)))
-                        .set(support_interactions::forgotten_by.eq(holder))
+                    diesel::update(interaction_customers::table.filter(interaction_customers::id.eq_any(ids)))
+                        .set(interaction_customers::forgotten_by.eq(holder))
                         .execute(connection)
                 }
                 _ => diesel::update(pairing_outbox::table.filter(pairing_outbox::id.eq_any(ids)))
@@ -106,31 +111,29 @@ impl GdprStore for Pairings {
         // what is shown.
         report.linked_interaction_ids = pairings_of(connection, reach, false)?
             .into_iter()
-            .map(InteractionId::from)
+            .map(|(_, interaction)| InteractionId::from(interaction))
             .collect();
         Ok(report)
     }
 
     fn export(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
-        let rows: Vec<(DbUuid, DbUuid, DbTimestamp, DbTimestamp)> = support_interactions::table
-            .filter(support_interactions::customer_id.eq_any(customers(reach)))
-            .filter(support_interactions::forgotten_by.is_null())
+        let rows: Vec<(DbUuid, DbUuid, DbTimestamp)> = interaction_customers::table
+            .filter(interaction_customers::customer_id.eq_any(customers(reach)))
+            .filter(interaction_customers::forgotten_by.is_null())
             .select((
-                support_interactions::interaction_id,
-                support_interactions::customer_id,
-                support_interactions::created_at,
-                support_interactions::updated_at,
+                interaction_customers::interaction_id,
+                interaction_customers::customer_id,
+                interaction_customers::paired_at,
             ))
-            .order(support_interactions::created_at)
+            .order(interaction_customers::paired_at)
             .load(connection)?;
         let pairings = rows
             .into_iter()
-            .map(|(interaction, customer, created, updated)| {
+            .map(|(interaction, customer, paired)| {
                 Ok(serde_json::json!({
                     "interactionId": interaction.0,
                     "customerId": customer.0,
-                    "createdAt": created.into_domain()?,
-                    "updatedAt": updated.into_domain()?,
+                    "pairedAt": paired.into_domain()?,
                 }))
             })
             .collect::<QueryResult<Vec<_>>>()?;
@@ -152,16 +155,16 @@ impl GdprStore for Pairings {
         let holder = Some(DbUuid(request_id));
         let pairings: Vec<Uuid> = pairings_of(connection, reach, false)?
             .into_iter()
-            .map(|id| id.0)
+            .map(|(id, _)| id.0)
             .collect();
         holds::hold(connection, request_id, HOLD_PAIRING, &pairings)?;
         holds::chunked(&pairings, |ids| {
             diesel::update(
-                support_interactions::table
-                    .filter(support_interactions::interaction_id.eq_any(ids))
-                    .filter(support_interactions::forgotten_by.is_null()),
+                interaction_customers::table
+                    .filter(interaction_customers::id.eq_any(ids))
+                    .filter(interaction_customers::forgotten_by.is_null()),
             )
-            .set(support_interactions::forgotten_by.eq(holder))
+            .set(interaction_customers::forgotten_by.eq(holder))
             .execute(connection)
             .map(holds::changed)
         })?;
@@ -195,7 +198,7 @@ impl GdprStore for Pairings {
     fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
         let pairings = holds::held_rows(connection, request_id, HOLD_PAIRING)?;
         let deleted_pairings = holds::chunked(&pairings, |ids| {
-            diesel::delete(support_interactions::table.filter(support_interactions::interaction_id.eq_any(ids)))
+            diesel::delete(interaction_customers::table.filter(interaction_customers::id.eq_any(ids)))
                 .execute(connection)
                 .map(holds::changed)
         })?;
@@ -213,8 +216,8 @@ impl GdprStore for Pairings {
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
         let pairings = holds::held_rows(connection, request_id, HOLD_PAIRING)?;
         let held_pairings = holds::chunked(&pairings, |ids| {
-            support_interactions::table
-                .filter(support_interactions::interaction_id.eq_any(ids))
+            interaction_customers::table
+                .filter(interaction_customers::id.eq_any(ids))
                 .count()
                 .get_result(connection)
         })?;

@@ -1,6 +1,7 @@
-//! The outbox: every pairing is also queued, in the same transaction, for comm-history-writer,
-//! which gives the interaction's records without a customer this one. The worker
-//! (`crate::worker`) drains it.
+//! The outbox: every pairing, and every removal of one, is also queued in the same transaction
+//! for comm-history-writer, which gives the interaction's records this customer (filling in a
+//! record without one, or adding the customer's own) or withdraws the customer's records. The
+//! worker (`crate::worker`) drains it.
 
 use crate::schema::pairing_outbox::{self, dsl};
 use diesel::prelude::*;
@@ -10,8 +11,44 @@ use service_kit::database::AnyConnection;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Queues the pairing; call inside the pairing's transaction.
-pub fn enqueue(connection: &mut AnyConnection, pairing: &SupportInteraction, now: Timestamp) -> QueryResult<()> {
+/// What an entry asks of comm-history-writer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Give the interaction's records this customer.
+    Assign,
+    /// Withdraw this customer's records of the interaction, in the name of who removed the pairing.
+    Withdraw { actor: String },
+}
+
+impl Action {
+    const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Assign => "assign",
+            Self::Withdraw { .. } => "withdraw",
+        }
+    }
+
+    fn from_row(action: &str, actor: Option<String>) -> QueryResult<Self> {
+        match (action, actor) {
+            ("assign", None) => Ok(Self::Assign),
+            ("withdraw", Some(actor)) => Ok(Self::Withdraw { actor }),
+            (other, _) => Err(diesel::result::Error::DeserializationError(
+                format!("pairing_outbox: action {other:?} with or without its actor, which cannot be").into(),
+            )),
+        }
+    }
+}
+
+fn enqueue(
+    connection: &mut AnyConnection,
+    pairing: &SupportInteraction,
+    action: &Action,
+    now: Timestamp,
+) -> QueryResult<()> {
+    let actor = match action {
+        Action::Assign => None,
+        Action::Withdraw { actor } => Some(actor.as_str()),
+    };
     diesel::insert_into(pairing_outbox::table)
         .values((
             dsl::id.eq(DbUuid(Uuid::now_v7())),
@@ -20,9 +57,33 @@ pub fn enqueue(connection: &mut AnyConnection, pairing: &SupportInteraction, now
             dsl::attempts.eq(0),
             dsl::next_attempt_at.eq(DbTimestamp::from(now)),
             dsl::created_at.eq(DbTimestamp::from(now)),
+            dsl::action.eq(action.as_str()),
+            dsl::actor.eq(actor),
         ))
         .execute(connection)
         .map(drop)
+}
+
+/// Queues the pairing's assignment; call inside the pairing's transaction.
+pub fn enqueue_assignment(
+    connection: &mut AnyConnection,
+    pairing: &SupportInteraction,
+    now: Timestamp,
+) -> QueryResult<()> {
+    enqueue(connection, pairing, &Action::Assign, now)
+}
+
+/// Queues the withdrawal of a removed pairing's records; call inside the removal's transaction.
+pub fn enqueue_withdrawal(
+    connection: &mut AnyConnection,
+    pairing: &SupportInteraction,
+    actor: &str,
+    now: Timestamp,
+) -> QueryResult<()> {
+    let action = Action::Withdraw {
+        actor: actor.to_owned(),
+    };
+    enqueue(connection, pairing, &action, now)
 }
 
 pub struct Entry {
@@ -30,6 +91,7 @@ pub struct Entry {
     pub interaction_id: Uuid,
     pub customer_id: Uuid,
     pub attempts: i32,
+    pub action: Action,
 }
 
 /// Claims up to `limit` due entries for `lease`.
@@ -66,19 +128,29 @@ pub fn claim_due(
                 .execute(c)
         },
     )?;
-    let rows: Vec<(DbUuid, DbUuid, DbUuid, i32)> = dsl::pairing_outbox
+    let rows: Vec<(DbUuid, DbUuid, DbUuid, i32, String, Option<String>)> = dsl::pairing_outbox
         .filter(dsl::id.eq_any(&ids))
-        .select((dsl::id, dsl::interaction_id, dsl::customer_id, dsl::attempts))
+        .order(dsl::created_at)
+        .select((
+            dsl::id,
+            dsl::interaction_id,
+            dsl::customer_id,
+            dsl::attempts,
+            dsl::action,
+            dsl::actor,
+        ))
         .load(connection)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, interaction_id, customer_id, attempts)| Entry {
-            id: id.0,
-            interaction_id: interaction_id.0,
-            customer_id: customer_id.0,
-            attempts,
+    rows.into_iter()
+        .map(|(id, interaction_id, customer_id, attempts, action, actor)| {
+            Ok(Entry {
+                id: id.0,
+                interaction_id: interaction_id.0,
+                customer_id: customer_id.0,
+                attempts,
+                action: Action::from_row(&action, actor)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub fn pending(connection: &mut AnyConnection) -> QueryResult<i64> {

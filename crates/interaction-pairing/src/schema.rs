@@ -4,11 +4,11 @@ diesel::table! {
     use diesel::sql_types::*;
     use service_kit::database::sql_types::{UtcTimestamp, Uuid};
 
-    support_interactions (interaction_id) {
+    interaction_customers (id) {
+        id -> Uuid,
         interaction_id -> Uuid,
         customer_id -> Uuid,
-        created_at -> UtcTimestamp,
-        updated_at -> UtcTimestamp,
+        paired_at -> UtcTimestamp,
         forgotten_by -> Nullable<Uuid>,
     }
 }
@@ -26,5 +26,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> UtcTimestamp,
         forgotten_by -> Nullable<Uuid>,
+        action -> Text,
+        actor -> Nullable<Text>,
     }
 }

@@ -2,7 +2,7 @@
 //! claims are leased, PostgreSQL claims with `SKIP LOCKED`). The call is idempotent, so a retry
 //! after a crash does no harm.
 
-use crate::outbox::{self, Entry};
+use crate::outbox::{self, Action, Entry};
 use crate::settings::OutboxSettings;
 use domain::Timestamp;
 use secrecy::ExposeSecret;
@@ -45,17 +45,29 @@ pub struct OutboxWorker {
     pool: DbPool,
     http: reqwest_middleware::ClientWithMiddleware,
     assignments_url: String,
+    withdrawals_url: String,
     queue: QueueSettings,
     settings: OutboxSettings,
     metrics: OutboxMetrics,
 }
 
-/// What comm-history-writer's `POST /internal/customerAssignments` takes.
+/// What comm-history-writer's `POST /internal/customerAssignments` takes: a pairing that came
+/// after the interaction's records were written, if any were.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Assignment {
     interaction_id: Uuid,
     customer_id: Uuid,
+    source: &'static str,
+}
+
+/// What comm-history-writer's `POST /internal/customerWithdrawals` takes.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Withdrawal<'a> {
+    interaction_id: Uuid,
+    customer_id: Uuid,
+    withdrawn_by: &'a str,
 }
 
 impl OutboxWorker {
@@ -65,6 +77,10 @@ impl OutboxWorker {
             http: service_kit::telemetry::http_client(Duration::from_millis(settings.request_timeout_ms))?,
             assignments_url: format!(
                 "{}/internal/customerAssignments",
+                settings.comm_history_url.trim_end_matches('/')
+            ),
+            withdrawals_url: format!(
+                "{}/internal/customerWithdrawals",
                 settings.comm_history_url.trim_end_matches('/')
             ),
             queue: settings.queue().map_err(service_kit::configuration::invalid_all)?,
@@ -117,15 +133,20 @@ impl OutboxWorker {
     }
 
     async fn deliver(&self, entry: &Entry) -> Result<(), String> {
-        let body = Assignment {
-            interaction_id: entry.interaction_id,
-            customer_id: entry.customer_id,
+        let request = match &entry.action {
+            Action::Assign => self.http.post(&self.assignments_url).json(&Assignment {
+                interaction_id: entry.interaction_id,
+                customer_id: entry.customer_id,
+                source: "late_pairing",
+            }),
+            Action::Withdraw { actor } => self.http.post(&self.withdrawals_url).json(&Withdrawal {
+                interaction_id: entry.interaction_id,
+                customer_id: entry.customer_id,
+                withdrawn_by: actor,
+            }),
         };
-        let response = self
-            .http
-            .post(&self.assignments_url)
+        let response = request
             .bearer_auth(self.settings.internal_token.expose_secret())
-            .json(&body)
             .send()
             .await
             .map_err(|e| {

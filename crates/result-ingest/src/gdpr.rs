@@ -389,7 +389,7 @@ impl GdprStore for WebhookResults {
                     found
                         .customers
                         .into_iter()
-                        .filter(|(_, customer)| !subject.customer_ids.contains(customer))
+                        .filter(|(_, customers)| customers.iter().any(|c| !subject.customer_ids.contains(c)))
                         .map(|(interaction, _)| interaction),
                 );
                 elsewhere.extend(found.held);

@@ -54,8 +54,8 @@ pub struct Siblings {
 /// What interaction-pairing knows of some interactions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pairings {
-    /// The customer each paired interaction belongs to.
-    pub customers: HashMap<InteractionId, CustomerId>,
+    /// The customers each paired interaction belongs to, first paired first.
+    pub customers: HashMap<InteractionId, Vec<CustomerId>>,
     /// Interactions whose pairing a GDPR forget holds: paired, to whom is not told.
     pub held: HashSet<InteractionId>,
 }
@@ -71,7 +71,21 @@ struct LookupAnswer {
 #[serde(rename_all = "camelCase")]
 struct PairingAnswer {
     interaction_id: InteractionId,
+    customers: Vec<PairedCustomer>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PairedCustomer {
     customer_id: CustomerId,
+}
+
+/// How a customer came to an interaction whose record is written: paired before (`Pairing`), or
+/// after the record's customers were looked up (`LatePairing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignedBy {
+    Pairing,
+    LatePairing,
 }
 
 /// What a call answered that the caller cares about.
@@ -137,12 +151,12 @@ impl Siblings {
         }
     }
 
-    /// The customers BOFE paired with these interactions, in one call; an interaction without a
-    /// pairing (yet) is not in the map.
+    /// The customers BOFE paired with these interactions, first paired first, in one call; an
+    /// interaction without a pairing (yet) is not in the map.
     pub async fn customers_of(
         &self,
         interaction_ids: &[InteractionId],
-    ) -> Result<HashMap<InteractionId, CustomerId>, Failure> {
+    ) -> Result<HashMap<InteractionId, Vec<CustomerId>>, Failure> {
         self.pairings_of(interaction_ids)
             .await
             .map(|pairings| pairings.customers)
@@ -167,7 +181,10 @@ impl Siblings {
             customers: answer
                 .pairings
                 .into_iter()
-                .map(|pairing| (pairing.interaction_id, pairing.customer_id))
+                .map(|pairing| {
+                    let customers = pairing.customers.into_iter().map(|c| c.customer_id).collect();
+                    (pairing.interaction_id, customers)
+                })
                 .collect(),
             held: answer.held_interaction_ids.into_iter().collect(),
         })
@@ -276,10 +293,20 @@ impl Siblings {
         serde_json::from_value(body).map_err(|_| unreadable())
     }
 
-    /// Gives the interaction's records without a customer this one (idempotent).
-    pub async fn assign_customer(&self, interaction_id: InteractionId, customer_id: CustomerId) -> Result<(), Failure> {
+    /// Gives the customer the interaction's communication: its records without a customer, or a
+    /// copy of its record when another customer has it (idempotent).
+    pub async fn assign_customer(
+        &self,
+        interaction_id: InteractionId,
+        customer_id: CustomerId,
+        by: AssignedBy,
+    ) -> Result<(), Failure> {
         let url = Self::url(&self.comm_history_url, &["internal", "customerAssignments"])?;
-        let body = serde_json::json!({ "interactionId": interaction_id, "customerId": customer_id });
+        let source = match by {
+            AssignedBy::Pairing => "pairing",
+            AssignedBy::LatePairing => "late_pairing",
+        };
+        let body = serde_json::json!({ "interactionId": interaction_id, "customerId": customer_id, "source": source });
         self.call("comm-history-writer", self.http.post(url).json(&body))
             .await
             .map(drop)

@@ -5,7 +5,7 @@
 use crate::inbox::{self, Claimed, InboxStatus, Settlement as Outcome};
 use crate::metrics::IngestMetrics;
 use crate::settings::IngestSettings;
-use crate::siblings::{Failure, Siblings};
+use crate::siblings::{AssignedBy, Failure, Siblings};
 use domain::{AgentOnRecord, CustomerId, InteractionId, NewCommunicationRecord, Timestamp};
 use service_kit::database::DbPool;
 use service_kit::problem::ApiError;
@@ -268,9 +268,14 @@ impl Worker {
             .instrument(batch_span("look up pairings", &spans, &all))
             .await;
         let enriched = futures_util::future::join_all(claimed.iter().zip(&spans).map(|(event, span)| {
+            // The record names the first customer paired; the others get theirs after it is written.
             let customer = customers
                 .as_ref()
-                .map(|found| found.get(&event.result.conversation_id).copied())
+                .map(|found| {
+                    found
+                        .get(&event.result.conversation_id)
+                        .and_then(|customers| customers.first().copied())
+                })
                 .map_err(Clone::clone);
             self.enrich(event, customer).instrument(span.clone())
         }))
@@ -302,28 +307,31 @@ impl Worker {
             }
         }
 
-        // A pairing that committed while the records were written may have found none to fill
-        // in yet: look again now that they exist (the outbox covers every later pairing).
-        let without_customer: Vec<usize> = (0..claimed.len())
-            .filter(|&index| matches!(&enriched[index], Ok((_, None))) && matches!(&written[index], Some(Ok(_))))
+        // The interaction's other customers get the record too; and a pairing that committed
+        // while the records were written may have found none to fill in yet: look again now
+        // that they exist (the outbox covers every later pairing).
+        let recorded: Vec<usize> = (0..claimed.len())
+            .filter(|&index| enriched[index].is_ok() && matches!(&written[index], Some(Ok(_))))
             .collect();
         let may_assign = lease.allows_a_call();
-        let late = if without_customer.is_empty() || !may_assign {
+        let now_paired = if recorded.is_empty() || !may_assign {
             Ok(HashMap::new())
         } else {
-            self.customers_of(&claimed, &without_customer)
-                .instrument(batch_span("look up late pairings", &spans, &without_customer))
+            self.customers_of(&claimed, &recorded)
+                .instrument(batch_span("look up pairings again", &spans, &recorded))
                 .await
         };
+        let paired_before = customers.unwrap_or_default();
 
         let settled = futures_util::future::join_all(enriched.into_iter().zip(written).enumerate().map(
             |(index, (enriched, written))| {
                 let event = &claimed[index];
-                let (late, without_customer) = (&late, &without_customer);
+                let (now_paired, paired_before, recorded) = (&now_paired, &paired_before, &recorded);
                 async move {
-                    if let Err(settled) = enriched {
-                        return settled;
-                    }
+                    let on_record = match enriched {
+                        Err(settled) => return settled,
+                        Ok((_, customer)) => customer,
+                    };
                     let record_id = match written {
                         Some(Ok(record_id)) => record_id,
                         Some(Err(failure)) => return settle_failure(failure),
@@ -335,20 +343,25 @@ impl Worker {
                             }
                         }
                     };
-                    if without_customer.contains(&index) {
-                        if !may_assign || !lease.allows_a_call() {
-                            return Settled::Released;
-                        }
+                    if recorded.contains(&index) {
                         let interaction = event.result.conversation_id;
-                        let assigned = match late {
-                            Ok(found) => match found.get(&interaction) {
-                                Some(&customer) => self.siblings.assign_customer(interaction, customer).await,
-                                None => Ok(()),
-                            },
-                            Err(failure) => Err(failure.clone()),
+                        let found = match now_paired {
+                            Ok(found) => found.get(&interaction).cloned().unwrap_or_default(),
+                            Err(failure) => return settle_failure(failure.clone()),
                         };
-                        if let Err(failure) = assigned {
-                            return settle_failure(failure);
+                        let before = paired_before.get(&interaction).cloned().unwrap_or_default();
+                        for customer in found.into_iter().filter(|&c| Some(c) != on_record) {
+                            if !lease.allows_a_call() {
+                                return Settled::Released;
+                            }
+                            let by = if before.contains(&customer) {
+                                AssignedBy::Pairing
+                            } else {
+                                AssignedBy::LatePairing
+                            };
+                            if let Err(failure) = self.siblings.assign_customer(interaction, customer, by).await {
+                                return settle_failure(failure);
+                            }
                         }
                     }
                     Settled::Processed { record_id }
@@ -370,7 +383,7 @@ impl Worker {
         &self,
         claimed: &[Claimed],
         indices: &[usize],
-    ) -> Result<HashMap<InteractionId, CustomerId>, Failure> {
+    ) -> Result<HashMap<InteractionId, Vec<CustomerId>>, Failure> {
         let mut interactions: Vec<InteractionId> = indices
             .iter()
             .map(|&index| claimed[index].result.conversation_id)

@@ -209,6 +209,15 @@ impl TestApp {
             .expect("request sent")
     }
 
+    pub async fn delete(&self, path: &str, caller: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(self.token(caller))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     pub async fn post_json(&self, path: &str, caller: &str, body: &serde_json::Value) -> reqwest::Response {
         self.client
             .post(self.url(path))

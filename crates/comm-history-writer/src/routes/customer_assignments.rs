@@ -1,11 +1,13 @@
-//! `POST /internal/customerAssignments`: a pairing that arrived after its interaction's records
-//! were written fills in their missing customer (interaction-pairing's outbox calls this).
+//! `POST /internal/customerAssignments`: a customer of an interaction gets its communication
+//! (interaction-pairing's outbox for a pairing after the record, result-ingest for an
+//! interaction's further customers); `POST /internal/customerWithdrawals`: a removed pairing
+//! withdraws that customer's records (the outbox).
 
 use crate::scopes::RecordsAssign;
 use crate::store;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use domain::{CustomerId, InteractionId};
+use domain::{CustomerId, CustomerSource, InteractionId, Timestamp};
 use serde::{Deserialize, Serialize};
 use service_kit::auth::require;
 use service_kit::database::DbPool;
@@ -22,17 +24,43 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/internal/customerAssignments")
             .route(web::post().to(assign).wrap(from_fn(require::<RecordsAssign>))),
+    )
+    .service(
+        web::resource("/internal/customerWithdrawals")
+            .route(web::post().to(withdraw).wrap(from_fn(require::<RecordsAssign>))),
     );
 }
 
+/// How the customer came to the interaction: paired before its result was recorded, or after.
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum AssignedBy {
+    Pairing,
+    #[default]
+    LatePairing,
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Assignment {
     interaction_id: InteractionId,
     customer_id: CustomerId,
+    /// `late_pairing` unless given.
+    #[serde(default)]
+    source: AssignedBy,
 }
 
-/// 200 `{ "updated": n }`: records of the interaction without a customer now have this one.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Withdrawal {
+    interaction_id: InteractionId,
+    customer_id: CustomerId,
+    /// Who removed the pairing (kept with the withdrawn records).
+    withdrawn_by: domain::BoundedText<1, 256>,
+}
+
+/// 200 `{ "updated": n }`: the records the customer gained: those of the interaction without a
+/// customer now have this one, or (every record has another customer) a copy for this one.
 #[utoipa::path(
     post,
     path = "/internal/customerAssignments",
@@ -47,7 +75,42 @@ pub(crate) async fn assign(
 ) -> Result<HttpResponse, ApiError> {
     let updated = pool
         .run(move |c| {
-            store::assign_customer(c, assignment.interaction_id, assignment.customer_id).map_err(ApiError::from)
+            let source = match assignment.source {
+                AssignedBy::Pairing => CustomerSource::Pairing,
+                AssignedBy::LatePairing => CustomerSource::LatePairing,
+            };
+            store::assign_customer(c, assignment.interaction_id, assignment.customer_id, source).map_err(ApiError::from)
+        })
+        .await?;
+    tracing::Span::current().record("updated", updated);
+    Ok(HttpResponse::Ok().json(Updated {
+        updated: updated as u64,
+    }))
+}
+
+/// 200 `{ "updated": n }`: how many of the customer's records of the interaction were withdrawn.
+#[utoipa::path(
+    post,
+    path = "/internal/customerWithdrawals",
+    tag = "records",
+    request_body = Withdrawal,
+    responses((status = 200, description = "How many records were withdrawn", body = Updated))
+)]
+#[tracing::instrument(name = "withdraw customer", skip_all, fields(interaction_id = %withdrawal.interaction_id, updated))]
+pub(crate) async fn withdraw(
+    pool: web::Data<DbPool>,
+    JsonBody(withdrawal): JsonBody<Withdrawal>,
+) -> Result<HttpResponse, ApiError> {
+    let updated = pool
+        .run(move |c| {
+            store::withdraw_customer(
+                c,
+                withdrawal.interaction_id,
+                withdrawal.customer_id,
+                withdrawal.withdrawn_by.as_str(),
+                Timestamp::now(),
+            )
+            .map_err(ApiError::from)
         })
         .await?;
     tracing::Span::current().record("updated", updated);

@@ -15,6 +15,7 @@ pub use record_batches::MAX_BATCH;
         communication_records::get_record,
         record_batches::create_batch,
         customer_assignments::assign,
+        customer_assignments::withdraw,
         unassigned_records::list_unassigned
     ),
     tags((name = "records", description = "The bank's communication history"))

@@ -47,6 +47,11 @@ pub(crate) struct RecordRow {
     agent_redacted: bool,
     /// How the customer was found (`CustomerSource`); null while there is none.
     customer_source: Option<String>,
+    /// The record this one is a copy of, for another customer of the same interaction.
+    pub(crate) copied_from: Option<DbUuid>,
+    /// Withdrawn when its customer's pairing was removed (and by whom): served to nobody.
+    withdrawn_at: Option<DbTimestamp>,
+    withdrawn_by: Option<String>,
 }
 
 impl RecordRow {
@@ -76,7 +81,49 @@ impl RecordRow {
             genesys_user_id: record.genesys_user_id.map(DbUuid::from),
             agent_redacted: false,
             customer_source: record.customer_id.map(|_| CustomerSource::Pairing.as_str().to_owned()),
+            copied_from: None,
+            withdrawn_at: None,
+            withdrawn_by: None,
         }
+    }
+
+    /// The same communication for `customer` (none: unassigned again), copied from this row's
+    /// root record.
+    pub(crate) fn copy_for(
+        &self,
+        customer: Option<CustomerId>,
+        source: Option<CustomerSource>,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id: CommunicationRecordId::generate().into(),
+            direction: self.direction.clone(),
+            communicated_at: self.communicated_at,
+            source: self.source.clone(),
+            channel: self.channel.clone(),
+            domain: self.domain.clone(),
+            customer_id: customer.map(DbUuid::from),
+            customer_handle: self.customer_handle.clone(),
+            customer_handle_key: self.customer_handle_key.clone(),
+            interaction_id: self.interaction_id,
+            bank_user_id: self.bank_user_id.clone(),
+            bank_user_name: self.bank_user_name.clone(),
+            purpose: self.purpose.clone(),
+            title: self.title.clone(),
+            body: self.body.clone(),
+            created_at: now.into(),
+            genesys_user_id: self.genesys_user_id,
+            agent_redacted: self.agent_redacted,
+            customer_source: source.map(|s| s.as_str().to_owned()),
+            copied_from: Some(self.root()),
+            withdrawn_at: None,
+            withdrawn_by: None,
+        }
+    }
+
+    /// The record this one was copied from, or itself.
+    pub(crate) fn root(&self) -> DbUuid {
+        self.copied_from.unwrap_or(self.id)
     }
 
     /// A row that no longer parses was written around our validation: report it as corrupt. A

@@ -1,5 +1,5 @@
 //! Reading records: one by id, or a keyset-paged list by customer or interaction. A record a
-//! GDPR forget holds is served to nobody.
+//! GDPR forget holds, or one withdrawn with its customer's pairing, is served to nobody.
 
 use super::*;
 
@@ -8,6 +8,7 @@ pub fn find(connection: &mut AnyConnection, id: CommunicationRecordId) -> QueryR
     communication_records::table
         .find(DbUuid::from(id))
         .filter(communication_records::forgotten_by.is_null())
+        .filter(communication_records::withdrawn_at.is_null())
         .select(RecordRow::as_select())
         .first(connection)
         .optional()?
@@ -71,6 +72,7 @@ pub fn list(
     let mut query = dsl::communication_records
         .select(RecordRow::as_select())
         .filter(dsl::forgotten_by.is_null())
+        .filter(dsl::withdrawn_at.is_null())
         .into_boxed();
     if let Some(customer_id) = filter.customer_id {
         query = query.filter(dsl::customer_id.eq(DbUuid::from(customer_id)));

@@ -69,6 +69,7 @@ pub fn list_unassigned(
         .select(RecordRow::as_select())
         .filter(dsl::customer_id.is_null())
         .filter(dsl::forgotten_by.is_null())
+        .filter(dsl::withdrawn_at.is_null())
         .into_boxed();
     if let Some(from) = filter.from {
         query = query.filter(dsl::communicated_at.ge(DbTimestamp::from(from)));
@@ -117,6 +118,7 @@ fn customers_of_handles(
         .filter(dsl::customer_handle_key.eq_any(keys))
         .filter(dsl::customer_id.is_not_null())
         .filter(dsl::forgotten_by.is_null())
+        .filter(dsl::withdrawn_at.is_null())
         .group_by((dsl::customer_handle_key, dsl::customer_id))
         .select((
             dsl::customer_handle_key,
@@ -162,6 +164,7 @@ pub fn sole_customer_of_handle(
         .filter(dsl::customer_handle_key.eq(handle_key))
         .filter(dsl::customer_id.is_not_null())
         .filter(dsl::forgotten_by.is_null())
+        .filter(dsl::withdrawn_at.is_null())
         .select(dsl::customer_id)
         .distinct()
         .limit(2)
@@ -173,6 +176,7 @@ pub fn sole_customer_of_handle(
         .filter(dsl::customer_handle_key.eq(handle_key))
         .filter(dsl::customer_id.eq(*only))
         .filter(dsl::forgotten_by.is_null())
+        .filter(dsl::withdrawn_at.is_null())
         .filter(dsl::communicated_at.ge(DbTimestamp::from(since)))
         .count()
         .get_result(connection)?;
@@ -184,7 +188,8 @@ pub fn unassigned_depth(connection: &mut AnyConnection) -> QueryResult<(i64, Opt
     use communication_records::dsl;
     let unassigned = dsl::communication_records
         .filter(dsl::customer_id.is_null())
-        .filter(dsl::forgotten_by.is_null());
+        .filter(dsl::forgotten_by.is_null())
+        .filter(dsl::withdrawn_at.is_null());
     let count: i64 = unassigned.count().get_result(connection)?;
     let oldest: Option<DbTimestamp> = unassigned
         .order(dsl::communicated_at)

@@ -168,10 +168,15 @@ async fn overlapping_forgets_hold_a_row_together() {
     assert!(s.records(&by_interaction).await.is_empty());
 
     // The second's purge deletes the record (and the pairing) for good.
+    assert_eq!(
+        rows_holding(&s.pairing, "interaction_customers", &interaction).await,
+        1,
+        "held, still there"
+    );
     let (request, _) = s.run_while(&second, "purging", after(now, 25 * 3600), 20).await;
     assert_eq!(request["status"], "completed", "{request}");
     assert_eq!(rows_holding(&s.writer, "communication_records", &interaction).await, 0);
-    assert_eq!(rows_holding(&s.pairing, "support_interactions", &interaction).await, 0);
+    assert_eq!(rows_holding(&s.pairing, "interaction_customers", &interaction).await, 0);
     // The first, undone, is never purged and holds nothing.
     assert_eq!(s.request(&first).await["status"], "undone");
 }
@@ -595,4 +600,45 @@ async fn a_stale_copy_of_a_request_is_never_saved() {
         .await
         .unwrap();
     assert_eq!(outcome, (true, Some(id), true, RequestStatus::Blocked));
+}
+
+/// An interaction shared by two customers (the caller acted for both): forgetting one hides that
+/// customer's pairing and record only; the other's stay; undo brings them back.
+#[tokio::test]
+async fn forgetting_one_customer_of_a_shared_interaction_keeps_the_others() {
+    let s = stack().await;
+    let (a, b) = (Person::new(), Person::new());
+    let interaction = uuid::Uuid::new_v4().to_string();
+    s.pair(&a.customer_id, &interaction).await;
+    s.pair(&b.customer_id, &interaction).await;
+    s.record(&interaction, &format!("tel:{}", a.phone)).await;
+    let by_interaction = format!("interactionId={interaction}");
+    assert_eq!(s.records(&by_interaction).await.len(), 2, "one record per customer");
+
+    let now = Timestamp::now();
+    let forget = s.forget_in_grace(json!({ "customerIds": [a.customer_id] }), now).await;
+    let left = s.records(&by_interaction).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["customerId"], b.customer_id.as_str());
+    let pairing: Value = s
+        .pairing
+        .get(&format!("/customers/supportInteraction/{interaction}"), BOFE)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let customers: Vec<&Value> = pairing["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["customerId"])
+        .collect();
+    assert_eq!(customers, [&json!(b.customer_id)], "A's pairing is hidden, B's stays");
+
+    let undo = s
+        .file("UNDO_FORGET", json!({ "customerIds": [a.customer_id] }), false)
+        .await;
+    assert_eq!(s.run(&undo, now).await["status"], "completed");
+    assert_eq!(s.request(&forget).await["status"], "undone");
+    assert_eq!(s.records(&by_interaction).await.len(), 2);
 }

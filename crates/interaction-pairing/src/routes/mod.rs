@@ -5,8 +5,13 @@ mod support_interaction;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(support_interaction::pair, support_interaction::get_pairing, pairing_lookups::lookup),
-    tags((name = "pairing", description = "Which customer a Genesys interaction belongs to"))
+    paths(
+        support_interaction::pair,
+        support_interaction::get_pairing,
+        support_interaction::unpair,
+        pairing_lookups::lookup
+    ),
+    tags((name = "pairing", description = "Which customers a Genesys interaction belongs to"))
 )]
 struct Api;
 

@@ -1,12 +1,13 @@
-//! `/customers/supportInteraction`: BOFE pairs an interaction with a customer.
+//! `/customers/supportInteraction`: BOFE pairs an interaction with a customer (each pairing adds
+//! one to the interaction's set), reads the set, and removes a mistaken pairing.
 
 use crate::scopes::{PairingRead, PairingWrite};
-use crate::store::{self, StoredPairing, Upserted};
+use crate::store::{self, Paired, PairedCustomer, PairingRefused, StoredPairing};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use domain::{InteractionId, SupportInteraction, Timestamp};
 use serde::Serialize;
-use service_kit::auth::require;
+use service_kit::auth::{require, Caller};
 use service_kit::database::DbPool;
 use service_kit::extract::JsonBody;
 use service_kit::problem::{ApiError, FieldProblem};
@@ -19,10 +20,15 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/customers/supportInteraction/{interactionId}")
             .route(web::get().to(get_pairing).wrap(from_fn(require::<PairingRead>))),
+    )
+    .service(
+        web::resource("/customers/supportInteraction/{interactionId}/customers/{customerId}")
+            .route(web::delete().to(unpair).wrap(from_fn(require::<PairingWrite>))),
     );
 }
 
-/// The stored pair as served.
+/// An interaction's pairing as served: the integration spec's fields (`customerId` the latest
+/// customer, `createdAt` when the first was paired) and every customer paired with it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PairingResponse {
@@ -31,7 +37,10 @@ pub(crate) struct PairingResponse {
     #[schema(format = Uuid)]
     interaction_id: String,
     created_at: Timestamp,
+    /// When the latest customer was paired.
     updated_at: Timestamp,
+    /// Every customer paired with the interaction, first paired first.
+    customers: Vec<PairedCustomer>,
 }
 
 impl From<StoredPairing> for PairingResponse {
@@ -41,20 +50,32 @@ impl From<StoredPairing> for PairingResponse {
             interaction_id: stored.pairing.interaction_id.to_string(),
             created_at: stored.created_at,
             updated_at: stored.updated_at,
+            customers: stored.customers,
         }
     }
 }
 
-/// `POST /customers/supportInteraction`: 201 for a new pairing, 200 when it replaced one.
+fn refused(refused: PairingRefused) -> ApiError {
+    match refused {
+        PairingRefused::HeldByForget => ApiError::Conflict(
+            "this pairing is held by a GDPR forget; it can be changed once that is undone or purged".to_owned(),
+        ),
+        PairingRefused::NotPaired => ApiError::NotFound("the customer is not paired with the interaction".to_owned()),
+        PairingRefused::Database(error) => error.into(),
+    }
+}
+
+/// `POST /customers/supportInteraction`: 201 when the customer joined the interaction's set,
+/// 200 when it was paired already (nothing changes).
 #[utoipa::path(
     post,
     path = "/customers/supportInteraction",
     tag = "pairing",
     request_body = SupportInteraction,
     responses(
-        (status = 201, description = "A new pairing", body = PairingResponse),
-        (status = 200, description = "The pairing replaced an earlier one for the interaction", body = PairingResponse),
-        (status = 409, description = "The interaction's pairing is held by a GDPR forget; it can be paired again once that is undone or purged", body = service_kit::problem::Problem, content_type = "application/problem+json")
+        (status = 201, description = "The customer was added to the interaction's customers", body = PairingResponse),
+        (status = 200, description = "The customer was paired with the interaction already", body = PairingResponse),
+        (status = 409, description = "This pairing is held by a GDPR forget; it can be made again once that is undone or purged", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
 #[tracing::instrument(name = "pair interaction", skip_all, fields(interaction_id = %pairing.interaction_id))]
@@ -63,20 +84,12 @@ pub(crate) async fn pair(
     JsonBody(pairing): JsonBody<SupportInteraction>,
 ) -> Result<HttpResponse, ApiError> {
     let (stored, outcome) = pool
-        .run(move |c| {
-            store::upsert(c, &pairing, Timestamp::now()).map_err(|refused| match refused {
-                store::PairingRefused::HeldByForget => ApiError::Conflict(
-                    "the interaction's pairing is held by a GDPR forget; pair it again once that is undone or purged"
-                        .to_owned(),
-                ),
-                store::PairingRefused::Database(error) => error.into(),
-            })
-        })
+        .run(move |c| store::pair(c, &pairing, Timestamp::now()).map_err(refused))
         .await?;
-    tracing::info!(outcome = ?outcome, "pairing stored");
+    tracing::info!(outcome = ?outcome, customers = stored.customers.len(), "pairing stored");
     let mut response = match outcome {
-        Upserted::Created => HttpResponse::Created(),
-        Upserted::Updated => HttpResponse::Ok(),
+        Paired::Added => HttpResponse::Created(),
+        Paired::AlreadyPaired => HttpResponse::Ok(),
     };
     Ok(response
         .insert_header((
@@ -109,4 +122,50 @@ pub(crate) async fn get_pairing(pool: web::Data<DbPool>, path: web::Path<String>
             "no pairing for interaction {interaction_id}"
         ))),
     }
+}
+
+/// `DELETE /customers/supportInteraction/{interactionId}/customers/{customerId}`: a mistaken
+/// pairing removed; that customer's records of the interaction are withdrawn (kept, with who and
+/// when, for GDPR export only).
+#[utoipa::path(
+    delete,
+    path = "/customers/supportInteraction/{interactionId}/customers/{customerId}",
+    tag = "pairing",
+    params(
+        ("interactionId" = uuid::Uuid, Path, description = "The Genesys interaction (conversation) id"),
+        ("customerId" = uuid::Uuid, Path, description = "The customer to remove from it")
+    ),
+    responses(
+        (status = 204, description = "Removed; the customer's records are withdrawn"),
+        (status = 404, description = "The customer is not paired with the interaction", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This pairing is held by a GDPR forget", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+#[tracing::instrument(name = "unpair interaction", skip_all, fields(interaction_id))]
+pub(crate) async fn unpair(
+    pool: web::Data<DbPool>,
+    caller: web::ReqData<Caller>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (interaction, customer) = path.into_inner();
+    let mut problems = Vec::new();
+    let interaction_id = InteractionId::parse(&interaction)
+        .map_err(|e| problems.push(FieldProblem::parameter("interactionId", e.to_string())))
+        .ok();
+    let customer_id = domain::CustomerId::parse(&customer)
+        .map_err(|e| problems.push(FieldProblem::parameter("customerId", e.to_string())))
+        .ok();
+    let (Some(interaction_id), Some(customer_id)) = (interaction_id, customer_id) else {
+        return Err(ApiError::Validation(problems));
+    };
+    tracing::Span::current().record("interaction_id", tracing::field::display(interaction_id));
+    let pairing = SupportInteraction {
+        customer_id,
+        interaction_id,
+    };
+    let actor = caller.person().to_owned();
+    pool.run(move |c| store::unpair(c, &pairing, &actor, Timestamp::now()).map_err(refused))
+        .await?;
+    tracing::info!(caller = %caller.name, "pairing removed");
+    Ok(HttpResponse::NoContent().finish())
 }
