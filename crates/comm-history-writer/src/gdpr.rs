@@ -137,7 +137,16 @@ impl GdprStore for CommunicationRecords {
             .order(order)
             .load::<RecordRow>(connection)?
             .into_iter()
-            .map(|row| to_json(&row.into_record()?))
+            .map(|row| {
+                // A record withdrawn with its customer's pairing is the customer's data too: it
+                // is exported, marked (who withdrew it is the bank's, not the customer's).
+                let withdrawn_at = row.withdrawn_at()?;
+                let mut record = to_json(&row.into_record()?)?;
+                if let Some(at) = withdrawn_at {
+                    record["withdrawnAt"] = to_json(&at)?;
+                }
+                Ok(record)
+            })
             .collect::<QueryResult<Vec<_>>>()?;
         // The agent's part of each record, without the customer's data (GDPR Art. 15(4)).
         type AgentPart = (

@@ -121,6 +121,11 @@ impl RecordRow {
         }
     }
 
+    /// When the record was withdrawn with its customer's pairing, if it was.
+    pub(crate) fn withdrawn_at(&self) -> QueryResult<Option<Timestamp>> {
+        self.withdrawn_at.map(DbTimestamp::into_domain).transpose()
+    }
+
     /// The record this one was copied from, or itself.
     pub(crate) fn root(&self) -> DbUuid {
         self.copied_from.unwrap_or(self.id)

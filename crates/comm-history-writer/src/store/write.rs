@@ -369,17 +369,41 @@ pub fn assign_customer(
         if has > 0 {
             return Ok(0);
         }
-        let unassigned: Vec<DbUuid> = visible_of(interaction_id)
+        let unassigned: Vec<RecordRow> = visible_of(interaction_id)
             .filter(dsl::customer_id.is_null())
-            .select(dsl::id)
+            .select(RecordRow::as_select())
             .load(c)?;
         if !unassigned.is_empty() {
-            return diesel::update(dsl::communication_records.filter(dsl::id.eq_any(&unassigned)))
-                .set((
-                    dsl::customer_id.eq(Some(customer)),
-                    dsl::customer_source.eq(Some(source.as_str())),
-                ))
-                .execute(c);
+            let mut gained = 0;
+            for row in &unassigned {
+                let root = row.root();
+                // The customer's own copy of this communication, if it had one before (withdrawn,
+                // which left this one unassigned): it comes back, and this stand-in goes.
+                let own: Vec<(DbUuid, Option<DbUuid>)> = dsl::communication_records
+                    .filter(dsl::id.eq(root).or(dsl::copied_from.eq(root)))
+                    .filter(dsl::customer_id.eq(customer))
+                    .select((dsl::id, dsl::forgotten_by))
+                    .load(c)?;
+                if own.is_empty() {
+                    gained += diesel::update(dsl::communication_records.find(row.id))
+                        .set((
+                            dsl::customer_id.eq(Some(customer)),
+                            dsl::customer_source.eq(Some(source.as_str())),
+                        ))
+                        .execute(c)?;
+                } else if let Some((own_id, None)) = own.first() {
+                    gained += diesel::update(dsl::communication_records.find(*own_id))
+                        .set((
+                            dsl::withdrawn_at.eq(None::<DbTimestamp>),
+                            dsl::withdrawn_by.eq(None::<String>),
+                        ))
+                        .execute(c)?;
+                    diesel::delete(dsl::communication_records.find(row.id)).execute(c)?;
+                }
+                // Otherwise a GDPR forget holds the customer's copy: it stays hidden, and so
+                // does the customer's part in the communication.
+            }
+            return Ok(gained);
         }
         let others: Vec<RecordRow> = visible_of(interaction_id).select(RecordRow::as_select()).load(c)?;
         let mut roots: HashMap<DbUuid, &RecordRow> = HashMap::new();

@@ -209,3 +209,69 @@ fn days_ago(days: i64) -> String {
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap()
 }
+
+/// Assignments and withdrawals in any order: each customer holds at most one record of a
+/// communication, the last withdrawal leaves it unassigned, and assigning again brings the
+/// customer's own record back.
+#[tokio::test]
+async fn assigning_and_withdrawing_in_turn_keeps_one_record_per_customer() {
+    let app = spawn(&[]).await;
+    let interaction = Uuid::new_v4().to_string();
+    let mut original = record(Some(D), "tel:+420601000005", "VOICE", "2026-11-20T10:00:00Z");
+    original["interactionId"] = interaction.clone().into();
+    create(&app, &original).await;
+    let assign = |customer: &'static str| {
+        let body = json!({ "interactionId": interaction, "customerId": customer, "source": "pairing" });
+        let app = &app;
+        async move { app.post_json("/internal/customerAssignments", WRITER, &body).await }
+    };
+    let withdraw = |customer: &'static str| {
+        let body = json!({ "interactionId": interaction, "customerId": customer, "withdrawnBy": "Eva Operator" });
+        let app = &app;
+        async move { app.post_json("/internal/customerWithdrawals", WRITER, &body).await }
+    };
+    let updated = |response: reqwest::Response| async move {
+        assert_eq!(response.status().as_u16(), 200);
+        response.json::<Value>().await.unwrap()["updated"].as_u64().unwrap()
+    };
+    assert_eq!(updated(assign(C).await).await, 1, "a copy for C");
+    assert_eq!(updated(assign(C).await).await, 0, "once");
+    assert_eq!(updated(withdraw(C).await).await, 1);
+    assert_eq!(updated(withdraw(D).await).await, 1);
+    // Served to nobody, but D's export holds it, marked withdrawn.
+    let export = app
+        .post_signed(
+            &format!("/internal/gdpr/requests/{}/export", Uuid::now_v7()),
+            ORCHESTRATOR,
+            &json!({ "subject": { "customerIds": [D] } }),
+        )
+        .await;
+    assert_eq!(export.status().as_u16(), 200);
+    let export: Value = export.json().await.unwrap();
+    let exported = export["data"]["communications"].as_array().unwrap();
+    assert_eq!(exported.len(), 1, "{export}");
+    assert!(exported[0]["withdrawnAt"].is_string(), "{export}");
+    assert!(
+        !export.to_string().contains("Eva Operator"),
+        "who withdrew it is the bank's"
+    );
+    let left = of_interaction(&app, &interaction).await;
+    assert_eq!(left.len(), 1, "nobody's again: {left:?}");
+    assert_eq!(left[0]["customerId"], Value::Null);
+    assert_eq!(updated(assign(C).await).await, 1, "C's own record comes back");
+    let left = of_interaction(&app, &interaction).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["customerId"], C);
+    assert_eq!(updated(assign(D).await).await, 1, "D's comes back too");
+    assert_eq!(of_interaction(&app, &interaction).await.len(), 2);
+}
+
+async fn of_interaction(app: &TestApp, interaction: &str) -> Vec<Value> {
+    let page: Value = app
+        .get(&format!("/communicationRecords?interactionId={interaction}"), READER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    page["items"].as_array().unwrap().clone()
+}
