@@ -81,3 +81,9 @@ bench-ingest-split:
 # arrive (BENCH_CONVERSATIONS, BENCH_SWEEP_RPM, BENCH_LIVE_PER_SECOND: docs/performance.md).
 bench-sweep:
     CCBRIDGE_PG_DURABLE=1 scripts/with-postgres.sh cargo bench -p result-ingest --bench sweep
+
+# The history at scale: 1,000,000 records on a throwaway durable PostgreSQL, the unassigned
+# listing, a customer's page and a GDPR subject's count/export/forget (BENCH_RECORDS; on SQLite:
+# cargo bench -p comm-history-writer --bench history, 200,000 records).
+bench-history:
+    CCBRIDGE_PG_DURABLE=1 scripts/with-postgres.sh cargo bench -p comm-history-writer --bench history
