@@ -87,3 +87,8 @@ bench-sweep:
 # cargo bench -p comm-history-writer --bench history, 200,000 records).
 bench-history:
     CCBRIDGE_PG_DURABLE=1 scripts/with-postgres.sh cargo bench -p comm-history-writer --bench history
+
+# One GDPR request through gdpr-orchestrator and every participant, among 1,000,000 records on a
+# throwaway durable PostgreSQL (BENCH_RECORDS): count, export, forget to in_grace.
+bench-gdpr:
+    CCBRIDGE_PG_DURABLE=1 scripts/with-postgres.sh cargo bench -p gdpr-orchestrator --bench gdpr
