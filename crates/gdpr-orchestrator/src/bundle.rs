@@ -214,9 +214,13 @@ mod tests {
         assert_eq!(key.open(request, "comm-history-writer", &sealed).unwrap(), b"[1,2]");
         assert!(key.open(Uuid::new_v4(), "comm-history-writer", &sealed).is_err());
         assert!(key.open(request, "result-ingest", &sealed).is_err());
+        // One character of the ciphertext changed (in the middle, where every bit counts; the
+        // last one may carry only padding bits, and may already be the replacement).
+        let middle = SEALED_PREFIX.len() + (sealed.len() - SEALED_PREFIX.len()) / 2;
+        let replacement = if sealed.as_bytes()[middle] == b'A' { "B" } else { "A" };
         let mut tampered = sealed.clone();
-        tampered.pop();
-        tampered.push('A');
+        tampered.replace_range(middle..=middle, replacement);
+        assert_ne!(tampered, sealed);
         assert!(key.open(request, "comm-history-writer", &tampered).is_err());
         let other = BundleKey::new(&SecretString::from(format!(
             "aes256:{}",
