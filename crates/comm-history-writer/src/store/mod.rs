@@ -1,11 +1,14 @@
 //! Communication records as stored: their row (here), writing them exactly once with their
-//! idempotency keys (`write`), reading them (`read`), and those nobody attributed with the
-//! customers their handle suggests (`unassigned`).
+//! idempotency keys (`write`), reading them (`read`), giving them to or withdrawing them from
+//! an interaction's customers (`customers`), and those nobody attributed with the customers
+//! their handle suggests (`unassigned`).
 
+mod customers;
 mod read;
 mod unassigned;
 mod write;
 
+pub use customers::*;
 pub use read::*;
 pub use unassigned::*;
 pub use write::*;

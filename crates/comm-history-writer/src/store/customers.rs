@@ -1,0 +1,171 @@
+//! Whose records an interaction's communication is: a customer assigned (filling in a record
+//! without one, or a copy of their own when the interaction is shared) or withdrawn (a removed
+//! pairing), one interaction at a time.
+
+use super::*;
+
+/// Locks the interaction's records until the transaction ends (PostgreSQL; SQLite's write
+/// transaction holds its one writer lock already), so assignments and withdrawals of one
+/// interaction happen one after the other.
+fn lock_interaction(connection: &mut AnyConnection, interaction_id: InteractionId) -> QueryResult<()> {
+    use communication_records::dsl;
+    if let AnyConnection::Postgresql(pg) = connection {
+        dsl::communication_records
+            .filter(dsl::interaction_id.eq(DbUuid::from(interaction_id)))
+            .select(dsl::id)
+            .for_update()
+            .load::<DbUuid>(pg)?;
+    }
+    Ok(())
+}
+
+/// The interaction's records every reader sees (not forgotten, not withdrawn).
+fn visible_of(
+    interaction_id: InteractionId,
+) -> communication_records::BoxedQuery<'static, <AnyConnection as diesel::Connection>::Backend> {
+    use communication_records::dsl;
+    dsl::communication_records
+        .filter(dsl::interaction_id.eq(DbUuid::from(interaction_id)))
+        .filter(dsl::forgotten_by.is_null())
+        .filter(dsl::withdrawn_at.is_null())
+        .into_boxed()
+}
+
+/// Gives `customer` the interaction's communication: records without a customer get this one;
+/// when every record has another customer (the interaction is shared), the customer gets a copy
+/// of each (one per root record, `customer_source` as given; a copy withdrawn earlier comes back).
+/// A record a GDPR forget holds is neither changed nor copied. Idempotent; answers how many
+/// records the customer gained.
+pub fn assign_customer(
+    connection: &mut AnyConnection,
+    interaction_id: InteractionId,
+    customer_id: CustomerId,
+    source: CustomerSource,
+) -> QueryResult<usize> {
+    use communication_records::dsl;
+    service_kit::database::write_transaction(connection, |c| {
+        lock_interaction(c, interaction_id)?;
+        let customer = DbUuid::from(customer_id);
+        let has: i64 = visible_of(interaction_id)
+            .filter(dsl::customer_id.eq(customer))
+            .count()
+            .get_result(c)?;
+        if has > 0 {
+            return Ok(0);
+        }
+        let unassigned: Vec<RecordRow> = visible_of(interaction_id)
+            .filter(dsl::customer_id.is_null())
+            .select(RecordRow::as_select())
+            .load(c)?;
+        if !unassigned.is_empty() {
+            let mut gained = 0;
+            for row in &unassigned {
+                let root = row.root();
+                // The customer's own copy of this communication, if it had one before (withdrawn,
+                // which left this one unassigned): it comes back, and this stand-in goes.
+                let own: Vec<(DbUuid, Option<DbUuid>)> = dsl::communication_records
+                    .filter(dsl::id.eq(root).or(dsl::copied_from.eq(root)))
+                    .filter(dsl::customer_id.eq(customer))
+                    .select((dsl::id, dsl::forgotten_by))
+                    .load(c)?;
+                if own.is_empty() {
+                    gained += diesel::update(dsl::communication_records.find(row.id))
+                        .set((
+                            dsl::customer_id.eq(Some(customer)),
+                            dsl::customer_source.eq(Some(source.as_str())),
+                        ))
+                        .execute(c)?;
+                } else if let Some((own_id, None)) = own.first() {
+                    gained += diesel::update(dsl::communication_records.find(*own_id))
+                        .set((
+                            dsl::withdrawn_at.eq(None::<DbTimestamp>),
+                            dsl::withdrawn_by.eq(None::<String>),
+                        ))
+                        .execute(c)?;
+                    diesel::delete(dsl::communication_records.find(row.id)).execute(c)?;
+                }
+                // Otherwise a GDPR forget holds the customer's copy: it stays hidden, and so
+                // does the customer's part in the communication.
+            }
+            return Ok(gained);
+        }
+        let others: Vec<RecordRow> = visible_of(interaction_id).select(RecordRow::as_select()).load(c)?;
+        let mut roots: HashMap<DbUuid, &RecordRow> = HashMap::new();
+        for row in &others {
+            roots.entry(row.root()).or_insert(row);
+        }
+        let mut gained = 0;
+        for (root, row) in roots {
+            let revived = diesel::update(
+                dsl::communication_records
+                    .filter(dsl::id.eq(root).or(dsl::copied_from.eq(root)))
+                    .filter(dsl::customer_id.eq(customer))
+                    .filter(dsl::forgotten_by.is_null())
+                    .filter(dsl::withdrawn_at.is_not_null()),
+            )
+            .set((
+                dsl::withdrawn_at.eq(None::<DbTimestamp>),
+                dsl::withdrawn_by.eq(None::<String>),
+            ))
+            .execute(c)?;
+            if revived > 0 {
+                gained += revived;
+                continue;
+            }
+            let held: i64 = dsl::communication_records
+                .filter(dsl::id.eq(root).or(dsl::copied_from.eq(root)))
+                .filter(dsl::customer_id.eq(customer))
+                .count()
+                .get_result(c)?;
+            if held == 0 {
+                diesel::insert_into(communication_records::table)
+                    .values(row.copy_for(Some(customer_id), Some(source), Timestamp::now()))
+                    .execute(c)?;
+                gained += 1;
+            }
+        }
+        Ok(gained)
+    })
+}
+
+/// Withdraws `customer`'s records of the interaction (a removed pairing), by `withdrawn_by` at
+/// `now`; when no record of the interaction is left visible, the communication is unassigned
+/// again (a copy without a customer). Idempotent; answers how many were withdrawn.
+pub fn withdraw_customer(
+    connection: &mut AnyConnection,
+    interaction_id: InteractionId,
+    customer_id: CustomerId,
+    withdrawn_by: &str,
+    now: Timestamp,
+) -> QueryResult<usize> {
+    use communication_records::dsl;
+    service_kit::database::write_transaction(connection, |c| {
+        lock_interaction(c, interaction_id)?;
+        let rows: Vec<RecordRow> = visible_of(interaction_id)
+            .filter(dsl::customer_id.eq(DbUuid::from(customer_id)))
+            .select(RecordRow::as_select())
+            .load(c)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<DbUuid> = rows.iter().map(|row| row.id).collect();
+        let withdrawn = diesel::update(dsl::communication_records.filter(dsl::id.eq_any(&ids)))
+            .set((
+                dsl::withdrawn_at.eq(Some(DbTimestamp::from(now))),
+                dsl::withdrawn_by.eq(Some(withdrawn_by)),
+            ))
+            .execute(c)?;
+        let left: i64 = visible_of(interaction_id).count().get_result(c)?;
+        if left == 0 {
+            let mut roots: HashMap<DbUuid, &RecordRow> = HashMap::new();
+            for row in &rows {
+                roots.entry(row.root()).or_insert(row);
+            }
+            let copies: Vec<RecordRow> = roots.values().map(|row| row.copy_for(None, None, now)).collect();
+            per_backend!(c, |c| diesel::insert_into(communication_records::table)
+                .values(&copies)
+                .execute(c))?;
+        }
+        Ok(withdrawn)
+    })
+}
