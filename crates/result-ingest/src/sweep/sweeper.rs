@@ -111,15 +111,18 @@ impl Sweeper {
     }
 
     async fn sweep_page(&self, mut sweep: Sweep, now: Timestamp, lease_until: Timestamp) -> Result<(), ApiError> {
+        // A stored page below 1 is a corrupt row: an error, never a guess.
+        let page_number = u32::try_from(sweep.cursor_page)
+            .ok()
+            .filter(|&page| page >= 1)
+            .ok_or_else(|| {
+                ApiError::Unexpected(anyhow::anyhow!("sweep {}: cursor page {}", sweep.id, sweep.cursor_page))
+            })?;
         sweep.counts.genesys_requests += 1;
         self.metrics.sweep_requests.inc();
         let page = self
             .siblings
-            .conversation_page(
-                sweep.read_up_to,
-                sweep.to,
-                u32::try_from(sweep.cursor_page).unwrap_or(1),
-            )
+            .conversation_page(sweep.read_up_to, sweep.to, page_number)
             .await;
         let watermark = match page {
             Ok(page) => {
