@@ -25,6 +25,10 @@ pub type RecordTitle = BoundedText<1, 1000>;
 #[serde(rename_all = "camelCase")]
 pub struct SupportResult {
     pub conversation_id: InteractionId,
+    /// RFC 3339, or (as Genesys' after-call-work event carries it) epoch milliseconds, a number
+    /// or a string of digits.
+    #[serde(deserialize_with = "event_time")]
+    #[schema(value_type = String)]
     pub event_time: Timestamp,
     pub direction: Direction,
     pub media_type: BoundedText<0, 64>,
@@ -34,6 +38,28 @@ pub struct SupportResult {
     pub subject: Option<RecordTitle>,
     pub wrapup_code: WrapupCode,
     pub user_id: GenesysUserId,
+}
+
+/// `eventTime`: RFC 3339 text, or epoch milliseconds as a number or a string of digits (what a
+/// Genesys data action template renders from the event's `eventTime`).
+fn event_time<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+    use serde::de::Error;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Sent {
+        Text(String),
+        Millis(i64),
+    }
+    const EXPECTED: &str =
+        "not a valid timestamp: expected RFC 3339 such as 2026-11-20T09:41:07.512Z, or epoch milliseconds";
+    let millis = match Sent::deserialize(deserializer).map_err(|_| D::Error::custom(EXPECTED))? {
+        Sent::Millis(millis) => millis,
+        Sent::Text(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+            text.parse().map_err(|_| D::Error::custom(EXPECTED))?
+        }
+        Sent::Text(text) => return Timestamp::parse(&text).map_err(|_| D::Error::custom(EXPECTED)),
+    };
+    Timestamp::from_unix_millis(millis).ok_or_else(|| D::Error::custom(EXPECTED))
 }
 
 /// `subject` as it will stand in the title: `None` when missing, `null` or nothing printable.
@@ -125,6 +151,21 @@ mod tests {
         assert_eq!(result.direction, Direction::Outbound);
         assert_eq!(result.channel(), Channel::Email);
         assert_eq!(result.title().unwrap().as_str(), "Your card replacement");
+    }
+
+    #[test]
+    fn event_time_may_be_epoch_milliseconds_as_the_acw_event_carries_it() {
+        let expected = Timestamp::parse("2026-11-20T09:41:07.512Z").unwrap();
+        for sent in [r#""1795167667512""#, "1795167667512", r#""2026-11-20T09:41:07.512Z""#] {
+            let body = VOICE_INBOUND.replace(r#""2026-11-20T09:41:07.512Z""#, sent);
+            let parsed: SupportResult = serde_json::from_str(&body).unwrap();
+            assert_eq!(parsed.event_time, expected, "{sent}");
+        }
+        for refused in [r#""""#, r#""17636x""#, "-99999999999999999", r#""yesterday""#, "1.5"] {
+            let body = VOICE_INBOUND.replace(r#""2026-11-20T09:41:07.512Z""#, refused);
+            let error = serde_json::from_str::<SupportResult>(&body).unwrap_err().to_string();
+            assert!(error.contains("epoch milliseconds"), "{refused}: {error}");
+        }
     }
 
     #[test]

@@ -32,6 +32,13 @@ impl Timestamp {
         utc.replace_microsecond(micros).ok().map(Self)
     }
 
+    /// Milliseconds since 1970-01-01T00:00:00Z (Genesys' detail events' `eventTime`), or `None`
+    /// outside years 1..=9999.
+    pub fn from_unix_millis(millis: i64) -> Option<Self> {
+        let nanos = i128::from(millis).checked_mul(1_000_000)?;
+        Self::from_offset_date_time(OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()?)
+    }
+
     pub fn now() -> Self {
         let now = OffsetDateTime::now_utc();
         Self(now.replace_microsecond(now.microsecond()).unwrap_or(now))

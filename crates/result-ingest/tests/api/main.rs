@@ -6,6 +6,7 @@ mod association;
 mod crash;
 mod delivery;
 mod forget_race;
+mod genesys_setup;
 mod helpers;
 mod mapping;
 mod migrations;
