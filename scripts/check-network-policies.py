@@ -9,7 +9,8 @@ The callers each service accepts are read from its rendered ConfigMap
   caller there; an external client's namespace reaches a service exactly when its caller is there;
 - monitoring reaches the metrics port and nothing else;
 - egress goes to DNS, the service's database (every service but the gateway), the siblings it
-  calls, Genesys Cloud (genesys-gateway alone) and the OTLP collector, and nowhere else.
+  calls, Genesys Cloud (genesys-gateway alone), the bank's communication-history-manager
+  (comm-history-writer alone, when configured) and the OTLP collector, and nowhere else.
 Prints one line per problem and exits 1 when there is any.
 """
 
@@ -122,6 +123,11 @@ def main(rendered_path: str, values_paths: list) -> int:
                     problems.append(f"{service}: reaches Genesys Cloud")
                 continue
             if targets == net["otlpCollector"]["to"] and rule_ports == {net["otlpCollector"]["port"]}:
+                continue
+            manager = net.get("historyManager", {})
+            if manager.get("to") and targets == manager["to"] and rule_ports == {manager["port"]}:
+                if service != "comm-history-writer":
+                    problems.append(f"{service}: reaches the communication-history-manager")
                 continue
             for target in targets:
                 other = component(target.get("podSelector"))

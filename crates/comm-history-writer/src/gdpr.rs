@@ -11,9 +11,9 @@
 //! identifies their part only, not the customer's data.
 
 use crate::schema::{communication_records, idempotency_keys};
-use crate::store::RecordRow;
+use crate::store::{deliveries, RecordRow};
 use diesel::prelude::*;
-use domain::gdpr::{CategoryCounts, ParticipantCall, ParticipantReport};
+use domain::gdpr::{CategoryCounts, ExternalCopy, ParticipantCall, ParticipantReport};
 use domain::Timestamp;
 use gdpr_participant::{counts, holds, GdprStore, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
@@ -26,6 +26,10 @@ pub struct CommunicationRecords;
 const COMMUNICATIONS: &str = "communications";
 /// Records that name the subject as their agent.
 const AGENT_COMMUNICATIONS: &str = "agentCommunications";
+/// What of the subject's records went to the bank's communication-history-manager, and when.
+const MANAGER_DELIVERIES: &str = "communicationHistoryManagerDeliveries";
+/// The system `[delivery]` delivers to, as a forget names it.
+const MANAGER: &str = "communication-history-manager";
 
 /// What a hold is on: the whole record, or the agent on it.
 const HOLD_RECORD: &str = "record";
@@ -185,15 +189,22 @@ impl GdprStore for CommunicationRecords {
                 }))
             })
             .collect::<QueryResult<Vec<_>>>()?;
+        let record_ids = ids_where(connection, Box::new(visible().and(of_customer(reach))))?;
+        let delivered = deliveries::delivered_of(connection, &record_ids)?
+            .iter()
+            .map(to_json)
+            .collect::<QueryResult<Vec<_>>>()?;
         let mut report = ParticipantReport::done(counts([
             (COMMUNICATIONS, records.len() as i64),
             (AGENT_COMMUNICATIONS, handled.len() as i64),
+            (MANAGER_DELIVERIES, delivered.len() as i64),
         ])?);
         report.left_out = left_out(connection, reach)?;
         report.data = Some(
             [
                 (COMMUNICATIONS.to_owned(), records),
                 (AGENT_COMMUNICATIONS.to_owned(), handled),
+                (MANAGER_DELIVERIES.to_owned(), delivered),
             ]
             .into(),
         );
@@ -269,6 +280,8 @@ impl GdprStore for CommunicationRecords {
                 .execute(connection)
                 .map(holds::changed)
         })?;
+        let purged: Vec<DbUuid> = records.iter().copied().map(DbUuid).collect();
+        deliveries::remove_of(connection, &purged)?;
         let deleted = holds::chunked(&records, |ids| {
             diesel::delete(dsl::communication_records.filter(dsl::id.eq_any(ids)))
                 .execute(connection)
@@ -289,6 +302,25 @@ impl GdprStore for CommunicationRecords {
         })?;
         holds::drop_rows(connection, HOLD_AGENT, &agents)?;
         counts([(COMMUNICATIONS, deleted), (AGENT_COMMUNICATIONS, blanked)])
+    }
+
+    fn delivered_elsewhere(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<ExternalCopy>> {
+        let records = holds::held_rows(connection, request_id, HOLD_RECORD)?;
+        deliveries::delivered_of(connection, &records)?
+            .into_iter()
+            .map(|delivery| {
+                let delivered_at = delivery.delivered_at.ok_or_else(|| {
+                    diesel::result::Error::DeserializationError("a delivered delivery without its time".into())
+                })?;
+                Ok(ExternalCopy {
+                    system: MANAGER.to_owned(),
+                    record_id: delivery.record_id,
+                    idempotency_key: delivery.idempotency_key,
+                    external_id: delivery.external_id,
+                    delivered_at,
+                })
+            })
+            .collect()
     }
 
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {

@@ -1,6 +1,7 @@
 //! comm-history-writer: the bank's communication history. Other services write records here
 //! (exactly once per `Idempotency-Key`) and read them back by customer or interaction.
 
+pub mod delivery;
 pub mod gdpr;
 pub mod metrics;
 pub mod routes;
@@ -39,11 +40,15 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         .handles
         .normaliser()
         .map_err(|reason| service_kit::configuration::invalid(&format!("handles.default_region: {reason}")))?;
+    let delivery: settings::DeliverySettings = context.settings.section("delivery")?;
+    delivery.validate().map_err(service_kit::configuration::invalid_all)?;
     let metrics = Arc::new(metrics::RecordsMetrics::register(context.metrics)?);
+    let delivery_metrics = metrics::DeliveryMetrics::register(context.metrics)?;
     let policy = actix_web::web::Data::new(store::WritePolicy {
         handles,
         auto_assign_window: records.auto_assign_window(),
         auto_assigned: Some(metrics.auto_assigned.clone()),
+        deliver: delivery.enabled(),
     });
     let verifier = gdpr_participant::verifier(context.settings)?;
     // Background work only where something is served (`check-config` starts none).
@@ -51,12 +56,19 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         let pool = pool.clone();
         let days = records.idempotency_retention_days;
         let gauged = pool.clone();
+        let delivering = pool.clone();
         background.spawn("idempotency key retention", move |shutdown, health| {
             worker::forget_old_idempotency_keys(pool, days, shutdown, health)
         });
         background.spawn("unassigned gauges", move |shutdown, health| {
             worker::gauge_unassigned(gauged, metrics, shutdown, health)
         });
+        if delivery.enabled() && delivery.worker_enabled {
+            let worker = delivery::DeliveryWorker::new(delivering, delivery, delivery_metrics)?;
+            background.spawn("delivery outbox", |shutdown, health| {
+                service_kit::queue::run(worker, shutdown, health)
+            });
+        }
     }
     Ok(Arc::new(move |cfg: &mut actix_web::web::ServiceConfig| {
         cfg.app_data(policy.clone());

@@ -43,3 +43,22 @@ diesel::table! {
         created_at -> UtcTimestamp,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
+    delivery_outbox (id) {
+        id -> Uuid,
+        record_id -> Uuid,
+        kind -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> UtcTimestamp,
+        created_at -> UtcTimestamp,
+        delivered_at -> Nullable<UtcTimestamp>,
+        external_id -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        unanswered -> Bool,
+    }
+}

@@ -8,6 +8,9 @@ service_kit::scopes! {
     /// `POST /internal/customerAssignments`: a late pairing fills in its records' customer
     /// (interaction-pairing's outbox, result-ingest after a write).
     RecordsAssign => "records:assign",
+    /// `/deliveries…`: operators looking at and replaying the delivery to the bank's
+    /// communication-history-manager.
+    RecordsOperate => "records:operate",
     // `/internal/gdpr/…`: the GDPR participant contract, for gdpr-orchestrator alone.
     ; also gdpr_participant::GdprParticipant
 }

@@ -1,6 +1,9 @@
 //! `[records]`: how long the history keeps what it needs to answer a retry, and whether a record
-//! nobody paired may take its customer from its handle.
+//! nobody paired may take its customer from its handle. `[delivery]`: the bank's
+//! communication-history-manager, if records go there too.
 
+use secrecy::{ExposeSecret, SecretString};
+use service_kit::queue::QueueSettings;
 use std::time::Duration;
 
 /// The `[records]` section.
@@ -33,5 +36,108 @@ impl RecordsSettings {
     pub fn auto_assign_window(&self) -> Option<Duration> {
         self.auto_assign_by_handle
             .then(|| Duration::from_secs(self.auto_assign_window_days.saturating_mul(86_400)))
+    }
+}
+
+/// How a later change of a record's customer reaches the manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateMode {
+    /// `PATCH update_url_template` with the record as it now is.
+    Patch,
+    /// `PUT update_url_template` with the record as it now is.
+    Put,
+    /// `POST url`: the record as it now is, as a new record naming the first by `supersedes`.
+    NewRecord,
+}
+
+/// The `[delivery]` section: the bank's communication-history-manager, if records go there too.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct DeliverySettings {
+    /// `POST` here every record stored (the integration spec's body); empty: no delivery.
+    pub url: String,
+    /// `Authorization: Bearer …`, or with `basic_username` Basic credentials; neither: none.
+    pub bearer_token: SecretString,
+    pub basic_username: String,
+    pub basic_password: SecretString,
+    pub timeout_ms: u64,
+    /// Attempts before an entry is a dead letter (refusals, 4xx but 408/425/429, are at once).
+    pub max_attempts: u32,
+    pub update_mode: UpdateMode,
+    /// For `patch`/`put`: the record's URL at the manager, with `{externalId}` (the id the
+    /// manager answered the create with) and/or `{recordId}` (ccbridge's).
+    pub update_url_template: String,
+    /// Where the manager's answer to a create holds its id (a JSON pointer).
+    pub external_id_pointer: String,
+    pub worker_enabled: bool,
+    pub batch_size: u32,
+    pub poll_interval_ms: u64,
+    pub lease_seconds: u64,
+    pub backoff_min_ms: u64,
+    pub backoff_max_ms: u64,
+}
+
+impl DeliverySettings {
+    pub fn enabled(&self) -> bool {
+        !self.url.is_empty()
+    }
+
+    pub fn queue(&self) -> Result<QueueSettings, Vec<String>> {
+        QueueSettings::new(
+            "delivery",
+            self.batch_size,
+            self.poll_interval_ms,
+            self.lease_seconds,
+            self.backoff_min_ms,
+            self.backoff_max_ms,
+        )
+    }
+
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = self.queue().err().unwrap_or_default();
+        let is_http = |url: &str| url.starts_with("https://") || url.starts_with("http://");
+        if self.enabled() {
+            if !is_http(&self.url) {
+                problems.push("delivery.url: must be an http(s) URL".to_owned());
+            }
+            if !(100..=120_000).contains(&self.timeout_ms) {
+                problems.push("delivery.timeout_ms: must be 100 to 120000".to_owned());
+            }
+            if self.lease_seconds.saturating_mul(1000) <= self.timeout_ms {
+                problems.push("delivery.lease_seconds: must outlast delivery.timeout_ms".to_owned());
+            }
+            if self.max_attempts == 0 {
+                problems.push("delivery.max_attempts: must be at least 1".to_owned());
+            }
+            if !self.bearer_token.expose_secret().is_empty() && !self.basic_username.is_empty() {
+                problems.push("delivery.bearer_token: set it or delivery.basic_username, not both".to_owned());
+            }
+            if !self.external_id_pointer.is_empty() && !self.external_id_pointer.starts_with('/') {
+                problems.push("delivery.external_id_pointer: must be a JSON pointer (/id) or empty".to_owned());
+            }
+            match self.update_mode {
+                UpdateMode::Patch | UpdateMode::Put => {
+                    let template = &self.update_url_template;
+                    if !is_http(template) || !(template.contains("{externalId}") || template.contains("{recordId}")) {
+                        problems.push(
+                            "delivery.update_url_template: must be an http(s) URL naming {externalId} or {recordId}"
+                                .to_owned(),
+                        );
+                    }
+                    if template.contains("{externalId}") && self.external_id_pointer.is_empty() {
+                        problems.push(
+                            "delivery.external_id_pointer: must be set when update_url_template names {externalId}"
+                                .to_owned(),
+                        );
+                    }
+                }
+                UpdateMode::NewRecord => {}
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
     }
 }

@@ -65,10 +65,10 @@ const CALLERS: [DevCaller; 8] = [
         scopes: &["ingest:webhook"],
         delegates: false,
     },
-    // Someone looking after the inbox.
+    // Someone looking after the inbox and the delivery to the bank's history manager.
     DevCaller {
         name: "operator",
-        scopes: &["ingest:operate"],
+        scopes: &["ingest:operate", "records:operate"],
         delegates: false,
     },
     // The data protection officers' tool (the `gdpr` command line): GDPR requests, each in the

@@ -253,6 +253,22 @@ pub enum ParticipantState {
 /// Counts per data category (`communications`, `pairings`, …): numbers only, never values.
 pub type CategoryCounts = BTreeMap<String, u64>;
 
+/// A copy of the subject's data a participant delivered to a system outside ccbridge, which a
+/// forget here does not reach: the data protection officer erases it there. Ids only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalCopy {
+    /// Where it went (`communication-history-manager`).
+    pub system: String,
+    /// The participant's row it was made from.
+    pub record_id: uuid::Uuid,
+    /// The `Idempotency-Key` it was delivered with.
+    pub idempotency_key: String,
+    /// The system's own id for it, when its answer named one.
+    pub external_id: Option<String>,
+    pub delivered_at: Timestamp,
+}
+
 /// A participant's answer.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -277,6 +293,9 @@ pub struct ParticipantReport {
     /// A short, identifier-free explanation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// A forget's: copies delivered outside ccbridge, to erase there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to_erase_elsewhere: Vec<ExternalCopy>,
 }
 
 impl ParticipantReport {
@@ -294,6 +313,7 @@ impl ParticipantReport {
             external_ref: None,
             results_urls: Vec::new(),
             detail: None,
+            to_erase_elsewhere: Vec::new(),
         }
     }
 }

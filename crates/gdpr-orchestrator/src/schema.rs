@@ -51,6 +51,7 @@ diesel::table! {
         detail -> Nullable<Text>,
         updated_at -> UtcTimestamp,
         left_out -> Nullable<Text>,
+        to_erase_elsewhere -> Nullable<Text>,
     }
 }
 

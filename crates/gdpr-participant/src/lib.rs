@@ -79,6 +79,14 @@ pub trait GdprStore: Send + Sync + 'static {
     fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts>;
     /// What `request_id` holds, per category.
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts>;
+    /// What of the rows `request_id` holds was delivered outside ccbridge, to erase there.
+    fn delivered_elsewhere(
+        &self,
+        _connection: &mut AnyConnection,
+        _request_id: Uuid,
+    ) -> QueryResult<Vec<domain::gdpr::ExternalCopy>> {
+        Ok(Vec::new())
+    }
     /// Whether work that read rows `request_id` holds, before they were held, may still write
     /// them elsewhere (result-ingest: events in a worker's hands). While it may, the forget is
     /// answered `pending_external` and the orchestrator asks again later, so that the
@@ -264,6 +272,7 @@ async fn act<S: GdprStore>(
                     let held = store.held(c, request_id)?;
                     let mut report = forget_report(store.as_ref(), c, request_id, held)?;
                     report.left_out = left_out;
+                    report.to_erase_elsewhere = store.delivered_elsewhere(c, request_id)?;
                     Ok(report)
                 }
                 ParticipantAction::Undo => store.undo(c, request_id).map(ParticipantReport::done),

@@ -9,6 +9,7 @@
 mod app;
 mod database;
 mod fixtures;
+mod history_manager;
 mod logs;
 mod problems;
 mod schema;
@@ -16,6 +17,7 @@ mod schema;
 pub use app::*;
 pub use database::*;
 pub use fixtures::*;
+pub use history_manager::*;
 pub use logs::*;
 pub use problems::*;
 pub use schema::*;

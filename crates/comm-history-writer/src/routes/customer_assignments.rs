@@ -71,15 +71,18 @@ pub(crate) struct Withdrawal {
 #[tracing::instrument(name = "assign customer", skip_all, fields(interaction_id = %assignment.interaction_id, updated))]
 pub(crate) async fn assign(
     pool: web::Data<DbPool>,
+    policy: web::Data<store::WritePolicy>,
     JsonBody(assignment): JsonBody<Assignment>,
 ) -> Result<HttpResponse, ApiError> {
+    let deliver = policy.deliver;
     let updated = pool
         .run(move |c| {
             let source = match assignment.source {
                 AssignedBy::Pairing => CustomerSource::Pairing,
                 AssignedBy::LatePairing => CustomerSource::LatePairing,
             };
-            store::assign_customer(c, assignment.interaction_id, assignment.customer_id, source).map_err(ApiError::from)
+            store::assign_customer(c, assignment.interaction_id, assignment.customer_id, source, deliver)
+                .map_err(ApiError::from)
         })
         .await?;
     tracing::Span::current().record("updated", updated);
@@ -99,8 +102,10 @@ pub(crate) async fn assign(
 #[tracing::instrument(name = "withdraw customer", skip_all, fields(interaction_id = %withdrawal.interaction_id, updated))]
 pub(crate) async fn withdraw(
     pool: web::Data<DbPool>,
+    policy: web::Data<store::WritePolicy>,
     JsonBody(withdrawal): JsonBody<Withdrawal>,
 ) -> Result<HttpResponse, ApiError> {
+    let deliver = policy.deliver;
     let updated = pool
         .run(move |c| {
             store::withdraw_customer(
@@ -109,6 +114,7 @@ pub(crate) async fn withdraw(
                 withdrawal.customer_id,
                 withdrawal.withdrawn_by.as_str(),
                 Timestamp::now(),
+                deliver,
             )
             .map_err(ApiError::from)
         })

@@ -2,6 +2,7 @@
 
 mod communication_records;
 mod customer_assignments;
+mod deliveries;
 mod record_batches;
 mod unassigned_records;
 
@@ -16,9 +17,15 @@ pub use record_batches::MAX_BATCH;
         record_batches::create_batch,
         customer_assignments::assign,
         customer_assignments::withdraw,
-        unassigned_records::list_unassigned
+        unassigned_records::list_unassigned,
+        deliveries::list,
+        deliveries::retry_one,
+        deliveries::retry_all_dead
     ),
-    tags((name = "records", description = "The bank's communication history"))
+    tags(
+        (name = "records", description = "The bank's communication history"),
+        (name = "deliveries", description = "Delivery to the bank's communication-history-manager")
+    )
 )]
 struct Api;
 
@@ -36,6 +43,7 @@ pub fn config(cfg: &mut actix_web::web::ServiceConfig, verifier: actix_web::web:
     unassigned_records::config(cfg);
     communication_records::config(cfg);
     customer_assignments::config(cfg);
+    deliveries::config(cfg);
     gdpr_participant::config(
         cfg,
         actix_web::web::Data::new(crate::gdpr::CommunicationRecords),

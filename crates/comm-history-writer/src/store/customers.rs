@@ -31,19 +31,57 @@ fn visible_of(
         .into_boxed()
 }
 
+/// Who the stand-in of a communication was withdrawn by when its customer's own record came back.
+const RESTORED: &str = "ccbridge: the customer's own record came back";
+
 /// Gives `customer` the interaction's communication: records without a customer get this one;
 /// when every record has another customer (the interaction is shared), the customer gets a copy
 /// of each (one per root record, `customer_source` as given; a copy withdrawn earlier comes back).
 /// A record a GDPR forget holds is neither changed nor copied. Idempotent; answers how many
-/// records the customer gained.
+/// records the customer gained. With `deliver`, each record created or changed is queued for
+/// the communication-history-manager.
 pub fn assign_customer(
     connection: &mut AnyConnection,
     interaction_id: InteractionId,
     customer_id: CustomerId,
     source: CustomerSource,
+    deliver: bool,
+) -> QueryResult<usize> {
+    service_kit::database::write_transaction(connection, |c| {
+        let mut changes = Changes::default();
+        let gained = assign_locked(c, interaction_id, customer_id, source, &mut changes)?;
+        changes.enqueue(c, deliver)?;
+        Ok(gained)
+    })
+}
+
+/// The records an assignment or withdrawal created and changed, for the delivery outbox.
+#[derive(Default)]
+struct Changes {
+    created: Vec<DbUuid>,
+    changed: Vec<DbUuid>,
+}
+
+impl Changes {
+    fn enqueue(self, connection: &mut AnyConnection, deliver: bool) -> QueryResult<()> {
+        if !deliver {
+            return Ok(());
+        }
+        let now = Timestamp::now();
+        deliveries::enqueue(connection, DeliveryKind::Create, &self.created, now)?;
+        deliveries::enqueue(connection, DeliveryKind::Update, &self.changed, now)
+    }
+}
+
+fn assign_locked(
+    c: &mut AnyConnection,
+    interaction_id: InteractionId,
+    customer_id: CustomerId,
+    source: CustomerSource,
+    changes: &mut Changes,
 ) -> QueryResult<usize> {
     use communication_records::dsl;
-    service_kit::database::write_transaction(connection, |c| {
+    {
         lock_interaction(c, interaction_id)?;
         let customer = DbUuid::from(customer_id);
         let has: i64 = visible_of(interaction_id)
@@ -75,6 +113,7 @@ pub fn assign_customer(
                             dsl::customer_source.eq(Some(source.as_str())),
                         ))
                         .execute(c)?;
+                    changes.changed.push(row.id);
                 } else if let Some((own_id, None)) = own.first() {
                     gained += diesel::update(dsl::communication_records.find(*own_id))
                         .set((
@@ -82,7 +121,14 @@ pub fn assign_customer(
                             dsl::withdrawn_by.eq(None::<String>),
                         ))
                         .execute(c)?;
-                    diesel::delete(dsl::communication_records.find(row.id)).execute(c)?;
+                    // The stand-in is withdrawn, not deleted: the manager may hold it too.
+                    diesel::update(dsl::communication_records.find(row.id))
+                        .set((
+                            dsl::withdrawn_at.eq(Some(DbTimestamp::from(Timestamp::now()))),
+                            dsl::withdrawn_by.eq(Some(RESTORED)),
+                        ))
+                        .execute(c)?;
+                    changes.changed.extend([*own_id, row.id]);
                 }
                 // Otherwise a GDPR forget holds the customer's copy: it stays hidden, and so
                 // does the customer's part in the communication.
@@ -96,20 +142,21 @@ pub fn assign_customer(
         }
         let mut gained = 0;
         for (root, row) in roots {
-            let revived = diesel::update(
-                dsl::communication_records
-                    .filter(dsl::id.eq(root).or(dsl::copied_from.eq(root)))
-                    .filter(dsl::customer_id.eq(customer))
-                    .filter(dsl::forgotten_by.is_null())
-                    .filter(dsl::withdrawn_at.is_not_null()),
-            )
-            .set((
-                dsl::withdrawn_at.eq(None::<DbTimestamp>),
-                dsl::withdrawn_by.eq(None::<String>),
-            ))
-            .execute(c)?;
-            if revived > 0 {
-                gained += revived;
+            let withdrawn: Vec<DbUuid> = dsl::communication_records
+                .filter(dsl::id.eq(root).or(dsl::copied_from.eq(root)))
+                .filter(dsl::customer_id.eq(customer))
+                .filter(dsl::forgotten_by.is_null())
+                .filter(dsl::withdrawn_at.is_not_null())
+                .select(dsl::id)
+                .load(c)?;
+            if !withdrawn.is_empty() {
+                gained += diesel::update(dsl::communication_records.filter(dsl::id.eq_any(&withdrawn)))
+                    .set((
+                        dsl::withdrawn_at.eq(None::<DbTimestamp>),
+                        dsl::withdrawn_by.eq(None::<String>),
+                    ))
+                    .execute(c)?;
+                changes.changed.extend(withdrawn);
                 continue;
             }
             let held: i64 = dsl::communication_records
@@ -118,25 +165,29 @@ pub fn assign_customer(
                 .count()
                 .get_result(c)?;
             if held == 0 {
+                let copy = row.copy_for(Some(customer_id), Some(source), Timestamp::now());
+                changes.created.push(copy.id);
                 diesel::insert_into(communication_records::table)
-                    .values(row.copy_for(Some(customer_id), Some(source), Timestamp::now()))
+                    .values(copy)
                     .execute(c)?;
                 gained += 1;
             }
         }
         Ok(gained)
-    })
+    }
 }
 
 /// Withdraws `customer`'s records of the interaction (a removed pairing), by `withdrawn_by` at
 /// `now`; when no record of the interaction is left visible, the communication is unassigned
-/// again (a copy without a customer). Idempotent; answers how many were withdrawn.
+/// again (a copy without a customer). Idempotent; answers how many were withdrawn. With
+/// `deliver`, each record changed or created is queued for the communication-history-manager.
 pub fn withdraw_customer(
     connection: &mut AnyConnection,
     interaction_id: InteractionId,
     customer_id: CustomerId,
     withdrawn_by: &str,
     now: Timestamp,
+    deliver: bool,
 ) -> QueryResult<usize> {
     use communication_records::dsl;
     service_kit::database::write_transaction(connection, |c| {
@@ -149,6 +200,10 @@ pub fn withdraw_customer(
             return Ok(0);
         }
         let ids: Vec<DbUuid> = rows.iter().map(|row| row.id).collect();
+        let mut changes = Changes {
+            created: Vec::new(),
+            changed: ids.clone(),
+        };
         let withdrawn = diesel::update(dsl::communication_records.filter(dsl::id.eq_any(&ids)))
             .set((
                 dsl::withdrawn_at.eq(Some(DbTimestamp::from(now))),
@@ -165,7 +220,9 @@ pub fn withdraw_customer(
             per_backend!(c, |c| diesel::insert_into(communication_records::table)
                 .values(&copies)
                 .execute(c))?;
+            changes.created = copies.iter().map(|copy| copy.id).collect();
         }
+        changes.enqueue(c, deliver)?;
         Ok(withdrawn)
     })
 }

@@ -1,9 +1,11 @@
 //! Communication records as stored: their row (here), writing them exactly once with their
 //! idempotency keys (`write`), reading them (`read`), giving them to or withdrawing them from
 //! an interaction's customers (`customers`), and those nobody attributed with the customers
-//! their handle suggests (`unassigned`).
+//! their handle suggests (`unassigned`); the outbox delivering them to the bank's
+//! communication-history-manager (`deliveries`).
 
 mod customers;
+pub mod deliveries;
 mod read;
 mod unassigned;
 mod write;
@@ -14,6 +16,7 @@ pub use unassigned::*;
 pub use write::*;
 
 use crate::schema::{communication_records, idempotency_keys};
+use deliveries::DeliveryKind;
 use diesel::prelude::*;
 use domain::{
     BoundedText, Channel, CommunicationRecord, CommunicationRecordId, CustomerHandle, CustomerId, CustomerSource,

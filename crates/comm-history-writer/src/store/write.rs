@@ -79,7 +79,8 @@ pub fn create(
                 diesel::insert_into(communication_records::table)
                     .values(&row)
                     .execute(connection)?;
-                policy.attribute(connection, &[row], now)?;
+                policy.attribute(connection, std::slice::from_ref(&row), now)?;
+                policy.queue_delivery(connection, &[row.id], now)?;
                 BatchOutcome::Created(id)
             }
             Some(idempotency) => {
@@ -191,6 +192,8 @@ fn write_batch(
             .values(&new_rows)
             .execute(c))?;
         policy.attribute(connection, &new_rows, now)?;
+        let ids: Vec<DbUuid> = new_rows.iter().map(|row| row.id).collect();
+        policy.queue_delivery(connection, &ids, now)?;
     }
 
     // Keys used before this batch: their first request, and whether its record is still there.
@@ -272,6 +275,9 @@ pub struct WritePolicy {
     pub auto_assign_window: Option<std::time::Duration>,
     /// Records given a customer by their handle.
     pub auto_assigned: Option<prometheus::IntCounter>,
+    /// Every record stored, and every later change of its customer, is queued for the bank's
+    /// communication-history-manager (`[delivery] url` set).
+    pub deliver: bool,
 }
 
 impl WritePolicy {
@@ -281,7 +287,17 @@ impl WritePolicy {
             handles,
             auto_assign_window: None,
             auto_assigned: None,
+            deliver: false,
         }
+    }
+
+    /// Queues the new `records` for the manager, when delivery is on; inside the write's
+    /// transaction, after [`WritePolicy::attribute`] (the record is rendered when it is sent).
+    fn queue_delivery(&self, connection: &mut AnyConnection, records: &[DbUuid], now: Timestamp) -> QueryResult<()> {
+        if self.deliver {
+            deliveries::enqueue(connection, DeliveryKind::Create, records, now)?;
+        }
+        Ok(())
     }
 
     /// With auto-assignment on: each of `rows` without a customer takes the one customer its

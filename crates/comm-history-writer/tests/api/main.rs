@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod batches;
+mod delivery;
 mod helpers;
 mod idempotency;
 mod migrations;

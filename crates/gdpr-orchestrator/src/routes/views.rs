@@ -24,6 +24,10 @@ pub(crate) struct StepView {
     detail: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     results_urls: Vec<String>,
+    /// A forget's copies of the subject's data this participant delivered outside ccbridge
+    /// (the bank's communication-history-manager): erase them there.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    to_erase_elsewhere: Vec<domain::gdpr::ExternalCopy>,
     updated_at: Timestamp,
 }
 
@@ -121,6 +125,7 @@ pub(crate) fn view(request: Request, steps: Option<Vec<Step>>, now: Timestamp) -
                 left_out: step.left_out,
                 detail: step.detail,
                 results_urls: step.results_urls,
+                to_erase_elsewhere: step.to_erase_elsewhere,
                 updated_at: step.updated_at,
             })
             .collect()

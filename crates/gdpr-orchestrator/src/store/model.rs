@@ -357,6 +357,8 @@ pub struct Step {
     pub left_out: CategoryCounts,
     pub external_ref: Option<String>,
     pub results_urls: Vec<String>,
+    /// A forget's copies delivered outside ccbridge, to erase there (ids only).
+    pub to_erase_elsewhere: Vec<domain::gdpr::ExternalCopy>,
     /// An export's data, sealed ([`crate::bundle`]); erased with the identifiers.
     pub export_data: Option<String>,
     pub detail: Option<String>,
@@ -376,6 +378,7 @@ impl Step {
             left_out: CategoryCounts::new(),
             external_ref: None,
             results_urls: Vec::new(),
+            to_erase_elsewhere: Vec::new(),
             export_data: None,
             detail: None,
             updated_at: now,
@@ -400,6 +403,7 @@ pub(super) struct StepRow {
     pub(super) detail: Option<String>,
     pub(super) updated_at: DbTimestamp,
     pub(super) left_out: Option<String>,
+    pub(super) to_erase_elsewhere: Option<String>,
 }
 
 impl TryFrom<StepRow> for Step {
@@ -429,6 +433,12 @@ impl TryFrom<StepRow> for Step {
                 .map(|t| from_json(t, "gdpr_steps.results_urls"))
                 .transpose()?
                 .unwrap_or_default(),
+            to_erase_elsewhere: row
+                .to_erase_elsewhere
+                .as_deref()
+                .map(|t| from_json(t, "gdpr_steps.to_erase_elsewhere"))
+                .transpose()?
+                .unwrap_or_default(),
             export_data: row.export_data,
             detail: row.detail,
             updated_at: row.updated_at.into_domain()?,
@@ -455,6 +465,9 @@ impl Step {
             updated_at: self.updated_at.into(),
             left_out: (!self.left_out.is_empty())
                 .then(|| to_json(&self.left_out))
+                .transpose()?,
+            to_erase_elsewhere: (!self.to_erase_elsewhere.is_empty())
+                .then(|| to_json(&self.to_erase_elsewhere))
                 .transpose()?,
         })
     }

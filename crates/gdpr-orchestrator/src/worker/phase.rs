@@ -113,6 +113,9 @@ impl Worker {
         if !report.results_urls.is_empty() {
             step.results_urls = report.results_urls;
         }
+        if !report.to_erase_elsewhere.is_empty() {
+            step.to_erase_elsewhere = report.to_erase_elsewhere;
+        }
         if phase == ParticipantAction::Export {
             if let Some(data) = &report.data {
                 let plain = serde_json::to_vec(data).map_err(|e| WorkError::Impossible(format!("export data: {e}")))?;

@@ -642,3 +642,39 @@ async fn forgetting_one_customer_of_a_shared_interaction_keeps_the_others() {
     assert_eq!(s.request(&forget).await["status"], "undone");
     assert_eq!(s.records(&by_interaction).await.len(), 2);
 }
+
+#[tokio::test]
+async fn an_export_and_a_forget_name_the_records_delivered_to_the_banks_manager() {
+    let manager = test_support::HistoryManager::start(true);
+    let s = crate::helpers::stack_delivering_to(&manager.url).await;
+    let a = Person::new();
+    let interaction = uuid::Uuid::new_v4().to_string();
+    s.pair(&a.customer_id, &interaction).await;
+    s.record(&interaction, &format!("tel:{}", a.phone)).await;
+    let delivery = s.delivery_worker();
+    assert_eq!(delivery.try_execute_task(Timestamp::now()).await.unwrap(), 1);
+    assert_eq!(manager.records().len(), 1);
+    let record = &s.records(&format!("interactionId={interaction}")).await[0];
+
+    let subject = json!({ "customerIds": [a.customer_id] });
+    let (_, bundle) = s.export(subject.clone()).await;
+    let delivered = &bundle["data"]["comm-history-writer"]["communicationHistoryManagerDeliveries"];
+    assert_eq!(delivered.as_array().unwrap().len(), 1, "{bundle}");
+    assert_eq!(delivered[0]["recordId"], record["id"]);
+    assert_eq!(delivered[0]["externalId"], "chm-1");
+
+    let forget = s.forget_in_grace(subject, Timestamp::now()).await;
+    let request = s.request(&forget).await;
+    let step = request["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| step["phase"] == "forget" && step["participant"] == "comm-history-writer")
+        .unwrap();
+    let to_erase = step["toEraseElsewhere"].as_array().unwrap();
+    assert_eq!(to_erase.len(), 1, "{step}");
+    assert_eq!(to_erase[0]["system"], "communication-history-manager");
+    assert_eq!(to_erase[0]["recordId"], record["id"]);
+    assert_eq!(to_erase[0]["externalId"], "chm-1");
+    assert!(to_erase[0]["deliveredAt"].is_string());
+}

@@ -139,6 +139,15 @@ fn setting(key: &str, value: impl Into<String>) -> (String, String) {
 /// comm-history-writer, on the reserved port when given; `database_url` reuses a database (a
 /// restart).
 pub async fn start_writer(port: Option<test_support::ReservedPort>, database_url: Option<&str>) -> TestApp {
+    start_writer_with(port, database_url, &[]).await
+}
+
+/// [`start_writer`] with more settings of its own.
+async fn start_writer_with(
+    port: Option<test_support::ReservedPort>,
+    database_url: Option<&str>,
+    extra: &[(String, String)],
+) -> TestApp {
     let mut overrides = callers(&[
         (INGEST_CALLER, INGEST_TOKEN, "records:write,records:assign"),
         (PAIRING_CALLER, PAIRING_TOKEN, "records:assign"),
@@ -146,6 +155,7 @@ pub async fn start_writer(port: Option<test_support::ReservedPort>, database_url
     if let Some(url) = database_url {
         overrides.push(setting("database.url", url));
     }
+    overrides.extend_from_slice(extra);
     let callers: &[test_support::TestCaller] = &[(BOFE, &["records:read"])];
     match port {
         Some(port) => {
@@ -156,6 +166,20 @@ pub async fn start_writer(port: Option<test_support::ReservedPort>, database_url
 }
 
 pub async fn stack() -> Stack {
+    stack_with_writer(&[]).await
+}
+
+/// [`stack`], comm-history-writer delivering to the bank's communication-history-manager at
+/// `manager_url` (its worker driven by the test: [`Stack::delivery_worker`]).
+pub async fn stack_delivering_to(manager_url: &str) -> Stack {
+    stack_with_writer(&[
+        setting("delivery.url", format!("{manager_url}/communicationRecords")),
+        setting("delivery.worker_enabled", "false"),
+    ])
+    .await
+}
+
+async fn stack_with_writer(writer_settings: &[(String, String)]) -> Stack {
     capture_logs();
     let mut sim_config = SimConfig::development(Seed::default_seed().unwrap());
     sim_config.port = 0;
@@ -173,7 +197,7 @@ pub async fn stack() -> Stack {
     gateway_overrides.push(setting("genesys.deadline_ms", "2000"));
     gateway_overrides.push(setting("genesys.max_attempts", "2"));
     let gateway = test_support::spawn_app_with(&genesys_gateway::SERVICE, &[], &as_refs(&gateway_overrides)).await;
-    let writer = start_writer(None, None).await;
+    let writer = start_writer_with(None, None, writer_settings).await;
     let mut pairing_overrides = callers(&[(INGEST_CALLER, INGEST_TOKEN, "pairing:read")]);
     pairing_overrides.push(setting("pairing.comm_history_url", writer.address.clone()));
     pairing_overrides.push(setting("pairing.internal_token", PAIRING_TOKEN));
@@ -235,6 +259,15 @@ pub async fn stack() -> Stack {
         ingest_worker,
         worker,
         metrics,
+    }
+}
+
+impl Stack {
+    /// comm-history-writer's delivery worker, as a replica would run it.
+    pub fn delivery_worker(&self) -> comm_history_writer::delivery::DeliveryWorker {
+        let settings = self.writer.settings.section("delivery").unwrap();
+        let metrics = comm_history_writer::metrics::DeliveryMetrics::register(&prometheus::Registry::new()).unwrap();
+        comm_history_writer::delivery::DeliveryWorker::new(self.writer.pool().clone(), settings, metrics).unwrap()
     }
 }
 
