@@ -6,7 +6,12 @@
 //! `gdpr confirm -i REQUEST_ID -o OUTDIR --as NAME …`
 //!
 //! INPUT is a JSON file with the subject (`customerIds`, `phoneNumbers`, `emailAddresses`,
-//! `genesysUserIds`) or a comma-separated list of customer ids. Without `--confirm`, `forgetme`
+//! `genesysUserIds`), the same JSON inline, or a comma-separated list of customer ids; phone
+//! numbers in national form are read with the orchestrator's `handles.default_region`.
+//!
+//! The options of Genesys' voicemail GDPR script are taken too: `-p/--operation OPERATION`,
+//! `-u/--user TOKEN` (with `--basic`: `NAME:TOKEN` as HTTP Basic), `-c/--client ID:SECRET`,
+//! and `-count`, `-confirm` with one dash. Without `--confirm`, `forgetme`
 //! only reports what would be erased. With four eyes (the default), another person confirms it:
 //! `gdpr confirm -i <request id> --as <them>`. `--as` names the person the command acts for (the
 //! audit log records them; the caller must be allowed to delegate). Writes `output.json` (and for
@@ -34,12 +39,28 @@ enum Operation {
     Confirm,
 }
 
+/// The spellings of Genesys' voicemail GDPR script this command also takes.
+const SCRIPT_SPELLINGS: &str = "Genesys' voicemail GDPR script spellings are taken too:
+  gdpr -p exportme -i ids -o dir -u TOKEN      is   gdpr exportme -i ids -o dir --token TOKEN
+  -u NAME:TOKEN --basic                        is   --client-id NAME --client-secret TOKEN
+  -c ID:SECRET                                 is   --client-id ID --client-secret SECRET
+  -count, -confirm                             are  --count, --confirm";
+
 #[derive(Debug, Parser)]
-#[command(name = "gdpr", version, about = "GDPR requests against ccbridge's gdpr-orchestrator")]
+#[command(
+    name = "gdpr",
+    version,
+    about = "GDPR requests against ccbridge's gdpr-orchestrator",
+    after_help = SCRIPT_SPELLINGS
+)]
 struct Cli {
-    operation: Operation,
-    /// A JSON file with the subject, or a comma-separated list of customer ids (confirm: the
-    /// request id).
+    #[arg(required_unless_present = "operation_option", conflicts_with = "operation_option")]
+    operation: Option<Operation>,
+    /// The operation as an option, as Genesys' voicemail GDPR script takes it.
+    #[arg(short = 'p', long = "operation", value_name = "OPERATION")]
+    operation_option: Option<Operation>,
+    /// A JSON file with the subject, the same JSON inline, or a comma-separated list of customer
+    /// ids (confirm: the request id).
     #[arg(short = 'i', long = "input")]
     input: String,
     /// The person this command acts for, recorded in the audit log (sent as X-Acting-User; the
@@ -49,15 +70,29 @@ struct Cli {
     /// Where output.json, execution.log (and for exportme the bundle) are written.
     #[arg(short = 'o', long = "output")]
     output: PathBuf,
-    /// Only count what would be exported or erased.
+    /// Only count what would be exported or erased (also `-count`).
     #[arg(long)]
     count: bool,
-    /// forgetme: carry the erasure out (without it, forgetme only reports what it would erase).
+    /// forgetme: carry the erasure out (without it, forgetme only reports what it would erase;
+    /// also `-confirm`).
     #[arg(long)]
     confirm: bool,
-    /// Bearer token of a caller with the `dpo` scope.
-    #[arg(long, env = "GDPR_TOKEN", hide_env_values = true, conflicts_with_all = ["client_id", "client_secret"])]
+    /// Bearer token of a caller with the `dpo` scope (`-u/--user`, as the script spells it).
+    #[arg(
+        short = 'u',
+        long,
+        visible_alias = "user",
+        env = "GDPR_TOKEN",
+        hide_env_values = true,
+        conflicts_with_all = ["client_id", "client_secret", "client"]
+    )]
     token: Option<String>,
+    /// With -u/--user: the token is NAME:TOKEN, sent as HTTP Basic.
+    #[arg(long, requires = "token")]
+    basic: bool,
+    /// Caller name and token as ID:SECRET, sent as HTTP Basic (the script's -c).
+    #[arg(short = 'c', long, value_name = "ID:SECRET", conflicts_with_all = ["client_id", "client_secret"])]
+    client: Option<String>,
     /// Caller name, with --client-secret (HTTP Basic).
     #[arg(long, requires = "client_secret")]
     client_id: Option<String>,
@@ -154,7 +189,53 @@ impl Api {
     }
 }
 
+impl Cli {
+    /// Parses the command line, reading `-count` and `-confirm` as the script spells them.
+    fn from_command_line() -> Self {
+        Self::parse_from(std::env::args_os().map(|arg| match arg.to_str() {
+            Some("-count") => "--count".into(),
+            Some("-confirm") => "--confirm".into(),
+            _ => arg,
+        }))
+    }
+
+    /// The operation, positional or `-p` (clap lets exactly one through).
+    fn operation(&self) -> Result<Operation, String> {
+        self.operation
+            .or(self.operation_option)
+            .ok_or_else(|| "an operation is required: exportme, forgetme, undoforget or confirm".to_owned())
+    }
+
+    fn auth(&self) -> Result<Auth, String> {
+        let pair = |value: &str, what: &str| {
+            value
+                .split_once(':')
+                .filter(|(name, secret)| !name.is_empty() && !secret.is_empty())
+                .map(|(name, secret)| Auth::Basic(name.to_owned(), secret.to_owned()))
+                .ok_or_else(|| format!("{what} takes NAME:SECRET"))
+        };
+        match (
+            &self.token,
+            self.basic,
+            &self.client,
+            &self.client_id,
+            &self.client_secret,
+        ) {
+            (Some(token), false, _, _, _) => Ok(Auth::Bearer(token.clone())),
+            (Some(token), true, _, _, _) => pair(token, "-u/--user with --basic"),
+            (None, _, Some(client), _, _) => pair(client, "-c/--client"),
+            (None, _, None, Some(id), Some(secret)) => Ok(Auth::Basic(id.clone(), secret.clone())),
+            _ => Err(
+                "credentials are required: --token (-u), -c ID:SECRET, or --client-id with --client-secret".to_owned(),
+            ),
+        }
+    }
+}
+
 fn read_subject(input: &str) -> Result<Value, String> {
+    if input.trim_start().starts_with('{') {
+        return serde_json::from_str(input).map_err(|e| format!("INPUT is not valid JSON: {e}"));
+    }
     let path = Path::new(input);
     if path.is_file() {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {input}: {e}"))?;
@@ -174,7 +255,7 @@ fn write_json(path: &Path, value: &Value) -> Result<(), String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_command_line();
     if let Err(e) = std::fs::create_dir_all(&cli.output) {
         eprintln!("gdpr: cannot create {}: {e}", cli.output.display());
         return ExitCode::from(2);
@@ -202,11 +283,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
-    let auth = match (&cli.token, &cli.client_id, &cli.client_secret) {
-        (Some(token), _, _) => Auth::Bearer(token.clone()),
-        (None, Some(id), Some(secret)) => Auth::Basic(id.clone(), secret.clone()),
-        _ => return Err("credentials are required: --token, or --client-id with --client-secret".to_owned()),
-    };
+    let operation = cli.operation()?;
+    let auth = cli.auth()?;
     let api = Api {
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -216,7 +294,7 @@ async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
         auth,
         acting_user: cli.acting_user.clone(),
     };
-    let request_type = match cli.operation {
+    let request_type = match operation {
         Operation::Exportme => "EXPORT",
         Operation::Forgetme => "FORGET",
         Operation::Undoforget => "UNDO_FORGET",
@@ -233,12 +311,12 @@ async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
         .to_owned();
     log.line(&format!("{request_type} request {id} filed (countOnly={})", cli.count));
 
-    let final_states: &[&str] = match cli.operation {
+    let final_states: &[&str] = match operation {
         Operation::Forgetme if !cli.count => &["awaiting_confirmation", "completed", "undone", "cancelled"],
         _ => &["completed", "undone", "cancelled"],
     };
     let mut request = wait_for(cli, &api, &id, final_states, log).await?;
-    if matches!(cli.operation, Operation::Forgetme) && request["status"] == "awaiting_confirmation" {
+    if matches!(operation, Operation::Forgetme) && request["status"] == "awaiting_confirmation" {
         if cli.confirm {
             api.send(api.request(reqwest::Method::POST, &format!("/gdpr/requests/{id}/confirm")))
                 .await
@@ -256,7 +334,7 @@ async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
         }
     }
     let mut output = json!({ "request": request });
-    if matches!(cli.operation, Operation::Exportme) && !cli.count {
+    if matches!(operation, Operation::Exportme) && !cli.count {
         let bundle = api
             .send(api.request(reqwest::Method::GET, &format!("/gdpr/requests/{id}/export")))
             .await?;

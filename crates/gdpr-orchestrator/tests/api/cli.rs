@@ -172,3 +172,117 @@ async fn the_gdpr_command_exports_and_forgets_with_and_without_confirm() {
     }
     assert_not_logged(&[&person.digits, &person.customer_id]);
 }
+
+#[tokio::test]
+async fn the_gdpr_command_takes_the_genesys_scripts_spellings() {
+    let s = stack().await;
+    let person = Person::new();
+    let interaction = uuid::Uuid::new_v4().to_string();
+    s.pair(&person.customer_id, &interaction).await;
+    s.record(&interaction, &format!("tel:{}", person.phone)).await;
+    // And a call from the same number nobody paired.
+    s.record(&uuid::Uuid::new_v4().to_string(), &format!("tel:{}", person.phone))
+        .await;
+    let worker = gdpr_orchestrator::worker(
+        &s.orchestrator.settings,
+        s.orchestrator.pool().clone(),
+        &prometheus::Registry::new(),
+    )
+    .unwrap();
+    let running = tokio::spawn(async move {
+        loop {
+            let _ = worker.drain(Timestamp::now()).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let work = tempfile::tempdir().unwrap();
+    let token = s.orchestrator.token(DPO).to_owned();
+    let url = s.orchestrator.address.as_str();
+    let run = |args: Vec<String>| async move {
+        let mut args = args;
+        args.extend(["--url".into(), url.to_owned(), "--poll-ms".into(), "100".into()]);
+        gdpr(&args.iter().map(String::as_str).collect::<Vec<_>>()).await
+    };
+    let out = |name: &str| work.path().join(name).display().to_string();
+    let ok = |output: &std::process::Output| {
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    };
+
+    // gdpr -p exportme -i ids -o dir -u TOKEN works like gdpr exportme … --token TOKEN.
+    let aliased = run(vec![
+        "-p".into(),
+        "exportme".into(),
+        "-i".into(),
+        person.customer_id.clone(),
+        "-o".into(),
+        out("aliased"),
+        "-u".into(),
+        token.clone(),
+    ])
+    .await;
+    ok(&aliased);
+    let native = run(vec![
+        "exportme".into(),
+        "-i".into(),
+        person.customer_id.clone(),
+        "-o".into(),
+        out("native"),
+        "--token".into(),
+        token.clone(),
+    ])
+    .await;
+    ok(&native);
+    let communications = |dir: &str| read_json(&work.path().join(dir).join("comm-history-writer/communications.json"));
+    assert_eq!(communications("aliased").as_array().unwrap().len(), 1);
+    assert_eq!(communications("aliased"), communications("native"));
+
+    // Inline JSON with a national number (the orchestrator's default region), -count, and the
+    // caller's name and token as -c ID:SECRET or -u NAME:TOKEN --basic.
+    let national = json!({ "phoneNumbers": [person.digits] }).to_string();
+    for credentials in [
+        vec!["-c".to_owned(), format!("{DPO}:{token}")],
+        vec!["-u".to_owned(), format!("{DPO}:{token}"), "--basic".to_owned()],
+    ] {
+        let mut args = vec!["-p".into(), "forgetme".into(), "-i".into(), national.clone()];
+        args.extend(["-o".into(), out("count"), "-count".into()]);
+        args.extend(credentials);
+        let counted = run(args).await;
+        ok(&counted);
+        let result = read_json(&work.path().join("count/output.json"));
+        assert_eq!(result["request"]["countOnly"], true, "{result}");
+        // The national digits reach the unpaired call, and find the paired one (left out: it is
+        // the customer's, who is not named).
+        assert_eq!(result["request"]["counts"]["count.communications"], 1, "{result}");
+        assert_eq!(result["request"]["leftOut"]["count.communications"], 1, "{result}");
+    }
+
+    // -confirm is --confirm: the filer's own confirmation is refused (four eyes).
+    let confirmed = run(vec![
+        "-p".into(),
+        "forgetme".into(),
+        "-i".into(),
+        person.customer_id.clone(),
+        "-o".into(),
+        out("confirm"),
+        "-u".into(),
+        token.clone(),
+        "-confirm".into(),
+    ])
+    .await;
+    assert!(!confirmed.status.success());
+    let stderr = String::from_utf8_lossy(&confirmed.stderr);
+    assert!(stderr.contains("four eyes"), "{stderr}");
+
+    let help = gdpr(&["--help"]).await;
+    let help = String::from_utf8_lossy(&help.stdout);
+    for spelling in [
+        "-p, --operation",
+        "-u, --token",
+        "--basic",
+        "-c, --client",
+        "-count, -confirm",
+    ] {
+        assert!(help.contains(spelling), "{spelling} missing from --help");
+    }
+    running.abort();
+}
