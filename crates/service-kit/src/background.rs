@@ -92,6 +92,46 @@ impl TaskHealth {
     }
 }
 
+/// `ccbridge_background_task_up{task}`: 1 while a background task runs and has not failed for
+/// longer than allowed, 0 otherwise; computed from [`TaskHealth`] at each scrape.
+pub struct TaskHealthMetric {
+    health: Arc<TaskHealth>,
+    up: prometheus::IntGaugeVec,
+}
+
+impl TaskHealthMetric {
+    pub fn new(health: Arc<TaskHealth>) -> prometheus::Result<Self> {
+        let up = prometheus::IntGaugeVec::new(
+            prometheus::Opts::new(
+                "ccbridge_background_task_up",
+                "Whether a background task runs and succeeds (0: stopped, or failing too long)",
+            ),
+            &["task"],
+        )?;
+        Ok(Self { health, up })
+    }
+}
+
+impl prometheus::core::Collector for TaskHealthMetric {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        self.up.desc()
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        let tasks = self.health.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        for (name, state) in tasks.iter() {
+            let failing_too_long = state
+                .failing
+                .as_ref()
+                .is_some_and(|(since, _)| since.elapsed() >= self.health.unhealthy_after);
+            let up = state.stopped.is_none() && !failing_too_long;
+            self.up.with_label_values(&[name]).set(i64::from(up));
+        }
+        drop(tasks);
+        self.up.collect()
+    }
+}
+
 /// A task's line to [`TaskHealth`]: report each unit of work's outcome.
 #[derive(Clone)]
 pub struct Health {
@@ -199,6 +239,34 @@ mod tests {
         background.stop(Duration::from_secs(5)).await;
         assert!(finished.load(Ordering::SeqCst));
         assert!(health.problems().is_empty(), "{:?}", health.problems());
+    }
+
+    #[test]
+    fn the_up_metric_is_zero_for_a_stopped_task_or_one_failing_too_long() {
+        use prometheus::core::Collector;
+        let health = Arc::new(TaskHealth::new(Duration::ZERO));
+        health.update("working", |_| {});
+        health.update("stopped", |state| state.stopped = Some("panicked".to_owned()));
+        Health {
+            name: "failing",
+            registry: health.clone(),
+        }
+        .failed("the database does not answer");
+        let metric = TaskHealthMetric::new(health).unwrap();
+        let families = metric.collect();
+        let up: BTreeMap<String, i64> = families[0]
+            .get_metric()
+            .iter()
+            .map(|m| (m.get_label()[0].value().to_owned(), m.get_gauge().get_value() as i64))
+            .collect();
+        assert_eq!(
+            up,
+            BTreeMap::from([
+                ("failing".to_owned(), 0),
+                ("stopped".to_owned(), 0),
+                ("working".to_owned(), 1)
+            ])
+        );
     }
 
     #[tokio::test]

@@ -117,6 +117,9 @@ impl Application {
             settings.application.worker_unhealthy_after_seconds,
         )));
         let background = Arc::new(Background::new(task_health.clone().into_inner()));
+        registry.register(Box::new(crate::background::TaskHealthMetric::new(
+            task_health.clone().into_inner(),
+        )?))?;
         let context = ServiceContext {
             settings: &settings,
             metrics: &registry,

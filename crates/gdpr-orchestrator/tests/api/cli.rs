@@ -18,6 +18,22 @@ async fn gdpr(args: &[&str]) -> std::process::Output {
     .unwrap()
 }
 
+/// The orchestrator's worker, as it runs in production: on its own, on the real clock.
+fn run_worker(s: &crate::helpers::Stack) -> tokio::task::JoinHandle<()> {
+    let worker = gdpr_orchestrator::worker(
+        &s.orchestrator.settings,
+        s.orchestrator.pool().clone(),
+        &prometheus::Registry::new(),
+    )
+    .unwrap();
+    tokio::spawn(async move {
+        loop {
+            let _ = worker.drain(Timestamp::now()).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+}
+
 fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
@@ -31,19 +47,7 @@ async fn the_gdpr_command_exports_and_forgets_with_and_without_confirm() {
     s.pair(&person.customer_id, &x2).await;
     s.record(&x2, "tel:+420777000333").await;
 
-    // The orchestrator's worker runs as it would in production: on its own, on the real clock.
-    let worker = gdpr_orchestrator::worker(
-        &s.orchestrator.settings,
-        s.orchestrator.pool().clone(),
-        &prometheus::Registry::new(),
-    )
-    .unwrap();
-    let running = tokio::spawn(async move {
-        loop {
-            let _ = worker.drain(Timestamp::now()).await;
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
+    let running = run_worker(&s);
     let work = tempfile::tempdir().unwrap();
     let token = s.orchestrator.token(DPO).to_owned();
     let url = s.orchestrator.address.clone();
@@ -183,18 +187,7 @@ async fn the_gdpr_command_takes_the_genesys_scripts_spellings() {
     // And a call from the same number nobody paired.
     s.record(&uuid::Uuid::new_v4().to_string(), &format!("tel:{}", person.phone))
         .await;
-    let worker = gdpr_orchestrator::worker(
-        &s.orchestrator.settings,
-        s.orchestrator.pool().clone(),
-        &prometheus::Registry::new(),
-    )
-    .unwrap();
-    let running = tokio::spawn(async move {
-        loop {
-            let _ = worker.drain(Timestamp::now()).await;
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
+    let running = run_worker(&s);
     let work = tempfile::tempdir().unwrap();
     let token = s.orchestrator.token(DPO).to_owned();
     let url = s.orchestrator.address.as_str();
