@@ -92,3 +92,7 @@ bench-history:
 # throwaway durable PostgreSQL (BENCH_RECORDS): count, export, forget to in_grace.
 bench-gdpr:
     CCBRIDGE_PG_DURABLE=1 scripts/with-postgres.sh cargo bench -p gdpr-orchestrator --bench gdpr
+
+# The alerts and the dashboard: promtool check and unit tests, runbooks, metric names.
+check-monitoring:
+    scripts/check-monitoring.sh

@@ -347,10 +347,33 @@ async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
     }
     write_json(&cli.output.join("output.json"), &output)?;
     let counts = request["counts"].to_string();
+    let elsewhere = to_erase_elsewhere(&request);
+    if elsewhere > 0 {
+        log.line(&format!(
+            "{elsewhere} copies delivered outside ccbridge to erase there (participants[].toEraseElsewhere in output.json)"
+        ));
+    }
     Ok(format!(
-        "request {id}: {} {counts}",
-        request["status"].as_str().unwrap_or("?")
+        "request {id}: {} {counts}{}",
+        request["status"].as_str().unwrap_or("?"),
+        if elsewhere > 0 {
+            format!("; {elsewhere} to erase in the communication-history-manager (output.json)")
+        } else {
+            String::new()
+        }
     ))
+}
+
+/// How many copies of the subject's data the participants delivered outside ccbridge, which a
+/// forget lists for the bank to erase there.
+fn to_erase_elsewhere(request: &Value) -> usize {
+    request["participants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|step| step["toEraseElsewhere"].as_array())
+        .map(Vec::len)
+        .sum()
 }
 
 /// `gdpr confirm`: confirms the FORGET `--input` names, waits until it is carried out.
@@ -431,4 +454,29 @@ fn write_bundle(directory: &Path, bundle: &Value) -> Result<(), String> {
             .map_err(|e| format!("cannot write {participant}/{category}.json: {e}"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_to_erase_elsewhere_are_counted_over_every_participant() {
+        let request = json!({ "participants": [
+            { "participant": "comm-history-writer", "toEraseElsewhere": [{ "recordId": "a" }, { "recordId": "b" }] },
+            { "participant": "result-ingest" },
+        ]});
+        assert_eq!(to_erase_elsewhere(&request), 2);
+        assert_eq!(to_erase_elsewhere(&json!({ "status": "completed" })), 0);
+    }
+
+    #[test]
+    fn input_is_a_file_inline_json_or_customer_ids() {
+        assert_eq!(
+            read_subject(r#"{"phoneNumbers": ["601123456"]}"#).unwrap(),
+            json!({ "phoneNumbers": ["601123456"] })
+        );
+        assert_eq!(read_subject("a, b").unwrap(), json!({ "customerIds": ["a", "b"] }));
+        assert!(read_subject("{not json").unwrap_err().contains("not valid JSON"));
+    }
 }
