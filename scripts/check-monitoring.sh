@@ -10,7 +10,7 @@ dashboard=deploy/helm/ccbridge/files/grafana-dashboard.json
 echo "== promtool check rules"
 promtool check rules "$rules"
 echo "== promtool test rules"
-promtool test rules deploy/monitoring/prometheus-rules.test.yaml
+promtool test rules deploy/helm/ccbridge/files/prometheus-rules.test.yaml
 echo "== runbooks and metric names"
 python3 - "$rules" "$dashboard" <<'PY'
 import json, pathlib, re, subprocess, sys

@@ -6,8 +6,14 @@ use crate::helpers::{pipeline, records_in, GENESYS};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-const DATA_ACTION: &str = include_str!("../../../../deploy/genesys/data-action.json");
-const ACW_EVENT: &str = include_str!("../../../../deploy/genesys/example-acw-event.json");
+const DATA_ACTION: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../deploy/genesys/data-action.json"
+));
+const ACW_EVENT: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../deploy/genesys/example-acw-event.json"
+));
 
 /// The workflow's inputs of the data action from an after-call-work event (workflow.yaml):
 /// eventTime as text, the customer's e-mail address for an e-mail, an absent subject empty.
