@@ -53,7 +53,7 @@ while read -r service port callers; do
   done
 done <<'SERVICES'
 interaction-pairing 8081 bofe result_ingest gdpr_orchestrator
-comm-history-writer 8082 bofe result_ingest interaction_pairing gdpr_orchestrator
+comm-history-writer 8082 bofe result_ingest interaction_pairing operator gdpr_orchestrator
 genesys-gateway 8083 result_ingest gdpr_orchestrator
 result-ingest 8084 genesys operator gdpr_orchestrator
 gdpr-orchestrator 8085 dpo
