@@ -304,7 +304,8 @@ impl Settings {
                 }
             }
         }
-        if self.auth.callers.is_empty() {
+        // A service whose routes check no scope (the console: its people sign in) needs no caller.
+        if self.auth.callers.is_empty() && !known_scopes.is_empty() {
             problems.push(
                 "auth.callers: no caller is configured, so every request would be refused; \
                  set e.g. APP__AUTH__CALLERS__BOFE__TOKEN and APP__AUTH__CALLERS__BOFE__SCOPES"

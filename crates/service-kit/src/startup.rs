@@ -290,12 +290,13 @@ pub async fn migrate(
 /// Gives every error response a problem+json body: actix's own 404/405/413 and any response
 /// built without one. Responses that already are problem+json pass through unchanged.
 fn as_problem_json<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = response
+    // A problem already, or a page a service rendered for a person on purpose (the console's).
+    let is_problem_or_page = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
-    if is_problem {
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON) || v.starts_with("text/html"));
+    if is_problem_or_page {
         return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
     }
     let status = response.status();

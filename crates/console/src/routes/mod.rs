@@ -1,0 +1,31 @@
+//! The console's pages, one module a page; each exposes `config`.
+
+mod assets;
+mod sign_in;
+mod status;
+
+use actix_web::web;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    assets::config(cfg);
+    sign_in::config(cfg);
+    status::config(cfg);
+}
+
+/// The console serves pages, not an API: its OpenAPI description is the shared parts alone.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    utoipa::openapi::OpenApiBuilder::new().build()
+}
+
+/// A rendered page, or a 500 when its template cannot render (a defect, logged).
+fn page(rendered: Result<String, askama::Error>) -> actix_web::HttpResponse {
+    match rendered {
+        Ok(html) => actix_web::HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(html),
+        Err(error) => {
+            tracing::error!(error = %error, "a page did not render");
+            actix_web::HttpResponse::InternalServerError().finish()
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! What the console reads from the services: their readiness and a few of their metrics (the
+//! status page). It keeps nothing of its own.
+
+use crate::settings::ServiceUrls;
+use std::time::Duration;
+
+/// One service as the status page shows it.
+pub struct ServiceStatus {
+    pub name: &'static str,
+    pub ready: bool,
+}
+
+/// The figures the status page shows; `None` where the service did not answer.
+#[derive(Default)]
+pub struct Figures {
+    pub pending_events: Option<f64>,
+    pub dead_events: Option<f64>,
+    pub oldest_pending_seconds: Option<f64>,
+    pub unassigned_records: Option<f64>,
+    pub pending_deliveries: Option<f64>,
+    pub overdue_requests: Option<f64>,
+}
+
+pub struct Services {
+    urls: ServiceUrls,
+    http: reqwest::Client,
+}
+
+impl Services {
+    pub fn new(urls: ServiceUrls) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(3)).build()?;
+        Ok(Self { urls, http })
+    }
+
+    /// Each service's `/readyz`.
+    pub async fn readiness(&self) -> Vec<ServiceStatus> {
+        let mut statuses = Vec::new();
+        for (name, url) in self.urls.all() {
+            let ready = matches!(
+                self.http.get(format!("{}/readyz", url.trim_end_matches('/'))).send().await,
+                Ok(response) if response.status().is_success()
+            );
+            statuses.push(ServiceStatus { name, ready });
+        }
+        statuses
+    }
+
+    async fn metrics(&self, url: &str) -> Option<String> {
+        let response = self
+            .http
+            .get(format!("{}/metrics", url.trim_end_matches('/')))
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        response.text().await.ok()
+    }
+
+    pub async fn figures(&self) -> Figures {
+        let ingest = self.metrics(&self.urls.result_ingest_url).await;
+        let writer = self.metrics(&self.urls.comm_history_writer_url).await;
+        let gdpr = self.metrics(&self.urls.gdpr_orchestrator_url).await;
+        Figures {
+            pending_events: ingest
+                .as_deref()
+                .and_then(|m| sample(m, "ccbridge_ingest_queue_depth", Some(("status", "pending")))),
+            dead_events: ingest
+                .as_deref()
+                .and_then(|m| sample(m, "ccbridge_ingest_queue_depth", Some(("status", "dead")))),
+            oldest_pending_seconds: ingest
+                .as_deref()
+                .and_then(|m| sample(m, "ccbridge_ingest_oldest_pending_age_seconds", None)),
+            unassigned_records: writer
+                .as_deref()
+                .and_then(|m| sample(m, "ccbridge_records_unassigned", None)),
+            pending_deliveries: writer
+                .as_deref()
+                .and_then(|m| sample(m, "ccbridge_records_delivery_pending", None)),
+            overdue_requests: gdpr
+                .as_deref()
+                .and_then(|m| sample(m, "ccbridge_gdpr_overdue_requests", None)),
+        }
+    }
+}
+
+/// The value of `metric` (with `label` = value, when given) in Prometheus' text format.
+fn sample(text: &str, metric: &str, label: Option<(&str, &str)>) -> Option<f64> {
+    text.lines().filter(|line| !line.starts_with('#')).find_map(|line| {
+        let rest = line.strip_prefix(metric)?;
+        let (labels, value) = match rest.strip_prefix('{') {
+            Some(rest) => {
+                let (labels, value) = rest.split_once('}')?;
+                (labels, value)
+            }
+            None if rest.starts_with(' ') => ("", rest),
+            None => return None,
+        };
+        if let Some((name, wanted)) = label {
+            if !labels.split(',').any(|pair| pair == format!("{name}=\"{wanted}\"")) {
+                return None;
+            }
+        }
+        value.split_whitespace().next()?.parse().ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sample;
+
+    #[test]
+    fn a_sample_is_found_by_name_and_label() {
+        let text = "# HELP x\nccbridge_ingest_queue_depth{service=\"result-ingest\",status=\"dead\"} 2\n\
+                    ccbridge_ingest_queue_depth{service=\"result-ingest\",status=\"pending\"} 7\n\
+                    ccbridge_ingest_queue_depth_other 9\nccbridge_gdpr_overdue_requests 1\n";
+        assert_eq!(
+            sample(text, "ccbridge_ingest_queue_depth", Some(("status", "pending"))),
+            Some(7.0)
+        );
+        assert_eq!(sample(text, "ccbridge_gdpr_overdue_requests", None), Some(1.0));
+        assert_eq!(sample(text, "ccbridge_records_unassigned", None), None);
+    }
+}

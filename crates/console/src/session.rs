@@ -1,0 +1,136 @@
+//! Who is signed in, and the form token: kept in the session cookie (signed and encrypted,
+//! HttpOnly, Secure, SameSite=Lax), nothing on the server.
+
+use actix_session::Session;
+use actix_web::http::header;
+use actix_web::{HttpResponse, ResponseError};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+/// What a person may do here, from the identity provider's roles claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// GDPR requests.
+    Dpo,
+    /// The inbox and sweeps.
+    Operator,
+    /// Unassigned communications.
+    Backoffice,
+}
+
+impl Role {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Dpo => "dpo",
+            Self::Operator => "operator",
+            Self::Backoffice => "backoffice",
+        }
+    }
+}
+
+/// The signed-in person.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Person {
+    /// The identity provider's subject: what the services' audit logs name.
+    pub subject: String,
+    /// Shown on the page.
+    pub name: String,
+    pub roles: Vec<Role>,
+    /// Every form carries it back; a form without it is refused.
+    pub csrf: String,
+}
+
+const PERSON: &str = "person";
+
+/// Why a page is not served.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// Nobody is signed in: to sign-in, then back to `next`.
+    #[error("not signed in")]
+    SignedOut { next: String },
+    #[error("this page is not for the signed-in person's roles")]
+    Forbidden,
+    /// A form came without the session's token (another site's, or a stale page).
+    #[error("the form's token is missing or wrong")]
+    BadFormToken,
+    #[error("the session could not be read or written")]
+    Session,
+}
+
+impl ResponseError for Refusal {
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::SignedOut { next } => {
+                let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, format!("/signin?next={next}")))
+                    .finish()
+            }
+            Self::Forbidden => refusal_page("Not for your role", "This page is not for your role."),
+            Self::BadFormToken => refusal_page(
+                "Form refused",
+                "The form was refused: reload the page and send it again.",
+            ),
+            Self::Session => HttpResponse::InternalServerError().finish(),
+        }
+    }
+}
+
+/// A 403 page (fixed words only, nothing from the request).
+fn refusal_page(title: &str, message: &str) -> HttpResponse {
+    HttpResponse::Forbidden()
+        .content_type("text/html; charset=utf-8")
+        .body(format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · ccbridge console</title>\
+             <link rel=\"stylesheet\" href=\"/static/console.css\"></head><body><main id=\"main\"><h1>{title}</h1>\
+             <p role=\"alert\">{message}</p><p><a href=\"/status\">Back to the console</a></p></main></body></html>"
+        ))
+}
+
+pub fn signed_in(session: &Session) -> Result<Option<Person>, Refusal> {
+    session.get::<Person>(PERSON).map_err(|_| Refusal::Session)
+}
+
+/// The signed-in person, or a redirect to sign-in that comes back to `path`.
+pub fn require(session: &Session, path: &str) -> Result<Person, Refusal> {
+    signed_in(session)?.ok_or_else(|| Refusal::SignedOut { next: path.to_owned() })
+}
+
+/// The signed-in person holding `role`.
+pub fn require_role(session: &Session, path: &str, role: Role) -> Result<Person, Refusal> {
+    let person = require(session, path)?;
+    if person.roles.contains(&role) {
+        Ok(person)
+    } else {
+        Err(Refusal::Forbidden)
+    }
+}
+
+/// Checks a form's token against the session's, in constant time.
+pub fn check_form_token(person: &Person, sent: Option<&str>) -> Result<(), Refusal> {
+    let sent = sent.unwrap_or_default();
+    if !sent.is_empty() && bool::from(sent.as_bytes().ct_eq(person.csrf.as_bytes())) {
+        Ok(())
+    } else {
+        Err(Refusal::BadFormToken)
+    }
+}
+
+/// Starts a session for `person` (a fresh cookie: no session fixation).
+pub fn sign_in(session: &Session, person: &Person) -> Result<(), Refusal> {
+    session.renew();
+    session.insert(PERSON, person).map_err(|_| Refusal::Session)
+}
+
+pub fn sign_out(session: &Session) {
+    session.purge();
+}
+
+/// Only a path of this site is a place to return to after sign-in.
+pub fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        _ => "/".to_owned(),
+    }
+}

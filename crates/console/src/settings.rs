@@ -1,0 +1,103 @@
+//! `[console]`: where the console is, its session key, the identity provider, the services.
+
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The `[console]` section.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConsoleSettings {
+    pub public_url: String,
+    pub session_key: SecretString,
+    pub session_minutes: u64,
+    pub oidc: OidcSettings,
+    pub services: ServiceUrls,
+}
+
+/// `[console.oidc]`: the bank's OpenID provider and how its roles map to the console's.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OidcSettings {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub role_claim: String,
+    pub dpo_role: String,
+    pub operator_role: String,
+    pub backoffice_role: String,
+}
+
+/// `[console.services]`: the services' base URLs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServiceUrls {
+    pub interaction_pairing_url: String,
+    pub comm_history_writer_url: String,
+    pub genesys_gateway_url: String,
+    pub result_ingest_url: String,
+    pub gdpr_orchestrator_url: String,
+}
+
+impl ServiceUrls {
+    /// Each service by name, in the order the status page shows them.
+    pub fn all(&self) -> [(&'static str, &str); 5] {
+        [
+            ("interaction-pairing", &self.interaction_pairing_url),
+            ("comm-history-writer", &self.comm_history_writer_url),
+            ("genesys-gateway", &self.genesys_gateway_url),
+            ("result-ingest", &self.result_ingest_url),
+            ("gdpr-orchestrator", &self.gdpr_orchestrator_url),
+        ]
+    }
+}
+
+fn is_http(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
+impl ConsoleSettings {
+    /// The session cookie's key (at least 64 bytes: half signs, half encrypts).
+    pub fn session_key(&self) -> Result<actix_web::cookie::Key, String> {
+        let text = self.session_key.expose_secret();
+        let text = text
+            .strip_prefix(service_kit::configuration::DEVELOPMENT_PREFIX)
+            .unwrap_or(text);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|_| "console.session_key: not base64".to_owned())?;
+        if bytes.len() < 64 {
+            return Err("console.session_key: must be at least 64 bytes".to_owned());
+        }
+        Ok(actix_web::cookie::Key::from(&bytes))
+    }
+
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        if let Err(problem) = self.session_key() {
+            problems.push(problem);
+        }
+        if !is_http(&self.public_url) {
+            problems.push("console.public_url: must be an http(s) URL".to_owned());
+        }
+        if !(5..=1440).contains(&self.session_minutes) {
+            problems.push("console.session_minutes: must be 5 to 1440".to_owned());
+        }
+        if !is_http(&self.oidc.issuer) {
+            problems.push("console.oidc.issuer: must be the identity provider's http(s) URL".to_owned());
+        }
+        if self.oidc.client_id.is_empty() {
+            problems.push("console.oidc.client_id: must be set".to_owned());
+        }
+        if self.oidc.client_secret.expose_secret().is_empty() {
+            problems.push("console.oidc.client_secret: must be set".to_owned());
+        }
+        for (name, url) in self.services.all() {
+            if !is_http(url) {
+                problems.push(format!("console.services: {name}'s URL must be http(s)"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+}

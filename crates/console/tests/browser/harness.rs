@@ -1,0 +1,240 @@
+//! The parts a browser test runs against: the identity provider (node), chromedriver, devstack
+//! and the console, each on a free port of 127.0.0.1, stopped when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const CLIENT_ID: &str = "ccbridge-console-test";
+const CLIENT_SECRET: &str = "a-client-secret-of-the-tests";
+const OIDC_PROVIDER_VERSION: &str = "9.13.3";
+
+fn repository() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn tools() -> PathBuf {
+    std::env::var_os("CCBRIDGE_TOOLS").map_or_else(
+        || {
+            let cache = std::env::var_os("XDG_CACHE_HOME").map_or_else(
+                || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"),
+                PathBuf::from,
+            );
+            cache.join("ccbridge-tools")
+        },
+        PathBuf::from,
+    )
+}
+
+/// Installs what the browser tests need when it is missing: Chromium and its driver, node and
+/// npm (Debian's packages), and oidc-provider (npm, into the tools cache). Once per test binary.
+fn ensure_tools() -> PathBuf {
+    static READY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    READY
+        .get_or_init(|| {
+            let status = Command::new(repository().join("scripts/ensure-commands.sh"))
+                .args([
+                    "chromium:chromium",
+                    "chromedriver:chromium-driver",
+                    "node:nodejs",
+                    "npm:npm",
+                ])
+                .status()
+                .unwrap();
+            assert!(status.success(), "Chromium, chromedriver, node and npm are needed");
+            let prefix = tools().join(format!("oidc-provider-{OIDC_PROVIDER_VERSION}"));
+            let module = prefix.join("node_modules/oidc-provider/lib/index.js");
+            if !module.exists() {
+                let status = Command::new("npm")
+                    .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+                    .arg(&prefix)
+                    .arg(format!("oidc-provider@{OIDC_PROVIDER_VERSION}"))
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "npm could not install oidc-provider");
+            }
+            module
+        })
+        .clone()
+}
+
+/// A child process killed when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// panva's oidc-provider, with the people of `oidc-provider.mjs`.
+pub struct Provider {
+    pub issuer: String,
+    _process: Process,
+}
+
+impl Provider {
+    fn start(redirect_uri: &str) -> Self {
+        let module = ensure_tools();
+        let mut child = Command::new("node")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/oidc-provider.mjs"))
+            .env("OIDC_PROVIDER_MODULE", module)
+            .env("CLIENT_ID", CLIENT_ID)
+            .env("CLIENT_SECRET", CLIENT_SECRET)
+            .env("REDIRECT_URI", redirect_uri)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let process = Process(child);
+        // It prints warnings, then {"issuer": …} once it listens.
+        let mut lines = BufReader::new(stdout).lines();
+        let issuer = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                serde_json::from_str::<serde_json::Value>(&line)
+                    .ok()
+                    .and_then(|v| v["issuer"].as_str().map(str::to_owned))
+            })
+            .expect("the identity provider started");
+        // Its output is read to the end: a closed pipe would stop it at its next line.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self {
+            issuer,
+            _process: process,
+        }
+    }
+}
+
+/// devstack (the five services), the identity provider, and the console pointed at both.
+pub struct Stack {
+    pub provider: Provider,
+    console: test_support::TestApp,
+    _devstack: tempfile::TempDir,
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let devstack = devstack::Devstack::start(&devstack::Options {
+            data_dir: data.path().to_owned(),
+            host: "127.0.0.1".to_owned(),
+            ephemeral_ports: true,
+            genesys: None,
+        })
+        .await
+        .unwrap();
+        let url_of = |name: &str| {
+            devstack
+                .services
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| s.url.clone())
+                .unwrap()
+        };
+        let urls: Vec<(String, String)> = [
+            ("interaction_pairing_url", "interaction-pairing"),
+            ("comm_history_writer_url", "comm-history-writer"),
+            ("genesys_gateway_url", "genesys-gateway"),
+            ("result_ingest_url", "result-ingest"),
+            ("gdpr_orchestrator_url", "gdpr-orchestrator"),
+        ]
+        .into_iter()
+        .map(|(key, name)| (format!("console.services.{key}"), url_of(name)))
+        .collect();
+        tokio::spawn(devstack.run_until_signalled());
+
+        let port = test_support::ReservedPort::new();
+        let public_url = port.url();
+        let provider = tokio::task::spawn_blocking({
+            let redirect = format!("{public_url}/signin/callback");
+            move || Provider::start(&redirect)
+        })
+        .await
+        .unwrap();
+        let mut overrides: Vec<(String, String)> = vec![
+            ("console.public_url".to_owned(), public_url),
+            ("console.oidc.issuer".to_owned(), provider.issuer.clone()),
+            ("console.oidc.client_id".to_owned(), CLIENT_ID.to_owned()),
+            ("console.oidc.client_secret".to_owned(), CLIENT_SECRET.to_owned()),
+        ];
+        overrides.extend(urls);
+        let overrides: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let console = test_support::spawn_app_on(&console::SERVICE, &[], &overrides, port).await;
+        Self {
+            provider,
+            console,
+            _devstack: data,
+        }
+    }
+
+    pub fn console_url(&self, path: &str) -> String {
+        self.console.url(path)
+    }
+}
+
+/// Headless Chromium through chromedriver.
+pub struct Browser {
+    pub client: fantoccini::Client,
+    _driver: Process,
+}
+
+impl Browser {
+    pub async fn start() -> Self {
+        ensure_tools();
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Process(
+            Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let address = format!("127.0.0.1:{port}");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(&address).await.is_err() {
+            assert!(tokio::time::Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".to_owned(),
+            serde_json::json!({
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"]
+            }),
+        );
+        let client = fantoccini::ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(capabilities)
+            .connect(&format!("http://{address}"))
+            .await
+            .unwrap();
+        Self {
+            client,
+            _driver: driver,
+        }
+    }
+
+    /// Saves the page as `target/console-screenshots/<name>.png`.
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        let folder = repository().join("target/console-screenshots");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join(format!("{name}.png")), png).unwrap();
+    }
+
+    pub async fn close(self) {
+        self.client.close().await.unwrap();
+    }
+}
