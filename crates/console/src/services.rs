@@ -123,3 +123,66 @@ mod tests {
         assert_eq!(sample(text, "ccbridge_records_unassigned", None), None);
     }
 }
+
+/// A service's answer to one of the console's calls: its status and JSON body (a problem's
+/// `detail` is shown to the person: services never put personal data in it).
+pub struct Answer {
+    pub status: reqwest::StatusCode,
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    pub fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+
+    /// What a refusal says, for the page.
+    pub fn reason(&self) -> String {
+        self.body["detail"]
+            .as_str()
+            .or(self.body["title"].as_str())
+            .unwrap_or("the service refused")
+            .to_owned()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("{0} is not reachable")]
+    Unreachable(&'static str),
+    #[error("{0} answered something that is not JSON")]
+    NotJson(&'static str),
+    #[error("the signed-in person's id cannot be sent as X-Acting-User")]
+    Person,
+}
+
+impl Services {
+    /// Calls gdpr-orchestrator as the console, for `acting` (its IdP subject goes in
+    /// `X-Acting-User`, so the audit log names them).
+    pub async fn gdpr(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        acting: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, CallError> {
+        use secrecy::ExposeSecret;
+        const NAME: &str = "gdpr-orchestrator";
+        let person = reqwest::header::HeaderValue::from_str(acting).map_err(|_| CallError::Person)?;
+        let mut request = self
+            .http
+            .request(
+                method,
+                format!("{}{path}", self.urls.gdpr_orchestrator_url.trim_end_matches('/')),
+            )
+            .bearer_auth(self.urls.gdpr_orchestrator_token.expose_secret())
+            .header("X-Acting-User", person);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|_| CallError::Unreachable(NAME))?;
+        let status = response.status();
+        let body = response.json().await.map_err(|_| CallError::NotJson(NAME))?;
+        Ok(Answer { status, body })
+    }
+}

@@ -41,6 +41,12 @@ pub struct Person {
     pub csrf: String,
 }
 
+impl Person {
+    pub fn is_dpo(&self) -> bool {
+        self.roles.contains(&Role::Dpo)
+    }
+}
+
 const PERSON: &str = "person";
 
 /// Why a page is not served.
@@ -54,6 +60,11 @@ pub enum Refusal {
     /// A form came without the session's token (another site's, or a stale page).
     #[error("the form's token is missing or wrong")]
     BadFormToken,
+    /// A form's fields are not what the page sends.
+    #[error("the form's fields are wrong")]
+    BadForm,
+    #[error("no such page")]
+    NotFound,
     #[error("the session could not be read or written")]
     Session,
 }
@@ -72,6 +83,16 @@ impl ResponseError for Refusal {
                 "Form refused",
                 "The form was refused: reload the page and send it again.",
             ),
+            Self::BadForm => {
+                let mut response = refusal_page("Form refused", "The form's fields are not what this page sends.");
+                *response.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+                response
+            }
+            Self::NotFound => {
+                let mut response = refusal_page("Not found", "There is no such page.");
+                *response.status_mut() = actix_web::http::StatusCode::NOT_FOUND;
+                response
+            }
             Self::Session => HttpResponse::InternalServerError().finish(),
         }
     }

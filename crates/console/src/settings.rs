@@ -26,7 +26,8 @@ pub struct OidcSettings {
     pub backoffice_role: String,
 }
 
-/// `[console.services]`: the services' base URLs.
+/// `[console.services]`: the services' base URLs, and the console's token on those whose API its
+/// pages call (its caller there may delegate: it names the signed-in person in `X-Acting-User`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServiceUrls {
     pub interaction_pairing_url: String,
@@ -34,6 +35,8 @@ pub struct ServiceUrls {
     pub genesys_gateway_url: String,
     pub result_ingest_url: String,
     pub gdpr_orchestrator_url: String,
+    /// On gdpr-orchestrator, scope `dpo`: the GDPR pages.
+    pub gdpr_orchestrator_token: SecretString,
 }
 
 impl ServiceUrls {

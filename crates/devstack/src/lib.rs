@@ -27,7 +27,7 @@ struct DevCaller {
 
 /// The development callers, the same map as production's (docs/security.md): one per client, each
 /// with only the scopes it uses.
-const CALLERS: [DevCaller; 8] = [
+const CALLERS: [DevCaller; 9] = [
     // The back-office front end: pairs interactions, reads history.
     DevCaller {
         name: "bofe",
@@ -75,6 +75,12 @@ const CALLERS: [DevCaller; 8] = [
     // name of the person running it (`--as`).
     DevCaller {
         name: "dpo",
+        scopes: &["dpo"],
+        delegates: true,
+    },
+    // The console: its pages, each in the name of the signed-in person.
+    DevCaller {
+        name: "console",
         scopes: &["dpo"],
         delegates: true,
     },

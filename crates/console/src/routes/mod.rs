@@ -1,8 +1,12 @@
 //! The console's pages, one module a page; each exposes `config`.
 
 mod assets;
+mod gdpr;
 mod sign_in;
 mod status;
+
+use crate::session::Person;
+use askama::Template;
 
 use actix_web::web;
 
@@ -10,6 +14,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     assets::config(cfg);
     sign_in::config(cfg);
     status::config(cfg);
+    gdpr::config(cfg);
 }
 
 /// The console serves pages, not an API: its OpenAPI description is the shared parts alone.
@@ -28,4 +33,15 @@ fn page(rendered: Result<String, askama::Error>) -> actix_web::HttpResponse {
             actix_web::HttpResponse::InternalServerError().finish()
         }
     }
+}
+
+/// A page that says what went wrong, and where to go from there.
+#[derive(Template)]
+#[template(path = "problem.html")]
+struct Notice<'a> {
+    person: Option<Person>,
+    heading: &'a str,
+    reason: &'a str,
+    back: &'a str,
+    back_label: &'a str,
 }

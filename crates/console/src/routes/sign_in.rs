@@ -1,6 +1,6 @@
 //! `/signin` (to the identity provider), `/signin/callback` (back from it), `/signout`.
 
-use super::page;
+use super::{page, Notice};
 use crate::oidc::{Oidc, PendingSignIn};
 use crate::session::{self, Person};
 use actix_session::Session;
@@ -16,13 +16,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/signin", web::get().to(start))
         .route("/signin/callback", web::get().to(callback))
         .route("/signout", web::post().to(sign_out));
-}
-
-#[derive(Template)]
-#[template(path = "problem.html")]
-struct Problem<'a> {
-    person: Option<Person>,
-    reason: &'a str,
 }
 
 #[derive(Template)]
@@ -58,9 +51,12 @@ async fn start(oidc: web::Data<Oidc>, session: Session, query: web::Query<StartQ
         Err(error) => {
             tracing::error!(error = %error, "sign-in could not start");
             let mut response = page(
-                Problem {
+                Notice {
                     person: None,
+                    heading: "Sign-in failed",
                     reason: "The identity provider cannot be reached. Try again in a moment.",
+                    back: "/signin",
+                    back_label: "Try again",
                 }
                 .render(),
             );
@@ -80,7 +76,16 @@ struct CallbackQuery {
 async fn callback(oidc: web::Data<Oidc>, session: Session, query: web::Query<CallbackQuery>) -> HttpResponse {
     let pending: Option<PendingSignIn> = session.remove_as(PENDING).and_then(Result::ok);
     let refused = |reason: &str| {
-        let mut response = page(Problem { person: None, reason }.render());
+        let mut response = page(
+            Notice {
+                person: None,
+                heading: "Sign-in failed",
+                reason,
+                back: "/signin",
+                back_label: "Try again",
+            }
+            .render(),
+        );
         *response.status_mut() = actix_web::http::StatusCode::FORBIDDEN;
         response
     };

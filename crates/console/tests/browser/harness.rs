@@ -114,6 +114,8 @@ impl Provider {
 pub struct Stack {
     pub provider: Provider,
     console: test_support::TestApp,
+    writer_url: String,
+    tokens: std::collections::BTreeMap<String, String>,
     _devstack: tempfile::TempDir,
 }
 
@@ -146,6 +148,8 @@ impl Stack {
         .into_iter()
         .map(|(key, name)| (format!("console.services.{key}"), url_of(name)))
         .collect();
+        let writer_url = url_of("comm-history-writer");
+        let tokens = devstack.tokens.clone();
         tokio::spawn(devstack.run_until_signalled());
 
         let port = test_support::ReservedPort::new();
@@ -161,6 +165,10 @@ impl Stack {
             ("console.oidc.issuer".to_owned(), provider.issuer.clone()),
             ("console.oidc.client_id".to_owned(), CLIENT_ID.to_owned()),
             ("console.oidc.client_secret".to_owned(), CLIENT_SECRET.to_owned()),
+            (
+                "console.services.gdpr_orchestrator_token".to_owned(),
+                tokens["console"].clone(),
+            ),
         ];
         overrides.extend(urls);
         let overrides: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -168,8 +176,28 @@ impl Stack {
         Self {
             provider,
             console,
+            writer_url,
+            tokens,
             _devstack: data,
         }
+    }
+
+    /// A communication record of a new customer, written as result-ingest writes them; answers
+    /// the customer's id.
+    pub async fn record_for_a_customer(&self) -> String {
+        let customer = uuid::Uuid::new_v4().to_string();
+        let mut record = test_support::expected_voice_inbound_record();
+        record["customerId"] = customer.clone().into();
+        record["interactionId"] = uuid::Uuid::new_v4().to_string().into();
+        let response = reqwest::Client::new()
+            .post(format!("{}/communicationRecords", self.writer_url))
+            .bearer_auth(&self.tokens["result_ingest"])
+            .json(&record)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+        customer
     }
 
     pub fn console_url(&self, path: &str) -> String {
@@ -237,4 +265,23 @@ impl Browser {
     pub async fn close(self) {
         self.client.close().await.unwrap();
     }
+}
+
+/// The files of a zip, by name.
+pub fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut files = std::collections::BTreeMap::new();
+    for index in 0..archive.len() {
+        let mut file = archive.by_index(index).unwrap();
+        let mut content = Vec::new();
+        file.read_to_end(&mut content).unwrap();
+        files.insert(file.name().to_owned(), content);
+    }
+    files
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }

@@ -197,3 +197,183 @@ async fn a_person_without_a_console_role_is_not_signed_in() {
     assert!(client.find(Locator::Id("signed-in-as")).await.is_err());
     browser.close().await;
 }
+
+/// Waits (bounded) until the request page shows `status`, reloading it as a person would.
+async fn reload_until_status(browser: &Browser, url: &str, status: &str) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        browser.client.goto(url).await.unwrap();
+        let shown = browser
+            .client
+            .find(Locator::Id("status"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if shown == status {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the request stayed {shown}, not {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+/// Fills the new-request form and counts; answers the count page's figures.
+async fn count_request(browser: &Browser, stack: &harness::Stack, kind: &str, customer: &str) -> Vec<(String, String)> {
+    let client = &browser.client;
+    client.goto(&stack.console_url("/gdpr/new")).await.unwrap();
+    client
+        .find(Locator::Css(&format!("#kind option[value={kind}]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("reference"))
+        .await
+        .unwrap()
+        .send_keys("CASE-1")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("customer_ids"))
+        .await
+        .unwrap()
+        .send_keys(customer)
+        .await
+        .unwrap();
+    client.find(Locator::Id("count")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::Id("file")).await.unwrap();
+    assert_eq!(
+        client
+            .find(Locator::Id("count-status"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "completed"
+    );
+    let mut counts = Vec::new();
+    for row in client.find_all(Locator::Css("tr.count")).await.unwrap() {
+        let cells = row.find_all(Locator::Css("td")).await.unwrap();
+        counts.push((cells[0].text().await.unwrap(), cells[1].text().await.unwrap()));
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_dpo_counts_then_files_an_export_and_downloads_its_zip_with_checksums() {
+    let (stack, browser) = visit_and_sign_in("dana").await;
+    let client = &browser.client;
+    client.wait().for_element(Locator::Id("signed-in-as")).await.unwrap();
+    let customer = stack.record_for_a_customer().await;
+
+    let counts = count_request(&browser, &stack, "EXPORT", &customer).await;
+    assert!(
+        counts.contains(&("count.communications".to_owned(), "1".to_owned())),
+        "{counts:?}"
+    );
+    browser.screenshot("gdpr-count").await;
+    client.find(Locator::Id("file")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::Id("request-id")).await.unwrap();
+    let url = client.current_url().await.unwrap().to_string();
+    reload_until_status(&browser, &url, "completed").await;
+    browser.screenshot("gdpr-request").await;
+
+    // The zip, fetched in the page's session as its link would.
+    let zip_base64 = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(document.getElementById('download').href)
+               .then(r => r.arrayBuffer())
+               .then(b => { let s = ''; for (const x of new Uint8Array(b)) s += String.fromCharCode(x); done(btoa(s)); });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let bytes = base64_decode(zip_base64.as_str().unwrap());
+    let files = harness::unzip(&bytes);
+    let sums = String::from_utf8(files["SHA256SUMS"].clone()).unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    let listed = manifest["files"].as_array().unwrap();
+    assert_eq!(sums.lines().count(), listed.len());
+    for line in sums.lines() {
+        let (sum, name) = line.split_once("  ").unwrap();
+        assert_eq!(harness::sha256_hex(&files[name]), sum, "{name}");
+    }
+    let communications: serde_json::Value =
+        serde_json::from_slice(&files["comm-history-writer/communications.json"]).unwrap();
+    assert_eq!(communications.as_array().unwrap().len(), 1);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_forget_is_refused_to_its_filer_and_confirmed_by_another_dpo_with_both_audited() {
+    let (stack, browser) = visit_and_sign_in("dana").await;
+    let client = &browser.client;
+    client.wait().for_element(Locator::Id("signed-in-as")).await.unwrap();
+    let customer = stack.record_for_a_customer().await;
+    count_request(&browser, &stack, "FORGET", &customer).await;
+    client.find(Locator::Id("file")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::Id("request-id")).await.unwrap();
+    let url = client.current_url().await.unwrap().to_string();
+    reload_until_status(&browser, &url, "awaiting_confirmation").await;
+
+    client
+        .find(Locator::Id("confirm"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let refusal = client.wait().for_element(Locator::Id("refusal")).await.unwrap();
+    let reason = refusal.text().await.unwrap();
+    assert!(reason.contains("four eyes"), "{reason}");
+    browser.screenshot("gdpr-confirm-refused").await;
+    browser.close().await;
+
+    // Bob, another DPO, in a browser of his own.
+    let bob = Browser::start().await;
+    bob.client.goto(&url).await.unwrap();
+    sign_in_at_provider(&bob, "bob").await;
+    bob.client.wait().for_element(Locator::Id("confirm")).await.unwrap();
+    bob.client
+        .find(Locator::Id("confirm"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    bob.client.wait().for_element(Locator::Id("request-id")).await.unwrap();
+    reload_until_status(&bob, &url, "in_grace").await;
+    let confirmed_by = bob
+        .client
+        .find(Locator::Id("confirmed-by"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(confirmed_by, "bob");
+    let mut audited = Vec::new();
+    for row in bob.client.find_all(Locator::Css("tr.audit")).await.unwrap() {
+        let actor = row.find(Locator::Css(".actor")).await.unwrap().text().await.unwrap();
+        let event = row.find(Locator::Css(".event")).await.unwrap().text().await.unwrap();
+        audited.push((actor, event));
+    }
+    assert!(audited.iter().any(|(actor, _)| actor == "dana"), "{audited:?}");
+    assert!(audited.iter().any(|(actor, _)| actor == "bob"), "{audited:?}");
+    bob.screenshot("gdpr-forget-confirmed").await;
+    bob.close().await;
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+}
