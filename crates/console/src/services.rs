@@ -156,9 +156,16 @@ pub enum CallError {
     Person,
 }
 
+/// A service whose API the console's pages call.
+#[derive(Debug, Clone, Copy)]
+pub enum Api {
+    GdprOrchestrator,
+    CommHistoryWriter,
+    InteractionPairing,
+}
+
 impl Services {
-    /// Calls gdpr-orchestrator as the console, for `acting` (its IdP subject goes in
-    /// `X-Acting-User`, so the audit log names them).
+    /// Calls gdpr-orchestrator as the console, for `acting`.
     pub async fn gdpr(
         &self,
         method: reqwest::Method,
@@ -166,23 +173,49 @@ impl Services {
         acting: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, CallError> {
+        self.call(Api::GdprOrchestrator, method, path, acting, body).await
+    }
+
+    /// Calls a service as the console, for `acting` (their IdP subject goes in `X-Acting-User`,
+    /// so what the service records names them).
+    pub async fn call(
+        &self,
+        api: Api,
+        method: reqwest::Method,
+        path: &str,
+        acting: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, CallError> {
         use secrecy::ExposeSecret;
-        const NAME: &str = "gdpr-orchestrator";
+        let (name, url, token) = match api {
+            Api::GdprOrchestrator => (
+                "gdpr-orchestrator",
+                &self.urls.gdpr_orchestrator_url,
+                &self.urls.gdpr_orchestrator_token,
+            ),
+            Api::CommHistoryWriter => (
+                "comm-history-writer",
+                &self.urls.comm_history_writer_url,
+                &self.urls.comm_history_writer_token,
+            ),
+            Api::InteractionPairing => (
+                "interaction-pairing",
+                &self.urls.interaction_pairing_url,
+                &self.urls.interaction_pairing_token,
+            ),
+        };
         let person = reqwest::header::HeaderValue::from_str(acting).map_err(|_| CallError::Person)?;
         let mut request = self
             .http
-            .request(
-                method,
-                format!("{}{path}", self.urls.gdpr_orchestrator_url.trim_end_matches('/')),
-            )
-            .bearer_auth(self.urls.gdpr_orchestrator_token.expose_secret())
+            .request(method, format!("{}{path}", url.trim_end_matches('/')))
+            .bearer_auth(token.expose_secret())
             .header("X-Acting-User", person);
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|_| CallError::Unreachable(NAME))?;
+        let response = request.send().await.map_err(|_| CallError::Unreachable(name))?;
         let status = response.status();
-        let body = response.json().await.map_err(|_| CallError::NotJson(NAME))?;
+        let body = response.json().await.map_err(|_| CallError::NotJson(name))?;
         Ok(Answer { status, body })
     }
 }

@@ -45,6 +45,10 @@ impl Person {
     pub fn is_dpo(&self) -> bool {
         self.roles.contains(&Role::Dpo)
     }
+
+    pub fn is_backoffice(&self) -> bool {
+        self.roles.contains(&Role::Backoffice)
+    }
 }
 
 const PERSON: &str = "person";

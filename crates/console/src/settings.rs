@@ -37,6 +37,10 @@ pub struct ServiceUrls {
     pub gdpr_orchestrator_url: String,
     /// On gdpr-orchestrator, scope `dpo`: the GDPR pages.
     pub gdpr_orchestrator_token: SecretString,
+    /// On comm-history-writer, scope `records:read`: the unassigned communications.
+    pub comm_history_writer_token: SecretString,
+    /// On interaction-pairing, scope `pairing:write`: assigning a communication is pairing it.
+    pub interaction_pairing_token: SecretString,
 }
 
 impl ServiceUrls {

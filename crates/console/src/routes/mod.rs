@@ -4,6 +4,7 @@ mod assets;
 mod gdpr;
 mod sign_in;
 mod status;
+mod unassigned;
 
 use crate::session::Person;
 use askama::Template;
@@ -15,6 +16,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     sign_in::config(cfg);
     status::config(cfg);
     gdpr::config(cfg);
+    unassigned::config(cfg);
 }
 
 /// The console serves pages, not an API: its OpenAPI description is the shared parts alone.

@@ -169,6 +169,14 @@ impl Stack {
                 "console.services.gdpr_orchestrator_token".to_owned(),
                 tokens["console"].clone(),
             ),
+            (
+                "console.services.comm_history_writer_token".to_owned(),
+                tokens["console"].clone(),
+            ),
+            (
+                "console.services.interaction_pairing_token".to_owned(),
+                tokens["console"].clone(),
+            ),
         ];
         overrides.extend(urls);
         let overrides: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -186,9 +194,21 @@ impl Stack {
     /// the customer's id.
     pub async fn record_for_a_customer(&self) -> String {
         let customer = uuid::Uuid::new_v4().to_string();
+        self.write_record(Some(&customer), "tel:+420601123456", &uuid::Uuid::new_v4().to_string())
+            .await;
+        customer
+    }
+
+    /// Writes a record of `customer` (or nobody's) from `handle` (an e-mail when it holds `@`)
+    /// for `interaction`.
+    pub async fn write_record(&self, customer: Option<&str>, handle: &str, interaction: &str) {
         let mut record = test_support::expected_voice_inbound_record();
-        record["customerId"] = customer.clone().into();
-        record["interactionId"] = uuid::Uuid::new_v4().to_string().into();
+        record["customerId"] = customer.map_or(serde_json::Value::Null, |c| c.into());
+        record["customerHandle"] = handle.into();
+        record["interactionId"] = interaction.into();
+        if handle.contains('@') {
+            record["channel"] = "EMAIL".into();
+        }
         let response = reqwest::Client::new()
             .post(format!("{}/communicationRecords", self.writer_url))
             .bearer_auth(&self.tokens["result_ingest"])
@@ -197,7 +217,23 @@ impl Stack {
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 201);
-        customer
+    }
+
+    /// The records of an interaction, as the back office reads them.
+    pub async fn records_of(&self, interaction: &str) -> Vec<serde_json::Value> {
+        let page: serde_json::Value = reqwest::Client::new()
+            .get(format!(
+                "{}/communicationRecords?interactionId={interaction}",
+                self.writer_url
+            ))
+            .bearer_auth(&self.tokens["bofe"])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        page["items"].as_array().unwrap().clone()
     }
 
     pub fn console_url(&self, path: &str) -> String {

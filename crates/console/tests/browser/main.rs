@@ -377,3 +377,48 @@ fn base64_decode(text: &str) -> Vec<u8> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.decode(text).unwrap()
 }
+
+#[tokio::test]
+async fn a_back_office_user_assigns_an_unassigned_email_to_the_suggested_customer() {
+    let (stack, browser) = visit_and_sign_in("bea").await;
+    let client = &browser.client;
+    client.wait().for_element(Locator::Id("signed-in-as")).await.unwrap();
+    let customer = uuid::Uuid::new_v4().to_string();
+    let address = format!("client-{}@example.com", uuid::Uuid::new_v4().simple());
+    for _ in 0..3 {
+        stack
+            .write_record(Some(&customer), &address, &uuid::Uuid::new_v4().to_string())
+            .await;
+    }
+    let interaction = uuid::Uuid::new_v4().to_string();
+    stack.write_record(None, &address, &interaction).await;
+
+    client.goto(&stack.console_url("/unassigned")).await.unwrap();
+    let row = Locator::Css(&format!("tr.unassigned[data-interaction='{interaction}']"));
+    let row_css = format!("tr.unassigned[data-interaction='{interaction}']");
+    let found = client.find(Locator::Css(&row_css)).await.unwrap();
+    let suggestion = found
+        .find(Locator::Css(&format!("button.assign[data-customer='{customer}']")))
+        .await
+        .unwrap();
+    let label = suggestion.text().await.unwrap();
+    assert!(label.contains(&customer), "{label}");
+    browser.screenshot("unassigned").await;
+    suggestion.click().await.unwrap();
+    client.wait().for_element(Locator::Id("notice")).await.unwrap();
+
+    // The pairing reaches comm-history-writer through interaction-pairing's outbox.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let records = stack.records_of(&interaction).await;
+        if records.first().is_some_and(|r| r["customerId"] == customer.as_str()) {
+            assert_eq!(records[0]["customerSource"], "late_pairing");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never assigned: {records:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    client.goto(&stack.console_url("/unassigned")).await.unwrap();
+    assert!(client.find(row).await.is_err(), "no longer listed as unassigned");
+    browser.close().await;
+}
