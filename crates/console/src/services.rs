@@ -162,6 +162,7 @@ pub enum Api {
     GdprOrchestrator,
     CommHistoryWriter,
     InteractionPairing,
+    ResultIngest,
 }
 
 impl Services {
@@ -202,6 +203,11 @@ impl Services {
                 "interaction-pairing",
                 &self.urls.interaction_pairing_url,
                 &self.urls.interaction_pairing_token,
+            ),
+            Api::ResultIngest => (
+                "result-ingest",
+                &self.urls.result_ingest_url,
+                &self.urls.result_ingest_token,
             ),
         };
         let person = reqwest::header::HeaderValue::from_str(acting).map_err(|_| CallError::Person)?;

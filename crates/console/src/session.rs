@@ -46,6 +46,10 @@ impl Person {
         self.roles.contains(&Role::Dpo)
     }
 
+    pub fn is_operator(&self) -> bool {
+        self.roles.contains(&Role::Operator)
+    }
+
     pub fn is_backoffice(&self) -> bool {
         self.roles.contains(&Role::Backoffice)
     }

@@ -41,6 +41,8 @@ pub struct ServiceUrls {
     pub comm_history_writer_token: SecretString,
     /// On interaction-pairing, scope `pairing:write`: assigning a communication is pairing it.
     pub interaction_pairing_token: SecretString,
+    /// On result-ingest, scope `ingest:operate`: the inbox and sweeps.
+    pub result_ingest_token: SecretString,
 }
 
 impl ServiceUrls {
@@ -106,5 +108,52 @@ impl ConsoleSettings {
         } else {
             Err(problems)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_key(key: &str) -> ConsoleSettings {
+        ConsoleSettings {
+            public_url: "https://console.bank.example".to_owned(),
+            session_key: SecretString::from(key.to_owned()),
+            session_minutes: 480,
+            oidc: OidcSettings {
+                issuer: "https://login.bank.example".to_owned(),
+                client_id: "console".to_owned(),
+                client_secret: SecretString::from("secret".to_owned()),
+                role_claim: "roles".to_owned(),
+                dpo_role: "dpo".to_owned(),
+                operator_role: "operator".to_owned(),
+                backoffice_role: "backoffice".to_owned(),
+            },
+            services: ServiceUrls {
+                interaction_pairing_url: "http://pairing".to_owned(),
+                comm_history_writer_url: "http://writer".to_owned(),
+                genesys_gateway_url: "http://gateway".to_owned(),
+                result_ingest_url: "http://ingest".to_owned(),
+                gdpr_orchestrator_url: "http://orchestrator".to_owned(),
+                gdpr_orchestrator_token: SecretString::from(String::new()),
+                comm_history_writer_token: SecretString::from(String::new()),
+                interaction_pairing_token: SecretString::from(String::new()),
+                result_ingest_token: SecretString::from(String::new()),
+            },
+        }
+    }
+
+    #[test]
+    fn the_session_key_that_keys_prints_is_taken_and_a_short_one_is_not() {
+        let printed = service_kit::cli::new_keys();
+        let key = printed
+            .lines()
+            .find_map(|line| line.strip_prefix("APP__CONSOLE__SESSION_KEY="))
+            .unwrap();
+        assert!(with_key(key).validate().is_ok());
+        assert_eq!(
+            with_key("c2hvcnQ=").validate().unwrap_err(),
+            ["console.session_key: must be at least 64 bytes"]
+        );
     }
 }

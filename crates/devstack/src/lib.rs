@@ -81,7 +81,7 @@ const CALLERS: [DevCaller; 9] = [
     // The console: its pages, each in the name of the signed-in person.
     DevCaller {
         name: "console",
-        scopes: &["dpo", "records:read", "pairing:write"],
+        scopes: &["dpo", "records:read", "pairing:write", "ingest:operate"],
         delegates: true,
     },
     // A second data protection officer, to confirm what the first filed (four eyes).
@@ -108,6 +108,8 @@ pub struct Options {
     pub host: String,
     /// Bind every service to a free port instead of its default (tests).
     pub ephemeral_ports: bool,
+    /// More settings for one service, over devstack's own: `(service, key, value)` (tests).
+    pub overrides: Vec<(&'static str, String, String)>,
     /// `None`: run genesys-sim and point the gateway at it.
     pub genesys: Option<RealGenesys>,
 }
@@ -301,6 +303,13 @@ fn settings_for(
     if options.ephemeral_ports {
         overrides.push(("application.port".to_owned(), "0".to_owned()));
     }
+    overrides.extend(
+        options
+            .overrides
+            .iter()
+            .filter(|(name, _, _)| *name == service.name)
+            .map(|(_, key, value)| (key.clone(), value.clone())),
+    );
     for caller in &CALLERS {
         let scopes: Vec<&str> = caller
             .scopes

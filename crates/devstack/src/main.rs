@@ -53,6 +53,7 @@ fn main() -> ExitCode {
         data_dir: cli.data_dir,
         host: cli.host,
         ephemeral_ports: false,
+        overrides: Vec::new(),
         genesys,
     };
     let outcome = tokio::runtime::Builder::new_multi_thread()

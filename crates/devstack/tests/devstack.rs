@@ -10,6 +10,7 @@ fn options(data: &tempfile::TempDir) -> Options {
         data_dir: data.path().to_owned(),
         host: "127.0.0.1".to_owned(),
         ephemeral_ports: true,
+        overrides: Vec::new(),
         genesys: None,
     }
 }

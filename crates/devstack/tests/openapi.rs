@@ -41,6 +41,7 @@ async fn each_service_serves_its_description_to_authenticated_callers() {
         data_dir: data.path().to_owned(),
         host: "127.0.0.1".to_owned(),
         ephemeral_ports: true,
+        overrides: Vec::new(),
         genesys: None,
     })
     .await

@@ -143,11 +143,14 @@ pub fn new_keys() -> String {
          # gdpr-orchestrator seals export bundles with:\n\
          APP__GDPR__BUNDLE_KEY=aes256:{}\n\
          # HMAC keys (each its own): APP__GDPR__IDENTIFIER_KEY, APP__GDPR__AUDIT_KEY, APP__INGEST__SUPPRESSION_KEY\n\
-         {}\n{}\n{}\n",
+         {}\n{}\n{}\n\
+         # the console signs and encrypts its session cookie with:\n\
+         APP__CONSOLE__SESSION_KEY={}\n",
         random(32),
         random(48),
         random(48),
-        random(48)
+        random(48),
+        random(64)
     )
 }
 
@@ -159,6 +162,7 @@ mod tests {
         assert_ne!(first, second);
         assert!(first.contains("APP__GDPR__SIGNING_KEY=ed25519:"), "{first}");
         assert!(first.contains("APP__GDPR__BUNDLE_KEY=aes256:"), "{first}");
+        assert!(first.contains("APP__CONSOLE__SESSION_KEY="), "{first}");
         assert!(!first.contains("development-only-"));
     }
 }

@@ -2,6 +2,7 @@
 
 mod assets;
 mod gdpr;
+mod inbox;
 mod sign_in;
 mod status;
 mod unassigned;
@@ -17,6 +18,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     status::config(cfg);
     gdpr::config(cfg);
     unassigned::config(cfg);
+    inbox::config(cfg);
 }
 
 /// The console serves pages, not an API: its OpenAPI description is the shared parts alone.

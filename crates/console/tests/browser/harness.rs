@@ -115,17 +115,25 @@ pub struct Stack {
     pub provider: Provider,
     console: test_support::TestApp,
     writer_url: String,
+    /// Each service's URL, by name (genesys-sim's too).
+    urls: std::collections::BTreeMap<String, String>,
     tokens: std::collections::BTreeMap<String, String>,
     _devstack: tempfile::TempDir,
 }
 
 impl Stack {
     pub async fn start() -> Self {
+        Self::start_with(Vec::new()).await
+    }
+
+    /// With more settings for devstack's services: `(service, key, value)`.
+    pub async fn start_with(overrides: Vec<(&'static str, String, String)>) -> Self {
         let data = tempfile::tempdir().unwrap();
         let devstack = devstack::Devstack::start(&devstack::Options {
             data_dir: data.path().to_owned(),
             host: "127.0.0.1".to_owned(),
             ephemeral_ports: true,
+            overrides,
             genesys: None,
         })
         .await
@@ -149,6 +157,11 @@ impl Stack {
         .map(|(key, name)| (format!("console.services.{key}"), url_of(name)))
         .collect();
         let writer_url = url_of("comm-history-writer");
+        let service_urls = devstack
+            .services
+            .iter()
+            .map(|s| (s.name.to_owned(), s.url.clone()))
+            .collect();
         let tokens = devstack.tokens.clone();
         tokio::spawn(devstack.run_until_signalled());
 
@@ -177,6 +190,10 @@ impl Stack {
                 "console.services.interaction_pairing_token".to_owned(),
                 tokens["console"].clone(),
             ),
+            (
+                "console.services.result_ingest_token".to_owned(),
+                tokens["console"].clone(),
+            ),
         ];
         overrides.extend(urls);
         let overrides: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -185,6 +202,7 @@ impl Stack {
             provider,
             console,
             writer_url,
+            urls: service_urls,
             tokens,
             _devstack: data,
         }
@@ -217,6 +235,45 @@ impl Stack {
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 201);
+    }
+
+    /// Sets genesys-sim's faults (`PUT /admin/faults`).
+    pub async fn genesys_faults(&self, faults: serde_json::Value) {
+        let response = reqwest::Client::new()
+            .put(format!("{}/admin/faults", self.urls["genesys-sim"]))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+    }
+
+    /// Genesys' data action posts the example result for `interaction` to result-ingest.
+    pub async fn deliver_webhook(&self, interaction: &str) {
+        let mut body: serde_json::Value = test_support::fixture("support-result-voice-inbound.json");
+        body["conversationId"] = interaction.into();
+        let response = reqwest::Client::new()
+            .post(format!("{}/customers/supportResult", self.urls["result-ingest"]))
+            .bearer_auth(&self.tokens["genesys"])
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 202);
+    }
+
+    /// result-ingest's events in `status`, as an operator lists them.
+    pub async fn events(&self, status: &str) -> Vec<serde_json::Value> {
+        let page: serde_json::Value = reqwest::Client::new()
+            .get(format!("{}/ingest/events?status={status}", self.urls["result-ingest"]))
+            .bearer_auth(&self.tokens["operator"])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        page["items"].as_array().unwrap().clone()
     }
 
     /// The records of an interaction, as the back office reads them.

@@ -422,3 +422,71 @@ async fn a_back_office_user_assigns_an_unassigned_email_to_the_suggested_custome
     assert!(client.find(row).await.is_err(), "no longer listed as unassigned");
     browser.close().await;
 }
+
+/// Waits (bounded) until `check` holds, asking again every 200 ms.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "{what} did not happen in time");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_operator_replays_a_dead_letter_and_sees_it_processed() {
+    logs();
+    // No retry budget: the first failure kills a result, so a dead letter is made in seconds.
+    let stack = harness::Stack::start_with(vec![(
+        "result-ingest",
+        "ingest.retry_budget_hours".to_owned(),
+        "0".to_owned(),
+    )])
+    .await;
+    stack.genesys_faults(serde_json::json!({ "outageSeconds": 600 })).await;
+    let interaction = uuid::Uuid::new_v4().to_string();
+    stack.deliver_webhook(&interaction).await;
+    eventually("the result's death", || async {
+        stack
+            .events("dead")
+            .await
+            .iter()
+            .any(|e| e["conversationId"] == interaction.as_str())
+    })
+    .await;
+    stack.genesys_faults(serde_json::json!({})).await;
+
+    let browser = Browser::start().await;
+    let client = &browser.client;
+    client.goto(&stack.console_url("/inbox")).await.unwrap();
+    sign_in_at_provider(&browser, "otto").await;
+    let row_css = format!("tr.dead[data-conversation='{interaction}']");
+    let row = client.wait().for_element(Locator::Css(&row_css)).await.unwrap();
+    let page = client.source().await.unwrap();
+    assert!(!page.contains("+420601123456"), "no personal data in the inbox");
+    browser.screenshot("inbox").await;
+    row.find(Locator::Css("button.retry"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client.wait().for_element(Locator::Id("notice")).await.unwrap();
+
+    eventually("the replayed result's record", || async {
+        !stack.records_of(&interaction).await.is_empty()
+    })
+    .await;
+    client.goto(&stack.console_url("/inbox")).await.unwrap();
+    client.wait().for_element(Locator::Css("h1")).await.unwrap();
+    assert!(client.find(Locator::Css(&row_css)).await.is_err(), "no longer dead");
+    let pending = format!("tr.pending[data-conversation='{interaction}']");
+    assert!(
+        client.find(Locator::Css(&pending)).await.is_err(),
+        "nor pending: processed"
+    );
+    browser.close().await;
+}
