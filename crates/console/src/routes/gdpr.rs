@@ -29,11 +29,12 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 /// How long a count is waited for before its page is shown as it stands.
 const COUNT_WAIT: Duration = Duration::from_secs(15);
 
+/// A value as shown on a request's page: nothing yet is a dash.
 fn text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        Value::Null => "—".to_owned(),
-        other => other.to_string(),
+    if value.is_null() {
+        "—".to_owned()
+    } else {
+        super::text(value)
     }
 }
 

@@ -2,7 +2,7 @@
 //! reasons: no personal data), retrying one or every dead one, and the sweeps, with a form to
 //! sweep a window. Calls go to result-ingest in the operator's name.
 
-use super::{page, Notice};
+use super::{page, text, Notice};
 use crate::services::{Answer, Api, CallError, Services};
 use crate::session::{self, Person, Refusal, Role};
 use actix_session::Session;
@@ -18,14 +18,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/inbox/events/{id}/retry", web::post().to(retry_one))
         .route("/inbox/retry-dead", web::post().to(retry_dead))
         .route("/inbox/sweeps", web::post().to(sweep));
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
 }
 
 struct EventRow {

@@ -49,3 +49,12 @@ struct Notice<'a> {
     back: &'a str,
     back_label: &'a str,
 }
+
+/// A JSON value as a page shows it: text as it is, null as nothing.
+fn text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}

@@ -2,7 +2,7 @@
 //! handle suggests; assigning one is pairing its interaction with the chosen customer
 //! (interaction-pairing, in the person's name), after which the record moves to that history.
 
-use super::{page, Notice};
+use super::{page, text, Notice};
 use crate::services::{Api, CallError, Services};
 use crate::session::{self, Person, Refusal, Role};
 use actix_session::Session;
@@ -11,19 +11,11 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use reqwest::Method;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/unassigned", web::get().to(list))
         .route("/unassigned/assign", web::post().to(assign));
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
 }
 
 struct SuggestionRow {
