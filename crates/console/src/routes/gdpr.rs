@@ -23,6 +23,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/gdpr/file", web::post().to(file))
         .route("/gdpr/requests/{id}", web::get().to(request))
         .route("/gdpr/requests/{id}/confirm", web::post().to(confirm))
+        .route("/gdpr/requests/{id}/extend", web::post().to(extend))
         .route("/gdpr/requests/{id}/bundle.zip", web::get().to(bundle));
 }
 
@@ -177,10 +178,12 @@ impl RequestForm {
         })
     }
 
-    fn kind(&self) -> Result<&'static str, Refusal> {
-        match self.kind.as_str() {
-            "EXPORT" => Ok("EXPORT"),
-            "FORGET" => Ok("FORGET"),
+    /// The request type: EXPORT or FORGET, counted first; UNDO_FORGET (no count) when `filing`.
+    fn kind(&self, filing: bool) -> Result<&'static str, Refusal> {
+        match (self.kind.as_str(), filing) {
+            ("EXPORT", _) => Ok("EXPORT"),
+            ("FORGET", _) => Ok("FORGET"),
+            ("UNDO_FORGET", true) => Ok("UNDO_FORGET"),
             _ => Err(Refusal::BadForm),
         }
     }
@@ -226,7 +229,7 @@ async fn count(
 ) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, "/gdpr/new", Role::Dpo)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
-    let kind = form.kind()?;
+    let kind = form.kind(false)?;
     let filed = match services
         .gdpr(Method::POST, "/gdpr/requests", &person.subject, Some(&form.body(true)))
         .await
@@ -276,7 +279,7 @@ async fn file(
 ) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, "/gdpr/new", Role::Dpo)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
-    form.kind()?;
+    form.kind(true)?;
     match services
         .gdpr(Method::POST, "/gdpr/requests", &person.subject, Some(&form.body(false)))
         .await
@@ -317,9 +320,12 @@ struct RequestPage {
     reference: String,
     due: String,
     overdue: bool,
+    extension_months: String,
+    extension_reason: String,
     requested_by: String,
     confirmed_by: String,
     awaiting_confirmation: bool,
+    extendable: bool,
     downloadable: bool,
     counts: Vec<(String, String)>,
     steps: Vec<StepRow>,
@@ -395,6 +401,12 @@ async fn request_page(
             refusal: refusal.clone(),
             id: id.to_owned(),
             awaiting_confirmation: status == "awaiting_confirmation",
+            extendable: !matches!(
+                status.as_str(),
+                "completed" | "undone" | "cancelled" | "expired" | "in_grace"
+            ) && request["extensionMonths"].as_i64().unwrap_or(0) < 2,
+            extension_months: text(&request["extensionMonths"]),
+            extension_reason: super::text(&request["extensionReason"]),
             downloadable: kind == "EXPORT" && status == "completed" && request["countOnly"] != true,
             kind,
             status,
@@ -453,6 +465,40 @@ async fn confirm(
             .insert_header((header::LOCATION, format!("/gdpr/requests/{id}")))
             .finish()),
         // Refused (four eyes, or no longer awaiting confirmation): the page says why.
+        Ok(answer) => request_page(&services, person, &id, Some(answer.reason())).await,
+        Err(error) => Ok(unavailable(&error)),
+    }
+}
+
+#[derive(Deserialize)]
+struct ExtendForm {
+    csrf: Option<String>,
+    months: i32,
+    reason: String,
+}
+
+async fn extend(
+    services: web::Data<Services>,
+    session: Session,
+    path: web::Path<String>,
+    form: web::Form<ExtendForm>,
+) -> Result<HttpResponse, Refusal> {
+    let id = parse_id(&path)?;
+    let person = session::require_role(&session, &format!("/gdpr/requests/{id}"), Role::Dpo)?;
+    session::check_form_token(&person, form.csrf.as_deref())?;
+    let body = json!({ "months": form.months, "reason": form.reason.trim() });
+    match services
+        .gdpr(
+            Method::POST,
+            &format!("/gdpr/requests/{id}/extend"),
+            &person.subject,
+            Some(&body),
+        )
+        .await
+    {
+        Ok(answer) if answer.is_success() => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/gdpr/requests/{id}")))
+            .finish()),
         Ok(answer) => request_page(&services, person, &id, Some(answer.reason())).await,
         Err(error) => Ok(unavailable(&error)),
     }

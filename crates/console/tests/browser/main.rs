@@ -370,7 +370,79 @@ async fn a_forget_is_refused_to_its_filer_and_confirmed_by_another_dpo_with_both
     assert!(audited.iter().any(|(actor, _)| actor == "dana"), "{audited:?}");
     assert!(audited.iter().any(|(actor, _)| actor == "bob"), "{audited:?}");
     bob.screenshot("gdpr-forget-confirmed").await;
+
+    // Bob undoes it within its grace window: the FORGET is undone.
+    bob.client.goto(&stack.console_url("/gdpr/new")).await.unwrap();
+    bob.client
+        .find(Locator::Id("undo-reference"))
+        .await
+        .unwrap()
+        .send_keys("CASE-1")
+        .await
+        .unwrap();
+    bob.client
+        .find(Locator::Id("undo-customer_ids"))
+        .await
+        .unwrap()
+        .send_keys(&customer)
+        .await
+        .unwrap();
+    bob.client
+        .find(Locator::Id("undo"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    bob.client.wait().for_element(Locator::Id("request-id")).await.unwrap();
+    reload_until_status(&bob, &url, "undone").await;
     bob.close().await;
+}
+
+#[tokio::test]
+async fn a_dpo_extends_a_requests_deadline_with_a_reason() {
+    let (stack, browser) = visit_and_sign_in("dana").await;
+    let client = &browser.client;
+    client.wait().for_element(Locator::Id("signed-in-as")).await.unwrap();
+    let customer = stack.record_for_a_customer().await;
+    count_request(&browser, &stack, "FORGET", &customer).await;
+    client.find(Locator::Id("file")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::Id("request-id")).await.unwrap();
+    let url = client.current_url().await.unwrap().to_string();
+    reload_until_status(&browser, &url, "awaiting_confirmation").await;
+    let due_before = client.find(Locator::Id("due")).await.unwrap().text().await.unwrap();
+
+    client
+        .find(Locator::Css("#months option[value='2']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("reason"))
+        .await
+        .unwrap()
+        .send_keys("Complex request: records in three systems")
+        .await
+        .unwrap();
+    client.find(Locator::Id("extend")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::Id("request-id")).await.unwrap();
+    let extension = client
+        .find(Locator::Id("extension"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(extension, "2 month(s): Complex request: records in three systems");
+    let due_after = client.find(Locator::Id("due")).await.unwrap().text().await.unwrap();
+    assert!(due_after > due_before, "{due_before} then {due_after}");
+    assert!(
+        client.find(Locator::Id("extend")).await.is_err(),
+        "two months in all: no more"
+    );
+    browser.close().await;
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {
