@@ -2,6 +2,7 @@
 //! sign-in by OpenID Connect with PKCE, a signed and encrypted session cookie, a token on every
 //! form. It holds no data of its own: it reads the services.
 
+pub mod bundle_zip;
 pub mod oidc;
 pub mod routes;
 pub mod services;

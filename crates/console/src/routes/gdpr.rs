@@ -13,7 +13,6 @@ use askama::Template;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::time::Duration;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -526,7 +525,7 @@ async fn bundle(
         Ok(answer) => return Ok(refused(&answer)),
         Err(error) => return Ok(unavailable(&error)),
     };
-    match zip_bundle(&answer.body) {
+    match crate::bundle_zip::zip_bundle(&answer.body) {
         Ok(bytes) => Ok(HttpResponse::Ok()
             .content_type("application/zip")
             .insert_header((
@@ -540,36 +539,4 @@ async fn bundle(
             Ok(HttpResponse::InternalServerError().finish())
         }
     }
-}
-
-fn zip_bundle(bundle: &Value) -> Result<Vec<u8>, String> {
-    use sha2::{Digest, Sha256};
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    let manifest = serde_json::to_vec_pretty(&bundle["manifest"]).map_err(|e| e.to_string())?;
-    zip.start_file("manifest.json", options).map_err(|e| e.to_string())?;
-    zip.write_all(&manifest).map_err(|e| e.to_string())?;
-    let mut sums = String::new();
-    for file in bundle["manifest"]["files"].as_array().into_iter().flatten() {
-        let (Some(participant), Some(category), Some(sha256)) = (
-            file["participant"].as_str(),
-            file["category"].as_str(),
-            file["sha256"].as_str(),
-        ) else {
-            return Err("the manifest lists a file without participant, category or checksum".to_owned());
-        };
-        let bytes = serde_json::to_vec_pretty(&bundle["data"][participant][category]).map_err(|e| e.to_string())?;
-        if hex::encode(Sha256::digest(&bytes)) != sha256 {
-            return Err(format!(
-                "{participant}/{category}: its checksum does not match the manifest"
-            ));
-        }
-        let name = format!("{participant}/{category}.json");
-        zip.start_file(name.as_str(), options).map_err(|e| e.to_string())?;
-        zip.write_all(&bytes).map_err(|e| e.to_string())?;
-        sums.push_str(&format!("{sha256}  {name}\n"));
-    }
-    zip.start_file("SHA256SUMS", options).map_err(|e| e.to_string())?;
-    zip.write_all(sums.as_bytes()).map_err(|e| e.to_string())?;
-    zip.finish().map(std::io::Cursor::into_inner).map_err(|e| e.to_string())
 }
