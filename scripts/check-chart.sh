@@ -26,6 +26,7 @@ if ! python3 -c 'import kubernetes_validate' >/dev/null 2>&1; then
   echo "== installing kubernetes-validate (PyPI)"
   python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate==1.37.0
 fi
+[ "${1:-}" = "--tools-only" ] && exit 0
 validator="python3 -m kubernetes_validate"
 
 echo "== $("$helm" version --short)"
@@ -80,8 +81,8 @@ refuses "services.interaction-pairing.callers.bofe_next: set its \`from\`" \
 refuses "services.interaction-pairing.migrationSecretEnv.APP__DATABASE__URL is required with runtimeRole" \
   -f deploy/helm/ci/minimal-values.yaml --set-string "services.interaction-pairing.migrationSecretEnv.APP__DATABASE__URL="
 echo "== every service accepts the configuration the chart gives it (check-config)"
-cargo build --locked --quiet --bin interaction-pairing --bin comm-history-writer --bin genesys-gateway \
-  --bin result-ingest --bin gdpr-orchestrator
+# The binaries as the test build makes them: CI compiles one feature set, not one per command.
+cargo test --workspace --locked --no-run --quiet
 "$helm" template ccbridge "$chart" --namespace ccbridge -f deploy/helm/ci/minimal-values.yaml > "$rendered/minimal.yaml"
 for service in interaction-pairing comm-history-writer genesys-gateway result-ingest gdpr-orchestrator; do
   # The service's ConfigMap and Secret, as its pod gets them (envFrom), one NAME=value a line.

@@ -27,9 +27,10 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
 };
 
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
-    // Both of rustls' crypto providers are in the tree (through different crates): name one for
-    // the identity provider's TLS. An error only says one is installed already.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    // The identity provider's TLS uses ring, the provider the workspace's other clients compile in;
+    // named so a second provider entering the tree cannot make the choice ambiguous. An error
+    // only says one is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let settings: settings::ConsoleSettings = context.settings.section("console")?;
     settings.validate().map_err(service_kit::configuration::invalid_all)?;
     let key = settings

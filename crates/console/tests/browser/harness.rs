@@ -8,53 +8,26 @@ use std::time::Duration;
 
 pub const CLIENT_ID: &str = "ccbridge-console-test";
 const CLIENT_SECRET: &str = "a-client-secret-of-the-tests";
-const OIDC_PROVIDER_VERSION: &str = "9.13.3";
 
 fn repository() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
-fn tools() -> PathBuf {
-    std::env::var_os("CCBRIDGE_TOOLS").map_or_else(
-        || {
-            let cache = std::env::var_os("XDG_CACHE_HOME").map_or_else(
-                || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"),
-                PathBuf::from,
-            );
-            cache.join("ccbridge-tools")
-        },
-        PathBuf::from,
-    )
-}
-
-/// Installs what the browser tests need when it is missing: Chromium and its driver, node and
-/// npm (Debian's packages), and oidc-provider (npm, into the tools cache). Once per test binary.
+/// Installs what the browser tests need when it is missing (scripts/browser-tools.sh: Chromium,
+/// chromedriver, node, npm, oidc-provider) and answers oidc-provider's module. Once per test binary.
 fn ensure_tools() -> PathBuf {
     static READY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     READY
         .get_or_init(|| {
-            let status = Command::new(repository().join("scripts/ensure-commands.sh"))
-                .args([
-                    "chromium:chromium",
-                    "chromedriver:chromium-driver",
-                    "node:nodejs",
-                    "npm:npm",
-                ])
-                .status()
+            let output = Command::new(repository().join("scripts/browser-tools.sh"))
+                .stderr(Stdio::inherit())
+                .output()
                 .unwrap();
-            assert!(status.success(), "Chromium, chromedriver, node and npm are needed");
-            let prefix = tools().join(format!("oidc-provider-{OIDC_PROVIDER_VERSION}"));
-            let module = prefix.join("node_modules/oidc-provider/lib/index.js");
-            if !module.exists() {
-                let status = Command::new("npm")
-                    .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
-                    .arg(&prefix)
-                    .arg(format!("oidc-provider@{OIDC_PROVIDER_VERSION}"))
-                    .status()
-                    .unwrap();
-                assert!(status.success(), "npm could not install oidc-provider");
-            }
-            module
+            assert!(
+                output.status.success(),
+                "Chromium, chromedriver, node, npm and oidc-provider are needed"
+            );
+            PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
         })
         .clone()
 }
@@ -307,7 +280,6 @@ pub struct Browser {
 impl Browser {
     pub async fn start() -> Self {
         ensure_tools();
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -335,8 +307,8 @@ impl Browser {
                 "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"]
             }),
         );
-        let client = fantoccini::ClientBuilder::rustls()
-            .unwrap()
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = fantoccini::ClientBuilder::new(connector)
             .capabilities(capabilities)
             .connect(&format!("http://{address}"))
             .await
