@@ -32,11 +32,21 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     // only says one is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let settings: settings::ConsoleSettings = context.settings.section("console")?;
-    settings.validate().map_err(service_kit::configuration::invalid_all)?;
+    settings
+        .validate(context.settings.application.environment)
+        .map_err(service_kit::configuration::invalid_all)?;
     let key = settings
         .session_key()
         .map_err(|e| service_kit::configuration::invalid(&e))?;
-    let oidc = web::Data::new(oidc::Oidc::new(settings.oidc.clone(), &settings.public_url)?);
+    let provider = if settings.has_identity_provider() {
+        Some(oidc::Oidc::new(settings.oidc.clone(), &settings.public_url)?)
+    } else {
+        None
+    };
+    let sign_in = web::Data::new(routes::sign_in::SignInMethods {
+        provider,
+        development: settings.development_sign_in,
+    });
     let services = web::Data::new(services::Services::new(settings.services.clone())?);
     let session_length = actix_web::cookie::time::Duration::minutes(i64::try_from(settings.session_minutes)?);
     Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {
@@ -49,8 +59,58 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
             .cookie_content_security(CookieContentSecurity::Private)
             .session_lifecycle(PersistentSession::default().session_ttl(session_length))
             .build();
-        cfg.app_data(oidc.clone())
+        cfg.app_data(sign_in.clone())
             .app_data(services.clone())
             .service(web::scope("").wrap(sessions).configure(routes::config));
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use service_kit::configuration::{Settings, SettingsSources};
+    use service_kit::startup::ServiceContext;
+
+    fn setup_error(overrides: &[(&str, &str)]) -> Option<String> {
+        // Production keys in place of every development one (`keys` prints them).
+        let mut all: Vec<(String, String)> = service_kit::cli::new_keys()
+            .lines()
+            .filter_map(|line| line.strip_prefix("APP__")?.split_once('='))
+            .map(|(key, value)| (key.to_lowercase().replace("__", "."), value.to_owned()))
+            .collect();
+        all.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let settings = Settings::load(
+            SettingsSources {
+                service_defaults: super::SERVICE.default_config,
+                file: None,
+                environment: false,
+                overrides: all,
+            },
+            super::SERVICE.scopes,
+        )
+        .unwrap();
+        let metrics = prometheus::Registry::new();
+        let context = ServiceContext {
+            settings: &settings,
+            metrics: &metrics,
+            pool: None,
+            background: None,
+        };
+        super::setup(&context).err().map(|e| format!("{e:#}"))
+    }
+
+    #[test]
+    fn the_console_does_not_start_with_the_development_sign_in_outside_development() {
+        let refused = setup_error(&[("console.development_sign_in", "true")]).unwrap();
+        assert!(
+            refused.contains("console.development_sign_in: refused outside development"),
+            "{refused}"
+        );
+        assert_eq!(
+            setup_error(&[
+                ("console.development_sign_in", "true"),
+                ("application.environment", "development")
+            ]),
+            None
+        );
+    }
 }

@@ -39,6 +39,8 @@ pub struct Person {
     pub roles: Vec<Role>,
     /// Every form carries it back; a form without it is refused.
     pub csrf: String,
+    /// Signed in by the development sign-in (devstack), not the identity provider.
+    pub development: bool,
 }
 
 impl Person {
@@ -138,8 +140,13 @@ pub fn require_role(session: &Session, path: &str, role: Role) -> Result<Person,
 
 /// Checks a form's token against the session's, in constant time.
 pub fn check_form_token(person: &Person, sent: Option<&str>) -> Result<(), Refusal> {
+    check_token(&person.csrf, sent)
+}
+
+/// Checks a form's token against `expected`, in constant time; an empty one never matches.
+pub fn check_token(expected: &str, sent: Option<&str>) -> Result<(), Refusal> {
     let sent = sent.unwrap_or_default();
-    if !sent.is_empty() && bool::from(sent.as_bytes().ct_eq(person.csrf.as_bytes())) {
+    if !sent.is_empty() && bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
         Ok(())
     } else {
         Err(Refusal::BadFormToken)

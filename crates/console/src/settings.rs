@@ -3,6 +3,7 @@
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use service_kit::configuration::Environment;
 
 /// The `[console]` section.
 #[derive(Debug, Clone, Deserialize)]
@@ -10,6 +11,8 @@ pub struct ConsoleSettings {
     pub public_url: String,
     pub session_key: SecretString,
     pub session_minutes: u64,
+    /// Development only: a sign-in form where anyone picks a name and roles (devstack).
+    pub development_sign_in: bool,
     pub oidc: OidcSettings,
     pub services: ServiceUrls,
 }
@@ -78,7 +81,13 @@ impl ConsoleSettings {
         Ok(actix_web::cookie::Key::from(&bytes))
     }
 
-    pub fn validate(&self) -> Result<(), Vec<String>> {
+    /// Whether the bank's identity provider is configured (it may be left out only in development,
+    /// with the development sign-in in its place).
+    pub fn has_identity_provider(&self) -> bool {
+        !self.oidc.issuer.is_empty()
+    }
+
+    pub fn validate(&self, environment: Environment) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
         if let Err(problem) = self.session_key() {
             problems.push(problem);
@@ -89,14 +98,22 @@ impl ConsoleSettings {
         if !(5..=1440).contains(&self.session_minutes) {
             problems.push("console.session_minutes: must be 5 to 1440".to_owned());
         }
-        if !is_http(&self.oidc.issuer) {
-            problems.push("console.oidc.issuer: must be the identity provider's http(s) URL".to_owned());
+        if self.development_sign_in && environment != Environment::Development {
+            problems.push(
+                "console.development_sign_in: refused outside development (anyone could pick a name and a role)"
+                    .to_owned(),
+            );
         }
-        if self.oidc.client_id.is_empty() {
-            problems.push("console.oidc.client_id: must be set".to_owned());
-        }
-        if self.oidc.client_secret.expose_secret().is_empty() {
-            problems.push("console.oidc.client_secret: must be set".to_owned());
+        if self.has_identity_provider() || !self.development_sign_in {
+            if !is_http(&self.oidc.issuer) {
+                problems.push("console.oidc.issuer: must be the identity provider's http(s) URL".to_owned());
+            }
+            if self.oidc.client_id.is_empty() {
+                problems.push("console.oidc.client_id: must be set".to_owned());
+            }
+            if self.oidc.client_secret.expose_secret().is_empty() {
+                problems.push("console.oidc.client_secret: must be set".to_owned());
+            }
         }
         for (name, url) in self.services.all() {
             if !is_http(url) {
@@ -120,6 +137,7 @@ mod tests {
             public_url: "https://console.bank.example".to_owned(),
             session_key: SecretString::from(key.to_owned()),
             session_minutes: 480,
+            development_sign_in: false,
             oidc: OidcSettings {
                 issuer: "https://login.bank.example".to_owned(),
                 client_id: "console".to_owned(),
@@ -150,10 +168,48 @@ mod tests {
             .lines()
             .find_map(|line| line.strip_prefix("APP__CONSOLE__SESSION_KEY="))
             .unwrap();
-        assert!(with_key(key).validate().is_ok());
+        assert!(with_key(key).validate(Environment::Production).is_ok());
         assert_eq!(
-            with_key("c2hvcnQ=").validate().unwrap_err(),
+            with_key("c2hvcnQ=").validate(Environment::Production).unwrap_err(),
             ["console.session_key: must be at least 64 bytes"]
+        );
+    }
+
+    fn production_key() -> String {
+        service_kit::cli::new_keys()
+            .lines()
+            .find_map(|line| line.strip_prefix("APP__CONSOLE__SESSION_KEY="))
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn the_development_sign_in_is_refused_outside_development() {
+        let mut settings = with_key(&production_key());
+        settings.development_sign_in = true;
+        assert_eq!(
+            settings.validate(Environment::Production).unwrap_err(),
+            ["console.development_sign_in: refused outside development (anyone could pick a name and a role)"]
+        );
+        assert!(settings.validate(Environment::Development).is_ok());
+    }
+
+    #[test]
+    fn the_identity_provider_may_be_left_out_only_for_the_development_sign_in() {
+        let mut settings = with_key(&production_key());
+        settings.oidc.issuer = String::new();
+        assert_eq!(
+            settings.validate(Environment::Development).unwrap_err(),
+            ["console.oidc.issuer: must be the identity provider's http(s) URL"]
+        );
+        settings.development_sign_in = true;
+        assert!(settings.validate(Environment::Development).is_ok());
+        // Named, the provider must be complete even beside the development sign-in.
+        settings.oidc.issuer = "https://login.bank.example".to_owned();
+        settings.oidc.client_id = String::new();
+        assert_eq!(
+            settings.validate(Environment::Development).unwrap_err(),
+            ["console.oidc.client_id: must be set"]
         );
     }
 }

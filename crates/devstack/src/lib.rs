@@ -1,6 +1,6 @@
 //! Every ccbridge service in one process, each on its own port, on SQLite files under one data
-//! directory, with development tokens: what a newcomer runs first. Production runs each binary on
-//! its own (docs/operations.md).
+//! directory, with development tokens, and the console with its development sign-in: what a
+//! newcomer runs first. Production runs each binary on its own (docs/operations.md).
 
 use service_kit::configuration::{Settings, SettingsSources};
 use service_kit::startup::{Application, ServiceDefinition, Signals};
@@ -16,6 +16,10 @@ pub static SERVICES: [&ServiceDefinition; 5] = [
     &result_ingest::SERVICE,
     &gdpr_orchestrator::SERVICE,
 ];
+
+/// The console, started after the services its pages call. Not among [`SERVICES`]: it serves
+/// pages to people, not an API to callers.
+pub static CONSOLE: &ServiceDefinition = &console::SERVICE;
 
 /// A development caller: its name, every scope it holds (each service gets those it knows), and
 /// whether it may act on behalf of a named person.
@@ -162,7 +166,7 @@ impl Devstack {
             }
         };
         let mut applications = Vec::new();
-        for service in SERVICES {
+        for service in SERVICES.into_iter().chain([CONSOLE]) {
             let own = wiring(service.name, &services, &genesys_settings, &tokens)?;
             let settings = settings_for(service, options, &tokens, own)?;
             let application = Application::build(service, settings, Signals::Ignore)
@@ -203,6 +207,12 @@ impl Devstack {
         let mut text = String::from("\nccbridge devstack is running (Ctrl-C stops it)\n\n");
         for service in &self.services {
             text.push_str(&format!("  {:<22} {}\n", service.name, service.url));
+        }
+        if let Some(console) = self.services.iter().find(|s| s.name == CONSOLE.name) {
+            text.push_str(&format!(
+                "\nThe console: {} (development sign-in: pick any name and roles)\n",
+                console.url
+            ));
         }
         text.push_str("\nDevelopment tokens (send as Authorization: Bearer <token>):\n");
         for (caller, token) in &self.tokens {
@@ -284,6 +294,30 @@ fn wiring(
             setting("gdpr.gateway_url", url_of("genesys-gateway")),
             setting("gdpr.internal_token", internal_token?),
         ],
+        "console" => {
+            let token = tokens
+                .get("console")
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("no development token for the console"))?;
+            let mut settings = vec![
+                // No identity provider in devstack: people pick a name and roles.
+                setting("console.development_sign_in", "true".to_owned()),
+                setting("console.oidc.issuer", String::new()),
+            ];
+            for (key, name) in [
+                ("interaction_pairing", "interaction-pairing"),
+                ("comm_history_writer", "comm-history-writer"),
+                ("genesys_gateway", "genesys-gateway"),
+                ("result_ingest", "result-ingest"),
+                ("gdpr_orchestrator", "gdpr-orchestrator"),
+            ] {
+                settings.push(setting(&format!("console.services.{key}_url"), url_of(name)));
+                if key != "genesys_gateway" {
+                    settings.push(setting(&format!("console.services.{key}_token"), token.clone()));
+                }
+            }
+            settings
+        }
         _ => Vec::new(),
     })
 }

@@ -1,5 +1,5 @@
-//! devstack starts every service and genesys-sim, each answering on its own port with the
-//! printed tokens.
+//! devstack starts every service, genesys-sim and the console, each answering on its own port with
+//! the printed tokens (the console with its development sign-in).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use devstack::{Devstack, Options};
@@ -27,6 +27,7 @@ async fn every_service_answers_with_the_development_tokens() {
         "genesys-gateway",
         "result-ingest",
         "gdpr-orchestrator",
+        "console",
     ];
     assert_eq!(names, expected);
     let banner = stack.banner();
@@ -43,6 +44,7 @@ async fn every_service_answers_with_the_development_tokens() {
         ("comm-history-writer", "sqlite"),
         ("genesys-gateway", "none"),
         ("gdpr-orchestrator", "sqlite"),
+        ("console", "none"),
     ] {
         let ready: serde_json::Value = client
             .get(format!("{}/readyz", urls[name]))
@@ -54,6 +56,10 @@ async fn every_service_answers_with_the_development_tokens() {
             .unwrap();
         assert_eq!(ready["database"], database, "{name}");
     }
+    // The console's sign-in is devstack's development one: a form, not a trip to a provider.
+    let sign_in = client.get(format!("{}/signin", urls["console"])).send().await.unwrap();
+    assert_eq!(sign_in.status().as_u16(), 200);
+    assert!(sign_in.text().await.unwrap().contains("Development sign-in"));
     let pairing = serde_json::json!({
         "customerId": "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07",
         "interactionId": "5773eca4-0874-4617-a6e8-85591aa94609"

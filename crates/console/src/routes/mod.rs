@@ -3,7 +3,7 @@
 mod assets;
 mod gdpr;
 mod inbox;
-mod sign_in;
+pub mod sign_in;
 mod status;
 mod unassigned;
 

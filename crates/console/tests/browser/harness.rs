@@ -266,8 +266,14 @@ impl Stack {
         page["items"].as_array().unwrap().clone()
     }
 
+    /// The console the tests configure: signing in at the identity provider.
     pub fn console_url(&self, path: &str) -> String {
         self.console.url(path)
+    }
+
+    /// devstack's own console: the development sign-in.
+    pub fn devstack_console_url(&self, path: &str) -> String {
+        format!("{}{path}", self.urls["console"])
     }
 }
 

@@ -223,9 +223,9 @@ async fn reload_until_status(browser: &Browser, url: &str, status: &str) {
 }
 
 /// Fills the new-request form and counts; answers the count page's figures.
-async fn count_request(browser: &Browser, stack: &harness::Stack, kind: &str, customer: &str) -> Vec<(String, String)> {
+async fn count_request(browser: &Browser, new_request_url: &str, kind: &str, customer: &str) -> Vec<(String, String)> {
     let client = &browser.client;
-    client.goto(&stack.console_url("/gdpr/new")).await.unwrap();
+    client.goto(new_request_url).await.unwrap();
     client
         .find(Locator::Css(&format!("#kind option[value={kind}]")))
         .await
@@ -274,7 +274,7 @@ async fn a_dpo_counts_then_files_an_export_and_downloads_its_zip_with_checksums(
     client.wait().for_element(Locator::Id("signed-in-as")).await.unwrap();
     let customer = stack.record_for_a_customer().await;
 
-    let counts = count_request(&browser, &stack, "EXPORT", &customer).await;
+    let counts = count_request(&browser, &stack.console_url("/gdpr/new"), "EXPORT", &customer).await;
     assert!(
         counts.contains(&("count.communications".to_owned(), "1".to_owned())),
         "{counts:?}"
@@ -319,7 +319,7 @@ async fn a_forget_is_refused_to_its_filer_and_confirmed_by_another_dpo_with_both
     let client = &browser.client;
     client.wait().for_element(Locator::Id("signed-in-as")).await.unwrap();
     let customer = stack.record_for_a_customer().await;
-    count_request(&browser, &stack, "FORGET", &customer).await;
+    count_request(&browser, &stack.console_url("/gdpr/new"), "FORGET", &customer).await;
     client.find(Locator::Id("file")).await.unwrap().click().await.unwrap();
     client.wait().for_element(Locator::Id("request-id")).await.unwrap();
     let url = client.current_url().await.unwrap().to_string();
@@ -405,7 +405,7 @@ async fn a_dpo_extends_a_requests_deadline_with_a_reason() {
     let client = &browser.client;
     client.wait().for_element(Locator::Id("signed-in-as")).await.unwrap();
     let customer = stack.record_for_a_customer().await;
-    count_request(&browser, &stack, "FORGET", &customer).await;
+    count_request(&browser, &stack.console_url("/gdpr/new"), "FORGET", &customer).await;
     client.find(Locator::Id("file")).await.unwrap().click().await.unwrap();
     client.wait().for_element(Locator::Id("request-id")).await.unwrap();
     let url = client.current_url().await.unwrap().to_string();
@@ -560,5 +560,90 @@ async fn an_operator_replays_a_dead_letter_and_sees_it_processed() {
         client.find(Locator::Css(&pending)).await.is_err(),
         "nor pending: processed"
     );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn devstacks_console_signs_in_a_picked_name_and_roles_and_the_providers_console_has_no_such_form() {
+    logs();
+    let stack = harness::Stack::start().await;
+    let browser = Browser::start().await;
+    let client = &browser.client;
+
+    // devstack's console: a signed-out visit gets the development sign-in form.
+    client.goto(&stack.devstack_console_url("/gdpr")).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Id("development-sign-in"))
+        .await
+        .unwrap();
+    browser.screenshot("development-sign-in").await;
+    // No role picked: the form comes back saying so.
+    client
+        .find(Locator::Id("name"))
+        .await
+        .unwrap()
+        .send_keys("Dana Dev")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let problem = client.wait().for_element(Locator::Id("problem")).await.unwrap();
+    assert_eq!(problem.text().await.unwrap(), "Roles: pick at least one.");
+    client
+        .find(Locator::Id("role-dpo"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let signed_in_as = client.wait().for_element(Locator::Id("signed-in-as")).await.unwrap();
+    assert_eq!(signed_in_as.text().await.unwrap(), "Dana Dev");
+    assert_eq!(client.current_url().await.unwrap().path(), "/gdpr");
+    assert!(client.find(Locator::Id("development-banner")).await.is_ok());
+
+    // Its pages call the services in that person's name: a request filed here is audited so.
+    let customer = stack.record_for_a_customer().await;
+    let counts = count_request(&browser, &stack.devstack_console_url("/gdpr/new"), "EXPORT", &customer).await;
+    assert!(
+        counts.contains(&("count.communications".to_owned(), "1".to_owned())),
+        "{counts:?}"
+    );
+    client.find(Locator::Id("file")).await.unwrap().click().await.unwrap();
+    client.wait().for_element(Locator::Id("request-id")).await.unwrap();
+    let mut actors = Vec::new();
+    for cell in client.find_all(Locator::Css("tr.audit td.actor")).await.unwrap() {
+        actors.push(cell.text().await.unwrap());
+    }
+    assert!(actors.iter().any(|a| a == "development:dana-dev"), "{actors:?}");
+
+    // The console with the bank's identity provider has no development sign-in.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let posted = http
+        .post(stack.console_url("/signin/development"))
+        .form(&[("name", "Mallory"), ("dpo", "on"), ("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status().as_u16(), 404);
+    let sign_in = http.get(stack.console_url("/signin")).send().await.unwrap();
+    assert_eq!(sign_in.status().as_u16(), 303);
+    let location = sign_in.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with(&stack.provider.issuer), "{location}");
     browser.close().await;
 }
