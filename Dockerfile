@@ -1,5 +1,5 @@
-# ccbridge's images. The default target, `production`, holds the five services and the `gdpr`
-# command, nothing else; `dev` adds genesys-sim and devstack, for development only.
+# ccbridge's images. The default target, `production`, holds the five services, the console and
+# the `gdpr` command, nothing else; `dev` adds genesys-sim and devstack, for development only.
 #   docker build -t ccbridge:0.1.0 .                 (production)
 #   docker build --target dev -t ccbridge-dev:0.1.0 .
 # Run one service: docker run ccbridge:0.1.0 interaction-pairing   (each binary's default is `serve`)
@@ -15,11 +15,11 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked \
         -p interaction-pairing -p comm-history-writer -p genesys-gateway -p result-ingest \
-        -p gdpr-orchestrator \
+        -p gdpr-orchestrator -p ccbridge-console \
  && mkdir -p /out \
  && cp target/release/interaction-pairing target/release/comm-history-writer \
        target/release/genesys-gateway target/release/result-ingest \
-       target/release/gdpr-orchestrator target/release/gdpr /out/
+       target/release/gdpr-orchestrator target/release/gdpr target/release/console /out/
 
 # The development tools, built apart so that the production image cannot pick them up.
 FROM build AS build-dev

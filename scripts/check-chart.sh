@@ -45,6 +45,17 @@ for values in deploy/helm/ci/minimal-values.yaml deploy/helm/ci/production-value
   python3 scripts/check-network-policies.py "$out" "$chart/values.yaml" "$values"
 done
 
+echo "== without the console: its callers left out, the policies still as the map says"
+out="$rendered/without-console.yaml"
+"$helm" template ccbridge "$chart" --namespace ccbridge -f deploy/helm/ci/minimal-values.yaml \
+  --set services.console.enabled=false > "$out"
+if grep -q -e 'APP__AUTH__CALLERS__CONSOLE__SCOPES' -e 'name: ccbridge-console$' "$out"; then
+  echo "the console's callers or objects are rendered while it is not enabled" >&2
+  exit 1
+fi
+python3 scripts/check-network-policies.py "$out" "$chart/values.yaml" deploy/helm/ci/minimal-values.yaml \
+  <(echo '{services: {console: {enabled: false}}}')
+
 echo "== a wrong value fails at install time (values.schema.json)"
 if "$helm" template ccbridge "$chart" -f deploy/helm/ci/minimal-values.yaml --set services.result-ingest.replicas=zero >/dev/null 2>&1; then
   echo "values.schema.json accepted replicas=zero" >&2
@@ -75,6 +86,10 @@ refuses "services.result-ingest.secretEnv.APP__INGEST__SUPPRESSION_KEY is requir
 refuses "services.gdpr-orchestrator.secretEnv.APP__GDPR__SIGNING_KEY is a development key" \
   -f deploy/helm/ci/minimal-values.yaml \
   --set-string "services.gdpr-orchestrator.secretEnv.APP__GDPR__SIGNING_KEY=development-only-ed25519:x"
+refuses "console.oidc.issuer is required with services.console" \
+  -f deploy/helm/ci/minimal-values.yaml --set-string "console.oidc.issuer="
+refuses "services.console.secretEnv.APP__CONSOLE__SESSION_KEY is required" \
+  -f deploy/helm/ci/minimal-values.yaml --set-string "services.console.secretEnv.APP__CONSOLE__SESSION_KEY="
 refuses "services.interaction-pairing.callers.bofe_next: set its \`from\`" \
   -f deploy/helm/ci/minimal-values.yaml --set "services.interaction-pairing.callers.bofe_next.scopes={pairing:read}" \
   --set-string "services.interaction-pairing.secretEnv.APP__AUTH__CALLERS__BOFE_NEXT__TOKEN=a-second-bofe-token-for-rotation"
@@ -84,7 +99,7 @@ echo "== every service accepts the configuration the chart gives it (check-confi
 # The binaries as the test build makes them: CI compiles one feature set, not one per command.
 cargo test --workspace --locked --no-run --quiet
 "$helm" template ccbridge "$chart" --namespace ccbridge -f deploy/helm/ci/minimal-values.yaml > "$rendered/minimal.yaml"
-for service in interaction-pairing comm-history-writer genesys-gateway result-ingest gdpr-orchestrator; do
+for service in interaction-pairing comm-history-writer genesys-gateway result-ingest gdpr-orchestrator console; do
   # The service's ConfigMap and Secret, as its pod gets them (envFrom), one NAME=value a line.
   python3 - "$rendered/minimal.yaml" "ccbridge-$service" > "$rendered/$service.env" <<'PY'
 import sys, yaml

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the production image offline and runs it: the five services and the gdpr command built
+# Builds the production image offline and runs it: the five services, the console and the gdpr
+# command built
 # here (cargo build --release), on a base made from Debian packages with mmdebstrap (no registry
 # needed), imported into Docker. Then each service runs in it as user 65532 with a read-only root
 # file system (a tmpfs on /tmp for its SQLite file) and must answer /readyz; the image's size is
@@ -19,13 +20,18 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "no Docker engine answers (see /tmp/ccbridge-dockerd.log)" >&2; exit 1; }
 fi
 
-services=(interaction-pairing comm-history-writer genesys-gateway result-ingest gdpr-orchestrator)
-# A caller each service accepts (a scope it knows), and the settings without a default.
+services=(interaction-pairing comm-history-writer genesys-gateway result-ingest gdpr-orchestrator console)
+# Each binary's package.
+declare -A package=([interaction-pairing]=interaction-pairing [comm-history-writer]=comm-history-writer
+  [genesys-gateway]=genesys-gateway [result-ingest]=result-ingest [gdpr-orchestrator]=gdpr-orchestrator
+  [console]=ccbridge-console)
+# A caller each service accepts (a scope it knows; the console has none: people sign in), and the
+# settings without a default.
 declare -A scope=([interaction-pairing]=pairing:read [comm-history-writer]=records:read
   [genesys-gateway]=genesys:lookup [result-ingest]=ingest:operate [gdpr-orchestrator]=dpo)
 token="image-check-token-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 settings=(-e APP__APPLICATION__ENVIRONMENT=development -e APP__APPLICATION__PORT=8080
-  -e APP__DATABASE__URL=sqlite:///tmp/ccbridge.db -e "APP__AUTH__CALLERS__CHECK__TOKEN=$token"
+  -e APP__DATABASE__URL=sqlite:///tmp/ccbridge.db
   -e "APP__PAIRING__INTERNAL_TOKEN=$token" -e "APP__INGEST__INTERNAL_TOKEN=$token"
   -e "APP__GDPR__INTERNAL_TOKEN=$token" -e APP__GENESYS__CLIENT_ID=image-check
   -e "APP__GENESYS__CLIENT_SECRET=$token")
@@ -40,7 +46,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== the binaries (cargo build --release)"
-cargo build --release --locked $(printf -- '-p %s ' "${services[@]}")
+cargo build --release --locked $(for s in "${services[@]}"; do printf -- '-p %s ' "${package[$s]}"; done)
 mkdir -p "$work/context/bin"
 for binary in "${services[@]}" gdpr; do cp "target/release/$binary" "$work/context/bin/"; done
 
@@ -76,9 +82,13 @@ for service in "${services[@]}"; do
   name="ccbridge-check-$service"
   docker rm -f "$name" >/dev/null 2>&1 || true
   containers+=("$name")
+  if [ "$service" = console ]; then
+    own=(-e APP__CONSOLE__DEVELOPMENT_SIGN_IN=true)
+  else
+    own=(-e "APP__AUTH__CALLERS__CHECK__TOKEN=$token" -e "APP__AUTH__CALLERS__CHECK__SCOPES=${scope[$service]}")
+  fi
   docker run -d --name "$name" --read-only --tmpfs /tmp --user 65532:65532 -p 127.0.0.1::8080 \
-    "${settings[@]}" -e "APP__AUTH__CALLERS__CHECK__SCOPES=${scope[$service]}" \
-    "$image" "$service" >/dev/null
+    "${settings[@]}" "${own[@]}" "$image" "$service" >/dev/null
   port="$(docker port "$name" 8080/tcp 2>/dev/null | head -n1 | sed 's/.*://')" || true
   if [ -z "$port" ]; then
     echo "$service stopped at once in the image:" >&2

@@ -10,7 +10,11 @@ The callers each service accepts are read from its rendered ConfigMap
 - monitoring reaches the metrics port and nothing else;
 - egress goes to DNS, the service's database (every service but the gateway), the siblings it
   calls, Genesys Cloud (genesys-gateway alone), the bank's communication-history-manager
-  (comm-history-writer alone, when configured) and the OTLP collector, and nowhere else.
+  (comm-history-writer alone, when configured) and the OTLP collector, and nowhere else;
+- the console, when enabled: reached by its users' ingress controller alone (its own port) and
+  monitoring (metrics); it reaches every service's port (the API where it holds a caller, /readyz
+  and /metrics everywhere), the identity provider, DNS and the OTLP collector, and every service
+  lets it in on that port.
 Prints one line per problem and exits 1 when there is any.
 """
 
@@ -46,8 +50,13 @@ def main(rendered_path: str, values_paths: list) -> int:
 
     callers = {}
     ports = {}
+    console_on = any(
+        d["kind"] == "Deployment" and d["metadata"]["name"] == f"{release}-console" for d in documents
+    )
     for doc in documents:
         name = doc["metadata"]["name"].removeprefix(f"{release}-")
+        if doc["kind"] == "Service" and name == "console":
+            ports[name] = next(p["port"] for p in doc["spec"]["ports"] if p["name"] == "http")
         if doc["kind"] == "ConfigMap" and name in SERVICES:
             callers[name] = {
                 key[len("APP__AUTH__CALLERS__") : -len("__SCOPES")]
@@ -69,6 +78,7 @@ def main(rendered_path: str, values_paths: list) -> int:
 
     def internal_callers(service):
         return {origin(service, c) for c in callers[service] if origin(service, c) not in EXTERNAL}
+    monitoring = {k: net["monitoring"][k] for k in ("namespaceSelector", "podSelector")}
 
     def external_callers(service):
         return {origin(service, c) for c in callers[service] if origin(service, c) in EXTERNAL}
@@ -80,19 +90,22 @@ def main(rendered_path: str, values_paths: list) -> int:
             continue
         if sorted(spec.get("policyTypes", [])) != ["Egress", "Ingress"]:
             problems.append(f"{service}: policyTypes must be Ingress and Egress")
-        unknown = internal_callers(service) - set(SERVICES)
+        unknown = internal_callers(service) - set(SERVICES) - {"console"}
         if unknown:
             problems.append(f"{service}: callers {sorted(unknown)} are neither a service nor a known client")
 
-        # Ingress: the service port from exactly its callers; the metrics port from monitoring alone.
-        expected_peers = set(internal_callers(service))
+        # Ingress: the service port from exactly its callers (and the console, reading /readyz);
+        # the metrics port from monitoring alone.
+        expected_peers = set(internal_callers(service)) | ({"console"} if console_on else set())
+        if "console" in internal_callers(service) and not console_on:
+            problems.append(f"{service}: holds a caller for the console, which is not enabled")
         expected_namespaces = {yaml.safe_dump(net[EXTERNAL[c]]) for c in external_callers(service)}
         seen_peers, seen_namespaces = set(), set()
         for rule in spec.get("ingress", []):
             rule_ports = {p["port"] for p in rule.get("ports", [])}
             for peer in rule.get("from", []):
                 if rule_ports == {metrics_port}:
-                    if peer != {k: net["monitoring"][k] for k in ("namespaceSelector", "podSelector")}:
+                    if peer != monitoring:
                         problems.append(f"{service}: the metrics port is open to {peer}, not monitoring alone")
                     continue
                 if rule_ports != {ports[service]}:
@@ -140,11 +153,49 @@ def main(rendered_path: str, values_paths: list) -> int:
         if service == "genesys-gateway" and not any(r.get("to") == net["genesys"]["to"] for r in spec.get("egress", [])):
             problems.append("genesys-gateway: cannot reach Genesys Cloud")
 
+    if console_on:
+        problems += check_console(policies.get("console"), net, ports, metrics_port, monitoring)
+
     for problem in problems:
         print(problem)
     if not problems:
         print(f"   {len(policies)} NetworkPolicies: ingress and egress as the callers map says")
     return 1 if problems else 0
+
+
+def check_console(spec, net, ports, metrics_port, monitoring):
+    """The console's own policy: its users and monitoring in; the services, the provider out."""
+    if spec is None:
+        return ["console: no NetworkPolicy"]
+    problems = []
+    users = {k: net["consoleUsers"][k] for k in ("namespaceSelector", "podSelector")}
+    for rule in spec.get("ingress", []):
+        rule_ports = {p["port"] for p in rule.get("ports", [])}
+        expected = monitoring if rule_ports == {metrics_port} else users
+        if rule_ports not in ({metrics_port}, {ports["console"]}) or rule.get("from") != [expected]:
+            problems.append(f"console: ingress on {sorted(rule_ports)} from {rule.get('from')}")
+    reached = set()
+    for rule in spec.get("egress", []):
+        rule_ports = {p["port"] for p in rule.get("ports", [])}
+        targets = rule.get("to", [])
+        if rule_ports == {53}:
+            continue
+        if targets == net["identityProvider"]["to"] and rule_ports == {net["identityProvider"]["port"]}:
+            continue
+        if targets == net["otlpCollector"]["to"] and rule_ports == {net["otlpCollector"]["port"]}:
+            continue
+        for target in targets:
+            labels = (target.get("podSelector") or {}).get("matchLabels", {})
+            other = labels.get("app.kubernetes.io/component")
+            if other not in SERVICES or rule_ports != {ports[other]} or set(target) != {"podSelector"}:
+                problems.append(f"console: egress to {target} on {sorted(rule_ports)} is not in the map")
+            else:
+                reached.add(other)
+    if reached != set(SERVICES):
+        problems.append(f"console: reaches {sorted(reached)}, not every service")
+    if not any(r.get("to") == net["identityProvider"]["to"] for r in spec.get("egress", [])):
+        problems.append("console: cannot reach the identity provider")
+    return problems
 
 
 if __name__ == "__main__":

@@ -39,9 +39,42 @@ app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 {{- end -}}
 
-{{/* Services with a database of their own (everything but the gateway). */}}
+{{/* Services with a database of their own (everything but the gateway and the console). */}}
 {{- define "ccbridge.hasDatabase" -}}
-{{- if ne .name "genesys-gateway" }}true{{ end -}}
+{{- if not (has .name (list "genesys-gateway" "console")) }}true{{ end -}}
+{{- end -}}
+
+{{/* Where a caller calls from: its `from`, or its name with "-" for "_". */}}
+{{- define "ccbridge.callerOrigin" -}}
+{{- .spec.from | default (replace "_" "-" .caller) -}}
+{{- end -}}
+
+{{/* A service's callers as JSON, leaving out those from a service of this release that is not
+     enabled (the console's, until services.console.enabled). */}}
+{{- define "ccbridge.callers" -}}
+{{- $root := .root -}}
+{{- $callers := dict -}}
+{{- range $caller, $spec := (index $root.Values.services .name).callers -}}
+{{- $origin := include "ccbridge.callerOrigin" (dict "caller" $caller "spec" $spec) -}}
+{{- if or (not (hasKey $root.Values.services $origin)) (index $root.Values.services $origin).enabled -}}
+{{- $_ := set $callers $caller $spec -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $callers -}}
+{{- end -}}
+
+{{/* The services the console calls (it holds a caller there), by name. */}}
+{{- define "ccbridge.consoleCalls" -}}
+{{- $root := .root -}}
+{{- $calls := list -}}
+{{- range $name, $service := $root.Values.services -}}
+{{- range $caller, $spec := $service.callers -}}
+{{- if and $service.enabled (eq (include "ccbridge.callerOrigin" (dict "caller" $caller "spec" $spec)) "console") (not (has $name $calls)) -}}
+{{- $calls = append $calls $name -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $calls -}}
 {{- end -}}
 
 {{/* The secrets a service cannot start without (docs/operations.md, "Deploying"). */}}
@@ -49,11 +82,15 @@ app.kubernetes.io/component: {{ .name }}
 {{- $service := index .root.Values.services .name -}}
 {{- $keys := list -}}
 {{- if include "ccbridge.hasDatabase" . }}{{ $keys = append $keys "APP__DATABASE__URL" }}{{ end -}}
-{{- range $caller, $spec := $service.callers }}{{ $keys = append $keys (printf "APP__AUTH__CALLERS__%s__TOKEN" (upper $caller)) }}{{ end -}}
+{{- range $caller, $spec := include "ccbridge.callers" . | fromJson }}{{ $keys = append $keys (printf "APP__AUTH__CALLERS__%s__TOKEN" (upper $caller)) }}{{ end -}}
 {{- if eq .name "interaction-pairing" }}{{ $keys = append $keys "APP__PAIRING__INTERNAL_TOKEN" }}{{ end -}}
 {{- if eq .name "genesys-gateway" }}{{ $keys = append $keys "APP__GENESYS__CLIENT_SECRET" }}{{ end -}}
 {{- if eq .name "result-ingest" }}{{ $keys = concat $keys (list "APP__INGEST__INTERNAL_TOKEN" "APP__INGEST__SUPPRESSION_KEY") }}{{ end -}}
 {{- if eq .name "gdpr-orchestrator" }}{{ $keys = concat $keys (list "APP__GDPR__INTERNAL_TOKEN" "APP__GDPR__IDENTIFIER_KEY" "APP__GDPR__AUDIT_KEY" "APP__GDPR__BUNDLE_KEY" "APP__GDPR__SIGNING_KEY") }}{{ end -}}
+{{- if eq .name "console" }}
+{{- $keys = concat $keys (list "APP__CONSOLE__SESSION_KEY" "APP__CONSOLE__OIDC__CLIENT_SECRET") -}}
+{{- range $callee := include "ccbridge.consoleCalls" . | fromJsonArray }}{{ $keys = append $keys (printf "APP__CONSOLE__SERVICES__%s_TOKEN" (upper (replace "-" "_" $callee))) }}{{ end -}}
+{{- end -}}
 {{- toJson $keys -}}
 {{- end -}}
 
@@ -115,7 +152,7 @@ APP__TELEMETRY__OTLP_ENDPOINT: {{ . | quote }}
 {{- if include "ccbridge.hasDatabase" . }}
 APP__DATABASE__MIGRATE_ON_START: {{ not $root.Values.migrations.enabled | quote }}
 {{- end }}
-{{- range $caller, $spec := $service.callers }}
+{{- range $caller, $spec := include "ccbridge.callers" . | fromJson }}
 APP__AUTH__CALLERS__{{ upper $caller }}__SCOPES: {{ join "," $spec.scopes | quote }}
 {{- if $spec.delegates }}
 APP__AUTH__CALLERS__{{ upper $caller }}__DELEGATES: "true"
@@ -133,6 +170,17 @@ APP__GDPR__RESULT_INGEST_URL: {{ include "ccbridge.url" (dict "root" $root "name
 APP__GDPR__COMM_HISTORY_URL: {{ include "ccbridge.url" (dict "root" $root "name" "comm-history-writer") | quote }}
 APP__GDPR__PAIRING_URL: {{ include "ccbridge.url" (dict "root" $root "name" "interaction-pairing") | quote }}
 APP__GDPR__GATEWAY_URL: {{ include "ccbridge.url" (dict "root" $root "name" "genesys-gateway") | quote }}
+{{- else if eq .name "console" }}
+APP__CONSOLE__PUBLIC_URL: {{ required "console.publicUrl is required with services.console: the console's address as browsers see it" $root.Values.console.publicUrl | quote }}
+APP__CONSOLE__OIDC__ISSUER: {{ required "console.oidc.issuer is required with services.console: the bank's identity provider" $root.Values.console.oidc.issuer | quote }}
+APP__CONSOLE__OIDC__CLIENT_ID: {{ required "console.oidc.clientId is required with services.console: the console's client at the provider" $root.Values.console.oidc.clientId | quote }}
+APP__CONSOLE__OIDC__ROLE_CLAIM: {{ $root.Values.console.oidc.roleClaim | quote }}
+APP__CONSOLE__OIDC__DPO_ROLE: {{ $root.Values.console.oidc.dpoRole | quote }}
+APP__CONSOLE__OIDC__OPERATOR_ROLE: {{ $root.Values.console.oidc.operatorRole | quote }}
+APP__CONSOLE__OIDC__BACKOFFICE_ROLE: {{ $root.Values.console.oidc.backofficeRole | quote }}
+{{- range $other := list "interaction-pairing" "comm-history-writer" "genesys-gateway" "result-ingest" "gdpr-orchestrator" }}
+APP__CONSOLE__SERVICES__{{ upper (replace "-" "_" $other) }}_URL: {{ include "ccbridge.url" (dict "root" $root "name" $other) | quote }}
+{{- end }}
 {{- end }}
 {{- end -}}
 
