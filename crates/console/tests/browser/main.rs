@@ -628,6 +628,12 @@ async fn devstacks_console_signs_in_a_picked_name_and_roles_and_the_providers_co
         actors.push(cell.text().await.unwrap());
     }
     assert!(actors.iter().any(|a| a == "development:dana-dev"), "{actors:?}");
+    // Neither the picked name nor the subject it makes reached the logs.
+    let text = logs().text();
+    assert!(text.contains("development sign-in"), "the sign-in itself is logged");
+    for identifier in ["Dana Dev", "dana-dev"] {
+        assert!(!text.contains(identifier), "{identifier} was logged");
+    }
 
     // The console with the bank's identity provider has no development sign-in.
     let http = reqwest::Client::builder()
