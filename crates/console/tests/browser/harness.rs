@@ -1,86 +1,14 @@
 //! The parts a browser test runs against: the identity provider (node), chromedriver, devstack
 //! and the console, each on a free port of 127.0.0.1, stopped when dropped.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-pub const CLIENT_ID: &str = "ccbridge-console-test";
-const CLIENT_SECRET: &str = "a-client-secret-of-the-tests";
+use test_support::oidc::{ensure_tools, Process, CONSOLE_CLIENT_SECRET as CLIENT_SECRET};
+pub use test_support::oidc::{Provider, CONSOLE_CLIENT_ID as CLIENT_ID};
 
 fn repository() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
-/// Installs what the browser tests need when it is missing (scripts/browser-tools.sh: Chromium,
-/// chromedriver, node, npm, oidc-provider) and answers oidc-provider's module. Once per test binary.
-fn ensure_tools() -> PathBuf {
-    static READY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    READY
-        .get_or_init(|| {
-            let output = Command::new(repository().join("scripts/browser-tools.sh"))
-                .stderr(Stdio::inherit())
-                .output()
-                .unwrap();
-            assert!(
-                output.status.success(),
-                "Chromium, chromedriver, node, npm and oidc-provider are needed"
-            );
-            PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
-        })
-        .clone()
-}
-
-/// A child process killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// panva's oidc-provider, with the people of `oidc-provider.mjs`.
-pub struct Provider {
-    pub issuer: String,
-    _process: Process,
-}
-
-impl Provider {
-    fn start(redirect_uri: &str) -> Self {
-        let module = ensure_tools();
-        let mut child = Command::new("node")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/oidc-provider.mjs"))
-            .env("OIDC_PROVIDER_MODULE", module)
-            .env("CLIENT_ID", CLIENT_ID)
-            .env("CLIENT_SECRET", CLIENT_SECRET)
-            .env("REDIRECT_URI", redirect_uri)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let process = Process(child);
-        // It prints warnings, then {"issuer": …} once it listens.
-        let mut lines = BufReader::new(stdout).lines();
-        let issuer = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                serde_json::from_str::<serde_json::Value>(&line)
-                    .ok()
-                    .and_then(|v| v["issuer"].as_str().map(str::to_owned))
-            })
-            .expect("the identity provider started");
-        // Its output is read to the end: a closed pipe would stop it at its next line.
-        std::thread::spawn(move || lines.for_each(drop));
-        Self {
-            issuer,
-            _process: process,
-        }
-    }
 }
 
 /// devstack (the five services), the identity provider, and the console pointed at both.
@@ -277,6 +205,65 @@ impl Stack {
     }
 }
 
+/// How long a page is waited for.
+const PAGE_WAIT: Duration = Duration::from_secs(60);
+
+/// A page a test waits for: where it is (its URL) and a mark only it has.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The URL starts with this (an origin and a path, or a path alone for any origin).
+    at: String,
+    /// `true` when the URL's path must be `at` exactly (ignoring the query).
+    exact: bool,
+    /// A CSS selector only this page matches.
+    mark: String,
+}
+
+impl Page {
+    /// A console page, marked `<main data-page="{name}">`, at `path` exactly.
+    pub fn console(path: &str, name: &str) -> Self {
+        Self {
+            at: path.to_owned(),
+            exact: true,
+            mark: format!("main[data-page='{name}']"),
+        }
+    }
+
+    /// A console page under `prefix` (e.g. a request's page, `/gdpr/requests/`), marked by `mark`.
+    pub fn console_under(prefix: &str, mark: &str) -> Self {
+        Self {
+            at: prefix.to_owned(),
+            exact: false,
+            mark: mark.to_owned(),
+        }
+    }
+
+    /// A page of another site: its URL starts with `url_prefix`, and `mark` is its own.
+    pub fn elsewhere(url_prefix: &str, mark: &str) -> Self {
+        Self {
+            at: url_prefix.to_owned(),
+            exact: false,
+            mark: mark.to_owned(),
+        }
+    }
+
+    fn mark(&self) -> fantoccini::Locator<'_> {
+        fantoccini::Locator::Css(&self.mark)
+    }
+
+    fn url_matches(&self, url: &url::Url) -> bool {
+        if self.at.starts_with('/') {
+            if self.exact {
+                url.path() == self.at
+            } else {
+                url.path().starts_with(&self.at)
+            }
+        } else {
+            url.as_str().starts_with(&self.at)
+        }
+    }
+}
+
 /// Headless Chromium through chromedriver.
 pub struct Browser {
     pub client: fantoccini::Client,
@@ -322,6 +309,67 @@ impl Browser {
         Self {
             client,
             _driver: driver,
+        }
+    }
+
+    /// Waits (bounded) until the browser shows `page`: its URL and its own mark. Never waits for
+    /// an element the page before may have too.
+    pub async fn wait_for(&self, page: &Page) {
+        let deadline = tokio::time::Instant::now() + PAGE_WAIT;
+        loop {
+            let url = self.client.current_url().await.unwrap();
+            if page.url_matches(&url) && self.client.find(page.mark()).await.is_ok() {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{page:?} did not come: the browser is at {url}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Opens `url` and waits for `page` there (or where its redirects lead).
+    pub async fn open(&self, url: &str, page: &Page) {
+        self.client.goto(url).await.unwrap();
+        self.wait_for(page).await;
+    }
+
+    /// Clicks `element` (a link or a form's button), waits until the page it was on is gone,
+    /// then for `page`: an element of the page before is never taken for one of the next.
+    pub async fn click_to(&self, element: &fantoccini::elements::Element, page: &Page) {
+        self.click_away(element).await;
+        self.wait_for(page).await;
+    }
+
+    /// Clicks `element` and waits until the page it was on is gone (the next may still load).
+    pub async fn click_away(&self, element: &fantoccini::elements::Element) {
+        let before = self.client.find(fantoccini::Locator::Css("html")).await.unwrap();
+        element.click().await.unwrap();
+        self.wait_until_gone(&before).await;
+    }
+
+    /// Finds `locator` on the page shown and clicks it: see `click_to`.
+    pub async fn click_on(&self, locator: fantoccini::Locator<'_>, page: &Page) {
+        let element = self.client.find(locator).await.unwrap();
+        self.click_to(&element, page).await;
+    }
+
+    /// Waits (bounded) until `element`'s document is replaced by another.
+    pub async fn wait_until_gone(&self, element: &fantoccini::elements::Element) {
+        let deadline = tokio::time::Instant::now() + PAGE_WAIT;
+        loop {
+            match element.tag_name().await {
+                Err(error) if error.is_stale_element_reference() || error.is_no_such_element() => return,
+                Err(error) => panic!("the page could not be asked: {error}"),
+                Ok(_) => {}
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the page did not go: {}",
+                self.client.current_url().await.unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

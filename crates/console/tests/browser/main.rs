@@ -7,7 +7,7 @@
 mod harness;
 
 use fantoccini::Locator;
-use harness::{Browser, CLIENT_ID};
+use harness::{Browser, Page, CLIENT_ID};
 use std::sync::OnceLock;
 use test_support::CapturedLogs;
 
@@ -17,15 +17,32 @@ fn logs() -> &'static CapturedLogs {
     LOGS.get_or_init(|| CapturedLogs::install_global().expect("no other subscriber in this test binary"))
 }
 
+/// The provider's login page.
+fn provider_login(stack: &harness::Stack) -> Page {
+    Page::elsewhere(&stack.provider.issuer, "input[name=prompt][value=login]")
+}
+
+/// The provider's consent page.
+fn provider_consent(stack: &harness::Stack) -> Page {
+    Page::elsewhere(&stack.provider.issuer, "input[name=prompt][value=consent]")
+}
+
+/// A console page with its own mark (`<main data-page=…>`).
+pub(crate) fn console_page(path: &str, name: &str) -> Page {
+    Page::console(path, name)
+}
+
+/// A request's page (`/gdpr/requests/{id}`).
+pub(crate) fn request_page() -> Page {
+    Page::console_under("/gdpr/requests/", "#request-id")
+}
+
 /// Signs `login` in through the provider's own login and consent pages, from wherever the
-/// console sent the browser.
-async fn sign_in_at_provider(browser: &Browser, login: &str) {
+/// console sent the browser; returns once the browser has left the provider (callers wait for
+/// the console page they mean).
+pub(crate) async fn sign_in_at_provider(browser: &Browser, stack: &harness::Stack, login: &str) {
     let client = &browser.client;
-    client
-        .wait()
-        .for_element(Locator::Css("input[name=login]"))
-        .await
-        .unwrap();
+    browser.wait_for(&provider_login(stack)).await;
     client
         .find(Locator::Css("input[name=login]"))
         .await
@@ -40,35 +57,44 @@ async fn sign_in_at_provider(browser: &Browser, login: &str) {
         .send_keys("any password")
         .await
         .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    // The provider asks for consent to share the profile with the console once.
-    client
-        .wait()
-        .for_element(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let submit = client.find(Locator::Css("button[type=submit]")).await.unwrap();
+    browser.click_away(&submit).await;
+    // The provider asks for consent to share the profile with the console when it has none yet.
+    let consent = provider_consent(stack);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let url = client.current_url().await.unwrap();
+        if !url.as_str().starts_with(&stack.provider.issuer) {
+            return;
+        }
+        if client
+            .find(Locator::Css("input[name=prompt][value=consent]"))
+            .await
+            .is_ok()
+        {
+            browser.wait_for(&consent).await;
+            let allow = client
+                .find(Locator::Css("form:has(input[name=prompt][value=consent]) button"))
+                .await
+                .unwrap();
+            browser.click_away(&allow).await;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the provider kept the browser at {url}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
-/// A stack and a browser that visited `/status` and signed `login` in at the provider.
+/// A stack and a browser that visited `/status` and signed `login` in at the provider, back at
+/// the status page.
 async fn visit_and_sign_in(login: &str) -> (harness::Stack, Browser) {
     logs();
     let stack = harness::Stack::start().await;
     let browser = Browser::start().await;
     browser.client.goto(&stack.console_url("/status")).await.unwrap();
-    sign_in_at_provider(&browser, login).await;
+    sign_in_at_provider(&browser, &stack, login).await;
     (stack, browser)
 }
 
@@ -85,11 +111,10 @@ async fn a_signed_out_visit_goes_through_sign_in_and_comes_back_to_the_page() {
         at_provider.as_str().starts_with(&stack.provider.issuer),
         "a signed-out visit is sent to the identity provider: {at_provider}"
     );
-    sign_in_at_provider(&browser, "dana").await;
+    sign_in_at_provider(&browser, &stack, "dana").await;
 
-    client.wait().for_element(Locator::Id("signed-in-as")).await.unwrap();
-    let back = client.current_url().await.unwrap();
-    assert_eq!(back.path(), "/status", "back where the visit began");
+    // Back where the visit began.
+    browser.wait_for(&console_page("/status", "status")).await;
     let signed_in_as = client
         .find(Locator::Id("signed-in-as"))
         .await
@@ -126,14 +151,12 @@ async fn a_signed_out_visit_goes_through_sign_in_and_comes_back_to_the_page() {
     assert!(!script_sees.contains("ccbridge_console"));
 
     // Signing out ends the session: the page sends to sign-in again.
-    client
-        .find(Locator::Css("form.signout button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client.wait().for_element(Locator::Css("h1")).await.unwrap();
+    browser
+        .click_on(
+            Locator::Css("form.signout button"),
+            &Page::console_under("/signout", "#signed-out"),
+        )
+        .await;
     assert_eq!(
         client.find(Locator::Css("h1")).await.unwrap().text().await.unwrap(),
         "Signed out"
@@ -157,7 +180,8 @@ async fn a_signed_out_visit_goes_through_sign_in_and_comes_back_to_the_page() {
 async fn a_form_posted_without_its_token_is_refused() {
     let (stack, browser) = visit_and_sign_in("otto").await;
     let client = &browser.client;
-    client.wait().for_element(Locator::Id("signed-in-as")).await.unwrap();
+    browser.wait_for(&console_page("/status", "status")).await;
+    let status_page = client.find(Locator::Css("html")).await.unwrap();
 
     // The sign-out form, posted the way another site would post it: without the page's token.
     client
@@ -169,13 +193,19 @@ async fn a_form_posted_without_its_token_is_refused() {
         )
         .await
         .unwrap();
-    let alert = client.wait().for_element(Locator::Css("p[role=alert]")).await.unwrap();
+    browser.wait_until_gone(&status_page).await;
+    browser
+        .wait_for(&Page::console_under("/signout", "p[role=alert]"))
+        .await;
+    let alert = client.find(Locator::Css("p[role=alert]")).await.unwrap();
     let text = alert.text().await.unwrap();
     assert!(text.contains("The form was refused"), "{text}");
     browser.screenshot("form-refused").await;
 
     // Still signed in: the refused form changed nothing.
-    client.goto(&stack.console_url("/status")).await.unwrap();
+    browser
+        .open(&stack.console_url("/status"), &console_page("/status", "status"))
+        .await;
     let signed_in_as = client
         .find(Locator::Id("signed-in-as"))
         .await
@@ -191,7 +221,9 @@ async fn a_form_posted_without_its_token_is_refused() {
 async fn a_person_without_a_console_role_is_not_signed_in() {
     let (_stack, browser) = visit_and_sign_in("nora").await;
     let client = &browser.client;
-    client.wait().for_element(Locator::Css("p[role=alert]")).await.unwrap();
+    browser
+        .wait_for(&Page::console_under("/signin/callback", "p[role=alert]"))
+        .await;
     let heading = client.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
     assert_eq!(heading, "Sign-in failed");
     assert!(client.find(Locator::Id("signed-in-as")).await.is_err());
@@ -202,7 +234,7 @@ async fn a_person_without_a_console_role_is_not_signed_in() {
 async fn reload_until_status(browser: &Browser, url: &str, status: &str) {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        browser.client.goto(url).await.unwrap();
+        browser.open(url, &request_page()).await;
         let shown = browser
             .client
             .find(Locator::Id("status"))
@@ -225,7 +257,9 @@ async fn reload_until_status(browser: &Browser, url: &str, status: &str) {
 /// Fills the new-request form and counts; answers the count page's figures.
 async fn count_request(browser: &Browser, new_request_url: &str, kind: &str, customer: &str) -> Vec<(String, String)> {
     let client = &browser.client;
-    client.goto(new_request_url).await.unwrap();
+    browser
+        .open(new_request_url, &console_page("/gdpr/new", "gdpr-new"))
+        .await;
     client
         .find(Locator::Css(&format!("#kind option[value={kind}]")))
         .await
@@ -247,8 +281,9 @@ async fn count_request(browser: &Browser, new_request_url: &str, kind: &str, cus
         .send_keys(customer)
         .await
         .unwrap();
-    client.find(Locator::Id("count")).await.unwrap().click().await.unwrap();
-    client.wait().for_element(Locator::Id("file")).await.unwrap();
+    browser
+        .click_on(Locator::Id("count"), &console_page("/gdpr/count", "gdpr-count"))
+        .await;
     assert_eq!(
         client
             .find(Locator::Id("count-status"))
@@ -271,7 +306,7 @@ async fn count_request(browser: &Browser, new_request_url: &str, kind: &str, cus
 async fn a_dpo_counts_then_files_an_export_and_downloads_its_zip_with_checksums() {
     let (stack, browser) = visit_and_sign_in("dana").await;
     let client = &browser.client;
-    client.wait().for_element(Locator::Id("signed-in-as")).await.unwrap();
+    browser.wait_for(&console_page("/status", "status")).await;
     let customer = stack.record_for_a_customer().await;
 
     let counts = count_request(&browser, &stack.console_url("/gdpr/new"), "EXPORT", &customer).await;
@@ -280,8 +315,7 @@ async fn a_dpo_counts_then_files_an_export_and_downloads_its_zip_with_checksums(
         "{counts:?}"
     );
     browser.screenshot("gdpr-count").await;
-    client.find(Locator::Id("file")).await.unwrap().click().await.unwrap();
-    client.wait().for_element(Locator::Id("request-id")).await.unwrap();
+    browser.click_on(Locator::Id("file"), &request_page()).await;
     let url = client.current_url().await.unwrap().to_string();
     reload_until_status(&browser, &url, "completed").await;
     browser.screenshot("gdpr-request").await;
@@ -317,22 +351,20 @@ async fn a_dpo_counts_then_files_an_export_and_downloads_its_zip_with_checksums(
 async fn a_forget_is_refused_to_its_filer_and_confirmed_by_another_dpo_with_both_audited() {
     let (stack, browser) = visit_and_sign_in("dana").await;
     let client = &browser.client;
-    client.wait().for_element(Locator::Id("signed-in-as")).await.unwrap();
+    browser.wait_for(&console_page("/status", "status")).await;
     let customer = stack.record_for_a_customer().await;
     count_request(&browser, &stack.console_url("/gdpr/new"), "FORGET", &customer).await;
-    client.find(Locator::Id("file")).await.unwrap().click().await.unwrap();
-    client.wait().for_element(Locator::Id("request-id")).await.unwrap();
+    browser.click_on(Locator::Id("file"), &request_page()).await;
     let url = client.current_url().await.unwrap().to_string();
     reload_until_status(&browser, &url, "awaiting_confirmation").await;
 
-    client
-        .find(Locator::Id("confirm"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let refusal = client.wait().for_element(Locator::Id("refusal")).await.unwrap();
+    browser
+        .click_on(
+            Locator::Id("confirm"),
+            &Page::console_under("/gdpr/requests/", "#refusal"),
+        )
+        .await;
+    let refusal = client.find(Locator::Id("refusal")).await.unwrap();
     let reason = refusal.text().await.unwrap();
     assert!(reason.contains("four eyes"), "{reason}");
     browser.screenshot("gdpr-confirm-refused").await;
@@ -341,16 +373,9 @@ async fn a_forget_is_refused_to_its_filer_and_confirmed_by_another_dpo_with_both
     // Bob, another DPO, in a browser of his own.
     let bob = Browser::start().await;
     bob.client.goto(&url).await.unwrap();
-    sign_in_at_provider(&bob, "bob").await;
-    bob.client.wait().for_element(Locator::Id("confirm")).await.unwrap();
-    bob.client
-        .find(Locator::Id("confirm"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    bob.client.wait().for_element(Locator::Id("request-id")).await.unwrap();
+    sign_in_at_provider(&bob, &stack, "bob").await;
+    bob.wait_for(&request_page()).await;
+    bob.click_on(Locator::Id("confirm"), &request_page()).await;
     reload_until_status(&bob, &url, "in_grace").await;
     let confirmed_by = bob
         .client
@@ -372,7 +397,8 @@ async fn a_forget_is_refused_to_its_filer_and_confirmed_by_another_dpo_with_both
     bob.screenshot("gdpr-forget-confirmed").await;
 
     // Bob undoes it within its grace window: the FORGET is undone.
-    bob.client.goto(&stack.console_url("/gdpr/new")).await.unwrap();
+    bob.open(&stack.console_url("/gdpr/new"), &console_page("/gdpr/new", "gdpr-new"))
+        .await;
     bob.client
         .find(Locator::Id("undo-reference"))
         .await
@@ -387,14 +413,7 @@ async fn a_forget_is_refused_to_its_filer_and_confirmed_by_another_dpo_with_both
         .send_keys(&customer)
         .await
         .unwrap();
-    bob.client
-        .find(Locator::Id("undo"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    bob.client.wait().for_element(Locator::Id("request-id")).await.unwrap();
+    bob.click_on(Locator::Id("undo"), &request_page()).await;
     reload_until_status(&bob, &url, "undone").await;
     bob.close().await;
 }
@@ -403,11 +422,10 @@ async fn a_forget_is_refused_to_its_filer_and_confirmed_by_another_dpo_with_both
 async fn a_dpo_extends_a_requests_deadline_with_a_reason() {
     let (stack, browser) = visit_and_sign_in("dana").await;
     let client = &browser.client;
-    client.wait().for_element(Locator::Id("signed-in-as")).await.unwrap();
+    browser.wait_for(&console_page("/status", "status")).await;
     let customer = stack.record_for_a_customer().await;
     count_request(&browser, &stack.console_url("/gdpr/new"), "FORGET", &customer).await;
-    client.find(Locator::Id("file")).await.unwrap().click().await.unwrap();
-    client.wait().for_element(Locator::Id("request-id")).await.unwrap();
+    browser.click_on(Locator::Id("file"), &request_page()).await;
     let url = client.current_url().await.unwrap().to_string();
     reload_until_status(&browser, &url, "awaiting_confirmation").await;
     let due_before = client.find(Locator::Id("due")).await.unwrap().text().await.unwrap();
@@ -426,8 +444,7 @@ async fn a_dpo_extends_a_requests_deadline_with_a_reason() {
         .send_keys("Complex request: records in three systems")
         .await
         .unwrap();
-    client.find(Locator::Id("extend")).await.unwrap().click().await.unwrap();
-    client.wait().for_element(Locator::Id("request-id")).await.unwrap();
+    browser.click_on(Locator::Id("extend"), &request_page()).await;
     let extension = client
         .find(Locator::Id("extension"))
         .await
@@ -454,7 +471,7 @@ fn base64_decode(text: &str) -> Vec<u8> {
 async fn a_back_office_user_assigns_an_unassigned_email_to_the_suggested_customer() {
     let (stack, browser) = visit_and_sign_in("bea").await;
     let client = &browser.client;
-    client.wait().for_element(Locator::Id("signed-in-as")).await.unwrap();
+    browser.wait_for(&console_page("/status", "status")).await;
     let customer = uuid::Uuid::new_v4().to_string();
     let address = format!("client-{}@example.com", uuid::Uuid::new_v4().simple());
     for _ in 0..3 {
@@ -465,7 +482,8 @@ async fn a_back_office_user_assigns_an_unassigned_email_to_the_suggested_custome
     let interaction = uuid::Uuid::new_v4().to_string();
     stack.write_record(None, &address, &interaction).await;
 
-    client.goto(&stack.console_url("/unassigned")).await.unwrap();
+    let unassigned = console_page("/unassigned", "unassigned");
+    browser.open(&stack.console_url("/unassigned"), &unassigned).await;
     let row = Locator::Css(&format!("tr.unassigned[data-interaction='{interaction}']"));
     let row_css = format!("tr.unassigned[data-interaction='{interaction}']");
     let found = client.find(Locator::Css(&row_css)).await.unwrap();
@@ -476,8 +494,8 @@ async fn a_back_office_user_assigns_an_unassigned_email_to_the_suggested_custome
     let label = suggestion.text().await.unwrap();
     assert!(label.contains(&customer), "{label}");
     browser.screenshot("unassigned").await;
-    suggestion.click().await.unwrap();
-    client.wait().for_element(Locator::Id("notice")).await.unwrap();
+    browser.click_to(&suggestion, &unassigned).await;
+    client.find(Locator::Id("notice")).await.unwrap();
 
     // The pairing reaches comm-history-writer through interaction-pairing's outbox.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -490,7 +508,7 @@ async fn a_back_office_user_assigns_an_unassigned_email_to_the_suggested_custome
         assert!(tokio::time::Instant::now() < deadline, "never assigned: {records:?}");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    client.goto(&stack.console_url("/unassigned")).await.unwrap();
+    browser.open(&stack.console_url("/unassigned"), &unassigned).await;
     assert!(client.find(row).await.is_err(), "no longer listed as unassigned");
     browser.close().await;
 }
@@ -534,26 +552,23 @@ async fn an_operator_replays_a_dead_letter_and_sees_it_processed() {
     let browser = Browser::start().await;
     let client = &browser.client;
     client.goto(&stack.console_url("/inbox")).await.unwrap();
-    sign_in_at_provider(&browser, "otto").await;
+    sign_in_at_provider(&browser, &stack, "otto").await;
+    let inbox = console_page("/inbox", "inbox");
+    browser.wait_for(&inbox).await;
     let row_css = format!("tr.dead[data-conversation='{interaction}']");
-    let row = client.wait().for_element(Locator::Css(&row_css)).await.unwrap();
+    let row = client.find(Locator::Css(&row_css)).await.unwrap();
     let page = client.source().await.unwrap();
     assert!(!page.contains("+420601123456"), "no personal data in the inbox");
     browser.screenshot("inbox").await;
-    row.find(Locator::Css("button.retry"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client.wait().for_element(Locator::Id("notice")).await.unwrap();
+    let retry = row.find(Locator::Css("button.retry")).await.unwrap();
+    browser.click_to(&retry, &inbox).await;
+    client.find(Locator::Id("notice")).await.unwrap();
 
     eventually("the replayed result's record", || async {
         !stack.records_of(&interaction).await.is_empty()
     })
     .await;
-    client.goto(&stack.console_url("/inbox")).await.unwrap();
-    client.wait().for_element(Locator::Css("h1")).await.unwrap();
+    browser.open(&stack.console_url("/inbox"), &inbox).await;
     assert!(client.find(Locator::Css(&row_css)).await.is_err(), "no longer dead");
     let pending = format!("tr.pending[data-conversation='{interaction}']");
     assert!(
@@ -571,12 +586,12 @@ async fn devstacks_console_signs_in_a_picked_name_and_roles_and_the_providers_co
     let client = &browser.client;
 
     // devstack's console: a signed-out visit gets the development sign-in form.
-    client.goto(&stack.devstack_console_url("/gdpr")).await.unwrap();
-    client
-        .wait()
-        .for_element(Locator::Id("development-sign-in"))
-        .await
-        .unwrap();
+    browser
+        .open(
+            &stack.devstack_console_url("/gdpr"),
+            &Page::console_under("/signin", "#development-sign-in"),
+        )
+        .await;
     browser.screenshot("development-sign-in").await;
     // No role picked: the form comes back saying so.
     client
@@ -586,14 +601,10 @@ async fn devstacks_console_signs_in_a_picked_name_and_roles_and_the_providers_co
         .send_keys("Dana Dev")
         .await
         .unwrap();
-    client
-        .find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let problem = client.wait().for_element(Locator::Id("problem")).await.unwrap();
+    browser
+        .click_on(Locator::Id("sign-in"), &Page::console_under("/signin", "#problem"))
+        .await;
+    let problem = client.find(Locator::Id("problem")).await.unwrap();
     assert_eq!(problem.text().await.unwrap(), "Roles: pick at least one.");
     client
         .find(Locator::Id("role-dpo"))
@@ -602,16 +613,11 @@ async fn devstacks_console_signs_in_a_picked_name_and_roles_and_the_providers_co
         .click()
         .await
         .unwrap();
-    client
-        .find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let signed_in_as = client.wait().for_element(Locator::Id("signed-in-as")).await.unwrap();
+    browser
+        .click_on(Locator::Id("sign-in"), &console_page("/gdpr", "gdpr-list"))
+        .await;
+    let signed_in_as = client.find(Locator::Id("signed-in-as")).await.unwrap();
     assert_eq!(signed_in_as.text().await.unwrap(), "Dana Dev");
-    assert_eq!(client.current_url().await.unwrap().path(), "/gdpr");
     assert!(client.find(Locator::Id("development-banner")).await.is_ok());
 
     // Its pages call the services in that person's name: a request filed here is audited so.
@@ -621,8 +627,7 @@ async fn devstacks_console_signs_in_a_picked_name_and_roles_and_the_providers_co
         counts.contains(&("count.communications".to_owned(), "1".to_owned())),
         "{counts:?}"
     );
-    client.find(Locator::Id("file")).await.unwrap().click().await.unwrap();
-    client.wait().for_element(Locator::Id("request-id")).await.unwrap();
+    browser.click_on(Locator::Id("file"), &request_page()).await;
     let mut actors = Vec::new();
     for cell in client.find_all(Locator::Css("tr.audit td.actor")).await.unwrap() {
         actors.push(cell.text().await.unwrap());
