@@ -11,6 +11,7 @@ mod database;
 mod fixtures;
 mod history_manager;
 mod logs;
+pub mod oidc;
 mod problems;
 mod schema;
 
