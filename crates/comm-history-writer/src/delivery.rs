@@ -14,7 +14,7 @@
 
 use crate::metrics::DeliveryMetrics;
 use crate::settings::{DeliverySettings, UpdateMode};
-use crate::store::deliveries::{self, Claimed, DeliveryKind};
+use crate::store::deliveries::{self, Claimed, DeliveryKind, ToSend};
 use domain::Timestamp;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::StatusCode;
@@ -80,8 +80,13 @@ impl DeliveryWorker {
             if entry.resend {
                 self.metrics.resent_unanswered.inc();
             }
-            let outcome = self.attempt(&entry).await?;
-            self.settle(&entry, outcome).await?;
+            match self.attempt(&entry).await? {
+                Some(outcome) => self.settle(&entry, outcome).await?,
+                None => {
+                    self.metrics.attempts.with_label_values(&["held"]).inc();
+                    tracing::info!(delivery_id = %entry.id, "delivery held back: a GDPR forget holds its record");
+                }
+            }
         }
         Ok(count)
     }
@@ -133,17 +138,28 @@ impl DeliveryWorker {
     }
 
     /// One attempt of `entry`. An error is this service's own (its database), not the manager's.
-    async fn attempt(&self, entry: &Claimed) -> Result<Outcome, ApiError> {
-        let record_id = entry.record_id;
-        let record = self
+    /// The holds are checked as the attempt goes out, not only when its batch was claimed: a
+    /// FORGET that came in between keeps the record here (`None`).
+    async fn attempt(&self, entry: &Claimed) -> Result<Option<Outcome>, ApiError> {
+        let (id, record_id, until) = (entry.id, entry.record_id, entry.lease_until);
+        let found = self
             .pool
-            .run(move |c| deliveries::record_to_send(c, record_id).map_err(ApiError::from))
+            .run(move |c| deliveries::begin_send(c, id, record_id, until).map_err(ApiError::from))
             .await?;
-        let Some(record) = record else {
-            return Ok(Outcome::Refused {
-                reason: "its record is gone".to_owned(),
-            });
+        let record = match found {
+            ToSend::Record(record) => record,
+            ToSend::Held => return Ok(None),
+            ToSend::Gone => {
+                return Ok(Some(Outcome::Refused {
+                    reason: "its record is gone".to_owned(),
+                }))
+            }
         };
+        self.send(entry, &record).await.map(Some)
+    }
+
+    /// Sends `record` as `entry` says.
+    async fn send(&self, entry: &Claimed, record: &domain::CommunicationRecord) -> Result<Outcome, ApiError> {
         let mut body = serde_json::to_value(&record.attributes)
             .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("a record that does not serialise: {e}")))?;
         if let Some(fields) = body.as_object_mut() {

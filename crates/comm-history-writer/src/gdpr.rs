@@ -323,6 +323,15 @@ impl GdprStore for CommunicationRecords {
             .collect()
     }
 
+    /// An attempt of one of the held records out to the manager when the hold came: the forget
+    /// waits for its answer, then names the copy ([`Self::delivered_elsewhere`]).
+    fn in_flight(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<bool> {
+        let mut records = holds::held_rows(connection, request_id, HOLD_RECORD)?;
+        records.extend(holds::held_rows(connection, request_id, HOLD_AGENT)?);
+        deliveries::in_flight_of(connection, &records, Timestamp::now())
+    }
+
+    /// The held records, the agents hidden, and the copies of the held records at the manager.
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
         let mut held = Vec::new();
         for kind in [HOLD_RECORD, HOLD_AGENT] {
@@ -334,6 +343,12 @@ impl GdprStore for CommunicationRecords {
                     .get_result(connection)
             })?);
         }
-        counts([(COMMUNICATIONS, held[0]), (AGENT_COMMUNICATIONS, held[1])])
+        let records = holds::held_rows(connection, request_id, HOLD_RECORD)?;
+        let copies = deliveries::delivered_of(connection, &records)?.len() as i64;
+        counts([
+            (COMMUNICATIONS, held[0]),
+            (AGENT_COMMUNICATIONS, held[1]),
+            (MANAGER_DELIVERIES, copies),
+        ])
     }
 }

@@ -34,7 +34,8 @@ impl RecordsMetrics {
 /// The delivery outbox's metrics (`[delivery]`).
 #[derive(Clone)]
 pub struct DeliveryMetrics {
-    /// Attempts by `result`: `delivered`, `retry` (down, slow, 5xx, 429), `dead`.
+    /// Attempts by `result`: `delivered`, `retry` (down, slow, 5xx, 429), `dead`, `held` (a GDPR
+    /// forget came between the claim and the send: nothing sent).
     pub attempts: prometheus::IntCounterVec,
     /// Entries sent again after an attempt got no answer: what a manager without idempotency
     /// may hold twice (at most one duplicate each).

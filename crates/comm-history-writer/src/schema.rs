@@ -60,5 +60,6 @@ diesel::table! {
         external_id -> Nullable<Text>,
         last_error -> Nullable<Text>,
         unanswered -> Bool,
+        sending_until -> Nullable<UtcTimestamp>,
     }
 }

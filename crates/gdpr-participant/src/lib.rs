@@ -104,7 +104,13 @@ pub trait GdprStore: Send + Sync + 'static {
     }
 }
 
-/// What `request_id` holds hidden, `pending_external` while work on its rows is in flight.
+/// The `externalRef` of a forget answered `pending_external` while work on its rows is in
+/// flight here: the orchestrator polls the status route with it until the work is done.
+pub const IN_FLIGHT_REF: &str = "in-flight";
+
+/// What `request_id` holds hidden, `pending_external` while work on its rows is in flight, and
+/// the copies of its rows delivered elsewhere (those of work that was in flight included, once
+/// it is done).
 fn forget_report<S: GdprStore>(
     store: &S,
     connection: &mut AnyConnection,
@@ -114,8 +120,10 @@ fn forget_report<S: GdprStore>(
     let mut report = ParticipantReport::done(held);
     if store.in_flight(connection, request_id)? {
         report.state = ParticipantState::PendingExternal;
+        report.external_ref = Some(IN_FLIGHT_REF.to_owned());
         report.detail = Some("rows of the subject are being processed here; ask again later".to_owned());
     }
+    report.to_erase_elsewhere = store.delivered_elsewhere(connection, request_id)?;
     Ok(report)
 }
 
@@ -272,7 +280,6 @@ async fn act<S: GdprStore>(
                     let held = store.held(c, request_id)?;
                     let mut report = forget_report(store.as_ref(), c, request_id, held)?;
                     report.left_out = left_out;
-                    report.to_erase_elsewhere = store.delivered_elsewhere(c, request_id)?;
                     Ok(report)
                 }
                 ParticipantAction::Undo => store.undo(c, request_id).map(ParticipantReport::done),

@@ -39,6 +39,9 @@ pub enum ManagerFault {
     Hang,
     /// Stores the record, then never answers: the answer is lost.
     StoreThenHang,
+    /// Answers `307 Temporary Redirect` to `/elsewhere`, which would store it (a manager moved,
+    /// or a hostile one): a client that follows redirects is seen there.
+    Redirect,
 }
 
 /// One request the stand-in received.
@@ -68,6 +71,8 @@ pub struct HistoryManager {
     pub url: String,
     state: Arc<Mutex<State>>,
     received: watch::Receiver<usize>,
+    /// Open: requests are answered; closed: each waits, received and counted, until it opens.
+    gate: Arc<watch::Sender<bool>>,
 }
 
 impl HistoryManager {
@@ -79,6 +84,7 @@ impl HistoryManager {
         }));
         let (count, received) = watch::channel(0usize);
         let count = Arc::new(count);
+        let (gate, gate_open) = watch::channel(true);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let shared = state.clone();
@@ -86,7 +92,9 @@ impl HistoryManager {
             actix_web::App::new()
                 .app_data(web::Data::from(shared.clone()))
                 .app_data(web::Data::from(count.clone()))
+                .app_data(web::Data::new(gate_open.clone()))
                 .route("/communicationRecords", web::post().to(take))
+                .route("/elsewhere", web::post().to(take))
                 .route("/communicationRecords/{id}", web::patch().to(take))
                 .route("/communicationRecords/{id}", web::put().to(take))
         })
@@ -96,7 +104,23 @@ impl HistoryManager {
         .unwrap()
         .run();
         tokio::spawn(server);
-        Self { url, state, received }
+        Self {
+            url,
+            state,
+            received,
+            gate: Arc::new(gate),
+        }
+    }
+
+    /// From now on every request waits, once received and counted, until [`Self::open_gate`]:
+    /// a delivery in flight for as long as a test needs, without a sleep.
+    pub fn close_gate(&self) {
+        self.gate.send_replace(false);
+    }
+
+    /// Lets the waiting requests (and the next ones) through.
+    pub fn open_gate(&self) {
+        self.gate.send_replace(true);
     }
 
     pub fn set_fault(&self, fault: ManagerFault) {
@@ -128,6 +152,7 @@ async fn take(
     body: web::Json<Value>,
     state: web::Data<Mutex<State>>,
     count: web::Data<watch::Sender<usize>>,
+    gate: web::Data<watch::Receiver<bool>>,
 ) -> HttpResponse {
     let header = |name: &str| {
         request
@@ -144,17 +169,21 @@ async fn take(
         authorization: header("authorization"),
         body: body.clone(),
     };
+    state.lock().unwrap().received.push(received.clone());
+    count.send_modify(|n| *n += 1);
+    let mut gate = gate.get_ref().clone();
+    if gate.wait_for(|open| *open).await.is_err() {
+        return HttpResponse::ServiceUnavailable().finish();
+    }
     let (fault, answer) = {
         let mut state = state.lock().unwrap();
-        state.received.push(received.clone());
         let fault = state.fault.unwrap_or(ManagerFault::None);
         let answer = match fault {
             ManagerFault::None | ManagerFault::StoreThenHang => Some(store(&mut state, &received)),
-            ManagerFault::Down | ManagerFault::Refuse(_) | ManagerFault::Hang => None,
+            ManagerFault::Down | ManagerFault::Refuse(_) | ManagerFault::Hang | ManagerFault::Redirect => None,
         };
         (fault, answer)
     };
-    count.send_modify(|n| *n += 1);
     match (fault, answer) {
         (ManagerFault::Down, _) => HttpResponse::ServiceUnavailable()
             .insert_header(("Retry-After", "1"))
@@ -163,6 +192,10 @@ async fn take(
             HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
                 .json(json!({ "error": "refused" }))
         }
+        (ManagerFault::Redirect, _) if request.path() != "/elsewhere" => HttpResponse::TemporaryRedirect()
+            .insert_header(("Location", "/elsewhere"))
+            .finish(),
+        (ManagerFault::Redirect, _) => HttpResponse::Created().json(json!({ "id": "elsewhere-1" })),
         (ManagerFault::Hang | ManagerFault::StoreThenHang, _) => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             HttpResponse::GatewayTimeout().finish()

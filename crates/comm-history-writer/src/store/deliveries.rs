@@ -205,6 +205,8 @@ pub struct Claimed {
     pub external_id: Option<String>,
     /// The `Idempotency-Key` of the record's create, for an update sent as a new record.
     pub create_key: Option<String>,
+    /// When the claim runs out: an attempt out to the manager is in flight until then.
+    pub lease_until: Timestamp,
 }
 
 /// Claims up to `limit` due entries for `lease`. An entry waits while an earlier entry of its
@@ -218,7 +220,9 @@ pub fn claim_due(
 ) -> QueryResult<Vec<Claimed>> {
     use delivery_outbox::dsl;
     let now_db = DbTimestamp::from(now);
-    let lease_until = DbTimestamp(now.as_offset_date_time() + lease);
+    let lease_end = Timestamp::from_offset_date_time(now.as_offset_date_time() + lease)
+        .ok_or_else(|| corrupt("the lease would fall past year 9999".to_owned()))?;
+    let lease_until = DbTimestamp::from(lease_end);
     service_kit::database::write_transaction(connection, |c| {
         let due = || {
             dsl::delivery_outbox
@@ -277,6 +281,7 @@ pub fn claim_due(
                 resend: unanswered,
                 external_id: create.and_then(|(_, external)| external.clone()),
                 create_key: create.map(|(create_id, _)| idempotency_key(*create_id)),
+                lease_until: lease_end,
             });
         }
         let taken: Vec<DbUuid> = claimed.iter().map(|entry| DbUuid(entry.id)).collect();
@@ -304,6 +309,7 @@ pub fn mark_delivered(
             dsl::external_id.eq(external_id),
             dsl::last_error.eq(None::<String>),
             dsl::unanswered.eq(false),
+            dsl::sending_until.eq(None::<DbTimestamp>),
         ))
         .execute(connection)
         .map(drop)
@@ -324,6 +330,7 @@ pub fn reschedule(
             dsl::next_attempt_at.eq(DbTimestamp::from(next)),
             dsl::last_error.eq(Some(reason)),
             dsl::unanswered.eq(unanswered),
+            dsl::sending_until.eq(None::<DbTimestamp>),
         ))
         .execute(connection)
         .map(drop)
@@ -337,6 +344,7 @@ pub fn mark_dead(connection: &mut AnyConnection, id: Uuid, reason: &str, unanswe
             dsl::status.eq(DeliveryStatus::Dead.as_str()),
             dsl::last_error.eq(Some(reason)),
             dsl::unanswered.eq(unanswered),
+            dsl::sending_until.eq(None::<DbTimestamp>),
         ))
         .execute(connection)
         .map(drop)
@@ -442,24 +450,77 @@ pub fn remove_of(connection: &mut AnyConnection, records: &[DbUuid]) -> QueryRes
     Ok(removed)
 }
 
-/// The record an entry sends, as it is now: `None` when it is gone (which a purge, removing its
-/// entries too, never leaves). A withdrawn record is sent without its customer.
-pub fn record_to_send(
+/// What an entry's attempt finds when it is about to go out.
+pub enum ToSend {
+    /// Its record is gone (which a purge, removing its entries too, never leaves).
+    Gone,
+    /// A GDPR forget holds its record: nothing is sent; the entry waits, its attempt given back.
+    Held,
+    /// The record as it is now (a withdrawn one without its customer): the attempt is in flight.
+    Record(Box<domain::CommunicationRecord>),
+}
+
+/// Checks `entry`'s record against the holds as its attempt goes out, and marks the attempt in
+/// flight until `until` (its lease), in one transaction with the record's row locked. A GDPR
+/// forget either comes first (its hold is seen, nothing is sent) or finds the attempt in flight
+/// ([`in_flight_of`]) and waits for its answer.
+pub fn begin_send(
     connection: &mut AnyConnection,
+    entry: Uuid,
     record_id: DbUuid,
-) -> QueryResult<Option<domain::CommunicationRecord>> {
-    let Some(row) = communication_records::table
-        .find(record_id)
-        .select(super::RecordRow::as_select())
-        .first(connection)
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let withdrawn = row.withdrawn_at()?.is_some();
-    let mut record = row.into_record()?;
-    if withdrawn {
-        record.attributes.customer_id = None;
+    until: Timestamp,
+) -> QueryResult<ToSend> {
+    use delivery_outbox::dsl;
+    service_kit::database::write_transaction(connection, |c| {
+        if let AnyConnection::Postgresql(pg) = c {
+            // A forget's update of the row waits for this transaction, or this read for it.
+            communication_records::table
+                .find(record_id)
+                .select(communication_records::id)
+                .for_update()
+                .first::<DbUuid>(pg)
+                .optional()?;
+        }
+        let found: Option<(super::RecordRow, Option<DbUuid>)> = communication_records::table
+            .find(record_id)
+            .select((super::RecordRow::as_select(), communication_records::forgotten_by))
+            .first(c)
+            .optional()?;
+        let Some((row, forgotten_by)) = found else {
+            return Ok(ToSend::Gone);
+        };
+        if forgotten_by.is_some() {
+            diesel::update(dsl::delivery_outbox.find(DbUuid(entry)))
+                .set(dsl::attempts.eq(dsl::attempts - 1))
+                .execute(c)?;
+            return Ok(ToSend::Held);
+        }
+        diesel::update(dsl::delivery_outbox.find(DbUuid(entry)))
+            .set(dsl::sending_until.eq(Some(DbTimestamp::from(until))))
+            .execute(c)?;
+        let withdrawn = row.withdrawn_at()?.is_some();
+        let mut record = row.into_record()?;
+        if withdrawn {
+            record.attributes.customer_id = None;
+        }
+        Ok(ToSend::Record(Box::new(record)))
+    })
+}
+
+/// Whether an attempt for one of `records` is out to the manager at `now`, its answer not in.
+pub fn in_flight_of(connection: &mut AnyConnection, records: &[Uuid], now: Timestamp) -> QueryResult<bool> {
+    use delivery_outbox::dsl;
+    for chunk in records.chunks(500) {
+        let ids: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        let out: i64 = dsl::delivery_outbox
+            .filter(dsl::record_id.eq_any(ids))
+            .filter(dsl::status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(dsl::sending_until.gt(DbTimestamp::from(now)))
+            .count()
+            .get_result(connection)?;
+        if out > 0 {
+            return Ok(true);
+        }
     }
-    Ok(Some(record))
+    Ok(false)
 }

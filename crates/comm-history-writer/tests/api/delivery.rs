@@ -15,16 +15,16 @@ use uuid::Uuid;
 const OPERATOR: &str = "operator";
 const ORCHESTRATOR: &str = "gdpr_orchestrator";
 const MANAGER_TOKEN: &str = "a-token-of-the-manager";
-const C: &str = "00000000-0000-4000-8000-00000000000c";
-const D: &str = "00000000-0000-4000-8000-00000000000d";
+pub(crate) const C: &str = "00000000-0000-4000-8000-00000000000c";
+pub(crate) const D: &str = "00000000-0000-4000-8000-00000000000d";
 
-struct Delivering {
-    app: TestApp,
-    worker: DeliveryWorker,
-    metrics: DeliveryMetrics,
+pub(crate) struct Delivering {
+    pub(crate) app: TestApp,
+    pub(crate) worker: DeliveryWorker,
+    pub(crate) metrics: DeliveryMetrics,
 }
 
-async fn spawn(manager: &HistoryManager, overrides: &[(&str, &str)]) -> Delivering {
+pub(crate) async fn spawn(manager: &HistoryManager, overrides: &[(&str, &str)]) -> Delivering {
     let url = format!("{}/communicationRecords", manager.url);
     let mut settings = vec![
         ("delivery.url", url.as_str()),
@@ -49,12 +49,12 @@ async fn spawn(manager: &HistoryManager, overrides: &[(&str, &str)]) -> Deliveri
     Delivering { app, worker, metrics }
 }
 
-fn later(seconds: i64) -> Timestamp {
+pub(crate) fn later(seconds: i64) -> Timestamp {
     Timestamp::from_offset_date_time(Timestamp::now().as_offset_date_time() + time::Duration::seconds(seconds)).unwrap()
 }
 
 /// Passes at `at` until one finds nothing due; answers how many entries were taken.
-async fn drain(worker: &DeliveryWorker, at: Timestamp) -> usize {
+pub(crate) async fn drain(worker: &DeliveryWorker, at: Timestamp) -> usize {
     let mut taken = 0;
     loop {
         match worker.try_execute_task(at).await.unwrap() {
@@ -64,20 +64,20 @@ async fn drain(worker: &DeliveryWorker, at: Timestamp) -> usize {
     }
 }
 
-fn record(customer: Option<&str>, interaction: &str) -> Value {
+pub(crate) fn record(customer: Option<&str>, interaction: &str) -> Value {
     let mut body = example();
     body["customerId"] = customer.map_or(Value::Null, |c| c.into());
     body["interactionId"] = interaction.into();
     body
 }
 
-async fn write(app: &TestApp, body: &Value) -> Value {
+pub(crate) async fn write(app: &TestApp, body: &Value) -> Value {
     let response = app.post_json("/communicationRecords", WRITER, body).await;
     assert_eq!(response.status().as_u16(), 201);
     response.json().await.unwrap()
 }
 
-async fn deliveries(app: &TestApp, status: &str) -> Vec<Value> {
+pub(crate) async fn deliveries(app: &TestApp, status: &str) -> Vec<Value> {
     let response = app.get(&format!("/deliveries?status={status}"), OPERATOR).await;
     assert_eq!(response.status().as_u16(), 200);
     let page: Value = response.json().await.unwrap();
@@ -401,7 +401,7 @@ async fn a_lost_answer_is_sent_again_and_counted_as_a_possible_duplicate() {
     );
 }
 
-async fn participant(app: &TestApp, request: Uuid, action: &str, subject: &Value) -> Value {
+pub(crate) async fn participant(app: &TestApp, request: Uuid, action: &str, subject: &Value) -> Value {
     let response = app
         .post_signed(
             &format!("/internal/gdpr/requests/{request}/{action}"),

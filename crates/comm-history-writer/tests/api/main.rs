@@ -5,6 +5,7 @@
 mod bad_input;
 mod batches;
 mod delivery;
+mod forgotten_deliveries;
 mod helpers;
 mod idempotency;
 mod migrations;
