@@ -11,7 +11,7 @@
 use crate::inbox::{self, InboxStatus};
 use crate::schema::{inbox_events, suppressions};
 use crate::siblings::Siblings;
-use crate::suppression::SuppressionKey;
+use crate::suppression::{self, SuppressionKey};
 use diesel::prelude::*;
 use domain::gdpr::{CategoryCounts, DataSubject, ParticipantCall, ParticipantReport};
 use domain::{InteractionId, Timestamp};
@@ -130,6 +130,33 @@ fn showing_agent(subject: &DataSubject) -> Filter {
 
 fn corrupt(e: serde_json::Error) -> diesel::result::Error {
     diesel::result::Error::DeserializationError(Box::new(e))
+}
+
+impl WebhookResults {
+    /// The fingerprints of these events' results (those still in the inbox).
+    fn fingerprints<'a>(
+        &self,
+        connection: &mut AnyConnection,
+        events: impl Iterator<Item = &'a Uuid>,
+    ) -> QueryResult<Vec<String>> {
+        let events: Vec<Uuid> = events.copied().collect();
+        let mut fingerprints = Vec::with_capacity(events.len());
+        holds::chunked(&events, |ids| {
+            let identities: Vec<(DbUuid, DbUuid, String)> = inbox_events::table
+                .filter(inbox_events::id.eq_any(ids))
+                .select((
+                    inbox_events::conversation_id,
+                    inbox_events::user_id,
+                    inbox_events::wrapup_code,
+                ))
+                .load(connection)?;
+            fingerprints.extend(identities.into_iter().map(|(conversation, agent, wrapup_code)| {
+                self.key.fingerprint(conversation.into(), agent.into(), &wrapup_code)
+            }));
+            Ok(0)
+        })?;
+        Ok(fingerprints)
+    }
 }
 
 impl GdprStore for WebhookResults {
@@ -308,8 +335,19 @@ impl GdprStore for WebhookResults {
 
     fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
         use inbox_events::dsl;
-        // The suppressions stay: late deliveries after the purge must still be dropped.
+        // A webhook batch that starts during the purge must see the fingerprints below, or a
+        // redelivery would find the result neither stored under its identity nor erased (as the
+        // forget's lock, above).
+        if let AnyConnection::Postgresql(pg) = connection {
+            diesel::sql_query("LOCK TABLE inbox_events IN SHARE ROW EXCLUSIVE MODE").execute(pg)?;
+        }
+        // The suppressions stay: late deliveries after the purge must still be dropped. And each
+        // result the purge deletes or rewrites stays known by its fingerprint, so that the same
+        // result delivered again, with whatever event time, is dropped too.
         let events = holds::held_rows(connection, request_id, HOLD_EVENT)?;
+        let agents = holds::held_rows(connection, request_id, HOLD_AGENT)?;
+        let erased = self.fingerprints(connection, events.iter().chain(&agents))?;
+        suppression::keep_erased(connection, request_id, &erased, Timestamp::now())?;
         let deleted = holds::chunked(&events, |ids| {
             diesel::delete(dsl::inbox_events.filter(dsl::id.eq_any(ids)))
                 .execute(connection)
@@ -319,7 +357,6 @@ impl GdprStore for WebhookResults {
         holds::drop_rows(connection, HOLD_AGENT, &events)?;
         // The agent leaves the inbox for good: their user id is replaced by a random one (the
         // natural key stays unique), and the event stays redacted, so its record never names them.
-        let agents = holds::held_rows(connection, request_id, HOLD_AGENT)?;
         let mut blanked = 0i64;
         for id in &agents {
             blanked += holds::changed(inbox::replace_agent(connection, *id)?);

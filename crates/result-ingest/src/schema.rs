@@ -45,6 +45,17 @@ diesel::table! {
     use diesel::sql_types::*;
     use service_kit::database::sql_types::{UtcTimestamp, Uuid};
 
+    erased_results (key_hash) {
+        key_hash -> Text,
+        request_id -> Uuid,
+        erased_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
     sweeps (id) {
         id -> Uuid,
         origin -> Text,

@@ -1,16 +1,18 @@
-//! The suppression list: keyed hashes of forgotten subjects' identifiers, so that a late delivery
-//! of a result from before a forget does not bring the subject's data back.
+//! The suppression list: keyed hashes of forgotten subjects' identifiers (customers' handles and
+//! interactions, agents' Genesys user ids), so that a late delivery of a result from before a
+//! forget does not bring the subject's data back; and the fingerprints of the results a purge
+//! erased, so that the same result delivered again, whenever, is known as seen.
 
-use crate::schema::suppressions;
+use crate::schema::{erased_results, suppressions};
 use diesel::prelude::*;
 use domain::gdpr::DataSubject;
-use domain::{SupportResult, Timestamp};
+use domain::{GenesysUserId, InteractionId, SupportResult, Timestamp};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use service_kit::database::sql_types::DbTimestamp;
 use service_kit::database::AnyConnection;
 use sha2::Sha256;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// HMAC-SHA256 over an identifier: the suppression list can recognise a subject without holding
 /// anything that names them, and without the key the hashes cannot be tested against guesses.
@@ -34,28 +36,81 @@ impl SuppressionKey {
     }
 
     /// What a webhook result is recognised by: its ANI's search key (`handle_key`, computed once
-    /// by the caller) and its conversation.
+    /// by the caller), its conversation and its agent.
     pub fn hashes_of_result(&self, result: &SupportResult, handle_key: &str) -> Vec<String> {
         vec![
             self.hash("handle", handle_key),
             self.hash("interaction", &result.conversation_id.to_string()),
+            self.hash("agent", &result.user_id.to_string()),
         ]
     }
 
-    /// What a forgotten subject is recognised by: its handles' search keys and its interactions.
+    /// What a forgotten subject is recognised by: its handles' search keys, its interactions and,
+    /// for an agent, their Genesys user ids.
     pub fn hashes_of_subject(&self, subject: &DataSubject) -> Vec<String> {
-        subject
-            .handle_keys()
+        let handles = subject.handle_keys().into_iter().map(|key| self.hash("handle", &key));
+        let interactions = subject
+            .interaction_ids
             .iter()
-            .map(|key| self.hash("handle", key))
-            .chain(
-                subject
-                    .interaction_ids
-                    .iter()
-                    .map(|id| self.hash("interaction", &id.to_string())),
-            )
-            .collect()
+            .map(|id| self.hash("interaction", &id.to_string()));
+        let agents = subject
+            .genesys_user_ids
+            .iter()
+            .map(|id| self.hash("agent", &id.to_string()));
+        handles.chain(interactions).chain(agents).collect()
     }
+
+    /// A result's fingerprint: its identity (conversation, agent, wrap-up code: the inbox's
+    /// natural key), whatever event time a delivery carries. Both ids are UUIDs of fixed length,
+    /// so the joined text names one identity only.
+    pub fn fingerprint(&self, conversation: InteractionId, agent: GenesysUserId, wrapup_code: &str) -> String {
+        self.hash("result", &format!("{conversation}/{agent}/{wrapup_code}"))
+    }
+
+    pub fn fingerprint_of_result(&self, result: &SupportResult) -> String {
+        self.fingerprint(result.conversation_id, result.user_id, result.wrapup_code.as_str())
+    }
+}
+
+/// For each fingerprint, whether a purge erased its result. One lookup for all of them.
+pub fn erased_among<'a>(
+    connection: &mut AnyConnection,
+    fingerprints: impl Iterator<Item = &'a str> + Clone,
+) -> QueryResult<Vec<bool>> {
+    let wanted: Vec<&str> = fingerprints.clone().collect();
+    let found: HashSet<String> = erased_results::table
+        .filter(erased_results::key_hash.eq_any(wanted))
+        .select(erased_results::key_hash)
+        .load::<String>(connection)?
+        .into_iter()
+        .collect();
+    Ok(fingerprints.map(|fingerprint| found.contains(fingerprint)).collect())
+}
+
+/// Keeps the fingerprints of results erased by `request_id` (again: nothing changes).
+pub fn keep_erased(
+    connection: &mut AnyConnection,
+    request_id: uuid::Uuid,
+    fingerprints: &[String],
+    now: Timestamp,
+) -> QueryResult<()> {
+    for chunk in fingerprints.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|fingerprint| {
+                (
+                    erased_results::key_hash.eq(fingerprint),
+                    erased_results::request_id.eq(service_kit::database::sql_types::DbUuid(request_id)),
+                    erased_results::erased_at.eq(DbTimestamp::from(now)),
+                )
+            })
+            .collect();
+        service_kit::per_backend!(connection, |c| diesel::insert_into(erased_results::table)
+            .values(&rows)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    Ok(())
 }
 
 /// For each result (its hashes and event time), whether it belongs to a subject forgotten after

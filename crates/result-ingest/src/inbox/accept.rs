@@ -14,19 +14,21 @@ pub struct Accepted {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Acceptance {
     Stored(Accepted),
-    /// The result is about a subject forgotten after it happened: a late delivery that must not
-    /// bring the data back. Nothing is stored.
+    /// The result is about a subject forgotten after it happened, or a purge erased this very
+    /// result: a late delivery that must not bring the data back. Nothing is stored.
     Suppressed,
 }
 
 /// A delivered result on its way into the inbox. `handle_key` is its ANI's search key,
 /// `suppression_hashes` its identifiers as [`crate::suppression::SuppressionKey`] hashes them,
-/// `payload` its JSON as stored; `trace_context` the webhook request's trace.
+/// `fingerprint` its identity's, `payload` its JSON as stored; `trace_context` the webhook
+/// request's trace.
 pub struct Delivery {
     pub result: SupportResult,
     pub handle_key: String,
     pub payload: String,
     pub suppression_hashes: Vec<String>,
+    pub fingerprint: String,
     pub trace_context: Option<String>,
     pub origin: Origin,
 }
@@ -42,6 +44,7 @@ impl Delivery {
         let handle_key = result.ani.key(handles).as_str().to_owned();
         Ok(Self {
             suppression_hashes: suppression.hashes_of_result(&result, &handle_key),
+            fingerprint: suppression.fingerprint_of_result(&result),
             payload: serde_json::to_string(&result)?,
             handle_key,
             trace_context,
@@ -70,7 +73,8 @@ fn natural_key(result: &SupportResult) -> NaturalKey<'_> {
 /// Stores each delivery as a pending event, or finds the event the same result created before
 /// (same conversation, agent and wrap-up code), in a constant number of statements
 /// for the whole batch, and only for redeliveries a statement more each. A result about a subject
-/// forgotten after it happened is not stored ([`Acceptance::Suppressed`]). Answers in the order
+/// forgotten after it happened, or a result a purge erased, is not stored
+/// ([`Acceptance::Suppressed`]). Answers in the order
 /// of `deliveries`. Atomic by itself: on PostgreSQL the batch is one statement (one round trip,
 /// its own commit when no transaction is open), on SQLite one transaction.
 pub fn accept_batch(
@@ -178,6 +182,8 @@ impl NewEvents<'_> {
             hash_delivery,
             hashes,
             hash_event_times,
+            fingerprint_delivery: (0..self.deliveries.len()).map(index_of).collect(),
+            fingerprints: self.deliveries.iter().map(|d| d.fingerprint.as_str()).collect(),
             now: self.now.as_offset_date_time(),
             row_delivery: rows.iter().map(|&i| index_of(i)).collect(),
             ids: rows.iter().map(|&i| self.ids[i]).collect(),
@@ -250,12 +256,15 @@ impl NewEvents<'_> {
             .get_results(c))?;
         let mut inserted: HashSet<Uuid> = inserted.into_iter().map(|id| id.0).collect();
 
-        let suppressed = crate::suppression::suppressed_among(
+        let forgotten = crate::suppression::suppressed_among(
             connection,
             self.deliveries
                 .iter()
                 .map(|d| (d.suppression_hashes.as_slice(), d.result.event_time)),
         )?;
+        let erased =
+            crate::suppression::erased_among(connection, self.deliveries.iter().map(|d| d.fingerprint.as_str()))?;
+        let suppressed: Vec<bool> = forgotten.iter().zip(&erased).map(|(f, e)| *f || *e).collect();
         let withdrawn: Vec<DbUuid> = (0..self.deliveries.len())
             .filter(|&index| suppressed[index] && inserted.remove(&self.ids[index]))
             .map(|index| DbUuid(self.ids[index]))

@@ -23,7 +23,8 @@ macro_rules! push_binds {
     }};
 }
 
-/// A webhook batch as one statement, from arrays: the suppression check and the insert of the
+/// A webhook batch as one statement, from arrays: the suppression check (a forgotten subject's
+/// hashes from before the forget; a result a purge erased, by its fingerprint) and the insert of the
 /// rows it lets through (see `NewEvents::store_in_one_statement`). A typed query diesel can keep
 /// prepared: planned anew for every batch, as a `sql_query`, it cost more than the insert itself.
 pub(super) struct AcceptBatchStatement<'a> {
@@ -31,6 +32,9 @@ pub(super) struct AcceptBatchStatement<'a> {
     pub(super) hash_delivery: Vec<i32>,
     pub(super) hashes: Vec<&'a str>,
     pub(super) hash_event_times: Vec<OffsetDateTime>,
+    /// Each delivery's fingerprint (its identity, keyed), with the delivery's index.
+    pub(super) fingerprint_delivery: Vec<i32>,
+    pub(super) fingerprints: Vec<&'a str>,
     pub(super) now: OffsetDateTime,
     /// The rows to insert, each with its delivery's index.
     pub(super) row_delivery: Vec<i32>,
@@ -47,11 +51,16 @@ pub(super) struct AcceptBatchStatement<'a> {
 
 impl QueryFragment<Pg> for AcceptBatchStatement<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("WITH suppressed AS (SELECT DISTINCT h.delivery FROM unnest(");
+        out.push_sql("WITH suppressed AS (SELECT h.delivery FROM unnest(");
         push_binds!(out; Array<Integer> => &self.hash_delivery, Array<Text> => &self.hashes, Array<Timestamptz> => &self.hash_event_times);
         out.push_sql(
             ") AS h(delivery, key_hash, event_time) \
-             JOIN suppressions s ON s.key_hash = h.key_hash AND s.forgotten_at > h.event_time), \
+             JOIN suppressions s ON s.key_hash = h.key_hash AND s.forgotten_at > h.event_time \
+             UNION SELECT f.delivery FROM unnest(",
+        );
+        push_binds!(out; Array<Integer> => &self.fingerprint_delivery, Array<Text> => &self.fingerprints);
+        out.push_sql(
+            ") AS f(delivery, key_hash) JOIN erased_results e ON e.key_hash = f.key_hash), \
              inserted AS (INSERT INTO inbox_events (id, conversation_id, user_id, wrapup_code, event_time, \
                  payload, customer_handle_key, trace_context, origin, status, attempts, \
                  next_attempt_at, accepted_at, budget_started_at) \

@@ -89,7 +89,7 @@ pub async fn start_writer_with(port: Option<test_support::ReservedPort>, setting
     callers.push(("auth.callers.interaction_pairing.scopes", "records:assign".to_owned()));
     let mut overrides = as_refs(&callers);
     overrides.extend_from_slice(settings);
-    let callers: &[test_support::TestCaller] = &[(BOFE, &["records:read"])];
+    let callers: &[test_support::TestCaller] = &[(BOFE, &["records:read"]), (ORCHESTRATOR, &["gdpr:participant"])];
     match port {
         Some(port) => test_support::spawn_app_on(&comm_history_writer::SERVICE, callers, &overrides, port).await,
         None => test_support::spawn_app_with(&comm_history_writer::SERVICE, callers, &overrides).await,
@@ -193,7 +193,10 @@ async fn start_pipeline(
     pairing_overrides.push(("pairing.backoff_min_ms", "1".to_owned()));
     let pairing = test_support::spawn_app_with(
         &interaction_pairing::SERVICE,
-        &[(BOFE, &["pairing:write", "pairing:read"])],
+        &[
+            (BOFE, &["pairing:write", "pairing:read"]),
+            (ORCHESTRATOR, &["gdpr:participant"]),
+        ],
         &as_refs(&pairing_overrides),
     )
     .await;

@@ -5,6 +5,7 @@
 mod association;
 mod crash;
 mod delivery;
+mod erasure;
 mod forget_race;
 mod genesys_setup;
 mod helpers;

@@ -10,24 +10,24 @@ use serde_json::{json, Value};
 use test_support::assert_problem;
 use uuid::Uuid;
 
-const JANA: &str = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f";
+pub(crate) const JANA: &str = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f";
 const PETR: &str = "0b6e2f7a-3c1d-4e9f-8a2b-5c6d7e8f9a0b";
-const SALE_COMPLETED: &str = "1ccb1c09-9495-4034-b377-b809f58d17da";
-const PHONE: &str = "tel:+420601123456";
+pub(crate) const SALE_COMPLETED: &str = "1ccb1c09-9495-4034-b377-b809f58d17da";
+pub(crate) const PHONE: &str = "tel:+420601123456";
 
 /// Conversations count once ended; windows every second; the budget no test reaches.
-const SWEEP: [(&str, &str); 3] = [
+pub(crate) const SWEEP: [(&str, &str); 3] = [
     ("ingest.sweep_settle_seconds", "0"),
     ("ingest.sweep_interval_seconds", "1"),
     ("ingest.sweep_max_requests_per_minute", "60000"),
 ];
 
-fn shifted(at: Timestamp, millis: i64) -> Timestamp {
+pub(crate) fn shifted(at: Timestamp, millis: i64) -> Timestamp {
     Timestamp::from_offset_date_time(at.as_offset_date_time() + time::Duration::milliseconds(millis)).unwrap()
 }
 
 /// An inbound call with the customer on `PHONE`, each agent wrapping up with "Sale completed".
-fn conversation(id: &str, start: Timestamp, end: Timestamp, agents: &[&str]) -> Value {
+pub(crate) fn conversation(id: &str, start: Timestamp, end: Timestamp, agents: &[&str]) -> Value {
     json!({
         "conversationId": id,
         "start": start.to_rfc3339(),
@@ -50,7 +50,7 @@ fn expected_record(id: &str, customer: Option<&str>, end: Timestamp) -> Value {
 }
 
 /// How the sim's trigger fared for each agent of a recorded conversation.
-fn outcomes(recorded: &Value) -> Vec<String> {
+pub(crate) fn outcomes(recorded: &Value) -> Vec<String> {
     recorded["webhookDeliveries"]
         .as_array()
         .unwrap()
@@ -75,7 +75,7 @@ async fn record_conversations(p: &Pipeline, start: Timestamp, count: i64, outcom
 
 /// The schedule's first pass, before any conversation: sets its watermark at now, reading
 /// nothing. Answers when it ran.
-async fn start_the_schedule(p: &Pipeline) -> Timestamp {
+pub(crate) async fn start_the_schedule(p: &Pipeline) -> Timestamp {
     let t0 = Timestamp::now();
     assert_eq!(p.sweep(t0).await, 0);
     let watermark = p

@@ -1,0 +1,191 @@
+//! An erasure stays erased: after a FORGET is purged, neither Genesys retrying its webhook nor
+//! the sweep finding the conversation again brings back a record, the agent's name or a copy.
+
+use crate::helpers::{pipeline_with_trigger, Pipeline, ORCHESTRATOR};
+use crate::sweep::{conversation, outcomes, shifted, start_the_schedule, JANA, PHONE, SALE_COMPLETED, SWEEP};
+use domain::Timestamp;
+use serde_json::{json, Value};
+use test_support::TestApp;
+use uuid::Uuid;
+
+/// A conversation with Jana, paired with its customer before it ended, delivered by Genesys'
+/// trigger and written: answers its id, its customer and its end.
+async fn a_written_conversation(p: &Pipeline, t0: Timestamp) -> (String, String, Timestamp) {
+    let (id, customer) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
+    p.pair(&json!({ "customerId": customer, "interactionId": id })).await;
+    let end = shifted(t0, 2);
+    let recorded = p
+        .record_conversation(&conversation(&id, shifted(t0, 1), end, &[JANA]))
+        .await;
+    assert_eq!(outcomes(&recorded), ["delivered"]);
+    p.drain(30).await;
+    let records = p.records_of_interaction(&id).await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["genesysUserId"], JANA);
+    assert_eq!(records[0]["customerId"], customer.as_str());
+    (id, customer, end)
+}
+
+/// The body Genesys' data action posted for the conversation (genesys-sim's trigger), as it
+/// posts it again when it retries.
+fn the_webhook(id: &str, end: Timestamp) -> Value {
+    json!({
+        "conversationId": id,
+        "eventTime": end.to_rfc3339(),
+        "direction": "inbound",
+        "mediaType": "voice",
+        "ani": PHONE,
+        "subject": "",
+        "wrapupCode": SALE_COMPLETED,
+        "userId": JANA,
+    })
+}
+
+/// Genesys retries the conversation's webhook: the same body, and the same result with a time
+/// of its own after the forget (the data action's time need not be the wrap-up's). Answers the
+/// webhook's answers (status and body).
+async fn retry(p: &Pipeline, id: &str, end: Timestamp) -> Vec<(u16, Value)> {
+    let mut later = the_webhook(id, end);
+    later["eventTime"] = shifted(Timestamp::now(), 1000).to_rfc3339().into();
+    let mut answers = Vec::new();
+    for body in [the_webhook(id, end), later] {
+        let answer = p.deliver(&body).await;
+        answers.push((answer.status().as_u16(), answer.json().await.unwrap()));
+    }
+    answers
+}
+
+/// Each retry was answered as dropped (200 `suppressed`), so Genesys stops retrying.
+fn the_retries_were_dropped(answers: Vec<(u16, Value)>) {
+    for (status, body) in answers {
+        assert_eq!((status, &body["suppressed"]), (200, &Value::Bool(true)), "{body}");
+    }
+}
+
+/// A FORGET of `subject` on each participant, confirmed and purged, in gdpr-orchestrator's order.
+async fn forget_and_purge(subject: Value, participants: &[&TestApp]) {
+    let request = Uuid::now_v7();
+    let call = json!({ "subject": subject });
+    for action in ["forget", "purge"] {
+        for app in participants {
+            let answer = app
+                .post_signed(
+                    &format!("/internal/gdpr/requests/{request}/{action}"),
+                    ORCHESTRATOR,
+                    &call,
+                )
+                .await;
+            assert_eq!(answer.status().as_u16(), 200, "{action}");
+            let report: Value = answer.json().await.unwrap();
+            assert_eq!(report["state"], "done", "{action}: {report}");
+        }
+    }
+}
+
+/// The rows of `app`'s tables that hold any of `values`.
+async fn rows_holding(app: &TestApp, values: &[&str]) -> Vec<String> {
+    test_support::dump_tables(app.pool())
+        .await
+        .into_iter()
+        .filter(|row| values.iter().any(|value| row.contains(value)))
+        .collect()
+}
+
+/// The conversation's one record stands, without the agent, and nothing in result-ingest or
+/// comm-history-writer names the agent; nothing waits in the inbox.
+async fn the_agent_stays_erased(p: &Pipeline, id: &str) {
+    let records = p.records_of_interaction(id).await;
+    assert_eq!(records.len(), 1, "a second record of the conversation: {records:#?}");
+    assert_eq!(records[0]["genesysUserId"], Value::Null, "{records:#?}");
+    assert_eq!(records[0]["bankUserName"], Value::Null, "{records:#?}");
+    assert!(p.events("pending").await.is_empty());
+    for app in [&p.ingest, &p.writer] {
+        let rows = rows_holding(app, &[JANA, "Jana Nov"]).await;
+        assert!(rows.is_empty(), "the purged agent is back: {rows:#?}");
+    }
+}
+
+/// Nothing of the conversation or its customer is anywhere: no record, no inbox event, no pairing.
+async fn the_customer_stays_erased(p: &Pipeline, id: &str, customer: &str) {
+    assert_eq!(p.records_of_interaction(id).await, Vec::<Value>::new());
+    assert!(p.events("pending").await.is_empty());
+    for app in [&p.ingest, &p.writer, &p.pairing] {
+        let rows = rows_holding(app, &[id, customer]).await;
+        assert!(rows.is_empty(), "the purged customer's conversation is back: {rows:#?}");
+    }
+}
+
+/// Whose FORGET was purged.
+#[derive(Clone, Copy)]
+enum Purged {
+    /// Jana's, the agent's (`genesysUserIds`).
+    Agent,
+    /// The customer's, with the interaction interaction-pairing links to them.
+    Customer,
+}
+
+/// What the purge erased stays erased.
+async fn stays_erased(p: &Pipeline, purged: Purged, id: &str, customer: &str) {
+    match purged {
+        Purged::Agent => the_agent_stays_erased(p, id).await,
+        Purged::Customer => the_customer_stays_erased(p, id, customer).await,
+    }
+}
+
+/// The pipeline with a conversation written, then `purged`'s FORGET confirmed and purged on each
+/// participant that holds its data. Answers the pipeline, the conversation, its customer and end.
+async fn after_the_purge_of(purged: Purged) -> (Pipeline, String, String, Timestamp) {
+    let p = pipeline_with_trigger(&SWEEP).await;
+    let t0 = start_the_schedule(&p).await;
+    let (id, customer, end) = a_written_conversation(&p, t0).await;
+    match purged {
+        Purged::Agent => forget_and_purge(json!({ "genesysUserIds": [JANA] }), &[&p.ingest, &p.writer]).await,
+        Purged::Customer => {
+            let subject = json!({ "customerIds": [customer], "interactionIds": [id] });
+            forget_and_purge(subject, &[&p.ingest, &p.writer, &p.pairing]).await;
+        }
+    }
+    stays_erased(&p, purged, &id, &customer).await;
+    (p, id, customer, end)
+}
+
+async fn a_retried_webhook_brings_nothing_back(purged: Purged) {
+    let (p, id, customer, end) = after_the_purge_of(purged).await;
+    let answers = retry(&p, &id, end).await;
+    p.drain(30).await;
+    stays_erased(&p, purged, &id, &customer).await;
+    the_retries_were_dropped(answers);
+    p.assert_no_personal_data_logged();
+}
+
+/// The scheduled sweep reads the conversation's window (its first read of it): it finds the
+/// result and drops it.
+async fn a_sweep_brings_nothing_back(purged: Purged) {
+    let (p, id, customer, _) = after_the_purge_of(purged).await;
+    let now = shifted(Timestamp::now(), 2000);
+    p.sweep(now).await;
+    assert_eq!(p.sweep_results("recovered"), 0);
+    assert_eq!(p.sweep_results("suppressed"), 1);
+    p.drain_at(now).await;
+    stays_erased(&p, purged, &id, &customer).await;
+}
+
+#[tokio::test]
+async fn a_purged_agent_is_not_brought_back_by_genesys_retrying_the_webhook() {
+    a_retried_webhook_brings_nothing_back(Purged::Agent).await;
+}
+
+#[tokio::test]
+async fn a_purged_agent_is_not_brought_back_by_a_sweep_over_the_window() {
+    a_sweep_brings_nothing_back(Purged::Agent).await;
+}
+
+#[tokio::test]
+async fn a_purged_customer_is_not_brought_back_by_genesys_retrying_the_webhook() {
+    a_retried_webhook_brings_nothing_back(Purged::Customer).await;
+}
+
+#[tokio::test]
+async fn a_purged_customer_is_not_brought_back_by_a_sweep_over_the_window() {
+    a_sweep_brings_nothing_back(Purged::Customer).await;
+}
