@@ -1,30 +1,69 @@
 //! console: the web page of ccbridge for the people who run it. Server-rendered HTML (askama),
-//! sign-in by OpenID Connect with PKCE, a signed and encrypted session cookie, a token on every
-//! form. It holds no data of its own: it reads the services.
+//! sign-in by OpenID Connect with PKCE, sessions kept on the server (its own database) behind a
+//! signed and encrypted cookie, a token on every form. It holds no other data of its own: it
+//! reads the services.
 
 pub mod bundle_zip;
 pub mod oidc;
 pub mod routes;
+pub mod schema;
 pub mod services;
 pub mod session;
+pub mod session_store;
 pub mod settings;
 
 use actix_session::config::{CookieContentSecurity, PersistentSession};
-use actix_session::storage::CookieSessionStore;
 use actix_session::SessionMiddleware;
 use actix_web::cookie::SameSite;
+use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+use service_kit::database::Migrations;
 use service_kit::startup::{Routes, ServiceContext, ServiceDefinition};
 use std::sync::Arc;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite/console");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres/console");
 
 pub static SERVICE: ServiceDefinition = ServiceDefinition {
     name: "console",
     default_config: include_str!("../configuration/defaults.toml"),
     scopes: &[],
-    migrations: None,
+    migrations: Some(Migrations {
+        sqlite: || SQLITE_MIGRATIONS,
+        postgres: || POSTGRES_MIGRATIONS,
+        append_only: &[],
+    }),
     openapi: routes::openapi,
     setup,
 };
+
+/// How often ended and expired sessions are deleted.
+const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The headers every page carries: what the browser may load, frame, post to and send on.
+/// `form-action` names the identity provider too: a form posted after the session ended is
+/// sent on to sign-in there, and Chromium checks the redirects a form's post follows.
+fn security_headers(https: bool, provider: Option<&url::Url>) -> DefaultHeaders {
+    let form_action = provider.map_or_else(
+        || "'self'".to_owned(),
+        |issuer| format!("'self' {}", issuer.origin().ascii_serialization()),
+    );
+    let mut headers = DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            format!("default-src 'self'; frame-ancestors 'none'; form-action {form_action}; base-uri 'none'"),
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "no-referrer"))
+        // Pages hold personal data: never kept by the browser or a proxy. The stylesheet says
+        // otherwise itself (DefaultHeaders leaves a header the response has).
+        .add(("Cache-Control", "no-store"));
+    if https {
+        headers = headers.add(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"));
+    }
+    headers
+}
 
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     // The identity provider's TLS uses ring, the provider the workspace's other clients compile in;
@@ -38,30 +77,63 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let key = settings
         .session_key()
         .map_err(|e| service_kit::configuration::invalid(&e))?;
+    let public_url = url::Url::parse(&settings.public_url)?;
     let provider = if settings.has_identity_provider() {
         Some(oidc::Oidc::new(settings.oidc.clone(), &settings.public_url)?)
     } else {
         None
     };
+    let issuer = provider
+        .as_ref()
+        .map(|_| url::Url::parse(&settings.oidc.issuer))
+        .transpose()?;
+    let Some(pool) = context.pool else {
+        // `check-config`: the settings are checked; nothing is served.
+        return Ok(Arc::new(|_: &mut web::ServiceConfig| {}));
+    };
+    let lifetimes = session_store::Lifetimes {
+        session: time::Duration::minutes(i64::try_from(settings.session_minutes)?),
+        idle: time::Duration::minutes(i64::try_from(settings.idle_minutes)?),
+    };
+    let store = session_store::DbSessionStore::new(pool.clone(), key.master(), lifetimes)?;
+    if let Some(background) = context.background {
+        let store = store.clone();
+        background.spawn("session housekeeping", move |shutdown, health| {
+            store.keep_house(HOUSEKEEPING_EVERY, shutdown, health)
+        });
+    }
     let sign_in = web::Data::new(routes::sign_in::SignInMethods {
         provider,
         development: settings.development_sign_in,
+        public_url,
     });
     let services = web::Data::new(services::Services::new(settings.services.clone())?);
     let session_length = actix_web::cookie::time::Duration::minutes(i64::try_from(settings.session_minutes)?);
+    let https = settings.is_https();
+    // Over https the `__Host-` prefix: the browser takes the cookie only Secure, from this host,
+    // for every path, and no sibling domain can set one in its place.
+    let cookie_name = if https {
+        "__Host-ccbridge_console"
+    } else {
+        "ccbridge_console"
+    };
     Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {
-        let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
-            .cookie_name("ccbridge_console".to_owned())
+        let sessions = SessionMiddleware::builder(store.clone(), key.clone())
+            .cookie_name(cookie_name.to_owned())
             .cookie_secure(true)
             .cookie_http_only(true)
+            .cookie_path("/".to_owned())
             // Lax: the identity provider's redirect back is a top-level GET that must carry it.
             .cookie_same_site(SameSite::Lax)
             .cookie_content_security(CookieContentSecurity::Private)
             .session_lifecycle(PersistentSession::default().session_ttl(session_length))
             .build();
-        cfg.app_data(sign_in.clone())
-            .app_data(services.clone())
-            .service(web::scope("").wrap(sessions).configure(routes::config));
+        cfg.app_data(sign_in.clone()).app_data(services.clone()).service(
+            web::scope("")
+                .wrap(sessions)
+                .wrap(security_headers(https, issuer.as_ref()))
+                .configure(routes::config),
+        );
     }))
 }
 

@@ -1,5 +1,5 @@
-//! Who is signed in, and the form token: kept in the session cookie (signed and encrypted,
-//! HttpOnly, Secure, SameSite=Lax), nothing on the server.
+//! Who is signed in, and the form token: kept in the session on the server (session_store.rs),
+//! named by the session cookie (signed and encrypted, HttpOnly, Secure, SameSite=Lax).
 
 use actix_session::Session;
 use actix_web::http::header;
@@ -163,10 +163,75 @@ pub fn sign_out(session: &Session) {
     session.purge();
 }
 
-/// Only a path of this site is a place to return to after sign-in.
-pub fn local_path(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
-        _ => "/".to_owned(),
+/// Only a path of this site is a place to return to after sign-in. `next` is resolved against
+/// the console's own address as a browser resolves a `Location` (tabs and newlines dropped,
+/// backslashes taken for slashes, dot segments removed): anything that lands on another origin,
+/// or on a path a browser would read as another host (`//host`), goes to `/`. What is answered
+/// is the resolved path and query, not `next` as sent, so the browser follows what was checked.
+pub fn local_path(console: &url::Url, next: Option<&str>) -> String {
+    let Some(resolved) = next.and_then(|next| console.join(next).ok()) else {
+        return "/".to_owned();
+    };
+    if resolved.origin() != console.origin() || resolved.path().starts_with("//") {
+        return "/".to_owned();
+    }
+    match resolved.query() {
+        Some(query) => format!("{}?{query}", resolved.path()),
+        None => resolved.path().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn next_stays_on_the_console_however_it_is_written() {
+        let console = url::Url::parse("https://console.bank.example").unwrap();
+        for (next, expected) in [
+            ("/gdpr/requests/1?tab=audit", "/gdpr/requests/1?tab=audit"),
+            ("/status", "/status"),
+            ("gdpr", "/gdpr"),
+            ("https://console.bank.example/inbox", "/inbox"),
+            ("", "/"),
+        ] {
+            assert_eq!(local_path(&console, Some(next)), expected, "{next:?}");
+        }
+        for nasty in [
+            "//evil.example",
+            "\t//evil.example",
+            "\t//evil.example/x",
+            "/\t/evil.example",
+            "\n//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "\\/evil.example",
+            "/\\/evil.example",
+            " //evil.example",
+            "https://evil.example/",
+            "https:evil.example",
+            "http://console.bank.example/",
+            "https://console.bank.example:444/",
+            "https://console.bank.example@evil.example/",
+            "//console.bank.example@evil.example",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "/.//evil.example",
+            "/a/..//evil.example",
+            "/%2e%2e//evil.example",
+            "///evil.example",
+            "/\u{0009}/evil.example",
+        ] {
+            let kept = local_path(&console, Some(nasty));
+            assert!(
+                kept == "/" || (kept.starts_with('/') && !kept.starts_with("//") && !kept.contains('\\')),
+                "{nasty:?} → {kept:?}"
+            );
+            let followed = console.join(&kept).unwrap();
+            assert_eq!(followed.origin(), console.origin(), "{nasty:?} → {kept:?}");
+        }
+        assert_eq!(local_path(&console, None), "/");
+        // Encoded forms stay encoded in the path: never decoded into another host.
+        assert_eq!(local_path(&console, Some("/%2F%2Fevil.example")), "/%2F%2Fevil.example");
     }
 }

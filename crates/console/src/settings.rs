@@ -11,6 +11,8 @@ pub struct ConsoleSettings {
     pub public_url: String,
     pub session_key: SecretString,
     pub session_minutes: u64,
+    /// A session left alone this long ends (checked on every request, on the server).
+    pub idle_minutes: u64,
     /// Development only: a sign-in form where anyone picks a name and roles (devstack).
     pub development_sign_in: bool,
     pub oidc: OidcSettings,
@@ -66,6 +68,11 @@ fn is_http(url: &str) -> bool {
 }
 
 impl ConsoleSettings {
+    /// Whether the browser reaches the console over https: then HSTS and the `__Host-` cookie.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
     /// The session cookie's key (at least 64 bytes: half signs, half encrypts).
     pub fn session_key(&self) -> Result<actix_web::cookie::Key, String> {
         let text = self.session_key.expose_secret();
@@ -92,11 +99,14 @@ impl ConsoleSettings {
         if let Err(problem) = self.session_key() {
             problems.push(problem);
         }
-        if !is_http(&self.public_url) {
+        if !is_http(&self.public_url) || url::Url::parse(&self.public_url).is_err() {
             problems.push("console.public_url: must be an http(s) URL".to_owned());
         }
         if !(5..=1440).contains(&self.session_minutes) {
             problems.push("console.session_minutes: must be 5 to 1440".to_owned());
+        }
+        if !(1..=self.session_minutes.max(1)).contains(&self.idle_minutes) {
+            problems.push("console.idle_minutes: must be 1 to console.session_minutes".to_owned());
         }
         if self.development_sign_in && environment != Environment::Development {
             problems.push(
@@ -137,6 +147,7 @@ mod tests {
             public_url: "https://console.bank.example".to_owned(),
             session_key: SecretString::from(key.to_owned()),
             session_minutes: 480,
+            idle_minutes: 15,
             development_sign_in: false,
             oidc: OidcSettings {
                 issuer: "https://login.bank.example".to_owned(),

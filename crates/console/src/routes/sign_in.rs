@@ -20,6 +20,8 @@ const DEVELOPMENT_FORM_TOKEN: &str = "development_sign_in_token";
 pub struct SignInMethods {
     pub provider: Option<Oidc>,
     pub development: bool,
+    /// `console.public_url`: where `next` must stay.
+    pub public_url: url::Url,
 }
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -58,7 +60,12 @@ async fn sign_in_page(
     query: web::Query<StartQuery>,
 ) -> Result<HttpResponse, Refusal> {
     if methods.development {
-        return development_form(&methods, &session, session::local_path(query.next.as_deref()), None);
+        return development_form(
+            &methods,
+            &session,
+            session::local_path(&methods.public_url, query.next.as_deref()),
+            None,
+        );
     }
     start(methods, session, query).await
 }
@@ -69,7 +76,7 @@ async fn start(
     query: web::Query<StartQuery>,
 ) -> Result<HttpResponse, Refusal> {
     let oidc = methods.provider.as_ref().ok_or(Refusal::NotFound)?;
-    let next = session::local_path(query.next.as_deref());
+    let next = session::local_path(&methods.public_url, query.next.as_deref());
     Ok(match oidc.start(next).await {
         Ok((url, pending)) => {
             session.insert(PENDING, pending).map_err(|_| Refusal::Session)?;
@@ -223,7 +230,7 @@ async fn development_sign_in(
     }
     let expected: Option<String> = session.remove_as(DEVELOPMENT_FORM_TOKEN).and_then(Result::ok);
     session::check_token(&expected.unwrap_or_default(), form.csrf.as_deref())?;
-    let next = session::local_path(form.next.as_deref());
+    let next = session::local_path(&methods.public_url, form.next.as_deref());
     let Some(name) = development_name(&form.name) else {
         return development_form(&methods, &session, next, Some(("Name: 1 to 64 characters.", "")));
     };

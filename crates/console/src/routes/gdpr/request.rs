@@ -17,7 +17,7 @@ pub(super) fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/gdpr/requests/{id}", web::get().to(request))
         .route("/gdpr/requests/{id}/confirm", web::post().to(confirm))
         .route("/gdpr/requests/{id}/extend", web::post().to(extend))
-        .route("/gdpr/requests/{id}/bundle.zip", web::get().to(bundle));
+        .route("/gdpr/requests/{id}/bundle.zip", web::post().to(bundle));
 }
 
 struct StepRow {
@@ -230,14 +230,18 @@ async fn extend(
 }
 
 /// The export bundle as one zip: `manifest.json`, one file per participant and category (the
-/// exact bytes the manifest's checksums cover), and `SHA256SUMS`.
+/// exact bytes the manifest's checksums cover), and `SHA256SUMS`. Downloaded through the page's
+/// form (a POST with its token): every download is an audit entry, so a link on another site,
+/// which a browser follows with the session's cookie, must fetch nothing.
 async fn bundle(
     services: web::Data<Services>,
     session: Session,
     path: web::Path<String>,
+    form: web::Form<FormToken>,
 ) -> Result<HttpResponse, Refusal> {
     let id = parse_id(&path)?;
     let person = session::require_role(&session, &format!("/gdpr/requests/{id}"), Role::Dpo)?;
+    session::check_form_token(&person, form.csrf.as_deref())?;
     let answer = match services
         .gdpr(
             Method::GET,
