@@ -7,17 +7,20 @@
 //!   by `update_mode`: `PATCH`/`PUT update_url_template` with the record, or `POST url` with the
 //!   record and `supersedes`, the create's `Idempotency-Key`.
 //!
+//! Over https outside development (`delivery.url` is checked at start), trusting the public roots
+//! and the bank's CA bundle (`delivery.ca_bundle`); redirects are not followed.
+//!
 //! 2xx: delivered (a create's answer may name the manager's id, kept for the updates' URL).
 //! 408, 425, 429, 5xx, a timeout or no connection: retried with backoff (at least the manager's
-//! `Retry-After`), dead after `max_attempts`. Any other answer is a refusal: dead at once, with
+//! `Retry-After`), dead after `max_attempts`. Any other answer (a 3xx too) is a refusal: dead at once, with
 //! the status as its reason; an operator retries it once the manager is fixed.
 
 use crate::metrics::DeliveryMetrics;
 use crate::settings::{DeliverySettings, UpdateMode};
 use crate::store::deliveries::{self, Claimed, DeliveryKind, ToSend};
 use domain::Timestamp;
-use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
-use reqwest::StatusCode;
+use reqwest_rustls::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest_rustls::StatusCode;
 use secrecy::ExposeSecret;
 use service_kit::database::DbPool;
 use service_kit::problem::ApiError;
@@ -45,7 +48,7 @@ enum Outcome {
 
 pub struct DeliveryWorker {
     pool: DbPool,
-    http: reqwest::Client,
+    http: reqwest_rustls::Client,
     settings: DeliverySettings,
     queue: QueueSettings,
     metrics: DeliveryMetrics,
@@ -54,10 +57,18 @@ pub struct DeliveryWorker {
 impl DeliveryWorker {
     pub fn new(pool: DbPool, settings: DeliverySettings, metrics: DeliveryMetrics) -> anyhow::Result<Self> {
         let queue = settings.queue().map_err(service_kit::configuration::invalid_all)?;
-        let http = reqwest::Client::builder()
+        let mut http = reqwest_rustls::Client::builder()
             .timeout(Duration::from_millis(settings.timeout_ms))
             .connect_timeout(Duration::from_millis(settings.timeout_ms.min(5_000)))
-            .build()?;
+            // A 3xx is the manager's answer, a failed delivery: the record goes nowhere else.
+            .redirect(reqwest_rustls::redirect::Policy::none());
+        for certificate in settings
+            .ca_certificates()
+            .map_err(|problem| service_kit::configuration::invalid(&problem))?
+        {
+            http = http.add_root_certificate(certificate);
+        }
+        let http = http.build()?;
         Ok(Self {
             pool,
             http,
@@ -167,7 +178,7 @@ impl DeliveryWorker {
             fields.remove("genesysUserId");
         }
         let (method, url) = match (entry.kind, self.settings.update_mode) {
-            (DeliveryKind::Create, _) => (reqwest::Method::POST, self.settings.url.clone()),
+            (DeliveryKind::Create, _) => (reqwest_rustls::Method::POST, self.settings.url.clone()),
             (DeliveryKind::Update, UpdateMode::NewRecord) => {
                 let Some(create_key) = &entry.create_key else {
                     return Ok(Outcome::Refused {
@@ -175,7 +186,7 @@ impl DeliveryWorker {
                     });
                 };
                 body["supersedes"] = create_key.clone().into();
-                (reqwest::Method::POST, self.settings.url.clone())
+                (reqwest_rustls::Method::POST, self.settings.url.clone())
             }
             (DeliveryKind::Update, mode) => {
                 let template = &self.settings.update_url_template;
@@ -193,18 +204,21 @@ impl DeliveryWorker {
                     url = url.replace("{externalId}", &encoded.to_string());
                 }
                 let method = if mode == UpdateMode::Put {
-                    reqwest::Method::PUT
+                    reqwest_rustls::Method::PUT
                 } else {
-                    reqwest::Method::PATCH
+                    reqwest_rustls::Method::PATCH
                 };
                 (method, url)
             }
         };
+        let body = serde_json::to_vec(&body)
+            .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("a record that does not serialise: {e}")))?;
         let mut request = self
             .http
             .request(method, url)
             .header("Idempotency-Key", deliveries::idempotency_key(entry.id))
-            .json(&body);
+            .header(reqwest_rustls::header::CONTENT_TYPE, "application/json")
+            .body(body);
         let token = self.settings.bearer_token.expose_secret();
         if !token.is_empty() {
             request = request.bearer_auth(token);
@@ -241,7 +255,10 @@ impl DeliveryWorker {
             };
             return Ok(Outcome::Delivered { external_id });
         }
-        let reason = format!("communication-history-manager answered {status}");
+        let mut reason = format!("communication-history-manager answered {status}");
+        if status.is_redirection() {
+            reason.push_str(": redirects are not followed");
+        }
         if retryable(status) {
             Ok(Outcome::Retry {
                 reason,
@@ -254,11 +271,11 @@ impl DeliveryWorker {
     }
 
     /// The manager's id for the record, where `external_id_pointer` says its answer holds one.
-    async fn external_id(&self, response: reqwest::Response) -> Option<String> {
+    async fn external_id(&self, response: reqwest_rustls::Response) -> Option<String> {
         if self.settings.external_id_pointer.is_empty() {
             return None;
         }
-        let answer: serde_json::Value = response.json().await.ok()?;
+        let answer: serde_json::Value = serde_json::from_slice(&response.bytes().await.ok()?).ok()?;
         match answer.pointer(&self.settings.external_id_pointer)? {
             serde_json::Value::String(id) if !id.is_empty() => Some(id.clone()),
             serde_json::Value::Number(id) => Some(id.to_string()),

@@ -41,7 +41,10 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         .normaliser()
         .map_err(|reason| service_kit::configuration::invalid(&format!("handles.default_region: {reason}")))?;
     let delivery: settings::DeliverySettings = context.settings.section("delivery")?;
-    delivery.validate().map_err(service_kit::configuration::invalid_all)?;
+    let development = context.settings.application.environment == service_kit::configuration::Environment::Development;
+    delivery
+        .validate(development)
+        .map_err(service_kit::configuration::invalid_all)?;
     let metrics = Arc::new(metrics::RecordsMetrics::register(context.metrics)?);
     let delivery_metrics = metrics::DeliveryMetrics::register(context.metrics)?;
     let policy = actix_web::web::Data::new(store::WritePolicy {

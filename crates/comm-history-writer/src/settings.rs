@@ -75,6 +75,9 @@ pub struct DeliverySettings {
     pub lease_seconds: u64,
     pub backoff_min_ms: u64,
     pub backoff_max_ms: u64,
+    /// A PEM file of the CA certificates the manager's certificate may chain to, besides the
+    /// public (Mozilla) roots: the bank's internal CA. Empty: the public roots only.
+    pub ca_bundle: String,
 }
 
 impl DeliverySettings {
@@ -93,12 +96,36 @@ impl DeliverySettings {
         )
     }
 
-    pub fn validate(&self) -> Result<(), Vec<String>> {
+    /// The CA certificates of `ca_bundle`: at least one, every PEM block a certificate.
+    pub fn ca_certificates(&self) -> Result<Vec<reqwest_rustls::Certificate>, String> {
+        if self.ca_bundle.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pem =
+            std::fs::read(&self.ca_bundle).map_err(|e| format!("delivery.ca_bundle: cannot be read ({})", e.kind()))?;
+        let certificates = reqwest_rustls::Certificate::from_pem_bundle(&pem)
+            .map_err(|_| "delivery.ca_bundle: not a PEM file of certificates".to_owned())?;
+        if certificates.is_empty() {
+            return Err("delivery.ca_bundle: holds no certificate".to_owned());
+        }
+        Ok(certificates)
+    }
+
+    /// Outside `development` the manager is reached over https only.
+    pub fn validate(&self, development: bool) -> Result<(), Vec<String>> {
         let mut problems = self.queue().err().unwrap_or_default();
-        let is_http = |url: &str| url.starts_with("https://") || url.starts_with("http://");
+        let is_http = |url: &str| url.starts_with("https://") || (url.starts_with("http://") && development);
+        let must_be = if development {
+            "an http(s) URL"
+        } else {
+            "an https URL (http only with application.environment = \"development\")"
+        };
         if self.enabled() {
             if !is_http(&self.url) {
-                problems.push("delivery.url: must be an http(s) URL".to_owned());
+                problems.push(format!("delivery.url: must be {must_be}"));
+            }
+            if let Err(problem) = self.ca_certificates() {
+                problems.push(problem);
             }
             if !(100..=120_000).contains(&self.timeout_ms) {
                 problems.push("delivery.timeout_ms: must be 100 to 120000".to_owned());
@@ -119,10 +146,9 @@ impl DeliverySettings {
                 UpdateMode::Patch | UpdateMode::Put => {
                     let template = &self.update_url_template;
                     if !is_http(template) || !(template.contains("{externalId}") || template.contains("{recordId}")) {
-                        problems.push(
-                            "delivery.update_url_template: must be an http(s) URL naming {externalId} or {recordId}"
-                                .to_owned(),
-                        );
+                        problems.push(format!(
+                            "delivery.update_url_template: must be {must_be} naming {{externalId}} or {{recordId}}"
+                        ));
                     }
                     if template.contains("{externalId}") && self.external_id_pointer.is_empty() {
                         problems.push(

@@ -5,6 +5,7 @@
 mod bad_input;
 mod batches;
 mod delivery;
+mod delivery_transport;
 mod forgotten_deliveries;
 mod helpers;
 mod idempotency;
