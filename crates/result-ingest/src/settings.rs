@@ -63,6 +63,8 @@ pub struct IngestSettings {
     /// The most Genesys requests (detail query pages) the sweep spends a minute, of the budget the
     /// name lookups share.
     pub sweep_max_requests_per_minute: u32,
+    /// The most operators' sweeps open (pending or running) at once; another is refused (409).
+    pub sweep_max_open_operator: u32,
 }
 
 impl IngestSettings {
@@ -92,6 +94,9 @@ impl IngestSettings {
         }
         if self.sweep_max_requests_per_minute == 0 {
             problems.push("ingest.sweep_max_requests_per_minute: must be at least 1".to_owned());
+        }
+        if !(1..=100).contains(&self.sweep_max_open_operator) {
+            problems.push("ingest.sweep_max_open_operator: must be 1 to 100".to_owned());
         }
         if self.sweep_enabled
             && self.sweep_settle_seconds.saturating_add(self.sweep_overlap_seconds)

@@ -18,15 +18,18 @@ use uuid::Uuid;
 
 /// How far back an operator may sweep: only while a result's event is kept (processed events
 /// are removed after `ingest.retention_days`) is a result found again known to be written.
+/// And how many operators' sweeps may be open at once (`ingest.sweep_max_open_operator`).
 #[derive(Debug, Clone, Copy)]
 pub struct SweepLimits {
     reach: Duration,
+    max_open_operator: u32,
 }
 
 impl From<&IngestSettings> for SweepLimits {
     fn from(settings: &IngestSettings) -> Self {
         Self {
             reach: settings.sweep_reach(),
+            max_open_operator: settings.sweep_max_open_operator,
         }
     }
 }
@@ -60,6 +63,7 @@ pub(crate) struct SweepRequest {
     request_body = SweepRequest,
     responses(
         (status = 202, description = "The sweep, due now", body = Sweep),
+        (status = 409, description = "`ingest.sweep_max_open_operator` operator sweeps are open already", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A wrong window (the field named)", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -97,9 +101,16 @@ pub(crate) async fn start(
         from: request.from,
         to: request.to,
     };
+    let max_open = limits.max_open_operator;
     let sweep = pool
-        .run(move |c| sweep::create(c, &new, now).map_err(ApiError::from))
-        .await?;
+        .run(move |c| sweep::create_bounded(c, &new, now, max_open).map_err(ApiError::from))
+        .await?
+        .ok_or_else(|| {
+            ApiError::Conflict(format!(
+                "{max_open} operator sweeps are open already (ingest.sweep_max_open_operator): \
+                 wait for one to finish (GET /ingest/sweeps)"
+            ))
+        })?;
     tracing::info!(sweep_id = %sweep.id, caller = %caller.name, "an operator asked for a sweep");
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/ingest/sweeps/{}", sweep.id)))

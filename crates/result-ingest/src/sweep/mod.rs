@@ -12,7 +12,7 @@ mod store;
 mod sweeper;
 
 pub use page::{support_result, ConversationPage, EndedConversation, PAGE_SIZE};
-pub use store::{create, get, list, watermark, NewSweep};
+pub use store::{create, create_bounded, get, list, watermark, NewSweep};
 pub use sweeper::Sweeper;
 
 use diesel::QueryResult;

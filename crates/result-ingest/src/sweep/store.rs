@@ -114,6 +114,36 @@ pub fn create(connection: &mut AnyConnection, new: &NewSweep, now: Timestamp) ->
     get(connection, id)?.ok_or(diesel::result::Error::NotFound)
 }
 
+/// An operator's sweep, due now, unless `max_open` operator sweeps are open already (`None`).
+/// Counted and created in one transaction under the `sweeper` row's lock, so concurrent requests
+/// cannot pass the bound together.
+pub fn create_bounded(
+    connection: &mut AnyConnection,
+    new: &NewSweep,
+    now: Timestamp,
+    max_open: u32,
+) -> QueryResult<Option<Sweep>> {
+    write_transaction(connection, |c| {
+        if let AnyConnection::Postgresql(pg) = c {
+            // SQLite's write transaction holds the database's write lock already.
+            sweeper::table
+                .filter(sweeper::name.eq(SWEEPER))
+                .select(sweeper::name)
+                .for_update()
+                .first::<String>(pg)?;
+        }
+        let open: i64 = dsl::sweeps
+            .filter(dsl::origin.eq(new.origin.as_str()))
+            .filter(dsl::status.ne(SweepStatus::Done.as_str()))
+            .count()
+            .get_result(c)?;
+        if open >= i64::from(max_open) {
+            return Ok(None);
+        }
+        create(c, new, now).map(Some)
+    })
+}
+
 pub fn get(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<Sweep>> {
     dsl::sweeps
         .find(DbUuid(id))
@@ -143,16 +173,25 @@ pub fn list(connection: &mut AnyConnection, before: Option<(Timestamp, Uuid)>, l
         .collect()
 }
 
-/// The open sweep due first at `now`, oldest first.
+/// The open sweep due first at `now`: the schedule's when it is due (operators' sweeps, however
+/// many and long, never hold it back), else the oldest.
 pub(super) fn next_due(connection: &mut AnyConnection, now: Timestamp) -> QueryResult<Option<Sweep>> {
-    dsl::sweeps
-        .filter(dsl::status.ne(SweepStatus::Done.as_str()))
-        .filter(dsl::next_attempt_at.le(DbTimestamp::from(now)))
-        .order((dsl::created_at, dsl::id))
+    let due = || {
+        dsl::sweeps
+            .filter(dsl::status.ne(SweepStatus::Done.as_str()))
+            .filter(dsl::next_attempt_at.le(DbTimestamp::from(now)))
+            .order((dsl::created_at, dsl::id))
+            .into_boxed()
+    };
+    let scheduled = due()
+        .filter(dsl::origin.eq(SweepOrigin::Schedule.as_str()))
         .first::<SweepRow>(connection)
-        .optional()?
-        .map(SweepRow::into_sweep)
-        .transpose()
+        .optional()?;
+    let row = match scheduled {
+        Some(row) => Some(row),
+        None => due().first::<SweepRow>(connection).optional()?,
+    };
+    row.map(SweepRow::into_sweep).transpose()
 }
 
 /// Takes (or renews) the sweeper's lease for `holder` until `until`: when nobody holds it, it

@@ -13,4 +13,5 @@ mod mapping;
 mod migrations;
 mod operations;
 mod sweep;
+mod sweep_bound;
 mod webhook;
