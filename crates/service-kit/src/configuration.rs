@@ -38,6 +38,10 @@ pub struct ApplicationSettings {
     /// A second port serving only `GET /metrics`, so monitoring can be let in to that alone.
     #[serde(default)]
     pub metrics_port: Option<u16>,
+    /// `/metrics` on `metrics_port` alone, not on `port` (the console: its port is what people's
+    /// browsers reach through an Ingress). Requires `metrics_port`.
+    #[serde(default)]
+    pub metrics_port_only: bool,
     /// A background worker that has failed without a success for this long makes `/readyz`
     /// answer 503.
     pub worker_unhealthy_after_seconds: u64,
@@ -126,17 +130,10 @@ fn list_or_comma_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result
 /// What the embedded development keys start with: refused outside development.
 pub const DEVELOPMENT_PREFIX: &str = "development-only-";
 
-/// The material of the embedded development keys: a value holding it is a development key even
-/// with its `development-only-` marker taken off.
-const DEVELOPMENT_MATERIAL: [&str; 4] = [
-    "cX82d12guM7ZuW0RzOazcV6bbgyuvx0qDKWmDFcirMc=",
-    "nBnWCNHFnRF/39OuFA8q93LHVADQDmoLSGpH/ie9KRQ=",
-    "Tnx3woLd8TeJcY6V6J6oZ3VkSdA8VhwZfexx+yWTpxQ=",
-    "-change-me",
-];
-
+/// A development key by its marker, or any key shipped in the repository by its value, whatever
+/// prefix was taken off (crate::shipped_keys).
 fn is_development_value(text: &str) -> bool {
-    text.starts_with(DEVELOPMENT_PREFIX) || DEVELOPMENT_MATERIAL.iter().any(|material| text.contains(material))
+    text.starts_with(DEVELOPMENT_PREFIX) || crate::shipped_keys::is_shipped(text)
 }
 
 /// The keys whose value is a development key, anywhere in the settings.
@@ -294,11 +291,18 @@ impl Settings {
         {
             problems.push("application.metrics_port: must differ from application.port".to_owned());
         }
+        if self.application.metrics_port_only && self.application.metrics_port.is_none() {
+            problems.push(
+                "application.metrics_port_only: needs application.metrics_port (else /metrics is served nowhere)"
+                    .to_owned(),
+            );
+        }
         if self.application.environment != Environment::Development {
             if let Some(merged) = &self.merged {
                 for key in development_values(merged) {
                     problems.push(format!(
-                        "{key}: a development-only value is refused outside development \
+                        "{key}: a development-only value is refused outside development: it is a key \
+                         shipped in the repository, public, with or without a prefix \
                          (set your own, or application.environment = \"development\" for a development machine)"
                     ));
                 }
@@ -409,15 +413,23 @@ mod tests {
             CALLER[1],
             ("things.key", "development-only-anything"),
             ("things.public", "ed25519:cX82d12guM7ZuW0RzOazcV6bbgyuvx0qDKWmDFcirMc="),
+            // The console's session key, its marker taken off; an audit key with another prefix.
+            (
+                "console.session_key",
+                "Y2NicmlkZ2UtY29uc29sZS1kZXZlbG9wbWVudC1zZXNzaW9uLWtleS0wMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMA==",
+            ),
+            ("gdpr.audit_key", "prod-audit-key-change-me-0123456789"),
         ])
         .unwrap_err()
         .to_string();
-        assert!(err.contains("things.key: a development-only value is refused"), "{err}");
-        assert!(
-            err.contains("things.public: a development-only value is refused"),
-            "{err}"
-        );
+        for key in ["things.key", "things.public", "console.session_key", "gdpr.audit_key"] {
+            assert!(
+                err.contains(&format!("{key}: a development-only value is refused")),
+                "{err}"
+            );
+        }
         assert!(!err.contains("cX82"), "{err}");
+        assert!(!err.contains("database.url"), "{err}");
         let mut development = CALLER.to_vec();
         development.push(("things.key", "development-only-anything"));
         development.push(("application.environment", "development"));

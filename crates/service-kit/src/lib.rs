@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod queue;
+pub mod shipped_keys;
 pub mod startup;
 pub mod telemetry;
 

@@ -128,10 +128,17 @@ impl Application {
         };
         let routes =
             (service.setup)(&context).map_err(|e| anyhow::anyhow!("{} could not be set up: {e:#}", service.name))?;
-        let metrics = PrometheusMetricsBuilder::new("ccbridge")
+        // `application.metrics_port_only`: the middleware still counts, `/metrics` is served on the
+        // metrics port alone (below).
+        let metrics_port_only = settings.application.metrics_port_only;
+        let scrape_registry = registry.clone();
+        let mut metrics = PrometheusMetricsBuilder::new("ccbridge")
             .registry(registry)
-            .const_labels([("service".to_owned(), service.name.to_owned())].into())
-            .endpoint("/metrics")
+            .const_labels([("service".to_owned(), service.name.to_owned())].into());
+        if !metrics_port_only {
+            metrics = metrics.endpoint("/metrics");
+        }
+        let metrics = metrics
             // Label by route pattern, never by raw path: ids stay out of label values.
             .mask_unmatched_patterns("UNMATCHED")
             .build()
@@ -150,11 +157,15 @@ impl Application {
                     .map_err(|e| anyhow::anyhow!("cannot bind the metrics port {metrics_port}: {e}"))?;
                 let bound = listener.local_addr()?.port();
                 let metrics = metrics.clone();
-                // Only `/metrics` (answered by the middleware); everything else is 404.
+                let scrape_registry = scrape_registry.clone();
+                // Only `/metrics` (answered by the middleware, or by `scrape` where the middleware
+                // serves none); everything else is 404.
                 let server = HttpServer::new(move || {
-                    App::new()
+                    let app = App::new()
                         .wrap(ErrorHandlers::new().default_handler(as_problem_json))
-                        .wrap(metrics.clone())
+                        .wrap(metrics.clone());
+                    let registry = scrape_registry.clone();
+                    app.route("/metrics", web::get().to(move || std::future::ready(scrape(&registry))))
                 })
                 .workers(1)
                 .listen(listener)?
@@ -312,4 +323,19 @@ fn as_problem_json<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorHa
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(request, problem).map_into_right_body(),
     ))
+}
+
+/// `/metrics` in Prometheus' text format, where the metrics middleware serves none itself.
+fn scrape(registry: &prometheus::Registry) -> actix_web::HttpResponse {
+    use prometheus::Encoder;
+    let mut body = Vec::new();
+    match prometheus::TextEncoder::new().encode(&registry.gather(), &mut body) {
+        Ok(()) => actix_web::HttpResponse::Ok()
+            .content_type(prometheus::TEXT_FORMAT)
+            .body(body),
+        Err(error) => {
+            tracing::error!(error = %error, "metrics could not be encoded");
+            actix_web::HttpResponse::InternalServerError().finish()
+        }
+    }
 }
