@@ -213,6 +213,18 @@ impl GdprStore for Pairings {
         counts([(PAIRINGS, deleted_pairings), (PENDING_ASSIGNMENTS, deleted_assignments)])
     }
 
+    /// An assignment the outbox worker claimed before the forget may still reach
+    /// comm-history-writer after it, and give the customer a record there that no hold covers:
+    /// while one of the request's held entries is in a worker's hands, the forget is answered
+    /// `pending_external` and asked again, so that comm-history-writer's forget, when it runs after
+    /// this one, holds what the assignment wrote. (Held entries are never claimed again.)
+    fn in_flight(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<bool> {
+        let entries = holds::held_rows(connection, request_id, HOLD_ASSIGNMENT)?;
+        let now = Timestamp::now();
+        let in_hands = holds::chunked(&entries, |ids| crate::outbox::in_workers_hands(connection, ids, now))?;
+        Ok(in_hands > 0)
+    }
+
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
         let pairings = holds::held_rows(connection, request_id, HOLD_PAIRING)?;
         let held_pairings = holds::chunked(&pairings, |ids| {

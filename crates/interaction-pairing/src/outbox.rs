@@ -153,6 +153,19 @@ pub fn claim_due(
         .collect()
 }
 
+/// How many of these entries a worker may be delivering at `now`: claimed (an attempt counted)
+/// and the claim's lease, kept in `next_attempt_at`, not over. An entry that failed waits out its
+/// backoff in the same column and counts until then too: it cannot be told from a claim, so a
+/// GDPR forget waits at most a backoff longer than it must.
+pub fn in_workers_hands(connection: &mut AnyConnection, ids: Vec<DbUuid>, now: Timestamp) -> QueryResult<i64> {
+    dsl::pairing_outbox
+        .filter(dsl::id.eq_any(ids))
+        .filter(dsl::attempts.gt(0))
+        .filter(dsl::next_attempt_at.gt(DbTimestamp::from(now)))
+        .count()
+        .get_result(connection)
+}
+
 pub fn pending(connection: &mut AnyConnection) -> QueryResult<i64> {
     dsl::pairing_outbox.count().get_result(connection)
 }

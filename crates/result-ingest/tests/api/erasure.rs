@@ -65,18 +65,9 @@ fn the_retries_were_dropped(answers: Vec<(u16, Value)>) {
 /// A FORGET of `subject` on each participant, confirmed and purged, in gdpr-orchestrator's order.
 async fn forget_and_purge(subject: Value, participants: &[&TestApp]) {
     let request = Uuid::now_v7();
-    let call = json!({ "subject": subject });
     for action in ["forget", "purge"] {
         for app in participants {
-            let answer = app
-                .post_signed(
-                    &format!("/internal/gdpr/requests/{request}/{action}"),
-                    ORCHESTRATOR,
-                    &call,
-                )
-                .await;
-            assert_eq!(answer.status().as_u16(), 200, "{action}");
-            let report: Value = answer.json().await.unwrap();
+            let report = participant(app, request, action, &subject).await;
             assert_eq!(report["state"], "done", "{action}: {report}");
         }
     }
@@ -188,4 +179,99 @@ async fn a_purged_customer_is_not_brought_back_by_genesys_retrying_the_webhook()
 #[tokio::test]
 async fn a_purged_customer_is_not_brought_back_by_a_sweep_over_the_window() {
     a_sweep_brings_nothing_back(Purged::Customer).await;
+}
+
+/// One participant call of `request` about `subject`; answers its report.
+async fn participant(app: &TestApp, request: Uuid, action: &str, subject: &Value) -> Value {
+    let path = format!("/internal/gdpr/requests/{request}/{action}");
+    let answer = app
+        .post_signed(&path, ORCHESTRATOR, &json!({ "subject": subject }))
+        .await;
+    assert_eq!(answer.status().as_u16(), 200, "{action}");
+    answer.json().await.unwrap()
+}
+
+/// BOFE pairs a second customer with an interaction whose record is written (a late pairing),
+/// and the outbox worker has claimed the assignment when that customer's FORGET reaches
+/// interaction-pairing: the forget waits (pending_external) until the worker is done with it,
+/// so comm-history-writer's forget, after it, holds the copy the assignment made, and the purge
+/// erases it. (gdpr-orchestrator runs interaction-pairing's step before comm-history-writer's.)
+#[tokio::test]
+async fn a_late_pairing_in_the_outbox_workers_hands_at_the_forget_leaves_no_copy_after_the_purge() {
+    let p = crate::helpers::pipeline().await;
+    let (id, other, customer) = (
+        Uuid::new_v4().to_string(),
+        Uuid::new_v4().to_string(),
+        Uuid::new_v4().to_string(),
+    );
+    p.pair(&json!({ "customerId": other, "interactionId": id })).await;
+    let mut result = crate::helpers::example("support-result-voice-inbound.json");
+    result["conversationId"] = id.clone().into();
+    assert_eq!(p.deliver(&result).await.status().as_u16(), 202);
+    p.drain(30).await;
+    assert_eq!(
+        p.outbox.try_execute_task(Timestamp::now()).await.unwrap(),
+        1,
+        "the first pairing's"
+    );
+    p.pair(&json!({ "customerId": customer, "interactionId": id })).await;
+    // The outbox worker claims the assignment (and is slow to deliver it).
+    let claimed = p
+        .pairing
+        .pool()
+        .run(|c| {
+            interaction_pairing::outbox::claim_due(c, Timestamp::now(), 10, std::time::Duration::from_secs(60))
+                .map_err(service_kit::database::DatabaseError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    let (request, subject) = (
+        Uuid::now_v7(),
+        json!({ "customerIds": [customer], "interactionIds": [id] }),
+    );
+    assert_eq!(
+        participant(&p.ingest, request, "forget", &subject).await["state"],
+        "done"
+    );
+    let waiting = participant(&p.pairing, request, "forget", &subject).await;
+    assert_eq!(waiting["state"], "pending_external", "{waiting}");
+    // The worker delivers it now: the customer gets a copy of the interaction's record.
+    let assigned = reqwest::Client::new()
+        .post(p.writer.url("/internal/customerAssignments"))
+        .bearer_auth(crate::helpers::PAIRING_TOKEN)
+        .json(&json!({ "interactionId": id, "customerId": customer, "source": "late_pairing" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(assigned.status().is_success(), "{}", assigned.status());
+    let delivered = claimed[0].id;
+    p.pairing
+        .pool()
+        .run(move |c| {
+            interaction_pairing::outbox::remove(c, delivered).map_err(service_kit::database::DatabaseError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(p.records_of_interaction(&id).await.len(), 2, "the copy was made");
+
+    assert_eq!(
+        participant(&p.pairing, request, "forget", &subject).await["state"],
+        "done"
+    );
+    assert_eq!(
+        participant(&p.writer, request, "forget", &subject).await["state"],
+        "done"
+    );
+    for app in [&p.ingest, &p.pairing, &p.writer] {
+        assert_eq!(participant(app, request, "purge", &subject).await["state"], "done");
+    }
+    let records = p.records_of_interaction(&id).await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0]["customerId"], other.as_str());
+    for app in [&p.writer, &p.pairing] {
+        let rows = rows_holding(app, &[&customer]).await;
+        assert!(rows.is_empty(), "the purged customer is back: {rows:#?}");
+    }
 }

@@ -16,7 +16,7 @@ pub const BOFE: &str = "bofe";
 /// result-ingest's own caller on the services it calls.
 const INGEST_TOKEN: &str = "ingest-pipeline-token-0123456789";
 /// interaction-pairing's outbox's caller on comm-history-writer.
-const PAIRING_TOKEN: &str = "pairing-pipeline-token-0123456789";
+pub(crate) const PAIRING_TOKEN: &str = "pairing-pipeline-token-0123456789";
 /// Genesys' data action's secret, when genesys-sim plays the trigger (HTTP Basic `genesys:…`).
 const WEBHOOK_TOKEN: &str = "genesys-webhook-token-0123456789";
 
