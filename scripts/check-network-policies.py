@@ -164,7 +164,7 @@ def main(rendered_path: str, values_paths: list) -> int:
 
 
 def check_console(spec, net, ports, metrics_port, monitoring):
-    """The console's own policy: its users and monitoring in; the services, the provider out."""
+    """The console's own policy: its users and monitoring in; the services, its database, the provider out."""
     if spec is None:
         return ["console: no NetworkPolicy"]
     problems = []
@@ -174,13 +174,16 @@ def check_console(spec, net, ports, metrics_port, monitoring):
         expected = monitoring if rule_ports == {metrics_port} else users
         if rule_ports not in ({metrics_port}, {ports["console"]}) or rule.get("from") != [expected]:
             problems.append(f"console: ingress on {sorted(rule_ports)} from {rule.get('from')}")
-    reached = set()
+    reached, database = set(), False
     for rule in spec.get("egress", []):
         rule_ports = {p["port"] for p in rule.get("ports", [])}
         targets = rule.get("to", [])
         if rule_ports == {53}:
             continue
         if targets == net["identityProvider"]["to"] and rule_ports == {net["identityProvider"]["port"]}:
+            continue
+        if targets == net["database"]["to"] and rule_ports == {net["database"]["port"]}:
+            database = True
             continue
         if targets == net["otlpCollector"]["to"] and rule_ports == {net["otlpCollector"]["port"]}:
             continue
@@ -195,6 +198,8 @@ def check_console(spec, net, ports, metrics_port, monitoring):
         problems.append(f"console: reaches {sorted(reached)}, not every service")
     if not any(r.get("to") == net["identityProvider"]["to"] for r in spec.get("egress", [])):
         problems.append("console: cannot reach the identity provider")
+    if not database:
+        problems.append("console: cannot reach its database (its sessions)")
     return problems
 
 

@@ -39,9 +39,10 @@ app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 {{- end -}}
 
-{{/* Services with a database of their own (everything but the gateway and the console). */}}
+{{/* Services with a database of their own (everything but the gateway; the console's holds its
+     sessions). */}}
 {{- define "ccbridge.hasDatabase" -}}
-{{- if not (has .name (list "genesys-gateway" "console")) }}true{{ end -}}
+{{- if ne .name "genesys-gateway" }}true{{ end -}}
 {{- end -}}
 
 {{/* Where a caller calls from: its `from`, or its name with "-" for "_". */}}
@@ -94,18 +95,52 @@ app.kubernetes.io/component: {{ .name }}
 {{- toJson $keys -}}
 {{- end -}}
 
-{{/* Fails the render when a chart-made Secret lacks a value the service needs, or holds a
-     development key. */}}
+{{/* "true" when a value is a key shipped in the repository (files/shipped-keys.txt, the same list
+     as crates/service-kit/shipped-keys.txt), matched as the services match it: the value, or the
+     password of a URL it holds, contains a listed value's last 12 characters (a listed value
+     shorter than that: equals it), so a prefix taken off or changed is still found.
+     ccbridge.shippedKey (dict "root" $ "value" "…") */}}
+{{- define "ccbridge.shippedKey" -}}
+{{- $value := toString .value -}}
+{{- $candidates := list $value -}}
+{{- $url := "^[^:/?#]+://[^/?#:]*:([^/?#]*)@[^/?#@]*([/?#].*)?$" -}}
+{{- if regexMatch $url $value }}{{ $candidates = append $candidates (regexReplaceAll $url $value "${1}") }}{{ end -}}
+{{- $found := "" -}}
+{{- range $line := splitList "\n" (.root.Files.Get "files/shipped-keys.txt") -}}
+{{- $shipped := trim $line -}}
+{{- if and $shipped (not (hasPrefix "#" $shipped)) -}}
+{{- range $candidate := $candidates -}}
+{{- if ge (len $shipped) 12 -}}
+{{- if contains (trunc -12 $shipped) $candidate }}{{ $found = "true" }}{{ end -}}
+{{- else if eq $shipped $candidate }}{{ $found = "true" }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $found -}}
+{{- end -}}
+
+{{/* Fails the render when a chart-made Secret lacks a value the service needs, when any value
+     the chart is given for the service is a key shipped in the repository (development keys,
+     examples: public), or when it would run the service in development. */}}
 {{- define "ccbridge.checkSecrets" -}}
+{{- $root := .root -}}
 {{- $name := .name -}}
 {{- $service := index .root.Values.services .name -}}
 {{- if not $service.existingSecret }}
 {{- range $key := include "ccbridge.requiredSecrets" . | fromJsonArray }}
 {{- $_ := required (printf "services.%s.secretEnv.%s is required (or set services.%s.existingSecret to a Secret that holds it)" $name $key $name) (index $service.secretEnv $key) }}
 {{- end }}
-{{- range $key, $value := $service.secretEnv }}
-{{- if hasPrefix "development-only-" (toString $value) }}
-{{- fail (printf "services.%s.secretEnv.%s is a development key: set your own" $name $key) }}
+{{- end }}
+{{- $sources := dict "config" ($service.config | default dict) -}}
+{{- if not $service.existingSecret }}{{ $_ := set $sources "secretEnv" ($service.secretEnv | default dict) }}{{ end -}}
+{{- if not $service.existingMigrationSecret }}{{ $_ := set $sources "migrationSecretEnv" ($service.migrationSecretEnv | default dict) }}{{ end -}}
+{{- range $source, $values := $sources }}
+{{- range $key, $value := $values }}
+{{- if include "ccbridge.shippedKey" (dict "root" $root "value" $value) }}
+{{- fail (printf "services.%s.%s.%s is a key shipped in the repository (a development or example value, with or without a prefix): set your own (`%s keys` prints new ones)" $name $source $key $name) }}
+{{- end }}
+{{- if and (eq $key "APP__APPLICATION__ENVIRONMENT") (eq (lower (trim (toString $value))) "development") }}
+{{- fail (printf "services.%s.%s.APP__APPLICATION__ENVIRONMENT: development is refused by the chart (it accepts the development keys and the development sign-in; devstack is for development)" $name $source) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -141,6 +176,7 @@ app.kubernetes.io/component: {{ .name }}
 {{- $root := .root -}}
 {{- $service := index $root.Values.services .name -}}
 APP__APPLICATION__HOST: "0.0.0.0"
+APP__APPLICATION__ENVIRONMENT: "production"
 APP__APPLICATION__PORT: {{ $service.port | quote }}
 APP__APPLICATION__METRICS_PORT: {{ $root.Values.metricsPort | quote }}
 APP__TELEMETRY__LOG_FILTER: {{ $root.Values.telemetry.logFilter | quote }}
@@ -171,6 +207,8 @@ APP__GDPR__COMM_HISTORY_URL: {{ include "ccbridge.url" (dict "root" $root "name"
 APP__GDPR__PAIRING_URL: {{ include "ccbridge.url" (dict "root" $root "name" "interaction-pairing") | quote }}
 APP__GDPR__GATEWAY_URL: {{ include "ccbridge.url" (dict "root" $root "name" "genesys-gateway") | quote }}
 {{- else if eq .name "console" }}
+# Its port is what people's browsers reach (the Ingress): /metrics on the metrics port alone.
+APP__APPLICATION__METRICS_PORT_ONLY: "true"
 APP__CONSOLE__PUBLIC_URL: {{ required "console.publicUrl is required with services.console: the console's address as browsers see it" $root.Values.console.publicUrl | quote }}
 APP__CONSOLE__OIDC__ISSUER: {{ required "console.oidc.issuer is required with services.console: the bank's identity provider" $root.Values.console.oidc.issuer | quote }}
 APP__CONSOLE__OIDC__CLIENT_ID: {{ required "console.oidc.clientId is required with services.console: the console's client at the provider" $root.Values.console.oidc.clientId | quote }}
