@@ -6,10 +6,15 @@
 //! caller matched nor how much of a token was right.
 //!
 //! A caller configured with `delegates = true` (the console, the `gdpr` command) may say which
-//! person it acts for in `X-Acting-User`; any other caller sending the header is refused, so a
-//! client cannot put a name in the audit log that it was not trusted to vouch for.
+//! person it acts for: outside development only with the person's access token from the bank's
+//! identity provider in `X-Person-Token`, verified here (see [`crate::persons`]); in development
+//! also with a bare name in `X-Acting-User`. Any other caller sending either header is refused,
+//! so a client cannot put a name in the audit log that it was not trusted to vouch for. A caller
+//! with no person acts as itself.
 
-use crate::configuration::AuthSettings;
+use crate::configuration::{AuthSettings, Environment};
+pub use crate::persons::{Person, VouchedBy, PERSON_TOKEN};
+use crate::persons::{PersonTokenError, PersonVerifier};
 use crate::problem::ApiError;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -48,7 +53,7 @@ macro_rules! scopes {
     };
 }
 
-/// The header a delegating caller names its person in.
+/// The header a delegating caller names its person in, in development only.
 pub const ACTING_USER: &str = "X-Acting-User";
 
 /// The authenticated caller, available to handlers as `web::ReqData<Caller>`.
@@ -56,14 +61,19 @@ pub const ACTING_USER: &str = "X-Acting-User";
 pub struct Caller {
     /// The client, as configured (`auth.callers.<name>`).
     pub name: String,
-    /// The person a delegating client acts for (`X-Acting-User`). Personal data: never logged.
-    pub acting_user: Option<String>,
+    /// The person a delegating client acts for. Personal data: never logged.
+    pub person: Option<Person>,
 }
 
 impl Caller {
-    /// Who did it: the person a delegating client named, else the client itself.
+    /// Who did it, as an identity: the person's subject, else the client itself.
     pub fn person(&self) -> &str {
-        self.acting_user.as_deref().unwrap_or(&self.name)
+        self.person.as_ref().map_or(&self.name, |person| &person.subject)
+    }
+
+    /// Who did it, as a name to show: the person's display name, else the client itself.
+    pub fn display_name(&self) -> &str {
+        self.person.as_ref().map_or(&self.name, |person| &person.display_name)
     }
 }
 
@@ -75,12 +85,28 @@ struct KnownCaller {
 }
 
 /// The configured callers, shared as app data.
-pub struct Callers(Vec<KnownCaller>);
+pub struct Callers {
+    known: Vec<KnownCaller>,
+    /// `X-Acting-User` is accepted (development only).
+    acting_user_accepted: bool,
+    /// Verifies `X-Person-Token` (`auth.persons`).
+    verifier: Option<PersonVerifier>,
+}
+
+/// What a request says about its person.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PersonHeaders<'a> {
+    /// `X-Acting-User`.
+    pub acting_user: Option<&'a str>,
+    /// `X-Person-Token`.
+    pub person_token: Option<&'a str>,
+}
 
 impl Callers {
-    pub fn from_settings(settings: &AuthSettings) -> Self {
-        Self(
-            settings
+    /// The callers of validated settings, in `environment`.
+    pub fn from_settings(settings: &AuthSettings, environment: Environment) -> anyhow::Result<Self> {
+        Ok(Self {
+            known: settings
                 .callers
                 .iter()
                 .map(|(name, caller)| KnownCaller {
@@ -90,14 +116,16 @@ impl Callers {
                     delegates: caller.delegates,
                 })
                 .collect(),
-        )
+            acting_user_accepted: environment == Environment::Development,
+            verifier: settings.persons.as_ref().map(PersonVerifier::new).transpose()?,
+        })
     }
 
     /// Finds the caller a presented token belongs to; checks every caller whatever matches.
     fn identify(&self, presented: &str) -> Option<&KnownCaller> {
         let presented = digest(presented);
         let mut found = None;
-        for caller in &self.0 {
+        for caller in &self.known {
             if bool::from(caller.token_digest.ct_eq(&presented)) {
                 found = Some(caller);
             }
@@ -115,12 +143,12 @@ impl Callers {
         Ok(caller)
     }
 
-    /// Authenticates a request's `Authorization` header and checks it grants `scope`;
-    /// `acting_user` is the `X-Acting-User` header, if sent.
-    pub fn authorize(
+    /// Authenticates a request's `Authorization` header, checks it grants `scope`, and finds the
+    /// person it acts for from `headers`.
+    pub async fn authorize(
         &self,
         authorization: Option<&str>,
-        acting_user: Option<&str>,
+        headers: PersonHeaders<'_>,
         scope: Option<&'static str>,
     ) -> Result<Caller, ApiError> {
         let caller = self.authenticate(authorization)?;
@@ -129,19 +157,70 @@ impl Callers {
                 return Err(ApiError::Forbidden(scope));
             }
         }
-        let acting_user = match acting_user {
-            None => None,
-            Some(_) if !caller.delegates => {
-                tracing::warn!(caller = %caller.name, "a caller that may not delegate sent X-Acting-User");
+        let person = match headers {
+            PersonHeaders {
+                acting_user: None,
+                person_token: None,
+            } => None,
+            _ if !caller.delegates => {
+                tracing::warn!(caller = %caller.name, "a caller that may not delegate named a person");
                 return Err(ApiError::Refused(format!(
-                    "this caller may not act on behalf of others ({ACTING_USER})"
+                    "this caller may not act on behalf of others ({ACTING_USER}, {PERSON_TOKEN})"
                 )));
             }
-            Some(person) => Some(parse_acting_user(person)?),
+            PersonHeaders {
+                acting_user: Some(_),
+                person_token: Some(_),
+            } => {
+                return Err(ApiError::BadRequest(format!(
+                    "send the person in {PERSON_TOKEN} or {ACTING_USER}, not both"
+                )))
+            }
+            PersonHeaders {
+                acting_user: Some(name),
+                ..
+            } => {
+                if !self.acting_user_accepted {
+                    tracing::warn!(caller = %caller.name, "X-Acting-User outside development");
+                    return Err(ApiError::PersonUnauthorized(format!(
+                        "{ACTING_USER} is accepted in development only: send the person's access token \
+                         from the identity provider in {PERSON_TOKEN}"
+                    )));
+                }
+                let name = parse_acting_user(name)?;
+                Some(Person {
+                    subject: name.clone(),
+                    display_name: name,
+                    vouched_by: VouchedBy::DevelopmentHeader,
+                })
+            }
+            PersonHeaders {
+                person_token: Some(token),
+                ..
+            } => Some(self.verify_person(&caller.name, token).await?),
         };
         Ok(Caller {
             name: caller.name.clone(),
-            acting_user,
+            person,
+        })
+    }
+
+    /// The person a `X-Person-Token` names, verified.
+    async fn verify_person(&self, caller: &str, token: &str) -> Result<Person, ApiError> {
+        let verifier = self.verifier.as_ref().ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "{PERSON_TOKEN}: this service has no identity provider configured (auth.persons)"
+            ))
+        })?;
+        verifier.verify(token.trim()).await.map_err(|error| {
+            tracing::warn!(caller = %caller, reason = %error, "a person token was refused");
+            match error {
+                PersonTokenError::ProviderUnavailable => ApiError::Unavailable {
+                    retry_after_seconds: 5,
+                    cause: anyhow::anyhow!("the identity provider's keys are unavailable"),
+                },
+                error => ApiError::PersonUnauthorized(format!("{PERSON_TOKEN}: the token {error}")),
+            }
         })
     }
 }
@@ -190,28 +269,31 @@ fn presented_token(header_value: &str) -> Option<PresentedToken> {
     None
 }
 
+/// A person header's value as UTF-8 text (a person's name may hold any letter).
+fn header_text<'r>(request: &'r ServiceRequest, name: &str) -> Result<Option<&'r str>, ApiError> {
+    request
+        .headers()
+        .get(name)
+        .map(|v| std::str::from_utf8(v.as_bytes()))
+        .transpose()
+        .map_err(|_| ApiError::Validation(vec![crate::problem::FieldProblem::header(name, "must be UTF-8 text")]))
+}
+
 /// Authenticates the request (and checks `scope` when given) and stores its [`Caller`].
-fn authorize_request(request: &ServiceRequest, scope: Option<&'static str>) -> Result<(), ApiError> {
+async fn authorize_request(request: &ServiceRequest, scope: Option<&'static str>) -> Result<(), ApiError> {
     let callers = request
         .app_data::<actix_web::web::Data<Callers>>()
-        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("Callers are not registered as app data")))?;
+        .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("Callers are not registered as app data")))?
+        .clone();
     let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    // A person's name may hold any letter: the header is read as UTF-8.
-    let acting_user = request
-        .headers()
-        .get(ACTING_USER)
-        .map(|v| std::str::from_utf8(v.as_bytes()))
-        .transpose()
-        .map_err(|_| {
-            ApiError::Validation(vec![crate::problem::FieldProblem::header(
-                ACTING_USER,
-                "must be UTF-8 text",
-            )])
-        })?;
-    let caller = callers.authorize(authorization, acting_user, scope)?;
+    let headers = PersonHeaders {
+        acting_user: header_text(request, ACTING_USER)?,
+        person_token: header_text(request, PERSON_TOKEN)?,
+    };
+    let caller = callers.authorize(authorization, headers, scope).await?;
     tracing::debug!(caller = %caller.name, scope = scope.unwrap_or(""), "authorized");
     request.extensions_mut().insert(caller);
     Ok(())
@@ -222,7 +304,7 @@ pub async fn require_caller(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    authorize_request(&request, None)?;
+    authorize_request(&request, None).await?;
     next.call(request).await
 }
 
@@ -231,17 +313,17 @@ pub async fn require<S: Scope>(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    authorize_request(&request, Some(S::NAME))?;
+    authorize_request(&request, Some(S::NAME)).await?;
     next.call(request).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::configuration::CallerSettings;
+    use crate::configuration::{CallerSettings, PersonSettings};
     use secrecy::SecretString;
 
-    fn callers() -> Callers {
+    fn callers_in(environment: Environment, persons: Option<PersonSettings>) -> Callers {
         let mut settings = AuthSettings::default();
         for (name, token, scopes, delegates) in [
             ("bofe", "bofe-token-0123456789", vec!["pairing:write"], false),
@@ -257,7 +339,23 @@ mod tests {
                 },
             );
         }
-        Callers::from_settings(&settings)
+        settings.persons = persons;
+        Callers::from_settings(&settings, environment).unwrap()
+    }
+
+    fn callers() -> Callers {
+        callers_in(Environment::Development, None)
+    }
+
+    fn acting(name: &str) -> PersonHeaders<'_> {
+        PersonHeaders {
+            acting_user: Some(name),
+            person_token: None,
+        }
+    }
+
+    fn none() -> PersonHeaders<'static> {
+        PersonHeaders::default()
     }
 
     fn basic(user: &str, password: &str) -> String {
@@ -267,16 +365,19 @@ mod tests {
         )
     }
 
-    #[test]
-    fn bearer_token_with_the_scope_is_authorized() {
+    #[tokio::test]
+    async fn bearer_token_with_the_scope_is_authorized() {
         let caller = callers()
-            .authorize(Some("Bearer bofe-token-0123456789"), None, Some("pairing:write"))
+            .authorize(Some("Bearer bofe-token-0123456789"), none(), Some("pairing:write"))
+            .await
             .unwrap();
         assert_eq!(caller.name, "bofe");
+        assert_eq!(caller.person, None);
+        assert_eq!(caller.person(), "bofe");
     }
 
-    #[test]
-    fn missing_malformed_or_wrong_tokens_are_401() {
+    #[tokio::test]
+    async fn missing_malformed_or_wrong_tokens_are_401() {
         let callers = callers();
         for header in [
             None,
@@ -288,7 +389,7 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    callers.authorize(header, None, Some("pairing:write")),
+                    callers.authorize(header, none(), Some("pairing:write")).await,
                     Err(ApiError::Unauthorized)
                 ),
                 "{header:?}"
@@ -296,68 +397,124 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_known_caller_without_the_scope_is_403() {
-        let result = callers().authorize(Some("Bearer internal-token-0123456789"), None, Some("pairing:write"));
+    #[tokio::test]
+    async fn a_known_caller_without_the_scope_is_403() {
+        let result = callers()
+            .authorize(Some("Bearer internal-token-0123456789"), none(), Some("pairing:write"))
+            .await;
         assert!(matches!(result, Err(ApiError::Forbidden("pairing:write"))));
     }
 
-    #[test]
-    fn basic_auth_needs_the_callers_name_and_token() {
+    #[tokio::test]
+    async fn basic_auth_needs_the_callers_name_and_token() {
         let callers = callers();
         assert!(callers
             .authorize(
                 Some(&basic("bofe", "bofe-token-0123456789")),
-                None,
+                none(),
                 Some("pairing:write")
             )
+            .await
             .is_ok());
         assert!(matches!(
-            callers.authorize(
-                Some(&basic("internal", "bofe-token-0123456789")),
-                None,
-                Some("pairing:write")
-            ),
+            callers
+                .authorize(
+                    Some(&basic("internal", "bofe-token-0123456789")),
+                    none(),
+                    Some("pairing:write")
+                )
+                .await,
             Err(ApiError::Unauthorized)
         ));
         assert!(matches!(
-            callers.authorize(Some("Basic !!!"), None, Some("pairing:write")),
+            callers
+                .authorize(Some("Basic !!!"), none(), Some("pairing:write"))
+                .await,
             Err(ApiError::Unauthorized)
         ));
     }
 
-    #[test]
-    fn only_a_delegating_caller_may_name_the_person_it_acts_for() {
+    #[tokio::test]
+    async fn in_development_only_a_delegating_caller_may_name_the_person_it_acts_for() {
         let callers = callers();
         let console = callers
             .authorize(
                 Some("Bearer console-token-0123456789"),
-                Some(" Alice Nová "),
+                acting(" Alice Nová "),
                 Some("pairing:write"),
             )
+            .await
             .unwrap();
         assert_eq!(console.person(), "Alice Nová");
+        assert_eq!(console.display_name(), "Alice Nová");
+        assert_eq!(console.person.map(|p| p.vouched_by), Some(VouchedBy::DevelopmentHeader));
         assert_eq!(console.name, "console");
         let alone = callers
-            .authorize(Some("Bearer console-token-0123456789"), None, Some("pairing:write"))
+            .authorize(Some("Bearer console-token-0123456789"), none(), Some("pairing:write"))
+            .await
             .unwrap();
         assert_eq!(alone.person(), "console");
-        assert!(matches!(
-            callers.authorize(
-                Some("Bearer bofe-token-0123456789"),
-                Some("alice"),
-                Some("pairing:write")
-            ),
-            Err(ApiError::Refused(_))
-        ));
+        for headers in [
+            acting("alice"),
+            PersonHeaders {
+                acting_user: None,
+                person_token: Some("a.b.c"),
+            },
+        ] {
+            assert!(matches!(
+                callers
+                    .authorize(Some("Bearer bofe-token-0123456789"), headers, Some("pairing:write"))
+                    .await,
+                Err(ApiError::Refused(_))
+            ));
+        }
         for bad in ["", "   ", "a\u{0}b", &"x".repeat(129)] {
             assert!(
                 matches!(
-                    callers.authorize(Some("Bearer console-token-0123456789"), Some(bad), None),
+                    callers
+                        .authorize(Some("Bearer console-token-0123456789"), acting(bad), None)
+                        .await,
                     Err(ApiError::Validation(_))
                 ),
                 "{bad:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn outside_development_a_bare_name_is_refused_and_a_token_needs_the_provider() {
+        let callers = callers_in(Environment::Production, None);
+        assert!(matches!(
+            callers
+                .authorize(Some("Bearer console-token-0123456789"), acting("alice"), None)
+                .await,
+            Err(ApiError::PersonUnauthorized(_))
+        ));
+        let both = PersonHeaders {
+            acting_user: Some("alice"),
+            person_token: Some("a.b.c"),
+        };
+        assert!(matches!(
+            callers
+                .authorize(Some("Bearer console-token-0123456789"), both, None)
+                .await,
+            Err(ApiError::BadRequest(_))
+        ));
+        let token_only = PersonHeaders {
+            acting_user: None,
+            person_token: Some("a.b.c"),
+        };
+        assert!(matches!(
+            callers
+                .authorize(Some("Bearer console-token-0123456789"), token_only, None)
+                .await,
+            Err(ApiError::BadRequest(_))
+        ));
+        // A machine caller with no person acts as itself.
+        let machine = callers
+            .authorize(Some("Bearer console-token-0123456789"), none(), None)
+            .await
+            .unwrap();
+        assert_eq!((machine.person(), machine.display_name()), ("console", "console"));
     }
 }

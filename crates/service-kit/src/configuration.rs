@@ -94,6 +94,116 @@ pub struct AuthSettings {
     /// Callers by name (`bofe`, `genesys`, `internal`, …): each with its own token and scopes.
     #[serde(default)]
     pub callers: BTreeMap<String, CallerSettings>,
+    /// The bank's identity provider, whose access tokens name the person a delegating caller acts
+    /// for (`X-Person-Token`). Required outside development when a caller delegates.
+    #[serde(default)]
+    pub persons: Option<PersonSettings>,
+}
+
+/// `[auth.persons]`: how a person token (`X-Person-Token`) is verified.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PersonSettings {
+    /// The provider's issuer, exactly as its tokens name it (`iss`); its OpenID discovery
+    /// document (`<issuer>/.well-known/openid-configuration`) names its keys. `https` unless the
+    /// host is the loopback.
+    pub issuer: String,
+    /// The audience (`aud`) a token must be for: this resource, as registered at the provider.
+    pub audience: String,
+    /// The claim holding the person's display name.
+    #[serde(default = "default_name_claim")]
+    pub name_claim: String,
+    /// The signing algorithms accepted (asymmetric only).
+    #[serde(default = "default_algorithms", deserialize_with = "list_or_comma_separated")]
+    pub algorithms: Vec<String>,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    #[serde(default = "default_leeway_seconds")]
+    pub leeway_seconds: u64,
+    /// A token naming an unknown key makes the service fetch the provider's keys again, at most
+    /// once in this many seconds (so forged `kid`s cannot make it hammer the provider).
+    #[serde(default = "default_jwks_refetch_seconds")]
+    pub jwks_refetch_seconds: u64,
+    /// How long a call to the provider (discovery, keys) may take.
+    #[serde(default = "default_provider_timeout_seconds")]
+    pub provider_timeout_seconds: u64,
+}
+
+fn default_name_claim() -> String {
+    "name".to_owned()
+}
+
+fn default_algorithms() -> Vec<String> {
+    vec!["RS256".to_owned()]
+}
+
+fn default_leeway_seconds() -> u64 {
+    30
+}
+
+fn default_jwks_refetch_seconds() -> u64 {
+    60
+}
+
+fn default_provider_timeout_seconds() -> u64 {
+    5
+}
+
+impl AuthSettings {
+    /// What is wrong with the callers' person settings in `environment`.
+    pub fn person_problems(&self, environment: Environment) -> Vec<String> {
+        let mut problems = Vec::new();
+        let delegating: Vec<&str> = self
+            .callers
+            .iter()
+            .filter(|(_, caller)| caller.delegates)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let Some(persons) = &self.persons else {
+            if environment != Environment::Development && !delegating.is_empty() {
+                problems.push(format!(
+                    "auth.persons: callers that act for people ({}) need the identity provider that \
+                     signs their people in (auth.persons.issuer and auth.persons.audience); outside \
+                     development a bare X-Acting-User name is refused",
+                    delegating.join(", ")
+                ));
+            }
+            return problems;
+        };
+        match reqwest::Url::parse(&persons.issuer) {
+            Err(_) => problems.push("auth.persons.issuer: must be a URL".to_owned()),
+            Ok(url) => {
+                let host = url
+                    .host_str()
+                    .unwrap_or("")
+                    .trim_start_matches('[')
+                    .trim_end_matches(']');
+                let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+                if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+                    problems.push("auth.persons.issuer: must be an https URL (http only on the loopback)".to_owned());
+                }
+            }
+        }
+        if persons.audience.trim().is_empty() {
+            problems.push("auth.persons.audience: must name this resource at the identity provider".to_owned());
+        }
+        if persons.name_claim.trim().is_empty() {
+            problems.push("auth.persons.name_claim: must name a claim".to_owned());
+        }
+        if persons.algorithms.is_empty() {
+            problems.push("auth.persons.algorithms: must name at least one algorithm".to_owned());
+        }
+        for algorithm in &persons.algorithms {
+            if let Err(reason) = crate::persons::parse_algorithm(algorithm) {
+                problems.push(format!("auth.persons.algorithms: {reason}"));
+            }
+        }
+        if persons.leeway_seconds > 300 {
+            problems.push("auth.persons.leeway_seconds: at most 300".to_owned());
+        }
+        if persons.provider_timeout_seconds == 0 {
+            problems.push("auth.persons.provider_timeout_seconds: must be at least 1".to_owned());
+        }
+        problems
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,9 +212,10 @@ pub struct CallerSettings {
     /// A list, or one comma-separated string (handy in environment variables).
     #[serde(deserialize_with = "list_or_comma_separated")]
     pub scopes: Vec<String>,
-    /// May act on behalf of a named person (`X-Acting-User`): a client that signs people in
-    /// itself, such as the console, or the `gdpr` command's `--as`. Others sending the header are
-    /// refused.
+    /// May act on behalf of a person: a client that signs people in, such as the console or the
+    /// `gdpr` command. It forwards the person's token from the identity provider in
+    /// `X-Person-Token` (verified against `auth.persons`); in development it may name them in a
+    /// bare `X-Acting-User` instead. Others sending either header are refused.
     #[serde(default)]
     pub delegates: bool,
 }
@@ -316,6 +427,7 @@ impl Settings {
                     .to_owned(),
             );
         }
+        problems.extend(self.auth.person_problems(self.application.environment));
         for (name, caller) in &self.auth.callers {
             if name.is_empty()
                 || !name

@@ -114,6 +114,10 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("missing or invalid credentials")]
     Unauthorized,
+    /// The caller is known, but the person it names is not vouched for (401 with the reason,
+    /// which names no claim's value).
+    #[error("person not vouched for: {0}")]
+    PersonUnauthorized(String),
     #[error("caller lacks scope {0}")]
     Forbidden(&'static str),
     /// The caller is known and may use the route, but not for this (403 with the reason).
@@ -208,6 +212,12 @@ impl ApiError {
                 Some("send a valid token: Authorization: Bearer <token>".to_owned()),
                 vec![],
             ),
+            Self::PersonUnauthorized(detail) => (
+                "urn:ccbridge:problem:person-unauthorized",
+                "The person is not vouched for",
+                Some(detail.clone()),
+                vec![],
+            ),
             Self::Forbidden(scope) => (
                 "urn:ccbridge:problem:forbidden",
                 "Forbidden",
@@ -253,7 +263,7 @@ impl ResponseError for ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::PersonUnauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::Refused(_) => StatusCode::FORBIDDEN,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,

@@ -143,7 +143,10 @@ impl Application {
             .mask_unmatched_patterns("UNMATCHED")
             .build()
             .map_err(|e| anyhow::anyhow!("metrics could not be registered: {e}"))?;
-        let callers = web::Data::new(Callers::from_settings(&settings.auth));
+        let callers = web::Data::new(Callers::from_settings(
+            &settings.auth,
+            settings.application.environment,
+        )?);
         let description = web::Data::new(crate::openapi::to_json(&crate::openapi::describe(
             service.name,
             (service.openapi)(),
