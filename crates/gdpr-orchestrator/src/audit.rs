@@ -32,13 +32,19 @@ impl AuditKey {
 /// Who an entry is by: the person, and the client they came through.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
+    /// The person's subject at the identity provider (in development the name a delegating
+    /// client gave), or the client itself when it acts for no person.
     pub person: &'a str,
+    /// The person's display name, as the identity provider gives it; none for a client acting
+    /// as itself.
+    pub name: Option<&'a str>,
     pub caller: &'a str,
 }
 
 /// The orchestrator's own work (its worker).
 pub const ORCHESTRATOR: Actor<'static> = Actor {
     person: "orchestrator",
+    name: None,
     caller: "gdpr-orchestrator",
 };
 
@@ -49,8 +55,12 @@ pub struct AuditEntry {
     pub id: Uuid,
     pub request_id: Uuid,
     pub at: Timestamp,
-    /// The person (or `orchestrator` for its own work).
+    /// The person's subject at the identity provider (or the client acting as itself, or
+    /// `orchestrator` for its own work).
     pub actor: String,
+    /// The person's display name, as the identity provider gives it (null for a client acting as
+    /// itself, and before it was recorded).
+    pub actor_name: Option<String>,
     /// The client the person came through (null before it was recorded).
     pub caller: Option<String>,
     pub event: String,
@@ -75,6 +85,7 @@ struct ChainedEntry<'a> {
     sequence: i32,
     at: Timestamp,
     actor: &'a str,
+    actor_name: Option<&'a str>,
     caller: Option<&'a str>,
     event: &'a str,
     detail: &'a str,
@@ -120,6 +131,10 @@ impl ChainedEntry<'_> {
         let mut mac = key.0.clone();
         let mut parts = self.parts(previous, &id, &request_id, &sequence, &at);
         parts.push(self.caller.unwrap_or(""));
+        // Entries before names were recorded have none, and keep their links.
+        if let Some(name) = self.actor_name {
+            parts.push(name);
+        }
         Self::feed(&parts, |bytes| mac.update(bytes));
         hex::encode(mac.finalize().into_bytes())
     }
@@ -177,6 +192,7 @@ pub fn audit(
         sequence,
         at: now,
         actor: actor.person,
+        actor_name: actor.name,
         caller: Some(actor.caller),
         event,
         detail: &detail,
@@ -188,6 +204,7 @@ pub fn audit(
             dsl::request_id.eq(DbUuid(request_id)),
             dsl::at.eq(DbTimestamp::from(now)),
             dsl::actor.eq(actor.person),
+            dsl::actor_name.eq(actor.name),
             dsl::caller.eq(Some(actor.caller)),
             dsl::event.eq(event),
             dsl::detail.eq(&detail),
@@ -205,6 +222,7 @@ type Row = (
     DbUuid,
     DbTimestamp,
     String,
+    Option<String>,
     Option<String>,
     String,
     String,
@@ -229,6 +247,7 @@ pub fn audit_log(connection: &mut AnyConnection, key: &AuditKey, request_id: Uui
             dsl::request_id,
             dsl::at,
             dsl::actor,
+            dsl::actor_name,
             dsl::caller,
             dsl::event,
             dsl::detail,
@@ -244,7 +263,7 @@ pub fn audit_log(connection: &mut AnyConnection, key: &AuditKey, request_id: Uui
     let mut entries = Vec::with_capacity(rows.len());
     let mut head = None;
     for (expected_sequence, row) in (1..).zip(rows) {
-        let (id, request, at, actor, caller, event, detail, sequence, previous, hash, keyed) = row;
+        let (id, request, at, actor, actor_name, caller, event, detail, sequence, previous, hash, keyed) = row;
         let at = at.into_domain()?;
         let recomputed = sequence.map(|sequence| {
             let entry = ChainedEntry {
@@ -253,6 +272,7 @@ pub fn audit_log(connection: &mut AnyConnection, key: &AuditKey, request_id: Uui
                 sequence,
                 at,
                 actor: &actor,
+                actor_name: actor_name.as_deref(),
                 caller: caller.as_deref(),
                 event: &event,
                 detail: &detail,
@@ -279,6 +299,7 @@ pub fn audit_log(connection: &mut AnyConnection, key: &AuditKey, request_id: Uui
             request_id: request.0,
             at,
             actor,
+            actor_name,
             caller,
             event,
             detail: serde_json::from_str(&detail).map_err(|e| {

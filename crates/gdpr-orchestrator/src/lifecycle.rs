@@ -25,7 +25,8 @@ fn later(at: Timestamp, by: Duration) -> Result<Timestamp, Refusal> {
 }
 
 /// Confirms a FORGET awaiting confirmation: it is carried out now and purged after `grace`. With
-/// `four_eyes`, the person who filed it may not confirm it. Returns the audit detail.
+/// `four_eyes`, the person who filed it may not confirm it, and a client acting as itself (no
+/// person) may not confirm at all. Returns the audit detail.
 pub fn confirm(
     request: &mut Request,
     by: Actor<'_>,
@@ -39,6 +40,11 @@ pub fn confirm(
             request.request_type.as_str(),
             request.status.as_str()
         )));
+    }
+    if four_eyes && by.name.is_none() {
+        return Err(Refusal::Forbidden(
+            "four eyes: a FORGET is confirmed by a signed-in person, not by a client acting as itself".to_owned(),
+        ));
     }
     if four_eyes && by.person == request.requested_by {
         return Err(Refusal::Forbidden(
@@ -190,10 +196,12 @@ mod tests {
 
     const ALICE: Actor = Actor {
         person: "alice",
+        name: Some("Alice"),
         caller: "console",
     };
     const BOB: Actor = Actor {
         person: "bob",
+        name: Some("Bob"),
         caller: "console",
     };
 
@@ -221,6 +229,25 @@ mod tests {
             confirm(&mut export, BOB, true, grace, now),
             Err(Refusal::Conflict(_))
         ));
+    }
+
+    #[test]
+    fn with_four_eyes_a_client_acting_as_itself_cannot_confirm() {
+        let now = at("2026-11-21T10:00:00Z");
+        let grace = Duration::from_secs(3600);
+        let machine = Actor {
+            person: "dpo",
+            name: None,
+            caller: "dpo",
+        };
+        let mut request = forget(RequestStatus::AwaitingConfirmation);
+        let refused = confirm(&mut request, machine, true, grace, now);
+        assert!(
+            matches!(&refused, Err(Refusal::Forbidden(reason)) if reason.contains("signed-in person")),
+            "{refused:?}"
+        );
+        assert_eq!(request.status, RequestStatus::AwaitingConfirmation);
+        confirm(&mut request, machine, false, grace, now).unwrap();
     }
 
     #[test]

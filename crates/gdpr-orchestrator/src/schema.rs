@@ -71,6 +71,7 @@ diesel::table! {
         entry_hash -> Nullable<Text>,
         caller -> Nullable<Text>,
         keyed -> Bool,
+        actor_name -> Nullable<Text>,
     }
 }
 

@@ -1,9 +1,9 @@
 //! `gdpr`: Export Me, Forget Me and Undo Forget from the command line, for operators and
 //! schedulers, against gdpr-orchestrator's API.
 //!
-//! `gdpr exportme|forgetme|undoforget -i INPUT -o OUTDIR [--count] [--confirm] [--as NAME]
-//!  [--token T | --client-id ID --client-secret S] [--url URL]`
-//! `gdpr confirm -i REQUEST_ID -o OUTDIR --as NAME …`
+//! `gdpr exportme|forgetme|undoforget -i INPUT -o OUTDIR [--count] [--confirm]
+//!  [--issuer URL | --as NAME] [--token T | --client-id ID --client-secret S] [--url URL]`
+//! `gdpr confirm -i REQUEST_ID -o OUTDIR --issuer URL …`
 //!
 //! INPUT is a JSON file with the subject (`customerIds`, `phoneNumbers`, `emailAddresses`,
 //! `genesysUserIds`), the same JSON inline, or a comma-separated list of customer ids; phone
@@ -13,10 +13,15 @@
 //! `-u/--user TOKEN` (with `--basic`: `NAME:TOKEN` as HTTP Basic), `-c/--client ID:SECRET`,
 //! and `-count`, `-confirm` with one dash. Without `--confirm`, `forgetme`
 //! only reports what would be erased. With four eyes (the default), another person confirms it:
-//! `gdpr confirm -i <request id> --as <them>`. `--as` names the person the command acts for (the
-//! audit log records them; the caller must be allowed to delegate). Writes `output.json` (and for
-//! exportme the bundle) and `execution.log` (no identifiers) to OUTDIR; exits non-zero with the
-//! reason on failure.
+//! `gdpr confirm -i <request id>`, signed in as them.
+//!
+//! The person the command acts for signs in at the bank's identity provider (`--issuer`) with the
+//! OAuth 2.0 device authorization grant (RFC 8628): the command prints where to go and the code
+//! to enter, waits, and sends the person's access token to the orchestrator (`X-Person-Token`),
+//! which verifies it and records them in the audit log (the caller must be allowed to delegate).
+//! `--as NAME` names a person without signing them in: accepted by an orchestrator in development
+//! only. Writes `output.json` (and for exportme the bundle) and `execution.log` (no identifiers)
+//! to OUTDIR; exits non-zero with the reason on failure.
 
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -63,10 +68,25 @@ struct Cli {
     /// ids (confirm: the request id).
     #[arg(short = 'i', long = "input")]
     input: String,
-    /// The person this command acts for, recorded in the audit log (sent as X-Acting-User; the
-    /// caller must be allowed to delegate).
-    #[arg(long = "as", value_name = "NAME")]
+    /// Development only: the person this command acts for, named without signing in (sent as
+    /// X-Acting-User; an orchestrator outside development refuses it). Use --issuer instead.
+    #[arg(long = "as", value_name = "NAME", conflicts_with = "issuer")]
     acting_user: Option<String>,
+    /// The bank's identity provider (its OpenID issuer URL): the person this command acts for
+    /// signs in there (device authorization grant) and the orchestrator verifies their token.
+    #[arg(long, env = "GDPR_ISSUER")]
+    issuer: Option<String>,
+    /// This command's client at the identity provider (a public client allowed the device
+    /// authorization grant).
+    #[arg(long, env = "GDPR_OIDC_CLIENT_ID", default_value = "ccbridge-gdpr")]
+    oidc_client_id: String,
+    /// The resource (RFC 8707) the access token is asked for: the orchestrator's audience at the
+    /// provider, when the provider takes resource indicators.
+    #[arg(long, env = "GDPR_RESOURCE")]
+    resource: Option<String>,
+    /// The scopes asked for at sign-in, space-separated.
+    #[arg(long, default_value = "openid profile")]
+    oidc_scope: String,
     /// Where output.json, execution.log (and for exportme the bundle) are written.
     #[arg(short = 'o', long = "output")]
     output: PathBuf,
@@ -129,7 +149,17 @@ struct Api {
     http: reqwest::Client,
     base: String,
     auth: Auth,
-    acting_user: Option<String>,
+    person: PersonHeader,
+}
+
+/// How the command names its person.
+enum PersonHeader {
+    /// None: the caller acts as itself.
+    Nobody,
+    /// `X-Acting-User` (development only).
+    Named(String),
+    /// `X-Person-Token`: the person's access token from the identity provider.
+    SignedIn(String),
 }
 
 enum Auth {
@@ -142,8 +172,10 @@ impl Api {
         let mut builder = self
             .http
             .request(method, format!("{}{path}", self.base.trim_end_matches('/')));
-        if let Some(person) = &self.acting_user {
-            builder = builder.header("X-Acting-User", person);
+        match &self.person {
+            PersonHeader::Nobody => {}
+            PersonHeader::Named(person) => builder = builder.header("X-Acting-User", person),
+            PersonHeader::SignedIn(token) => builder = builder.header("X-Person-Token", token),
         }
         match &self.auth {
             Auth::Bearer(token) => builder.bearer_auth(token),
@@ -232,6 +264,111 @@ impl Cli {
     }
 }
 
+/// The person the command acts for: signed in at `--issuer`, named with `--as`, or nobody.
+async fn person(cli: &Cli, log: &mut ExecutionLog) -> Result<PersonHeader, String> {
+    if let Some(name) = &cli.acting_user {
+        return Ok(PersonHeader::Named(name.clone()));
+    }
+    let Some(issuer) = &cli.issuer else {
+        return Ok(PersonHeader::Nobody);
+    };
+    let token = sign_in::device_sign_in(
+        issuer,
+        &cli.oidc_client_id,
+        &cli.oidc_scope,
+        cli.resource.as_deref(),
+        Duration::from_secs(cli.timeout_seconds),
+    )
+    .await?;
+    log.line("signed in at the identity provider");
+    Ok(PersonHeader::SignedIn(token))
+}
+
+/// The device authorization grant (RFC 8628) at the bank's identity provider, with the `oauth2`
+/// crate.
+mod sign_in {
+    use oauth2::basic::BasicClient;
+    use oauth2::{
+        AuthType, ClientId, DeviceAuthorizationUrl, Scope, StandardDeviceAuthorizationResponse, TokenResponse, TokenUrl,
+    };
+    use std::time::Duration;
+
+    /// What the provider's discovery document says about the device grant.
+    #[derive(serde::Deserialize)]
+    struct Discovery {
+        issuer: String,
+        token_endpoint: String,
+        device_authorization_endpoint: Option<String>,
+    }
+
+    /// Signs the person in: prints where to go and the code to enter (standard error), waits for
+    /// them, and answers their access token.
+    pub async fn device_sign_in(
+        issuer: &str,
+        client_id: &str,
+        scopes: &str,
+        resource: Option<&str>,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        let http = oauth2::reqwest::ClientBuilder::new()
+            .redirect(oauth2::reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| format!("cannot reach the identity provider: {e}"))?;
+        let discovery_url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+        let fetched = http
+            .get(&discovery_url)
+            .send()
+            .await
+            .and_then(oauth2::reqwest::Response::error_for_status)
+            .map_err(|e| format!("the identity provider is unreachable at {issuer}: {e}"))?
+            .bytes()
+            .await
+            .map_err(|e| format!("the identity provider's discovery document could not be read: {e}"))?;
+        let discovery: Discovery = serde_json::from_slice(&fetched)
+            .map_err(|e| format!("the identity provider's discovery document is not usable: {e}"))?;
+        if discovery.issuer != issuer {
+            return Err(format!(
+                "the identity provider at {issuer} names another issuer in its discovery document"
+            ));
+        }
+        let device_url = discovery
+            .device_authorization_endpoint
+            .ok_or("the identity provider offers no device authorization grant (RFC 8628)")?;
+        let client = BasicClient::new(ClientId::new(client_id.to_owned()))
+            .set_auth_type(AuthType::RequestBody)
+            .set_device_authorization_url(
+                DeviceAuthorizationUrl::new(device_url).map_err(|e| format!("device authorization endpoint: {e}"))?,
+            )
+            .set_token_uri(TokenUrl::new(discovery.token_endpoint).map_err(|e| format!("token endpoint: {e}"))?);
+        let mut request = client.exchange_device_code();
+        for scope in scopes.split_whitespace() {
+            request = request.add_scope(Scope::new(scope.to_owned()));
+        }
+        if let Some(resource) = resource {
+            request = request.add_extra_param("resource", resource.to_owned());
+        }
+        let details: StandardDeviceAuthorizationResponse = request
+            .request_async(&http)
+            .await
+            .map_err(|e| format!("the identity provider refused the sign-in: {e}"))?;
+        eprintln!(
+            "gdpr: sign in at {} and enter the code {}",
+            details.verification_uri().as_str(),
+            details.user_code().secret()
+        );
+        if let Some(complete) = details.verification_uri_complete() {
+            eprintln!("gdpr: or open {}", complete.secret());
+        }
+        let token = client
+            .exchange_device_access_token(&details)
+            .request_async(&http, tokio::time::sleep, Some(timeout))
+            .await
+            .map_err(|e| format!("the sign-in did not complete: {e}"))?;
+        Ok(token.access_token().secret().clone())
+    }
+}
+
 fn read_subject(input: &str) -> Result<Value, String> {
     if input.trim_start().starts_with('{') {
         return serde_json::from_str(input).map_err(|e| format!("INPUT is not valid JSON: {e}"));
@@ -292,7 +429,7 @@ async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
             .map_err(|e| e.to_string())?,
         base: cli.url.clone(),
         auth,
-        acting_user: cli.acting_user.clone(),
+        person: person(cli, log).await?,
     };
     let request_type = match operation {
         Operation::Exportme => "EXPORT",
@@ -322,14 +459,14 @@ async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
                 .await
                 .map_err(|reason| {
                     format!(
-                        "{reason} (request {id} waits for confirmation: gdpr confirm -i {id} --as <another person>)"
+                        "{reason} (request {id} waits for confirmation: gdpr confirm -i {id}, signed in as another person)"
                     )
                 })?;
             log.line(&format!("request {id} confirmed"));
             request = wait_for(cli, &api, &id, &["in_grace", "completed"], log).await?;
         } else {
             log.line(&format!(
-                "not confirmed: nothing was erased (confirm with: gdpr confirm -i {id} --as <another person>)"
+                "not confirmed: nothing was erased (confirm with: gdpr confirm -i {id}, signed in as another person)"
             ));
         }
     }

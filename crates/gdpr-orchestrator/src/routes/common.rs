@@ -11,6 +11,7 @@ use uuid::Uuid;
 pub(super) fn actor(caller: &Caller) -> Actor<'_> {
     Actor {
         person: caller.person(),
+        name: caller.person.as_ref().map(|person| person.display_name.as_str()),
         caller: &caller.name,
     }
 }

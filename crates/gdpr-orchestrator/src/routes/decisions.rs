@@ -33,11 +33,13 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     tag = "gdpr",
     params(
         ("id" = Uuid, Path, description = "The request id"),
-        ("X-Acting-User" = Option<String>, Header, description = "The person a delegating client acts for")
+        ("X-Person-Token" = Option<String>, Header, description = "The person a delegating client acts for: their access token (JWT) from the bank's identity provider, verified against auth.persons"),
+        ("X-Acting-User" = Option<String>, Header, description = "Development only: the person a delegating client acts for, by name (refused outside development)")
     ),
     responses(
         (status = 200, description = "Confirmed: carried out now, purged after the grace window", body = RequestView),
-        (status = 403, description = "Four eyes: the person who filed it may not confirm it", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials (Bearer token, or Basic with the caller's name); or the person's token (X-Person-Token) is not valid (signature, issuer, audience, expiry); or X-Acting-User outside development", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Four eyes: the person who filed it may not confirm it, nor a client acting as itself", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a FORGET awaiting confirmation", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]

@@ -47,16 +47,21 @@ pub(crate) struct CreateBody {
 }
 
 /// `POST /gdpr/requests`: 201 with the new request; 200 with the open one when the same subject
-/// already has an unfinished request of this type.
+/// already has an unfinished request of this type and kind (a count answers a count, a request a
+/// request: a FORGET filed while a count of the subject is open is a new FORGET).
 #[utoipa::path(
     post,
     path = "/gdpr/requests",
     tag = "gdpr",
     request_body = CreateBody,
-    params(("X-Acting-User" = Option<String>, Header, description = "The person a delegating client (the console, `gdpr --as`) acts for")),
+    params(
+        ("X-Person-Token" = Option<String>, Header, description = "The person a delegating client (the console, the `gdpr` command) acts for: their access token (JWT) from the bank's identity provider, verified against auth.persons"),
+        ("X-Acting-User" = Option<String>, Header, description = "Development only: the person a delegating client acts for, by name (refused outside development)")
+    ),
     responses(
         (status = 201, description = "Filed", body = FiledView),
-        (status = 200, description = "The subject already has an unfinished request of this type: that one", body = FiledView),
+        (status = 200, description = "The subject already has an unfinished request of this type and kind (count or not): that one", body = FiledView),
+        (status = 401, description = "No valid credentials (Bearer token, or Basic with the caller's name); or the person's token (X-Person-Token) is not valid (signature, issuer, audience, expiry); or X-Acting-User outside development", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "UNDO_FORGET: no FORGET to undo, or it is purged", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -105,7 +110,7 @@ pub(crate) async fn create(
     let (request, steps, created) = pool
         .run(move |c| {
             write_transaction(c, |c| {
-                if let Some(open) = store::find_open_duplicate(c, request_type, &fingerprint)? {
+                if let Some(open) = store::find_open_duplicate(c, request_type, count_only, &fingerprint)? {
                     let steps = store::steps(c, open.id)?;
                     return Ok((open, steps, false));
                 }

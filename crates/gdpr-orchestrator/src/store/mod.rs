@@ -118,15 +118,20 @@ pub fn renew_lease(connection: &mut AnyConnection, request: &mut Request, until:
     Ok(())
 }
 
-/// The newest unfinished request of `request_type` for the same subject, if any.
+/// The newest unfinished request of `request_type` and kind (a count, or the request itself) for
+/// the same subject, if any.
 pub fn find_open_duplicate(
     connection: &mut AnyConnection,
     request_type: RequestType,
+    count_only: bool,
     fingerprint: &str,
 ) -> QueryResult<Option<Request>> {
     use gdpr_requests::dsl;
     dsl::gdpr_requests
         .filter(dsl::request_type.eq(request_type.as_str()))
+        // A count is not the request it counts for: filing a FORGET while a count of the same
+        // subject is open files the FORGET.
+        .filter(dsl::count_only.eq(count_only))
         .filter(dsl::subject_fingerprint.eq(fingerprint))
         .filter(dsl::status.ne_all(RequestStatus::finished()))
         .order(dsl::received_at.desc())
@@ -142,6 +147,8 @@ pub fn find_latest_forget(connection: &mut AnyConnection, fingerprint: &str) -> 
     use gdpr_requests::dsl;
     Ok(dsl::gdpr_requests
         .filter(dsl::request_type.eq(RequestType::Forget.as_str()))
+        // A count erased nothing: there is nothing of it to undo.
+        .filter(dsl::count_only.eq(false))
         .filter(dsl::subject_fingerprint.eq(fingerprint))
         .order(dsl::received_at.desc())
         .select(dsl::id)

@@ -283,3 +283,132 @@ async fn the_gdpr_command_takes_the_genesys_scripts_spellings() {
     }
     running.abort();
 }
+
+/// Runs the command, taking its person's step of the device sign-in at `provider` as `login`
+/// (as a person at a browser would: the verification page, the code, the provider's login).
+async fn gdpr_signed_in(
+    args: Vec<String>,
+    provider: &test_support::oidc::Provider,
+    login: &str,
+) -> std::process::Output {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gdpr"))
+        .args(args)
+        .env_remove("GDPR_TOKEN")
+        .env_remove("GDPR_URL")
+        .env_remove("GDPR_ISSUER")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines, read) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    // It says where to sign in and the code, then waits for the person.
+    let (code, mut seen, read) = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        while let Ok(line) = read.recv_timeout(Duration::from_secs(60)) {
+            seen.push(line.clone());
+            if let Some((_, code)) = line.split_once("enter the code ") {
+                return (Some(code.trim().to_owned()), seen, read);
+            }
+        }
+        (None, seen, read)
+    })
+    .await
+    .unwrap();
+    let code = code.unwrap_or_else(|| panic!("the command asked for no sign-in: {seen:?}"));
+    provider.approve_device(&code, login).await;
+    let mut output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    // What it said after the code (its stderr was read here).
+    seen.extend(read.iter());
+    output.stderr = seen.join("\n").into_bytes();
+    output
+}
+
+#[tokio::test]
+async fn the_gdpr_command_signs_its_people_in_at_the_identity_provider_for_four_eyes() {
+    use crate::helpers::{stack_with, StackOptions};
+    let provider = test_support::oidc::Provider::spawn(test_support::oidc::ProviderOptions::default()).await;
+    let s = stack_with(StackOptions::production_with_persons(&provider, 60)).await;
+    let person = Person::new();
+    let interaction = uuid::Uuid::new_v4().to_string();
+    s.record(&interaction, &format!("tel:{}", person.phone)).await;
+    let running = run_worker(&s);
+    let work = tempfile::tempdir().unwrap();
+    let args = |operation: &str, input: &str, out: &str| -> Vec<String> {
+        [
+            operation,
+            "-i",
+            input,
+            "-o",
+            &work.path().join(out).display().to_string(),
+            "--token",
+            s.orchestrator.token(DPO),
+            "--url",
+            &s.orchestrator.address,
+            "--issuer",
+            &provider.issuer,
+            "--poll-ms",
+            "100",
+            "--timeout-seconds",
+            "60",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let subject = json!({ "phoneNumbers": [person.phone] }).to_string();
+
+    // dana files the FORGET, signed in at the provider.
+    let filed = gdpr_signed_in(args("forgetme", &subject, "filed"), &provider, "dana").await;
+    assert!(filed.status.success(), "{}", String::from_utf8_lossy(&filed.stderr));
+    let output = read_json(&work.path().join("filed/output.json"));
+    let id = output["request"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(output["request"]["status"], "awaiting_confirmation");
+    assert_eq!(output["request"]["requestedBy"], "dana");
+
+    // dana again cannot confirm it; bob can.
+    let refused = gdpr_signed_in(args("confirm", &id, "refused"), &provider, "dana").await;
+    assert!(!refused.status.success());
+    let reason = String::from_utf8_lossy(&refused.stderr);
+    println!(
+        "gdpr confirm signed in as dana: {}",
+        reason.lines().last().unwrap_or_default()
+    );
+    assert!(reason.contains("four eyes"), "{reason}");
+    let confirmed = gdpr_signed_in(args("confirm", &id, "confirmed"), &provider, "bob").await;
+    assert!(
+        confirmed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&confirmed.stderr)
+    );
+    println!(
+        "gdpr confirm signed in as bob: {}",
+        String::from_utf8_lossy(&confirmed.stdout).trim()
+    );
+    running.abort();
+    let entries = s.audit(&id).await;
+    let by = |event: &str| {
+        let entry = entries.iter().find(|e| e["event"] == event).unwrap();
+        (entry["actor"].clone(), entry["actorName"].clone())
+    };
+    assert_eq!(by("received"), (json!("dana"), json!("Dana Dpo")));
+    assert_eq!(by("confirmation_refused"), (json!("dana"), json!("Dana Dpo")));
+    assert_eq!(by("confirmed"), (json!("bob"), json!("Bob Reviewer")));
+
+    // --as (a bare name) is for development only.
+    let mut named = args("exportme", &subject, "named");
+    named.truncate(named.len() - 6);
+    named.extend(["--as", "alice", "--poll-ms", "100"].map(str::to_owned));
+    let named = gdpr(&named.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    assert!(!named.status.success());
+    let reason = String::from_utf8_lossy(&named.stderr);
+    println!("gdpr --as outside development: {}", reason.trim());
+    assert!(reason.contains("401") && reason.contains("X-Acting-User"), "{reason}");
+}

@@ -259,3 +259,46 @@ async fn forget_hides_at_once_undo_restores_exactly_and_the_purge_leaves_nothing
     }
     assert_not_logged(&[&known.person.digits, &known.person.customer_id, &known.neighbour.digits]);
 }
+
+#[tokio::test]
+async fn a_forget_filed_while_a_count_of_the_subject_is_open_is_a_forget() {
+    let s = stack().await;
+    let person = Person::new();
+    let subject = json!({ "phoneNumbers": [person.phone] });
+    let file = |count_only: bool| {
+        let subject = subject.clone();
+        let s = &s;
+        async move {
+            let response = s.file_as("FORGET", subject, count_only, Some("Alice")).await;
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, body)
+        }
+    };
+    // The count is open (nothing has run it yet) when the FORGET is filed.
+    let (status, count) = file(true).await;
+    assert_eq!((status, &count["countOnly"]), (201, &json!(true)), "{count}");
+    let (status, forget) = file(false).await;
+    println!(
+        "a FORGET filed while its subject's count is open: {status}, countOnly={}, duplicate={}",
+        forget["countOnly"], forget["duplicate"]
+    );
+    assert_eq!(status, 201, "{forget}");
+    assert_eq!(
+        (&forget["countOnly"], &forget["duplicate"]),
+        (&json!(false), &json!(false))
+    );
+    assert_ne!(forget["id"], count["id"]);
+
+    // Each filed again answers its own kind.
+    let (status, again) = file(true).await;
+    assert_eq!(
+        (status, &again["id"], &again["duplicate"]),
+        (200, &count["id"], &json!(true))
+    );
+    let (status, again) = file(false).await;
+    assert_eq!(
+        (status, &again["id"], &again["duplicate"]),
+        (200, &forget["id"], &json!(true))
+    );
+}

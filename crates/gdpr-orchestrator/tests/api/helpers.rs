@@ -166,20 +166,76 @@ async fn start_writer_with(
 }
 
 pub async fn stack() -> Stack {
-    stack_with_writer(&[]).await
+    stack_with(StackOptions::default()).await
+}
+
+/// What a test changes in the stack.
+#[derive(Debug, Default)]
+pub struct StackOptions {
+    /// comm-history-writer's own settings.
+    pub writer: Vec<(String, String)>,
+    /// Every participant's (comm-history-writer, interaction-pairing, result-ingest,
+    /// genesys-gateway).
+    pub participants: Vec<(String, String)>,
+    pub orchestrator: Vec<(String, String)>,
+}
+
+impl StackOptions {
+    /// The orchestrator outside development (`application.environment = production`), with keys
+    /// of its own (a fresh signing pair the participants trust) and its people verified at
+    /// `provider` (`auth.persons`), fetching its keys again at most every `refetch_seconds`.
+    pub fn production_with_persons(provider: &test_support::oidc::Provider, refetch_seconds: u64) -> Self {
+        let keys = service_kit::cli::new_keys();
+        let key = |name: &str| {
+            keys.lines()
+                .find_map(|line| line.strip_prefix(&format!("{name}=")))
+                .unwrap()
+                .to_owned()
+        };
+        let verifying = key("APP__GDPR_PARTICIPANT__ORCHESTRATOR_KEY");
+        let mut orchestrator = person_settings(provider, refetch_seconds);
+        orchestrator.extend([
+            setting("application.environment", "production"),
+            setting("gdpr.signing_key", key("APP__GDPR__SIGNING_KEY")),
+            setting("gdpr.bundle_key", key("APP__GDPR__BUNDLE_KEY")),
+            setting("gdpr.identifier_key", uuid::Uuid::new_v4().to_string()),
+            setting("gdpr.audit_key", uuid::Uuid::new_v4().to_string()),
+            setting("gdpr_participant.orchestrator_key", verifying.clone()),
+        ]);
+        Self {
+            writer: Vec::new(),
+            participants: vec![setting("gdpr_participant.orchestrator_key", verifying)],
+            orchestrator,
+        }
+    }
+}
+
+/// `auth.persons`: the orchestrator verifies person tokens from `provider`.
+pub fn person_settings(provider: &test_support::oidc::Provider, refetch_seconds: u64) -> Vec<(String, String)> {
+    vec![
+        setting("auth.persons.issuer", provider.issuer.clone()),
+        setting("auth.persons.audience", test_support::oidc::AUDIENCE),
+        setting("auth.persons.jwks_refetch_seconds", refetch_seconds.to_string()),
+        setting("auth.persons.leeway_seconds", "0"),
+    ]
 }
 
 /// [`stack`], comm-history-writer delivering to the bank's communication-history-manager at
 /// `manager_url` (its worker driven by the test: [`Stack::delivery_worker`]).
 pub async fn stack_delivering_to(manager_url: &str) -> Stack {
-    stack_with_writer(&[
-        setting("delivery.url", format!("{manager_url}/communicationRecords")),
-        setting("delivery.worker_enabled", "false"),
-    ])
+    stack_with(StackOptions {
+        writer: vec![
+            setting("delivery.url", format!("{manager_url}/communicationRecords")),
+            setting("delivery.worker_enabled", "false"),
+        ],
+        ..StackOptions::default()
+    })
     .await
 }
 
-async fn stack_with_writer(writer_settings: &[(String, String)]) -> Stack {
+pub async fn stack_with(options: StackOptions) -> Stack {
+    let mut writer_settings = options.writer.clone();
+    writer_settings.extend(options.participants.iter().cloned());
     capture_logs();
     let mut sim_config = SimConfig::development(Seed::default_seed().unwrap());
     sim_config.port = 0;
@@ -196,12 +252,14 @@ async fn stack_with_writer(writer_settings: &[(String, String)]) -> Stack {
     gateway_overrides.push(setting("genesys.client_secret", "ccbridge-dev-secret"));
     gateway_overrides.push(setting("genesys.deadline_ms", "2000"));
     gateway_overrides.push(setting("genesys.max_attempts", "2"));
+    gateway_overrides.extend(options.participants.iter().cloned());
     let gateway = test_support::spawn_app_with(&genesys_gateway::SERVICE, &[], &as_refs(&gateway_overrides)).await;
-    let writer = start_writer_with(None, None, writer_settings).await;
+    let writer = start_writer_with(None, None, &writer_settings).await;
     let mut pairing_overrides = callers(&[(INGEST_CALLER, INGEST_TOKEN, "pairing:read")]);
     pairing_overrides.push(setting("pairing.comm_history_url", writer.address.clone()));
     pairing_overrides.push(setting("pairing.internal_token", PAIRING_TOKEN));
     pairing_overrides.push(setting("pairing.outbox_worker_enabled", "false"));
+    pairing_overrides.extend(options.participants.iter().cloned());
     let pairing = test_support::spawn_app_with(
         &interaction_pairing::SERVICE,
         &[(BOFE, &["pairing:write", "pairing:read"])],
@@ -219,6 +277,7 @@ async fn stack_with_writer(writer_settings: &[(String, String)]) -> Stack {
         setting("ingest.backoff_min_ms", "1"),
         setting("ingest.backoff_max_ms", "20"),
     ]);
+    ingest_overrides.extend(options.participants.iter().cloned());
     let ingest = test_support::spawn_app_with(
         &result_ingest::SERVICE,
         &[(GENESYS, &["ingest:webhook"]), (OPERATOR, &["ingest:operate"])],
@@ -227,7 +286,7 @@ async fn stack_with_writer(writer_settings: &[(String, String)]) -> Stack {
     .await;
     let ingest_worker =
         result_ingest::worker(&ingest.settings, ingest.pool().clone(), &prometheus::Registry::new()).unwrap();
-    let orchestrator_overrides = vec![
+    let mut orchestrator_overrides = vec![
         setting("gdpr.result_ingest_url", ingest.address.clone()),
         setting("gdpr.comm_history_url", writer.address.clone()),
         setting("gdpr.pairing_url", pairing.address.clone()),
@@ -241,6 +300,7 @@ async fn stack_with_writer(writer_settings: &[(String, String)]) -> Stack {
         setting("auth.callers.dpo.delegates", "true"),
         setting("handles.default_region", REGION),
     ];
+    orchestrator_overrides.extend(options.orchestrator);
     let orchestrator = test_support::spawn_app_with(
         &gdpr_orchestrator::SERVICE,
         &[(DPO, &["dpo"])],
@@ -336,6 +396,48 @@ impl Stack {
             request = request.header("X-Acting-User", person);
         }
         request.send().await.unwrap()
+    }
+
+    /// Files a request through the DPO tool for the person `token` signs in (`X-Person-Token`).
+    pub async fn file_signed_in(
+        &self,
+        request_type: &str,
+        subject: Value,
+        count_only: bool,
+        token: &str,
+    ) -> reqwest::Response {
+        let body =
+            json!({ "type": request_type, "subject": subject, "reference": "CASE-4711", "countOnly": count_only });
+        self.orchestrator
+            .client
+            .post(self.orchestrator.url("/gdpr/requests"))
+            .bearer_auth(self.orchestrator.token(DPO))
+            .header("X-Person-Token", token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Confirms through the DPO tool for the person `token` signs in (`X-Person-Token`).
+    pub async fn confirm_signed_in(&self, id: &str, token: &str) -> reqwest::Response {
+        self.orchestrator
+            .client
+            .post(self.orchestrator.url(&format!("/gdpr/requests/{id}/confirm")))
+            .bearer_auth(self.orchestrator.token(DPO))
+            .header("X-Person-Token", token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A request's audit entries.
+    pub async fn audit(&self, id: &str) -> Vec<Value> {
+        let response = self.orchestrator.get(&format!("/gdpr/requests/{id}/audit"), DPO).await;
+        assert_eq!(response.status().as_u16(), 200);
+        let trail: Value = response.json().await.unwrap();
+        assert_eq!(trail["chainVerified"], true, "{trail}");
+        trail["entries"].as_array().unwrap().clone()
     }
 
     /// A request filed and confirmed (by the reviewer), in its grace window at `now`.

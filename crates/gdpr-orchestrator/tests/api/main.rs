@@ -10,5 +10,6 @@ mod forget;
 mod hardening;
 mod helpers;
 mod migrations;
+mod persons;
 mod resilience;
 mod roles;

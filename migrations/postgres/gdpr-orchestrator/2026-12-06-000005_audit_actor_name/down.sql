@@ -1,0 +1,1 @@
+ALTER TABLE gdpr_audit_log DROP COLUMN actor_name;
