@@ -12,6 +12,7 @@
 
 use crate::schema::{communication_records, idempotency_keys};
 use crate::store::{deliveries, RecordRow};
+use crate::suppression;
 use diesel::prelude::*;
 use domain::gdpr::{CategoryCounts, ExternalCopy, ParticipantCall, ParticipantReport};
 use domain::Timestamp;
@@ -20,7 +21,10 @@ use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use uuid::Uuid;
 
-pub struct CommunicationRecords;
+pub struct CommunicationRecords {
+    /// The key of the (interaction, customer) pairs a forget reached, kept once it is purged.
+    pub suppression: crate::suppression::AssignmentKey,
+}
 
 /// The subject's records as a customer.
 const COMMUNICATIONS: &str = "communications";
@@ -233,6 +237,23 @@ impl GdprStore for CommunicationRecords {
             .execute(connection)
             .map(holds::changed)
         })?;
+        // The customer's part in each communication reached, for after the purge.
+        let mut interactions = reach.subject.interaction_ids.clone();
+        holds::chunked(&records, |ids| {
+            let found: Vec<DbUuid> = communication_records::table
+                .filter(dsl::id.eq_any(ids))
+                .select(dsl::interaction_id)
+                .load(connection)?;
+            interactions.extend(found.into_iter().map(domain::InteractionId::from));
+            Ok(0)
+        })?;
+        suppression::note(
+            connection,
+            &self.suppression,
+            request_id,
+            &reach.subject.customer_ids,
+            &interactions,
+        )?;
         let agents = ids_where(connection, of_agent(reach))?;
         holds::hold(connection, request_id, HOLD_AGENT, &agents)?;
         holds::chunked(&agents, |ids| {
@@ -247,6 +268,7 @@ impl GdprStore for CommunicationRecords {
     fn undo(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
         use communication_records::dsl;
         let held = self.held(connection, request_id)?;
+        suppression::lift(connection, request_id)?;
         let released = holds::release(connection, request_id, HOLD_RECORD)?;
         for (holder, rows) in holds::by_holder(released) {
             holds::chunked(&rows, |ids| {
@@ -273,6 +295,7 @@ impl GdprStore for CommunicationRecords {
     fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
         use communication_records::dsl;
         let records = holds::held_rows(connection, request_id, HOLD_RECORD)?;
+        suppression::keep(connection, request_id)?;
         // The idempotency keys of purged records go with them: a replay must not find a key
         // whose record no longer exists.
         holds::chunked(&records, |ids| {

@@ -9,6 +9,7 @@ pub mod schema;
 pub mod scopes;
 pub mod settings;
 pub mod store;
+pub mod suppression;
 pub mod worker;
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
@@ -45,6 +46,8 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     delivery
         .validate(development)
         .map_err(service_kit::configuration::invalid_all)?;
+    let suppression = suppression::AssignmentKey::new(&records.suppression_key)
+        .map_err(|problem| service_kit::configuration::invalid(&problem))?;
     let metrics = Arc::new(metrics::RecordsMetrics::register(context.metrics)?);
     let delivery_metrics = metrics::DeliveryMetrics::register(context.metrics)?;
     let policy = actix_web::web::Data::new(store::WritePolicy {
@@ -75,6 +78,6 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     }
     Ok(Arc::new(move |cfg: &mut actix_web::web::ServiceConfig| {
         cfg.app_data(policy.clone());
-        routes::config(cfg, verifier.clone());
+        routes::config(cfg, verifier.clone(), suppression.clone());
     }))
 }

@@ -63,3 +63,14 @@ diesel::table! {
         sending_until -> Nullable<UtcTimestamp>,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::Uuid;
+
+    gdpr_suppressed_assignments (request_id, fingerprint) {
+        request_id -> Uuid,
+        fingerprint -> Text,
+        purged -> Bool,
+    }
+}

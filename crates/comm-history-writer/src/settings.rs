@@ -14,6 +14,9 @@ pub struct RecordsSettings {
     /// last `auto_assign_window_days`; never a shared handle). Off by default: an inference.
     pub auto_assign_by_handle: bool,
     pub auto_assign_window_days: u64,
+    /// The HMAC key of the (interaction, customer) pairs a purged GDPR forget reached
+    /// ([`crate::suppression`]): at least 32 characters.
+    pub suppression_key: SecretString,
 }
 
 impl RecordsSettings {
@@ -24,6 +27,9 @@ impl RecordsSettings {
         }
         if !(1..=3650).contains(&self.auto_assign_window_days) {
             problems.push("records.auto_assign_window_days: must be 1 to 3650".to_owned());
+        }
+        if let Err(problem) = crate::suppression::AssignmentKey::new(&self.suppression_key) {
+            problems.push(problem);
         }
         if problems.is_empty() {
             Ok(())

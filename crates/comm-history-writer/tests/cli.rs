@@ -32,8 +32,10 @@ fn orchestrator_key() -> String {
 #[test]
 fn outside_development_an_http_manager_is_refused_at_start() {
     let key = orchestrator_key();
+    let suppression_key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
     let production = |url: &'static str| {
         vec![
+            ("APP__RECORDS__SUPPRESSION_KEY", suppression_key.as_str()),
             ("APP__AUTH__CALLERS__BOFE__TOKEN", "bofe-token-of-this-bank-0123456789"),
             ("APP__AUTH__CALLERS__BOFE__SCOPES", "records:read"),
             ("APP__GDPR_PARTICIPANT__ORCHESTRATOR_KEY", key.as_str()),

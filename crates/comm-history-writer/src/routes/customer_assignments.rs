@@ -5,6 +5,7 @@
 
 use crate::scopes::RecordsAssign;
 use crate::store;
+use crate::suppression::AssignmentKey;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use domain::{CustomerId, CustomerSource, InteractionId, Timestamp};
@@ -60,7 +61,8 @@ pub(crate) struct Withdrawal {
 }
 
 /// 200 `{ "updated": n }`: the records the customer gained: those of the interaction without a
-/// customer now have this one, or (every record has another customer) a copy for this one.
+/// customer now have this one, or (every record has another customer) a copy for this one. None
+/// when a purged GDPR forget of the customer reached this communication.
 #[utoipa::path(
     post,
     path = "/internal/customerAssignments",
@@ -72,17 +74,26 @@ pub(crate) struct Withdrawal {
 pub(crate) async fn assign(
     pool: web::Data<DbPool>,
     policy: web::Data<store::WritePolicy>,
+    suppression: web::Data<AssignmentKey>,
     JsonBody(assignment): JsonBody<Assignment>,
 ) -> Result<HttpResponse, ApiError> {
     let deliver = policy.deliver;
+    let fingerprint = suppression.fingerprint(assignment.interaction_id, assignment.customer_id);
     let updated = pool
         .run(move |c| {
             let source = match assignment.source {
                 AssignedBy::Pairing => CustomerSource::Pairing,
                 AssignedBy::LatePairing => CustomerSource::LatePairing,
             };
-            store::assign_customer(c, assignment.interaction_id, assignment.customer_id, source, deliver)
-                .map_err(ApiError::from)
+            store::assign_customer(
+                c,
+                assignment.interaction_id,
+                assignment.customer_id,
+                source,
+                deliver,
+                &fingerprint,
+            )
+            .map_err(ApiError::from)
         })
         .await?;
     tracing::Span::current().record("updated", updated);

@@ -37,7 +37,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api
 }
 
-pub fn config(cfg: &mut actix_web::web::ServiceConfig, verifier: actix_web::web::Data<gdpr_participant::CallVerifier>) {
+pub fn config(
+    cfg: &mut actix_web::web::ServiceConfig,
+    verifier: actix_web::web::Data<gdpr_participant::CallVerifier>,
+    suppression: crate::suppression::AssignmentKey,
+) {
+    cfg.app_data(actix_web::web::Data::new(suppression.clone()));
     // Before `communicationRecords::config`, whose `/communicationRecords/{id}` would match them too.
     record_batches::config(cfg);
     unassigned_records::config(cfg);
@@ -46,7 +51,7 @@ pub fn config(cfg: &mut actix_web::web::ServiceConfig, verifier: actix_web::web:
     deliveries::config(cfg);
     gdpr_participant::config(
         cfg,
-        actix_web::web::Data::new(crate::gdpr::CommunicationRecords),
+        actix_web::web::Data::new(crate::gdpr::CommunicationRecords { suppression }),
         verifier,
     );
 }

@@ -37,17 +37,25 @@ const RESTORED: &str = "ccbridge: the customer's own record came back";
 /// Gives `customer` the interaction's communication: records without a customer get this one;
 /// when every record has another customer (the interaction is shared), the customer gets a copy
 /// of each (one per root record, `customer_source` as given; a copy withdrawn earlier comes back).
-/// A record a GDPR forget holds is neither changed nor copied. Idempotent; answers how many
-/// records the customer gained. With `deliver`, each record created or changed is queued for
-/// the communication-history-manager.
+/// A record a GDPR forget holds is neither changed nor copied; after a purged forget of the
+/// customer reached the communication (`fingerprint`, [`crate::suppression`]), the customer
+/// gains nothing. Idempotent; answers how many records the customer gained. With `deliver`,
+/// each record created or changed is queued for the communication-history-manager.
 pub fn assign_customer(
     connection: &mut AnyConnection,
     interaction_id: InteractionId,
     customer_id: CustomerId,
     source: CustomerSource,
     deliver: bool,
+    fingerprint: &str,
 ) -> QueryResult<usize> {
     service_kit::database::write_transaction(connection, |c| {
+        lock_interaction(c, interaction_id)?;
+        // After the lock: a purge of the customer's records commits first, or waits for this.
+        if crate::suppression::is_suppressed(c, fingerprint)? {
+            tracing::info!("assignment suppressed: a purged GDPR forget of the customer reached this communication");
+            return Ok(0);
+        }
         let mut changes = Changes::default();
         let gained = assign_locked(c, interaction_id, customer_id, source, &mut changes)?;
         changes.enqueue(c, deliver)?;
@@ -73,6 +81,7 @@ impl Changes {
     }
 }
 
+/// [`assign_customer`]'s work, the interaction locked.
 fn assign_locked(
     c: &mut AnyConnection,
     interaction_id: InteractionId,
@@ -82,7 +91,6 @@ fn assign_locked(
 ) -> QueryResult<usize> {
     use communication_records::dsl;
     {
-        lock_interaction(c, interaction_id)?;
         let customer = DbUuid::from(customer_id);
         let has: i64 = visible_of(interaction_id)
             .filter(dsl::customer_id.eq(customer))

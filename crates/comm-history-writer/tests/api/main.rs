@@ -11,5 +11,6 @@ mod helpers;
 mod idempotency;
 mod migrations;
 mod pagination;
+mod purged_customers;
 mod records;
 mod unassigned;

@@ -1,0 +1,106 @@
+//! A customer's purged FORGET stays purged here: a later assignment of that customer to a
+//! communication the forget reached (interaction-pairing's late pairing, result-ingest's pairing
+//! of a further customer) gives them no record, so no copy naming them comes back, and none
+//! goes to the communication-history-manager.
+
+use crate::delivery::{drain, participant, record, spawn, write, C};
+use domain::Timestamp;
+use serde_json::{json, Value};
+use test_support::{HistoryManager, TestApp};
+use uuid::Uuid;
+
+const WRITER: &str = crate::helpers::WRITER;
+const READER: &str = crate::helpers::READER;
+const E: &str = "00000000-0000-4000-8000-00000000000e";
+
+async fn assign(app: &TestApp, interaction: &str, customer: &str, source: &str) -> u64 {
+    let body = json!({ "interactionId": interaction, "customerId": customer, "source": source });
+    let response = app.post_json("/internal/customerAssignments", WRITER, &body).await;
+    assert_eq!(response.status().as_u16(), 200);
+    response.json::<Value>().await.unwrap()["updated"].as_u64().unwrap()
+}
+
+/// A removed pairing: the customer's records of the interaction withdrawn.
+async fn withdraw(app: &TestApp, interaction: &str, customer: &str) {
+    let body = json!({ "interactionId": interaction, "customerId": customer, "withdrawnBy": "Eva Operator" });
+    let response = app.post_json("/internal/customerWithdrawals", WRITER, &body).await;
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+async fn records_of(app: &TestApp, query: &str) -> Vec<Value> {
+    let response = app.get(&format!("/communicationRecords?{query}"), READER).await;
+    assert_eq!(response.status().as_u16(), 200);
+    response.json::<Value>().await.unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn a_purged_customer_gets_no_record_back_from_a_later_assignment_and_none_is_delivered() {
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[]).await;
+    // Shared: E's communication, and C's copy of it.
+    let shared = Uuid::new_v4().to_string();
+    write(&s.app, &record(Some(E), &shared)).await;
+    assert_eq!(assign(&s.app, &shared, C, "pairing").await, 1);
+    // C's own, whose pairing was removed: C's record withdrawn, a stand-in nobody's.
+    let own = Uuid::new_v4().to_string();
+    write(&s.app, &record(Some(C), &own)).await;
+    withdraw(&s.app, &own, C).await;
+    drain(&s.worker, Timestamp::now()).await;
+    let sent_before = manager.received().len();
+
+    let subject = json!({ "customerIds": [C] });
+    let forget = Uuid::now_v7();
+    participant(&s.app, forget, "forget", &subject).await;
+    participant(&s.app, forget, "purge", &subject).await;
+    assert!(records_of(&s.app, &format!("customerId={C}")).await.is_empty());
+
+    // The pairing comes again, late, and as result-ingest's: nothing for C.
+    assert_eq!(
+        assign(&s.app, &shared, C, "late_pairing").await,
+        0,
+        "no copy of E's for C"
+    );
+    assert_eq!(
+        assign(&s.app, &own, C, "pairing").await,
+        0,
+        "the stand-in stays nobody's"
+    );
+    assert!(records_of(&s.app, &format!("customerId={C}")).await.is_empty());
+    let by_interaction = records_of(&s.app, &format!("interactionId={own}")).await;
+    assert_eq!(by_interaction.len(), 1);
+    assert_eq!(by_interaction[0]["customerId"], Value::Null);
+
+    drain(&s.worker, Timestamp::now()).await;
+    let after: Vec<_> = manager.received().into_iter().skip(sent_before).collect();
+    assert!(
+        after.iter().all(|r| r.body["customerId"] != C),
+        "no delivery names C after the purge: {after:?}"
+    );
+
+    // A communication the forget never reached is C's as any other's.
+    let new = Uuid::new_v4().to_string();
+    write(&s.app, &record(None, &new)).await;
+    assert_eq!(assign(&s.app, &new, C, "late_pairing").await, 1);
+}
+
+#[tokio::test]
+async fn an_undone_forget_suppresses_nothing() {
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[]).await;
+    let shared = Uuid::new_v4().to_string();
+    write(&s.app, &record(Some(E), &shared)).await;
+    assert_eq!(assign(&s.app, &shared, C, "pairing").await, 1);
+    let subject = json!({ "customerIds": [C] });
+    let forget = Uuid::now_v7();
+    participant(&s.app, forget, "forget", &subject).await;
+    participant(&s.app, forget, "undo", &subject).await;
+    withdraw(&s.app, &shared, C).await;
+    assert_eq!(
+        assign(&s.app, &shared, C, "late_pairing").await,
+        1,
+        "C's record comes back"
+    );
+}
