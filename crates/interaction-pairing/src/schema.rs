@@ -10,6 +10,15 @@ diesel::table! {
         customer_id -> Uuid,
         paired_at -> UtcTimestamp,
         forgotten_by -> Nullable<Uuid>,
+        paired_by_caller -> Nullable<Text>,
+        paired_by_subject -> Nullable<Text>,
+        paired_by_name -> Nullable<Text>,
+        pairing_reason -> Nullable<Text>,
+        removed_at -> Nullable<UtcTimestamp>,
+        removed_by_caller -> Nullable<Text>,
+        removed_by_subject -> Nullable<Text>,
+        removed_by_name -> Nullable<Text>,
+        removal_reason -> Nullable<Text>,
     }
 }
 

@@ -1,19 +1,77 @@
-//! Reading and writing pairings: each interaction has a set of customers, one row each.
+//! Reading and writing pairings: each interaction has a set of customers, one row each, in the
+//! name of who paired it (caller and person), and kept with who removed it once removed.
 
 use crate::schema::interaction_customers::{self, dsl};
 use diesel::prelude::*;
 use domain::{CustomerId, InteractionId, SupportInteraction, Timestamp};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
-use service_kit::database::AnyConnection;
-use service_kit::per_backend;
+use service_kit::database::{write_transaction, AnyConnection};
 use std::collections::BTreeMap;
 
-/// One customer of an interaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+/// Who made or removed a pairing: the caller (the client it came through) and the person it
+/// acted for, as the identity provider names them. A machine caller acting as itself has no
+/// person. Pairings from before actors were recorded have none (`pairedBy` absent).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Actor {
+    /// The client, as configured (`auth.callers.<name>`), e.g. `console` or `bofe`.
+    pub caller: String,
+    /// The person's subject at the identity provider (or the development name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The person's display name, as the identity provider gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+impl Actor {
+    /// The caller of a request and the person it acts for.
+    pub fn of(caller: &service_kit::auth::Caller) -> Self {
+        Self {
+            caller: caller.name.clone(),
+            subject: caller.person.as_ref().map(|person| person.subject.clone()),
+            display_name: caller.person.as_ref().map(|person| person.display_name.clone()),
+        }
+    }
+
+    /// The name the outbox's withdrawal carries: the person, else the caller.
+    fn person(&self) -> &str {
+        self.subject.as_deref().unwrap_or(&self.caller)
+    }
+
+    fn from_columns(caller: Option<String>, subject: Option<String>, display_name: Option<String>) -> Option<Self> {
+        caller.map(|caller| Self {
+            caller,
+            subject,
+            display_name,
+        })
+    }
+}
+
+/// One customer of an interaction: when, by whom and (when given) why it was paired.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PairedCustomer {
     pub customer_id: CustomerId,
     pub paired_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paired_by: Option<Actor>,
+    /// Why it was paired, when a reason was given (a re-assignment always has one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A pairing removed from an interaction, kept with who removed it, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RemovedCustomer {
+    #[serde(flatten)]
+    pub pairing: PairedCustomer,
+    pub removed_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed_by: Option<Actor>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removal_reason: Option<String>,
 }
 
 /// An interaction's pairings as stored (the visible ones), first paired first.
@@ -26,6 +84,8 @@ pub struct StoredPairing {
     /// When its latest customer was paired.
     pub updated_at: Timestamp,
     pub customers: Vec<PairedCustomer>,
+    /// Its removed pairings (not held by a GDPR forget), first removed first.
+    pub removed: Vec<RemovedCustomer>,
 }
 
 #[derive(Debug, Queryable, Selectable, Insertable)]
@@ -35,29 +95,52 @@ struct CustomerRow {
     interaction_id: DbUuid,
     customer_id: DbUuid,
     paired_at: DbTimestamp,
+    paired_by_caller: Option<String>,
+    paired_by_subject: Option<String>,
+    paired_by_name: Option<String>,
+    pairing_reason: Option<String>,
+}
+
+impl CustomerRow {
+    fn customer(self) -> QueryResult<PairedCustomer> {
+        Ok(PairedCustomer {
+            customer_id: CustomerId::from(self.customer_id),
+            paired_at: self.paired_at.into_domain()?,
+            paired_by: Actor::from_columns(self.paired_by_caller, self.paired_by_subject, self.paired_by_name),
+            reason: self.pairing_reason,
+        })
+    }
+}
+
+/// A removed pairing's row.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = interaction_customers)]
+struct RemovedRow {
+    #[diesel(embed)]
+    pairing: CustomerRow,
+    removed_at: Option<DbTimestamp>,
+    removed_by_caller: Option<String>,
+    removed_by_subject: Option<String>,
+    removed_by_name: Option<String>,
+    removal_reason: Option<String>,
 }
 
 /// Groups rows (any order) into each interaction's pairing; interactions without rows are absent.
 fn grouped(rows: Vec<CustomerRow>) -> QueryResult<Vec<StoredPairing>> {
     let mut by_interaction: BTreeMap<InteractionId, Vec<(PairedCustomer, uuid::Uuid)>> = BTreeMap::new();
     for row in rows {
+        let id = row.id.0;
         by_interaction
             .entry(InteractionId::from(row.interaction_id))
             .or_default()
-            .push((
-                PairedCustomer {
-                    customer_id: CustomerId::from(row.customer_id),
-                    paired_at: row.paired_at.into_domain()?,
-                },
-                row.id.0,
-            ));
+            .push((row.customer()?, id));
     }
     Ok(by_interaction
         .into_iter()
         .filter_map(|(interaction_id, mut customers)| {
             customers.sort_by_key(|(customer, id)| (customer.paired_at, *id));
-            let (first, _) = *customers.first()?;
-            let (latest, _) = *customers.last()?;
+            let (first, _) = customers.first()?;
+            let (latest, _) = customers.last()?;
             Some(StoredPairing {
                 pairing: SupportInteraction {
                     customer_id: latest.customer_id,
@@ -66,6 +149,7 @@ fn grouped(rows: Vec<CustomerRow>) -> QueryResult<Vec<StoredPairing>> {
                 created_at: first.paired_at,
                 updated_at: latest.paired_at,
                 customers: customers.into_iter().map(|(customer, _)| customer).collect(),
+                removed: Vec::new(),
             })
         })
         .collect())
@@ -81,6 +165,9 @@ pub enum PairingRefused {
     /// Removing a pairing that does not exist.
     #[error("the customer is not paired with the interaction")]
     NotPaired,
+    /// Pairing an interaction as unassigned when another customer has it already.
+    #[error("the interaction is paired with another customer already")]
+    AlreadyAssigned,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
@@ -92,67 +179,149 @@ pub enum Paired {
     AlreadyPaired,
 }
 
-/// Adds the customer to the interaction's set (the same pair again changes nothing), and queues
-/// the assignment for comm-history-writer in the same transaction. On PostgreSQL a concurrent
-/// insert of the same pair waits for the first's commit and finds it: exactly one adds it.
+/// How a pairing treats the interaction's other customers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum PairingMode {
+    /// The customer joins the interaction's customers (the integration spec's pairing).
+    #[default]
+    Add,
+    /// Only an interaction without a customer is paired: another customer's pairing (visible or
+    /// held by a GDPR forget) refuses it.
+    Unassigned,
+    /// The customer replaces the interaction's other customers: their pairings are removed (kept,
+    /// with who, when and the reason) and their records withdrawn. Needs a reason.
+    Reassign,
+}
+
+/// Who changes a pairing, and why.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    pub actor: &'a Actor,
+    pub reason: Option<&'a str>,
+    pub now: Timestamp,
+}
+
+/// Serialises changes of one interaction's pairings: PostgreSQL takes a transaction-scoped
+/// advisory lock on the interaction (a check of its other customers and an insert of a new one
+/// are then one step); SQLite's write transaction holds the database's write lock already.
+fn lock_interaction(connection: &mut AnyConnection, interaction_id: InteractionId) -> QueryResult<()> {
+    match connection {
+        AnyConnection::Postgresql(pg) => diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<diesel::sql_types::Text, _>(interaction_id.to_string())
+            .execute(pg)
+            .map(drop),
+        AnyConnection::Sqlite(_) => Ok(()),
+    }
+}
+
+/// The interaction's current (not removed) pairings: row id, customer, GDPR holder.
+fn current(
+    connection: &mut AnyConnection,
+    interaction_id: InteractionId,
+) -> QueryResult<Vec<(DbUuid, DbUuid, Option<DbUuid>)>> {
+    dsl::interaction_customers
+        .filter(dsl::interaction_id.eq(DbUuid::from(interaction_id)))
+        .filter(dsl::removed_at.is_null())
+        .select((dsl::id, dsl::customer_id, dsl::forgotten_by))
+        .load(connection)
+}
+
+/// Marks a pairing removed, in the name of `change`'s actor, and queues the withdrawal of that
+/// customer's records.
+fn remove(
+    connection: &mut AnyConnection,
+    row: DbUuid,
+    pairing: &SupportInteraction,
+    change: &Change<'_>,
+) -> QueryResult<()> {
+    diesel::update(dsl::interaction_customers.find(row))
+        .set((
+            dsl::removed_at.eq(Some(DbTimestamp::from(change.now))),
+            dsl::removed_by_caller.eq(Some(change.actor.caller.as_str())),
+            dsl::removed_by_subject.eq(change.actor.subject.as_deref()),
+            dsl::removed_by_name.eq(change.actor.display_name.as_deref()),
+            dsl::removal_reason.eq(change.reason),
+        ))
+        .execute(connection)?;
+    crate::outbox::enqueue_withdrawal(connection, pairing, change.actor.person(), change.now)
+}
+
+/// Pairs the customer with the interaction as `mode` says (the same pair again changes nothing),
+/// in the name of `change`'s actor, and queues the assignment (and, re-assigning, the others'
+/// withdrawals) for comm-history-writer in the same transaction.
 pub fn pair(
     connection: &mut AnyConnection,
     pairing: &SupportInteraction,
-    now: Timestamp,
+    mode: PairingMode,
+    change: &Change<'_>,
 ) -> Result<(StoredPairing, Paired), PairingRefused> {
-    let row = CustomerRow {
-        id: DbUuid(uuid::Uuid::now_v7()),
-        interaction_id: pairing.interaction_id.into(),
-        customer_id: pairing.customer_id.into(),
-        paired_at: now.into(),
-    };
-    connection.transaction(|connection| {
-        let inserted = per_backend!(connection, |c| diesel::insert_into(interaction_customers::table)
-            .values(&row)
-            .on_conflict_do_nothing()
-            .execute(c))?;
-        let outcome = if inserted == 1 {
-            crate::outbox::enqueue_assignment(connection, pairing, now)?;
-            Paired::Added
-        } else {
-            let held: Option<Option<DbUuid>> = dsl::interaction_customers
-                .filter(dsl::interaction_id.eq(row.interaction_id))
-                .filter(dsl::customer_id.eq(row.customer_id))
-                .select(dsl::forgotten_by)
-                .first(connection)
-                .optional()?;
-            match held {
-                Some(None) => Paired::AlreadyPaired,
-                Some(Some(_)) => return Err(PairingRefused::HeldByForget),
-                None => return Err(diesel::result::Error::NotFound.into()),
+    write_transaction(connection, |connection| {
+        lock_interaction(connection, pairing.interaction_id)?;
+        let customer = DbUuid::from(pairing.customer_id);
+        let rows = current(connection, pairing.interaction_id)?;
+        let mine = rows.iter().find(|(_, c, _)| *c == customer);
+        if mine.is_some_and(|(_, _, held)| held.is_some()) {
+            return Err(PairingRefused::HeldByForget);
+        }
+        let others: Vec<_> = rows.iter().filter(|(_, c, _)| *c != customer).collect();
+        match mode {
+            PairingMode::Add => {}
+            PairingMode::Unassigned if !others.is_empty() => return Err(PairingRefused::AlreadyAssigned),
+            PairingMode::Unassigned => {}
+            PairingMode::Reassign => {
+                if others.iter().any(|(_, _, held)| held.is_some()) {
+                    return Err(PairingRefused::HeldByForget);
+                }
+                for (row, other, _) in &others {
+                    let removed = SupportInteraction {
+                        customer_id: CustomerId::from(*other),
+                        interaction_id: pairing.interaction_id,
+                    };
+                    remove(connection, *row, &removed, change)?;
+                }
             }
+        }
+        let outcome = if mine.is_some() {
+            Paired::AlreadyPaired
+        } else {
+            let row = CustomerRow {
+                id: DbUuid(uuid::Uuid::now_v7()),
+                interaction_id: pairing.interaction_id.into(),
+                customer_id: customer,
+                paired_at: change.now.into(),
+                paired_by_caller: Some(change.actor.caller.clone()),
+                paired_by_subject: change.actor.subject.clone(),
+                paired_by_name: change.actor.display_name.clone(),
+                pairing_reason: change.reason.map(str::to_owned),
+            };
+            diesel::insert_into(interaction_customers::table)
+                .values(&row)
+                .execute(connection)?;
+            crate::outbox::enqueue_assignment(connection, pairing, change.now)?;
+            Paired::Added
         };
         let stored = find(connection, pairing.interaction_id)?.ok_or(diesel::result::Error::NotFound)?;
         Ok((stored, outcome))
     })
 }
 
-/// Removes a mistaken pairing and queues the withdrawal of that customer's records, in the name
-/// of `actor`, in one transaction.
+/// Removes a mistaken pairing (kept, marked removed, with who, when and why) and queues the
+/// withdrawal of that customer's records, in one transaction.
 pub fn unpair(
     connection: &mut AnyConnection,
     pairing: &SupportInteraction,
-    actor: &str,
-    now: Timestamp,
+    change: &Change<'_>,
 ) -> Result<(), PairingRefused> {
-    connection.transaction(|connection| {
-        let pair = dsl::interaction_customers
-            .filter(dsl::interaction_id.eq(DbUuid::from(pairing.interaction_id)))
-            .filter(dsl::customer_id.eq(DbUuid::from(pairing.customer_id)));
-        let held: Option<Option<DbUuid>> = pair.select(dsl::forgotten_by).first(connection).optional()?;
-        match held {
-            None => return Err(PairingRefused::NotPaired),
-            Some(Some(_)) => return Err(PairingRefused::HeldByForget),
-            Some(None) => {}
+    write_transaction(connection, |connection| {
+        lock_interaction(connection, pairing.interaction_id)?;
+        let customer = DbUuid::from(pairing.customer_id);
+        let rows = current(connection, pairing.interaction_id)?;
+        match rows.into_iter().find(|(_, c, _)| *c == customer) {
+            None => Err(PairingRefused::NotPaired),
+            Some((_, _, Some(_))) => Err(PairingRefused::HeldByForget),
+            Some((row, _, None)) => Ok(remove(connection, row, pairing, change)?),
         }
-        diesel::delete(pair).execute(connection)?;
-        crate::outbox::enqueue_withdrawal(connection, pairing, actor, now)?;
-        Ok(())
     })
 }
 
@@ -161,15 +330,44 @@ fn visible_rows(connection: &mut AnyConnection, interaction_ids: &[InteractionId
     dsl::interaction_customers
         .filter(dsl::interaction_id.eq_any(ids))
         .filter(dsl::forgotten_by.is_null())
+        .filter(dsl::removed_at.is_null())
         .select(CustomerRow::as_select())
         .load(connection)
 }
 
-pub fn find(connection: &mut AnyConnection, interaction_id: InteractionId) -> QueryResult<Option<StoredPairing>> {
-    Ok(grouped(visible_rows(connection, &[interaction_id])?)?.pop())
+/// The interaction's removed pairings a GDPR forget does not hold, first removed first.
+fn removed(connection: &mut AnyConnection, interaction_id: InteractionId) -> QueryResult<Vec<RemovedCustomer>> {
+    let rows: Vec<RemovedRow> = dsl::interaction_customers
+        .filter(dsl::interaction_id.eq(DbUuid::from(interaction_id)))
+        .filter(dsl::forgotten_by.is_null())
+        .filter(dsl::removed_at.is_not_null())
+        .order((dsl::removed_at, dsl::id))
+        .select(RemovedRow::as_select())
+        .load(connection)?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(RemovedCustomer {
+                pairing: row.pairing.customer()?,
+                removed_at: row.removed_at.ok_or(diesel::result::Error::NotFound)?.into_domain()?,
+                removed_by: Actor::from_columns(row.removed_by_caller, row.removed_by_subject, row.removed_by_name),
+                removal_reason: row.removal_reason,
+            })
+        })
+        .collect()
 }
 
-/// The pairings of those of `interaction_ids` that have one (not forgotten).
+/// The interaction's pairing (none while no customer is paired with it), with its removed
+/// pairings.
+pub fn find(connection: &mut AnyConnection, interaction_id: InteractionId) -> QueryResult<Option<StoredPairing>> {
+    let Some(mut stored) = grouped(visible_rows(connection, &[interaction_id])?)?.pop() else {
+        return Ok(None);
+    };
+    stored.removed = removed(connection, interaction_id)?;
+    Ok(Some(stored))
+}
+
+/// The pairings of those of `interaction_ids` that have one (not forgotten), without their
+/// removed pairings.
 pub fn find_many(connection: &mut AnyConnection, interaction_ids: &[InteractionId]) -> QueryResult<Vec<StoredPairing>> {
     grouped(visible_rows(connection, interaction_ids)?)
 }
@@ -180,6 +378,7 @@ pub fn find_held(connection: &mut AnyConnection, interaction_ids: &[InteractionI
     let mut held: Vec<InteractionId> = dsl::interaction_customers
         .filter(dsl::interaction_id.eq_any(ids))
         .filter(dsl::forgotten_by.is_not_null())
+        .filter(dsl::removed_at.is_null())
         .select(dsl::interaction_id)
         .load::<DbUuid>(connection)?
         .into_iter()
@@ -190,7 +389,10 @@ pub fn find_held(connection: &mut AnyConnection, interaction_ids: &[InteractionI
     Ok(held)
 }
 
-/// Pairings stored (one per customer of an interaction).
+/// Current pairings stored (one per customer of an interaction; removed ones not counted).
 pub fn count(connection: &mut AnyConnection) -> QueryResult<i64> {
-    dsl::interaction_customers.count().get_result(connection)
+    dsl::interaction_customers
+        .filter(dsl::removed_at.is_null())
+        .count()
+        .get_result(connection)
 }

@@ -65,7 +65,10 @@ pub(crate) async fn lookup(
         })
         .await?;
     tracing::Span::current().record("found", found.len());
-    let pairings: Vec<PairingResponse> = found.into_iter().map(PairingResponse::from).collect();
+    let pairings: Vec<PairingResponse> = found
+        .into_iter()
+        .map(|stored| PairingResponse::from(stored).without_actors())
+        .collect();
     Ok(HttpResponse::Ok().json(LookupResponse {
         pairings,
         held_interaction_ids: held,

@@ -2,11 +2,13 @@
 //! one to the interaction's set), reads the set, and removes a mistaken pairing.
 
 use crate::scopes::{PairingRead, PairingWrite};
-use crate::store::{self, Paired, PairedCustomer, PairingRefused, StoredPairing};
+use crate::store::{
+    self, Actor, Change, Paired, PairedCustomer, PairingMode, PairingRefused, RemovedCustomer, StoredPairing,
+};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use domain::{InteractionId, SupportInteraction, Timestamp};
-use serde::Serialize;
+use domain::{CustomerId, InteractionId, SupportInteraction, Timestamp};
+use serde::{Deserialize, Serialize};
 use service_kit::auth::{require, Caller};
 use service_kit::database::DbPool;
 use service_kit::extract::JsonBody;
@@ -39,8 +41,12 @@ pub(crate) struct PairingResponse {
     created_at: Timestamp,
     /// When the latest customer was paired.
     updated_at: Timestamp,
-    /// Every customer paired with the interaction, first paired first.
+    /// Every customer paired with the interaction, first paired first, with who paired it.
     customers: Vec<PairedCustomer>,
+    /// Pairings removed from the interaction, first removed first, with who paired and who
+    /// removed each, when and why (not listed by lookups).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    removed_customers: Vec<RemovedCustomer>,
 }
 
 impl From<StoredPairing> for PairingResponse {
@@ -51,6 +57,58 @@ impl From<StoredPairing> for PairingResponse {
             created_at: stored.created_at,
             updated_at: stored.updated_at,
             customers: stored.customers,
+            removed_customers: stored.removed,
+        }
+    }
+}
+
+impl PairingResponse {
+    /// Without the people who paired: what ccbridge's own services need is whose interaction it
+    /// is, not who said so.
+    pub(crate) fn without_actors(mut self) -> Self {
+        for customer in &mut self.customers {
+            customer.paired_by = None;
+            customer.reason = None;
+        }
+        self.removed_customers.clear();
+        self
+    }
+}
+
+/// The most characters a reason may have.
+const MAX_REASON: usize = 1000;
+
+/// Body of `POST /customers/supportInteraction`: the integration spec's two ids, and optionally
+/// how the interaction's other customers are treated and why.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PairingRequest {
+    customer_id: CustomerId,
+    interaction_id: InteractionId,
+    /// `add` (default): the customer joins the interaction's customers. `unassigned`: only when
+    /// the interaction has no customer (409 otherwise). `reassign`: the customer replaces the
+    /// interaction's other customers; needs `reason`.
+    #[serde(default)]
+    mode: PairingMode,
+    /// Why (1 to 1000 characters), recorded with the pairing (and with the removals a
+    /// re-assignment makes).
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+impl PairingRequest {
+    /// The reason, checked: not blank, not too long, and given when re-assigning.
+    fn reason(&self) -> Result<Option<&str>, ApiError> {
+        match self.reason.as_deref().map(str::trim) {
+            Some("") => Err(ApiError::validation("/reason", "must not be blank")),
+            Some(reason) if reason.chars().count() > MAX_REASON => Err(ApiError::validation(
+                "/reason",
+                format!("must be at most {MAX_REASON} characters"),
+            )),
+            None if self.mode == PairingMode::Reassign => {
+                Err(ApiError::validation("/reason", "a re-assignment needs a reason"))
+            }
+            reason => Ok(reason),
         }
     }
 }
@@ -61,6 +119,9 @@ fn refused(refused: PairingRefused) -> ApiError {
             "this pairing is held by a GDPR forget; it can be changed once that is undone or purged".to_owned(),
         ),
         PairingRefused::NotPaired => ApiError::NotFound("the customer is not paired with the interaction".to_owned()),
+        PairingRefused::AlreadyAssigned => ApiError::Conflict(
+            "the interaction is paired with another customer already; re-assign it with a reason".to_owned(),
+        ),
         PairingRefused::Database(error) => error.into(),
     }
 }
@@ -71,20 +132,36 @@ fn refused(refused: PairingRefused) -> ApiError {
     post,
     path = "/customers/supportInteraction",
     tag = "pairing",
-    request_body = SupportInteraction,
+    request_body = PairingRequest,
     responses(
-        (status = 201, description = "The customer was added to the interaction's customers", body = PairingResponse),
+        (status = 201, description = "The customer was added to the interaction's customers, in the name of the caller and its person", body = PairingResponse),
         (status = 200, description = "The customer was paired with the interaction already", body = PairingResponse),
-        (status = 409, description = "This pairing is held by a GDPR forget; it can be made again once that is undone or purged", body = service_kit::problem::Problem, content_type = "application/problem+json")
+        (status = 409, description = "This pairing (or, re-assigning, another customer's) is held by a GDPR forget; or, `unassigned`, the interaction has another customer already", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing or wrong (`reason` blank, too long, or missing to re-assign)", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
-#[tracing::instrument(name = "pair interaction", skip_all, fields(interaction_id = %pairing.interaction_id))]
+#[tracing::instrument(name = "pair interaction", skip_all, fields(interaction_id = %request.interaction_id, mode = ?request.mode))]
 pub(crate) async fn pair(
     pool: web::Data<DbPool>,
-    JsonBody(pairing): JsonBody<SupportInteraction>,
+    caller: web::ReqData<Caller>,
+    JsonBody(request): JsonBody<PairingRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let reason = request.reason()?.map(str::to_owned);
+    let actor = Actor::of(&caller);
+    let pairing = SupportInteraction {
+        customer_id: request.customer_id,
+        interaction_id: request.interaction_id,
+    };
+    let mode = request.mode;
     let (stored, outcome) = pool
-        .run(move |c| store::pair(c, &pairing, Timestamp::now()).map_err(refused))
+        .run(move |c| {
+            let change = Change {
+                actor: &actor,
+                reason: reason.as_deref(),
+                now: Timestamp::now(),
+            };
+            store::pair(c, &pairing, mode, &change).map_err(refused)
+        })
         .await?;
     tracing::info!(outcome = ?outcome, customers = stored.customers.len(), "pairing stored");
     let mut response = match outcome {
@@ -125,8 +202,9 @@ pub(crate) async fn get_pairing(pool: web::Data<DbPool>, path: web::Path<String>
 }
 
 /// `DELETE /customers/supportInteraction/{interactionId}/customers/{customerId}`: a mistaken
-/// pairing removed; that customer's records of the interaction are withdrawn (kept, with who and
-/// when, for GDPR export only).
+/// pairing removed (kept as removed, with who removed it and when, listed in the interaction's
+/// `removedCustomers`); that customer's records of the interaction are withdrawn (kept, with who
+/// and when, for GDPR export only).
 #[utoipa::path(
     delete,
     path = "/customers/supportInteraction/{interactionId}/customers/{customerId}",
@@ -163,9 +241,16 @@ pub(crate) async fn unpair(
         customer_id,
         interaction_id,
     };
-    let actor = caller.person().to_owned();
-    pool.run(move |c| store::unpair(c, &pairing, &actor, Timestamp::now()).map_err(refused))
-        .await?;
+    let actor = Actor::of(&caller);
+    pool.run(move |c| {
+        let change = Change {
+            actor: &actor,
+            reason: None,
+            now: Timestamp::now(),
+        };
+        store::unpair(c, &pairing, &change).map_err(refused)
+    })
+    .await?;
     tracing::info!(caller = %caller.name, "pairing removed");
     Ok(HttpResponse::NoContent().finish())
 }

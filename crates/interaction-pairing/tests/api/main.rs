@@ -2,6 +2,7 @@
 //! PostgreSQL when TEST_DATABASE_URL is set).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod actors;
 mod bad_input;
 mod helpers;
 mod lookups;

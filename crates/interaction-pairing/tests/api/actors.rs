@@ -1,0 +1,200 @@
+//! Pairings in the person's name: who made and who removed each pairing (caller and person),
+//! when and why; an unassigned-only pairing and a re-assignment with a reason.
+
+use crate::helpers::{example, BOFE};
+use serde_json::{json, Value};
+use test_support::TestApp;
+
+const INTERACTION: &str = "5773eca4-0874-4617-a6e8-85591aa94609";
+const FIRST: &str = "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07";
+const SECOND: &str = "7a3d1f20-8b4c-4e5d-9f60-1a2b3c4d5e6f";
+
+/// BOFE as a delegating caller (as the console is): it names the person it acts for.
+async fn spawn_delegating_app() -> TestApp {
+    test_support::spawn_app_with(
+        &interaction_pairing::SERVICE,
+        &[(BOFE, &["pairing:write", "pairing:read"])],
+        &[
+            ("pairing.outbox_worker_enabled", "false"),
+            ("auth.callers.bofe.delegates", "true"),
+        ],
+    )
+    .await
+}
+
+/// Sends `method` to `path` as BOFE acting for `person` (development's `X-Acting-User`).
+async fn as_person(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    person: &str,
+    body: Option<&Value>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .request(method, app.url(path))
+        .bearer_auth(app.token(BOFE))
+        .header("X-Acting-User", person);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    request.send().await.unwrap()
+}
+
+async fn pair(app: &TestApp, person: &str, body: &Value) -> reqwest::Response {
+    as_person(
+        app,
+        reqwest::Method::POST,
+        "/customers/supportInteraction",
+        person,
+        Some(body),
+    )
+    .await
+}
+
+fn pairing_of(customer: &str, extra: Value) -> Value {
+    let mut body = example();
+    body["customerId"] = customer.into();
+    for (key, value) in extra.as_object().unwrap() {
+        body[key] = value.clone();
+    }
+    body
+}
+
+async fn fetched(app: &TestApp) -> Value {
+    let response = app
+        .get(&format!("/customers/supportInteraction/{INTERACTION}"), BOFE)
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.unwrap()
+}
+
+fn actor(caller: &str, person: &str) -> Value {
+    json!({ "caller": caller, "subject": person, "displayName": person })
+}
+
+#[tokio::test]
+async fn a_pairing_names_who_made_it_and_a_removed_one_who_removed_it_and_when() {
+    let app = spawn_delegating_app().await;
+    assert_eq!(
+        pair(&app, "bea", &pairing_of(FIRST, json!({}))).await.status().as_u16(),
+        201
+    );
+    assert_eq!(
+        pair(&app, "ben", &pairing_of(SECOND, json!({})))
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let before = fetched(&app).await;
+    assert_eq!(before["customers"][0]["pairedBy"], actor("bofe", "bea"), "{before}");
+    assert_eq!(before["customers"][1]["pairedBy"], actor("bofe", "ben"), "{before}");
+
+    // Bob removes the second pairing: it is kept, with who removed it and when.
+    let path = format!("/customers/supportInteraction/{INTERACTION}/customers/{SECOND}");
+    let removed = as_person(&app, reqwest::Method::DELETE, &path, "bob", None).await;
+    assert_eq!(removed.status().as_u16(), 204);
+    let after = fetched(&app).await;
+    assert_eq!(after["customers"].as_array().unwrap().len(), 1, "{after}");
+    assert_eq!(after["customerId"], FIRST);
+    let gone = &after["removedCustomers"][0];
+    assert_eq!(gone["customerId"], SECOND, "{after}");
+    assert_eq!(gone["pairedBy"], actor("bofe", "ben"));
+    assert_eq!(gone["pairedAt"], before["customers"][1]["pairedAt"]);
+    assert_eq!(gone["removedBy"], actor("bofe", "bob"));
+    let (paired_at, removed_at) = (gone["pairedAt"].as_str().unwrap(), gone["removedAt"].as_str().unwrap());
+    assert!(removed_at >= paired_at, "{paired_at} then {removed_at}");
+
+    // Removing it again is a 404; pairing it again is a new pairing, the removal stays listed.
+    test_support::assert_problem(as_person(&app, reqwest::Method::DELETE, &path, "bob", None).await, 404).await;
+    assert_eq!(
+        pair(&app, "bea", &pairing_of(SECOND, json!({})))
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
+    let again = fetched(&app).await;
+    assert_eq!(again["customers"].as_array().unwrap().len(), 2, "{again}");
+    assert_eq!(again["removedCustomers"].as_array().unwrap().len(), 1, "{again}");
+
+    // Lookups (ccbridge's own services) name nobody.
+    let lookup: Value = app
+        .post_json(
+            "/internal/pairings/lookup",
+            BOFE,
+            &json!({ "interactionIds": [INTERACTION] }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let listed = &lookup["pairings"][0];
+    assert!(listed["customers"][0].get("pairedBy").is_none(), "{lookup}");
+    assert!(listed.get("removedCustomers").is_none(), "{lookup}");
+}
+
+#[tokio::test]
+async fn an_unassigned_pairing_of_a_paired_interaction_is_refused_and_a_reassignment_needs_a_reason() {
+    let app = spawn_delegating_app().await;
+    assert_eq!(
+        pair(&app, "bea", &pairing_of(FIRST, json!({}))).await.status().as_u16(),
+        201
+    );
+
+    // Only an interaction without a customer is paired as unassigned.
+    let refused = pair(&app, "ben", &pairing_of(SECOND, json!({ "mode": "unassigned" }))).await;
+    let problem = test_support::assert_problem(refused, 409).await;
+    assert!(problem["detail"].as_str().unwrap().contains("re-assign"), "{problem}");
+    // The same customer as unassigned again changes nothing.
+    let same = pair(&app, "ben", &pairing_of(FIRST, json!({ "mode": "unassigned" }))).await;
+    assert_eq!(same.status().as_u16(), 200);
+
+    // A re-assignment without a reason, or with a blank one, names the field.
+    for body in [
+        pairing_of(SECOND, json!({ "mode": "reassign" })),
+        pairing_of(SECOND, json!({ "mode": "reassign", "reason": "  " })),
+        pairing_of(SECOND, json!({ "mode": "reassign", "reason": "x".repeat(1001) })),
+    ] {
+        let problem = test_support::assert_problem(pair(&app, "ben", &body).await, 422).await;
+        assert_eq!(problem["errors"][0]["pointer"], "/reason", "{problem}");
+    }
+    let problem = test_support::assert_problem(
+        pair(
+            &app,
+            "ben",
+            &pairing_of(SECOND, json!({ "mode": "sideways", "reason": "r" })),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["pointer"], "/mode", "{problem}");
+    assert_eq!(fetched(&app).await["customers"].as_array().unwrap().len(), 1);
+
+    // With a reason, the customer replaces the other: the reason is kept on both.
+    let reason = "The caller was the account holder's spouse";
+    let reassigned = pair(
+        &app,
+        "ben",
+        &pairing_of(SECOND, json!({ "mode": "reassign", "reason": reason })),
+    )
+    .await;
+    assert_eq!(reassigned.status().as_u16(), 201);
+    let now = fetched(&app).await;
+    assert_eq!(now["customerId"], SECOND);
+    assert_eq!(now["customers"].as_array().unwrap().len(), 1, "{now}");
+    assert_eq!(now["customers"][0]["reason"], reason);
+    assert_eq!(now["customers"][0]["pairedBy"], actor("bofe", "ben"));
+    let gone = &now["removedCustomers"][0];
+    assert_eq!(gone["customerId"], FIRST, "{now}");
+    assert_eq!(gone["pairedBy"], actor("bofe", "bea"));
+    assert_eq!(gone["removedBy"], actor("bofe", "ben"));
+    assert_eq!(gone["removalReason"], reason);
+    let queued = app
+        .pool()
+        .run(|c| interaction_pairing::outbox::pending(c).map_err(service_kit::database::DatabaseError::from))
+        .await
+        .unwrap();
+    assert_eq!(queued, 3, "two assignments and the first customer's withdrawal");
+}
