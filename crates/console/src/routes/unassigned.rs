@@ -1,6 +1,9 @@
 //! `/unassigned` (role `backoffice`): the communications nobody paired, with the customers their
 //! handle suggests; assigning one is pairing its interaction with the chosen customer
 //! (interaction-pairing, in the person's name), after which the record moves to that history.
+//! An assignment pairs only a communication nobody paired meanwhile (interaction-pairing checks
+//! it in the pairing's transaction); one paired meanwhile is shown with who paired it, and is
+//! re-assigned only with a reason, recorded with the pairing.
 
 use super::{page, text, Notice};
 use crate::services::{Api, CallError, Services};
@@ -60,6 +63,15 @@ fn unavailable(error: &CallError, status: StatusCode, reason: &str) -> HttpRespo
     response
 }
 
+/// A service that did not answer: a 502 page saying which.
+fn did_not_answer(error: &CallError, service: &str) -> HttpResponse {
+    unavailable(
+        error,
+        StatusCode::BAD_GATEWAY,
+        &format!("{service} did not answer. Try again in a moment."),
+    )
+}
+
 #[derive(Deserialize)]
 struct ListQuery {
     assigned: Option<String>,
@@ -90,13 +102,7 @@ async fn list(
                 "comm-history-writer refused the listing.",
             ));
         }
-        Err(error) => {
-            return Ok(unavailable(
-                &error,
-                StatusCode::BAD_GATEWAY,
-                "comm-history-writer did not answer. Try again in a moment.",
-            ))
-        }
+        Err(error) => return Ok(did_not_answer(&error, "comm-history-writer")),
     };
     let records = answer.body["items"]
         .as_array()
@@ -142,6 +148,90 @@ struct AssignForm {
     csrf: Option<String>,
     interaction_id: String,
     customer_id: String,
+    /// Given to re-assign a communication paired meanwhile.
+    reason: Option<String>,
+}
+
+/// A customer of an interaction, as the re-assign page shows it.
+struct PairedRow {
+    customer_id: String,
+    paired_at: String,
+    paired_by: String,
+    reason: String,
+}
+
+/// Who made a pairing, as shown: the person's display name and the client it came through.
+fn actor(value: &serde_json::Value) -> String {
+    match (value["displayName"].as_str(), value["caller"].as_str()) {
+        (Some(name), Some(caller)) => format!("{name} (through {caller})"),
+        (None, Some(caller)) => format!("{caller} (no person)"),
+        _ => "not recorded".to_owned(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "unassigned_reassign.html")]
+struct ReassignPage {
+    person: Option<Person>,
+    csrf: String,
+    interaction_id: String,
+    customer_id: String,
+    customers: Vec<PairedRow>,
+}
+
+/// The page of a communication paired since the list was shown: who has it, and the form that
+/// re-assigns it with a reason. 409: the assignment asked for did not happen.
+async fn paired_meanwhile(services: &Services, person: Person, form: &AssignForm) -> HttpResponse {
+    let interaction = form.interaction_id.trim();
+    let path = format!("/customers/supportInteraction/{interaction}");
+    let answer = match services
+        .call(Api::InteractionPairing, Method::GET, &path, &person.subject, None)
+        .await
+    {
+        Ok(answer) if answer.is_success() => answer,
+        Ok(answer) => return not_assigned(person, &answer.reason()),
+        Err(error) => return did_not_answer(&error, "interaction-pairing"),
+    };
+    let customers = answer.body["customers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| PairedRow {
+            customer_id: text(&c["customerId"]),
+            paired_at: text(&c["pairedAt"]),
+            paired_by: actor(&c["pairedBy"]),
+            reason: text(&c["reason"]),
+        })
+        .collect();
+    let mut response = page(
+        ReassignPage {
+            csrf: person.csrf.clone(),
+            person: Some(person),
+            interaction_id: interaction.to_owned(),
+            customer_id: form.customer_id.trim().to_owned(),
+            customers,
+        }
+        .render(),
+    );
+    *response.status_mut() = StatusCode::CONFLICT;
+    response
+}
+
+/// interaction-pairing refused the assignment: its reason, on a page of its own.
+fn not_assigned(person: Person, reason: &str) -> HttpResponse {
+    let reason = format!("interaction-pairing refused: {reason}");
+    let mut response = page(
+        Notice {
+            person: Some(person),
+            heading: "Not assigned",
+            reason: &reason,
+            back: "/unassigned",
+            back_label: "Back to the unassigned communications",
+        }
+        .render(),
+    );
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    response
 }
 
 async fn assign(
@@ -151,7 +241,19 @@ async fn assign(
 ) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, "/unassigned", Role::Backoffice)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
-    let body = json!({ "interactionId": form.interaction_id.trim(), "customerId": form.customer_id.trim() });
+    let body = match form.reason.as_deref() {
+        None => json!({
+            "interactionId": form.interaction_id.trim(),
+            "customerId": form.customer_id.trim(),
+            "mode": "unassigned",
+        }),
+        Some(reason) => json!({
+            "interactionId": form.interaction_id.trim(),
+            "customerId": form.customer_id.trim(),
+            "mode": "reassign",
+            "reason": reason.trim(),
+        }),
+    };
     match services
         .call(
             Api::InteractionPairing,
@@ -165,25 +267,12 @@ async fn assign(
         Ok(answer) if answer.is_success() => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/unassigned?assigned=1"))
             .finish()),
-        Ok(answer) => {
-            let reason = format!("interaction-pairing refused: {}", answer.reason());
-            let mut response = page(
-                Notice {
-                    person: Some(person),
-                    heading: "Not assigned",
-                    reason: &reason,
-                    back: "/unassigned",
-                    back_label: "Back to the unassigned communications",
-                }
-                .render(),
-            );
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(response)
+        // Paired by someone else since the list was shown (or held by a GDPR forget: then the
+        // pairing reads as none, and its refusal is shown).
+        Ok(answer) if answer.status == reqwest::StatusCode::CONFLICT && form.reason.is_none() => {
+            Ok(paired_meanwhile(&services, person, &form).await)
         }
-        Err(error) => Ok(unavailable(
-            &error,
-            StatusCode::BAD_GATEWAY,
-            "interaction-pairing did not answer. Try again in a moment.",
-        )),
+        Ok(answer) => Ok(not_assigned(person, &answer.reason())),
+        Err(error) => Ok(did_not_answer(&error, "interaction-pairing")),
     }
 }

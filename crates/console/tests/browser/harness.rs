@@ -28,8 +28,31 @@ impl Stack {
     }
 
     /// With more settings for devstack's services: `(service, key, value)`.
-    pub async fn start_with(overrides: Vec<(&'static str, String, String)>) -> Self {
+    pub async fn start_with(mut overrides: Vec<(&'static str, String, String)>) -> Self {
         let data = tempfile::tempdir().unwrap();
+        // The identity provider first: the services the console calls verify the person tokens
+        // it forwards (X-Person-Token) against it.
+        let port = test_support::ReservedPort::new();
+        let public_url = port.url();
+        let provider = tokio::task::spawn_blocking({
+            let redirect = format!("{public_url}/signin/callback");
+            move || Provider::start(&redirect)
+        })
+        .await
+        .unwrap();
+        for service in [
+            "gdpr-orchestrator",
+            "comm-history-writer",
+            "interaction-pairing",
+            "result-ingest",
+        ] {
+            overrides.push((service, "auth.persons.issuer".to_owned(), provider.issuer.clone()));
+            overrides.push((
+                service,
+                "auth.persons.audience".to_owned(),
+                test_support::oidc::AUDIENCE.to_owned(),
+            ));
+        }
         let devstack = devstack::Devstack::start(&devstack::Options {
             data_dir: data.path().to_owned(),
             host: "127.0.0.1".to_owned(),
@@ -66,14 +89,6 @@ impl Stack {
         let tokens = devstack.tokens.clone();
         tokio::spawn(devstack.run_until_signalled());
 
-        let port = test_support::ReservedPort::new();
-        let public_url = port.url();
-        let provider = tokio::task::spawn_blocking({
-            let redirect = format!("{public_url}/signin/callback");
-            move || Provider::start(&redirect)
-        })
-        .await
-        .unwrap();
         let mut overrides: Vec<(String, String)> = vec![
             ("console.public_url".to_owned(), public_url),
             ("console.oidc.issuer".to_owned(), provider.issuer.clone()),
@@ -136,6 +151,37 @@ impl Stack {
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 201);
+    }
+
+    /// The back-office front end (a machine caller, no person) pairs `interaction` with
+    /// `customer` at interaction-pairing.
+    pub async fn pair_as_back_office(&self, interaction: &str, customer: &str) {
+        let response = reqwest::Client::new()
+            .post(format!(
+                "{}/customers/supportInteraction",
+                self.urls["interaction-pairing"]
+            ))
+            .bearer_auth(&self.tokens["bofe"])
+            .json(&serde_json::json!({ "interactionId": interaction, "customerId": customer }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+    }
+
+    /// `interaction`'s pairing as interaction-pairing serves it to the back office.
+    pub async fn pairing(&self, interaction: &str) -> serde_json::Value {
+        let response = reqwest::Client::new()
+            .get(format!(
+                "{}/customers/supportInteraction/{interaction}",
+                self.urls["interaction-pairing"]
+            ))
+            .bearer_auth(&self.tokens["bofe"])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        response.json().await.unwrap()
     }
 
     /// Sets genesys-sim's faults (`PUT /admin/faults`).
@@ -329,6 +375,11 @@ impl Browser {
         }
     }
 
+    /// The text of the element `locator` finds on the page shown.
+    pub async fn text_of(&self, locator: fantoccini::Locator<'_>) -> String {
+        self.client.find(locator).await.unwrap().text().await.unwrap()
+    }
+
     /// Opens `url` and waits for `page` there (or where its redirects lead).
     pub async fn open(&self, url: &str, page: &Page) {
         self.client.goto(url).await.unwrap();
@@ -360,7 +411,14 @@ impl Browser {
         let deadline = tokio::time::Instant::now() + PAGE_WAIT;
         loop {
             match element.tag_name().await {
-                Err(error) if error.is_stale_element_reference() || error.is_no_such_element() => return,
+                // Chromium may also answer that the element's node left the document.
+                Err(error)
+                    if error.is_stale_element_reference()
+                        || error.is_no_such_element()
+                        || error.to_string().contains("does not belong to the document") =>
+                {
+                    return
+                }
                 Err(error) => panic!("the page could not be asked: {error}"),
                 Ok(_) => {}
             }

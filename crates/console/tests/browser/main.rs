@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+mod security;
 
 use fantoccini::Locator;
 use harness::{Browser, Page, CLIENT_ID};
@@ -115,13 +116,7 @@ async fn a_signed_out_visit_goes_through_sign_in_and_comes_back_to_the_page() {
 
     // Back where the visit began.
     browser.wait_for(&console_page("/status", "status")).await;
-    let signed_in_as = client
-        .find(Locator::Id("signed-in-as"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let signed_in_as = browser.text_of(Locator::Id("signed-in-as")).await;
     assert_eq!(signed_in_as, "Dana Dpo");
     let rows = client.find_all(Locator::Css("tr.service")).await.unwrap();
     assert_eq!(rows.len(), 5);
@@ -129,7 +124,7 @@ async fn a_signed_out_visit_goes_through_sign_in_and_comes_back_to_the_page() {
         let text = row.text().await.unwrap();
         assert!(text.ends_with("ready") && !text.contains("not ready"), "{text}");
     }
-    let overdue = client.find(Locator::Id("overdue")).await.unwrap().text().await.unwrap();
+    let overdue = browser.text_of(Locator::Id("overdue")).await;
     assert_eq!(
         overdue, "0",
         "the orchestrator's overdue requests, read from its metrics"
@@ -157,10 +152,7 @@ async fn a_signed_out_visit_goes_through_sign_in_and_comes_back_to_the_page() {
             &Page::console_under("/signout", "#signed-out"),
         )
         .await;
-    assert_eq!(
-        client.find(Locator::Css("h1")).await.unwrap().text().await.unwrap(),
-        "Signed out"
-    );
+    assert_eq!(browser.text_of(Locator::Css("h1")).await, "Signed out");
     browser.screenshot("signed-out").await;
     assert!(
         client.get_named_cookie("ccbridge_console").await.is_err(),
@@ -206,13 +198,7 @@ async fn a_form_posted_without_its_token_is_refused() {
     browser
         .open(&stack.console_url("/status"), &console_page("/status", "status"))
         .await;
-    let signed_in_as = client
-        .find(Locator::Id("signed-in-as"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let signed_in_as = browser.text_of(Locator::Id("signed-in-as")).await;
     assert_eq!(signed_in_as, "Otto Operator");
     browser.close().await;
 }
@@ -224,7 +210,7 @@ async fn a_person_without_a_console_role_is_not_signed_in() {
     browser
         .wait_for(&Page::console_under("/signin/callback", "p[role=alert]"))
         .await;
-    let heading = client.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+    let heading = browser.text_of(Locator::Css("h1")).await;
     assert_eq!(heading, "Sign-in failed");
     assert!(client.find(Locator::Id("signed-in-as")).await.is_err());
     browser.close().await;
@@ -235,14 +221,7 @@ async fn reload_until_status(browser: &Browser, url: &str, status: &str) {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         browser.open(url, &request_page()).await;
-        let shown = browser
-            .client
-            .find(Locator::Id("status"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let shown = browser.text_of(Locator::Id("status")).await;
         if shown == status {
             return;
         }
@@ -254,8 +233,19 @@ async fn reload_until_status(browser: &Browser, url: &str, status: &str) {
     }
 }
 
-/// Fills the new-request form and counts; answers the count page's figures.
-async fn count_request(browser: &Browser, new_request_url: &str, kind: &str, customer: &str) -> Vec<(String, String)> {
+/// A count's page while it counts (it refreshes itself).
+fn counting_page() -> Page {
+    Page::console_under("/gdpr/counts/", "#counting")
+}
+
+/// A count's page once counted, with the filing form.
+fn counted_page() -> Page {
+    Page::console_under("/gdpr/counts/", "#file")
+}
+
+/// Fills the new-request form (`kind`, `customer`, and `phone` when given) and sends it to be
+/// counted: the browser is at the count's page after (counting or counted).
+async fn start_count(browser: &Browser, new_request_url: &str, kind: &str, customer: &str, phone: Option<&str>) {
     let client = &browser.client;
     browser
         .open(new_request_url, &console_page("/gdpr/new", "gdpr-new"))
@@ -281,19 +271,30 @@ async fn count_request(browser: &Browser, new_request_url: &str, kind: &str, cus
         .send_keys(customer)
         .await
         .unwrap();
-    browser
-        .click_on(Locator::Id("count"), &console_page("/gdpr/count", "gdpr-count"))
-        .await;
-    assert_eq!(
+    if let Some(phone) = phone {
         client
-            .find(Locator::Id("count-status"))
+            .find(Locator::Id("phone_numbers"))
             .await
             .unwrap()
-            .text()
+            .send_keys(phone)
             .await
-            .unwrap(),
-        "completed"
-    );
+            .unwrap();
+    }
+    browser
+        .click_on(
+            Locator::Id("count"),
+            &Page::console_under("/gdpr/counts/", "main[data-page='gdpr-count']"),
+        )
+        .await;
+}
+
+/// Fills the new-request form and counts; answers the count page's figures once counted (the
+/// page refreshes itself until then).
+async fn count_request(browser: &Browser, new_request_url: &str, kind: &str, customer: &str) -> Vec<(String, String)> {
+    let client = &browser.client;
+    start_count(browser, new_request_url, kind, customer, None).await;
+    browser.wait_for(&counted_page()).await;
+    assert_eq!(browser.text_of(Locator::Id("count-status")).await, "completed");
     let mut counts = Vec::new();
     for row in client.find_all(Locator::Css("tr.count")).await.unwrap() {
         let cells = row.find_all(Locator::Css("td")).await.unwrap();
@@ -320,11 +321,15 @@ async fn a_dpo_counts_then_files_an_export_and_downloads_its_zip_with_checksums(
     reload_until_status(&browser, &url, "completed").await;
     browser.screenshot("gdpr-request").await;
 
-    // The zip, fetched in the page's session as its link would.
+    // The zip, fetched in the page's session as its form (or, before, its link) would.
     let zip_base64 = client
         .execute_async(
             "const done = arguments[arguments.length - 1];
-             fetch(document.getElementById('download').href)
+             const form = document.getElementById('download-form');
+             const download = form
+               ? fetch(form.action, { method: 'POST', body: new URLSearchParams(new FormData(form)) })
+               : fetch(document.getElementById('download').href);
+             download
                .then(r => r.arrayBuffer())
                .then(b => { let s = ''; for (const x of new Uint8Array(b)) s += String.fromCharCode(x); done(btoa(s)); });",
             vec![],
@@ -377,14 +382,7 @@ async fn a_forget_is_refused_to_its_filer_and_confirmed_by_another_dpo_with_both
     bob.wait_for(&request_page()).await;
     bob.click_on(Locator::Id("confirm"), &request_page()).await;
     reload_until_status(&bob, &url, "in_grace").await;
-    let confirmed_by = bob
-        .client
-        .find(Locator::Id("confirmed-by"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let confirmed_by = bob.text_of(Locator::Id("confirmed-by")).await;
     assert_eq!(confirmed_by, "bob");
     let mut audited = Vec::new();
     for row in bob.client.find_all(Locator::Css("tr.audit")).await.unwrap() {
@@ -428,7 +426,7 @@ async fn a_dpo_extends_a_requests_deadline_with_a_reason() {
     browser.click_on(Locator::Id("file"), &request_page()).await;
     let url = client.current_url().await.unwrap().to_string();
     reload_until_status(&browser, &url, "awaiting_confirmation").await;
-    let due_before = client.find(Locator::Id("due")).await.unwrap().text().await.unwrap();
+    let due_before = browser.text_of(Locator::Id("due")).await;
 
     client
         .find(Locator::Css("#months option[value='2']"))
@@ -445,15 +443,9 @@ async fn a_dpo_extends_a_requests_deadline_with_a_reason() {
         .await
         .unwrap();
     browser.click_on(Locator::Id("extend"), &request_page()).await;
-    let extension = client
-        .find(Locator::Id("extension"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let extension = browser.text_of(Locator::Id("extension")).await;
     assert_eq!(extension, "2 month(s): Complex request: records in three systems");
-    let due_after = client.find(Locator::Id("due")).await.unwrap().text().await.unwrap();
+    let due_after = browser.text_of(Locator::Id("due")).await;
     assert!(due_after > due_before, "{due_before} then {due_after}");
     assert!(
         client.find(Locator::Id("extend")).await.is_err(),
@@ -467,10 +459,10 @@ fn base64_decode(text: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(text).unwrap()
 }
 
-#[tokio::test]
-async fn a_back_office_user_assigns_an_unassigned_email_to_the_suggested_customer() {
+/// Bea signed in, at the unassigned page listing an e-mail nobody paired from the address of a
+/// customer with three earlier records (suggested); answers that customer and the interaction.
+async fn back_office_with_an_unassigned_email() -> (harness::Stack, Browser, String, String) {
     let (stack, browser) = visit_and_sign_in("bea").await;
-    let client = &browser.client;
     browser.wait_for(&console_page("/status", "status")).await;
     let customer = uuid::Uuid::new_v4().to_string();
     let address = format!("client-{}@example.com", uuid::Uuid::new_v4().simple());
@@ -481,9 +473,20 @@ async fn a_back_office_user_assigns_an_unassigned_email_to_the_suggested_custome
     }
     let interaction = uuid::Uuid::new_v4().to_string();
     stack.write_record(None, &address, &interaction).await;
+    browser
+        .open(
+            &stack.console_url("/unassigned"),
+            &console_page("/unassigned", "unassigned"),
+        )
+        .await;
+    (stack, browser, customer, interaction)
+}
 
+#[tokio::test]
+async fn a_back_office_user_assigns_an_unassigned_email_to_the_suggested_customer() {
+    let (stack, browser, customer, interaction) = back_office_with_an_unassigned_email().await;
+    let client = &browser.client;
     let unassigned = console_page("/unassigned", "unassigned");
-    browser.open(&stack.console_url("/unassigned"), &unassigned).await;
     let row = Locator::Css(&format!("tr.unassigned[data-interaction='{interaction}']"));
     let row_css = format!("tr.unassigned[data-interaction='{interaction}']");
     let found = client.find(Locator::Css(&row_css)).await.unwrap();
@@ -656,5 +659,160 @@ async fn devstacks_console_signs_in_a_picked_name_and_roles_and_the_providers_co
     assert_eq!(sign_in.status().as_u16(), 303);
     let location = sign_in.headers()["location"].to_str().unwrap();
     assert!(location.starts_with(&stack.provider.issuer), "{location}");
+    browser.close().await;
+}
+
+/// Signs `login` in at a stack of its own (with `overrides` for devstack's services), back at
+/// the status page.
+async fn signed_in_on(overrides: Vec<(&'static str, String, String)>, login: &str) -> (harness::Stack, Browser) {
+    logs();
+    let stack = harness::Stack::start_with(overrides).await;
+    let browser = Browser::start().await;
+    browser.client.goto(&stack.console_url("/status")).await.unwrap();
+    sign_in_at_provider(&browser, &stack, login).await;
+    browser.wait_for(&console_page("/status", "status")).await;
+    (stack, browser)
+}
+
+/// The id at the end of the browser's URL.
+async fn id_in_url(browser: &Browser) -> String {
+    let url = browser.client.current_url().await.unwrap();
+    url.path().rsplit('/').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_count_comes_back_at_once_shows_itself_when_counted_and_its_filing_is_a_new_forget_even_with_a_count_open() {
+    // Genesys Cloud, in an outage, holds a count of a phone number back until it ends; retried
+    // every second.
+    let (stack, browser) = signed_in_on(
+        vec![
+            ("gdpr-orchestrator", "gdpr.backoff_min_ms".to_owned(), "200".to_owned()),
+            ("gdpr-orchestrator", "gdpr.backoff_max_ms".to_owned(), "1000".to_owned()),
+        ],
+        "dana",
+    )
+    .await;
+    let client = &browser.client;
+    let customer = stack.record_for_a_customer().await;
+    let new_request = stack.console_url("/gdpr/new");
+    stack.genesys_faults(serde_json::json!({ "outageSeconds": 600 })).await;
+
+    // The count's page comes back while it counts: a count, with nothing to file yet.
+    let started = tokio::time::Instant::now();
+    start_count(&browser, &new_request, "FORGET", &customer, Some("+420601123456")).await;
+    browser.wait_for(&counting_page()).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the count's page waited for the count: {:?}",
+        started.elapsed()
+    );
+    let count = id_in_url(&browser).await;
+    let heading = browser.text_of(Locator::Css("h1")).await;
+    assert!(heading.starts_with("Count"), "{heading}");
+    assert!(
+        client.find(Locator::Id("file")).await.is_err(),
+        "nothing to file before the count"
+    );
+    browser.screenshot("gdpr-counting").await;
+
+    // The outage ends: the page, refreshing itself, shows the count and its filing form.
+    stack.genesys_faults(serde_json::json!({})).await;
+    browser.wait_for(&counted_page()).await;
+    assert_eq!(id_in_url(&browser).await, count);
+    assert_eq!(browser.text_of(Locator::Id("count-status")).await, "completed");
+
+    // Another count of the same subject, left open by a new outage.
+    stack.genesys_faults(serde_json::json!({ "outageSeconds": 600 })).await;
+    start_count(&browser, &new_request, "FORGET", &customer, Some("+420601123456")).await;
+    browser.wait_for(&counting_page()).await;
+    let open_count = id_in_url(&browser).await;
+    assert_ne!(open_count, count);
+
+    // Filing the first count's FORGET files a FORGET: not the open count, nor the first.
+    browser
+        .open(&stack.console_url(&format!("/gdpr/counts/{count}")), &counted_page())
+        .await;
+    browser.click_on(Locator::Id("file"), &request_page()).await;
+    let filed = id_in_url(&browser).await;
+    assert!(
+        filed != count && filed != open_count,
+        "the filing went to a count: {filed}"
+    );
+    let heading = browser.text_of(Locator::Css("h1")).await;
+    assert_eq!(heading, "FORGET request");
+
+    // The list shows the counts as counts, and the FORGET as a FORGET.
+    browser
+        .open(&stack.console_url("/gdpr"), &console_page("/gdpr", "gdpr-list"))
+        .await;
+    for (id, kind) in [
+        (&count, "count of a FORGET"),
+        (&open_count, "count of a FORGET"),
+        (&filed, "FORGET"),
+    ] {
+        let row = client
+            .find(Locator::Css(&format!("tr.request[data-request='{id}'] td.kind")))
+            .await
+            .unwrap();
+        assert_eq!(row.text().await.unwrap(), kind, "{id}");
+    }
+    stack.genesys_faults(serde_json::json!({})).await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_back_office_user_assigns_only_what_is_unassigned_and_reassigns_with_a_reason_in_their_name() {
+    let (stack, browser, suggested, interaction) = back_office_with_an_unassigned_email().await;
+    let client = &browser.client;
+    let unassigned = console_page("/unassigned", "unassigned");
+
+    // Meanwhile the back-office front end pairs it with another customer.
+    let other = uuid::Uuid::new_v4().to_string();
+    stack.pair_as_back_office(&interaction, &other).await;
+
+    // Assigning it from the list as it was shown does not pair it: the page shows who has it.
+    let suggestion = client
+        .find(Locator::Css(&format!(
+            "tr.unassigned[data-interaction='{interaction}'] button.assign[data-customer='{suggested}']"
+        )))
+        .await
+        .unwrap();
+    browser
+        .click_to(&suggestion, &console_page("/unassigned/assign", "unassigned-reassign"))
+        .await;
+    let paired_by = browser
+        .text_of(Locator::Css(&format!(
+            "tr.paired[data-customer='{other}'] td.paired-by"
+        )))
+        .await;
+    assert_eq!(paired_by, "bofe (no person)");
+    browser.screenshot("unassigned-paired-meanwhile").await;
+    let pairing = stack.pairing(&interaction).await;
+    assert_eq!(pairing["customers"].as_array().unwrap().len(), 1, "{pairing}");
+    assert_eq!(pairing["customerId"], other.as_str());
+
+    // Re-assigned with a reason: in Bea's name, the other pairing removed in her name too.
+    let reason = "The e-mail came from the suggested customer's address";
+    client
+        .find(Locator::Id("reason"))
+        .await
+        .unwrap()
+        .send_keys(reason)
+        .await
+        .unwrap();
+    browser.click_on(Locator::Id("reassign"), &unassigned).await;
+    client.find(Locator::Id("notice")).await.unwrap();
+    let pairing = stack.pairing(&interaction).await;
+    assert_eq!(pairing["customerId"], suggested.as_str(), "{pairing}");
+    let customers = pairing["customers"].as_array().unwrap();
+    assert_eq!(customers.len(), 1, "{pairing}");
+    assert_eq!(customers[0]["pairedBy"]["caller"], "console");
+    assert_eq!(customers[0]["pairedBy"]["subject"], "bea");
+    assert_eq!(customers[0]["reason"], reason);
+    let removed = &pairing["removedCustomers"][0];
+    assert_eq!(removed["customerId"], other.as_str(), "{pairing}");
+    assert_eq!(removed["pairedBy"]["caller"], "bofe");
+    assert_eq!(removed["removedBy"]["subject"], "bea");
+    assert_eq!(removed["removalReason"], reason);
     browser.close().await;
 }

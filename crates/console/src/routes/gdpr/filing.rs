@@ -1,26 +1,74 @@
-//! A new request: the form, its count (count-only, waited for a while), then filing it.
+//! A new request: the form, its count (a count-only request, shown as a count on a page of its
+//! own that refreshes itself until the count is done: no handler waits for it), then filing it
+//! (always a new request, never the count).
 
-use super::super::page;
+use super::super::{page, Notice};
 use super::{pairs, refused, text, unavailable};
-use crate::services::Services;
+use crate::services::{Answer, Services};
 use crate::session::{self, Person, Refusal, Role};
 use actix_session::Session;
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use reqwest::Method;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 pub(super) fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/gdpr/new", web::get().to(new_request))
         .route("/gdpr/count", web::post().to(count))
+        .route("/gdpr/counts/{id}", web::get().to(count_page))
         .route("/gdpr/file", web::post().to(file));
 }
 
-/// How long a count is waited for before its page is shown as it stands.
-const COUNT_WAIT: Duration = Duration::from_secs(15);
+/// Seconds between a running count's page refreshing itself (`Refresh`: no script).
+const COUNT_REFRESH_SECONDS: u32 = 2;
+
+/// The session's key for the subjects of the person's latest counts, by count id: the count's
+/// page files the subject it counted without the subject ever being in a URL.
+const COUNTED: &str = "gdpr_counted";
+
+/// How many counts' subjects a session keeps (the newest).
+const COUNTS_KEPT: usize = 5;
+
+/// A count's subject, as the new-request form named it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Counted {
+    id: String,
+    kind: String,
+    reference: String,
+    customer_ids: String,
+    phone_numbers: String,
+    email_addresses: String,
+}
+
+/// Whether an orchestrator's answer is a count-only request.
+fn is_count(request: &Value) -> bool {
+    request["countOnly"].as_bool() == Some(true)
+}
+
+/// The orchestrator answered another request than the one asked for (a count for a filing, or
+/// an open request of the subject for a count): nothing is shown as what it is not.
+fn not_what_was_asked(person: Person, reason: &str, other: &Value) -> HttpResponse {
+    let id = text(&other["id"]);
+    let back = if is_count(other) {
+        format!("/gdpr/counts/{id}")
+    } else {
+        format!("/gdpr/requests/{id}")
+    };
+    let mut response = page(
+        Notice {
+            person: Some(person),
+            heading: "Not filed",
+            reason,
+            back: &back,
+            back_label: "See the open one",
+        }
+        .render(),
+    );
+    *response.status_mut() = StatusCode::CONFLICT;
+    response
+}
 
 #[derive(Template)]
 #[template(path = "gdpr_new.html")]
@@ -91,17 +139,18 @@ impl RequestForm {
 struct CountPage {
     person: Option<Person>,
     csrf: String,
-    kind: &'static str,
+    kind: String,
     count_id: String,
     status: String,
+    /// Still counting: the page refreshes itself.
+    counting: bool,
     counts: Vec<(String, String)>,
     left_out: Vec<(String, String)>,
-    reference: String,
-    customer_ids: String,
-    phone_numbers: String,
-    email_addresses: String,
+    /// The counted subject, for the filing form: once counted, and in this session only.
+    subject: Option<Counted>,
 }
 
+/// Files the count (count-only) and sends the browser to its page at once.
 async fn count(
     services: web::Data<Services>,
     session: Session,
@@ -118,38 +167,102 @@ async fn count(
         Ok(answer) => return Ok(refused(&answer)),
         Err(error) => return Ok(unavailable(&error)),
     };
-    let id = text(&filed.body["id"]);
-    // The count runs in the orchestrator's worker: wait for it a little, then show what is known.
-    let started = tokio::time::Instant::now();
-    let mut request = filed.body;
-    while request["status"] != "completed" && started.elapsed() < COUNT_WAIT {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        match services
-            .gdpr(Method::GET, &format!("/gdpr/requests/{id}"), &person.subject, None)
-            .await
-        {
-            Ok(answer) if answer.is_success() => request = answer.body,
-            Ok(answer) => return Ok(refused(&answer)),
-            Err(error) => return Ok(unavailable(&error)),
-        }
+    if !is_count(&filed.body) {
+        return Ok(not_what_was_asked(
+            person,
+            "gdpr-orchestrator answered an open request of this subject, not a count: see it there.",
+            &filed.body,
+        ));
     }
+    let id = text(&filed.body["id"]);
     let form = form.into_inner();
-    Ok(page(
+    let mut counted: Vec<Counted> = session.get(COUNTED).map_err(|_| Refusal::Session)?.unwrap_or_default();
+    counted.retain(|c| c.id != id);
+    counted.push(Counted {
+        id: id.clone(),
+        kind: kind.to_owned(),
+        reference: form.reference,
+        customer_ids: form.customer_ids,
+        phone_numbers: form.phone_numbers,
+        email_addresses: form.email_addresses,
+    });
+    let excess = counted.len().saturating_sub(COUNTS_KEPT);
+    counted.drain(..excess);
+    session.insert(COUNTED, counted).map_err(|_| Refusal::Session)?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/gdpr/counts/{id}")))
+        .finish())
+}
+
+/// A count's page: its figures once done (with the filing form when this session counted it),
+/// else its status, refreshing itself. A request that is not a count is shown on its own page.
+async fn count_page(
+    services: web::Data<Services>,
+    session: Session,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Refusal> {
+    let id = path.into_inner();
+    if id.len() != 36 || !id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        return Err(Refusal::NotFound);
+    }
+    let person = session::require_role(&session, &format!("/gdpr/counts/{id}"), Role::Dpo)?;
+    let request = match services
+        .gdpr(Method::GET, &format!("/gdpr/requests/{id}"), &person.subject, None)
+        .await
+    {
+        Ok(answer) if answer.is_success() => answer.body,
+        Ok(answer) if answer.status == reqwest::StatusCode::NOT_FOUND => return Err(Refusal::NotFound),
+        Ok(answer) => return Ok(refused(&answer)),
+        Err(error) => return Ok(unavailable(&error)),
+    };
+    if !is_count(&request) {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/gdpr/requests/{id}")))
+            .finish());
+    }
+    let status = text(&request["status"]);
+    let counting = matches!(status.as_str(), "received" | "blocked" | "counting");
+    let subject = if status == "completed" {
+        let counted: Vec<Counted> = session.get(COUNTED).map_err(|_| Refusal::Session)?.unwrap_or_default();
+        counted.into_iter().find(|c| c.id == id)
+    } else {
+        None
+    };
+    let mut response = page(
         CountPage {
             csrf: person.csrf.clone(),
             person: Some(person),
-            kind,
+            kind: text(&request["type"]),
             count_id: id,
-            status: text(&request["status"]),
+            status,
+            counting,
             counts: pairs(&request["counts"]),
             left_out: pairs(&request["leftOut"]),
-            reference: form.reference,
-            customer_ids: form.customer_ids,
-            phone_numbers: form.phone_numbers,
-            email_addresses: form.email_addresses,
+            subject,
         }
         .render(),
-    ))
+    );
+    if counting {
+        response
+            .headers_mut()
+            .insert(header::REFRESH, header::HeaderValue::from(COUNT_REFRESH_SECONDS));
+    }
+    Ok(response)
+}
+
+/// The filed request's page, unless the orchestrator answered a count: a filing is never
+/// shown as (or sent on to) a count.
+fn filed(person: Person, answer: &Answer) -> HttpResponse {
+    if is_count(&answer.body) {
+        return not_what_was_asked(
+            person,
+            "gdpr-orchestrator answered a count of this subject, not the request filed: nothing was filed.",
+            &answer.body,
+        );
+    }
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/gdpr/requests/{}", text(&answer.body["id"]))))
+        .finish()
 }
 
 async fn file(
@@ -164,9 +277,7 @@ async fn file(
         .gdpr(Method::POST, "/gdpr/requests", &person.subject, Some(&form.body(false)))
         .await
     {
-        Ok(answer) if answer.is_success() => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, format!("/gdpr/requests/{}", text(&answer.body["id"]))))
-            .finish()),
+        Ok(answer) if answer.is_success() => Ok(filed(person, &answer)),
         Ok(answer) => Ok(refused(&answer)),
         Err(error) => Ok(unavailable(&error)),
     }

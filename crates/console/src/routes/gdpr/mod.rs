@@ -76,6 +76,8 @@ fn refused(answer: &Answer) -> HttpResponse {
 struct RequestRow {
     id: String,
     kind: String,
+    /// A count (count-only): shown as a count, linked to its count page.
+    count_only: bool,
     status: String,
     reference: String,
     due: String,
@@ -118,6 +120,7 @@ async fn list(
         .map(|r| RequestRow {
             id: text(&r["id"]),
             kind: text(&r["type"]),
+            count_only: r["countOnly"].as_bool() == Some(true),
             status: text(&r["status"]),
             reference: text(&r["reference"]),
             due: text(&r["dueAt"]),
