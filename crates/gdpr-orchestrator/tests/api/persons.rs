@@ -268,3 +268,44 @@ async fn in_development_a_person_token_is_verified_too_and_the_bare_name_still_w
     let token = provider.sign(expired).await;
     assert_problem(s.file_signed_in("FORGET", subject(&person), true, &token).await, 401).await;
 }
+
+/// Outside development a delegating caller without the identity provider is refused at start
+/// (and by check-config, which loads the same way): no silent fallback to trusting names.
+#[test]
+fn outside_development_a_delegating_caller_without_auth_persons_is_refused_at_start() {
+    let load = |extra: &[(&str, &str)]| {
+        let mut overrides: Vec<(String, String)> = [
+            ("application.environment", "production"),
+            ("auth.callers.dpo.token", "a-dpo-token-of-some-length-000"),
+            ("auth.callers.dpo.scopes", "dpo"),
+            ("auth.callers.dpo.delegates", "true"),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        overrides.push((
+            "gdpr.internal_token".to_owned(),
+            "an-internal-token-of-some-length".to_owned(),
+        ));
+        let sources = service_kit::configuration::SettingsSources {
+            service_defaults: gdpr_orchestrator::SERVICE.default_config,
+            file: None,
+            environment: false,
+            overrides,
+        };
+        match service_kit::configuration::Settings::load(sources, gdpr_orchestrator::SERVICE.scopes) {
+            Ok(_) => Vec::new(),
+            Err(error) => error.to_string().lines().map(str::to_owned).collect::<Vec<_>>(),
+        }
+    };
+    let refused = load(&[]);
+    let persons = refused.iter().find(|p| p.contains("auth.persons:"));
+    println!("a delegating caller, production, no auth.persons: {persons:?}");
+    assert!(persons.is_some_and(|p| p.contains("dpo")), "{refused:?}");
+    let configured = load(&[
+        ("auth.persons.issuer", "https://login.bank.example/realms/staff"),
+        ("auth.persons.audience", "https://ccbridge.bank.example"),
+    ]);
+    assert!(!configured.iter().any(|p| p.contains("auth.persons")), "{configured:?}");
+}
