@@ -194,7 +194,8 @@ assert ports["http"] != ports["metrics"], ports
 print("   its only backend is the console's http port, where /metrics is not served (application.metrics_port_only)")
 PY
 refuses "console.oidc.issuer is required with services.console" \
-  "${minimal[@]}" --set-string "console.oidc.issuer="
+  "${minimal[@]}" --set-string "console.oidc.issuer=" --set-string "persons.issuer=https://login.bank.example/realms/staff"
+refuses "persons.audience is required" "${minimal[@]}" --set-string "persons.audience="
 refuses "services.console.secretEnv.APP__CONSOLE__SESSION_KEY is required" \
   "${minimal[@]}" --set-string "services.console.secretEnv.APP__CONSOLE__SESSION_KEY="
 refuses "services.console.secretEnv.APP__DATABASE__URL is required" \

@@ -10,7 +10,8 @@ The callers each service accepts are read from its rendered ConfigMap
 - monitoring reaches the metrics port and nothing else;
 - egress goes to DNS, the service's database (every service but the gateway), the siblings it
   calls, Genesys Cloud (genesys-gateway alone), the bank's communication-history-manager
-  (comm-history-writer alone, when configured) and the OTLP collector, and nowhere else;
+  (comm-history-writer alone, when configured), the identity provider (exactly the services with a
+  delegating caller: they fetch its keys) and the OTLP collector, and nowhere else;
 - the console, when enabled: reached by its users' ingress controller alone (its own port) and
   monitoring (metrics); it reaches every service's port (the API where it holds a caller, /readyz
   and /metrics everywhere), the identity provider, DNS and the OTLP collector, and every service
@@ -50,6 +51,8 @@ def main(rendered_path: str, values_paths: list) -> int:
 
     callers = {}
     ports = {}
+    # Services with a delegating caller: they fetch the identity provider's keys.
+    verifies_persons = set()
     console_on = any(
         d["kind"] == "Deployment" and d["metadata"]["name"] == f"{release}-console" for d in documents
     )
@@ -63,6 +66,8 @@ def main(rendered_path: str, values_paths: list) -> int:
                 for key in doc["data"]
                 if key.startswith("APP__AUTH__CALLERS__") and key.endswith("__SCOPES")
             }
+            if any(k.endswith("__DELEGATES") and v == "true" for k, v in doc["data"].items()):
+                verifies_persons.add(name)
         if doc["kind"] == "Service" and name in SERVICES:
             ports[name] = next(p["port"] for p in doc["spec"]["ports"] if p["name"] == "http")
     policies = {
@@ -131,6 +136,13 @@ def main(rendered_path: str, values_paths: list) -> int:
                 if service == "genesys-gateway":
                     problems.append(f"{service}: reaches a database it does not have")
                 continue
+            # (Checked before Genesys: by default both are "the internet on 443".)
+            if targets == net["identityProvider"]["to"] and rule_ports == {net["identityProvider"]["port"]}:
+                if service in verifies_persons:
+                    continue
+                if targets != net["genesys"]["to"] or service != "genesys-gateway":
+                    problems.append(f"{service}: reaches the identity provider with no delegating caller")
+                    continue
             if targets == net["genesys"]["to"] and rule_ports == {net["genesys"]["port"]}:
                 if service != "genesys-gateway":
                     problems.append(f"{service}: reaches Genesys Cloud")
@@ -152,6 +164,10 @@ def main(rendered_path: str, values_paths: list) -> int:
             problems.append(f"{service}: egress to services {sorted(seen_calls)}, calls {sorted(calls)}")
         if service == "genesys-gateway" and not any(r.get("to") == net["genesys"]["to"] for r in spec.get("egress", [])):
             problems.append("genesys-gateway: cannot reach Genesys Cloud")
+        if service in verifies_persons and not any(
+            r.get("to") == net["identityProvider"]["to"] for r in spec.get("egress", [])
+        ):
+            problems.append(f"{service}: has a delegating caller but cannot reach the identity provider's keys")
 
     if console_on:
         problems += check_console(policies.get("console"), net, ports, metrics_port, monitoring)

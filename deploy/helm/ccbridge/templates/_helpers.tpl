@@ -64,6 +64,14 @@ app.kubernetes.io/component: {{ .name }}
 {{- toJson $callers -}}
 {{- end -}}
 
+{{/* "true" when one of a service's callers (of those rendered) acts for people (`delegates`): the
+     service then verifies each person's access token from the identity provider itself. */}}
+{{- define "ccbridge.verifiesPersons" -}}
+{{- $found := "" -}}
+{{- range $caller, $spec := include "ccbridge.callers" . | fromJson }}{{ if $spec.delegates }}{{ $found = "true" }}{{ end }}{{ end -}}
+{{- $found -}}
+{{- end -}}
+
 {{/* The services the console calls (it holds a caller there), by name. */}}
 {{- define "ccbridge.consoleCalls" -}}
 {{- $root := .root -}}
@@ -85,6 +93,7 @@ app.kubernetes.io/component: {{ .name }}
 {{- if include "ccbridge.hasDatabase" . }}{{ $keys = append $keys "APP__DATABASE__URL" }}{{ end -}}
 {{- range $caller, $spec := include "ccbridge.callers" . | fromJson }}{{ $keys = append $keys (printf "APP__AUTH__CALLERS__%s__TOKEN" (upper $caller)) }}{{ end -}}
 {{- if eq .name "interaction-pairing" }}{{ $keys = append $keys "APP__PAIRING__INTERNAL_TOKEN" }}{{ end -}}
+{{- if eq .name "comm-history-writer" }}{{ $keys = append $keys "APP__RECORDS__SUPPRESSION_KEY" }}{{ end -}}
 {{- if eq .name "genesys-gateway" }}{{ $keys = append $keys "APP__GENESYS__CLIENT_SECRET" }}{{ end -}}
 {{- if eq .name "result-ingest" }}{{ $keys = concat $keys (list "APP__INGEST__INTERNAL_TOKEN" "APP__INGEST__SUPPRESSION_KEY") }}{{ end -}}
 {{- if eq .name "gdpr-orchestrator" }}{{ $keys = concat $keys (list "APP__GDPR__INTERNAL_TOKEN" "APP__GDPR__IDENTIFIER_KEY" "APP__GDPR__AUDIT_KEY" "APP__GDPR__BUNDLE_KEY" "APP__GDPR__SIGNING_KEY") }}{{ end -}}
@@ -193,6 +202,10 @@ APP__AUTH__CALLERS__{{ upper $caller }}__SCOPES: {{ join "," $spec.scopes | quot
 {{- if $spec.delegates }}
 APP__AUTH__CALLERS__{{ upper $caller }}__DELEGATES: "true"
 {{- end }}
+{{- end }}
+{{- if include "ccbridge.verifiesPersons" . }}
+APP__AUTH__PERSONS__ISSUER: {{ required "persons.issuer (or console.oidc.issuer) is required: a service with a delegating caller verifies people's access tokens from the bank's identity provider" (default $root.Values.console.oidc.issuer $root.Values.persons.issuer) | quote }}
+APP__AUTH__PERSONS__AUDIENCE: {{ required "persons.audience is required: the audience the identity provider issues people's access tokens for ccbridge with" $root.Values.persons.audience | quote }}
 {{- end }}
 APP__GDPR_PARTICIPANT__ORCHESTRATOR_KEY: {{ required "gdpr.orchestratorPublicKey is required: the public half of gdpr-orchestrator's signing key (gdpr-orchestrator keys prints a pair)" $root.Values.gdpr.orchestratorPublicKey | quote }}
 {{- if eq .name "interaction-pairing" }}
