@@ -9,11 +9,16 @@ const INTERACTION: &str = "5773eca4-0874-4617-a6e8-85591aa94609";
 const FIRST: &str = "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07";
 const SECOND: &str = "7a3d1f20-8b4c-4e5d-9f60-1a2b3c4d5e6f";
 
+const ORCHESTRATOR: &str = "gdpr_orchestrator";
+
 /// BOFE as a delegating caller (as the console is): it names the person it acts for.
 async fn spawn_delegating_app() -> TestApp {
     test_support::spawn_app_with(
         &interaction_pairing::SERVICE,
-        &[(BOFE, &["pairing:write", "pairing:read"])],
+        &[
+            (BOFE, &["pairing:write", "pairing:read"]),
+            (ORCHESTRATOR, &["gdpr:participant"]),
+        ],
         &[
             ("pairing.outbox_worker_enabled", "false"),
             ("auth.callers.bofe.delegates", "true"),
@@ -197,4 +202,68 @@ async fn an_unassigned_pairing_of_a_paired_interaction_is_refused_and_a_reassign
         .await
         .unwrap();
     assert_eq!(queued, 3, "two assignments and the first customer's withdrawal");
+}
+
+/// A GDPR participant call, signed as gdpr-orchestrator signs it; answers its report.
+async fn participant(app: &TestApp, request: uuid::Uuid, action: &str, customer: &str) -> Value {
+    let response = app
+        .post_signed(
+            &format!("/internal/gdpr/requests/{request}/{action}"),
+            ORCHESTRATOR,
+            &json!({ "subject": { "customerIds": [customer] } }),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200, "{action}");
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_removed_pairing_is_its_customers_data_hidden_by_their_forget_and_deleted_by_the_purge() {
+    let app = spawn_delegating_app().await;
+    pair(&app, "bea", &pairing_of(FIRST, json!({}))).await;
+    pair(&app, "bea", &pairing_of(SECOND, json!({}))).await;
+    let path = format!("/customers/supportInteraction/{INTERACTION}/customers/{SECOND}");
+    assert_eq!(
+        as_person(&app, reqwest::Method::DELETE, &path, "bob", None)
+            .await
+            .status()
+            .as_u16(),
+        204
+    );
+
+    // Counted and exported as the customer's pairing: it is data held about them.
+    let count = participant(&app, uuid::Uuid::now_v7(), "count", SECOND).await;
+    assert_eq!(count["counts"]["pairings"], 1, "{count}");
+    let export = participant(&app, uuid::Uuid::now_v7(), "export", SECOND).await;
+    assert_eq!(export["data"]["pairings"][0]["customerId"], SECOND, "{export}");
+
+    // Their FORGET holds it (no longer listed as removed); the purge deletes it.
+    assert_eq!(rows_of(&app, SECOND).await, 1, "the removed pairing is kept");
+    let forget = uuid::Uuid::now_v7();
+    let held = participant(&app, forget, "forget", SECOND).await;
+    assert_eq!(held["counts"]["pairings"], 1, "{held}");
+    let hidden = fetched(&app).await;
+    assert!(hidden.get("removedCustomers").is_none(), "{hidden}");
+    assert_eq!(hidden["customers"].as_array().unwrap().len(), 1);
+    let purged = participant(&app, forget, "purge", SECOND).await;
+    assert_eq!(purged["counts"]["pairings"], 0, "nothing left held: {purged}");
+    assert_eq!(rows_of(&app, SECOND).await, 0, "the removed pairing is deleted");
+    assert_eq!(rows_of(&app, FIRST).await, 1, "the other customer's stays");
+}
+
+/// The pairing rows (current or removed) that name `customer`.
+async fn rows_of(app: &TestApp, customer: &str) -> i64 {
+    use diesel::prelude::*;
+    use interaction_pairing::schema::interaction_customers::dsl;
+    let customer = service_kit::database::sql_types::DbUuid(customer.parse().unwrap());
+    app.pool()
+        .run(move |c| {
+            dsl::interaction_customers
+                .filter(dsl::customer_id.eq(customer))
+                .count()
+                .get_result(c)
+                .map_err(service_kit::database::DatabaseError::from)
+        })
+        .await
+        .unwrap()
 }
