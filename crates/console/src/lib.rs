@@ -5,6 +5,7 @@
 
 pub mod bundle_zip;
 pub mod oidc;
+pub mod renewal;
 pub mod routes;
 pub mod schema;
 pub mod services;
@@ -130,6 +131,7 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
             .build();
         cfg.app_data(sign_in.clone()).app_data(services.clone()).service(
             web::scope("")
+                .wrap(actix_web::middleware::from_fn(renewal::renew))
                 .wrap(sessions)
                 .wrap(security_headers(https, issuer.as_ref()))
                 .configure(routes::config),

@@ -1,13 +1,16 @@
 //! Sign-in with the bank's identity provider: OpenID Connect's authorization code flow with PKCE
-//! (the `openidconnect` crate). The provider is discovered on first use and remembered.
+//! (the `openidconnect` crate). The provider is discovered on first use and remembered. The
+//! provider's access token (a JWT for the services' audience) is what the console forwards to the
+//! services in the person's name; it is renewed with the refresh token, and each renewal reads
+//! the person's roles again from the new ID token.
 
 use crate::session::Role;
 use crate::settings::OidcSettings;
 use base64::Engine;
 use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType};
 use openidconnect::{
-    AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, Scope, TokenResponse,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -23,11 +26,64 @@ pub struct PendingSignIn {
     pub next: String,
 }
 
-/// Who the provider says signed in.
+/// Who the provider says signed in, and the tokens that act in their name.
 pub struct SignedIn {
     pub subject: String,
     pub name: String,
     pub roles: Vec<Role>,
+    pub tokens: ProviderTokens,
+}
+
+/// The provider's tokens of a session: kept in the session's state (sealed in the database),
+/// never logged (`Debug` shows none of them).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ProviderTokens {
+    /// Forwarded to the services as `X-Person-Token`.
+    pub access_token: String,
+    /// When the access token expires (Unix seconds).
+    pub expires_at: i64,
+    pub refresh_token: Option<String>,
+}
+
+impl std::fmt::Debug for ProviderTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderTokens")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProviderTokens {
+    fn from_response(
+        response: &impl OAuth2TokenResponse,
+        previous_refresh_token: Option<String>,
+    ) -> Result<Self, SignInError> {
+        let lifetime = response
+            .expires_in()
+            .ok_or_else(|| SignInError::Exchange("the provider said not when the access token expires".to_owned()))?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        Ok(Self {
+            access_token: response.access_token().secret().clone(),
+            expires_at: now.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)),
+            // A provider that does not rotate refresh tokens answers none: the one held stays.
+            refresh_token: response
+                .refresh_token()
+                .map(|token| token.secret().clone())
+                .or(previous_refresh_token),
+        })
+    }
+
+    /// Whether the access token should be renewed now: it expires within `margin` seconds.
+    pub fn due(&self, margin: i64) -> bool {
+        time::OffsetDateTime::now_utc().unix_timestamp() >= self.expires_at.saturating_sub(margin)
+    }
+}
+
+/// A session renewed at the provider: the person as the provider now says, and new tokens.
+pub struct Renewed {
+    pub name: String,
+    pub roles: Vec<Role>,
+    pub tokens: ProviderTokens,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +98,8 @@ pub enum SignInError {
     IdToken(String),
     #[error("the signed-in person holds none of the console's roles")]
     NoRole,
+    #[error("the session could not be renewed: {0}")]
+    Refresh(String),
 }
 
 pub struct Oidc {
@@ -146,16 +204,67 @@ impl Oidc {
             .claims(&client.id_token_verifier(), &Nonce::new(pending.nonce))
             .map_err(|e| SignInError::IdToken(e.to_string()))?;
         let subject = claims.subject().to_string();
+        let (name, roles) = self.person(claims, id_token)?;
+        let tokens = ProviderTokens::from_response(&tokens, None)?;
+        Ok(SignedIn {
+            subject,
+            name,
+            roles,
+            tokens,
+        })
+    }
+
+    /// Renews `subject`'s session with its refresh token: new tokens, and the person's name and
+    /// roles read again from the new ID token (verified: signature, issuer, audience, expiry, and
+    /// the same subject). Any failure, no refresh token, no ID token or no console role left is
+    /// an error: the caller ends the session.
+    pub async fn refresh(&self, subject: &str, tokens: &ProviderTokens) -> Result<Renewed, SignInError> {
+        let refresh_token = tokens
+            .refresh_token
+            .clone()
+            .ok_or_else(|| SignInError::Refresh("the provider gave no refresh token".to_owned()))?;
+        let client = self.client().await?;
+        let response = client
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.clone()))
+            .map_err(|e| SignInError::Refresh(e.to_string()))?
+            .request_async(&self.http)
+            .await
+            .map_err(|e| SignInError::Refresh(e.to_string()))?;
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| SignInError::Refresh("the provider sent no ID token with the renewal".to_owned()))?;
+        // A renewal's ID token carries no nonce of this console's (OpenID Connect Core 12.2).
+        let claims = id_token
+            .claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
+            .map_err(|e| SignInError::IdToken(e.to_string()))?;
+        if claims.subject().as_str() != subject {
+            return Err(SignInError::Refresh("the renewal names another person".to_owned()));
+        }
+        let (name, roles) = self.person(claims, id_token)?;
+        Ok(Renewed {
+            name,
+            roles,
+            tokens: ProviderTokens::from_response(&response, Some(refresh_token))?,
+        })
+    }
+
+    /// The person's name (their subject when the provider gives none) and console roles, from an
+    /// ID token the verifier accepted; none of the console's roles is an error.
+    fn person(
+        &self,
+        claims: &openidconnect::core::CoreIdTokenClaims,
+        id_token: &openidconnect::core::CoreIdToken,
+    ) -> Result<(String, Vec<Role>), SignInError> {
         let name = claims
             .name()
             .and_then(|names| names.get(None))
-            .map_or_else(|| subject.clone(), |name| name.to_string());
+            .map_or_else(|| claims.subject().to_string(), |name| name.to_string());
         // The roles claim is the bank's own: read from the payload the verifier just accepted.
         let roles = self.roles(&id_token.to_string())?;
         if roles.is_empty() {
             return Err(SignInError::NoRole);
         }
-        Ok(SignedIn { subject, name, roles })
+        Ok((name, roles))
     }
 
     fn roles(&self, verified_jwt: &str) -> Result<Vec<Role>, SignInError> {

@@ -1,5 +1,5 @@
 //! What the console reads from the services: their readiness and a few of their metrics (the
-//! status page). It keeps nothing of its own.
+//! status page), and their APIs in the signed-in person's name.
 
 use crate::settings::ServiceUrls;
 use std::time::Duration;
@@ -152,8 +152,26 @@ pub enum CallError {
     Unreachable(&'static str),
     #[error("{0} answered something that is not JSON")]
     NotJson(&'static str),
-    #[error("the signed-in person's id cannot be sent as X-Acting-User")]
+    #[error("the signed-in person cannot be named to the service")]
     Person,
+}
+
+/// How a call names the signed-in person: their access token from the identity provider in
+/// `X-Person-Token` (the service verifies it and takes the person from it), or, for a person of the
+/// development sign-in, `acting` in `X-Acting-User` (which the services accept in development
+/// only). The credentials are those the request's renewal set (renewal.rs); a call made outside a
+/// signed-in person's request names nobody and is not sent.
+fn person_header(acting: &str) -> Result<(&'static str, reqwest::header::HeaderValue), CallError> {
+    use crate::renewal::{Delegation, DELEGATION};
+    let delegation = DELEGATION.try_with(Clone::clone).map_err(|_| CallError::Person)?;
+    let (header, value) = match &delegation {
+        Delegation::Token(token) => ("X-Person-Token", token.as_str()),
+        Delegation::Development(subject) if subject == acting => ("X-Acting-User", acting),
+        Delegation::Development(_) => return Err(CallError::Person),
+    };
+    let mut value = reqwest::header::HeaderValue::from_str(value).map_err(|_| CallError::Person)?;
+    value.set_sensitive(true);
+    Ok((header, value))
 }
 
 /// A service whose API the console's pages call.
@@ -177,8 +195,8 @@ impl Services {
         self.call(Api::GdprOrchestrator, method, path, acting, body).await
     }
 
-    /// Calls a service as the console, for `acting` (their IdP subject goes in `X-Acting-User`,
-    /// so what the service records names them).
+    /// Calls a service as the console, for `acting`, the signed-in person (see `person_header`:
+    /// what the service records names them).
     pub async fn call(
         &self,
         api: Api,
@@ -210,12 +228,12 @@ impl Services {
                 &self.urls.result_ingest_token,
             ),
         };
-        let person = reqwest::header::HeaderValue::from_str(acting).map_err(|_| CallError::Person)?;
+        let (header, person) = person_header(acting)?;
         let mut request = self
             .http
             .request(method, format!("{}{path}", url.trim_end_matches('/')))
             .bearer_auth(token.expose_secret())
-            .header("X-Acting-User", person);
+            .header(header, person);
         if let Some(body) = body {
             request = request.json(body);
         }

@@ -1,6 +1,7 @@
 //! Who is signed in, and the form token: kept in the session on the server (session_store.rs),
 //! named by the session cookie (signed and encrypted, HttpOnly, Secure, SameSite=Lax).
 
+use crate::oidc::ProviderTokens;
 use actix_session::Session;
 use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError};
@@ -58,6 +59,8 @@ impl Person {
 }
 
 const PERSON: &str = "person";
+/// The provider's tokens of a person signed in there (none for the development sign-in).
+const TOKENS: &str = "provider_tokens";
 
 /// Why a page is not served.
 #[derive(Debug, thiserror::Error)]
@@ -153,10 +156,25 @@ pub fn check_token(expected: &str, sent: Option<&str>) -> Result<(), Refusal> {
     }
 }
 
-/// Starts a session for `person` (a fresh cookie: no session fixation).
-pub fn sign_in(session: &Session, person: &Person) -> Result<(), Refusal> {
+/// Starts a session for `person` (a fresh session id: no session fixation), with the provider's
+/// tokens when the provider signed them in.
+pub fn sign_in(session: &Session, person: &Person, tokens: Option<&ProviderTokens>) -> Result<(), Refusal> {
     session.renew();
-    session.insert(PERSON, person).map_err(|_| Refusal::Session)
+    keep(session, person, tokens)
+}
+
+/// Keeps `person` (and their tokens) as the session's: at sign-in, and when it is renewed.
+pub fn keep(session: &Session, person: &Person, tokens: Option<&ProviderTokens>) -> Result<(), Refusal> {
+    session.insert(PERSON, person).map_err(|_| Refusal::Session)?;
+    if let Some(tokens) = tokens {
+        session.insert(TOKENS, tokens).map_err(|_| Refusal::Session)?;
+    }
+    Ok(())
+}
+
+/// The provider's tokens of the signed-in person.
+pub fn tokens(session: &Session) -> Result<Option<ProviderTokens>, Refusal> {
+    session.get::<ProviderTokens>(TOKENS).map_err(|_| Refusal::Session)
 }
 
 pub fn sign_out(session: &Session) {

@@ -143,7 +143,7 @@ async fn callback(
                 csrf: openidconnect::CsrfToken::new_random().secret().clone(),
                 development: false,
             };
-            session::sign_in(&session, &person)?;
+            session::sign_in(&session, &person, Some(&signed_in.tokens))?;
             tracing::info!(roles = ?person.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(), "signed in");
             see_other(&next)
         }
@@ -252,7 +252,7 @@ async fn development_sign_in(
         csrf: openidconnect::CsrfToken::new_random().secret().clone(),
         development: true,
     };
-    session::sign_in(&session, &person)?;
+    session::sign_in(&session, &person, None)?;
     tracing::warn!(roles = ?person.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(), "development sign-in");
     Ok(see_other(&next))
 }

@@ -481,3 +481,161 @@ async fn an_export_downloads_only_through_its_form_and_a_link_writes_nothing_int
     assert_eq!(after_form, 1);
     browser.close().await;
 }
+
+/// The provider's login and consent, as a person at the browser takes them, from wherever the
+/// console sent the browser (a provider of a test's own: `sign_in_at_provider` is the stack's).
+async fn sign_in_at(browser: &Browser, issuer: &str, login: &str) {
+    let client = &browser.client;
+    browser
+        .wait_for(&Page::elsewhere(issuer, "input[name=prompt][value=login]"))
+        .await;
+    client
+        .find(Locator::Css("input[name=login]"))
+        .await
+        .unwrap()
+        .send_keys(login)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys("any password")
+        .await
+        .unwrap();
+    let submit = client.find(Locator::Css("button[type=submit]")).await.unwrap();
+    browser.click_away(&submit).await;
+    browser
+        .wait_for(&Page::elsewhere(issuer, "input[name=prompt][value=consent]"))
+        .await;
+    let allow = client
+        .find(Locator::Css("form:has(input[name=prompt][value=consent]) button"))
+        .await
+        .unwrap();
+    browser.click_away(&allow).await;
+}
+
+/// A console signing in at a provider of the test's own (`options`, the console's redirect URI
+/// filled in), with no services.
+async fn console_with_provider(
+    options: test_support::oidc::ProviderOptions,
+) -> (test_support::oidc::Provider, test_support::TestApp) {
+    let port = test_support::ReservedPort::new();
+    let public_url = port.url();
+    let provider = test_support::oidc::Provider::spawn(test_support::oidc::ProviderOptions {
+        console_redirect_uri: Some(format!("{public_url}/signin/callback")),
+        ..options
+    })
+    .await;
+    let nowhere = "http://127.0.0.1:9";
+    let overrides = [
+        ("console.public_url", public_url.as_str()),
+        ("console.oidc.issuer", provider.issuer.as_str()),
+        ("console.oidc.client_id", test_support::oidc::CONSOLE_CLIENT_ID),
+        ("console.oidc.client_secret", test_support::oidc::CONSOLE_CLIENT_SECRET),
+        ("console.services.interaction_pairing_url", nowhere),
+        ("console.services.comm_history_writer_url", nowhere),
+        ("console.services.genesys_gateway_url", nowhere),
+        ("console.services.result_ingest_url", nowhere),
+        ("console.services.gdpr_orchestrator_url", nowhere),
+    ];
+    let console = test_support::spawn_app_on(&console::SERVICE, &[], &overrides, port).await;
+    (provider, console)
+}
+
+#[tokio::test]
+async fn a_renewal_reads_the_roles_again_and_a_renewal_that_fails_ends_the_session() {
+    logs();
+    // Access tokens of 30 seconds: each request renews (the console renews within 60 of expiry).
+    let (provider, console) = console_with_provider(test_support::oidc::ProviderOptions {
+        access_token_ttl: std::time::Duration::from_secs(30),
+        ..test_support::oidc::ProviderOptions::default()
+    })
+    .await;
+    let browser = Browser::start().await;
+    let client = &browser.client;
+    browser.client.goto(&console.url("/gdpr")).await.unwrap();
+    sign_in_at(&browser, &provider.issuer, "otto").await;
+    browser.wait_for(&Page::console_under("/gdpr", "p[role=alert]")).await;
+    // Otto is an operator: not the GDPR pages.
+    let alert = client
+        .find(Locator::Css("p[role=alert]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(alert.contains("not for your role"), "{alert}");
+    browser
+        .open(&console.url("/status"), &console_page("/status", "status"))
+        .await;
+    assert!(client.find(Locator::Css("nav a[href='/gdpr']")).await.is_err());
+
+    // The bank makes Otto a DPO as well: the next renewal reads it.
+    provider
+        .set_person("otto", "Otto Operator", &["ccbridge-operator", "ccbridge-dpo"])
+        .await;
+    browser
+        .open(&console.url("/status"), &console_page("/status", "status"))
+        .await;
+    let pages = client.find(Locator::Css("nav a[href='/gdpr']")).await;
+    println!(
+        "after the renewal Otto's pages include the GDPR requests: {}",
+        pages.is_ok()
+    );
+    assert!(pages.is_ok(), "the renewal read the new role");
+    let rows = session_rows(&console).await;
+    assert!(
+        rows.contains(&(Some("otto".to_owned()), "dpo operator".to_owned(), false)),
+        "{rows:?}"
+    );
+
+    // The provider goes: the next renewal fails and the session ends for good.
+    let cookie = client.get_named_cookie("ccbridge_console").await.unwrap();
+    let cookie = format!("ccbridge_console={}", cookie.value());
+    drop(provider);
+    let ended = visit(&console, "/status", &cookie).await;
+    println!("after a failed renewal: {ended:?}");
+    assert_eq!(ended, (303, "/signin?next=%2Fstatus".to_owned()));
+    assert!(session_rows(&console).await.iter().all(|(_, _, ended)| *ended));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_forget_filed_in_the_console_is_audited_with_the_providers_subject_and_name() {
+    let (stack, browser) = visit_and_sign_in("dana").await;
+    let client = &browser.client;
+    browser.wait_for(&console_page("/status", "status")).await;
+    let customer = stack.record_for_a_customer().await;
+    count_request(&browser, &stack.console_url("/gdpr/new"), "FORGET", &customer).await;
+    browser.click_on(Locator::Id("file"), &request_page()).await;
+    let mut filed = Vec::new();
+    for row in client.find_all(Locator::Css("tr.audit")).await.unwrap() {
+        let cell = |class: &'static str| {
+            let row = row.clone();
+            async move {
+                row.find(Locator::Css(&format!("td.{class}")))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            }
+        };
+        filed.push((
+            cell("event").await,
+            cell("actor").await,
+            cell("actor-name").await,
+            cell("caller").await,
+        ));
+    }
+    println!("audit trail: {filed:?}");
+    assert!(
+        !filed.is_empty()
+            && filed
+                .iter()
+                .all(|(_, actor, name, caller)| actor == "dana" && name == "Dana Dpo" && caller == "console"),
+        "the orchestrator names the person its token vouches for: {filed:?}"
+    );
+    browser.close().await;
+}

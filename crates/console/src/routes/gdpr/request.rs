@@ -31,7 +31,10 @@ struct StepRow {
 
 struct AuditRow {
     at: String,
+    /// The person's subject at the identity provider (or the client acting as itself).
     actor: String,
+    /// Their name as the provider gives it (none for a client acting as itself).
+    actor_name: String,
     caller: String,
     event: String,
 }
@@ -118,6 +121,7 @@ async fn request_page(
         .map(|e| AuditRow {
             at: text(&e["at"]),
             actor: text(&e["actor"]),
+            actor_name: text(&e["actorName"]),
             caller: text(&e["caller"]),
             event: text(&e["event"]),
         })
