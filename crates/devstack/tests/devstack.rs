@@ -44,7 +44,7 @@ async fn every_service_answers_with_the_development_tokens() {
         ("comm-history-writer", "sqlite"),
         ("genesys-gateway", "none"),
         ("gdpr-orchestrator", "sqlite"),
-        ("console", "none"),
+        ("console", "sqlite"),
     ] {
         let ready: serde_json::Value = client
             .get(format!("{}/readyz", urls[name]))
