@@ -327,23 +327,20 @@ impl GdprStore for CommunicationRecords {
         counts([(COMMUNICATIONS, deleted), (AGENT_COMMUNICATIONS, blanked)])
     }
 
+    /// The copies of the held records at the manager: delivered (with the manager's id), and
+    /// those it may hold (an answer lost: no id; the bank finds it by its `Idempotency-Key`).
     fn delivered_elsewhere(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<ExternalCopy>> {
         let records = holds::held_rows(connection, request_id, HOLD_RECORD)?;
-        deliveries::delivered_of(connection, &records)?
+        Ok(deliveries::copies_of(connection, &records, Timestamp::now())?
             .into_iter()
-            .map(|delivery| {
-                let delivered_at = delivery.delivered_at.ok_or_else(|| {
-                    diesel::result::Error::DeserializationError("a delivered delivery without its time".into())
-                })?;
-                Ok(ExternalCopy {
-                    system: MANAGER.to_owned(),
-                    record_id: delivery.record_id,
-                    idempotency_key: delivery.idempotency_key,
-                    external_id: delivery.external_id,
-                    delivered_at,
-                })
+            .map(|copy| ExternalCopy {
+                system: MANAGER.to_owned(),
+                record_id: copy.delivery.record_id,
+                idempotency_key: copy.delivery.idempotency_key,
+                external_id: copy.delivery.external_id,
+                delivered_at: copy.at,
             })
-            .collect()
+            .collect())
     }
 
     /// An attempt of one of the held records out to the manager when the hold came: the forget
@@ -367,7 +364,7 @@ impl GdprStore for CommunicationRecords {
             })?);
         }
         let records = holds::held_rows(connection, request_id, HOLD_RECORD)?;
-        let copies = deliveries::delivered_of(connection, &records)?.len() as i64;
+        let copies = deliveries::copies_of(connection, &records, Timestamp::now())?.len() as i64;
         counts([
             (COMMUNICATIONS, held[0]),
             (AGENT_COMMUNICATIONS, held[1]),

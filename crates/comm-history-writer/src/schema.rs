@@ -61,6 +61,8 @@ diesel::table! {
         last_error -> Nullable<Text>,
         unanswered -> Bool,
         sending_until -> Nullable<UtcTimestamp>,
+        sent_at -> Nullable<UtcTimestamp>,
+        maybe_delivered_at -> Nullable<UtcTimestamp>,
     }
 }
 

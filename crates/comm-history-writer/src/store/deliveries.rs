@@ -332,8 +332,25 @@ pub fn reschedule(
             dsl::unanswered.eq(unanswered),
             dsl::sending_until.eq(None::<DbTimestamp>),
         ))
-        .execute(connection)
-        .map(drop)
+        .execute(connection)?;
+    if unanswered {
+        note_maybe_delivered(connection, id)?;
+    }
+    Ok(())
+}
+
+/// The attempt that just went out got no answer: the manager may hold the record since it was
+/// sent (the first such attempt's time is kept).
+fn note_maybe_delivered(connection: &mut AnyConnection, id: Uuid) -> QueryResult<()> {
+    use delivery_outbox::dsl;
+    diesel::update(
+        dsl::delivery_outbox
+            .find(DbUuid(id))
+            .filter(dsl::maybe_delivered_at.is_null()),
+    )
+    .set(dsl::maybe_delivered_at.eq(dsl::sent_at))
+    .execute(connection)
+    .map(drop)
 }
 
 /// Refused, or out of attempts: a dead letter until an operator retries it.
@@ -346,8 +363,11 @@ pub fn mark_dead(connection: &mut AnyConnection, id: Uuid, reason: &str, unanswe
             dsl::unanswered.eq(unanswered),
             dsl::sending_until.eq(None::<DbTimestamp>),
         ))
-        .execute(connection)
-        .map(drop)
+        .execute(connection)?;
+    if unanswered {
+        note_maybe_delivered(connection, id)?;
+    }
+    Ok(())
 }
 
 /// Dead entries back to pending, due at `now`, with a fresh budget: one (`Some(id)`) or all.
@@ -440,6 +460,55 @@ pub fn delivered_of(connection: &mut AnyConnection, records: &[Uuid]) -> QueryRe
     Ok(delivered)
 }
 
+/// A copy of a record the manager holds, or may hold.
+pub struct Copy {
+    pub delivery: Delivery,
+    /// When it was delivered; for one the manager may hold, when the attempt went out.
+    pub at: Timestamp,
+}
+
+/// An entry with when it may have been delivered, when its last attempt went out, and until when
+/// that attempt is in flight.
+type CopyRow = (
+    DeliveryRow,
+    Option<DbTimestamp>,
+    Option<DbTimestamp>,
+    Option<DbTimestamp>,
+);
+
+/// What of `records` the manager holds: the delivered entries (with its id), and those it may
+/// hold: an attempt got no answer (a lost answer), or went out and its writer died before the
+/// answer (its lease over at `now`). Oldest first.
+pub fn copies_of(connection: &mut AnyConnection, records: &[Uuid], now: Timestamp) -> QueryResult<Vec<Copy>> {
+    use delivery_outbox::dsl;
+    let mut copies = Vec::new();
+    for chunk in records.chunks(500) {
+        let ids: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        let rows: Vec<CopyRow> = dsl::delivery_outbox
+            .filter(dsl::record_id.eq_any(ids))
+            .filter(
+                dsl::status
+                    .eq(DeliveryStatus::Delivered.as_str())
+                    .or(dsl::maybe_delivered_at.is_not_null())
+                    .or(dsl::sending_until.le(DbTimestamp::from(now))),
+            )
+            .order(dsl::id)
+            .select((columns(), dsl::maybe_delivered_at, dsl::sent_at, dsl::sending_until))
+            .load(connection)?;
+        for (row, maybe, sent, sending) in rows {
+            let delivery = from_row(row)?;
+            let at = match (delivery.delivered_at, maybe, sending.and(sent)) {
+                (Some(delivered), _, _) => delivered,
+                (None, Some(at), _) | (None, None, Some(at)) => at.into_domain()?,
+                (None, None, None) => continue,
+            };
+            copies.push(Copy { delivery, at });
+        }
+    }
+    copies.sort_by_key(|copy| copy.delivery.id);
+    Ok(copies)
+}
+
 /// The entries of purged records go with them; answers how many.
 pub fn remove_of(connection: &mut AnyConnection, records: &[DbUuid]) -> QueryResult<usize> {
     use delivery_outbox::dsl;
@@ -496,7 +565,10 @@ pub fn begin_send(
             return Ok(ToSend::Held);
         }
         diesel::update(dsl::delivery_outbox.find(DbUuid(entry)))
-            .set(dsl::sending_until.eq(Some(DbTimestamp::from(until))))
+            .set((
+                dsl::sending_until.eq(Some(DbTimestamp::from(until))),
+                dsl::sent_at.eq(Some(DbTimestamp::from(Timestamp::now()))),
+            ))
             .execute(c)?;
         let withdrawn = row.withdrawn_at()?.is_some();
         let mut record = row.into_record()?;

@@ -139,3 +139,43 @@ async fn what_reached_the_manager_before_the_forget_is_counted_and_named_in_its_
     let again = participant(&s.app, forget, "forget", &subject).await;
     assert_eq!(again["toEraseElsewhere"], report["toEraseElsewhere"]);
 }
+
+#[tokio::test]
+async fn a_copy_whose_answer_was_lost_before_the_forget_is_named_by_its_key() {
+    let manager = HistoryManager::start(false);
+    let s = spawn(&manager, &[("delivery.timeout_ms", "300")]).await;
+    manager.set_fault(test_support::ManagerFault::StoreThenHang);
+    let stored = write(&s.app, &record(Some(D), &Uuid::new_v4().to_string())).await;
+    assert_eq!(crate::delivery::drain(&s.worker, Timestamp::now()).await, 1);
+    assert_eq!(
+        manager.records().len(),
+        1,
+        "the manager holds it; its answer never came"
+    );
+    // The next attempt finds the manager down: no answer lost this time.
+    manager.set_fault(test_support::ManagerFault::Down);
+    assert_eq!(s.worker.try_execute_task(crate::delivery::later(600)).await.unwrap(), 1);
+    let pending = deliveries(&s.app, "pending").await;
+    assert_eq!(pending[0]["attempts"], 2);
+    assert_eq!(
+        pending[0]["lastError"],
+        "communication-history-manager answered 503 Service Unavailable"
+    );
+
+    let report = participant(&s.app, Uuid::now_v7(), "forget", &json!({ "customerIds": [D] })).await;
+    assert_eq!(report["state"], "done", "{report}");
+    let to_erase = report["toEraseElsewhere"].as_array().unwrap();
+    assert_eq!(to_erase.len(), 1, "{report}");
+    assert_eq!(to_erase[0]["recordId"], stored["id"]);
+    assert_eq!(
+        to_erase[0]["idempotencyKey"].as_str(),
+        manager.received()[0].idempotency_key.as_deref(),
+        "the key the manager got it with"
+    );
+    assert!(
+        to_erase[0]["externalId"].is_null(),
+        "the manager's id never came: {report}"
+    );
+    assert!(to_erase[0]["deliveredAt"].is_string());
+    assert_eq!(report["counts"]["communicationHistoryManagerDeliveries"], 1);
+}
