@@ -149,7 +149,8 @@ struct Api {
     http: reqwest::Client,
     base: String,
     auth: Auth,
-    person: PersonHeader,
+    /// Behind a lock: a signed-in person's token is renewed as it runs out.
+    person: tokio::sync::Mutex<PersonHeader>,
 }
 
 /// How the command names its person.
@@ -159,7 +160,7 @@ enum PersonHeader {
     /// `X-Acting-User` (development only).
     Named(String),
     /// `X-Person-Token`: the person's access token from the identity provider.
-    SignedIn(String),
+    SignedIn(Box<sign_in::Session>),
 }
 
 enum Auth {
@@ -168,19 +169,20 @@ enum Auth {
 }
 
 impl Api {
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    /// A request to the orchestrator, naming the person (their token renewed when it runs out).
+    async fn request(&self, method: reqwest::Method, path: &str) -> Result<reqwest::RequestBuilder, String> {
         let mut builder = self
             .http
             .request(method, format!("{}{path}", self.base.trim_end_matches('/')));
-        match &self.person {
+        match &mut *self.person.lock().await {
             PersonHeader::Nobody => {}
-            PersonHeader::Named(person) => builder = builder.header("X-Acting-User", person),
-            PersonHeader::SignedIn(token) => builder = builder.header("X-Person-Token", token),
+            PersonHeader::Named(person) => builder = builder.header("X-Acting-User", person.as_str()),
+            PersonHeader::SignedIn(session) => builder = builder.header("X-Person-Token", session.token().await?),
         }
-        match &self.auth {
+        Ok(match &self.auth {
             Auth::Bearer(token) => builder.bearer_auth(token),
             Auth::Basic(user, secret) => builder.basic_auth(user, Some(secret)),
-        }
+        })
     }
 
     async fn send(&self, builder: reqwest::RequestBuilder) -> Result<Value, String> {
@@ -272,7 +274,7 @@ async fn person(cli: &Cli, log: &mut ExecutionLog) -> Result<PersonHeader, Strin
     let Some(issuer) = &cli.issuer else {
         return Ok(PersonHeader::Nobody);
     };
-    let token = sign_in::device_sign_in(
+    let session = sign_in::device_sign_in(
         issuer,
         &cli.oidc_client_id,
         &cli.oidc_scope,
@@ -281,17 +283,74 @@ async fn person(cli: &Cli, log: &mut ExecutionLog) -> Result<PersonHeader, Strin
     )
     .await?;
     log.line("signed in at the identity provider");
-    Ok(PersonHeader::SignedIn(token))
+    Ok(PersonHeader::SignedIn(Box::new(session)))
 }
 
 /// The device authorization grant (RFC 8628) at the bank's identity provider, with the `oauth2`
 /// crate.
 mod sign_in {
-    use oauth2::basic::BasicClient;
+    use oauth2::basic::{BasicClient, BasicTokenResponse};
     use oauth2::{
-        AuthType, ClientId, DeviceAuthorizationUrl, Scope, StandardDeviceAuthorizationResponse, TokenResponse, TokenUrl,
+        AuthType, ClientId, DeviceAuthorizationUrl, EndpointNotSet, EndpointSet, RefreshToken, Scope,
+        StandardDeviceAuthorizationResponse, TokenResponse, TokenUrl,
     };
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
+
+    /// The device grant's client: device authorization and token endpoints set.
+    type DeviceClient = BasicClient<EndpointNotSet, EndpointSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+
+    /// A token this close to its expiry is renewed before it is sent.
+    const RENEW_BEFORE: Duration = Duration::from_secs(10);
+
+    /// The signed-in person's tokens, renewed with the refresh token as the access token runs out
+    /// (a long export outlives an access token).
+    pub struct Session {
+        client: DeviceClient,
+        http: oauth2::reqwest::Client,
+        access: String,
+        expires_at: Option<Instant>,
+        refresh: Option<RefreshToken>,
+    }
+
+    impl Session {
+        fn new(client: DeviceClient, http: oauth2::reqwest::Client, tokens: &BasicTokenResponse) -> Self {
+            let mut session = Self {
+                client,
+                http,
+                access: String::new(),
+                expires_at: None,
+                refresh: None,
+            };
+            session.take(tokens);
+            session
+        }
+
+        fn take(&mut self, tokens: &BasicTokenResponse) {
+            self.access = tokens.access_token().secret().clone();
+            self.expires_at = tokens.expires_in().map(|lifetime| Instant::now() + lifetime);
+            if let Some(refresh) = tokens.refresh_token() {
+                self.refresh = Some(refresh.clone());
+            }
+        }
+
+        /// The access token, renewed first when it runs out within [`RENEW_BEFORE`] and the
+        /// provider gave a refresh token.
+        pub async fn token(&mut self) -> Result<&str, String> {
+            let running_out = self
+                .expires_at
+                .is_some_and(|expires_at| expires_at.saturating_duration_since(Instant::now()) < RENEW_BEFORE);
+            if let (true, Some(refresh)) = (running_out, &self.refresh) {
+                let tokens = self
+                    .client
+                    .exchange_refresh_token(refresh)
+                    .request_async(&self.http)
+                    .await
+                    .map_err(|e| format!("the sign-in could not be renewed at the identity provider: {e}"))?;
+                self.take(&tokens);
+            }
+            Ok(&self.access)
+        }
+    }
 
     /// What the provider's discovery document says about the device grant.
     #[derive(serde::Deserialize)]
@@ -302,14 +361,14 @@ mod sign_in {
     }
 
     /// Signs the person in: prints where to go and the code to enter (standard error), waits for
-    /// them, and answers their access token.
+    /// them, and answers their session.
     pub async fn device_sign_in(
         issuer: &str,
         client_id: &str,
         scopes: &str,
         resource: Option<&str>,
         timeout: Duration,
-    ) -> Result<String, String> {
+    ) -> Result<Session, String> {
         let http = oauth2::reqwest::ClientBuilder::new()
             .redirect(oauth2::reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
@@ -360,12 +419,12 @@ mod sign_in {
         if let Some(complete) = details.verification_uri_complete() {
             eprintln!("gdpr: or open {}", complete.secret());
         }
-        let token = client
+        let tokens = client
             .exchange_device_access_token(&details)
             .request_async(&http, tokio::time::sleep, Some(timeout))
             .await
             .map_err(|e| format!("the sign-in did not complete: {e}"))?;
-        Ok(token.access_token().secret().clone())
+        Ok(Session::new(client, http, &tokens))
     }
 }
 
@@ -429,7 +488,7 @@ async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
             .map_err(|e| e.to_string())?,
         base: cli.url.clone(),
         auth,
-        person: person(cli, log).await?,
+        person: tokio::sync::Mutex::new(person(cli, log).await?),
     };
     let request_type = match operation {
         Operation::Exportme => "EXPORT",
@@ -440,7 +499,7 @@ async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
     let subject = read_subject(&cli.input)?;
     let body = json!({ "type": request_type, "subject": subject, "reference": cli.reference, "countOnly": cli.count });
     let created = api
-        .send(api.request(reqwest::Method::POST, "/gdpr/requests").json(&body))
+        .send(api.request(reqwest::Method::POST, "/gdpr/requests").await?.json(&body))
         .await?;
     let id = created["id"]
         .as_str()
@@ -455,13 +514,16 @@ async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
     let mut request = wait_for(cli, &api, &id, final_states, log).await?;
     if matches!(operation, Operation::Forgetme) && request["status"] == "awaiting_confirmation" {
         if cli.confirm {
-            api.send(api.request(reqwest::Method::POST, &format!("/gdpr/requests/{id}/confirm")))
-                .await
-                .map_err(|reason| {
-                    format!(
-                        "{reason} (request {id} waits for confirmation: gdpr confirm -i {id}, signed in as another person)"
-                    )
-                })?;
+            api.send(
+                api.request(reqwest::Method::POST, &format!("/gdpr/requests/{id}/confirm"))
+                    .await?,
+            )
+            .await
+            .map_err(|reason| {
+                format!(
+                    "{reason} (request {id} waits for confirmation: gdpr confirm -i {id}, signed in as another person)"
+                )
+            })?;
             log.line(&format!("request {id} confirmed"));
             request = wait_for(cli, &api, &id, &["in_grace", "completed"], log).await?;
         } else {
@@ -473,7 +535,10 @@ async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
     let mut output = json!({ "request": request });
     if matches!(operation, Operation::Exportme) && !cli.count {
         let bundle = api
-            .send(api.request(reqwest::Method::GET, &format!("/gdpr/requests/{id}/export")))
+            .send(
+                api.request(reqwest::Method::GET, &format!("/gdpr/requests/{id}/export"))
+                    .await?,
+            )
             .await?;
         write_bundle(&cli.output, &bundle)?;
         log.line(&format!(
@@ -518,8 +583,11 @@ async fn confirm(cli: &Cli, api: &Api, log: &mut ExecutionLog) -> Result<String,
     let id = uuid::Uuid::try_parse(cli.input.trim())
         .map_err(|_| "confirm takes the request id as INPUT".to_owned())?
         .to_string();
-    api.send(api.request(reqwest::Method::POST, &format!("/gdpr/requests/{id}/confirm")))
-        .await?;
+    api.send(
+        api.request(reqwest::Method::POST, &format!("/gdpr/requests/{id}/confirm"))
+            .await?,
+    )
+    .await?;
     log.line(&format!("request {id} confirmed"));
     let request = wait_for(cli, api, &id, &["in_grace", "completed"], log).await?;
     write_json(&cli.output.join("output.json"), &json!({ "request": request }))?;
@@ -541,7 +609,10 @@ async fn wait_for(cli: &Cli, api: &Api, id: &str, states: &[&str], log: &mut Exe
     let mut last_status = String::new();
     loop {
         let request = api
-            .send(api.request(reqwest::Method::GET, &format!("/gdpr/requests/{id}")))
+            .send(
+                api.request(reqwest::Method::GET, &format!("/gdpr/requests/{id}"))
+                    .await?,
+            )
             .await?;
         let status = request["status"].as_str().unwrap_or("").to_owned();
         if status != last_status {

@@ -412,3 +412,59 @@ async fn the_gdpr_command_signs_its_people_in_at_the_identity_provider_for_four_
     println!("gdpr --as outside development: {}", reason.trim());
     assert!(reason.contains("401") && reason.contains("X-Acting-User"), "{reason}");
 }
+
+#[tokio::test]
+async fn the_gdpr_command_renews_its_persons_token_when_a_run_outlives_it() {
+    use crate::helpers::{stack_with, StackOptions};
+    // Access tokens live a second; the command asks for the status every 1.5 s, so every request
+    // after the filing would carry an expired token unless it renews it (refresh token).
+    let provider = test_support::oidc::Provider::spawn(test_support::oidc::ProviderOptions {
+        access_token_ttl: Duration::from_secs(1),
+        ..test_support::oidc::ProviderOptions::default()
+    })
+    .await;
+    let s = stack_with(StackOptions::production_with_persons(&provider, 60)).await;
+    let person = Person::new();
+    s.record(&uuid::Uuid::new_v4().to_string(), &format!("tel:{}", person.phone))
+        .await;
+    let running = run_worker(&s);
+    let work = tempfile::tempdir().unwrap();
+    let args = [
+        "exportme",
+        "-i",
+        &json!({ "phoneNumbers": [person.phone] }).to_string(),
+        "-o",
+        &work.path().join("export").display().to_string(),
+        "--token",
+        s.orchestrator.token(DPO),
+        "--url",
+        &s.orchestrator.address,
+        "--issuer",
+        &provider.issuer,
+        "--poll-ms",
+        "1500",
+        "--timeout-seconds",
+        "60",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let exported = gdpr_signed_in(args, &provider, "dana").await;
+    running.abort();
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let output = read_json(&work.path().join("export/output.json"));
+    let id = output["request"]["id"].as_str().unwrap();
+    let entries = s.audit(id).await;
+    let downloaded = entries.iter().find(|e| e["event"] == "bundle_downloaded").unwrap();
+    println!(
+        "an export outliving the 1 s token: {}, bundle downloaded by {} ({})",
+        output["request"]["status"], downloaded["actor"], downloaded["actorName"]
+    );
+    assert_eq!(
+        (&downloaded["actor"], &downloaded["actorName"]),
+        (&json!("dana"), &json!("Dana Dpo"))
+    );
+}
