@@ -284,6 +284,33 @@ async fn the_gdpr_command_takes_the_genesys_scripts_spellings() {
     running.abort();
 }
 
+/// `gdpr OPERATION -i INPUT -o OUT` as the DPO tool against `s`, its person signing in at
+/// `provider`, asking for the status every `poll_ms`.
+fn signed_in_args(
+    s: &crate::helpers::Stack,
+    provider: &test_support::oidc::Provider,
+    [operation, input]: [&str; 2],
+    out: &Path,
+    poll_ms: u64,
+) -> Vec<String> {
+    let mut args: Vec<String> = [operation, "-i", input, "--token", s.orchestrator.token(DPO)]
+        .map(str::to_owned)
+        .to_vec();
+    args.extend([
+        "-o".to_owned(),
+        out.display().to_string(),
+        "--url".to_owned(),
+        s.orchestrator.address.clone(),
+        "--issuer".to_owned(),
+        provider.issuer.clone(),
+        "--poll-ms".to_owned(),
+        poll_ms.to_string(),
+        "--timeout-seconds".to_owned(),
+        "60".to_owned(),
+    ]);
+    args
+}
+
 /// Runs the command, taking its person's step of the device sign-in at `provider` as `login`
 /// (as a person at a browser would: the verification page, the code, the provider's login).
 async fn gdpr_signed_in(
@@ -342,26 +369,8 @@ async fn the_gdpr_command_signs_its_people_in_at_the_identity_provider_for_four_
     s.record(&interaction, &format!("tel:{}", person.phone)).await;
     let running = run_worker(&s);
     let work = tempfile::tempdir().unwrap();
-    let args = |operation: &str, input: &str, out: &str| -> Vec<String> {
-        [
-            operation,
-            "-i",
-            input,
-            "-o",
-            &work.path().join(out).display().to_string(),
-            "--token",
-            s.orchestrator.token(DPO),
-            "--url",
-            &s.orchestrator.address,
-            "--issuer",
-            &provider.issuer,
-            "--poll-ms",
-            "100",
-            "--timeout-seconds",
-            "60",
-        ]
-        .map(str::to_owned)
-        .to_vec()
+    let args = |operation: &str, input: &str, out: &str| {
+        signed_in_args(&s, &provider, [operation, input], &work.path().join(out), 100)
     };
     let subject = json!({ "phoneNumbers": [person.phone] }).to_string();
 
@@ -429,25 +438,8 @@ async fn the_gdpr_command_renews_its_persons_token_when_a_run_outlives_it() {
         .await;
     let running = run_worker(&s);
     let work = tempfile::tempdir().unwrap();
-    let args = [
-        "exportme",
-        "-i",
-        &json!({ "phoneNumbers": [person.phone] }).to_string(),
-        "-o",
-        &work.path().join("export").display().to_string(),
-        "--token",
-        s.orchestrator.token(DPO),
-        "--url",
-        &s.orchestrator.address,
-        "--issuer",
-        &provider.issuer,
-        "--poll-ms",
-        "1500",
-        "--timeout-seconds",
-        "60",
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let subject = json!({ "phoneNumbers": [person.phone] }).to_string();
+    let args = signed_in_args(&s, &provider, ["exportme", &subject], &work.path().join("export"), 1500);
     let exported = gdpr_signed_in(args, &provider, "dana").await;
     running.abort();
     assert!(
