@@ -238,4 +238,16 @@ PY
   fi
   echo "   $out"
 done
+echo "== a shipped key the chart cannot see (an existingSecret's) stops the service: check-config names it"
+mapfile -t env < "$rendered/result-ingest.env"
+stripped="$(grep -m1 '^development-only-suppression' crates/service-kit/shipped-keys.txt)"
+stripped="prod-${stripped#development-only-}"
+if out="$(env -i "${env[@]}" "APP__INGEST__SUPPRESSION_KEY=$stripped" target/debug/result-ingest check-config 2>&1)"; then
+  echo "result-ingest accepted a shipped key with its prefix changed" >&2
+  exit 1
+fi
+grep -qF "ingest.suppression_key: a development-only value is refused outside development" <<<"$out" \
+  || { echo "result-ingest refused without naming ingest.suppression_key: $out" >&2; exit 1; }
+if grep -qF -- "$stripped" <<<"$out"; then echo "check-config printed the key" >&2; exit 1; fi
+echo "   refused, naming ingest.suppression_key (not its value)"
 echo "== chart checks green"
