@@ -142,11 +142,13 @@ pub fn new_keys() -> String {
          APP__GDPR_PARTICIPANT__ORCHESTRATOR_KEY={verifying}\n\
          # gdpr-orchestrator seals export bundles with:\n\
          APP__GDPR__BUNDLE_KEY=aes256:{}\n\
-         # HMAC keys (each its own): APP__GDPR__IDENTIFIER_KEY, APP__GDPR__AUDIT_KEY, APP__INGEST__SUPPRESSION_KEY\n\
-         {}\n{}\n{}\n\
+         # HMAC keys (each its own): APP__GDPR__IDENTIFIER_KEY, APP__GDPR__AUDIT_KEY, APP__INGEST__SUPPRESSION_KEY,\n\
+         # APP__RECORDS__SUPPRESSION_KEY\n\
+         {}\n{}\n{}\n{}\n\
          # the console signs and encrypts its session cookie with:\n\
          APP__CONSOLE__SESSION_KEY={}\n",
         random(32),
+        random(48),
         random(48),
         random(48),
         random(48),
