@@ -346,7 +346,10 @@ impl GdprStore for WebhookResults {
         // result delivered again, with whatever event time, is dropped too.
         let events = holds::held_rows(connection, request_id, HOLD_EVENT)?;
         let agents = holds::held_rows(connection, request_id, HOLD_AGENT)?;
-        let erased = self.fingerprints(connection, events.iter().chain(&agents))?;
+        // (An event this request holds both as a customer's and as an agent's counts once.)
+        let mut erased = self.fingerprints(connection, events.iter().chain(&agents))?;
+        erased.sort_unstable();
+        erased.dedup();
         suppression::keep_erased(connection, request_id, &erased, Timestamp::now())?;
         let deleted = holds::chunked(&events, |ids| {
             diesel::delete(dsl::inbox_events.filter(dsl::id.eq_any(ids)))
