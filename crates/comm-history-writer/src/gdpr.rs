@@ -36,7 +36,7 @@ const MANAGER_DELIVERIES: &str = "communicationHistoryManagerDeliveries";
 const MANAGER: &str = "communication-history-manager";
 
 /// What a hold is on: the whole record, or the agent on it.
-const HOLD_RECORD: &str = "record";
+pub(crate) const HOLD_RECORD: &str = "record";
 const HOLD_AGENT: &str = "agent";
 
 type Filter = Box<dyn BoxableExpression<communication_records::table, AnyBackend, SqlType = diesel::sql_types::Bool>>;

@@ -88,6 +88,20 @@ pub fn lift(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<usi
     .execute(connection)
 }
 
+/// The forgets not purged yet that reached the pair with this fingerprint: what the customer
+/// gains there now is held by them as it is made.
+pub fn holding(connection: &mut AnyConnection, fingerprint: &str) -> QueryResult<Vec<Uuid>> {
+    use gdpr_suppressed_assignments::dsl;
+    Ok(dsl::gdpr_suppressed_assignments
+        .filter(dsl::fingerprint.eq(fingerprint))
+        .filter(dsl::purged.eq(false))
+        .select(dsl::request_id)
+        .load::<DbUuid>(connection)?
+        .into_iter()
+        .map(|id| id.0)
+        .collect())
+}
+
 /// Whether a purged forget reached the pair with this fingerprint.
 pub fn is_suppressed(connection: &mut AnyConnection, fingerprint: &str) -> QueryResult<bool> {
     use gdpr_suppressed_assignments::dsl;

@@ -56,11 +56,47 @@ pub fn assign_customer(
             tracing::info!("assignment suppressed: a purged GDPR forget of the customer reached this communication");
             return Ok(0);
         }
+        let holders = crate::suppression::holding(c, fingerprint)?;
         let mut changes = Changes::default();
         let gained = assign_locked(c, interaction_id, customer_id, source, &mut changes)?;
+        hold_as_made(c, &holders, customer_id, &changes)?;
         changes.enqueue(c, deliver)?;
         Ok(gained)
     })
+}
+
+/// While a forget of the customer that reached this communication is not purged (`holders`), the
+/// records the customer gains now are held by it as they are made: hidden, not delivered, purged
+/// with the rest or let go by its undo (a late pairing still in interaction-pairing's outbox when
+/// the forget came).
+fn hold_as_made(
+    c: &mut AnyConnection,
+    holders: &[uuid::Uuid],
+    customer_id: CustomerId,
+    changes: &Changes,
+) -> QueryResult<()> {
+    use communication_records::dsl;
+    let Some(&first) = holders.first() else {
+        return Ok(());
+    };
+    let touched: Vec<DbUuid> = changes.created.iter().chain(&changes.changed).copied().collect();
+    let gained: Vec<DbUuid> = dsl::communication_records
+        .filter(dsl::id.eq_any(&touched))
+        .filter(dsl::customer_id.eq(DbUuid::from(customer_id)))
+        .filter(dsl::forgotten_by.is_null())
+        .select(dsl::id)
+        .load(c)?;
+    if gained.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<uuid::Uuid> = gained.iter().map(|id| id.0).collect();
+    for &holder in holders {
+        gdpr_participant::holds::hold(c, holder, crate::gdpr::HOLD_RECORD, &rows)?;
+    }
+    diesel::update(dsl::communication_records.filter(dsl::id.eq_any(&gained)))
+        .set(dsl::forgotten_by.eq(Some(DbUuid(first))))
+        .execute(c)
+        .map(drop)
 }
 
 /// The records an assignment or withdrawal created and changed, for the delivery outbox.

@@ -104,3 +104,58 @@ async fn an_undone_forget_suppresses_nothing() {
         "C's record comes back"
     );
 }
+
+/// E's communication, which interaction-pairing links to C too: C's late pairing is still in its
+/// outbox when C's forget comes (the orchestrator adds the linked interaction to the subject).
+async fn forgotten_with_a_late_pairing_on_its_way(s: &crate::delivery::Delivering) -> (String, Uuid, Value) {
+    let shared = Uuid::new_v4().to_string();
+    write(&s.app, &record(Some(E), &shared)).await;
+    let subject = json!({ "customerIds": [C], "interactionIds": [shared] });
+    let forget = Uuid::now_v7();
+    participant(&s.app, forget, "forget", &subject).await;
+    assert_eq!(assign(&s.app, &shared, C, "late_pairing").await, 1);
+    assert!(
+        records_of(&s.app, &format!("customerId={C}")).await.is_empty(),
+        "C's copy is held by the forget as it is made"
+    );
+    (shared, forget, subject)
+}
+
+#[tokio::test]
+async fn a_copy_made_while_the_customers_forget_holds_is_held_by_it_and_purged_with_it() {
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[]).await;
+    let (shared, forget, subject) = forgotten_with_a_late_pairing_on_its_way(&s).await;
+    drain(&s.worker, Timestamp::now()).await;
+    assert!(
+        manager.received().iter().all(|r| r.body["customerId"] != C),
+        "not delivered"
+    );
+    let status = s
+        .app
+        .get_signed(&format!("/internal/gdpr/requests/{forget}"), "gdpr_orchestrator")
+        .await;
+    assert_eq!(status.json::<Value>().await.unwrap()["counts"]["communications"], 1);
+
+    participant(&s.app, forget, "purge", &subject).await;
+    let left = records_of(&s.app, &format!("interactionId={shared}")).await;
+    assert_eq!(left.len(), 1, "E's alone");
+    assert_eq!(left[0]["customerId"], E);
+    assert_eq!(assign(&s.app, &shared, C, "late_pairing").await, 0);
+    drain(&s.worker, Timestamp::now()).await;
+    assert!(manager.received().iter().all(|r| r.body["customerId"] != C));
+}
+
+#[tokio::test]
+async fn a_copy_made_while_the_customers_forget_holds_comes_out_with_its_undo() {
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[]).await;
+    let (_, forget, subject) = forgotten_with_a_late_pairing_on_its_way(&s).await;
+    participant(&s.app, forget, "undo", &subject).await;
+    assert_eq!(records_of(&s.app, &format!("customerId={C}")).await.len(), 1);
+    drain(&s.worker, Timestamp::now()).await;
+    assert!(
+        manager.received().iter().any(|r| r.body["customerId"] == C),
+        "and is delivered"
+    );
+}
