@@ -194,9 +194,11 @@ impl GdprStore for CommunicationRecords {
             })
             .collect::<QueryResult<Vec<_>>>()?;
         let record_ids = ids_where(connection, Box::new(visible().and(of_customer(reach))))?;
-        let delivered = deliveries::delivered_of(connection, &record_ids)?
+        // What the manager holds, or may hold (an attempt whose answer was lost: not delivered,
+        // its lastError says why).
+        let delivered = deliveries::copies_of(connection, &record_ids, Timestamp::now())?
             .iter()
-            .map(to_json)
+            .map(|copy| to_json(&copy.delivery))
             .collect::<QueryResult<Vec<_>>>()?;
         let mut report = ParticipantReport::done(counts([
             (COMMUNICATIONS, records.len() as i64),

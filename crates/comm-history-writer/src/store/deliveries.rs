@@ -440,28 +440,8 @@ pub fn depth(connection: &mut AnyConnection) -> QueryResult<(i64, i64, Option<Ti
     Ok((waiting, dead, oldest.map(DbTimestamp::into_domain).transpose()?))
 }
 
-/// The delivered entries of `records`, oldest first: what the manager holds of them.
-pub fn delivered_of(connection: &mut AnyConnection, records: &[Uuid]) -> QueryResult<Vec<Delivery>> {
-    use delivery_outbox::dsl;
-    let mut delivered = Vec::new();
-    for chunk in records.chunks(500) {
-        let ids: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
-        let rows: Vec<DeliveryRow> = dsl::delivery_outbox
-            .filter(dsl::record_id.eq_any(ids))
-            .filter(dsl::status.eq(DeliveryStatus::Delivered.as_str()))
-            .order(dsl::id)
-            .select(columns())
-            .load(connection)?;
-        for row in rows {
-            delivered.push(from_row(row)?);
-        }
-    }
-    delivered.sort_by_key(|delivery| delivery.id);
-    Ok(delivered)
-}
-
 /// A copy of a record the manager holds, or may hold.
-pub struct Copy {
+pub struct ManagerCopy {
     pub delivery: Delivery,
     /// When it was delivered; for one the manager may hold, when the attempt went out.
     pub at: Timestamp,
@@ -479,7 +459,7 @@ type CopyRow = (
 /// What of `records` the manager holds: the delivered entries (with its id), and those it may
 /// hold: an attempt got no answer (a lost answer), or went out and its writer died before the
 /// answer (its lease over at `now`). Oldest first.
-pub fn copies_of(connection: &mut AnyConnection, records: &[Uuid], now: Timestamp) -> QueryResult<Vec<Copy>> {
+pub fn copies_of(connection: &mut AnyConnection, records: &[Uuid], now: Timestamp) -> QueryResult<Vec<ManagerCopy>> {
     use delivery_outbox::dsl;
     let mut copies = Vec::new();
     for chunk in records.chunks(500) {
@@ -502,7 +482,7 @@ pub fn copies_of(connection: &mut AnyConnection, records: &[Uuid], now: Timestam
                 (None, Some(at), _) | (None, None, Some(at)) => at.into_domain()?,
                 (None, None, None) => continue,
             };
-            copies.push(Copy { delivery, at });
+            copies.push(ManagerCopy { delivery, at });
         }
     }
     copies.sort_by_key(|copy| copy.delivery.id);

@@ -162,6 +162,14 @@ async fn a_copy_whose_answer_was_lost_before_the_forget_is_named_by_its_key() {
         "communication-history-manager answered 503 Service Unavailable"
     );
 
+    let export = participant(&s.app, Uuid::now_v7(), "export", &json!({ "customerIds": [D] })).await;
+    let listed = export["data"]["communicationHistoryManagerDeliveries"]
+        .as_array()
+        .unwrap();
+    assert_eq!(listed.len(), 1, "the export says it too: {export}");
+    assert_eq!(listed[0]["status"], "pending");
+    assert_eq!(listed[0]["recordId"], stored["id"]);
+
     let report = participant(&s.app, Uuid::now_v7(), "forget", &json!({ "customerIds": [D] })).await;
     assert_eq!(report["state"], "done", "{report}");
     let to_erase = report["toEraseElsewhere"].as_array().unwrap();
