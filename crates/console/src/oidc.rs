@@ -158,19 +158,34 @@ impl Oidc {
         .set_redirect_uri(self.redirect.clone()))
     }
 
+    /// The resource (RFC 8707) asked for on every request to the provider, when one is set.
+    fn resource(&self) -> Option<String> {
+        (!self.settings.resource.is_empty()).then(|| self.settings.resource.clone())
+    }
+
     /// Where to send the browser, and what to remember until it comes back.
     pub async fn start(&self, next: String) -> Result<(String, PendingSignIn), SignInError> {
         let client = self.client().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state, nonce) = client
+        let url = client
             .authorize_url(
                 AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
                 CsrfToken::new_random,
                 Nonce::new_random,
             )
             .add_scope(Scope::new("profile".to_owned()))
-            .set_pkce_challenge(challenge)
-            .url();
+            .add_scopes(
+                self.settings
+                    .extra_scopes
+                    .split_whitespace()
+                    .map(|scope| Scope::new(scope.to_owned())),
+            )
+            .set_pkce_challenge(challenge);
+        let (url, state, nonce) = match self.resource() {
+            Some(resource) => url.add_extra_param("resource", resource),
+            None => url,
+        }
+        .url();
         Ok((
             url.to_string(),
             PendingSignIn {
@@ -193,10 +208,14 @@ impl Oidc {
         let tokens = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| SignInError::Exchange(e.to_string()))?
-            .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier))
-            .request_async(&self.http)
-            .await
-            .map_err(|e| SignInError::Exchange(e.to_string()))?;
+            .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier));
+        let tokens = match self.resource() {
+            Some(resource) => tokens.add_extra_param("resource", resource),
+            None => tokens,
+        }
+        .request_async(&self.http)
+        .await
+        .map_err(|e| SignInError::Exchange(e.to_string()))?;
         let id_token = tokens
             .id_token()
             .ok_or_else(|| SignInError::IdToken("the provider sent no ID token".to_owned()))?;
@@ -224,12 +243,17 @@ impl Oidc {
             .clone()
             .ok_or_else(|| SignInError::Refresh("the provider gave no refresh token".to_owned()))?;
         let client = self.client().await?;
-        let response = client
-            .exchange_refresh_token(&RefreshToken::new(refresh_token.clone()))
-            .map_err(|e| SignInError::Refresh(e.to_string()))?
-            .request_async(&self.http)
-            .await
+        let refresh = RefreshToken::new(refresh_token.clone());
+        let request = client
+            .exchange_refresh_token(&refresh)
             .map_err(|e| SignInError::Refresh(e.to_string()))?;
+        let response = match self.resource() {
+            Some(resource) => request.add_extra_param("resource", resource),
+            None => request,
+        }
+        .request_async(&self.http)
+        .await
+        .map_err(|e| SignInError::Refresh(e.to_string()))?;
         let id_token = response
             .id_token()
             .ok_or_else(|| SignInError::Refresh("the provider sent no ID token with the renewal".to_owned()))?;

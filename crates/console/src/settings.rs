@@ -25,6 +25,14 @@ pub struct OidcSettings {
     pub issuer: String,
     pub client_id: String,
     pub client_secret: SecretString,
+    /// The resource (RFC 8707) the access token is asked for: the services' audience
+    /// (`auth.persons.audience`). Empty: none is named (the provider's default resource).
+    #[serde(default)]
+    pub resource: String,
+    /// Scopes asked for besides `openid profile` (space-separated), e.g. `offline_access` where the
+    /// provider gives refresh tokens only then, or the services' API scope.
+    #[serde(default)]
+    pub extra_scopes: String,
     pub role_claim: String,
     pub dpo_role: String,
     pub operator_role: String,
@@ -124,6 +132,9 @@ impl ConsoleSettings {
             if self.oidc.client_secret.expose_secret().is_empty() {
                 problems.push("console.oidc.client_secret: must be set".to_owned());
             }
+            if !self.oidc.resource.is_empty() && url::Url::parse(&self.oidc.resource).is_err() {
+                problems.push("console.oidc.resource: must be an absolute URI (RFC 8707)".to_owned());
+            }
         }
         for (name, url) in self.services.all() {
             if !is_http(url) {
@@ -153,6 +164,8 @@ mod tests {
                 issuer: "https://login.bank.example".to_owned(),
                 client_id: "console".to_owned(),
                 client_secret: SecretString::from("secret".to_owned()),
+                resource: String::new(),
+                extra_scopes: String::new(),
                 role_claim: "roles".to_owned(),
                 dpo_role: "dpo".to_owned(),
                 operator_role: "operator".to_owned(),

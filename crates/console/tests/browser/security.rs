@@ -519,6 +519,7 @@ async fn sign_in_at(browser: &Browser, issuer: &str, login: &str) {
 /// filled in), with no services.
 async fn console_with_provider(
     options: test_support::oidc::ProviderOptions,
+    extra: &[(&str, &str)],
 ) -> (test_support::oidc::Provider, test_support::TestApp) {
     let port = test_support::ReservedPort::new();
     let public_url = port.url();
@@ -528,7 +529,7 @@ async fn console_with_provider(
     })
     .await;
     let nowhere = "http://127.0.0.1:9";
-    let overrides = [
+    let mut overrides = vec![
         ("console.public_url", public_url.as_str()),
         ("console.oidc.issuer", provider.issuer.as_str()),
         ("console.oidc.client_id", test_support::oidc::CONSOLE_CLIENT_ID),
@@ -539,6 +540,7 @@ async fn console_with_provider(
         ("console.services.result_ingest_url", nowhere),
         ("console.services.gdpr_orchestrator_url", nowhere),
     ];
+    overrides.extend_from_slice(extra);
     let console = test_support::spawn_app_on(&console::SERVICE, &[], &overrides, port).await;
     (provider, console)
 }
@@ -547,10 +549,13 @@ async fn console_with_provider(
 async fn a_renewal_reads_the_roles_again_and_a_renewal_that_fails_ends_the_session() {
     logs();
     // Access tokens of 30 seconds: each request renews (the console renews within 60 of expiry).
-    let (provider, console) = console_with_provider(test_support::oidc::ProviderOptions {
-        access_token_ttl: std::time::Duration::from_secs(30),
-        ..test_support::oidc::ProviderOptions::default()
-    })
+    let (provider, console) = console_with_provider(
+        test_support::oidc::ProviderOptions {
+            access_token_ttl: std::time::Duration::from_secs(30),
+            ..test_support::oidc::ProviderOptions::default()
+        },
+        &[],
+    )
     .await;
     let browser = Browser::start().await;
     let client = &browser.client;
@@ -637,5 +642,42 @@ async fn a_forget_filed_in_the_console_is_audited_with_the_providers_subject_and
                 .all(|(_, actor, name, caller)| actor == "dana" && name == "Dana Dpo" && caller == "console"),
         "the orchestrator names the person its token vouches for: {filed:?}"
     );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_console_asks_the_provider_for_the_services_resource_and_a_resource_it_does_not_serve_fails() {
+    logs();
+    let browser = Browser::start().await;
+    let client = &browser.client;
+    for (resource, signed_in) in [
+        (test_support::oidc::AUDIENCE, true),
+        ("https://not-the-services.example", false),
+    ] {
+        let (provider, console) = console_with_provider(
+            test_support::oidc::ProviderOptions::default(),
+            &[("console.oidc.resource", resource)],
+        )
+        .await;
+        client.goto(&console.url("/status")).await.unwrap();
+        if signed_in {
+            sign_in_at(&browser, &provider.issuer, "dana").await;
+            browser.wait_for(&console_page("/status", "status")).await;
+        } else {
+            // The provider refuses to issue a token for it, on its own page.
+            browser.wait_for(&Page::elsewhere(&provider.issuer, "body")).await;
+            let url = client.current_url().await.unwrap();
+            assert!(
+                url.query()
+                    .unwrap_or_default()
+                    .contains("resource=https%3A%2F%2Fnot-the-services.example"),
+                "{url}"
+            );
+            let page = client.source().await.unwrap();
+            assert!(page.contains("<strong>error</strong>"), "the provider refused: {page}");
+        }
+        println!("resource {resource}: at {}", client.current_url().await.unwrap());
+        client.delete_all_cookies().await.unwrap();
+    }
     browser.close().await;
 }
