@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const modulePath = process.env.OIDC_PROVIDER_MODULE;
-const { default: Provider } = await import(pathToFileURL(modulePath).href);
+const { default: Provider, errors } = await import(pathToFileURL(modulePath).href);
 const jose = await import(pathToFileURL(createRequire(modulePath).resolve('jose')).href);
 
 const people = {
@@ -100,7 +100,7 @@ function build(issuer) {
         defaultResource: async () => audience,
         useGrantedResource: async () => true,
         getResourceServerInfo: async (ctx, resource) => {
-          if (resource !== audience) throw new Provider.errors.InvalidTarget();
+          if (resource !== audience) throw new errors.InvalidTarget();
           return { scope: 'openid profile', audience, accessTokenFormat: 'jwt', accessTokenTTL: ttl.access, jwt: { sign: { alg: 'RS256' } } };
         },
       },
