@@ -188,6 +188,9 @@ backends = [p["backend"]["service"] for r in ingress["spec"]["rules"] for p in r
 assert backends and all(b["name"].endswith("-console") and b["port"] == {"name": "http"} for b in backends), backends
 config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-console"))
 assert config["data"].get("APP__APPLICATION__METRICS_PORT_ONLY") == "true", config["data"]
+# The console asks the provider for access tokens for the audience the services check.
+audience = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-gdpr-orchestrator"))
+assert config["data"].get("APP__CONSOLE__OIDC__RESOURCE") == audience["data"]["APP__AUTH__PERSONS__AUDIENCE"], config["data"]
 service = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"].endswith("-console"))
 ports = {p["name"]: p["targetPort"] for p in service["spec"]["ports"]}
 assert ports["http"] != ports["metrics"], ports

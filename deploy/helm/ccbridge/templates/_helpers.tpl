@@ -225,6 +225,13 @@ APP__APPLICATION__METRICS_PORT_ONLY: "true"
 APP__CONSOLE__PUBLIC_URL: {{ required "console.publicUrl is required with services.console: the console's address as browsers see it" $root.Values.console.publicUrl | quote }}
 APP__CONSOLE__OIDC__ISSUER: {{ required "console.oidc.issuer is required with services.console: the bank's identity provider" $root.Values.console.oidc.issuer | quote }}
 APP__CONSOLE__OIDC__CLIENT_ID: {{ required "console.oidc.clientId is required with services.console: the console's client at the provider" $root.Values.console.oidc.clientId | quote }}
+{{- /* The access token the console forwards is asked for the services' audience (RFC 8707). */}}
+{{- if regexMatch "^[a-zA-Z][a-zA-Z0-9+.-]*:" $root.Values.persons.audience }}
+APP__CONSOLE__OIDC__RESOURCE: {{ $root.Values.persons.audience | quote }}
+{{- end }}
+{{- with $root.Values.console.oidc.extraScopes }}
+APP__CONSOLE__OIDC__EXTRA_SCOPES: {{ . | quote }}
+{{- end }}
 APP__CONSOLE__OIDC__ROLE_CLAIM: {{ $root.Values.console.oidc.roleClaim | quote }}
 APP__CONSOLE__OIDC__DPO_ROLE: {{ $root.Values.console.oidc.dpoRole | quote }}
 APP__CONSOLE__OIDC__OPERATOR_ROLE: {{ $root.Values.console.oidc.operatorRole | quote }}
