@@ -180,6 +180,8 @@ for d in deployments:
 print(f"   every Deployment ({len(deployments)}) sets APP__APPLICATION__ENVIRONMENT=production over its Secret")
 PY
 echo "== the console's Ingress does not expose /metrics"
+refuses "services.console.config.APP__APPLICATION__METRICS_PORT_ONLY must stay true" \
+  "${minimal[@]}" --set-string "services.console.config.APP__APPLICATION__METRICS_PORT_ONLY=false"
 python3 - "$rendered/production-values.yaml.yaml" <<'PY'
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]

@@ -148,6 +148,9 @@ app.kubernetes.io/component: {{ .name }}
 {{- if include "ccbridge.shippedKey" (dict "root" $root "value" $value) }}
 {{- fail (printf "services.%s.%s.%s is a key shipped in the repository (a development or example value, with or without a prefix): set your own (`%s keys` prints new ones)" $name $source $key $name) }}
 {{- end }}
+{{- if and (eq $name "console") (eq $key "APP__APPLICATION__METRICS_PORT_ONLY") (ne (lower (trim (toString $value))) "true") }}
+{{- fail (printf "services.console.%s.APP__APPLICATION__METRICS_PORT_ONLY must stay true: the console's port faces people's browsers through its Ingress, /metrics belongs on the metrics port alone" $source) }}
+{{- end }}
 {{- if and (eq $key "APP__APPLICATION__ENVIRONMENT") (eq (lower (trim (toString $value))) "development") }}
 {{- fail (printf "services.%s.%s.APP__APPLICATION__ENVIRONMENT: development is refused by the chart (it accepts the development keys and the development sign-in; devstack is for development)" $name $source) }}
 {{- end }}
