@@ -664,17 +664,17 @@ async fn the_console_asks_the_provider_for_the_services_resource_and_a_resource_
             sign_in_at(&browser, &provider.issuer, "dana").await;
             browser.wait_for(&console_page("/status", "status")).await;
         } else {
-            // The provider refuses to issue a token for it, on its own page.
-            browser.wait_for(&Page::elsewhere(&provider.issuer, "body")).await;
+            // The provider refuses to issue a token for it (invalid_target): no sign-in.
+            browser
+                .wait_for(&Page::console_under("/signin/callback", "p[role=alert]"))
+                .await;
             let url = client.current_url().await.unwrap();
             assert!(
-                url.query()
-                    .unwrap_or_default()
-                    .contains("resource=https%3A%2F%2Fnot-the-services.example"),
+                url.query().unwrap_or_default().contains("error=invalid_target"),
                 "{url}"
             );
-            let page = client.source().await.unwrap();
-            assert!(page.contains("<strong>error</strong>"), "the provider refused: {page}");
+            let heading = client.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+            assert_eq!(heading, "Sign-in failed");
         }
         println!("resource {resource}: at {}", client.current_url().await.unwrap());
         client.delete_all_cookies().await.unwrap();
