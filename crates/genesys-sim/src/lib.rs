@@ -246,7 +246,9 @@ pub fn start(config: SimConfig) -> anyhow::Result<RunningSim> {
     let port = listener.local_addr()?.port();
     let url = format!("http://{}:{port}", config.host);
     // The data action's own timeout is at most 60 s; ten is plenty on loopback.
-    let webhook_client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+    let webhook_client = service_kit::tls::client_builder(&[])
+        .timeout(Duration::from_secs(10))
+        .build()?;
     let state = Arc::new(SimState::new(config, webhook_client));
     let data = actix_web::web::Data::from(state.clone());
     let server =

@@ -32,6 +32,7 @@ enum Command {
 
 /// The whole of a service's `main`: `fn main() -> ExitCode { service_kit::cli::run(&SERVICE) }`.
 pub fn run(service: &'static ServiceDefinition) -> ExitCode {
+    crate::tls::install();
     let matches = Cli::command().name(service.name).get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,

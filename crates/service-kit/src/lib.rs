@@ -17,6 +17,7 @@ pub mod queue;
 pub mod shipped_keys;
 pub mod startup;
 pub mod telemetry;
+pub mod tls;
 
 pub use actix_web;
 pub use diesel;

@@ -91,6 +91,8 @@ impl Application {
         signals: Signals,
         listener: Option<TcpListener>,
     ) -> anyhow::Result<Self> {
+        // Before the service's setup builds its clients (tests and devstack come in here too).
+        crate::tls::install();
         let pool = match &service.migrations {
             Some(_) => Some(DbPool::new(&settings.database)?),
             None => None,

@@ -35,6 +35,7 @@ impl TelemetryGuard {
 /// Call it before starting the async runtime: the exporter's blocking HTTP client must not be
 /// created or dropped on a runtime thread.
 pub fn init(service_name: &'static str, settings: &TelemetrySettings) -> anyhow::Result<TelemetryGuard> {
+    crate::tls::install();
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
 
     let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.log_filter))?;
@@ -149,7 +150,16 @@ pub fn tracer_provider(
 /// The HTTP client for calls between services and to Genesys: it opens a span per call and sends
 /// the current trace context as `traceparent`.
 pub fn http_client(timeout: Duration) -> anyhow::Result<ClientWithMiddleware> {
-    let client = reqwest::Client::builder()
+    http_client_trusting(timeout, &[])
+}
+
+/// As [`http_client`], trusting `extra_roots` (a CA bundle, [`crate::tls::ca_bundle`]) besides
+/// the public roots.
+pub fn http_client_trusting(
+    timeout: Duration,
+    extra_roots: &[reqwest::Certificate],
+) -> anyhow::Result<ClientWithMiddleware> {
+    let client = crate::tls::client_builder(extra_roots)
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(5))
         .build()?;

@@ -102,6 +102,8 @@ impl Provider {
 
     /// Starts one (blocks until it listens; from async code use [`Provider::spawn`]).
     pub fn start_with(options: &ProviderOptions) -> Self {
+        // Its helpers build reqwest clients (rustls with ring): a test may start here.
+        service_kit::tls::install();
         let module = ensure_tools();
         let mut command = Command::new("node");
         command

@@ -451,6 +451,7 @@ fn write_json(path: &Path, value: &Value) -> Result<(), String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    service_kit::tls::install();
     let cli = Cli::from_command_line();
     if let Err(e) = std::fs::create_dir_all(&cli.output) {
         eprintln!("gdpr: cannot create {}: {e}", cli.output.display());
