@@ -106,3 +106,24 @@ async fn operator_sweeps_beyond_the_limit_are_refused_and_the_schedule_runs_whil
     let again = p.ingest.post_json("/ingest/sweeps", OPERATOR, &window).await;
     assert_eq!(again.status().as_u16(), 202);
 }
+
+/// Operators asking at once cannot pass the limit together: it is counted and the sweep created in
+/// one transaction, under a lock.
+#[tokio::test]
+async fn operators_asking_at_once_open_no_more_than_the_limit() {
+    let p = pipeline_with_trigger(&[("ingest.sweep_max_open_operator", "1")]).await;
+    let now = Timestamp::now();
+    let window = json!({ "from": shifted(now, -60_000).to_rfc3339(), "to": now.to_rfc3339() });
+    let answers = futures_util::future::join_all((0..8).map(|_| async {
+        p.ingest
+            .post_json("/ingest/sweeps", OPERATOR, &window)
+            .await
+            .status()
+            .as_u16()
+    }))
+    .await;
+    let mut counted = answers.clone();
+    counted.sort_unstable();
+    assert_eq!(counted, [202, 409, 409, 409, 409, 409, 409, 409], "{answers:?}");
+    assert_eq!(sweeps(&p).await.len(), 1);
+}
