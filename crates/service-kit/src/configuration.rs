@@ -125,6 +125,10 @@ pub struct PersonSettings {
     /// How long a call to the provider (discovery, keys) may take.
     #[serde(default = "default_provider_timeout_seconds")]
     pub provider_timeout_seconds: u64,
+    /// A PEM file of CA certificates the provider's https certificate may chain to besides the
+    /// public (Mozilla) roots: the bank's internal CA. Empty: the public roots only.
+    #[serde(default)]
+    pub ca_bundle: String,
 }
 
 fn default_name_claim() -> String {
@@ -201,6 +205,9 @@ impl AuthSettings {
         }
         if persons.provider_timeout_seconds == 0 {
             problems.push("auth.persons.provider_timeout_seconds: must be at least 1".to_owned());
+        }
+        if let Err(problem) = crate::tls::ca_bundle("auth.persons.ca_bundle", &persons.ca_bundle) {
+            problems.push(problem);
         }
         problems
     }

@@ -105,7 +105,8 @@ impl PersonVerifier {
             .iter()
             .map(|name| parse_algorithm(name).map_err(|e| anyhow::anyhow!("auth.persons.algorithms: {e}")))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let http = reqwest::Client::builder()
+        let roots = crate::tls::ca_bundle("auth.persons.ca_bundle", &settings.ca_bundle).map_err(anyhow::Error::msg)?;
+        let http = crate::tls::client_builder(&roots)
             .timeout(Duration::from_secs(settings.provider_timeout_seconds))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
@@ -274,6 +275,7 @@ mod tests {
             leeway_seconds: 30,
             jwks_refetch_seconds: 60,
             provider_timeout_seconds: 5,
+            ca_bundle: String::new(),
         }
     }
 

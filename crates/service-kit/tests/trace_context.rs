@@ -69,7 +69,9 @@ async fn traceparent_is_read_on_requests_and_sent_on_outgoing_calls() {
     tokio::spawn(upstream.run());
 
     let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    let response = reqwest::Client::new()
+    let response = service_kit::tls::client_builder(&[])
+        .build()
+        .unwrap()
         .get(&upstream_url)
         .header("traceparent", incoming)
         .send()
