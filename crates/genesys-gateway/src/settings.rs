@@ -35,6 +35,11 @@ pub struct GenesysSettings {
     /// A token is renewed after this many seconds at the latest, whatever `expires_in` Genesys
     /// answered (an absurd lifetime must not keep a token, or overflow a timer).
     pub max_token_lifetime_seconds: u64,
+    /// A PEM file of CA certificates Genesys' https certificates may chain to besides the public
+    /// (Mozilla) roots. Genesys Cloud needs none; set it only where an egress proxy of the bank's
+    /// re-signs TLS with its own CA (and in tests). Empty: the public roots only.
+    #[serde(default)]
+    pub ca_bundle: String,
 }
 
 /// Where Genesys is, resolved from a region or explicit URLs.
@@ -91,6 +96,9 @@ impl GenesysSettings {
                 problems.push(format!("{key}: must be at least 1"));
             }
         }
+        if let Err(problem) = service_kit::tls::ca_bundle("genesys.ca_bundle", &self.ca_bundle) {
+            problems.push(problem);
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -129,7 +137,24 @@ mod tests {
             negative_cache_ttl_seconds: 1,
             token_renew_margin_seconds: 1,
             max_token_lifetime_seconds: 1,
+            ca_bundle: String::new(),
         }
+    }
+
+    #[test]
+    fn a_ca_bundle_must_be_a_readable_file_of_certificates() {
+        let mut s = settings(Some("mypurecloud.de"), None, None);
+        assert!(s.validate().is_ok(), "none: the public roots only");
+        s.ca_bundle = "/nonexistent/genesys-ca.pem".to_owned();
+        assert_eq!(
+            s.validate().unwrap_err(),
+            ["genesys.ca_bundle: cannot be read (entity not found)"]
+        );
+        let not_pem = std::env::temp_dir().join(format!("ccbridge-not-pem-{}.pem", std::process::id()));
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        s.ca_bundle = not_pem.to_str().unwrap().to_owned();
+        assert_eq!(s.validate().unwrap_err(), ["genesys.ca_bundle: holds no certificate"]);
+        std::fs::remove_file(not_pem).unwrap();
     }
 
     #[test]

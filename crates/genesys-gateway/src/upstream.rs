@@ -51,14 +51,16 @@ pub struct GenesysApi {
 impl GenesysApi {
     pub fn new(settings: &GenesysSettings, metrics: Arc<GatewayMetrics>) -> anyhow::Result<Self> {
         let endpoints = settings.endpoints().map_err(|e| anyhow::anyhow!(e))?;
-        let plain = reqwest::Client::builder()
+        let roots =
+            service_kit::tls::ca_bundle("genesys.ca_bundle", &settings.ca_bundle).map_err(anyhow::Error::msg)?;
+        let plain = service_kit::tls::client_builder(&roots)
             .timeout(settings.request_timeout())
             .connect_timeout(settings.request_timeout())
             .build()?;
         let per_minute = NonZeroU32::new(settings.rate_limit_per_minute).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(settings.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
         Ok(Self {
-            http: service_kit::telemetry::http_client(settings.request_timeout())?,
+            http: service_kit::telemetry::http_client_trusting(settings.request_timeout(), &roots)?,
             api_base_url: endpoints.api,
             tokens: TokenSource::new(
                 plain,

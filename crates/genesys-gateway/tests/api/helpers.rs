@@ -34,9 +34,19 @@ pub async fn start(
     let sim = genesys_sim::start(config).unwrap();
     let (sim_url, state) = (sim.url.clone(), sim.state.clone());
     tokio::spawn(sim.run_until_stopped());
+    let gateway = gateway_for(&sim_url, gateway_overrides).await;
+    Harness {
+        gateway,
+        sim: state,
+        sim_url,
+    }
+}
+
+/// A gateway that finds Genesys (its API and its login) at `genesys_url`.
+pub async fn gateway_for(genesys_url: &str, gateway_overrides: &[(&str, &str)]) -> TestApp {
     let mut overrides = vec![
-        ("genesys.api_base_url", sim_url.as_str()),
-        ("genesys.login_base_url", sim_url.as_str()),
+        ("genesys.api_base_url", genesys_url),
+        ("genesys.login_base_url", genesys_url),
         ("genesys.client_id", "ccbridge-dev"),
         ("genesys.client_secret", "ccbridge-dev-secret"),
         // Generous so that tests about caching are not slowed by the limiter; the limiter has its own test.
@@ -44,7 +54,7 @@ pub async fn start(
         ("genesys.rate_limit_burst", "1000"),
     ];
     overrides.extend_from_slice(gateway_overrides);
-    let gateway = test_support::spawn_app_with(
+    test_support::spawn_app_with(
         &genesys_gateway::SERVICE,
         &[
             (INGEST, &["genesys:lookup", "genesys:conversations"]),
@@ -52,12 +62,7 @@ pub async fn start(
         ],
         &overrides,
     )
-    .await;
-    Harness {
-        gateway,
-        sim: state,
-        sim_url,
-    }
+    .await
 }
 
 pub async fn default_harness() -> Harness {

@@ -6,3 +6,4 @@ mod gdpr;
 mod helpers;
 mod lookups;
 mod resilience;
+mod tls;
