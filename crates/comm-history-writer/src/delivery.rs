@@ -19,8 +19,8 @@ use crate::metrics::DeliveryMetrics;
 use crate::settings::{DeliverySettings, UpdateMode};
 use crate::store::deliveries::{self, Claimed, DeliveryKind, ToSend};
 use domain::Timestamp;
-use reqwest_rustls::header::{HeaderMap, HeaderValue, RETRY_AFTER};
-use reqwest_rustls::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use service_kit::database::DbPool;
 use service_kit::problem::ApiError;
@@ -48,7 +48,7 @@ enum Outcome {
 
 pub struct DeliveryWorker {
     pool: DbPool,
-    http: reqwest_rustls::Client,
+    http: reqwest::Client,
     settings: DeliverySettings,
     queue: QueueSettings,
     metrics: DeliveryMetrics,
@@ -57,18 +57,15 @@ pub struct DeliveryWorker {
 impl DeliveryWorker {
     pub fn new(pool: DbPool, settings: DeliverySettings, metrics: DeliveryMetrics) -> anyhow::Result<Self> {
         let queue = settings.queue().map_err(service_kit::configuration::invalid_all)?;
-        let mut http = reqwest_rustls::Client::builder()
+        let roots = settings
+            .ca_certificates()
+            .map_err(|problem| service_kit::configuration::invalid(&problem))?;
+        let http = service_kit::tls::client_builder(&roots)
             .timeout(Duration::from_millis(settings.timeout_ms))
             .connect_timeout(Duration::from_millis(settings.timeout_ms.min(5_000)))
             // A 3xx is the manager's answer, a failed delivery: the record goes nowhere else.
-            .redirect(reqwest_rustls::redirect::Policy::none());
-        for certificate in settings
-            .ca_certificates()
-            .map_err(|problem| service_kit::configuration::invalid(&problem))?
-        {
-            http = http.add_root_certificate(certificate);
-        }
-        let http = http.build()?;
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
         Ok(Self {
             pool,
             http,
@@ -178,7 +175,7 @@ impl DeliveryWorker {
             fields.remove("genesysUserId");
         }
         let (method, url) = match (entry.kind, self.settings.update_mode) {
-            (DeliveryKind::Create, _) => (reqwest_rustls::Method::POST, self.settings.url.clone()),
+            (DeliveryKind::Create, _) => (reqwest::Method::POST, self.settings.url.clone()),
             (DeliveryKind::Update, UpdateMode::NewRecord) => {
                 let Some(create_key) = &entry.create_key else {
                     return Ok(Outcome::Refused {
@@ -186,7 +183,7 @@ impl DeliveryWorker {
                     });
                 };
                 body["supersedes"] = create_key.clone().into();
-                (reqwest_rustls::Method::POST, self.settings.url.clone())
+                (reqwest::Method::POST, self.settings.url.clone())
             }
             (DeliveryKind::Update, mode) => {
                 let template = &self.settings.update_url_template;
@@ -204,9 +201,9 @@ impl DeliveryWorker {
                     url = url.replace("{externalId}", &encoded.to_string());
                 }
                 let method = if mode == UpdateMode::Put {
-                    reqwest_rustls::Method::PUT
+                    reqwest::Method::PUT
                 } else {
-                    reqwest_rustls::Method::PATCH
+                    reqwest::Method::PATCH
                 };
                 (method, url)
             }
@@ -217,7 +214,7 @@ impl DeliveryWorker {
             .http
             .request(method, url)
             .header("Idempotency-Key", deliveries::idempotency_key(entry.id))
-            .header(reqwest_rustls::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
         let token = self.settings.bearer_token.expose_secret();
         if !token.is_empty() {
@@ -271,7 +268,7 @@ impl DeliveryWorker {
     }
 
     /// The manager's id for the record, where `external_id_pointer` says its answer holds one.
-    async fn external_id(&self, response: reqwest_rustls::Response) -> Option<String> {
+    async fn external_id(&self, response: reqwest::Response) -> Option<String> {
         if self.settings.external_id_pointer.is_empty() {
             return None;
         }

@@ -103,18 +103,8 @@ impl DeliverySettings {
     }
 
     /// The CA certificates of `ca_bundle`: at least one, every PEM block a certificate.
-    pub fn ca_certificates(&self) -> Result<Vec<reqwest_rustls::Certificate>, String> {
-        if self.ca_bundle.is_empty() {
-            return Ok(Vec::new());
-        }
-        let pem =
-            std::fs::read(&self.ca_bundle).map_err(|e| format!("delivery.ca_bundle: cannot be read ({})", e.kind()))?;
-        let certificates = reqwest_rustls::Certificate::from_pem_bundle(&pem)
-            .map_err(|_| "delivery.ca_bundle: not a PEM file of certificates".to_owned())?;
-        if certificates.is_empty() {
-            return Err("delivery.ca_bundle: holds no certificate".to_owned());
-        }
-        Ok(certificates)
+    pub fn ca_certificates(&self) -> Result<Vec<reqwest::Certificate>, String> {
+        service_kit::tls::ca_bundle("delivery.ca_bundle", &self.ca_bundle)
     }
 
     /// Outside `development` the manager is reached over https only.
