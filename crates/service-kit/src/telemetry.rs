@@ -2,7 +2,7 @@
 
 use crate::configuration::{LogFormat, TelemetrySettings};
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use reqwest_middleware::ClientWithMiddleware;
@@ -131,8 +131,28 @@ pub fn tracer_provider(
     endpoint: &str,
     sample_ratio: f64,
 ) -> anyhow::Result<SdkTracerProvider> {
+    tracer_provider_trusting(service_name, endpoint, sample_ratio, &[])
+}
+
+/// As [`tracer_provider`], the collector's certificate may also chain to `extra_roots`.
+pub fn tracer_provider_trusting(
+    service_name: &'static str,
+    endpoint: &str,
+    sample_ratio: f64,
+    extra_roots: &[reqwest::Certificate],
+) -> anyhow::Result<SdkTracerProvider> {
+    let roots = extra_roots.to_vec();
+    // A blocking client is built (and has its own runtime) off any async runtime's thread.
+    let client = std::thread::spawn(move || {
+        crate::tls::blocking_client_builder(&roots)
+            .timeout(Duration::from_secs(10))
+            .build()
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("the OTLP client could not be built"))??;
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
+        .with_http_client(OtlpClient(client))
         .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
         .with_timeout(Duration::from_secs(10))
         .build()?;
@@ -145,6 +165,28 @@ pub fn tracer_provider(
                 .build(),
         )
         .build())
+}
+
+/// The OTLP exporter's HTTP client: the workspace's blocking reqwest, TLS the one way. The batch
+/// processor calls it on its own thread, where blocking is what it expects.
+#[derive(Debug)]
+struct OtlpClient(reqwest::blocking::Client);
+
+#[async_trait::async_trait]
+impl opentelemetry_http::HttpClient for OtlpClient {
+    async fn send_bytes(
+        &self,
+        request: http::Request<bytes::Bytes>,
+    ) -> Result<http::Response<bytes::Bytes>, opentelemetry_http::HttpError> {
+        let request = reqwest::blocking::Request::try_from(request)?;
+        let mut response = self.0.execute(request)?.error_for_status()?;
+        let headers = std::mem::take(response.headers_mut());
+        let mut answer = http::Response::builder()
+            .status(response.status())
+            .body(response.bytes()?)?;
+        *answer.headers_mut() = headers;
+        Ok(answer)
+    }
 }
 
 /// The HTTP client for calls between services and to Genesys: it opens a span per call and sends

@@ -23,13 +23,22 @@ pub fn install() {
 /// [`ca_bundle`]), nothing else: the OS certificate store is not read.
 pub fn client_builder(extra_roots: &[reqwest::Certificate]) -> reqwest::ClientBuilder {
     install();
-    let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+    reqwest::Client::builder().tls_certs_only(roots(extra_roots))
+}
+
+/// As [`client_builder`], for reqwest's blocking client (the OTLP exporter's, on its own thread).
+pub fn blocking_client_builder(extra_roots: &[reqwest::Certificate]) -> reqwest::blocking::ClientBuilder {
+    install();
+    reqwest::blocking::Client::builder().tls_certs_only(roots(extra_roots))
+}
+
+fn roots(extra_roots: &[reqwest::Certificate]) -> impl Iterator<Item = reqwest::Certificate> + '_ {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS
         .iter()
         .map(|der| reqwest::Certificate::from_der(der.as_ref()))
         // A bundled root reqwest could not take would only be left out; none is.
         .filter_map(Result::ok)
-        .chain(extra_roots.iter().cloned());
-    reqwest::Client::builder().tls_certs_only(roots)
+        .chain(extra_roots.iter().cloned())
 }
 
 /// The certificates of the PEM file at `path` (setting `key`): at least one, every block a
