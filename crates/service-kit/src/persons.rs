@@ -291,6 +291,20 @@ mod tests {
     }
 
     #[test]
+    fn the_providers_ca_bundle_must_be_a_readable_file_of_certificates() {
+        let mut settings = persons("https://login.bank.example/realms/staff");
+        settings.ca_bundle = "/nonexistent/bank-ca.pem".to_owned();
+        let problems = auth(true, Some(settings.clone())).person_problems(Environment::Production);
+        assert_eq!(problems, ["auth.persons.ca_bundle: cannot be read (entity not found)"]);
+        let not_pem = std::env::temp_dir().join(format!("ccbridge-persons-not-pem-{}.pem", std::process::id()));
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        settings.ca_bundle = not_pem.to_str().unwrap().to_owned();
+        let problems = auth(true, Some(settings)).person_problems(Environment::Production);
+        assert_eq!(problems, ["auth.persons.ca_bundle: holds no certificate"]);
+        std::fs::remove_file(not_pem).unwrap();
+    }
+
+    #[test]
     fn the_person_settings_are_checked() {
         for loopback in ["http://127.0.0.1:8080", "http://localhost:9000/", "http://[::1]:80"] {
             let problems = auth(true, Some(persons(loopback))).person_problems(Environment::Production);
