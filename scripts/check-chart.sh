@@ -222,6 +222,28 @@ refuses "services.interaction-pairing.callers.bofe_next: set its \`from\`" \
   --set-string "services.interaction-pairing.secretEnv.APP__AUTH__CALLERS__BOFE_NEXT__TOKEN=a-second-bofe-token-for-rotation"
 refuses "services.interaction-pairing.migrationSecretEnv.APP__DATABASE__URL is required with runtimeRole" \
   "${minimal[@]}" --set-string "services.interaction-pairing.migrationSecretEnv.APP__DATABASE__URL="
+echo "== the bank's CA bundle (caBundle) reaches every pod and the settings that take it"
+out="$rendered/ca-bundle.yaml"
+"$helm" template ccbridge "$chart" --namespace ccbridge "${production[@]}" --set-string caBundle.secret=bank-ca > "$out"
+$validator --strict --quiet "$out"
+python3 - "$out" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+path = "/etc/ccbridge/ca/ca.crt"
+pods = [d["spec"]["template"]["spec"] for d in docs if d["kind"] in ("Deployment", "Job")]
+for pod in pods:
+    assert {"name": "ca-bundle", "secret": {"secretName": "bank-ca"}} in pod["volumes"], pod["volumes"]
+    for c in pod.get("initContainers", []) + pod["containers"]:
+        assert {"name": "ca-bundle", "mountPath": "/etc/ccbridge/ca", "readOnly": True} in c["volumeMounts"], c["name"]
+configs = {d["metadata"]["name"].removeprefix("ccbridge-"): d["data"] for d in docs if d["kind"] == "ConfigMap" and "APP__APPLICATION__PORT" in d.get("data", {})}
+assert configs["comm-history-writer"]["APP__DELIVERY__CA_BUNDLE"] == path
+for name, data in configs.items():
+    delegating = any(k.endswith("__DELEGATES") for k in data)
+    assert (data.get("APP__AUTH__PERSONS__CA_BUNDLE") == path) == delegating, name
+print(f"   mounted read-only in {len(pods)} pods (every container); delivery.ca_bundle and auth.persons.ca_bundle point at it")
+PY
+refuses "caBundle: set configMap or secret, not both" \
+  "${minimal[@]}" --set-string caBundle.secret=bank-ca --set-string caBundle.configMap=bank-ca
 echo "== every service accepts the configuration the chart gives it (check-config)"
 # The binaries as the test build makes them: CI compiles one feature set, not one per command.
 cargo test --workspace --locked --no-run --quiet

@@ -72,6 +72,35 @@ app.kubernetes.io/component: {{ .name }}
 {{- $found -}}
 {{- end -}}
 
+{{/* Where the bank's CA bundle is mounted (caBundle), or nothing. */}}
+{{- define "ccbridge.caBundlePath" -}}
+{{- if and .Values.caBundle.configMap .Values.caBundle.secret }}
+{{- fail "caBundle: set configMap or secret, not both" }}
+{{- end }}
+{{- if or .Values.caBundle.configMap .Values.caBundle.secret }}/etc/ccbridge/ca/{{ .Values.caBundle.key }}{{ end -}}
+{{- end -}}
+
+{{/* The CA bundle's volume and its mount, for a pod's `volumes` and a container's `volumeMounts`. */}}
+{{- define "ccbridge.caBundleVolume" -}}
+{{- if include "ccbridge.caBundlePath" . }}
+- name: ca-bundle
+  {{- if .Values.caBundle.configMap }}
+  configMap:
+    name: {{ .Values.caBundle.configMap }}
+  {{- else }}
+  secret:
+    secretName: {{ .Values.caBundle.secret }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+{{- define "ccbridge.caBundleMount" -}}
+{{- if include "ccbridge.caBundlePath" . }}
+- name: ca-bundle
+  mountPath: /etc/ccbridge/ca
+  readOnly: true
+{{- end }}
+{{- end -}}
+
 {{/* The services the console calls (it holds a caller there), by name. */}}
 {{- define "ccbridge.consoleCalls" -}}
 {{- $root := .root -}}
@@ -206,6 +235,13 @@ APP__AUTH__CALLERS__{{ upper $caller }}__SCOPES: {{ join "," $spec.scopes | quot
 APP__AUTH__CALLERS__{{ upper $caller }}__DELEGATES: "true"
 {{- end }}
 {{- end }}
+{{- $caBundle := include "ccbridge.caBundlePath" $root }}
+{{- if and $caBundle (include "ccbridge.verifiesPersons" .) }}
+APP__AUTH__PERSONS__CA_BUNDLE: {{ $caBundle | quote }}
+{{- end }}
+{{- if and $caBundle (eq .name "comm-history-writer") }}
+APP__DELIVERY__CA_BUNDLE: {{ $caBundle | quote }}
+{{- end }}
 {{- if include "ccbridge.verifiesPersons" . }}
 APP__AUTH__PERSONS__ISSUER: {{ required "persons.issuer (or console.oidc.issuer) is required: a service with a delegating caller verifies people's access tokens from the bank's identity provider" (default $root.Values.console.oidc.issuer $root.Values.persons.issuer) | quote }}
 APP__AUTH__PERSONS__AUDIENCE: {{ required "persons.audience is required: the audience the identity provider issues people's access tokens for ccbridge with" $root.Values.persons.audience | quote }}
@@ -293,6 +329,10 @@ capabilities:
     limits: { memory: 256Mi }
   securityContext:
     {{- include "ccbridge.containerSecurityContext" .root | nindent 4 }}
+  {{- with include "ccbridge.caBundleMount" .root }}
+  volumeMounts:
+    {{- . | nindent 4 }}
+  {{- end }}
 {{- end -}}
 
 
