@@ -298,8 +298,21 @@ impl GdprStore for CommunicationRecords {
         use communication_records::dsl;
         let records = holds::held_rows(connection, request_id, HOLD_RECORD)?;
         suppression::keep(connection, request_id)?;
-        // The idempotency keys of purged records go with them: a replay must not find a key
-        // whose record no longer exists.
+        // The idempotency keys of purged records go with them, each leaving a keyed marker: a
+        // write sent again with one of them is answered as erased, never stored anew.
+        let mut markers = Vec::new();
+        holds::chunked(&records, |ids| {
+            let keys: Vec<(String, String)> = idempotency_keys::table
+                .filter(idempotency_keys::record_id.eq_any(ids))
+                .select((idempotency_keys::caller, idempotency_keys::idempotency_key))
+                .load(connection)?;
+            markers.extend(
+                keys.iter()
+                    .map(|(caller, key)| self.suppression.idempotency_key_marker(caller, key)),
+            );
+            Ok(0)
+        })?;
+        suppression::keep_erased_keys(connection, request_id, &markers)?;
         holds::chunked(&records, |ids| {
             diesel::delete(idempotency_keys::table.filter(idempotency_keys::record_id.eq_any(ids)))
                 .execute(connection)

@@ -55,6 +55,8 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         auto_assign_window: records.auto_assign_window(),
         auto_assigned: Some(metrics.auto_assigned.clone()),
         deliver: delivery.enabled(),
+        suppression: suppression.clone(),
+        suppressed: Some(metrics.suppressed.clone()),
     });
     let verifier = gdpr_participant::verifier(context.settings)?;
     // Background work only where something is served (`check-config` starts none).

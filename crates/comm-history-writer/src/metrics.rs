@@ -9,6 +9,8 @@ pub struct RecordsMetrics {
     pub oldest_unassigned_age_seconds: IntGauge,
     /// Records that took their customer from their handle (`records.auto_assign_by_handle`).
     pub auto_assigned: IntCounter,
+    /// Writes and assignments refused because a purged GDPR forget erased them.
+    pub suppressed: IntCounter,
 }
 
 impl RecordsMetrics {
@@ -23,7 +25,12 @@ impl RecordsMetrics {
                 "ccbridge_records_auto_assigned_total",
                 "Records given the one customer their handle belongs to",
             )?,
+            suppressed: IntCounter::new(
+                "ccbridge_records_suppressed_total",
+                "Writes and assignments refused because a purged GDPR forget erased them",
+            )?,
         };
+        registry.register(Box::new(metrics.suppressed.clone()))?;
         registry.register(Box::new(metrics.unassigned.clone()))?;
         registry.register(Box::new(metrics.oldest_unassigned_age_seconds.clone()))?;
         registry.register(Box::new(metrics.auto_assigned.clone()))?;

@@ -2,6 +2,11 @@
 //! customer) pairs it reached (`gdpr_suppressed_assignments`), so that a later assignment of that
 //! customer to that interaction gives them nothing. HMAC-SHA256 with `records.suppression_key`:
 //! the table names nobody, and without the key its hashes cannot be tested against guesses.
+//!
+//! The same table keeps, under the purge's request, a keyed marker of each idempotency key whose
+//! record a purge deleted (`idempotency-key:` hashes, kept as purged): a write sent again with one
+//! of those keys after the purge (an answer lost, the event retried) is answered as erased instead
+//! of storing the record anew.
 
 use crate::schema::gdpr_suppressed_assignments;
 use diesel::prelude::*;
@@ -18,6 +23,12 @@ use uuid::Uuid;
 /// The key of the assignments' fingerprints, checked once at start.
 #[derive(Clone)]
 pub struct AssignmentKey(Hmac<Sha256>);
+
+impl std::fmt::Debug for AssignmentKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AssignmentKey(<redacted>)")
+    }
+}
 
 impl AssignmentKey {
     pub fn new(secret: &SecretString) -> Result<Self, String> {
@@ -38,6 +49,55 @@ impl AssignmentKey {
         mac.update(customer.to_string().as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
+
+    /// The marker of `caller`'s idempotency key `key` (the caller's length first, so that no
+    /// two (caller, key) pairs share a text).
+    pub fn idempotency_key_marker(&self, caller: &str, key: &str) -> String {
+        let mut mac = self.0.clone();
+        mac.update(b"idempotency-key:");
+        mac.update(format!("{}:{caller}:{key}", caller.len()).as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+/// Keeps, under the purge `request_id`, the markers of idempotency keys whose records it deletes
+/// (kept as purged at once: an undo never reaches a purge).
+pub fn keep_erased_keys(connection: &mut AnyConnection, request_id: Uuid, markers: &[String]) -> QueryResult<()> {
+    use gdpr_suppressed_assignments::dsl;
+    for chunk in markers.chunks(500) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|marker| {
+                (
+                    dsl::request_id.eq(DbUuid(request_id)),
+                    dsl::fingerprint.eq(marker.as_str()),
+                    dsl::purged.eq(true),
+                )
+            })
+            .collect();
+        per_backend!(connection, |c| diesel::insert_into(gdpr_suppressed_assignments::table)
+            .values(&rows)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Which of `fingerprints` (pairs' or idempotency keys' markers) a purged forget keeps. One
+/// lookup for each 500.
+pub fn purged_among(connection: &mut AnyConnection, fingerprints: &[String]) -> QueryResult<BTreeSet<String>> {
+    use gdpr_suppressed_assignments::dsl;
+    let mut found = BTreeSet::new();
+    for chunk in fingerprints.chunks(500) {
+        found.extend(
+            dsl::gdpr_suppressed_assignments
+                .filter(dsl::fingerprint.eq_any(chunk))
+                .filter(dsl::purged.eq(true))
+                .select(dsl::fingerprint)
+                .load::<String>(connection)?,
+        );
+    }
+    Ok(found)
 }
 
 /// Notes under `request_id` the pairs of `customers` and `interactions` (a forget's); idempotent.

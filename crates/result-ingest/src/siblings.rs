@@ -93,6 +93,8 @@ enum Answer {
     Found(Value),
     NotFound,
     Conflict,
+    /// 410: what was asked for was erased by a purged GDPR forget; settled, never retried.
+    Gone,
 }
 
 impl Siblings {
@@ -192,7 +194,8 @@ impl Siblings {
 
     /// Writes the record once for `event_id`. `Some(record id)` when written now or before with the
     /// same content; `None` when the event's record exists with other content (e.g. written before
-    /// a late pairing arrived): it exists, which is what counts.
+    /// a late pairing arrived): it exists, which is what counts; `None` too when the writer answers
+    /// that a purged GDPR forget erased it (410): settled, neither retried nor a dead letter.
     pub async fn write_record(&self, record: &NewCommunicationRecord, event_id: Uuid) -> Result<Option<Uuid>, Failure> {
         let url = Self::url(&self.comm_history_url, &["communicationRecords"])?;
         let request = self
@@ -205,7 +208,7 @@ impl Siblings {
                 .get("id")
                 .and_then(Value::as_str)
                 .and_then(|id| Uuid::try_parse(id).ok())),
-            Answer::Conflict => Ok(None),
+            Answer::Conflict | Answer::Gone => Ok(None),
             Answer::NotFound => Err(Failure::Transient {
                 reason: "comm-history-writer: 404 for its own route".to_owned(),
                 retry_after: None,
@@ -229,7 +232,7 @@ impl Siblings {
         let request = self.http.post(url).json(&serde_json::json!({ "records": entries }));
         let body = match self.call("comm-history-writer", request).await {
             Ok(Answer::Found(body)) => body,
-            Ok(Answer::NotFound | Answer::Conflict) => {
+            Ok(Answer::NotFound | Answer::Conflict | Answer::Gone) => {
                 return Err(Failure::Transient {
                     reason: "comm-history-writer: unexpected answer to a batch".to_owned(),
                     retry_after: None,
@@ -260,6 +263,8 @@ impl Siblings {
                     .and_then(|id| Uuid::try_parse(id).ok())),
                 // The event's record exists with other content: it exists, which is what counts.
                 Some("conflict") => Ok(None),
+                // A purged GDPR forget erased it: settled, as a single write's 410.
+                Some("erased") => Ok(None),
                 _ => Err(Failure::Transient {
                     reason: "comm-history-writer: unreadable answer to a batch".to_owned(),
                     retry_after: None,
@@ -342,6 +347,7 @@ impl Siblings {
                 }),
             StatusCode::NOT_FOUND => Ok(Answer::NotFound),
             StatusCode::CONFLICT => Ok(Answer::Conflict),
+            StatusCode::GONE => Ok(Answer::Gone),
             StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(Failure::Permanent {
                     reason: format!("{service}: refused the request ({status})"),
@@ -359,6 +365,6 @@ impl Siblings {
 fn name_of(answer: Answer) -> Option<String> {
     match answer {
         Answer::Found(body) => body.get("name").and_then(Value::as_str).map(str::to_owned),
-        Answer::NotFound | Answer::Conflict => None,
+        Answer::NotFound | Answer::Conflict | Answer::Gone => None,
     }
 }

@@ -45,7 +45,8 @@ fn location(id: CommunicationRecordId) -> String {
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a retry with the same key and body answers the first record")),
     responses(
         (status = 201, description = "Stored (or replayed: header Idempotency-Replayed: true)", body = CommunicationRecord),
-        (status = 409, description = "The key was used with another body", body = service_kit::problem::Problem, content_type = "application/problem+json")
+        (status = 409, description = "The key was used with another body", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "A purged GDPR forget erased what this write would store (the key's record, or the customer's part in the communication): nothing written; settled, not worth retrying", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
 #[tracing::instrument(name = "create communication record", skip_all, fields(record_id, replayed))]
@@ -73,13 +74,18 @@ pub(crate) async fn create(
         }
     };
     let created = pool
-        .run(move |c| {
-            store::create(c, &record, idempotency.as_ref(), Timestamp::now(), &policy).map_err(|error| match error {
-                CreateError::Conflict(conflict) => ApiError::Conflict(conflict.to_string()),
-                CreateError::Database(e) => ApiError::from(e),
-            })
-        })
+        .run(
+            move |c| match store::create(c, &record, idempotency.as_ref(), Timestamp::now(), &policy) {
+                Ok(created) => Ok(Some(created)),
+                Err(CreateError::Erased) => Ok(None),
+                Err(CreateError::Conflict(conflict)) => Err(ApiError::Conflict(conflict.to_string())),
+                Err(CreateError::Database(e)) => Err(ApiError::from(e)),
+            },
+        )
         .await?;
+    let Some(created) = created else {
+        return Ok(erased());
+    };
     let (record, replayed) = match created {
         Created::New(record) => (record, false),
         Created::Replayed(record) => (record, true),
@@ -92,6 +98,13 @@ pub(crate) async fn create(
         .insert_header(("Location", location(record.id)))
         .insert_header(("Idempotency-Replayed", if replayed { "true" } else { "false" }))
         .json(record))
+}
+
+/// 410 Gone, naming nothing: a purged GDPR forget erased what the write would store.
+pub(crate) fn erased() -> HttpResponse {
+    let mut problem = service_kit::problem::Problem::for_status(actix_web::http::StatusCode::GONE);
+    problem.detail = Some("erased by a GDPR forget: nothing was stored".to_owned());
+    problem.to_response()
 }
 
 /// `GET /communicationRecords/{id}`.

@@ -96,6 +96,11 @@ pub(crate) async fn assign(
             .map_err(ApiError::from)
         })
         .await?;
+    // A purged forget's suppression is counted, never logged: this span names the interaction.
+    let updated = updated.unwrap_or_else(|| {
+        policy.count_suppressed(1);
+        0
+    });
     tracing::Span::current().record("updated", updated);
     Ok(HttpResponse::Ok().json(Updated {
         updated: updated as u64,

@@ -54,6 +54,9 @@ pub(crate) enum Outcome {
     Replayed,
     /// The key was used before with another record (or its record is gone): nothing written.
     Conflict,
+    /// A purged GDPR forget erased what it would store (the key's record, or the customer's part
+    /// in the communication): nothing written; settled, not worth retrying.
+    Erased,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -79,7 +82,7 @@ pub(crate) struct BatchResult {
         (status = 422, description = "An entry is invalid: nothing was written", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
-#[tracing::instrument(name = "create communication records", skip_all, fields(entries = request.records.len(), created, replayed, conflicts))]
+#[tracing::instrument(name = "create communication records", skip_all, fields(entries = request.records.len(), created, replayed, conflicts, erased))]
 pub(crate) async fn create_batch(
     pool: web::Data<DbPool>,
     policy: web::Data<store::WritePolicy>,
@@ -144,6 +147,12 @@ pub(crate) async fn create_batch(
                     record_id: None,
                     detail: Some(detail.to_string()),
                 },
+                BatchOutcome::Erased => BatchResult {
+                    idempotency_key,
+                    outcome: Outcome::Erased,
+                    record_id: None,
+                    detail: Some("erased by a GDPR forget: nothing was stored".to_owned()),
+                },
             }
         })
         .collect();
@@ -152,6 +161,7 @@ pub(crate) async fn create_batch(
     span.record("created", count(|o| matches!(o, Outcome::Created)));
     span.record("replayed", count(|o| matches!(o, Outcome::Replayed)));
     span.record("conflicts", count(|o| matches!(o, Outcome::Conflict)));
+    span.record("erased", count(|o| matches!(o, Outcome::Erased)));
     tracing::info!("communication records stored");
     Ok(HttpResponse::Ok().json(BatchResponse { results }))
 }

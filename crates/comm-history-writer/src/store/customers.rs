@@ -39,7 +39,8 @@ const RESTORED: &str = "ccbridge: the customer's own record came back";
 /// of each (one per root record, `customer_source` as given; a copy withdrawn earlier comes back).
 /// A record a GDPR forget holds is neither changed nor copied; after a purged forget of the
 /// customer reached the communication (`fingerprint`, [`crate::suppression`]), the customer
-/// gains nothing. Idempotent; answers how many records the customer gained. With `deliver`,
+/// gains nothing (`None`, logged nowhere: the caller counts it). Idempotent; answers how many
+/// records the customer gained. With `deliver`,
 /// each record created or changed is queued for the communication-history-manager.
 pub fn assign_customer(
     connection: &mut AnyConnection,
@@ -48,20 +49,19 @@ pub fn assign_customer(
     source: CustomerSource,
     deliver: bool,
     fingerprint: &str,
-) -> QueryResult<usize> {
+) -> QueryResult<Option<usize>> {
     service_kit::database::write_transaction(connection, |c| {
         lock_interaction(c, interaction_id)?;
         // After the lock: a purge of the customer's records commits first, or waits for this.
         if crate::suppression::is_suppressed(c, fingerprint)? {
-            tracing::info!("assignment suppressed: a purged GDPR forget of the customer reached this communication");
-            return Ok(0);
+            return Ok(None);
         }
         let holders = crate::suppression::holding(c, fingerprint)?;
         let mut changes = Changes::default();
         let gained = assign_locked(c, interaction_id, customer_id, source, &mut changes)?;
         hold_as_made(c, &holders, customer_id, &changes)?;
         changes.enqueue(c, deliver)?;
-        Ok(gained)
+        Ok(Some(gained))
     })
 }
 

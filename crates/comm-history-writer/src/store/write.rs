@@ -2,6 +2,7 @@
 //! pairing's customer; forgetting old keys.
 
 use super::*;
+use crate::suppression::AssignmentKey;
 
 /// An `Idempotency-Key` header value: 1 to 255 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +59,10 @@ pub enum KeyConflict {
 pub enum CreateError {
     #[error(transparent)]
     Conflict(#[from] KeyConflict),
+    /// A purged GDPR forget erased what this write would store (410): its idempotency key's
+    /// record, or the customer's part in the communication. Nothing is written.
+    #[error("erased by a GDPR forget")]
+    Erased,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
@@ -71,8 +76,10 @@ pub fn create(
     now: Timestamp,
     policy: &WritePolicy,
 ) -> Result<Created, CreateError> {
-    connection.transaction(|connection| {
+    // Immediate on SQLite: the write reads what purged forgets keep before it writes.
+    service_kit::database::write_transaction(connection, |connection| {
         let outcome = match idempotency {
+            None if policy.erased(connection, record, None)? => BatchOutcome::Erased,
             None => {
                 let id = CommunicationRecordId::generate();
                 let row = RecordRow::new(id, record, now, &policy.handles);
@@ -96,6 +103,7 @@ pub fn create(
             BatchOutcome::Created(id) => (id, false),
             BatchOutcome::Replayed(id) => (id, true),
             BatchOutcome::Conflict(conflict) => return Err(conflict.into()),
+            BatchOutcome::Erased => return Err(CreateError::Erased),
         };
         let stored = find(connection, id)?.ok_or(diesel::result::Error::NotFound)?;
         Ok(if replayed {
@@ -120,6 +128,9 @@ pub enum BatchOutcome {
     Replayed(CommunicationRecordId),
     /// Refused, as a single write would be with a 409.
     Conflict(KeyConflict),
+    /// A purged GDPR forget erased it (its key's record, or its customer's part in the
+    /// communication): nothing written, as a single write would answer 410.
+    Erased,
 }
 
 /// Writes a batch in one transaction and a constant number of statements: one multi-row insert
@@ -132,14 +143,15 @@ pub fn create_batch(
     now: Timestamp,
     policy: &WritePolicy,
 ) -> QueryResult<Vec<BatchOutcome>> {
-    connection.transaction(|connection| write_batch(connection, entries, now, policy))
+    service_kit::database::write_transaction(connection, |connection| write_batch(connection, entries, now, policy))
 }
 
 /// [`create_batch`] inside the caller's transaction.
 ///
-/// The keys are claimed first: on PostgreSQL a concurrent request with one of the same keys waits
-/// on the key's unique index until this one commits, then sees it; on SQLite the first statement
-/// takes the write lock, so requests serialise.
+/// What purged GDPR forgets keep is read first (an erased entry claims nothing), then the keys
+/// are claimed: on PostgreSQL a concurrent request with one of the same keys waits on the key's
+/// unique index until this one commits, then sees it; on SQLite the transaction is immediate (it
+/// holds the write lock from its start), so requests serialise.
 fn write_batch(
     connection: &mut AnyConnection,
     entries: &[BatchEntry],
@@ -156,7 +168,10 @@ fn write_batch(
         })
         .collect();
     let ids: Vec<CommunicationRecordId> = entries.iter().map(|_| CommunicationRecordId::generate()).collect();
-    let mut unique: Vec<usize> = (0..entries.len()).filter(|&index| firsts[index] == index).collect();
+    let erased = policy.erased_entries(connection, entries, &firsts)?;
+    let mut unique: Vec<usize> = (0..entries.len())
+        .filter(|&index| firsts[index] == index && !erased[index])
+        .collect();
     // Keys are inserted in one order by every batch, so two batches sharing keys wait on each
     // other instead of deadlocking.
     unique.sort_by(|&a, &b| {
@@ -246,6 +261,9 @@ fn write_batch(
         .enumerate()
         .map(|(index, entry)| {
             let first = firsts[index];
+            if erased[first] {
+                return Ok(BatchOutcome::Erased);
+            }
             let (first_hash, record_id, created_now) = if claimed.contains(&ids[first]) {
                 (entries[first].idempotency.request_hash.as_str(), ids[first], true)
             } else {
@@ -278,17 +296,76 @@ pub struct WritePolicy {
     /// Every record stored, and every later change of its customer, is queued for the bank's
     /// communication-history-manager (`[delivery] url` set).
     pub deliver: bool,
+    /// What purged GDPR forgets keep ([`crate::suppression`]): no write brings back what they
+    /// erased.
+    pub suppression: AssignmentKey,
+    /// Writes and assignments refused because a purged forget erased them (no labels).
+    pub suppressed: Option<prometheus::IntCounter>,
 }
 
 impl WritePolicy {
-    /// Records by handle alone: what a test or a writer with auto-assignment off uses.
-    pub fn by_handles(handles: HandleNormaliser) -> Self {
-        Self {
-            handles,
-            auto_assign_window: None,
-            auto_assigned: None,
-            deliver: false,
+    /// Counts a write or assignment a purged forget refused.
+    pub fn count_suppressed(&self, n: usize) {
+        if let Some(counter) = &self.suppressed {
+            counter.inc_by(n as u64);
         }
+    }
+
+    /// Whether a purged GDPR forget erased what `record` would store: its customer's part in the
+    /// communication, or (`key`, with the caller) the record first written with that key.
+    fn erased(
+        &self,
+        connection: &mut AnyConnection,
+        record: &NewCommunicationRecord,
+        key: Option<&Idempotency>,
+    ) -> QueryResult<bool> {
+        let wanted: Vec<String> = self.markers(record, key).collect();
+        let erased = !crate::suppression::purged_among(connection, &wanted)?.is_empty();
+        if erased {
+            self.count_suppressed(1);
+        }
+        Ok(erased)
+    }
+
+    fn markers<'a>(
+        &'a self,
+        record: &NewCommunicationRecord,
+        key: Option<&'a Idempotency>,
+    ) -> impl Iterator<Item = String> + 'a {
+        let pair = record
+            .customer_id
+            .map(|customer| self.suppression.fingerprint(record.interaction_id, customer));
+        let key = key.map(|k| self.suppression.idempotency_key_marker(&k.caller, k.key.as_str()));
+        pair.into_iter().chain(key)
+    }
+
+    /// For each entry, whether a purged forget erased what its key's first entry would store; one
+    /// lookup for the batch.
+    fn erased_entries(
+        &self,
+        connection: &mut AnyConnection,
+        entries: &[BatchEntry],
+        firsts: &[usize],
+    ) -> QueryResult<Vec<bool>> {
+        let markers: Vec<Vec<String>> = entries
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                if firsts[index] == index {
+                    self.markers(&entry.record, Some(&entry.idempotency)).collect()
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        let wanted: Vec<String> = markers.iter().flatten().cloned().collect();
+        let found = crate::suppression::purged_among(connection, &wanted)?;
+        let erased: Vec<bool> = markers
+            .iter()
+            .map(|of_entry| of_entry.iter().any(|marker| found.contains(marker)))
+            .collect();
+        self.count_suppressed(erased.iter().filter(|&&e| e).count());
+        Ok(erased)
     }
 
     /// Queues the new `records` for the manager, when delivery is on; inside the write's
@@ -311,17 +388,32 @@ impl WritePolicy {
         let since = Timestamp::from_offset_date_time(now.as_offset_date_time() - window).ok_or_else(|| {
             diesel::result::Error::QueryBuilderError("records.auto_assign_window_days reaches before year 1".into())
         })?;
-        let mut by_handle: HashMap<&str, Vec<DbUuid>> = HashMap::new();
+        let mut by_handle: HashMap<&str, Vec<(DbUuid, InteractionId)>> = HashMap::new();
         for row in rows.iter().filter(|row| row.customer_id.is_none()) {
             by_handle
                 .entry(row.customer_handle_key.as_str())
                 .or_default()
-                .push(row.id);
+                .push((row.id, row.interaction_id.into()));
         }
-        for (handle_key, ids) in by_handle {
+        for (handle_key, rows_of_handle) in by_handle {
             let Some(customer) = sole_customer_of_handle(connection, handle_key, since)? else {
                 continue;
             };
+            // Never a customer whose purged forget reached the communication.
+            let fingerprints: Vec<String> = rows_of_handle
+                .iter()
+                .map(|(_, interaction)| self.suppression.fingerprint(*interaction, customer))
+                .collect();
+            let suppressed = crate::suppression::purged_among(connection, &fingerprints)?;
+            let ids: Vec<DbUuid> = rows_of_handle
+                .iter()
+                .zip(&fingerprints)
+                .filter(|(_, fingerprint)| !suppressed.contains(*fingerprint))
+                .map(|((id, _), _)| *id)
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
             let assigned = diesel::update(dsl::communication_records.filter(dsl::id.eq_any(&ids)))
                 .set((
                     dsl::customer_id.eq(Some(DbUuid::from(customer))),

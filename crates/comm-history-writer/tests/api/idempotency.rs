@@ -2,7 +2,7 @@ use crate::helpers::{create, example, spawn_app, stored_records, WRITER};
 use serde_json::Value;
 use test_support::{assert_problem, problem_locations, TestApp};
 
-async fn post_with_key(app: &TestApp, key: &str, body: &Value) -> reqwest::Response {
+pub(crate) async fn post_with_key(app: &TestApp, key: &str, body: &Value) -> reqwest::Response {
     app.client
         .post(app.url("/communicationRecords"))
         .bearer_auth(app.token(WRITER))

@@ -4,6 +4,7 @@
 //! goes to the communication-history-manager.
 
 use crate::delivery::{drain, participant, record, spawn, write, C};
+use crate::idempotency::post_with_key;
 use domain::Timestamp;
 use serde_json::{json, Value};
 use test_support::{HistoryManager, TestApp};
@@ -69,6 +70,14 @@ async fn a_purged_customer_gets_no_record_back_from_a_later_assignment_and_none_
         "the stand-in stays nobody's"
     );
     assert!(records_of(&s.app, &format!("customerId={C}")).await.is_empty());
+    // Counted, without labels, and logged nowhere (the assignment's span names the interaction).
+    let metrics = s.app.metrics().await;
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line == "ccbridge_records_suppressed_total 2"),
+        "{metrics}"
+    );
     let by_interaction = records_of(&s.app, &format!("interactionId={own}")).await;
     assert_eq!(by_interaction.len(), 1);
     assert_eq!(by_interaction[0]["customerId"], Value::Null);
@@ -158,4 +167,52 @@ async fn a_copy_made_while_the_customers_forget_holds_comes_out_with_its_undo() 
         manager.received().iter().any(|r| r.body["customerId"] == C),
         "and is delivered"
     );
+}
+
+async fn write_batch_of_one(app: &TestApp, key: &str, body: &Value) -> Value {
+    let batch = json!({ "records": [{ "idempotencyKey": key, "record": body }] });
+    let response = app.post_json("/communicationRecords/batch", WRITER, &batch).await;
+    assert_eq!(response.status().as_u16(), 200);
+    response.json::<Value>().await.unwrap()["results"][0].clone()
+}
+
+/// result-ingest writes again a record whose first answer it lost (the orchestrator listed it
+/// only in toEraseElsewhere), after the customer's purge: the same key is answered as erased
+/// (410, naming nothing), and nothing new is stored or queued; a new key naming the purged
+/// customer on the same communication is refused the same way.
+#[tokio::test]
+async fn a_write_replayed_after_the_customers_purge_is_answered_erased_and_stores_nothing() {
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[]).await;
+    let interaction = Uuid::new_v4().to_string();
+    let body = record(Some(C), &interaction);
+    let key = Uuid::new_v4().to_string();
+    assert_eq!(post_with_key(&s.app, &key, &body).await.status().as_u16(), 201);
+    let subject = json!({ "customerIds": [C] });
+    let forget = Uuid::now_v7();
+    participant(&s.app, forget, "forget", &subject).await;
+    participant(&s.app, forget, "purge", &subject).await;
+    drain(&s.worker, Timestamp::now()).await;
+    let sent_before = manager.received().len();
+
+    for attempt in [&key, &Uuid::new_v4().to_string()] {
+        let again = post_with_key(&s.app, attempt, &body).await;
+        assert_eq!(again.status().as_u16(), 410, "{attempt}");
+        assert_eq!(again.headers()["content-type"], "application/problem+json");
+        let problem = again.text().await.unwrap();
+        assert!(!problem.contains(C) && !problem.contains(&interaction), "{problem}");
+        let batched = write_batch_of_one(&s.app, attempt, &body).await;
+        assert_eq!(batched["outcome"], "erased", "{batched}");
+        assert_eq!(batched["recordId"], Value::Null);
+    }
+    // The same key with the customer left out (a record naming nobody is still a copy).
+    let mut nobody = body.clone();
+    nobody["customerId"] = Value::Null;
+    assert_eq!(post_with_key(&s.app, &key, &nobody).await.status().as_u16(), 410);
+
+    assert!(records_of(&s.app, &format!("interactionId={interaction}"))
+        .await
+        .is_empty());
+    drain(&s.worker, Timestamp::now()).await;
+    assert_eq!(manager.received().len(), sent_before, "nothing queued for the manager");
 }

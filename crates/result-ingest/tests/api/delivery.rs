@@ -298,3 +298,37 @@ async fn pairing_down_holds_the_batch_for_a_retry() {
     }
     p.assert_no_personal_data_logged();
 }
+
+/// comm-history-writer answers a write a purged GDPR forget erased with 410 (`erased` in a
+/// batch): the event is settled, processed without a record, neither retried nor dead.
+#[tokio::test]
+async fn a_record_the_writer_answers_as_erased_is_settled_not_retried() {
+    let p = pipeline().await;
+    let interaction = "5773eca4-0874-4617-a6e8-85591aa94609";
+    p.pair(&example("support-interaction.json")).await;
+    let subject = serde_json::json!({
+        "customerIds": ["2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07"],
+        "interactionIds": [interaction],
+    });
+    let forget = uuid::Uuid::now_v7();
+    for action in ["forget", "purge"] {
+        let response = p
+            .writer
+            .post_signed(
+                &format!("/internal/gdpr/requests/{forget}/{action}"),
+                crate::helpers::ORCHESTRATOR,
+                &serde_json::json!({ "subject": subject }),
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 200, "{action}");
+    }
+
+    p.deliver(&example("support-result-voice-inbound.json")).await;
+    p.drain(10).await;
+    assert!(p.events("pending").await.is_empty());
+    assert!(p.events("dead").await.is_empty());
+    let processed = p.processed_events().await;
+    assert_eq!(processed.len(), 1, "{processed:?}");
+    assert_eq!(processed[0].1, None, "no record");
+    assert!(p.records_of_interaction(interaction).await.is_empty());
+}
