@@ -14,7 +14,7 @@ use crate::siblings::Siblings;
 use crate::suppression::{self, SuppressionKey};
 use diesel::prelude::*;
 use domain::gdpr::{CategoryCounts, DataSubject, ParticipantCall, ParticipantReport};
-use domain::{InteractionId, Timestamp};
+use domain::{GenesysUserId, InteractionId, Timestamp};
 use futures_util::future::LocalBoxFuture;
 use gdpr_participant::{counts, holds, GdprStore, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
@@ -133,15 +133,15 @@ fn corrupt(e: serde_json::Error) -> diesel::result::Error {
 }
 
 impl WebhookResults {
-    /// The fingerprints of these events' results (those still in the inbox).
-    fn fingerprints<'a>(
+    /// The identities (conversation, agent, wrap-up code) of these events' results (those still
+    /// in the inbox).
+    fn identities(
         &self,
         connection: &mut AnyConnection,
-        events: impl Iterator<Item = &'a Uuid>,
-    ) -> QueryResult<Vec<String>> {
-        let events: Vec<Uuid> = events.copied().collect();
-        let mut fingerprints = Vec::with_capacity(events.len());
-        holds::chunked(&events, |ids| {
+        events: &[Uuid],
+    ) -> QueryResult<Vec<(InteractionId, GenesysUserId, String)>> {
+        let mut found = Vec::with_capacity(events.len());
+        holds::chunked(events, |ids| {
             let identities: Vec<(DbUuid, DbUuid, String)> = inbox_events::table
                 .filter(inbox_events::id.eq_any(ids))
                 .select((
@@ -150,12 +150,14 @@ impl WebhookResults {
                     inbox_events::wrapup_code,
                 ))
                 .load(connection)?;
-            fingerprints.extend(identities.into_iter().map(|(conversation, agent, wrapup_code)| {
-                self.key.fingerprint(conversation.into(), agent.into(), &wrapup_code)
-            }));
+            found.extend(
+                identities
+                    .into_iter()
+                    .map(|(conversation, agent, wrapup_code)| (conversation.into(), agent.into(), wrapup_code)),
+            );
             Ok(0)
         })?;
-        Ok(fingerprints)
+        Ok(found)
     }
 }
 
@@ -347,7 +349,25 @@ impl GdprStore for WebhookResults {
         let events = holds::held_rows(connection, request_id, HOLD_EVENT)?;
         let agents = holds::held_rows(connection, request_id, HOLD_AGENT)?;
         // (An event this request holds both as a customer's and as an agent's counts once.)
-        let mut erased = self.fingerprints(connection, events.iter().chain(&agents))?;
+        // So does each conversation a customer's results were erased of, and each agent's part in
+        // a conversation: no result of theirs there comes back under a new identity either.
+        let of_customer = self.identities(connection, &events)?;
+        let of_agent = self.identities(connection, &agents)?;
+        let mut erased: Vec<String> = of_customer
+            .iter()
+            .chain(&of_agent)
+            .map(|(conversation, agent, wrapup_code)| self.key.fingerprint(*conversation, *agent, wrapup_code))
+            .collect();
+        erased.extend(
+            of_customer
+                .iter()
+                .map(|(conversation, _, _)| self.key.erased_conversation(*conversation)),
+        );
+        erased.extend(
+            of_agent
+                .iter()
+                .map(|(conversation, agent, _)| self.key.erased_agent_in_conversation(*conversation, *agent)),
+        );
         erased.sort_unstable();
         erased.dedup();
         suppression::keep_erased(connection, request_id, &erased, Timestamp::now())?;

@@ -1,7 +1,11 @@
 //! The suppression list: keyed hashes of forgotten subjects' identifiers (customers' handles and
 //! interactions, agents' Genesys user ids), so that a late delivery of a result from before a
 //! forget does not bring the subject's data back; and the fingerprints of the results a purge
-//! erased, so that the same result delivered again, whenever, is known as seen.
+//! erased, so that the same result delivered again, whenever, is known as seen; and with them the
+//! conversations a purged forget of a customer erased results of (and, for an agent's, the agent
+//! in each such conversation), so that no result of that conversation (of that agent in it) comes
+//! back under a new identity, whatever its event time (a wrap-up code changed later, a second
+//! agent's wrap-up after a transfer).
 
 use crate::schema::{erased_results, suppressions};
 use diesel::prelude::*;
@@ -69,6 +73,26 @@ impl SuppressionKey {
 
     pub fn fingerprint_of_result(&self, result: &SupportResult) -> String {
         self.fingerprint(result.conversation_id, result.user_id, result.wrapup_code.as_str())
+    }
+
+    /// A conversation a purged forget of a customer erased results of.
+    pub fn erased_conversation(&self, conversation: InteractionId) -> String {
+        self.hash("erased-conversation", &conversation.to_string())
+    }
+
+    /// An agent in a conversation a purged forget of the agent erased results of.
+    pub fn erased_agent_in_conversation(&self, conversation: InteractionId, agent: GenesysUserId) -> String {
+        self.hash("erased-agent-in-conversation", &format!("{conversation}/{agent}"))
+    }
+
+    /// What a purge's erasure recognises a result by, whatever its event time: its identity's
+    /// fingerprint, its conversation, and its agent in that conversation.
+    pub fn erased_marks_of_result(&self, result: &SupportResult) -> Vec<String> {
+        vec![
+            self.fingerprint_of_result(result),
+            self.erased_conversation(result.conversation_id),
+            self.erased_agent_in_conversation(result.conversation_id, result.user_id),
+        ]
     }
 }
 

@@ -21,14 +21,16 @@ pub enum Acceptance {
 
 /// A delivered result on its way into the inbox. `handle_key` is its ANI's search key,
 /// `suppression_hashes` its identifiers as [`crate::suppression::SuppressionKey`] hashes them,
-/// `fingerprint` its identity's, `payload` its JSON as stored; `trace_context` the webhook
+/// `erased_marks` what a purge's erasure recognises it by (its identity's fingerprint, its
+/// conversation, its agent in it: [`crate::suppression::SuppressionKey::erased_marks_of_result`]),
+/// `payload` its JSON as stored; `trace_context` the webhook
 /// request's trace.
 pub struct Delivery {
     pub result: SupportResult,
     pub handle_key: String,
     pub payload: String,
     pub suppression_hashes: Vec<String>,
-    pub fingerprint: String,
+    pub erased_marks: Vec<String>,
     pub trace_context: Option<String>,
     pub origin: Origin,
 }
@@ -44,7 +46,7 @@ impl Delivery {
         let handle_key = result.ani.key(handles).as_str().to_owned();
         Ok(Self {
             suppression_hashes: suppression.hashes_of_result(&result, &handle_key),
-            fingerprint: suppression.fingerprint_of_result(&result),
+            erased_marks: suppression.erased_marks_of_result(&result),
             payload: serde_json::to_string(&result)?,
             handle_key,
             trace_context,
@@ -182,8 +184,17 @@ impl NewEvents<'_> {
             hash_delivery,
             hashes,
             hash_event_times,
-            fingerprint_delivery: (0..self.deliveries.len()).map(index_of).collect(),
-            fingerprints: self.deliveries.iter().map(|d| d.fingerprint.as_str()).collect(),
+            fingerprint_delivery: self
+                .deliveries
+                .iter()
+                .enumerate()
+                .flat_map(|(index, d)| d.erased_marks.iter().map(move |_| index_of(index)))
+                .collect(),
+            fingerprints: self
+                .deliveries
+                .iter()
+                .flat_map(|d| d.erased_marks.iter().map(String::as_str))
+                .collect(),
             now: self.now.as_offset_date_time(),
             row_delivery: rows.iter().map(|&i| index_of(i)).collect(),
             ids: rows.iter().map(|&i| self.ids[i]).collect(),
@@ -262,8 +273,16 @@ impl NewEvents<'_> {
                 .iter()
                 .map(|d| (d.suppression_hashes.as_slice(), d.result.event_time)),
         )?;
-        let erased =
-            crate::suppression::erased_among(connection, self.deliveries.iter().map(|d| d.fingerprint.as_str()))?;
+        let marks = self
+            .deliveries
+            .iter()
+            .flat_map(|d| d.erased_marks.iter().map(String::as_str));
+        let mut found = crate::suppression::erased_among(connection, marks)?.into_iter();
+        let erased: Vec<bool> = self
+            .deliveries
+            .iter()
+            .map(|d| d.erased_marks.iter().filter(|_| found.next().unwrap_or(false)).count() > 0)
+            .collect();
         let suppressed: Vec<bool> = forgotten.iter().zip(&erased).map(|(f, e)| *f || *e).collect();
         let withdrawn: Vec<DbUuid> = (0..self.deliveries.len())
             .filter(|&index| suppressed[index] && inserted.remove(&self.ids[index]))

@@ -32,7 +32,8 @@ pub(super) struct AcceptBatchStatement<'a> {
     pub(super) hash_delivery: Vec<i32>,
     pub(super) hashes: Vec<&'a str>,
     pub(super) hash_event_times: Vec<OffsetDateTime>,
-    /// Each delivery's fingerprint (its identity, keyed), with the delivery's index.
+    /// Each delivery's erased marks (its identity, its conversation, its agent in it; keyed),
+    /// each with the delivery's index.
     pub(super) fingerprint_delivery: Vec<i32>,
     pub(super) fingerprints: Vec<&'a str>,
     pub(super) now: OffsetDateTime,

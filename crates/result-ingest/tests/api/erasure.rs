@@ -181,6 +181,53 @@ async fn a_purged_customer_is_not_brought_back_by_a_sweep_over_the_window() {
     a_sweep_brings_nothing_back(Purged::Customer).await;
 }
 
+/// A result of the erased conversation under a new identity, with a time after the purge: the
+/// wrap-up code changed afterwards, and (`other_agent`) a second agent's wrap-up after a transfer.
+async fn new_identities(p: &Pipeline, id: &str, end: Timestamp, other_agent: bool) -> Vec<(u16, Value)> {
+    let mut answers = Vec::new();
+    let mut recoded = the_webhook(id, end);
+    recoded["wrapupCode"] = "ININ-WRAP-UP-TIMEOUT".into();
+    recoded["eventTime"] = shifted(Timestamp::now(), 1000).to_rfc3339().into();
+    let mut bodies = vec![recoded];
+    if other_agent {
+        let mut transferred = the_webhook(id, end);
+        transferred["userId"] = Uuid::new_v4().to_string().into();
+        transferred["eventTime"] = shifted(Timestamp::now(), 1000).to_rfc3339().into();
+        bodies.push(transferred);
+    }
+    for body in bodies {
+        let answer = p.deliver(&body).await;
+        answers.push((answer.status().as_u16(), answer.json().await.unwrap()));
+    }
+    answers
+}
+
+#[tokio::test]
+async fn a_later_result_of_a_purged_customers_conversation_under_a_new_identity_is_dropped() {
+    let (p, id, customer, end) = after_the_purge_of(Purged::Customer).await;
+    let answers = new_identities(&p, &id, end, true).await;
+    p.drain(30).await;
+    the_customer_stays_erased(&p, &id, &customer).await;
+    the_retries_were_dropped(answers);
+}
+
+#[tokio::test]
+async fn a_later_result_of_a_purged_agent_in_the_same_conversation_is_dropped_and_another_agents_is_not() {
+    let (p, id, _, end) = after_the_purge_of(Purged::Agent).await;
+    let answers = new_identities(&p, &id, end, false).await;
+    p.drain(30).await;
+    the_agent_stays_erased(&p, &id).await;
+    the_retries_were_dropped(answers);
+    // Another agent's result of the conversation is theirs: recorded as any other.
+    let mut transferred = the_webhook(&id, end);
+    transferred["userId"] = Uuid::new_v4().to_string().into();
+    transferred["eventTime"] = shifted(Timestamp::now(), 1000).to_rfc3339().into();
+    let answer = p.deliver(&transferred).await;
+    assert!(answer.status().is_success());
+    let body: Value = answer.json().await.unwrap();
+    assert_ne!(body["suppressed"], Value::Bool(true), "{body}");
+}
+
 /// One participant call of `request` about `subject`; answers its report.
 async fn participant(app: &TestApp, request: Uuid, action: &str, subject: &Value) -> Value {
     let path = format!("/internal/gdpr/requests/{request}/{action}");
