@@ -22,7 +22,7 @@ use domain::gdpr::DataSubject;
 use domain::HandleNormaliser;
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
-use service_kit::configuration::{invalid, Settings};
+use service_kit::configuration::{invalid, Environment, Settings};
 use service_kit::database::{DbPool, Migrations};
 use service_kit::startup::{Routes, ServiceContext, ServiceDefinition};
 use sha2::Sha256;
@@ -55,6 +55,11 @@ pub struct Keys {
 /// What the routes and the worker share.
 pub struct Orchestrator {
     pub settings: settings::GdprSettings,
+    /// How a FORGET's confirmation is checked: `gdpr.four_eyes`, with persons the identity
+    /// provider signed in outside development.
+    pub four_eyes: lifecycle::FourEyes,
+    /// Outside development a FORGET is filed by a person the identity provider signed in.
+    pub forget_needs_verified_person: bool,
     pub keys: Keys,
     /// How subjects' phone numbers are read (`handles.default_region`).
     pub handles: HandleNormaliser,
@@ -63,6 +68,12 @@ pub struct Orchestrator {
 impl Orchestrator {
     pub fn new(settings: &Settings) -> anyhow::Result<Self> {
         let gdpr = gdpr_settings(settings)?;
+        let development = settings.application.environment == Environment::Development;
+        let four_eyes = match (gdpr.four_eyes, development) {
+            (false, _) => lifecycle::FourEyes::Off,
+            (true, true) => lifecycle::FourEyes::Named,
+            (true, false) => lifecycle::FourEyes::Verified,
+        };
         let keys = Keys {
             fingerprint: Hmac::<Sha256>::new_from_slice(gdpr.identifier_key.expose_secret().as_bytes())
                 .map_err(|_| invalid("gdpr.identifier_key: not usable as an HMAC key"))?,
@@ -87,6 +98,8 @@ impl Orchestrator {
         }
         Ok(Self {
             settings: gdpr,
+            four_eyes,
+            forget_needs_verified_person: !development,
             keys,
             handles,
         })
@@ -105,7 +118,8 @@ impl Orchestrator {
 /// The `[gdpr]` settings, validated.
 pub fn gdpr_settings(settings: &Settings) -> anyhow::Result<settings::GdprSettings> {
     let gdpr: settings::GdprSettings = settings.section("gdpr")?;
-    gdpr.validate().map_err(service_kit::configuration::invalid_all)?;
+    gdpr.validate(settings.application.environment)
+        .map_err(service_kit::configuration::invalid_all)?;
     Ok(gdpr)
 }
 

@@ -2,7 +2,7 @@
 //! eyes), undo it (or cancel it), extend a deadline. No I/O: the routes load, decide here, save.
 
 use crate::audit::Actor;
-use crate::store::{Request, RequestStatus, RequestType};
+use crate::store::{Request, RequestStatus, RequestType, Vouching};
 use domain::gdpr::due_after_months;
 use domain::Timestamp;
 use serde_json::{json, Value};
@@ -24,13 +24,34 @@ fn later(at: Timestamp, by: Duration) -> Result<Timestamp, Refusal> {
         .ok_or_else(|| Refusal::Impossible("the date would pass year 9999".to_owned()))
 }
 
-/// Confirms a FORGET awaiting confirmation: it is carried out now and purged after `grace`. With
-/// `four_eyes`, the person who filed it may not confirm it, and a client acting as itself (no
-/// person) may not confirm at all. Returns the audit detail.
+/// How a FORGET's confirmation is checked (`gdpr.four_eyes`, and the environment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FourEyes {
+    /// `gdpr.four_eyes = false`, development only: whoever may confirm, confirms.
+    Off,
+    /// Development: a person other than the filer confirms; a name (`X-Acting-User`) counts.
+    Named,
+    /// Outside development: two persons, each signed in by the bank's identity provider and
+    /// verified here, the confirmer another than the filer.
+    Verified,
+}
+
+/// Who confirms: the actor, and what vouched for them.
+#[derive(Debug, Clone, Copy)]
+pub struct Confirmer<'a> {
+    pub actor: Actor<'a>,
+    pub vouched_by: Vouching,
+}
+
+/// Confirms a FORGET awaiting confirmation: it is carried out now and purged after `grace`.
+/// With four eyes, a client acting as itself may not confirm, nor the person who filed it
+/// (persons are compared by what vouched for them and their subject, never by a bare name);
+/// outside development ([`FourEyes::Verified`]) both the filer and the confirmer are persons the
+/// identity provider signed in. Returns the audit detail.
 pub fn confirm(
     request: &mut Request,
-    by: Actor<'_>,
-    four_eyes: bool,
+    by: Confirmer<'_>,
+    four_eyes: FourEyes,
     grace: Duration,
     now: Timestamp,
 ) -> Result<Value, Refusal> {
@@ -41,21 +62,39 @@ pub fn confirm(
             request.status.as_str()
         )));
     }
-    if four_eyes && by.name.is_none() {
-        return Err(Refusal::Forbidden(
-            "four eyes: a FORGET is confirmed by a signed-in person, not by a client acting as itself".to_owned(),
-        ));
-    }
-    if four_eyes && by.person == request.requested_by {
-        return Err(Refusal::Forbidden(
-            "four eyes: a FORGET is confirmed by another person than the one who filed it".to_owned(),
-        ));
+    if four_eyes != FourEyes::Off {
+        if !by.vouched_by.is_person() {
+            return Err(Refusal::Forbidden(
+                "four eyes: a FORGET is confirmed by a signed-in person, not by a client acting as itself".to_owned(),
+            ));
+        }
+        if four_eyes == FourEyes::Verified && by.vouched_by != Vouching::Provider {
+            return Err(Refusal::Forbidden(
+                "four eyes: a FORGET is confirmed by a person the identity provider signed in".to_owned(),
+            ));
+        }
+        if four_eyes == FourEyes::Verified && request.requested_vouched_by != Some(Vouching::Provider) {
+            return Err(Refusal::Forbidden(
+                "four eyes: this FORGET was not filed by a person the identity provider signed in, so no second person can confirm it; cancel it (UNDO_FORGET) and file it again signed in"
+                    .to_owned(),
+            ));
+        }
+        let same_person = match request.requested_vouched_by {
+            Some(filer) => filer == by.vouched_by && request.requested_by == by.actor.person,
+            // Filed before what vouched was recorded: the name is all there is.
+            None => request.requested_by == by.actor.person,
+        };
+        if same_person {
+            return Err(Refusal::Forbidden(
+                "four eyes: a FORGET is confirmed by another person than the one who filed it".to_owned(),
+            ));
+        }
     }
     let purge_after = later(now, grace)?;
     request.status = RequestStatus::Forgetting;
     request.confirmed_at = Some(now);
-    request.confirmed_by = Some(by.person.to_owned());
-    request.confirmed_via = Some(by.caller.to_owned());
+    request.confirmed_by = Some(by.actor.person.to_owned());
+    request.confirmed_via = Some(by.actor.caller.to_owned());
     request.purge_after = Some(purge_after);
     request.next_attempt_at = now;
     request.updated_at = now;
@@ -63,7 +102,7 @@ pub fn confirm(
         "from": RequestStatus::AwaitingConfirmation.as_str(),
         "to": RequestStatus::Forgetting.as_str(),
         "purgeAfter": purge_after,
-        "fourEyes": four_eyes,
+        "fourEyes": four_eyes != FourEyes::Off,
     }))
 }
 
@@ -173,6 +212,7 @@ mod tests {
             reference: Some("CASE-1".to_owned()),
             requested_by: "alice".to_owned(),
             requested_via: "console".to_owned(),
+            requested_vouched_by: Some(Vouching::Provider),
             subject: None,
             subject_fingerprint: None,
             target_request_id: None,
@@ -194,39 +234,41 @@ mod tests {
         }
     }
 
-    const ALICE: Actor = Actor {
-        person: "alice",
-        name: Some("Alice"),
-        caller: "console",
-    };
-    const BOB: Actor = Actor {
-        person: "bob",
-        name: Some("Bob"),
-        caller: "console",
-    };
+    fn person(subject: &'static str, vouched_by: Vouching) -> Confirmer<'static> {
+        Confirmer {
+            actor: Actor {
+                person: subject,
+                name: Some(subject),
+                caller: "console",
+            },
+            vouched_by,
+        }
+    }
+
+    const GRACE: Duration = Duration::from_secs(3600);
 
     #[test]
     fn the_filer_cannot_confirm_with_four_eyes_another_person_can() {
         let now = at("2026-11-21T10:00:00Z");
         let mut request = forget(RequestStatus::AwaitingConfirmation);
-        let grace = Duration::from_secs(3600);
+        let (alice, bob) = (person("alice", Vouching::Provider), person("bob", Vouching::Provider));
         assert!(matches!(
-            confirm(&mut request, ALICE, true, grace, now),
+            confirm(&mut request, alice, FourEyes::Verified, GRACE, now),
             Err(Refusal::Forbidden(_))
         ));
         assert_eq!(request.status, RequestStatus::AwaitingConfirmation);
-        confirm(&mut request, BOB, true, grace, now).unwrap();
+        confirm(&mut request, bob, FourEyes::Verified, GRACE, now).unwrap();
         assert_eq!(request.status, RequestStatus::Forgetting);
         assert_eq!(request.confirmed_by.as_deref(), Some("bob"));
         assert_eq!(request.confirmed_via.as_deref(), Some("console"));
         assert_eq!(request.purge_after, Some(at("2026-11-21T11:00:00Z")));
 
         let mut alone = forget(RequestStatus::AwaitingConfirmation);
-        confirm(&mut alone, ALICE, false, grace, now).unwrap();
+        confirm(&mut alone, alice, FourEyes::Off, GRACE, now).unwrap();
         let mut export = forget(RequestStatus::AwaitingConfirmation);
         export.request_type = RequestType::Export;
         assert!(matches!(
-            confirm(&mut export, BOB, true, grace, now),
+            confirm(&mut export, bob, FourEyes::Verified, GRACE, now),
             Err(Refusal::Conflict(_))
         ));
     }
@@ -234,20 +276,75 @@ mod tests {
     #[test]
     fn with_four_eyes_a_client_acting_as_itself_cannot_confirm() {
         let now = at("2026-11-21T10:00:00Z");
-        let grace = Duration::from_secs(3600);
-        let machine = Actor {
-            person: "dpo",
-            name: None,
-            caller: "dpo",
+        let machine = Confirmer {
+            actor: Actor {
+                person: "dpo",
+                name: None,
+                caller: "dpo",
+            },
+            vouched_by: Vouching::Caller,
         };
         let mut request = forget(RequestStatus::AwaitingConfirmation);
-        let refused = confirm(&mut request, machine, true, grace, now);
-        assert!(
-            matches!(&refused, Err(Refusal::Forbidden(reason)) if reason.contains("signed-in person")),
-            "{refused:?}"
-        );
+        for four_eyes in [FourEyes::Named, FourEyes::Verified] {
+            let refused = confirm(&mut request, machine, four_eyes, GRACE, now);
+            assert!(
+                matches!(&refused, Err(Refusal::Forbidden(reason)) if reason.contains("signed-in person")),
+                "{refused:?}"
+            );
+        }
         assert_eq!(request.status, RequestStatus::AwaitingConfirmation);
-        confirm(&mut request, machine, false, grace, now).unwrap();
+        confirm(&mut request, machine, FourEyes::Off, GRACE, now).unwrap();
+    }
+
+    #[test]
+    fn outside_development_four_eyes_are_two_persons_the_provider_signed_in() {
+        let now = at("2026-11-21T10:00:00Z");
+        let bob = person("bob", Vouching::Provider);
+        // Filed by a client acting as itself (or before what vouched was recorded): no verified
+        // filer, so no single person can confirm it.
+        for filer in [Some(Vouching::Caller), Some(Vouching::DevelopmentHeader), None] {
+            let mut request = forget(RequestStatus::AwaitingConfirmation);
+            request.requested_by = "dpo".to_owned();
+            request.requested_vouched_by = filer;
+            let refused = confirm(&mut request, bob, FourEyes::Verified, GRACE, now);
+            assert!(
+                matches!(&refused, Err(Refusal::Forbidden(reason)) if reason.contains("not filed by a person")),
+                "{filer:?}: {refused:?}"
+            );
+            assert_eq!(request.status, RequestStatus::AwaitingConfirmation);
+        }
+        // A name only a development header vouches for confirms nothing outside development.
+        let mut request = forget(RequestStatus::AwaitingConfirmation);
+        let named = person("bob", Vouching::DevelopmentHeader);
+        assert!(matches!(
+            confirm(&mut request, named, FourEyes::Verified, GRACE, now),
+            Err(Refusal::Forbidden(_))
+        ));
+        // In development a client acting as itself may file and a named person confirm; a named
+        // "dpo" is not the client "dpo" but the filer's own name is still refused.
+        let mut request = forget(RequestStatus::AwaitingConfirmation);
+        request.requested_by = "dpo".to_owned();
+        request.requested_vouched_by = Some(Vouching::Caller);
+        confirm(
+            &mut request,
+            person("dpo", Vouching::DevelopmentHeader),
+            FourEyes::Named,
+            GRACE,
+            now,
+        )
+        .unwrap();
+        let mut request = forget(RequestStatus::AwaitingConfirmation);
+        request.requested_vouched_by = Some(Vouching::DevelopmentHeader);
+        assert!(matches!(
+            confirm(
+                &mut request,
+                person("alice", Vouching::DevelopmentHeader),
+                FourEyes::Named,
+                GRACE,
+                now
+            ),
+            Err(Refusal::Forbidden(_))
+        ));
     }
 
     #[test]

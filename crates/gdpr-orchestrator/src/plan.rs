@@ -123,6 +123,7 @@ mod tests {
             reference: None,
             requested_by: "alice".to_owned(),
             requested_via: "dpo".to_owned(),
+            requested_vouched_by: Some(crate::store::Vouching::Caller),
             subject: None,
             subject_fingerprint: None,
             target_request_id: None,

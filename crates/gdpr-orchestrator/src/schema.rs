@@ -30,6 +30,7 @@ diesel::table! {
         version -> Integer,
         requested_via -> Text,
         confirmed_via -> Nullable<Text>,
+        requested_vouched_by -> Nullable<Text>,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use service_kit::configuration::Environment;
 use service_kit::queue::QueueSettings;
 use std::time::Duration;
 
@@ -36,7 +37,8 @@ pub struct GdprSettings {
     pub bundle_key: SecretString,
     /// Ed25519 key participant calls are signed with (`ed25519:<base64 seed>`). Never logged.
     pub signing_key: SecretString,
-    /// A FORGET is confirmed by another person than the one who filed it.
+    /// A FORGET is confirmed by another person than the one who filed it. `false` (one person
+    /// alone) is refused outside development.
     pub four_eyes: bool,
     /// A FORGET not confirmed within this many days expires, and its subject is erased.
     pub confirmation_timeout_days: u64,
@@ -56,8 +58,16 @@ pub struct Participant {
 }
 
 impl GdprSettings {
-    pub fn validate(&self) -> Result<(), Vec<String>> {
+    /// What is wrong with these settings in `environment`.
+    pub fn validate(&self, environment: Environment) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
+        // One person alone must not erase a customer outside a development machine.
+        if !self.four_eyes && environment != Environment::Development {
+            problems.push(
+                "gdpr.four_eyes: must be true outside development (a FORGET is filed and confirmed by two persons the identity provider signed in)"
+                    .to_owned(),
+            );
+        }
         for (key, url) in [
             ("gdpr.result_ingest_url", &self.result_ingest_url),
             ("gdpr.comm_history_url", &self.comm_history_url),

@@ -2,8 +2,8 @@
 
 use crate::audit::Actor;
 use crate::lifecycle::Refusal;
-use crate::store::{self, Request, Step, StoreError};
-use service_kit::auth::Caller;
+use crate::store::{self, Request, Step, StoreError, Vouching};
+use service_kit::auth::{Caller, VouchedBy};
 use service_kit::database::AnyConnection;
 use service_kit::problem::{ApiError, FieldProblem};
 use uuid::Uuid;
@@ -13,6 +13,15 @@ pub(super) fn actor(caller: &Caller) -> Actor<'_> {
         person: caller.person(),
         name: caller.person.as_ref().map(|person| person.display_name.as_str()),
         caller: &caller.name,
+    }
+}
+
+/// What vouched for the caller's person (or that the client acts as itself).
+pub(super) fn vouching(caller: &Caller) -> Vouching {
+    match caller.person.as_ref().map(|person| person.vouched_by) {
+        Some(VouchedBy::Provider) => Vouching::Provider,
+        Some(VouchedBy::DevelopmentHeader) => Vouching::DevelopmentHeader,
+        None => Vouching::Caller,
     }
 }
 

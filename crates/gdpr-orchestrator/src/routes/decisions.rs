@@ -1,10 +1,10 @@
 //! `/gdpr/requests/{id}/confirm` and `/extend`: the DPO's decisions on a filed request, each
 //! audited under the person who took it.
 
-use super::common::{actor, lock, parse_id, refused, store_error};
+use super::common::{actor, lock, parse_id, refused, store_error, vouching};
 use super::views::{view, RequestView};
 use crate::audit::{self};
-use crate::lifecycle::{self, Refusal};
+use crate::lifecycle::{self, Confirmer, Refusal};
 use crate::scopes::Dpo;
 use crate::store::{self};
 use crate::Orchestrator;
@@ -26,7 +26,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 
 /// `POST /gdpr/requests/{id}/confirm`: a FORGET awaiting confirmation is carried out; its purge
 /// is due once the grace window has passed. With `gdpr.four_eyes`, the person who filed it may
-/// not confirm it (403, audited as refused).
+/// not confirm it, nor a client acting as itself; outside development both are persons the
+/// identity provider signed in (403, audited as refused).
 #[utoipa::path(
     post,
     path = "/gdpr/requests/{id}/confirm",
@@ -39,7 +40,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     responses(
         (status = 200, description = "Confirmed: carried out now, purged after the grace window", body = RequestView),
         (status = 401, description = "No valid credentials (Bearer token, or Basic with the caller's name); or the person's token (X-Person-Token) is not valid (signature, issuer, audience, expiry); or X-Acting-User outside development", body = service_kit::problem::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Four eyes: the person who filed it may not confirm it, nor a client acting as itself", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Four eyes: the person who filed it may not confirm it, nor a client acting as itself; outside development the filer and the confirmer are each a person the identity provider signed in", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a FORGET awaiting confirmation", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -59,8 +60,11 @@ pub(crate) async fn confirm(
                 let mut request = lock(c, id)?;
                 let detail = match lifecycle::confirm(
                     &mut request,
-                    actor(&caller),
-                    context.settings.four_eyes,
+                    Confirmer {
+                        actor: actor(&caller),
+                        vouched_by: vouching(&caller),
+                    },
+                    context.four_eyes,
                     context.settings.grace(),
                     now,
                 ) {

@@ -1,12 +1,12 @@
 //! `/gdpr/requests`: file, list and follow GDPR requests. Every action is audited under the
 //! person who took it and the client they came through.
 
-use super::common::{actor, load_with_steps, lock, parse_id, refused, store_error};
+use super::common::{actor, load_with_steps, lock, parse_id, refused, store_error, vouching};
 use super::views::{view, FiledView, RequestPage, RequestView};
 use crate::audit::{self, Actor};
 use crate::lifecycle::{self};
 use crate::scopes::Dpo;
-use crate::store::{self, Request, RequestStatus, RequestType};
+use crate::store::{self, Request, RequestStatus, RequestType, Vouching};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
@@ -62,6 +62,7 @@ pub(crate) struct CreateBody {
         (status = 201, description = "Filed", body = FiledView),
         (status = 200, description = "The subject already has an unfinished request of this type and kind (count or not): that one", body = FiledView),
         (status = 401, description = "No valid credentials (Bearer token, or Basic with the caller's name); or the person's token (X-Person-Token) is not valid (signature, issuer, audience, expiry); or X-Acting-User outside development", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller lacks the scope this operation requires; or, outside development, a FORGET (not a count) filed without a person the identity provider signed in (X-Person-Token)", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "UNDO_FORGET: no FORGET to undo, or it is purged", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -100,6 +101,19 @@ pub(crate) async fn create(
         return Err(ApiError::Validation(problems));
     };
     tracing::Span::current().record("request_type", request_type.as_str());
+    // Four eyes are two persons: outside development a FORGET that will erase is filed by a person
+    // the identity provider signed in, never by a client acting as itself (whom any one person
+    // could then confirm). Counts and EXPORTs a client may file as itself.
+    if request_type == RequestType::Forget
+        && !body.count_only
+        && orchestrator.forget_needs_verified_person
+        && vouching(&caller) != Vouching::Provider
+    {
+        return Err(ApiError::Refused(
+            "a FORGET needs a signed-in person: send their access token from the identity provider (X-Person-Token); a client acting as itself may file counts and EXPORTs only"
+                .to_owned(),
+        ));
+    }
     let fingerprint = orchestrator
         .fingerprint(&subject)
         .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("the subject could not be fingerprinted: {e}")))?;
@@ -130,6 +144,7 @@ pub(crate) async fn create(
                     reference: Some(reference),
                     requested_by: caller.person().to_owned(),
                     requested_via: caller.name.clone(),
+                    requested_vouched_by: Some(vouching(&caller)),
                     subject: Some(subject),
                     subject_fingerprint: Some(fingerprint),
                     target_request_id: target,

@@ -189,6 +189,38 @@ impl StepState {
     }
 }
 
+/// What vouched for a person who acted on a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vouching {
+    /// A token of the bank's identity provider, verified by the orchestrator.
+    Provider,
+    /// A bare `X-Acting-User` name (development only).
+    DevelopmentHeader,
+    /// Nobody: a client acting as itself.
+    Caller,
+}
+
+impl Vouching {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Provider => "provider",
+            Self::DevelopmentHeader => "development",
+            Self::Caller => "caller",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Provider, Self::DevelopmentHeader, Self::Caller]
+            .into_iter()
+            .find(|v| v.as_str() == text)
+    }
+
+    /// Whether a person (not a client acting as itself) is vouched for.
+    pub fn is_person(self) -> bool {
+        self != Self::Caller
+    }
+}
+
 /// A request, typed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
@@ -201,6 +233,8 @@ pub struct Request {
     /// The person who filed it, and the client they came through.
     pub requested_by: String,
     pub requested_via: String,
+    /// What vouched for the person who filed it (none: filed before it was recorded).
+    pub requested_vouched_by: Option<Vouching>,
     /// While the request still holds it.
     pub subject: Option<DataSubject>,
     pub subject_fingerprint: Option<String>,
@@ -257,6 +291,7 @@ pub(super) struct RequestRow {
     pub(super) version: i32,
     pub(super) requested_via: String,
     pub(super) confirmed_via: Option<String>,
+    pub(super) requested_vouched_by: Option<String>,
 }
 
 pub(super) fn timestamp(value: Option<DbTimestamp>) -> QueryResult<Option<Timestamp>> {
@@ -286,6 +321,11 @@ impl TryFrom<RequestRow> for Request {
             reference: (!erased).then_some(row.reference),
             requested_by: row.requested_by,
             requested_via: row.requested_via,
+            requested_vouched_by: row
+                .requested_vouched_by
+                .as_deref()
+                .map(|v| Vouching::parse(v).ok_or_else(|| corrupt(format!("unknown requested_vouched_by {v:?}"))))
+                .transpose()?,
             subject: row
                 .subject
                 .as_deref()
@@ -340,6 +380,7 @@ impl Request {
             version: self.version,
             requested_via: self.requested_via.clone(),
             confirmed_via: self.confirmed_via.clone(),
+            requested_vouched_by: self.requested_vouched_by.map(|v| v.as_str().to_owned()),
         })
     }
 }

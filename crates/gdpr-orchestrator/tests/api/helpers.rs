@@ -186,12 +186,7 @@ impl StackOptions {
     /// `provider` (`auth.persons`), fetching its keys again at most every `refetch_seconds`.
     pub fn production_with_persons(provider: &test_support::oidc::Provider, refetch_seconds: u64) -> Self {
         let keys = service_kit::cli::new_keys();
-        let key = |name: &str| {
-            keys.lines()
-                .find_map(|line| line.strip_prefix(&format!("{name}=")))
-                .unwrap()
-                .to_owned()
-        };
+        let key = |name: &str| key_of(&keys, name);
         let verifying = key("APP__GDPR_PARTICIPANT__ORCHESTRATOR_KEY");
         let mut orchestrator = person_settings(provider, refetch_seconds);
         orchestrator.extend([
@@ -208,6 +203,14 @@ impl StackOptions {
             orchestrator,
         }
     }
+}
+
+/// The value of `name` in `keys`, as `service_kit::cli::new_keys` prints them (`NAME=value`).
+pub fn key_of(keys: &str, name: &str) -> String {
+    keys.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}=")))
+        .unwrap()
+        .to_owned()
 }
 
 /// `auth.persons`: the orchestrator verifies person tokens from `provider`.

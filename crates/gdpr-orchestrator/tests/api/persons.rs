@@ -29,6 +29,18 @@ fn subject(person: &Person) -> Value {
     json!({ "phoneNumbers": [person.phone] })
 }
 
+/// The requests filed so far, newest first.
+async fn filed(s: &Stack) -> Vec<Value> {
+    let list: Value = s
+        .orchestrator
+        .get("/gdpr/requests", crate::helpers::DPO)
+        .await
+        .json()
+        .await
+        .unwrap();
+    list["requests"].as_array().unwrap().clone()
+}
+
 /// The entry of `event`, by whom (subject, display name, client).
 fn who(entries: &[Value], event: &str) -> (Value, Value, Value) {
     let entry = entries
@@ -168,18 +180,8 @@ async fn forged_foreign_misaddressed_and_expired_person_tokens_are_401() {
         );
         assert!(!detail.contains("dana"), "{case}: {problem}");
     }
-    let list: Value = s
-        .orchestrator
-        .get("/gdpr/requests", crate::helpers::DPO)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        list["requests"].as_array().unwrap().len(),
-        1,
-        "only the valid one was filed: {list}"
-    );
+    let list = filed(&s).await;
+    assert_eq!(list.len(), 1, "only the valid one was filed: {list:?}");
 }
 
 #[tokio::test]
@@ -228,28 +230,68 @@ async fn the_providers_keys_are_fetched_again_at_most_once_per_interval() {
 }
 
 #[tokio::test]
-async fn outside_development_a_machine_caller_with_no_person_is_recorded_as_itself_and_cannot_confirm() {
+async fn outside_development_a_machine_caller_cannot_file_a_forget_but_counts_and_exports_as_itself() {
     let provider = provider().await;
     let s = production(&provider, 60).await;
-    let (person, _) = recorded_subject(&s).await;
-    let response = s.file_as("FORGET", subject(&person), false, None).await;
-    let body: Value = response.json().await.unwrap();
-    let id = body["id"].as_str().unwrap().to_owned();
-    assert_eq!(body["requestedBy"], "dpo", "{body}");
-    assert_eq!(s.run(&id, Timestamp::now()).await["status"], "awaiting_confirmation");
-    let entries = s.audit(&id).await;
-    let filer = who(&entries, "received");
-    println!("filed by a machine caller: {filer:?}");
-    assert_eq!(filer, (json!("dpo"), Value::Null, json!("dpo")));
+    let (person, interaction) = recorded_subject(&s).await;
 
-    // Four eyes: a client acting as itself is no second person.
-    let refused = assert_problem(s.confirm_as(&id, None).await, 403).await;
+    // A FORGET filed by the client as itself would leave one signed-in person to confirm it
+    // alone: it is refused at filing, and nothing is filed.
+    let refused = assert_problem(s.file_as("FORGET", subject(&person), false, None).await, 403).await;
+    println!("a FORGET from a client acting as itself: 403 {}", refused["detail"]);
     assert!(
         refused["detail"].as_str().unwrap().contains("signed-in person"),
         "{refused}"
     );
-    let confirmed = s.confirm_signed_in(&id, &provider.access_token("bob").await).await;
-    assert_eq!(confirmed.status().as_u16(), 200);
+    assert!(filed(&s).await.is_empty());
+
+    // Counts and EXPORTs it may file, as itself.
+    for (request_type, count_only) in [("FORGET", true), ("EXPORT", false)] {
+        let response = s.file_as(request_type, subject(&person), count_only, None).await;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "{request_type} countOnly={count_only}: {body}");
+        assert_eq!(body["requestedBy"], "dpo", "{body}");
+        let id = body["id"].as_str().unwrap().to_owned();
+        let entries = s.audit(&id).await;
+        let filer = who(&entries, "received");
+        println!("{request_type} countOnly={count_only} filed by a machine caller: {filer:?}");
+        assert_eq!(filer, (json!("dpo"), Value::Null, json!("dpo")));
+    }
+    assert_eq!(
+        s.records(&format!("interactionId={interaction}")).await.len(),
+        1,
+        "nothing was erased"
+    );
+}
+
+#[tokio::test]
+async fn outside_development_a_person_alone_cannot_confirm_what_a_client_filed_as_itself() {
+    // Before: the dpo client filed a FORGET as itself and bob alone confirmed it (200): one
+    // person erased a customer. Now the filing is refused, so there is nothing for bob to confirm;
+    // and bob confirming under the client's name is no second person either.
+    let provider = provider().await;
+    let s = production(&provider, 60).await;
+    let (person, interaction) = recorded_subject(&s).await;
+    let filed = s.file_as("FORGET", subject(&person), false, None).await;
+    let status = filed.status().as_u16();
+    let body: Value = filed.json().await.unwrap();
+    println!("dpo files a FORGET as itself: {status}");
+    assert_eq!(status, 403, "{body}");
+    assert!(body["id"].is_null(), "{body}");
+    let bob = provider.access_token("bob").await;
+    // A FORGET bob files himself he cannot confirm; a machine caller cannot either.
+    let id = file_forget(&s, &person, &bob).await;
+    let again = assert_problem(s.confirm_signed_in(&id, &provider.access_token("bob").await).await, 403).await;
+    println!("bob confirms bob's FORGET: 403 {}", again["detail"]);
+    let machine = assert_problem(s.confirm_as(&id, None).await, 403).await;
+    println!("the dpo client confirms it as itself: 403 {}", machine["detail"]);
+    assert!(
+        machine["detail"].as_str().unwrap().contains("signed-in person"),
+        "{machine}"
+    );
+    assert_eq!(s.request(&id).await["status"], "awaiting_confirmation");
+    assert_eq!(s.records(&format!("interactionId={interaction}")).await.len(), 1);
 }
 
 #[tokio::test]
@@ -308,4 +350,66 @@ fn outside_development_a_delegating_caller_without_auth_persons_is_refused_at_st
         ("auth.persons.audience", "https://ccbridge.bank.example"),
     ]);
     assert!(!configured.iter().any(|p| p.contains("auth.persons")), "{configured:?}");
+}
+
+/// The orchestrator's settings outside development, complete and valid, with `extra` on top.
+fn production_settings(extra: &[(&str, &str)]) -> service_kit::configuration::Settings {
+    let keys = service_kit::cli::new_keys();
+    let key = |name: &str| crate::helpers::key_of(&keys, name);
+    let mut overrides: Vec<(String, String)> = [
+        ("application.environment", "production"),
+        ("auth.callers.dpo.token", "a-dpo-token-of-some-length-000"),
+        ("auth.callers.dpo.scopes", "dpo"),
+        ("auth.callers.dpo.delegates", "true"),
+        ("auth.persons.issuer", "https://login.bank.example/realms/staff"),
+        ("auth.persons.audience", "https://ccbridge.bank.example"),
+        ("gdpr.internal_token", "an-internal-token-of-some-length"),
+    ]
+    .iter()
+    .chain(extra)
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    for (setting, name) in [
+        ("gdpr.signing_key", "APP__GDPR__SIGNING_KEY"),
+        ("gdpr.bundle_key", "APP__GDPR__BUNDLE_KEY"),
+        (
+            "gdpr_participant.orchestrator_key",
+            "APP__GDPR_PARTICIPANT__ORCHESTRATOR_KEY",
+        ),
+    ] {
+        overrides.push((setting.to_owned(), key(name)));
+    }
+    overrides.push(("gdpr.identifier_key".to_owned(), uuid::Uuid::new_v4().to_string()));
+    overrides.push(("gdpr.audit_key".to_owned(), uuid::Uuid::new_v4().to_string()));
+    let sources = service_kit::configuration::SettingsSources {
+        service_defaults: gdpr_orchestrator::SERVICE.default_config,
+        file: None,
+        environment: false,
+        overrides,
+    };
+    service_kit::configuration::Settings::load(sources, gdpr_orchestrator::SERVICE.scopes)
+        .unwrap_or_else(|e| panic!("production settings: {e}"))
+}
+
+/// One person alone must not erase a customer: `gdpr.four_eyes = false` is refused outside
+/// development by the service's setup, which both the start and `check-config` run.
+#[test]
+fn outside_development_four_eyes_off_is_refused_at_start_and_by_check_config() {
+    let check_config = |settings: &service_kit::configuration::Settings| {
+        let context = service_kit::startup::ServiceContext {
+            settings,
+            metrics: &prometheus::Registry::new(),
+            pool: None,
+            background: None,
+        };
+        (gdpr_orchestrator::SERVICE.setup)(&context).map(|_| ())
+    };
+    let refused = check_config(&production_settings(&[("gdpr.four_eyes", "false")]));
+    let reason = refused
+        .err()
+        .map_or(String::new(), |e| format!("{e:#}").replace('\n', " "));
+    println!("gdpr.four_eyes = false in production: {reason}");
+    assert!(reason.contains("gdpr.four_eyes"), "{reason}");
+    check_config(&production_settings(&[])).unwrap();
+    check_config(&production_settings(&[("gdpr.four_eyes", "true")])).unwrap();
 }

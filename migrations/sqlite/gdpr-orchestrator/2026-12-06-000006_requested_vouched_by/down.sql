@@ -1,0 +1,1 @@
+ALTER TABLE gdpr_requests DROP COLUMN requested_vouched_by;
