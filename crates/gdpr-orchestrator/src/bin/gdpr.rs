@@ -22,6 +22,10 @@
 //! `--as NAME` names a person without signing them in: accepted by an orchestrator in development
 //! only. Writes `output.json` (and for exportme the bundle) and `execution.log` (no identifiers)
 //! to OUTDIR; exits non-zero with the reason on failure.
+//!
+//! `--url` and `--issuer` are `https` (plain `http` only to a loopback address); the certificates
+//! are checked against the public roots and `--ca-bundle` (the bank's internal CA), and no
+//! redirect is followed (the caller's token and the person's would go with it).
 
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -72,8 +76,9 @@ struct Cli {
     /// X-Acting-User; an orchestrator outside development refuses it). Use --issuer instead.
     #[arg(long = "as", value_name = "NAME", conflicts_with = "issuer")]
     acting_user: Option<String>,
-    /// The bank's identity provider (its OpenID issuer URL): the person this command acts for
-    /// signs in there (device authorization grant) and the orchestrator verifies their token.
+    /// The bank's identity provider (its OpenID issuer URL, https or http to a loopback address):
+    /// the person this command acts for signs in there (device authorization grant) and the
+    /// orchestrator verifies their token.
     #[arg(long, env = "GDPR_ISSUER")]
     issuer: Option<String>,
     /// This command's client at the identity provider (a public client allowed the device
@@ -119,9 +124,13 @@ struct Cli {
     /// The caller's token, with --client-id (HTTP Basic).
     #[arg(long, env = "GDPR_CLIENT_SECRET", hide_env_values = true, requires = "client_id")]
     client_secret: Option<String>,
-    /// gdpr-orchestrator's base URL.
+    /// gdpr-orchestrator's base URL: https, or http to a loopback address only.
     #[arg(long, env = "GDPR_URL", default_value = "http://127.0.0.1:8085")]
     url: String,
+    /// A PEM file of CA certificates (the bank's internal CA) trusted besides the public roots,
+    /// for the orchestrator and the identity provider.
+    #[arg(long, env = "GDPR_CA_BUNDLE", value_name = "PATH")]
+    ca_bundle: Option<PathBuf>,
     /// The case number in the bank's ticketing.
     #[arg(long, default_value = "gdpr-cli")]
     reference: String,
@@ -189,8 +198,13 @@ impl Api {
         let response = builder
             .send()
             .await
-            .map_err(|e| format!("gdpr-orchestrator is unreachable at {}: {e}", self.base))?;
+            .map_err(|e| format!("gdpr-orchestrator is unreachable at {}: {}", self.base, causes(&e)))?;
         let status = response.status();
+        if status.is_redirection() {
+            return Err(format!(
+                "gdpr-orchestrator answered {status} (a redirect): not followed, the credentials stay here; check --url"
+            ));
+        }
         let body: Value = response.json().await.unwrap_or(Value::Null);
         if status.is_success() {
             Ok(body)
@@ -266,8 +280,55 @@ impl Cli {
     }
 }
 
+/// `url` (option `option`) as the command will call it: https, or plain http to a loopback
+/// address (the caller's token and the person's would otherwise cross the network in clear).
+fn checked_url(option: &str, url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{option}: not a URL ({e})"))?;
+    let loopback = parsed
+        .host_str()
+        .map(|host| host.trim_start_matches('[').trim_end_matches(']'))
+        .and_then(|host| host.parse::<std::net::IpAddr>().ok())
+        .is_some_and(|address| address.is_loopback());
+    match parsed.scheme() {
+        "https" if parsed.host().is_some() => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err(format!(
+            "{option}: http is accepted only to a loopback address (127.0.0.1, [::1]); use https:// (with --ca-bundle for the bank's CA)"
+        )),
+        _ => Err(format!("{option}: must be an https URL")),
+    }
+}
+
+/// An error and what caused it, on one line (reqwest's own text leaves out why a connection
+/// failed, e.g. a certificate no trusted CA signed).
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The one HTTP client of the command, for the orchestrator and the identity provider: TLS as
+/// every ccbridge client (public roots plus `--ca-bundle`), no redirects followed (reqwest would
+/// strip `Authorization` on a redirect to another host, but not `X-Person-Token`).
+fn http_client(cli: &Cli) -> Result<reqwest::Client, String> {
+    let extra_roots = match &cli.ca_bundle {
+        Some(path) => service_kit::tls::ca_bundle("--ca-bundle", &path.display().to_string())?,
+        None => Vec::new(),
+    };
+    service_kit::tls::client_builder(&extra_roots)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
 /// The person the command acts for: signed in at `--issuer`, named with `--as`, or nobody.
-async fn person(cli: &Cli, log: &mut ExecutionLog) -> Result<PersonHeader, String> {
+async fn person(cli: &Cli, http: &reqwest::Client, log: &mut ExecutionLog) -> Result<PersonHeader, String> {
     if let Some(name) = &cli.acting_user {
         return Ok(PersonHeader::Named(name.clone()));
     }
@@ -275,6 +336,7 @@ async fn person(cli: &Cli, log: &mut ExecutionLog) -> Result<PersonHeader, Strin
         return Ok(PersonHeader::Nobody);
     };
     let session = sign_in::device_sign_in(
+        http.clone(),
         issuer,
         &cli.oidc_client_id,
         &cli.oidc_scope,
@@ -287,12 +349,13 @@ async fn person(cli: &Cli, log: &mut ExecutionLog) -> Result<PersonHeader, Strin
 }
 
 /// The device authorization grant (RFC 8628) at the bank's identity provider, with the `oauth2`
-/// crate.
+/// crate over the command's own client (TLS as every ccbridge client, `--ca-bundle` trusted, no
+/// redirects followed).
 mod sign_in {
     use oauth2::basic::{BasicClient, BasicTokenResponse};
     use oauth2::{
-        AuthType, ClientId, DeviceAuthorizationUrl, EndpointNotSet, EndpointSet, RefreshToken, Scope,
-        StandardDeviceAuthorizationResponse, TokenResponse, TokenUrl,
+        AuthType, ClientId, DeviceAuthorizationUrl, EndpointNotSet, EndpointSet, HttpRequest, HttpResponse,
+        RefreshToken, Scope, StandardDeviceAuthorizationResponse, TokenResponse, TokenUrl,
     };
     use std::time::{Duration, Instant};
 
@@ -302,18 +365,34 @@ mod sign_in {
     /// A token this close to its expiry is renewed before it is sent.
     const RENEW_BEFORE: Duration = Duration::from_secs(10);
 
+    /// One request of `oauth2` sent with the workspace's reqwest.
+    async fn send(http: &reqwest::Client, request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
+        let (parts, body) = request.into_parts();
+        let response = http
+            .request(parts.method, parts.uri.to_string())
+            .headers(parts.headers)
+            .body(body)
+            .send()
+            .await?;
+        let mut answer = HttpResponse::new(Vec::new());
+        *answer.status_mut() = response.status();
+        *answer.headers_mut() = response.headers().clone();
+        *answer.body_mut() = response.bytes().await?.to_vec();
+        Ok(answer)
+    }
+
     /// The signed-in person's tokens, renewed with the refresh token as the access token runs out
     /// (a long export outlives an access token).
     pub struct Session {
         client: DeviceClient,
-        http: oauth2::reqwest::Client,
+        http: reqwest::Client,
         access: String,
         expires_at: Option<Instant>,
         refresh: Option<RefreshToken>,
     }
 
     impl Session {
-        fn new(client: DeviceClient, http: oauth2::reqwest::Client, tokens: &BasicTokenResponse) -> Self {
+        fn new(client: DeviceClient, http: reqwest::Client, tokens: &BasicTokenResponse) -> Self {
             let mut session = Self {
                 client,
                 http,
@@ -340,10 +419,11 @@ mod sign_in {
                 .expires_at
                 .is_some_and(|expires_at| expires_at.saturating_duration_since(Instant::now()) < RENEW_BEFORE);
             if let (true, Some(refresh)) = (running_out, &self.refresh) {
+                let http = &self.http;
                 let tokens = self
                     .client
                     .exchange_refresh_token(refresh)
-                    .request_async(&self.http)
+                    .request_async(&|request| send(http, request))
                     .await
                     .map_err(|e| format!("the sign-in could not be renewed at the identity provider: {e}"))?;
                 self.take(&tokens);
@@ -363,24 +443,25 @@ mod sign_in {
     /// Signs the person in: prints where to go and the code to enter (standard error), waits for
     /// them, and answers their session.
     pub async fn device_sign_in(
+        http: reqwest::Client,
         issuer: &str,
         client_id: &str,
         scopes: &str,
         resource: Option<&str>,
         timeout: Duration,
     ) -> Result<Session, String> {
-        let http = oauth2::reqwest::ClientBuilder::new()
-            .redirect(oauth2::reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| format!("cannot reach the identity provider: {e}"))?;
         let discovery_url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
         let fetched = http
             .get(&discovery_url)
             .send()
             .await
-            .and_then(oauth2::reqwest::Response::error_for_status)
-            .map_err(|e| format!("the identity provider is unreachable at {issuer}: {e}"))?
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| {
+                format!(
+                    "the identity provider is unreachable at {issuer}: {}",
+                    super::causes(&e)
+                )
+            })?
             .bytes()
             .await
             .map_err(|e| format!("the identity provider's discovery document could not be read: {e}"))?;
@@ -394,6 +475,10 @@ mod sign_in {
         let device_url = discovery
             .device_authorization_endpoint
             .ok_or("the identity provider offers no device authorization grant (RFC 8628)")?;
+        // The endpoints the provider names are held to the issuer's rule: https (http on the
+        // loopback only).
+        super::checked_url("the provider's device_authorization_endpoint", &device_url)?;
+        super::checked_url("the provider's token_endpoint", &discovery.token_endpoint)?;
         let client = BasicClient::new(ClientId::new(client_id.to_owned()))
             .set_auth_type(AuthType::RequestBody)
             .set_device_authorization_url(
@@ -408,7 +493,7 @@ mod sign_in {
             request = request.add_extra_param("resource", resource.to_owned());
         }
         let details: StandardDeviceAuthorizationResponse = request
-            .request_async(&http)
+            .request_async(&|request| send(&http, request))
             .await
             .map_err(|e| format!("the identity provider refused the sign-in: {e}"))?;
         eprintln!(
@@ -421,7 +506,7 @@ mod sign_in {
         }
         let tokens = client
             .exchange_device_access_token(&details)
-            .request_async(&http, tokio::time::sleep, Some(timeout))
+            .request_async(&|request| send(&http, request), tokio::time::sleep, Some(timeout))
             .await
             .map_err(|e| format!("the sign-in did not complete: {e}"))?;
         Ok(Session::new(client, http, &tokens))
@@ -482,14 +567,16 @@ async fn main() -> ExitCode {
 async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
     let operation = cli.operation()?;
     let auth = cli.auth()?;
+    checked_url("--url", &cli.url)?;
+    if let Some(issuer) = &cli.issuer {
+        checked_url("--issuer", issuer)?;
+    }
+    let http = http_client(cli)?;
     let api = Api {
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| e.to_string())?,
+        person: tokio::sync::Mutex::new(person(cli, &http, log).await?),
+        http,
         base: cli.url.clone(),
         auth,
-        person: tokio::sync::Mutex::new(person(cli, log).await?),
     };
     let request_type = match operation {
         Operation::Exportme => "EXPORT",

@@ -460,3 +460,169 @@ async fn the_gdpr_command_renews_its_persons_token_when_a_run_outlives_it() {
         (&json!("dana"), &json!("Dana Dpo"))
     );
 }
+
+/// A server on 127.0.0.1 answering every request with `response` (a status line and headers),
+/// counting the requests and keeping the headers of the last one.
+async fn stub(response: String) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let requests = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut read = Vec::new();
+            let mut buffer = [0u8; 4096];
+            // The head, then as much body as it announces.
+            let head_end = loop {
+                let Ok(n) = stream.read(&mut buffer).await else {
+                    break None;
+                };
+                if n == 0 {
+                    break None;
+                }
+                read.extend_from_slice(&buffer[..n]);
+                if let Some(at) = read.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(at + 4);
+                }
+            };
+            let Some(head_end) = head_end else { continue };
+            let head = String::from_utf8_lossy(&read[..head_end]).to_string();
+            let length = head
+                .lines()
+                .find_map(|line| {
+                    line.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            while read.len() < head_end + length {
+                match stream.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => read.extend_from_slice(&buffer[..n]),
+                }
+            }
+            requests.lock().unwrap().push(head);
+            let _ = stream
+                .write_all(format!("{response}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes())
+                .await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn the_gdpr_command_refuses_plain_http_to_another_host_than_the_loopback() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().display().to_string();
+    for (option, url) in [
+        ("--url", "http://gdpr-orchestrator.bank.example:8085"),
+        ("--issuer", "http://login.bank.example/realms/staff"),
+    ] {
+        let mut args = vec!["exportme", "-i", "c-1", "-o", &out, "--token", "t", option, url];
+        if option == "--issuer" {
+            args.extend(["--url", "https://gdpr-orchestrator.bank.example"]);
+        }
+        let output = gdpr(&args).await;
+        let reason = String::from_utf8_lossy(&output.stderr);
+        println!("{option} {url}: {}", reason.trim());
+        assert!(!output.status.success());
+        assert!(
+            reason.contains(&format!("{option}: http is accepted only to a loopback address")),
+            "{reason}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_gdpr_command_does_not_follow_a_redirect_from_the_orchestrator() {
+    // Where the redirect points: it must never see the caller's credentials or the person.
+    let (elsewhere, reached) = stub("HTTP/1.1 200 OK\r\ncontent-type: application/json".to_owned()).await;
+    let elsewhere = elsewhere.replace("127.0.0.1", "localhost");
+    let (orchestrator, asked) = stub(format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nlocation: {elsewhere}/gdpr/requests"
+    ))
+    .await;
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().display().to_string();
+    let output = gdpr(&[
+        "exportme",
+        "-i",
+        "c-1",
+        "-o",
+        &out,
+        "--token",
+        "a-dpo-token",
+        "--as",
+        "alice",
+        "--url",
+        &orchestrator,
+    ])
+    .await;
+    let reason = String::from_utf8_lossy(&output.stderr);
+    println!(
+        "the orchestrator answers 307: {} (requests to the redirect's target: {})",
+        reason.trim(),
+        reached.lock().unwrap().len()
+    );
+    assert!(!output.status.success());
+    assert_eq!(asked.lock().unwrap().len(), 1);
+    assert!(reached.lock().unwrap().is_empty(), "{:?}", reached.lock().unwrap());
+    assert!(reason.contains("307") && reason.contains("not followed"), "{reason}");
+}
+
+#[tokio::test]
+async fn the_gdpr_command_trusts_the_banks_ca_only_through_ca_bundle() {
+    let s = stack().await;
+    let person = Person::new();
+    let running = run_worker(&s);
+    let ca = test_support::tls::TestCa::new("Bank internal CA (test)");
+    let upstream: std::net::SocketAddr = s.orchestrator.address.trim_start_matches("http://").parse().unwrap();
+    let front = test_support::tls::TlsFront::start(&ca, upstream).await;
+    let bundle = ca.pem_file();
+    let work = tempfile::tempdir().unwrap();
+    let token = s.orchestrator.token(DPO).to_owned();
+    let run = |out: &str, with_bundle: bool| {
+        let mut args: Vec<String> = [
+            "exportme",
+            "-i",
+            &person.customer_id,
+            "--count",
+            "-o",
+            out,
+            "--token",
+            &token,
+            "--url",
+            &front.url,
+            "--poll-ms",
+            "100",
+            "--timeout-seconds",
+            "60",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        if with_bundle {
+            args.extend(["--ca-bundle".to_owned(), bundle.display().to_string()]);
+        }
+        args
+    };
+    let without = run(&work.path().join("without").display().to_string(), false);
+    let without = gdpr(&without.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let reason = String::from_utf8_lossy(&without.stderr);
+    println!("https to the orchestrator, the bank's CA not given: {}", reason.trim());
+    assert!(!without.status.success());
+    assert!(
+        reason.contains("unreachable") && reason.contains("certificate"),
+        "{reason}"
+    );
+
+    let with = run(&work.path().join("with").display().to_string(), true);
+    let with = gdpr(&with.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    running.abort();
+    println!(
+        "https to the orchestrator with --ca-bundle: {}",
+        String::from_utf8_lossy(&with.stdout).trim()
+    );
+    assert!(with.status.success(), "{}", String::from_utf8_lossy(&with.stderr));
+}
