@@ -10,7 +10,8 @@
 //! identity provider in `X-Person-Token`, verified here (see [`crate::persons`]); in development
 //! also with a bare name in `X-Acting-User`. Any other caller sending either header is refused,
 //! so a client cannot put a name in the audit log that it was not trusted to vouch for. A caller
-//! with no person acts as itself.
+//! with no person acts as itself. A verified person must hold a provider role the route's scope
+//! needs (`auth.persons.roles`), else 403 naming the role.
 
 use crate::configuration::{AuthSettings, Environment};
 pub use crate::persons::{Person, VouchedBy, PERSON_TOKEN};
@@ -192,12 +193,13 @@ impl Callers {
                     subject: name.clone(),
                     display_name: name,
                     vouched_by: VouchedBy::DevelopmentHeader,
+                    roles: Vec::new(),
                 })
             }
             PersonHeaders {
                 person_token: Some(token),
                 ..
-            } => Some(self.verify_person(&caller.name, token).await?),
+            } => Some(self.verify_person(&caller.name, token, scope).await?),
         };
         Ok(Caller {
             name: caller.name.clone(),
@@ -205,14 +207,15 @@ impl Callers {
         })
     }
 
-    /// The person a `X-Person-Token` names, verified.
-    async fn verify_person(&self, caller: &str, token: &str) -> Result<Person, ApiError> {
+    /// The person a `X-Person-Token` names, verified, holding a role `scope` needs
+    /// (`auth.persons.roles`).
+    async fn verify_person(&self, caller: &str, token: &str, scope: Option<&str>) -> Result<Person, ApiError> {
         let verifier = self.verifier.as_ref().ok_or_else(|| {
             ApiError::BadRequest(format!(
                 "{PERSON_TOKEN}: this service has no identity provider configured (auth.persons)"
             ))
         })?;
-        verifier.verify(token.trim()).await.map_err(|error| {
+        let person = verifier.verify(token.trim()).await.map_err(|error| {
             tracing::warn!(caller = %caller, reason = %error, "a person token was refused");
             match error {
                 PersonTokenError::ProviderUnavailable => ApiError::Unavailable {
@@ -221,7 +224,14 @@ impl Callers {
                 },
                 error => ApiError::PersonUnauthorized(format!("{PERSON_TOKEN}: the token {error}")),
             }
-        })
+        })?;
+        if let Some((scope, needed)) = scope.and_then(|scope| Some((scope, verifier.missing_role(scope, &person)?))) {
+            tracing::warn!(caller = %caller, scope = %scope, "a person without the role a scope needs");
+            return Err(ApiError::Refused(format!(
+                "{PERSON_TOKEN}: the person does not hold the role ({needed}) needed to be acted for with the scope {scope}"
+            )));
+        }
+        Ok(person)
     }
 }
 

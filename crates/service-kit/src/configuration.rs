@@ -118,8 +118,23 @@ pub struct PersonSettings {
     /// Clock skew tolerated on `exp` and `nbf`, in seconds.
     #[serde(default = "default_leeway_seconds")]
     pub leeway_seconds: u64,
+    /// The claim of the access token holding the person's roles at the provider: a list of
+    /// names (or one space-separated string); a dotted path reaches into objects
+    /// (`realm_access.roles`).
+    #[serde(default = "default_role_claim")]
+    pub role_claim: String,
+    /// By scope: the provider roles a person must hold (any one of them) for a delegating caller
+    /// to act for them on that scope's routes (`dpo = ["ccbridge-dpo"]`). A scope not named
+    /// here: any verified person of the provider.
+    #[serde(default, deserialize_with = "roles_by_scope")]
+    pub roles: BTreeMap<String, Vec<String>>,
+    /// The provider's clients (`client_id`, else `azp`) whose access tokens are accepted: the
+    /// console's and the `gdpr` command's. Empty: any client of the provider.
+    #[serde(default, deserialize_with = "list_or_comma_separated")]
+    pub clients: Vec<String>,
     /// A token naming an unknown key makes the service fetch the provider's keys again, at most
-    /// once in this many seconds (so forged `kid`s cannot make it hammer the provider).
+    /// once in this many seconds (so forged `kid`s cannot make it hammer the provider). At
+    /// least 10.
     #[serde(default = "default_jwks_refetch_seconds")]
     pub jwks_refetch_seconds: u64,
     /// How long a call to the provider (discovery, keys) may take.
@@ -131,8 +146,55 @@ pub struct PersonSettings {
     pub ca_bundle: String,
 }
 
+impl PersonSettings {
+    /// The provider `issuer` for `audience`, everything else as by default.
+    pub fn new(issuer: &str, audience: &str) -> Self {
+        Self {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            name_claim: default_name_claim(),
+            role_claim: default_role_claim(),
+            roles: BTreeMap::new(),
+            clients: Vec::new(),
+            algorithms: default_algorithms(),
+            leeway_seconds: default_leeway_seconds(),
+            jwks_refetch_seconds: default_jwks_refetch_seconds(),
+            provider_timeout_seconds: default_provider_timeout_seconds(),
+            ca_bundle: String::new(),
+        }
+    }
+}
+
 fn default_name_claim() -> String {
     "name".to_owned()
+}
+
+fn default_role_claim() -> String {
+    "roles".to_owned()
+}
+
+/// `auth.persons.roles`: each scope's roles, a list or one comma-separated string.
+fn roles_by_scope<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Roles(#[serde(deserialize_with = "list_or_comma_separated")] Vec<String>);
+    Ok(BTreeMap::<String, Roles>::deserialize(deserializer)?
+        .into_iter()
+        .map(|(scope, Roles(roles))| (scope, roles))
+        .collect())
+}
+
+/// The least `auth.persons.jwks_refetch_seconds`.
+pub const MIN_JWKS_REFETCH_SECONDS: u64 = 10;
+
+/// Whether `url` is `https`, or `http` to the loopback (a provider beside the service in tests).
+pub(crate) fn https_or_loopback(url: &reqwest::Url) -> bool {
+    let host = url
+        .host_str()
+        .unwrap_or("")
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    url.scheme() == "https" || (url.scheme() == "http" && loopback)
 }
 
 fn default_algorithms() -> Vec<String> {
@@ -175,16 +237,35 @@ impl AuthSettings {
         match reqwest::Url::parse(&persons.issuer) {
             Err(_) => problems.push("auth.persons.issuer: must be a URL".to_owned()),
             Ok(url) => {
-                let host = url
-                    .host_str()
-                    .unwrap_or("")
-                    .trim_start_matches('[')
-                    .trim_end_matches(']');
-                let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-                if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+                if !https_or_loopback(&url) {
                     problems.push("auth.persons.issuer: must be an https URL (http only on the loopback)".to_owned());
                 }
             }
+        }
+        if persons.role_claim.trim().is_empty() {
+            problems.push("auth.persons.role_claim: must name a claim".to_owned());
+        }
+        for (scope, roles) in &persons.roles {
+            if roles.is_empty() {
+                problems.push(format!(
+                    "auth.persons.roles.{scope}: must name at least one role (leave the scope out for any person)"
+                ));
+            }
+            let held = self
+                .callers
+                .values()
+                .any(|caller| caller.delegates && caller.scopes.iter().any(|s| s == scope));
+            if !held {
+                problems.push(format!(
+                    "auth.persons.roles.{scope}: no caller that acts for people (delegates = true) holds this scope"
+                ));
+            }
+        }
+        if persons.jwks_refetch_seconds < MIN_JWKS_REFETCH_SECONDS {
+            problems.push(format!(
+                "auth.persons.jwks_refetch_seconds: at least {MIN_JWKS_REFETCH_SECONDS} (forged kids must not make \
+                 the service hammer the provider)"
+            ));
         }
         if persons.audience.trim().is_empty() {
             problems.push("auth.persons.audience: must name this resource at the identity provider".to_owned());

@@ -51,14 +51,9 @@ fn provider(listener: std::net::TcpListener, issuer: String, jwk: serde_json::Va
 
 fn settings(issuer: &str, ca_bundle: &str) -> PersonSettings {
     PersonSettings {
-        issuer: issuer.to_owned(),
-        audience: AUDIENCE.to_owned(),
-        name_claim: "name".to_owned(),
         algorithms: vec!["ES256".to_owned()],
-        leeway_seconds: 30,
-        jwks_refetch_seconds: 60,
-        provider_timeout_seconds: 5,
         ca_bundle: ca_bundle.to_owned(),
+        ..PersonSettings::new(issuer, AUDIENCE)
     }
 }
 
@@ -89,6 +84,7 @@ async fn a_token_is_verified_with_the_keys_of_a_provider_on_https() {
     });
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
     header.kid = Some(KID.to_owned());
+    header.typ = Some("at+jwt".to_owned());
     let token = jsonwebtoken::encode(
         &header,
         &claims,

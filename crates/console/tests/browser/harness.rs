@@ -53,6 +53,12 @@ impl Stack {
                 test_support::oidc::AUDIENCE.to_owned(),
             ));
         }
+        // The orchestrator acts only for people holding the provider's DPO role (as in production).
+        overrides.push((
+            "gdpr-orchestrator",
+            "auth.persons.roles.dpo".to_owned(),
+            "ccbridge-dpo".to_owned(),
+        ));
         let devstack = devstack::Devstack::start(&devstack::Options {
             data_dir: data.path().to_owned(),
             host: "127.0.0.1".to_owned(),

@@ -213,11 +213,14 @@ pub fn key_of(keys: &str, name: &str) -> String {
         .to_owned()
 }
 
-/// `auth.persons`: the orchestrator verifies person tokens from `provider`.
+/// `auth.persons`: the orchestrator verifies person tokens from `provider`, of the `gdpr`
+/// command's client, the people holding the provider role `ccbridge-dpo` (as in production).
 pub fn person_settings(provider: &test_support::oidc::Provider, refetch_seconds: u64) -> Vec<(String, String)> {
     vec![
         setting("auth.persons.issuer", provider.issuer.clone()),
         setting("auth.persons.audience", test_support::oidc::AUDIENCE),
+        setting("auth.persons.roles.dpo", "ccbridge-dpo"),
+        setting("auth.persons.clients", test_support::oidc::CLI_CLIENT_ID),
         setting("auth.persons.jwks_refetch_seconds", refetch_seconds.to_string()),
         setting("auth.persons.leeway_seconds", "0"),
     ]
