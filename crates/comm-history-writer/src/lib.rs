@@ -48,6 +48,9 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         .map_err(service_kit::configuration::invalid_all)?;
     let suppression = suppression::AssignmentKey::new(&records.suppression_key)
         .map_err(|problem| service_kit::configuration::invalid(&problem))?;
+    if let Some(pool) = context.pool {
+        suppression::refuse_another_key(&mut *pool.get_blocking()?, &suppression)?;
+    }
     let metrics = Arc::new(metrics::RecordsMetrics::register(context.metrics)?);
     let delivery_metrics = metrics::DeliveryMetrics::register(context.metrics)?;
     let policy = actix_web::web::Data::new(store::WritePolicy {

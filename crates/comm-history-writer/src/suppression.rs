@@ -8,7 +8,7 @@
 //! of those keys after the purge (an answer lost, the event retried) is answered as erased instead
 //! of storing the record anew.
 
-use crate::schema::gdpr_suppressed_assignments;
+use crate::schema::{gdpr_suppressed_assignments, suppression_key_check};
 use diesel::prelude::*;
 use domain::{CustomerId, InteractionId};
 use hmac::{Hmac, Mac};
@@ -38,6 +38,14 @@ impl AssignmentKey {
         Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
             .map(Self)
             .map_err(|_| "records.suppression_key: not usable as an HMAC key".to_owned())
+    }
+
+    /// The key's check value: what `suppression_key_check` holds for the key the stored
+    /// fingerprints were made with. Names nothing, and tells nothing of the key.
+    pub fn check_value(&self) -> String {
+        let mut mac = self.0.clone();
+        mac.update(b"key-check:ccbridge records.suppression_key");
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// The fingerprint of `customer` on `interaction`.
@@ -171,4 +179,30 @@ pub fn is_suppressed(connection: &mut AnyConnection, fingerprint: &str) -> Query
         .count()
         .get_result(connection)?;
     Ok(found > 0)
+}
+
+/// Refuses another `records.suppression_key` than the stored fingerprints and markers were made
+/// with (they would no longer match: a purged customer's copy could come back); the first start
+/// writes the key's check value. (`check-config` has no database and cannot tell.)
+pub fn refuse_another_key(connection: &mut AnyConnection, key: &AssignmentKey) -> anyhow::Result<()> {
+    let check_value = key.check_value();
+    let stored: String = service_kit::database::write_transaction(connection, |c| {
+        per_backend!(c, |c| diesel::insert_into(suppression_key_check::table)
+            .values((
+                suppression_key_check::id.eq(1),
+                suppression_key_check::check_value.eq(&check_value),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c))?;
+        suppression_key_check::table
+            .select(suppression_key_check::check_value)
+            .first(c)
+    })?;
+    if stored == check_value {
+        return Ok(());
+    }
+    Err(service_kit::configuration::invalid(
+        "records.suppression_key: not the key this database's suppressed assignments were made with \
+         (rotating it would give purged customers their copies back; see docs/operations.md)",
+    ))
 }

@@ -94,3 +94,11 @@ diesel::table! {
         watermark -> Nullable<UtcTimestamp>,
     }
 }
+
+diesel::table! {
+    /// The check value of the suppression key the stored hashes were made with (one row).
+    suppression_key_check (id) {
+        id -> Integer,
+        check_value -> Text,
+    }
+}

@@ -7,7 +7,7 @@
 //! back under a new identity, whatever its event time (a wrap-up code changed later, a second
 //! agent's wrap-up after a transfer).
 
-use crate::schema::{erased_results, suppressions};
+use crate::schema::{erased_results, suppression_key_check, suppressions};
 use diesel::prelude::*;
 use domain::gdpr::DataSubject;
 use domain::{GenesysUserId, InteractionId, SupportResult, Timestamp};
@@ -37,6 +37,12 @@ impl SuppressionKey {
         mac.update(b":");
         mac.update(value.as_bytes());
         hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// The key's check value: what `suppression_key_check` holds for the key the stored hashes
+    /// were made with. Names nothing, and tells nothing of the key.
+    pub fn check_value(&self) -> String {
+        self.hash("key-check", "ccbridge ingest.suppression_key")
     }
 
     /// What a webhook result is recognised by: its ANI's search key (`handle_key`, computed once
@@ -164,4 +170,22 @@ pub fn suppressed_among<'a>(
                 .any(|hash| latest.get(hash).is_some_and(|&at| at > event_time))
         })
         .collect())
+}
+
+/// Whether `check_value` is that of the key this database's hashes were made with; the first
+/// start (no hash stored under any key yet) writes it.
+pub fn key_matches(connection: &mut AnyConnection, check_value: &str) -> QueryResult<bool> {
+    service_kit::database::write_transaction(connection, |c| {
+        service_kit::per_backend!(c, |c| diesel::insert_into(suppression_key_check::table)
+            .values((
+                suppression_key_check::id.eq(1),
+                suppression_key_check::check_value.eq(check_value)
+            ))
+            .on_conflict_do_nothing()
+            .execute(c))?;
+        let stored: String = suppression_key_check::table
+            .select(suppression_key_check::check_value)
+            .first(c)?;
+        Ok(stored == check_value)
+    })
 }

@@ -137,16 +137,7 @@ async fn spawn(
         tokens.insert((*name).to_owned(), token);
     }
     settings_overrides.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    let settings = Settings::load(
-        SettingsSources {
-            service_defaults: service.default_config,
-            file: None,
-            environment: false,
-            overrides: settings_overrides,
-        },
-        service.scopes,
-    )
-    .expect("test settings are valid");
+    let settings = load_settings(service, settings_overrides).expect("test settings are valid");
     // Callers a test configured through overrides answer to `token` too.
     for (name, caller) in &settings.auth.callers {
         tokens
@@ -176,7 +167,45 @@ async fn spawn(
     }
 }
 
+/// The service's embedded defaults with `overrides`, no file and no environment.
+fn load_settings(
+    service: &'static ServiceDefinition,
+    overrides: Vec<(String, String)>,
+) -> Result<Settings, service_kit::configuration::ConfigurationError> {
+    Settings::load(
+        SettingsSources {
+            service_defaults: service.default_config,
+            file: None,
+            environment: false,
+            overrides,
+        },
+        service.scopes,
+    )
+}
+
 impl TestApp {
+    /// Starts `service` again on this app's database with only `overrides` (besides a free port
+    /// and development), as an operator restarting it with other settings would; answers whether
+    /// it started (the server is built, not run, and dropped at once).
+    pub async fn start_again_on_its_database(
+        &self,
+        service: &'static ServiceDefinition,
+        overrides: &[(&str, &str)],
+    ) -> anyhow::Result<()> {
+        let url = match &self.settings.database.url {
+            service_kit::database::DatabaseUrl::Postgres(url) => secrecy::ExposeSecret::expose_secret(url).to_owned(),
+            service_kit::database::DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        };
+        let mut settings_overrides = vec![
+            ("application.port".to_owned(), "0".to_owned()),
+            ("application.environment".to_owned(), "development".to_owned()),
+            ("database.url".to_owned(), url),
+        ];
+        settings_overrides.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let settings = load_settings(service, settings_overrides)?;
+        Application::build(service, settings, Signals::Ignore).await.map(drop)
+    }
+
     /// The bearer token of a configured caller.
     pub fn token(&self, caller: &str) -> &str {
         self.tokens

@@ -89,3 +89,53 @@ async fn a_result_stored_twice_under_the_old_identity_keeps_one_event_and_its_ho
         "{holds:?}"
     );
 }
+
+/// `ingest.suppression_key` is checked against the key the database's suppressions and erased
+/// results were made with: started again with another key the service refuses, naming the
+/// setting (the stored hashes would no longer match, and a forgotten subject's results could come
+/// back); with the same key it starts.
+#[tokio::test]
+async fn a_restart_with_another_suppression_key_is_refused_naming_the_setting() {
+    const KEY_A: &str = "ingest-suppression-key-A-0123456789abcdef";
+    const KEY_B: &str = "ingest-suppression-key-B-0123456789abcdef";
+    let service = &result_ingest::SERVICE;
+    let quiet = [
+        ("ingest.internal_token", "ingest-pipeline-token-0123456789"),
+        ("ingest.worker_enabled", "false"),
+        ("ingest.sweep_enabled", "false"),
+    ];
+    let mut first = quiet.to_vec();
+    first.push(("ingest.suppression_key", KEY_A));
+    let app = test_support::spawn_app_with(
+        service,
+        &[(crate::helpers::ORCHESTRATOR, &["gdpr:participant"])],
+        &first,
+    )
+    .await;
+    let subject = serde_json::json!({ "customerIds": [uuid::Uuid::new_v4()], "phoneNumbers": ["+420601123456"] });
+    let forget = uuid::Uuid::now_v7();
+    let response = app
+        .post_signed(
+            &format!("/internal/gdpr/requests/{forget}/forget"),
+            crate::helpers::ORCHESTRATOR,
+            &serde_json::json!({ "subject": subject }),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap());
+
+    let app = &app;
+    let restart = |key: &'static str| {
+        let mut overrides = vec![
+            ("ingest.suppression_key", key),
+            ("auth.callers.operator.token", "operator-token-0123456789abcdef0123"),
+            ("auth.callers.operator.scopes", "ingest:operate"),
+        ];
+        overrides.extend_from_slice(&quiet);
+        async move { app.start_again_on_its_database(service, &overrides).await }
+    };
+    let refused = restart(KEY_B).await.expect_err("refused");
+    let reason = format!("{refused:#}");
+    assert!(reason.contains("ingest.suppression_key"), "{reason}");
+    assert!(!reason.contains(KEY_A) && !reason.contains(KEY_B), "{reason}");
+    assert!(restart(KEY_A).await.is_ok(), "the same key starts");
+}
