@@ -193,6 +193,8 @@ assert config["data"].get("APP__APPLICATION__METRICS_PORT_ONLY") == "true", conf
 # The console asks the provider for access tokens for the audience the services check.
 audience = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-gdpr-orchestrator"))
 assert config["data"].get("APP__CONSOLE__OIDC__RESOURCE") == audience["data"]["APP__AUTH__PERSONS__AUDIENCE"], config["data"]
+assert audience["data"]["APP__AUTH__PERSONS__ROLES__DPO"] == "ccbridge-dpo", audience["data"]
+assert audience["data"]["APP__AUTH__PERSONS__CLIENTS"] == "ccbridge-console,ccbridge-gdpr-cli", audience["data"]
 service = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"].endswith("-console"))
 ports = {p["name"]: p["targetPort"] for p in service["spec"]["ports"]}
 assert ports["http"] != ports["metrics"], ports

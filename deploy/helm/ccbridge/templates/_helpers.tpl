@@ -245,6 +245,15 @@ APP__DELIVERY__CA_BUNDLE: {{ $caBundle | quote }}
 {{- if include "ccbridge.verifiesPersons" . }}
 APP__AUTH__PERSONS__ISSUER: {{ required "persons.issuer (or console.oidc.issuer) is required: a service with a delegating caller verifies people's access tokens from the bank's identity provider" (default $root.Values.console.oidc.issuer $root.Values.persons.issuer) | quote }}
 APP__AUTH__PERSONS__AUDIENCE: {{ required "persons.audience is required: the audience the identity provider issues people's access tokens for ccbridge with" $root.Values.persons.audience | quote }}
+{{- with $root.Values.persons.clients }}
+APP__AUTH__PERSONS__CLIENTS: {{ join "," . | quote }}
+{{- end }}
+{{- with $root.Values.persons.roleClaim }}
+APP__AUTH__PERSONS__ROLE_CLAIM: {{ . | quote }}
+{{- end }}
+{{- if eq .name "gdpr-orchestrator" }}
+APP__AUTH__PERSONS__ROLES__DPO: {{ default $root.Values.console.oidc.dpoRole $root.Values.persons.dpoRole | quote }}
+{{- end }}
 {{- end }}
 APP__GDPR_PARTICIPANT__ORCHESTRATOR_KEY: {{ required "gdpr.orchestratorPublicKey is required: the public half of gdpr-orchestrator's signing key (gdpr-orchestrator keys prints a pair)" $root.Values.gdpr.orchestratorPublicKey | quote }}
 {{- if eq .name "interaction-pairing" }}
