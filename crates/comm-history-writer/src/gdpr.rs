@@ -296,6 +296,11 @@ impl GdprStore for CommunicationRecords {
 
     fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
         use communication_records::dsl;
+        // A write claiming one of the purged records' keys (or naming the customer) meanwhile
+        // waits for this commit, then sees the markers below (the write checks after its claim).
+        if let AnyConnection::Postgresql(pg) = connection {
+            diesel::sql_query("LOCK TABLE idempotency_keys IN SHARE ROW EXCLUSIVE MODE").execute(pg)?;
+        }
         let records = holds::held_rows(connection, request_id, HOLD_RECORD)?;
         suppression::keep(connection, request_id)?;
         // The idempotency keys of purged records go with them, each leaving a keyed marker: a

@@ -148,10 +148,11 @@ pub fn create_batch(
 
 /// [`create_batch`] inside the caller's transaction.
 ///
-/// What purged GDPR forgets keep is read first (an erased entry claims nothing), then the keys
-/// are claimed: on PostgreSQL a concurrent request with one of the same keys waits on the key's
-/// unique index until this one commits, then sees it; on SQLite the transaction is immediate (it
-/// holds the write lock from its start), so requests serialise.
+/// The keys are claimed first: on PostgreSQL a concurrent request with one of the same keys waits
+/// on the key's unique index until this one commits, then sees it (and a purge, which locks the
+/// keys, finishes first); on SQLite the transaction is immediate (it holds the write lock from its
+/// start), so requests serialise. Then what purged GDPR forgets keep is read: an erased entry
+/// gives its key back and stores nothing.
 fn write_batch(
     connection: &mut AnyConnection,
     entries: &[BatchEntry],
@@ -168,10 +169,7 @@ fn write_batch(
         })
         .collect();
     let ids: Vec<CommunicationRecordId> = entries.iter().map(|_| CommunicationRecordId::generate()).collect();
-    let erased = policy.erased_entries(connection, entries, &firsts)?;
-    let mut unique: Vec<usize> = (0..entries.len())
-        .filter(|&index| firsts[index] == index && !erased[index])
-        .collect();
+    let mut unique: Vec<usize> = (0..entries.len()).filter(|&index| firsts[index] == index).collect();
     // Keys are inserted in one order by every batch, so two batches sharing keys wait on each
     // other instead of deadlocking.
     unique.sort_by(|&a, &b| {
@@ -197,6 +195,20 @@ fn write_batch(
         .returning(idempotency_keys::record_id)
         .get_results(c))?;
     let claimed: HashSet<CommunicationRecordId> = claimed.into_iter().map(CommunicationRecordId::from).collect();
+    // After the claim: a purge (which locks the keys on PostgreSQL) committed before it, and its
+    // markers are seen now, or it waits for this write. An erased entry gives its key back and
+    // stores nothing.
+    let erased = policy.erased_entries(connection, entries, &firsts)?;
+    let given_back: Vec<DbUuid> = unique
+        .iter()
+        .filter(|&&index| erased[index] && claimed.contains(&ids[index]))
+        .map(|&index| DbUuid::from(ids[index]))
+        .collect();
+    if !given_back.is_empty() {
+        diesel::delete(idempotency_keys::table.filter(idempotency_keys::record_id.eq_any(&given_back)))
+            .execute(connection)?;
+    }
+    unique.retain(|&index| !erased[index]);
     let new_rows: Vec<RecordRow> = unique
         .iter()
         .filter(|&&index| claimed.contains(&ids[index]))
