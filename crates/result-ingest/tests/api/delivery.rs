@@ -304,8 +304,11 @@ async fn pairing_down_holds_the_batch_for_a_retry() {
 #[tokio::test]
 async fn a_record_the_writer_answers_as_erased_is_settled_not_retried() {
     let p = pipeline().await;
-    let interaction = "5773eca4-0874-4617-a6e8-85591aa94609";
-    p.pair(&example("support-interaction.json")).await;
+    // A conversation of its own: the run's logs are shared by every test of this binary.
+    let interaction = &uuid::Uuid::new_v4().to_string();
+    let mut pairing = example("support-interaction.json");
+    pairing["interactionId"] = interaction.as_str().into();
+    p.pair(&pairing).await;
     let subject = serde_json::json!({
         "customerIds": ["2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07"],
         "interactionIds": [interaction],
@@ -323,7 +326,9 @@ async fn a_record_the_writer_answers_as_erased_is_settled_not_retried() {
         assert_eq!(response.status().as_u16(), 200, "{action}");
     }
 
-    p.deliver(&example("support-result-voice-inbound.json")).await;
+    let mut result = example("support-result-voice-inbound.json");
+    result["conversationId"] = interaction.as_str().into();
+    p.deliver(&result).await;
     p.drain(10).await;
     assert!(p.events("pending").await.is_empty());
     assert!(p.events("dead").await.is_empty());
@@ -331,4 +336,29 @@ async fn a_record_the_writer_answers_as_erased_is_settled_not_retried() {
     assert_eq!(processed.len(), 1, "{processed:?}");
     assert_eq!(processed[0].1, None, "no record");
     assert!(p.records_of_interaction(interaction).await.is_empty());
+
+    // A later assignment of the purged customer gets nothing, counted without labels and logged
+    // nowhere: no log line ties the conversation to the erasure.
+    let assignment = serde_json::json!({
+        "interactionId": interaction,
+        "customerId": "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07",
+        "source": "late_pairing",
+    });
+    let response = p
+        .writer
+        .post_json("/internal/customerAssignments", "result_ingest", &assignment)
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["updated"], 0);
+    let metrics = p.writer.metrics().await;
+    assert!(metrics.contains("ccbridge_records_suppressed_total 2"), "{metrics}");
+    if let Some(logs) = p.logs() {
+        let tying = logs.lines().find(|line| {
+            line.contains(interaction) && ["GDPR", "forget", "suppress", "erase"].iter().any(|w| line.contains(w))
+        });
+        assert!(
+            tying.is_none(),
+            "a log line ties the conversation to the erasure: {tying:?}"
+        );
+    }
 }

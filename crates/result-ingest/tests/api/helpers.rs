@@ -273,16 +273,24 @@ impl Pipeline {
         assert!(pairing.contains("endpoint=\"/internal/pairings/lookup\""), "{pairing}");
     }
 
+    /// Every log line of the whole run so far; `None` when `TEST_LOG` shows them instead.
+    pub fn logs(&self) -> Option<String> {
+        if std::env::var_os("TEST_LOG").is_some() {
+            return None;
+        }
+        Some(
+            LOGS.get()
+                .and_then(Option::as_ref)
+                .expect("the log capture is installed")
+                .text(),
+        )
+    }
+
     /// No log line of the whole run so far holds any of the test's personal data.
     pub fn assert_no_personal_data_logged(&self) {
-        if std::env::var_os("TEST_LOG").is_some() {
+        let Some(logs) = self.logs() else {
             return;
-        }
-        let logs = LOGS
-            .get()
-            .and_then(Option::as_ref)
-            .expect("the log capture is installed")
-            .text();
+        };
         assert!(logs.contains("\"level\":\"INFO\""), "no logs were captured");
         for value in PERSONAL_DATA {
             let line = logs.lines().find(|l| l.contains(value));
