@@ -368,6 +368,13 @@ impl GdprStore for WebhookResults {
                 .iter()
                 .map(|(conversation, agent, _)| self.key.erased_agent_in_conversation(*conversation, *agent)),
         );
+        // And what the forget noted for its purge: the conversations it names.
+        erased.extend(
+            suppressions::table
+                .filter(suppressions::request_id.eq(DbUuid(request_id)))
+                .select(suppressions::key_hash)
+                .load::<String>(connection)?,
+        );
         erased.sort_unstable();
         erased.dedup();
         suppression::keep_erased(connection, request_id, &erased, Timestamp::now())?;

@@ -67,7 +67,30 @@ impl SuppressionKey {
             .genesys_user_ids
             .iter()
             .map(|id| self.hash("agent", &id.to_string()));
-        handles.chain(interactions).chain(agents).collect()
+        handles
+            .chain(interactions)
+            .chain(agents)
+            .chain(self.erased_marks_of_subject(subject))
+            .collect()
+    }
+
+    /// What the subject's purge will keep as erased whatever the time, noted with its
+    /// suppressions at the forget (inert there: no result is hashed under these labels): each
+    /// interaction the FORGET names, for a customer; each of them with each agent, for an agent.
+    fn erased_marks_of_subject<'a>(&'a self, subject: &'a DataSubject) -> impl Iterator<Item = String> + 'a {
+        let names_a_customer = !subject.customer_ids.is_empty() || !subject.handle_keys().is_empty();
+        let conversations = subject
+            .interaction_ids
+            .iter()
+            .filter(move |_| names_a_customer)
+            .map(|&id| self.erased_conversation(id));
+        let agents = subject.interaction_ids.iter().flat_map(move |&conversation| {
+            subject
+                .genesys_user_ids
+                .iter()
+                .map(move |&agent| self.erased_agent_in_conversation(conversation, agent))
+        });
+        conversations.chain(agents)
     }
 
     /// A result's fingerprint: its identity (conversation, agent, wrap-up code: the inbox's

@@ -228,6 +228,28 @@ async fn a_later_result_of_a_purged_agent_in_the_same_conversation_is_dropped_an
     assert_ne!(body["suppressed"], Value::Bool(true), "{body}");
 }
 
+/// A conversation a customer's FORGET names, whose result never reached the inbox before the
+/// purge: its result arriving later, with a later time, is dropped too; another conversation of
+/// the customer after the forget is new data and kept.
+#[tokio::test]
+async fn a_conversation_a_purged_forget_names_is_dropped_whenever_its_result_comes() {
+    let p = crate::helpers::pipeline().await;
+    let (named, other) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
+    let subject = json!({ "customerIds": [Uuid::new_v4()], "interactionIds": [named] });
+    forget_and_purge(subject, &[&p.ingest]).await;
+    let later = shifted(Timestamp::now(), 1000);
+    let mut answers = Vec::new();
+    for id in [&named, &other] {
+        let mut body = the_webhook(id, later);
+        body["eventTime"] = later.to_rfc3339().into();
+        let answer = p.deliver(&body).await;
+        answers.push((answer.status().as_u16(), answer.json::<Value>().await.unwrap()));
+    }
+    let kept = answers.pop().unwrap();
+    assert!(kept.0 < 300 && kept.1["suppressed"] != Value::Bool(true), "{kept:?}");
+    the_retries_were_dropped(answers);
+}
+
 /// One participant call of `request` about `subject`; answers its report.
 async fn participant(app: &TestApp, request: Uuid, action: &str, subject: &Value) -> Value {
     let path = format!("/internal/gdpr/requests/{request}/{action}");
