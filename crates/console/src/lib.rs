@@ -108,7 +108,10 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         development: settings.development_sign_in,
         public_url,
     });
-    let services = web::Data::new(services::Services::new(settings.services.clone())?);
+    let services = web::Data::new(services::Services::new(
+        settings.services.clone(),
+        &settings.oidc.ca_bundle,
+    )?);
     let session_length = actix_web::cookie::time::Duration::minutes(i64::try_from(settings.session_minutes)?);
     let https = settings.is_https();
     // Over https the `__Host-` prefix: the browser takes the cookie only Secure, from this host,

@@ -112,7 +112,19 @@ pub struct Oidc {
 impl Oidc {
     pub fn new(settings: OidcSettings, public_url: &str) -> anyhow::Result<Self> {
         let redirect = RedirectUrl::new(format!("{}/signin/callback", public_url.trim_end_matches('/')))?;
-        let http = openidconnect::reqwest::ClientBuilder::new()
+        let mut http = openidconnect::reqwest::ClientBuilder::new();
+        // openidconnect's own reqwest (0.12): the bank's CA is added to its (public) roots here;
+        // service_kit::tls checks the file and names the key when it is not a PEM of certificates.
+        service_kit::tls::ca_bundle("console.oidc.ca_bundle", &settings.ca_bundle).map_err(anyhow::Error::msg)?;
+        if !settings.ca_bundle.is_empty() {
+            let pem = std::fs::read(&settings.ca_bundle)?;
+            for certificate in openidconnect::reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|_| anyhow::anyhow!("console.oidc.ca_bundle: not a PEM file of certificates"))?
+            {
+                http = http.add_root_certificate(certificate);
+            }
+        }
+        let http = http
             // Following redirects would let a provider's answer send us anywhere (SSRF).
             .redirect(openidconnect::reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(10))

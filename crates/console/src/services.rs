@@ -27,8 +27,16 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(urls: ServiceUrls) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(3)).build()?;
+    /// `ca_bundle`: `console.oidc.ca_bundle`, the bank's CA trusted besides the public roots.
+    pub fn new(urls: ServiceUrls, ca_bundle: &str) -> anyhow::Result<Self> {
+        let roots = service_kit::tls::ca_bundle("console.oidc.ca_bundle", ca_bundle).map_err(anyhow::Error::msg)?;
+        let http = service_kit::tls::client_builder(&roots)
+            // A redirect is never followed: reqwest drops `Authorization` on a redirect to another
+            // host but would forward the person's `X-Person-Token`; a service never redirects the
+            // console, so a 3xx is only the service's answer.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(3))
+            .build()?;
         Ok(Self { urls, http })
     }
 
@@ -156,18 +164,17 @@ pub enum CallError {
     Person,
 }
 
-/// How a call names the signed-in person: their access token from the identity provider in
-/// `X-Person-Token` (the service verifies it and takes the person from it), or, for a person of the
-/// development sign-in, `acting` in `X-Acting-User` (which the services accept in development
-/// only). The credentials are those the request's renewal set (renewal.rs); a call made outside a
-/// signed-in person's request names nobody and is not sent.
-fn person_header(acting: &str) -> Result<(&'static str, reqwest::header::HeaderValue), CallError> {
+/// How a call names the signed-in person of the request being handled: their access token from
+/// the identity provider in `X-Person-Token` (the service verifies it and takes the person from
+/// it), or, for a person of the development sign-in, their name in `X-Acting-User` (which the
+/// services accept in development only). The credentials are those the request's renewal set
+/// (renewal.rs); a call made outside a signed-in person's request names nobody and is not sent.
+fn person_header() -> Result<(&'static str, reqwest::header::HeaderValue), CallError> {
     use crate::renewal::{Delegation, DELEGATION};
     let delegation = DELEGATION.try_with(Clone::clone).map_err(|_| CallError::Person)?;
     let (header, value) = match &delegation {
         Delegation::Token(token) => ("X-Person-Token", token.as_str()),
-        Delegation::Development(subject) if subject == acting => ("X-Acting-User", acting),
-        Delegation::Development(_) => return Err(CallError::Person),
+        Delegation::Development(subject) => ("X-Acting-User", subject.as_str()),
     };
     let mut value = reqwest::header::HeaderValue::from_str(value).map_err(|_| CallError::Person)?;
     value.set_sensitive(true);
@@ -184,25 +191,23 @@ pub enum Api {
 }
 
 impl Services {
-    /// Calls gdpr-orchestrator as the console, for `acting`.
+    /// Calls gdpr-orchestrator as the console, for the request's signed-in person.
     pub async fn gdpr(
         &self,
         method: reqwest::Method,
         path: &str,
-        acting: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, CallError> {
-        self.call(Api::GdprOrchestrator, method, path, acting, body).await
+        self.call(Api::GdprOrchestrator, method, path, body).await
     }
 
-    /// Calls a service as the console, for `acting`, the signed-in person (see `person_header`:
-    /// what the service records names them).
+    /// Calls a service as the console, for the signed-in person of the request being handled (see
+    /// `person_header`: what the service records names them).
     pub async fn call(
         &self,
         api: Api,
         method: reqwest::Method,
         path: &str,
-        acting: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, CallError> {
         use secrecy::ExposeSecret;
@@ -228,7 +233,7 @@ impl Services {
                 &self.urls.result_ingest_token,
             ),
         };
-        let (header, person) = person_header(acting)?;
+        let (header, person) = person_header()?;
         let mut request = self
             .http
             .request(method, format!("{}{path}", url.trim_end_matches('/')))
@@ -241,5 +246,90 @@ impl Services {
         let status = response.status();
         let body = response.json().await.map_err(|_| CallError::NotJson(name))?;
         Ok(Answer { status, body })
+    }
+}
+
+#[cfg(test)]
+mod redirect_tests {
+    use super::{Api, Services};
+    use crate::renewal::{Delegation, DELEGATION};
+    use crate::settings::ServiceUrls;
+    use secrecy::SecretString;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    /// Answers one request on `listener` with `answer`; hands back the request's head.
+    fn answer_once(listener: TcpListener, answer: String) -> std::thread::JoinHandle<String> {
+        std::thread::spawn(move || {
+            let Ok((stream, _)) = listener.accept() else {
+                return String::new();
+            };
+            let mut reader = BufReader::new(stream);
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let _ = reader.get_mut().write_all(answer.as_bytes());
+            head
+        })
+    }
+
+    fn json_answer(status: &str, extra: &str) -> String {
+        format!("HTTP/1.1 {status}\r\n{extra}content-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}")
+    }
+
+    #[tokio::test]
+    async fn a_redirect_to_another_host_is_not_followed_and_the_persons_token_goes_nowhere_else() {
+        // The other host: localhost, where the service is 127.0.0.1.
+        let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+        let elsewhere_port = elsewhere.local_addr().unwrap().port();
+        let service = TcpListener::bind("127.0.0.1:0").unwrap();
+        let service_url = format!("http://127.0.0.1:{}", service.local_addr().unwrap().port());
+        let redirected = answer_once(
+            service,
+            json_answer(
+                "307 Temporary Redirect",
+                &format!("location: http://localhost:{elsewhere_port}/stolen\r\n"),
+            ),
+        );
+        let stolen = answer_once(elsewhere, json_answer("200 OK", ""));
+        let token = || SecretString::from("caller-token".to_owned());
+        let services = Services::new(
+            ServiceUrls {
+                interaction_pairing_url: service_url.clone(),
+                comm_history_writer_url: service_url.clone(),
+                genesys_gateway_url: service_url.clone(),
+                result_ingest_url: service_url.clone(),
+                gdpr_orchestrator_url: service_url,
+                gdpr_orchestrator_token: token(),
+                comm_history_writer_token: token(),
+                interaction_pairing_token: token(),
+                result_ingest_token: token(),
+            },
+            "",
+        )
+        .unwrap();
+        let answer = DELEGATION
+            .scope(
+                Delegation::Token("the-persons-token".to_owned()),
+                services.call(Api::GdprOrchestrator, reqwest::Method::GET, "/gdpr/requests", None),
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer.status, reqwest::StatusCode::TEMPORARY_REDIRECT);
+        let head = redirected.join().unwrap().to_ascii_lowercase();
+        assert!(head.contains("x-person-token: the-persons-token"), "{head}");
+        // Nobody went to the other host: wake its listener with a plain connection and look.
+        drop(std::net::TcpStream::connect(("127.0.0.1", elsewhere_port)).unwrap());
+        let elsewhere_saw = stolen.join().unwrap();
+        assert!(
+            !elsewhere_saw.to_ascii_lowercase().contains("x-person-token"),
+            "{elsewhere_saw}"
+        );
+        assert!(elsewhere_saw.is_empty(), "{elsewhere_saw}");
     }
 }

@@ -37,6 +37,10 @@ pub struct OidcSettings {
     pub dpo_role: String,
     pub operator_role: String,
     pub backoffice_role: String,
+    /// A PEM file of the bank's own CA certificates, trusted besides the public roots for the
+    /// identity provider and for the services the console calls. Empty: the public roots only.
+    #[serde(default)]
+    pub ca_bundle: String,
 }
 
 /// `[console.services]`: the services' base URLs, and the console's token on those whose API its
@@ -52,7 +56,8 @@ pub struct ServiceUrls {
     pub gdpr_orchestrator_token: SecretString,
     /// On comm-history-writer, scope `records:read`: the unassigned communications.
     pub comm_history_writer_token: SecretString,
-    /// On interaction-pairing, scope `pairing:write`: assigning a communication is pairing it.
+    /// On interaction-pairing, scopes `pairing:read` (a communication's pairings) and
+    /// `pairing:write` (assigning a communication is pairing it).
     pub interaction_pairing_token: SecretString,
     /// On result-ingest, scope `ingest:operate`: the inbox and sweeps.
     pub result_ingest_token: SecretString,
@@ -73,6 +78,21 @@ impl ServiceUrls {
 
 fn is_http(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
+}
+
+/// Whether `url` may be used outside development: https, or http to a loopback IP (a sidecar on
+/// the same host), never plain http over a network.
+fn is_https_or_loopback(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else { return false };
+    match parsed.scheme() {
+        "https" => true,
+        "http" => match parsed.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 impl ConsoleSettings {
@@ -109,6 +129,9 @@ impl ConsoleSettings {
         }
         if !is_http(&self.public_url) || url::Url::parse(&self.public_url).is_err() {
             problems.push("console.public_url: must be an http(s) URL".to_owned());
+        } else if environment != Environment::Development && !is_https_or_loopback(&self.public_url) {
+            problems
+                .push("console.public_url: must be https outside development (http only on a loopback IP)".to_owned());
         }
         if !(5..=1440).contains(&self.session_minutes) {
             problems.push("console.session_minutes: must be 5 to 1440".to_owned());
@@ -125,6 +148,10 @@ impl ConsoleSettings {
         if self.has_identity_provider() || !self.development_sign_in {
             if !is_http(&self.oidc.issuer) {
                 problems.push("console.oidc.issuer: must be the identity provider's http(s) URL".to_owned());
+            } else if environment != Environment::Development && !is_https_or_loopback(&self.oidc.issuer) {
+                problems.push(
+                    "console.oidc.issuer: must be https outside development (http only on a loopback IP)".to_owned(),
+                );
             }
             if self.oidc.client_id.is_empty() {
                 problems.push("console.oidc.client_id: must be set".to_owned());
@@ -135,6 +162,9 @@ impl ConsoleSettings {
             if !self.oidc.resource.is_empty() && url::Url::parse(&self.oidc.resource).is_err() {
                 problems.push("console.oidc.resource: must be an absolute URI (RFC 8707)".to_owned());
             }
+        }
+        if let Err(problem) = service_kit::tls::ca_bundle("console.oidc.ca_bundle", &self.oidc.ca_bundle) {
+            problems.push(problem);
         }
         for (name, url) in self.services.all() {
             if !is_http(url) {
@@ -170,6 +200,7 @@ mod tests {
                 dpo_role: "dpo".to_owned(),
                 operator_role: "operator".to_owned(),
                 backoffice_role: "backoffice".to_owned(),
+                ca_bundle: String::new(),
             },
             services: ServiceUrls {
                 interaction_pairing_url: "http://pairing".to_owned(),
@@ -235,5 +266,48 @@ mod tests {
             settings.validate(Environment::Development).unwrap_err(),
             ["console.oidc.client_id: must be set"]
         );
+    }
+
+    #[test]
+    fn plain_http_to_the_browser_or_the_provider_is_refused_outside_development_but_on_a_loopback_ip() {
+        let mut settings = with_key(&production_key());
+        settings.public_url = "http://console.bank.example".to_owned();
+        settings.oidc.issuer = "http://login.bank.example".to_owned();
+        assert_eq!(
+            settings.validate(Environment::Production).unwrap_err(),
+            [
+                "console.public_url: must be https outside development (http only on a loopback IP)",
+                "console.oidc.issuer: must be https outside development (http only on a loopback IP)"
+            ]
+        );
+        assert!(settings.validate(Environment::Development).is_ok());
+        settings.public_url = "http://127.0.0.1:8080".to_owned();
+        settings.oidc.issuer = "http://[::1]:9000".to_owned();
+        assert!(settings.validate(Environment::Production).is_ok());
+        // A name that resolves to loopback is still a name: refused.
+        settings.public_url = "http://localhost:8080".to_owned();
+        assert_eq!(settings.validate(Environment::Production).unwrap_err().len(), 1);
+    }
+
+    #[test]
+    fn a_ca_bundle_that_is_no_pem_of_certificates_is_refused_naming_the_key() {
+        let dir = std::env::temp_dir().join(format!("ccbridge-console-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("bad.pem");
+        std::fs::write(&bad, "not a certificate").unwrap();
+        let mut settings = with_key(&production_key());
+        settings.oidc.ca_bundle = bad.display().to_string();
+        let problems = settings.validate(Environment::Production).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].starts_with("console.oidc.ca_bundle: "), "{problems:?}");
+        settings.oidc.ca_bundle = dir.join("missing.pem").display().to_string();
+        assert!(settings.validate(Environment::Production).unwrap_err()[0].starts_with("console.oidc.ca_bundle: "));
+        let good = dir.join("good.pem");
+        let ca = rcgen::generate_simple_self_signed(vec!["ca.bank.example".to_owned()]).unwrap();
+        std::fs::write(&good, ca.cert.pem()).unwrap();
+        settings.oidc.ca_bundle = good.display().to_string();
+        assert!(settings.validate(Environment::Production).is_ok());
+        crate::oidc::Oidc::new(settings.oidc.clone(), &settings.public_url).unwrap();
+        crate::services::Services::new(settings.services.clone(), &settings.oidc.ca_bundle).unwrap();
     }
 }

@@ -108,7 +108,7 @@ async fn inbox(
     query: web::Query<InboxQuery>,
 ) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, "/inbox", Role::Operator)?;
-    let get = |path: &'static str| services.call(Api::ResultIngest, Method::GET, path, &person.subject, None);
+    let get = |path: &'static str| services.call(Api::ResultIngest, Method::GET, path, None);
     let (dead, pending, sweeps) = tokio::join!(
         get("/ingest/events?status=dead&limit=100"),
         get("/ingest/events?status=pending&limit=100"),
@@ -166,11 +166,8 @@ fn back_to_inbox(done: &str) -> HttpResponse {
         .finish()
 }
 
-async fn post(services: &Services, person: &Person, path: &str, body: Option<&Value>, done: &str) -> HttpResponse {
-    match services
-        .call(Api::ResultIngest, Method::POST, path, &person.subject, body)
-        .await
-    {
+async fn post(services: &Services, path: &str, body: Option<&Value>, done: &str) -> HttpResponse {
+    match services.call(Api::ResultIngest, Method::POST, path, body).await {
         Ok(answer) if answer.is_success() => back_to_inbox(done),
         Ok(answer) => refused(&answer),
         Err(error) => unavailable(&error),
@@ -189,7 +186,7 @@ async fn retry_one(
     if !(id.len() == 36 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')) {
         return Err(Refusal::NotFound);
     }
-    Ok(post(&services, &person, &format!("/ingest/events/{id}/retry"), None, "retry").await)
+    Ok(post(&services, &format!("/ingest/events/{id}/retry"), None, "retry").await)
 }
 
 async fn retry_dead(
@@ -199,7 +196,7 @@ async fn retry_dead(
 ) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, "/inbox", Role::Operator)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
-    Ok(post(&services, &person, "/ingest/events/retry-dead", None, "retry").await)
+    Ok(post(&services, "/ingest/events/retry-dead", None, "retry").await)
 }
 
 #[derive(Deserialize)]
@@ -217,5 +214,5 @@ async fn sweep(
     let person = session::require_role(&session, "/inbox", Role::Operator)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
     let body = json!({ "from": form.from.trim(), "to": form.to.trim() });
-    Ok(post(&services, &person, "/ingest/sweeps", Some(&body), "sweep").await)
+    Ok(post(&services, "/ingest/sweeps", Some(&body), "sweep").await)
 }

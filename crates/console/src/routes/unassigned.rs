@@ -88,7 +88,6 @@ async fn list(
             Api::CommHistoryWriter,
             Method::GET,
             "/communicationRecords/unassigned?limit=50",
-            &person.subject,
             None,
         )
         .await
@@ -184,10 +183,7 @@ struct ReassignPage {
 async fn paired_meanwhile(services: &Services, person: Person, form: &AssignForm) -> HttpResponse {
     let interaction = form.interaction_id.trim();
     let path = format!("/customers/supportInteraction/{interaction}");
-    let answer = match services
-        .call(Api::InteractionPairing, Method::GET, &path, &person.subject, None)
-        .await
-    {
+    let answer = match services.call(Api::InteractionPairing, Method::GET, &path, None).await {
         Ok(answer) if answer.is_success() => answer,
         Ok(answer) => return not_assigned(person, &answer.reason()),
         Err(error) => return did_not_answer(&error, "interaction-pairing"),
@@ -259,7 +255,6 @@ async fn assign(
             Api::InteractionPairing,
             Method::POST,
             "/customers/supportInteraction",
-            &person.subject,
             Some(&body),
         )
         .await

@@ -160,7 +160,7 @@ async fn count(
     session::check_form_token(&person, form.csrf.as_deref())?;
     let kind = form.kind(false)?;
     let filed = match services
-        .gdpr(Method::POST, "/gdpr/requests", &person.subject, Some(&form.body(true)))
+        .gdpr(Method::POST, "/gdpr/requests", Some(&form.body(true)))
         .await
     {
         Ok(answer) if answer.is_success() => answer,
@@ -206,10 +206,7 @@ async fn count_page(
         return Err(Refusal::NotFound);
     }
     let person = session::require_role(&session, &format!("/gdpr/counts/{id}"), Role::Dpo)?;
-    let request = match services
-        .gdpr(Method::GET, &format!("/gdpr/requests/{id}"), &person.subject, None)
-        .await
-    {
+    let request = match services.gdpr(Method::GET, &format!("/gdpr/requests/{id}"), None).await {
         Ok(answer) if answer.is_success() => answer.body,
         Ok(answer) if answer.status == reqwest::StatusCode::NOT_FOUND => return Err(Refusal::NotFound),
         Ok(answer) => return Ok(refused(&answer)),
@@ -274,7 +271,7 @@ async fn file(
     session::check_form_token(&person, form.csrf.as_deref())?;
     form.kind(true)?;
     match services
-        .gdpr(Method::POST, "/gdpr/requests", &person.subject, Some(&form.body(false)))
+        .gdpr(Method::POST, "/gdpr/requests", Some(&form.body(false)))
         .await
     {
         Ok(answer) if answer.is_success() => Ok(filed(person, &answer)),

@@ -109,7 +109,7 @@ async fn list(
         "/gdpr/requests?limit=100{}",
         if overdue_only { "&overdue=true" } else { "" }
     );
-    let answer = match services.gdpr(Method::GET, &path, &person.subject, None).await {
+    let answer = match services.gdpr(Method::GET, &path, None).await {
         Ok(answer) => answer,
         Err(error) => return Ok(unavailable(&error)),
     };

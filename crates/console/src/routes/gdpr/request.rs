@@ -80,8 +80,8 @@ async fn request_page(
 ) -> Result<HttpResponse, Refusal> {
     let (request_path, audit_path) = (format!("/gdpr/requests/{id}"), format!("/gdpr/requests/{id}/audit"));
     let (request, audit) = match tokio::join!(
-        services.gdpr(Method::GET, &request_path, &person.subject, None),
-        services.gdpr(Method::GET, &audit_path, &person.subject, None),
+        services.gdpr(Method::GET, &request_path, None),
+        services.gdpr(Method::GET, &audit_path, None),
     ) {
         (Ok(request), Ok(audit)) if request.is_success() && audit.is_success() => (request.body, audit.body),
         (Ok(request), _) if request.status == reqwest::StatusCode::NOT_FOUND => return Err(Refusal::NotFound),
@@ -197,12 +197,7 @@ async fn act(
     body: Option<&serde_json::Value>,
 ) -> Result<HttpResponse, Refusal> {
     match services
-        .gdpr(
-            Method::POST,
-            &format!("/gdpr/requests/{id}/{action}"),
-            &person.subject,
-            body,
-        )
+        .gdpr(Method::POST, &format!("/gdpr/requests/{id}/{action}"), body)
         .await
     {
         Ok(answer) if answer.is_success() => Ok(HttpResponse::SeeOther()
@@ -247,12 +242,7 @@ async fn bundle(
     let person = session::require_role(&session, &format!("/gdpr/requests/{id}"), Role::Dpo)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
     let answer = match services
-        .gdpr(
-            Method::GET,
-            &format!("/gdpr/requests/{id}/export"),
-            &person.subject,
-            None,
-        )
+        .gdpr(Method::GET, &format!("/gdpr/requests/{id}/export"), None)
         .await
     {
         Ok(answer) if answer.is_success() => answer,
