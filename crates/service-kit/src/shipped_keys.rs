@@ -10,16 +10,18 @@
 //!
 //! How a value is matched (the same in the chart's `ccbridge.shippedKey`): a configured value is a
 //! shipped key when it, or the password of a URL it holds (`scheme://user:password@host`),
-//! contains the last [`TAIL_CHARS`] characters of a shipped value; a shipped value shorter than
-//! that (a placeholder database password) only when equal to it. So stripping
-//! `development-only-`, `development-only-ed25519:` or any other prefix, or putting `prod-` in
-//! its place, still matches; what is left after cutting all but a few characters of the end is no
-//! shipped key any more (and too short for any key setting).
+//! shares any [`WINDOW_CHARS`] consecutive characters with a shipped value; a shipped value
+//! shorter than that (a placeholder database password) only when equal to it. So a shipped value
+//! with its head cut (`development-only-`, `development-only-ed25519:`, any other prefix), its tail
+//! cut, both, or set in the middle of a longer string is still refused, whatever was put in place
+//! of what was cut: what is left of it is known text as long as it holds 12 of its characters in a
+//! row.
 
-/// A shipped value's distinctive tail: this many characters from its end. Long enough that a key
-/// of the bank's own never holds one by chance (12 base64 characters are 72 bits), short enough
-/// to be inside any key setting's minimum length (16 for tokens, 32 for HMAC keys).
-pub const TAIL_CHARS: usize = 12;
+/// The length of a shipped value's windows: a configured value that holds any run of this many of
+/// a shipped value's consecutive characters is refused. Long enough that a key of the bank's own
+/// never holds one by chance (12 base64 characters are 72 bits), short enough to be inside any key
+/// setting's minimum length (16 for tokens, 32 for HMAC keys).
+pub const WINDOW_CHARS: usize = 12;
 
 /// The list, one value a line; `#` starts a comment.
 pub const LIST: &str = include_str!("../shipped-keys.txt");
@@ -40,24 +42,31 @@ pub fn url_password(value: &str) -> Option<&str> {
     (!password.is_empty()).then_some(password)
 }
 
-/// `shipped`'s last [`TAIL_CHARS`] characters, or `None` when it is shorter.
-fn tail(shipped: &str) -> Option<&str> {
-    let count = shipped.chars().count();
-    if count < TAIL_CHARS {
-        return None;
-    }
-    shipped
+/// `shipped`'s windows: every run of [`WINDOW_CHARS`] consecutive characters, none when it is
+/// shorter.
+pub fn windows(shipped: &str) -> impl Iterator<Item = &str> {
+    // Where each character starts, and the end.
+    let bounds: Vec<usize> = shipped
         .char_indices()
-        .nth(count - TAIL_CHARS)
-        .map(|(at, _)| &shipped[at..])
+        .map(|(at, _)| at)
+        .chain([shipped.len()])
+        .collect();
+    let ends = bounds.clone().into_iter().skip(WINDOW_CHARS);
+    bounds
+        .into_iter()
+        .zip(ends)
+        .map(move |(start, end)| &shipped[start..end])
 }
 
 /// Whether `value` is (or holds) a shipped key, as the module says.
 pub fn matches(value: &str, shipped: &str) -> bool {
     let candidates = [Some(value), url_password(value)];
-    candidates.into_iter().flatten().any(|candidate| match tail(shipped) {
-        Some(tail) => candidate.contains(tail),
-        None => candidate == shipped,
+    candidates.into_iter().flatten().any(|candidate| {
+        if shipped.chars().count() < WINDOW_CHARS {
+            candidate == shipped
+        } else {
+            windows(shipped).any(|window| candidate.contains(window))
+        }
     })
 }
 
@@ -71,17 +80,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_tail_matches_with_any_prefix_and_a_short_value_only_whole() {
+    fn a_window_matches_wherever_it_is_and_a_short_value_only_whole() {
         let shipped = "development-only-aes256:Tnx3woLd8TeJcY6V6J6oZ3VkSdA8VhwZfexx+yWTpxQ=";
         assert!(matches(shipped, shipped));
         assert!(matches("aes256:Tnx3woLd8TeJcY6V6J6oZ3VkSdA8VhwZfexx+yWTpxQ=", shipped));
         assert!(matches("prod-fexx+yWTpxQ=", shipped));
-        assert!(!matches("aes256:AAAAwoLd8TeJcY6V6J6oZ3VkSdA8VhwZfexx+yWTpxQA", shipped));
+        // The tail cut, the head and the tail cut, in the middle of another string.
+        assert!(matches("development-only-aes256:Tnx3woLd8TeJ", shipped));
+        assert!(matches("aes256:Tnx3woLd8TeJcY6V6J6oZ3", shipped));
+        assert!(matches("bank-prod-3woLd8TeJcY6-2026", shipped));
+        // Eleven in a row are not enough.
+        assert!(!matches("Q3woLd8TeJcYQ", shipped));
+        assert!(!matches(
+            "aes256:AAAAwoLAAATeJAAAV6JAAAZ3VAAAdA8AAAwZfAAA+yWAAAxQA",
+            shipped
+        ));
         assert!(matches("postgres://u:placeholder@db/x", "placeholder"));
         assert!(!matches("postgres://u:placeholder2@db/x", "placeholder"));
         assert!(!matches("a-placeholder-name", "placeholder"));
         assert_eq!(url_password("postgres://user:pa:ss@host:5432/db?x=1"), Some("pa:ss"));
         assert_eq!(url_password("sqlite://file.db"), None);
         assert_eq!(url_password("https://host/path@x"), None);
+    }
+
+    #[test]
+    fn windows_are_every_run_of_twelve_characters() {
+        assert_eq!(windows("0123456789a").count(), 0);
+        assert_eq!(windows("0123456789ab").collect::<Vec<_>>(), ["0123456789ab"]);
+        assert_eq!(
+            windows("ä123456789abc").collect::<Vec<_>>(),
+            ["ä123456789ab", "123456789abc"]
+        );
     }
 }

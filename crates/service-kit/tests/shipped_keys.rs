@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use service_kit::configuration::{Settings, SettingsSources};
-use service_kit::shipped_keys::{self, TAIL_CHARS};
+use service_kit::shipped_keys::{self, WINDOW_CHARS};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -331,7 +331,7 @@ fn the_walk_finds_the_keys_it_must() {
 }
 
 #[test]
-fn every_shipped_key_is_listed_and_refused_outside_development_whatever_prefix_is_taken_off() {
+fn every_shipped_key_is_listed_and_refused_outside_development_whatever_is_cut_off_or_added() {
     let (found, _) = walk();
     assert!(!found.is_empty());
     let listed: BTreeSet<&str> = shipped_keys::shipped().collect();
@@ -358,23 +358,35 @@ fn every_shipped_key_is_listed_and_refused_outside_development_whatever_prefix_i
     }
     for f in &found {
         let chars: Vec<char> = f.value.chars().collect();
+        let text = |range: std::ops::Range<usize>| chars[range].iter().collect::<String>();
+        let len = chars.len();
         let mut variants = vec![f.value.clone()];
-        if chars.len() >= TAIL_CHARS {
+        if len >= WINDOW_CHARS {
             variants.push(format!("prod-{}", f.value));
-            // Whatever prefix is taken off (or put in its place), down to the distinctive tail.
-            for cut in 1..=chars.len() - TAIL_CHARS {
-                let rest: String = chars[cut..].iter().collect();
-                variants.push(format!("bank-{rest}"));
-                variants.push(rest);
+            // Whatever is cut off its head or its tail (or put in its place), down to 12
+            // characters of it in a row.
+            for cut in 1..=len - WINDOW_CHARS {
+                let head_cut = text(cut..len);
+                let tail_cut = text(0..len - cut);
+                variants.push(format!("bank-{head_cut}"));
+                variants.push(format!("{tail_cut}-bank"));
+                variants.push(head_cut);
+                variants.push(tail_cut);
+                // Both cut, half each.
+                variants.push(text(cut / 2..len - (cut - cut / 2)));
+            }
+            // Any 12 of its characters in a row, in the middle of a longer value.
+            for start in 0..=len - WINDOW_CHARS {
+                variants.push(format!("bank-prod-{}-2026", text(start..start + WINDOW_CHARS)));
             }
         } else {
-            // Too short to be told by a tail (a database password): only whole, in a URL too.
+            // Too short to be told by a window (a database password): only whole, in a URL too.
             variants.push(format!("postgres://svc:{}@db.bank.example:5432/svc", f.value));
         }
         for variant in variants {
             assert!(
                 shipped_keys::is_shipped(&variant),
-                "{}: {} with a prefix changed is not refused",
+                "{}: {} with its head or tail cut or changed is not refused",
                 f.source,
                 f.key
             );
@@ -394,8 +406,44 @@ fn every_shipped_key_is_listed_and_refused_outside_development_whatever_prefix_i
     }
 }
 
+/// What a tail alone missed: a shipped key with its last character cut, cut at both ends, or
+/// 12 of its characters in the middle of another value (the reported case: the development audit
+/// key without its marker and its last character, ~95% known text).
+#[test]
+fn a_shipped_key_cut_at_its_head_its_tail_or_both_is_refused_outside_development() {
+    let audit = "development-only-audit-key-change-me-0123456789";
+    let signing = "development-only-ed25519:cX82d12guM7ZuW0RzOazcV6bbgyuvx0qDKWmDFcirMc=";
+    for shipped in [audit, signing] {
+        assert!(shipped_keys::shipped().any(|listed| listed == shipped));
+    }
+    for value in [
+        "audit-key-change-me-012345678",             // head and tail cut (the reported case)
+        "Zq8vN3kPw7xR2-ly-audit-key-c-Zq8vN3kPw7xR", // 12 of it in the middle of a longer value
+        "development-only-ed25519:cX82d12guM7ZuW0RzOazcV6bbgyuvx0qDKWmDFcirMc", // tail cut
+        "cX82d12guM7ZuW0RzOazcV6bbgyuvx0qDKWmDFcirMc=", // head cut
+        "ed25519:cX82d12guM7ZuW0RzOazcV6bbgyuvx0qDKWmDFci", // both cut
+        "ed25519:Zq8vN3kPw7xRguM7ZuW0RzOaZq8vN3kPw7xRZq8vN3kPw7x=", // in the middle of another key
+    ] {
+        assert!(shipped_keys::is_shipped(value), "{value} is not refused");
+        let refused = load(&[("things.secret", value)], "production").unwrap_err().to_string();
+        assert!(
+            refused.contains("things.secret: a development-only value is refused outside development"),
+            "{value}: {refused}"
+        );
+        assert!(!refused.contains(value), "the error quotes the key");
+        load(&[("things.secret", value)], "development").unwrap();
+    }
+    // Eleven of its characters in a row are not a window of it.
+    assert!(!shipped_keys::is_shipped("Zq8vN3kPw7xR-audit-key-Zq8vN3kPw7xR"));
+    assert!(!shipped_keys::is_shipped(
+        "ed25519:Zq8vN3kPw7xRguM7ZuW0RzOZq8vN3kPw7xRZq8vN3kPw7x="
+    ));
+}
+
 #[test]
 fn a_key_of_the_banks_own_is_accepted() {
+    use base64::Engine as _;
+    use rand_core::RngCore as _;
     let key = "pT8w1q0Gk2vM7sYx3NfR6bJ4cE9hLzUa";
     assert!(!shipped_keys::is_shipped(key));
     load(&[("things.secret", key)], "production").unwrap();
@@ -404,6 +452,24 @@ fn a_key_of_the_banks_own_is_accepted() {
         "production",
     )
     .unwrap();
+    // Honest random keys, of the forms `keys` prints: none shares 12 characters with a shipped one.
+    for _ in 0..200 {
+        let mut bytes = [0u8; 64];
+        rand_core::OsRng.fill_bytes(&mut bytes);
+        let base64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        for key in [
+            base64,
+            hex,
+            format!(
+                "aes256:{}",
+                base64::engine::general_purpose::STANDARD.encode(&bytes[..32])
+            ),
+        ] {
+            assert!(!shipped_keys::is_shipped(&key), "{key} is refused");
+            load(&[("things.secret", &key)], "production").unwrap();
+        }
+    }
 }
 
 fn load(

@@ -121,7 +121,7 @@ app.kubernetes.io/component: {{ .name }}
 {{- $keys := list -}}
 {{- if include "ccbridge.hasDatabase" . }}{{ $keys = append $keys "APP__DATABASE__URL" }}{{ end -}}
 {{- range $caller, $spec := include "ccbridge.callers" . | fromJson }}{{ $keys = append $keys (printf "APP__AUTH__CALLERS__%s__TOKEN" (upper $caller)) }}{{ end -}}
-{{- if eq .name "interaction-pairing" }}{{ $keys = append $keys "APP__PAIRING__INTERNAL_TOKEN" }}{{ end -}}
+{{- if eq .name "interaction-pairing" }}{{ $keys = concat $keys (list "APP__PAIRING__INTERNAL_TOKEN" "APP__PAIRING__SUPPRESSION_KEY") }}{{ end -}}
 {{- if eq .name "comm-history-writer" }}{{ $keys = append $keys "APP__RECORDS__SUPPRESSION_KEY" }}{{ end -}}
 {{- if eq .name "genesys-gateway" }}{{ $keys = append $keys "APP__GENESYS__CLIENT_SECRET" }}{{ end -}}
 {{- if eq .name "result-ingest" }}{{ $keys = concat $keys (list "APP__INGEST__INTERNAL_TOKEN" "APP__INGEST__SUPPRESSION_KEY") }}{{ end -}}
@@ -135,8 +135,10 @@ app.kubernetes.io/component: {{ .name }}
 
 {{/* "true" when a value is a key shipped in the repository (files/shipped-keys.txt, the same list
      as crates/service-kit/shipped-keys.txt), matched as the services match it: the value, or the
-     password of a URL it holds, contains a listed value's last 12 characters (a listed value
-     shorter than that: equals it), so a prefix taken off or changed is still found.
+     password of a URL it holds, shares any 12 consecutive characters with a listed value (a
+     listed value shorter than that: equals it), so a head or a tail cut off or changed, or the
+     value set in the middle of another, is still found. (Go's substr counts bytes, Rust's window
+     characters: the listed values are ASCII.)
      ccbridge.shippedKey (dict "root" $ "value" "…") */}}
 {{- define "ccbridge.shippedKey" -}}
 {{- $value := toString .value -}}
@@ -149,7 +151,9 @@ app.kubernetes.io/component: {{ .name }}
 {{- if and $shipped (not (hasPrefix "#" $shipped)) -}}
 {{- range $candidate := $candidates -}}
 {{- if ge (len $shipped) 12 -}}
-{{- if contains (trunc -12 $shipped) $candidate }}{{ $found = "true" }}{{ end -}}
+{{- range $start := until (int (sub (len $shipped) 11)) -}}
+{{- if contains (substr $start (int (add $start 12)) $shipped) $candidate }}{{ $found = "true" }}{{ end -}}
+{{- end -}}
 {{- else if eq $shipped $candidate }}{{ $found = "true" }}{{ end -}}
 {{- end -}}
 {{- end -}}
@@ -159,7 +163,8 @@ app.kubernetes.io/component: {{ .name }}
 
 {{/* Fails the render when a chart-made Secret lacks a value the service needs, when any value
      the chart is given for the service is a key shipped in the repository (development keys,
-     examples: public), or when it would run the service in development. */}}
+     examples: public), when it would run the service in development, or turn off
+     gdpr-orchestrator's four eyes. */}}
 {{- define "ccbridge.checkSecrets" -}}
 {{- $root := .root -}}
 {{- $name := .name -}}
@@ -179,6 +184,9 @@ app.kubernetes.io/component: {{ .name }}
 {{- end }}
 {{- if and (eq $name "console") (eq $key "APP__APPLICATION__METRICS_PORT_ONLY") (ne (lower (trim (toString $value))) "true") }}
 {{- fail (printf "services.console.%s.APP__APPLICATION__METRICS_PORT_ONLY must stay true: the console's port faces people's browsers through its Ingress, /metrics belongs on the metrics port alone" $source) }}
+{{- end }}
+{{- if and (eq $name "gdpr-orchestrator") (eq (upper $key) "APP__GDPR__FOUR_EYES") (not (has (lower (trim (toString $value))) (list "true" "1" "yes" "on"))) }}
+{{- fail (printf "services.gdpr-orchestrator.%s.%s must stay true: gdpr.four_eyes = false lets one person file and confirm an erasure alone (the service refuses it outside development too)" $source $key) }}
 {{- end }}
 {{- if and (eq $key "APP__APPLICATION__ENVIRONMENT") (eq (lower (trim (toString $value))) "development") }}
 {{- fail (printf "services.%s.%s.APP__APPLICATION__ENVIRONMENT: development is refused by the chart (it accepts the development keys and the development sign-in; devstack is for development)" $name $source) }}
