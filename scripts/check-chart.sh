@@ -147,7 +147,7 @@ cmp -s "$shipped_list" "$chart/files/shipped-keys.txt" \
 count=0
 while IFS= read -r key; do
   case "$key" in ''|'#'*) continue ;; esac
-  # As shipped, its marker taken off down to the last 12 characters, with a prefix of the bank's
+  # As shipped, its marker taken off down to its last 12 characters, with a prefix of the bank's
   # own, its last character cut, and 12 characters of its middle inside another value; in a
   # Secret's key and in the service's config. (A shorter one: only whole.)
   if [ "${#key}" -ge 12 ]; then tail12="${key: -12}"; else tail12="$key"; fi

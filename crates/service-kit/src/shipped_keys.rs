@@ -1,7 +1,7 @@
 //! Keys shipped in the repository: the development keys of the embedded defaults, genesys-sim's
 //! and devstack's, the example and CI values of the Helm chart, the docs' examples. They are
 //! public (in git history for good), so outside `application.environment = "development"` a
-//! setting that holds one is refused, by value, whatever prefix was taken off or put on.
+//! setting that holds one is refused, by value, whatever was cut off its head or tail or put on.
 //!
 //! The list is `shipped-keys.txt` (the chart holds a copy in `files/`). It is generated, never
 //! kept by hand: `cargo test -p service-kit --test shipped_keys` walks the repository for every

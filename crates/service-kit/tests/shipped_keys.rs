@@ -1,5 +1,5 @@
-//! Every key shipped in the repository is refused outside development, whatever prefix is taken
-//! off. The walk finds them itself (no list of settings kept by hand): every secret-looking setting
+//! Every key shipped in the repository is refused outside development, whatever is cut off its
+//! head or tail. The walk finds them itself (no list of settings kept by hand): every secret-looking setting
 //! with a value in each service's embedded defaults (`crates/*/configuration/*.toml`), the Helm
 //! chart's values files (`deploy/**/*.yaml`), the docs' examples (`docs/**/*.md`, README.md), and
 //! the development tools' built-in credentials (devstack, genesys-sim). A value it finds that
