@@ -14,7 +14,10 @@ use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use uuid::Uuid;
 
-pub struct Pairings;
+/// The participant; `key` fingerprints the pairs a purge erases ([`crate::suppression`]).
+pub struct Pairings {
+    pub key: crate::suppression::PairingKey,
+}
 
 const PAIRINGS: &str = "pairings";
 const PENDING_ASSIGNMENTS: &str = "pendingAssignments";
@@ -116,25 +119,48 @@ impl GdprStore for Pairings {
         Ok(report)
     }
 
+    /// The subject's pairings, current and removed, with the reasons given for them and for
+    /// their removal (free text about the customer); not who paired or removed them.
     fn export(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
-        let rows: Vec<(DbUuid, DbUuid, DbTimestamp)> = interaction_customers::table
+        type Exported = (
+            DbUuid,
+            DbUuid,
+            DbTimestamp,
+            Option<String>,
+            Option<DbTimestamp>,
+            Option<String>,
+        );
+        let rows: Vec<Exported> = interaction_customers::table
             .filter(interaction_customers::customer_id.eq_any(customers(reach)))
             .filter(interaction_customers::forgotten_by.is_null())
             .select((
                 interaction_customers::interaction_id,
                 interaction_customers::customer_id,
                 interaction_customers::paired_at,
+                interaction_customers::pairing_reason,
+                interaction_customers::removed_at,
+                interaction_customers::removal_reason,
             ))
             .order(interaction_customers::paired_at)
             .load(connection)?;
         let pairings = rows
             .into_iter()
-            .map(|(interaction, customer, paired)| {
-                Ok(serde_json::json!({
+            .map(|(interaction, customer, paired, reason, removed, removal_reason)| {
+                let mut pairing = serde_json::json!({
                     "interactionId": interaction.0,
                     "customerId": customer.0,
                     "pairedAt": paired.into_domain()?,
-                }))
+                });
+                if let Some(reason) = reason {
+                    pairing["reason"] = reason.into();
+                }
+                if let Some(removed) = removed {
+                    pairing["removedAt"] = serde_json::json!(removed.into_domain()?);
+                }
+                if let Some(reason) = removal_reason {
+                    pairing["removalReason"] = reason.into();
+                }
+                Ok(pairing)
             })
             .collect::<QueryResult<Vec<_>>>()?;
         let mut report = ParticipantReport::done(counts([(PAIRINGS, pairings.len() as i64)])?);
@@ -195,8 +221,26 @@ impl GdprStore for Pairings {
         Ok(held)
     }
 
+    /// Deletes what the request holds, and keeps the fingerprints of the (interaction, customer)
+    /// pairs it deletes, so that pairing them again is refused ([`crate::suppression`]).
     fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
         let pairings = holds::held_rows(connection, request_id, HOLD_PAIRING)?;
+        let mut fingerprints = Vec::new();
+        holds::chunked(&pairings, |ids| {
+            let pairs: Vec<(DbUuid, DbUuid)> = interaction_customers::table
+                .filter(interaction_customers::id.eq_any(ids))
+                .select((
+                    interaction_customers::interaction_id,
+                    interaction_customers::customer_id,
+                ))
+                .load(connection)?;
+            fingerprints.extend(pairs.into_iter().map(|(interaction, customer)| {
+                self.key
+                    .fingerprint(InteractionId::from(interaction), domain::CustomerId::from(customer))
+            }));
+            Ok(0)
+        })?;
+        crate::suppression::keep(connection, request_id, &fingerprints)?;
         let deleted_pairings = holds::chunked(&pairings, |ids| {
             diesel::delete(interaction_customers::table.filter(interaction_customers::id.eq_any(ids)))
                 .execute(connection)

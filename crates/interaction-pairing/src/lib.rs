@@ -8,6 +8,7 @@ pub mod schema;
 pub mod scopes;
 pub mod settings;
 pub mod store;
+pub mod suppression;
 pub mod worker;
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
@@ -40,6 +41,8 @@ pub fn outbox_settings(settings: &service_kit::configuration::Settings) -> anyho
 
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let outbox = outbox_settings(context.settings)?;
+    let key = suppression::PairingKey::new(&outbox.suppression_key)
+        .map_err(|problem| service_kit::configuration::invalid_all(vec![problem]))?;
     // Background work only where something is served (`check-config` starts none).
     if let (Some(pool), true, Some(background)) = (context.pool, outbox.outbox_worker_enabled, context.background) {
         let metrics = worker::OutboxMetrics::register(context.metrics)?;
@@ -49,7 +52,8 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         });
     }
     let verifier = gdpr_participant::verifier(context.settings)?;
+    let writers = routes::Writers::of(&context.settings.auth);
     Ok(Arc::new(move |cfg: &mut actix_web::web::ServiceConfig| {
-        routes::config(cfg, verifier.clone());
+        routes::config(cfg, verifier.clone(), key.clone(), writers.clone());
     }))
 }

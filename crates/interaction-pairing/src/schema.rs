@@ -39,3 +39,13 @@ diesel::table! {
         actor -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::Uuid;
+
+    gdpr_suppressed_pairings (fingerprint) {
+        fingerprint -> Text,
+        request_id -> Uuid,
+    }
+}

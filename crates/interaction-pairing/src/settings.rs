@@ -1,4 +1,5 @@
-//! `[pairing]`: where late pairings go, and how the outbox is worked.
+//! `[pairing]`: where late pairings go, how the outbox is worked, the key of erased pairs and how
+//! long removed pairings are kept.
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -16,6 +17,12 @@ pub struct OutboxSettings {
     pub backoff_min_ms: u64,
     pub backoff_max_ms: u64,
     pub request_timeout_ms: u64,
+    /// The HMAC key of the (interaction, customer) pairs a purged GDPR forget erased
+    /// ([`crate::suppression`]): at least 32 characters. Never changed once fingerprints exist.
+    pub suppression_key: SecretString,
+    /// Days a removed pairing (who removed it, when and why) is kept before housekeeping deletes
+    /// it: 1 to 3650.
+    pub removed_retention_days: u32,
 }
 
 impl OutboxSettings {
@@ -43,6 +50,12 @@ impl OutboxSettings {
                         .to_owned(),
                 );
             }
+        }
+        if let Err(problem) = crate::suppression::PairingKey::new(&self.suppression_key) {
+            problems.push(problem);
+        }
+        if !(1..=3650).contains(&self.removed_retention_days) {
+            problems.push("pairing.removed_retention_days: must be 1 to 3650".to_owned());
         }
         if let Err(queue) = self.queue() {
             problems.extend(queue);

@@ -2,6 +2,7 @@
 //! name of who paired it (caller and person), and kept with who removed it once removed.
 
 use crate::schema::interaction_customers::{self, dsl};
+use crate::suppression::PairingKey;
 use diesel::prelude::*;
 use domain::{CustomerId, InteractionId, SupportInteraction, Timestamp};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
@@ -162,6 +163,10 @@ pub enum PairingRefused {
     /// it must not bring it back into view. It can be changed once the FORGET is undone or purged.
     #[error("the pairing is held by a GDPR forget")]
     HeldByForget,
+    /// A purged GDPR forget erased this customer's pairing of the interaction: it is not made
+    /// again ([`crate::suppression`]).
+    #[error("this customer's data for this interaction was erased on request")]
+    Erased,
     /// Removing a pairing that does not exist.
     #[error("the customer is not paired with the interaction")]
     NotPaired,
@@ -249,15 +254,21 @@ fn remove(
 
 /// Pairs the customer with the interaction as `mode` says (the same pair again changes nothing),
 /// in the name of `change`'s actor, and queues the assignment (and, re-assigning, the others'
-/// withdrawals) for comm-history-writer in the same transaction.
+/// withdrawals) for comm-history-writer in the same transaction. A pair a purged GDPR forget
+/// erased (its fingerprint under `key`) is refused, and nothing is stored or queued.
 pub fn pair(
     connection: &mut AnyConnection,
+    key: &PairingKey,
     pairing: &SupportInteraction,
     mode: PairingMode,
     change: &Change<'_>,
 ) -> Result<(StoredPairing, Paired), PairingRefused> {
+    let fingerprint = key.fingerprint(pairing.interaction_id, pairing.customer_id);
     write_transaction(connection, |connection| {
         lock_interaction(connection, pairing.interaction_id)?;
+        if crate::suppression::is_erased(connection, &fingerprint)? {
+            return Err(PairingRefused::Erased);
+        }
         let customer = DbUuid::from(pairing.customer_id);
         let rows = current(connection, pairing.interaction_id)?;
         let mine = rows.iter().find(|(_, c, _)| *c == customer);
@@ -387,6 +398,21 @@ pub fn find_held(connection: &mut AnyConnection, interaction_ids: &[InteractionI
     held.sort();
     held.dedup();
     Ok(held)
+}
+
+/// Deletes up to `batch` removed pairings removed before `cutoff` (the oldest first); returns
+/// how many went. A removal a GDPR forget holds is left to that forget (its purge deletes it).
+pub fn delete_expired_removals(connection: &mut AnyConnection, cutoff: Timestamp, batch: i64) -> QueryResult<usize> {
+    write_transaction(connection, |connection| {
+        let expired: Vec<DbUuid> = dsl::interaction_customers
+            .filter(dsl::removed_at.lt(DbTimestamp::from(cutoff)))
+            .filter(dsl::forgotten_by.is_null())
+            .order(dsl::removed_at)
+            .limit(batch)
+            .select(dsl::id)
+            .load(connection)?;
+        diesel::delete(dsl::interaction_customers.filter(dsl::id.eq_any(expired))).execute(connection)
+    })
 }
 
 /// Current pairings stored (one per customer of an interaction; removed ones not counted).

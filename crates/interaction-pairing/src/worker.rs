@@ -125,11 +125,27 @@ impl OutboxWorker {
         Ok(count)
     }
 
-    /// Refreshes the depth gauge.
-    pub async fn housekeeping(&self, _now: Timestamp) -> Result<(), ApiError> {
+    /// Refreshes the depth gauge, and deletes the pairings removed more than
+    /// `pairing.removed_retention_days` before `now`, a batch at a time.
+    pub async fn housekeeping(&self, now: Timestamp) -> Result<(), ApiError> {
         let depth = self.pool.run(|c| outbox::pending(c).map_err(ApiError::from)).await?;
         self.metrics.depth.set(depth);
-        Ok(())
+        let retention = time::Duration::days(i64::from(self.settings.removed_retention_days));
+        let cutoff = Timestamp::from_offset_date_time(now.as_offset_date_time() - retention)
+            .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("the retention cutoff falls before year 1")))?;
+        let batch = i64::from(self.queue.batch);
+        loop {
+            let deleted = self
+                .pool
+                .run(move |c| crate::store::delete_expired_removals(c, cutoff, batch).map_err(ApiError::from))
+                .await?;
+            if deleted > 0 {
+                tracing::info!(deleted, "removed pairings past their retention deleted");
+            }
+            if i64::try_from(deleted).unwrap_or(i64::MAX) < batch {
+                return Ok(());
+            }
+        }
     }
 
     async fn deliver(&self, entry: &Entry) -> Result<(), String> {

@@ -15,6 +15,33 @@ mod support_interaction;
 )]
 struct Api;
 
+/// The callers holding `pairing:write` (those that pair, and give the reasons): the free-text
+/// reasons of pairings and removals are served to them alone, not to callers that only read.
+#[derive(Debug, Clone, Default)]
+pub struct Writers(std::collections::BTreeSet<String>);
+
+impl Writers {
+    pub fn of(auth: &service_kit::configuration::AuthSettings) -> Self {
+        use service_kit::auth::Scope;
+        Self(
+            auth.callers
+                .iter()
+                .filter(|(_, caller)| {
+                    caller
+                        .scopes
+                        .iter()
+                        .any(|scope| scope == crate::scopes::PairingWrite::NAME)
+                })
+                .map(|(name, _)| name.clone())
+                .collect(),
+        )
+    }
+
+    pub fn includes(&self, caller: &service_kit::auth::Caller) -> bool {
+        self.0.contains(&caller.name)
+    }
+}
+
 /// This service's operations, for `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
@@ -23,8 +50,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api
 }
 
-pub fn config(cfg: &mut actix_web::web::ServiceConfig, verifier: actix_web::web::Data<gdpr_participant::CallVerifier>) {
+pub fn config(
+    cfg: &mut actix_web::web::ServiceConfig,
+    verifier: actix_web::web::Data<gdpr_participant::CallVerifier>,
+    key: crate::suppression::PairingKey,
+    writers: Writers,
+) {
+    cfg.app_data(actix_web::web::Data::new(key.clone()))
+        .app_data(actix_web::web::Data::new(writers));
     support_interaction::config(cfg);
     pairing_lookups::config(cfg);
-    gdpr_participant::config(cfg, actix_web::web::Data::new(crate::gdpr::Pairings), verifier);
+    gdpr_participant::config(cfg, actix_web::web::Data::new(crate::gdpr::Pairings { key }), verifier);
 }

@@ -73,6 +73,19 @@ impl PairingResponse {
         self.removed_customers.clear();
         self
     }
+
+    /// Without the free-text reasons (of pairings and removals): for a caller that only reads
+    /// pairings, and never gives a reason (docs/security.md).
+    fn without_reasons(mut self) -> Self {
+        for customer in &mut self.customers {
+            customer.reason = None;
+        }
+        for removed in &mut self.removed_customers {
+            removed.pairing.reason = None;
+            removed.removal_reason = None;
+        }
+        self
+    }
 }
 
 /// The most characters a reason may have.
@@ -118,6 +131,9 @@ fn refused(refused: PairingRefused) -> ApiError {
         PairingRefused::HeldByForget => ApiError::Conflict(
             "this pairing is held by a GDPR forget; it can be changed once that is undone or purged".to_owned(),
         ),
+        PairingRefused::Erased => {
+            ApiError::Conflict("this customer's data for this interaction was erased on request".to_owned())
+        }
         PairingRefused::NotPaired => ApiError::NotFound("the customer is not paired with the interaction".to_owned()),
         PairingRefused::AlreadyAssigned => ApiError::Conflict(
             "the interaction is paired with another customer already; re-assign it with a reason".to_owned(),
@@ -136,13 +152,14 @@ fn refused(refused: PairingRefused) -> ApiError {
     responses(
         (status = 201, description = "The customer was added to the interaction's customers, in the name of the caller and its person", body = PairingResponse),
         (status = 200, description = "The customer was paired with the interaction already", body = PairingResponse),
-        (status = 409, description = "This pairing (or, re-assigning, another customer's) is held by a GDPR forget; or, `unassigned`, the interaction has another customer already", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This pairing (or, re-assigning, another customer's) is held by a GDPR forget; or a purged GDPR forget erased this customer's data for this interaction; or, `unassigned`, the interaction has another customer already", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing or wrong (`reason` blank, too long, or missing to re-assign)", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
 #[tracing::instrument(name = "pair interaction", skip_all, fields(interaction_id = %request.interaction_id, mode = ?request.mode))]
 pub(crate) async fn pair(
     pool: web::Data<DbPool>,
+    key: web::Data<crate::suppression::PairingKey>,
     caller: web::ReqData<Caller>,
     JsonBody(request): JsonBody<PairingRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -160,7 +177,7 @@ pub(crate) async fn pair(
                 reason: reason.as_deref(),
                 now: Timestamp::now(),
             };
-            store::pair(c, &pairing, mode, &change).map_err(refused)
+            store::pair(c, &key, &pairing, mode, &change).map_err(refused)
         })
         .await?;
     tracing::info!(outcome = ?outcome, customers = stored.customers.len(), "pairing stored");
@@ -183,18 +200,24 @@ pub(crate) async fn pair(
     tag = "pairing",
     params(("interactionId" = uuid::Uuid, Path, description = "The Genesys interaction (conversation) id")),
     responses(
-        (status = 200, description = "The interaction's pairing", body = PairingResponse),
+        (status = 200, description = "The interaction's pairing; the reasons of its pairings and removals only to a caller with `pairing:write`", body = PairingResponse),
         (status = 404, description = "No pairing for the interaction", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
-pub(crate) async fn get_pairing(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn get_pairing(
+    pool: web::Data<DbPool>,
+    writers: web::Data<super::Writers>,
+    caller: web::ReqData<Caller>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let interaction_id = InteractionId::parse(&path)
         .map_err(|e| ApiError::Validation(vec![FieldProblem::parameter("interactionId", e.to_string())]))?;
     let stored = pool
         .run(move |c| store::find(c, interaction_id).map_err(ApiError::from))
         .await?;
     match stored {
-        Some(stored) => Ok(HttpResponse::Ok().json(PairingResponse::from(stored))),
+        Some(stored) if writers.includes(&caller) => Ok(HttpResponse::Ok().json(PairingResponse::from(stored))),
+        Some(stored) => Ok(HttpResponse::Ok().json(PairingResponse::from(stored).without_reasons())),
         None => Err(ApiError::NotFound(format!(
             "no pairing for interaction {interaction_id}"
         ))),

@@ -1,22 +1,23 @@
 //! Pairings in the person's name: who made and who removed each pairing (caller and person),
 //! when and why; an unassigned-only pairing and a re-assignment with a reason.
 
-use crate::helpers::{example, BOFE};
+use crate::helpers::{example, BOFE, INTERNAL};
 use serde_json::{json, Value};
 use test_support::TestApp;
 
-const INTERACTION: &str = "5773eca4-0874-4617-a6e8-85591aa94609";
-const FIRST: &str = "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07";
-const SECOND: &str = "7a3d1f20-8b4c-4e5d-9f60-1a2b3c4d5e6f";
+pub(crate) const INTERACTION: &str = "5773eca4-0874-4617-a6e8-85591aa94609";
+pub(crate) const FIRST: &str = "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07";
+pub(crate) const SECOND: &str = "7a3d1f20-8b4c-4e5d-9f60-1a2b3c4d5e6f";
 
 const ORCHESTRATOR: &str = "gdpr_orchestrator";
 
 /// BOFE as a delegating caller (as the console is): it names the person it acts for.
-async fn spawn_delegating_app() -> TestApp {
+pub(crate) async fn spawn_delegating_app() -> TestApp {
     test_support::spawn_app_with(
         &interaction_pairing::SERVICE,
         &[
             (BOFE, &["pairing:write", "pairing:read"]),
+            (INTERNAL, &["pairing:read"]),
             (ORCHESTRATOR, &["gdpr:participant"]),
         ],
         &[
@@ -28,7 +29,7 @@ async fn spawn_delegating_app() -> TestApp {
 }
 
 /// Sends `method` to `path` as BOFE acting for `person` (development's `X-Acting-User`).
-async fn as_person(
+pub(crate) async fn as_person(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,
@@ -45,7 +46,7 @@ async fn as_person(
     request.send().await.unwrap()
 }
 
-async fn pair(app: &TestApp, person: &str, body: &Value) -> reqwest::Response {
+pub(crate) async fn pair(app: &TestApp, person: &str, body: &Value) -> reqwest::Response {
     as_person(
         app,
         reqwest::Method::POST,
@@ -56,7 +57,12 @@ async fn pair(app: &TestApp, person: &str, body: &Value) -> reqwest::Response {
     .await
 }
 
-fn pairing_of(customer: &str, extra: Value) -> Value {
+/// The status of `person`'s pairing of `customer` (with `extra` fields).
+pub(crate) async fn pair_status(app: &TestApp, person: &str, customer: &str, extra: Value) -> u16 {
+    pair(app, person, &pairing_of(customer, extra)).await.status().as_u16()
+}
+
+pub(crate) fn pairing_of(customer: &str, extra: Value) -> Value {
     let mut body = example();
     body["customerId"] = customer.into();
     for (key, value) in extra.as_object().unwrap() {
@@ -65,7 +71,7 @@ fn pairing_of(customer: &str, extra: Value) -> Value {
     body
 }
 
-async fn fetched(app: &TestApp) -> Value {
+pub(crate) async fn fetched(app: &TestApp) -> Value {
     let response = app
         .get(&format!("/customers/supportInteraction/{INTERACTION}"), BOFE)
         .await;
@@ -196,16 +202,15 @@ async fn an_unassigned_pairing_of_a_paired_interaction_is_refused_and_a_reassign
     assert_eq!(gone["pairedBy"], actor("bofe", "bea"));
     assert_eq!(gone["removedBy"], actor("bofe", "ben"));
     assert_eq!(gone["removalReason"], reason);
-    let queued = app
-        .pool()
-        .run(|c| interaction_pairing::outbox::pending(c).map_err(service_kit::database::DatabaseError::from))
-        .await
-        .unwrap();
-    assert_eq!(queued, 3, "two assignments and the first customer's withdrawal");
+    assert_eq!(
+        crate::helpers::queued(&app).await,
+        3,
+        "two assignments and the first customer's withdrawal"
+    );
 }
 
 /// A GDPR participant call, signed as gdpr-orchestrator signs it; answers its report.
-async fn participant(app: &TestApp, request: uuid::Uuid, action: &str, customer: &str) -> Value {
+pub(crate) async fn participant(app: &TestApp, request: uuid::Uuid, action: &str, customer: &str) -> Value {
     let response = app
         .post_signed(
             &format!("/internal/gdpr/requests/{request}/{action}"),
@@ -252,7 +257,7 @@ async fn a_removed_pairing_is_its_customers_data_hidden_by_their_forget_and_dele
 }
 
 /// The pairing rows (current or removed) that name `customer`.
-async fn rows_of(app: &TestApp, customer: &str) -> i64 {
+pub(crate) async fn rows_of(app: &TestApp, customer: &str) -> i64 {
     use diesel::prelude::*;
     use interaction_pairing::schema::interaction_customers::dsl;
     let customer = service_kit::database::sql_types::DbUuid(customer.parse().unwrap());

@@ -32,3 +32,11 @@ pub fn example() -> serde_json::Value {
         "interactionId": "5773eca4-0874-4617-a6e8-85591aa94609"
     })
 }
+
+/// Outbox entries waiting (assignments and withdrawals).
+pub async fn queued(app: &TestApp) -> i64 {
+    app.pool()
+        .run(|c| interaction_pairing::outbox::pending(c).map_err(DatabaseError::from))
+        .await
+        .unwrap()
+}

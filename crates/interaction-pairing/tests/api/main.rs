@@ -4,8 +4,10 @@
 
 mod actors;
 mod bad_input;
+mod erasure;
 mod helpers;
 mod lookups;
 mod migrations;
 mod pairing;
 mod platform;
+mod retention;

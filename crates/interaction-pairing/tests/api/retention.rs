@@ -1,0 +1,102 @@
+//! Removed pairings are kept `pairing.removed_retention_days`, then housekeeping deletes them; their
+//! free-text reasons are served only to callers that pair (`pairing:write`), and exported to the
+//! customers they name.
+
+use crate::actors::{pair_status, participant, rows_of, spawn_delegating_app, FIRST, INTERACTION, SECOND};
+use crate::helpers::{BOFE, INTERNAL};
+use diesel::prelude::*;
+use domain::Timestamp;
+use interaction_pairing::schema::interaction_customers::dsl;
+use serde_json::{json, Value};
+use service_kit::database::sql_types::{DbTimestamp, DbUuid};
+use service_kit::database::DatabaseError;
+use test_support::TestApp;
+
+const REASON: &str = "The caller was the account holder's spouse";
+
+/// FIRST paired, then replaced by SECOND with a reason: FIRST's pairing is removed.
+async fn reassigned(app: &TestApp) {
+    assert_eq!(pair_status(app, "bea", FIRST, json!({})).await, 201);
+    let reassign = json!({ "mode": "reassign", "reason": REASON });
+    assert_eq!(pair_status(app, "ben", SECOND, reassign).await, 201);
+}
+
+/// Moves `customer`'s removal `days` back.
+async fn removed_days_ago(app: &TestApp, customer: &str, days: i64) {
+    let customer = DbUuid(customer.parse().unwrap());
+    let at =
+        Timestamp::from_offset_date_time(Timestamp::now().as_offset_date_time() - time::Duration::days(days)).unwrap();
+    let changed = app
+        .pool()
+        .run(move |c| {
+            diesel::update(dsl::interaction_customers.filter(dsl::customer_id.eq(customer)))
+                .set(dsl::removed_at.eq(Some(DbTimestamp::from(at))))
+                .execute(c)
+                .map_err(DatabaseError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(changed, 1);
+}
+
+/// Runs the outbox worker's housekeeping once, as its loop does.
+async fn housekeeping(app: &TestApp) {
+    let settings = interaction_pairing::outbox_settings(&app.settings).unwrap();
+    let metrics = interaction_pairing::worker::OutboxMetrics::register(&prometheus::Registry::new()).unwrap();
+    let worker = interaction_pairing::worker::OutboxWorker::new(app.pool().clone(), settings, metrics).unwrap();
+    worker.housekeeping(Timestamp::now()).await.unwrap();
+}
+
+async fn fetched_by(app: &TestApp, caller: &str) -> Value {
+    let response = app
+        .get(&format!("/customers/supportInteraction/{INTERACTION}"), caller)
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_removed_pairing_past_its_retention_is_deleted_by_housekeeping_and_a_younger_one_stays() {
+    let app = spawn_delegating_app().await;
+    reassigned(&app).await;
+
+    // Removed 89 days ago (the default keeps 90): housekeeping keeps it.
+    removed_days_ago(&app, FIRST, 89).await;
+    housekeeping(&app).await;
+    assert_eq!(rows_of(&app, FIRST).await, 1, "within its retention");
+    assert_eq!(fetched_by(&app, BOFE).await["removedCustomers"][0]["customerId"], FIRST);
+
+    // Removed 91 days ago: deleted, with who removed it and why; the current pairing stays.
+    removed_days_ago(&app, FIRST, 91).await;
+    housekeeping(&app).await;
+    assert_eq!(rows_of(&app, FIRST).await, 0, "past its retention");
+    assert_eq!(rows_of(&app, SECOND).await, 1);
+    let after = fetched_by(&app, BOFE).await;
+    assert!(after.get("removedCustomers").is_none(), "{after}");
+    assert_eq!(after["customerId"], SECOND);
+}
+
+#[tokio::test]
+async fn reasons_are_served_to_callers_that_pair_and_exported_to_the_customers_they_name() {
+    let app = spawn_delegating_app().await;
+    reassigned(&app).await;
+
+    // BOFE (pairing:write, as the console) sees both reasons.
+    let writer = fetched_by(&app, BOFE).await;
+    assert_eq!(writer["customers"][0]["reason"], REASON, "{writer}");
+    assert_eq!(writer["removedCustomers"][0]["removalReason"], REASON, "{writer}");
+
+    // A caller that only reads pairings sees the pairings, not the free text.
+    let reader = fetched_by(&app, INTERNAL).await;
+    assert_eq!(reader["customerId"], SECOND, "{reader}");
+    assert_eq!(reader["removedCustomers"][0]["customerId"], FIRST, "{reader}");
+    assert!(!reader.to_string().contains(REASON), "{reader}");
+
+    // Each customer's export holds the reasons about them.
+    let first = participant(&app, uuid::Uuid::now_v7(), "export", FIRST).await;
+    let removed = &first["data"]["pairings"][0];
+    assert_eq!(removed["removalReason"], REASON, "{first}");
+    assert!(removed["removedAt"].is_string(), "{first}");
+    let second = participant(&app, uuid::Uuid::now_v7(), "export", SECOND).await;
+    assert_eq!(second["data"]["pairings"][0]["reason"], REASON, "{second}");
+}
