@@ -132,13 +132,17 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
             .cookie_content_security(CookieContentSecurity::Private)
             .session_lifecycle(PersistentSession::default().session_ttl(session_length))
             .build();
-        cfg.app_data(sign_in.clone()).app_data(services.clone()).service(
-            web::scope("")
-                .wrap(actix_web::middleware::from_fn(renewal::renew))
-                .wrap(sessions)
-                .wrap(security_headers(https, issuer.as_ref()))
-                .configure(routes::config),
-        );
+        cfg.app_data(sign_in.clone())
+            .app_data(services.clone())
+            // For the renewal's compare-and-set (renewal.rs).
+            .app_data(web::Data::new(store.clone()))
+            .service(
+                web::scope("")
+                    .wrap(actix_web::middleware::from_fn(renewal::renew))
+                    .wrap(sessions)
+                    .wrap(security_headers(https, issuer.as_ref()))
+                    .configure(routes::config),
+            );
     }))
 }
 

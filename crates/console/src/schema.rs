@@ -6,11 +6,12 @@ diesel::table! {
 
     console_sessions (id_digest) {
         id_digest -> Text,
-        subject -> Nullable<Text>,
-        roles -> Text,
         state -> Text,
         created_at -> UtcTimestamp,
         last_seen_at -> UtcTimestamp,
         ended_at -> Nullable<UtcTimestamp>,
+        signed_in -> Bool,
+        generation -> BigInt,
+        renewing_until -> Nullable<UtcTimestamp>,
     }
 }

@@ -58,9 +58,9 @@ impl Person {
     }
 }
 
-const PERSON: &str = "person";
+pub const PERSON: &str = "person";
 /// The provider's tokens of a person signed in there (none for the development sign-in).
-const TOKENS: &str = "provider_tokens";
+pub const TOKENS: &str = "provider_tokens";
 
 /// Why a page is not served.
 #[derive(Debug, thiserror::Error)]

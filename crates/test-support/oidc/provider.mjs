@@ -13,6 +13,8 @@
 //                                  the JWKS, as a provider rotating keys keeps it); answers {kid}
 //   POST /test-admin/sign          signs the JSON body's claims with the current key; {token}
 //   PUT  /test-admin/people/<id>   sets a person's {name, roles}
+//   GET  /test-admin/refreshes     how many refresh_token grants the token endpoint answered,
+//                                  granted or refused: {count}
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -120,10 +122,26 @@ function answer(response, status, value) {
   response.end(JSON.stringify(value));
 }
 
+let refreshes = 0;
+
+// The provider with the refresh_token grants counted (granted or refused).
+function serve(issuer) {
+  const provider = build(issuer);
+  const count = (ctx) => {
+    if (ctx.oidc?.params?.grant_type === 'refresh_token') refreshes += 1;
+  };
+  provider.on('grant.success', count);
+  provider.on('grant.error', count);
+  return provider.callback();
+}
+
 async function admin(request, response, url) {
+  if (request.method === 'GET' && url.pathname === '/test-admin/refreshes') {
+    return answer(response, 200, { count: refreshes });
+  }
   if (request.method === 'POST' && url.pathname === '/test-admin/rotate') {
     keys.unshift(newKey());
-    current = build(issuer).callback();
+    current = serve(issuer);
     return answer(response, 200, { kid: keys[0].kid });
   }
   if (request.method === 'POST' && url.pathname === '/test-admin/sign') {
@@ -155,6 +173,6 @@ const server = http.createServer((request, response) => {
 });
 server.listen(0, '127.0.0.1', () => {
   issuer = process.env.ISSUER ?? `http://127.0.0.1:${server.address().port}`;
-  current = build(issuer).callback();
+  current = serve(issuer);
   console.log(JSON.stringify({ issuer, url: `http://127.0.0.1:${server.address().port}` }));
 });

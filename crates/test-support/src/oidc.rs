@@ -179,6 +179,14 @@ impl Provider {
         answer["token"].as_str().unwrap().to_owned()
     }
 
+    /// How many refresh_token grants the token endpoint answered so far (granted or refused).
+    pub async fn refreshes(&self) -> u64 {
+        let answer = self
+            .admin(reqwest::Method::GET, "refreshes", serde_json::json!({}))
+            .await;
+        answer["count"].as_u64().unwrap()
+    }
+
     /// Sets a person's display name and roles (read again at the next sign-in or renewal).
     pub async fn set_person(&self, login: &str, name: &str, roles: &[&str]) {
         self.admin(
