@@ -43,6 +43,9 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let outbox = outbox_settings(context.settings)?;
     let key = suppression::PairingKey::new(&outbox.suppression_key)
         .map_err(|problem| service_kit::configuration::invalid_all(vec![problem]))?;
+    if let Some(pool) = context.pool {
+        suppression::refuse_another_key(&mut *pool.get_blocking()?, &key)?;
+    }
     // Background work only where something is served (`check-config` starts none).
     if let (Some(pool), true, Some(background)) = (context.pool, outbox.outbox_worker_enabled, context.background) {
         let metrics = worker::OutboxMetrics::register(context.metrics)?;

@@ -49,3 +49,10 @@ diesel::table! {
         request_id -> Uuid,
     }
 }
+
+diesel::table! {
+    suppression_key_check (id) {
+        id -> Integer,
+        check_value -> Text,
+    }
+}

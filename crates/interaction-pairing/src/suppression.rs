@@ -5,6 +5,7 @@
 //! hashes cannot be tested against guesses. Only a purge writes them: an undo lifts nothing.
 
 use crate::schema::gdpr_suppressed_pairings::{self, dsl};
+use crate::schema::suppression_key_check;
 use diesel::prelude::*;
 use domain::{CustomerId, InteractionId};
 use hmac::{Hmac, Mac};
@@ -34,6 +35,13 @@ impl PairingKey {
         Hmac::<Sha256>::new_from_slice(secret.as_bytes())
             .map(Self)
             .map_err(|_| "pairing.suppression_key: not usable as an HMAC key".to_owned())
+    }
+
+    /// The key's check value: names nothing, and tells nothing of the key.
+    fn check_value(&self) -> String {
+        let mut mac = self.0.clone();
+        mac.update(b"key-check:ccbridge pairing.suppression_key");
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// The fingerprint of `customer` on `interaction`.
@@ -71,4 +79,31 @@ pub fn is_erased(connection: &mut AnyConnection, fingerprint: &str) -> QueryResu
         .count()
         .get_result(connection)?;
     Ok(found > 0)
+}
+
+/// Refuses another `pairing.suppression_key` than the stored fingerprints were made with (they
+/// would no longer match: a purged customer could be paired again); the first start writes the
+/// key's check value. (`check-config` has no database and cannot tell.)
+pub fn refuse_another_key(connection: &mut AnyConnection, key: &PairingKey) -> anyhow::Result<()> {
+    let check_value = key.check_value();
+    let stored: String = service_kit::database::write_transaction(connection, |c| {
+        let row = (
+            suppression_key_check::id.eq(1),
+            suppression_key_check::check_value.eq(&check_value),
+        );
+        per_backend!(c, |c| diesel::insert_into(suppression_key_check::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c))?;
+        suppression_key_check::table
+            .select(suppression_key_check::check_value)
+            .first(c)
+    })?;
+    if stored != check_value {
+        return Err(service_kit::configuration::invalid(
+            "pairing.suppression_key: not the key this database's erased pairings were made with \
+             (another key would let purged customers be paired again; it is never changed)",
+        ));
+    }
+    Ok(())
 }

@@ -1,0 +1,1 @@
+DROP TABLE suppression_key_check;
