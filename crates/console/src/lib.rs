@@ -140,6 +140,7 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
                 web::scope("")
                     .wrap(actix_web::middleware::from_fn(renewal::renew))
                     .wrap(sessions)
+                    .wrap(actix_web::middleware::from_fn(session_store::passive))
                     .wrap(security_headers(https, issuer.as_ref()))
                     .configure(routes::config),
             );

@@ -43,6 +43,25 @@ pub const SIGN_IN_MINUTES: i64 = 10;
 /// answer is awaited for at most 10 s).
 const RENEWAL_HOLD: Duration = Duration::seconds(30);
 
+/// The query a page's own refresh carries (a count's page, routes/gdpr/filing.rs): such a request
+/// is not the person's activity, so it does not hold the session open past `console.idle_minutes`.
+pub const PASSIVE_QUERY: &str = "refresh=auto";
+
+tokio::task_local! {
+    /// Set while a request that is not the person's activity is handled: its load does not move
+    /// `last_seen_at`.
+    static PASSIVE: bool;
+}
+
+/// Middleware (outside the sessions'): marks a request carrying [`PASSIVE_QUERY`] as passive.
+pub async fn passive(
+    request: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let passive = request.query_string().split('&').any(|pair| pair == PASSIVE_QUERY);
+    PASSIVE.scope(passive, next.call(request)).await
+}
+
 /// Which row a request loaded, at which generation.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RowRef {
@@ -320,15 +339,23 @@ impl SessionStore for DbSessionStore {
             return Ok(None);
         };
         let seen = id_digest.clone();
+        let passive = PASSIVE.try_with(|passive| *passive).unwrap_or(false);
         let touched = self
             .inner
             .pool
             .run(move |connection| {
-                diesel::update(dsl::console_sessions.filter(dsl::id_digest.eq(seen)))
-                    .filter(dsl::ended_at.is_null())
-                    .set(dsl::last_seen_at.eq(DbTimestamp(now)))
-                    .execute(connection)
-                    .map_err(DatabaseError::from)
+                let live = dsl::console_sessions
+                    .filter(dsl::id_digest.eq(seen))
+                    .filter(dsl::ended_at.is_null());
+                if passive {
+                    // Still on, not seen: the count is only that it is still there.
+                    live.count().get_result::<i64>(connection).map(|n| usize::from(n > 0))
+                } else {
+                    diesel::update(live)
+                        .set(dsl::last_seen_at.eq(DbTimestamp(now)))
+                        .execute(connection)
+                }
+                .map_err(DatabaseError::from)
             })
             .await
             .map_err(|e| LoadError::Other(e.into()))?;

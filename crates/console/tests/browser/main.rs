@@ -741,6 +741,29 @@ async fn a_count_comes_back_at_once_shows_itself_when_counted_and_its_filing_is_
     let heading = browser.text_of(Locator::Css("h1")).await;
     assert_eq!(heading, "FORGET request");
 
+    // Filed, the count's subject (phone number included) has left the session: its page offers
+    // no filing any more.
+    browser
+        .open(
+            &stack.console_url(&format!("/gdpr/counts/{count}")),
+            &Page::console_under("/gdpr/counts/", "#not-fileable"),
+        )
+        .await;
+    println!(
+        "the filed count's page: {}",
+        browser.text_of(Locator::Id("not-fileable")).await
+    );
+    assert!(client.find(Locator::Id("file")).await.is_err());
+    // A count opened as a request is shown as the count it is.
+    browser
+        .open(
+            &stack.console_url(&format!("/gdpr/requests/{open_count}")),
+            &counting_page(),
+        )
+        .await;
+    assert_eq!(id_in_url(&browser).await, open_count);
+    assert!(browser.text_of(Locator::Css("h1")).await.starts_with("Count"));
+
     // The list shows the counts as counts, and the FORGET as a FORGET.
     browser
         .open(&stack.console_url("/gdpr"), &console_page("/gdpr", "gdpr-list"))

@@ -247,6 +247,42 @@ async fn the_cookie_of_the_session_before_sign_in_opens_nothing_after_it() {
 }
 
 #[tokio::test]
+async fn a_pages_own_refresh_is_not_activity_and_does_not_hold_the_session_open() {
+    logs();
+    let console = development_console(&[]).await;
+    let (cookie, _) = development_sign_in(&console, "ccbridge_console", "/status").await;
+    let last_seen = || async {
+        use console::schema::console_sessions::dsl;
+        console
+            .pool()
+            .run(|connection| {
+                dsl::console_sessions
+                    .filter(dsl::ended_at.is_null())
+                    .select(dsl::last_seen_at)
+                    .first::<DbTimestamp>(connection)
+                    .map_err(service_kit::database::DatabaseError::from)
+            })
+            .await
+            .unwrap()
+            .0
+    };
+    // Idle for 14 minutes; the count page's refresh comes (marked as the page marks it).
+    age_sessions(&console, "last_seen_at", time::Duration::minutes(14)).await;
+    assert_eq!(visit(&console, "/status?refresh=auto", &cookie).await.0, 200);
+    let idle = time::OffsetDateTime::now_utc() - last_seen().await;
+    println!("after a page's own refresh the session is idle for {idle}");
+    assert!(idle >= time::Duration::minutes(14), "{idle}");
+    // At 16 minutes idle it is over, refreshes or not.
+    age_sessions(&console, "last_seen_at", time::Duration::minutes(16)).await;
+    assert_eq!(visit(&console, "/status?refresh=auto", &cookie).await.0, 303);
+    // A request of the person's is activity.
+    let (cookie, _) = development_sign_in(&console, "ccbridge_console", "/status").await;
+    age_sessions(&console, "last_seen_at", time::Duration::minutes(14)).await;
+    assert_eq!(visit(&console, "/status", &cookie).await.0, 200);
+    assert!(time::OffsetDateTime::now_utc() - last_seen().await < time::Duration::minutes(1));
+}
+
+#[tokio::test]
 async fn a_sign_in_left_under_way_is_deleted_after_ten_minutes() {
     logs();
     let console = development_console(&[]).await;

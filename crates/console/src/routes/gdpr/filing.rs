@@ -24,17 +24,28 @@ pub(super) fn config(cfg: &mut web::ServiceConfig) {
 /// Seconds between a running count's page refreshing itself (`Refresh`: no script).
 const COUNT_REFRESH_SECONDS: u32 = 2;
 
+/// A count's page stops refreshing itself this long after the count was received (a count held
+/// back by an outage would otherwise poll the orchestrator, and keep the page open, without end):
+/// then it offers a link to look again.
+const COUNT_REFRESH_MINUTES: i64 = 10;
+
 /// The session's key for the subjects of the person's latest counts, by count id: the count's
 /// page files the subject it counted without the subject ever being in a URL.
 const COUNTED: &str = "gdpr_counted";
 
 /// How many counts' subjects a session keeps (the newest).
-const COUNTS_KEPT: usize = 5;
+const COUNTS_KEPT: usize = 3;
+
+/// How long a count's subject stays in the session to be filed (then: count again). Filing it
+/// deletes it at once.
+const COUNTED_KEPT_MINUTES: i64 = 30;
 
 /// A count's subject, as the new-request form named it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Counted {
     id: String,
+    /// When it was counted (Unix seconds).
+    counted_at: i64,
     kind: String,
     reference: String,
     customer_ids: String,
@@ -100,6 +111,27 @@ struct RequestForm {
     phone_numbers: String,
     #[serde(default)]
     email_addresses: String,
+    /// The count filed (the count page's filing form): its subject leaves the session.
+    #[serde(default)]
+    count: String,
+}
+
+/// The counted subjects the session keeps, those older than [`COUNTED_KEPT_MINUTES`] left out.
+fn counted_subjects(session: &Session) -> Result<Vec<Counted>, Refusal> {
+    let mut counted: Vec<Counted> = session.get(COUNTED).map_err(|_| Refusal::Session)?.unwrap_or_default();
+    let oldest = time::OffsetDateTime::now_utc().unix_timestamp() - COUNTED_KEPT_MINUTES * 60;
+    counted.retain(|c| c.counted_at >= oldest);
+    Ok(counted)
+}
+
+/// Keeps `counted` as the session's counted subjects (none: the key leaves the session).
+fn keep_counted(session: &Session, counted: Vec<Counted>) -> Result<(), Refusal> {
+    if counted.is_empty() {
+        session.remove(COUNTED);
+        Ok(())
+    } else {
+        session.insert(COUNTED, counted).map_err(|_| Refusal::Session)
+    }
 }
 
 impl RequestForm {
@@ -142,8 +174,10 @@ struct CountPage {
     kind: String,
     count_id: String,
     status: String,
-    /// Still counting: the page refreshes itself.
+    /// Still counting.
     counting: bool,
+    /// Still counting, for less than [`COUNT_REFRESH_MINUTES`]: the page refreshes itself.
+    refreshing: bool,
     counts: Vec<(String, String)>,
     left_out: Vec<(String, String)>,
     /// The counted subject, for the filing form: once counted, and in this session only.
@@ -176,10 +210,11 @@ async fn count(
     }
     let id = text(&filed.body["id"]);
     let form = form.into_inner();
-    let mut counted: Vec<Counted> = session.get(COUNTED).map_err(|_| Refusal::Session)?.unwrap_or_default();
+    let mut counted = counted_subjects(&session)?;
     counted.retain(|c| c.id != id);
     counted.push(Counted {
         id: id.clone(),
+        counted_at: time::OffsetDateTime::now_utc().unix_timestamp(),
         kind: kind.to_owned(),
         reference: form.reference,
         customer_ids: form.customer_ids,
@@ -188,7 +223,7 @@ async fn count(
     });
     let excess = counted.len().saturating_sub(COUNTS_KEPT);
     counted.drain(..excess);
-    session.insert(COUNTED, counted).map_err(|_| Refusal::Session)?;
+    keep_counted(&session, counted)?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/gdpr/counts/{id}")))
         .finish())
@@ -219,32 +254,56 @@ async fn count_page(
     }
     let status = text(&request["status"]);
     let counting = matches!(status.as_str(), "received" | "blocked" | "counting");
+    let mut counted = counted_subjects(&session)?;
     let subject = if status == "completed" {
-        let counted: Vec<Counted> = session.get(COUNTED).map_err(|_| Refusal::Session)?.unwrap_or_default();
-        counted.into_iter().find(|c| c.id == id)
+        counted.iter().find(|c| c.id == id).cloned()
     } else {
         None
     };
+    if !counting && subject.is_none() {
+        // Failed or cancelled: nothing of it will be filed, its subject leaves the session.
+        counted.retain(|c| c.id != id);
+        keep_counted(&session, counted)?;
+    }
+    let refreshing = counting && refreshes(&request, time::OffsetDateTime::now_utc());
     let mut response = page(
         CountPage {
             csrf: person.csrf.clone(),
             person: Some(person),
             kind: text(&request["type"]),
-            count_id: id,
+            count_id: id.clone(),
             status,
             counting,
+            refreshing,
             counts: pairs(&request["counts"]),
             left_out: pairs(&request["leftOut"]),
             subject,
         }
         .render(),
     );
-    if counting {
-        response
-            .headers_mut()
-            .insert(header::REFRESH, header::HeaderValue::from(COUNT_REFRESH_SECONDS));
+    if refreshing {
+        // The refresh comes back marked: it is not the person's activity (session_store.rs).
+        let refresh = format!(
+            "{COUNT_REFRESH_SECONDS}; url=/gdpr/counts/{id}?{}",
+            crate::session_store::PASSIVE_QUERY
+        );
+        response.headers_mut().insert(
+            header::REFRESH,
+            header::HeaderValue::from_str(&refresh).map_err(|_| Refusal::NotFound)?,
+        );
     }
     Ok(response)
+}
+
+/// Whether a count still counting at `now` has its page refresh itself: for
+/// [`COUNT_REFRESH_MINUTES`] after the orchestrator received it. Without a time of receipt, not
+/// at all (no guess that would refresh for ever).
+fn refreshes(request: &Value, now: time::OffsetDateTime) -> bool {
+    time::OffsetDateTime::parse(
+        request["receivedAt"].as_str().unwrap_or_default(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .is_ok_and(|received| now < received + time::Duration::minutes(COUNT_REFRESH_MINUTES))
 }
 
 /// The filed request's page, unless the orchestrator answered a count: a filing is never
@@ -274,8 +333,29 @@ async fn file(
         .gdpr(Method::POST, "/gdpr/requests", Some(&form.body(false)))
         .await
     {
-        Ok(answer) if answer.is_success() => Ok(filed(person, &answer)),
+        Ok(answer) if answer.is_success() => {
+            // Filed: the count's subject is not kept a moment longer.
+            let mut counted = counted_subjects(&session)?;
+            counted.retain(|c| c.id != form.count);
+            keep_counted(&session, counted)?;
+            Ok(filed(person, &answer))
+        }
         Ok(answer) => Ok(refused(&answer)),
         Err(error) => Ok(unavailable(&error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refreshes;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_counts_page_refreshes_itself_for_ten_minutes_after_the_count_was_received() {
+        let request = json!({ "receivedAt": "2026-12-06T04:00:00Z" });
+        assert!(refreshes(&request, datetime!(2026-12-06 04:09:59 UTC)));
+        assert!(!refreshes(&request, datetime!(2026-12-06 04:10:00 UTC)));
+        assert!(!refreshes(&json!({}), datetime!(2026-12-06 04:00:01 UTC)));
     }
 }

@@ -88,6 +88,12 @@ async fn request_page(
         (Err(error), _) | (_, Err(error)) => return Ok(unavailable(&error)),
         (Ok(answer), _) => return Ok(refused(&answer)),
     };
+    if request["countOnly"].as_bool() == Some(true) {
+        // A count is shown as a count, on its own page: never as the request it counted for.
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/gdpr/counts/{id}")))
+            .finish());
+    }
     let status = text(&request["status"]);
     let kind = text(&request["type"]);
     let steps = request["participants"]
