@@ -278,6 +278,53 @@ mod redirect_tests {
         })
     }
 
+    /// The console's call to gdpr-orchestrator at `url`, trusting `ca_bundle` besides the public
+    /// roots, for a person whose token is `the-persons-token`.
+    async fn call_at(url: &str, ca_bundle: &str) -> Result<super::Answer, super::CallError> {
+        let token = || SecretString::from("caller-token".to_owned());
+        let services = Services::new(
+            ServiceUrls {
+                interaction_pairing_url: url.to_owned(),
+                comm_history_writer_url: url.to_owned(),
+                genesys_gateway_url: url.to_owned(),
+                result_ingest_url: url.to_owned(),
+                gdpr_orchestrator_url: url.to_owned(),
+                gdpr_orchestrator_token: token(),
+                comm_history_writer_token: token(),
+                interaction_pairing_token: token(),
+                result_ingest_token: token(),
+            },
+            ca_bundle,
+        )
+        .unwrap();
+        DELEGATION
+            .scope(
+                Delegation::Token("the-persons-token".to_owned()),
+                services.call(Api::GdprOrchestrator, reqwest::Method::GET, "/gdpr/requests", None),
+            )
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_service_behind_the_banks_ca_is_reached_with_console_oidc_ca_bundle_and_not_without() {
+        let ca = test_support::tls::TestCa::new("the bank's CA");
+        let service = TcpListener::bind("127.0.0.1:0").unwrap();
+        let upstream = service.local_addr().unwrap();
+        let answered = answer_once(service, json_answer("200 OK", ""));
+        let front = test_support::tls::TlsFront::start(&ca, upstream).await;
+        let untrusted = call_at(&front.url, "").await;
+        println!("without the bank's CA: {:?}", untrusted.as_ref().err());
+        assert!(matches!(untrusted, Err(super::CallError::Unreachable(_))));
+        let bundle = ca.pem_file();
+        let trusted = call_at(&front.url, bundle.to_str().unwrap()).await.unwrap();
+        assert_eq!(trusted.status, reqwest::StatusCode::OK);
+        assert!(answered
+            .join()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("x-person-token: the-persons-token"));
+    }
+
     fn json_answer(status: &str, extra: &str) -> String {
         format!("HTTP/1.1 {status}\r\n{extra}content-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}")
     }
@@ -297,29 +344,7 @@ mod redirect_tests {
             ),
         );
         let stolen = answer_once(elsewhere, json_answer("200 OK", ""));
-        let token = || SecretString::from("caller-token".to_owned());
-        let services = Services::new(
-            ServiceUrls {
-                interaction_pairing_url: service_url.clone(),
-                comm_history_writer_url: service_url.clone(),
-                genesys_gateway_url: service_url.clone(),
-                result_ingest_url: service_url.clone(),
-                gdpr_orchestrator_url: service_url,
-                gdpr_orchestrator_token: token(),
-                comm_history_writer_token: token(),
-                interaction_pairing_token: token(),
-                result_ingest_token: token(),
-            },
-            "",
-        )
-        .unwrap();
-        let answer = DELEGATION
-            .scope(
-                Delegation::Token("the-persons-token".to_owned()),
-                services.call(Api::GdprOrchestrator, reqwest::Method::GET, "/gdpr/requests", None),
-            )
-            .await
-            .unwrap();
+        let answer = call_at(&service_url, "").await.unwrap();
         assert_eq!(answer.status, reqwest::StatusCode::TEMPORARY_REDIRECT);
         let head = redirected.join().unwrap().to_ascii_lowercase();
         assert!(head.contains("x-person-token: the-persons-token"), "{head}");
