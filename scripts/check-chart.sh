@@ -257,10 +257,11 @@ for pod in pods:
         assert {"name": "ca-bundle", "mountPath": "/etc/ccbridge/ca", "readOnly": True} in c["volumeMounts"], c["name"]
 configs = {d["metadata"]["name"].removeprefix("ccbridge-"): d["data"] for d in docs if d["kind"] == "ConfigMap" and "APP__APPLICATION__PORT" in d.get("data", {})}
 assert configs["comm-history-writer"]["APP__DELIVERY__CA_BUNDLE"] == path
+assert configs["console"]["APP__CONSOLE__OIDC__CA_BUNDLE"] == path
 for name, data in configs.items():
     delegating = any(k.endswith("__DELEGATES") for k in data)
     assert (data.get("APP__AUTH__PERSONS__CA_BUNDLE") == path) == delegating, name
-print(f"   mounted read-only in {len(pods)} pods (every container); delivery.ca_bundle and auth.persons.ca_bundle point at it")
+print(f"   mounted read-only in {len(pods)} pods (every container); delivery.ca_bundle, auth.persons.ca_bundle and console.oidc.ca_bundle point at it")
 PY
 refuses "caBundle: set configMap or secret, not both" \
   "${minimal[@]}" --set-string caBundle.secret=bank-ca --set-string caBundle.configMap=bank-ca

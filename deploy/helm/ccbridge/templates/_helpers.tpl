@@ -250,6 +250,9 @@ APP__AUTH__PERSONS__CA_BUNDLE: {{ $caBundle | quote }}
 {{- if and $caBundle (eq .name "comm-history-writer") }}
 APP__DELIVERY__CA_BUNDLE: {{ $caBundle | quote }}
 {{- end }}
+{{- if and $caBundle (eq .name "console") }}
+APP__CONSOLE__OIDC__CA_BUNDLE: {{ $caBundle | quote }}
+{{- end }}
 {{- if include "ccbridge.verifiesPersons" . }}
 APP__AUTH__PERSONS__ISSUER: {{ required "persons.issuer (or console.oidc.issuer) is required: a service with a delegating caller verifies people's access tokens from the bank's identity provider" (default $root.Values.console.oidc.issuer $root.Values.persons.issuer) | quote }}
 APP__AUTH__PERSONS__AUDIENCE: {{ required "persons.audience is required: the audience the identity provider issues people's access tokens for ccbridge with" $root.Values.persons.audience | quote }}
