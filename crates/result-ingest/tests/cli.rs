@@ -29,10 +29,7 @@ const VALID: [(&str, &str); 5] = [
     ("APP__AUTH__CALLERS__GENESYS__TOKEN", "genesys-token-0123456789"),
     ("APP__AUTH__CALLERS__GENESYS__SCOPES", "ingest:webhook"),
     ("APP__INGEST__INTERNAL_TOKEN", "internal-token-0123456789"),
-    (
-        "APP__INGEST__SUPPRESSION_KEY",
-        "a-suppression-key-of-this-bank-0123456789",
-    ),
+    ("APP__INGEST__SUPPRESSION_KEY", "Xq7RbT2mVw9KpL4zNc8HdF3sJy6GtA1e"),
     (
         "APP__GDPR_PARTICIPANT__ORCHESTRATOR_KEY",
         "ed25519:LShxwMqQpens/Oqt1ckUmoYtnh8iE1clMMC2GBkEK3A=",
