@@ -272,12 +272,26 @@ impl DeliveryWorker {
         if self.settings.external_id_pointer.is_empty() {
             return None;
         }
-        let answer: serde_json::Value = serde_json::from_slice(&response.bytes().await.ok()?).ok()?;
-        match answer.pointer(&self.settings.external_id_pointer)? {
-            serde_json::Value::String(id) if !id.is_empty() => Some(id.clone()),
-            serde_json::Value::Number(id) => Some(id.to_string()),
-            _ => None,
+        // The manager took the record (2xx): failing the delivery now would send it twice. An
+        // answer without its id is not silent, though: a forget then names the copy by its
+        // Idempotency-Key only, and the operator is told the setting and the answer disagree.
+        let id = match response.bytes().await {
+            Ok(body) => serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|answer| match answer.pointer(&self.settings.external_id_pointer)? {
+                    serde_json::Value::String(id) if !id.is_empty() => Some(id.clone()),
+                    serde_json::Value::Number(id) => Some(id.to_string()),
+                    _ => None,
+                }),
+            Err(_) => None,
+        };
+        if id.is_none() {
+            tracing::warn!(
+                pointer = %self.settings.external_id_pointer,
+                "the manager's answer holds no id at delivery.external_id_pointer"
+            );
         }
+        id
     }
 
     /// Refreshes the gauges.
