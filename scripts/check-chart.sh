@@ -268,6 +268,7 @@ refuses "caBundle: set configMap or secret, not both" \
 echo "== every service accepts the configuration the chart gives it (check-config)"
 # The binaries as the test build makes them: CI compiles one feature set, not one per command.
 cargo test --workspace --locked --no-run --quiet
+target="$(scripts/target-dir.sh)"
 "$helm" template ccbridge "$chart" --namespace ccbridge "${minimal[@]}" > "$rendered/minimal.yaml"
 for service in interaction-pairing comm-history-writer genesys-gateway result-ingest gdpr-orchestrator console; do
   # The service's ConfigMap and Secret, as its pod gets them (envFrom), one NAME=value a line.
@@ -279,7 +280,7 @@ for doc in yaml.safe_load_all(open(sys.argv[1])):
             print(f"{key}={value}")
 PY
   mapfile -t env < "$rendered/$service.env"
-  if ! out="$(env -i "${env[@]}" "target/debug/$service" check-config 2>&1)"; then
+  if ! out="$(env -i "${env[@]}" "$target/debug/$service" check-config 2>&1)"; then
     echo "$service refuses the chart's configuration:" >&2
     echo "$out" >&2
     exit 1
@@ -290,7 +291,7 @@ echo "== a shipped key the chart cannot see (an existingSecret's) stops the serv
 mapfile -t env < "$rendered/result-ingest.env"
 stripped="$(grep -m1 '^development-only-suppression' crates/service-kit/shipped-keys.txt)"
 stripped="prod-${stripped#development-only-}"
-if out="$(env -i "${env[@]}" "APP__INGEST__SUPPRESSION_KEY=$stripped" target/debug/result-ingest check-config 2>&1)"; then
+if out="$(env -i "${env[@]}" "APP__INGEST__SUPPRESSION_KEY=$stripped" "$target/debug/result-ingest" check-config 2>&1)"; then
   echo "result-ingest accepted a shipped key with its prefix changed" >&2
   exit 1
 fi

@@ -47,8 +47,9 @@ trap cleanup EXIT
 
 echo "== the binaries (cargo build --release)"
 cargo build --release --locked $(for s in "${services[@]}"; do printf -- '-p %s ' "${package[$s]}"; done)
+target="$(scripts/target-dir.sh)"
 mkdir -p "$work/context/bin"
-for binary in "${services[@]}" gdpr; do cp "target/release/$binary" "$work/context/bin/"; done
+for binary in "${services[@]}" gdpr; do cp "$target/release/$binary" "$work/context/bin/"; done
 
 echo "== the base: Debian bookworm's glibc, libgcc, OpenSSL, CA certificates and time zones (mmdebstrap)"
 mmdebstrap --quiet --variant=extract --include=libc6,libgcc-s1,libssl3,ca-certificates,tzdata \

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """genesys-sim answers as Genesys Cloud does, as the official Python SDK reads it.
 
-Usage: check-sim-sdk.py PATH_TO_GENESYS_SIM
+Usage: check-sim-sdk.py [PATH_TO_GENESYS_SIM]   (default: genesys-sim of the debug build, in the
+target directory `cargo metadata` reports, so CARGO_TARGET_DIR is honoured)
 
 Starts the simulator on a free port, records two ended conversations (one with two agents), and
 asks for them with the SDK's own `ConversationsApi.post_analytics_conversations_details_query`,
@@ -12,6 +13,7 @@ as `outdated_sdk_version`. Exits non-zero on any difference.
 """
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -24,6 +26,13 @@ from PureCloudPlatformClientV2.rest import ApiException
 AGENT = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 OTHER_AGENT = "0b6e2f7a-3c1d-4e9f-8a2b-5c6d7e8f9a0b"
 CODE = "1ccb1c09-9495-4034-b377-b809f58d17da"
+
+
+def default_binary() -> str:
+    """genesys-sim in the debug build of the directory cargo builds into (scripts/target-dir.sh)."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "target-dir.sh")
+    target = subprocess.run([script], check=True, capture_output=True, text=True).stdout.strip()
+    return os.path.join(target, "debug", "genesys-sim")
 
 
 def free_port() -> int:
@@ -151,4 +160,4 @@ def main(sim_binary: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else default_binary()))

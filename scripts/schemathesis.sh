@@ -19,9 +19,10 @@ fi
 
 # The binaries as the test build makes them: CI compiles one feature set, not one per command.
 cargo test --workspace --locked --no-run --quiet
+target="$(scripts/target-dir.sh)"
 data="$(mktemp -d)"
 log="$data/devstack.log"
-target/debug/devstack --data-dir "$data" --log warn >"$log" 2>&1 &
+"$target/debug/devstack" --data-dir "$data" --log warn >"$log" 2>&1 &
 devstack=$!
 trap 'kill $devstack 2>/dev/null || true; wait $devstack 2>/dev/null || true; rm -rf "$data"' EXIT
 for port in 8081 8082 8083 8084 8085; do
