@@ -28,7 +28,7 @@ migrate service:
 chart:
     scripts/check-chart.sh
 
-# The production image: the five services and the gdpr command, nothing else.
+# The production image: the five services, the console and the gdpr command, nothing else.
 image:
     docker build -t ccbridge:dev .
 
@@ -96,3 +96,9 @@ bench-gdpr:
 # The alerts and the dashboard: promtool check and unit tests, runbooks, metric names.
 check-monitoring:
     scripts/check-monitoring.sh
+
+# Three replicas of every service on a throwaway PostgreSQL, a random one SIGKILLed every few
+# seconds while webhooks, pairings, deliveries and GDPR requests flow: nothing lost, nothing
+# written or delivered twice, every GDPR step once (CHAOS_* settings: docs/operations.md).
+chaos-replicas:
+    scripts/chaos-replicas.sh
