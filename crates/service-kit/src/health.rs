@@ -7,6 +7,7 @@ use crate::database::{DatabaseError, DbPool};
 use crate::problem::{ApiError, Problem};
 use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
+use crate::problem::ProblemResponse as _;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
@@ -25,7 +26,7 @@ pub(crate) struct Health {
 
 /// 503 naming what is wrong (task names and reasons, never personal data).
 fn unhealthy(problems: &[String]) -> HttpResponse {
-    let mut problem = Problem::for_status(actix_web::http::StatusCode::SERVICE_UNAVAILABLE);
+    let mut problem = Problem::for_status(actix_web::http::StatusCode::SERVICE_UNAVAILABLE.as_u16());
     problem.detail = Some(problems.join("; "));
     problem.to_response()
 }

@@ -5,90 +5,16 @@ use crate::database::DatabaseError;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
 
-pub const PROBLEM_JSON: &str = "application/problem+json";
+pub use contracts::problem::{FieldProblem, Problem, PROBLEM_JSON};
 
-/// One invalid input: where it is (an RFC 6901 JSON `pointer` into the body, or the name of a
-/// query/path `parameter` or a `header`) and what is wrong with it. The detail never repeats the
-/// submitted value, which may be personal data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct FieldProblem {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pointer: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parameter: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub header: Option<String>,
-    pub detail: String,
+/// A problem as the answer to a request.
+pub trait ProblemResponse {
+    fn to_response(&self) -> HttpResponse;
 }
 
-impl FieldProblem {
-    /// A field of the JSON body, by JSON pointer (`/customerId`).
-    pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            pointer: Some(pointer.into()),
-            parameter: None,
-            header: None,
-            detail: detail.into(),
-        }
-    }
-
-    /// A query or path parameter, by name.
-    pub fn parameter(name: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            pointer: None,
-            parameter: Some(name.into()),
-            header: None,
-            detail: detail.into(),
-        }
-    }
-
-    /// A request header, by name.
-    pub fn header(name: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            pointer: None,
-            parameter: None,
-            header: Some(name.into()),
-            detail: detail.into(),
-        }
-    }
-
-    fn location(&self) -> &str {
-        self.pointer
-            .as_deref()
-            .or(self.parameter.as_deref())
-            .or(self.header.as_deref())
-            .unwrap_or("")
-    }
-}
-
-/// The RFC 9457 body.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Problem {
-    #[serde(rename = "type")]
-    pub problem_type: &'static str,
-    pub title: &'static str,
-    pub status: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldProblem>,
-}
-
-impl Problem {
-    /// A problem with only the status: for responses that had no body of their own.
-    pub fn for_status(status: StatusCode) -> Self {
-        Self {
-            problem_type: "about:blank",
-            title: status.canonical_reason().unwrap_or("Error"),
-            status: status.as_u16(),
-            detail: None,
-            errors: Vec::new(),
-        }
-    }
-
-    pub fn to_response(&self) -> HttpResponse {
+impl ProblemResponse for Problem {
+    fn to_response(&self) -> HttpResponse {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         HttpResponse::build(status).content_type(PROBLEM_JSON).json(self)
     }
@@ -245,8 +171,8 @@ impl ApiError {
             Self::Unexpected(_) => ("urn:ccbridge:problem:internal", "Internal server error", None, vec![]),
         };
         Problem {
-            problem_type,
-            title,
+            problem_type: problem_type.to_owned(),
+            title: title.to_owned(),
             status: self.status_code().as_u16(),
             detail,
             errors,

@@ -17,6 +17,7 @@ use actix_web_prom::PrometheusMetricsBuilder;
 use std::net::TcpListener;
 use std::sync::Arc;
 use tracing_actix_web::TracingLogger;
+use crate::problem::ProblemResponse as _;
 
 /// What makes a service itself; everything else comes from the kit.
 pub struct ServiceDefinition {
@@ -321,7 +322,7 @@ fn as_problem_json<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorHa
         .filter_map(|name| response.headers().get(&name).map(|value| (name, value.clone())))
         .collect();
     let (request, _) = response.into_parts();
-    let mut problem = Problem::for_status(status).to_response();
+    let mut problem = Problem::for_status(status.as_u16()).to_response();
     for (name, value) in preserved {
         problem.headers_mut().insert(name, value);
     }

@@ -13,6 +13,7 @@ use service_kit::auth::{require, Caller};
 use service_kit::database::DbPool;
 use service_kit::extract::JsonBody;
 use service_kit::problem::{ApiError, FieldProblem};
+use service_kit::problem::ProblemResponse as _;
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 200;
@@ -102,7 +103,7 @@ pub(crate) async fn create(
 
 /// 410 Gone, naming nothing: a purged GDPR forget erased what the write would store.
 pub(crate) fn erased() -> HttpResponse {
-    let mut problem = service_kit::problem::Problem::for_status(actix_web::http::StatusCode::GONE);
+    let mut problem = service_kit::problem::Problem::for_status(actix_web::http::StatusCode::GONE.as_u16());
     problem.detail = Some("erased by a GDPR forget: nothing was stored".to_owned());
     problem.to_response()
 }

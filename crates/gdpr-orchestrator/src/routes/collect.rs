@@ -14,6 +14,7 @@ use serde_json::json;
 use service_kit::auth::{require, Caller};
 use service_kit::database::{write_transaction, DbPool};
 use service_kit::problem::ApiError;
+use service_kit::problem::ProblemResponse as _;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     let dpo = || from_fn(require::<Dpo>);
@@ -51,7 +52,7 @@ pub(crate) async fn export(
         ));
     }
     if request.identifiers_erased_at.is_some() {
-        let mut gone = service_kit::problem::Problem::for_status(actix_web::http::StatusCode::GONE);
+        let mut gone = service_kit::problem::Problem::for_status(actix_web::http::StatusCode::GONE.as_u16());
         gone.detail = Some("the bundle was erased after the retention period".to_owned());
         return Ok(gone.to_response());
     }

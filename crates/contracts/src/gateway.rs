@@ -1,0 +1,129 @@
+//! genesys-gateway's API: agent and wrap-up code names (`GET /users/{userId}`,
+//! `GET /wrapupcodes/{codeId}`) and the ended conversations result-ingest's sweep reads
+//! (`GET /conversations/results`). The gateway serialises these, its OpenAPI document is
+//! generated from them and result-ingest deserialises them.
+
+use domain::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// `GET /users/{userId}`: an agent and the name Genesys gives them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AgentName {
+    /// The Genesys user id.
+    pub id: String,
+    pub name: String,
+}
+
+/// `GET /wrapupcodes/{codeId}`: a wrap-up code and its name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WrapupName {
+    /// The wrap-up code id (a UUID) or the Genesys system code.
+    pub id: String,
+    pub name: String,
+}
+
+/// The query of `GET /conversations/results`. Kept as text: the gateway names a wrong parameter
+/// in its 422.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ConversationResultsQuery {
+    /// Conversations that started at or after this (RFC 3339).
+    #[param(format = DateTime)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_from: Option<String>,
+    /// … and before this (RFC 3339), later than `startedFrom`.
+    #[param(format = DateTime)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_before: Option<String>,
+    /// The page, from 1 (default 1), of 100 conversations each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+}
+
+impl ConversationResultsQuery {
+    /// Page `page` (from 1) of the conversations that started in `[from, before)`.
+    pub fn new(from: Timestamp, before: Timestamp, page: u32) -> Self {
+        Self {
+            started_from: Some(from.to_rfc3339()),
+            started_before: Some(before.to_rfc3339()),
+            page: Some(page.to_string()),
+        }
+    }
+}
+
+/// One page of the conversations that started in a window, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationPage {
+    pub page: u32,
+    pub page_size: u32,
+    /// How many conversations the whole window holds, as Genesys counts them.
+    pub total_hits: u64,
+    pub conversations: Vec<EndedConversation>,
+}
+
+/// A conversation as the sweep needs it: when it started and ended, and each agent's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EndedConversation {
+    pub conversation_id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub conversation_start: Timestamp,
+    /// Absent while the conversation goes on.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub conversation_end: Option<Timestamp>,
+    /// One per agent session whose wrap-up ended with a code.
+    pub results: Vec<AgentResult>,
+}
+
+impl EndedConversation {
+    /// Ended long enough ago (`settle`) that analytics holds all of it.
+    pub fn settled(&self, now: Timestamp, settle: std::time::Duration) -> bool {
+        self.conversation_end
+            .is_some_and(|end| end.as_offset_date_time() + settle <= now.as_offset_date_time())
+    }
+}
+
+/// An agent's result: the fields Genesys' data action would have posted to the webhook, as
+/// Genesys holds them (text: the sweep checks each result as the webhook checks its body, so one
+/// result the webhook would refuse is counted, not the whole page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentResult {
+    pub user_id: String,
+    pub wrapup_code: String,
+    /// `inbound` or `outbound`.
+    pub direction: Option<String>,
+    pub media_type: Option<String>,
+    /// The customer's address: the session's `ani`, or for e-mail its sender (inbound) or
+    /// recipient (outbound).
+    pub ani: Option<String>,
+    pub subject: Option<String>,
+    /// When the wrap-up segment ended: the result's event time.
+    #[schema(value_type = String, format = DateTime)]
+    pub wrapup_end: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_page_reads_back_as_the_gateway_wrote_it() {
+        let body = r#"{"page":1,"pageSize":100,"totalHits":1,"conversations":[{"conversationId":"c1",
+            "conversationStart":"2026-11-28T10:00:00Z","conversationEnd":null,"results":[{"userId":"a1",
+            "wrapupCode":"w1","direction":"inbound","mediaType":null,"ani":"tel:+420601123456","subject":null,
+            "wrapupEnd":"2026-11-28T10:06:00Z"}]}]}"#;
+        let page: ConversationPage = serde_json::from_str(body).unwrap();
+        assert_eq!(page.conversations[0].results[0].wrapup_code, "w1");
+        let again: ConversationPage = serde_json::from_str(&serde_json::to_string(&page).unwrap()).unwrap();
+        assert_eq!(again, page);
+    }
+
+    #[test]
+    fn a_page_without_its_conversations_is_refused() {
+        assert!(serde_json::from_str::<ConversationPage>(r#"{"page":1,"pageSize":100,"totalHits":1}"#).is_err());
+    }
+}

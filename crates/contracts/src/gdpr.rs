@@ -1,0 +1,484 @@
+//! gdpr-orchestrator's API: filing a GDPR request (EXPORT, FORGET, UNDO_FORGET), the request as
+//! answered (status, counts, deadlines, what may happen next), the DPO's decisions on it (confirm,
+//! extend, undo), and what is collected from it (the export bundle, the audit trail).
+//!
+//! The orchestrator's routes take and return these types and its OpenAPI document is generated
+//! from them; the console and the `gdpr` command deserialise the same types. A request as served
+//! never holds the subject.
+
+use domain::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// What a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RequestType {
+    Export,
+    Forget,
+    UndoForget,
+}
+
+impl RequestType {
+    pub const ALL: [Self; 3] = [Self::Export, Self::Forget, Self::UndoForget];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Export => "EXPORT",
+            Self::Forget => "FORGET",
+            Self::UndoForget => "UNDO_FORGET",
+        }
+    }
+
+    /// A client's spelling (any letter case).
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(value))
+    }
+}
+
+/// Where a request stands. The orchestrator's worker takes up the active ones when they fall due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    Received,
+    /// A participant was not ready when a phase was to start; retried by itself.
+    Blocked,
+    Counting,
+    AwaitingConfirmation,
+    Exporting,
+    Forgetting,
+    /// FORGET: hidden everywhere; purged once the grace window has passed, unless undone.
+    InGrace,
+    Purging,
+    Undoing,
+    Completed,
+    /// FORGET: restored by an UNDO_FORGET within the grace window.
+    Undone,
+    /// FORGET: cancelled before its confirmation by an UNDO_FORGET; nothing was hidden.
+    Cancelled,
+    /// FORGET in its grace window that an UNDO_FORGET is restoring: never purged.
+    UndoRequested,
+    /// FORGET never confirmed within `gdpr.confirmation_timeout_days`: its subject is erased.
+    Expired,
+}
+
+impl RequestStatus {
+    pub const ALL: [Self; 14] = [
+        Self::Received,
+        Self::Blocked,
+        Self::Counting,
+        Self::AwaitingConfirmation,
+        Self::Exporting,
+        Self::Forgetting,
+        Self::InGrace,
+        Self::Purging,
+        Self::Undoing,
+        Self::Completed,
+        Self::Undone,
+        Self::Cancelled,
+        Self::UndoRequested,
+        Self::Expired,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Blocked => "blocked",
+            Self::Counting => "counting",
+            Self::AwaitingConfirmation => "awaiting_confirmation",
+            Self::Exporting => "exporting",
+            Self::Forgetting => "forgetting",
+            Self::InGrace => "in_grace",
+            Self::Purging => "purging",
+            Self::Undoing => "undoing",
+            Self::Completed => "completed",
+            Self::Undone => "undone",
+            Self::Cancelled => "cancelled",
+            Self::UndoRequested => "undo_requested",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == value)
+    }
+
+    /// What the orchestrator's worker takes up when due.
+    pub const fn is_active(self) -> bool {
+        match self {
+            Self::Received
+            | Self::Blocked
+            | Self::Counting
+            | Self::Exporting
+            | Self::Forgetting
+            | Self::InGrace
+            | Self::Purging
+            | Self::Undoing => true,
+            Self::AwaitingConfirmation
+            | Self::Completed
+            | Self::Undone
+            | Self::Cancelled
+            | Self::UndoRequested
+            | Self::Expired => false,
+        }
+    }
+
+    /// Nothing more happens to it.
+    pub const fn is_finished(self) -> bool {
+        match self {
+            Self::Completed | Self::Undone | Self::Cancelled | Self::Expired => true,
+            Self::Received
+            | Self::Blocked
+            | Self::Counting
+            | Self::AwaitingConfirmation
+            | Self::Exporting
+            | Self::Forgetting
+            | Self::InGrace
+            | Self::Purging
+            | Self::Undoing
+            | Self::UndoRequested => false,
+        }
+    }
+}
+
+/// Where a participant's step stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Pending,
+    /// A call to the participant is under way (or its worker died during it: repeated safely).
+    Running,
+    Done,
+    PendingExternal,
+    Failed,
+}
+
+impl StepState {
+    pub const ALL: [Self; 5] = [
+        Self::Pending,
+        Self::Running,
+        Self::Done,
+        Self::PendingExternal,
+        Self::Failed,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::PendingExternal => "pending_external",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.as_str() == value)
+    }
+}
+
+/// What the caller who asked may do to a request now, as the orchestrator's own state rules
+/// decide it (the same code that then accepts or refuses the action): a client shows its buttons
+/// from these and never re-implements a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AllowedAction {
+    /// `POST /gdpr/requests/{id}/confirm`: a FORGET awaiting confirmation, by someone four eyes
+    /// allow (never the person who filed it).
+    Confirm,
+    /// `POST /gdpr/requests/{id}/extend`: an unfinished request with less than two months of
+    /// extension granted.
+    Extend,
+    /// `POST /gdpr/requests/{id}/undo`: a FORGET (not a count) not yet confirmed, or in its grace
+    /// window.
+    Undo,
+    /// `GET /gdpr/requests/{id}/export`: a completed EXPORT (not a count) whose bundle is kept.
+    Download,
+}
+
+/// The data subject as a client names it: any mix of identifiers, in any form Genesys sends
+/// (phone numbers in national form are read with the orchestrator's `handles.default_region`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SubjectInput {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customer_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phone_numbers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub email_addresses: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub genesys_user_ids: Vec<String>,
+}
+
+/// `POST /gdpr/requests`: a new request.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FileRequest {
+    /// EXPORT, FORGET or UNDO_FORGET (any letter case; anything else is refused naming `/type`).
+    #[serde(rename = "type")]
+    pub request_type: String,
+    pub subject: SubjectInput,
+    /// The case number in the bank's ticketing.
+    pub reference: String,
+    /// Only count what would be exported or erased.
+    #[serde(default)]
+    pub count_only: bool,
+}
+
+impl FileRequest {
+    pub fn new(request_type: RequestType, subject: SubjectInput, reference: impl Into<String>, count_only: bool) -> Self {
+        Self {
+            request_type: request_type.as_str().to_owned(),
+            subject,
+            reference: reference.into(),
+            count_only,
+        }
+    }
+}
+
+/// `POST /gdpr/requests/{id}/undo`: an UNDO_FORGET of this FORGET, filed under its own case
+/// number.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UndoForget {
+    /// The case number in the bank's ticketing.
+    pub reference: String,
+}
+
+/// `POST /gdpr/requests/{id}/extend`: an extension of the deadline.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExtendDeadline {
+    /// 1 or 2; at most two months in all.
+    pub months: i32,
+    pub reason: String,
+}
+
+/// `GET /gdpr/requests`: which requests, newest first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListRequests {
+    /// Only requests with this status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Only unfinished requests past their due date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overdue: Option<bool>,
+    /// `next` of the previous page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+/// One participant's part, as served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GdprStep {
+    /// count, export, forget, purge or undo.
+    pub phase: String,
+    pub participant: String,
+    pub state: StepState,
+    pub attempts: i32,
+    pub counts: BTreeMap<String, u64>,
+    /// Rows the subject's handles found that belong to a customer outside the request: left
+    /// alone, counted per category.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub left_out: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results_urls: Vec<String>,
+    /// A forget's copies of the subject's data this participant delivered outside ccbridge
+    /// (the bank's communication-history-manager): erase them there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to_erase_elsewhere: Vec<domain::gdpr::ExternalCopy>,
+    pub updated_at: Timestamp,
+}
+
+/// A request as served: states, counts, dates, who acted and what may happen next; never the
+/// subject.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GdprRequest {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub request_type: RequestType,
+    pub status: RequestStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    pub count_only: bool,
+    /// The case number; null once the identifiers are erased.
+    pub reference: Option<String>,
+    /// The person who filed it, and the client they came through.
+    pub requested_by: String,
+    pub requested_via: String,
+    pub received_at: Timestamp,
+    pub due_at: Timestamp,
+    pub overdue: bool,
+    pub extension_months: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_via: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purge_after: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifiers_erased_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_request_id: Option<Uuid>,
+    /// Totals per phase and category over every participant (`{phase}.{category}`).
+    pub counts: BTreeMap<String, u64>,
+    /// Rows left out because they belong to a customer outside the request, per phase and
+    /// category over every participant.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub left_out: BTreeMap<String, u64>,
+    /// What the caller who asked may do to it now, in this order: confirm, extend, undo,
+    /// download. Decided by the rules that accept or refuse each action, for this caller (four
+    /// eyes: never `confirm` to the person who filed a FORGET), at the time of the answer.
+    pub allowed_actions: Vec<AllowedAction>,
+    /// Each participant's part (the request alone; not in lists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participants: Option<Vec<GdprStep>>,
+}
+
+impl GdprRequest {
+    /// Whether the caller who asked may now take `action`.
+    pub fn allows(&self, action: AllowedAction) -> bool {
+        self.allowed_actions.contains(&action)
+    }
+
+    /// How many copies of the subject's data the participants delivered outside ccbridge, which a
+    /// forget lists for the bank to erase there.
+    pub fn to_erase_elsewhere(&self) -> usize {
+        self.participants
+            .iter()
+            .flatten()
+            .map(|step| step.to_erase_elsewhere.len())
+            .sum()
+    }
+}
+
+/// A request as answered to its filing (201 new, 200 the open one): `duplicate` when the subject
+/// already had an unfinished request of this type and kind (that one is answered).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FiledRequest {
+    #[serde(flatten)]
+    #[schema(inline)]
+    pub request: GdprRequest,
+    pub duplicate: bool,
+}
+
+/// A page of requests, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RequestPage {
+    pub requests: Vec<GdprRequest>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next: Option<String>,
+}
+
+/// An audit entry as served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub request_id: Uuid,
+    pub at: Timestamp,
+    /// The person's subject at the identity provider (or the client acting as itself, or
+    /// `orchestrator` for its own work).
+    pub actor: String,
+    /// The person's display name, as the identity provider gives it (null for a client acting as
+    /// itself, and before it was recorded).
+    pub actor_name: Option<String>,
+    /// The client the person came through (null before it was recorded).
+    pub caller: Option<String>,
+    pub event: String,
+    /// What the event changed (states, counts, dates; never an identifier). Its fields differ by
+    /// event and by when it was written: the audit log is append-only, so old entries keep their
+    /// shape.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+/// `GET /gdpr/requests/{id}/audit`: a request's audit log, and whether its chain is intact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditTrail {
+    pub entries: Vec<AuditEntry>,
+    /// Every entry's link matches its content and the entry before it.
+    pub chain_verified: bool,
+    /// The last entry's link: record it elsewhere to detect a truncated log later.
+    pub head: Option<String>,
+}
+
+/// One file of the export bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestFile {
+    /// `<participant>/<category>.json`.
+    pub path: String,
+    pub participant: String,
+    pub category: String,
+    pub count: usize,
+    /// SHA-256 (hex) over the file's bytes: the JSON array, pretty-printed.
+    pub sha256: String,
+}
+
+/// What the bundle holds, and how to check it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    pub request_id: Uuid,
+    pub reference: Option<String>,
+    pub received_at: Timestamp,
+    pub completed_at: Option<Timestamp>,
+    pub generated_at: Timestamp,
+    pub format: String,
+    pub files: Vec<ManifestFile>,
+    /// Where Genesys Cloud put its own export of the subject.
+    pub genesys_cloud_results: Vec<String>,
+}
+
+/// `GET /gdpr/requests/{id}/export`: the export bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Bundle {
+    pub manifest: Manifest,
+    /// participant → category → the subject's data (JSON arrays, as each participant holds it).
+    #[schema(value_type = Object)]
+    pub data: BTreeMap<String, BTreeMap<String, Vec<serde_json::Value>>>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn names_read_back_as_written() {
+        for status in RequestStatus::ALL {
+            assert_eq!(RequestStatus::parse(status.as_str()), Some(status));
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        for request_type in RequestType::ALL {
+            assert_eq!(RequestType::parse(&request_type.as_str().to_lowercase()), Some(request_type));
+            assert_eq!(serde_json::to_value(request_type).unwrap(), request_type.as_str());
+        }
+        for state in StepState::ALL {
+            assert_eq!(StepState::parse(state.as_str()), Some(state));
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        }
+        assert_eq!(
+            serde_json::to_value([AllowedAction::Confirm, AllowedAction::Download]).unwrap(),
+            serde_json::json!(["confirm", "download"])
+        );
+    }
+}
