@@ -1,0 +1,72 @@
+//! Every queue's metrics, named one way: `ccbridge_queue_*`, the queue in the `queue` label (a
+//! fixed word, [`super::Storage::QUEUE`]), outcomes as fixed words.
+
+use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
+
+#[derive(Clone)]
+pub struct QueueMetrics {
+    /// `ccbridge_queue_settled_total{queue, outcome}`: `done`, `retry`, `dead`, `postponed`.
+    pub settled: IntCounterVec,
+    /// `ccbridge_queue_depth{queue}`: pending entries, at the last housekeeping.
+    pub depth: IntGauge,
+    /// `ccbridge_queue_dead{queue}`: dead letters waiting for an operator.
+    pub dead: IntGauge,
+    /// `ccbridge_queue_oldest_pending_age_seconds{queue}`.
+    pub oldest_pending_age_seconds: IntGauge,
+    /// `ccbridge_queue_dead_deleted_total{queue}`: dead letters deleted past their retention.
+    pub dead_deleted: prometheus::IntCounter,
+}
+
+impl QueueMetrics {
+    /// Registers `queue`'s metrics (several queues share one registry: the name is a label).
+    pub fn register(registry: &Registry, queue: &'static str) -> prometheus::Result<Self> {
+        let opts = |name: &str, help: &str| Opts::new(name, help).const_label("queue", queue);
+        let metrics = Self {
+            settled: IntCounterVec::new(
+                opts("ccbridge_queue_settled_total", "Queue entries settled, by outcome"),
+                &["outcome"],
+            )?,
+            depth: IntGauge::with_opts(opts("ccbridge_queue_depth", "Queue entries pending"))?,
+            dead: IntGauge::with_opts(opts("ccbridge_queue_dead", "Dead letters waiting for an operator"))?,
+            oldest_pending_age_seconds: IntGauge::with_opts(opts(
+                "ccbridge_queue_oldest_pending_age_seconds",
+                "Age of the oldest pending queue entry",
+            ))?,
+            dead_deleted: prometheus::IntCounter::with_opts(opts(
+                "ccbridge_queue_dead_deleted_total",
+                "Dead letters deleted past their retention",
+            ))?,
+        };
+        registry.register(Box::new(metrics.settled.clone()))?;
+        registry.register(Box::new(metrics.depth.clone()))?;
+        registry.register(Box::new(metrics.dead.clone()))?;
+        registry.register(Box::new(metrics.oldest_pending_age_seconds.clone()))?;
+        registry.register(Box::new(metrics.dead_deleted.clone()))?;
+        Ok(metrics)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::QueueMetrics;
+
+    #[test]
+    fn two_queues_share_a_registry() {
+        let registry = prometheus::Registry::new();
+        let pairing = QueueMetrics::register(&registry, "pairing_outbox").unwrap();
+        let delivery = QueueMetrics::register(&registry, "delivery_outbox").unwrap();
+        pairing.settled.with_label_values(&["done"]).inc();
+        delivery.dead.set(2);
+        let text = prometheus::TextEncoder::new()
+            .encode_to_string(&registry.gather())
+            .unwrap();
+        assert!(
+            text.contains(r#"ccbridge_queue_settled_total{outcome="done",queue="pairing_outbox"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"ccbridge_queue_dead{queue="delivery_outbox"} 2"#),
+            "{text}"
+        );
+    }
+}

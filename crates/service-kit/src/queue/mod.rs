@@ -1,0 +1,239 @@
+//! One queue shape for every background queue (the ingest inbox, the pairing outbox, the delivery
+//! outbox, the GDPR steps).
+//!
+//! Each queue keeps its own table (its columns differ) behind a [`Storage`]; what an entry asks
+//! for is a [`Job`]. The [`Runner`] owns the rest, the same for every queue: it claims due entries
+//! (leased; `SKIP LOCKED` on PostgreSQL, so any number of replicas work one table), runs them,
+//! settles each by its [`Outcome`] under the [`Policy`] (backoff with jitter, a budget of attempts
+//! or of time, then a dead letter), deletes dead letters past their retention, keeps the metrics
+//! (`ccbridge_queue_*{queue}`) and reports to the task's health. [`Runner::drain`] does it at a
+//! given time, so tests move time instead of sleeping. [`operator::config`] mounts the operator
+//! routes (list, retry one, retry every dead letter) for a queue (coming next).
+//!
+//! ```ignore
+//! let policy = Policy::read(settings, "pairing")?;
+//! let runner = Runner::new(pool.clone(), OutboxJob::new(..)?, PairingOutbox, policy, registry)?;
+//! background.spawn(PairingOutbox::QUEUE, |shutdown, health| runner.run(shutdown, health));
+//! // routes: service_kit::queue::operator::config::<PairingOutbox, PairingOperate>(cfg, "/pairing-outbox", PairingOutbox);
+//! ```
+
+mod legacy;
+mod metrics;
+pub mod policy;
+mod runner;
+
+pub use legacy::{run, QueueSettings, QueueWorker};
+pub use metrics::QueueMetrics;
+pub use policy::{Backoff, Budget, Policy, PolicyKeys};
+pub use runner::{Drained, Runner};
+
+use crate::database::AnyConnection;
+use diesel::QueryResult;
+use domain::Timestamp;
+use std::borrow::Cow;
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Why an entry is retried or dead: fixed words and status codes, never personal data (it is
+/// stored, listed to operators and logged). Built only from `&'static str` and numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason(Cow<'static, str>);
+
+impl Reason {
+    /// Fixed words: `Reason::new("comm-history-writer: unreachable")`.
+    pub const fn new(words: &'static str) -> Self {
+        Self(Cow::Borrowed(words))
+    }
+
+    /// Fixed words and an HTTP status: `Reason::status("comm-history-writer answered", 404)`.
+    pub fn status(words: &'static str, status: u16) -> Self {
+        Self(Cow::Owned(format!("{words} {status}")))
+    }
+
+    /// `self`, with fixed words before it (`"gave up after 5 attempts: ..."`).
+    pub(crate) fn after(self, words: &str) -> Self {
+        Self(Cow::Owned(format!("{words}: {}", self.0)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What running an entry came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done: the entry leaves the queue (or is kept as done, as its storage does).
+    Done,
+    /// Worth another attempt after the policy's backoff (at least `after`, e.g. a
+    /// `Retry-After`), while the budget allows; then a dead letter.
+    Retry { reason: Reason, after: Option<Duration> },
+    /// Another attempt would fail the same way: a dead letter at once, until an operator
+    /// retries it.
+    Dead { reason: Reason },
+    /// Not attempted (something holds it back): the attempt is given back and the entry is due
+    /// again after `after`.
+    Postpone { after: Duration },
+}
+
+impl Outcome {
+    /// [`Outcome::Retry`] after the policy's backoff alone.
+    pub const fn retry(reason: Reason) -> Self {
+        Self::Retry { reason, after: None }
+    }
+}
+
+/// What a queue's entries do: the one thing a queue's own code says. Whatever else (claims,
+/// retries, dead letters, retention, metrics, health) is the [`Runner`]'s.
+pub trait Job: Send + Sync + 'static {
+    /// What [`Storage::claim`] hands over of an entry.
+    type Item: Send + Sync + 'static;
+
+    /// Runs one claimed entry at `now`. An `Err` is this service's own failure (its database),
+    /// not the entry's: the entry is left to its lease (due again when it ends) and the task's
+    /// health counts a failure.
+    fn run(&self, entry: &Claimed<Self::Item>, now: Timestamp) -> impl Future<Output = anyhow::Result<Outcome>> + Send;
+
+    /// Work beside the queue (a service's own retention), with the runner's housekeeping.
+    fn housekeeping(&self, _now: Timestamp) -> impl Future<Output = anyhow::Result<()>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// An entry claimed by a runner.
+#[derive(Debug, Clone)]
+pub struct Claimed<T> {
+    pub id: Uuid,
+    /// Attempts since the budget began, this one included.
+    pub attempts: NonZeroU32,
+    /// When the budget began: the entry was queued, or an operator retried it.
+    pub since: Timestamp,
+    /// The claim's end: the runner settles only while the entry is still leased until then.
+    pub lease_until: Timestamp,
+    pub item: T,
+}
+
+/// How the runner settles a claimed entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settle {
+    Done,
+    /// Due again at `at`, with the reason.
+    Retry {
+        at: Timestamp,
+        reason: Reason,
+    },
+    /// A dead letter (with the reason) until an operator retries it.
+    Dead {
+        reason: Reason,
+    },
+    /// The attempt given back; due again at `at`.
+    Postpone {
+        at: Timestamp,
+    },
+}
+
+/// A claimed entry's settlement. `lease_until` fences it: a storage changes the entry only while
+/// it is still leased until then, so a worker whose lease ran out (another replica claimed it
+/// since) changes nothing.
+#[derive(Debug, Clone)]
+pub struct Settlement {
+    pub id: Uuid,
+    pub lease_until: Timestamp,
+    pub settle: Settle,
+}
+
+/// Which entries an operator lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Pending,
+    Dead,
+}
+
+impl Status {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Dead => "dead",
+        }
+    }
+}
+
+/// An entry as operators see it: no personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub id: Uuid,
+    /// What the entry asks for, a fixed word of its queue (`assign`, `create`, ...).
+    pub kind: &'static str,
+    pub status: Status,
+    /// Attempts since its budget began.
+    pub attempts: u32,
+    /// When it was queued; the listing's order with the id.
+    pub created_at: Timestamp,
+    /// Pending: when it is next due (while claimed, the lease's end).
+    pub next_attempt_at: Option<Timestamp>,
+    /// The last attempt's reason (a [`Reason`]).
+    pub last_error: Option<String>,
+}
+
+/// How full a queue is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Depth {
+    pub pending: i64,
+    pub dead: i64,
+    /// When the oldest pending entry was queued.
+    pub oldest_pending: Option<Timestamp>,
+}
+
+/// A queue's table. Every method runs on a connection the runner or the operator routes hold;
+/// none runs a job.
+pub trait Storage: Send + Sync + 'static {
+    /// The queue's name: its metrics' `queue` label, its task's health, its logs. Fixed words.
+    const QUEUE: &'static str;
+
+    type Item: Send + Sync + 'static;
+
+    /// Claims up to `limit` entries due at `now` (never one a GDPR forget holds, never a dead
+    /// letter), leases them until `lease_until` and counts their attempt, in one short
+    /// transaction: `SKIP LOCKED` on PostgreSQL, SQLite's immediate transaction
+    /// ([`crate::database::claim_due_ids`]).
+    fn claim(
+        &self,
+        connection: &mut AnyConnection,
+        now: Timestamp,
+        limit: i64,
+        lease_until: Timestamp,
+    ) -> QueryResult<Vec<Claimed<Self::Item>>>;
+
+    /// Settles claimed entries, each only while still leased until its `lease_until`; answers
+    /// how many were settled.
+    fn settle(&self, connection: &mut AnyConnection, settlements: &[Settlement]) -> QueryResult<usize>;
+
+    /// Entries in `status`, oldest first (`created_at`, then id), after the keyset `after`.
+    fn list(
+        &self,
+        connection: &mut AnyConnection,
+        status: Status,
+        after: Option<(Timestamp, Uuid)>,
+        limit: i64,
+    ) -> QueryResult<Vec<Summary>>;
+
+    /// Where entry `id` stands: `None` when there is none (gone once done, or never was).
+    fn status_of(&self, connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<Status>>;
+
+    /// Dead letters back to pending, due at `now` with a fresh budget (attempts and `since`): the
+    /// one named, or all. Answers how many.
+    fn retry_dead(&self, connection: &mut AnyConnection, id: Option<Uuid>, now: Timestamp) -> QueryResult<usize>;
+
+    fn depth(&self, connection: &mut AnyConnection) -> QueryResult<Depth>;
+
+    /// Deletes up to `limit` dead letters that died before `before`; answers how many.
+    fn delete_dead_before(&self, connection: &mut AnyConnection, before: Timestamp, limit: i64) -> QueryResult<usize>;
+}
