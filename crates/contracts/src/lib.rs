@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod pairing;
 pub mod participant;
 pub mod problem;
+pub mod queue;
 
 pub use client::{Client, ClientError, Response};
 pub use problem::{FieldProblem, Problem};

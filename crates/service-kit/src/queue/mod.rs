@@ -8,7 +8,7 @@
 //! or of time, then a dead letter), deletes dead letters past their retention, keeps the metrics
 //! (`ccbridge_queue_*{queue}`) and reports to the task's health. [`Runner::drain`] does it at a
 //! given time, so tests move time instead of sleeping. [`operator::config`] mounts the operator
-//! routes (list, retry one, retry every dead letter) for a queue (coming next).
+//! routes (list, retry one, retry every dead letter) for a queue.
 //!
 //! ```ignore
 //! let policy = Policy::read(settings, "pairing")?;
@@ -19,6 +19,7 @@
 
 mod legacy;
 mod metrics;
+pub mod operator;
 pub mod policy;
 mod runner;
 
@@ -150,11 +151,13 @@ pub struct Settlement {
     pub settle: Settle,
 }
 
-/// Which entries an operator lists.
+/// Where an entry stands. Operators list `Pending` or `Dead` ([`Storage::list`] is never asked
+/// for `Done`); `Done` is for a storage that keeps done entries ([`Storage::status_of`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Pending,
     Dead,
+    Done,
 }
 
 impl Status {
@@ -162,6 +165,7 @@ impl Status {
         match self {
             Self::Pending => "pending",
             Self::Dead => "dead",
+            Self::Done => "done",
         }
     }
 }
@@ -225,7 +229,7 @@ pub trait Storage: Send + Sync + 'static {
         limit: i64,
     ) -> QueryResult<Vec<Summary>>;
 
-    /// Where entry `id` stands: `None` when there is none (gone once done, or never was).
+    /// Where entry `id` stands: `None` when there is none (deleted once done, or never was).
     fn status_of(&self, connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<Status>>;
 
     /// Dead letters back to pending, due at `now` with a fresh budget (attempts and `since`): the
