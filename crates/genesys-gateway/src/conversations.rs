@@ -4,10 +4,13 @@
 //! retries and counts what it spends, so this does not retry on its behalf.
 
 use crate::error::UpstreamError;
+use crate::models::{
+    AnalyticsConversation, AnalyticsConversationQueryResponse, AnalyticsSession, ConversationQuery, Direction, OrderBy,
+    PagingSpec, Purpose, SegmentType, SortOrder,
+};
 use crate::upstream::GenesysApi;
 use domain::Timestamp;
 use serde::Serialize;
-use serde_json::{json, Value};
 
 /// Conversations per detail query page: the documented maximum.
 pub const PAGE_SIZE: u32 = 100;
@@ -55,136 +58,136 @@ pub struct AgentResult {
     pub wrapup_end: Timestamp,
 }
 
+/// The endpoint word (metrics, logs) of the detail query.
+const ENDPOINT: &str = "analytics.conversations.details.query";
+
 /// Page `page` (from 1) of the conversations that started in `[from, before)`, oldest first.
+/// An answer that does not fit Genesys' documented model (a `conversationEnd` that is no
+/// timestamp, an agent without a `userId`, …) is [`UpstreamError::Unparsed`], counted and logged
+/// by field: never a conversation "still going on", never a result left out.
 pub async fn page(
     api: &GenesysApi,
     from: Timestamp,
     before: Timestamp,
     page: u32,
 ) -> Result<ConversationPage, UpstreamError> {
-    let query = json!({
-        "interval": format!("{from}/{before}"),
-        "order": "asc",
-        "orderBy": "conversationStart",
-        "paging": { "pageSize": PAGE_SIZE, "pageNumber": page },
-    });
-    let answer = api
-        .post_once(
-            "analytics.conversations.details.query",
-            "/api/v2/analytics/conversations/details/query",
-            &query,
-        )
+    let query = ConversationQuery {
+        interval: format!("{from}/{before}"),
+        order: SortOrder::Asc,
+        order_by: OrderBy::ConversationStart,
+        paging: PagingSpec {
+            page_size: PAGE_SIZE,
+            page_number: page,
+        },
+    };
+    let answer: AnalyticsConversationQueryResponse = api
+        .post_once(ENDPOINT, "/api/v2/analytics/conversations/details/query", &query)
         .await?;
-    let unreadable = |what: &str| UpstreamError::Refused(format!("Genesys answered a detail query page {what}"));
-    let total_hits = answer
-        .get("totalHits")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| unreadable("without totalHits"))?;
     let conversations = answer
-        .get("conversations")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+        .conversations
         .iter()
-        .map(|conversation| {
-            ended_conversation(conversation).ok_or_else(|| unreadable("with an unreadable conversation"))
+        .enumerate()
+        .map(|(n, conversation)| {
+            ended_conversation(conversation).map_err(|Unreadable { at, problem }| {
+                api.unparsed(ENDPOINT, format!("conversations[{n}].{at}"), problem)
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(ConversationPage {
         page,
         page_size: PAGE_SIZE,
-        total_hits,
+        total_hits: answer.total_hits,
         conversations,
     })
 }
 
-fn timestamp(value: Option<&Value>) -> Option<Timestamp> {
-    value
-        .and_then(Value::as_str)
-        .and_then(|text| Timestamp::parse(text).ok())
+/// A conversation that parsed but breaks a rule of its model: the field's path within the
+/// conversation, and what is wrong (never the value).
+#[derive(Debug, PartialEq, Eq)]
+struct Unreadable {
+    at: String,
+    problem: &'static str,
 }
 
-fn text(value: Option<&Value>) -> Option<String> {
-    value
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
+/// A text Genesys may leave empty, as absent.
+fn text(value: Option<&String>) -> Option<String> {
+    value.filter(|t| !t.is_empty()).cloned()
 }
 
-/// The conversation's start, end and agent results; `None` when it has no id or start.
-fn ended_conversation(conversation: &Value) -> Option<EndedConversation> {
-    let participants = conversation
-        .get("participants")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let customer_session = participants
+/// The conversation's start, end and agent results.
+fn ended_conversation(conversation: &AnalyticsConversation) -> Result<EndedConversation, Unreadable> {
+    let customer_session = conversation
+        .participants
         .iter()
-        .filter(|p| p.get("purpose").and_then(Value::as_str) == Some("customer"))
-        .flat_map(sessions)
+        .filter(|p| p.purpose == Purpose::Customer)
+        .flat_map(|p| &p.sessions)
         .next();
-    let originating_direction = text(conversation.get("originatingDirection"));
-    let results = participants
-        .iter()
-        .filter(|p| p.get("purpose").and_then(Value::as_str) == Some("agent"))
-        .filter_map(|agent| Some((text(agent.get("userId"))?, agent)))
-        .flat_map(|(user_id, agent)| {
-            sessions(agent)
-                .filter_map(|session| {
-                    let wrapup = segments(session).find(|segment| {
-                        segment.get("segmentType").and_then(Value::as_str) == Some("wrapup")
-                            && segment.get("wrapUpCode").is_some()
-                    })?;
-                    // A wrap-up still going on is no result yet.
-                    let wrapup_end = timestamp(wrapup.get("segmentEnd"))?;
-                    let direction = text(session.get("direction")).or_else(|| originating_direction.clone());
-                    Some(AgentResult {
-                        user_id: user_id.clone(),
-                        wrapup_code: text(wrapup.get("wrapUpCode"))?,
-                        ani: customer_address(session, direction.as_deref())
-                            .or_else(|| customer_session.and_then(|s| customer_address(s, direction.as_deref()))),
-                        direction,
-                        media_type: text(session.get("mediaType")),
-                        subject: segments(session).find_map(|segment| text(segment.get("subject"))),
-                        wrapup_end,
-                    })
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    Some(EndedConversation {
-        conversation_id: text(conversation.get("conversationId"))?,
-        conversation_start: timestamp(conversation.get("conversationStart"))?,
-        conversation_end: timestamp(conversation.get("conversationEnd")),
+    let mut results = Vec::new();
+    for (n, participant) in conversation.participants.iter().enumerate() {
+        if participant.purpose != Purpose::Agent {
+            continue;
+        }
+        // Genesys documents an agent participant as a user's: without the user, its results
+        // would be nobody's.
+        let user_id = participant.user_id.ok_or_else(|| Unreadable {
+            at: format!("participants[{n}].userId"),
+            problem: "an agent participant without a userId",
+        })?;
+        for session in &participant.sessions {
+            let Some(wrapup) = session
+                .segments
+                .iter()
+                .find(|segment| segment.segment_type == SegmentType::Wrapup && segment.wrap_up_code.is_some())
+            else {
+                continue;
+            };
+            // A wrap-up still going on is no result yet.
+            let (Some(wrapup_end), Some(wrapup_code)) = (wrapup.segment_end, wrapup.wrap_up_code.clone()) else {
+                continue;
+            };
+            let direction = session.direction.or(conversation.originating_direction);
+            results.push(AgentResult {
+                user_id: user_id.to_string(),
+                wrapup_code,
+                ani: customer_address(session, direction)
+                    .or_else(|| customer_session.and_then(|s| customer_address(s, direction))),
+                direction: direction.map(|d| d.as_str().to_owned()),
+                media_type: text(session.media_type.as_ref()),
+                subject: session
+                    .segments
+                    .iter()
+                    .find_map(|segment| text(segment.subject.as_ref())),
+                wrapup_end,
+            });
+        }
+    }
+    Ok(EndedConversation {
+        conversation_id: conversation.conversation_id.to_string(),
+        conversation_start: conversation.conversation_start,
+        conversation_end: conversation.conversation_end,
         results,
     })
 }
 
-fn sessions(participant: &Value) -> impl Iterator<Item = &Value> {
-    participant
-        .get("sessions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-}
-
-fn segments(session: &Value) -> impl Iterator<Item = &Value> {
-    session.get("segments").and_then(Value::as_array).into_iter().flatten()
-}
-
 /// The customer's address on a session: its `ani`, or for e-mail the sender of an inbound and
-/// the recipient of an outbound one.
-fn customer_address(session: &Value, direction: Option<&str>) -> Option<String> {
-    text(session.get("ani")).or_else(|| match direction {
-        Some("outbound") => text(session.get("addressTo")),
-        _ => text(session.get("addressFrom")),
+/// the recipient of an outbound one; none when the direction is not known.
+fn customer_address(session: &AnalyticsSession, direction: Option<Direction>) -> Option<String> {
+    text(session.ani.as_ref()).or_else(|| match direction? {
+        Direction::Outbound => text(session.address_to.as_ref()),
+        Direction::Inbound => text(session.address_from.as_ref()),
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ended_conversation;
+    use super::{ended_conversation, Unreadable};
+    use crate::models::AnalyticsConversation;
     use serde_json::json;
+
+    const C1: &str = "5773eca4-0874-4617-a6e8-85591aa94609";
+    const A1: &str = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f";
+    const A2: &str = "0b6e2f7a-3c1d-4e9f-8a2b-5c6d7e8f9a0b";
+    const A3: &str = "1ccb1c09-9495-4034-b377-b809f58d17da";
 
     fn agent(user: &str, segments: serde_json::Value) -> serde_json::Value {
         json!({ "purpose": "agent", "userId": user, "sessions": [{
@@ -193,35 +196,77 @@ mod tests {
         }]})
     }
 
+    fn conversation(body: serde_json::Value) -> AnalyticsConversation {
+        serde_json::from_value(body).unwrap()
+    }
+
     #[test]
     fn each_finished_wrap_up_with_a_code_is_a_result() {
-        let conversation = json!({
-            "conversationId": "c1",
+        let found = ended_conversation(&conversation(json!({
+            "conversationId": C1,
             "conversationStart": "2026-11-28T10:00:00Z",
             "conversationEnd": "2026-11-28T10:05:00Z",
             "participants": [
                 { "purpose": "customer", "sessions": [{ "ani": "tel:+420601123456", "segments": [] }] },
-                agent("a1", json!([
+                { "purpose": "acd", "sessions": [] },
+                { "purpose": "somethingnew", "sessions": [] },
+                agent(A1, json!([
                     { "segmentType": "interact", "subject": "Card" },
                     { "segmentType": "wrapup", "wrapUpCode": "w1", "segmentEnd": "2026-11-28T10:06:00Z" },
                 ])),
-                agent("a2", json!([{ "segmentType": "wrapup", "wrapUpCode": "w2" }])),
-                agent("a3", json!([{ "segmentType": "wrapup", "segmentEnd": "2026-11-28T10:06:00Z" }])),
+                agent(A2, json!([{ "segmentType": "wrapup", "wrapUpCode": "w2" }])),
+                agent(A3, json!([{ "segmentType": "wrapup", "segmentEnd": "2026-11-28T10:06:00Z" }])),
             ],
-        });
-        let found = ended_conversation(&conversation).unwrap();
+        })))
+        .unwrap();
         assert_eq!(found.results.len(), 1, "{found:?}");
         let result = &found.results[0];
-        assert_eq!((result.user_id.as_str(), result.wrapup_code.as_str()), ("a1", "w1"));
+        assert_eq!((result.user_id.as_str(), result.wrapup_code.as_str()), (A1, "w1"));
         assert_eq!(result.ani.as_deref(), Some("client@example.com"));
         assert_eq!(result.subject.as_deref(), Some("Card"));
         assert_eq!(result.wrapup_end.to_string(), "2026-11-28T10:06:00Z");
     }
 
     #[test]
-    fn a_conversation_going_on_has_no_end_and_no_id_is_unreadable() {
-        let going_on = json!({ "conversationId": "c1", "conversationStart": "2026-11-28T10:00:00Z" });
-        assert!(ended_conversation(&going_on).unwrap().conversation_end.is_none());
-        assert!(ended_conversation(&json!({ "conversationStart": "2026-11-28T10:00:00Z" })).is_none());
+    fn a_conversation_going_on_has_no_end_and_one_whose_end_is_unreadable_does_not_parse() {
+        let going_on = json!({ "conversationId": C1, "conversationStart": "2026-11-28T10:00:00Z" });
+        assert!(ended_conversation(&conversation(going_on))
+            .unwrap()
+            .conversation_end
+            .is_none());
+        for unreadable in [
+            json!({ "conversationId": C1, "conversationStart": "2026-11-28T10:00:00Z", "conversationEnd": "tel:+420601123456" }),
+            json!({ "conversationId": C1, "conversationStart": "2026-11-28T10:00:00Z", "conversationEnd": 1_764_324_300_000_u64 }),
+            json!({ "conversationStart": "2026-11-28T10:00:00Z" }),
+            json!({ "conversationId": C1, "conversationStart": "2026-11-28T10:00:00Z", "participants": [
+                { "purpose": "agent", "userId": A1, "sessions": [{ "segments": [
+                    { "segmentType": "wrapup", "wrapUpCode": "w1", "segmentEnd": "soon" }
+                ]}]}
+            ]}),
+        ] {
+            assert!(
+                serde_json::from_value::<AnalyticsConversation>(unreadable.clone()).is_err(),
+                "{unreadable}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_agent_without_a_user_is_unreadable_not_left_out() {
+        let mut body = agent(
+            A1,
+            json!([{ "segmentType": "wrapup", "wrapUpCode": "w1", "segmentEnd": "2026-11-28T10:06:00Z" }]),
+        );
+        body.as_object_mut().unwrap().remove("userId");
+        let found = ended_conversation(&conversation(json!({
+            "conversationId": C1, "conversationStart": "2026-11-28T10:00:00Z", "participants": [{ "purpose": "customer" }, body],
+        })));
+        assert_eq!(
+            found.unwrap_err(),
+            Unreadable {
+                at: "participants[1].userId".to_owned(),
+                problem: "an agent participant without a userId"
+            }
+        );
     }
 }

@@ -13,6 +13,10 @@ pub enum UpstreamError {
     /// Genesys refused what we sent (credentials, permissions, a request it calls invalid).
     #[error("{0}")]
     Refused(String),
+    /// Genesys answered a body that does not fit its documented model: `at` is the path of the
+    /// failing field (never its value). Counted and logged where it was found (`crate::body`).
+    #[error("Genesys Cloud answered {endpoint} with a body that does not match its documented model (at {at})")]
+    Unparsed { endpoint: &'static str, at: String },
 }
 
 impl UpstreamError {
@@ -34,6 +38,7 @@ impl From<UpstreamError> for service_kit::problem::ApiError {
                 cause: anyhow::anyhow!(reason),
             },
             UpstreamError::Refused(detail) => ApiError::BadGateway(detail),
+            unparsed @ UpstreamError::Unparsed { .. } => ApiError::BadGateway(unparsed.to_string()),
         }
     }
 }

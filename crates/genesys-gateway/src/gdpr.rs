@@ -6,6 +6,9 @@
 //! Genesys request ids as `externalRef`; the status call follows them until COMPLETED or ERROR.
 //! Stateless: a repeated call that brings its `externalRef` follows the same Genesys requests.
 
+use crate::models::{
+    GdprRequest, GdprRequestStatus, GdprRequestType, GdprSubject, GdprSubjectEntityListing, NewGdprRequest,
+};
 use crate::upstream::GenesysApi;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
@@ -14,7 +17,6 @@ use domain::gdpr::{
 };
 use gdpr_participant::{call_target, parse_request_id, CallVerifier, GdprParticipant, Signed, SignedCall};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use service_kit::auth::require;
 use service_kit::problem::{ApiError, FieldProblem};
 
@@ -35,12 +37,19 @@ const REQUESTS: &str = "genesysRequests";
 
 /// The Genesys `GDPRSubject`s that cover our subject: one for its phone numbers and e-mail
 /// addresses, one per agent (Genesys takes a single `userId` per subject).
-fn genesys_subjects(subject: &DataSubject) -> Vec<Value> {
+fn genesys_subjects(subject: &DataSubject) -> Vec<GdprSubject> {
     let mut subjects = Vec::new();
     if !subject.phone_numbers.is_empty() || !subject.email_addresses.is_empty() {
-        subjects.push(json!({ "phoneNumbers": subject.phone_numbers, "emailAddresses": subject.email_addresses }));
+        subjects.push(GdprSubject {
+            phone_numbers: subject.phone_numbers.iter().map(ToString::to_string).collect(),
+            email_addresses: subject.email_addresses.iter().map(ToString::to_string).collect(),
+            user_id: None,
+        });
     }
-    subjects.extend(subject.genesys_user_ids.iter().map(|id| json!({ "userId": id })));
+    subjects.extend(subject.genesys_user_ids.iter().map(|id| GdprSubject {
+        user_id: Some(id.to_string()),
+        ..GdprSubject::default()
+    }));
     subjects
 }
 
@@ -100,17 +109,14 @@ async fn count(api: &GenesysApi, subject: &DataSubject) -> Result<ParticipantRep
         .chain(subject.email_addresses.iter().map(|e| ("EMAIL", e)));
     let mut found = 0u64;
     for (search_type, value) in searches {
-        let listing = api
+        let listing: GdprSubjectEntityListing = api
             .get(
                 "gdpr.subjects",
                 "/api/v2/gdpr/subjects",
                 &[("searchType", search_type), ("searchValue", value.as_str())],
             )
             .await?;
-        found += listing
-            .get("entities")
-            .and_then(Value::as_array)
-            .map_or(0, |e| e.len() as u64);
+        found += listing.entities.len() as u64;
     }
     found += subject.genesys_user_ids.len() as u64;
     Ok(ParticipantReport::done([(SUBJECTS.to_owned(), found)].into()))
@@ -128,22 +134,18 @@ async fn submit(
         report.detail = Some("the subject has no identifier Genesys Cloud knows (phone, e-mail or agent)".to_owned());
         return Ok(report);
     }
-    let (request_type, query): (&str, &[(&str, &str)]) = match action {
-        ParticipantAction::Purge => ("GDPR_DELETE", &[("deleteConfirmed", "true")]),
-        _ => ("GDPR_EXPORT", &[]),
+    let (request_type, query): (GdprRequestType, &[(&str, &str)]) = match action {
+        ParticipantAction::Purge => (GdprRequestType::GdprDelete, &[("deleteConfirmed", "true")]),
+        _ => (GdprRequestType::GdprExport, &[]),
     };
     let mut ids = Vec::new();
-    for genesys_subject in subjects {
-        let body = json!({ "requestType": request_type, "subject": genesys_subject });
-        let created = api
+    for subject in subjects {
+        let body = NewGdprRequest { request_type, subject };
+        let created: GdprRequest = api
             .post("gdpr.requests.create", "/api/v2/gdpr/requests", query, &body)
             .await?;
-        let id = created
-            .get("id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::BadGateway("Genesys answered a GDPR request without an id".to_owned()))?;
-        tracing::info!(genesys_request_id = %id, request_type, "GDPR request submitted to Genesys Cloud");
-        ids.push(id.to_owned());
+        tracing::info!(genesys_request_id = %created.id, ?request_type, "GDPR request submitted to Genesys Cloud");
+        ids.push(created.id.to_string());
     }
     let mut report = ParticipantReport::with_state(
         ParticipantState::PendingExternal,
@@ -151,33 +153,6 @@ async fn submit(
     );
     report.external_ref = Some(ids.join(","));
     Ok(report)
-}
-
-/// A Genesys GDPR request's status (`GDPRRequest.status` in the Genesys SDK).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum GenesysRequestStatus {
-    Initiated,
-    Searching,
-    Updating,
-    Deleting,
-    Finalizing,
-    Completed,
-    Error,
-}
-
-impl GenesysRequestStatus {
-    fn parse(value: &str) -> Option<Self> {
-        Some(match value {
-            "INITIATED" => Self::Initiated,
-            "SEARCHING" => Self::Searching,
-            "UPDATING" => Self::Updating,
-            "DELETING" => Self::Deleting,
-            "FINALIZING" => Self::Finalizing,
-            "COMPLETED" => Self::Completed,
-            "ERROR" => Self::Error,
-            _ => return None,
-        })
-    }
 }
 
 /// Where the Genesys requests in `refs` stand: done when all are COMPLETED, failed when one says
@@ -192,21 +167,16 @@ async fn follow(api: &GenesysApi, refs: &str) -> Result<ParticipantReport, ApiEr
                 "not a list of Genesys request ids",
             )])
         })?;
-        let request = api
+        // A status outside the documented set does not parse: it is never read as pending.
+        let request: GdprRequest = api
             .get("gdpr.requests.get", &format!("/api/v2/gdpr/requests/{id}"), &[])
             .await?;
-        let status = request
-            .get("status")
-            .and_then(Value::as_str)
-            .map(GenesysRequestStatus::parse)
-            .ok_or_else(|| ApiError::BadGateway("Genesys answered a GDPR request without a status".to_owned()))?
-            .ok_or_else(|| ApiError::BadGateway("Genesys answered a GDPR request status we do not know".to_owned()))?;
-        results_urls.extend(request.get("resultsUrl").and_then(Value::as_str).map(str::to_owned));
-        statuses.push(status);
+        results_urls.extend(request.results_url);
+        statuses.push(request.status);
     }
-    let state = if statuses.contains(&GenesysRequestStatus::Error) {
+    let state = if statuses.contains(&GdprRequestStatus::Error) {
         ParticipantState::Failed
-    } else if statuses.iter().all(|s| *s == GenesysRequestStatus::Completed) {
+    } else if statuses.iter().all(|s| *s == GdprRequestStatus::Completed) {
         ParticipantState::Done
     } else {
         ParticipantState::PendingExternal

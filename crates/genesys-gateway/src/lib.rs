@@ -3,11 +3,13 @@
 //! participant, for gdpr-orchestrator alone (signed calls), and the ended conversations
 //! result-ingest's sweep compares with what the webhook delivered. Keeps no state of its own: no database.
 
+pub mod body;
 pub mod conversations;
 pub mod error;
 pub mod gdpr;
 pub mod lookups;
 pub mod metrics;
+pub mod models;
 pub mod oauth;
 pub mod routes;
 pub mod scopes;

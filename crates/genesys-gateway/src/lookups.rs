@@ -4,13 +4,13 @@
 
 use crate::error::UpstreamError;
 use crate::metrics::GatewayMetrics;
+use crate::models;
 use crate::settings::GenesysSettings;
 use crate::upstream::GenesysApi;
 use domain::GenesysUserId;
 use moka::future::Cache;
 use moka::Expiry;
 use serde::Serialize;
-use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -71,7 +71,8 @@ impl Lookups {
     pub async fn user(&self, id: GenesysUserId) -> Result<Option<Named>, UpstreamError> {
         let id = id.to_string();
         let path = format!("/api/v2/users/{id}");
-        self.cached(&self.users, "users", id, path).await
+        self.cached(&self.users, "users", id, path, |user: models::User| user.name)
+            .await
     }
 
     /// The wrap-up code's name, `None` when there is no such code.
@@ -92,15 +93,24 @@ impl Lookups {
         };
         let id = uuid.hyphenated().to_string();
         let path = format!("/api/v2/routing/wrapupcodes/{id}");
-        self.cached(&self.wrapup_codes, "wrapupcodes", id, path).await
+        self.cached(
+            &self.wrapup_codes,
+            "wrapupcodes",
+            id,
+            path,
+            |code: models::WrapupCode| code.name,
+        )
+        .await
     }
 
-    async fn cached(
+    /// The name `name_of` reads from the model `M` Genesys answers at `path`, cached under `id`.
+    async fn cached<M: serde::de::DeserializeOwned>(
         &self,
         cache: &Cache<String, Cached>,
         kind: &'static str,
         id: String,
         path: String,
+        name_of: impl FnOnce(M) -> models::NonBlank,
     ) -> Result<Option<Named>, UpstreamError> {
         if let Some(cached) = cache.get(&id).await {
             self.metrics.cache_lookups.with_label_values(&[kind, "hit"]).inc();
@@ -111,8 +121,11 @@ impl Lookups {
         // handed to every waiting caller and not cached.
         let fetched = cache
             .try_get_with(id.clone(), async {
-                match self.api.get(kind, &path, &[]).await {
-                    Ok(body) => named(&id, &body).map(Cached::Found),
+                match self.api.get::<M>(kind, &path, &[]).await {
+                    Ok(model) => Ok(Cached::Found(Named {
+                        id: id.clone(),
+                        name: name_of(model).into_inner(),
+                    })),
                     Err(UpstreamError::NotFound) => Ok(Cached::Missing),
                     Err(other) => Err(other),
                 }
@@ -128,18 +141,6 @@ fn found(cached: Cached) -> Option<Named> {
         Cached::Found(named) => Some(named),
         Cached::Missing => None,
     }
-}
-
-fn named(id: &str, body: &Value) -> Result<Named, UpstreamError> {
-    let name = body
-        .get("name")
-        .and_then(Value::as_str)
-        .filter(|n| !n.trim().is_empty());
-    name.map(|name| Named {
-        id: id.to_owned(),
-        name: name.to_owned(),
-    })
-    .ok_or_else(|| UpstreamError::Refused("Genesys answered without a name".to_owned()))
 }
 
 /// Readable names for the system wrap-up codes Genesys assigns itself (`ININ-…`); `None` for

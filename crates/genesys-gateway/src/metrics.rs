@@ -1,5 +1,5 @@
 //! The gateway's own metrics, served by `/metrics` beside the HTTP ones. Labels are endpoint
-//! names and statuses, never ids.
+//! names, statuses and fixed words, never ids or values.
 
 use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 
@@ -13,6 +13,9 @@ pub struct GatewayMetrics {
     pub rate_limited: IntCounter,
     /// OAuth tokens obtained.
     pub token_renewals: IntCounter,
+    /// Genesys bodies that do not match their documented model, by `endpoint` (as above) and
+    /// `body` (`answer`: a success's body; `error`: an error answer's `ErrorBody`).
+    pub unparsed_bodies: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -39,7 +42,15 @@ impl GatewayMetrics {
             "ccbridge_genesys_token_renewals_total",
             "OAuth tokens obtained from Genesys Cloud",
         )?;
+        let unparsed_bodies = IntCounterVec::new(
+            Opts::new(
+                "ccbridge_genesys_unparsed_bodies_total",
+                "Genesys Cloud bodies that do not match their documented model, by endpoint and body",
+            ),
+            &["endpoint", "body"],
+        )?;
         registry.register(Box::new(upstream_requests.clone()))?;
+        registry.register(Box::new(unparsed_bodies.clone()))?;
         registry.register(Box::new(cache_lookups.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
         registry.register(Box::new(token_renewals.clone()))?;
@@ -48,6 +59,7 @@ impl GatewayMetrics {
             cache_lookups,
             rate_limited,
             token_renewals,
+            unparsed_bodies,
         })
     }
 }

@@ -1,10 +1,11 @@
 //! The OAuth client-credentials token: one token shared by every call, renewed shortly before
 //! it expires, by one caller while the others wait for it.
 
+use crate::body::{self, BodyKind};
 use crate::error::UpstreamError;
 use crate::metrics::GatewayMetrics;
+use crate::models::AuthResponse;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -34,12 +35,6 @@ pub struct TokenSource {
     max_lifetime: Duration,
     held: Mutex<Option<Held>>,
     metrics: Arc<GatewayMetrics>,
-}
-
-#[derive(Deserialize)]
-struct Grant {
-    access_token: String,
-    expires_in: u64,
 }
 
 impl TokenSource {
@@ -122,9 +117,10 @@ impl TokenSource {
                 "Genesys refused the client credentials ({status}); check genesys.client_id and genesys.client_secret"
             )));
         }
-        let grant: Grant = response.json().await.map_err(|_| {
-            UpstreamError::Refused("Genesys answered the token request with an unexpected body".to_owned())
+        let answer = response.bytes().await.map_err(|_| {
+            UpstreamError::transient("the Genesys login endpoint's answer did not arrive whole".to_owned())
         })?;
+        let grant: AuthResponse = body::parse(&self.metrics, "token", BodyKind::Answer, &answer)?;
         self.metrics.token_renewals.inc();
         let lifetime = Duration::from_secs(grant.expires_in).min(self.max_lifetime);
         // Renew `margin` before expiry, but never later than half-way for short-lived tokens.

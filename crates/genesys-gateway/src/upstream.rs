@@ -3,14 +3,17 @@
 //! exponential backoff with jitter on 5xx and connection errors, per-request timeouts, and one
 //! deadline over it all so a caller never hangs.
 
+use crate::body::{self, BodyKind};
 use crate::error::UpstreamError;
 use crate::metrics::GatewayMetrics;
+use crate::models::ErrorBody;
 use crate::oauth::{Bearer, TokenSource};
 use crate::settings::GenesysSettings;
 use backon::BackoffBuilder;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +24,8 @@ const LONGEST_RETRY_AFTER_SECONDS: u64 = 86_400;
 
 /// What one attempt came to.
 enum Attempt {
-    Done(Value),
+    /// A success's body, read into its model by [`GenesysApi::call`].
+    Done(Vec<u8>),
     NotFound,
     Unauthorized(Bearer),
     RateLimited(Duration),
@@ -80,47 +84,66 @@ impl GenesysApi {
         })
     }
 
-    pub async fn get(
+    /// `GET`, its answer read as the documented model `T`.
+    pub async fn get<T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
         path: &str,
         query: &[(&str, &str)],
-    ) -> Result<Value, UpstreamError> {
-        self.call(endpoint, Method::GET, path, query, None, self.max_attempts)
+    ) -> Result<T, UpstreamError> {
+        self.call(endpoint, Method::GET, path, query, None::<&()>, self.max_attempts)
             .await
     }
 
-    pub async fn post(
+    /// `POST` of `body`, its answer read as the documented model `T`.
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
         path: &str,
         query: &[(&str, &str)],
-        body: &Value,
-    ) -> Result<Value, UpstreamError> {
+        body: &B,
+    ) -> Result<T, UpstreamError> {
         self.call(endpoint, Method::POST, path, query, Some(body), self.max_attempts)
             .await
     }
 
     /// One request (a token renewal aside), its failure answered at once: for a caller that
     /// paces and retries by itself, and counts every request it spends.
-    pub async fn post_once(&self, endpoint: &'static str, path: &str, body: &Value) -> Result<Value, UpstreamError> {
+    pub async fn post_once<B: Serialize, T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        path: &str,
+        body: &B,
+    ) -> Result<T, UpstreamError> {
         self.call(endpoint, Method::POST, path, &[], Some(body), 1).await
     }
 
-    async fn call(
+    /// Counts and logs an answer that parsed but breaks a rule its model documents (a field
+    /// required in some cases), at field path `at`: see [`body::unparsed`].
+    pub fn unparsed(&self, endpoint: &'static str, at: String, problem: &'static str) -> UpstreamError {
+        body::unparsed(&self.metrics, endpoint, BodyKind::Answer, at, problem)
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
         method: Method,
         path: &str,
         query: &[(&str, &str)],
-        body: Option<&Value>,
+        body: Option<&B>,
         max_attempts: u32,
-    ) -> Result<Value, UpstreamError> {
+    ) -> Result<T, UpstreamError> {
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| UpstreamError::Refused(format!("{endpoint}: the request body cannot be written ({e})")))?;
         let deadline = Instant::now() + self.deadline;
         let budget = Budget { deadline, max_attempts };
-        let attempts = self.attempts(endpoint, &method, path, query, body, budget);
+        let attempts = self.attempts(endpoint, &method, path, query, body.as_deref(), budget);
         match tokio::time::timeout_at(deadline, attempts).await {
-            Ok(outcome) => outcome,
+            // Not retried: a body that does not fit its model is no passing fault.
+            Ok(Ok(answer)) => body::parse(&self.metrics, endpoint, BodyKind::Answer, &answer),
+            Ok(Err(error)) => Err(error),
             Err(_) => Err(UpstreamError::Unavailable {
                 retry_after: Duration::from_secs(5),
                 reason: format!("no answer from Genesys within {} ms", self.deadline.as_millis()),
@@ -134,9 +157,9 @@ impl GenesysApi {
         method: &Method,
         path: &str,
         query: &[(&str, &str)],
-        body: Option<&Value>,
+        body: Option<&[u8]>,
         Budget { deadline, max_attempts }: Budget,
-    ) -> Result<Value, UpstreamError> {
+    ) -> Result<Vec<u8>, UpstreamError> {
         let mut backoff = backon::ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(100))
             .with_max_delay(Duration::from_secs(2))
@@ -152,7 +175,7 @@ impl GenesysApi {
                 Err(other) => return Err(other),
             };
             let wait = match attempt {
-                Attempt::Done(value) => return Ok(value),
+                Attempt::Done(answer) => return Ok(answer),
                 Attempt::NotFound => return Err(UpstreamError::NotFound),
                 Attempt::Refused(reason) => return Err(UpstreamError::Refused(reason)),
                 Attempt::Unauthorized(bearer) if !renewed_after_401 => {
@@ -194,7 +217,7 @@ impl GenesysApi {
         method: &Method,
         path: &str,
         query: &[(&str, &str)],
-        body: Option<&Value>,
+        body: Option<&[u8]>,
         bearer: Bearer,
     ) -> Attempt {
         let mut request = self
@@ -204,7 +227,9 @@ impl GenesysApi {
             .bearer_auth(bearer.expose())
             .timeout(self.request_timeout);
         if let Some(body) = body {
-            request = request.json(body);
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
         }
         let response = match request.send().await {
             Ok(response) => response,
@@ -225,9 +250,11 @@ impl GenesysApi {
             .with_label_values(&[endpoint, status.as_str()])
             .inc();
         match status {
-            s if s.is_success() => match response.json::<Value>().await {
-                Ok(value) => Attempt::Done(value),
-                Err(_) => Attempt::Transient(format!("{endpoint}: unreadable body")),
+            // A body cut off in transit is a transport failure, worth another attempt; one that
+            // arrived whole is read (and judged) once, by `call`.
+            s if s.is_success() => match response.bytes().await {
+                Ok(answer) => Attempt::Done(answer.to_vec()),
+                Err(_) => Attempt::Transient(format!("{endpoint}: the body did not arrive whole")),
             },
             StatusCode::NOT_FOUND => Attempt::NotFound,
             StatusCode::UNAUTHORIZED => Attempt::Unauthorized(bearer),
@@ -248,11 +275,14 @@ impl GenesysApi {
                 Attempt::Transient(format!("{endpoint}: {s}"))
             }
             s => {
-                let code = response
-                    .json::<Value>()
-                    .await
-                    .ok()
-                    .and_then(|b| b.get("code").and_then(Value::as_str).map(str::to_owned));
+                // The error's code, for the operator; an `ErrorBody` that does not parse is counted
+                // and logged like any other body, and the refusal is answered all the same.
+                let code = match response.bytes().await {
+                    Ok(bytes) => body::parse::<ErrorBody>(&self.metrics, endpoint, BodyKind::Error, &bytes)
+                        .ok()
+                        .and_then(|error| error.code),
+                    Err(_) => None,
+                };
                 Attempt::Refused(format!(
                     "{endpoint}: Genesys answered {s} ({})",
                     code.as_deref().unwrap_or("no code")

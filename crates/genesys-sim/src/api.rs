@@ -1,6 +1,6 @@
 //! The simulated endpoints.
 
-use crate::faults::{Faults, Injected};
+use crate::faults::{Faults, Injected, Malformed};
 use crate::{lock, GdprRequest, SimState};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -164,10 +164,13 @@ async fn user(state: web::Data<SimState>, request: HttpRequest, id: web::Path<St
     if let Err(response) = admit(&state, &request, "users").await {
         return response;
     }
-    state
-        .users
-        .get(id.as_str())
-        .map_or_else(not_found, |user| HttpResponse::Ok().json(user))
+    state.users.get(id.as_str()).map_or_else(not_found, |user| {
+        let mut user = user.clone();
+        if state.malformed(Malformed::Users) {
+            user["name"] = json!([user["name"].take()]);
+        }
+        HttpResponse::Ok().json(user)
+    })
 }
 
 async fn wrapup_code(state: web::Data<SimState>, request: HttpRequest, id: web::Path<String>) -> HttpResponse {
@@ -291,7 +294,11 @@ async fn get_gdpr_request(state: web::Data<SimState>, request: HttpRequest, id: 
     }
     let requests = lock(&state.gdpr_requests);
     requests.iter().find(|r| r.id == *id).map_or_else(not_found, |found| {
-        HttpResponse::Ok().json(gdpr_body(&state, &base_url(&request), found))
+        let mut body = gdpr_body(&state, &base_url(&request), found);
+        if state.malformed(Malformed::GdprRequestsGet) {
+            body["status"] = json!("ARCHIVED");
+        }
+        HttpResponse::Ok().json(body)
     })
 }
 

@@ -4,6 +4,7 @@
 //! the fault `analyticsDelaySeconds` has passed since it was recorded.
 
 use crate::api::{admit, error};
+use crate::faults::Malformed;
 use crate::{lock, SimState};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -360,11 +361,17 @@ async fn query(state: web::Data<SimState>, request: HttpRequest, body: web::Byte
         matching.reverse();
     }
     let total = matching.len();
+    let malformed = state.malformed(Malformed::DetailQuery);
     let page: Vec<Value> = matching
         .into_iter()
         .skip((page_number - 1) * page_size)
         .take(page_size)
-        .map(|(_, body)| body)
+        .map(|(_, mut body)| {
+            if malformed {
+                body["conversationEnd"] = body["participants"][0]["sessions"][0]["ani"].clone();
+            }
+            body
+        })
         .collect();
     let mut answer = json!({ "totalHits": total });
     if !page.is_empty() {

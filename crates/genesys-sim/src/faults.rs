@@ -1,4 +1,5 @@
-//! Fault injection: latency, 429 every N API requests, a share of 5xx, an outage window.
+//! Fault injection: latency, 429 every N API requests, a share of 5xx, an outage window,
+//! answers that do not fit Genesys' documented models.
 
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
@@ -22,6 +23,23 @@ pub struct Faults {
     /// Percentage (0–100) of webhook deliveries (Genesys' data action) dropped, evenly and
     /// deterministically: the result never reaches ccbridge, as when the one attempt fails.
     pub webhook_drop_percent: u8,
+    /// This endpoint's successful answers carry a field that does not fit Genesys' documented
+    /// model, as a broken upstream or proxy might send it (see [`Malformed`]).
+    pub malformed: Option<Malformed>,
+}
+
+/// Which answers [`Faults::malformed`] breaks, named as in the call counts, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Malformed {
+    /// Each conversation's `conversationEnd` holds its customer's address (no timestamp).
+    #[serde(rename = "analytics.conversations.details.query")]
+    DetailQuery,
+    /// A user's `name` is a list of one name (no string).
+    #[serde(rename = "users")]
+    Users,
+    /// A GDPR request's `status` is `ARCHIVED`, outside the documented set.
+    #[serde(rename = "gdpr.requests.get")]
+    GdprRequestsGet,
 }
 
 pub(crate) struct ActiveFaults {

@@ -13,7 +13,7 @@ mod api;
 mod conversations;
 mod faults;
 
-pub use faults::Faults;
+pub use faults::{Faults, Malformed};
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
@@ -196,6 +196,11 @@ impl SimState {
     /// Every issued token stops working at once (as when an admin revokes the OAuth client's tokens).
     pub fn revoke_tokens(&self) {
         lock(&self.tokens).clear();
+    }
+
+    /// Whether the fault [`Faults::malformed`] breaks `endpoint`'s answers now.
+    pub(crate) fn malformed(&self, endpoint: Malformed) -> bool {
+        lock(&self.faults).faults.malformed == Some(endpoint)
     }
 
     pub fn set_faults(&self, faults: Faults) {

@@ -1,0 +1,279 @@
+//! Genesys Cloud's documented models (the Platform API's, as the official SDK names them), holding
+//! only the fields the gateway reads. Every answer is deserialised into one of these by
+//! [`crate::body::parse`]; a body that does not fit is counted and logged by field path, never
+//! read as a default. Unknown fields are ignored (Genesys adds fields all the time); a field's
+//! absence is only accepted where Genesys documents it as optional and we have a meaning for it.
+//!
+//! Enumerations: the SDK reads a value outside a field's documented set as
+//! `outdated_sdk_version`, so Genesys' enumerations may grow. Where we only pick one or two
+//! values out of a long set (a participant's purpose, a segment's type), the rest and any new
+//! value are `Other`, which is never read as one of the values we pick. Where every value has a
+//! meaning for us (a GDPR request's status, a direction), the set is closed: a value outside it
+//! is a body that does not parse.
+
+use domain::Timestamp;
+use serde::de::{Deserializer, Error as _, IgnoredAny};
+use serde::{Deserialize, Serialize};
+
+/// A text Genesys documents as required and meaningful (a name): blank is no name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonBlank(String);
+
+impl NonBlank {
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for NonBlank {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text.trim().is_empty() {
+            return Err(D::Error::custom("is blank"));
+        }
+        Ok(Self(text))
+    }
+}
+
+// ---- OAuth -------------------------------------------------------------------------------
+
+/// The client-credentials grant's answer (the Go SDK's `AuthResponse`; snake_case, as OAuth).
+#[derive(Debug, Deserialize)]
+pub struct AuthResponse {
+    pub access_token: String,
+    /// Seconds.
+    pub expires_in: u64,
+}
+
+/// `ErrorBody`: Genesys' error answer; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+// ---- Users and wrap-up codes ---------------------------------------------------------------
+
+/// `User` (`GET /api/v2/users/{userId}`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub name: NonBlank,
+}
+
+/// `WrapupCode` (`GET /api/v2/routing/wrapupcodes/{codeId}`); `name` is required.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WrapupCode {
+    pub name: NonBlank,
+}
+
+// ---- GDPR ----------------------------------------------------------------------------------
+
+/// `GDPRRequest.requestType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum GdprRequestType {
+    GdprExport,
+    GdprUpdate,
+    GdprDelete,
+}
+
+/// `GDPRSubject`, the identifiers we send.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GdprSubject {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phone_numbers: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub email_addresses: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+}
+
+/// The body of `POST /api/v2/gdpr/requests` (a `GDPRRequest` with what a caller sets).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewGdprRequest {
+    pub request_type: GdprRequestType,
+    pub subject: GdprSubject,
+}
+
+/// `GDPRRequest.status`: every value decides what we report, so the set is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum GdprRequestStatus {
+    Initiated,
+    Searching,
+    Updating,
+    Deleting,
+    Finalizing,
+    Completed,
+    Error,
+}
+
+/// `GDPRRequest`, as `POST /api/v2/gdpr/requests` and `GET /api/v2/gdpr/requests/{id}` answer it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GdprRequest {
+    pub id: uuid::Uuid,
+    pub status: GdprRequestStatus,
+    /// Set once an export is done.
+    #[serde(default)]
+    pub results_url: Option<String>,
+}
+
+/// `GDPRSubjectEntityListing` (`GET /api/v2/gdpr/subjects`): we count the subjects found.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GdprSubjectEntityListing {
+    /// Genesys leaves an empty list out of its answers.
+    #[serde(default)]
+    pub entities: Vec<IgnoredAny>,
+}
+
+// ---- Analytics conversation detail query ----------------------------------------------------
+
+/// `ConversationQuery`'s paging.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PagingSpec {
+    pub page_size: u32,
+    pub page_number: u32,
+}
+
+/// `ConversationQuery.order`.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    Asc,
+}
+
+/// `ConversationQuery.orderBy`.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OrderBy {
+    ConversationStart,
+}
+
+/// `ConversationQuery`: the body of `POST /api/v2/analytics/conversations/details/query`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationQuery {
+    /// ISO-8601 `start/end`.
+    pub interval: String,
+    pub order: SortOrder,
+    pub order_by: OrderBy,
+    pub paging: PagingSpec,
+}
+
+/// `AnalyticsConversationQueryResponse`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalyticsConversationQueryResponse {
+    /// Genesys leaves the list out when no conversation matched.
+    #[serde(default)]
+    pub conversations: Vec<AnalyticsConversation>,
+    pub total_hits: u64,
+}
+
+/// `inbound` or `outbound` (`AnalyticsConversation.originatingDirection`,
+/// `AnalyticsSession.direction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inbound => "inbound",
+            Self::Outbound => "outbound",
+        }
+    }
+}
+
+/// `AnalyticsConversation` (`AnalyticsConversationWithoutAttributes` in the query's answer).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalyticsConversation {
+    pub conversation_id: uuid::Uuid,
+    pub conversation_start: Timestamp,
+    /// Absent while the conversation goes on; a value that is no timestamp does not parse (it is
+    /// never read as "still going on").
+    #[serde(default)]
+    pub conversation_end: Option<Timestamp>,
+    #[serde(default)]
+    pub originating_direction: Option<Direction>,
+    #[serde(default)]
+    pub participants: Vec<AnalyticsParticipant>,
+}
+
+/// `AnalyticsParticipant.purpose`: the two we read; the 17 other documented purposes and any new
+/// one are `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Purpose {
+    Agent,
+    Customer,
+    #[serde(other)]
+    Other,
+}
+
+/// `AnalyticsParticipant`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalyticsParticipant {
+    pub purpose: Purpose,
+    /// Set on agents (and users); checked where an agent's result is read.
+    #[serde(default)]
+    pub user_id: Option<uuid::Uuid>,
+    #[serde(default)]
+    pub sessions: Vec<AnalyticsSession>,
+}
+
+/// `AnalyticsSession`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalyticsSession {
+    /// `voice`, `email`, … passed on as Genesys wrote it (we do not branch on it).
+    #[serde(default)]
+    pub media_type: Option<String>,
+    #[serde(default)]
+    pub direction: Option<Direction>,
+    #[serde(default)]
+    pub ani: Option<String>,
+    #[serde(default)]
+    pub address_from: Option<String>,
+    #[serde(default)]
+    pub address_to: Option<String>,
+    #[serde(default)]
+    pub segments: Vec<AnalyticsSegment>,
+}
+
+/// `AnalyticsConversationSegment.segmentType`: the wrap-up we read; the 21 other documented
+/// types and any new one are `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SegmentType {
+    Wrapup,
+    #[serde(other)]
+    Other,
+}
+
+/// `AnalyticsConversationSegment`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalyticsSegment {
+    pub segment_type: SegmentType,
+    /// Absent while the segment goes on.
+    #[serde(default)]
+    pub segment_end: Option<Timestamp>,
+    #[serde(default)]
+    pub wrap_up_code: Option<String>,
+    #[serde(default)]
+    pub subject: Option<String>,
+}
