@@ -10,53 +10,12 @@ use crate::models::{
 };
 use crate::upstream::GenesysApi;
 use domain::Timestamp;
-use serde::Serialize;
 
 /// Conversations per detail query page: the documented maximum.
 pub const PAGE_SIZE: u32 = 100;
 
-/// One page of the conversations that started in a window, oldest first.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ConversationPage {
-    pub page: u32,
-    pub page_size: u32,
-    /// How many conversations the whole window holds, as Genesys counts them.
-    pub total_hits: u64,
-    pub conversations: Vec<EndedConversation>,
-}
-
-/// A conversation as the sweep needs it: when it started and ended, and each agent's result.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct EndedConversation {
-    pub conversation_id: String,
-    #[schema(value_type = String, format = DateTime)]
-    pub conversation_start: Timestamp,
-    /// Absent while the conversation goes on.
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub conversation_end: Option<Timestamp>,
-    /// One per agent session whose wrap-up ended with a code.
-    pub results: Vec<AgentResult>,
-}
-
-/// An agent's result: the fields Genesys' data action would have posted to the webhook.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AgentResult {
-    pub user_id: String,
-    pub wrapup_code: String,
-    /// `inbound` or `outbound`.
-    pub direction: Option<String>,
-    pub media_type: Option<String>,
-    /// The customer's address: the session's `ani`, or for e-mail its sender (inbound) or
-    /// recipient (outbound).
-    pub ani: Option<String>,
-    pub subject: Option<String>,
-    /// When the wrap-up segment ended: the result's event time.
-    #[schema(value_type = String, format = DateTime)]
-    pub wrapup_end: Timestamp,
-}
+/// What the gateway answers: the wire types result-ingest reads (`contracts::gateway`).
+pub use contracts::gateway::{AgentResult, ConversationPage, EndedConversation};
 
 /// The endpoint word (metrics, logs) of the detail query.
 const ENDPOINT: &str = "analytics.conversations.details.query";
