@@ -228,7 +228,12 @@ pub struct FileRequest {
 }
 
 impl FileRequest {
-    pub fn new(request_type: RequestType, subject: SubjectInput, reference: impl Into<String>, count_only: bool) -> Self {
+    pub fn new(
+        request_type: RequestType,
+        subject: SubjectInput,
+        reference: impl Into<String>,
+        count_only: bool,
+    ) -> Self {
         Self {
             request_type: request_type.as_str().to_owned(),
             subject,
@@ -469,7 +474,10 @@ mod tests {
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }
         for request_type in RequestType::ALL {
-            assert_eq!(RequestType::parse(&request_type.as_str().to_lowercase()), Some(request_type));
+            assert_eq!(
+                RequestType::parse(&request_type.as_str().to_lowercase()),
+                Some(request_type)
+            );
             assert_eq!(serde_json::to_value(request_type).unwrap(), request_type.as_str());
         }
         for state in StepState::ALL {

@@ -11,7 +11,6 @@ use diesel::prelude::*;
 use domain::Timestamp;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use sha2::{Digest, Sha256};
@@ -48,35 +47,7 @@ pub const ORCHESTRATOR: Actor<'static> = Actor {
     caller: "gdpr-orchestrator",
 };
 
-/// An audit entry as served.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditEntry {
-    pub id: Uuid,
-    pub request_id: Uuid,
-    pub at: Timestamp,
-    /// The person's subject at the identity provider (or the client acting as itself, or
-    /// `orchestrator` for its own work).
-    pub actor: String,
-    /// The person's display name, as the identity provider gives it (null for a client acting as
-    /// itself, and before it was recorded).
-    pub actor_name: Option<String>,
-    /// The client the person came through (null before it was recorded).
-    pub caller: Option<String>,
-    pub event: String,
-    pub detail: serde_json::Value,
-}
-
-/// A request's audit log, and whether its chain is intact.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditTrail {
-    pub entries: Vec<AuditEntry>,
-    /// Every entry's link matches its content and the entry before it.
-    pub chain_verified: bool,
-    /// The last entry's link: record it elsewhere to detect a truncated log later.
-    pub head: Option<String>,
-}
+pub use contracts::gdpr::{AuditEntry, AuditTrail};
 
 /// What an entry's link covers.
 struct ChainedEntry<'a> {

@@ -11,7 +11,6 @@ use base64::Engine;
 use domain::gdpr::ParticipantAction;
 use domain::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
 use serde_json::Value;
 use service_kit::configuration::DEVELOPMENT_PREFIX;
 use sha2::{Digest, Sha256};
@@ -94,42 +93,7 @@ impl BundleKey {
     }
 }
 
-/// One file of the bundle.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ManifestFile {
-    /// `<participant>/<category>.json`.
-    pub path: String,
-    pub participant: String,
-    pub category: String,
-    pub count: usize,
-    /// SHA-256 (hex) over the file's bytes: the JSON array, pretty-printed.
-    pub sha256: String,
-}
-
-/// What the bundle holds, and how to check it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Manifest {
-    pub request_id: Uuid,
-    pub reference: Option<String>,
-    pub received_at: Timestamp,
-    pub completed_at: Option<Timestamp>,
-    pub generated_at: Timestamp,
-    pub format: &'static str,
-    pub files: Vec<ManifestFile>,
-    /// Where Genesys Cloud put its own export of the subject.
-    pub genesys_cloud_results: Vec<String>,
-}
-
-/// The export bundle.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Bundle {
-    pub manifest: Manifest,
-    /// participant → category → the subject's data (JSON arrays).
-    #[schema(value_type = Object)]
-    pub data: BTreeMap<String, BTreeMap<String, Vec<Value>>>,
-}
+pub use contracts::gdpr::{Bundle, Manifest, ManifestFile};
 
 /// The bundle of a completed EXPORT from its export steps.
 pub fn assemble(request: &Request, steps: &[Step], key: &BundleKey, now: Timestamp) -> Result<Bundle, BundleError> {
@@ -185,7 +149,7 @@ pub fn assemble(request: &Request, steps: &[Step], key: &BundleKey, now: Timesta
             received_at: request.received_at,
             completed_at: request.completed_at,
             generated_at: now,
-            format: "Each file is the JSON array at data.<participant>.<category>, pretty-printed; sha256 is over those bytes.",
+            format: "Each file is the JSON array at data.<participant>.<category>, pretty-printed; sha256 is over those bytes.".to_owned(),
             files,
             genesys_cloud_results,
         },

@@ -3,6 +3,7 @@
 
 use crate::audit::Actor;
 use crate::store::{Request, RequestStatus, RequestType, Vouching};
+use contracts::gdpr::AllowedAction;
 use domain::gdpr::due_after_months;
 use domain::Timestamp;
 use serde_json::{json, Value};
@@ -15,6 +16,8 @@ pub enum Refusal {
     Conflict(String),
     /// Not by this person (403).
     Forbidden(String),
+    /// What was asked for is no longer kept (410).
+    Gone(String),
     /// The stored request contradicts itself: an error, never guessed around.
     Impossible(String),
 }
@@ -43,6 +46,47 @@ pub struct Confirmer<'a> {
     pub vouched_by: Vouching,
 }
 
+/// Whether `by` may confirm `request` now (see [`confirm`]); changes nothing.
+pub fn may_confirm(request: &Request, by: Confirmer<'_>, four_eyes: FourEyes) -> Result<(), Refusal> {
+    if request.request_type != RequestType::Forget || request.status != RequestStatus::AwaitingConfirmation {
+        return Err(Refusal::Conflict(format!(
+            "only a FORGET awaiting confirmation can be confirmed; this request is {} {}",
+            request.request_type.as_str(),
+            request.status.as_str()
+        )));
+    }
+    if four_eyes == FourEyes::Off {
+        return Ok(());
+    }
+    if !by.vouched_by.is_person() {
+        return Err(Refusal::Forbidden(
+            "four eyes: a FORGET is confirmed by a signed-in person, not by a client acting as itself".to_owned(),
+        ));
+    }
+    if four_eyes == FourEyes::Verified && by.vouched_by != Vouching::Provider {
+        return Err(Refusal::Forbidden(
+            "four eyes: a FORGET is confirmed by a person the identity provider signed in".to_owned(),
+        ));
+    }
+    if four_eyes == FourEyes::Verified && request.requested_vouched_by != Some(Vouching::Provider) {
+        return Err(Refusal::Forbidden(
+            "four eyes: this FORGET was not filed by a person the identity provider signed in, so no second person can confirm it; cancel it (UNDO_FORGET) and file it again signed in"
+                .to_owned(),
+        ));
+    }
+    let same_person = match request.requested_vouched_by {
+        Some(filer) => filer == by.vouched_by && request.requested_by == by.actor.person,
+        // Filed before what vouched was recorded: the name is all there is.
+        None => request.requested_by == by.actor.person,
+    };
+    if same_person {
+        return Err(Refusal::Forbidden(
+            "four eyes: a FORGET is confirmed by another person than the one who filed it".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// Confirms a FORGET awaiting confirmation: it is carried out now and purged after `grace`.
 /// With four eyes, a client acting as itself may not confirm, nor the person who filed it
 /// (persons are compared by what vouched for them and their subject, never by a bare name);
@@ -55,41 +99,7 @@ pub fn confirm(
     grace: Duration,
     now: Timestamp,
 ) -> Result<Value, Refusal> {
-    if request.request_type != RequestType::Forget || request.status != RequestStatus::AwaitingConfirmation {
-        return Err(Refusal::Conflict(format!(
-            "only a FORGET awaiting confirmation can be confirmed; this request is {} {}",
-            request.request_type.as_str(),
-            request.status.as_str()
-        )));
-    }
-    if four_eyes != FourEyes::Off {
-        if !by.vouched_by.is_person() {
-            return Err(Refusal::Forbidden(
-                "four eyes: a FORGET is confirmed by a signed-in person, not by a client acting as itself".to_owned(),
-            ));
-        }
-        if four_eyes == FourEyes::Verified && by.vouched_by != Vouching::Provider {
-            return Err(Refusal::Forbidden(
-                "four eyes: a FORGET is confirmed by a person the identity provider signed in".to_owned(),
-            ));
-        }
-        if four_eyes == FourEyes::Verified && request.requested_vouched_by != Some(Vouching::Provider) {
-            return Err(Refusal::Forbidden(
-                "four eyes: this FORGET was not filed by a person the identity provider signed in, so no second person can confirm it; cancel it (UNDO_FORGET) and file it again signed in"
-                    .to_owned(),
-            ));
-        }
-        let same_person = match request.requested_vouched_by {
-            Some(filer) => filer == by.vouched_by && request.requested_by == by.actor.person,
-            // Filed before what vouched was recorded: the name is all there is.
-            None => request.requested_by == by.actor.person,
-        };
-        if same_person {
-            return Err(Refusal::Forbidden(
-                "four eyes: a FORGET is confirmed by another person than the one who filed it".to_owned(),
-            ));
-        }
-    }
+    may_confirm(request, by, four_eyes)?;
     let purge_after = later(now, grace)?;
     request.status = RequestStatus::Forgetting;
     request.confirmed_at = Some(now);
@@ -121,6 +131,14 @@ pub struct Undo {
 /// only from `in_grace` over the version it read, so of an undo and a purge racing, one wins.
 pub fn undo(forget: &Request, now: Timestamp) -> Result<Undo, Refusal> {
     let id = forget.id;
+    if forget.request_type != RequestType::Forget || forget.count_only {
+        // A count erased nothing: there is nothing of it to undo.
+        return Err(Refusal::Conflict(format!(
+            "only a FORGET that is not a count can be undone; request {id} is {}{}",
+            forget.request_type.as_str(),
+            if forget.count_only { " (a count)" } else { "" }
+        )));
+    }
     match forget.status {
         RequestStatus::Received
         | RequestStatus::Blocked
@@ -169,8 +187,8 @@ pub fn undo(forget: &Request, now: Timestamp) -> Result<Undo, Refusal> {
     }
 }
 
-/// Extends an unfinished request's deadline by `months` (GDPR Art. 12(3): two at most in all).
-pub fn extend(request: &mut Request, months: i32, reason: String, now: Timestamp) -> Result<Value, Refusal> {
+/// Whether `request`'s deadline may be extended by `months` now (see [`extend`]).
+pub fn may_extend(request: &Request, months: i32) -> Result<(), Refusal> {
     if request.status.is_finished() {
         return Err(Refusal::Conflict(format!(
             "request {} is already {}",
@@ -178,19 +196,67 @@ pub fn extend(request: &mut Request, months: i32, reason: String, now: Timestamp
             request.status.as_str()
         )));
     }
-    let total = request.extension_months + months;
-    if !(1..=2).contains(&months) || total > 2 {
+    if !(1..=2).contains(&months) || request.extension_months + months > 2 {
         return Err(Refusal::Conflict(format!(
             "the deadline can be extended by two months at most; {} already granted",
             request.extension_months
         )));
     }
+    Ok(())
+}
+
+/// Extends an unfinished request's deadline by `months` (GDPR Art. 12(3): two at most in all).
+pub fn extend(request: &mut Request, months: i32, reason: String, now: Timestamp) -> Result<Value, Refusal> {
+    may_extend(request, months)?;
+    let total = request.extension_months + months;
     let total_months = u8::try_from(1 + total).map_err(|_| Refusal::Impossible("extension out of range".to_owned()))?;
     request.extension_months = total;
     request.extension_reason = Some(reason);
     request.due_at = due_after_months(request.received_at, total_months);
     request.updated_at = now;
     Ok(json!({ "extensionMonths": total, "dueAt": request.due_at }))
+}
+
+/// Whether `request`'s export bundle may be downloaded now: a completed EXPORT (not a count)
+/// whose data is still kept.
+pub fn may_download(request: &Request) -> Result<(), Refusal> {
+    if request.request_type != RequestType::Export || request.count_only {
+        return Err(Refusal::Conflict(
+            "only an EXPORT that is not count-only has a bundle".to_owned(),
+        ));
+    }
+    if request.identifiers_erased_at.is_some() {
+        return Err(Refusal::Gone(
+            "the bundle was erased after the retention period".to_owned(),
+        ));
+    }
+    if request.status != RequestStatus::Completed {
+        return Err(Refusal::Conflict(format!(
+            "the export is not finished yet (status {})",
+            request.status.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// What `by` may do to `request` at `now`: each action offered exactly when the rule its route
+/// enforces ([`may_confirm`], [`may_extend`] by a month, [`undo`], [`may_download`]) accepts it,
+/// so what is offered and what is accepted cannot disagree. In [`AllowedAction`]'s order.
+pub fn allowed_actions(
+    request: &Request,
+    by: Confirmer<'_>,
+    four_eyes: FourEyes,
+    now: Timestamp,
+) -> Vec<AllowedAction> {
+    [
+        (AllowedAction::Confirm, may_confirm(request, by, four_eyes).is_ok()),
+        (AllowedAction::Extend, may_extend(request, 1).is_ok()),
+        (AllowedAction::Undo, undo(request, now).is_ok()),
+        (AllowedAction::Download, may_download(request).is_ok()),
+    ]
+    .into_iter()
+    .filter_map(|(action, allowed)| allowed.then_some(action))
+    .collect()
 }
 
 #[cfg(test)]
@@ -404,5 +470,68 @@ mod tests {
             extend(&mut request, 1, "x".to_owned(), now),
             Err(Refusal::Conflict(_))
         ));
+    }
+
+    #[test]
+    fn the_actions_offered_are_the_ones_each_rule_accepts_in_every_mode() {
+        let now = at("2026-11-21T10:00:00Z");
+        let confirmers = [
+            person("alice", Vouching::Provider),
+            person("bob", Vouching::Provider),
+            person("bob", Vouching::DevelopmentHeader),
+            Confirmer {
+                actor: Actor {
+                    person: "dpo",
+                    name: None,
+                    caller: "dpo",
+                },
+                vouched_by: Vouching::Caller,
+            },
+        ];
+        for status in RequestStatus::ALL {
+            for request_type in [RequestType::Export, RequestType::Forget, RequestType::UndoForget] {
+                for (count_only, erased, extension_months) in
+                    [(false, false, 0), (true, false, 0), (false, true, 0), (false, false, 2)]
+                {
+                    let mut request = forget(status);
+                    request.request_type = request_type;
+                    request.count_only = count_only;
+                    request.extension_months = extension_months;
+                    request.identifiers_erased_at = erased.then_some(now);
+                    request.confirmed_at = Some(at("2026-11-21T09:00:00Z"));
+                    request.purge_after = Some(at("2026-11-22T09:00:00Z"));
+                    for four_eyes in [FourEyes::Off, FourEyes::Named, FourEyes::Verified] {
+                        for by in confirmers {
+                            let offered = allowed_actions(&request, by, four_eyes, now);
+                            let mut copy = request.clone();
+                            let accepted = [
+                                (
+                                    AllowedAction::Confirm,
+                                    confirm(&mut copy, by, four_eyes, GRACE, now).is_ok(),
+                                ),
+                                (
+                                    AllowedAction::Extend,
+                                    extend(&mut request.clone(), 1, "x".to_owned(), now).is_ok(),
+                                ),
+                                (AllowedAction::Undo, undo(&request, now).is_ok()),
+                                (AllowedAction::Download, may_download(&request).is_ok()),
+                            ]
+                            .into_iter()
+                            .filter_map(|(action, ok)| ok.then_some(action))
+                            .collect::<Vec<_>>();
+                            assert_eq!(offered, accepted, "{request_type:?} {status:?} {four_eyes:?}");
+                        }
+                    }
+                }
+            }
+        }
+        // Four eyes: the filer is never offered the confirmation of their own FORGET.
+        let request = forget(RequestStatus::AwaitingConfirmation);
+        let alice = person("alice", Vouching::Provider);
+        assert!(!allowed_actions(&request, alice, FourEyes::Verified, now).contains(&AllowedAction::Confirm));
+        assert!(
+            allowed_actions(&request, person("bob", Vouching::Provider), FourEyes::Verified, now)
+                .contains(&AllowedAction::Confirm)
+        );
     }
 }

@@ -1,14 +1,15 @@
 //! `/gdpr/requests/{id}/export` and `/audit`: what a DPO collects from a request, the export
 //! bundle (each download audited) and the audit trail.
 
-use super::common::{actor, load, load_with_steps, parse_id};
-use crate::audit::{self, AuditTrail};
-use crate::bundle::{self, Bundle};
+use super::common::{actor, load, load_with_steps, parse_id, refused};
+use crate::audit;
+use crate::bundle;
+use crate::lifecycle::{self, Refusal};
 use crate::scopes::Dpo;
-use crate::store::{RequestStatus, RequestType};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
+use contracts::gdpr::{AuditTrail, Bundle};
 use domain::Timestamp;
 use serde_json::json;
 use service_kit::auth::{require, Caller};
@@ -46,21 +47,15 @@ pub(crate) async fn export(
     let caller = caller.into_inner();
     let now = Timestamp::now();
     let (request, steps) = pool.run(move |c| load_with_steps(c, id)).await?;
-    if request.request_type != RequestType::Export || request.count_only {
-        return Err(ApiError::Conflict(
-            "only an EXPORT that is not count-only has a bundle".to_owned(),
-        ));
-    }
-    if request.identifiers_erased_at.is_some() {
-        let mut gone = service_kit::problem::Problem::for_status(actix_web::http::StatusCode::GONE.as_u16());
-        gone.detail = Some("the bundle was erased after the retention period".to_owned());
-        return Ok(gone.to_response());
-    }
-    if request.status != RequestStatus::Completed {
-        return Err(ApiError::Conflict(format!(
-            "the export is not finished yet (status {})",
-            request.status.as_str()
-        )));
+    // The rule `download` is offered by.
+    match lifecycle::may_download(&request) {
+        Ok(()) => {}
+        Err(Refusal::Gone(detail)) => {
+            let mut gone = service_kit::problem::Problem::for_status(actix_web::http::StatusCode::GONE.as_u16());
+            gone.detail = Some(detail);
+            return Ok(gone.to_response());
+        }
+        Err(refusal) => return Err(refused(refusal)),
     }
     let bundle = bundle::assemble(&request, &steps, &orchestrator.keys.bundle, now)
         .map_err(|e| ApiError::Unexpected(e.into()))?;
@@ -98,7 +93,7 @@ pub(crate) async fn audit_log(
     pool: web::Data<DbPool>,
     orchestrator: web::Data<Orchestrator>,
     path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<web::Json<AuditTrail>, ApiError> {
     let id = parse_id(&path)?;
     let trail = pool
         .run(move |c| {
@@ -109,5 +104,5 @@ pub(crate) async fn audit_log(
     if !trail.chain_verified {
         tracing::error!(gdpr_request_id = %id, "the audit log's chain does not verify: it was changed");
     }
-    Ok(HttpResponse::Ok().json(trail))
+    Ok(web::Json(trail))
 }

@@ -1,8 +1,9 @@
 //! What the request routes share: loading a request, the acting person, errors as answers.
 
 use crate::audit::Actor;
-use crate::lifecycle::Refusal;
+use crate::lifecycle::{Confirmer, FourEyes, Refusal};
 use crate::store::{self, Request, Step, StoreError, Vouching};
+use crate::Orchestrator;
 use service_kit::auth::{Caller, VouchedBy};
 use service_kit::database::AnyConnection;
 use service_kit::problem::{ApiError, FieldProblem};
@@ -38,6 +39,25 @@ pub(super) fn refused(refusal: Refusal) -> ApiError {
         Refusal::Conflict(detail) => ApiError::Conflict(detail),
         Refusal::Forbidden(detail) => ApiError::Refused(detail),
         Refusal::Impossible(detail) => ApiError::Unexpected(anyhow::anyhow!(detail)),
+        // The one route that answers it (the export) answers 410 itself.
+        Refusal::Gone(detail) => ApiError::Conflict(detail),
+    }
+}
+
+/// Who a request is shown to, for what they may do to it ([`crate::lifecycle::allowed_actions`]).
+#[derive(Clone, Copy)]
+pub(super) struct Viewer<'a> {
+    pub(super) by: Confirmer<'a>,
+    pub(super) four_eyes: FourEyes,
+}
+
+pub(super) fn viewer<'a>(caller: &'a Caller, orchestrator: &Orchestrator) -> Viewer<'a> {
+    Viewer {
+        by: Confirmer {
+            actor: actor(caller),
+            vouched_by: vouching(caller),
+        },
+        four_eyes: orchestrator.four_eyes,
     }
 }
 

@@ -1,17 +1,17 @@
 //! `/gdpr/requests/{id}/confirm` and `/extend`: the DPO's decisions on a filed request, each
 //! audited under the person who took it.
 
-use super::common::{actor, lock, parse_id, refused, store_error, vouching};
-use super::views::{view, RequestView};
+use super::common::{actor, lock, parse_id, refused, store_error, viewer, vouching};
+use super::views::view;
 use crate::audit::{self};
 use crate::lifecycle::{self, Confirmer, Refusal};
 use crate::scopes::Dpo;
 use crate::store::{self};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
-use actix_web::{web, HttpResponse};
+use actix_web::web;
+use contracts::gdpr::{ExtendDeadline, GdprRequest};
 use domain::Timestamp;
-use serde::Deserialize;
 use serde_json::json;
 use service_kit::auth::{require, Caller};
 use service_kit::database::{write_transaction, DbPool};
@@ -38,7 +38,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         ("X-Acting-User" = Option<String>, Header, description = "Development only: the person a delegating client acts for, by name (refused outside development)")
     ),
     responses(
-        (status = 200, description = "Confirmed: carried out now, purged after the grace window", body = RequestView),
+        (status = 200, description = "Confirmed: carried out now, purged after the grace window", body = GdprRequest),
         (status = 401, description = "No valid credentials (Bearer token, or Basic with the caller's name); or the person's token (X-Person-Token) is not valid (signature, issuer, audience, expiry); or X-Acting-User outside development", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Four eyes: the person who filed it may not confirm it, nor a client acting as itself; outside development the filer and the confirmer are each a person the identity provider signed in", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a FORGET awaiting confirmation", body = service_kit::problem::Problem, content_type = "application/problem+json")
@@ -49,11 +49,12 @@ pub(crate) async fn confirm(
     orchestrator: web::Data<Orchestrator>,
     caller: web::ReqData<Caller>,
     path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<web::Json<GdprRequest>, ApiError> {
     let id = parse_id(&path)?;
     let caller = caller.into_inner();
     let now = Timestamp::now();
     let context = orchestrator.clone();
+    let by = caller.clone();
     let outcome = pool
         .run(move |c| {
             let outcome = write_transaction(c, |c| {
@@ -61,8 +62,8 @@ pub(crate) async fn confirm(
                 let detail = match lifecycle::confirm(
                     &mut request,
                     Confirmer {
-                        actor: actor(&caller),
-                        vouched_by: vouching(&caller),
+                        actor: actor(&by),
+                        vouched_by: vouching(&by),
                     },
                     context.four_eyes,
                     context.settings.grace(),
@@ -72,7 +73,7 @@ pub(crate) async fn confirm(
                     Err(refusal) => return Ok(Err(refusal)),
                 };
                 store::save_request(c, &mut request).map_err(store_error)?;
-                audit::audit(c, &context.keys.audit, id, actor(&caller), "confirmed", &detail, now)?;
+                audit::audit(c, &context.keys.audit, id, actor(&by), "confirmed", &detail, now)?;
                 let steps = store::steps(c, id)?;
                 Ok::<_, ApiError>(Ok((request, steps)))
             })?;
@@ -83,7 +84,7 @@ pub(crate) async fn confirm(
                         c,
                         &context.keys.audit,
                         id,
-                        actor(&caller),
+                        actor(&by),
                         "confirmation_refused",
                         &json!({ "reason": reason }),
                         now,
@@ -95,16 +96,12 @@ pub(crate) async fn confirm(
         .await?;
     let (request, steps) = outcome.map_err(refused)?;
     tracing::info!(gdpr_request_id = %id, "GDPR FORGET confirmed");
-    Ok(HttpResponse::Ok().json(view(request, Some(steps), now)))
-}
-
-/// An extension of the deadline.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct ExtendBody {
-    /// 1 or 2; at most two months in all.
-    months: i32,
-    reason: String,
+    Ok(web::Json(view(
+        request,
+        Some(steps),
+        viewer(&caller, &orchestrator),
+        now,
+    )))
 }
 
 /// `POST /gdpr/requests/{id}/extend`: GDPR Art. 12(3) allows two more months at most, with a
@@ -114,9 +111,9 @@ pub(crate) struct ExtendBody {
     path = "/gdpr/requests/{id}/extend",
     tag = "gdpr",
     params(("id" = Uuid, Path, description = "The request id")),
-    request_body = ExtendBody,
+    request_body = ExtendDeadline,
     responses(
-        (status = 200, description = "Extended", body = RequestView),
+        (status = 200, description = "Extended", body = GdprRequest),
         (status = 409, description = "Finished, or more than two months in all", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -125,8 +122,8 @@ pub(crate) async fn extend(
     orchestrator: web::Data<Orchestrator>,
     caller: web::ReqData<Caller>,
     path: web::Path<String>,
-    JsonBody(body): JsonBody<ExtendBody>,
-) -> Result<HttpResponse, ApiError> {
+    JsonBody(body): JsonBody<ExtendDeadline>,
+) -> Result<web::Json<GdprRequest>, ApiError> {
     let id = parse_id(&path)?;
     let mut problems = Vec::new();
     if !(1..=2).contains(&body.months) {
@@ -141,6 +138,8 @@ pub(crate) async fn extend(
     }
     let caller = caller.into_inner();
     let now = Timestamp::now();
+    let by = caller.clone();
+    let context = orchestrator.clone();
     let (request, steps) = pool
         .run(move |c| {
             write_transaction(c, |c| {
@@ -149,9 +148,9 @@ pub(crate) async fn extend(
                 store::save_request(c, &mut request).map_err(store_error)?;
                 audit::audit(
                     c,
-                    &orchestrator.keys.audit,
+                    &context.keys.audit,
                     id,
-                    actor(&caller),
+                    actor(&by),
                     "deadline_extended",
                     &detail,
                     now,
@@ -161,5 +160,10 @@ pub(crate) async fn extend(
             })
         })
         .await?;
-    Ok(HttpResponse::Ok().json(view(request, Some(steps), now)))
+    Ok(web::Json(view(
+        request,
+        Some(steps),
+        viewer(&caller, &orchestrator),
+        now,
+    )))
 }

@@ -12,6 +12,7 @@ mod views;
         requests::create,
         requests::list,
         requests::get_request,
+        requests::undo,
         decisions::confirm,
         decisions::extend,
         collect::export,

@@ -1,18 +1,18 @@
 //! `/gdpr/requests`: file, list and follow GDPR requests. Every action is audited under the
 //! person who took it and the client they came through.
 
-use super::common::{actor, load_with_steps, lock, parse_id, refused, store_error, vouching};
-use super::views::{view, FiledView, RequestPage, RequestView};
+use super::common::{actor, load_with_steps, lock, parse_id, refused, store_error, viewer, vouching};
+use super::views::view;
 use crate::audit::{self, Actor};
 use crate::lifecycle::{self};
 use crate::scopes::Dpo;
-use crate::store::{self, Request, RequestStatus, RequestType, Vouching};
+use crate::store::{self, Request, RequestStatus, RequestType, Step, Vouching};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
+use contracts::gdpr::{FileRequest, FiledRequest, GdprRequest, ListRequests, RequestPage, UndoForget};
 use domain::gdpr::{due_after_months, DataSubject, SubjectInput};
 use domain::Timestamp;
-use serde::Deserialize;
 use serde_json::json;
 use service_kit::auth::{require, Caller};
 use service_kit::database::{write_transaction, AnyConnection, DbPool};
@@ -28,22 +28,20 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(create).wrap(dpo()))
             .route(web::get().to(list).wrap(dpo())),
     )
-    .service(web::resource("/gdpr/requests/{id}").route(web::get().to(get_request).wrap(dpo())));
+    .service(web::resource("/gdpr/requests/{id}").route(web::get().to(get_request).wrap(dpo())))
+    .service(web::resource("/gdpr/requests/{id}/undo").route(web::post().to(undo).wrap(dpo())));
 }
 
-/// A new request.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct CreateBody {
-    /// EXPORT, FORGET or UNDO_FORGET.
-    #[serde(rename = "type")]
-    request_type: String,
-    subject: SubjectInput,
-    /// The case number in the bank's ticketing.
-    reference: String,
-    /// Only count what would be exported or erased.
-    #[serde(default)]
-    count_only: bool,
+/// The case number, trimmed, or the problem naming `/reference`.
+fn reference(text: &str) -> Result<String, FieldProblem> {
+    let reference = text.trim().to_owned();
+    if reference.is_empty() || reference.chars().count() > 200 {
+        return Err(FieldProblem::new(
+            "/reference",
+            "must be 1 to 200 characters (the case number)",
+        ));
+    }
+    Ok(reference)
 }
 
 /// `POST /gdpr/requests`: 201 with the new request; 200 with the open one when the same subject
@@ -53,14 +51,14 @@ pub(crate) struct CreateBody {
     post,
     path = "/gdpr/requests",
     tag = "gdpr",
-    request_body = CreateBody,
+    request_body = FileRequest,
     params(
         ("X-Person-Token" = Option<String>, Header, description = "The person a delegating client (the console, the `gdpr` command) acts for: their access token (JWT) from the bank's identity provider, verified against auth.persons"),
         ("X-Acting-User" = Option<String>, Header, description = "Development only: the person a delegating client acts for, by name (refused outside development)")
     ),
     responses(
-        (status = 201, description = "Filed", body = FiledView),
-        (status = 200, description = "The subject already has an unfinished request of this type and kind (count or not): that one", body = FiledView),
+        (status = 201, description = "Filed", body = FiledRequest),
+        (status = 200, description = "The subject already has an unfinished request of this type and kind (count or not): that one", body = FiledRequest),
         (status = 401, description = "No valid credentials (Bearer token, or Basic with the caller's name); or the person's token (X-Person-Token) is not valid (signature, issuer, audience, expiry); or X-Acting-User outside development", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller lacks the scope this operation requires; or, outside development, a FORGET (not a count) filed without a person the identity provider signed in (X-Person-Token)", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "UNDO_FORGET: no FORGET to undo, or it is purged", body = service_kit::problem::Problem, content_type = "application/problem+json")
@@ -71,14 +69,14 @@ pub(crate) async fn create(
     pool: web::Data<DbPool>,
     orchestrator: web::Data<Orchestrator>,
     caller: web::ReqData<Caller>,
-    JsonBody(body): JsonBody<CreateBody>,
+    JsonBody(body): JsonBody<FileRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut problems = Vec::new();
     let request_type = RequestType::parse(&body.request_type);
     if request_type.is_none() {
         problems.push(FieldProblem::new("/type", "must be one of EXPORT, FORGET, UNDO_FORGET"));
     }
-    let subject = DataSubject::parse(&body.subject, &orchestrator.handles).map_err(|subject_problems| {
+    let subject = DataSubject::parse(&subject_input(body.subject), &orchestrator.handles).map_err(|subject_problems| {
         subject_problems
             .into_iter()
             .map(|p| FieldProblem::new(format!("/subject{}", p.pointer), p.detail))
@@ -87,17 +85,13 @@ pub(crate) async fn create(
     if let Err(subject_problems) = &subject {
         problems.extend(subject_problems.iter().cloned());
     }
-    let reference = body.reference.trim().to_owned();
-    if reference.is_empty() || reference.chars().count() > 200 {
-        problems.push(FieldProblem::new(
-            "/reference",
-            "must be 1 to 200 characters (the case number)",
-        ));
-    }
+    let reference = reference(&body.reference).map_err(|problem| problems.push(problem));
     if request_type == Some(RequestType::UndoForget) && body.count_only {
         problems.push(FieldProblem::new("/countOnly", "UNDO_FORGET has no count-only mode"));
     }
-    let (Some(request_type), Ok(subject), true) = (request_type, subject, problems.is_empty()) else {
+    let (Some(request_type), Ok(subject), Ok(reference), true) =
+        (request_type, subject, reference, problems.is_empty())
+    else {
         return Err(ApiError::Validation(problems));
     };
     tracing::Span::current().record("request_type", request_type.as_str());
@@ -117,67 +111,152 @@ pub(crate) async fn create(
     let fingerprint = orchestrator
         .fingerprint(&subject)
         .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("the subject could not be fingerprinted: {e}")))?;
+    let filing = Filing {
+        request_type,
+        count_only: body.count_only,
+        reference,
+    };
     let caller = caller.into_inner();
-    let count_only = body.count_only;
     let now = Timestamp::now();
     let keys = orchestrator.clone();
-    let (request, steps, created) = pool
+    let by = caller.clone();
+    let filed = pool
         .run(move |c| {
             write_transaction(c, |c| {
-                if let Some(open) = store::find_open_duplicate(c, request_type, count_only, &fingerprint)? {
-                    let steps = store::steps(c, open.id)?;
-                    return Ok((open, steps, false));
-                }
-                let id = Uuid::now_v7();
-                let (subject, target, initial_status) = match request_type {
-                    RequestType::UndoForget => {
-                        let (subject, target, status) = undo_target(c, &keys, id, &fingerprint, actor(&caller))?;
-                        (subject, Some(target), status)
-                    }
-                    RequestType::Export | RequestType::Forget => (subject, None, RequestStatus::Received),
+                let undo_of = match request_type {
+                    RequestType::UndoForget => Some(store::find_latest_forget(c, &fingerprint)?.ok_or_else(|| {
+                        ApiError::Conflict("there is no FORGET request for this subject to undo".to_owned())
+                    })?),
+                    RequestType::Export | RequestType::Forget => None,
                 };
-                let request = Request {
-                    id,
-                    request_type,
-                    status: initial_status,
-                    count_only,
-                    reference: Some(reference),
-                    requested_by: caller.person().to_owned(),
-                    requested_via: caller.name.clone(),
-                    requested_vouched_by: Some(vouching(&caller)),
-                    subject: Some(subject),
-                    subject_fingerprint: Some(fingerprint),
-                    target_request_id: target,
-                    received_at: now,
-                    due_at: due_after_months(now, 1),
-                    extension_months: 0,
-                    extension_reason: None,
-                    confirmed_at: None,
-                    confirmed_by: None,
-                    confirmed_via: None,
-                    purge_after: None,
-                    completed_at: (initial_status == RequestStatus::Completed).then_some(now),
-                    identifiers_erased_at: None,
-                    status_reason: None,
-                    attempts: 0,
-                    next_attempt_at: now,
-                    updated_at: now,
-                    version: 0,
-                };
-                store::insert_request(c, &request)?;
-                audit::audit(
-                    c,
-                    &keys.keys.audit,
-                    id,
-                    actor(&caller),
-                    "received",
-                    &json!({ "type": request_type, "countOnly": count_only, "status": initial_status }),
-                    now,
-                )?;
-                Ok::<_, ApiError>((request, Vec::new(), true))
+                file(c, &keys, &by, filing, subject, fingerprint, undo_of, now)
             })
         })
         .await?;
+    filed_answer(filed, &caller, &orchestrator, now)
+}
+
+/// What a filing asks for, validated.
+struct Filing {
+    request_type: RequestType,
+    count_only: bool,
+    reference: String,
+}
+
+/// A request as filed: the new one, or the subject's open one of the same type and kind.
+struct Filed {
+    request: Request,
+    steps: Vec<Step>,
+    created: bool,
+}
+
+/// The orchestrator's reading of a client's subject.
+fn subject_input(subject: contracts::gdpr::SubjectInput) -> SubjectInput {
+    SubjectInput {
+        customer_ids: subject.customer_ids,
+        phone_numbers: subject.phone_numbers,
+        email_addresses: subject.email_addresses,
+        genesys_user_ids: subject.genesys_user_ids,
+    }
+}
+
+/// Files `filing` for `subject` in the caller's transaction: answers the subject's open request
+/// of the same type and kind when there is one; an UNDO_FORGET undoes the FORGET `undo_of`.
+#[allow(clippy::too_many_arguments)]
+fn file(
+    c: &mut AnyConnection,
+    orchestrator: &Orchestrator,
+    caller: &Caller,
+    filing: Filing,
+    subject: DataSubject,
+    fingerprint: String,
+    undo_of: Option<Uuid>,
+    now: Timestamp,
+) -> Result<Filed, ApiError> {
+    let Filing {
+        request_type,
+        count_only,
+        reference,
+    } = filing;
+    if let Some(open) = store::find_open_duplicate(c, request_type, count_only, &fingerprint)? {
+        let steps = store::steps(c, open.id)?;
+        return Ok(Filed {
+            request: open,
+            steps,
+            created: false,
+        });
+    }
+    let id = Uuid::now_v7();
+    let (subject, target, initial_status) = match (request_type, undo_of) {
+        (RequestType::UndoForget, Some(forget)) => {
+            let (subject, status) = undo_target(c, orchestrator, id, forget, actor(caller))?;
+            (subject, Some(forget), status)
+        }
+        (RequestType::Export | RequestType::Forget, None) => (subject, None, RequestStatus::Received),
+        (request_type, undo_of) => {
+            return Err(ApiError::Unexpected(anyhow::anyhow!(
+                "a {} filed with undo_of {undo_of:?}",
+                request_type.as_str()
+            )))
+        }
+    };
+    let request = Request {
+        id,
+        request_type,
+        status: initial_status,
+        count_only,
+        reference: Some(reference),
+        requested_by: caller.person().to_owned(),
+        requested_via: caller.name.clone(),
+        requested_vouched_by: Some(vouching(caller)),
+        subject: Some(subject),
+        subject_fingerprint: Some(fingerprint),
+        target_request_id: target,
+        received_at: now,
+        due_at: due_after_months(now, 1),
+        extension_months: 0,
+        extension_reason: None,
+        confirmed_at: None,
+        confirmed_by: None,
+        confirmed_via: None,
+        purge_after: None,
+        completed_at: (initial_status == RequestStatus::Completed).then_some(now),
+        identifiers_erased_at: None,
+        status_reason: None,
+        attempts: 0,
+        next_attempt_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    store::insert_request(c, &request)?;
+    audit::audit(
+        c,
+        &orchestrator.keys.audit,
+        id,
+        actor(caller),
+        "received",
+        &json!({ "type": request_type, "countOnly": count_only, "status": initial_status }),
+        now,
+    )?;
+    Ok(Filed {
+        request,
+        steps: Vec::new(),
+        created: true,
+    })
+}
+
+/// 201 with the new request, 200 with the open one; `Location` names it.
+fn filed_answer(
+    filed: Filed,
+    caller: &Caller,
+    orchestrator: &Orchestrator,
+    now: Timestamp,
+) -> Result<HttpResponse, ApiError> {
+    let Filed {
+        request,
+        steps,
+        created,
+    } = filed;
     tracing::Span::current().record("gdpr_request_id", tracing::field::display(request.id));
     let location = format!("/gdpr/requests/{}", request.id);
     let mut response = if created {
@@ -186,24 +265,83 @@ pub(crate) async fn create(
     } else {
         HttpResponse::Ok()
     };
-    Ok(response.insert_header(("Location", location)).json(FiledView {
-        request: view(request, Some(steps), now),
+    Ok(response.insert_header(("Location", location)).json(FiledRequest {
+        request: view(request, Some(steps), viewer(caller, orchestrator), now),
         duplicate: !created,
     }))
 }
 
+/// `POST /gdpr/requests/{id}/undo`: files an UNDO_FORGET of this FORGET, as `POST /gdpr/requests`
+/// with its subject would (offered as `undo` in the FORGET's `allowedActions`).
+#[utoipa::path(
+    post,
+    path = "/gdpr/requests/{id}/undo",
+    tag = "gdpr",
+    params(
+        ("id" = Uuid, Path, description = "The FORGET's id"),
+        ("X-Person-Token" = Option<String>, Header, description = "The person a delegating client acts for: their access token (JWT) from the bank's identity provider, verified against auth.persons"),
+        ("X-Acting-User" = Option<String>, Header, description = "Development only: the person a delegating client acts for, by name (refused outside development)")
+    ),
+    request_body = UndoForget,
+    responses(
+        (status = 201, description = "The UNDO_FORGET, filed: an unconfirmed FORGET is cancelled, one in its grace window is being restored", body = FiledRequest),
+        (status = 200, description = "The subject already has an unfinished UNDO_FORGET: that one", body = FiledRequest),
+        (status = 404, description = "No such request", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a FORGET (or a count), already undone, still being applied, or past its grace window", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+#[tracing::instrument(
+    name = "undo gdpr forget",
+    skip_all,
+    fields(gdpr_request_id, request_type = "UNDO_FORGET")
+)]
+pub(crate) async fn undo(
+    pool: web::Data<DbPool>,
+    orchestrator: web::Data<Orchestrator>,
+    caller: web::ReqData<Caller>,
+    path: web::Path<String>,
+    JsonBody(body): JsonBody<UndoForget>,
+) -> Result<HttpResponse, ApiError> {
+    let forget_id = parse_id(&path)?;
+    let reference = reference(&body.reference).map_err(|problem| ApiError::Validation(vec![problem]))?;
+    let caller = caller.into_inner();
+    let now = Timestamp::now();
+    let keys = orchestrator.clone();
+    let by = caller.clone();
+    let filed = pool
+        .run(move |c| {
+            write_transaction(c, |c| {
+                let forget = lock(c, forget_id)?;
+                // The state rule first (a request of another type, a count, one already undone
+                // or erased are refused by it, naming why).
+                lifecycle::undo(&forget, store::database_now(c)?).map_err(refused)?;
+                let (Some(subject), Some(fingerprint)) = (forget.subject, forget.subject_fingerprint) else {
+                    return Err(ApiError::Unexpected(anyhow::anyhow!(
+                        "FORGET {forget_id} can be undone but holds no subject"
+                    )));
+                };
+                let filing = Filing {
+                    request_type: RequestType::UndoForget,
+                    count_only: false,
+                    reference,
+                };
+                file(c, &keys, &by, filing, subject, fingerprint, Some(forget_id), now)
+            })
+        })
+        .await?;
+    filed_answer(filed, &caller, &orchestrator, now)
+}
+
 /// For an UNDO_FORGET: the FORGET it undoes, locked and changed in this transaction, decided on
-/// the database's clock. Returns the subject (as the FORGET expanded it), the FORGET's id and
-/// the new request's first status.
+/// the database's clock. Returns the subject (as the FORGET expanded it) and the new request's
+/// first status.
 fn undo_target(
     connection: &mut AnyConnection,
     orchestrator: &Orchestrator,
     undo_id: Uuid,
-    fingerprint: &str,
+    forget_id: Uuid,
     by: Actor<'_>,
-) -> Result<(DataSubject, Uuid, RequestStatus), ApiError> {
-    let forget_id = store::find_latest_forget(connection, fingerprint)?
-        .ok_or_else(|| ApiError::Conflict("there is no FORGET request for this subject to undo".to_owned()))?;
+) -> Result<(DataSubject, RequestStatus), ApiError> {
     let mut forget = lock(connection, forget_id)?;
     let now = store::database_now(connection)?;
     let decision = lifecycle::undo(&forget, now).map_err(refused)?;
@@ -226,7 +364,7 @@ fn undo_target(
         &json!({ "from": from, "to": decision.forget_becomes, "by": undo_id }),
         now,
     )?;
-    Ok((subject, forget_id, decision.undo_starts))
+    Ok((subject, decision.undo_starts))
 }
 
 #[utoipa::path(
@@ -235,28 +373,25 @@ fn undo_target(
     tag = "gdpr",
     params(("id" = Uuid, Path, description = "The request id")),
     responses(
-        (status = 200, description = "State, per-participant steps and counts, due date", body = RequestView),
+        (status = 200, description = "State, per-participant steps and counts, due date, and what the caller may do to it now", body = GdprRequest),
         (status = 404, description = "No such request", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
-pub(crate) async fn get_request(pool: web::Data<DbPool>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn get_request(
+    pool: web::Data<DbPool>,
+    orchestrator: web::Data<Orchestrator>,
+    caller: web::ReqData<Caller>,
+    path: web::Path<String>,
+) -> Result<web::Json<GdprRequest>, ApiError> {
     let id = parse_id(&path)?;
     let now = Timestamp::now();
     let (request, steps) = pool.run(move |c| load_with_steps(c, id)).await?;
-    Ok(HttpResponse::Ok().json(view(request, Some(steps), now)))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct ListQuery {
-    /// Only requests with this status.
-    status: Option<String>,
-    /// Only unfinished requests past their due date.
-    overdue: Option<bool>,
-    /// `next` of the previous page.
-    cursor: Option<String>,
-    /// Page size, 1 to 200 (default 50).
-    limit: Option<i64>,
+    Ok(web::Json(view(
+        request,
+        Some(steps),
+        viewer(&caller, &orchestrator),
+        now,
+    )))
 }
 
 /// `GET /gdpr/requests?status=…&overdue=true&cursor=…&limit=…`: newest first.
@@ -264,10 +399,15 @@ pub(crate) struct ListQuery {
     get,
     path = "/gdpr/requests",
     tag = "gdpr",
-    params(ListQuery),
+    params(ListRequests),
     responses((status = 200, description = "Requests, newest first", body = RequestPage))
 )]
-pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list(
+    pool: web::Data<DbPool>,
+    orchestrator: web::Data<Orchestrator>,
+    caller: web::ReqData<Caller>,
+    query: web::Query<ListRequests>,
+) -> Result<web::Json<RequestPage>, ApiError> {
     let mut problems = Vec::new();
     let status = match query.status.as_deref().map(RequestStatus::parse) {
         None => None,
@@ -313,6 +453,7 @@ pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) 
         (true, Some(last)) => Some(encode_cursor(last.received_at, last.id)),
         _ => None,
     };
-    let requests = page.into_iter().map(|r| view(r, None, now)).collect();
-    Ok(HttpResponse::Ok().json(RequestPage { requests, next }))
+    let viewer = viewer(&caller, &orchestrator);
+    let requests = page.into_iter().map(|r| view(r, None, viewer, now)).collect();
+    Ok(web::Json(RequestPage { requests, next }))
 }

@@ -1,99 +1,12 @@
-//! Requests as served: states, counts, dates and who acted; never the subject. The OpenAPI
-//! description is derived from these types, so what is served is what is described.
+//! Requests as served ([`contracts::gdpr::GdprRequest`]): states, counts, dates, who acted and
+//! what the caller may do next; never the subject.
 
-use crate::store::{Request, RequestStatus, RequestType, Step, StepState};
+use super::common::Viewer;
+use crate::lifecycle;
+use crate::store::{Request, Step};
+use contracts::gdpr::{GdprRequest, GdprStep};
 use domain::Timestamp;
-use serde::Serialize;
 use std::collections::BTreeMap;
-use uuid::Uuid;
-
-/// One participant's part, as served.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct StepView {
-    phase: String,
-    participant: String,
-    state: StepState,
-    attempts: i32,
-    counts: BTreeMap<String, u64>,
-    /// Rows the subject's handles found that belong to a customer outside the request: left
-    /// alone, counted per category.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    left_out: BTreeMap<String, u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    detail: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    results_urls: Vec<String>,
-    /// A forget's copies of the subject's data this participant delivered outside ccbridge
-    /// (the bank's communication-history-manager): erase them there.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    to_erase_elsewhere: Vec<domain::gdpr::ExternalCopy>,
-    updated_at: Timestamp,
-}
-
-/// A request as served.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct RequestView {
-    id: Uuid,
-    #[serde(rename = "type")]
-    request_type: RequestType,
-    status: RequestStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status_reason: Option<String>,
-    count_only: bool,
-    /// The case number; null once the identifiers are erased.
-    reference: Option<String>,
-    /// The person who filed it, and the client they came through.
-    requested_by: String,
-    requested_via: String,
-    received_at: Timestamp,
-    due_at: Timestamp,
-    overdue: bool,
-    extension_months: i32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    extension_reason: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    confirmed_at: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    confirmed_by: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    confirmed_via: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    purge_after: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    completed_at: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    identifiers_erased_at: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    target_request_id: Option<Uuid>,
-    /// Totals per phase and category over every participant.
-    counts: BTreeMap<String, u64>,
-    /// Rows left out because they belong to a customer outside the request, per phase and
-    /// category over every participant.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    left_out: BTreeMap<String, u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    participants: Option<Vec<StepView>>,
-}
-
-/// A request as answered to its filing: `duplicate` when the subject already had an unfinished
-/// request of this type (that one is answered).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct FiledView {
-    #[serde(flatten)]
-    #[schema(inline)]
-    pub(crate) request: RequestView,
-    pub(crate) duplicate: bool,
-}
-
-/// A page of requests, newest first.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct RequestPage {
-    pub(crate) requests: Vec<RequestView>,
-    /// Pass as `cursor` for the next page; null on the last.
-    pub(crate) next: Option<String>,
-}
 
 /// `{phase}.{category}` totals over steps.
 fn totals<'a>(
@@ -109,14 +22,15 @@ fn totals<'a>(
     totals
 }
 
-/// The request as served, with its participants' steps when given.
-pub(crate) fn view(request: Request, steps: Option<Vec<Step>>, now: Timestamp) -> RequestView {
+/// The request as served to `viewer` at `now`, with its participants' steps when given.
+pub(super) fn view(request: Request, steps: Option<Vec<Step>>, viewer: Viewer<'_>, now: Timestamp) -> GdprRequest {
     let counts = totals(steps.iter().flatten(), |s| &s.counts);
     let left_out = totals(steps.iter().flatten(), |s| &s.left_out);
+    let allowed_actions = lifecycle::allowed_actions(&request, viewer.by, viewer.four_eyes, now);
     let participants = steps.map(|steps| {
         steps
             .into_iter()
-            .map(|step| StepView {
+            .map(|step| GdprStep {
                 phase: step.phase.as_str().to_owned(),
                 participant: step.participant,
                 state: step.state,
@@ -130,7 +44,7 @@ pub(crate) fn view(request: Request, steps: Option<Vec<Step>>, now: Timestamp) -
             })
             .collect()
     });
-    RequestView {
+    GdprRequest {
         overdue: request.is_overdue(now),
         id: request.id,
         request_type: request.request_type,
@@ -153,6 +67,7 @@ pub(crate) fn view(request: Request, steps: Option<Vec<Step>>, now: Timestamp) -
         target_request_id: request.target_request_id,
         counts,
         left_out,
+        allowed_actions,
         participants,
     }
 }

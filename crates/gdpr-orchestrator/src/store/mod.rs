@@ -133,7 +133,7 @@ pub fn find_open_duplicate(
         // subject is open files the FORGET.
         .filter(dsl::count_only.eq(count_only))
         .filter(dsl::subject_fingerprint.eq(fingerprint))
-        .filter(dsl::status.ne_all(RequestStatus::finished()))
+        .filter(dsl::status.ne_all(finished_statuses()))
         .order(dsl::received_at.desc())
         .select(RequestRow::as_select())
         .first(connection)
@@ -191,7 +191,7 @@ pub fn claim_next(connection: &mut AnyConnection, now: Timestamp, lease: Duratio
     service_kit::database::write_transaction(connection, |c| {
         let due = || {
             dsl::gdpr_requests
-                .filter(dsl::status.eq_any(RequestStatus::active()))
+                .filter(dsl::status.eq_any(active_statuses()))
                 .filter(dsl::next_attempt_at.le(DbTimestamp::from(now)))
                 .order(dsl::next_attempt_at)
                 .select(dsl::id)
@@ -234,7 +234,7 @@ pub fn list(
     }
     if filter.overdue {
         query = query
-            .filter(dsl::status.ne_all(RequestStatus::finished()))
+            .filter(dsl::status.ne_all(finished_statuses()))
             .filter(dsl::due_at.lt(DbTimestamp::from(now)));
     }
     if let Some((at, id)) = after {
@@ -258,7 +258,7 @@ pub fn list(
 pub fn overdue_count(connection: &mut AnyConnection, now: Timestamp) -> QueryResult<i64> {
     use gdpr_requests::dsl;
     dsl::gdpr_requests
-        .filter(dsl::status.ne_all(RequestStatus::finished()))
+        .filter(dsl::status.ne_all(finished_statuses()))
         .filter(dsl::due_at.lt(DbTimestamp::from(now)))
         .count()
         .get_result(connection)
@@ -285,7 +285,7 @@ pub fn status_counts(connection: &mut AnyConnection) -> QueryResult<Vec<(Request
 pub fn retention_passed(connection: &mut AnyConnection, before: Timestamp) -> QueryResult<Vec<Uuid>> {
     use gdpr_requests::dsl;
     Ok(dsl::gdpr_requests
-        .filter(dsl::status.eq_any(RequestStatus::finished()))
+        .filter(dsl::status.eq_any(finished_statuses()))
         .filter(dsl::identifiers_erased_at.is_null())
         .filter(dsl::updated_at.lt(DbTimestamp::from(before)))
         .select(dsl::id)

@@ -7,186 +7,24 @@ pub(super) fn corrupt(what: impl std::fmt::Display) -> diesel::result::Error {
     diesel::result::Error::DeserializationError(what.to_string().into())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RequestType {
-    Export,
-    Forget,
-    UndoForget,
-}
+pub use contracts::gdpr::{RequestStatus, RequestType, StepState};
 
-impl RequestType {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Export => "EXPORT",
-            Self::Forget => "FORGET",
-            Self::UndoForget => "UNDO_FORGET",
-        }
-    }
-
-    /// A client's spelling (any letter case).
-    pub fn parse(value: &str) -> Option<Self> {
-        [Self::Export, Self::Forget, Self::UndoForget]
-            .into_iter()
-            .find(|t| t.as_str().eq_ignore_ascii_case(value))
-    }
-}
-
-/// Where a request stands. The worker takes up the active ones when they fall due.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RequestStatus {
-    Received,
-    /// A participant was not ready when a phase was to start; retried by itself.
-    Blocked,
-    Counting,
-    AwaitingConfirmation,
-    Exporting,
-    Forgetting,
-    /// FORGET: hidden everywhere; purged once the grace window has passed, unless undone.
-    InGrace,
-    Purging,
-    Undoing,
-    Completed,
-    /// FORGET: restored by an UNDO_FORGET within the grace window.
-    Undone,
-    /// FORGET: cancelled before its confirmation by an UNDO_FORGET; nothing was hidden.
-    Cancelled,
-    /// FORGET in its grace window that an UNDO_FORGET is restoring: never purged.
-    UndoRequested,
-    /// FORGET never confirmed within `gdpr.confirmation_timeout_days`: its subject is erased.
-    Expired,
-}
-
-impl RequestStatus {
-    pub const ALL: [Self; 14] = [
-        Self::Received,
-        Self::Blocked,
-        Self::Counting,
-        Self::AwaitingConfirmation,
-        Self::Exporting,
-        Self::Forgetting,
-        Self::InGrace,
-        Self::Purging,
-        Self::Undoing,
-        Self::Completed,
-        Self::Undone,
-        Self::Cancelled,
-        Self::UndoRequested,
-        Self::Expired,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Received => "received",
-            Self::Blocked => "blocked",
-            Self::Counting => "counting",
-            Self::AwaitingConfirmation => "awaiting_confirmation",
-            Self::Exporting => "exporting",
-            Self::Forgetting => "forgetting",
-            Self::InGrace => "in_grace",
-            Self::Purging => "purging",
-            Self::Undoing => "undoing",
-            Self::Completed => "completed",
-            Self::Undone => "undone",
-            Self::Cancelled => "cancelled",
-            Self::UndoRequested => "undo_requested",
-            Self::Expired => "expired",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == value)
-    }
-
-    /// What the worker takes up when due.
-    pub const fn is_active(self) -> bool {
-        match self {
-            Self::Received
-            | Self::Blocked
-            | Self::Counting
-            | Self::Exporting
-            | Self::Forgetting
-            | Self::InGrace
-            | Self::Purging
-            | Self::Undoing => true,
-            Self::AwaitingConfirmation
-            | Self::Completed
-            | Self::Undone
-            | Self::Cancelled
-            | Self::UndoRequested
-            | Self::Expired => false,
-        }
-    }
-
-    /// Nothing more happens to it.
-    pub const fn is_finished(self) -> bool {
-        match self {
-            Self::Completed | Self::Undone | Self::Cancelled | Self::Expired => true,
-            Self::Received
-            | Self::Blocked
-            | Self::Counting
-            | Self::AwaitingConfirmation
-            | Self::Exporting
-            | Self::Forgetting
-            | Self::InGrace
-            | Self::Purging
-            | Self::Undoing
-            | Self::UndoRequested => false,
-        }
-    }
-
-    pub(super) fn active() -> Vec<&'static str> {
-        Self::ALL
-            .into_iter()
-            .filter(|s| s.is_active())
-            .map(Self::as_str)
-            .collect()
-    }
-
-    pub(super) fn finished() -> Vec<&'static str> {
-        Self::ALL
-            .into_iter()
-            .filter(|s| s.is_finished())
-            .map(Self::as_str)
-            .collect()
-    }
-}
-
-/// Where a participant's step stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StepState {
-    Pending,
-    /// A call to the participant is under way (or its worker died during it: repeated safely).
-    Running,
-    Done,
-    PendingExternal,
-    Failed,
-}
-
-impl StepState {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Running => "running",
-            Self::Done => "done",
-            Self::PendingExternal => "pending_external",
-            Self::Failed => "failed",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        [
-            Self::Pending,
-            Self::Running,
-            Self::Done,
-            Self::PendingExternal,
-            Self::Failed,
-        ]
+/// The stored names of the statuses the worker takes up when due.
+pub(super) fn active_statuses() -> Vec<&'static str> {
+    RequestStatus::ALL
         .into_iter()
-        .find(|state| state.as_str() == value)
-    }
+        .filter(|s| s.is_active())
+        .map(RequestStatus::as_str)
+        .collect()
+}
+
+/// The stored names of the statuses nothing more happens in.
+pub(super) fn finished_statuses() -> Vec<&'static str> {
+    RequestStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_finished())
+        .map(RequestStatus::as_str)
+        .collect()
 }
 
 /// What vouched for a person who acted on a request.

@@ -2,6 +2,7 @@
 //! with TEST_DATABASE_URL), genesys-sim for Genesys Cloud, and a clock the tests move.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod actions;
 mod bad_input;
 mod cli;
 mod deadlines;

@@ -1,0 +1,430 @@
+//! The operations against gdpr-orchestrator: file a request, wait for it, confirm it, download an
+//! export's bundle; every call and answer typed by `contracts::gdpr` over `contracts::Client`.
+
+use crate::sign_in::{self, Session};
+use crate::{causes, checked_url, http_client, Cli, Operation};
+use base64::Engine as _;
+use contracts::gdpr::{
+    AllowedAction, Bundle, FileRequest, FiledRequest, GdprRequest, Manifest, RequestStatus, RequestType, SubjectInput,
+};
+use contracts::{Client, ClientError};
+use indicatif::{ProgressBar, ProgressStyle};
+use secrecy::SecretString;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// `execution.log`: what was done, when; ids, statuses and counts only.
+pub(crate) struct ExecutionLog(std::fs::File);
+
+impl ExecutionLog {
+    pub(crate) fn new(file: std::fs::File) -> Self {
+        Self(file)
+    }
+
+    pub(crate) fn line(&mut self, message: &str) {
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let _ = writeln!(self.0, "{now} {message}");
+    }
+}
+
+/// How the command authenticates as the caller.
+pub(crate) enum Auth {
+    Bearer(String),
+    Basic(String, String),
+}
+
+/// How the command names its person.
+enum PersonHeader {
+    /// None: the caller acts as itself.
+    Nobody,
+    /// `X-Acting-User` (development only).
+    Named(String),
+    /// `X-Person-Token`: the person's access token from the identity provider.
+    SignedIn(Box<Session>),
+}
+
+/// gdpr-orchestrator, as the command calls it.
+struct Orchestrator {
+    client: Client,
+    /// `Authorization: Basic …` when the caller authenticates with a name and secret (a bearer
+    /// token is the client's own).
+    basic: Option<String>,
+    /// Behind a lock: a signed-in person's token is renewed as it runs out.
+    person: tokio::sync::Mutex<PersonHeader>,
+}
+
+impl Orchestrator {
+    /// A call to the orchestrator, naming the person (their token renewed when it runs out).
+    async fn call(&self, method: reqwest::Method, path: &str) -> Result<contracts::client::Request, String> {
+        let mut request = self.client.request(method, path);
+        if let Some(basic) = &self.basic {
+            request = request.header("Authorization", basic);
+        }
+        Ok(match &mut *self.person.lock().await {
+            PersonHeader::Nobody => request,
+            PersonHeader::Named(person) => request.header("X-Acting-User", person),
+            PersonHeader::SignedIn(session) => request.person_token(session.token().await?),
+        })
+    }
+
+    /// The request `id` as it stands.
+    async fn request(&self, id: &str) -> Result<GdprRequest, String> {
+        let call = self.call(reqwest::Method::GET, &format!("/gdpr/requests/{id}")).await?;
+        call.send().await.map_err(|e| self.failed(e))
+    }
+
+    async fn confirm(&self, id: &str) -> Result<GdprRequest, String> {
+        let call = self
+            .call(reqwest::Method::POST, &format!("/gdpr/requests/{id}/confirm"))
+            .await?;
+        call.send().await.map_err(|e| self.failed(e))
+    }
+
+    /// What went wrong, on one line: the orchestrator's problem (its detail and each field it
+    /// names), a redirect not followed, or why it could not be reached.
+    fn failed(&self, error: ClientError) -> String {
+        let base = self.client.base();
+        match &error {
+            ClientError::Problem { status, problem, .. } => {
+                let detail = problem.detail.as_deref().unwrap_or(&problem.title);
+                let fields: Vec<String> = problem
+                    .errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.location(), e.detail))
+                    .collect();
+                format!("gdpr-orchestrator answered {status}: {detail} {}", fields.join("; "))
+                    .trim()
+                    .to_owned()
+            }
+            ClientError::UnexpectedStatus { status, .. } if status.is_redirection() => format!(
+                "gdpr-orchestrator answered {status} (a redirect): not followed, the credentials stay here; check --url"
+            ),
+            ClientError::Transport { .. } => format!("gdpr-orchestrator is unreachable at {base}: {}", causes(&error)),
+            ClientError::UnexpectedStatus { .. }
+            | ClientError::UnexpectedBody { .. }
+            | ClientError::InvalidPath { .. } => {
+                format!("gdpr-orchestrator {error}")
+            }
+        }
+    }
+}
+
+/// The person the command acts for: signed in at `--issuer`, named with `--as`, or nobody.
+async fn person(cli: &Cli, http: &reqwest::Client, log: &mut ExecutionLog) -> Result<PersonHeader, String> {
+    if let Some(name) = &cli.acting_user {
+        return Ok(PersonHeader::Named(name.clone()));
+    }
+    let Some(issuer) = &cli.issuer else {
+        return Ok(PersonHeader::Nobody);
+    };
+    let session = sign_in::device_sign_in(
+        http.clone(),
+        issuer,
+        &cli.oidc_client_id,
+        &cli.oidc_scope,
+        cli.resource.as_deref(),
+        Duration::from_secs(cli.timeout_seconds),
+    )
+    .await?;
+    log.line("signed in at the identity provider");
+    Ok(PersonHeader::SignedIn(Box::new(session)))
+}
+
+/// What `output.json` holds: the request as it ended, and an export's manifest.
+#[derive(Serialize)]
+struct Output<'a> {
+    request: &'a GdprRequest,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manifest: Option<&'a Manifest>,
+}
+
+/// Runs the command line's operation; answers the one-line summary.
+pub(crate) async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, String> {
+    let operation = cli.operation()?;
+    let auth = cli.auth()?;
+    let base = checked_url("--url", &cli.url)?;
+    if let Some(issuer) = &cli.issuer {
+        checked_url("--issuer", issuer)?;
+    }
+    let http = http_client(cli)?;
+    let person = tokio::sync::Mutex::new(person(cli, &http, log).await?);
+    let client = Client::plain(http, base);
+    let api = match auth {
+        Auth::Bearer(token) => Orchestrator {
+            client: client.with_token(SecretString::from(token)),
+            basic: None,
+            person,
+        },
+        Auth::Basic(user, secret) => Orchestrator {
+            client,
+            basic: Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"))
+            )),
+            person,
+        },
+    };
+    let request_type = match operation {
+        Operation::Exportme => RequestType::Export,
+        Operation::Forgetme => RequestType::Forget,
+        Operation::Undoforget => RequestType::UndoForget,
+        Operation::Confirm => return confirm(cli, &api, log).await,
+    };
+    let subject = read_subject(&cli.input)?;
+    let filed: FiledRequest = api
+        .call(reqwest::Method::POST, "/gdpr/requests")
+        .await?
+        .json(&FileRequest::new(
+            request_type,
+            subject,
+            cli.reference.clone(),
+            cli.count,
+        ))
+        .send()
+        .await
+        .map_err(|e| api.failed(e))?;
+    let id = filed.request.id.to_string();
+    log.line(&format!(
+        "{} request {id} filed (countOnly={})",
+        request_type.as_str(),
+        cli.count
+    ));
+
+    let final_states: &[RequestStatus] = match operation {
+        Operation::Forgetme if !cli.count => &[
+            RequestStatus::AwaitingConfirmation,
+            RequestStatus::Completed,
+            RequestStatus::Undone,
+            RequestStatus::Cancelled,
+        ],
+        _ => &[
+            RequestStatus::Completed,
+            RequestStatus::Undone,
+            RequestStatus::Cancelled,
+        ],
+    };
+    let mut request = wait_for(cli, &api, &id, final_states, log).await?;
+    if matches!(operation, Operation::Forgetme) && request.status == RequestStatus::AwaitingConfirmation {
+        if cli.confirm {
+            api.confirm(&id).await.map_err(|reason| {
+                format!(
+                    "{reason} (request {id} waits for confirmation: gdpr confirm -i {id}, signed in as another person)"
+                )
+            })?;
+            log.line(&format!("request {id} confirmed"));
+            request = wait_for(cli, &api, &id, &[RequestStatus::InGrace, RequestStatus::Completed], log).await?;
+        } else {
+            log.line(&format!(
+                "not confirmed: nothing was erased (confirm with: gdpr confirm -i {id}, signed in as another person)"
+            ));
+        }
+    }
+    let mut bundle = None;
+    if matches!(operation, Operation::Exportme) && !cli.count {
+        if !request.allows(AllowedAction::Download) {
+            return Err(format!(
+                "request {id} is {} and its bundle cannot be downloaded",
+                request.status.as_str()
+            ));
+        }
+        let downloaded: Bundle = api
+            .call(reqwest::Method::GET, &format!("/gdpr/requests/{id}/export"))
+            .await?
+            .send()
+            .await
+            .map_err(|e| api.failed(e))?;
+        write_bundle(&cli.output, &downloaded)?;
+        log.line(&format!("bundle written: {} files", downloaded.manifest.files.len()));
+        bundle = Some(downloaded);
+    }
+    write_json(
+        &cli.output.join("output.json"),
+        &Output {
+            request: &request,
+            manifest: bundle.as_ref().map(|b| &b.manifest),
+        },
+    )?;
+    let elsewhere = request.to_erase_elsewhere();
+    if elsewhere > 0 {
+        log.line(&format!(
+            "{elsewhere} copies delivered outside ccbridge to erase there (participants[].toEraseElsewhere in output.json)"
+        ));
+    }
+    Ok(format!(
+        "{}{}",
+        summary(&request)?,
+        if elsewhere > 0 {
+            format!("; {elsewhere} to erase in the communication-history-manager (output.json)")
+        } else {
+            String::new()
+        }
+    ))
+}
+
+/// `request <id>: <status> <counts>`.
+fn summary(request: &GdprRequest) -> Result<String, String> {
+    let counts = serde_json::to_string(&request.counts).map_err(|e| e.to_string())?;
+    Ok(format!("request {}: {} {counts}", request.id, request.status.as_str()))
+}
+
+/// `gdpr confirm`: confirms the FORGET `--input` names, waits until it is carried out.
+async fn confirm(cli: &Cli, api: &Orchestrator, log: &mut ExecutionLog) -> Result<String, String> {
+    let id = uuid::Uuid::try_parse(cli.input.trim())
+        .map_err(|_| "confirm takes the request id as INPUT".to_owned())?
+        .to_string();
+    api.confirm(&id).await?;
+    log.line(&format!("request {id} confirmed"));
+    let request = wait_for(cli, api, &id, &[RequestStatus::InGrace, RequestStatus::Completed], log).await?;
+    write_json(
+        &cli.output.join("output.json"),
+        &Output {
+            request: &request,
+            manifest: None,
+        },
+    )?;
+    summary(&request)
+}
+
+/// Polls until the request reaches one of `states`, showing its progress.
+async fn wait_for(
+    cli: &Cli,
+    api: &Orchestrator,
+    id: &str,
+    states: &[RequestStatus],
+    log: &mut ExecutionLog,
+) -> Result<GdprRequest, String> {
+    let progress = ProgressBar::new_spinner();
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    progress.enable_steady_tick(Duration::from_millis(120));
+    let give_up = Instant::now() + Duration::from_secs(cli.timeout_seconds);
+    let mut last_status = None;
+    loop {
+        let request = api.request(id).await?;
+        if last_status != Some(request.status) {
+            let reason = request
+                .status_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            let status = request.status.as_str();
+            log.line(&format!("request {id}: {status}{reason}"));
+            progress.set_message(format!("{id}: {status}{reason}"));
+            last_status = Some(request.status);
+        }
+        if states.contains(&request.status) {
+            progress.finish_and_clear();
+            return Ok(request);
+        }
+        if Instant::now() >= give_up {
+            progress.finish_and_clear();
+            return Err(format!(
+                "gave up waiting after {} s: request {id} is {} and carries on in the orchestrator",
+                cli.timeout_seconds,
+                request.status.as_str()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(cli.poll_ms)).await;
+    }
+}
+
+/// The subject: a JSON file, the same JSON inline, or a comma-separated list of customer ids.
+/// A subject that does not read is named by where it failed, never by what it held.
+fn read_subject(input: &str) -> Result<SubjectInput, String> {
+    let parse = |text: &str, what: &str| {
+        serde_json::from_str::<SubjectInput>(text).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => format!(
+                "{what} is not a subject (customerIds, phoneNumbers, emailAddresses, genesysUserIds: lists of strings; line {} column {})",
+                e.line(),
+                e.column()
+            ),
+            _ => format!("{what} is not valid JSON (line {} column {})", e.line(), e.column()),
+        })
+    };
+    if input.trim_start().starts_with('{') {
+        return parse(input, "INPUT");
+    }
+    let path = Path::new(input);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {input}: {e}"))?;
+        return parse(&text, input);
+    }
+    let ids: Vec<String> = input
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if ids.is_empty() {
+        return Err("INPUT is neither a file nor a list of customer ids".to_owned());
+    }
+    Ok(SubjectInput {
+        customer_ids: ids,
+        ..SubjectInput::default()
+    })
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?;
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// `manifest.json` and one file per participant and category, checked against the manifest.
+fn write_bundle(directory: &Path, bundle: &Bundle) -> Result<(), String> {
+    write_json(&directory.join("manifest.json"), &bundle.manifest)?;
+    for file in &bundle.manifest.files {
+        let (participant, category) = (&file.participant, &file.category);
+        let items = bundle
+            .data
+            .get(participant)
+            .and_then(|categories| categories.get(category))
+            .ok_or_else(|| format!("{participant}/{category}: listed in the manifest but not in the bundle"))?;
+        let bytes = serde_json::to_vec_pretty(items).map_err(|e| e.to_string())?;
+        if hex::encode(Sha256::digest(&bytes)) != file.sha256 {
+            return Err(format!(
+                "{participant}/{category}: checksum does not match the manifest"
+            ));
+        }
+        let folder = directory.join(participant);
+        std::fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+        std::fs::write(folder.join(format!("{category}.json")), bytes)
+            .map_err(|e| format!("cannot write {participant}/{category}.json: {e}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_is_a_file_inline_json_or_customer_ids() {
+        assert_eq!(
+            read_subject(r#"{"phoneNumbers": ["601123456"]}"#).unwrap(),
+            SubjectInput {
+                phone_numbers: vec!["601123456".to_owned()],
+                ..SubjectInput::default()
+            }
+        );
+        assert_eq!(
+            read_subject("a, b").unwrap(),
+            SubjectInput {
+                customer_ids: vec!["a".to_owned(), "b".to_owned()],
+                ..SubjectInput::default()
+            }
+        );
+        assert!(read_subject("{not json").unwrap_err().contains("not valid JSON"));
+        // A subject of the wrong shape is refused here, without repeating what it held.
+        let refused = read_subject(r#"{"phoneNumbers": "+420601123456"}"#).unwrap_err();
+        assert!(
+            refused.contains("not a subject") && !refused.contains("601123456"),
+            "{refused}"
+        );
+    }
+}

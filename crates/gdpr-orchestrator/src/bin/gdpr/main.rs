@@ -1,0 +1,266 @@
+//! `gdpr`: Export Me, Forget Me and Undo Forget from the command line, for operators and
+//! schedulers, against gdpr-orchestrator's API.
+//!
+//! `gdpr exportme|forgetme|undoforget -i INPUT -o OUTDIR [--count] [--confirm]
+//!  [--issuer URL | --as NAME] [--token T | --client-id ID --client-secret S] [--url URL]`
+//! `gdpr confirm -i REQUEST_ID -o OUTDIR --issuer URL …`
+//!
+//! INPUT is a JSON file with the subject (`customerIds`, `phoneNumbers`, `emailAddresses`,
+//! `genesysUserIds`), the same JSON inline, or a comma-separated list of customer ids; phone
+//! numbers in national form are read with the orchestrator's `handles.default_region`.
+//!
+//! The options of Genesys' voicemail GDPR script are taken too: `-p/--operation OPERATION`,
+//! `-u/--user TOKEN` (with `--basic`: `NAME:TOKEN` as HTTP Basic), `-c/--client ID:SECRET`,
+//! and `-count`, `-confirm` with one dash. Without `--confirm`, `forgetme`
+//! only reports what would be erased. With four eyes (the default), another person confirms it:
+//! `gdpr confirm -i <request id>`, signed in as them.
+//!
+//! The person the command acts for signs in at the bank's identity provider (`--issuer`) with the
+//! OAuth 2.0 device authorization grant (RFC 8628): the command prints where to go and the code
+//! to enter, waits, and sends the person's access token to the orchestrator (`X-Person-Token`),
+//! which verifies it and records them in the audit log (the caller must be allowed to delegate).
+//! `--as NAME` names a person without signing them in: accepted by an orchestrator in development
+//! only. Writes `output.json` (and for exportme the bundle) and `execution.log` (no identifiers)
+//! to OUTDIR; exits non-zero with the reason on failure.
+//!
+//! Its calls and their answers are gdpr-orchestrator's contract (`contracts::gdpr`) over the one
+//! typed client (`contracts::Client`); `sign_in` is the device flow, `commands` the operations.
+//!
+//! `--url` and `--issuer` are `https` (plain `http` only to a loopback address); the certificates
+//! are checked against the public roots and `--ca-bundle` (the bank's internal CA), and no
+//! redirect is followed (the caller's token and the person's would go with it).
+
+mod commands;
+mod sign_in;
+
+use clap::{Parser, ValueEnum};
+use commands::{Auth, ExecutionLog};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Operation {
+    /// Collect the subject's data from every system.
+    Exportme,
+    /// Erase the subject's data (only with --confirm; otherwise a count).
+    Forgetme,
+    /// Restore what a forgetme hid, within its grace window.
+    Undoforget,
+    /// Confirm a forgetme another person filed (INPUT: its request id).
+    Confirm,
+}
+
+/// The spellings of Genesys' voicemail GDPR script this command also takes.
+const SCRIPT_SPELLINGS: &str = "Genesys' voicemail GDPR script spellings are taken too:
+  gdpr -p exportme -i ids -o dir -u TOKEN      is   gdpr exportme -i ids -o dir --token TOKEN
+  -u NAME:TOKEN --basic                        is   --client-id NAME --client-secret TOKEN
+  -c ID:SECRET                                 is   --client-id ID --client-secret SECRET
+  -count, -confirm                             are  --count, --confirm";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gdpr",
+    version,
+    about = "GDPR requests against ccbridge's gdpr-orchestrator",
+    after_help = SCRIPT_SPELLINGS
+)]
+struct Cli {
+    #[arg(required_unless_present = "operation_option", conflicts_with = "operation_option")]
+    operation: Option<Operation>,
+    /// The operation as an option, as Genesys' voicemail GDPR script takes it.
+    #[arg(short = 'p', long = "operation", value_name = "OPERATION")]
+    operation_option: Option<Operation>,
+    /// A JSON file with the subject, the same JSON inline, or a comma-separated list of customer
+    /// ids (confirm: the request id).
+    #[arg(short = 'i', long = "input")]
+    input: String,
+    /// Development only: the person this command acts for, named without signing in (sent as
+    /// X-Acting-User; an orchestrator outside development refuses it). Use --issuer instead.
+    #[arg(long = "as", value_name = "NAME", conflicts_with = "issuer")]
+    acting_user: Option<String>,
+    /// The bank's identity provider (its OpenID issuer URL, https or http to a loopback address):
+    /// the person this command acts for signs in there (device authorization grant) and the
+    /// orchestrator verifies their token.
+    #[arg(long, env = "GDPR_ISSUER")]
+    issuer: Option<String>,
+    /// This command's client at the identity provider (a public client allowed the device
+    /// authorization grant).
+    #[arg(long, env = "GDPR_OIDC_CLIENT_ID", default_value = "ccbridge-gdpr")]
+    oidc_client_id: String,
+    /// The resource (RFC 8707) the access token is asked for: the orchestrator's audience at the
+    /// provider, when the provider takes resource indicators.
+    #[arg(long, env = "GDPR_RESOURCE")]
+    resource: Option<String>,
+    /// The scopes asked for at sign-in, space-separated.
+    #[arg(long, default_value = "openid profile")]
+    oidc_scope: String,
+    /// Where output.json, execution.log (and for exportme the bundle) are written.
+    #[arg(short = 'o', long = "output")]
+    output: PathBuf,
+    /// Only count what would be exported or erased (also `-count`).
+    #[arg(long)]
+    count: bool,
+    /// forgetme: carry the erasure out (without it, forgetme only reports what it would erase;
+    /// also `-confirm`).
+    #[arg(long)]
+    confirm: bool,
+    /// Bearer token of a caller with the `dpo` scope (`-u/--user`, as the script spells it).
+    #[arg(
+        short = 'u',
+        long,
+        visible_alias = "user",
+        env = "GDPR_TOKEN",
+        hide_env_values = true,
+        conflicts_with_all = ["client_id", "client_secret", "client"]
+    )]
+    token: Option<String>,
+    /// With -u/--user: the token is NAME:TOKEN, sent as HTTP Basic.
+    #[arg(long, requires = "token")]
+    basic: bool,
+    /// Caller name and token as ID:SECRET, sent as HTTP Basic (the script's -c).
+    #[arg(short = 'c', long, value_name = "ID:SECRET", conflicts_with_all = ["client_id", "client_secret"])]
+    client: Option<String>,
+    /// Caller name, with --client-secret (HTTP Basic).
+    #[arg(long, requires = "client_secret")]
+    client_id: Option<String>,
+    /// The caller's token, with --client-id (HTTP Basic).
+    #[arg(long, env = "GDPR_CLIENT_SECRET", hide_env_values = true, requires = "client_id")]
+    client_secret: Option<String>,
+    /// gdpr-orchestrator's base URL: https, or http to a loopback address only.
+    #[arg(long, env = "GDPR_URL", default_value = "http://127.0.0.1:8085")]
+    url: String,
+    /// A PEM file of CA certificates (the bank's internal CA) trusted besides the public roots,
+    /// for the orchestrator and the identity provider.
+    #[arg(long, env = "GDPR_CA_BUNDLE", value_name = "PATH")]
+    ca_bundle: Option<PathBuf>,
+    /// The case number in the bank's ticketing.
+    #[arg(long, default_value = "gdpr-cli")]
+    reference: String,
+    /// How often to ask for the request's status, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    poll_ms: u64,
+    /// Give up waiting after this many seconds (the request carries on in the orchestrator).
+    #[arg(long, default_value_t = 3600)]
+    timeout_seconds: u64,
+}
+
+impl Cli {
+    /// Parses the command line, reading `-count` and `-confirm` as the script spells them.
+    fn from_command_line() -> Self {
+        Self::parse_from(std::env::args_os().map(|arg| match arg.to_str() {
+            Some("-count") => "--count".into(),
+            Some("-confirm") => "--confirm".into(),
+            _ => arg,
+        }))
+    }
+
+    /// The operation, positional or `-p` (clap lets exactly one through).
+    fn operation(&self) -> Result<Operation, String> {
+        self.operation
+            .or(self.operation_option)
+            .ok_or_else(|| "an operation is required: exportme, forgetme, undoforget or confirm".to_owned())
+    }
+
+    fn auth(&self) -> Result<Auth, String> {
+        let pair = |value: &str, what: &str| {
+            value
+                .split_once(':')
+                .filter(|(name, secret)| !name.is_empty() && !secret.is_empty())
+                .map(|(name, secret)| Auth::Basic(name.to_owned(), secret.to_owned()))
+                .ok_or_else(|| format!("{what} takes NAME:SECRET"))
+        };
+        match (
+            &self.token,
+            self.basic,
+            &self.client,
+            &self.client_id,
+            &self.client_secret,
+        ) {
+            (Some(token), false, _, _, _) => Ok(Auth::Bearer(token.clone())),
+            (Some(token), true, _, _, _) => pair(token, "-u/--user with --basic"),
+            (None, _, Some(client), _, _) => pair(client, "-c/--client"),
+            (None, _, None, Some(id), Some(secret)) => Ok(Auth::Basic(id.clone(), secret.clone())),
+            _ => Err(
+                "credentials are required: --token (-u), -c ID:SECRET, or --client-id with --client-secret".to_owned(),
+            ),
+        }
+    }
+}
+
+/// `url` (option `option`) as the command will call it: https, or plain http to a loopback
+/// address (the caller's token and the person's would otherwise cross the network in clear).
+fn checked_url(option: &str, url: &str) -> Result<reqwest::Url, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{option}: not a URL ({e})"))?;
+    let loopback = parsed
+        .host_str()
+        .map(|host| host.trim_start_matches('[').trim_end_matches(']'))
+        .and_then(|host| host.parse::<std::net::IpAddr>().ok())
+        .is_some_and(|address| address.is_loopback());
+    match parsed.scheme() {
+        "https" if parsed.host().is_some() => Ok(parsed),
+        "http" if loopback => Ok(parsed),
+        "http" => Err(format!(
+            "{option}: http is accepted only to a loopback address (127.0.0.1, [::1]); use https:// (with --ca-bundle for the bank's CA)"
+        )),
+        _ => Err(format!("{option}: must be an https URL")),
+    }
+}
+
+/// An error and what caused it, on one line (reqwest's own text leaves out why a connection
+/// failed, e.g. a certificate no trusted CA signed).
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The one HTTP client of the command, for the orchestrator and the identity provider: TLS as
+/// every ccbridge client (public roots plus `--ca-bundle`), no redirects followed (reqwest would
+/// strip `Authorization` on a redirect to another host, but not `X-Person-Token`).
+fn http_client(cli: &Cli) -> Result<reqwest::Client, String> {
+    let extra_roots = match &cli.ca_bundle {
+        Some(path) => service_kit::tls::ca_bundle("--ca-bundle", &path.display().to_string())?,
+        None => Vec::new(),
+    };
+    service_kit::tls::client_builder(&extra_roots)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    service_kit::tls::install();
+    let cli = Cli::from_command_line();
+    if let Err(e) = std::fs::create_dir_all(&cli.output) {
+        eprintln!("gdpr: cannot create {}: {e}", cli.output.display());
+        return ExitCode::from(2);
+    }
+    let log = match std::fs::File::create(cli.output.join("execution.log")) {
+        Ok(file) => ExecutionLog::new(file),
+        Err(e) => {
+            eprintln!("gdpr: cannot write the execution log: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut log = log;
+    match commands::run(&cli, &mut log).await {
+        Ok(summary) => {
+            log.line(&format!("done: {summary}"));
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(reason) => {
+            log.line(&format!("failed: {reason}"));
+            eprintln!("gdpr: {reason}");
+            ExitCode::FAILURE
+        }
+    }
+}
