@@ -47,12 +47,14 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         suppression::refuse_another_key(&mut *pool.get_blocking()?, &key)?;
     }
     // Background work only where something is served (`check-config` starts none).
+    // The outbox's keys are checked whether or not its worker runs here.
+    service_kit::queue::Policy::read(context.settings, "pairing")?;
     if let (Some(pool), true, Some(background)) = (context.pool, outbox.outbox_worker_enabled, context.background) {
-        let metrics = worker::OutboxMetrics::register(context.metrics)?;
-        let worker = worker::OutboxWorker::new(pool.clone(), outbox, metrics)?;
-        background.spawn("pairing outbox", |shutdown, health| {
-            service_kit::queue::run(worker, shutdown, health)
-        });
+        let runner = worker::runner(pool.clone(), context.settings, context.metrics)?;
+        background.spawn(
+            <outbox::PairingOutbox as service_kit::queue::Storage>::QUEUE,
+            move |shutdown, health| runner.run(shutdown, health),
+        );
     }
     let verifier = gdpr_participant::verifier(context.settings)?;
     let writers = routes::Writers::of(&context.settings.auth);

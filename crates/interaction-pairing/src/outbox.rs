@@ -7,8 +7,9 @@ use crate::schema::pairing_outbox::{self, dsl};
 use diesel::prelude::*;
 use domain::{SupportInteraction, Timestamp};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
-use service_kit::database::AnyConnection;
-use std::time::Duration;
+use service_kit::database::{write_transaction, AnyConnection};
+use service_kit::queue::{Claimed, Depth, Settle, Settlement, Status, Storage, Summary};
+use std::num::NonZeroU32;
 use uuid::Uuid;
 
 /// What an entry asks of comm-history-writer.
@@ -86,71 +87,283 @@ pub fn enqueue_withdrawal(
     enqueue(connection, pairing, &action, now)
 }
 
+/// What a claimed entry carries to comm-history-writer.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub id: Uuid,
     pub interaction_id: Uuid,
     pub customer_id: Uuid,
-    pub attempts: i32,
     pub action: Action,
 }
 
-/// Claims up to `limit` due entries for `lease`.
-pub fn claim_due(
-    connection: &mut AnyConnection,
-    now: Timestamp,
-    limit: i64,
-    lease: Duration,
-) -> QueryResult<Vec<Entry>> {
-    let now_db = DbTimestamp::from(now);
-    let lease_until = DbTimestamp(now.as_offset_date_time() + lease);
-    let ids = service_kit::database::claim_due_ids(
-        connection,
-        |c| {
-            // A GDPR forget holds its subject's assignments back until undone or purged.
-            let due = || {
-                dsl::pairing_outbox
-                    .filter(dsl::next_attempt_at.le(now_db).and(dsl::forgotten_by.is_null()))
-                    .order(dsl::next_attempt_at)
-                    .limit(limit)
-                    .select(dsl::id)
-            };
-            match c {
-                AnyConnection::Postgresql(pg) => due().for_update().skip_locked().load(pg),
-                AnyConnection::Sqlite(sqlite) => due().load(sqlite),
+/// The outbox as a [`service_kit::queue`]: claimed with a lease (`SKIP LOCKED` on PostgreSQL),
+/// never an entry a GDPR forget holds (`forgotten_by`) nor a dead letter (`dead_at`). A
+/// delivered entry is deleted; a dead letter is kept until an operator retries it or
+/// `pairing.dead_retention_days` have passed. Held entries are neither listed nor retried.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PairingOutbox;
+
+type ClaimedRow = (
+    DbUuid,
+    DbUuid,
+    DbUuid,
+    i32,
+    String,
+    Option<String>,
+    DbTimestamp,
+    Option<DbTimestamp>,
+);
+
+type SummaryRow = (
+    DbUuid,
+    String,
+    i32,
+    DbTimestamp,
+    DbTimestamp,
+    Option<DbTimestamp>,
+    Option<String>,
+);
+
+fn attempts(value: i32) -> QueryResult<u32> {
+    u32::try_from(value).map_err(|_| {
+        diesel::result::Error::DeserializationError("pairing_outbox.attempts: negative, which cannot be".into())
+    })
+}
+
+/// The listing's word for an entry's action.
+fn kind(action: &str) -> QueryResult<&'static str> {
+    match action {
+        "assign" => Ok(Action::Assign.as_str()),
+        "withdraw" => Ok("withdraw"),
+        other => Err(diesel::result::Error::DeserializationError(
+            format!("pairing_outbox: action {other:?}, which cannot be").into(),
+        )),
+    }
+}
+
+impl Storage for PairingOutbox {
+    const QUEUE: &'static str = "pairing_outbox";
+    type Item = Entry;
+
+    fn claim(
+        &self,
+        connection: &mut AnyConnection,
+        now: Timestamp,
+        limit: i64,
+        lease_until: Timestamp,
+    ) -> QueryResult<Vec<Claimed<Entry>>> {
+        let now_db = DbTimestamp::from(now);
+        let lease_db = DbTimestamp::from(lease_until);
+        let ids = service_kit::database::claim_due_ids(
+            connection,
+            |c| {
+                // A GDPR forget holds its subject's entries back until undone or purged.
+                let due = || {
+                    dsl::pairing_outbox
+                        .filter(dsl::next_attempt_at.le(now_db))
+                        .filter(dsl::forgotten_by.is_null())
+                        .filter(dsl::dead_at.is_null())
+                        .order(dsl::next_attempt_at)
+                        .limit(limit)
+                        .select(dsl::id)
+                };
+                match c {
+                    AnyConnection::Postgresql(pg) => due().for_update().skip_locked().load(pg),
+                    AnyConnection::Sqlite(sqlite) => due().load(sqlite),
+                }
+            },
+            |c, ids| {
+                diesel::update(dsl::pairing_outbox.filter(dsl::id.eq_any(ids)))
+                    .set((dsl::next_attempt_at.eq(lease_db), dsl::attempts.eq(dsl::attempts + 1)))
+                    .execute(c)
+            },
+        )?;
+        let rows: Vec<ClaimedRow> = dsl::pairing_outbox
+            .filter(dsl::id.eq_any(&ids))
+            .filter(dsl::next_attempt_at.eq(lease_db))
+            .order(dsl::created_at)
+            .select((
+                dsl::id,
+                dsl::interaction_id,
+                dsl::customer_id,
+                dsl::attempts,
+                dsl::action,
+                dsl::actor,
+                dsl::created_at,
+                dsl::retried_at,
+            ))
+            .load(connection)?;
+        rows.into_iter()
+            .map(
+                |(id, interaction_id, customer_id, tried, action, actor, created, retried)| {
+                    let tried = NonZeroU32::new(attempts(tried)?).ok_or_else(|| {
+                        diesel::result::Error::DeserializationError(
+                            "pairing_outbox: a claim without its attempt".into(),
+                        )
+                    })?;
+                    Ok(Claimed {
+                        id: id.0,
+                        attempts: tried,
+                        since: retried.unwrap_or(created).into_domain()?,
+                        lease_until,
+                        item: Entry {
+                            interaction_id: interaction_id.0,
+                            customer_id: customer_id.0,
+                            action: Action::from_row(&action, actor)?,
+                        },
+                    })
+                },
+            )
+            .collect()
+    }
+
+    fn settle(&self, connection: &mut AnyConnection, settlements: &[Settlement]) -> QueryResult<usize> {
+        write_transaction(connection, |c| {
+            let mut settled = 0;
+            for settlement in settlements {
+                // Only while the entry is still this claim's: leased until its lease_until.
+                let mine = dsl::pairing_outbox
+                    .filter(dsl::id.eq(DbUuid(settlement.id)))
+                    .filter(dsl::next_attempt_at.eq(DbTimestamp::from(settlement.lease_until)))
+                    .filter(dsl::dead_at.is_null());
+                settled += match &settlement.settle {
+                    Settle::Done => diesel::delete(mine).execute(c)?,
+                    Settle::Retry { at, reason } => diesel::update(mine)
+                        .set((
+                            dsl::next_attempt_at.eq(DbTimestamp::from(*at)),
+                            dsl::last_error.eq(Some(reason.as_str())),
+                        ))
+                        .execute(c)?,
+                    Settle::Dead { reason } => diesel::update(mine)
+                        .set((
+                            dsl::dead_at.eq(Some(DbTimestamp::from(settlement.settled_at))),
+                            dsl::last_error.eq(Some(reason.as_str())),
+                        ))
+                        .execute(c)?,
+                    Settle::Postpone { at } => diesel::update(mine)
+                        .set((
+                            dsl::next_attempt_at.eq(DbTimestamp::from(*at)),
+                            dsl::attempts.eq(dsl::attempts - 1),
+                        ))
+                        .execute(c)?,
+                };
             }
-        },
-        |c, ids| {
-            diesel::update(dsl::pairing_outbox.filter(dsl::id.eq_any(ids)))
-                .set((
-                    dsl::next_attempt_at.eq(lease_until),
-                    dsl::attempts.eq(dsl::attempts + 1),
-                ))
-                .execute(c)
-        },
-    )?;
-    let rows: Vec<(DbUuid, DbUuid, DbUuid, i32, String, Option<String>)> = dsl::pairing_outbox
-        .filter(dsl::id.eq_any(&ids))
-        .order(dsl::created_at)
-        .select((
-            dsl::id,
-            dsl::interaction_id,
-            dsl::customer_id,
-            dsl::attempts,
-            dsl::action,
-            dsl::actor,
-        ))
-        .load(connection)?;
-    rows.into_iter()
-        .map(|(id, interaction_id, customer_id, attempts, action, actor)| {
-            Ok(Entry {
-                id: id.0,
-                interaction_id: interaction_id.0,
-                customer_id: customer_id.0,
-                attempts,
-                action: Action::from_row(&action, actor)?,
-            })
+            Ok(settled)
         })
-        .collect()
+    }
+
+    fn list(
+        &self,
+        connection: &mut AnyConnection,
+        status: Status,
+        after: Option<(Timestamp, Uuid)>,
+        limit: i64,
+    ) -> QueryResult<Vec<Summary>> {
+        let mut query = dsl::pairing_outbox.filter(dsl::forgotten_by.is_null()).into_boxed();
+        query = match status {
+            Status::Dead => query.filter(dsl::dead_at.is_not_null()),
+            Status::Pending | Status::Done => query.filter(dsl::dead_at.is_null()),
+        };
+        if let Some((at, id)) = after {
+            let at = DbTimestamp::from(at);
+            query = query.filter(
+                dsl::created_at
+                    .gt(at)
+                    .or(dsl::created_at.eq(at).and(dsl::id.gt(DbUuid(id)))),
+            );
+        }
+        let rows: Vec<SummaryRow> = query
+            .order((dsl::created_at, dsl::id))
+            .limit(limit)
+            .select((
+                dsl::id,
+                dsl::action,
+                dsl::attempts,
+                dsl::created_at,
+                dsl::next_attempt_at,
+                dsl::dead_at,
+                dsl::last_error,
+            ))
+            .load(connection)?;
+        rows.into_iter()
+            .map(|(id, action, tried, created, next, dead, last_error)| {
+                Ok(Summary {
+                    id: id.0,
+                    kind: kind(&action)?,
+                    status: if dead.is_some() { Status::Dead } else { Status::Pending },
+                    attempts: attempts(tried)?,
+                    created_at: created.into_domain()?,
+                    next_attempt_at: if dead.is_some() {
+                        None
+                    } else {
+                        Some(next.into_domain()?)
+                    },
+                    last_error,
+                })
+            })
+            .collect()
+    }
+
+    fn status_of(&self, connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<Status>> {
+        let dead: Option<Option<DbTimestamp>> = dsl::pairing_outbox
+            .find(DbUuid(id))
+            .filter(dsl::forgotten_by.is_null())
+            .select(dsl::dead_at)
+            .first(connection)
+            .optional()?;
+        Ok(dead.map(|dead| if dead.is_some() { Status::Dead } else { Status::Pending }))
+    }
+
+    fn retry_dead(&self, connection: &mut AnyConnection, id: Option<Uuid>, now: Timestamp) -> QueryResult<usize> {
+        let mut query = diesel::update(dsl::pairing_outbox)
+            .filter(dsl::dead_at.is_not_null())
+            .filter(dsl::forgotten_by.is_null())
+            .into_boxed();
+        if let Some(id) = id {
+            query = query.filter(dsl::id.eq(DbUuid(id)));
+        }
+        query
+            .set((
+                dsl::dead_at.eq(None::<DbTimestamp>),
+                dsl::attempts.eq(0),
+                dsl::next_attempt_at.eq(DbTimestamp::from(now)),
+                dsl::retried_at.eq(Some(DbTimestamp::from(now))),
+            ))
+            .execute(connection)
+    }
+
+    fn depth(&self, connection: &mut AnyConnection) -> QueryResult<Depth> {
+        let pending: i64 = dsl::pairing_outbox
+            .filter(dsl::dead_at.is_null())
+            .count()
+            .get_result(connection)?;
+        let dead: i64 = dsl::pairing_outbox
+            .filter(dsl::dead_at.is_not_null())
+            .count()
+            .get_result(connection)?;
+        let oldest: Option<DbTimestamp> = dsl::pairing_outbox
+            .filter(dsl::dead_at.is_null())
+            .filter(dsl::forgotten_by.is_null())
+            .select(diesel::dsl::min(dsl::created_at))
+            .first(connection)?;
+        Ok(Depth {
+            pending,
+            dead,
+            oldest_pending: oldest.map(DbTimestamp::into_domain).transpose()?,
+        })
+    }
+
+    fn delete_dead_before(&self, connection: &mut AnyConnection, before: Timestamp, limit: i64) -> QueryResult<usize> {
+        write_transaction(connection, |c| {
+            let expired: Vec<DbUuid> = dsl::pairing_outbox
+                .filter(dsl::dead_at.lt(DbTimestamp::from(before)))
+                .filter(dsl::forgotten_by.is_null())
+                .order(dsl::dead_at)
+                .limit(limit)
+                .select(dsl::id)
+                .load(c)?;
+            diesel::delete(dsl::pairing_outbox.filter(dsl::id.eq_any(expired))).execute(c)
+        })
+    }
 }
 
 /// How many of these entries a worker may be delivering at `now`: claimed (an attempt counted)
@@ -160,30 +373,14 @@ pub fn claim_due(
 pub fn in_workers_hands(connection: &mut AnyConnection, ids: Vec<DbUuid>, now: Timestamp) -> QueryResult<i64> {
     dsl::pairing_outbox
         .filter(dsl::id.eq_any(ids))
+        .filter(dsl::dead_at.is_null())
         .filter(dsl::attempts.gt(0))
         .filter(dsl::next_attempt_at.gt(DbTimestamp::from(now)))
         .count()
         .get_result(connection)
 }
 
+/// Entries not delivered yet, dead letters included.
 pub fn pending(connection: &mut AnyConnection) -> QueryResult<i64> {
     dsl::pairing_outbox.count().get_result(connection)
-}
-
-/// The entry was delivered: it goes.
-pub fn remove(connection: &mut AnyConnection, id: Uuid) -> QueryResult<()> {
-    diesel::delete(dsl::pairing_outbox.find(DbUuid(id)))
-        .execute(connection)
-        .map(drop)
-}
-
-/// The entry was not delivered: due again at `next`, with the reason.
-pub fn reschedule(connection: &mut AnyConnection, id: Uuid, next: Timestamp, reason: String) -> QueryResult<()> {
-    diesel::update(dsl::pairing_outbox.find(DbUuid(id)))
-        .set((
-            dsl::next_attempt_at.eq(DbTimestamp::from(next)),
-            dsl::last_error.eq(Some(reason)),
-        ))
-        .execute(connection)
-        .map(drop)
 }

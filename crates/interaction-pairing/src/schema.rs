@@ -37,6 +37,8 @@ diesel::table! {
         forgotten_by -> Nullable<Uuid>,
         action -> Text,
         actor -> Nullable<Text>,
+        dead_at -> Nullable<UtcTimestamp>,
+        retried_at -> Nullable<UtcTimestamp>,
     }
 }
 

@@ -42,11 +42,20 @@ impl Writers {
     }
 }
 
+/// Where operators work the outbox (`service_kit::queue::operator`).
+const OUTBOX_PATH: &str = "/pairing-outbox";
+
 /// This service's operations, for `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
     let mut api = Api::openapi();
     api.merge(gdpr_participant::ParticipantApi::openapi());
+    api.merge(service_kit::queue::operator::openapi(
+        OUTBOX_PATH,
+        "pairing-outbox",
+        "pairings and removals waiting for comm-history-writer",
+        <crate::scopes::PairingOperate as service_kit::auth::Scope>::NAME,
+    ));
     api
 }
 
@@ -60,5 +69,10 @@ pub fn config(
         .app_data(actix_web::web::Data::new(writers));
     support_interaction::config(cfg);
     pairing_lookups::config(cfg);
+    service_kit::queue::operator::config::<crate::outbox::PairingOutbox, crate::scopes::PairingOperate>(
+        cfg,
+        OUTBOX_PATH,
+        crate::outbox::PairingOutbox,
+    );
     gdpr_participant::config(cfg, actix_web::web::Data::new(crate::gdpr::Pairings { key }), verifier);
 }

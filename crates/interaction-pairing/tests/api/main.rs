@@ -8,6 +8,7 @@ mod erasure;
 mod helpers;
 mod lookups;
 mod migrations;
+mod outbox;
 mod pairing;
 mod platform;
 mod retention;

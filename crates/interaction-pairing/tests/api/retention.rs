@@ -41,10 +41,9 @@ async fn removed_days_ago(app: &TestApp, customer: &str, days: i64) {
 
 /// Runs the outbox worker's housekeeping once, as its loop does.
 async fn housekeeping(app: &TestApp) {
-    let settings = interaction_pairing::outbox_settings(&app.settings).unwrap();
-    let metrics = interaction_pairing::worker::OutboxMetrics::register(&prometheus::Registry::new()).unwrap();
-    let worker = interaction_pairing::worker::OutboxWorker::new(app.pool().clone(), settings, metrics).unwrap();
-    worker.housekeeping(Timestamp::now()).await.unwrap();
+    let registry = prometheus::Registry::new();
+    let runner = interaction_pairing::worker::runner(app.pool().clone(), &app.settings, &registry).unwrap();
+    runner.housekeeping(Timestamp::now()).await.unwrap();
 }
 
 async fn fetched_by(app: &TestApp, caller: &str) -> Value {

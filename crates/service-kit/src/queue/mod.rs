@@ -149,6 +149,8 @@ pub struct Settlement {
     pub id: Uuid,
     pub lease_until: Timestamp,
     pub settle: Settle,
+    /// The pass's time (a dead letter's `dead_at`, for its retention).
+    pub settled_at: Timestamp,
 }
 
 /// Where an entry stands. Operators list `Pending` or `Dead` ([`Storage::list`] is never asked

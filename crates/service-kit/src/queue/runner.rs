@@ -119,6 +119,7 @@ where
                         id: entry.id,
                         lease_until: entry.lease_until,
                         settle,
+                        settled_at: now,
                     });
                 }
                 Err(error) => {
