@@ -9,70 +9,29 @@ use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::{write_transaction, AnyConnection};
 use std::collections::BTreeMap;
 
-/// Who made or removed a pairing: the caller (the client it came through) and the person it
-/// acted for, as the identity provider names them. A machine caller acting as itself has no
-/// person. Pairings from before actors were recorded have none (`pairedBy` absent).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Actor {
-    /// The client, as configured (`auth.callers.<name>`), e.g. `console` or `bofe`.
-    pub caller: String,
-    /// The person's subject at the identity provider (or the development name).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// The person's display name, as the identity provider gives it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
-}
+/// The wire types of a pairing (contracts::pairing): who paired, the customers and the removed.
+pub use contracts::pairing::{Actor, PairedCustomer, PairingMode, RemovedCustomer};
 
-impl Actor {
-    /// The caller of a request and the person it acts for.
-    pub fn of(caller: &service_kit::auth::Caller) -> Self {
-        Self {
-            caller: caller.name.clone(),
-            subject: caller.person.as_ref().map(|person| person.subject.clone()),
-            display_name: caller.person.as_ref().map(|person| person.display_name.clone()),
-        }
-    }
-
-    /// The name the outbox's withdrawal carries: the person, else the caller.
-    fn person(&self) -> &str {
-        self.subject.as_deref().unwrap_or(&self.caller)
-    }
-
-    fn from_columns(caller: Option<String>, subject: Option<String>, display_name: Option<String>) -> Option<Self> {
-        caller.map(|caller| Self {
-            caller,
-            subject,
-            display_name,
-        })
+/// The caller of a request and the person it acts for.
+pub fn actor_of(caller: &service_kit::auth::Caller) -> Actor {
+    Actor {
+        caller: caller.name.clone(),
+        subject: caller.person.as_ref().map(|person| person.subject.clone()),
+        display_name: caller.person.as_ref().map(|person| person.display_name.clone()),
     }
 }
 
-/// One customer of an interaction: when, by whom and (when given) why it was paired.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PairedCustomer {
-    pub customer_id: CustomerId,
-    pub paired_at: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub paired_by: Option<Actor>,
-    /// Why it was paired, when a reason was given (a re-assignment always has one).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+/// The name the outbox's withdrawal carries: the person, else the caller.
+fn person_of(actor: &Actor) -> &str {
+    actor.subject.as_deref().unwrap_or(&actor.caller)
 }
 
-/// A pairing removed from an interaction, kept with who removed it, when and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RemovedCustomer {
-    #[serde(flatten)]
-    pub pairing: PairedCustomer,
-    pub removed_at: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub removed_by: Option<Actor>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub removal_reason: Option<String>,
+fn actor_from_columns(caller: Option<String>, subject: Option<String>, display_name: Option<String>) -> Option<Actor> {
+    caller.map(|caller| Actor {
+        caller,
+        subject,
+        display_name,
+    })
 }
 
 /// An interaction's pairings as stored (the visible ones), first paired first.
@@ -107,7 +66,7 @@ impl CustomerRow {
         Ok(PairedCustomer {
             customer_id: CustomerId::from(self.customer_id),
             paired_at: self.paired_at.into_domain()?,
-            paired_by: Actor::from_columns(self.paired_by_caller, self.paired_by_subject, self.paired_by_name),
+            paired_by: actor_from_columns(self.paired_by_caller, self.paired_by_subject, self.paired_by_name),
             reason: self.pairing_reason,
         })
     }
@@ -184,21 +143,6 @@ pub enum Paired {
     AlreadyPaired,
 }
 
-/// How a pairing treats the interaction's other customers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub enum PairingMode {
-    /// The customer joins the interaction's customers (the integration spec's pairing).
-    #[default]
-    Add,
-    /// Only an interaction without a customer is paired: another customer's pairing (visible or
-    /// held by a GDPR forget) refuses it.
-    Unassigned,
-    /// The customer replaces the interaction's other customers: their pairings are removed (kept,
-    /// with who, when and the reason) and their records withdrawn. Needs a reason.
-    Reassign,
-}
-
 /// Who changes a pairing, and why.
 #[derive(Debug, Clone, Copy)]
 pub struct Change<'a> {
@@ -249,7 +193,7 @@ fn remove(
             dsl::removal_reason.eq(change.reason),
         ))
         .execute(connection)?;
-    crate::outbox::enqueue_withdrawal(connection, pairing, change.actor.person(), change.now)
+    crate::outbox::enqueue_withdrawal(connection, pairing, person_of(change.actor), change.now)
 }
 
 /// Pairs the customer with the interaction as `mode` says (the same pair again changes nothing),
@@ -360,7 +304,7 @@ fn removed(connection: &mut AnyConnection, interaction_id: InteractionId) -> Que
             Ok(RemovedCustomer {
                 pairing: row.pairing.customer()?,
                 removed_at: row.removed_at.ok_or(diesel::result::Error::NotFound)?.into_domain()?,
-                removed_by: Actor::from_columns(row.removed_by_caller, row.removed_by_subject, row.removed_by_name),
+                removed_by: actor_from_columns(row.removed_by_caller, row.removed_by_subject, row.removed_by_name),
                 removal_reason: row.removal_reason,
             })
         })

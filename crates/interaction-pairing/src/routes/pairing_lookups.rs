@@ -1,20 +1,18 @@
 //! `POST /internal/pairings/lookup`: the pairings of many interactions in one call, for
 //! result-ingest's worker, which enriches a batch of results at once.
 
-use crate::routes::support_interaction::PairingResponse;
+use crate::routes::support_interaction::served;
 use crate::scopes::PairingRead;
 use crate::store;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use domain::InteractionId;
-use serde::{Deserialize, Serialize};
+use contracts::pairing::{PairingsLookup, PairingsOf};
 use service_kit::auth::require;
 use service_kit::database::DbPool;
 use service_kit::extract::JsonBody;
 use service_kit::problem::ApiError;
 
-/// The most interactions one lookup may name.
-pub const MAX_LOOKUP: usize = 500;
+pub use contracts::pairing::MAX_LOOKUP;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -22,34 +20,18 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct LookupRequest {
-    /// 1 to 500 Genesys interaction (conversation) ids.
-    interaction_ids: Vec<InteractionId>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct LookupResponse {
-    /// The pairings found; an interaction without one is not listed.
-    pairings: Vec<PairingResponse>,
-    /// Interactions whose pairing a GDPR forget holds: paired, but to whom is not told.
-    held_interaction_ids: Vec<InteractionId>,
-}
-
 /// 200 with the pairings of those interactions that have one.
 #[utoipa::path(
     post,
     path = "/internal/pairings/lookup",
     tag = "pairing",
-    request_body = LookupRequest,
-    responses((status = 200, description = "The pairings found", body = LookupResponse))
+    request_body = PairingsLookup,
+    responses((status = 200, description = "The pairings found", body = PairingsOf))
 )]
 #[tracing::instrument(name = "look up pairings", skip_all, fields(interactions = request.interaction_ids.len(), found))]
 pub(crate) async fn lookup(
     pool: web::Data<DbPool>,
-    JsonBody(request): JsonBody<LookupRequest>,
+    JsonBody(request): JsonBody<PairingsLookup>,
 ) -> Result<HttpResponse, ApiError> {
     if request.interaction_ids.is_empty() || request.interaction_ids.len() > MAX_LOOKUP {
         return Err(ApiError::validation(
@@ -65,11 +47,11 @@ pub(crate) async fn lookup(
         })
         .await?;
     tracing::Span::current().record("found", found.len());
-    let pairings: Vec<PairingResponse> = found
+    let pairings = found
         .into_iter()
-        .map(|stored| PairingResponse::from(stored).without_actors())
+        .map(|stored| served(stored).without_actors())
         .collect();
-    Ok(HttpResponse::Ok().json(LookupResponse {
+    Ok(HttpResponse::Ok().json(PairingsOf {
         pairings,
         held_interaction_ids: held,
     }))

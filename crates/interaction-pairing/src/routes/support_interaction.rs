@@ -2,13 +2,11 @@
 //! one to the interaction's set), reads the set, and removes a mistaken pairing.
 
 use crate::scopes::{PairingRead, PairingWrite};
-use crate::store::{
-    self, Actor, Change, Paired, PairedCustomer, PairingMode, PairingRefused, RemovedCustomer, StoredPairing,
-};
+use crate::store::{self, Change, Paired, PairingRefused, StoredPairing};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use domain::{CustomerId, InteractionId, SupportInteraction, Timestamp};
-use serde::{Deserialize, Serialize};
+use contracts::pairing::{PairInteraction, Pairing, PairingMode};
+use domain::{InteractionId, SupportInteraction, Timestamp};
 use service_kit::auth::{require, Caller};
 use service_kit::database::DbPool;
 use service_kit::extract::JsonBody;
@@ -29,100 +27,33 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// An interaction's pairing as served: the integration spec's fields (`customerId` the latest
-/// customer, `createdAt` when the first was paired) and every customer paired with it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct PairingResponse {
-    #[schema(format = Uuid)]
-    customer_id: String,
-    #[schema(format = Uuid)]
-    interaction_id: String,
-    created_at: Timestamp,
-    /// When the latest customer was paired.
-    updated_at: Timestamp,
-    /// Every customer paired with the interaction, first paired first, with who paired it.
-    customers: Vec<PairedCustomer>,
-    /// Pairings removed from the interaction, first removed first, with who paired and who
-    /// removed each, when and why (not listed by lookups).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    removed_customers: Vec<RemovedCustomer>,
-}
-
-impl From<StoredPairing> for PairingResponse {
-    fn from(stored: StoredPairing) -> Self {
-        Self {
-            customer_id: stored.pairing.customer_id.to_string(),
-            interaction_id: stored.pairing.interaction_id.to_string(),
-            created_at: stored.created_at,
-            updated_at: stored.updated_at,
-            customers: stored.customers,
-            removed_customers: stored.removed,
-        }
-    }
-}
-
-impl PairingResponse {
-    /// Without the people who paired: what ccbridge's own services need is whose interaction it
-    /// is, not who said so.
-    pub(crate) fn without_actors(mut self) -> Self {
-        for customer in &mut self.customers {
-            customer.paired_by = None;
-            customer.reason = None;
-        }
-        self.removed_customers.clear();
-        self
-    }
-
-    /// Without the free-text reasons (of pairings and removals): for a caller that only reads
-    /// pairings, and never gives a reason (docs/security.md).
-    fn without_reasons(mut self) -> Self {
-        for customer in &mut self.customers {
-            customer.reason = None;
-        }
-        for removed in &mut self.removed_customers {
-            removed.pairing.reason = None;
-            removed.removal_reason = None;
-        }
-        self
+/// An interaction's pairing as served.
+pub(crate) fn served(stored: StoredPairing) -> Pairing {
+    Pairing {
+        customer_id: stored.pairing.customer_id,
+        interaction_id: stored.pairing.interaction_id,
+        created_at: stored.created_at,
+        updated_at: stored.updated_at,
+        customers: stored.customers,
+        removed_customers: stored.removed,
     }
 }
 
 /// The most characters a reason may have.
 const MAX_REASON: usize = 1000;
 
-/// Body of `POST /customers/supportInteraction`: the integration spec's two ids, and optionally
-/// how the interaction's other customers are treated and why.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct PairingRequest {
-    customer_id: CustomerId,
-    interaction_id: InteractionId,
-    /// `add` (default): the customer joins the interaction's customers. `unassigned`: only when
-    /// the interaction has no customer (409 otherwise). `reassign`: the customer replaces the
-    /// interaction's other customers; needs `reason`.
-    #[serde(default)]
-    mode: PairingMode,
-    /// Why (1 to 1000 characters), recorded with the pairing (and with the removals a
-    /// re-assignment makes).
-    #[serde(default)]
-    reason: Option<String>,
-}
-
-impl PairingRequest {
-    /// The reason, checked: not blank, not too long, and given when re-assigning.
-    fn reason(&self) -> Result<Option<&str>, ApiError> {
-        match self.reason.as_deref().map(str::trim) {
-            Some("") => Err(ApiError::validation("/reason", "must not be blank")),
-            Some(reason) if reason.chars().count() > MAX_REASON => Err(ApiError::validation(
-                "/reason",
-                format!("must be at most {MAX_REASON} characters"),
-            )),
-            None if self.mode == PairingMode::Reassign => {
-                Err(ApiError::validation("/reason", "a re-assignment needs a reason"))
-            }
-            reason => Ok(reason),
+/// The reason, checked: not blank, not too long, and given when re-assigning.
+fn reason(request: &PairInteraction) -> Result<Option<&str>, ApiError> {
+    match request.reason.as_deref().map(str::trim) {
+        Some("") => Err(ApiError::validation("/reason", "must not be blank")),
+        Some(reason) if reason.chars().count() > MAX_REASON => Err(ApiError::validation(
+            "/reason",
+            format!("must be at most {MAX_REASON} characters"),
+        )),
+        None if request.mode == PairingMode::Reassign => {
+            Err(ApiError::validation("/reason", "a re-assignment needs a reason"))
         }
+        reason => Ok(reason),
     }
 }
 
@@ -148,10 +79,10 @@ fn refused(refused: PairingRefused) -> ApiError {
     post,
     path = "/customers/supportInteraction",
     tag = "pairing",
-    request_body = PairingRequest,
+    request_body = PairInteraction,
     responses(
-        (status = 201, description = "The customer was added to the interaction's customers, in the name of the caller and its person", body = PairingResponse),
-        (status = 200, description = "The customer was paired with the interaction already", body = PairingResponse),
+        (status = 201, description = "The customer was added to the interaction's customers, in the name of the caller and its person", body = Pairing),
+        (status = 200, description = "The customer was paired with the interaction already", body = Pairing),
         (status = 409, description = "This pairing (or, re-assigning, another customer's) is held by a GDPR forget; or a purged GDPR forget erased this customer's data for this interaction; or, `unassigned`, the interaction has another customer already", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is missing or wrong (`reason` blank, too long, or missing to re-assign)", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
@@ -161,10 +92,10 @@ pub(crate) async fn pair(
     pool: web::Data<DbPool>,
     key: web::Data<crate::suppression::PairingKey>,
     caller: web::ReqData<Caller>,
-    JsonBody(request): JsonBody<PairingRequest>,
+    JsonBody(request): JsonBody<PairInteraction>,
 ) -> Result<HttpResponse, ApiError> {
-    let reason = request.reason()?.map(str::to_owned);
-    let actor = Actor::of(&caller);
+    let reason = reason(&request)?.map(str::to_owned);
+    let actor = store::actor_of(&caller);
     let pairing = SupportInteraction {
         customer_id: request.customer_id,
         interaction_id: request.interaction_id,
@@ -190,7 +121,7 @@ pub(crate) async fn pair(
             "Location",
             format!("/customers/supportInteraction/{}", stored.pairing.interaction_id),
         ))
-        .json(PairingResponse::from(stored)))
+        .json(served(stored)))
 }
 
 /// `GET /customers/supportInteraction/{interactionId}`.
@@ -200,7 +131,7 @@ pub(crate) async fn pair(
     tag = "pairing",
     params(("interactionId" = uuid::Uuid, Path, description = "The Genesys interaction (conversation) id")),
     responses(
-        (status = 200, description = "The interaction's pairing; the reasons of its pairings and removals only to a caller with `pairing:write`", body = PairingResponse),
+        (status = 200, description = "The interaction's pairing; the reasons of its pairings and removals only to a caller with `pairing:write`", body = Pairing),
         (status = 404, description = "No pairing for the interaction", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -216,8 +147,8 @@ pub(crate) async fn get_pairing(
         .run(move |c| store::find(c, interaction_id).map_err(ApiError::from))
         .await?;
     match stored {
-        Some(stored) if writers.includes(&caller) => Ok(HttpResponse::Ok().json(PairingResponse::from(stored))),
-        Some(stored) => Ok(HttpResponse::Ok().json(PairingResponse::from(stored).without_reasons())),
+        Some(stored) if writers.includes(&caller) => Ok(HttpResponse::Ok().json(served(stored))),
+        Some(stored) => Ok(HttpResponse::Ok().json(served(stored).without_reasons())),
         None => Err(ApiError::NotFound(format!(
             "no pairing for interaction {interaction_id}"
         ))),
@@ -264,7 +195,7 @@ pub(crate) async fn unpair(
         customer_id,
         interaction_id,
     };
-    let actor = Actor::of(&caller);
+    let actor = store::actor_of(&caller);
     pool.run(move |c| {
         let change = Change {
             actor: &actor,
