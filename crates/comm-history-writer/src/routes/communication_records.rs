@@ -5,15 +5,15 @@ use crate::scopes::{RecordsRead, RecordsWrite};
 use crate::store::{self, CreateError, Created, Cursor, Idempotency, IdempotencyKey, ListFilter};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpRequest, HttpResponse};
+use contracts::history::{CommunicationRecordPage, RecordsQuery};
 use domain::{
     CommunicationRecord, CommunicationRecordId, CustomerId, InteractionId, NewCommunicationRecord, Timestamp,
 };
-use serde::{Deserialize, Serialize};
 use service_kit::auth::{require, Caller};
 use service_kit::database::DbPool;
 use service_kit::extract::JsonBody;
-use service_kit::problem::{ApiError, FieldProblem};
 use service_kit::problem::ProblemResponse as _;
+use service_kit::problem::{ApiError, FieldProblem};
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 200;
@@ -128,41 +128,16 @@ pub(crate) async fn get_record(pool: web::Data<DbPool>, path: web::Path<String>)
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Query)]
-pub(crate) struct ListQuery {
-    /// Records of this customer (customerId or interactionId is required).
-    #[param(format = Uuid)]
-    customer_id: Option<String>,
-    /// Records of this interaction.
-    #[param(format = Uuid)]
-    interaction_id: Option<String>,
-    /// Page size, 1 to 200 (default 50).
-    limit: Option<String>,
-    /// `nextCursor` of the previous page.
-    cursor: Option<String>,
-}
-
-/// A page of records, newest first.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct PageResponse {
-    items: Vec<CommunicationRecord>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    next_cursor: Option<String>,
-}
-
 /// `GET /communicationRecords?customerId=…` or `?interactionId=…` (both narrow further), newest
 /// first, `limit` (1–200, default 50) at a time, continued with `cursor`.
 #[utoipa::path(
     get,
     path = "/communicationRecords",
     tag = "records",
-    params(ListQuery),
-    responses((status = 200, description = "A page of records, newest first", body = PageResponse))
+    params(RecordsQuery),
+    responses((status = 200, description = "A page of records, newest first", body = CommunicationRecordPage))
 )]
-pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<RecordsQuery>) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let mut problems = Vec::new();
     let mut filter = ListFilter::default();
@@ -211,7 +186,7 @@ pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) 
     let page = pool
         .run(move |c| store::list(c, filter, cursor, limit).map_err(ApiError::from))
         .await?;
-    Ok(HttpResponse::Ok().json(PageResponse {
+    Ok(HttpResponse::Ok().json(CommunicationRecordPage {
         items: page.records,
         next_cursor: page.next.map(|c| c.encode()),
     }))

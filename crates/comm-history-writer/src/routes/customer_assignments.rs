@@ -8,18 +8,12 @@ use crate::store;
 use crate::suppression::AssignmentKey;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use domain::{CustomerId, CustomerSource, InteractionId, Timestamp};
-use serde::{Deserialize, Serialize};
+use contracts::history::{AssignedBy, Assignment, Updated, Withdrawal};
+use domain::{CustomerSource, Timestamp};
 use service_kit::auth::require;
 use service_kit::database::DbPool;
 use service_kit::extract::JsonBody;
 use service_kit::problem::ApiError;
-
-/// How many records changed.
-#[derive(Serialize, utoipa::ToSchema)]
-struct Updated {
-    updated: u64,
-}
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -30,34 +24,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         web::resource("/internal/customerWithdrawals")
             .route(web::post().to(withdraw).wrap(from_fn(require::<RecordsAssign>))),
     );
-}
-
-/// How the customer came to the interaction: paired before its result was recorded, or after.
-#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum AssignedBy {
-    Pairing,
-    #[default]
-    LatePairing,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct Assignment {
-    interaction_id: InteractionId,
-    customer_id: CustomerId,
-    /// `late_pairing` unless given.
-    #[serde(default)]
-    source: AssignedBy,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct Withdrawal {
-    interaction_id: InteractionId,
-    customer_id: CustomerId,
-    /// Who removed the pairing (kept with the withdrawn records).
-    withdrawn_by: domain::BoundedText<1, 256>,
 }
 
 /// 200 `{ "updated": n }`: the records the customer gained: those of the interaction without a

@@ -6,15 +6,14 @@ use crate::scopes::RecordsWrite;
 use crate::store::{self, BatchEntry, BatchOutcome, Idempotency, IdempotencyKey};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use domain::{CommunicationRecordId, NewCommunicationRecord, Timestamp};
-use serde::{Deserialize, Serialize};
+use contracts::history::{RecordBatch, RecordBatchResult, RecordBatchResults, RecordOutcome as Outcome};
+use domain::Timestamp;
 use service_kit::auth::{require, Caller};
 use service_kit::database::DbPool;
 use service_kit::extract::JsonBody;
 use service_kit::problem::{ApiError, FieldProblem};
 
-/// The most entries one batch may hold.
-pub const MAX_BATCH: usize = 500;
+pub use contracts::history::MAX_BATCH;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -23,62 +22,15 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct BatchRequest {
-    /// 1 to 500 entries.
-    records: Vec<BatchRequestEntry>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct BatchRequestEntry {
-    /// As the `Idempotency-Key` header of a single write: 1 to 255 visible ASCII characters.
-    idempotency_key: String,
-    record: NewCommunicationRecord,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct BatchResponse {
-    /// One result an entry, in the order of the request.
-    results: Vec<BatchResult>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Outcome {
-    /// Stored now.
-    Created,
-    /// The key was used before with the same record: nothing written, the first record's id.
-    Replayed,
-    /// The key was used before with another record (or its record is gone): nothing written.
-    Conflict,
-    /// A purged GDPR forget erased what it would store (the key's record, or the customer's part
-    /// in the communication): nothing written; settled, not worth retrying.
-    Erased,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct BatchResult {
-    idempotency_key: String,
-    outcome: Outcome,
-    /// The record's id (null on a conflict).
-    record_id: Option<CommunicationRecordId>,
-    /// Why a conflict is one (null otherwise).
-    detail: Option<String>,
-}
-
 /// 200 with one result an entry. The whole batch is validated first: an invalid entry (or key)
 /// is a 422 naming it (`/records/3/record/title`) and nothing is written.
 #[utoipa::path(
     post,
     path = "/communicationRecords/batch",
     tag = "records",
-    request_body = BatchRequest,
+    request_body = RecordBatch,
     responses(
-        (status = 200, description = "Every entry written, replayed or refused (see each result)", body = BatchResponse),
+        (status = 200, description = "Every entry written, replayed or refused (see each result)", body = RecordBatchResults),
         (status = 422, description = "An entry is invalid: nothing was written", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -87,7 +39,7 @@ pub(crate) async fn create_batch(
     pool: web::Data<DbPool>,
     policy: web::Data<store::WritePolicy>,
     caller: web::ReqData<Caller>,
-    JsonBody(request): JsonBody<BatchRequest>,
+    JsonBody(request): JsonBody<RecordBatch>,
 ) -> Result<HttpResponse, ApiError> {
     if request.records.is_empty() || request.records.len() > MAX_BATCH {
         return Err(ApiError::validation(
@@ -123,31 +75,31 @@ pub(crate) async fn create_batch(
             Ok::<_, ApiError>((outcomes, entries))
         })
         .await?;
-    let results: Vec<BatchResult> = entries
+    let results: Vec<RecordBatchResult> = entries
         .into_iter()
         .zip(outcomes)
         .map(|(entry, outcome)| {
             let idempotency_key = entry.idempotency.key.as_str().to_owned();
             match outcome {
-                BatchOutcome::Created(id) => BatchResult {
+                BatchOutcome::Created(id) => RecordBatchResult {
                     idempotency_key,
                     outcome: Outcome::Created,
                     record_id: Some(id),
                     detail: None,
                 },
-                BatchOutcome::Replayed(id) => BatchResult {
+                BatchOutcome::Replayed(id) => RecordBatchResult {
                     idempotency_key,
                     outcome: Outcome::Replayed,
                     record_id: Some(id),
                     detail: None,
                 },
-                BatchOutcome::Conflict(detail) => BatchResult {
+                BatchOutcome::Conflict(detail) => RecordBatchResult {
                     idempotency_key,
                     outcome: Outcome::Conflict,
                     record_id: None,
                     detail: Some(detail.to_string()),
                 },
-                BatchOutcome::Erased => BatchResult {
+                BatchOutcome::Erased => RecordBatchResult {
                     idempotency_key,
                     outcome: Outcome::Erased,
                     record_id: None,
@@ -163,5 +115,5 @@ pub(crate) async fn create_batch(
     span.record("conflicts", count(|o| matches!(o, Outcome::Conflict)));
     span.record("erased", count(|o| matches!(o, Outcome::Erased)));
     tracing::info!("communication records stored");
-    Ok(HttpResponse::Ok().json(BatchResponse { results }))
+    Ok(HttpResponse::Ok().json(RecordBatchResults { results }))
 }

@@ -4,11 +4,11 @@
 //! moves to that customer's history as `late_pairing`.
 
 use crate::scopes::RecordsRead;
-use crate::store::{self, Cursor, UnassignedFilter, UnassignedRecord};
+use crate::store::{self, Cursor, UnassignedFilter};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
+use contracts::history::{UnassignedQuery, UnassignedRecordPage};
 use domain::{Channel, Timestamp};
-use serde::{Deserialize, Serialize};
 use service_kit::auth::require;
 use service_kit::database::DbPool;
 use service_kit::pagination::page_parameters;
@@ -19,32 +19,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         web::resource("/communicationRecords/unassigned")
             .route(web::get().to(list_unassigned).wrap(from_fn(require::<RecordsRead>))),
     );
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct UnassignedQuery {
-    /// Communicated at or after this (RFC 3339).
-    #[param(format = DateTime)]
-    from: Option<String>,
-    /// … and before this (RFC 3339).
-    #[param(format = DateTime)]
-    to: Option<String>,
-    /// `VOICE`, `CHAT`, `EMAIL`, `SMS`, `VIDEO` or `OTHER`.
-    channel: Option<String>,
-    /// Page size, 1 to 200 (default 50).
-    limit: Option<String>,
-    /// `nextCursor` of the previous page.
-    cursor: Option<String>,
-}
-
-/// A page of unassigned records, newest first.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct UnassignedPageResponse {
-    items: Vec<UnassignedRecord>,
-    /// Pass as `cursor` for the next page; null on the last page.
-    next_cursor: Option<String>,
 }
 
 fn time(name: &str, value: Option<&str>, problems: &mut Vec<FieldProblem>) -> Option<Timestamp> {
@@ -62,7 +36,7 @@ fn time(name: &str, value: Option<&str>, problems: &mut Vec<FieldProblem>) -> Op
     tag = "records",
     params(UnassignedQuery),
     responses(
-        (status = 200, description = "Records without a customer, newest first, with suggestions", body = UnassignedPageResponse),
+        (status = 200, description = "Records without a customer, newest first, with suggestions", body = UnassignedRecordPage),
         (status = 422, description = "A wrong parameter (named)", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -89,12 +63,14 @@ pub(crate) async fn list_unassigned(
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
-    let limit = usize::try_from(limit).unwrap_or(50);
+    // page_parameters answers 1 to 200: anything else is a fault here, not a page size.
+    let limit = usize::try_from(limit)
+        .map_err(|_| ApiError::Unexpected(anyhow::anyhow!("page_parameters answered the limit {limit}")))?;
     let cursor = after.map(Cursor::from_parts);
     let page = pool
         .run(move |c| store::list_unassigned(c, filter, cursor, limit).map_err(ApiError::from))
         .await?;
-    Ok(HttpResponse::Ok().json(UnassignedPageResponse {
+    Ok(HttpResponse::Ok().json(UnassignedRecordPage {
         items: page.records,
         next_cursor: page.next.map(|c| c.encode()),
     }))

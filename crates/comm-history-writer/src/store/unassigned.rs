@@ -18,37 +18,8 @@ pub struct UnassignedFilter {
     pub channel: Option<Channel>,
 }
 
-/// A customer whose records share a handle.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Suggestion {
-    pub customer_id: CustomerId,
-    /// Their records with this handle.
-    pub records: i64,
-    /// When the latest of them happened.
-    pub last_communicated_at: Timestamp,
-}
-
-/// The customers a record's handle suggests, most likely first (most records, then latest).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Suggestions {
-    /// More than one customer used the handle: a guess would be a guess between people.
-    pub shared: bool,
-    /// How many customers used it in all.
-    pub customers_of_handle: usize,
-    /// Up to five of them.
-    pub customers: Vec<Suggestion>,
-}
-
-/// An unassigned record and what its handle suggests.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UnassignedRecord {
-    #[serde(flatten)]
-    pub record: CommunicationRecord,
-    pub suggestions: Suggestions,
-}
+/// The wire types of an unassigned record (contracts::history).
+pub use contracts::history::{Suggestion, Suggestions, UnassignedRecord};
 
 pub struct UnassignedPage {
     pub records: Vec<UnassignedRecord>,
