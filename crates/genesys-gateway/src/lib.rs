@@ -30,7 +30,7 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
 };
 
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
-    let settings: settings::GenesysSettings = context.settings.section("genesys")?;
+    let settings = settings::load(context.settings)?;
     settings.validate().map_err(service_kit::configuration::invalid_all)?;
     let metrics = Arc::new(metrics::GatewayMetrics::register(context.metrics)?);
     let api = Arc::new(upstream::GenesysApi::new(&settings, metrics.clone())?);

@@ -52,7 +52,7 @@ impl Lookups {
     pub fn new(api: Arc<GenesysApi>, settings: &GenesysSettings, metrics: Arc<GatewayMetrics>) -> Self {
         let cache = || {
             Cache::builder()
-                .max_capacity(settings.cache_max_entries)
+                .max_capacity(settings.cache_max_entries.get())
                 .expire_after(FoundOrMissingExpiry {
                     found: Duration::from_secs(settings.cache_ttl_seconds),
                     missing: Duration::from_secs(settings.negative_cache_ttl_seconds),

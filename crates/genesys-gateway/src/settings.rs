@@ -2,7 +2,38 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use std::num::{NonZeroU32, NonZeroU64};
 use std::time::Duration;
+
+/// An `http` or `https` base URL, without query or fragment, kept without a trailing `/` so
+/// API paths (`/api/v2/...`) join it as they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(reqwest::Url);
+
+impl BaseUrl {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = reqwest::Url::parse(text.trim()).map_err(|e| format!("not a URL ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err("must be an http(s) URL with a host".to_owned());
+        }
+        if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+            return Err("must have no query, fragment or user".to_owned());
+        }
+        Ok(Self(url))
+    }
+
+    /// The URL as text, without a trailing `/`.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str().trim_end_matches('/')
+    }
+}
+
+impl<'de> Deserialize<'de> for BaseUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct GenesysSettings {
@@ -11,30 +42,33 @@ pub struct GenesysSettings {
     #[serde(default)]
     pub region: Option<String>,
     #[serde(default)]
-    pub api_base_url: Option<String>,
+    pub api_base_url: Option<BaseUrl>,
     #[serde(default)]
-    pub login_base_url: Option<String>,
+    pub login_base_url: Option<BaseUrl>,
     pub client_id: String,
     /// Never logged or printed.
     pub client_secret: SecretString,
     /// Timeout of one upstream request.
-    pub request_timeout_ms: u64,
+    pub request_timeout_ms: NonZeroU64,
     /// How long one lookup may take in all, retries and waits included, before answering 503.
-    pub deadline_ms: u64,
+    pub deadline_ms: NonZeroU64,
     /// Attempts per upstream call (the first included) on 5xx, timeouts and connection errors.
-    pub max_attempts: u32,
-    /// A 429 whose `Retry-After` is longer than this is not waited out: the caller gets 503.
+    pub max_attempts: NonZeroU32,
+    /// A 429 whose `Retry-After` is longer than this is not waited out: the caller gets 503
+    /// (0: none is waited out).
     pub max_retry_after_seconds: u64,
-    pub rate_limit_per_minute: u32,
-    pub rate_limit_burst: u32,
+    pub rate_limit_per_minute: NonZeroU32,
+    pub rate_limit_burst: NonZeroU32,
+    /// How long a name is kept (0: not kept).
     pub cache_ttl_seconds: u64,
-    pub cache_max_entries: u64,
+    pub cache_max_entries: NonZeroU64,
+    /// How long a 404 is remembered (0: not remembered).
     pub negative_cache_ttl_seconds: u64,
     /// Renew the OAuth token this long before it expires.
     pub token_renew_margin_seconds: u64,
     /// A token is renewed after this many seconds at the latest, whatever `expires_in` Genesys
     /// answered (an absurd lifetime must not keep a token, or overflow a timer).
-    pub max_token_lifetime_seconds: u64,
+    pub max_token_lifetime_seconds: NonZeroU64,
     /// A PEM file of CA certificates Genesys' https certificates may chain to besides the public
     /// (Mozilla) roots. Genesys Cloud needs none; set it only where an egress proxy of the bank's
     /// re-signs TLS with its own CA (and in tests). Empty: the public roots only.
@@ -42,26 +76,52 @@ pub struct GenesysSettings {
     pub ca_bundle: String,
 }
 
+/// Reads `[genesys]`, a value that does not parse named by its key (`genesys.max_attempts: …`).
+pub fn load(settings: &service_kit::configuration::Settings) -> anyhow::Result<GenesysSettings> {
+    let KeyNamed(section) = settings.section::<KeyNamed<GenesysSettings>>("genesys")?;
+    Ok(section)
+}
+
+/// A section whose deserialisation error names the failing key's path.
+struct KeyNamed<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for KeyNamed<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde_path_to_error::deserialize(deserializer)
+            .map(KeyNamed)
+            .map_err(|e| serde::de::Error::custom(format!("genesys.{}: {}", e.path(), e.inner())))
+    }
+}
+
 /// Where Genesys is, resolved from a region or explicit URLs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
-    pub api: String,
-    pub login: String,
+    pub api: BaseUrl,
+    pub login: BaseUrl,
 }
 
 impl GenesysSettings {
     pub fn endpoints(&self) -> Result<Endpoints, String> {
-        let trim = |url: &str| url.trim_end_matches('/').to_owned();
         match (&self.api_base_url, &self.login_base_url, &self.region) {
             (Some(api), Some(login), _) => Ok(Endpoints {
-                api: trim(api),
-                login: trim(login),
+                api: api.clone(),
+                login: login.clone(),
             }),
             (None, None, Some(region)) if !region.trim().is_empty() => {
                 let region = region.trim().trim_start_matches("api.").trim_start_matches("login.");
+                let host = |prefix: &str| {
+                    let url = BaseUrl::parse(&format!("https://{prefix}.{region}"))
+                        .map_err(|e| format!("genesys.region: not a Genesys Cloud region ({e})"))?;
+                    // A region is a host name: nothing of it may land in a path or a port.
+                    let expected = format!("{prefix}.{region}").to_ascii_lowercase();
+                    if url.0.host_str() != Some(expected.as_str()) || url.0.port().is_some() || url.0.path() != "/" {
+                        return Err("genesys.region: a host name such as mypurecloud.de".to_owned());
+                    }
+                    Ok(url)
+                };
                 Ok(Endpoints {
-                    api: format!("https://api.{region}"),
-                    login: format!("https://login.{region}"),
+                    api: host("api")?,
+                    login: host("login")?,
                 })
             }
             (Some(_), None, _) | (None, Some(_), _) => {
@@ -83,19 +143,6 @@ impl GenesysSettings {
         if self.client_secret.expose_secret().is_empty() {
             problems.push("genesys.client_secret: must be set".to_owned());
         }
-        for (key, value) in [
-            ("genesys.max_token_lifetime_seconds", self.max_token_lifetime_seconds),
-            ("genesys.request_timeout_ms", self.request_timeout_ms),
-            ("genesys.deadline_ms", self.deadline_ms),
-            ("genesys.max_attempts", u64::from(self.max_attempts)),
-            ("genesys.rate_limit_per_minute", u64::from(self.rate_limit_per_minute)),
-            ("genesys.rate_limit_burst", u64::from(self.rate_limit_burst)),
-            ("genesys.cache_max_entries", self.cache_max_entries),
-        ] {
-            if value == 0 {
-                problems.push(format!("{key}: must be at least 1"));
-            }
-        }
         if let Err(problem) = service_kit::tls::ca_bundle("genesys.ca_bundle", &self.ca_bundle) {
             problems.push(problem);
         }
@@ -107,11 +154,11 @@ impl GenesysSettings {
     }
 
     pub fn request_timeout(&self) -> Duration {
-        Duration::from_millis(self.request_timeout_ms)
+        Duration::from_millis(self.request_timeout_ms.get())
     }
 
     pub fn deadline(&self) -> Duration {
-        Duration::from_millis(self.deadline_ms)
+        Duration::from_millis(self.deadline_ms.get())
     }
 }
 
@@ -122,21 +169,21 @@ mod tests {
     fn settings(region: Option<&str>, api: Option<&str>, login: Option<&str>) -> GenesysSettings {
         GenesysSettings {
             region: region.map(str::to_owned),
-            api_base_url: api.map(str::to_owned),
-            login_base_url: login.map(str::to_owned),
+            api_base_url: api.map(|url| BaseUrl::parse(url).unwrap()),
+            login_base_url: login.map(|url| BaseUrl::parse(url).unwrap()),
             client_id: "id".to_owned(),
             client_secret: SecretString::from("secret".to_owned()),
-            request_timeout_ms: 1,
-            deadline_ms: 1,
-            max_attempts: 1,
+            request_timeout_ms: NonZeroU64::MIN,
+            deadline_ms: NonZeroU64::MIN,
+            max_attempts: NonZeroU32::MIN,
             max_retry_after_seconds: 1,
-            rate_limit_per_minute: 1,
-            rate_limit_burst: 1,
+            rate_limit_per_minute: NonZeroU32::MIN,
+            rate_limit_burst: NonZeroU32::MIN,
             cache_ttl_seconds: 1,
-            cache_max_entries: 1,
+            cache_max_entries: NonZeroU64::MIN,
             negative_cache_ttl_seconds: 1,
             token_renew_margin_seconds: 1,
-            max_token_lifetime_seconds: 1,
+            max_token_lifetime_seconds: NonZeroU64::MIN,
             ca_bundle: String::new(),
         }
     }
@@ -160,15 +207,20 @@ mod tests {
     #[test]
     fn region_gives_api_and_login_hosts() {
         let endpoints = settings(Some("euw2.pure.cloud"), None, None).endpoints().unwrap();
-        assert_eq!(endpoints.api, "https://api.euw2.pure.cloud");
-        assert_eq!(endpoints.login, "https://login.euw2.pure.cloud");
+        assert_eq!(endpoints.api.as_str(), "https://api.euw2.pure.cloud");
+        assert_eq!(endpoints.login.as_str(), "https://login.euw2.pure.cloud");
         assert_eq!(
             settings(Some("api.mypurecloud.de"), None, None)
                 .endpoints()
                 .unwrap()
-                .login,
+                .login
+                .as_str(),
             "https://login.mypurecloud.de"
         );
+        for not_a_region in ["mypurecloud.de/path", "mypurecloud.de:8443", "bad host"] {
+            let problem = settings(Some(not_a_region), None, None).endpoints().unwrap_err();
+            assert!(problem.starts_with("genesys.region:"), "{not_a_region}: {problem}");
+        }
     }
 
     #[test]
@@ -180,8 +232,23 @@ mod tests {
         )
         .endpoints()
         .unwrap();
-        assert_eq!(endpoints.api, "http://127.0.0.1:9");
+        assert_eq!(endpoints.api.as_str(), "http://127.0.0.1:9");
         assert!(settings(None, Some("http://x"), None).endpoints().is_err());
         assert!(settings(None, None, None).endpoints().is_err());
+    }
+
+    #[test]
+    fn a_base_url_is_an_http_url_with_a_host_and_nothing_after_its_path() {
+        assert_eq!(
+            BaseUrl::parse("http://127.0.0.1:9/").unwrap().as_str(),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(
+            BaseUrl::parse("https://proxy.bank/genesys/").unwrap().as_str(),
+            "https://proxy.bank/genesys"
+        );
+        for wrong in ["127.0.0.1:9", "ftp://x", "https://x/?a=1", "https://u:p@x", "not a url"] {
+            assert!(BaseUrl::parse(wrong).is_err(), "{wrong}");
+        }
     }
 }

@@ -14,7 +14,6 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -61,24 +60,24 @@ impl GenesysApi {
             .timeout(settings.request_timeout())
             .connect_timeout(settings.request_timeout())
             .build()?;
-        let per_minute = NonZeroU32::new(settings.rate_limit_per_minute).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(settings.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
         Ok(Self {
             http: service_kit::telemetry::http_client_trusting(settings.request_timeout(), &roots)?,
-            api_base_url: endpoints.api,
+            api_base_url: endpoints.api.as_str().to_owned(),
             tokens: TokenSource::new(
                 plain,
-                &endpoints.login,
+                endpoints.login.as_str(),
                 settings.client_id.clone(),
                 settings.client_secret.clone(),
                 Duration::from_secs(settings.token_renew_margin_seconds),
-                Duration::from_secs(settings.max_token_lifetime_seconds),
+                Duration::from_secs(settings.max_token_lifetime_seconds.get()),
                 metrics.clone(),
             ),
-            limiter: RateLimiter::direct(Quota::per_minute(per_minute).allow_burst(burst)),
+            limiter: RateLimiter::direct(
+                Quota::per_minute(settings.rate_limit_per_minute).allow_burst(settings.rate_limit_burst),
+            ),
             request_timeout: settings.request_timeout(),
             deadline: settings.deadline(),
-            max_attempts: settings.max_attempts,
+            max_attempts: settings.max_attempts.get(),
             max_retry_after: Duration::from_secs(settings.max_retry_after_seconds),
             metrics,
         })
