@@ -78,23 +78,18 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let key = settings
         .session_key()
         .map_err(|e| service_kit::configuration::invalid(&e))?;
-    let public_url = url::Url::parse(&settings.public_url)?;
-    let provider = if settings.has_identity_provider() {
-        Some(oidc::Oidc::new(settings.oidc.clone(), &settings.public_url)?)
-    } else {
-        None
-    };
-    let issuer = provider
-        .as_ref()
-        .map(|_| url::Url::parse(&settings.oidc.issuer))
+    let provider = settings
+        .identity_provider()
+        .map(|issuer| oidc::Oidc::new(settings.oidc.clone(), issuer.clone(), &settings.public_url))
         .transpose()?;
+    let issuer = settings.identity_provider().map(|issuer| issuer.url().clone());
     let Some(pool) = context.pool else {
         // `check-config`: the settings are checked; nothing is served.
         return Ok(Arc::new(|_: &mut web::ServiceConfig| {}));
     };
     let lifetimes = session_store::Lifetimes {
-        session: time::Duration::minutes(i64::try_from(settings.session_minutes)?),
-        idle: time::Duration::minutes(i64::try_from(settings.idle_minutes)?),
+        session: time::Duration::minutes(i64::from(settings.session_minutes.get())),
+        idle: time::Duration::minutes(i64::from(settings.idle_minutes.get())),
     };
     let store = session_store::DbSessionStore::new(pool.clone(), key.master(), lifetimes)?;
     if let Some(background) = context.background {
@@ -106,13 +101,10 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let sign_in = web::Data::new(routes::sign_in::SignInMethods {
         provider,
         development: settings.development_sign_in,
-        public_url,
+        public_url: settings.public_url.clone(),
     });
-    let services = web::Data::new(services::Services::new(
-        settings.services.clone(),
-        &settings.oidc.ca_bundle,
-    )?);
-    let session_length = actix_web::cookie::time::Duration::minutes(i64::try_from(settings.session_minutes)?);
+    let services = web::Data::new(services::Services::new(&settings.services, &settings.oidc.ca_bundle)?);
+    let session_length = actix_web::cookie::time::Duration::minutes(i64::from(settings.session_minutes.get()));
     let https = settings.is_https();
     // Over https the `__Host-` prefix: the browser takes the cookie only Secure, from this host,
     // for every path, and no sibling domain can set one in its place.

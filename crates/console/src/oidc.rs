@@ -104,14 +104,16 @@ pub enum SignInError {
 
 pub struct Oidc {
     settings: OidcSettings,
+    issuer: IssuerUrl,
     redirect: RedirectUrl,
     http: openidconnect::reqwest::Client,
     metadata: OnceCell<CoreProviderMetadata>,
 }
 
 impl Oidc {
-    pub fn new(settings: OidcSettings, public_url: &str) -> anyhow::Result<Self> {
-        let redirect = RedirectUrl::new(format!("{}/signin/callback", public_url.trim_end_matches('/')))?;
+    /// The provider at `issuer` (`console.oidc.issuer`), sending people back to `public_url`.
+    pub fn new(settings: OidcSettings, issuer: IssuerUrl, public_url: &url::Url) -> anyhow::Result<Self> {
+        let redirect = RedirectUrl::new(format!("{}/signin/callback", public_url.as_str().trim_end_matches('/')))?;
         let mut http = openidconnect::reqwest::ClientBuilder::new();
         // openidconnect's own reqwest (0.12): the bank's CA is added to its (public) roots here;
         // service_kit::tls checks the file and names the key when it is not a PEM of certificates.
@@ -131,6 +133,7 @@ impl Oidc {
             .build()?;
         Ok(Self {
             settings,
+            issuer,
             redirect,
             http,
             metadata: OnceCell::new(),
@@ -153,9 +156,7 @@ impl Oidc {
         let metadata = self
             .metadata
             .get_or_try_init(|| async {
-                let issuer =
-                    IssuerUrl::new(self.settings.issuer.clone()).map_err(|e| SignInError::Discovery(e.to_string()))?;
-                CoreProviderMetadata::discover_async(issuer, &self.http)
+                CoreProviderMetadata::discover_async(self.issuer.clone(), &self.http)
                     .await
                     .map_err(|e| SignInError::Discovery(e.to_string()))
             })
@@ -172,7 +173,10 @@ impl Oidc {
 
     /// The resource (RFC 8707) asked for on every request to the provider, when one is set.
     fn resource(&self) -> Option<String> {
-        (!self.settings.resource.is_empty()).then(|| self.settings.resource.clone())
+        self.settings
+            .resource
+            .as_ref()
+            .map(|resource| resource.as_str().to_owned())
     }
 
     /// Where to send the browser, and what to remember until it comes back.
@@ -311,12 +315,18 @@ impl Oidc {
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|_| SignInError::IdToken("its payload is not base64url".to_owned()))?;
-        let payload: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|_| SignInError::IdToken("its payload is not JSON".to_owned()))?;
-        let held: Vec<&str> = match &payload[&self.settings.role_claim] {
-            serde_json::Value::Array(values) => values.iter().filter_map(serde_json::Value::as_str).collect(),
-            serde_json::Value::String(value) => value.split_whitespace().collect(),
-            _ => Vec::new(),
+        let mut payload: std::collections::HashMap<String, RoleClaim> = serde_json::from_slice(&bytes)
+            .map_err(|_| SignInError::IdToken("its payload is not a JSON object".to_owned()))?;
+        let held: Vec<String> = match payload.remove(&self.settings.role_claim) {
+            Some(RoleClaim::List(values)) => values
+                .into_iter()
+                .filter_map(|value| match value {
+                    Listed::Text(text) => Some(text),
+                    Listed::Other(_) => None,
+                })
+                .collect(),
+            Some(RoleClaim::Text(text)) => text.split_whitespace().map(str::to_owned).collect(),
+            Some(RoleClaim::Other(_)) | None => Vec::new(),
         };
         let mut roles = Vec::new();
         for (claimed, role) in [
@@ -324,10 +334,27 @@ impl Oidc {
             (&self.settings.operator_role, Role::Operator),
             (&self.settings.backoffice_role, Role::Backoffice),
         ] {
-            if held.contains(&claimed.as_str()) {
+            if held.iter().any(|held| held == claimed) {
                 roles.push(role);
             }
         }
         Ok(roles)
     }
+}
+
+/// A claim of the ID token as the roles claim is read: a list (its texts count), space-separated
+/// text, or anything else (no role).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RoleClaim {
+    Text(String),
+    List(Vec<Listed>),
+    Other(serde::de::IgnoredAny),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Listed {
+    Text(String),
+    Other(serde::de::IgnoredAny),
 }

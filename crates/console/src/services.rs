@@ -2,6 +2,7 @@
 //! status page), and their APIs in the signed-in person's name.
 
 use crate::settings::ServiceUrls;
+use secrecy::SecretString;
 use std::time::Duration;
 
 /// One service as the status page shows it.
@@ -22,13 +23,21 @@ pub struct Figures {
 }
 
 pub struct Services {
-    urls: ServiceUrls,
-    http: reqwest::Client,
+    /// gdpr-orchestrator (the GDPR pages).
+    pub gdpr: Api,
+    /// comm-history-writer (the unassigned communications).
+    pub history: Api,
+    /// interaction-pairing (assigning a communication is pairing it).
+    pub pairing: Api,
+    /// result-ingest (the inbox and the sweeps).
+    pub ingest: Api,
+    /// Each service's `/readyz` and `/metrics`, read without a token, in the status page's order.
+    probes: Vec<(&'static str, contracts::Client)>,
 }
 
 impl Services {
     /// `ca_bundle`: `console.oidc.ca_bundle`, the bank's CA trusted besides the public roots.
-    pub fn new(urls: ServiceUrls, ca_bundle: &str) -> anyhow::Result<Self> {
+    pub fn new(urls: &ServiceUrls, ca_bundle: &str) -> anyhow::Result<Self> {
         let roots = service_kit::tls::ca_bundle("console.oidc.ca_bundle", ca_bundle).map_err(anyhow::Error::msg)?;
         let http = service_kit::tls::client_builder(&roots)
             // A redirect is never followed: reqwest drops `Authorization` on a redirect to another
@@ -37,39 +46,63 @@ impl Services {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(3))
             .build()?;
-        Ok(Self { urls, http })
+        Ok(Self {
+            gdpr: Api::new(
+                "gdpr-orchestrator",
+                &http,
+                &urls.gdpr_orchestrator_url,
+                &urls.gdpr_orchestrator_token,
+            ),
+            history: Api::new(
+                "comm-history-writer",
+                &http,
+                &urls.comm_history_writer_url,
+                &urls.comm_history_writer_token,
+            ),
+            pairing: Api::new(
+                "interaction-pairing",
+                &http,
+                &urls.interaction_pairing_url,
+                &urls.interaction_pairing_token,
+            ),
+            ingest: Api::new(
+                "result-ingest",
+                &http,
+                &urls.result_ingest_url,
+                &urls.result_ingest_token,
+            ),
+            probes: urls
+                .all()
+                .into_iter()
+                .map(|(name, url)| (name, contracts::Client::plain(http.clone(), url.clone())))
+                .collect(),
+        })
+    }
+
+    fn probe(&self, name: &str) -> Option<&contracts::Client> {
+        self.probes.iter().find(|(n, _)| *n == name).map(|(_, client)| client)
     }
 
     /// Each service's `/readyz`.
     pub async fn readiness(&self) -> Vec<ServiceStatus> {
         let mut statuses = Vec::new();
-        for (name, url) in self.urls.all() {
-            let ready = matches!(
-                self.http.get(format!("{}/readyz", url.trim_end_matches('/'))).send().await,
-                Ok(response) if response.status().is_success()
-            );
+        for (name, client) in &self.probes {
+            let ready = client.get("/readyz").send_empty().await.is_ok();
             statuses.push(ServiceStatus { name, ready });
         }
         statuses
     }
 
-    async fn metrics(&self, url: &str) -> Option<String> {
-        let response = self
-            .http
-            .get(format!("{}/metrics", url.trim_end_matches('/')))
-            .send()
-            .await
-            .ok()?;
-        if !response.status().is_success() {
-            return None;
-        }
-        response.text().await.ok()
+    /// A service's `/metrics` (Prometheus' text format), `None` when it did not answer.
+    async fn metrics(&self, name: &str) -> Option<String> {
+        let answer = self.probe(name)?.get("/metrics").send_bytes().await.ok()?;
+        String::from_utf8(answer.body).ok()
     }
 
     pub async fn figures(&self) -> Figures {
-        let ingest = self.metrics(&self.urls.result_ingest_url).await;
-        let writer = self.metrics(&self.urls.comm_history_writer_url).await;
-        let gdpr = self.metrics(&self.urls.gdpr_orchestrator_url).await;
+        let ingest = self.metrics("result-ingest").await;
+        let writer = self.metrics("comm-history-writer").await;
+        let gdpr = self.metrics("gdpr-orchestrator").await;
         Figures {
             pending_events: ingest
                 .as_deref()
@@ -132,36 +165,37 @@ mod tests {
     }
 }
 
-/// A service's answer to one of the console's calls: its status and JSON body (a problem's
-/// `detail` is shown to the person: services never put personal data in it).
-pub struct Answer {
-    pub status: reqwest::StatusCode,
-    pub body: serde_json::Value,
-}
-
-impl Answer {
-    pub fn is_success(&self) -> bool {
-        self.status.is_success()
-    }
-
-    /// What a refusal says, for the page.
-    pub fn reason(&self) -> String {
-        self.body["detail"]
-            .as_str()
-            .or(self.body["title"].as_str())
-            .unwrap_or("the service refused")
-            .to_owned()
-    }
-}
-
+/// Why a call in the signed-in person's name gave no answer the page can use.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
-    #[error("{0} is not reachable")]
-    Unreachable(&'static str),
-    #[error("{0} answered something that is not JSON")]
-    NotJson(&'static str),
+    /// The call was not sent: the request being handled has no signed-in person to name.
     #[error("the signed-in person cannot be named to the service")]
     Person,
+    /// The service's answer, or its absence (the typed client's cases).
+    #[error("{service}: {error}")]
+    Service {
+        service: &'static str,
+        #[source]
+        error: Box<contracts::ClientError>,
+    },
+}
+
+impl CallError {
+    /// The service's problem body, when it answered with one.
+    pub fn problem(&self) -> Option<&contracts::Problem> {
+        match self {
+            Self::Service { error, .. } => error.problem(),
+            Self::Person => None,
+        }
+    }
+
+    /// The service's answer's status, when it answered.
+    pub fn status(&self) -> Option<reqwest::StatusCode> {
+        match self {
+            Self::Service { error, .. } => error.status(),
+            Self::Person => None,
+        }
+    }
 }
 
 /// How a call names the signed-in person of the request being handled: their access token from
@@ -169,89 +203,100 @@ pub enum CallError {
 /// it), or, for a person of the development sign-in, their name in `X-Acting-User` (which the
 /// services accept in development only). The credentials are those the request's renewal set
 /// (renewal.rs); a call made outside a signed-in person's request names nobody and is not sent.
-fn person_header() -> Result<(&'static str, reqwest::header::HeaderValue), CallError> {
-    use crate::renewal::{Delegation, DELEGATION};
-    let delegation = DELEGATION.try_with(Clone::clone).map_err(|_| CallError::Person)?;
-    let (header, value) = match &delegation {
-        Delegation::Token(token) => ("X-Person-Token", token.as_str()),
-        Delegation::Development(subject) => ("X-Acting-User", subject.as_str()),
-    };
-    let mut value = reqwest::header::HeaderValue::from_str(value).map_err(|_| CallError::Person)?;
-    value.set_sensitive(true);
-    Ok((header, value))
+fn delegation() -> Result<crate::renewal::Delegation, CallError> {
+    crate::renewal::DELEGATION
+        .try_with(Clone::clone)
+        .map_err(|_| CallError::Person)
 }
 
-/// A service whose API the console's pages call.
-#[derive(Debug, Clone, Copy)]
-pub enum Api {
-    GdprOrchestrator,
-    CommHistoryWriter,
-    InteractionPairing,
-    ResultIngest,
+/// One service whose API the console's pages call: its name (for pages and logs) and the typed
+/// client holding its address and the console's token there.
+pub struct Api {
+    pub name: &'static str,
+    client: contracts::Client,
 }
 
-impl Services {
-    /// Calls gdpr-orchestrator as the console, for the request's signed-in person.
-    pub async fn gdpr(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&serde_json::Value>,
-    ) -> Result<Answer, CallError> {
-        self.call(Api::GdprOrchestrator, method, path, body).await
+/// A call being built, in the signed-in person's name (named when it is sent: see
+/// [`Call::send`]).
+pub struct Call {
+    service: &'static str,
+    request: contracts::client::Request,
+}
+
+impl Call {
+    pub fn query<Q: serde::Serialize + ?Sized>(self, query: &Q) -> Self {
+        Self {
+            request: self.request.query(query),
+            ..self
+        }
     }
 
-    /// Calls a service as the console, for the signed-in person of the request being handled (see
-    /// `person_header`: what the service records names them).
-    pub async fn call(
-        &self,
-        api: Api,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&serde_json::Value>,
-    ) -> Result<Answer, CallError> {
-        use secrecy::ExposeSecret;
-        let (name, url, token) = match api {
-            Api::GdprOrchestrator => (
-                "gdpr-orchestrator",
-                &self.urls.gdpr_orchestrator_url,
-                &self.urls.gdpr_orchestrator_token,
-            ),
-            Api::CommHistoryWriter => (
-                "comm-history-writer",
-                &self.urls.comm_history_writer_url,
-                &self.urls.comm_history_writer_token,
-            ),
-            Api::InteractionPairing => (
-                "interaction-pairing",
-                &self.urls.interaction_pairing_url,
-                &self.urls.interaction_pairing_token,
-            ),
-            Api::ResultIngest => (
-                "result-ingest",
-                &self.urls.result_ingest_url,
-                &self.urls.result_ingest_token,
-            ),
-        };
-        let (header, person) = person_header()?;
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", url.trim_end_matches('/')))
-            .bearer_auth(token.expose_secret())
-            .header(header, person);
-        if let Some(body) = body {
-            request = request.json(body);
+    pub fn json<B: serde::Serialize + ?Sized>(self, body: &B) -> Self {
+        Self {
+            request: self.request.json(body),
+            ..self
         }
-        let response = request.send().await.map_err(|_| CallError::Unreachable(name))?;
-        let status = response.status();
-        let body = response.json().await.map_err(|_| CallError::NotJson(name))?;
-        Ok(Answer { status, body })
+    }
+
+    /// The request, naming the signed-in person of the request being handled (see
+    /// `delegation`: what the service records names them).
+    fn in_persons_name(self) -> Result<(&'static str, contracts::client::Request), CallError> {
+        use crate::renewal::Delegation;
+        let request = match delegation()? {
+            Delegation::Token(token) => self.request.person_token(&token),
+            Delegation::Development(subject) => self.request.header("X-Acting-User", &subject),
+        };
+        Ok((self.service, request))
+    }
+
+    /// Makes the call: a 2xx body as the contract's `T`.
+    pub async fn send<T: serde::de::DeserializeOwned>(self) -> Result<T, CallError> {
+        let (service, request) = self.in_persons_name()?;
+        request.send::<T>().await.map_err(|e| failed(service, e))
+    }
+
+    /// Makes the call: a 2xx answer whose body is not needed.
+    pub async fn send_empty(self) -> Result<(), CallError> {
+        let (service, request) = self.in_persons_name()?;
+        request.send_empty().await.map(drop).map_err(|e| failed(service, e))
+    }
+}
+
+fn failed(service: &'static str, error: contracts::ClientError) -> CallError {
+    CallError::Service {
+        service,
+        error: Box::new(error),
+    }
+}
+
+impl Api {
+    fn new(name: &'static str, http: &reqwest::Client, base: &url::Url, token: &SecretString) -> Self {
+        Self {
+            name,
+            client: contracts::Client::plain(http.clone(), base.clone()).with_token(token.clone()),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Call {
+        self.call(reqwest::Method::GET, path)
+    }
+
+    pub fn post(&self, path: &str) -> Call {
+        self.call(reqwest::Method::POST, path)
+    }
+
+    /// A call of `path` as the console, for the signed-in person of the request being handled.
+    pub fn call(&self, method: reqwest::Method, path: &str) -> Call {
+        Call {
+            service: self.name,
+            request: self.client.request(method, path),
+        }
     }
 }
 
 #[cfg(test)]
 mod redirect_tests {
-    use super::{Api, Services};
+    use super::{CallError, Services};
     use crate::renewal::{Delegation, DELEGATION};
     use crate::settings::ServiceUrls;
     use secrecy::SecretString;
@@ -280,15 +325,16 @@ mod redirect_tests {
 
     /// The console's call to gdpr-orchestrator at `url`, trusting `ca_bundle` besides the public
     /// roots, for a person whose token is `the-persons-token`.
-    async fn call_at(url: &str, ca_bundle: &str) -> Result<super::Answer, super::CallError> {
+    async fn call_at(url: &str, ca_bundle: &str) -> Result<(), CallError> {
         let token = || SecretString::from("caller-token".to_owned());
+        let url: url::Url = url.parse().unwrap();
         let services = Services::new(
-            ServiceUrls {
-                interaction_pairing_url: url.to_owned(),
-                comm_history_writer_url: url.to_owned(),
-                genesys_gateway_url: url.to_owned(),
-                result_ingest_url: url.to_owned(),
-                gdpr_orchestrator_url: url.to_owned(),
+            &ServiceUrls {
+                interaction_pairing_url: url.clone(),
+                comm_history_writer_url: url.clone(),
+                genesys_gateway_url: url.clone(),
+                result_ingest_url: url.clone(),
+                gdpr_orchestrator_url: url,
                 gdpr_orchestrator_token: token(),
                 comm_history_writer_token: token(),
                 interaction_pairing_token: token(),
@@ -300,7 +346,7 @@ mod redirect_tests {
         DELEGATION
             .scope(
                 Delegation::Token("the-persons-token".to_owned()),
-                services.call(Api::GdprOrchestrator, reqwest::Method::GET, "/gdpr/requests", None),
+                services.gdpr.get("/gdpr/requests").send_empty(),
             )
             .await
     }
@@ -314,10 +360,12 @@ mod redirect_tests {
         let front = test_support::tls::TlsFront::start(&ca, upstream).await;
         let untrusted = call_at(&front.url, "").await;
         println!("without the bank's CA: {:?}", untrusted.as_ref().err());
-        assert!(matches!(untrusted, Err(super::CallError::Unreachable(_))));
+        assert!(
+            matches!(&untrusted, Err(CallError::Service { error, .. }) if matches!(**error, contracts::ClientError::Transport { .. })),
+            "{untrusted:?}"
+        );
         let bundle = ca.pem_file();
-        let trusted = call_at(&front.url, bundle.to_str().unwrap()).await.unwrap();
-        assert_eq!(trusted.status, reqwest::StatusCode::OK);
+        call_at(&front.url, bundle.to_str().unwrap()).await.unwrap();
         assert!(answered
             .join()
             .unwrap()
@@ -344,8 +392,12 @@ mod redirect_tests {
             ),
         );
         let stolen = answer_once(elsewhere, json_answer("200 OK", ""));
-        let answer = call_at(&service_url, "").await.unwrap();
-        assert_eq!(answer.status, reqwest::StatusCode::TEMPORARY_REDIRECT);
+        let answer = call_at(&service_url, "").await;
+        // The 3xx is the service's answer, not one to follow: not a 2xx, so no answer the page uses.
+        assert_eq!(
+            answer.unwrap_err().status(),
+            Some(reqwest::StatusCode::TEMPORARY_REDIRECT)
+        );
         let head = redirected.join().unwrap().to_ascii_lowercase();
         assert!(head.contains("x-person-token: the-persons-token"), "{head}");
         // Nobody went to the other host: wake its listener with a plain connection and look.

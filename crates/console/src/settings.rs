@@ -1,18 +1,23 @@
 //! `[console]`: where the console is, its session key, the identity provider, the services.
+//! Parsed into what they mean: addresses as URLs (an optional one as an `Option`), counts as
+//! non-zero numbers; what serde cannot say (ranges, https outside development) `validate` checks.
 
 use base64::Engine;
+use openidconnect::IssuerUrl;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use service_kit::configuration::Environment;
+use std::num::NonZeroU32;
+use url::Url;
 
 /// The `[console]` section.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ConsoleSettings {
-    pub public_url: String,
+    pub public_url: Url,
     pub session_key: SecretString,
-    pub session_minutes: u64,
+    pub session_minutes: NonZeroU32,
     /// A session left alone this long ends (checked on every request, on the server).
-    pub idle_minutes: u64,
+    pub idle_minutes: NonZeroU32,
     /// Development only: a sign-in form where anyone picks a name and roles (devstack).
     pub development_sign_in: bool,
     pub oidc: OidcSettings,
@@ -22,13 +27,17 @@ pub struct ConsoleSettings {
 /// `[console.oidc]`: the bank's OpenID provider and how its roles map to the console's.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OidcSettings {
-    pub issuer: String,
+    /// The provider, exactly as its discovery document names itself (no slash added). Empty or
+    /// absent: none (the development sign-in alone).
+    #[serde(default, deserialize_with = "optional_issuer")]
+    pub issuer: Option<IssuerUrl>,
     pub client_id: String,
     pub client_secret: SecretString,
     /// The resource (RFC 8707) the access token is asked for: the services' audience
-    /// (`auth.persons.audience`). Empty: none is named (the provider's default resource).
-    #[serde(default)]
-    pub resource: String,
+    /// (`auth.persons.audience`), sent as written. Empty or absent: none is named (the
+    /// provider's default resource).
+    #[serde(default, deserialize_with = "optional_resource")]
+    pub resource: Option<Resource>,
     /// Scopes asked for besides `openid profile` (space-separated), e.g. `offline_access` where the
     /// provider gives refresh tokens only then, or the services' API scope.
     #[serde(default)]
@@ -38,20 +47,53 @@ pub struct OidcSettings {
     pub operator_role: String,
     pub backoffice_role: String,
     /// A PEM file of the bank's own CA certificates, trusted besides the public roots for the
-    /// identity provider and for the services the console calls. Empty: the public roots only.
+    /// identity provider and for the services the console calls. Empty: the public roots only
+    /// (service_kit::tls::ca_bundle's convention).
     #[serde(default)]
     pub ca_bundle: String,
 }
 
+/// An absolute URI kept exactly as written: an audience is compared as a string, so
+/// `https://ccbridge.example` must not become `https://ccbridge.example/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource(String);
+
+impl Resource {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An empty text is no value: the defaults and the chart write `""` for "not set".
+fn optional_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let text = Option::<String>::deserialize(deserializer)?;
+    Ok(text.filter(|t| !t.trim().is_empty()))
+}
+
+fn optional_issuer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<IssuerUrl>, D::Error> {
+    optional_text(deserializer)?
+        .map(|text| IssuerUrl::new(text).map_err(|_| serde::de::Error::custom("not a URL")))
+        .transpose()
+}
+
+fn optional_resource<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Resource>, D::Error> {
+    optional_text(deserializer)?
+        .map(|text| match Url::parse(&text) {
+            Ok(_) => Ok(Resource(text)),
+            Err(_) => Err(serde::de::Error::custom("must be an absolute URI (RFC 8707)")),
+        })
+        .transpose()
+}
+
 /// `[console.services]`: the services' base URLs, and the console's token on those whose API its
-/// pages call (its caller there may delegate: it names the signed-in person in `X-Acting-User`).
+/// pages call (its caller there delegates: it names the signed-in person, services.rs).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServiceUrls {
-    pub interaction_pairing_url: String,
-    pub comm_history_writer_url: String,
-    pub genesys_gateway_url: String,
-    pub result_ingest_url: String,
-    pub gdpr_orchestrator_url: String,
+    pub interaction_pairing_url: Url,
+    pub comm_history_writer_url: Url,
+    pub genesys_gateway_url: Url,
+    pub result_ingest_url: Url,
+    pub gdpr_orchestrator_url: Url,
     /// On gdpr-orchestrator, scope `dpo`: the GDPR pages.
     pub gdpr_orchestrator_token: SecretString,
     /// On comm-history-writer, scope `records:read`: the unassigned communications.
@@ -65,7 +107,7 @@ pub struct ServiceUrls {
 
 impl ServiceUrls {
     /// Each service by name, in the order the status page shows them.
-    pub fn all(&self) -> [(&'static str, &str); 5] {
+    pub fn all(&self) -> [(&'static str, &Url); 5] {
         [
             ("interaction-pairing", &self.interaction_pairing_url),
             ("comm-history-writer", &self.comm_history_writer_url),
@@ -76,17 +118,16 @@ impl ServiceUrls {
     }
 }
 
-fn is_http(url: &str) -> bool {
-    url.starts_with("http://") || url.starts_with("https://")
+fn is_http(url: &Url) -> bool {
+    matches!(url.scheme(), "http" | "https")
 }
 
 /// Whether `url` may be used outside development: https, or http to a loopback IP (a sidecar on
 /// the same host), never plain http over a network.
-fn is_https_or_loopback(url: &str) -> bool {
-    let Ok(parsed) = url::Url::parse(url) else { return false };
-    match parsed.scheme() {
+fn is_https_or_loopback(url: &Url) -> bool {
+    match url.scheme() {
         "https" => true,
-        "http" => match parsed.host() {
+        "http" => match url.host() {
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
             _ => false,
@@ -98,7 +139,7 @@ fn is_https_or_loopback(url: &str) -> bool {
 impl ConsoleSettings {
     /// Whether the browser reaches the console over https: then HSTS and the `__Host-` cookie.
     pub fn is_https(&self) -> bool {
-        self.public_url.starts_with("https://")
+        self.public_url.scheme() == "https"
     }
 
     /// The session cookie's key (at least 64 bytes: half signs, half encrypts).
@@ -116,10 +157,10 @@ impl ConsoleSettings {
         Ok(actix_web::cookie::Key::from(&bytes))
     }
 
-    /// Whether the bank's identity provider is configured (it may be left out only in development,
+    /// The bank's identity provider, when configured (it may be left out only in development,
     /// with the development sign-in in its place).
-    pub fn has_identity_provider(&self) -> bool {
-        !self.oidc.issuer.is_empty()
+    pub fn identity_provider(&self) -> Option<&IssuerUrl> {
+        self.oidc.issuer.as_ref()
     }
 
     pub fn validate(&self, environment: Environment) -> Result<(), Vec<String>> {
@@ -127,16 +168,16 @@ impl ConsoleSettings {
         if let Err(problem) = self.session_key() {
             problems.push(problem);
         }
-        if !is_http(&self.public_url) || url::Url::parse(&self.public_url).is_err() {
+        if !is_http(&self.public_url) {
             problems.push("console.public_url: must be an http(s) URL".to_owned());
         } else if environment != Environment::Development && !is_https_or_loopback(&self.public_url) {
             problems
                 .push("console.public_url: must be https outside development (http only on a loopback IP)".to_owned());
         }
-        if !(5..=1440).contains(&self.session_minutes) {
+        if !(5..=1440).contains(&self.session_minutes.get()) {
             problems.push("console.session_minutes: must be 5 to 1440".to_owned());
         }
-        if !(1..=self.session_minutes.max(1)).contains(&self.idle_minutes) {
+        if self.idle_minutes > self.session_minutes {
             problems.push("console.idle_minutes: must be 1 to console.session_minutes".to_owned());
         }
         if self.development_sign_in && environment != Environment::Development {
@@ -145,22 +186,23 @@ impl ConsoleSettings {
                     .to_owned(),
             );
         }
-        if self.has_identity_provider() || !self.development_sign_in {
-            if !is_http(&self.oidc.issuer) {
-                problems.push("console.oidc.issuer: must be the identity provider's http(s) URL".to_owned());
-            } else if environment != Environment::Development && !is_https_or_loopback(&self.oidc.issuer) {
-                problems.push(
-                    "console.oidc.issuer: must be https outside development (http only on a loopback IP)".to_owned(),
-                );
+        if self.oidc.issuer.is_some() || !self.development_sign_in {
+            match &self.oidc.issuer {
+                Some(issuer) if is_http(issuer.url()) => {
+                    if environment != Environment::Development && !is_https_or_loopback(issuer.url()) {
+                        problems.push(
+                            "console.oidc.issuer: must be https outside development (http only on a loopback IP)"
+                                .to_owned(),
+                        );
+                    }
+                }
+                _ => problems.push("console.oidc.issuer: must be the identity provider's http(s) URL".to_owned()),
             }
             if self.oidc.client_id.is_empty() {
                 problems.push("console.oidc.client_id: must be set".to_owned());
             }
             if self.oidc.client_secret.expose_secret().is_empty() {
                 problems.push("console.oidc.client_secret: must be set".to_owned());
-            }
-            if !self.oidc.resource.is_empty() && url::Url::parse(&self.oidc.resource).is_err() {
-                problems.push("console.oidc.resource: must be an absolute URI (RFC 8707)".to_owned());
             }
         }
         if let Err(problem) = service_kit::tls::ca_bundle("console.oidc.ca_bundle", &self.oidc.ca_bundle) {
@@ -183,18 +225,26 @@ impl ConsoleSettings {
 mod tests {
     use super::*;
 
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    fn issuer(text: &str) -> IssuerUrl {
+        IssuerUrl::new(text.to_owned()).unwrap()
+    }
+
     fn with_key(key: &str) -> ConsoleSettings {
         ConsoleSettings {
-            public_url: "https://console.bank.example".to_owned(),
+            public_url: url("https://console.bank.example"),
             session_key: SecretString::from(key.to_owned()),
-            session_minutes: 480,
-            idle_minutes: 15,
+            session_minutes: NonZeroU32::new(480).unwrap(),
+            idle_minutes: NonZeroU32::new(15).unwrap(),
             development_sign_in: false,
             oidc: OidcSettings {
-                issuer: "https://login.bank.example".to_owned(),
+                issuer: Some(issuer("https://login.bank.example")),
                 client_id: "console".to_owned(),
                 client_secret: SecretString::from("secret".to_owned()),
-                resource: String::new(),
+                resource: None,
                 extra_scopes: String::new(),
                 role_claim: "roles".to_owned(),
                 dpo_role: "dpo".to_owned(),
@@ -203,11 +253,11 @@ mod tests {
                 ca_bundle: String::new(),
             },
             services: ServiceUrls {
-                interaction_pairing_url: "http://pairing".to_owned(),
-                comm_history_writer_url: "http://writer".to_owned(),
-                genesys_gateway_url: "http://gateway".to_owned(),
-                result_ingest_url: "http://ingest".to_owned(),
-                gdpr_orchestrator_url: "http://orchestrator".to_owned(),
+                interaction_pairing_url: url("http://pairing"),
+                comm_history_writer_url: url("http://writer"),
+                genesys_gateway_url: url("http://gateway"),
+                result_ingest_url: url("http://ingest"),
+                gdpr_orchestrator_url: url("http://orchestrator"),
                 gdpr_orchestrator_token: SecretString::from(String::new()),
                 comm_history_writer_token: SecretString::from(String::new()),
                 interaction_pairing_token: SecretString::from(String::new()),
@@ -252,7 +302,7 @@ mod tests {
     #[test]
     fn the_identity_provider_may_be_left_out_only_for_the_development_sign_in() {
         let mut settings = with_key(&production_key());
-        settings.oidc.issuer = String::new();
+        settings.oidc.issuer = None;
         assert_eq!(
             settings.validate(Environment::Development).unwrap_err(),
             ["console.oidc.issuer: must be the identity provider's http(s) URL"]
@@ -260,7 +310,7 @@ mod tests {
         settings.development_sign_in = true;
         assert!(settings.validate(Environment::Development).is_ok());
         // Named, the provider must be complete even beside the development sign-in.
-        settings.oidc.issuer = "https://login.bank.example".to_owned();
+        settings.oidc.issuer = Some(issuer("https://login.bank.example"));
         settings.oidc.client_id = String::new();
         assert_eq!(
             settings.validate(Environment::Development).unwrap_err(),
@@ -271,8 +321,8 @@ mod tests {
     #[test]
     fn plain_http_to_the_browser_or_the_provider_is_refused_outside_development_but_on_a_loopback_ip() {
         let mut settings = with_key(&production_key());
-        settings.public_url = "http://console.bank.example".to_owned();
-        settings.oidc.issuer = "http://login.bank.example".to_owned();
+        settings.public_url = url("http://console.bank.example");
+        settings.oidc.issuer = Some(issuer("http://login.bank.example"));
         assert_eq!(
             settings.validate(Environment::Production).unwrap_err(),
             [
@@ -281,11 +331,11 @@ mod tests {
             ]
         );
         assert!(settings.validate(Environment::Development).is_ok());
-        settings.public_url = "http://127.0.0.1:8080".to_owned();
-        settings.oidc.issuer = "http://[::1]:9000".to_owned();
+        settings.public_url = url("http://127.0.0.1:8080");
+        settings.oidc.issuer = Some(issuer("http://[::1]:9000"));
         assert!(settings.validate(Environment::Production).is_ok());
         // A name that resolves to loopback is still a name: refused.
-        settings.public_url = "http://localhost:8080".to_owned();
+        settings.public_url = url("http://localhost:8080");
         assert_eq!(settings.validate(Environment::Production).unwrap_err().len(), 1);
     }
 
@@ -307,7 +357,8 @@ mod tests {
         std::fs::write(&good, ca.cert.pem()).unwrap();
         settings.oidc.ca_bundle = good.display().to_string();
         assert!(settings.validate(Environment::Production).is_ok());
-        crate::oidc::Oidc::new(settings.oidc.clone(), &settings.public_url).unwrap();
-        crate::services::Services::new(settings.services.clone(), &settings.oidc.ca_bundle).unwrap();
+        let provider = settings.oidc.issuer.clone().unwrap();
+        crate::oidc::Oidc::new(settings.oidc.clone(), provider, &settings.public_url).unwrap();
+        crate::services::Services::new(&settings.services, &settings.oidc.ca_bundle).unwrap();
     }
 }

@@ -7,10 +7,11 @@ pub mod sign_in;
 mod status;
 mod unassigned;
 
+use crate::services::CallError;
 use crate::session::Person;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
 use askama::Template;
-
-use actix_web::web;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     assets::config(cfg);
@@ -50,11 +51,106 @@ struct Notice<'a> {
     back_label: &'a str,
 }
 
-/// A JSON value as a page shows it: text as it is, null as nothing.
-fn text(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(text) => text.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
+impl Notice<'_> {
+    fn with_status(&self, status: StatusCode) -> HttpResponse {
+        let mut response = page(self.render());
+        if response.status().is_success() {
+            *response.status_mut() = status;
+        }
+        response
     }
+}
+
+/// A form's field the console could not send as the service's contract says (not an id, not a
+/// time): 422, naming the field, never repeating its value.
+pub(crate) fn bad_form(person: Person, heading: &str, reason: &str, back: Back<'_>) -> HttpResponse {
+    Notice {
+        person: Some(person),
+        heading,
+        reason,
+        back: back.path,
+        back_label: back.label,
+    }
+    .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+}
+
+/// Where a page about a failed call sends the person back to.
+#[derive(Clone, Copy)]
+pub(crate) struct Back<'a> {
+    pub path: &'a str,
+    pub label: &'a str,
+}
+
+/// What a service's refusal says, for the page: its problem's detail, else its title (services
+/// never put personal data in either).
+pub(crate) fn reason(problem: &contracts::Problem) -> &str {
+    problem.detail.as_deref().unwrap_or(&problem.title)
+}
+
+/// A call that gave no answer the page can use, as a page: a refusal (a problem) with the
+/// service's detail (422; the service's own status stays in the log); no answer, or one that is
+/// not the service's (a proxy's page, a redirect), as "not available" (502); an answer off the
+/// contract as an error that names no data (502, logged by the field's path, never its value).
+pub(crate) fn failed(error: &CallError, person: Option<Person>, back: Back<'_>) -> HttpResponse {
+    use contracts::ClientError;
+    let (heading, reason, status) = match error {
+        CallError::Person => {
+            tracing::error!("a call was made outside a signed-in person's request");
+            (
+                "Not available",
+                "You could not be named to the service: sign in again.".to_owned(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            )
+        }
+        CallError::Service { service, error } => match &**error {
+            ClientError::Problem { status, problem, .. } if status.is_client_error() => {
+                tracing::info!(service, status = status.as_u16(), problem = %problem.problem_type, "a service refused a call");
+                (
+                    "Refused",
+                    format!("{service} refused: {}", self::reason(problem)),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+            }
+            ClientError::Problem { status, problem, .. } => {
+                tracing::warn!(service, status = status.as_u16(), problem = %problem.problem_type, "a service failed a call");
+                (
+                    "Not available",
+                    format!("{service} could not answer: {}", self::reason(problem)),
+                    StatusCode::BAD_GATEWAY,
+                )
+            }
+            ClientError::UnexpectedBody { status, path, category } => {
+                tracing::error!(service, status = status.as_u16(), path = %path, category, "a service's answer is off its contract");
+                (
+                    "Not understood",
+                    format!("{service} answered something the console cannot read. Tell the service's operators."),
+                    StatusCode::BAD_GATEWAY,
+                )
+            }
+            ClientError::Transport { .. } | ClientError::UnexpectedStatus { .. } => {
+                tracing::warn!(service, error = %error, "a service did not answer");
+                (
+                    "Not available",
+                    format!("{service} is not available. Try again in a moment."),
+                    StatusCode::BAD_GATEWAY,
+                )
+            }
+            ClientError::InvalidPath { .. } => {
+                tracing::error!(service, "a call's path did not make an address");
+                (
+                    "Not available",
+                    format!("{service} could not be called."),
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                )
+            }
+        },
+    };
+    Notice {
+        person,
+        heading,
+        reason: &reason,
+        back: back.path,
+        back_label: back.label,
+    }
+    .with_status(status)
 }

@@ -5,36 +5,42 @@
 //! it in the pairing's transaction); one paired meanwhile is shown with who paired it, and is
 //! re-assigned only with a reason, recorded with the pairing.
 
-use super::{page, text, Notice};
-use crate::services::{Api, CallError, Services};
+use super::{failed, page, Back};
+use crate::services::{CallError, Services};
 use crate::session::{self, Person, Refusal, Role};
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use reqwest::Method;
+use contracts::history::{UnassignedQuery, UnassignedRecordPage};
+use contracts::pairing::{Actor, PairInteraction, Pairing, PairingMode};
+use domain::{CustomerId, InteractionId};
 use serde::Deserialize;
-use serde_json::json;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/unassigned", web::get().to(list))
         .route("/unassigned/assign", web::post().to(assign));
 }
 
+const BACK: Back<'static> = Back {
+    path: "/unassigned",
+    label: "Back to the unassigned communications",
+};
+
 struct SuggestionRow {
     customer_id: String,
-    records: String,
+    records: i64,
     last: String,
 }
 
 struct RecordRow {
     interaction_id: String,
     at: String,
-    channel: String,
+    channel: &'static str,
     handle: String,
     title: String,
     shared: bool,
-    customers_of_handle: String,
+    customers_of_handle: usize,
     suggestions: Vec<SuggestionRow>,
 }
 
@@ -45,31 +51,6 @@ struct ListPage {
     csrf: String,
     notice: Option<String>,
     records: Vec<RecordRow>,
-}
-
-fn unavailable(error: &CallError, status: StatusCode, reason: &str) -> HttpResponse {
-    tracing::warn!(error = %error, "a service call failed");
-    let mut response = page(
-        Notice {
-            person: None,
-            heading: "Not available",
-            reason,
-            back: "/unassigned",
-            back_label: "Back to the unassigned communications",
-        }
-        .render(),
-    );
-    *response.status_mut() = status;
-    response
-}
-
-/// A service that did not answer: a 502 page saying which.
-fn did_not_answer(error: &CallError, service: &str) -> HttpResponse {
-    unavailable(
-        error,
-        StatusCode::BAD_GATEWAY,
-        &format!("{service} did not answer. Try again in a moment."),
-    )
 }
 
 #[derive(Deserialize)]
@@ -83,48 +64,44 @@ async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, "/unassigned", Role::Backoffice)?;
-    let answer = match services
-        .call(
-            Api::CommHistoryWriter,
-            Method::GET,
-            "/communicationRecords/unassigned?limit=50",
-            None,
-        )
+    let which = UnassignedQuery {
+        limit: Some("50".to_owned()),
+        ..UnassignedQuery::default()
+    };
+    let answer: UnassignedRecordPage = match services
+        .history
+        .get("/communicationRecords/unassigned")
+        .query(&which)
+        .send()
         .await
     {
-        Ok(answer) if answer.is_success() => answer,
-        Ok(answer) => {
-            tracing::warn!(status = %answer.status, "comm-history-writer refused the unassigned listing");
-            return Ok(unavailable(
-                &CallError::Unreachable("comm-history-writer"),
-                StatusCode::BAD_GATEWAY,
-                "comm-history-writer refused the listing.",
-            ));
-        }
-        Err(error) => return Ok(did_not_answer(&error, "comm-history-writer")),
+        Ok(answer) => answer,
+        Err(error) => return Ok(failed(&error, Some(person), BACK)),
     };
-    let records = answer.body["items"]
-        .as_array()
+    let records = answer
+        .items
         .into_iter()
-        .flatten()
-        .map(|r| RecordRow {
-            interaction_id: text(&r["interactionId"]),
-            at: text(&r["communicatedAt"]),
-            channel: text(&r["channel"]),
-            handle: text(&r["customerHandle"]),
-            title: text(&r["title"]),
-            shared: r["suggestions"]["shared"].as_bool().unwrap_or(false),
-            customers_of_handle: text(&r["suggestions"]["customersOfHandle"]),
-            suggestions: r["suggestions"]["customers"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|s| SuggestionRow {
-                    customer_id: text(&s["customerId"]),
-                    records: text(&s["records"]),
-                    last: text(&s["lastCommunicatedAt"]),
-                })
-                .collect(),
+        .map(|r| {
+            let attributes = r.record.attributes;
+            RecordRow {
+                interaction_id: attributes.interaction_id.to_string(),
+                at: attributes.communicated_at.to_string(),
+                channel: attributes.channel.as_str(),
+                handle: attributes.customer_handle.as_str().to_owned(),
+                title: attributes.title.as_str().to_owned(),
+                shared: r.suggestions.shared,
+                customers_of_handle: r.suggestions.customers_of_handle,
+                suggestions: r
+                    .suggestions
+                    .customers
+                    .into_iter()
+                    .map(|s| SuggestionRow {
+                        customer_id: s.customer_id.to_string(),
+                        records: s.records,
+                        last: s.last_communicated_at.to_string(),
+                    })
+                    .collect(),
+            }
         })
         .collect();
     let notice = query
@@ -160,11 +137,15 @@ struct PairedRow {
 }
 
 /// Who made a pairing, as shown: the person's display name and the client it came through.
-fn actor(value: &serde_json::Value) -> String {
-    match (value["displayName"].as_str(), value["caller"].as_str()) {
-        (Some(name), Some(caller)) => format!("{name} (through {caller})"),
-        (None, Some(caller)) => format!("{caller} (no person)"),
-        _ => "not recorded".to_owned(),
+fn actor(actor: Option<&Actor>) -> String {
+    match actor {
+        Some(Actor {
+            display_name: Some(name),
+            caller,
+            ..
+        }) => format!("{name} (through {caller})"),
+        Some(Actor { caller, .. }) => format!("{caller} (no person)"),
+        None => "not recorded".to_owned(),
     }
 }
 
@@ -180,31 +161,33 @@ struct ReassignPage {
 
 /// The page of a communication paired since the list was shown: who has it, and the form that
 /// re-assigns it with a reason. 409: the assignment asked for did not happen.
-async fn paired_meanwhile(services: &Services, person: Person, form: &AssignForm) -> HttpResponse {
-    let interaction = form.interaction_id.trim();
+async fn paired_meanwhile(
+    services: &Services,
+    person: Person,
+    interaction: InteractionId,
+    customer: CustomerId,
+) -> HttpResponse {
     let path = format!("/customers/supportInteraction/{interaction}");
-    let answer = match services.call(Api::InteractionPairing, Method::GET, &path, None).await {
-        Ok(answer) if answer.is_success() => answer,
-        Ok(answer) => return not_assigned(person, &answer.reason()),
-        Err(error) => return did_not_answer(&error, "interaction-pairing"),
+    let pairing: Pairing = match services.pairing.get(&path).send().await {
+        Ok(pairing) => pairing,
+        Err(error) => return not_assigned(&error, person),
     };
-    let customers = answer.body["customers"]
-        .as_array()
+    let customers = pairing
+        .customers
         .into_iter()
-        .flatten()
         .map(|c| PairedRow {
-            customer_id: text(&c["customerId"]),
-            paired_at: text(&c["pairedAt"]),
-            paired_by: actor(&c["pairedBy"]),
-            reason: text(&c["reason"]),
+            customer_id: c.customer_id.to_string(),
+            paired_at: c.paired_at.to_string(),
+            paired_by: actor(c.paired_by.as_ref()),
+            reason: c.reason.unwrap_or_default(),
         })
         .collect();
     let mut response = page(
         ReassignPage {
             csrf: person.csrf.clone(),
             person: Some(person),
-            interaction_id: interaction.to_owned(),
-            customer_id: form.customer_id.trim().to_owned(),
+            interaction_id: interaction.to_string(),
+            customer_id: customer.to_string(),
             customers,
         }
         .render(),
@@ -213,21 +196,16 @@ async fn paired_meanwhile(services: &Services, person: Person, form: &AssignForm
     response
 }
 
-/// interaction-pairing refused the assignment: its reason, on a page of its own.
-fn not_assigned(person: Person, reason: &str) -> HttpResponse {
-    let reason = format!("interaction-pairing refused: {reason}");
-    let mut response = page(
-        Notice {
-            person: Some(person),
-            heading: "Not assigned",
-            reason: &reason,
-            back: "/unassigned",
-            back_label: "Back to the unassigned communications",
-        }
-        .render(),
-    );
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    response
+/// The assignment did not happen: interaction-pairing's reason (or why it could not be asked),
+/// on a page of its own.
+fn not_assigned(error: &CallError, person: Person) -> HttpResponse {
+    failed(error, Some(person), BACK)
+}
+
+/// A form's field that is not an id: refused naming the field, never repeating the value.
+fn bad_field(person: Person, field: &str) -> HttpResponse {
+    let reason = format!("The {field} is not an id (a UUID such as 5773eca4-0874-4617-a6e8-85591aa94609).");
+    super::bad_form(person, "Not assigned", &reason, BACK)
 }
 
 async fn assign(
@@ -237,37 +215,37 @@ async fn assign(
 ) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, "/unassigned", Role::Backoffice)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
-    let body = match form.reason.as_deref() {
-        None => json!({
-            "interactionId": form.interaction_id.trim(),
-            "customerId": form.customer_id.trim(),
-            "mode": "unassigned",
-        }),
-        Some(reason) => json!({
-            "interactionId": form.interaction_id.trim(),
-            "customerId": form.customer_id.trim(),
-            "mode": "reassign",
-            "reason": reason.trim(),
-        }),
+    let Ok(interaction) = InteractionId::parse(form.interaction_id.trim()) else {
+        return Ok(bad_field(person, "interaction id"));
+    };
+    let Ok(customer) = CustomerId::parse(form.customer_id.trim()) else {
+        return Ok(bad_field(person, "customer id"));
+    };
+    let body = PairInteraction {
+        interaction_id: interaction,
+        customer_id: customer,
+        mode: if form.reason.is_some() {
+            PairingMode::Reassign
+        } else {
+            PairingMode::Unassigned
+        },
+        reason: form.reason.as_deref().map(|reason| reason.trim().to_owned()),
     };
     match services
-        .call(
-            Api::InteractionPairing,
-            Method::POST,
-            "/customers/supportInteraction",
-            Some(&body),
-        )
+        .pairing
+        .post("/customers/supportInteraction")
+        .json(&body)
+        .send::<Pairing>()
         .await
     {
-        Ok(answer) if answer.is_success() => Ok(HttpResponse::SeeOther()
+        Ok(_) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/unassigned?assigned=1"))
             .finish()),
         // Paired by someone else since the list was shown (or held by a GDPR forget: then the
         // pairing reads as none, and its refusal is shown).
-        Ok(answer) if answer.status == reqwest::StatusCode::CONFLICT && form.reason.is_none() => {
-            Ok(paired_meanwhile(&services, person, &form).await)
+        Err(error) if error.status() == Some(reqwest::StatusCode::CONFLICT) && form.reason.is_none() => {
+            Ok(paired_meanwhile(&services, person, interaction, customer).await)
         }
-        Ok(answer) => Ok(not_assigned(person, &answer.reason())),
-        Err(error) => Ok(did_not_answer(&error, "interaction-pairing")),
+        Err(error) => Ok(not_assigned(&error, person)),
     }
 }

@@ -246,6 +246,19 @@ impl Stack {
         page["items"].as_array().unwrap().clone()
     }
 
+    /// Request `id` as gdpr-orchestrator answers it to `login` (through the console's caller,
+    /// with the person's access token from the provider): what the console's page must show.
+    pub async fn gdpr_request_as(&self, login: &str, id: &str) -> contracts::gdpr::GdprRequest {
+        let token = self.provider.access_token(login).await;
+        contracts::Client::plain(reqwest::Client::new(), self.urls["gdpr-orchestrator"].parse().unwrap())
+            .with_token(secrecy::SecretString::from(self.tokens["console"].clone()))
+            .get(&format!("/gdpr/requests/{id}"))
+            .person_token(&token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// The console the tests configure: signing in at the identity provider.
     pub fn console_url(&self, path: &str) -> String {
         self.console.url(path)

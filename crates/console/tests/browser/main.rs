@@ -352,8 +352,40 @@ async fn a_dpo_counts_then_files_an_export_and_downloads_its_zip_with_checksums(
     browser.close().await;
 }
 
+/// The request's id, from the request page's URL.
+fn request_id(url: &str) -> String {
+    url.trim_end_matches('/').rsplit('/').next().unwrap().to_owned()
+}
+
+/// The request page shown has exactly the buttons of the actions `answer` allows (what the
+/// orchestrator answers the same person): no more, no fewer.
+async fn assert_buttons_follow(browser: &Browser, answer: &contracts::gdpr::GdprRequest) {
+    use contracts::gdpr::AllowedAction;
+    let mut shown = Vec::new();
+    for (action, button) in [
+        (AllowedAction::Confirm, "confirm"),
+        (AllowedAction::Extend, "extend"),
+        (AllowedAction::Undo, "undo"),
+        (AllowedAction::Download, "download"),
+    ] {
+        let on_page = browser.client.find(Locator::Id(button)).await.is_ok();
+        assert_eq!(
+            on_page,
+            answer.allows(action),
+            "{button}: the page {} it, the orchestrator answered {:?} ({})",
+            if on_page { "shows" } else { "does not show" },
+            answer.allowed_actions,
+            answer.status.as_str()
+        );
+        if on_page {
+            shown.push(action);
+        }
+    }
+    assert_eq!(shown, answer.allowed_actions);
+}
+
 #[tokio::test]
-async fn a_forget_is_refused_to_its_filer_and_confirmed_by_another_dpo_with_both_audited() {
+async fn a_forget_offers_confirm_only_to_another_dpo_and_extend_and_undo_in_grace_as_the_orchestrator_says() {
     let (stack, browser) = visit_and_sign_in("dana").await;
     let client = &browser.client;
     browser.wait_for(&console_page("/status", "status")).await;
@@ -361,25 +393,50 @@ async fn a_forget_is_refused_to_its_filer_and_confirmed_by_another_dpo_with_both
     count_request(&browser, &stack.console_url("/gdpr/new"), "FORGET", &customer).await;
     browser.click_on(Locator::Id("file"), &request_page()).await;
     let url = client.current_url().await.unwrap().to_string();
+    let id = request_id(&url);
     reload_until_status(&browser, &url, "awaiting_confirmation").await;
 
+    // Dana filed it: four eyes give her no "confirm", and her page has none.
+    let to_dana = stack.gdpr_request_as("dana", &id).await;
+    println!("to its filer: {:?} {:?}", to_dana.status, to_dana.allowed_actions);
+    assert!(!to_dana.allows(contracts::gdpr::AllowedAction::Confirm));
+    assert_buttons_follow(&browser, &to_dana).await;
+    // Her confirmation sent anyway (the form a page of another DPO has): the orchestrator
+    // refuses it, and her page says its reason.
+    client
+        .execute(
+            "const form = document.createElement('form');
+             form.method = 'post';
+             form.action = location.pathname + '/confirm';
+             const csrf = document.querySelector('input[name=csrf]').cloneNode();
+             form.appendChild(csrf);
+             const button = document.createElement('button');
+             button.id = 'forged-confirm';
+             form.appendChild(button);
+             document.body.appendChild(form);",
+            vec![],
+        )
+        .await
+        .unwrap();
     browser
         .click_on(
-            Locator::Id("confirm"),
+            Locator::Id("forged-confirm"),
             &Page::console_under("/gdpr/requests/", "#refusal"),
         )
         .await;
-    let refusal = client.find(Locator::Id("refusal")).await.unwrap();
-    let reason = refusal.text().await.unwrap();
+    let reason = browser.text_of(Locator::Id("refusal")).await;
     assert!(reason.contains("four eyes"), "{reason}");
     browser.screenshot("gdpr-confirm-refused").await;
     browser.close().await;
 
-    // Bob, another DPO, in a browser of his own.
+    // Bob, another DPO, in a browser of his own: the orchestrator offers him "confirm".
     let bob = Browser::start().await;
     bob.client.goto(&url).await.unwrap();
     sign_in_at_provider(&bob, &stack, "bob").await;
     bob.wait_for(&request_page()).await;
+    let to_bob = stack.gdpr_request_as("bob", &id).await;
+    assert!(to_bob.allows(contracts::gdpr::AllowedAction::Confirm), "{to_bob:?}");
+    assert_buttons_follow(&bob, &to_bob).await;
     bob.click_on(Locator::Id("confirm"), &request_page()).await;
     reload_until_status(&bob, &url, "in_grace").await;
     let confirmed_by = bob.text_of(Locator::Id("confirmed-by")).await;
@@ -394,25 +451,30 @@ async fn a_forget_is_refused_to_its_filer_and_confirmed_by_another_dpo_with_both
     assert!(audited.iter().any(|(actor, _)| actor == "bob"), "{audited:?}");
     bob.screenshot("gdpr-forget-confirmed").await;
 
-    // Bob undoes it within its grace window: the FORGET is undone.
-    bob.open(&stack.console_url("/gdpr/new"), &console_page("/gdpr/new", "gdpr-new"))
-        .await;
+    // In its grace window the orchestrator allows extending and undoing it: both are offered.
+    let in_grace = stack.gdpr_request_as("bob", &id).await;
+    println!("in grace: {:?}", in_grace.allowed_actions);
+    assert!(in_grace.allows(contracts::gdpr::AllowedAction::Extend), "{in_grace:?}");
+    assert_buttons_follow(&bob, &in_grace).await;
+
+    // Bob undoes it from its page: the FORGET is undone.
     bob.client
         .find(Locator::Id("undo-reference"))
         .await
         .unwrap()
-        .send_keys("CASE-1")
-        .await
-        .unwrap();
-    bob.client
-        .find(Locator::Id("undo-customer_ids"))
-        .await
-        .unwrap()
-        .send_keys(&customer)
+        .send_keys("CASE-1-UNDO")
         .await
         .unwrap();
     bob.click_on(Locator::Id("undo"), &request_page()).await;
+    assert_ne!(
+        request_id(bob.client.current_url().await.unwrap().as_str()),
+        id,
+        "the undo's own page"
+    );
+    assert_eq!(bob.text_of(Locator::Css("h1")).await, "UNDO_FORGET request");
     reload_until_status(&bob, &url, "undone").await;
+    let undone = stack.gdpr_request_as("bob", &id).await;
+    assert_buttons_follow(&bob, &undone).await;
     bob.close().await;
 }
 
@@ -451,6 +513,8 @@ async fn a_dpo_extends_a_requests_deadline_with_a_reason() {
         client.find(Locator::Id("extend")).await.is_err(),
         "two months in all: no more"
     );
+    let id = request_id(&url);
+    assert_buttons_follow(&browser, &stack.gdpr_request_as("dana", &id).await).await;
     browser.close().await;
 }
 

@@ -3,16 +3,16 @@
 //! (always a new request, never the count).
 
 use super::super::{page, Notice};
-use super::{pairs, refused, text, unavailable};
-use crate::services::{Answer, Services};
+use super::{call_failed, pairs};
+use crate::services::Services;
 use crate::session::{self, Person, Refusal, Role};
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use reqwest::Method;
+use contracts::gdpr::{FileRequest, FiledRequest, GdprRequest, RequestStatus, RequestType, SubjectInput};
+use domain::Timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 pub(super) fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/gdpr/new", web::get().to(new_request))
@@ -53,16 +53,11 @@ struct Counted {
     email_addresses: String,
 }
 
-/// Whether an orchestrator's answer is a count-only request.
-fn is_count(request: &Value) -> bool {
-    request["countOnly"].as_bool() == Some(true)
-}
-
 /// The orchestrator answered another request than the one asked for (a count for a filing, or
 /// an open request of the subject for a count): nothing is shown as what it is not.
-fn not_what_was_asked(person: Person, reason: &str, other: &Value) -> HttpResponse {
-    let id = text(&other["id"]);
-    let back = if is_count(other) {
+fn not_what_was_asked(person: Person, reason: &str, other: &GdprRequest) -> HttpResponse {
+    let id = other.id;
+    let back = if other.count_only {
         format!("/gdpr/counts/{id}")
     } else {
         format!("/gdpr/requests/{id}")
@@ -135,7 +130,8 @@ fn keep_counted(session: &Session, counted: Vec<Counted>) -> Result<(), Refusal>
 }
 
 impl RequestForm {
-    fn body(&self, count_only: bool) -> Value {
+    /// The request to file, of `kind` (see [`RequestForm::kind`]).
+    fn body(&self, kind: RequestType, count_only: bool) -> FileRequest {
         let list = |text: &str| -> Vec<String> {
             text.split(',')
                 .map(str::trim)
@@ -143,24 +139,21 @@ impl RequestForm {
                 .map(str::to_owned)
                 .collect()
         };
-        json!({
-            "type": self.kind,
-            "reference": self.reference,
-            "countOnly": count_only,
-            "subject": {
-                "customerIds": list(&self.customer_ids),
-                "phoneNumbers": list(&self.phone_numbers),
-                "emailAddresses": list(&self.email_addresses),
-            }
-        })
+        let subject = SubjectInput {
+            customer_ids: list(&self.customer_ids),
+            phone_numbers: list(&self.phone_numbers),
+            email_addresses: list(&self.email_addresses),
+            ..SubjectInput::default()
+        };
+        FileRequest::new(kind, subject, self.reference.clone(), count_only)
     }
 
-    /// The request type: EXPORT or FORGET, counted first; UNDO_FORGET (no count) when `filing`.
-    fn kind(&self, filing: bool) -> Result<&'static str, Refusal> {
-        match (self.kind.as_str(), filing) {
-            ("EXPORT", _) => Ok("EXPORT"),
-            ("FORGET", _) => Ok("FORGET"),
-            ("UNDO_FORGET", true) => Ok("UNDO_FORGET"),
+    /// The form's type: EXPORT or FORGET are counted first (`filing` false); filed, UNDO_FORGET
+    /// too (it has no count). Which a form offers is the form's, not a state rule.
+    fn kind(&self, filing: bool) -> Result<RequestType, Refusal> {
+        match (RequestType::parse(&self.kind), filing) {
+            (Some(kind @ (RequestType::Export | RequestType::Forget)), _) => Ok(kind),
+            (Some(RequestType::UndoForget), true) => Ok(RequestType::UndoForget),
             _ => Err(Refusal::BadForm),
         }
     }
@@ -171,9 +164,9 @@ impl RequestForm {
 struct CountPage {
     person: Option<Person>,
     csrf: String,
-    kind: String,
+    kind: &'static str,
     count_id: String,
-    status: String,
+    status: &'static str,
     /// Still counting.
     counting: bool,
     /// Still counting, for less than [`COUNT_REFRESH_MINUTES`]: the page refreshes itself.
@@ -193,29 +186,31 @@ async fn count(
     let person = session::require_role(&session, "/gdpr/new", Role::Dpo)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
     let kind = form.kind(false)?;
-    let filed = match services
-        .gdpr(Method::POST, "/gdpr/requests", Some(&form.body(true)))
+    let filed: FiledRequest = match services
+        .gdpr
+        .post("/gdpr/requests")
+        .json(&form.body(kind, true))
+        .send()
         .await
     {
-        Ok(answer) if answer.is_success() => answer,
-        Ok(answer) => return Ok(refused(&answer)),
-        Err(error) => return Ok(unavailable(&error)),
+        Ok(filed) => filed,
+        Err(error) => return Ok(call_failed(&error, person)),
     };
-    if !is_count(&filed.body) {
+    if !filed.request.count_only {
         return Ok(not_what_was_asked(
             person,
             "gdpr-orchestrator answered an open request of this subject, not a count: see it there.",
-            &filed.body,
+            &filed.request,
         ));
     }
-    let id = text(&filed.body["id"]);
+    let id = filed.request.id.to_string();
     let form = form.into_inner();
     let mut counted = counted_subjects(&session)?;
     counted.retain(|c| c.id != id);
     counted.push(Counted {
         id: id.clone(),
         counted_at: time::OffsetDateTime::now_utc().unix_timestamp(),
-        kind: kind.to_owned(),
+        kind: kind.as_str().to_owned(),
         reference: form.reference,
         customer_ids: form.customer_ids,
         phone_numbers: form.phone_numbers,
@@ -236,26 +231,22 @@ async fn count_page(
     session: Session,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Refusal> {
-    let id = path.into_inner();
-    if id.len() != 36 || !id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
-        return Err(Refusal::NotFound);
-    }
+    let id = uuid::Uuid::parse_str(&path).map_err(|_| Refusal::NotFound)?.to_string();
     let person = session::require_role(&session, &format!("/gdpr/counts/{id}"), Role::Dpo)?;
-    let request = match services.gdpr(Method::GET, &format!("/gdpr/requests/{id}"), None).await {
-        Ok(answer) if answer.is_success() => answer.body,
-        Ok(answer) if answer.status == reqwest::StatusCode::NOT_FOUND => return Err(Refusal::NotFound),
-        Ok(answer) => return Ok(refused(&answer)),
-        Err(error) => return Ok(unavailable(&error)),
+    let request: GdprRequest = match services.gdpr.get(&format!("/gdpr/requests/{id}")).send().await {
+        Ok(request) => request,
+        Err(error) if error.status() == Some(reqwest::StatusCode::NOT_FOUND) => return Err(Refusal::NotFound),
+        Err(error) => return Ok(call_failed(&error, person)),
     };
-    if !is_count(&request) {
+    if !request.count_only {
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/gdpr/requests/{id}")))
             .finish());
     }
-    let status = text(&request["status"]);
-    let counting = matches!(status.as_str(), "received" | "blocked" | "counting");
+    // Still counting until the orchestrator calls it finished (its rule, not the console's).
+    let counting = !request.status.is_finished();
     let mut counted = counted_subjects(&session)?;
-    let subject = if status == "completed" {
+    let subject = if request.status == RequestStatus::Completed {
         counted.iter().find(|c| c.id == id).cloned()
     } else {
         None
@@ -265,18 +256,18 @@ async fn count_page(
         counted.retain(|c| c.id != id);
         keep_counted(&session, counted)?;
     }
-    let refreshing = counting && refreshes(&request, time::OffsetDateTime::now_utc());
+    let refreshing = counting && refreshes(request.received_at, time::OffsetDateTime::now_utc());
     let mut response = page(
         CountPage {
             csrf: person.csrf.clone(),
             person: Some(person),
-            kind: text(&request["type"]),
+            kind: request.request_type.as_str(),
             count_id: id.clone(),
-            status,
+            status: request.status.as_str(),
             counting,
             refreshing,
-            counts: pairs(&request["counts"]),
-            left_out: pairs(&request["leftOut"]),
+            counts: pairs(&request.counts),
+            left_out: pairs(&request.left_out),
             subject,
         }
         .render(),
@@ -296,28 +287,23 @@ async fn count_page(
 }
 
 /// Whether a count still counting at `now` has its page refresh itself: for
-/// [`COUNT_REFRESH_MINUTES`] after the orchestrator received it. Without a time of receipt, not
-/// at all (no guess that would refresh for ever).
-fn refreshes(request: &Value, now: time::OffsetDateTime) -> bool {
-    time::OffsetDateTime::parse(
-        request["receivedAt"].as_str().unwrap_or_default(),
-        &time::format_description::well_known::Rfc3339,
-    )
-    .is_ok_and(|received| now < received + time::Duration::minutes(COUNT_REFRESH_MINUTES))
+/// [`COUNT_REFRESH_MINUTES`] after the orchestrator received it.
+fn refreshes(received_at: Timestamp, now: time::OffsetDateTime) -> bool {
+    now < received_at.as_offset_date_time() + time::Duration::minutes(COUNT_REFRESH_MINUTES)
 }
 
 /// The filed request's page, unless the orchestrator answered a count: a filing is never
 /// shown as (or sent on to) a count.
-fn filed(person: Person, answer: &Answer) -> HttpResponse {
-    if is_count(&answer.body) {
+fn filed(person: Person, filed: &FiledRequest) -> HttpResponse {
+    if filed.request.count_only {
         return not_what_was_asked(
             person,
             "gdpr-orchestrator answered a count of this subject, not the request filed: nothing was filed.",
-            &answer.body,
+            &filed.request,
         );
     }
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/gdpr/requests/{}", text(&answer.body["id"]))))
+        .insert_header((header::LOCATION, format!("/gdpr/requests/{}", filed.request.id)))
         .finish()
 }
 
@@ -328,34 +314,35 @@ async fn file(
 ) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, "/gdpr/new", Role::Dpo)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
-    form.kind(true)?;
+    let kind = form.kind(true)?;
     match services
-        .gdpr(Method::POST, "/gdpr/requests", Some(&form.body(false)))
+        .gdpr
+        .post("/gdpr/requests")
+        .json(&form.body(kind, false))
+        .send::<FiledRequest>()
         .await
     {
-        Ok(answer) if answer.is_success() => {
+        Ok(answer) => {
             // Filed: the count's subject is not kept a moment longer.
             let mut counted = counted_subjects(&session)?;
             counted.retain(|c| c.id != form.count);
             keep_counted(&session, counted)?;
             Ok(filed(person, &answer))
         }
-        Ok(answer) => Ok(refused(&answer)),
-        Err(error) => Ok(unavailable(&error)),
+        Err(error) => Ok(call_failed(&error, person)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::refreshes;
-    use serde_json::json;
+    use domain::Timestamp;
     use time::macros::datetime;
 
     #[test]
     fn a_counts_page_refreshes_itself_for_ten_minutes_after_the_count_was_received() {
-        let request = json!({ "receivedAt": "2026-12-06T04:00:00Z" });
-        assert!(refreshes(&request, datetime!(2026-12-06 04:09:59 UTC)));
-        assert!(!refreshes(&request, datetime!(2026-12-06 04:10:00 UTC)));
-        assert!(!refreshes(&json!({}), datetime!(2026-12-06 04:00:01 UTC)));
+        let received = Timestamp::parse("2026-12-06T04:00:00Z").unwrap();
+        assert!(refreshes(received, datetime!(2026-12-06 04:09:59 UTC)));
+        assert!(!refreshes(received, datetime!(2026-12-06 04:10:00 UTC)));
     }
 }

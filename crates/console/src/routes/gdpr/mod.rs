@@ -6,16 +6,15 @@
 mod filing;
 mod request;
 
-use super::{page, Notice};
-use crate::services::{Answer, CallError, Services};
+use super::{failed, page, Back};
+use crate::services::{CallError, Services};
 use crate::session::{self, Person, Refusal, Role};
 use actix_session::Session;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use reqwest::Method;
+use contracts::gdpr::{ListRequests, RequestPage};
 use serde::Deserialize;
-use serde_json::Value;
+use std::collections::BTreeMap;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/gdpr", web::get().to(list));
@@ -23,62 +22,33 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     request::config(cfg);
 }
 
-/// A value as shown on a request's page: nothing yet is a dash.
-fn text(value: &Value) -> String {
-    if value.is_null() {
-        "—".to_owned()
-    } else {
-        super::text(value)
-    }
+/// Where a GDPR page that failed sends the person back to.
+const BACK: Back<'static> = Back {
+    path: "/gdpr",
+    label: "Back to the requests",
+};
+
+/// A call to gdpr-orchestrator that gave no answer the page can use, as a page.
+fn call_failed(error: &CallError, person: Person) -> HttpResponse {
+    failed(error, Some(person), BACK)
 }
 
-fn pairs(value: &Value) -> Vec<(String, String)> {
-    value
-        .as_object()
-        .map(|map| map.iter().map(|(k, v)| (k.clone(), text(v))).collect())
-        .unwrap_or_default()
+/// A value as shown on a request's page: nothing (yet) is a dash.
+fn or_dash(value: Option<impl ToString>) -> String {
+    value.map_or_else(|| "—".to_owned(), |v| v.to_string())
 }
 
-/// A service that did not answer: a 502 page, logged without identifiers.
-fn unavailable(error: &CallError) -> HttpResponse {
-    tracing::warn!(error = %error, "a service call failed");
-    let mut response = page(
-        Notice {
-            person: None,
-            heading: "Not available",
-            reason: "A service the console needs did not answer. Try again in a moment.",
-            back: "/gdpr",
-            back_label: "Back to the requests",
-        }
-        .render(),
-    );
-    *response.status_mut() = StatusCode::BAD_GATEWAY;
-    response
-}
-
-/// A refused request, shown on the form's page with the orchestrator's reason.
-fn refused(answer: &Answer) -> HttpResponse {
-    let reason = format!("gdpr-orchestrator refused: {}", answer.reason());
-    let mut response = page(
-        Notice {
-            person: None,
-            heading: "Refused",
-            reason: &reason,
-            back: "/gdpr",
-            back_label: "Back to the requests",
-        }
-        .render(),
-    );
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    response
+/// Counts by `{phase}.{category}`, as a page lists them.
+fn pairs(counts: &BTreeMap<String, u64>) -> Vec<(String, String)> {
+    counts.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()
 }
 
 struct RequestRow {
     id: String,
-    kind: String,
+    kind: &'static str,
     /// A count (count-only): shown as a count, linked to its count page.
     count_only: bool,
-    status: String,
+    status: &'static str,
     reference: String,
     due: String,
     overdue: bool,
@@ -104,28 +74,28 @@ async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, "/gdpr", Role::Dpo)?;
-    let overdue_only = query.overdue.unwrap_or(false);
-    let path = format!(
-        "/gdpr/requests?limit=100{}",
-        if overdue_only { "&overdue=true" } else { "" }
-    );
-    let answer = match services.gdpr(Method::GET, &path, None).await {
-        Ok(answer) => answer,
-        Err(error) => return Ok(unavailable(&error)),
+    let overdue_only = query.overdue == Some(true);
+    let which = ListRequests {
+        overdue: overdue_only.then_some(true),
+        limit: Some(100),
+        ..ListRequests::default()
     };
-    let requests = answer.body["requests"]
-        .as_array()
+    let answer: RequestPage = match services.gdpr.get("/gdpr/requests").query(&which).send().await {
+        Ok(answer) => answer,
+        Err(error) => return Ok(call_failed(&error, person)),
+    };
+    let requests = answer
+        .requests
         .into_iter()
-        .flatten()
         .map(|r| RequestRow {
-            id: text(&r["id"]),
-            kind: text(&r["type"]),
-            count_only: r["countOnly"].as_bool() == Some(true),
-            status: text(&r["status"]),
-            reference: text(&r["reference"]),
-            due: text(&r["dueAt"]),
-            overdue: r["overdue"].as_bool().unwrap_or(false),
-            requested_by: text(&r["requestedBy"]),
+            id: r.id.to_string(),
+            kind: r.request_type.as_str(),
+            count_only: r.count_only,
+            status: r.status.as_str(),
+            reference: or_dash(r.reference),
+            due: r.due_at.to_string(),
+            overdue: r.overdue,
+            requested_by: r.requested_by,
         })
         .collect();
     Ok(page(

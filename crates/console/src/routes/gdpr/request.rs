@@ -2,28 +2,28 @@
 //! deadline, and its export as one zip.
 
 use super::super::page;
-use super::{pairs, refused, text, unavailable};
-use crate::services::Services;
+use super::{call_failed, or_dash, pairs};
+use crate::services::{CallError, Services};
 use crate::session::{self, Person, Refusal, Role};
 use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use reqwest::Method;
+use contracts::gdpr::{AllowedAction, AuditTrail, Bundle, ExtendDeadline, FiledRequest, GdprRequest, UndoForget};
 use serde::Deserialize;
-use serde_json::json;
 
 pub(super) fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/gdpr/requests/{id}", web::get().to(request))
         .route("/gdpr/requests/{id}/confirm", web::post().to(confirm))
         .route("/gdpr/requests/{id}/extend", web::post().to(extend))
+        .route("/gdpr/requests/{id}/undo", web::post().to(undo))
         .route("/gdpr/requests/{id}/bundle.zip", web::post().to(bundle));
 }
 
 struct StepRow {
     phase: String,
     participant: String,
-    state: String,
+    state: &'static str,
     counts: String,
     left_out: String,
     elsewhere: String,
@@ -46,116 +46,123 @@ struct RequestPage {
     csrf: String,
     refusal: Option<String>,
     id: String,
-    kind: String,
-    status: String,
+    kind: &'static str,
+    status: &'static str,
     reference: String,
     due: String,
     overdue: bool,
-    extension_months: String,
+    extension_months: i32,
     extension_reason: String,
     requested_by: String,
     confirmed_by: String,
-    awaiting_confirmation: bool,
-    extendable: bool,
-    downloadable: bool,
+    /// The buttons: exactly the actions the orchestrator answered it allows this person now
+    /// (`allowedActions`); the console holds no rule of its own about them.
+    confirm: bool,
+    extend: bool,
+    undo: bool,
+    download: bool,
     counts: Vec<(String, String)>,
     steps: Vec<StepRow>,
     chain_verified: bool,
     audit: Vec<AuditRow>,
 }
 
-fn parse_id(path: &str) -> Result<String, Refusal> {
-    uuid_like(path).then(|| path.to_owned()).ok_or(Refusal::NotFound)
+fn parse_id(path: &str) -> Result<uuid::Uuid, Refusal> {
+    uuid::Uuid::parse_str(path).map_err(|_| Refusal::NotFound)
 }
 
-fn uuid_like(text: &str) -> bool {
-    text.len() == 36 && text.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+/// `{category} {n}, …`
+fn listed(counts: &std::collections::BTreeMap<String, u64>) -> String {
+    counts
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn not_found(error: &CallError) -> bool {
+    error.status() == Some(reqwest::StatusCode::NOT_FOUND)
 }
 
 async fn request_page(
     services: &Services,
     person: Person,
-    id: &str,
+    id: uuid::Uuid,
     refusal: Option<String>,
 ) -> Result<HttpResponse, Refusal> {
     let (request_path, audit_path) = (format!("/gdpr/requests/{id}"), format!("/gdpr/requests/{id}/audit"));
-    let (request, audit) = match tokio::join!(
-        services.gdpr(Method::GET, &request_path, None),
-        services.gdpr(Method::GET, &audit_path, None),
-    ) {
-        (Ok(request), Ok(audit)) if request.is_success() && audit.is_success() => (request.body, audit.body),
-        (Ok(request), _) if request.status == reqwest::StatusCode::NOT_FOUND => return Err(Refusal::NotFound),
-        (Err(error), _) | (_, Err(error)) => return Ok(unavailable(&error)),
-        (Ok(answer), _) => return Ok(refused(&answer)),
+    let (request, audit) = tokio::join!(
+        services.gdpr.get(&request_path).send::<GdprRequest>(),
+        services.gdpr.get(&audit_path).send::<AuditTrail>(),
+    );
+    let (request, audit) = match (request, audit) {
+        (Ok(request), Ok(audit)) => (request, audit),
+        (Err(error), _) if not_found(&error) => return Err(Refusal::NotFound),
+        (Err(error), _) | (_, Err(error)) => return Ok(call_failed(&error, person)),
     };
-    if request["countOnly"].as_bool() == Some(true) {
+    if request.count_only {
         // A count is shown as a count, on its own page: never as the request it counted for.
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/gdpr/counts/{id}")))
             .finish());
     }
-    let status = text(&request["status"]);
-    let kind = text(&request["type"]);
-    let steps = request["participants"]
-        .as_array()
-        .into_iter()
+    let steps = request
+        .participants
+        .iter()
         .flatten()
         .map(|s| StepRow {
-            phase: text(&s["phase"]),
-            participant: text(&s["participant"]),
-            state: text(&s["state"]),
-            counts: pairs(&s["counts"])
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            left_out: pairs(&s["leftOut"])
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            elsewhere: s["toEraseElsewhere"]
-                .as_array()
-                .map(|copies| format!("{} record(s) in the {}", copies.len(), text(&copies[0]["system"])))
+            phase: s.phase.clone(),
+            participant: s.participant.clone(),
+            state: s.state.as_str(),
+            counts: listed(&s.counts),
+            left_out: listed(&s.left_out),
+            elsewhere: s
+                .to_erase_elsewhere
+                .first()
+                .map(|copy| format!("{} record(s) in the {}", s.to_erase_elsewhere.len(), copy.system))
                 .unwrap_or_default(),
         })
         .collect();
-    let entries = audit["entries"]
-        .as_array()
+    let entries = audit
+        .entries
         .into_iter()
-        .flatten()
         .map(|e| AuditRow {
-            at: text(&e["at"]),
-            actor: text(&e["actor"]),
-            actor_name: text(&e["actorName"]),
-            caller: text(&e["caller"]),
-            event: text(&e["event"]),
+            at: e.at.to_string(),
+            actor: e.actor,
+            actor_name: e.actor_name.unwrap_or_default(),
+            caller: e.caller.unwrap_or_default(),
+            event: e.event,
         })
         .collect();
+    let [confirm, extend, undo, download] = [
+        AllowedAction::Confirm,
+        AllowedAction::Extend,
+        AllowedAction::Undo,
+        AllowedAction::Download,
+    ]
+    .map(|action| request.allows(action));
     let mut response = page(
         RequestPage {
             csrf: person.csrf.clone(),
             person: Some(person),
             refusal: refusal.clone(),
-            id: id.to_owned(),
-            awaiting_confirmation: status == "awaiting_confirmation",
-            extendable: !matches!(
-                status.as_str(),
-                "completed" | "undone" | "cancelled" | "expired" | "in_grace"
-            ) && request["extensionMonths"].as_i64().unwrap_or(0) < 2,
-            extension_months: text(&request["extensionMonths"]),
-            extension_reason: super::text(&request["extensionReason"]),
-            downloadable: kind == "EXPORT" && status == "completed" && request["countOnly"] != true,
-            kind,
-            status,
-            reference: text(&request["reference"]),
-            due: text(&request["dueAt"]),
-            overdue: request["overdue"].as_bool().unwrap_or(false),
-            requested_by: text(&request["requestedBy"]),
-            confirmed_by: text(&request["confirmedBy"]),
-            counts: pairs(&request["counts"]),
+            id: id.to_string(),
+            kind: request.request_type.as_str(),
+            status: request.status.as_str(),
+            reference: or_dash(request.reference),
+            due: request.due_at.to_string(),
+            overdue: request.overdue,
+            extension_months: request.extension_months,
+            extension_reason: request.extension_reason.unwrap_or_default(),
+            requested_by: request.requested_by,
+            confirmed_by: or_dash(request.confirmed_by),
+            confirm,
+            extend,
+            undo,
+            download,
+            counts: pairs(&request.counts),
             steps,
-            chain_verified: audit["chainVerified"].as_bool().unwrap_or(false),
+            chain_verified: audit.chain_verified,
             audit: entries,
         }
         .render(),
@@ -173,7 +180,7 @@ async fn request(
 ) -> Result<HttpResponse, Refusal> {
     let id = parse_id(&path)?;
     let person = session::require_role(&session, &format!("/gdpr/requests/{id}"), Role::Dpo)?;
-    request_page(&services, person, &id, None).await
+    request_page(&services, person, id, None).await
 }
 
 #[derive(Deserialize)]
@@ -190,27 +197,33 @@ async fn confirm(
     let id = parse_id(&path)?;
     let person = session::require_role(&session, &format!("/gdpr/requests/{id}"), Role::Dpo)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
-    act(&services, person, &id, "confirm", None).await
+    let answer = services
+        .gdpr
+        .post(&format!("/gdpr/requests/{id}/confirm"))
+        .send::<GdprRequest>()
+        .await;
+    acted(&services, person, id, answer.map(|_| ())).await
 }
 
-/// Posts an action on request `id` in the person's name: back to its page when done; refused
-/// (four eyes, a state that no longer allows it, a bad extension), the page says why.
-async fn act(
+/// After an action on request `id`: back to its page when done; refused (four eyes, a state
+/// that no longer allows it, a bad extension), the page says why with the orchestrator's words.
+async fn acted(
     services: &Services,
     person: Person,
-    id: &str,
-    action: &str,
-    body: Option<&serde_json::Value>,
+    id: uuid::Uuid,
+    answer: Result<(), CallError>,
 ) -> Result<HttpResponse, Refusal> {
-    match services
-        .gdpr(Method::POST, &format!("/gdpr/requests/{id}/{action}"), body)
-        .await
-    {
-        Ok(answer) if answer.is_success() => Ok(HttpResponse::SeeOther()
+    match answer {
+        Ok(()) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/gdpr/requests/{id}")))
             .finish()),
-        Ok(answer) => request_page(services, person, id, Some(answer.reason())).await,
-        Err(error) => Ok(unavailable(&error)),
+        Err(error) => match error.problem() {
+            Some(problem) if error.status().is_some_and(|s| s.is_client_error()) => {
+                let reason = super::super::reason(problem).to_owned();
+                request_page(services, person, id, Some(reason)).await
+            }
+            _ => Ok(call_failed(&error, person)),
+        },
     }
 }
 
@@ -230,8 +243,50 @@ async fn extend(
     let id = parse_id(&path)?;
     let person = session::require_role(&session, &format!("/gdpr/requests/{id}"), Role::Dpo)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
-    let body = json!({ "months": form.months, "reason": form.reason.trim() });
-    act(&services, person, &id, "extend", Some(&body)).await
+    let body = ExtendDeadline {
+        months: form.months,
+        reason: form.reason.trim().to_owned(),
+    };
+    let answer = services
+        .gdpr
+        .post(&format!("/gdpr/requests/{id}/extend"))
+        .json(&body)
+        .send::<GdprRequest>()
+        .await;
+    acted(&services, person, id, answer.map(|_| ())).await
+}
+
+#[derive(Deserialize)]
+struct UndoForm {
+    csrf: Option<String>,
+    reference: String,
+}
+
+/// Undoes a FORGET (an UNDO_FORGET filed under its own case number): to the UNDO_FORGET's page.
+async fn undo(
+    services: web::Data<Services>,
+    session: Session,
+    path: web::Path<String>,
+    form: web::Form<UndoForm>,
+) -> Result<HttpResponse, Refusal> {
+    let id = parse_id(&path)?;
+    let person = session::require_role(&session, &format!("/gdpr/requests/{id}"), Role::Dpo)?;
+    session::check_form_token(&person, form.csrf.as_deref())?;
+    let body = UndoForget {
+        reference: form.reference.trim().to_owned(),
+    };
+    match services
+        .gdpr
+        .post(&format!("/gdpr/requests/{id}/undo"))
+        .json(&body)
+        .send::<FiledRequest>()
+        .await
+    {
+        Ok(filed) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/gdpr/requests/{}", filed.request.id)))
+            .finish()),
+        Err(error) => acted(&services, person, id, Err(error)).await,
+    }
 }
 
 /// The export bundle as one zip: `manifest.json`, one file per participant and category (the
@@ -247,15 +302,16 @@ async fn bundle(
     let id = parse_id(&path)?;
     let person = session::require_role(&session, &format!("/gdpr/requests/{id}"), Role::Dpo)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
-    let answer = match services
-        .gdpr(Method::GET, &format!("/gdpr/requests/{id}/export"), None)
+    let bundle = match services
+        .gdpr
+        .get(&format!("/gdpr/requests/{id}/export"))
+        .send::<Bundle>()
         .await
     {
-        Ok(answer) if answer.is_success() => answer,
-        Ok(answer) => return Ok(refused(&answer)),
-        Err(error) => return Ok(unavailable(&error)),
+        Ok(bundle) => bundle,
+        Err(error) => return Ok(call_failed(&error, person)),
     };
-    match crate::bundle_zip::zip_bundle(&answer.body) {
+    match crate::bundle_zip::zip_bundle(&bundle) {
         Ok(bytes) => Ok(HttpResponse::Ok()
             .content_type("application/zip")
             .insert_header((
