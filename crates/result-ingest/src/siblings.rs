@@ -4,11 +4,15 @@
 //! wrong: retrying cannot help). Reasons name the service and status, never personal data.
 
 use crate::settings::IngestSettings;
+use contracts::gateway::{AgentName, ConversationPage, ConversationResultsQuery, WrapupName};
+use contracts::history::{
+    AssignedBy as AssignmentSource, Assignment, CommunicationRecord, RecordBatch, RecordBatchEntry, RecordBatchResults,
+    RecordOutcome, Updated,
+};
+use contracts::pairing::{PairingsLookup, PairingsOf};
+use contracts::{Client, ClientError};
 use domain::{CustomerId, GenesysUserId, InteractionId, NewCommunicationRecord};
 use reqwest::StatusCode;
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use uuid::Uuid;
@@ -39,14 +43,12 @@ enum NameMiss {
 }
 
 pub struct Siblings {
-    http: reqwest_middleware::ClientWithMiddleware,
     /// Agent and wrap-up code names for `name_cache_seconds`: a batch shares a few agents and
     /// codes, and a gateway call per event and name would cost more than the event's own write.
     names: moka::future::Cache<NameKey, String>,
-    gateway_url: reqwest::Url,
-    pairing_url: reqwest::Url,
-    comm_history_url: reqwest::Url,
-    token: SecretString,
+    gateway: Client,
+    pairing: Client,
+    history: Client,
     /// A sibling's `Retry-After` is honoured up to this, so no answer can park an event longer.
     max_retry_after: Duration,
 }
@@ -60,26 +62,6 @@ pub struct Pairings {
     pub held: HashSet<InteractionId>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LookupAnswer {
-    pairings: Vec<PairingAnswer>,
-    held_interaction_ids: Vec<InteractionId>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PairingAnswer {
-    interaction_id: InteractionId,
-    customers: Vec<PairedCustomer>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PairedCustomer {
-    customer_id: CustomerId,
-}
-
 /// How a customer came to an interaction whose record is written: paired before (`Pairing`), or
 /// after the record's customers were looked up (`LatePairing`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,62 +70,75 @@ pub enum AssignedBy {
     LatePairing,
 }
 
-/// What a call answered that the caller cares about.
-enum Answer {
-    Found(Value),
+/// An answer that settles a call without its body: 404, 409 or 410.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settled {
     NotFound,
     Conflict,
-    /// 410: what was asked for was erased by a purged GDPR forget; settled, never retried.
+    /// What was asked for was erased by a purged GDPR forget; settled, never retried.
     Gone,
+}
+
+/// The segment of a path, percent-encoded (a wrap-up code may hold any character).
+fn segment(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 impl Siblings {
     pub fn new(settings: &IngestSettings) -> anyhow::Result<Self> {
+        let http = service_kit::telemetry::http_client(Duration::from_millis(settings.request_timeout_ms))?;
+        let client = |url: &str| -> anyhow::Result<Client> {
+            Ok(Client::new(http.clone(), reqwest::Url::parse(url)?).with_token(settings.internal_token.clone()))
+        };
         Ok(Self {
-            http: service_kit::telemetry::http_client(Duration::from_millis(settings.request_timeout_ms))?,
             names: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(Duration::from_secs(settings.name_cache_seconds))
                 .build(),
-            gateway_url: reqwest::Url::parse(&settings.gateway_url)?,
-            pairing_url: reqwest::Url::parse(&settings.pairing_url)?,
-            comm_history_url: reqwest::Url::parse(&settings.comm_history_url)?,
-            token: settings.internal_token.clone(),
+            gateway: client(&settings.gateway_url)?,
+            pairing: client(&settings.pairing_url)?,
+            history: client(&settings.comm_history_url)?,
             max_retry_after: Duration::from_secs(settings.max_retry_after_seconds),
         })
     }
 
-    fn url(base: &reqwest::Url, segments: &[&str]) -> Result<reqwest::Url, Failure> {
-        let mut url = base.clone();
-        url.path_segments_mut()
-            .map_err(|()| Failure::Permanent {
-                reason: "a sibling URL cannot take a path".to_owned(),
-            })?
-            .pop_if_empty()
-            .extend(segments);
-        Ok(url)
-    }
-
     /// The agent's name; `None` when Genesys does not know the agent.
     pub async fn agent_name(&self, user_id: GenesysUserId) -> Result<Option<String>, Failure> {
-        let url = Self::url(&self.gateway_url, &["users", &user_id.to_string()])?;
-        self.name(NameKey::Agent(user_id), url).await
+        let call = self.gateway.get(&format!("/users/{user_id}"));
+        let lookup = async {
+            match call.send::<AgentName>().await {
+                Ok(agent) => Ok(agent.name),
+                Err(error) => Err(self.name_miss(&error)),
+            }
+        };
+        self.name(NameKey::Agent(user_id), lookup).await
     }
 
     /// The wrap-up code's name; `None` when there is no such code.
     pub async fn wrapup_code_name(&self, code: &str) -> Result<Option<String>, Failure> {
-        let url = Self::url(&self.gateway_url, &["wrapupcodes", code])?;
-        self.name(NameKey::WrapupCode(code.to_owned()), url).await
-    }
-
-    /// From the cache, or from the gateway at `url`; concurrent lookups of one name share a call.
-    async fn name(&self, key: NameKey, url: reqwest::Url) -> Result<Option<String>, Failure> {
+        let call = self.gateway.get(&format!("/wrapupcodes/{}", segment(code)));
         let lookup = async {
-            match self.call("genesys-gateway", self.http.get(url)).await {
-                Ok(answer) => name_of(answer).ok_or(NameMiss::Unknown),
-                Err(failure) => Err(NameMiss::Failed(failure)),
+            match call.send::<WrapupName>().await {
+                Ok(code) => Ok(code.name),
+                Err(error) => Err(self.name_miss(&error)),
             }
         };
+        self.name(NameKey::WrapupCode(code.to_owned()), lookup).await
+    }
+
+    fn name_miss(&self, error: &ClientError) -> NameMiss {
+        match settled(error) {
+            Some(Settled::NotFound) => NameMiss::Unknown,
+            _ => NameMiss::Failed(self.failure("genesys-gateway", error)),
+        }
+    }
+
+    /// From the cache, or from the gateway; concurrent lookups of one name share a call.
+    async fn name(
+        &self,
+        key: NameKey,
+        lookup: impl std::future::Future<Output = Result<String, NameMiss>>,
+    ) -> Result<Option<String>, Failure> {
         match self.names.try_get_with(key, lookup).await {
             Ok(name) => Ok(Some(name)),
             Err(miss) => match miss.as_ref() {
@@ -166,19 +161,16 @@ impl Siblings {
 
     /// What interaction-pairing knows of these interactions (at most its lookup limit), in one call.
     pub async fn pairings_of(&self, interaction_ids: &[InteractionId]) -> Result<Pairings, Failure> {
-        let unreadable = || Failure::Transient {
-            reason: "interaction-pairing: unreadable answer to a lookup".to_owned(),
-            retry_after: None,
+        let lookup = PairingsLookup {
+            interaction_ids: interaction_ids.to_vec(),
         };
-        let url = Self::url(&self.pairing_url, &["internal", "pairings", "lookup"])?;
-        let request = self
-            .http
-            .post(url)
-            .json(&serde_json::json!({ "interactionIds": interaction_ids }));
-        let Answer::Found(body) = self.call("interaction-pairing", request).await? else {
-            return Err(unreadable());
-        };
-        let answer: LookupAnswer = serde_json::from_value(body).map_err(|_| unreadable())?;
+        let answer: PairingsOf = self
+            .pairing
+            .post("/internal/pairings/lookup")
+            .json(&lookup)
+            .send()
+            .await
+            .map_err(|error| self.unsettled("interaction-pairing", &error))?;
         Ok(Pairings {
             customers: answer
                 .pairings
@@ -197,22 +189,23 @@ impl Siblings {
     /// a late pairing arrived): it exists, which is what counts; `None` too when the writer answers
     /// that a purged GDPR forget erased it (410): settled, neither retried nor a dead letter.
     pub async fn write_record(&self, record: &NewCommunicationRecord, event_id: Uuid) -> Result<Option<Uuid>, Failure> {
-        let url = Self::url(&self.comm_history_url, &["communicationRecords"])?;
-        let request = self
-            .http
-            .post(url)
-            .header("Idempotency-Key", event_id.to_string())
-            .json(record);
-        match self.call("comm-history-writer", request).await? {
-            Answer::Found(body) => Ok(body
-                .get("id")
-                .and_then(Value::as_str)
-                .and_then(|id| Uuid::try_parse(id).ok())),
-            Answer::Conflict | Answer::Gone => Ok(None),
-            Answer::NotFound => Err(Failure::Transient {
-                reason: "comm-history-writer: 404 for its own route".to_owned(),
-                retry_after: None,
-            }),
+        let written = self
+            .history
+            .post("/communicationRecords")
+            .idempotency_key(&event_id.to_string())
+            .json(record)
+            .send::<CommunicationRecord>()
+            .await;
+        match written {
+            Ok(record) => Ok(Some(*record.id.as_uuid())),
+            Err(error) => match settled(&error) {
+                Some(Settled::Conflict | Settled::Gone) => Ok(None),
+                Some(Settled::NotFound) => Err(Failure::Transient {
+                    reason: "comm-history-writer: 404 for its own route".to_owned(),
+                    retry_after: None,
+                }),
+                None => Err(self.failure("comm-history-writer", &error)),
+            },
         }
     }
 
@@ -224,51 +217,52 @@ impl Siblings {
         &self,
         records: &[(Uuid, &NewCommunicationRecord)],
     ) -> Result<Vec<Result<Option<Uuid>, Failure>>, Failure> {
-        let url = Self::url(&self.comm_history_url, &["communicationRecords", "batch"])?;
-        let entries: Vec<Value> = records
-            .iter()
-            .map(|(event_id, record)| serde_json::json!({ "idempotencyKey": event_id, "record": record }))
-            .collect();
-        let request = self.http.post(url).json(&serde_json::json!({ "records": entries }));
-        let body = match self.call("comm-history-writer", request).await {
-            Ok(Answer::Found(body)) => body,
-            Ok(Answer::NotFound | Answer::Conflict | Answer::Gone) => {
-                return Err(Failure::Transient {
-                    reason: "comm-history-writer: unexpected answer to a batch".to_owned(),
-                    retry_after: None,
+        let batch = RecordBatch {
+            records: records
+                .iter()
+                .map(|(event_id, record)| RecordBatchEntry {
+                    idempotency_key: event_id.to_string(),
+                    record: (*record).clone(),
                 })
-            }
-            Err(Failure::Permanent { .. }) => {
-                let written = records
-                    .iter()
-                    .map(|(event_id, record)| self.write_record(record, *event_id));
-                return Ok(futures_util::future::join_all(written).await);
-            }
-            Err(transient) => return Err(transient),
+                .collect(),
         };
-        let results = body
-            .get("results")
-            .and_then(Value::as_array)
-            .filter(|results| results.len() == records.len())
-            .ok_or_else(|| Failure::Transient {
-                reason: "comm-history-writer: unreadable answer to a batch".to_owned(),
-                retry_after: None,
-            })?;
-        Ok(results
-            .iter()
-            .map(|result| match result.get("outcome").and_then(Value::as_str) {
-                Some("created" | "replayed") => Ok(result
-                    .get("recordId")
-                    .and_then(Value::as_str)
-                    .and_then(|id| Uuid::try_parse(id).ok())),
+        let answer = self
+            .history
+            .post("/communicationRecords/batch")
+            .json(&batch)
+            .send::<RecordBatchResults>()
+            .await;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(error) => match self.unsettled("comm-history-writer", &error) {
+                Failure::Permanent { .. } => {
+                    let written = records
+                        .iter()
+                        .map(|(event_id, record)| self.write_record(record, *event_id));
+                    return Ok(futures_util::future::join_all(written).await);
+                }
+                transient => return Err(transient),
+            },
+        };
+        if answer.results.len() != records.len() {
+            return Err(off_contract(
+                "comm-history-writer",
+                "a batch's results are not one an entry",
+            ));
+        }
+        Ok(answer
+            .results
+            .into_iter()
+            .map(|result| match (result.outcome, result.record_id) {
+                (RecordOutcome::Created | RecordOutcome::Replayed, Some(id)) => Ok(Some(*id.as_uuid())),
+                (RecordOutcome::Created | RecordOutcome::Replayed, None) => Err(off_contract(
+                    "comm-history-writer",
+                    "a written record without its recordId",
+                )),
                 // The event's record exists with other content: it exists, which is what counts.
-                Some("conflict") => Ok(None),
+                (RecordOutcome::Conflict, _) => Ok(None),
                 // A purged GDPR forget erased it: settled, as a single write's 410.
-                Some("erased") => Ok(None),
-                _ => Err(Failure::Transient {
-                    reason: "comm-history-writer: unreadable answer to a batch".to_owned(),
-                    retry_after: None,
-                }),
+                (RecordOutcome::Erased, _) => Ok(None),
             })
             .collect())
     }
@@ -281,21 +275,13 @@ impl Siblings {
         from: domain::Timestamp,
         before: domain::Timestamp,
         page: u32,
-    ) -> Result<crate::sweep::ConversationPage, Failure> {
-        let unreadable = || Failure::Transient {
-            reason: "genesys-gateway: unreadable page of conversations".to_owned(),
-            retry_after: None,
-        };
-        let url = Self::url(&self.gateway_url, &["conversations", "results"])?;
-        let request = self.http.get(url).query(&[
-            ("startedFrom", from.to_rfc3339()),
-            ("startedBefore", before.to_rfc3339()),
-            ("page", page.to_string()),
-        ]);
-        let Answer::Found(body) = self.call("genesys-gateway", request).await? else {
-            return Err(unreadable());
-        };
-        serde_json::from_value(body).map_err(|_| unreadable())
+    ) -> Result<ConversationPage, Failure> {
+        self.gateway
+            .get("/conversations/results")
+            .query(&ConversationResultsQuery::new(from, before, page))
+            .send()
+            .await
+            .map_err(|error| self.unsettled("genesys-gateway", &error))
     }
 
     /// Gives the customer the interaction's communication: its records without a customer, or a
@@ -306,65 +292,96 @@ impl Siblings {
         customer_id: CustomerId,
         by: AssignedBy,
     ) -> Result<(), Failure> {
-        let url = Self::url(&self.comm_history_url, &["internal", "customerAssignments"])?;
-        let source = match by {
-            AssignedBy::Pairing => "pairing",
-            AssignedBy::LatePairing => "late_pairing",
+        let assignment = Assignment {
+            interaction_id,
+            customer_id,
+            source: match by {
+                AssignedBy::Pairing => AssignmentSource::Pairing,
+                AssignedBy::LatePairing => AssignmentSource::LatePairing,
+            },
         };
-        let body = serde_json::json!({ "interactionId": interaction_id, "customerId": customer_id, "source": source });
-        self.call("comm-history-writer", self.http.post(url).json(&body))
+        self.history
+            .post("/internal/customerAssignments")
+            .json(&assignment)
+            .send::<Updated>()
             .await
             .map(drop)
+            .map_err(|error| self.unsettled("comm-history-writer", &error))
     }
 
-    async fn call(&self, service: &str, request: reqwest_middleware::RequestBuilder) -> Result<Answer, Failure> {
-        let response = request
-            .bearer_auth(self.token.expose_secret())
-            .send()
-            .await
-            .map_err(|error| {
-                let what = if error.is_timeout() { "timed out" } else { "unreachable" };
-                Failure::Transient {
-                    reason: format!("{service}: {what}"),
-                    retry_after: None,
+    /// A failed call whose 404, 409 or 410 settles nothing either: an answer this caller does not
+    /// expect, worth trying again.
+    fn unsettled(&self, service: &str, error: &ClientError) -> Failure {
+        match settled(error) {
+            Some(_) => Failure::Transient {
+                reason: format!("{service}: unexpected {}", error.status().map_or(0, |s| s.as_u16())),
+                retry_after: None,
+            },
+            None => self.failure(service, error),
+        }
+    }
+
+    /// Every failure classified: the request itself wrong (400, 413, 422, a path that makes no
+    /// address) is permanent; anything else (down, slow, busy, a token or scope to fix, an answer
+    /// off the contract) is transient. The reason names the service and what went wrong, never a
+    /// value: an answer off the contract is named by the field's path, and logged here.
+    fn failure(&self, service: &str, error: &ClientError) -> Failure {
+        match error {
+            ClientError::InvalidPath { .. } => Failure::Permanent {
+                reason: format!("{service}: the URL cannot take the path"),
+            },
+            ClientError::Transport { timeout, .. } => Failure::Transient {
+                reason: format!("{service}: {}", if *timeout { "timed out" } else { "unreachable" }),
+                retry_after: None,
+            },
+            ClientError::UnexpectedBody { status, path, category } => {
+                tracing::warn!(service, status = status.as_u16(), field = %path, category, "a sibling's answer does not fit its contract");
+                off_contract(service, &format!("{status} at {path:?}: {category}"))
+            }
+            ClientError::Problem { status, .. } | ClientError::UnexpectedStatus { status, .. } => match *status {
+                StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::PAYLOAD_TOO_LARGE => {
+                    Failure::Permanent {
+                        reason: format!("{service}: refused the request ({status})"),
+                    }
                 }
-            })?;
-        let status = response.status();
-        let retry_after = response
+                // 401/403 (a token or scope to fix), 429, 5xx: worth retrying once fixed or recovered.
+                _ => Failure::Transient {
+                    reason: format!("{service}: {status}"),
+                    retry_after: self.retry_after(error),
+                },
+            },
+        }
+    }
+
+    /// The answer's `Retry-After` in seconds, at most `max_retry_after`.
+    fn retry_after(&self, error: &ClientError) -> Option<Duration> {
+        error
             .headers()
-            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|headers| headers.get(reqwest::header::RETRY_AFTER))
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|seconds| Duration::from_secs(seconds).min(self.max_retry_after));
-        match status {
-            s if s.is_success() => response
-                .json::<Value>()
-                .await
-                .map(Answer::Found)
-                .map_err(|_| Failure::Transient {
-                    reason: format!("{service}: unreadable answer"),
-                    retry_after: None,
-                }),
-            StatusCode::NOT_FOUND => Ok(Answer::NotFound),
-            StatusCode::CONFLICT => Ok(Answer::Conflict),
-            StatusCode::GONE => Ok(Answer::Gone),
-            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(Failure::Permanent {
-                    reason: format!("{service}: refused the request ({status})"),
-                })
-            }
-            // 401/403 (a token or scope to fix), 429, 5xx: worth retrying once fixed or recovered.
-            _ => Err(Failure::Transient {
-                reason: format!("{service}: {status}"),
-                retry_after,
-            }),
-        }
+            .map(|seconds| Duration::from_secs(seconds).min(self.max_retry_after))
     }
 }
 
-fn name_of(answer: Answer) -> Option<String> {
-    match answer {
-        Answer::Found(body) => body.get("name").and_then(Value::as_str).map(str::to_owned),
-        Answer::NotFound | Answer::Conflict | Answer::Gone => None,
+/// A 404, 409 or 410 answer.
+fn settled(error: &ClientError) -> Option<Settled> {
+    if matches!(error, ClientError::UnexpectedBody { .. }) {
+        return None;
+    }
+    match error.status()? {
+        StatusCode::NOT_FOUND => Some(Settled::NotFound),
+        StatusCode::CONFLICT => Some(Settled::Conflict),
+        StatusCode::GONE => Some(Settled::Gone),
+        _ => None,
+    }
+}
+
+/// An answer that does not fit the contract: transient (the sibling may be mid-deployment), named
+/// by what is off, never by a value.
+fn off_contract(service: &str, what: &str) -> Failure {
+    Failure::Transient {
+        reason: format!("{service}: an answer off the contract ({what})"),
+        retry_after: None,
     }
 }

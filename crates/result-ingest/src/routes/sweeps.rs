@@ -3,11 +3,11 @@
 
 use crate::scopes::IngestOperate;
 use crate::settings::IngestSettings;
-use crate::sweep::{self, NewSweep, Sweep, SweepOrigin};
+use crate::sweep::{self, NewSweep, Sweep, SweepOrigin, SweepStatus};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
+use contracts::ingest::{SweepPage, SweepRequest, SweepsQuery};
 use domain::Timestamp;
-use serde::Deserialize;
 use service_kit::auth::{require, Caller};
 use service_kit::database::DbPool;
 use service_kit::extract::JsonBody;
@@ -43,18 +43,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/ingest/sweeps/{id}").route(web::get().to(one).wrap(from_fn(require::<IngestOperate>))));
 }
 
-/// A window to sweep: the conversations that started in it.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SweepRequest {
-    /// From (RFC 3339), within `ingest.retention_days`.
-    #[schema(value_type = String, format = DateTime)]
-    from: Timestamp,
-    /// To (RFC 3339), later than `from`, not in the future.
-    #[schema(value_type = String, format = DateTime)]
-    to: Timestamp,
-}
-
 /// `POST /ingest/sweeps`: sweeps the window; 202 with the sweep, followed at its `Location`.
 #[utoipa::path(
     post,
@@ -62,7 +50,7 @@ pub(crate) struct SweepRequest {
     tag = "sweeps",
     request_body = SweepRequest,
     responses(
-        (status = 202, description = "The sweep, due now", body = Sweep),
+        (status = 202, description = "The sweep, due now", body = contracts::ingest::Sweep),
         (status = 409, description = "`ingest.sweep_max_open_operator` operator sweeps are open already", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A wrong window (the field named)", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
@@ -114,24 +102,45 @@ pub(crate) async fn start(
     tracing::info!(sweep_id = %sweep.id, caller = %caller.name, "an operator asked for a sweep");
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/ingest/sweeps/{}", sweep.id)))
-        .json(sweep))
+        .json(served(sweep)))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct ListQuery {
-    /// Page size, 1 to 100 (default 20).
-    limit: Option<String>,
-    /// `nextCursor` of the previous page.
-    cursor: Option<String>,
-}
-
-/// A page of sweeps, newest first.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct SweepPage {
-    items: Vec<Sweep>,
-    next_cursor: Option<String>,
+/// A sweep as the contract has it (without the sweeper's own cursor and attempts).
+fn served(sweep: Sweep) -> contracts::ingest::Sweep {
+    use contracts::ingest::{SweepCounts, SweepOrigin as Origin, SweepStatus as Status};
+    let counts = sweep.counts;
+    contracts::ingest::Sweep {
+        id: sweep.id,
+        origin: match sweep.origin {
+            SweepOrigin::Schedule => Origin::Schedule,
+            SweepOrigin::Operator => Origin::Operator,
+        },
+        requested_by: sweep.requested_by,
+        from: sweep.from,
+        to: sweep.to,
+        status: match sweep.status {
+            SweepStatus::Pending => Status::Pending,
+            SweepStatus::Running => Status::Running,
+            SweepStatus::Done => Status::Done,
+        },
+        read_up_to: sweep.read_up_to,
+        held_at: sweep.held_at,
+        progress_percent: sweep.progress_percent,
+        counts: SweepCounts {
+            pages: counts.pages,
+            genesys_requests: counts.genesys_requests,
+            conversations: counts.conversations,
+            results: counts.results,
+            recovered: counts.recovered,
+            confirmed: counts.confirmed,
+            suppressed: counts.suppressed,
+            unusable: counts.unusable,
+        },
+        last_error: sweep.last_error,
+        next_attempt_at: sweep.next_attempt_at,
+        created_at: sweep.created_at,
+        finished_at: sweep.finished_at,
+    }
 }
 
 /// `GET /ingest/sweeps?limit=&cursor=`: the schedule's and operators' sweeps, newest first.
@@ -139,13 +148,13 @@ pub(crate) struct SweepPage {
     get,
     path = "/ingest/sweeps",
     tag = "sweeps",
-    params(ListQuery),
+    params(SweepsQuery),
     responses(
         (status = 200, description = "Sweeps, newest first", body = SweepPage),
         (status = 422, description = "A wrong parameter (named)", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
-pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<SweepsQuery>) -> Result<HttpResponse, ApiError> {
     let mut problems = Vec::new();
     let (limit, before) = page_parameters(query.limit.as_deref(), query.cursor.as_deref(), 20, 100, &mut problems);
     if !problems.is_empty() {
@@ -155,7 +164,10 @@ pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) 
         .run(move |c| sweep::list(c, before, limit + 1).map_err(ApiError::from))
         .await?;
     let (items, next_cursor) = keyset_page(items, limit, |sweep| (sweep.created_at, sweep.id));
-    Ok(HttpResponse::Ok().json(SweepPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(SweepPage {
+        items: items.into_iter().map(served).collect(),
+        next_cursor,
+    }))
 }
 
 /// `GET /ingest/sweeps/{id}`: a sweep and its progress.
@@ -165,7 +177,7 @@ pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<ListQuery>) 
     tag = "sweeps",
     params(("id" = Uuid, Path, description = "The sweep id")),
     responses(
-        (status = 200, description = "The sweep", body = Sweep),
+        (status = 200, description = "The sweep", body = contracts::ingest::Sweep),
         (status = 404, description = "No such sweep", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a sweep id", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
@@ -179,6 +191,6 @@ pub(crate) async fn one(pool: web::Data<DbPool>, path: web::Path<String>) -> Res
     })?;
     let sweep = pool.run(move |c| sweep::get(c, id).map_err(ApiError::from)).await?;
     sweep
-        .map(|sweep| HttpResponse::Ok().json(sweep))
+        .map(|sweep| HttpResponse::Ok().json(served(sweep)))
         .ok_or_else(|| ApiError::NotFound(format!("no sweep {id}")))
 }

@@ -8,19 +8,10 @@ use crate::metrics::IngestMetrics;
 use crate::scopes::IngestWebhook;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use domain::SupportResult;
+use contracts::ingest::{Accepted, SupportResult};
 use service_kit::auth::require;
 use service_kit::extract::JsonBody;
 use service_kit::problem::ApiError;
-
-/// The webhook's answer.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub(crate) struct AcceptedView {
-    /// The inbox event (null when suppressed).
-    id: Option<uuid::Uuid>,
-    duplicate: bool,
-    suppressed: bool,
-}
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -34,10 +25,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     post,
     path = "/customers/supportResult",
     tag = "webhook",
-    request_body = domain::SupportResult,
+    request_body = SupportResult,
     responses(
-        (status = 202, description = "Stored durably; `duplicate` when the same result was delivered before (same id)", body = AcceptedView),
-        (status = 200, description = "About a subject forgotten after the interaction: dropped, nothing stored", body = AcceptedView),
+        (status = 202, description = "Stored durably; `duplicate` when the same result was delivered before (same id)", body = Accepted),
+        (status = 200, description = "About a subject forgotten after the interaction: dropped, nothing stored", body = Accepted),
         (status = 503, description = "The inbox cannot be written; retry after Retry-After", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -53,7 +44,7 @@ pub(crate) async fn accept(
             // Answered as a success: Genesys must stop redelivering a result we will never keep.
             metrics.suppressed.inc();
             tracing::Span::current().record("suppressed", true);
-            return Ok(HttpResponse::Ok().json(AcceptedView {
+            return Ok(HttpResponse::Ok().json(Accepted {
                 id: None,
                 duplicate: false,
                 suppressed: true,
@@ -70,7 +61,7 @@ pub(crate) async fn accept(
     }
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/ingest/events/{}", accepted.id)))
-        .json(AcceptedView {
+        .json(Accepted {
             id: Some(accepted.id),
             duplicate: accepted.duplicate,
             suppressed: false,
