@@ -1,11 +1,12 @@
 //! `GET /conversations/results`: the agents' results of the conversations that started in a
 //! window, a page at a time (for result-ingest's sweep).
 
-use crate::conversations::{self, ConversationPage};
+use crate::conversations;
 use crate::scopes::GenesysConversations;
 use crate::upstream::GenesysApi;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
+use contracts::gateway::{ConversationPage, ConversationResultsQuery};
 use domain::Timestamp;
 use service_kit::auth::require;
 use service_kit::problem::{ApiError, FieldProblem};
@@ -19,20 +20,6 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         web::resource("/conversations/results")
             .route(web::get().to(results).wrap(from_fn(require::<GenesysConversations>))),
     );
-}
-
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-#[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Query)]
-pub(crate) struct ResultsQuery {
-    /// Conversations that started at or after this (RFC 3339).
-    #[param(format = DateTime)]
-    started_from: Option<String>,
-    /// … and before this (RFC 3339), later than `startedFrom`.
-    #[param(format = DateTime)]
-    started_before: Option<String>,
-    /// The page, from 1 (default 1), of 100 conversations each.
-    page: Option<String>,
 }
 
 fn required_time(name: &str, value: Option<&str>, problems: &mut Vec<FieldProblem>) -> Option<Timestamp> {
@@ -55,17 +42,17 @@ fn required_time(name: &str, value: Option<&str>, problems: &mut Vec<FieldProble
     get,
     path = "/conversations/results",
     tag = "conversations",
-    params(ResultsQuery),
+    params(ConversationResultsQuery),
     responses(
         (status = 200, description = "A page of conversations with their agents' results", body = ConversationPage),
         (status = 422, description = "A parameter is missing or wrong", body = service_kit::problem::Problem, content_type = "application/problem+json"),
-        (status = 502, description = "Genesys Cloud refused the query", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "Genesys Cloud refused the query or answered a body that does not parse (the field's path named)", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Genesys Cloud is down, slow or rate limiting; retry after Retry-After", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
 pub(crate) async fn results(
     api: web::Data<GenesysApi>,
-    query: web::Query<ResultsQuery>,
+    query: web::Query<ConversationResultsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mut problems = Vec::new();
     let from = required_time("startedFrom", query.started_from.as_deref(), &mut problems);

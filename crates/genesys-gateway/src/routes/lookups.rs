@@ -4,6 +4,7 @@ use crate::lookups::Lookups;
 use crate::scopes::GenesysLookup;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
+use contracts::gateway::{AgentName, WrapupName};
 use domain::{GenesysUserId, WrapupCode};
 use service_kit::auth::require;
 use service_kit::problem::{ApiError, FieldProblem};
@@ -23,8 +24,9 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     tag = "lookups",
     params(("userId" = uuid::Uuid, Path, description = "The Genesys user id")),
     responses(
-        (status = 200, description = "The agent", body = crate::lookups::Named),
+        (status = 200, description = "The agent", body = AgentName),
         (status = 404, description = "Genesys Cloud has no such user", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "Genesys Cloud refused the lookup or answered a body that does not parse (the field's path named)", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Genesys Cloud is down, slow or rate limiting; retry after Retry-After", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -44,8 +46,9 @@ pub(crate) async fn user(lookups: web::Data<Lookups>, path: web::Path<String>) -
     tag = "lookups",
     params(("codeId" = String, Path, description = "A wrap-up code id (UUID) or a Genesys system code")),
     responses(
-        (status = 200, description = "The wrap-up code", body = crate::lookups::Named),
+        (status = 200, description = "The wrap-up code", body = WrapupName),
         (status = 404, description = "No such wrap-up code", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "Genesys Cloud refused the lookup or answered a body that does not parse (the field's path named)", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Genesys Cloud is down, slow or rate limiting; retry after Retry-After", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
