@@ -14,6 +14,7 @@ mod logs;
 pub mod oidc;
 mod problems;
 mod schema;
+pub mod stack;
 pub mod tls;
 
 pub use app::*;

@@ -285,11 +285,15 @@ async fn a_late_pairing_in_the_outbox_workers_hands_at_the_forget_leaves_no_copy
     );
     p.pair(&json!({ "customerId": customer, "interactionId": id })).await;
     // The outbox worker claims the assignment (and is slow to deliver it).
+    use service_kit::queue::Storage as _;
+    let lease_until =
+        Timestamp::from_offset_date_time(Timestamp::now().as_offset_date_time() + time::Duration::seconds(60)).unwrap();
     let claimed = p
         .pairing
         .pool()
-        .run(|c| {
-            interaction_pairing::outbox::claim_due(c, Timestamp::now(), 10, std::time::Duration::from_secs(60))
+        .run(move |c| {
+            interaction_pairing::outbox::PairingOutbox
+                .claim(c, Timestamp::now(), 10, lease_until)
                 .map_err(service_kit::database::DatabaseError::from)
         })
         .await
@@ -315,14 +319,23 @@ async fn a_late_pairing_in_the_outbox_workers_hands_at_the_forget_leaves_no_copy
         .await
         .unwrap();
     assert!(assigned.status().is_success(), "{}", assigned.status());
-    let delivered = claimed[0].id;
-    p.pairing
+    let delivered = service_kit::queue::Settlement {
+        id: claimed[0].id,
+        lease_until,
+        settle: service_kit::queue::Settle::Done,
+        settled_at: Timestamp::now(),
+    };
+    let settled = p
+        .pairing
         .pool()
         .run(move |c| {
-            interaction_pairing::outbox::remove(c, delivered).map_err(service_kit::database::DatabaseError::from)
+            interaction_pairing::outbox::PairingOutbox
+                .settle(c, &[delivered])
+                .map_err(service_kit::database::DatabaseError::from)
         })
         .await
         .unwrap();
+    assert_eq!(settled, 1);
     assert_eq!(p.records_of_interaction(&id).await.len(), 2, "the copy was made");
 
     assert_eq!(

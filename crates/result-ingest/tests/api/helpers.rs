@@ -1,24 +1,16 @@
 use domain::Timestamp;
-use genesys_sim::{Seed, SimConfig, SimState};
+use genesys_sim::SimState;
 use result_ingest::sweep::Sweeper;
 use result_ingest::worker::Worker;
 use serde_json::Value;
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::time::Duration;
+use test_support::stack::{Service, StackBuilder, StackServices};
 use test_support::{CapturedLogs, TestApp};
 
-pub const GENESYS: &str = "genesys";
-pub const OPERATOR: &str = "operator";
-/// gdpr-orchestrator, calling the GDPR participant routes.
-pub const ORCHESTRATOR: &str = "gdpr_orchestrator";
-pub const BOFE: &str = "bofe";
-/// result-ingest's own caller on the services it calls.
-const INGEST_TOKEN: &str = "ingest-pipeline-token-0123456789";
-/// interaction-pairing's outbox's caller on comm-history-writer.
-pub(crate) const PAIRING_TOKEN: &str = "pairing-pipeline-token-0123456789";
-/// Genesys' data action's secret, when genesys-sim plays the trigger (HTTP Basic `genesys:…`).
-const WEBHOOK_TOKEN: &str = "genesys-webhook-token-0123456789";
+#[allow(unused_imports)] // the benches include this file and use fewer
+pub use test_support::stack::callers::{BOFE, GENESYS, OPERATOR, ORCHESTRATOR, PAIRING_TOKEN};
 
 pub fn example(name: &str) -> Value {
     test_support::fixture(name)
@@ -62,38 +54,42 @@ pub struct Pipeline {
     pub sweeper: Sweeper,
     pub sweeper_metrics: prometheus::Registry,
     /// interaction-pairing's outbox, driven by hand.
-    pub outbox: interaction_pairing::worker::OutboxWorker,
+    pub outbox: Outbox,
 }
 
-/// result-ingest's caller on a sibling, with the scopes it uses there.
-fn ingest_caller(scopes: &str) -> [(&'static str, String); 2] {
-    [
-        ("auth.callers.result_ingest.token", INGEST_TOKEN.to_owned()),
-        ("auth.callers.result_ingest.scopes", scopes.to_owned()),
-    ]
+/// interaction-pairing's outbox runner, driven by hand.
+pub struct Outbox(interaction_pairing::worker::OutboxRunner);
+
+impl Outbox {
+    /// One pass at `now`; answers how many entries it claimed.
+    pub async fn try_execute_task(&self, now: Timestamp) -> anyhow::Result<usize> {
+        Ok(self.0.pass(now).await?.claimed)
+    }
 }
 
-fn as_refs<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
+/// The services of test-support's stack, from this crate's dev-dependencies.
+pub fn services() -> StackServices {
+    StackServices {
+        gateway: &genesys_gateway::SERVICE,
+        writer: &comm_history_writer::SERVICE,
+        pairing: &interaction_pairing::SERVICE,
+        ingest: &result_ingest::SERVICE,
+        orchestrator: None,
+    }
 }
 
-/// Starts comm-history-writer, on the reserved port when given.
+/// Starts comm-history-writer as the stack does, on the reserved port when given.
 pub async fn start_writer(port: Option<test_support::ReservedPort>) -> TestApp {
     start_writer_with(port, &[]).await
 }
 
 /// Starts comm-history-writer with settings of the test's own.
 pub async fn start_writer_with(port: Option<test_support::ReservedPort>, settings: &[(&'static str, &str)]) -> TestApp {
-    let mut callers = ingest_caller("records:write,records:assign").to_vec();
-    callers.push(("auth.callers.interaction_pairing.token", PAIRING_TOKEN.to_owned()));
-    callers.push(("auth.callers.interaction_pairing.scopes", "records:assign".to_owned()));
-    let mut overrides = as_refs(&callers);
-    overrides.extend_from_slice(settings);
-    let callers: &[test_support::TestCaller] = &[(BOFE, &["records:read"]), (ORCHESTRATOR, &["gdpr:participant"])];
-    match port {
-        Some(port) => test_support::spawn_app_on(&comm_history_writer::SERVICE, callers, &overrides, port).await,
-        None => test_support::spawn_app_with(&comm_history_writer::SERVICE, callers, &overrides).await,
-    }
+    let settings: Vec<(String, String)> = settings
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    test_support::stack::start_writer(&comm_history_writer::SERVICE, port, &settings).await
 }
 
 /// How many requests a service's `/metrics` text counts on `endpoint` (a route pattern), with
@@ -159,91 +155,33 @@ async fn start_pipeline(
     trigger: bool,
 ) -> Pipeline {
     capture_logs();
-    let ingest_port = test_support::ReservedPort::new();
-    let mut sim_config = SimConfig::development(Seed::default_seed().unwrap());
-    sim_config.port = 0;
+    let mut builder = StackBuilder::new(services()).set_all(Service::Ingest, ingest_overrides.iter().copied());
     if trigger {
-        sim_config.webhook = Some(genesys_sim::WebhookTarget {
-            url: format!("{}/customers/supportResult", ingest_port.url()),
-            user: GENESYS.to_owned(),
-            secret: WEBHOOK_TOKEN.to_owned(),
-        });
+        builder = builder.trigger();
     }
-    let sim = genesys_sim::start(sim_config).unwrap();
-    let (sim_url, sim_state) = (sim.url.clone(), sim.state.clone());
-    tokio::spawn(sim.run_until_stopped());
-
-    let mut gateway_overrides = ingest_caller("genesys:lookup,genesys:conversations").to_vec();
-    for key in ["genesys.api_base_url", "genesys.login_base_url"] {
-        gateway_overrides.push((key, sim_url.clone()));
+    if let Some(url) = writer_url {
+        builder = builder.writer_url(url);
     }
-    gateway_overrides.push(("genesys.client_id", "ccbridge-dev".to_owned()));
-    gateway_overrides.push(("genesys.client_secret", "ccbridge-dev-secret".to_owned()));
-    gateway_overrides.push(("genesys.deadline_ms", "2000".to_owned()));
-    gateway_overrides.push(("genesys.max_attempts", "2".to_owned()));
-    let gateway = test_support::spawn_app_with(&genesys_gateway::SERVICE, &[], &as_refs(&gateway_overrides)).await;
-    let writer = start_writer(None).await;
-    let mut pairing_overrides = ingest_caller("pairing:read").to_vec();
-    pairing_overrides.push((
-        "pairing.comm_history_url",
-        writer_url.clone().unwrap_or_else(|| writer.address.clone()),
-    ));
-    pairing_overrides.push(("pairing.internal_token", PAIRING_TOKEN.to_owned()));
-    pairing_overrides.push(("pairing.outbox_worker_enabled", "false".to_owned()));
-    pairing_overrides.push(("pairing.backoff_min_ms", "1".to_owned()));
-    let pairing = test_support::spawn_app_with(
-        &interaction_pairing::SERVICE,
-        &[
-            (BOFE, &["pairing:write", "pairing:read"]),
-            (ORCHESTRATOR, &["gdpr:participant"]),
-        ],
-        &as_refs(&pairing_overrides),
-    )
-    .await;
-    let mut outbox_settings = interaction_pairing::outbox_settings(&pairing.settings).unwrap();
-    outbox_settings.outbox_worker_enabled = true;
-    let outbox = interaction_pairing::worker::OutboxWorker::new(
-        pairing.pool().clone(),
-        outbox_settings,
-        interaction_pairing::worker::OutboxMetrics::register(&prometheus::Registry::new()).unwrap(),
-    )
-    .unwrap();
-
-    let mut overrides: Vec<(&'static str, String)> = vec![
-        ("ingest.gateway_url", gateway.address.clone()),
-        ("ingest.pairing_url", pairing.address.clone()),
-        (
-            "ingest.comm_history_url",
-            writer_url.unwrap_or_else(|| writer.address.clone()),
-        ),
-        ("ingest.internal_token", INGEST_TOKEN.to_owned()),
-        ("ingest.worker_enabled", "false".to_owned()),
-        ("ingest.sweep_enabled", "false".to_owned()),
-        ("ingest.backoff_min_ms", "1".to_owned()),
-        ("ingest.backoff_max_ms", "20".to_owned()),
-        ("ingest.request_timeout_ms", "3000".to_owned()),
-        // Genesys' data action, with a token the simulator knows.
-        ("auth.callers.genesys.token", WEBHOOK_TOKEN.to_owned()),
-        ("auth.callers.genesys.scopes", "ingest:webhook".to_owned()),
-    ];
-    overrides.extend(ingest_overrides.iter().map(|(k, v)| (*k, (*v).to_owned())));
-    let ingest = test_support::spawn_app_on(
-        &result_ingest::SERVICE,
-        &[(OPERATOR, &["ingest:operate"]), (ORCHESTRATOR, &["gdpr:participant"])],
-        &as_refs(&overrides),
-        ingest_port,
-    )
-    .await;
+    let stack = builder.start().await;
+    let outbox = Outbox(
+        interaction_pairing::worker::runner(
+            stack.pairing.pool().clone(),
+            &stack.pairing.settings,
+            &prometheus::Registry::new(),
+        )
+        .unwrap(),
+    );
+    let ingest = stack.ingest;
     let worker = result_ingest::worker(&ingest.settings, ingest.pool().clone(), &prometheus::Registry::new()).unwrap();
     let sweeper_metrics = prometheus::Registry::new();
     let sweeper = result_ingest::sweeper(&ingest.settings, ingest.pool().clone(), &sweeper_metrics).unwrap();
     Pipeline {
         ingest,
-        pairing,
-        writer,
-        _gateway: gateway,
-        sim: sim_state,
-        sim_url,
+        pairing: stack.pairing,
+        writer: stack.writer,
+        _gateway: stack.gateway,
+        sim: stack.sim,
+        sim_url: stack.sim_url,
         worker,
         sweeper,
         sweeper_metrics,
