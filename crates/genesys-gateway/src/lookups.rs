@@ -7,18 +7,18 @@ use crate::metrics::GatewayMetrics;
 use crate::models;
 use crate::settings::GenesysSettings;
 use crate::upstream::GenesysApi;
+use contracts::gateway::{AgentName, WrapupName};
 use domain::GenesysUserId;
 use moka::future::Cache;
 use moka::Expiry;
-use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// What the gateway answers for a user or a wrap-up code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Named {
-    pub id: String,
-    pub name: String,
+/// A user or a wrap-up code as cached: its id and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Named {
+    id: String,
+    name: String,
 }
 
 #[derive(Debug, Clone)]
@@ -68,21 +68,23 @@ impl Lookups {
     }
 
     /// The user's name, `None` when Genesys does not know the user.
-    pub async fn user(&self, id: GenesysUserId) -> Result<Option<Named>, UpstreamError> {
+    pub async fn user(&self, id: GenesysUserId) -> Result<Option<AgentName>, UpstreamError> {
         let id = id.to_string();
         let path = format!("/api/v2/users/{id}");
-        self.cached(&self.users, "users", id, path, |user: models::User| user.name)
-            .await
+        let found = self
+            .cached(&self.users, "users", id, path, |user: models::User| user.name)
+            .await?;
+        Ok(found.map(|Named { id, name }| AgentName { id, name }))
     }
 
     /// The wrap-up code's name, `None` when there is no such code.
-    pub async fn wrapup_code(&self, code: &str) -> Result<Option<Named>, UpstreamError> {
+    pub async fn wrapup_code(&self, code: &str) -> Result<Option<WrapupName>, UpstreamError> {
         if let Some(name) = system_wrapup_code_name(code) {
             self.metrics
                 .cache_lookups
                 .with_label_values(&["wrapupcodes", "system"])
                 .inc();
-            return Ok(Some(Named {
+            return Ok(Some(WrapupName {
                 id: code.to_owned(),
                 name,
             }));
@@ -93,14 +95,16 @@ impl Lookups {
         };
         let id = uuid.hyphenated().to_string();
         let path = format!("/api/v2/routing/wrapupcodes/{id}");
-        self.cached(
-            &self.wrapup_codes,
-            "wrapupcodes",
-            id,
-            path,
-            |code: models::WrapupCode| code.name,
-        )
-        .await
+        let found = self
+            .cached(
+                &self.wrapup_codes,
+                "wrapupcodes",
+                id,
+                path,
+                |code: models::WrapupCode| code.name,
+            )
+            .await?;
+        Ok(found.map(|Named { id, name }| WrapupName { id, name }))
     }
 
     /// The name `name_of` reads from the model `M` Genesys answers at `path`, cached under `id`.
