@@ -113,7 +113,7 @@ impl Worker {
                 "the batch's lease ended before it was settled; the rest is another worker's"
             );
         }
-        let (mut processed, mut retried, mut dead) = (0usize, 0usize, 0usize);
+        let (mut processed, mut retried, mut dead, mut released) = (0usize, 0usize, 0usize, 0usize);
         for (event, span, outcome) in outcomes {
             let _entered = span.enter();
             self.record_settled(&event, &outcome, now);
@@ -121,11 +121,19 @@ impl Worker {
                 Outcome::Processed { .. } => processed += 1,
                 Outcome::Retry { .. } => retried += 1,
                 Outcome::Dead { .. } => dead += 1,
+                Outcome::Postpone { .. } => released += 1,
             }
         }
         // One line a batch at `info`, not one an event: at thousands of events a second, a line
         // each would be most of the service's log volume (and about 7% of the process's CPU).
-        tracing::info!(events = count, processed, retried, dead, "inbox batch settled");
+        tracing::info!(
+            events = count,
+            processed,
+            retried,
+            dead,
+            released,
+            "inbox batch settled"
+        );
         Ok(count)
     }
 
@@ -215,10 +223,8 @@ impl Worker {
                 }
             }
             Settled::Dead { reason } => Outcome::Dead { reason },
-            Settled::Released => Outcome::Retry {
-                reason: "the batch's lease ran short; taken up again".to_owned(),
-                next_attempt_at: now,
-            },
+            // Not attempted: the attempt is given back.
+            Settled::Released => Outcome::Postpone { next_attempt_at: now },
         }
     }
 
@@ -238,6 +244,7 @@ impl Worker {
                 tracing::error!(reason = %reason, "event moved to the dead letters");
                 self.metrics.dead.inc();
             }
+            Outcome::Postpone { .. } => {}
         }
     }
 

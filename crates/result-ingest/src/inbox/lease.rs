@@ -32,9 +32,19 @@ pub fn claim_due(
     limit: i64,
     lease: Duration,
 ) -> QueryResult<ClaimedBatch> {
-    let now_db = DbTimestamp::from(now);
     let lease_end = Timestamp::from_offset_date_time(now.as_offset_date_time() + lease)
         .ok_or_else(|| diesel::result::Error::SerializationError("the lease would end past year 9999".into()))?;
+    claim_until(connection, now, limit, lease_end)
+}
+
+/// Claims up to `limit` events due at `now`, leased until `lease_end`.
+pub(super) fn claim_until(
+    connection: &mut AnyConnection,
+    now: Timestamp,
+    limit: i64,
+    lease_end: Timestamp,
+) -> QueryResult<ClaimedBatch> {
+    let now_db = DbTimestamp::from(now);
     let lease_until = DbTimestamp::from(lease_end);
     // The lease is a column of its own, in no index (migration 000005): a claim is then a
     // heap-only update on PostgreSQL. Leased rows stay in `inbox_events_due`, at its front, so a
@@ -160,6 +170,10 @@ pub enum Settlement {
     Dead {
         reason: String,
     },
+    /// Not attempted: the attempt is given back, due again at `next_attempt_at`.
+    Postpone {
+        next_attempt_at: Timestamp,
+    },
 }
 
 /// Settles a worker's batch in one transaction, leased until `lease_until`. Only events the
@@ -189,6 +203,7 @@ pub fn settle(
                     next_attempt_at,
                 } => mark_retry(c, *id, reason, *next_attempt_at, lease_until)?,
                 Settlement::Dead { reason } => mark_dead(c, *id, reason, now, lease_until)?,
+                Settlement::Postpone { next_attempt_at } => postpone(c, *id, *next_attempt_at, lease_until)?,
             };
         }
         Ok(settled)
@@ -248,6 +263,21 @@ fn mark_dead(
             dsl::lease_until.eq(None::<DbTimestamp>),
             dsl::last_error.eq(Some(reason)),
             dsl::dead_at.eq(Some(DbTimestamp::from(now))),
+        ))
+        .execute(connection)
+}
+
+fn postpone(
+    connection: &mut AnyConnection,
+    id: Uuid,
+    next_attempt_at: Timestamp,
+    lease_until: DbTimestamp,
+) -> QueryResult<usize> {
+    diesel::update(still_leased(id, lease_until))
+        .set((
+            dsl::next_attempt_at.eq(DbTimestamp::from(next_attempt_at)),
+            dsl::lease_until.eq(None::<DbTimestamp>),
+            dsl::attempts.eq(dsl::attempts - 1),
         ))
         .execute(connection)
 }

@@ -20,12 +20,14 @@ mod accept;
 mod lease;
 mod operator;
 mod postgres;
+mod queue;
 mod retention;
 mod swept;
 
 pub use accept::{accept_batch, Acceptance, Accepted, Delivery};
 pub use lease::{claim_due, settle, Claimed, ClaimedBatch, Settlement};
 pub use operator::{depth, list, retry_dead, status_of, EventSummary, QueueDepth};
+pub use queue::{InboxEvent, InboxQueue};
 pub use retention::{remove_dead_before, remove_processed_before, replace_agent};
 pub use swept::{confirm, known_results, KnownResult, ResultIdentity};
 

@@ -10,9 +10,6 @@ pub use sweeps::SweepLimits;
 #[openapi(
     paths(
         webhook::accept,
-        events::list,
-        events::retry_one,
-        events::retry_all_dead,
         sweeps::start,
         sweeps::list,
         sweeps::one
@@ -29,6 +26,7 @@ struct Api;
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
     let mut api = Api::openapi();
+    api.merge(events::openapi());
     api.merge(gdpr_participant::ParticipantApi::openapi());
     api
 }
