@@ -187,4 +187,19 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn a_setting_that_does_not_parse_stops_the_console_naming_its_key() {
+        for (key, value) in [
+            ("console.oidc.resource", "not a URI"),
+            ("console.oidc.issuer", "not a URL"),
+            ("console.public_url", "console.bank.example"),
+            ("console.services.result_ingest_url", "not a URL"),
+            ("console.idle_minutes", "0"),
+        ] {
+            let refused = setup_error(&[(key, value)]).unwrap_or_default();
+            let name = key.rsplit('.').next().unwrap_or(key);
+            assert!(refused.contains(name), "{key}: {refused}");
+        }
+    }
 }

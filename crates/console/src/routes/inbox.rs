@@ -1,5 +1,6 @@
-//! `/inbox` (role `operator`): result-ingest's pending and dead webhook results (ids, attempts,
-//! reasons: no personal data), retrying one or every dead one, and the sweeps, with a form to
+//! `/inbox` (role `operator`): result-ingest's pending and dead webhook results as its queue's
+//! operator routes list them (contracts::queue: ids, kinds, attempts, reasons; no personal data),
+//! retrying one or every dead one, and the sweeps, with a form to
 //! sweep a window. Calls go to result-ingest in the operator's name.
 
 use super::{failed, page, Back};
@@ -10,6 +11,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use contracts::ingest::{Sweep, SweepPage, SweepRequest, SweepsQuery};
+use contracts::queue::{QueueEntry, QueuePage, QueueQuery, QueueRetried, QueueRetriedCount};
 use domain::Timestamp;
 use serde::Deserialize;
 
@@ -27,9 +29,9 @@ const BACK: Back<'static> = Back {
 
 struct EventRow {
     id: String,
-    conversation_id: String,
+    kind: String,
     accepted_at: String,
-    attempts: String,
+    attempts: u32,
     next_attempt_at: String,
     last_error: String,
 }
@@ -59,27 +61,15 @@ fn call_failed(error: &CallError, person: Person) -> HttpResponse {
     failed(error, Some(person), BACK)
 }
 
-// TODO(QUEUE): the events' page is read as JSON until contracts::queue holds the operator
-// router's page type (asked in /tmp/ccbridge-requests.md); then `send::<contracts::queue::…>()`.
-fn events(page: &serde_json::Value) -> Vec<EventRow> {
-    let text = |value: &serde_json::Value| match value {
-        serde_json::Value::String(text) => text.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    };
-    page["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|e| EventRow {
-            id: text(&e["id"]),
-            conversation_id: text(&e["conversationId"]),
-            accepted_at: text(&e["acceptedAt"]),
-            attempts: text(&e["attempts"]),
-            next_attempt_at: text(&e["nextAttemptAt"]),
-            last_error: text(&e["lastError"]),
-        })
-        .collect()
+fn event_row(entry: QueueEntry) -> EventRow {
+    EventRow {
+        id: entry.id.to_string(),
+        kind: entry.kind,
+        accepted_at: entry.created_at.to_string(),
+        attempts: entry.attempts,
+        next_attempt_at: entry.next_attempt_at.map(|at| at.to_string()).unwrap_or_default(),
+        last_error: entry.last_error.unwrap_or_default(),
+    }
 }
 
 fn sweep_row(sweep: Sweep) -> SweepRow {
@@ -109,11 +99,12 @@ async fn inbox(
 ) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, "/inbox", Role::Operator)?;
     let events_in = |status: &'static str| {
-        services
-            .ingest
-            .get("/ingest/events")
-            .query(&[("status", status), ("limit", "100")])
-            .send::<serde_json::Value>()
+        let which = QueueQuery {
+            status: Some(status.to_owned()),
+            limit: Some("100".to_owned()),
+            cursor: None,
+        };
+        services.ingest.get("/ingest/events").query(&which).send::<QueuePage>()
     };
     let sweeps_query = SweepsQuery {
         limit: Some("20".to_owned()),
@@ -141,8 +132,8 @@ async fn inbox(
             csrf: person.csrf.clone(),
             person: Some(person),
             notice,
-            dead: events(&dead),
-            pending: events(&pending),
+            dead: dead.items.into_iter().map(event_row).collect(),
+            pending: pending.items.into_iter().map(event_row).collect(),
             sweeps: sweeps.items.into_iter().map(sweep_row).collect(),
         }
         .render(),
@@ -169,15 +160,14 @@ async fn retry_one(
     let person = session::require_role(&session, "/inbox", Role::Operator)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
     let id = uuid::Uuid::parse_str(&path).map_err(|_| Refusal::NotFound)?;
-    // TODO(QUEUE): the answer's type from contracts::queue.
     Ok(
         match services
             .ingest
             .post(&format!("/ingest/events/{id}/retry"))
-            .send_empty()
+            .send::<QueueRetried>()
             .await
         {
-            Ok(()) => back_to_inbox("retry"),
+            Ok(_) => back_to_inbox("retry"),
             Err(error) => call_failed(&error, person),
         },
     )
@@ -190,10 +180,14 @@ async fn retry_dead(
 ) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, "/inbox", Role::Operator)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
-    // TODO(QUEUE): the answer's type from contracts::queue.
     Ok(
-        match services.ingest.post("/ingest/events/retry-dead").send_empty().await {
-            Ok(()) => back_to_inbox("retry"),
+        match services
+            .ingest
+            .post("/ingest/events/retry-dead")
+            .send::<QueueRetriedCount>()
+            .await
+        {
+            Ok(_) => back_to_inbox("retry"),
             Err(error) => call_failed(&error, person),
         },
     )

@@ -201,8 +201,9 @@ impl Stack {
         assert!(response.status().is_success());
     }
 
-    /// Genesys' data action posts the example result for `interaction` to result-ingest.
-    pub async fn deliver_webhook(&self, interaction: &str) {
+    /// Genesys' data action posts the example result for `interaction` to result-ingest; answers
+    /// the inbox event's id.
+    pub async fn deliver_webhook(&self, interaction: &str) -> String {
         let mut body: serde_json::Value = test_support::fixture("support-result-voice-inbound.json");
         body["conversationId"] = interaction.into();
         let response = reqwest::Client::new()
@@ -213,11 +214,13 @@ impl Stack {
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 202);
+        let accepted: contracts::ingest::Accepted = response.json().await.unwrap();
+        accepted.id.unwrap().to_string()
     }
 
-    /// result-ingest's events in `status`, as an operator lists them.
-    pub async fn events(&self, status: &str) -> Vec<serde_json::Value> {
-        let page: serde_json::Value = reqwest::Client::new()
+    /// The ids of result-ingest's events in `status`, as an operator lists them.
+    pub async fn events(&self, status: &str) -> Vec<String> {
+        let page: contracts::queue::QueuePage = reqwest::Client::new()
             .get(format!("{}/ingest/events?status={status}", self.urls["result-ingest"]))
             .bearer_auth(&self.tokens["operator"])
             .send()
@@ -226,7 +229,7 @@ impl Stack {
             .json()
             .await
             .unwrap();
-        page["items"].as_array().unwrap().clone()
+        page.items.into_iter().map(|entry| entry.id.to_string()).collect()
     }
 
     /// The records of an interaction, as the back office reads them.

@@ -129,6 +129,13 @@ async fn a_signed_out_visit_goes_through_sign_in_and_comes_back_to_the_page() {
         overdue, "0",
         "the orchestrator's overdue requests, read from its metrics"
     );
+    // Every figure is read from a metric the service exports (a renamed metric shows "unknown").
+    for figure in ["pending-events", "dead-events", "unassigned", "pending-deliveries"] {
+        let shown = browser.text_of(Locator::Id(figure)).await;
+        assert!(shown.parse::<f64>().is_ok(), "{figure}: {shown}");
+    }
+    let oldest = browser.text_of(Locator::Id("oldest-pending")).await;
+    assert!(oldest.ends_with(" s"), "oldest-pending: {oldest}");
     browser.screenshot("status").await;
 
     // The session cookie: HttpOnly (no script reads it), Secure, SameSite=Lax.
@@ -605,13 +612,9 @@ async fn an_operator_replays_a_dead_letter_and_sees_it_processed() {
     .await;
     stack.genesys_faults(serde_json::json!({ "outageSeconds": 600 })).await;
     let interaction = uuid::Uuid::new_v4().to_string();
-    stack.deliver_webhook(&interaction).await;
+    let event = stack.deliver_webhook(&interaction).await;
     eventually("the result's death", || async {
-        stack
-            .events("dead")
-            .await
-            .iter()
-            .any(|e| e["conversationId"] == interaction.as_str())
+        stack.events("dead").await.contains(&event)
     })
     .await;
     stack.genesys_faults(serde_json::json!({})).await;
@@ -622,7 +625,7 @@ async fn an_operator_replays_a_dead_letter_and_sees_it_processed() {
     sign_in_at_provider(&browser, &stack, "otto").await;
     let inbox = console_page("/inbox", "inbox");
     browser.wait_for(&inbox).await;
-    let row_css = format!("tr.dead[data-conversation='{interaction}']");
+    let row_css = format!("tr.dead[data-event='{event}']");
     let row = client.find(Locator::Css(&row_css)).await.unwrap();
     let page = client.source().await.unwrap();
     assert!(!page.contains("+420601123456"), "no personal data in the inbox");
@@ -637,7 +640,7 @@ async fn an_operator_replays_a_dead_letter_and_sees_it_processed() {
     .await;
     browser.open(&stack.console_url("/inbox"), &inbox).await;
     assert!(client.find(Locator::Css(&row_css)).await.is_err(), "no longer dead");
-    let pending = format!("tr.pending[data-conversation='{interaction}']");
+    let pending = format!("tr.pending[data-event='{event}']");
     assert!(
         client.find(Locator::Css(&pending)).await.is_err(),
         "nor pending: processed"
