@@ -149,5 +149,8 @@ mod tests {
         let _ = parse::<User>(&metrics, "users", BodyKind::Answer, b"{}");
         let _ = parse::<User>(&metrics, "users", BodyKind::Answer, br#"{"name":"Jana"}"#);
         assert_eq!(metrics.unparsed_bodies.with_label_values(&["users", "answer"]).get(), 1);
+        // An error answer that is no `ErrorBody` (a proxy's HTML page) is counted apart.
+        let _ = parse::<crate::models::ErrorBody>(&metrics, "users", BodyKind::Error, b"<html>Bad gateway</html>");
+        assert_eq!(metrics.unparsed_bodies.with_label_values(&["users", "error"]).get(), 1);
     }
 }

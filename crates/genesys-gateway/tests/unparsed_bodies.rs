@@ -118,6 +118,24 @@ async fn a_user_whose_name_does_not_parse_is_a_502_not_a_missing_user_and_not_ca
 }
 
 #[tokio::test]
+async fn a_token_answer_that_does_not_parse_is_a_502_and_no_token() {
+    let _ = logs();
+    let h = default_harness().await;
+    h.sim.set_faults(malformed(Malformed::Token));
+    let problem = assert_problem(h.gateway.get(&format!("/users/{JANA}"), INGEST).await, 502).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("(at expires_in)"),
+        "{problem}"
+    );
+    assert_eq!(unparsed_count(&h.gateway.metrics().await, "token"), 1);
+    assert_eq!(h.sim.calls_to("users"), 0, "no call went out without a token");
+
+    h.sim.set_faults(Faults::default());
+    let response = h.gateway.get(&format!("/users/{JANA}"), INGEST).await;
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+#[tokio::test]
 async fn a_gdpr_request_status_outside_the_documented_set_is_a_502_never_pending() {
     let _ = logs();
     // Steps an hour long: the request is pending throughout the test.

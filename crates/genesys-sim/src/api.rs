@@ -153,10 +153,16 @@ async fn token(state: web::Data<SimState>, request: HttpRequest, form: web::Form
     if form.grant_type.as_deref() != Some("client_credentials") {
         return HttpResponse::BadRequest().json(json!({ "error": "unsupported_grant_type", "description": "grant_type must be client_credentials", "error_description": "grant_type must be client_credentials" }));
     }
+    let expires_in = state.config.token_lifetime.as_secs();
+    let expires_in = if state.malformed(Malformed::Token) {
+        json!(expires_in.to_string())
+    } else {
+        json!(expires_in)
+    };
     HttpResponse::Ok().json(json!({
         "access_token": state.issue_token(),
         "token_type": "bearer",
-        "expires_in": state.config.token_lifetime.as_secs(),
+        "expires_in": expires_in,
     }))
 }
 

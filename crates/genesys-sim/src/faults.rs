@@ -40,6 +40,9 @@ pub enum Malformed {
     /// A GDPR request's `status` is `ARCHIVED`, outside the documented set.
     #[serde(rename = "gdpr.requests.get")]
     GdprRequestsGet,
+    /// The token's `expires_in` is text (`"86400"`), not a number.
+    #[serde(rename = "token")]
+    Token,
 }
 
 pub(crate) struct ActiveFaults {

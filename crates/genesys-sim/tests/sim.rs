@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use genesys_sim::{Faults, RunningSim, Seed, SimConfig};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 fn start(configure: impl FnOnce(&mut SimConfig)) -> (String, std::sync::Arc<genesys_sim::SimState>) {
@@ -126,6 +126,46 @@ async fn tokens_expire_after_their_lifetime() {
             .as_u16(),
         401
     );
+}
+
+/// `PUT /admin/faults` with `faults` as written: its status.
+async fn put_faults(client: &reqwest::Client, url: &str, faults: Value) -> u16 {
+    let response = client.put(format!("{url}/admin/faults")).json(&faults).send().await;
+    response.unwrap().status().as_u16()
+}
+
+/// `malformed` breaks one documented field of one endpoint's answers, named as in the call counts.
+#[tokio::test]
+async fn malformed_answers_by_admin_endpoint() {
+    let (url, _) = start(|_| {});
+    let client = reqwest::Client::new();
+    let bearer = bearer(&client, &url).await;
+    let jana = || {
+        let request = client.get(format!("{url}/api/v2/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"));
+        async {
+            request
+                .bearer_auth(&bearer)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(put_faults(&client, &url, json!({ "malformed": "users" })).await, 204);
+    assert_eq!(jana().await["name"], json!(["Jana Nováková"]));
+
+    assert_eq!(put_faults(&client, &url, json!({ "malformed": "token" })).await, 204);
+    let grant = token(&client, &url, "ccbridge-dev-secret").await;
+    assert_eq!(grant.json::<Value>().await.unwrap()["expires_in"], "86400");
+
+    assert_eq!(
+        put_faults(&client, &url, json!({ "malformed": "nothing.we.know" })).await,
+        400
+    );
+    assert_eq!(put_faults(&client, &url, json!({})).await, 204);
+    assert_eq!(jana().await["name"], "Jana Nováková");
 }
 
 #[tokio::test]
