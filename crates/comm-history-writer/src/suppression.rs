@@ -8,87 +8,63 @@
 //! of those keys after the purge (an answer lost, the event retried) is answered as erased instead
 //! of storing the record anew.
 
-use crate::schema::{gdpr_suppressed_assignments, suppression_key_check};
+use crate::schema::gdpr_suppressed_assignments;
 use diesel::prelude::*;
 use domain::{CustomerId, InteractionId};
-use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
+use gdpr_participant::suppression_key::{self, SuppressionKey};
+use secrecy::SecretString;
 use service_kit::database::sql_types::DbUuid;
 use service_kit::database::AnyConnection;
-use service_kit::per_backend;
-use sha2::Sha256;
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
 /// The key of the assignments' fingerprints, checked once at start.
-#[derive(Clone)]
-pub struct AssignmentKey(Hmac<Sha256>);
-
-impl std::fmt::Debug for AssignmentKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AssignmentKey(<redacted>)")
-    }
-}
+#[derive(Clone, Debug)]
+pub struct AssignmentKey(SuppressionKey);
 
 impl AssignmentKey {
     pub fn new(secret: &SecretString) -> Result<Self, String> {
-        if secret.expose_secret().len() < 32 {
-            return Err("records.suppression_key: must be set (at least 32 characters)".to_owned());
-        }
-        Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-            .map(Self)
-            .map_err(|_| "records.suppression_key: not usable as an HMAC key".to_owned())
-    }
-
-    /// The key's check value: what `suppression_key_check` holds for the key the stored
-    /// fingerprints were made with. Names nothing, and tells nothing of the key.
-    pub fn check_value(&self) -> String {
-        let mut mac = self.0.clone();
-        mac.update(b"key-check:ccbridge records.suppression_key");
-        hex::encode(mac.finalize().into_bytes())
+        SuppressionKey::new("records.suppression_key", secret).map(Self)
     }
 
     /// The fingerprint of `customer` on `interaction`.
     pub fn fingerprint(&self, interaction: InteractionId, customer: CustomerId) -> String {
-        let mut mac = self.0.clone();
-        mac.update(b"assignment:");
-        mac.update(interaction.to_string().as_bytes());
-        mac.update(b":");
-        mac.update(customer.to_string().as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        self.0.hash("assignment", &format!("{interaction}:{customer}"))
     }
 
     /// The marker of `caller`'s idempotency key `key` (the caller's length first, so that no
     /// two (caller, key) pairs share a text).
     pub fn idempotency_key_marker(&self, caller: &str, key: &str) -> String {
-        let mut mac = self.0.clone();
-        mac.update(b"idempotency-key:");
-        mac.update(format!("{}:{caller}:{key}", caller.len()).as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        self.0
+            .hash("idempotency-key", &format!("{}:{caller}:{key}", caller.len()))
     }
+}
+
+/// Keeps under `request_id` each of `fingerprints` (`purged`: for good), once; idempotent.
+fn keep_fingerprints(
+    connection: &mut AnyConnection,
+    request_id: Uuid,
+    fingerprints: impl Iterator<Item = String>,
+    purged: bool,
+) -> QueryResult<()> {
+    use gdpr_suppressed_assignments::dsl;
+    let rows: Vec<_> = fingerprints
+        .map(|fingerprint| {
+            (
+                dsl::request_id.eq(DbUuid(request_id)),
+                dsl::fingerprint.eq(fingerprint),
+                dsl::purged.eq(purged),
+            )
+        })
+        .collect();
+    gdpr_participant::insert_new!(connection, gdpr_suppressed_assignments::table, rows)?;
+    Ok(())
 }
 
 /// Keeps, under the purge `request_id`, the markers of idempotency keys whose records it deletes
 /// (kept as purged at once: an undo never reaches a purge).
 pub fn keep_erased_keys(connection: &mut AnyConnection, request_id: Uuid, markers: &[String]) -> QueryResult<()> {
-    use gdpr_suppressed_assignments::dsl;
-    for chunk in markers.chunks(500) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|marker| {
-                (
-                    dsl::request_id.eq(DbUuid(request_id)),
-                    dsl::fingerprint.eq(marker.as_str()),
-                    dsl::purged.eq(true),
-                )
-            })
-            .collect();
-        per_backend!(connection, |c| diesel::insert_into(gdpr_suppressed_assignments::table)
-            .values(&rows)
-            .on_conflict_do_nothing()
-            .execute(c))?;
-    }
-    Ok(())
+    keep_fingerprints(connection, request_id, markers.iter().cloned(), true)
 }
 
 /// Which of `fingerprints` (pairs' or idempotency keys' markers) a purged forget keeps. One
@@ -116,25 +92,11 @@ pub fn note(
     customers: &BTreeSet<CustomerId>,
     interactions: &BTreeSet<InteractionId>,
 ) -> QueryResult<()> {
-    use gdpr_suppressed_assignments::dsl;
-    let rows: Vec<_> = customers
+    let pairs = customers
         .iter()
-        .flat_map(|&customer| interactions.iter().map(move |&interaction| (interaction, customer)))
-        .map(|(interaction, customer)| {
-            (
-                dsl::request_id.eq(DbUuid(request_id)),
-                dsl::fingerprint.eq(key.fingerprint(interaction, customer)),
-                dsl::purged.eq(false),
-            )
-        })
-        .collect();
-    for chunk in rows.chunks(500) {
-        per_backend!(connection, |c| diesel::insert_into(gdpr_suppressed_assignments::table)
-            .values(chunk)
-            .on_conflict_do_nothing()
-            .execute(c))?;
-    }
-    Ok(())
+        .flat_map(|&customer| interactions.iter().map(move |&interaction| (interaction, customer)));
+    let fingerprints = pairs.map(|(interaction, customer)| key.fingerprint(interaction, customer));
+    keep_fingerprints(connection, request_id, fingerprints, false)
 }
 
 /// The request's pairs stay suppressed for good (its purge).
@@ -172,37 +134,12 @@ pub fn holding(connection: &mut AnyConnection, fingerprint: &str) -> QueryResult
 
 /// Whether a purged forget reached the pair with this fingerprint.
 pub fn is_suppressed(connection: &mut AnyConnection, fingerprint: &str) -> QueryResult<bool> {
-    use gdpr_suppressed_assignments::dsl;
-    let found: i64 = dsl::gdpr_suppressed_assignments
-        .filter(dsl::fingerprint.eq(fingerprint))
-        .filter(dsl::purged.eq(true))
-        .count()
-        .get_result(connection)?;
-    Ok(found > 0)
+    purged_among(connection, &[fingerprint.to_owned()]).map(|found| !found.is_empty())
 }
 
 /// Refuses another `records.suppression_key` than the stored fingerprints and markers were made
-/// with (they would no longer match: a purged customer's copy could come back); the first start
-/// writes the key's check value. (`check-config` has no database and cannot tell.)
+/// with (they would no longer match: a purged customer's copy could come back).
 pub fn refuse_another_key(connection: &mut AnyConnection, key: &AssignmentKey) -> anyhow::Result<()> {
-    let check_value = key.check_value();
-    let stored: String = service_kit::database::write_transaction(connection, |c| {
-        per_backend!(c, |c| diesel::insert_into(suppression_key_check::table)
-            .values((
-                suppression_key_check::id.eq(1),
-                suppression_key_check::check_value.eq(&check_value),
-            ))
-            .on_conflict_do_nothing()
-            .execute(c))?;
-        suppression_key_check::table
-            .select(suppression_key_check::check_value)
-            .first(c)
-    })?;
-    if stored == check_value {
-        return Ok(());
-    }
-    Err(service_kit::configuration::invalid(
-        "records.suppression_key: not the key this database's suppressed assignments were made with \
-         (rotating it would give purged customers their copies back; see docs/operations.md)",
-    ))
+    let why = "rotating it would give purged customers their copies back; see docs/operations.md";
+    suppression_key::refuse_another_key(connection, &key.0, "suppressed assignments", why)
 }

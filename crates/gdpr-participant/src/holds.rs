@@ -10,7 +10,6 @@
 use diesel::prelude::*;
 use service_kit::database::sql_types::DbUuid;
 use service_kit::database::AnyConnection;
-use service_kit::per_backend;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -27,26 +26,49 @@ diesel::table! {
 
 /// Rows are held and looked up this many at a statement (bound parameters stay far below every
 /// backend's limit).
-const CHUNK: usize = 500;
+pub const CHUNK: usize = 500;
+
+/// Inserts `rows` (a slice of diesel value tuples) into `table` a [`CHUNK`] at a time, leaving
+/// those already there as they are; a `QueryResult` of how many were new.
+///
+/// ```ignore
+/// gdpr_participant::insert_new!(connection, gdpr_suppressed_pairings::table, &rows)?;
+/// ```
+#[macro_export]
+macro_rules! insert_new {
+    ($connection:expr, $table:expr, $rows:expr) => {{
+        use ::diesel::prelude::*;
+        let mut inserted: ::diesel::QueryResult<usize> = Ok(0);
+        for chunk in $rows.chunks($crate::holds::CHUNK) {
+            match ::service_kit::per_backend!(&mut *$connection, |c| ::diesel::insert_into($table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .execute(c))
+            {
+                Ok(n) => inserted = inserted.map(|total| total + n),
+                Err(e) => {
+                    inserted = Err(e);
+                    break;
+                }
+            }
+        }
+        inserted
+    }};
+}
 
 /// `request_id` holds `rows` of `kind` (again: nothing changes).
 pub fn hold(connection: &mut AnyConnection, request_id: Uuid, kind: &str, rows: &[Uuid]) -> QueryResult<()> {
-    for chunk in rows.chunks(CHUNK) {
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|&row| {
-                (
-                    gdpr_holds::request_id.eq(DbUuid(request_id)),
-                    gdpr_holds::kind.eq(kind),
-                    gdpr_holds::row_id.eq(DbUuid(row)),
-                )
-            })
-            .collect();
-        per_backend!(connection, |c| diesel::insert_into(gdpr_holds::table)
-            .values(&values)
-            .on_conflict_do_nothing()
-            .execute(c))?;
-    }
+    let values: Vec<_> = rows
+        .iter()
+        .map(|&row| {
+            (
+                gdpr_holds::request_id.eq(DbUuid(request_id)),
+                gdpr_holds::kind.eq(kind),
+                gdpr_holds::row_id.eq(DbUuid(row)),
+            )
+        })
+        .collect();
+    crate::insert_new!(connection, gdpr_holds::table, values)?;
     Ok(())
 }
 
@@ -120,6 +142,259 @@ pub fn chunked(rows: &[Uuid], mut statement: impl FnMut(Vec<DbUuid>) -> QueryRes
 /// `rows changed` as a count, for [`chunked`].
 pub fn changed(rows: usize) -> i64 {
     i64::try_from(rows).unwrap_or(i64::MAX)
+}
+
+/// The SQL backend of [`AnyConnection`].
+pub type AnyBackend = <AnyConnection as Connection>::Backend;
+
+/// A condition on the rows of `T`, built at run time (which of a subject's rows).
+pub type Filter<T> = Box<dyn BoxableExpression<T, AnyBackend, SqlType = diesel::sql_types::Bool>>;
+
+/// A participant's table whose rows FORGETs hold ([`held_table!`](crate::held_table) writes the
+/// statements): by `id`, with `forgotten_by` (a request holding the row, or null) in step with
+/// the holds of kind [`HeldTable::HOLD`], and, on a table whose rows name an agent,
+/// `agent_redacted` in step with the holds of kind [`HeldTable::AGENT_HOLD`] (the row stays; the
+/// agent is hidden on it). The provided functions keep the holds and the flags together.
+pub trait HeldTable {
+    /// The diesel table.
+    type Table;
+    /// The kind of hold on a whole row.
+    const HOLD: &'static str;
+    /// The kind of hold on the agent a row names, on a table whose rows name one.
+    const AGENT_HOLD: Option<&'static str>;
+
+    /// Sets `forgotten_by` of `ids` to `holder` (only on those no request holds, if `only_free`).
+    fn set_holder(
+        connection: &mut AnyConnection,
+        ids: Vec<DbUuid>,
+        holder: Option<DbUuid>,
+        only_free: bool,
+    ) -> QueryResult<usize>;
+    /// Sets `agent_redacted` of `ids`.
+    fn set_agent_hidden(connection: &mut AnyConnection, ids: Vec<DbUuid>, hidden: bool) -> QueryResult<usize>;
+    /// How many of `ids` are still there.
+    fn count_of(connection: &mut AnyConnection, ids: Vec<DbUuid>) -> QueryResult<i64>;
+    /// Deletes `ids`.
+    fn delete_of(connection: &mut AnyConnection, ids: Vec<DbUuid>) -> QueryResult<usize>;
+    /// The ids of the rows `filter` finds.
+    fn ids_where(connection: &mut AnyConnection, filter: Filter<Self::Table>) -> QueryResult<Vec<Uuid>>;
+    /// How many rows `filter` finds.
+    fn count_where(connection: &mut AnyConnection, filter: Filter<Self::Table>) -> QueryResult<i64>;
+
+    /// The kind of hold on agents; asking it of a table whose rows name none is an error.
+    fn agent_hold() -> QueryResult<&'static str> {
+        Self::AGENT_HOLD.ok_or_else(|| {
+            diesel::result::Error::QueryBuilderError(format!("the rows of {} name no agent", Self::HOLD).into())
+        })
+    }
+
+    /// `request_id` holds `rows`; those no other request holds are flagged as held by it.
+    fn hold(connection: &mut AnyConnection, request_id: Uuid, rows: &[Uuid]) -> QueryResult<()> {
+        hold(connection, request_id, Self::HOLD, rows)?;
+        chunked(rows, |ids| {
+            Self::set_holder(connection, ids, Some(DbUuid(request_id)), true).map(changed)
+        })?;
+        Ok(())
+    }
+
+    /// `request_id` holds the rows `filter` finds (see [`HeldTable::hold`]); returns them.
+    fn hold_where(
+        connection: &mut AnyConnection,
+        request_id: Uuid,
+        filter: Filter<Self::Table>,
+    ) -> QueryResult<Vec<Uuid>> {
+        let rows = Self::ids_where(connection, filter)?;
+        Self::hold(connection, request_id, &rows)?;
+        Ok(rows)
+    }
+
+    /// `request_id` holds the agent on the rows `filter` finds (see [`HeldTable::hold_agents`]).
+    fn hold_agents_where(
+        connection: &mut AnyConnection,
+        request_id: Uuid,
+        filter: Filter<Self::Table>,
+    ) -> QueryResult<()> {
+        let rows = Self::ids_where(connection, filter)?;
+        Self::hold_agents(connection, request_id, &rows)
+    }
+
+    /// `request_id` holds the agent on `rows`, which is hidden there.
+    fn hold_agents(connection: &mut AnyConnection, request_id: Uuid, rows: &[Uuid]) -> QueryResult<()> {
+        hold(connection, request_id, Self::agent_hold()?, rows)?;
+        chunked(rows, |ids| Self::set_agent_hidden(connection, ids, true).map(changed))?;
+        Ok(())
+    }
+
+    /// Lifts `request_id`'s holds (on rows and agents): each row it held is flagged with a
+    /// request still holding it, or free; an agent no request holds any more shows again.
+    fn release(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {
+        for (holder, rows) in by_holder(release(connection, request_id, Self::HOLD)?) {
+            chunked(&rows, |ids| {
+                Self::set_holder(connection, ids, holder.map(DbUuid), false).map(changed)
+            })?;
+        }
+        if let Some(kind) = Self::AGENT_HOLD {
+            let free: Vec<Uuid> = release(connection, request_id, kind)?
+                .into_iter()
+                .filter_map(|(row, holder)| holder.is_none().then_some(row))
+                .collect();
+            chunked(&free, |ids| Self::set_agent_hidden(connection, ids, false).map(changed))?;
+        }
+        Ok(())
+    }
+
+    /// The rows `request_id` holds (rows deleted since may still be listed).
+    fn held_rows(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<Uuid>> {
+        held_rows(connection, request_id, Self::HOLD)
+    }
+
+    /// The rows whose agent `request_id` holds.
+    fn held_agents(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<Uuid>> {
+        held_rows(connection, request_id, Self::agent_hold()?)
+    }
+
+    /// How many of the rows `request_id` holds are still there.
+    fn count_held(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<i64> {
+        let rows = Self::held_rows(connection, request_id)?;
+        chunked(&rows, |ids| Self::count_of(connection, ids))
+    }
+
+    /// How many of the rows whose agent `request_id` holds are still there.
+    fn count_held_agents(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<i64> {
+        let rows = Self::held_agents(connection, request_id)?;
+        chunked(&rows, |ids| Self::count_of(connection, ids))
+    }
+
+    /// Blanks for good the agent on each row `request_id` holds it on (`blank` rewrites a chunk
+    /// of rows, and answers how many it changed), and drops those holds; returns how many rows
+    /// changed.
+    fn blank_held_agents(
+        connection: &mut AnyConnection,
+        request_id: Uuid,
+        mut blank: impl FnMut(&mut AnyConnection, Vec<DbUuid>) -> QueryResult<usize>,
+    ) -> QueryResult<i64> {
+        let rows = Self::held_agents(connection, request_id)?;
+        let blanked = chunked(&rows, |ids| blank(connection, ids).map(changed))?;
+        drop_rows(connection, Self::agent_hold()?, &rows)?;
+        Ok(blanked)
+    }
+
+    /// Deletes `rows` and every hold (of any request) on them; returns how many went.
+    fn delete(connection: &mut AnyConnection, rows: &[Uuid]) -> QueryResult<i64> {
+        let deleted = chunked(rows, |ids| Self::delete_of(connection, ids).map(changed))?;
+        drop_rows(connection, Self::HOLD, rows)?;
+        if let Some(kind) = Self::AGENT_HOLD {
+            drop_rows(connection, kind, rows)?;
+        }
+        Ok(deleted)
+    }
+}
+
+/// `None` without an argument, `Some(it)` with one (for [`held_table!`](crate::held_table)).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __some_or_none {
+    () => {
+        None
+    };
+    ($value:expr) => {
+        Some($value)
+    };
+}
+
+/// Declares a participant's table as a [`HeldTable`](crate::holds::HeldTable): the table module
+/// (from the service's schema, in scope) has `id` and `forgotten_by`, and `agent_redacted` when
+/// an `agent_hold` kind is given.
+///
+/// ```ignore
+/// gdpr_participant::held_table!(pub(crate) Records = communication_records { hold: "record", agent_hold: "agent" });
+/// ```
+#[macro_export]
+macro_rules! held_table {
+    ($vis:vis $name:ident = $table:ident { hold: $hold:literal $(, agent_hold: $agent:literal)? $(,)? }) => {
+        $vis struct $name;
+
+        impl $crate::holds::HeldTable for $name {
+            type Table = $table::table;
+            const HOLD: &'static str = $hold;
+            const AGENT_HOLD: Option<&'static str> = $crate::__some_or_none!($($agent)?);
+
+            fn set_holder(
+                connection: &mut ::service_kit::database::AnyConnection,
+                ids: Vec<::service_kit::database::sql_types::DbUuid>,
+                holder: Option<::service_kit::database::sql_types::DbUuid>,
+                only_free: bool,
+            ) -> ::diesel::QueryResult<usize> {
+                use ::diesel::prelude::*;
+                let rows = $table::table.filter($table::id.eq_any(ids));
+                if only_free {
+                    ::diesel::update(rows.filter($table::forgotten_by.is_null()))
+                        .set($table::forgotten_by.eq(holder))
+                        .execute(connection)
+                } else {
+                    ::diesel::update(rows).set($table::forgotten_by.eq(holder)).execute(connection)
+                }
+            }
+
+            fn set_agent_hidden(
+                connection: &mut ::service_kit::database::AnyConnection,
+                ids: Vec<::service_kit::database::sql_types::DbUuid>,
+                hidden: bool,
+            ) -> ::diesel::QueryResult<usize> {
+                $crate::held_table!(@agent $table, connection, ids, hidden $(, $agent)?)
+            }
+
+            fn count_of(
+                connection: &mut ::service_kit::database::AnyConnection,
+                ids: Vec<::service_kit::database::sql_types::DbUuid>,
+            ) -> ::diesel::QueryResult<i64> {
+                use ::diesel::prelude::*;
+                $table::table.filter($table::id.eq_any(ids)).count().get_result(connection)
+            }
+
+            fn delete_of(
+                connection: &mut ::service_kit::database::AnyConnection,
+                ids: Vec<::service_kit::database::sql_types::DbUuid>,
+            ) -> ::diesel::QueryResult<usize> {
+                use ::diesel::prelude::*;
+                ::diesel::delete($table::table.filter($table::id.eq_any(ids))).execute(connection)
+            }
+
+            fn ids_where(
+                connection: &mut ::service_kit::database::AnyConnection,
+                filter: $crate::holds::Filter<$table::table>,
+            ) -> ::diesel::QueryResult<Vec<::uuid::Uuid>> {
+                use ::diesel::prelude::*;
+                Ok($table::table
+                    .filter(filter)
+                    .select($table::id)
+                    .load::<::service_kit::database::sql_types::DbUuid>(connection)?
+                    .into_iter()
+                    .map(|id| id.0)
+                    .collect())
+            }
+
+            fn count_where(
+                connection: &mut ::service_kit::database::AnyConnection,
+                filter: $crate::holds::Filter<$table::table>,
+            ) -> ::diesel::QueryResult<i64> {
+                use ::diesel::prelude::*;
+                $table::table.filter(filter).count().get_result(connection)
+            }
+        }
+    };
+    (@agent $table:ident, $connection:ident, $ids:ident, $hidden:ident) => {{
+        let _ = ($connection, $ids, $hidden);
+        Err(::diesel::result::Error::QueryBuilderError(
+            concat!("the rows of ", stringify!($table), " name no agent").into(),
+        ))
+    }};
+    (@agent $table:ident, $connection:ident, $ids:ident, $hidden:ident, $agent:literal) => {{
+        use ::diesel::prelude::*;
+        ::diesel::update($table::table.filter($table::id.eq_any($ids)))
+            .set($table::agent_redacted.eq($hidden))
+            .execute($connection)
+    }};
 }
 
 /// Groups rows by the request that still holds them (`None`: free), so each group's flag is set

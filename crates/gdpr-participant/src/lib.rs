@@ -18,6 +18,7 @@
 
 pub mod holds;
 pub mod signature;
+pub mod suppression_key;
 
 pub use signature::{CallSigner, CallVerifier, SignatureRefused, SIGNATURE_HEADER};
 
@@ -32,6 +33,7 @@ use domain::{InteractionId, Timestamp};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use service_kit::auth::{require, Caller, Scope};
+use service_kit::database::sql_types::DbUuid;
 use service_kit::database::{AnyConnection, DbPool};
 use service_kit::extract::{is_json, parse_json, read_body};
 use service_kit::problem::{ApiError, FieldProblem};
@@ -47,6 +49,7 @@ impl Scope for GdprParticipant {
 }
 
 /// What a request may reach here.
+#[derive(Clone, Copy)]
 pub struct Reach<'a> {
     pub subject: &'a DataSubject,
     /// Interactions the bank attributed to a customer outside the request, among those of rows
@@ -56,27 +59,68 @@ pub struct Reach<'a> {
     pub attributed_elsewhere: &'a BTreeSet<InteractionId>,
 }
 
+impl Reach<'_> {
+    /// The subject's customer ids, as stored.
+    pub fn customers(&self) -> Vec<DbUuid> {
+        self.subject.customer_ids.iter().map(|&id| id.into()).collect()
+    }
+
+    /// The subject's interactions, as stored.
+    pub fn interactions(&self) -> Vec<DbUuid> {
+        self.subject.interaction_ids.iter().map(|&id| id.into()).collect()
+    }
+
+    /// The subject's Genesys user ids (as an agent), as stored.
+    pub fn agents(&self) -> Vec<DbUuid> {
+        self.subject.genesys_user_ids.iter().map(|&id| id.into()).collect()
+    }
+
+    /// [`Reach::attributed_elsewhere`], as stored.
+    pub fn elsewhere(&self) -> Vec<DbUuid> {
+        self.attributed_elsewhere.iter().map(|&id| id.into()).collect()
+    }
+}
+
+/// A forget to carry out: what it reaches, and under which request it holds it.
+#[derive(Clone, Copy)]
+pub struct Forget<'a> {
+    pub request_id: Uuid,
+    pub reach: Reach<'a>,
+    /// When the forget was confirmed (the call's `forgottenAt`; the call's time without one):
+    /// results from before it that arrive later are suppressed.
+    pub forgotten_at: Timestamp,
+}
+
+impl<'a> Forget<'a> {
+    /// The forget `call` asks for under `request_id`.
+    pub fn new(request_id: Uuid, reach: Reach<'a>, call: &ParticipantCall) -> Self {
+        let forgotten_at = call.forgotten_at.unwrap_or_else(Timestamp::now);
+        Self {
+            request_id,
+            reach,
+            forgotten_at,
+        }
+    }
+}
+
 /// A service's personal data, seen through the GDPR contract. Each function but
-/// [`GdprStore::attributed_elsewhere`] runs inside one transaction.
+/// [`GdprStore::attributed_elsewhere`] runs inside one transaction; the routes ([`config`]) add
+/// what every participant answers alike (what was left out, what a request holds after an
+/// undo or a purge, work in flight, copies delivered elsewhere).
 pub trait GdprStore: Send + Sync + 'static {
-    /// What the subject has here, per category, and what was left out. Changes nothing.
+    /// What the subject has here, per category. Changes nothing.
     fn count(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport>;
-    /// The subject's data per category, with its counts and what was left out.
+    /// The subject's data per category, with its counts.
     fn export(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport>;
-    /// Holds the subject's rows under `request_id`; returns what was left out, per category.
-    fn forget(
-        &self,
-        connection: &mut AnyConnection,
-        request_id: Uuid,
-        call: &ParticipantCall,
-        reach: &Reach<'_>,
-        now: Timestamp,
-    ) -> QueryResult<CategoryCounts>;
-    /// Lifts `request_id`'s holds; returns how many rows it held per category. A row another
-    /// request still holds stays hidden.
-    fn undo(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts>;
-    /// Deletes (or, for an agent, blanks) what `request_id` holds; returns how many rows went.
-    fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts>;
+    /// What the subject's handles or interactions find that is attributed to a customer outside
+    /// the request, per category ([`counts_if_any`]): left alone by a forget, and counted.
+    fn left_out(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<CategoryCounts>;
+    /// Holds the subject's rows under the forget's request.
+    fn forget(&self, connection: &mut AnyConnection, forget: &Forget<'_>) -> QueryResult<()>;
+    /// Lifts `request_id`'s holds. A row another request still holds stays hidden.
+    fn undo(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()>;
+    /// Deletes (or, for an agent, blanks) what `request_id` holds.
+    fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()>;
     /// What `request_id` holds, per category.
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts>;
     /// What of the rows `request_id` holds was delivered outside ccbridge, to erase there.
@@ -124,6 +168,17 @@ fn forget_report<S: GdprStore>(
         report.detail = Some("rows of the subject are being processed here; ask again later".to_owned());
     }
     report.to_erase_elsewhere = store.delivered_elsewhere(connection, request_id)?;
+    Ok(report)
+}
+
+/// `report` with what the request's reach left out here.
+fn with_left_out<S: GdprStore>(
+    store: &S,
+    connection: &mut AnyConnection,
+    reach: &Reach<'_>,
+    mut report: ParticipantReport,
+) -> QueryResult<ParticipantReport> {
+    report.left_out = store.left_out(connection, reach)?;
     Ok(report)
 }
 
@@ -273,16 +328,28 @@ async fn act<S: GdprStore>(
                 attributed_elsewhere: &attributed_elsewhere,
             };
             let run = |c: &mut AnyConnection| match action {
-                ParticipantAction::Count => store.count(c, &reach),
-                ParticipantAction::Export => store.export(c, &reach),
+                ParticipantAction::Count => {
+                    let report = store.count(c, &reach)?;
+                    with_left_out(store.as_ref(), c, &reach, report)
+                }
+                ParticipantAction::Export => {
+                    let report = store.export(c, &reach)?;
+                    with_left_out(store.as_ref(), c, &reach, report)
+                }
                 ParticipantAction::Forget => {
-                    let left_out = store.forget(c, request_id, &call, &reach, Timestamp::now())?;
+                    let left_out = store.left_out(c, &reach)?;
+                    store.forget(c, &Forget::new(request_id, reach, &call))?;
                     let held = store.held(c, request_id)?;
                     let mut report = forget_report(store.as_ref(), c, request_id, held)?;
                     report.left_out = left_out;
                     Ok(report)
                 }
-                ParticipantAction::Undo => store.undo(c, request_id).map(ParticipantReport::done),
+                // What the request held here, now free again (or still held by another).
+                ParticipantAction::Undo => {
+                    let held = store.held(c, request_id)?;
+                    store.undo(c, request_id)?;
+                    Ok(ParticipantReport::done(held))
+                }
                 // After the purge the request holds nothing here any more: report what is left.
                 ParticipantAction::Purge => {
                     store.purge(c, request_id)?;
@@ -332,6 +399,14 @@ pub fn counts<const N: usize>(pairs: [(&str, i64); N]) -> QueryResult<CategoryCo
                 .map_err(|_| diesel::result::Error::DeserializationError(format!("{category}: count {n}").into()))
         })
         .collect()
+}
+
+/// `{category: n}`, or nothing when `n` is 0 (what was left out).
+pub fn counts_if_any(category: &str, n: i64) -> QueryResult<CategoryCounts> {
+    if n == 0 {
+        return Ok(CategoryCounts::new());
+    }
+    counts([(category, n)])
 }
 
 /// The participant routes' description (the routes are generic over the store, so the

@@ -7,9 +7,10 @@
 
 use crate::schema::{interaction_customers, pairing_outbox};
 use diesel::prelude::*;
-use domain::gdpr::{CategoryCounts, ParticipantCall, ParticipantReport};
+use domain::gdpr::{CategoryCounts, ParticipantReport};
 use domain::{InteractionId, Timestamp};
-use gdpr_participant::{counts, holds, GdprStore, Reach};
+use gdpr_participant::holds::{Filter, HeldTable};
+use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use uuid::Uuid;
@@ -22,99 +23,39 @@ pub struct Pairings {
 const PAIRINGS: &str = "pairings";
 const PENDING_ASSIGNMENTS: &str = "pendingAssignments";
 
-/// What a hold is on: a pairing (an `interaction_customers` row) or an outbox entry, by id.
-const HOLD_PAIRING: &str = "pairing";
-const HOLD_ASSIGNMENT: &str = "assignment";
+// What a hold is on: a pairing (an `interaction_customers` row) or an outbox entry.
+gdpr_participant::held_table!(PairingRows = interaction_customers { hold: "pairing" });
+gdpr_participant::held_table!(OutboxRows = pairing_outbox { hold: "assignment" });
 
-fn customers(reach: &Reach<'_>) -> Vec<DbUuid> {
-    reach.subject.customer_ids.iter().map(|&id| id.into()).collect()
+/// The subject's pairings, hidden ones too.
+fn of_customer(reach: &Reach<'_>) -> Filter<interaction_customers::table> {
+    Box::new(interaction_customers::customer_id.eq_any(reach.customers()))
 }
 
-fn interactions(reach: &Reach<'_>) -> Vec<DbUuid> {
-    reach.subject.interaction_ids.iter().map(|&id| id.into()).collect()
-}
-
-/// The subject's pairings, as (row id, interaction id) (hidden ones too when `visible_only` is
-/// false).
-fn pairings_of(
-    connection: &mut AnyConnection,
-    reach: &Reach<'_>,
-    visible_only: bool,
-) -> QueryResult<Vec<(DbUuid, DbUuid)>> {
-    use interaction_customers::dsl;
-    let mut query = dsl::interaction_customers
-        .filter(dsl::customer_id.eq_any(customers(reach)))
-        .select((dsl::id, dsl::interaction_id))
-        .into_boxed();
-    if visible_only {
-        query = query.filter(dsl::forgotten_by.is_null());
-    }
-    query.load(connection)
-}
-
-/// The subject's undelivered assignments.
-fn assignments_of(connection: &mut AnyConnection, reach: &Reach<'_>, visible_only: bool) -> QueryResult<Vec<DbUuid>> {
-    use pairing_outbox::dsl;
-    let mut query = dsl::pairing_outbox
-        .filter(dsl::customer_id.eq_any(customers(reach)))
-        .select(dsl::id)
-        .into_boxed();
-    if visible_only {
-        query = query.filter(dsl::forgotten_by.is_null());
-    }
-    query.load(connection)
-}
-
-/// Pairings of the subject's interactions that BOFE made with a customer outside the request.
-fn left_out(connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<CategoryCounts> {
-    use interaction_customers::dsl;
-    let n: i64 = dsl::interaction_customers
-        .filter(dsl::interaction_id.eq_any(interactions(reach)))
-        .filter(dsl::customer_id.ne_all(customers(reach)))
-        .filter(dsl::forgotten_by.is_null())
-        .count()
-        .get_result(connection)?;
-    if n == 0 {
-        return Ok(CategoryCounts::new());
-    }
-    counts([(PAIRINGS, n)])
-}
-
-/// Sets each row's `forgotten_by` to a request still holding it, or null when none does.
-fn sync_flags(connection: &mut AnyConnection, kind: &str, released: Vec<(Uuid, Option<Uuid>)>) -> QueryResult<()> {
-    for (holder, rows) in holds::by_holder(released) {
-        let holder = holder.map(DbUuid);
-        holds::chunked(&rows, |ids| {
-            match kind {
-                HOLD_PAIRING => {
-                    diesel::update(interaction_customers::table.filter(interaction_customers::id.eq_any(ids)))
-                        .set(interaction_customers::forgotten_by.eq(holder))
-                        .execute(connection)
-                }
-                _ => diesel::update(pairing_outbox::table.filter(pairing_outbox::id.eq_any(ids)))
-                    .set(pairing_outbox::forgotten_by.eq(holder))
-                    .execute(connection),
-            }
-            .map(holds::changed)
-        })?;
-    }
-    Ok(())
+/// The subject's undelivered assignments, hidden ones too.
+fn assignments_of(reach: &Reach<'_>) -> Filter<pairing_outbox::table> {
+    Box::new(pairing_outbox::customer_id.eq_any(reach.customers()))
 }
 
 impl GdprStore for Pairings {
     fn count(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
-        let visible = pairings_of(connection, reach, true)?.len();
-        let pending = assignments_of(connection, reach, true)?.len();
-        let mut report = ParticipantReport::done(counts([
-            (PAIRINGS, visible as i64),
-            (PENDING_ASSIGNMENTS, pending as i64),
-        ])?);
-        report.left_out = left_out(connection, reach)?;
+        let visible = PairingRows::count_where(
+            connection,
+            Box::new(of_customer(reach).and(interaction_customers::forgotten_by.is_null())),
+        )?;
+        let pending = OutboxRows::count_where(
+            connection,
+            Box::new(assignments_of(reach).and(pairing_outbox::forgotten_by.is_null())),
+        )?;
+        let mut report = ParticipantReport::done(counts([(PAIRINGS, visible), (PENDING_ASSIGNMENTS, pending)])?);
         // Every interaction of the subject's customers, hidden or not: it is who they are, not
         // what is shown.
-        report.linked_interaction_ids = pairings_of(connection, reach, false)?
+        report.linked_interaction_ids = interaction_customers::table
+            .filter(of_customer(reach))
+            .select(interaction_customers::interaction_id)
+            .load::<DbUuid>(connection)?
             .into_iter()
-            .map(|(_, interaction)| InteractionId::from(interaction))
+            .map(InteractionId::from)
             .collect();
         Ok(report)
     }
@@ -131,7 +72,7 @@ impl GdprStore for Pairings {
             Option<String>,
         );
         let rows: Vec<Exported> = interaction_customers::table
-            .filter(interaction_customers::customer_id.eq_any(customers(reach)))
+            .filter(of_customer(reach))
             .filter(interaction_customers::forgotten_by.is_null())
             .select((
                 interaction_customers::interaction_id,
@@ -164,69 +105,38 @@ impl GdprStore for Pairings {
             })
             .collect::<QueryResult<Vec<_>>>()?;
         let mut report = ParticipantReport::done(counts([(PAIRINGS, pairings.len() as i64)])?);
-        report.left_out = left_out(connection, reach)?;
         report.data = Some([(PAIRINGS.to_owned(), pairings)].into());
         Ok(report)
     }
 
-    fn forget(
-        &self,
-        connection: &mut AnyConnection,
-        request_id: Uuid,
-        _call: &ParticipantCall,
-        reach: &Reach<'_>,
-        _now: Timestamp,
-    ) -> QueryResult<CategoryCounts> {
-        let left_out = left_out(connection, reach)?;
-        let holder = Some(DbUuid(request_id));
-        let pairings: Vec<Uuid> = pairings_of(connection, reach, false)?
-            .into_iter()
-            .map(|(id, _)| id.0)
-            .collect();
-        holds::hold(connection, request_id, HOLD_PAIRING, &pairings)?;
-        holds::chunked(&pairings, |ids| {
-            diesel::update(
-                interaction_customers::table
-                    .filter(interaction_customers::id.eq_any(ids))
-                    .filter(interaction_customers::forgotten_by.is_null()),
-            )
-            .set(interaction_customers::forgotten_by.eq(holder))
-            .execute(connection)
-            .map(holds::changed)
-        })?;
-        let assignments: Vec<Uuid> = assignments_of(connection, reach, false)?
-            .into_iter()
-            .map(|id| id.0)
-            .collect();
-        holds::hold(connection, request_id, HOLD_ASSIGNMENT, &assignments)?;
-        holds::chunked(&assignments, |ids| {
-            diesel::update(
-                pairing_outbox::table
-                    .filter(pairing_outbox::id.eq_any(ids))
-                    .filter(pairing_outbox::forgotten_by.is_null()),
-            )
-            .set(pairing_outbox::forgotten_by.eq(holder))
-            .execute(connection)
-            .map(holds::changed)
-        })?;
-        Ok(left_out)
+    /// Pairings of the subject's interactions that BOFE made with a customer outside the request.
+    fn left_out(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<CategoryCounts> {
+        use interaction_customers::dsl;
+        let elsewhere = dsl::interaction_id
+            .eq_any(reach.interactions())
+            .and(dsl::customer_id.ne_all(reach.customers()))
+            .and(dsl::forgotten_by.is_null());
+        counts_if_any(PAIRINGS, PairingRows::count_where(connection, Box::new(elsewhere))?)
     }
 
-    fn undo(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
-        let held = self.held(connection, request_id)?;
-        for kind in [HOLD_PAIRING, HOLD_ASSIGNMENT] {
-            let released = holds::release(connection, request_id, kind)?;
-            sync_flags(connection, kind, released)?;
-        }
-        Ok(held)
+    fn forget(&self, connection: &mut AnyConnection, forget: &Forget<'_>) -> QueryResult<()> {
+        let (request_id, reach) = (forget.request_id, &forget.reach);
+        PairingRows::hold_where(connection, request_id, of_customer(reach))?;
+        OutboxRows::hold_where(connection, request_id, assignments_of(reach))?;
+        Ok(())
+    }
+
+    fn undo(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {
+        PairingRows::release(connection, request_id)?;
+        OutboxRows::release(connection, request_id)
     }
 
     /// Deletes what the request holds, and keeps the fingerprints of the (interaction, customer)
     /// pairs it deletes, so that pairing them again is refused ([`crate::suppression`]).
-    fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
-        let pairings = holds::held_rows(connection, request_id, HOLD_PAIRING)?;
+    fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {
+        let pairings = PairingRows::held_rows(connection, request_id)?;
         let mut fingerprints = Vec::new();
-        holds::chunked(&pairings, |ids| {
+        gdpr_participant::holds::chunked(&pairings, |ids| {
             let pairs: Vec<(DbUuid, DbUuid)> = interaction_customers::table
                 .filter(interaction_customers::id.eq_any(ids))
                 .select((
@@ -241,20 +151,10 @@ impl GdprStore for Pairings {
             Ok(0)
         })?;
         crate::suppression::keep(connection, request_id, &fingerprints)?;
-        let deleted_pairings = holds::chunked(&pairings, |ids| {
-            diesel::delete(interaction_customers::table.filter(interaction_customers::id.eq_any(ids)))
-                .execute(connection)
-                .map(holds::changed)
-        })?;
-        holds::drop_rows(connection, HOLD_PAIRING, &pairings)?;
-        let assignments = holds::held_rows(connection, request_id, HOLD_ASSIGNMENT)?;
-        let deleted_assignments = holds::chunked(&assignments, |ids| {
-            diesel::delete(pairing_outbox::table.filter(pairing_outbox::id.eq_any(ids)))
-                .execute(connection)
-                .map(holds::changed)
-        })?;
-        holds::drop_rows(connection, HOLD_ASSIGNMENT, &assignments)?;
-        counts([(PAIRINGS, deleted_pairings), (PENDING_ASSIGNMENTS, deleted_assignments)])
+        PairingRows::delete(connection, &pairings)?;
+        let assignments = OutboxRows::held_rows(connection, request_id)?;
+        OutboxRows::delete(connection, &assignments)?;
+        Ok(())
     }
 
     /// An assignment the outbox worker claimed before the forget may still reach
@@ -263,27 +163,17 @@ impl GdprStore for Pairings {
     /// `pending_external` and asked again, so that comm-history-writer's forget, when it runs after
     /// this one, holds what the assignment wrote. (Held entries are never claimed again.)
     fn in_flight(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<bool> {
-        let entries = holds::held_rows(connection, request_id, HOLD_ASSIGNMENT)?;
+        let entries = OutboxRows::held_rows(connection, request_id)?;
         let now = Timestamp::now();
-        let in_hands = holds::chunked(&entries, |ids| crate::outbox::in_workers_hands(connection, ids, now))?;
+        let in_hands =
+            gdpr_participant::holds::chunked(&entries, |ids| crate::outbox::in_workers_hands(connection, ids, now))?;
         Ok(in_hands > 0)
     }
 
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
-        let pairings = holds::held_rows(connection, request_id, HOLD_PAIRING)?;
-        let held_pairings = holds::chunked(&pairings, |ids| {
-            interaction_customers::table
-                .filter(interaction_customers::id.eq_any(ids))
-                .count()
-                .get_result(connection)
-        })?;
-        let assignments = holds::held_rows(connection, request_id, HOLD_ASSIGNMENT)?;
-        let held_assignments = holds::chunked(&assignments, |ids| {
-            pairing_outbox::table
-                .filter(pairing_outbox::id.eq_any(ids))
-                .count()
-                .get_result(connection)
-        })?;
-        counts([(PAIRINGS, held_pairings), (PENDING_ASSIGNMENTS, held_assignments)])
+        counts([
+            (PAIRINGS, PairingRows::count_held(connection, request_id)?),
+            (PENDING_ASSIGNMENTS, OutboxRows::count_held(connection, request_id)?),
+        ])
     }
 }

@@ -13,13 +13,13 @@ use crate::schema::{inbox_events, suppressions};
 use crate::siblings::Siblings;
 use crate::suppression::{self, SuppressionKey};
 use diesel::prelude::*;
-use domain::gdpr::{CategoryCounts, DataSubject, ParticipantCall, ParticipantReport};
+use domain::gdpr::{CategoryCounts, DataSubject, ParticipantReport};
 use domain::{GenesysUserId, InteractionId, Timestamp};
 use futures_util::future::LocalBoxFuture;
-use gdpr_participant::{counts, holds, GdprStore, Reach};
+use gdpr_participant::holds::{chunked, Filter, HeldTable};
+use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::{AnyConnection, DbPool};
-use service_kit::per_backend;
 use service_kit::problem::ApiError;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -30,8 +30,13 @@ const RESULTS: &str = "webhookResults";
 /// Results that name the subject as their agent.
 const AGENT_RESULTS: &str = "agentWebhookResults";
 
-const HOLD_EVENT: &str = "event";
-const HOLD_AGENT: &str = "agent";
+// A hold is on the whole event, or on the agent in it.
+gdpr_participant::held_table!(
+    Events = inbox_events {
+        hold: "event",
+        agent_hold: "agent"
+    }
+);
 
 /// The most interactions one pairing lookup names (interaction-pairing's limit).
 const LOOKUP_CHUNK: usize = 500;
@@ -47,18 +52,9 @@ impl WebhookResults {
     }
 }
 
-type AnyBackend = <AnyConnection as Connection>::Backend;
-type Filter = Box<dyn BoxableExpression<inbox_events::table, AnyBackend, SqlType = diesel::sql_types::Bool>>;
+type EventFilter = Filter<inbox_events::table>;
 
-fn interactions(subject: &DataSubject) -> Vec<DbUuid> {
-    subject.interaction_ids.iter().map(|&id| id.into()).collect()
-}
-
-fn elsewhere(reach: &Reach<'_>) -> Vec<DbUuid> {
-    reach.attributed_elsewhere.iter().map(|&id| id.into()).collect()
-}
-
-fn by_handle(subject: &DataSubject) -> Filter {
+fn by_handle(subject: &DataSubject) -> EventFilter {
     Box::new(
         inbox_events::customer_handle_key
             .eq_any(subject.handle_keys())
@@ -68,68 +64,45 @@ fn by_handle(subject: &DataSubject) -> Filter {
 
 /// The subject's results as a customer, hidden ones too: of its interactions, or found by a
 /// handle and not attributed to another customer.
-fn of_customer(reach: &Reach<'_>) -> Filter {
+fn of_customer(reach: &Reach<'_>) -> EventFilter {
     use inbox_events::dsl;
     Box::new(
         dsl::conversation_id
-            .eq_any(interactions(reach.subject))
-            .or(by_handle(reach.subject).and(dsl::conversation_id.ne_all(elsewhere(reach)))),
+            .eq_any(reach.interactions())
+            .or(by_handle(reach.subject).and(dsl::conversation_id.ne_all(reach.elsewhere()))),
     )
 }
 
-/// Found by a handle, but attributed to another customer.
-fn left_out_filter(reach: &Reach<'_>) -> Filter {
-    use inbox_events::dsl;
-    Box::new(
-        dsl::forgotten_by
-            .is_null()
-            .and(by_handle(reach.subject))
-            .and(dsl::conversation_id.eq_any(elsewhere(reach))),
-    )
+fn of_agent(reach: &Reach<'_>) -> EventFilter {
+    Box::new(inbox_events::user_id.eq_any(reach.agents()))
 }
 
-fn of_agent(subject: &DataSubject) -> Filter {
-    let agents: Vec<DbUuid> = subject.genesys_user_ids.iter().map(|&id| id.into()).collect();
-    Box::new(inbox_events::user_id.eq_any(agents))
-}
-
-fn visible() -> Filter {
+fn visible() -> EventFilter {
     Box::new(inbox_events::forgotten_by.is_null())
 }
 
-fn count_where(connection: &mut AnyConnection, filter: Filter) -> QueryResult<i64> {
-    inbox_events::table.filter(filter).count().get_result(connection)
-}
-
-fn ids_where(connection: &mut AnyConnection, filter: Filter) -> QueryResult<Vec<Uuid>> {
-    Ok(inbox_events::table
-        .filter(filter)
-        .select(inbox_events::id)
-        .load::<DbUuid>(connection)?
-        .into_iter()
-        .map(|id| id.0)
-        .collect())
-}
-
-fn left_out(connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<CategoryCounts> {
-    let n = count_where(connection, left_out_filter(reach))?;
-    if n == 0 {
-        return Ok(CategoryCounts::new());
-    }
-    counts([(RESULTS, n)])
-}
-
 /// Agent results still showing the agent.
-fn showing_agent(subject: &DataSubject) -> Filter {
+fn showing_agent(reach: &Reach<'_>) -> EventFilter {
     Box::new(
         visible()
-            .and(of_agent(subject))
+            .and(of_agent(reach))
             .and(inbox_events::agent_redacted.eq(false)),
     )
 }
 
 fn corrupt(e: serde_json::Error) -> diesel::result::Error {
     diesel::result::Error::DeserializationError(Box::new(e))
+}
+
+/// A webhook batch in flight has inserted its results but checked the suppressions before a
+/// forget's are written: the forget (and the purge) waits for it to commit, so that its holds
+/// cover the batch's rows, and later batches wait for this commit, so that their check sees the
+/// suppressions (and a purge's fingerprints). (SQLite has one writer at a time anyway.)
+fn lock_out_webhook_batches(connection: &mut AnyConnection) -> QueryResult<()> {
+    if let AnyConnection::Postgresql(pg) = connection {
+        diesel::sql_query("LOCK TABLE inbox_events IN SHARE ROW EXCLUSIVE MODE").execute(pg)?;
+    }
+    Ok(())
 }
 
 impl WebhookResults {
@@ -141,7 +114,7 @@ impl WebhookResults {
         events: &[Uuid],
     ) -> QueryResult<Vec<(InteractionId, GenesysUserId, String)>> {
         let mut found = Vec::with_capacity(events.len());
-        holds::chunked(events, |ids| {
+        chunked(events, |ids| {
             let identities: Vec<(DbUuid, DbUuid, String)> = inbox_events::table
                 .filter(inbox_events::id.eq_any(ids))
                 .select((
@@ -163,11 +136,9 @@ impl WebhookResults {
 
 impl GdprStore for WebhookResults {
     fn count(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
-        let results = count_where(connection, Box::new(visible().and(of_customer(reach))))?;
-        let agent = count_where(connection, showing_agent(reach.subject))?;
-        let mut report = ParticipantReport::done(counts([(RESULTS, results), (AGENT_RESULTS, agent)])?);
-        report.left_out = left_out(connection, reach)?;
-        Ok(report)
+        let results = Events::count_where(connection, Box::new(visible().and(of_customer(reach))))?;
+        let agent = Events::count_where(connection, showing_agent(reach))?;
+        counts([(RESULTS, results), (AGENT_RESULTS, agent)]).map(ParticipantReport::done)
     }
 
     fn export(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
@@ -196,7 +167,7 @@ impl GdprStore for WebhookResults {
             .collect::<QueryResult<Vec<_>>>()?;
         // The agent's part of each result, without the customer's data (GDPR Art. 15(4)).
         let handled: Vec<(DbUuid, DbUuid, DbUuid, String, DbTimestamp)> = inbox_events::table
-            .filter(showing_agent(reach.subject))
+            .filter(showing_agent(reach))
             .select((
                 inbox_events::id,
                 inbox_events::conversation_id,
@@ -222,94 +193,39 @@ impl GdprStore for WebhookResults {
             (RESULTS, results.len() as i64),
             (AGENT_RESULTS, handled.len() as i64),
         ])?);
-        report.left_out = left_out(connection, reach)?;
         report.data = Some([(RESULTS.to_owned(), results), (AGENT_RESULTS.to_owned(), handled)].into());
         Ok(report)
     }
 
-    fn forget(
-        &self,
-        connection: &mut AnyConnection,
-        request_id: Uuid,
-        call: &ParticipantCall,
-        reach: &Reach<'_>,
-        now: Timestamp,
-    ) -> QueryResult<CategoryCounts> {
-        use inbox_events::dsl;
-        // A webhook batch in flight has inserted its results but checked the suppressions before
-        // these are written: wait for it to commit so the holds below cover its rows, and make
-        // later batches wait for this commit, so their check sees the suppressions. (SQLite has
-        // one writer at a time anyway.)
-        if let AnyConnection::Postgresql(pg) = connection {
-            diesel::sql_query("LOCK TABLE inbox_events IN SHARE ROW EXCLUSIVE MODE").execute(pg)?;
-        }
-        let left_out = left_out(connection, reach)?;
-        let events = ids_where(connection, of_customer(reach))?;
-        holds::hold(connection, request_id, HOLD_EVENT, &events)?;
-        holds::chunked(&events, |ids| {
-            diesel::update(
-                dsl::inbox_events
-                    .filter(dsl::id.eq_any(ids))
-                    .filter(dsl::forgotten_by.is_null()),
-            )
-            .set(dsl::forgotten_by.eq(Some(DbUuid(request_id))))
-            .execute(connection)
-            .map(holds::changed)
-        })?;
-        let agents = ids_where(connection, of_agent(reach.subject))?;
-        holds::hold(connection, request_id, HOLD_AGENT, &agents)?;
-        holds::chunked(&agents, |ids| {
-            diesel::update(dsl::inbox_events.filter(dsl::id.eq_any(ids)))
-                .set(dsl::agent_redacted.eq(true))
-                .execute(connection)
-                .map(holds::changed)
-        })?;
-        let forgotten_at = DbTimestamp::from(call.forgotten_at.unwrap_or(now));
-        let rows: Vec<_> = self
-            .key
-            .hashes_of_subject(reach.subject)
-            .into_iter()
-            .map(|hash| {
-                (
-                    suppressions::request_id.eq(DbUuid(request_id)),
-                    suppressions::key_hash.eq(hash),
-                    suppressions::forgotten_at.eq(forgotten_at),
-                )
-            })
-            .collect();
-        per_backend!(connection, |c| diesel::insert_into(suppressions::table)
-            .values(&rows)
-            .on_conflict_do_nothing()
-            .execute(c))?;
-        Ok(left_out)
+    /// Visible results a handle finds whose interaction is attributed to another customer.
+    fn left_out(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<CategoryCounts> {
+        let elsewhere = inbox_events::conversation_id.eq_any(reach.elsewhere());
+        let found = visible().and(by_handle(reach.subject)).and(elsewhere);
+        counts_if_any(RESULTS, Events::count_where(connection, Box::new(found))?)
     }
 
-    fn undo(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
-        use inbox_events::dsl;
-        let held = self.held(connection, request_id)?;
-        let released = holds::release(connection, request_id, HOLD_EVENT)?;
-        for (holder, rows) in holds::by_holder(released) {
-            holds::chunked(&rows, |ids| {
-                diesel::update(dsl::inbox_events.filter(dsl::id.eq_any(ids)))
-                    .set(dsl::forgotten_by.eq(holder.map(DbUuid)))
-                    .execute(connection)
-                    .map(holds::changed)
-            })?;
-        }
-        let released = holds::release(connection, request_id, HOLD_AGENT)?;
-        let free: Vec<Uuid> = released
-            .into_iter()
-            .filter_map(|(row, holder)| holder.is_none().then_some(row))
+    fn forget(&self, connection: &mut AnyConnection, forget: &Forget<'_>) -> QueryResult<()> {
+        let (request_id, reach) = (forget.request_id, &forget.reach);
+        lock_out_webhook_batches(connection)?;
+        use suppressions::dsl as s;
+        Events::hold_where(connection, request_id, of_customer(reach))?;
+        Events::hold_agents_where(connection, request_id, of_agent(reach))?;
+        // The suppressions: what keeps results of the subject from before the forget that come
+        // later out.
+        let (request, at) = (DbUuid(request_id), DbTimestamp::from(forget.forgotten_at));
+        let hashes = self.key.hashes_of_subject(reach.subject).into_iter();
+        let rows: Vec<_> = hashes
+            .map(|hash| (s::request_id.eq(request), s::key_hash.eq(hash), s::forgotten_at.eq(at)))
             .collect();
-        holds::chunked(&free, |ids| {
-            diesel::update(dsl::inbox_events.filter(dsl::id.eq_any(ids)))
-                .set(dsl::agent_redacted.eq(false))
-                .execute(connection)
-                .map(holds::changed)
-        })?;
+        gdpr_participant::insert_new!(connection, suppressions::table, rows)?;
+        Ok(())
+    }
+
+    fn undo(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {
+        Events::release(connection, request_id)?;
         diesel::delete(suppressions::table.filter(suppressions::request_id.eq(DbUuid(request_id))))
             .execute(connection)?;
-        Ok(held)
+        Ok(())
     }
 
     /// A worker that claimed some of these events before the forget may still write their
@@ -318,9 +234,11 @@ impl GdprStore for WebhookResults {
     /// agent's events claimed later are written without the agent.
     fn in_flight(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<bool> {
         let now = DbTimestamp::from(Timestamp::now());
-        for kind in [HOLD_EVENT, HOLD_AGENT] {
-            let rows = holds::held_rows(connection, request_id, kind)?;
-            let leased = holds::chunked(&rows, |ids| {
+        for rows in [
+            Events::held_rows(connection, request_id)?,
+            Events::held_agents(connection, request_id)?,
+        ] {
+            let leased = chunked(&rows, |ids| {
                 inbox_events::table
                     .filter(inbox_events::id.eq_any(ids))
                     .filter(inbox_events::status.eq(InboxStatus::Pending.as_str()))
@@ -335,19 +253,15 @@ impl GdprStore for WebhookResults {
         Ok(false)
     }
 
-    fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
-        use inbox_events::dsl;
+    fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {
         // A webhook batch that starts during the purge must see the fingerprints below, or a
-        // redelivery would find the result neither stored under its identity nor erased (as the
-        // forget's lock, above).
-        if let AnyConnection::Postgresql(pg) = connection {
-            diesel::sql_query("LOCK TABLE inbox_events IN SHARE ROW EXCLUSIVE MODE").execute(pg)?;
-        }
+        // redelivery would find the result neither stored under its identity nor erased.
+        lock_out_webhook_batches(connection)?;
         // The suppressions stay: late deliveries after the purge must still be dropped. And each
         // result the purge deletes or rewrites stays known by its fingerprint, so that the same
         // result delivered again, with whatever event time, is dropped too.
-        let events = holds::held_rows(connection, request_id, HOLD_EVENT)?;
-        let agents = holds::held_rows(connection, request_id, HOLD_AGENT)?;
+        let events = Events::held_rows(connection, request_id)?;
+        let agents = Events::held_agents(connection, request_id)?;
         // (An event this request holds both as a customer's and as an agent's counts once.)
         // So does each conversation a customer's results were erased of, and each agent's part in
         // a conversation: no result of theirs there comes back under a new identity either.
@@ -378,39 +292,22 @@ impl GdprStore for WebhookResults {
         erased.sort_unstable();
         erased.dedup();
         suppression::keep_erased(connection, request_id, &erased, Timestamp::now())?;
-        let deleted = holds::chunked(&events, |ids| {
-            diesel::delete(dsl::inbox_events.filter(dsl::id.eq_any(ids)))
-                .execute(connection)
-                .map(holds::changed)
-        })?;
-        holds::drop_rows(connection, HOLD_EVENT, &events)?;
-        holds::drop_rows(connection, HOLD_AGENT, &events)?;
+        Events::delete(connection, &events)?;
         // The agent leaves the inbox for good: their user id is replaced by a random one (the
         // natural key stays unique), and the event stays redacted, so its record never names them.
-        let mut blanked = 0i64;
-        for id in &agents {
-            blanked += holds::changed(inbox::replace_agent(connection, *id)?);
-        }
-        holds::drop_rows(connection, HOLD_AGENT, &agents)?;
-        counts([(RESULTS, deleted), (AGENT_RESULTS, blanked)])
+        Events::blank_held_agents(connection, request_id, |connection, ids| {
+            ids.into_iter()
+                .map(|id| inbox::replace_agent(connection, id.0))
+                .sum::<QueryResult<usize>>()
+        })?;
+        Ok(())
     }
 
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
-        let events = holds::held_rows(connection, request_id, HOLD_EVENT)?;
-        let held_events = holds::chunked(&events, |ids| {
-            inbox_events::table
-                .filter(inbox_events::id.eq_any(ids))
-                .count()
-                .get_result(connection)
-        })?;
-        let agents = holds::held_rows(connection, request_id, HOLD_AGENT)?;
-        let held_agents = holds::chunked(&agents, |ids| {
-            inbox_events::table
-                .filter(inbox_events::id.eq_any(ids))
-                .count()
-                .get_result(connection)
-        })?;
-        counts([(RESULTS, held_events), (AGENT_RESULTS, held_agents)])
+        counts([
+            (RESULTS, Events::count_held(connection, request_id)?),
+            (AGENT_RESULTS, Events::count_held_agents(connection, request_id)?),
+        ])
     }
 
     /// Interactions of results a handle finds that BOFE paired with a customer outside the
@@ -427,7 +324,7 @@ impl GdprStore for WebhookResults {
                 return Ok(BTreeSet::new());
             }
             let keys = subject.handle_keys();
-            let linked = interactions(subject);
+            let linked: Vec<DbUuid> = subject.interaction_ids.iter().map(|&id| id.into()).collect();
             let candidates: Vec<InteractionId> = pool
                 .run(move |c| {
                     inbox_events::table

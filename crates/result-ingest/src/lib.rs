@@ -67,20 +67,6 @@ pub fn sweeper(settings: &Settings, pool: DbPool, registry: &prometheus::Registr
     sweep::Sweeper::new(pool, ingest, siblings, suppression, handles, metrics)
 }
 
-/// Refuses to start with another `ingest.suppression_key` than the stored suppressions and erased
-/// fingerprints were made with: they would no longer match, and purged data could come back.
-/// (`check-config` has no database and cannot tell.)
-fn refuse_another_key(pool: &service_kit::database::DbPool, key: &suppression::SuppressionKey) -> anyhow::Result<()> {
-    let mut connection = pool.get_blocking()?;
-    if suppression::key_matches(&mut connection, &key.check_value())? {
-        return Ok(());
-    }
-    Err(service_kit::configuration::invalid(
-        "ingest.suppression_key: not the key this database's suppressions and erased results were \
-         made with (rotating it would bring purged data back; see docs/operations.md)",
-    ))
-}
-
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let ingest = ingest_settings(context.settings)?;
     let sweep_limits = web::Data::new(routes::SweepLimits::from(&ingest));
@@ -96,7 +82,7 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         .map_err(|reason| service_kit::configuration::invalid(&reason))?;
     let siblings = Arc::new(siblings::Siblings::new(&ingest)?);
     if let Some(pool) = context.pool {
-        refuse_another_key(pool, &suppression)?;
+        suppression::refuse_another_key(&mut *pool.get_blocking()?, &suppression)?;
     }
     let participant = web::Data::new(gdpr::WebhookResults::new(suppression.clone(), siblings.clone()));
     let verifier = gdpr_participant::verifier(context.settings)?;

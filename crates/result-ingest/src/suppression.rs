@@ -7,42 +7,29 @@
 //! back under a new identity, whatever its event time (a wrap-up code changed later, a second
 //! agent's wrap-up after a transfer).
 
-use crate::schema::{erased_results, suppression_key_check, suppressions};
+use crate::schema::{erased_results, suppressions};
 use diesel::prelude::*;
 use domain::gdpr::DataSubject;
 use domain::{GenesysUserId, InteractionId, SupportResult, Timestamp};
-use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
-use service_kit::database::sql_types::DbTimestamp;
+use gdpr_participant::suppression_key;
+use secrecy::SecretString;
+use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
-use sha2::Sha256;
 use std::collections::{HashMap, HashSet};
 
 /// HMAC-SHA256 over an identifier: the suppression list can recognise a subject without holding
 /// anything that names them, and without the key the hashes cannot be tested against guesses.
-/// The key is checked once, when the service starts.
-#[derive(Clone)]
-pub struct SuppressionKey(Hmac<Sha256>);
+/// The key is checked once, when the service starts ([`refuse_another_key`]).
+#[derive(Clone, Debug)]
+pub struct SuppressionKey(suppression_key::SuppressionKey);
 
 impl SuppressionKey {
     pub fn new(secret: &SecretString) -> Result<Self, String> {
-        Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-            .map(Self)
-            .map_err(|_| "ingest.suppression_key: not usable as an HMAC key".to_owned())
+        suppression_key::SuppressionKey::new("ingest.suppression_key", secret).map(Self)
     }
 
     fn hash(&self, kind: &str, value: &str) -> String {
-        let mut mac = self.0.clone();
-        mac.update(kind.as_bytes());
-        mac.update(b":");
-        mac.update(value.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
-    }
-
-    /// The key's check value: what `suppression_key_check` holds for the key the stored hashes
-    /// were made with. Names nothing, and tells nothing of the key.
-    pub fn check_value(&self) -> String {
-        self.hash("key-check", "ccbridge ingest.suppression_key")
+        self.0.hash(kind, value)
     }
 
     /// What a webhook result is recognised by: its ANI's search key (`handle_key`, computed once
@@ -147,22 +134,17 @@ pub fn keep_erased(
     fingerprints: &[String],
     now: Timestamp,
 ) -> QueryResult<()> {
-    for chunk in fingerprints.chunks(500) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|fingerprint| {
-                (
-                    erased_results::key_hash.eq(fingerprint),
-                    erased_results::request_id.eq(service_kit::database::sql_types::DbUuid(request_id)),
-                    erased_results::erased_at.eq(DbTimestamp::from(now)),
-                )
-            })
-            .collect();
-        service_kit::per_backend!(connection, |c| diesel::insert_into(erased_results::table)
-            .values(&rows)
-            .on_conflict_do_nothing()
-            .execute(c))?;
-    }
+    let rows: Vec<_> = fingerprints
+        .iter()
+        .map(|fingerprint| {
+            (
+                erased_results::key_hash.eq(fingerprint),
+                erased_results::request_id.eq(DbUuid(request_id)),
+                erased_results::erased_at.eq(DbTimestamp::from(now)),
+            )
+        })
+        .collect();
+    gdpr_participant::insert_new!(connection, erased_results::table, rows)?;
     Ok(())
 }
 
@@ -195,20 +177,9 @@ pub fn suppressed_among<'a>(
         .collect())
 }
 
-/// Whether `check_value` is that of the key this database's hashes were made with; the first
-/// start (no hash stored under any key yet) writes it.
-pub fn key_matches(connection: &mut AnyConnection, check_value: &str) -> QueryResult<bool> {
-    service_kit::database::write_transaction(connection, |c| {
-        service_kit::per_backend!(c, |c| diesel::insert_into(suppression_key_check::table)
-            .values((
-                suppression_key_check::id.eq(1),
-                suppression_key_check::check_value.eq(check_value)
-            ))
-            .on_conflict_do_nothing()
-            .execute(c))?;
-        let stored: String = suppression_key_check::table
-            .select(suppression_key_check::check_value)
-            .first(c)?;
-        Ok(stored == check_value)
-    })
+/// Refuses another `ingest.suppression_key` than the stored suppressions and erased
+/// fingerprints were made with: they would no longer match, and purged data could come back.
+pub fn refuse_another_key(connection: &mut AnyConnection, key: &SuppressionKey) -> anyhow::Result<()> {
+    let why = "rotating it would bring purged data back; see docs/operations.md";
+    suppression_key::refuse_another_key(connection, &key.0, "suppressions and erased results", why)
 }

@@ -5,7 +5,7 @@ use crate::helpers::{example, pipeline, Pipeline};
 use diesel::Connection;
 use domain::gdpr::{DataSubject, ParticipantCall};
 use domain::{HandleNormaliser, SupportResult, Timestamp};
-use gdpr_participant::{GdprStore, Reach};
+use gdpr_participant::{Forget, GdprStore, Reach};
 use result_ingest::gdpr::WebhookResults;
 use result_ingest::inbox::{self, Delivery};
 use result_ingest::siblings::Siblings;
@@ -38,7 +38,7 @@ fn forget(
         subject: &call.subject,
         attributed_elsewhere: &nobody_else,
     };
-    store.forget(c, request_id, call, &reach, Timestamp::now())?;
+    store.forget(c, &Forget::new(request_id, reach, call))?;
     store.held(c, request_id)
 }
 
