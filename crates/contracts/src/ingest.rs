@@ -54,6 +54,22 @@ pub enum SweepOrigin {
     Operator,
 }
 
+impl SweepOrigin {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::Operator => "operator",
+        }
+    }
+
+    /// The origin `as_str` writes; `None` for any other text.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Schedule, Self::Operator]
+            .into_iter()
+            .find(|origin| origin.as_str() == value)
+    }
+}
+
 /// Where a sweep stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -65,6 +81,23 @@ pub enum SweepStatus {
     /// Every conversation of its window read (the schedule's next window reads those not yet
     /// settled again).
     Done,
+}
+
+impl SweepStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Done => "done",
+        }
+    }
+
+    /// The status `as_str` writes; `None` for any other text.
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Pending, Self::Running, Self::Done]
+            .into_iter()
+            .find(|status| status.as_str() == value)
+    }
 }
 
 /// What a sweep counted so far.
@@ -123,6 +156,30 @@ pub struct Sweep {
     pub created_at: Timestamp,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub finished_at: Option<Timestamp>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_and_statuses_read_back_as_written() {
+        for origin in [SweepOrigin::Schedule, SweepOrigin::Operator] {
+            assert_eq!(SweepOrigin::parse(origin.as_str()), Some(origin));
+            assert_eq!(
+                serde_json::to_value(origin).ok(),
+                Some(serde_json::json!(origin.as_str()))
+            );
+        }
+        for status in [SweepStatus::Pending, SweepStatus::Running, SweepStatus::Done] {
+            assert_eq!(SweepStatus::parse(status.as_str()), Some(status));
+            assert_eq!(
+                serde_json::to_value(status).ok(),
+                Some(serde_json::json!(status.as_str()))
+            );
+        }
+        assert_eq!(SweepStatus::parse("Done"), None);
+    }
 }
 
 /// A page of sweeps, newest first.

@@ -3,10 +3,10 @@
 
 use crate::scopes::IngestOperate;
 use crate::settings::IngestSettings;
-use crate::sweep::{self, NewSweep, Sweep, SweepOrigin, SweepStatus};
+use crate::sweep::{self, NewSweep, SweepOrigin};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use contracts::ingest::{SweepPage, SweepRequest, SweepsQuery};
+use contracts::ingest::{Sweep, SweepPage, SweepRequest, SweepsQuery};
 use domain::Timestamp;
 use service_kit::auth::{require, Caller};
 use service_kit::database::DbPool;
@@ -50,7 +50,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     tag = "sweeps",
     request_body = SweepRequest,
     responses(
-        (status = 202, description = "The sweep, due now", body = contracts::ingest::Sweep),
+        (status = 202, description = "The sweep, due now", body = Sweep),
         (status = 409, description = "`ingest.sweep_max_open_operator` operator sweeps are open already", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A wrong window (the field named)", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
@@ -99,48 +99,10 @@ pub(crate) async fn start(
                  wait for one to finish (GET /ingest/sweeps)"
             ))
         })?;
-    tracing::info!(sweep_id = %sweep.id, caller = %caller.name, "an operator asked for a sweep");
+    tracing::info!(sweep_id = %sweep.view.id, caller = %caller.name, "an operator asked for a sweep");
     Ok(HttpResponse::Accepted()
-        .insert_header(("Location", format!("/ingest/sweeps/{}", sweep.id)))
-        .json(served(sweep)))
-}
-
-/// A sweep as the contract has it (without the sweeper's own cursor and attempts).
-fn served(sweep: Sweep) -> contracts::ingest::Sweep {
-    use contracts::ingest::{SweepCounts, SweepOrigin as Origin, SweepStatus as Status};
-    let counts = sweep.counts;
-    contracts::ingest::Sweep {
-        id: sweep.id,
-        origin: match sweep.origin {
-            SweepOrigin::Schedule => Origin::Schedule,
-            SweepOrigin::Operator => Origin::Operator,
-        },
-        requested_by: sweep.requested_by,
-        from: sweep.from,
-        to: sweep.to,
-        status: match sweep.status {
-            SweepStatus::Pending => Status::Pending,
-            SweepStatus::Running => Status::Running,
-            SweepStatus::Done => Status::Done,
-        },
-        read_up_to: sweep.read_up_to,
-        held_at: sweep.held_at,
-        progress_percent: sweep.progress_percent,
-        counts: SweepCounts {
-            pages: counts.pages,
-            genesys_requests: counts.genesys_requests,
-            conversations: counts.conversations,
-            results: counts.results,
-            recovered: counts.recovered,
-            confirmed: counts.confirmed,
-            suppressed: counts.suppressed,
-            unusable: counts.unusable,
-        },
-        last_error: sweep.last_error,
-        next_attempt_at: sweep.next_attempt_at,
-        created_at: sweep.created_at,
-        finished_at: sweep.finished_at,
-    }
+        .insert_header(("Location", format!("/ingest/sweeps/{}", sweep.view.id)))
+        .json(sweep.view))
 }
 
 /// `GET /ingest/sweeps?limit=&cursor=`: the schedule's and operators' sweeps, newest first.
@@ -163,9 +125,9 @@ pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<SweepsQuery>
     let items = pool
         .run(move |c| sweep::list(c, before, limit + 1).map_err(ApiError::from))
         .await?;
-    let (items, next_cursor) = keyset_page(items, limit, |sweep| (sweep.created_at, sweep.id));
+    let (items, next_cursor) = keyset_page(items, limit, |sweep| (sweep.view.created_at, sweep.view.id));
     Ok(HttpResponse::Ok().json(SweepPage {
-        items: items.into_iter().map(served).collect(),
+        items: items.into_iter().map(|sweep| sweep.view).collect(),
         next_cursor,
     }))
 }
@@ -177,7 +139,7 @@ pub(crate) async fn list(pool: web::Data<DbPool>, query: web::Query<SweepsQuery>
     tag = "sweeps",
     params(("id" = Uuid, Path, description = "The sweep id")),
     responses(
-        (status = 200, description = "The sweep", body = contracts::ingest::Sweep),
+        (status = 200, description = "The sweep", body = Sweep),
         (status = 404, description = "No such sweep", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a sweep id", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
@@ -191,6 +153,6 @@ pub(crate) async fn one(pool: web::Data<DbPool>, path: web::Path<String>) -> Res
     })?;
     let sweep = pool.run(move |c| sweep::get(c, id).map_err(ApiError::from)).await?;
     sweep
-        .map(|sweep| HttpResponse::Ok().json(served(sweep)))
+        .map(|sweep| HttpResponse::Ok().json(sweep.view))
         .ok_or_else(|| ApiError::NotFound(format!("no sweep {id}")))
 }

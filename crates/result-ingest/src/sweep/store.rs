@@ -44,34 +44,37 @@ impl SweepRow {
     fn into_sweep(self) -> QueryResult<Sweep> {
         let from = self.started_from.into_domain()?;
         let to = self.started_before.into_domain()?;
-        let status = SweepStatus::parse(&self.status)?;
+        let status = SweepStatus::parse(&self.status).ok_or_else(|| super::unknown("status", &self.status))?;
+        let origin = SweepOrigin::parse(&self.origin).ok_or_else(|| super::unknown("origin", &self.origin))?;
         let read_up_to = self.cursor_at.into_domain()?;
         Ok(Sweep {
-            id: self.id.0,
-            origin: SweepOrigin::parse(&self.origin)?,
-            requested_by: self.requested_by,
-            from,
-            to,
-            status,
-            read_up_to,
-            cursor_page: self.cursor_page,
-            held_at: self.held_at.map(DbTimestamp::into_domain).transpose()?,
-            progress_percent: Sweep::progress(from, to, read_up_to, status),
-            counts: SweepCounts {
-                pages: self.pages,
-                genesys_requests: self.requests,
-                conversations: self.conversations,
-                results: self.results,
-                recovered: self.recovered,
-                confirmed: self.confirmed,
-                suppressed: self.suppressed,
-                unusable: self.unusable,
+            view: contracts::ingest::Sweep {
+                id: self.id.0,
+                origin,
+                requested_by: self.requested_by,
+                from,
+                to,
+                status,
+                read_up_to,
+                held_at: self.held_at.map(DbTimestamp::into_domain).transpose()?,
+                progress_percent: Sweep::progress(from, to, read_up_to, status),
+                counts: SweepCounts {
+                    pages: self.pages,
+                    genesys_requests: self.requests,
+                    conversations: self.conversations,
+                    results: self.results,
+                    recovered: self.recovered,
+                    confirmed: self.confirmed,
+                    suppressed: self.suppressed,
+                    unusable: self.unusable,
+                },
+                last_error: self.last_error,
+                next_attempt_at: self.next_attempt_at.into_domain()?,
+                created_at: self.created_at.into_domain()?,
+                finished_at: self.finished_at.map(DbTimestamp::into_domain).transpose()?,
             },
-            last_error: self.last_error,
+            cursor_page: self.cursor_page,
             attempts: self.attempts,
-            next_attempt_at: self.next_attempt_at.into_domain()?,
-            created_at: self.created_at.into_domain()?,
-            finished_at: self.finished_at.map(DbTimestamp::into_domain).transpose()?,
         })
     }
 }
@@ -328,16 +331,20 @@ pub(super) fn save_progress(
         if !take_lease(c, holder, now, lease_until)? {
             return Ok(false);
         }
-        let sweep = progress.sweep;
+        let (sweep, cursor_page, attempts) = (
+            &progress.sweep.view,
+            progress.sweep.cursor_page,
+            progress.sweep.attempts,
+        );
         let counts = &sweep.counts;
         diesel::update(dsl::sweeps.find(DbUuid(sweep.id)))
             .set((
                 dsl::status.eq(sweep.status.as_str()),
                 dsl::cursor_at.eq(DbTimestamp::from(sweep.read_up_to)),
-                dsl::cursor_page.eq(sweep.cursor_page),
+                dsl::cursor_page.eq(cursor_page),
                 dsl::held_at.eq(sweep.held_at.map(DbTimestamp::from)),
                 dsl::next_attempt_at.eq(DbTimestamp::from(sweep.next_attempt_at)),
-                dsl::attempts.eq(sweep.attempts),
+                dsl::attempts.eq(attempts),
                 dsl::last_error.eq(sweep.last_error.as_deref()),
                 dsl::pages.eq(counts.pages),
                 dsl::requests.eq(counts.genesys_requests),

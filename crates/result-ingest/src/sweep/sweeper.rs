@@ -105,7 +105,7 @@ impl Sweeper {
         if self.limiter.check().is_err() {
             return Ok(0);
         }
-        let span = tracing::info_span!("sweep page", sweep_id = %sweep.id, page = sweep.cursor_page, conversations = tracing::field::Empty);
+        let span = tracing::info_span!("sweep page", sweep_id = %sweep.view.id, page = sweep.cursor_page, conversations = tracing::field::Empty);
         self.sweep_page(sweep, now, lease_until).instrument(span).await?;
         Ok(1)
     }
@@ -116,13 +116,17 @@ impl Sweeper {
             .ok()
             .filter(|&page| page >= 1)
             .ok_or_else(|| {
-                ApiError::Unexpected(anyhow::anyhow!("sweep {}: cursor page {}", sweep.id, sweep.cursor_page))
+                ApiError::Unexpected(anyhow::anyhow!(
+                    "sweep {}: cursor page {}",
+                    sweep.view.id,
+                    sweep.cursor_page
+                ))
             })?;
-        sweep.counts.genesys_requests += 1;
+        sweep.view.counts.genesys_requests += 1;
         self.metrics.sweep_requests.inc();
         let page = self
             .siblings
-            .conversation_page(sweep.read_up_to, sweep.to, page_number)
+            .conversation_page(sweep.view.read_up_to, sweep.view.to, page_number)
             .await;
         let watermark = match page {
             Ok(page) => {
@@ -139,8 +143,8 @@ impl Sweeper {
                 let wait = retry_after
                     .unwrap_or_else(|| self.queue.backoff(u32::try_from(sweep.attempts).unwrap_or(u32::MAX)));
                 tracing::warn!(reason = %reason, retry_in_ms = wait.as_millis() as u64, "a sweep page could not be read; its window waits");
-                sweep.last_error = Some(reason);
-                sweep.next_attempt_at = later_by(now, wait)?;
+                sweep.view.last_error = Some(reason);
+                sweep.view.next_attempt_at = later_by(now, wait)?;
                 None
             }
         };
@@ -256,7 +260,7 @@ impl Sweeper {
         now: Timestamp,
     ) -> Result<Option<Timestamp>, ApiError> {
         let settle = Duration::from_secs(self.settings.sweep_settle_seconds);
-        let counts = &mut sweep.counts;
+        let counts = &mut sweep.view.counts;
         counts.pages += 1;
         counts.conversations += i32::try_from(page.conversations.len()).unwrap_or(i32::MAX);
         counts.results += outcome.results;
@@ -265,7 +269,7 @@ impl Sweeper {
         counts.suppressed += outcome.suppressed;
         counts.unusable += outcome.unusable;
         sweep.attempts = 0;
-        sweep.last_error = None;
+        sweep.view.last_error = None;
         if let Some(unsettled) = page
             .conversations
             .iter()
@@ -273,42 +277,43 @@ impl Sweeper {
             .map(|c| c.conversation_start)
             .min()
         {
-            sweep.held_at = Some(sweep.held_at.map_or(unsettled, |held| held.min(unsettled)));
+            sweep.view.held_at = Some(sweep.view.held_at.map_or(unsettled, |held| held.min(unsettled)));
         }
         let last_start = page.conversations.last().map(|c| c.conversation_start);
         // A short page, or one that holds all the query's window has left, is its last.
         let on_page = page.conversations.len();
         let window_read = on_page < PAGE_SIZE
             || page.total_hits <= on_page as u64
-            || last_start.is_some_and(|start| start >= sweep.to);
+            || last_start.is_some_and(|start| start >= sweep.view.to);
         if !window_read {
-            let last_start = last_start.unwrap_or(sweep.read_up_to);
-            if last_start > sweep.read_up_to {
+            let last_start = last_start.unwrap_or(sweep.view.read_up_to);
+            if last_start > sweep.view.read_up_to {
                 // Keyset paging: the next page starts at the last start read (conversations that
                 // share it are read again, and known).
-                sweep.read_up_to = last_start;
+                sweep.view.read_up_to = last_start;
                 sweep.cursor_page = 1;
             } else {
                 sweep.cursor_page += 1;
             }
-            sweep.status = SweepStatus::Running;
-            sweep.next_attempt_at = now;
-        } else if let (SweepOrigin::Operator, Some(held)) = (sweep.origin, sweep.held_at) {
+            sweep.view.status = SweepStatus::Running;
+            sweep.view.next_attempt_at = now;
+        } else if let (SweepOrigin::Operator, Some(held)) = (sweep.view.origin, sweep.view.held_at) {
             // An operator's window is swept to its end: what had not settled is read again later.
-            sweep.read_up_to = held;
+            sweep.view.read_up_to = held;
             sweep.cursor_page = 1;
-            sweep.held_at = None;
-            sweep.status = SweepStatus::Running;
-            sweep.next_attempt_at = later_by(now, Duration::from_secs(self.settings.sweep_interval_seconds))?;
+            sweep.view.held_at = None;
+            sweep.view.status = SweepStatus::Running;
+            sweep.view.next_attempt_at = later_by(now, Duration::from_secs(self.settings.sweep_interval_seconds))?;
         } else {
-            sweep.read_up_to = sweep.to;
-            sweep.status = SweepStatus::Done;
-            sweep.finished_at = Some(now);
+            sweep.view.read_up_to = sweep.view.to;
+            sweep.view.status = SweepStatus::Done;
+            sweep.view.finished_at = Some(now);
         }
-        sweep.progress_percent = Sweep::progress(sweep.from, sweep.to, sweep.read_up_to, sweep.status);
-        Ok((sweep.origin == SweepOrigin::Schedule).then(|| {
-            let read = sweep.read_up_to;
-            sweep.held_at.map_or(read, |held| held.min(read))
+        sweep.view.progress_percent =
+            Sweep::progress(sweep.view.from, sweep.view.to, sweep.view.read_up_to, sweep.view.status);
+        Ok((sweep.view.origin == SweepOrigin::Schedule).then(|| {
+            let read = sweep.view.read_up_to;
+            sweep.view.held_at.map_or(read, |held| held.min(read))
         }))
     }
 
