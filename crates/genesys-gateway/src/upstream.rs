@@ -1,7 +1,9 @@
 //! Calls to the Genesys Cloud API: a client-side rate limit so normal load never meets a 429,
 //! the shared OAuth token (renewed once on a 401), `Retry-After` honoured on 429, bounded
 //! exponential backoff with jitter on 5xx and connection errors, per-request timeouts, and one
-//! deadline over it all so a caller never hangs.
+//! deadline over it all so a caller never hangs. Every answer is read into its documented model
+//! (`crate::models`) by `crate::body`: one that does not fit is an error, counted, logged by field
+//! path and not retried.
 
 use crate::body::{self, BodyKind};
 use crate::error::UpstreamError;
