@@ -39,7 +39,16 @@ pub fn parse<T: DeserializeOwned>(
             Ok(()) => return Ok(value),
             Err(error) => (".".to_owned(), error.classify()),
         },
-        Err(error) => (field_path(error.path()), error.inner().classify()),
+        Err(error) => match missing_field(error.inner()) {
+            Some(field) => {
+                let at = match field_path(error.path()).as_str() {
+                    "." => field,
+                    object => format!("{object}.{field}"),
+                };
+                return Err(unparsed(metrics, endpoint, kind, at, "a required field is missing"));
+            }
+            None => (field_path(error.path()), error.inner().classify()),
+        },
     };
     let problem = match category {
         serde_json::error::Category::Data => "a field does not match the documented model",
@@ -98,6 +107,15 @@ fn field_path(path: &serde_path_to_error::Path) -> String {
     out
 }
 
+/// The field serde found missing (its message is "missing field `name`", a name of our model's,
+/// never a value).
+fn missing_field(error: &serde_json::Error) -> Option<String> {
+    let message = error.to_string();
+    let rest = message.strip_prefix("missing field `")?;
+    let field = &rest[..rest.find('`')?];
+    looks_like_a_field_name(field).then(|| field.to_owned())
+}
+
 fn looks_like_a_field_name(key: &str) -> bool {
     let mut chars = key.chars();
     key.len() <= 64
@@ -130,7 +148,13 @@ mod tests {
             "conversations[0].conversationEnd"
         );
         assert_eq!(failure::<User>(r#"{"name":"  "}"#), "name");
-        assert_eq!(failure::<User>(r#"{"id":"x"}"#), ".");
+        assert_eq!(failure::<User>(r#"{"id":"x"}"#), "name");
+        assert_eq!(
+            failure::<AnalyticsConversationQueryResponse>(
+                r#"{"totalHits":1,"conversations":[{"conversationStart":"2026-11-28T10:00:00Z"}]}"#
+            ),
+            "conversations[0].conversationId"
+        );
         assert_eq!(failure::<User>("<html>"), ".");
         assert_eq!(failure::<User>(r#"{"name":"Jana"} trailing"#), ".");
     }
