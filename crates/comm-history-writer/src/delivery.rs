@@ -12,188 +12,94 @@
 //!
 //! 2xx: delivered (a create's answer may name the manager's id, kept for the updates' URL).
 //! 408, 425, 429, 5xx, a timeout or no connection: retried with backoff (at least the manager's
-//! `Retry-After`), dead after `max_attempts`. Any other answer (a 3xx too) is a refusal: dead at once, with
-//! the status as its reason; an operator retries it once the manager is fixed.
+//! `Retry-After`) until `delivery.retry_budget`, then dead. Any other answer (a 3xx too) is a
+//! refusal: dead at once, with the status as its reason; an operator retries it once the manager
+//! is fixed. The entry is one of a [`service_kit::queue`] ([`DeliveryOutbox`]): its runner claims,
+//! settles, dead-letters and counts; [`DeliveryJob`] sends.
 
 use crate::metrics::DeliveryMetrics;
-use crate::settings::{DeliverySettings, UpdateMode};
-use crate::store::deliveries::{self, Claimed, DeliveryKind, ToSend};
+use crate::settings::{Credentials, DeliverySettings, UpdateMode};
+use crate::store::deliveries::{self, DeliveryKind, DeliveryOutbox, ToDeliver, ToSend};
 use domain::Timestamp;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
-use service_kit::database::DbPool;
-use service_kit::problem::ApiError;
-use service_kit::queue::{QueueSettings, QueueWorker};
+use service_kit::database::{DatabaseError, DbPool};
+use service_kit::queue::{Claimed, Job, Outcome, Policy, Reason, Runner};
 use std::time::Duration;
 
-/// What one attempt came to.
-#[derive(Debug, PartialEq, Eq)]
-enum Outcome {
-    Delivered {
-        external_id: Option<String>,
-    },
-    /// Worth another attempt, not before `after` (the manager's `Retry-After`); `unanswered`
-    /// when the manager may have stored it.
-    Retry {
-        reason: String,
-        after: Option<Duration>,
-        unanswered: bool,
-    },
-    /// The manager refused it: another attempt would be refused too.
-    Refused {
-        reason: String,
-    },
-}
+/// The delivery outbox's runner.
+pub type DeliveryRunner = Runner<DeliveryJob, DeliveryOutbox>;
 
-pub struct DeliveryWorker {
+/// Sends a claimed entry to the manager.
+pub struct DeliveryJob {
     pool: DbPool,
     http: reqwest::Client,
+    url: reqwest::Url,
     settings: DeliverySettings,
-    queue: QueueSettings,
     metrics: DeliveryMetrics,
 }
 
-impl DeliveryWorker {
+impl DeliveryJob {
+    /// `settings` must name the manager (`delivery.url`).
     pub fn new(pool: DbPool, settings: DeliverySettings, metrics: DeliveryMetrics) -> anyhow::Result<Self> {
-        let queue = settings.queue().map_err(service_kit::configuration::invalid_all)?;
+        let url = settings
+            .url
+            .clone()
+            .ok_or_else(|| service_kit::configuration::invalid("delivery.url: not set, so nothing is delivered"))?;
         let roots = settings
             .ca_certificates()
             .map_err(|problem| service_kit::configuration::invalid(&problem))?;
+        let timeout = Duration::from_millis(settings.timeout_ms.get());
         let http = service_kit::tls::client_builder(&roots)
-            .timeout(Duration::from_millis(settings.timeout_ms))
-            .connect_timeout(Duration::from_millis(settings.timeout_ms.min(5_000)))
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
             // A 3xx is the manager's answer, a failed delivery: the record goes nowhere else.
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Self {
             pool,
             http,
+            url,
             settings,
-            queue,
             metrics,
         })
     }
 
-    /// Claims the entries due at `now` and sends them; returns how many were claimed.
-    pub async fn try_execute_task(&self, now: Timestamp) -> Result<usize, ApiError> {
-        let limit = i64::from(self.queue.batch);
-        let lease = self.queue.lease;
-        let entries = self
-            .pool
-            .run(move |c| deliveries::claim_due(c, now, limit, lease).map_err(ApiError::from))
-            .await?;
-        let count = entries.len();
-        for entry in entries {
-            if entry.resend {
-                self.metrics.resent_unanswered.inc();
-            }
-            match self.attempt(&entry).await? {
-                Some(outcome) => self.settle(&entry, outcome).await?,
-                None => {
-                    self.metrics.attempts.with_label_values(&["held"]).inc();
-                    tracing::info!(delivery_id = %entry.id, "delivery held back: a GDPR forget holds its record");
-                }
-            }
-        }
-        Ok(count)
-    }
-
-    async fn settle(&self, entry: &Claimed, outcome: Outcome) -> Result<(), ApiError> {
-        let id = entry.id;
-        match outcome {
-            Outcome::Delivered { external_id } => {
-                self.metrics.attempts.with_label_values(&["delivered"]).inc();
-                let delivered_at = Timestamp::now();
-                self.pool
-                    .run(move |c| deliveries::mark_delivered(c, id, delivered_at, external_id).map_err(ApiError::from))
-                    .await
-            }
-            Outcome::Refused { reason } => {
-                self.metrics.attempts.with_label_values(&["dead"]).inc();
-                tracing::warn!(delivery_id = %id, reason = %reason, "delivery refused: a dead letter");
-                self.pool
-                    .run(move |c| deliveries::mark_dead(c, id, &reason, false).map_err(ApiError::from))
-                    .await
-            }
-            Outcome::Retry { reason, unanswered, .. }
-                if entry.attempts >= i32::try_from(self.settings.max_attempts).unwrap_or(i32::MAX) =>
-            {
-                self.metrics.attempts.with_label_values(&["dead"]).inc();
-                let reason = format!("gave up after {} attempts: {reason}", entry.attempts);
-                tracing::warn!(delivery_id = %id, reason = %reason, "delivery out of attempts: a dead letter");
-                self.pool
-                    .run(move |c| deliveries::mark_dead(c, id, &reason, unanswered).map_err(ApiError::from))
-                    .await
-            }
-            Outcome::Retry {
-                reason,
-                after,
-                unanswered,
-            } => {
-                self.metrics.attempts.with_label_values(&["retry"]).inc();
-                let attempts = u32::try_from(entry.attempts)
-                    .map_err(|_| ApiError::Unexpected(anyhow::anyhow!("delivery {id}: negative attempts")))?;
-                let delay = self.queue.backoff(attempts).max(after.unwrap_or_default());
-                let next = Timestamp::from_offset_date_time(Timestamp::now().as_offset_date_time() + delay)
-                    .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("the retry would fall past year 9999")))?;
-                tracing::info!(delivery_id = %id, reason = %reason, retry_in_ms = delay.as_millis(), "delivery not accepted yet");
-                self.pool
-                    .run(move |c| deliveries::reschedule(c, id, next, &reason, unanswered).map_err(ApiError::from))
-                    .await
-            }
-        }
-    }
-
-    /// One attempt of `entry`. An error is this service's own (its database), not the manager's.
-    /// The holds are checked as the attempt goes out, not only when its batch was claimed: a
-    /// FORGET that came in between keeps the record here (`None`).
-    async fn attempt(&self, entry: &Claimed) -> Result<Option<Outcome>, ApiError> {
-        let (id, record_id, until) = (entry.id, entry.record_id, entry.lease_until);
-        let found = self
-            .pool
-            .run(move |c| deliveries::begin_send(c, id, record_id, until).map_err(ApiError::from))
-            .await?;
-        let record = match found {
-            ToSend::Record(record) => record,
-            ToSend::Held => return Ok(None),
-            ToSend::Gone => {
-                return Ok(Some(Outcome::Refused {
-                    reason: "its record is gone".to_owned(),
-                }))
-            }
-        };
-        self.send(entry, &record).await.map(Some)
+    pub const fn metrics(&self) -> &DeliveryMetrics {
+        &self.metrics
     }
 
     /// Sends `record` as `entry` says.
-    async fn send(&self, entry: &Claimed, record: &domain::CommunicationRecord) -> Result<Outcome, ApiError> {
+    async fn send(&self, entry: &Claimed<ToDeliver>, record: &domain::CommunicationRecord) -> anyhow::Result<Outcome> {
+        let item = &entry.item;
         let mut body = serde_json::to_value(&record.attributes)
-            .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("a record that does not serialise: {e}")))?;
+            .map_err(|e| anyhow::anyhow!("a record that does not serialise: {e}"))?;
         if let Some(fields) = body.as_object_mut() {
             // ccbridge's own field (GDPR for agents), not the integration spec's.
             fields.remove("genesysUserId");
         }
-        let (method, url) = match (entry.kind, self.settings.update_mode) {
-            (DeliveryKind::Create, _) => (reqwest::Method::POST, self.settings.url.clone()),
+        let (method, url) = match (item.kind, self.settings.update_mode) {
+            (DeliveryKind::Create, _) => (reqwest::Method::POST, self.url.to_string()),
             (DeliveryKind::Update, UpdateMode::NewRecord) => {
-                let Some(create_key) = &entry.create_key else {
-                    return Ok(Outcome::Refused {
-                        reason: "an update of a record whose create was never queued".to_owned(),
+                let Some(create_key) = &item.create_key else {
+                    return Ok(Outcome::Dead {
+                        reason: Reason::new("an update of a record whose create was never queued"),
                     });
                 };
                 body["supersedes"] = create_key.clone().into();
-                (reqwest::Method::POST, self.settings.url.clone())
+                (reqwest::Method::POST, self.url.to_string())
             }
             (DeliveryKind::Update, mode) => {
-                let template = &self.settings.update_url_template;
+                let template = self.settings.update_url_template.as_deref().ok_or_else(|| {
+                    anyhow::anyhow!("delivery.update_url_template is not set, which validation refuses for {mode:?}")
+                })?;
                 let mut url = template.replace("{recordId}", &record.id.to_string());
                 if template.contains("{externalId}") {
-                    let Some(external_id) = &entry.external_id else {
-                        return Ok(Outcome::Refused {
-                            reason: format!(
-                                "the manager answered the create without an id at {}",
-                                self.settings.external_id_pointer
+                    let Some(external_id) = &item.external_id else {
+                        return Ok(Outcome::Dead {
+                            reason: Reason::new(
+                                "the manager answered the create without an id at delivery.external_id_pointer",
                             ),
                         });
                     };
@@ -208,77 +114,79 @@ impl DeliveryWorker {
                 (method, url)
             }
         };
-        let body = serde_json::to_vec(&body)
-            .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("a record that does not serialise: {e}")))?;
+        let body = serde_json::to_vec(&body).map_err(|e| anyhow::anyhow!("a record that does not serialise: {e}"))?;
         let mut request = self
             .http
             .request(method, url)
             .header("Idempotency-Key", deliveries::idempotency_key(entry.id))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        let token = self.settings.bearer_token.expose_secret();
-        if !token.is_empty() {
-            request = request.bearer_auth(token);
-        } else if !self.settings.basic_username.is_empty() {
-            request = request.basic_auth(
-                &self.settings.basic_username,
-                Some(self.settings.basic_password.expose_secret()),
-            );
-        }
+        request = match &self.settings.credentials {
+            Credentials::None => request,
+            Credentials::Bearer(token) => request.bearer_auth(token.expose_secret()),
+            Credentials::Basic { username, password } => request.basic_auth(username, Some(password.expose_secret())),
+        };
         let response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
                 // A connection never made cannot have stored anything; anything later may have.
-                let unanswered = !error.is_connect();
+                if !error.is_connect() {
+                    let id = entry.id;
+                    self.pool
+                        .run(move |c| deliveries::note_unanswered(c, id).map_err(DatabaseError::from))
+                        .await?;
+                }
                 let reason = if error.is_timeout() {
-                    "communication-history-manager: no answer in time"
+                    Reason::new("communication-history-manager: no answer in time")
                 } else if error.is_connect() {
-                    "communication-history-manager: unreachable"
+                    Reason::new("communication-history-manager: unreachable")
                 } else {
-                    "communication-history-manager: the connection failed"
+                    Reason::new("communication-history-manager: the connection failed")
                 };
-                return Ok(Outcome::Retry {
-                    reason: reason.to_owned(),
-                    after: None,
-                    unanswered,
-                });
+                return Ok(Outcome::retry(reason));
             }
         };
         let status = response.status();
         if status.is_success() {
-            let external_id = match entry.kind {
-                DeliveryKind::Create => self.external_id(response).await,
-                DeliveryKind::Update => None,
-            };
-            return Ok(Outcome::Delivered { external_id });
+            if item.kind == DeliveryKind::Create {
+                if let Some(external_id) = self.external_id(response).await {
+                    let id = entry.id;
+                    self.pool
+                        .run(move |c| deliveries::note_external_id(c, id, &external_id).map_err(DatabaseError::from))
+                        .await?;
+                }
+            }
+            return Ok(Outcome::Done);
         }
-        let mut reason = format!("communication-history-manager answered {status}");
         if status.is_redirection() {
-            reason.push_str(": redirects are not followed");
+            return Ok(Outcome::Dead {
+                reason: Reason::status(
+                    "communication-history-manager redirected (not followed):",
+                    status.as_u16(),
+                ),
+            });
         }
+        let reason = Reason::status("communication-history-manager answered", status.as_u16());
         if retryable(status) {
             Ok(Outcome::Retry {
                 reason,
                 after: retry_after(response.headers()),
-                unanswered: false,
             })
         } else {
-            Ok(Outcome::Refused { reason })
+            Ok(Outcome::Dead { reason })
         }
     }
 
     /// The manager's id for the record, where `external_id_pointer` says its answer holds one.
     async fn external_id(&self, response: reqwest::Response) -> Option<String> {
-        if self.settings.external_id_pointer.is_empty() {
-            return None;
-        }
+        let pointer = self.settings.external_id_pointer.as_deref()?;
         // The manager took the record (2xx): failing the delivery now would send it twice. An
         // answer without its id is not silent, though: a forget then names the copy by its
         // Idempotency-Key only, and the operator is told the setting and the answer disagree.
         let id = match response.bytes().await {
             Ok(body) => serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
-                .and_then(|answer| match answer.pointer(&self.settings.external_id_pointer)? {
+                .and_then(|answer| match answer.pointer(pointer)? {
                     serde_json::Value::String(id) if !id.is_empty() => Some(id.clone()),
                     serde_json::Value::Number(id) => Some(id.to_string()),
                     _ => None,
@@ -287,24 +195,66 @@ impl DeliveryWorker {
         };
         if id.is_none() {
             tracing::warn!(
-                pointer = %self.settings.external_id_pointer,
+                pointer = %pointer,
                 "the manager's answer holds no id at delivery.external_id_pointer"
             );
         }
         id
     }
+}
 
-    /// Refreshes the gauges.
-    pub async fn housekeeping(&self, now: Timestamp) -> Result<(), ApiError> {
-        let (pending, dead, oldest) = self.pool.run(|c| deliveries::depth(c).map_err(ApiError::from)).await?;
-        self.metrics.pending.set(pending);
-        self.metrics.dead.set(dead);
-        let age = oldest.map_or(0, |at| {
-            (now.as_offset_date_time() - at.as_offset_date_time()).whole_seconds()
-        });
-        self.metrics.oldest_pending_age_seconds.set(age.max(0));
-        Ok(())
+impl Job for DeliveryJob {
+    type Item = ToDeliver;
+
+    /// One after another, in the order claimed: each attempt checks the holds as it goes out.
+    const CONCURRENT: bool = false;
+
+    /// One attempt of `entry`. The holds are checked as the attempt goes out, not only when its
+    /// batch was claimed: a FORGET that came in between keeps the record here (postponed to the
+    /// lease's end, its attempt given back). An error is this service's own (its database).
+    async fn run(&self, entry: &Claimed<ToDeliver>, now: Timestamp) -> anyhow::Result<Outcome> {
+        if entry.item.resend {
+            self.metrics.resent_unanswered.inc();
+        }
+        let (id, record_id, until) = (entry.id, entry.item.record_id, entry.lease_until);
+        let found = self
+            .pool
+            .run(move |c| deliveries::begin_send(c, id, record_id, until).map_err(DatabaseError::from))
+            .await?;
+        match found {
+            ToSend::Record(record) => self.send(entry, &record).await,
+            ToSend::Held => {
+                tracing::info!(delivery_id = %id, "delivery held back: a GDPR forget holds its record");
+                // Looked at again when the lease ends (at once, if it has ended already).
+                let left = until.as_offset_date_time() - now.as_offset_date_time();
+                Ok(Outcome::Postpone {
+                    after: Duration::try_from(left).unwrap_or_default(),
+                })
+            }
+            ToSend::Gone => Ok(Outcome::Dead {
+                reason: Reason::new("its record is gone"),
+            }),
+        }
     }
+}
+
+/// The delivery outbox's runner as the service starts it (and tests build it, to `drain(now)`):
+/// `[delivery]`'s settings and queue keys, metrics in `registry`.
+pub fn runner(
+    pool: DbPool,
+    settings: &service_kit::configuration::Settings,
+    registry: &prometheus::Registry,
+) -> anyhow::Result<DeliveryRunner> {
+    let delivery: DeliverySettings = settings.section("delivery")?;
+    let policy = Policy::read(settings, "delivery")?;
+    let metrics = DeliveryMetrics::register(registry)?;
+    Runner::new(
+        pool.clone(),
+        DeliveryJob::new(pool, delivery, metrics)?,
+        DeliveryOutbox,
+        policy,
+        registry,
+    )
 }
 
 /// What a URL's path segment may not hold as it is (RFC 3986: `pchar` is unreserved, sub-delims,
@@ -345,23 +295,6 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .parse()
         .ok()?;
     Some(Duration::from_secs(seconds.min(3600)))
-}
-
-impl QueueWorker for DeliveryWorker {
-    type Error = ApiError;
-    const NAME: &'static str = "delivery outbox";
-
-    fn queue(&self) -> &QueueSettings {
-        &self.queue
-    }
-
-    fn try_execute_task(&self, now: Timestamp) -> impl std::future::Future<Output = Result<usize, ApiError>> {
-        DeliveryWorker::try_execute_task(self, now)
-    }
-
-    fn housekeeping(&self, now: Timestamp) -> impl std::future::Future<Output = Result<(), ApiError>> {
-        DeliveryWorker::housekeeping(self, now)
-    }
 }
 
 #[cfg(test)]

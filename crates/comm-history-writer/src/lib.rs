@@ -43,8 +43,9 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         .map_err(|reason| service_kit::configuration::invalid(&format!("handles.default_region: {reason}")))?;
     let delivery: settings::DeliverySettings = context.settings.section("delivery")?;
     let development = context.settings.application.environment == service_kit::configuration::Environment::Development;
+    let delivery_queue = service_kit::queue::Policy::read(context.settings, "delivery")?;
     delivery
-        .validate(development)
+        .validate(development, delivery_queue.lease)
         .map_err(service_kit::configuration::invalid_all)?;
     let suppression = suppression::AssignmentKey::new(&records.suppression_key)
         .map_err(|problem| service_kit::configuration::invalid(&problem))?;
@@ -52,7 +53,6 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         suppression::refuse_another_key(&mut *pool.get_blocking()?, &suppression)?;
     }
     let metrics = Arc::new(metrics::RecordsMetrics::register(context.metrics)?);
-    let delivery_metrics = metrics::DeliveryMetrics::register(context.metrics)?;
     let policy = actix_web::web::Data::new(store::WritePolicy {
         handles,
         auto_assign_window: records.auto_assign_window(),
@@ -75,10 +75,11 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
             worker::gauge_unassigned(gauged, metrics, shutdown, health)
         });
         if delivery.enabled() && delivery.worker_enabled {
-            let worker = delivery::DeliveryWorker::new(delivering, delivery, delivery_metrics)?;
-            background.spawn("delivery outbox", |shutdown, health| {
-                service_kit::queue::run(worker, shutdown, health)
-            });
+            let runner = delivery::runner(delivering, context.settings, context.metrics)?;
+            background.spawn(
+                <store::deliveries::DeliveryOutbox as service_kit::queue::Storage>::QUEUE,
+                move |shutdown, health| runner.run(shutdown, health),
+            );
         }
     }
     Ok(Arc::new(move |cfg: &mut actix_web::web::ServiceConfig| {

@@ -38,52 +38,24 @@ impl RecordsMetrics {
     }
 }
 
-/// The delivery outbox's metrics (`[delivery]`).
+/// The delivery outbox's own metric (`[delivery]`); the rest are every queue's
+/// (`ccbridge_queue_*{queue="delivery_outbox"}`, `service_kit::queue`).
 #[derive(Clone)]
 pub struct DeliveryMetrics {
-    /// Attempts by `result`: `delivered`, `retry` (down, slow, 5xx, 429), `dead`, `held` (a GDPR
-    /// forget came between the claim and the send: nothing sent).
-    pub attempts: prometheus::IntCounterVec,
     /// Entries sent again after an attempt got no answer: what a manager without idempotency
     /// may hold twice (at most one duplicate each).
     pub resent_unanswered: IntCounter,
-    /// Entries waiting, refreshed by the worker's housekeeping.
-    pub pending: IntGauge,
-    /// Dead letters waiting for an operator.
-    pub dead: IntGauge,
-    /// Age of the oldest waiting entry.
-    pub oldest_pending_age_seconds: IntGauge,
 }
 
 impl DeliveryMetrics {
     pub fn register(registry: &Registry) -> prometheus::Result<Self> {
         let metrics = Self {
-            attempts: prometheus::IntCounterVec::new(
-                prometheus::Opts::new(
-                    "ccbridge_records_delivery_attempts_total",
-                    "Deliveries to the communication-history-manager by result",
-                ),
-                &["result"],
-            )?,
             resent_unanswered: IntCounter::new(
                 "ccbridge_records_delivery_resent_unanswered_total",
                 "Deliveries sent again after an attempt that got no answer",
             )?,
-            pending: IntGauge::new(
-                "ccbridge_records_delivery_pending",
-                "Deliveries waiting for the communication-history-manager",
-            )?,
-            dead: IntGauge::new("ccbridge_records_delivery_dead", "Dead-lettered deliveries")?,
-            oldest_pending_age_seconds: IntGauge::new(
-                "ccbridge_records_delivery_oldest_pending_age_seconds",
-                "Age of the oldest waiting delivery",
-            )?,
         };
-        registry.register(Box::new(metrics.attempts.clone()))?;
         registry.register(Box::new(metrics.resent_unanswered.clone()))?;
-        registry.register(Box::new(metrics.pending.clone()))?;
-        registry.register(Box::new(metrics.dead.clone()))?;
-        registry.register(Box::new(metrics.oldest_pending_age_seconds.clone()))?;
         Ok(metrics)
     }
 }

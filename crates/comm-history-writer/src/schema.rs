@@ -63,6 +63,8 @@ diesel::table! {
         sending_until -> Nullable<UtcTimestamp>,
         sent_at -> Nullable<UtcTimestamp>,
         maybe_delivered_at -> Nullable<UtcTimestamp>,
+        dead_at -> Nullable<UtcTimestamp>,
+        retried_at -> Nullable<UtcTimestamp>,
     }
 }
 

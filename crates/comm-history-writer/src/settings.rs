@@ -3,8 +3,9 @@
 //! communication-history-manager, if records go there too.
 
 use secrecy::{ExposeSecret, SecretString};
-use service_kit::queue::QueueSettings;
+use std::num::NonZeroU64;
 use std::time::Duration;
+use url::Url;
 
 /// The `[records]` section.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -57,49 +58,97 @@ pub enum UpdateMode {
     NewRecord,
 }
 
+/// How ccbridge authenticates to the manager (`delivery.bearer_token`, or
+/// `delivery.basic_username` with `delivery.basic_password`; neither: none).
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    None,
+    Bearer(SecretString),
+    Basic { username: String, password: SecretString },
+}
+
+/// The `[delivery]` section as written: its texts, parsed into [`DeliverySettings`].
+#[derive(serde::Deserialize)]
+struct DeliveryKeys {
+    url: String,
+    bearer_token: SecretString,
+    basic_username: String,
+    basic_password: SecretString,
+    timeout_ms: NonZeroU64,
+    update_mode: UpdateMode,
+    update_url_template: String,
+    external_id_pointer: String,
+    worker_enabled: bool,
+    ca_bundle: String,
+}
+
 /// The `[delivery]` section: the bank's communication-history-manager, if records go there too.
+/// Its queue's keys (`batch_size`, `poll_interval_ms`, `lease_seconds`, `backoff_min_ms`,
+/// `backoff_max_ms`, `retry_budget`, `dead_retention_days`) are read by
+/// [`service_kit::queue::Policy::read`].
 #[derive(Debug, Clone, serde::Deserialize)]
+#[serde(try_from = "DeliveryKeys")]
 pub struct DeliverySettings {
-    /// `POST` here every record stored (the integration spec's body); empty: no delivery.
-    pub url: String,
-    /// `Authorization: Bearer …`, or with `basic_username` Basic credentials; neither: none.
-    pub bearer_token: SecretString,
-    pub basic_username: String,
-    pub basic_password: SecretString,
-    pub timeout_ms: u64,
-    /// Attempts before an entry is a dead letter (refusals, 4xx but 408/425/429, are at once).
-    pub max_attempts: u32,
+    /// `POST` here every record stored (the integration spec's body); `None` (`url = ""`): no
+    /// delivery.
+    pub url: Option<Url>,
+    pub credentials: Credentials,
+    pub timeout_ms: NonZeroU64,
     pub update_mode: UpdateMode,
     /// For `patch`/`put`: the record's URL at the manager, with `{externalId}` (the id the
     /// manager answered the create with) and/or `{recordId}` (ccbridge's).
-    pub update_url_template: String,
-    /// Where the manager's answer to a create holds its id (a JSON pointer).
-    pub external_id_pointer: String,
+    pub update_url_template: Option<String>,
+    /// Where the manager's answer to a create holds its id (a JSON pointer); `None` (`""`): its
+    /// answer holds none.
+    pub external_id_pointer: Option<String>,
     pub worker_enabled: bool,
-    pub batch_size: u32,
-    pub poll_interval_ms: u64,
-    pub lease_seconds: u64,
-    pub backoff_min_ms: u64,
-    pub backoff_max_ms: u64,
     /// A PEM file of the CA certificates the manager's certificate may chain to, besides the
     /// public (Mozilla) roots: the bank's internal CA. Empty: the public roots only.
     pub ca_bundle: String,
 }
 
+/// An empty text is no value: the defaults and the chart write `""` for "not set".
+fn given(text: String) -> Option<String> {
+    Some(text).filter(|text| !text.trim().is_empty())
+}
+
+impl TryFrom<DeliveryKeys> for DeliverySettings {
+    type Error = String;
+
+    fn try_from(keys: DeliveryKeys) -> Result<Self, String> {
+        let url = given(keys.url)
+            .map(|url| Url::parse(&url).map_err(|_| "delivery.url: not a URL".to_owned()))
+            .transpose()?;
+        let credentials = match (
+            given(keys.bearer_token.expose_secret().to_owned()),
+            given(keys.basic_username),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err("delivery.bearer_token: set it or delivery.basic_username, not both".to_owned())
+            }
+            (Some(_), None) => Credentials::Bearer(keys.bearer_token),
+            (None, Some(username)) => Credentials::Basic {
+                username,
+                password: keys.basic_password,
+            },
+            (None, None) => Credentials::None,
+        };
+        Ok(Self {
+            url,
+            credentials,
+            timeout_ms: keys.timeout_ms,
+            update_mode: keys.update_mode,
+            update_url_template: given(keys.update_url_template),
+            external_id_pointer: given(keys.external_id_pointer),
+            worker_enabled: keys.worker_enabled,
+            ca_bundle: keys.ca_bundle,
+        })
+    }
+}
+
 impl DeliverySettings {
     pub fn enabled(&self) -> bool {
-        !self.url.is_empty()
-    }
-
-    pub fn queue(&self) -> Result<QueueSettings, Vec<String>> {
-        QueueSettings::new(
-            "delivery",
-            self.batch_size,
-            self.poll_interval_ms,
-            self.lease_seconds,
-            self.backoff_min_ms,
-            self.backoff_max_ms,
-        )
+        self.url.is_some()
     }
 
     /// The CA certificates of `ca_bundle`: at least one, every PEM block a certificate.
@@ -107,46 +156,45 @@ impl DeliverySettings {
         service_kit::tls::ca_bundle("delivery.ca_bundle", &self.ca_bundle)
     }
 
-    /// Outside `development` the manager is reached over https only.
-    pub fn validate(&self, development: bool) -> Result<(), Vec<String>> {
-        let mut problems = self.queue().err().unwrap_or_default();
+    /// Outside `development` the manager is reached over https only; `lease` is the delivery
+    /// queue's (it must outlast a call).
+    pub fn validate(&self, development: bool, lease: Duration) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
         let is_http = |url: &str| url.starts_with("https://") || (url.starts_with("http://") && development);
         let must_be = if development {
             "an http(s) URL"
         } else {
             "an https URL (http only with application.environment = \"development\")"
         };
-        if self.enabled() {
-            if !is_http(&self.url) {
+        if let Some(url) = &self.url {
+            if !is_http(url.as_str()) {
                 problems.push(format!("delivery.url: must be {must_be}"));
             }
             if let Err(problem) = self.ca_certificates() {
                 problems.push(problem);
             }
-            if !(100..=120_000).contains(&self.timeout_ms) {
+            if !(100..=120_000).contains(&self.timeout_ms.get()) {
                 problems.push("delivery.timeout_ms: must be 100 to 120000".to_owned());
             }
-            if self.lease_seconds.saturating_mul(1000) <= self.timeout_ms {
+            if lease <= Duration::from_millis(self.timeout_ms.get()) {
                 problems.push("delivery.lease_seconds: must outlast delivery.timeout_ms".to_owned());
             }
-            if self.max_attempts == 0 {
-                problems.push("delivery.max_attempts: must be at least 1".to_owned());
-            }
-            if !self.bearer_token.expose_secret().is_empty() && !self.basic_username.is_empty() {
-                problems.push("delivery.bearer_token: set it or delivery.basic_username, not both".to_owned());
-            }
-            if !self.external_id_pointer.is_empty() && !self.external_id_pointer.starts_with('/') {
+            if self
+                .external_id_pointer
+                .as_ref()
+                .is_some_and(|pointer| !pointer.starts_with('/'))
+            {
                 problems.push("delivery.external_id_pointer: must be a JSON pointer (/id) or empty".to_owned());
             }
             match self.update_mode {
                 UpdateMode::Patch | UpdateMode::Put => {
-                    let template = &self.update_url_template;
+                    let template = self.update_url_template.as_deref().unwrap_or_default();
                     if !is_http(template) || !(template.contains("{externalId}") || template.contains("{recordId}")) {
                         problems.push(format!(
                             "delivery.update_url_template: must be {must_be} naming {{externalId}} or {{recordId}}"
                         ));
                     }
-                    if template.contains("{externalId}") && self.external_id_pointer.is_empty() {
+                    if template.contains("{externalId}") && self.external_id_pointer.is_none() {
                         problems.push(
                             "delivery.external_id_pointer: must be set when update_url_template names {externalId}"
                                 .to_owned(),

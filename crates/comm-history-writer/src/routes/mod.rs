@@ -17,10 +17,7 @@ pub use record_batches::MAX_BATCH;
         record_batches::create_batch,
         customer_assignments::assign,
         customer_assignments::withdraw,
-        unassigned_records::list_unassigned,
-        deliveries::list,
-        deliveries::retry_one,
-        deliveries::retry_all_dead
+        unassigned_records::list_unassigned
     ),
     tags(
         (name = "records", description = "The bank's communication history"),
@@ -34,6 +31,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
     let mut api = Api::openapi();
     api.merge(gdpr_participant::ParticipantApi::openapi());
+    api.merge(deliveries::openapi());
     api
 }
 

@@ -1,7 +1,8 @@
 //! The delivery outbox to the bank's communication-history-manager (`[delivery]`): an entry per
 //! stored record and per later change of its customer, queued in the write's transaction, sent
 //! in its record's order by [`crate::delivery`], kept once delivered (a GDPR request reports what
-//! reached the manager), dead-lettered after its budget and replayable.
+//! reached the manager), dead-lettered after its budget and replayable: one of
+//! [`service_kit::queue`]'s queues ([`DeliveryOutbox`]).
 
 use crate::schema::{communication_records, delivery_outbox};
 use diesel::prelude::*;
@@ -9,8 +10,9 @@ use domain::Timestamp;
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use service_kit::per_backend;
+use service_kit::queue::{Claimed, Depth, Settle, Settlement, Status, Storage, Summary};
 use std::collections::HashMap;
-use std::time::Duration;
+use std::num::NonZeroU32;
 use uuid::Uuid;
 
 /// What an entry tells the manager.
@@ -24,7 +26,7 @@ pub enum DeliveryKind {
 }
 
 impl DeliveryKind {
-    const fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Create => "create",
             Self::Update => "update",
@@ -191,158 +193,325 @@ pub fn enqueue(
     .map(drop)
 }
 
-/// An entry claimed for sending.
+/// What a claimed entry sends.
 #[derive(Debug, Clone)]
-pub struct Claimed {
-    pub id: Uuid,
+pub struct ToDeliver {
     pub record_id: DbUuid,
     pub kind: DeliveryKind,
-    /// Including this one.
-    pub attempts: i32,
     /// The last attempt got no answer: this one is a resend.
     pub resend: bool,
     /// The manager's id from the record's delivered create, for an update's URL.
     pub external_id: Option<String>,
     /// The `Idempotency-Key` of the record's create, for an update sent as a new record.
     pub create_key: Option<String>,
-    /// When the claim runs out: an attempt out to the manager is in flight until then.
-    pub lease_until: Timestamp,
 }
 
-/// Claims up to `limit` due entries for `lease`. An entry waits while an earlier entry of its
+/// The delivery outbox as a [`service_kit::queue`]. An entry waits while an earlier entry of its
 /// record is not delivered (a create before its updates), and while a GDPR forget holds its
-/// record; either is looked at again after `lease`.
-pub fn claim_due(
-    connection: &mut AnyConnection,
-    now: Timestamp,
-    limit: i64,
-    lease: Duration,
-) -> QueryResult<Vec<Claimed>> {
-    use delivery_outbox::dsl;
-    let now_db = DbTimestamp::from(now);
-    let lease_end = Timestamp::from_offset_date_time(now.as_offset_date_time() + lease)
-        .ok_or_else(|| corrupt("the lease would fall past year 9999".to_owned()))?;
-    let lease_until = DbTimestamp::from(lease_end);
-    service_kit::database::write_transaction(connection, |c| {
-        let due = || {
-            dsl::delivery_outbox
-                .filter(dsl::status.eq(DeliveryStatus::Pending.as_str()))
-                .filter(dsl::next_attempt_at.le(now_db))
-                .order(dsl::next_attempt_at)
-                .limit(limit)
-                .select((dsl::id, dsl::record_id, dsl::kind, dsl::attempts, dsl::unanswered))
-        };
-        let candidates: Vec<(DbUuid, DbUuid, String, i32, bool)> = match c {
-            AnyConnection::Postgresql(pg) => due().for_update().skip_locked().load(pg)?,
-            AnyConnection::Sqlite(sqlite) => due().load(sqlite)?,
-        };
-        if candidates.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<DbUuid> = candidates.iter().map(|candidate| candidate.0).collect();
-        diesel::update(dsl::delivery_outbox.filter(dsl::id.eq_any(&ids)))
-            .set(dsl::next_attempt_at.eq(lease_until))
-            .execute(c)?;
-        let records: Vec<DbUuid> = candidates.iter().map(|candidate| candidate.1).collect();
-        let held: std::collections::HashSet<DbUuid> = communication_records::table
-            .filter(communication_records::id.eq_any(&records))
-            .filter(communication_records::forgotten_by.is_not_null())
-            .select(communication_records::id)
-            .load(c)?
-            .into_iter()
-            .collect();
-        // Every entry of these records, oldest first: which comes first, and what the create left.
-        let siblings: Vec<(DbUuid, DbUuid, String, String, Option<String>)> = dsl::delivery_outbox
-            .filter(dsl::record_id.eq_any(&records))
-            .order(dsl::id)
-            .select((dsl::id, dsl::record_id, dsl::kind, dsl::status, dsl::external_id))
-            .load(c)?;
-        let mut first_undelivered: HashMap<DbUuid, DbUuid> = HashMap::new();
-        let mut creates: HashMap<DbUuid, (Uuid, Option<String>)> = HashMap::new();
-        for (id, record, kind, status, external_id) in siblings {
-            if status != DeliveryStatus::Delivered.as_str() {
-                first_undelivered.entry(record).or_insert(id);
-            }
-            if kind == DeliveryKind::Create.as_str() {
-                creates.entry(record).or_insert((id.0, external_id));
-            }
-        }
-        let mut claimed = Vec::new();
-        for (id, record, kind, attempts, unanswered) in candidates {
-            if held.contains(&record) || first_undelivered.get(&record) != Some(&id) {
-                continue;
-            }
-            let create = creates.get(&record);
-            claimed.push(Claimed {
-                id: id.0,
-                record_id: record,
-                kind: DeliveryKind::parse(&kind)?,
-                attempts: attempts + 1,
-                resend: unanswered,
-                external_id: create.and_then(|(_, external)| external.clone()),
-                create_key: create.map(|(create_id, _)| idempotency_key(*create_id)),
-                lease_until: lease_end,
-            });
-        }
-        let taken: Vec<DbUuid> = claimed.iter().map(|entry| DbUuid(entry.id)).collect();
-        if !taken.is_empty() {
-            diesel::update(dsl::delivery_outbox.filter(dsl::id.eq_any(&taken)))
-                .set(dsl::attempts.eq(dsl::attempts + 1))
-                .execute(c)?;
-        }
-        Ok(claimed)
-    })
+/// record; either is looked at again after the lease. A delivered entry is kept (a GDPR request
+/// reports what reached the manager); a dead letter waits for an operator.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeliveryOutbox;
+
+type ListedRow = (DbUuid, String, String, i32, DbTimestamp, DbTimestamp, Option<String>);
+
+fn attempts(value: i32) -> QueryResult<u32> {
+    u32::try_from(value).map_err(|_| corrupt("delivery_outbox.attempts below zero".to_owned()))
 }
 
-/// The manager accepted the entry.
-pub fn mark_delivered(
-    connection: &mut AnyConnection,
-    id: Uuid,
-    now: Timestamp,
-    external_id: Option<String>,
-) -> QueryResult<()> {
+impl Storage for DeliveryOutbox {
+    const QUEUE: &'static str = "delivery_outbox";
+    type Item = ToDeliver;
+
+    fn claim(
+        &self,
+        connection: &mut AnyConnection,
+        now: Timestamp,
+        limit: i64,
+        lease_until: Timestamp,
+    ) -> QueryResult<Vec<Claimed<ToDeliver>>> {
+        use delivery_outbox::dsl;
+        let now_db = DbTimestamp::from(now);
+        let lease_db = DbTimestamp::from(lease_until);
+        type Candidate = (DbUuid, DbUuid, String, i32, bool, DbTimestamp, Option<DbTimestamp>);
+        service_kit::database::write_transaction(connection, |c| {
+            let due = || {
+                dsl::delivery_outbox
+                    .filter(dsl::status.eq(DeliveryStatus::Pending.as_str()))
+                    .filter(dsl::next_attempt_at.le(now_db))
+                    .order(dsl::next_attempt_at)
+                    .limit(limit)
+                    .select((
+                        dsl::id,
+                        dsl::record_id,
+                        dsl::kind,
+                        dsl::attempts,
+                        dsl::unanswered,
+                        dsl::created_at,
+                        dsl::retried_at,
+                    ))
+            };
+            let candidates: Vec<Candidate> = match c {
+                AnyConnection::Postgresql(pg) => due().for_update().skip_locked().load(pg)?,
+                AnyConnection::Sqlite(sqlite) => due().load(sqlite)?,
+            };
+            if candidates.is_empty() {
+                return Ok(Vec::new());
+            }
+            let ids: Vec<DbUuid> = candidates.iter().map(|candidate| candidate.0).collect();
+            diesel::update(dsl::delivery_outbox.filter(dsl::id.eq_any(&ids)))
+                .set(dsl::next_attempt_at.eq(lease_db))
+                .execute(c)?;
+            let records: Vec<DbUuid> = candidates.iter().map(|candidate| candidate.1).collect();
+            let held: std::collections::HashSet<DbUuid> = communication_records::table
+                .filter(communication_records::id.eq_any(&records))
+                .filter(communication_records::forgotten_by.is_not_null())
+                .select(communication_records::id)
+                .load(c)?
+                .into_iter()
+                .collect();
+            // Every entry of these records, oldest first: which comes first, and what the create left.
+            let siblings: Vec<(DbUuid, DbUuid, String, String, Option<String>)> = dsl::delivery_outbox
+                .filter(dsl::record_id.eq_any(&records))
+                .order(dsl::id)
+                .select((dsl::id, dsl::record_id, dsl::kind, dsl::status, dsl::external_id))
+                .load(c)?;
+            let mut first_undelivered: HashMap<DbUuid, DbUuid> = HashMap::new();
+            let mut creates: HashMap<DbUuid, (Uuid, Option<String>)> = HashMap::new();
+            for (id, record, kind, status, external_id) in siblings {
+                if status != DeliveryStatus::Delivered.as_str() {
+                    first_undelivered.entry(record).or_insert(id);
+                }
+                if kind == DeliveryKind::Create.as_str() {
+                    creates.entry(record).or_insert((id.0, external_id));
+                }
+            }
+            let mut claimed = Vec::new();
+            for (id, record, kind, tried, unanswered, created, retried) in candidates {
+                if held.contains(&record) || first_undelivered.get(&record) != Some(&id) {
+                    continue;
+                }
+                let create = creates.get(&record);
+                let tried = NonZeroU32::new(attempts(tried)? + 1)
+                    .ok_or_else(|| corrupt("delivery_outbox.attempts at its maximum".to_owned()))?;
+                claimed.push(Claimed {
+                    id: id.0,
+                    attempts: tried,
+                    since: retried.unwrap_or(created).into_domain()?,
+                    lease_until,
+                    item: ToDeliver {
+                        record_id: record,
+                        kind: DeliveryKind::parse(&kind)?,
+                        resend: unanswered,
+                        external_id: create.and_then(|(_, external)| external.clone()),
+                        create_key: create.map(|(create_id, _)| idempotency_key(*create_id)),
+                    },
+                });
+            }
+            let taken: Vec<DbUuid> = claimed.iter().map(|entry| DbUuid(entry.id)).collect();
+            if !taken.is_empty() {
+                diesel::update(dsl::delivery_outbox.filter(dsl::id.eq_any(&taken)))
+                    .set(dsl::attempts.eq(dsl::attempts + 1))
+                    .execute(c)?;
+            }
+            Ok(claimed)
+        })
+    }
+
+    fn settle(&self, connection: &mut AnyConnection, settlements: &[Settlement]) -> QueryResult<usize> {
+        use delivery_outbox::dsl;
+        service_kit::database::write_transaction(connection, |c| {
+            let mut settled = 0;
+            for settlement in settlements {
+                // Only while the entry is still this claim's: pending, leased until its lease_until.
+                let mine = dsl::delivery_outbox
+                    .filter(dsl::id.eq(DbUuid(settlement.id)))
+                    .filter(dsl::status.eq(DeliveryStatus::Pending.as_str()))
+                    .filter(dsl::next_attempt_at.eq(DbTimestamp::from(settlement.lease_until)));
+                settled += match &settlement.settle {
+                    Settle::Done => diesel::update(mine)
+                        .set((
+                            dsl::status.eq(DeliveryStatus::Delivered.as_str()),
+                            dsl::delivered_at.eq(Some(DbTimestamp::from(settlement.settled_at))),
+                            dsl::last_error.eq(None::<String>),
+                            dsl::unanswered.eq(false),
+                            dsl::sending_until.eq(None::<DbTimestamp>),
+                        ))
+                        .execute(c)?,
+                    Settle::Retry { at, reason } => diesel::update(mine)
+                        .set((
+                            dsl::next_attempt_at.eq(DbTimestamp::from(*at)),
+                            dsl::last_error.eq(Some(reason.as_str())),
+                            dsl::sending_until.eq(None::<DbTimestamp>),
+                        ))
+                        .execute(c)?,
+                    Settle::Dead { reason } => diesel::update(mine)
+                        .set((
+                            dsl::status.eq(DeliveryStatus::Dead.as_str()),
+                            dsl::dead_at.eq(Some(DbTimestamp::from(settlement.settled_at))),
+                            dsl::last_error.eq(Some(reason.as_str())),
+                            dsl::sending_until.eq(None::<DbTimestamp>),
+                        ))
+                        .execute(c)?,
+                    // Held by a GDPR forget: nothing was sent, the attempt is given back.
+                    Settle::Postpone { at } => diesel::update(mine)
+                        .set((
+                            dsl::next_attempt_at.eq(DbTimestamp::from(*at)),
+                            dsl::attempts.eq(dsl::attempts - 1),
+                        ))
+                        .execute(c)?,
+                };
+            }
+            Ok(settled)
+        })
+    }
+
+    fn list(
+        &self,
+        connection: &mut AnyConnection,
+        status: Status,
+        after: Option<(Timestamp, Uuid)>,
+        limit: i64,
+    ) -> QueryResult<Vec<Summary>> {
+        use delivery_outbox::dsl;
+        let wanted = match status {
+            Status::Pending => DeliveryStatus::Pending,
+            Status::Dead => DeliveryStatus::Dead,
+            Status::Done => DeliveryStatus::Delivered,
+        };
+        let mut query = dsl::delivery_outbox
+            .filter(dsl::status.eq(wanted.as_str()))
+            .into_boxed();
+        if let Some((at, id)) = after {
+            let at = DbTimestamp::from(at);
+            query = query.filter(
+                dsl::created_at
+                    .gt(at)
+                    .or(dsl::created_at.eq(at).and(dsl::id.gt(DbUuid(id)))),
+            );
+        }
+        let rows: Vec<ListedRow> = query
+            .order((dsl::created_at, dsl::id))
+            .limit(limit)
+            .select((
+                dsl::id,
+                dsl::kind,
+                dsl::status,
+                dsl::attempts,
+                dsl::created_at,
+                dsl::next_attempt_at,
+                dsl::last_error,
+            ))
+            .load(connection)?;
+        rows.into_iter()
+            .map(|(id, kind, status, tried, created, next, last_error)| {
+                let status = queue_status(DeliveryStatus::parse(&status)?);
+                Ok(Summary {
+                    id: id.0,
+                    kind: DeliveryKind::parse(&kind)?.as_str(),
+                    status,
+                    attempts: attempts(tried)?,
+                    created_at: created.into_domain()?,
+                    next_attempt_at: match status {
+                        Status::Pending => Some(next.into_domain()?),
+                        Status::Dead | Status::Done => None,
+                    },
+                    last_error,
+                })
+            })
+            .collect()
+    }
+
+    fn status_of(&self, connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<Status>> {
+        use delivery_outbox::dsl;
+        let status: Option<String> = dsl::delivery_outbox
+            .find(DbUuid(id))
+            .select(dsl::status)
+            .first(connection)
+            .optional()?;
+        status
+            .map(|status| DeliveryStatus::parse(&status).map(queue_status))
+            .transpose()
+    }
+
+    fn retry_dead(&self, connection: &mut AnyConnection, id: Option<Uuid>, now: Timestamp) -> QueryResult<usize> {
+        use delivery_outbox::dsl;
+        let mut query = diesel::update(dsl::delivery_outbox)
+            .filter(dsl::status.eq(DeliveryStatus::Dead.as_str()))
+            .into_boxed();
+        if let Some(id) = id {
+            query = query.filter(dsl::id.eq(DbUuid(id)));
+        }
+        query
+            .set((
+                dsl::status.eq(DeliveryStatus::Pending.as_str()),
+                dsl::attempts.eq(0),
+                dsl::next_attempt_at.eq(DbTimestamp::from(now)),
+                dsl::retried_at.eq(Some(DbTimestamp::from(now))),
+                dsl::dead_at.eq(None::<DbTimestamp>),
+            ))
+            .execute(connection)
+    }
+
+    fn depth(&self, connection: &mut AnyConnection) -> QueryResult<Depth> {
+        use delivery_outbox::dsl;
+        let pending = dsl::delivery_outbox.filter(dsl::status.eq(DeliveryStatus::Pending.as_str()));
+        let waiting: i64 = pending.count().get_result(connection)?;
+        let oldest: Option<DbTimestamp> = pending
+            .order(dsl::next_attempt_at)
+            .select(dsl::created_at)
+            .first(connection)
+            .optional()?;
+        let dead: i64 = dsl::delivery_outbox
+            .filter(dsl::status.eq(DeliveryStatus::Dead.as_str()))
+            .count()
+            .get_result(connection)?;
+        Ok(Depth {
+            pending: waiting,
+            dead,
+            oldest_pending: oldest.map(DbTimestamp::into_domain).transpose()?,
+        })
+    }
+
+    fn delete_dead_before(&self, connection: &mut AnyConnection, before: Timestamp, limit: i64) -> QueryResult<usize> {
+        use delivery_outbox::dsl;
+        service_kit::database::write_transaction(connection, |c| {
+            let expired: Vec<DbUuid> = dsl::delivery_outbox
+                .filter(dsl::status.eq(DeliveryStatus::Dead.as_str()))
+                .filter(dsl::dead_at.lt(DbTimestamp::from(before)))
+                .order(dsl::dead_at)
+                .limit(limit)
+                .select(dsl::id)
+                .load(c)?;
+            diesel::delete(dsl::delivery_outbox.filter(dsl::id.eq_any(expired))).execute(c)
+        })
+    }
+}
+
+const fn queue_status(status: DeliveryStatus) -> Status {
+    match status {
+        DeliveryStatus::Pending => Status::Pending,
+        DeliveryStatus::Dead => Status::Dead,
+        DeliveryStatus::Delivered => Status::Done,
+    }
+}
+
+/// The manager answered the create of entry `id` with its id for the record.
+pub fn note_external_id(connection: &mut AnyConnection, id: Uuid, external_id: &str) -> QueryResult<()> {
     use delivery_outbox::dsl;
     diesel::update(dsl::delivery_outbox.find(DbUuid(id)))
-        .set((
-            dsl::status.eq(DeliveryStatus::Delivered.as_str()),
-            dsl::delivered_at.eq(Some(DbTimestamp::from(now))),
-            dsl::external_id.eq(external_id),
-            dsl::last_error.eq(None::<String>),
-            dsl::unanswered.eq(false),
-            dsl::sending_until.eq(None::<DbTimestamp>),
-        ))
+        .set(dsl::external_id.eq(Some(external_id)))
         .execute(connection)
         .map(drop)
 }
 
-/// Not delivered: due again at `next`, with the reason; `unanswered` when the manager may have
-/// stored it all the same.
-pub fn reschedule(
-    connection: &mut AnyConnection,
-    id: Uuid,
-    next: Timestamp,
-    reason: &str,
-    unanswered: bool,
-) -> QueryResult<()> {
+/// The attempt of entry `id` that just went out got no answer: the manager may hold the record
+/// since it was sent (the first such attempt's time is kept), and the next attempt is a resend.
+pub fn note_unanswered(connection: &mut AnyConnection, id: Uuid) -> QueryResult<()> {
     use delivery_outbox::dsl;
     diesel::update(dsl::delivery_outbox.find(DbUuid(id)))
-        .set((
-            dsl::next_attempt_at.eq(DbTimestamp::from(next)),
-            dsl::last_error.eq(Some(reason)),
-            dsl::unanswered.eq(unanswered),
-            dsl::sending_until.eq(None::<DbTimestamp>),
-        ))
+        .set(dsl::unanswered.eq(true))
         .execute(connection)?;
-    if unanswered {
-        note_maybe_delivered(connection, id)?;
-    }
-    Ok(())
-}
-
-/// The attempt that just went out got no answer: the manager may hold the record since it was
-/// sent (the first such attempt's time is kept).
-fn note_maybe_delivered(connection: &mut AnyConnection, id: Uuid) -> QueryResult<()> {
-    use delivery_outbox::dsl;
     diesel::update(
         dsl::delivery_outbox
             .find(DbUuid(id))
@@ -351,42 +520,6 @@ fn note_maybe_delivered(connection: &mut AnyConnection, id: Uuid) -> QueryResult
     .set(dsl::maybe_delivered_at.eq(dsl::sent_at))
     .execute(connection)
     .map(drop)
-}
-
-/// Refused, or out of attempts: a dead letter until an operator retries it.
-pub fn mark_dead(connection: &mut AnyConnection, id: Uuid, reason: &str, unanswered: bool) -> QueryResult<()> {
-    use delivery_outbox::dsl;
-    diesel::update(dsl::delivery_outbox.find(DbUuid(id)))
-        .set((
-            dsl::status.eq(DeliveryStatus::Dead.as_str()),
-            dsl::last_error.eq(Some(reason)),
-            dsl::unanswered.eq(unanswered),
-            dsl::sending_until.eq(None::<DbTimestamp>),
-        ))
-        .execute(connection)?;
-    if unanswered {
-        note_maybe_delivered(connection, id)?;
-    }
-    Ok(())
-}
-
-/// Dead entries back to pending, due at `now`, with a fresh budget: one (`Some(id)`) or all.
-/// Answers how many.
-pub fn retry_dead(connection: &mut AnyConnection, id: Option<Uuid>, now: Timestamp) -> QueryResult<usize> {
-    use delivery_outbox::dsl;
-    let mut query = diesel::update(dsl::delivery_outbox)
-        .filter(dsl::status.eq(DeliveryStatus::Dead.as_str()))
-        .into_boxed();
-    if let Some(id) = id {
-        query = query.filter(dsl::id.eq(DbUuid(id)));
-    }
-    query
-        .set((
-            dsl::status.eq(DeliveryStatus::Pending.as_str()),
-            dsl::attempts.eq(0),
-            dsl::next_attempt_at.eq(DbTimestamp::from(now)),
-        ))
-        .execute(connection)
 }
 
 pub fn find(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<Delivery>> {
@@ -421,23 +554,6 @@ pub fn list(
         .into_iter()
         .map(from_row)
         .collect()
-}
-
-/// How many entries wait, how many are dead, and when the oldest waiting one was queued.
-pub fn depth(connection: &mut AnyConnection) -> QueryResult<(i64, i64, Option<Timestamp>)> {
-    use delivery_outbox::dsl;
-    let pending = dsl::delivery_outbox.filter(dsl::status.eq(DeliveryStatus::Pending.as_str()));
-    let waiting: i64 = pending.count().get_result(connection)?;
-    let oldest: Option<DbTimestamp> = pending
-        .order(dsl::next_attempt_at)
-        .select(dsl::created_at)
-        .first(connection)
-        .optional()?;
-    let dead: i64 = dsl::delivery_outbox
-        .filter(dsl::status.eq(DeliveryStatus::Dead.as_str()))
-        .count()
-        .get_result(connection)?;
-    Ok((waiting, dead, oldest.map(DbTimestamp::into_domain).transpose()?))
 }
 
 /// A copy of a record the manager holds, or may hold.
@@ -503,7 +619,8 @@ pub fn remove_of(connection: &mut AnyConnection, records: &[DbUuid]) -> QueryRes
 pub enum ToSend {
     /// Its record is gone (which a purge, removing its entries too, never leaves).
     Gone,
-    /// A GDPR forget holds its record: nothing is sent; the entry waits, its attempt given back.
+    /// A GDPR forget holds its record: nothing is sent; the entry waits (postponed), its attempt
+    /// given back.
     Held,
     /// The record as it is now (a withdrawn one without its customer): the attempt is in flight.
     Record(Box<domain::CommunicationRecord>),
@@ -539,15 +656,13 @@ pub fn begin_send(
             return Ok(ToSend::Gone);
         };
         if forgotten_by.is_some() {
-            diesel::update(dsl::delivery_outbox.find(DbUuid(entry)))
-                .set(dsl::attempts.eq(dsl::attempts - 1))
-                .execute(c)?;
             return Ok(ToSend::Held);
         }
         diesel::update(dsl::delivery_outbox.find(DbUuid(entry)))
             .set((
                 dsl::sending_until.eq(Some(DbTimestamp::from(until))),
                 dsl::sent_at.eq(Some(DbTimestamp::from(Timestamp::now()))),
+                dsl::unanswered.eq(false),
             ))
             .execute(c)?;
         let withdrawn = row.withdrawn_at()?.is_some();

@@ -3,7 +3,7 @@
 //! The CA and the manager's certificate are made here; the manager stand-in is behind a TLS server
 //! on 127.0.0.1 (test-support's `TlsFront`).
 
-use crate::delivery::{deliveries, drain, record, spawn, write, C};
+use crate::delivery::{delivered, deliveries, drain, record, spawn, write, C};
 use comm_history_writer::settings::DeliverySettings;
 use domain::Timestamp;
 use std::path::PathBuf;
@@ -26,9 +26,9 @@ async fn a_redirect_from_the_manager_is_a_failed_delivery_not_followed() {
     assert_eq!(dead.len(), 1, "a refusal, not retried");
     assert_eq!(
         dead[0]["lastError"],
-        "communication-history-manager answered 307 Temporary Redirect: redirects are not followed"
+        "communication-history-manager redirected (not followed): 307"
     );
-    assert!(deliveries(&s.app, "delivered").await.is_empty());
+    assert!(delivered(&s.app).await.is_empty());
 }
 
 fn written(pem: &str) -> PathBuf {
@@ -56,7 +56,7 @@ async fn the_manager_is_reached_over_https_trusting_the_banks_ca_bundle() {
     .await;
     let stored = write(&trusting.app, &record(Some(C), &Uuid::new_v4().to_string())).await;
     assert_eq!(drain(&trusting.worker, Timestamp::now()).await, 1);
-    let delivered = deliveries(&trusting.app, "delivered").await;
+    let delivered = delivered(&trusting.app).await;
     assert_eq!(delivered.len(), 1, "{:?}", deliveries(&trusting.app, "pending").await);
     let received = manager.received();
     assert_eq!(received.len(), 1);
@@ -79,35 +79,41 @@ async fn outside_development_the_manager_is_https_and_its_ca_bundle_a_file_of_ce
     let manager = HistoryManager::start(true);
     let s = spawn(&manager, &[]).await;
     let mut section: DeliverySettings = s.app.settings.section("delivery").unwrap();
-    section.url = "http://chm.bank.example/communicationRecords".to_owned();
-    assert!(section.validate(true).is_ok(), "http in development");
-    let problems = section.validate(false).unwrap_err();
+    let lease = std::time::Duration::from_secs(60);
+    let url = |text: &str| Some(text.parse().unwrap());
+    section.url = url("http://chm.bank.example/communicationRecords");
+    assert!(section.validate(true, lease).is_ok(), "http in development");
+    let problems = section.validate(false, lease).unwrap_err();
     assert_eq!(
         problems,
         ["delivery.url: must be an https URL (http only with application.environment = \"development\")"]
     );
     section.update_mode = comm_history_writer::settings::UpdateMode::Patch;
-    section.update_url_template = "http://chm.bank.example/communicationRecords/{recordId}".to_owned();
-    assert_eq!(section.validate(false).unwrap_err().len(), 2, "the template too");
+    section.update_url_template = Some("http://chm.bank.example/communicationRecords/{recordId}".to_owned());
+    assert_eq!(section.validate(false, lease).unwrap_err().len(), 2, "the template too");
 
-    section.url = "https://chm.bank.example/communicationRecords".to_owned();
-    section.update_url_template = "https://chm.bank.example/communicationRecords/{recordId}".to_owned();
-    assert!(section.validate(false).is_ok());
+    section.url = url("https://chm.bank.example/communicationRecords");
+    section.update_url_template = Some("https://chm.bank.example/communicationRecords/{recordId}".to_owned());
+    assert!(section.validate(false, lease).is_ok());
+    assert_eq!(
+        section.validate(false, std::time::Duration::from_secs(1)).unwrap_err(),
+        ["delivery.lease_seconds: must outlast delivery.timeout_ms"]
+    );
 
     section.ca_bundle = "/nonexistent/bank-ca.pem".to_owned();
     assert_eq!(
-        section.validate(false).unwrap_err(),
+        section.validate(false, lease).unwrap_err(),
         ["delivery.ca_bundle: cannot be read (entity not found)"]
     );
     let not_pem = written("not a certificate");
     section.ca_bundle = not_pem.to_str().unwrap().to_owned();
     assert_eq!(
-        section.validate(false).unwrap_err(),
+        section.validate(false, lease).unwrap_err(),
         ["delivery.ca_bundle: holds no certificate"]
     );
     let pem = written(&TestCa::new("Bank internal CA (test)").pem);
     section.ca_bundle = pem.to_str().unwrap().to_owned();
-    assert!(section.validate(false).is_ok());
+    assert!(section.validate(false, lease).is_ok());
     assert_eq!(section.ca_certificates().unwrap().len(), 1);
     std::fs::remove_file(not_pem).unwrap();
     std::fs::remove_file(pem).unwrap();

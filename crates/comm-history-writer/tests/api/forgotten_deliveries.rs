@@ -4,7 +4,7 @@
 //! requests at a gate the test opens, so "in flight" lasts exactly as long as the test needs.
 
 use crate::delivery::{deliveries, participant, record, spawn, write, C, D};
-use comm_history_writer::delivery::DeliveryWorker;
+use comm_history_writer::delivery::DeliveryRunner;
 use domain::Timestamp;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -19,13 +19,13 @@ const ORCHESTRATOR: &str = "gdpr_orchestrator";
 /// worker (for later passes) and the pass, which ends once the gate opens.
 async fn a_pass_held_at_the_gate(
     manager: &HistoryManager,
-    worker: DeliveryWorker,
-) -> (Arc<DeliveryWorker>, JoinHandle<usize>) {
+    worker: DeliveryRunner,
+) -> (Arc<DeliveryRunner>, JoinHandle<usize>) {
     manager.close_gate();
     let worker = Arc::new(worker);
     let pass = tokio::spawn({
         let worker = worker.clone();
-        async move { worker.try_execute_task(Timestamp::now()).await.unwrap() }
+        async move { worker.pass(Timestamp::now()).await.unwrap().claimed }
     });
     manager.wait_for_requests(1).await;
     (worker, pass)
@@ -53,7 +53,7 @@ async fn a_record_a_forget_holds_after_its_batch_was_claimed_is_not_sent() {
     let pending = deliveries(&s.app, "pending").await;
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0]["attempts"], 0, "its attempt given back");
-    assert_eq!(s.metrics.attempts.with_label_values(&["held"]).get(), 1);
+    assert_eq!(worker.metrics().settled.with_label_values(&["postponed"]).get(), 1);
 
     participant(&s.app, forget, "undo", &json!({ "customerIds": [other] })).await;
     assert_eq!(
@@ -154,13 +154,10 @@ async fn a_copy_whose_answer_was_lost_before_the_forget_is_named_by_its_key() {
     );
     // The next attempt finds the manager down: no answer lost this time.
     manager.set_fault(test_support::ManagerFault::Down);
-    assert_eq!(s.worker.try_execute_task(crate::delivery::later(600)).await.unwrap(), 1);
+    assert_eq!(s.worker.pass(crate::delivery::later(600)).await.unwrap().claimed, 1);
     let pending = deliveries(&s.app, "pending").await;
     assert_eq!(pending[0]["attempts"], 2);
-    assert_eq!(
-        pending[0]["lastError"],
-        "communication-history-manager answered 503 Service Unavailable"
-    );
+    assert_eq!(pending[0]["lastError"], "communication-history-manager answered 503");
 
     let export = participant(&s.app, Uuid::now_v7(), "export", &json!({ "customerIds": [D] })).await;
     let listed = export["data"]["communicationHistoryManagerDeliveries"]

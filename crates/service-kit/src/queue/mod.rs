@@ -98,6 +98,10 @@ pub trait Job: Send + Sync + 'static {
     /// What [`Storage::claim`] hands over of an entry.
     type Item: Send + Sync + 'static;
 
+    /// Whether a batch's entries run at once (the default) or one after another (each sees
+    /// what the one before it changed, e.g. a GDPR forget that came meanwhile).
+    const CONCURRENT: bool = true;
+
     /// Runs one claimed entry at `now`. An `Err` is this service's own failure (its database),
     /// not the entry's: the entry is left to its lease (due again when it ends) and the task's
     /// health counts a failure.

@@ -101,7 +101,15 @@ where
         if claimed.is_empty() {
             return Ok(drained);
         }
-        let outcomes = futures_util::future::join_all(claimed.iter().map(|entry| self.job.run(entry, now))).await;
+        let outcomes = if J::CONCURRENT {
+            futures_util::future::join_all(claimed.iter().map(|entry| self.job.run(entry, now))).await
+        } else {
+            let mut outcomes = Vec::with_capacity(claimed.len());
+            for entry in &claimed {
+                outcomes.push(self.job.run(entry, now).await);
+            }
+            outcomes
+        };
         let mut settlements = Vec::with_capacity(claimed.len());
         for (entry, outcome) in claimed.iter().zip(outcomes) {
             match outcome {
@@ -266,5 +274,304 @@ where
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::database::{AnyConnection, DatabaseSettings, DatabaseUrl};
+    use crate::queue::{Budget, Depth, Policy, Status, Summary};
+    use diesel::QueryResult;
+    use std::num::NonZeroU32;
+    use std::sync::{Mutex, PoisonError};
+    use uuid::Uuid;
+
+    /// An entry of the in-memory queue.
+    #[derive(Debug, Clone)]
+    struct Row {
+        id: Uuid,
+        attempts: u32,
+        since: Timestamp,
+        next: Timestamp,
+        dead: Option<(Timestamp, String)>,
+        done: bool,
+    }
+
+    /// A queue kept in memory (the connection is not used): what the runner asks of a table.
+    #[derive(Default)]
+    struct Memory(Arc<Mutex<Vec<Row>>>);
+
+    impl Memory {
+        fn rows(&self) -> std::sync::MutexGuard<'_, Vec<Row>> {
+            self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        }
+    }
+
+    impl Storage for Memory {
+        const QUEUE: &'static str = "memory";
+        type Item = ();
+
+        fn claim(
+            &self,
+            _: &mut AnyConnection,
+            now: Timestamp,
+            limit: i64,
+            lease_until: Timestamp,
+        ) -> QueryResult<Vec<Claimed<()>>> {
+            let mut rows = self.rows();
+            let due = rows
+                .iter_mut()
+                .filter(|row| !row.done && row.dead.is_none() && row.next <= now);
+            Ok(due
+                .take(usize::try_from(limit).unwrap())
+                .map(|row| {
+                    row.attempts += 1;
+                    row.next = lease_until;
+                    Claimed {
+                        id: row.id,
+                        attempts: NonZeroU32::new(row.attempts).unwrap(),
+                        since: row.since,
+                        lease_until,
+                        item: (),
+                    }
+                })
+                .collect())
+        }
+
+        fn settle(&self, _: &mut AnyConnection, settlements: &[Settlement]) -> QueryResult<usize> {
+            let mut rows = self.rows();
+            let mut settled = 0;
+            for settlement in settlements {
+                let Some(row) = rows
+                    .iter_mut()
+                    .find(|row| row.id == settlement.id && row.next == settlement.lease_until)
+                else {
+                    continue;
+                };
+                settled += 1;
+                match &settlement.settle {
+                    Settle::Done => row.done = true,
+                    Settle::Retry { at, .. } => row.next = *at,
+                    Settle::Dead { reason } => row.dead = Some((settlement.settled_at, reason.to_string())),
+                    Settle::Postpone { at } => {
+                        row.next = *at;
+                        row.attempts -= 1;
+                    }
+                }
+            }
+            Ok(settled)
+        }
+
+        fn list(
+            &self,
+            _: &mut AnyConnection,
+            _: Status,
+            _: Option<(Timestamp, Uuid)>,
+            _: i64,
+        ) -> QueryResult<Vec<Summary>> {
+            Ok(Vec::new())
+        }
+
+        fn status_of(&self, _: &mut AnyConnection, _: Uuid) -> QueryResult<Option<Status>> {
+            Ok(None)
+        }
+
+        fn retry_dead(&self, _: &mut AnyConnection, _: Option<Uuid>, _: Timestamp) -> QueryResult<usize> {
+            Ok(0)
+        }
+
+        fn depth(&self, _: &mut AnyConnection) -> QueryResult<Depth> {
+            let rows = self.rows();
+            Ok(Depth {
+                pending: rows.iter().filter(|row| !row.done && row.dead.is_none()).count() as i64,
+                dead: rows.iter().filter(|row| row.dead.is_some()).count() as i64,
+                oldest_pending: None,
+            })
+        }
+
+        fn delete_dead_before(&self, _: &mut AnyConnection, before: Timestamp, _: i64) -> QueryResult<usize> {
+            let mut rows = self.rows();
+            let count = rows.len();
+            rows.retain(|row| row.dead.as_ref().is_none_or(|(at, _)| *at >= before));
+            Ok(count - rows.len())
+        }
+    }
+
+    /// Every entry's every attempt comes to the same outcome.
+    struct Always(Outcome);
+
+    impl Job for Always {
+        type Item = ();
+
+        async fn run(&self, _: &Claimed<()>, _: Timestamp) -> anyhow::Result<Outcome> {
+            Ok(self.0.clone())
+        }
+    }
+
+    fn at(seconds: i64) -> Timestamp {
+        let start = Timestamp::parse("2026-12-01T10:00:00Z").unwrap();
+        Timestamp::from_offset_date_time(start.as_offset_date_time() + time::Duration::seconds(seconds)).unwrap()
+    }
+
+    fn policy(budget: Budget) -> Policy {
+        Policy {
+            batch: NonZeroU32::new(10).unwrap(),
+            poll_interval: Duration::from_millis(10),
+            lease: Duration::from_secs(60),
+            backoff: crate::queue::Backoff::new(Duration::from_secs(1), Duration::from_secs(100)).unwrap(),
+            budget,
+            dead_retention: Some(Duration::from_secs(86_400)),
+        }
+    }
+
+    /// A runner of `outcome` over one entry queued at 0 s; its rows, to look at.
+    fn queue_of(outcome: Outcome, budget: Budget) -> (Runner<Always, Memory>, Arc<Mutex<Vec<Row>>>, tempfile::TempDir) {
+        let directory = tempfile::tempdir().unwrap();
+        let pool = DbPool::new(&DatabaseSettings {
+            url: DatabaseUrl::Sqlite(directory.path().join("queue.db")),
+            max_connections: 1,
+            connect_timeout_seconds: 5,
+            sqlite_busy_timeout_ms: 1000,
+            migrate_on_start: false,
+            runtime_role: None,
+        })
+        .unwrap();
+        let memory = Memory::default();
+        memory.rows().push(Row {
+            id: Uuid::now_v7(),
+            attempts: 0,
+            since: at(0),
+            next: at(0),
+            dead: None,
+            done: false,
+        });
+        let rows = memory.0.clone();
+        let runner = Runner::new(
+            pool,
+            Always(outcome),
+            memory,
+            policy(budget),
+            &prometheus::Registry::new(),
+        )
+        .unwrap();
+        (runner, rows, directory)
+    }
+
+    fn failing() -> Outcome {
+        Outcome::retry(Reason::new("the other side answered 503"))
+    }
+
+    #[tokio::test]
+    async fn a_retry_waits_out_its_jittered_backoff_and_is_dead_once_its_attempts_are_spent() {
+        let (runner, rows, _dir) = queue_of(failing(), Budget::Attempts(NonZeroU32::new(3).unwrap()));
+        assert_eq!(runner.drain(at(0)).await.unwrap().retried, 1);
+        let next = rows.lock().unwrap()[0].next;
+        assert!(
+            (at(1)..at(2)).contains(&next),
+            "the first backoff is 1 s, with jitter under 2 s: {next}"
+        );
+        assert_eq!(
+            runner.drain(at(0)).await.unwrap().claimed,
+            0,
+            "not due before its backoff"
+        );
+        assert_eq!(runner.drain(at(2)).await.unwrap().retried, 1);
+        let next = rows.lock().unwrap()[0].next;
+        assert!((at(4)..at(6)).contains(&next), "then 2 s, under 4 s: {next}");
+        let last = runner.drain(at(10)).await.unwrap();
+        assert_eq!((last.claimed, last.dead), (1, 1), "{last:?}");
+        let dead = rows.lock().unwrap()[0].dead.clone().unwrap();
+        assert_eq!(
+            dead,
+            (
+                at(10),
+                "gave up after 3 attempts: the other side answered 503".to_owned()
+            )
+        );
+        assert_eq!(runner.metrics().settled.with_label_values(&["retry"]).get(), 2);
+        assert_eq!(runner.metrics().settled.with_label_values(&["dead"]).get(), 1);
+        assert_eq!(runner.metrics().dead.get(), 1);
+        assert_eq!(
+            runner.drain(at(100_000)).await.unwrap().claimed,
+            0,
+            "a dead letter waits for an operator"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retry_is_dead_once_its_time_is_spent_and_deleted_after_the_retention() {
+        let (runner, rows, _dir) = queue_of(failing(), Budget::Time(Duration::from_secs(600)));
+        assert_eq!(runner.drain(at(0)).await.unwrap().retried, 1);
+        assert_eq!(runner.drain(at(599)).await.unwrap().retried, 1);
+        assert_eq!(runner.drain(at(604)).await.unwrap().dead, 1);
+        assert_eq!(
+            rows.lock().unwrap()[0].dead.clone().unwrap().1,
+            "gave up after 600s (3 attempts): the other side answered 503"
+        );
+        runner.drain(at(604 + 86_399)).await.unwrap();
+        assert_eq!(rows.lock().unwrap().len(), 1, "kept a day");
+        runner.drain(at(604 + 86_401)).await.unwrap();
+        assert!(rows.lock().unwrap().is_empty(), "then deleted");
+        assert_eq!(runner.metrics().dead_deleted.get(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_dead_at_once_and_done_is_done() {
+        let refused = Outcome::Dead {
+            reason: Reason::status("the other side answered", 404),
+        };
+        let (runner, rows, _dir) = queue_of(refused, Budget::Attempts(NonZeroU32::new(50).unwrap()));
+        assert_eq!(runner.drain(at(0)).await.unwrap().dead, 1);
+        assert_eq!(
+            rows.lock().unwrap()[0].dead.clone().unwrap().1,
+            "the other side answered 404"
+        );
+
+        let (runner, rows, _dir) = queue_of(Outcome::Done, Budget::Attempts(NonZeroU32::new(1).unwrap()));
+        assert_eq!(runner.drain(at(0)).await.unwrap().done, 1);
+        assert!(rows.lock().unwrap()[0].done);
+    }
+
+    #[tokio::test]
+    async fn a_postponed_entry_gives_its_attempt_back_and_ends_the_drain() {
+        let (runner, rows, _dir) = queue_of(
+            Outcome::Postpone { after: Duration::ZERO },
+            Budget::Attempts(NonZeroU32::new(1).unwrap()),
+        );
+        let drained = runner.drain(at(0)).await.unwrap();
+        assert_eq!((drained.claimed, drained.postponed), (1, 1), "{drained:?}");
+        let row = rows.lock().unwrap()[0].clone();
+        assert_eq!((row.attempts, row.next), (0, at(0)));
+    }
+
+    /// Runs past its lease: another replica claims the entry meanwhile (until 120 s).
+    struct Overrunning(Arc<Mutex<Vec<Row>>>);
+
+    impl Job for Overrunning {
+        type Item = ();
+
+        async fn run(&self, _: &Claimed<()>, _: Timestamp) -> anyhow::Result<Outcome> {
+            self.0.lock().unwrap()[0].next = at(120);
+            Ok(Outcome::Done)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_settlement_after_the_lease_ran_out_changes_nothing_and_is_counted() {
+        let (runner, rows, _dir) = queue_of(Outcome::Done, Budget::Attempts(NonZeroU32::new(5).unwrap()));
+        let Runner {
+            pool, storage, policy, ..
+        } = runner;
+        let overrunning = Runner {
+            pool,
+            job: Overrunning(rows.clone()),
+            storage,
+            policy,
+            metrics: QueueMetrics::register(&prometheus::Registry::new(), "memory").unwrap(),
+        };
+        let pass = overrunning.pass(at(0)).await.unwrap();
+        assert_eq!((pass.claimed, pass.lost_leases), (1, 1), "{pass:?}");
+        assert!(!rows.lock().unwrap()[0].done, "the other replica's to settle");
     }
 }
