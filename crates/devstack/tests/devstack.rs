@@ -2,6 +2,10 @@
 //! the printed tokens (the console with its development sign-in).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use contracts::gateway::AgentName;
+use contracts::history::{CommunicationRecordPage, RecordsQuery};
+use contracts::ingest::{Accepted, SupportResult};
+use contracts::pairing::{PairInteraction, Pairing, PairingMode};
 use devstack::{Devstack, Options};
 use std::collections::BTreeMap;
 
@@ -60,96 +64,97 @@ async fn every_service_answers_with_the_development_tokens() {
     let sign_in = client.get(format!("{}/signin", urls["console"])).send().await.unwrap();
     assert_eq!(sign_in.status().as_u16(), 200);
     assert!(sign_in.text().await.unwrap().contains("Development sign-in"));
-    let pairing = serde_json::json!({
-        "customerId": "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07",
-        "interactionId": "5773eca4-0874-4617-a6e8-85591aa94609"
-    });
-    let pairing_url = &urls["interaction-pairing"];
-    let response = client
-        .post(format!("{pairing_url}/customers/supportInteraction"))
-        .bearer_auth(&bofe)
+    // Each service's answers read as its contract's types, as every client reads them.
+    let as_caller = |service: &str, token: &str| {
+        contracts::Client::plain(reqwest::Client::new(), urls[service].parse().unwrap())
+            .with_token(secrecy::SecretString::from(token.to_owned()))
+    };
+    let customer = domain::CustomerId::parse("2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07").unwrap();
+    let interaction = domain::InteractionId::parse("5773eca4-0874-4617-a6e8-85591aa94609").unwrap();
+    let pairing = PairInteraction {
+        customer_id: customer,
+        interaction_id: interaction,
+        mode: PairingMode::Add,
+        reason: None,
+    };
+    let paired = as_caller("interaction-pairing", &bofe)
+        .post("/customers/supportInteraction")
         .json(&pairing)
+        .send_full::<Pairing>()
+        .await
+        .unwrap();
+    assert_eq!(paired.status.as_u16(), 201);
+    let found: Pairing = as_caller("interaction-pairing", &ingest)
+        .get(&format!("/customers/supportInteraction/{interaction}"))
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
-    let response = client
-        .get(format!(
-            "{pairing_url}/customers/supportInteraction/5773eca4-0874-4617-a6e8-85591aa94609"
-        ))
-        .bearer_auth(&ingest)
+    assert_eq!(found.customers[0].customer_id, customer);
+    let history = as_caller("comm-history-writer", &bofe);
+    let by_customer = RecordsQuery {
+        customer_id: Some(customer.to_string()),
+        ..RecordsQuery::default()
+    };
+    let _: CommunicationRecordPage = history
+        .get("/communicationRecords")
+        .query(&by_customer)
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let response = client
-        .get(format!(
-            "{}/communicationRecords?customerId=2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07",
-            urls["comm-history-writer"]
-        ))
-        .bearer_auth(&bofe)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
 
     // The gateway answers from genesys-sim to result-ingest's token.
-    let agent: serde_json::Value = client
-        .get(format!(
-            "{}/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
-            urls["genesys-gateway"]
-        ))
-        .bearer_auth(&ingest)
+    let agent: AgentName = as_caller("genesys-gateway", &ingest)
+        .get("/users/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f")
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
-    assert_eq!(agent["name"], "Jana Nováková");
+    assert_eq!(agent.name, "Jana Nováková");
 
     // The whole pipeline: a Genesys result becomes the expected record, with the running worker.
-    let result = serde_json::json!({
+    let result: SupportResult = serde_json::from_value(serde_json::json!({
         "conversationId": "5773eca4-0874-4617-a6e8-85591aa94609",
         "eventTime": "2026-11-20T09:41:07.512Z",
         "direction": "inbound", "mediaType": "voice", "ani": "tel:+420601123456", "subject": "",
         "wrapupCode": "1ccb1c09-9495-4034-b377-b809f58d17da",
         "userId": "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
-    });
-    let response = client
-        .post(format!("{}/customers/supportResult", urls["result-ingest"]))
-        .bearer_auth(&genesys)
+    }))
+    .unwrap();
+    let accepted = as_caller("result-ingest", &genesys)
+        .post("/customers/supportResult")
         .json(&result)
-        .send()
+        .send_full::<Accepted>()
         .await
         .unwrap();
-    assert_eq!(response.status().as_u16(), 202);
-    let records_url = format!(
-        "{}/communicationRecords?interactionId=5773eca4-0874-4617-a6e8-85591aa94609",
-        urls["comm-history-writer"]
-    );
-    let mut records = serde_json::Value::Null;
+    assert_eq!(accepted.status.as_u16(), 202);
+    assert!(accepted.body.id.is_some() && !accepted.body.duplicate);
+    let by_interaction = RecordsQuery {
+        interaction_id: Some(interaction.to_string()),
+        ..RecordsQuery::default()
+    };
+    let mut records = Vec::new();
     for _ in 0..100 {
-        records = client
-            .get(&records_url)
-            .bearer_auth(&bofe)
+        let page: CommunicationRecordPage = history
+            .get("/communicationRecords")
+            .query(&by_interaction)
             .send()
             .await
-            .unwrap()
-            .json()
-            .await
             .unwrap();
-        if !records["items"].as_array().unwrap().is_empty() {
+        records = page.items;
+        if !records.is_empty() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(records["items"][0]["bankUserName"], "Jana Nováková");
-    assert_eq!(records["items"][0]["purpose"], "Sale completed");
+    let record = &records
+        .first()
+        .expect("the worker wrote the record within 10 s")
+        .attributes;
     assert_eq!(
-        records["items"][0]["customerId"],
-        "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07"
+        record.bank_user_name.as_ref().map(|n| n.as_str()),
+        Some("Jana Nováková")
     );
+    assert_eq!(record.purpose.as_ref().map(|p| p.as_str()), Some("Sale completed"));
+    assert_eq!(record.customer_id, Some(customer));
 
     // The SQLite files and the tokens are where the data directory says.
     assert!(data.path().join("interaction-pairing.db").exists());
