@@ -464,8 +464,8 @@ class Run:
             if not victim.kill():
                 continue
             self.kills.append((time.time(), str(victim)))
-            if self.stop_chaos.wait(self.args.down):
-                pass
+            # Started again even when the chaos ends meanwhile: the drain needs every replica.
+            self.stop_chaos.wait(self.args.down)
             victim.start()
 
     # -- load --
@@ -477,7 +477,7 @@ class Run:
         }
 
     def pair(self, conversation, customer):
-        status, body = call(
+        call(
             self.urls("interaction-pairing"),
             "POST",
             "/customers/supportInteraction",
