@@ -7,6 +7,7 @@ use crate::suppression::SuppressionKey;
 use domain::{HandleNormaliser, SupportResult, Timestamp};
 use service_kit::database::{DbPool, PooledConnection};
 use service_kit::problem::ApiError;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
@@ -31,12 +32,13 @@ impl AcceptBatcher {
         pool: DbPool,
         suppression: SuppressionKey,
         handles: HandleNormaliser,
-        flushers: usize,
-        max_batch: usize,
+        flushers: NonZeroUsize,
+        max_batch: NonZeroUsize,
     ) -> std::io::Result<Self> {
-        let (sender, receiver) = mpsc::channel::<Pending>(max_batch * flushers * 4);
+        let (flushers, max_batch) = (flushers.get(), max_batch.get());
+        let (sender, receiver) = mpsc::channel::<Pending>(max_batch.saturating_mul(flushers).saturating_mul(4));
         let receiver = Arc::new(Mutex::new(receiver));
-        for number in 0..flushers.max(1) {
+        for number in 0..flushers {
             let receiver = receiver.clone();
             let pool = pool.clone();
             std::thread::Builder::new()

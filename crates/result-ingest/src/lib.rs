@@ -40,7 +40,7 @@ pub static SERVICE: ServiceDefinition = ServiceDefinition {
 
 /// The `[ingest]` settings, validated.
 pub fn ingest_settings(settings: &Settings) -> anyhow::Result<settings::IngestSettings> {
-    let ingest: settings::IngestSettings = settings.section("ingest")?;
+    let ingest = settings::load(settings)?;
     ingest
         .validate(settings.database.max_connections)
         .map_err(service_kit::configuration::invalid_all)?;

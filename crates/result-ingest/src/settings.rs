@@ -2,7 +2,8 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use service_kit::queue::QueueSettings;
+use service_kit::queue::{Budget, Policy, PolicyKeys, QueueSettings};
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::time::Duration;
 
 /// The most records comm-history-writer takes in one batch.
@@ -25,26 +26,32 @@ pub struct IngestSettings {
     /// Inbox transactions the webhook may have in flight; concurrent requests share them (group
     /// commit). One is fastest on PostgreSQL: while it commits, the next batch gathers. Each is
     /// written by a thread that keeps one of the pool's connections.
-    pub accept_transactions: usize,
+    pub accept_transactions: NonZeroUsize,
     /// The most results one inbox transaction holds.
-    pub accept_batch_max: usize,
+    pub accept_batch_max: NonZeroUsize,
     /// Run the worker in this process (tests drive it by hand instead).
     pub worker_enabled: bool,
-    pub batch_size: u32,
-    pub poll_interval_ms: u64,
+    // The queue keys every queue has (service_kit::queue::PolicyKeys), as fields of their own:
+    // a `#[serde(flatten)]` of PolicyKeys cannot read counts from environment variables (strings).
+    pub batch_size: NonZeroU32,
+    pub poll_interval_ms: NonZeroU64,
     /// How long a claimed event is held; a worker that dies lets it go after this.
-    pub lease_seconds: u64,
-    pub backoff_min_ms: u64,
-    pub backoff_max_ms: u64,
-    /// Transient failures are retried this long (from acceptance or a manual retry), then the
-    /// event is dead.
-    pub retry_budget_hours: u64,
+    pub lease_seconds: NonZeroU64,
+    pub backoff_min_ms: NonZeroU64,
+    pub backoff_max_ms: NonZeroU64,
+    /// Transient failures are retried this long or this many times (from acceptance or a manual
+    /// retry), then the event is dead: `"24 hours"`, `"50 attempts"`.
+    pub retry_budget: Budget,
+    /// The key `retry_budget` replaced: refused, so a configuration that still sets it is not
+    /// silently given the default budget.
+    #[serde(default)]
+    retry_budget_hours: Option<serde::de::IgnoredAny>,
     /// Agent and wrap-up code names are kept by the worker this long (0: asked every time).
     pub name_cache_seconds: u64,
     /// Processed events are removed after this many days.
-    pub retention_days: u64,
+    pub retention_days: NonZeroU32,
     /// Dead events (personal data no record holds) are erased this many days after they died.
-    pub dead_retention_days: u64,
+    pub dead_retention_days: NonZeroU32,
     /// A sibling's `Retry-After` is honoured up to this many seconds.
     pub max_retry_after_seconds: u64,
     /// Key of the HMAC that hashes forgotten subjects' identifiers in the suppression list.
@@ -65,6 +72,23 @@ pub struct IngestSettings {
     pub sweep_max_requests_per_minute: u32,
     /// The most operators' sweeps open (pending or running) at once; another is refused (409).
     pub sweep_max_open_operator: u32,
+}
+
+/// Reads `[ingest]`, a value that does not parse named by its key (`ingest.batch_size: …`).
+pub fn load(settings: &service_kit::configuration::Settings) -> anyhow::Result<IngestSettings> {
+    let Keyed(section) = settings.section::<Keyed>("ingest")?;
+    Ok(section)
+}
+
+/// `[ingest]`, deserialised so that an error names the key's path.
+struct Keyed(IngestSettings);
+
+impl<'de> Deserialize<'de> for Keyed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde_path_to_error::deserialize(deserializer)
+            .map(Keyed)
+            .map_err(|e| serde::de::Error::custom(format!("ingest.{}: {}", e.path(), e.inner())))
+    }
 }
 
 impl IngestSettings {
@@ -100,7 +124,7 @@ impl IngestSettings {
         }
         if self.sweep_enabled
             && self.sweep_settle_seconds.saturating_add(self.sweep_overlap_seconds)
-                >= self.retention_days.saturating_mul(86_400)
+                >= u64::from(self.retention_days.get()) * 86_400
         {
             problems.push(
                 "ingest.sweep_settle_seconds: with ingest.sweep_overlap_seconds, must stay within \
@@ -108,31 +132,28 @@ impl IngestSettings {
                     .to_owned(),
             );
         }
-        if let Err(queue) = self.queue() {
+        if let Err(queue) = self.policy() {
             problems.extend(queue);
         }
         if self.request_timeout_ms == 0 {
             problems.push("ingest.request_timeout_ms: must be at least 1".to_owned());
         }
-        if self.accept_transactions == 0 {
-            problems.push("ingest.accept_transactions: must be at least 1".to_owned());
-        }
-        if self.accept_transactions >= pool_size as usize {
+        if self.accept_transactions.get() >= pool_size as usize {
             problems.push(format!(
                 "ingest.accept_transactions: must be below database.max_connections ({pool_size}): \
                  each keeps a connection, and the worker needs one too"
             ));
         }
-        if !(1..=1000).contains(&self.accept_batch_max) {
+        if self.accept_batch_max.get() > 1000 {
             problems.push("ingest.accept_batch_max: must be 1 to 1000".to_owned());
         }
-        if self.batch_size > MAX_BATCH_SIZE {
+        if self.batch_size.get() > MAX_BATCH_SIZE {
             problems.push(format!(
                 "ingest.batch_size: at most {MAX_BATCH_SIZE} (comm-history-writer's largest batch)"
             ));
         }
         let worst_batch_ms = (CALL_ROUNDS_PER_BATCH + 1).saturating_mul(self.request_timeout_ms);
-        if self.lease_seconds.saturating_mul(1000) < worst_batch_ms {
+        if self.lease_seconds.get().saturating_mul(1000) < worst_batch_ms {
             problems.push(format!(
                 "ingest.lease_seconds: must cover the worst case of one batch, {CALL_ROUNDS_PER_BATCH} sibling calls \
                  one after the other and one more as margin ({} s at ingest.request_timeout_ms {})",
@@ -140,13 +161,13 @@ impl IngestSettings {
                 self.request_timeout_ms
             ));
         }
-        for (key, value) in [
-            ("ingest.dead_retention_days", self.dead_retention_days),
-            ("ingest.max_retry_after_seconds", self.max_retry_after_seconds),
-        ] {
-            if value == 0 {
-                problems.push(format!("{key}: must be at least 1"));
-            }
+        if self.retry_budget_hours.is_some() {
+            problems.push(
+                "ingest.retry_budget_hours: replaced by ingest.retry_budget (\"24 hours\", \"50 attempts\")".to_owned(),
+            );
+        }
+        if self.max_retry_after_seconds == 0 {
+            problems.push("ingest.max_retry_after_seconds: must be at least 1".to_owned());
         }
         if problems.is_empty() {
             Ok(())
@@ -155,15 +176,32 @@ impl IngestSettings {
         }
     }
 
-    /// How the worker works the inbox.
+    /// How the worker works the inbox: service-kit's one queue policy (backoff with jitter, the
+    /// budget, dead letters' retention) from the same keys as every queue's.
+    pub fn policy(&self) -> Result<Policy, Vec<String>> {
+        Policy::from_keys(
+            "ingest",
+            &PolicyKeys {
+                batch_size: self.batch_size,
+                poll_interval_ms: self.poll_interval_ms,
+                lease_seconds: self.lease_seconds,
+                backoff_min_ms: self.backoff_min_ms,
+                backoff_max_ms: self.backoff_max_ms,
+                retry_budget: self.retry_budget,
+                dead_retention_days: Some(self.dead_retention_days),
+            },
+        )
+    }
+
+    /// The pace of the loops that still run on service-kit's first queue runner (the sweeper).
     pub fn queue(&self) -> Result<QueueSettings, Vec<String>> {
         QueueSettings::new(
             "ingest",
-            self.batch_size,
-            self.poll_interval_ms,
-            self.lease_seconds,
-            self.backoff_min_ms,
-            self.backoff_max_ms,
+            self.batch_size.get(),
+            self.poll_interval_ms.get(),
+            self.lease_seconds.get(),
+            self.backoff_min_ms.get(),
+            self.backoff_max_ms.get(),
         )
     }
 
@@ -176,10 +214,6 @@ impl IngestSettings {
     /// How far back a sweep may reach: processed events are kept `retention_days`, and only
     /// while its event is kept is a result found again known to be written already.
     pub fn sweep_reach(&self) -> Duration {
-        Duration::from_secs(self.retention_days.saturating_mul(86_400))
-    }
-
-    pub fn retry_budget(&self) -> Duration {
-        Duration::from_secs(self.retry_budget_hours * 3600)
+        Duration::from_secs(u64::from(self.retention_days.get()) * 86_400)
     }
 }

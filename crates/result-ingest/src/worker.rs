@@ -9,7 +9,7 @@ use crate::siblings::{AssignedBy, Failure, Siblings};
 use domain::{AgentOnRecord, CustomerId, InteractionId, NewCommunicationRecord, Timestamp};
 use service_kit::database::DbPool;
 use service_kit::problem::ApiError;
-use service_kit::queue::{QueueSettings, QueueWorker};
+use service_kit::queue::{Policy, QueueSettings, QueueWorker};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +25,7 @@ pub struct Worker {
     pool: DbPool,
     siblings: Siblings,
     queue: QueueSettings,
+    policy: Policy,
     settings: IngestSettings,
     metrics: Arc<IngestMetrics>,
 }
@@ -64,6 +65,7 @@ impl Worker {
         Ok(Self {
             siblings: Siblings::new(&settings)?,
             queue: settings.queue().map_err(service_kit::configuration::invalid_all)?,
+            policy: settings.policy().map_err(service_kit::configuration::invalid_all)?,
             pool,
             settings,
             metrics,
@@ -74,8 +76,8 @@ impl Worker {
     /// one transaction (processed, rescheduled or dead). A worker that dies before settling lets
     /// its lease run out; the next attempt's write is answered from the record's idempotency key.
     pub async fn try_execute_task(&self, now: Timestamp) -> Result<usize, ApiError> {
-        let limit = i64::from(self.queue.batch);
-        let lease = self.queue.lease;
+        let limit = i64::from(self.policy.batch.get());
+        let lease = self.policy.lease;
         let batch = self
             .pool
             .run(move |c| inbox::claim_due(c, now, limit, lease).map_err(ApiError::from))
@@ -140,9 +142,11 @@ impl Worker {
     /// Updates the queue gauges, removes processed events past retention and erases dead ones
     /// past theirs.
     pub async fn housekeeping(&self, now: Timestamp) -> Result<(), ApiError> {
-        let days_ago = |days: u64| {
-            Timestamp::from_offset_date_time(now.as_offset_date_time() - Duration::from_secs(days * 86_400))
-                .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("the retention reaches before year 1")))
+        let days_ago = |days: std::num::NonZeroU32| {
+            Timestamp::from_offset_date_time(
+                now.as_offset_date_time() - Duration::from_secs(u64::from(days.get()) * 86_400),
+            )
+            .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("the retention reaches before year 1")))
         };
         let processed_before = days_ago(self.settings.retention_days)?;
         let dead_before = days_ago(self.settings.dead_retention_days)?;
@@ -195,20 +199,29 @@ impl Worker {
         Ok(())
     }
 
-    /// What becomes of an event after this attempt: a transient failure past the retry budget
-    /// is dead; otherwise it is due again after a jittered backoff (or the sibling's
-    /// `Retry-After`, when longer).
+    /// What becomes of an event after this attempt, under the queue policy: a transient failure
+    /// past the retry budget is dead; otherwise it is due again after the policy's backoff with
+    /// jitter (or the sibling's `Retry-After`, when longer).
     fn outcome(&self, event: &Claimed, settled: Settled, now: Timestamp) -> Outcome {
         match settled {
             Settled::Processed { record_id } => Outcome::Processed { record_id },
             Settled::Retry { reason, retry_after } => {
-                let spent = now.as_offset_date_time() - event.budget_started_at.as_offset_date_time();
-                if spent >= self.settings.retry_budget() {
+                // A claim counts its attempt: a claimed event has had at least one.
+                let Some(attempts) = u32::try_from(event.attempts).ok().and_then(std::num::NonZeroU32::new) else {
                     return Outcome::Dead {
-                        reason: format!("retry budget spent; last failure: {reason}"),
+                        reason: format!(
+                            "a claimed event counted {} attempts; last failure: {reason}",
+                            event.attempts
+                        ),
+                    };
+                };
+                let budget = self.policy.budget;
+                if !budget.allows_another(attempts.get(), event.budget_started_at, now) {
+                    return Outcome::Dead {
+                        reason: format!("{}: {reason}", budget.spent(attempts.get())),
                     };
                 }
-                let delay = jittered(self.queue.backoff(u32::try_from(event.attempts).unwrap_or(u32::MAX)));
+                let delay = self.policy.backoff.delay(attempts);
                 // Retry-After is capped where it is read (`ingest.max_retry_after_seconds`).
                 let delay = retry_after.map_or(delay, |after| delay.max(after));
                 let Some(next_attempt_at) = Timestamp::from_offset_date_time(now.as_offset_date_time() + delay) else {
@@ -460,13 +473,6 @@ fn settle_failure(failure: Failure) -> Settled {
         Failure::Transient { reason, retry_after } => Settled::Retry { reason, retry_after },
         Failure::Permanent { reason } => Settled::Dead { reason },
     }
-}
-
-/// Between half and all of `delay`, so that retries of many events spread out.
-fn jittered(delay: Duration) -> Duration {
-    let random = uuid::Uuid::new_v4().as_u128() % 1000;
-    let factor = 0.5 + (random as f64) / 2000.0;
-    delay.mul_f64(factor)
 }
 
 impl QueueWorker for Worker {

@@ -107,3 +107,29 @@ fn the_inbox_writers_must_leave_the_pool_a_connection() {
     let (code, text) = check_config(&env);
     assert_eq!(code, 0, "{text}");
 }
+
+#[test]
+fn counts_and_the_retry_budget_are_parsed_naming_their_key() {
+    for (key, value, named) in [
+        ("APP__INGEST__BATCH_SIZE", "0", "ingest.batch_size"),
+        ("APP__INGEST__ACCEPT_BATCH_MAX", "0", "ingest.accept_batch_max"),
+        ("APP__INGEST__DEAD_RETENTION_DAYS", "0", "ingest.dead_retention_days"),
+        ("APP__INGEST__RETRY_BUDGET", "soon", "ingest.retry_budget"),
+        // The key it replaced is refused, not ignored for the default.
+        (
+            "APP__INGEST__RETRY_BUDGET_HOURS",
+            "1",
+            "ingest.retry_budget_hours: replaced by ingest.retry_budget",
+        ),
+    ] {
+        let mut env = VALID.to_vec();
+        env.push((key, value));
+        let (code, text) = check_config(&env);
+        assert_eq!(code, 2, "{key}={value}: {text}");
+        assert!(text.contains(named), "{key}={value}: {text}");
+    }
+    let mut env = VALID.to_vec();
+    env.push(("APP__INGEST__RETRY_BUDGET", "50 attempts"));
+    let (code, text) = check_config(&env);
+    assert_eq!(code, 0, "{text}");
+}

@@ -7,7 +7,7 @@ use test_support::{assert_problem, problem_locations};
 
 #[tokio::test]
 async fn a_spent_retry_budget_is_a_dead_letter_with_its_reason_and_can_be_replayed() {
-    let p = pipeline_with(&[("ingest.retry_budget_hours", "0")], None).await;
+    let p = pipeline_with(&[("ingest.retry_budget", "1 attempt")], None).await;
     p.sim.set_faults(Faults {
         outage_seconds: Some(3600),
         ..Faults::default()
@@ -18,7 +18,7 @@ async fn a_spent_retry_budget_is_a_dead_letter_with_its_reason_and_can_be_replay
     assert_eq!(dead.len(), 1);
     let reason = dead[0]["lastError"].as_str().unwrap();
     assert!(
-        reason.contains("retry budget spent") && reason.contains("genesys-gateway: 503"),
+        reason.starts_with("gave up after 1 attempts: genesys-gateway: 503"),
         "{reason}"
     );
     let listing = dead[0].to_string();
@@ -51,7 +51,7 @@ async fn a_spent_retry_budget_is_a_dead_letter_with_its_reason_and_can_be_replay
 
 #[tokio::test]
 async fn retry_dead_replays_a_whole_batch() {
-    let p = pipeline_with(&[("ingest.retry_budget_hours", "0")], None).await;
+    let p = pipeline_with(&[("ingest.retry_budget", "1 attempt")], None).await;
     p.sim.set_faults(Faults {
         outage_seconds: Some(3600),
         ..Faults::default()
@@ -141,7 +141,7 @@ async fn housekeeping_gauges_the_queue_and_removes_processed_events_past_retenti
     use service_kit::database::DatabaseError;
 
     let p = pipeline_with(
-        &[("ingest.retry_budget_hours", "0"), ("ingest.retention_days", "0")],
+        &[("ingest.retry_budget", "1 attempt"), ("ingest.retention_days", "1")],
         None,
     )
     .await;
@@ -199,10 +199,12 @@ async fn housekeeping_gauges_the_queue_and_removes_processed_events_past_retenti
         ["dead 0", "processed 2", "processed 3", "pending 4"]
     );
 
-    // A housekeeping round (retention 0 days) removes the rest and gauges what is left.
+    // A housekeeping round a day later (retention 1 day) removes the rest and gauges what is left.
     let registry = prometheus::Registry::new();
     let worker = result_ingest::worker(&p.ingest.settings, p.ingest.pool().clone(), &registry).unwrap();
-    worker.housekeeping(Timestamp::now()).await.unwrap();
+    let a_day_later =
+        Timestamp::from_offset_date_time(Timestamp::now().as_offset_date_time() + time::Duration::days(1)).unwrap();
+    worker.housekeeping(a_day_later).await.unwrap();
     assert_eq!(inbox_rows().await.unwrap(), ["dead 0", "pending 4"]);
     let mut gauges: Vec<(String, i64)> = registry
         .gather()
@@ -227,7 +229,7 @@ async fn dead_letters_are_erased_after_their_retention() {
     use result_ingest::schema::inbox_events::dsl;
     use service_kit::database::sql_types::DbTimestamp;
 
-    let p = pipeline_with(&[("ingest.retry_budget_hours", "0")], None).await;
+    let p = pipeline_with(&[("ingest.retry_budget", "1 attempt")], None).await;
     p.sim.set_faults(Faults {
         outage_seconds: Some(3600),
         ..Faults::default()
