@@ -13,8 +13,8 @@
 use crate::schema::{communication_records, idempotency_keys};
 use crate::store::{deliveries, RecordRow};
 use crate::suppression;
+use contracts::participant::{CategoryCounts, ExternalCopy, ParticipantReport};
 use diesel::prelude::*;
-use domain::gdpr::{CategoryCounts, ExternalCopy, ParticipantReport};
 use domain::Timestamp;
 use gdpr_participant::holds::{chunked, Filter, HeldTable};
 use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Reach};

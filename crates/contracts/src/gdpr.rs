@@ -300,7 +300,7 @@ pub struct GdprStep {
     /// A forget's copies of the subject's data this participant delivered outside ccbridge
     /// (the bank's communication-history-manager): erase them there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub to_erase_elsewhere: Vec<domain::gdpr::ExternalCopy>,
+    pub to_erase_elsewhere: Vec<crate::participant::ExternalCopy>,
     pub updated_at: Timestamp,
 }
 

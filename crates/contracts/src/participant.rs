@@ -1,1 +1,230 @@
-//! participant: the wire types (being moved here from the services; issue #29).
+//! The GDPR participant contract: what gdpr-orchestrator asks of every service holding personal
+//! data (interaction-pairing, result-ingest, comm-history-writer, genesys-gateway), and what each
+//! answers. The participants serve it through `gdpr_participant` (genesys-gateway on its own
+//! routes); the orchestrator calls it with [`crate::Client`].
+//!
+//! - `POST /internal/gdpr/requests/{requestId}/{action}` ([`call_path`]) with a
+//!   [`ParticipantCall`] → [`ParticipantReport`];
+//! - `GET /internal/gdpr/requests/{requestId}` ([`status_path`], with [`StatusQuery`]) → the
+//!   request's [`ParticipantReport`] here.
+//!
+//! Every call is signed by the orchestrator (`Ccbridge-Gdpr-Signature`, see
+//! `gdpr_participant::signature`) and keyed by its request id.
+
+use domain::gdpr::DataSubject;
+use domain::{InteractionId, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
+
+/// The route of a call, as the participants mount it.
+pub const CALL_ROUTE: &str = "/internal/gdpr/requests/{requestId}/{action}";
+/// The route of a request's status, as the participants mount it.
+pub const STATUS_ROUTE: &str = "/internal/gdpr/requests/{requestId}";
+
+/// The path of `action` on `request_id`.
+pub fn call_path(request_id: Uuid, action: ParticipantAction) -> String {
+    format!("/internal/gdpr/requests/{request_id}/{}", action.as_str())
+}
+
+/// The path of `request_id`'s status.
+pub fn status_path(request_id: Uuid) -> String {
+    format!("/internal/gdpr/requests/{request_id}")
+}
+
+/// What gdpr-orchestrator asks a participant to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ParticipantAction {
+    /// What would be exported or erased, per category; changes nothing.
+    Count,
+    /// The subject's data.
+    Export,
+    /// Hide the subject's data at once (no read path returns it); purge comes later.
+    Forget,
+    /// Restore what the forget hid, while it is not purged.
+    Undo,
+    /// Delete what the forget hid, irreversibly; report what is left (zero).
+    Purge,
+}
+
+impl ParticipantAction {
+    pub const ALL: [Self; 5] = [Self::Count, Self::Export, Self::Forget, Self::Undo, Self::Purge];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Count => "count",
+            Self::Export => "export",
+            Self::Forget => "forget",
+            Self::Undo => "undo",
+            Self::Purge => "purge",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == input)
+    }
+}
+
+/// The body of every participant call.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantCall {
+    pub subject: DataSubject,
+    /// When the forget was confirmed: webhook results from before it are suppressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forgotten_at: Option<Timestamp>,
+    /// What the participant answered before for this request (a Genesys request id), so a
+    /// repeated call follows the same external work instead of starting another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_ref: Option<String>,
+}
+
+/// The query of `GET /internal/gdpr/requests/{requestId}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatusQuery {
+    /// The `externalRef` a submission answered (genesys-gateway; the others hold their own).
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    #[param(rename = "ref")]
+    pub external_ref: Option<String>,
+}
+
+/// Where a participant's part of a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantState {
+    Done,
+    /// Submitted to a system that takes its time (Genesys Cloud); ask for the status later.
+    PendingExternal,
+    /// The external system gave up; `detail` says why.
+    Failed,
+}
+
+/// Counts per data category (`communications`, `pairings`, …): numbers only, never values.
+pub type CategoryCounts = BTreeMap<String, u64>;
+
+/// A copy of the subject's data a participant delivered to a system outside ccbridge, which a
+/// forget here does not reach: the data protection officer erases it there. Ids only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalCopy {
+    /// Where it went (`communication-history-manager`).
+    pub system: String,
+    /// The participant's row it was made from.
+    pub record_id: Uuid,
+    /// The `Idempotency-Key` it was delivered with.
+    pub idempotency_key: String,
+    /// The system's own id for it, when its answer named one.
+    pub external_id: Option<String>,
+    pub delivered_at: Timestamp,
+}
+
+/// An export's data: per category, the participant's rows as it serves them. The orchestrator
+/// never reads it: it seals it as it came into the request's bundle (each participant's own
+/// shapes, described with its API), so it stays JSON here.
+pub type ExportData = BTreeMap<String, Vec<Value>>;
+
+/// A participant's answer.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantReport {
+    pub state: ParticipantState,
+    pub counts: CategoryCounts,
+    /// Rows the subject's phone numbers or e-mail addresses found that the bank attributed to a
+    /// customer not named in the request: left alone, counted per category (never their ids).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub left_out: CategoryCounts,
+    /// The exported data per category (export only; [`ExportData`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<BTreeMap<String, Vec<Value>>>,
+    /// Interactions linked to the subject's customer ids (interaction-pairing's count).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub linked_interaction_ids: BTreeSet<InteractionId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_ref: Option<String>,
+    /// Where Genesys Cloud put an export's results.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results_urls: Vec<String>,
+    /// A short, identifier-free explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// A forget's: copies delivered outside ccbridge, to erase there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to_erase_elsewhere: Vec<ExternalCopy>,
+}
+
+impl ParticipantReport {
+    pub fn done(counts: CategoryCounts) -> Self {
+        Self::with_state(ParticipantState::Done, counts)
+    }
+
+    pub fn with_state(state: ParticipantState, counts: CategoryCounts) -> Self {
+        Self {
+            state,
+            counts,
+            left_out: CategoryCounts::new(),
+            data: None,
+            linked_interaction_ids: BTreeSet::new(),
+            external_ref: None,
+            results_urls: Vec::new(),
+            detail: None,
+            to_erase_elsewhere: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_round_trip_their_names() {
+        for action in ParticipantAction::ALL {
+            assert_eq!(ParticipantAction::parse(action.as_str()), Some(action));
+            assert_eq!(
+                serde_json::to_value(action).unwrap(),
+                serde_json::Value::from(action.as_str())
+            );
+        }
+        assert_eq!(ParticipantAction::parse("delete"), None);
+    }
+
+    #[test]
+    fn paths_and_the_status_query_are_as_the_participants_mount_them() {
+        let id = Uuid::nil();
+        assert_eq!(
+            call_path(id, ParticipantAction::Forget),
+            "/internal/gdpr/requests/00000000-0000-0000-0000-000000000000/forget"
+        );
+        assert_eq!(
+            status_path(id),
+            "/internal/gdpr/requests/00000000-0000-0000-0000-000000000000"
+        );
+        let query = StatusQuery {
+            external_ref: Some("a b".to_owned()),
+        };
+        assert_eq!(serde_json::to_value(&query).unwrap(), serde_json::json!({"ref": "a b"}));
+    }
+
+    /// The wire format as it was in `domain::gdpr`: camelCase, empty parts left out.
+    #[test]
+    fn a_report_reads_and_writes_the_same_json() {
+        let wire = serde_json::json!({
+            "state": "pending_external",
+            "counts": {"genesysRequests": 2},
+            "externalRef": "r1,r2",
+            "toEraseElsewhere": [{
+                "system": "communication-history-manager",
+                "recordId": "00000000-0000-0000-0000-000000000001",
+                "idempotencyKey": "k",
+                "externalId": null,
+                "deliveredAt": "2026-12-01T10:00:00Z"
+            }]
+        });
+        let report: ParticipantReport = serde_json::from_value(wire.clone()).unwrap();
+        assert_eq!(report.state, ParticipantState::PendingExternal);
+        assert_eq!(serde_json::to_value(&report).unwrap(), wire);
+    }
+}

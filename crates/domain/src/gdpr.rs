@@ -1,12 +1,11 @@
-//! GDPR data-subject requests: who the subject is, and the one contract every service holding
-//! personal data serves to gdpr-orchestrator (count, export, forget, undo, purge, status).
+//! GDPR data-subject requests: who the subject is, and when an answer is due. (What the
+//! orchestrator asks of each service holding personal data is `contracts::participant`.)
 
 use crate::handle::{HandleKey, HandleNormaliser};
 use crate::ids::{CustomerId, GenesysUserId, InteractionId};
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use time::{Date, Month, OffsetDateTime};
 
@@ -191,133 +190,6 @@ impl DataSubject {
     }
 }
 
-/// What gdpr-orchestrator asks a participant to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ParticipantAction {
-    /// What would be exported or erased, per category; changes nothing.
-    Count,
-    /// The subject's data.
-    Export,
-    /// Hide the subject's data at once (no read path returns it); purge comes later.
-    Forget,
-    /// Restore what the forget hid, while it is not purged.
-    Undo,
-    /// Delete what the forget hid, irreversibly; report what is left (zero).
-    Purge,
-}
-
-impl ParticipantAction {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Count => "count",
-            Self::Export => "export",
-            Self::Forget => "forget",
-            Self::Undo => "undo",
-            Self::Purge => "purge",
-        }
-    }
-
-    pub fn parse(input: &str) -> Option<Self> {
-        [Self::Count, Self::Export, Self::Forget, Self::Undo, Self::Purge]
-            .into_iter()
-            .find(|a| a.as_str() == input)
-    }
-}
-
-/// The body of every participant call.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ParticipantCall {
-    pub subject: DataSubject,
-    /// When the forget was confirmed: webhook results from before it are suppressed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub forgotten_at: Option<Timestamp>,
-    /// What the participant answered before for this request (a Genesys request id), so a
-    /// repeated call follows the same external work instead of starting another.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_ref: Option<String>,
-}
-
-/// Where a participant's part of a request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ParticipantState {
-    Done,
-    /// Submitted to a system that takes its time (Genesys Cloud); ask for the status later.
-    PendingExternal,
-    /// The external system gave up; `detail` says why.
-    Failed,
-}
-
-/// Counts per data category (`communications`, `pairings`, …): numbers only, never values.
-pub type CategoryCounts = BTreeMap<String, u64>;
-
-/// A copy of the subject's data a participant delivered to a system outside ccbridge, which a
-/// forget here does not reach: the data protection officer erases it there. Ids only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ExternalCopy {
-    /// Where it went (`communication-history-manager`).
-    pub system: String,
-    /// The participant's row it was made from.
-    pub record_id: uuid::Uuid,
-    /// The `Idempotency-Key` it was delivered with.
-    pub idempotency_key: String,
-    /// The system's own id for it, when its answer named one.
-    pub external_id: Option<String>,
-    pub delivered_at: Timestamp,
-}
-
-/// A participant's answer.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ParticipantReport {
-    pub state: ParticipantState,
-    pub counts: CategoryCounts,
-    /// Rows the subject's phone numbers or e-mail addresses found that the bank attributed to a
-    /// customer not named in the request: left alone, counted per category (never their ids).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub left_out: CategoryCounts,
-    /// The exported data per category (export only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<BTreeMap<String, Vec<Value>>>,
-    /// Interactions linked to the subject's customer ids (interaction-pairing's count).
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    pub linked_interaction_ids: BTreeSet<InteractionId>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_ref: Option<String>,
-    /// Where Genesys Cloud put an export's results.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub results_urls: Vec<String>,
-    /// A short, identifier-free explanation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// A forget's: copies delivered outside ccbridge, to erase there.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub to_erase_elsewhere: Vec<ExternalCopy>,
-}
-
-impl ParticipantReport {
-    pub fn done(counts: CategoryCounts) -> Self {
-        Self::with_state(ParticipantState::Done, counts)
-    }
-
-    pub fn with_state(state: ParticipantState, counts: CategoryCounts) -> Self {
-        Self {
-            state,
-            counts,
-            left_out: CategoryCounts::new(),
-            data: None,
-            linked_interaction_ids: BTreeSet::new(),
-            external_ref: None,
-            results_urls: Vec::new(),
-            detail: None,
-            to_erase_elsewhere: Vec::new(),
-        }
-    }
-}
-
 /// GDPR Art. 12(3): one calendar month after receipt, counted as the ICO does: the day of receipt
 /// is day one, the answer is due on the same date next month, or the month's last day when it
 /// has no such date (31 January → 28/29 February). `months` > 1 gives an extended deadline.
@@ -442,19 +314,5 @@ mod tests {
             due_after_months(at("2026-12-15T00:00:00Z"), 3),
             at("2027-03-15T00:00:00Z")
         );
-    }
-
-    #[test]
-    fn actions_round_trip_their_names() {
-        for action in [
-            ParticipantAction::Count,
-            ParticipantAction::Export,
-            ParticipantAction::Forget,
-            ParticipantAction::Undo,
-            ParticipantAction::Purge,
-        ] {
-            assert_eq!(ParticipantAction::parse(action.as_str()), Some(action));
-        }
-        assert_eq!(ParticipantAction::parse("delete"), None);
     }
 }

@@ -8,7 +8,7 @@ use crate::store::{Request, Step};
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
-use domain::gdpr::ParticipantAction;
+use contracts::participant::ParticipantAction;
 use domain::Timestamp;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;

@@ -1,52 +1,74 @@
-//! Calls to the participants' GDPR contract (`gdpr_participant`), each signed with
-//! the orchestrator's key. Failures are reasons that name the participant and what went wrong,
-//! never personal data.
+//! Calls to the participants' GDPR contract (`contracts::participant`) with `contracts::Client`,
+//! each signed with the orchestrator's key. Failures are reasons that name the participant and
+//! what went wrong, never personal data.
 
 use crate::settings::{GdprSettings, Participant};
-use domain::gdpr::{ParticipantAction, ParticipantCall, ParticipantReport};
+use contracts::participant::{call_path, status_path, ParticipantAction, ParticipantCall, ParticipantReport};
+use contracts::{Client, ClientError};
 use gdpr_participant::{CallSigner, SIGNATURE_HEADER};
-use secrecy::{ExposeSecret, SecretString};
+use reqwest::Url;
+use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
 
+/// A participant's clients: with the participants' bearer token for its contract, without for
+/// its readiness.
+struct Target {
+    calls: Client,
+    readiness: Client,
+}
+
 pub struct Participants {
-    http: reqwest_middleware::ClientWithMiddleware,
-    token: SecretString,
+    targets: HashMap<&'static str, Target>,
     signer: CallSigner,
 }
 
 impl Participants {
     pub fn new(settings: &GdprSettings) -> anyhow::Result<Self> {
+        let http = service_kit::telemetry::http_client(Duration::from_millis(settings.request_timeout_ms))?;
+        let mut targets = HashMap::new();
+        for participant in settings.participants() {
+            let base = Url::parse(participant.url.as_str()).map_err(|_| {
+                service_kit::configuration::invalid(&format!("gdpr: the URL of {} is not a URL", participant.name))
+            })?;
+            let readiness = Client::new(http.clone(), base);
+            let calls = readiness.clone().with_token(settings.internal_token.clone());
+            targets.insert(participant.name, Target { calls, readiness });
+        }
         Ok(Self {
-            http: service_kit::telemetry::http_client(Duration::from_millis(settings.request_timeout_ms))?,
-            token: settings.internal_token.clone(),
+            targets,
             signer: CallSigner::from_setting(&settings.signing_key)
                 .map_err(|reason| service_kit::configuration::invalid(&format!("gdpr.signing_key: {reason}")))?,
         })
     }
 
-    /// `request` (`method` to `url` with `body`) with the orchestrator's signature over them.
-    fn signed(
-        &self,
-        request: reqwest_middleware::RequestBuilder,
-        method: &str,
-        url: &reqwest::Url,
-        body: &[u8],
-    ) -> reqwest_middleware::RequestBuilder {
+    /// The clients of `participant`; one the settings do not name is an error, never a default.
+    fn target(&self, participant: &Participant) -> Result<&Target, String> {
+        self.targets
+            .get(participant.name)
+            .ok_or_else(|| format!("{} is not among gdpr.order's participants", participant.name))
+    }
+
+    /// The signature header of `method` on `relative` (a path with its query, as sent) at
+    /// `client`'s service, over `body`: the path signed is the one the participant sees.
+    fn signature(&self, client: &Client, method: &str, relative: &str, body: &[u8]) -> Result<String, ClientError> {
+        let url = client.url(relative)?;
         let path_and_query = match url.query() {
             Some(query) => format!("{}?{query}", url.path()),
             None => url.path().to_owned(),
         };
-        request.header(SIGNATURE_HEADER, self.signer.sign(method, &path_and_query, body))
+        Ok(self.signer.sign(method, &path_and_query, body))
     }
 
     /// Whether the participant answers its readiness check.
     pub async fn ready(&self, participant: &Participant) -> Result<(), String> {
-        let url = format!("{}/readyz", participant.url.trim_end_matches('/'));
-        match self.http.get(url).send().await {
-            Ok(response) if response.status().is_success() => Ok(()),
-            Ok(response) => Err(format!("{} is not ready ({})", participant.name, response.status())),
-            Err(_) => Err(format!("{} is unreachable", participant.name)),
+        let target = self.target(participant)?;
+        match target.readiness.get("/readyz").send_empty().await {
+            Ok(_) => Ok(()),
+            Err(error) => match error.status() {
+                Some(status) => Err(format!("{} is not ready ({status})", participant.name)),
+                None => Err(reason(participant, &error)),
+            },
         }
     }
 
@@ -57,29 +79,21 @@ impl Participants {
         action: ParticipantAction,
         call: &ParticipantCall,
     ) -> Result<ParticipantReport, String> {
-        let url = Self::url(
-            participant,
-            &format!("/internal/gdpr/requests/{request_id}/{}", action.as_str()),
-            None,
-        )?;
+        let client = &self.target(participant)?.calls;
+        let path = call_path(request_id, action);
+        // `json` sends `serde_json::to_vec` of the same call: the bytes signed are the bytes sent.
         let body =
             serde_json::to_vec(call).map_err(|_| format!("{}: the call could not be written", participant.name))?;
-        let request = self
-            .http
-            .post(url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.clone());
-        let request = self.signed(request, "POST", &url, &body);
-        self.send(participant, request).await
-    }
-
-    fn url(participant: &Participant, path: &str, external_ref: Option<&str>) -> Result<reqwest::Url, String> {
-        let mut url = reqwest::Url::parse(&format!("{}{path}", participant.url.trim_end_matches('/')))
-            .map_err(|_| format!("{}: its URL is not valid", participant.name))?;
-        if let Some(external_ref) = external_ref {
-            url.query_pairs_mut().append_pair("ref", external_ref);
-        }
-        Ok(url)
+        let signature = self
+            .signature(client, "POST", &path, &body)
+            .map_err(|error| reason(participant, &error))?;
+        client
+            .post(&path)
+            .header(SIGNATURE_HEADER, &signature)
+            .json(call)
+            .send::<ParticipantReport>()
+            .await
+            .map_err(|error| reason(participant, &error))
     }
 
     /// Where external work (Genesys Cloud) submitted under `external_ref` stands.
@@ -89,36 +103,38 @@ impl Participants {
         request_id: Uuid,
         external_ref: &str,
     ) -> Result<ParticipantReport, String> {
-        let url = Self::url(
-            participant,
-            &format!("/internal/gdpr/requests/{request_id}"),
-            Some(external_ref),
-        )?;
-        let request = self.http.get(url.clone());
-        let request = self.signed(request, "GET", &url, b"");
-        self.send(participant, request).await
+        let client = &self.target(participant)?.calls;
+        let path = status_path(request_id);
+        // The query (`contracts::participant::StatusQuery`) written once, into the path that is
+        // both signed and sent.
+        let mut url = client.url(&path).map_err(|error| reason(participant, &error))?;
+        url.query_pairs_mut().append_pair("ref", external_ref);
+        let relative = format!("{path}?{}", url.query().unwrap_or_default());
+        let signature = self
+            .signature(client, "GET", &relative, b"")
+            .map_err(|error| reason(participant, &error))?;
+        client
+            .get(&relative)
+            .header(SIGNATURE_HEADER, &signature)
+            .send::<ParticipantReport>()
+            .await
+            .map_err(|error| reason(participant, &error))
     }
+}
 
-    async fn send(
-        &self,
-        participant: &Participant,
-        request: reqwest_middleware::RequestBuilder,
-    ) -> Result<ParticipantReport, String> {
-        let response = request
-            .bearer_auth(self.token.expose_secret())
-            .send()
-            .await
-            .map_err(|e| {
-                let what = if e.is_timeout() { "timed out" } else { "is unreachable" };
-                format!("{} {what}", participant.name)
-            })?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(format!("{} answered {status}", participant.name));
+/// Why a call to `participant` gave no report: its name and what went wrong (a status, a field's
+/// path), never a body's values.
+fn reason(participant: &Participant, error: &ClientError) -> String {
+    let name = participant.name;
+    match error {
+        ClientError::Transport { timeout: true, .. } => format!("{name} timed out"),
+        ClientError::Transport { .. } => format!("{name} is unreachable"),
+        ClientError::Problem { status, .. } | ClientError::UnexpectedStatus { status, .. } => {
+            format!("{name} answered {status}")
         }
-        response
-            .json::<ParticipantReport>()
-            .await
-            .map_err(|_| format!("{} answered something unreadable", participant.name))
+        ClientError::UnexpectedBody { path, category, .. } => {
+            format!("{name} answered something unreadable (at {path:?}: {category})")
+        }
+        ClientError::InvalidPath { .. } => format!("{name}: its URL is not valid"),
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::settings::{Participant, PAIRING};
 use crate::store::{Request, RequestType, Step, StepState};
-use domain::gdpr::ParticipantAction;
+use contracts::participant::ParticipantAction;
 use domain::Timestamp;
 
 /// What a request needs next.

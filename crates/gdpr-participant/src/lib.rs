@@ -25,10 +25,12 @@ pub use signature::{CallSigner, CallVerifier, SignatureRefused, SIGNATURE_HEADER
 use actix_web::dev::Payload;
 use actix_web::middleware::from_fn;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
-use diesel::{Connection, QueryResult};
-use domain::gdpr::{
-    CategoryCounts, DataSubject, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState,
+use contracts::participant::{
+    CategoryCounts, ExternalCopy, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState, CALL_ROUTE,
+    STATUS_ROUTE,
 };
+use diesel::{Connection, QueryResult};
+use domain::gdpr::DataSubject;
 use domain::{InteractionId, Timestamp};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
@@ -128,7 +130,7 @@ pub trait GdprStore: Send + Sync + 'static {
         &self,
         _connection: &mut AnyConnection,
         _request_id: Uuid,
-    ) -> QueryResult<Vec<domain::gdpr::ExternalCopy>> {
+    ) -> QueryResult<Vec<ExternalCopy>> {
         Ok(Vec::new())
     }
     /// Whether work that read rows `request_id` holds, before they were held, may still write
@@ -203,13 +205,9 @@ pub fn verifier(settings: &service_kit::configuration::Settings) -> anyhow::Resu
 pub fn config<S: GdprStore>(cfg: &mut web::ServiceConfig, store: web::Data<S>, verifier: web::Data<CallVerifier>) {
     cfg.app_data(store)
         .app_data(verifier)
+        .service(web::resource(CALL_ROUTE).route(web::post().to(act::<S>).wrap(from_fn(require::<GdprParticipant>))))
         .service(
-            web::resource("/internal/gdpr/requests/{requestId}/{action}")
-                .route(web::post().to(act::<S>).wrap(from_fn(require::<GdprParticipant>))),
-        )
-        .service(
-            web::resource("/internal/gdpr/requests/{requestId}")
-                .route(web::get().to(status::<S>).wrap(from_fn(require::<GdprParticipant>))),
+            web::resource(STATUS_ROUTE).route(web::get().to(status::<S>).wrap(from_fn(require::<GdprParticipant>))),
         );
 }
 

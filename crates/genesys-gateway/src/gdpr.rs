@@ -12,9 +12,8 @@ use crate::models::{
 use crate::upstream::GenesysApi;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use domain::gdpr::{
-    CategoryCounts, DataSubject, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState,
-};
+use contracts::participant::{CategoryCounts, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState};
+use domain::gdpr::DataSubject;
 use gdpr_participant::{call_target, parse_request_id, CallVerifier, GdprParticipant, Signed, SignedCall};
 use serde::Deserialize;
 use service_kit::auth::require;

@@ -6,8 +6,8 @@
 //! customer id.
 
 use crate::schema::{interaction_customers, pairing_outbox};
+use contracts::participant::{CategoryCounts, ParticipantReport};
 use diesel::prelude::*;
-use domain::gdpr::{CategoryCounts, ParticipantReport};
 use domain::{InteractionId, Timestamp};
 use gdpr_participant::holds::{Filter, HeldTable};
 use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Reach};

@@ -7,7 +7,8 @@ pub use model::*;
 
 use crate::schema::{gdpr_requests, gdpr_steps};
 use diesel::prelude::*;
-use domain::gdpr::{CategoryCounts, DataSubject, ParticipantAction};
+use contracts::participant::{CategoryCounts, ParticipantAction};
+use domain::gdpr::DataSubject;
 use domain::Timestamp;
 use serde::Serialize;
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};

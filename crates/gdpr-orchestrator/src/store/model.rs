@@ -237,7 +237,7 @@ pub struct Step {
     pub external_ref: Option<String>,
     pub results_urls: Vec<String>,
     /// A forget's copies delivered outside ccbridge, to erase there (ids only).
-    pub to_erase_elsewhere: Vec<domain::gdpr::ExternalCopy>,
+    pub to_erase_elsewhere: Vec<contracts::participant::ExternalCopy>,
     /// An export's data, sealed ([`crate::bundle`]); erased with the identifiers.
     pub export_data: Option<String>,
     pub detail: Option<String>,

@@ -21,7 +21,7 @@ use crate::plan::{self, Next, Unplannable};
 use crate::settings::PAIRING;
 use crate::store::{self, Request, RequestStatus, RequestType, Step, StepState, StoreError};
 use crate::Orchestrator;
-use domain::gdpr::{ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState};
+use contracts::participant::{ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState};
 use domain::Timestamp;
 use serde_json::json;
 use service_kit::database::{write_transaction, AnyConnection, DatabaseError, DbPool};

@@ -2,8 +2,9 @@
 //! either hidden by the forget or suppressed, never stored visible.
 
 use crate::helpers::{example, pipeline, Pipeline};
+use contracts::participant::ParticipantCall;
 use diesel::Connection;
-use domain::gdpr::{DataSubject, ParticipantCall};
+use domain::gdpr::DataSubject;
 use domain::{HandleNormaliser, SupportResult, Timestamp};
 use gdpr_participant::{Forget, GdprStore, Reach};
 use result_ingest::gdpr::WebhookResults;
@@ -32,7 +33,7 @@ fn forget(
     c: &mut service_kit::database::AnyConnection,
     request_id: uuid::Uuid,
     call: &ParticipantCall,
-) -> diesel::QueryResult<domain::gdpr::CategoryCounts> {
+) -> diesel::QueryResult<contracts::participant::CategoryCounts> {
     let nobody_else = BTreeSet::new();
     let reach = Reach {
         subject: &call.subject,
