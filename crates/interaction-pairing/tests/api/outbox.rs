@@ -279,6 +279,7 @@ async fn a_claim_whose_worker_died_is_claimed_again_when_its_lease_ends_and_its_
         lease_until,
         settle: Settle::Done,
         settled_at: later(62),
+        result: None,
     };
     let settled = app
         .pool()

@@ -324,6 +324,7 @@ async fn a_late_pairing_in_the_outbox_workers_hands_at_the_forget_leaves_no_copy
         lease_until,
         settle: service_kit::queue::Settle::Done,
         settled_at: Timestamp::now(),
+        result: None,
     };
     let settled = p
         .pairing

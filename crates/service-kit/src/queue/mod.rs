@@ -48,6 +48,12 @@ impl Reason {
         Self(Cow::Borrowed(words))
     }
 
+    /// Fixed words the caller built (e.g. a sibling client's failure: fixed words and a status):
+    /// the caller promises they hold no personal data (no value from a request or an answer).
+    pub fn fixed(words: String) -> Self {
+        Self(Cow::Owned(words))
+    }
+
     /// Fixed words and an HTTP status: `Reason::status("comm-history-writer answered", 404)`.
     pub fn status(words: &'static str, status: u16) -> Self {
         Self(Cow::Owned(format!("{words} {status}")))
@@ -74,6 +80,9 @@ impl std::fmt::Display for Reason {
 pub enum Outcome {
     /// Done: the entry leaves the queue (or is kept as done, as its storage does).
     Done,
+    /// Done, having made `result` (the inbox's record), which a storage that keeps done entries
+    /// may keep ([`Settlement::result`]).
+    DoneWith { result: Uuid },
     /// Worth another attempt after the policy's backoff (at least `after`, e.g. a
     /// `Retry-After`), while the budget allows; then a dead letter.
     Retry { reason: Reason, after: Option<Duration> },
@@ -106,6 +115,28 @@ pub trait Job: Send + Sync + 'static {
     /// not the entry's: the entry is left to its lease (due again when it ends) and the task's
     /// health counts a failure.
     fn run(&self, entry: &Claimed<Self::Item>, now: Timestamp) -> impl Future<Output = anyhow::Result<Outcome>> + Send;
+
+    /// Runs a pass's claimed entries, answering one outcome an entry, in their order. By default
+    /// each entry's [`Job::run`], at once or one after another as [`Job::CONCURRENT`] says; a
+    /// queue whose work is cheaper a batch at a time (one lookup, one write for many entries: the
+    /// ingest inbox) runs them together.
+    fn run_batch(
+        &self,
+        entries: &[Claimed<Self::Item>],
+        now: Timestamp,
+    ) -> impl Future<Output = Vec<anyhow::Result<Outcome>>> + Send {
+        async move {
+            if Self::CONCURRENT {
+                futures_util::future::join_all(entries.iter().map(|entry| self.run(entry, now))).await
+            } else {
+                let mut outcomes = Vec::with_capacity(entries.len());
+                for entry in entries {
+                    outcomes.push(self.run(entry, now).await);
+                }
+                outcomes
+            }
+        }
+    }
 
     /// Work beside the queue (a service's own retention), with the runner's housekeeping.
     fn housekeeping(&self, _now: Timestamp) -> impl Future<Output = anyhow::Result<()>> + Send {
@@ -155,6 +186,8 @@ pub struct Settlement {
     pub settle: Settle,
     /// The pass's time (a dead letter's `dead_at`, for its retention).
     pub settled_at: Timestamp,
+    /// What a done entry made ([`Outcome::DoneWith`]), for a storage that keeps it.
+    pub result: Option<Uuid>,
 }
 
 /// Where an entry stands. Operators list `Pending` or `Dead` ([`Storage::list`] is never asked

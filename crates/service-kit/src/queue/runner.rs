@@ -101,19 +101,22 @@ where
         if claimed.is_empty() {
             return Ok(drained);
         }
-        let outcomes = if J::CONCURRENT {
-            futures_util::future::join_all(claimed.iter().map(|entry| self.job.run(entry, now))).await
-        } else {
-            let mut outcomes = Vec::with_capacity(claimed.len());
-            for entry in &claimed {
-                outcomes.push(self.job.run(entry, now).await);
-            }
-            outcomes
-        };
+        let outcomes = self.job.run_batch(&claimed, now).await;
+        if outcomes.len() != claimed.len() {
+            anyhow::bail!(
+                "the queue's job answered {} outcomes for {} entries; left to their lease",
+                outcomes.len(),
+                claimed.len()
+            );
+        }
         let mut settlements = Vec::with_capacity(claimed.len());
         for (entry, outcome) in claimed.iter().zip(outcomes) {
             match outcome {
                 Ok(outcome) => {
+                    let result = match outcome {
+                        Outcome::DoneWith { result } => Some(result),
+                        _ => None,
+                    };
                     let settle = self.settle(entry, outcome, now)?;
                     let (count, label) = match &settle {
                         Settle::Done => (&mut drained.done, "done"),
@@ -128,6 +131,7 @@ where
                         lease_until: entry.lease_until,
                         settle,
                         settled_at: now,
+                        result,
                     });
                 }
                 Err(error) => {
@@ -159,7 +163,7 @@ where
     /// What an entry's outcome comes to under the policy: a retry past the budget is dead.
     fn settle(&self, entry: &Claimed<J::Item>, outcome: Outcome, now: Timestamp) -> anyhow::Result<Settle> {
         Ok(match outcome {
-            Outcome::Done => Settle::Done,
+            Outcome::Done | Outcome::DoneWith { .. } => Settle::Done,
             Outcome::Dead { reason } => {
                 tracing::warn!(queue = S::QUEUE, entry_id = %entry.id, reason = %reason, "a dead letter");
                 Settle::Dead { reason }
