@@ -118,7 +118,7 @@ impl Services {
                 .and_then(|m| sample(m, "ccbridge_records_unassigned", None)),
             pending_deliveries: writer
                 .as_deref()
-                .and_then(|m| sample(m, "ccbridge_records_delivery_pending", None)),
+                .and_then(|m| sample(m, "ccbridge_queue_depth", Some(("queue", "delivery_outbox")))),
             overdue_requests: gdpr
                 .as_deref()
                 .and_then(|m| sample(m, "ccbridge_gdpr_overdue_requests", None)),

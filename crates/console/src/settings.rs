@@ -13,6 +13,7 @@ use url::Url;
 /// The `[console]` section.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ConsoleSettings {
+    #[serde(deserialize_with = "url")]
     pub public_url: Url,
     pub session_key: SecretString,
     pub session_minutes: NonZeroU32,
@@ -64,6 +65,11 @@ impl Resource {
     }
 }
 
+/// A URL; what is wrong with it is said, the text is not repeated (it may hold credentials).
+fn url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Url, D::Error> {
+    Url::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+}
+
 /// An empty text is no value: the defaults and the chart write `""` for "not set".
 fn optional_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     let text = Option::<String>::deserialize(deserializer)?;
@@ -89,10 +95,15 @@ fn optional_resource<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Optio
 /// pages call (its caller there delegates: it names the signed-in person, services.rs).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServiceUrls {
+    #[serde(deserialize_with = "url")]
     pub interaction_pairing_url: Url,
+    #[serde(deserialize_with = "url")]
     pub comm_history_writer_url: Url,
+    #[serde(deserialize_with = "url")]
     pub genesys_gateway_url: Url,
+    #[serde(deserialize_with = "url")]
     pub result_ingest_url: Url,
+    #[serde(deserialize_with = "url")]
     pub gdpr_orchestrator_url: Url,
     /// On gdpr-orchestrator, scope `dpo`: the GDPR pages.
     pub gdpr_orchestrator_token: SecretString,
@@ -118,6 +129,17 @@ impl ServiceUrls {
     }
 }
 
+/// A section whose deserialisation error names the failing key's path (the value is not shown).
+struct KeyNamed<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for KeyNamed<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde_path_to_error::deserialize(deserializer)
+            .map(KeyNamed)
+            .map_err(|e| serde::de::Error::custom(format!("console.{}: {}", e.path(), e.inner())))
+    }
+}
+
 fn is_http(url: &Url) -> bool {
     matches!(url.scheme(), "http" | "https")
 }
@@ -137,6 +159,13 @@ fn is_https_or_loopback(url: &Url) -> bool {
 }
 
 impl ConsoleSettings {
+    /// Reads `[console]`; a value that does not parse is named by its key
+    /// (`console.oidc.resource: …`), never shown.
+    pub fn load(settings: &service_kit::configuration::Settings) -> anyhow::Result<Self> {
+        let KeyNamed(section) = settings.section::<KeyNamed<Self>>("console")?;
+        Ok(section)
+    }
+
     /// Whether the browser reaches the console over https: then HSTS and the `__Host-` cookie.
     pub fn is_https(&self) -> bool {
         self.public_url.scheme() == "https"

@@ -154,3 +154,71 @@ pub(crate) fn failed(error: &CallError, person: Option<Person>, back: Back<'_>) 
     }
     .with_status(status)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{failed, Back};
+    use crate::services::CallError;
+    use actix_web::body::MessageBody;
+    use contracts::{ClientError, Problem};
+
+    const BACK: Back<'static> = Back {
+        path: "/gdpr",
+        label: "Back",
+    };
+
+    fn page_of(error: ClientError) -> (u16, String) {
+        let response = failed(
+            &CallError::Service {
+                service: "gdpr-orchestrator",
+                error: Box::new(error),
+            },
+            None,
+            BACK,
+        );
+        let status = response.status().as_u16();
+        let body = response.into_body().try_into_bytes().unwrap_or_default();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[test]
+    fn a_refusal_shows_the_services_detail() {
+        let mut problem = Problem::for_status(403);
+        problem.detail = Some("four eyes: the person who filed it may not confirm it".to_owned());
+        let (status, page) = page_of(ClientError::Problem {
+            status: reqwest::StatusCode::FORBIDDEN,
+            problem,
+            headers: Box::default(),
+        });
+        assert_eq!(status, 422);
+        assert!(
+            page.contains("gdpr-orchestrator refused: four eyes: the person who filed it may not confirm it"),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn an_answer_off_the_contract_is_an_error_page_that_names_no_data() {
+        let (status, page) = page_of(ClientError::UnexpectedBody {
+            status: reqwest::StatusCode::OK,
+            path: "requests[0].allowedActions".to_owned(),
+            category: "a field missing or of the wrong type",
+        });
+        assert_eq!(status, 502);
+        assert!(
+            page.contains("gdpr-orchestrator answered something the console cannot read"),
+            "{page}"
+        );
+        assert!(!page.contains("allowedActions"), "{page}");
+    }
+
+    #[test]
+    fn an_answer_that_is_not_the_services_is_not_available() {
+        let (status, page) = page_of(ClientError::UnexpectedStatus {
+            status: reqwest::StatusCode::BAD_GATEWAY,
+            headers: Box::default(),
+        });
+        assert_eq!(status, 502);
+        assert!(page.contains("gdpr-orchestrator is not available"), "{page}");
+    }
+}
