@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod participants;
 pub mod plan;
+pub mod queue;
 pub mod routes;
 pub mod schema;
 pub mod scopes;
@@ -24,6 +25,7 @@ use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use service_kit::configuration::{invalid, Environment, Settings};
 use service_kit::database::{DbPool, Migrations};
+use service_kit::queue::{Policy, Runner, Storage as _};
 use service_kit::startup::{Routes, ServiceContext, ServiceDefinition};
 use sha2::Sha256;
 use std::sync::Arc;
@@ -123,10 +125,25 @@ pub fn gdpr_settings(settings: &Settings) -> anyhow::Result<settings::GdprSettin
     Ok(gdpr)
 }
 
-/// A worker on `pool` with these settings (tests build their own and drive it with their clock).
-pub fn worker(settings: &Settings, pool: DbPool, registry: &prometheus::Registry) -> anyhow::Result<worker::Worker> {
+/// The GDPR requests' queue: the worker on service-kit's one runner.
+pub type Worker = Runner<worker::Worker, queue::GdprRequests>;
+
+/// The worker on `pool` with these settings, its metrics in `registry` (tests build their own and
+/// drive it with their clock: `drain(now)`).
+pub fn worker(settings: &Settings, pool: DbPool, registry: &prometheus::Registry) -> anyhow::Result<Worker> {
+    runner(Arc::new(Orchestrator::new(settings)?), settings, pool, registry)
+}
+
+fn runner(
+    orchestrator: Arc<Orchestrator>,
+    settings: &Settings,
+    pool: DbPool,
+    registry: &prometheus::Registry,
+) -> anyhow::Result<Worker> {
+    let policy = Policy::read(settings, "gdpr")?;
     let metrics = Arc::new(metrics::GdprMetrics::register(registry)?);
-    worker::Worker::new(pool, Arc::new(Orchestrator::new(settings)?), metrics)
+    let job = worker::Worker::new(pool.clone(), orchestrator, metrics, policy.lease)?;
+    Runner::new(pool, job, queue::GdprRequests, policy, registry)
 }
 
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
@@ -134,10 +151,9 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     if let (true, Some(pool), Some(background)) =
         (orchestrator.settings.worker_enabled, context.pool, context.background)
     {
-        let metrics = Arc::new(metrics::GdprMetrics::register(context.metrics)?);
-        let worker = worker::Worker::new(pool.clone(), orchestrator.clone(), metrics)?;
-        background.spawn("gdpr worker", |shutdown, health| {
-            service_kit::queue::run(worker, shutdown, health)
+        let runner = runner(orchestrator.clone(), context.settings, pool.clone(), context.metrics)?;
+        background.spawn(queue::GdprRequests::QUEUE, |shutdown, health| {
+            runner.run(shutdown, health)
         });
     }
     let orchestrator = web::Data::from(orchestrator);

@@ -31,6 +31,10 @@ diesel::table! {
         requested_via -> Text,
         confirmed_via -> Nullable<Text>,
         requested_vouched_by -> Nullable<Text>,
+        claimed_until -> Nullable<UtcTimestamp>,
+        retry_since -> Nullable<UtcTimestamp>,
+        dead_at -> Nullable<UtcTimestamp>,
+        last_error -> Nullable<Text>,
     }
 }
 

@@ -3,4 +3,7 @@
 service_kit::scopes! {
     /// `/gdpr/requests…`: the bank's data protection officers and their tools (the `gdpr` CLI).
     Dpo => "dpo",
+    /// `/gdpr/queue…`: operators of the requests' queue: list it (ids, types, attempts, reasons;
+    /// never a subject) and retry its dead letters. Nothing of a request's content.
+    Operate => "gdpr:operate",
 }

@@ -3,32 +3,79 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use service_kit::configuration::Environment;
-use service_kit::queue::QueueSettings;
+use std::num::NonZeroU64;
 use std::time::Duration;
+use url::Url;
 
 /// The participants gdpr-orchestrator knows, by the name they appear under in requests.
 pub const RESULT_INGEST: &str = "result-ingest";
 pub const COMM_HISTORY: &str = "comm-history-writer";
 pub const PAIRING: &str = "interaction-pairing";
 pub const GENESYS_CLOUD: &str = "genesys-cloud";
-/// Requests the worker takes up a pass, one claim at a time.
-const REQUESTS_PER_PASS: u32 = 8;
 const KNOWN: [&str; 4] = [RESULT_INGEST, COMM_HISTORY, PAIRING, GENESYS_CLOUD];
+
+/// A participant the orchestrator knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParticipantName {
+    ResultIngest,
+    CommHistory,
+    Pairing,
+    GenesysCloud,
+}
+
+impl ParticipantName {
+    const ALL: [Self; 4] = [Self::ResultIngest, Self::CommHistory, Self::Pairing, Self::GenesysCloud];
+
+    /// The name it appears under in requests (and `gdpr.order`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ResultIngest => RESULT_INGEST,
+            Self::CommHistory => COMM_HISTORY,
+            Self::Pairing => PAIRING,
+            Self::GenesysCloud => GENESYS_CLOUD,
+        }
+    }
+}
+
+/// `gdpr.order`: each known participant named once, comma-separated, parsed into their names.
+fn participant_order<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<ParticipantName>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    let mut order = Vec::new();
+    for name in text.split(',').map(str::trim) {
+        let known = ParticipantName::ALL
+            .into_iter()
+            .find(|known| known.as_str() == name)
+            .ok_or_else(|| serde::de::Error::custom(format!("names {name:?}, not one of {}", KNOWN.join(", "))))?;
+        if order.contains(&known) {
+            return Err(serde::de::Error::custom(format!("names {} twice", known.as_str())));
+        }
+        order.push(known);
+    }
+    if order.len() != KNOWN.len() {
+        return Err(serde::de::Error::custom(format!(
+            "must name each of {} exactly once",
+            KNOWN.join(", ")
+        )));
+    }
+    Ok(order)
+}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct GdprSettings {
-    pub result_ingest_url: String,
-    pub comm_history_url: String,
-    pub pairing_url: String,
+    pub result_ingest_url: Url,
+    pub comm_history_url: Url,
+    pub pairing_url: Url,
     /// genesys-gateway, the participant for Genesys Cloud.
-    pub gateway_url: String,
+    pub gateway_url: Url,
     /// Bearer token for the participants. Never logged.
     pub internal_token: SecretString,
-    /// Participant names, comma-separated, in the order they run.
-    pub order: String,
+    /// The participants' names, in the order they run (each known one once).
+    #[serde(deserialize_with = "participant_order")]
+    pub order: Vec<ParticipantName>,
+    /// At least 1 (checked at start).
     pub request_timeout_ms: u64,
     pub grace_hours: u64,
-    pub identifier_retention_days: u64,
+    pub identifier_retention_days: NonZeroU64,
     /// HMAC key for subject fingerprints. Never logged.
     pub identifier_key: SecretString,
     /// HMAC key of the audit chain. Never logged.
@@ -41,19 +88,19 @@ pub struct GdprSettings {
     /// alone) is refused outside development.
     pub four_eyes: bool,
     /// A FORGET not confirmed within this many days expires, and its subject is erased.
-    pub confirmation_timeout_days: u64,
+    pub confirmation_timeout_days: NonZeroU64,
     pub worker_enabled: bool,
-    pub poll_interval_ms: u64,
-    pub lease_seconds: u64,
-    pub backoff_min_ms: u64,
-    pub backoff_max_ms: u64,
-    pub external_poll_seconds: u64,
+    /// The queue's lease (with `batch_size`, `poll_interval_ms`, `backoff_min_ms`,
+    /// `backoff_max_ms` and `retry_budget`, read by `service_kit::queue::Policy::read`).
+    pub lease_seconds: NonZeroU64,
+    pub external_poll_seconds: NonZeroU64,
 }
 
 /// A participant and where it answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Participant {
     pub name: &'static str,
+    /// Its base address (`gdpr.<participant>_url`, parsed at start).
     pub url: String,
 }
 
@@ -74,8 +121,8 @@ impl GdprSettings {
             ("gdpr.pairing_url", &self.pairing_url),
             ("gdpr.gateway_url", &self.gateway_url),
         ] {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                problems.push(format!("{key}: must be an http(s) URL"));
+            if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
+                problems.push(format!("{key}: must be an http(s) URL without a query"));
             }
         }
         if self.internal_token.expose_secret().len() < 16 {
@@ -96,43 +143,22 @@ impl GdprSettings {
             problems.push(format!("gdpr.signing_key: {reason}"));
         }
         // The worker renews its lease before each participant call: the lease must outlast one.
-        if self.lease_seconds.saturating_mul(1000) < self.request_timeout_ms.saturating_mul(2) {
+        if self.lease_seconds.get().saturating_mul(1000) < self.request_timeout_ms.saturating_mul(2) {
             problems.push(format!(
                 "gdpr.lease_seconds: must be at least twice gdpr.request_timeout_ms ({} s), so no call outlives the lease",
                 self.request_timeout_ms.saturating_mul(2).div_ceil(1000)
             ));
         }
-        let names: Vec<&str> = self.order.split(',').map(str::trim).collect();
-        let mut sorted = names.clone();
-        sorted.sort_unstable();
-        let mut known = KNOWN.to_vec();
-        known.sort_unstable();
-        if sorted != known {
-            problems.push(format!(
-                "gdpr.order: must name each of {} exactly once",
-                KNOWN.join(", ")
-            ));
-        }
         // result-ingest's forget waits until no worker can still write the subject's records;
         // comm-history-writer's, after it, then catches every one.
-        let position = |name: &str| names.iter().position(|n| *n == name);
+        let position = |name: &str| self.order.iter().position(|n| n.as_str() == name);
         if let (Some(ingest), Some(writer)) = (position("result-ingest"), position("comm-history-writer")) {
             if writer < ingest {
                 problems.push("gdpr.order: result-ingest must come before comm-history-writer".to_owned());
             }
         }
-        if let Err(queue) = self.queue() {
-            problems.extend(queue);
-        }
-        for (key, value) in [
-            ("gdpr.request_timeout_ms", self.request_timeout_ms),
-            ("gdpr.external_poll_seconds", self.external_poll_seconds),
-            ("gdpr.identifier_retention_days", self.identifier_retention_days),
-            ("gdpr.confirmation_timeout_days", self.confirmation_timeout_days),
-        ] {
-            if value == 0 {
-                problems.push(format!("{key}: must be at least 1"));
-            }
+        if self.request_timeout_ms == 0 {
+            problems.push("gdpr.request_timeout_ms: must be at least 1".to_owned());
         }
         if problems.is_empty() {
             Ok(())
@@ -144,46 +170,35 @@ impl GdprSettings {
     /// The participants in the configured order.
     pub fn participants(&self) -> Vec<Participant> {
         self.order
-            .split(',')
-            .map(str::trim)
-            .filter_map(|name| {
-                let (name, url) = match name {
-                    RESULT_INGEST => (RESULT_INGEST, &self.result_ingest_url),
-                    COMM_HISTORY => (COMM_HISTORY, &self.comm_history_url),
-                    PAIRING => (PAIRING, &self.pairing_url),
-                    GENESYS_CLOUD => (GENESYS_CLOUD, &self.gateway_url),
-                    _ => return None,
+            .iter()
+            .map(|&name| {
+                let url = match name {
+                    ParticipantName::ResultIngest => &self.result_ingest_url,
+                    ParticipantName::CommHistory => &self.comm_history_url,
+                    ParticipantName::Pairing => &self.pairing_url,
+                    ParticipantName::GenesysCloud => &self.gateway_url,
                 };
-                Some(Participant { name, url: url.clone() })
+                Participant {
+                    name: name.as_str(),
+                    url: url.as_str().trim_end_matches('/').to_owned(),
+                }
             })
             .collect()
     }
 
     pub fn grace(&self) -> Duration {
-        Duration::from_secs(self.grace_hours * 3600)
+        Duration::from_secs(self.grace_hours.saturating_mul(3600))
     }
 
     pub fn identifier_retention(&self) -> Duration {
-        Duration::from_secs(self.identifier_retention_days * 86_400)
+        Duration::from_secs(self.identifier_retention_days.get().saturating_mul(86_400))
     }
 
     pub fn confirmation_timeout(&self) -> Duration {
-        Duration::from_secs(self.confirmation_timeout_days * 86_400)
-    }
-
-    /// How the worker works the requests: one at a time, `REQUESTS_PER_PASS` a pass.
-    pub fn queue(&self) -> Result<QueueSettings, Vec<String>> {
-        QueueSettings::new(
-            "gdpr",
-            REQUESTS_PER_PASS,
-            self.poll_interval_ms,
-            self.lease_seconds,
-            self.backoff_min_ms,
-            self.backoff_max_ms,
-        )
+        Duration::from_secs(self.confirmation_timeout_days.get().saturating_mul(86_400))
     }
 
     pub fn external_poll(&self) -> Duration {
-        Duration::from_secs(self.external_poll_seconds)
+        Duration::from_secs(self.external_poll_seconds.get())
     }
 }

@@ -22,14 +22,29 @@ mod views;
 )]
 struct Api;
 
+/// Where the requests' queue is operated (scope `gdpr:operate`).
+pub const QUEUE_BASE: &str = "/gdpr/queue";
+
 /// This service's operations, for `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
-    Api::openapi()
+    let mut api = Api::openapi();
+    api.merge(service_kit::queue::operator::openapi(
+        QUEUE_BASE,
+        "gdpr-queue",
+        "GDPR requests",
+        <crate::scopes::Operate as service_kit::auth::Scope>::NAME,
+    ));
+    api
 }
 
 pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
     requests::config(cfg);
     decisions::config(cfg);
     collect::config(cfg);
+    service_kit::queue::operator::config::<crate::queue::GdprRequests, crate::scopes::Operate>(
+        cfg,
+        QUEUE_BASE,
+        crate::queue::GdprRequests,
+    );
 }

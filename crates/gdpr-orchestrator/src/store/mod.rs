@@ -6,8 +6,8 @@ mod model;
 pub use model::*;
 
 use crate::schema::{gdpr_requests, gdpr_steps};
-use diesel::prelude::*;
 use contracts::participant::{CategoryCounts, ParticipantAction};
+use diesel::prelude::*;
 use domain::gdpr::DataSubject;
 use domain::Timestamp;
 use serde::Serialize;

@@ -10,7 +10,7 @@ pub(super) fn corrupt(what: impl std::fmt::Display) -> diesel::result::Error {
 pub use contracts::gdpr::{RequestStatus, RequestType, StepState};
 
 /// The stored names of the statuses the worker takes up when due.
-pub(super) fn active_statuses() -> Vec<&'static str> {
+pub(crate) fn active_statuses() -> Vec<&'static str> {
     RequestStatus::ALL
         .into_iter()
         .filter(|s| s.is_active())
@@ -132,7 +132,7 @@ pub(super) struct RequestRow {
     pub(super) requested_vouched_by: Option<String>,
 }
 
-pub(super) fn timestamp(value: Option<DbTimestamp>) -> QueryResult<Option<Timestamp>> {
+pub(crate) fn timestamp(value: Option<DbTimestamp>) -> QueryResult<Option<Timestamp>> {
     value.map(DbTimestamp::into_domain).transpose()
 }
 

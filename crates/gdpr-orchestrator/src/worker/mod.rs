@@ -1,7 +1,10 @@
-//! Drives requests through their phases, one participant at a time, in the configured order.
+//! Drives requests through their phases, one participant at a time, in the configured order: the
+//! `Job` of the GDPR requests' queue ([`crate::queue`]) on service-kit's one runner, which claims
+//! due requests (leased, `SKIP LOCKED`), retries with backoff and jitter within
+//! `gdpr.retry_budget`, keeps dead letters and the `ccbridge_queue_*{queue="gdpr_requests"}`
+//! metrics.
 //!
-//! A worker claims one request at a time and renews its lease before every participant call, so
-//! no call outlives the lease. Every write is made over the version the worker read: a worker that
+//! The worker renews its lease before every participant call, so no call outlives the lease. Every write is made over the version the worker read: a worker that
 //! lost the request (its lease ran out and another claimed it) or that a route overtook (an
 //! UNDO_FORGET in the last seconds of a grace window) writes nothing, reads again, and carries on
 //! only while the request is still its own. Everything a step learns is written before the next
@@ -25,13 +28,14 @@ use contracts::participant::{ParticipantAction, ParticipantCall, ParticipantRepo
 use domain::Timestamp;
 use serde_json::json;
 use service_kit::database::{write_transaction, AnyConnection, DatabaseError, DbPool};
-use service_kit::queue::{QueueSettings, QueueWorker};
+use service_kit::queue::{Claimed, Job, Outcome, Reason};
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
 pub struct Worker {
-    queue: QueueSettings,
+    /// The queue's lease: renewed to a full one before each participant call.
+    lease: Duration,
     pool: DbPool,
     orchestrator: Arc<Orchestrator>,
     participants: Participants,
@@ -100,6 +104,31 @@ fn phase_status(phase: ParticipantAction) -> RequestStatus {
 /// An audit event the orchestrator writes, and its detail.
 type Event = (&'static str, serde_json::Value);
 
+/// Why a phase stopped before its end.
+pub(super) enum Wait {
+    /// External work (Genesys Cloud's) is polled again at this time: nothing failed.
+    Until(Timestamp),
+    /// A participant failed: tried again after the queue's backoff.
+    Failed(Reason),
+}
+
+/// Why a participant's step failed, in fixed words (a dead letter's reason: no personal data).
+pub(super) fn failed(participant: &str) -> Reason {
+    use crate::settings::{COMM_HISTORY, GENESYS_CLOUD, RESULT_INGEST};
+    match participant {
+        RESULT_INGEST => Reason::new("result-ingest's step failed"),
+        COMM_HISTORY => Reason::new("comm-history-writer's step failed"),
+        PAIRING => Reason::new("interaction-pairing's step failed"),
+        GENESYS_CLOUD => Reason::new("genesys-cloud's step failed"),
+        _ => Reason::new("a participant's step failed"),
+    }
+}
+
+/// How long from `now` until `at` (nothing when it has come).
+fn until(now: Timestamp, at: Timestamp) -> Duration {
+    Duration::try_from(at.as_offset_date_time() - now.as_offset_date_time()).unwrap_or(Duration::ZERO)
+}
+
 /// A request in the worker's hands: the copy it read, and the end of its lease.
 struct Held {
     request: Request,
@@ -108,52 +137,21 @@ struct Held {
 }
 
 impl Worker {
-    pub fn new(pool: DbPool, orchestrator: Arc<Orchestrator>, metrics: Arc<GdprMetrics>) -> anyhow::Result<Self> {
+    /// The worker of `orchestrator`'s requests, leasing each for `lease` (the queue's policy).
+    pub fn new(
+        pool: DbPool,
+        orchestrator: Arc<Orchestrator>,
+        metrics: Arc<GdprMetrics>,
+        lease: Duration,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
-            queue: orchestrator
-                .settings
-                .queue()
-                .map_err(service_kit::configuration::invalid_all)?,
+            lease,
             participants: Participants::new(&orchestrator.settings)?,
             pool,
             orchestrator,
             metrics,
             last_housekeeping: std::sync::Mutex::new(None),
         })
-    }
-
-    /// One pass at `now`: claims due requests one at a time and advances each as far as it can
-    /// go; at most once a minute also erases identifiers past retention, expires unconfirmed
-    /// FORGETs and refreshes the gauges. Returns how many requests it took up.
-    pub async fn try_execute_task(&self, now: Timestamp) -> WorkResult<usize> {
-        let lease = self.queue.lease;
-        let mut taken = 0;
-        for _ in 0..self.queue.batch {
-            let claimed = self
-                .pool
-                .run(move |c| store::claim_next(c, now, lease).map_err(DatabaseError::from))
-                .await?;
-            let Some(id) = claimed else { break };
-            taken += 1;
-            if let Err(error) = self.advance(id, now).await {
-                tracing::warn!(gdpr_request_id = %id, error = %error, "GDPR request could not advance; retried after its lease");
-            }
-        }
-        self.housekeeping(now).await?;
-        Ok(taken)
-    }
-
-    /// Passes at `now` until nothing is due (tests and the command line drive time this way).
-    pub async fn drain(&self, now: Timestamp) -> WorkResult<usize> {
-        let mut total = 0;
-        for _ in 0..100 {
-            let taken = self.try_execute_task(now).await?;
-            if taken == 0 {
-                break;
-            }
-            total += taken;
-        }
-        Ok(total)
     }
 
     async fn load(&self, id: Uuid) -> WorkResult<Option<(Request, Vec<Step>)>> {
@@ -214,19 +212,19 @@ impl Worker {
         Some(("status_changed", json!({ "from": from, "to": to })))
     }
 
-    /// Advances the claimed request; a lost race is retried from a fresh read while the request
-    /// is still this worker's (its lease), never overwritten.
-    async fn advance(&self, id: Uuid, now: Timestamp) -> WorkResult<()> {
-        let mut lease_until = None;
+    /// Advances the claimed request as far as it can go and says how the queue settles it; a
+    /// lost race is retried from a fresh read while the request is still this worker's (its
+    /// lease), never overwritten.
+    async fn advance(&self, id: Uuid, claimed_until: Timestamp, now: Timestamp) -> WorkResult<Outcome> {
+        let mut lease = claimed_until;
         for _ in 0..FRESH_READS {
             let Some((request, steps)) = self.load(id).await? else {
-                return Ok(());
+                return Ok(Outcome::Done);
             };
-            // Claimed just now: the lease ends where the claim put it. Read again after a lost
-            // race: still ours only while no one moved the lease.
-            let lease = *lease_until.get_or_insert(request.next_attempt_at);
+            // Still ours only while no one moved the lease (a route's change moves the version,
+            // not the lease: read again and decide afresh).
             if request.next_attempt_at != lease || !request.status.is_active() {
-                return Ok(());
+                return Ok(Outcome::Done);
             }
             let mut held = Held {
                 request,
@@ -236,30 +234,38 @@ impl Worker {
             match self.advance_held(&mut held, now).await {
                 Err(WorkError::Stale) => {
                     tracing::info!(gdpr_request_id = %id, "the request changed meanwhile; reading it again");
-                    lease_until = Some(held.lease_until);
+                    lease = held.lease_until;
                 }
                 outcome => return outcome,
             }
         }
-        Ok(())
+        Ok(Outcome::retry(Reason::new(
+            "the request kept changing under the worker",
+        )))
     }
 
-    async fn advance_held(&self, held: &mut Held, now: Timestamp) -> WorkResult<()> {
+    async fn advance_held(&self, held: &mut Held, now: Timestamp) -> WorkResult<Outcome> {
         let participants = self.orchestrator.settings.participants();
         loop {
             match plan::next(&held.request, &held.steps, &participants, now)? {
                 Next::AwaitConfirmation => {
                     let event = Self::set_status(&mut held.request, RequestStatus::AwaitingConfirmation, now);
                     held.request.status_reason = None;
-                    return self.save(held, event, now).await;
+                    self.save(held, event, now).await?;
+                    return Ok(Outcome::Done);
                 }
                 Next::GraceUntil(purge_after) => {
                     let event = Self::set_status(&mut held.request, RequestStatus::InGrace, now);
                     held.request.status_reason = None;
-                    held.request.next_attempt_at = purge_after;
-                    return self.save(held, event, now).await;
+                    self.save(held, event, now).await?;
+                    return Ok(Outcome::Postpone {
+                        after: until(now, purge_after),
+                    });
                 }
-                Next::Finish => return self.finish(held, now).await,
+                Next::Finish => {
+                    self.finish(held, now).await?;
+                    return Ok(Outcome::Done);
+                }
                 Next::Run(phase) => {
                     let started = held.steps.iter().any(|s| s.phase == phase);
                     if !started {
@@ -268,11 +274,10 @@ impl Worker {
                                 || held.request.status_reason.as_deref() != Some(reason.as_str());
                             Self::set_status(&mut held.request, RequestStatus::Blocked, now);
                             held.request.status_reason = Some(reason.clone());
-                            let attempts = u32::try_from(held.request.attempts).unwrap_or(u32::MAX);
-                            held.request.next_attempt_at = later(now, self.queue.backoff(attempts))?;
                             let event =
                                 changed.then(|| ("blocked", json!({ "phase": phase.as_str(), "reason": reason })));
-                            return self.save(held, event, now).await;
+                            self.save(held, event, now).await?;
+                            return Ok(Outcome::retry(Reason::new("a participant was not ready for the phase")));
                         }
                     }
                     // Entering a phase is a write over the version read: a purge starts only
@@ -283,10 +288,8 @@ impl Worker {
                     }
                     match self.run_phase(held, phase, now).await? {
                         None => continue,
-                        Some(at) => {
-                            held.request.next_attempt_at = at;
-                            return self.save(held, None, now).await;
-                        }
+                        Some(Wait::Until(at)) => return Ok(Outcome::Postpone { after: until(now, at) }),
+                        Some(Wait::Failed(reason)) => return Ok(Outcome::retry(reason)),
                     }
                 }
             }
@@ -296,7 +299,7 @@ impl Worker {
     /// Moves the lease to a full lease from now before a participant call, so the call (bounded
     /// by `gdpr.request_timeout_ms`, which the lease covers twice over) ends inside it.
     async fn renew_lease(&self, held: &mut Held) -> WorkResult<()> {
-        let until = later(Timestamp::now(), self.queue.lease)?;
+        let until = later(Timestamp::now(), self.lease)?;
         self.write(held, move |c, request| store::renew_lease(c, request, until))
             .await?;
         held.lease_until = until;
@@ -354,16 +357,15 @@ impl Worker {
     }
 }
 
-impl QueueWorker for Worker {
-    type Error = WorkError;
-    const NAME: &'static str = "gdpr worker";
+impl Job for Worker {
+    type Item = Uuid;
 
-    fn queue(&self) -> &QueueSettings {
-        &self.queue
+    async fn run(&self, entry: &Claimed<Uuid>, now: Timestamp) -> anyhow::Result<Outcome> {
+        Ok(self.advance(entry.item, entry.lease_until, now).await?)
     }
 
-    /// Housekeeping runs inside the pass, on the pass's `now`, so tests that move time see it.
-    fn try_execute_task(&self, now: Timestamp) -> impl std::future::Future<Output = WorkResult<usize>> {
-        Worker::try_execute_task(self, now)
+    /// At most once a minute on the pass's time, so tests that move time see it.
+    async fn housekeeping(&self, now: Timestamp) -> anyhow::Result<()> {
+        Ok(Worker::housekeeping(self, now).await?)
     }
 }

@@ -12,13 +12,13 @@ impl Worker {
         Ok(())
     }
 
-    /// Runs the phase's participants that are not done; `Some(time)` when the phase must wait.
+    /// Runs the phase's participants that are not done; `Some` when the phase must wait.
     pub(super) async fn run_phase(
         &self,
         held: &mut Held,
         phase: ParticipantAction,
         now: Timestamp,
-    ) -> WorkResult<Option<Timestamp>> {
+    ) -> WorkResult<Option<Wait>> {
         // Undo acts on what the FORGET hid, under the FORGET's id.
         let acting_id = match held.request.request_type {
             RequestType::UndoForget => held
@@ -43,7 +43,7 @@ impl Worker {
             let answer = if step.state == StepState::PendingExternal {
                 let poll_at = later(step.updated_at, self.orchestrator.settings.external_poll())?;
                 if poll_at > now {
-                    return Ok(Some(poll_at));
+                    return Ok(Some(Wait::Until(poll_at)));
                 }
                 let external_ref = step.external_ref.clone().ok_or_else(|| {
                     WorkError::Impossible("a step waits on external work it has no reference to".to_owned())
@@ -82,8 +82,7 @@ impl Worker {
                     step.attempts += 1;
                     step.detail = Some(reason.clone());
                     held.request.status_reason = Some(reason);
-                    let attempts = u32::try_from(step.attempts).unwrap_or(u32::MAX);
-                    Some(later(now, self.queue.backoff(attempts))?)
+                    Some(Wait::Failed(failed(participant.name)))
                 }
             };
             step.updated_at = now;
@@ -99,7 +98,7 @@ impl Worker {
         Ok(None)
     }
 
-    /// Folds a participant's answer into its step; `Some(time)` when the phase must wait.
+    /// Folds a participant's answer into its step; `Some` when the phase must wait.
     fn apply_report(
         &self,
         request: &mut Request,
@@ -107,7 +106,7 @@ impl Worker {
         phase: ParticipantAction,
         report: ParticipantReport,
         now: Timestamp,
-    ) -> WorkResult<Option<Timestamp>> {
+    ) -> WorkResult<Option<Wait>> {
         step.counts = report.counts;
         step.left_out = report.left_out;
         if !report.results_urls.is_empty() {
@@ -156,7 +155,10 @@ impl Worker {
                 }
                 step.external_ref = report.external_ref;
                 request.status_reason = None;
-                Ok(Some(later(now, self.orchestrator.settings.external_poll())?))
+                Ok(Some(Wait::Until(later(
+                    now,
+                    self.orchestrator.settings.external_poll(),
+                )?)))
             }
             ParticipantState::Failed => {
                 // Submitted again on the next attempt.
@@ -171,8 +173,7 @@ impl Worker {
                     step.participant,
                     report.detail.as_deref().unwrap_or("failed")
                 ));
-                let attempts = u32::try_from(step.attempts).unwrap_or(u32::MAX);
-                Ok(Some(later(now, self.queue.backoff(attempts))?))
+                Ok(Some(Wait::Failed(failed(&step.participant))))
             }
         }
     }

@@ -652,7 +652,7 @@ async fn an_export_and_a_forget_name_the_records_delivered_to_the_banks_manager(
     s.pair(&a.customer_id, &interaction).await;
     s.record(&interaction, &format!("tel:{}", a.phone)).await;
     let delivery = s.delivery_worker();
-    assert_eq!(delivery.try_execute_task(Timestamp::now()).await.unwrap(), 1);
+    assert_eq!(delivery.drain(Timestamp::now()).await.unwrap().done, 1);
     assert_eq!(manager.records().len(), 1);
     let record = &s.records(&format!("interactionId={interaction}")).await[0];
 

@@ -107,7 +107,7 @@ pub struct Stack {
     pub ingest: TestApp,
     pub orchestrator: TestApp,
     pub ingest_worker: result_ingest::worker::Worker,
-    pub worker: gdpr_orchestrator::worker::Worker,
+    pub worker: gdpr_orchestrator::Worker,
     pub metrics: prometheus::Registry,
 }
 
@@ -309,7 +309,7 @@ pub async fn stack_with(options: StackOptions) -> Stack {
     orchestrator_overrides.extend(options.orchestrator);
     let orchestrator = test_support::spawn_app_with(
         &gdpr_orchestrator::SERVICE,
-        &[(DPO, &["dpo"])],
+        &[(DPO, &["dpo"]), (OPERATOR, &["gdpr:operate"])],
         &as_refs(&orchestrator_overrides),
     )
     .await;
@@ -329,11 +329,14 @@ pub async fn stack_with(options: StackOptions) -> Stack {
 }
 
 impl Stack {
-    /// comm-history-writer's delivery worker, as a replica would run it.
-    pub fn delivery_worker(&self) -> comm_history_writer::delivery::DeliveryWorker {
-        let settings = self.writer.settings.section("delivery").unwrap();
-        let metrics = comm_history_writer::metrics::DeliveryMetrics::register(&prometheus::Registry::new()).unwrap();
-        comm_history_writer::delivery::DeliveryWorker::new(self.writer.pool().clone(), settings, metrics).unwrap()
+    /// comm-history-writer's delivery outbox's runner, as a replica would run it.
+    pub fn delivery_worker(&self) -> comm_history_writer::delivery::DeliveryRunner {
+        comm_history_writer::delivery::runner(
+            self.writer.pool().clone(),
+            &self.writer.settings,
+            &prometheus::Registry::new(),
+        )
+        .unwrap()
     }
 }
 

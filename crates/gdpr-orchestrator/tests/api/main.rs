@@ -12,5 +12,6 @@ mod hardening;
 mod helpers;
 mod migrations;
 mod persons;
+mod queue;
 mod resilience;
 mod roles;

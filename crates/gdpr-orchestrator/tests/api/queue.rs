@@ -1,0 +1,155 @@
+//! The GDPR requests on service-kit's one queue: a request out of its retry budget is a dead letter
+//! (a reason in fixed words, no personal data) that operators list and retry at `/gdpr/queue`, and
+//! replicas working one database run every step once.
+
+use crate::helpers::{after, assert_not_logged, stack_with, Person, StackOptions, DPO, OPERATOR};
+use domain::Timestamp;
+use genesys_sim::Faults;
+use serde_json::json;
+
+fn gauge(metrics: &prometheus::Registry, name: &str, queue: &str) -> Option<f64> {
+    metrics
+        .gather()
+        .into_iter()
+        .find(|family| family.name() == name)?
+        .get_metric()
+        .iter()
+        .find(|m| m.get_label().iter().any(|l| l.name() == "queue" && l.value() == queue))
+        .map(|m| m.get_gauge().get_value())
+}
+
+#[tokio::test]
+async fn a_request_out_of_its_budget_is_a_dead_letter_an_operator_retries() {
+    let s = stack_with(StackOptions {
+        orchestrator: vec![("gdpr.retry_budget".to_owned(), "2 attempts".to_owned())],
+        ..StackOptions::default()
+    })
+    .await;
+    let person = Person::new();
+    s.record(&uuid::Uuid::new_v4().to_string(), &format!("tel:{}", person.phone))
+        .await;
+    s.sim.set_faults(Faults {
+        outage_seconds: Some(3600),
+        ..Faults::default()
+    });
+    let id = s.file("EXPORT", json!({ "phoneNumbers": [person.phone] }), false).await;
+    let mut clock = Timestamp::now();
+    let mut dead = 0;
+    for _ in 0..10 {
+        dead += s.worker.drain(clock).await.unwrap().dead;
+        if dead > 0 {
+            break;
+        }
+        clock = after(clock, 60);
+    }
+    assert_eq!(dead, 1, "{}", s.request(&id).await);
+
+    // Listed to operators as a dead letter: its type, attempts and reason, nothing of the subject.
+    let listed = s
+        .orchestrator
+        .get("/gdpr/queue?status=dead", OPERATOR)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!listed.contains(&person.digits), "{listed}");
+    let page: contracts::queue::QueuePage = serde_json::from_str(&listed).unwrap();
+    assert_eq!(page.items.len(), 1, "{listed}");
+    assert_eq!(page.items[0].id.to_string(), id);
+    assert_eq!(page.items[0].kind, "EXPORT");
+    assert_eq!(
+        page.items[0].last_error.as_deref(),
+        Some("gave up after 2 attempts: genesys-cloud's step failed")
+    );
+    assert_eq!(gauge(&s.metrics, "ccbridge_queue_dead", "gdpr_requests"), Some(1.0));
+
+    // A dead letter is not taken up again by itself, however late.
+    let before = s.request(&id).await;
+    assert_eq!(s.worker.drain(after(clock, 30 * 86_400)).await.unwrap().claimed, 0);
+    assert_eq!(s.request(&id).await["participants"], before["participants"]);
+
+    // Least privilege: the DPO tool does not operate the queue, operators see no request.
+    assert_eq!(
+        s.orchestrator
+            .get("/gdpr/queue?status=dead", DPO)
+            .await
+            .status()
+            .as_u16(),
+        403
+    );
+    let request_path = format!("/gdpr/requests/{id}");
+    assert_eq!(s.orchestrator.get(&request_path, OPERATOR).await.status().as_u16(), 403);
+
+    // Genesys Cloud is back; an operator retries the dead letter and the request completes.
+    s.sim.set_faults(Faults::default());
+    let retried = s
+        .orchestrator
+        .post_json(&format!("/gdpr/queue/{id}/retry"), OPERATOR, &json!({}))
+        .await;
+    assert_eq!(retried.status().as_u16(), 202);
+    let (request, _) = s.run_while(&id, "exporting", after(clock, 60), 20).await;
+    assert_eq!(request["status"], "completed", "{request}");
+    assert_eq!(gauge(&s.metrics, "ccbridge_queue_dead", "gdpr_requests"), Some(0.0));
+    assert_not_logged(&[&person.digits, &person.customer_id]);
+}
+
+#[tokio::test]
+async fn two_replicas_on_one_database_run_every_step_once() {
+    let s = stack_with(StackOptions {
+        orchestrator: vec![("gdpr.batch_size".to_owned(), "1".to_owned())],
+        ..StackOptions::default()
+    })
+    .await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let person = Person::new();
+        s.record(&uuid::Uuid::new_v4().to_string(), &format!("tel:{}", person.phone))
+            .await;
+        ids.push(s.file("EXPORT", json!({ "phoneNumbers": [person.phone] }), false).await);
+    }
+    let replica = gdpr_orchestrator::worker(
+        &s.orchestrator.settings,
+        s.orchestrator.pool().clone(),
+        &prometheus::Registry::new(),
+    )
+    .unwrap();
+    let mut clock = Timestamp::now();
+    let (mut first, mut second) = (0, 0);
+    for _ in 0..30 {
+        let (a, b) = tokio::join!(s.worker.drain(clock), replica.drain(clock));
+        first += a.unwrap().claimed;
+        second += b.unwrap().claimed;
+        let mut finished = true;
+        for id in &ids {
+            finished &= s.request(id).await["status"] == "completed";
+        }
+        if finished {
+            break;
+        }
+        // Genesys Cloud (the simulator) finishes its exports on its own clock.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        clock = after(clock, 60);
+    }
+    println!("claims: {first} by one replica, {second} by the other");
+    for id in &ids {
+        let request = s.request(id).await;
+        assert_eq!(request["status"], "completed", "{request}");
+        for step in request["participants"].as_array().unwrap() {
+            assert_eq!(step["attempts"], 1, "each step once: {step}");
+        }
+        let steps_done = s
+            .audit(id)
+            .await
+            .into_iter()
+            .filter(|e| e["event"] == "step" && e["detail"]["state"] == "done")
+            .count();
+        assert_eq!(steps_done, request["participants"].as_array().unwrap().len(), "{id}");
+    }
+    let exports = s
+        .sim
+        .gdpr_request_types()
+        .into_iter()
+        .filter(|t| t == "GDPR_EXPORT")
+        .count();
+    assert_eq!(exports, ids.len(), "one Genesys Cloud export a request");
+}
