@@ -97,6 +97,11 @@ bench-gdpr:
 check-monitoring:
     scripts/check-monitoring.sh
 
+# No sibling's answer read as serde_json::Value: every untyped JSON use allow-listed with its reason
+# (scripts/typed-answers-allowlist.txt); the check tests itself after.
+check-typed-answers:
+    scripts/check-typed-answers.sh
+
 # Three replicas of every service on a throwaway PostgreSQL, a random one SIGKILLed every few
 # seconds while webhooks, pairings, deliveries and GDPR requests flow: nothing lost, nothing
 # written or delivered twice, every GDPR step once (CHAOS_* settings: docs/operations.md).
