@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use domain::{SupportInteraction, Timestamp};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::{write_transaction, AnyConnection};
-use service_kit::queue::{Claimed, Depth, Settle, Settlement, Status, Storage, Summary};
+use service_kit::queue::{settle_each, Claim, Claimed, Depth, Page, Settle, Settlement, Status, Storage, Summary};
 use std::num::NonZeroU32;
 use uuid::Uuid;
 
@@ -144,13 +144,8 @@ impl Storage for PairingOutbox {
     const QUEUE: &'static str = "pairing_outbox";
     type Item = Entry;
 
-    fn claim(
-        &self,
-        connection: &mut AnyConnection,
-        now: Timestamp,
-        limit: i64,
-        lease_until: Timestamp,
-    ) -> QueryResult<Vec<Claimed<Entry>>> {
+    fn claim(&self, connection: &mut AnyConnection, claim: Claim) -> QueryResult<Vec<Claimed<Entry>>> {
+        let (now, limit, lease_until) = (claim.now, claim.limit, claim.lease_until);
         let now_db = DbTimestamp::from(now);
         let lease_db = DbTimestamp::from(lease_until);
         let ids = service_kit::database::claim_due_ids(
@@ -217,47 +212,41 @@ impl Storage for PairingOutbox {
     }
 
     fn settle(&self, connection: &mut AnyConnection, settlements: &[Settlement]) -> QueryResult<usize> {
-        write_transaction(connection, |c| {
-            let mut settled = 0;
-            for settlement in settlements {
-                // Only while the entry is still this claim's: leased until its lease_until.
-                let mine = dsl::pairing_outbox
-                    .filter(dsl::id.eq(DbUuid(settlement.id)))
-                    .filter(dsl::next_attempt_at.eq(DbTimestamp::from(settlement.lease_until)))
-                    .filter(dsl::dead_at.is_null());
-                settled += match &settlement.settle {
-                    Settle::Done => diesel::delete(mine).execute(c)?,
-                    Settle::Retry { at, reason } => diesel::update(mine)
-                        .set((
-                            dsl::next_attempt_at.eq(DbTimestamp::from(*at)),
-                            dsl::last_error.eq(Some(reason.as_str())),
-                        ))
-                        .execute(c)?,
-                    Settle::Dead { reason } => diesel::update(mine)
-                        .set((
-                            dsl::dead_at.eq(Some(DbTimestamp::from(settlement.settled_at))),
-                            dsl::last_error.eq(Some(reason.as_str())),
-                        ))
-                        .execute(c)?,
-                    Settle::Postpone { at } => diesel::update(mine)
-                        .set((
-                            dsl::next_attempt_at.eq(DbTimestamp::from(*at)),
-                            dsl::attempts.eq(dsl::attempts - 1),
-                        ))
-                        .execute(c)?,
-                };
-            }
-            Ok(settled)
+        settle_each(connection, settlements, |c, settlement| {
+            // Only while the entry is still this claim's: leased until its lease_until.
+            let mine = dsl::pairing_outbox
+                .filter(dsl::id.eq(DbUuid(settlement.id)))
+                .filter(dsl::next_attempt_at.eq(DbTimestamp::from(settlement.lease_until)))
+                .filter(dsl::dead_at.is_null());
+            let (next, reason, dead_at) = match &settlement.settle {
+                Settle::Done => return diesel::delete(mine).execute(c),
+                Settle::Retry { at, reason } => (*at, Some(reason.as_str()), None),
+                Settle::Dead { reason } => (
+                    settlement.lease_until,
+                    Some(reason.as_str()),
+                    Some(settlement.settled_at),
+                ),
+                // The attempt given back (the outbox's job never postpones, but a queue may).
+                Settle::Postpone { at } => {
+                    let given_back = (
+                        dsl::next_attempt_at.eq(DbTimestamp::from(*at)),
+                        dsl::attempts.eq(dsl::attempts - 1),
+                    );
+                    return diesel::update(mine).set(given_back).execute(c);
+                }
+            };
+            diesel::update(mine)
+                .set((
+                    dsl::next_attempt_at.eq(DbTimestamp::from(next)),
+                    dsl::dead_at.eq(dead_at.map(DbTimestamp::from)),
+                    dsl::last_error.eq(reason),
+                ))
+                .execute(c)
         })
     }
 
-    fn list(
-        &self,
-        connection: &mut AnyConnection,
-        status: Status,
-        after: Option<(Timestamp, Uuid)>,
-        limit: i64,
-    ) -> QueryResult<Vec<Summary>> {
+    fn list(&self, connection: &mut AnyConnection, page: Page) -> QueryResult<Vec<Summary>> {
+        let (status, after, limit) = (page.status, page.after, page.limit);
         let mut query = dsl::pairing_outbox.filter(dsl::forgotten_by.is_null()).into_boxed();
         query = match status {
             Status::Dead => query.filter(dsl::dead_at.is_not_null()),

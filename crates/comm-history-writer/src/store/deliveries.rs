@@ -10,7 +10,7 @@ use domain::Timestamp;
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use service_kit::per_backend;
-use service_kit::queue::{Claimed, Depth, Settle, Settlement, Status, Storage, Summary};
+use service_kit::queue::{settle_each, Claim, Claimed, Depth, Page, Settle, Settlement, Status, Storage, Summary};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use uuid::Uuid;
@@ -223,13 +223,8 @@ impl Storage for DeliveryOutbox {
     const QUEUE: &'static str = "delivery_outbox";
     type Item = ToDeliver;
 
-    fn claim(
-        &self,
-        connection: &mut AnyConnection,
-        now: Timestamp,
-        limit: i64,
-        lease_until: Timestamp,
-    ) -> QueryResult<Vec<Claimed<ToDeliver>>> {
+    fn claim(&self, connection: &mut AnyConnection, claim: Claim) -> QueryResult<Vec<Claimed<ToDeliver>>> {
+        let (now, limit, lease_until) = (claim.now, claim.limit, claim.lease_until);
         use delivery_outbox::dsl;
         let now_db = DbTimestamp::from(now);
         let lease_db = DbTimestamp::from(lease_until);
@@ -320,59 +315,51 @@ impl Storage for DeliveryOutbox {
 
     fn settle(&self, connection: &mut AnyConnection, settlements: &[Settlement]) -> QueryResult<usize> {
         use delivery_outbox::dsl;
-        service_kit::database::write_transaction(connection, |c| {
-            let mut settled = 0;
-            for settlement in settlements {
-                // Only while the entry is still this claim's: pending, leased until its lease_until.
-                let mine = dsl::delivery_outbox
-                    .filter(dsl::id.eq(DbUuid(settlement.id)))
-                    .filter(dsl::status.eq(DeliveryStatus::Pending.as_str()))
-                    .filter(dsl::next_attempt_at.eq(DbTimestamp::from(settlement.lease_until)));
-                settled += match &settlement.settle {
-                    Settle::Done => diesel::update(mine)
-                        .set((
-                            dsl::status.eq(DeliveryStatus::Delivered.as_str()),
-                            dsl::delivered_at.eq(Some(DbTimestamp::from(settlement.settled_at))),
-                            dsl::last_error.eq(None::<String>),
-                            dsl::unanswered.eq(false),
-                            dsl::sending_until.eq(None::<DbTimestamp>),
-                        ))
-                        .execute(c)?,
-                    Settle::Retry { at, reason } => diesel::update(mine)
-                        .set((
-                            dsl::next_attempt_at.eq(DbTimestamp::from(*at)),
-                            dsl::last_error.eq(Some(reason.as_str())),
-                            dsl::sending_until.eq(None::<DbTimestamp>),
-                        ))
-                        .execute(c)?,
-                    Settle::Dead { reason } => diesel::update(mine)
-                        .set((
-                            dsl::status.eq(DeliveryStatus::Dead.as_str()),
-                            dsl::dead_at.eq(Some(DbTimestamp::from(settlement.settled_at))),
-                            dsl::last_error.eq(Some(reason.as_str())),
-                            dsl::sending_until.eq(None::<DbTimestamp>),
-                        ))
-                        .execute(c)?,
-                    // Held by a GDPR forget: nothing was sent, the attempt is given back.
-                    Settle::Postpone { at } => diesel::update(mine)
-                        .set((
-                            dsl::next_attempt_at.eq(DbTimestamp::from(*at)),
-                            dsl::attempts.eq(dsl::attempts - 1),
-                        ))
-                        .execute(c)?,
-                };
+        settle_each(connection, settlements, |c, settlement| {
+            // Only while the entry is still this claim's: pending, leased until its lease_until.
+            let mine = dsl::delivery_outbox
+                .filter(dsl::id.eq(DbUuid(settlement.id)))
+                .filter(dsl::status.eq(DeliveryStatus::Pending.as_str()))
+                .filter(dsl::next_attempt_at.eq(DbTimestamp::from(settlement.lease_until)));
+            let not_sending = dsl::sending_until.eq(None::<DbTimestamp>);
+            match &settlement.settle {
+                Settle::Done => {
+                    let delivered = (
+                        dsl::status.eq(DeliveryStatus::Delivered.as_str()),
+                        dsl::delivered_at.eq(Some(DbTimestamp::from(settlement.settled_at))),
+                        dsl::last_error.eq(None::<String>),
+                        dsl::unanswered.eq(false),
+                    );
+                    diesel::update(mine).set((delivered, not_sending)).execute(c)
+                }
+                Settle::Retry { at, reason } => {
+                    let again = (
+                        dsl::next_attempt_at.eq(DbTimestamp::from(*at)),
+                        dsl::last_error.eq(Some(reason.as_str())),
+                    );
+                    diesel::update(mine).set((again, not_sending)).execute(c)
+                }
+                Settle::Dead { reason } => {
+                    let dead = (
+                        dsl::status.eq(DeliveryStatus::Dead.as_str()),
+                        dsl::dead_at.eq(Some(DbTimestamp::from(settlement.settled_at))),
+                        dsl::last_error.eq(Some(reason.as_str())),
+                    );
+                    diesel::update(mine).set((dead, not_sending)).execute(c)
+                }
+                // Held by a GDPR forget: nothing was sent, the attempt is given back.
+                Settle::Postpone { at } => diesel::update(mine)
+                    .set((
+                        dsl::next_attempt_at.eq(DbTimestamp::from(*at)),
+                        dsl::attempts.eq(dsl::attempts - 1),
+                    ))
+                    .execute(c),
             }
-            Ok(settled)
         })
     }
 
-    fn list(
-        &self,
-        connection: &mut AnyConnection,
-        status: Status,
-        after: Option<(Timestamp, Uuid)>,
-        limit: i64,
-    ) -> QueryResult<Vec<Summary>> {
+    fn list(&self, connection: &mut AnyConnection, page: Page) -> QueryResult<Vec<Summary>> {
+        let (status, after, limit) = (page.status, page.after, page.limit);
         use delivery_outbox::dsl;
         let wanted = match status {
             Status::Pending => DeliveryStatus::Pending,

@@ -10,7 +10,7 @@ use interaction_pairing::outbox::PairingOutbox;
 use interaction_pairing::worker::{runner, OutboxRunner};
 use serde_json::{json, Value};
 use service_kit::database::DatabaseError;
-use service_kit::queue::{Drained, Settle, Settlement, Storage};
+use service_kit::queue::{Claim, Drained, Settle, Settlement, Storage};
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use std::sync::Arc;
 use test_support::TestApp;
@@ -261,7 +261,14 @@ async fn a_claim_whose_worker_died_is_claimed_again_when_its_lease_ends_and_its_
         .pool()
         .run(move |c| {
             PairingOutbox
-                .claim(c, now, 10, lease_until)
+                .claim(
+                    c,
+                    Claim {
+                        now,
+                        limit: 10,
+                        lease_until,
+                    },
+                )
                 .map_err(DatabaseError::from)
         })
         .await

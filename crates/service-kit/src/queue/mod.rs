@@ -209,6 +209,37 @@ impl Status {
     }
 }
 
+/// What a runner claims: up to `limit` entries due at `now`, leased until `lease_until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claim {
+    pub now: Timestamp,
+    pub limit: i64,
+    pub lease_until: Timestamp,
+}
+
+/// A page an operator asks for: `limit` entries in `status` after the keyset `after`
+/// (`created_at`, id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub status: Status,
+    pub after: Option<(Timestamp, Uuid)>,
+    pub limit: i64,
+}
+
+/// Settles each of `settlements` with `one` (answering how many rows it changed: 0 when the
+/// lease was no longer the claim's), in one write transaction; answers how many were settled.
+pub fn settle_each(
+    connection: &mut AnyConnection,
+    settlements: &[Settlement],
+    mut one: impl FnMut(&mut AnyConnection, &Settlement) -> QueryResult<usize>,
+) -> QueryResult<usize> {
+    crate::database::write_transaction(connection, |c| {
+        settlements
+            .iter()
+            .try_fold(0, |settled, settlement| Ok(settled + one(c, settlement)?))
+    })
+}
+
 /// An entry as operators see it: no personal data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
@@ -243,30 +274,19 @@ pub trait Storage: Send + Sync + 'static {
 
     type Item: Send + Sync + 'static;
 
-    /// Claims up to `limit` entries due at `now` (never one a GDPR forget holds, never a dead
-    /// letter), leases them until `lease_until` and counts their attempt, in one short
+    /// Claims up to `claim.limit` entries due at `claim.now` (never one a GDPR forget holds,
+    /// never a dead letter), leases them until `claim.lease_until` and counts their attempt, in one short
     /// transaction: `SKIP LOCKED` on PostgreSQL, SQLite's immediate transaction
     /// ([`crate::database::claim_due_ids`]).
-    fn claim(
-        &self,
-        connection: &mut AnyConnection,
-        now: Timestamp,
-        limit: i64,
-        lease_until: Timestamp,
-    ) -> QueryResult<Vec<Claimed<Self::Item>>>;
+    fn claim(&self, connection: &mut AnyConnection, claim: Claim) -> QueryResult<Vec<Claimed<Self::Item>>>;
 
     /// Settles claimed entries, each only while still leased until its `lease_until`; answers
     /// how many were settled.
     fn settle(&self, connection: &mut AnyConnection, settlements: &[Settlement]) -> QueryResult<usize>;
 
-    /// Entries in `status`, oldest first (`created_at`, then id), after the keyset `after`.
-    fn list(
-        &self,
-        connection: &mut AnyConnection,
-        status: Status,
-        after: Option<(Timestamp, Uuid)>,
-        limit: i64,
-    ) -> QueryResult<Vec<Summary>>;
+    /// `page.limit` entries in `page.status`, oldest first (`created_at`, then id), after the
+    /// keyset `page.after`.
+    fn list(&self, connection: &mut AnyConnection, page: Page) -> QueryResult<Vec<Summary>>;
 
     /// Where entry `id` stands: `None` when there is none (deleted once done, or never was).
     fn status_of(&self, connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<Status>>;

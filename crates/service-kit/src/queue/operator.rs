@@ -10,7 +10,7 @@
 //! A wrong parameter is a 422 problem naming it. [`openapi`] describes the three for a service's
 //! document, from the same contract types.
 
-use super::{Status, Storage, Summary};
+use super::{Page, Status, Storage, Summary};
 use crate::auth::{require, Scope};
 use crate::database::DbPool;
 use crate::pagination::{keyset_page, page_parameters};
@@ -98,7 +98,14 @@ async fn list<S: Storage>(
     };
     let storage = operated.storage.clone();
     let items = pool
-        .run(move |c| storage.list(c, status, after, limit + 1).map_err(ApiError::from))
+        .run(move |c| {
+            let page = Page {
+                status,
+                after,
+                limit: limit + 1,
+            };
+            storage.list(c, page).map_err(ApiError::from)
+        })
         .await?;
     let (items, next_cursor) = keyset_page(items, limit, |entry: &Summary| (entry.created_at, entry.id));
     let items = items.into_iter().map(entry).collect::<Result<_, _>>()?;

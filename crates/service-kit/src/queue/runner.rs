@@ -2,7 +2,7 @@
 
 use super::metrics::QueueMetrics;
 use super::policy::Policy;
-use super::{Claimed, Job, Outcome, Reason, Settle, Settlement, Storage};
+use super::{Claim, Claimed, Job, Outcome, Reason, Settle, Settlement, Storage};
 use crate::background::{Health, Shutdown};
 use crate::database::{DatabaseError, DbPool};
 use domain::Timestamp;
@@ -92,7 +92,14 @@ where
         let storage = self.storage.clone();
         let claimed = self
             .pool
-            .run(move |c| storage.claim(c, now, limit, lease_until).map_err(DatabaseError::from))
+            .run(move |c| {
+                let claim = Claim {
+                    now,
+                    limit,
+                    lease_until,
+                };
+                storage.claim(c, claim).map_err(DatabaseError::from)
+            })
             .await?;
         let mut drained = Drained {
             claimed: claimed.len(),
@@ -285,7 +292,7 @@ where
 mod tests {
     use super::*;
     use crate::database::{AnyConnection, DatabaseSettings, DatabaseUrl};
-    use crate::queue::{Budget, Depth, Policy, Status, Summary};
+    use crate::queue::{Budget, Depth, Page, Policy, Status, Summary};
     use diesel::QueryResult;
     use std::num::NonZeroU32;
     use std::sync::{Mutex, PoisonError};
@@ -316,13 +323,8 @@ mod tests {
         const QUEUE: &'static str = "memory";
         type Item = ();
 
-        fn claim(
-            &self,
-            _: &mut AnyConnection,
-            now: Timestamp,
-            limit: i64,
-            lease_until: Timestamp,
-        ) -> QueryResult<Vec<Claimed<()>>> {
+        fn claim(&self, _: &mut AnyConnection, claim: Claim) -> QueryResult<Vec<Claimed<()>>> {
+            let (now, limit, lease_until) = (claim.now, claim.limit, claim.lease_until);
             let mut rows = self.rows();
             let due = rows
                 .iter_mut()
@@ -367,13 +369,7 @@ mod tests {
             Ok(settled)
         }
 
-        fn list(
-            &self,
-            _: &mut AnyConnection,
-            _: Status,
-            _: Option<(Timestamp, Uuid)>,
-            _: i64,
-        ) -> QueryResult<Vec<Summary>> {
+        fn list(&self, _: &mut AnyConnection, _: Page) -> QueryResult<Vec<Summary>> {
             Ok(Vec::new())
         }
 
