@@ -44,6 +44,12 @@ struct PageOutcome {
     unusable: i32,
 }
 
+/// A count of this page as the sweep's counters hold it; a page holds at most a few hundred
+/// results, so one past `i32::MAX` is a fault, never saturated.
+fn count(n: usize) -> Result<i32, ApiError> {
+    i32::try_from(n).map_err(|_| ApiError::Unexpected(anyhow::anyhow!("a sweep page counted {n}")))
+}
+
 fn later_by(at: Timestamp, by: Duration) -> Result<Timestamp, ApiError> {
     Timestamp::from_offset_date_time(at.as_offset_date_time() + by)
         .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("a sweep time lies beyond year 9999")))
@@ -140,8 +146,11 @@ impl Sweeper {
                     Failure::Transient { reason, retry_after } => (reason, retry_after),
                     Failure::Permanent { reason } => (reason, None),
                 };
-                let wait = retry_after
-                    .unwrap_or_else(|| self.queue.backoff(u32::try_from(sweep.attempts).unwrap_or(u32::MAX)));
+                // Stored attempts below 0 are a corrupt row: an error, never a guess.
+                let attempts = u32::try_from(sweep.attempts).map_err(|_| {
+                    ApiError::Unexpected(anyhow::anyhow!("sweep {}: attempts {}", sweep.view.id, sweep.attempts))
+                })?;
+                let wait = retry_after.unwrap_or_else(|| self.queue.backoff(attempts));
                 tracing::warn!(reason = %reason, retry_in_ms = wait.as_millis() as u64, "a sweep page could not be read; its window waits");
                 sweep.view.last_error = Some(reason);
                 sweep.view.next_attempt_at = later_by(now, wait)?;
@@ -172,9 +181,10 @@ impl Sweeper {
         let settle = Duration::from_secs(self.settings.sweep_settle_seconds);
         let mut outcome = PageOutcome::default();
         let mut deliveries = Vec::new();
+        let (mut results, mut unusable) = (0, 0);
         for conversation in page.conversations.iter().filter(|c| c.settled(now, settle)) {
             for agent in &conversation.results {
-                outcome.results += 1;
+                results += 1;
                 match support_result(conversation, agent) {
                     Ok(result) => deliveries.push(
                         Delivery::prepare(result, &self.suppression, &self.handles, None)
@@ -182,12 +192,19 @@ impl Sweeper {
                             .swept(),
                     ),
                     Err(reason) => {
-                        outcome.unusable += 1;
+                        unusable += 1;
                         tracing::warn!(conversation_id = %conversation.conversation_id, reason = %reason, "a result in Genesys' analytics that the webhook would refuse too");
                     }
                 }
             }
         }
+        outcome.results = count(results)?;
+        outcome.unusable = count(unusable)?;
+        // Counted whether or not the page held anything usable besides.
+        self.metrics
+            .sweep_results
+            .with_label_values(&["unusable"])
+            .inc_by(unusable as u64);
         if deliveries.is_empty() {
             return Ok(outcome);
         }
@@ -227,20 +244,15 @@ impl Sweeper {
                 Ok::<_, ApiError>((recovered, confirmed, suppressed))
             })
             .await?;
-        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
-        outcome.recovered = count(recovered);
-        outcome.confirmed = count(confirmed);
-        outcome.suppressed = count(suppressed);
+        outcome.recovered = count(recovered)?;
+        outcome.confirmed = count(confirmed)?;
+        outcome.suppressed = count(suppressed)?;
         for (label, n) in [
-            ("recovered", outcome.recovered),
-            ("confirmed", outcome.confirmed),
-            ("suppressed", outcome.suppressed),
-            ("unusable", outcome.unusable),
+            ("recovered", recovered),
+            ("confirmed", confirmed),
+            ("suppressed", suppressed),
         ] {
-            self.metrics
-                .sweep_results
-                .with_label_values(&[label])
-                .inc_by(u64::try_from(n).unwrap_or(0));
+            self.metrics.sweep_results.with_label_values(&[label]).inc_by(n as u64);
         }
         if outcome.recovered > 0 {
             tracing::info!(
@@ -262,7 +274,7 @@ impl Sweeper {
         let settle = Duration::from_secs(self.settings.sweep_settle_seconds);
         let counts = &mut sweep.view.counts;
         counts.pages += 1;
-        counts.conversations += i32::try_from(page.conversations.len()).unwrap_or(i32::MAX);
+        counts.conversations += count(page.conversations.len())?;
         counts.results += outcome.results;
         counts.recovered += outcome.recovered;
         counts.confirmed += outcome.confirmed;
