@@ -124,7 +124,11 @@ scan() {
     {
       line = $0
       if (skipping) { if (line ~ /^[ \t]*}[ \t]*$/ && indent(line) == skip_indent) skipping = 0; next }
-      if (line ~ /^[ \t]*#\[cfg\(test\)\]/) { pending = 1; pending_indent = indent(line); next }
+      if (line ~ /^[ \t]*#\[cfg\(test\)\]/) {
+        pending = 1; pending_indent = indent(line)
+        sub(/#\[cfg\(test\)\][ \t]*/, "", line)
+        if (line ~ /^[ \t]*$/) next
+      }
       if (pending) {
         if (line ~ /^[ \t]*#\[/) next
         pending = 0
