@@ -176,7 +176,7 @@ def call(urls, method, path, token, body=None, headers=None, ok=(200, 201, 202),
 
 
 class Sink:
-    def __init__(self, latency_ms):
+    def __init__(self, latency_ms, idempotent):
         self.lock = threading.Lock()
         self.by_key = {}  # key -> {"id", "body"}
         self.resent = 0  # a key sent again (its answer was lost, or its worker died): answered as first
@@ -201,7 +201,12 @@ class Sink:
                     sink.received += 1
                     if key in sink.by_key:
                         sink.resent += 1
+                    if key in sink.by_key and idempotent:
                         answer = sink.by_key[key]["id"]
+                    elif key in sink.by_key:
+                        # A manager that ignores the key stores it again (the checks must see it).
+                        answer = str(uuid.uuid4())
+                        sink.by_key[f"{key}#{answer}"] = {"id": answer, "body": body}
                     else:
                         answer = str(uuid.uuid4())
                         sink.by_key[key] = {"id": answer, "body": body}
@@ -762,7 +767,7 @@ class Run:
         figures["deliveries stored at the sink (creates)"] = creates
         figures["deliveries stored at the sink (updates: a customer paired after its record was written)"] = updates
         figures["deliveries whose answer was lost (the writer died waiting)"] = self.sink.answers_lost
-        figures["deliveries sent again with the same key (stored once by the sink)"] = self.sink.resent
+        figures["deliveries sent again with the same key"] = self.sink.resent
         figures["deliveries lost"] = undelivered
         figures["deliveries stored twice"] = twice
 
@@ -854,11 +859,17 @@ def main():
         "--sink-latency-ms", type=int, default=env_int("CHAOS_SINK_LATENCY_MS", 400), help="the manager's answer, up to"
     )
     parser.add_argument(
+        "--sink-idempotent",
+        type=int,
+        default=env_int("CHAOS_SINK_IDEMPOTENT", 1),
+        help="0: a manager that ignores Idempotency-Key (a resent delivery is stored twice: the run must fail)",
+    )
+    parser.add_argument(
         "--sim-latency-ms", type=int, default=env_int("CHAOS_SIM_LATENCY_MS", 50), help="Genesys' answers (genesys-sim)"
     )
     args = parser.parse_args()
 
-    sink = Sink(args.sink_latency_ms)
+    sink = Sink(args.sink_latency_ms, args.sink_idempotent)
     sim_port = free_port()
     sim_log = open(os.path.join(args.work_dir, "genesys-sim.log"), "wb")
     sim = subprocess.Popen(
