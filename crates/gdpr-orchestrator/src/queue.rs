@@ -15,8 +15,8 @@ use crate::store::{active_statuses, timestamp};
 use diesel::prelude::*;
 use domain::Timestamp;
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
-use service_kit::database::{claim_due_ids, write_transaction, AnyConnection};
-use service_kit::queue::{Claimed, Depth, Settle, Settlement, Status, Storage, Summary};
+use service_kit::database::{claim_due_ids, AnyConnection};
+use service_kit::queue::{settle_each, Claim, Claimed, Depth, Page, Settle, Settlement, Status, Storage, Summary};
 use std::num::NonZeroU32;
 use uuid::Uuid;
 
@@ -33,14 +33,13 @@ impl Storage for GdprRequests {
 
     type Item = Uuid;
 
-    fn claim(
-        &self,
-        connection: &mut AnyConnection,
-        now: Timestamp,
-        limit: i64,
-        lease_until: Timestamp,
-    ) -> QueryResult<Vec<Claimed<Uuid>>> {
+    fn claim(&self, connection: &mut AnyConnection, claim: Claim) -> QueryResult<Vec<Claimed<Uuid>>> {
         use gdpr_requests::dsl;
+        let Claim {
+            now,
+            limit,
+            lease_until,
+        } = claim;
         let ids = claim_due_ids(
             connection,
             |c| {
@@ -102,67 +101,57 @@ impl Storage for GdprRequests {
 
     fn settle(&self, connection: &mut AnyConnection, settlements: &[Settlement]) -> QueryResult<usize> {
         use gdpr_requests::dsl;
-        write_transaction(connection, |c| {
-            let mut settled = 0;
-            for settlement in settlements {
-                let claimed = || {
-                    dsl::gdpr_requests
-                        .filter(dsl::id.eq(DbUuid(settlement.id)))
-                        .filter(dsl::claimed_until.eq(Some(DbTimestamp::from(settlement.lease_until))))
-                        .filter(dsl::dead_at.is_null())
-                };
-                let none = None::<DbTimestamp>;
-                let applied = match &settlement.settle {
-                    // Done: nothing is due now (the request waits for a person, or is finished).
-                    // Postponed: waiting by design (a grace window, Genesys Cloud's work), due at
-                    // `at`. Either way nothing failed: its run of failures, if any, is over.
-                    Settle::Done | Settle::Postpone { .. } => {
-                        if let Settle::Postpone { at } = &settlement.settle {
-                            diesel::update(claimed())
-                                .set(dsl::next_attempt_at.eq(DbTimestamp::from(*at)))
-                                .execute(c)?;
-                        }
+        settle_each(connection, settlements, |c, settlement| {
+            let claimed = || {
+                dsl::gdpr_requests
+                    .filter(dsl::id.eq(DbUuid(settlement.id)))
+                    .filter(dsl::claimed_until.eq(Some(DbTimestamp::from(settlement.lease_until))))
+                    .filter(dsl::dead_at.is_null())
+            };
+            let none = None::<DbTimestamp>;
+            match &settlement.settle {
+                // Done: nothing is due now (the request waits for a person, or is finished).
+                // Postponed: waiting by design (a grace window, Genesys Cloud's work), due at
+                // `at`. Either way nothing failed: its run of failures, if any, is over.
+                Settle::Done | Settle::Postpone { .. } => {
+                    if let Settle::Postpone { at } = &settlement.settle {
                         diesel::update(claimed())
-                            .set((
-                                dsl::claimed_until.eq(none),
-                                dsl::attempts.eq(0),
-                                dsl::retry_since.eq(none),
-                                dsl::last_error.eq(None::<String>),
-                                dsl::version.eq(dsl::version + 1),
-                            ))
-                            .execute(c)?
+                            .set(dsl::next_attempt_at.eq(DbTimestamp::from(*at)))
+                            .execute(c)?;
                     }
-                    Settle::Retry { at, reason } => diesel::update(claimed())
+                    diesel::update(claimed())
                         .set((
-                            dsl::next_attempt_at.eq(DbTimestamp::from(*at)),
                             dsl::claimed_until.eq(none),
-                            dsl::last_error.eq(Some(reason.as_str().to_owned())),
+                            dsl::attempts.eq(0),
+                            dsl::retry_since.eq(none),
+                            dsl::last_error.eq(None::<String>),
                             dsl::version.eq(dsl::version + 1),
                         ))
-                        .execute(c)?,
-                    Settle::Dead { reason } => diesel::update(claimed())
-                        .set((
-                            dsl::dead_at.eq(Some(DbTimestamp::from(settlement.settled_at))),
-                            dsl::claimed_until.eq(none),
-                            dsl::last_error.eq(Some(reason.as_str().to_owned())),
-                            dsl::version.eq(dsl::version + 1),
-                        ))
-                        .execute(c)?,
-                };
-                settled += applied;
+                        .execute(c)
+                }
+                Settle::Retry { at, reason } => diesel::update(claimed())
+                    .set((
+                        dsl::next_attempt_at.eq(DbTimestamp::from(*at)),
+                        dsl::claimed_until.eq(none),
+                        dsl::last_error.eq(Some(reason.as_str().to_owned())),
+                        dsl::version.eq(dsl::version + 1),
+                    ))
+                    .execute(c),
+                Settle::Dead { reason } => diesel::update(claimed())
+                    .set((
+                        dsl::dead_at.eq(Some(DbTimestamp::from(settlement.settled_at))),
+                        dsl::claimed_until.eq(none),
+                        dsl::last_error.eq(Some(reason.as_str().to_owned())),
+                        dsl::version.eq(dsl::version + 1),
+                    ))
+                    .execute(c),
             }
-            Ok(settled)
         })
     }
 
-    fn list(
-        &self,
-        connection: &mut AnyConnection,
-        status: Status,
-        after: Option<(Timestamp, Uuid)>,
-        limit: i64,
-    ) -> QueryResult<Vec<Summary>> {
+    fn list(&self, connection: &mut AnyConnection, page: Page) -> QueryResult<Vec<Summary>> {
         use gdpr_requests::dsl;
+        let Page { status, after, limit } = page;
         let mut query = dsl::gdpr_requests
             .select((
                 dsl::id,
