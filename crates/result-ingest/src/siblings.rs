@@ -6,8 +6,7 @@
 use crate::settings::IngestSettings;
 use contracts::gateway::{AgentName, ConversationPage, ConversationResultsQuery, WrapupName};
 use contracts::history::{
-    AssignedBy as AssignmentSource, Assignment, CommunicationRecord, RecordBatch, RecordBatchEntry, RecordBatchResults,
-    RecordOutcome, Updated,
+    Assignment, CommunicationRecord, RecordBatch, RecordBatchEntry, RecordBatchResults, RecordOutcome, Updated,
 };
 use contracts::pairing::{PairingsLookup, PairingsOf};
 use contracts::{Client, ClientError};
@@ -63,12 +62,8 @@ pub struct Pairings {
 }
 
 /// How a customer came to an interaction whose record is written: paired before (`Pairing`), or
-/// after the record's customers were looked up (`LatePairing`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AssignedBy {
-    Pairing,
-    LatePairing,
-}
+/// after the record's customers were looked up (`LatePairing`): the assignment's own `source`.
+pub use contracts::history::AssignedBy;
 
 /// An answer that settles a call without its body: 404, 409 or 410.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,10 +290,7 @@ impl Siblings {
         let assignment = Assignment {
             interaction_id,
             customer_id,
-            source: match by {
-                AssignedBy::Pairing => AssignmentSource::Pairing,
-                AssignedBy::LatePairing => AssignmentSource::LatePairing,
-            },
+            source: by,
         };
         self.history
             .post("/internal/customerAssignments")
