@@ -103,16 +103,16 @@ impl Services {
         let ingest = self.metrics("result-ingest").await;
         let writer = self.metrics("comm-history-writer").await;
         let gdpr = self.metrics("gdpr-orchestrator").await;
+        // Each queue's figures as service-kit's queues export them: `ccbridge_queue_*{queue}`.
+        let inbox = |metric: &str| {
+            ingest
+                .as_deref()
+                .and_then(|m| sample(m, metric, Some(("queue", "ingest_inbox"))))
+        };
         Figures {
-            pending_events: ingest
-                .as_deref()
-                .and_then(|m| sample(m, "ccbridge_ingest_queue_depth", Some(("status", "pending")))),
-            dead_events: ingest
-                .as_deref()
-                .and_then(|m| sample(m, "ccbridge_ingest_queue_depth", Some(("status", "dead")))),
-            oldest_pending_seconds: ingest
-                .as_deref()
-                .and_then(|m| sample(m, "ccbridge_ingest_oldest_pending_age_seconds", None)),
+            pending_events: inbox("ccbridge_queue_depth"),
+            dead_events: inbox("ccbridge_queue_dead"),
+            oldest_pending_seconds: inbox("ccbridge_queue_oldest_pending_age_seconds"),
             unassigned_records: writer
                 .as_deref()
                 .and_then(|m| sample(m, "ccbridge_records_unassigned", None)),
@@ -153,11 +153,11 @@ mod tests {
 
     #[test]
     fn a_sample_is_found_by_name_and_label() {
-        let text = "# HELP x\nccbridge_ingest_queue_depth{service=\"result-ingest\",status=\"dead\"} 2\n\
-                    ccbridge_ingest_queue_depth{service=\"result-ingest\",status=\"pending\"} 7\n\
-                    ccbridge_ingest_queue_depth_other 9\nccbridge_gdpr_overdue_requests 1\n";
+        let text = "# HELP x\nccbridge_queue_depth{queue=\"delivery_outbox\",service=\"comm-history-writer\"} 2\n\
+                    ccbridge_queue_depth{queue=\"ingest_inbox\",service=\"result-ingest\"} 7\n\
+                    ccbridge_queue_depth_other 9\nccbridge_gdpr_overdue_requests 1\n";
         assert_eq!(
-            sample(text, "ccbridge_ingest_queue_depth", Some(("status", "pending"))),
+            sample(text, "ccbridge_queue_depth", Some(("queue", "ingest_inbox"))),
             Some(7.0)
         );
         assert_eq!(sample(text, "ccbridge_gdpr_overdue_requests", None), Some(1.0));
