@@ -462,6 +462,38 @@ pub struct Bundle {
     pub data: BTreeMap<String, BTreeMap<String, Vec<serde_json::Value>>>,
 }
 
+impl Bundle {
+    /// Each file the manifest lists, with the exact bytes its checksum covers (the JSON array at
+    /// `data.<participant>.<category>`, pretty-printed), each checked against the manifest: a
+    /// file missing from the data or whose bytes do not match is an error naming the
+    /// participant and category, never the data.
+    pub fn verified_files(&self) -> Result<Vec<(&ManifestFile, Vec<u8>)>, String> {
+        use sha2::Digest as _;
+        self.manifest
+            .files
+            .iter()
+            .map(|file| {
+                let (participant, category) = (&file.participant, &file.category);
+                let items = self
+                    .data
+                    .get(participant)
+                    .and_then(|categories| categories.get(category))
+                    .ok_or_else(|| format!("{participant}/{category}: listed in the manifest but not in the bundle"))?;
+                let bytes = serde_json::to_vec_pretty(items)
+                    .map_err(|_| format!("{participant}/{category}: could not be written out"))?;
+                let digest = sha2::Sha256::digest(&bytes);
+                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                if hex != file.sha256 {
+                    return Err(format!(
+                        "{participant}/{category}: checksum does not match the manifest"
+                    ));
+                }
+                Ok((file, bytes))
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -488,5 +520,46 @@ mod tests {
             serde_json::to_value([AllowedAction::Confirm, AllowedAction::Download]).unwrap(),
             serde_json::json!(["confirm", "download"])
         );
+    }
+
+    #[test]
+    fn a_bundle_answers_each_file_checked_against_its_manifest() {
+        use sha2::Digest as _;
+        let items = vec![serde_json::json!({ "id": 1 })];
+        let bytes = serde_json::to_vec_pretty(&items).unwrap();
+        let sha256: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let at = Timestamp::parse("2026-12-06T10:00:00Z").unwrap();
+        let mut bundle = Bundle {
+            manifest: Manifest {
+                request_id: Uuid::nil(),
+                reference: None,
+                received_at: at,
+                completed_at: Some(at),
+                generated_at: at,
+                format: "f".to_owned(),
+                files: vec![ManifestFile {
+                    path: "p/c.json".to_owned(),
+                    participant: "p".to_owned(),
+                    category: "c".to_owned(),
+                    count: 1,
+                    sha256,
+                }],
+                genesys_cloud_results: Vec::new(),
+            },
+            data: [("p".to_owned(), [("c".to_owned(), items)].into())].into(),
+        };
+        let files = bundle.verified_files().unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].1, bytes);
+        bundle.data.get_mut("p").unwrap().get_mut("c").unwrap()[0] = serde_json::json!({ "id": 2 });
+        assert_eq!(
+            bundle.verified_files().unwrap_err(),
+            "p/c: checksum does not match the manifest"
+        );
+        bundle.data.clear();
+        assert!(bundle.verified_files().unwrap_err().contains("not in the bundle"));
     }
 }

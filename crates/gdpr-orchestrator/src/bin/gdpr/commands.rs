@@ -11,7 +11,6 @@ use contracts::{Client, ClientError};
 use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::SecretString;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -375,22 +374,12 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
     std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// `manifest.json` and one file per participant and category, checked against the manifest.
+/// `manifest.json` and one file per participant and category, each checked against the manifest
+/// (`Bundle::verified_files`).
 fn write_bundle(directory: &Path, bundle: &Bundle) -> Result<(), String> {
     write_json(&directory.join("manifest.json"), &bundle.manifest)?;
-    for file in &bundle.manifest.files {
+    for (file, bytes) in bundle.verified_files()? {
         let (participant, category) = (&file.participant, &file.category);
-        let items = bundle
-            .data
-            .get(participant)
-            .and_then(|categories| categories.get(category))
-            .ok_or_else(|| format!("{participant}/{category}: listed in the manifest but not in the bundle"))?;
-        let bytes = serde_json::to_vec_pretty(items).map_err(|e| e.to_string())?;
-        if hex::encode(Sha256::digest(&bytes)) != file.sha256 {
-            return Err(format!(
-                "{participant}/{category}: checksum does not match the manifest"
-            ));
-        }
         let folder = directory.join(participant);
         std::fs::create_dir_all(&folder).map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
         std::fs::write(folder.join(format!("{category}.json")), bytes)
