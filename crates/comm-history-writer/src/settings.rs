@@ -187,20 +187,22 @@ impl DeliverySettings {
                 problems.push("delivery.external_id_pointer: must be a JSON pointer (/id) or empty".to_owned());
             }
             match self.update_mode {
-                UpdateMode::Patch | UpdateMode::Put => {
-                    let template = self.update_url_template.as_deref().unwrap_or_default();
-                    if !is_http(template) || !(template.contains("{externalId}") || template.contains("{recordId}")) {
-                        problems.push(format!(
-                            "delivery.update_url_template: must be {must_be} naming {{externalId}} or {{recordId}}"
-                        ));
+                UpdateMode::Patch | UpdateMode::Put => match self.update_url_template.as_deref() {
+                    Some(template)
+                        if is_http(template)
+                            && (template.contains("{externalId}") || template.contains("{recordId}")) =>
+                    {
+                        if template.contains("{externalId}") && self.external_id_pointer.is_none() {
+                            problems.push(
+                                "delivery.external_id_pointer: must be set when update_url_template names {externalId}"
+                                    .to_owned(),
+                            );
+                        }
                     }
-                    if template.contains("{externalId}") && self.external_id_pointer.is_none() {
-                        problems.push(
-                            "delivery.external_id_pointer: must be set when update_url_template names {externalId}"
-                                .to_owned(),
-                        );
-                    }
-                }
+                    _ => problems.push(format!(
+                        "delivery.update_url_template: must be {must_be} naming {{externalId}} or {{recordId}}"
+                    )),
+                },
                 UpdateMode::NewRecord => {}
             }
         }
