@@ -75,17 +75,9 @@ fn of_agent(reach: &Reach<'_>) -> RecordFilter {
     )
 }
 
-fn visible() -> RecordFilter {
-    Box::new(communication_records::forgotten_by.is_null())
-}
-
 /// Records showing one of the subject's agents: visible, and the agent not hidden on them.
 fn showing_agent(reach: &Reach<'_>) -> RecordFilter {
-    Box::new(
-        visible()
-            .and(of_agent(reach))
-            .and(communication_records::agent_redacted.eq(false)),
-    )
+    Box::new(Records::agent_shown().and(of_agent(reach)))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> QueryResult<serde_json::Value> {
@@ -148,15 +140,14 @@ impl CommunicationRecords {
 
 impl GdprStore for CommunicationRecords {
     fn count(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
-        let customer = Records::count_where(connection, Box::new(visible().and(of_customer(reach))))?;
-        let agent = Records::count_where(connection, showing_agent(reach))?;
+        let (customer, agent) = Records::count_customers_and_agents(connection, of_customer(reach), of_agent(reach))?;
         counts([(COMMUNICATIONS, customer), (AGENT_COMMUNICATIONS, agent)]).map(ParticipantReport::done)
     }
 
     fn export(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
         let order = (communication_records::communicated_at, communication_records::id);
         let records = communication_records::table
-            .filter(visible().and(of_customer(reach)))
+            .filter(Records::visible().and(of_customer(reach)))
             .select(RecordRow::as_select())
             .order(order)
             .load::<RecordRow>(connection)?
@@ -209,7 +200,7 @@ impl GdprStore for CommunicationRecords {
                 }))
             })
             .collect::<QueryResult<Vec<_>>>()?;
-        let record_ids = Records::ids_where(connection, Box::new(visible().and(of_customer(reach))))?;
+        let record_ids = Records::ids_where(connection, Box::new(Records::visible().and(of_customer(reach))))?;
         // What the manager holds, or may hold (an attempt whose answer was lost: not delivered,
         // its lastError says why).
         let delivered = deliveries::copies_of(connection, &record_ids, Timestamp::now())?
@@ -240,7 +231,7 @@ impl GdprStore for CommunicationRecords {
             .is_not_null()
             .and(dsl::customer_id.ne_all(reach.customers()).assume_not_null())
             .and(found_by_handle_or_interaction(reach));
-        let n = Records::count_where(connection, Box::new(visible().and(elsewhere)))?;
+        let n = Records::count_where(connection, Box::new(Records::visible().and(elsewhere)))?;
         counts_if_any(COMMUNICATIONS, n)
     }
 

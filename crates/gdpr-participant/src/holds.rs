@@ -180,6 +180,8 @@ pub trait HeldTable {
     fn ids_where(connection: &mut AnyConnection, filter: Filter<Self::Table>) -> QueryResult<Vec<Uuid>>;
     /// How many rows `filter` finds.
     fn count_where(connection: &mut AnyConnection, filter: Filter<Self::Table>) -> QueryResult<i64>;
+    /// The rows no request holds.
+    fn visible() -> Filter<Self::Table>;
 
     /// The kind of hold on agents; asking it of a table whose rows name none is an error.
     fn agent_hold() -> QueryResult<&'static str> {
@@ -381,7 +383,38 @@ macro_rules! held_table {
                 use ::diesel::prelude::*;
                 $table::table.filter(filter).count().get_result(connection)
             }
+
+            fn visible() -> $crate::holds::Filter<$table::table> {
+                use ::diesel::prelude::*;
+                Box::new($table::forgotten_by.is_null())
+            }
         }
+
+        $(
+            impl $name {
+                /// The rows no request holds whose agent is shown (no request holds the agent).
+                #[allow(dead_code)]
+                fn agent_shown() -> $crate::holds::Filter<$table::table> {
+                    use ::diesel::prelude::*;
+                    let _hold: &str = $agent; // (what makes this impl one for agent tables only)
+                    Box::new($table::forgotten_by.is_null().and($table::agent_redacted.eq(false)))
+                }
+
+                /// How many visible rows `of_customer` finds, and how many of the rows `of_agent`
+                /// finds show their agent.
+                fn count_customers_and_agents(
+                    connection: &mut ::service_kit::database::AnyConnection,
+                    of_customer: $crate::holds::Filter<$table::table>,
+                    of_agent: $crate::holds::Filter<$table::table>,
+                ) -> ::diesel::QueryResult<(i64, i64)> {
+                    use $crate::holds::HeldTable as _;
+                    use ::diesel::prelude::*;
+                    let customers = Self::count_where(connection, Box::new(Self::visible().and(of_customer)))?;
+                    let agents = Self::count_where(connection, Box::new(Self::agent_shown().and(of_agent)))?;
+                    Ok((customers, agents))
+                }
+            }
+        )?
     };
     (@agent $table:ident, $connection:ident, $ids:ident, $hidden:ident) => {{
         let _ = ($connection, $ids, $hidden);

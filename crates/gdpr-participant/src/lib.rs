@@ -242,16 +242,29 @@ fn check_signature(req: &HttpRequest, body: &[u8]) -> Result<(), ApiError> {
         })
 }
 
+/// The body of `req`, once gdpr-orchestrator's signature over it is checked (before anything is
+/// parsed).
+fn signed_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<(HttpRequest, web::Bytes), ApiError>> {
+    let req = req.clone();
+    let body = read_body(&req, payload);
+    Box::pin(async move {
+        let body = body.await?;
+        check_signature(&req, &body)?;
+        Ok((req, body))
+    })
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for SignedCall<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let body = read_body(&req, payload);
+        let signed = signed_body(req, payload);
         Box::pin(async move {
-            let body = body.await?;
-            check_signature(&req, &body)?;
+            let (req, body) = signed.await?;
             if !is_json(&req) {
                 return Err(ApiError::UnsupportedMediaType);
             }
@@ -265,12 +278,8 @@ impl FromRequest for Signed {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let body = read_body(&req, payload);
-        Box::pin(async move {
-            check_signature(&req, &body.await?)?;
-            Ok(Signed)
-        })
+        let signed = signed_body(req, payload);
+        Box::pin(async move { signed.await.map(|_| Signed) })
     }
 }
 

@@ -78,17 +78,9 @@ fn of_agent(reach: &Reach<'_>) -> EventFilter {
     Box::new(inbox_events::user_id.eq_any(reach.agents()))
 }
 
-fn visible() -> EventFilter {
-    Box::new(inbox_events::forgotten_by.is_null())
-}
-
 /// Agent results still showing the agent.
 fn showing_agent(reach: &Reach<'_>) -> EventFilter {
-    Box::new(
-        visible()
-            .and(of_agent(reach))
-            .and(inbox_events::agent_redacted.eq(false)),
-    )
+    Box::new(Events::agent_shown().and(of_agent(reach)))
 }
 
 fn corrupt(e: serde_json::Error) -> diesel::result::Error {
@@ -137,15 +129,14 @@ impl WebhookResults {
 
 impl GdprStore for WebhookResults {
     fn count(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
-        let results = Events::count_where(connection, Box::new(visible().and(of_customer(reach))))?;
-        let agent = Events::count_where(connection, showing_agent(reach))?;
+        let (results, agent) = Events::count_customers_and_agents(connection, of_customer(reach), of_agent(reach))?;
         counts([(RESULTS, results), (AGENT_RESULTS, agent)]).map(ParticipantReport::done)
     }
 
     fn export(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
         let order = (inbox_events::accepted_at, inbox_events::id);
         let rows: Vec<(DbUuid, String, String, DbTimestamp)> = inbox_events::table
-            .filter(visible().and(of_customer(reach)))
+            .filter(Events::visible().and(of_customer(reach)))
             .select((
                 inbox_events::id,
                 inbox_events::payload,
@@ -201,7 +192,7 @@ impl GdprStore for WebhookResults {
     /// Visible results a handle finds whose interaction is attributed to another customer.
     fn left_out(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<CategoryCounts> {
         let elsewhere = inbox_events::conversation_id.eq_any(reach.elsewhere());
-        let found = visible().and(by_handle(reach.subject)).and(elsewhere);
+        let found = Events::visible().and(by_handle(reach.subject)).and(elsewhere);
         counts_if_any(RESULTS, Events::count_where(connection, Box::new(found))?)
     }
 
