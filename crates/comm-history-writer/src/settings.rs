@@ -80,6 +80,10 @@ struct DeliveryKeys {
     external_id_pointer: String,
     worker_enabled: bool,
     ca_bundle: String,
+    /// Replaced by `retry_budget` (`"50 attempts"`): refused, so a setting of it is not
+    /// silently ignored.
+    #[serde(default)]
+    max_attempts: Option<serde::de::IgnoredAny>,
 }
 
 /// The `[delivery]` section: the bank's communication-history-manager, if records go there too.
@@ -116,6 +120,9 @@ impl TryFrom<DeliveryKeys> for DeliverySettings {
     type Error = String;
 
     fn try_from(keys: DeliveryKeys) -> Result<Self, String> {
+        if keys.max_attempts.is_some() {
+            return Err("delivery.max_attempts: replaced by delivery.retry_budget (e.g. \"50 attempts\")".to_owned());
+        }
         let url = given(keys.url)
             .map(|url| Url::parse(&url).map_err(|_| "delivery.url: not a URL".to_owned()))
             .transpose()?;

@@ -118,3 +118,48 @@ async fn outside_development_the_manager_is_https_and_its_ca_bundle_a_file_of_ce
     std::fs::remove_file(not_pem).unwrap();
     std::fs::remove_file(pem).unwrap();
 }
+
+#[test]
+fn the_credentials_are_one_kind_and_a_replaced_key_is_refused_by_name() {
+    let keys = |extra: serde_json::Value| {
+        let mut keys = serde_json::json!({
+            "url": "https://chm.bank.example/communicationRecords",
+            "bearer_token": "",
+            "basic_username": "",
+            "basic_password": "",
+            "timeout_ms": 10000,
+            "update_mode": "new_record",
+            "update_url_template": "",
+            "external_id_pointer": "",
+            "worker_enabled": true,
+            "ca_bundle": "",
+        });
+        keys.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        serde_json::from_value::<DeliverySettings>(keys)
+    };
+    let plain = keys(serde_json::json!({})).unwrap();
+    assert!(matches!(
+        plain.credentials,
+        comm_history_writer::settings::Credentials::None
+    ));
+    assert_eq!(plain.external_id_pointer, None, "empty is none");
+    let basic = keys(serde_json::json!({ "basic_username": "ccbridge", "basic_password": "secret" })).unwrap();
+    assert!(
+        matches!(basic.credentials, comm_history_writer::settings::Credentials::Basic { ref username, .. } if username == "ccbridge")
+    );
+    let both = keys(serde_json::json!({ "basic_username": "ccbridge", "bearer_token": "token" })).unwrap_err();
+    assert!(
+        both.to_string()
+            .contains("delivery.bearer_token: set it or delivery.basic_username, not both"),
+        "{both}"
+    );
+    let replaced = keys(serde_json::json!({ "max_attempts": 50 })).unwrap_err();
+    assert!(
+        replaced
+            .to_string()
+            .contains("delivery.max_attempts: replaced by delivery.retry_budget"),
+        "{replaced}"
+    );
+    let none = keys(serde_json::json!({ "url": "" })).unwrap();
+    assert!(!none.enabled());
+}
