@@ -1,7 +1,8 @@
 //! `POST /internal/pairings/lookup`: many interactions' pairings in one call.
 
 use crate::helpers::{example, spawn_app, BOFE, INTERNAL};
-use serde_json::{json, Value};
+use contracts::pairing::PairingsOf;
+use serde_json::json;
 use test_support::{assert_problem, problem_locations};
 
 #[tokio::test]
@@ -26,17 +27,17 @@ async fn a_lookup_answers_the_pairings_found_and_leaves_out_the_rest() {
     ]});
     let response = app.post_json("/internal/pairings/lookup", INTERNAL, &body).await;
     assert_eq!(response.status().as_u16(), 200);
-    let answer: Value = response.json().await.unwrap();
-    let mut found: Vec<(String, String)> = answer["pairings"]
-        .as_array()
-        .unwrap()
+    // Read as result-ingest reads it: the contract's type, without who paired.
+    let answer: PairingsOf = response.json().await.unwrap();
+    assert!(answer.held_interaction_ids.is_empty());
+    assert!(answer
+        .pairings
         .iter()
-        .map(|p| {
-            (
-                p["interactionId"].as_str().unwrap().to_owned(),
-                p["customerId"].as_str().unwrap().to_owned(),
-            )
-        })
+        .all(|p| p.customers.iter().all(|c| c.paired_by.is_none())));
+    let mut found: Vec<(String, String)> = answer
+        .pairings
+        .iter()
+        .map(|p| (p.interaction_id.to_string(), p.customer_id.to_string()))
         .collect();
     found.sort();
     assert_eq!(
