@@ -215,9 +215,13 @@ mod tests {
 
     #[test]
     fn a_batch_result_without_its_outcome_is_refused() {
-        assert!(serde_json::from_str::<RecordBatchResult>(r#"{"idempotencyKey":"k","recordId":null,"detail":null}"#).is_err());
+        assert!(
+            serde_json::from_str::<RecordBatchResult>(r#"{"idempotencyKey":"k","recordId":null,"detail":null}"#)
+                .is_err()
+        );
         let result: RecordBatchResult =
-            serde_json::from_str(r#"{"idempotencyKey":"k","outcome":"erased","recordId":null,"detail":"gone"}"#).unwrap();
+            serde_json::from_str(r#"{"idempotencyKey":"k","outcome":"erased","recordId":null,"detail":"gone"}"#)
+                .unwrap();
         assert_eq!(result.outcome, RecordOutcome::Erased);
     }
 }
