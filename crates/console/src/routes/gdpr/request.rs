@@ -183,6 +183,15 @@ async fn request(
     request_page(&services, person, id, None).await
 }
 
+/// The request a form of its page was sent for, and the DPO who sent it (the form's token
+/// checked).
+fn sent_by_dpo(session: &Session, path: &str, csrf: Option<&str>) -> Result<(uuid::Uuid, Person), Refusal> {
+    let id = parse_id(path)?;
+    let person = session::require_role(session, &format!("/gdpr/requests/{id}"), Role::Dpo)?;
+    session::check_form_token(&person, csrf)?;
+    Ok((id, person))
+}
+
 #[derive(Deserialize)]
 struct FormToken {
     csrf: Option<String>,
@@ -194,9 +203,7 @@ async fn confirm(
     path: web::Path<String>,
     form: web::Form<FormToken>,
 ) -> Result<HttpResponse, Refusal> {
-    let id = parse_id(&path)?;
-    let person = session::require_role(&session, &format!("/gdpr/requests/{id}"), Role::Dpo)?;
-    session::check_form_token(&person, form.csrf.as_deref())?;
+    let (id, person) = sent_by_dpo(&session, &path, form.csrf.as_deref())?;
     let answer = services
         .gdpr
         .post(&format!("/gdpr/requests/{id}/confirm"))
@@ -240,9 +247,7 @@ async fn extend(
     path: web::Path<String>,
     form: web::Form<ExtendForm>,
 ) -> Result<HttpResponse, Refusal> {
-    let id = parse_id(&path)?;
-    let person = session::require_role(&session, &format!("/gdpr/requests/{id}"), Role::Dpo)?;
-    session::check_form_token(&person, form.csrf.as_deref())?;
+    let (id, person) = sent_by_dpo(&session, &path, form.csrf.as_deref())?;
     let body = ExtendDeadline {
         months: form.months,
         reason: form.reason.trim().to_owned(),
@@ -269,9 +274,7 @@ async fn undo(
     path: web::Path<String>,
     form: web::Form<UndoForm>,
 ) -> Result<HttpResponse, Refusal> {
-    let id = parse_id(&path)?;
-    let person = session::require_role(&session, &format!("/gdpr/requests/{id}"), Role::Dpo)?;
-    session::check_form_token(&person, form.csrf.as_deref())?;
+    let (id, person) = sent_by_dpo(&session, &path, form.csrf.as_deref())?;
     let body = UndoForget {
         reference: form.reference.trim().to_owned(),
     };
@@ -299,9 +302,7 @@ async fn bundle(
     path: web::Path<String>,
     form: web::Form<FormToken>,
 ) -> Result<HttpResponse, Refusal> {
-    let id = parse_id(&path)?;
-    let person = session::require_role(&session, &format!("/gdpr/requests/{id}"), Role::Dpo)?;
-    session::check_form_token(&person, form.csrf.as_deref())?;
+    let (id, person) = sent_by_dpo(&session, &path, form.csrf.as_deref())?;
     let bundle = match services
         .gdpr
         .get(&format!("/gdpr/requests/{id}/export"))
