@@ -66,9 +66,7 @@ async fn main() {
             &prometheus::Registry::new(),
         )
         .unwrap();
-        background.spawn("ingest worker", |shutdown, health| {
-            service_kit::queue::run(worker, shutdown, health)
-        });
+        background.spawn("ingest_inbox", |shutdown, health| worker.run(shutdown, health));
     }
 
     // The schedule's watermark is set before the first conversation starts.

@@ -50,7 +50,7 @@ pub fn ingest_settings(settings: &Settings) -> anyhow::Result<settings::IngestSe
 /// A worker on `pool` with these settings (tests build their own to drain the inbox by hand).
 pub fn worker(settings: &Settings, pool: DbPool, registry: &prometheus::Registry) -> anyhow::Result<worker::Worker> {
     let metrics = Arc::new(metrics::IngestMetrics::register(registry)?);
-    worker::Worker::new(pool, ingest_settings(settings)?, metrics)
+    worker::Worker::new(pool, ingest_settings(settings)?, metrics, registry)
 }
 
 /// A sweeper on `pool` with these settings (tests build their own to sweep by hand).
@@ -112,10 +112,11 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         });
     }
     if let (true, Some((pool, background))) = (ingest.worker_enabled, serving) {
-        let worker = worker::Worker::new(pool.clone(), ingest, metrics.clone())?;
-        background.spawn("ingest worker", |shutdown, health| {
-            service_kit::queue::run(worker, shutdown, health)
-        });
+        let worker = worker::Worker::new(pool.clone(), ingest, metrics.clone(), context.metrics)?;
+        background.spawn(
+            <inbox::InboxQueue as service_kit::queue::Storage>::QUEUE,
+            |shutdown, health| worker.run(shutdown, health),
+        );
     }
     let metrics = web::Data::from(metrics);
     Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {

@@ -1,21 +1,15 @@
-//! The pipeline's metrics. Labels are fixed words, never ids or personal data.
+//! The pipeline's metrics. Labels are fixed words, never ids or personal data. The inbox's queue
+//! metrics are service-kit's, named as every queue's: `ccbridge_queue_*{queue="ingest_inbox"}`.
 
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 pub struct IngestMetrics {
     pub accepted: IntCounter,
     pub duplicates: IntCounter,
     /// Late deliveries about a subject forgotten after the interaction (GDPR), dropped.
     pub suppressed: IntCounter,
-    pub processed: IntCounter,
-    pub retried: IntCounter,
-    pub dead: IntCounter,
-    /// Dead events erased after `ingest.dead_retention_days`.
-    pub dead_erased: IntCounter,
     /// Records written without a name Genesys could not give: `field` = `agent` | `wrapup_code`.
     pub missing: IntCounterVec,
-    pub queue_depth: IntGaugeVec,
-    pub oldest_pending_age_seconds: IntGauge,
     pub end_to_end_seconds: Histogram,
     /// What the sweep made of the results it found: `outcome` = `recovered` (the webhook never
     /// delivered it), `confirmed` (it had), `suppressed` (a forgotten subject), `unusable`.
@@ -41,36 +35,12 @@ impl IngestMetrics {
                 "ccbridge_ingest_suppressed_total",
                 "Results dropped because their subject was forgotten after the interaction",
             )?,
-            processed: counter(
-                "ccbridge_ingest_processed_total",
-                "Events that became a communication record",
-            )?,
-            retried: counter(
-                "ccbridge_ingest_retried_total",
-                "Attempts that failed transiently and were rescheduled",
-            )?,
-            dead: counter("ccbridge_ingest_dead_total", "Events moved to the dead-letter state")?,
-            dead_erased: counter(
-                "ccbridge_ingest_dead_erased_total",
-                "Dead events erased after their retention",
-            )?,
             missing: IntCounterVec::new(
                 Opts::new(
                     "ccbridge_ingest_missing_names_total",
                     "Records written without a name Genesys did not know",
                 ),
                 &["field"],
-            )?,
-            queue_depth: IntGaugeVec::new(
-                Opts::new(
-                    "ccbridge_ingest_queue_depth",
-                    "Inbox events waiting (status pending) or needing an operator (status dead)",
-                ),
-                &["status"],
-            )?,
-            oldest_pending_age_seconds: IntGauge::new(
-                "ccbridge_ingest_oldest_pending_age_seconds",
-                "Age of the oldest pending event",
             )?,
             end_to_end_seconds: Histogram::with_opts(
                 HistogramOpts::new(
@@ -105,13 +75,7 @@ impl IngestMetrics {
         registry.register(Box::new(metrics.accepted.clone()))?;
         registry.register(Box::new(metrics.duplicates.clone()))?;
         registry.register(Box::new(metrics.suppressed.clone()))?;
-        registry.register(Box::new(metrics.processed.clone()))?;
-        registry.register(Box::new(metrics.retried.clone()))?;
-        registry.register(Box::new(metrics.dead.clone()))?;
-        registry.register(Box::new(metrics.dead_erased.clone()))?;
         registry.register(Box::new(metrics.missing.clone()))?;
-        registry.register(Box::new(metrics.queue_depth.clone()))?;
-        registry.register(Box::new(metrics.oldest_pending_age_seconds.clone()))?;
         registry.register(Box::new(metrics.end_to_end_seconds.clone()))?;
         Ok(metrics)
     }

@@ -1,15 +1,19 @@
-//! The worker: claims due inbox events in batches and turns each into a communication record.
-//! Any number of replicas run it (`service_kit::queue::run`); `try_execute_task(now)` lets tests
-//! drain the inbox deterministically.
+//! The inbox's job: turns each claimed event into a communication record, a batch at a time.
+//! service-kit's queue runner ([`Runner`]) does the rest, the same for every queue: it claims due
+//! events (leased; `SKIP LOCKED` on PostgreSQL, so any number of replicas cooperate), settles them
+//! by their outcome under the queue policy (backoff with jitter, `ingest.retry_budget`, then a
+//! dead letter with its reason), erases dead letters after `ingest.dead_retention_days`, keeps
+//! the metrics (`ccbridge_queue_*{queue="ingest_inbox"}`) and the task's health. Tests call
+//! [`Worker::try_execute_task`] or [`Worker::drain`] at a time of their choosing.
 
-use crate::inbox::{self, Claimed, InboxStatus, Settlement as Outcome};
+use crate::inbox::{self, InboxEvent, InboxQueue};
 use crate::metrics::IngestMetrics;
 use crate::settings::IngestSettings;
 use crate::siblings::{AssignedBy, Failure, Siblings};
 use domain::{AgentOnRecord, CustomerId, InteractionId, NewCommunicationRecord, Timestamp};
-use service_kit::database::DbPool;
-use service_kit::problem::ApiError;
-use service_kit::queue::{Policy, QueueSettings, QueueWorker};
+use service_kit::background::{Health, Shutdown};
+use service_kit::database::{DatabaseError, DbPool};
+use service_kit::queue::{Claimed, Drained, Job, Outcome, Reason, Runner};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,11 +25,57 @@ use tracing::Instrument;
 const REMOVAL_CHUNK: i64 = 1000;
 const REMOVAL_CHUNKS: usize = 50;
 
+/// The inbox's runner: what `main` runs and tests drive.
 pub struct Worker {
+    runner: Runner<InboxJob, InboxQueue>,
+}
+
+impl Worker {
+    /// The inbox's queue metrics go to `registry`.
+    pub fn new(
+        pool: DbPool,
+        settings: IngestSettings,
+        metrics: Arc<IngestMetrics>,
+        registry: &prometheus::Registry,
+    ) -> anyhow::Result<Self> {
+        let policy = settings.policy().map_err(service_kit::configuration::invalid_all)?;
+        let job = InboxJob {
+            siblings: Siblings::new(&settings)?,
+            pool: pool.clone(),
+            settings,
+            metrics,
+        };
+        Ok(Self {
+            runner: Runner::new(pool, job, InboxQueue, policy, registry)?,
+        })
+    }
+
+    /// One pass at `now`: claims a batch of due events, runs it, settles it; answers how many
+    /// events it claimed.
+    pub async fn try_execute_task(&self, now: Timestamp) -> anyhow::Result<usize> {
+        Ok(self.runner.pass(now).await?.claimed)
+    }
+
+    /// Passes at `now` until nothing more is due then, then the housekeeping at `now`.
+    pub async fn drain(&self, now: Timestamp) -> anyhow::Result<Drained> {
+        self.runner.drain(now).await
+    }
+
+    /// The queue's gauges, dead letters past their retention, processed events past theirs.
+    pub async fn housekeeping(&self, now: Timestamp) -> anyhow::Result<()> {
+        self.runner.housekeeping(now).await
+    }
+
+    /// Works the inbox until shutdown (the background task `main` spawns).
+    pub async fn run(self, shutdown: Shutdown, health: Health) {
+        self.runner.run(shutdown, health).await;
+    }
+}
+
+/// What the runner runs: a batch of events enriched and written together.
+pub struct InboxJob {
     pool: DbPool,
     siblings: Siblings,
-    queue: QueueSettings,
-    policy: Policy,
     settings: IngestSettings,
     metrics: Arc<IngestMetrics>,
 }
@@ -60,231 +110,136 @@ impl Lease {
     }
 }
 
-impl Worker {
-    pub fn new(pool: DbPool, settings: IngestSettings, metrics: Arc<IngestMetrics>) -> anyhow::Result<Self> {
-        Ok(Self {
-            siblings: Siblings::new(&settings)?,
-            queue: settings.queue().map_err(service_kit::configuration::invalid_all)?,
-            policy: settings.policy().map_err(service_kit::configuration::invalid_all)?,
-            pool,
-            settings,
-            metrics,
-        })
+impl Job for InboxJob {
+    type Item = InboxEvent;
+
+    async fn run(&self, entry: &Claimed<InboxEvent>, now: Timestamp) -> anyhow::Result<Outcome> {
+        self.run_batch(std::slice::from_ref(entry), now)
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(anyhow::anyhow!("a batch of one answered no outcome")))
     }
 
-    /// Claims one batch of due events, handles them concurrently, and settles the whole batch in
-    /// one transaction (processed, rescheduled or dead). A worker that dies before settling lets
-    /// its lease run out; the next attempt's write is answered from the record's idempotency key.
-    pub async fn try_execute_task(&self, now: Timestamp) -> Result<usize, ApiError> {
-        let limit = i64::from(self.policy.batch.get());
-        let lease = self.policy.lease;
-        let batch = self
-            .pool
-            .run(move |c| inbox::claim_due(c, now, limit, lease).map_err(ApiError::from))
-            .await?;
-        if batch.events.is_empty() {
-            return Ok(0);
-        }
-        let count = batch.events.len();
+    /// The batch's pairings in one lookup, its names (each event's concurrently), every record in
+    /// one batch write, one settlement for all. A worker that dies before settling lets its lease
+    /// run out; the next attempt's write is answered from the record's idempotency key.
+    async fn run_batch(&self, entries: &[Claimed<InboxEvent>], _now: Timestamp) -> Vec<anyhow::Result<Outcome>> {
+        let Some(first) = entries.first() else {
+            return Vec::new();
+        };
         let lease = Lease {
-            until: batch.lease_until,
+            until: first.lease_until,
             margin: self.settings.call_margin(),
         };
-        let handled = self.enrich_and_write(batch.events, lease).await;
-        let now = Timestamp::now();
-        let outcomes: Vec<(Claimed, tracing::Span, Outcome)> = handled
-            .into_iter()
-            .map(|(event, span, settled)| {
-                let outcome = span.in_scope(|| self.outcome(&event, settled, now));
-                (event, span, outcome)
+        let handled = self.enrich_and_write(entries, lease).await;
+        let settled_at = Timestamp::now();
+        let (mut processed, mut retried, mut dead, mut released) = (0usize, 0usize, 0usize, 0usize);
+        let outcomes = entries
+            .iter()
+            .zip(handled)
+            .map(|(entry, (span, settled))| {
+                let _entered = span.enter();
+                match &settled {
+                    Settled::Processed { .. } => processed += 1,
+                    Settled::Retry { .. } => retried += 1,
+                    Settled::Dead { .. } => dead += 1,
+                    Settled::Released => released += 1,
+                }
+                Ok(self.outcome(&entry.item, settled, settled_at))
             })
             .collect();
-        let settlements: Vec<(uuid::Uuid, Outcome)> = outcomes
-            .iter()
-            .map(|(event, _, outcome)| (event.id, outcome.clone()))
-            .collect();
-        let settled = self
-            .pool
-            .run(move |c| inbox::settle(c, &settlements, now, lease.until).map_err(ApiError::from))
-            .await?;
-        if settled < count {
-            // Another worker took over what this one held too long: its settlement stands.
-            tracing::warn!(
-                events = count,
-                settled,
-                "the batch's lease ended before it was settled; the rest is another worker's"
-            );
-        }
-        let (mut processed, mut retried, mut dead, mut released) = (0usize, 0usize, 0usize, 0usize);
-        for (event, span, outcome) in outcomes {
-            let _entered = span.enter();
-            self.record_settled(&event, &outcome, now);
-            match outcome {
-                Outcome::Processed { .. } => processed += 1,
-                Outcome::Retry { .. } => retried += 1,
-                Outcome::Dead { .. } => dead += 1,
-                Outcome::Postpone { .. } => released += 1,
-            }
-        }
         // One line a batch at `info`, not one an event: at thousands of events a second, a line
         // each would be most of the service's log volume (and about 7% of the process's CPU).
         tracing::info!(
-            events = count,
+            events = entries.len(),
             processed,
             retried,
             dead,
             released,
-            "inbox batch settled"
+            "inbox batch run"
         );
-        Ok(count)
+        outcomes
     }
 
-    /// Updates the queue gauges, removes processed events past retention and erases dead ones
-    /// past theirs.
-    pub async fn housekeeping(&self, now: Timestamp) -> Result<(), ApiError> {
-        let days_ago = |days: std::num::NonZeroU32| {
-            Timestamp::from_offset_date_time(
-                now.as_offset_date_time() - Duration::from_secs(u64::from(days.get()) * 86_400),
-            )
-            .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("the retention reaches before year 1")))
-        };
-        let processed_before = days_ago(self.settings.retention_days)?;
-        let dead_before = days_ago(self.settings.dead_retention_days)?;
-        let (depth, removed, erased) = self
+    /// Removes processed events past `ingest.retention_days` (the runner erases dead letters past
+    /// theirs and keeps the gauges).
+    async fn housekeeping(&self, now: Timestamp) -> anyhow::Result<()> {
+        let retention = Duration::from_secs(u64::from(self.settings.retention_days.get()) * 86_400);
+        let before = Timestamp::from_offset_date_time(now.as_offset_date_time() - retention)
+            .ok_or_else(|| anyhow::anyhow!("the retention reaches before year 1"))?;
+        // In chunks (each a select and a delete by id); a round removes at most REMOVAL_CHUNKS of
+        // them, so that it holds its connection briefly, and the next round goes on.
+        let removed = self
             .pool
             .run(move |c| {
-                // In chunks (each a select and a delete by id); a round removes at most REMOVAL_CHUNKS of
-                // them, so that it holds its connection briefly, and the next round goes on.
-                let in_chunks = |c: &mut service_kit::database::AnyConnection,
-                                 remove: fn(
-                    &mut service_kit::database::AnyConnection,
-                    Timestamp,
-                    i64,
-                ) -> diesel::QueryResult<usize>,
-                                 before: Timestamp| {
-                    let mut removed = 0;
-                    for _ in 0..REMOVAL_CHUNKS {
-                        let chunk = remove(c, before, REMOVAL_CHUNK)?;
-                        removed += chunk;
-                        if chunk < REMOVAL_CHUNK as usize {
-                            break;
-                        }
+                let mut removed = 0;
+                for _ in 0..REMOVAL_CHUNKS {
+                    let chunk = inbox::remove_processed_before(c, before, REMOVAL_CHUNK)?;
+                    removed += chunk;
+                    if chunk < REMOVAL_CHUNK as usize {
+                        break;
                     }
-                    Ok::<_, ApiError>(removed)
-                };
-                let removed = in_chunks(c, inbox::remove_processed_before, processed_before)?;
-                let erased = in_chunks(c, inbox::remove_dead_before, dead_before)?;
-                Ok::<_, ApiError>((inbox::depth(c)?, removed, erased))
+                }
+                Ok::<_, DatabaseError>(removed)
             })
             .await?;
-        if erased > 0 {
-            self.metrics.dead_erased.inc_by(erased as u64);
-            tracing::info!(erased, "erased dead inbox events past ingest.dead_retention_days");
-        }
-        self.metrics
-            .queue_depth
-            .with_label_values(&[InboxStatus::Pending.as_str()])
-            .set(depth.pending);
-        self.metrics
-            .queue_depth
-            .with_label_values(&[InboxStatus::Dead.as_str()])
-            .set(depth.dead);
-        let age = depth.oldest_pending.map_or(0, |at| {
-            (now.as_offset_date_time() - at.as_offset_date_time()).whole_seconds()
-        });
-        self.metrics.oldest_pending_age_seconds.set(age);
         if removed > 0 {
             tracing::info!(removed, "removed processed inbox events past retention");
         }
         Ok(())
     }
+}
 
-    /// What becomes of an event after this attempt, under the queue policy: a transient failure
-    /// past the retry budget is dead; otherwise it is due again after the policy's backoff with
-    /// jitter (or the sibling's `Retry-After`, when longer).
-    fn outcome(&self, event: &Claimed, settled: Settled, now: Timestamp) -> Outcome {
+impl InboxJob {
+    /// What the runner makes of an event after this attempt: its record (done), a transient
+    /// failure to retry (the runner applies the backoff and the budget; at least a sibling's
+    /// `Retry-After`), a dead letter, or the attempt given back.
+    fn outcome(&self, event: &InboxEvent, settled: Settled, now: Timestamp) -> Outcome {
         match settled {
-            Settled::Processed { record_id } => Outcome::Processed { record_id },
-            Settled::Retry { reason, retry_after } => {
-                // A claim counts its attempt: a claimed event has had at least one.
-                let Some(attempts) = u32::try_from(event.attempts).ok().and_then(std::num::NonZeroU32::new) else {
-                    return Outcome::Dead {
-                        reason: format!(
-                            "a claimed event counted {} attempts; last failure: {reason}",
-                            event.attempts
-                        ),
-                    };
-                };
-                let budget = self.policy.budget;
-                if !budget.allows_another(attempts.get(), event.budget_started_at, now) {
-                    return Outcome::Dead {
-                        reason: format!("{}: {reason}", budget.spent(attempts.get())),
-                    };
-                }
-                let delay = self.policy.backoff.delay(attempts);
-                // Retry-After is capped where it is read (`ingest.max_retry_after_seconds`).
-                let delay = retry_after.map_or(delay, |after| delay.max(after));
-                let Some(next_attempt_at) = Timestamp::from_offset_date_time(now.as_offset_date_time() + delay) else {
-                    return Outcome::Dead {
-                        reason: format!("no time to retry at; last failure: {reason}"),
-                    };
-                };
-                tracing::warn!(reason = %reason, retry_in_ms = delay.as_millis() as u64, "event will be retried");
-                Outcome::Retry {
-                    reason,
-                    next_attempt_at,
-                }
-            }
-            Settled::Dead { reason } => Outcome::Dead { reason },
-            // Not attempted: the attempt is given back.
-            Settled::Released => Outcome::Postpone { next_attempt_at: now },
-        }
-    }
-
-    /// Metrics and the log line of a settled event (inside its span).
-    fn record_settled(&self, event: &Claimed, outcome: &Outcome, now: Timestamp) {
-        match outcome {
-            Outcome::Processed { record_id } => {
-                self.metrics.processed.inc();
+            Settled::Processed { record_id } => {
                 let waited = now.as_offset_date_time() - event.accepted_at.as_offset_date_time();
                 self.metrics
                     .end_to_end_seconds
                     .observe(waited.as_seconds_f64().max(0.0));
                 tracing::debug!(record_id = ?record_id, "event processed");
+                match record_id {
+                    Some(result) => Outcome::DoneWith { result },
+                    None => Outcome::Done,
+                }
             }
-            Outcome::Retry { .. } => self.metrics.retried.inc(),
-            Outcome::Dead { reason } => {
-                tracing::error!(reason = %reason, "event moved to the dead letters");
-                self.metrics.dead.inc();
-            }
-            Outcome::Postpone { .. } => {}
+            // Reasons are built of fixed words and statuses (siblings.rs, the record's check).
+            Settled::Retry { reason, retry_after } => Outcome::Retry {
+                reason: Reason::fixed(reason),
+                after: retry_after,
+            },
+            Settled::Dead { reason } => Outcome::Dead {
+                reason: Reason::fixed(reason),
+            },
+            // Not attempted: the attempt is given back.
+            Settled::Released => Outcome::Postpone { after: Duration::ZERO },
         }
     }
 
     /// The batch's pairings in one lookup, each event's names (concurrently, in the event's
     /// span), every record in one batch write, then one more lookup for the pairings of those
     /// written without a customer.
-    async fn enrich_and_write(&self, claimed: Vec<Claimed>, lease: Lease) -> Vec<(Claimed, tracing::Span, Settled)> {
+    async fn enrich_and_write(&self, claimed: &[Claimed<InboxEvent>], lease: Lease) -> Vec<(tracing::Span, Settled)> {
         let spans: Vec<tracing::Span> = claimed
             .iter()
             .map(|event| {
-                let span = tracing::info_span!("ingest event", event_id = %event.id, attempt = event.attempts);
-                if let Some(traceparent) = &event.trace_context {
+                let span = tracing::info_span!("ingest event", event_id = %event.id, attempt = event.attempts.get());
+                if let Some(traceparent) = &event.item.trace_context {
                     service_kit::telemetry::continue_trace(&span, traceparent);
                 }
                 span
             })
             .collect();
         if !lease.allows_a_call() {
-            return claimed
-                .into_iter()
-                .zip(spans)
-                .map(|(event, span)| (event, span, Settled::Released))
-                .collect();
+            return spans.into_iter().map(|span| (span, Settled::Released)).collect();
         }
         let all: Vec<usize> = (0..claimed.len()).collect();
         let customers = self
-            .customers_of(&claimed, &all)
+            .customers_of(claimed, &all)
             .instrument(batch_span("look up pairings", &spans, &all))
             .await;
         let enriched = futures_util::future::join_all(claimed.iter().zip(&spans).map(|(event, span)| {
@@ -293,11 +248,11 @@ impl Worker {
                 .as_ref()
                 .map(|found| {
                     found
-                        .get(&event.result.conversation_id)
+                        .get(&event.item.result.conversation_id)
                         .and_then(|customers| customers.first().copied())
                 })
                 .map_err(Clone::clone);
-            self.enrich(event, customer).instrument(span.clone())
+            self.enrich(&event.item, customer).instrument(span.clone())
         }))
         .await;
 
@@ -337,7 +292,7 @@ impl Worker {
         let now_paired = if recorded.is_empty() || !may_assign {
             Ok(HashMap::new())
         } else {
-            self.customers_of(&claimed, &recorded)
+            self.customers_of(claimed, &recorded)
                 .instrument(batch_span("look up pairings again", &spans, &recorded))
                 .await
         };
@@ -364,7 +319,7 @@ impl Worker {
                         }
                     };
                     if recorded.contains(&index) {
-                        let interaction = event.result.conversation_id;
+                        let interaction = event.item.result.conversation_id;
                         let found = match now_paired {
                             Ok(found) => found.get(&interaction).cloned().unwrap_or_default(),
                             Err(failure) => return settle_failure(failure.clone()),
@@ -390,23 +345,18 @@ impl Worker {
             },
         ))
         .await;
-        claimed
-            .into_iter()
-            .zip(spans)
-            .zip(settled)
-            .map(|((event, span), settled)| (event, span, settled))
-            .collect()
+        spans.into_iter().zip(settled).collect()
     }
 
     /// The pairings of the events at `indices`.
     async fn customers_of(
         &self,
-        claimed: &[Claimed],
+        claimed: &[Claimed<InboxEvent>],
         indices: &[usize],
     ) -> Result<HashMap<InteractionId, Vec<CustomerId>>, Failure> {
         let mut interactions: Vec<InteractionId> = indices
             .iter()
-            .map(|&index| claimed[index].result.conversation_id)
+            .map(|&index| claimed[index].item.result.conversation_id)
             .collect();
         interactions.sort();
         interactions.dedup();
@@ -416,7 +366,7 @@ impl Worker {
     /// The event's record as it will be written, and the customer it was paired with (if yet).
     async fn enrich(
         &self,
-        event: &Claimed,
+        event: &InboxEvent,
         customer: Result<Option<CustomerId>, Failure>,
     ) -> Result<(NewCommunicationRecord, Option<CustomerId>), Settled> {
         let result = &event.result;
@@ -472,22 +422,5 @@ fn settle_failure(failure: Failure) -> Settled {
     match failure {
         Failure::Transient { reason, retry_after } => Settled::Retry { reason, retry_after },
         Failure::Permanent { reason } => Settled::Dead { reason },
-    }
-}
-
-impl QueueWorker for Worker {
-    type Error = ApiError;
-    const NAME: &'static str = "ingest worker";
-
-    fn queue(&self) -> &QueueSettings {
-        &self.queue
-    }
-
-    fn try_execute_task(&self, now: Timestamp) -> impl std::future::Future<Output = Result<usize, ApiError>> {
-        Worker::try_execute_task(self, now)
-    }
-
-    fn housekeeping(&self, now: Timestamp) -> impl std::future::Future<Output = Result<(), ApiError>> {
-        Worker::housekeeping(self, now)
     }
 }

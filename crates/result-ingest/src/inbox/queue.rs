@@ -4,7 +4,7 @@
 //! through it.
 
 use super::*;
-use service_kit::queue::{self, Depth, Settle, Status, Storage, Summary};
+use service_kit::queue::{self, Claim, Depth, Page, Settle, Status, Storage, Summary};
 use std::num::NonZeroU32;
 
 /// What the queue's runner hands a job of a claimed event.
@@ -50,14 +50,8 @@ impl Storage for InboxQueue {
     const QUEUE: &'static str = "ingest_inbox";
     type Item = InboxEvent;
 
-    fn claim(
-        &self,
-        connection: &mut AnyConnection,
-        now: Timestamp,
-        limit: i64,
-        lease_until: Timestamp,
-    ) -> QueryResult<Vec<queue::Claimed<InboxEvent>>> {
-        let batch = super::lease::claim_until(connection, now, limit, lease_until)?;
+    fn claim(&self, connection: &mut AnyConnection, claim: Claim) -> QueryResult<Vec<queue::Claimed<InboxEvent>>> {
+        let batch = super::lease::claim_until(connection, claim.now, claim.limit, claim.lease_until)?;
         batch
             .events
             .into_iter()
@@ -91,7 +85,10 @@ impl Storage for InboxQueue {
         let mut groups: Vec<(SettledTogether, Vec<(Uuid, Settlement)>)> = Vec::new();
         for settlement in settlements {
             let settled = match &settlement.settle {
-                Settle::Done => Settlement::Processed { record_id: None },
+                // The record the event became, as the job answered it.
+                Settle::Done => Settlement::Processed {
+                    record_id: settlement.result,
+                },
                 Settle::Retry { at, reason } => Settlement::Retry {
                     reason: reason.as_str().to_owned(),
                     next_attempt_at: *at,
@@ -112,14 +109,8 @@ impl Storage for InboxQueue {
         })
     }
 
-    fn list(
-        &self,
-        connection: &mut AnyConnection,
-        status: Status,
-        after: Option<(Timestamp, Uuid)>,
-        limit: i64,
-    ) -> QueryResult<Vec<Summary>> {
-        super::operator::list(connection, Self::status(status), after, limit)?
+    fn list(&self, connection: &mut AnyConnection, page: Page) -> QueryResult<Vec<Summary>> {
+        super::operator::list(connection, Self::status(page.status), page.after, page.limit)?
             .into_iter()
             .map(|event| {
                 let attempts = u32::try_from(event.attempts).map_err(|_| {

@@ -293,7 +293,14 @@ async fn a_late_pairing_in_the_outbox_workers_hands_at_the_forget_leaves_no_copy
         .pool()
         .run(move |c| {
             interaction_pairing::outbox::PairingOutbox
-                .claim(c, Timestamp::now(), 10, lease_until)
+                .claim(
+                    c,
+                    service_kit::queue::Claim {
+                        now: Timestamp::now(),
+                        limit: 10,
+                        lease_until,
+                    },
+                )
                 .map_err(service_kit::database::DatabaseError::from)
         })
         .await

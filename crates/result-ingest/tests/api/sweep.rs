@@ -287,16 +287,23 @@ async fn a_subject_forgotten_before_the_sweep_is_not_brought_back() {
 async fn genesys_rate_limiting_slows_the_sweep_and_skips_nothing_while_lookups_go_on() {
     let (p, t0) = losing_every_webhook().await;
     let ids = record_conversations(&p, t0, 150, "dropped").await;
-    // Every other Genesys request is answered 429 with Retry-After: 1.
-    p.sim.set_faults(Faults {
+    // Every other Genesys request is answered 429 with Retry-After: 1; the first page's request
+    // is refused whatever came before it (which of the others are depends on how many lookups
+    // went in between).
+    let every_other = Faults {
         rate_limit_every: Some(2),
         retry_after_seconds: Some(1),
         ..Faults::default()
-    });
+    };
     let mut now = shifted(Timestamp::now(), 10_000);
     let (mut refused, mut read_before) = (0, None::<Value>);
-    for _ in 0..40 {
+    for pass in 0..40 {
+        p.sim.set_faults(Faults {
+            rate_limit_every: Some(if pass == 0 { 1 } else { 2 }),
+            ..every_other.clone()
+        });
         let pages = p.sweeper.try_execute_task(now).await.unwrap();
+        p.sim.set_faults(every_other.clone());
         let sweep = latest_sweep(&p).await;
         if sweep["lastError"].is_string() {
             refused += 1;
