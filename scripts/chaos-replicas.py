@@ -92,6 +92,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def service_port(taken):
+    """A free port below Linux's ephemeral range (32768 and up), where no client's outgoing
+    connection and no other test's server (port 0) can take it while its replica is down."""
+    while True:
+        port = random.randrange(20000, 32000)
+        if port in taken:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        taken.add(port)
+        return port
+
+
 def log(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -423,7 +439,8 @@ class Run:
     def start(self):
         self.create_databases()
         # Ports first: replica i of each service is wired to replica i of each sibling.
-        self.ports = {(s, i): free_port() for s in SERVICES for i in range(self.args.replicas)}
+        taken = set()
+        self.ports = {(s, i): service_port(taken) for s in SERVICES for i in range(self.args.replicas)}
         for service in SERVICES:
             self.replicas[service] = [
                 Replica(
@@ -472,6 +489,11 @@ class Run:
             # Started again even when the chaos ends meanwhile: the drain needs every replica.
             self.stop_chaos.wait(self.args.down)
             victim.start()
+            time.sleep(0.3)
+            if not victim.alive():
+                # It could not start (its port taken meanwhile?): the end of the run starts it
+                # again and fails, naming it, if it still cannot.
+                log(f"{victim} exited at its restart (see {victim.log_path})")
 
     # -- load --
 
