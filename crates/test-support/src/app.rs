@@ -31,9 +31,10 @@ pub struct ReservedPort {
 }
 
 impl ReservedPort {
-    /// Any free port.
+    /// Any free port, bound for reuse so that a service started on it can come back on it after
+    /// it stopped ([`ReservedPort::again`]; its closed connections linger in TIME_WAIT).
     pub fn new() -> Self {
-        Self::bind(0, false).expect("a free port")
+        Self::bind(0, true).expect("a free port")
     }
 
     /// This port again, after its server stopped (its closed connections linger in TIME_WAIT, so
