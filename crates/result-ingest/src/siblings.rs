@@ -327,7 +327,6 @@ impl Siblings {
                 retry_after: None,
             },
             ClientError::UnexpectedBody { status, path, category } => {
-                tracing::warn!(service, status = status.as_u16(), field = %path, category, "a sibling's answer does not fit its contract");
                 off_contract(service, &format!("{status} at {path:?}: {category}"))
             }
             ClientError::Problem { status, .. } | ClientError::UnexpectedStatus { status, .. } => match *status {
@@ -370,8 +369,9 @@ fn settled(error: &ClientError) -> Option<Settled> {
 }
 
 /// An answer that does not fit the contract: transient (the sibling may be mid-deployment), named
-/// by what is off, never by a value.
+/// by what is off (a field's path, serde's category), never by a value; logged here.
 fn off_contract(service: &str, what: &str) -> Failure {
+    tracing::warn!(service, what, "a sibling's answer does not fit its contract");
     Failure::Transient {
         reason: format!("{service}: an answer off the contract ({what})"),
         retry_after: None,

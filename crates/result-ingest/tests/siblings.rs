@@ -102,6 +102,7 @@ fn assert_off_contract<T: std::fmt::Debug>(answer: Result<T, Failure>, service: 
 
 #[actix_web::test]
 async fn an_answer_off_the_contract_is_a_failure_naming_the_field_never_a_default() {
+    let logs = test_support::CapturedLogs::install_global().expect("the only subscriber of this binary");
     let (base, server) = stand_in().await;
     let siblings = siblings(&base);
 
@@ -142,4 +143,16 @@ async fn an_answer_off_the_contract_is_a_failure_naming_the_field_never_a_defaul
         "conversations[0].results[0].wrapupEnd",
     );
     server.stop(true).await;
+
+    // Each is logged as off the contract, by field, with no value of the answer.
+    let logs = logs.text();
+    let logged: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("a sibling's answer does not fit its contract"))
+        .collect();
+    assert_eq!(logged.len(), 4, "{logs}");
+    for field in ["pairings[0]", "recordId", "conversations[0].results[0].wrapupEnd"] {
+        assert!(logged.iter().any(|line| line.contains(field)), "{field}: {logs}");
+    }
+    assert!(!logs.contains("Jana") && !logs.contains("420601123456"), "{logs}");
 }
