@@ -323,6 +323,7 @@ class Run:
         self.replicas = {}
         self.ports = {}
         self.kills = []
+        self.outages = []  # services whose every replica was killed at once
         self.stop_chaos = threading.Event()
         self.conversations = {}  # conversation id -> facts
         self.conv_lock = threading.Lock()
@@ -481,19 +482,28 @@ class Run:
 
     def chaos(self):
         rng = random.Random(self.args.seed + 1)
+        rounds = 0
         while not self.stop_chaos.wait(self.args.kill_every * (0.5 + rng.random())):
-            victim = rng.choice(self.all_replicas())
-            if not victim.kill():
-                continue
-            self.kills.append((time.time(), str(victim)))
+            rounds += 1
+            if self.args.all_every and rounds % self.args.all_every == 0:
+                # Now and then a whole service at once: its callers' queues must wait it out.
+                service = rng.choice(SERVICES)
+                victims = self.replicas[service]
+                self.outages.append(service)
+            else:
+                victims = [rng.choice(self.all_replicas())]
+            victims = [v for v in victims if v.kill()]
+            self.kills.extend((time.time(), str(v)) for v in victims)
             # Started again even when the chaos ends meanwhile: the drain needs every replica.
             self.stop_chaos.wait(self.args.down)
-            victim.start()
+            for victim in victims:
+                victim.start()
             time.sleep(0.3)
-            if not victim.alive():
-                # It could not start (its port taken meanwhile?): the end of the run starts it
-                # again and fails, naming it, if it still cannot.
-                log(f"{victim} exited at its restart (see {victim.log_path})")
+            for victim in victims:
+                if not victim.alive():
+                    # It could not start (its port taken meanwhile?): the end of the run starts
+                    # it again and fails, naming it, if it still cannot.
+                    log(f"{victim} exited at its restart (see {victim.log_path})")
 
     # -- load --
 
@@ -874,6 +884,12 @@ def main():
     parser.add_argument("--late-share", type=float, default=env_float("CHAOS_LATE_SHARE", 0.3))
     parser.add_argument("--kill-every", type=float, default=env_float("CHAOS_KILL_EVERY", 1.5))
     parser.add_argument("--down", type=float, default=env_float("CHAOS_DOWN", 1))
+    parser.add_argument(
+        "--all-every",
+        type=int,
+        default=env_int("CHAOS_ALL_EVERY", 8),
+        help="every Nth round kills every replica of one service (0: never)",
+    )
     parser.add_argument("--clients", type=int, default=env_int("CHAOS_CLIENTS", 16))
     parser.add_argument("--drain-seconds", type=float, default=env_float("CHAOS_DRAIN_SECONDS", 180))
     parser.add_argument("--seed", type=int, default=env_int("CHAOS_SEED", 29))
@@ -953,6 +969,7 @@ def main():
     print("== chaos-replicas figures")
     print(f"   replicas: {args.replicas} of each of {len(SERVICES)} services on one PostgreSQL ({args.replicas * len(SERVICES)} processes)")
     print(f"   SIGKILLs: {len(run.kills)} ({', '.join(f'{s} {n}' for s, n in sorted(killed.items()))}) over {chaos_seconds:.0f} s")
+    print(f"   of them whole services at once (every replica): {', '.join(run.outages) or 'none'}")
     print(f"   drained in {drained:.0f} s after the last kill; whole run {time.monotonic() - started:.0f} s")
     for name, value in figures.items():
         print(f"   {name}: {value}")
