@@ -11,32 +11,44 @@
 use crate::schema::gdpr_suppressed_assignments;
 use diesel::prelude::*;
 use domain::{CustomerId, InteractionId};
-use gdpr_participant::suppression_key::{self, SuppressionKey};
+use gdpr_participant::suppression_key::{self, PairKey, PairLabel};
 use secrecy::SecretString;
 use service_kit::database::sql_types::DbUuid;
 use service_kit::database::AnyConnection;
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
-/// The key of the assignments' fingerprints, checked once at start.
+/// The key of the assignments' fingerprints (`assignment:<interaction>:<customer>`) and of the
+/// erased idempotency keys' markers, checked once at start.
 #[derive(Clone, Debug)]
-pub struct AssignmentKey(SuppressionKey);
+pub struct AssignmentKey(PairKey<Assignments>);
+
+/// The pairs [`AssignmentKey`] fingerprints: a customer's assignments to interactions.
+#[derive(Debug, Clone, Copy)]
+pub enum Assignments {}
+
+impl PairLabel for Assignments {
+    const SETTING: &'static str = "records.suppression_key";
+    const LABEL: &'static str = "assignment";
+}
+
+impl std::ops::Deref for AssignmentKey {
+    type Target = PairKey<Assignments>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
 
 impl AssignmentKey {
     pub fn new(secret: &SecretString) -> Result<Self, String> {
-        SuppressionKey::new("records.suppression_key", secret).map(Self)
-    }
-
-    /// The fingerprint of `customer` on `interaction`.
-    pub fn fingerprint(&self, interaction: InteractionId, customer: CustomerId) -> String {
-        self.0.hash("assignment", &format!("{interaction}:{customer}"))
+        PairKey::new(secret).map(Self)
     }
 
     /// The marker of `caller`'s idempotency key `key` (the caller's length first, so that no
     /// two (caller, key) pairs share a text).
     pub fn idempotency_key_marker(&self, caller: &str, key: &str) -> String {
-        self.0
-            .hash("idempotency-key", &format!("{}:{caller}:{key}", caller.len()))
+        let text = format!("{}:{caller}:{key}", caller.len());
+        self.key().hash("idempotency-key", &text)
     }
 }
 
@@ -122,14 +134,11 @@ pub fn lift(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<usi
 /// gains there now is held by them as it is made.
 pub fn holding(connection: &mut AnyConnection, fingerprint: &str) -> QueryResult<Vec<Uuid>> {
     use gdpr_suppressed_assignments::dsl;
-    Ok(dsl::gdpr_suppressed_assignments
+    let holders = dsl::gdpr_suppressed_assignments
         .filter(dsl::fingerprint.eq(fingerprint))
         .filter(dsl::purged.eq(false))
-        .select(dsl::request_id)
-        .load::<DbUuid>(connection)?
-        .into_iter()
-        .map(|id| id.0)
-        .collect())
+        .select(dsl::request_id);
+    Ok(gdpr_participant::holds::plain(holders.load(connection)?))
 }
 
 /// Whether a purged forget reached the pair with this fingerprint.
@@ -141,5 +150,5 @@ pub fn is_suppressed(connection: &mut AnyConnection, fingerprint: &str) -> Query
 /// with (they would no longer match: a purged customer's copy could come back).
 pub fn refuse_another_key(connection: &mut AnyConnection, key: &AssignmentKey) -> anyhow::Result<()> {
     let why = "rotating it would give purged customers their copies back; see docs/operations.md";
-    suppression_key::refuse_another_key(connection, &key.0, "suppressed assignments", why)
+    suppression_key::refuse_another_key(connection, key.key(), "suppressed assignments", why)
 }

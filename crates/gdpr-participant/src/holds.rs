@@ -72,16 +72,18 @@ pub fn hold(connection: &mut AnyConnection, request_id: Uuid, kind: &str, rows: 
     Ok(())
 }
 
+/// Stored ids as ids.
+pub fn plain(ids: Vec<DbUuid>) -> Vec<Uuid> {
+    ids.into_iter().map(|id| id.0).collect()
+}
+
 /// The rows of `kind` that `request_id` holds (rows deleted since may still be listed).
 pub fn held_rows(connection: &mut AnyConnection, request_id: Uuid, kind: &str) -> QueryResult<Vec<Uuid>> {
-    Ok(gdpr_holds::table
+    let rows = gdpr_holds::table
         .filter(gdpr_holds::request_id.eq(DbUuid(request_id)))
         .filter(gdpr_holds::kind.eq(kind))
-        .select(gdpr_holds::row_id)
-        .load::<DbUuid>(connection)?
-        .into_iter()
-        .map(|id| id.0)
-        .collect())
+        .select(gdpr_holds::row_id);
+    Ok(plain(rows.load(connection)?))
 }
 
 /// Lifts `request_id`'s holds on `kind`; returns, for each row it held, the request still

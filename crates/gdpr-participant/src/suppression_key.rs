@@ -9,11 +9,13 @@
 //! data could come back.
 
 use diesel::prelude::*;
+use domain::{CustomerId, InteractionId};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use service_kit::database::AnyConnection;
 use service_kit::per_backend;
 use sha2::Sha256;
+use std::marker::PhantomData;
 
 diesel::table! {
     /// One row: the check value of the key this database's hashes were made with.
@@ -69,6 +71,56 @@ impl SuppressionKey {
     /// The setting the key comes from.
     pub fn setting(&self) -> &'static str {
         self.setting
+    }
+}
+
+/// Which (interaction, customer) pairs a [`PairKey`] fingerprints: its setting and its label.
+pub trait PairLabel {
+    /// The setting the key comes from (`pairing.suppression_key`).
+    const SETTING: &'static str;
+    /// The label of its fingerprints (`pairing`).
+    const LABEL: &'static str;
+}
+
+/// A key of (interaction, customer) pairs' fingerprints (`HMAC(key, "<label>:<interaction>:<customer>")`):
+/// what a purged forget of a customer keeps of the pairs it erased (interaction-pairing's
+/// pairings, comm-history-writer's assignments).
+pub struct PairKey<L> {
+    key: SuppressionKey,
+    label: PhantomData<L>,
+}
+
+impl<L> Clone for PairKey<L> {
+    fn clone(&self) -> Self {
+        Self {
+            key: self.key.clone(),
+            label: PhantomData,
+        }
+    }
+}
+
+impl<L> std::fmt::Debug for PairKey<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.key.fmt(f)
+    }
+}
+
+impl<L: PairLabel> PairKey<L> {
+    pub fn new(secret: &SecretString) -> Result<Self, String> {
+        SuppressionKey::new(L::SETTING, secret).map(|key| Self {
+            key,
+            label: PhantomData,
+        })
+    }
+
+    /// The fingerprint of `customer` on `interaction`.
+    pub fn fingerprint(&self, interaction: InteractionId, customer: CustomerId) -> String {
+        self.key.hash(L::LABEL, &format!("{interaction}:{customer}"))
+    }
+
+    /// The key itself, for the participant's other hashes.
+    pub fn key(&self) -> &SuppressionKey {
+        &self.key
     }
 }
 
@@ -132,6 +184,28 @@ mod tests {
         assert_eq!(k.hash("pairing", "a:b"), hmac("pairing:a:b"));
         assert_eq!(k.check_value(), hmac("key-check:ccbridge pairing.suppression_key"));
         assert_ne!(k.check_value(), key("records.suppression_key").check_value());
+    }
+
+    #[test]
+    fn a_pair_key_fingerprints_label_interaction_and_customer() {
+        enum Pairs {}
+        impl PairLabel for Pairs {
+            const SETTING: &'static str = "pairing.suppression_key";
+            const LABEL: &'static str = "pairing";
+        }
+        let key = PairKey::<Pairs>::new(&SecretString::from(SECRET)).unwrap();
+        let (interaction, customer) = (
+            InteractionId::from_uuid(uuid::Uuid::nil()),
+            CustomerId::from_uuid(uuid::Uuid::max()),
+        );
+        assert_eq!(
+            key.fingerprint(interaction, customer),
+            hmac(&format!("pairing:{interaction}:{customer}"))
+        );
+        assert_eq!(
+            key.key().check_value(),
+            hmac("key-check:ccbridge pairing.suppression_key")
+        );
     }
 
     #[test]

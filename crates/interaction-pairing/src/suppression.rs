@@ -6,26 +6,21 @@
 
 use crate::schema::gdpr_suppressed_pairings::{self, dsl};
 use diesel::prelude::*;
-use domain::{CustomerId, InteractionId};
-use gdpr_participant::suppression_key::{self, SuppressionKey};
-use secrecy::SecretString;
+use gdpr_participant::suppression_key::{self, PairKey, PairLabel};
 use service_kit::database::sql_types::DbUuid;
 use service_kit::database::AnyConnection;
 use uuid::Uuid;
 
-/// The key of the purged pairs' fingerprints.
-#[derive(Clone, Debug)]
-pub struct PairingKey(SuppressionKey);
+/// The key of the purged pairs' fingerprints (`pairing:<interaction>:<customer>`).
+pub type PairingKey = PairKey<Pairings>;
 
-impl PairingKey {
-    pub fn new(secret: &SecretString) -> Result<Self, String> {
-        SuppressionKey::new("pairing.suppression_key", secret).map(Self)
-    }
+/// The pairs [`PairingKey`] fingerprints: pairings.
+#[derive(Debug, Clone, Copy)]
+pub enum Pairings {}
 
-    /// The fingerprint of `customer` on `interaction`.
-    pub fn fingerprint(&self, interaction: InteractionId, customer: CustomerId) -> String {
-        self.0.hash("pairing", &format!("{interaction}:{customer}"))
-    }
+impl PairLabel for Pairings {
+    const SETTING: &'static str = "pairing.suppression_key";
+    const LABEL: &'static str = "pairing";
 }
 
 /// Keeps, for good, the fingerprints of the pairs the purge `request_id` deletes; idempotent.
@@ -51,5 +46,5 @@ pub fn is_erased(connection: &mut AnyConnection, fingerprint: &str) -> QueryResu
 /// would no longer match: a purged customer could be paired again).
 pub fn refuse_another_key(connection: &mut AnyConnection, key: &PairingKey) -> anyhow::Result<()> {
     let why = "another key would let purged customers be paired again; it is never changed";
-    suppression_key::refuse_another_key(connection, &key.0, "erased pairings", why)
+    suppression_key::refuse_another_key(connection, key.key(), "erased pairings", why)
 }

@@ -133,6 +133,13 @@ impl GdprStore for WebhookResults {
         counts([(RESULTS, results), (AGENT_RESULTS, agent)]).map(ParticipantReport::done)
     }
 
+    /// Visible results a handle finds whose interaction is attributed to another customer.
+    fn left_out(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<CategoryCounts> {
+        let elsewhere = inbox_events::conversation_id.eq_any(reach.elsewhere());
+        let found = Events::visible().and(by_handle(reach.subject)).and(elsewhere);
+        counts_if_any(RESULTS, Events::count_where(connection, Box::new(found))?)
+    }
+
     fn export(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
         let order = (inbox_events::accepted_at, inbox_events::id);
         let rows: Vec<(DbUuid, String, String, DbTimestamp)> = inbox_events::table
@@ -187,13 +194,6 @@ impl GdprStore for WebhookResults {
         ])?);
         report.data = Some([(RESULTS.to_owned(), results), (AGENT_RESULTS.to_owned(), handled)].into());
         Ok(report)
-    }
-
-    /// Visible results a handle finds whose interaction is attributed to another customer.
-    fn left_out(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<CategoryCounts> {
-        let elsewhere = inbox_events::conversation_id.eq_any(reach.elsewhere());
-        let found = Events::visible().and(by_handle(reach.subject)).and(elsewhere);
-        counts_if_any(RESULTS, Events::count_where(connection, Box::new(found))?)
     }
 
     fn forget(&self, connection: &mut AnyConnection, forget: &Forget<'_>) -> QueryResult<()> {
