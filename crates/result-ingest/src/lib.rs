@@ -98,6 +98,12 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
             .map(web::Data::new)
         })
         .transpose()?;
+    if let (Some(batcher), Some((_, background))) = (&batcher, serving) {
+        let batcher = batcher.clone();
+        background.spawn("ingest_accept", |shutdown, health| async move {
+            batcher.watch(shutdown, health).await;
+        });
+    }
     if let (true, Some((pool, background))) = (ingest.sweep_enabled, serving) {
         let sweeper = sweep::Sweeper::new(
             pool.clone(),

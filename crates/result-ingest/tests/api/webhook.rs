@@ -100,7 +100,7 @@ fn another_result() -> Value {
 
 #[tokio::test]
 async fn a_batch_the_database_refuses_is_503_and_once_it_takes_writes_again_so_does_the_webhook() {
-    let p = pipeline().await;
+    let p = crate::helpers::pipeline_with(&[("application.worker_unhealthy_after_seconds", "1")], None).await;
     assert_eq!(p.deliver(&another_result()).await.status().as_u16(), 202);
 
     // The inbox is out of reach (both backends can rename a table under a running service).
@@ -114,9 +114,22 @@ async fn a_batch_the_database_refuses_is_503_and_once_it_takes_writes_again_so_d
     );
     let problem = assert_problem(response, 503).await;
     assert!(!problem.to_string().contains("420601123456"), "{problem}");
+    // The hand-off into the inbox is under the task health: failing past
+    // application.worker_unhealthy_after_seconds (1 here), it is down.
+    let accept_up = |up: u8| format!("ccbridge_background_task_up{{task=\"ingest_accept\"}} {up}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !p.ingest.metrics().await.contains(&accept_up(0)) {
+        assert!(std::time::Instant::now() < deadline, "{}", p.ingest.metrics().await);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     execute(&p, "ALTER TABLE inbox_events_away RENAME TO inbox_events").await;
     assert_eq!(p.deliver(&refused).await.status().as_u16(), 202);
+    let metrics = p.ingest.metrics().await;
+    assert!(
+        metrics.contains(&accept_up(1)),
+        "a stored batch is a success: {metrics}"
+    );
     assert_eq!(
         p.events("pending").await.len(),
         2,
