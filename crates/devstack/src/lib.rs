@@ -85,7 +85,15 @@ const CALLERS: [DevCaller; 9] = [
     // The console: its pages, each in the name of the signed-in person.
     DevCaller {
         name: "console",
-        scopes: &["dpo", "records:read", "pairing:write", "pairing:read", "ingest:operate"],
+        scopes: &[
+            "dpo",
+            "records:read",
+            "records:operate",
+            "pairing:write",
+            "pairing:read",
+            "pairing:operate",
+            "ingest:operate",
+        ],
         delegates: true,
     },
     // A second data protection officer, to confirm what the first filed (four eyes).

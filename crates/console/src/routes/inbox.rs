@@ -3,6 +3,7 @@
 //! retrying one or every dead one, and the sweeps, with a form to
 //! sweep a window. Calls go to result-ingest in the operator's name.
 
+use super::queues::{self, EntryRow, INBOX};
 use super::{failed, page, Back};
 use crate::services::{CallError, Services};
 use crate::session::{self, Person, Refusal, Role};
@@ -11,14 +12,13 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use contracts::ingest::{Sweep, SweepPage, SweepRequest, SweepsQuery};
-use contracts::queue::{QueueEntry, QueuePage, QueueQuery, QueueRetried, QueueRetriedCount};
 use domain::Timestamp;
 use serde::Deserialize;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/inbox", web::get().to(inbox))
         .route("/inbox/events/{id}/retry", web::post().to(retry_one))
-        .route("/inbox/retry-dead", web::post().to(retry_dead))
+        .route("/inbox/events/retry-dead", web::post().to(retry_dead))
         .route("/inbox/sweeps", web::post().to(sweep));
 }
 
@@ -26,15 +26,6 @@ const BACK: Back<'static> = Back {
     path: "/inbox",
     label: "Back to the inbox",
 };
-
-struct EventRow {
-    id: String,
-    kind: String,
-    accepted_at: String,
-    attempts: u32,
-    next_attempt_at: String,
-    last_error: String,
-}
 
 struct SweepRow {
     id: String,
@@ -51,25 +42,16 @@ struct InboxPage {
     person: Option<Person>,
     csrf: String,
     notice: Option<String>,
-    dead: Vec<EventRow>,
-    pending: Vec<EventRow>,
+    /// Where the inbox's retry forms post.
+    actions: &'static str,
+    dead: Vec<EntryRow>,
+    pending: Vec<EntryRow>,
     sweeps: Vec<SweepRow>,
 }
 
 /// A call to result-ingest that gave no answer the page can use, as a page.
 fn call_failed(error: &CallError, person: Person) -> HttpResponse {
     failed(error, Some(person), BACK)
-}
-
-fn event_row(entry: QueueEntry) -> EventRow {
-    EventRow {
-        id: entry.id.to_string(),
-        kind: entry.kind,
-        accepted_at: entry.created_at.to_string(),
-        attempts: entry.attempts,
-        next_attempt_at: entry.next_attempt_at.map(|at| at.to_string()).unwrap_or_default(),
-        last_error: entry.last_error.unwrap_or_default(),
-    }
 }
 
 fn sweep_row(sweep: Sweep) -> SweepRow {
@@ -98,42 +80,34 @@ async fn inbox(
     query: web::Query<InboxQuery>,
 ) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, "/inbox", Role::Operator)?;
-    let events_in = |status: &'static str| {
-        let which = QueueQuery {
-            status: Some(status.to_owned()),
-            limit: Some("100".to_owned()),
-            cursor: None,
-        };
-        services.ingest.get("/ingest/events").query(&which).send::<QueuePage>()
-    };
     let sweeps_query = SweepsQuery {
         limit: Some("20".to_owned()),
         ..SweepsQuery::default()
     };
-    let (dead, pending, sweeps) = tokio::join!(
-        events_in("dead"),
-        events_in("pending"),
+    let (events, sweeps) = tokio::join!(
+        queues::entries(&INBOX, &services),
         services
             .ingest
             .get("/ingest/sweeps")
             .query(&sweeps_query)
             .send::<SweepPage>(),
     );
-    let (dead, pending, sweeps) = match (dead, pending, sweeps) {
-        (Ok(d), Ok(p), Ok(s)) => (d, p, s),
-        (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => return Ok(call_failed(&error, person)),
+    let ((dead, pending), sweeps) = match (events, sweeps) {
+        (Ok(events), Ok(sweeps)) => (events, sweeps),
+        (Err(error), _) | (_, Err(error)) => return Ok(call_failed(&error, person)),
     };
     let notice = query.done.as_deref().map(|done| match done {
         "sweep" => "Sweep asked for: it appears below and runs in the background.".to_owned(),
-        _ => "Back to pending: the worker takes it up again.".to_owned(),
+        _ => queues::RETRIED.to_owned(),
     });
     Ok(page(
         InboxPage {
             csrf: person.csrf.clone(),
             person: Some(person),
             notice,
-            dead: dead.items.into_iter().map(event_row).collect(),
-            pending: pending.items.into_iter().map(event_row).collect(),
+            actions: "/inbox/events",
+            dead,
+            pending,
             sweeps: sweeps.items.into_iter().map(sweep_row).collect(),
         }
         .render(),
@@ -160,17 +134,10 @@ async fn retry_one(
     let person = session::require_role(&session, "/inbox", Role::Operator)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
     let id = uuid::Uuid::parse_str(&path).map_err(|_| Refusal::NotFound)?;
-    Ok(
-        match services
-            .ingest
-            .post(&format!("/ingest/events/{id}/retry"))
-            .send::<QueueRetried>()
-            .await
-        {
-            Ok(_) => back_to_inbox("retry"),
-            Err(error) => call_failed(&error, person),
-        },
-    )
+    Ok(match queues::retry(&INBOX, &services, Some(id)).await {
+        Ok(()) => back_to_inbox("retry"),
+        Err(error) => call_failed(&error, person),
+    })
 }
 
 async fn retry_dead(
@@ -180,17 +147,10 @@ async fn retry_dead(
 ) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, "/inbox", Role::Operator)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
-    Ok(
-        match services
-            .ingest
-            .post("/ingest/events/retry-dead")
-            .send::<QueueRetriedCount>()
-            .await
-        {
-            Ok(_) => back_to_inbox("retry"),
-            Err(error) => call_failed(&error, person),
-        },
-    )
+    Ok(match queues::retry(&INBOX, &services, None).await {
+        Ok(()) => back_to_inbox("retry"),
+        Err(error) => call_failed(&error, person),
+    })
 }
 
 #[derive(Deserialize)]

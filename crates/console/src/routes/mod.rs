@@ -3,6 +3,7 @@
 mod assets;
 mod gdpr;
 mod inbox;
+mod queues;
 pub mod sign_in;
 mod status;
 mod unassigned;
@@ -20,6 +21,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     gdpr::config(cfg);
     unassigned::config(cfg);
     inbox::config(cfg);
+    queues::config(cfg);
 }
 
 /// The console serves pages, not an API: its OpenAPI description is the shared parts alone.

@@ -652,6 +652,57 @@ async fn an_operator_replays_a_dead_letter_and_sees_it_processed() {
 }
 
 #[tokio::test]
+async fn an_operator_sees_the_outboxes_dead_letters_without_personal_data_and_retries_them() {
+    logs();
+    // interaction-pairing's outbox calls comm-history-writer with a token it does not know: the
+    // 401 makes each pairing a dead letter at once.
+    let stack = harness::Stack::start_with(vec![(
+        "interaction-pairing",
+        "pairing.internal_token".to_owned(),
+        "a-token-comm-history-writer-does-not-know".to_owned(),
+    )])
+    .await;
+    let (interaction, customer) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+    stack.pair_as_back_office(&interaction, &customer).await;
+
+    let browser = Browser::start().await;
+    let client = &browser.client;
+    client.goto(&stack.console_url("/queues/pairing-outbox")).await.unwrap();
+    sign_in_at_provider(&browser, &stack, "otto").await;
+    let outbox = console_page("/queues/pairing-outbox", "queue-pairing-outbox");
+    browser.wait_for(&outbox).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while client.find(Locator::Css("tr.dead")).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "no dead letter came");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        browser
+            .open(&stack.console_url("/queues/pairing-outbox"), &outbox)
+            .await;
+    }
+    let page = client.source().await.unwrap();
+    assert!(
+        !page.contains(&customer) && !page.contains(&interaction),
+        "no customer or interaction on the operator's page"
+    );
+    let why = browser.text_of(Locator::Css("tr.dead td:nth-child(5)")).await;
+    assert!(why.contains("401"), "{why}");
+    browser.screenshot("pairing-outbox").await;
+    browser.click_on(Locator::Id("retry-dead"), &outbox).await;
+    assert_eq!(
+        browser.text_of(Locator::Id("notice")).await,
+        "Back to pending: the worker takes it up again."
+    );
+
+    // The delivery outbox has its page too (devstack delivers nowhere: it is empty).
+    let deliveries = console_page("/queues/deliveries", "queue-deliveries");
+    browser
+        .open(&stack.console_url("/queues/deliveries"), &deliveries)
+        .await;
+    assert_eq!(browser.text_of(Locator::Css("h1")).await, "Deliveries");
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn devstacks_console_signs_in_a_picked_name_and_roles_and_the_providers_console_has_no_such_form() {
     logs();
     let stack = harness::Stack::start().await;
