@@ -26,7 +26,7 @@ pub fn retry_dead(connection: &mut AnyConnection, id: Option<Uuid>, now: Timesta
 
 /// How full the inbox is: what waits (pending) and what needs an operator (dead). Processed
 /// events are not counted: they are the bulk of the table (kept `ingest.retention_days`), and
-/// counting them on every housekeeping round would read it all; `ccbridge_ingest_processed_total`
+/// counting them on every housekeeping round would read it all; `ccbridge_queue_settled_total`
 /// counts them as they happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueDepth {
