@@ -1,8 +1,8 @@
 //! `/gdpr/requests/{id}/confirm` and `/extend`: the DPO's decisions on a filed request, each
 //! audited under the person who took it.
 
-use super::common::{actor, lock, parse_id, refused, store_error, viewer, vouching};
-use super::views::view;
+use super::common::{actor, lock, parse_id, refused, store_error, vouching};
+use super::views::answer;
 use crate::audit::{self};
 use crate::lifecycle::{self, Confirmer, Refusal};
 use crate::scopes::Dpo;
@@ -96,12 +96,7 @@ pub(crate) async fn confirm(
         .await?;
     let (request, steps) = outcome.map_err(refused)?;
     tracing::info!(gdpr_request_id = %id, "GDPR FORGET confirmed");
-    Ok(web::Json(view(
-        request,
-        Some(steps),
-        viewer(&caller, &orchestrator),
-        now,
-    )))
+    Ok(answer(request, steps, &caller, &orchestrator, now))
 }
 
 /// `POST /gdpr/requests/{id}/extend`: GDPR Art. 12(3) allows two more months at most, with a
@@ -160,10 +155,5 @@ pub(crate) async fn extend(
             })
         })
         .await?;
-    Ok(web::Json(view(
-        request,
-        Some(steps),
-        viewer(&caller, &orchestrator),
-        now,
-    )))
+    Ok(answer(request, steps, &caller, &orchestrator, now))
 }

@@ -2,7 +2,7 @@
 //! person who took it and the client they came through.
 
 use super::common::{actor, load_with_steps, lock, parse_id, refused, store_error, viewer, vouching};
-use super::views::view;
+use super::views::{answer, view};
 use crate::audit::{self, Actor};
 use crate::lifecycle::{self};
 use crate::scopes::Dpo;
@@ -386,12 +386,7 @@ pub(crate) async fn get_request(
     let id = parse_id(&path)?;
     let now = Timestamp::now();
     let (request, steps) = pool.run(move |c| load_with_steps(c, id)).await?;
-    Ok(web::Json(view(
-        request,
-        Some(steps),
-        viewer(&caller, &orchestrator),
-        now,
-    )))
+    Ok(answer(request, steps, &caller, &orchestrator, now))
 }
 
 /// `GET /gdpr/requests?status=…&overdue=true&cursor=…&limit=…`: newest first.

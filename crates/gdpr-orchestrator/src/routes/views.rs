@@ -1,11 +1,13 @@
 //! Requests as served ([`contracts::gdpr::GdprRequest`]): states, counts, dates, who acted and
 //! what the caller may do next; never the subject.
 
-use super::common::Viewer;
+use super::common::{viewer, Viewer};
 use crate::lifecycle;
 use crate::store::{Request, Step};
+use crate::Orchestrator;
 use contracts::gdpr::{GdprRequest, GdprStep};
 use domain::Timestamp;
+use service_kit::auth::Caller;
 use std::collections::BTreeMap;
 
 /// `{phase}.{category}` totals over steps.
@@ -20,6 +22,17 @@ fn totals<'a>(
         }
     }
     totals
+}
+
+/// The request with its steps, as answered to `caller` at `now`.
+pub(super) fn answer(
+    request: Request,
+    steps: Vec<Step>,
+    caller: &Caller,
+    orchestrator: &Orchestrator,
+    now: Timestamp,
+) -> actix_web::web::Json<GdprRequest> {
+    actix_web::web::Json(view(request, Some(steps), viewer(caller, orchestrator), now))
 }
 
 /// The request as served to `viewer` at `now`, with its participants' steps when given.

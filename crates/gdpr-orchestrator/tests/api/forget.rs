@@ -6,6 +6,8 @@ struct Known {
     person: Person,
     neighbour: Person,
     interactions: [String; 3],
+    /// The inbox events of the subject's results.
+    events: Vec<uuid::Uuid>,
     neighbour_interaction: String,
 }
 
@@ -15,11 +17,13 @@ async fn known_subject(s: &Stack) -> Known {
     let neighbour = person.neighbour();
     let interactions = [(); 3].map(|()| uuid::Uuid::new_v4().to_string());
     let neighbour_interaction = uuid::Uuid::new_v4().to_string();
-    s.record(&interactions[0], &format!("sip:{}@10.0.0.7;user=phone", person.phone))
-        .await;
-    s.record(&interactions[1], &format!("tel:{}", person.phone)).await;
+    let mut events = vec![
+        s.record(&interactions[0], &format!("sip:{}@10.0.0.7;user=phone", person.phone))
+            .await,
+        s.record(&interactions[1], &format!("tel:{}", person.phone)).await,
+    ];
     s.pair(&person.customer_id, &interactions[2]).await;
-    s.record(&interactions[2], "tel:+420777000222").await;
+    events.push(s.record(&interactions[2], "tel:+420777000222").await);
     s.pair(&neighbour.customer_id, &neighbour_interaction).await;
     s.record(&neighbour_interaction, &format!("tel:{}", neighbour.phone))
         .await;
@@ -27,6 +31,7 @@ async fn known_subject(s: &Stack) -> Known {
         person,
         neighbour,
         interactions,
+        events,
         neighbour_interaction,
     }
 }
@@ -70,7 +75,7 @@ async fn visible(s: &Stack, known: &Known) -> Vec<Value> {
                 .as_array()
                 .unwrap()
                 .iter()
-                .filter(|e| known.interactions.iter().any(|i| e["conversationId"] == i.as_str()))
+                .filter(|e| known.events.iter().any(|id| e["id"] == id.to_string().as_str()))
                 .cloned(),
         );
     }

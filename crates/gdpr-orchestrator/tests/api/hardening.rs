@@ -414,13 +414,26 @@ async fn a_forged_forget_is_refused_whoever_sends_it() {
 }
 
 /// An UNDO_FORGET filed as the grace window ends races the purge: one of them wins, the other is
-/// refused or sees the result, and nothing is half restored and half purged.
+/// refused or sees the result, and nothing is half restored and half purged. The worker's clock
+/// is the test's (past the window); the undo decides on the database's (inside it). Each order is
+/// played on purpose (undo first, purge first) and asserted, then both at once, where either may
+/// win.
 #[tokio::test]
 async fn an_undo_racing_the_purge_is_one_or_the_other() {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Order {
+        UndoFirst,
+        PurgeFirst,
+        AtOnce,
+    }
     let s = stack().await;
-    let mut undone = 0;
-    let mut purged = 0;
-    for round in 0..20u64 {
+    let mut won = std::collections::BTreeMap::<&str, usize>::new();
+    let orders = [Order::UndoFirst, Order::PurgeFirst]
+        .into_iter()
+        .cycle()
+        .take(4)
+        .chain([Order::AtOnce; 6]);
+    for order in orders {
         let person = Person::new();
         let interaction = uuid::Uuid::new_v4().to_string();
         s.pair(&person.customer_id, &interaction).await;
@@ -428,26 +441,33 @@ async fn an_undo_racing_the_purge_is_one_or_the_other() {
         let subject = json!({ "customerIds": [person.customer_id] });
         let now = Timestamp::now();
         let forget = s.forget_in_grace(subject.clone(), now).await;
-
-        // The worker, past the window on its clock, starts the purge while the UNDO arrives (on
-        // the database's clock, still inside the window), a little later each round so that both
-        // orders happen.
-        let undo_later = std::time::Duration::from_millis(round % 6 * 4);
-        let (undo, _) = tokio::join!(
-            async {
-                tokio::time::sleep(undo_later).await;
+        let past_the_window = after(now, 25 * 3600);
+        let undo = match order {
+            Order::UndoFirst => {
+                let undo = s.file_as("UNDO_FORGET", subject.clone(), false, None).await;
+                s.worker.drain(past_the_window).await.unwrap();
+                undo
+            }
+            Order::PurgeFirst => {
+                s.worker.drain(past_the_window).await.unwrap();
                 s.file_as("UNDO_FORGET", subject.clone(), false, None).await
-            },
-            s.worker.drain(after(now, 25 * 3600))
-        );
+            }
+            Order::AtOnce => {
+                let (undo, drained) = tokio::join!(
+                    s.file_as("UNDO_FORGET", subject.clone(), false, None),
+                    s.worker.drain(past_the_window)
+                );
+                drained.unwrap();
+                undo
+            }
+        };
         let undo_status = undo.status().as_u16();
         let undo_body: Value = undo.json().await.unwrap();
         // Let whichever won finish.
-        let undo_id = undo_body["id"].as_str().map(str::to_owned);
-        if let Some(undo_id) = &undo_id {
+        if let Some(undo_id) = undo_body["id"].as_str() {
             s.run(undo_id, now).await;
         }
-        let (forget_request, _) = s.run_while(&forget, "purging", after(now, 25 * 3600), 20).await;
+        let (forget_request, _) = s.run_while(&forget, "purging", past_the_window, 20).await;
         let records = s.records(&format!("interactionId={interaction}")).await;
         let pairing = s
             .pairing
@@ -456,27 +476,33 @@ async fn an_undo_racing_the_purge_is_one_or_the_other() {
             .status()
             .as_u16();
         let stored = rows_holding(&s.writer, "communication_records", &interaction).await;
-        match undo_status {
+        let winner = match undo_status {
             201 => {
-                undone += 1;
                 assert_eq!(forget_request["status"], "undone", "{forget_request}");
                 assert_eq!(records.len(), 1, "restored");
                 assert_eq!(pairing, 200);
+                "undo"
             }
             409 => {
-                purged += 1;
                 assert!(
                     undo_body["detail"].as_str().unwrap().contains("purge"),
                     "the refusal says why: {undo_body}"
                 );
                 assert_eq!(forget_request["status"], "completed", "{forget_request}");
                 assert_eq!((records.len(), stored, pairing), (0, 0, 404), "purged");
+                "purge"
             }
             other => panic!("the UNDO answered {other}: {undo_body}"),
+        };
+        match order {
+            Order::UndoFirst => assert_eq!(winner, "undo", "an undo inside the window comes first"),
+            Order::PurgeFirst => assert_eq!(winner, "purge", "a purge under way refuses the undo"),
+            Order::AtOnce => {}
         }
+        *won.entry(winner).or_default() += 1;
     }
-    assert_eq!(undone + purged, 20);
-    eprintln!("undo won {undone} times, the purge {purged} times");
+    eprintln!("won: {won:?}");
+    assert!(won["undo"] >= 2 && won["purge"] >= 2, "each order happened: {won:?}");
 }
 
 /// An unconfirmed FORGET expires after `gdpr.confirmation_timeout_days`, and its subject goes.

@@ -2,26 +2,20 @@
 //! with the ingest and GDPR workers driven by hand so tests choose the clock.
 
 use domain::Timestamp;
-use genesys_sim::{Seed, SimConfig, SimState};
+use genesys_sim::SimState;
 use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use test_support::stack::{Service, StackBuilder, StackServices};
 use test_support::{CapturedLogs, TestApp};
 
-pub const GENESYS: &str = "genesys";
-pub const OPERATOR: &str = "operator";
-pub const BOFE: &str = "bofe";
-/// The DPOs' tool: it may name the person it acts for (X-Acting-User).
-pub const DPO: &str = "dpo";
+pub use test_support::stack::callers::{BOFE, DPO, GENESYS, OPERATOR};
 /// The person who confirms what `DPO` files (four eyes).
 pub const REVIEWER: &str = "Second DPO";
-/// Each calling service's own caller, with only the scopes it uses there.
-pub const ORCHESTRATOR_CALLER: &str = "gdpr_orchestrator";
-pub const ORCHESTRATOR_TOKEN: &str = "orchestrator-gdpr-test-token-0123456789";
-pub const INGEST_CALLER: &str = "result_ingest";
-pub const INGEST_TOKEN: &str = "ingest-gdpr-test-token-0123456789";
-pub const PAIRING_CALLER: &str = "interaction_pairing";
-pub const PAIRING_TOKEN: &str = "pairing-gdpr-test-token-0123456789";
+/// Each calling service's own caller on the others (the stack's).
+pub use test_support::stack::callers::{INGEST_TOKEN, ORCHESTRATOR as ORCHESTRATOR_CALLER};
+/// The orchestrator's queue operator (`gdpr:operate`, [`OPERATOR`] on it).
+const QUEUE_OPERATOR_TOKEN: &str = "gdpr-queue-operator-token-0123456789";
 
 /// Every log line of this test binary, at debug level, as JSON.
 static LOGS: OnceLock<CapturedLogs> = OnceLock::new();
@@ -111,58 +105,29 @@ pub struct Stack {
     pub metrics: prometheus::Registry,
 }
 
-/// The bank's region for national phone numbers, as every service is configured here.
-pub const REGION: &str = "CZ";
-
-/// The orchestrator's caller (the participant scope), and any other service callers, on a
-/// service; and the settings every service shares.
-fn callers(others: &[(&str, &str, &str)]) -> Vec<(String, String)> {
-    let mut settings = vec![setting("handles.default_region", REGION)];
-    for (name, token, scopes) in [(ORCHESTRATOR_CALLER, ORCHESTRATOR_TOKEN, "gdpr:participant")]
-        .into_iter()
-        .chain(others.iter().copied())
-    {
-        settings.push((format!("auth.callers.{name}.token"), token.to_owned()));
-        settings.push((format!("auth.callers.{name}.scopes"), scopes.to_owned()));
+/// The services the stack runs, gdpr-orchestrator among them.
+fn services() -> StackServices {
+    StackServices {
+        gateway: &genesys_gateway::SERVICE,
+        writer: &comm_history_writer::SERVICE,
+        pairing: &interaction_pairing::SERVICE,
+        ingest: &result_ingest::SERVICE,
+        orchestrator: Some(&gdpr_orchestrator::SERVICE),
     }
-    settings
-}
-
-fn as_refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
-    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 fn setting(key: &str, value: impl Into<String>) -> (String, String) {
     (key.to_owned(), value.into())
 }
 
-/// comm-history-writer, on the reserved port when given; `database_url` reuses a database (a
-/// restart).
+/// comm-history-writer as the stack starts it, on the reserved port when given; `database_url`
+/// reuses a database (a restart).
 pub async fn start_writer(port: Option<test_support::ReservedPort>, database_url: Option<&str>) -> TestApp {
-    start_writer_with(port, database_url, &[]).await
-}
-
-/// [`start_writer`] with more settings of its own.
-async fn start_writer_with(
-    port: Option<test_support::ReservedPort>,
-    database_url: Option<&str>,
-    extra: &[(String, String)],
-) -> TestApp {
-    let mut overrides = callers(&[
-        (INGEST_CALLER, INGEST_TOKEN, "records:write,records:assign"),
-        (PAIRING_CALLER, PAIRING_TOKEN, "records:assign"),
-    ]);
-    if let Some(url) = database_url {
-        overrides.push(setting("database.url", url));
-    }
-    overrides.extend_from_slice(extra);
-    let callers: &[test_support::TestCaller] = &[(BOFE, &["records:read"])];
-    match port {
-        Some(port) => {
-            test_support::spawn_app_on(&comm_history_writer::SERVICE, callers, &as_refs(&overrides), port).await
-        }
-        None => test_support::spawn_app_with(&comm_history_writer::SERVICE, callers, &as_refs(&overrides)).await,
-    }
+    let settings: Vec<(String, String)> = database_url
+        .map(|url| setting("database.url", url))
+        .into_iter()
+        .collect();
+    test_support::stack::start_writer(&comm_history_writer::SERVICE, port, &settings).await
 }
 
 pub async fn stack() -> Stack {
@@ -240,87 +205,37 @@ pub async fn stack_delivering_to(manager_url: &str) -> Stack {
 }
 
 pub async fn stack_with(options: StackOptions) -> Stack {
-    let mut writer_settings = options.writer.clone();
-    writer_settings.extend(options.participants.iter().cloned());
     capture_logs();
-    let mut sim_config = SimConfig::development(Seed::default_seed().unwrap());
-    sim_config.port = 0;
-    sim_config.gdpr_step = Duration::from_millis(40);
-    let sim = genesys_sim::start(sim_config).unwrap();
-    let (sim_url, sim_state) = (sim.url.clone(), sim.state.clone());
-    tokio::spawn(sim.run_until_stopped());
-
-    let mut gateway_overrides = callers(&[(INGEST_CALLER, INGEST_TOKEN, "genesys:lookup")]);
-    for key in ["genesys.api_base_url", "genesys.login_base_url"] {
-        gateway_overrides.push(setting(key, sim_url.clone()));
+    let mut builder = StackBuilder::new(services())
+        .sim(|sim| sim.gdpr_step = Duration::from_millis(40))
+        .set_all(Service::Writer, options.writer)
+        .set_all(
+            Service::Orchestrator,
+            [
+                ("auth.callers.operator.token", QUEUE_OPERATOR_TOKEN),
+                ("auth.callers.operator.scopes", "gdpr:operate"),
+            ],
+        )
+        .set_all(Service::Orchestrator, options.orchestrator);
+    for (key, value) in options.participants {
+        builder = builder.participants(key, value);
     }
-    gateway_overrides.push(setting("genesys.client_id", "ccbridge-dev"));
-    gateway_overrides.push(setting("genesys.client_secret", "ccbridge-dev-secret"));
-    gateway_overrides.push(setting("genesys.deadline_ms", "2000"));
-    gateway_overrides.push(setting("genesys.max_attempts", "2"));
-    gateway_overrides.extend(options.participants.iter().cloned());
-    let gateway = test_support::spawn_app_with(&genesys_gateway::SERVICE, &[], &as_refs(&gateway_overrides)).await;
-    let writer = start_writer_with(None, None, &writer_settings).await;
-    let mut pairing_overrides = callers(&[(INGEST_CALLER, INGEST_TOKEN, "pairing:read")]);
-    pairing_overrides.push(setting("pairing.comm_history_url", writer.address.clone()));
-    pairing_overrides.push(setting("pairing.internal_token", PAIRING_TOKEN));
-    pairing_overrides.push(setting("pairing.outbox_worker_enabled", "false"));
-    pairing_overrides.extend(options.participants.iter().cloned());
-    let pairing = test_support::spawn_app_with(
-        &interaction_pairing::SERVICE,
-        &[(BOFE, &["pairing:write", "pairing:read"])],
-        &as_refs(&pairing_overrides),
+    let stack = builder.start().await;
+    let orchestrator = stack.orchestrator.expect("the stack starts gdpr-orchestrator");
+    let ingest_worker = result_ingest::worker(
+        &stack.ingest.settings,
+        stack.ingest.pool().clone(),
+        &prometheus::Registry::new(),
     )
-    .await;
-    let mut ingest_overrides = callers(&[]);
-    ingest_overrides.extend([
-        setting("ingest.gateway_url", gateway.address.clone()),
-        setting("ingest.pairing_url", pairing.address.clone()),
-        setting("ingest.comm_history_url", writer.address.clone()),
-        setting("ingest.internal_token", INGEST_TOKEN),
-        setting("ingest.worker_enabled", "false"),
-        setting("ingest.sweep_enabled", "false"),
-        setting("ingest.backoff_min_ms", "1"),
-        setting("ingest.backoff_max_ms", "20"),
-    ]);
-    ingest_overrides.extend(options.participants.iter().cloned());
-    let ingest = test_support::spawn_app_with(
-        &result_ingest::SERVICE,
-        &[(GENESYS, &["ingest:webhook"]), (OPERATOR, &["ingest:operate"])],
-        &as_refs(&ingest_overrides),
-    )
-    .await;
-    let ingest_worker =
-        result_ingest::worker(&ingest.settings, ingest.pool().clone(), &prometheus::Registry::new()).unwrap();
-    let mut orchestrator_overrides = vec![
-        setting("gdpr.result_ingest_url", ingest.address.clone()),
-        setting("gdpr.comm_history_url", writer.address.clone()),
-        setting("gdpr.pairing_url", pairing.address.clone()),
-        setting("gdpr.gateway_url", gateway.address.clone()),
-        setting("gdpr.internal_token", ORCHESTRATOR_TOKEN),
-        setting("gdpr.worker_enabled", "false"),
-        setting("gdpr.backoff_min_ms", "1"),
-        setting("gdpr.backoff_max_ms", "10"),
-        setting("gdpr.external_poll_seconds", "1"),
-        setting("gdpr.request_timeout_ms", "3000"),
-        setting("auth.callers.dpo.delegates", "true"),
-        setting("handles.default_region", REGION),
-    ];
-    orchestrator_overrides.extend(options.orchestrator);
-    let orchestrator = test_support::spawn_app_with(
-        &gdpr_orchestrator::SERVICE,
-        &[(DPO, &["dpo"]), (OPERATOR, &["gdpr:operate"])],
-        &as_refs(&orchestrator_overrides),
-    )
-    .await;
+    .unwrap();
     let metrics = prometheus::Registry::new();
     let worker = gdpr_orchestrator::worker(&orchestrator.settings, orchestrator.pool().clone(), &metrics).unwrap();
     Stack {
-        sim: sim_state,
-        _gateway: gateway,
-        writer,
-        pairing,
-        ingest,
+        sim: stack.sim,
+        _gateway: stack.gateway,
+        writer: stack.writer,
+        pairing: stack.pairing,
+        ingest: stack.ingest,
         orchestrator,
         ingest_worker,
         worker,
@@ -359,13 +274,16 @@ impl Stack {
         self.ingest.post_json("/customers/supportResult", GENESYS, body).await
     }
 
-    /// Delivers a result and runs the ingest worker until it is a record.
-    pub async fn record(&self, conversation: &str, ani: &str) {
+    /// Delivers a result and runs the ingest worker until it is a record; answers its inbox
+    /// event's id.
+    pub async fn record(&self, conversation: &str, ani: &str) -> uuid::Uuid {
         let response = self
             .deliver(&webhook(conversation, ani, "2026-11-20T09:41:07.512Z"))
             .await;
         assert_eq!(response.status().as_u16(), 202);
+        let accepted: contracts::ingest::Accepted = response.json().await.unwrap();
         self.drain_ingest().await;
+        accepted.id.expect("a result not suppressed is an inbox event")
     }
 
     pub async fn drain_ingest(&self) {
