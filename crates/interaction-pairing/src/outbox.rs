@@ -113,15 +113,8 @@ type ClaimedRow = (
     Option<DbTimestamp>,
 );
 
-type SummaryRow = (
-    DbUuid,
-    String,
-    i32,
-    DbTimestamp,
-    DbTimestamp,
-    Option<DbTimestamp>,
-    Option<String>,
-);
+/// An entry as listed: id, action, attempts, created, next attempt, whether dead, last error.
+type SummaryRow = (DbUuid, String, i32, DbTimestamp, DbTimestamp, bool, Option<String>);
 
 fn attempts(value: i32) -> QueryResult<u32> {
     u32::try_from(value).map_err(|_| {
@@ -145,30 +138,20 @@ impl Storage for PairingOutbox {
     type Item = Entry;
 
     fn claim(&self, connection: &mut AnyConnection, claim: Claim) -> QueryResult<Vec<Claimed<Entry>>> {
-        let (now, limit, lease_until) = (claim.now, claim.limit, claim.lease_until);
-        let now_db = DbTimestamp::from(now);
-        let lease_db = DbTimestamp::from(lease_until);
+        let lease_db = DbTimestamp::from(claim.lease_until);
         let ids = service_kit::database::claim_due_ids(
             connection,
+            // A GDPR forget holds its subject's entries back until undone or purged.
             |c| {
-                // A GDPR forget holds its subject's entries back until undone or purged.
-                let due = || {
-                    dsl::pairing_outbox
-                        .filter(dsl::next_attempt_at.le(now_db))
-                        .filter(dsl::forgotten_by.is_null())
-                        .filter(dsl::dead_at.is_null())
-                        .order(dsl::next_attempt_at)
-                        .limit(limit)
-                        .select(dsl::id)
-                };
-                match c {
-                    AnyConnection::Postgresql(pg) => due().for_update().skip_locked().load(pg),
-                    AnyConnection::Sqlite(sqlite) => due().load(sqlite),
-                }
+                let due = dsl::next_attempt_at.le(DbTimestamp::from(claim.now));
+                let free = dsl::forgotten_by.is_null().and(dsl::dead_at.is_null());
+                let query = dsl::pairing_outbox.filter(due.and(free)).order(dsl::next_attempt_at);
+                service_kit::skip_locked!(c, query.limit(claim.limit).select(dsl::id))
             },
             |c, ids| {
+                let leased = (dsl::next_attempt_at.eq(lease_db), dsl::attempts.eq(dsl::attempts + 1));
                 diesel::update(dsl::pairing_outbox.filter(dsl::id.eq_any(ids)))
-                    .set((dsl::next_attempt_at.eq(lease_db), dsl::attempts.eq(dsl::attempts + 1)))
+                    .set(leased)
                     .execute(c)
             },
         )?;
@@ -199,7 +182,7 @@ impl Storage for PairingOutbox {
                         id: id.0,
                         attempts: tried,
                         since: retried.unwrap_or(created).into_domain()?,
-                        lease_until,
+                        lease_until: claim.lease_until,
                         item: Entry {
                             interaction_id: interaction_id.0,
                             customer_id: customer_id.0,
@@ -252,24 +235,14 @@ impl Storage for PairingOutbox {
             Status::Dead => query.filter(dsl::dead_at.is_not_null()),
             Status::Pending | Status::Done => query.filter(dsl::dead_at.is_null()),
         };
-        if let Some((at, id)) = after {
-            let at = DbTimestamp::from(at);
-            query = query.filter(
-                dsl::created_at
-                    .gt(at)
-                    .or(dsl::created_at.eq(at).and(dsl::id.gt(DbUuid(id)))),
-            );
-        }
-        let rows: Vec<SummaryRow> = query
-            .order((dsl::created_at, dsl::id))
-            .limit(limit)
+        let rows: Vec<SummaryRow> = service_kit::oldest_first_after!(query, dsl::created_at, dsl::id, after, limit)
             .select((
                 dsl::id,
                 dsl::action,
                 dsl::attempts,
                 dsl::created_at,
                 dsl::next_attempt_at,
-                dsl::dead_at,
+                dsl::dead_at.is_not_null(),
                 dsl::last_error,
             ))
             .load(connection)?;
@@ -278,14 +251,10 @@ impl Storage for PairingOutbox {
                 Ok(Summary {
                     id: id.0,
                     kind: kind(&action)?,
-                    status: if dead.is_some() { Status::Dead } else { Status::Pending },
+                    status: if dead { Status::Dead } else { Status::Pending },
                     attempts: attempts(tried)?,
                     created_at: created.into_domain()?,
-                    next_attempt_at: if dead.is_some() {
-                        None
-                    } else {
-                        Some(next.into_domain()?)
-                    },
+                    next_attempt_at: if dead { None } else { Some(next.into_domain()?) },
                     last_error,
                 })
             })
@@ -303,21 +272,21 @@ impl Storage for PairingOutbox {
     }
 
     fn retry_dead(&self, connection: &mut AnyConnection, id: Option<Uuid>, now: Timestamp) -> QueryResult<usize> {
-        let mut query = diesel::update(dsl::pairing_outbox)
-            .filter(dsl::dead_at.is_not_null())
-            .filter(dsl::forgotten_by.is_null())
-            .into_boxed();
-        if let Some(id) = id {
-            query = query.filter(dsl::id.eq(DbUuid(id)));
+        let dead = dsl::dead_at.is_not_null().and(dsl::forgotten_by.is_null());
+        let fresh = (
+            dsl::dead_at.eq(None::<DbTimestamp>),
+            dsl::attempts.eq(0),
+            dsl::next_attempt_at.eq(DbTimestamp::from(now)),
+            dsl::retried_at.eq(Some(DbTimestamp::from(now))),
+        );
+        match id {
+            Some(id) => diesel::update(dsl::pairing_outbox.find(DbUuid(id)).filter(dead))
+                .set(fresh)
+                .execute(connection),
+            None => diesel::update(dsl::pairing_outbox.filter(dead))
+                .set(fresh)
+                .execute(connection),
         }
-        query
-            .set((
-                dsl::dead_at.eq(None::<DbTimestamp>),
-                dsl::attempts.eq(0),
-                dsl::next_attempt_at.eq(DbTimestamp::from(now)),
-                dsl::retried_at.eq(Some(DbTimestamp::from(now))),
-            ))
-            .execute(connection)
     }
 
     fn depth(&self, connection: &mut AnyConnection) -> QueryResult<Depth> {

@@ -9,8 +9,8 @@ use diesel::prelude::*;
 use domain::Timestamp;
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
-use service_kit::per_backend;
 use service_kit::queue::{settle_each, Claim, Claimed, Depth, Page, Settle, Settlement, Status, Storage, Summary};
+use service_kit::{oldest_first_after, per_backend};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use uuid::Uuid;
@@ -224,9 +224,8 @@ impl Storage for DeliveryOutbox {
     type Item = ToDeliver;
 
     fn claim(&self, connection: &mut AnyConnection, claim: Claim) -> QueryResult<Vec<Claimed<ToDeliver>>> {
-        let (now, limit, lease_until) = (claim.now, claim.limit, claim.lease_until);
         use delivery_outbox::dsl;
-        let now_db = DbTimestamp::from(now);
+        let (now_db, limit, lease_until) = (DbTimestamp::from(claim.now), claim.limit, claim.lease_until);
         let lease_db = DbTimestamp::from(lease_until);
         type Candidate = (DbUuid, DbUuid, String, i32, bool, DbTimestamp, Option<DbTimestamp>);
         service_kit::database::write_transaction(connection, |c| {
@@ -246,10 +245,7 @@ impl Storage for DeliveryOutbox {
                         dsl::retried_at,
                     ))
             };
-            let candidates: Vec<Candidate> = match c {
-                AnyConnection::Postgresql(pg) => due().for_update().skip_locked().load(pg)?,
-                AnyConnection::Sqlite(sqlite) => due().load(sqlite)?,
-            };
+            let candidates: Vec<Candidate> = service_kit::skip_locked!(c, due())?;
             if candidates.is_empty() {
                 return Ok(Vec::new());
             }
@@ -366,20 +362,10 @@ impl Storage for DeliveryOutbox {
             Status::Dead => DeliveryStatus::Dead,
             Status::Done => DeliveryStatus::Delivered,
         };
-        let mut query = dsl::delivery_outbox
+        let query = dsl::delivery_outbox
             .filter(dsl::status.eq(wanted.as_str()))
             .into_boxed();
-        if let Some((at, id)) = after {
-            let at = DbTimestamp::from(at);
-            query = query.filter(
-                dsl::created_at
-                    .gt(at)
-                    .or(dsl::created_at.eq(at).and(dsl::id.gt(DbUuid(id)))),
-            );
-        }
-        let rows: Vec<ListedRow> = query
-            .order((dsl::created_at, dsl::id))
-            .limit(limit)
+        let rows: Vec<ListedRow> = oldest_first_after!(query, dsl::created_at, dsl::id, after, limit)
             .select((
                 dsl::id,
                 dsl::kind,
@@ -423,21 +409,22 @@ impl Storage for DeliveryOutbox {
 
     fn retry_dead(&self, connection: &mut AnyConnection, id: Option<Uuid>, now: Timestamp) -> QueryResult<usize> {
         use delivery_outbox::dsl;
-        let mut query = diesel::update(dsl::delivery_outbox)
-            .filter(dsl::status.eq(DeliveryStatus::Dead.as_str()))
-            .into_boxed();
-        if let Some(id) = id {
-            query = query.filter(dsl::id.eq(DbUuid(id)));
+        let dead = dsl::status.eq(DeliveryStatus::Dead.as_str());
+        let fresh = (
+            dsl::status.eq(DeliveryStatus::Pending.as_str()),
+            dsl::attempts.eq(0),
+            dsl::next_attempt_at.eq(DbTimestamp::from(now)),
+            dsl::retried_at.eq(Some(DbTimestamp::from(now))),
+            dsl::dead_at.eq(None::<DbTimestamp>),
+        );
+        match id {
+            Some(id) => diesel::update(dsl::delivery_outbox.find(DbUuid(id)).filter(dead))
+                .set(fresh)
+                .execute(connection),
+            None => diesel::update(dsl::delivery_outbox.filter(dead))
+                .set(fresh)
+                .execute(connection),
         }
-        query
-            .set((
-                dsl::status.eq(DeliveryStatus::Pending.as_str()),
-                dsl::attempts.eq(0),
-                dsl::next_attempt_at.eq(DbTimestamp::from(now)),
-                dsl::retried_at.eq(Some(DbTimestamp::from(now))),
-                dsl::dead_at.eq(None::<DbTimestamp>),
-            ))
-            .execute(connection)
     }
 
     fn depth(&self, connection: &mut AnyConnection) -> QueryResult<Depth> {

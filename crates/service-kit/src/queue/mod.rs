@@ -226,6 +226,35 @@ pub struct Page {
     pub limit: i64,
 }
 
+/// Loads a claim's due rows: on PostgreSQL locking them, skipping rows another replica holds
+/// (`FOR UPDATE SKIP LOCKED`); SQLite's immediate transaction holds the database already:
+/// `skip_locked!(connection, table.filter(due).order(next_attempt_at).limit(limit).select(id))`.
+#[macro_export]
+macro_rules! skip_locked {
+    ($connection:expr, $query:expr) => {
+        match $connection {
+            $crate::database::AnyConnection::Postgresql(pg) => $query.for_update().skip_locked().load(pg),
+            $crate::database::AnyConnection::Sqlite(sqlite) => $query.load(sqlite),
+        }
+    };
+}
+
+/// An operator's page of a boxed diesel query: oldest first by `(created_at, id)` (the columns
+/// given), only what comes after the keyset `after`, at most `limit`:
+/// `oldest_first_after!(query, dsl::created_at, dsl::id, page.after, page.limit).select(..)`.
+#[macro_export]
+macro_rules! oldest_first_after {
+    ($query:expr, $created_at:expr, $id:expr, $after:expr, $limit:expr) => {{
+        let mut query = $query;
+        if let Some((at, id)) = $after {
+            let at = $crate::database::sql_types::DbTimestamp::from(at);
+            let id = $crate::database::sql_types::DbUuid(id);
+            query = query.filter($created_at.gt(at).or($created_at.eq(at).and($id.gt(id))));
+        }
+        query.order(($created_at, $id)).limit($limit)
+    }};
+}
+
 /// Settles each of `settlements` with `one` (answering how many rows it changed: 0 when the
 /// lease was no longer the claim's), in one write transaction; answers how many were settled.
 pub fn settle_each(
