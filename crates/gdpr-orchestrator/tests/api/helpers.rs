@@ -12,6 +12,9 @@ use test_support::{CapturedLogs, TestApp};
 pub use test_support::stack::callers::{BOFE, DPO, GENESYS, OPERATOR};
 /// The person who confirms what `DPO` files (four eyes).
 pub const REVIEWER: &str = "Second DPO";
+/// result-ingest's caller on the writer (the bench writes its records as it).
+#[allow(unused_imports)]
+pub use test_support::stack::callers::INGEST as INGEST_CALLER;
 /// Each calling service's own caller on the others (the stack's).
 pub use test_support::stack::callers::{INGEST_TOKEN, ORCHESTRATOR as ORCHESTRATOR_CALLER};
 /// The orchestrator's queue operator (`gdpr:operate`, [`OPERATOR`] on it).
