@@ -5,6 +5,7 @@ use serde::Deserialize;
 use service_kit::queue::{Budget, Policy, PolicyKeys, QueueSettings};
 use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::time::Duration;
+use url::Url;
 
 /// The most records comm-history-writer takes in one batch.
 pub const MAX_BATCH_SIZE: u32 = 500;
@@ -17,9 +18,10 @@ pub const CALL_ROUNDS_PER_BATCH: u64 = 6;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct IngestSettings {
-    pub gateway_url: String,
-    pub pairing_url: String,
-    pub comm_history_url: String,
+    /// The sibling services' base URLs (http or https).
+    pub gateway_url: Url,
+    pub pairing_url: Url,
+    pub comm_history_url: Url,
     /// Bearer token for the sibling services. Never logged.
     pub internal_token: SecretString,
     pub request_timeout_ms: u64,
@@ -101,7 +103,7 @@ impl IngestSettings {
             ("ingest.pairing_url", &self.pairing_url),
             ("ingest.comm_history_url", &self.comm_history_url),
         ] {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
+            if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
                 problems.push(format!("{key}: must be an http(s) URL"));
             }
         }

@@ -82,8 +82,8 @@ fn segment(text: &str) -> String {
 impl Siblings {
     pub fn new(settings: &IngestSettings) -> anyhow::Result<Self> {
         let http = service_kit::telemetry::http_client(Duration::from_millis(settings.request_timeout_ms))?;
-        let client = |url: &str| -> anyhow::Result<Client> {
-            Ok(Client::new(http.clone(), reqwest::Url::parse(url)?).with_token(settings.internal_token.clone()))
+        let client = |url: &url::Url| -> anyhow::Result<Client> {
+            Ok(Client::new(http.clone(), url.clone()).with_token(settings.internal_token.clone()))
         };
         Ok(Self {
             names: moka::future::Cache::builder()
