@@ -64,20 +64,26 @@ impl Writer {
 }
 
 async fn spawn(writer: &Writer, budget: &str) -> TestApp {
+    spawn_with(writer, budget, &[]).await
+}
+
+async fn spawn_with(writer: &Writer, budget: &str, extra: &[(&str, &str)]) -> TestApp {
+    let mut overrides = vec![
+        // The test works the outbox itself, at the times it chooses.
+        ("pairing.outbox_worker_enabled", "false"),
+        ("pairing.comm_history_url", writer.url.as_str()),
+        ("pairing.retry_budget", budget),
+        ("pairing.backoff_min_ms", "1000"),
+        ("pairing.backoff_max_ms", "60000"),
+    ];
+    overrides.extend_from_slice(extra);
     test_support::spawn_app_with(
         &interaction_pairing::SERVICE,
         &[
             (BOFE, &["pairing:write", "pairing:read"]),
             (OPERATOR, &["pairing:operate"]),
         ],
-        &[
-            // The test works the outbox itself, at the times it chooses.
-            ("pairing.outbox_worker_enabled", "false"),
-            ("pairing.comm_history_url", &writer.url),
-            ("pairing.retry_budget", budget),
-            ("pairing.backoff_min_ms", "1000"),
-            ("pairing.backoff_max_ms", "60000"),
-        ],
+        &overrides,
     )
     .await
 }
@@ -314,4 +320,26 @@ async fn wrong_parameters_are_named() {
         .post_json("/pairing-outbox/not-an-id/retry", OPERATOR, &json!({}))
         .await;
     assert_eq!(problem_locations(&assert_problem(response, 422).await), ["id"]);
+}
+
+#[tokio::test]
+async fn two_replicas_draining_at_once_deliver_every_entry_once() {
+    let writer = Writer::start(200);
+    let app = spawn_with(&writer, "24 hours", &[("pairing.batch_size", "3")]).await;
+    for n in 0..24u32 {
+        let pairing = json!({
+            "customerId": uuid::Uuid::new_v4(),
+            "interactionId": format!("00000000-0000-4000-8000-{n:012}"),
+        });
+        pair(&app, &pairing).await;
+    }
+    // Two replicas' runners on one database, small batches, working at the same time.
+    let (first, second) = (outbox_runner(&app), outbox_runner(&app));
+    let now = Timestamp::now();
+    let (a, b) = tokio::join!(first.drain(now), second.drain(now));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.done + b.done, 24, "{a:?} {b:?}");
+    assert_eq!(a.lost_leases + b.lost_leases, 0);
+    assert_eq!(writer.calls(), 24, "each entry sent once");
+    assert_eq!(queued(&app).await, 0);
 }
