@@ -555,16 +555,9 @@ async fn export_bundles_are_sealed_at_rest_and_downloads_audited() {
         "no export data in the clear"
     );
     s.bundle(id).await;
-    let audit: Value = s
-        .orchestrator
-        .get(&format!("/gdpr/requests/{id}/audit"), DPO)
+    let downloads = s
+        .audit(id)
         .await
-        .json()
-        .await
-        .unwrap();
-    let downloads = audit["entries"]
-        .as_array()
-        .unwrap()
         .iter()
         .filter(|e| e["event"] == "bundle_downloaded")
         .count();

@@ -45,19 +45,7 @@ async fn a_participant_down_at_the_start_blocks_the_request_until_it_returns() {
     let (request, _) = s.run_while(&id, "exporting", after(now, 120), 20).await;
     assert_eq!(request["status"], "completed", "{request}");
     assert_eq!(request["counts"]["export.communications"], 1);
-    let audit: Value = s
-        .orchestrator
-        .get(&format!("/gdpr/requests/{id}/audit"), DPO)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let blocked = audit["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["event"] == "blocked")
-        .count();
+    let blocked = s.audit(&id).await.iter().filter(|e| e["event"] == "blocked").count();
     assert_eq!(blocked, 1, "one entry for the blocked state, not one per retry");
     drop(old_writer);
     assert_not_logged(&[&person.digits]);
