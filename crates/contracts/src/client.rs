@@ -184,11 +184,31 @@ impl Request {
 
 fn parse<T: DeserializeOwned>(status: StatusCode, bytes: &[u8]) -> Result<T, ClientError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| ClientError::UnexpectedBody {
-        status,
-        path: e.path().to_string(),
-        category: category(e.inner()),
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let mut path = e.path().to_string();
+        // A missing field is reported at its parent; name the field itself.
+        if let Some(field) = missing_field(e.inner()) {
+            path = if path == "." { field } else { format!("{path}.{field}") };
+        }
+        ClientError::UnexpectedBody {
+            status,
+            path,
+            category: category(e.inner()),
+        }
     })
+}
+
+/// The field serde found missing: its message is "missing field `name`", a name of the contract's
+/// type, never a value of the body. Anything else that message could hold is not passed on.
+fn missing_field(error: &serde_json::Error) -> Option<String> {
+    let message = error.to_string();
+    let rest = message.strip_prefix("missing field `")?;
+    let field = &rest[..rest.find('`')?];
+    let mut chars = field.chars();
+    let is_a_name = field.len() <= 64
+        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    is_a_name.then(|| field.to_owned())
 }
 
 fn category(error: &serde_json::Error) -> &'static str {

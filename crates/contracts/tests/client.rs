@@ -1,4 +1,5 @@
 //! The typed client against a real server on 127.0.0.1: each way a call can end.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 use contracts::{Client, ClientError};
@@ -109,6 +110,21 @@ async fn a_body_off_the_contract_names_the_field_and_never_its_value() {
     }
     let printed = format!("{error} {error:?}");
     assert!(!printed.contains("many") && !printed.contains("Nováková"), "{printed}");
+    server.stop(true).await;
+}
+
+#[actix_web::test]
+async fn a_missing_field_is_named_by_its_own_path() {
+    let (client, server) = serve().await;
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct WithRecord {
+        customer_id: String,
+        record_id: String,
+    }
+    let error = client.get("/good").send::<WithRecord>().await.unwrap_err();
+    assert!(matches!(&error, ClientError::UnexpectedBody { path, .. } if path == "recordId"), "{error:?}");
     server.stop(true).await;
 }
 

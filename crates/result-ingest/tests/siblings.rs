@@ -87,7 +87,7 @@ fn siblings(base: &str) -> Siblings {
 }
 
 /// A transient failure whose reason says the answer is off the contract, at `field` (the path
-/// serde names: a missing field's parent, a wrong field itself).
+/// of the missing or wrong field itself).
 fn assert_off_contract<T: std::fmt::Debug>(answer: Result<T, Failure>, service: &str, field: &str) {
     match answer {
         Err(Failure::Transient { reason, .. }) => {
@@ -108,7 +108,7 @@ async fn an_answer_off_the_contract_is_a_failure_naming_the_field_never_a_defaul
 
     // Before: an agent answered without `name` was "unknown to Genesys", and its record named nobody.
     let agent = GenesysUserId::parse(AGENT).unwrap();
-    assert_off_contract(siblings.agent_name(agent).await, "genesys-gateway", "\".\"");
+    assert_off_contract(siblings.agent_name(agent).await, "genesys-gateway", "\"name\"");
     // The contract kept: the name.
     assert_eq!(
         siblings.wrapup_code_name("w1").await.unwrap().as_deref(),
