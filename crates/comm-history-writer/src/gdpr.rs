@@ -132,7 +132,7 @@ impl CommunicationRecords {
         chunked(records, |ids| {
             diesel::delete(idempotency_keys::table.filter(idempotency_keys::record_id.eq_any(ids)))
                 .execute(connection)
-                .map(gdpr_participant::holds::changed)
+                .and_then(gdpr_participant::holds::changed)
         })?;
         Ok(())
     }

@@ -109,7 +109,10 @@ impl Participants {
         // both signed and sent.
         let mut url = client.url(&path).map_err(|error| reason(participant, &error))?;
         url.query_pairs_mut().append_pair("ref", external_ref);
-        let relative = format!("{path}?{}", url.query().unwrap_or_default());
+        let query = url
+            .query()
+            .ok_or_else(|| format!("{}: the status query was not written", participant.name))?;
+        let relative = format!("{path}?{query}");
         let signature = self
             .signature(client, "GET", &relative, b"")
             .map_err(|error| reason(participant, &error))?;

@@ -141,9 +141,10 @@ pub fn chunked(rows: &[Uuid], mut statement: impl FnMut(Vec<DbUuid>) -> QueryRes
     Ok(total)
 }
 
-/// `rows changed` as a count, for [`chunked`].
-pub fn changed(rows: usize) -> i64 {
-    i64::try_from(rows).unwrap_or(i64::MAX)
+/// `rows changed` as a count, for [`chunked`]; more than an `i64` holds is an error.
+pub fn changed(rows: usize) -> QueryResult<i64> {
+    i64::try_from(rows)
+        .map_err(|_| diesel::result::Error::DeserializationError(format!("{rows} rows changed: too many").into()))
 }
 
 /// The SQL backend of [`AnyConnection`].
@@ -196,7 +197,7 @@ pub trait HeldTable {
     fn hold(connection: &mut AnyConnection, request_id: Uuid, rows: &[Uuid]) -> QueryResult<()> {
         hold(connection, request_id, Self::HOLD, rows)?;
         chunked(rows, |ids| {
-            Self::set_holder(connection, ids, Some(DbUuid(request_id)), true).map(changed)
+            Self::set_holder(connection, ids, Some(DbUuid(request_id)), true).and_then(changed)
         })?;
         Ok(())
     }
@@ -225,7 +226,9 @@ pub trait HeldTable {
     /// `request_id` holds the agent on `rows`, which is hidden there.
     fn hold_agents(connection: &mut AnyConnection, request_id: Uuid, rows: &[Uuid]) -> QueryResult<()> {
         hold(connection, request_id, Self::agent_hold()?, rows)?;
-        chunked(rows, |ids| Self::set_agent_hidden(connection, ids, true).map(changed))?;
+        chunked(rows, |ids| {
+            Self::set_agent_hidden(connection, ids, true).and_then(changed)
+        })?;
         Ok(())
     }
 
@@ -234,7 +237,7 @@ pub trait HeldTable {
     fn release(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {
         for (holder, rows) in by_holder(release(connection, request_id, Self::HOLD)?) {
             chunked(&rows, |ids| {
-                Self::set_holder(connection, ids, holder.map(DbUuid), false).map(changed)
+                Self::set_holder(connection, ids, holder.map(DbUuid), false).and_then(changed)
             })?;
         }
         if let Some(kind) = Self::AGENT_HOLD {
@@ -242,7 +245,9 @@ pub trait HeldTable {
                 .into_iter()
                 .filter_map(|(row, holder)| holder.is_none().then_some(row))
                 .collect();
-            chunked(&free, |ids| Self::set_agent_hidden(connection, ids, false).map(changed))?;
+            chunked(&free, |ids| {
+                Self::set_agent_hidden(connection, ids, false).and_then(changed)
+            })?;
         }
         Ok(())
     }
@@ -278,14 +283,14 @@ pub trait HeldTable {
         mut blank: impl FnMut(&mut AnyConnection, Vec<DbUuid>) -> QueryResult<usize>,
     ) -> QueryResult<i64> {
         let rows = Self::held_agents(connection, request_id)?;
-        let blanked = chunked(&rows, |ids| blank(connection, ids).map(changed))?;
+        let blanked = chunked(&rows, |ids| blank(connection, ids).and_then(changed))?;
         drop_rows(connection, Self::agent_hold()?, &rows)?;
         Ok(blanked)
     }
 
     /// Deletes `rows` and every hold (of any request) on them; returns how many went.
     fn delete(connection: &mut AnyConnection, rows: &[Uuid]) -> QueryResult<i64> {
-        let deleted = chunked(rows, |ids| Self::delete_of(connection, ids).map(changed))?;
+        let deleted = chunked(rows, |ids| Self::delete_of(connection, ids).and_then(changed))?;
         drop_rows(connection, Self::HOLD, rows)?;
         if let Some(kind) = Self::AGENT_HOLD {
             drop_rows(connection, kind, rows)?;
