@@ -65,6 +65,7 @@ CALLERS = {
         "result-ingest": "ingest:operate",
         "comm-history-writer": "records:operate",
         "interaction-pairing": "pairing:operate",
+        "gdpr-orchestrator": "gdpr:operate",
     },
     "dpo": {"gdpr-orchestrator": "dpo"},
     "result_ingest": {
@@ -683,6 +684,7 @@ class Run:
             ("inbox", "result-ingest", "/ingest/events"),
             ("pairing outbox", "interaction-pairing", "/pairing-outbox"),
             ("deliveries", "comm-history-writer", "/deliveries"),
+            ("gdpr queue", "gdpr-orchestrator", "/gdpr/queue"),
         ]:
             for status in ("pending", "dead"):
                 code, page = call(
@@ -862,10 +864,10 @@ class Run:
             sum(1 for at, _ in self.kills if any(a <= at <= b for a, b in windows)),
             sum(1 for at, v in self.kills if v.startswith("gdpr-orchestrator") and any(a <= at <= b for a, b in windows)),
         )
-        figures["dead letters (inbox, pairing outbox, deliveries)"] = sum(
+        figures["dead letters (inbox, pairing outbox, deliveries, GDPR queue)"] = sum(
             v for k, v in waiting.items() if k.endswith(" dead")
         )
-        if figures["dead letters (inbox, pairing outbox, deliveries)"]:
+        if figures["dead letters (inbox, pairing outbox, deliveries, GDPR queue)"]:
             problems.append(f"dead letters: {waiting}")
         return figures, problems
 
