@@ -205,6 +205,15 @@ struct FormToken {
     csrf: Option<String>,
 }
 
+/// The queue a form of its page was sent for, and the operator who sent it (the form's token
+/// checked).
+fn sent_by_operator(session: &Session, name: &str, csrf: Option<&str>) -> Result<(&'static Operated, Person), Refusal> {
+    let queue = operated(name)?;
+    let person = session::require_role(session, &back(queue), Role::Operator)?;
+    session::check_form_token(&person, csrf)?;
+    Ok((queue, person))
+}
+
 /// After a retry on `queue`'s page: back to it, or the page of what failed.
 fn retried(queue: &Operated, person: Person, answer: Result<(), CallError>) -> HttpResponse {
     let here = back(queue);
@@ -230,9 +239,7 @@ async fn retry_one(
     form: web::Form<FormToken>,
 ) -> Result<HttpResponse, Refusal> {
     let (name, id) = path.into_inner();
-    let queue = operated(&name)?;
-    let person = session::require_role(&session, &back(queue), Role::Operator)?;
-    session::check_form_token(&person, form.csrf.as_deref())?;
+    let (queue, person) = sent_by_operator(&session, &name, form.csrf.as_deref())?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| Refusal::NotFound)?;
     let answer = retry(queue, &services, Some(id)).await;
     Ok(retried(queue, person, answer))
@@ -244,9 +251,7 @@ async fn retry_dead(
     path: web::Path<String>,
     form: web::Form<FormToken>,
 ) -> Result<HttpResponse, Refusal> {
-    let queue = operated(&path)?;
-    let person = session::require_role(&session, &back(queue), Role::Operator)?;
-    session::check_form_token(&person, form.csrf.as_deref())?;
+    let (queue, person) = sent_by_operator(&session, &path, form.csrf.as_deref())?;
     let answer = retry(queue, &services, None).await;
     Ok(retried(queue, person, answer))
 }

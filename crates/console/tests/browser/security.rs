@@ -389,6 +389,8 @@ async fn every_page_carries_the_security_headers_and_https_adds_hsts_and_the_hos
             "/gdpr/new",
             "/gdpr/requests/00000000-0000-4000-8000-000000000000",
             "/inbox",
+            "/queues/deliveries",
+            "/queues/pairing-outbox",
             "/unassigned",
             "/no-such-page",
             "/static/console.css",
