@@ -67,10 +67,7 @@ pub(super) fn claim_until(
                     .limit(limit)
                     .select(dsl::id)
             };
-            match c {
-                AnyConnection::Postgresql(pg) => due().for_update().skip_locked().load(pg),
-                AnyConnection::Sqlite(sqlite) => due().load(sqlite),
-            }
+            service_kit::skip_locked!(c, due())
         },
         |c, ids| {
             diesel::update(dsl::inbox_events.filter(dsl::id.eq_any(ids)))
