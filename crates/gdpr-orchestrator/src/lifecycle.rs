@@ -262,42 +262,13 @@ pub fn allowed_actions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uuid::Uuid;
 
     fn at(text: &str) -> Timestamp {
         Timestamp::parse(text).unwrap()
     }
 
     fn forget(status: RequestStatus) -> Request {
-        let received = at("2026-11-20T10:00:00Z");
-        Request {
-            id: Uuid::now_v7(),
-            request_type: RequestType::Forget,
-            status,
-            count_only: false,
-            reference: Some("CASE-1".to_owned()),
-            requested_by: "alice".to_owned(),
-            requested_via: "console".to_owned(),
-            requested_vouched_by: Some(Vouching::Provider),
-            subject: None,
-            subject_fingerprint: None,
-            target_request_id: None,
-            received_at: received,
-            due_at: due_after_months(received, 1),
-            extension_months: 0,
-            extension_reason: None,
-            confirmed_at: None,
-            confirmed_by: None,
-            confirmed_via: None,
-            purge_after: None,
-            completed_at: None,
-            identifiers_erased_at: None,
-            status_reason: None,
-            attempts: 0,
-            next_attempt_at: received,
-            updated_at: received,
-            version: 3,
-        }
+        Request::example(RequestType::Forget, status, at("2026-11-20T10:00:00Z"))
     }
 
     fn person(subject: &'static str, vouched_by: Vouching) -> Confirmer<'static> {

@@ -86,8 +86,6 @@ pub fn order(phase: ParticipantAction, mut participants: Vec<Participant>) -> Ve
 mod tests {
     use super::*;
     use crate::store::RequestStatus;
-    use domain::gdpr::due_after_months;
-    use uuid::Uuid;
 
     fn at(text: &str) -> Timestamp {
         Timestamp::parse(text).unwrap()
@@ -114,35 +112,7 @@ mod tests {
     }
 
     fn request(request_type: RequestType) -> Request {
-        let received = at("2026-11-20T10:00:00Z");
-        Request {
-            id: Uuid::now_v7(),
-            request_type,
-            status: RequestStatus::Received,
-            count_only: false,
-            reference: None,
-            requested_by: "alice".to_owned(),
-            requested_via: "dpo".to_owned(),
-            requested_vouched_by: Some(crate::store::Vouching::Caller),
-            subject: None,
-            subject_fingerprint: None,
-            target_request_id: None,
-            received_at: received,
-            due_at: due_after_months(received, 1),
-            extension_months: 0,
-            extension_reason: None,
-            confirmed_at: None,
-            confirmed_by: None,
-            confirmed_via: None,
-            purge_after: None,
-            completed_at: None,
-            identifiers_erased_at: None,
-            status_reason: None,
-            attempts: 0,
-            next_attempt_at: received,
-            updated_at: received,
-            version: 0,
-        }
+        Request::example(request_type, RequestStatus::Received, at("2026-11-20T10:00:00Z"))
     }
 
     fn done(request: &Request, phase: ParticipantAction) -> Vec<Step> {

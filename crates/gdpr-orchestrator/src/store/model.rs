@@ -95,6 +95,42 @@ pub struct Request {
     pub version: i32,
 }
 
+#[cfg(test)]
+impl Request {
+    /// Unit tests' request: `request_type` in `status`, filed by `alice` through the console (the
+    /// identity provider vouching) at `received`; nothing decided yet.
+    pub(crate) fn example(request_type: RequestType, status: RequestStatus, received: Timestamp) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            request_type,
+            status,
+            count_only: false,
+            reference: Some("CASE-1".to_owned()),
+            requested_by: "alice".to_owned(),
+            requested_via: "console".to_owned(),
+            requested_vouched_by: Some(Vouching::Provider),
+            subject: None,
+            subject_fingerprint: None,
+            target_request_id: None,
+            received_at: received,
+            due_at: domain::gdpr::due_after_months(received, 1),
+            extension_months: 0,
+            extension_reason: None,
+            confirmed_at: None,
+            confirmed_by: None,
+            confirmed_via: None,
+            purge_after: None,
+            completed_at: None,
+            identifiers_erased_at: None,
+            status_reason: None,
+            attempts: 0,
+            next_attempt_at: received,
+            updated_at: received,
+            version: 0,
+        }
+    }
+}
+
 impl Request {
     pub fn is_overdue(&self, now: Timestamp) -> bool {
         !self.status.is_finished() && self.due_at < now
