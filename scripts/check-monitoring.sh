@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The alerts and the dashboard, as CI checks them: promtool check rules and promtool test rules
 # (Debian's prometheus package, installed when missing), each alert's runbook section present in
-# docs/operations.md, and every metric the rules and the dashboard query exported by a service.
+# docs/operations.md and each alert tested, and every metric the rules, their tests, the dashboard
+# and docs/operations.md name registered by the code (crates/*/src outside its test modules), every
+# queue they name one of the code's (`const QUEUE`), and every queue given a dead-letter alert and
+# an oldest-pending alert.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-commands.sh promtool:prometheus python3:python3
@@ -12,39 +15,85 @@ echo "== promtool check rules"
 promtool check rules "$rules"
 echo "== promtool test rules"
 promtool test rules deploy/helm/ccbridge/files/prometheus-rules.test.yaml
-echo "== runbooks and metric names"
-python3 - "$rules" "$dashboard" <<'PY'
-import json, pathlib, re, subprocess, sys
+echo "== runbooks, metric names, queues"
+python3 - "$rules" "$dashboard" deploy/helm/ccbridge/files/prometheus-rules.test.yaml docs/operations.md <<'PY'
+import json, pathlib, re, sys
 import yaml
 
 rules = yaml.safe_load(open(sys.argv[1]))
 dashboard = json.load(open(sys.argv[2]))
-operations = pathlib.Path("docs/operations.md").read_text()
-headings = {line[4:].strip() for line in operations.splitlines() if line.startswith("### ")}
+tests = yaml.safe_load(open(sys.argv[3]))
+operations = pathlib.Path(sys.argv[4]).read_text()
 problems = []
-queries = []
+
+# What the code registers: in crates/*/src, outside `#[cfg(test)] mod …` (cut from there to the
+# end of the file), a "ccbridge_…" literal that is the first argument of a call in a file using
+# the prometheus crate (IntGauge::new("…", Opts::new(\n"…", a local opts("…" helper), and the
+# queues' names (`const QUEUE: &'static str = "…"`).
+exported, queues = set(), set()
+for path in sorted(pathlib.Path("crates").glob("*/src/**/*.rs")):
+    text = re.split(r"#\[cfg\(test\)\]\s*mod \w+\s*\{", path.read_text(), maxsplit=1)[0]
+    queues |= set(re.findall(r"""const QUEUE: &'static str = "([a-z_]+)";""", text))
+    if re.search(r"\bprometheus::|\buse prometheus\b", text):
+        exported |= set(re.findall(r"""\(\s*"(ccbridge_[a-z0-9_]+)"\s*,""", text))
+# actix-web-prom's, under the namespace service-kit's startup gives it.
+startup = pathlib.Path("crates/service-kit/src/startup.rs").read_text()
+for namespace in re.findall(r'PrometheusMetricsBuilder::new\("([a-z_]+)"\)', startup):
+    exported |= {f"{namespace}_http_requests_total", f"{namespace}_http_requests_duration_seconds"}
+if not {"ccbridge_queue_dead", "ccbridge_queue_oldest_pending_age_seconds"} <= exported or not queues:
+    problems.append(f"the scan of crates/*/src found no queue metrics or no queues: fix this script ({sorted(exported)}, {sorted(queues)})")
+
+def named(text):
+    """The metrics a text names (`ccbridge_queue_*` in prose: a prefix) and the queues it names."""
+    metrics = set(re.findall(r"ccbridge_[a-z0-9_]+\*?", text))
+    named_queues = set(re.findall(r"""queue\s*=~?\s*\\?"([a-z_|]+)\\?\"""", text))
+    return metrics, {q for alternatives in named_queues for q in alternatives.split("|")}
+
+def check(where, text):
+    metrics, named_queues = named(text)
+    for metric in sorted(metrics):
+        if metric.endswith("*"):
+            if not any(e.startswith(metric[:-1]) for e in exported):
+                problems.append(f"{where}: {metric} matches no metric the code registers")
+            continue
+        base = re.sub(r"_(bucket|sum|count)$", "", metric)
+        if metric not in exported and base not in exported:
+            problems.append(f"{where}: {metric} is not registered by any service")
+    for queue in sorted(named_queues - queues):
+        problems.append(f"{where}: queue \"{queue}\" is no queue of the code's (const QUEUE: {sorted(queues)})")
+
+headings = {line[4:].strip() for line in operations.splitlines() if line.startswith("### ")}
+alerts = {}
 for group in rules["groups"]:
     for rule in group["rules"]:
         name = rule["alert"]
-        queries.append(rule["expr"])
+        alerts[name] = rule["expr"]
+        check(f"alert {name}", rule["expr"])
         if rule.get("annotations", {}).get("runbook") != f"docs/operations.md#{name.lower()}":
             problems.append(f"{name}: its runbook annotation is not docs/operations.md#{name.lower()}")
         if name not in headings:
             problems.append(f"{name}: docs/operations.md has no section '### {name}'")
-queries += [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
-source = subprocess.run(["grep", "-rhoE", '"ccbridge_[a-z_]+"', "crates"], capture_output=True, text=True).stdout
-exported = {m.strip('"') for m in source.split()}
-# actix-web-prom's, under the "ccbridge" namespace (service-kit's startup).
-exported |= {"ccbridge_http_requests_total", "ccbridge_http_requests_duration_seconds"}
-for query in queries:
-    for metric in set(re.findall(r"ccbridge_[a-z_]+", query)):
-        base = re.sub(r"_(bucket|sum|count)$", "", metric)
-        if metric not in exported and base not in exported:
-            problems.append(f"{metric}: queried, but no service exports it")
+for panel in dashboard["panels"]:
+    for target in panel["targets"]:
+        check(f"dashboard panel '{panel['title']}'", target["expr"])
+check(sys.argv[4], operations)
+fired = set()
+for test in tests["tests"]:
+    for series in test.get("input_series", []):
+        check("prometheus-rules.test.yaml input", series["series"])
+    fired |= {t["alertname"] for t in test.get("alert_rule_test", []) if t.get("exp_alerts")}
+for name in sorted(set(alerts) - fired):
+    problems.append(f"{name}: no case in prometheus-rules.test.yaml where it fires")
+# Every queue: an alert on its dead letters and one on its oldest pending entry.
+for queue in sorted(queues):
+    for metric in ("ccbridge_queue_dead", "ccbridge_queue_oldest_pending_age_seconds"):
+        if not any(re.search(metric + r'\{[^}]*queue="' + queue + '"', e) for e in alerts.values()):
+            problems.append(f"queue {queue}: no alert on {metric}{{queue=\"{queue}\"}}")
 for problem in problems:
     print(problem)
 if problems:
     sys.exit(1)
-alerts = sum(len(g["rules"]) for g in rules["groups"])
-print(f"   {alerts} alerts with their runbooks; {len(dashboard['panels'])} dashboard panels; every metric exported")
+panels = len(dashboard["panels"])
+print(f"   {len(alerts)} alerts, each with its runbook and a test where it fires; {panels} dashboard panels;")
+print(f"   every metric named is registered ({len(exported)} in the code); queues {', '.join(sorted(queues))}: each alerted on")
 PY
