@@ -272,9 +272,8 @@ class Replica:
     def start(self):
         with self.lock:
             with open(self.log_path, "ab") as out:
-                self.process = subprocess.Popen(
-                    [self.binary, "serve"], env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-                )
+                self.process = subprocess.Popen([self.binary, "serve"], env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            remember_pid(os.path.dirname(self.log_path), self.process.pid)
 
     def kill(self):
         with self.lock:
@@ -295,6 +294,12 @@ class Replica:
 
     def __str__(self):
         return f"{self.service}#{self.index}"
+
+
+def remember_pid(work_dir, pid):
+    """Every process started, for scripts/chaos-replicas.sh to stop should this driver die."""
+    with open(os.path.join(work_dir, "pids"), "a") as f:
+        f.write(f"{pid}\n")
 
 
 def wait_ready(replicas, seconds=90):
@@ -911,18 +916,19 @@ def main():
 
     sink = Sink(args.sink_latency_ms, args.sink_idempotent)
     sim_port = free_port()
+    args.sim_url = f"http://127.0.0.1:{sim_port}"
+    args.sink_url = sink.url
+    run = Run(args)
+    run.sink = sink
     sim_log = open(os.path.join(args.work_dir, "genesys-sim.log"), "wb")
     sim = subprocess.Popen(
         [os.path.join(args.bin_dir, "genesys-sim"), "--port", str(sim_port), "--gdpr-step-seconds", "1"],
         stdout=sim_log,
         stderr=subprocess.STDOUT,
-        start_new_session=True,
     )
-    args.sim_url = f"http://127.0.0.1:{sim_port}"
-    args.sink_url = sink.url
-    run = Run(args)
-    run.sink = sink
+    remember_pid(args.work_dir, sim.pid)
     started = time.monotonic()
+    chaos = None
     try:
         for _ in range(100):
             try:
@@ -961,6 +967,8 @@ def main():
         return 1
     finally:
         run.stop_chaos.set()
+        if chaos is not None:
+            chaos.join()  # it may be starting a replica: stopped below, not left behind
         run.stop()
         sim.send_signal(signal.SIGKILL)
         sim.wait()

@@ -29,6 +29,13 @@ fi
 work="$(mktemp -d /tmp/ccbridge-chaos.XXXXXX)"
 status=1
 finish() {
+  # Should the driver have died, the processes it started (by their ids, each checked to be one
+  # of the copied binaries) are stopped here.
+  if [ -f "$work/pids" ]; then
+    while read -r pid; do
+      case "$(readlink "/proc/$pid/exe" 2>/dev/null)" in "$work/bin/"*) kill -9 "$pid" 2>/dev/null || true ;; esac
+    done <"$work/pids"
+  fi
   rm -rf "$work/bin"
   if [ "$status" = 0 ]; then rm -rf "$work"; else echo "== the services' logs are kept in $work" >&2; fi
 }
