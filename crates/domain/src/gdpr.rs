@@ -193,21 +193,22 @@ impl DataSubject {
 /// GDPR Art. 12(3): one calendar month after receipt, counted as the ICO does: the day of receipt
 /// is day one, the answer is due on the same date next month, or the month's last day when it
 /// has no such date (31 January → 28/29 February). `months` > 1 gives an extended deadline.
-pub fn due_after_months(received: Timestamp, months: u8) -> Timestamp {
+/// `None` when the date would fall past what a [`Timestamp`] holds (year 9999): an error for the
+/// caller, never a deadline made up.
+pub fn due_after_months(received: Timestamp, months: u8) -> Option<Timestamp> {
     let at = received.as_offset_date_time();
-    let date = add_months(at.date(), months);
-    Timestamp::from_offset_date_time(OffsetDateTime::new_utc(date, at.time())).unwrap_or(received)
+    let date = add_months(at.date(), months)?;
+    Timestamp::from_offset_date_time(OffsetDateTime::new_utc(date, at.time()))
 }
 
-fn add_months(date: Date, months: u8) -> Date {
+fn add_months(date: Date, months: u8) -> Option<Date> {
     let month_index = i32::from(u8::from(date.month())) - 1 + i32::from(months);
     let year = date.year() + month_index.div_euclid(12);
     let month = u8::try_from(month_index.rem_euclid(12) + 1)
         .ok()
-        .and_then(|m| Month::try_from(m).ok())
-        .unwrap_or(Month::December);
+        .and_then(|m| Month::try_from(m).ok())?;
     let last_day = time::util::days_in_month(month, year);
-    Date::from_calendar_date(year, month, date.day().min(last_day)).unwrap_or(date)
+    Date::from_calendar_date(year, month, date.day().min(last_day)).ok()
 }
 
 #[cfg(test)]
@@ -297,22 +298,23 @@ mod tests {
 
     #[test]
     fn due_dates_follow_calendar_months() {
-        let at = |s: &str| Timestamp::parse(s).unwrap();
+        let at = |s: &str| Some(Timestamp::parse(s).unwrap());
         assert_eq!(
-            due_after_months(at("2026-11-22T10:00:00Z"), 1),
+            due_after_months(at("2026-11-22T10:00:00Z").unwrap(), 1),
             at("2026-12-22T10:00:00Z")
         );
         assert_eq!(
-            due_after_months(at("2027-01-31T08:30:00Z"), 1),
+            due_after_months(at("2027-01-31T08:30:00Z").unwrap(), 1),
             at("2027-02-28T08:30:00Z")
         );
         assert_eq!(
-            due_after_months(at("2028-01-31T08:30:00Z"), 1),
+            due_after_months(at("2028-01-31T08:30:00Z").unwrap(), 1),
             at("2028-02-29T08:30:00Z")
         );
         assert_eq!(
-            due_after_months(at("2026-12-15T00:00:00Z"), 3),
+            due_after_months(at("2026-12-15T00:00:00Z").unwrap(), 3),
             at("2027-03-15T00:00:00Z")
         );
+        assert_eq!(due_after_months(at("9999-12-01T00:00:00Z").unwrap(), 1), None);
     }
 }

@@ -212,7 +212,8 @@ pub fn extend(request: &mut Request, months: i32, reason: String, now: Timestamp
     let total_months = u8::try_from(1 + total).map_err(|_| Refusal::Impossible("extension out of range".to_owned()))?;
     request.extension_months = total;
     request.extension_reason = Some(reason);
-    request.due_at = due_after_months(request.received_at, total_months);
+    request.due_at = due_after_months(request.received_at, total_months)
+        .ok_or_else(|| Refusal::Impossible("the extended deadline would pass year 9999".to_owned()))?;
     request.updated_at = now;
     Ok(json!({ "extensionMonths": total, "dueAt": request.due_at }))
 }

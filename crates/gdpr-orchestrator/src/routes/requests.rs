@@ -186,6 +186,8 @@ fn file(
             created: false,
         });
     }
+    let due_at =
+        due_after_months(now, 1).ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("a deadline past year 9999")))?;
     let id = Uuid::now_v7();
     let (subject, target, initial_status) = match (request_type, undo_of) {
         (RequestType::UndoForget, Some(forget)) => {
@@ -213,7 +215,7 @@ fn file(
         subject_fingerprint: Some(fingerprint),
         target_request_id: target,
         received_at: now,
-        due_at: due_after_months(now, 1),
+        due_at,
         extension_months: 0,
         extension_reason: None,
         confirmed_at: None,
