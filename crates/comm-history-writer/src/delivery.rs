@@ -131,9 +131,9 @@ impl DeliveryJob {
             Err(error) => {
                 // A connection never made cannot have stored anything; anything later may have.
                 if !error.is_connect() {
-                    let id = entry.id;
+                    let (id, until) = (entry.id, entry.lease_until);
                     self.pool
-                        .run(move |c| deliveries::note_unanswered(c, id).map_err(DatabaseError::from))
+                        .run(move |c| deliveries::note_unanswered(c, id, until).map_err(DatabaseError::from))
                         .await?;
                 }
                 let reason = if error.is_timeout() {
@@ -150,9 +150,11 @@ impl DeliveryJob {
         if status.is_success() {
             if item.kind == DeliveryKind::Create {
                 if let Some(external_id) = self.external_id(response).await {
-                    let id = entry.id;
+                    let (id, until) = (entry.id, entry.lease_until);
                     self.pool
-                        .run(move |c| deliveries::note_external_id(c, id, &external_id).map_err(DatabaseError::from))
+                        .run(move |c| {
+                            deliveries::note_external_id(c, id, until, &external_id).map_err(DatabaseError::from)
+                        })
                         .await?;
                 }
             }
@@ -206,7 +208,7 @@ impl DeliveryJob {
 impl Job for DeliveryJob {
     type Item = ToDeliver;
 
-    /// One after another, in the order claimed: each attempt checks the holds as it goes out.
+    /// One after another, in the order claimed ([`DeliveryJob::run_batch`]).
     const CONCURRENT: bool = false;
 
     /// One attempt of `entry`. The holds are checked as the attempt goes out, not only when its
@@ -234,7 +236,31 @@ impl Job for DeliveryJob {
             ToSend::Gone => Ok(Outcome::Dead {
                 reason: Reason::new("its record is gone"),
             }),
+            // Its settlement is refused too (fenced by the lease) and counted as a lost lease.
+            ToSend::NotOurs => Ok(Outcome::Postpone { after: Duration::ZERO }),
         }
+    }
+
+    /// One entry after another, each checking the holds as it goes out; an entry is sent only
+    /// while enough of the claim's lease is left for its call to end (`delivery.timeout_ms` and
+    /// a second) — the rest of the batch is postponed, its attempts given back, and goes out in
+    /// the next pass. So nothing is sent once the lease could have run out.
+    async fn run_batch(&self, entries: &[Claimed<ToDeliver>], now: Timestamp) -> Vec<anyhow::Result<Outcome>> {
+        let started = std::time::Instant::now();
+        let needed = Duration::from_millis(self.settings.timeout_ms.get()) + Duration::from_secs(1);
+        let mut outcomes = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let lease = entry.lease_until.as_offset_date_time() - now.as_offset_date_time();
+            let left = Duration::try_from(lease)
+                .unwrap_or_default()
+                .saturating_sub(started.elapsed());
+            if left <= needed {
+                outcomes.push(Ok(Outcome::Postpone { after: Duration::ZERO }));
+                continue;
+            }
+            outcomes.push(self.run(entry, now).await);
+        }
+        outcomes
     }
 }
 

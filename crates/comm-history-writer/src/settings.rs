@@ -183,8 +183,10 @@ impl DeliverySettings {
             if !(100..=120_000).contains(&self.timeout_ms.get()) {
                 problems.push("delivery.timeout_ms: must be 100 to 120000".to_owned());
             }
-            if lease <= Duration::from_millis(self.timeout_ms.get()) {
-                problems.push("delivery.lease_seconds: must outlast delivery.timeout_ms".to_owned());
+            // An attempt starts only while its call can end a second before the lease does.
+            if lease <= Duration::from_millis(self.timeout_ms.get()) + Duration::from_secs(1) {
+                problems
+                    .push("delivery.lease_seconds: must outlast delivery.timeout_ms by more than a second".to_owned());
             }
             if self
                 .external_id_pointer

@@ -71,6 +71,16 @@ impl DeliveryStatus {
     }
 }
 
+/// Entry `id` while the claim leased until `until` still holds it: pending, leased until then.
+macro_rules! still_ours {
+    ($id:expr, $until:expr) => {
+        delivery_outbox::table
+            .find(DbUuid($id))
+            .filter(delivery_outbox::status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(delivery_outbox::next_attempt_at.eq(DbTimestamp::from($until)))
+    };
+}
+
 fn corrupt(what: String) -> diesel::result::Error {
     diesel::result::Error::DeserializationError(format!("{what}: not a value this service writes").into())
 }
@@ -470,30 +480,33 @@ const fn queue_status(status: DeliveryStatus) -> Status {
     }
 }
 
-/// The manager answered the create of entry `id` with its id for the record.
-pub fn note_external_id(connection: &mut AnyConnection, id: Uuid, external_id: &str) -> QueryResult<()> {
+/// The manager answered the create of entry `id` (claimed until `until`) with its id for the
+/// record; answers whether the claim still held it.
+pub fn note_external_id(
+    connection: &mut AnyConnection,
+    id: Uuid,
+    until: Timestamp,
+    external_id: &str,
+) -> QueryResult<bool> {
     use delivery_outbox::dsl;
-    diesel::update(dsl::delivery_outbox.find(DbUuid(id)))
+    let noted = diesel::update(still_ours!(id, until))
         .set(dsl::external_id.eq(Some(external_id)))
-        .execute(connection)
-        .map(drop)
+        .execute(connection)?;
+    Ok(noted == 1)
 }
 
-/// The attempt of entry `id` that just went out got no answer: the manager may hold the record
-/// since it was sent (the first such attempt's time is kept), and the next attempt is a resend.
-pub fn note_unanswered(connection: &mut AnyConnection, id: Uuid) -> QueryResult<()> {
+/// The attempt of entry `id` (claimed until `until`) that just went out got no answer: the
+/// manager may hold the record since it was sent (the first such attempt's time is kept), and the
+/// next attempt is a resend. Answers whether the claim still held it.
+pub fn note_unanswered(connection: &mut AnyConnection, id: Uuid, until: Timestamp) -> QueryResult<bool> {
     use delivery_outbox::dsl;
-    diesel::update(dsl::delivery_outbox.find(DbUuid(id)))
+    let noted = diesel::update(still_ours!(id, until))
         .set(dsl::unanswered.eq(true))
         .execute(connection)?;
-    diesel::update(
-        dsl::delivery_outbox
-            .find(DbUuid(id))
-            .filter(dsl::maybe_delivered_at.is_null()),
-    )
-    .set(dsl::maybe_delivered_at.eq(dsl::sent_at))
-    .execute(connection)
-    .map(drop)
+    diesel::update(still_ours!(id, until).filter(dsl::maybe_delivered_at.is_null()))
+        .set(dsl::maybe_delivered_at.eq(dsl::sent_at))
+        .execute(connection)?;
+    Ok(noted == 1)
 }
 
 pub fn find(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<Delivery>> {
@@ -596,6 +609,8 @@ pub enum ToSend {
     /// A GDPR forget holds its record: nothing is sent; the entry waits (postponed), its attempt
     /// given back.
     Held,
+    /// The claim's lease ran out (another replica may hold the entry now): nothing is sent.
+    NotOurs,
     /// The record as it is now (a withdrawn one without its customer): the attempt is in flight.
     Record(Box<domain::CommunicationRecord>),
 }
@@ -632,13 +647,16 @@ pub fn begin_send(
         if forgotten_by.is_some() {
             return Ok(ToSend::Held);
         }
-        diesel::update(dsl::delivery_outbox.find(DbUuid(entry)))
+        let sending = diesel::update(still_ours!(entry, until))
             .set((
                 dsl::sending_until.eq(Some(DbTimestamp::from(until))),
                 dsl::sent_at.eq(Some(DbTimestamp::from(Timestamp::now()))),
                 dsl::unanswered.eq(false),
             ))
             .execute(c)?;
+        if sending == 0 {
+            return Ok(ToSend::NotOurs);
+        }
         let withdrawn = row.withdrawn_at()?.is_some();
         let mut record = row.into_record()?;
         if withdrawn {

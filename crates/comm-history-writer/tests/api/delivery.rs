@@ -407,7 +407,7 @@ pub(crate) async fn participant(app: &TestApp, request: Uuid, action: &str, subj
         .post_signed(
             &format!("/internal/gdpr/requests/{request}/{action}"),
             ORCHESTRATOR,
-            &json!({ "subject": subject }),
+            &json!({ "subject": subject, "forgottenAt": Timestamp::now() }),
         )
         .await;
     assert_eq!(response.status().as_u16(), 200, "{action}");
@@ -457,4 +457,48 @@ async fn a_gdpr_request_names_what_reached_the_manager_and_a_forget_holds_what_d
         self::delivered(&s.app).await.is_empty(),
         "the entries went with their records"
     );
+}
+
+#[tokio::test]
+async fn a_claim_whose_lease_ran_out_sends_nothing_and_notes_nothing() {
+    use comm_history_writer::store::deliveries::{DeliveryOutbox, ToSend};
+    use service_kit::queue::{Claim, Storage};
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[]).await;
+    write(&s.app, &record(Some(C), &Uuid::new_v4().to_string())).await;
+
+    // A replica claims the entry for 60 seconds and stalls before sending it.
+    let claim = Claim {
+        now: Timestamp::now(),
+        limit: 10,
+        lease_until: later(60),
+    };
+    let stalled = s
+        .app
+        .pool()
+        .run(move |c| DeliveryOutbox.claim(c, claim).map_err(DatabaseError::from))
+        .await
+        .unwrap();
+    assert_eq!(stalled.len(), 1);
+    // Its lease runs out; another replica delivers the entry.
+    assert_eq!(drain(&s.worker, later(61)).await, 1);
+    assert_eq!(manager.received().len(), 1);
+
+    // The stalled replica wakes: its claim no longer holds the entry, so it sends and notes nothing.
+    let (id, record_id, until) = (stalled[0].id, stalled[0].item.record_id, stalled[0].lease_until);
+    let woke = s
+        .app
+        .pool()
+        .run(move |c| {
+            let send = deliveries::begin_send(c, id, record_id, until)?;
+            let noted = deliveries::note_external_id(c, id, until, "chm-stale")?;
+            let unanswered = deliveries::note_unanswered(c, id, until)?;
+            Ok::<_, DatabaseError>((matches!(send, ToSend::NotOurs), noted, unanswered))
+        })
+        .await
+        .unwrap();
+    assert_eq!(woke, (true, false, false));
+    let kept = delivered(&s.app).await;
+    assert_eq!(kept[0]["externalId"], "chm-1", "the delivering replica's answer stands");
+    assert_eq!(manager.received().len(), 1, "nothing sent twice");
 }

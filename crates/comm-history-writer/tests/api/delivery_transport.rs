@@ -97,7 +97,7 @@ async fn outside_development_the_manager_is_https_and_its_ca_bundle_a_file_of_ce
     assert!(section.validate(false, lease).is_ok());
     assert_eq!(
         section.validate(false, std::time::Duration::from_secs(1)).unwrap_err(),
-        ["delivery.lease_seconds: must outlast delivery.timeout_ms"]
+        ["delivery.lease_seconds: must outlast delivery.timeout_ms by more than a second"]
     );
 
     section.ca_bundle = "/nonexistent/bank-ca.pem".to_owned();
