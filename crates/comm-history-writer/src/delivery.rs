@@ -21,7 +21,6 @@ use crate::metrics::DeliveryMetrics;
 use crate::settings::{Credentials, DeliverySettings, UpdateMode};
 use crate::store::deliveries::{self, DeliveryKind, DeliveryOutbox, ToDeliver, ToSend};
 use domain::Timestamp;
-use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use service_kit::database::{DatabaseError, DbPool};
@@ -172,7 +171,7 @@ impl DeliveryJob {
         if retryable(status) {
             Ok(Outcome::Retry {
                 reason,
-                after: retry_after(response.headers()),
+                after: service_kit::queue::retry_after(response.headers()),
             })
         } else {
             Ok(Outcome::Dead { reason })
@@ -312,17 +311,6 @@ fn retryable(status: StatusCode) -> bool {
         )
 }
 
-/// `Retry-After` in seconds (an HTTP date is not honoured: the backoff applies), at most an hour.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let seconds: u64 = headers
-        .get(RETRY_AFTER)
-        .and_then(|v: &HeaderValue| v.to_str().ok())?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(seconds.min(3600)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,16 +329,5 @@ mod tests {
     fn a_managers_id_stays_one_path_segment() {
         let encoded = percent_encoding::utf8_percent_encode("chm-1/../x y?#", PATH_SEGMENT).to_string();
         assert_eq!(encoded, "chm-1%2F..%2Fx%20y%3F%23");
-    }
-
-    #[test]
-    fn retry_after_is_read_in_seconds_and_capped() {
-        let mut headers = HeaderMap::new();
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("999999"));
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3600)));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
-        assert_eq!(retry_after(&headers), None);
     }
 }

@@ -81,8 +81,13 @@ pub fn enqueue_withdrawal(
     actor: &str,
     now: Timestamp,
 ) -> QueryResult<()> {
+    // Bounded here, as comm-history-writer's contract takes it (`withdrawnBy`, 1 to 256
+    // characters), so the entry never becomes a refusal for it.
+    let actor = domain::BoundedText::<1, 256>::fitting(actor).ok_or_else(|| {
+        diesel::result::Error::QueryBuilderError("a withdrawal must name who removed the pairing".into())
+    })?;
     let action = Action::Withdraw {
-        actor: actor.to_owned(),
+        actor: actor.as_str().to_owned(),
     };
     enqueue(connection, pairing, &action, now)
 }
@@ -90,8 +95,8 @@ pub fn enqueue_withdrawal(
 /// What a claimed entry carries to comm-history-writer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub interaction_id: Uuid,
-    pub customer_id: Uuid,
+    pub interaction_id: domain::InteractionId,
+    pub customer_id: domain::CustomerId,
     pub action: Action,
 }
 
@@ -184,8 +189,8 @@ impl Storage for PairingOutbox {
                         since: retried.unwrap_or(created).into_domain()?,
                         lease_until: claim.lease_until,
                         item: Entry {
-                            interaction_id: interaction_id.0,
-                            customer_id: customer_id.0,
+                            interaction_id: interaction_id.into(),
+                            customer_id: customer_id.into(),
                             action: Action::from_row(&action, actor)?,
                         },
                     })

@@ -3,21 +3,22 @@
 //! (PostgreSQL claims with `SKIP LOCKED`). The call is idempotent, so a retry after a crash does
 //! no harm.
 //!
-//! 2xx: done (the entry goes). 408, 429, 5xx, a timeout or no connection: retried with backoff
-//! until `pairing.retry_budget`, then a dead letter. Any other answer (a 4xx, a 3xx) is a
-//! refusal another attempt would get too: a dead letter at once, the status its reason. An
-//! operator retries dead letters (`/pairing-outbox`) once the cause is fixed.
+//! The bodies are `contracts::history`'s. 2xx with the contract's answer: done (the entry goes).
+//! 408, 429, 5xx (at least their `Retry-After`), a timeout or no connection, and 401/403 (our own
+//! token, which an operator fixes): retried with backoff until `pairing.retry_budget`, then a
+//! dead letter. Any other answer (a 4xx, a 3xx) is a refusal another attempt would get too: a
+//! dead letter at once, the status its reason. An operator retries dead letters
+//! (`/pairing-outbox`) once the cause is fixed.
 
 use crate::outbox::{Action, Entry, PairingOutbox};
 use crate::settings::OutboxSettings;
-use domain::Timestamp;
+use contracts::history::{AssignedBy, Assignment, Updated, Withdrawal};
+use domain::{BoundedText, Timestamp};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
 use service_kit::database::{DatabaseError, DbPool};
-use service_kit::queue::{Claimed, Job, Outcome, Policy, Reason, Runner};
+use service_kit::queue::{retry_after, Claimed, Job, Outcome, Policy, Reason, Runner};
 use std::time::Duration;
 use url::Url;
-use uuid::Uuid;
 
 /// The outbox's runner.
 pub type OutboxRunner = Runner<OutboxJob, PairingOutbox>;
@@ -34,25 +35,6 @@ pub struct OutboxJob {
     withdrawals_url: Url,
     token: SecretString,
     removed_retention: time::Duration,
-}
-
-/// What comm-history-writer's `POST /internal/customerAssignments` takes: a pairing that came
-/// after the interaction's records were written, if any were.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Assignment {
-    interaction_id: Uuid,
-    customer_id: Uuid,
-    source: &'static str,
-}
-
-/// What comm-history-writer's `POST /internal/customerWithdrawals` takes.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Withdrawal<'a> {
-    interaction_id: Uuid,
-    customer_id: Uuid,
-    withdrawn_by: &'a str,
 }
 
 impl OutboxJob {
@@ -73,13 +55,30 @@ impl OutboxJob {
     }
 }
 
-/// A status worth another attempt: comm-history-writer is slow, busy or failing, not refusing.
-fn retryable(status: reqwest::StatusCode) -> bool {
-    status.is_server_error()
-        || matches!(
-            status,
-            reqwest::StatusCode::REQUEST_TIMEOUT | reqwest::StatusCode::TOO_MANY_REQUESTS
-        )
+/// What comm-history-writer's answer comes to: 2xx done (its answer as the contract says);
+/// 408, 429 and 5xx an outage; 401 and 403 our own token, which an operator fixes (retried, not
+/// dead); any other answer a refusal another attempt would get too.
+fn outcome(status: reqwest::StatusCode, headers: &reqwest::header::HeaderMap) -> Option<Outcome> {
+    use reqwest::StatusCode;
+    let code = status.as_u16();
+    match status {
+        _ if status.is_success() => None,
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Some(Outcome::retry(Reason::status(
+            "comm-history-writer refused our token (pairing.internal_token):",
+            code,
+        ))),
+        StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => Some(Outcome::Retry {
+            reason: Reason::status("comm-history-writer answered", code),
+            after: retry_after(headers),
+        }),
+        _ if status.is_server_error() => Some(Outcome::Retry {
+            reason: Reason::status("comm-history-writer answered", code),
+            after: retry_after(headers),
+        }),
+        _ => Some(Outcome::Dead {
+            reason: Reason::status("comm-history-writer refused it:", code),
+        }),
+    }
 }
 
 impl Job for OutboxJob {
@@ -87,17 +86,25 @@ impl Job for OutboxJob {
 
     async fn run(&self, entry: &Claimed<Entry>, _now: Timestamp) -> anyhow::Result<Outcome> {
         let item = &entry.item;
+        let (interaction_id, customer_id) = (item.interaction_id, item.customer_id);
         let request = match &item.action {
             Action::Assign => self.http.post(self.assignments_url.clone()).json(&Assignment {
-                interaction_id: item.interaction_id,
-                customer_id: item.customer_id,
-                source: "late_pairing",
+                interaction_id,
+                customer_id,
+                source: AssignedBy::LatePairing,
             }),
-            Action::Withdraw { actor } => self.http.post(self.withdrawals_url.clone()).json(&Withdrawal {
-                interaction_id: item.interaction_id,
-                customer_id: item.customer_id,
-                withdrawn_by: actor,
-            }),
+            Action::Withdraw { actor } => {
+                let Some(withdrawn_by) = BoundedText::fitting(actor) else {
+                    return Ok(Outcome::Dead {
+                        reason: Reason::new("the withdrawal names nobody who removed the pairing"),
+                    });
+                };
+                self.http.post(self.withdrawals_url.clone()).json(&Withdrawal {
+                    interaction_id,
+                    customer_id,
+                    withdrawn_by,
+                })
+            }
         };
         let response = match request.bearer_auth(self.token.expose_secret()).send().await {
             Ok(response) => response,
@@ -110,15 +117,16 @@ impl Job for OutboxJob {
                 return Ok(Outcome::retry(reason));
             }
         };
-        let status = response.status();
-        Ok(if status.is_success() {
-            Outcome::Done
-        } else if retryable(status) {
-            Outcome::retry(Reason::status("comm-history-writer answered", status.as_u16()))
-        } else {
-            Outcome::Dead {
-                reason: Reason::status("comm-history-writer refused it:", status.as_u16()),
-            }
+        if let Some(failed) = outcome(response.status(), response.headers()) {
+            return Ok(failed);
+        }
+        // Done, as comm-history-writer's contract answers it; an answer off the contract is
+        // said, not taken for done.
+        Ok(match response.json::<Updated>().await {
+            Ok(_) => Outcome::Done,
+            Err(_) => Outcome::Dead {
+                reason: Reason::new("comm-history-writer answered 2xx with a body off its contract (Updated)"),
+            },
         })
     }
 
@@ -165,16 +173,35 @@ pub fn runner(
 
 #[cfg(test)]
 mod tests {
-    use super::retryable;
+    use super::outcome;
+    use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
     use reqwest::StatusCode;
+    use service_kit::queue::Outcome;
+    use std::time::Duration;
+
+    fn of(status: u16) -> Option<Outcome> {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("30"));
+        outcome(StatusCode::from_u16(status).unwrap(), &headers)
+    }
 
     #[test]
-    fn only_a_slow_busy_or_failing_writer_is_retried() {
+    fn an_outage_or_our_own_token_is_retried_and_a_refusal_is_dead() {
+        assert_eq!(of(200), None);
         for status in [408, 429, 500, 502, 503, 504] {
-            assert!(retryable(StatusCode::from_u16(status).unwrap()), "{status}");
+            let Some(Outcome::Retry { after, .. }) = of(status) else {
+                panic!("{status} is retried");
+            };
+            assert_eq!(after, Some(Duration::from_secs(30)), "{status} honours Retry-After");
         }
-        for status in [301, 400, 401, 403, 404, 409, 410, 413, 422, 425] {
-            assert!(!retryable(StatusCode::from_u16(status).unwrap()), "{status}");
+        for status in [401, 403] {
+            assert!(
+                matches!(of(status), Some(Outcome::Retry { .. })),
+                "{status}: our token, retried"
+            );
+        }
+        for status in [301, 400, 404, 409, 410, 413, 422, 425] {
+            assert!(matches!(of(status), Some(Outcome::Dead { .. })), "{status}");
         }
     }
 }

@@ -75,6 +75,19 @@ impl std::fmt::Display for Reason {
     }
 }
 
+/// An answer's `Retry-After` in seconds (an HTTP date is not honoured: the backoff applies), at
+/// most an hour: for [`Outcome::Retry`]'s `after`.
+pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let seconds: u64 = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds.min(3600)))
+}
+
 /// What running an entry came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

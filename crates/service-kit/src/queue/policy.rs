@@ -310,3 +310,22 @@ mod tests {
         assert_eq!(policy.lease, Duration::from_secs(30));
     }
 }
+
+#[cfg(test)]
+mod retry_after_tests {
+    use crate::queue::retry_after;
+    use http::{header::RETRY_AFTER, HeaderMap, HeaderValue};
+    use std::time::Duration;
+
+    #[test]
+    fn retry_after_is_read_in_seconds_and_capped() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("999999"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(3600)));
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert_eq!(retry_after(&headers), None);
+    }
+}
