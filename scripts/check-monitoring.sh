@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The alerts and the dashboard, as CI checks them: promtool check rules and promtool test rules
 # (Debian's prometheus package, installed when missing), each alert's runbook section present in
-# docs/operations.md and each alert tested, and every metric the rules, their tests, the dashboard
-# and docs/operations.md name registered by the code (crates/*/src outside its test modules), every
-# queue they name one of the code's (`const QUEUE`), and every queue given a dead-letter alert and
-# an oldest-pending alert.
+# docs/operations.md and each alert tested, and every metric the rules, their tests, the dashboard,
+# docs/*.md and the code itself (the console reads the services' /metrics) name registered by the
+# code (crates/*/src outside its test modules), every queue they name one of the code's
+# (`const QUEUE`), and every queue given a dead-letter alert and an oldest-pending alert.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-commands.sh promtool:prometheus python3:python3
@@ -16,23 +16,28 @@ promtool check rules "$rules"
 echo "== promtool test rules"
 promtool test rules deploy/helm/ccbridge/files/prometheus-rules.test.yaml
 echo "== runbooks, metric names, queues"
-python3 - "$rules" "$dashboard" deploy/helm/ccbridge/files/prometheus-rules.test.yaml docs/operations.md <<'PY'
+python3 - "$rules" "$dashboard" deploy/helm/ccbridge/files/prometheus-rules.test.yaml docs <<'PY'
 import json, pathlib, re, sys
 import yaml
 
 rules = yaml.safe_load(open(sys.argv[1]))
 dashboard = json.load(open(sys.argv[2]))
 tests = yaml.safe_load(open(sys.argv[3]))
-operations = pathlib.Path(sys.argv[4]).read_text()
+docs = sorted(pathlib.Path(sys.argv[4]).glob("*.md"))
+operations = pathlib.Path(sys.argv[4], "operations.md").read_text()
 problems = []
+# ccbridge_ names that are no metric: the console's session cookie (and database role), the test
+# databases' prefix.
+NOT_METRICS = {"ccbridge_console", "ccbridge_test_"}
 
 # What the code registers: in crates/*/src, outside `#[cfg(test)] mod …` (cut from there to the
 # end of the file), a "ccbridge_…" literal that is the first argument of a call in a file using
 # the prometheus crate (IntGauge::new("…", Opts::new(\n"…", a local opts("…" helper), and the
 # queues' names (`const QUEUE: &'static str = "…"`).
-exported, queues = set(), set()
+exported, queues, code = set(), set(), {}
 for path in sorted(pathlib.Path("crates").glob("*/src/**/*.rs")):
     text = re.split(r"#\[cfg\(test\)\]\s*mod \w+\s*\{", path.read_text(), maxsplit=1)[0]
+    code[str(path)] = "\n".join(re.findall(r'"[^"\n]*"', text))
     queues |= set(re.findall(r"""const QUEUE: &'static str = "([a-z_]+)";""", text))
     if re.search(r"\bprometheus::|\buse prometheus\b", text):
         exported |= set(re.findall(r"""\(\s*"(ccbridge_[a-z0-9_]+)"\s*,""", text))
@@ -45,7 +50,7 @@ if not {"ccbridge_queue_dead", "ccbridge_queue_oldest_pending_age_seconds"} <= e
 
 def named(text):
     """The metrics a text names (`ccbridge_queue_*` in prose: a prefix) and the queues it names."""
-    metrics = set(re.findall(r"ccbridge_[a-z0-9_]+\*?", text))
+    metrics = set(re.findall(r"ccbridge_[a-z0-9_]+\*?", text)) - NOT_METRICS
     named_queues = set(re.findall(r"""queue\s*=~?\s*\\?"([a-z_|]+)\\?\"""", text))
     return metrics, {q for alternatives in named_queues for q in alternatives.split("|")}
 
@@ -76,7 +81,10 @@ for group in rules["groups"]:
 for panel in dashboard["panels"]:
     for target in panel["targets"]:
         check(f"dashboard panel '{panel['title']}'", target["expr"])
-check(sys.argv[4], operations)
+for path in docs:
+    check(str(path), path.read_text())
+for path, literals in code.items():
+    check(path, literals)
 fired = set()
 for test in tests["tests"]:
     for series in test.get("input_series", []):
