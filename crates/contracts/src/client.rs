@@ -37,7 +37,11 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client of the service at `base` (its paths are appended to it).
     pub fn new(http: ClientWithMiddleware, base: Url) -> Self {
-        Self { http, base, token: None }
+        Self {
+            http,
+            base,
+            token: None,
+        }
     }
 
     /// A client of the service at `base` over a plain reqwest client (no middleware).
@@ -106,9 +110,19 @@ impl Request {
         self.map(|b| b.header(name, value))
     }
 
-    /// `X-Person-Token`: the signed-in person's access token, which the service verifies.
+    /// `X-Person-Token`: the signed-in person's access token, which the service verifies. Marked
+    /// sensitive, so no debug output of the request shows it.
     pub fn person_token(self, token: &str) -> Self {
-        self.header("X-Person-Token", token)
+        match http::HeaderValue::from_str(token) {
+            Ok(mut value) => {
+                value.set_sensitive(true);
+                self.map(|b| b.header("X-Person-Token", value))
+            }
+            // A token is visible ASCII; one that is not cannot be sent, and is not repeated.
+            Err(_) => Self {
+                builder: Err(ClientError::InvalidHeader { name: "X-Person-Token" }),
+            },
+        }
     }
 
     pub fn idempotency_key(self, key: &str) -> Self {
@@ -142,7 +156,11 @@ impl Request {
     /// Makes the call: a 2xx answer whose body (if any) is not needed.
     pub async fn send_empty(self) -> Result<Response<()>, ClientError> {
         let (status, headers, _) = self.exchange().await?;
-        Ok(Response { status, headers, body: () })
+        Ok(Response {
+            status,
+            headers,
+            body: (),
+        })
     }
 
     /// Makes the call: a 2xx answer's raw bytes (a download).
@@ -240,7 +258,10 @@ pub enum ClientError {
     },
     /// A non-2xx answer without a problem+json body (a proxy's page, say).
     #[error("answered {status} without a problem body")]
-    UnexpectedStatus { status: StatusCode, headers: Box<HeaderMap> },
+    UnexpectedStatus {
+        status: StatusCode,
+        headers: Box<HeaderMap>,
+    },
     /// A body that is not what the contract says: the path of the failing field, never its value.
     #[error("answered {status} with a body that does not fit the contract at {path:?}: {category}")]
     UnexpectedBody {
@@ -258,6 +279,9 @@ pub enum ClientError {
     /// The path given does not make an address with the base.
     #[error("{path:?} does not make an address")]
     InvalidPath { path: String },
+    /// A header's value cannot be sent (not visible ASCII); the value is not repeated.
+    #[error("the {name} header's value cannot be sent")]
+    InvalidHeader { name: &'static str },
 }
 
 impl ClientError {
@@ -272,10 +296,10 @@ impl ClientError {
     /// The answer's status, if there was an answer.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Self::Problem { status, .. } | Self::UnexpectedStatus { status, .. } | Self::UnexpectedBody { status, .. } => {
-                Some(*status)
-            }
-            Self::Transport { .. } | Self::InvalidPath { .. } => None,
+            Self::Problem { status, .. }
+            | Self::UnexpectedStatus { status, .. }
+            | Self::UnexpectedBody { status, .. } => Some(*status),
+            Self::Transport { .. } | Self::InvalidPath { .. } | Self::InvalidHeader { .. } => None,
         }
     }
 

@@ -72,7 +72,9 @@ impl ParticipantAction {
 #[serde(rename_all = "camelCase")]
 pub struct ParticipantCall {
     pub subject: DataSubject,
-    /// When the forget was confirmed: webhook results from before it are suppressed.
+    /// When the forget was confirmed: webhook results from before it are suppressed. The
+    /// orchestrator always sends it with a forget; a forget without it counts from the time of
+    /// the call, which is later and so suppresses at least as much (never less erasure).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forgotten_at: Option<Timestamp>,
     /// What the participant answered before for this request (a Genesys request id), so a

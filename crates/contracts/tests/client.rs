@@ -71,7 +71,13 @@ async fn serve() -> (Client, actix_web::dev::ServerHandle) {
 async fn a_2xx_body_is_the_type() {
     let (client, server) = serve().await;
     let answer: Answer = client.get("/good").send().await.unwrap();
-    assert_eq!(answer, Answer { customer_id: "c".into(), count: 2 });
+    assert_eq!(
+        answer,
+        Answer {
+            customer_id: "c".into(),
+            count: 2
+        }
+    );
     server.stop(true).await;
 }
 
@@ -88,11 +94,19 @@ async fn the_bearer_token_goes_with_every_call() {
 #[actix_web::test]
 async fn a_problem_answer_is_the_deserialised_problem() {
     let (client, server) = serve().await;
-    let error = client.post("/problem").json(&serde_json::json!({})).send::<Answer>().await.unwrap_err();
+    let error = client
+        .post("/problem")
+        .json(&serde_json::json!({}))
+        .send::<Answer>()
+        .await
+        .unwrap_err();
     let problem = error.problem().expect("a problem");
     assert_eq!(problem.status, 422);
     assert_eq!(problem.kind(), Some("validation"));
-    assert_eq!(problem.field("/customerId").map(|f| f.detail.as_str()), Some("required"));
+    assert_eq!(
+        problem.field("/customerId").map(|f| f.detail.as_str()),
+        Some("required")
+    );
     assert!(!error.is_transient());
     server.stop(true).await;
 }
@@ -124,7 +138,10 @@ async fn a_missing_field_is_named_by_its_own_path() {
         record_id: String,
     }
     let error = client.get("/good").send::<WithRecord>().await.unwrap_err();
-    assert!(matches!(&error, ClientError::UnexpectedBody { path, .. } if path == "recordId"), "{error:?}");
+    assert!(
+        matches!(&error, ClientError::UnexpectedBody { path, .. } if path == "recordId"),
+        "{error:?}"
+    );
     server.stop(true).await;
 }
 
@@ -144,7 +161,30 @@ async fn no_answer_is_a_transport_failure() {
     drop(listener);
     let base = reqwest::Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
     let error = plain_client(base).get("/good").send::<Answer>().await.unwrap_err();
-    assert!(matches!(error, ClientError::Transport { timeout: false, .. }), "{error:?}");
+    assert!(
+        matches!(error, ClientError::Transport { timeout: false, .. }),
+        "{error:?}"
+    );
     assert!(error.is_transient());
     assert_eq!(error.status(), None);
+}
+
+#[test]
+fn a_person_token_that_cannot_be_sent_is_refused_without_repeating_it() {
+    let base = reqwest::Url::parse("http://127.0.0.1:9").unwrap();
+    let request = plain_client(base).get("/good").person_token("bad\ntoken-Jana");
+    let error = block_on(request.send::<Answer>()).unwrap_err();
+    assert!(
+        matches!(error, ClientError::InvalidHeader { name: "X-Person-Token" }),
+        "{error:?}"
+    );
+    assert!(!format!("{error} {error:?}").contains("Jana"));
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
 }

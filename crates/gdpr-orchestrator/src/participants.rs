@@ -139,5 +139,6 @@ fn reason(participant: &Participant, error: &ClientError) -> String {
             format!("{name} answered something unreadable (at {path:?}: {category})")
         }
         ClientError::InvalidPath { .. } => format!("{name}: its URL is not valid"),
+        ClientError::InvalidHeader { name: header } => format!("{name}: the {header} header cannot be sent"),
     }
 }

@@ -88,7 +88,8 @@ impl Reach<'_> {
 pub struct Forget<'a> {
     pub request_id: Uuid,
     pub reach: Reach<'a>,
-    /// When the forget was confirmed (the call's `forgottenAt`; the call's time without one):
+    /// When the forget was confirmed (the call's `forgottenAt`; the call's time without one,
+    /// a later cut that suppresses at least as much, see `ParticipantCall::forgotten_at`):
     /// results from before it that arrive later are suppressed.
     pub forgotten_at: Timestamp,
 }

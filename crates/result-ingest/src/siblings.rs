@@ -322,6 +322,9 @@ impl Siblings {
             ClientError::InvalidPath { .. } => Failure::Permanent {
                 reason: format!("{service}: the URL cannot take the path"),
             },
+            ClientError::InvalidHeader { name } => Failure::Permanent {
+                reason: format!("{service}: the {name} header cannot be sent"),
+            },
             ClientError::Transport { timeout, .. } => Failure::Transient {
                 reason: format!("{service}: {}", if *timeout { "timed out" } else { "unreachable" }),
                 retry_after: None,

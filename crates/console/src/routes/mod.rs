@@ -137,8 +137,9 @@ pub(crate) fn failed(error: &CallError, person: Option<Person>, back: Back<'_>) 
                     StatusCode::BAD_GATEWAY,
                 )
             }
-            ClientError::InvalidPath { .. } => {
-                tracing::error!(service, "a call's path did not make an address");
+            ClientError::InvalidPath { .. } | ClientError::InvalidHeader { .. } => {
+                // Neither the path nor the header's value is logged: either may name a person.
+                tracing::error!(service, "a call's path or header could not be sent");
                 (
                     "Not available",
                     format!("{service} could not be called."),

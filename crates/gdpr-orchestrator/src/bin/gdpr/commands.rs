@@ -106,7 +106,8 @@ impl Orchestrator {
             ClientError::Transport { .. } => format!("gdpr-orchestrator is unreachable at {base}: {}", causes(&error)),
             ClientError::UnexpectedStatus { .. }
             | ClientError::UnexpectedBody { .. }
-            | ClientError::InvalidPath { .. } => {
+            | ClientError::InvalidPath { .. }
+            | ClientError::InvalidHeader { .. } => {
                 format!("gdpr-orchestrator {error}")
             }
         }
