@@ -3,6 +3,7 @@
 
 pub mod delivery;
 pub mod gdpr;
+pub mod housekeeping;
 pub mod metrics;
 pub mod routes;
 pub mod schema;
@@ -10,7 +11,6 @@ pub mod scopes;
 pub mod settings;
 pub mod store;
 pub mod suppression;
-pub mod worker;
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use service_kit::database::Migrations;
@@ -69,10 +69,10 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         let gauged = pool.clone();
         let delivering = pool.clone();
         background.spawn("idempotency key retention", move |shutdown, health| {
-            worker::forget_old_idempotency_keys(pool, days, shutdown, health)
+            housekeeping::forget_old_idempotency_keys(pool, days, shutdown, health)
         });
         background.spawn("unassigned gauges", move |shutdown, health| {
-            worker::gauge_unassigned(gauged, metrics, shutdown, health)
+            housekeeping::gauge_unassigned(gauged, metrics, shutdown, health)
         });
         if delivery.enabled() && delivery.worker_enabled {
             let runner = delivery::runner(delivering, context.settings, context.metrics)?;

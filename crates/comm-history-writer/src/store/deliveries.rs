@@ -16,7 +16,7 @@ use std::num::NonZeroU32;
 use uuid::Uuid;
 
 /// What an entry tells the manager.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryKind {
     /// A record stored here: the manager's `POST /communicationRecords`.
@@ -43,7 +43,7 @@ impl DeliveryKind {
 }
 
 /// Where an entry stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     Pending,
@@ -86,7 +86,7 @@ fn corrupt(what: String) -> diesel::result::Error {
 }
 
 /// An entry as operators and GDPR reports see it: no personal data.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Delivery {
     pub id: Uuid,
@@ -509,17 +509,8 @@ pub fn note_unanswered(connection: &mut AnyConnection, id: Uuid, until: Timestam
     Ok(noted == 1)
 }
 
-pub fn find(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<Delivery>> {
-    delivery_outbox::table
-        .find(DbUuid(id))
-        .select(columns())
-        .first::<DeliveryRow>(connection)
-        .optional()?
-        .map(from_row)
-        .transpose()
-}
-
-/// Entries in `status`, oldest first, `limit` after the entry `after`.
+/// Entries in `status`, oldest first, `limit` after the entry `after`, as GDPR reports see them
+/// (the operators' listing is the queue's, [`DeliveryOutbox`]).
 pub fn list(
     connection: &mut AnyConnection,
     status: DeliveryStatus,

@@ -1,5 +1,6 @@
-//! Background work: idempotency keys past their retention are forgotten, hourly, so the table
-//! does not grow forever; the unassigned records' gauges are refreshed every 30 s.
+//! Housekeeping beside the queues (not a queue's worker): idempotency keys past their retention
+//! are forgotten, hourly, so the table does not grow forever; the unassigned records' gauges are
+//! refreshed every 30 s.
 
 use crate::store;
 use domain::Timestamp;
