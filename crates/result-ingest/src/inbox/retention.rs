@@ -31,11 +31,14 @@ pub fn replace_agent(connection: &mut AnyConnection, id: Uuid) -> QueryResult<us
 /// event is accepted before it is processed, so the bound on `accepted_at` changes nothing in
 /// what goes: with the order and the limit it lets the listing index `(status, accepted_at, id)`
 /// read just the chunk, where a plain `DELETE … WHERE processed_at < …` read every retained
-/// event (a sequential scan of the table on PostgreSQL). Each chunk is two short statements.
+/// event (a sequential scan of the table on PostgreSQL). Each chunk is two short statements. An
+/// event a GDPR forget holds is not removed: it is the forget's (its purge erases it, an undo
+/// gives it back), whatever its age.
 pub fn remove_processed_before(connection: &mut AnyConnection, before: Timestamp, chunk: i64) -> QueryResult<usize> {
     let before = DbTimestamp::from(before);
     let oldest_processed: Vec<DbUuid> = dsl::inbox_events
         .filter(status_is(InboxStatus::Processed))
+        .filter(dsl::forgotten_by.is_null())
         .filter(dsl::accepted_at.lt(before))
         .filter(dsl::processed_at.lt(before))
         .order(dsl::accepted_at)
@@ -48,16 +51,19 @@ pub fn remove_processed_before(connection: &mut AnyConnection, before: Timestamp
     diesel::delete(
         dsl::inbox_events
             .filter(dsl::id.eq_any(&oldest_processed))
-            .filter(dsl::status.eq(InboxStatus::Processed.as_str())),
+            .filter(dsl::status.eq(InboxStatus::Processed.as_str()))
+            .filter(dsl::forgotten_by.is_null()),
     )
     .execute(connection)
 }
 
 /// Erases up to `chunk` dead events that died before `before` (`ingest.dead_retention_days`):
-/// their results are personal data kept no longer than the retention says. Returns how many.
+/// their results are personal data kept no longer than the retention says. Returns how many. One
+/// a GDPR forget holds is the forget's, as in [`remove_processed_before`].
 pub fn remove_dead_before(connection: &mut AnyConnection, before: Timestamp, chunk: i64) -> QueryResult<usize> {
     let expired: Vec<DbUuid> = dsl::inbox_events
         .filter(status_is(InboxStatus::Dead))
+        .filter(dsl::forgotten_by.is_null())
         .filter(dsl::dead_at.lt(DbTimestamp::from(before)))
         .select(dsl::id)
         .limit(chunk)
@@ -68,7 +74,8 @@ pub fn remove_dead_before(connection: &mut AnyConnection, before: Timestamp, chu
     diesel::delete(
         dsl::inbox_events
             .filter(dsl::id.eq_any(&expired))
-            .filter(dsl::status.eq(InboxStatus::Dead.as_str())),
+            .filter(dsl::status.eq(InboxStatus::Dead.as_str()))
+            .filter(dsl::forgotten_by.is_null()),
     )
     .execute(connection)
 }
