@@ -11,6 +11,7 @@ pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod pagination;
+pub mod periodic;
 pub mod persons;
 pub mod problem;
 pub mod queue;

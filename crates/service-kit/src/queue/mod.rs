@@ -17,13 +17,14 @@
 //! // routes: service_kit::queue::operator::config::<PairingOutbox, PairingOperate>(cfg, "/pairing-outbox", PairingOutbox);
 //! ```
 
-mod legacy;
 mod metrics;
 pub mod operator;
 pub mod policy;
 mod runner;
 
-pub use legacy::{run, QueueSettings, QueueWorker};
+/// The old names of [`crate::periodic`], for result-ingest's sweeper until it uses those: then
+/// this line goes.
+pub use crate::periodic::{run, PeriodicSettings as QueueSettings, PeriodicTask as QueueWorker};
 pub use metrics::QueueMetrics;
 pub use policy::{Backoff, Budget, Policy, PolicyKeys};
 pub use runner::{Drained, Runner};

@@ -1,6 +1,6 @@
-//! One shape for the background work queues (result-ingest's inbox, the pairing outbox, the GDPR
-//! worker): their settings, one pass at a given time (`try_execute_task(now)`, which tests call
-//! to drain a queue without sleeping), and one loop that runs passes until shutdown.
+//! A periodic background task that is not a queue (result-ingest's sweeper): its settings, one
+//! pass at a given time (`try_execute_task(now)`, which tests call instead of sleeping), and one
+//! loop that runs passes until shutdown. Queues are [`crate::queue`]'s.
 
 use crate::background::{Health, Shutdown};
 use domain::Timestamp;
@@ -10,9 +10,9 @@ use std::time::Duration;
 /// How a queue is worked: `batch` tasks a pass, a pass every `poll_interval` while idle, a claim
 /// held for `lease`, and failed tasks retried after a backoff growing from `backoff_min` to
 /// `backoff_max`. Read from a service's own keys (`<section>.batch_size`, `.poll_interval_ms`,
-/// `.lease_seconds`, `.backoff_min_ms`, `.backoff_max_ms`) by [`QueueSettings::new`].
+/// `.lease_seconds`, `.backoff_min_ms`, `.backoff_max_ms`) by [`PeriodicSettings::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QueueSettings {
+pub struct PeriodicSettings {
     pub batch: u32,
     pub poll_interval: Duration,
     pub lease: Duration,
@@ -20,7 +20,7 @@ pub struct QueueSettings {
     pub backoff_max: Duration,
 }
 
-impl QueueSettings {
+impl PeriodicSettings {
     /// Checks the values and names each wrong one by its key under `section`.
     pub fn new(
         section: &str,
@@ -66,22 +66,22 @@ impl QueueSettings {
     }
 }
 
-/// A worker of a queue.
-pub trait QueueWorker {
+/// A periodic task.
+pub trait PeriodicTask {
     type Error: std::fmt::Display;
 
     /// What the worker is called in its logs and its health.
     const NAME: &'static str;
 
-    /// How often [`QueueWorker::housekeeping`] runs.
+    /// How often [`PeriodicTask::housekeeping`] runs.
     const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(15);
 
-    fn queue(&self) -> &QueueSettings;
+    fn queue(&self) -> &PeriodicSettings;
 
     /// Claims and handles what is due at `now`; returns how many tasks it took (0: none was due).
     fn try_execute_task(&self, now: Timestamp) -> impl Future<Output = Result<usize, Self::Error>>;
 
-    /// The work beside the queue (gauges, retention), every [`QueueWorker::HOUSEKEEPING_EVERY`].
+    /// The work beside the queue (gauges, retention), every [`PeriodicTask::HOUSEKEEPING_EVERY`].
     fn housekeeping(&self, _now: Timestamp) -> impl Future<Output = Result<(), Self::Error>> {
         async { Ok(()) }
     }
@@ -91,7 +91,7 @@ pub trait QueueWorker {
 /// there is work, a poll interval's sleep when there is none, housekeeping on its schedule. A
 /// failing pass or housekeeping counts against the worker's health (and is logged); a task that
 /// fails is the queue's to retry, not the worker's failure.
-pub async fn run<W: QueueWorker>(worker: W, mut shutdown: Shutdown, health: Health) {
+pub async fn run<W: PeriodicTask>(worker: W, mut shutdown: Shutdown, health: Health) {
     let idle = worker.queue().poll_interval;
     let mut last_housekeeping: Option<tokio::time::Instant> = None;
     while !shutdown.is_requested() {
@@ -126,12 +126,12 @@ pub async fn run<W: QueueWorker>(worker: W, mut shutdown: Shutdown, health: Heal
 
 #[cfg(test)]
 mod tests {
-    use super::QueueSettings;
+    use super::PeriodicSettings;
     use std::time::Duration;
 
     #[test]
     fn backoff_doubles_from_the_minimum_up_to_the_maximum() {
-        let queue = QueueSettings::new("q", 10, 100, 30, 100, 1_000).unwrap();
+        let queue = PeriodicSettings::new("q", 10, 100, 30, 100, 1_000).unwrap();
         let delays: Vec<u64> = (1..=6).map(|n| queue.backoff(n).as_millis() as u64).collect();
         assert_eq!(delays, [100, 200, 400, 800, 1_000, 1_000]);
         assert_eq!(queue.backoff(u32::MAX), Duration::from_millis(1_000));
@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn every_wrong_value_is_named_by_its_key() {
-        let problems = QueueSettings::new("ingest", 0, 0, 0, 10, 5).unwrap_err();
+        let problems = PeriodicSettings::new("ingest", 0, 0, 0, 10, 5).unwrap_err();
         assert_eq!(
             problems,
             [
