@@ -17,15 +17,22 @@ throwaway PostgreSQL (TEST_DATABASE_URL, PG_BIN). This driver (Python 3, stdlib 
   pairing outbox), webhooks (each result sent one to three times: redeliveries of the same
   event), deliveries (the writer's outbox to the sink), and GDPR requests (EXPORT and FORGET of
   subjects of their own, filed by one person and confirmed by another: four eyes, with
-  gdpr.grace_hours = 0 so a FORGET is purged at once);
+  gdpr.grace_hours = 0 so a FORGET is purged at once; and one FORGET confirmed on the last
+  orchestrator replica, which alone has gdpr.grace_hours = 1, then undone in its grace window);
 - SIGKILLs a random replica every CHAOS_KILL_EVERY seconds and starts it again CHAOS_DOWN
   seconds later on its port, until the GDPR requests are done and the load is sent;
-- then waits until the queues drain (the operators' routes: /ingest/events, /deliveries; the
-  GDPR requests' status; the pairing outbox's gauge) and checks:
+- then waits until the queues drain (the operators' routes /ingest/events, /pairing-outbox,
+  /deliveries and /gdpr/queue, every page of each, following nextCursor; the GDPR requests'
+  status) and checks:
   every accepted webhook event is exactly one communication record with its pairing's customer;
   every record reached the sink exactly once (one create, at most one update, no key stored
-  twice); every pairing is there; every GDPR request completed with each of its steps done once
-  (its audit trail); a FORGET's records are gone, an EXPORT found its subject's records.
+  twice; a GDPR subject's conversation too); every pairing is there; every GDPR request finished
+  with each of its steps done once (its audit trail); an EXPORT found its subject's records; a
+  FORGET's records and pairings are gone, every copy of its subject's at the sink is reported in
+  its toEraseElsewhere, after its confirmation only a copy already in flight (reported) reached
+  the sink and after its forget steps nothing did, not even a key sent again; the undone
+  FORGET's subject has the same records back, paired, each delivered once.
+  CHAOS_INJECT makes faults each of these checks must catch (--help).
 Exits non-zero on any difference, printing the figures either way.
 """
 
@@ -77,6 +84,8 @@ CALLERS = {
     "gdpr_orchestrator": {s: "gdpr:participant" for s in SERVICES if s != "gdpr-orchestrator"},
 }
 DELEGATES = {"dpo"}
+# CHAOS_INJECT's faults (--help says what each does and which check it must fail).
+INJECTIONS = {"late-copy", "unreported-copy", "keep-pairing", "dead-letters", "no-grace"}
 
 
 def env_int(name, default):
@@ -193,9 +202,13 @@ def call(urls, method, path, token, body=None, headers=None, ok=(200, 201, 202),
 
 
 class Sink:
-    def __init__(self, latency_ms, idempotent):
+    def __init__(self, latency_ms, idempotent, refuse=0):
         self.lock = threading.Lock()
         self.by_key = {}  # key -> {"id", "body"}
+        self.arrivals = []  # (time.time(), key, body) of every request, resent ones included
+        # How many updates to refuse (422: dead letters; CHAOS_INJECT=dead-letters). Updates: no
+        # later entry of their record waits behind them, so the rest drains.
+        self.refuse = refuse
         self.resent = 0  # a key sent again (its answer was lost, or its worker died): answered as first
         self.received = 0
         self.answers_lost = 0  # the writer died before the answer reached it
@@ -216,6 +229,16 @@ class Sink:
                     return
                 with sink.lock:
                     sink.received += 1
+                    sink.arrivals.append((time.time(), key, body))
+                    if key not in sink.by_key and sink.refuse > 0 and "supersedes" in body:
+                        sink.refuse -= 1
+                        refused = True
+                    else:
+                        refused = False
+                if refused:
+                    self.answer(422, {"title": "refused by the chaos run (CHAOS_INJECT=dead-letters)"})
+                    return
+                with sink.lock:
                     if key in sink.by_key:
                         sink.resent += 1
                     if key in sink.by_key and idempotent:
@@ -254,6 +277,14 @@ class Sink:
     def stored(self):
         with self.lock:
             return {k: dict(v) for k, v in self.by_key.items()}
+
+    def arrived(self):
+        with self.lock:
+            return list(self.arrivals)
+
+    def send(self, key, body):
+        """A request to the sink as the writer sends one (CHAOS_INJECT: a copy the checks must see)."""
+        return request("POST", self.url, body=body, headers={"Idempotency-Key": key})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,6 +365,12 @@ class Run:
         self.conversations = {}  # conversation id -> facts
         self.conv_lock = threading.Lock()
         self.gdpr = []  # GDPR requests filed
+        # One orchestrator replica confirms with a grace window (gdpr.grace_hours = 1): the FORGET
+        # to be undone is confirmed there, every other one where it is 0 (purged at once).
+        self.grace_index = args.replicas - 1 if args.undo and args.replicas >= 2 else None
+        self.inject = set(filter(None, args.inject.split(",")))
+        self.done_injections = set()
+        self.most_pages = 0  # the most pages one count of an operator route's entries took
 
     # -- setup --
 
@@ -432,7 +469,7 @@ class Run:
                     "APP__GDPR__PAIRING_URL": sibling("interaction-pairing"),
                     "APP__GDPR__GATEWAY_URL": sibling("genesys-gateway"),
                     "APP__GDPR__INTERNAL_TOKEN": self.tokens["gdpr_orchestrator"],
-                    "APP__GDPR__GRACE_HOURS": "0",
+                    "APP__GDPR__GRACE_HOURS": "1" if index == self.grace_index else "0",
                     "APP__GDPR__REQUEST_TIMEOUT_MS": "3000",
                     "APP__GDPR__LEASE_SECONDS": "6",
                     "APP__GDPR__POLL_INTERVAL_MS": "200",
@@ -479,6 +516,10 @@ class Run:
 
     def urls(self, service):
         return [r.url for r in self.replicas[service]]
+
+    def confirming_urls(self, grace):
+        """The orchestrator replicas that confirm with a grace window (grace) or without."""
+        return [r.url for r in self.replicas["gdpr-orchestrator"] if (r.index == self.grace_index) == grace]
 
     def stop(self):
         for replica in self.all_replicas():
@@ -600,40 +641,45 @@ class Run:
         return body["items"]
 
     def gdpr_subject(self, kind, rng):
-        """A subject of its own with two conversations; filed once their records exist."""
+        """A subject of its own with two conversations; filed once their records exist. kind:
+        EXPORT, FORGET, or UNDO (a FORGET confirmed with a grace window, then undone in it)."""
         person = self.person(rng)
         convs = [self.new_conversation(rng, person, gdpr=kind) for _ in range(2)]
         for facts in convs:
             self.conversation(facts, rng)
         end = time.monotonic() + 120
-        while len(self.records_of(customerId=person["customerId"])) < len(convs):
+        while len(records := self.records_of(customerId=person["customerId"])) < len(convs):
             if time.monotonic() > end:
                 raise Failed(f"a {kind} subject's records were not written within 120 s")
             time.sleep(0.5)
+        if kind == "FORGET" and "unreported-copy" in self.inject and not self.injected("unreported-copy"):
+            # A copy at the manager no forget will report (as if sent past the outbox): the checks
+            # must find it unreported, and its conversation stored twice.
+            self.sink.send(f"ccbridge-delivery-{uuid.uuid4()}", {"interactionId": convs[0]["id"], "injected": True})
         subject = {"customerIds": [person["customerId"]], "phoneNumbers": [person["phone"]]}
         status, filed = call(
             self.urls("gdpr-orchestrator"),
             "POST",
             "/gdpr/requests",
             self.tokens["dpo"],
-            {"type": kind, "subject": subject, "reference": "CHAOS-1", "countOnly": False},
+            {"type": "EXPORT" if kind == "EXPORT" else "FORGET", "subject": subject, "reference": "CHAOS-1", "countOnly": False},
             headers={"X-Acting-User": "alice"},
             ok=(200, 201),
             what="gdpr filing",
         )
-        request = {"id": filed["id"], "type": kind, "person": person, "conversations": [c["id"] for c in convs]}
-        if kind == "FORGET":
+        request = {
+            "id": filed["id"],
+            "type": kind,
+            "person": person,
+            "conversations": [c["id"] for c in convs],
+            "records": sorted(r["id"] for r in records),
+            "final": "undone" if kind == "UNDO" else "completed",
+        }
+        if kind in ("FORGET", "UNDO"):
             # Four eyes: another person confirms once it waits for confirmation.
-            end = time.monotonic() + 180
-            while True:
-                view = self.gdpr_request(request["id"])
-                if view["status"] == "awaiting_confirmation":
-                    break
-                if time.monotonic() > end:
-                    raise Failed(f"FORGET {request['id']} never awaited confirmation: {view}")
-                time.sleep(0.5)
+            self.wait_status(request["id"], "awaiting_confirmation")
             call(
-                self.urls("gdpr-orchestrator"),
+                self.confirming_urls(grace=kind == "UNDO" and "no-grace" not in self.inject),
                 "POST",
                 f"/gdpr/requests/{request['id']}/confirm",
                 self.tokens["dpo"],
@@ -641,8 +687,55 @@ class Run:
                 ok=(200,),
                 what="gdpr confirmation",
             )
+        if kind == "UNDO":
+            # Hidden everywhere, then undone within its grace window (one DPO, audited).
+            # (CHAOS_INJECT=no-grace: confirmed without one, purged at once, the undo refused.)
+            grace = "no-grace" not in self.inject
+            self.wait_status(request["id"], "in_grace" if grace else "completed")
+            status, undo = call(
+                self.urls("gdpr-orchestrator"),
+                "POST",
+                f"/gdpr/requests/{request['id']}/undo",
+                self.tokens["dpo"],
+                {"reference": "CHAOS-1"},
+                headers={"X-Acting-User": "carol"},
+                ok=(200, 201) if grace else (200, 201, 409),
+                what="gdpr undo",
+            )
+            if status != 409:
+                request["undo"] = undo["id"]
         with self.conv_lock:
             self.gdpr.append(request)
+
+    def injected(self, what):
+        """True once `what` was injected already (each injection is made once)."""
+        with self.conv_lock:
+            done = what in self.done_injections
+            self.done_injections.add(what)
+            return done
+
+    def wait_status(self, id_, status, seconds=180):
+        end = time.monotonic() + seconds
+        while True:
+            view = self.gdpr_request(id_)
+            if view["status"] == status:
+                return view
+            if time.monotonic() > end:
+                raise Failed(f"GDPR request {id_} never became {status}: {view['status']} ({view.get('statusReason')})")
+            time.sleep(0.5)
+
+    def gdpr_expected(self):
+        """Every GDPR request filed (the UNDO_FORGETs too) and the status it must end in."""
+        with self.conv_lock:
+            requests = list(self.gdpr)
+        expected = [(r["id"], r["final"]) for r in requests]
+        expected += [(r["undo"], "completed") for r in requests if r.get("undo")]
+        return expected
+
+    def gdpr_unfinished(self):
+        """Requests not yet at rest (CHAOS_INJECT=no-grace: a purged FORGET rests completed)."""
+        rest = {"completed", "undone"}
+        return [id_ for id_, final in self.gdpr_expected() if self.gdpr_request(id_)["status"] not in rest]
 
     def gdpr_request(self, id_):
         return call(
@@ -653,7 +746,7 @@ class Run:
         rng = random.Random(self.args.seed)
         people = [self.person(rng) for _ in range(max(1, self.args.conversations // 3))]
         convs = [self.new_conversation(rng, rng.choice(people)) for _ in range(self.args.conversations)]
-        kinds = ["EXPORT", "FORGET"] * self.args.gdpr_pairs
+        kinds = ["EXPORT", "FORGET"] * self.args.gdpr_pairs + (["UNDO"] if self.grace_index is not None else [])
         errors = []
         pace = self.args.conversations / max(1.0, self.args.load_seconds)
         # Conversations at an even pace over load_seconds, as Genesys would send them; the GDPR
@@ -692,18 +785,34 @@ class Run:
             ("gdpr queue", "gdpr-orchestrator", "/gdpr/queue"),
         ]:
             for status in ("pending", "dead"):
-                code, page = call(
-                    self.urls(service),
-                    "GET",
-                    f"{path}?status={status}&limit=100",
-                    self.tokens["operator"],
-                    ok=(200,),
-                    what=f"{name} {status}",
-                )
-                waiting[f"{name} {status}"] = len(page["items"])
-        unfinished = [r for r in self.gdpr if self.gdpr_request(r["id"])["status"] != "completed"]
-        waiting["gdpr unfinished"] = len(unfinished)
+                waiting[f"{name} {status}"] = self.count_entries(name, service, path, status)
+        waiting["gdpr unfinished"] = len(self.gdpr_unfinished())
         return waiting
+
+    def count_entries(self, name, service, path, status):
+        """Every entry of one status, page after page (nextCursor) of CHAOS_QUEUE_PAGE entries."""
+        count = pages = 0
+        cursor = None
+        while True:
+            query = {"status": status, "limit": self.args.queue_page}
+            if cursor is not None:
+                query["cursor"] = cursor
+            code, page = call(
+                self.urls(service),
+                "GET",
+                f"{path}?{urllib.parse.urlencode(query)}",
+                self.tokens["operator"],
+                ok=(200,),
+                what=f"{name} {status}",
+            )
+            count += len(page["items"])
+            pages += 1
+            cursor = page.get("nextCursor")
+            if cursor is None:
+                self.most_pages = max(self.most_pages, pages)
+                return count
+            if pages > 10_000:
+                raise Failed(f"{path}?status={status}: over 10000 pages (the cursor does not move?)")
 
     def drain(self):
         end = time.monotonic() + self.args.drain_seconds
@@ -801,8 +910,14 @@ class Run:
             if bodies and not any(b.get("customerId") == facts["customerId"] for b in bodies):
                 problems.append(f"conversation {facts['id']}: the sink never got its customer")
         for facts in self.conversations.values():
-            if facts["gdpr"] is not None and len(by_interaction.get(facts["id"], [])) > 2:
-                problems.append(f"GDPR subject's conversation {facts['id']}: delivered more than once")
+            # A GDPR subject's conversation too: at most one create and one update stored (a
+            # FORGET's may have none: held before it went out, then purged).
+            bodies = by_interaction.get(facts["id"], []) if facts["gdpr"] is not None else []
+            c = [b for b in bodies if "supersedes" not in b]
+            u = [b for b in bodies if "supersedes" in b]
+            if len(c) > 1 or len(u) > 1:
+                twice += max(0, len(c) - 1) + max(0, len(u) - 1)
+                problems.append(f"GDPR subject's conversation {facts['id']}: {len(c)} creates and {len(u)} updates at the sink")
         figures["deliveries stored at the sink (creates)"] = creates
         figures["deliveries stored at the sink (updates: a customer paired after its record was written)"] = updates
         figures["deliveries whose answer was lost (the writer died waiting)"] = self.sink.answers_lost
@@ -810,64 +925,108 @@ class Run:
         figures["deliveries lost"] = undelivered
         figures["deliveries stored twice"] = twice
 
-        # GDPR: each request completed, each step done once (its audit trail).
+        # GDPR: each request finished as it must, each step done once (its audit trail).
         steps_total = repeated = completed = 0
+        audited = {}  # a step's audited states (done, failed, pending_external), over all requests
         windows = []
-        for request in self.gdpr:
-            view = self.gdpr_request(request["id"])
+        erasure = {"copies": 0, "reported": 0, "in flight at the confirmation": 0, "after the erasure": 0}
+        views = {}
+        for id_, final in self.gdpr_expected():
+            view = self.gdpr_request(id_)
+            views[id_] = view
             if view.get("completedAt"):
                 windows.append((parse_time(view["receivedAt"]), parse_time(view["completedAt"])))
-            if view["status"] != "completed":
-                problems.append(f"GDPR {request['type']} {request['id']}: {view['status']} ({view.get('statusReason')})")
+            if view["status"] != final:
+                problems.append(f"GDPR {view['type']} {id_}: {view['status']}, not {final} ({view.get('statusReason')})")
                 continue
             completed += 1
             seen = {}
             for step in view.get("participants", []):
                 seen[(step["phase"], step["participant"])] = seen.get((step["phase"], step["participant"]), 0) + 1
                 if step["state"] != "done":
-                    problems.append(f"GDPR {request['id']}: step {step['phase']}/{step['participant']} {step['state']}")
+                    problems.append(f"GDPR {id_}: step {step['phase']}/{step['participant']} {step['state']}")
                 if step["attempts"] > 1:
                     repeated += 1
             status, trail = call(
                 self.urls("gdpr-orchestrator"),
                 "GET",
-                f"/gdpr/requests/{request['id']}/audit",
+                f"/gdpr/requests/{id_}/audit",
                 self.tokens["dpo"],
                 ok=(200,),
                 what="gdpr audit",
             )
             if not trail.get("chainVerified"):
-                problems.append(f"GDPR {request['id']}: its audit chain does not verify")
+                problems.append(f"GDPR {id_}: its audit chain does not verify")
             done = {}
             for entry in trail["entries"]:
                 detail = entry.get("detail") or {}
+                if entry["event"] == "step":
+                    audited[detail.get("state")] = audited.get(detail.get("state"), 0) + 1
                 if entry["event"] == "step" and detail.get("state") == "done":
                     key = (detail.get("phase"), detail.get("participant"))
                     done[key] = done.get(key, 0) + 1
             for key, n in seen.items():
                 steps_total += 1
                 if n != 1:
-                    problems.append(f"GDPR {request['id']}: step {key} listed {n} times")
+                    problems.append(f"GDPR {id_}: step {key} listed {n} times")
                 if done.get(key, 0) != 1:
-                    problems.append(f"GDPR {request['id']}: step {key} audited done {done.get(key, 0)} times")
+                    problems.append(f"GDPR {id_}: step {key} audited done {done.get(key, 0)} times")
+        arrivals = self.sink.arrived()
+        for request in self.gdpr:
+            view = views[request["id"]]
             counts = view.get("counts", {})
             records_now = self.records_of(customerId=request["person"]["customerId"])
             if request["type"] == "EXPORT":
                 if counts.get("export.communications") != len(request["conversations"]):
                     problems.append(f"EXPORT {request['id']}: counts {counts}")
-            else:
+                if "keep-pairing" in self.inject and not self.injected("keep-pairing"):
+                    # The pairing check run on a subject not forgotten: it must find the pairing.
+                    self.check_pairings_gone(request, problems)
+            elif request["type"] == "FORGET":
                 if records_now:
                     problems.append(f"FORGET {request['id']}: {len(records_now)} records left after the purge")
                 for conversation in request["conversations"]:
                     if self.records_of(interactionId=conversation):
                         problems.append(f"FORGET {request['id']}: conversation {conversation} still has a record")
-        figures["GDPR requests filed (EXPORT + FORGET)"] = len(self.gdpr)
-        figures["GDPR requests completed"] = completed
+                self.check_pairings_gone(request, problems)
+                if view.get("confirmedAt"):
+                    self.check_erased_at_sink(request, view, stored, arrivals, erasure, problems)
+            else:
+                # Undone in its grace window: the subject's records back, as they were, once each;
+                # their pairings back; each delivered once (the checks above: one create each).
+                now = sorted(r["id"] for r in records_now)
+                if now != request["records"]:
+                    problems.append(f"undone FORGET {request['id']}: records {now}, not {request['records']} as before it")
+                for record in records_now:
+                    if record.get("customerId") != request["person"]["customerId"]:
+                        problems.append(f"undone FORGET {request['id']}: record {record['id']} without its customer")
+                for conversation in request["conversations"]:
+                    if not any("supersedes" not in b for b in by_interaction.get(conversation, [])):
+                        problems.append(f"undone FORGET {request['id']}: conversation {conversation} never reached the sink")
+                    if self.customers_paired(conversation)[1] != [request["person"]["customerId"]]:
+                        problems.append(f"undone FORGET {request['id']}: interaction {conversation} is not paired back")
+        figures["GDPR requests (EXPORT, FORGET, FORGET undone in its grace window, UNDO_FORGET)"] = "{}, {}, {}, {}".format(
+            sum(1 for r in self.gdpr if r["type"] == "EXPORT"),
+            sum(1 for r in self.gdpr if r["type"] == "FORGET"),
+            sum(1 for r in self.gdpr if r["type"] == "UNDO"),
+            sum(1 for r in self.gdpr if r.get("undo")),
+        )
+        figures["GDPR requests finished as they must"] = f"{completed} of {len(views)}"
         figures["GDPR steps, each done once"] = steps_total
-        figures["GDPR steps retried (a participant failed or was down)"] = repeated
+        figures["GDPR steps attempted more than once (a participant failed, was down, or worked outside)"] = repeated
+        figures["GDPR step outcomes audited (done, failed, pending_external)"] = "{}, {}, {}".format(
+            audited.get("done", 0), audited.get("failed", 0), audited.get("pending_external", 0)
+        )
+        figures["forgotten subjects' copies at the manager (reported in toEraseElsewhere; of them in flight at the confirmation)"] = (
+            "{} ({}; {})".format(erasure["copies"], erasure["reported"], erasure["in flight at the confirmation"])
+        )
+        figures["requests reaching the manager for a forgotten subject after its forget was done"] = erasure["after the erasure"]
         figures["SIGKILLs while a GDPR request was under way (of them gdpr-orchestrator)"] = "{} ({})".format(
             sum(1 for at, _ in self.kills if any(a <= at <= b for a, b in windows)),
             sum(1 for at, v in self.kills if v.startswith("gdpr-orchestrator") and any(a <= at <= b for a, b in windows)),
+        )
+        figures["operator routes read page after page (entries a page; the most pages one count took)"] = (
+            f"{self.args.queue_page}; {self.most_pages}"
         )
         figures["dead letters (inbox, pairing outbox, deliveries, GDPR queue)"] = sum(
             v for k, v in waiting.items() if k.endswith(" dead")
@@ -878,6 +1037,67 @@ class Run:
 
     def sink_stored(self):
         return self.sink.stored()
+
+    def customers_paired(self, conversation):
+        status, pairing = call(
+            self.urls("interaction-pairing"),
+            "GET",
+            f"/customers/supportInteraction/{conversation}",
+            self.tokens["bofe"],
+            ok=(200, 404),
+            what="pairing view",
+        )
+        return status, [c.get("customerId") for c in (pairing or {}).get("customers", [])] if status == 200 else []
+
+    def check_pairings_gone(self, request, problems):
+        """After the purge, none of the subject's interactions is paired with them."""
+        for conversation in request["conversations"]:
+            status, customers = self.customers_paired(conversation)
+            if request["person"]["customerId"] in customers:
+                problems.append(f"{request['type']} {request['id']}: interaction {conversation} still paired with its subject")
+
+    def check_erased_at_sink(self, request, view, stored, arrivals, erasure, problems):
+        """What reached the manager of a forgotten subject: every copy stored there is reported
+        in the FORGET's toEraseElsewhere; after the confirmation only a copy already in flight
+        arrived (reported); after the forget was done (every participant's forget step), nothing,
+        not even a key sent again: an erasure stays erased through retries and deliveries."""
+        conversations = set(request["conversations"])
+        steps = view.get("participants", [])
+        reported = {c["idempotencyKey"] for step in steps for c in step.get("toEraseElsewhere", [])}
+        forget_steps = [parse_time(step["updatedAt"]) for step in steps if step["phase"] == "forget"]
+        if not forget_steps:
+            problems.append(f"FORGET {request['id']}: no forget step")
+            return
+        confirmed, forgotten = parse_time(view["confirmedAt"]), max(forget_steps)
+        for key, entry in stored.items():
+            if entry["body"].get("interactionId") in conversations:
+                erasure["copies"] += 1
+                if key.split("#")[0] in reported:
+                    erasure["reported"] += 1
+                else:
+                    problems.append(f"FORGET {request['id']}: a copy at the manager ({key}) not in its toEraseElsewhere")
+        for at, key, body in arrivals:
+            if body.get("interactionId") not in conversations:
+                continue
+            if at > forgotten:
+                erasure["after the erasure"] += 1
+                problems.append(
+                    f"FORGET {request['id']}: {key} reached the manager {at - forgotten:.1f} s after the forget was done"
+                )
+            elif at > confirmed:
+                erasure["in flight at the confirmation"] += 1
+                if key not in reported:
+                    problems.append(f"FORGET {request['id']}: {key} reached the manager after the confirmation, unreported")
+
+    def inject_late_copy(self):
+        """CHAOS_INJECT=late-copy: one of a forgotten subject's copies sent again, with its key,
+        after the forget (a writer that ignored the hold): the checks must see it."""
+        forgotten = {c for r in self.gdpr if r["type"] == "FORGET" for c in r["conversations"]}
+        for at, key, body in self.sink.arrived():
+            if body.get("interactionId") in forgotten:
+                self.sink.send(key, body)
+                return
+        raise Failed("CHAOS_INJECT=late-copy: no forgotten subject's copy reached the sink to send again")
 
 
 def main():
@@ -910,11 +1130,37 @@ def main():
         help="0: a manager that ignores Idempotency-Key (a resent delivery is stored twice: the run must fail)",
     )
     parser.add_argument(
+        "--queue-page",
+        type=int,
+        default=env_int("CHAOS_QUEUE_PAGE", 100),
+        help="entries a page when the operator routes are counted (every page is read: nextCursor)",
+    )
+    parser.add_argument(
+        "--undo",
+        type=int,
+        default=env_int("CHAOS_UNDO", 1),
+        help="1: one more subject whose FORGET is confirmed on the last orchestrator replica (gdpr.grace_hours = 1) "
+        "and undone in its grace window (needs 2 replicas or more)",
+    )
+    parser.add_argument(
+        "--inject",
+        default=os.environ.get("CHAOS_INJECT", ""),
+        help="faults the checks must catch (the run must fail), comma-separated: late-copy (a forgotten subject's "
+        "copy sent again after its forget), unreported-copy (a copy of a FORGET subject's no forget reports), "
+        "keep-pairing (the pairing-gone check on an EXPORT subject), dead-letters (the sink refuses 5 updates), "
+        "no-grace (the FORGET to undo is confirmed without a grace window: purged, the undo refused)",
+    )
+    parser.add_argument(
         "--sim-latency-ms", type=int, default=env_int("CHAOS_SIM_LATENCY_MS", 50), help="Genesys' answers (genesys-sim)"
     )
     args = parser.parse_args()
+    unknown = set(filter(None, args.inject.split(","))) - INJECTIONS
+    if unknown:
+        parser.error(f"CHAOS_INJECT/--inject: unknown {sorted(unknown)}; known: {sorted(INJECTIONS)}")
+    if "no-grace" in args.inject.split(",") and not (args.undo and args.replicas >= 2):
+        parser.error("CHAOS_INJECT=no-grace needs the undone FORGET (CHAOS_UNDO=1, 2 replicas or more)")
 
-    sink = Sink(args.sink_latency_ms, args.sink_idempotent)
+    sink = Sink(args.sink_latency_ms, args.sink_idempotent, refuse=5 if "dead-letters" in args.inject.split(",") else 0)
     sim_port = free_port()
     args.sim_url = f"http://127.0.0.1:{sim_port}"
     args.sink_url = sink.url
@@ -945,7 +1191,7 @@ def main():
         run.load()
         # Keep killing until every GDPR request is through its worker.
         end = time.monotonic() + args.drain_seconds
-        while any(run.gdpr_request(r["id"])["status"] != "completed" for r in run.gdpr):
+        while run.gdpr_unfinished():
             if time.monotonic() > end:
                 break
             time.sleep(1)
@@ -959,6 +1205,8 @@ def main():
         log(f"chaos over after {chaos_seconds:.0f} s: {len(run.kills)} replicas SIGKILLed and started again; draining")
         drain_started = time.monotonic()
         waiting = run.drain()
+        if "late-copy" in run.inject:
+            run.inject_late_copy()
         drained = time.monotonic() - drain_started
         figures, problems = run.check(waiting)
     except Failed as error:
