@@ -287,9 +287,9 @@ fn filed_answer(
     request_body = UndoForget,
     responses(
         (status = 201, description = "The UNDO_FORGET, filed: an unconfirmed FORGET is cancelled, one in its grace window is being restored", body = FiledRequest),
-        (status = 200, description = "The subject already has an unfinished UNDO_FORGET: that one", body = FiledRequest),
+        (status = 200, description = "A repeat: this FORGET already has an UNDO_FORGET under this reference (whatever its state now), or the subject has an unfinished one: that one", body = FiledRequest),
         (status = 404, description = "No such request", body = service_kit::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not a FORGET (or a count), already undone, still being applied, or past its grace window", body = service_kit::problem::Problem, content_type = "application/problem+json")
+        (status = 409, description = "Not a FORGET (or a count), already undone (under another reference), still being applied, or past its grace window", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
 #[tracing::instrument(
@@ -314,8 +314,18 @@ pub(crate) async fn undo(
         .run(move |c| {
             write_transaction(c, |c| {
                 let forget = lock(c, forget_id)?;
-                // The state rule first (a request of another type, a count, one already undone
-                // or erased are refused by it, naming why).
+                // A repeat first (the same FORGET, the same reference): the UNDO_FORGET it filed,
+                // whatever the FORGET's state has become since.
+                if let Some(open) = store::find_undo_of(c, forget_id, &reference)? {
+                    let steps = store::steps(c, open.id)?;
+                    return Ok(Filed {
+                        request: open,
+                        steps,
+                        created: false,
+                    });
+                }
+                // Then the state rule (a request of another type, a count, one already undone or
+                // erased are refused by it, naming why).
                 lifecycle::undo(&forget, store::database_now(c)?).map_err(refused)?;
                 let (Some(subject), Some(fingerprint)) = (forget.subject, forget.subject_fingerprint) else {
                     return Err(ApiError::Unexpected(anyhow::anyhow!(

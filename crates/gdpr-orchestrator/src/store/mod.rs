@@ -143,6 +143,23 @@ pub fn find_open_duplicate(
         .transpose()
 }
 
+/// The UNDO_FORGET already filed against FORGET `forget_id` under `reference`, if any (whatever
+/// its state): a repeated undo (a double click, a retry after a timeout) answers it.
+pub fn find_undo_of(connection: &mut AnyConnection, forget_id: Uuid, reference: &str) -> QueryResult<Option<Request>> {
+    use gdpr_requests::dsl;
+    dsl::gdpr_requests
+        .filter(dsl::request_type.eq(RequestType::UndoForget.as_str()))
+        .filter(dsl::target_request_id.eq(Some(DbUuid(forget_id))))
+        .filter(dsl::reference.eq(reference))
+        .filter(dsl::identifiers_erased_at.is_null())
+        .order(dsl::received_at.desc())
+        .select(RequestRow::as_select())
+        .first(connection)
+        .optional()?
+        .map(Request::try_from)
+        .transpose()
+}
+
 /// The id of the newest FORGET for the subject, whatever its state.
 pub fn find_latest_forget(connection: &mut AnyConnection, fingerprint: &str) -> QueryResult<Option<Uuid>> {
     use gdpr_requests::dsl;

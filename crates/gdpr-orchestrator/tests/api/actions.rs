@@ -2,7 +2,9 @@
 //! accept: a table over request states × callers, each action tried on the real routes against a
 //! fresh copy of the request as offered.
 
-use contracts::gdpr::{AllowedAction, ExtendDeadline, GdprRequest, RequestStatus, RequestType, UndoForget};
+use contracts::gdpr::{
+    AllowedAction, ExtendDeadline, FiledRequest, GdprRequest, RequestStatus, RequestType, UndoForget,
+};
 use contracts::Client;
 use domain::gdpr::{DataSubject, SubjectInput};
 use domain::Timestamp;
@@ -209,15 +211,8 @@ async fn take(app: &TestApp, asker: Asker, id: Uuid, action: AllowedAction) -> R
     }
 }
 
-const ACTIONS: [AllowedAction; 4] = [
-    AllowedAction::Confirm,
-    AllowedAction::Extend,
-    AllowedAction::Undo,
-    AllowedAction::Download,
-];
-
-#[tokio::test]
-async fn the_actions_offered_are_exactly_those_the_routes_accept() {
+/// The orchestrator alone (no worker), with the DPO tool as a delegating caller.
+async fn app() -> (TestApp, Orchestrator) {
     let app = test_support::spawn_app_with(
         &gdpr_orchestrator::SERVICE,
         &[(DPO, &["dpo"])],
@@ -229,6 +224,19 @@ async fn the_actions_offered_are_exactly_those_the_routes_accept() {
     )
     .await;
     let orchestrator = Orchestrator::new(&app.settings).unwrap();
+    (app, orchestrator)
+}
+
+const ACTIONS: [AllowedAction; 4] = [
+    AllowedAction::Confirm,
+    AllowedAction::Extend,
+    AllowedAction::Undo,
+    AllowedAction::Download,
+];
+
+#[tokio::test]
+async fn the_actions_offered_are_exactly_those_the_routes_accept() {
+    let (app, orchestrator) = app().await;
     let mut offered_somewhere = BTreeSet::new();
     let mut refused_somewhere = BTreeSet::new();
     for state in states() {
@@ -265,17 +273,7 @@ async fn the_actions_offered_are_exactly_those_the_routes_accept() {
 
 #[tokio::test]
 async fn four_eyes_offer_confirm_to_another_person_only_and_in_grace_may_be_extended() {
-    let app = test_support::spawn_app_with(
-        &gdpr_orchestrator::SERVICE,
-        &[(DPO, &["dpo"])],
-        &[
-            ("gdpr.worker_enabled", "false"),
-            ("gdpr.internal_token", "an-internal-token-of-some-length"),
-            ("auth.callers.dpo.delegates", "true"),
-        ],
-    )
-    .await;
-    let orchestrator = Orchestrator::new(&app.settings).unwrap();
+    let (app, orchestrator) = app().await;
     let awaiting = store_request(
         &app,
         &orchestrator,
@@ -309,4 +307,36 @@ async fn four_eyes_offer_confirm_to_another_person_only_and_in_grace_may_be_exte
     let page: contracts::gdpr::RequestPage = client.get("/gdpr/requests").send().await.unwrap();
     let listed = page.requests.iter().find(|r| r.id == in_grace).unwrap();
     assert_eq!(listed.allowed_actions, [Extend, Undo]);
+}
+
+/// A repeated undo (a double click, the tool retrying after a timeout) answers the UNDO_FORGET the
+/// first one filed (200), whatever the FORGET became meanwhile; another reference meets the state
+/// rules (already undone: 409).
+#[tokio::test]
+async fn a_repeated_undo_answers_the_undo_it_filed() {
+    let (app, orchestrator) = app().await;
+    for status in [RequestStatus::AwaitingConfirmation, RequestStatus::InGrace] {
+        let forget = store_request(&app, &orchestrator, State::of(RequestType::Forget, status)).await;
+        let (client, person) = client(&app, Asker::Other);
+        let undo = |reference: &str| {
+            as_person(client.post(&format!("/gdpr/requests/{forget}/undo")), person).json(&UndoForget {
+                reference: reference.to_owned(),
+            })
+        };
+        let first = undo("CASE-2").send_full::<FiledRequest>().await.unwrap();
+        assert_eq!(
+            (first.status.as_u16(), first.body.duplicate),
+            (201, false),
+            "{status:?}"
+        );
+        assert_eq!(first.body.request.request_type, RequestType::UndoForget);
+        let again = undo("CASE-2")
+            .send_full::<FiledRequest>()
+            .await
+            .unwrap_or_else(|error| panic!("{status:?}: a repeated undo: {error}"));
+        assert_eq!((again.status.as_u16(), again.body.duplicate), (200, true), "{status:?}");
+        assert_eq!(again.body.request.id, first.body.request.id, "{status:?}");
+        let other = undo("CASE-3").send_full::<FiledRequest>().await.unwrap_err();
+        assert_eq!(other.status().map(|s| s.as_u16()), Some(409), "{status:?}: {other}");
+    }
 }
