@@ -116,7 +116,14 @@ where
                 claimed.len()
             );
         }
-        let mut settlements = Vec::with_capacity(claimed.len());
+        // Settled by outcome (one call a kind; a pass's entries are mostly of one), so what is
+        // counted is what was applied: a settlement refused for a lost lease counts as lost.
+        let mut by_outcome: [(&'static str, Vec<Settlement>); 4] = [
+            ("done", Vec::new()),
+            ("retry", Vec::new()),
+            ("dead", Vec::new()),
+            ("postponed", Vec::new()),
+        ];
         for (entry, outcome) in claimed.iter().zip(outcomes) {
             match outcome {
                 Ok(outcome) => {
@@ -125,15 +132,13 @@ where
                         _ => None,
                     };
                     let settle = self.settle(entry, outcome, now)?;
-                    let (count, label) = match &settle {
-                        Settle::Done => (&mut drained.done, "done"),
-                        Settle::Retry { .. } => (&mut drained.retried, "retry"),
-                        Settle::Dead { .. } => (&mut drained.dead, "dead"),
-                        Settle::Postpone { .. } => (&mut drained.postponed, "postponed"),
+                    let kind = match &settle {
+                        Settle::Done => 0,
+                        Settle::Retry { .. } => 1,
+                        Settle::Dead { .. } => 2,
+                        Settle::Postpone { .. } => 3,
                     };
-                    *count += 1;
-                    self.metrics.settled.with_label_values(&[label]).inc();
-                    settlements.push(Settlement {
+                    by_outcome[kind].1.push(Settlement {
                         id: entry.id,
                         lease_until: entry.lease_until,
                         settle,
@@ -148,13 +153,32 @@ where
             }
         }
         let storage = self.storage.clone();
-        let count = settlements.len();
-        let settled = self
+        let applied = self
             .pool
-            .run(move |c| storage.settle(c, &settlements).map_err(DatabaseError::from))
+            .run(move |c| {
+                by_outcome
+                    .into_iter()
+                    .filter(|(_, settlements)| !settlements.is_empty())
+                    .map(|(label, settlements)| {
+                        let settled = storage.settle(c, &settlements)?;
+                        Ok((label, settlements.len(), settled))
+                    })
+                    .collect::<Result<Vec<_>, DatabaseError>>()
+            })
             .await?;
-        drained.lost_leases = count.saturating_sub(settled);
+        for (label, sent, settled) in applied {
+            self.metrics.settled.with_label_values(&[label]).inc_by(settled as u64);
+            let count = match label {
+                "done" => &mut drained.done,
+                "retry" => &mut drained.retried,
+                "dead" => &mut drained.dead,
+                _ => &mut drained.postponed,
+            };
+            *count += settled;
+            drained.lost_leases += sent.saturating_sub(settled);
+        }
         if drained.lost_leases > 0 {
+            self.metrics.lost_leases.inc_by(drained.lost_leases as u64);
             tracing::warn!(
                 queue = S::QUEUE,
                 lost = drained.lost_leases,
@@ -573,5 +597,8 @@ mod tests {
         let pass = overrunning.pass(at(0)).await.unwrap();
         assert_eq!((pass.claimed, pass.lost_leases), (1, 1), "{pass:?}");
         assert!(!rows.lock().unwrap()[0].done, "the other replica's to settle");
+        assert_eq!(pass.done, 0, "counted as lost, not as done");
+        assert_eq!(overrunning.metrics().lost_leases.get(), 1);
+        assert_eq!(overrunning.metrics().settled.with_label_values(&["done"]).get(), 0);
     }
 }
