@@ -13,6 +13,7 @@ use uuid::Uuid;
 pub struct QueueQuery {
     /// `pending` or `dead` (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(value_type = QueueEntryStatus, required = true)]
     pub status: Option<String>,
     /// Page size, 1 to 500 (default 50).
     #[serde(default, skip_serializing_if = "Option::is_none")]

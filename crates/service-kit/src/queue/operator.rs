@@ -192,7 +192,8 @@ pub fn openapi(base: &str, tag: &str, what: &str, scope: &str) -> OpenApi {
     };
     let list = operation("list", format!("{what}, oldest first, without personal data"))
         .parameters(Some(QueueQuery::into_params(|| Some(ParameterIn::Query))))
-        .response("200", json(&format!("A page of {what}"), QueuePage::name().as_ref()));
+        .response("200", json(&format!("A page of {what}"), QueuePage::name().as_ref()))
+        .response("422", problem("A wrong parameter (`status`, `limit`, `cursor`), named"));
     let retry_one = operation(
         "retry",
         format!("A dead entry of {what} back to pending with a fresh budget"),
