@@ -5,7 +5,7 @@ use super::*;
 
 /// An event a worker holds until its batch's lease ends.
 #[derive(Debug, Clone)]
-pub struct Claimed {
+pub(super) struct Claimed {
     pub id: Uuid,
     pub result: SupportResult,
     pub attempts: i32,
@@ -20,21 +20,9 @@ pub struct Claimed {
 /// A claimed batch: its events, and the end of their lease. Each claim's lease ends later than
 /// any earlier claim's of the same events, so it also tells whether the batch still holds them.
 #[derive(Debug, Clone)]
-pub struct ClaimedBatch {
+pub(super) struct ClaimedBatch {
     pub events: Vec<Claimed>,
     pub lease_until: Timestamp,
-}
-
-/// Claims up to `limit` due events for `lease`.
-pub fn claim_due(
-    connection: &mut AnyConnection,
-    now: Timestamp,
-    limit: i64,
-    lease: Duration,
-) -> QueryResult<ClaimedBatch> {
-    let lease_end = Timestamp::from_offset_date_time(now.as_offset_date_time() + lease)
-        .ok_or_else(|| diesel::result::Error::SerializationError("the lease would end past year 9999".into()))?;
-    claim_until(connection, now, limit, lease_end)
 }
 
 /// Claims up to `limit` events due at `now`, leased until `lease_end`.
@@ -155,7 +143,7 @@ fn mark_processed(
 
 /// What becomes of a claimed event after an attempt.
 #[derive(Debug, Clone)]
-pub enum Settlement {
+pub(super) enum Settlement {
     Processed {
         record_id: Option<Uuid>,
     },
@@ -176,7 +164,7 @@ pub enum Settlement {
 /// Settles a worker's batch in one transaction, leased until `lease_until`. Only events the
 /// batch still holds are settled (a worker that overran its lease changes nothing another has
 /// taken over); returns how many.
-pub fn settle(
+pub(super) fn settle(
     connection: &mut AnyConnection,
     settlements: &[(Uuid, Settlement)],
     now: Timestamp,

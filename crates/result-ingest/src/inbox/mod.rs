@@ -13,7 +13,6 @@ use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use service_kit::per_backend;
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 use uuid::Uuid;
 
 mod accept;
@@ -25,8 +24,8 @@ mod retention;
 mod swept;
 
 pub use accept::{accept_batch, Acceptance, Accepted, Delivery};
-pub use lease::{claim_due, settle, Claimed, ClaimedBatch, Settlement};
-pub use operator::{depth, list, retry_dead, status_of, EventSummary, QueueDepth};
+use lease::Settlement;
+
 pub use queue::{InboxEvent, InboxQueue};
 pub use retention::{remove_dead_before, remove_processed_before, replace_agent};
 pub use swept::{confirm, known_results, KnownResult, ResultIdentity};

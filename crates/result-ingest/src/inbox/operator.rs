@@ -4,7 +4,7 @@
 use super::*;
 
 /// Dead events (one, or all) back to pending, due now, with a fresh retry budget.
-pub fn retry_dead(connection: &mut AnyConnection, id: Option<Uuid>, now: Timestamp) -> QueryResult<usize> {
+pub(super) fn retry_dead(connection: &mut AnyConnection, id: Option<Uuid>, now: Timestamp) -> QueryResult<usize> {
     let now = DbTimestamp::from(now);
     let mut query = diesel::update(dsl::inbox_events)
         .filter(dsl::status.eq(InboxStatus::Dead.as_str()))
@@ -29,14 +29,14 @@ pub fn retry_dead(connection: &mut AnyConnection, id: Option<Uuid>, now: Timesta
 /// counting them on every housekeeping round would read it all; `ccbridge_queue_settled_total`
 /// counts them as they happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QueueDepth {
+pub(super) struct QueueDepth {
     pub pending: i64,
     pub dead: i64,
     /// When the oldest pending event was accepted.
     pub oldest_pending: Option<Timestamp>,
 }
 
-pub fn depth(connection: &mut AnyConnection) -> QueryResult<QueueDepth> {
+pub(super) fn depth(connection: &mut AnyConnection) -> QueryResult<QueueDepth> {
     // Pending: from the claim index `inbox_events_due`, whose predicate this is. Dead: from the
     // listing index. Neither reads more rows than it counts.
     let pending: i64 = dsl::inbox_events
@@ -66,7 +66,7 @@ pub fn depth(connection: &mut AnyConnection) -> QueryResult<QueueDepth> {
 /// One event as operators see it: no personal data.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct EventSummary {
+pub(super) struct EventSummary {
     pub id: Uuid,
     pub conversation_id: Uuid,
     pub status: InboxStatus,
@@ -92,7 +92,7 @@ type SummaryRow = (
 );
 
 /// Events with `status`, oldest first, `limit` after the `(accepted_at, id)` cursor.
-pub fn list(
+pub(super) fn list(
     connection: &mut AnyConnection,
     status: InboxStatus,
     after: Option<(Timestamp, Uuid)>,
@@ -161,7 +161,7 @@ pub fn list(
         .collect()
 }
 
-pub fn status_of(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<InboxStatus>> {
+pub(super) fn status_of(connection: &mut AnyConnection, id: Uuid) -> QueryResult<Option<InboxStatus>> {
     dsl::inbox_events
         .find(DbUuid(id))
         .filter(dsl::forgotten_by.is_null())

@@ -66,8 +66,6 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_writes_nothing_twice() {
 #[tokio::test]
 async fn a_claimed_event_is_claimed_again_only_when_its_lease_ends() {
     use domain::Timestamp;
-    use result_ingest::inbox;
-    use service_kit::database::DatabaseError;
 
     let p = crate::helpers::pipeline().await;
     for n in 0..3 {
@@ -76,18 +74,19 @@ async fn a_claimed_event_is_claimed_again_only_when_its_lease_ends() {
         body["wrapupCode"] = format!("ININ-WRAP-UP-{n}").into();
         assert_eq!(p.deliver(&body).await.status().as_u16(), 202);
     }
-    let claim_at = |at: Timestamp| {
-        p.ingest.pool().run(move |c| {
-            inbox::claim_due(c, at, 10, Duration::from_secs(60))
-                .map(|claimed| claimed.events.iter().map(|e| (e.id, e.attempts)).collect::<Vec<_>>())
-                .map_err(DatabaseError::from)
-        })
+    let p = &p;
+    let claim_at = |at: Timestamp| async move {
+        crate::helpers::claim_inbox(p, at)
+            .await
+            .iter()
+            .map(|e| (e.id, e.attempts.get()))
+            .collect::<Vec<_>>()
     };
     let now = Timestamp::now();
-    let first = claim_at(now).await.unwrap();
+    let first = claim_at(now).await;
     assert_eq!(first.len(), 3);
     assert!(first.iter().all(|&(_, attempts)| attempts == 1), "{first:?}");
-    assert_eq!(claim_at(now).await.unwrap(), vec![], "a leased event was claimed twice");
+    assert_eq!(claim_at(now).await, vec![], "a leased event was claimed twice");
     let lease_end = now.as_offset_date_time() + Duration::from_secs(60);
     for event in p.events("pending").await {
         let due = Timestamp::parse(event["nextAttemptAt"].as_str().unwrap()).unwrap();
@@ -95,7 +94,7 @@ async fn a_claimed_event_is_claimed_again_only_when_its_lease_ends() {
     }
 
     let after_lease = Timestamp::from_offset_date_time(lease_end + Duration::from_secs(1)).unwrap();
-    let mut second = claim_at(after_lease).await.unwrap();
+    let mut second = claim_at(after_lease).await;
     let mut expected: Vec<_> = first.iter().map(|&(id, _)| (id, 2)).collect();
     second.sort();
     expected.sort();
@@ -106,9 +105,9 @@ async fn a_claimed_event_is_claimed_again_only_when_its_lease_ends() {
 /// worker has claimed since: the other's outcome stands, and the event is not written twice over.
 #[tokio::test]
 async fn a_batch_whose_lease_was_taken_over_settles_nothing() {
+    use crate::helpers::{claim_inbox, settle_inbox};
     use domain::Timestamp;
-    use result_ingest::inbox::{self, Settlement};
-    use service_kit::database::DatabaseError;
+    use service_kit::queue::{Reason, Settle};
 
     let p = crate::helpers::pipeline().await;
     assert_eq!(
@@ -118,44 +117,25 @@ async fn a_batch_whose_lease_was_taken_over_settles_nothing() {
             .as_u16(),
         202
     );
-    let claim_at = |at: Timestamp| {
-        p.ingest
-            .pool()
-            .run(move |c| inbox::claim_due(c, at, 10, Duration::from_secs(60)).map_err(DatabaseError::from))
-    };
     let now = Timestamp::now();
-    let stalled = claim_at(now).await.unwrap();
-    assert_eq!(stalled.events.len(), 1);
+    let stalled = claim_inbox(&p, now).await;
+    assert_eq!(stalled.len(), 1);
     let later = Timestamp::from_offset_date_time(now.as_offset_date_time() + Duration::from_secs(61)).unwrap();
-    let current = claim_at(later).await.unwrap();
-    assert_eq!(
-        current.events.len(),
-        1,
-        "the lease ran out: another worker claims the event"
-    );
+    let current = claim_inbox(&p, later).await;
+    assert_eq!(current.len(), 1, "the lease ran out: another worker claims the event");
 
-    let settle = |lease_until: Timestamp, settlement: Settlement| {
-        let id = stalled.events[0].id;
-        p.ingest.pool().run(move |c| {
-            inbox::settle(c, &[(id, settlement)], Timestamp::now(), lease_until).map_err(DatabaseError::from)
-        })
-    };
-    let dead = Settlement::Dead {
-        reason: "the stalled worker's verdict".to_owned(),
+    let id = stalled[0].id;
+    let dead = Settle::Dead {
+        reason: Reason::new("the stalled worker's verdict"),
     };
     assert_eq!(
-        settle(stalled.lease_until, dead).await.unwrap(),
+        settle_inbox(&p, id, stalled[0].lease_until, dead).await,
         0,
         "the stalled batch settles nothing"
     );
     assert!(p.events("dead").await.is_empty());
     let pending = p.events("pending").await;
     assert_eq!(pending.len(), 1, "still the current worker's");
-    assert_eq!(
-        settle(current.lease_until, Settlement::Processed { record_id: None })
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(settle_inbox(&p, id, current[0].lease_until, Settle::Done).await, 1);
     assert!(p.events("pending").await.is_empty());
 }

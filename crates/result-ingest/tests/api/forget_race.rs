@@ -226,15 +226,8 @@ async fn a_forget_waits_for_the_subjects_events_in_a_workers_hands() {
         202
     );
     // A worker claims the event (and is slow with it).
-    let claimed = p
-        .ingest
-        .pool()
-        .run(|c| {
-            inbox::claim_due(c, Timestamp::now(), 10, std::time::Duration::from_secs(60)).map_err(DatabaseError::from)
-        })
-        .await
-        .unwrap();
-    assert_eq!(claimed.events.len(), 1);
+    let claimed = crate::helpers::claim_inbox(&p, Timestamp::now()).await;
+    assert_eq!(claimed.len(), 1);
 
     let request_id = uuid::Uuid::now_v7();
     let call = serde_json::to_value(forget_call()).unwrap();
@@ -253,14 +246,13 @@ async fn a_forget_waits_for_the_subjects_events_in_a_workers_hands() {
     assert_eq!(participant_status(&p, request_id).await["state"], "pending_external");
 
     // The worker settles the event (its record written, in this story): the forget is done.
-    let settled = vec![(claimed.events[0].id, inbox::Settlement::Processed { record_id: None })];
-    let lease_until = claimed.lease_until;
-    let settled = p
-        .ingest
-        .pool()
-        .run(move |c| inbox::settle(c, &settled, Timestamp::now(), lease_until).map_err(DatabaseError::from))
-        .await
-        .unwrap();
+    let settled = crate::helpers::settle_inbox(
+        &p,
+        claimed[0].id,
+        claimed[0].lease_until,
+        service_kit::queue::Settle::Done,
+    )
+    .await;
     assert_eq!(settled, 1);
     let report = participant_status(&p, request_id).await;
     assert_eq!(report["state"], "done", "{report}");

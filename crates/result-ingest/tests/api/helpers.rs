@@ -408,3 +408,54 @@ pub fn attributes(record: &Value) -> Value {
         .retain(|k, _| k != "id" && k != "customerSource" && k != "createdAt");
     attributes
 }
+
+/// Claims up to 10 inbox events due at `at` for a minute, as a worker's runner would (through the
+/// inbox's queue storage).
+pub async fn claim_inbox(
+    p: &Pipeline,
+    at: Timestamp,
+) -> Vec<service_kit::queue::Claimed<result_ingest::inbox::InboxEvent>> {
+    use service_kit::queue::Storage as _;
+    let lease_until = Timestamp::from_offset_date_time(at.as_offset_date_time() + Duration::from_secs(60)).unwrap();
+    let claim = service_kit::queue::Claim {
+        now: at,
+        limit: 10,
+        lease_until,
+    };
+    p.ingest
+        .pool()
+        .run(move |c| {
+            result_ingest::inbox::InboxQueue
+                .claim(c, claim)
+                .map_err(service_kit::database::DatabaseError::from)
+        })
+        .await
+        .unwrap()
+}
+
+/// Settles claimed event `id` leased until `lease_until` as a runner would; answers how many
+/// rows that settled (0: the lease was no longer the claim's).
+pub async fn settle_inbox(
+    p: &Pipeline,
+    id: uuid::Uuid,
+    lease_until: Timestamp,
+    settle: service_kit::queue::Settle,
+) -> usize {
+    use service_kit::queue::Storage as _;
+    let settlement = service_kit::queue::Settlement {
+        id,
+        lease_until,
+        settle,
+        settled_at: Timestamp::now(),
+        result: None,
+    };
+    p.ingest
+        .pool()
+        .run(move |c| {
+            result_ingest::inbox::InboxQueue
+                .settle(c, &[settlement])
+                .map_err(service_kit::database::DatabaseError::from)
+        })
+        .await
+        .unwrap()
+}
