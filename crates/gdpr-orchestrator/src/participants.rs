@@ -25,7 +25,7 @@ pub struct Participants {
 
 impl Participants {
     pub fn new(settings: &GdprSettings) -> anyhow::Result<Self> {
-        let http = service_kit::telemetry::http_client(Duration::from_millis(settings.request_timeout_ms))?;
+        let http = service_kit::telemetry::http_client(Duration::from_millis(settings.request_timeout_ms.get()))?;
         let mut targets = HashMap::new();
         for participant in settings.participants() {
             let base = Url::parse(participant.url.as_str()).map_err(|_| {

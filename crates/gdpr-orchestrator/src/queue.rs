@@ -35,15 +35,12 @@ impl Storage for GdprRequests {
 
     fn claim(&self, connection: &mut AnyConnection, claim: Claim) -> QueryResult<Vec<Claimed<Uuid>>> {
         use gdpr_requests::dsl;
-        let Claim {
-            now,
-            limit,
-            lease_until,
-        } = claim;
+        let (now, limit, lease_until) = (claim.now, claim.limit, claim.lease_until);
         let ids = claim_due_ids(
             connection,
             |c| {
-                let due = || {
+                service_kit::skip_locked!(
+                    c,
                     dsl::gdpr_requests
                         .filter(dsl::status.eq_any(active_statuses()))
                         .filter(dsl::dead_at.is_null())
@@ -51,11 +48,7 @@ impl Storage for GdprRequests {
                         .order(dsl::next_attempt_at)
                         .limit(limit)
                         .select(dsl::id)
-                };
-                match c {
-                    AnyConnection::Postgresql(pg) => due().for_update().skip_locked().load(pg),
-                    AnyConnection::Sqlite(sqlite) => due().load(sqlite),
-                }
+                )
             },
             |c, ids| {
                 // The claim moves the version on, so whoever held a request before saves nothing
@@ -170,16 +163,8 @@ impl Storage for GdprRequests {
             // Never asked (the operator lists pending or dead letters).
             Status::Done => return Ok(Vec::new()),
         };
-        if let Some((at, id)) = after {
-            let at = DbTimestamp::from(at);
-            query = query.filter(
-                dsl::received_at
-                    .gt(at)
-                    .or(dsl::received_at.eq(at).and(dsl::id.gt(DbUuid(id)))),
-            );
-        }
         let rows: Vec<(DbUuid, String, i32, DbTimestamp, DbTimestamp, Option<String>)> =
-            query.order((dsl::received_at, dsl::id)).limit(limit).load(connection)?;
+            service_kit::oldest_first_after!(query, dsl::received_at, dsl::id, after, limit).load(connection)?;
         rows.into_iter()
             .map(
                 |(id, request_type, attempts, received_at, next_attempt_at, last_error)| {
@@ -263,10 +248,13 @@ impl Storage for GdprRequests {
         })
     }
 
-    /// A dead request is never deleted by age: it is the record of a data subject's request (the
-    /// policy has no dead-letter retention for this queue; its identifiers go with
-    /// `gdpr.identifier_retention_days` once finished).
+    /// This queue keeps its dead letters: a dead request is the record of a data subject's request
+    /// with a legal due date, never deleted by age (its identifiers go with
+    /// `gdpr.identifier_retention_days` once finished). `gdpr.dead_retention_days` is refused at
+    /// start, so the runner never asks; were it asked, it is an error, not a silent nothing.
     fn delete_dead_before(&self, _: &mut AnyConnection, _: Timestamp, _: i64) -> QueryResult<usize> {
-        Ok(0)
+        Err(diesel::result::Error::QueryBuilderError(
+            "gdpr_requests keeps its dead letters: none is deleted by age".into(),
+        ))
     }
 }

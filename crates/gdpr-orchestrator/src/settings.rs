@@ -60,6 +60,13 @@ fn participant_order<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Resul
     Ok(order)
 }
 
+/// `gdpr.request_timeout_ms`, named when it is 0 (a `NonZeroU64`'s own error names the section
+/// only).
+fn request_timeout<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<NonZeroU64, D::Error> {
+    NonZeroU64::new(u64::deserialize(deserializer)?)
+        .ok_or_else(|| serde::de::Error::custom("gdpr.request_timeout_ms: must be at least 1"))
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct GdprSettings {
     pub result_ingest_url: Url,
@@ -72,8 +79,9 @@ pub struct GdprSettings {
     /// The participants' names, in the order they run (each known one once).
     #[serde(deserialize_with = "participant_order")]
     pub order: Vec<ParticipantName>,
-    /// At least 1 (checked at start).
-    pub request_timeout_ms: u64,
+    /// A participant call's timeout.
+    #[serde(deserialize_with = "request_timeout")]
+    pub request_timeout_ms: NonZeroU64,
     pub grace_hours: u64,
     pub identifier_retention_days: NonZeroU64,
     /// HMAC key for subject fingerprints. Never logged.
@@ -94,6 +102,11 @@ pub struct GdprSettings {
     /// `backoff_max_ms` and `retry_budget`, read by `service_kit::queue::Policy::read`).
     pub lease_seconds: NonZeroU64,
     pub external_poll_seconds: NonZeroU64,
+    /// Not a key of this queue, refused at start by name: a GDPR request that became a dead
+    /// letter has a legal due date and is kept until an operator retries it (`/gdpr/queue`),
+    /// never deleted by age (`service_kit::queue::Policy::read` would accept it for any queue).
+    #[serde(default)]
+    dead_retention_days: Option<serde::de::IgnoredAny>,
 }
 
 /// A participant and where it answers.
@@ -143,10 +156,10 @@ impl GdprSettings {
             problems.push(format!("gdpr.signing_key: {reason}"));
         }
         // The worker renews its lease before each participant call: the lease must outlast one.
-        if self.lease_seconds.get().saturating_mul(1000) < self.request_timeout_ms.saturating_mul(2) {
+        if self.lease_seconds.get().saturating_mul(1000) < self.request_timeout_ms.get().saturating_mul(2) {
             problems.push(format!(
                 "gdpr.lease_seconds: must be at least twice gdpr.request_timeout_ms ({} s), so no call outlives the lease",
-                self.request_timeout_ms.saturating_mul(2).div_ceil(1000)
+                self.request_timeout_ms.get().saturating_mul(2).div_ceil(1000)
             ));
         }
         // result-ingest's forget waits until no worker can still write the subject's records;
@@ -157,8 +170,11 @@ impl GdprSettings {
                 problems.push("gdpr.order: result-ingest must come before comm-history-writer".to_owned());
             }
         }
-        if self.request_timeout_ms == 0 {
-            problems.push("gdpr.request_timeout_ms: must be at least 1".to_owned());
+        if self.dead_retention_days.is_some() {
+            problems.push(
+                "gdpr.dead_retention_days: not accepted: a GDPR request's dead letter has a legal due date and is kept until an operator retries it (/gdpr/queue), never deleted by age"
+                    .to_owned(),
+            );
         }
         if problems.is_empty() {
             Ok(())

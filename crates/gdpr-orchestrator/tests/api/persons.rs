@@ -395,7 +395,7 @@ fn outside_development_a_delegating_caller_without_auth_persons_is_refused_at_st
 }
 
 /// The orchestrator's settings outside development, complete and valid, with `extra` on top.
-fn production_settings(extra: &[(&str, &str)]) -> service_kit::configuration::Settings {
+pub(crate) fn production_settings(extra: &[(&str, &str)]) -> service_kit::configuration::Settings {
     let keys = service_kit::cli::new_keys();
     let key = |name: &str| crate::helpers::key_of(&keys, name);
     let mut overrides: Vec<(String, String)> = [

@@ -153,3 +153,32 @@ async fn two_replicas_on_one_database_run_every_step_once() {
         .count();
     assert_eq!(exports, ids.len(), "one Genesys Cloud export a request");
 }
+
+/// A GDPR request's dead letter has a legal due date: the queue keeps it until an operator
+/// retries it. `gdpr.dead_retention_days` (which every other queue's section takes) is refused at
+/// start and by check-config, by name, never accepted and ignored; a zero timeout too.
+#[test]
+fn gdpr_dead_retention_days_and_a_zero_timeout_are_refused_at_start_by_name() {
+    let refused = |extra: &[(&str, &str)]| {
+        let settings = crate::persons::production_settings(extra);
+        let context = service_kit::startup::ServiceContext {
+            settings: &settings,
+            metrics: &prometheus::Registry::new(),
+            pool: None,
+            background: None,
+        };
+        (gdpr_orchestrator::SERVICE.setup)(&context)
+            .err()
+            .map_or(String::new(), |e| format!("{e:#}").replace('\n', " "))
+    };
+    let retention = refused(&[("gdpr.dead_retention_days", "30")]);
+    println!("gdpr.dead_retention_days = 30: {retention}");
+    assert!(
+        retention.contains("gdpr.dead_retention_days: not accepted"),
+        "{retention:?}"
+    );
+    let zero = refused(&[("gdpr.request_timeout_ms", "0")]);
+    println!("gdpr.request_timeout_ms = 0: {zero}");
+    assert!(zero.contains("gdpr.request_timeout_ms"), "{zero:?}");
+    assert_eq!(refused(&[]), "");
+}
