@@ -145,23 +145,29 @@ async fn post_all_apart(
         .unwrap()
 }
 
-/// When the last record was written (comm-history-writer's own `created_at`).
+/// When the last record was written, as result-ingest knows it: its event's settlement as
+/// processed (`processed_at`, in result-ingest's own database, right after comm-history-writer
+/// answered). A bench reads no other service's schema.
 async fn last_record_written_at(p: &helpers::Pipeline) -> time::OffsetDateTime {
-    use comm_history_writer::schema::communication_records::dsl;
+    use diesel::dsl::max;
     use diesel::prelude::*;
-    let latest: service_kit::database::sql_types::DbTimestamp = p
-        .writer
+    use result_ingest::schema::inbox_events::dsl;
+    let latest: Option<service_kit::database::sql_types::DbTimestamp> = p
+        .ingest
         .pool()
         .run(|c| {
-            dsl::communication_records
-                .order(dsl::created_at.desc())
-                .select(dsl::created_at)
+            dsl::inbox_events
+                .select(max(dsl::processed_at))
                 .first(c)
                 .map_err(DatabaseError::from)
         })
         .await
         .unwrap();
-    latest.into_domain().unwrap().as_offset_date_time()
+    latest
+        .expect("records were written")
+        .into_domain()
+        .unwrap()
+        .as_offset_date_time()
 }
 
 /// The inbox's updates so far, and how many of them were heap-only (HOT: no index entry written).

@@ -113,7 +113,7 @@ async fn main() {
     let metrics = prometheus::Registry::new();
     let sweeper = result_ingest::sweeper(&p.ingest.settings, p.ingest.pool().clone(), &metrics).unwrap();
     background.spawn("ingest sweeper", |shutdown, health| {
-        service_kit::queue::run(sweeper, shutdown, health)
+        service_kit::periodic::run(sweeper, shutdown, health)
     });
     let sweeping = Arc::new(AtomicBool::new(true));
     let live_sent = Arc::new(AtomicUsize::new(0));

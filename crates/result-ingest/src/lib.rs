@@ -114,7 +114,7 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
             metrics.clone(),
         )?;
         background.spawn("ingest sweeper", |shutdown, health| {
-            service_kit::queue::run(sweeper, shutdown, health)
+            service_kit::periodic::run(sweeper, shutdown, health)
         });
     }
     if let (true, Some((pool, background))) = (ingest.worker_enabled, serving) {

@@ -2,7 +2,8 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use service_kit::queue::{Budget, Policy, PolicyKeys, QueueSettings};
+use service_kit::periodic::PeriodicSettings;
+use service_kit::queue::{Budget, Policy, PolicyKeys};
 use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::time::Duration;
 use url::Url;
@@ -195,9 +196,10 @@ impl IngestSettings {
         )
     }
 
-    /// The pace of the loops that still run on service-kit's first queue runner (the sweeper).
-    pub fn queue(&self) -> Result<QueueSettings, Vec<String>> {
-        QueueSettings::new(
+    /// The sweeper's pace (a periodic task, not a queue): the same batch, poll, lease and
+    /// backoff keys.
+    pub fn queue(&self) -> Result<PeriodicSettings, Vec<String>> {
+        PeriodicSettings::new(
             "ingest",
             self.batch_size.get(),
             self.poll_interval_ms.get(),
