@@ -9,7 +9,8 @@
 use crate::inbox::{self, InboxEvent, InboxQueue};
 use crate::metrics::IngestMetrics;
 use crate::settings::IngestSettings;
-use crate::siblings::{AssignedBy, Failure, Siblings};
+use crate::siblings::{Failure, Siblings};
+use contracts::history::AssignedBy;
 use domain::{AgentOnRecord, CustomerId, InteractionId, NewCommunicationRecord, Timestamp};
 use service_kit::background::{Health, Shutdown};
 use service_kit::database::{DatabaseError, DbPool};
