@@ -50,15 +50,4 @@ impl OutboxSettings {
             Err(problems)
         }
     }
-
-    /// comm-history-writer's `path` (e.g. `internal/customerAssignments`), under its base URL.
-    pub fn comm_history(&self, path: &str) -> Result<Url, String> {
-        let mut base = self.comm_history_url.clone();
-        if !base.path().ends_with('/') {
-            let with_slash = format!("{}/", base.path());
-            base.set_path(&with_slash);
-        }
-        base.join(path)
-            .map_err(|_| format!("pairing.comm_history_url: no URL for {path} under it"))
-    }
 }

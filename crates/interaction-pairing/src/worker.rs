@@ -13,12 +13,11 @@
 use crate::outbox::{Action, Entry, PairingOutbox};
 use crate::settings::OutboxSettings;
 use contracts::history::{AssignedBy, Assignment, Updated, Withdrawal};
+use contracts::{Client, ClientError};
 use domain::{BoundedText, Timestamp};
-use secrecy::{ExposeSecret, SecretString};
 use service_kit::database::{DatabaseError, DbPool};
 use service_kit::queue::{retry_after, Claimed, Job, Outcome, Policy, Reason, Runner};
 use std::time::Duration;
-use url::Url;
 
 /// The outbox's runner.
 pub type OutboxRunner = Runner<OutboxJob, PairingOutbox>;
@@ -30,54 +29,44 @@ const REMOVAL_CHUNKS: usize = 20;
 
 pub struct OutboxJob {
     pool: DbPool,
-    http: reqwest_middleware::ClientWithMiddleware,
-    assignments_url: Url,
-    withdrawals_url: Url,
-    token: SecretString,
+    /// comm-history-writer, with interaction-pairing's token there.
+    writer: Client,
     removed_retention: time::Duration,
 }
 
 impl OutboxJob {
     pub fn new(pool: DbPool, settings: &OutboxSettings) -> anyhow::Result<Self> {
-        let url = |path| {
-            settings
-                .comm_history(path)
-                .map_err(|problem| service_kit::configuration::invalid(&problem))
-        };
+        let http = service_kit::telemetry::http_client(Duration::from_millis(settings.request_timeout_ms.get()))?;
         Ok(Self {
             pool,
-            http: service_kit::telemetry::http_client(Duration::from_millis(settings.request_timeout_ms.get()))?,
-            assignments_url: url("internal/customerAssignments")?,
-            withdrawals_url: url("internal/customerWithdrawals")?,
-            token: settings.internal_token.clone(),
+            writer: Client::new(http, settings.comm_history_url.clone()).with_token(settings.internal_token.clone()),
             removed_retention: time::Duration::days(i64::from(settings.removed_retention_days.get())),
         })
     }
 }
 
-/// What comm-history-writer's answer comes to: 2xx done (its answer as the contract says);
-/// 408, 429 and 5xx an outage; 401 and 403 our own token, which an operator fixes (retried, not
-/// dead); any other answer a refusal another attempt would get too.
-fn outcome(status: reqwest::StatusCode, headers: &reqwest::header::HeaderMap) -> Option<Outcome> {
+/// What comm-history-writer's failed answer comes to: 408, 429 and 5xx an outage (at least
+/// their `Retry-After`); 401 and 403 our own token, which an operator fixes (retried, not dead);
+/// any other answer a refusal another attempt would get too.
+fn failure(status: reqwest::StatusCode, headers: &reqwest::header::HeaderMap) -> Outcome {
     use reqwest::StatusCode;
     let code = status.as_u16();
     match status {
-        _ if status.is_success() => None,
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Some(Outcome::retry(Reason::status(
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Outcome::retry(Reason::status(
             "comm-history-writer refused our token (pairing.internal_token):",
             code,
-        ))),
-        StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => Some(Outcome::Retry {
-            reason: Reason::status("comm-history-writer answered", code),
-            after: retry_after(headers),
-        }),
-        _ if status.is_server_error() => Some(Outcome::Retry {
-            reason: Reason::status("comm-history-writer answered", code),
-            after: retry_after(headers),
-        }),
-        _ => Some(Outcome::Dead {
+        )),
+        _ if status.is_server_error()
+            || matches!(status, StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS) =>
+        {
+            Outcome::Retry {
+                reason: Reason::status("comm-history-writer answered", code),
+                after: retry_after(headers),
+            }
+        }
+        _ => Outcome::Dead {
             reason: Reason::status("comm-history-writer refused it:", code),
-        }),
+        },
     }
 }
 
@@ -88,7 +77,7 @@ impl Job for OutboxJob {
         let item = &entry.item;
         let (interaction_id, customer_id) = (item.interaction_id, item.customer_id);
         let request = match &item.action {
-            Action::Assign => self.http.post(self.assignments_url.clone()).json(&Assignment {
+            Action::Assign => self.writer.post("/internal/customerAssignments").json(&Assignment {
                 interaction_id,
                 customer_id,
                 source: AssignedBy::LatePairing,
@@ -99,34 +88,33 @@ impl Job for OutboxJob {
                         reason: Reason::new("the withdrawal names nobody who removed the pairing"),
                     });
                 };
-                self.http.post(self.withdrawals_url.clone()).json(&Withdrawal {
+                self.writer.post("/internal/customerWithdrawals").json(&Withdrawal {
                     interaction_id,
                     customer_id,
                     withdrawn_by,
                 })
             }
         };
-        let response = match request.bearer_auth(self.token.expose_secret()).send().await {
-            Ok(response) => response,
-            Err(error) => {
-                let reason = if error.is_timeout() {
-                    Reason::new("comm-history-writer: timed out")
-                } else {
-                    Reason::new("comm-history-writer: unreachable")
-                };
-                return Ok(Outcome::retry(reason));
-            }
-        };
-        if let Some(failed) = outcome(response.status(), response.headers()) {
-            return Ok(failed);
-        }
-        // Done, as comm-history-writer's contract answers it; an answer off the contract is
-        // said, not taken for done.
-        Ok(match response.json::<Updated>().await {
+        Ok(match request.send::<Updated>().await {
             Ok(_) => Outcome::Done,
-            Err(_) => Outcome::Dead {
+            Err(ClientError::Problem { status, headers, .. } | ClientError::UnexpectedStatus { status, headers }) => {
+                failure(status, &headers)
+            }
+            // A 2xx off the contract is said, not taken for done; a failure's body off the
+            // problem contract is judged by its status.
+            Err(ClientError::UnexpectedBody { status, .. }) if status.is_success() => Outcome::Dead {
                 reason: Reason::new("comm-history-writer answered 2xx with a body off its contract (Updated)"),
             },
+            Err(ClientError::UnexpectedBody { status, .. }) => failure(status, &reqwest::header::HeaderMap::new()),
+            Err(ClientError::Transport { timeout: true, .. }) => {
+                Outcome::retry(Reason::new("comm-history-writer: timed out"))
+            }
+            Err(ClientError::Transport { timeout: false, .. }) => {
+                Outcome::retry(Reason::new("comm-history-writer: unreachable"))
+            }
+            Err(error @ (ClientError::InvalidPath { .. } | ClientError::InvalidHeader { .. })) => {
+                anyhow::bail!("the call to comm-history-writer could not be made: {error}")
+            }
         })
     }
 
@@ -173,35 +161,34 @@ pub fn runner(
 
 #[cfg(test)]
 mod tests {
-    use super::outcome;
+    use super::failure;
     use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
     use reqwest::StatusCode;
     use service_kit::queue::Outcome;
     use std::time::Duration;
 
-    fn of(status: u16) -> Option<Outcome> {
+    fn of(status: u16) -> Outcome {
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("30"));
-        outcome(StatusCode::from_u16(status).unwrap(), &headers)
+        failure(StatusCode::from_u16(status).unwrap(), &headers)
     }
 
     #[test]
     fn an_outage_or_our_own_token_is_retried_and_a_refusal_is_dead() {
-        assert_eq!(of(200), None);
         for status in [408, 429, 500, 502, 503, 504] {
-            let Some(Outcome::Retry { after, .. }) = of(status) else {
+            let Outcome::Retry { after, .. } = of(status) else {
                 panic!("{status} is retried");
             };
             assert_eq!(after, Some(Duration::from_secs(30)), "{status} honours Retry-After");
         }
         for status in [401, 403] {
             assert!(
-                matches!(of(status), Some(Outcome::Retry { .. })),
+                matches!(of(status), Outcome::Retry { .. }),
                 "{status}: our token, retried"
             );
         }
         for status in [301, 400, 404, 409, 410, 413, 422, 425] {
-            assert!(matches!(of(status), Some(Outcome::Dead { .. })), "{status}");
+            assert!(matches!(of(status), Outcome::Dead { .. }), "{status}");
         }
     }
 }
