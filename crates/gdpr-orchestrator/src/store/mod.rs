@@ -14,7 +14,6 @@ use serde::Serialize;
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use service_kit::per_backend;
-use std::time::Duration;
 use uuid::Uuid;
 
 /// What a store call can fail with.
@@ -198,36 +197,6 @@ pub fn save_step(connection: &mut AnyConnection, step: &Step) -> QueryResult<()>
         .set(&row)
         .execute(c))?;
     Ok(())
-}
-
-/// Claims the due active request that has waited longest, for `lease`: its `next_attempt_at`
-/// moves to the lease's end and its version on, so whoever held it before can save nothing more
-/// (PostgreSQL: `SKIP LOCKED`, so replicas claim different requests).
-pub fn claim_next(connection: &mut AnyConnection, now: Timestamp, lease: Duration) -> QueryResult<Option<Uuid>> {
-    use gdpr_requests::dsl;
-    let lease_until = DbTimestamp(now.as_offset_date_time() + lease);
-    service_kit::database::write_transaction(connection, |c| {
-        let due = || {
-            dsl::gdpr_requests
-                .filter(dsl::status.eq_any(active_statuses()))
-                .filter(dsl::next_attempt_at.le(DbTimestamp::from(now)))
-                .order(dsl::next_attempt_at)
-                .select(dsl::id)
-        };
-        let id: Option<DbUuid> = match c {
-            AnyConnection::Postgresql(pg) => due().for_update().skip_locked().first(pg).optional()?,
-            AnyConnection::Sqlite(sqlite) => due().first(sqlite).optional()?,
-        };
-        let Some(id) = id else { return Ok(None) };
-        diesel::update(dsl::gdpr_requests.find(id))
-            .set((
-                dsl::next_attempt_at.eq(lease_until),
-                dsl::attempts.eq(dsl::attempts + 1),
-                dsl::version.eq(dsl::version + 1),
-            ))
-            .execute(c)?;
-        Ok(Some(id.0))
-    })
 }
 
 /// Which requests a listing covers.

@@ -592,7 +592,9 @@ async fn an_unknown_stored_status_is_an_error_not_a_default() {
 /// another wrote changes nothing, and a worker whose lease another worker took over saves nothing.
 #[tokio::test]
 async fn a_stale_copy_of_a_request_is_never_saved() {
+    use gdpr_orchestrator::queue::GdprRequests;
     use gdpr_orchestrator::store::{self, RequestStatus, StoreError};
+    use service_kit::queue::Storage as _;
     let s = stack().await;
     let id = s
         .file("EXPORT", json!({ "phoneNumbers": [Person::new().phone] }), false)
@@ -610,7 +612,13 @@ async fn a_stale_copy_of_a_request_is_never_saved() {
             second.status = RequestStatus::Counting;
             let stale = matches!(store::save_request(c, &mut second), Err(StoreError::Stale));
             // A claim moves the version on too: a worker holding an older copy saves nothing.
-            let claimed = store::claim_next(c, domain::Timestamp::now(), std::time::Duration::from_secs(60))?;
+            let now = domain::Timestamp::now();
+            let claim = service_kit::queue::Claim {
+                now,
+                limit: 1,
+                lease_until: crate::helpers::after(now, 60),
+            };
+            let claimed = GdprRequests.claim(c, claim)?.first().map(|entry| entry.id);
             let after_claim = matches!(store::save_request(c, &mut first), Err(StoreError::Stale));
             let stored = store::find_request(c, id)?.unwrap();
             Ok::<_, diesel::result::Error>((stale, claimed, after_claim, stored.status))
