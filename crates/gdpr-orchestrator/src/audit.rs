@@ -47,7 +47,7 @@ pub const ORCHESTRATOR: Actor<'static> = Actor {
     caller: "gdpr-orchestrator",
 };
 
-pub use contracts::gdpr::{AuditEntry, AuditTrail};
+use contracts::gdpr::{AuditEntry, AuditTrail};
 
 /// What an entry's link covers.
 struct ChainedEntry<'a> {

@@ -93,7 +93,7 @@ impl BundleKey {
     }
 }
 
-pub use contracts::gdpr::{Bundle, Manifest, ManifestFile};
+use contracts::gdpr::{Bundle, Manifest, ManifestFile};
 
 /// The bundle of a completed EXPORT from its export steps.
 pub fn assemble(request: &Request, steps: &[Step], key: &BundleKey, now: Timestamp) -> Result<Bundle, BundleError> {

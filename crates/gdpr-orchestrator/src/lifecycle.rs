@@ -2,8 +2,9 @@
 //! eyes), undo it (or cancel it), extend a deadline. No I/O: the routes load, decide here, save.
 
 use crate::audit::Actor;
-use crate::store::{Request, RequestStatus, RequestType, Vouching};
+use crate::store::{Request, Vouching};
 use contracts::gdpr::AllowedAction;
+use contracts::gdpr::{RequestStatus, RequestType};
 use domain::gdpr::due_after_months;
 use domain::Timestamp;
 use serde_json::{json, Value};

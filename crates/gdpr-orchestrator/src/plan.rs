@@ -2,7 +2,8 @@
 //! order the participants run a phase.
 
 use crate::settings::{Participant, PAIRING};
-use crate::store::{Request, RequestType, Step, StepState};
+use crate::store::{Request, Step};
+use contracts::gdpr::{RequestType, StepState};
 use contracts::participant::ParticipantAction;
 use domain::Timestamp;
 
@@ -85,7 +86,7 @@ pub fn order(phase: ParticipantAction, mut participants: Vec<Participant>) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::RequestStatus;
+    use contracts::gdpr::RequestStatus;
 
     fn at(text: &str) -> Timestamp {
         Timestamp::parse(text).unwrap()

@@ -168,7 +168,7 @@ impl Storage for GdprRequests {
         rows.into_iter()
             .map(
                 |(id, request_type, attempts, received_at, next_attempt_at, last_error)| {
-                    let kind = crate::store::RequestType::parse(&request_type)
+                    let kind = contracts::gdpr::RequestType::parse(&request_type)
                         .ok_or_else(|| corrupt(format!("unknown request type {request_type:?}")))?
                         .as_str();
                     Ok(Summary {

@@ -6,11 +6,13 @@ use super::views::{answer, view};
 use crate::audit::{self, Actor};
 use crate::lifecycle::{self};
 use crate::scopes::Dpo;
-use crate::store::{self, Request, RequestStatus, RequestType, Step, Vouching};
+use crate::store::{self, Request, Step, Vouching};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use contracts::gdpr::{FileRequest, FiledRequest, GdprRequest, ListRequests, RequestPage, UndoForget};
+use contracts::gdpr::{
+    FileRequest, FiledRequest, GdprRequest, ListRequests, RequestPage, RequestStatus, RequestType, UndoForget,
+};
 use domain::gdpr::{due_after_months, DataSubject, SubjectInput};
 use domain::Timestamp;
 use serde_json::json;

@@ -6,6 +6,7 @@ mod model;
 pub use model::*;
 
 use crate::schema::{gdpr_requests, gdpr_steps};
+use contracts::gdpr::{RequestStatus, RequestType};
 use contracts::participant::{CategoryCounts, ParticipantAction};
 use diesel::prelude::*;
 use domain::gdpr::DataSubject;

@@ -7,7 +7,7 @@ pub(super) fn corrupt(what: impl std::fmt::Display) -> diesel::result::Error {
     diesel::result::Error::DeserializationError(what.to_string().into())
 }
 
-pub use contracts::gdpr::{RequestStatus, RequestType, StepState};
+use contracts::gdpr::{RequestStatus, RequestType, StepState};
 
 /// The stored names of the statuses the worker takes up when due.
 pub(crate) fn active_statuses() -> Vec<&'static str> {

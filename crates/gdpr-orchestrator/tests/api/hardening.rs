@@ -592,8 +592,9 @@ async fn an_unknown_stored_status_is_an_error_not_a_default() {
 /// another wrote changes nothing, and a worker whose lease another worker took over saves nothing.
 #[tokio::test]
 async fn a_stale_copy_of_a_request_is_never_saved() {
+    use contracts::gdpr::RequestStatus;
     use gdpr_orchestrator::queue::GdprRequests;
-    use gdpr_orchestrator::store::{self, RequestStatus, StoreError};
+    use gdpr_orchestrator::store::{self, StoreError};
     use service_kit::queue::Storage as _;
     let s = stack().await;
     let id = s
