@@ -654,13 +654,21 @@ async fn an_operator_replays_a_dead_letter_and_sees_it_processed() {
 #[tokio::test]
 async fn an_operator_sees_the_outboxes_dead_letters_without_personal_data_and_retries_them() {
     logs();
-    // interaction-pairing's outbox calls comm-history-writer with a token it does not know: the
-    // 401 makes each pairing a dead letter at once.
-    let stack = harness::Stack::start_with(vec![(
-        "interaction-pairing",
-        "pairing.internal_token".to_owned(),
-        "a-token-comm-history-writer-does-not-know".to_owned(),
-    )])
+    // interaction-pairing's outbox calls comm-history-writer with a token it does not know: a 401
+    // is the outbox's own configuration to fix, retried within the budget, which here is one
+    // attempt, so each pairing is a dead letter after its first.
+    let stack = harness::Stack::start_with(vec![
+        (
+            "interaction-pairing",
+            "pairing.internal_token".to_owned(),
+            "a-token-comm-history-writer-does-not-know".to_owned(),
+        ),
+        (
+            "interaction-pairing",
+            "pairing.retry_budget".to_owned(),
+            "1 attempt".to_owned(),
+        ),
+    ])
     .await;
     let (interaction, customer) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
     stack.pair_as_back_office(&interaction, &customer).await;
