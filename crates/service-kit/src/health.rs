@@ -4,10 +4,10 @@
 
 use crate::background::TaskHealth;
 use crate::database::{DatabaseError, DbPool};
+use crate::problem::ProblemResponse as _;
 use crate::problem::{ApiError, Problem};
 use actix_web::{web, HttpResponse};
 use diesel::connection::SimpleConnection;
-use crate::problem::ProblemResponse as _;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))

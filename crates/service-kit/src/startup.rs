@@ -7,6 +7,7 @@ use crate::configuration::Settings;
 use crate::database::{grant_runtime_role, run_pending_migrations, DbPool, Migrations};
 use crate::extract::{json_config, path_config, query_config, BodyLimit};
 use crate::health;
+use crate::problem::ProblemResponse as _;
 use crate::problem::{ApiError, Problem, PROBLEM_JSON};
 use crate::telemetry::RootSpan;
 use actix_web::dev::{Server, ServerHandle, ServiceResponse};
@@ -17,7 +18,6 @@ use actix_web_prom::PrometheusMetricsBuilder;
 use std::net::TcpListener;
 use std::sync::Arc;
 use tracing_actix_web::TracingLogger;
-use crate::problem::ProblemResponse as _;
 
 /// What makes a service itself; everything else comes from the kit.
 pub struct ServiceDefinition {

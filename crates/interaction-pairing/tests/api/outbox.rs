@@ -38,7 +38,8 @@ impl Writer {
                 let status = answering.load(Ordering::SeqCst);
                 counting.fetch_add(1, Ordering::SeqCst);
                 async move {
-                    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).json(json!({ "updated": 1 }))
+                    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+                        .json(json!({ "updated": 1 }))
                 }
             }))
         })
