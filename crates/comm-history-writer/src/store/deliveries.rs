@@ -457,17 +457,32 @@ impl Storage for DeliveryOutbox {
         })
     }
 
+    /// A dead letter whose record a GDPR forget holds is the forget's: the purge deletes it, an
+    /// undo in the grace window gives it back as it was; retention leaves it.
     fn delete_dead_before(&self, connection: &mut AnyConnection, before: Timestamp, limit: i64) -> QueryResult<usize> {
         use delivery_outbox::dsl;
         service_kit::database::write_transaction(connection, |c| {
-            let expired: Vec<DbUuid> = dsl::delivery_outbox
+            let expired: Vec<(DbUuid, DbUuid)> = dsl::delivery_outbox
                 .filter(dsl::status.eq(DeliveryStatus::Dead.as_str()))
                 .filter(dsl::dead_at.lt(DbTimestamp::from(before)))
                 .order(dsl::dead_at)
                 .limit(limit)
-                .select(dsl::id)
+                .select((dsl::id, dsl::record_id))
                 .load(c)?;
-            diesel::delete(dsl::delivery_outbox.filter(dsl::id.eq_any(expired))).execute(c)
+            let records: Vec<DbUuid> = expired.iter().map(|(_, record)| *record).collect();
+            let held: std::collections::HashSet<DbUuid> = communication_records::table
+                .filter(communication_records::id.eq_any(&records))
+                .filter(communication_records::forgotten_by.is_not_null())
+                .select(communication_records::id)
+                .load(c)?
+                .into_iter()
+                .collect();
+            let deletable: Vec<DbUuid> = expired
+                .into_iter()
+                .filter(|(_, record)| !held.contains(record))
+                .map(|(id, _)| id)
+                .collect();
+            diesel::delete(dsl::delivery_outbox.filter(dsl::id.eq_any(deletable))).execute(c)
         })
     }
 }

@@ -502,3 +502,53 @@ async fn a_claim_whose_lease_ran_out_sends_nothing_and_notes_nothing() {
     assert_eq!(kept[0]["externalId"], "chm-1", "the delivering replica's answer stands");
     assert_eq!(manager.received().len(), 1, "nothing sent twice");
 }
+
+/// A dead letter whose record a GDPR forget holds is the forget's, not the retention's: past
+/// `delivery.dead_retention_days` it stays while the forget holds it (an undo in the grace window
+/// gives it back to be retried), and another dead letter of the same age goes.
+#[tokio::test]
+async fn retention_leaves_a_dead_letter_a_forget_holds_so_an_undo_gives_it_back() {
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[("delivery.dead_retention_days", "1")]).await;
+    manager.set_fault(ManagerFault::Refuse(422));
+    write(&s.app, &record(Some(C), &Uuid::new_v4().to_string())).await;
+    write(&s.app, &record(Some(D), &Uuid::new_v4().to_string())).await;
+    assert_eq!(drain(&s.worker, Timestamp::now()).await, 2);
+    assert_eq!(deliveries(&s.app, "dead").await.len(), 2);
+
+    let forget = Uuid::now_v7();
+    participant(&s.app, forget, "forget", &json!({ "customerIds": [C] })).await;
+    // Two days on: D's dead letter is past its retention and goes; C's is held by the forget.
+    s.worker.housekeeping(later(2 * 86_400)).await.unwrap();
+    let left = dead_entries_in_store(&s.app).await;
+    assert_eq!(left, 1, "only the held dead letter is left");
+
+    participant(&s.app, forget, "undo", &json!({ "customerIds": [C] })).await;
+    let dead = deliveries(&s.app, "dead").await;
+    assert_eq!(dead.len(), 1, "the undo gave C's dead letter back: {dead:?}");
+    manager.set_fault(ManagerFault::None);
+    let retried = s.app.post_json("/deliveries/retry-dead", OPERATOR, &json!({})).await;
+    assert_eq!(retried.status().as_u16(), 202);
+    assert_eq!(drain(&s.worker, later(2 * 86_400)).await, 1);
+    assert_eq!(
+        manager.records().len(),
+        1,
+        "C's record reached the manager after the undo"
+    );
+}
+
+/// Dead letters in the outbox's table, held or not (operators are shown what is not held).
+async fn dead_entries_in_store(app: &TestApp) -> i64 {
+    use comm_history_writer::schema::delivery_outbox::dsl;
+    use diesel::prelude::*;
+    app.pool()
+        .run(|c| {
+            dsl::delivery_outbox
+                .filter(dsl::status.eq("dead"))
+                .count()
+                .get_result::<i64>(c)
+                .map_err(service_kit::database::DatabaseError::from)
+        })
+        .await
+        .unwrap()
+}

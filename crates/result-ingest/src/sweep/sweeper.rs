@@ -12,8 +12,8 @@ use crate::suppression::SuppressionKey;
 use domain::{HandleNormaliser, InteractionId, Timestamp};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use service_kit::database::{write_transaction, DbPool};
+use service_kit::periodic::{PeriodicSettings, PeriodicTask};
 use service_kit::problem::ApiError;
-use service_kit::queue::{QueueSettings, QueueWorker};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +23,7 @@ use uuid::Uuid;
 pub struct Sweeper {
     pool: DbPool,
     siblings: Arc<Siblings>,
-    queue: QueueSettings,
+    queue: PeriodicSettings,
     settings: IngestSettings,
     /// This sweeper's name on the lease.
     holder: Uuid,
@@ -349,11 +349,11 @@ impl Sweeper {
     }
 }
 
-impl QueueWorker for Sweeper {
+impl PeriodicTask for Sweeper {
     type Error = ApiError;
     const NAME: &'static str = "ingest sweeper";
 
-    fn queue(&self) -> &QueueSettings {
+    fn queue(&self) -> &PeriodicSettings {
         &self.queue
     }
 

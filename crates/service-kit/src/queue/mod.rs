@@ -22,9 +22,6 @@ pub mod operator;
 pub mod policy;
 mod runner;
 
-/// The old names of [`crate::periodic`], for result-ingest's sweeper until it uses those: then
-/// this line goes.
-pub use crate::periodic::{run, PeriodicSettings as QueueSettings, PeriodicTask as QueueWorker};
 pub use metrics::QueueMetrics;
 pub use policy::{Backoff, Budget, Policy, PolicyKeys};
 pub use runner::{Drained, Runner};
