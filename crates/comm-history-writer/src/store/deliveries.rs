@@ -264,13 +264,7 @@ impl Storage for DeliveryOutbox {
                 .set(dsl::next_attempt_at.eq(lease_db))
                 .execute(c)?;
             let records: Vec<DbUuid> = candidates.iter().map(|candidate| candidate.1).collect();
-            let held: std::collections::HashSet<DbUuid> = communication_records::table
-                .filter(communication_records::id.eq_any(&records))
-                .filter(communication_records::forgotten_by.is_not_null())
-                .select(communication_records::id)
-                .load(c)?
-                .into_iter()
-                .collect();
+            let held = held_by_a_forget(c, &records)?;
             // Every entry of these records, oldest first: which comes first, and what the create left.
             let siblings: Vec<(DbUuid, DbUuid, String, String, Option<String>)> = dsl::delivery_outbox
                 .filter(dsl::record_id.eq_any(&records))
@@ -470,13 +464,7 @@ impl Storage for DeliveryOutbox {
                 .select((dsl::id, dsl::record_id))
                 .load(c)?;
             let records: Vec<DbUuid> = expired.iter().map(|(_, record)| *record).collect();
-            let held: std::collections::HashSet<DbUuid> = communication_records::table
-                .filter(communication_records::id.eq_any(&records))
-                .filter(communication_records::forgotten_by.is_not_null())
-                .select(communication_records::id)
-                .load(c)?
-                .into_iter()
-                .collect();
+            let held = held_by_a_forget(c, &records)?;
             let deletable: Vec<DbUuid> = expired
                 .into_iter()
                 .filter(|(_, record)| !held.contains(record))
@@ -485,6 +473,20 @@ impl Storage for DeliveryOutbox {
             diesel::delete(dsl::delivery_outbox.filter(dsl::id.eq_any(deletable))).execute(c)
         })
     }
+}
+
+/// Which of these records a GDPR forget holds.
+fn held_by_a_forget(
+    connection: &mut AnyConnection,
+    records: &[DbUuid],
+) -> QueryResult<std::collections::HashSet<DbUuid>> {
+    Ok(communication_records::table
+        .filter(communication_records::id.eq_any(records))
+        .filter(communication_records::forgotten_by.is_not_null())
+        .select(communication_records::id)
+        .load(connection)?
+        .into_iter()
+        .collect())
 }
 
 const fn queue_status(status: DeliveryStatus) -> Status {
