@@ -69,7 +69,7 @@ demo:
     scripts/demo.sh
 
 # result-ingest under load on a throwaway durable PostgreSQL, against pgbench's ceiling (BENCH_EVENTS,
-# BENCH_CONCURRENCY, BENCH_ACCEPT_ONLY, BENCH_PGBENCH_SECONDS, BENCH_INGEST_SETTINGS: docs/performance.md).
+# BENCH_CONCURRENCY, BENCH_WORKERS, BENCH_ACCEPT_ONLY, BENCH_PGBENCH_SECONDS, BENCH_INGEST_SETTINGS: docs/performance.md).
 bench-ingest:
     CCBRIDGE_PG_DURABLE=1 scripts/with-postgres.sh cargo bench -p result-ingest --bench ingest
 

@@ -2,10 +2,10 @@
 //! own ceiling for one durable single-row insert per request on the same machine (pgbench).
 //!
 //! Run it through `just bench-ingest` (a throwaway, durable PostgreSQL cluster). Knobs:
-//! BENCH_EVENTS (default 20000), BENCH_CONCURRENCY (32), BENCH_PGBENCH_SECONDS (10), BENCH_ACCEPT_ONLY
-//! (1: the workers start only after every webhook was accepted), BENCH_INGEST_SETTINGS (settings
-//! other than the defaults, e.g. `ingest.batch_size=64`). Otherwise the services run with their
-//! shipped defaults, two workers like two replicas.
+//! BENCH_EVENTS (default 20000), BENCH_CONCURRENCY (32), BENCH_PGBENCH_SECONDS (10), BENCH_WORKERS
+//! (2 inbox workers, like two replicas), BENCH_ACCEPT_ONLY (1: the workers start only after every
+//! webhook was accepted), BENCH_INGEST_SETTINGS (settings other than the defaults, e.g.
+//! `ingest.batch_size=64`). Otherwise the services run with their shipped defaults.
 //!
 //! Besides the rates it prints the CPU each event cost PostgreSQL, the services and the load
 //! generator, read from /proc, against what one pgbench transaction cost: on a machine where
@@ -419,7 +419,7 @@ async fn main() {
         service_kit::background::TaskHealth::new(std::time::Duration::from_secs(300)),
     ));
     let start_workers = || {
-        for _ in 0..2 {
+        for _ in 0..setting("BENCH_WORKERS", 2) {
             let worker = result_ingest::worker(
                 &p.ingest.settings,
                 p.ingest.pool().clone(),
