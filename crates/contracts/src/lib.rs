@@ -11,6 +11,7 @@ pub mod gateway;
 pub mod gdpr;
 pub mod history;
 pub mod ingest;
+pub mod legal_hold;
 pub mod pairing;
 pub mod participant;
 pub mod problem;

@@ -11,6 +11,7 @@
 //! Every call is signed by the orchestrator (`Ccbridge-Gdpr-Signature`, see
 //! `gdpr_participant::signature`) and keyed by its request id.
 
+use crate::legal_hold::{LegalBasis, Retained, TimeWindow};
 use domain::gdpr::DataSubject;
 use domain::{InteractionId, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -81,6 +82,25 @@ pub struct ParticipantCall {
     /// repeated call follows the same external work instead of starting another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_ref: Option<String>,
+    /// A purge's: what must not be erased ([`Retention`]); the rows of the request's that one of
+    /// them covers stay hidden (restricted) instead, and are counted in the report's `retained`.
+    /// The orchestrator sends every retention in force with each purge, and purges again when
+    /// one ends.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retain: Vec<Retention>,
+}
+
+/// Data a purge must keep: what a request for `subject` would reach here, within `window` (by
+/// the time of the communication the row belongs to), on `basis`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Retention {
+    /// The legal hold that keeps it.
+    pub hold_id: Uuid,
+    pub subject: DataSubject,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<TimeWindow>,
+    pub basis: LegalBasis,
 }
 
 /// The query of `GET /internal/gdpr/requests/{requestId}`.
@@ -155,6 +175,10 @@ pub struct ParticipantReport {
     /// A forget's: copies delivered outside ccbridge, to erase there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub to_erase_elsewhere: Vec<ExternalCopy>,
+    /// A purge's: what a retention kept of the request's rows (still hidden), per category and
+    /// basis. Empty when everything was erased.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retained: Vec<Retained>,
 }
 
 impl ParticipantReport {
@@ -173,6 +197,7 @@ impl ParticipantReport {
             results_urls: Vec::new(),
             detail: None,
             to_erase_elsewhere: Vec::new(),
+            retained: Vec::new(),
         }
     }
 }

@@ -60,6 +60,7 @@ impl Worker {
                     subject,
                     forgotten_at: held.request.confirmed_at,
                     external_ref: step.external_ref.clone(),
+                    retain: Vec::new(),
                 };
                 // Visible while the call is under way; not audited (its outcome is).
                 step.state = StepState::Running;

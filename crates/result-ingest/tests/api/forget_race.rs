@@ -91,6 +91,7 @@ fn forget_call() -> ParticipantCall {
         subject,
         forgotten_at: Some(Timestamp::now()),
         external_ref: None,
+        retain: Vec::new(),
     }
 }
 
