@@ -5,6 +5,8 @@
 //! orchestrator's confirmation and grace window. Submissions answer `pending_external` with the
 //! Genesys request ids as `externalRef`; the status call follows them until COMPLETED or ERROR.
 //! Stateless: a repeated call that brings its `externalRef` follows the same Genesys requests.
+//! A purge whose subject a legal hold touches submits nothing ([`held_back`]): the orchestrator
+//! purges again, without that retention, when the hold ends.
 
 use crate::models::{
     GdprRequest, GdprRequestStatus, GdprRequestType, GdprSubject, GdprSubjectEntityListing, NewGdprRequest,
@@ -12,12 +14,14 @@ use crate::models::{
 use crate::upstream::GenesysApi;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
+use contracts::legal_hold::{LegalBasis, Retained};
 use contracts::participant::{CategoryCounts, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState};
 use domain::gdpr::DataSubject;
 use gdpr_participant::{call_target, parse_request_id, CallVerifier, GdprParticipant, Signed, SignedCall};
 use serde::Deserialize;
 use service_kit::auth::require;
 use service_kit::problem::{ApiError, FieldProblem};
+use std::collections::BTreeSet;
 
 pub fn config(cfg: &mut web::ServiceConfig, verifier: web::Data<CallVerifier>) {
     cfg.app_data(verifier)
@@ -62,8 +66,12 @@ async fn act(
     let report = match action {
         ParticipantAction::Count => count(&api, &call.subject).await?,
         ParticipantAction::Export | ParticipantAction::Purge => match &call.external_ref {
+            // Already submitted: a hold placed since cannot call a Genesys deletion back.
             Some(refs) => follow(&api, refs).await?,
-            None => submit(&api, &call.subject, action).await?,
+            None => match held_back(action, &call) {
+                Some(report) => report,
+                None => submit(&api, &call.subject, action).await?,
+            },
         },
         ParticipantAction::Forget | ParticipantAction::Undo => {
             let mut report = ParticipantReport::done(CategoryCounts::new());
@@ -119,6 +127,49 @@ async fn count(api: &GenesysApi, subject: &DataSubject) -> Result<ParticipantRep
     }
     found += subject.genesys_user_ids.len() as u64;
     Ok(ParticipantReport::done([(SUBJECTS.to_owned(), found)].into()))
+}
+
+/// A purge's GDPR_DELETE that a retention holds back: nothing is submitted, and the Genesys
+/// subjects that wait are counted once per basis. Genesys deletes per person (everything of a
+/// phone number's, an address's or an agent's, in every interaction), so one identifier shared
+/// with a retention's subject holds back the whole deletion, whatever the retention's window.
+fn held_back(action: ParticipantAction, call: &ParticipantCall) -> Option<ParticipantReport> {
+    if action != ParticipantAction::Purge {
+        return None;
+    }
+    let bases: BTreeSet<LegalBasis> = call
+        .retain
+        .iter()
+        .filter(|retention| shares_identifier(&retention.subject, &call.subject))
+        .map(|retention| retention.basis)
+        .collect();
+    let waiting = genesys_subjects(&call.subject).len() as u64;
+    // Nothing Genesys knows of the subject: nothing to hold back (`submit` says so).
+    if bases.is_empty() || waiting == 0 {
+        return None;
+    }
+    tracing::info!(bases = bases.len(), waiting, "GDPR_DELETE held back by a legal hold");
+    let mut report = ParticipantReport::done([(REQUESTS.to_owned(), 0)].into());
+    report.retained = bases
+        .into_iter()
+        .map(|basis| Retained {
+            category: SUBJECTS.to_owned(),
+            basis,
+            count: waiting,
+        })
+        .collect();
+    report.detail =
+        Some("a legal hold covers the subject: the GDPR_DELETE to Genesys Cloud waits until it ends".to_owned());
+    Some(report)
+}
+
+/// Whether two subjects name one identifier in common, of any kind.
+fn shares_identifier(a: &DataSubject, b: &DataSubject) -> bool {
+    !a.customer_ids.is_disjoint(&b.customer_ids)
+        || !a.phone_numbers.is_disjoint(&b.phone_numbers)
+        || !a.email_addresses.is_disjoint(&b.email_addresses)
+        || !a.genesys_user_ids.is_disjoint(&b.genesys_user_ids)
+        || !a.interaction_ids.is_disjoint(&b.interaction_ids)
 }
 
 /// Submits one Genesys request per Genesys subject.
@@ -185,4 +236,45 @@ async fn follow(api: &GenesysApi, refs: &str) -> Result<ParticipantReport, ApiEr
     report.results_urls = results_urls;
     report.detail = (state == ParticipantState::Failed).then(|| "Genesys Cloud reported ERROR".to_owned());
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject(json: serde_json::Value) -> DataSubject {
+        serde_json::from_value(json).expect("a normalised subject")
+    }
+
+    #[test]
+    fn one_identifier_of_any_kind_in_common_is_shared() {
+        let customer = "5a0c8e1f-3b7d-4f2a-9c6e-1d8b4a7f0e3c";
+        let other = "9e3b6d2a-7c1f-4a8e-b5d0-2f6c9a3e7b1d";
+        let request = subject(serde_json::json!({
+            "customerIds": [customer],
+            "phoneNumbers": ["+420601123456"],
+            "emailAddresses": ["client@example.com"],
+            "genesysUserIds": [customer],
+            "interactionIds": [customer],
+        }));
+        for key in ["customerIds", "genesysUserIds", "interactionIds"] {
+            let shared = subject(serde_json::json!({ key: [other, customer] }));
+            assert!(shares_identifier(&shared, &request), "{key}");
+            let unrelated = subject(serde_json::json!({ key: [other] }));
+            assert!(!shares_identifier(&unrelated, &request), "{key}");
+        }
+        for (key, same, different) in [
+            ("phoneNumbers", "+420601123456", "+420601123457"),
+            ("emailAddresses", "client@example.com", "other@example.com"),
+        ] {
+            assert!(
+                shares_identifier(&subject(serde_json::json!({ key: [same] })), &request),
+                "{key}"
+            );
+            assert!(
+                !shares_identifier(&subject(serde_json::json!({ key: [different] })), &request),
+                "{key}"
+            );
+        }
+    }
 }

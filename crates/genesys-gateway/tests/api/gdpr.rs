@@ -2,7 +2,7 @@
 //! reach Genesys' GDPR API, an export is submitted and followed, and a delete goes out only at
 //! the purge, confirmed.
 
-use crate::helpers::{default_harness, start, INGEST, ORCHESTRATOR};
+use crate::helpers::{default_harness, start, Harness, INGEST, ORCHESTRATOR};
 use serde_json::{json, Value};
 use test_support::{assert_problem, problem_locations};
 
@@ -135,4 +135,109 @@ async fn a_subject_must_arrive_normalised_and_nothing_reaches_genesys_otherwise(
     .await;
     assert_eq!(problem_locations(&problem), ["action"]);
     assert!(h.sim.calls().is_empty(), "{:?}", h.sim.calls());
+}
+
+/// A purge call carrying `retain`.
+fn purge_call(subject: Value, retain: Value) -> Value {
+    json!({ "subject": subject, "retain": retain })
+}
+
+/// A new request's purge.
+fn purge_path() -> String {
+    format!("/internal/gdpr/requests/{}/purge", uuid::Uuid::now_v7())
+}
+
+/// The gateway's report on the orchestrator's signed call of `path` with `body`.
+async fn report(h: &Harness, path: &str, body: &Value) -> Value {
+    let response = h.gateway.post_signed(path, ORCHESTRATOR, body).await;
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.unwrap()
+}
+
+fn retention(subject: Value, basis: &str) -> Value {
+    json!({ "holdId": uuid::Uuid::now_v7(), "subject": subject, "basis": basis })
+}
+
+const AGENT: &str = "0d4f7a9e-5b2c-4e3a-9f1d-7c6b5a4e3d2c";
+const CUSTOMER: &str = "5a0c8e1f-3b7d-4f2a-9c6e-1d8b4a7f0e3c";
+const INTERACTION: &str = "9e3b6d2a-7c1f-4a8e-b5d0-2f6c9a3e7b1d";
+
+#[tokio::test]
+async fn a_held_subjects_delete_waits_and_a_later_purge_without_the_hold_submits_it() {
+    let h = default_harness().await;
+    let path = purge_path();
+    // Two Genesys subjects: the handles, and the agent.
+    let subject = json!({
+        "phoneNumbers": ["+420601123456"],
+        "emailAddresses": ["client@example.com"],
+        "genesysUserIds": [AGENT],
+    });
+    // One shared address holds the whole deletion back, whatever else the hold names and its
+    // window; two holds on one basis give one entry.
+    let retain = json!([
+        retention(json!({ "emailAddresses": ["client@example.com", "other@example.com"] }), "legal_claims"),
+        {
+            "holdId": uuid::Uuid::now_v7(),
+            "subject": { "genesysUserIds": [AGENT] },
+            "window": { "from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z" },
+            "basis": "legal_claims",
+        },
+        retention(json!({ "phoneNumbers": ["+420601123456"] }), "authority_request"),
+    ]);
+    let held = report(&h, &path, &purge_call(subject.clone(), retain)).await;
+    assert_eq!(held["state"], "done", "{held}");
+    assert_eq!(
+        held["retained"],
+        json!([
+            { "category": "genesysSubjects", "basis": "legal_claims", "count": 2 },
+            { "category": "genesysSubjects", "basis": "authority_request", "count": 2 },
+        ]),
+        "{held}"
+    );
+    assert!(held.get("externalRef").is_none(), "{held}");
+    let detail = held["detail"].as_str().unwrap();
+    assert!(detail.contains("legal hold"), "{detail}");
+    for identifier in ["601123456", "client@", AGENT] {
+        assert!(!held.to_string().contains(identifier), "{held}");
+    }
+    assert_eq!(h.sim.calls_to("gdpr.requests.create"), 0, "{:?}", h.sim.calls());
+
+    // The hold ended: the orchestrator purges the same request again without it.
+    let resubmitted = report(&h, &path, &call(subject)).await;
+    assert_eq!(resubmitted["state"], "pending_external", "{resubmitted}");
+    assert_eq!(resubmitted["counts"]["genesysRequests"], 2);
+    assert!(resubmitted.get("retained").is_none(), "{resubmitted}");
+    assert_eq!(h.sim.gdpr_request_types(), ["GDPR_DELETE", "GDPR_DELETE"]);
+}
+
+#[tokio::test]
+async fn a_retention_of_someone_else_does_not_hold_the_delete_back_nor_one_placed_after_it_was_submitted() {
+    let h = default_harness().await;
+    let path = purge_path();
+    let subject =
+        json!({ "phoneNumbers": ["+420601123456"], "customerIds": [CUSTOMER], "interactionIds": [INTERACTION] });
+    let unrelated = json!([retention(
+        json!({
+            "phoneNumbers": ["+420601999999"],
+            "emailAddresses": ["client@example.com"],
+            "customerIds": [uuid::Uuid::new_v4()],
+            "interactionIds": [uuid::Uuid::new_v4()],
+            "genesysUserIds": [AGENT],
+        }),
+        "legal_obligation"
+    )]);
+    let submitted = report(&h, &path, &purge_call(subject.clone(), unrelated)).await;
+    assert_eq!(submitted["state"], "pending_external", "{submitted}");
+    assert!(submitted.get("retained").is_none(), "{submitted}");
+    assert_eq!(h.sim.gdpr_request_types(), ["GDPR_DELETE"]);
+
+    // Submitted before the hold came: the repeated call follows the Genesys request it has.
+    let external_ref = submitted["externalRef"].as_str().unwrap();
+    let mut repeated = purge_call(subject.clone(), json!([retention(subject, "legal_claims")]));
+    repeated["externalRef"] = json!(external_ref);
+    let followed = report(&h, &path, &repeated).await;
+    assert_eq!(followed["externalRef"], external_ref, "{followed}");
+    assert_ne!(followed["state"], "failed", "{followed}");
+    assert!(followed.get("retained").is_none(), "{followed}");
+    assert_eq!(h.sim.gdpr_request_types(), ["GDPR_DELETE"]);
 }
