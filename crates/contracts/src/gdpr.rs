@@ -53,6 +53,10 @@ pub enum RequestStatus {
     Purging,
     Undoing,
     Completed,
+    /// FORGET: erased everywhere except what a legal hold keeps (hidden meanwhile); the steps
+    /// say what, per participant, category and basis. Erased by itself when the hold ends, then
+    /// `completed`.
+    CompletedWithRetention,
     /// FORGET: restored by an UNDO_FORGET within the grace window.
     Undone,
     /// FORGET: cancelled before its confirmation by an UNDO_FORGET; nothing was hidden.
@@ -64,7 +68,7 @@ pub enum RequestStatus {
 }
 
 impl RequestStatus {
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::Received,
         Self::Blocked,
         Self::Counting,
@@ -75,6 +79,7 @@ impl RequestStatus {
         Self::Purging,
         Self::Undoing,
         Self::Completed,
+        Self::CompletedWithRetention,
         Self::Undone,
         Self::Cancelled,
         Self::UndoRequested,
@@ -93,6 +98,7 @@ impl RequestStatus {
             Self::Purging => "purging",
             Self::Undoing => "undoing",
             Self::Completed => "completed",
+            Self::CompletedWithRetention => "completed_with_retention",
             Self::Undone => "undone",
             Self::Cancelled => "cancelled",
             Self::UndoRequested => "undo_requested",
@@ -117,6 +123,7 @@ impl RequestStatus {
             | Self::Undoing => true,
             Self::AwaitingConfirmation
             | Self::Completed
+            | Self::CompletedWithRetention
             | Self::Undone
             | Self::Cancelled
             | Self::UndoRequested
@@ -137,8 +144,15 @@ impl RequestStatus {
             | Self::InGrace
             | Self::Purging
             | Self::Undoing
-            | Self::UndoRequested => false,
+            | Self::UndoRequested
+            | Self::CompletedWithRetention => false,
         }
+    }
+
+    /// The subject has the answer: finished, or erased but for what a legal hold keeps. Never
+    /// overdue, never extended.
+    pub const fn is_answered(self) -> bool {
+        self.is_finished() || matches!(self, Self::CompletedWithRetention)
     }
 }
 
@@ -301,6 +315,9 @@ pub struct GdprStep {
     /// (the bank's communication-history-manager): erase them there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub to_erase_elsewhere: Vec<crate::participant::ExternalCopy>,
+    /// A purge's: what a legal hold kept here (hidden meanwhile), per category and basis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retained: Vec<crate::legal_hold::Retained>,
     pub updated_at: Timestamp,
 }
 

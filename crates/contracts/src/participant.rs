@@ -88,6 +88,31 @@ pub struct ParticipantCall {
     /// one ends.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retain: Vec<Retention>,
+    /// A purge's: the statutory retention rules in force ([`StatutoryRule`]); a communication
+    /// record one of them covers is kept hidden until the rule's end after its communication.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<StatutoryRule>,
+}
+
+/// A statutory retention rule (gdpr-orchestrator's `gdpr.statutory_retention`): communication
+/// records of these channels, directions and domains (each: every one when empty) are kept
+/// `keep_days` after their communication on `basis`, whatever an erasure asks; then erased.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatutoryRule {
+    /// The rule's name in the configuration (e.g. `mifid2-client-communications`).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<String>)]
+    pub channels: Vec<domain::Channel>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<String>)]
+    pub directions: Vec<domain::Direction>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<String>)]
+    pub domains: Vec<domain::RecordDomain>,
+    pub keep_days: u32,
+    pub basis: LegalBasis,
 }
 
 /// Data a purge must keep: what a request for `subject` would reach here, within `window` (by
@@ -179,6 +204,10 @@ pub struct ParticipantReport {
     /// basis. Empty when everything was erased.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retained: Vec<Retained>,
+    /// A purge's: the earliest time a statutory rule lets some of the kept rows go (the
+    /// orchestrator purges again then). None when nothing is kept by a rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retained_until: Option<Timestamp>,
 }
 
 impl ParticipantReport {
@@ -198,6 +227,7 @@ impl ParticipantReport {
             detail: None,
             to_erase_elsewhere: Vec::new(),
             retained: Vec::new(),
+            retained_until: None,
         }
     }
 }

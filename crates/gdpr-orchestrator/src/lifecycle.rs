@@ -167,9 +167,11 @@ pub fn undo(forget: &Request, now: Timestamp) -> Result<Undo, Refusal> {
                 )))
             }
         }
-        RequestStatus::Purging | RequestStatus::Completed => Err(Refusal::Conflict(format!(
-            "FORGET {id} is purged (or being purged): nothing can be restored"
-        ))),
+        RequestStatus::Purging | RequestStatus::Completed | RequestStatus::CompletedWithRetention => {
+            Err(Refusal::Conflict(format!(
+                "FORGET {id} is purged (or being purged): nothing can be restored"
+            )))
+        }
         RequestStatus::Undone | RequestStatus::Cancelled | RequestStatus::UndoRequested => {
             Err(Refusal::Conflict(format!("FORGET {id} is already undone")))
         }
@@ -190,7 +192,7 @@ pub fn undo(forget: &Request, now: Timestamp) -> Result<Undo, Refusal> {
 
 /// Whether `request`'s deadline may be extended by `months` now (see [`extend`]).
 pub fn may_extend(request: &Request, months: i32) -> Result<(), Refusal> {
-    if request.status.is_finished() {
+    if request.status.is_answered() {
         return Err(Refusal::Conflict(format!(
             "request {} is already {}",
             request.id,

@@ -57,6 +57,7 @@ diesel::table! {
         updated_at -> UtcTimestamp,
         left_out -> Nullable<Text>,
         to_erase_elsewhere -> Nullable<Text>,
+        retained -> Nullable<Text>,
     }
 }
 

@@ -242,11 +242,11 @@ pub fn list(
         .collect()
 }
 
-/// Unfinished requests past their due date.
+/// Unanswered requests past their due date.
 pub fn overdue_count(connection: &mut AnyConnection, now: Timestamp) -> QueryResult<i64> {
     use gdpr_requests::dsl;
     dsl::gdpr_requests
-        .filter(dsl::status.ne_all(finished_statuses()))
+        .filter(dsl::status.ne_all(answered_statuses()))
         .filter(dsl::due_at.lt(DbTimestamp::from(now)))
         .count()
         .get_result(connection)
@@ -281,6 +281,19 @@ pub fn retention_passed(connection: &mut AnyConnection, before: Timestamp) -> Qu
         .into_iter()
         .map(|id| id.0)
         .collect())
+}
+
+/// FORGETs erased but for what a legal hold keeps, last changed before `before`.
+pub fn retaining_since(connection: &mut AnyConnection, before: Timestamp) -> QueryResult<Vec<Request>> {
+    use gdpr_requests::dsl;
+    dsl::gdpr_requests
+        .filter(dsl::status.eq(RequestStatus::CompletedWithRetention.as_str()))
+        .filter(dsl::updated_at.lt(DbTimestamp::from(before)))
+        .select(RequestRow::as_select())
+        .load::<RequestRow>(connection)?
+        .into_iter()
+        .map(Request::try_from)
+        .collect()
 }
 
 /// FORGETs still awaiting confirmation since before `before`.

@@ -27,6 +27,15 @@ pub(super) fn finished_statuses() -> Vec<&'static str> {
         .collect()
 }
 
+/// The stored names of the statuses whose subject has the answer (never overdue).
+pub(super) fn answered_statuses() -> Vec<&'static str> {
+    RequestStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_answered())
+        .map(RequestStatus::as_str)
+        .collect()
+}
+
 /// What vouched for a person who acted on a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Vouching {
@@ -133,7 +142,7 @@ impl Request {
 
 impl Request {
     pub fn is_overdue(&self, now: Timestamp) -> bool {
-        !self.status.is_finished() && self.due_at < now
+        !self.status.is_answered() && self.due_at < now
     }
 }
 
@@ -274,6 +283,8 @@ pub struct Step {
     pub results_urls: Vec<String>,
     /// A forget's copies delivered outside ccbridge, to erase there (ids only).
     pub to_erase_elsewhere: Vec<contracts::participant::ExternalCopy>,
+    /// A purge's: what a legal hold kept here (counts per category and basis).
+    pub retained: Vec<contracts::legal_hold::Retained>,
     /// An export's data, sealed ([`crate::bundle`]); erased with the identifiers.
     pub export_data: Option<String>,
     pub detail: Option<String>,
@@ -294,6 +305,7 @@ impl Step {
             external_ref: None,
             results_urls: Vec::new(),
             to_erase_elsewhere: Vec::new(),
+            retained: Vec::new(),
             export_data: None,
             detail: None,
             updated_at: now,
@@ -319,6 +331,7 @@ pub(super) struct StepRow {
     pub(super) updated_at: DbTimestamp,
     pub(super) left_out: Option<String>,
     pub(super) to_erase_elsewhere: Option<String>,
+    pub(super) retained: Option<String>,
 }
 
 impl TryFrom<StepRow> for Step {
@@ -354,6 +367,12 @@ impl TryFrom<StepRow> for Step {
                 .map(|t| from_json(t, "gdpr_steps.to_erase_elsewhere"))
                 .transpose()?
                 .unwrap_or_default(),
+            retained: row
+                .retained
+                .as_deref()
+                .map(|t| from_json(t, "gdpr_steps.retained"))
+                .transpose()?
+                .unwrap_or_default(),
             export_data: row.export_data,
             detail: row.detail,
             updated_at: row.updated_at.into_domain()?,
@@ -383,6 +402,9 @@ impl Step {
                 .transpose()?,
             to_erase_elsewhere: (!self.to_erase_elsewhere.is_empty())
                 .then(|| to_json(&self.to_erase_elsewhere))
+                .transpose()?,
+            retained: (!self.retained.is_empty())
+                .then(|| to_json(&self.retained))
                 .transpose()?,
         })
     }

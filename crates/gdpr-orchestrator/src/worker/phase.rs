@@ -61,6 +61,7 @@ impl Worker {
                     forgotten_at: held.request.confirmed_at,
                     external_ref: step.external_ref.clone(),
                     retain: Vec::new(),
+                    rules: Vec::new(),
                 };
                 // Visible while the call is under way; not audited (its outcome is).
                 step.state = StepState::Running;

@@ -92,6 +92,7 @@ fn forget_call() -> ParticipantCall {
         forgotten_at: Some(Timestamp::now()),
         external_ref: None,
         retain: Vec::new(),
+        rules: Vec::new(),
     }
 }
 
