@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod bundle;
+pub mod legal_hold;
 pub mod lifecycle;
 pub mod metrics;
 pub mod participants;

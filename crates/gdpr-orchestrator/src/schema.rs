@@ -90,5 +90,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
+    legal_holds (id) {
+        id -> Uuid,
+        status -> Text,
+        reference -> Text,
+        reason -> Text,
+        basis -> Text,
+        subject -> Text,
+        window_from -> Nullable<UtcTimestamp>,
+        window_to -> Nullable<UtcTimestamp>,
+        ends_at -> Nullable<UtcTimestamp>,
+        placed_by -> Text,
+        placed_via -> Text,
+        placed_vouched_by -> Text,
+        placed_at -> UtcTimestamp,
+        release_requested_by -> Nullable<Text>,
+        release_requested_via -> Nullable<Text>,
+        release_requested_vouched_by -> Nullable<Text>,
+        release_requested_at -> Nullable<UtcTimestamp>,
+        release_reason -> Nullable<Text>,
+        released_by -> Nullable<Text>,
+        released_via -> Nullable<Text>,
+        released_vouched_by -> Nullable<Text>,
+        released_at -> Nullable<UtcTimestamp>,
+        released_reason -> Nullable<Text>,
+        updated_at -> UtcTimestamp,
+        version -> Integer,
+    }
+}
+
 diesel::joinable!(gdpr_steps -> gdpr_requests (request_id));
-diesel::allow_tables_to_appear_in_same_query!(gdpr_requests, gdpr_steps, gdpr_audit_log, gdpr_audit_keying);
+diesel::allow_tables_to_appear_in_same_query!(
+    gdpr_requests,
+    gdpr_steps,
+    gdpr_audit_log,
+    gdpr_audit_keying,
+    legal_holds
+);

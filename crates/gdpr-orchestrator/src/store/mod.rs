@@ -1,6 +1,7 @@
 //! Requests and their steps, as stored: the typed values and their rows (`model`), and the
 //! queries that read them and write them back only over the version that was read.
 
+pub mod legal_holds;
 mod model;
 
 pub use model::*;
