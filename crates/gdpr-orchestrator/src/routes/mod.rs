@@ -3,6 +3,7 @@
 mod collect;
 mod common;
 mod decisions;
+mod legal_holds;
 mod requests;
 mod views;
 
@@ -16,7 +17,13 @@ mod views;
         decisions::confirm,
         decisions::extend,
         collect::export,
-        collect::audit_log
+        collect::audit_log,
+        legal_holds::place,
+        legal_holds::list,
+        legal_holds::get_hold,
+        legal_holds::release,
+        legal_holds::withdraw,
+        legal_holds::audit_log
     ),
     tags((name = "gdpr", description = "Export Me, Forget Me and Undo Forget across ccbridge and Genesys Cloud"))
 )]
@@ -42,6 +49,7 @@ pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
     requests::config(cfg);
     decisions::config(cfg);
     collect::config(cfg);
+    legal_holds::config(cfg);
     service_kit::queue::operator::config::<crate::queue::GdprRequests, crate::scopes::Operate>(
         cfg,
         QUEUE_BASE,

@@ -35,7 +35,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 }
 
 /// The case number, trimmed, or the problem naming `/reference`.
-fn reference(text: &str) -> Result<String, FieldProblem> {
+pub(super) fn reference(text: &str) -> Result<String, FieldProblem> {
     let reference = text.trim().to_owned();
     if reference.is_empty() || reference.chars().count() > 200 {
         return Err(FieldProblem::new(
@@ -153,7 +153,7 @@ struct Filed {
 }
 
 /// The orchestrator's reading of a client's subject.
-fn subject_input(subject: contracts::gdpr::SubjectInput) -> SubjectInput {
+pub(super) fn subject_input(subject: contracts::gdpr::SubjectInput) -> SubjectInput {
     SubjectInput {
         customer_ids: subject.customer_ids,
         phone_numbers: subject.phone_numbers,

@@ -10,6 +10,7 @@ mod export;
 mod forget;
 mod hardening;
 mod helpers;
+mod legal_holds;
 mod migrations;
 mod persons;
 mod queue;
