@@ -9,15 +9,21 @@
 //! record stays, and the agent is hidden on it (served without `bankUserName` and
 //! `genesysUserId`) while a FORGET holds it; the purge blanks both. An agent's export lists what
 //! identifies their part only, not the customer's data.
+//!
+//! A legal hold's retention keeps at a purge the records (and agents on records) its subject
+//! reaches, as a customer or as an agent, communicated (`communicated_at`) within its window:
+//! they stay held, hidden and undelivered, with their idempotency keys and deliveries, and are
+//! still exported to their subject.
 
 use crate::schema::{communication_records, idempotency_keys};
 use crate::store::{deliveries, RecordRow};
 use crate::suppression;
+use contracts::legal_hold::Retained;
 use contracts::participant::{CategoryCounts, ExternalCopy, ParticipantReport};
 use diesel::prelude::*;
 use domain::Timestamp;
 use gdpr_participant::holds::{chunked, Filter, HeldTable};
-use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Reach};
+use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Purge, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use uuid::Uuid;
@@ -37,7 +43,11 @@ const MANAGER_DELIVERIES: &str = "communicationHistoryManagerDeliveries";
 const MANAGER: &str = "communication-history-manager";
 
 // A hold is on the whole record, or on the agent on it.
-gdpr_participant::held_table!(pub(crate) Records = communication_records { hold: "record", agent_hold: "agent" });
+gdpr_participant::held_table!(pub(crate) Records = communication_records {
+    hold: "record",
+    time: communicated_at,
+    agent_hold: "agent",
+});
 
 /// What a hold on a whole record is called.
 pub(crate) const HOLD_RECORD: &str = <Records as HeldTable>::HOLD;
@@ -75,9 +85,16 @@ fn of_agent(reach: &Reach<'_>) -> RecordFilter {
     )
 }
 
-/// Records showing one of the subject's agents: visible, and the agent not hidden on them.
-fn showing_agent(reach: &Reach<'_>) -> RecordFilter {
-    Box::new(Records::agent_shown().and(of_agent(reach)))
+/// Records whose agent part an export of the subject's agents shows: visible, the agent not
+/// hidden on them, or kept so for a legal hold.
+fn exported_agent(reach: &Reach<'_>) -> RecordFilter {
+    Box::new(Records::agent_exportable().and(of_agent(reach)))
+}
+
+/// Records a request for the subject reaches, as a customer or as an agent: what a legal hold on
+/// the subject keeps, whole (the agent's part is on the customer's record, and the other way).
+fn reached(reach: &Reach<'_>) -> RecordFilter {
+    Box::new(of_customer(reach).or(of_agent(reach)))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> QueryResult<serde_json::Value> {
@@ -147,7 +164,7 @@ impl GdprStore for CommunicationRecords {
     fn export(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
         let order = (communication_records::communicated_at, communication_records::id);
         let records = communication_records::table
-            .filter(Records::visible().and(of_customer(reach)))
+            .filter(Records::exportable().and(of_customer(reach)))
             .select(RecordRow::as_select())
             .order(order)
             .load::<RecordRow>(connection)?
@@ -174,7 +191,7 @@ impl GdprStore for CommunicationRecords {
             Option<DbUuid>,
         );
         let handled: Vec<AgentPart> = communication_records::table
-            .filter(showing_agent(reach))
+            .filter(exported_agent(reach))
             .select((
                 communication_records::id,
                 communication_records::interaction_id,
@@ -200,7 +217,7 @@ impl GdprStore for CommunicationRecords {
                 }))
             })
             .collect::<QueryResult<Vec<_>>>()?;
-        let record_ids = Records::ids_where(connection, Box::new(Records::visible().and(of_customer(reach))))?;
+        let record_ids = Records::ids_where(connection, Box::new(Records::exportable().and(of_customer(reach))))?;
         // What the manager holds, or may hold (an attempt whose answer was lost: not delivered,
         // its lastError says why).
         let delivered = deliveries::copies_of(connection, &record_ids, Timestamp::now())?
@@ -247,21 +264,27 @@ impl GdprStore for CommunicationRecords {
         Records::release(connection, request_id)
     }
 
-    fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {
+    /// Erases what the request holds but what a retention keeps. The request's (interaction,
+    /// customer) pairs are suppressed for good at once, kept records or not: no new copy of the
+    /// customer's comes. A kept record keeps its idempotency keys (their markers are made when a
+    /// purge erases it) and its deliveries (held, so never sent).
+    fn purge(&self, connection: &mut AnyConnection, purge: &Purge<'_>) -> QueryResult<Vec<Retained>> {
         use communication_records::dsl;
+        let request_id = purge.request_id;
         // A write claiming one of the purged records' keys (or naming the customer) meanwhile
         // waits for this commit, then sees the markers below (the write checks after its claim).
         if let AnyConnection::Postgresql(pg) = connection {
             diesel::sql_query("LOCK TABLE idempotency_keys IN SHARE ROW EXCLUSIVE MODE").execute(pg)?;
         }
-        let records = Records::held_rows(connection, request_id)?;
+        let records = Records::keep_retained(connection, purge, HOLD_RECORD, COMMUNICATIONS, reached)?;
+        let agents = Records::keep_retained(connection, purge, Records::agent_hold()?, AGENT_COMMUNICATIONS, reached)?;
         suppression::keep(connection, request_id)?;
-        self.erase_idempotency_keys(connection, request_id, &records)?;
-        let purged: Vec<DbUuid> = records.iter().copied().map(DbUuid).collect();
+        self.erase_idempotency_keys(connection, request_id, &records.erase)?;
+        let purged: Vec<DbUuid> = records.erase.iter().copied().map(DbUuid).collect();
         deliveries::remove_of(connection, &purged)?;
-        Records::delete(connection, &records)?;
+        Records::delete(connection, &records.erase)?;
         // The agents on records that stay are blanked for good.
-        Records::blank_held_agents(connection, request_id, |connection, ids| {
+        Records::blank_agents(connection, &agents.erase, |connection, ids| {
             diesel::update(dsl::communication_records.filter(dsl::id.eq_any(ids)))
                 .set((
                     dsl::bank_user_name.eq(None::<String>),
@@ -270,7 +293,7 @@ impl GdprStore for CommunicationRecords {
                 ))
                 .execute(connection)
         })?;
-        Ok(())
+        Ok([records.retained, agents.retained].concat())
     }
 
     /// The copies of the held records at the manager: delivered (with the manager's id), and

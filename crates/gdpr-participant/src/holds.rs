@@ -5,10 +5,13 @@
 //! Every participant's database has the table `gdpr_holds (request_id, kind, row_id)`; `kind`
 //! names what is held (a participant's table, or an agent's name on a row). Each participant keeps
 //! a flag on its own rows (`forgotten_by`: one of the requests holding it, or null) in step with
-//! the holds, so read paths and indexes stay as they are.
+//! the holds, so read paths and indexes stay as they are. What a purge keeps for a legal hold
+//! stays held ([`crate::retention`]).
 
+use crate::retention::{self, Kept, Purge};
+use crate::Reach;
 use diesel::prelude::*;
-use service_kit::database::sql_types::DbUuid;
+use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -157,7 +160,8 @@ pub type Filter<T> = Box<dyn BoxableExpression<T, AnyBackend, SqlType = diesel::
 /// statements): by `id`, with `forgotten_by` (a request holding the row, or null) in step with
 /// the holds of kind [`HeldTable::HOLD`], and, on a table whose rows name an agent,
 /// `agent_redacted` in step with the holds of kind [`HeldTable::AGENT_HOLD`] (the row stays; the
-/// agent is hidden on it). The provided functions keep the holds and the flags together.
+/// agent is hidden on it). The provided functions keep the holds and the flags together, and the
+/// notes of what a purge kept for a legal hold ([`crate::retention`]).
 pub trait HeldTable {
     /// The diesel table.
     type Table;
@@ -185,6 +189,17 @@ pub trait HeldTable {
     fn count_where(connection: &mut AnyConnection, filter: Filter<Self::Table>) -> QueryResult<i64>;
     /// The rows no request holds.
     fn visible() -> Filter<Self::Table>;
+    /// What an export shows: the rows no request holds, and those a purge kept for a legal hold
+    /// (restricted, yet the subject's to see), not those a FORGET in grace holds.
+    fn exportable() -> Filter<Self::Table>;
+    /// The rows `ids` names.
+    fn among(ids: Vec<DbUuid>) -> Filter<Self::Table>;
+    /// The rows both `a` and `b` find.
+    fn both(a: Filter<Self::Table>, b: Filter<Self::Table>) -> Filter<Self::Table>;
+    /// The rows of communications at `at` or later (the table's communication time).
+    fn communicated_from(at: DbTimestamp) -> Filter<Self::Table>;
+    /// The rows of communications before `at`.
+    fn communicated_before(at: DbTimestamp) -> Filter<Self::Table>;
 
     /// The kind of hold on agents; asking it of a table whose rows name none is an error.
     fn agent_hold() -> QueryResult<&'static str> {
@@ -235,12 +250,15 @@ pub trait HeldTable {
     /// Lifts `request_id`'s holds (on rows and agents): each row it held is flagged with a
     /// request still holding it, or free; an agent no request holds any more shows again.
     fn release(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {
+        // (Nothing is kept before a purge, and an undo after one is refused: this is for order.)
+        retention::release(connection, request_id, Self::HOLD)?;
         for (holder, rows) in by_holder(release(connection, request_id, Self::HOLD)?) {
             chunked(&rows, |ids| {
                 Self::set_holder(connection, ids, holder.map(DbUuid), false).and_then(changed)
             })?;
         }
         if let Some(kind) = Self::AGENT_HOLD {
+            retention::release(connection, request_id, kind)?;
             let free: Vec<Uuid> = release(connection, request_id, kind)?
                 .into_iter()
                 .filter_map(|(row, holder)| holder.is_none().then_some(row))
@@ -274,26 +292,41 @@ pub trait HeldTable {
         chunked(&rows, |ids| Self::count_of(connection, ids))
     }
 
-    /// Blanks for good the agent on each row `request_id` holds it on (`blank` rewrites a chunk
-    /// of rows, and answers how many it changed), and drops those holds; returns how many rows
-    /// changed.
-    fn blank_held_agents(
+    /// Of the rows `purge`'s request holds as `kind` ([`HeldTable::HOLD`], or the agent hold),
+    /// those a retention covers (`covers`: what a retention's reach finds) stay held and are noted
+    /// kept, counted under `category`; the rest are to erase ([`retention::split`]).
+    fn keep_retained(
         connection: &mut AnyConnection,
-        request_id: Uuid,
+        purge: &Purge<'_>,
+        kind: &str,
+        category: &str,
+        covers: impl Fn(&Reach<'_>) -> Filter<Self::Table>,
+    ) -> QueryResult<Kept>
+    where
+        Self: Sized,
+    {
+        retention::split::<Self>(connection, purge, kind, category, covers)
+    }
+
+    /// Blanks for good the agent on `rows` (`blank` rewrites a chunk of rows, and answers how
+    /// many it changed), and drops every hold on the agent there; returns how many rows changed.
+    fn blank_agents(
+        connection: &mut AnyConnection,
+        rows: &[Uuid],
         mut blank: impl FnMut(&mut AnyConnection, Vec<DbUuid>) -> QueryResult<usize>,
     ) -> QueryResult<i64> {
-        let rows = Self::held_agents(connection, request_id)?;
-        let blanked = chunked(&rows, |ids| blank(connection, ids).and_then(changed))?;
-        drop_rows(connection, Self::agent_hold()?, &rows)?;
+        let blanked = chunked(rows, |ids| blank(connection, ids).and_then(changed))?;
+        drop_rows(connection, Self::agent_hold()?, rows)?;
+        retention::drop_rows(connection, Self::agent_hold()?, rows)?;
         Ok(blanked)
     }
 
     /// Deletes `rows` and every hold (of any request) on them; returns how many went.
     fn delete(connection: &mut AnyConnection, rows: &[Uuid]) -> QueryResult<i64> {
         let deleted = chunked(rows, |ids| Self::delete_of(connection, ids).and_then(changed))?;
-        drop_rows(connection, Self::HOLD, rows)?;
-        if let Some(kind) = Self::AGENT_HOLD {
+        for kind in std::iter::once(Self::HOLD).chain(Self::AGENT_HOLD) {
             drop_rows(connection, kind, rows)?;
+            retention::drop_rows(connection, kind, rows)?;
         }
         Ok(deleted)
     }
@@ -312,15 +345,20 @@ macro_rules! __some_or_none {
 }
 
 /// Declares a participant's table as a [`HeldTable`](crate::holds::HeldTable): the table module
-/// (from the service's schema, in scope) has `id` and `forgotten_by`, and `agent_redacted` when
-/// an `agent_hold` kind is given.
+/// (from the service's schema, in scope) has `id` and `forgotten_by`, the column named by `time`
+/// (when the communication a row belongs to took place: what a legal hold's window is about),
+/// and `agent_redacted` when an `agent_hold` kind is given.
 ///
 /// ```ignore
-/// gdpr_participant::held_table!(pub(crate) Records = communication_records { hold: "record", agent_hold: "agent" });
+/// gdpr_participant::held_table!(pub(crate) Records = communication_records {
+///     hold: "record", time: communicated_at, agent_hold: "agent"
+/// });
 /// ```
 #[macro_export]
 macro_rules! held_table {
-    ($vis:vis $name:ident = $table:ident { hold: $hold:literal $(, agent_hold: $agent:literal)? $(,)? }) => {
+    ($vis:vis $name:ident = $table:ident {
+        hold: $hold:literal, time: $time:ident $(, agent_hold: $agent:literal)? $(,)?
+    }) => {
         $vis struct $name;
 
         impl $crate::holds::HeldTable for $name {
@@ -395,6 +433,40 @@ macro_rules! held_table {
                 use ::diesel::prelude::*;
                 Box::new($table::forgotten_by.is_null())
             }
+
+            fn exportable() -> $crate::holds::Filter<$table::table> {
+                use ::diesel::prelude::*;
+                Box::new($table::forgotten_by.is_null().or($crate::kept_as!($table, $hold)))
+            }
+
+            fn among(
+                ids: Vec<::service_kit::database::sql_types::DbUuid>,
+            ) -> $crate::holds::Filter<$table::table> {
+                use ::diesel::prelude::*;
+                Box::new($table::id.eq_any(ids))
+            }
+
+            fn both(
+                a: $crate::holds::Filter<$table::table>,
+                b: $crate::holds::Filter<$table::table>,
+            ) -> $crate::holds::Filter<$table::table> {
+                use ::diesel::prelude::*;
+                Box::new(a.and(b))
+            }
+
+            fn communicated_from(
+                at: ::service_kit::database::sql_types::DbTimestamp,
+            ) -> $crate::holds::Filter<$table::table> {
+                use ::diesel::prelude::*;
+                Box::new($table::$time.ge(at))
+            }
+
+            fn communicated_before(
+                at: ::service_kit::database::sql_types::DbTimestamp,
+            ) -> $crate::holds::Filter<$table::table> {
+                use ::diesel::prelude::*;
+                Box::new($table::$time.lt(at))
+            }
         }
 
         $(
@@ -405,6 +477,16 @@ macro_rules! held_table {
                     use ::diesel::prelude::*;
                     let _hold: &str = $agent; // (what makes this impl one for agent tables only)
                     Box::new($table::forgotten_by.is_null().and($table::agent_redacted.eq(false)))
+                }
+
+                /// What an agent's export shows of the agent on the rows: where it is shown, or
+                /// kept for a legal hold by a purge ([`HeldTable::exportable`] for the agent).
+                #[allow(dead_code)]
+                fn agent_exportable() -> $crate::holds::Filter<$table::table> {
+                    use $crate::holds::HeldTable as _;
+                    use ::diesel::prelude::*;
+                    let agent = $table::agent_redacted.eq(false).or($crate::kept_as!($table, $agent));
+                    Box::new(Self::exportable().and(agent))
                 }
 
                 /// How many visible rows `of_customer` finds, and how many of the rows `of_agent`
@@ -435,6 +517,23 @@ macro_rules! held_table {
             .set($table::agent_redacted.eq($hidden))
             .execute($connection)
     }};
+}
+
+/// Whether a row of `$table` is one a purge kept as `$kind` ([`crate::retention`]). In SQL text:
+/// diesel checks a subselect's table against the outer one (`allow_tables_to_appear_in_same_query!`),
+/// which a service cannot declare for this crate's `gdpr_retained` (the orphan rule). Both parts
+/// are literals.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! kept_as {
+    ($table:ident, $kind:literal) => {
+        ::diesel::dsl::sql::<::diesel::sql_types::Bool>(concat!(
+            stringify!($table),
+            ".id IN (SELECT row_id FROM gdpr_retained WHERE kind = '",
+            $kind,
+            "')"
+        ))
+    };
 }
 
 /// Groups rows by the request that still holds them (`None`: free), so each group's flag is set

@@ -9,7 +9,9 @@
 //! Every call is signed by gdpr-orchestrator ([`signature`]) and keyed by its request id, and
 //! idempotent. Forget puts a hold named by the request id on each of the subject's rows (read
 //! paths skip a row while any hold is on it, so two FORGETs can cover one row), undo lifts the
-//! request's holds, purge deletes the rows it holds. Repeating a call changes nothing more.
+//! request's holds, purge deletes the rows it holds except those a legal hold's retention
+//! covers, which stay held and are reported kept ([`retention`]). Repeating a call changes
+//! nothing more.
 //!
 //! Who a request reaches ([`Reach`]): rows the bank attributed to one of the request's customer
 //! ids; rows attributed to nobody that one of the subject's handles or interactions finds; never a
@@ -17,14 +19,17 @@
 //! sees that a shared number or address reached someone else's data.
 
 pub mod holds;
+pub mod retention;
 pub mod signature;
 pub mod suppression_key;
 
+pub use retention::{Kept, Purge, Retain};
 pub use signature::{CallSigner, CallVerifier, SignatureRefused, SIGNATURE_HEADER};
 
 use actix_web::dev::Payload;
 use actix_web::middleware::from_fn;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use contracts::legal_hold::Retained;
 use contracts::participant::{
     CategoryCounts, ExternalCopy, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState, CALL_ROUTE,
     STATUS_ROUTE,
@@ -122,8 +127,9 @@ pub trait GdprStore: Send + Sync + 'static {
     fn forget(&self, connection: &mut AnyConnection, forget: &Forget<'_>) -> QueryResult<()>;
     /// Lifts `request_id`'s holds. A row another request still holds stays hidden.
     fn undo(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()>;
-    /// Deletes (or, for an agent, blanks) what `request_id` holds.
-    fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()>;
+    /// Deletes (or, for an agent, blanks) what the purge's request holds, but for what one of its
+    /// retentions covers ([`retention`]: kept held); answers what it kept, per category and basis.
+    fn purge(&self, connection: &mut AnyConnection, purge: &Purge<'_>) -> QueryResult<Vec<Retained>>;
     /// What `request_id` holds, per category.
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts>;
     /// What of the rows `request_id` holds was delivered outside ccbridge, to erase there.
@@ -141,7 +147,8 @@ pub trait GdprStore: Send + Sync + 'static {
     fn in_flight(&self, _connection: &mut AnyConnection, _request_id: Uuid) -> QueryResult<bool> {
         Ok(false)
     }
-    /// See [`Reach::attributed_elsewhere`]; asked before each count, export and forget.
+    /// See [`Reach::attributed_elsewhere`]; asked before each count, export and forget, and for
+    /// each retention's subject before a purge.
     fn attributed_elsewhere<'a>(
         &'a self,
         _pool: &'a DbPool,
@@ -329,12 +336,33 @@ async fn act<S: GdprStore>(
         }
         ParticipantAction::Undo | ParticipantAction::Purge => BTreeSet::new(),
     };
+    // What each retention's subject reaches here, by the same rules as a request's.
+    let mut retained_elsewhere = Vec::new();
+    if action == ParticipantAction::Purge {
+        for retention in &call.retain {
+            retained_elsewhere.push(store.attributed_elsewhere(&pool, &retention.subject).await?);
+        }
+    }
     let report = pool
         .run(move |c| {
             let reach = Reach {
                 subject: &call.subject,
                 attributed_elsewhere: &attributed_elsewhere,
             };
+            let retain = call
+                .retain
+                .iter()
+                .zip(&retained_elsewhere)
+                .map(|(retention, elsewhere)| Retain {
+                    reach: Reach {
+                        subject: &retention.subject,
+                        attributed_elsewhere: elsewhere,
+                    },
+                    window: retention.window,
+                    basis: retention.basis,
+                })
+                .collect();
+            let purge = Purge::new(request_id, retain);
             let run = |c: &mut AnyConnection| match action {
                 ParticipantAction::Count => {
                     let report = store.count(c, &reach)?;
@@ -358,10 +386,13 @@ async fn act<S: GdprStore>(
                     store.undo(c, request_id)?;
                     Ok(ParticipantReport::done(held))
                 }
-                // After the purge the request holds nothing here any more: report what is left.
+                // After the purge the request holds only what its retentions kept here: report
+                // what is left, and what was kept on which basis.
                 ParticipantAction::Purge => {
-                    store.purge(c, request_id)?;
-                    store.held(c, request_id).map(ParticipantReport::done)
+                    let retained = store.purge(c, &purge)?;
+                    let mut report = store.held(c, request_id).map(ParticipantReport::done)?;
+                    report.retained = retention::merged(retained);
+                    Ok(report)
                 }
             };
             // Forget, undo and purge read what they then change: on SQLite they take the write

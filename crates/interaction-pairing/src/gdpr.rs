@@ -4,13 +4,18 @@
 //! same interaction may have several) is left out and counted. The count also tells gdpr-orchestrator which interactions belong to the
 //! subject's customer ids, so the other services can find results and records that carry no
 //! customer id.
+//!
+//! A legal hold's window is about when a pairing was made (`paired_at`) and when an assignment
+//! was queued (`created_at`): this service holds no time of the interaction itself, and a pairing
+//! is made while or just after the customer is served.
 
 use crate::schema::{interaction_customers, pairing_outbox};
+use contracts::legal_hold::Retained;
 use contracts::participant::{CategoryCounts, ParticipantReport};
 use diesel::prelude::*;
 use domain::{InteractionId, Timestamp};
 use gdpr_participant::holds::{Filter, HeldTable};
-use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Reach};
+use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Purge, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use uuid::Uuid;
@@ -24,8 +29,18 @@ const PAIRINGS: &str = "pairings";
 const PENDING_ASSIGNMENTS: &str = "pendingAssignments";
 
 // What a hold is on: a pairing (an `interaction_customers` row) or an outbox entry.
-gdpr_participant::held_table!(PairingRows = interaction_customers { hold: "pairing" });
-gdpr_participant::held_table!(OutboxRows = pairing_outbox { hold: "assignment" });
+gdpr_participant::held_table!(
+    PairingRows = interaction_customers {
+        hold: "pairing",
+        time: paired_at
+    }
+);
+gdpr_participant::held_table!(
+    OutboxRows = pairing_outbox {
+        hold: "assignment",
+        time: created_at
+    }
+);
 
 /// The subject's pairings, hidden ones too.
 fn of_customer(reach: &Reach<'_>) -> Filter<interaction_customers::table> {
@@ -61,7 +76,8 @@ impl GdprStore for Pairings {
     }
 
     /// The subject's pairings, current and removed, with the reasons given for them and for
-    /// their removal (free text about the customer); not who paired or removed them.
+    /// their removal (free text about the customer); not who paired or removed them. Pairings a
+    /// purge kept for a legal hold are the subject's too; those a FORGET in grace holds are not.
     fn export(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
         type Exported = (
             DbUuid,
@@ -73,7 +89,7 @@ impl GdprStore for Pairings {
         );
         let rows: Vec<Exported> = interaction_customers::table
             .filter(of_customer(reach))
-            .filter(interaction_customers::forgotten_by.is_null())
+            .filter(PairingRows::exportable())
             .select((
                 interaction_customers::interaction_id,
                 interaction_customers::customer_id,
@@ -131,10 +147,16 @@ impl GdprStore for Pairings {
         OutboxRows::release(connection, request_id)
     }
 
-    /// Deletes what the request holds, and keeps the fingerprints of the (interaction, customer)
-    /// pairs it deletes, so that pairing them again is refused ([`crate::suppression`]).
-    fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {
-        let pairings = PairingRows::held_rows(connection, request_id)?;
+    /// Deletes what the request holds but what a retention keeps, and keeps the fingerprints of
+    /// the (interaction, customer) pairs it deletes, so that pairing them again is refused
+    /// ([`crate::suppression`]); a kept pairing gets its fingerprint when a purge deletes it.
+    fn purge(&self, connection: &mut AnyConnection, purge: &Purge<'_>) -> QueryResult<Vec<Retained>> {
+        let request_id = purge.request_id;
+        let pairings = PairingRows::keep_retained(connection, purge, PairingRows::HOLD, PAIRINGS, of_customer)?;
+        let assignments =
+            OutboxRows::keep_retained(connection, purge, OutboxRows::HOLD, PENDING_ASSIGNMENTS, assignments_of)?;
+        let pairings_kept = pairings.retained;
+        let pairings = pairings.erase;
         let mut fingerprints = Vec::new();
         gdpr_participant::holds::chunked(&pairings, |ids| {
             let pairs: Vec<(DbUuid, DbUuid)> = interaction_customers::table
@@ -152,9 +174,8 @@ impl GdprStore for Pairings {
         })?;
         crate::suppression::keep(connection, request_id, &fingerprints)?;
         PairingRows::delete(connection, &pairings)?;
-        let assignments = OutboxRows::held_rows(connection, request_id)?;
-        OutboxRows::delete(connection, &assignments)?;
-        Ok(())
+        OutboxRows::delete(connection, &assignments.erase)?;
+        Ok([pairings_kept, assignments.retained].concat())
     }
 
     /// An assignment the outbox worker claimed before the forget may still reach

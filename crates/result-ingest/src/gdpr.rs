@@ -7,18 +7,25 @@
 //! interaction BOFE paired with another customer: interaction-pairing is asked about them before
 //! each count, export and forget, and they are left out and counted. An agent (`genesysUserIds`)
 //! reaches the results they handled: the customer's record is still written, without the agent.
+//!
+//! A legal hold's retention keeps at a purge the results (and agents in results) its subject
+//! reaches, as a customer or as an agent, whose event time (`event_time`: the communication's
+//! time, its record's `communicatedAt`) is within its window. They stay held, never claimed, with
+//! their agent, and are still exported to their subject; the fingerprints that keep an erased
+//! result out are made when a purge erases them.
 
 use crate::inbox::{self, InboxStatus};
 use crate::schema::{inbox_events, suppressions};
 use crate::siblings::Siblings;
 use crate::suppression::{self, SuppressionKey};
+use contracts::legal_hold::Retained;
 use contracts::participant::{CategoryCounts, ParticipantReport};
 use diesel::prelude::*;
 use domain::gdpr::DataSubject;
 use domain::{GenesysUserId, InteractionId, Timestamp};
 use futures_util::future::LocalBoxFuture;
 use gdpr_participant::holds::{chunked, Filter, HeldTable};
-use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Reach};
+use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Purge, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::{AnyConnection, DbPool};
 use service_kit::problem::ApiError;
@@ -35,6 +42,7 @@ const AGENT_RESULTS: &str = "agentWebhookResults";
 gdpr_participant::held_table!(
     Events = inbox_events {
         hold: "event",
+        time: event_time,
         agent_hold: "agent"
     }
 );
@@ -78,9 +86,16 @@ fn of_agent(reach: &Reach<'_>) -> EventFilter {
     Box::new(inbox_events::user_id.eq_any(reach.agents()))
 }
 
-/// Agent results still showing the agent.
-fn showing_agent(reach: &Reach<'_>) -> EventFilter {
-    Box::new(Events::agent_shown().and(of_agent(reach)))
+/// Agent results whose agent part an export of the subject's agents shows: visible, the agent
+/// not hidden in them, or kept so for a legal hold.
+fn exported_agent(reach: &Reach<'_>) -> EventFilter {
+    Box::new(Events::agent_exportable().and(of_agent(reach)))
+}
+
+/// Results a request for the subject reaches, as a customer or as an agent: what a legal hold on
+/// the subject keeps, whole.
+fn reached(reach: &Reach<'_>) -> EventFilter {
+    Box::new(of_customer(reach).or(of_agent(reach)))
 }
 
 fn corrupt(e: serde_json::Error) -> diesel::result::Error {
@@ -143,7 +158,7 @@ impl GdprStore for WebhookResults {
     fn export(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
         let order = (inbox_events::accepted_at, inbox_events::id);
         let rows: Vec<(DbUuid, String, String, DbTimestamp)> = inbox_events::table
-            .filter(Events::visible().and(of_customer(reach)))
+            .filter(Events::exportable().and(of_customer(reach)))
             .select((
                 inbox_events::id,
                 inbox_events::payload,
@@ -166,7 +181,7 @@ impl GdprStore for WebhookResults {
             .collect::<QueryResult<Vec<_>>>()?;
         // The agent's part of each result, without the customer's data (GDPR Art. 15(4)).
         let handled: Vec<(DbUuid, DbUuid, DbUuid, String, DbTimestamp)> = inbox_events::table
-            .filter(showing_agent(reach))
+            .filter(exported_agent(reach))
             .select((
                 inbox_events::id,
                 inbox_events::conversation_id,
@@ -245,15 +260,20 @@ impl GdprStore for WebhookResults {
         Ok(false)
     }
 
-    fn purge(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {
+    /// Erases what the request holds but what a retention keeps: a kept event stays whole (its
+    /// agent too), so that a later purge can still fingerprint it as it erases it.
+    fn purge(&self, connection: &mut AnyConnection, purge: &Purge<'_>) -> QueryResult<Vec<Retained>> {
+        let request_id = purge.request_id;
         // A webhook batch that starts during the purge must see the fingerprints below, or a
         // redelivery would find the result neither stored under its identity nor erased.
         lock_out_webhook_batches(connection)?;
         // The suppressions stay: late deliveries after the purge must still be dropped. And each
         // result the purge deletes or rewrites stays known by its fingerprint, so that the same
         // result delivered again, with whatever event time, is dropped too.
-        let events = Events::held_rows(connection, request_id)?;
-        let agents = Events::held_agents(connection, request_id)?;
+        let events = Events::keep_retained(connection, purge, Events::HOLD, RESULTS, reached)?;
+        let agents = Events::keep_retained(connection, purge, Events::agent_hold()?, AGENT_RESULTS, reached)?;
+        let retained = [events.retained, agents.retained].concat();
+        let (events, agents) = (events.erase, agents.erase);
         // (An event this request holds both as a customer's and as an agent's counts once.)
         // So does each conversation a customer's results were erased of, and each agent's part in
         // a conversation: no result of theirs there comes back under a new identity either.
@@ -287,12 +307,12 @@ impl GdprStore for WebhookResults {
         Events::delete(connection, &events)?;
         // The agent leaves the inbox for good: their user id is replaced by a random one (the
         // natural key stays unique), and the event stays redacted, so its record never names them.
-        Events::blank_held_agents(connection, request_id, |connection, ids| {
+        Events::blank_agents(connection, &agents, |connection, ids| {
             ids.into_iter()
                 .map(|id| inbox::replace_agent(connection, id.0))
                 .sum::<QueryResult<usize>>()
         })?;
-        Ok(())
+        Ok(retained)
     }
 
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
