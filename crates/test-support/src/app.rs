@@ -272,6 +272,20 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// A GDPR participant call (`action` on `request`) with `body`, signed as gdpr-orchestrator
+    /// signs it, as the caller `gdpr_orchestrator`: asserts a 200 and answers the report.
+    pub async fn participant_call(
+        &self,
+        request: uuid::Uuid,
+        action: &str,
+        body: &serde_json::Value,
+    ) -> serde_json::Value {
+        let path = format!("/internal/gdpr/requests/{request}/{action}");
+        let response = self.post_signed(&path, "gdpr_orchestrator", body).await;
+        assert_eq!(response.status().as_u16(), 200, "{action}");
+        response.json().await.expect("a participant report")
+    }
+
     /// A GDPR participant status query signed as gdpr-orchestrator signs it.
     pub async fn get_signed(&self, path: &str, caller: &str) -> reqwest::Response {
         self.client

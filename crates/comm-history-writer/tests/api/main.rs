@@ -9,6 +9,7 @@ mod delivery_transport;
 mod forgotten_deliveries;
 mod helpers;
 mod idempotency;
+mod legal_holds;
 mod migrations;
 mod pagination;
 mod purged_customers;

@@ -28,7 +28,7 @@ async fn withdraw(app: &TestApp, interaction: &str, customer: &str) {
     assert_eq!(response.status().as_u16(), 200);
 }
 
-async fn records_of(app: &TestApp, query: &str) -> Vec<Value> {
+pub(crate) async fn records_of(app: &TestApp, query: &str) -> Vec<Value> {
     let response = app.get(&format!("/communicationRecords?{query}"), READER).await;
     assert_eq!(response.status().as_u16(), 200);
     response.json::<Value>().await.unwrap()["items"]

@@ -6,6 +6,7 @@ mod actors;
 mod bad_input;
 mod erasure;
 mod helpers;
+mod legal_holds;
 mod lookups;
 mod migrations;
 mod outbox;
