@@ -4,6 +4,7 @@
 //! call goes to gdpr-orchestrator in the name of the signed-in person.
 
 mod filing;
+mod legal_holds;
 mod request;
 
 use super::{failed, page, Back};
@@ -12,13 +13,14 @@ use crate::session::{self, Person, Refusal, Role};
 use actix_session::Session;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use contracts::gdpr::{ListRequests, RequestPage};
+use contracts::gdpr::{AuditTrail, ListRequests, RequestPage};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/gdpr", web::get().to(list));
     filing::config(cfg);
+    legal_holds::config(cfg);
     request::config(cfg);
 }
 
@@ -36,6 +38,105 @@ fn call_failed(error: &CallError, person: Person) -> HttpResponse {
 /// A value as shown on a request's page: nothing (yet) is a dash.
 fn or_dash(value: Option<impl ToString>) -> String {
     value.map_or_else(|| "—".to_owned(), |v| v.to_string())
+}
+
+/// The id in a page's path; anything else is no page.
+fn parse_id(path: &str) -> Result<uuid::Uuid, Refusal> {
+    uuid::Uuid::parse_str(path).map_err(|_| Refusal::NotFound)
+}
+
+/// The orchestrator knows no such request or hold.
+fn not_found(error: &CallError) -> bool {
+    error.status() == Some(reqwest::StatusCode::NOT_FOUND)
+}
+
+/// The DPO who sent a form of the page at `page` (the form's token checked).
+fn sent_from(session: &Session, page: &str, csrf: Option<&str>) -> Result<Person, Refusal> {
+    let person = session::require_role(session, page, Role::Dpo)?;
+    session::check_form_token(&person, csrf)?;
+    Ok(person)
+}
+
+/// The id in `path` that a form of the page `{page}/{id}` was sent for, and the DPO who sent it
+/// (the form's token checked).
+fn sent_for(session: &Session, page: &str, path: &str, csrf: Option<&str>) -> Result<(uuid::Uuid, Person), Refusal> {
+    let (id, person) = shown_to(session, page, path)?;
+    session::check_form_token(&person, csrf)?;
+    Ok((id, person))
+}
+
+/// The id in `path` of the page `{page}/{id}`, and the DPO it is shown to.
+fn shown_to(session: &Session, page: &str, path: &str) -> Result<(uuid::Uuid, Person), Refusal> {
+    let id = parse_id(path)?;
+    Ok((id, session::require_role(session, &format!("{page}/{id}"), Role::Dpo)?))
+}
+
+/// After an action on what the page at `page` shows: back to that page when done; refused (a
+/// problem with a 4xx: four eyes, a state that no longer allows it, a bad field), the page again
+/// (`again`) saying why in the orchestrator's words, which never name an identifier; anything
+/// else, the page of a failed call.
+async fn acted<T, Fut>(
+    person: Person,
+    page: &str,
+    answer: Result<T, CallError>,
+    again: impl FnOnce(Person, String) -> Fut,
+) -> Result<HttpResponse, Refusal>
+where
+    Fut: std::future::Future<Output = Result<HttpResponse, Refusal>>,
+{
+    let error = match answer {
+        Ok(_) => {
+            return Ok(HttpResponse::SeeOther()
+                .insert_header((actix_web::http::header::LOCATION, page.to_owned()))
+                .finish())
+        }
+        Err(error) => error,
+    };
+    match error.problem() {
+        Some(problem) if error.status().is_some_and(|s| s.is_client_error()) => {
+            again(person, super::reason(problem).to_owned()).await
+        }
+        _ => Ok(call_failed(&error, person)),
+    }
+}
+
+/// A page shown again with the orchestrator's refusal of an action answers 403.
+fn refused_if(mut response: HttpResponse, refused: bool) -> HttpResponse {
+    if refused && response.status().is_success() {
+        *response.status_mut() = actix_web::http::StatusCode::FORBIDDEN;
+    }
+    response
+}
+
+/// A form that sends its token alone.
+#[derive(Deserialize)]
+struct FormToken {
+    csrf: Option<String>,
+}
+
+/// One entry of an audit trail, as a page lists it (`gdpr_audit.html`).
+struct AuditRow {
+    at: String,
+    /// The person's subject at the identity provider (or the client acting as itself).
+    actor: String,
+    /// Their name as the provider gives it (none for a client acting as itself).
+    actor_name: String,
+    caller: String,
+    event: String,
+}
+
+fn audit_rows(trail: AuditTrail) -> Vec<AuditRow> {
+    trail
+        .entries
+        .into_iter()
+        .map(|e| AuditRow {
+            at: e.at.to_string(),
+            actor: e.actor,
+            actor_name: e.actor_name.unwrap_or_default(),
+            caller: e.caller.unwrap_or_default(),
+            event: e.event,
+        })
+        .collect()
 }
 
 /// Counts by `{phase}.{category}`, as a page lists them.

@@ -2,11 +2,11 @@
 //! deadline, and its export as one zip.
 
 use super::super::page;
-use super::{call_failed, or_dash, pairs};
+use super::{audit_rows, call_failed, not_found, or_dash, pairs, refused_if, sent_for, shown_to, AuditRow, FormToken};
 use crate::services::{CallError, Services};
-use crate::session::{self, Person, Refusal, Role};
+use crate::session::{Person, Refusal};
 use actix_session::Session;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use contracts::gdpr::{AllowedAction, AuditTrail, Bundle, ExtendDeadline, FiledRequest, GdprRequest, UndoForget};
@@ -27,16 +27,6 @@ struct StepRow {
     counts: String,
     left_out: String,
     elsewhere: String,
-}
-
-struct AuditRow {
-    at: String,
-    /// The person's subject at the identity provider (or the client acting as itself).
-    actor: String,
-    /// Their name as the provider gives it (none for a client acting as itself).
-    actor_name: String,
-    caller: String,
-    event: String,
 }
 
 #[derive(Template)]
@@ -67,10 +57,6 @@ struct RequestPage {
     audit: Vec<AuditRow>,
 }
 
-fn parse_id(path: &str) -> Result<uuid::Uuid, Refusal> {
-    uuid::Uuid::parse_str(path).map_err(|_| Refusal::NotFound)
-}
-
 /// `{category} {n}, …`
 fn listed(counts: &std::collections::BTreeMap<String, u64>) -> String {
     counts
@@ -78,10 +64,6 @@ fn listed(counts: &std::collections::BTreeMap<String, u64>) -> String {
         .map(|(k, v)| format!("{k} {v}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn not_found(error: &CallError) -> bool {
-    error.status() == Some(reqwest::StatusCode::NOT_FOUND)
 }
 
 async fn request_page(
@@ -123,17 +105,6 @@ async fn request_page(
                 .unwrap_or_default(),
         })
         .collect();
-    let entries = audit
-        .entries
-        .into_iter()
-        .map(|e| AuditRow {
-            at: e.at.to_string(),
-            actor: e.actor,
-            actor_name: e.actor_name.unwrap_or_default(),
-            caller: e.caller.unwrap_or_default(),
-            event: e.event,
-        })
-        .collect();
     let [confirm, extend, undo, download] = [
         AllowedAction::Confirm,
         AllowedAction::Extend,
@@ -141,7 +112,7 @@ async fn request_page(
         AllowedAction::Download,
     ]
     .map(|action| request.allows(action));
-    let mut response = page(
+    let response = page(
         RequestPage {
             csrf: person.csrf.clone(),
             person: Some(person),
@@ -163,14 +134,11 @@ async fn request_page(
             counts: pairs(&request.counts),
             steps,
             chain_verified: audit.chain_verified,
-            audit: entries,
+            audit: audit_rows(audit),
         }
         .render(),
     );
-    if refusal.is_some() {
-        *response.status_mut() = StatusCode::FORBIDDEN;
-    }
-    Ok(response)
+    Ok(refused_if(response, refusal.is_some()))
 }
 
 async fn request(
@@ -178,24 +146,12 @@ async fn request(
     session: Session,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Refusal> {
-    let id = parse_id(&path)?;
-    let person = session::require_role(&session, &format!("/gdpr/requests/{id}"), Role::Dpo)?;
+    let (id, person) = shown_to(&session, REQUESTS, &path)?;
     request_page(&services, person, id, None).await
 }
 
-/// The request a form of its page was sent for, and the DPO who sent it (the form's token
-/// checked).
-fn sent_by_dpo(session: &Session, path: &str, csrf: Option<&str>) -> Result<(uuid::Uuid, Person), Refusal> {
-    let id = parse_id(path)?;
-    let person = session::require_role(session, &format!("/gdpr/requests/{id}"), Role::Dpo)?;
-    session::check_form_token(&person, csrf)?;
-    Ok((id, person))
-}
-
-#[derive(Deserialize)]
-struct FormToken {
-    csrf: Option<String>,
-}
+/// Where a request's page is: `{REQUESTS}/{id}`.
+const REQUESTS: &str = "/gdpr/requests";
 
 async fn confirm(
     services: web::Data<Services>,
@@ -203,35 +159,26 @@ async fn confirm(
     path: web::Path<String>,
     form: web::Form<FormToken>,
 ) -> Result<HttpResponse, Refusal> {
-    let (id, person) = sent_by_dpo(&session, &path, form.csrf.as_deref())?;
+    let (id, person) = sent_for(&session, REQUESTS, &path, form.csrf.as_deref())?;
     let answer = services
         .gdpr
         .post(&format!("/gdpr/requests/{id}/confirm"))
         .send::<GdprRequest>()
         .await;
-    acted(&services, person, id, answer.map(|_| ())).await
+    acted(&services, person, id, answer).await
 }
 
-/// After an action on request `id`: back to its page when done; refused (four eyes, a state
-/// that no longer allows it, a bad extension), the page says why with the orchestrator's words.
-async fn acted(
+/// After an action on request `id`: see [`super::acted`].
+async fn acted<T>(
     services: &Services,
     person: Person,
     id: uuid::Uuid,
-    answer: Result<(), CallError>,
+    answer: Result<T, CallError>,
 ) -> Result<HttpResponse, Refusal> {
-    match answer {
-        Ok(()) => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, format!("/gdpr/requests/{id}")))
-            .finish()),
-        Err(error) => match error.problem() {
-            Some(problem) if error.status().is_some_and(|s| s.is_client_error()) => {
-                let reason = super::super::reason(problem).to_owned();
-                request_page(services, person, id, Some(reason)).await
-            }
-            _ => Ok(call_failed(&error, person)),
-        },
-    }
+    super::acted(person, &format!("{REQUESTS}/{id}"), answer, |person, refusal| {
+        request_page(services, person, id, Some(refusal))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -247,7 +194,7 @@ async fn extend(
     path: web::Path<String>,
     form: web::Form<ExtendForm>,
 ) -> Result<HttpResponse, Refusal> {
-    let (id, person) = sent_by_dpo(&session, &path, form.csrf.as_deref())?;
+    let (id, person) = sent_for(&session, REQUESTS, &path, form.csrf.as_deref())?;
     let body = ExtendDeadline {
         months: form.months,
         reason: form.reason.trim().to_owned(),
@@ -258,7 +205,7 @@ async fn extend(
         .json(&body)
         .send::<GdprRequest>()
         .await;
-    acted(&services, person, id, answer.map(|_| ())).await
+    acted(&services, person, id, answer).await
 }
 
 #[derive(Deserialize)]
@@ -274,7 +221,7 @@ async fn undo(
     path: web::Path<String>,
     form: web::Form<UndoForm>,
 ) -> Result<HttpResponse, Refusal> {
-    let (id, person) = sent_by_dpo(&session, &path, form.csrf.as_deref())?;
+    let (id, person) = sent_for(&session, REQUESTS, &path, form.csrf.as_deref())?;
     let body = UndoForget {
         reference: form.reference.trim().to_owned(),
     };
@@ -288,7 +235,7 @@ async fn undo(
         Ok(filed) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("/gdpr/requests/{}", filed.request.id)))
             .finish()),
-        Err(error) => acted(&services, person, id, Err(error)).await,
+        Err(error) => acted(&services, person, id, Err::<(), _>(error)).await,
     }
 }
 
@@ -302,7 +249,7 @@ async fn bundle(
     path: web::Path<String>,
     form: web::Form<FormToken>,
 ) -> Result<HttpResponse, Refusal> {
-    let (id, person) = sent_by_dpo(&session, &path, form.csrf.as_deref())?;
+    let (id, person) = sent_for(&session, REQUESTS, &path, form.csrf.as_deref())?;
     let bundle = match services
         .gdpr
         .get(&format!("/gdpr/requests/{id}/export"))

@@ -1,0 +1,188 @@
+//! A hold's page: what it covers (counted), why, on which basis, until when, who placed it and
+//! who asked to release it, its audit trail, and the buttons the orchestrator allows the
+//! signed-in person now (`allowedActions`): ask to release, confirm the release (a second
+//! person: four eyes), withdraw the ask. The console holds no rule of its own about them.
+
+use super::super::super::page;
+use super::super::{audit_rows, call_failed, not_found, or_dash, refused_if, sent_for, shown_to, AuditRow, FormToken};
+use super::{covers, ends, LIST};
+use crate::services::{CallError, Services};
+use crate::session::{Person, Refusal};
+use actix_session::Session;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use contracts::gdpr::AuditTrail;
+use contracts::legal_hold::{LegalHold, LegalHoldAction, ReleaseLegalHold, TimeWindow};
+use serde::Deserialize;
+
+pub(super) fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/gdpr/legal-holds/{id}", web::get().to(hold))
+        .route("/gdpr/legal-holds/{id}/release", web::post().to(release))
+        .route("/gdpr/legal-holds/{id}/release/withdraw", web::post().to(withdraw));
+}
+
+#[derive(Template)]
+#[template(path = "legal_hold.html")]
+struct HoldPage {
+    person: Option<Person>,
+    csrf: String,
+    refusal: Option<String>,
+    id: String,
+    status: &'static str,
+    reference: String,
+    reason: String,
+    basis: &'static str,
+    covers: String,
+    window: String,
+    ends: String,
+    placed_by: String,
+    placed_via: String,
+    placed_at: String,
+    release_requested: String,
+    released: String,
+    /// The buttons: exactly the actions the orchestrator answered it allows this person now.
+    request_release: bool,
+    confirm_release: bool,
+    withdraw: bool,
+    chain_verified: bool,
+    audit: Vec<AuditRow>,
+}
+
+/// A window in words; none is every communication.
+fn window(window: Option<TimeWindow>) -> String {
+    match window {
+        None => "every communication".to_owned(),
+        Some(TimeWindow { from, to }) => format!(
+            "communications from {} until {}",
+            from.map_or_else(|| "the first".to_owned(), |at| at.to_string()),
+            to.map_or_else(|| "now on".to_owned(), |at| at.to_string())
+        ),
+    }
+}
+
+/// `who` at `at`, or a dash.
+fn by_at(who: Option<String>, at: Option<domain::Timestamp>) -> String {
+    match (who, at) {
+        (Some(who), Some(at)) => format!("{who} at {at}"),
+        (who, at) => or_dash(who.or(at.map(|at| at.to_string()))),
+    }
+}
+
+async fn hold_page(
+    services: &Services,
+    person: Person,
+    id: uuid::Uuid,
+    refusal: Option<String>,
+) -> Result<HttpResponse, Refusal> {
+    let (hold_path, audit_path) = (format!("{LIST}/{id}"), format!("{LIST}/{id}/audit"));
+    let (hold, audit) = tokio::join!(
+        services.gdpr.get(&hold_path).send::<LegalHold>(),
+        services.gdpr.get(&audit_path).send::<AuditTrail>(),
+    );
+    let (hold, audit) = match (hold, audit) {
+        (Ok(hold), Ok(audit)) => (hold, audit),
+        (Err(error), _) if not_found(&error) => return Err(Refusal::NotFound),
+        (Err(error), _) | (_, Err(error)) => return Ok(call_failed(&error, person)),
+    };
+    let allows = |action| hold.allowed_actions.contains(&action);
+    let [request_release, confirm_release, withdraw] = [
+        LegalHoldAction::RequestRelease,
+        LegalHoldAction::ConfirmRelease,
+        LegalHoldAction::WithdrawRelease,
+    ]
+    .map(allows);
+    let covers = covers(&hold.covers);
+    let ends = ends(&hold);
+    let response = page(
+        HoldPage {
+            csrf: person.csrf.clone(),
+            person: Some(person),
+            refusal: refusal.clone(),
+            id: id.to_string(),
+            status: hold.status.as_str(),
+            reference: hold.reference,
+            reason: hold.reason,
+            basis: hold.basis.as_str(),
+            covers,
+            window: window(hold.window),
+            ends,
+            placed_by: hold.placed_by,
+            placed_via: hold.placed_via,
+            placed_at: hold.placed_at.to_string(),
+            release_requested: by_at(hold.release_requested_by, hold.release_requested_at),
+            released: by_at(hold.released_by, hold.released_at),
+            request_release,
+            confirm_release,
+            withdraw,
+            chain_verified: audit.chain_verified,
+            audit: audit_rows(audit),
+        }
+        .render(),
+    );
+    Ok(refused_if(response, refusal.is_some()))
+}
+
+async fn hold(
+    services: web::Data<Services>,
+    session: Session,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Refusal> {
+    let (id, person) = shown_to(&session, LIST, &path)?;
+    hold_page(&services, person, id, None).await
+}
+
+/// After an action on hold `id`: see [`super::super::acted`] (refused: four eyes, not the one
+/// who asked, a hold released meanwhile, no reason).
+async fn acted(
+    services: &Services,
+    person: Person,
+    id: uuid::Uuid,
+    answer: Result<LegalHold, CallError>,
+) -> Result<HttpResponse, Refusal> {
+    super::super::acted(person, &format!("{LIST}/{id}"), answer, |person, refusal| {
+        hold_page(services, person, id, Some(refusal))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct ReleaseForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Asks to release the hold, or confirms another person's ask: which, the orchestrator decides.
+async fn release(
+    services: web::Data<Services>,
+    session: Session,
+    path: web::Path<String>,
+    form: web::Form<ReleaseForm>,
+) -> Result<HttpResponse, Refusal> {
+    let (id, person) = sent_for(&session, LIST, &path, form.csrf.as_deref())?;
+    let body = ReleaseLegalHold {
+        reason: form.reason.trim().to_owned(),
+    };
+    let answer = services
+        .gdpr
+        .post(&format!("{LIST}/{id}/release"))
+        .json(&body)
+        .send::<LegalHold>()
+        .await;
+    acted(&services, person, id, answer).await
+}
+
+async fn withdraw(
+    services: web::Data<Services>,
+    session: Session,
+    path: web::Path<String>,
+    form: web::Form<FormToken>,
+) -> Result<HttpResponse, Refusal> {
+    let (id, person) = sent_for(&session, LIST, &path, form.csrf.as_deref())?;
+    let answer = services
+        .gdpr
+        .post(&format!("{LIST}/{id}/release/withdraw"))
+        .send::<LegalHold>()
+        .await;
+    acted(&services, person, id, answer).await
+}

@@ -1,0 +1,362 @@
+//! The legal holds pages (role `dpo`, issue #30): the holds, each with what it covers counted
+//! (the orchestrator never serves the identifiers), a form to place one, and a hold's page
+//! (hold.rs) whose buttons are exactly what the orchestrator allows the signed-in person. Every
+//! call goes to gdpr-orchestrator in that person's name: it records who placed and who released.
+
+mod hold;
+
+use super::super::page;
+use super::{call_failed, sent_from};
+use crate::services::Services;
+use crate::session::{self, Person, Refusal, Role};
+use actix_session::Session;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use contracts::gdpr::SubjectInput;
+use contracts::legal_hold::{
+    IdentifierCounts, LegalBasis, LegalHold, LegalHoldPage, LegalHoldStatus, ListLegalHolds, PlaceLegalHold, TimeWindow,
+};
+use domain::Timestamp;
+use serde::Deserialize;
+
+pub(super) fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/gdpr/legal-holds", web::get().to(list))
+        .route("/gdpr/legal-holds", web::post().to(place))
+        // Before the hold's own page: `new` is no hold id.
+        .route("/gdpr/legal-holds/new", web::get().to(new_hold));
+    hold::config(cfg);
+}
+
+const LIST: &str = "/gdpr/legal-holds";
+const NEW: &str = "/gdpr/legal-holds/new";
+
+/// How many holds the list shows at once (then a link to the next ones).
+const PAGE_SIZE: i64 = 100;
+
+/// What a hold covers, in words: `2 customer ids, 1 phone number` (kinds it names none of left
+/// out).
+fn covers(counts: &IdentifierCounts) -> String {
+    [
+        (counts.customer_ids, "customer id", "customer ids"),
+        (counts.phone_numbers, "phone number", "phone numbers"),
+        (counts.email_addresses, "e-mail address", "e-mail addresses"),
+        (counts.genesys_user_ids, "agent", "agents"),
+        (counts.interaction_ids, "interaction", "interactions"),
+    ]
+    .into_iter()
+    .filter(|(n, _, _)| *n > 0)
+    .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+/// When a hold ends: its date, or until two persons release it.
+fn ends(hold: &LegalHold) -> String {
+    hold.ends_at
+        .map_or_else(|| "when released".to_owned(), |at| at.to_string())
+}
+
+/// A basis as the form offers it.
+const fn basis_label(basis: LegalBasis) -> &'static str {
+    match basis {
+        LegalBasis::LegalClaims => "Legal claims (Art. 17(3)(e))",
+        LegalBasis::LegalObligation => "A legal obligation of the bank (Art. 17(3)(b))",
+        LegalBasis::AuthorityRequest => "A competent authority's request",
+    }
+}
+
+struct HoldRow {
+    id: String,
+    status: &'static str,
+    reference: String,
+    basis: &'static str,
+    covers: String,
+    placed_by: String,
+    placed_at: String,
+    ends: String,
+}
+
+#[derive(Template)]
+#[template(path = "legal_holds.html")]
+struct ListPage {
+    person: Option<Person>,
+    holds: Vec<HoldRow>,
+    /// The state the list is limited to, if any.
+    status: Option<&'static str>,
+    statuses: Vec<&'static str>,
+    /// The next page's query, when there are more holds.
+    next: Option<String>,
+}
+
+async fn list(
+    services: web::Data<Services>,
+    session: Session,
+    query: web::Query<ListLegalHolds>,
+) -> Result<HttpResponse, Refusal> {
+    let person = session::require_role(&session, LIST, Role::Dpo)?;
+    // The list's own links send a state the orchestrator knows, or none.
+    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(status) => Some(LegalHoldStatus::parse(status).ok_or(Refusal::BadForm)?),
+    };
+    let which = ListLegalHolds {
+        status: status.map(|s| s.as_str().to_owned()),
+        limit: Some(PAGE_SIZE),
+        ..query.into_inner()
+    };
+    let answer: LegalHoldPage = match services.gdpr.get(LIST).query(&which).send().await {
+        Ok(answer) => answer,
+        Err(error) => return Ok(call_failed(&error, person)),
+    };
+    let next = answer.next.map(|cursor| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(status) = status {
+            query.append_pair("status", status.as_str());
+        }
+        query.append_pair("cursor", &cursor).finish()
+    });
+    let holds = answer
+        .holds
+        .iter()
+        .map(|h| HoldRow {
+            id: h.id.to_string(),
+            status: h.status.as_str(),
+            reference: h.reference.clone(),
+            basis: h.basis.as_str(),
+            covers: covers(&h.covers),
+            placed_by: h.placed_by.clone(),
+            placed_at: h.placed_at.to_string(),
+            ends: ends(h),
+        })
+        .collect();
+    Ok(page(
+        ListPage {
+            person: Some(person),
+            holds,
+            status: status.map(LegalHoldStatus::as_str),
+            statuses: LegalHoldStatus::ALL.iter().map(|s| s.as_str()).collect(),
+            next,
+        }
+        .render(),
+    ))
+}
+
+/// The form to place a hold, as sent (and shown again, with the refusal, when it is refused).
+#[derive(Debug, Default, Deserialize)]
+struct HoldForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    customer_ids: String,
+    #[serde(default)]
+    phone_numbers: String,
+    #[serde(default)]
+    email_addresses: String,
+    #[serde(default)]
+    genesys_user_ids: String,
+    #[serde(default)]
+    interaction_ids: String,
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    basis: String,
+    #[serde(default)]
+    window_from: String,
+    #[serde(default)]
+    window_to: String,
+    #[serde(default)]
+    ends_at: String,
+}
+
+/// A comma-separated field's items.
+fn items(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A date-time input's value (`2027-01-31T12:00`, the form says UTC), or RFC 3339; nothing
+/// given is `None`.
+fn date_time(text: &str) -> Result<Option<Timestamp>, ()> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    [text.to_owned(), format!("{text}Z"), format!("{text}:00Z")]
+        .iter()
+        .find_map(|candidate| Timestamp::parse(candidate).ok())
+        .map(Some)
+        .ok_or(())
+}
+
+impl HoldForm {
+    /// The hold to place, or what is wrong with the form in words naming its field (never its
+    /// value). What the console checks is only what it must to send the contract's types; the
+    /// orchestrator judges the rest.
+    fn body(&self) -> Result<PlaceLegalHold, String> {
+        let mut problems = Vec::new();
+        let interaction_ids = items(&self.interaction_ids)
+            .iter()
+            .map(|id| uuid::Uuid::parse_str(id))
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap_or_else(|_| {
+                problems.push("Interaction ids: each must be a UUID");
+                Vec::new()
+            });
+        let basis = LegalBasis::parse(&self.basis).ok_or("Basis: choose one of the list");
+        let mut at = |text: &str, field: &'static str| {
+            date_time(text).unwrap_or_else(|()| {
+                problems.push(field);
+                None
+            })
+        };
+        let from = at(&self.window_from, "Held from: not a date and time");
+        let to = at(&self.window_to, "Held until: not a date and time");
+        let ends_at = at(&self.ends_at, "The hold ends: not a date and time");
+        let basis = basis.map_err(|problem| problems.push(problem));
+        let (Ok(basis), true) = (basis, problems.is_empty()) else {
+            return Err(problems.join("; "));
+        };
+        Ok(PlaceLegalHold {
+            subject: SubjectInput {
+                customer_ids: items(&self.customer_ids),
+                phone_numbers: items(&self.phone_numbers),
+                email_addresses: items(&self.email_addresses),
+                genesys_user_ids: items(&self.genesys_user_ids),
+            },
+            interaction_ids,
+            window: (from.is_some() || to.is_some()).then_some(TimeWindow { from, to }),
+            reference: self.reference.trim().to_owned(),
+            reason: self.reason.trim().to_owned(),
+            basis,
+            ends_at,
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "legal_hold_new.html")]
+struct NewPage {
+    person: Option<Person>,
+    csrf: String,
+    refusal: Option<String>,
+    form: HoldForm,
+    bases: Vec<(&'static str, &'static str)>,
+}
+
+fn new_page(person: Person, form: HoldForm, refusal: Option<String>) -> HttpResponse {
+    let refused = refusal.is_some();
+    let mut response = page(
+        NewPage {
+            csrf: person.csrf.clone(),
+            person: Some(person),
+            refusal,
+            form,
+            bases: LegalBasis::ALL.iter().map(|b| (b.as_str(), basis_label(*b))).collect(),
+        }
+        .render(),
+    );
+    if refused && response.status().is_success() {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    response
+}
+
+async fn new_hold(session: Session) -> Result<HttpResponse, Refusal> {
+    let person = session::require_role(&session, NEW, Role::Dpo)?;
+    Ok(new_page(person, HoldForm::default(), None))
+}
+
+/// Places the hold and shows its page; refused (by the console's reading of the form or by the
+/// orchestrator), the form again with what was typed and the reason.
+async fn place(
+    services: web::Data<Services>,
+    session: Session,
+    form: web::Form<HoldForm>,
+) -> Result<HttpResponse, Refusal> {
+    let person = sent_from(&session, NEW, form.csrf.as_deref())?;
+    let form = form.into_inner();
+    let body = match form.body() {
+        Ok(body) => body,
+        Err(reason) => return Ok(new_page(person, form, Some(reason))),
+    };
+    match services.gdpr.post(LIST).json(&body).send::<LegalHold>().await {
+        Ok(hold) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("{LIST}/{}", hold.id)))
+            .finish()),
+        Err(error) => match error.problem() {
+            // The orchestrator's problems name fields, never their values.
+            Some(problem) if error.status().is_some_and(|s| s.is_client_error()) => {
+                let reason = format!("gdpr-orchestrator refused: {}", super::super::reason(problem));
+                Ok(new_page(person, form, Some(reason)))
+            }
+            _ => Ok(call_failed(&error, person)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_date_time_inputs_value_is_read_as_utc() {
+        let at = |text: &str| date_time(text).unwrap().map(|t| t.to_string());
+        assert_eq!(at("2027-01-31T12:00").as_deref(), Some("2027-01-31T12:00:00Z"));
+        assert_eq!(at("2027-01-31T12:00:30").as_deref(), Some("2027-01-31T12:00:30Z"));
+        assert_eq!(at("2027-01-31T12:00:00+01:00").as_deref(), Some("2027-01-31T11:00:00Z"));
+        assert_eq!(at(" "), None);
+        assert!(date_time("31.1.2027").is_err());
+    }
+
+    #[test]
+    fn a_form_becomes_the_contracts_hold_and_its_problems_name_fields_never_values() {
+        let form = HoldForm {
+            customer_ids: " a , b ,".to_owned(),
+            interaction_ids: "9e3b6d2a-7c1f-4a8e-b5d0-2f6c9a3e7b1d".to_owned(),
+            reference: " CASE-7 ".to_owned(),
+            reason: "litigation".to_owned(),
+            basis: "legal_claims".to_owned(),
+            window_to: "2027-01-31T12:00".to_owned(),
+            ..HoldForm::default()
+        };
+        let body = form.body().unwrap();
+        assert_eq!(body.subject.customer_ids, ["a", "b"]);
+        assert_eq!(body.interaction_ids.len(), 1);
+        assert_eq!(body.reference, "CASE-7");
+        assert_eq!(body.basis, LegalBasis::LegalClaims);
+        let window = body.window.unwrap();
+        assert_eq!(
+            (window.from, window.to.map(|t| t.to_string())),
+            (None, Some("2027-01-31T12:00:00Z".to_owned()))
+        );
+        assert_eq!(body.ends_at, None);
+
+        let bad = HoldForm {
+            interaction_ids: "conversation-4711".to_owned(),
+            basis: "consent".to_owned(),
+            ends_at: "tomorrow".to_owned(),
+            ..HoldForm::default()
+        };
+        let problems = bad.body().unwrap_err();
+        assert_eq!(
+            problems,
+            "Interaction ids: each must be a UUID; The hold ends: not a date and time; Basis: choose one of the list"
+        );
+    }
+
+    #[test]
+    fn covers_counts_each_kind_named() {
+        let counts = IdentifierCounts {
+            customer_ids: 1,
+            phone_numbers: 2,
+            interaction_ids: 1,
+            ..IdentifierCounts::default()
+        };
+        assert_eq!(covers(&counts), "1 customer id, 2 phone numbers, 1 interaction");
+    }
+}
