@@ -9,6 +9,7 @@ mod erasure;
 mod forget_race;
 mod genesys_setup;
 mod helpers;
+mod legal_holds;
 mod mapping;
 mod migrations;
 mod operations;
