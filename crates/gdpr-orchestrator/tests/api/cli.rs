@@ -4,7 +4,8 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
 
-async fn gdpr(args: &[&str]) -> std::process::Output {
+/// The `gdpr` command with `args`, run to its end.
+pub async fn gdpr(args: &[&str]) -> std::process::Output {
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_gdpr"))

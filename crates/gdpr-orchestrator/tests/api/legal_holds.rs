@@ -717,3 +717,125 @@ async fn outside_development_a_hold_is_released_by_two_signed_in_persons_never_b
     );
     assert_eq!(entries[4]["actorName"], "Bob Reviewer");
 }
+
+/// The `gdpr` command as an operator runs it against `app`: whether it succeeded, its output
+/// and its errors.
+async fn gdpr(app: &TestApp, args: &[&str]) -> (bool, String, String) {
+    let mut args = args.to_vec();
+    args.extend(["--token", app.token(DPO), "--url", &app.address]);
+    let output = crate::cli::gdpr(&args).await;
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_gdpr_command_places_lists_and_releases_holds_with_two_persons() {
+    let app = app().await;
+    let customer = Uuid::new_v4().to_string();
+    let agent = Uuid::new_v4().to_string();
+    let ends_at = later(Timestamp::now(), 86_400).to_string();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("hold");
+    let (ok, stdout, stderr) = gdpr(
+        &app,
+        &[
+            "hold",
+            "--customer-id",
+            &customer,
+            "--phone",
+            PHONE,
+            "--email",
+            "jana@example.com",
+            "--agent",
+            &agent,
+            "--reference",
+            "LIT-8",
+            "--reason",
+            "litigation",
+            "--basis",
+            "legal_claims",
+            "--from",
+            "2026-01-01T00:00:00Z",
+            "--to",
+            "2026-07-01T00:00:00Z",
+            "--ends-at",
+            &ends_at,
+            "--as",
+            PLACER,
+            "-o",
+            &out.display().to_string(),
+        ],
+    )
+    .await;
+    println!("gdpr hold: {stdout}{stderr}");
+    assert!(ok, "{stderr}");
+    let hold: Value = serde_json::from_str(&std::fs::read_to_string(out.join("output.json")).unwrap()).unwrap();
+    let id = hold["id"].as_str().unwrap().to_owned();
+    assert!(
+        stdout.contains(&format!("hold {id}: active, legal_claims, LIT-8")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 customer ids, 1 phone numbers, 1 e-mail addresses, 1 agents"),
+        "{stdout}"
+    );
+    assert_eq!(hold["window"]["to"], "2026-07-01T00:00:00Z");
+    assert_eq!(hold["placedBy"], PLACER);
+    let log = std::fs::read_to_string(out.join("execution.log")).unwrap();
+    for printed in [&stdout, &log, &serde_json::to_string(&hold).unwrap()] {
+        assert!(
+            !printed.contains(&customer) && !printed.contains("601987654") && !printed.contains("jana"),
+            "{printed}"
+        );
+    }
+
+    // A hold naming nobody: refused by the orchestrator, naming the field.
+    let (ok, _, stderr) = gdpr(
+        &app,
+        &[
+            "hold",
+            "--reference",
+            "LIT-9",
+            "--reason",
+            "x",
+            "--basis",
+            "legal_claims",
+            "--as",
+            PLACER,
+        ],
+    )
+    .await;
+    assert!(!ok && stderr.contains("422") && stderr.contains("/subject"), "{stderr}");
+    let (ok, _, stderr) = gdpr(&app, &["hold", "--customer-id", &customer, "--as", PLACER]).await;
+    assert!(!ok && stderr.contains("--reference"), "{stderr}");
+
+    let (ok, stdout, stderr) = gdpr(&app, &["holds"]).await;
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains(&format!("hold {id}: active")) && stdout.ends_with("1 holds\n"),
+        "{stdout}"
+    );
+
+    let (ok, stdout, stderr) = gdpr(&app, &["release", &id, "--reason", "settled", "--as", ALICE]).await;
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("release_requested") && stdout.contains("another person confirms"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = gdpr(&app, &["release", &id, "--reason", "settled", "--as", ALICE]).await;
+    println!("gdpr release by the asker: {stderr}");
+    assert!(
+        !ok && stderr.contains("403") && stderr.contains("four eyes"),
+        "{stderr}"
+    );
+    let (ok, stdout, stderr) = gdpr(&app, &["release", &id, "--reason", "settled", "--as", BOB]).await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains(&format!("hold {id}: released")), "{stdout}");
+    let (ok, stdout, _) = gdpr(&app, &["holds", "--status", "released"]).await;
+    assert!(ok && stdout.contains(&id), "{stdout}");
+    let (ok, stdout, _) = gdpr(&app, &["holds", "--status", "active"]).await;
+    assert!(ok && stdout.trim() == "0 holds", "{stdout}");
+}

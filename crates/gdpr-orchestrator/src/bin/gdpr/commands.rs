@@ -1,6 +1,7 @@
 //! The operations against gdpr-orchestrator: file a request, wait for it, confirm it, download an
 //! export's bundle; every call and answer typed by `contracts::gdpr` over `contracts::Client`.
 
+use crate::holds;
 use crate::sign_in::{self, Session};
 use crate::{causes, checked_url, http_client, Cli, Operation};
 use base64::Engine as _;
@@ -15,19 +16,26 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// `execution.log`: what was done, when; ids, statuses and counts only.
-pub(crate) struct ExecutionLog(std::fs::File);
+/// `execution.log`: what was done, when; ids, statuses and counts only (none without `-o`).
+pub(crate) struct ExecutionLog(Option<std::fs::File>);
 
 impl ExecutionLog {
     pub(crate) fn new(file: std::fs::File) -> Self {
-        Self(file)
+        Self(Some(file))
+    }
+
+    pub(crate) fn none() -> Self {
+        Self(None)
     }
 
     pub(crate) fn line(&mut self, message: &str) {
+        let Some(file) = &mut self.0 else {
+            return;
+        };
         let now = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
-        let _ = writeln!(self.0, "{now} {message}");
+        let _ = writeln!(file, "{now} {message}");
     }
 }
 
@@ -48,7 +56,7 @@ enum PersonHeader {
 }
 
 /// gdpr-orchestrator, as the command calls it.
-struct Orchestrator {
+pub(crate) struct Orchestrator {
     client: Client,
     /// `Authorization: Basic …` when the caller authenticates with a name and secret (a bearer
     /// token is the client's own).
@@ -59,7 +67,7 @@ struct Orchestrator {
 
 impl Orchestrator {
     /// A call to the orchestrator, naming the person (their token renewed when it runs out).
-    async fn call(&self, method: reqwest::Method, path: &str) -> Result<contracts::client::Request, String> {
+    pub(crate) async fn call(&self, method: reqwest::Method, path: &str) -> Result<contracts::client::Request, String> {
         let mut request = self.client.request(method, path);
         if let Some(basic) = &self.basic {
             request = request.header("Authorization", basic);
@@ -86,7 +94,7 @@ impl Orchestrator {
 
     /// What went wrong, on one line: the orchestrator's problem (its detail and each field it
     /// names), a redirect not followed, or why it could not be reached.
-    fn failed(&self, error: ClientError) -> String {
+    pub(crate) fn failed(&self, error: ClientError) -> String {
         let base = self.client.base();
         match &error {
             ClientError::Problem { status, problem, .. } => {
@@ -169,20 +177,34 @@ pub(crate) async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, Str
             person,
         },
     };
+    if operation.on_holds() {
+        return holds::run(operation, cli, &api, log).await;
+    }
+    let output = cli
+        .output
+        .as_deref()
+        .ok_or_else(|| "-o/--output is required for exportme, forgetme, undoforget and confirm".to_owned())?;
+    let input = cli
+        .input
+        .as_deref()
+        .ok_or_else(|| "-i/--input is required for exportme, forgetme, undoforget and confirm".to_owned())?;
     let request_type = match operation {
         Operation::Exportme => RequestType::Export,
         Operation::Forgetme => RequestType::Forget,
         Operation::Undoforget => RequestType::UndoForget,
-        Operation::Confirm => return confirm(cli, &api, log).await,
+        Operation::Confirm => return confirm(cli, &api, input, output, log).await,
+        Operation::Hold | Operation::Holds | Operation::Release => {
+            return Err("not an operation on requests".to_owned())
+        }
     };
-    let subject = read_subject(&cli.input)?;
+    let subject = read_subject(input)?;
     let filed: FiledRequest = api
         .call(reqwest::Method::POST, "/gdpr/requests")
         .await?
         .json(&FileRequest::new(
             request_type,
             subject,
-            cli.reference.clone(),
+            cli.reference.clone().unwrap_or_else(|| "gdpr-cli".to_owned()),
             cli.count,
         ))
         .send()
@@ -238,12 +260,12 @@ pub(crate) async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, Str
             .send()
             .await
             .map_err(|e| api.failed(e))?;
-        write_bundle(&cli.output, &downloaded)?;
+        write_bundle(output, &downloaded)?;
         log.line(&format!("bundle written: {} files", downloaded.manifest.files.len()));
         bundle = Some(downloaded);
     }
     write_json(
-        &cli.output.join("output.json"),
+        &output.join("output.json"),
         &Output {
             request: &request,
             manifest: bundle.as_ref().map(|b| &b.manifest),
@@ -273,15 +295,21 @@ fn summary(request: &GdprRequest) -> Result<String, String> {
 }
 
 /// `gdpr confirm`: confirms the FORGET `--input` names, waits until it is carried out.
-async fn confirm(cli: &Cli, api: &Orchestrator, log: &mut ExecutionLog) -> Result<String, String> {
-    let id = uuid::Uuid::try_parse(cli.input.trim())
+async fn confirm(
+    cli: &Cli,
+    api: &Orchestrator,
+    input: &str,
+    output: &Path,
+    log: &mut ExecutionLog,
+) -> Result<String, String> {
+    let id = uuid::Uuid::try_parse(input.trim())
         .map_err(|_| "confirm takes the request id as INPUT".to_owned())?
         .to_string();
     api.confirm(&id).await?;
     log.line(&format!("request {id} confirmed"));
     let request = wait_for(cli, api, &id, &[RequestStatus::InGrace, RequestStatus::Completed], log).await?;
     write_json(
-        &cli.output.join("output.json"),
+        &output.join("output.json"),
         &Output {
             request: &request,
             manifest: None,
@@ -336,7 +364,7 @@ async fn wait_for(
 
 /// The subject: a JSON file, the same JSON inline, or a comma-separated list of customer ids.
 /// A subject that does not read is named by where it failed, never by what it held.
-fn read_subject(input: &str) -> Result<SubjectInput, String> {
+pub(crate) fn read_subject(input: &str) -> Result<SubjectInput, String> {
     let parse = |text: &str, what: &str| {
         serde_json::from_str::<SubjectInput>(text).map_err(|e| match e.classify() {
             serde_json::error::Category::Data => format!(
@@ -370,7 +398,7 @@ fn read_subject(input: &str) -> Result<SubjectInput, String> {
     })
 }
 
-fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
+pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
     let bytes = serde_json::to_vec_pretty(value).map_err(|e| e.to_string())?;
     std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

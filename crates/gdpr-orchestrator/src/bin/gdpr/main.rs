@@ -5,6 +5,13 @@
 //!  [--issuer URL | --as NAME] [--token T | --client-id ID --client-secret S] [--url URL]`
 //! `gdpr confirm -i REQUEST_ID -o OUTDIR --issuer URL …`
 //!
+//! Legal holds (issue #30): `gdpr hold --customer-id ID --phone NUMBER --email ADDRESS --agent
+//! GENESYS_USER_ID --interaction ID (each repeatable, or -i INPUT) --reference CASE --reason TEXT
+//! --basis legal_claims|legal_obligation|authority_request [--from T --to T] [--ends-at T]` places
+//! one; `gdpr holds [--status S]` lists them; `gdpr release HOLD_ID --reason TEXT` asks for a
+//! hold's release, or, by a second person, confirms it (four eyes, as a FORGET's confirmation).
+//! Times are RFC 3339. `-o OUTDIR` is optional for these (output.json and execution.log).
+//!
 //! INPUT is a JSON file with the subject (`customerIds`, `phoneNumbers`, `emailAddresses`,
 //! `genesysUserIds`), the same JSON inline, or a comma-separated list of customer ids; phone
 //! numbers in national form are read with the orchestrator's `handles.default_region`.
@@ -31,6 +38,7 @@
 //! redirect is followed (the caller's token and the person's would go with it).
 
 mod commands;
+mod holds;
 mod sign_in;
 
 use clap::{Parser, ValueEnum};
@@ -49,6 +57,19 @@ enum Operation {
     Undoforget,
     /// Confirm a forgetme another person filed (INPUT: its request id).
     Confirm,
+    /// Place a legal hold: what a forgetme or a retention would erase of the subject is kept.
+    Hold,
+    /// List the legal holds, newest first.
+    Holds,
+    /// Ask for a legal hold's release, or (another person) confirm it: `release HOLD_ID`.
+    Release,
+}
+
+impl Operation {
+    /// A legal hold's operation (no request filed, nothing waited for).
+    fn on_holds(self) -> bool {
+        matches!(self, Self::Hold | Self::Holds | Self::Release)
+    }
 }
 
 /// The spellings of Genesys' voicemail GDPR script this command also takes.
@@ -62,7 +83,7 @@ const SCRIPT_SPELLINGS: &str = "Genesys' voicemail GDPR script spellings are tak
 #[command(
     name = "gdpr",
     version,
-    about = "GDPR requests against ccbridge's gdpr-orchestrator",
+    about = "GDPR requests and legal holds against ccbridge's gdpr-orchestrator",
     after_help = SCRIPT_SPELLINGS
 )]
 struct Cli {
@@ -71,10 +92,13 @@ struct Cli {
     /// The operation as an option, as Genesys' voicemail GDPR script takes it.
     #[arg(short = 'p', long = "operation", value_name = "OPERATION")]
     operation_option: Option<Operation>,
+    /// release: the hold's id.
+    #[arg(value_name = "HOLD_ID")]
+    hold_id: Option<String>,
     /// A JSON file with the subject, the same JSON inline, or a comma-separated list of customer
-    /// ids (confirm: the request id).
+    /// ids (confirm: the request id). Required but for hold (optional there), holds and release.
     #[arg(short = 'i', long = "input")]
-    input: String,
+    input: Option<String>,
     /// Development only: the person this command acts for, named without signing in (sent as
     /// X-Acting-User; an orchestrator outside development refuses it). Use --issuer instead.
     #[arg(long = "as", value_name = "NAME", conflicts_with = "issuer")]
@@ -95,9 +119,10 @@ struct Cli {
     /// The scopes asked for at sign-in, space-separated.
     #[arg(long, default_value = "openid profile")]
     oidc_scope: String,
-    /// Where output.json, execution.log (and for exportme the bundle) are written.
+    /// Where output.json, execution.log (and for exportme the bundle) are written. Required but
+    /// for hold, holds and release.
     #[arg(short = 'o', long = "output")]
-    output: PathBuf,
+    output: Option<PathBuf>,
     /// Only count what would be exported or erased (also `-count`).
     #[arg(long)]
     count: bool,
@@ -134,9 +159,43 @@ struct Cli {
     /// for the orchestrator and the identity provider.
     #[arg(long, env = "GDPR_CA_BUNDLE", value_name = "PATH")]
     ca_bundle: Option<PathBuf>,
-    /// The case number in the bank's ticketing.
-    #[arg(long, default_value = "gdpr-cli")]
-    reference: String,
+    /// The case number in the bank's ticketing (a request's: gdpr-cli when not given; a hold's:
+    /// required, the matter in the bank's case management).
+    #[arg(long)]
+    reference: Option<String>,
+    /// hold: a customer id the hold names (repeatable).
+    #[arg(long = "customer-id", value_name = "ID")]
+    customer_ids: Vec<String>,
+    /// hold: a phone number (repeatable; national form read with handles.default_region).
+    #[arg(long = "phone", value_name = "NUMBER")]
+    phones: Vec<String>,
+    /// hold: an e-mail address (repeatable).
+    #[arg(long = "email", value_name = "ADDRESS")]
+    emails: Vec<String>,
+    /// hold: an agent, by Genesys user id (repeatable).
+    #[arg(long = "agent", value_name = "GENESYS_USER_ID")]
+    agents: Vec<String>,
+    /// hold: an interaction held whoever it belongs to (repeatable).
+    #[arg(long = "interaction", value_name = "ID")]
+    interactions: Vec<uuid::Uuid>,
+    /// hold, release: why, in a few words for the next DPO.
+    #[arg(long)]
+    reason: Option<String>,
+    /// hold: the legal basis (legal_claims, legal_obligation, authority_request).
+    #[arg(long, value_parser = basis)]
+    basis: Option<contracts::legal_hold::LegalBasis>,
+    /// hold: only communications from this time (RFC 3339, inclusive).
+    #[arg(long, value_parser = timestamp)]
+    from: Option<domain::Timestamp>,
+    /// hold: only communications before this time (RFC 3339, exclusive).
+    #[arg(long, value_parser = timestamp)]
+    to: Option<domain::Timestamp>,
+    /// hold: when the hold ends by itself (RFC 3339); open until released when not given.
+    #[arg(long, value_parser = timestamp)]
+    ends_at: Option<domain::Timestamp>,
+    /// holds: only holds in this state (active, release_requested, released, ended).
+    #[arg(long)]
+    status: Option<String>,
     /// How often to ask for the request's status, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     poll_ms: u64,
@@ -157,9 +216,9 @@ impl Cli {
 
     /// The operation, positional or `-p` (clap lets exactly one through).
     fn operation(&self) -> Result<Operation, String> {
-        self.operation
-            .or(self.operation_option)
-            .ok_or_else(|| "an operation is required: exportme, forgetme, undoforget or confirm".to_owned())
+        self.operation.or(self.operation_option).ok_or_else(|| {
+            "an operation is required: exportme, forgetme, undoforget, confirm, hold, holds or release".to_owned()
+        })
     }
 
     fn auth(&self) -> Result<Auth, String> {
@@ -186,6 +245,18 @@ impl Cli {
             ),
         }
     }
+}
+
+fn basis(value: &str) -> Result<contracts::legal_hold::LegalBasis, String> {
+    use contracts::legal_hold::LegalBasis;
+    LegalBasis::parse(value).ok_or_else(|| {
+        let all: Vec<&str> = LegalBasis::ALL.iter().map(|b| b.as_str()).collect();
+        format!("one of {}", all.join(", "))
+    })
+}
+
+fn timestamp(value: &str) -> Result<domain::Timestamp, String> {
+    domain::Timestamp::parse(value).map_err(|_| "an RFC 3339 time, e.g. 2027-01-31T00:00:00Z".to_owned())
 }
 
 /// `url` (option `option`) as the command will call it: https, or plain http to a loopback
@@ -239,18 +310,22 @@ fn http_client(cli: &Cli) -> Result<reqwest::Client, String> {
 async fn main() -> ExitCode {
     service_kit::tls::install();
     let cli = Cli::from_command_line();
-    if let Err(e) = std::fs::create_dir_all(&cli.output) {
-        eprintln!("gdpr: cannot create {}: {e}", cli.output.display());
-        return ExitCode::from(2);
-    }
-    let log = match std::fs::File::create(cli.output.join("execution.log")) {
-        Ok(file) => ExecutionLog::new(file),
-        Err(e) => {
-            eprintln!("gdpr: cannot write the execution log: {e}");
-            return ExitCode::from(2);
+    let mut log = match &cli.output {
+        Some(output) => {
+            if let Err(e) = std::fs::create_dir_all(output) {
+                eprintln!("gdpr: cannot create {}: {e}", output.display());
+                return ExitCode::from(2);
+            }
+            match std::fs::File::create(output.join("execution.log")) {
+                Ok(file) => ExecutionLog::new(file),
+                Err(e) => {
+                    eprintln!("gdpr: cannot write the execution log: {e}");
+                    return ExitCode::from(2);
+                }
+            }
         }
+        None => ExecutionLog::none(),
     };
-    let mut log = log;
     match commands::run(&cli, &mut log).await {
         Ok(summary) => {
             log.line(&format!("done: {summary}"));
