@@ -262,6 +262,33 @@ async fn a_hold_is_placed_in_force_and_served_counting_what_it_covers_never_nami
 }
 
 #[tokio::test]
+async fn the_routes_and_their_types_are_in_the_services_openapi_description() {
+    let app = app().await;
+    let description = get(&app, "/openapi.json", None).await;
+    for (path, methods) in [
+        ("/gdpr/legal-holds", &["get", "post"][..]),
+        ("/gdpr/legal-holds/{id}", &["get"]),
+        ("/gdpr/legal-holds/{id}/release", &["post"]),
+        ("/gdpr/legal-holds/{id}/release/withdraw", &["post"]),
+        ("/gdpr/legal-holds/{id}/audit", &["get"]),
+    ] {
+        for method in methods {
+            assert!(description["paths"][path][method].is_object(), "{method} {path}");
+        }
+    }
+    for schema in [
+        "PlaceLegalHold",
+        "LegalHold",
+        "LegalHoldPage",
+        "ReleaseLegalHold",
+        "LegalBasis",
+        "TimeWindow",
+    ] {
+        assert!(description["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+}
+
+#[tokio::test]
 async fn bad_holds_are_refused_naming_each_field_and_nothing_is_stored() {
     let app = app().await;
     let before = test_support::dump_tables(app.pool()).await;
