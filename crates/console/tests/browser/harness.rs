@@ -252,10 +252,15 @@ impl Stack {
     /// Request `id` as gdpr-orchestrator answers it to `login` (through the console's caller,
     /// with the person's access token from the provider): what the console's page must show.
     pub async fn gdpr_request_as(&self, login: &str, id: &str) -> contracts::gdpr::GdprRequest {
+        self.gdpr_as(login, &format!("/gdpr/requests/{id}")).await
+    }
+
+    /// What gdpr-orchestrator answers `GET {path}` to `login`, as the console calls it.
+    pub async fn gdpr_as<T: serde::de::DeserializeOwned>(&self, login: &str, path: &str) -> T {
         let token = self.provider.access_token(login).await;
         contracts::Client::plain(reqwest::Client::new(), self.urls["gdpr-orchestrator"].parse().unwrap())
             .with_token(secrecy::SecretString::from(self.tokens["console"].clone()))
-            .get(&format!("/gdpr/requests/{id}"))
+            .get(path)
             .person_token(&token)
             .send()
             .await

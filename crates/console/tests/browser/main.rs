@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+mod legal_holds;
 mod security;
 
 use fantoccini::Locator;
@@ -90,7 +91,7 @@ pub(crate) async fn sign_in_at_provider(browser: &Browser, stack: &harness::Stac
 
 /// A stack and a browser that visited `/status` and signed `login` in at the provider, back at
 /// the status page.
-async fn visit_and_sign_in(login: &str) -> (harness::Stack, Browser) {
+pub(crate) async fn visit_and_sign_in(login: &str) -> (harness::Stack, Browser) {
     logs();
     let stack = harness::Stack::start().await;
     let browser = Browser::start().await;
@@ -361,6 +362,50 @@ async fn a_dpo_counts_then_files_an_export_and_downloads_its_zip_with_checksums(
     browser.close().await;
 }
 
+/// Sends, from the page shown, a form that page does not offer its person (another person's:
+/// the page's token, `fields`) to the page's path and `suffix`; waits for the page (under
+/// `prefix`) that says why it was refused, and answers its words.
+pub(crate) async fn forge_form(browser: &Browser, suffix: &str, fields: &[(&str, &str)], prefix: &str) -> String {
+    browser
+        .client
+        .execute(
+            "const form = document.createElement('form');
+             form.method = 'post';
+             form.action = location.pathname + arguments[0];
+             form.appendChild(document.querySelector('input[name=csrf]').cloneNode());
+             for (const [name, value] of arguments[1]) {
+               const input = document.createElement('input');
+               input.name = name;
+               input.value = value;
+               form.appendChild(input);
+             }
+             const button = document.createElement('button');
+             button.id = 'forged';
+             form.appendChild(button);
+             document.body.appendChild(form);",
+            vec![suffix.into(), serde_json::json!(fields)],
+        )
+        .await
+        .unwrap();
+    browser
+        .click_on(Locator::Id("forged"), &Page::console_under(prefix, "#refusal"))
+        .await;
+    browser.text_of(Locator::Id("refusal")).await
+}
+
+/// Chooses the option `value` of the select `id` on the page shown.
+pub(crate) async fn choose(browser: &Browser, id: &str, value: &str) {
+    let option = format!("#{id} option[value='{value}']");
+    browser
+        .client
+        .find(Locator::Css(&option))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// The request's id, from the request page's URL.
 fn request_id(url: &str) -> String {
     url.trim_end_matches('/').rsplit('/').next().unwrap().to_owned()
@@ -370,27 +415,37 @@ fn request_id(url: &str) -> String {
 /// orchestrator answers the same person): no more, no fewer.
 async fn assert_buttons_follow(browser: &Browser, answer: &contracts::gdpr::GdprRequest) {
     use contracts::gdpr::AllowedAction;
-    let mut shown = Vec::new();
-    for (action, button) in [
+    let buttons = [
         (AllowedAction::Confirm, "confirm"),
         (AllowedAction::Extend, "extend"),
         (AllowedAction::Undo, "undo"),
         (AllowedAction::Download, "download"),
-    ] {
+    ];
+    assert_buttons_are(browser, &buttons, &answer.allowed_actions, answer.status.as_str()).await;
+}
+
+/// The page shown has exactly the buttons (`(action, id)`) of the actions in `allowed`, in
+/// `state` (what the orchestrator answers the same person): no more, no fewer.
+pub(crate) async fn assert_buttons_are<A: Copy + PartialEq + std::fmt::Debug>(
+    browser: &Browser,
+    buttons: &[(A, &str)],
+    allowed: &[A],
+    state: &str,
+) {
+    let mut shown = Vec::new();
+    for &(action, button) in buttons {
         let on_page = browser.client.find(Locator::Id(button)).await.is_ok();
         assert_eq!(
             on_page,
-            answer.allows(action),
-            "{button}: the page {} it, the orchestrator answered {:?} ({})",
+            allowed.contains(&action),
+            "{button}: the page {} it, the orchestrator answered {allowed:?} ({state})",
             if on_page { "shows" } else { "does not show" },
-            answer.allowed_actions,
-            answer.status.as_str()
         );
         if on_page {
             shown.push(action);
         }
     }
-    assert_eq!(shown, answer.allowed_actions);
+    assert_eq!(shown, allowed);
 }
 
 #[tokio::test]
@@ -412,28 +467,7 @@ async fn a_forget_offers_confirm_only_to_another_dpo_and_extend_and_undo_in_grac
     assert_buttons_follow(&browser, &to_dana).await;
     // Her confirmation sent anyway (the form a page of another DPO has): the orchestrator
     // refuses it, and her page says its reason.
-    client
-        .execute(
-            "const form = document.createElement('form');
-             form.method = 'post';
-             form.action = location.pathname + '/confirm';
-             const csrf = document.querySelector('input[name=csrf]').cloneNode();
-             form.appendChild(csrf);
-             const button = document.createElement('button');
-             button.id = 'forged-confirm';
-             form.appendChild(button);
-             document.body.appendChild(form);",
-            vec![],
-        )
-        .await
-        .unwrap();
-    browser
-        .click_on(
-            Locator::Id("forged-confirm"),
-            &Page::console_under("/gdpr/requests/", "#refusal"),
-        )
-        .await;
-    let reason = browser.text_of(Locator::Id("refusal")).await;
+    let reason = forge_form(&browser, "/confirm", &[], "/gdpr/requests/").await;
     assert!(reason.contains("four eyes"), "{reason}");
     browser.screenshot("gdpr-confirm-refused").await;
     browser.close().await;
@@ -499,13 +533,7 @@ async fn a_dpo_extends_a_requests_deadline_with_a_reason() {
     reload_until_status(&browser, &url, "awaiting_confirmation").await;
     let due_before = browser.text_of(Locator::Id("due")).await;
 
-    client
-        .find(Locator::Css("#months option[value='2']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    choose(&browser, "months", "2").await;
     client
         .find(Locator::Id("reason"))
         .await
