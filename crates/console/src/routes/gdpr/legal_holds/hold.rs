@@ -50,13 +50,11 @@ struct HoldPage {
 
 /// A window in words; none is every communication.
 fn window(window: Option<TimeWindow>) -> String {
-    match window {
-        None => "every communication".to_owned(),
-        Some(TimeWindow { from, to }) => format!(
-            "communications from {} until {}",
-            from.map_or_else(|| "the first".to_owned(), |at| at.to_string()),
-            to.map_or_else(|| "now on".to_owned(), |at| at.to_string())
-        ),
+    match window.map(|w| (w.from, w.to)) {
+        None | Some((None, None)) => "every communication".to_owned(),
+        Some((Some(from), None)) => format!("communications from {from} on"),
+        Some((None, Some(to))) => format!("communications before {to}"),
+        Some((Some(from), Some(to))) => format!("communications from {from} until {to} (not included)"),
     }
 }
 
