@@ -27,6 +27,8 @@ struct StepRow {
     counts: String,
     left_out: String,
     elsewhere: String,
+    /// What a legal hold kept from the purge, and on which basis.
+    kept: String,
 }
 
 #[derive(Template)]
@@ -55,6 +57,15 @@ struct RequestPage {
     steps: Vec<StepRow>,
     chain_verified: bool,
     audit: Vec<AuditRow>,
+}
+
+/// `{category} {n} ({basis}), …`: what a purge kept, counted, never named.
+fn kept(retained: &[contracts::legal_hold::Retained]) -> String {
+    retained
+        .iter()
+        .map(|r| format!("{} {} ({})", r.category, r.count, r.basis.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `{category} {n}, …`
@@ -103,6 +114,7 @@ async fn request_page(
                 .first()
                 .map(|copy| format!("{} record(s) in the {}", s.to_erase_elsewhere.len(), copy.system))
                 .unwrap_or_default(),
+            kept: kept(&s.retained),
         })
         .collect();
     let [confirm, extend, undo, download] = [
@@ -272,5 +284,31 @@ async fn bundle(
             tracing::error!(reason = %reason, "an export bundle could not be zipped");
             Ok(HttpResponse::InternalServerError().finish())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use contracts::legal_hold::{LegalBasis, Retained};
+
+    #[test]
+    fn what_a_purge_kept_is_listed_with_its_basis() {
+        let retained = [
+            Retained {
+                category: "communications".to_owned(),
+                basis: LegalBasis::LegalClaims,
+                count: 3,
+            },
+            Retained {
+                category: "genesysSubjects".to_owned(),
+                basis: LegalBasis::AuthorityRequest,
+                count: 1,
+            },
+        ];
+        assert_eq!(
+            super::kept(&retained),
+            "communications 3 (legal_claims), genesysSubjects 1 (authority_request)"
+        );
+        assert_eq!(super::kept(&[]), "");
     }
 }
