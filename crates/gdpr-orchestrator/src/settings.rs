@@ -1,7 +1,11 @@
 //! The `[gdpr]` section.
 
+use contracts::legal_hold::LegalBasis;
+use contracts::participant::StatutoryRule;
+use domain::{Channel, Direction, RecordDomain};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde_json::{Map, Value};
 use service_kit::configuration::Environment;
 use std::num::NonZeroU64;
 use std::time::Duration;
@@ -67,6 +71,143 @@ fn request_timeout<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<
         .ok_or_else(|| serde::de::Error::custom("gdpr.request_timeout_ms: must be at least 1"))
 }
 
+/// The key of the statutory retention rules.
+const RULES_KEY: &str = "gdpr.statutory_retention";
+
+/// `gdpr.statutory_retention`: an array of tables (`[[gdpr.statutory_retention]]` in a file), or
+/// the same array as JSON in one string (an environment variable cannot hold an array of tables),
+/// parsed into rules. Every problem is named by its key (`gdpr.statutory_retention[1].keep_days`),
+/// never by its value.
+fn statutory_rules<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<StatutoryRule>, D::Error> {
+    let entries = match Value::deserialize(deserializer)? {
+        Value::Array(entries) => entries,
+        Value::String(json) => match serde_json::from_str(&json) {
+            Ok(Value::Array(entries)) => entries,
+            _ => {
+                return Err(serde::de::Error::custom(format!(
+                    "{RULES_KEY}: as one string, must be a JSON array of rules"
+                )))
+            }
+        },
+        _ => {
+            return Err(serde::de::Error::custom(format!(
+                "{RULES_KEY}: must be an array of tables ([[{RULES_KEY}]])"
+            )))
+        }
+    };
+    let mut rules: Vec<StatutoryRule> = Vec::new();
+    let mut problems = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let key = format!("{RULES_KEY}[{index}]");
+        match statutory_rule(&key, entry) {
+            Ok(rule) if rules.iter().any(|other| other.name == rule.name) => {
+                problems.push(format!("{key}.name: names another rule's name again"));
+            }
+            Ok(rule) => rules.push(rule),
+            Err(mut found) => problems.append(&mut found),
+        }
+    }
+    if problems.is_empty() {
+        Ok(rules)
+    } else {
+        Err(serde::de::Error::custom(problems.join("; ")))
+    }
+}
+
+/// One `gdpr.statutory_retention` entry (`key`), or every problem it has.
+fn statutory_rule(key: &str, entry: &Value) -> Result<StatutoryRule, Vec<String>> {
+    let Value::Object(fields) = entry else {
+        return Err(vec![format!("{key}: must be a table")]);
+    };
+    let mut problems = Vec::new();
+    const FIELDS: [&str; 6] = ["name", "channels", "directions", "domains", "keep_days", "basis"];
+    for field in fields.keys().filter(|field| !FIELDS.contains(&field.as_str())) {
+        problems.push(format!(
+            "{key}.{field}: not a field of a rule (one of {})",
+            FIELDS.join(", ")
+        ));
+    }
+    let name = match fields.get("name") {
+        Some(Value::String(name)) if !name.trim().is_empty() => Some(name.trim().to_owned()),
+        _ => {
+            problems.push(format!("{key}.name: must be set (a name for the rule)"));
+            None
+        }
+    };
+    let channels = listed(key, fields, "channels", &mut problems, |v| Channel::parse(v).ok());
+    let directions = listed(key, fields, "directions", &mut problems, |v| Direction::parse(v).ok());
+    let domains = listed(key, fields, "domains", &mut problems, |v| RecordDomain::parse(v).ok());
+    let keep_days = match fields.get("keep_days") {
+        Some(Value::Number(n)) => n.as_u64(),
+        // As an environment variable or an override gives it.
+        Some(Value::String(text)) => text.trim().parse().ok(),
+        _ => None,
+    }
+    .and_then(|days| u32::try_from(days).ok())
+    .filter(|&days| days >= 1);
+    if keep_days.is_none() {
+        problems.push(format!("{key}.keep_days: must be a whole number of days, at least 1"));
+    }
+    let basis = fields.get("basis").and_then(Value::as_str).and_then(LegalBasis::parse);
+    if basis.is_none() {
+        let bases: Vec<_> = LegalBasis::ALL.iter().map(|b| b.as_str()).collect();
+        problems.push(format!("{key}.basis: must be one of {}", bases.join(", ")));
+    }
+    match (name, channels, directions, domains, keep_days, basis) {
+        (Some(name), Some(channels), Some(directions), Some(domains), Some(keep_days), Some(basis))
+            if problems.is_empty() =>
+        {
+            Ok(StatutoryRule {
+                name,
+                channels,
+                directions,
+                domains,
+                keep_days,
+                basis,
+            })
+        }
+        _ => Err(problems),
+    }
+}
+
+/// The list `field` of a rule (`key`), each value parsed by `parse`; absent: empty (any).
+fn listed<T>(
+    key: &str,
+    fields: &Map<String, Value>,
+    field: &str,
+    problems: &mut Vec<String>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Option<Vec<T>> {
+    let values = match fields.get(field) {
+        None => return Some(Vec::new()),
+        Some(Value::Array(values)) => values,
+        Some(_) => {
+            problems.push(format!("{key}.{field}: must be a list"));
+            return None;
+        }
+    };
+    let mut parsed = Vec::new();
+    for (index, value) in values.iter().enumerate() {
+        match value.as_str().and_then(&parse) {
+            Some(value) => parsed.push(value),
+            None => problems.push(format!("{key}.{field}[{index}]: {}", expected(field))),
+        }
+    }
+    (parsed.len() == values.len()).then_some(parsed)
+}
+
+/// What a value of a rule's list `field` must be.
+fn expected(field: &str) -> String {
+    match field {
+        "channels" => {
+            let names: Vec<_> = Channel::ALL.iter().map(|c| c.as_str()).collect();
+            format!("must be one of {}", names.join(", "))
+        }
+        "directions" => "must be INBOUND or OUTBOUND".to_owned(),
+        _ => "must be an upper-case domain (A-Z, 0-9, _) such as OTHER".to_owned(),
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct GdprSettings {
     pub result_ingest_url: Url,
@@ -107,6 +248,9 @@ pub struct GdprSettings {
     /// never deleted by age (`service_kit::queue::Policy::read` would accept it for any queue).
     #[serde(default)]
     dead_retention_days: Option<serde::de::IgnoredAny>,
+    /// `[[gdpr.statutory_retention]]`: records the law makes the bank keep ([`Self::statutory_rules`]).
+    #[serde(default, deserialize_with = "statutory_rules")]
+    statutory_retention: Vec<StatutoryRule>,
 }
 
 /// A participant and where it answers.
@@ -202,6 +346,12 @@ impl GdprSettings {
             .collect()
     }
 
+    /// The statutory retention rules: every purge call carries them (`ParticipantCall::rules`);
+    /// none unless the bank configures them.
+    pub fn statutory_rules(&self) -> &[StatutoryRule] {
+        &self.statutory_retention
+    }
+
     pub fn grace(&self) -> Duration {
         Duration::from_secs(self.grace_hours.saturating_mul(3600))
     }
@@ -216,5 +366,152 @@ impl GdprSettings {
 
     pub fn external_poll(&self) -> Duration {
         Duration::from_secs(self.external_poll_seconds.get())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use service_kit::configuration::{Settings, SettingsSources};
+
+    /// The docs' example (docs/configuration.md, `gdpr.statutory_retention`).
+    const MIFID: &str = r#"
+[[gdpr.statutory_retention]]
+name = "mifid2-client-communications"
+channels = ["VOICE", "EMAIL", "CHAT", "SMS", "VIDEO"]
+keep_days = 1826
+basis = "legal_obligation"
+
+[[gdpr.statutory_retention]]
+name = "mifid2-orders-by-phone"
+channels = ["voice"]
+directions = ["INBOUND", "OUTBOUND"]
+domains = ["ORDERS"]
+keep_days = 2557
+basis = "legal_obligation"
+"#;
+
+    /// The `[gdpr]` settings from the service's defaults with `extra` TOML after them.
+    fn load(extra: &str, overrides: &[(&str, &str)]) -> anyhow::Result<GdprSettings> {
+        let defaults = format!("{}\n{extra}", crate::SERVICE.default_config);
+        let mut all = vec![
+            ("gdpr.internal_token", "an-internal-token-of-some-length"),
+            ("auth.callers.dpo.token", "a-dpo-token-of-some-length-000"),
+            ("auth.callers.dpo.scopes", "dpo"),
+            ("application.environment", "development"),
+        ];
+        all.extend_from_slice(overrides);
+        let sources = SettingsSources {
+            service_defaults: &defaults,
+            file: None,
+            environment: false,
+            overrides: all.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        };
+        crate::gdpr_settings(&Settings::load(sources, crate::SERVICE.scopes)?)
+    }
+
+    fn mifid_rules() -> Vec<StatutoryRule> {
+        vec![
+            StatutoryRule {
+                name: "mifid2-client-communications".to_owned(),
+                channels: vec![
+                    Channel::Voice,
+                    Channel::Email,
+                    Channel::Chat,
+                    Channel::Sms,
+                    Channel::Video,
+                ],
+                directions: Vec::new(),
+                domains: Vec::new(),
+                keep_days: 1826,
+                basis: LegalBasis::LegalObligation,
+            },
+            StatutoryRule {
+                name: "mifid2-orders-by-phone".to_owned(),
+                channels: vec![Channel::Voice],
+                directions: vec![Direction::Inbound, Direction::Outbound],
+                domains: vec![RecordDomain::parse("ORDERS").unwrap()],
+                keep_days: 2557,
+                basis: LegalBasis::LegalObligation,
+            },
+        ]
+    }
+
+    #[test]
+    fn no_rule_unless_the_bank_configures_one() {
+        assert!(load("", &[]).unwrap().statutory_rules().is_empty());
+    }
+
+    #[test]
+    fn rules_are_parsed_into_their_types_from_a_file_or_from_one_json_string() {
+        assert_eq!(load(MIFID, &[]).unwrap().statutory_rules(), mifid_rules());
+        // APP__GDPR__STATUTORY_RETENTION holds one string: the same rules as JSON.
+        let json = serde_json::json!([
+            {"name": "mifid2-client-communications", "channels": ["VOICE", "EMAIL", "CHAT", "SMS", "VIDEO"],
+             "keep_days": 1826, "basis": "legal_obligation"},
+            {"name": "mifid2-orders-by-phone", "channels": ["voice"], "directions": ["INBOUND", "OUTBOUND"],
+             "domains": ["ORDERS"], "keep_days": "2557", "basis": "legal_obligation"}
+        ])
+        .to_string();
+        let settings = load("", &[("gdpr.statutory_retention", &json)]).unwrap();
+        assert_eq!(settings.statutory_rules(), mifid_rules());
+    }
+
+    #[test]
+    fn a_bad_rule_is_refused_at_start_naming_each_key_never_its_value() {
+        let bad = r#"
+[[gdpr.statutory_retention]]
+name = "kept"
+channels = ["PIGEON"]
+directions = ["SIDEWAYS"]
+domains = ["lower_case"]
+keep_days = 0
+basis = "because"
+colour = "blue"
+
+[[gdpr.statutory_retention]]
+name = "  "
+keep_days = 30
+
+[[gdpr.statutory_retention]]
+name = "twice"
+keep_days = 30
+basis = "legal_claims"
+
+[[gdpr.statutory_retention]]
+name = "twice"
+keep_days = 4294967296
+basis = "legal_claims"
+"#;
+        let refused = load(bad, &[]).unwrap_err().to_string();
+        for key in [
+            "gdpr.statutory_retention[0].channels[0]: must be one of VOICE, CHAT, EMAIL, SMS, VIDEO, OTHER",
+            "gdpr.statutory_retention[0].directions[0]: must be INBOUND or OUTBOUND",
+            "gdpr.statutory_retention[0].domains[0]: must be an upper-case domain",
+            "gdpr.statutory_retention[0].keep_days: must be a whole number of days, at least 1",
+            "gdpr.statutory_retention[0].basis: must be one of legal_claims, legal_obligation, authority_request",
+            "gdpr.statutory_retention[0].colour: not a field of a rule",
+            "gdpr.statutory_retention[1].name: must be set",
+            "gdpr.statutory_retention[1].basis: must be one of",
+            "gdpr.statutory_retention[3].keep_days: must be a whole number of days, at least 1",
+        ] {
+            assert!(refused.contains(key), "{key} in {refused}");
+        }
+        for value in ["PIGEON", "SIDEWAYS", "lower_case", "because", "blue"] {
+            assert!(!refused.contains(value), "{value} in {refused}");
+        }
+        let twice = "[[gdpr.statutory_retention]]\nname = \"twice\"\nkeep_days = 1\nbasis = \"legal_claims\"\n";
+        let refused = load(&twice.repeat(2), &[]).unwrap_err().to_string();
+        assert!(
+            refused.contains("gdpr.statutory_retention[1].name: names another rule's name again"),
+            "{refused}"
+        );
+        let refused = load("", &[("gdpr.statutory_retention", "VOICE for 5 years")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("gdpr.statutory_retention: as one string, must be a JSON array"),
+            "{refused}"
+        );
     }
 }
