@@ -252,11 +252,18 @@ impl GdprStore for CommunicationRecords {
         counts_if_any(COMMUNICATIONS, n)
     }
 
+    fn hold(&self, connection: &mut AnyConnection, request_id: Uuid, reach: &Reach<'_>) -> QueryResult<()> {
+        Records::hold_where(connection, request_id, of_customer(reach))?;
+        Records::hold_agents_where(connection, request_id, of_agent(reach))
+    }
+
+    /// Holds, and notes the pairs of the records held: what the customer gains there until the
+    /// purge is held too, and nothing comes back after it (a restriction does neither).
     fn forget(&self, connection: &mut AnyConnection, forget: &Forget<'_>) -> QueryResult<()> {
         let (request_id, reach) = (forget.request_id, &forget.reach);
-        let records = Records::hold_where(connection, request_id, of_customer(reach))?;
-        self.note_pairs(connection, request_id, reach, &records)?;
-        Records::hold_agents_where(connection, request_id, of_agent(reach))
+        self.hold(connection, request_id, reach)?;
+        let records = Records::held_rows(connection, request_id)?;
+        self.note_pairs(connection, request_id, reach, &records)
     }
 
     fn undo(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {

@@ -1,6 +1,7 @@
-//! gdpr-orchestrator's API: filing a GDPR request (EXPORT, FORGET, UNDO_FORGET), the request as
-//! answered (status, counts, deadlines, what may happen next), the DPO's decisions on it (confirm,
-//! extend, undo), and what is collected from it (the export bundle, the audit trail).
+//! gdpr-orchestrator's API: filing a GDPR request (EXPORT, FORGET, UNDO_FORGET, RESTRICT,
+//! LIFT_RESTRICTION), the request as answered (status, counts, deadlines, what may happen next),
+//! the DPO's decisions on it (confirm, extend, undo, lift), and what is collected from it (the
+//! export bundle, the audit trail).
 //!
 //! The orchestrator's routes take and return these types and its OpenAPI document is generated
 //! from them; the console and the `gdpr` command deserialise the same types. A request as served
@@ -18,16 +19,29 @@ pub enum RequestType {
     Export,
     Forget,
     UndoForget,
+    /// GDPR Art. 18: the subject's data is kept but hidden from every back-office use (as a
+    /// FORGET hides it, erasing nothing) until a LIFT_RESTRICTION lifts it; still exported.
+    Restrict,
+    /// Lifts a RESTRICT (`POST /gdpr/requests/{id}/lift`), once a second person confirmed it.
+    LiftRestriction,
 }
 
 impl RequestType {
-    pub const ALL: [Self; 3] = [Self::Export, Self::Forget, Self::UndoForget];
+    pub const ALL: [Self; 5] = [
+        Self::Export,
+        Self::Forget,
+        Self::UndoForget,
+        Self::Restrict,
+        Self::LiftRestriction,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Export => "EXPORT",
             Self::Forget => "FORGET",
             Self::UndoForget => "UNDO_FORGET",
+            Self::Restrict => "RESTRICT",
+            Self::LiftRestriction => "LIFT_RESTRICTION",
         }
     }
 
@@ -64,11 +78,19 @@ pub enum RequestStatus {
     /// FORGET in its grace window that an UNDO_FORGET is restoring: never purged.
     UndoRequested,
     /// FORGET never confirmed within `gdpr.confirmation_timeout_days`: its subject is erased.
+    /// (A LIFT_RESTRICTION never confirmed expires alike; its RESTRICT stays `restricted`.)
     Expired,
+    /// RESTRICT: the participants are hiding the subject's data.
+    Restricting,
+    /// RESTRICT: hidden everywhere (nothing erased; still exported) until a LIFT_RESTRICTION
+    /// lifts it. Answered: never overdue or extended.
+    Restricted,
+    /// RESTRICT: lifted by a LIFT_RESTRICTION; everything it hid shows again.
+    Lifted,
 }
 
 impl RequestStatus {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 18] = [
         Self::Received,
         Self::Blocked,
         Self::Counting,
@@ -84,6 +106,9 @@ impl RequestStatus {
         Self::Cancelled,
         Self::UndoRequested,
         Self::Expired,
+        Self::Restricting,
+        Self::Restricted,
+        Self::Lifted,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -103,6 +128,9 @@ impl RequestStatus {
             Self::Cancelled => "cancelled",
             Self::UndoRequested => "undo_requested",
             Self::Expired => "expired",
+            Self::Restricting => "restricting",
+            Self::Restricted => "restricted",
+            Self::Lifted => "lifted",
         }
     }
 
@@ -120,21 +148,24 @@ impl RequestStatus {
             | Self::Forgetting
             | Self::InGrace
             | Self::Purging
-            | Self::Undoing => true,
+            | Self::Undoing
+            | Self::Restricting => true,
             Self::AwaitingConfirmation
             | Self::Completed
             | Self::CompletedWithRetention
             | Self::Undone
             | Self::Cancelled
             | Self::UndoRequested
-            | Self::Expired => false,
+            | Self::Expired
+            | Self::Restricted
+            | Self::Lifted => false,
         }
     }
 
     /// Nothing more happens to it.
     pub const fn is_finished(self) -> bool {
         match self {
-            Self::Completed | Self::Undone | Self::Cancelled | Self::Expired => true,
+            Self::Completed | Self::Undone | Self::Cancelled | Self::Expired | Self::Lifted => true,
             Self::Received
             | Self::Blocked
             | Self::Counting
@@ -145,14 +176,17 @@ impl RequestStatus {
             | Self::Purging
             | Self::Undoing
             | Self::UndoRequested
-            | Self::CompletedWithRetention => false,
+            | Self::CompletedWithRetention
+            | Self::Restricting
+            // Stays until lifted (its subject is what the lift acts on).
+            | Self::Restricted => false,
         }
     }
 
-    /// The subject has the answer: finished, or erased but for what a legal hold keeps. Never
-    /// overdue, never extended.
+    /// The subject has the answer: finished, erased but for what a legal hold keeps, or
+    /// restricted (until lifted). Never overdue, never extended.
     pub const fn is_answered(self) -> bool {
-        self.is_finished() || matches!(self, Self::CompletedWithRetention)
+        self.is_finished() || matches!(self, Self::CompletedWithRetention | Self::Restricted)
     }
 }
 
@@ -198,8 +232,8 @@ impl StepState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AllowedAction {
-    /// `POST /gdpr/requests/{id}/confirm`: a FORGET awaiting confirmation, by someone four eyes
-    /// allow (never the person who filed it).
+    /// `POST /gdpr/requests/{id}/confirm`: a FORGET or a LIFT_RESTRICTION awaiting
+    /// confirmation, by someone four eyes allow (never the person who filed it).
     Confirm,
     /// `POST /gdpr/requests/{id}/extend`: an unfinished request with less than two months of
     /// extension granted.
@@ -207,6 +241,8 @@ pub enum AllowedAction {
     /// `POST /gdpr/requests/{id}/undo`: a FORGET (not a count) not yet confirmed, or in its grace
     /// window.
     Undo,
+    /// `POST /gdpr/requests/{id}/lift`: a RESTRICT (not a count) that is `restricted`.
+    Lift,
     /// `GET /gdpr/requests/{id}/export`: a completed EXPORT (not a count) whose bundle is kept.
     Download,
 }
@@ -230,7 +266,8 @@ pub struct SubjectInput {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FileRequest {
-    /// EXPORT, FORGET or UNDO_FORGET (any letter case; anything else is refused naming `/type`).
+    /// EXPORT, FORGET, UNDO_FORGET or RESTRICT (any letter case; anything else is refused naming
+    /// `/type`; a LIFT_RESTRICTION is filed with `POST /gdpr/requests/{id}/lift`).
     #[serde(rename = "type")]
     pub request_type: String,
     pub subject: SubjectInput,
@@ -266,6 +303,16 @@ pub struct UndoForget {
     pub reference: String,
 }
 
+/// `POST /gdpr/requests/{id}/lift`: a LIFT_RESTRICTION of this RESTRICT, filed under its own case
+/// number; it waits for a second person's confirmation. GDPR Art. 18(3): the DPO tells the
+/// subject before the restriction is lifted.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LiftRestriction {
+    /// The case number in the bank's ticketing.
+    pub reference: String,
+}
+
 /// `POST /gdpr/requests/{id}/extend`: an extension of the deadline.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -297,7 +344,7 @@ pub struct ListRequests {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GdprStep {
-    /// count, export, forget, purge or undo.
+    /// count, export, forget, purge, undo or restrict.
     pub phase: String,
     pub participant: String,
     pub state: StepState,
@@ -364,9 +411,10 @@ pub struct GdprRequest {
     /// category over every participant.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub left_out: BTreeMap<String, u64>,
-    /// What the caller who asked may do to it now, in this order: confirm, extend, undo,
+    /// What the caller who asked may do to it now, in this order: confirm, extend, undo, lift,
     /// download. Decided by the rules that accept or refuse each action, for this caller (four
-    /// eyes: never `confirm` to the person who filed a FORGET), at the time of the answer.
+    /// eyes: never `confirm` to the person who filed a FORGET or a LIFT_RESTRICTION), at the
+    /// time of the answer.
     pub allowed_actions: Vec<AllowedAction>,
     /// Each participant's part (the request alone; not in lists).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -537,6 +585,20 @@ mod tests {
             serde_json::to_value([AllowedAction::Confirm, AllowedAction::Download]).unwrap(),
             serde_json::json!(["confirm", "download"])
         );
+    }
+
+    #[test]
+    fn a_restriction_is_answered_while_it_stands_and_finished_once_lifted() {
+        use RequestStatus::{Lifted, Restricted, Restricting};
+        assert!(Restricting.is_active() && !Restricting.is_answered());
+        // Answered (never overdue), yet not finished: its subject stays for the lift.
+        assert!(!Restricted.is_active() && Restricted.is_answered() && !Restricted.is_finished());
+        assert!(!Lifted.is_active() && Lifted.is_finished());
+        assert_eq!(
+            RequestType::parse("lift_restriction"),
+            Some(RequestType::LiftRestriction)
+        );
+        assert_eq!(serde_json::to_value(AllowedAction::Lift).unwrap(), "lift");
     }
 
     #[test]

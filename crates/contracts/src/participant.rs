@@ -46,12 +46,24 @@ pub enum ParticipantAction {
     Forget,
     /// Restore what the forget hid, while it is not purged.
     Undo,
-    /// Delete what the forget hid, irreversibly; report what is left (zero).
+    /// Delete what the forget hid, irreversibly; report what is left (zero, but for what a
+    /// retention keeps: [`ParticipantReport::retained`]).
     Purge,
+    /// Hide the subject's data as a forget does (GDPR Art. 18 restriction), erasing nothing and
+    /// suppressing nothing that comes later; still exported. Lifted by `undo` under the same
+    /// request id.
+    Restrict,
 }
 
 impl ParticipantAction {
-    pub const ALL: [Self; 5] = [Self::Count, Self::Export, Self::Forget, Self::Undo, Self::Purge];
+    pub const ALL: [Self; 6] = [
+        Self::Count,
+        Self::Export,
+        Self::Forget,
+        Self::Undo,
+        Self::Purge,
+        Self::Restrict,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -60,6 +72,7 @@ impl ParticipantAction {
             Self::Forget => "forget",
             Self::Undo => "undo",
             Self::Purge => "purge",
+            Self::Restrict => "restrict",
         }
     }
 
@@ -197,7 +210,8 @@ pub struct ParticipantReport {
     /// A short, identifier-free explanation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// A forget's: copies delivered outside ccbridge, to erase there.
+    /// A forget's: copies delivered outside ccbridge, to erase there (a restriction's: to
+    /// restrict there, GDPR Art. 19).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub to_erase_elsewhere: Vec<ExternalCopy>,
     /// A purge's: what a retention kept of the request's rows (still hidden), per category and

@@ -1,5 +1,6 @@
-//! What a person may do to a request, decided on the request alone: confirm a FORGET (four
-//! eyes), undo it (or cancel it), extend a deadline. No I/O: the routes load, decide here, save.
+//! What a person may do to a request, decided on the request alone: confirm a FORGET or a
+//! LIFT_RESTRICTION (four eyes), undo a FORGET (or cancel it), lift a RESTRICT, extend a
+//! deadline. No I/O: the routes load, decide here, save.
 
 use crate::audit::Actor;
 use crate::store::{Request, Vouching};
@@ -47,12 +48,14 @@ pub struct Confirmer<'a> {
     pub vouched_by: Vouching,
 }
 
-/// Whether `by` may confirm `request` now (see [`confirm`]); changes nothing.
+/// Whether `by` may confirm `request` now (see [`confirm`]); changes nothing. A FORGET and a
+/// LIFT_RESTRICTION are confirmed by the same four eyes.
 pub fn may_confirm(request: &Request, by: Confirmer<'_>, four_eyes: FourEyes) -> Result<(), Refusal> {
-    if request.request_type != RequestType::Forget || request.status != RequestStatus::AwaitingConfirmation {
+    let kind = request.request_type.as_str();
+    let confirmable = matches!(request.request_type, RequestType::Forget | RequestType::LiftRestriction);
+    if !confirmable || request.status != RequestStatus::AwaitingConfirmation {
         return Err(Refusal::Conflict(format!(
-            "only a FORGET awaiting confirmation can be confirmed; this request is {} {}",
-            request.request_type.as_str(),
+            "only a FORGET or a LIFT_RESTRICTION awaiting confirmation can be confirmed; this request is {kind} {}",
             request.status.as_str()
         )));
     }
@@ -60,20 +63,23 @@ pub fn may_confirm(request: &Request, by: Confirmer<'_>, four_eyes: FourEyes) ->
         return Ok(());
     }
     if !by.vouched_by.is_person() {
-        return Err(Refusal::Forbidden(
-            "four eyes: a FORGET is confirmed by a signed-in person, not by a client acting as itself".to_owned(),
-        ));
+        return Err(Refusal::Forbidden(format!(
+            "four eyes: a {kind} is confirmed by a signed-in person, not by a client acting as itself"
+        )));
     }
     if four_eyes == FourEyes::Verified && by.vouched_by != Vouching::Provider {
-        return Err(Refusal::Forbidden(
-            "four eyes: a FORGET is confirmed by a person the identity provider signed in".to_owned(),
-        ));
+        return Err(Refusal::Forbidden(format!(
+            "four eyes: a {kind} is confirmed by a person the identity provider signed in"
+        )));
     }
     if four_eyes == FourEyes::Verified && request.requested_vouched_by != Some(Vouching::Provider) {
-        return Err(Refusal::Forbidden(
-            "four eyes: this FORGET was not filed by a person the identity provider signed in, so no second person can confirm it; cancel it (UNDO_FORGET) and file it again signed in"
-                .to_owned(),
-        ));
+        let instead = match request.request_type {
+            RequestType::LiftRestriction => "file the lift again signed in",
+            _ => "cancel it (UNDO_FORGET) and file it again signed in",
+        };
+        return Err(Refusal::Forbidden(format!(
+            "four eyes: this {kind} was not filed by a person the identity provider signed in, so no second person can confirm it; {instead}"
+        )));
     }
     let same_person = match request.requested_vouched_by {
         Some(filer) => filer == by.vouched_by && request.requested_by == by.actor.person,
@@ -81,15 +87,15 @@ pub fn may_confirm(request: &Request, by: Confirmer<'_>, four_eyes: FourEyes) ->
         None => request.requested_by == by.actor.person,
     };
     if same_person {
-        return Err(Refusal::Forbidden(
-            "four eyes: a FORGET is confirmed by another person than the one who filed it".to_owned(),
-        ));
+        return Err(Refusal::Forbidden(format!(
+            "four eyes: a {kind} is confirmed by another person than the one who filed it"
+        )));
     }
     Ok(())
 }
 
-/// Confirms a FORGET awaiting confirmation: it is carried out now and purged after `grace`.
-/// With four eyes, a client acting as itself may not confirm, nor the person who filed it
+/// Confirms a FORGET awaiting confirmation: it is carried out now and purged after `grace`; or a
+/// LIFT_RESTRICTION: its RESTRICT is lifted now (`grace` is not used). With four eyes, a client acting as itself may not confirm, nor the person who filed it
 /// (persons are compared by what vouched for them and their subject, never by a bare name);
 /// outside development ([`FourEyes::Verified`]) both the filer and the confirmer are persons the
 /// identity provider signed in. Returns the audit detail.
@@ -101,20 +107,55 @@ pub fn confirm(
     now: Timestamp,
 ) -> Result<Value, Refusal> {
     may_confirm(request, by, four_eyes)?;
-    let purge_after = later(now, grace)?;
-    request.status = RequestStatus::Forgetting;
+    let (to, purge_after) = match request.request_type {
+        RequestType::LiftRestriction => (RequestStatus::Undoing, None),
+        _ => (RequestStatus::Forgetting, Some(later(now, grace)?)),
+    };
+    request.status = to;
     request.confirmed_at = Some(now);
     request.confirmed_by = Some(by.actor.person.to_owned());
     request.confirmed_via = Some(by.actor.caller.to_owned());
-    request.purge_after = Some(purge_after);
+    request.purge_after = purge_after;
     request.next_attempt_at = now;
     request.updated_at = now;
-    Ok(json!({
+    let mut detail = json!({
         "from": RequestStatus::AwaitingConfirmation.as_str(),
-        "to": RequestStatus::Forgetting.as_str(),
-        "purgeAfter": purge_after,
+        "to": to.as_str(),
         "fourEyes": four_eyes != FourEyes::Off,
-    }))
+    });
+    if let Some(purge_after) = purge_after {
+        detail["purgeAfter"] = json!(purge_after);
+    }
+    Ok(detail)
+}
+
+/// Whether `by` may file a LIFT_RESTRICTION of `restrict` now: a RESTRICT (not a count) that is
+/// `restricted`; with four eyes outside development ([`FourEyes::Verified`]), by a person the
+/// identity provider signed in (or no second person could confirm it). The lift then waits for a
+/// second person's confirmation ([`confirm`]); GDPR Art. 18(3): the DPO tells the subject before
+/// confirming it.
+pub fn may_lift(restrict: &Request, by: Confirmer<'_>, four_eyes: FourEyes) -> Result<(), Refusal> {
+    let id = restrict.id;
+    if restrict.request_type != RequestType::Restrict || restrict.count_only {
+        return Err(Refusal::Conflict(format!(
+            "only a RESTRICT that is not a count can be lifted; request {id} is {}{}",
+            restrict.request_type.as_str(),
+            if restrict.count_only { " (a count)" } else { "" }
+        )));
+    }
+    match restrict.status {
+        RequestStatus::Restricted if four_eyes == FourEyes::Verified && by.vouched_by != Vouching::Provider => {
+            Err(Refusal::Forbidden(
+                "four eyes: a LIFT_RESTRICTION is filed by a person the identity provider signed in".to_owned(),
+            ))
+        }
+        RequestStatus::Restricted => Ok(()),
+        RequestStatus::Lifted => Err(Refusal::Conflict(format!("RESTRICT {id} is already lifted"))),
+        status => Err(Refusal::Conflict(format!(
+            "RESTRICT {id} is {}: it can be lifted once it is restricted",
+            status.as_str()
+        ))),
+    }
 }
 
 /// What an UNDO_FORGET does to its FORGET.
@@ -178,6 +219,9 @@ pub fn undo(forget: &Request, now: Timestamp) -> Result<Undo, Refusal> {
         RequestStatus::Expired => Err(Refusal::Conflict(format!(
             "FORGET {id} expired unconfirmed: nothing was hidden"
         ))),
+        RequestStatus::Restricting | RequestStatus::Restricted | RequestStatus::Lifted => Err(Refusal::Conflict(
+            format!("request {id} is in a RESTRICT's status: there is nothing to undo"),
+        )),
         RequestStatus::Received
         | RequestStatus::Blocked
         | RequestStatus::Counting
@@ -244,7 +288,8 @@ pub fn may_download(request: &Request) -> Result<(), Refusal> {
 }
 
 /// What `by` may do to `request` at `now`: each action offered exactly when the rule its route
-/// enforces ([`may_confirm`], [`may_extend`] by a month, [`undo`], [`may_download`]) accepts it,
+/// enforces ([`may_confirm`], [`may_extend`] by a month, [`undo`], [`may_lift`], [`may_download`])
+/// accepts it,
 /// so what is offered and what is accepted cannot disagree. In [`AllowedAction`]'s order.
 pub fn allowed_actions(
     request: &Request,
@@ -256,6 +301,7 @@ pub fn allowed_actions(
         (AllowedAction::Confirm, may_confirm(request, by, four_eyes).is_ok()),
         (AllowedAction::Extend, may_extend(request, 1).is_ok()),
         (AllowedAction::Undo, undo(request, now).is_ok()),
+        (AllowedAction::Lift, may_lift(request, by, four_eyes).is_ok()),
         (AllowedAction::Download, may_download(request).is_ok()),
     ]
     .into_iter()
@@ -429,6 +475,53 @@ mod tests {
     }
 
     #[test]
+    fn a_lift_is_filed_on_a_restricted_restrict_and_confirmed_by_another_person() {
+        let now = at("2026-11-21T10:00:00Z");
+        let (alice, bob) = (person("alice", Vouching::Provider), person("bob", Vouching::Provider));
+        let mut restrict = forget(RequestStatus::Restricted);
+        restrict.request_type = RequestType::Restrict;
+        may_lift(&restrict, alice, FourEyes::Verified).unwrap();
+        let named = person("carol", Vouching::DevelopmentHeader);
+        assert!(matches!(
+            may_lift(&restrict, named, FourEyes::Verified),
+            Err(Refusal::Forbidden(_))
+        ));
+        may_lift(&restrict, named, FourEyes::Named).unwrap();
+        for status in [
+            RequestStatus::Restricting,
+            RequestStatus::Lifted,
+            RequestStatus::Completed,
+        ] {
+            restrict.status = status;
+            let refused = may_lift(&restrict, alice, FourEyes::Verified);
+            assert!(matches!(refused, Err(Refusal::Conflict(_))), "{status:?}");
+        }
+        restrict.status = RequestStatus::Restricted;
+        restrict.count_only = true;
+        assert!(matches!(
+            may_lift(&restrict, alice, FourEyes::Verified),
+            Err(Refusal::Conflict(_))
+        ));
+        assert!(matches!(
+            may_lift(&forget(RequestStatus::InGrace), alice, FourEyes::Verified),
+            Err(Refusal::Conflict(_))
+        ));
+
+        let mut lift = forget(RequestStatus::AwaitingConfirmation);
+        lift.request_type = RequestType::LiftRestriction;
+        let refused = confirm(&mut lift, alice, FourEyes::Verified, GRACE, now);
+        assert!(
+            matches!(&refused, Err(Refusal::Forbidden(reason)) if reason.contains("LIFT_RESTRICTION")),
+            "{refused:?}"
+        );
+        let detail = confirm(&mut lift, bob, FourEyes::Verified, GRACE, now).unwrap();
+        assert_eq!(lift.status, RequestStatus::Undoing);
+        assert_eq!(lift.confirmed_by.as_deref(), Some("bob"));
+        assert_eq!(lift.purge_after, None, "a lift purges nothing");
+        assert_eq!(detail["to"], "undoing");
+    }
+
+    #[test]
     fn deadlines_extend_by_two_months_at_most() {
         let now = at("2026-11-21T10:00:00Z");
         let mut request = forget(RequestStatus::Counting);
@@ -464,7 +557,7 @@ mod tests {
             },
         ];
         for status in RequestStatus::ALL {
-            for request_type in [RequestType::Export, RequestType::Forget, RequestType::UndoForget] {
+            for request_type in RequestType::ALL {
                 for (count_only, erased, extension_months) in
                     [(false, false, 0), (true, false, 0), (false, true, 0), (false, false, 2)]
                 {
@@ -489,6 +582,7 @@ mod tests {
                                     extend(&mut request.clone(), 1, "x".to_owned(), now).is_ok(),
                                 ),
                                 (AllowedAction::Undo, undo(&request, now).is_ok()),
+                                (AllowedAction::Lift, may_lift(&request, by, four_eyes).is_ok()),
                                 (AllowedAction::Download, may_download(&request).is_ok()),
                             ]
                             .into_iter()

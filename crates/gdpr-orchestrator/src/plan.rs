@@ -38,14 +38,22 @@ pub fn next(
 ) -> Result<Next, Unplannable> {
     let done = |phase| phase_done(steps, participants, phase);
     Ok(match request.request_type {
-        RequestType::UndoForget if done(ParticipantAction::Undo) => Next::Finish,
-        RequestType::UndoForget => Next::Run(ParticipantAction::Undo),
-        RequestType::Export => match (done(ParticipantAction::Count), request.count_only) {
-            (false, _) => Next::Run(ParticipantAction::Count),
-            (true, true) => Next::Finish,
-            (true, false) if done(ParticipantAction::Export) => Next::Finish,
-            (true, false) => Next::Run(ParticipantAction::Export),
-        },
+        // A lift waits for a second person; then it lifts the RESTRICT's holds (under its id).
+        RequestType::LiftRestriction if request.confirmed_at.is_none() => Next::AwaitConfirmation,
+        RequestType::UndoForget | RequestType::LiftRestriction if done(ParticipantAction::Undo) => Next::Finish,
+        RequestType::UndoForget | RequestType::LiftRestriction => Next::Run(ParticipantAction::Undo),
+        RequestType::Export | RequestType::Restrict => {
+            let then = match request.request_type {
+                RequestType::Restrict => ParticipantAction::Restrict,
+                _ => ParticipantAction::Export,
+            };
+            match (done(ParticipantAction::Count), request.count_only) {
+                (false, _) => Next::Run(ParticipantAction::Count),
+                (true, true) => Next::Finish,
+                (true, false) if done(then) => Next::Finish,
+                (true, false) => Next::Run(then),
+            }
+        }
         RequestType::Forget => {
             if request.confirmed_at.is_none() {
                 return Ok(match (done(ParticipantAction::Count), request.count_only) {
@@ -78,7 +86,10 @@ pub fn order(phase: ParticipantAction, mut participants: Vec<Participant>) -> Ve
     match phase {
         ParticipantAction::Count => participants.sort_by_key(|p| p.name != PAIRING),
         ParticipantAction::Undo => participants.reverse(),
-        ParticipantAction::Export | ParticipantAction::Forget | ParticipantAction::Purge => {}
+        ParticipantAction::Export
+        | ParticipantAction::Forget
+        | ParticipantAction::Purge
+        | ParticipantAction::Restrict => {}
     }
     participants
 }
@@ -179,6 +190,33 @@ mod tests {
         export.count_only = false;
         steps.extend(done(&export, ParticipantAction::Export));
         assert_eq!(next(&export, &steps, &all, now), Ok(Next::Finish));
+    }
+
+    #[test]
+    fn a_restrict_counts_then_restricts_and_a_lift_waits_for_its_confirmation_then_undoes() {
+        let mut restrict = request(RequestType::Restrict);
+        let now = at("2026-11-21T10:00:00Z");
+        let all = participants();
+        assert_eq!(next(&restrict, &[], &all, now), Ok(Next::Run(ParticipantAction::Count)));
+        let mut steps = done(&restrict, ParticipantAction::Count);
+        assert_eq!(
+            next(&restrict, &steps, &all, now),
+            Ok(Next::Run(ParticipantAction::Restrict))
+        );
+        steps.extend(done(&restrict, ParticipantAction::Restrict));
+        assert_eq!(next(&restrict, &steps, &all, now), Ok(Next::Finish));
+        restrict.count_only = true;
+        assert_eq!(
+            next(&restrict, &done(&restrict, ParticipantAction::Count), &all, now),
+            Ok(Next::Finish)
+        );
+
+        let mut lift = request(RequestType::LiftRestriction);
+        assert_eq!(next(&lift, &[], &all, now), Ok(Next::AwaitConfirmation));
+        lift.confirmed_at = Some(now);
+        assert_eq!(next(&lift, &[], &all, now), Ok(Next::Run(ParticipantAction::Undo)));
+        let steps = done(&lift, ParticipantAction::Undo);
+        assert_eq!(next(&lift, &steps, &all, now), Ok(Next::Finish));
     }
 
     #[test]

@@ -190,7 +190,8 @@ pub trait HeldTable {
     /// The rows no request holds.
     fn visible() -> Filter<Self::Table>;
     /// What an export shows: the rows no request holds, and those a purge kept for a legal hold
-    /// (restricted, yet the subject's to see), not those a FORGET in grace holds.
+    /// or a RESTRICT holds (restricted, yet the subject's to see: both are noted in
+    /// `gdpr_retained`), not those a FORGET in grace holds.
     fn exportable() -> Filter<Self::Table>;
     /// The rows `ids` names.
     fn among(ids: Vec<DbUuid>) -> Filter<Self::Table>;

@@ -2,7 +2,7 @@
 //! database: each implements [`GdprStore`] and mounts [`config`], so every participant answers the
 //! same routes the same way.
 //!
-//! - `POST /internal/gdpr/requests/{requestId}/{count|export|forget|undo|purge}` with a
+//! - `POST /internal/gdpr/requests/{requestId}/{count|export|forget|undo|purge|restrict}` with a
 //!   [`ParticipantCall`] body → [`ParticipantReport`];
 //! - `GET /internal/gdpr/requests/{requestId}` → what the request holds hidden here.
 //!
@@ -12,6 +12,10 @@
 //! request's holds, purge deletes the rows it holds except those a legal hold's retention
 //! covers, which stay held and are reported kept ([`retention`]). Repeating a call changes
 //! nothing more.
+//!
+//! Restrict (GDPR Art. 18) holds the subject's rows as a forget does ([`GdprStore::hold`]), without
+//! what only an erasure needs, and notes them restricted, so that an export still finds them
+//! ([`retention::restrict`]); undo under the same request id lifts it.
 //!
 //! Who a request reaches ([`Reach`]): rows the bank attributed to one of the request's customer
 //! ids; rows attributed to nobody that one of the subject's handles or interactions finds; never a
@@ -123,8 +127,15 @@ pub trait GdprStore: Send + Sync + 'static {
     /// What the subject's handles or interactions find that is attributed to a customer outside
     /// the request, per category ([`counts_if_any`]): left alone by a forget, and counted.
     fn left_out(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<CategoryCounts>;
-    /// Holds the subject's rows under the forget's request.
-    fn forget(&self, connection: &mut AnyConnection, forget: &Forget<'_>) -> QueryResult<()>;
+    /// Holds the subject's rows under `request_id`: hidden from every read path, erasing
+    /// nothing. What a forget and a restriction (GDPR Art. 18) both do.
+    fn hold(&self, connection: &mut AnyConnection, request_id: Uuid, reach: &Reach<'_>) -> QueryResult<()>;
+    /// Holds the subject's rows under the forget's request ([`GdprStore::hold`]); a store whose
+    /// erasure needs more at once (what keeps later copies of the subject out) adds it here, so a
+    /// restriction never does it.
+    fn forget(&self, connection: &mut AnyConnection, forget: &Forget<'_>) -> QueryResult<()> {
+        self.hold(connection, forget.request_id, &forget.reach)
+    }
     /// Lifts `request_id`'s holds. A row another request still holds stays hidden.
     fn undo(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()>;
     /// Deletes (or, for an agent, blanks) what the purge's request holds, but for what one of its
@@ -306,7 +317,7 @@ pub fn parse_action(value: &str) -> Result<ParticipantAction, ApiError> {
     ParticipantAction::parse(value).ok_or_else(|| {
         ApiError::Validation(vec![FieldProblem::parameter(
             "action",
-            "must be one of count, export, forget, undo, purge",
+            "must be one of count, export, forget, undo, purge, restrict",
         )])
     })
 }
@@ -331,9 +342,10 @@ async fn act<S: GdprStore>(
 ) -> Result<HttpResponse, ApiError> {
     let (request_id, action) = call_target(path.into_inner())?;
     let attributed_elsewhere = match action {
-        ParticipantAction::Count | ParticipantAction::Export | ParticipantAction::Forget => {
-            store.attributed_elsewhere(&pool, &call.subject).await?
-        }
+        ParticipantAction::Count
+        | ParticipantAction::Export
+        | ParticipantAction::Forget
+        | ParticipantAction::Restrict => store.attributed_elsewhere(&pool, &call.subject).await?,
         ParticipantAction::Undo | ParticipantAction::Purge => BTreeSet::new(),
     };
     // What each retention's subject reaches here, by the same rules as a request's.
@@ -372,9 +384,15 @@ async fn act<S: GdprStore>(
                     let report = store.export(c, &reach)?;
                     with_left_out(store.as_ref(), c, &reach, report)
                 }
-                ParticipantAction::Forget => {
+                ParticipantAction::Forget | ParticipantAction::Restrict => {
                     let left_out = store.left_out(c, &reach)?;
-                    store.forget(c, &Forget::new(request_id, reach, &call))?;
+                    if action == ParticipantAction::Forget {
+                        store.forget(c, &Forget::new(request_id, reach, &call))?;
+                    } else {
+                        // Hidden as a forget hides, yet the subject's to see in an export.
+                        store.hold(c, request_id, &reach)?;
+                        retention::restrict(c, request_id)?;
+                    }
                     let held = store.held(c, request_id)?;
                     let mut report = forget_report(store.as_ref(), c, request_id, held)?;
                     report.left_out = left_out;
@@ -399,9 +417,10 @@ async fn act<S: GdprStore>(
             // lock first, or a writer committing in between would fail them.
             match action {
                 ParticipantAction::Count | ParticipantAction::Export => c.transaction(run),
-                ParticipantAction::Forget | ParticipantAction::Undo | ParticipantAction::Purge => {
-                    service_kit::database::write_transaction(c, run)
-                }
+                ParticipantAction::Forget
+                | ParticipantAction::Undo
+                | ParticipantAction::Purge
+                | ParticipantAction::Restrict => service_kit::database::write_transaction(c, run),
             }
             .map_err(ApiError::from)
         })
@@ -454,8 +473,8 @@ pub fn counts_if_any(category: &str, n: i64) -> QueryResult<CategoryCounts> {
 #[openapi(paths(participant_call, participant_status), components(schemas(ParticipantAction)))]
 pub struct ParticipantApi;
 
-/// Count, export, forget, undo or purge the subject's data under the orchestrator's request id.
-/// Idempotent per request id. Refused (403) unless gdpr-orchestrator signed the call.
+/// Count, export, forget, undo, purge or restrict the subject's data under the orchestrator's
+/// request id. Idempotent per request id. Refused (403) unless gdpr-orchestrator signed the call.
 #[utoipa::path(
     post,
     path = "/internal/gdpr/requests/{requestId}/{action}",

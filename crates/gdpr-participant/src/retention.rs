@@ -13,6 +13,9 @@
 //! Every participant's database has the table `gdpr_retained (request_id, kind, row_id, basis)`
 //! beside `gdpr_holds` (the same kinds). The orchestrator sends every retention in force with each
 //! purge, so a purge of another request over the same rows keeps them too.
+//!
+//! A RESTRICT (GDPR Art. 18) notes the rows it holds here too, on the basis [`RESTRICTION`]
+//! ([`restrict`]), so that they are exported the same way; no purge ever runs under it.
 
 use crate::holds::{changed, chunked, Filter, HeldTable, CHUNK};
 use crate::Reach;
@@ -153,6 +156,35 @@ fn note(
                 gdpr_retained::kind.eq(kind),
                 gdpr_retained::row_id.eq(DbUuid(row)),
                 gdpr_retained::basis.eq(basis.as_str()),
+            )
+        })
+        .collect();
+    crate::insert_new!(connection, gdpr_retained::table, rows)?;
+    Ok(())
+}
+
+/// The basis a restriction's rows are noted on in `gdpr_retained`, beside the legal bases a purge
+/// notes ([`restrict`]).
+pub const RESTRICTION: &str = "restriction";
+
+/// A restriction (GDPR Art. 18): every row `request_id` holds, of every kind, is noted kept under
+/// it on [`RESTRICTION`], so that an export still finds it ([`HeldTable::exportable`]: the
+/// subject's right of access stands) while the holds hide it from everything else. Undoing the
+/// request ([`HeldTable::release`]) drops the notes with the holds. Repeating it changes nothing.
+pub fn restrict(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {
+    use crate::holds::gdpr_holds;
+    let held: Vec<(String, DbUuid)> = gdpr_holds::table
+        .filter(gdpr_holds::request_id.eq(DbUuid(request_id)))
+        .select((gdpr_holds::kind, gdpr_holds::row_id))
+        .load(connection)?;
+    let rows: Vec<_> = held
+        .into_iter()
+        .map(|(kind, row)| {
+            (
+                gdpr_retained::request_id.eq(DbUuid(request_id)),
+                gdpr_retained::kind.eq(kind),
+                gdpr_retained::row_id.eq(row),
+                gdpr_retained::basis.eq(RESTRICTION),
             )
         })
         .collect();

@@ -1,8 +1,9 @@
 //! The GDPR participant for Genesys Cloud, on the contract every ccbridge service serves
 //! (`gdpr_participant`). Genesys Cloud cannot hide data and undo, so:
 //! count = subject searches; export = a GDPR_EXPORT; forget and undo change nothing there (said in
-//! `detail`); purge = a GDPR_DELETE with `deleteConfirmed=true`, only reached after the
-//! orchestrator's confirmation and grace window. Submissions answer `pending_external` with the
+//! `detail`; so does restrict, which Genesys Cloud has no equivalent of); purge = a GDPR_DELETE
+//! with `deleteConfirmed=true`, only reached after the orchestrator's confirmation and grace
+//! window. Submissions answer `pending_external` with the
 //! Genesys request ids as `externalRef`; the status call follows them until COMPLETED or ERROR.
 //! Stateless: a repeated call that brings its `externalRef` follows the same Genesys requests.
 //! A purge whose subject a legal hold touches submits nothing ([`held_back`]): the orchestrator
@@ -76,6 +77,14 @@ async fn act(
         ParticipantAction::Forget | ParticipantAction::Undo => {
             let mut report = ParticipantReport::done(CategoryCounts::new());
             report.detail = Some("Genesys Cloud cannot hide and restore: its data is deleted by the purge".to_owned());
+            report
+        }
+        // Nothing here pretends to restrict: the DPO restricts the subject in Genesys Cloud by
+        // hand (the step's detail says so on the request).
+        ParticipantAction::Restrict => {
+            let mut report = ParticipantReport::done(CategoryCounts::new());
+            report.detail =
+                Some("Genesys Cloud has no restriction of processing: restrict the subject there by hand".to_owned());
             report
         }
     };

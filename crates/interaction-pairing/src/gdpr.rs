@@ -15,7 +15,7 @@ use contracts::participant::{CategoryCounts, ParticipantReport};
 use diesel::prelude::*;
 use domain::{InteractionId, Timestamp};
 use gdpr_participant::holds::{Filter, HeldTable};
-use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Purge, Reach};
+use gdpr_participant::{counts, counts_if_any, GdprStore, Purge, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use uuid::Uuid;
@@ -135,8 +135,7 @@ impl GdprStore for Pairings {
         counts_if_any(PAIRINGS, PairingRows::count_where(connection, Box::new(elsewhere))?)
     }
 
-    fn forget(&self, connection: &mut AnyConnection, forget: &Forget<'_>) -> QueryResult<()> {
-        let (request_id, reach) = (forget.request_id, &forget.reach);
+    fn hold(&self, connection: &mut AnyConnection, request_id: Uuid, reach: &Reach<'_>) -> QueryResult<()> {
         PairingRows::hold_where(connection, request_id, of_customer(reach))?;
         OutboxRows::hold_where(connection, request_id, assignments_of(reach))?;
         Ok(())

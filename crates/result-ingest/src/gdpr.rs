@@ -211,12 +211,19 @@ impl GdprStore for WebhookResults {
         Ok(report)
     }
 
-    fn forget(&self, connection: &mut AnyConnection, forget: &Forget<'_>) -> QueryResult<()> {
-        let (request_id, reach) = (forget.request_id, &forget.reach);
+    fn hold(&self, connection: &mut AnyConnection, request_id: Uuid, reach: &Reach<'_>) -> QueryResult<()> {
         lock_out_webhook_batches(connection)?;
-        use suppressions::dsl as s;
         Events::hold_where(connection, request_id, of_customer(reach))?;
         Events::hold_agents_where(connection, request_id, of_agent(reach))?;
+        Ok(())
+    }
+
+    /// Holds, and suppresses results of the subject from before the forget that come later (a
+    /// restriction does not: what comes later is processed as usual).
+    fn forget(&self, connection: &mut AnyConnection, forget: &Forget<'_>) -> QueryResult<()> {
+        let (request_id, reach) = (forget.request_id, &forget.reach);
+        self.hold(connection, request_id, reach)?;
+        use suppressions::dsl as s;
         // The suppressions: what keeps results of the subject from before the forget that come
         // later out.
         let (request, at) = (DbUuid(request_id), DbTimestamp::from(forget.forgotten_at));

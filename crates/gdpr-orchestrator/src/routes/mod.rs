@@ -14,6 +14,7 @@ mod views;
         requests::list,
         requests::get_request,
         requests::undo,
+        requests::lift,
         decisions::confirm,
         decisions::extend,
         collect::export,
@@ -25,7 +26,7 @@ mod views;
         legal_holds::withdraw,
         legal_holds::audit_log
     ),
-    tags((name = "gdpr", description = "Export Me, Forget Me and Undo Forget across ccbridge and Genesys Cloud"))
+    tags((name = "gdpr", description = "Export Me, Forget Me, Undo Forget and Restriction (Art. 18) across ccbridge and Genesys Cloud"))
 )]
 struct Api;
 

@@ -4,14 +4,15 @@
 use super::common::{actor, load_with_steps, lock, parse_id, refused, store_error, viewer, vouching};
 use super::views::{answer, view};
 use crate::audit::{self, Actor};
-use crate::lifecycle::{self};
+use crate::lifecycle::{self, Confirmer};
 use crate::scopes::Dpo;
 use crate::store::{self, Request, Step, Vouching};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use contracts::gdpr::{
-    FileRequest, FiledRequest, GdprRequest, ListRequests, RequestPage, RequestStatus, RequestType, UndoForget,
+    FileRequest, FiledRequest, GdprRequest, LiftRestriction, ListRequests, RequestPage, RequestStatus, RequestType,
+    UndoForget,
 };
 use domain::gdpr::{due_after_months, DataSubject, SubjectInput};
 use domain::Timestamp;
@@ -31,7 +32,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(list).wrap(dpo())),
     )
     .service(web::resource("/gdpr/requests/{id}").route(web::get().to(get_request).wrap(dpo())))
-    .service(web::resource("/gdpr/requests/{id}/undo").route(web::post().to(undo).wrap(dpo())));
+    .service(web::resource("/gdpr/requests/{id}/undo").route(web::post().to(undo).wrap(dpo())))
+    .service(web::resource("/gdpr/requests/{id}/lift").route(web::post().to(lift).wrap(dpo())));
 }
 
 /// The case number, trimmed, or the problem naming `/reference`.
@@ -75,8 +77,17 @@ pub(crate) async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let mut problems = Vec::new();
     let request_type = RequestType::parse(&body.request_type);
-    if request_type.is_none() {
-        problems.push(FieldProblem::new("/type", "must be one of EXPORT, FORGET, UNDO_FORGET"));
+    match request_type {
+        None => problems.push(FieldProblem::new(
+            "/type",
+            "must be one of EXPORT, FORGET, UNDO_FORGET, RESTRICT",
+        )),
+        // A lift names the RESTRICT it lifts, which a subject alone does not.
+        Some(RequestType::LiftRestriction) => problems.push(FieldProblem::new(
+            "/type",
+            "a LIFT_RESTRICTION is filed with POST /gdpr/requests/{id}/lift on the RESTRICT",
+        )),
+        Some(_) => {}
     }
     let subject = DataSubject::parse(&subject_input(body.subject), &orchestrator.handles).map_err(|subject_problems| {
         subject_problems
@@ -129,7 +140,12 @@ pub(crate) async fn create(
                     RequestType::UndoForget => Some(store::find_latest_forget(c, &fingerprint)?.ok_or_else(|| {
                         ApiError::Conflict("there is no FORGET request for this subject to undo".to_owned())
                     })?),
-                    RequestType::Export | RequestType::Forget => None,
+                    RequestType::Export | RequestType::Forget | RequestType::Restrict => None,
+                    RequestType::LiftRestriction => {
+                        return Err(ApiError::Unexpected(anyhow::anyhow!(
+                            "a LIFT_RESTRICTION passed the door of POST /gdpr/requests"
+                        )))
+                    }
                 };
                 file(c, &keys, &by, filing, subject, fingerprint, undo_of, now)
             })
@@ -163,7 +179,8 @@ pub(super) fn subject_input(subject: contracts::gdpr::SubjectInput) -> SubjectIn
 }
 
 /// Files `filing` for `subject` in the caller's transaction: answers the subject's open request
-/// of the same type and kind when there is one; an UNDO_FORGET undoes the FORGET `undo_of`.
+/// of the same type and kind when there is one; an UNDO_FORGET undoes the FORGET `undo_of`, a
+/// LIFT_RESTRICTION lifts the RESTRICT `undo_of` once confirmed (it waits for that).
 #[allow(clippy::too_many_arguments)]
 fn file(
     c: &mut AnyConnection,
@@ -196,7 +213,22 @@ fn file(
             let (subject, status) = undo_target(c, orchestrator, id, forget, actor(caller))?;
             (subject, Some(forget), status)
         }
-        (RequestType::Export | RequestType::Forget, None) => (subject, None, RequestStatus::Received),
+        (RequestType::LiftRestriction, Some(restrict)) => {
+            // The RESTRICT's story shows the lift asked for; it stays restricted until then.
+            audit::audit(
+                c,
+                &orchestrator.keys.audit,
+                restrict,
+                actor(caller),
+                "lift_requested",
+                &json!({ "by": id }),
+                now,
+            )?;
+            (subject, Some(restrict), RequestStatus::AwaitingConfirmation)
+        }
+        (RequestType::Export | RequestType::Forget | RequestType::Restrict, None) => {
+            (subject, None, RequestStatus::Received)
+        }
         (request_type, undo_of) => {
             return Err(ApiError::Unexpected(anyhow::anyhow!(
                 "a {} filed with undo_of {undo_of:?}",
@@ -306,19 +338,87 @@ pub(crate) async fn undo(
     path: web::Path<String>,
     JsonBody(body): JsonBody<UndoForget>,
 ) -> Result<HttpResponse, ApiError> {
-    let forget_id = parse_id(&path)?;
-    let reference = reference(&body.reference).map_err(|problem| ApiError::Validation(vec![problem]))?;
-    let caller = caller.into_inner();
+    let filing = against(RequestType::UndoForget, &path, &body.reference)?;
+    file_against(pool, orchestrator, caller.into_inner(), filing).await
+}
+
+/// `POST /gdpr/requests/{id}/lift`: files a LIFT_RESTRICTION of this RESTRICT (offered as `lift`
+/// in its `allowedActions`). It waits `awaiting_confirmation` until a second person confirms it
+/// (`POST /gdpr/requests/{lift id}/confirm`, the same four eyes as a FORGET's); then the
+/// participants lift the RESTRICT's holds and it becomes `lifted`. GDPR Art. 18(3): the DPO tells
+/// the subject before confirming.
+#[utoipa::path(
+    post,
+    path = "/gdpr/requests/{id}/lift",
+    tag = "gdpr",
+    request_body = LiftRestriction,
+    params(
+        ("X-Person-Token" = Option<String>, Header, description = "The person a delegating client acts for: their access token (JWT) from the bank's identity provider, verified against auth.persons"),
+        ("X-Acting-User" = Option<String>, Header, description = "Development only: the person a delegating client acts for, by name (refused outside development)"),
+        ("id" = Uuid, Path, description = "The RESTRICT's id")
+    ),
+    responses(
+        (status = 201, description = "The LIFT_RESTRICTION, filed: awaiting another person's confirmation", body = FiledRequest),
+        (status = 200, description = "A repeat: this RESTRICT already has a LIFT_RESTRICTION under this reference (whatever its state now), or the subject has an unfinished one: that one", body = FiledRequest),
+        (status = 403, description = "Four eyes outside development: filed without a person the identity provider signed in (X-Person-Token), whom a second person could then confirm", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a RESTRICT (or a count), not restricted yet, or already lifted", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+#[tracing::instrument(
+    name = "lift gdpr restriction",
+    skip_all,
+    fields(gdpr_request_id, request_type = "LIFT_RESTRICTION")
+)]
+pub(crate) async fn lift(
+    pool: web::Data<DbPool>,
+    orchestrator: web::Data<Orchestrator>,
+    caller: web::ReqData<Caller>,
+    path: web::Path<String>,
+    JsonBody(body): JsonBody<LiftRestriction>,
+) -> Result<HttpResponse, ApiError> {
+    let filing = against(RequestType::LiftRestriction, &path, &body.reference)?;
+    file_against(pool, orchestrator, caller.into_inner(), filing).await
+}
+
+/// An UNDO_FORGET or a LIFT_RESTRICTION of the request `id` (the path's) under `reference`,
+/// validated (a problem names `id` or `/reference`).
+struct Against {
+    target_id: Uuid,
+    filing: Filing,
+}
+
+fn against(request_type: RequestType, id: &str, text: &str) -> Result<Against, ApiError> {
+    let target_id = parse_id(id)?;
+    let reference = reference(text).map_err(|problem| ApiError::Validation(vec![problem]))?;
+    Ok(Against {
+        target_id,
+        filing: Filing {
+            request_type,
+            count_only: false,
+            reference,
+        },
+    })
+}
+
+/// Files an UNDO_FORGET or a LIFT_RESTRICTION against its target request, with the target's
+/// subject, as `POST /gdpr/requests` would.
+async fn file_against(
+    pool: web::Data<DbPool>,
+    orchestrator: web::Data<Orchestrator>,
+    caller: Caller,
+    Against { target_id, filing }: Against,
+) -> Result<HttpResponse, ApiError> {
     let now = Timestamp::now();
     let keys = orchestrator.clone();
     let by = caller.clone();
     let filed = pool
         .run(move |c| {
             write_transaction(c, |c| {
-                let forget = lock(c, forget_id)?;
-                // A repeat first (the same FORGET, the same reference): the UNDO_FORGET it filed,
-                // whatever the FORGET's state has become since.
-                if let Some(open) = store::find_undo_of(c, forget_id, &reference)? {
+                let target = lock(c, target_id)?;
+                // A repeat first (the same target, the same reference): the request it filed,
+                // whatever the target's state has become since.
+                if let Some(open) = store::find_undo_of(c, filing.request_type, target_id, &filing.reference)? {
                     let steps = store::steps(c, open.id)?;
                     return Ok(Filed {
                         request: open,
@@ -326,20 +426,23 @@ pub(crate) async fn undo(
                         created: false,
                     });
                 }
-                // Then the state rule (a request of another type, a count, one already undone or
-                // erased are refused by it, naming why).
-                lifecycle::undo(&forget, store::database_now(c)?).map_err(refused)?;
-                let (Some(subject), Some(fingerprint)) = (forget.subject, forget.subject_fingerprint) else {
+                // Then the state rule (a request of another type, a count, one already undone,
+                // lifted or erased are refused by it, naming why).
+                let confirmer = Confirmer {
+                    actor: actor(&by),
+                    vouched_by: vouching(&by),
+                };
+                match filing.request_type {
+                    RequestType::LiftRestriction => lifecycle::may_lift(&target, confirmer, keys.four_eyes),
+                    _ => lifecycle::undo(&target, store::database_now(c)?).map(|_| ()),
+                }
+                .map_err(refused)?;
+                let (Some(subject), Some(fingerprint)) = (target.subject, target.subject_fingerprint) else {
                     return Err(ApiError::Unexpected(anyhow::anyhow!(
-                        "FORGET {forget_id} can be undone but holds no subject"
+                        "request {target_id} can be undone or lifted but holds no subject"
                     )));
                 };
-                let filing = Filing {
-                    request_type: RequestType::UndoForget,
-                    count_only: false,
-                    reference,
-                };
-                file(c, &keys, &by, filing, subject, fingerprint, Some(forget_id), now)
+                file(c, &keys, &by, filing, subject, fingerprint, Some(target_id), now)
             })
         })
         .await?;

@@ -144,13 +144,19 @@ pub fn find_open_duplicate(
         .transpose()
 }
 
-/// The UNDO_FORGET already filed against FORGET `forget_id` under `reference`, if any (whatever
-/// its state): a repeated undo (a double click, a retry after a timeout) answers it.
-pub fn find_undo_of(connection: &mut AnyConnection, forget_id: Uuid, reference: &str) -> QueryResult<Option<Request>> {
+/// The UNDO_FORGET (or LIFT_RESTRICTION: `request_type`) already filed against `target_id` under
+/// `reference`, if any (whatever its state): a repeated undo or lift (a double click, a retry
+/// after a timeout) answers it.
+pub fn find_undo_of(
+    connection: &mut AnyConnection,
+    request_type: RequestType,
+    target_id: Uuid,
+    reference: &str,
+) -> QueryResult<Option<Request>> {
     use gdpr_requests::dsl;
     dsl::gdpr_requests
-        .filter(dsl::request_type.eq(RequestType::UndoForget.as_str()))
-        .filter(dsl::target_request_id.eq(Some(DbUuid(forget_id))))
+        .filter(dsl::request_type.eq(request_type.as_str()))
+        .filter(dsl::target_request_id.eq(Some(DbUuid(target_id))))
         .filter(dsl::reference.eq(reference))
         .filter(dsl::identifiers_erased_at.is_null())
         .order(dsl::received_at.desc())

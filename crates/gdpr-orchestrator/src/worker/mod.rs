@@ -99,6 +99,7 @@ fn phase_status(phase: ParticipantAction) -> RequestStatus {
         ParticipantAction::Forget => RequestStatus::Forgetting,
         ParticipantAction::Purge => RequestStatus::Purging,
         ParticipantAction::Undo => RequestStatus::Undoing,
+        ParticipantAction::Restrict => RequestStatus::Restricting,
     }
 }
 
@@ -308,7 +309,14 @@ impl Worker {
     }
 
     async fn finish(&self, held: &mut Held, now: Timestamp) -> WorkResult<()> {
-        let event = Self::set_status(&mut held.request, RequestStatus::Completed, now);
+        // A RESTRICT stands once restricted (answered) until a LIFT_RESTRICTION lifts it.
+        let restricts = held.request.request_type == RequestType::Restrict && !held.request.count_only;
+        let (status, event_name) = if restricts {
+            (RequestStatus::Restricted, "restricted")
+        } else {
+            (RequestStatus::Completed, "completed")
+        };
+        let event = Self::set_status(&mut held.request, status, now);
         held.request.completed_at = Some(now);
         held.request.status_reason = None;
         let mut totals = std::collections::BTreeMap::<String, u64>::new();
@@ -328,15 +336,20 @@ impl Worker {
                 &key,
                 request.id,
                 ORCHESTRATOR,
-                "completed",
+                event_name,
                 &json!({ "counts": totals }),
                 now,
             )?;
-            // An UNDO_FORGET's FORGET is now undone: restored, and never purged.
+            // An UNDO_FORGET's FORGET is now undone: restored, and never purged; a
+            // LIFT_RESTRICTION's RESTRICT is lifted.
             if let Some(target) = request.target_request_id {
+                let becomes = match request.request_type {
+                    RequestType::LiftRestriction => RequestStatus::Lifted,
+                    _ => RequestStatus::Undone,
+                };
                 let mut forget =
                     store::lock_request(c, target)?.ok_or(StoreError::Database(diesel::result::Error::NotFound))?;
-                let from = std::mem::replace(&mut forget.status, RequestStatus::Undone);
+                let from = std::mem::replace(&mut forget.status, becomes);
                 forget.updated_at = now;
                 forget.completed_at = Some(now);
                 store::save_request(c, &mut forget)?;
@@ -346,7 +359,7 @@ impl Worker {
                     target,
                     ORCHESTRATOR,
                     "status_changed",
-                    &json!({ "from": from, "to": RequestStatus::Undone, "by": request.id }),
+                    &json!({ "from": from, "to": becomes, "by": request.id }),
                     now,
                 )?;
             }

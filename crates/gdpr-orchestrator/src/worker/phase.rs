@@ -19,13 +19,13 @@ impl Worker {
         phase: ParticipantAction,
         now: Timestamp,
     ) -> WorkResult<Option<Wait>> {
-        // Undo acts on what the FORGET hid, under the FORGET's id.
+        // Undo acts on what the FORGET (the RESTRICT, for a lift) hid, under its id.
         let acting_id = match held.request.request_type {
-            RequestType::UndoForget => held
+            RequestType::UndoForget | RequestType::LiftRestriction => held
                 .request
                 .target_request_id
-                .ok_or_else(|| WorkError::Impossible("an UNDO_FORGET without its FORGET".to_owned()))?,
-            RequestType::Export | RequestType::Forget => held.request.id,
+                .ok_or_else(|| WorkError::Impossible("an undo or a lift without its request".to_owned()))?,
+            RequestType::Export | RequestType::Forget | RequestType::Restrict => held.request.id,
         };
         let order = plan::order(phase, self.orchestrator.settings.participants());
         for (position, participant) in order.iter().enumerate() {

@@ -3,7 +3,7 @@
 //! fresh copy of the request as offered.
 
 use contracts::gdpr::{
-    AllowedAction, ExtendDeadline, FiledRequest, GdprRequest, RequestStatus, RequestType, UndoForget,
+    AllowedAction, ExtendDeadline, FiledRequest, GdprRequest, LiftRestriction, RequestStatus, RequestType, UndoForget,
 };
 use contracts::Client;
 use domain::gdpr::{DataSubject, SubjectInput};
@@ -79,6 +79,16 @@ fn states() -> Vec<State> {
     for status in [RequestStatus::Received, RequestStatus::Completed] {
         states.push(State::of(RequestType::UndoForget, status));
     }
+    for status in [
+        RequestStatus::Restricting,
+        RequestStatus::Restricted,
+        RequestStatus::Lifted,
+    ] {
+        states.push(State::of(RequestType::Restrict, status));
+    }
+    for status in [RequestStatus::AwaitingConfirmation, RequestStatus::Undoing] {
+        states.push(State::of(RequestType::LiftRestriction, status));
+    }
     states.extend([
         State {
             count_only: true,
@@ -91,6 +101,10 @@ fn states() -> Vec<State> {
         State {
             count_only: true,
             ..State::of(RequestType::Export, RequestStatus::Completed)
+        },
+        State {
+            count_only: true,
+            ..State::of(RequestType::Restrict, RequestStatus::Completed)
         },
         State {
             erased: true,
@@ -196,6 +210,11 @@ async fn take(app: &TestApp, asker: Asker, id: Uuid, action: AllowedAction) -> R
         AllowedAction::Undo => client.post(&format!("/gdpr/requests/{id}/undo")).json(&UndoForget {
             reference: "CASE-2".to_owned(),
         }),
+        AllowedAction::Lift => client
+            .post(&format!("/gdpr/requests/{id}/lift"))
+            .json(&LiftRestriction {
+                reference: "CASE-2".to_owned(),
+            }),
         AllowedAction::Download => client.get(&format!("/gdpr/requests/{id}/export")),
     };
     match as_person(request, person).send_bytes().await {
@@ -227,10 +246,11 @@ async fn app() -> (TestApp, Orchestrator) {
     (app, orchestrator)
 }
 
-const ACTIONS: [AllowedAction; 4] = [
+const ACTIONS: [AllowedAction; 5] = [
     AllowedAction::Confirm,
     AllowedAction::Extend,
     AllowedAction::Undo,
+    AllowedAction::Lift,
     AllowedAction::Download,
 ];
 
