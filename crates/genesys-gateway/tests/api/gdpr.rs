@@ -47,11 +47,11 @@ async fn an_export_is_submitted_and_followed_until_genesys_completes_it() {
 }
 
 #[tokio::test]
-async fn genesys_deletes_only_at_the_purge_and_forget_and_undo_change_nothing_there() {
+async fn genesys_deletes_only_at_the_purge_and_forget_undo_and_restrict_change_nothing_there() {
     let h = default_harness().await;
     let request_id = uuid::Uuid::now_v7();
     let subject = call(json!({ "emailAddresses": ["client@example.com"] }));
-    for action in ["forget", "undo"] {
+    for action in ["forget", "undo", "restrict"] {
         let path = format!("/internal/gdpr/requests/{request_id}/{action}");
         let report: Value = h
             .gateway
@@ -61,6 +61,11 @@ async fn genesys_deletes_only_at_the_purge_and_forget_and_undo_change_nothing_th
             .await
             .unwrap();
         assert_eq!(report["state"], "done", "{report}");
+        // Said, not pretended: the request's step shows what Genesys Cloud did not do.
+        assert!(
+            report["detail"].as_str().is_some_and(|d| d.contains("Genesys Cloud")),
+            "{report}"
+        );
     }
     assert_eq!(h.sim.calls_to("gdpr.requests.create"), 0);
     // The simulator refuses a GDPR_DELETE without deleteConfirmed=true: created means confirmed.
