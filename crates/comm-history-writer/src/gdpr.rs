@@ -14,15 +14,22 @@
 //! reaches, as a customer or as an agent, communicated (`communicated_at`) within its window:
 //! they stay held, hidden and undelivered, with their idempotency keys and deliveries, and are
 //! still exported to their subject.
+//!
+//! A statutory retention rule (the purge call's `rules`) keeps the same way every record the
+//! request holds of its channels, directions and domains (an empty list: any) until `keep_days`
+//! after its communication, the agent on it included (the record the law requires is the whole
+//! record). Only records are the communication: pairings and webhook results, elsewhere, are not
+//! kept by a rule.
 
 use crate::schema::{communication_records, idempotency_keys};
 use crate::store::{deliveries, RecordRow};
 use crate::suppression;
 use contracts::legal_hold::Retained;
-use contracts::participant::{CategoryCounts, ExternalCopy, ParticipantReport};
+use contracts::participant::{CategoryCounts, ExternalCopy, ParticipantReport, StatutoryRule};
 use diesel::prelude::*;
 use domain::Timestamp;
 use gdpr_participant::holds::{chunked, Filter, HeldTable};
+use gdpr_participant::retention::split;
 use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Purge, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
@@ -46,6 +53,7 @@ const MANAGER: &str = "communication-history-manager";
 gdpr_participant::held_table!(pub(crate) Records = communication_records {
     hold: "record",
     time: communicated_at,
+    interaction: interaction_id,
     agent_hold: "agent",
 });
 
@@ -95,6 +103,27 @@ fn exported_agent(reach: &Reach<'_>) -> RecordFilter {
 /// the subject keeps, whole (the agent's part is on the customer's record, and the other way).
 fn reached(reach: &Reach<'_>) -> RecordFilter {
     Box::new(of_customer(reach).or(of_agent(reach)))
+}
+
+/// The conditions `rule` sets on a record: one of its channels, one of its directions, one of
+/// its domains (an empty list sets none). Every rule is about records.
+fn ruled(rule: &StatutoryRule) -> Option<Vec<RecordFilter>> {
+    use communication_records::dsl;
+    let names = |values: Vec<&str>| values.into_iter().map(str::to_owned).collect::<Vec<_>>();
+    let mut conditions: Vec<RecordFilter> = Vec::new();
+    if !rule.channels.is_empty() {
+        let channels = names(rule.channels.iter().map(|c| c.as_str()).collect());
+        conditions.push(Box::new(dsl::channel.eq_any(channels)));
+    }
+    if !rule.directions.is_empty() {
+        let directions = names(rule.directions.iter().map(|d| d.as_str()).collect());
+        conditions.push(Box::new(dsl::direction.eq_any(directions)));
+    }
+    if !rule.domains.is_empty() {
+        let domains = names(rule.domains.iter().map(|d| d.as_str()).collect());
+        conditions.push(Box::new(dsl::domain.eq_any(domains)));
+    }
+    Some(conditions)
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> QueryResult<serde_json::Value> {
@@ -271,9 +300,9 @@ impl GdprStore for CommunicationRecords {
         Records::release(connection, request_id)
     }
 
-    /// Erases what the request holds but what a retention keeps. The request's (interaction,
-    /// customer) pairs are suppressed for good at once, kept records or not: no new copy of the
-    /// customer's comes. A kept record keeps its idempotency keys (their markers are made when a
+    /// Erases what the request holds but what a retention or a statutory rule keeps. The
+    /// request's (interaction, customer) pairs are suppressed for good at once, kept records or
+    /// not: no new copy of the customer's comes. A kept record keeps its idempotency keys (their markers are made when a
     /// purge erases it) and its deliveries (held, so never sent).
     fn purge(&self, connection: &mut AnyConnection, purge: &Purge<'_>) -> QueryResult<Vec<Retained>> {
         use communication_records::dsl;
@@ -283,8 +312,9 @@ impl GdprStore for CommunicationRecords {
         if let AnyConnection::Postgresql(pg) = connection {
             diesel::sql_query("LOCK TABLE idempotency_keys IN SHARE ROW EXCLUSIVE MODE").execute(pg)?;
         }
-        let records = Records::keep_retained(connection, purge, HOLD_RECORD, COMMUNICATIONS, reached)?;
-        let agents = Records::keep_retained(connection, purge, Records::agent_hold()?, AGENT_COMMUNICATIONS, reached)?;
+        let records = split::<Records>(connection, purge, HOLD_RECORD, COMMUNICATIONS, reached, ruled)?;
+        let agent_hold = Records::agent_hold()?;
+        let agents = split::<Records>(connection, purge, agent_hold, AGENT_COMMUNICATIONS, reached, ruled)?;
         suppression::keep(connection, request_id)?;
         self.erase_idempotency_keys(connection, request_id, &records.erase)?;
         let purged: Vec<DbUuid> = records.erase.iter().copied().map(DbUuid).collect();

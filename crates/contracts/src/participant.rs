@@ -136,6 +136,10 @@ pub struct Retention {
     /// The legal hold that keeps it.
     pub hold_id: Uuid,
     pub subject: DataSubject,
+    /// Interactions the hold names: every row of them is kept, whoever it belongs to (the
+    /// subject's reach rules leave out rows attributed to other customers; these do not).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub interaction_ids: BTreeSet<InteractionId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<TimeWindow>,
     pub basis: LegalBasis,

@@ -187,6 +187,11 @@ pub trait HeldTable {
     fn ids_where(connection: &mut AnyConnection, filter: Filter<Self::Table>) -> QueryResult<Vec<Uuid>>;
     /// How many rows `filter` finds.
     fn count_where(connection: &mut AnyConnection, filter: Filter<Self::Table>) -> QueryResult<i64>;
+    /// The ids of the rows `filter` finds, with the time of their communication.
+    fn times_where(
+        connection: &mut AnyConnection,
+        filter: Filter<Self::Table>,
+    ) -> QueryResult<Vec<(Uuid, DbTimestamp)>>;
     /// The rows no request holds.
     fn visible() -> Filter<Self::Table>;
     /// What an export shows: the rows no request holds, and those a purge kept for a legal hold
@@ -197,6 +202,10 @@ pub trait HeldTable {
     fn among(ids: Vec<DbUuid>) -> Filter<Self::Table>;
     /// The rows both `a` and `b` find.
     fn both(a: Filter<Self::Table>, b: Filter<Self::Table>) -> Filter<Self::Table>;
+    /// The rows either `a` or `b` finds.
+    fn either(a: Filter<Self::Table>, b: Filter<Self::Table>) -> Filter<Self::Table>;
+    /// The rows of the interactions `ids`, whoever they belong to.
+    fn of_interactions(ids: Vec<DbUuid>) -> Filter<Self::Table>;
     /// The rows of communications at `at` or later (the table's communication time).
     fn communicated_from(at: DbTimestamp) -> Filter<Self::Table>;
     /// The rows of communications before `at`.
@@ -295,7 +304,8 @@ pub trait HeldTable {
 
     /// Of the rows `purge`'s request holds as `kind` ([`HeldTable::HOLD`], or the agent hold),
     /// those a retention covers (`covers`: what a retention's reach finds) stay held and are noted
-    /// kept, counted under `category`; the rest are to erase ([`retention::split`]).
+    /// kept, counted under `category`; the rest are to erase ([`retention::split`], no statutory
+    /// rule being about these rows).
     fn keep_retained(
         connection: &mut AnyConnection,
         purge: &Purge<'_>,
@@ -306,7 +316,7 @@ pub trait HeldTable {
     where
         Self: Sized,
     {
-        retention::split::<Self>(connection, purge, kind, category, covers)
+        retention::split::<Self>(connection, purge, kind, category, covers, |_| None)
     }
 
     /// Blanks for good the agent on `rows` (`blank` rewrites a chunk of rows, and answers how
@@ -352,13 +362,13 @@ macro_rules! __some_or_none {
 ///
 /// ```ignore
 /// gdpr_participant::held_table!(pub(crate) Records = communication_records {
-///     hold: "record", time: communicated_at, agent_hold: "agent"
+///     hold: "record", time: communicated_at, interaction: interaction_id, agent_hold: "agent"
 /// });
 /// ```
 #[macro_export]
 macro_rules! held_table {
     ($vis:vis $name:ident = $table:ident {
-        hold: $hold:literal, time: $time:ident $(, agent_hold: $agent:literal)? $(,)?
+        hold: $hold:literal, time: $time:ident, interaction: $interaction:ident $(, agent_hold: $agent:literal)? $(,)?
     }) => {
         $vis struct $name;
 
@@ -430,6 +440,21 @@ macro_rules! held_table {
                 $table::table.filter(filter).count().get_result(connection)
             }
 
+            fn times_where(
+                connection: &mut ::service_kit::database::AnyConnection,
+                filter: $crate::holds::Filter<$table::table>,
+            ) -> ::diesel::QueryResult<Vec<(::uuid::Uuid, ::service_kit::database::sql_types::DbTimestamp)>> {
+                use ::diesel::prelude::*;
+                use ::service_kit::database::sql_types::{DbTimestamp, DbUuid};
+                Ok($table::table
+                    .filter(filter)
+                    .select(($table::id, $table::$time))
+                    .load::<(DbUuid, DbTimestamp)>(connection)?
+                    .into_iter()
+                    .map(|(id, at)| (id.0, at))
+                    .collect())
+            }
+
             fn visible() -> $crate::holds::Filter<$table::table> {
                 use ::diesel::prelude::*;
                 Box::new($table::forgotten_by.is_null())
@@ -453,6 +478,21 @@ macro_rules! held_table {
             ) -> $crate::holds::Filter<$table::table> {
                 use ::diesel::prelude::*;
                 Box::new(a.and(b))
+            }
+
+            fn either(
+                a: $crate::holds::Filter<$table::table>,
+                b: $crate::holds::Filter<$table::table>,
+            ) -> $crate::holds::Filter<$table::table> {
+                use ::diesel::prelude::*;
+                Box::new(a.or(b))
+            }
+
+            fn of_interactions(
+                ids: Vec<::service_kit::database::sql_types::DbUuid>,
+            ) -> $crate::holds::Filter<$table::table> {
+                use ::diesel::prelude::*;
+                Box::new($table::$interaction.eq_any(ids))
             }
 
             fn communicated_from(

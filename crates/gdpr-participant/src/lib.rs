@@ -9,9 +9,9 @@
 //! Every call is signed by gdpr-orchestrator ([`signature`]) and keyed by its request id, and
 //! idempotent. Forget puts a hold named by the request id on each of the subject's rows (read
 //! paths skip a row while any hold is on it, so two FORGETs can cover one row), undo lifts the
-//! request's holds, purge deletes the rows it holds except those a legal hold's retention
-//! covers, which stay held and are reported kept ([`retention`]). Repeating a call changes
-//! nothing more.
+//! request's holds, purge deletes the rows it holds except those a legal hold's retention or a
+//! statutory retention rule covers, which stay held and are reported kept ([`retention`]).
+//! Repeating a call changes nothing more.
 //!
 //! Restrict (GDPR Art. 18) holds the subject's rows as a forget does ([`GdprStore::hold`]), without
 //! what only an erasure needs, and notes them restricted, so that an export still finds them
@@ -370,11 +370,13 @@ async fn act<S: GdprStore>(
                         subject: &retention.subject,
                         attributed_elsewhere: elsewhere,
                     },
+                    interactions: &retention.interaction_ids,
                     window: retention.window,
                     basis: retention.basis,
                 })
                 .collect();
-            let purge = Purge::new(request_id, retain);
+            // The participant's clock decides when a rule's `keep_days` have passed.
+            let purge = Purge::new(request_id, retain).with_rules(&call.rules, Timestamp::now());
             let run = |c: &mut AnyConnection| match action {
                 ParticipantAction::Count => {
                     let report = store.count(c, &reach)?;
@@ -404,12 +406,14 @@ async fn act<S: GdprStore>(
                     store.undo(c, request_id)?;
                     Ok(ParticipantReport::done(held))
                 }
-                // After the purge the request holds only what its retentions kept here: report
-                // what is left, and what was kept on which basis.
+                // After the purge the request holds only what its retentions and rules kept
+                // here: report what is left, what was kept on which basis, and when a rule first
+                // lets some of it go.
                 ParticipantAction::Purge => {
                     let retained = store.purge(c, &purge)?;
                     let mut report = store.held(c, request_id).map(ParticipantReport::done)?;
                     report.retained = retention::merged(retained);
+                    report.retained_until = purge.retained_until();
                     Ok(report)
                 }
             };

@@ -6,7 +6,7 @@
 //! keeps, so repeating one changes nothing.
 //!
 //! A retention covers what a request for its subject would reach here (the same [`Reach`] rules,
-//! as a customer or as an agent), and, with a window, only rows whose communication time is in
+//! as a customer or as an agent) and every row of the interactions its hold names, and, with a window, only rows whose communication time is in
 //! it. A row several retentions cover is kept once, under the first basis in [`LegalBasis`] order
 //! (`legal_claims`, `legal_obligation`, `authority_request`).
 //!
@@ -16,14 +16,25 @@
 //!
 //! A RESTRICT (GDPR Art. 18) notes the rows it holds here too, on the basis [`RESTRICTION`]
 //! ([`restrict`]), so that they are exported the same way; no purge ever runs under it.
+//!
+//! A statutory retention rule ([`StatutoryRule`], e.g. MiFID II's records of client
+//! communications) keeps rows the same way, on its basis, while their communication time plus its
+//! `keep_days` is after the purge's time. Which rows a rule is about (channel, direction, domain)
+//! only the table knows ([`split`]'s `ruled`); a table without such rows passes none. The purge
+//! notes the earliest end of a rule over a kept row ([`Purge::retained_until`]): the orchestrator
+//! purges again then.
 
 use crate::holds::{changed, chunked, Filter, HeldTable, CHUNK};
 use crate::Reach;
 use contracts::legal_hold::{LegalBasis, Retained, TimeWindow};
+use contracts::participant::StatutoryRule;
 use diesel::prelude::*;
+use domain::InteractionId;
+use domain::Timestamp;
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
-use std::collections::BTreeMap;
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 diesel::table! {
@@ -43,27 +54,90 @@ diesel::table! {
 #[derive(Clone, Copy)]
 pub struct Retain<'a> {
     pub reach: Reach<'a>,
+    /// Interactions the hold names: their rows are kept whoever they belong to.
+    pub interactions: &'a BTreeSet<InteractionId>,
     pub window: Option<TimeWindow>,
     pub basis: LegalBasis,
 }
 
-/// A purge to carry out: the request whose rows go, and the retentions in force.
+/// A purge to carry out: the request whose rows go, and the retentions and rules in force.
 pub struct Purge<'a> {
     pub request_id: Uuid,
     /// First basis first (see [`Purge::retentions`]).
     retain: Vec<Retain<'a>>,
+    rules: &'a [StatutoryRule],
+    /// The purge's time: a rule keeps a row while its communication time plus `keep_days` is
+    /// after it.
+    now: Timestamp,
+    /// The earliest end of a rule over a row kept so far ([`Purge::retained_until`]).
+    until: Cell<Option<Timestamp>>,
 }
 
 impl<'a> Purge<'a> {
     pub fn new(request_id: Uuid, mut retain: Vec<Retain<'a>>) -> Self {
         retain.sort_by_key(|r| r.basis);
-        Self { request_id, retain }
+        Self {
+            request_id,
+            retain,
+            rules: &[],
+            now: Timestamp::now(),
+            until: Cell::new(None),
+        }
+    }
+
+    /// The purge, at `now`, with the statutory retention rules in force.
+    pub fn with_rules(self, rules: &'a [StatutoryRule], now: Timestamp) -> Self {
+        Self { rules, now, ..self }
     }
 
     /// The retentions, first basis first: a row is kept on the first that covers it.
     pub fn retentions(&self) -> &[Retain<'a>] {
         &self.retain
     }
+
+    /// The earliest time a statutory rule stops keeping one of the rows this purge kept (each row
+    /// is kept until the latest end of the rules over it); `None` when no rule kept any.
+    pub fn retained_until(&self) -> Option<Timestamp> {
+        self.until.get()
+    }
+
+    /// The keepers in the order a row takes its basis from: first basis first, a legal hold
+    /// before a rule on the same basis (the same basis either way).
+    fn keepers(&self) -> Vec<Keeper<'_, 'a>> {
+        let mut keepers: Vec<_> = self.retain.iter().map(Keeper::Hold).collect();
+        keepers.extend(self.rules.iter().map(Keeper::Rule));
+        keepers.sort_by_key(|keeper| keeper.basis());
+        keepers
+    }
+
+    fn kept_until(&self, at: Timestamp) {
+        let earliest = self.until.get().map_or(at, |until| until.min(at));
+        self.until.set(Some(earliest));
+    }
+}
+
+/// What keeps rows at a purge.
+enum Keeper<'p, 'a> {
+    Hold(&'p Retain<'a>),
+    Rule(&'p StatutoryRule),
+}
+
+impl Keeper<'_, '_> {
+    fn basis(&self) -> LegalBasis {
+        match self {
+            Self::Hold(retain) => retain.basis,
+            Self::Rule(rule) => rule.basis,
+        }
+    }
+}
+
+/// When `rule` stops keeping a row communicated `at`: `keep_days` later (`None`: beyond the
+/// years a timestamp holds, so never).
+pub fn rule_end(rule: &StatutoryRule, at: Timestamp) -> Option<Timestamp> {
+    let days = time::Duration::days(i64::from(rule.keep_days));
+    at.as_offset_date_time()
+        .checked_add(days)
+        .and_then(Timestamp::from_offset_date_time)
 }
 
 /// What a purge does with the rows of one kind a request holds.
@@ -76,33 +150,68 @@ pub struct Kept {
 }
 
 /// Splits the rows `purge`'s request holds as `kind` (a hold kind of `T`'s) into those a
-/// retention covers (`covers`: what a retention's reach finds), noted as kept, and the rest, to
-/// erase; what was noted kept before and is no longer covered goes to the rest.
+/// retention covers (`covers`: what a retention's reach finds) or a statutory rule keeps, noted as
+/// kept, and the rest, to erase; what was noted kept before and is no longer covered goes to the
+/// rest. A rule keeps the rows `ruled` finds for it (the conditions it sets on a row of `T`, all
+/// of them; `None`: the rule is about none of `T`'s rows) while their communication time plus the
+/// rule's `keep_days` is after the purge's time. A row several cover is kept once, on the first
+/// basis.
 pub fn split<T: HeldTable>(
     connection: &mut AnyConnection,
     purge: &Purge<'_>,
     kind: &str,
     category: &str,
     covers: impl Fn(&Reach<'_>) -> Filter<T::Table>,
+    ruled: impl Fn(&StatutoryRule) -> Option<Vec<Filter<T::Table>>>,
 ) -> QueryResult<Kept> {
     let held = crate::holds::held_rows(connection, purge.request_id, kind)?;
     let mut kept: BTreeMap<Uuid, LegalBasis> = BTreeMap::new();
-    for retain in purge.retentions() {
-        let open: Vec<Uuid> = held.iter().filter(|row| !kept.contains_key(row)).copied().collect();
-        for chunk in open.chunks(CHUNK) {
-            let ids = chunk.iter().map(|&row| DbUuid(row)).collect();
-            let mut filter = T::both(T::among(ids), covers(&retain.reach));
-            let window = retain.window.unwrap_or_default();
-            if let Some(from) = window.from {
-                filter = T::both(filter, T::communicated_from(DbTimestamp::from(from)));
+    // Per row a rule keeps, the latest end of the rules over it.
+    let mut ends: BTreeMap<Uuid, Timestamp> = BTreeMap::new();
+    for keeper in purge.keepers() {
+        match keeper {
+            Keeper::Hold(retain) => {
+                let open: Vec<Uuid> = held.iter().filter(|row| !kept.contains_key(row)).copied().collect();
+                for chunk in open.chunks(CHUNK) {
+                    let ids = chunk.iter().map(|&row| DbUuid(row)).collect();
+                    let named = retain.interactions.iter().map(|&id| id.into()).collect();
+                    let reached = T::either(covers(&retain.reach), T::of_interactions(named));
+                    let mut filter = T::both(T::among(ids), reached);
+                    let window = retain.window.unwrap_or_default();
+                    if let Some(from) = window.from {
+                        filter = T::both(filter, T::communicated_from(DbTimestamp::from(from)));
+                    }
+                    if let Some(to) = window.to {
+                        filter = T::both(filter, T::communicated_before(DbTimestamp::from(to)));
+                    }
+                    for row in T::ids_where(connection, filter)? {
+                        kept.entry(row).or_insert(retain.basis);
+                    }
+                }
             }
-            if let Some(to) = window.to {
-                filter = T::both(filter, T::communicated_before(DbTimestamp::from(to)));
-            }
-            for row in T::ids_where(connection, filter)? {
-                kept.entry(row).or_insert(retain.basis);
+            // Every held row, those a hold keeps too: the row's end is the latest rule's.
+            Keeper::Rule(rule) => {
+                for chunk in held.chunks(CHUNK) {
+                    let Some(conditions) = ruled(rule) else { break };
+                    let ids = chunk.iter().map(|&row| DbUuid(row)).collect();
+                    let filter = conditions.into_iter().fold(T::among(ids), T::both);
+                    for (row, at) in T::times_where(connection, filter)? {
+                        let end = rule_end(rule, at.into_domain()?);
+                        if end.is_some_and(|end| end <= purge.now) {
+                            continue;
+                        }
+                        kept.entry(row).or_insert(rule.basis);
+                        if let Some(end) = end {
+                            let latest = ends.entry(row).or_insert(end);
+                            *latest = (*latest).max(end);
+                        }
+                    }
+                }
             }
         }
+    }
+    if let Some(&earliest) = ends.values().min() {
+        purge.kept_until(earliest);
     }
     note(connection, purge.request_id, kind, &kept)?;
     let erase = held.into_iter().filter(|row| !kept.contains_key(row)).collect();
@@ -241,9 +350,11 @@ mod tests {
         };
         let on = |basis| Retain {
             reach,
+            interactions: &none,
             window: None,
             basis,
         };
+        let rules = [rule(1, LegalBasis::LegalObligation), rule(1, LegalBasis::LegalClaims)];
         let purge = Purge::new(
             Uuid::nil(),
             vec![
@@ -251,9 +362,48 @@ mod tests {
                 on(LegalBasis::LegalClaims),
                 on(LegalBasis::LegalObligation),
             ],
-        );
+        )
+        .with_rules(&rules, Timestamp::now());
         let order: Vec<_> = purge.retentions().iter().map(|r| r.basis).collect();
         assert_eq!(order, LegalBasis::ALL);
+        // Statutory rules take their place among them by basis, after a hold on the same one.
+        let keepers: Vec<_> = purge
+            .keepers()
+            .iter()
+            .map(|k| (k.basis(), matches!(k, Keeper::Rule(_))))
+            .collect();
+        use LegalBasis::{AuthorityRequest, LegalClaims, LegalObligation};
+        assert_eq!(
+            keepers,
+            [
+                (LegalClaims, false),
+                (LegalClaims, true),
+                (LegalObligation, false),
+                (LegalObligation, true),
+                (AuthorityRequest, false)
+            ]
+        );
+    }
+
+    fn rule(keep_days: u32, basis: LegalBasis) -> StatutoryRule {
+        StatutoryRule {
+            name: "rule".to_owned(),
+            channels: Vec::new(),
+            directions: Vec::new(),
+            domains: Vec::new(),
+            keep_days,
+            basis,
+        }
+    }
+
+    #[test]
+    fn a_rule_ends_keep_days_after_the_communication_to_the_microsecond() {
+        let at = Timestamp::parse("2026-01-31T10:00:00.000001Z").unwrap();
+        let five_years = rule(1826, LegalBasis::LegalObligation);
+        let end = Timestamp::parse("2031-01-31T10:00:00.000001Z").unwrap();
+        assert_eq!(rule_end(&five_years, at), Some(end));
+        // Beyond year 9999: never (kept, with no end to purge again at).
+        assert_eq!(rule_end(&rule(u32::MAX, LegalBasis::LegalObligation), at), None);
     }
 
     #[test]

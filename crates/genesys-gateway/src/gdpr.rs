@@ -149,7 +149,10 @@ fn held_back(action: ParticipantAction, call: &ParticipantCall) -> Option<Partic
     let bases: BTreeSet<LegalBasis> = call
         .retain
         .iter()
-        .filter(|retention| shares_identifier(&retention.subject, &call.subject))
+        .filter(|retention| {
+            shares_identifier(&retention.subject, &call.subject)
+                || !retention.interaction_ids.is_disjoint(&call.subject.interaction_ids)
+        })
         .map(|retention| retention.basis)
         .collect();
     let waiting = genesys_subjects(&call.subject).len() as u64;

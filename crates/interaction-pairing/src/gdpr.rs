@@ -32,13 +32,15 @@ const PENDING_ASSIGNMENTS: &str = "pendingAssignments";
 gdpr_participant::held_table!(
     PairingRows = interaction_customers {
         hold: "pairing",
-        time: paired_at
+        time: paired_at,
+        interaction: interaction_id
     }
 );
 gdpr_participant::held_table!(
     OutboxRows = pairing_outbox {
         hold: "assignment",
-        time: created_at
+        time: created_at,
+        interaction: interaction_id
     }
 );
 

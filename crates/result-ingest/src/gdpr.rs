@@ -43,6 +43,7 @@ gdpr_participant::held_table!(
     Events = inbox_events {
         hold: "event",
         time: event_time,
+        interaction: conversation_id,
         agent_hold: "agent"
     }
 );

@@ -14,4 +14,5 @@ mod migrations;
 mod pagination;
 mod purged_customers;
 mod records;
+mod statutory_retention;
 mod unassigned;

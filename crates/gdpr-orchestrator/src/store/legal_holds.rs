@@ -343,11 +343,14 @@ pub struct HoldInForce {
 }
 
 impl HoldInForce {
-    /// The retention a participant call carries for this hold.
-    pub fn retention(self) -> Retention {
+    /// The retention a participant call carries for this hold: the interactions it names are
+    /// kept whoever they belong to, the rest of its subject as a request's reach finds it.
+    pub fn retention(mut self) -> Retention {
+        let interaction_ids = std::mem::take(&mut self.subject.interaction_ids);
         Retention {
             hold_id: self.id,
             subject: self.subject,
+            interaction_ids,
             window: self.window,
             basis: self.basis,
         }
