@@ -1,4 +1,4 @@
-use crate::helpers::{after, assert_not_logged, stack, webhook, Person, Stack, BOFE, DPO, OPERATOR};
+use crate::helpers::{after, assert_not_logged, stack, webhook, Person, Stack, DPO, OPERATOR};
 use domain::Timestamp;
 use serde_json::{json, Value};
 
@@ -46,24 +46,8 @@ async fn visible(s: &Stack, known: &Known) -> Vec<Value> {
     let mut seen = s.records(&format!("customerId={}", known.person.customer_id)).await;
     for interaction in &known.interactions {
         seen.extend(s.records(&format!("interactionId={interaction}")).await);
-        let pairing = s
-            .pairing
-            .get(&format!("/customers/supportInteraction/{interaction}"), BOFE)
-            .await;
-        if pairing.status().as_u16() == 200 {
-            seen.push(pairing.json().await.unwrap());
-        }
     }
-    let lookup = s
-        .pairing
-        .post_json(
-            "/internal/pairings/lookup",
-            BOFE,
-            &json!({ "interactionIds": known.interactions }),
-        )
-        .await;
-    let lookup: Value = lookup.json().await.unwrap();
-    seen.extend(lookup["pairings"].as_array().unwrap().iter().cloned());
+    seen.extend(s.pairings(&known.interactions).await);
     for status in ["pending", "dead"] {
         let response = s
             .ingest

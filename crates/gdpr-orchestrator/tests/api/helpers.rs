@@ -451,6 +451,32 @@ impl Stack {
         lines
     }
 
+    /// What interaction-pairing shows of `interactions`: each one's pairing on its own (where
+    /// one is found), then the lookup of them all together.
+    pub async fn pairings(&self, interactions: &[String]) -> Vec<Value> {
+        let mut seen = Vec::new();
+        for interaction in interactions {
+            let pairing = self
+                .pairing
+                .get(&format!("/customers/supportInteraction/{interaction}"), BOFE)
+                .await;
+            if pairing.status().as_u16() == 200 {
+                seen.push(pairing.json().await.unwrap());
+            }
+        }
+        let lookup = self
+            .pairing
+            .post_json(
+                "/internal/pairings/lookup",
+                BOFE,
+                &json!({ "interactionIds": interactions }),
+            )
+            .await;
+        let lookup: Value = lookup.json().await.unwrap();
+        seen.extend(lookup["pairings"].as_array().unwrap().iter().cloned());
+        seen
+    }
+
     pub async fn records(&self, query: &str) -> Vec<Value> {
         let response = self.writer.get(&format!("/communicationRecords?{query}"), BOFE).await;
         assert_eq!(response.status().as_u16(), 200);

@@ -15,4 +15,5 @@ mod migrations;
 mod persons;
 mod queue;
 mod resilience;
+mod restriction;
 mod roles;
