@@ -58,6 +58,8 @@ diesel::table! {
         left_out -> Nullable<Text>,
         to_erase_elsewhere -> Nullable<Text>,
         retained -> Nullable<Text>,
+        retention_holds -> Nullable<Text>,
+        retained_until -> Nullable<UtcTimestamp>,
     }
 }
 

@@ -285,6 +285,10 @@ pub struct Step {
     pub to_erase_elsewhere: Vec<contracts::participant::ExternalCopy>,
     /// A purge's: what a legal hold kept here (counts per category and basis).
     pub retained: Vec<contracts::legal_hold::Retained>,
+    /// A purge's: the legal holds in force when it ran (it runs again when one of them ends).
+    pub retention_holds: Vec<Uuid>,
+    /// A purge's: the earliest end of a statutory rule over what it kept (it runs again then).
+    pub retained_until: Option<Timestamp>,
     /// An export's data, sealed ([`crate::bundle`]); erased with the identifiers.
     pub export_data: Option<String>,
     pub detail: Option<String>,
@@ -306,6 +310,8 @@ impl Step {
             results_urls: Vec::new(),
             to_erase_elsewhere: Vec::new(),
             retained: Vec::new(),
+            retention_holds: Vec::new(),
+            retained_until: None,
             export_data: None,
             detail: None,
             updated_at: now,
@@ -332,6 +338,8 @@ pub(super) struct StepRow {
     pub(super) left_out: Option<String>,
     pub(super) to_erase_elsewhere: Option<String>,
     pub(super) retained: Option<String>,
+    pub(super) retention_holds: Option<String>,
+    pub(super) retained_until: Option<DbTimestamp>,
 }
 
 impl TryFrom<StepRow> for Step {
@@ -373,6 +381,13 @@ impl TryFrom<StepRow> for Step {
                 .map(|t| from_json(t, "gdpr_steps.retained"))
                 .transpose()?
                 .unwrap_or_default(),
+            retention_holds: row
+                .retention_holds
+                .as_deref()
+                .map(|t| from_json(t, "gdpr_steps.retention_holds"))
+                .transpose()?
+                .unwrap_or_default(),
+            retained_until: timestamp(row.retained_until)?,
             export_data: row.export_data,
             detail: row.detail,
             updated_at: row.updated_at.into_domain()?,
@@ -406,6 +421,10 @@ impl Step {
             retained: (!self.retained.is_empty())
                 .then(|| to_json(&self.retained))
                 .transpose()?,
+            retention_holds: (!self.retention_holds.is_empty())
+                .then(|| to_json(&self.retention_holds))
+                .transpose()?,
+            retained_until: self.retained_until.map(DbTimestamp::from),
         })
     }
 }

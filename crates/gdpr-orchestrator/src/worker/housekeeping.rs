@@ -42,6 +42,7 @@ impl Worker {
             );
         }
         self.seal_legacy_exports().await?;
+        self.review_retentions(now).await?;
         let (overdue, by_status) = self
             .pool
             .run(move |c| {

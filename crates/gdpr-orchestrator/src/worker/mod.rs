@@ -15,6 +15,7 @@
 
 mod housekeeping;
 mod phase;
+mod retention;
 
 use crate::audit::{self, ORCHESTRATOR};
 use crate::bundle::SEALED_PREFIX;
@@ -309,15 +310,35 @@ impl Worker {
     }
 
     async fn finish(&self, held: &mut Held, now: Timestamp) -> WorkResult<()> {
+        // A FORGET whose purge kept something for a legal hold is answered, and erased by
+        // itself when the hold ends (`review_retentions`).
+        let retained: Vec<(&str, &contracts::legal_hold::Retained)> = held
+            .steps
+            .iter()
+            .filter(|s| s.phase == ParticipantAction::Purge)
+            .flat_map(|s| s.retained.iter().map(move |r| (s.participant.as_str(), r)))
+            .collect();
         // A RESTRICT stands once restricted (answered) until a LIFT_RESTRICTION lifts it.
         let restricts = held.request.request_type == RequestType::Restrict && !held.request.count_only;
         let (status, event_name) = if restricts {
             (RequestStatus::Restricted, "restricted")
-        } else {
+        } else if retained.is_empty() {
             (RequestStatus::Completed, "completed")
+        } else {
+            (RequestStatus::CompletedWithRetention, "completed_with_retention")
         };
+        let retained = json!(retained
+            .iter()
+            .map(|(participant, r)| json!({
+                "participant": participant,
+                "category": r.category,
+                "basis": r.basis,
+                "count": r.count,
+            }))
+            .collect::<Vec<_>>());
         let event = Self::set_status(&mut held.request, status, now);
-        held.request.completed_at = Some(now);
+        // The first answer is when the subject was answered; a later erasure is in the audit.
+        held.request.completed_at.get_or_insert(now);
         held.request.status_reason = None;
         let mut totals = std::collections::BTreeMap::<String, u64>::new();
         for step in &held.steps {
@@ -337,7 +358,7 @@ impl Worker {
                 request.id,
                 ORCHESTRATOR,
                 event_name,
-                &json!({ "counts": totals }),
+                &json!({ "counts": totals, "retained": retained }),
                 now,
             )?;
             // An UNDO_FORGET's FORGET is now undone: restored, and never purged; a

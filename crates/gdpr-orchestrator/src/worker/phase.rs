@@ -28,6 +28,8 @@ impl Worker {
             RequestType::Export | RequestType::Forget | RequestType::Restrict => held.request.id,
         };
         let order = plan::order(phase, self.orchestrator.settings.participants());
+        // A purge keeps what the legal holds in force cover (asked once a run of the phase).
+        let mut retain = None;
         for (position, participant) in order.iter().enumerate() {
             let existing = held
                 .steps
@@ -56,12 +58,34 @@ impl Worker {
                     .subject
                     .clone()
                     .ok_or_else(|| WorkError::Impossible("an active request holds no subject".to_owned()))?;
+                if phase == ParticipantAction::Purge && retain.is_none() {
+                    match self.retentions(now).await? {
+                        Ok(found) => retain = Some(found),
+                        Err(reason) => {
+                            held.request.status_reason = Some(reason.to_string());
+                            return Ok(Some(Wait::Failed(reason)));
+                        }
+                    }
+                }
+                if phase == ParticipantAction::Purge {
+                    step.retention_holds = retain.iter().flatten().map(|r| r.hold_id).collect();
+                }
                 let call = ParticipantCall {
                     subject,
                     forgotten_at: held.request.confirmed_at,
                     external_ref: step.external_ref.clone(),
-                    retain: Vec::new(),
-                    rules: Vec::new(),
+                    // Only a purge keeps anything; its retentions were asked for just above.
+                    retain: match (phase, &retain) {
+                        (ParticipantAction::Purge, Some(retain)) => retain.clone(),
+                        (ParticipantAction::Purge, None) => {
+                            return Err(WorkError::Impossible("a purge without its retentions".to_owned()))
+                        }
+                        _ => Vec::new(),
+                    },
+                    rules: match phase {
+                        ParticipantAction::Purge => self.orchestrator.settings.statutory_rules().to_vec(),
+                        _ => Vec::new(),
+                    },
                 };
                 // Visible while the call is under way; not audited (its outcome is).
                 step.state = StepState::Running;
@@ -116,6 +140,11 @@ impl Worker {
         }
         if !report.to_erase_elsewhere.is_empty() {
             step.to_erase_elsewhere = report.to_erase_elsewhere;
+        }
+        if phase == ParticipantAction::Purge {
+            // What this purge kept; a purge after a hold ended says what is kept still.
+            step.retained = report.retained;
+            step.retained_until = report.retained_until;
         }
         if phase == ParticipantAction::Export {
             if let Some(data) = &report.data {
@@ -188,6 +217,7 @@ impl Worker {
             "state": step.state,
             "counts": step.counts,
             "leftOut": step.left_out,
+            "retained": step.retained,
             "reason": if step.state == StepState::Failed { step.detail.clone() } else { None },
         });
         let key = self.orchestrator.keys.audit.clone();

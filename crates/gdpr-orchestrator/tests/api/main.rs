@@ -16,4 +16,5 @@ mod persons;
 mod queue;
 mod resilience;
 mod restriction;
+mod retention;
 mod roles;

@@ -1,0 +1,156 @@
+//! Legal holds, statutory rules and a FORGET's purge: what each participant must keep (every
+//! hold in force and every rule goes with every purge), and, when a hold stops being in force or
+//! a rule's time is up, purging again what was kept.
+
+use super::*;
+use contracts::participant::Retention;
+use diesel::QueryResult;
+
+impl Worker {
+    /// Every legal hold in force at `now`, as a participant's purge reads it. A hold that names
+    /// customers also covers the interactions interaction-pairing links to them now (a count
+    /// under the hold's id, which changes nothing), so that webhook results, which carry no
+    /// customer, are kept as the customer's records are. `Err` names the participant that could
+    /// not answer: the purge must wait rather than erase what a hold may cover.
+    pub(super) async fn retentions(&self, now: Timestamp) -> WorkResult<Result<Vec<Retention>, Reason>> {
+        let holds = self
+            .pool
+            .run(move |c| store::legal_holds::in_force(c, now).map_err(DatabaseError::from))
+            .await?;
+        let pairing = self
+            .orchestrator
+            .settings
+            .participants()
+            .into_iter()
+            .find(|p| p.name == PAIRING);
+        let mut retain = Vec::with_capacity(holds.len());
+        for mut hold in holds {
+            let mut subject = std::mem::take(&mut hold.subject);
+            if !subject.customer_ids.is_empty() {
+                let pairing = pairing.as_ref().ok_or_else(|| {
+                    WorkError::Impossible(
+                        "a legal hold names customers, and interaction-pairing is not among gdpr.order's participants"
+                            .to_owned(),
+                    )
+                })?;
+                let call = ParticipantCall {
+                    subject: subject.clone(),
+                    forgotten_at: None,
+                    external_ref: None,
+                    retain: Vec::new(),
+                    rules: Vec::new(),
+                };
+                match self
+                    .participants
+                    .act(pairing, hold.id, ParticipantAction::Count, &call)
+                    .await
+                {
+                    Ok(report) => subject.interaction_ids.extend(report.linked_interaction_ids),
+                    Err(reason) => {
+                        tracing::warn!(legal_hold_id = %hold.id, reason = %reason, "a legal hold's interactions could not be asked for; the purge waits");
+                        return Ok(Err(failed(PAIRING)));
+                    }
+                }
+            }
+            hold.subject = subject;
+            retain.push(hold.retention());
+        }
+        Ok(Ok(retain))
+    }
+
+    /// FORGETs a legal hold or a statutory rule kept data of are purged again once a hold that
+    /// was in force at their purge no longer is (released, or ended), or a rule's end over what a
+    /// step kept has come: the participants that kept something run their purge again, with the
+    /// holds and rules still in force, and what none of them keeps any longer is erased. Decided
+    /// on the holds' ids, never on whose clock a release was stamped by. Answers how many
+    /// requests were taken up again.
+    pub(super) async fn review_retentions(&self, now: Timestamp) -> WorkResult<usize> {
+        let (retaining, in_force) = self
+            .pool
+            .run(move |c| {
+                let retaining = store::retaining_since(c, now)?
+                    .into_iter()
+                    .map(|request| Ok((store::steps(c, request.id)?, request)))
+                    .collect::<QueryResult<Vec<_>>>()?;
+                let in_force: std::collections::BTreeSet<Uuid> = store::legal_holds::in_force(c, now)?
+                    .into_iter()
+                    .map(|hold| hold.id)
+                    .collect();
+                Ok::<_, diesel::result::Error>((retaining, in_force)).map_err(DatabaseError::from)
+            })
+            .await?;
+        let mut reopened = 0;
+        for (steps, request) in retaining {
+            let due = steps
+                .iter()
+                .filter(|s| s.phase == ParticipantAction::Purge && !s.retained.is_empty())
+                .any(|s| {
+                    s.retention_holds.iter().any(|hold| !in_force.contains(hold))
+                        || s.retained_until.is_some_and(|until| until <= now)
+                });
+            if due && self.purge_again(request.id, request.version, now).await? {
+                reopened += 1;
+            }
+        }
+        if reopened > 0 {
+            tracing::info!(requests = reopened, "FORGETs purged again after a legal hold ended");
+        }
+        Ok(reopened)
+    }
+
+    /// Takes `id` up again for its purge, if it is still the version read: its purge steps that
+    /// kept something are due again. Whether it was taken up.
+    async fn purge_again(&self, id: Uuid, version: i32, now: Timestamp) -> WorkResult<bool> {
+        let key = self.orchestrator.keys.audit.clone();
+        let taken = self
+            .pool
+            .run(move |c| {
+                write_transaction(c, |c| {
+                    let Some(mut request) = store::lock_request(c, id)? else {
+                        return Ok(false);
+                    };
+                    if request.version != version || request.status != RequestStatus::CompletedWithRetention {
+                        return Ok(false);
+                    }
+                    let mut participants = Vec::new();
+                    for mut step in store::steps(c, id)? {
+                        if step.phase == ParticipantAction::Purge && !step.retained.is_empty() {
+                            step.state = StepState::Pending;
+                            step.updated_at = now;
+                            store::save_step(c, &step)?;
+                            participants.push(step.participant);
+                        }
+                    }
+                    if participants.is_empty() {
+                        return Err(StoreError::Database(diesel::result::Error::DeserializationError(
+                            format!(
+                                "FORGET {id} is completed with retention, yet none of its purge steps kept anything"
+                            )
+                            .into(),
+                        )));
+                    }
+                    let from = std::mem::replace(&mut request.status, RequestStatus::Purging);
+                    request.status_reason = None;
+                    request.next_attempt_at = now;
+                    request.updated_at = now;
+                    store::save_request(c, &mut request)?;
+                    audit::audit(
+                        c,
+                        &key,
+                        id,
+                        ORCHESTRATOR,
+                        "retention_ended",
+                        &json!({ "from": from, "to": RequestStatus::Purging, "participants": participants }),
+                        now,
+                    )?;
+                    Ok::<_, StoreError>(true)
+                })
+                .map_err(WorkError::from)
+            })
+            .await;
+        match taken {
+            Err(WorkError::Stale) => Ok(false),
+            other => other,
+        }
+    }
+}

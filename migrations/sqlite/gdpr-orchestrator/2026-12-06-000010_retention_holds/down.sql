@@ -1,0 +1,2 @@
+ALTER TABLE gdpr_steps DROP COLUMN retained_until;
+ALTER TABLE gdpr_steps DROP COLUMN retention_holds;
