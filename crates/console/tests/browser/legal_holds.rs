@@ -3,7 +3,9 @@
 //! with the orchestrator's reason); a second DPO confirms it, and it is released.
 
 use crate::harness::{self, Browser, Page};
-use crate::{assert_buttons_are, choose, console_page, forge_form, sign_in_at_provider, visit_and_sign_in};
+use crate::{
+    assert_buttons_are, choose, console_page, dana_with_a_customer, forge_form, sign_in_at_provider, type_into,
+};
 use contracts::legal_hold::{LegalHold, LegalHoldAction};
 use fantoccini::Locator;
 
@@ -24,12 +26,6 @@ async fn assert_buttons_follow(browser: &Browser, hold: &LegalHold) {
         (LegalHoldAction::WithdrawRelease, "withdraw-release"),
     ];
     assert_buttons_are(browser, &buttons, &hold.allowed_actions, hold.status.as_str()).await;
-}
-
-/// Types `text` into the field `id` of the page shown.
-async fn type_into(browser: &Browser, id: &str, text: &str) {
-    let field = browser.client.find(Locator::Id(id)).await.unwrap();
-    field.send_keys(text).await.unwrap();
 }
 
 /// Sets a date-time input (what a person picks; typing into one follows the browser's locale).
@@ -57,10 +53,8 @@ async fn hold_as(stack: &harness::Stack, login: &str, id: &str) -> LegalHold {
 
 #[tokio::test]
 async fn a_hold_is_placed_listed_and_released_by_a_second_person_and_the_asker_gets_no_confirm() {
-    let (stack, browser) = visit_and_sign_in("dana").await;
+    let (stack, browser, customer) = dana_with_a_customer().await;
     let client = &browser.client;
-    browser.wait_for(&console_page("/status", "status")).await;
-    let customer = stack.record_for_a_customer().await;
 
     // From the navigation to the list, and on to the form.
     browser

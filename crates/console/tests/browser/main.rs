@@ -6,6 +6,7 @@
 
 mod harness;
 mod legal_holds;
+mod restriction;
 mod security;
 
 use fantoccini::Locator;
@@ -98,6 +99,51 @@ pub(crate) async fn visit_and_sign_in(login: &str) -> (harness::Stack, Browser) 
     browser.client.goto(&stack.console_url("/status")).await.unwrap();
     sign_in_at_provider(&browser, &stack, login).await;
     (stack, browser)
+}
+
+/// Counts a `kind` request of `customer`, files it, and waits on its page until it is in
+/// `status`; answers the page's URL.
+pub(crate) async fn file_request(
+    browser: &Browser,
+    stack: &harness::Stack,
+    kind: &str,
+    customer: &str,
+    status: &str,
+) -> String {
+    count_request(browser, &stack.console_url("/gdpr/new"), kind, customer).await;
+    browser.click_on(Locator::Id("file"), &request_page()).await;
+    let url = browser.client.current_url().await.unwrap().to_string();
+    reload_until_status(browser, &url, status).await;
+    url
+}
+
+/// `login`, another DPO than the filer, opens request `url` in a browser of their own, is
+/// offered "confirm" (exactly the buttons the orchestrator allows them) and confirms it; answers
+/// their browser, at the request's page.
+pub(crate) async fn confirmed_by_another(stack: &harness::Stack, url: &str, login: &str) -> Browser {
+    let browser = Browser::start().await;
+    browser.client.goto(url).await.unwrap();
+    sign_in_at_provider(&browser, stack, login).await;
+    browser.wait_for(&request_page()).await;
+    let answer = stack.gdpr_request_as(login, &request_id(url)).await;
+    assert!(answer.allows(contracts::gdpr::AllowedAction::Confirm), "{answer:?}");
+    assert_buttons_follow(&browser, &answer).await;
+    browser.click_on(Locator::Id("confirm"), &request_page()).await;
+    browser
+}
+
+/// Types `text` into the field `id` of the page shown.
+pub(crate) async fn type_into(browser: &Browser, id: &str, text: &str) {
+    let field = browser.client.find(Locator::Id(id)).await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+/// Dana (a DPO) signed in at the status page, and a record of a new customer (their id).
+pub(crate) async fn dana_with_a_customer() -> (harness::Stack, Browser, String) {
+    let (stack, browser) = visit_and_sign_in("dana").await;
+    browser.wait_for(&console_page("/status", "status")).await;
+    let customer = stack.record_for_a_customer().await;
+    (stack, browser, customer)
 }
 
 #[tokio::test]
@@ -227,7 +273,7 @@ async fn a_person_without_a_console_role_is_not_signed_in() {
 }
 
 /// Waits (bounded) until the request page shows `status`, reloading it as a person would.
-async fn reload_until_status(browser: &Browser, url: &str, status: &str) {
+pub(crate) async fn reload_until_status(browser: &Browser, url: &str, status: &str) {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         browser.open(url, &request_page()).await;
@@ -300,7 +346,12 @@ async fn start_count(browser: &Browser, new_request_url: &str, kind: &str, custo
 
 /// Fills the new-request form and counts; answers the count page's figures once counted (the
 /// page refreshes itself until then).
-async fn count_request(browser: &Browser, new_request_url: &str, kind: &str, customer: &str) -> Vec<(String, String)> {
+pub(crate) async fn count_request(
+    browser: &Browser,
+    new_request_url: &str,
+    kind: &str,
+    customer: &str,
+) -> Vec<(String, String)> {
     let client = &browser.client;
     start_count(browser, new_request_url, kind, customer, None).await;
     browser.wait_for(&counted_page()).await;
@@ -315,10 +366,8 @@ async fn count_request(browser: &Browser, new_request_url: &str, kind: &str, cus
 
 #[tokio::test]
 async fn a_dpo_counts_then_files_an_export_and_downloads_its_zip_with_checksums() {
-    let (stack, browser) = visit_and_sign_in("dana").await;
+    let (stack, browser, customer) = dana_with_a_customer().await;
     let client = &browser.client;
-    browser.wait_for(&console_page("/status", "status")).await;
-    let customer = stack.record_for_a_customer().await;
 
     let counts = count_request(&browser, &stack.console_url("/gdpr/new"), "EXPORT", &customer).await;
     assert!(
@@ -407,18 +456,19 @@ pub(crate) async fn choose(browser: &Browser, id: &str, value: &str) {
 }
 
 /// The request's id, from the request page's URL.
-fn request_id(url: &str) -> String {
+pub(crate) fn request_id(url: &str) -> String {
     url.trim_end_matches('/').rsplit('/').next().unwrap().to_owned()
 }
 
 /// The request page shown has exactly the buttons of the actions `answer` allows (what the
 /// orchestrator answers the same person): no more, no fewer.
-async fn assert_buttons_follow(browser: &Browser, answer: &contracts::gdpr::GdprRequest) {
+pub(crate) async fn assert_buttons_follow(browser: &Browser, answer: &contracts::gdpr::GdprRequest) {
     use contracts::gdpr::AllowedAction;
     let buttons = [
         (AllowedAction::Confirm, "confirm"),
         (AllowedAction::Extend, "extend"),
         (AllowedAction::Undo, "undo"),
+        (AllowedAction::Lift, "lift"),
         (AllowedAction::Download, "download"),
     ];
     assert_buttons_are(browser, &buttons, &answer.allowed_actions, answer.status.as_str()).await;
@@ -450,15 +500,9 @@ pub(crate) async fn assert_buttons_are<A: Copy + PartialEq + std::fmt::Debug>(
 
 #[tokio::test]
 async fn a_forget_offers_confirm_only_to_another_dpo_and_extend_and_undo_in_grace_as_the_orchestrator_says() {
-    let (stack, browser) = visit_and_sign_in("dana").await;
-    let client = &browser.client;
-    browser.wait_for(&console_page("/status", "status")).await;
-    let customer = stack.record_for_a_customer().await;
-    count_request(&browser, &stack.console_url("/gdpr/new"), "FORGET", &customer).await;
-    browser.click_on(Locator::Id("file"), &request_page()).await;
-    let url = client.current_url().await.unwrap().to_string();
+    let (stack, browser, customer) = dana_with_a_customer().await;
+    let url = file_request(&browser, &stack, "FORGET", &customer, "awaiting_confirmation").await;
     let id = request_id(&url);
-    reload_until_status(&browser, &url, "awaiting_confirmation").await;
 
     // Dana filed it: four eyes give her no "confirm", and her page has none.
     let to_dana = stack.gdpr_request_as("dana", &id).await;
@@ -473,14 +517,7 @@ async fn a_forget_offers_confirm_only_to_another_dpo_and_extend_and_undo_in_grac
     browser.close().await;
 
     // Bob, another DPO, in a browser of his own: the orchestrator offers him "confirm".
-    let bob = Browser::start().await;
-    bob.client.goto(&url).await.unwrap();
-    sign_in_at_provider(&bob, &stack, "bob").await;
-    bob.wait_for(&request_page()).await;
-    let to_bob = stack.gdpr_request_as("bob", &id).await;
-    assert!(to_bob.allows(contracts::gdpr::AllowedAction::Confirm), "{to_bob:?}");
-    assert_buttons_follow(&bob, &to_bob).await;
-    bob.click_on(Locator::Id("confirm"), &request_page()).await;
+    let bob = confirmed_by_another(&stack, &url, "bob").await;
     reload_until_status(&bob, &url, "in_grace").await;
     let confirmed_by = bob.text_of(Locator::Id("confirmed-by")).await;
     assert_eq!(confirmed_by, "bob");
@@ -523,10 +560,8 @@ async fn a_forget_offers_confirm_only_to_another_dpo_and_extend_and_undo_in_grac
 
 #[tokio::test]
 async fn a_dpo_extends_a_requests_deadline_with_a_reason() {
-    let (stack, browser) = visit_and_sign_in("dana").await;
+    let (stack, browser, customer) = dana_with_a_customer().await;
     let client = &browser.client;
-    browser.wait_for(&console_page("/status", "status")).await;
-    let customer = stack.record_for_a_customer().await;
     count_request(&browser, &stack.console_url("/gdpr/new"), "FORGET", &customer).await;
     browser.click_on(Locator::Id("file"), &request_page()).await;
     let url = client.current_url().await.unwrap().to_string();

@@ -2,7 +2,9 @@
 //! security headers, `next` never leaves the console, an export downloads only through its form.
 
 use super::harness::{self, Browser, Page};
-use super::{console_page, count_request, logs, reload_until_status, request_page, visit_and_sign_in};
+use super::{
+    console_page, count_request, dana_with_a_customer, logs, reload_until_status, request_page, visit_and_sign_in,
+};
 use diesel::prelude::*;
 use fantoccini::Locator;
 use service_kit::database::sql_types::DbTimestamp;
@@ -524,10 +526,8 @@ async fn downloads(browser: &Browser, url: &str) -> usize {
 
 #[tokio::test]
 async fn an_export_downloads_only_through_its_form_and_a_link_writes_nothing_into_the_audit() {
-    let (stack, browser) = visit_and_sign_in("dana").await;
+    let (stack, browser, customer) = dana_with_a_customer().await;
     let client = &browser.client;
-    browser.wait_for(&console_page("/status", "status")).await;
-    let customer = stack.record_for_a_customer().await;
     count_request(&browser, &stack.console_url("/gdpr/new"), "EXPORT", &customer).await;
     browser.click_on(Locator::Id("file"), &request_page()).await;
     let url = client.current_url().await.unwrap().to_string();
@@ -724,10 +724,8 @@ async fn concurrent_requests_at_renewal_time_refresh_once_and_all_succeed() {
 
 #[tokio::test]
 async fn a_forget_filed_in_the_console_is_audited_with_the_providers_subject_and_name() {
-    let (stack, browser) = visit_and_sign_in("dana").await;
+    let (stack, browser, customer) = dana_with_a_customer().await;
     let client = &browser.client;
-    browser.wait_for(&console_page("/status", "status")).await;
-    let customer = stack.record_for_a_customer().await;
     count_request(&browser, &stack.console_url("/gdpr/new"), "FORGET", &customer).await;
     browser.click_on(Locator::Id("file"), &request_page()).await;
     let mut filed = Vec::new();

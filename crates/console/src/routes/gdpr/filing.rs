@@ -148,11 +148,11 @@ impl RequestForm {
         FileRequest::new(kind, subject, self.reference.clone(), count_only)
     }
 
-    /// The form's type: EXPORT or FORGET are counted first (`filing` false); filed, UNDO_FORGET
-    /// too (it has no count). Which a form offers is the form's, not a state rule.
+    /// The form's type: EXPORT, FORGET or RESTRICT are counted first (`filing` false); filed,
+    /// UNDO_FORGET too (it has no count). Which a form offers is the form's, not a state rule.
     fn kind(&self, filing: bool) -> Result<RequestType, Refusal> {
         match (RequestType::parse(&self.kind), filing) {
-            (Some(kind @ (RequestType::Export | RequestType::Forget)), _) => Ok(kind),
+            (Some(kind @ (RequestType::Export | RequestType::Forget | RequestType::Restrict)), _) => Ok(kind),
             (Some(RequestType::UndoForget), true) => Ok(RequestType::UndoForget),
             _ => Err(Refusal::BadForm),
         }

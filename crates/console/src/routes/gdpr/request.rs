@@ -9,14 +9,17 @@ use actix_session::Session;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use contracts::gdpr::{AllowedAction, AuditTrail, Bundle, ExtendDeadline, FiledRequest, GdprRequest, UndoForget};
+use contracts::gdpr::{
+    AllowedAction, AuditTrail, Bundle, ExtendDeadline, FiledRequest, GdprRequest, LiftRestriction, UndoForget,
+};
 use serde::Deserialize;
 
 pub(super) fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/gdpr/requests/{id}", web::get().to(request))
         .route("/gdpr/requests/{id}/confirm", web::post().to(confirm))
         .route("/gdpr/requests/{id}/extend", web::post().to(extend))
-        .route("/gdpr/requests/{id}/undo", web::post().to(undo))
+        .route("/gdpr/requests/{id}/undo", web::post().to(file_from::<UndoForget>))
+        .route("/gdpr/requests/{id}/lift", web::post().to(file_from::<LiftRestriction>))
         .route("/gdpr/requests/{id}/bundle.zip", web::post().to(bundle));
 }
 
@@ -52,6 +55,7 @@ struct RequestPage {
     confirm: bool,
     extend: bool,
     undo: bool,
+    lift: bool,
     download: bool,
     counts: Vec<(String, String)>,
     steps: Vec<StepRow>,
@@ -117,10 +121,11 @@ async fn request_page(
             kept: kept(&s.retained),
         })
         .collect();
-    let [confirm, extend, undo, download] = [
+    let [confirm, extend, undo, lift, download] = [
         AllowedAction::Confirm,
         AllowedAction::Extend,
         AllowedAction::Undo,
+        AllowedAction::Lift,
         AllowedAction::Download,
     ]
     .map(|action| request.allows(action));
@@ -142,6 +147,7 @@ async fn request_page(
             confirm,
             extend,
             undo,
+            lift,
             download,
             counts: pairs(&request.counts),
             steps,
@@ -220,32 +226,53 @@ async fn extend(
     acted(&services, person, id, answer).await
 }
 
+/// The case number of a request filed from another's page (an UNDO_FORGET, a LIFT_RESTRICTION).
 #[derive(Deserialize)]
-struct UndoForm {
+struct ReferenceForm {
     csrf: Option<String>,
     reference: String,
 }
 
-/// Undoes a FORGET (an UNDO_FORGET filed under its own case number): to the UNDO_FORGET's page.
-async fn undo(
+/// A request filed from another's page under its own case number: an UNDO_FORGET (undoes the
+/// FORGET) or a LIFT_RESTRICTION (lifts the RESTRICT once another person confirms it).
+trait FiledFromPage: serde::Serialize {
+    /// `POST /gdpr/requests/{id}/{ACTION}`.
+    const ACTION: &'static str;
+    fn with_reference(reference: String) -> Self;
+}
+
+impl FiledFromPage for UndoForget {
+    const ACTION: &'static str = "undo";
+    fn with_reference(reference: String) -> Self {
+        Self { reference }
+    }
+}
+
+impl FiledFromPage for LiftRestriction {
+    const ACTION: &'static str = "lift";
+    fn with_reference(reference: String) -> Self {
+        Self { reference }
+    }
+}
+
+/// Files `B` from request `path`'s page: to the new request's page; refused, the page says why.
+async fn file_from<B: FiledFromPage>(
     services: web::Data<Services>,
     session: Session,
     path: web::Path<String>,
-    form: web::Form<UndoForm>,
+    form: web::Form<ReferenceForm>,
 ) -> Result<HttpResponse, Refusal> {
     let (id, person) = sent_for(&session, REQUESTS, &path, form.csrf.as_deref())?;
-    let body = UndoForget {
-        reference: form.reference.trim().to_owned(),
-    };
+    let body = B::with_reference(form.reference.trim().to_owned());
     match services
         .gdpr
-        .post(&format!("/gdpr/requests/{id}/undo"))
+        .post(&format!("{REQUESTS}/{id}/{}", B::ACTION))
         .json(&body)
         .send::<FiledRequest>()
         .await
     {
         Ok(filed) => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, format!("/gdpr/requests/{}", filed.request.id)))
+            .insert_header((header::LOCATION, format!("{REQUESTS}/{}", filed.request.id)))
             .finish()),
         Err(error) => acted(&services, person, id, Err::<(), _>(error)).await,
     }
