@@ -20,7 +20,7 @@ pub async fn gdpr(args: &[&str]) -> std::process::Output {
 }
 
 /// The orchestrator's worker, as it runs in production: on its own, on the real clock.
-fn run_worker(s: &crate::helpers::Stack) -> tokio::task::JoinHandle<()> {
+pub(crate) fn run_worker(s: &crate::helpers::Stack) -> tokio::task::JoinHandle<()> {
     let worker = gdpr_orchestrator::worker(
         &s.orchestrator.settings,
         s.orchestrator.pool().clone(),

@@ -339,3 +339,72 @@ async fn only_a_standing_restriction_can_be_lifted_and_a_count_restricts_nothing
     assert!(problem.to_string().contains("/type"), "{problem}");
     assert_eq!(s.run(&id, now).await["status"], "restricted");
 }
+
+/// `gdpr OPERATION … --as PERSON` against `s`; answers whether it succeeded, and its stdout and
+/// stderr.
+async fn command(s: &Stack, out: &std::path::Path, person: &str, args: &[&str]) -> (bool, String, String) {
+    let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    all.extend([
+        "-o".to_owned(),
+        out.display().to_string(),
+        "--as".to_owned(),
+        person.to_owned(),
+        "--token".to_owned(),
+        s.orchestrator.token(DPO).to_owned(),
+        "--url".to_owned(),
+        s.orchestrator.address.clone(),
+        "--poll-ms".to_owned(),
+        "100".to_owned(),
+        "--timeout-seconds".to_owned(),
+        "60".to_owned(),
+    ]);
+    std::fs::create_dir_all(out).unwrap();
+    let output = crate::cli::gdpr(&all.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+fn written(out: &std::path::Path) -> Value {
+    serde_json::from_slice(&std::fs::read(out.join("output.json")).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn the_gdpr_command_restricts_and_a_second_person_lifts() {
+    let s = stack().await;
+    let known = known_subject(&s).await;
+    let before = reads(&s, &known).await;
+    let running = crate::cli::run_worker(&s);
+    let work = tempfile::tempdir().unwrap();
+
+    let out = work.path().join("restrict");
+    let (ok, _, stderr) = command(&s, &out, FILER, &["restrict", "-i", &known.person.customer_id]).await;
+    assert!(ok, "{stderr}");
+    let restrict = written(&out)["request"].clone();
+    assert_eq!(restrict["status"], "restricted", "{restrict}");
+    let id = restrict["id"].as_str().unwrap().to_owned();
+    assert!(s
+        .records(&format!("customerId={}", known.person.customer_id))
+        .await
+        .is_empty());
+
+    let out = work.path().join("lift");
+    let (ok, stdout, stderr) = command(&s, &out, FILER, &["lift", "-i", &id, "--reference", "CASE-9"]).await;
+    assert!(ok, "{stderr}");
+    let lift = written(&out)["request"].clone();
+    assert_eq!(lift["status"], "awaiting_confirmation", "{lift}");
+    let lift = lift["id"].as_str().unwrap().to_owned();
+    assert!(stdout.contains(&format!("gdpr confirm -i {lift}")), "{stdout}");
+
+    let out = work.path().join("own");
+    let (ok, _, stderr) = command(&s, &out, FILER, &["confirm", "-i", &lift]).await;
+    assert!(!ok && stderr.contains("four eyes"), "{stderr}");
+    assert_eq!(s.request(&id).await["status"], "restricted");
+
+    let out = work.path().join("confirm");
+    let (ok, _, stderr) = command(&s, &out, REVIEWER, &["confirm", "-i", &lift]).await;
+    assert!(ok, "{stderr}");
+    assert_eq!(written(&out)["request"]["status"], "completed");
+    assert_eq!(s.request(&id).await["status"], "lifted");
+    assert_eq!(reads(&s, &known).await, before);
+    running.abort();
+}

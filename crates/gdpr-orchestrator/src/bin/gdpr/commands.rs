@@ -6,7 +6,8 @@ use crate::sign_in::{self, Session};
 use crate::{causes, checked_url, http_client, Cli, Operation};
 use base64::Engine as _;
 use contracts::gdpr::{
-    AllowedAction, Bundle, FileRequest, FiledRequest, GdprRequest, Manifest, RequestStatus, RequestType, SubjectInput,
+    AllowedAction, Bundle, FileRequest, FiledRequest, GdprRequest, LiftRestriction, Manifest, RequestStatus,
+    RequestType, SubjectInput,
 };
 use contracts::{Client, ClientError};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -183,16 +184,21 @@ pub(crate) async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, Str
     let output = cli
         .output
         .as_deref()
-        .ok_or_else(|| "-o/--output is required for exportme, forgetme, undoforget and confirm".to_owned())?;
+        .ok_or_else(|| "-o/--output is required for the operations on requests".to_owned())?;
     let input = cli
         .input
         .as_deref()
-        .ok_or_else(|| "-i/--input is required for exportme, forgetme, undoforget and confirm".to_owned())?;
+        .ok_or_else(|| "-i/--input is required for the operations on requests".to_owned())?;
     let request_type = match operation {
         Operation::Exportme => RequestType::Export,
         Operation::Forgetme => RequestType::Forget,
         Operation::Undoforget => RequestType::UndoForget,
+        Operation::Restrict => RequestType::Restrict,
         Operation::Confirm => return confirm(cli, &api, input, output, log).await,
+        Operation::Lift => {
+            let id = request_id(input, "lift takes the RESTRICT's request id as INPUT")?;
+            return lift(cli, &api, &id, output, log).await;
+        }
         Operation::Hold | Operation::Holds | Operation::Release => {
             return Err("not an operation on requests".to_owned())
         }
@@ -224,6 +230,8 @@ pub(crate) async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, Str
             RequestStatus::Undone,
             RequestStatus::Cancelled,
         ],
+        // Restricted is where a restriction stands (a count completes).
+        Operation::Restrict => &[RequestStatus::Restricted, RequestStatus::Completed],
         _ => &[
             RequestStatus::Completed,
             RequestStatus::Undone,
@@ -294,7 +302,8 @@ fn summary(request: &GdprRequest) -> Result<String, String> {
     Ok(format!("request {}: {} {counts}", request.id, request.status.as_str()))
 }
 
-/// `gdpr confirm`: confirms the FORGET `--input` names, waits until it is carried out.
+/// `gdpr confirm`: confirms the FORGET or LIFT_RESTRICTION `--input` names, waits until it is
+/// carried out.
 async fn confirm(
     cli: &Cli,
     api: &Orchestrator,
@@ -302,20 +311,52 @@ async fn confirm(
     output: &Path,
     log: &mut ExecutionLog,
 ) -> Result<String, String> {
-    let id = uuid::Uuid::try_parse(input.trim())
-        .map_err(|_| "confirm takes the request id as INPUT".to_owned())?
-        .to_string();
+    let id = request_id(input, "confirm takes the request id as INPUT")?;
     api.confirm(&id).await?;
     log.line(&format!("request {id} confirmed"));
     let request = wait_for(cli, api, &id, &[RequestStatus::InGrace, RequestStatus::Completed], log).await?;
+    write_request(output, &request)?;
+    summary(&request)
+}
+
+/// The request id INPUT names, or `refusal`.
+fn request_id(input: &str, refusal: &str) -> Result<String, String> {
+    uuid::Uuid::try_parse(input.trim())
+        .map(|id| id.to_string())
+        .map_err(|_| refusal.to_owned())
+}
+
+/// `output.json` with `request` alone.
+fn write_request(output: &Path, request: &GdprRequest) -> Result<(), String> {
     write_json(
         &output.join("output.json"),
         &Output {
-            request: &request,
+            request,
             manifest: None,
         },
-    )?;
-    summary(&request)
+    )
+}
+
+/// `gdpr lift`: files a LIFT_RESTRICTION of the RESTRICT `--input` names; it waits for another
+/// person's confirmation (`gdpr confirm -i <lift id>`), which the DPO gives once the subject was
+/// told (GDPR Art. 18(3)).
+async fn lift(cli: &Cli, api: &Orchestrator, id: &str, out: &Path, log: &mut ExecutionLog) -> Result<String, String> {
+    let filed: FiledRequest = api
+        .call(reqwest::Method::POST, &format!("/gdpr/requests/{id}/lift"))
+        .await?
+        .json(&LiftRestriction {
+            reference: cli.reference.clone().unwrap_or_else(|| "gdpr-cli".to_owned()),
+        })
+        .send()
+        .await
+        .map_err(|e| api.failed(e))?;
+    let lift = filed.request.id;
+    log.line(&format!("LIFT_RESTRICTION request {lift} filed for RESTRICT {id}"));
+    write_request(out, &filed.request)?;
+    Ok(format!(
+        "{}; another person confirms it once the subject was told: gdpr confirm -i {lift}",
+        summary(&filed.request)?
+    ))
 }
 
 /// Polls until the request reaches one of `states`, showing its progress.

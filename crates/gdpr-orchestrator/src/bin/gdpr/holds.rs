@@ -18,9 +18,12 @@ pub(crate) async fn run(
         Operation::Hold => place(cli, api, log).await,
         Operation::Holds => list(cli, api, log).await,
         Operation::Release => release(cli, api, log).await,
-        Operation::Exportme | Operation::Forgetme | Operation::Undoforget | Operation::Confirm => {
-            Err("not an operation on legal holds".to_owned())
-        }
+        Operation::Exportme
+        | Operation::Forgetme
+        | Operation::Undoforget
+        | Operation::Confirm
+        | Operation::Restrict
+        | Operation::Lift => Err("not an operation on legal holds".to_owned()),
     }
 }
 

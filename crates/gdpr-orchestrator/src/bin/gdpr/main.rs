@@ -5,6 +5,12 @@
 //!  [--issuer URL | --as NAME] [--token T | --client-id ID --client-secret S] [--url URL]`
 //! `gdpr confirm -i REQUEST_ID -o OUTDIR --issuer URL …`
 //!
+//! Restriction (GDPR Art. 18): `gdpr restrict -i INPUT -o OUTDIR [--count] [--reference CASE]`
+//! restricts the subject's data (hidden from every back-office use, kept, still exported) and
+//! waits until it is `restricted`; `gdpr lift -i RESTRICT_ID -o OUTDIR --reference CASE` asks to
+//! lift it, and another person confirms the lift (`gdpr confirm -i <lift id>`), once the subject
+//! was told (Art. 18(3)).
+//!
 //! Legal holds (issue #30): `gdpr hold --customer-id ID --phone NUMBER --email ADDRESS --agent
 //! GENESYS_USER_ID --interaction ID (each repeatable, or -i INPUT) --reference CASE --reason TEXT
 //! --basis legal_claims|legal_obligation|authority_request [--from T --to T] [--ends-at T]` places
@@ -55,8 +61,13 @@ enum Operation {
     Forgetme,
     /// Restore what a forgetme hid, within its grace window.
     Undoforget,
-    /// Confirm a forgetme another person filed (INPUT: its request id).
+    /// Confirm a forgetme or a lift another person filed (INPUT: its request id).
     Confirm,
+    /// Restrict the subject's data (GDPR Art. 18): hidden from every back-office use, erasing
+    /// nothing, still exported, until lifted.
+    Restrict,
+    /// Ask to lift a restriction (INPUT: the RESTRICT's request id); another person confirms it.
+    Lift,
     /// Place a legal hold: what a forgetme or a retention would erase of the subject is kept.
     Hold,
     /// List the legal holds, newest first.
@@ -217,7 +228,8 @@ impl Cli {
     /// The operation, positional or `-p` (clap lets exactly one through).
     fn operation(&self) -> Result<Operation, String> {
         self.operation.or(self.operation_option).ok_or_else(|| {
-            "an operation is required: exportme, forgetme, undoforget, confirm, hold, holds or release".to_owned()
+            "an operation is required: exportme, forgetme, undoforget, confirm, restrict, lift, hold, holds or release"
+                .to_owned()
         })
     }
 
