@@ -89,7 +89,8 @@ bench-history:
     CCBRIDGE_PG_DURABLE=1 scripts/with-postgres.sh cargo bench -p comm-history-writer --bench history
 
 # One GDPR request through gdpr-orchestrator and every participant, among 1,000,000 records on a
-# throwaway durable PostgreSQL (BENCH_RECORDS): count, export, forget to in_grace.
+# throwaway durable PostgreSQL (BENCH_RECORDS): count, export, forget to in_grace; a forget under
+# a legal hold to in_grace and through its purge.
 bench-gdpr:
     CCBRIDGE_PG_DURABLE=1 scripts/with-postgres.sh cargo bench -p gdpr-orchestrator --bench gdpr
 

@@ -1,8 +1,10 @@
 //! `just bench-gdpr`: one GDPR request for a subject with five records among BENCH_RECORDS
 //! (default 1,000,000 on PostgreSQL, 200,000 on SQLite) in comm-history-writer, through
 //! gdpr-orchestrator and every participant (genesys-sim standing in for Genesys Cloud): the count,
-//! the export to its bundle, and the forget to `in_grace` (filed, confirmed by a second person).
-//! Prints how long each took from filing, the orchestrator's worker driven without pauses.
+//! the export to its bundle, and the forget to `in_grace` (filed, confirmed by a second person);
+//! then the same forget of another such subject under a legal hold (issue #30), to `in_grace` and
+//! through its purge to `completed_with_retention`. Prints how long each took from filing, the
+//! orchestrator's worker driven without pauses.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/api/helpers.rs"]
@@ -66,13 +68,7 @@ async fn main() {
         .await
         .unwrap();
 
-    let person = helpers::Person::new();
-    for _ in 0..5 {
-        let interaction = uuid::Uuid::new_v4().to_string();
-        s.pair(&person.customer_id, &interaction).await;
-        s.record(&interaction, &format!("tel:{}", person.phone)).await;
-    }
-    let subject = json!({ "customerIds": [person.customer_id], "phoneNumbers": [person.phone] });
+    let subject = subject_with_five_records(&s).await;
 
     let started = Instant::now();
     let count = s.file("EXPORT", subject.clone(), true).await;
@@ -91,6 +87,34 @@ async fn main() {
     s.forget_in_grace(subject, Timestamp::now()).await;
     let forgotten = started.elapsed();
 
+    // Another subject, under a legal hold: the forget goes as fast; its purge keeps the records.
+    let held = subject_with_five_records(&s).await;
+    let hold = json!({
+        "subject": { "customerIds": held["customerIds"] },
+        "reference": "LIT-BENCH",
+        "reason": "a benchmark",
+        "basis": "legal_claims",
+    });
+    let placed = s
+        .orchestrator
+        .client
+        .post(s.orchestrator.url("/gdpr/legal-holds"))
+        .bearer_auth(s.orchestrator.token(helpers::DPO))
+        .header("X-Acting-User", "alice")
+        .json(&hold)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status().as_u16(), 201);
+    let now = Timestamp::now();
+    let started = Instant::now();
+    let id = s.forget_in_grace(held, now).await;
+    let forgotten_held = started.elapsed();
+    let started = Instant::now();
+    let (request, _) = s.run_while(&id, "purging", helpers::after(now, 25 * 3600), 20).await;
+    let purged_held = started.elapsed();
+    assert_eq!(request["status"], "completed_with_retention", "{request}");
+
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     println!("one subject with five records among {records}, through gdpr-orchestrator:");
     println!("  count (filed to completed): {:.0} ms", ms(counted));
@@ -102,4 +126,20 @@ async fn main() {
         "  forget (filed, confirmed by a second person, to in_grace): {:.0} ms",
         ms(forgotten)
     );
+    println!(
+        "  forget of a subject under a legal hold, to in_grace: {:.0} ms; its purge, to completed_with_retention: {:.0} ms",
+        ms(forgotten_held),
+        ms(purged_held)
+    );
+}
+
+/// A new subject with five paired records on their own number; answers the subject to file.
+async fn subject_with_five_records(s: &helpers::Stack) -> Value {
+    let person = helpers::Person::new();
+    for _ in 0..5 {
+        let interaction = uuid::Uuid::new_v4().to_string();
+        s.pair(&person.customer_id, &interaction).await;
+        s.record(&interaction, &format!("tel:{}", person.phone)).await;
+    }
+    json!({ "customerIds": [person.customer_id], "phoneNumbers": [person.phone] })
 }
