@@ -145,6 +145,21 @@ pub struct Retention {
     pub basis: LegalBasis,
 }
 
+/// The route of what must not expire: gdpr-orchestrator's `GET` ([`Retentions`]), scope
+/// `gdpr:retentions` (comm-history-writer's expiry of records past their retention).
+pub const RETENTIONS_ROUTE: &str = "/internal/gdpr/retentions";
+
+/// What a participant's own expiry (records past their retention) must leave, as a purge would:
+/// every legal hold in force, its subject expanded as a purge gets it (a hold naming customers
+/// also names the interactions interaction-pairing links to them), and every statutory rule.
+/// Names the holds' subjects: personal data, for the expiring service alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Retentions {
+    pub holds: Vec<Retention>,
+    pub rules: Vec<StatutoryRule>,
+}
+
 /// The query of `GET /internal/gdpr/requests/{requestId}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
