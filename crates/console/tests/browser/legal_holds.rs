@@ -1,10 +1,13 @@
 //! The legal holds pages in the browser: a DPO places a hold from the form, sees it listed, asks
 //! to release it and gets no button to confirm her own ask (her forged confirmation is refused
-//! with the orchestrator's reason); a second DPO confirms it, and it is released.
+//! with the orchestrator's reason); a second DPO confirms it, and it is released. And a FORGET
+//! over a held customer: its page shows what the hold kept and why, and it completes once the
+//! hold is released.
 
 use crate::harness::{self, Browser, Page};
 use crate::{
-    assert_buttons_are, choose, console_page, dana_with_a_customer, forge_form, sign_in_at_provider, type_into,
+    assert_buttons_are, choose, confirmed_by_another, console_page, dana_with_a_customer, file_request, forge_form,
+    reload_until_status, reload_until_status_within, sign_in_at_provider, signed_in_on, type_into,
 };
 use contracts::legal_hold::{LegalHold, LegalHoldAction};
 use fantoccini::Locator;
@@ -26,6 +29,24 @@ async fn assert_buttons_follow(browser: &Browser, hold: &LegalHold) {
         (LegalHoldAction::WithdrawRelease, "withdraw-release"),
     ];
     assert_buttons_are(browser, &buttons, &hold.allowed_actions, hold.status.as_str()).await;
+}
+
+/// From the navigation to the list of holds and on to its form, filled to place a hold on
+/// `customer` for legal claims under case `reference`.
+async fn fill_hold_form(browser: &Browser, reference: &str, customer: &str) {
+    browser
+        .click_on(Locator::Css("nav a[href='/gdpr/legal-holds']"), &list_page())
+        .await;
+    browser
+        .click_on(
+            Locator::Id("new-hold"),
+            &console_page("/gdpr/legal-holds/new", "legal-hold-new"),
+        )
+        .await;
+    type_into(browser, "reference", reference).await;
+    type_into(browser, "reason", "Complaint before the court").await;
+    choose(browser, "basis", "legal_claims").await;
+    type_into(browser, "customer_ids", customer).await;
 }
 
 /// Sets a date-time input (what a person picks; typing into one follows the browser's locale).
@@ -56,20 +77,7 @@ async fn a_hold_is_placed_listed_and_released_by_a_second_person_and_the_asker_g
     let (stack, browser, customer) = dana_with_a_customer().await;
     let client = &browser.client;
 
-    // From the navigation to the list, and on to the form.
-    browser
-        .click_on(Locator::Css("nav a[href='/gdpr/legal-holds']"), &list_page())
-        .await;
-    browser
-        .click_on(
-            Locator::Id("new-hold"),
-            &console_page("/gdpr/legal-holds/new", "legal-hold-new"),
-        )
-        .await;
-    type_into(&browser, "reference", "LIT-2026-17").await;
-    type_into(&browser, "reason", "Complaint before the court").await;
-    choose(&browser, "basis", "legal_claims").await;
-    type_into(&browser, "customer_ids", &customer).await;
+    fill_hold_form(&browser, "LIT-2026-17", &customer).await;
     type_into(&browser, "phone_numbers", "call me").await;
     type_into(&browser, "interaction_ids", &uuid::Uuid::new_v4().to_string()).await;
     pick_date_time(&browser, "window_from", "2026-01-01T00:00").await;
@@ -204,5 +212,44 @@ async fn a_hold_is_placed_listed_and_released_by_a_second_person_and_the_asker_g
         .text_of(Locator::Css(&format!("tr.hold[data-hold='{id}'] .status")))
         .await;
     assert_eq!(status, "released");
+    bob.close().await;
+}
+
+#[tokio::test]
+async fn a_forget_over_a_held_customer_shows_what_the_hold_kept_and_completes_once_two_persons_release_it() {
+    // No grace window: the purge follows the confirmation.
+    let grace = ("gdpr-orchestrator", "gdpr.grace_hours".to_owned(), "0".to_owned());
+    let (stack, browser) = signed_in_on(vec![grace], "dana").await;
+    let customer = stack.record_for_a_customer().await;
+    fill_hold_form(&browser, "LIT-2026-18", &customer).await;
+    browser.click_on(Locator::Id("place"), &hold_page()).await;
+    let hold_url = browser.client.current_url().await.unwrap().to_string();
+
+    // A FORGET of the customer, confirmed by Bob: purged but for what the hold keeps.
+    let url = file_request(&browser, &stack, "FORGET", &customer, "awaiting_confirmation").await;
+    let bob = confirmed_by_another(&stack, &url, "bob").await;
+    reload_until_status(&bob, &url, "completed_with_retention").await;
+    let mut kept = Vec::new();
+    for cell in bob.client.find_all(Locator::Css("tr.step td.kept")).await.unwrap() {
+        kept.push(cell.text().await.unwrap());
+    }
+    println!("kept: {kept:?}");
+    assert!(bob.text_of(Locator::Id("retention-note")).await.contains("legal hold"));
+    assert!(kept.iter().any(|k| k == "communications 1 (legal_claims)"), "{kept:?}");
+    let page = bob.client.source().await.unwrap();
+    assert!(!page.contains(&customer), "the request's page names no identifier");
+    bob.screenshot("gdpr-forget-kept-by-a-hold").await;
+
+    // Dana asks to release the hold, Bob confirms: the worker purges again, the FORGET completes.
+    browser.open(&hold_url, &hold_page()).await;
+    type_into(&browser, "release-reason", "The claim is closed").await;
+    browser.click_on(Locator::Id("request-release"), &hold_page()).await;
+    bob.open(&hold_url, &hold_page()).await;
+    type_into(&bob, "release-reason", "Checked with legal").await;
+    bob.click_on(Locator::Id("confirm-release"), &hold_page()).await;
+    assert_eq!(bob.text_of(Locator::Id("status")).await, "released");
+    // The worker looks at ended holds once a minute.
+    reload_until_status_within(&bob, &url, "completed", std::time::Duration::from_secs(150)).await;
+    browser.close().await;
     bob.close().await;
 }

@@ -274,7 +274,12 @@ async fn a_person_without_a_console_role_is_not_signed_in() {
 
 /// Waits (bounded) until the request page shows `status`, reloading it as a person would.
 pub(crate) async fn reload_until_status(browser: &Browser, url: &str, status: &str) {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    reload_until_status_within(browser, url, status, std::time::Duration::from_secs(60)).await;
+}
+
+/// Waits until the request page shows `status`, for at most `wait`, reloading it.
+pub(crate) async fn reload_until_status_within(browser: &Browser, url: &str, status: &str, wait: std::time::Duration) {
+    let deadline = tokio::time::Instant::now() + wait;
     loop {
         browser.open(url, &request_page()).await;
         let shown = browser.text_of(Locator::Id("status")).await;
