@@ -171,14 +171,16 @@ const INTERACTION: &str = "9e3b6d2a-7c1f-4a8e-b5d0-2f6c9a3e7b1d";
 async fn a_held_subjects_delete_waits_and_a_later_purge_without_the_hold_submits_it() {
     let h = default_harness().await;
     let path = purge_path();
-    // Two Genesys subjects: the handles, and the agent.
+    // Two Genesys subjects: the handles, and the agent (an interaction is none of its own).
     let subject = json!({
         "phoneNumbers": ["+420601123456"],
         "emailAddresses": ["client@example.com"],
         "genesysUserIds": [AGENT],
+        "interactionIds": [INTERACTION],
     });
     // One shared address holds the whole deletion back, whatever else the hold names and its
-    // window; two holds on one basis give one entry.
+    // window; two holds on one basis give one entry; a hold naming one of the subject's
+    // interactions (whoever it belongs to) holds it back too.
     let retain = json!([
         retention(json!({ "emailAddresses": ["client@example.com", "other@example.com"] }), "legal_claims"),
         {
@@ -188,6 +190,12 @@ async fn a_held_subjects_delete_waits_and_a_later_purge_without_the_hold_submits
             "basis": "legal_claims",
         },
         retention(json!({ "phoneNumbers": ["+420601123456"] }), "authority_request"),
+        {
+            "holdId": uuid::Uuid::now_v7(),
+            "subject": {},
+            "interactionIds": [INTERACTION],
+            "basis": "legal_obligation",
+        },
     ]);
     let held = report(&h, &path, &purge_call(subject.clone(), retain)).await;
     assert_eq!(held["state"], "done", "{held}");
@@ -195,6 +203,7 @@ async fn a_held_subjects_delete_waits_and_a_later_purge_without_the_hold_submits
         held["retained"],
         json!([
             { "category": "genesysSubjects", "basis": "legal_claims", "count": 2 },
+            { "category": "genesysSubjects", "basis": "legal_obligation", "count": 2 },
             { "category": "genesysSubjects", "basis": "authority_request", "count": 2 },
         ]),
         "{held}"
