@@ -13,10 +13,10 @@ use test_support::{HistoryManager, TestApp};
 use uuid::Uuid;
 
 /// The agent on every record written here (the example's).
-const AGENT: &str = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f";
+pub(crate) const AGENT: &str = "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f";
 
 /// A participant call for `subject` with `retain`; answers its report.
-async fn call(app: &TestApp, request: Uuid, action: &str, subject: &Value, retain: Value) -> Value {
+pub(crate) async fn call(app: &TestApp, request: Uuid, action: &str, subject: &Value, retain: Value) -> Value {
     let body = json!({ "subject": subject, "forgottenAt": Timestamp::now(), "retain": retain });
     app.participant_call(request, action, &body).await
 }
@@ -26,7 +26,7 @@ fn hold_of(subject: Value, window: Value, basis: &str) -> Value {
 }
 
 /// The ids of what `subject`'s export lists in `category`.
-async fn exported(app: &TestApp, subject: &Value, category: &str) -> Vec<Value> {
+pub(crate) async fn exported(app: &TestApp, subject: &Value, category: &str) -> Vec<Value> {
     let export = call(app, Uuid::now_v7(), "export", subject, json!([])).await;
     let rows = export["data"][category].as_array().unwrap();
     rows.iter()

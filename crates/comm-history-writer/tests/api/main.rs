@@ -14,5 +14,6 @@ mod migrations;
 mod pagination;
 mod purged_customers;
 mod records;
+mod restriction;
 mod statutory_retention;
 mod unassigned;

@@ -14,19 +14,19 @@ use service_kit::database::DatabaseError;
 use uuid::Uuid;
 
 /// The examples' caller, by the number a request names.
-const PHONE: &str = "+420601123456";
+pub(crate) const PHONE: &str = "+420601123456";
 const IN_2020: &str = "2020-03-01T10:00:00Z";
-const IN_2026: &str = "2026-11-20T09:41:07.512Z";
+pub(crate) const IN_2026: &str = "2026-11-20T09:41:07.512Z";
 
 /// The example's result, of `conversation` at `at`.
-fn result_of(conversation: &str, at: &str) -> Value {
+pub(crate) fn result_of(conversation: &str, at: &str) -> Value {
     let mut result = example("support-result-voice-inbound.json");
     result["conversationId"] = conversation.into();
     result["eventTime"] = at.into();
     result
 }
 
-async fn call(p: &Pipeline, request: Uuid, action: &str, subject: &Value, retain: Value) -> Value {
+pub(crate) async fn call(p: &Pipeline, request: Uuid, action: &str, subject: &Value, retain: Value) -> Value {
     let body = json!({ "subject": subject, "forgottenAt": Timestamp::now(), "retain": retain });
     p.ingest.participant_call(request, action, &body).await
 }
@@ -36,7 +36,7 @@ fn hold_of(subject: Value, window: Value, basis: &str) -> Value {
 }
 
 /// The conversations of the results the caller's export lists.
-async fn exported(p: &Pipeline) -> Vec<Value> {
+pub(crate) async fn exported(p: &Pipeline) -> Vec<Value> {
     let subject = json!({ "phoneNumbers": [PHONE] });
     let export = call(p, Uuid::now_v7(), "export", &subject, json!([])).await;
     let results = export["data"]["webhookResults"].as_array().unwrap();

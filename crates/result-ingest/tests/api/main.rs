@@ -13,6 +13,7 @@ mod legal_holds;
 mod mapping;
 mod migrations;
 mod operations;
+mod restriction;
 mod sweep;
 mod sweep_bound;
 mod webhook;
