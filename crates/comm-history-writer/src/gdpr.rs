@@ -101,13 +101,13 @@ fn exported_agent(reach: &Reach<'_>) -> RecordFilter {
 
 /// Records a request for the subject reaches, as a customer or as an agent: what a legal hold on
 /// the subject keeps, whole (the agent's part is on the customer's record, and the other way).
-fn reached(reach: &Reach<'_>) -> RecordFilter {
+pub(crate) fn reached(reach: &Reach<'_>) -> RecordFilter {
     Box::new(of_customer(reach).or(of_agent(reach)))
 }
 
 /// The conditions `rule` sets on a record: one of its channels, one of its directions, one of
 /// its domains (an empty list sets none). Every rule is about records.
-fn ruled(rule: &StatutoryRule) -> Option<Vec<RecordFilter>> {
+pub(crate) fn ruled(rule: &StatutoryRule) -> Option<Vec<RecordFilter>> {
     use communication_records::dsl;
     let names = |values: Vec<&str>| values.into_iter().map(str::to_owned).collect::<Vec<_>>();
     let mut conditions: Vec<RecordFilter> = Vec::new();

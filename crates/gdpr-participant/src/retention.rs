@@ -74,20 +74,22 @@ pub struct Purge<'a> {
 }
 
 impl<'a> Purge<'a> {
-    pub fn new(request_id: Uuid, mut retain: Vec<Retain<'a>>) -> Self {
+    /// The purge of `request_id`'s rows at `now` (the participant's clock, which decides when a
+    /// rule's `keep_days` have passed), with the retentions in force.
+    pub fn new(request_id: Uuid, mut retain: Vec<Retain<'a>>, now: Timestamp) -> Self {
         retain.sort_by_key(|r| r.basis);
         Self {
             request_id,
             retain,
             rules: &[],
-            now: Timestamp::now(),
+            now,
             until: Cell::new(None),
         }
     }
 
-    /// The purge, at `now`, with the statutory retention rules in force.
-    pub fn with_rules(self, rules: &'a [StatutoryRule], now: Timestamp) -> Self {
-        Self { rules, now, ..self }
+    /// The purge with the statutory retention rules in force.
+    pub fn with_rules(self, rules: &'a [StatutoryRule]) -> Self {
+        Self { rules, ..self }
     }
 
     /// The retentions, first basis first: a row is kept on the first that covers it.
@@ -103,17 +105,24 @@ impl<'a> Purge<'a> {
 
     /// The keepers in the order a row takes its basis from: first basis first, a legal hold
     /// before a rule on the same basis (the same basis either way).
+    #[cfg(test)]
     fn keepers(&self) -> Vec<Keeper<'_, 'a>> {
-        let mut keepers: Vec<_> = self.retain.iter().map(Keeper::Hold).collect();
-        keepers.extend(self.rules.iter().map(Keeper::Rule));
-        keepers.sort_by_key(|keeper| keeper.basis());
-        keepers
+        keepers(&self.retain, self.rules)
     }
 
     fn kept_until(&self, at: Timestamp) {
         let earliest = self.until.get().map_or(at, |until| until.min(at));
         self.until.set(Some(earliest));
     }
+}
+
+/// `retain` and `rules` in the order a row takes its basis from: first basis first, a legal hold
+/// before a rule on the same basis (`retain` first basis first, as [`Purge::new`] sorts it).
+fn keepers<'p, 'a>(retain: &'p [Retain<'a>], rules: &'p [StatutoryRule]) -> Vec<Keeper<'p, 'a>> {
+    let mut keepers: Vec<_> = retain.iter().map(Keeper::Hold).collect();
+    keepers.extend(rules.iter().map(Keeper::Rule));
+    keepers.sort_by_key(|keeper| keeper.basis());
+    keepers
 }
 
 /// What keeps rows at a purge.
@@ -131,13 +140,37 @@ impl Keeper<'_, '_> {
     }
 }
 
-/// When `rule` stops keeping a row communicated `at`: `keep_days` later (`None`: beyond the
-/// years a timestamp holds, so never).
-pub fn rule_end(rule: &StatutoryRule, at: Timestamp) -> Option<Timestamp> {
+/// When `rule` stops keeping a row communicated `at`, at `now`: `keep_days` after the
+/// communication, or after `now` if it is stamped later (a clock ahead, or bad data, must not
+/// stretch the retention). An end past what a timestamp holds (year 9999) is an error naming the
+/// rule: the purge fails, never keeps a row with no end.
+pub fn rule_end(rule: &StatutoryRule, at: Timestamp, now: Timestamp) -> Result<Timestamp, EndOutOfRange> {
     let days = time::Duration::days(i64::from(rule.keep_days));
-    at.as_offset_date_time()
+    at.min(now)
+        .as_offset_date_time()
         .checked_add(days)
         .and_then(Timestamp::from_offset_date_time)
+        .ok_or_else(|| EndOutOfRange {
+            rule: rule.name.clone(),
+            keep_days: rule.keep_days,
+        })
+}
+
+/// A statutory rule whose end falls past what a timestamp holds ([`rule_end`]). Names the rule
+/// (configuration, no personal data).
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error(
+    "statutory retention rule {rule}: keep_days {keep_days} after a communication is past the last time a timestamp holds"
+)]
+pub struct EndOutOfRange {
+    pub rule: String,
+    pub keep_days: u32,
+}
+
+impl From<EndOutOfRange> for diesel::result::Error {
+    fn from(error: EndOutOfRange) -> Self {
+        diesel::result::Error::QueryBuilderError(Box::new(error))
+    }
 }
 
 /// What a purge does with the rows of one kind a request holds.
@@ -149,29 +182,27 @@ pub struct Kept {
     pub retained: Vec<Retained>,
 }
 
-/// Splits the rows `purge`'s request holds as `kind` (a hold kind of `T`'s) into those a
-/// retention covers (`covers`: what a retention's reach finds) or a statutory rule keeps, noted as
-/// kept, and the rest, to erase; what was noted kept before and is no longer covered goes to the
-/// rest. A rule keeps the rows `ruled` finds for it (the conditions it sets on a row of `T`, all
-/// of them; `None`: the rule is about none of `T`'s rows) while their communication time plus the
-/// rule's `keep_days` is after the purge's time. A row several cover is kept once, on the first
-/// basis.
-pub fn split<T: HeldTable>(
+/// Of `rows` (ids of `T`'s rows), those a retention in `retain` covers (`covers`: what a
+/// retention's reach finds, within its window, or a row of an interaction it names) or a
+/// statutory rule in `rules` keeps at `now` (the rows `ruled` finds for it: the conditions it sets
+/// on a row of `T`, all of them, `None` when it is about none of `T`'s rows; while their
+/// communication time plus the rule's `keep_days` is after `now`). What a purge keeps ([`split`])
+/// and what an expiry of rows past their retention must leave are the same rows: both ask this.
+pub fn covered<T: HeldTable>(
     connection: &mut AnyConnection,
-    purge: &Purge<'_>,
-    kind: &str,
-    category: &str,
+    retain: &[Retain<'_>],
+    rules: &[StatutoryRule],
+    now: Timestamp,
+    rows: &[Uuid],
     covers: impl Fn(&Reach<'_>) -> Filter<T::Table>,
     ruled: impl Fn(&StatutoryRule) -> Option<Vec<Filter<T::Table>>>,
-) -> QueryResult<Kept> {
-    let held = crate::holds::held_rows(connection, purge.request_id, kind)?;
-    let mut kept: BTreeMap<Uuid, LegalBasis> = BTreeMap::new();
-    // Per row a rule keeps, the latest end of the rules over it.
-    let mut ends: BTreeMap<Uuid, Timestamp> = BTreeMap::new();
-    for keeper in purge.keepers() {
+) -> QueryResult<Covered> {
+    let mut covered = Covered::default();
+    let (kept, ends) = (&mut covered.kept, &mut covered.ends);
+    for keeper in keepers(retain, rules) {
         match keeper {
             Keeper::Hold(retain) => {
-                let open: Vec<Uuid> = held.iter().filter(|row| !kept.contains_key(row)).copied().collect();
+                let open: Vec<Uuid> = rows.iter().filter(|row| !kept.contains_key(row)).copied().collect();
                 for chunk in open.chunks(CHUNK) {
                     let ids = chunk.iter().map(|&row| DbUuid(row)).collect();
                     let named = retain.interactions.iter().map(|&id| id.into()).collect();
@@ -189,27 +220,51 @@ pub fn split<T: HeldTable>(
                     }
                 }
             }
-            // Every held row, those a hold keeps too: the row's end is the latest rule's.
+            // Every row, those a hold keeps too: the row's end is the latest rule's.
             Keeper::Rule(rule) => {
-                for chunk in held.chunks(CHUNK) {
+                for chunk in rows.chunks(CHUNK) {
                     let Some(conditions) = ruled(rule) else { break };
                     let ids = chunk.iter().map(|&row| DbUuid(row)).collect();
                     let filter = conditions.into_iter().fold(T::among(ids), T::both);
                     for (row, at) in T::times_where(connection, filter)? {
-                        let end = rule_end(rule, at.into_domain()?);
-                        if end.is_some_and(|end| end <= purge.now) {
+                        let end = rule_end(rule, at.into_domain()?, now)?;
+                        if end <= now {
                             continue;
                         }
                         kept.entry(row).or_insert(rule.basis);
-                        if let Some(end) = end {
-                            let latest = ends.entry(row).or_insert(end);
-                            *latest = (*latest).max(end);
-                        }
+                        let latest = ends.entry(row).or_insert(end);
+                        *latest = (*latest).max(end);
                     }
                 }
             }
         }
     }
+    Ok(covered)
+}
+
+/// The rows [`covered`] found.
+#[derive(Debug, Default, PartialEq)]
+pub struct Covered {
+    /// Each row kept, with the basis it is kept on (the first in [`LegalBasis`] order).
+    pub kept: BTreeMap<Uuid, LegalBasis>,
+    /// Each row a statutory rule keeps, with the latest end of the rules over it.
+    pub ends: BTreeMap<Uuid, Timestamp>,
+}
+
+/// Splits the rows `purge`'s request holds as `kind` (a hold kind of `T`'s) into those a
+/// retention covers or a statutory rule keeps ([`covered`]), noted as kept, and the rest, to
+/// erase; what was noted kept before and is no longer covered goes to the rest. A row several
+/// cover is kept once, on the first basis.
+pub fn split<T: HeldTable>(
+    connection: &mut AnyConnection,
+    purge: &Purge<'_>,
+    kind: &str,
+    category: &str,
+    covers: impl Fn(&Reach<'_>) -> Filter<T::Table>,
+    ruled: impl Fn(&StatutoryRule) -> Option<Vec<Filter<T::Table>>>,
+) -> QueryResult<Kept> {
+    let held = crate::holds::held_rows(connection, purge.request_id, kind)?;
+    let Covered { kept, ends } = covered::<T>(connection, &purge.retain, purge.rules, purge.now, &held, covers, ruled)?;
     if let Some(&earliest) = ends.values().min() {
         purge.kept_until(earliest);
     }
