@@ -2,6 +2,7 @@
 //! (exactly once per `Idempotency-Key`) and read them back by customer or interaction.
 
 pub mod delivery;
+pub mod expiry;
 pub mod gdpr;
 pub mod housekeeping;
 pub mod metrics;
@@ -68,11 +69,19 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         let days = records.idempotency_retention_days;
         let gauged = pool.clone();
         let delivering = pool.clone();
+        let expiring = pool.clone();
         background.spawn("idempotency key retention", move |shutdown, health| {
             housekeeping::forget_old_idempotency_keys(pool, days, shutdown, health)
         });
         background.spawn("unassigned gauges", move |shutdown, health| {
             housekeeping::gauge_unassigned(gauged, metrics, shutdown, health)
+        });
+        let expiry = expiry::Expiry::new(expiring, &records, context.metrics)?;
+        if records.orchestrator_token().is_none() {
+            tracing::warn!("records.orchestrator_token is not set: no record expires (ccbridge_records_expiry_skipped_total counts the rounds)");
+        }
+        background.spawn("records retention", move |shutdown, health| {
+            expiry.run(shutdown, health)
         });
         if delivery.enabled() && delivery.worker_enabled {
             let runner = delivery::runner(delivering, context.settings, context.metrics)?;

@@ -59,3 +59,37 @@ impl DeliveryMetrics {
         Ok(metrics)
     }
 }
+
+/// The records' expiry ([`crate::expiry`]). Counts only: no label names a record or a person.
+pub struct ExpiryMetrics {
+    /// Records erased past their retention.
+    pub expired: IntCounter,
+    /// Rounds in which nothing expired because gdpr-orchestrator could not be asked for the legal
+    /// holds in force (or `records.orchestrator_token` is not set).
+    pub skipped: IntCounter,
+    /// Copies at the communication-history-manager of records erased past their retention.
+    pub delivered: IntCounter,
+}
+
+impl ExpiryMetrics {
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let metrics = Self {
+            expired: IntCounter::new(
+                "ccbridge_records_expired_total",
+                "Records erased past their retention (a legal hold or statutory rule keeps the rest)",
+            )?,
+            skipped: IntCounter::new(
+                "ccbridge_records_expiry_skipped_total",
+                "Expiry rounds in which nothing expired: gdpr-orchestrator could not be asked for the legal holds",
+            )?,
+            delivered: IntCounter::new(
+                "ccbridge_records_expired_delivered_total",
+                "Copies at the communication-history-manager of records erased past their retention",
+            )?,
+        };
+        registry.register(Box::new(metrics.expired.clone()))?;
+        registry.register(Box::new(metrics.skipped.clone()))?;
+        registry.register(Box::new(metrics.delivered.clone()))?;
+        Ok(metrics)
+    }
+}

@@ -1,9 +1,11 @@
-//! `[records]`: how long the history keeps what it needs to answer a retry, and whether a record
-//! nobody paired may take its customer from its handle. `[delivery]`: the bank's
+//! `[records]`: how long the history keeps its records and what it needs to answer a retry, and
+//! whether a record nobody paired may take its customer from its handle. `[delivery]`: the bank's
 //! communication-history-manager, if records go there too.
 
+use domain::Channel;
 use secrecy::{ExposeSecret, SecretString};
-use std::num::NonZeroU64;
+use std::collections::HashMap;
+use std::num::{NonZeroU32, NonZeroU64};
 use std::time::Duration;
 use url::Url;
 
@@ -18,7 +20,22 @@ pub struct RecordsSettings {
     /// The HMAC key of the (interaction, customer) pairs a purged GDPR forget reached
     /// ([`crate::suppression`]): at least 32 characters.
     pub suppression_key: SecretString,
+    /// A record is erased this many days after its communication ([`crate::expiry`]), unless a
+    /// legal hold or a statutory rule keeps it or a GDPR request holds it.
+    pub retention_days: NonZeroU32,
+    /// Per channel, in place of `retention_days` (`{ VOICE = 3650, CHAT = 1825 }`).
+    #[serde(default)]
+    pub retention_days_by_channel: HashMap<Channel, NonZeroU32>,
+    /// gdpr-orchestrator, asked for the legal holds in force and the statutory rules before
+    /// anything expires.
+    pub orchestrator_url: Url,
+    /// This service's token there (its caller holds `gdpr:retentions`). Empty: nothing expires
+    /// (every round is counted as skipped).
+    pub orchestrator_token: SecretString,
 }
+
+/// Retention days beyond this are refused: a typo, not a retention (100 years).
+const MAX_RETENTION_DAYS: u32 = 36_500;
 
 impl RecordsSettings {
     pub fn validate(&self) -> Result<(), Vec<String>> {
@@ -32,11 +49,40 @@ impl RecordsSettings {
         if let Err(problem) = crate::suppression::AssignmentKey::new(&self.suppression_key) {
             problems.push(problem);
         }
+        let most = format!("must be 1 to {MAX_RETENTION_DAYS}");
+        if self.retention_days.get() > MAX_RETENTION_DAYS {
+            problems.push(format!("records.retention_days: {most}"));
+        }
+        for channel in Channel::ALL {
+            if self
+                .retention_days_by_channel
+                .get(&channel)
+                .is_some_and(|days| days.get() > MAX_RETENTION_DAYS)
+            {
+                problems.push(format!("records.retention_days_by_channel.{channel}: {most}"));
+            }
+        }
+        if !matches!(self.orchestrator_url.scheme(), "http" | "https") || self.orchestrator_url.cannot_be_a_base() {
+            problems.push("records.orchestrator_url: must be an http(s) URL".to_owned());
+        }
         if problems.is_empty() {
             Ok(())
         } else {
             Err(problems)
         }
+    }
+
+    /// How long records of `channel` are kept after their communication.
+    pub fn retention_of(&self, channel: Channel) -> NonZeroU32 {
+        self.retention_days_by_channel
+            .get(&channel)
+            .copied()
+            .unwrap_or(self.retention_days)
+    }
+
+    /// The token the expiry asks gdpr-orchestrator with; `None` when not set.
+    pub fn orchestrator_token(&self) -> Option<SecretString> {
+        given(self.orchestrator_token.expose_secret().to_owned()).map(SecretString::from)
     }
 
     /// How far back a handle's customer counts, when auto-assignment is on.
@@ -220,5 +266,38 @@ impl DeliverySettings {
         } else {
             Err(problems)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn records(by_channel: serde_json::Value) -> Result<RecordsSettings, serde_json::Error> {
+        serde_json::from_value(json!({
+            "idempotency_retention_days": 30,
+            "auto_assign_by_handle": false,
+            "auto_assign_window_days": 180,
+            "suppression_key": "a-records-suppression-key-of-32-chars-or-more",
+            "retention_days": 3650,
+            "retention_days_by_channel": by_channel,
+            "orchestrator_url": "http://127.0.0.1:8085",
+            "orchestrator_token": "",
+        }))
+    }
+
+    #[test]
+    fn a_channels_own_retention_takes_the_place_of_the_default_and_an_unknown_channel_is_refused() {
+        let settings = records(json!({ "voice": 1826, "CHAT": 365 })).unwrap();
+        assert_eq!(settings.retention_of(Channel::Voice).get(), 1826, "any letter case");
+        assert_eq!(settings.retention_of(Channel::Chat).get(), 365);
+        assert_eq!(settings.retention_of(Channel::Email).get(), 3650);
+        assert!(settings.validate().is_ok());
+        assert!(settings.orchestrator_token().is_none(), "empty is not set");
+        assert!(records(json!({ "FAX": 30 })).is_err());
+        assert!(records(json!({ "VOICE": 0 })).is_err(), "NonZero");
+        let problems = records(json!({ "SMS": 36_501 })).unwrap().validate().unwrap_err();
+        assert_eq!(problems, ["records.retention_days_by_channel.SMS: must be 1 to 36500"]);
     }
 }

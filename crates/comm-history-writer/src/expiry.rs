@@ -1,0 +1,343 @@
+//! The records' retention (issue #30's retention schedule): a record is erased once its channel's
+//! retention (`records.retention_days`, `records.retention_days_by_channel`) has passed since its
+//! communication, unless a legal hold or a statutory retention rule keeps it. Every round first
+//! asks gdpr-orchestrator for the holds in force and the rules (`GET /internal/gdpr/retentions`):
+//! when it cannot be asked, nothing expires that round (counted in
+//! `ccbridge_records_expiry_skipped_total`): never without knowing the holds.
+//!
+//! A hold or a rule covers a record exactly as at a FORGET's purge
+//! ([`gdpr_participant::retention::covered`], with the purge's own conditions on records). A
+//! record a GDPR request holds (a FORGET in grace or kept at its purge, a RESTRICT; the agent on
+//! it hidden) is left to that request: its purge erases it, or its undo lets it expire later.
+//!
+//! Records go [`BATCH`] at a statement, oldest first, at most [`BATCHES`] statements a round, each
+//! batch in its own short transaction, so writes keep their latency. Rounds walk the expired
+//! records by (communicated_at, id) from where the last stopped, so records a hold keeps (always
+//! the oldest) do not stall the expiry of those behind them; a walk that reaches the end starts
+//! again from the oldest.
+//!
+//! With a record go its entries in the delivery outbox (nothing more is sent). Copies the bank's
+//! communication-history-manager holds are counted (`ccbridge_records_expired_delivered_total`):
+//! the manager is the bank's, with a retention schedule of its own. The record's idempotency keys
+//! stay until `records.idempotency_retention_days` forgets them (they hold no personal data): a
+//! write sent again with one meanwhile is answered as a key whose record is gone, never stored
+//! anew; one sent after that with the same old communication is stored, and the next round
+//! erases it again.
+
+use crate::gdpr::{reached, ruled, Records};
+use crate::metrics::ExpiryMetrics;
+use crate::schema::communication_records::dsl;
+use crate::settings::RecordsSettings;
+use crate::store::deliveries;
+use contracts::participant::{Retentions, RETENTIONS_ROUTE};
+use contracts::Client;
+use diesel::prelude::*;
+use domain::{Channel, Timestamp};
+use gdpr_participant::holds::Filter;
+use gdpr_participant::retention::{covered, Retain};
+use gdpr_participant::Reach;
+use service_kit::background::{Health, Shutdown};
+use service_kit::database::sql_types::{DbTimestamp, DbUuid};
+use service_kit::database::{write_transaction, AnyConnection, DatabaseError, DbPool};
+use std::collections::BTreeSet;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How often a round runs.
+pub const EVERY: Duration = Duration::from_secs(300);
+/// Records looked at (and erased at most) a statement.
+pub const BATCH: usize = 500;
+/// Statements a round, at most: 10,000 records a round, about 2.9 million a day.
+pub const BATCHES: usize = 20;
+
+type RecordFilter = Filter<crate::schema::communication_records::table>;
+
+/// What one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Round {
+    /// Records erased.
+    pub expired: u64,
+    /// Records past their retention that a legal hold or a statutory rule keeps.
+    pub kept: u64,
+    /// Copies of the erased records the communication-history-manager holds (or may hold).
+    pub delivered_copies: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExpiryError {
+    /// Nothing expired: the holds in force are not known.
+    #[error("gdpr-orchestrator could not be asked for the legal holds in force; nothing expired")]
+    Unasked,
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+}
+
+impl From<diesel::result::Error> for ExpiryError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Database(error.into())
+    }
+}
+
+/// The records' expiry: [`Expiry::run_once`] a round at a given time (tests), [`Expiry::run`]
+/// rounds until shutdown.
+pub struct Expiry {
+    pool: DbPool,
+    retention_days: NonZeroU32,
+    by_channel: Vec<(Channel, NonZeroU32)>,
+    /// `None`: no token set, so nothing ever expires (each round counted as skipped).
+    orchestrator: Option<Client>,
+    metrics: ExpiryMetrics,
+    /// Where the walk stopped: the next round starts after it.
+    cursor: Mutex<Option<(DbTimestamp, DbUuid)>>,
+}
+
+impl Expiry {
+    /// The expiry of `pool`'s records by `records`, its metrics in `registry`.
+    pub fn new(pool: DbPool, records: &RecordsSettings, registry: &prometheus::Registry) -> anyhow::Result<Self> {
+        let http = service_kit::telemetry::http_client(Duration::from_secs(30))?;
+        let orchestrator = records
+            .orchestrator_token()
+            .map(|token| Client::new(http, records.orchestrator_url.clone()).with_token(token));
+        let mut by_channel: Vec<_> = records
+            .retention_days_by_channel
+            .iter()
+            .map(|(&channel, &days)| (channel, days))
+            .collect();
+        by_channel.sort_by_key(|(channel, _)| channel.as_str());
+        Ok(Self {
+            pool,
+            retention_days: records.retention_days,
+            by_channel,
+            orchestrator,
+            metrics: ExpiryMetrics::register(registry)?,
+            cursor: Mutex::new(None),
+        })
+    }
+
+    /// Runs until shutdown: a round every [`EVERY`]. A round that could not ask the orchestrator
+    /// does not fail the task (the service's readiness stays: writes go on); it is counted.
+    pub async fn run(self, mut shutdown: Shutdown, health: Health) {
+        while !shutdown.is_requested() {
+            match self.run_once(Timestamp::now()).await {
+                Ok(_) | Err(ExpiryError::Unasked) => health.succeeded(),
+                Err(ExpiryError::Database(error)) => {
+                    health.failed("erasing records past their retention failed");
+                    tracing::warn!(error = %error, "erasing records past their retention failed");
+                }
+            }
+            shutdown.sleep(EVERY).await;
+        }
+    }
+
+    /// One round at `now`: asks for the holds and rules, then erases up to [`BATCHES`] batches of
+    /// records past their retention that none covers.
+    pub async fn run_once(&self, now: Timestamp) -> Result<Round, ExpiryError> {
+        let Some(retentions) = self.retentions().await else {
+            self.metrics.skipped.inc();
+            return Err(ExpiryError::Unasked);
+        };
+        let conditions = self.expired_by(now);
+        let mut round = Round::default();
+        for _ in 0..BATCHES {
+            let after = *self.cursor.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let (retentions, conditions) = (retentions.clone(), conditions.clone());
+            let batch = self
+                .pool
+                .run(move |c| {
+                    write_transaction(c, |c| expire_batch(c, &retentions, &conditions, now, after))
+                        .map_err(ExpiryError::from)
+                })
+                .await?;
+            round.expired += batch.expired;
+            round.kept += batch.kept;
+            round.delivered_copies += batch.delivered_copies;
+            *self.cursor.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = batch.last;
+            if batch.last.is_none() {
+                break;
+            }
+        }
+        self.metrics.expired.inc_by(round.expired);
+        self.metrics.delivered.inc_by(round.delivered_copies);
+        if round.expired > 0 {
+            tracing::info!(
+                expired = round.expired,
+                kept = round.kept,
+                "erased records past their retention"
+            );
+        }
+        if round.delivered_copies > 0 {
+            tracing::warn!(
+                copies = round.delivered_copies,
+                "records erased past their retention had copies at the communication-history-manager: its own retention erases them"
+            );
+        }
+        Ok(round)
+    }
+
+    /// The holds in force and the rules, or `None` (logged without identifiers).
+    async fn retentions(&self) -> Option<Retentions> {
+        let Some(client) = &self.orchestrator else {
+            tracing::warn!("records.orchestrator_token is not set: no record expires");
+            return None;
+        };
+        match client.get(RETENTIONS_ROUTE).send::<Retentions>().await {
+            Ok(retentions) => Some(retentions),
+            Err(error) => {
+                let status = error.status().map(|status| status.as_u16());
+                tracing::warn!(
+                    status,
+                    "gdpr-orchestrator could not be asked for the legal holds in force: no record expires this round"
+                );
+                None
+            }
+        }
+    }
+
+    /// Per channel with a retention of its own, and for every other channel, the time before
+    /// which a record's communication is past its retention at `now` (`None`: further back than
+    /// a timestamp goes, so none is).
+    fn expired_by(&self, now: Timestamp) -> Conditions {
+        let before = |days: NonZeroU32| {
+            let age = time::Duration::days(i64::from(days.get()));
+            now.as_offset_date_time()
+                .checked_sub(age)
+                .and_then(Timestamp::from_offset_date_time)
+        };
+        Conditions {
+            by_channel: self
+                .by_channel
+                .iter()
+                .map(|&(channel, days)| (channel, before(days)))
+                .collect(),
+            otherwise: before(self.retention_days),
+        }
+    }
+}
+
+/// When records are past their retention, per channel.
+#[derive(Clone)]
+struct Conditions {
+    by_channel: Vec<(Channel, Option<Timestamp>)>,
+    otherwise: Option<Timestamp>,
+}
+
+impl Conditions {
+    /// Records past their retention that no GDPR request holds, or `None` when none can be.
+    fn filter(&self) -> Option<RecordFilter> {
+        let mut past: Vec<RecordFilter> = Vec::new();
+        for (channel, before) in &self.by_channel {
+            if let Some(before) = before {
+                past.push(Box::new(
+                    dsl::channel
+                        .eq(channel.as_str())
+                        .and(dsl::communicated_at.lt(DbTimestamp::from(*before))),
+                ));
+            }
+        }
+        if let Some(before) = self.otherwise {
+            let own: Vec<&str> = self.by_channel.iter().map(|(channel, _)| channel.as_str()).collect();
+            past.push(Box::new(
+                dsl::channel
+                    .ne_all(own)
+                    .and(dsl::communicated_at.lt(DbTimestamp::from(before))),
+            ));
+        }
+        let past = past.into_iter().reduce(|a, b| Box::new(a.or(b)))?;
+        // Held by a FORGET or a RESTRICT (the record, or the agent on it): the request's.
+        Some(Box::new(
+            dsl::forgotten_by.is_null().and(dsl::agent_redacted.eq(false)).and(past),
+        ))
+    }
+}
+
+/// What one batch did, and where the walk goes on (`None`: it reached the end).
+struct Batch {
+    expired: u64,
+    kept: u64,
+    delivered_copies: u64,
+    last: Option<(DbTimestamp, DbUuid)>,
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// Up to [`BATCH`] records past their retention after `after`, oldest first: those no hold or
+/// rule covers are erased with their delivery entries, in the caller's transaction.
+fn expire_batch(
+    connection: &mut AnyConnection,
+    retentions: &Retentions,
+    conditions: &Conditions,
+    now: Timestamp,
+    after: Option<(DbTimestamp, DbUuid)>,
+) -> QueryResult<Batch> {
+    let Some(mut filter) = conditions.filter() else {
+        return Ok(Batch {
+            expired: 0,
+            kept: 0,
+            delivered_copies: 0,
+            last: None,
+        });
+    };
+    if let Some((at, id)) = after {
+        filter = Box::new(
+            filter.and(
+                dsl::communicated_at
+                    .gt(at)
+                    .or(dsl::communicated_at.eq(at).and(dsl::id.gt(id))),
+            ),
+        );
+    }
+    let page: Vec<(DbUuid, DbTimestamp)> = dsl::communication_records
+        .filter(filter)
+        .select((dsl::id, dsl::communicated_at))
+        .order((dsl::communicated_at, dsl::id))
+        .limit(i64::try_from(BATCH).unwrap_or(i64::MAX))
+        .load(connection)?;
+    let last = (page.len() == BATCH)
+        .then(|| page.last().map(|&(id, at)| (at, id)))
+        .flatten();
+    let candidates: Vec<Uuid> = page.iter().map(|(id, _)| id.0).collect();
+    // What a purge would keep of these: every hold's reach, window and interactions, every rule.
+    let nobody_elsewhere = BTreeSet::new();
+    let retain: Vec<Retain<'_>> = retentions
+        .holds
+        .iter()
+        .map(|hold| Retain {
+            reach: Reach {
+                subject: &hold.subject,
+                attributed_elsewhere: &nobody_elsewhere,
+            },
+            interactions: &hold.interaction_ids,
+            window: hold.window,
+            basis: hold.basis,
+        })
+        .collect();
+    let kept = covered::<Records>(connection, &retain, &retentions.rules, now, &candidates, reached, ruled)?.kept;
+    let expire: Vec<DbUuid> = candidates
+        .iter()
+        .filter(|id| !kept.contains_key(id))
+        .map(|&id| DbUuid(id))
+        .collect();
+    // Checked again as it is deleted: a FORGET that held one meanwhile keeps it (PostgreSQL
+    // re-reads a row changed under the statement; SQLite's writer lock orders them).
+    let erased: Vec<DbUuid> = service_kit::per_backend!(&mut *connection, |c| diesel::delete(
+        dsl::communication_records
+            .filter(dsl::id.eq_any(&expire))
+            .filter(dsl::forgotten_by.is_null())
+            .filter(dsl::agent_redacted.eq(false))
+    )
+    .returning(dsl::id)
+    .get_results(c))?;
+    let ids: Vec<Uuid> = erased.iter().map(|id| id.0).collect();
+    let delivered_copies = deliveries::copies_of(connection, &ids, now)?.len();
+    deliveries::remove_of(connection, &erased)?;
+    Ok(Batch {
+        expired: count(erased.len()),
+        kept: count(kept.len()),
+        delivered_copies: count(delivered_copies),
+        last,
+    })
+}

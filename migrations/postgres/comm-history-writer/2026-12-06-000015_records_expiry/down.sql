@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS communication_records_communicated;

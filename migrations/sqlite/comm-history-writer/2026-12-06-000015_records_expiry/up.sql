@@ -1,0 +1,3 @@
+-- The records' expiry (comm_history_writer::expiry) walks the records past their retention oldest
+-- first, by (communicated_at, id), a batch at a time.
+CREATE INDEX communication_records_communicated ON communication_records (communicated_at, id);
