@@ -795,3 +795,56 @@ async fn the_console_asks_the_provider_for_the_services_resource_and_a_resource_
     }
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_legal_holds_forms_are_refused_without_the_pages_token() {
+    logs();
+    let console = development_console(&[]).await;
+    let (cookie, _) = development_sign_in(&console, "ccbridge_console", "/status").await;
+    let form = http()
+        .get(console.url("/gdpr/legal-holds/new"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    let token = hidden(&form.text().await.unwrap(), "csrf");
+    let hold = "/gdpr/legal-holds/00000000-0000-4000-8000-000000000000";
+    let place = [
+        ("reference", "LIT-1"),
+        ("reason", "a claim"),
+        ("basis", "legal_claims"),
+        ("customer_ids", "5a0c8e1f-3b7d-4f2a-9c6e-1d8b4a7f0e3c"),
+    ];
+    let forms: [(String, &[(&str, &str)]); 3] = [
+        ("/gdpr/legal-holds".to_owned(), &place),
+        (format!("{hold}/release"), &[("reason", "closed")]),
+        (format!("{hold}/release/withdraw"), &[]),
+    ];
+    for (path, fields) in &forms {
+        for (csrf, refused) in [
+            (None, true),
+            (Some("not-the-token"), true),
+            (Some(token.as_str()), false),
+        ] {
+            let mut sent: Vec<(&str, &str)> = fields.to_vec();
+            sent.extend(csrf.map(|csrf| ("csrf", csrf)));
+            let response = http()
+                .post(console.url(path))
+                .header(reqwest::header::COOKIE, &cookie)
+                .form(&sent)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let page = response.text().await.unwrap();
+            if refused {
+                assert_eq!(status, 403, "{path} {csrf:?}");
+                assert!(page.contains("The form was refused"), "{path} {csrf:?}: {page}");
+            } else {
+                // The token passes: the console calls gdpr-orchestrator (not reachable here).
+                assert_eq!(status, 502, "{path}: {page}");
+                assert!(page.contains("gdpr-orchestrator is not available"), "{path}: {page}");
+            }
+        }
+    }
+}
