@@ -143,7 +143,8 @@ async fn list(
 }
 
 /// The form to place a hold, as sent (and shown again, with the refusal, when it is refused).
-#[derive(Debug, Default, Deserialize)]
+/// No `Debug`: it holds the subject's identifiers.
+#[derive(Default, Deserialize)]
 struct HoldForm {
     csrf: Option<String>,
     #[serde(default)]
