@@ -40,8 +40,8 @@ const COUNTS_KEPT: usize = 3;
 /// deletes it at once.
 const COUNTED_KEPT_MINUTES: i64 = 30;
 
-/// A count's subject, as the new-request form named it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A count's subject, as the new-request form named it. No `Debug`: it holds the identifiers.
+#[derive(Clone, Serialize, Deserialize)]
 struct Counted {
     id: String,
     /// When it was counted (Unix seconds).
