@@ -3,7 +3,7 @@
 //! alone and still exports what it hides; a FORGET's undo does not lift it; a second person's
 //! confirmation of a LIFT_RESTRICTION does, and everything shows again exactly as before.
 
-use crate::helpers::{assert_not_logged, stack, webhook, Person, Stack, BOFE, DPO, REVIEWER};
+use crate::helpers::{after, assert_not_logged, stack, webhook, Person, Stack, BOFE, DPO, REVIEWER};
 use domain::Timestamp;
 use serde_json::{json, Value};
 
@@ -338,6 +338,20 @@ async fn only_a_standing_restriction_can_be_lifted_and_a_count_restricts_nothing
     let problem = test_support::assert_problem(refused, 422).await;
     assert!(problem.to_string().contains("/type"), "{problem}");
     assert_eq!(s.run(&id, now).await["status"], "restricted");
+
+    // A lift nobody confirms expires (gdpr.confirmation_timeout_days); the restriction stands,
+    // its subject kept for the next lift.
+    let lift = lift_as(&s, &id, FILER, "CASE-5").await;
+    assert_eq!(lift.status().as_u16(), 201);
+    let lift: Value = lift.json().await.unwrap();
+    s.worker.drain(after(now, 101 * 86_400)).await.unwrap();
+    let expired = s.request(lift["id"].as_str().unwrap()).await;
+    assert_eq!(expired["status"], "expired", "{expired}");
+    let restrict = s.request(&id).await;
+    assert_eq!(restrict["status"], "restricted", "{restrict}");
+    assert!(restrict["identifiersErasedAt"].is_null(), "{restrict}");
+    assert!(reads(&s, &known).await.is_empty());
+    assert_eq!(lift_as(&s, &id, FILER, "CASE-5").await.status().as_u16(), 201);
 }
 
 /// `gdpr OPERATION … --as PERSON` against `s`; answers whether it succeeded, and its stdout and
