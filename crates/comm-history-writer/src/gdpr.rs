@@ -11,7 +11,9 @@
 //! identifies their part only, not the customer's data.
 //!
 //! A legal hold's retention keeps at a purge the records (and agents on records) its subject
-//! reaches, as a customer or as an agent, communicated (`communicated_at`) within its window:
+//! reaches, as a customer or as an agent, and, whoever they are attributed to, the records of the
+//! interactions it names and those whose handle (`customer_handle_key`) is one of its phone
+//! numbers or e-mail addresses, communicated (`communicated_at`) within its window:
 //! they stay held, hidden and undelivered, with their idempotency keys and deliveries, and are
 //! still exported to their subject.
 //!
@@ -54,6 +56,7 @@ gdpr_participant::held_table!(pub(crate) Records = communication_records {
     hold: "record",
     time: communicated_at,
     interaction: interaction_id,
+    handle: customer_handle_key,
     agent_hold: "agent",
 });
 

@@ -150,6 +150,16 @@ pub fn changed(rows: usize) -> QueryResult<i64> {
         .map_err(|_| diesel::result::Error::DeserializationError(format!("{rows} rows changed: too many").into()))
 }
 
+/// A row's id, its interaction, and the search key of the customer handle it stores, if the table
+/// stores one ([`HeldTable::links_where`]).
+pub type RowLinks = (Uuid, domain::InteractionId, Option<String>);
+
+/// [`RowLinks`] as loaded (for [`held_table!`](crate::held_table)).
+#[doc(hidden)]
+pub fn row_links(id: DbUuid, interaction: DbUuid, handle: Option<String>) -> RowLinks {
+    (id.0, interaction.into(), handle)
+}
+
 /// The SQL backend of [`AnyConnection`].
 pub type AnyBackend = <AnyConnection as Connection>::Backend;
 
@@ -204,8 +214,11 @@ pub trait HeldTable {
     fn both(a: Filter<Self::Table>, b: Filter<Self::Table>) -> Filter<Self::Table>;
     /// The rows either `a` or `b` finds.
     fn either(a: Filter<Self::Table>, b: Filter<Self::Table>) -> Filter<Self::Table>;
-    /// The rows of the interactions `ids`, whoever they belong to.
-    fn of_interactions(ids: Vec<DbUuid>) -> Filter<Self::Table>;
+    /// For each row `filter` finds: its id, its interaction, and the search key of the customer
+    /// handle it stores (`None` on a table that stores none, e.g. pairings). What a legal hold's
+    /// named interactions and handles are matched against, a chunk of rows at a time
+    /// ([`crate::retention`]): never bound as one list.
+    fn links_where(connection: &mut AnyConnection, filter: Filter<Self::Table>) -> QueryResult<Vec<RowLinks>>;
     /// The rows of communications at `at` or later (the table's communication time).
     fn communicated_from(at: DbTimestamp) -> Filter<Self::Table>;
     /// The rows of communications before `at`.
@@ -357,18 +370,23 @@ macro_rules! __some_or_none {
 
 /// Declares a participant's table as a [`HeldTable`](crate::holds::HeldTable): the table module
 /// (from the service's schema, in scope) has `id` and `forgotten_by`, the column named by `time`
-/// (when the communication a row belongs to took place: what a legal hold's window is about),
-/// and `agent_redacted` when an `agent_hold` kind is given.
+/// (when the communication a row belongs to took place: what a legal hold's window is about), the
+/// column named by `interaction` (the row's interaction), the column named by `handle` when the
+/// rows store the search key of a customer handle (what a legal hold on a phone number or an
+/// e-mail address keeps, whoever the row belongs to), and `agent_redacted` when an `agent_hold`
+/// kind is given.
 ///
 /// ```ignore
 /// gdpr_participant::held_table!(pub(crate) Records = communication_records {
-///     hold: "record", time: communicated_at, interaction: interaction_id, agent_hold: "agent"
+///     hold: "record", time: communicated_at, interaction: interaction_id,
+///     handle: customer_handle_key, agent_hold: "agent"
 /// });
 /// ```
 #[macro_export]
 macro_rules! held_table {
     ($vis:vis $name:ident = $table:ident {
-        hold: $hold:literal, time: $time:ident, interaction: $interaction:ident $(, agent_hold: $agent:literal)? $(,)?
+        hold: $hold:literal, time: $time:ident, interaction: $interaction:ident
+        $(, handle: $handle:ident)? $(, agent_hold: $agent:literal)? $(,)?
     }) => {
         $vis struct $name;
 
@@ -488,12 +506,13 @@ macro_rules! held_table {
                 Box::new(a.or(b))
             }
 
-            fn of_interactions(
-                ids: Vec<::service_kit::database::sql_types::DbUuid>,
-            ) -> $crate::holds::Filter<$table::table> {
-                use ::diesel::prelude::*;
-                Box::new($table::$interaction.eq_any(ids))
+            fn links_where(
+                connection: &mut ::service_kit::database::AnyConnection,
+                filter: $crate::holds::Filter<$table::table>,
+            ) -> ::diesel::QueryResult<Vec<$crate::holds::RowLinks>> {
+                $crate::held_table!(@links $table, connection, filter, $interaction $(, $handle)?)
             }
+
 
             fn communicated_from(
                 at: ::service_kit::database::sql_types::DbTimestamp,
@@ -546,6 +565,28 @@ macro_rules! held_table {
             }
         )?
     };
+    (@links $table:ident, $connection:ident, $filter:ident, $interaction:ident) => {{
+        use ::diesel::prelude::*;
+        use ::service_kit::database::sql_types::DbUuid;
+        Ok($table::table
+            .filter($filter)
+            .select(($table::id, $table::$interaction))
+            .load::<(DbUuid, DbUuid)>($connection)?
+            .into_iter()
+            .map(|(id, interaction)| $crate::holds::row_links(id, interaction, None))
+            .collect())
+    }};
+    (@links $table:ident, $connection:ident, $filter:ident, $interaction:ident, $handle:ident) => {{
+        use ::diesel::prelude::*;
+        use ::service_kit::database::sql_types::DbUuid;
+        Ok($table::table
+            .filter($filter)
+            .select(($table::id, $table::$interaction, $table::$handle.nullable()))
+            .load::<(DbUuid, DbUuid, Option<String>)>($connection)?
+            .into_iter()
+            .map(|(id, interaction, handle)| $crate::holds::row_links(id, interaction, handle))
+            .collect())
+    }};
     (@agent $table:ident, $connection:ident, $ids:ident, $hidden:ident) => {{
         let _ = ($connection, $ids, $hidden);
         Err(::diesel::result::Error::QueryBuilderError(

@@ -158,8 +158,8 @@ pub trait GdprStore: Send + Sync + 'static {
     fn in_flight(&self, _connection: &mut AnyConnection, _request_id: Uuid) -> QueryResult<bool> {
         Ok(false)
     }
-    /// See [`Reach::attributed_elsewhere`]; asked before each count, export and forget, and for
-    /// each retention's subject before a purge.
+    /// See [`Reach::attributed_elsewhere`]; asked before each count, export, forget and
+    /// restriction (never for a retention: its handles keep rows whoever they belong to).
     fn attributed_elsewhere<'a>(
         &'a self,
         _pool: &'a DbPool,
@@ -348,13 +348,9 @@ async fn act<S: GdprStore>(
         | ParticipantAction::Restrict => store.attributed_elsewhere(&pool, &call.subject).await?,
         ParticipantAction::Undo | ParticipantAction::Purge => BTreeSet::new(),
     };
-    // What each retention's subject reaches here, by the same rules as a request's.
-    let mut retained_elsewhere = Vec::new();
-    if action == ParticipantAction::Purge {
-        for retention in &call.retain {
-            retained_elsewhere.push(store.attributed_elsewhere(&pool, &retention.subject).await?);
-        }
-    }
+    // A retention's handles keep rows whoever they are attributed to ([`retention`]): what is
+    // attributed elsewhere is not asked for it.
+    let retained_elsewhere = BTreeSet::new();
     let report = pool
         .run(move |c| {
             let reach = Reach {
@@ -364,11 +360,10 @@ async fn act<S: GdprStore>(
             let retain = call
                 .retain
                 .iter()
-                .zip(&retained_elsewhere)
-                .map(|(retention, elsewhere)| Retain {
+                .map(|retention| Retain {
                     reach: Reach {
                         subject: &retention.subject,
-                        attributed_elsewhere: elsewhere,
+                        attributed_elsewhere: &retained_elsewhere,
                     },
                     interactions: &retention.interaction_ids,
                     window: retention.window,
@@ -376,7 +371,7 @@ async fn act<S: GdprStore>(
                 })
                 .collect();
             // The participant's clock decides when a rule's `keep_days` have passed.
-            let purge = Purge::new(request_id, retain).with_rules(&call.rules, Timestamp::now());
+            let purge = Purge::new(request_id, retain, Timestamp::now()).with_rules(&call.rules);
             let run = |c: &mut AnyConnection| match action {
                 ParticipantAction::Count => {
                     let report = store.count(c, &reach)?;

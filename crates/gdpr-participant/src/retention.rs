@@ -5,9 +5,14 @@
 //! request without that retention (the hold ended) erases them. Each purge notes anew what it
 //! keeps, so repeating one changes nothing.
 //!
-//! A retention covers what a request for its subject would reach here (the same [`Reach`] rules,
-//! as a customer or as an agent) and every row of the interactions its hold names, and, with a window, only rows whose communication time is in
-//! it. A row several retentions cover is kept once, under the first basis in [`LegalBasis`] order
+//! A retention covers what a request for its subject's customer ids, agents and (linked)
+//! interactions would reach here (the same [`Reach`] rules, as a customer or as an agent), and,
+//! whoever they belong to, every row of the interactions its hold names and every row that stores
+//! one of its handles (phone numbers, e-mail addresses: a hold on a number keeps every
+//! communication on it, where a request by that number reaches only rows attributed to nobody);
+//! with a window, only rows whose communication time is in it. Named interactions and handles
+//! are compared with each chunk of rows in memory, never bound as one list (a hold may name
+//! thousands). A table that stores no handle (pairings) is kept by none. A row several retentions cover is kept once, under the first basis in [`LegalBasis`] order
 //! (`legal_claims`, `legal_obligation`, `authority_request`).
 //!
 //! Every participant's database has the table `gdpr_retained (request_id, kind, row_id, basis)`
@@ -29,6 +34,7 @@ use crate::Reach;
 use contracts::legal_hold::{LegalBasis, Retained, TimeWindow};
 use contracts::participant::StatutoryRule;
 use diesel::prelude::*;
+use domain::gdpr::DataSubject;
 use domain::InteractionId;
 use domain::Timestamp;
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
@@ -49,8 +55,9 @@ diesel::table! {
     }
 }
 
-/// A retention as this participant applies it: the rows `reach` finds, within `window` (by the
-/// time of the communication each row belongs to), are kept on `basis`.
+/// A retention as this participant applies it: the rows `reach` finds (its handles: whoever the
+/// rows belong to), and those of `interactions`, within `window` (by the time of the
+/// communication each row belongs to), are kept on `basis`.
 #[derive(Clone, Copy)]
 pub struct Retain<'a> {
     pub reach: Reach<'a>,
@@ -183,7 +190,8 @@ pub struct Kept {
 }
 
 /// Of `rows` (ids of `T`'s rows), those a retention in `retain` covers (`covers`: what a
-/// retention's reach finds, within its window, or a row of an interaction it names) or a
+/// retention's reach finds without its handles; or a row of an interaction it names or storing
+/// one of its handles ([`HeldTable::links_where`]); within its window) or a
 /// statutory rule in `rules` keeps at `now` (the rows `ruled` finds for it: the conditions it sets
 /// on a row of `T`, all of them, `None` when it is about none of `T`'s rows; while their
 /// communication time plus the rule's `keep_days` is after `now`). What a purge keeps ([`split`])
@@ -202,20 +210,40 @@ pub fn covered<T: HeldTable>(
     for keeper in keepers(retain, rules) {
         match keeper {
             Keeper::Hold(retain) => {
+                // The hold's handles keep rows whoever they belong to (a hold on a number keeps
+                // every communication on it): matched below, not by the reach, whose handles
+                // reach only rows attributed to nobody (a request must not reach another's).
+                let by_reach = DataSubject {
+                    phone_numbers: BTreeSet::new(),
+                    email_addresses: BTreeSet::new(),
+                    ..retain.reach.subject.clone()
+                };
+                let reach = Reach {
+                    subject: &by_reach,
+                    ..retain.reach
+                };
+                let handles: BTreeSet<String> = retain.reach.subject.handle_keys().into_iter().collect();
                 let open: Vec<Uuid> = rows.iter().filter(|row| !kept.contains_key(row)).copied().collect();
                 for chunk in open.chunks(CHUNK) {
-                    let ids = chunk.iter().map(|&row| DbUuid(row)).collect();
-                    let named = retain.interactions.iter().map(|&id| id.into()).collect();
-                    let reached = T::either(covers(&retain.reach), T::of_interactions(named));
-                    let mut filter = T::both(T::among(ids), reached);
-                    let window = retain.window.unwrap_or_default();
-                    if let Some(from) = window.from {
-                        filter = T::both(filter, T::communicated_from(DbTimestamp::from(from)));
+                    let within = || {
+                        let ids = chunk.iter().map(|&row| DbUuid(row)).collect();
+                        within_window::<T>(T::among(ids), retain.window)
+                    };
+                    let mut found = if by_reach.is_empty() {
+                        Vec::new()
+                    } else {
+                        T::ids_where(connection, T::both(within(), covers(&reach)))?
+                    };
+                    // The named interactions and the handles: compared here with the chunk's
+                    // rows, never bound as one list (a hold may name thousands).
+                    if !retain.interactions.is_empty() || !handles.is_empty() {
+                        let links = T::links_where(connection, within())?;
+                        found.extend(links.into_iter().filter_map(|(row, interaction, handle)| {
+                            let named = retain.interactions.contains(&interaction);
+                            (named || handle.is_some_and(|key| handles.contains(&key))).then_some(row)
+                        }));
                     }
-                    if let Some(to) = window.to {
-                        filter = T::both(filter, T::communicated_before(DbTimestamp::from(to)));
-                    }
-                    for row in T::ids_where(connection, filter)? {
+                    for row in found {
                         kept.entry(row).or_insert(retain.basis);
                     }
                 }
@@ -240,6 +268,19 @@ pub fn covered<T: HeldTable>(
         }
     }
     Ok(covered)
+}
+
+/// The rows `rows` finds whose communication time is in `window` (all of them without one).
+fn within_window<T: HeldTable>(rows: Filter<T::Table>, window: Option<TimeWindow>) -> Filter<T::Table> {
+    let window = window.unwrap_or_default();
+    let mut filter = rows;
+    if let Some(from) = window.from {
+        filter = T::both(filter, T::communicated_from(DbTimestamp::from(from)));
+    }
+    if let Some(to) = window.to {
+        filter = T::both(filter, T::communicated_before(DbTimestamp::from(to)));
+    }
+    filter
 }
 
 /// The rows [`covered`] found.
@@ -417,8 +458,9 @@ mod tests {
                 on(LegalBasis::LegalClaims),
                 on(LegalBasis::LegalObligation),
             ],
+            Timestamp::now(),
         )
-        .with_rules(&rules, Timestamp::now());
+        .with_rules(&rules);
         let order: Vec<_> = purge.retentions().iter().map(|r| r.basis).collect();
         assert_eq!(order, LegalBasis::ALL);
         // Statutory rules take their place among them by basis, after a hold on the same one.
@@ -454,11 +496,34 @@ mod tests {
     #[test]
     fn a_rule_ends_keep_days_after_the_communication_to_the_microsecond() {
         let at = Timestamp::parse("2026-01-31T10:00:00.000001Z").unwrap();
+        let now = Timestamp::parse("2026-12-06T09:00:00Z").unwrap();
         let five_years = rule(1826, LegalBasis::LegalObligation);
         let end = Timestamp::parse("2031-01-31T10:00:00.000001Z").unwrap();
-        assert_eq!(rule_end(&five_years, at), Some(end));
-        // Beyond year 9999: never (kept, with no end to purge again at).
-        assert_eq!(rule_end(&rule(u32::MAX, LegalBasis::LegalObligation), at), None);
+        assert_eq!(rule_end(&five_years, at, now), Ok(end));
+        // A communication stamped after now (a clock ahead): counted from now.
+        let ahead = Timestamp::parse("9999-12-31T00:00:00Z").unwrap();
+        let from_now = Timestamp::parse("2031-12-06T09:00:00Z").unwrap();
+        assert_eq!(rule_end(&five_years, ahead, now), Ok(from_now));
+    }
+
+    #[test]
+    fn a_rule_ending_past_year_9999_is_an_error_naming_it_never_a_row_kept_for_ever() {
+        let now = Timestamp::parse("2026-12-06T09:00:00Z").unwrap();
+        let endless = rule(u32::MAX, LegalBasis::LegalObligation);
+        let error = rule_end(&endless, now, now).unwrap_err();
+        assert_eq!(
+            error,
+            EndOutOfRange {
+                rule: "rule".to_owned(),
+                keep_days: u32::MAX
+            }
+        );
+        // What the purge fails with.
+        let failed = diesel::result::Error::from(error).to_string();
+        assert!(
+            failed.contains("statutory retention rule rule: keep_days 4294967295"),
+            "{failed}"
+        );
     }
 
     #[test]

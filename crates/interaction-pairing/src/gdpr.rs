@@ -28,7 +28,9 @@ pub struct Pairings {
 const PAIRINGS: &str = "pairings";
 const PENDING_ASSIGNMENTS: &str = "pendingAssignments";
 
-// What a hold is on: a pairing (an `interaction_customers` row) or an outbox entry.
+// What a hold is on: a pairing (an `interaction_customers` row) or an outbox entry. Neither
+// stores a customer handle, so a legal hold on a phone number or an e-mail address keeps none
+// (only its customer ids and the interactions it names or links do).
 gdpr_participant::held_table!(
     PairingRows = interaction_customers {
         hold: "pairing",

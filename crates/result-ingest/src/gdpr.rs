@@ -9,7 +9,9 @@
 //! reaches the results they handled: the customer's record is still written, without the agent.
 //!
 //! A legal hold's retention keeps at a purge the results (and agents in results) its subject
-//! reaches, as a customer or as an agent, whose event time (`event_time`: the communication's
+//! reaches, as a customer or as an agent, and, whoever BOFE paired them with, the results of the
+//! interactions it names and those whose handle (`customer_handle_key`) is one of its phone
+//! numbers or e-mail addresses, whose event time (`event_time`: the communication's
 //! time, its record's `communicatedAt`) is within its window. They stay held, never claimed, with
 //! their agent, and are still exported to their subject; the fingerprints that keep an erased
 //! result out are made when a purge erases them.
@@ -44,6 +46,7 @@ gdpr_participant::held_table!(
         hold: "event",
         time: event_time,
         interaction: conversation_id,
+        handle: customer_handle_key,
         agent_hold: "agent"
     }
 );

@@ -171,3 +171,64 @@ async fn forgotten_and_purged(app: &TestApp, subject: &Value, hold: Value) -> Va
     call(app, forget, "forget", subject, json!([])).await;
     call(app, forget, "purge", subject, json!([hold])).await["retained"].clone()
 }
+
+/// C's record on `handle`, of an interaction of its own (or `customer`'s, when given).
+async fn on_handle(app: &TestApp, customer: &str, handle: &str) -> Value {
+    let mut body = record(Some(customer), &Uuid::new_v4().to_string());
+    body["customerHandle"] = handle.into();
+    write(app, &body).await["id"].clone()
+}
+
+/// A hold on a phone number or an e-mail address keeps every record on it, whoever the bank
+/// attributed it to: a request by the number reaches only records attributed to nobody (a shared
+/// line must not reach someone else's), a hold must keep every communication on the number. An
+/// authority holds a number; its customer is forgotten; the customer's records on it stay.
+#[tokio::test]
+async fn a_hold_on_a_phone_number_or_an_address_keeps_the_forgotten_customers_records_on_it() {
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[]).await;
+    let on_the_number = on_handle(&s.app, C, "tel:+420601123456").await;
+    let at_the_address = on_handle(&s.app, C, "Client@Example.COM").await;
+    on_handle(&s.app, C, "tel:+420777000111").await;
+    let ds_on_the_number = on_handle(&s.app, D, "tel:+420601123456").await;
+    let subject = json!({ "customerIds": [C] });
+    let forget = Uuid::now_v7();
+    call(&s.app, forget, "forget", &subject, json!([])).await;
+    let retain = json!([
+        hold_of(
+            json!({ "phoneNumbers": ["+420601123456"] }),
+            Value::Null,
+            "authority_request"
+        ),
+        hold_of(
+            json!({ "emailAddresses": ["client@example.com"] }),
+            Value::Null,
+            "legal_claims"
+        ),
+    ]);
+    for _ in 0..2 {
+        let purged = call(&s.app, forget, "purge", &subject, retain.clone()).await;
+        assert_eq!(
+            purged["retained"],
+            json!([
+                { "category": "communications", "basis": "legal_claims", "count": 1 },
+                { "category": "communications", "basis": "authority_request", "count": 1 }
+            ]),
+            "{purged}"
+        );
+        assert_eq!(crate::helpers::stored_records(&s.app).await, 3, "C's two kept, D's");
+        let mut kept = exported(&s.app, &subject, "communications").await;
+        kept.sort_by_key(Value::to_string);
+        let mut expected = vec![on_the_number.clone(), at_the_address.clone()];
+        expected.sort_by_key(Value::to_string);
+        assert_eq!(kept, expected, "C's record on another number is erased");
+        assert_eq!(
+            records_of(&s.app, &format!("customerId={C}")).await.len(),
+            0,
+            "restricted"
+        );
+    }
+    let ds = records_of(&s.app, &format!("customerId={D}")).await;
+    assert_eq!(ds.len(), 1);
+    assert_eq!(ds[0]["id"], ds_on_the_number, "D's, on the same line, untouched");
+}

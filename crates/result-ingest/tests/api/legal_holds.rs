@@ -1,6 +1,7 @@
 //! Legal holds at a purge: the webhook results a FORGET holds that a retention covers (what a
-//! request for the retention's subject reaches, results attributed to another customer left out
-//! as for any request, with an event time in its window) are kept in the inbox, never claimed,
+//! request for the retention's subject reaches, and every result on one of its numbers or
+//! addresses or of an interaction it names, whoever BOFE paired it with; with an event time in its
+//! window) are kept in the inbox, never claimed,
 //! reported per category and basis and still exported; a later purge without the retention erases
 //! them with a purge's side effects (a result delivered again is dropped as erased).
 
@@ -87,11 +88,12 @@ async fn three_results_forgotten(p: &Pipeline) -> (String, String, String, Uuid)
 #[tokio::test]
 async fn a_purge_keeps_what_a_hold_covers_hidden_and_exported_until_a_purge_without_it() {
     let p = pipeline().await;
-    let (a, b, _, forget) = three_results_forgotten(&p).await;
-    let subject = json!({ "interactionIds": [a, b] });
+    let (a, b, e, forget) = three_results_forgotten(&p).await;
+    let subject = json!({ "interactionIds": [a, b, e] });
 
-    // A hold on the caller's number since 2025 keeps B: A is out of its window, and E's
-    // interaction is another customer's, which the number does not reach.
+    // A hold on the caller's number since 2025 keeps B and E: A is out of its window. E's
+    // interaction is another customer's, which a request by the number does not reach; a hold
+    // on the number keeps every result on it.
     let retain = json!([hold_of(
         json!({ "phoneNumbers": [PHONE] }),
         json!({ "from": "2025-01-01T00:00:00Z" }),
@@ -101,15 +103,19 @@ async fn a_purge_keeps_what_a_hold_covers_hidden_and_exported_until_a_purge_with
         let purged = call(&p, forget, "purge", &subject, retain.clone()).await;
         assert_eq!(
             purged["retained"],
-            json!([{ "category": "webhookResults", "basis": "legal_obligation", "count": 1 }]),
+            json!([{ "category": "webhookResults", "basis": "legal_obligation", "count": 2 }]),
             "{purged}"
         );
-        assert_eq!(purged["counts"]["webhookResults"], 1, "left held: {purged}");
-        assert_eq!(stored(&p).await, vec![b.clone()]);
-        // Restricted: not listed, never claimed; exported to the caller.
+        assert_eq!(purged["counts"]["webhookResults"], 2, "left held: {purged}");
+        let mut kept = vec![b.clone(), e.clone()];
+        kept.sort();
+        assert_eq!(stored(&p).await, kept);
+        // Restricted: not listed, never claimed; exported to the caller (E, another customer's,
+        // not: an export by the number does not reach it).
         assert!(p.events("pending").await.is_empty());
         p.drain(30).await;
         assert!(p.records_of_interaction(&b).await.is_empty(), "no record written");
+        assert!(p.records_of_interaction(&e).await.is_empty(), "no record written");
         assert_eq!(exported(&p).await, vec![json!(b)]);
     }
     assert!(dropped_again(&p, &a).await, "A was erased");
@@ -137,6 +143,43 @@ async fn a_hold_on_another_number_keeps_nothing_of_this_one() {
         "legal_claims"
     )]);
     let purged = call(&p, forget, "purge", &subject, retain).await;
+    assert!(purged.get("retained").is_none(), "{purged}");
+    assert!(stored(&p).await.is_empty());
+}
+
+/// A hold on a number keeps the results on it of a customer who is forgotten: BOFE paired the
+/// interaction with the customer, so a request by the number would not reach it; the hold does.
+#[tokio::test]
+async fn a_hold_on_a_number_keeps_the_forgotten_customers_results_on_it() {
+    let p = pipeline().await;
+    let (customer, on_the_number) = (Uuid::new_v4(), Uuid::new_v4().to_string());
+    assert_eq!(
+        p.deliver(&result_of(&on_the_number, IN_2026)).await.status().as_u16(),
+        202
+    );
+    p.pair(&json!({ "customerId": customer, "interactionId": on_the_number }))
+        .await;
+    // The customer's FORGET, its subject expanded with the interactions paired with them.
+    let subject = json!({ "customerIds": [customer], "interactionIds": [on_the_number] });
+    let forget = Uuid::now_v7();
+    call(&p, forget, "forget", &subject, json!([])).await;
+    let retain = json!([hold_of(
+        json!({ "phoneNumbers": [PHONE] }),
+        Value::Null,
+        "authority_request"
+    )]);
+    for _ in 0..2 {
+        let purged = call(&p, forget, "purge", &subject, retain.clone()).await;
+        assert_eq!(
+            purged["retained"],
+            json!([{ "category": "webhookResults", "basis": "authority_request", "count": 1 }]),
+            "{purged}"
+        );
+        assert_eq!(stored(&p).await, vec![on_the_number.clone()]);
+        assert!(p.events("pending").await.is_empty(), "restricted: never claimed");
+    }
+    // The hold ended: erased.
+    let purged = call(&p, forget, "purge", &subject, json!([])).await;
     assert!(purged.get("retained").is_none(), "{purged}");
     assert!(stored(&p).await.is_empty());
 }
