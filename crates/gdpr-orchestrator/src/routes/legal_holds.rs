@@ -41,6 +41,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/gdpr/legal-holds/{id}/audit").route(web::get().to(audit_log).wrap(dpo())));
 }
 
+/// The most interactions one hold names: every purge call carries every hold in force, so a hold
+/// stays a size a call can carry; a larger matter is several holds.
+const MAX_NAMED_INTERACTIONS: usize = 1000;
+
 /// A free-text reason, trimmed, or the problem naming `pointer`.
 fn reason(text: &str, pointer: &str) -> Result<String, FieldProblem> {
     let reason = text.trim().to_owned();
@@ -96,6 +100,12 @@ fn new_hold(
                 problems.push(FieldProblem::new("/window/to", "must be later than window.from"));
             }
         }
+    }
+    if body.interaction_ids.len() > MAX_NAMED_INTERACTIONS {
+        problems.push(FieldProblem::new(
+            "/interactionIds",
+            format!("at most {MAX_NAMED_INTERACTIONS} interactions a hold; place several holds"),
+        ));
     }
     if body.ends_at.is_some_and(|ends_at| ends_at <= now) {
         problems.push(FieldProblem::new("/endsAt", "must be in the future"));

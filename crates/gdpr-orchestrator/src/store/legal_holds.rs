@@ -381,25 +381,3 @@ pub fn in_force(connection: &mut AnyConnection, now: Timestamp) -> QueryResult<V
         })
         .collect()
 }
-
-/// Whether any hold stopped being in force in `(since, now]`: released by its second person then
-/// (`released_at`), or its `ends_at` fell in it. What such a hold kept from an erasure may be
-/// erased now; ask again with `since` = this `now` to see only what stopped later.
-pub fn stopped_since(connection: &mut AnyConnection, since: Timestamp, now: Timestamp) -> QueryResult<bool> {
-    use legal_holds::dsl;
-    let (since, now) = (DbTimestamp::from(since), DbTimestamp::from(now));
-    let released = dsl::status
-        .eq(LegalHoldStatus::Released.as_str())
-        .and(dsl::released_at.gt(since))
-        .and(dsl::released_at.le(now));
-    let ended = dsl::status
-        .eq_any(in_force_statuses())
-        .and(dsl::ends_at.gt(since))
-        .and(dsl::ends_at.le(now));
-    let any: Option<DbUuid> = dsl::legal_holds
-        .filter(released.or(ended))
-        .select(dsl::id)
-        .first(connection)
-        .optional()?;
-    Ok(any.is_some())
-}

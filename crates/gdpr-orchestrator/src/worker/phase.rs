@@ -29,7 +29,7 @@ impl Worker {
         };
         let order = plan::order(phase, self.orchestrator.settings.participants());
         // A purge keeps what the legal holds in force cover (asked once a run of the phase).
-        let mut retain = None;
+        let mut retain: Option<Vec<contracts::participant::Retention>> = None;
         for (position, participant) in order.iter().enumerate() {
             let existing = held
                 .steps
@@ -58,7 +58,13 @@ impl Worker {
                     .subject
                     .clone()
                     .ok_or_else(|| WorkError::Impossible("an active request holds no subject".to_owned()))?;
-                if phase == ParticipantAction::Purge && retain.is_none() {
+                // Asked again when the holds in force changed since (a hold placed while the
+                // phase runs reaches the participants called after it).
+                let stale = match &retain {
+                    None => true,
+                    Some(held) => self.holds_in_force(now).await? != retention_ids(held),
+                };
+                if phase == ParticipantAction::Purge && stale {
                     match self.retentions(now).await? {
                         Ok(found) => retain = Some(found),
                         Err(reason) => {
@@ -68,7 +74,12 @@ impl Worker {
                     }
                 }
                 if phase == ParticipantAction::Purge {
-                    step.retention_holds = retain.iter().flatten().map(|r| r.hold_id).collect();
+                    step.retention_holds = retain
+                        .as_deref()
+                        .map(retention_ids)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .collect();
                 }
                 let call = ParticipantCall {
                     subject,
@@ -229,4 +240,9 @@ impl Worker {
         })
         .await
     }
+}
+
+/// The ids of the holds `retain` carries.
+fn retention_ids(retain: &[contracts::participant::Retention]) -> std::collections::BTreeSet<Uuid> {
+    retain.iter().map(|r| r.hold_id).collect()
 }

@@ -12,7 +12,10 @@ impl Worker {
     /// under the hold's id, which changes nothing), so that webhook results, which carry no
     /// customer, are kept as the customer's records are. `Err` names the participant that could
     /// not answer: the purge must wait rather than erase what a hold may cover.
-    pub(super) async fn retentions(&self, now: Timestamp) -> WorkResult<Result<Vec<Retention>, Reason>> {
+    pub(super) async fn retentions(
+        &self,
+        now: Timestamp,
+    ) -> WorkResult<Result<Vec<Retention>, Reason>> {
         let holds = self
             .pool
             .run(move |c| store::legal_holds::in_force(c, now).map_err(DatabaseError::from))
@@ -45,7 +48,9 @@ impl Worker {
                     .act(pairing, hold.id, ParticipantAction::Count, &call)
                     .await
                 {
-                    Ok(report) => subject.interaction_ids.extend(report.linked_interaction_ids),
+                    Ok(report) => subject
+                        .interaction_ids
+                        .extend(report.linked_interaction_ids),
                     Err(reason) => {
                         tracing::warn!(legal_hold_id = %hold.id, reason = %reason, "a legal hold's interactions could not be asked for; the purge waits");
                         return Ok(Err(failed(PAIRING)));
@@ -56,6 +61,21 @@ impl Worker {
             retain.push(hold.retention());
         }
         Ok(Ok(retain))
+    }
+
+    /// The ids of the holds in force at `now` (one read; no participant asked).
+    pub(super) async fn holds_in_force(
+        &self,
+        now: Timestamp,
+    ) -> WorkResult<std::collections::BTreeSet<Uuid>> {
+        Ok(self
+            .pool
+            .run(move |c| {
+                store::legal_holds::in_force(c, now)
+                    .map(|holds| holds.into_iter().map(|hold| hold.id).collect())
+                    .map_err(DatabaseError::from)
+            })
+            .await?)
     }
 
     /// FORGETs a legal hold or a statutory rule kept data of are purged again once a hold that
@@ -72,35 +92,63 @@ impl Worker {
                     .into_iter()
                     .map(|request| Ok((store::steps(c, request.id)?, request)))
                     .collect::<QueryResult<Vec<_>>>()?;
-                let in_force: std::collections::BTreeSet<Uuid> = store::legal_holds::in_force(c, now)?
-                    .into_iter()
-                    .map(|hold| hold.id)
-                    .collect();
+                let in_force: std::collections::BTreeSet<Uuid> =
+                    store::legal_holds::in_force(c, now)?
+                        .into_iter()
+                        .map(|hold| hold.id)
+                        .collect();
                 Ok::<_, diesel::result::Error>((retaining, in_force)).map_err(DatabaseError::from)
             })
             .await?;
         let mut reopened = 0;
         for (steps, request) in retaining {
-            let due = steps
-                .iter()
-                .filter(|s| s.phase == ParticipantAction::Purge && !s.retained.is_empty())
-                .any(|s| {
-                    s.retention_holds.iter().any(|hold| !in_force.contains(hold))
-                        || s.retained_until.is_some_and(|until| until <= now)
-                });
-            if due && self.purge_again(request.id, request.version, now).await? {
+            let keeping = || {
+                steps
+                    .iter()
+                    .filter(|s| s.phase == ParticipantAction::Purge && !s.retained.is_empty())
+            };
+            // Which holds of those in force at the purge no longer are, and whether a rule's end
+            // came: what the audit names as the reason for erasing now.
+            let ended: std::collections::BTreeSet<Uuid> = keeping()
+                .flat_map(|s| &s.retention_holds)
+                .filter(|hold| !in_force.contains(hold))
+                .copied()
+                .collect();
+            let rule_ended = keeping().any(|s| s.retained_until.is_some_and(|until| until <= now));
+            if (!ended.is_empty() || rule_ended)
+                && self
+                    .purge_again(
+                        request.id,
+                        request.version,
+                        Ended {
+                            holds: ended,
+                            rule: rule_ended,
+                        },
+                        now,
+                    )
+                    .await?
+            {
                 reopened += 1;
             }
         }
         if reopened > 0 {
-            tracing::info!(requests = reopened, "FORGETs purged again after a legal hold ended");
+            tracing::info!(
+                requests = reopened,
+                "FORGETs purged again after a legal hold ended"
+            );
         }
         Ok(reopened)
     }
 
     /// Takes `id` up again for its purge, if it is still the version read: its purge steps that
     /// kept something are due again. Whether it was taken up.
-    async fn purge_again(&self, id: Uuid, version: i32, now: Timestamp) -> WorkResult<bool> {
+    async fn purge_again(
+        &self,
+        id: Uuid,
+        version: i32,
+        ended: Ended,
+        now: Timestamp,
+    ) -> WorkResult<bool> {
         let key = self.orchestrator.keys.audit.clone();
         let taken = self
             .pool
@@ -122,11 +170,8 @@ impl Worker {
                         }
                     }
                     if participants.is_empty() {
-                        return Err(StoreError::Database(diesel::result::Error::DeserializationError(
-                            format!(
-                                "FORGET {id} is completed with retention, yet none of its purge steps kept anything"
-                            )
-                            .into(),
+                        return Err(WorkError::Impossible(format!(
+                            "FORGET {id} is completed with retention, yet none of its purge steps kept anything"
                         )));
                     }
                     let from = std::mem::replace(&mut request.status, RequestStatus::Purging);
@@ -140,12 +185,17 @@ impl Worker {
                         id,
                         ORCHESTRATOR,
                         "retention_ended",
-                        &json!({ "from": from, "to": RequestStatus::Purging, "participants": participants }),
+                        &json!({
+                            "from": from,
+                            "to": RequestStatus::Purging,
+                            "participants": participants,
+                            "endedHolds": ended.holds,
+                            "ruleEnded": ended.rule,
+                        }),
                         now,
                     )?;
-                    Ok::<_, StoreError>(true)
+                    Ok::<_, WorkError>(true)
                 })
-                .map_err(WorkError::from)
             })
             .await;
         match taken {
@@ -153,4 +203,11 @@ impl Worker {
             other => other,
         }
     }
+}
+
+/// Why kept data may go now: the holds in force at its purge that no longer are, and whether a
+/// statutory rule's end over it came.
+struct Ended {
+    holds: std::collections::BTreeSet<Uuid>,
+    rule: bool,
 }

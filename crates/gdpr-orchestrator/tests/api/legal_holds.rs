@@ -525,18 +525,12 @@ async fn a_hold_past_its_end_reads_as_ended_and_nothing_more_is_done_to_it() {
     );
     assert!(ids(get(&app, "/gdpr/legal-holds?status=release_requested", None).await).is_empty());
     let now = Timestamp::now();
-    let (in_force, stopped) = app
+    let in_force = app
         .pool()
-        .run(move |c| {
-            Ok::<_, ApiError>((
-                legal_holds::in_force(c, now)?,
-                legal_holds::stopped_since(c, later(placed, -1), now)?,
-            ))
-        })
+        .run(move |c| legal_holds::in_force(c, now).map_err(ApiError::from))
         .await
         .unwrap();
     assert!(in_force.is_empty());
-    assert!(stopped, "its end fell in the span");
 }
 
 #[tokio::test]
@@ -595,7 +589,7 @@ async fn holds_are_listed_newest_first_a_page_at_a_time_and_by_status() {
 }
 
 #[tokio::test]
-async fn in_force_answers_exactly_the_holds_in_force_and_stopped_since_when_one_stopped() {
+async fn in_force_answers_exactly_the_holds_in_force() {
     let app = app().await;
     let t0 = Timestamp::now();
     let open = place(&app, &hold_body("LIT-6A")).await;
@@ -615,7 +609,6 @@ async fn in_force_answers_exactly_the_holds_in_force_and_stopped_since_when_one_
             .as_u16(),
         200
     );
-    let before_release = Timestamp::now();
     assert_eq!(
         release(&app, &id(&released).to_string(), Some(ALICE))
             .await
@@ -653,18 +646,6 @@ async fn in_force_answers_exactly_the_holds_in_force_and_stopped_since_when_one_
         (id(&open), 1)
     );
     assert_eq!(ids(&read(later(t0, 7200)).await.unwrap()), [id(&open), id(&asked)]);
-
-    let stopped = |since: Timestamp, until: Timestamp| {
-        app.pool()
-            .run(move |c| legal_holds::stopped_since(c, since, until).map_err(ApiError::from))
-    };
-    assert!(
-        !stopped(t0, before_release).await.unwrap(),
-        "nothing stopped before the release"
-    );
-    assert!(stopped(before_release, now).await.unwrap(), "the release and the end");
-    assert!(!stopped(now, later(t0, 3599)).await.unwrap());
-    assert!(stopped(now, later(t0, 3600)).await.unwrap(), "LIT-6B's end");
 }
 
 /// Outside development: four eyes are two persons the identity provider signed in.
