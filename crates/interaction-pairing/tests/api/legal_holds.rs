@@ -17,7 +17,7 @@ use uuid::Uuid;
 const EARLIER: &str = "0d6f3b1e-2c4a-4f8e-9b7d-5e1a2c3b4d5f";
 
 /// A participant call for `customer` with `retain`; answers its report.
-async fn call(app: &TestApp, request: Uuid, action: &str, customer: &str, retain: Value) -> Value {
+pub(crate) async fn call(app: &TestApp, request: Uuid, action: &str, customer: &str, retain: Value) -> Value {
     let body = json!({ "subject": { "customerIds": [customer] }, "retain": retain });
     app.participant_call(request, action, &body).await
 }
@@ -27,7 +27,7 @@ fn hold_of(customer: &str, window: Value, basis: &str) -> Value {
 }
 
 /// The interactions of the pairings `customer`'s export lists.
-async fn exported(app: &TestApp, customer: &str) -> Vec<Value> {
+pub(crate) async fn exported(app: &TestApp, customer: &str) -> Vec<Value> {
     let export = call(app, Uuid::now_v7(), "export", customer, json!([])).await;
     let pairings = export["data"]["pairings"].as_array().unwrap();
     pairings.iter().map(|p| p["interactionId"].clone()).collect()

@@ -12,4 +12,5 @@ mod migrations;
 mod outbox;
 mod pairing;
 mod platform;
+mod restriction;
 mod retention;
