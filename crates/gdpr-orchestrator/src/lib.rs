@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod participants;
 pub mod plan;
 pub mod queue;
+pub mod retentions;
 pub mod routes;
 pub mod schema;
 pub mod scopes;
@@ -157,9 +158,12 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
             runner.run(shutdown, health)
         });
     }
+    // The route serving the holds in force to an expiry asks interaction-pairing as the worker does.
+    let participants = web::Data::new(participants::Participants::new(&orchestrator.settings)?);
     let orchestrator = web::Data::from(orchestrator);
     Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(orchestrator.clone());
+        cfg.app_data(participants.clone());
         routes::config(cfg);
     }))
 }

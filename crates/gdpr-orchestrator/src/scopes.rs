@@ -6,4 +6,8 @@ service_kit::scopes! {
     /// `/gdpr/queue…`: operators of the requests' queue: list it (ids, types, attempts, reasons;
     /// never a subject) and retry its dead letters. Nothing of a request's content.
     Operate => "gdpr:operate",
+    /// `GET /internal/gdpr/retentions`: every legal hold in force (its subject: personal data)
+    /// and every statutory rule, for comm-history-writer's expiry of records past their retention
+    /// alone.
+    Retentions => "gdpr:retentions",
 }

@@ -5,6 +5,7 @@ mod common;
 mod decisions;
 mod legal_holds;
 mod requests;
+mod retentions;
 mod views;
 
 #[derive(utoipa::OpenApi)]
@@ -24,7 +25,8 @@ mod views;
         legal_holds::get_hold,
         legal_holds::release,
         legal_holds::withdraw,
-        legal_holds::audit_log
+        legal_holds::audit_log,
+        retentions::retentions
     ),
     tags((name = "gdpr", description = "Export Me, Forget Me, Undo Forget and Restriction (Art. 18) across ccbridge and Genesys Cloud"))
 )]
@@ -51,6 +53,7 @@ pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
     decisions::config(cfg);
     collect::config(cfg);
     legal_holds::config(cfg);
+    retentions::config(cfg);
     service_kit::queue::operator::config::<crate::queue::GdprRequests, crate::scopes::Operate>(
         cfg,
         QUEUE_BASE,

@@ -7,67 +7,16 @@ use contracts::participant::Retention;
 use diesel::QueryResult;
 
 impl Worker {
-    /// Every legal hold in force at `now`, as a participant's purge reads it. A hold that names
-    /// customers also covers the interactions interaction-pairing links to them now (a count
-    /// under the hold's id, which changes nothing), so that webhook results, which carry no
-    /// customer, are kept as the customer's records are. `Err` names the participant that could
-    /// not answer: the purge must wait rather than erase what a hold may cover.
-    pub(super) async fn retentions(
-        &self,
-        now: Timestamp,
-    ) -> WorkResult<Result<Vec<Retention>, Reason>> {
-        let holds = self
-            .pool
-            .run(move |c| store::legal_holds::in_force(c, now).map_err(DatabaseError::from))
-            .await?;
-        let pairing = self
-            .orchestrator
-            .settings
-            .participants()
-            .into_iter()
-            .find(|p| p.name == PAIRING);
-        let mut retain = Vec::with_capacity(holds.len());
-        for mut hold in holds {
-            let mut subject = std::mem::take(&mut hold.subject);
-            if !subject.customer_ids.is_empty() {
-                let pairing = pairing.as_ref().ok_or_else(|| {
-                    WorkError::Impossible(
-                        "a legal hold names customers, and interaction-pairing is not among gdpr.order's participants"
-                            .to_owned(),
-                    )
-                })?;
-                let call = ParticipantCall {
-                    subject: subject.clone(),
-                    forgotten_at: None,
-                    external_ref: None,
-                    retain: Vec::new(),
-                    rules: Vec::new(),
-                };
-                match self
-                    .participants
-                    .act(pairing, hold.id, ParticipantAction::Count, &call)
-                    .await
-                {
-                    Ok(report) => subject
-                        .interaction_ids
-                        .extend(report.linked_interaction_ids),
-                    Err(reason) => {
-                        tracing::warn!(legal_hold_id = %hold.id, reason = %reason, "a legal hold's interactions could not be asked for; the purge waits");
-                        return Ok(Err(failed(PAIRING)));
-                    }
-                }
-            }
-            hold.subject = subject;
-            retain.push(hold.retention());
-        }
-        Ok(Ok(retain))
+    /// Every legal hold in force at `now`, as a participant's purge reads it
+    /// ([`crate::retentions::in_force`], which the route serving them to an expiry shares). `Err`
+    /// names the participant that could not answer: the purge must wait rather than erase what a
+    /// hold may cover.
+    pub(super) async fn retentions(&self, now: Timestamp) -> WorkResult<Result<Vec<Retention>, Reason>> {
+        crate::retentions::in_force(&self.pool, &self.orchestrator.settings, &self.participants, now).await
     }
 
     /// The ids of the holds in force at `now` (one read; no participant asked).
-    pub(super) async fn holds_in_force(
-        &self,
-        now: Timestamp,
-    ) -> WorkResult<std::collections::BTreeSet<Uuid>> {
+    pub(super) async fn holds_in_force(&self, now: Timestamp) -> WorkResult<std::collections::BTreeSet<Uuid>> {
         Ok(self
             .pool
             .run(move |c| {
@@ -92,11 +41,10 @@ impl Worker {
                     .into_iter()
                     .map(|request| Ok((store::steps(c, request.id)?, request)))
                     .collect::<QueryResult<Vec<_>>>()?;
-                let in_force: std::collections::BTreeSet<Uuid> =
-                    store::legal_holds::in_force(c, now)?
-                        .into_iter()
-                        .map(|hold| hold.id)
-                        .collect();
+                let in_force: std::collections::BTreeSet<Uuid> = store::legal_holds::in_force(c, now)?
+                    .into_iter()
+                    .map(|hold| hold.id)
+                    .collect();
                 Ok::<_, diesel::result::Error>((retaining, in_force)).map_err(DatabaseError::from)
             })
             .await?;
@@ -132,23 +80,14 @@ impl Worker {
             }
         }
         if reopened > 0 {
-            tracing::info!(
-                requests = reopened,
-                "FORGETs purged again after a legal hold ended"
-            );
+            tracing::info!(requests = reopened, "FORGETs purged again after a legal hold ended");
         }
         Ok(reopened)
     }
 
     /// Takes `id` up again for its purge, if it is still the version read: its purge steps that
     /// kept something are due again. Whether it was taken up.
-    async fn purge_again(
-        &self,
-        id: Uuid,
-        version: i32,
-        ended: Ended,
-        now: Timestamp,
-    ) -> WorkResult<bool> {
+    async fn purge_again(&self, id: Uuid, version: i32, ended: Ended, now: Timestamp) -> WorkResult<bool> {
         let key = self.orchestrator.keys.audit.clone();
         let taken = self
             .pool

@@ -17,4 +17,5 @@ mod queue;
 mod resilience;
 mod restriction;
 mod retention;
+mod retentions;
 mod roles;
