@@ -22,7 +22,6 @@ use gdpr_participant::{call_target, parse_request_id, CallVerifier, GdprParticip
 use serde::Deserialize;
 use service_kit::auth::require;
 use service_kit::problem::{ApiError, FieldProblem};
-use std::collections::BTreeSet;
 
 pub fn config(cfg: &mut web::ServiceConfig, verifier: web::Data<CallVerifier>) {
     cfg.app_data(verifier)
@@ -139,14 +138,16 @@ async fn count(api: &GenesysApi, subject: &DataSubject) -> Result<ParticipantRep
 }
 
 /// A purge's GDPR_DELETE that a retention holds back: nothing is submitted, and the Genesys
-/// subjects that wait are counted once per basis. Genesys deletes per person (everything of a
-/// phone number's, an address's or an agent's, in every interaction), so one identifier shared
-/// with a retention's subject holds back the whole deletion, whatever the retention's window.
+/// subjects that wait are counted once, under the first basis (in [`LegalBasis`] order) of the
+/// retentions that hold it back, as a participant counts a row several cover. Genesys deletes per
+/// person (everything of a phone number's, an address's or an agent's, in every interaction), so
+/// one identifier shared with a retention's subject holds back the whole deletion, whatever the
+/// retention's window.
 fn held_back(action: ParticipantAction, call: &ParticipantCall) -> Option<ParticipantReport> {
     if action != ParticipantAction::Purge {
         return None;
     }
-    let bases: BTreeSet<LegalBasis> = call
+    let first_basis: Option<LegalBasis> = call
         .retain
         .iter()
         .filter(|retention| {
@@ -154,22 +155,17 @@ fn held_back(action: ParticipantAction, call: &ParticipantCall) -> Option<Partic
                 || !retention.interaction_ids.is_disjoint(&call.subject.interaction_ids)
         })
         .map(|retention| retention.basis)
-        .collect();
+        .min();
     let waiting = genesys_subjects(&call.subject).len() as u64;
     // Nothing Genesys knows of the subject: nothing to hold back (`submit` says so).
-    if bases.is_empty() || waiting == 0 {
-        return None;
-    }
-    tracing::info!(bases = bases.len(), waiting, "GDPR_DELETE held back by a legal hold");
+    let basis = first_basis.filter(|_| waiting > 0)?;
+    tracing::info!(waiting, "GDPR_DELETE held back by a legal hold");
     let mut report = ParticipantReport::done([(REQUESTS.to_owned(), 0)].into());
-    report.retained = bases
-        .into_iter()
-        .map(|basis| Retained {
-            category: SUBJECTS.to_owned(),
-            basis,
-            count: waiting,
-        })
-        .collect();
+    report.retained = vec![Retained {
+        category: SUBJECTS.to_owned(),
+        basis,
+        count: waiting,
+    }];
     report.detail =
         Some("a legal hold covers the subject: the GDPR_DELETE to Genesys Cloud waits until it ends".to_owned());
     Some(report)
@@ -253,6 +249,8 @@ async fn follow(api: &GenesysApi, refs: &str) -> Result<ParticipantReport, ApiEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use contracts::participant::Retention;
+    use std::collections::BTreeSet;
 
     fn subject(json: serde_json::Value) -> DataSubject {
         serde_json::from_value(json).expect("a normalised subject")
@@ -288,5 +286,36 @@ mod tests {
                 "{key}"
             );
         }
+    }
+
+    #[test]
+    fn subjects_two_holds_of_different_bases_hold_back_are_counted_once_under_the_first_basis() {
+        let request = subject(serde_json::json!({
+            "phoneNumbers": ["+420601123456"],
+            "genesysUserIds": ["5a0c8e1f-3b7d-4f2a-9c6e-1d8b4a7f0e3c"],
+        }));
+        let hold = |basis| Retention {
+            hold_id: uuid::Uuid::now_v7(),
+            subject: subject(serde_json::json!({ "phoneNumbers": ["+420601123456"] })),
+            interaction_ids: BTreeSet::new(),
+            window: None,
+            basis,
+        };
+        let call = ParticipantCall {
+            subject: request,
+            retain: vec![hold(LegalBasis::AuthorityRequest), hold(LegalBasis::LegalObligation)],
+            ..serde_json::from_value(serde_json::json!({ "subject": {} })).expect("a call")
+        };
+        let report = held_back(ParticipantAction::Purge, &call).expect("held back");
+        assert_eq!(
+            report.retained,
+            vec![Retained {
+                category: SUBJECTS.to_owned(),
+                basis: LegalBasis::LegalObligation,
+                count: 2,
+            }],
+            "the number's subject and the agent, once"
+        );
+        assert_eq!(report.counts, [(REQUESTS.to_owned(), 0)].into());
     }
 }
