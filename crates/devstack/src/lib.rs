@@ -31,7 +31,7 @@ struct DevCaller {
 
 /// The development callers, the same map as production's (docs/security.md): one per client, each
 /// with only the scopes it uses.
-const CALLERS: [DevCaller; 9] = [
+const CALLERS: [DevCaller; 10] = [
     // The back-office front end: pairs interactions, reads history.
     DevCaller {
         name: "bofe",
@@ -61,6 +61,13 @@ const CALLERS: [DevCaller; 9] = [
     DevCaller {
         name: "gdpr_orchestrator",
         scopes: &["gdpr:participant"],
+        delegates: false,
+    },
+    // comm-history-writer's expiry of records past their retention: the legal holds in force
+    // and the statutory rules, asked of gdpr-orchestrator before anything expires.
+    DevCaller {
+        name: "comm_history_writer",
+        scopes: &["gdpr:retentions"],
         delegates: false,
     },
     // Genesys' data action posting interaction results.
@@ -281,6 +288,8 @@ fn wiring(
     };
     let setting = |key: &str, value: String| (key.to_owned(), value);
     Ok(match service {
+        // gdpr-orchestrator starts after it, on its default port (records.orchestrator_url's).
+        "comm-history-writer" => vec![setting("records.orchestrator_token", internal_token?)],
         "interaction-pairing" => vec![
             setting("pairing.comm_history_url", url_of("comm-history-writer")),
             setting("pairing.internal_token", internal_token?),

@@ -315,6 +315,31 @@ async fn every_caller_reaches_only_what_it_uses() {
             None,
             401,
         ),
+        // The records' expiry asks for the legal holds in force; it reads nothing else.
+        (
+            "comm_history_writer",
+            "gdpr-orchestrator",
+            "GET",
+            "/internal/gdpr/retentions".into(),
+            None,
+            200,
+        ),
+        (
+            "comm_history_writer",
+            "gdpr-orchestrator",
+            "GET",
+            "/gdpr/requests".into(),
+            None,
+            403,
+        ),
+        (
+            "dpo",
+            "gdpr-orchestrator",
+            "GET",
+            "/internal/gdpr/retentions".into(),
+            None,
+            403,
+        ),
     ];
     for (caller, service, method, path, body, expected) in cases {
         let url = format!("{}{path}", urls[service]);
