@@ -300,4 +300,27 @@ mod tests {
         let problems = records(json!({ "SMS": 36_501 })).unwrap().validate().unwrap_err();
         assert_eq!(problems, ["records.retention_days_by_channel.SMS: must be 1 to 36500"]);
     }
+
+    /// As an environment variable sets it (`APP__RECORDS__RETENTION_DAYS_BY_CHANNEL__VOICE`): one
+    /// key a channel, its value a text, over the shipped empty table.
+    #[test]
+    fn a_channels_retention_is_one_key_over_the_shipped_defaults() {
+        let sources = service_kit::configuration::SettingsSources {
+            service_defaults: crate::SERVICE.default_config,
+            file: None,
+            environment: false,
+            overrides: [
+                ("application.environment", "development"),
+                ("auth.callers.bofe.token", "a-token-of-the-back-office-0123456789"),
+                ("auth.callers.bofe.scopes", "records:read"),
+                ("records.retention_days_by_channel.voice", "1826"),
+            ]
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .to_vec(),
+        };
+        let settings = service_kit::configuration::Settings::load(sources, crate::scopes::ALL_SCOPES).unwrap();
+        let records: RecordsSettings = settings.section("records").unwrap();
+        assert_eq!(records.retention_of(Channel::Voice).get(), 1826);
+        assert_eq!(records.retention_of(Channel::Chat).get(), 3650, "the shipped default");
+    }
 }
