@@ -122,7 +122,7 @@ app.kubernetes.io/component: {{ .name }}
 {{- if include "ccbridge.hasDatabase" . }}{{ $keys = append $keys "APP__DATABASE__URL" }}{{ end -}}
 {{- range $caller, $spec := include "ccbridge.callers" . | fromJson }}{{ $keys = append $keys (printf "APP__AUTH__CALLERS__%s__TOKEN" (upper $caller)) }}{{ end -}}
 {{- if eq .name "interaction-pairing" }}{{ $keys = concat $keys (list "APP__PAIRING__INTERNAL_TOKEN" "APP__PAIRING__SUPPRESSION_KEY") }}{{ end -}}
-{{- if eq .name "comm-history-writer" }}{{ $keys = append $keys "APP__RECORDS__SUPPRESSION_KEY" }}{{ end -}}
+{{- if eq .name "comm-history-writer" }}{{ $keys = concat $keys (list "APP__RECORDS__SUPPRESSION_KEY" "APP__RECORDS__ORCHESTRATOR_TOKEN") }}{{ end -}}
 {{- if eq .name "genesys-gateway" }}{{ $keys = append $keys "APP__GENESYS__CLIENT_SECRET" }}{{ end -}}
 {{- if eq .name "result-ingest" }}{{ $keys = concat $keys (list "APP__INGEST__INTERNAL_TOKEN" "APP__INGEST__SUPPRESSION_KEY") }}{{ end -}}
 {{- if eq .name "gdpr-orchestrator" }}{{ $keys = concat $keys (list "APP__GDPR__INTERNAL_TOKEN" "APP__GDPR__IDENTIFIER_KEY" "APP__GDPR__AUDIT_KEY" "APP__GDPR__BUNDLE_KEY" "APP__GDPR__SIGNING_KEY") }}{{ end -}}
@@ -267,7 +267,9 @@ APP__AUTH__PERSONS__ROLES__DPO: {{ default $root.Values.console.oidc.dpoRole $ro
 {{- end }}
 {{- end }}
 APP__GDPR_PARTICIPANT__ORCHESTRATOR_KEY: {{ required "gdpr.orchestratorPublicKey is required: the public half of gdpr-orchestrator's signing key (gdpr-orchestrator keys prints a pair)" $root.Values.gdpr.orchestratorPublicKey | quote }}
-{{- if eq .name "interaction-pairing" }}
+{{- if eq .name "comm-history-writer" }}
+APP__RECORDS__ORCHESTRATOR_URL: {{ include "ccbridge.url" (dict "root" $root "name" "gdpr-orchestrator") | quote }}
+{{- else if eq .name "interaction-pairing" }}
 APP__PAIRING__COMM_HISTORY_URL: {{ include "ccbridge.url" (dict "root" $root "name" "comm-history-writer") | quote }}
 {{- else if eq .name "result-ingest" }}
 APP__INGEST__GATEWAY_URL: {{ include "ccbridge.url" (dict "root" $root "name" "genesys-gateway") | quote }}
