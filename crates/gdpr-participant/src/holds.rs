@@ -160,6 +160,22 @@ pub fn row_links(id: DbUuid, interaction: DbUuid, handle: Option<String>) -> Row
     (id.0, interaction.into(), handle)
 }
 
+/// In SQL text (see [`kept_as!`](crate::kept_as)): no row of `gdpr_holds` or `gdpr_retained` of
+/// one of `kinds` names the row of `table` (a row's hold kinds: [`HeldTable::HOLD`] and
+/// [`HeldTable::AGENT_HOLD`]). Both are this crate's constants, never input.
+#[doc(hidden)]
+pub fn untouched(table: &str, kinds: &[&str]) -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    let kinds = kinds
+        .iter()
+        .map(|kind| format!("'{kind}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let none_in = |notes: &str| {
+        format!("NOT EXISTS (SELECT 1 FROM {notes} WHERE {notes}.row_id = {table}.id AND {notes}.kind IN ({kinds}))")
+    };
+    diesel::dsl::sql(&format!("{} AND {}", none_in("gdpr_holds"), none_in("gdpr_retained")))
+}
+
 /// The SQL backend of [`AnyConnection`].
 pub type AnyBackend = <AnyConnection as Connection>::Backend;
 
@@ -208,6 +224,12 @@ pub trait HeldTable {
     /// or a RESTRICT holds (restricted, yet the subject's to see: both are noted in
     /// `gdpr_retained`), not those a FORGET in grace holds.
     fn exportable() -> Filter<Self::Table>;
+    /// The rows an age-based clean-up (a retention period, dead letters, removed rows) may
+    /// delete: no request holds the row or anything on it (a FORGET in grace, a RESTRICT, a row or
+    /// an agent a purge kept for a legal hold or a statutory rule), and nothing of it is noted
+    /// kept in `gdpr_retained`. Whatever `forgotten_by` says: a purge that keeps only the agent
+    /// on a row leaves it null. (Holds in force that no FORGET brought here are not known here.)
+    fn expirable() -> Filter<Self::Table>;
     /// The rows `ids` names.
     fn among(ids: Vec<DbUuid>) -> Filter<Self::Table>;
     /// The rows both `a` and `b` find.
@@ -481,6 +503,11 @@ macro_rules! held_table {
             fn exportable() -> $crate::holds::Filter<$table::table> {
                 use ::diesel::prelude::*;
                 Box::new($table::forgotten_by.is_null().or($crate::kept_as!($table, $hold)))
+            }
+
+            fn expirable() -> $crate::holds::Filter<$table::table> {
+                let kinds: Vec<&str> = ::std::iter::once($hold).chain(Self::AGENT_HOLD).collect();
+                Box::new($crate::holds::untouched(stringify!($table), &kinds))
             }
 
             fn among(

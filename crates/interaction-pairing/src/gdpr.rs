@@ -201,3 +201,14 @@ impl GdprStore for Pairings {
         ])
     }
 }
+
+/// The pairings an age-based clean-up may delete: none a request holds (a FORGET in grace, a
+/// RESTRICT, a purge's keeping for a hold) and none noted kept ([`HeldTable::expirable`]).
+pub(crate) fn expirable_pairings() -> Filter<interaction_customers::table> {
+    PairingRows::expirable()
+}
+
+/// The outbox entries an age-based clean-up may delete (as [`expirable_pairings`]).
+pub(crate) fn expirable_assignments() -> Filter<pairing_outbox::table> {
+    OutboxRows::expirable()
+}

@@ -320,6 +320,7 @@ impl Storage for PairingOutbox {
             let expired: Vec<DbUuid> = dsl::pairing_outbox
                 .filter(dsl::dead_at.lt(DbTimestamp::from(before)))
                 .filter(dsl::forgotten_by.is_null())
+                .filter(crate::gdpr::expirable_assignments())
                 .order(dsl::dead_at)
                 .limit(limit)
                 .select(dsl::id)

@@ -345,12 +345,14 @@ pub fn find_held(connection: &mut AnyConnection, interaction_ids: &[InteractionI
 }
 
 /// Deletes up to `batch` removed pairings removed before `cutoff` (the oldest first); returns
-/// how many went. A removal a GDPR forget holds is left to that forget (its purge deletes it).
+/// how many went. A removal a GDPR request holds (a FORGET in grace, a RESTRICT) or a purge kept
+/// for a legal hold is left to that request (its purge deletes it, an undo or a lift frees it).
 pub fn delete_expired_removals(connection: &mut AnyConnection, cutoff: Timestamp, batch: i64) -> QueryResult<usize> {
     write_transaction(connection, |connection| {
         let expired: Vec<DbUuid> = dsl::interaction_customers
             .filter(dsl::removed_at.lt(DbTimestamp::from(cutoff)))
             .filter(dsl::forgotten_by.is_null())
+            .filter(crate::gdpr::expirable_pairings())
             .order(dsl::removed_at)
             .limit(batch)
             .select(dsl::id)

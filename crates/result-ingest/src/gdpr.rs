@@ -385,3 +385,9 @@ impl GdprStore for WebhookResults {
         })
     }
 }
+
+/// The inbox events an age-based clean-up may delete: none a request holds, whole or its agent,
+/// and none a purge or a restriction noted kept ([`HeldTable::expirable`]).
+pub(crate) fn expirable() -> Filter<inbox_events::table> {
+    Events::expirable()
+}

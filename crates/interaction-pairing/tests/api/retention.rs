@@ -99,3 +99,54 @@ async fn reasons_are_served_to_callers_that_pair_and_exported_to_the_customers_t
     let second = participant(&app, uuid::Uuid::now_v7(), "export", SECOND).await;
     assert_eq!(second["data"]["pairings"][0]["reason"], REASON, "{second}");
 }
+
+/// FIRST's pairing removed 91 days ago (the default keeps 90) and restricted: housekeeping leaves
+/// it. Answers the RESTRICT's id.
+async fn restricted_past_its_retention(app: &TestApp) -> uuid::Uuid {
+    reassigned(app).await;
+    removed_days_ago(app, FIRST, 91).await;
+    let restrict = uuid::Uuid::now_v7();
+    let restricted = participant(app, restrict, "restrict", FIRST).await;
+    assert_eq!(restricted["counts"]["pairings"], 1, "{restricted}");
+    housekeeping(app).await;
+    assert_eq!(rows_of(app, FIRST).await, 1, "restricted: left alone, whatever its age");
+    restrict
+}
+
+#[tokio::test]
+async fn a_restricted_removed_pairing_survives_housekeeping_until_the_restriction_is_lifted() {
+    let app = spawn_delegating_app().await;
+    let restrict = restricted_past_its_retention(&app).await;
+    participant(&app, restrict, "undo", FIRST).await;
+    housekeeping(&app).await;
+    assert_eq!(rows_of(&app, FIRST).await, 0, "free again: past its retention");
+    assert_eq!(rows_of(&app, SECOND).await, 1);
+}
+
+/// A removed pairing a purge kept for a legal hold is the request's, whatever its age: housekeeping
+/// leaves it until the purge after the hold ended erases it.
+#[tokio::test]
+async fn a_removed_pairing_a_purge_kept_for_a_hold_survives_housekeeping() {
+    let app = spawn_delegating_app().await;
+    let restrict = restricted_past_its_retention(&app).await;
+    let forget = uuid::Uuid::now_v7();
+    participant(&app, forget, "forget", FIRST).await;
+    let subject = json!({ "customerIds": [FIRST] });
+    let hold = json!({ "holdId": uuid::Uuid::now_v7(), "subject": subject, "basis": "legal_claims" });
+    let purged = app
+        .participant_call(forget, "purge", &json!({ "subject": subject, "retain": [hold] }))
+        .await;
+    let kept = json!({ "category": "pairings", "basis": "legal_claims", "count": 1 });
+    assert!(purged["retained"].as_array().unwrap().contains(&kept), "{purged}");
+    participant(&app, restrict, "undo", FIRST).await;
+    housekeeping(&app).await;
+    assert_eq!(
+        rows_of(&app, FIRST).await,
+        1,
+        "lifted, yet kept for the hold: left alone"
+    );
+
+    let purged = participant(&app, forget, "purge", FIRST).await;
+    assert!(purged.get("retained").is_none(), "the hold ended: {purged}");
+    assert_eq!(rows_of(&app, FIRST).await, 0, "erased by the purge");
+}

@@ -32,13 +32,15 @@ pub fn replace_agent(connection: &mut AnyConnection, id: Uuid) -> QueryResult<us
 /// what goes: with the order and the limit it lets the listing index `(status, accepted_at, id)`
 /// read just the chunk, where a plain `DELETE … WHERE processed_at < …` read every retained
 /// event (a sequential scan of the table on PostgreSQL). Each chunk is two short statements. An
-/// event a GDPR forget holds is not removed: it is the forget's (its purge erases it, an undo
-/// gives it back), whatever its age.
+/// event a GDPR request holds, whole or its agent (a FORGET in grace, a RESTRICT, what a purge
+/// kept for a legal hold or a rule), is not removed, whatever its age: it is the request's (its
+/// purge erases it, an undo or a lift gives it back; [`crate::gdpr::expirable`]).
 pub fn remove_processed_before(connection: &mut AnyConnection, before: Timestamp, chunk: i64) -> QueryResult<usize> {
     let before = DbTimestamp::from(before);
     let oldest_processed: Vec<DbUuid> = dsl::inbox_events
         .filter(status_is(InboxStatus::Processed))
         .filter(dsl::forgotten_by.is_null())
+        .filter(crate::gdpr::expirable())
         .filter(dsl::accepted_at.lt(before))
         .filter(dsl::processed_at.lt(before))
         .order(dsl::accepted_at)
@@ -52,18 +54,20 @@ pub fn remove_processed_before(connection: &mut AnyConnection, before: Timestamp
         dsl::inbox_events
             .filter(dsl::id.eq_any(&oldest_processed))
             .filter(dsl::status.eq(InboxStatus::Processed.as_str()))
-            .filter(dsl::forgotten_by.is_null()),
+            .filter(dsl::forgotten_by.is_null())
+            .filter(crate::gdpr::expirable()),
     )
     .execute(connection)
 }
 
 /// Erases up to `chunk` dead events that died before `before` (`ingest.dead_retention_days`):
 /// their results are personal data kept no longer than the retention says. Returns how many. One
-/// a GDPR forget holds is the forget's, as in [`remove_processed_before`].
+/// a GDPR request holds or kept is the request's, as in [`remove_processed_before`].
 pub fn remove_dead_before(connection: &mut AnyConnection, before: Timestamp, chunk: i64) -> QueryResult<usize> {
     let expired: Vec<DbUuid> = dsl::inbox_events
         .filter(status_is(InboxStatus::Dead))
         .filter(dsl::forgotten_by.is_null())
+        .filter(crate::gdpr::expirable())
         .filter(dsl::dead_at.lt(DbTimestamp::from(before)))
         .select(dsl::id)
         .limit(chunk)
@@ -75,7 +79,8 @@ pub fn remove_dead_before(connection: &mut AnyConnection, before: Timestamp, chu
         dsl::inbox_events
             .filter(dsl::id.eq_any(&expired))
             .filter(dsl::status.eq(InboxStatus::Dead.as_str()))
-            .filter(dsl::forgotten_by.is_null()),
+            .filter(dsl::forgotten_by.is_null())
+            .filter(crate::gdpr::expirable()),
     )
     .execute(connection)
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod association;
+mod clean_up;
 mod crash;
 mod delivery;
 mod erasure;

@@ -6,6 +6,7 @@ use super::{corrupt, idempotency_key, DeliveryKind, DeliveryStatus, ToDeliver};
 use crate::schema::{communication_records, delivery_outbox};
 use diesel::prelude::*;
 use domain::Timestamp;
+use gdpr_participant::holds::{Filter, HeldTable};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use service_kit::oldest_first_after;
@@ -62,7 +63,7 @@ impl Storage for DeliveryOutbox {
                 .set(dsl::next_attempt_at.eq(lease_db))
                 .execute(c)?;
             let records: Vec<DbUuid> = candidates.iter().map(|candidate| candidate.1).collect();
-            let held = held_by_a_forget(c, &records)?;
+            let held = records_where(c, &records, Box::new(communication_records::forgotten_by.is_not_null()))?;
             // Every entry of these records, oldest first: which comes first, and what the create left.
             let siblings: Vec<(DbUuid, DbUuid, String, String, Option<String>)> = dsl::delivery_outbox
                 .filter(dsl::record_id.eq_any(&records))
@@ -249,8 +250,9 @@ impl Storage for DeliveryOutbox {
         })
     }
 
-    /// A dead letter whose record a GDPR forget holds is the forget's: the purge deletes it, an
-    /// undo in the grace window gives it back as it was; retention leaves it.
+    /// A dead letter whose record a GDPR request holds (whole or its agent: a FORGET in grace, a
+    /// RESTRICT, what a purge kept for a legal hold or a rule) is the request's: the purge that
+    /// erases the record deletes it, an undo or a lift gives it back as it was; retention leaves it.
     fn delete_dead_before(&self, connection: &mut AnyConnection, before: Timestamp, limit: i64) -> QueryResult<usize> {
         use delivery_outbox::dsl;
         service_kit::database::write_transaction(connection, |c| {
@@ -262,7 +264,12 @@ impl Storage for DeliveryOutbox {
                 .select((dsl::id, dsl::record_id))
                 .load(c)?;
             let records: Vec<DbUuid> = expired.iter().map(|(_, record)| *record).collect();
-            let held = held_by_a_forget(c, &records)?;
+            // A dead letter of a record a request holds, whole or its agent, is the request's.
+            let held = records_where(
+                c,
+                &records,
+                Box::new(diesel::dsl::not(crate::gdpr::Records::expirable())),
+            )?;
             let deletable: Vec<DbUuid> = expired
                 .into_iter()
                 .filter(|(_, record)| !held.contains(record))
@@ -273,14 +280,16 @@ impl Storage for DeliveryOutbox {
     }
 }
 
-/// Which of these records a GDPR forget holds.
-fn held_by_a_forget(
+/// Which of these records `filter` finds (those a GDPR forget holds: `forgotten_by` set; those a
+/// request holds, whole or its agent, or noted kept: not [`HeldTable::expirable`]).
+fn records_where(
     connection: &mut AnyConnection,
     records: &[DbUuid],
+    filter: Filter<communication_records::table>,
 ) -> QueryResult<std::collections::HashSet<DbUuid>> {
     Ok(communication_records::table
         .filter(communication_records::id.eq_any(records))
-        .filter(communication_records::forgotten_by.is_not_null())
+        .filter(filter)
         .select(communication_records::id)
         .load(connection)?
         .into_iter()
