@@ -299,3 +299,39 @@ async fn a_copy_delivered_to_the_manager_is_counted_for_erasure_there_and_its_en
     assert_ne!(left[0]["recordId"], json!(old));
     assert_eq!(counted(&registry, "ccbridge_records_expired_delivered_total"), 1.0);
 }
+
+#[tokio::test]
+async fn records_a_hold_keeps_at_the_oldest_end_do_not_stall_the_expiry_of_those_behind_them() {
+    let (_manager, s, orchestrator) = setup(None).await;
+    // More than a batch of C's, older than D's, all kept by a hold on C.
+    for part in 0..2 {
+        let records: Vec<Value> = (0..300)
+            .map(|n| {
+                let mut body = record(Some(C), &Uuid::new_v4().to_string());
+                body["communicatedAt"] = json!(ago(800));
+                body["channel"] = "CHAT".into();
+                json!({ "idempotencyKey": format!("kept-{part}-{n}"), "record": body })
+            })
+            .collect();
+        let response = s
+            .app
+            .post_json(
+                "/communicationRecords/batch",
+                crate::helpers::WRITER,
+                &json!({ "records": records }),
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 200);
+    }
+    let his = written(&s.app, D, "CHAT", ago(400)).await;
+    orchestrator.answers(Some(json!({
+        "holds": [{ "holdId": Uuid::now_v7(), "subject": { "customerIds": [C] }, "basis": "legal_claims" }],
+        "rules": []
+    })));
+    let (expiry, _registry) = expiry(&s.app, &settings(&s.app, &orchestrator.url));
+
+    let round = expiry.run_once(Timestamp::now()).await.unwrap();
+    assert_eq!((round.expired, round.kept), (1, 600), "{round:?}");
+    assert!(!there(&s.app, &his).await);
+    assert_eq!(stored_records(&s.app).await, 600);
+}
