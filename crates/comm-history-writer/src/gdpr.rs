@@ -23,6 +23,8 @@
 //! record). Only records are the communication: pairings and webhook results, elsewhere, are not
 //! kept by a rule.
 
+pub mod erased_copies;
+
 use crate::schema::{communication_records, idempotency_keys};
 use crate::store::{deliveries, RecordRow};
 use crate::suppression;
@@ -320,6 +322,11 @@ impl GdprStore for CommunicationRecords {
         let agents = split::<Records>(connection, purge, agent_hold, AGENT_COMMUNICATIONS, reached, ruled)?;
         suppression::keep(connection, request_id)?;
         self.erase_idempotency_keys(connection, request_id, &records.erase)?;
+        // The copies at the manager of exactly the records erased, noted before their
+        // deliveries go: the report lists them to erase there ([`Self::erased_elsewhere`]).
+        let now = Timestamp::now();
+        let copies = deliveries::copies_of(connection, &records.erase, now)?;
+        erased_copies::note(connection, request_id, &copies, now)?;
         let purged: Vec<DbUuid> = records.erase.iter().copied().map(DbUuid).collect();
         deliveries::remove_of(connection, &purged)?;
         Records::delete(connection, &records.erase)?;
@@ -336,24 +343,17 @@ impl GdprStore for CommunicationRecords {
         Ok([records.retained, agents.retained].concat())
     }
 
-    /// The copies of the held records at the manager: delivered (with the manager's id), and
-    /// those it may hold (an answer lost: no id; the bank finds it by its `Idempotency-Key`).
-    fn delivered_elsewhere(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<ExternalCopy>> {
-        let records = Records::held_rows(connection, request_id)?;
-        Ok(deliveries::copies_of(connection, &records, Timestamp::now())?
-            .into_iter()
-            .map(|copy| ExternalCopy {
-                system: MANAGER.to_owned(),
-                record_id: copy.delivery.record_id,
-                idempotency_key: copy.delivery.idempotency_key,
-                external_id: copy.delivery.external_id,
-                delivered_at: copy.at,
-            })
-            .collect())
+    /// The copies at the manager of the records the request's purges erased: delivered (with
+    /// the manager's id), and those it may hold (an answer lost: no id; the bank finds it by its
+    /// `Idempotency-Key`). Never those of a record still held (in grace, restricted, or kept by a
+    /// purge for a hold or a rule).
+    fn erased_elsewhere(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<ExternalCopy>> {
+        erased_copies::of_request(connection, request_id)
     }
 
     /// An attempt of one of the held records out to the manager when the hold came: the forget
-    /// waits for its answer, then names the copy ([`Self::delivered_elsewhere`]).
+    /// waits for its answer, so that the purge that erases the record names the copy
+    /// ([`Self::erased_elsewhere`]).
     fn in_flight(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<bool> {
         let mut records = Records::held_rows(connection, request_id)?;
         records.extend(Records::held_agents(connection, request_id)?);

@@ -1,6 +1,7 @@
 //! Housekeeping beside the queues (not a queue's worker): idempotency keys past their retention
-//! are forgotten, hourly, so the table does not grow forever; the unassigned records' gauges are
-//! refreshed every 30 s.
+//! are forgotten, hourly, so the table does not grow forever, and with them the notes of the
+//! manager's copies GDPR purges erased ([`crate::gdpr::erased_copies`]: a purge repeated within
+//! that retention lists them again); the unassigned records' gauges are refreshed every 30 s.
 
 use crate::store;
 use domain::Timestamp;
@@ -34,7 +35,11 @@ async fn forget_once(pool: &DbPool, now: Timestamp, retention: Duration) -> anyh
     let before = Timestamp::from_offset_date_time(now.as_offset_date_time() - retention)
         .ok_or_else(|| anyhow::anyhow!("the retention reaches before year 1"))?;
     Ok(pool
-        .run(move |c| store::remove_idempotency_keys_before(c, before).map_err(DatabaseError::from))
+        .run(move |c| {
+            let keys = store::remove_idempotency_keys_before(c, before)?;
+            let notes = crate::gdpr::erased_copies::remove_noted_before(c, before)?;
+            Ok::<_, DatabaseError>(keys + notes)
+        })
         .await?)
 }
 

@@ -17,6 +17,10 @@
 //! what only an erasure needs, and notes them restricted, so that an export still finds them
 //! ([`retention::restrict`]); undo under the same request id lifts it.
 //!
+//! Copies delivered outside ccbridge (`toEraseElsewhere`) are listed by the purge, for exactly the
+//! rows its purges erased ([`GdprStore::erased_elsewhere`]); never by a forget or a restriction,
+//! and never for a row a purge kept: the bank must not erase elsewhere what it must keep here.
+//!
 //! Who a request reaches ([`Reach`]): rows the bank attributed to one of the request's customer
 //! ids; rows attributed to nobody that one of the subject's handles or interactions finds; never a
 //! row attributed to another customer. Those are left alone and counted (`leftOut`), so the DPO
@@ -143,12 +147,13 @@ pub trait GdprStore: Send + Sync + 'static {
     fn purge(&self, connection: &mut AnyConnection, purge: &Purge<'_>) -> QueryResult<Vec<Retained>>;
     /// What `request_id` holds, per category.
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts>;
-    /// What of the rows `request_id` holds was delivered outside ccbridge, to erase there.
-    fn delivered_elsewhere(
-        &self,
-        _connection: &mut AnyConnection,
-        _request_id: Uuid,
-    ) -> QueryResult<Vec<ExternalCopy>> {
+    /// The copies delivered outside ccbridge of the rows `request_id`'s purges erased, to erase
+    /// there: every copy its purges erased so far, so a repeated purge answers the same and a
+    /// later one (a hold ended) adds the rest. A row still held (a forget in grace, a restriction,
+    /// a row a purge kept for a hold or a rule) is not erased, so its copies are never listed: the
+    /// bank must not erase there what it must keep. A store whose `purge` erases such rows notes
+    /// their copies then (their deliveries go with them).
+    fn erased_elsewhere(&self, _connection: &mut AnyConnection, _request_id: Uuid) -> QueryResult<Vec<ExternalCopy>> {
         Ok(Vec::new())
     }
     /// Whether work that read rows `request_id` holds, before they were held, may still write
@@ -173,9 +178,10 @@ pub trait GdprStore: Send + Sync + 'static {
 /// flight here: the orchestrator polls the status route with it until the work is done.
 pub const IN_FLIGHT_REF: &str = "in-flight";
 
-/// What `request_id` holds hidden, `pending_external` while work on its rows is in flight, and
-/// the copies of its rows delivered elsewhere (those of work that was in flight included, once
-/// it is done).
+/// What `request_id` holds hidden, and `pending_external` while work on its rows is in flight
+/// (so that the copies it makes elsewhere are known before the purge). No copy elsewhere is
+/// listed to erase: a forget or a restriction erases nothing; the purge lists the copies of what
+/// it erased ([`GdprStore::erased_elsewhere`]).
 fn forget_report<S: GdprStore>(
     store: &S,
     connection: &mut AnyConnection,
@@ -188,7 +194,6 @@ fn forget_report<S: GdprStore>(
         report.external_ref = Some(IN_FLIGHT_REF.to_owned());
         report.detail = Some("rows of the subject are being processed here; ask again later".to_owned());
     }
-    report.to_erase_elsewhere = store.delivered_elsewhere(connection, request_id)?;
     Ok(report)
 }
 
@@ -402,13 +407,14 @@ async fn act<S: GdprStore>(
                     Ok(ParticipantReport::done(held))
                 }
                 // After the purge the request holds only what its retentions and rules kept
-                // here: report what is left, what was kept on which basis, and when a rule first
-                // lets some of it go.
+                // here: report what is left, what was kept on which basis, when a rule first
+                // lets some of it go, and the copies elsewhere of what its purges erased.
                 ParticipantAction::Purge => {
                     let retained = store.purge(c, &purge)?;
                     let mut report = store.held(c, request_id).map(ParticipantReport::done)?;
                     report.retained = retention::merged(retained);
                     report.retained_until = purge.retained_until();
+                    report.to_erase_elsewhere = store.erased_elsewhere(c, request_id)?;
                     Ok(report)
                 }
             };

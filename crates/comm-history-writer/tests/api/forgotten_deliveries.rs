@@ -1,6 +1,6 @@
 //! Nothing leaves for the communication-history-manager after its FORGET: the holds are checked
-//! as each attempt goes out, a delivery out when the forget comes is waited for and named, and
-//! what reached the manager before stays known to the request. The stand-in manager holds its
+//! as each attempt goes out, a delivery out when the forget comes is waited for, and what reached
+//! the manager before stays known to the request: its purge names each copy of what it erased. The stand-in manager holds its
 //! requests at a gate the test opens, so "in flight" lasts exactly as long as the test needs.
 
 use crate::delivery::{deliveries, participant, record, spawn, write, C, D};
@@ -91,12 +91,15 @@ async fn a_delivery_in_flight_at_the_forget_is_waited_for_and_named_with_the_man
     assert_eq!(asked.status().as_u16(), 200);
     let report: Value = asked.json().await.unwrap();
     assert_eq!(report["state"], "done", "{report}");
+    assert!(report.get("toEraseElsewhere").is_none(), "nothing erased yet: {report}");
+    assert_eq!(report["counts"]["communicationHistoryManagerDeliveries"], 1);
+    // The purge that erases the record names its copy.
+    let report = participant(&s.app, forget, "purge", &json!({ "customerIds": [D] })).await;
     let to_erase = report["toEraseElsewhere"].as_array().unwrap();
     assert_eq!(to_erase.len(), 1, "{report}");
     assert_eq!(to_erase[0]["system"], "communication-history-manager");
     assert_eq!(to_erase[0]["recordId"], stored["id"]);
     assert_eq!(to_erase[0]["externalId"], "chm-1");
-    assert_eq!(report["counts"]["communicationHistoryManagerDeliveries"], 1);
 }
 
 #[tokio::test]
@@ -117,6 +120,11 @@ async fn what_reached_the_manager_before_the_forget_is_counted_and_named_in_its_
     assert_eq!(report["state"], "done", "{report}");
     assert_eq!(report["counts"]["communications"], 2);
     assert_eq!(report["counts"]["communicationHistoryManagerDeliveries"], 2, "{report}");
+    assert!(
+        report.get("toEraseElsewhere").is_none(),
+        "a forget erases nothing: {report}"
+    );
+    let report = participant(&s.app, forget, "purge", &subject).await;
     let to_erase = report["toEraseElsewhere"].as_array().unwrap();
     let named: BTreeSet<_> = to_erase
         .iter()
@@ -135,8 +143,8 @@ async fn what_reached_the_manager_before_the_forget_is_counted_and_named_in_its_
         held_by_manager.iter().map(String::as_str).collect(),
         "the manager's own ids"
     );
-    // The forget is asked again (the orchestrator's retry): the same answer.
-    let again = participant(&s.app, forget, "forget", &subject).await;
+    // The purge is asked again (the orchestrator's retry): the same answer.
+    let again = participant(&s.app, forget, "purge", &subject).await;
     assert_eq!(again["toEraseElsewhere"], report["toEraseElsewhere"]);
 }
 
@@ -167,8 +175,11 @@ async fn a_copy_whose_answer_was_lost_before_the_forget_is_named_by_its_key() {
     assert_eq!(listed[0]["status"], "pending");
     assert_eq!(listed[0]["recordId"], stored["id"]);
 
-    let report = participant(&s.app, Uuid::now_v7(), "forget", &json!({ "customerIds": [D] })).await;
+    let forget = Uuid::now_v7();
+    let report = participant(&s.app, forget, "forget", &json!({ "customerIds": [D] })).await;
     assert_eq!(report["state"], "done", "{report}");
+    assert_eq!(report["counts"]["communicationHistoryManagerDeliveries"], 1);
+    let report = participant(&s.app, forget, "purge", &json!({ "customerIds": [D] })).await;
     let to_erase = report["toEraseElsewhere"].as_array().unwrap();
     assert_eq!(to_erase.len(), 1, "{report}");
     assert_eq!(to_erase[0]["recordId"], stored["id"]);
@@ -182,5 +193,4 @@ async fn a_copy_whose_answer_was_lost_before_the_forget_is_named_by_its_key() {
         "the manager's id never came: {report}"
     );
     assert!(to_erase[0]["deliveredAt"].is_string());
-    assert_eq!(report["counts"]["communicationHistoryManagerDeliveries"], 1);
 }

@@ -6,6 +6,7 @@ mod bad_input;
 mod batches;
 mod delivery;
 mod delivery_transport;
+mod erased_elsewhere;
 mod expiry;
 mod forgotten_deliveries;
 mod helpers;

@@ -280,6 +280,11 @@ pub(crate) async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, Str
         },
     )?;
     let elsewhere = request.to_erase_elsewhere();
+    if request.status == RequestStatus::InGrace {
+        // Copies outside ccbridge are listed by the purge, for what it erased (never for what a
+        // legal hold keeps): none yet.
+        log.line("copies delivered outside ccbridge are listed once the purge erased their records (participants[].toEraseElsewhere of the completed request)");
+    }
     if elsewhere > 0 {
         log.line(&format!(
             "{elsewhere} copies delivered outside ccbridge to erase there (participants[].toEraseElsewhere in output.json)"
