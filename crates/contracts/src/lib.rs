@@ -16,6 +16,7 @@ pub mod pairing;
 pub mod participant;
 pub mod problem;
 pub mod queue;
+pub mod retention;
 
 pub use client::{Client, ClientError, Response};
 pub use problem::{FieldProblem, Problem};
