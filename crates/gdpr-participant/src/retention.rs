@@ -552,4 +552,102 @@ mod tests {
         );
         assert!(merged(Vec::new()).is_empty());
     }
+
+    mod named_by_the_thousand {
+        use super::*;
+        use diesel::connection::SimpleConnection;
+        use diesel::sqlite::SqliteConnection;
+
+        diesel::table! {
+            use diesel::sql_types::*;
+            use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
+            rows (id) {
+                id -> Uuid,
+                communicated_at -> UtcTimestamp,
+                interaction_id -> Uuid,
+                handle_key -> Nullable<Text>,
+                forgotten_by -> Nullable<Uuid>,
+            }
+        }
+
+        crate::held_table!(
+            Rows = rows {
+                hold: "row",
+                time: communicated_at,
+                interaction: interaction_id,
+                handle: handle_key,
+            }
+        );
+
+        /// A row of `interaction` on `handle`; answers its id.
+        fn row(c: &mut AnyConnection, interaction: Uuid, handle: Option<&str>) -> Uuid {
+            let id = Uuid::now_v7();
+            diesel::insert_into(rows::table)
+                .values((
+                    rows::id.eq(DbUuid(id)),
+                    rows::communicated_at.eq(DbTimestamp::from(Timestamp::now())),
+                    rows::interaction_id.eq(DbUuid(interaction)),
+                    rows::handle_key.eq(handle),
+                ))
+                .execute(c)
+                .unwrap();
+            id
+        }
+
+        /// More named interactions than SQLite binds in one statement (32,766 by default,
+        /// 250,000 in builds that raise it; PostgreSQL: 65,535): compared with the rows in memory,
+        /// never bound.
+        #[test]
+        fn a_hold_naming_260000_interactions_and_a_number_keeps_their_rows_whoever_they_belong_to() {
+            let mut c = AnyConnection::Sqlite(SqliteConnection::establish(":memory:").unwrap());
+            c.batch_execute(
+                "CREATE TABLE rows (id TEXT PRIMARY KEY, communicated_at TEXT NOT NULL, \
+                 interaction_id TEXT NOT NULL, handle_key TEXT, forgotten_by TEXT)",
+            )
+            .unwrap();
+            let named = Uuid::now_v7();
+            let of_named = row(&mut c, named, None);
+            let on_the_number = row(&mut c, Uuid::now_v7(), Some("+420601123456"));
+            let other = row(&mut c, Uuid::now_v7(), Some("+420777000111"));
+            let mut interactions: BTreeSet<InteractionId> = (0..260_000)
+                .map(|_| InteractionId::from(DbUuid(Uuid::now_v7())))
+                .collect();
+            interactions.insert(InteractionId::from(DbUuid(named)));
+            // Bound as one list, the backend refuses them: what this test is about.
+            let bound: Vec<DbUuid> = interactions.iter().map(|&id| id.into()).collect();
+            assert!(Rows::ids_where(&mut c, Box::new(rows::interaction_id.eq_any(bound))).is_err());
+            let subject = DataSubject {
+                phone_numbers: ["+420601123456".to_owned()].into(),
+                ..DataSubject::default()
+            };
+            let nobody = BTreeSet::new();
+            let retain = Retain {
+                reach: Reach {
+                    subject: &subject,
+                    attributed_elsewhere: &nobody,
+                },
+                interactions: &interactions,
+                window: None,
+                basis: LegalBasis::AuthorityRequest,
+            };
+            // A request's reach by the number finds nothing here (rows as if attributed).
+            let reach_finds_nothing = |_: &Reach<'_>| -> Filter<rows::table> {
+                Box::new(rows::handle_key.is_null().and(rows::handle_key.is_not_null()))
+            };
+            let candidates = [of_named, on_the_number, other];
+            let found = covered::<Rows>(
+                &mut c,
+                &[retain],
+                &[],
+                Timestamp::now(),
+                &candidates,
+                reach_finds_nothing,
+                |_| None,
+            )
+            .unwrap();
+            let basis = LegalBasis::AuthorityRequest;
+            assert_eq!(found.kept, [(of_named, basis), (on_the_number, basis)].into());
+        }
+    }
 }
