@@ -17,8 +17,11 @@
 //! again from the oldest.
 //!
 //! With a record go its entries in the delivery outbox (nothing more is sent). Copies the bank's
-//! communication-history-manager holds are counted (`ccbridge_records_expired_delivered_total`):
-//! the manager is the bank's, with a retention schedule of its own. The record's idempotency keys
+//! communication-history-manager holds (or may hold: an answer lost) are noted in
+//! `expired_copies` (ids only, in the batch's transaction) and counted
+//! (`ccbridge_records_expired_delivered_total`): operators list them at `GET /expired-copies`
+//! (`records:operate`), erase them at the manager, which ccbridge cannot reach for it, and
+//! acknowledge each ([`acknowledge`]). The record's idempotency keys
 //! stay until `records.idempotency_retention_days` forgets them (they hold no personal data): a
 //! write sent again with one meanwhile is answered as a key whose record is gone, never stored
 //! anew; one sent after that with the same old communication is stored, and the next round
@@ -44,6 +47,80 @@ use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
 use uuid::Uuid;
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
+    expired_copies (delivery_id) {
+        delivery_id -> Uuid,
+        record_id -> Uuid,
+        idempotency_key -> Text,
+        external_id -> Nullable<Text>,
+        delivered_at -> UtcTimestamp,
+        expired_at -> UtcTimestamp,
+    }
+}
+
+/// A copy at the communication-history-manager of a record erased past its retention: the bank
+/// erases it there, then acknowledges it. Ids only.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpiredCopy {
+    /// The delivery that made it (what acknowledging it names).
+    pub delivery_id: Uuid,
+    /// The record it was made from, erased here.
+    pub record_id: Uuid,
+    /// The `Idempotency-Key` it was delivered with: how the manager finds it without its id.
+    pub idempotency_key: String,
+    /// The manager's own id for it, when its answer named one.
+    pub external_id: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub delivered_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub expired_at: Timestamp,
+}
+
+/// The oldest `limit` copies to erase at the manager, and how many there are in all.
+pub fn expired_copies(connection: &mut AnyConnection, limit: i64) -> QueryResult<(Vec<ExpiredCopy>, i64)> {
+    use expired_copies::dsl as copies;
+    type Row = (DbUuid, DbUuid, String, Option<String>, DbTimestamp, DbTimestamp);
+    let rows: Vec<Row> = copies::expired_copies
+        .order((copies::expired_at, copies::delivery_id))
+        .limit(limit)
+        .select((
+            copies::delivery_id,
+            copies::record_id,
+            copies::idempotency_key,
+            copies::external_id,
+            copies::delivered_at,
+            copies::expired_at,
+        ))
+        .load(connection)?;
+    let total = copies::expired_copies.count().get_result(connection)?;
+    let items = rows
+        .into_iter()
+        .map(|(delivery, record, key, external, delivered, expired)| {
+            Ok(ExpiredCopy {
+                delivery_id: delivery.0,
+                record_id: record.0,
+                idempotency_key: key,
+                external_id: external,
+                delivered_at: delivered.into_domain()?,
+                expired_at: expired.into_domain()?,
+            })
+        })
+        .collect::<QueryResult<_>>()?;
+    Ok((items, total))
+}
+
+/// The copy `delivery_id` made was erased at the manager: it is no longer listed. Whether it was.
+pub fn acknowledge(connection: &mut AnyConnection, delivery_id: Uuid) -> QueryResult<bool> {
+    use expired_copies::dsl as copies;
+    let removed = diesel::delete(copies::expired_copies.filter(copies::delivery_id.eq(DbUuid(delivery_id))))
+        .execute(connection)?;
+    Ok(removed > 0)
+}
 
 /// How often a round runs.
 pub const EVERY: Duration = Duration::from_secs(300);
@@ -332,7 +409,23 @@ fn expire_batch(
     .returning(dsl::id)
     .get_results(c))?;
     let ids: Vec<Uuid> = erased.iter().map(|id| id.0).collect();
-    let delivered_copies = deliveries::copies_of(connection, &ids, now)?.len();
+    let copies = deliveries::copies_of(connection, &ids, now)?;
+    let noted: Vec<_> = copies
+        .iter()
+        .map(|copy| {
+            use expired_copies::dsl as c;
+            (
+                c::delivery_id.eq(DbUuid(copy.delivery.id)),
+                c::record_id.eq(DbUuid(copy.delivery.record_id)),
+                c::idempotency_key.eq(copy.delivery.idempotency_key.clone()),
+                c::external_id.eq(copy.delivery.external_id.clone()),
+                c::delivered_at.eq(DbTimestamp::from(copy.at)),
+                c::expired_at.eq(DbTimestamp::from(now)),
+            )
+        })
+        .collect();
+    gdpr_participant::insert_new!(connection, expired_copies::table, noted)?;
+    let delivered_copies = copies.len();
     deliveries::remove_of(connection, &erased)?;
     Ok(Batch {
         expired: count(erased.len()),

@@ -3,6 +3,7 @@
 mod communication_records;
 mod customer_assignments;
 mod deliveries;
+mod expired_copies;
 mod record_batches;
 mod unassigned_records;
 
@@ -17,7 +18,9 @@ pub use record_batches::MAX_BATCH;
         record_batches::create_batch,
         customer_assignments::assign,
         customer_assignments::withdraw,
-        unassigned_records::list_unassigned
+        unassigned_records::list_unassigned,
+        expired_copies::list,
+        expired_copies::erased
     ),
     tags(
         (name = "records", description = "The bank's communication history"),
@@ -47,6 +50,7 @@ pub fn config(
     communication_records::config(cfg);
     customer_assignments::config(cfg);
     deliveries::config(cfg);
+    expired_copies::config(cfg);
     gdpr_participant::config(
         cfg,
         actix_web::web::Data::new(crate::gdpr::CommunicationRecords { suppression }),

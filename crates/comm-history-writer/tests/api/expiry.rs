@@ -275,7 +275,7 @@ async fn nothing_expires_when_the_orchestrator_cannot_be_asked_and_each_round_is
 }
 
 #[tokio::test]
-async fn a_copy_delivered_to_the_manager_is_counted_for_erasure_there_and_its_entry_goes() {
+async fn a_copy_delivered_to_the_manager_is_listed_for_erasure_there_and_its_entry_goes() {
     let (manager, s, orchestrator) = setup(Some(nothing_kept())).await;
     let old = written(&s.app, D, "CHAT", ago(400)).await;
     written(&s.app, D, "CHAT", ago(10)).await;
@@ -298,6 +298,42 @@ async fn a_copy_delivered_to_the_manager_is_counted_for_erasure_there_and_its_en
     assert_eq!(left.len(), 1, "the expired record's entry went with it");
     assert_ne!(left[0]["recordId"], json!(old));
     assert_eq!(counted(&registry, "ccbridge_records_expired_delivered_total"), 1.0);
+
+    // Listed for operators to erase at the manager (ids only), then acknowledged.
+    assert_eq!(s.app.get("/expired-copies", READER).await.status().as_u16(), 403);
+    let listed: Value = s.app.get("/expired-copies", "operator").await.json().await.unwrap();
+    assert_eq!(listed["total"], 1, "{listed}");
+    let copy = &listed["items"][0];
+    assert_eq!(copy["recordId"], json!(old), "{listed}");
+    assert!(
+        copy["idempotencyKey"].as_str().is_some_and(|key| !key.is_empty()),
+        "{copy}"
+    );
+    let external = copy["externalId"].as_str().expect("the manager answered its id");
+    assert!(
+        manager.records().contains_key(external),
+        "the manager's id of it: {copy}"
+    );
+    let fields: Vec<&str> = copy.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        fields,
+        [
+            "deliveredAt",
+            "deliveryId",
+            "expiredAt",
+            "externalId",
+            "idempotencyKey",
+            "recordId"
+        ],
+        "ids only"
+    );
+    let erased = format!("/expired-copies/{}/erased", copy["deliveryId"].as_str().unwrap());
+    let (app, erased) = (&s.app, &erased);
+    let acknowledge = || async move { app.post_json(erased, "operator", &json!({})).await.status().as_u16() };
+    assert_eq!(acknowledge().await, 204);
+    assert_eq!(acknowledge().await, 404, "no longer listed");
+    let listed: Value = s.app.get("/expired-copies", "operator").await.json().await.unwrap();
+    assert_eq!(listed, json!({ "items": [], "total": 0 }));
 }
 
 #[tokio::test]

@@ -1,0 +1,1 @@
+DROP TABLE expired_copies;
