@@ -510,9 +510,7 @@ async fn a_claim_whose_lease_ran_out_sends_nothing_and_notes_nothing() {
 /// gives it back to be retried), and another dead letter of the same age goes.
 #[tokio::test]
 async fn retention_leaves_a_dead_letter_a_forget_holds_so_an_undo_gives_it_back() {
-    let manager = HistoryManager::start(true);
-    let s = spawn(&manager, &[("delivery.dead_retention_days", "1")]).await;
-    manager.set_fault(ManagerFault::Refuse(422));
+    let (manager, s) = refused_and_dead_after_a_day().await;
     write(&s.app, &record(Some(C), &Uuid::new_v4().to_string())).await;
     write(&s.app, &record(Some(D), &Uuid::new_v4().to_string())).await;
     assert_eq!(drain(&s.worker, Timestamp::now()).await, 2);
@@ -537,6 +535,37 @@ async fn retention_leaves_a_dead_letter_a_forget_holds_so_an_undo_gives_it_back(
         1,
         "C's record reached the manager after the undo"
     );
+}
+
+/// A dead letter of a record whose agent alone a request holds (a RESTRICT of the agent leaves
+/// the record's FORGET marker empty) is the request's too: retention leaves it until lifted.
+#[tokio::test]
+async fn retention_leaves_a_dead_letter_whose_agent_is_restricted_until_lifted() {
+    let (_manager, s) = refused_and_dead_after_a_day().await;
+    write(&s.app, &record(Some(C), &Uuid::new_v4().to_string())).await;
+    assert_eq!(drain(&s.worker, Timestamp::now()).await, 1);
+    let agent = json!({ "genesysUserIds": [crate::legal_holds::AGENT] });
+    let restrict = Uuid::now_v7();
+    let restricted = participant(&s.app, restrict, "restrict", &agent).await;
+    assert_eq!(restricted["counts"]["agentCommunications"], 1, "{restricted}");
+
+    s.worker.housekeeping(later(2 * 86_400)).await.unwrap();
+    assert_eq!(
+        dead_entries_in_store(&s.app).await,
+        1,
+        "the agent's restriction keeps it"
+    );
+    participant(&s.app, restrict, "undo", &agent).await;
+    s.worker.housekeeping(later(2 * 86_400)).await.unwrap();
+    assert_eq!(dead_entries_in_store(&s.app).await, 0, "lifted: past its retention");
+}
+
+/// A manager that refuses every record, and a writer that keeps dead letters a day.
+async fn refused_and_dead_after_a_day() -> (HistoryManager, Delivering) {
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[("delivery.dead_retention_days", "1")]).await;
+    manager.set_fault(ManagerFault::Refuse(422));
+    (manager, s)
 }
 
 /// Dead letters in the outbox's table, held or not (operators are shown what is not held).

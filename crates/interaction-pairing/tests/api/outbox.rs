@@ -83,6 +83,7 @@ async fn spawn_with(writer: &Writer, budget: &str, extra: &[(&str, &str)]) -> Te
         &[
             (BOFE, &["pairing:write", "pairing:read"]),
             (OPERATOR, &["pairing:operate"]),
+            ("gdpr_orchestrator", &["gdpr:participant"]),
         ],
         &overrides,
     )
@@ -252,6 +253,28 @@ async fn an_outage_is_retried_until_the_time_budget_has_passed_then_dead() {
     runner.drain(later(31 * 86_400)).await.unwrap();
     assert_eq!(queued(&app).await, 0);
     assert_eq!(runner.metrics().dead_deleted.get(), 1);
+}
+
+/// A dead letter a GDPR request holds (here a RESTRICT of its customer) is the request's: the
+/// dead letters' retention leaves it until the restriction is lifted.
+#[tokio::test]
+async fn a_restricted_customers_dead_letter_outlives_its_retention_until_lifted() {
+    let writer = Writer::start(422);
+    let app = spawn(&writer, "1 hours").await;
+    let runner = outbox_runner(&app);
+    let pairing = example();
+    pair(&app, &pairing).await;
+    assert_eq!(runner.drain(Timestamp::now()).await.unwrap().dead, 1);
+    let call = json!({ "subject": { "customerIds": [pairing["customerId"]] } });
+    let restrict = uuid::Uuid::now_v7();
+    let restricted = app.participant_call(restrict, "restrict", &call).await;
+    assert_eq!(restricted["counts"]["pendingAssignments"], 1, "{restricted}");
+
+    runner.drain(later(31 * 86_400)).await.unwrap();
+    assert_eq!(queued(&app).await, 1, "restricted: left alone past its retention");
+    app.participant_call(restrict, "undo", &call).await;
+    runner.drain(later(31 * 86_400)).await.unwrap();
+    assert_eq!(queued(&app).await, 0, "lifted: past its retention");
 }
 
 #[tokio::test]
