@@ -235,3 +235,30 @@ async fn a_rule_covers_only_its_directions_and_domains_and_keeps_the_agent_on_it
     assert!(key_erased(&s.app, "other").await);
     assert!(!key_erased(&s.app, "order").await);
 }
+
+/// A rule whose end after a record's communication is past what a timestamp holds (year 9999)
+/// fails the purge: never a record kept with no end (kept for ever), never one erased that a rule
+/// keeps. Nothing changed; the same purge with a rule that ends goes through.
+#[tokio::test]
+async fn a_rule_ending_past_year_9999_fails_the_purge_and_changes_nothing() {
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[]).await;
+    written(&s, "c-voice", ("VOICE", "INBOUND", "OTHER"), ago(1)).await;
+    let forget = Uuid::now_v7();
+    call(&s.app, forget, "forget", json!([]), json!([])).await;
+    let endless = json!([rule("endless", &[], i64::from(u32::MAX), "legal_obligation")]);
+    let body = json!({ "subject": customer(), "forgottenAt": Timestamp::now(), "rules": endless });
+    let path = format!("/internal/gdpr/requests/{forget}/purge");
+    let failed = s.app.post_signed(&path, "gdpr_orchestrator", &body).await;
+    assert_eq!(failed.status().as_u16(), 500);
+    assert_eq!(stored_records(&s.app).await, 1, "nothing erased");
+    assert!(!key_erased(&s.app, "c-voice").await);
+
+    let five_years = json!([rule("five-years", &[], 1826, "legal_obligation")]);
+    let purged = call(&s.app, forget, "purge", json!([]), five_years).await;
+    assert_eq!(
+        purged["retained"],
+        json!([{ "category": "communications", "basis": "legal_obligation", "count": 1 }]),
+        "{purged}"
+    );
+}
