@@ -5,6 +5,7 @@ mod common;
 mod decisions;
 mod legal_holds;
 mod requests;
+mod retention_schedule;
 mod retentions;
 mod views;
 
@@ -26,7 +27,8 @@ mod views;
         legal_holds::release,
         legal_holds::withdraw,
         legal_holds::audit_log,
-        retentions::retentions
+        retentions::retentions,
+        retention_schedule::schedule
     ),
     tags((name = "gdpr", description = "Export Me, Forget Me, Undo Forget and Restriction (Art. 18) across ccbridge and Genesys Cloud"))
 )]
@@ -54,6 +56,7 @@ pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
     collect::config(cfg);
     legal_holds::config(cfg);
     retentions::config(cfg);
+    retention_schedule::config(cfg);
     service_kit::queue::operator::config::<crate::queue::GdprRequests, crate::scopes::Operate>(
         cfg,
         QUEUE_BASE,

@@ -17,5 +17,6 @@ mod queue;
 mod resilience;
 mod restriction;
 mod retention;
+mod retention_schedule;
 mod retentions;
 mod roles;

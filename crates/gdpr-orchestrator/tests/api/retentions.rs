@@ -37,7 +37,7 @@ async fn retentions_as(s: &crate::helpers::Stack, token: Option<&str>) -> reqwes
     request.send().await.unwrap()
 }
 
-async fn dpo(s: &crate::helpers::Stack, person: &str, path: &str, body: Value) -> Value {
+pub(crate) async fn dpo(s: &crate::helpers::Stack, person: &str, path: &str, body: Value) -> Value {
     let response = s
         .orchestrator
         .client
@@ -55,7 +55,7 @@ async fn dpo(s: &crate::helpers::Stack, person: &str, path: &str, body: Value) -
 }
 
 /// A hold on `customer` (as `alice`), for a claim; answers it.
-async fn hold_on(s: &crate::helpers::Stack, customer: &str, reference: &str) -> Value {
+pub(crate) async fn hold_on(s: &crate::helpers::Stack, customer: &str, reference: &str) -> Value {
     let hold = json!({
         "subject": { "customerIds": [customer] },
         "reference": reference,
