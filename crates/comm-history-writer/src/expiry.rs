@@ -33,6 +33,7 @@ use crate::schema::communication_records::dsl;
 use crate::settings::RecordsSettings;
 use crate::store::deliveries;
 use contracts::participant::{Retentions, RETENTIONS_ROUTE};
+use contracts::retention::{ExpiryRound, RoundOutcome};
 use contracts::Client;
 use diesel::prelude::*;
 use domain::{Channel, Timestamp};
@@ -213,6 +214,7 @@ impl Expiry {
     pub async fn run_once(&self, now: Timestamp) -> Result<Round, ExpiryError> {
         let Some(retentions) = self.retentions().await else {
             self.metrics.skipped.inc();
+            self.note(now, RoundOutcome::Skipped, Round::default()).await?;
             return Err(ExpiryError::Unasked);
         };
         let conditions = self.expired_by(now);
@@ -235,6 +237,7 @@ impl Expiry {
                 break;
             }
         }
+        self.note(now, RoundOutcome::Ran, round).await?;
         self.metrics.expired.inc_by(round.expired);
         self.metrics.delivered.inc_by(round.delivered_copies);
         if round.expired > 0 {
@@ -251,6 +254,20 @@ impl Expiry {
             );
         }
         Ok(round)
+    }
+
+    /// Notes the round as the last one, for the DPOs' Retention page (stored: any replica may
+    /// have run it).
+    async fn note(&self, now: Timestamp, outcome: RoundOutcome, round: Round) -> Result<(), ExpiryError> {
+        let last = ExpiryRound {
+            ran_at: now,
+            outcome,
+            expired: round.expired,
+            kept: round.kept,
+        };
+        self.pool
+            .run(move |c| crate::retention::note_round(c, &last).map_err(ExpiryError::from))
+            .await
     }
 
     /// The holds in force and the rules, or `None` (logged without identifiers).

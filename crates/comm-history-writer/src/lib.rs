@@ -6,6 +6,7 @@ pub mod expiry;
 pub mod gdpr;
 pub mod housekeeping;
 pub mod metrics;
+pub mod retention;
 pub mod routes;
 pub mod schema;
 pub mod scopes;
@@ -91,8 +92,10 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
             );
         }
     }
+    let schedule = actix_web::web::Data::new(retention::Schedule::of(&records));
     Ok(Arc::new(move |cfg: &mut actix_web::web::ServiceConfig| {
         cfg.app_data(policy.clone());
+        cfg.app_data(schedule.clone());
         routes::config(cfg, verifier.clone(), suppression.clone());
     }))
 }

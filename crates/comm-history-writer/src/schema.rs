@@ -86,3 +86,17 @@ diesel::table! {
         check_value -> Text,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::UtcTimestamp;
+
+    /// The last expiry round, whichever replica ran it (one row).
+    records_expiry_rounds (id) {
+        id -> Integer,
+        ran_at -> UtcTimestamp,
+        outcome -> Text,
+        expired -> BigInt,
+        kept -> BigInt,
+    }
+}

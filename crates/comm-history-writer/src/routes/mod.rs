@@ -5,6 +5,7 @@ mod customer_assignments;
 mod deliveries;
 mod expired_copies;
 mod record_batches;
+mod retention;
 mod unassigned_records;
 
 pub use record_batches::MAX_BATCH;
@@ -19,6 +20,7 @@ pub use record_batches::MAX_BATCH;
         customer_assignments::assign,
         customer_assignments::withdraw,
         unassigned_records::list_unassigned,
+        retention::retention_of_records,
         expired_copies::list,
         expired_copies::erased
     ),
@@ -47,6 +49,7 @@ pub fn config(
     // Before `communicationRecords::config`, whose `/communicationRecords/{id}` would match them too.
     record_batches::config(cfg);
     unassigned_records::config(cfg);
+    retention::config(cfg);
     communication_records::config(cfg);
     customer_assignments::config(cfg);
     deliveries::config(cfg);

@@ -17,5 +17,6 @@ mod pagination;
 mod purged_customers;
 mod records;
 mod restriction;
+mod retention;
 mod statutory_retention;
 mod unassigned;

@@ -1,0 +1,1 @@
+DROP TABLE records_expiry_rounds;
