@@ -149,7 +149,21 @@ impl Worker {
         if !report.results_urls.is_empty() {
             step.results_urls = report.results_urls;
         }
-        if !report.to_erase_elsewhere.is_empty() {
+        if phase == ParticipantAction::Purge {
+            // Each purge lists the copies of what its request's purges erased so far; one after
+            // a hold ended may no longer list the first's (the participant's notes of them expire
+            // after records.idempotency_retention_days): keep every copy a purge ever listed.
+            for copy in report.to_erase_elsewhere {
+                let known = step.to_erase_elsewhere.iter().any(|c| {
+                    c.system == copy.system
+                        && c.record_id == copy.record_id
+                        && c.idempotency_key == copy.idempotency_key
+                });
+                if !known {
+                    step.to_erase_elsewhere.push(copy);
+                }
+            }
+        } else if !report.to_erase_elsewhere.is_empty() {
             step.to_erase_elsewhere = report.to_erase_elsewhere;
         }
         if phase == ParticipantAction::Purge {
