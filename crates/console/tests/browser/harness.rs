@@ -149,10 +149,15 @@ impl Stack {
         if handle.contains('@') {
             record["channel"] = "EMAIL".into();
         }
+        self.write(&record).await;
+    }
+
+    /// Writes `record` to comm-history-writer as result-ingest writes them.
+    pub async fn write(&self, record: &serde_json::Value) {
         let response = reqwest::Client::new()
             .post(format!("{}/communicationRecords", self.writer_url))
             .bearer_auth(&self.tokens["result_ingest"])
-            .json(&record)
+            .json(record)
             .send()
             .await
             .unwrap();

@@ -393,6 +393,7 @@ async fn every_page_carries_the_security_headers_and_https_adds_hsts_and_the_hos
             "/gdpr/legal-holds",
             "/gdpr/legal-holds/new",
             "/gdpr/legal-holds/00000000-0000-4000-8000-000000000000",
+            "/gdpr/retention",
             "/inbox",
             "/queues/deliveries",
             "/queues/pairing-outbox",

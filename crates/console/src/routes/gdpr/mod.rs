@@ -6,6 +6,7 @@
 mod filing;
 mod legal_holds;
 mod request;
+mod retention;
 
 use super::{failed, page, Back};
 use crate::services::{CallError, Services};
@@ -22,6 +23,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     filing::config(cfg);
     legal_holds::config(cfg);
     request::config(cfg);
+    retention::config(cfg);
 }
 
 /// Where a GDPR page that failed sends the person back to.
