@@ -862,7 +862,10 @@ async fn devstacks_console_signs_in_a_picked_name_and_roles_and_the_providers_co
 
 /// Signs `login` in at a stack of its own (with `overrides` for devstack's services), back at
 /// the status page.
-pub(crate) async fn signed_in_on(overrides: Vec<(&'static str, String, String)>, login: &str) -> (harness::Stack, Browser) {
+pub(crate) async fn signed_in_on(
+    overrides: Vec<(&'static str, String, String)>,
+    login: &str,
+) -> (harness::Stack, Browser) {
     logs();
     let stack = harness::Stack::start_with(overrides).await;
     let browser = Browser::start().await;
