@@ -14,9 +14,11 @@ use std::path::{Path, PathBuf};
 const RECORD: &str = "docs/records-of-processing.md";
 
 /// Tables that hold no personal data, so the record need not name them. Each says why.
-const NO_PERSONAL_DATA: [(&str, &str); 5] = [
+const NO_PERSONAL_DATA: [(&str, &str); 6] = [
     // One check value of the service's suppression key (an HMAC over a fixed label).
     ("comm-history-writer", "suppression_key_check"),
+    // The last records' expiry round: when, ran or skipped, how many expired and kept (one row).
+    ("comm-history-writer", "records_expiry_rounds"),
     ("interaction-pairing", "suppression_key_check"),
     ("result-ingest", "suppression_key_check"),
     // The sweeper's lease (a replica's random id) and the schedule's watermark.
