@@ -672,7 +672,7 @@ async fn forgetting_one_customer_of_a_shared_interaction_keeps_the_others() {
 }
 
 #[tokio::test]
-async fn an_export_and_a_forget_name_the_records_delivered_to_the_banks_manager() {
+async fn an_export_and_a_forgets_purge_name_the_records_delivered_to_the_banks_manager() {
     let manager = test_support::HistoryManager::start(true);
     let s = crate::helpers::stack_delivering_to(&manager.url).await;
     let a = Person::new();
@@ -691,14 +691,24 @@ async fn an_export_and_a_forget_name_the_records_delivered_to_the_banks_manager(
     assert_eq!(delivered[0]["recordId"], record["id"]);
     assert_eq!(delivered[0]["externalId"], "chm-1");
 
-    let forget = s.forget_in_grace(subject, Timestamp::now()).await;
-    let request = s.request(&forget).await;
-    let step = request["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|step| step["phase"] == "forget" && step["participant"] == "comm-history-writer")
-        .unwrap();
+    // A forget erases nothing, so it lists nothing to erase at the manager; the purge lists the
+    // copies of exactly the records it erased.
+    let now = Timestamp::now();
+    let forget = s.forget_in_grace(subject, now).await;
+    let step_of = |request: &Value, phase: &str| {
+        request["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|step| step["phase"] == phase && step["participant"] == "comm-history-writer")
+            .cloned()
+            .unwrap()
+    };
+    let in_grace = step_of(&s.request(&forget).await, "forget");
+    assert!(in_grace.get("toEraseElsewhere").is_none(), "{in_grace}");
+    let (request, _) = s.run_while(&forget, "purging", after(now, 25 * 3600), 20).await;
+    assert_eq!(request["status"], "completed", "{request}");
+    let step = step_of(&request, "purge");
     let to_erase = step["toEraseElsewhere"].as_array().unwrap();
     assert_eq!(to_erase.len(), 1, "{step}");
     assert_eq!(to_erase[0]["system"], "communication-history-manager");
