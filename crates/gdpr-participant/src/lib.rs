@@ -229,11 +229,21 @@ pub fn verifier(settings: &service_kit::configuration::Settings) -> anyhow::Resu
 pub fn config<S: GdprStore>(cfg: &mut web::ServiceConfig, store: web::Data<S>, verifier: web::Data<CallVerifier>) {
     cfg.app_data(store)
         .app_data(verifier)
-        .service(web::resource(CALL_ROUTE).route(web::post().to(act::<S>).wrap(from_fn(require::<GdprParticipant>))))
+        .service(
+            web::resource(CALL_ROUTE)
+                .app_data(service_kit::extract::BodyLimit(CALL_MAX_BODY_BYTES))
+                .route(web::post().to(act::<S>).wrap(from_fn(require::<GdprParticipant>))),
+        )
         .service(
             web::resource(STATUS_ROUTE).route(web::get().to(status::<S>).wrap(from_fn(require::<GdprParticipant>))),
         );
 }
+
+/// The largest participant call: a purge carries every legal hold in force with the interactions
+/// linked to its customers, far more than `application.max_body_bytes` allows an ordinary body.
+/// Only a caller holding `gdpr:participant` gets as far as sending one (the scope is checked
+/// before the body is read), and its signature is checked before anything is parsed.
+pub const CALL_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// A JSON body whose call gdpr-orchestrator signed ([`signature`]). The signature is checked
 /// before anything is parsed: an unsigned call is refused (403) whatever it holds.

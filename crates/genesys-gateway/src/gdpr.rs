@@ -27,6 +27,7 @@ pub fn config(cfg: &mut web::ServiceConfig, verifier: web::Data<CallVerifier>) {
     cfg.app_data(verifier)
         .service(
             web::resource("/internal/gdpr/requests/{requestId}/{action}")
+                .app_data(service_kit::extract::BodyLimit(gdpr_participant::CALL_MAX_BODY_BYTES))
                 .route(web::post().to(act).wrap(from_fn(require::<GdprParticipant>))),
         )
         .service(

@@ -232,3 +232,33 @@ async fn a_hold_on_a_phone_number_or_an_address_keeps_the_forgotten_customers_re
     assert_eq!(ds.len(), 1);
     assert_eq!(ds[0]["id"], ds_on_the_number, "D's, on the same line, untouched");
 }
+
+/// A hold may name thousands of interactions: they are compared with the rows a chunk at a
+/// time, never bound as one list (SQLite's and PostgreSQL's limits on bound parameters).
+#[tokio::test]
+async fn a_hold_naming_thousands_of_interactions_keeps_the_subjects_record_of_one_of_them() {
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[]).await;
+    let interaction = Uuid::new_v4().to_string();
+    let named = write(&s.app, &record(Some(C), &interaction)).await["id"].clone();
+    write(&s.app, &record(Some(C), &Uuid::new_v4().to_string())).await;
+    let subject = json!({ "customerIds": [C] });
+    let forget = Uuid::now_v7();
+    call(&s.app, forget, "forget", &subject, json!([])).await;
+    let mut interactions: Vec<String> = (1..3000).map(|_| Uuid::new_v4().to_string()).collect();
+    interactions.push(interaction);
+    let hold = json!({
+        "holdId": Uuid::now_v7(),
+        "subject": {},
+        "interactionIds": interactions,
+        "basis": "legal_claims"
+    });
+    let purged = call(&s.app, forget, "purge", &subject, json!([hold])).await;
+    assert_eq!(
+        purged["retained"],
+        json!([{ "category": "communications", "basis": "legal_claims", "count": 1 }]),
+        "{purged}"
+    );
+    assert_eq!(crate::helpers::stored_records(&s.app).await, 1);
+    assert_eq!(exported(&s.app, &subject, "communications").await, vec![named]);
+}
