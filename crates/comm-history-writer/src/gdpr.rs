@@ -351,6 +351,17 @@ impl GdprStore for CommunicationRecords {
         erased_copies::of_request(connection, request_id)
     }
 
+    /// The copies at the manager of the records the request holds, whole or the agent on them
+    /// (a restriction's, to restrict there): delivered, and those the manager may hold.
+    fn held_elsewhere(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<ExternalCopy>> {
+        let mut records = Records::held_rows(connection, request_id)?;
+        records.extend(Records::held_agents(connection, request_id)?);
+        records.sort();
+        records.dedup();
+        let copies = deliveries::copies_of(connection, &records, Timestamp::now())?;
+        Ok(copies.into_iter().map(erased_copies::external).collect())
+    }
+
     /// An attempt of one of the held records out to the manager when the hold came: the forget
     /// waits for its answer, so that the purge that erases the record names the copy
     /// ([`Self::erased_elsewhere`]).

@@ -358,10 +358,15 @@ pub struct GdprStep {
     pub detail: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub results_urls: Vec<String>,
-    /// A forget's copies of the subject's data this participant delivered outside ccbridge
-    /// (the bank's communication-history-manager): erase them there.
+    /// A purge's: copies of the subject's data this participant delivered outside ccbridge (the
+    /// bank's communication-history-manager), of exactly the rows the request's purges erased:
+    /// erase them there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub to_erase_elsewhere: Vec<crate::participant::ExternalCopy>,
+    /// A restriction's: copies of the rows it restricted delivered outside ccbridge: restrict
+    /// them there, never erase (GDPR Art. 19).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to_restrict_elsewhere: Vec<crate::participant::ExternalCopy>,
     /// A purge's: what a legal hold kept here (hidden meanwhile), per category and basis.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retained: Vec<crate::legal_hold::Retained>,
@@ -428,12 +433,22 @@ impl GdprRequest {
     }
 
     /// How many copies of the subject's data the participants delivered outside ccbridge, which a
-    /// forget lists for the bank to erase there.
+    /// forget's purge lists for the bank to erase there.
     pub fn to_erase_elsewhere(&self) -> usize {
         self.participants
             .iter()
             .flatten()
             .map(|step| step.to_erase_elsewhere.len())
+            .sum()
+    }
+
+    /// How many copies of the subject's data delivered outside ccbridge a restriction lists for
+    /// the bank to restrict there.
+    pub fn to_restrict_elsewhere(&self) -> usize {
+        self.participants
+            .iter()
+            .flatten()
+            .map(|step| step.to_restrict_elsewhere.len())
             .sum()
     }
 }

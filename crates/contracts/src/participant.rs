@@ -229,10 +229,14 @@ pub struct ParticipantReport {
     /// A short, identifier-free explanation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// A forget's: copies delivered outside ccbridge, to erase there (a restriction's: to
-    /// restrict there, GDPR Art. 19).
+    /// A purge's: copies delivered outside ccbridge of the rows its request's purges erased, to
+    /// erase there (never those of rows still held or kept for a legal hold or a rule).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub to_erase_elsewhere: Vec<ExternalCopy>,
+    /// A restriction's: copies delivered outside ccbridge of the rows it restricted, to restrict
+    /// there, never to erase (GDPR Art. 19: the recipients are told of a restriction).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to_restrict_elsewhere: Vec<ExternalCopy>,
     /// A purge's: what a retention kept of the request's rows (still hidden), per category and
     /// basis. Empty when everything was erased.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -259,6 +263,7 @@ impl ParticipantReport {
             results_urls: Vec::new(),
             detail: None,
             to_erase_elsewhere: Vec::new(),
+            to_restrict_elsewhere: Vec::new(),
             retained: Vec::new(),
             retained_until: None,
         }

@@ -60,6 +60,7 @@ diesel::table! {
         retained -> Nullable<Text>,
         retention_holds -> Nullable<Text>,
         retained_until -> Nullable<UtcTimestamp>,
+        to_restrict_elsewhere -> Nullable<Text>,
     }
 }
 

@@ -156,6 +156,12 @@ pub trait GdprStore: Send + Sync + 'static {
     fn erased_elsewhere(&self, _connection: &mut AnyConnection, _request_id: Uuid) -> QueryResult<Vec<ExternalCopy>> {
         Ok(Vec::new())
     }
+    /// The copies delivered outside ccbridge of the rows `request_id` holds (whole, or the agent
+    /// on them): what a restriction tells the bank to restrict there, never to erase (GDPR
+    /// Art. 19).
+    fn held_elsewhere(&self, _connection: &mut AnyConnection, _request_id: Uuid) -> QueryResult<Vec<ExternalCopy>> {
+        Ok(Vec::new())
+    }
     /// Whether work that read rows `request_id` holds, before they were held, may still write
     /// them elsewhere (result-ingest: events in a worker's hands). While it may, the forget is
     /// answered `pending_external` and the orchestrator asks again later, so that the
@@ -408,6 +414,10 @@ async fn act<S: GdprStore>(
                     let held = store.held(c, request_id)?;
                     let mut report = forget_report(store.as_ref(), c, request_id, held)?;
                     report.left_out = left_out;
+                    if action == ParticipantAction::Restrict {
+                        // The recipients are told of a restriction (Art. 19): restrict, not erase.
+                        report.to_restrict_elsewhere = store.held_elsewhere(c, request_id)?;
+                    }
                     Ok(report)
                 }
                 // What the request held here, now free again (or still held by another).

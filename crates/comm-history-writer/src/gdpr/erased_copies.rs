@@ -84,6 +84,17 @@ pub(super) fn of_request(connection: &mut AnyConnection, request_id: Uuid) -> Qu
         .collect()
 }
 
+/// `copy` as a report names it.
+pub(super) fn external(copy: ManagerCopy) -> ExternalCopy {
+    ExternalCopy {
+        system: MANAGER.to_owned(),
+        record_id: copy.delivery.record_id,
+        idempotency_key: copy.delivery.idempotency_key,
+        external_id: copy.delivery.external_id,
+        delivered_at: copy.at,
+    }
+}
+
 /// Removes the notes made before `before` (`records.idempotency_retention_days`); answers how
 /// many went.
 pub fn remove_noted_before(connection: &mut AnyConnection, before: Timestamp) -> QueryResult<usize> {

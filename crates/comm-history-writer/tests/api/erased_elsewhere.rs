@@ -1,6 +1,6 @@
 //! What the bank is told to erase at the communication-history-manager (`toEraseElsewhere`):
 //! the copies of exactly the records a purge erased, listed by the purge. A RESTRICT erases
-//! nothing and lists nothing; a FORGET lists nothing before its purge; a purge under a legal hold
+//! nothing and lists nothing to erase, only its copies to restrict there (`toRestrictElsewhere`); a FORGET lists nothing before its purge; a purge under a legal hold
 //! lists only the copies of the records it erased (never those of the records it keeps), a repeat
 //! answers the same, and the purge after the hold ended lists the rest. (A purge without a hold:
 //! `forgotten_deliveries`.)
@@ -35,10 +35,10 @@ fn id_of(record: &Value) -> String {
 }
 
 #[tokio::test]
-async fn a_restriction_lists_no_copy_to_erase_at_the_manager() {
+async fn a_restriction_lists_no_copy_to_erase_at_the_manager_only_to_restrict_there() {
     let manager = HistoryManager::start(true);
     let s = spawn(&manager, &[]).await;
-    write(&s.app, &record(Some(C), &Uuid::new_v4().to_string())).await;
+    let restricted = write(&s.app, &record(Some(C), &Uuid::new_v4().to_string())).await;
     assert_eq!(drain(&s.worker, Timestamp::now()).await, 1);
     assert_eq!(manager.records().len(), 1, "C's record is at the manager");
     let subject = json!({ "customerIds": [C] });
@@ -49,6 +49,11 @@ async fn a_restriction_lists_no_copy_to_erase_at_the_manager() {
         assert_eq!(report["counts"]["communications"], 1, "{report}");
         assert_eq!(report["counts"]["communicationHistoryManagerDeliveries"], 1, "{report}");
         assert!(to_erase(&report).is_empty(), "a restriction erases nothing: {report}");
+        // The manager is told to restrict its copy (GDPR Art. 19), once.
+        let to_restrict = report["toRestrictElsewhere"].as_array().unwrap();
+        assert_eq!(to_restrict.len(), 1, "{report}");
+        assert_eq!(to_restrict[0]["recordId"], restricted["id"]);
+        assert_eq!(to_restrict[0]["externalId"], "chm-1");
     }
     let asked = s
         .app

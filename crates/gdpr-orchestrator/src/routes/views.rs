@@ -53,6 +53,7 @@ pub(super) fn view(request: Request, steps: Option<Vec<Step>>, viewer: Viewer<'_
                 detail: step.detail,
                 results_urls: step.results_urls,
                 to_erase_elsewhere: step.to_erase_elsewhere,
+                to_restrict_elsewhere: step.to_restrict_elsewhere,
                 retained: step.retained,
                 updated_at: step.updated_at,
             })

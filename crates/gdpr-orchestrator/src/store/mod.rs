@@ -318,7 +318,7 @@ pub fn unconfirmed_since(connection: &mut AnyConnection, before: Timestamp) -> Q
 
 /// Erases what a request holds that names or points to its subject: the subject, its
 /// fingerprint, the case reference, the extension's reason, and its steps' export data, Genesys
-/// result links and copies to erase elsewhere. The request, its steps' counts and the audit log stay.
+/// result links and copies to erase or restrict elsewhere. The request, its steps' counts and the audit log stay.
 pub fn erase_identifiers(connection: &mut AnyConnection, request: &mut Request, now: Timestamp) -> StoreResult<()> {
     request.subject = None;
     request.subject_fingerprint = None;
@@ -331,6 +331,7 @@ pub fn erase_identifiers(connection: &mut AnyConnection, request: &mut Request, 
             gdpr_steps::export_data.eq(None::<String>),
             gdpr_steps::results_urls.eq(None::<String>),
             gdpr_steps::to_erase_elsewhere.eq(None::<String>),
+            gdpr_steps::to_restrict_elsewhere.eq(None::<String>),
         ))
         .execute(connection)?;
     Ok(())

@@ -283,6 +283,8 @@ pub struct Step {
     pub results_urls: Vec<String>,
     /// A forget's copies delivered outside ccbridge, to erase there (ids only).
     pub to_erase_elsewhere: Vec<contracts::participant::ExternalCopy>,
+    /// A restriction's copies delivered outside ccbridge, to restrict there (ids only).
+    pub to_restrict_elsewhere: Vec<contracts::participant::ExternalCopy>,
     /// A purge's: what a legal hold kept here (counts per category and basis).
     pub retained: Vec<contracts::legal_hold::Retained>,
     /// A purge's: the legal holds in force when it ran (it runs again when one of them ends).
@@ -309,6 +311,7 @@ impl Step {
             external_ref: None,
             results_urls: Vec::new(),
             to_erase_elsewhere: Vec::new(),
+            to_restrict_elsewhere: Vec::new(),
             retained: Vec::new(),
             retention_holds: Vec::new(),
             retained_until: None,
@@ -340,6 +343,7 @@ pub(super) struct StepRow {
     pub(super) retained: Option<String>,
     pub(super) retention_holds: Option<String>,
     pub(super) retained_until: Option<DbTimestamp>,
+    pub(super) to_restrict_elsewhere: Option<String>,
 }
 
 impl TryFrom<StepRow> for Step {
@@ -373,6 +377,12 @@ impl TryFrom<StepRow> for Step {
                 .to_erase_elsewhere
                 .as_deref()
                 .map(|t| from_json(t, "gdpr_steps.to_erase_elsewhere"))
+                .transpose()?
+                .unwrap_or_default(),
+            to_restrict_elsewhere: row
+                .to_restrict_elsewhere
+                .as_deref()
+                .map(|t| from_json(t, "gdpr_steps.to_restrict_elsewhere"))
                 .transpose()?
                 .unwrap_or_default(),
             retained: row
@@ -417,6 +427,9 @@ impl Step {
                 .transpose()?,
             to_erase_elsewhere: (!self.to_erase_elsewhere.is_empty())
                 .then(|| to_json(&self.to_erase_elsewhere))
+                .transpose()?,
+            to_restrict_elsewhere: (!self.to_restrict_elsewhere.is_empty())
+                .then(|| to_json(&self.to_restrict_elsewhere))
                 .transpose()?,
             retained: (!self.retained.is_empty())
                 .then(|| to_json(&self.retained))

@@ -166,6 +166,9 @@ impl Worker {
         } else if !report.to_erase_elsewhere.is_empty() {
             step.to_erase_elsewhere = report.to_erase_elsewhere;
         }
+        if !report.to_restrict_elsewhere.is_empty() {
+            step.to_restrict_elsewhere = report.to_restrict_elsewhere;
+        }
         if phase == ParticipantAction::Purge {
             // What this purge kept; a purge after a hold ended says what is kept still.
             step.retained = report.retained;

@@ -671,20 +671,25 @@ async fn forgetting_one_customer_of_a_shared_interaction_keeps_the_others() {
     assert_eq!(s.records(&by_interaction).await.len(), 2);
 }
 
-#[tokio::test]
-async fn an_export_and_a_forgets_purge_name_the_records_delivered_to_the_banks_manager() {
+/// A stack delivering to a stand-in manager, and a customer's record (of an interaction paired
+/// with them) delivered there: the manager, the stack, the customer as a subject, the record.
+async fn a_customers_record_at_the_manager() -> (test_support::HistoryManager, crate::helpers::Stack, Value, Value) {
     let manager = test_support::HistoryManager::start(true);
     let s = crate::helpers::stack_delivering_to(&manager.url).await;
     let a = Person::new();
     let interaction = uuid::Uuid::new_v4().to_string();
     s.pair(&a.customer_id, &interaction).await;
     s.record(&interaction, &format!("tel:{}", a.phone)).await;
-    let delivery = s.delivery_worker();
-    assert_eq!(delivery.drain(Timestamp::now()).await.unwrap().done, 1);
+    assert_eq!(s.delivery_worker().drain(Timestamp::now()).await.unwrap().done, 1);
     assert_eq!(manager.records().len(), 1);
-    let record = &s.records(&format!("interactionId={interaction}")).await[0];
+    let record = s.records(&format!("interactionId={interaction}")).await[0].clone();
+    (manager, s, json!({ "customerIds": [a.customer_id] }), record)
+}
 
-    let subject = json!({ "customerIds": [a.customer_id] });
+#[tokio::test]
+async fn an_export_and_a_forgets_purge_name_the_records_delivered_to_the_banks_manager() {
+    let (_manager, s, subject, record) = a_customers_record_at_the_manager().await;
+    let record = &record;
     let (_, bundle) = s.export(subject.clone()).await;
     let delivered = &bundle["data"]["comm-history-writer"]["communicationHistoryManagerDeliveries"];
     assert_eq!(delivered.as_array().unwrap().len(), 1, "{bundle}");
@@ -715,4 +720,29 @@ async fn an_export_and_a_forgets_purge_name_the_records_delivered_to_the_banks_m
     assert_eq!(to_erase[0]["recordId"], record["id"]);
     assert_eq!(to_erase[0]["externalId"], "chm-1");
     assert!(to_erase[0]["deliveredAt"].is_string());
+}
+
+/// A restriction erases nothing: it tells the bank to restrict at its manager the copies of the
+/// records it restricted (GDPR Art. 19), never to erase them.
+#[tokio::test]
+async fn a_restriction_names_the_records_delivered_to_the_banks_manager_to_restrict_there() {
+    let (manager, s, subject, record) = a_customers_record_at_the_manager().await;
+    let id = s.file("RESTRICT", subject, false).await;
+    let request = s.run(&id, Timestamp::now()).await;
+    assert_eq!(request["status"], "restricted", "{request}");
+    let steps = request["participants"].as_array().unwrap();
+    assert!(
+        steps.iter().all(|step| step.get("toEraseElsewhere").is_none()),
+        "{request}"
+    );
+    let step = steps
+        .iter()
+        .find(|step| step["phase"] == "restrict" && step["participant"] == "comm-history-writer")
+        .unwrap();
+    let to_restrict = step["toRestrictElsewhere"].as_array().unwrap();
+    assert_eq!(to_restrict.len(), 1, "{step}");
+    assert_eq!(to_restrict[0]["system"], "communication-history-manager");
+    assert_eq!(to_restrict[0]["recordId"], record["id"]);
+    assert_eq!(to_restrict[0]["externalId"], "chm-1");
+    assert_eq!(manager.records().len(), 1, "nothing asked of the manager itself");
 }

@@ -290,11 +290,23 @@ pub(crate) async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, Str
             "{elsewhere} copies delivered outside ccbridge to erase there (participants[].toEraseElsewhere in output.json)"
         ));
     }
+    // A restriction's copies: the recipient is told to restrict them, never to erase (Art. 19).
+    let restrict_there = request.to_restrict_elsewhere();
+    if restrict_there > 0 {
+        log.line(&format!(
+            "{restrict_there} copies delivered outside ccbridge to restrict there, not to erase (participants[].toRestrictElsewhere in output.json)"
+        ));
+    }
     Ok(format!(
-        "{}{}",
+        "{}{}{}",
         summary(&request)?,
         if elsewhere > 0 {
             format!("; {elsewhere} to erase in the communication-history-manager (output.json)")
+        } else {
+            String::new()
+        },
+        if restrict_there > 0 {
+            format!("; {restrict_there} to restrict in the communication-history-manager (output.json)")
         } else {
             String::new()
         }
