@@ -72,6 +72,23 @@ fn kept(retained: &[contracts::legal_hold::Retained]) -> String {
         .join(", ")
 }
 
+/// What a step asks the bank to do in systems outside ccbridge: erase the copies of what a
+/// purge erased (GDPR Art. 17(2)), restrict those of what a RESTRICT restricted (Art. 19).
+fn elsewhere(step: &contracts::gdpr::GdprStep) -> String {
+    [
+        ("erase", &step.to_erase_elsewhere),
+        ("restrict", &step.to_restrict_elsewhere),
+    ]
+    .into_iter()
+    .filter_map(|(what, copies)| {
+        copies
+            .first()
+            .map(|copy| format!("{what} {} record(s) in the {}", copies.len(), copy.system))
+    })
+    .collect::<Vec<_>>()
+    .join("; ")
+}
+
 /// `{category} {n}, …`
 fn listed(counts: &std::collections::BTreeMap<String, u64>) -> String {
     counts
@@ -113,11 +130,7 @@ async fn request_page(
             state: s.state.as_str(),
             counts: listed(&s.counts),
             left_out: listed(&s.left_out),
-            elsewhere: s
-                .to_erase_elsewhere
-                .first()
-                .map(|copy| format!("{} record(s) in the {}", s.to_erase_elsewhere.len(), copy.system))
-                .unwrap_or_default(),
+            elsewhere: elsewhere(s),
             kept: kept(&s.retained),
         })
         .collect();
@@ -337,5 +350,42 @@ mod tests {
             "communications 3 (legal_claims), genesysSubjects 1 (authority_request)"
         );
         assert_eq!(super::kept(&[]), "");
+    }
+
+    #[test]
+    fn a_step_says_what_to_erase_and_what_to_restrict_elsewhere() {
+        let copy = |n: u128| contracts::participant::ExternalCopy {
+            system: "communication-history-manager".to_owned(),
+            record_id: uuid::Uuid::from_u128(n),
+            idempotency_key: format!("k{n}"),
+            external_id: None,
+            delivered_at: domain::Timestamp::now(),
+        };
+        let mut step = contracts::gdpr::GdprStep {
+            phase: "purge".to_owned(),
+            participant: "comm-history-writer".to_owned(),
+            state: contracts::gdpr::StepState::Done,
+            attempts: 1,
+            counts: Default::default(),
+            left_out: Default::default(),
+            detail: None,
+            results_urls: Vec::new(),
+            to_erase_elsewhere: vec![copy(1), copy(2)],
+            to_restrict_elsewhere: Vec::new(),
+            retained: Vec::new(),
+            updated_at: domain::Timestamp::now(),
+        };
+        assert_eq!(
+            super::elsewhere(&step),
+            "erase 2 record(s) in the communication-history-manager"
+        );
+        step.to_erase_elsewhere.clear();
+        step.to_restrict_elsewhere = vec![copy(3)];
+        assert_eq!(
+            super::elsewhere(&step),
+            "restrict 1 record(s) in the communication-history-manager"
+        );
+        step.to_restrict_elsewhere.clear();
+        assert_eq!(super::elsewhere(&step), "");
     }
 }
