@@ -250,7 +250,7 @@ impl Expiry {
         if round.delivered_copies > 0 {
             tracing::warn!(
                 copies = round.delivered_copies,
-                "records erased past their retention had copies at the communication-history-manager: its own retention erases them"
+                "records erased past their retention had copies at the communication-history-manager: listed at GET /expired-copies: erase them there and acknowledge each"
             );
         }
         Ok(round)

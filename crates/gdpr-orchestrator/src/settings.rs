@@ -71,6 +71,9 @@ fn request_timeout<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<
         .ok_or_else(|| serde::de::Error::custom("gdpr.request_timeout_ms: must be at least 1"))
 }
 
+/// The longest a statutory rule keeps a record: 100 years.
+const MAX_KEEP_DAYS: u32 = 36_500;
+
 /// The key of the statutory retention rules.
 const RULES_KEY: &str = "gdpr.statutory_retention";
 
@@ -144,9 +147,13 @@ fn statutory_rule(key: &str, entry: &Value) -> Result<StatutoryRule, Vec<String>
         _ => None,
     }
     .and_then(|days| u32::try_from(days).ok())
-    .filter(|&days| days >= 1);
+    // As records.retention_days: a typo of a few more digits would make every purge and every
+    // expiry round over a matching record fail (an end past year 9999), not keep it longer.
+    .filter(|days| (1..=MAX_KEEP_DAYS).contains(days));
     if keep_days.is_none() {
-        problems.push(format!("{key}.keep_days: must be a whole number of days, at least 1"));
+        problems.push(format!(
+            "{key}.keep_days: must be a whole number of days, 1 to {MAX_KEEP_DAYS}"
+        ));
     }
     let basis = fields.get("basis").and_then(Value::as_str).and_then(LegalBasis::parse);
     if basis.is_none() {
@@ -480,7 +487,7 @@ basis = "legal_claims"
 
 [[gdpr.statutory_retention]]
 name = "twice"
-keep_days = 4294967296
+keep_days = 36501
 basis = "legal_claims"
 "#;
         let refused = load(bad, &[]).unwrap_err().to_string();
@@ -488,12 +495,12 @@ basis = "legal_claims"
             "gdpr.statutory_retention[0].channels[0]: must be one of VOICE, CHAT, EMAIL, SMS, VIDEO, OTHER",
             "gdpr.statutory_retention[0].directions[0]: must be INBOUND or OUTBOUND",
             "gdpr.statutory_retention[0].domains[0]: must be an upper-case domain",
-            "gdpr.statutory_retention[0].keep_days: must be a whole number of days, at least 1",
+            "gdpr.statutory_retention[0].keep_days: must be a whole number of days, 1 to 36500",
             "gdpr.statutory_retention[0].basis: must be one of legal_claims, legal_obligation, authority_request",
             "gdpr.statutory_retention[0].colour: not a field of a rule",
             "gdpr.statutory_retention[1].name: must be set",
             "gdpr.statutory_retention[1].basis: must be one of",
-            "gdpr.statutory_retention[3].keep_days: must be a whole number of days, at least 1",
+            "gdpr.statutory_retention[3].keep_days: must be a whole number of days, 1 to 36500",
         ] {
             assert!(refused.contains(key), "{key} in {refused}");
         }
