@@ -540,7 +540,6 @@ macro_rules! held_table {
                 $crate::held_table!(@links $table, connection, filter, $interaction $(, $handle)?)
             }
 
-
             fn communicated_from(
                 at: ::service_kit::database::sql_types::DbTimestamp,
             ) -> $crate::holds::Filter<$table::table> {
