@@ -465,7 +465,13 @@ async fn status<S: GdprStore>(
     let report = pool
         .run(move |c| {
             let held = store.held(c, request_id)?;
-            forget_report(store.as_ref(), c, request_id, held).map_err(ApiError::from)
+            let mut report = forget_report(store.as_ref(), c, request_id, held)?;
+            // A restriction's copies elsewhere, as its answer listed them: one delivered while
+            // it was in flight (pending_external) is listed here once the delivery is over.
+            if retention::restricts(c, request_id)? {
+                report.to_restrict_elsewhere = store.held_elsewhere(c, request_id)?;
+            }
+            Ok::<_, ApiError>(report)
         })
         .await?;
     Ok(HttpResponse::Ok().json(report))

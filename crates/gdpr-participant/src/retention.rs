@@ -397,6 +397,17 @@ pub fn restrict(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult
     Ok(())
 }
 
+/// Whether `request_id` is a restriction: it keeps rows here on [`RESTRICTION`] ([`restrict`]).
+/// A status asked of it lists the copies elsewhere to restrict, as its answer did.
+pub fn restricts(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        gdpr_retained::table
+            .filter(gdpr_retained::request_id.eq(DbUuid(request_id)))
+            .filter(gdpr_retained::basis.eq(RESTRICTION)),
+    ))
+    .get_result(connection)
+}
+
 /// `request_id` keeps nothing of `kind` any more.
 pub fn release(connection: &mut AnyConnection, request_id: Uuid, kind: &str) -> QueryResult<()> {
     diesel::delete(

@@ -103,6 +103,42 @@ async fn a_delivery_in_flight_at_the_forget_is_waited_for_and_named_with_the_man
 }
 
 #[tokio::test]
+async fn a_copy_delivered_while_a_restriction_is_in_flight_is_named_to_restrict_in_its_status() {
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[]).await;
+    let stored = write(&s.app, &record(Some(D), &Uuid::new_v4().to_string())).await;
+
+    let (_, pass) = a_pass_held_at_the_gate(&manager, s.worker).await;
+    let restrict = Uuid::now_v7();
+    let report = participant(&s.app, restrict, "restrict", &json!({ "customerIds": [D] })).await;
+    assert_eq!(report["state"], "pending_external", "{report}");
+    assert!(report.get("toRestrictElsewhere").is_none(), "no copy yet: {report}");
+
+    manager.open_gate();
+    assert_eq!(pass.await.unwrap(), 1);
+    let asked = s
+        .app
+        .get_signed(&format!("/internal/gdpr/requests/{restrict}"), ORCHESTRATOR)
+        .await;
+    assert_eq!(asked.status().as_u16(), 200);
+    let report: Value = asked.json().await.unwrap();
+    assert_eq!(report["state"], "done", "{report}");
+    let to_restrict = report["toRestrictElsewhere"].as_array().unwrap();
+    assert_eq!(
+        to_restrict.len(),
+        1,
+        "the copy delivered in flight (GDPR Art. 19): {report}"
+    );
+    assert_eq!(to_restrict[0]["system"], "communication-history-manager");
+    assert_eq!(to_restrict[0]["recordId"], stored["id"]);
+    assert_eq!(to_restrict[0]["externalId"], "chm-1");
+    assert!(
+        report.get("toEraseElsewhere").is_none(),
+        "a restriction erases nothing: {report}"
+    );
+}
+
+#[tokio::test]
 async fn what_reached_the_manager_before_the_forget_is_counted_and_named_in_its_report() {
     let manager = HistoryManager::start(true);
     let s = spawn(&manager, &[]).await;

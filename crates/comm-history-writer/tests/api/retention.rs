@@ -91,7 +91,6 @@ async fn each_channels_retention_the_records_due_within_a_day_and_a_week_and_the
     // Not an operator's caller: 403.
     assert_eq!(app.get(RECORDS_ROUTE, READER).await.status().as_u16(), 403);
     let (text, answer) = retention(&app).await;
-    println!("{text}");
     assert!(
         ids.iter().all(|id| !text.contains(id.as_str())),
         "counts, never a record"
