@@ -1,7 +1,8 @@
 //! The records' retention as the data protection officers read it (`GET
 //! /communicationRecords/retention`, the console's Retention page): each channel's retention, how
-//! many records fall due soon, and what the last expiry round did ([`crate::expiry`] notes it,
-//! whichever replica ran it). Counts only, never a record's id.
+//! many records' channel retention ends soon (counted before legal holds, statutory rules and
+//! GDPR requests are considered: these may keep some of them), and what the last expiry round
+//! did ([`crate::expiry`] notes it, whichever replica ran it). Counts only, never a record's id.
 
 use crate::schema::communication_records::dsl;
 use crate::schema::records_expiry_rounds::dsl as rounds;
@@ -65,15 +66,21 @@ pub fn last_round(connection: &mut AnyConnection) -> QueryResult<Option<ExpiryRo
         let outcome = RoundOutcome::parse(&outcome).ok_or_else(|| {
             diesel::result::Error::DeserializationError("records_expiry_rounds.outcome: an unknown outcome".into())
         })?;
-        let count = |n: i64| u64::try_from(n).unwrap_or(0);
         Ok(ExpiryRound {
             ran_at: ran_at.into_domain()?,
             outcome,
-            expired: count(expired),
-            kept: count(kept),
+            expired: count("records_expiry_rounds.expired", expired)?,
+            kept: count("records_expiry_rounds.kept", kept)?,
         })
     })
     .transpose()
+}
+
+/// A count read from the database: never negative; one that is means the query or the row is
+/// wrong, and is an error (the page never shows a made-up 0). Names the column, never a record.
+fn count(what: &str, n: i64) -> QueryResult<u64> {
+    u64::try_from(n)
+        .map_err(|_| diesel::result::Error::DeserializationError(format!("{what}: a negative count ({n})").into()))
 }
 
 /// `now` less `days` (`None`: further back than a timestamp goes).
@@ -83,9 +90,11 @@ fn days_before(now: Timestamp, days: i64) -> Option<Timestamp> {
         .and_then(Timestamp::from_offset_date_time)
 }
 
-/// Each channel's retention at `now`, with the records whose retention ends within the next 24
-/// hours and 7 days: communicated in `[now - days, now - days + 24 h)` and `[now - days, now -
-/// days + 7 d)`. Records already past it are the expiry's (or kept), not "due".
+/// Each channel's retention at `now`, with the records whose channel retention ends within the
+/// next 24 hours and 7 days: communicated in `[now - days, now - days + 24 h)` and `[now - days,
+/// now - days + 7 d)`. The channel's retention alone: counted before legal holds, statutory rules
+/// and GDPR requests are considered (the expiry may keep some of them; a request may hold some).
+/// Records already past it are the expiry's (or kept), not counted.
 ///
 /// Fast at 10,000,000 records: channels sharing a retention share their time range, so it is one
 /// query a distinct retention and range (at most one a channel, two ranges each), each a range
@@ -110,12 +119,17 @@ pub fn channels(
             continue;
         };
         for window in [1, 7] {
-            // `from` is at least a day before `now`: a window after it is in range.
+            // `from` is at least a day before `now`, so its window ends at most 7 days after
+            // `now`: a timestamp out of range there is an impossible state, and an error.
             let to = from
                 .as_offset_date_time()
                 .checked_add(time::Duration::days(window))
                 .and_then(Timestamp::from_offset_date_time)
-                .unwrap_or(now);
+                .ok_or_else(|| {
+                    diesel::result::Error::DeserializationError(
+                        format!("retention of {days} days: the {window}-day window's end is out of range").into(),
+                    )
+                })?;
             let names: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
             let counted: Vec<(String, i64)> = dsl::communication_records
                 .filter(dsl::communicated_at.ge(DbTimestamp::from(from)))
@@ -124,10 +138,15 @@ pub fn channels(
                 .group_by(dsl::channel)
                 .select((dsl::channel, count_star()))
                 .load(connection)?;
+            // Only the channels asked for are counted: any other is an impossible state, and an
+            // error (never a count dropped from the page).
             for (name, n) in counted {
-                if let Ok(channel) = Channel::parse(&name) {
-                    due.insert((channel, window), u64::try_from(n).unwrap_or(0));
-                }
+                let channel = Channel::parse(&name).map_err(|_| {
+                    diesel::result::Error::DeserializationError(
+                        "communication_records.channel: a channel counted that was not asked for".into(),
+                    )
+                })?;
+                due.insert((channel, window), count("communication_records due", n)?);
             }
         }
     }

@@ -4,8 +4,9 @@
 //! - gdpr-orchestrator `GET /gdpr/retention` (scope `dpo`) → [`RetentionSchedule`]: the
 //!   statutory rules in force and how many legal holds are in force;
 //! - comm-history-writer `GET /communicationRecords/retention` (scope `records:operate`) →
-//!   [`RecordsRetention`]: each channel's retention, how many records fall due soon, and what
-//!   the last expiry round did.
+//!   [`RecordsRetention`]: each channel's retention, how many records' channel retention ends
+//!   soon (before legal holds, statutory rules and GDPR requests are considered), and what the
+//!   last expiry round did.
 
 use crate::participant::StatutoryRule;
 use domain::Timestamp;
@@ -40,7 +41,10 @@ pub struct RecordsRetention {
     pub last_round: Option<ExpiryRound>,
 }
 
-/// One channel's retention and the records that fall due under it.
+/// One channel's retention and how many records' retention under it ends soon. The counts are
+/// by the channel's retention alone, before legal holds, statutory rules and GDPR requests are
+/// considered: the expiry may keep some of the records counted, and a GDPR request may already
+/// hold some.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelRetention {
@@ -50,10 +54,11 @@ pub struct ChannelRetention {
     pub days: u32,
     /// `true` when `records.retention_days_by_channel` sets it, `false` for the default.
     pub own: bool,
-    /// Records whose retention ends within the next 24 hours (a hold, a rule or a GDPR request
-    /// may still keep some of them).
+    /// Records whose channel retention ends within the next 24 hours, before holds, rules and
+    /// GDPR requests are considered (they may keep some of them).
     pub due_within_day: u64,
-    /// Records whose retention ends within the next 7 days (those of the next 24 hours included).
+    /// Records whose channel retention ends within the next 7 days (those of the next 24 hours
+    /// included), before holds, rules and GDPR requests are considered.
     pub due_within_week: u64,
 }
 
