@@ -152,10 +152,19 @@ pub struct IdentifierCounts {
 pub struct LegalHold {
     pub id: Uuid,
     pub status: LegalHoldStatus,
+    /// The matter in the bank's case management (kept with the hold: never personal data).
     pub reference: String,
-    pub reason: String,
+    /// Why it was placed; absent once its particulars are erased (`identifiersErasedAt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     pub basis: LegalBasis,
-    pub covers: IdentifierCounts,
+    /// How many identifiers it names; absent once its particulars are erased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covers: Option<IdentifierCounts>,
+    /// When its subject, reason and release reasons were erased: `gdpr.identifier_retention_days`
+    /// after it was released or ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifiers_erased_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<TimeWindow>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

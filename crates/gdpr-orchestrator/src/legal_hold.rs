@@ -4,7 +4,7 @@
 //! stored ([`status_at`]): nothing can be done to it any more.
 
 use crate::lifecycle::{Confirmer, FourEyes, Refusal};
-use crate::store::legal_holds::{Act, Hold, ReleaseAct};
+use crate::store::legal_holds::{Act, Hold, Particulars, ReleaseAct};
 use crate::store::Vouching;
 use contracts::legal_hold::{LegalHoldAction, LegalHoldStatus};
 use domain::Timestamp;
@@ -26,6 +26,28 @@ pub fn released_at(hold: &Hold, now: Timestamp) -> Option<Timestamp> {
         LegalHoldStatus::Ended => hold.ends_at,
         LegalHoldStatus::Active | LegalHoldStatus::ReleaseRequested => None,
     }
+}
+
+/// Erases `hold`'s particulars (its subject, its reason and the release reasons) at `now` when it
+/// stopped keeping data before `stopped_before` (`gdpr.identifier_retention_days` ago) and they
+/// are still kept. Returns the audit detail (no particulars in it), or `None`: not due.
+pub fn erase_particulars(hold: &mut Hold, stopped_before: Timestamp, now: Timestamp) -> Option<Value> {
+    let stopped = released_at(hold, now)?;
+    if stopped >= stopped_before || matches!(hold.particulars, Particulars::Erased { .. }) {
+        return None;
+    }
+    hold.particulars = Particulars::Erased { at: now };
+    for act in [&mut hold.release_requested, &mut hold.released].into_iter().flatten() {
+        act.reason = None;
+    }
+    hold.updated_at = now;
+    Some(json!({
+        "hold": hold.id,
+        "basis": hold.basis,
+        "reference": hold.reference,
+        "status": status_at(hold, now),
+        "stoppedAt": stopped,
+    }))
 }
 
 fn in_state(hold: &Hold, now: Timestamp, wanted: LegalHoldStatus, what: &str) -> Result<(), Refusal> {
@@ -181,7 +203,7 @@ pub fn release(
             hold.status = LegalHoldStatus::ReleaseRequested;
             hold.release_requested = Some(ReleaseAct {
                 act: act(by, now),
-                reason,
+                reason: Some(reason),
             });
             Release::Requested
         }
@@ -190,7 +212,7 @@ pub fn release(
             hold.status = LegalHoldStatus::Released;
             hold.released = Some(ReleaseAct {
                 act: act(by, now),
-                reason,
+                reason: Some(reason),
             });
             Release::Released
         }
@@ -277,9 +299,11 @@ mod tests {
             id: Uuid::now_v7(),
             status: LegalHoldStatus::Active,
             reference: "LIT-7".to_owned(),
-            reason: "litigation".to_owned(),
             basis: LegalBasis::LegalClaims,
-            subject: DataSubject::default(),
+            particulars: Particulars::Kept {
+                reason: "litigation".to_owned(),
+                subject: DataSubject::default(),
+            },
             window: None,
             ends_at,
             placed: Act {
@@ -417,7 +441,7 @@ mod tests {
                 h.status = LegalHoldStatus::ReleaseRequested;
                 h.release_requested = Some(ReleaseAct {
                     act: act(asker, at("2026-11-20T10:00:00Z")),
-                    reason: "x".to_owned(),
+                    reason: Some("x".to_owned()),
                 });
                 holds.push(h.clone());
                 h.status = LegalHoldStatus::Released;
@@ -450,5 +474,43 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn particulars_are_erased_only_past_the_retention_after_the_hold_stopped_and_once() {
+        let now = at(NOW);
+        let cutoff = at("2026-11-10T00:00:00Z");
+        // In force: never, however old.
+        let mut active = hold(None);
+        assert_eq!(erase_particulars(&mut active, cutoff, now), None);
+        // Ended after the cutoff: not yet; ended before it: erased, the reasons with it.
+        let mut recent = hold(Some(at("2026-11-15T00:00:00Z")));
+        assert_eq!(erase_particulars(&mut recent, cutoff, now), None);
+        let mut old = hold(None);
+        let (alice, bob) = (person("alice", Vouching::Provider), person("bob", Vouching::Provider));
+        release(
+            &mut old,
+            alice,
+            "settled".to_owned(),
+            FourEyes::Verified,
+            at("2026-11-02T10:00:00Z"),
+        )
+        .unwrap();
+        release(
+            &mut old,
+            bob,
+            "agreed".to_owned(),
+            FourEyes::Verified,
+            at("2026-11-03T10:00:00Z"),
+        )
+        .unwrap();
+        let detail = erase_particulars(&mut old, cutoff, now).expect("due");
+        assert_eq!(old.particulars, Particulars::Erased { at: now });
+        assert_eq!(old.release_requested.as_ref().unwrap().reason, None);
+        assert_eq!(old.released.as_ref().unwrap().reason, None);
+        assert_eq!(detail["reference"], "LIT-7");
+        assert!(!detail.to_string().contains("litigation") && !detail.to_string().contains("settled"));
+        // Once.
+        assert_eq!(erase_particulars(&mut old, cutoff, now), None);
     }
 }

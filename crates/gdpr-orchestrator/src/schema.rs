@@ -123,6 +123,7 @@ diesel::table! {
         released_reason -> Nullable<Text>,
         updated_at -> UtcTimestamp,
         version -> Integer,
+        identifiers_erased_at -> Nullable<UtcTimestamp>,
     }
 }
 

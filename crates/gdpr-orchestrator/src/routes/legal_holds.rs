@@ -9,7 +9,7 @@ use crate::audit;
 use crate::legal_hold::{self, released_at, status_at};
 use crate::lifecycle::{Confirmer, Refusal};
 use crate::scopes::Dpo;
-use crate::store::legal_holds::{self as store, Act, Hold};
+use crate::store::legal_holds::{self as store, Act, Hold, Particulars};
 use crate::store::StoreError;
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
@@ -117,9 +117,8 @@ fn new_hold(
         id: Uuid::now_v7(),
         status: LegalHoldStatus::Active,
         reference,
-        reason,
         basis: body.basis,
-        subject,
+        particulars: Particulars::Kept { reason, subject },
         // An open window is no window.
         window: body.window.filter(|w| w.from.is_some() || w.to.is_some()),
         ends_at: body.ends_at,
@@ -142,13 +141,19 @@ fn count(n: usize) -> u64 {
 
 /// The hold as served to `viewer` at `now`: counts of what it covers, never the identifiers.
 fn view(hold: Hold, viewer: Viewer<'_>, now: Timestamp) -> LegalHold {
-    let subject = &hold.subject;
-    let covers = IdentifierCounts {
-        customer_ids: count(subject.customer_ids.len()),
-        phone_numbers: count(subject.phone_numbers.len()),
-        email_addresses: count(subject.email_addresses.len()),
-        genesys_user_ids: count(subject.genesys_user_ids.len()),
-        interaction_ids: count(subject.interaction_ids.len()),
+    let (reason, covers, identifiers_erased_at) = match &hold.particulars {
+        Particulars::Kept { reason, subject } => (
+            Some(reason.clone()),
+            Some(IdentifierCounts {
+                customer_ids: count(subject.customer_ids.len()),
+                phone_numbers: count(subject.phone_numbers.len()),
+                email_addresses: count(subject.email_addresses.len()),
+                genesys_user_ids: count(subject.genesys_user_ids.len()),
+                interaction_ids: count(subject.interaction_ids.len()),
+            }),
+            None,
+        ),
+        Particulars::Erased { at } => (None, None, Some(*at)),
     };
     let allowed_actions = legal_hold::allowed_actions(&hold, viewer.by, viewer.four_eyes, now);
     LegalHold {
@@ -156,9 +161,10 @@ fn view(hold: Hold, viewer: Viewer<'_>, now: Timestamp) -> LegalHold {
         status: status_at(&hold, now),
         released_at: released_at(&hold, now),
         reference: hold.reference,
-        reason: hold.reason,
+        reason,
         basis: hold.basis,
         covers,
+        identifiers_erased_at,
         window: hold.window,
         ends_at: hold.ends_at,
         placed_by: hold.placed.by,

@@ -27,12 +27,30 @@ pub struct Act {
     pub at: Timestamp,
 }
 
-/// A release's step: the act and its reason.
+/// A release's step: the act and its reason (`None` once the hold's particulars are erased).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReleaseAct {
     pub act: Act,
-    pub reason: String,
+    pub reason: Option<String>,
 }
+
+/// Whose data a hold keeps and why: personal data (the subject) and free text (the reason, and
+/// the release reasons in [`ReleaseAct`]), kept while the hold keeps data and
+/// `gdpr.identifier_retention_days` after it stopped, then erased by the worker's housekeeping.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Particulars {
+    Kept {
+        reason: String,
+        /// Never logged, never served.
+        subject: DataSubject,
+    },
+    /// Erased at this time; what stays is the hold's id, reference, basis, window, dates and
+    /// the staff who acted.
+    Erased { at: Timestamp },
+}
+
+/// What an erased hold's `subject` column holds (the column is never null).
+const ERASED_SUBJECT: &str = "{}";
 
 /// A hold, typed.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,10 +60,8 @@ pub struct Hold {
     /// [`crate::legal_hold::status_at`].
     pub status: LegalHoldStatus,
     pub reference: String,
-    pub reason: String,
     pub basis: LegalBasis,
-    /// Personal data: never logged, never served.
-    pub subject: DataSubject,
+    pub particulars: Particulars,
     pub window: Option<TimeWindow>,
     pub ends_at: Option<Timestamp>,
     pub placed: Act,
@@ -86,6 +102,7 @@ struct HoldRow {
     released_reason: Option<String>,
     updated_at: DbTimestamp,
     version: i32,
+    identifiers_erased_at: Option<DbTimestamp>,
 }
 
 fn vouching(value: &str, column: &str) -> QueryResult<Vouching> {
@@ -101,20 +118,39 @@ type ReleaseColumns = (
     Option<String>,
 );
 
-/// A release step from its five columns: all present, or all absent (anything else is corrupt).
-fn release_act(columns: ReleaseColumns, step: &str) -> QueryResult<Option<ReleaseAct>> {
+/// A release step from its five columns: all present, or all absent; the reason absent exactly
+/// when the hold's particulars are `erased` (anything else is corrupt).
+fn release_act(columns: ReleaseColumns, step: &str, erased: bool) -> QueryResult<Option<ReleaseAct>> {
     match columns {
         (None, None, None, None, None) => Ok(None),
-        (Some(by), Some(via), Some(vouched_by), Some(at), Some(reason)) => Ok(Some(ReleaseAct {
-            act: Act {
-                by,
-                via,
-                vouched_by: vouching(&vouched_by, step)?,
-                at: at.into_domain()?,
-            },
+        (Some(by), Some(via), Some(vouched_by), Some(at), reason) if reason.is_none() == erased => {
+            Ok(Some(ReleaseAct {
+                act: Act {
+                    by,
+                    via,
+                    vouched_by: vouching(&vouched_by, step)?,
+                    at: at.into_domain()?,
+                },
+                reason,
+            }))
+        }
+        _ => Err(corrupt(format!(
+            "legal_holds.{step}: some of its columns are missing, or its reason does not match identifiers_erased_at"
+        ))),
+    }
+}
+
+/// The particulars from their columns: erased ones hold nothing but the marker.
+fn particulars(reason: String, subject: String, erased_at: Option<DbTimestamp>) -> QueryResult<Particulars> {
+    match erased_at {
+        None => Ok(Particulars::Kept {
             reason,
-        })),
-        _ => Err(corrupt(format!("legal_holds.{step}: some of its columns are missing"))),
+            subject: serde_json::from_str(&subject).map_err(|e| corrupt(format!("legal_holds.subject: {e}")))?,
+        }),
+        Some(at) if reason.is_empty() && subject == ERASED_SUBJECT => Ok(Particulars::Erased { at: at.into_domain()? }),
+        Some(_) => Err(corrupt(
+            "legal_holds: identifiers_erased_at is set, and its subject or reason is not erased".to_owned(),
+        )),
     }
 }
 
@@ -126,7 +162,7 @@ fn release_columns(act: Option<&ReleaseAct>) -> ReleaseColumns {
             Some(act.via.clone()),
             Some(act.vouched_by.as_str().to_owned()),
             Some(act.at.into()),
-            Some(reason.clone()),
+            reason.clone(),
         ),
     }
 }
@@ -136,16 +172,16 @@ impl TryFrom<HoldRow> for Hold {
     fn try_from(row: HoldRow) -> QueryResult<Self> {
         let window_from = timestamp(row.window_from)?;
         let window_to = timestamp(row.window_to)?;
+        let erased = row.identifiers_erased_at.is_some();
         Ok(Self {
             id: row.id.0,
             status: LegalHoldStatus::parse(&row.status)
                 .filter(|status| *status != LegalHoldStatus::Ended)
                 .ok_or_else(|| corrupt(format!("legal_holds.status: unknown value {:?}", row.status)))?,
             reference: row.reference,
-            reason: row.reason,
             basis: LegalBasis::parse(&row.basis)
                 .ok_or_else(|| corrupt(format!("legal_holds.basis: unknown value {:?}", row.basis)))?,
-            subject: serde_json::from_str(&row.subject).map_err(|e| corrupt(format!("legal_holds.subject: {e}")))?,
+            particulars: particulars(row.reason, row.subject, row.identifiers_erased_at)?,
             window: (window_from.is_some() || window_to.is_some()).then_some(TimeWindow {
                 from: window_from,
                 to: window_to,
@@ -166,6 +202,7 @@ impl TryFrom<HoldRow> for Hold {
                     row.release_reason,
                 ),
                 "release_requested",
+                erased,
             )?,
             released: release_act(
                 (
@@ -176,6 +213,7 @@ impl TryFrom<HoldRow> for Hold {
                     row.released_reason,
                 ),
                 "released",
+                erased,
             )?,
             updated_at: row.updated_at.into_domain()?,
             version: row.version,
@@ -194,13 +232,17 @@ impl Hold {
         ) = release_columns(self.release_requested.as_ref());
         let (released_by, released_via, released_vouched_by, released_at, released_reason) =
             release_columns(self.released.as_ref());
+        let (reason, subject, identifiers_erased_at) = match &self.particulars {
+            Particulars::Kept { reason, subject } => (reason.clone(), to_json(subject)?, None),
+            Particulars::Erased { at } => (String::new(), ERASED_SUBJECT.to_owned(), Some(DbTimestamp::from(*at))),
+        };
         Ok(HoldRow {
             id: DbUuid(self.id),
             status: self.status.as_str().to_owned(),
             reference: self.reference.clone(),
-            reason: self.reason.clone(),
+            reason,
             basis: self.basis.as_str().to_owned(),
-            subject: to_json(&self.subject)?,
+            subject,
             window_from: self.window.and_then(|w| w.from).map(DbTimestamp::from),
             window_to: self.window.and_then(|w| w.to).map(DbTimestamp::from),
             ends_at: self.ends_at.map(DbTimestamp::from),
@@ -220,6 +262,7 @@ impl Hold {
             released_reason,
             updated_at: self.updated_at.into(),
             version: self.version,
+            identifiers_erased_at,
         })
     }
 }
@@ -260,6 +303,9 @@ pub fn save(connection: &mut AnyConnection, hold: &mut Hold) -> StoreResult<()> 
     let updated = diesel::update(dsl::legal_holds.find(row.id).filter(dsl::version.eq(row.version)))
         .set((
             dsl::status.eq(&row.status),
+            dsl::reason.eq(&row.reason),
+            dsl::subject.eq(&row.subject),
+            dsl::identifiers_erased_at.eq(row.identifiers_erased_at),
             dsl::release_requested_by.eq(&row.release_requested_by),
             dsl::release_requested_via.eq(&row.release_requested_via),
             dsl::release_requested_vouched_by.eq(&row.release_requested_vouched_by),
@@ -372,12 +418,38 @@ pub fn in_force(connection: &mut AnyConnection, now: Timestamp) -> QueryResult<V
         .into_iter()
         .map(|row| {
             let hold = Hold::try_from(row)?;
+            let Particulars::Kept { subject, .. } = hold.particulars else {
+                return Err(corrupt(format!(
+                    "legal hold {}: in force, and its particulars are erased",
+                    hold.id
+                )));
+            };
             Ok(HoldInForce {
                 id: hold.id,
-                subject: hold.subject,
+                subject,
                 window: hold.window,
                 basis: hold.basis,
             })
         })
         .collect()
+}
+
+/// Holds whose particulars are due for erasure: kept, and stopped (released, or ended) before
+/// `stopped_before`. Ids only; each is locked and checked again before it is erased.
+pub fn particulars_due(connection: &mut AnyConnection, stopped_before: Timestamp) -> QueryResult<Vec<Uuid>> {
+    use legal_holds::dsl;
+    let before = DbTimestamp::from(stopped_before);
+    let released = dsl::status
+        .eq(LegalHoldStatus::Released.as_str())
+        .and(dsl::released_at.lt(before));
+    let ended = dsl::status.eq_any(in_force_statuses()).and(dsl::ends_at.lt(before));
+    Ok(dsl::legal_holds
+        .filter(dsl::identifiers_erased_at.is_null())
+        .filter(released.or(ended))
+        .order((dsl::placed_at, dsl::id))
+        .select(dsl::id)
+        .load::<DbUuid>(connection)?
+        .into_iter()
+        .map(|id| id.0)
+        .collect())
 }

@@ -1,5 +1,6 @@
 //! The worker's housekeeping, once a minute on the pass's time: identifiers past retention
-//! erased, unconfirmed FORGETs expired, the request gauges refreshed.
+//! erased (requests', and the particulars of legal holds that stopped), unconfirmed FORGETs
+//! expired, the request gauges refreshed.
 
 use super::*;
 
@@ -40,6 +41,10 @@ impl Worker {
                 requests = erased,
                 "identifiers of finished GDPR requests erased after retention"
             );
+        }
+        let holds = self.erase_hold_particulars(retained_since, now).await?;
+        if holds > 0 {
+            tracing::info!(holds, "particulars of legal holds erased after retention");
         }
         self.seal_legacy_exports().await?;
         self.review_retentions(now).await?;
@@ -100,6 +105,15 @@ impl Worker {
         }
     }
 
+    /// Erases the particulars (subject, reason, release reasons) of legal holds that stopped
+    /// keeping data before `stopped_before`. Returns how many were erased.
+    async fn erase_hold_particulars(&self, stopped_before: Timestamp, now: Timestamp) -> WorkResult<usize> {
+        let key = self.orchestrator.keys.audit.clone();
+        self.pool
+            .run(move |c| erase_hold_particulars(c, &key, stopped_before, now).map_err(WorkError::from))
+            .await
+    }
+
     /// Export data stored before bundles were sealed is sealed now, so none stays in the clear.
     async fn seal_legacy_exports(&self) -> WorkResult<()> {
         let key = self.orchestrator.keys.bundle.clone();
@@ -120,4 +134,29 @@ impl Worker {
             })
             .await
     }
+}
+
+/// Each hold due is locked and checked again (one changed meanwhile may no longer be), erased and
+/// audited in its chain, in a transaction of its own.
+fn erase_hold_particulars(
+    c: &mut AnyConnection,
+    key: &audit::AuditKey,
+    stopped_before: Timestamp,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let mut erased = 0;
+    for id in store::legal_holds::particulars_due(c, stopped_before)? {
+        erased += write_transaction(c, |c| {
+            let Some(mut hold) = store::legal_holds::lock(c, id)? else {
+                return Ok(0);
+            };
+            let Some(detail) = crate::legal_hold::erase_particulars(&mut hold, stopped_before, now) else {
+                return Ok(0);
+            };
+            store::legal_holds::save(c, &mut hold)?;
+            audit::audit(c, key, id, ORCHESTRATOR, "hold_particulars_erased", &detail, now)?;
+            Ok::<_, StoreError>(1)
+        })?;
+    }
+    Ok(erased)
 }

@@ -74,6 +74,25 @@ async fn release(s: &Stack, id: &str) {
     }
 }
 
+/// The hold as the DPO's tool reads it, or its audit trail (`/audit`), its chain verified.
+async fn hold_of(s: &Stack, id: &str, tail: &str) -> Value {
+    let response = s
+        .orchestrator
+        .client
+        .get(s.orchestrator.url(&format!("/gdpr/legal-holds/{id}{tail}")))
+        .bearer_auth(s.orchestrator.token(DPO))
+        .header("X-Acting-User", "alice")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.unwrap();
+    if tail == "/audit" {
+        assert_eq!(body["chainVerified"], true, "{body}");
+    }
+    body
+}
+
 /// A confirmed FORGET of the subject, run past its grace window and its purge.
 async fn forget_and_purge(s: &Stack, known: &Known, now: Timestamp) -> (String, Value, Timestamp) {
     let id = s.forget_in_grace(subject(known), now).await;
@@ -146,9 +165,13 @@ async fn a_hold_on_an_interaction_keeps_its_record_through_a_forget_until_two_pe
             .len(),
         1
     );
-    // Nothing happens while the hold is in force, however long.
+    // Nothing happens while the hold is in force, however long: nor to the hold's particulars.
     let request = s.run(&id, after(later, 30 * 86_400)).await;
     assert_eq!(request["status"], "completed_with_retention");
+    let kept = hold_of(&s, &hold, "").await;
+    assert_eq!(kept["reason"], "a complaint before the ombudsman", "{kept}");
+    assert_eq!(kept["covers"]["interactionIds"], 1, "{kept}");
+    assert!(kept.get("identifiersErasedAt").is_none(), "{kept}");
 
     release(&s, &hold).await;
     // The worker's housekeeping (a minute on its clock) takes the FORGET up again.
@@ -169,6 +192,34 @@ async fn a_hold_on_an_interaction_keeps_its_record_through_a_forget_until_two_pe
         .collect();
     for expected in ["completed_with_retention", "retention_ended", "completed"] {
         assert!(events.iter().any(|e| e == expected), "{expected} in {events:?}");
+    }
+    // More than gdpr.identifier_retention_days (30) after its release, the same housekeeping
+    // erased the hold's particulars: whose data and why are gone, the case and its story stay.
+    let erased = hold_of(&s, &hold, "").await;
+    assert_eq!(erased["status"], "released", "{erased}");
+    assert!(erased.get("reason").is_none(), "{erased}");
+    assert!(erased.get("covers").is_none(), "{erased}");
+    assert!(erased["identifiersErasedAt"].is_string(), "{erased}");
+    assert_eq!(erased["reference"], "LIT-2026-044", "{erased}");
+    let trail = hold_of(&s, &hold, "/audit").await;
+    let hold_events: Vec<&str> = trail["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(hold_events.last(), Some(&"hold_particulars_erased"), "{hold_events:?}");
+    // (The FORGET's own subject, the held interaction among it, is the request's: kept 30 days
+    // after it finished.)
+    let dump = test_support::dump_tables(s.orchestrator.pool()).await;
+    let dump: Vec<&String> = dump.iter().filter(|l| l.starts_with("legal_holds:")).collect();
+    assert_eq!(dump.len(), 1, "{dump:?}");
+    for gone in [
+        held.as_str(),
+        "a complaint before the ombudsman",
+        "the claim was settled",
+    ] {
+        assert!(!dump[0].contains(gone), "{gone:?} erased from the hold's row: {dump:?}");
     }
 }
 

@@ -50,7 +50,18 @@ fn write_output(cli: &Cli, value: &impl serde::Serialize) -> Result<(), String> 
 
 /// `hold <id>: <status>, <basis>, <reference>; covers …` (counts only).
 fn summary(hold: &LegalHold) -> String {
-    let covers = hold.covers;
+    let Some(covers) = hold.covers else {
+        let erased = hold
+            .identifiers_erased_at
+            .map_or_else(|| "not told".to_owned(), |at| format!("erased on {at}"));
+        return format!(
+            "hold {}: {}, {}, {}; its subject {erased}",
+            hold.id,
+            hold.status.as_str(),
+            hold.basis.as_str(),
+            hold.reference
+        );
+    };
     let counted: Vec<String> = [
         (covers.customer_ids, "customer ids"),
         (covers.phone_numbers, "phone numbers"),

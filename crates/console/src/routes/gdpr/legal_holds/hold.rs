@@ -89,7 +89,7 @@ async fn hold_page(
         LegalHoldAction::WithdrawRelease,
     ]
     .map(allows);
-    let covers = covers(&hold.covers);
+    let covers = covers(&hold);
     let ends = ends(&hold);
     let response = page(
         HoldPage {
@@ -99,7 +99,10 @@ async fn hold_page(
             id: id.to_string(),
             status: hold.status.as_str(),
             reference: hold.reference,
-            reason: hold.reason,
+            reason: hold
+                .reason
+                .clone()
+                .unwrap_or_else(|| "erased with the hold's subject".to_owned()),
             basis: hold.basis.as_str(),
             covers,
             window: window(hold.window),

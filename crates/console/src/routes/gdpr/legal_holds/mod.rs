@@ -36,7 +36,17 @@ const PAGE_SIZE: i64 = 100;
 
 /// What a hold covers, in words: `2 customer ids, 1 phone number` (kinds it names none of left
 /// out).
-fn covers(counts: &IdentifierCounts) -> String {
+/// What a hold covers, in counts; once its particulars are erased, when that was.
+fn covers(hold: &LegalHold) -> String {
+    match (&hold.covers, hold.identifiers_erased_at) {
+        (Some(counts), _) => counted(counts),
+        (None, Some(at)) => format!("erased on {at} (the hold had stopped)"),
+        // Off the orchestrator's contract: said as such, never shown as covering nothing.
+        (None, None) => "not told by gdpr-orchestrator".to_owned(),
+    }
+}
+
+fn counted(counts: &IdentifierCounts) -> String {
     [
         (counts.customer_ids, "customer id", "customer ids"),
         (counts.phone_numbers, "phone number", "phone numbers"),
@@ -124,7 +134,7 @@ async fn list(
             status: h.status.as_str(),
             reference: h.reference.clone(),
             basis: h.basis.as_str(),
-            covers: covers(&h.covers),
+            covers: covers(h),
             placed_by: h.placed_by.clone(),
             placed_at: h.placed_at.to_string(),
             ends: ends(h),
@@ -358,6 +368,6 @@ mod tests {
             interaction_ids: 1,
             ..IdentifierCounts::default()
         };
-        assert_eq!(covers(&counts), "1 customer id, 2 phone numbers, 1 interaction");
+        assert_eq!(counted(&counts), "1 customer id, 2 phone numbers, 1 interaction");
     }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE legal_holds DROP COLUMN identifiers_erased_at;
