@@ -15,6 +15,9 @@ pub struct QueueMetrics {
     pub oldest_pending_age_seconds: IntGauge,
     /// `ccbridge_queue_dead_deleted_total{queue}`: dead letters deleted past their retention.
     pub dead_deleted: prometheus::IntCounter,
+    /// `ccbridge_queue_dead_kept_total{queue}`: dead letters past their retention kept because a
+    /// legal hold or a statutory rule covers them (counted each round they are kept).
+    pub dead_kept: prometheus::IntCounter,
     /// `ccbridge_queue_lost_leases_total{queue}`: settlements refused because the claim's lease
     /// had run out (another replica may hold the entry): a worker too slow for its lease.
     pub lost_leases: prometheus::IntCounter,
@@ -39,6 +42,10 @@ impl QueueMetrics {
                 "ccbridge_queue_dead_deleted_total",
                 "Dead letters deleted past their retention",
             ))?,
+            dead_kept: prometheus::IntCounter::with_opts(opts(
+                "ccbridge_queue_dead_kept_total",
+                "Dead letters past their retention kept for a legal hold or a statutory rule",
+            ))?,
             lost_leases: prometheus::IntCounter::with_opts(opts(
                 "ccbridge_queue_lost_leases_total",
                 "Settlements refused because the claim's lease had run out",
@@ -49,6 +56,7 @@ impl QueueMetrics {
         registry.register(Box::new(metrics.dead.clone()))?;
         registry.register(Box::new(metrics.oldest_pending_age_seconds.clone()))?;
         registry.register(Box::new(metrics.dead_deleted.clone()))?;
+        registry.register(Box::new(metrics.dead_kept.clone()))?;
         registry.register(Box::new(metrics.lost_leases.clone()))?;
         Ok(metrics)
     }

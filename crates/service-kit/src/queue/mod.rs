@@ -30,6 +30,7 @@ use crate::database::AnyConnection;
 use diesel::QueryResult;
 use domain::Timestamp;
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -152,6 +153,18 @@ pub trait Job: Send + Sync + 'static {
     /// Work beside the queue (a service's own retention), with the runner's housekeeping.
     fn housekeeping(&self, _now: Timestamp) -> impl Future<Output = anyhow::Result<()>> + Send {
         async { Ok(()) }
+    }
+
+    /// Of dead letters past their retention (`ids`, listed by a storage that lists them,
+    /// [`Storage::expired_dead`]), those to keep at `now` (e.g. a legal hold covers them); the rest
+    /// are deleted. `None`: what keeps them is not known now, so none is deleted this round. By
+    /// default none is kept.
+    fn keep_dead(
+        &self,
+        _ids: &[Uuid],
+        _now: Timestamp,
+    ) -> impl Future<Output = anyhow::Result<Option<BTreeSet<Uuid>>>> + Send {
+        async { Ok(Some(BTreeSet::new())) }
     }
 }
 
@@ -337,6 +350,36 @@ pub trait Storage: Send + Sync + 'static {
 
     fn depth(&self, connection: &mut AnyConnection) -> QueryResult<Depth>;
 
-    /// Deletes up to `limit` dead letters that died before `before`; answers how many.
-    fn delete_dead_before(&self, connection: &mut AnyConnection, before: Timestamp, limit: i64) -> QueryResult<usize>;
+    /// Deletes up to `limit` dead letters that died before `before`; answers how many. By default
+    /// the oldest [`Storage::expired_dead`] lists, none kept (a storage that lists none must say).
+    fn delete_dead_before(&self, connection: &mut AnyConnection, before: Timestamp, limit: i64) -> QueryResult<usize> {
+        let listed = self.expired_dead(connection, before, None, limit)?.ok_or_else(|| {
+            diesel::result::Error::QueryBuilderError(format!("{}: lists no dead letters to delete", Self::QUEUE).into())
+        })?;
+        let ids: Vec<Uuid> = listed.into_iter().map(|(_, id)| id).collect();
+        self.delete_dead(connection, &ids, before)
+    }
+
+    /// Up to `limit` dead letters that died before `before` and that a clean-up may delete, oldest
+    /// first by the storage's keyset (a time of the entry's, then its id) after `after`: what the runner asks its job
+    /// which to keep of ([`Job::keep_dead`]) before it deletes the rest ([`Storage::delete_dead`]).
+    /// `None` (the default): this storage lists none, [`Storage::delete_dead_before`] deletes them
+    /// and no job keeps any.
+    fn expired_dead(
+        &self,
+        _connection: &mut AnyConnection,
+        _before: Timestamp,
+        _after: Option<(Timestamp, Uuid)>,
+        _limit: i64,
+    ) -> QueryResult<Option<Vec<(Timestamp, Uuid)>>> {
+        Ok(None)
+    }
+
+    /// Deletes those of `ids` ([`Storage::expired_dead`]'s) that are still dead letters that died
+    /// before `before` and that a clean-up may delete; answers how many.
+    fn delete_dead(&self, _connection: &mut AnyConnection, _ids: &[Uuid], _before: Timestamp) -> QueryResult<usize> {
+        Err(diesel::result::Error::QueryBuilderError(
+            format!("{}: lists no dead letters to delete by id", Self::QUEUE).into(),
+        ))
+    }
 }

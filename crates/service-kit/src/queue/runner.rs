@@ -6,8 +6,9 @@ use super::{Claim, Claimed, Job, Outcome, Reason, Settle, Settlement, Storage};
 use crate::background::{Health, Shutdown};
 use crate::database::{DatabaseError, DbPool};
 use domain::Timestamp;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use uuid::Uuid;
 
 /// How often the runner's housekeeping (gauges, dead-letter retention, the job's own) runs.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(15);
@@ -49,6 +50,9 @@ pub struct Runner<J, S> {
     storage: Arc<S>,
     policy: Policy,
     metrics: QueueMetrics,
+    /// Where the walk of dead letters past their retention stopped ([`Storage::expired_dead`]):
+    /// the next round goes on after it, so letters a job keeps (the oldest) never stall the rest.
+    dead_cursor: Mutex<Option<(Timestamp, Uuid)>>,
 }
 
 impl<J, S> Runner<J, S>
@@ -70,6 +74,7 @@ where
             storage: Arc::new(storage),
             policy,
             metrics: QueueMetrics::register(registry, S::QUEUE)?,
+            dead_cursor: Mutex::new(None),
         })
     }
 
@@ -251,27 +256,75 @@ where
         });
         self.metrics.oldest_pending_age_seconds.set(age.max(0));
         if let Some(retention) = self.policy.dead_retention {
-            let before = Policy::earlier(now, retention)?;
-            for _ in 0..RETENTION_CHUNKS {
-                let storage = self.storage.clone();
-                let deleted = self
-                    .pool
-                    .run(move |c| {
-                        storage
-                            .delete_dead_before(c, before, RETENTION_CHUNK)
-                            .map_err(DatabaseError::from)
-                    })
-                    .await?;
-                if deleted > 0 {
-                    self.metrics.dead_deleted.inc_by(deleted as u64);
-                    tracing::info!(queue = S::QUEUE, deleted, "dead letters past their retention deleted");
-                }
-                if i64::try_from(deleted).unwrap_or(i64::MAX) < RETENTION_CHUNK {
-                    break;
-                }
-            }
+            self.expire_dead(Policy::earlier(now, retention)?, now).await?;
         }
         self.job.housekeeping(now).await
+    }
+
+    /// Deletes dead letters that died before `before`, [`RETENTION_CHUNK`] at a statement, at most
+    /// [`RETENTION_CHUNKS`] statements: those the storage lists ([`Storage::expired_dead`]) but
+    /// what the job keeps ([`Job::keep_dead`]), asked again before each chunk; otherwise the
+    /// storage's own [`Storage::delete_dead_before`].
+    async fn expire_dead(&self, before: Timestamp, now: Timestamp) -> anyhow::Result<()> {
+        let full = |n: usize| i64::try_from(n).unwrap_or(i64::MAX) >= RETENTION_CHUNK;
+        for _ in 0..RETENTION_CHUNKS {
+            let after = *self.dead_cursor.lock().unwrap_or_else(PoisonError::into_inner);
+            let storage = self.storage.clone();
+            let listed = self
+                .pool
+                .run(move |c| {
+                    storage
+                        .expired_dead(c, before, after, RETENTION_CHUNK)
+                        .map_err(DatabaseError::from)
+                })
+                .await?;
+            let storage = self.storage.clone();
+            let (deleted, more) = match listed {
+                None => {
+                    let deleted = self
+                        .pool
+                        .run(move |c| {
+                            storage
+                                .delete_dead_before(c, before, RETENTION_CHUNK)
+                                .map_err(DatabaseError::from)
+                        })
+                        .await?;
+                    (deleted, full(deleted))
+                }
+                Some(listed) => {
+                    // Where the next chunk starts; none: the walk reached the end, and the next
+                    // round starts again from the oldest.
+                    let last = full(listed.len()).then(|| listed.last().copied()).flatten();
+                    let ids: Vec<Uuid> = listed.into_iter().map(|(_, id)| id).collect();
+                    let deleted = if ids.is_empty() {
+                        0
+                    } else {
+                        let Some(kept) = self.job.keep_dead(&ids, now).await? else {
+                            tracing::warn!(
+                                queue = S::QUEUE,
+                                "dead letters past their retention not deleted this round: what keeps them is not known"
+                            );
+                            return Ok(());
+                        };
+                        self.metrics.dead_kept.inc_by(kept.len() as u64);
+                        let expire: Vec<Uuid> = ids.into_iter().filter(|id| !kept.contains(id)).collect();
+                        self.pool
+                            .run(move |c| storage.delete_dead(c, &expire, before).map_err(DatabaseError::from))
+                            .await?
+                    };
+                    *self.dead_cursor.lock().unwrap_or_else(PoisonError::into_inner) = last;
+                    (deleted, last.is_some())
+                }
+            };
+            if deleted > 0 {
+                self.metrics.dead_deleted.inc_by(deleted as u64);
+                tracing::info!(queue = S::QUEUE, deleted, "dead letters past their retention deleted");
+            }
+            if !more {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Works the queue until shutdown is requested (a pass in hand is finished first): passes
@@ -318,6 +371,7 @@ mod tests {
     use crate::database::{AnyConnection, DatabaseSettings, DatabaseUrl};
     use crate::queue::{Budget, Depth, Page, Policy, Status, Summary};
     use diesel::QueryResult;
+    use std::collections::BTreeSet;
     use std::num::NonZeroU32;
     use std::sync::{Mutex, PoisonError};
     use uuid::Uuid;
@@ -334,8 +388,9 @@ mod tests {
     }
 
     /// A queue kept in memory (the connection is not used): what the runner asks of a table.
+    /// With `lists`, it lists its dead letters past their retention for the job to keep some.
     #[derive(Default)]
-    struct Memory(Arc<Mutex<Vec<Row>>>);
+    struct Memory(Arc<Mutex<Vec<Row>>>, bool);
 
     impl Memory {
         fn rows(&self) -> std::sync::MutexGuard<'_, Vec<Row>> {
@@ -418,6 +473,34 @@ mod tests {
             let mut rows = self.rows();
             let count = rows.len();
             rows.retain(|row| row.dead.as_ref().is_none_or(|(at, _)| *at >= before));
+            Ok(count - rows.len())
+        }
+
+        fn expired_dead(
+            &self,
+            _: &mut AnyConnection,
+            before: Timestamp,
+            after: Option<(Timestamp, Uuid)>,
+            limit: i64,
+        ) -> QueryResult<Option<Vec<(Timestamp, Uuid)>>> {
+            if !self.1 {
+                return Ok(None);
+            }
+            let mut dead: Vec<(Timestamp, Uuid)> = self
+                .rows()
+                .iter()
+                .filter_map(|row| row.dead.as_ref().map(|(at, _)| (*at, row.id)))
+                .filter(|&(at, id)| at < before && after.is_none_or(|after| (at, id) > after))
+                .collect();
+            dead.sort();
+            dead.truncate(usize::try_from(limit).unwrap());
+            Ok(Some(dead))
+        }
+
+        fn delete_dead(&self, _: &mut AnyConnection, ids: &[Uuid], _: Timestamp) -> QueryResult<usize> {
+            let mut rows = self.rows();
+            let count = rows.len();
+            rows.retain(|row| !ids.contains(&row.id));
             Ok(count - rows.len())
         }
     }
@@ -540,6 +623,64 @@ mod tests {
         assert_eq!(runner.metrics().dead_deleted.get(), 1);
     }
 
+    /// Refuses every entry (a dead letter at once); of dead letters past their retention keeps
+    /// those in `keep`, or knows not what keeps them (`None`).
+    struct Keeping(Mutex<Option<BTreeSet<Uuid>>>);
+
+    impl Job for Keeping {
+        type Item = ();
+
+        async fn run(&self, _: &Claimed<()>, _: Timestamp) -> anyhow::Result<Outcome> {
+            Ok(Outcome::Dead {
+                reason: Reason::status("the other side answered", 404),
+            })
+        }
+
+        async fn keep_dead(&self, _: &[Uuid], _: Timestamp) -> anyhow::Result<Option<BTreeSet<Uuid>>> {
+            Ok(self.0.lock().unwrap().clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn dead_letters_a_job_keeps_outlive_their_retention_and_none_go_while_it_cannot_tell() {
+        let (runner, rows, _dir) = queue_of(Outcome::Done, Budget::Attempts(NonZeroU32::new(1).unwrap()));
+        let Runner {
+            pool, storage, policy, ..
+        } = runner;
+        let listing = Memory(Arc::clone(&storage.0), true);
+        let second = Uuid::now_v7();
+        rows.lock().unwrap().push(Row {
+            id: second,
+            attempts: 0,
+            since: at(0),
+            next: at(0),
+            dead: None,
+            done: false,
+        });
+        let first = rows.lock().unwrap()[0].id;
+        let runner = Runner::new(
+            pool,
+            Keeping(Mutex::new(None)),
+            listing,
+            policy,
+            &prometheus::Registry::new(),
+        )
+        .unwrap();
+        assert_eq!(runner.drain(at(0)).await.unwrap().dead, 2);
+        runner.drain(at(86_401)).await.unwrap();
+        assert_eq!(
+            rows.lock().unwrap().len(),
+            2,
+            "nothing goes while what keeps them is unknown"
+        );
+        *runner.job().0.lock().unwrap() = Some([first].into());
+        runner.drain(at(86_402)).await.unwrap();
+        let left: Vec<Uuid> = rows.lock().unwrap().iter().map(|row| row.id).collect();
+        assert_eq!(left, [first], "the one kept stays, the other is deleted");
+        assert_eq!(runner.metrics().dead_deleted.get(), 1);
+        assert_eq!(runner.metrics().dead_kept.get(), 1);
+    }
+
     #[tokio::test]
     async fn a_refusal_is_dead_at_once_and_done_is_done() {
         let refused = Outcome::Dead {
@@ -593,6 +734,7 @@ mod tests {
             storage,
             policy,
             metrics: QueueMetrics::register(&prometheus::Registry::new(), "memory").unwrap(),
+            dead_cursor: Mutex::new(None),
         };
         let pass = overrunning.pass(at(0)).await.unwrap();
         assert_eq!((pass.claimed, pass.lost_leases), (1, 1), "{pass:?}");
