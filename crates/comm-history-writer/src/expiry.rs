@@ -11,14 +11,16 @@
 //! it hidden) is left to that request: its purge erases it, or its undo lets it expire later.
 //!
 //! Records go [`BATCH`] at a statement, oldest first, at most [`BATCHES`] statements a round, each
-//! batch in its own short transaction, so writes keep their latency. Rounds walk the expired
+//! batch in its own short transaction, so writes keep their latency. The holds and rules are asked
+//! for again before each batch ([`RetentionSource`]): a hold placed during a round keeps what it
+//! covers from the next batch on. Rounds walk the expired
 //! records by (communicated_at, id) from where the last stopped, so records a hold keeps (always
 //! the oldest) do not stall the expiry of those behind them; a walk that reaches the end starts
 //! again from the oldest.
 //!
 //! With a record go its entries in the delivery outbox (nothing more is sent). Copies the bank's
 //! communication-history-manager holds (or may hold: an answer lost) are noted in
-//! `expired_copies` (ids only, in the batch's transaction) and counted
+//! `expired_copies` ([`copies`]: ids only, in the batch's transaction) and counted
 //! (`ccbridge_records_expired_delivered_total`): operators list them at `GET /expired-copies`
 //! (`records:operate`), erase them at the manager, which ccbridge cannot reach for it, and
 //! acknowledge each ([`acknowledge`]). The record's idempotency keys
@@ -32,96 +34,22 @@ use crate::metrics::ExpiryMetrics;
 use crate::schema::communication_records::dsl;
 use crate::settings::RecordsSettings;
 use crate::store::deliveries;
-use contracts::participant::{Retentions, RETENTIONS_ROUTE};
+use contracts::participant::Retentions;
 use contracts::retention::{ExpiryRound, RoundOutcome};
-use contracts::Client;
 use diesel::prelude::*;
 use domain::{Channel, Timestamp};
+use gdpr_participant::expiry::{kept, RetentionSource};
 use gdpr_participant::holds::Filter;
-use gdpr_participant::retention::{covered, Retain};
-use gdpr_participant::Reach;
 use service_kit::background::{Health, Shutdown};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::{write_transaction, AnyConnection, DatabaseError, DbPool};
-use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
 use uuid::Uuid;
 
-diesel::table! {
-    use diesel::sql_types::*;
-    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
-
-    expired_copies (delivery_id) {
-        delivery_id -> Uuid,
-        record_id -> Uuid,
-        idempotency_key -> Text,
-        external_id -> Nullable<Text>,
-        delivered_at -> UtcTimestamp,
-        expired_at -> UtcTimestamp,
-    }
-}
-
-/// A copy at the communication-history-manager of a record erased past its retention: the bank
-/// erases it there, then acknowledges it. Ids only.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ExpiredCopy {
-    /// The delivery that made it (what acknowledging it names).
-    pub delivery_id: Uuid,
-    /// The record it was made from, erased here.
-    pub record_id: Uuid,
-    /// The `Idempotency-Key` it was delivered with: how the manager finds it without its id.
-    pub idempotency_key: String,
-    /// The manager's own id for it, when its answer named one.
-    pub external_id: Option<String>,
-    #[schema(value_type = String, format = DateTime)]
-    pub delivered_at: Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    pub expired_at: Timestamp,
-}
-
-/// The oldest `limit` copies to erase at the manager, and how many there are in all.
-pub fn expired_copies(connection: &mut AnyConnection, limit: i64) -> QueryResult<(Vec<ExpiredCopy>, i64)> {
-    use expired_copies::dsl as copies;
-    type Row = (DbUuid, DbUuid, String, Option<String>, DbTimestamp, DbTimestamp);
-    let rows: Vec<Row> = copies::expired_copies
-        .order((copies::expired_at, copies::delivery_id))
-        .limit(limit)
-        .select((
-            copies::delivery_id,
-            copies::record_id,
-            copies::idempotency_key,
-            copies::external_id,
-            copies::delivered_at,
-            copies::expired_at,
-        ))
-        .load(connection)?;
-    let total = copies::expired_copies.count().get_result(connection)?;
-    let items = rows
-        .into_iter()
-        .map(|(delivery, record, key, external, delivered, expired)| {
-            Ok(ExpiredCopy {
-                delivery_id: delivery.0,
-                record_id: record.0,
-                idempotency_key: key,
-                external_id: external,
-                delivered_at: delivered.into_domain()?,
-                expired_at: expired.into_domain()?,
-            })
-        })
-        .collect::<QueryResult<_>>()?;
-    Ok((items, total))
-}
-
-/// The copy `delivery_id` made was erased at the manager: it is no longer listed. Whether it was.
-pub fn acknowledge(connection: &mut AnyConnection, delivery_id: Uuid) -> QueryResult<bool> {
-    use expired_copies::dsl as copies;
-    let removed = diesel::delete(copies::expired_copies.filter(copies::delivery_id.eq(DbUuid(delivery_id))))
-        .execute(connection)?;
-    Ok(removed > 0)
-}
+mod copies;
+pub use copies::{acknowledge, expired_copies, ExpiredCopy};
 
 /// How often a round runs.
 pub const EVERY: Duration = Duration::from_secs(300);
@@ -164,8 +92,9 @@ pub struct Expiry {
     pool: DbPool,
     retention_days: NonZeroU32,
     by_channel: Vec<(Channel, NonZeroU32)>,
-    /// `None`: no token set, so nothing ever expires (each round counted as skipped).
-    orchestrator: Option<Client>,
+    /// Asked before each batch; with no token set nothing ever expires (each round counted as
+    /// skipped).
+    orchestrator: RetentionSource,
     metrics: ExpiryMetrics,
     /// Where the walk stopped: the next round starts after it.
     cursor: Mutex<Option<(DbTimestamp, DbUuid)>>,
@@ -174,10 +103,11 @@ pub struct Expiry {
 impl Expiry {
     /// The expiry of `pool`'s records by `records`, its metrics in `registry`.
     pub fn new(pool: DbPool, records: &RecordsSettings, registry: &prometheus::Registry) -> anyhow::Result<Self> {
-        let http = service_kit::telemetry::http_client(Duration::from_secs(30))?;
-        let orchestrator = records
-            .orchestrator_token()
-            .map(|token| Client::new(http, records.orchestrator_url.clone()).with_token(token));
+        let orchestrator = RetentionSource::new(
+            &records.orchestrator_url,
+            &records.orchestrator_token,
+            "records.orchestrator_token",
+        )?;
         let mut by_channel: Vec<_> = records
             .retention_days_by_channel
             .iter()
@@ -209,19 +139,23 @@ impl Expiry {
         }
     }
 
-    /// One round at `now`: asks for the holds and rules, then erases up to [`BATCHES`] batches of
-    /// records past their retention that none covers.
+    /// One round at `now`: up to [`BATCHES`] batches of records past their retention, each after
+    /// asking for the holds and rules, erasing those none covers. A round that cannot ask before
+    /// its first batch is skipped; one that cannot ask later stops there (what it erased stands).
     pub async fn run_once(&self, now: Timestamp) -> Result<Round, ExpiryError> {
-        let Some(retentions) = self.retentions().await else {
-            self.metrics.skipped.inc();
-            self.note(now, RoundOutcome::Skipped, Round::default()).await?;
-            return Err(ExpiryError::Unasked);
-        };
         let conditions = self.expired_by(now);
         let mut round = Round::default();
-        for _ in 0..BATCHES {
+        for batch in 0..BATCHES {
+            let Some(retentions) = self.orchestrator.fetch().await else {
+                if batch > 0 {
+                    break;
+                }
+                self.metrics.skipped.inc();
+                self.note(now, RoundOutcome::Skipped, Round::default()).await?;
+                return Err(ExpiryError::Unasked);
+            };
             let after = *self.cursor.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let (retentions, conditions) = (retentions.clone(), conditions.clone());
+            let conditions = conditions.clone();
             let batch = self
                 .pool
                 .run(move |c| {
@@ -268,25 +202,6 @@ impl Expiry {
         self.pool
             .run(move |c| crate::retention::note_round(c, &last).map_err(ExpiryError::from))
             .await
-    }
-
-    /// The holds in force and the rules, or `None` (logged without identifiers).
-    async fn retentions(&self) -> Option<Retentions> {
-        let Some(client) = &self.orchestrator else {
-            tracing::warn!("records.orchestrator_token is not set: no record expires");
-            return None;
-        };
-        match client.get(RETENTIONS_ROUTE).send::<Retentions>().await {
-            Ok(retentions) => Some(retentions),
-            Err(error) => {
-                let status = error.status().map(|status| status.as_u16());
-                tracing::warn!(
-                    status,
-                    "gdpr-orchestrator could not be asked for the legal holds in force: no record expires this round"
-                );
-                None
-            }
-        }
     }
 
     /// Per channel with a retention of its own, and for every other channel, the time before
@@ -395,21 +310,7 @@ fn expire_batch(
         .flatten();
     let candidates: Vec<Uuid> = page.iter().map(|(id, _)| id.0).collect();
     // What a purge would keep of these: every hold's reach, window and interactions, every rule.
-    let nobody_elsewhere = BTreeSet::new();
-    let retain: Vec<Retain<'_>> = retentions
-        .holds
-        .iter()
-        .map(|hold| Retain {
-            reach: Reach {
-                subject: &hold.subject,
-                attributed_elsewhere: &nobody_elsewhere,
-            },
-            interactions: &hold.interaction_ids,
-            window: hold.window,
-            basis: hold.basis,
-        })
-        .collect();
-    let kept = covered::<Records>(connection, &retain, &retentions.rules, now, &candidates, reached, ruled)?.kept;
+    let kept = kept::<Records>(connection, retentions, now, &candidates, reached, ruled)?;
     let expire: Vec<DbUuid> = candidates
         .iter()
         .filter(|id| !kept.contains_key(id))
@@ -426,23 +327,9 @@ fn expire_batch(
     .returning(dsl::id)
     .get_results(c))?;
     let ids: Vec<Uuid> = erased.iter().map(|id| id.0).collect();
-    let copies = deliveries::copies_of(connection, &ids, now)?;
-    let noted: Vec<_> = copies
-        .iter()
-        .map(|copy| {
-            use expired_copies::dsl as c;
-            (
-                c::delivery_id.eq(DbUuid(copy.delivery.id)),
-                c::record_id.eq(DbUuid(copy.delivery.record_id)),
-                c::idempotency_key.eq(copy.delivery.idempotency_key.clone()),
-                c::external_id.eq(copy.delivery.external_id.clone()),
-                c::delivered_at.eq(DbTimestamp::from(copy.at)),
-                c::expired_at.eq(DbTimestamp::from(now)),
-            )
-        })
-        .collect();
-    gdpr_participant::insert_new!(connection, expired_copies::table, noted)?;
-    let delivered_copies = copies.len();
+    let delivered = deliveries::copies_of(connection, &ids, now)?;
+    copies::note(connection, &delivered, now)?;
+    let delivered_copies = delivered.len();
     deliveries::remove_of(connection, &erased)?;
     Ok(Batch {
         expired: count(erased.len()),

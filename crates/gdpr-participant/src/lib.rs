@@ -26,9 +26,12 @@
 //! row attributed to another customer. Those are left alone and counted (`leftOut`), so the DPO
 //! sees that a shared number or address reached someone else's data.
 
+pub mod expiry;
 pub mod holds;
 pub mod retention;
 pub mod signature;
+#[cfg(feature = "stand-in")]
+pub mod stand_in;
 pub mod suppression_key;
 
 pub use retention::{Kept, Purge, Retain};
