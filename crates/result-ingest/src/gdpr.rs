@@ -42,7 +42,7 @@ const AGENT_RESULTS: &str = "agentWebhookResults";
 
 // A hold is on the whole event, or on the agent in it.
 gdpr_participant::held_table!(
-    Events = inbox_events {
+    pub(crate) Events = inbox_events {
         hold: "event",
         time: event_time,
         interaction: conversation_id,
@@ -98,7 +98,7 @@ fn exported_agent(reach: &Reach<'_>) -> EventFilter {
 
 /// Results a request for the subject reaches, as a customer or as an agent: what a legal hold on
 /// the subject keeps, whole.
-fn reached(reach: &Reach<'_>) -> EventFilter {
+pub(crate) fn reached(reach: &Reach<'_>) -> EventFilter {
     Box::new(of_customer(reach).or(of_agent(reach)))
 }
 

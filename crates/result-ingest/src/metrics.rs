@@ -20,6 +20,12 @@ pub struct IngestMetrics {
     pub sweep_watermark_lag_seconds: IntGauge,
     /// Sweeps pending or running.
     pub sweeps_open: IntGauge,
+    /// Processed events erased past `ingest.retention_days` (dead ones:
+    /// `ccbridge_queue_dead_deleted_total{queue="ingest_inbox"}`).
+    pub expired: IntCounter,
+    /// Clean-up rounds (processed or dead events) that erased nothing more because
+    /// gdpr-orchestrator could not be asked for the legal holds in force.
+    pub expiry_skipped: IntCounter,
 }
 
 impl IngestMetrics {
@@ -67,7 +73,17 @@ impl IngestMetrics {
                 "How far the sweep's watermark is behind now",
             )?,
             sweeps_open: IntGauge::new("ccbridge_ingest_sweeps_open", "Sweeps pending or running")?,
+            expired: counter(
+                "ccbridge_ingest_expired_total",
+                "Processed inbox events erased past their retention (a legal hold or statutory rule keeps the rest)",
+            )?,
+            expiry_skipped: counter(
+                "ccbridge_ingest_expiry_skipped_total",
+                "Inbox clean-up rounds that erased nothing more: the legal holds in force could not be asked for",
+            )?,
         };
+        registry.register(Box::new(metrics.expired.clone()))?;
+        registry.register(Box::new(metrics.expiry_skipped.clone()))?;
         registry.register(Box::new(metrics.sweep_results.clone()))?;
         registry.register(Box::new(metrics.sweep_requests.clone()))?;
         registry.register(Box::new(metrics.sweep_watermark_lag_seconds.clone()))?;

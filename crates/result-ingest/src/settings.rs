@@ -55,6 +55,13 @@ pub struct IngestSettings {
     pub retention_days: NonZeroU32,
     /// Dead events (personal data no record holds) are erased this many days after they died.
     pub dead_retention_days: NonZeroU32,
+    /// gdpr-orchestrator, asked for the legal holds in force and the statutory rules before a
+    /// processed or dead event past its retention is erased (those they cover are kept).
+    pub orchestrator_url: Url,
+    /// This service's token there (its caller `result_ingest` holds `gdpr:retentions`). Empty:
+    /// nothing past its retention is erased (each round that finds some counted as skipped).
+    /// Never logged.
+    pub orchestrator_token: SecretString,
     /// A sibling's `Retry-After` is honoured up to this many seconds.
     pub max_retry_after_seconds: u64,
     /// Key of the HMAC that hashes forgotten subjects' identifiers in the suppression list.
@@ -103,6 +110,7 @@ impl IngestSettings {
             ("ingest.gateway_url", &self.gateway_url),
             ("ingest.pairing_url", &self.pairing_url),
             ("ingest.comm_history_url", &self.comm_history_url),
+            ("ingest.orchestrator_url", &self.orchestrator_url),
         ] {
             if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
                 problems.push(format!("{key}: must be an http(s) URL"));

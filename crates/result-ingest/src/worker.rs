@@ -3,26 +3,32 @@
 //! events (leased; `SKIP LOCKED` on PostgreSQL, so any number of replicas cooperate), settles them
 //! by their outcome under the queue policy (backoff with jitter, `ingest.retry_budget`, then a
 //! dead letter with its reason), erases dead letters after `ingest.dead_retention_days`, keeps
-//! the metrics (`ccbridge_queue_*{queue="ingest_inbox"}`) and the task's health. Tests call
+//! the metrics (`ccbridge_queue_*{queue="ingest_inbox"}`) and the task's health. Processed events
+//! past `ingest.retention_days` and dead ones past theirs are erased only once gdpr-orchestrator
+//! has said which legal holds and statutory rules are in force, asked before each chunk: what
+//! they cover is kept ([`gdpr_participant::expiry`]); when it cannot be asked nothing more goes
+//! that round (`ccbridge_ingest_expiry_skipped_total`). Tests call
 //! [`Worker::try_execute_task`] or [`Worker::drain`] at a time of their choosing.
 
-use crate::inbox::{self, InboxEvent, InboxQueue};
+use crate::gdpr::{reached, Events};
+use crate::inbox::{self, InboxEvent, InboxQueue, InboxStatus};
 use crate::metrics::IngestMetrics;
 use crate::settings::IngestSettings;
 use crate::siblings::{Failure, Siblings};
 use contracts::history::AssignedBy;
 use domain::{AgentOnRecord, CustomerId, InteractionId, NewCommunicationRecord, Timestamp};
+use gdpr_participant::expiry::{RetentionSource, SweepError, Walk};
 use service_kit::background::{Health, Shutdown};
-use service_kit::database::{DatabaseError, DbPool};
+use service_kit::database::DbPool;
 use service_kit::queue::{Claimed, Drained, Job, Outcome, Reason, Runner};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
 /// Processed events past retention are removed this many at a statement, at most
 /// `REMOVAL_CHUNKS` statements a housekeeping round (every 15 seconds: up to about 3,300 a second,
-/// far above any contact center's steady rate).
+/// far above any contact center's steady rate), the legal holds asked for before each.
 const REMOVAL_CHUNK: i64 = 1000;
 const REMOVAL_CHUNKS: usize = 50;
 
@@ -43,6 +49,12 @@ impl Worker {
         let job = InboxJob {
             siblings: Siblings::new(&settings)?,
             pool: pool.clone(),
+            retentions: RetentionSource::new(
+                &settings.orchestrator_url,
+                &settings.orchestrator_token,
+                "ingest.orchestrator_token",
+            )?,
+            processed: Walk::new(REMOVAL_CHUNK, REMOVAL_CHUNKS),
             settings,
             metrics,
         };
@@ -79,6 +91,10 @@ pub struct InboxJob {
     siblings: Siblings,
     settings: IngestSettings,
     metrics: Arc<IngestMetrics>,
+    /// Asked for the legal holds in force and the rules before events past retention go.
+    retentions: RetentionSource,
+    /// The walk of processed events past their retention.
+    processed: Walk<Events>,
 }
 
 enum Settled {
@@ -162,32 +178,52 @@ impl Job for InboxJob {
         outcomes
     }
 
-    /// Removes processed events past `ingest.retention_days` (the runner erases dead letters past
-    /// theirs and keeps the gauges).
+    /// Removes processed events past `ingest.retention_days` but those a legal hold or a
+    /// statutory rule covers (the runner erases dead letters past theirs, asking
+    /// [`Job::keep_dead`], and keeps the gauges).
     async fn housekeeping(&self, now: Timestamp) -> anyhow::Result<()> {
         let retention = Duration::from_secs(u64::from(self.settings.retention_days.get()) * 86_400);
         let before = Timestamp::from_offset_date_time(now.as_offset_date_time() - retention)
             .ok_or_else(|| anyhow::anyhow!("the retention reaches before year 1"))?;
-        // In chunks (each a select and a delete by id); a round removes at most REMOVAL_CHUNKS of
-        // them, so that it holds its connection briefly, and the next round goes on.
-        let removed = self
-            .pool
-            .run(move |c| {
-                let mut removed = 0;
-                for _ in 0..REMOVAL_CHUNKS {
-                    let chunk = inbox::remove_processed_before(c, before, REMOVAL_CHUNK)?;
-                    removed += chunk;
-                    if chunk < REMOVAL_CHUNK as usize {
-                        break;
-                    }
-                }
-                Ok::<_, DatabaseError>(removed)
-            })
-            .await?;
-        if removed > 0 {
-            tracing::info!(removed, "removed processed inbox events past retention");
+        let processed = InboxStatus::Processed;
+        let round = self
+            .processed
+            .round(
+                &self.pool,
+                &self.retentions,
+                now,
+                move |c, after, chunk| inbox::expired(c, processed, before, after, chunk),
+                reached,
+                move |c, ids| inbox::remove_expired(c, processed, ids, before),
+            )
+            .await;
+        let swept = match round {
+            Ok(swept) => swept,
+            Err(SweepError::Unasked { done }) => {
+                self.metrics.expiry_skipped.inc();
+                done
+            }
+            Err(SweepError::Database(error)) => return Err(error.into()),
+        };
+        self.metrics.expired.inc_by(swept.expired);
+        if swept.expired > 0 || swept.kept > 0 {
+            tracing::info!(
+                removed = swept.expired,
+                kept = swept.kept,
+                "removed processed inbox events past retention"
+            );
         }
         Ok(())
+    }
+
+    /// Of dead events past `ingest.dead_retention_days`, those a legal hold or a statutory rule
+    /// covers; `None` (counted as a skipped round) when the orchestrator cannot be asked.
+    async fn keep_dead(&self, ids: &[uuid::Uuid], now: Timestamp) -> anyhow::Result<Option<BTreeSet<uuid::Uuid>>> {
+        let kept = self.retentions.keep::<Events>(&self.pool, ids, now, reached).await?;
+        if kept.is_none() {
+            self.metrics.expiry_skipped.inc();
+        }
+        Ok(kept)
     }
 }
 

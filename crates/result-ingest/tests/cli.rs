@@ -114,6 +114,11 @@ fn counts_and_the_retry_budget_are_parsed_naming_their_key() {
         ("APP__INGEST__BATCH_SIZE", "0", "ingest.batch_size"),
         ("APP__INGEST__ACCEPT_BATCH_MAX", "0", "ingest.accept_batch_max"),
         ("APP__INGEST__DEAD_RETENTION_DAYS", "0", "ingest.dead_retention_days"),
+        (
+            "APP__INGEST__ORCHESTRATOR_URL",
+            "ftp://orchestrator",
+            "ingest.orchestrator_url",
+        ),
         ("APP__INGEST__RETRY_BUDGET", "soon", "ingest.retry_budget"),
         // The key it replaced is refused, not ignored for the default.
         (

@@ -27,7 +27,7 @@ pub use accept::{accept_batch, Acceptance, Accepted, Delivery};
 use lease::Settlement;
 
 pub use queue::{InboxEvent, InboxQueue};
-pub use retention::{remove_dead_before, remove_processed_before, replace_agent};
+pub use retention::{expired, remove_expired, replace_agent};
 pub use swept::{confirm, known_results, KnownResult, ResultIdentity};
 
 /// Where an event stands.

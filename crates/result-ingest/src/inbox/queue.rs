@@ -148,7 +148,25 @@ impl Storage for InboxQueue {
         })
     }
 
-    fn delete_dead_before(&self, connection: &mut AnyConnection, before: Timestamp, limit: i64) -> QueryResult<usize> {
-        super::remove_dead_before(connection, before, limit)
+    /// Dead events past `ingest.dead_retention_days`, for the job to keep those a legal hold or a
+    /// statutory rule covers (by `(accepted_at, id)`, [`super::expired`]).
+    fn expired_dead(
+        &self,
+        connection: &mut AnyConnection,
+        before: Timestamp,
+        after: Option<(Timestamp, Uuid)>,
+        limit: i64,
+    ) -> QueryResult<Option<Vec<(Timestamp, Uuid)>>> {
+        let after = after.map(|(at, id)| (DbTimestamp::from(at), DbUuid(id)));
+        super::expired(connection, InboxStatus::Dead, before, after, limit)?
+            .into_iter()
+            .map(|(at, id)| Ok((at.into_domain()?, id.0)))
+            .collect::<QueryResult<_>>()
+            .map(Some)
+    }
+
+    fn delete_dead(&self, connection: &mut AnyConnection, ids: &[Uuid], before: Timestamp) -> QueryResult<usize> {
+        let ids = ids.iter().map(|&id| DbUuid(id)).collect();
+        super::remove_expired(connection, InboxStatus::Dead, ids, before)
     }
 }

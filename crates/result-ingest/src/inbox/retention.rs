@@ -1,6 +1,8 @@
 //! What is erased: processed and dead events after their retention, an agent after a GDPR purge.
 
 use super::*;
+use gdpr_participant::expiry::Position;
+use gdpr_participant::holds::Filter;
 
 /// Replaces an event's agent for good (a purged GDPR forget of the agent): a random user id takes
 /// theirs, in the row and in the stored result, and the event stays redacted. Returns 1 when the
@@ -27,60 +29,76 @@ pub fn replace_agent(connection: &mut AnyConnection, id: Uuid) -> QueryResult<us
         .execute(connection)
 }
 
-/// Removes up to `chunk` events processed before `before`, oldest first; returns how many. An
-/// event is accepted before it is processed, so the bound on `accepted_at` changes nothing in
-/// what goes: with the order and the limit it lets the listing index `(status, accepted_at, id)`
-/// read just the chunk, where a plain `DELETE … WHERE processed_at < …` read every retained
-/// event (a sequential scan of the table on PostgreSQL). Each chunk is two short statements. An
-/// event a GDPR request holds, whole or its agent (a FORGET in grace, a RESTRICT, what a purge
-/// kept for a legal hold or a rule), is not removed, whatever its age: it is the request's (its
-/// purge erases it, an undo or a lift gives it back; [`crate::gdpr::expirable`]).
-pub fn remove_processed_before(connection: &mut AnyConnection, before: Timestamp, chunk: i64) -> QueryResult<usize> {
+/// Up to `chunk` events in `status` (processed or dead) past their retention: processed, or
+/// dead, before `before`, and no GDPR request holds them, whole or their agent (a FORGET in
+/// grace, a RESTRICT, what a purge kept for a legal hold or a rule: the request's, whatever their
+/// age; [`crate::gdpr::expirable`]). Oldest first by `(accepted_at, id)` after `after`, where
+/// the walk stopped, along the index `(status, accepted_at, id)`. A processed event was accepted
+/// before it was processed, so bounding `accepted_at` too changes nothing in what is found, and
+/// lets the index read just the chunk (a plain `… WHERE processed_at < …` read every kept event:
+/// a sequential scan of the table on PostgreSQL); dead events are few (an operator's to replay),
+/// so they are not bounded so. Pending: none.
+pub fn expired(
+    connection: &mut AnyConnection,
+    status: InboxStatus,
+    before: Timestamp,
+    after: Option<Position>,
+    chunk: i64,
+) -> QueryResult<Vec<Position>> {
     let before = DbTimestamp::from(before);
-    let oldest_processed: Vec<DbUuid> = dsl::inbox_events
-        .filter(status_is(InboxStatus::Processed))
+    let Some(ended) = ended_before(status, before) else {
+        return Ok(Vec::new());
+    };
+    let mut query = dsl::inbox_events
+        .filter(status_is(status))
         .filter(dsl::forgotten_by.is_null())
         .filter(crate::gdpr::expirable())
-        .filter(dsl::accepted_at.lt(before))
-        .filter(dsl::processed_at.lt(before))
-        .order(dsl::accepted_at)
-        .select(dsl::id)
+        .filter(ended)
+        .into_boxed();
+    if status == InboxStatus::Processed {
+        query = query.filter(dsl::accepted_at.lt(before));
+    }
+    if let Some((at, id)) = after {
+        query = query.filter(dsl::accepted_at.gt(at).or(dsl::accepted_at.eq(at).and(dsl::id.gt(id))));
+    }
+    query
+        .order((dsl::accepted_at, dsl::id))
+        .select((dsl::accepted_at, dsl::id))
         .limit(chunk)
-        .load(connection)?;
-    if oldest_processed.is_empty() {
+        .load(connection)
+}
+
+/// Removes those of `ids` ([`expired`]'s) that are still in `status`, past their retention at
+/// `before` and held by no GDPR request (checked again as they go); answers how many.
+pub fn remove_expired(
+    connection: &mut AnyConnection,
+    status: InboxStatus,
+    ids: Vec<DbUuid>,
+    before: Timestamp,
+) -> QueryResult<usize> {
+    let Some(ended) = ended_before(status, DbTimestamp::from(before)) else {
+        return Ok(0);
+    };
+    if ids.is_empty() {
         return Ok(0);
     }
     diesel::delete(
         dsl::inbox_events
-            .filter(dsl::id.eq_any(&oldest_processed))
-            .filter(dsl::status.eq(InboxStatus::Processed.as_str()))
+            .filter(dsl::id.eq_any(ids))
+            .filter(dsl::status.eq(status.as_str()))
             .filter(dsl::forgotten_by.is_null())
-            .filter(crate::gdpr::expirable()),
+            .filter(crate::gdpr::expirable())
+            .filter(ended),
     )
     .execute(connection)
 }
 
-/// Erases up to `chunk` dead events that died before `before` (`ingest.dead_retention_days`):
-/// their results are personal data kept no longer than the retention says. Returns how many. One
-/// a GDPR request holds or kept is the request's, as in [`remove_processed_before`].
-pub fn remove_dead_before(connection: &mut AnyConnection, before: Timestamp, chunk: i64) -> QueryResult<usize> {
-    let expired: Vec<DbUuid> = dsl::inbox_events
-        .filter(status_is(InboxStatus::Dead))
-        .filter(dsl::forgotten_by.is_null())
-        .filter(crate::gdpr::expirable())
-        .filter(dsl::dead_at.lt(DbTimestamp::from(before)))
-        .select(dsl::id)
-        .limit(chunk)
-        .load(connection)?;
-    if expired.is_empty() {
-        return Ok(0);
+/// Events in `status` that were processed, or died, before `before`; `None` for pending ones
+/// (they have no retention).
+fn ended_before(status: InboxStatus, before: DbTimestamp) -> Option<Filter<inbox_events::table>> {
+    match status {
+        InboxStatus::Pending => None,
+        InboxStatus::Processed => Some(Box::new(dsl::processed_at.assume_not_null().lt(before))),
+        InboxStatus::Dead => Some(Box::new(dsl::dead_at.assume_not_null().lt(before))),
     }
-    diesel::delete(
-        dsl::inbox_events
-            .filter(dsl::id.eq_any(&expired))
-            .filter(dsl::status.eq(InboxStatus::Dead.as_str()))
-            .filter(dsl::forgotten_by.is_null())
-            .filter(crate::gdpr::expirable()),
-    )
-    .execute(connection)
 }

@@ -4,7 +4,7 @@
 //! marker on the event, and the clean-up must still leave it (and its hold notes) alone.
 
 use crate::helpers::{pipeline, Pipeline};
-use crate::legal_holds::{call, result_of, IN_2026};
+use crate::legal_holds::call;
 use diesel::prelude::*;
 use domain::Timestamp;
 use result_ingest::inbox;
@@ -30,14 +30,7 @@ async fn on_the_agent(p: &Pipeline, action: &str) -> (Uuid, Value) {
 
 /// Two results of the agent, delivered and processed; answers their conversations.
 async fn two_processed(p: &Pipeline) -> [String; 2] {
-    let conversations = [(); 2].map(|()| Uuid::new_v4().to_string());
-    for conversation in &conversations {
-        assert_eq!(
-            p.deliver(&result_of(conversation, IN_2026)).await.status().as_u16(),
-            202
-        );
-    }
-    p.drain(10).await;
+    let conversations = crate::expiry::two_delivered(p).await;
     assert!(p.events("pending").await.is_empty(), "processed");
     assert!(p.events("dead").await.is_empty(), "processed");
     conversations
@@ -51,7 +44,14 @@ async fn cleaned_up(p: &Pipeline) -> Vec<String> {
     p.ingest
         .pool()
         .run(move |c| {
-            while inbox::remove_processed_before(c, a_day_later, 100)? > 0 {}
+            let processed = inbox::InboxStatus::Processed;
+            loop {
+                let page = inbox::expired(c, processed, a_day_later, None, 100)?;
+                let ids = page.into_iter().map(|(_, id)| id).collect();
+                if inbox::remove_expired(c, processed, ids, a_day_later)? == 0 {
+                    break;
+                }
+            }
             let left: Vec<DbUuid> = dsl::inbox_events.select(dsl::conversation_id).load(c)?;
             Ok::<_, DatabaseError>(left.into_iter().map(|id| id.0.to_string()).collect())
         })

@@ -370,11 +370,6 @@ async fn a_late_pairing_in_the_outbox_workers_hands_at_the_forget_leaves_no_copy
 /// `ingest.dead_retention_days` leaves it, and an undo in the grace window gives it back as it was.
 #[tokio::test]
 async fn retention_leaves_what_a_forget_holds_so_an_undo_gives_it_back() {
-    use diesel::prelude::*;
-    use result_ingest::schema::inbox_events::dsl;
-    use service_kit::database::sql_types::DbTimestamp;
-    use service_kit::database::DatabaseError;
-
     let p = crate::helpers::pipeline_with(&[("ingest.retry_budget", "1 attempt")], None).await;
     p.sim.set_faults(genesys_sim::Faults {
         outage_seconds: Some(3600),
@@ -387,19 +382,7 @@ async fn retention_leaves_what_a_forget_holds_so_an_undo_gives_it_back() {
     let dead = p.events("dead").await;
     assert_eq!(dead.len(), 1);
     // It died long ago, and a FORGET of its caller holds it.
-    let long_ago = DbTimestamp::from(
-        Timestamp::from_offset_date_time(Timestamp::now().as_offset_date_time() - time::Duration::days(400)).unwrap(),
-    );
-    p.ingest
-        .pool()
-        .run(move |c| {
-            diesel::update(dsl::inbox_events)
-                .set(dsl::dead_at.eq(Some(long_ago)))
-                .execute(c)
-                .map_err(DatabaseError::from)
-        })
-        .await
-        .unwrap();
+    crate::expiry::all_died_days_ago(&p, 400).await;
     let (request, subject) = (Uuid::now_v7(), json!({ "phoneNumbers": ["+420601123456"] }));
     participant(&p.ingest, request, "forget", &subject).await;
     assert!(p.events("dead").await.is_empty(), "held: not listed");

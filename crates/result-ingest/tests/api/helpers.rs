@@ -1,4 +1,6 @@
+use contracts::participant::Retentions;
 use domain::Timestamp;
+use gdpr_participant::stand_in::Orchestrator;
 use genesys_sim::SimState;
 use result_ingest::sweep::Sweeper;
 use result_ingest::worker::Worker;
@@ -55,7 +57,13 @@ pub struct Pipeline {
     pub sweeper_metrics: prometheus::Registry,
     /// interaction-pairing's outbox, driven by hand.
     pub outbox: Outbox,
+    /// gdpr-orchestrator's retentions route, a stand-in result-ingest asks before anything past
+    /// its retention goes: no legal hold in force until a test says otherwise.
+    pub orchestrator: Orchestrator,
 }
+
+/// result-ingest's token at the stand-in orchestrator.
+pub const ORCHESTRATOR_TOKEN: &str = "result-ingest-at-the-orchestrator-0123";
 
 /// interaction-pairing's outbox runner, driven by hand.
 pub struct Outbox(interaction_pairing::worker::OutboxRunner);
@@ -155,7 +163,14 @@ async fn start_pipeline(
     trigger: bool,
 ) -> Pipeline {
     capture_logs();
-    let mut builder = StackBuilder::new(services()).set_all(Service::Ingest, ingest_overrides.iter().copied());
+    let orchestrator = Orchestrator::start(ORCHESTRATOR_TOKEN, Some(Retentions::default())).unwrap();
+    let asking = [
+        ("ingest.orchestrator_url", orchestrator.url.to_string()),
+        ("ingest.orchestrator_token", ORCHESTRATOR_TOKEN.to_owned()),
+    ];
+    let mut builder = StackBuilder::new(services())
+        .set_all(Service::Ingest, asking)
+        .set_all(Service::Ingest, ingest_overrides.iter().copied());
     if trigger {
         builder = builder.trigger();
     }
@@ -186,6 +201,7 @@ async fn start_pipeline(
         sweeper,
         sweeper_metrics,
         outbox,
+        orchestrator,
     }
 }
 

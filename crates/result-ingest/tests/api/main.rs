@@ -7,6 +7,7 @@ mod clean_up;
 mod crash;
 mod delivery;
 mod erasure;
+mod expiry;
 mod forget_race;
 mod genesys_setup;
 mod helpers;

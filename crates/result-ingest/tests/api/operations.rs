@@ -190,7 +190,12 @@ async fn housekeeping_gauges_the_queue_and_removes_processed_events_past_retenti
     let removed = p
         .ingest
         .pool()
-        .run(|c| inbox::remove_processed_before(c, Timestamp::now(), 1).map_err(DatabaseError::from))
+        .run(|c| {
+            let processed = inbox::InboxStatus::Processed;
+            let oldest = inbox::expired(c, processed, Timestamp::now(), None, 1)?;
+            let ids = oldest.into_iter().map(|(_, id)| id).collect();
+            inbox::remove_expired(c, processed, ids, Timestamp::now()).map_err(DatabaseError::from)
+        })
         .await
         .unwrap();
     assert_eq!(removed, 1);
