@@ -32,14 +32,14 @@ const PENDING_ASSIGNMENTS: &str = "pendingAssignments";
 // stores a customer handle, so a legal hold on a phone number or an e-mail address keeps none
 // (only its customer ids and the interactions it names or links do).
 gdpr_participant::held_table!(
-    PairingRows = interaction_customers {
+    pub(crate) PairingRows = interaction_customers {
         hold: "pairing",
         time: paired_at,
         interaction: interaction_id
     }
 );
 gdpr_participant::held_table!(
-    OutboxRows = pairing_outbox {
+    pub(crate) OutboxRows = pairing_outbox {
         hold: "assignment",
         time: created_at,
         interaction: interaction_id
@@ -47,12 +47,12 @@ gdpr_participant::held_table!(
 );
 
 /// The subject's pairings, hidden ones too.
-fn of_customer(reach: &Reach<'_>) -> Filter<interaction_customers::table> {
+pub(crate) fn of_customer(reach: &Reach<'_>) -> Filter<interaction_customers::table> {
     Box::new(interaction_customers::customer_id.eq_any(reach.customers()))
 }
 
 /// The subject's undelivered assignments, hidden ones too.
-fn assignments_of(reach: &Reach<'_>) -> Filter<pairing_outbox::table> {
+pub(crate) fn assignments_of(reach: &Reach<'_>) -> Filter<pairing_outbox::table> {
     Box::new(pairing_outbox::customer_id.eq_any(reach.customers()))
 }
 

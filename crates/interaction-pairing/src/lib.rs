@@ -2,6 +2,7 @@
 //! agent handles it; result-ingest later asks, to put the customer on the communication record.
 
 pub mod gdpr;
+pub mod metrics;
 pub mod outbox;
 pub mod routes;
 pub mod schema;

@@ -7,7 +7,7 @@ use crate::schema::pairing_outbox::{self, dsl};
 use diesel::prelude::*;
 use domain::{SupportInteraction, Timestamp};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
-use service_kit::database::{write_transaction, AnyConnection};
+use service_kit::database::AnyConnection;
 use service_kit::queue::{settle_each, Claim, Claimed, Depth, Page, Settle, Settlement, Status, Storage, Summary};
 use std::num::NonZeroU32;
 use uuid::Uuid;
@@ -315,19 +315,58 @@ impl Storage for PairingOutbox {
         })
     }
 
-    fn delete_dead_before(&self, connection: &mut AnyConnection, before: Timestamp, limit: i64) -> QueryResult<usize> {
-        write_transaction(connection, |c| {
-            let expired: Vec<DbUuid> = dsl::pairing_outbox
+    /// Dead letters past `pairing.dead_retention_days`, for the job to keep those a legal hold
+    /// covers, by `(dead_at, id)` (the index `pairing_outbox_dead`).
+    fn expired_dead(
+        &self,
+        connection: &mut AnyConnection,
+        before: Timestamp,
+        after: Option<(Timestamp, Uuid)>,
+        limit: i64,
+    ) -> QueryResult<Option<Vec<(Timestamp, Uuid)>>> {
+        expired_dead(connection, before, after, limit).map(Some)
+    }
+
+    fn delete_dead(&self, connection: &mut AnyConnection, ids: &[Uuid], before: Timestamp) -> QueryResult<usize> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<DbUuid> = ids.iter().map(|&id| DbUuid(id)).collect();
+        diesel::delete(
+            dsl::pairing_outbox
+                .filter(dsl::id.eq_any(ids))
                 .filter(dsl::dead_at.lt(DbTimestamp::from(before)))
                 .filter(dsl::forgotten_by.is_null())
-                .filter(crate::gdpr::expirable_assignments())
-                .order(dsl::dead_at)
-                .limit(limit)
-                .select(dsl::id)
-                .load(c)?;
-            diesel::delete(dsl::pairing_outbox.filter(dsl::id.eq_any(expired))).execute(c)
-        })
+                .filter(crate::gdpr::expirable_assignments()),
+        )
+        .execute(connection)
     }
+}
+
+/// Dead letters that died before `before`, none a GDPR request holds, oldest first by
+/// `(dead_at, id)` after `after`.
+fn expired_dead(
+    connection: &mut AnyConnection,
+    before: Timestamp,
+    after: Option<(Timestamp, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<(Timestamp, Uuid)>> {
+    let dead_at = dsl::dead_at.assume_not_null();
+    let mut query = dsl::pairing_outbox
+        .filter(dead_at.lt(DbTimestamp::from(before)))
+        .filter(dsl::forgotten_by.is_null())
+        .filter(crate::gdpr::expirable_assignments())
+        .into_boxed();
+    if let Some((at, id)) = after {
+        let (at, id) = (DbTimestamp::from(at), DbUuid(id));
+        query = query.filter(dead_at.gt(at).or(dead_at.eq(at).and(dsl::id.gt(id))));
+    }
+    let rows: Vec<(DbTimestamp, DbUuid)> = query
+        .order((dead_at, dsl::id))
+        .select((dead_at, dsl::id))
+        .limit(limit)
+        .load(connection)?;
+    rows.into_iter().map(|(at, id)| Ok((at.into_domain()?, id.0))).collect()
 }
 
 /// How many of these entries a worker may be delivering at `now`: claimed (an attempt counted)

@@ -1,5 +1,6 @@
-//! `[pairing]`: where late pairings go, how the outbox is worked, the key of erased pairs and how
-//! long removed pairings are kept. The outbox's queue keys (`batch_size`, `poll_interval_ms`,
+//! `[pairing]`: where late pairings go, how the outbox is worked, the key of erased pairs, how
+//! long pairings (current and removed) are kept, and where the legal holds that keep them longer
+//! are asked for. The outbox's queue keys (`batch_size`, `poll_interval_ms`,
 //! `lease_seconds`, `backoff_min_ms`, `backoff_max_ms`, `retry_budget`, `dead_retention_days`)
 //! are read by [`service_kit::queue::Policy::read`].
 
@@ -22,7 +23,23 @@ pub struct OutboxSettings {
     /// Days a removed pairing (who removed it, when and why) is kept before housekeeping deletes
     /// it: 1 to 3650.
     pub removed_retention_days: NonZeroU32,
+    /// Days a current pairing is kept after it was made, then housekeeping deletes it (unless a
+    /// legal hold or a GDPR request keeps it): [`MIN_RETENTION_DAYS`] to 36500.
+    pub retention_days: NonZeroU32,
+    /// gdpr-orchestrator, asked for the legal holds in force before a pairing, a removed
+    /// pairing or a dead letter past its retention is deleted (what a hold covers is kept).
+    pub orchestrator_url: Url,
+    /// This service's token there (its caller `interaction_pairing` holds `gdpr:retentions`).
+    /// Empty: nothing past its retention is deleted (each round that finds some counted as
+    /// skipped). Never logged.
+    pub orchestrator_token: SecretString,
 }
+
+/// The shortest retention of a current pairing: result-ingest attributes a result by its
+/// interaction's pairing as long as the result may still arrive (a sweep reaches back
+/// `ingest.retention_days`, 7 by default; a dead event may be replayed within
+/// `ingest.dead_retention_days`, 30), so a pairing must outlive both.
+pub const MIN_RETENTION_DAYS: u32 = 30;
 
 impl OutboxSettings {
     pub fn validate(&self) -> Result<(), Vec<String>> {
@@ -43,6 +60,14 @@ impl OutboxSettings {
         }
         if self.removed_retention_days.get() > 3650 {
             problems.push("pairing.removed_retention_days: must be 1 to 3650".to_owned());
+        }
+        if !(MIN_RETENTION_DAYS..=36_500).contains(&self.retention_days.get()) {
+            problems.push(format!(
+                "pairing.retention_days: must be {MIN_RETENTION_DAYS} to 36500 (a pairing must outlive the results that still need it)"
+            ));
+        }
+        if !matches!(self.orchestrator_url.scheme(), "http" | "https") || self.orchestrator_url.cannot_be_a_base() {
+            problems.push("pairing.orchestrator_url: must be an http(s) URL".to_owned());
         }
         if problems.is_empty() {
             Ok(())

@@ -5,6 +5,8 @@ use crate::schema::interaction_customers::{self, dsl};
 use crate::suppression::PairingKey;
 use diesel::prelude::*;
 use domain::{CustomerId, InteractionId, SupportInteraction, Timestamp};
+use gdpr_participant::expiry::Position;
+use gdpr_participant::holds::Filter;
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::{write_transaction, AnyConnection};
 use std::collections::BTreeMap;
@@ -344,21 +346,113 @@ pub fn find_held(connection: &mut AnyConnection, interaction_ids: &[InteractionI
     Ok(held)
 }
 
-/// Deletes up to `batch` removed pairings removed before `cutoff` (the oldest first); returns
-/// how many went. A removal a GDPR request holds (a FORGET in grace, a RESTRICT) or a purge kept
-/// for a legal hold is left to that request (its purge deletes it, an undo or a lift frees it).
-pub fn delete_expired_removals(connection: &mut AnyConnection, cutoff: Timestamp, batch: i64) -> QueryResult<usize> {
-    write_transaction(connection, |connection| {
-        let expired: Vec<DbUuid> = dsl::interaction_customers
-            .filter(dsl::removed_at.lt(DbTimestamp::from(cutoff)))
-            .filter(dsl::forgotten_by.is_null())
-            .filter(crate::gdpr::expirable_pairings())
-            .order(dsl::removed_at)
+/// Which pairings a retention is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairingState {
+    /// Current pairings, by when they were made (`pairing.retention_days`).
+    Current,
+    /// Removed pairings, by when they were removed (`pairing.removed_retention_days`).
+    Removed,
+}
+
+impl PairingState {
+    /// The metrics' label.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Current => "current",
+            Self::Removed => "removed",
+        }
+    }
+
+    /// The time the retention counts from, and the pairings it is about.
+    fn since(self) -> (Filter<interaction_customers::table>, ExpiryColumn) {
+        match self {
+            Self::Current => (Box::new(dsl::removed_at.is_null()), ExpiryColumn::Paired),
+            Self::Removed => (Box::new(dsl::removed_at.is_not_null()), ExpiryColumn::Removed),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum ExpiryColumn {
+    Paired,
+    Removed,
+}
+
+impl ExpiryColumn {
+    fn before(self, cutoff: DbTimestamp) -> Filter<interaction_customers::table> {
+        match self {
+            Self::Paired => Box::new(dsl::paired_at.lt(cutoff)),
+            Self::Removed => Box::new(dsl::removed_at.assume_not_null().lt(cutoff)),
+        }
+    }
+}
+
+/// Up to `batch` pairings in `state` past their retention at `cutoff` (made, or removed, before
+/// it) that no GDPR request holds (a FORGET in grace, a RESTRICT, a purge's keeping for a legal
+/// hold: the request's, whatever their age), oldest first by (that time, id) after `after`: the
+/// partial indexes `interaction_customers_paired_at` and `interaction_customers_removed_at` read
+/// just the batch.
+pub fn expired(
+    connection: &mut AnyConnection,
+    state: PairingState,
+    cutoff: Timestamp,
+    after: Option<Position>,
+    batch: i64,
+) -> QueryResult<Vec<Position>> {
+    let (which, column) = state.since();
+    let cutoff = DbTimestamp::from(cutoff);
+    let mut query = dsl::interaction_customers
+        .filter(which)
+        .filter(column.before(cutoff))
+        .filter(dsl::forgotten_by.is_null())
+        .filter(crate::gdpr::expirable_pairings())
+        .into_boxed();
+    match (column, after) {
+        (_, None) => {}
+        (ExpiryColumn::Paired, Some((at, id))) => {
+            query = query.filter(dsl::paired_at.gt(at).or(dsl::paired_at.eq(at).and(dsl::id.gt(id))));
+        }
+        (ExpiryColumn::Removed, Some((at, id))) => {
+            let removed_at = dsl::removed_at.assume_not_null();
+            query = query.filter(removed_at.gt(at).or(removed_at.eq(at).and(dsl::id.gt(id))));
+        }
+    }
+    match column {
+        ExpiryColumn::Paired => query
+            .order((dsl::paired_at, dsl::id))
+            .select((dsl::paired_at, dsl::id))
             .limit(batch)
-            .select(dsl::id)
-            .load(connection)?;
-        diesel::delete(dsl::interaction_customers.filter(dsl::id.eq_any(expired))).execute(connection)
-    })
+            .load(connection),
+        ExpiryColumn::Removed => query
+            .order((dsl::removed_at, dsl::id))
+            .select((dsl::removed_at.assume_not_null(), dsl::id))
+            .limit(batch)
+            .load(connection),
+    }
+}
+
+/// Deletes those of `ids` ([`expired`]'s) still in `state`, past their retention at `cutoff` and
+/// held by no GDPR request (checked again as they go); answers how many went.
+pub fn delete_expired(
+    connection: &mut AnyConnection,
+    state: PairingState,
+    ids: Vec<DbUuid>,
+    cutoff: Timestamp,
+) -> QueryResult<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let (which, column) = state.since();
+    diesel::delete(
+        dsl::interaction_customers
+            .filter(dsl::id.eq_any(ids))
+            .filter(which)
+            .filter(column.before(DbTimestamp::from(cutoff)))
+            .filter(dsl::forgotten_by.is_null())
+            .filter(crate::gdpr::expirable_pairings()),
+    )
+    .execute(connection)
 }
 
 /// Current pairings stored (one per customer of an interaction; removed ones not counted).

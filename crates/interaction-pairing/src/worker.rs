@@ -10,20 +10,27 @@
 //! dead letter at once, the status its reason. An operator retries dead letters
 //! (`/pairing-outbox`) once the cause is fixed.
 
+use crate::gdpr::{assignments_of, of_customer, OutboxRows, PairingRows};
+use crate::metrics::PairingMetrics;
 use crate::outbox::{Action, Entry, PairingOutbox};
 use crate::settings::OutboxSettings;
+use crate::store::PairingState;
 use contracts::history::{AssignedBy, Assignment, Updated, Withdrawal};
 use contracts::{Client, ClientError};
 use domain::{BoundedText, Timestamp};
-use service_kit::database::{DatabaseError, DbPool};
+use gdpr_participant::expiry::{RetentionSource, SweepError, Walk};
+use service_kit::database::DbPool;
 use service_kit::queue::{retry_after, Claimed, Job, Outcome, Policy, Reason, Runner};
+use std::collections::BTreeSet;
 use std::time::Duration;
+use uuid::Uuid;
 
 /// The outbox's runner.
 pub type OutboxRunner = Runner<OutboxJob, PairingOutbox>;
 
-/// Removed pairings past their retention are deleted this many at a statement, at most
-/// `REMOVAL_CHUNKS` statements a housekeeping round.
+/// Pairings past their retention (current or removed) are deleted this many at a statement, at
+/// most `REMOVAL_CHUNKS` statements a housekeeping round each, the legal holds asked for before
+/// each.
 const REMOVAL_CHUNK: i64 = 500;
 const REMOVAL_CHUNKS: usize = 20;
 
@@ -32,16 +39,71 @@ pub struct OutboxJob {
     /// comm-history-writer, with interaction-pairing's token there.
     writer: Client,
     removed_retention: time::Duration,
+    retention: time::Duration,
+    /// Asked for the legal holds in force before anything past its retention goes.
+    retentions: RetentionSource,
+    current: Walk<PairingRows>,
+    removed: Walk<PairingRows>,
+    metrics: PairingMetrics,
 }
 
 impl OutboxJob {
-    pub fn new(pool: DbPool, settings: &OutboxSettings) -> anyhow::Result<Self> {
+    /// The job, its metrics in `registry`.
+    pub fn new(pool: DbPool, settings: &OutboxSettings, registry: &prometheus::Registry) -> anyhow::Result<Self> {
         let http = service_kit::telemetry::http_client(Duration::from_millis(settings.request_timeout_ms.get()))?;
         Ok(Self {
             pool,
             writer: Client::new(http, settings.comm_history_url.clone()).with_token(settings.internal_token.clone()),
             removed_retention: time::Duration::days(i64::from(settings.removed_retention_days.get())),
+            retention: time::Duration::days(i64::from(settings.retention_days.get())),
+            retentions: RetentionSource::new(
+                &settings.orchestrator_url,
+                &settings.orchestrator_token,
+                "pairing.orchestrator_token",
+            )?,
+            current: Walk::new(REMOVAL_CHUNK, REMOVAL_CHUNKS),
+            removed: Walk::new(REMOVAL_CHUNK, REMOVAL_CHUNKS),
+            metrics: PairingMetrics::register(registry)?,
         })
+    }
+
+    /// Deletes the pairings in `state` past `retention` at `now` but those a legal hold covers;
+    /// answers whether the orchestrator could be asked whenever it had to be.
+    async fn expire(&self, state: PairingState, retention: time::Duration, now: Timestamp) -> anyhow::Result<bool> {
+        let cutoff = Timestamp::from_offset_date_time(now.as_offset_date_time() - retention)
+            .ok_or_else(|| anyhow::anyhow!("the retention cutoff falls before year 1"))?;
+        let walk = match state {
+            PairingState::Current => &self.current,
+            PairingState::Removed => &self.removed,
+        };
+        let round = walk
+            .round(
+                &self.pool,
+                &self.retentions,
+                now,
+                move |c, after, batch| crate::store::expired(c, state, cutoff, after, batch),
+                of_customer,
+                move |c, ids| crate::store::delete_expired(c, state, ids, cutoff),
+            )
+            .await;
+        let (swept, asked) = match round {
+            Ok(swept) => (swept, true),
+            Err(SweepError::Unasked { done }) => (done, false),
+            Err(SweepError::Database(error)) => return Err(error.into()),
+        };
+        self.metrics
+            .expired
+            .with_label_values(&[state.as_str()])
+            .inc_by(swept.expired);
+        if swept.expired > 0 || swept.kept > 0 {
+            tracing::info!(
+                state = state.as_str(),
+                deleted = swept.expired,
+                kept = swept.kept,
+                "pairings past their retention deleted"
+            );
+        }
+        Ok(asked)
     }
 }
 
@@ -118,26 +180,30 @@ impl Job for OutboxJob {
         })
     }
 
-    /// Deletes the pairings removed more than `pairing.removed_retention_days` before `now`, a
-    /// batch at a time.
+    /// Deletes the pairings past their retention (current ones `pairing.retention_days` after
+    /// they were made, removed ones `pairing.removed_retention_days` after their removal), a batch
+    /// at a time, but those a legal hold keeps (or a GDPR request holds).
     async fn housekeeping(&self, now: Timestamp) -> anyhow::Result<()> {
-        let cutoff = Timestamp::from_offset_date_time(now.as_offset_date_time() - self.removed_retention)
-            .ok_or_else(|| anyhow::anyhow!("the retention cutoff falls before year 1"))?;
-        for _ in 0..REMOVAL_CHUNKS {
-            let deleted = self
-                .pool
-                .run(move |c| {
-                    crate::store::delete_expired_removals(c, cutoff, REMOVAL_CHUNK).map_err(DatabaseError::from)
-                })
-                .await?;
-            if deleted > 0 {
-                tracing::info!(deleted, "removed pairings past their retention deleted");
-            }
-            if i64::try_from(deleted).unwrap_or(i64::MAX) < REMOVAL_CHUNK {
-                break;
-            }
+        // A round that could not ask for the holds stops there, counted once.
+        let asked = self.expire(PairingState::Removed, self.removed_retention, now).await?
+            && self.expire(PairingState::Current, self.retention, now).await?;
+        if !asked {
+            self.metrics.expiry_skipped.inc();
         }
         Ok(())
+    }
+
+    /// Of the outbox's dead letters past `pairing.dead_retention_days`, those a legal hold covers;
+    /// `None` (counted as a skipped round) when the orchestrator cannot be asked.
+    async fn keep_dead(&self, ids: &[Uuid], now: Timestamp) -> anyhow::Result<Option<BTreeSet<Uuid>>> {
+        let kept = self
+            .retentions
+            .keep::<OutboxRows>(&self.pool, ids, now, assignments_of)
+            .await?;
+        if kept.is_none() {
+            self.metrics.expiry_skipped.inc();
+        }
+        Ok(kept)
     }
 }
 
@@ -152,7 +218,7 @@ pub fn runner(
     let policy = Policy::read(settings, "pairing")?;
     Runner::new(
         pool.clone(),
-        OutboxJob::new(pool, &outbox)?,
+        OutboxJob::new(pool, &outbox, registry)?,
         PairingOutbox,
         policy,
         registry,

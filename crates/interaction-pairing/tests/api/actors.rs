@@ -13,6 +13,16 @@ const ORCHESTRATOR: &str = "gdpr_orchestrator";
 
 /// BOFE as a delegating caller (as the console is): it names the person it acts for.
 pub(crate) async fn spawn_delegating_app() -> TestApp {
+    spawn_delegating_app_with(&[]).await
+}
+
+/// [`spawn_delegating_app`] with settings of the test's own.
+pub(crate) async fn spawn_delegating_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let mut overrides = vec![
+        ("pairing.outbox_worker_enabled", "false"),
+        ("auth.callers.bofe.delegates", "true"),
+    ];
+    overrides.extend_from_slice(extra);
     test_support::spawn_app_with(
         &interaction_pairing::SERVICE,
         &[
@@ -20,10 +30,7 @@ pub(crate) async fn spawn_delegating_app() -> TestApp {
             (INTERNAL, &["pairing:read"]),
             (ORCHESTRATOR, &["gdpr:participant"]),
         ],
-        &[
-            ("pairing.outbox_worker_enabled", "false"),
-            ("auth.callers.bofe.delegates", "true"),
-        ],
+        &overrides,
     )
     .await
 }

@@ -5,6 +5,7 @@
 mod actors;
 mod bad_input;
 mod erasure;
+mod expiry;
 mod helpers;
 mod legal_holds;
 mod lookups;

@@ -3,9 +3,11 @@
 //! without personal data and retry one or all (`/pairing-outbox`); a claim whose worker died is
 //! claimed again when its lease ends. Time moves by `drain(now)`, never by sleeping.
 
+use crate::expiry;
 use crate::helpers::{example, queued, BOFE};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use domain::Timestamp;
+use gdpr_participant::stand_in::Orchestrator;
 use interaction_pairing::outbox::PairingOutbox;
 use interaction_pairing::worker::{runner, OutboxRunner};
 use serde_json::{json, Value};
@@ -64,8 +66,16 @@ impl Writer {
     }
 }
 
+/// The app, asking a stand-in orchestrator that knows no legal hold.
 async fn spawn(writer: &Writer, budget: &str) -> TestApp {
-    spawn_with(writer, budget, &[]).await
+    spawn_asking(writer, budget, &expiry::orchestrator(expiry::nothing_kept())).await
+}
+
+/// The app, asking `orchestrator` for the legal holds in force.
+async fn spawn_asking(writer: &Writer, budget: &str, orchestrator: &Orchestrator) -> TestApp {
+    let asking = expiry::asking(orchestrator);
+    let settings: Vec<(&str, &str)> = asking.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    spawn_with(writer, budget, &settings).await
 }
 
 async fn spawn_with(writer: &Writer, budget: &str, extra: &[(&str, &str)]) -> TestApp {
@@ -253,6 +263,41 @@ async fn an_outage_is_retried_until_the_time_budget_has_passed_then_dead() {
     runner.drain(later(31 * 86_400)).await.unwrap();
     assert_eq!(queued(&app).await, 0);
     assert_eq!(runner.metrics().dead_deleted.get(), 1);
+}
+
+/// A legal hold placed without a FORGET keeps the dead letters it covers past their retention
+/// (the runner asks the job which to keep); the others go; none goes while the orchestrator
+/// cannot be asked.
+#[tokio::test]
+async fn a_dead_letter_a_legal_hold_covers_outlives_its_retention_and_one_not_covered_goes() {
+    let writer = Writer::start(422);
+    let orchestrator = expiry::orchestrator(None);
+    let app = spawn_asking(&writer, "1 hours", &orchestrator).await;
+    let registry = prometheus::Registry::new();
+    let runner = runner(app.pool().clone(), &app.settings, &registry).unwrap();
+    let held = example();
+    pair(&app, &held).await;
+    pair(&app, &another()).await;
+    assert_eq!(runner.drain(Timestamp::now()).await.unwrap().dead, 2);
+
+    runner.drain(later(31 * 86_400)).await.unwrap();
+    assert_eq!(queued(&app).await, 2, "the holds are not known: nothing goes");
+    assert_eq!(
+        expiry::counted(&registry, "ccbridge_pairing_expiry_skipped_total", None),
+        1.0
+    );
+
+    orchestrator.answers(expiry::a_hold_on(held["customerId"].as_str().unwrap()));
+    runner.drain(later(31 * 86_400)).await.unwrap();
+    assert_eq!(queued(&app).await, 1, "the one a hold covers stays");
+    assert_eq!(runner.metrics().dead_deleted.get(), 1);
+    assert_eq!(runner.metrics().dead_kept.get(), 1);
+    let left = listed(&app, "dead").await;
+    assert_eq!(left["items"].as_array().map(Vec::len), Some(1), "{left}");
+
+    orchestrator.answers(expiry::nothing_kept());
+    runner.drain(later(31 * 86_400)).await.unwrap();
+    assert_eq!(queued(&app).await, 0, "the hold ended");
 }
 
 /// A dead letter a GDPR request holds (here a RESTRICT of its customer) is the request's: the

@@ -1,8 +1,10 @@
-//! Removed pairings are kept `pairing.removed_retention_days`, then housekeeping deletes them; their
+//! Removed pairings are kept `pairing.removed_retention_days`, then housekeeping deletes them
+//! (but what a legal hold covers: gdpr-orchestrator, a stand-in here, is asked first); their
 //! free-text reasons are served only to callers that pair (`pairing:write`), and exported to the
 //! customers they name.
 
 use crate::actors::{pair_status, participant, rows_of, spawn_delegating_app, FIRST, INTERACTION, SECOND};
+use crate::expiry::{a_hold_on, counted, expiring_app, housekeeping_at, nothing_kept, orchestrator};
 use crate::helpers::{BOFE, INTERNAL};
 use diesel::prelude::*;
 use domain::Timestamp;
@@ -21,7 +23,7 @@ async fn reassigned(app: &TestApp) {
     assert_eq!(pair_status(app, "ben", SECOND, reassign).await, 201);
 }
 
-/// Moves `customer`'s removal `days` back.
+/// Moves `customer`'s removal `days` back (their current pairing, if any, untouched).
 async fn removed_days_ago(app: &TestApp, customer: &str, days: i64) {
     let customer = DbUuid(customer.parse().unwrap());
     let at =
@@ -29,7 +31,8 @@ async fn removed_days_ago(app: &TestApp, customer: &str, days: i64) {
     let changed = app
         .pool()
         .run(move |c| {
-            diesel::update(dsl::interaction_customers.filter(dsl::customer_id.eq(customer)))
+            let removed = dsl::customer_id.eq(customer).and(dsl::removed_at.is_not_null());
+            diesel::update(dsl::interaction_customers.filter(removed))
                 .set(dsl::removed_at.eq(Some(DbTimestamp::from(at))))
                 .execute(c)
                 .map_err(DatabaseError::from)
@@ -40,10 +43,8 @@ async fn removed_days_ago(app: &TestApp, customer: &str, days: i64) {
 }
 
 /// Runs the outbox worker's housekeeping once, as its loop does.
-async fn housekeeping(app: &TestApp) {
-    let registry = prometheus::Registry::new();
-    let runner = interaction_pairing::worker::runner(app.pool().clone(), &app.settings, &registry).unwrap();
-    runner.housekeeping(Timestamp::now()).await.unwrap();
+async fn housekeeping(app: &TestApp) -> prometheus::Registry {
+    housekeeping_at(app, Timestamp::now()).await
 }
 
 async fn fetched_by(app: &TestApp, caller: &str) -> Value {
@@ -56,7 +57,8 @@ async fn fetched_by(app: &TestApp, caller: &str) -> Value {
 
 #[tokio::test]
 async fn a_removed_pairing_past_its_retention_is_deleted_by_housekeeping_and_a_younger_one_stays() {
-    let app = spawn_delegating_app().await;
+    let orchestrator = orchestrator(nothing_kept());
+    let app = expiring_app(&orchestrator).await;
     reassigned(&app).await;
 
     // Removed 89 days ago (the default keeps 90): housekeeping keeps it.
@@ -115,7 +117,8 @@ async fn restricted_past_its_retention(app: &TestApp) -> uuid::Uuid {
 
 #[tokio::test]
 async fn a_restricted_removed_pairing_survives_housekeeping_until_the_restriction_is_lifted() {
-    let app = spawn_delegating_app().await;
+    let orchestrator = orchestrator(nothing_kept());
+    let app = expiring_app(&orchestrator).await;
     let restrict = restricted_past_its_retention(&app).await;
     participant(&app, restrict, "undo", FIRST).await;
     housekeeping(&app).await;
@@ -127,7 +130,8 @@ async fn a_restricted_removed_pairing_survives_housekeeping_until_the_restrictio
 /// leaves it until the purge after the hold ended erases it.
 #[tokio::test]
 async fn a_removed_pairing_a_purge_kept_for_a_hold_survives_housekeeping() {
-    let app = spawn_delegating_app().await;
+    let orchestrator = orchestrator(nothing_kept());
+    let app = expiring_app(&orchestrator).await;
     let restrict = restricted_past_its_retention(&app).await;
     let forget = uuid::Uuid::now_v7();
     participant(&app, forget, "forget", FIRST).await;
@@ -149,4 +153,46 @@ async fn a_removed_pairing_a_purge_kept_for_a_hold_survives_housekeeping() {
     let purged = participant(&app, forget, "purge", FIRST).await;
     assert!(purged.get("retained").is_none(), "the hold ended: {purged}");
     assert_eq!(rows_of(&app, FIRST).await, 0, "erased by the purge");
+}
+
+/// A legal hold placed without a FORGET (the orchestrator's retentions) keeps a removed pairing
+/// past its retention; one it does not cover goes; both go once it ended. Nothing goes while the
+/// orchestrator cannot be asked.
+#[tokio::test]
+async fn a_removed_pairing_a_legal_hold_covers_outlives_its_retention_and_one_not_covered_goes() {
+    let orchestrator = orchestrator(None);
+    let app = expiring_app(&orchestrator).await;
+    reassigned(&app).await;
+    // SECOND's pairing removed too (FIRST back in its place): two removed pairings.
+    let reassign = json!({ "mode": "reassign", "reason": REASON });
+    assert_eq!(pair_status(&app, "bea", FIRST, reassign).await, 201);
+    removed_days_ago(&app, SECOND, 91).await;
+    assert_eq!(
+        rows_of(&app, FIRST).await,
+        2,
+        "FIRST's removed pairing and its current one"
+    );
+    removed_days_ago(&app, FIRST, 91).await;
+
+    let registry = housekeeping(&app).await;
+    assert_eq!((rows_of(&app, FIRST).await, rows_of(&app, SECOND).await), (2, 1));
+    assert_eq!(counted(&registry, "ccbridge_pairing_expiry_skipped_total", None), 1.0);
+
+    orchestrator.answers(a_hold_on(SECOND));
+    let registry = housekeeping(&app).await;
+    assert_eq!(
+        rows_of(&app, FIRST).await,
+        1,
+        "FIRST's removed pairing went, its current one stays"
+    );
+    assert_eq!(rows_of(&app, SECOND).await, 1, "a legal hold covers it");
+    assert_eq!(
+        counted(&registry, "ccbridge_pairing_expired_total", Some("removed")),
+        1.0
+    );
+    assert_eq!(counted(&registry, "ccbridge_pairing_expiry_skipped_total", None), 0.0);
+
+    orchestrator.answers(nothing_kept());
+    housekeeping(&app).await;
+    assert_eq!(rows_of(&app, SECOND).await, 0, "the hold ended");
 }

@@ -1,0 +1,1 @@
+DROP INDEX interaction_customers_paired_at;
