@@ -94,6 +94,13 @@ bench-history:
 bench-gdpr:
     CCBRIDGE_PG_DURABLE=1 scripts/with-postgres.sh cargo bench -p gdpr-orchestrator --bench gdpr
 
+# A day's expiry (issue #30) among 10,000,000 records on a throwaway durable PostgreSQL, the
+# whole stack running, webhooks paced meanwhile: seconds, and the webhook's p99 accept latency
+# without and with it (BENCH_RECORDS, BENCH_WEBHOOK_RATE, BENCH_SECONDS, BENCH_RUNS:
+# docs/performance.md; on SQLite: cargo bench -p devstack --bench expiry, 100,000 records).
+bench-expiry:
+    CCBRIDGE_PG_DURABLE=1 scripts/with-postgres.sh cargo bench -p devstack --bench expiry
+
 # The alerts and the dashboard: promtool check and unit tests, runbooks, metric names.
 check-monitoring:
     scripts/check-monitoring.sh
