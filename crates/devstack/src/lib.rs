@@ -48,13 +48,16 @@ const CALLERS: [DevCaller; 10] = [
             "genesys:conversations",
             "records:write",
             "records:assign",
+            // Its inbox's retention: the legal holds in force (gdpr-orchestrator).
+            "gdpr:retentions",
         ],
         delegates: false,
     },
-    // interaction-pairing's outbox: late customers.
+    // interaction-pairing's outbox: late customers; its pairings' retention: the legal holds in
+    // force (gdpr-orchestrator).
     DevCaller {
         name: "interaction_pairing",
-        scopes: &["records:assign"],
+        scopes: &["records:assign", "gdpr:retentions"],
         delegates: false,
     },
     // gdpr-orchestrator: the GDPR participant routes of every service.
@@ -290,20 +293,29 @@ fn wiring(
     Ok(match service {
         // gdpr-orchestrator starts after it, on its default port (records.orchestrator_url's).
         "comm-history-writer" => vec![setting("records.orchestrator_token", internal_token?)],
-        "interaction-pairing" => vec![
-            setting("pairing.comm_history_url", url_of("comm-history-writer")),
-            setting("pairing.internal_token", internal_token?),
-        ],
+        // Likewise pairing.orchestrator_url's and ingest.orchestrator_url's default port.
+        "interaction-pairing" => {
+            let token = internal_token?;
+            vec![
+                setting("pairing.comm_history_url", url_of("comm-history-writer")),
+                setting("pairing.internal_token", token.clone()),
+                setting("pairing.orchestrator_token", token),
+            ]
+        }
         "genesys-gateway" => genesys.to_vec(),
-        "result-ingest" => vec![
-            setting("ingest.gateway_url", url_of("genesys-gateway")),
-            setting("ingest.pairing_url", url_of("interaction-pairing")),
-            setting("ingest.comm_history_url", url_of("comm-history-writer")),
-            setting("ingest.internal_token", internal_token?),
-            // A demo's pace: a dropped webhook is recovered within seconds, not minutes.
-            setting("ingest.sweep_settle_seconds", "5".to_owned()),
-            setting("ingest.sweep_interval_seconds", "5".to_owned()),
-        ],
+        "result-ingest" => {
+            let token = internal_token?;
+            vec![
+                setting("ingest.gateway_url", url_of("genesys-gateway")),
+                setting("ingest.pairing_url", url_of("interaction-pairing")),
+                setting("ingest.comm_history_url", url_of("comm-history-writer")),
+                setting("ingest.internal_token", token.clone()),
+                setting("ingest.orchestrator_token", token),
+                // A demo's pace: a dropped webhook is recovered within seconds, not minutes.
+                setting("ingest.sweep_settle_seconds", "5".to_owned()),
+                setting("ingest.sweep_interval_seconds", "5".to_owned()),
+            ]
+        }
         "gdpr-orchestrator" => vec![
             setting("gdpr.result_ingest_url", url_of("result-ingest")),
             setting("gdpr.comm_history_url", url_of("comm-history-writer")),

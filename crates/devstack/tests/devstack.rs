@@ -340,6 +340,23 @@ async fn every_caller_reaches_only_what_it_uses() {
             None,
             403,
         ),
+        // So do the inbox's and the pairings' retention.
+        (
+            "result_ingest",
+            "gdpr-orchestrator",
+            "GET",
+            "/internal/gdpr/retentions".into(),
+            None,
+            200,
+        ),
+        (
+            "interaction_pairing",
+            "gdpr-orchestrator",
+            "GET",
+            "/internal/gdpr/retentions".into(),
+            None,
+            200,
+        ),
     ];
     for (caller, service, method, path, body, expected) in cases {
         let url = format!("{}{path}", urls[service]);

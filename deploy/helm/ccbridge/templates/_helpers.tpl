@@ -121,10 +121,10 @@ app.kubernetes.io/component: {{ .name }}
 {{- $keys := list -}}
 {{- if include "ccbridge.hasDatabase" . }}{{ $keys = append $keys "APP__DATABASE__URL" }}{{ end -}}
 {{- range $caller, $spec := include "ccbridge.callers" . | fromJson }}{{ $keys = append $keys (printf "APP__AUTH__CALLERS__%s__TOKEN" (upper $caller)) }}{{ end -}}
-{{- if eq .name "interaction-pairing" }}{{ $keys = concat $keys (list "APP__PAIRING__INTERNAL_TOKEN" "APP__PAIRING__SUPPRESSION_KEY") }}{{ end -}}
+{{- if eq .name "interaction-pairing" }}{{ $keys = concat $keys (list "APP__PAIRING__INTERNAL_TOKEN" "APP__PAIRING__SUPPRESSION_KEY" "APP__PAIRING__ORCHESTRATOR_TOKEN") }}{{ end -}}
 {{- if eq .name "comm-history-writer" }}{{ $keys = concat $keys (list "APP__RECORDS__SUPPRESSION_KEY" "APP__RECORDS__ORCHESTRATOR_TOKEN") }}{{ end -}}
 {{- if eq .name "genesys-gateway" }}{{ $keys = append $keys "APP__GENESYS__CLIENT_SECRET" }}{{ end -}}
-{{- if eq .name "result-ingest" }}{{ $keys = concat $keys (list "APP__INGEST__INTERNAL_TOKEN" "APP__INGEST__SUPPRESSION_KEY") }}{{ end -}}
+{{- if eq .name "result-ingest" }}{{ $keys = concat $keys (list "APP__INGEST__INTERNAL_TOKEN" "APP__INGEST__SUPPRESSION_KEY" "APP__INGEST__ORCHESTRATOR_TOKEN") }}{{ end -}}
 {{- if eq .name "gdpr-orchestrator" }}{{ $keys = concat $keys (list "APP__GDPR__INTERNAL_TOKEN" "APP__GDPR__IDENTIFIER_KEY" "APP__GDPR__AUDIT_KEY" "APP__GDPR__BUNDLE_KEY" "APP__GDPR__SIGNING_KEY") }}{{ end -}}
 {{- if eq .name "console" }}
 {{- $keys = concat $keys (list "APP__CONSOLE__SESSION_KEY" "APP__CONSOLE__OIDC__CLIENT_SECRET") -}}
@@ -271,10 +271,12 @@ APP__GDPR_PARTICIPANT__ORCHESTRATOR_KEY: {{ required "gdpr.orchestratorPublicKey
 APP__RECORDS__ORCHESTRATOR_URL: {{ include "ccbridge.url" (dict "root" $root "name" "gdpr-orchestrator") | quote }}
 {{- else if eq .name "interaction-pairing" }}
 APP__PAIRING__COMM_HISTORY_URL: {{ include "ccbridge.url" (dict "root" $root "name" "comm-history-writer") | quote }}
+APP__PAIRING__ORCHESTRATOR_URL: {{ include "ccbridge.url" (dict "root" $root "name" "gdpr-orchestrator") | quote }}
 {{- else if eq .name "result-ingest" }}
 APP__INGEST__GATEWAY_URL: {{ include "ccbridge.url" (dict "root" $root "name" "genesys-gateway") | quote }}
 APP__INGEST__PAIRING_URL: {{ include "ccbridge.url" (dict "root" $root "name" "interaction-pairing") | quote }}
 APP__INGEST__COMM_HISTORY_URL: {{ include "ccbridge.url" (dict "root" $root "name" "comm-history-writer") | quote }}
+APP__INGEST__ORCHESTRATOR_URL: {{ include "ccbridge.url" (dict "root" $root "name" "gdpr-orchestrator") | quote }}
 {{- else if eq .name "gdpr-orchestrator" }}
 APP__GDPR__RESULT_INGEST_URL: {{ include "ccbridge.url" (dict "root" $root "name" "result-ingest") | quote }}
 APP__GDPR__COMM_HISTORY_URL: {{ include "ccbridge.url" (dict "root" $root "name" "comm-history-writer") | quote }}
