@@ -6,15 +6,14 @@
 
 use crate::delivery::{delivered, drain, record, spawn, write, Delivering, C, D};
 use crate::helpers::{stored_records, READER};
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use comm_history_writer::expiry::{Expiry, ExpiryError, Round};
 use comm_history_writer::settings::RecordsSettings;
-use contracts::participant::RETENTIONS_ROUTE;
+use contracts::participant::Retentions;
 use domain::{Channel, Timestamp};
+use gdpr_participant::stand_in::Orchestrator;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
 use test_support::{HistoryManager, TestApp};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -22,52 +21,9 @@ use uuid::Uuid;
 /// The writer's token at the stand-in orchestrator.
 const TOKEN: &str = "comm-history-writer-at-the-orchestrator-0123";
 
-/// gdpr-orchestrator's retentions route: answers `answer` to the writer's token (503 when
-/// `None`), 401 to anything else.
-struct Orchestrator {
-    url: String,
-    answer: Arc<Mutex<Option<Value>>>,
-}
-
-impl Orchestrator {
-    async fn start(answer: Option<Value>) -> Self {
-        let answer = Arc::new(Mutex::new(answer));
-        let served = answer.clone();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let server = HttpServer::new(move || {
-            let served = served.clone();
-            App::new().route(
-                RETENTIONS_ROUTE,
-                web::get().to(move |request: HttpRequest| {
-                    let served = served.clone();
-                    async move {
-                        let bearer = format!("Bearer {TOKEN}");
-                        let authorised = request
-                            .headers()
-                            .get("authorization")
-                            .is_some_and(|value| value.as_bytes() == bearer.as_bytes());
-                        let answer = served.lock().unwrap().clone();
-                        match (authorised, answer) {
-                            (false, _) => HttpResponse::Unauthorized().finish(),
-                            (true, Some(body)) => HttpResponse::Ok().json(body),
-                            (true, None) => HttpResponse::ServiceUnavailable().finish(),
-                        }
-                    }
-                }),
-            )
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-        tokio::spawn(server);
-        Self { url, answer }
-    }
-
-    fn answers(&self, answer: Option<Value>) {
-        *self.answer.lock().unwrap() = answer;
-    }
+/// What the stand-in orchestrator answers, from its JSON.
+fn retentions(answer: Value) -> Retentions {
+    serde_json::from_value(answer).unwrap()
 }
 
 fn nothing_kept() -> Value {
@@ -119,6 +75,27 @@ async fn written(app: &TestApp, customer: &str, channel: &str, at: Timestamp) ->
     written_on(app, customer, &Uuid::new_v4().to_string(), channel, at).await
 }
 
+/// `n` CHAT records of `customer`, each on an interaction of its own, communicated 800 days ago,
+/// in one batch write (keys `{prefix}-{i}`).
+async fn written_in_a_batch(app: &TestApp, customer: &str, n: usize, prefix: &str) {
+    let records: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut body = record(Some(customer), &Uuid::new_v4().to_string());
+            body["communicatedAt"] = json!(ago(800));
+            body["channel"] = "CHAT".into();
+            json!({ "idempotencyKey": format!("{prefix}-{i}"), "record": body })
+        })
+        .collect();
+    let response = app
+        .post_json(
+            "/communicationRecords/batch",
+            crate::helpers::WRITER,
+            &json!({ "records": records }),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+}
+
 async fn there(app: &TestApp, id: &str) -> bool {
     let status = app
         .get(&format!("/communicationRecords/{id}"), READER)
@@ -132,7 +109,7 @@ async fn there(app: &TestApp, id: &str) -> bool {
 async fn setup(answer: Option<Value>) -> (HistoryManager, Delivering, Orchestrator) {
     let manager = HistoryManager::start(true);
     let s = spawn(&manager, &[]).await;
-    let orchestrator = Orchestrator::start(answer).await;
+    let orchestrator = Orchestrator::start(TOKEN, answer.map(retentions)).unwrap();
     (manager, s, orchestrator)
 }
 
@@ -143,7 +120,7 @@ async fn records_past_their_channels_retention_expire_and_younger_ones_stay() {
     let chat = written(&s.app, C, "CHAT", ago(100)).await;
     let old_voice = written(&s.app, D, "VOICE", ago(40)).await;
     let voice = written(&s.app, D, "VOICE", ago(10)).await;
-    let (expiry, registry) = expiry(&s.app, &settings(&s.app, &orchestrator.url));
+    let (expiry, registry) = expiry(&s.app, &settings(&s.app, orchestrator.url.as_str()));
 
     let round = expiry.run_once(Timestamp::now()).await.unwrap();
     assert_eq!(
@@ -179,7 +156,7 @@ async fn records_a_legal_hold_or_a_statutory_rule_covers_stay_past_their_retenti
     let on_the_named_interaction = written_on(&s.app, D, &named, "CHAT", ago(400)).await;
     let voice = written(&s.app, D, "VOICE", ago(400)).await;
     let other = written(&s.app, D, "CHAT", ago(400)).await;
-    orchestrator.answers(Some(json!({
+    orchestrator.answers(Some(retentions(json!({
         "holds": [
             {
                 "holdId": Uuid::now_v7(),
@@ -195,8 +172,8 @@ async fn records_a_legal_hold_or_a_statutory_rule_covers_stay_past_their_retenti
             }
         ],
         "rules": [{ "name": "mifid2-voice", "channels": ["VOICE"], "keepDays": 1826, "basis": "legal_obligation" }]
-    })));
-    let (expiry, _registry) = expiry(&s.app, &settings(&s.app, &orchestrator.url));
+    }))));
+    let (expiry, _registry) = expiry(&s.app, &settings(&s.app, orchestrator.url.as_str()));
 
     for _ in 0..2 {
         let round = expiry.run_once(Timestamp::now()).await.unwrap();
@@ -226,7 +203,7 @@ async fn a_record_a_forget_holds_is_left_to_its_purge() {
     let his = written(&s.app, D, "CHAT", ago(400)).await;
     let forget = Uuid::now_v7();
     crate::delivery::participant(&s.app, forget, "forget", &json!({ "customerIds": [C] })).await;
-    let (expiry, _registry) = expiry(&s.app, &settings(&s.app, &orchestrator.url));
+    let (expiry, _registry) = expiry(&s.app, &settings(&s.app, orchestrator.url.as_str()));
 
     let round = expiry.run_once(Timestamp::now()).await.unwrap();
     assert_eq!(round.expired, 1);
@@ -249,13 +226,13 @@ async fn nothing_expires_when_the_orchestrator_cannot_be_asked_and_each_round_is
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", listener.local_addr().unwrap())
     };
-    let mut refused = settings(&s.app, &orchestrator.url);
+    let mut refused = settings(&s.app, orchestrator.url.as_str());
     refused.orchestrator_token = SecretString::from("not-the-writers-token-0123456789".to_owned());
-    let mut tokenless = settings(&s.app, &orchestrator.url);
+    let mut tokenless = settings(&s.app, orchestrator.url.as_str());
     tokenless.orchestrator_token = SecretString::from(String::new());
     for records in [
         settings(&s.app, &closed),
-        settings(&s.app, &orchestrator.url),
+        settings(&s.app, orchestrator.url.as_str()),
         refused,
         tokenless,
     ] {
@@ -268,8 +245,8 @@ async fn nothing_expires_when_the_orchestrator_cannot_be_asked_and_each_round_is
     }
 
     // Answering again: it expires.
-    orchestrator.answers(Some(nothing_kept()));
-    let (expiry, registry) = expiry(&s.app, &settings(&s.app, &orchestrator.url));
+    orchestrator.answers(Some(retentions(nothing_kept())));
+    let (expiry, registry) = expiry(&s.app, &settings(&s.app, orchestrator.url.as_str()));
     assert_eq!(expiry.run_once(Timestamp::now()).await.unwrap().expired, 1);
     assert_eq!(counted(&registry, "ccbridge_records_expiry_skipped_total"), 0.0);
 }
@@ -282,7 +259,7 @@ async fn a_copy_delivered_to_the_manager_is_listed_for_erasure_there_and_its_ent
     drain(&s.worker, Timestamp::now()).await;
     assert_eq!(delivered(&s.app).await.len(), 2);
     assert_eq!(manager.received().len(), 2);
-    let (expiry, registry) = expiry(&s.app, &settings(&s.app, &orchestrator.url));
+    let (expiry, registry) = expiry(&s.app, &settings(&s.app, orchestrator.url.as_str()));
 
     let round = expiry.run_once(Timestamp::now()).await.unwrap();
     assert_eq!(
@@ -341,33 +318,40 @@ async fn records_a_hold_keeps_at_the_oldest_end_do_not_stall_the_expiry_of_those
     let (_manager, s, orchestrator) = setup(None).await;
     // More than a batch of C's, older than D's, all kept by a hold on C.
     for part in 0..2 {
-        let records: Vec<Value> = (0..300)
-            .map(|n| {
-                let mut body = record(Some(C), &Uuid::new_v4().to_string());
-                body["communicatedAt"] = json!(ago(800));
-                body["channel"] = "CHAT".into();
-                json!({ "idempotencyKey": format!("kept-{part}-{n}"), "record": body })
-            })
-            .collect();
-        let response = s
-            .app
-            .post_json(
-                "/communicationRecords/batch",
-                crate::helpers::WRITER,
-                &json!({ "records": records }),
-            )
-            .await;
-        assert_eq!(response.status().as_u16(), 200);
+        written_in_a_batch(&s.app, C, 300, &format!("kept-{part}")).await;
     }
     let his = written(&s.app, D, "CHAT", ago(400)).await;
-    orchestrator.answers(Some(json!({
+    orchestrator.answers(Some(retentions(json!({
         "holds": [{ "holdId": Uuid::now_v7(), "subject": { "customerIds": [C] }, "basis": "legal_claims" }],
         "rules": []
-    })));
-    let (expiry, _registry) = expiry(&s.app, &settings(&s.app, &orchestrator.url));
+    }))));
+    let (expiry, _registry) = expiry(&s.app, &settings(&s.app, orchestrator.url.as_str()));
 
     let round = expiry.run_once(Timestamp::now()).await.unwrap();
     assert_eq!((round.expired, round.kept), (1, 600), "{round:?}");
     assert!(!there(&s.app, &his).await);
     assert_eq!(stored_records(&s.app).await, 600);
+}
+
+/// The holds are asked for again before each batch (500 records): a hold placed while a round
+/// runs keeps what it covers from the round's next batch on.
+#[tokio::test]
+async fn a_hold_placed_during_a_round_keeps_what_it_covers_from_the_next_batch_on() {
+    let (_manager, s, orchestrator) = setup(Some(nothing_kept())).await;
+    // A batch of D's records, older than C's one.
+    for part in 0..2 {
+        written_in_a_batch(&s.app, D, 250, &format!("older-{part}")).await;
+    }
+    let hers = written(&s.app, C, "CHAT", ago(700)).await;
+    // Asked before the first batch: no hold; before the second: a hold on C.
+    let hold_on_c = json!({
+        "holds": [{ "holdId": Uuid::now_v7(), "subject": { "customerIds": [C] }, "basis": "legal_claims" }],
+        "rules": []
+    });
+    orchestrator.answers_in_turn(vec![Some(retentions(nothing_kept())), Some(retentions(hold_on_c))]);
+    let (expiry, _registry) = expiry(&s.app, &settings(&s.app, orchestrator.url.as_str()));
+
+    let round = expiry.run_once(Timestamp::now()).await.unwrap();
+    assert_eq!((round.expired, round.kept), (500, 1), "{round:?}");
+    assert!(there(&s.app, &hers).await, "the hold reached the round's second batch");
 }
