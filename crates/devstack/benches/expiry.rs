@@ -728,6 +728,8 @@ async fn main() {
             rate
         }
         None => {
+            // Measured on a settled cluster: the load's dirty pages written out first.
+            quiesce(writer, postgres).await;
             let measuring = webhook.clone();
             let peak = tokio::task::spawn_blocking(move || measuring.peak(32, 5))
                 .await
