@@ -152,8 +152,9 @@ pub struct IdentifierCounts {
 pub struct LegalHold {
     pub id: Uuid,
     pub status: LegalHoldStatus,
-    /// The matter in the bank's case management (kept with the hold: never personal data).
-    pub reference: String,
+    /// The matter in the bank's case management; absent once its particulars are erased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
     /// Why it was placed; absent once its particulars are erased (`identifiersErasedAt`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -161,7 +162,7 @@ pub struct LegalHold {
     /// How many identifiers it names; absent once its particulars are erased.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub covers: Option<IdentifierCounts>,
-    /// When its subject, reason and release reasons were erased: `gdpr.identifier_retention_days`
+    /// When its subject, reference, reason and release reasons were erased: `gdpr.identifier_retention_days`
     /// after it was released or ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifiers_erased_at: Option<Timestamp>,
@@ -208,11 +209,23 @@ pub struct LegalHoldPage {
     pub next: Option<String>,
 }
 
-/// `POST /gdpr/legal-holds/{id}/release`: why (audited).
+/// `POST /gdpr/legal-holds/{id}/release`: which step the person takes, and why (audited).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReleaseLegalHold {
+    pub step: ReleaseStep,
     pub reason: String,
+}
+
+/// The two steps of a release, each named by the person taking it: two persons who both meant
+/// to ask never release a hold between them (the second is refused, 409, and sees the ask).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseStep {
+    /// The first person asks (the hold is `active`).
+    Ask,
+    /// A second person confirms the ask (the hold is `release_requested`).
+    Confirm,
 }
 
 /// What a purge kept of a request's data, per category and basis (counts, never ids).

@@ -105,6 +105,12 @@ pub struct ParticipantCall {
     /// record one of them covers is kept hidden until the rule's end after its communication.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<StatutoryRule>,
+    /// A purge's: what the participants called before this one kept of the request's data (per
+    /// category and basis, as their reports said). A participant that can only erase a whole
+    /// person at once (Genesys Cloud deletes everything of a phone number's) waits while
+    /// anything of theirs is kept elsewhere: a held call's recording is evidence too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_elsewhere: Vec<crate::legal_hold::Retained>,
 }
 
 /// A statutory retention rule (gdpr-orchestrator's `gdpr.statutory_retention`): communication

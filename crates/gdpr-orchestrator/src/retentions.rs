@@ -43,6 +43,7 @@ pub async fn in_force(
                 external_ref: None,
                 retain: Vec::new(),
                 rules: Vec::new(),
+                kept_elsewhere: Vec::new(),
             };
             match participants
                 .act(pairing, hold.id, ParticipantAction::Count, &call)

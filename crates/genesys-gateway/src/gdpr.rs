@@ -148,27 +148,33 @@ fn held_back(action: ParticipantAction, call: &ParticipantCall) -> Option<Partic
     if action != ParticipantAction::Purge {
         return None;
     }
-    let first_basis: Option<LegalBasis> = call
+    // A hold that names one of the subject's identifiers, or anything of theirs another
+    // participant kept (a hold on an interaction of their number's, a statutory rule on their
+    // calls: Genesys holds those calls' recordings).
+    let shared = call
         .retain
         .iter()
         .filter(|retention| {
             shares_identifier(&retention.subject, &call.subject)
                 || !retention.interaction_ids.is_disjoint(&call.subject.interaction_ids)
         })
-        .map(|retention| retention.basis)
-        .min();
+        .map(|retention| retention.basis);
+    let kept = call.kept_elsewhere.iter().filter(|k| k.count > 0).map(|k| k.basis);
+    let first_basis: Option<LegalBasis> = shared.chain(kept).min();
     let waiting = genesys_subjects(&call.subject).len() as u64;
     // Nothing Genesys knows of the subject: nothing to hold back (`submit` says so).
     let basis = first_basis.filter(|_| waiting > 0)?;
-    tracing::info!(waiting, "GDPR_DELETE held back by a legal hold");
+    tracing::info!(waiting, "GDPR_DELETE held back by a retention");
     let mut report = ParticipantReport::done([(REQUESTS.to_owned(), 0)].into());
     report.retained = vec![Retained {
         category: SUBJECTS.to_owned(),
         basis,
         count: waiting,
     }];
-    report.detail =
-        Some("a legal hold covers the subject: the GDPR_DELETE to Genesys Cloud waits until it ends".to_owned());
+    report.detail = Some(
+        "a legal hold or a statutory rule keeps the subject's data: the GDPR_DELETE to Genesys Cloud waits until it ends"
+            .to_owned(),
+    );
     Some(report)
 }
 
@@ -318,5 +324,35 @@ mod tests {
             "the number's subject and the agent, once"
         );
         assert_eq!(report.counts, [(REQUESTS.to_owned(), 0)].into());
+    }
+
+    #[test]
+    fn anything_another_participant_kept_of_the_subject_holds_the_deletion_back() {
+        let request = subject(serde_json::json!({ "phoneNumbers": ["+420601123456"] }));
+        let kept = |count| Retained {
+            category: "communications".to_owned(),
+            basis: LegalBasis::LegalClaims,
+            count,
+        };
+        // No hold names the number (one names an interaction of theirs): the writer kept a record.
+        let mut call = ParticipantCall {
+            subject: request,
+            kept_elsewhere: vec![kept(1)],
+            ..serde_json::from_value(serde_json::json!({ "subject": {} })).expect("a call")
+        };
+        let report = held_back(ParticipantAction::Purge, &call).expect("held back");
+        assert_eq!(
+            report.retained,
+            vec![Retained {
+                category: SUBJECTS.to_owned(),
+                basis: LegalBasis::LegalClaims,
+                count: 1,
+            }]
+        );
+        // Nothing kept (the hold ended, the purge again erased it): the deletion goes.
+        call.kept_elsewhere = vec![kept(0)];
+        assert!(held_back(ParticipantAction::Purge, &call).is_none());
+        call.kept_elsewhere.clear();
+        assert!(held_back(ParticipantAction::Purge, &call).is_none());
     }
 }

@@ -167,7 +167,7 @@ async fn a_hold_is_placed_listed_and_released_by_a_second_person_and_the_asker_g
     let refusal = forge_form(
         &browser,
         "/release",
-        &[("reason", "confirming my own ask")],
+        &[("step", "confirm"), ("reason", "confirming my own ask")],
         "/gdpr/legal-holds/",
     )
     .await;

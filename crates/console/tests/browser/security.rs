@@ -818,7 +818,7 @@ async fn the_legal_holds_forms_are_refused_without_the_pages_token() {
     ];
     let forms: [(String, &[(&str, &str)]); 3] = [
         ("/gdpr/legal-holds".to_owned(), &place),
-        (format!("{hold}/release"), &[("reason", "closed")]),
+        (format!("{hold}/release"), &[("step", "ask"), ("reason", "closed")]),
         (format!("{hold}/release/withdraw"), &[]),
     ];
     for (path, fields) in &forms {

@@ -10,7 +10,7 @@ use crate::legal_hold::{self, released_at, status_at};
 use crate::lifecycle::{Confirmer, Refusal};
 use crate::scopes::Dpo;
 use crate::store::legal_holds::{self as store, Act, Hold, Particulars};
-use crate::store::StoreError;
+use crate::store::{StoreError, Vouching};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
@@ -116,9 +116,12 @@ fn new_hold(
     Ok(Hold {
         id: Uuid::now_v7(),
         status: LegalHoldStatus::Active,
-        reference,
         basis: body.basis,
-        particulars: Particulars::Kept { reason, subject },
+        particulars: Particulars::Kept {
+            reference,
+            reason,
+            subject,
+        },
         // An open window is no window.
         window: body.window.filter(|w| w.from.is_some() || w.to.is_some()),
         ends_at: body.ends_at,
@@ -141,8 +144,13 @@ fn count(n: usize) -> u64 {
 
 /// The hold as served to `viewer` at `now`: counts of what it covers, never the identifiers.
 fn view(hold: Hold, viewer: Viewer<'_>, now: Timestamp) -> LegalHold {
-    let (reason, covers, identifiers_erased_at) = match &hold.particulars {
-        Particulars::Kept { reason, subject } => (
+    let (reference, reason, covers, identifiers_erased_at) = match &hold.particulars {
+        Particulars::Kept {
+            reference,
+            reason,
+            subject,
+        } => (
+            Some(reference.clone()),
             Some(reason.clone()),
             Some(IdentifierCounts {
                 customer_ids: count(subject.customer_ids.len()),
@@ -153,14 +161,14 @@ fn view(hold: Hold, viewer: Viewer<'_>, now: Timestamp) -> LegalHold {
             }),
             None,
         ),
-        Particulars::Erased { at } => (None, None, Some(*at)),
+        Particulars::Erased { at } => (None, None, None, Some(*at)),
     };
     let allowed_actions = legal_hold::allowed_actions(&hold, viewer.by, viewer.four_eyes, now);
     LegalHold {
         id: hold.id,
         status: status_at(&hold, now),
         released_at: released_at(&hold, now),
-        reference: hold.reference,
+        reference,
         reason,
         basis: hold.basis,
         covers,
@@ -211,7 +219,7 @@ fn stale(error: StoreError) -> ApiError {
     responses(
         (status = 201, description = "Placed: in force at once; what it covers counted, never named", body = LegalHold),
         (status = 401, description = "No valid credentials, or the person's token is not valid", body = service_kit::problem::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the scope this operation requires", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller lacks the scope this operation requires; or, outside development, no person the identity provider signed in places it", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is wrong, named by its JSON pointer (never quoted): no identifier, an identifier that does not read, an empty or long reference or reason, a window that ends before it starts, an end in the past", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -223,6 +231,14 @@ pub(crate) async fn place(
     JsonBody(body): JsonBody<PlaceLegalHold>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = caller.into_inner();
+    // A hold stops erasures for as long as it stands: outside development a person the identity
+    // provider signed in places it, never a client acting as itself (as a FORGET is filed).
+    if orchestrator.forget_needs_verified_person && vouching(&caller) != Vouching::Provider {
+        return Err(ApiError::Refused(
+            "a legal hold needs a signed-in person: send their access token from the identity provider (X-Person-Token)"
+                .to_owned(),
+        ));
+    }
     let now = Timestamp::now();
     let hold = new_hold(body, &caller, &orchestrator, now)?;
     let id = hold.id;
@@ -377,7 +393,6 @@ fn audit_refusal(
     let detail = json!({
         "hold": hold.id,
         "basis": hold.basis,
-        "reference": hold.reference,
         "vouchedBy": vouching(by).as_str(),
         "reason": reason,
     });
@@ -405,7 +420,7 @@ fn audit_refusal(
         (status = 200, description = "Asked for (release_requested) or, by a second person, released", body = LegalHold),
         (status = 403, description = "Four eyes: the person who asked may not confirm, nor a client acting as itself; outside development both are persons the identity provider signed in", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such hold", body = service_kit::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Released or ended already", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Released or ended already; or not the release's next step (`ask` while asked for already, `confirm` with nothing asked)", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "No reason, or a reason over 1000 characters", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -418,6 +433,7 @@ pub(crate) async fn release(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let why = reason(&body.reason, "/reason").map_err(|problem| ApiError::Validation(vec![problem]))?;
+    let asked_step = body.step;
     let four_eyes = orchestrator.four_eyes;
     change_hold(
         &pool,
@@ -426,6 +442,7 @@ pub(crate) async fn release(
         id,
         "hold_release_refused",
         move |hold, by, now| {
+            legal_hold::is_next_step(hold, asked_step, now)?;
             let (step, detail) = legal_hold::release(hold, by, why, four_eyes, now)?;
             Ok((step.event(), detail))
         },

@@ -40,12 +40,14 @@ pub struct ReleaseAct {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Particulars {
     Kept {
+        /// The matter in the bank's case management: free text too (it may name a party).
+        reference: String,
         reason: String,
         /// Never logged, never served.
         subject: DataSubject,
     },
-    /// Erased at this time; what stays is the hold's id, reference, basis, window, dates and
-    /// the staff who acted.
+    /// Erased at this time; what stays is the hold's id, basis, window, dates and the staff who
+    /// acted.
     Erased { at: Timestamp },
 }
 
@@ -59,7 +61,6 @@ pub struct Hold {
     /// As stored: `active`, `release_requested` or `released`; what it is at a time is
     /// [`crate::legal_hold::status_at`].
     pub status: LegalHoldStatus,
-    pub reference: String,
     pub basis: LegalBasis,
     pub particulars: Particulars,
     pub window: Option<TimeWindow>,
@@ -141,13 +142,21 @@ fn release_act(columns: ReleaseColumns, step: &str, erased: bool) -> QueryResult
 }
 
 /// The particulars from their columns: erased ones hold nothing but the marker.
-fn particulars(reason: String, subject: String, erased_at: Option<DbTimestamp>) -> QueryResult<Particulars> {
+fn particulars(
+    reference: String,
+    reason: String,
+    subject: String,
+    erased_at: Option<DbTimestamp>,
+) -> QueryResult<Particulars> {
     match erased_at {
         None => Ok(Particulars::Kept {
+            reference,
             reason,
             subject: serde_json::from_str(&subject).map_err(|e| corrupt(format!("legal_holds.subject: {e}")))?,
         }),
-        Some(at) if reason.is_empty() && subject == ERASED_SUBJECT => Ok(Particulars::Erased { at: at.into_domain()? }),
+        Some(at) if reference.is_empty() && reason.is_empty() && subject == ERASED_SUBJECT => {
+            Ok(Particulars::Erased { at: at.into_domain()? })
+        }
         Some(_) => Err(corrupt(
             "legal_holds: identifiers_erased_at is set, and its subject or reason is not erased".to_owned(),
         )),
@@ -178,10 +187,9 @@ impl TryFrom<HoldRow> for Hold {
             status: LegalHoldStatus::parse(&row.status)
                 .filter(|status| *status != LegalHoldStatus::Ended)
                 .ok_or_else(|| corrupt(format!("legal_holds.status: unknown value {:?}", row.status)))?,
-            reference: row.reference,
             basis: LegalBasis::parse(&row.basis)
                 .ok_or_else(|| corrupt(format!("legal_holds.basis: unknown value {:?}", row.basis)))?,
-            particulars: particulars(row.reason, row.subject, row.identifiers_erased_at)?,
+            particulars: particulars(row.reference, row.reason, row.subject, row.identifiers_erased_at)?,
             window: (window_from.is_some() || window_to.is_some()).then_some(TimeWindow {
                 from: window_from,
                 to: window_to,
@@ -232,14 +240,23 @@ impl Hold {
         ) = release_columns(self.release_requested.as_ref());
         let (released_by, released_via, released_vouched_by, released_at, released_reason) =
             release_columns(self.released.as_ref());
-        let (reason, subject, identifiers_erased_at) = match &self.particulars {
-            Particulars::Kept { reason, subject } => (reason.clone(), to_json(subject)?, None),
-            Particulars::Erased { at } => (String::new(), ERASED_SUBJECT.to_owned(), Some(DbTimestamp::from(*at))),
+        let (reference, reason, subject, identifiers_erased_at) = match &self.particulars {
+            Particulars::Kept {
+                reference,
+                reason,
+                subject,
+            } => (reference.clone(), reason.clone(), to_json(subject)?, None),
+            Particulars::Erased { at } => (
+                String::new(),
+                String::new(),
+                ERASED_SUBJECT.to_owned(),
+                Some(DbTimestamp::from(*at)),
+            ),
         };
         Ok(HoldRow {
             id: DbUuid(self.id),
             status: self.status.as_str().to_owned(),
-            reference: self.reference.clone(),
+            reference,
             reason,
             basis: self.basis.as_str().to_owned(),
             subject,
@@ -303,6 +320,7 @@ pub fn save(connection: &mut AnyConnection, hold: &mut Hold) -> StoreResult<()> 
     let updated = diesel::update(dsl::legal_holds.find(row.id).filter(dsl::version.eq(row.version)))
         .set((
             dsl::status.eq(&row.status),
+            dsl::reference.eq(&row.reference),
             dsl::reason.eq(&row.reason),
             dsl::subject.eq(&row.subject),
             dsl::identifiers_erased_at.eq(row.identifiers_erased_at),

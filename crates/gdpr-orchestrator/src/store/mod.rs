@@ -120,8 +120,10 @@ pub fn renew_lease(connection: &mut AnyConnection, request: &mut Request, until:
     Ok(())
 }
 
-/// The newest unfinished request of `request_type` and kind (a count, or the request itself) for
-/// the same subject, if any.
+/// The newest request of `request_type` and kind (a count, or the request itself) for the same
+/// subject that is still on its way to its answer, if any. One answered and still standing (a
+/// FORGET `completed_with_retention`, a RESTRICT `restricted`) is no duplicate: a new request of
+/// the subject reaches what came since.
 pub fn find_open_duplicate(
     connection: &mut AnyConnection,
     request_type: RequestType,
@@ -135,7 +137,7 @@ pub fn find_open_duplicate(
         // subject is open files the FORGET.
         .filter(dsl::count_only.eq(count_only))
         .filter(dsl::subject_fingerprint.eq(fingerprint))
-        .filter(dsl::status.ne_all(finished_statuses()))
+        .filter(dsl::status.ne_all(answered_statuses()))
         .order(dsl::received_at.desc())
         .select(RequestRow::as_select())
         .first(connection)

@@ -97,6 +97,17 @@ impl Worker {
                         ParticipantAction::Purge => self.orchestrator.settings.statutory_rules().to_vec(),
                         _ => Vec::new(),
                     },
+                    // What the participants before this one kept, as their latest purge said
+                    // (a purge after a hold ended has said again by now: they run first).
+                    kept_elsewhere: match phase {
+                        ParticipantAction::Purge => held
+                            .steps
+                            .iter()
+                            .filter(|s| s.phase == phase && usize::try_from(s.position).is_ok_and(|p| p < position))
+                            .flat_map(|s| s.retained.iter().cloned())
+                            .collect(),
+                        _ => Vec::new(),
+                    },
                 };
                 // Visible while the call is under way; not audited (its outcome is).
                 step.state = StepState::Running;

@@ -186,15 +186,6 @@ async fn a_restriction_hides_without_erasing_still_exports_and_a_second_person_l
     assert!(naming(&everything) >= 4, "records and results of the subject");
     assert_eq!(s.sim.gdpr_request_types(), ["GDPR_EXPORT"]);
 
-    // Filing it again answers the standing restriction.
-    let again = s.file_as("RESTRICT", subject(&known), false, None).await;
-    assert_eq!(again.status().as_u16(), 200);
-    let again: Value = again.json().await.unwrap();
-    assert_eq!(
-        (again["id"].as_str(), &again["duplicate"]),
-        (Some(id.as_str()), &json!(true))
-    );
-
     // The right of access stands: an EXPORT bundles exactly what it bundled before.
     assert_eq!(exported(&s, &known).await, exported_before);
 
@@ -300,6 +291,52 @@ async fn a_restriction_hides_without_erasing_still_exports_and_a_second_person_l
         "{told:?}"
     );
     assert_not_logged(&[&known.person.digits, &known.person.customer_id]);
+}
+
+/// A standing restriction is answered: filing another for the subject files a new one, which
+/// restricts what came since (a repeat while the first is still running answers that one).
+#[tokio::test]
+async fn a_second_restriction_of_a_restricted_subject_is_filed_and_hides_what_came_since() {
+    let s = stack().await;
+    let known = known_subject(&s).await;
+    let now = Timestamp::now();
+    let first = s.file("RESTRICT", subject(&known), false).await;
+    let repeat = s.file_as("RESTRICT", subject(&known), false, None).await;
+    assert_eq!(repeat.status().as_u16(), 200, "while the first is still running");
+    let repeat: Value = repeat.json().await.unwrap();
+    assert_eq!(
+        (repeat["id"].as_str(), &repeat["duplicate"]),
+        (Some(first.as_str()), &json!(true))
+    );
+    assert_eq!(s.run(&first, now).await["status"], "restricted");
+
+    let later = uuid::Uuid::new_v4().to_string();
+    let response = s
+        .deliver(&webhook(
+            &later,
+            &format!("tel:{}", known.person.phone),
+            &now.to_string(),
+        ))
+        .await;
+    assert_eq!(response.status().as_u16(), 202);
+    s.drain_ingest().await;
+    assert_eq!(
+        unassigned(&s, &later).await.len(),
+        1,
+        "later data is not restricted by the first"
+    );
+
+    let second = s.file_as("RESTRICT", subject(&known), false, None).await;
+    assert_eq!(second.status().as_u16(), 201, "the first is answered: a new request");
+    let second: Value = second.json().await.unwrap();
+    let second = second["id"].as_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    assert_eq!(s.run(&second, now).await["status"], "restricted");
+    assert!(
+        unassigned(&s, &later).await.is_empty(),
+        "the second hides what came since"
+    );
+    assert_eq!(s.request(&first).await["status"], "restricted");
 }
 
 #[tokio::test]

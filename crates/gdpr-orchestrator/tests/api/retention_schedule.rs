@@ -22,9 +22,15 @@ async fn the_dpos_read_the_rules_in_force_and_the_holds_counted_never_named() {
     let (kept, released) = (Person::new(), Person::new());
     hold_on(&s, &kept.customer_id, "LIT-2026-061").await;
     let hold = hold_on(&s, &released.customer_id, "LIT-2026-062").await;
-    for person in ["alice", REVIEWER] {
+    for (person, step) in [("alice", "ask"), (REVIEWER, "confirm")] {
         let path = format!("/gdpr/legal-holds/{}/release", hold["id"].as_str().unwrap());
-        dpo(&s, person, &path, json!({ "reason": "the claim was settled" })).await;
+        dpo(
+            &s,
+            person,
+            &path,
+            json!({ "step": step, "reason": "the claim was settled" }),
+        )
+        .await;
     }
 
     // The queue operator's caller is no DPOs': 403.

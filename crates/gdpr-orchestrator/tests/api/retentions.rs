@@ -110,9 +110,15 @@ async fn the_holds_in_force_expanded_and_the_rules_go_to_the_expirys_caller_alon
 
     // Released by two persons: in force no more.
     let id = hold["id"].as_str().unwrap();
-    for person in ["alice", REVIEWER] {
+    for (person, step) in [("alice", "ask"), (REVIEWER, "confirm")] {
         let path = format!("/gdpr/legal-holds/{id}/release");
-        dpo(&s, person, &path, json!({ "reason": "the claim was settled" })).await;
+        dpo(
+            &s,
+            person,
+            &path,
+            json!({ "step": step, "reason": "the claim was settled" }),
+        )
+        .await;
     }
     let retentions: Retentions = retentions_as(&s, Some(WRITER_TOKEN)).await.json().await.unwrap();
     assert!(retentions.holds.is_empty(), "{retentions:?}");

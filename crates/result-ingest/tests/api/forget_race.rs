@@ -93,6 +93,7 @@ fn forget_call() -> ParticipantCall {
         external_ref: None,
         retain: Vec::new(),
         rules: Vec::new(),
+        kept_elsewhere: Vec::new(),
     }
 }
 

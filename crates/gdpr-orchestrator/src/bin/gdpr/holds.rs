@@ -5,7 +5,9 @@
 use crate::commands::{read_subject, write_json, ExecutionLog, Orchestrator};
 use crate::{Cli, Operation};
 use contracts::gdpr::SubjectInput;
-use contracts::legal_hold::{LegalHold, LegalHoldPage, LegalHoldStatus, PlaceLegalHold, ReleaseLegalHold, TimeWindow};
+use contracts::legal_hold::{
+    LegalHold, LegalHoldPage, LegalHoldStatus, PlaceLegalHold, ReleaseLegalHold, ReleaseStep, TimeWindow,
+};
 
 /// Runs a hold `operation`; answers what to print.
 pub(crate) async fn run(
@@ -48,19 +50,19 @@ fn write_output(cli: &Cli, value: &impl serde::Serialize) -> Result<(), String> 
     }
 }
 
-/// `hold <id>: <status>, <basis>, <reference>; covers …` (counts only).
-fn summary(hold: &LegalHold) -> String {
-    let Some(covers) = hold.covers else {
-        let erased = hold
-            .identifiers_erased_at
-            .map_or_else(|| "not told".to_owned(), |at| format!("erased on {at}"));
-        return format!(
-            "hold {}: {}, {}, {}; its subject {erased}",
-            hold.id,
-            hold.status.as_str(),
-            hold.basis.as_str(),
-            hold.reference
-        );
+/// `hold <id>: <status>, <basis>, <reference>; covers …` (counts only); once its particulars are
+/// erased, when. A hold with neither is off the orchestrator's contract: an error.
+fn summary(hold: &LegalHold) -> Result<String, String> {
+    let head = format!("hold {}: {}, {}", hold.id, hold.status.as_str(), hold.basis.as_str());
+    let (reference, covers) = match (&hold.reference, hold.covers, hold.identifiers_erased_at) {
+        (Some(reference), Some(covers), None) => (reference, covers),
+        (None, None, Some(at)) => return Ok(format!("{head}; its particulars erased on {at}")),
+        _ => {
+            return Err(format!(
+                "hold {}: gdpr-orchestrator's answer is off its contract (its reference and counts, or when they were erased)",
+                hold.id
+            ))
+        }
     };
     let counted: Vec<String> = [
         (covers.customer_ids, "customer ids"),
@@ -74,14 +76,7 @@ fn summary(hold: &LegalHold) -> String {
     .map(|(n, what)| format!("{n} {what}"))
     .collect();
     let ends = hold.ends_at.map(|at| format!("; ends {at}")).unwrap_or_default();
-    format!(
-        "hold {}: {}, {}, {}; covers {}{ends}",
-        hold.id,
-        hold.status.as_str(),
-        hold.basis.as_str(),
-        hold.reference,
-        counted.join(", ")
-    )
+    Ok(format!("{head}, {reference}; covers {}{ends}", counted.join(", ")))
 }
 
 /// `gdpr hold …`: places a hold.
@@ -111,7 +106,7 @@ async fn place(cli: &Cli, api: &Orchestrator, log: &mut ExecutionLog) -> Result<
         .map_err(|e| api.failed(e))?;
     log.line(&format!("hold {} placed ({})", hold.id, hold.basis.as_str()));
     write_output(cli, &hold)?;
-    Ok(summary(&hold))
+    summary(&hold)
 }
 
 /// `gdpr holds [--status S]`: every hold, newest first, a line each.
@@ -143,12 +138,13 @@ async fn list(cli: &Cli, api: &Orchestrator, log: &mut ExecutionLog) -> Result<S
     }
     log.line(&format!("{} holds listed", holds.len()));
     write_output(cli, &holds)?;
-    let mut lines: Vec<String> = holds.iter().map(summary).collect();
+    let mut lines: Vec<String> = holds.iter().map(summary).collect::<Result<_, _>>()?;
     lines.push(format!("{} holds", holds.len()));
     Ok(lines.join("\n"))
 }
 
-/// `gdpr release HOLD_ID --reason …`: asks for the release, or confirms another person's ask.
+/// `gdpr release HOLD_ID --reason …`: asks for the release; with `--confirm`, confirms another
+/// person's ask.
 async fn release(cli: &Cli, api: &Orchestrator, log: &mut ExecutionLog) -> Result<String, String> {
     let id = cli
         .hold_id
@@ -159,7 +155,14 @@ async fn release(cli: &Cli, api: &Orchestrator, log: &mut ExecutionLog) -> Resul
     let hold: LegalHold = api
         .call(reqwest::Method::POST, &format!("/gdpr/legal-holds/{id}/release"))
         .await?
-        .json(&ReleaseLegalHold { reason })
+        .json(&ReleaseLegalHold {
+            step: if cli.confirm {
+                ReleaseStep::Confirm
+            } else {
+                ReleaseStep::Ask
+            },
+            reason,
+        })
         .send()
         .await
         .map_err(|e| api.failed(e))?;
@@ -167,9 +170,9 @@ async fn release(cli: &Cli, api: &Orchestrator, log: &mut ExecutionLog) -> Resul
     write_output(cli, &hold)?;
     let next = match hold.status {
         LegalHoldStatus::ReleaseRequested => {
-            format!(" (another person confirms: gdpr release {id} --reason …, signed in as them)")
+            format!(" (another person confirms: gdpr release {id} --confirm --reason …, signed in as them)")
         }
         LegalHoldStatus::Active | LegalHoldStatus::Released | LegalHoldStatus::Ended => String::new(),
     };
-    Ok(format!("{}{next}", summary(&hold)))
+    Ok(format!("{}{next}", summary(&hold)?))
 }

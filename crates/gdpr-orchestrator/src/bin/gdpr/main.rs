@@ -15,7 +15,8 @@
 //! GENESYS_USER_ID --interaction ID (each repeatable, or -i INPUT) --reference CASE --reason TEXT
 //! --basis legal_claims|legal_obligation|authority_request [--from T --to T] [--ends-at T]` places
 //! one; `gdpr holds [--status S]` lists them; `gdpr release HOLD_ID --reason TEXT` asks for a
-//! hold's release, or, by a second person, confirms it (four eyes, as a FORGET's confirmation).
+//! hold's release, and `gdpr release HOLD_ID --confirm --reason TEXT`, by a second person,
+//! confirms it (four eyes, as a FORGET's confirmation).
 //! Times are RFC 3339. `-o OUTDIR` is optional for these (output.json and execution.log).
 //!
 //! INPUT is a JSON file with the subject (`customerIds`, `phoneNumbers`, `emailAddresses`,
@@ -72,7 +73,8 @@ enum Operation {
     Hold,
     /// List the legal holds, newest first.
     Holds,
-    /// Ask for a legal hold's release, or (another person) confirm it: `release HOLD_ID`.
+    /// Ask for a legal hold's release (`release HOLD_ID`), or, another person, confirm the ask
+    /// (`release HOLD_ID --confirm`).
     Release,
 }
 
@@ -138,7 +140,7 @@ struct Cli {
     #[arg(long)]
     count: bool,
     /// forgetme: carry the erasure out (without it, forgetme only reports what it would erase;
-    /// also `-confirm`).
+    /// also `-confirm`). release: confirm another person's ask (without it, ask).
     #[arg(long)]
     confirm: bool,
     /// Bearer token of a caller with the `dpo` scope (`-u/--user`, as the script spells it).

@@ -5,14 +5,14 @@
 
 use super::super::super::page;
 use super::super::{audit_rows, call_failed, not_found, or_dash, refused_if, sent_for, shown_to, AuditRow, FormToken};
-use super::{covers, ends, LIST};
+use super::{covers, ends, particular, LIST};
 use crate::services::{CallError, Services};
 use crate::session::{Person, Refusal};
 use actix_session::Session;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use contracts::gdpr::AuditTrail;
-use contracts::legal_hold::{LegalHold, LegalHoldAction, ReleaseLegalHold, TimeWindow};
+use contracts::legal_hold::{LegalHold, LegalHoldAction, ReleaseLegalHold, ReleaseStep, TimeWindow};
 use serde::Deserialize;
 
 pub(super) fn config(cfg: &mut web::ServiceConfig) {
@@ -98,11 +98,8 @@ async fn hold_page(
             refusal: refusal.clone(),
             id: id.to_string(),
             status: hold.status.as_str(),
-            reference: hold.reference,
-            reason: hold
-                .reason
-                .clone()
-                .unwrap_or_else(|| "erased with the hold's subject".to_owned()),
+            reference: particular(hold.reference.as_ref(), &hold),
+            reason: particular(hold.reason.as_ref(), &hold),
             basis: hold.basis.as_str(),
             covers,
             window: window(hold.window),
@@ -149,11 +146,15 @@ async fn acted(
 #[derive(Deserialize)]
 struct ReleaseForm {
     csrf: Option<String>,
+    /// The button's step: the page offered one, and says which (a form without it is refused
+    /// once its token is checked).
+    step: Option<ReleaseStep>,
     #[serde(default)]
     reason: String,
 }
 
-/// Asks to release the hold, or confirms another person's ask: which, the orchestrator decides.
+/// Asks to release the hold, or confirms another person's ask: the step the page's button named
+/// (a page that showed "ask" never confirms an ask made meanwhile: the orchestrator refuses it).
 async fn release(
     services: web::Data<Services>,
     session: Session,
@@ -162,6 +163,7 @@ async fn release(
 ) -> Result<HttpResponse, Refusal> {
     let (id, person) = sent_for(&session, LIST, &path, form.csrf.as_deref())?;
     let body = ReleaseLegalHold {
+        step: form.step.ok_or(Refusal::BadForm)?,
         reason: form.reason.trim().to_owned(),
     };
     let answer = services

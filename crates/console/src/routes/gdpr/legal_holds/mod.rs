@@ -34,8 +34,6 @@ const NEW: &str = "/gdpr/legal-holds/new";
 /// How many holds the list shows at once (then a link to the next ones).
 const PAGE_SIZE: i64 = 100;
 
-/// What a hold covers, in words: `2 customer ids, 1 phone number` (kinds it names none of left
-/// out).
 /// What a hold covers, in counts; once its particulars are erased, when that was.
 fn covers(hold: &LegalHold) -> String {
     match (&hold.covers, hold.identifiers_erased_at) {
@@ -46,6 +44,18 @@ fn covers(hold: &LegalHold) -> String {
     }
 }
 
+/// A free-text particular of a hold (its reference, its reason): erased once the hold had
+/// stopped long enough, and then said so.
+fn particular(value: Option<&String>, hold: &LegalHold) -> String {
+    match (value, hold.identifiers_erased_at) {
+        (Some(value), _) => value.clone(),
+        (None, Some(at)) => format!("erased on {at}"),
+        (None, None) => "not told by gdpr-orchestrator".to_owned(),
+    }
+}
+
+/// What a hold covers, in words: `2 customer ids, 1 phone number` (kinds it names none of left
+/// out).
 fn counted(counts: &IdentifierCounts) -> String {
     [
         (counts.customer_ids, "customer id", "customer ids"),
@@ -132,7 +142,7 @@ async fn list(
         .map(|h| HoldRow {
             id: h.id.to_string(),
             status: h.status.as_str(),
-            reference: h.reference.clone(),
+            reference: particular(h.reference.as_ref(), h),
             basis: h.basis.as_str(),
             covers: covers(h),
             placed_by: h.placed_by.clone(),
