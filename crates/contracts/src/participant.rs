@@ -152,7 +152,7 @@ pub struct Retention {
 }
 
 /// The route of what must not expire: gdpr-orchestrator's `GET` ([`Retentions`]), scope
-/// `gdpr:retentions` (comm-history-writer's expiry of records past their retention).
+/// `gdpr:retentions` (the participants' age-based clean-ups: records, the inbox, pairings).
 pub const RETENTIONS_ROUTE: &str = "/internal/gdpr/retentions";
 
 /// What a participant's own expiry (records past their retention) must leave, as a purge would:

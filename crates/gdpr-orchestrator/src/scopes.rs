@@ -7,7 +7,7 @@ service_kit::scopes! {
     /// never a subject) and retry its dead letters. Nothing of a request's content.
     Operate => "gdpr:operate",
     /// `GET /internal/gdpr/retentions`: every legal hold in force (its subject: personal data)
-    /// and every statutory rule, for comm-history-writer's expiry of records past their retention
-    /// alone.
+    /// and every statutory rule, for the participants' age-based clean-ups alone
+    /// (comm-history-writer's records, result-ingest's inbox, interaction-pairing's pairings).
     Retentions => "gdpr:retentions",
 }

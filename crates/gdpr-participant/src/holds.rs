@@ -234,8 +234,6 @@ pub trait HeldTable {
     fn among(ids: Vec<DbUuid>) -> Filter<Self::Table>;
     /// The rows both `a` and `b` find.
     fn both(a: Filter<Self::Table>, b: Filter<Self::Table>) -> Filter<Self::Table>;
-    /// The rows either `a` or `b` finds.
-    fn either(a: Filter<Self::Table>, b: Filter<Self::Table>) -> Filter<Self::Table>;
     /// For each row `filter` finds: its id, its interaction, and the search key of the customer
     /// handle it stores (`None` on a table that stores none, e.g. pairings). What a legal hold's
     /// named interactions and handles are matched against, a chunk of rows at a time
@@ -295,7 +293,7 @@ pub trait HeldTable {
     /// Lifts `request_id`'s holds (on rows and agents): each row it held is flagged with a
     /// request still holding it, or free; an agent no request holds any more shows again.
     fn release(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {
-        // (Nothing is kept before a purge, and an undo after one is refused: this is for order.)
+        // What the request kept or restricted goes free with it (a RESTRICT's lift, an undo).
         retention::release(connection, request_id, Self::HOLD)?;
         for (holder, rows) in by_holder(release(connection, request_id, Self::HOLD)?) {
             chunked(&rows, |ids| {
@@ -523,14 +521,6 @@ macro_rules! held_table {
             ) -> $crate::holds::Filter<$table::table> {
                 use ::diesel::prelude::*;
                 Box::new(a.and(b))
-            }
-
-            fn either(
-                a: $crate::holds::Filter<$table::table>,
-                b: $crate::holds::Filter<$table::table>,
-            ) -> $crate::holds::Filter<$table::table> {
-                use ::diesel::prelude::*;
-                Box::new(a.or(b))
             }
 
             fn links_where(

@@ -216,8 +216,9 @@ impl Job for InboxJob {
         Ok(())
     }
 
-    /// Of dead events past `ingest.dead_retention_days`, those a legal hold or a statutory rule
-    /// covers; `None` (counted as a skipped round) when the orchestrator cannot be asked.
+    /// Of dead events past `ingest.dead_retention_days`, those a legal hold in force covers
+    /// (statutory rules keep records only); `None` (counted as a skipped round of this clean-up)
+    /// when the orchestrator cannot be asked.
     async fn keep_dead(&self, ids: &[uuid::Uuid], now: Timestamp) -> anyhow::Result<Option<BTreeSet<uuid::Uuid>>> {
         let kept = self.retentions.keep::<Events>(&self.pool, ids, now, reached).await?;
         if kept.is_none() {

@@ -1,6 +1,7 @@
 //! `GET /internal/gdpr/retentions`: what a participant's own expiry must leave ([`Retentions`]):
 //! every legal hold in force, expanded as a purge gets it, and every statutory rule. Scope
-//! `gdpr:retentions` (comm-history-writer alone): it names the holds' subjects.
+//! `gdpr:retentions` (the participants' clean-ups alone: comm-history-writer, result-ingest,
+//! interaction-pairing): it names the holds' subjects.
 
 use crate::participants::Participants;
 use crate::scopes::Retentions as RetentionsScope;
@@ -27,7 +28,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     get,
     path = "/internal/gdpr/retentions",
     tag = "gdpr",
-    description = "Needs scope `gdpr:retentions` (comm-history-writer's expiry alone: the holds' subjects are personal data).",
+    description = "Needs scope `gdpr:retentions` (the participants' age-based clean-ups alone: the holds' subjects are personal data).",
     responses(
         (status = 200, description = "Every legal hold in force and every statutory rule", body = Retentions),
         (status = 503, description = "A hold's interactions could not be asked for: expire nothing now", body = service_kit::problem::Problem, content_type = "application/problem+json")
