@@ -196,6 +196,33 @@ pub fn steps(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Ve
         .collect()
 }
 
+/// The purge steps that kept something of each of `request_ids`, a few statements in all (the
+/// worker's housekeeping reads every FORGET `completed_with_retention` each minute: one
+/// statement a request would grow with them).
+pub fn keeping_purge_steps(
+    connection: &mut AnyConnection,
+    request_ids: &[Uuid],
+) -> QueryResult<std::collections::HashMap<Uuid, Vec<Step>>> {
+    use gdpr_steps::dsl;
+    let mut by_request: std::collections::HashMap<Uuid, Vec<Step>> = std::collections::HashMap::new();
+    for chunk in request_ids.chunks(500) {
+        let ids: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        let rows: Vec<StepRow> = dsl::gdpr_steps
+            .filter(dsl::request_id.eq_any(ids))
+            .filter(dsl::phase.eq(ParticipantAction::Purge.as_str()))
+            .order((dsl::request_id, dsl::position))
+            .select(StepRow::as_select())
+            .load(connection)?;
+        for row in rows {
+            let step = Step::try_from(row)?;
+            if !step.retained.is_empty() {
+                by_request.entry(step.request_id).or_default().push(step);
+            }
+        }
+    }
+    Ok(by_request)
+}
+
 /// Inserts or replaces a step.
 pub fn save_step(connection: &mut AnyConnection, step: &Step) -> QueryResult<()> {
     use gdpr_steps::dsl;

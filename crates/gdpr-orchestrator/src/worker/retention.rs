@@ -4,7 +4,6 @@
 
 use super::*;
 use contracts::participant::Retention;
-use diesel::QueryResult;
 
 impl Worker {
     /// Every legal hold in force at `now`, as a participant's purge reads it
@@ -37,10 +36,13 @@ impl Worker {
         let (retaining, in_force) = self
             .pool
             .run(move |c| {
-                let retaining = store::retaining_since(c, now)?
+                let requests = store::retaining_since(c, now)?;
+                let ids: Vec<Uuid> = requests.iter().map(|request| request.id).collect();
+                let mut steps = store::keeping_purge_steps(c, &ids)?;
+                let retaining: Vec<(Vec<Step>, Request)> = requests
                     .into_iter()
-                    .map(|request| Ok((store::steps(c, request.id)?, request)))
-                    .collect::<QueryResult<Vec<_>>>()?;
+                    .map(|request| (steps.remove(&request.id).unwrap_or_default(), request))
+                    .collect();
                 let in_force: std::collections::BTreeSet<Uuid> = store::legal_holds::in_force(c, now)?
                     .into_iter()
                     .map(|hold| hold.id)
@@ -50,11 +52,7 @@ impl Worker {
             .await?;
         let mut reopened = 0;
         for (steps, request) in retaining {
-            let keeping = || {
-                steps
-                    .iter()
-                    .filter(|s| s.phase == ParticipantAction::Purge && !s.retained.is_empty())
-            };
+            let keeping = || steps.iter();
             // Which holds of those in force at the purge no longer are, and whether a rule's end
             // came: what the audit names as the reason for erasing now.
             let ended: std::collections::BTreeSet<Uuid> = keeping()
