@@ -156,6 +156,7 @@ impl Expiry {
             };
             let after = *self.cursor.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let conditions = conditions.clone();
+            let started = std::time::Instant::now();
             let batch = self
                 .pool
                 .run(move |c| {
@@ -163,6 +164,12 @@ impl Expiry {
                         .map_err(ExpiryError::from)
                 })
                 .await?;
+            // Writes keep their latency: before the next batch the expiry leaves the database
+            // alone as long as this one held it (at most half its time, never a burst). A day's
+            // 27,000 records at 10,000,000 take about twice their work: a few seconds.
+            if batch.last.is_some() {
+                tokio::time::sleep(started.elapsed()).await;
+            }
             round.expired += batch.expired;
             round.kept += batch.kept;
             round.delivered_copies += batch.delivered_copies;
