@@ -333,7 +333,7 @@ async fn records_a_hold_keeps_at_the_oldest_end_do_not_stall_the_expiry_of_those
     assert_eq!(stored_records(&s.app).await, 600);
 }
 
-/// The holds are asked for again before each batch (500 records): a hold placed while a round
+/// The holds are asked for again before each batch (100 records): a hold placed while a round
 /// runs keeps what it covers from the round's next batch on.
 #[tokio::test]
 async fn a_hold_placed_during_a_round_keeps_what_it_covers_from_the_next_batch_on() {
