@@ -16,6 +16,7 @@ pub mod pairing;
 pub mod participant;
 pub mod problem;
 pub mod queue;
+pub mod report;
 pub mod retention;
 
 pub use client::{Client, ClientError, Response};
