@@ -201,12 +201,12 @@ fn now_rfc3339() -> String {
 }
 
 /// The status a request has reached after `elapsed`: INITIATED, SEARCHING, (DELETING for
-/// deletes,) then COMPLETED, one step per `step`.
+/// deletes, UPDATING for updates,) then COMPLETED, one step per `step`.
 pub(crate) fn gdpr_status(request_type: &str, elapsed: std::time::Duration, step: std::time::Duration) -> &'static str {
-    let path: &[&'static str] = if request_type == "GDPR_DELETE" {
-        &["INITIATED", "SEARCHING", "DELETING", "COMPLETED"]
-    } else {
-        &["INITIATED", "SEARCHING", "COMPLETED"]
+    let path: &[&'static str] = match request_type {
+        "GDPR_DELETE" => &["INITIATED", "SEARCHING", "DELETING", "COMPLETED"],
+        "GDPR_UPDATE" => &["INITIATED", "SEARCHING", "UPDATING", "COMPLETED"],
+        _ => &["INITIATED", "SEARCHING", "COMPLETED"],
     };
     let steps = (elapsed.as_secs_f64() / step.as_secs_f64().max(0.001)) as usize;
     path[steps.min(path.len() - 1)]
@@ -223,6 +223,9 @@ fn gdpr_body(state: &SimState, base_url: &str, request: &GdprRequest) -> Value {
         "subject": request.subject,
         "selfUri": format!("/api/v2/gdpr/requests/{}", request.id),
     });
+    if !request.replacement_terms.is_null() {
+        body["replacementTerms"] = request.replacement_terms.clone();
+    }
     if status == "COMPLETED" && request.request_type == "GDPR_EXPORT" {
         let url = format!("{base_url}/exports/{}.json", request.id);
         body["resultsUrl"] = url.clone().into();
@@ -234,6 +237,83 @@ fn gdpr_body(state: &SimState, base_url: &str, request: &GdprRequest) -> Value {
 fn base_url(request: &HttpRequest) -> String {
     let info = request.connection_info();
     format!("{}://{}", info.scheme(), info.host())
+}
+
+/// `ReplacementTerm.type`s.
+const SEARCH_TYPES: [&str; 9] = [
+    "NAME",
+    "ADDRESS",
+    "PHONE",
+    "EMAIL",
+    "TWITTER",
+    "INSTAGRAM",
+    "FACEBOOK",
+    "APPLE_MESSAGES",
+    "EXTERNAL_ID",
+];
+
+/// A non-empty list of `ReplacementTerm`s, each of a known type with both values.
+fn replacement_terms_are_valid(terms: &Value) -> bool {
+    terms.as_array().is_some_and(|terms| {
+        !terms.is_empty()
+            && terms.iter().all(|term| {
+                let text = |field: &str| {
+                    term.get(field)
+                        .and_then(Value::as_str)
+                        .is_some_and(|v| !v.trim().is_empty())
+                };
+                term.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| SEARCH_TYPES.contains(&t))
+                    && text("existingValue")
+                    && text("updatedValue")
+            })
+    })
+}
+
+/// A GDPR_UPDATE, applied to the organisation's subjects at once: in each subject the request's
+/// subject finds, every `existingValue` of a term's type becomes its `updatedValue` (e-mail
+/// addresses compared in any case), so a later search by the new value finds them and one by the
+/// old value does not.
+fn apply_replacements(subjects: &mut [Value], subject: &Value, terms: &Value) {
+    let wanted = |candidate: &Value, field: &str| {
+        let values = |v: &Value| -> Vec<String> {
+            v.get(field)
+                .and_then(Value::as_array)
+                .map(|items| items.iter().filter_map(Value::as_str).map(str::to_lowercase).collect())
+                .unwrap_or_default()
+        };
+        let (mine, theirs) = (values(subject), values(candidate));
+        !mine.is_empty() && mine.iter().any(|v| theirs.contains(v))
+    };
+    for candidate in subjects.iter_mut() {
+        if !(wanted(candidate, "phoneNumbers") || wanted(candidate, "emailAddresses") || wanted(candidate, "addresses"))
+        {
+            continue;
+        }
+        for term in terms.as_array().into_iter().flatten() {
+            let (Some(kind), Some(old), Some(new)) = (
+                term.get("type").and_then(Value::as_str),
+                term.get("existingValue").and_then(Value::as_str),
+                term.get("updatedValue").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            let field = match kind {
+                "PHONE" => "phoneNumbers",
+                "EMAIL" => "emailAddresses",
+                "ADDRESS" => "addresses",
+                _ => continue,
+            };
+            if let Some(items) = candidate.get_mut(field).and_then(Value::as_array_mut) {
+                for item in items.iter_mut() {
+                    if item.as_str().is_some_and(|v| v.eq_ignore_ascii_case(old)) {
+                        *item = Value::from(new);
+                    }
+                }
+            }
+        }
+    }
 }
 
 const SUBJECT_FIELDS: [&str; 10] = [
@@ -270,7 +350,14 @@ async fn create_gdpr_request(
     if !matches!(request_type.as_str(), "GDPR_EXPORT" | "GDPR_UPDATE" | "GDPR_DELETE") || !subject_is_valid {
         return error(StatusCode::BAD_REQUEST, "bad.request", "Invalid data");
     }
-    if body.get("replacementTerms").is_some() && request_type != "GDPR_UPDATE" {
+    let replacement_terms = body.get("replacementTerms").cloned().unwrap_or(Value::Null);
+    // Genesys staff: replacementTerms are only valid on GDPR_UPDATE, which replaces nothing
+    // without them.
+    let terms_are_valid = match request_type.as_str() {
+        "GDPR_UPDATE" => replacement_terms_are_valid(&replacement_terms),
+        _ => replacement_terms.is_null(),
+    };
+    if !terms_are_valid {
         return error(StatusCode::BAD_REQUEST, "bad.request", "Invalid data");
     }
     // What Genesys does with an unconfirmed delete is undocumented; the simulator refuses it, so
@@ -282,10 +369,14 @@ async fn create_gdpr_request(
             "GDPR_DELETE requires deleteConfirmed=true",
         );
     }
+    if request_type == "GDPR_UPDATE" {
+        apply_replacements(&mut lock(&state.gdpr_subjects), &subject, &replacement_terms);
+    }
     let created = GdprRequest {
         id: uuid::Uuid::new_v4().to_string(),
         request_type,
         subject,
+        replacement_terms,
         created_date: now_rfc3339(),
         created: std::time::Instant::now(),
     };
@@ -371,17 +462,6 @@ async fn gdpr_subjects(
     if let Err(response) = admit(&state, &request, "gdpr.subjects").await {
         return response;
     }
-    const TYPES: [&str; 9] = [
-        "NAME",
-        "ADDRESS",
-        "PHONE",
-        "EMAIL",
-        "TWITTER",
-        "INSTAGRAM",
-        "FACEBOOK",
-        "APPLE_MESSAGES",
-        "EXTERNAL_ID",
-    ];
     let (Some(search_type), Some(value)) = (search.search_type.as_deref(), search.search_value.as_deref()) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -389,7 +469,7 @@ async fn gdpr_subjects(
             "searchType and searchValue are required",
         );
     };
-    if !TYPES.contains(&search_type) || value.is_empty() {
+    if !SEARCH_TYPES.contains(&search_type) || value.is_empty() {
         return error(StatusCode::BAD_REQUEST, "invalid.value", "Invalid data");
     }
     let contains = |subject: &Value, field: &str, case_insensitive: bool| {
@@ -403,10 +483,7 @@ async fn gdpr_subjects(
             })
         })
     };
-    let found: Vec<Value> = state
-        .config
-        .seed
-        .gdpr_subjects
+    let found: Vec<Value> = lock(&state.gdpr_subjects)
         .iter()
         .filter(|subject| match search_type {
             "PHONE" => contains(subject, "phoneNumbers", false),
@@ -470,5 +547,10 @@ mod tests {
             .map(|s| gdpr_status("GDPR_EXPORT", at(*s), step))
             .collect();
         assert_eq!(export, ["INITIATED", "SEARCHING", "COMPLETED"]);
+        let update: Vec<_> = [0, 15, 25, 35]
+            .iter()
+            .map(|s| gdpr_status("GDPR_UPDATE", at(*s), step))
+            .collect();
+        assert_eq!(update, ["INITIATED", "SEARCHING", "UPDATING", "COMPLETED"]);
     }
 }

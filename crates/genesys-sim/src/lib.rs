@@ -95,6 +95,8 @@ pub(crate) struct GdprRequest {
     pub id: String,
     pub request_type: String,
     pub subject: serde_json::Value,
+    /// A GDPR_UPDATE's `replacementTerms`, as received (null for the other types).
+    pub replacement_terms: serde_json::Value,
     pub created_date: String,
     pub created: Instant,
 }
@@ -107,6 +109,8 @@ pub struct SimState {
     pub(crate) tokens: Mutex<HashMap<String, Instant>>,
     issued: Mutex<Vec<String>>,
     pub(crate) gdpr_requests: Mutex<Vec<GdprRequest>>,
+    /// What `GET /api/v2/gdpr/subjects` finds: the seed's, as GDPR_UPDATEs changed them since.
+    pub(crate) gdpr_subjects: Mutex<Vec<serde_json::Value>>,
     pub(crate) conversations: Mutex<Vec<conversations::StoredConversation>>,
     pub(crate) webhook_client: reqwest::Client,
     /// The trigger's target: `SimConfig::webhook`, or what [`SimState::set_webhook`] set since.
@@ -136,6 +140,7 @@ impl SimState {
             wrapup_codes: by_id(&config.seed.wrapup_codes),
             faults: Mutex::new(faults::ActiveFaults::from(config.faults.clone())),
             webhook: Mutex::new(config.webhook.clone()),
+            gdpr_subjects: Mutex::new(config.seed.gdpr_subjects.clone()),
             config,
             tokens: Mutex::default(),
             issued: Mutex::default(),
@@ -185,6 +190,15 @@ impl SimState {
         lock(&self.gdpr_requests)
             .iter()
             .map(|r| r.request_type.clone())
+            .collect()
+    }
+
+    /// The `replacementTerms` of every GDPR_UPDATE received, in order (personal data: tests only).
+    pub fn gdpr_replacement_terms(&self) -> Vec<serde_json::Value> {
+        lock(&self.gdpr_requests)
+            .iter()
+            .filter(|r| r.request_type == "GDPR_UPDATE")
+            .map(|r| r.replacement_terms.clone())
             .collect()
     }
 

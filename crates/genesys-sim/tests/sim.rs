@@ -271,33 +271,12 @@ async fn gdpr_requests_move_through_their_statuses() {
     assert_eq!(created["status"], "INITIATED");
     assert_eq!(created["subject"]["phoneNumbers"][0], "+420601123456");
     let request_url = format!("{url}/api/v2/gdpr/requests/{}", created["id"].as_str().unwrap());
-    // Poll until COMPLETED: statuses only ever move forward along the documented path (how many
-    // a poll catches depends on timing; the exact schedule is a unit test of `gdpr_status`).
-    let path = ["INITIATED", "SEARCHING", "DELETING", "COMPLETED"];
-    let mut position = 0;
-    while path[position] != "COMPLETED" {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let now: Value = client
-            .get(&request_url)
-            .bearer_auth(&bearer)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let reached = path
-            .iter()
-            .position(|p| *p == now["status"])
-            .expect("a documented status");
-        assert!(
-            reached >= position,
-            "status went back from {} to {}",
-            path[position],
-            path[reached]
-        );
-        position = reached;
-    }
+    // Statuses only ever move forward along the documented path (how many a poll catches
+    // depends on timing; the exact schedule is a unit test of `gdpr_status`).
+    assert_moves_along(
+        &statuses_until_completed(&client, &bearer, &request_url).await,
+        &["INITIATED", "SEARCHING", "DELETING", "COMPLETED"],
+    );
 
     let found: Value = client
         .get(format!(
@@ -312,6 +291,88 @@ async fn gdpr_requests_move_through_their_statuses() {
         .unwrap();
     assert_eq!(found["total"], 1);
     assert_eq!(found["entities"][0]["emailAddresses"][0], "client@example.com");
+}
+
+/// A GDPR_UPDATE replaces a phone number as Genesys does: refused without (or with malformed)
+/// `replacementTerms`, as are `replacementTerms` on any other type (400 "Invalid data", as
+/// Genesys staff said); accepted, it is answered with its terms, passes UPDATING, and a search by
+/// the new number finds the subject the old one no longer does.
+#[tokio::test]
+async fn a_gdpr_update_replaces_the_value_and_replacement_terms_elsewhere_are_refused() {
+    let (url, state) = start(|c| c.gdpr_step = Duration::from_millis(50));
+    let client = reqwest::Client::new();
+    let bearer = bearer(&client, &url).await;
+    let requests = format!("{url}/api/v2/gdpr/requests?deleteConfirmed=true");
+    let post = |body: Value| client.post(&requests).bearer_auth(&bearer).json(&body).send();
+    let subject = json!({"phoneNumbers": ["+420601123456"]});
+    let term = json!({"type": "PHONE", "existingValue": "+420601123456", "updatedValue": "+420602000111"});
+    for refused in [
+        json!({"requestType": "GDPR_UPDATE", "subject": subject}),
+        json!({"requestType": "GDPR_UPDATE", "subject": subject, "replacementTerms": []}),
+        json!({"requestType": "GDPR_UPDATE", "subject": subject, "replacementTerms": [{"type": "PHONE", "existingValue": "+420601123456"}]}),
+        json!({"requestType": "GDPR_UPDATE", "subject": subject, "replacementTerms": [{"type": "FAX", "existingValue": "a", "updatedValue": "b"}]}),
+        json!({"requestType": "GDPR_EXPORT", "subject": subject, "replacementTerms": [term]}),
+        json!({"requestType": "GDPR_DELETE", "subject": subject, "replacementTerms": [term]}),
+    ] {
+        let response = post(refused.clone()).await.unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{refused}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["message"], "Invalid data", "{refused}");
+    }
+    assert!(state.gdpr_replacement_terms().is_empty(), "nothing refused was kept");
+
+    let search = |value: &'static str| {
+        let (client, bearer, url) = (client.clone(), bearer.clone(), url.clone());
+        async move {
+            let query = format!("searchType=PHONE&searchValue={}", value.replace('+', "%2B"));
+            let found = get_json(&client, &bearer, &format!("{url}/api/v2/gdpr/subjects?{query}")).await;
+            found["total"].as_u64().unwrap()
+        }
+    };
+    assert_eq!((search("+420601123456").await, search("+420602000111").await), (1, 0));
+    let update = json!({"requestType": "GDPR_UPDATE", "subject": subject, "replacementTerms": [term]});
+    let response = post(update).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["requestType"], "GDPR_UPDATE");
+    assert_eq!(created["replacementTerms"], json!([term]));
+    assert_eq!(state.gdpr_replacement_terms(), [json!([term])]);
+    assert_eq!((search("+420601123456").await, search("+420602000111").await), (0, 1));
+
+    let request_url = format!("{url}/api/v2/gdpr/requests/{}", created["id"].as_str().unwrap());
+    assert_moves_along(
+        &statuses_until_completed(&client, &bearer, &request_url).await,
+        &["INITIATED", "SEARCHING", "UPDATING", "COMPLETED"],
+    );
+}
+
+/// `GET url` with the bearer token, as JSON.
+async fn get_json(client: &reqwest::Client, bearer: &str, url: &str) -> Value {
+    let response = client.get(url).bearer_auth(bearer).send().await.unwrap();
+    response.json().await.unwrap()
+}
+
+/// The statuses a GDPR request shows, each once, polled until it is COMPLETED.
+async fn statuses_until_completed(client: &reqwest::Client, bearer: &str, request_url: &str) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    while seen.last().map(String::as_str) != Some("COMPLETED") {
+        let now = get_json(client, bearer, request_url).await;
+        let status = now["status"].as_str().unwrap().to_owned();
+        if seen.last() != Some(&status) {
+            seen.push(status);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    seen
+}
+
+/// Each of `seen` is on `path`, never behind the one before.
+fn assert_moves_along(seen: &[String], path: &[&str]) {
+    let positions: Vec<usize> = seen
+        .iter()
+        .map(|status| path.iter().position(|p| p == status).expect("a documented status"))
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{seen:?} against {path:?}");
 }
 
 /// An ended conversation for `POST /admin/conversations`.
