@@ -243,8 +243,111 @@ pub enum AllowedAction {
     Undo,
     /// `POST /gdpr/requests/{id}/lift`: a RESTRICT (not a count) that is `restricted`.
     Lift,
-    /// `GET /gdpr/requests/{id}/export`: a completed EXPORT (not a count) whose bundle is kept.
+    /// `GET /gdpr/requests/{id}/export`: a completed EXPORT (not a count) whose bundle is kept,
+    /// its requester's identity verified (unless `gdpr.requester_verification = "advisory"`).
     Download,
+    /// `POST /gdpr/requests/{id}/verification`: record how the requester's identity was verified
+    /// (an EXPORT, FORGET or RESTRICT, not a count, not yet recorded), by a person the identity
+    /// provider signed in. While it is missing (and `gdpr.requester_verification = "required"`,
+    /// the default), a FORGET is not confirmed and an export bundle not downloaded.
+    RecordVerification,
+}
+
+/// How the requester's identity was verified before their data is handed over or erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationMethod {
+    /// In a branch, against an identity card or passport.
+    InPersonIdDocument,
+    /// Through the bank's online banking, signed in with its strong customer authentication.
+    OnlineBankingLogin,
+    /// A request signed with a qualified electronic signature (eIDAS).
+    QualifiedElectronicSignature,
+    /// A letter with an officially verified signature.
+    SignedLetter,
+    /// A video call against an identity document.
+    VideoCall,
+}
+
+impl VerificationMethod {
+    pub const ALL: [Self; 5] = [
+        Self::InPersonIdDocument,
+        Self::OnlineBankingLogin,
+        Self::QualifiedElectronicSignature,
+        Self::SignedLetter,
+        Self::VideoCall,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InPersonIdDocument => "in_person_id_document",
+            Self::OnlineBankingLogin => "online_banking_login",
+            Self::QualifiedElectronicSignature => "qualified_electronic_signature",
+            Self::SignedLetter => "signed_letter",
+            Self::VideoCall => "video_call",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|method| method.as_str() == value)
+    }
+}
+
+/// The language of the answer a subject reads (the readable page in an export's bundle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerLanguage {
+    Cs,
+    En,
+}
+
+impl AnswerLanguage {
+    pub const ALL: [Self; 2] = [Self::Cs, Self::En];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Cs => "cs",
+            Self::En => "en",
+        }
+    }
+
+    /// A client's spelling (any letter case).
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|l| l.as_str().eq_ignore_ascii_case(value.trim()))
+    }
+}
+
+/// `POST /gdpr/requests/{id}/verification`: how the requester's identity was verified. Recorded
+/// once, by a person the identity provider signed in (never a name a header gave).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecordVerification {
+    /// in_person_id_document, online_banking_login, qualified_electronic_signature,
+    /// signed_letter or video_call (anything else is refused naming `/method`).
+    pub method: String,
+    /// Where the evidence is kept in the bank's records: a document or case id (letters,
+    /// digits and `-_./:#`, 3 to 100 characters). Never the evidence itself: an identity
+    /// document's number, an e-mail address or a phone number is refused.
+    pub evidence_reference: String,
+}
+
+/// How the requester's identity was verified, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RequesterVerification {
+    pub method: VerificationMethod,
+    /// Null once the request's identifiers are erased (it points to the subject's records).
+    pub evidence_reference: Option<String>,
+    /// The person who recorded it: their subject at the identity provider, which signed them in.
+    pub verified_by: String,
+    /// Their display name, as the identity provider gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_by_name: Option<String>,
+    /// The client they came through.
+    pub verified_via: String,
+    pub verified_at: Timestamp,
 }
 
 /// The data subject as a client names it: any mix of identifiers, in any form Genesys sends
@@ -276,6 +379,10 @@ pub struct FileRequest {
     /// Only count what would be exported or erased.
     #[serde(default)]
     pub count_only: bool,
+    /// The language of the answer the subject reads: `cs` or `en` (default
+    /// `gdpr.answer_language`; anything else is refused naming `/language`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 impl FileRequest {
@@ -290,7 +397,15 @@ impl FileRequest {
             subject,
             reference: reference.into(),
             count_only,
+            language: None,
         }
+    }
+
+    /// The same request, its answer in `language`.
+    #[must_use]
+    pub fn in_language(mut self, language: AnswerLanguage) -> Self {
+        self.language = Some(language.as_str().to_owned());
+        self
     }
 }
 
@@ -410,6 +525,13 @@ pub struct GdprRequest {
     pub identifiers_erased_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_request_id: Option<Uuid>,
+    /// How the requester's identity was verified; absent until recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester_verification: Option<RequesterVerification>,
+    /// The language of the subject's answer (absent: filed before it was recorded; the
+    /// orchestrator's `gdpr.answer_language` then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<AnswerLanguage>,
     /// Totals per phase and category over every participant (`{phase}.{category}`).
     pub counts: BTreeMap<String, u64>,
     /// Rows left out because they belong to a customer outside the request, per phase and
@@ -417,7 +539,7 @@ pub struct GdprRequest {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub left_out: BTreeMap<String, u64>,
     /// What the caller who asked may do to it now, in this order: confirm, extend, undo, lift,
-    /// download. Decided by the rules that accept or refuse each action, for this caller (four
+    /// download, record_verification. Decided by the rules that accept or refuse each action, for this caller (four
     /// eyes: never `confirm` to the person who filed a FORGET or a LIFT_RESTRICTION), at the
     /// time of the answer.
     pub allowed_actions: Vec<AllowedAction>,
@@ -614,6 +736,18 @@ mod tests {
             Some(RequestType::LiftRestriction)
         );
         assert_eq!(serde_json::to_value(AllowedAction::Lift).unwrap(), "lift");
+        assert_eq!(
+            serde_json::to_value(AllowedAction::RecordVerification).unwrap(),
+            "record_verification"
+        );
+        for method in VerificationMethod::ALL {
+            assert_eq!(VerificationMethod::parse(method.as_str()), Some(method));
+            assert_eq!(serde_json::to_value(method).unwrap(), method.as_str());
+        }
+        for language in AnswerLanguage::ALL {
+            assert_eq!(AnswerLanguage::parse(&language.as_str().to_uppercase()), Some(language));
+            assert_eq!(serde_json::to_value(language).unwrap(), language.as_str());
+        }
     }
 
     #[test]

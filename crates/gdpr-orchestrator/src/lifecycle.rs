@@ -1,8 +1,10 @@
-//! What a person may do to a request, decided on the request alone: confirm a FORGET or a
-//! LIFT_RESTRICTION (four eyes), undo a FORGET (or cancel it), lift a RESTRICT, extend a
-//! deadline. No I/O: the routes load, decide here, save.
+//! What a person may do to a request, decided on the request alone (and whether its requester's
+//! identity was verified): confirm a FORGET or a LIFT_RESTRICTION (four eyes), undo a FORGET (or
+//! cancel it), lift a RESTRICT, extend a deadline, download an export, record how the requester
+//! was verified. No I/O: the routes load, decide here, save.
 
 use crate::audit::Actor;
+use crate::settings::RequesterVerificationRule;
 use crate::store::{Request, Vouching};
 use contracts::gdpr::AllowedAction;
 use contracts::gdpr::{RequestStatus, RequestType};
@@ -48,9 +50,36 @@ pub struct Confirmer<'a> {
     pub vouched_by: Vouching,
 }
 
+/// Whether a request's requester was verified, as `gdpr.requester_verification` weighs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequesterGate {
+    pub rule: RequesterVerificationRule,
+    /// How the requester was verified is recorded.
+    pub recorded: bool,
+}
+
+impl RequesterGate {
+    /// Handing a customer's history to an impostor, or erasing it at their word, is a breach:
+    /// while required, `what` waits for the verification.
+    fn check(self, id: uuid::Uuid, what: &str) -> Result<(), Refusal> {
+        if self.rule == RequesterVerificationRule::Required && !self.recorded {
+            return Err(Refusal::Conflict(format!(
+                "the requester's identity is not verified yet: record how it was verified (POST /gdpr/requests/{id}/verification) before {what}"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Whether `by` may confirm `request` now (see [`confirm`]); changes nothing. A FORGET and a
-/// LIFT_RESTRICTION are confirmed by the same four eyes.
-pub fn may_confirm(request: &Request, by: Confirmer<'_>, four_eyes: FourEyes) -> Result<(), Refusal> {
+/// LIFT_RESTRICTION are confirmed by the same four eyes; a FORGET only once its requester's
+/// identity is verified (`gate`).
+pub fn may_confirm(
+    request: &Request,
+    by: Confirmer<'_>,
+    four_eyes: FourEyes,
+    gate: RequesterGate,
+) -> Result<(), Refusal> {
     let kind = request.request_type.as_str();
     let confirmable = matches!(request.request_type, RequestType::Forget | RequestType::LiftRestriction);
     if !confirmable || request.status != RequestStatus::AwaitingConfirmation {
@@ -59,8 +88,13 @@ pub fn may_confirm(request: &Request, by: Confirmer<'_>, four_eyes: FourEyes) ->
             request.status.as_str()
         )));
     }
+    let erases = request.request_type == RequestType::Forget;
     if four_eyes == FourEyes::Off {
-        return Ok(());
+        return if erases {
+            gate.check(request.id, "confirming the erasure")
+        } else {
+            Ok(())
+        };
     }
     if !by.vouched_by.is_person() {
         return Err(Refusal::Forbidden(format!(
@@ -91,6 +125,9 @@ pub fn may_confirm(request: &Request, by: Confirmer<'_>, four_eyes: FourEyes) ->
             "four eyes: a {kind} is confirmed by another person than the one who filed it"
         )));
     }
+    if erases {
+        gate.check(request.id, "confirming the erasure")?;
+    }
     Ok(())
 }
 
@@ -103,10 +140,11 @@ pub fn confirm(
     request: &mut Request,
     by: Confirmer<'_>,
     four_eyes: FourEyes,
+    gate: RequesterGate,
     grace: Duration,
     now: Timestamp,
 ) -> Result<Value, Refusal> {
-    may_confirm(request, by, four_eyes)?;
+    may_confirm(request, by, four_eyes, gate)?;
     let (to, purge_after) = match request.request_type {
         RequestType::LiftRestriction => (RequestStatus::Undoing, None),
         _ => (RequestStatus::Forgetting, Some(later(now, grace)?)),
@@ -122,6 +160,7 @@ pub fn confirm(
         "from": RequestStatus::AwaitingConfirmation.as_str(),
         "to": to.as_str(),
         "fourEyes": four_eyes != FourEyes::Off,
+        "requesterVerified": gate.recorded,
     });
     if let Some(purge_after) = purge_after {
         detail["purgeAfter"] = json!(purge_after);
@@ -266,8 +305,8 @@ pub fn extend(request: &mut Request, months: i32, reason: String, now: Timestamp
 }
 
 /// Whether `request`'s export bundle may be downloaded now: a completed EXPORT (not a count)
-/// whose data is still kept.
-pub fn may_download(request: &Request) -> Result<(), Refusal> {
+/// whose data is still kept, its requester's identity verified (`gate`).
+pub fn may_download(request: &Request, gate: RequesterGate) -> Result<(), Refusal> {
     if request.request_type != RequestType::Export || request.count_only {
         return Err(Refusal::Conflict(
             "only an EXPORT that is not count-only has a bundle".to_owned(),
@@ -284,25 +323,80 @@ pub fn may_download(request: &Request) -> Result<(), Refusal> {
             request.status.as_str()
         )));
     }
+    gate.check(request.id, "handing the bundle over")
+}
+
+/// Whether `by` may record how `request`'s requester was verified: an EXPORT, FORGET or RESTRICT
+/// (not a count) whose identifiers are kept, not undone, cancelled, expired or lifted, with none
+/// recorded yet (`recorded`), by a person the identity provider signed in (in every environment:
+/// a name a header gave vouches for nobody's identity).
+pub fn may_record_verification(request: &Request, by: Confirmer<'_>, recorded: bool) -> Result<(), Refusal> {
+    let id = request.id;
+    if !matches!(
+        request.request_type,
+        RequestType::Export | RequestType::Forget | RequestType::Restrict
+    ) || request.count_only
+    {
+        return Err(Refusal::Conflict(format!(
+            "a requester's verification is recorded on an EXPORT, FORGET or RESTRICT that is not a count; request {id} is {}{}",
+            request.request_type.as_str(),
+            if request.count_only { " (a count)" } else { "" }
+        )));
+    }
+    if recorded {
+        return Err(Refusal::Conflict(format!(
+            "request {id}: how the requester was verified is recorded already (once)"
+        )));
+    }
+    if request.identifiers_erased_at.is_some() {
+        return Err(Refusal::Gone(format!("request {id}'s identifiers are erased")));
+    }
+    if matches!(
+        request.status,
+        RequestStatus::Cancelled
+            | RequestStatus::Expired
+            | RequestStatus::Undone
+            | RequestStatus::UndoRequested
+            | RequestStatus::Lifted
+    ) {
+        return Err(Refusal::Conflict(format!(
+            "request {id} is {}: nothing of it waits for the requester's verification",
+            request.status.as_str()
+        )));
+    }
+    if by.vouched_by != Vouching::Provider {
+        return Err(Refusal::Forbidden(
+            "a requester's verification is recorded by a person the identity provider signed in (X-Person-Token)"
+                .to_owned(),
+        ));
+    }
     Ok(())
 }
 
 /// What `by` may do to `request` at `now`: each action offered exactly when the rule its route
-/// enforces ([`may_confirm`], [`may_extend`] by a month, [`undo`], [`may_lift`], [`may_download`])
-/// accepts it,
-/// so what is offered and what is accepted cannot disagree. In [`AllowedAction`]'s order.
+/// enforces ([`may_confirm`], [`may_extend`] by a month, [`undo`], [`may_lift`], [`may_download`],
+/// [`may_record_verification`]) accepts it, so what is offered and what is accepted cannot
+/// disagree. In [`AllowedAction`]'s order.
 pub fn allowed_actions(
     request: &Request,
+    gate: RequesterGate,
     by: Confirmer<'_>,
     four_eyes: FourEyes,
     now: Timestamp,
 ) -> Vec<AllowedAction> {
     [
-        (AllowedAction::Confirm, may_confirm(request, by, four_eyes).is_ok()),
+        (
+            AllowedAction::Confirm,
+            may_confirm(request, by, four_eyes, gate).is_ok(),
+        ),
         (AllowedAction::Extend, may_extend(request, 1).is_ok()),
         (AllowedAction::Undo, undo(request, now).is_ok()),
         (AllowedAction::Lift, may_lift(request, by, four_eyes).is_ok()),
-        (AllowedAction::Download, may_download(request).is_ok()),
+        (AllowedAction::Download, may_download(request, gate).is_ok()),
+        (
+            AllowedAction::RecordVerification,
+            may_record_verification(request, by, gate.recorded).is_ok(),
+        ),
     ]
     .into_iter()
     .filter_map(|(action, allowed)| allowed.then_some(action))
@@ -334,28 +428,34 @@ mod tests {
 
     const GRACE: Duration = Duration::from_secs(3600);
 
+    /// Verification recorded or not, nothing waits for it.
+    const ADVISORY: RequesterGate = RequesterGate {
+        rule: RequesterVerificationRule::Advisory,
+        recorded: false,
+    };
+
     #[test]
     fn the_filer_cannot_confirm_with_four_eyes_another_person_can() {
         let now = at("2026-11-21T10:00:00Z");
         let mut request = forget(RequestStatus::AwaitingConfirmation);
         let (alice, bob) = (person("alice", Vouching::Provider), person("bob", Vouching::Provider));
         assert!(matches!(
-            confirm(&mut request, alice, FourEyes::Verified, GRACE, now),
+            confirm(&mut request, alice, FourEyes::Verified, ADVISORY, GRACE, now),
             Err(Refusal::Forbidden(_))
         ));
         assert_eq!(request.status, RequestStatus::AwaitingConfirmation);
-        confirm(&mut request, bob, FourEyes::Verified, GRACE, now).unwrap();
+        confirm(&mut request, bob, FourEyes::Verified, ADVISORY, GRACE, now).unwrap();
         assert_eq!(request.status, RequestStatus::Forgetting);
         assert_eq!(request.confirmed_by.as_deref(), Some("bob"));
         assert_eq!(request.confirmed_via.as_deref(), Some("console"));
         assert_eq!(request.purge_after, Some(at("2026-11-21T11:00:00Z")));
 
         let mut alone = forget(RequestStatus::AwaitingConfirmation);
-        confirm(&mut alone, alice, FourEyes::Off, GRACE, now).unwrap();
+        confirm(&mut alone, alice, FourEyes::Off, ADVISORY, GRACE, now).unwrap();
         let mut export = forget(RequestStatus::AwaitingConfirmation);
         export.request_type = RequestType::Export;
         assert!(matches!(
-            confirm(&mut export, bob, FourEyes::Verified, GRACE, now),
+            confirm(&mut export, bob, FourEyes::Verified, ADVISORY, GRACE, now),
             Err(Refusal::Conflict(_))
         ));
     }
@@ -373,14 +473,14 @@ mod tests {
         };
         let mut request = forget(RequestStatus::AwaitingConfirmation);
         for four_eyes in [FourEyes::Named, FourEyes::Verified] {
-            let refused = confirm(&mut request, machine, four_eyes, GRACE, now);
+            let refused = confirm(&mut request, machine, four_eyes, ADVISORY, GRACE, now);
             assert!(
                 matches!(&refused, Err(Refusal::Forbidden(reason)) if reason.contains("signed-in person")),
                 "{refused:?}"
             );
         }
         assert_eq!(request.status, RequestStatus::AwaitingConfirmation);
-        confirm(&mut request, machine, FourEyes::Off, GRACE, now).unwrap();
+        confirm(&mut request, machine, FourEyes::Off, ADVISORY, GRACE, now).unwrap();
     }
 
     #[test]
@@ -393,7 +493,7 @@ mod tests {
             let mut request = forget(RequestStatus::AwaitingConfirmation);
             request.requested_by = "dpo".to_owned();
             request.requested_vouched_by = filer;
-            let refused = confirm(&mut request, bob, FourEyes::Verified, GRACE, now);
+            let refused = confirm(&mut request, bob, FourEyes::Verified, ADVISORY, GRACE, now);
             assert!(
                 matches!(&refused, Err(Refusal::Forbidden(reason)) if reason.contains("not filed by a person")),
                 "{filer:?}: {refused:?}"
@@ -404,7 +504,7 @@ mod tests {
         let mut request = forget(RequestStatus::AwaitingConfirmation);
         let named = person("bob", Vouching::DevelopmentHeader);
         assert!(matches!(
-            confirm(&mut request, named, FourEyes::Verified, GRACE, now),
+            confirm(&mut request, named, FourEyes::Verified, ADVISORY, GRACE, now),
             Err(Refusal::Forbidden(_))
         ));
         // In development a client acting as itself may file and a named person confirm; a named
@@ -416,6 +516,7 @@ mod tests {
             &mut request,
             person("dpo", Vouching::DevelopmentHeader),
             FourEyes::Named,
+            ADVISORY,
             GRACE,
             now,
         )
@@ -427,6 +528,7 @@ mod tests {
                 &mut request,
                 person("alice", Vouching::DevelopmentHeader),
                 FourEyes::Named,
+                ADVISORY,
                 GRACE,
                 now
             ),
@@ -509,12 +611,12 @@ mod tests {
 
         let mut lift = forget(RequestStatus::AwaitingConfirmation);
         lift.request_type = RequestType::LiftRestriction;
-        let refused = confirm(&mut lift, alice, FourEyes::Verified, GRACE, now);
+        let refused = confirm(&mut lift, alice, FourEyes::Verified, ADVISORY, GRACE, now);
         assert!(
             matches!(&refused, Err(Refusal::Forbidden(reason)) if reason.contains("LIFT_RESTRICTION")),
             "{refused:?}"
         );
-        let detail = confirm(&mut lift, bob, FourEyes::Verified, GRACE, now).unwrap();
+        let detail = confirm(&mut lift, bob, FourEyes::Verified, ADVISORY, GRACE, now).unwrap();
         assert_eq!(lift.status, RequestStatus::Undoing);
         assert_eq!(lift.confirmed_by.as_deref(), Some("bob"));
         assert_eq!(lift.purge_after, None, "a lift purges nothing");
@@ -568,28 +670,30 @@ mod tests {
                     request.identifiers_erased_at = erased.then_some(now);
                     request.confirmed_at = Some(at("2026-11-21T09:00:00Z"));
                     request.purge_after = Some(at("2026-11-22T09:00:00Z"));
-                    for four_eyes in [FourEyes::Off, FourEyes::Named, FourEyes::Verified] {
-                        for by in confirmers {
-                            let offered = allowed_actions(&request, by, four_eyes, now);
-                            let mut copy = request.clone();
-                            let accepted = [
-                                (
-                                    AllowedAction::Confirm,
-                                    confirm(&mut copy, by, four_eyes, GRACE, now).is_ok(),
-                                ),
-                                (
-                                    AllowedAction::Extend,
-                                    extend(&mut request.clone(), 1, "x".to_owned(), now).is_ok(),
-                                ),
-                                (AllowedAction::Undo, undo(&request, now).is_ok()),
-                                (AllowedAction::Lift, may_lift(&request, by, four_eyes).is_ok()),
-                                (AllowedAction::Download, may_download(&request).is_ok()),
-                            ]
-                            .into_iter()
-                            .filter_map(|(action, ok)| ok.then_some(action))
-                            .collect::<Vec<_>>();
-                            assert_eq!(offered, accepted, "{request_type:?} {status:?} {four_eyes:?}");
-                        }
+                    for (four_eyes, by, gate) in modes(&confirmers) {
+                        let offered = allowed_actions(&request, gate, by, four_eyes, now);
+                        let mut copy = request.clone();
+                        let accepted = [
+                            (
+                                AllowedAction::Confirm,
+                                confirm(&mut copy, by, four_eyes, gate, GRACE, now).is_ok(),
+                            ),
+                            (
+                                AllowedAction::Extend,
+                                extend(&mut request.clone(), 1, "x".to_owned(), now).is_ok(),
+                            ),
+                            (AllowedAction::Undo, undo(&request, now).is_ok()),
+                            (AllowedAction::Lift, may_lift(&request, by, four_eyes).is_ok()),
+                            (AllowedAction::Download, may_download(&request, gate).is_ok()),
+                            (
+                                AllowedAction::RecordVerification,
+                                may_record_verification(&request, by, gate.recorded).is_ok(),
+                            ),
+                        ]
+                        .into_iter()
+                        .filter_map(|(action, ok)| ok.then_some(action))
+                        .collect::<Vec<_>>();
+                        assert_eq!(offered, accepted, "{request_type:?} {status:?} {four_eyes:?} {gate:?}");
                     }
                 }
             }
@@ -597,10 +701,73 @@ mod tests {
         // Four eyes: the filer is never offered the confirmation of their own FORGET.
         let request = forget(RequestStatus::AwaitingConfirmation);
         let alice = person("alice", Vouching::Provider);
-        assert!(!allowed_actions(&request, alice, FourEyes::Verified, now).contains(&AllowedAction::Confirm));
+        assert!(!allowed_actions(&request, ADVISORY, alice, FourEyes::Verified, now).contains(&AllowedAction::Confirm));
+        assert!(allowed_actions(
+            &request,
+            ADVISORY,
+            person("bob", Vouching::Provider),
+            FourEyes::Verified,
+            now
+        )
+        .contains(&AllowedAction::Confirm));
+    }
+
+    /// Every combination of four eyes, viewer and requester gate.
+    fn modes<'a>(
+        confirmers: &'a [Confirmer<'static>],
+    ) -> impl Iterator<Item = (FourEyes, Confirmer<'static>, RequesterGate)> + 'a {
+        let gates = [RequesterVerificationRule::Required, RequesterVerificationRule::Advisory]
+            .into_iter()
+            .flat_map(|rule| [false, true].map(|recorded| RequesterGate { rule, recorded }));
+        [FourEyes::Off, FourEyes::Named, FourEyes::Verified]
+            .into_iter()
+            .flat_map(move |four_eyes| confirmers.iter().map(move |by| (four_eyes, *by)))
+            .flat_map(move |(four_eyes, by)| gates.clone().map(move |gate| (four_eyes, by, gate)))
+    }
+
+    #[test]
+    fn while_required_a_forget_is_confirmed_and_a_bundle_downloaded_only_once_the_requester_is_verified() {
+        let now = at("2026-11-21T10:00:00Z");
+        let bob = person("bob", Vouching::Provider);
+        let required = |recorded| RequesterGate {
+            rule: RequesterVerificationRule::Required,
+            recorded,
+        };
+        let mut request = forget(RequestStatus::AwaitingConfirmation);
+        let refused = confirm(&mut request, bob, FourEyes::Verified, required(false), GRACE, now);
         assert!(
-            allowed_actions(&request, person("bob", Vouching::Provider), FourEyes::Verified, now)
-                .contains(&AllowedAction::Confirm)
+            matches!(&refused, Err(Refusal::Conflict(reason)) if reason.contains("not verified yet")),
+            "{refused:?}"
         );
+        assert_eq!(request.status, RequestStatus::AwaitingConfirmation);
+        let offered = allowed_actions(&request, required(false), bob, FourEyes::Verified, now);
+        assert!(!offered.contains(&AllowedAction::Confirm));
+        assert!(offered.contains(&AllowedAction::RecordVerification));
+        let detail = confirm(&mut request, bob, FourEyes::Verified, required(true), GRACE, now).unwrap();
+        assert_eq!(detail["requesterVerified"], true);
+
+        // A lift is the bank's own step: its confirmation does not wait for the subject.
+        let mut lift = forget(RequestStatus::AwaitingConfirmation);
+        lift.request_type = RequestType::LiftRestriction;
+        confirm(&mut lift, bob, FourEyes::Verified, required(false), GRACE, now).unwrap();
+
+        let mut export = forget(RequestStatus::Completed);
+        export.request_type = RequestType::Export;
+        assert!(matches!(
+            may_download(&export, required(false)),
+            Err(Refusal::Conflict(_))
+        ));
+        may_download(&export, required(true)).unwrap();
+        may_download(&export, ADVISORY).unwrap();
+        // Recorded by a signed-in person only, once.
+        assert!(matches!(
+            may_record_verification(&export, person("bob", Vouching::DevelopmentHeader), false),
+            Err(Refusal::Forbidden(_))
+        ));
+        may_record_verification(&export, bob, false).unwrap();
+        assert!(matches!(
+            may_record_verification(&export, bob, true),
+            Err(Refusal::Conflict(_))
+        ));
     }
 }

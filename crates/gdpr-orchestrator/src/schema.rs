@@ -35,6 +35,22 @@ diesel::table! {
         retry_since -> Nullable<UtcTimestamp>,
         dead_at -> Nullable<UtcTimestamp>,
         last_error -> Nullable<Text>,
+        answer_language -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use service_kit::database::sql_types::{UtcTimestamp, Uuid};
+
+    gdpr_request_verifications (request_id) {
+        request_id -> Uuid,
+        method -> Text,
+        evidence_reference -> Nullable<Text>,
+        verified_by -> Text,
+        verified_by_name -> Nullable<Text>,
+        verified_via -> Text,
+        verified_at -> UtcTimestamp,
     }
 }
 
@@ -128,9 +144,11 @@ diesel::table! {
 }
 
 diesel::joinable!(gdpr_steps -> gdpr_requests (request_id));
+diesel::joinable!(gdpr_request_verifications -> gdpr_requests (request_id));
 diesel::allow_tables_to_appear_in_same_query!(
     gdpr_requests,
     gdpr_steps,
+    gdpr_request_verifications,
     gdpr_audit_log,
     gdpr_audit_keying,
     legal_holds

@@ -245,6 +245,11 @@ pub struct GdprSettings {
     pub four_eyes: bool,
     /// A FORGET not confirmed within this many days expires, and its subject is erased.
     pub confirmation_timeout_days: NonZeroU64,
+    /// Whether a FORGET's confirmation and an export's download wait for the requester's
+    /// verified identity to be recorded.
+    pub requester_verification: RequesterVerificationRule,
+    /// The language of a subject's answer when the filing names none.
+    pub answer_language: contracts::gdpr::AnswerLanguage,
     pub worker_enabled: bool,
     /// The queue's lease (with `batch_size`, `poll_interval_ms`, `backoff_min_ms`,
     /// `backoff_max_ms` and `retry_budget`, read by `service_kit::queue::Policy::read`).
@@ -258,6 +263,17 @@ pub struct GdprSettings {
     /// `[[gdpr.statutory_retention]]`: records the law makes the bank keep ([`Self::statutory_rules`]).
     #[serde(default, deserialize_with = "statutory_rules")]
     statutory_retention: Vec<StatutoryRule>,
+}
+
+/// `gdpr.requester_verification`: handing a customer's history to an impostor, or erasing it at
+/// one's word, is itself a breach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequesterVerificationRule {
+    /// A FORGET is not confirmed and an export bundle not downloaded until it is recorded.
+    Required,
+    /// It may be recorded, and the audit log says whether it was, but nothing waits for it.
+    Advisory,
 }
 
 /// A participant and where it answers.

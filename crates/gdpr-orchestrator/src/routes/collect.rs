@@ -1,7 +1,7 @@
 //! `/gdpr/requests/{id}/export` and `/audit`: what a DPO collects from a request, the export
 //! bundle (each download audited) and the audit trail.
 
-use super::common::{actor, load, load_with_steps, parse_id, refused};
+use super::common::{actor, load, load_whole, parse_id, refused, viewer};
 use crate::audit;
 use crate::bundle;
 use crate::lifecycle::{self, Refusal};
@@ -25,7 +25,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 
 /// `GET /gdpr/requests/{id}/export`: the bundle of a completed EXPORT: a manifest with counts and
 /// SHA-256 checksums of each file, and the subject's data per participant and category. Every
-/// download is audited under the person who took it.
+/// download is audited under the person who took it. While `gdpr.requester_verification` is
+/// `required`, only once the requester's verification is recorded.
 #[utoipa::path(
     get,
     path = "/gdpr/requests/{id}/export",
@@ -33,7 +34,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     params(("id" = Uuid, Path, description = "The request id")),
     responses(
         (status = 200, description = "The bundle", body = Bundle),
-        (status = 409, description = "Not a finished EXPORT", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a finished EXPORT; or its requester's verification is not recorded while gdpr.requester_verification is required", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 410, description = "Erased after the retention period", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -46,9 +47,11 @@ pub(crate) async fn export(
     let id = parse_id(&path)?;
     let caller = caller.into_inner();
     let now = Timestamp::now();
-    let (request, steps) = pool.run(move |c| load_with_steps(c, id)).await?;
+    let whole = pool.run(move |c| load_whole(c, id)).await?;
+    let (request, steps) = (whole.request, whole.steps);
+    let gate = viewer(&caller, &orchestrator).gate(whole.verification.is_some());
     // The rule `download` is offered by.
-    match lifecycle::may_download(&request) {
+    match lifecycle::may_download(&request, gate) {
         Ok(()) => {}
         Err(Refusal::Gone(detail)) => {
             let mut gone = service_kit::problem::Problem::for_status(actix_web::http::StatusCode::GONE.as_u16());
@@ -68,7 +71,7 @@ pub(crate) async fn export(
                 id,
                 actor(&caller),
                 "bundle_downloaded",
-                &json!({ "files": files }),
+                &json!({ "files": files, "requesterVerified": gate.recorded }),
                 now,
             )
         })

@@ -1,9 +1,11 @@
 //! What the request routes share: loading a request, the acting person, errors as answers.
 
 use crate::audit::Actor;
-use crate::lifecycle::{Confirmer, FourEyes, Refusal};
+use crate::lifecycle::{Confirmer, FourEyes, Refusal, RequesterGate};
+use crate::settings::RequesterVerificationRule;
 use crate::store::{self, Request, Step, StoreError, Vouching};
 use crate::Orchestrator;
+use contracts::gdpr::RequesterVerification;
 use service_kit::auth::{Caller, VouchedBy};
 use service_kit::database::AnyConnection;
 use service_kit::problem::{ApiError, FieldProblem};
@@ -49,6 +51,17 @@ pub(super) fn refused(refusal: Refusal) -> ApiError {
 pub(super) struct Viewer<'a> {
     pub(super) by: Confirmer<'a>,
     pub(super) four_eyes: FourEyes,
+    pub(super) requester_verification: RequesterVerificationRule,
+}
+
+impl Viewer<'_> {
+    /// The requester gate of a request whose verification is (or is not) `recorded`.
+    pub(super) fn gate(&self, recorded: bool) -> RequesterGate {
+        RequesterGate {
+            rule: self.requester_verification,
+            recorded,
+        }
+    }
 }
 
 pub(super) fn viewer<'a>(caller: &'a Caller, orchestrator: &Orchestrator) -> Viewer<'a> {
@@ -58,7 +71,35 @@ pub(super) fn viewer<'a>(caller: &'a Caller, orchestrator: &Orchestrator) -> Vie
             vouched_by: vouching(caller),
         },
         four_eyes: orchestrator.four_eyes,
+        requester_verification: orchestrator.settings.requester_verification,
     }
+}
+
+/// A person's refused step (`Forbidden`) is part of the request's story: audited as `event` in a
+/// transaction of its own (the refused one wrote nothing). Other outcomes pass through.
+pub(super) fn audit_if_forbidden<T>(
+    connection: &mut AnyConnection,
+    orchestrator: &Orchestrator,
+    id: Uuid,
+    by: &Caller,
+    event: &str,
+    outcome: &Result<T, Refusal>,
+    now: domain::Timestamp,
+) -> Result<(), ApiError> {
+    if let Err(Refusal::Forbidden(reason)) = outcome {
+        service_kit::database::write_transaction(connection, |c| {
+            crate::audit::audit(
+                c,
+                &orchestrator.keys.audit,
+                id,
+                actor(by),
+                event,
+                &serde_json::json!({ "reason": reason }),
+                now,
+            )
+        })?;
+    }
+    Ok(())
 }
 
 pub(super) fn parse_id(value: &str) -> Result<Uuid, ApiError> {
@@ -82,7 +123,25 @@ pub(super) fn lock(connection: &mut AnyConnection, id: Uuid) -> Result<Request, 
     store::lock_request(connection, id)?.ok_or_else(|| not_found(id))
 }
 
-pub(super) fn load_with_steps(connection: &mut AnyConnection, id: Uuid) -> Result<(Request, Vec<Step>), ApiError> {
+/// A request with what its answer shows besides: its steps, and how its requester was verified.
+pub(super) struct Whole {
+    pub(super) request: Request,
+    pub(super) steps: Vec<Step>,
+    pub(super) verification: Option<RequesterVerification>,
+}
+
+impl Whole {
+    /// `request` with its steps and verification as stored.
+    pub(super) fn of(connection: &mut AnyConnection, request: Request) -> Result<Self, ApiError> {
+        Ok(Self {
+            steps: store::steps(connection, request.id)?,
+            verification: store::verifications::find(connection, request.id)?,
+            request,
+        })
+    }
+}
+
+pub(super) fn load_whole(connection: &mut AnyConnection, id: Uuid) -> Result<Whole, ApiError> {
     let request = load(connection, id)?;
-    Ok((request, store::steps(connection, id)?))
+    Whole::of(connection, request)
 }

@@ -1,10 +1,10 @@
 //! `/gdpr/requests/{id}/confirm` and `/extend`: the DPO's decisions on a filed request, each
 //! audited under the person who took it.
 
-use super::common::{actor, lock, parse_id, refused, store_error, vouching};
+use super::common::{actor, audit_if_forbidden, lock, parse_id, refused, store_error, viewer, vouching, Whole};
 use super::views::answer;
 use crate::audit::{self};
-use crate::lifecycle::{self, Confirmer, Refusal};
+use crate::lifecycle::{self, Confirmer};
 use crate::scopes::Dpo;
 use crate::store::{self};
 use crate::Orchestrator;
@@ -12,7 +12,6 @@ use actix_web::middleware::from_fn;
 use actix_web::web;
 use contracts::gdpr::{ExtendDeadline, GdprRequest};
 use domain::Timestamp;
-use serde_json::json;
 use service_kit::auth::{require, Caller};
 use service_kit::database::{write_transaction, DbPool};
 use service_kit::extract::JsonBody;
@@ -27,7 +26,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 /// `POST /gdpr/requests/{id}/confirm`: a FORGET awaiting confirmation is carried out; its purge
 /// is due once the grace window has passed. With `gdpr.four_eyes`, the person who filed it may
 /// not confirm it, nor a client acting as itself; outside development both are persons the
-/// identity provider signed in (403, audited as refused).
+/// identity provider signed in (403, audited as refused). While `gdpr.requester_verification` is
+/// `required`, a FORGET is confirmed only once its requester's verification is recorded (409).
 #[utoipa::path(
     post,
     path = "/gdpr/requests/{id}/confirm",
@@ -41,7 +41,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         (status = 200, description = "Confirmed: carried out now, purged after the grace window", body = GdprRequest),
         (status = 401, description = "No valid credentials (Bearer token, or Basic with the caller's name); or the person's token (X-Person-Token) is not valid (signature, issuer, audience, expiry); or X-Acting-User outside development", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Four eyes: the person who filed it may not confirm it, nor a client acting as itself; outside development the filer and the confirmer are each a person the identity provider signed in", body = service_kit::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not a FORGET awaiting confirmation", body = service_kit::problem::Problem, content_type = "application/problem+json")
+        (status = 409, description = "Not a FORGET awaiting confirmation; or a FORGET whose requester's verification is not recorded while gdpr.requester_verification is required", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
 pub(crate) async fn confirm(
@@ -59,6 +59,8 @@ pub(crate) async fn confirm(
         .run(move |c| {
             let outcome = write_transaction(c, |c| {
                 let mut request = lock(c, id)?;
+                let verification = store::verifications::find(c, id)?;
+                let gate = viewer(&by, &context).gate(verification.is_some());
                 let detail = match lifecycle::confirm(
                     &mut request,
                     Confirmer {
@@ -66,6 +68,7 @@ pub(crate) async fn confirm(
                         vouched_by: vouching(&by),
                     },
                     context.four_eyes,
+                    gate,
                     context.settings.grace(),
                     now,
                 ) {
@@ -74,29 +77,15 @@ pub(crate) async fn confirm(
                 };
                 store::save_request(c, &mut request).map_err(store_error)?;
                 audit::audit(c, &context.keys.audit, id, actor(&by), "confirmed", &detail, now)?;
-                let steps = store::steps(c, id)?;
-                Ok::<_, ApiError>(Ok((request, steps)))
+                Ok::<_, ApiError>(Ok(Whole::of(c, request)?))
             })?;
-            if let Err(Refusal::Forbidden(reason)) = &outcome {
-                // The refusal is part of the request's story: audited in a transaction of its own.
-                write_transaction(c, |c| {
-                    audit::audit(
-                        c,
-                        &context.keys.audit,
-                        id,
-                        actor(&by),
-                        "confirmation_refused",
-                        &json!({ "reason": reason }),
-                        now,
-                    )
-                })?;
-            }
+            audit_if_forbidden(c, &context, id, &by, "confirmation_refused", &outcome, now)?;
             Ok::<_, ApiError>(outcome)
         })
         .await?;
-    let (request, steps) = outcome.map_err(refused)?;
+    let whole = outcome.map_err(refused)?;
     tracing::info!(gdpr_request_id = %id, "GDPR FORGET confirmed");
-    Ok(answer(request, steps, &caller, &orchestrator, now))
+    Ok(answer(whole, &caller, &orchestrator, now))
 }
 
 /// `POST /gdpr/requests/{id}/extend`: GDPR Art. 12(3) allows two more months at most, with a
@@ -135,7 +124,7 @@ pub(crate) async fn extend(
     let now = Timestamp::now();
     let by = caller.clone();
     let context = orchestrator.clone();
-    let (request, steps) = pool
+    let whole = pool
         .run(move |c| {
             write_transaction(c, |c| {
                 let mut request = lock(c, id)?;
@@ -150,10 +139,9 @@ pub(crate) async fn extend(
                     &detail,
                     now,
                 )?;
-                let steps = store::steps(c, id)?;
-                Ok::<_, ApiError>((request, steps))
+                Whole::of(c, request)
             })
         })
         .await?;
-    Ok(answer(request, steps, &caller, &orchestrator, now))
+    Ok(answer(whole, &caller, &orchestrator, now))
 }

@@ -7,6 +7,7 @@ mod legal_holds;
 mod requests;
 mod retention_schedule;
 mod retentions;
+mod verification;
 mod views;
 
 #[derive(utoipa::OpenApi)]
@@ -19,6 +20,7 @@ mod views;
         requests::lift,
         decisions::confirm,
         decisions::extend,
+        verification::record,
         collect::export,
         collect::audit_log,
         legal_holds::place,
@@ -53,6 +55,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
     requests::config(cfg);
     decisions::config(cfg);
+    verification::config(cfg);
     collect::config(cfg);
     legal_holds::config(cfg);
     retentions::config(cfg);

@@ -1,18 +1,18 @@
 //! `/gdpr/requests`: file, list and follow GDPR requests. Every action is audited under the
 //! person who took it and the client they came through.
 
-use super::common::{actor, load_with_steps, lock, parse_id, refused, store_error, viewer, vouching};
+use super::common::{actor, load_whole, lock, parse_id, refused, store_error, viewer, vouching, Whole};
 use super::views::{answer, view};
 use crate::audit::{self, Actor};
 use crate::lifecycle::{self, Confirmer};
 use crate::scopes::Dpo;
-use crate::store::{self, Request, Step, Vouching};
+use crate::store::{self, Request, Vouching};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use contracts::gdpr::{
-    FileRequest, FiledRequest, GdprRequest, LiftRestriction, ListRequests, RequestPage, RequestStatus, RequestType,
-    UndoForget,
+    AnswerLanguage, FileRequest, FiledRequest, GdprRequest, LiftRestriction, ListRequests, RequestPage, RequestStatus,
+    RequestType, UndoForget,
 };
 use domain::gdpr::{due_after_months, DataSubject, SubjectInput};
 use domain::Timestamp;
@@ -102,8 +102,18 @@ pub(crate) async fn create(
     if request_type == Some(RequestType::UndoForget) && body.count_only {
         problems.push(FieldProblem::new("/countOnly", "UNDO_FORGET has no count-only mode"));
     }
-    let (Some(request_type), Ok(subject), Ok(reference), true) =
-        (request_type, subject, reference, problems.is_empty())
+    let language = match body.language.as_deref() {
+        None => Some(orchestrator.settings.answer_language),
+        Some(text) => {
+            let language = AnswerLanguage::parse(text);
+            if language.is_none() {
+                problems.push(FieldProblem::new("/language", "must be cs or en"));
+            }
+            language
+        }
+    };
+    let (Some(request_type), Ok(subject), Ok(reference), Some(language), true) =
+        (request_type, subject, reference, language, problems.is_empty())
     else {
         return Err(ApiError::Validation(problems));
     };
@@ -128,6 +138,7 @@ pub(crate) async fn create(
         request_type,
         count_only: body.count_only,
         reference,
+        language,
     };
     let caller = caller.into_inner();
     let now = Timestamp::now();
@@ -159,12 +170,13 @@ struct Filing {
     request_type: RequestType,
     count_only: bool,
     reference: String,
+    /// Of the subject's answer.
+    language: AnswerLanguage,
 }
 
 /// A request as filed: the new one, or the subject's open one of the same type and kind.
 struct Filed {
-    request: Request,
-    steps: Vec<Step>,
+    whole: Whole,
     created: bool,
 }
 
@@ -196,12 +208,11 @@ fn file(
         request_type,
         count_only,
         reference,
+        language,
     } = filing;
     if let Some(open) = store::find_open_duplicate(c, request_type, count_only, &fingerprint)? {
-        let steps = store::steps(c, open.id)?;
         return Ok(Filed {
-            request: open,
-            steps,
+            whole: Whole::of(c, open)?,
             created: false,
         });
     }
@@ -248,6 +259,7 @@ fn file(
         subject: Some(subject),
         subject_fingerprint: Some(fingerprint),
         target_request_id: target,
+        language: Some(language),
         received_at: now,
         due_at,
         extension_months: 0,
@@ -275,8 +287,11 @@ fn file(
         now,
     )?;
     Ok(Filed {
-        request,
-        steps: Vec::new(),
+        whole: Whole {
+            request,
+            steps: Vec::new(),
+            verification: None,
+        },
         created: true,
     })
 }
@@ -288,13 +303,10 @@ fn filed_answer(
     orchestrator: &Orchestrator,
     now: Timestamp,
 ) -> Result<HttpResponse, ApiError> {
-    let Filed {
-        request,
-        steps,
-        created,
-    } = filed;
-    tracing::Span::current().record("gdpr_request_id", tracing::field::display(request.id));
-    let location = format!("/gdpr/requests/{}", request.id);
+    let Filed { whole, created } = filed;
+    let id = whole.request.id;
+    tracing::Span::current().record("gdpr_request_id", tracing::field::display(id));
+    let location = format!("/gdpr/requests/{id}");
     let mut response = if created {
         tracing::info!("GDPR request filed");
         HttpResponse::Created()
@@ -302,7 +314,7 @@ fn filed_answer(
         HttpResponse::Ok()
     };
     Ok(response.insert_header(("Location", location)).json(FiledRequest {
-        request: view(request, Some(steps), viewer(caller, orchestrator), now),
+        request: answer(whole, caller, orchestrator, now).into_inner(),
         duplicate: !created,
     }))
 }
@@ -385,7 +397,8 @@ pub(crate) async fn lift(
 /// validated (a problem names `id` or `/reference`).
 struct Against {
     target_id: Uuid,
-    filing: Filing,
+    request_type: RequestType,
+    reference: String,
 }
 
 fn against(request_type: RequestType, id: &str, text: &str) -> Result<Against, ApiError> {
@@ -393,11 +406,8 @@ fn against(request_type: RequestType, id: &str, text: &str) -> Result<Against, A
     let reference = reference(text).map_err(|problem| ApiError::Validation(vec![problem]))?;
     Ok(Against {
         target_id,
-        filing: Filing {
-            request_type,
-            count_only: false,
-            reference,
-        },
+        request_type,
+        reference,
     })
 }
 
@@ -407,7 +417,11 @@ async fn file_against(
     pool: web::Data<DbPool>,
     orchestrator: web::Data<Orchestrator>,
     caller: Caller,
-    Against { target_id, filing }: Against,
+    Against {
+        target_id,
+        request_type,
+        reference,
+    }: Against,
 ) -> Result<HttpResponse, ApiError> {
     let now = Timestamp::now();
     let keys = orchestrator.clone();
@@ -416,13 +430,18 @@ async fn file_against(
         .run(move |c| {
             write_transaction(c, |c| {
                 let target = lock(c, target_id)?;
+                // It answers the subject in the language of the request it undoes or lifts.
+                let filing = Filing {
+                    request_type,
+                    count_only: false,
+                    reference,
+                    language: target.language.unwrap_or(keys.settings.answer_language),
+                };
                 // A repeat first (the same target, the same reference): the request it filed,
                 // whatever the target's state has become since.
                 if let Some(open) = store::find_undo_of(c, filing.request_type, target_id, &filing.reference)? {
-                    let steps = store::steps(c, open.id)?;
                     return Ok(Filed {
-                        request: open,
-                        steps,
+                        whole: Whole::of(c, open)?,
                         created: false,
                     });
                 }
@@ -502,8 +521,8 @@ pub(crate) async fn get_request(
 ) -> Result<web::Json<GdprRequest>, ApiError> {
     let id = parse_id(&path)?;
     let now = Timestamp::now();
-    let (request, steps) = pool.run(move |c| load_with_steps(c, id)).await?;
-    Ok(answer(request, steps, &caller, &orchestrator, now))
+    let whole = pool.run(move |c| load_whole(c, id)).await?;
+    Ok(answer(whole, &caller, &orchestrator, now))
 }
 
 /// `GET /gdpr/requests?status=…&overdue=true&cursor=…&limit=…`: newest first.
@@ -555,8 +574,13 @@ pub(crate) async fn list(
         overdue: query.overdue.unwrap_or(false),
     };
     let now = Timestamp::now();
-    let rows = pool
-        .run(move |c| store::list(c, &filter, after, limit + 1, now).map_err(ApiError::from))
+    let (rows, mut verifications) = pool
+        .run(move |c| {
+            let rows = store::list(c, &filter, after, limit + 1, now)?;
+            let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+            let verifications = store::verifications::find_many(c, &ids)?;
+            Ok::<_, ApiError>((rows, verifications))
+        })
         .await?;
     let page_size = usize::try_from(limit).map_err(|e| ApiError::Unexpected(e.into()))?;
     let has_more = rows.len() > page_size;
@@ -566,6 +590,12 @@ pub(crate) async fn list(
         _ => None,
     };
     let viewer = viewer(&caller, &orchestrator);
-    let requests = page.into_iter().map(|r| view(r, None, viewer, now)).collect();
+    let requests = page
+        .into_iter()
+        .map(|r| {
+            let verification = verifications.remove(&r.id);
+            view(r, None, verification, viewer, now)
+        })
+        .collect();
     Ok(web::Json(RequestPage { requests, next }))
 }

@@ -1,11 +1,11 @@
 //! Requests as served ([`contracts::gdpr::GdprRequest`]): states, counts, dates, who acted and
 //! what the caller may do next; never the subject.
 
-use super::common::{viewer, Viewer};
+use super::common::{viewer, Viewer, Whole};
 use crate::lifecycle;
 use crate::store::{Request, Step};
 use crate::Orchestrator;
-use contracts::gdpr::{GdprRequest, GdprStep};
+use contracts::gdpr::{GdprRequest, GdprStep, RequesterVerification};
 use domain::Timestamp;
 use service_kit::auth::Caller;
 use std::collections::BTreeMap;
@@ -26,20 +26,38 @@ fn totals<'a>(
 
 /// The request with its steps, as answered to `caller` at `now`.
 pub(super) fn answer(
-    request: Request,
-    steps: Vec<Step>,
+    whole: Whole,
     caller: &Caller,
     orchestrator: &Orchestrator,
     now: Timestamp,
 ) -> actix_web::web::Json<GdprRequest> {
-    actix_web::web::Json(view(request, Some(steps), viewer(caller, orchestrator), now))
+    let Whole {
+        request,
+        steps,
+        verification,
+    } = whole;
+    actix_web::web::Json(view(
+        request,
+        Some(steps),
+        verification,
+        viewer(caller, orchestrator),
+        now,
+    ))
 }
 
-/// The request as served to `viewer` at `now`, with its participants' steps when given.
-pub(super) fn view(request: Request, steps: Option<Vec<Step>>, viewer: Viewer<'_>, now: Timestamp) -> GdprRequest {
+/// The request as served to `viewer` at `now`, with its participants' steps when given, and how
+/// its requester was verified when recorded.
+pub(super) fn view(
+    request: Request,
+    steps: Option<Vec<Step>>,
+    verification: Option<RequesterVerification>,
+    viewer: Viewer<'_>,
+    now: Timestamp,
+) -> GdprRequest {
     let counts = totals(steps.iter().flatten(), |s| &s.counts);
     let left_out = totals(steps.iter().flatten(), |s| &s.left_out);
-    let allowed_actions = lifecycle::allowed_actions(&request, viewer.by, viewer.four_eyes, now);
+    let gate = viewer.gate(verification.is_some());
+    let allowed_actions = lifecycle::allowed_actions(&request, gate, viewer.by, viewer.four_eyes, now);
     let participants = steps.map(|steps| {
         steps
             .into_iter()
@@ -80,6 +98,8 @@ pub(super) fn view(request: Request, steps: Option<Vec<Step>>, viewer: Viewer<'_
         completed_at: request.completed_at,
         identifiers_erased_at: request.identifiers_erased_at,
         target_request_id: request.target_request_id,
+        requester_verification: verification,
+        language: request.language,
         counts,
         left_out,
         allowed_actions,

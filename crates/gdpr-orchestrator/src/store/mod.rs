@@ -3,6 +3,7 @@
 
 pub mod legal_holds;
 mod model;
+pub mod verifications;
 
 pub use model::*;
 
@@ -346,7 +347,8 @@ pub fn unconfirmed_since(connection: &mut AnyConnection, before: Timestamp) -> Q
 }
 
 /// Erases what a request holds that names or points to its subject: the subject, its
-/// fingerprint, the case reference, the extension's reason, and its steps' export data, Genesys
+/// fingerprint, the case reference, the extension's reason, its requester verification's evidence
+/// reference (how, by whom and when stay), and its steps' export data, Genesys
 /// result links and copies to erase or restrict elsewhere. The request, its steps' counts and the audit log stay.
 pub fn erase_identifiers(connection: &mut AnyConnection, request: &mut Request, now: Timestamp) -> StoreResult<()> {
     request.subject = None;
@@ -355,6 +357,7 @@ pub fn erase_identifiers(connection: &mut AnyConnection, request: &mut Request, 
     request.extension_reason = None;
     request.identifiers_erased_at = Some(now);
     save_request(connection, request)?;
+    verifications::erase_evidence(connection, request.id)?;
     diesel::update(gdpr_steps::table.filter(gdpr_steps::request_id.eq(DbUuid(request.id))))
         .set((
             gdpr_steps::export_data.eq(None::<String>),

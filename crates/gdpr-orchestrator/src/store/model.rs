@@ -7,7 +7,7 @@ pub(super) fn corrupt(what: impl std::fmt::Display) -> diesel::result::Error {
     diesel::result::Error::DeserializationError(what.to_string().into())
 }
 
-use contracts::gdpr::{RequestStatus, RequestType, StepState};
+use contracts::gdpr::{AnswerLanguage, RequestStatus, RequestType, StepState};
 
 /// The stored names of the statuses the worker takes up when due.
 pub(crate) fn active_statuses() -> Vec<&'static str> {
@@ -86,6 +86,8 @@ pub struct Request {
     pub subject: Option<DataSubject>,
     pub subject_fingerprint: Option<String>,
     pub target_request_id: Option<Uuid>,
+    /// The language of the subject's answer (none: filed before it was recorded).
+    pub language: Option<AnswerLanguage>,
     pub received_at: Timestamp,
     pub due_at: Timestamp,
     pub extension_months: i32,
@@ -121,6 +123,7 @@ impl Request {
             subject: None,
             subject_fingerprint: None,
             target_request_id: None,
+            language: Some(AnswerLanguage::En),
             received_at: received,
             due_at: domain::gdpr::due_after_months(received, 1).expect("a test's deadline before year 9999"),
             extension_months: 0,
@@ -175,6 +178,7 @@ pub(super) struct RequestRow {
     pub(super) requested_via: String,
     pub(super) confirmed_via: Option<String>,
     pub(super) requested_vouched_by: Option<String>,
+    pub(super) answer_language: Option<String>,
 }
 
 pub(crate) fn timestamp(value: Option<DbTimestamp>) -> QueryResult<Option<Timestamp>> {
@@ -194,7 +198,13 @@ impl TryFrom<RequestRow> for Request {
     type Error = diesel::result::Error;
     fn try_from(row: RequestRow) -> QueryResult<Self> {
         let erased = row.identifiers_erased_at.is_some();
+        let language = row
+            .answer_language
+            .as_deref()
+            .map(|l| AnswerLanguage::parse(l).ok_or_else(|| corrupt(format!("unknown answer language {l:?}"))))
+            .transpose()?;
         Ok(Self {
+            language,
             id: row.id.0,
             request_type: RequestType::parse(&row.request_type)
                 .ok_or_else(|| corrupt(format!("unknown request type {:?}", row.request_type)))?,
@@ -264,6 +274,7 @@ impl Request {
             requested_via: self.requested_via.clone(),
             confirmed_via: self.confirmed_via.clone(),
             requested_vouched_by: self.requested_vouched_by.map(|v| v.as_str().to_owned()),
+            answer_language: self.language.map(|l| l.as_str().to_owned()),
         })
     }
 }

@@ -1,9 +1,11 @@
 //! What the orchestrator offers a caller (`allowedActions`) is exactly what its routes then
 //! accept: a table over request states × callers, each action tried on the real routes against a
-//! fresh copy of the request as offered.
+//! fresh copy of the request as offered. The orchestrator runs with its defaults: a FORGET is
+//! confirmed and a bundle downloaded only once the requester's verification is recorded.
 
 use contracts::gdpr::{
-    AllowedAction, ExtendDeadline, FiledRequest, GdprRequest, LiftRestriction, RequestStatus, RequestType, UndoForget,
+    AllowedAction, AnswerLanguage, ExtendDeadline, FiledRequest, GdprRequest, LiftRestriction, RecordVerification,
+    RequestStatus, RequestType, RequesterVerification, UndoForget, VerificationMethod,
 };
 use contracts::Client;
 use domain::gdpr::{DataSubject, SubjectInput};
@@ -49,6 +51,8 @@ struct State {
     grace_over: bool,
     /// Its identifiers (and an export's data) erased after the retention period.
     erased: bool,
+    /// How its requester was verified is recorded.
+    verified: bool,
 }
 
 impl State {
@@ -60,7 +64,12 @@ impl State {
             extension_months: 0,
             grace_over: false,
             erased: false,
+            verified: false,
         }
+    }
+
+    fn verified(self) -> Self {
+        Self { verified: true, ..self }
     }
 }
 
@@ -90,6 +99,8 @@ fn states() -> Vec<State> {
         states.push(State::of(RequestType::LiftRestriction, status));
     }
     states.extend([
+        State::of(RequestType::Forget, RequestStatus::AwaitingConfirmation).verified(),
+        State::of(RequestType::Export, RequestStatus::Completed).verified(),
         State {
             count_only: true,
             ..State::of(RequestType::Forget, RequestStatus::Counting)
@@ -158,6 +169,7 @@ async fn store_request(app: &TestApp, orchestrator: &Orchestrator, state: State)
         subject: (!state.erased).then_some(subject),
         subject_fingerprint: (!state.erased).then_some(fingerprint),
         target_request_id: None,
+        language: Some(AnswerLanguage::Cs),
         received_at: day(-1),
         due_at: day(29),
         extension_months: state.extension_months,
@@ -175,8 +187,22 @@ async fn store_request(app: &TestApp, orchestrator: &Orchestrator, state: State)
         updated_at: day(-1),
         version: 0,
     };
+    let verification = state.verified.then(|| RequesterVerification {
+        method: VerificationMethod::VideoCall,
+        evidence_reference: (!state.erased).then(|| "DMS-1".to_owned()),
+        verified_by: "verifier".to_owned(),
+        verified_by_name: Some("Verifier".to_owned()),
+        verified_via: DPO.to_owned(),
+        verified_at: day(-1),
+    });
     app.pool()
-        .run(move |c| store::insert_request(c, &request).map_err(ApiError::from))
+        .run(move |c| {
+            store::insert_request(c, &request)?;
+            if let Some(verification) = &verification {
+                store::verifications::insert(c, id, verification)?;
+            }
+            Ok::<_, ApiError>(())
+        })
         .await
         .unwrap();
     id
@@ -216,6 +242,14 @@ async fn take(app: &TestApp, asker: Asker, id: Uuid, action: AllowedAction) -> R
                 reference: "CASE-2".to_owned(),
             }),
         AllowedAction::Download => client.get(&format!("/gdpr/requests/{id}/export")),
+        AllowedAction::RecordVerification => {
+            client
+                .post(&format!("/gdpr/requests/{id}/verification"))
+                .json(&RecordVerification {
+                    method: "video_call".to_owned(),
+                    evidence_reference: "DMS-2026-1".to_owned(),
+                })
+        }
     };
     match as_person(request, person).send_bytes().await {
         Ok(_) => Ok(()),
@@ -246,12 +280,13 @@ async fn app() -> (TestApp, Orchestrator) {
     (app, orchestrator)
 }
 
-const ACTIONS: [AllowedAction; 5] = [
+const ACTIONS: [AllowedAction; 6] = [
     AllowedAction::Confirm,
     AllowedAction::Extend,
     AllowedAction::Undo,
     AllowedAction::Lift,
     AllowedAction::Download,
+    AllowedAction::RecordVerification,
 ];
 
 #[tokio::test]
@@ -286,8 +321,12 @@ async fn the_actions_offered_are_exactly_those_the_routes_accept() {
             }
         }
     }
-    // The table reaches both answers of every action.
-    assert_eq!(offered_somewhere, ACTIONS.into_iter().collect());
+    // The table reaches both answers of every action, but a verification's: only a person the
+    // identity provider signed in records one, and here people are named (tests/api/verification.rs
+    // has them signed in).
+    let mut recordable: BTreeSet<_> = ACTIONS.into_iter().collect();
+    recordable.remove(&AllowedAction::RecordVerification);
+    assert_eq!(offered_somewhere, recordable);
     assert_eq!(refused_somewhere, ACTIONS.into_iter().collect());
 }
 
@@ -297,7 +336,7 @@ async fn four_eyes_offer_confirm_to_another_person_only_and_in_grace_may_be_exte
     let awaiting = store_request(
         &app,
         &orchestrator,
-        State::of(RequestType::Forget, RequestStatus::AwaitingConfirmation),
+        State::of(RequestType::Forget, RequestStatus::AwaitingConfirmation).verified(),
     )
     .await;
     let actions = |asker| {

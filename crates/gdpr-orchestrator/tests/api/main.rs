@@ -20,3 +20,4 @@ mod retention;
 mod retention_schedule;
 mod retentions;
 mod roles;
+mod verification;
