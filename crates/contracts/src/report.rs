@@ -110,7 +110,8 @@ pub struct MonthlyQuery {
     /// The first month, `YYYY-MM` (default: eleven months before `to`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    /// The last month, `YYYY-MM`, at most 36 months after `from` (default: the current month).
+    /// The last month, `YYYY-MM` (default: the current month); `from` to `to` is 36 months at
+    /// most, both counted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
     /// `json` or `csv`; without it, `Accept: text/csv` asks for CSV and anything else gets JSON.

@@ -260,6 +260,10 @@ pub struct GdprSettings {
     /// never deleted by age (`service_kit::queue::Policy::read` would accept it for any queue).
     #[serde(default)]
     dead_retention_days: Option<serde::de::IgnoredAny>,
+    /// The bank's time zone (an IANA name): the accountability report's months are its calendar
+    /// months.
+    #[serde(deserialize_with = "crate::report::time_zone")]
+    pub time_zone: crate::report::BankMonths,
     /// `[[gdpr.statutory_retention]]`: records the law makes the bank keep ([`Self::statutory_rules`]).
     #[serde(default, deserialize_with = "statutory_rules")]
     statutory_retention: Vec<StatutoryRule>,

@@ -4,6 +4,7 @@ mod collect;
 mod common;
 mod decisions;
 mod legal_holds;
+mod reports;
 mod requests;
 mod retention_schedule;
 mod retentions;
@@ -30,7 +31,8 @@ mod views;
         legal_holds::withdraw,
         legal_holds::audit_log,
         retentions::retentions,
-        retention_schedule::schedule
+        retention_schedule::schedule,
+        reports::monthly
     ),
     tags((name = "gdpr", description = "Export Me, Forget Me, Undo Forget and Restriction (Art. 18) across ccbridge and Genesys Cloud"))
 )]
@@ -60,6 +62,7 @@ pub fn config(cfg: &mut actix_web::web::ServiceConfig) {
     legal_holds::config(cfg);
     retentions::config(cfg);
     retention_schedule::config(cfg);
+    reports::config(cfg);
     service_kit::queue::operator::config::<crate::queue::GdprRequests, crate::scopes::Operate>(
         cfg,
         QUEUE_BASE,
