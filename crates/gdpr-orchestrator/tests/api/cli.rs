@@ -35,7 +35,7 @@ pub(crate) fn run_worker(s: &crate::helpers::Stack) -> tokio::task::JoinHandle<(
     })
 }
 
-fn read_json(path: &Path) -> Value {
+pub(crate) fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
@@ -287,7 +287,7 @@ async fn the_gdpr_command_takes_the_genesys_scripts_spellings() {
 
 /// `gdpr OPERATION -i INPUT -o OUT` as the DPO tool against `s`, its person signing in at
 /// `provider`, asking for the status every `poll_ms`.
-fn signed_in_args(
+pub(crate) fn signed_in_args(
     s: &crate::helpers::Stack,
     provider: &test_support::oidc::Provider,
     [operation, input]: [&str; 2],
@@ -314,7 +314,7 @@ fn signed_in_args(
 
 /// Runs the command, taking its person's step of the device sign-in at `provider` as `login`
 /// (as a person at a browser would: the verification page, the code, the provider's login).
-async fn gdpr_signed_in(
+pub(crate) async fn gdpr_signed_in(
     args: Vec<String>,
     provider: &test_support::oidc::Provider,
     login: &str,

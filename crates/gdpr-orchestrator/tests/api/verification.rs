@@ -269,3 +269,64 @@ async fn advisory_hands_the_bundle_over_and_the_audit_says_unverified() {
         false
     );
 }
+
+/// `gdpr exportme` stops at a completed export whose requester nobody verified, saying how to go
+/// on; `gdpr verify`, signed in, records it and writes the bundle; `--method`/`--evidence` on
+/// `exportme` record it right after filing (and `--language` chooses the subject's answer's).
+#[tokio::test]
+async fn the_gdpr_command_records_the_verification_and_then_writes_the_bundle() {
+    use crate::cli::{gdpr_signed_in, read_json, run_worker, signed_in_args};
+    let provider = Provider::spawn(ProviderOptions::default()).await;
+    let s = production(&provider, "required").await;
+    let (_, subject) = recorded_subject(&s).await;
+    let subject = subject.to_string();
+    let running = run_worker(&s);
+    let work = tempfile::tempdir().unwrap();
+    let args = |operation: &str, input: &str, out: &str, more: &[&str]| {
+        let mut args = signed_in_args(&s, &provider, [operation, input], &work.path().join(out), 100);
+        args.extend(more.iter().map(|a| (*a).to_owned()));
+        args
+    };
+
+    let stopped = gdpr_signed_in(args("exportme", &subject, "stopped", &[]), &provider, "dana").await;
+    assert!(!stopped.status.success());
+    let reason = String::from_utf8_lossy(&stopped.stderr);
+    println!(
+        "gdpr exportme, unverified: {}",
+        reason.lines().last().unwrap_or_default()
+    );
+    assert!(reason.contains("gdpr verify -i"), "{reason}");
+    let id = read_json(&work.path().join("stopped/output.json"))["request"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!work.path().join("stopped/manifest.json").exists());
+
+    let verify = ["--method", "video_call", "--evidence", EVIDENCE];
+    let verified = gdpr_signed_in(args("verify", &id, "verified", &verify), &provider, "dana").await;
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let output = read_json(&work.path().join("verified/output.json"));
+    assert_eq!(output["request"]["requesterVerification"]["method"], "video_call");
+    assert_eq!(output["request"]["requesterVerification"]["verifiedBy"], "dana");
+    assert!(work.path().join("verified/manifest.json").exists());
+
+    let at_once = [
+        "--method",
+        "signed_letter",
+        "--evidence",
+        "DMS-2026-00044",
+        "--language",
+        "en",
+    ];
+    let filed = gdpr_signed_in(args("exportme", &subject, "at-once", &at_once), &provider, "bob").await;
+    assert!(filed.status.success(), "{}", String::from_utf8_lossy(&filed.stderr));
+    let output = read_json(&work.path().join("at-once/output.json"));
+    assert_eq!(output["request"]["language"], "en");
+    assert_eq!(output["request"]["requesterVerification"]["method"], "signed_letter");
+    assert!(work.path().join("at-once/manifest.json").exists());
+    running.abort();
+}

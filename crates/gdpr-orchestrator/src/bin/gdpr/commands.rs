@@ -6,8 +6,8 @@ use crate::sign_in::{self, Session};
 use crate::{causes, checked_url, http_client, Cli, Operation};
 use base64::Engine as _;
 use contracts::gdpr::{
-    AllowedAction, Bundle, FileRequest, FiledRequest, GdprRequest, LiftRestriction, Manifest, RequestStatus,
-    RequestType, SubjectInput,
+    AllowedAction, Bundle, FileRequest, FiledRequest, GdprRequest, LiftRestriction, Manifest, RecordVerification,
+    RequestStatus, RequestType, SubjectInput,
 };
 use contracts::{Client, ClientError};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -84,6 +84,35 @@ impl Orchestrator {
     async fn request(&self, id: &str) -> Result<GdprRequest, String> {
         let call = self.call(reqwest::Method::GET, &format!("/gdpr/requests/{id}")).await?;
         call.send().await.map_err(|e| self.failed(e))
+    }
+
+    /// Records how the requester of `id` was verified, as `cli` says (`--method`, `--evidence`).
+    async fn record_verification(&self, id: &str, cli: &Cli) -> Result<Option<GdprRequest>, String> {
+        let (Some(method), Some(evidence)) = (cli.method, &cli.evidence) else {
+            return Ok(None);
+        };
+        let call = self
+            .call(reqwest::Method::POST, &format!("/gdpr/requests/{id}/verification"))
+            .await?
+            .json(&RecordVerification {
+                method: method.as_str().to_owned(),
+                evidence_reference: evidence.clone(),
+            });
+        call.send().await.map(Some).map_err(|e| self.failed(e))
+    }
+
+    /// The bundle of the EXPORT `id`, written to `output` (its manifest, files and the subject's
+    /// answer).
+    async fn download(&self, id: &str, output: &Path, log: &mut ExecutionLog) -> Result<Bundle, String> {
+        let bundle: Bundle = self
+            .call(reqwest::Method::GET, &format!("/gdpr/requests/{id}/export"))
+            .await?
+            .send()
+            .await
+            .map_err(|e| self.failed(e))?;
+        write_bundle(output, &bundle)?;
+        log.line(&format!("bundle written: {} files", bundle.manifest.files.len()));
+        Ok(bundle)
     }
 
     async fn confirm(&self, id: &str) -> Result<GdprRequest, String> {
@@ -195,6 +224,7 @@ pub(crate) async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, Str
         Operation::Undoforget => RequestType::UndoForget,
         Operation::Restrict => RequestType::Restrict,
         Operation::Confirm => return confirm(cli, &api, input, output, log).await,
+        Operation::Verify => return verify(cli, &api, input, output, log).await,
         Operation::Lift => {
             let id = request_id(input, "lift takes the RESTRICT's request id as INPUT")?;
             return lift(cli, &api, &id, output, log).await;
@@ -204,15 +234,19 @@ pub(crate) async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, Str
         }
     };
     let subject = read_subject(input)?;
+    let mut filing = FileRequest::new(
+        request_type,
+        subject,
+        cli.reference.clone().unwrap_or_else(|| "gdpr-cli".to_owned()),
+        cli.count,
+    );
+    if let Some(language) = cli.language {
+        filing = filing.in_language(language);
+    }
     let filed: FiledRequest = api
         .call(reqwest::Method::POST, "/gdpr/requests")
         .await?
-        .json(&FileRequest::new(
-            request_type,
-            subject,
-            cli.reference.clone().unwrap_or_else(|| "gdpr-cli".to_owned()),
-            cli.count,
-        ))
+        .json(&filing)
         .send()
         .await
         .map_err(|e| api.failed(e))?;
@@ -222,6 +256,14 @@ pub(crate) async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, Str
         request_type.as_str(),
         cli.count
     ));
+    // An open duplicate may have its verification already (it is recorded once).
+    if filed.request.requester_verification.is_some() {
+        log.line(&format!(
+            "request {id}: how the requester was verified was recorded before"
+        ));
+    } else if api.record_verification(&id, cli).await?.is_some() {
+        log.line(&format!("request {id}: how the requester was verified is recorded"));
+    }
 
     let final_states: &[RequestStatus] = match operation {
         Operation::Forgetme if !cli.count => &[
@@ -256,21 +298,20 @@ pub(crate) async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, Str
     }
     let mut bundle = None;
     if matches!(operation, Operation::Exportme) && !cli.count {
+        let unverified = !request.allows(AllowedAction::Download) && request.allows(AllowedAction::RecordVerification);
+        if request.status == RequestStatus::Completed && unverified {
+            write_request(output, &request)?;
+            return Err(format!(
+                "request {id} is completed, but its bundle is handed over only once the requester's identity is verified: gdpr verify -i {id} --method METHOD --evidence REF (signed in) records it and writes the bundle"
+            ));
+        }
         if !request.allows(AllowedAction::Download) {
             return Err(format!(
                 "request {id} is {} and its bundle cannot be downloaded",
                 request.status.as_str()
             ));
         }
-        let downloaded: Bundle = api
-            .call(reqwest::Method::GET, &format!("/gdpr/requests/{id}/export"))
-            .await?
-            .send()
-            .await
-            .map_err(|e| api.failed(e))?;
-        write_bundle(output, &downloaded)?;
-        log.line(&format!("bundle written: {} files", downloaded.manifest.files.len()));
-        bundle = Some(downloaded);
+        bundle = Some(api.download(&id, output, log).await?);
     }
     write_json(
         &output.join("output.json"),
@@ -333,6 +374,36 @@ async fn confirm(
     log.line(&format!("request {id} confirmed"));
     let request = wait_for(cli, api, &id, &[RequestStatus::InGrace, RequestStatus::Completed], log).await?;
     write_request(output, &request)?;
+    summary(&request)
+}
+
+/// `gdpr verify`: records how the requester of the request `--input` names was verified; a
+/// completed EXPORT's bundle is then written.
+async fn verify(
+    cli: &Cli,
+    api: &Orchestrator,
+    input: &str,
+    output: &Path,
+    log: &mut ExecutionLog,
+) -> Result<String, String> {
+    let id = request_id(input, "verify takes the request id as INPUT")?;
+    let request = api
+        .record_verification(&id, cli)
+        .await?
+        .ok_or_else(|| "verify needs --method and --evidence".to_owned())?;
+    log.line(&format!("request {id}: how the requester was verified is recorded"));
+    let bundle = if request.allows(AllowedAction::Download) {
+        Some(api.download(&id, output, log).await?)
+    } else {
+        None
+    };
+    write_json(
+        &output.join("output.json"),
+        &Output {
+            request: &request,
+            manifest: bundle.as_ref().map(|b| &b.manifest),
+        },
+    )?;
     summary(&request)
 }
 

@@ -25,7 +25,8 @@ pub(crate) async fn run(
         | Operation::Undoforget
         | Operation::Confirm
         | Operation::Restrict
-        | Operation::Lift => Err("not an operation on legal holds".to_owned()),
+        | Operation::Lift
+        | Operation::Verify => Err("not an operation on legal holds".to_owned()),
     }
 }
 

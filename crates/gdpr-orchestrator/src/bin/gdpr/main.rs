@@ -19,6 +19,14 @@
 //! confirms it (four eyes, as a FORGET's confirmation).
 //! Times are RFC 3339. `-o OUTDIR` is optional for these (output.json and execution.log).
 //!
+//! A verified requester (issue #31): `gdpr verify -i REQUEST_ID -o OUTDIR --method METHOD
+//! --evidence REF` records how the requester's identity was verified (in_person_id_document,
+//! online_banking_login, qualified_electronic_signature, signed_letter, video_call; REF is the
+//! evidence's id in the bank's records, never the evidence), signed in at `--issuer`; for a
+//! completed EXPORT it then writes the bundle. `exportme`, `forgetme` and `restrict` take `--method`
+//! and `--evidence` too (recorded right after filing), and `--language cs|en` for the subject's
+//! answer.
+//!
 //! INPUT is a JSON file with the subject (`customerIds`, `phoneNumbers`, `emailAddresses`,
 //! `genesysUserIds`), the same JSON inline, or a comma-separated list of customer ids; phone
 //! numbers in national form are read with the orchestrator's `handles.default_region`.
@@ -76,6 +84,9 @@ enum Operation {
     /// Ask for a legal hold's release (`release HOLD_ID`), or, another person, confirm the ask
     /// (`release HOLD_ID --confirm`).
     Release,
+    /// Record how the requester's identity was verified (INPUT: the request id; --method,
+    /// --evidence); a completed EXPORT's bundle is then written.
+    Verify,
 }
 
 impl Operation {
@@ -176,6 +187,19 @@ struct Cli {
     /// required, the matter in the bank's case management).
     #[arg(long)]
     reference: Option<String>,
+    /// How the requester's identity was verified: in_person_id_document, online_banking_login,
+    /// qualified_electronic_signature, signed_letter or video_call (verify; exportme, forgetme,
+    /// restrict: recorded right after filing, with --evidence).
+    #[arg(long, value_parser = verification_method, requires = "evidence")]
+    method: Option<contracts::gdpr::VerificationMethod>,
+    /// With --method: where the evidence is kept in the bank's records (a document or case id,
+    /// e.g. DMS-2026-00042), never the evidence itself.
+    #[arg(long, value_name = "REF", requires = "method")]
+    evidence: Option<String>,
+    /// The language of the subject's answer in an export's bundle: cs or en (the orchestrator's
+    /// gdpr.answer_language when not given).
+    #[arg(long, value_parser = language)]
+    language: Option<contracts::gdpr::AnswerLanguage>,
     /// hold: a customer id the hold names (repeatable).
     #[arg(long = "customer-id", value_name = "ID")]
     customer_ids: Vec<String>,
@@ -230,7 +254,7 @@ impl Cli {
     /// The operation, positional or `-p` (clap lets exactly one through).
     fn operation(&self) -> Result<Operation, String> {
         self.operation.or(self.operation_option).ok_or_else(|| {
-            "an operation is required: exportme, forgetme, undoforget, confirm, restrict, lift, hold, holds or release"
+            "an operation is required: exportme, forgetme, undoforget, confirm, restrict, lift, verify, hold, holds or release"
                 .to_owned()
         })
     }
@@ -267,6 +291,20 @@ fn basis(value: &str) -> Result<contracts::legal_hold::LegalBasis, String> {
         let all: Vec<&str> = LegalBasis::ALL.iter().map(|b| b.as_str()).collect();
         format!("one of {}", all.join(", "))
     })
+}
+
+fn verification_method(value: &str) -> Result<contracts::gdpr::VerificationMethod, String> {
+    contracts::gdpr::VerificationMethod::parse(value).ok_or_else(|| {
+        let methods: Vec<_> = contracts::gdpr::VerificationMethod::ALL
+            .iter()
+            .map(|m| m.as_str())
+            .collect();
+        format!("must be one of {}", methods.join(", "))
+    })
+}
+
+fn language(value: &str) -> Result<contracts::gdpr::AnswerLanguage, String> {
+    contracts::gdpr::AnswerLanguage::parse(value).ok_or_else(|| "must be cs or en".to_owned())
 }
 
 fn timestamp(value: &str) -> Result<domain::Timestamp, String> {
