@@ -3,6 +3,7 @@
 //! signed and encrypted cookie, a token on every form. It holds no other data of its own: it
 //! reads the services.
 
+pub mod bank_time;
 pub mod bundle_zip;
 pub mod oidc;
 pub mod renewal;
@@ -104,6 +105,7 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         public_url: settings.public_url.clone(),
     });
     let services = web::Data::new(services::Services::new(&settings.services, &settings.oidc.ca_bundle)?);
+    let bank_time = web::Data::new(settings.time_zone.clone());
     let session_length = actix_web::cookie::time::Duration::minutes(i64::from(settings.session_minutes.get()));
     let https = settings.is_https();
     // Over https the `__Host-` prefix: the browser takes the cookie only Secure, from this host,
@@ -126,6 +128,7 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
             .build();
         cfg.app_data(sign_in.clone())
             .app_data(services.clone())
+            .app_data(bank_time.clone())
             // For the renewal's compare-and-set (renewal.rs).
             .app_data(web::Data::new(store.clone()))
             .service(
@@ -196,6 +199,7 @@ mod tests {
             ("console.public_url", "console.bank.example"),
             ("console.services.result_ingest_url", "no such place"),
             ("console.idle_minutes", "0"),
+            ("console.time_zone", "Europe/Atlantis"),
         ] {
             let refused = setup_error(&[(key, value)]).unwrap_or_default();
             println!("{refused}");

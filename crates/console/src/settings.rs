@@ -2,6 +2,7 @@
 //! Parsed into what they mean: addresses as URLs (an optional one as an `Option`), counts as
 //! non-zero numbers; what serde cannot say (ranges, https outside development) `validate` checks.
 
+use crate::bank_time::BankTime;
 use base64::Engine;
 use openidconnect::IssuerUrl;
 use secrecy::{ExposeSecret, SecretString};
@@ -21,6 +22,10 @@ pub struct ConsoleSettings {
     pub idle_minutes: NonZeroU32,
     /// Development only: a sign-in form where anyone picks a name and roles (devstack).
     pub development_sign_in: bool,
+    /// The bank's time zone (an IANA name): the pages show times in it and read the date-time
+    /// pickers in it.
+    #[serde(deserialize_with = "bank_time")]
+    pub time_zone: BankTime,
     pub oidc: OidcSettings,
     pub services: ServiceUrls,
 }
@@ -68,6 +73,11 @@ impl Resource {
 /// A URL; what is wrong with it is said, the text is not repeated (it may hold credentials).
 fn url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Url, D::Error> {
     Url::parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+}
+
+/// An IANA time zone name, parsed into the zone; an unknown name is refused.
+fn bank_time<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BankTime, D::Error> {
+    BankTime::named(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
 }
 
 /// An empty text is no value: the defaults and the chart write `""` for "not set".
@@ -269,6 +279,7 @@ mod tests {
             session_minutes: NonZeroU32::new(480).unwrap(),
             idle_minutes: NonZeroU32::new(15).unwrap(),
             development_sign_in: false,
+            time_zone: BankTime::named("Europe/Prague").unwrap(),
             oidc: OidcSettings {
                 issuer: Some(issuer("https://login.bank.example")),
                 client_id: "console".to_owned(),

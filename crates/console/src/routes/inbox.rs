@@ -5,6 +5,7 @@
 
 use super::queues::{self, EntryRow, INBOX};
 use super::{failed, page, Back};
+use crate::bank_time::BankTime;
 use crate::services::{CallError, Services};
 use crate::session::{self, Person, Refusal, Role};
 use actix_session::Session;
@@ -47,6 +48,11 @@ struct InboxPage {
     dead: Vec<EntryRow>,
     pending: Vec<EntryRow>,
     sweeps: Vec<SweepRow>,
+    /// The bank's time zone, which the window's pickers are read in.
+    zone: String,
+    /// The pickers' first values: the last 24 hours.
+    default_from: String,
+    default_to: String,
 }
 
 /// A call to result-ingest that gave no answer the page can use, as a page.
@@ -54,14 +60,14 @@ fn call_failed(error: &CallError, person: Person) -> HttpResponse {
     failed(error, Some(person), BACK)
 }
 
-fn sweep_row(sweep: Sweep) -> SweepRow {
+fn sweep_row(sweep: Sweep, time: &BankTime) -> SweepRow {
     SweepRow {
         id: sweep.id.to_string(),
-        window: format!("{} to {}", sweep.from, sweep.to),
+        window: format!("{} to {}", time.at(sweep.from), time.at(sweep.to)),
         status: match sweep.status {
-            contracts::ingest::SweepStatus::Pending => "pending",
-            contracts::ingest::SweepStatus::Running => "running",
-            contracts::ingest::SweepStatus::Done => "done",
+            contracts::ingest::SweepStatus::Pending => "Waiting to start",
+            contracts::ingest::SweepStatus::Running => "Running",
+            contracts::ingest::SweepStatus::Done => "Done",
         },
         progress: format!("{}%", sweep.progress_percent),
         requested_by: sweep.requested_by.unwrap_or_default(),
@@ -76,6 +82,7 @@ struct InboxQuery {
 
 async fn inbox(
     services: web::Data<Services>,
+    time: web::Data<BankTime>,
     session: Session,
     query: web::Query<InboxQuery>,
 ) -> Result<HttpResponse, Refusal> {
@@ -85,7 +92,7 @@ async fn inbox(
         ..SweepsQuery::default()
     };
     let (events, sweeps) = tokio::join!(
-        queues::entries(&INBOX, &services),
+        queues::entries(&INBOX, &services, &time),
         services
             .ingest
             .get("/ingest/sweeps")
@@ -96,6 +103,7 @@ async fn inbox(
         (Ok(events), Ok(sweeps)) => (events, sweeps),
         (Err(error), _) | (_, Err(error)) => return Ok(call_failed(&error, person)),
     };
+    let now = Timestamp::now();
     let notice = query.done.as_deref().map(|done| match done {
         "sweep" => "Sweep asked for: it appears below and runs in the background.".to_owned(),
         _ => queues::RETRIED.to_owned(),
@@ -108,7 +116,10 @@ async fn inbox(
             actions: "/inbox/events",
             dead,
             pending,
-            sweeps: sweeps.items.into_iter().map(sweep_row).collect(),
+            sweeps: sweeps.items.into_iter().map(|s| sweep_row(s, &time)).collect(),
+            zone: time.name().to_owned(),
+            default_from: time.picker_value(day_before(now)),
+            default_to: time.picker_value(now),
         }
         .render(),
     ))
@@ -160,23 +171,31 @@ struct SweepForm {
     to: String,
 }
 
-/// A form's time that is not RFC 3339: refused naming the field.
+/// The picker's first "From": a day before `now`.
+fn day_before(now: Timestamp) -> Timestamp {
+    Timestamp::from_offset_date_time(now.as_offset_date_time() - time::Duration::days(1)).unwrap_or(now)
+}
+
+/// A form's time that is no date and time: refused naming the field.
 fn bad_time(person: Person, field: &str) -> HttpResponse {
-    let reason = format!("\"{field}\" is not a time in RFC 3339, such as 2026-11-29T08:00:00Z.");
+    let reason = format!("\"{field}\" is not a date and time (pick one, such as 29 Nov 2026 08:00).");
     super::bad_form(person, "Refused", &reason, BACK)
 }
 
 async fn sweep(
     services: web::Data<Services>,
+    time: web::Data<BankTime>,
     session: Session,
     form: web::Form<SweepForm>,
 ) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, "/inbox", Role::Operator)?;
     session::check_form_token(&person, form.csrf.as_deref())?;
-    let Ok(from) = Timestamp::parse(form.from.trim()) else {
+    // The pickers' values, in the bank's zone (RFC 3339 with an offset is taken too: scripts).
+    let at = |text: &str| Timestamp::parse(text.trim()).or_else(|_| time.from_picker(text));
+    let Ok(from) = at(&form.from) else {
         return Ok(bad_time(person, "From"));
     };
-    let Ok(to) = Timestamp::parse(form.to.trim()) else {
+    let Ok(to) = at(&form.to) else {
         return Ok(bad_time(person, "To"));
     };
     Ok(

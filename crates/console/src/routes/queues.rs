@@ -5,6 +5,7 @@
 //! (interaction-pairing); the inbox page (`/inbox`) shows result-ingest's queue the same way.
 
 use super::{failed, page, Back};
+use crate::bank_time::{relative, BankTime};
 use crate::services::{Api, CallError, Services};
 use crate::session::{self, Person, Refusal, Role};
 use actix_session::Session;
@@ -88,13 +89,17 @@ pub(super) struct EntryRow {
     pub(super) last_error: String,
 }
 
-fn entry_row(entry: QueueEntry) -> EntryRow {
+fn entry_row(entry: QueueEntry, time: &BankTime) -> EntryRow {
+    let now = domain::Timestamp::now();
     EntryRow {
         id: entry.id.to_string(),
         kind: entry.kind,
-        queued_at: entry.created_at.to_string(),
+        queued_at: format!("{} ({})", time.at(entry.created_at), relative(now, entry.created_at)),
         attempts: entry.attempts,
-        next_attempt_at: entry.next_attempt_at.map(|at| at.to_string()).unwrap_or_default(),
+        next_attempt_at: entry
+            .next_attempt_at
+            .map(|at| format!("{} ({})", time.at(at), relative(now, at)))
+            .unwrap_or_default(),
         last_error: entry.last_error.unwrap_or_default(),
     }
 }
@@ -103,6 +108,7 @@ fn entry_row(entry: QueueEntry) -> EntryRow {
 pub(super) async fn entries(
     queue: &Operated,
     services: &Services,
+    time: &BankTime,
 ) -> Result<(Vec<EntryRow>, Vec<EntryRow>), CallError> {
     let api = queue.api(services);
     let listed = |status: &'static str| {
@@ -114,7 +120,7 @@ pub(super) async fn entries(
         api.get(queue.base).query(&which).send::<QueuePage>()
     };
     let (dead, pending) = tokio::join!(listed("dead"), listed("pending"));
-    let rows = |page: QueuePage| page.items.into_iter().map(entry_row).collect();
+    let rows = |page: QueuePage| page.items.into_iter().map(|e| entry_row(e, time)).collect();
     Ok((rows(dead?), rows(pending?)))
 }
 
@@ -164,6 +170,7 @@ fn back(queue: &Operated) -> String {
 
 async fn queue_page(
     services: web::Data<Services>,
+    time: web::Data<BankTime>,
     session: Session,
     path: web::Path<String>,
     query: web::Query<PageQuery>,
@@ -171,7 +178,7 @@ async fn queue_page(
     let queue = operated(&path)?;
     let here = back(queue);
     let person = session::require_role(&session, &here, Role::Operator)?;
-    let (dead, pending) = match entries(queue, &services).await {
+    let (dead, pending) = match entries(queue, &services, &time).await {
         Ok(entries) => entries,
         Err(error) => {
             return Ok(failed(

@@ -39,7 +39,11 @@ async fn status(services: web::Data<Services>, session: Session) -> Result<HttpR
             dead_events: shown(figures.dead_events),
             oldest_pending: figures
                 .oldest_pending_seconds
-                .map_or_else(|| "unknown".to_owned(), |s| format!("{s} s")),
+                // The gauge counts whole seconds; a negative one is no wait.
+                .map_or_else(
+                    || "unknown".to_owned(),
+                    |s| crate::bank_time::duration(s.max(0.0) as u64),
+                ),
             unassigned: shown(figures.unassigned_records),
             pending_deliveries: shown(figures.pending_deliveries),
             overdue: shown(figures.overdue_requests),

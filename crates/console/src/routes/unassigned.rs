@@ -6,6 +6,7 @@
 //! re-assigned only with a reason, recorded with the pairing.
 
 use super::{failed, page, Back};
+use crate::bank_time::BankTime;
 use crate::services::{CallError, Services};
 use crate::session::{self, Person, Refusal, Role};
 use actix_session::Session;
@@ -60,6 +61,7 @@ struct ListQuery {
 
 async fn list(
     services: web::Data<Services>,
+    time: web::Data<BankTime>,
     session: Session,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, Refusal> {
@@ -85,7 +87,7 @@ async fn list(
             let attributes = r.record.attributes;
             RecordRow {
                 interaction_id: attributes.interaction_id.to_string(),
-                at: attributes.communicated_at.to_string(),
+                at: time.at(attributes.communicated_at),
                 channel: attributes.channel.as_str(),
                 handle: attributes.customer_handle.as_str().to_owned(),
                 title: attributes.title.as_str().to_owned(),
@@ -98,7 +100,7 @@ async fn list(
                     .map(|s| SuggestionRow {
                         customer_id: s.customer_id.to_string(),
                         records: s.records,
-                        last: s.last_communicated_at.to_string(),
+                        last: time.day(s.last_communicated_at),
                     })
                     .collect(),
             }
@@ -163,6 +165,7 @@ struct ReassignPage {
 /// re-assigns it with a reason. 409: the assignment asked for did not happen.
 async fn paired_meanwhile(
     services: &Services,
+    time: &BankTime,
     person: Person,
     interaction: InteractionId,
     customer: CustomerId,
@@ -177,7 +180,7 @@ async fn paired_meanwhile(
         .into_iter()
         .map(|c| PairedRow {
             customer_id: c.customer_id.to_string(),
-            paired_at: c.paired_at.to_string(),
+            paired_at: time.at(c.paired_at),
             paired_by: actor(c.paired_by.as_ref()),
             reason: c.reason.unwrap_or_default(),
         })
@@ -210,6 +213,7 @@ fn bad_field(person: Person, field: &str) -> HttpResponse {
 
 async fn assign(
     services: web::Data<Services>,
+    time: web::Data<BankTime>,
     session: Session,
     form: web::Form<AssignForm>,
 ) -> Result<HttpResponse, Refusal> {
@@ -244,7 +248,7 @@ async fn assign(
         // Paired by someone else since the list was shown (or held by a GDPR forget: then the
         // pairing reads as none, and its refusal is shown).
         Err(error) if error.status() == Some(reqwest::StatusCode::CONFLICT) && form.reason.is_none() => {
-            Ok(paired_meanwhile(&services, person, interaction, customer).await)
+            Ok(paired_meanwhile(&services, &time, person, interaction, customer).await)
         }
         Err(error) => Ok(not_assigned(&error, person)),
     }

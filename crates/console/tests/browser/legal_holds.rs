@@ -50,7 +50,7 @@ async fn fill_hold_form(browser: &Browser, reference: &str, customer: &str) {
 }
 
 /// Sets a date-time input (what a person picks; typing into one follows the browser's locale).
-async fn pick_date_time(browser: &Browser, id: &str, value: &str) {
+pub(crate) async fn pick_date_time(browser: &Browser, id: &str, value: &str) {
     browser
         .client
         .execute(
@@ -100,17 +100,31 @@ async fn a_hold_is_placed_listed_and_released_by_a_second_person_and_the_asker_g
     phone.send_keys("+420 601 123 456").await.unwrap();
     browser.click_on(Locator::Id("place"), &hold_page()).await;
     let id = hold_id(&browser).await;
-    assert_eq!(browser.text_of(Locator::Id("status")).await, "active");
-    assert_eq!(browser.text_of(Locator::Id("basis")).await, "legal_claims");
+    assert_eq!(browser.text_of(Locator::Id("status")).await, "In force");
+    assert_eq!(
+        browser.text_of(Locator::Id("basis")).await,
+        "Legal claims (Art. 17(3)(e))"
+    );
     assert_eq!(
         browser.text_of(Locator::Id("covers")).await,
         "1 customer id, 1 phone number, 1 interaction"
     );
+    // The pickers are read in the bank's time zone (Europe/Prague) and shown in it.
     assert_eq!(
         browser.text_of(Locator::Id("window")).await,
-        "communications from 2026-01-01T00:00:00Z on"
+        "communications from 1 Jan 2026 at 00:00 CET on"
     );
-    assert_eq!(browser.text_of(Locator::Id("ends")).await, "2030-01-31T12:00:00Z");
+    let ends = browser.text_of(Locator::Id("ends")).await;
+    assert!(ends.starts_with("31 Jan 2030 at 12:00 CET (in "), "{ends}");
+    let placed = hold_as(&stack, "dana", &id).await;
+    assert_eq!(
+        placed.window.and_then(|w| w.from).map(|at| at.to_string()).as_deref(),
+        Some("2025-12-31T23:00:00Z")
+    );
+    assert_eq!(
+        placed.ends_at.map(|at| at.to_string()).as_deref(),
+        Some("2030-01-31T11:00:00Z")
+    );
     assert_eq!(browser.text_of(Locator::Id("placed-by")).await, "dana");
     let page = client.source().await.unwrap();
     assert!(
@@ -131,11 +145,12 @@ async fn a_hold_is_placed_listed_and_released_by_a_second_person_and_the_asker_g
         let row = row.clone();
         async move { row.find(Locator::Css(class)).await.unwrap().text().await.unwrap() }
     };
-    assert_eq!(cell(".status").await, "active");
+    assert_eq!(cell(".status").await, "In force");
     assert_eq!(cell(".reference").await, "LIT-2026-17");
     assert_eq!(cell(".covers").await, "1 customer id, 1 phone number, 1 interaction");
     assert_eq!(cell(".placed-by").await, "dana");
-    assert_eq!(cell(".ends").await, "2030-01-31T12:00:00Z");
+    let ends = cell(".ends").await;
+    assert!(ends.starts_with("31 Jan 2030 at 12:00 CET (in "), "{ends}");
     browser.screenshot("legal-holds").await;
 
     // Dana asks to release it: a second person must confirm, so she gets no "confirm".
@@ -144,7 +159,7 @@ async fn a_hold_is_placed_listed_and_released_by_a_second_person_and_the_asker_g
         .await;
     type_into(&browser, "release-reason", "The claim was withdrawn").await;
     browser.click_on(Locator::Id("request-release"), &hold_page()).await;
-    assert_eq!(browser.text_of(Locator::Id("status")).await, "release_requested");
+    assert_eq!(browser.text_of(Locator::Id("status")).await, "In force, release asked");
     let to_dana = hold_as(&stack, "dana", &id).await;
     println!("to the asker: {:?} {:?}", to_dana.status, to_dana.allowed_actions);
     assert!(!to_dana.allowed_actions.contains(&LegalHoldAction::ConfirmRelease));
@@ -152,7 +167,7 @@ async fn a_hold_is_placed_listed_and_released_by_a_second_person_and_the_asker_g
     assert_buttons_follow(&browser, &to_dana).await;
     // She may take her ask back (active again), and ask once more.
     browser.click_on(Locator::Id("withdraw-release"), &hold_page()).await;
-    assert_eq!(browser.text_of(Locator::Id("status")).await, "active");
+    assert_eq!(browser.text_of(Locator::Id("status")).await, "In force");
     assert_buttons_follow(&browser, &hold_as(&stack, "dana", &id).await).await;
     type_into(
         &browser,
@@ -161,7 +176,7 @@ async fn a_hold_is_placed_listed_and_released_by_a_second_person_and_the_asker_g
     )
     .await;
     browser.click_on(Locator::Id("request-release"), &hold_page()).await;
-    assert_eq!(browser.text_of(Locator::Id("status")).await, "release_requested");
+    assert_eq!(browser.text_of(Locator::Id("status")).await, "In force, release asked");
     // Her confirmation sent anyway (the form a second person's page has): refused, and her page
     // says why in the orchestrator's words.
     let refusal = forge_form(
@@ -172,7 +187,7 @@ async fn a_hold_is_placed_listed_and_released_by_a_second_person_and_the_asker_g
     )
     .await;
     assert!(refusal.contains("four eyes"), "{refusal}");
-    assert_eq!(browser.text_of(Locator::Id("status")).await, "release_requested");
+    assert_eq!(browser.text_of(Locator::Id("status")).await, "In force, release asked");
     browser.screenshot("legal-hold-confirm-refused").await;
     browser.close().await;
 
@@ -187,15 +202,15 @@ async fn a_hold_is_placed_listed_and_released_by_a_second_person_and_the_asker_g
     assert_buttons_follow(&bob, &to_bob).await;
     type_into(&bob, "release-reason", "Checked with legal: the claim is closed").await;
     bob.click_on(Locator::Id("confirm-release"), &hold_page()).await;
-    assert_eq!(bob.text_of(Locator::Id("status")).await, "released");
-    assert!(bob.text_of(Locator::Id("released")).await.starts_with("bob at "));
+    assert_eq!(bob.text_of(Locator::Id("status")).await, "Released");
+    assert!(bob.text_of(Locator::Id("released")).await.starts_with("bob, "));
     assert!(bob
         .text_of(Locator::Id("release-requested"))
         .await
-        .starts_with("dana at "));
+        .starts_with("dana, "));
     assert_buttons_follow(&bob, &hold_as(&stack, "bob", &id).await).await;
     let mut audited = Vec::new();
-    for row in bob.client.find_all(Locator::Css("tr.audit")).await.unwrap() {
+    for row in bob.client.find_all(Locator::Css("li.audit")).await.unwrap() {
         let actor = row.find(Locator::Css(".actor")).await.unwrap().text().await.unwrap();
         let event = row.find(Locator::Css(".event")).await.unwrap().text().await.unwrap();
         audited.push((actor, event));
@@ -211,7 +226,7 @@ async fn a_hold_is_placed_listed_and_released_by_a_second_person_and_the_asker_g
     let status = bob
         .text_of(Locator::Css(&format!("tr.hold[data-hold='{id}'] .status")))
         .await;
-    assert_eq!(status, "released");
+    assert_eq!(status, "Released");
     bob.close().await;
 }
 
@@ -226,16 +241,20 @@ async fn a_forget_over_a_held_customer_shows_what_the_hold_kept_and_completes_on
     let hold_url = browser.client.current_url().await.unwrap().to_string();
 
     // A FORGET of the customer, confirmed by Bob: purged but for what the hold keeps.
-    let url = file_request(&browser, &stack, "FORGET", &customer, "awaiting_confirmation").await;
+    let url = file_request(&browser, &stack, "FORGET", &customer, "Awaiting confirmation").await;
     let bob = confirmed_by_another(&stack, &url, "bob").await;
-    reload_until_status(&bob, &url, "completed_with_retention").await;
+    reload_until_status(&bob, &url, "Erased, some kept").await;
     let mut kept = Vec::new();
     for cell in bob.client.find_all(Locator::Css("tr.step td.kept")).await.unwrap() {
         kept.push(cell.text().await.unwrap());
     }
     println!("kept: {kept:?}");
-    assert!(bob.text_of(Locator::Id("retention-note")).await.contains("legal hold"));
-    assert!(kept.iter().any(|k| k == "communications 1 (legal_claims)"), "{kept:?}");
+    assert!(bob.text_of(Locator::Id("next")).await.contains("legal hold"));
+    assert!(
+        kept.iter()
+            .any(|k| k == "Communications 1: Legal claims (Art. 17(3)(e))"),
+        "{kept:?}"
+    );
     let page = bob.client.source().await.unwrap();
     assert!(!page.contains(&customer), "the request's page names no identifier");
     bob.screenshot("gdpr-forget-kept-by-a-hold").await;
@@ -247,9 +266,9 @@ async fn a_forget_over_a_held_customer_shows_what_the_hold_kept_and_completes_on
     bob.open(&hold_url, &hold_page()).await;
     type_into(&bob, "release-reason", "Checked with legal").await;
     bob.click_on(Locator::Id("confirm-release"), &hold_page()).await;
-    assert_eq!(bob.text_of(Locator::Id("status")).await, "released");
+    assert_eq!(bob.text_of(Locator::Id("status")).await, "Released");
     // The worker looks at ended holds once a minute.
-    reload_until_status_within(&bob, &url, "completed", std::time::Duration::from_secs(150)).await;
+    reload_until_status_within(&bob, &url, "Done", std::time::Duration::from_secs(150)).await;
     browser.close().await;
     bob.close().await;
 }

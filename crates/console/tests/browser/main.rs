@@ -4,6 +4,7 @@
 //! devstack. Screenshots of each page go to `target/console-screenshots/`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accessibility;
 mod harness;
 mod legal_holds;
 mod restriction;
@@ -184,8 +185,9 @@ async fn a_signed_out_visit_goes_through_sign_in_and_comes_back_to_the_page() {
         let shown = browser.text_of(Locator::Id(figure)).await;
         assert!(shown.parse::<f64>().is_ok(), "{figure}: {shown}");
     }
+    // How long, in words ("less than a minute", "5 minutes"): read from a metric too.
     let oldest = browser.text_of(Locator::Id("oldest-pending")).await;
-    assert!(oldest.ends_with(" s"), "oldest-pending: {oldest}");
+    assert!(oldest != "unknown" && !oldest.is_empty(), "oldest-pending: {oldest}");
     browser.screenshot("status").await;
 
     // The session cookie: HttpOnly (no script reads it), Secure, SameSite=Lax.
@@ -358,14 +360,22 @@ pub(crate) async fn count_request(
     kind: &str,
     customer: &str,
 ) -> Vec<(String, String)> {
-    let client = &browser.client;
     start_count(browser, new_request_url, kind, customer, None).await;
     browser.wait_for(&counted_page()).await;
-    assert_eq!(browser.text_of(Locator::Id("count-status")).await, "completed");
+    assert_eq!(browser.text_of(Locator::Id("count-status")).await, "Counted");
+    count_cells(browser).await
+}
+
+/// The count tables' cells of the page shown: `({system}.{category}, count)`, from the rows'
+/// and cells' marks (the words a person reads stand beside them).
+pub(crate) async fn count_cells(browser: &Browser) -> Vec<(String, String)> {
     let mut counts = Vec::new();
-    for row in client.find_all(Locator::Css("tr.count")).await.unwrap() {
-        let cells = row.find_all(Locator::Css("td")).await.unwrap();
-        counts.push((cells[0].text().await.unwrap(), cells[1].text().await.unwrap()));
+    for row in browser.client.find_all(Locator::Css("tr.count")).await.unwrap() {
+        let system = row.attr("data-system").await.unwrap().unwrap();
+        for cell in row.find_all(Locator::Css("td")).await.unwrap() {
+            let category = cell.attr("data-category").await.unwrap().unwrap();
+            counts.push((format!("{system}.{category}"), cell.text().await.unwrap()));
+        }
     }
     counts
 }
@@ -377,13 +387,13 @@ async fn a_dpo_counts_then_files_an_export_and_downloads_its_zip_with_checksums(
 
     let counts = count_request(&browser, &stack.console_url("/gdpr/new"), "EXPORT", &customer).await;
     assert!(
-        counts.contains(&("count.communications".to_owned(), "1".to_owned())),
+        counts.contains(&("comm-history-writer.communications".to_owned(), "1".to_owned())),
         "{counts:?}"
     );
     browser.screenshot("gdpr-count").await;
     browser.click_on(Locator::Id("file"), &request_page()).await;
     let url = client.current_url().await.unwrap().to_string();
-    reload_until_status(&browser, &url, "completed").await;
+    reload_until_status(&browser, &url, "Done").await;
     browser.screenshot("gdpr-request").await;
 
     // The zip, fetched in the page's session as its form (or, before, its link) would.
@@ -476,6 +486,7 @@ pub(crate) async fn assert_buttons_follow(browser: &Browser, answer: &contracts:
         (AllowedAction::Undo, "undo"),
         (AllowedAction::Lift, "lift"),
         (AllowedAction::Download, "download"),
+        (AllowedAction::RecordVerification, "record-verification"),
     ];
     assert_buttons_are(browser, &buttons, &answer.allowed_actions, answer.status.as_str()).await;
 }
@@ -507,7 +518,7 @@ pub(crate) async fn assert_buttons_are<A: Copy + PartialEq + std::fmt::Debug>(
 #[tokio::test]
 async fn a_forget_offers_confirm_only_to_another_dpo_and_extend_and_undo_in_grace_as_the_orchestrator_says() {
     let (stack, browser, customer) = dana_with_a_customer().await;
-    let url = file_request(&browser, &stack, "FORGET", &customer, "awaiting_confirmation").await;
+    let url = file_request(&browser, &stack, "FORGET", &customer, "Awaiting confirmation").await;
     let id = request_id(&url);
 
     // Dana filed it: four eyes give her no "confirm", and her page has none.
@@ -524,11 +535,24 @@ async fn a_forget_offers_confirm_only_to_another_dpo_and_extend_and_undo_in_grac
 
     // Bob, another DPO, in a browser of his own: the orchestrator offers him "confirm".
     let bob = confirmed_by_another(&stack, &url, "bob").await;
-    reload_until_status(&bob, &url, "in_grace").await;
+    reload_until_status(&bob, &url, "In the grace period").await;
     let confirmed_by = bob.text_of(Locator::Id("confirmed-by")).await;
-    assert_eq!(confirmed_by, "bob");
+    assert!(confirmed_by.starts_with("bob, "), "{confirmed_by}");
+    // What happens next, in the bank's time (devstack's console.time_zone: Europe/Prague).
+    let purge_after = stack
+        .gdpr_request_as("bob", &request_id(&url))
+        .await
+        .purge_after
+        .unwrap();
+    let prague = console::bank_time::BankTime::named("Europe/Prague").unwrap();
+    let next = bob.text_of(Locator::Id("next")).await;
+    println!("in grace: {next}");
+    assert_eq!(
+        next,
+        format!("Erased on {}; can be undone until then.", prague.at(purge_after))
+    );
     let mut audited = Vec::new();
-    for row in bob.client.find_all(Locator::Css("tr.audit")).await.unwrap() {
+    for row in bob.client.find_all(Locator::Css("li.audit")).await.unwrap() {
         let actor = row.find(Locator::Css(".actor")).await.unwrap().text().await.unwrap();
         let event = row.find(Locator::Css(".event")).await.unwrap().text().await.unwrap();
         audited.push((actor, event));
@@ -557,8 +581,8 @@ async fn a_forget_offers_confirm_only_to_another_dpo_and_extend_and_undo_in_grac
         id,
         "the undo's own page"
     );
-    assert_eq!(bob.text_of(Locator::Css("h1")).await, "UNDO_FORGET request");
-    reload_until_status(&bob, &url, "undone").await;
+    assert_eq!(bob.text_of(Locator::Css("h1")).await, "Undo of a forget");
+    reload_until_status(&bob, &url, "Undone").await;
     let undone = stack.gdpr_request_as("bob", &id).await;
     assert_buttons_follow(&bob, &undone).await;
     bob.close().await;
@@ -571,8 +595,18 @@ async fn a_dpo_extends_a_requests_deadline_with_a_reason() {
     count_request(&browser, &stack.console_url("/gdpr/new"), "FORGET", &customer).await;
     browser.click_on(Locator::Id("file"), &request_page()).await;
     let url = client.current_url().await.unwrap().to_string();
-    reload_until_status(&browser, &url, "awaiting_confirmation").await;
-    let due_before = browser.text_of(Locator::Id("due")).await;
+    reload_until_status(&browser, &url, "Awaiting confirmation").await;
+    let due_at = |browser: &Browser| {
+        let browser = browser.client.clone();
+        async move {
+            let due = browser.find(Locator::Css("#due time")).await.unwrap();
+            let at = due.attr("datetime").await.unwrap().unwrap();
+            (domain::Timestamp::parse(&at).unwrap(), due.text().await.unwrap())
+        }
+    };
+    let (due_before, due_words) = due_at(&browser).await;
+    println!("due: {due_words}");
+    assert!(due_words.contains("(due in "), "{due_words}");
 
     choose(&browser, "months", "2").await;
     client
@@ -584,8 +618,8 @@ async fn a_dpo_extends_a_requests_deadline_with_a_reason() {
         .unwrap();
     browser.click_on(Locator::Id("extend"), &request_page()).await;
     let extension = browser.text_of(Locator::Id("extension")).await;
-    assert_eq!(extension, "2 month(s): Complex request: records in three systems");
-    let due_after = browser.text_of(Locator::Id("due")).await;
+    assert_eq!(extension, "by 2 months: Complex request: records in three systems");
+    let (due_after, _) = due_at(&browser).await;
     assert!(due_after > due_before, "{due_before} then {due_after}");
     assert!(
         client.find(Locator::Id("extend")).await.is_err(),
@@ -825,12 +859,12 @@ async fn devstacks_console_signs_in_a_picked_name_and_roles_and_the_providers_co
     let customer = stack.record_for_a_customer().await;
     let counts = count_request(&browser, &stack.devstack_console_url("/gdpr/new"), "EXPORT", &customer).await;
     assert!(
-        counts.contains(&("count.communications".to_owned(), "1".to_owned())),
+        counts.contains(&("comm-history-writer.communications".to_owned(), "1".to_owned())),
         "{counts:?}"
     );
     browser.click_on(Locator::Id("file"), &request_page()).await;
     let mut actors = Vec::new();
-    for cell in client.find_all(Locator::Css("tr.audit td.actor")).await.unwrap() {
+    for cell in client.find_all(Locator::Css("li.audit .actor")).await.unwrap() {
         actors.push(cell.text().await.unwrap());
     }
     assert!(actors.iter().any(|a| a == "development:dana-dev"), "{actors:?}");
@@ -920,7 +954,7 @@ async fn a_count_comes_back_at_once_shows_itself_when_counted_and_its_filing_is_
     stack.genesys_faults(serde_json::json!({})).await;
     browser.wait_for(&counted_page()).await;
     assert_eq!(id_in_url(&browser).await, count);
-    assert_eq!(browser.text_of(Locator::Id("count-status")).await, "completed");
+    assert_eq!(browser.text_of(Locator::Id("count-status")).await, "Counted");
 
     // Another count of the same subject, left open by a new outage.
     stack.genesys_faults(serde_json::json!({ "outageSeconds": 600 })).await;
@@ -940,7 +974,7 @@ async fn a_count_comes_back_at_once_shows_itself_when_counted_and_its_filing_is_
         "the filing went to a count: {filed}"
     );
     let heading = browser.text_of(Locator::Css("h1")).await;
-    assert_eq!(heading, "FORGET request");
+    assert_eq!(heading, "Forget (Art. 17)");
 
     // Filed, the count's subject (phone number included) has left the session: its page offers
     // no filing any more.
@@ -970,9 +1004,9 @@ async fn a_count_comes_back_at_once_shows_itself_when_counted_and_its_filing_is_
         .open(&stack.console_url("/gdpr"), &console_page("/gdpr", "gdpr-list"))
         .await;
     for (id, kind) in [
-        (&count, "count of a FORGET"),
-        (&open_count, "count of a FORGET"),
-        (&filed, "FORGET"),
+        (&count, "Count for a Forget (Art. 17)"),
+        (&open_count, "Count for a Forget (Art. 17)"),
+        (&filed, "Forget (Art. 17)"),
     ] {
         let row = client
             .find(Locator::Css(&format!("tr.request[data-request='{id}'] td.kind")))

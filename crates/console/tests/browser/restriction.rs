@@ -14,9 +14,9 @@ use fantoccini::Locator;
 async fn a_restriction_is_filed_and_lifted_only_when_a_second_person_confirms_the_lift() {
     let (stack, browser, customer) = dana_with_a_customer().await;
     let client = &browser.client;
-    let restrict_url = file_request(&browser, &stack, "RESTRICT", &customer, "restricted").await;
+    let restrict_url = file_request(&browser, &stack, "RESTRICT", &customer, "Restricted").await;
     let restrict = request_id(&restrict_url);
-    assert_eq!(browser.text_of(Locator::Css("h1")).await, "RESTRICT request");
+    assert_eq!(browser.text_of(Locator::Css("h1")).await, "Restriction (Art. 18)");
     let restricted = stack.gdpr_request_as("dana", &restrict).await;
     println!("restricted: {:?}", restricted.allowed_actions);
     assert!(restricted.allows(AllowedAction::Lift), "{restricted:?}");
@@ -28,8 +28,8 @@ async fn a_restriction_is_filed_and_lifted_only_when_a_second_person_confirms_th
     let lift_url = client.current_url().await.unwrap().to_string();
     let lift = request_id(&lift_url);
     assert_ne!(lift, restrict, "the lift's own page");
-    assert_eq!(browser.text_of(Locator::Css("h1")).await, "LIFT_RESTRICTION request");
-    reload_until_status(&browser, &lift_url, "awaiting_confirmation").await;
+    assert_eq!(browser.text_of(Locator::Css("h1")).await, "Lift of a restriction");
+    reload_until_status(&browser, &lift_url, "Awaiting confirmation").await;
     let to_dana = stack.gdpr_request_as("dana", &lift).await;
     assert!(!to_dana.allows(AllowedAction::Confirm), "{to_dana:?}");
     assert_buttons_follow(&browser, &to_dana).await;
@@ -38,7 +38,7 @@ async fn a_restriction_is_filed_and_lifted_only_when_a_second_person_confirms_th
 
     // Bob confirms it: the RESTRICT is lifted.
     let bob = confirmed_by_another(&stack, &lift_url, "bob").await;
-    reload_until_status(&bob, &restrict_url, "lifted").await;
+    reload_until_status(&bob, &restrict_url, "Lifted").await;
     assert_buttons_follow(&bob, &stack.gdpr_request_as("bob", &restrict).await).await;
     bob.screenshot("gdpr-restriction-lifted").await;
     bob.close().await;

@@ -508,17 +508,12 @@ async fn a_form_sent_after_the_session_ended_goes_on_to_sign_in_at_the_provider(
     browser.close().await;
 }
 
-/// The request page's `bundle_downloaded` audit entries.
+/// The request page's `bundle_downloaded` audit entries ("Export downloaded" in its history).
 async fn downloads(browser: &Browser, url: &str) -> usize {
-    reload_until_status(browser, url, "completed").await;
+    reload_until_status(browser, url, "Done").await;
     let mut count = 0;
-    for cell in browser
-        .client
-        .find_all(Locator::Css("tr.audit td.event"))
-        .await
-        .unwrap()
-    {
-        if cell.text().await.unwrap() == "bundle_downloaded" {
+    for cell in browser.client.find_all(Locator::Css("li.audit .event")).await.unwrap() {
+        if cell.text().await.unwrap() == "Export downloaded" {
             count += 1;
         }
     }
@@ -532,7 +527,7 @@ async fn an_export_downloads_only_through_its_form_and_a_link_writes_nothing_int
     count_request(&browser, &stack.console_url("/gdpr/new"), "EXPORT", &customer).await;
     browser.click_on(Locator::Id("file"), &request_page()).await;
     let url = client.current_url().await.unwrap().to_string();
-    reload_until_status(&browser, &url, "completed").await;
+    reload_until_status(&browser, &url, "Done").await;
 
     // A link on another site, followed in the DPO's browser (a top-level GET carries the
     // SameSite=Lax cookie): nothing downloads.
@@ -730,11 +725,11 @@ async fn a_forget_filed_in_the_console_is_audited_with_the_providers_subject_and
     count_request(&browser, &stack.console_url("/gdpr/new"), "FORGET", &customer).await;
     browser.click_on(Locator::Id("file"), &request_page()).await;
     let mut filed = Vec::new();
-    for row in client.find_all(Locator::Css("tr.audit")).await.unwrap() {
+    for row in client.find_all(Locator::Css("li.audit")).await.unwrap() {
         let cell = |class: &'static str| {
             let row = row.clone();
             async move {
-                row.find(Locator::Css(&format!("td.{class}")))
+                row.find(Locator::Css(&format!(".{class}")))
                     .await
                     .unwrap()
                     .text()

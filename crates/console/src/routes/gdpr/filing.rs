@@ -3,7 +3,8 @@
 //! (always a new request, never the count).
 
 use super::super::{page, Notice};
-use super::{call_failed, pairs};
+use super::request::{count_tables, CountTable};
+use super::{call_failed, words};
 use crate::services::Services;
 use crate::session::{self, Person, Refusal, Role};
 use actix_session::Session;
@@ -167,12 +168,14 @@ struct CountPage {
     kind: &'static str,
     count_id: String,
     status: &'static str,
+    /// Counted to the end (the orchestrator's `completed`).
+    counted: bool,
     /// Still counting.
     counting: bool,
     /// Still counting, for less than [`COUNT_REFRESH_MINUTES`]: the page refreshes itself.
     refreshing: bool,
-    counts: Vec<(String, String)>,
-    left_out: Vec<(String, String)>,
+    counts: Vec<CountTable>,
+    left_out: Vec<CountTable>,
     /// The counted subject, for the filing form: once counted, and in this session only.
     subject: Option<Counted>,
 }
@@ -261,13 +264,14 @@ async fn count_page(
         CountPage {
             csrf: person.csrf.clone(),
             person: Some(person),
-            kind: request.request_type.as_str(),
+            kind: words::kind(request.request_type),
+            counted: request.status == RequestStatus::Completed,
             count_id: id.clone(),
-            status: request.status.as_str(),
+            status: words::status(request.status, request.count_only),
             counting,
             refreshing,
-            counts: pairs(&request.counts),
-            left_out: pairs(&request.left_out),
+            counts: count_tables(request.participants.as_deref().unwrap_or_default(), |s| &s.counts),
+            left_out: count_tables(request.participants.as_deref().unwrap_or_default(), |s| &s.left_out),
             subject,
         }
         .render(),

@@ -7,16 +7,18 @@ mod filing;
 mod legal_holds;
 mod request;
 mod retention;
+mod words;
 
 use super::{failed, page, Back};
+use crate::bank_time::BankTime;
 use crate::services::{CallError, Services};
 use crate::session::{self, Person, Refusal, Role};
 use actix_session::Session;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use contracts::gdpr::{AuditTrail, ListRequests, RequestPage};
+use domain::Timestamp;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/gdpr", web::get().to(list));
@@ -116,39 +118,41 @@ struct FormToken {
     csrf: Option<String>,
 }
 
-/// One entry of an audit trail, as a page lists it (`gdpr_audit.html`).
+/// One entry of an audit trail, as the timeline shows it (`timeline.html`).
 struct AuditRow {
+    /// When, in the bank's time zone.
     at: String,
+    /// The same instant for machines (`<time datetime>`).
+    at_rfc3339: String,
     /// The person's subject at the identity provider (or the client acting as itself).
     actor: String,
     /// Their name as the provider gives it (none for a client acting as itself).
     actor_name: String,
     caller: String,
+    /// What happened, in words.
     event: String,
 }
 
-fn audit_rows(trail: AuditTrail) -> Vec<AuditRow> {
+fn audit_rows(trail: AuditTrail, time: &BankTime, count_only: bool) -> Vec<AuditRow> {
     trail
         .entries
         .into_iter()
         .map(|e| AuditRow {
-            at: e.at.to_string(),
+            at: time.at(e.at),
+            at_rfc3339: e.at.to_rfc3339(),
+            event: words::event(&e, count_only),
             actor: e.actor,
             actor_name: e.actor_name.unwrap_or_default(),
             caller: e.caller.unwrap_or_default(),
-            event: e.event,
         })
         .collect()
-}
-
-/// Counts by `{phase}.{category}`, as a page lists them.
-fn pairs(counts: &BTreeMap<String, u64>) -> Vec<(String, String)> {
-    counts.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()
 }
 
 struct RequestRow {
     id: String,
     kind: &'static str,
+    /// What the next step is, in a sentence.
+    next: String,
     /// A count (count-only): shown as a count, linked to its count page.
     count_only: bool,
     status: &'static str,
@@ -173,6 +177,7 @@ struct ListQuery {
 
 async fn list(
     services: web::Data<Services>,
+    time: web::Data<BankTime>,
     session: Session,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, Refusal> {
@@ -187,16 +192,18 @@ async fn list(
         Ok(answer) => answer,
         Err(error) => return Ok(call_failed(&error, person)),
     };
+    let now = Timestamp::now();
     let requests = answer
         .requests
         .into_iter()
         .map(|r| RequestRow {
             id: r.id.to_string(),
-            kind: r.request_type.as_str(),
+            kind: words::kind(r.request_type),
+            next: words::next(&r, &time),
             count_only: r.count_only,
-            status: r.status.as_str(),
+            status: words::status(r.status, r.count_only),
+            due: words::due(&r, &time, now),
             reference: or_dash(r.reference),
-            due: r.due_at.to_string(),
             overdue: r.overdue,
             requested_by: r.requested_by,
         })

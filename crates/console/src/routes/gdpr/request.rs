@@ -2,7 +2,8 @@
 //! deadline, and its export as one zip.
 
 use super::super::page;
-use super::{audit_rows, call_failed, not_found, or_dash, pairs, refused_if, sent_for, shown_to, AuditRow, FormToken};
+use super::{audit_rows, call_failed, not_found, or_dash, refused_if, sent_for, shown_to, words, AuditRow, FormToken};
+use crate::bank_time::BankTime;
 use crate::services::{CallError, Services};
 use crate::session::{Person, Refusal};
 use actix_session::Session;
@@ -12,6 +13,7 @@ use askama::Template;
 use contracts::gdpr::{
     AllowedAction, AuditTrail, Bundle, ExtendDeadline, FiledRequest, GdprRequest, LiftRestriction, UndoForget,
 };
+use domain::Timestamp;
 use serde::Deserialize;
 
 pub(super) fn config(cfg: &mut web::ServiceConfig) {
@@ -25,13 +27,29 @@ pub(super) fn config(cfg: &mut web::ServiceConfig) {
 
 struct StepRow {
     phase: String,
-    participant: String,
+    system: String,
     state: &'static str,
     counts: String,
     left_out: String,
     elsewhere: String,
     /// What a legal hold kept from the purge, and on which basis.
     kept: String,
+}
+
+/// One phase's counts as a table: a row per system, a column per category.
+pub(super) struct CountTable {
+    pub(super) caption: String,
+    /// Each category: its name in the contract (for `data-category`) and in words.
+    pub(super) categories: Vec<(String, String)>,
+    pub(super) rows: Vec<CountRow>,
+}
+
+pub(super) struct CountRow {
+    /// The participant's name (for `data-system`).
+    pub(super) participant: String,
+    pub(super) system: String,
+    /// Per category (as `categories`): its name in the contract and the count (a dash for none).
+    pub(super) cells: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -43,13 +61,18 @@ struct RequestPage {
     id: String,
     kind: &'static str,
     status: &'static str,
+    /// What happens next, in a sentence.
+    next: String,
+    /// Why the orchestrator holds it where it is (a system that failed), when it says.
+    status_reason: Option<String>,
     reference: String,
     due: String,
+    /// The deadline for machines (`<time datetime>`).
+    due_at: String,
     overdue: bool,
-    extension_months: i32,
-    extension_reason: String,
-    requested_by: String,
-    confirmed_by: String,
+    extension: String,
+    filed: String,
+    confirmed: String,
     /// The buttons: exactly the actions the orchestrator answered it allows this person now
     /// (`allowedActions`); the console holds no rule of its own about them.
     confirm: bool,
@@ -57,19 +80,73 @@ struct RequestPage {
     undo: bool,
     lift: bool,
     download: bool,
-    counts: Vec<(String, String)>,
+    record_verification: bool,
+    tables: Vec<CountTable>,
     steps: Vec<StepRow>,
     chain_verified: bool,
     audit: Vec<AuditRow>,
 }
 
-/// `{category} {n} ({basis}), …`: what a purge kept, counted, never named.
+/// The participants' counts (`which`: counted or left out), one table per phase in the order
+/// the phases ran: systems by category, in words.
+pub(super) fn count_tables(
+    steps: &[contracts::gdpr::GdprStep],
+    which: impl Fn(&contracts::gdpr::GdprStep) -> &std::collections::BTreeMap<String, u64>,
+) -> Vec<CountTable> {
+    let mut phases: Vec<&str> = Vec::new();
+    for step in steps {
+        if !which(step).is_empty() && !phases.contains(&step.phase.as_str()) {
+            phases.push(&step.phase);
+        }
+    }
+    phases
+        .into_iter()
+        .map(|phase| {
+            let of_phase: Vec<_> = steps
+                .iter()
+                .filter(|s| s.phase == phase && !which(s).is_empty())
+                .collect();
+            let categories: std::collections::BTreeSet<&String> =
+                of_phase.iter().flat_map(|s| which(s).keys()).collect();
+            CountTable {
+                caption: words::phase(phase).to_owned(),
+                categories: categories
+                    .iter()
+                    .map(|c| ((*c).clone(), words::category(c).to_owned()))
+                    .collect(),
+                rows: of_phase
+                    .iter()
+                    .map(|s| CountRow {
+                        participant: s.participant.clone(),
+                        system: words::system(&s.participant).to_owned(),
+                        cells: categories
+                            .iter()
+                            .map(|c| {
+                                let count = which(s).get(*c).map_or_else(|| "—".to_owned(), u64::to_string);
+                                ((*c).clone(), count)
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// `{category} {n}: {basis}; …`: what a purge kept, counted, never named.
 fn kept(retained: &[contracts::legal_hold::Retained]) -> String {
     retained
         .iter()
-        .map(|r| format!("{} {} ({})", r.category, r.count, r.basis.as_str()))
+        .map(|r| {
+            format!(
+                "{} {}: {}",
+                words::category(&r.category),
+                r.count,
+                super::legal_holds::basis_label(r.basis)
+            )
+        })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join("; ")
 }
 
 /// What a step asks the bank to do in systems outside ccbridge: erase the copies of what a
@@ -81,9 +158,10 @@ fn elsewhere(step: &contracts::gdpr::GdprStep) -> String {
     ]
     .into_iter()
     .filter_map(|(what, copies)| {
-        copies
-            .first()
-            .map(|copy| format!("{what} {} record(s) in the {}", copies.len(), copy.system))
+        copies.first().map(|copy| {
+            let records = if copies.len() == 1 { "record" } else { "records" };
+            format!("{what} {} {records} in the {}", copies.len(), copy.system)
+        })
     })
     .collect::<Vec<_>>()
     .join("; ")
@@ -100,6 +178,7 @@ fn listed(counts: &std::collections::BTreeMap<String, u64>) -> String {
 
 async fn request_page(
     services: &Services,
+    time: &BankTime,
     person: Person,
     id: uuid::Uuid,
     refusal: Option<String>,
@@ -120,26 +199,26 @@ async fn request_page(
             .insert_header((header::LOCATION, format!("/gdpr/counts/{id}")))
             .finish());
     }
-    let steps = request
-        .participants
+    let participants = request.participants.clone().unwrap_or_default();
+    let steps = participants
         .iter()
-        .flatten()
         .map(|s| StepRow {
-            phase: s.phase.clone(),
-            participant: s.participant.clone(),
-            state: s.state.as_str(),
+            phase: words::phase(&s.phase).to_owned(),
+            system: words::system(&s.participant).to_owned(),
+            state: words::step_state(s.state),
             counts: listed(&s.counts),
             left_out: listed(&s.left_out),
             elsewhere: elsewhere(s),
             kept: kept(&s.retained),
         })
         .collect();
-    let [confirm, extend, undo, lift, download] = [
+    let [confirm, extend, undo, lift, download, record_verification] = [
         AllowedAction::Confirm,
         AllowedAction::Extend,
         AllowedAction::Undo,
         AllowedAction::Lift,
         AllowedAction::Download,
+        AllowedAction::RecordVerification,
     ]
     .map(|action| request.allows(action));
     let response = page(
@@ -148,24 +227,37 @@ async fn request_page(
             person: Some(person),
             refusal: refusal.clone(),
             id: id.to_string(),
-            kind: request.request_type.as_str(),
-            status: request.status.as_str(),
-            reference: or_dash(request.reference),
-            due: request.due_at.to_string(),
+            kind: words::kind(request.request_type),
+            status: words::status(request.status, request.count_only),
+            next: words::next(&request, time),
+            status_reason: request.status_reason.clone(),
+            due: words::due(&request, time, Timestamp::now()),
+            due_at: request.due_at.to_rfc3339(),
             overdue: request.overdue,
-            extension_months: request.extension_months,
-            extension_reason: request.extension_reason.unwrap_or_default(),
-            requested_by: request.requested_by,
-            confirmed_by: or_dash(request.confirmed_by),
+            extension: match (request.extension_months, request.extension_reason.as_deref()) {
+                (0, _) => "—".to_owned(),
+                (months, reason) => format!(
+                    "by {months} month{}{}",
+                    if months == 1 { "" } else { "s" },
+                    reason.map(|r| format!(": {r}")).unwrap_or_default()
+                ),
+            },
+            filed: format!("{}, {}", request.requested_by, time.at(request.received_at)),
+            confirmed: match (&request.confirmed_by, request.confirmed_at) {
+                (Some(by), Some(at)) => format!("{by}, {}", time.at(at)),
+                (by, _) => or_dash(by.clone()),
+            },
+            reference: or_dash(request.reference),
             confirm,
             extend,
             undo,
             lift,
             download,
-            counts: pairs(&request.counts),
+            record_verification,
+            tables: count_tables(&participants, |s| &s.counts),
             steps,
             chain_verified: audit.chain_verified,
-            audit: audit_rows(audit),
+            audit: audit_rows(audit, time, request.count_only),
         }
         .render(),
     );
@@ -174,11 +266,12 @@ async fn request_page(
 
 async fn request(
     services: web::Data<Services>,
+    time: web::Data<BankTime>,
     session: Session,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Refusal> {
     let (id, person) = shown_to(&session, REQUESTS, &path)?;
-    request_page(&services, person, id, None).await
+    request_page(&services, &time, person, id, None).await
 }
 
 /// Where a request's page is: `{REQUESTS}/{id}`.
@@ -186,6 +279,7 @@ const REQUESTS: &str = "/gdpr/requests";
 
 async fn confirm(
     services: web::Data<Services>,
+    time: web::Data<BankTime>,
     session: Session,
     path: web::Path<String>,
     form: web::Form<FormToken>,
@@ -196,18 +290,19 @@ async fn confirm(
         .post(&format!("/gdpr/requests/{id}/confirm"))
         .send::<GdprRequest>()
         .await;
-    acted(&services, person, id, answer).await
+    acted(&services, &time, person, id, answer).await
 }
 
 /// After an action on request `id`: see [`super::acted`].
 async fn acted<T>(
     services: &Services,
+    time: &BankTime,
     person: Person,
     id: uuid::Uuid,
     answer: Result<T, CallError>,
 ) -> Result<HttpResponse, Refusal> {
     super::acted(person, &format!("{REQUESTS}/{id}"), answer, |person, refusal| {
-        request_page(services, person, id, Some(refusal))
+        request_page(services, time, person, id, Some(refusal))
     })
     .await
 }
@@ -221,6 +316,7 @@ struct ExtendForm {
 
 async fn extend(
     services: web::Data<Services>,
+    time: web::Data<BankTime>,
     session: Session,
     path: web::Path<String>,
     form: web::Form<ExtendForm>,
@@ -236,7 +332,7 @@ async fn extend(
         .json(&body)
         .send::<GdprRequest>()
         .await;
-    acted(&services, person, id, answer).await
+    acted(&services, &time, person, id, answer).await
 }
 
 /// The case number of a request filed from another's page (an UNDO_FORGET, a LIFT_RESTRICTION).
@@ -271,6 +367,7 @@ impl FiledFromPage for LiftRestriction {
 /// Files `B` from request `path`'s page: to the new request's page; refused, the page says why.
 async fn file_from<B: FiledFromPage>(
     services: web::Data<Services>,
+    time: web::Data<BankTime>,
     session: Session,
     path: web::Path<String>,
     form: web::Form<ReferenceForm>,
@@ -287,7 +384,7 @@ async fn file_from<B: FiledFromPage>(
         Ok(filed) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("{REQUESTS}/{}", filed.request.id)))
             .finish()),
-        Err(error) => acted(&services, person, id, Err::<(), _>(error)).await,
+        Err(error) => acted(&services, &time, person, id, Err::<(), _>(error)).await,
     }
 }
 
@@ -347,7 +444,7 @@ mod tests {
         ];
         assert_eq!(
             super::kept(&retained),
-            "communications 3 (legal_claims), genesysSubjects 1 (authority_request)"
+            "Communications 3: Legal claims (Art. 17(3)(e)); People in Genesys Cloud 1: A competent authority's request"
         );
         assert_eq!(super::kept(&[]), "");
     }
@@ -377,13 +474,13 @@ mod tests {
         };
         assert_eq!(
             super::elsewhere(&step),
-            "erase 2 record(s) in the communication-history-manager"
+            "erase 2 records in the communication-history-manager"
         );
         step.to_erase_elsewhere.clear();
         step.to_restrict_elsewhere = vec![copy(3)];
         assert_eq!(
             super::elsewhere(&step),
-            "restrict 1 record(s) in the communication-history-manager"
+            "restrict 1 record in the communication-history-manager"
         );
         step.to_restrict_elsewhere.clear();
         assert_eq!(super::elsewhere(&step), "");

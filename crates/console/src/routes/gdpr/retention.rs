@@ -6,6 +6,7 @@
 
 use super::super::{page, reason};
 use super::call_failed;
+use crate::bank_time::BankTime;
 use crate::services::{CallError, Services};
 use crate::session::{self, Person, Refusal, Role};
 use actix_session::Session;
@@ -82,28 +83,30 @@ struct RetentionPage {
 }
 
 /// What the last round did, in words.
-fn last_round(records: &RecordsRetention) -> String {
+fn last_round(records: &RecordsRetention, time: &BankTime) -> String {
     match records.last_round {
         None => "none yet".to_owned(),
         Some(round) => match round.outcome {
             RoundOutcome::Ran => format!(
                 "{}: {} expired, {} kept by a hold or a rule",
-                round.ran_at, round.expired, round.kept
+                time.at(round.ran_at),
+                round.expired,
+                round.kept
             ),
             RoundOutcome::Skipped => format!(
                 "{}: skipped, gdpr-orchestrator could not be asked for the holds in force (nothing expired)",
-                round.ran_at
+                time.at(round.ran_at)
             ),
         },
     }
 }
 
-fn records_part(answer: Result<RecordsRetention, CallError>) -> Records {
+fn records_part(answer: Result<RecordsRetention, CallError>, time: &BankTime) -> Records {
     match answer {
         Ok(records) => Records::Shown {
-            at: records.at.to_string(),
+            at: time.at(records.at),
             default_days: records.default_days,
-            last_round: last_round(&records),
+            last_round: last_round(&records, time),
             channels: records
                 .channels
                 .iter()
@@ -127,7 +130,11 @@ fn records_part(answer: Result<RecordsRetention, CallError>) -> Records {
     }
 }
 
-async fn show(services: web::Data<Services>, session: Session) -> Result<HttpResponse, Refusal> {
+async fn show(
+    services: web::Data<Services>,
+    time: web::Data<BankTime>,
+    session: Session,
+) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, PATH, Role::Dpo)?;
     let (schedule, records) = tokio::join!(
         services.gdpr.get(SCHEDULE_ROUTE).send::<RetentionSchedule>(),
@@ -142,7 +149,7 @@ async fn show(services: web::Data<Services>, session: Session) -> Result<HttpRes
             person: Some(person),
             rules: schedule.rules.iter().map(RuleRow::from).collect(),
             holds_in_force: schedule.legal_holds_in_force,
-            records: records_part(records),
+            records: records_part(records, &time),
         }
         .render(),
     ))
@@ -182,7 +189,8 @@ mod tests {
             channels: Vec::new(),
             last_round: None,
         };
-        assert_eq!(last_round(&records), "none yet");
+        let prague = crate::bank_time::BankTime::named("Europe/Prague").unwrap();
+        assert_eq!(last_round(&records, &prague), "none yet");
         records.last_round = Some(ExpiryRound {
             ran_at: at,
             outcome: RoundOutcome::Ran,
@@ -190,8 +198,8 @@ mod tests {
             kept: 3,
         });
         assert_eq!(
-            last_round(&records),
-            "2026-12-06T10:00:00Z: 12 expired, 3 kept by a hold or a rule"
+            last_round(&records, &prague),
+            "6 Dec 2026 at 11:00 CET: 12 expired, 3 kept by a hold or a rule"
         );
         records.last_round = Some(ExpiryRound {
             outcome: RoundOutcome::Skipped,
@@ -199,6 +207,6 @@ mod tests {
             kept: 0,
             ran_at: at,
         });
-        assert!(last_round(&records).contains("skipped, gdpr-orchestrator could not be asked"));
+        assert!(last_round(&records, &prague).contains("skipped, gdpr-orchestrator could not be asked"));
     }
 }

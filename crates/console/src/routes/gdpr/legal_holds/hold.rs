@@ -5,7 +5,8 @@
 
 use super::super::super::page;
 use super::super::{audit_rows, call_failed, not_found, or_dash, refused_if, sent_for, shown_to, AuditRow, FormToken};
-use super::{covers, ends, particular, LIST};
+use super::{basis_label, covers, ends, particular, status_label, status_next, LIST};
+use crate::bank_time::BankTime;
 use crate::services::{CallError, Services};
 use crate::session::{Person, Refusal};
 use actix_session::Session;
@@ -29,6 +30,8 @@ struct HoldPage {
     refusal: Option<String>,
     id: String,
     status: &'static str,
+    /// What the hold does now, or what follows.
+    next: &'static str,
     reference: String,
     reason: String,
     basis: &'static str,
@@ -49,8 +52,8 @@ struct HoldPage {
 }
 
 /// A window in words; none is every communication.
-fn window(window: Option<TimeWindow>) -> String {
-    match window.map(|w| (w.from, w.to)) {
+fn window(window: Option<TimeWindow>, time: &BankTime) -> String {
+    match window.map(|w| (w.from.map(|at| time.at(at)), w.to.map(|at| time.at(at)))) {
         None | Some((None, None)) => "every communication".to_owned(),
         Some((Some(from), None)) => format!("communications from {from} on"),
         Some((None, Some(to))) => format!("communications before {to}"),
@@ -59,15 +62,16 @@ fn window(window: Option<TimeWindow>) -> String {
 }
 
 /// `who` at `at`, or a dash.
-fn by_at(who: Option<String>, at: Option<domain::Timestamp>) -> String {
+fn by_at(who: Option<String>, at: Option<domain::Timestamp>, time: &BankTime) -> String {
     match (who, at) {
-        (Some(who), Some(at)) => format!("{who} at {at}"),
-        (who, at) => or_dash(who.or(at.map(|at| at.to_string()))),
+        (Some(who), Some(at)) => format!("{who}, {}", time.at(at)),
+        (who, at) => or_dash(who.or(at.map(|at| time.at(at)))),
     }
 }
 
 async fn hold_page(
     services: &Services,
+    time: &BankTime,
     person: Person,
     id: uuid::Uuid,
     refusal: Option<String>,
@@ -89,31 +93,32 @@ async fn hold_page(
         LegalHoldAction::WithdrawRelease,
     ]
     .map(allows);
-    let covers = covers(&hold);
-    let ends = ends(&hold);
+    let covers = covers(&hold, time);
+    let ends = ends(&hold, time);
     let response = page(
         HoldPage {
             csrf: person.csrf.clone(),
             person: Some(person),
             refusal: refusal.clone(),
             id: id.to_string(),
-            status: hold.status.as_str(),
-            reference: particular(hold.reference.as_ref(), &hold),
-            reason: particular(hold.reason.as_ref(), &hold),
-            basis: hold.basis.as_str(),
+            status: status_label(hold.status),
+            next: status_next(hold.status),
+            reference: particular(hold.reference.as_ref(), &hold, time),
+            reason: particular(hold.reason.as_ref(), &hold, time),
+            basis: basis_label(hold.basis),
             covers,
-            window: window(hold.window),
+            window: window(hold.window, time),
             ends,
             placed_by: hold.placed_by,
             placed_via: hold.placed_via,
-            placed_at: hold.placed_at.to_string(),
-            release_requested: by_at(hold.release_requested_by, hold.release_requested_at),
-            released: by_at(hold.released_by, hold.released_at),
+            placed_at: time.at(hold.placed_at),
+            release_requested: by_at(hold.release_requested_by, hold.release_requested_at, time),
+            released: by_at(hold.released_by, hold.released_at, time),
             request_release,
             confirm_release,
             withdraw,
             chain_verified: audit.chain_verified,
-            audit: audit_rows(audit),
+            audit: audit_rows(audit, time, false),
         }
         .render(),
     );
@@ -122,23 +127,25 @@ async fn hold_page(
 
 async fn hold(
     services: web::Data<Services>,
+    time: web::Data<BankTime>,
     session: Session,
     path: web::Path<String>,
 ) -> Result<HttpResponse, Refusal> {
     let (id, person) = shown_to(&session, LIST, &path)?;
-    hold_page(&services, person, id, None).await
+    hold_page(&services, &time, person, id, None).await
 }
 
 /// After an action on hold `id`: see [`super::super::acted`] (refused: four eyes, not the one
 /// who asked, a hold released meanwhile, no reason).
 async fn acted(
     services: &Services,
+    time: &BankTime,
     person: Person,
     id: uuid::Uuid,
     answer: Result<LegalHold, CallError>,
 ) -> Result<HttpResponse, Refusal> {
     super::super::acted(person, &format!("{LIST}/{id}"), answer, |person, refusal| {
-        hold_page(services, person, id, Some(refusal))
+        hold_page(services, time, person, id, Some(refusal))
     })
     .await
 }
@@ -157,6 +164,7 @@ struct ReleaseForm {
 /// (a page that showed "ask" never confirms an ask made meanwhile: the orchestrator refuses it).
 async fn release(
     services: web::Data<Services>,
+    time: web::Data<BankTime>,
     session: Session,
     path: web::Path<String>,
     form: web::Form<ReleaseForm>,
@@ -172,11 +180,12 @@ async fn release(
         .json(&body)
         .send::<LegalHold>()
         .await;
-    acted(&services, person, id, answer).await
+    acted(&services, &time, person, id, answer).await
 }
 
 async fn withdraw(
     services: web::Data<Services>,
+    time: web::Data<BankTime>,
     session: Session,
     path: web::Path<String>,
     form: web::Form<FormToken>,
@@ -187,5 +196,5 @@ async fn withdraw(
         .post(&format!("{LIST}/{id}/release/withdraw"))
         .send::<LegalHold>()
         .await;
-    acted(&services, person, id, answer).await
+    acted(&services, &time, person, id, answer).await
 }

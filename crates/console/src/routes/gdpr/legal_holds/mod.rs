@@ -7,6 +7,7 @@ mod hold;
 
 use super::super::page;
 use super::{call_failed, sent_from};
+use crate::bank_time::BankTime;
 use crate::services::Services;
 use crate::session::{self, Person, Refusal, Role};
 use actix_session::Session;
@@ -35,10 +36,10 @@ const NEW: &str = "/gdpr/legal-holds/new";
 const PAGE_SIZE: i64 = 100;
 
 /// What a hold covers, in counts; once its particulars are erased, when that was.
-fn covers(hold: &LegalHold) -> String {
+fn covers(hold: &LegalHold, time: &BankTime) -> String {
     match (&hold.covers, hold.identifiers_erased_at) {
         (Some(counts), _) => counted(counts),
-        (None, Some(at)) => format!("erased on {at} (the hold had stopped)"),
+        (None, Some(at)) => format!("erased on {} (the hold had stopped)", time.day(at)),
         // Off the orchestrator's contract: said as such, never shown as covering nothing.
         (None, None) => "not told by gdpr-orchestrator".to_owned(),
     }
@@ -46,10 +47,10 @@ fn covers(hold: &LegalHold) -> String {
 
 /// A free-text particular of a hold (its reference, its reason): erased once the hold had
 /// stopped long enough, and then said so.
-fn particular(value: Option<&String>, hold: &LegalHold) -> String {
+fn particular(value: Option<&String>, hold: &LegalHold, time: &BankTime) -> String {
     match (value, hold.identifiers_erased_at) {
         (Some(value), _) => value.clone(),
-        (None, Some(at)) => format!("erased on {at}"),
+        (None, Some(at)) => format!("erased on {}", time.day(at)),
         (None, None) => "not told by gdpr-orchestrator".to_owned(),
     }
 }
@@ -72,13 +73,40 @@ fn counted(counts: &IdentifierCounts) -> String {
 }
 
 /// When a hold ends: its date, or until two persons release it.
-fn ends(hold: &LegalHold) -> String {
-    hold.ends_at
-        .map_or_else(|| "when released".to_owned(), |at| at.to_string())
+fn ends(hold: &LegalHold, time: &BankTime) -> String {
+    hold.ends_at.map_or_else(
+        || "when two persons release it".to_owned(),
+        |at| format!("{} ({})", time.at(at), crate::bank_time::relative(Timestamp::now(), at)),
+    )
+}
+
+/// A hold's state in words.
+const fn status_label(status: LegalHoldStatus) -> &'static str {
+    match status {
+        LegalHoldStatus::Active => "In force",
+        LegalHoldStatus::ReleaseRequested => "In force, release asked",
+        LegalHoldStatus::Released => "Released",
+        LegalHoldStatus::Ended => "Ended",
+    }
+}
+
+/// What a hold in `status` does, or what follows, in a sentence.
+const fn status_next(status: LegalHoldStatus) -> &'static str {
+    match status {
+        LegalHoldStatus::Active => {
+            "No erasure and no retention removes what it covers; a forget over it keeps that data, hidden, until the hold ends."
+        }
+        LegalHoldStatus::ReleaseRequested => {
+            "Another data protection officer must confirm the release; until then it keeps what it covers."
+        }
+        LegalHoldStatus::Released | LegalHoldStatus::Ended => {
+            "It keeps nothing any more: what it kept from an erasure is erased now."
+        }
+    }
 }
 
 /// A basis as the form offers it.
-const fn basis_label(basis: LegalBasis) -> &'static str {
+pub(super) const fn basis_label(basis: LegalBasis) -> &'static str {
     match basis {
         LegalBasis::LegalClaims => "Legal claims (Art. 17(3)(e))",
         LegalBasis::LegalObligation => "A legal obligation of the bank (Art. 17(3)(b))",
@@ -102,15 +130,16 @@ struct HoldRow {
 struct ListPage {
     person: Option<Person>,
     holds: Vec<HoldRow>,
-    /// The state the list is limited to, if any.
-    status: Option<&'static str>,
-    statuses: Vec<&'static str>,
+    /// The state the list is limited to, if any (as the query names it, in words).
+    status: Option<(&'static str, &'static str)>,
+    statuses: Vec<(&'static str, &'static str)>,
     /// The next page's query, when there are more holds.
     next: Option<String>,
 }
 
 async fn list(
     services: web::Data<Services>,
+    time: web::Data<BankTime>,
     session: Session,
     query: web::Query<ListLegalHolds>,
 ) -> Result<HttpResponse, Refusal> {
@@ -141,21 +170,24 @@ async fn list(
         .iter()
         .map(|h| HoldRow {
             id: h.id.to_string(),
-            status: h.status.as_str(),
-            reference: particular(h.reference.as_ref(), h),
-            basis: h.basis.as_str(),
-            covers: covers(h),
+            status: status_label(h.status),
+            reference: particular(h.reference.as_ref(), h, &time),
+            basis: basis_label(h.basis),
+            covers: covers(h, &time),
             placed_by: h.placed_by.clone(),
-            placed_at: h.placed_at.to_string(),
-            ends: ends(h),
+            placed_at: time.at(h.placed_at),
+            ends: ends(h, &time),
         })
         .collect();
     Ok(page(
         ListPage {
             person: Some(person),
             holds,
-            status: status.map(LegalHoldStatus::as_str),
-            statuses: LegalHoldStatus::ALL.iter().map(|s| s.as_str()).collect(),
+            status: status.map(|s| (s.as_str(), status_label(s))),
+            statuses: LegalHoldStatus::ALL
+                .iter()
+                .map(|s| (s.as_str(), status_label(*s)))
+                .collect(),
             next,
         }
         .render(),
@@ -200,25 +232,24 @@ fn items(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// A date-time input's value (`2027-01-31T12:00`, the form says UTC), or RFC 3339; nothing
-/// given is `None`.
-fn date_time(text: &str) -> Result<Option<Timestamp>, ()> {
+/// A date-time picker's value (`2027-01-31T12:00`, in the bank's time zone, as the form
+/// says), or RFC 3339 with its offset; nothing given is `None`.
+fn date_time(text: &str, time: &BankTime) -> Result<Option<Timestamp>, ()> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    [text.to_owned(), format!("{text}Z"), format!("{text}:00Z")]
-        .iter()
-        .find_map(|candidate| Timestamp::parse(candidate).ok())
+    Timestamp::parse(text)
+        .or_else(|_| time.from_picker(text))
         .map(Some)
-        .ok_or(())
+        .map_err(|_| ())
 }
 
 impl HoldForm {
     /// The hold to place, or what is wrong with the form in words naming its field (never its
     /// value). What the console checks is only what it must to send the contract's types; the
     /// orchestrator judges the rest.
-    fn body(&self) -> Result<PlaceLegalHold, String> {
+    fn body(&self, time: &BankTime) -> Result<PlaceLegalHold, String> {
         let mut problems = Vec::new();
         let interaction_ids = items(&self.interaction_ids)
             .iter()
@@ -230,7 +261,7 @@ impl HoldForm {
             });
         let basis = LegalBasis::parse(&self.basis).ok_or("Basis: choose one of the list");
         let mut at = |text: &str, field: &'static str| {
-            date_time(text).unwrap_or_else(|()| {
+            date_time(text, time).unwrap_or_else(|()| {
                 problems.push(field);
                 None
             })
@@ -267,9 +298,11 @@ struct NewPage {
     refusal: Option<String>,
     form: HoldForm,
     bases: Vec<(&'static str, &'static str)>,
+    /// The bank's time zone, which the pickers are read in.
+    zone: String,
 }
 
-fn new_page(person: Person, form: HoldForm, refusal: Option<String>) -> HttpResponse {
+fn new_page(person: Person, time: &BankTime, form: HoldForm, refusal: Option<String>) -> HttpResponse {
     let refused = refusal.is_some();
     let mut response = page(
         NewPage {
@@ -278,6 +311,7 @@ fn new_page(person: Person, form: HoldForm, refusal: Option<String>) -> HttpResp
             refusal,
             form,
             bases: LegalBasis::ALL.iter().map(|b| (b.as_str(), basis_label(*b))).collect(),
+            zone: time.name().to_owned(),
         }
         .render(),
     );
@@ -287,23 +321,24 @@ fn new_page(person: Person, form: HoldForm, refusal: Option<String>) -> HttpResp
     response
 }
 
-async fn new_hold(session: Session) -> Result<HttpResponse, Refusal> {
+async fn new_hold(time: web::Data<BankTime>, session: Session) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, NEW, Role::Dpo)?;
-    Ok(new_page(person, HoldForm::default(), None))
+    Ok(new_page(person, &time, HoldForm::default(), None))
 }
 
 /// Places the hold and shows its page; refused (by the console's reading of the form or by the
 /// orchestrator), the form again with what was typed and the reason.
 async fn place(
     services: web::Data<Services>,
+    time: web::Data<BankTime>,
     session: Session,
     form: web::Form<HoldForm>,
 ) -> Result<HttpResponse, Refusal> {
     let person = sent_from(&session, NEW, form.csrf.as_deref())?;
     let form = form.into_inner();
-    let body = match form.body() {
+    let body = match form.body(&time) {
         Ok(body) => body,
-        Err(reason) => return Ok(new_page(person, form, Some(reason))),
+        Err(reason) => return Ok(new_page(person, &time, form, Some(reason))),
     };
     match services.gdpr.post(LIST).json(&body).send::<LegalHold>().await {
         Ok(hold) => Ok(HttpResponse::SeeOther()
@@ -313,7 +348,7 @@ async fn place(
             // The orchestrator's problems name fields, never their values.
             Some(problem) if error.status().is_some_and(|s| s.is_client_error()) => {
                 let reason = format!("gdpr-orchestrator refused: {}", super::super::reason(problem));
-                Ok(new_page(person, form, Some(reason)))
+                Ok(new_page(person, &time, form, Some(reason)))
             }
             _ => Ok(call_failed(&error, person)),
         },
@@ -324,14 +359,19 @@ async fn place(
 mod tests {
     use super::*;
 
+    fn prague() -> BankTime {
+        BankTime::named("Europe/Prague").unwrap()
+    }
+
     #[test]
-    fn a_date_time_inputs_value_is_read_as_utc() {
-        let at = |text: &str| date_time(text).unwrap().map(|t| t.to_string());
-        assert_eq!(at("2027-01-31T12:00").as_deref(), Some("2027-01-31T12:00:00Z"));
-        assert_eq!(at("2027-01-31T12:00:30").as_deref(), Some("2027-01-31T12:00:30Z"));
+    fn a_date_time_inputs_value_is_read_in_the_banks_time_zone() {
+        let at = |text: &str| date_time(text, &prague()).unwrap().map(|t| t.to_string());
+        assert_eq!(at("2027-01-31T12:00").as_deref(), Some("2027-01-31T11:00:00Z"));
+        assert_eq!(at("2027-07-31T12:00:30").as_deref(), Some("2027-07-31T10:00:30Z"));
         assert_eq!(at("2027-01-31T12:00:00+01:00").as_deref(), Some("2027-01-31T11:00:00Z"));
+        assert_eq!(at("2027-01-31T12:00:00Z").as_deref(), Some("2027-01-31T12:00:00Z"));
         assert_eq!(at(" "), None);
-        assert!(date_time("31.1.2027").is_err());
+        assert!(date_time("31.1.2027", &prague()).is_err());
     }
 
     #[test]
@@ -345,7 +385,7 @@ mod tests {
             window_to: "2027-01-31T12:00".to_owned(),
             ..HoldForm::default()
         };
-        let body = form.body().unwrap();
+        let body = form.body(&prague()).unwrap();
         assert_eq!(body.subject.customer_ids, ["a", "b"]);
         assert_eq!(body.interaction_ids.len(), 1);
         assert_eq!(body.reference, "CASE-7");
@@ -353,7 +393,7 @@ mod tests {
         let window = body.window.unwrap();
         assert_eq!(
             (window.from, window.to.map(|t| t.to_string())),
-            (None, Some("2027-01-31T12:00:00Z".to_owned()))
+            (None, Some("2027-01-31T11:00:00Z".to_owned()))
         );
         assert_eq!(body.ends_at, None);
 
@@ -363,7 +403,7 @@ mod tests {
             ends_at: "tomorrow".to_owned(),
             ..HoldForm::default()
         };
-        let problems = bad.body().unwrap_err();
+        let problems = bad.body(&prague()).unwrap_err();
         assert_eq!(
             problems,
             "Interaction ids: each must be a UUID; The hold ends: not a date and time; Basis: choose one of the list"

@@ -1,0 +1,214 @@
+//! A GDPR request as a data protection officer says it: its type, its state with what happens
+//! next, the systems and categories its counts are about, its participants' steps and its audit
+//! trail's events, in plain words. Only words: what may be done next is the orchestrator's
+//! answer (`allowedActions`), never decided here.
+
+use crate::bank_time::BankTime;
+use contracts::gdpr::{AuditEntry, GdprRequest, RequestStatus, RequestType, StepState};
+use domain::Timestamp;
+use serde::Deserialize;
+
+/// `Forget (Art. 17)`.
+pub(super) const fn kind(kind: RequestType) -> &'static str {
+    match kind {
+        RequestType::Export => "Export (Art. 15)",
+        RequestType::Forget => "Forget (Art. 17)",
+        RequestType::UndoForget => "Undo of a forget",
+        RequestType::Restrict => "Restriction (Art. 18)",
+        RequestType::LiftRestriction => "Lift of a restriction",
+    }
+}
+
+/// A request's state in a few words (`In the grace period`), as lists and headings show it.
+pub(super) const fn status(status: RequestStatus, count_only: bool) -> &'static str {
+    match status {
+        RequestStatus::Received => "Received",
+        RequestStatus::Blocked => "Waiting for a system",
+        RequestStatus::Counting => "Counting",
+        RequestStatus::AwaitingConfirmation => "Awaiting confirmation",
+        RequestStatus::Exporting => "Exporting",
+        RequestStatus::Forgetting => "Hiding",
+        RequestStatus::InGrace => "In the grace period",
+        RequestStatus::Purging => "Erasing",
+        RequestStatus::Undoing => "Undoing",
+        RequestStatus::Completed if count_only => "Counted",
+        RequestStatus::Completed => "Done",
+        RequestStatus::CompletedWithRetention => "Erased, some kept",
+        RequestStatus::Undone => "Undone",
+        RequestStatus::Cancelled => "Cancelled",
+        RequestStatus::UndoRequested => "Being undone",
+        RequestStatus::Expired => "Expired unconfirmed",
+        RequestStatus::Restricting => "Restricting",
+        RequestStatus::Restricted => "Restricted",
+        RequestStatus::Lifted => "Lifted",
+    }
+}
+
+/// What happens next to `request`, or what its state means, in a sentence; times in the bank's
+/// zone.
+pub(super) fn next(request: &GdprRequest, time: &BankTime) -> String {
+    let kind = request.request_type;
+    match request.status {
+        RequestStatus::Received => "Received: the orchestrator starts on it within moments.".to_owned(),
+        RequestStatus::Blocked => {
+            "A system it needs was not ready: the orchestrator tries again by itself.".to_owned()
+        }
+        RequestStatus::Counting => "Each system is counting what it holds of the subject.".to_owned(),
+        RequestStatus::AwaitingConfirmation => match kind {
+            RequestType::LiftRestriction => {
+                "Another data protection officer must confirm the lift; until then the data stays hidden.".to_owned()
+            }
+            _ => "Another data protection officer must confirm it; until then nothing is hidden or erased.".to_owned(),
+        },
+        RequestStatus::Exporting => "Each system is collecting the subject's data for the export.".to_owned(),
+        RequestStatus::Forgetting => {
+            "Each system is hiding the subject's data; the grace period follows, then the erasure.".to_owned()
+        }
+        RequestStatus::InGrace => match request.purge_after {
+            Some(at) => format!("Erased on {}; can be undone until then.", time.at(at)),
+            None => "The orchestrator's answer gives no time for the erasure.".to_owned(),
+        },
+        RequestStatus::Purging => "Each system is erasing the subject's data.".to_owned(),
+        RequestStatus::Undoing => "Each system is showing again what the forget hid.".to_owned(),
+        RequestStatus::Completed if request.count_only => {
+            "Counted only: nothing was exported, hidden or erased.".to_owned()
+        }
+        RequestStatus::Completed => match kind {
+            RequestType::Export => "The subject's data was collected from every system.".to_owned(),
+            RequestType::Forget if request.to_erase_elsewhere() > 0 => {
+                "Erased in every system of ccbridge. The copies listed under Elsewhere are the bank's to erase.".to_owned()
+            }
+            RequestType::Forget => "Erased in every system of ccbridge.".to_owned(),
+            RequestType::UndoForget => "The forget it undid shows everything again; nothing was erased.".to_owned(),
+            RequestType::Restrict => "Restricted: hidden everywhere, nothing erased.".to_owned(),
+            RequestType::LiftRestriction => "The restriction is lifted: everything it hid shows again.".to_owned(),
+        },
+        RequestStatus::CompletedWithRetention => {
+            "Erased, but for what a legal hold or a statutory retention keeps (hidden meanwhile, still exported): see Kept under Systems. That is erased when the hold or the retention ends.".to_owned()
+        }
+        RequestStatus::Undone => "Undone within the grace period: nothing was erased, everything shows again.".to_owned(),
+        RequestStatus::Cancelled => "Cancelled by an undo before it was confirmed: nothing was hidden or erased.".to_owned(),
+        RequestStatus::UndoRequested => "An undo is showing the data again: it will not be erased.".to_owned(),
+        RequestStatus::Expired => match kind {
+            RequestType::LiftRestriction => {
+                "Nobody confirmed the lift in time: the restriction stays.".to_owned()
+            }
+            _ => "Nobody confirmed it in time: nothing was hidden or erased. File it again if it still stands.".to_owned(),
+        },
+        RequestStatus::Restricting => "Each system is hiding the subject's data; nothing is erased.".to_owned(),
+        RequestStatus::Restricted => {
+            "Hidden everywhere, nothing erased, still exported, until a lift is filed and confirmed by another data protection officer.".to_owned()
+        }
+        RequestStatus::Lifted => "Lifted: everything it hid shows again.".to_owned(),
+    }
+}
+
+/// A phase of the participants' work: `count` → `Counted`.
+pub(super) fn phase(phase: &str) -> &str {
+    match phase {
+        "count" => "Counted",
+        "export" => "Exported",
+        "forget" => "Hidden",
+        "purge" => "Erased",
+        "restrict" => "Restricted",
+        "undo" => "Shown again",
+        other => other,
+    }
+}
+
+/// A participant as the bank knows the system.
+pub(super) fn system(participant: &str) -> &str {
+    match participant {
+        "comm-history-writer" => "Communication history",
+        "interaction-pairing" => "Customer pairings",
+        "result-ingest" => "Contact-center results",
+        "genesys-gateway" => "Genesys Cloud",
+        other => other,
+    }
+}
+
+/// A category of data: `agentCommunications` → `communications with the agent`.
+pub(super) fn category(category: &str) -> &str {
+    match category {
+        "communications" => "Communications",
+        "agentCommunications" => "Communications as the agent",
+        "communicationHistoryManagerDeliveries" => "Deliveries to the history manager",
+        "pairings" => "Pairings with customers",
+        "pendingAssignments" => "Assignments waiting",
+        "suggestions" => "Suggested customers",
+        "webhookResults" => "Contact-center results",
+        "agentWebhookResults" => "Contact-center results as the agent",
+        "genesysSubjects" => "People in Genesys Cloud",
+        "genesysRequests" => "Requests to Genesys Cloud",
+        other => other,
+    }
+}
+
+/// A participant's step state.
+pub(super) const fn step_state(state: StepState) -> &'static str {
+    match state {
+        StepState::Pending => "Waiting",
+        StepState::Running => "Working",
+        StepState::Done => "Done",
+        StepState::PendingExternal => "Waiting for Genesys Cloud",
+        StepState::Failed => "Failed (retried)",
+    }
+}
+
+/// `status_changed`'s detail.
+#[derive(Deserialize)]
+struct StatusChanged {
+    to: RequestStatus,
+}
+
+/// `step`'s detail.
+#[derive(Deserialize)]
+struct StepChanged {
+    phase: String,
+    participant: String,
+    state: StepState,
+}
+
+/// An audit entry's event in a sentence: `Status: In the grace period`.
+pub(super) fn event(entry: &AuditEntry, count_only: bool) -> String {
+    let detail = || entry.detail.clone();
+    match entry.event.as_str() {
+        "received" => "Filed".to_owned(),
+        "confirmed" => "Confirmed".to_owned(),
+        "confirmation_refused" => "Confirmation refused".to_owned(),
+        "deadline_extended" => "Deadline extended".to_owned(),
+        "bundle_downloaded" => "Export downloaded".to_owned(),
+        "identifiers_erased" => "The request's own identifiers erased".to_owned(),
+        "lift_requested" => "Lift asked for".to_owned(),
+        "requester_verified" => "Requester's identity recorded".to_owned(),
+        "verification_refused" => "Requester's identity refused".to_owned(),
+        "status_changed" => match serde_json::from_value::<StatusChanged>(detail()) {
+            Ok(change) => format!("Now: {}", status(change.to, count_only)),
+            Err(_) => "Status changed".to_owned(),
+        },
+        "step" => match serde_json::from_value::<StepChanged>(detail()) {
+            Ok(step) => format!(
+                "{}: {} ({})",
+                system(&step.participant),
+                step_state(step.state),
+                phase(&step.phase).to_lowercase()
+            ),
+            Err(_) => "A system's step".to_owned(),
+        },
+        other => other.replace('_', " "),
+    }
+}
+
+/// `7 Dec 2026 at 10:00 CET (due in 12 days)`, or `(overdue by 3 days)`: a deadline with the time
+/// left while the request is unanswered (the contract's `is_answered`); answered, the date alone.
+pub(super) fn due(request: &GdprRequest, time: &BankTime, now: Timestamp) -> String {
+    if request.status.is_answered() {
+        time.at(request.due_at)
+    } else {
+        format!(
+            "{} ({})",
+            time.at(request.due_at),
+            crate::bank_time::due(now, request.due_at)
+        )
+    }
+}
