@@ -5,6 +5,7 @@
 
 pub mod bank_time;
 pub mod bundle_zip;
+pub mod charts;
 pub mod oidc;
 pub mod renewal;
 pub mod routes;

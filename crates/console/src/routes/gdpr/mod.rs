@@ -5,6 +5,7 @@
 
 mod filing;
 mod legal_holds;
+mod reports;
 mod request;
 mod retention;
 mod words;
@@ -24,6 +25,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/gdpr", web::get().to(list));
     filing::config(cfg);
     legal_holds::config(cfg);
+    reports::config(cfg);
     request::config(cfg);
     retention::config(cfg);
 }
