@@ -494,6 +494,19 @@ impl Browser {
         std::fs::write(folder.join(format!("{name}.png")), png).unwrap();
     }
 
+    /// Scrolls the element `id` to the top of the window, then saves the page as
+    /// [`Self::screenshot`] does: a part of a long page.
+    pub async fn screenshot_of(&self, id: &str, name: &str) {
+        self.client
+            .execute(
+                "document.getElementById(arguments[0]).scrollIntoView();",
+                vec![id.into()],
+            )
+            .await
+            .unwrap();
+        self.screenshot(name).await;
+    }
+
     pub async fn close(self) {
         self.client.close().await.unwrap();
     }

@@ -257,7 +257,7 @@ async fn a_forget_over_a_held_customer_shows_what_the_hold_kept_and_completes_on
     );
     let page = bob.client.source().await.unwrap();
     assert!(!page.contains(&customer), "the request's page names no identifier");
-    bob.screenshot("gdpr-forget-kept-by-a-hold").await;
+    bob.screenshot_of("systems", "gdpr-forget-kept-by-a-hold").await;
 
     // Dana asks to release the hold, Bob confirms: the worker purges again, the FORGET completes.
     browser.open(&hold_url, &hold_page()).await;

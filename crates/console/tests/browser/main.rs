@@ -395,6 +395,8 @@ async fn a_dpo_counts_then_files_an_export_and_downloads_its_zip_with_checksums(
     let url = client.current_url().await.unwrap().to_string();
     reload_until_status(&browser, &url, "Done").await;
     browser.screenshot("gdpr-request").await;
+    browser.screenshot_of("reaches", "gdpr-request-counts").await;
+    browser.screenshot_of("history", "gdpr-request-history").await;
 
     // The zip, fetched in the page's session as its form (or, before, its link) would.
     let zip_base64 = client
