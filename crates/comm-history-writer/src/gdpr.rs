@@ -24,12 +24,13 @@
 //! kept by a rule.
 
 pub mod erased_copies;
+mod rectify;
 
 use crate::schema::{communication_records, idempotency_keys};
 use crate::store::{deliveries, RecordRow};
 use crate::suppression;
 use contracts::legal_hold::Retained;
-use contracts::participant::{CategoryCounts, ExternalCopy, ParticipantReport, StatutoryRule};
+use contracts::participant::{CategoryCounts, ExternalCopy, ParticipantReport, Rectification, StatutoryRule};
 use diesel::prelude::*;
 use domain::Timestamp;
 use gdpr_participant::holds::{chunked, Filter, HeldTable};
@@ -369,6 +370,11 @@ impl GdprStore for CommunicationRecords {
         let mut records = Records::held_rows(connection, request_id)?;
         records.extend(Records::held_agents(connection, request_id)?);
         deliveries::in_flight_of(connection, &records, Timestamp::now())
+    }
+
+    /// Replaced handles and moved interactions ([`rectify`]); the manager's copies are updated.
+    fn rectify(&self, c: &mut AnyConnection, reach: &Reach<'_>, fix: &Rectification) -> QueryResult<CategoryCounts> {
+        rectify::rectify(c, reach, fix)
     }
 
     /// The held records, the agents hidden, and the copies of the held records at the manager.

@@ -1,5 +1,5 @@
 //! gdpr-orchestrator's API: filing a GDPR request (EXPORT, FORGET, UNDO_FORGET, RESTRICT,
-//! LIFT_RESTRICTION), the request as answered (status, counts, deadlines, what may happen next),
+//! LIFT_RESTRICTION, RECTIFY), the request as answered (status, counts, deadlines, what may happen next),
 //! the DPO's decisions on it (confirm, extend, undo, lift), and what is collected from it (the
 //! export bundle, the audit trail).
 //!
@@ -24,15 +24,21 @@ pub enum RequestType {
     Restrict,
     /// Lifts a RESTRICT (`POST /gdpr/requests/{id}/lift`), once a second person confirmed it.
     LiftRestriction,
+    /// GDPR Art. 16: replaces the subject's phone numbers or e-mail addresses (`replacement`)
+    /// everywhere, Genesys Cloud and the communication-history-manager included, or moves
+    /// interactions attributed to the subject's customer to the right one; counted first, then
+    /// confirmed by a second person, as a FORGET.
+    Rectify,
 }
 
 impl RequestType {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Export,
         Self::Forget,
         Self::UndoForget,
         Self::Restrict,
         Self::LiftRestriction,
+        Self::Rectify,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -42,6 +48,7 @@ impl RequestType {
             Self::UndoForget => "UNDO_FORGET",
             Self::Restrict => "RESTRICT",
             Self::LiftRestriction => "LIFT_RESTRICTION",
+            Self::Rectify => "RECTIFY",
         }
     }
 
@@ -87,10 +94,12 @@ pub enum RequestStatus {
     Restricted,
     /// RESTRICT: lifted by a LIFT_RESTRICTION; everything it hid shows again.
     Lifted,
+    /// RECTIFY: the participants are correcting the subject's data (then `completed`).
+    Rectifying,
 }
 
 impl RequestStatus {
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::Received,
         Self::Blocked,
         Self::Counting,
@@ -109,6 +118,7 @@ impl RequestStatus {
         Self::Restricting,
         Self::Restricted,
         Self::Lifted,
+        Self::Rectifying,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -131,6 +141,7 @@ impl RequestStatus {
             Self::Restricting => "restricting",
             Self::Restricted => "restricted",
             Self::Lifted => "lifted",
+            Self::Rectifying => "rectifying",
         }
     }
 
@@ -149,7 +160,8 @@ impl RequestStatus {
             | Self::InGrace
             | Self::Purging
             | Self::Undoing
-            | Self::Restricting => true,
+            | Self::Restricting
+            | Self::Rectifying => true,
             Self::AwaitingConfirmation
             | Self::Completed
             | Self::CompletedWithRetention
@@ -178,6 +190,7 @@ impl RequestStatus {
             | Self::UndoRequested
             | Self::CompletedWithRetention
             | Self::Restricting
+            | Self::Rectifying
             // Stays until lifted (its subject is what the lift acts on).
             | Self::Restricted => false,
         }
@@ -232,7 +245,7 @@ impl StepState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AllowedAction {
-    /// `POST /gdpr/requests/{id}/confirm`: a FORGET or a LIFT_RESTRICTION awaiting
+    /// `POST /gdpr/requests/{id}/confirm`: a FORGET, a RECTIFY or a LIFT_RESTRICTION awaiting
     /// confirmation, by someone four eyes allow (never the person who filed it).
     Confirm,
     /// `POST /gdpr/requests/{id}/extend`: an unfinished request with less than two months of
@@ -365,20 +378,64 @@ pub struct SubjectInput {
     pub genesys_user_ids: Vec<String>,
 }
 
+/// A RECTIFY's `replacement` as a client names it: raw values, read at the door (phone numbers
+/// with `handles.default_region`); every problem names its field
+/// (`/replacement/phoneNumbers/0/to`), never its value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReplacementInput {
+    /// Each `from` is one of the subject's `phoneNumbers`; `to` is another phone number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phone_numbers: Vec<HandleReplacementInput>,
+    /// Each `from` is one of the subject's `emailAddresses`; `to` is another address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub email_addresses: Vec<HandleReplacementInput>,
+    /// Interactions attributed to the subject's customer (`subject.customerIds`) that belong to
+    /// customer `to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<CustomerCorrectionInput>,
+}
+
+/// One value replaced by another (personal data: its `Debug` says nothing of them).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HandleReplacementInput {
+    pub from: String,
+    pub to: String,
+}
+
+impl std::fmt::Debug for HandleReplacementInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HandleReplacementInput(<redacted>)")
+    }
+}
+
+/// Interactions (their ids) that belong to customer `to`, not to the subject's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomerCorrectionInput {
+    pub interaction_ids: Vec<String>,
+    pub to: String,
+}
+
 /// `POST /gdpr/requests`: a new request.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FileRequest {
-    /// EXPORT, FORGET, UNDO_FORGET or RESTRICT (any letter case; anything else is refused naming
-    /// `/type`; a LIFT_RESTRICTION is filed with `POST /gdpr/requests/{id}/lift`).
+    /// EXPORT, FORGET, UNDO_FORGET, RESTRICT or RECTIFY (any letter case; anything else is
+    /// refused naming `/type`; a LIFT_RESTRICTION is filed with `POST /gdpr/requests/{id}/lift`).
     #[serde(rename = "type")]
     pub request_type: String,
     pub subject: SubjectInput,
     /// The case number in the bank's ticketing.
     pub reference: String,
-    /// Only count what would be exported or erased.
+    /// Only count what would be exported, erased or corrected.
     #[serde(default)]
     pub count_only: bool,
+    /// A RECTIFY's correction (required for it, refused on any other type, naming
+    /// `/replacement`). Personal data: never served back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<ReplacementInput>,
     /// The language of the answer the subject reads: `cs` or `en` (default
     /// `gdpr.answer_language`; anything else is refused naming `/language`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -398,6 +455,20 @@ impl FileRequest {
             reference: reference.into(),
             count_only,
             language: None,
+            replacement: None,
+        }
+    }
+
+    /// A RECTIFY of `subject` correcting what `replacement` names.
+    pub fn rectify(
+        subject: SubjectInput,
+        replacement: ReplacementInput,
+        reference: impl Into<String>,
+        count_only: bool,
+    ) -> Self {
+        Self {
+            replacement: Some(replacement),
+            ..Self::new(RequestType::Rectify, subject, reference, count_only)
         }
     }
 
@@ -459,7 +530,7 @@ pub struct ListRequests {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GdprStep {
-    /// count, export, forget, purge, undo or restrict.
+    /// count, export, forget, purge, undo, restrict or rectify.
     pub phase: String,
     pub participant: String,
     pub state: StepState,

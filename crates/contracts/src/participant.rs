@@ -53,16 +53,21 @@ pub enum ParticipantAction {
     /// suppressing nothing that comes later; still exported. Lifted by `undo` under the same
     /// request id.
     Restrict,
+    /// Apply the call's [`Rectification`] (GDPR Art. 16) to the subject's data: replace a handle
+    /// (everywhere it is stored, and what is keyed by it), or re-attribute named interactions to
+    /// the right customer. Nothing is hidden; applying it again changes nothing more.
+    Rectify,
 }
 
 impl ParticipantAction {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Count,
         Self::Export,
         Self::Forget,
         Self::Undo,
         Self::Purge,
         Self::Restrict,
+        Self::Rectify,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -73,6 +78,7 @@ impl ParticipantAction {
             Self::Undo => "undo",
             Self::Purge => "purge",
             Self::Restrict => "restrict",
+            Self::Rectify => "rectify",
         }
     }
 
@@ -111,6 +117,114 @@ pub struct ParticipantCall {
     /// anything of theirs is kept elsewhere: a held call's recording is evidence too.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kept_elsewhere: Vec<crate::legal_hold::Retained>,
+    /// A rectification's: what to correct. The orchestrator always sends it with `rectify`; a
+    /// rectify without it is refused (400), never guessed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rectification: Option<Rectification>,
+}
+
+/// What a RECTIFY corrects (GDPR Art. 16), normalised by gdpr-orchestrator and checked again by
+/// each participant ([`Rectification::check`]). Personal data: never logged (its `Debug` counts).
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rectification {
+    /// Phone numbers (E.164) replaced: every row stored with `from` carries `to` instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phone_numbers: Vec<HandleReplacement>,
+    /// E-mail addresses (lower case) replaced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub email_addresses: Vec<HandleReplacement>,
+    /// Interactions the bank attributed to the subject's customer that belong to another one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<CustomerCorrection>,
+}
+
+/// One handle replaced: `from` (one of the subject's) by `to`, both normalised search keys.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HandleReplacement {
+    pub from: String,
+    pub to: String,
+}
+
+/// The subject's interactions `interactionIds` belong to customer `to`: what was attributed to
+/// one of the subject's customer ids there (pairings, assignments waiting, records) is moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomerCorrection {
+    #[schema(value_type = Vec<uuid::Uuid>)]
+    pub interaction_ids: BTreeSet<InteractionId>,
+    #[schema(value_type = uuid::Uuid)]
+    pub to: domain::CustomerId,
+}
+
+impl std::fmt::Debug for Rectification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Rectification {{ phone_numbers: {}, email_addresses: {}, customer: {} }}",
+            self.phone_numbers.len(),
+            self.email_addresses.len(),
+            self.customer.as_ref().map_or(0, |c| c.interaction_ids.len())
+        )
+    }
+}
+
+impl std::fmt::Debug for HandleReplacement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HandleReplacement(<redacted>)")
+    }
+}
+
+impl Rectification {
+    /// Every handle replaced, phone numbers first.
+    pub fn handles(&self) -> impl Iterator<Item = &HandleReplacement> {
+        self.phone_numbers.iter().chain(&self.email_addresses)
+    }
+
+    /// Whether it corrects nothing.
+    pub fn is_empty(&self) -> bool {
+        self.phone_numbers.is_empty() && self.email_addresses.is_empty() && self.customer.is_none()
+    }
+
+    /// Refuses what a participant must not apply: nothing to correct, a value that is not the
+    /// search key of a phone number (an e-mail address) as stored, or one replaced by itself.
+    /// Answers the pointer of the first wrong field and why (never its value).
+    pub fn check(&self) -> Result<(), (String, &'static str)> {
+        use domain::HandleKey;
+        if self.is_empty() {
+            return Err((String::new(), "corrects nothing"));
+        }
+        type Kind<'a> = (&'a str, &'a [HandleReplacement], fn(&str) -> bool);
+        let kinds: [Kind<'_>; 2] = [
+            (
+                "phoneNumbers",
+                &self.phone_numbers,
+                |v| matches!(HandleKey::of(v), HandleKey::Phone(key) if key == v),
+            ),
+            (
+                "emailAddresses",
+                &self.email_addresses,
+                |v| matches!(HandleKey::of(v), HandleKey::Email(key) if key == v),
+            ),
+        ];
+        for (kind, replacements, normalised) in kinds {
+            for (i, replacement) in replacements.iter().enumerate() {
+                for (field, value) in [("from", &replacement.from), ("to", &replacement.to)] {
+                    if !normalised(value) {
+                        return Err((format!("/{kind}/{i}/{field}"), "not a normalised search key"));
+                    }
+                }
+                if replacement.from == replacement.to {
+                    return Err((format!("/{kind}/{i}/to"), "the same value as from"));
+                }
+            }
+        }
+        if self.customer.as_ref().is_some_and(|c| c.interaction_ids.is_empty()) {
+            return Err(("/customer/interactionIds".to_owned(), "names no interaction"));
+        }
+        Ok(())
+    }
 }
 
 /// A statutory retention rule (gdpr-orchestrator's `gdpr.statutory_retention`): communication

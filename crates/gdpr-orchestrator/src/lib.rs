@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod participants;
 pub mod plan;
 pub mod queue;
+pub mod rectification;
 pub mod report;
 pub mod retentions;
 pub mod routes;

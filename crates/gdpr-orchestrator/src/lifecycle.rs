@@ -1,5 +1,5 @@
 //! What a person may do to a request, decided on the request alone (and whether its requester's
-//! identity was verified): confirm a FORGET or a LIFT_RESTRICTION (four eyes), undo a FORGET (or
+//! identity was verified): confirm a FORGET, a RECTIFY or a LIFT_RESTRICTION (four eyes), undo a FORGET (or
 //! cancel it), lift a RESTRICT, extend a deadline, download an export, record how the requester
 //! was verified. No I/O: the routes load, decide here, save.
 
@@ -71,9 +71,10 @@ impl RequesterGate {
     }
 }
 
-/// Whether `by` may confirm `request` now (see [`confirm`]); changes nothing. A FORGET and a
-/// LIFT_RESTRICTION are confirmed by the same four eyes; a FORGET only once its requester's
-/// identity is verified (`gate`).
+/// Whether `by` may confirm `request` now (see [`confirm`]); changes nothing. A FORGET, a RECTIFY
+/// and a LIFT_RESTRICTION are confirmed by the same four eyes; a FORGET and a RECTIFY only once
+/// their requester's identity is verified (`gate`): erasing or correcting a subject's data at an
+/// impostor's word is a breach too.
 pub fn may_confirm(
     request: &Request,
     by: Confirmer<'_>,
@@ -81,17 +82,24 @@ pub fn may_confirm(
     gate: RequesterGate,
 ) -> Result<(), Refusal> {
     let kind = request.request_type.as_str();
-    let confirmable = matches!(request.request_type, RequestType::Forget | RequestType::LiftRestriction);
+    let confirmable = matches!(
+        request.request_type,
+        RequestType::Forget | RequestType::Rectify | RequestType::LiftRestriction
+    );
     if !confirmable || request.status != RequestStatus::AwaitingConfirmation {
         return Err(Refusal::Conflict(format!(
-            "only a FORGET or a LIFT_RESTRICTION awaiting confirmation can be confirmed; this request is {kind} {}",
+            "only a FORGET, a RECTIFY or a LIFT_RESTRICTION awaiting confirmation can be confirmed; this request is {kind} {}",
             request.status.as_str()
         )));
     }
-    let erases = request.request_type == RequestType::Forget;
+    let gated = match request.request_type {
+        RequestType::Forget => Some("confirming the erasure"),
+        RequestType::Rectify => Some("confirming the correction"),
+        _ => None,
+    };
     if four_eyes == FourEyes::Off {
-        return if erases {
-            gate.check(request.id, "confirming the erasure")
+        return if let Some(what) = gated {
+            gate.check(request.id, what)
         } else {
             Ok(())
         };
@@ -109,6 +117,7 @@ pub fn may_confirm(
     if four_eyes == FourEyes::Verified && request.requested_vouched_by != Some(Vouching::Provider) {
         let instead = match request.request_type {
             RequestType::LiftRestriction => "file the lift again signed in",
+            RequestType::Rectify => "file it again signed in (this one expires unconfirmed)",
             _ => "cancel it (UNDO_FORGET) and file it again signed in",
         };
         return Err(Refusal::Forbidden(format!(
@@ -125,14 +134,15 @@ pub fn may_confirm(
             "four eyes: a {kind} is confirmed by another person than the one who filed it"
         )));
     }
-    if erases {
-        gate.check(request.id, "confirming the erasure")?;
+    if let Some(what) = gated {
+        gate.check(request.id, what)?;
     }
     Ok(())
 }
 
-/// Confirms a FORGET awaiting confirmation: it is carried out now and purged after `grace`; or a
-/// LIFT_RESTRICTION: its RESTRICT is lifted now (`grace` is not used). With four eyes, a client acting as itself may not confirm, nor the person who filed it
+/// Confirms a FORGET awaiting confirmation: it is carried out now and purged after `grace`; a
+/// RECTIFY: it is applied now; or a LIFT_RESTRICTION: its RESTRICT is lifted now (`grace` is used
+/// by a FORGET alone). With four eyes, a client acting as itself may not confirm, nor the person who filed it
 /// (persons are compared by what vouched for them and their subject, never by a bare name);
 /// outside development ([`FourEyes::Verified`]) both the filer and the confirmer are persons the
 /// identity provider signed in. Returns the audit detail.
@@ -147,6 +157,7 @@ pub fn confirm(
     may_confirm(request, by, four_eyes, gate)?;
     let (to, purge_after) = match request.request_type {
         RequestType::LiftRestriction => (RequestStatus::Undoing, None),
+        RequestType::Rectify => (RequestStatus::Rectifying, None),
         _ => (RequestStatus::Forgetting, Some(later(now, grace)?)),
     };
     request.status = to;
@@ -258,6 +269,9 @@ pub fn undo(forget: &Request, now: Timestamp) -> Result<Undo, Refusal> {
         RequestStatus::Expired => Err(Refusal::Conflict(format!(
             "FORGET {id} expired unconfirmed: nothing was hidden"
         ))),
+        RequestStatus::Rectifying => Err(Refusal::Conflict(format!(
+            "request {id} is in a RECTIFY's status: there is nothing to undo"
+        ))),
         RequestStatus::Restricting | RequestStatus::Restricted | RequestStatus::Lifted => Err(Refusal::Conflict(
             format!("request {id} is in a RESTRICT's status: there is nothing to undo"),
         )),
@@ -334,11 +348,11 @@ pub fn may_record_verification(request: &Request, by: Confirmer<'_>, recorded: b
     let id = request.id;
     if !matches!(
         request.request_type,
-        RequestType::Export | RequestType::Forget | RequestType::Restrict
+        RequestType::Export | RequestType::Forget | RequestType::Restrict | RequestType::Rectify
     ) || request.count_only
     {
         return Err(Refusal::Conflict(format!(
-            "a requester's verification is recorded on an EXPORT, FORGET or RESTRICT that is not a count; request {id} is {}{}",
+            "a requester's verification is recorded on an EXPORT, FORGET, RESTRICT or RECTIFY that is not a count; request {id} is {}{}",
             request.request_type.as_str(),
             if request.count_only { " (a count)" } else { "" }
         )));

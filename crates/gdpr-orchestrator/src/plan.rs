@@ -54,14 +54,17 @@ pub fn next(
                 (true, false) => Next::Run(then),
             }
         }
-        RequestType::Forget => {
-            if request.confirmed_at.is_none() {
-                return Ok(match (done(ParticipantAction::Count), request.count_only) {
-                    (false, _) => Next::Run(ParticipantAction::Count),
-                    (true, true) => Next::Finish,
-                    (true, false) => Next::AwaitConfirmation,
-                });
+        // Counted, then confirmed by a second person (four eyes), then applied.
+        RequestType::Forget | RequestType::Rectify if request.confirmed_at.is_none() => {
+            match (done(ParticipantAction::Count), request.count_only) {
+                (false, _) => Next::Run(ParticipantAction::Count),
+                (true, true) => Next::Finish,
+                (true, false) => Next::AwaitConfirmation,
             }
+        }
+        RequestType::Rectify if done(ParticipantAction::Rectify) => Next::Finish,
+        RequestType::Rectify => Next::Run(ParticipantAction::Rectify),
+        RequestType::Forget => {
             if !done(ParticipantAction::Forget) {
                 return Ok(Next::Run(ParticipantAction::Forget));
             }
@@ -89,7 +92,8 @@ pub fn order(phase: ParticipantAction, mut participants: Vec<Participant>) -> Ve
         ParticipantAction::Export
         | ParticipantAction::Forget
         | ParticipantAction::Purge
-        | ParticipantAction::Restrict => {}
+        | ParticipantAction::Restrict
+        | ParticipantAction::Rectify => {}
     }
     participants
 }
@@ -217,6 +221,32 @@ mod tests {
         assert_eq!(next(&lift, &[], &all, now), Ok(Next::Run(ParticipantAction::Undo)));
         let steps = done(&lift, ParticipantAction::Undo);
         assert_eq!(next(&lift, &steps, &all, now), Ok(Next::Finish));
+    }
+
+    #[test]
+    fn a_rectify_counts_waits_for_confirmation_then_rectifies_without_a_grace() {
+        let mut rectify = request(RequestType::Rectify);
+        let now = at("2026-11-21T10:00:00Z");
+        let all = participants();
+        assert_eq!(next(&rectify, &[], &all, now), Ok(Next::Run(ParticipantAction::Count)));
+        let mut steps = done(&rectify, ParticipantAction::Count);
+        assert_eq!(next(&rectify, &steps, &all, now), Ok(Next::AwaitConfirmation));
+        rectify.count_only = true;
+        assert_eq!(next(&rectify, &steps, &all, now), Ok(Next::Finish));
+        rectify.count_only = false;
+        rectify.confirmed_at = Some(now);
+        assert_eq!(
+            next(&rectify, &steps, &all, now),
+            Ok(Next::Run(ParticipantAction::Rectify))
+        );
+        steps.extend(done(&rectify, ParticipantAction::Rectify));
+        steps[5].state = StepState::PendingExternal;
+        assert_eq!(
+            next(&rectify, &steps, &all, now),
+            Ok(Next::Run(ParticipantAction::Rectify))
+        );
+        steps[5].state = StepState::Done;
+        assert_eq!(next(&rectify, &steps, &all, now), Ok(Next::Finish));
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub async fn in_force(
                 retain: Vec::new(),
                 rules: Vec::new(),
                 kept_elsewhere: Vec::new(),
+                rectification: None,
             };
             match participants
                 .act(pairing, hold.id, ParticipantAction::Count, &call)

@@ -36,6 +36,7 @@ diesel::table! {
         dead_at -> Nullable<UtcTimestamp>,
         last_error -> Nullable<Text>,
         answer_language -> Nullable<Text>,
+        rectification -> Nullable<Text>,
     }
 }
 

@@ -17,6 +17,11 @@
 //! what only an erasure needs, and notes them restricted, so that an export still finds them
 //! ([`retention::restrict`]); undo under the same request id lifts it.
 //!
+//! Rectify (GDPR Art. 16) applies the call's [`Rectification`] to what the request reaches
+//! ([`GdprStore::rectify`]): a replaced handle in every row (and what is keyed by it), named
+//! interactions moved to the right customer. It holds nothing; repeating it changes nothing more,
+//! and each answer counts the rows that now carry the corrected values.
+//!
 //! Copies delivered outside ccbridge (`toEraseElsewhere`) are listed by the purge, for exactly the
 //! rows its purges erased ([`GdprStore::erased_elsewhere`]); never by a forget or a restriction,
 //! and never for a row a purge kept: the bank must not erase elsewhere what it must keep here.
@@ -42,8 +47,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use contracts::legal_hold::Retained;
 use contracts::participant::{
-    CategoryCounts, ExternalCopy, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState, CALL_ROUTE,
-    STATUS_ROUTE,
+    CategoryCounts, ExternalCopy, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState,
+    Rectification, CALL_ROUTE, STATUS_ROUTE,
 };
 use diesel::{Connection, QueryResult};
 use domain::gdpr::DataSubject;
@@ -148,6 +153,17 @@ pub trait GdprStore: Send + Sync + 'static {
     /// Deletes (or, for an agent, blanks) what the purge's request holds, but for what one of its
     /// retentions covers ([`retention`]: kept held); answers what it kept, per category and basis.
     fn purge(&self, connection: &mut AnyConnection, purge: &Purge<'_>) -> QueryResult<Vec<Retained>>;
+    /// Applies `rectification` to what `reach` finds here (hidden rows too: they are the
+    /// subject's, and show corrected if a forget is undone). A replaced handle is replaced only in
+    /// rows the subject reaches (never in one attributed to another customer); moved interactions
+    /// leave only the subject's customer ids. Answers, per category, the rows that carry the
+    /// corrected values now, so a repeated call answers the same.
+    fn rectify(
+        &self,
+        connection: &mut AnyConnection,
+        reach: &Reach<'_>,
+        rectification: &Rectification,
+    ) -> QueryResult<CategoryCounts>;
     /// What `request_id` holds, per category.
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts>;
     /// The copies delivered outside ccbridge of the rows `request_id`'s purges erased, to erase
@@ -341,7 +357,7 @@ pub fn parse_action(value: &str) -> Result<ParticipantAction, ApiError> {
     ParticipantAction::parse(value).ok_or_else(|| {
         ApiError::Validation(vec![FieldProblem::parameter(
             "action",
-            "must be one of count, export, forget, undo, purge, restrict",
+            "must be one of count, export, forget, undo, purge, restrict, rectify",
         )])
     })
 }
@@ -365,11 +381,16 @@ async fn act<S: GdprStore>(
     SignedCall(call): SignedCall<ParticipantCall>,
 ) -> Result<HttpResponse, ApiError> {
     let (request_id, action) = call_target(path.into_inner())?;
+    let rectification = match action {
+        ParticipantAction::Rectify => Some(rectification_of(&call)?),
+        _ => None,
+    };
     let attributed_elsewhere = match action {
         ParticipantAction::Count
         | ParticipantAction::Export
         | ParticipantAction::Forget
-        | ParticipantAction::Restrict => store.attributed_elsewhere(&pool, &call.subject).await?,
+        | ParticipantAction::Restrict
+        | ParticipantAction::Rectify => store.attributed_elsewhere(&pool, &call.subject).await?,
         ParticipantAction::Undo | ParticipantAction::Purge => BTreeSet::new(),
     };
     // A retention's handles keep rows whoever they are attributed to ([`retention`]): what is
@@ -432,6 +453,12 @@ async fn act<S: GdprStore>(
                 // After the purge the request holds only what its retentions and rules kept
                 // here: report what is left, what was kept on which basis, when a rule first
                 // lets some of it go, and the copies elsewhere of what its purges erased.
+                ParticipantAction::Rectify => {
+                    let rectification = rectification.as_ref().ok_or_else(|| {
+                        diesel::result::Error::QueryBuilderError("a rectify without its rectification".into())
+                    })?;
+                    store.rectify(c, &reach, rectification).map(ParticipantReport::done)
+                }
                 ParticipantAction::Purge => {
                     let retained = store.purge(c, &purge)?;
                     let mut report = store.held(c, request_id).map(ParticipantReport::done)?;
@@ -448,7 +475,8 @@ async fn act<S: GdprStore>(
                 ParticipantAction::Forget
                 | ParticipantAction::Undo
                 | ParticipantAction::Purge
-                | ParticipantAction::Restrict => service_kit::database::write_transaction(c, run),
+                | ParticipantAction::Restrict
+                | ParticipantAction::Rectify => service_kit::database::write_transaction(c, run),
             }
             .map_err(ApiError::from)
         })
@@ -456,6 +484,21 @@ async fn act<S: GdprStore>(
     let total: u64 = report.counts.values().sum();
     tracing::info!(rows = total, "GDPR participant call done");
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// A rectify's [`Rectification`], checked: one missing or not normalised is the caller's mistake
+/// (400 naming the field), never applied.
+pub fn rectification_of(call: &ParticipantCall) -> Result<Rectification, ApiError> {
+    let rectification = call.rectification.clone().ok_or_else(|| {
+        ApiError::Validation(vec![FieldProblem::new(
+            "/rectification",
+            "a rectify carries its rectification",
+        )])
+    })?;
+    rectification.check().map_err(|(pointer, detail)| {
+        ApiError::Validation(vec![FieldProblem::new(format!("/rectification{pointer}"), detail)])
+    })?;
+    Ok(rectification)
 }
 
 async fn status<S: GdprStore>(
@@ -507,7 +550,7 @@ pub fn counts_if_any(category: &str, n: i64) -> QueryResult<CategoryCounts> {
 #[openapi(paths(participant_call, participant_status), components(schemas(ParticipantAction)))]
 pub struct ParticipantApi;
 
-/// Count, export, forget, undo, purge or restrict the subject's data under the orchestrator's
+/// Count, export, forget, undo, purge, restrict or rectify the subject's data under the orchestrator's
 /// request id. Idempotent per request id. Refused (403) unless gdpr-orchestrator signed the call.
 #[utoipa::path(
     post,

@@ -1,6 +1,7 @@
 //! The GDPR participant for Genesys Cloud, on the contract every ccbridge service serves
 //! (`gdpr_participant`). Genesys Cloud cannot hide data and undo, so:
-//! count = subject searches; export = a GDPR_EXPORT; forget and undo change nothing there (said in
+//! count = subject searches; export = a GDPR_EXPORT; rectify = a GDPR_UPDATE per replaced phone
+//! number or e-mail address, with its `replacementTerms`; forget and undo change nothing there (said in
 //! `detail`; so does restrict, which Genesys Cloud has no equivalent of); purge = a GDPR_DELETE
 //! with `deleteConfirmed=true`, only reached after the orchestrator's confirmation and grace
 //! window. Submissions answer `pending_external` with the
@@ -11,6 +12,7 @@
 
 use crate::models::{
     GdprRequest, GdprRequestStatus, GdprRequestType, GdprSubject, GdprSubjectEntityListing, NewGdprRequest,
+    ReplacementTerm, ReplacementType,
 };
 use crate::upstream::GenesysApi;
 use actix_web::middleware::from_fn;
@@ -18,7 +20,9 @@ use actix_web::{web, HttpResponse};
 use contracts::legal_hold::{LegalBasis, Retained};
 use contracts::participant::{CategoryCounts, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState};
 use domain::gdpr::DataSubject;
-use gdpr_participant::{call_target, parse_request_id, CallVerifier, GdprParticipant, Signed, SignedCall};
+use gdpr_participant::{
+    call_target, parse_request_id, rectification_of, CallVerifier, GdprParticipant, Signed, SignedCall,
+};
 use serde::Deserialize;
 use service_kit::auth::require;
 use service_kit::problem::{ApiError, FieldProblem};
@@ -74,6 +78,13 @@ async fn act(
                 None => submit(&api, &call.subject, action).await?,
             },
         },
+        ParticipantAction::Rectify => {
+            let rectification = rectification_of(&call)?;
+            match &call.external_ref {
+                Some(refs) => follow(&api, refs).await?,
+                None => update(&api, &rectification).await?,
+            }
+        }
         ParticipantAction::Forget | ParticipantAction::Undo => {
             let mut report = ParticipantReport::done(CategoryCounts::new());
             report.detail = Some("Genesys Cloud cannot hide and restore: its data is deleted by the purge".to_owned());
@@ -203,12 +214,27 @@ async fn submit(
         ParticipantAction::Purge => (GdprRequestType::GdprDelete, &[("deleteConfirmed", "true")]),
         _ => (GdprRequestType::GdprExport, &[]),
     };
+    let bodies = subjects.into_iter().map(|subject| NewGdprRequest {
+        request_type,
+        subject,
+        replacement_terms: Vec::new(),
+    });
+    post_all(api, query, bodies.collect()).await
+}
+
+/// Submits each of `bodies` (a non-empty list); answers `pending_external` with their Genesys
+/// request ids as the `externalRef`.
+async fn post_all(
+    api: &GenesysApi,
+    query: &[(&str, &str)],
+    bodies: Vec<NewGdprRequest>,
+) -> Result<ParticipantReport, ApiError> {
     let mut ids = Vec::new();
-    for subject in subjects {
-        let body = NewGdprRequest { request_type, subject };
+    for body in bodies {
         let created: GdprRequest = api
             .post("gdpr.requests.create", "/api/v2/gdpr/requests", query, &body)
             .await?;
+        let request_type = body.request_type;
         tracing::info!(genesys_request_id = %created.id, ?request_type, "GDPR request submitted to Genesys Cloud");
         ids.push(created.id.to_string());
     }
@@ -218,6 +244,49 @@ async fn submit(
     );
     report.external_ref = Some(ids.join(","));
     Ok(report)
+}
+
+/// Submits a GDPR_UPDATE per replaced phone number or e-mail address (Genesys takes one subject
+/// a request), each replacing the old value with the new one wherever Genesys Cloud holds it.
+async fn update(
+    api: &GenesysApi,
+    rectification: &contracts::participant::Rectification,
+) -> Result<ParticipantReport, ApiError> {
+    let phones = rectification.phone_numbers.iter().map(|r| (ReplacementType::Phone, r));
+    let emails = rectification
+        .email_addresses
+        .iter()
+        .map(|r| (ReplacementType::Email, r));
+    let mut bodies = Vec::new();
+    for (term_type, replacement) in phones.chain(emails) {
+        let subject = match term_type {
+            ReplacementType::Phone => GdprSubject {
+                phone_numbers: vec![replacement.from.clone()],
+                ..GdprSubject::default()
+            },
+            ReplacementType::Email => GdprSubject {
+                email_addresses: vec![replacement.from.clone()],
+                ..GdprSubject::default()
+            },
+        };
+        let body = NewGdprRequest {
+            request_type: GdprRequestType::GdprUpdate,
+            subject,
+            replacement_terms: vec![ReplacementTerm {
+                term_type,
+                existing_value: replacement.from.clone(),
+                updated_value: replacement.to.clone(),
+            }],
+        };
+        bodies.push(body);
+    }
+    if bodies.is_empty() {
+        let mut report = ParticipantReport::done([(REQUESTS.to_owned(), 0)].into());
+        report.detail =
+            Some("Genesys Cloud holds no bank customer ids: a customer correction changes nothing there".to_owned());
+        return Ok(report);
+    }
+    post_all(api, &[], bodies).await
 }
 
 /// Where the Genesys requests in `refs` stand: done when all are COMPLETED, failed when one says

@@ -98,6 +98,33 @@ pub struct GdprSubject {
 pub struct NewGdprRequest {
     pub request_type: GdprRequestType,
     pub subject: GdprSubject,
+    /// A GDPR_UPDATE's only (Genesys refuses them on other types: 400 "Invalid data").
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replacement_terms: Vec<ReplacementTerm>,
+}
+
+/// `ReplacementTerm.type`: the kinds of identifier ccbridge replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReplacementType {
+    Phone,
+    Email,
+}
+
+/// `ReplacementTerm`: a GDPR_UPDATE replaces `existing_value` by `updated_value`. Personal data.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplacementTerm {
+    #[serde(rename = "type")]
+    pub term_type: ReplacementType,
+    pub existing_value: String,
+    pub updated_value: String,
+}
+
+impl std::fmt::Debug for ReplacementTerm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ReplacementTerm({:?}, <redacted>)", self.term_type)
+    }
 }
 
 /// `GDPRRequest.status`: every value decides what we report, so the set is closed.

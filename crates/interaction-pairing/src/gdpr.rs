@@ -9,9 +9,11 @@
 //! was queued (`created_at`): this service holds no time of the interaction itself, and a pairing
 //! is made while or just after the customer is served.
 
+mod rectify;
+
 use crate::schema::{interaction_customers, pairing_outbox};
 use contracts::legal_hold::Retained;
-use contracts::participant::{CategoryCounts, ParticipantReport};
+use contracts::participant::{CategoryCounts, ParticipantReport, Rectification};
 use diesel::prelude::*;
 use domain::{InteractionId, Timestamp};
 use gdpr_participant::holds::{Filter, HeldTable};
@@ -192,6 +194,11 @@ impl GdprStore for Pairings {
         let in_hands =
             gdpr_participant::holds::chunked(&entries, |ids| crate::outbox::in_workers_hands(connection, ids, now))?;
         Ok(in_hands > 0)
+    }
+
+    /// Moves the interactions a customer correction names ([`rectify`]).
+    fn rectify(&self, c: &mut AnyConnection, reach: &Reach<'_>, fix: &Rectification) -> QueryResult<CategoryCounts> {
+        rectify::rectify(c, reach, fix)
     }
 
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {

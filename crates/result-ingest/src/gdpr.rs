@@ -16,12 +16,14 @@
 //! their agent, and are still exported to their subject; the fingerprints that keep an erased
 //! result out are made when a purge erases them.
 
+mod rectify;
+
 use crate::inbox::{self, InboxStatus};
 use crate::schema::{inbox_events, suppressions};
 use crate::siblings::Siblings;
 use crate::suppression::{self, SuppressionKey};
 use contracts::legal_hold::Retained;
-use contracts::participant::{CategoryCounts, ParticipantReport};
+use contracts::participant::{CategoryCounts, ParticipantReport, Rectification};
 use diesel::prelude::*;
 use domain::gdpr::DataSubject;
 use domain::{GenesysUserId, InteractionId, Timestamp};
@@ -237,6 +239,11 @@ impl GdprStore for WebhookResults {
             .collect();
         gdpr_participant::insert_new!(connection, suppressions::table, rows)?;
         Ok(())
+    }
+
+    /// Replaced handles in the results and the suppression list ([`rectify`]).
+    fn rectify(&self, c: &mut AnyConnection, reach: &Reach<'_>, fix: &Rectification) -> QueryResult<CategoryCounts> {
+        self.rectify_results(c, reach, fix)
     }
 
     fn undo(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {

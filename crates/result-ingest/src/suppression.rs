@@ -32,6 +32,11 @@ impl SuppressionKey {
         self.0.hash(kind, value)
     }
 
+    /// What a handle's search key is suppressed under (a rectification re-keys it).
+    pub fn handle_hash(&self, handle_key: &str) -> String {
+        self.hash("handle", handle_key)
+    }
+
     /// What a webhook result is recognised by: its ANI's search key (`handle_key`, computed once
     /// by the caller), its conversation and its agent.
     pub fn hashes_of_result(&self, result: &SupportResult, handle_key: &str) -> Vec<String> {

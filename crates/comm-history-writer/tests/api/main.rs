@@ -16,6 +16,7 @@ mod migrations;
 mod pagination;
 mod purged_customers;
 mod records;
+mod rectification;
 mod restriction;
 mod retention;
 mod statutory_retention;

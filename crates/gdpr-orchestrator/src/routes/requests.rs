@@ -14,6 +14,7 @@ use contracts::gdpr::{
     AnswerLanguage, FileRequest, FiledRequest, GdprRequest, LiftRestriction, ListRequests, RequestPage, RequestStatus,
     RequestType, UndoForget,
 };
+use contracts::participant::Rectification;
 use domain::gdpr::{due_after_months, DataSubject, SubjectInput};
 use domain::Timestamp;
 use serde_json::json;
@@ -64,8 +65,9 @@ pub(super) fn reference(text: &str) -> Result<String, FieldProblem> {
         (status = 201, description = "Filed", body = FiledRequest),
         (status = 200, description = "The subject already has an unfinished request of this type and kind (count or not): that one", body = FiledRequest),
         (status = 401, description = "No valid credentials (Bearer token, or Basic with the caller's name); or the person's token (X-Person-Token) is not valid (signature, issuer, audience, expiry); or X-Acting-User outside development", body = service_kit::problem::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the scope this operation requires; or, outside development, a FORGET (not a count) filed without a person the identity provider signed in (X-Person-Token)", body = service_kit::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "UNDO_FORGET: no FORGET to undo, or it is purged", body = service_kit::problem::Problem, content_type = "application/problem+json")
+        (status = 403, description = "The caller lacks the scope this operation requires; or, outside development, a FORGET or a RECTIFY (not a count) filed without a person the identity provider signed in (X-Person-Token)", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "UNDO_FORGET: no FORGET to undo, or it is purged; RECTIFY: the subject has an unfinished RECTIFY of another correction", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid (each problem names it: `/type`, `/subject/phoneNumbers/0`, `/replacement/phoneNumbers/0/to`, …); nothing is filed", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
 #[tracing::instrument(name = "file gdpr request", skip_all, fields(gdpr_request_id, request_type))]
@@ -80,7 +82,7 @@ pub(crate) async fn create(
     match request_type {
         None => problems.push(FieldProblem::new(
             "/type",
-            "must be one of EXPORT, FORGET, UNDO_FORGET, RESTRICT",
+            "must be one of EXPORT, FORGET, UNDO_FORGET, RESTRICT, RECTIFY",
         )),
         // A lift names the RESTRICT it lifts, which a subject alone does not.
         Some(RequestType::LiftRestriction) => problems.push(FieldProblem::new(
@@ -98,6 +100,30 @@ pub(crate) async fn create(
     if let Err(subject_problems) = &subject {
         problems.extend(subject_problems.iter().cloned());
     }
+    // A RECTIFY's correction, read against the subject it names.
+    let rectification = match (request_type, &body.replacement, &subject) {
+        (Some(RequestType::Rectify), None, _) => {
+            problems.push(FieldProblem::new(
+                "/replacement",
+                "a RECTIFY names what to correct: phoneNumbers, emailAddresses or customer",
+            ));
+            None
+        }
+        (Some(RequestType::Rectify), Some(input), Ok(subject)) => {
+            crate::rectification::parse(input, subject, &orchestrator.handles)
+                .map_err(|found| problems.extend(found))
+                .ok()
+        }
+        // The subject's own problems are named already.
+        (Some(RequestType::Rectify), Some(_), Err(_)) | (_, None, _) => None,
+        (_, Some(_), _) => {
+            problems.push(FieldProblem::new(
+                "/replacement",
+                "only a RECTIFY carries a replacement",
+            ));
+            None
+        }
+    };
     let reference = reference(&body.reference).map_err(|problem| problems.push(problem));
     if request_type == Some(RequestType::UndoForget) && body.count_only {
         problems.push(FieldProblem::new("/countOnly", "UNDO_FORGET has no count-only mode"));
@@ -118,18 +144,19 @@ pub(crate) async fn create(
         return Err(ApiError::Validation(problems));
     };
     tracing::Span::current().record("request_type", request_type.as_str());
-    // Four eyes are two persons: outside development a FORGET that will erase is filed by a person
-    // the identity provider signed in, never by a client acting as itself (whom any one person
-    // could then confirm). Counts and EXPORTs a client may file as itself.
-    if request_type == RequestType::Forget
+    // Four eyes are two persons: outside development a FORGET that will erase (a RECTIFY that
+    // will correct) is filed by a person the identity provider signed in, never by a client acting
+    // as itself (whom any one person could then confirm). Counts and EXPORTs a client may file as
+    // itself.
+    if matches!(request_type, RequestType::Forget | RequestType::Rectify)
         && !body.count_only
         && orchestrator.forget_needs_verified_person
         && vouching(&caller) != Vouching::Provider
     {
-        return Err(ApiError::Refused(
-            "a FORGET needs a signed-in person: send their access token from the identity provider (X-Person-Token); a client acting as itself may file counts and EXPORTs only"
-                .to_owned(),
-        ));
+        return Err(ApiError::Refused(format!(
+            "a {} needs a signed-in person: send their access token from the identity provider (X-Person-Token); a client acting as itself may file counts and EXPORTs only",
+            request_type.as_str()
+        )));
     }
     let fingerprint = orchestrator
         .fingerprint(&subject)
@@ -139,6 +166,7 @@ pub(crate) async fn create(
         count_only: body.count_only,
         reference,
         language,
+        rectification,
     };
     let caller = caller.into_inner();
     let now = Timestamp::now();
@@ -151,7 +179,7 @@ pub(crate) async fn create(
                     RequestType::UndoForget => Some(store::find_latest_forget(c, &fingerprint)?.ok_or_else(|| {
                         ApiError::Conflict("there is no FORGET request for this subject to undo".to_owned())
                     })?),
-                    RequestType::Export | RequestType::Forget | RequestType::Restrict => None,
+                    RequestType::Export | RequestType::Forget | RequestType::Restrict | RequestType::Rectify => None,
                     RequestType::LiftRestriction => {
                         return Err(ApiError::Unexpected(anyhow::anyhow!(
                             "a LIFT_RESTRICTION passed the door of POST /gdpr/requests"
@@ -172,6 +200,8 @@ struct Filing {
     reference: String,
     /// Of the subject's answer.
     language: AnswerLanguage,
+    /// A RECTIFY's correction (none for the other types).
+    rectification: Option<Rectification>,
 }
 
 /// A request as filed: the new one, or the subject's open one of the same type and kind.
@@ -209,8 +239,23 @@ fn file(
         count_only,
         reference,
         language,
+        rectification,
     } = filing;
+    if (request_type == RequestType::Rectify) != rectification.is_some() {
+        return Err(ApiError::Unexpected(anyhow::anyhow!(
+            "a {} filed with a correction: {}",
+            request_type.as_str(),
+            rectification.is_some()
+        )));
+    }
     if let Some(open) = store::find_open_duplicate(c, request_type, count_only, &fingerprint)? {
+        // One correction at a time: another one is no repeat of the open one, and is never dropped.
+        if open.rectification != rectification {
+            return Err(ApiError::Conflict(format!(
+                "the subject has an unfinished RECTIFY ({}) of another correction: file this one once it is done",
+                open.id
+            )));
+        }
         return Ok(Filed {
             whole: Whole::of(c, open)?,
             created: false,
@@ -237,7 +282,7 @@ fn file(
             )?;
             (subject, Some(restrict), RequestStatus::AwaitingConfirmation)
         }
-        (RequestType::Export | RequestType::Forget | RequestType::Restrict, None) => {
+        (RequestType::Export | RequestType::Forget | RequestType::Restrict | RequestType::Rectify, None) => {
             (subject, None, RequestStatus::Received)
         }
         (request_type, undo_of) => {
@@ -247,9 +292,18 @@ fn file(
             )))
         }
     };
+    // What a RECTIFY corrects, counted (its values are personal data, never audited).
+    let corrects = rectification.as_ref().map(|r| {
+        json!({
+            "phoneNumbers": r.phone_numbers.len(),
+            "emailAddresses": r.email_addresses.len(),
+            "customerInteractions": r.customer.as_ref().map_or(0, |c| c.interaction_ids.len()),
+        })
+    });
     let request = Request {
         id,
         request_type,
+        rectification,
         status: initial_status,
         count_only,
         reference: Some(reference),
@@ -283,7 +337,7 @@ fn file(
         id,
         actor(caller),
         "received",
-        &json!({ "type": request_type, "countOnly": count_only, "status": initial_status }),
+        &json!({ "type": request_type, "countOnly": count_only, "status": initial_status, "corrects": corrects }),
         now,
     )?;
     Ok(Filed {
@@ -436,6 +490,7 @@ async fn file_against(
                     count_only: false,
                     reference,
                     language: target.language.unwrap_or(keys.settings.answer_language),
+                    rectification: None,
                 };
                 // A repeat first (the same target, the same reference): the request it filed,
                 // whatever the target's state has become since.

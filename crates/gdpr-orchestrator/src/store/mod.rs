@@ -78,6 +78,7 @@ pub fn save_request(connection: &mut AnyConnection, request: &mut Request) -> St
             dsl::reference.eq(&row.reference),
             dsl::subject.eq(&row.subject),
             dsl::subject_fingerprint.eq(&row.subject_fingerprint),
+            dsl::rectification.eq(&row.rectification),
             dsl::due_at.eq(row.due_at),
             dsl::extension_months.eq(row.extension_months),
             dsl::extension_reason.eq(&row.extension_reason),
@@ -347,12 +348,13 @@ pub fn unconfirmed_since(connection: &mut AnyConnection, before: Timestamp) -> Q
 }
 
 /// Erases what a request holds that names or points to its subject: the subject, its
-/// fingerprint, the case reference, the extension's reason, its requester verification's evidence
+/// fingerprint, a RECTIFY's correction, the case reference, the extension's reason, its requester verification's evidence
 /// reference (how, by whom and when stay), and its steps' export data, Genesys
 /// result links and copies to erase or restrict elsewhere. The request, its steps' counts and the audit log stay.
 pub fn erase_identifiers(connection: &mut AnyConnection, request: &mut Request, now: Timestamp) -> StoreResult<()> {
     request.subject = None;
     request.subject_fingerprint = None;
+    request.rectification = None;
     request.reference = None;
     request.extension_reason = None;
     request.identifiers_erased_at = Some(now);

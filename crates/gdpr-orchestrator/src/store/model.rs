@@ -88,6 +88,8 @@ pub struct Request {
     pub target_request_id: Option<Uuid>,
     /// The language of the subject's answer (none: filed before it was recorded).
     pub language: Option<AnswerLanguage>,
+    /// A RECTIFY's correction (personal data: erased with the subject).
+    pub rectification: Option<contracts::participant::Rectification>,
     pub received_at: Timestamp,
     pub due_at: Timestamp,
     pub extension_months: i32,
@@ -124,6 +126,7 @@ impl Request {
             subject_fingerprint: None,
             target_request_id: None,
             language: Some(AnswerLanguage::En),
+            rectification: None,
             received_at: received,
             due_at: domain::gdpr::due_after_months(received, 1).expect("a test's deadline before year 9999"),
             extension_months: 0,
@@ -179,6 +182,7 @@ pub(super) struct RequestRow {
     pub(super) confirmed_via: Option<String>,
     pub(super) requested_vouched_by: Option<String>,
     pub(super) answer_language: Option<String>,
+    pub(super) rectification: Option<String>,
 }
 
 pub(crate) fn timestamp(value: Option<DbTimestamp>) -> QueryResult<Option<Timestamp>> {
@@ -205,6 +209,11 @@ impl TryFrom<RequestRow> for Request {
             .transpose()?;
         Ok(Self {
             language,
+            rectification: row
+                .rectification
+                .as_deref()
+                .map(|r| from_json(r, "gdpr_requests.rectification"))
+                .transpose()?,
             id: row.id.0,
             request_type: RequestType::parse(&row.request_type)
                 .ok_or_else(|| corrupt(format!("unknown request type {:?}", row.request_type)))?,
@@ -275,6 +284,7 @@ impl Request {
             confirmed_via: self.confirmed_via.clone(),
             requested_vouched_by: self.requested_vouched_by.map(|v| v.as_str().to_owned()),
             answer_language: self.language.map(|l| l.as_str().to_owned()),
+            rectification: self.rectification.as_ref().map(to_json).transpose()?,
         })
     }
 }

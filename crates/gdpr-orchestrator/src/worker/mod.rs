@@ -101,6 +101,7 @@ fn phase_status(phase: ParticipantAction) -> RequestStatus {
         ParticipantAction::Purge => RequestStatus::Purging,
         ParticipantAction::Undo => RequestStatus::Undoing,
         ParticipantAction::Restrict => RequestStatus::Restricting,
+        ParticipantAction::Rectify => RequestStatus::Rectifying,
     }
 }
 

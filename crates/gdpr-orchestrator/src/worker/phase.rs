@@ -25,7 +25,7 @@ impl Worker {
                 .request
                 .target_request_id
                 .ok_or_else(|| WorkError::Impossible("an undo or a lift without its request".to_owned()))?,
-            RequestType::Export | RequestType::Forget | RequestType::Restrict => held.request.id,
+            RequestType::Export | RequestType::Forget | RequestType::Restrict | RequestType::Rectify => held.request.id,
         };
         let order = plan::order(phase, self.orchestrator.settings.participants());
         // A purge keeps what the legal holds in force cover (asked once a run of the phase).
@@ -99,6 +99,16 @@ impl Worker {
                     },
                     // What the participants before this one kept, as their latest purge said
                     // (a purge after a hold ended has said again by now: they run first).
+                    // A rectification's correction, as filed (erased with the subject).
+                    rectification: match phase {
+                        ParticipantAction::Rectify => Some(
+                            held.request
+                                .rectification
+                                .clone()
+                                .ok_or_else(|| WorkError::Impossible("a RECTIFY holds no rectification".to_owned()))?,
+                        ),
+                        _ => None,
+                    },
                     kept_elsewhere: match phase {
                         ParticipantAction::Purge => held
                             .steps

@@ -98,8 +98,16 @@ fn states() -> Vec<State> {
     for status in [RequestStatus::AwaitingConfirmation, RequestStatus::Undoing] {
         states.push(State::of(RequestType::LiftRestriction, status));
     }
+    for status in [
+        RequestStatus::AwaitingConfirmation,
+        RequestStatus::Rectifying,
+        RequestStatus::Completed,
+    ] {
+        states.push(State::of(RequestType::Rectify, status));
+    }
     states.extend([
         State::of(RequestType::Forget, RequestStatus::AwaitingConfirmation).verified(),
+        State::of(RequestType::Rectify, RequestStatus::AwaitingConfirmation).verified(),
         State::of(RequestType::Export, RequestStatus::Completed).verified(),
         State {
             count_only: true,
@@ -155,7 +163,9 @@ async fn store_request(app: &TestApp, orchestrator: &Orchestrator, state: State)
             | RequestStatus::Purging
             | RequestStatus::UndoRequested
             | RequestStatus::Undone
-    ) || (state.request_type == RequestType::Forget && state.status == RequestStatus::Completed);
+            | RequestStatus::Rectifying
+    ) || (matches!(state.request_type, RequestType::Forget | RequestType::Rectify)
+        && state.status == RequestStatus::Completed);
     let id = Uuid::now_v7();
     let request = Request {
         id,
@@ -170,6 +180,12 @@ async fn store_request(app: &TestApp, orchestrator: &Orchestrator, state: State)
         subject_fingerprint: (!state.erased).then_some(fingerprint),
         target_request_id: None,
         language: Some(AnswerLanguage::Cs),
+        rectification: (state.request_type == RequestType::Rectify && !state.erased).then(|| {
+            serde_json::from_value(
+                serde_json::json!({ "phoneNumbers": [{ "from": "+420601123456", "to": "+420602000111" }] }),
+            )
+            .unwrap()
+        }),
         received_at: day(-1),
         due_at: day(29),
         extension_months: state.extension_months,
@@ -177,7 +193,14 @@ async fn store_request(app: &TestApp, orchestrator: &Orchestrator, state: State)
         confirmed_at: confirmed.then(|| day(-1)),
         confirmed_by: confirmed.then(|| "Second DPO".to_owned()),
         confirmed_via: confirmed.then(|| DPO.to_owned()),
-        purge_after: confirmed.then(|| if state.grace_over { day(-1) } else { day(1) }),
+        // A FORGET's alone: a RECTIFY has no grace window.
+        purge_after: (confirmed && state.request_type == RequestType::Forget).then(|| {
+            if state.grace_over {
+                day(-1)
+            } else {
+                day(1)
+            }
+        }),
         completed_at: state.status.is_finished().then(|| day(-1)),
         identifiers_erased_at: state.erased.then(|| day(-1)),
         status_reason: None,

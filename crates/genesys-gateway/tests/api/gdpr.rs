@@ -142,6 +142,81 @@ async fn a_subject_must_arrive_normalised_and_nothing_reaches_genesys_otherwise(
     assert!(h.sim.calls().is_empty(), "{:?}", h.sim.calls());
 }
 
+/// A rectify is one GDPR_UPDATE per replaced number or address, with its `replacementTerms`,
+/// followed until Genesys completes it; a customer correction alone sends nothing (Genesys Cloud
+/// holds no bank customer ids); a rectify without its rectification, or one not normalised, is
+/// refused naming the field, and nothing reaches Genesys.
+#[tokio::test]
+async fn a_rectify_is_a_gdpr_update_per_replaced_handle_followed_until_done() {
+    let h = start(
+        genesys_sim::Seed::default_seed().unwrap(),
+        |sim| sim.gdpr_step = std::time::Duration::from_millis(20),
+        &[],
+    )
+    .await;
+    let request_id = uuid::Uuid::now_v7();
+    let path = format!("/internal/gdpr/requests/{request_id}/rectify");
+    let subject = json!({ "phoneNumbers": ["+420601123456"], "emailAddresses": ["client@example.com"] });
+    for (body, pointer) in [
+        (call(subject.clone()), "/rectification"),
+        (
+            json!({ "subject": subject, "rectification": { "phoneNumbers": [{ "from": "+420601123456", "to": "tel:+420602000111" }] } }),
+            "/rectification/phoneNumbers/0/to",
+        ),
+        (
+            json!({ "subject": subject, "rectification": { "emailAddresses": [{ "from": "client@example.com", "to": "client@example.com" }] } }),
+            "/rectification/emailAddresses/0/to",
+        ),
+        (json!({ "subject": subject, "rectification": {} }), "/rectification"),
+    ] {
+        let problem = assert_problem(h.gateway.post_signed(&path, ORCHESTRATOR, &body).await, 422).await;
+        assert_eq!(problem_locations(&problem), [pointer], "{body}");
+        assert!(!problem.to_string().contains("602000111"), "{problem}");
+    }
+    assert!(h.sim.calls().is_empty(), "{:?}", h.sim.calls());
+
+    let customer_only = json!({ "subject": { "customerIds": [CUSTOMER] },
+        "rectification": { "customer": { "interactionIds": [INTERACTION], "to": AGENT } } });
+    let answered = report(&h, &path, &customer_only).await;
+    assert_eq!(
+        (
+            answered["state"].as_str(),
+            answered["counts"]["genesysRequests"].as_u64()
+        ),
+        (Some("done"), Some(0))
+    );
+    assert!(h.sim.calls().is_empty(), "{:?}", h.sim.calls());
+
+    let rectify = json!({ "subject": subject, "rectification": {
+        "phoneNumbers": [{ "from": "+420601123456", "to": "+420602000111" }],
+        "emailAddresses": [{ "from": "client@example.com", "to": "new@example.com" }],
+    } });
+    let submitted = report(&h, &path, &rectify).await;
+    assert_eq!(submitted["state"], "pending_external", "{submitted}");
+    assert_eq!(submitted["counts"]["genesysRequests"], 2);
+    assert_eq!(h.sim.gdpr_request_types(), ["GDPR_UPDATE", "GDPR_UPDATE"]);
+    assert_eq!(
+        h.sim.gdpr_replacement_terms(),
+        [
+            json!([{ "type": "PHONE", "existingValue": "+420601123456", "updatedValue": "+420602000111" }]),
+            json!([{ "type": "EMAIL", "existingValue": "client@example.com", "updatedValue": "new@example.com" }]),
+        ]
+    );
+    // Asked again with its reference, it follows the same updates (nothing submitted twice).
+    let external_ref = submitted["externalRef"].as_str().unwrap();
+    let again = json!({ "subject": rectify["subject"], "rectification": rectify["rectification"], "externalRef": external_ref });
+    let mut state = Value::Null;
+    for _ in 0..50 {
+        state = report(&h, &path, &again).await["state"].clone();
+        if state == "done" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "done");
+    assert_eq!(h.sim.calls_to("gdpr.requests.create"), 2);
+}
+
 /// A purge call carrying `retain`.
 fn purge_call(subject: Value, retain: Value) -> Value {
     json!({ "subject": subject, "retain": retain })

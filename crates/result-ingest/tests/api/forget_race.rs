@@ -94,6 +94,7 @@ fn forget_call() -> ParticipantCall {
         retain: Vec::new(),
         rules: Vec::new(),
         kept_elsewhere: Vec::new(),
+        rectification: None,
     }
 }
 

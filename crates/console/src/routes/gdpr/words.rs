@@ -16,6 +16,7 @@ pub(super) const fn kind(kind: RequestType) -> &'static str {
         RequestType::UndoForget => "Undo of a forget",
         RequestType::Restrict => "Restriction (Art. 18)",
         RequestType::LiftRestriction => "Lift of a restriction",
+        RequestType::Rectify => "Rectification (Art. 16)",
     }
 }
 
@@ -41,6 +42,7 @@ pub(super) const fn status(status: RequestStatus, count_only: bool) -> &'static 
         RequestStatus::Restricting => "Restricting",
         RequestStatus::Restricted => "Restricted",
         RequestStatus::Lifted => "Lifted",
+        RequestStatus::Rectifying => "Correcting",
     }
 }
 
@@ -82,6 +84,10 @@ pub(super) fn next(request: &GdprRequest, time: &BankTime) -> String {
             RequestType::UndoForget => "The forget it undid shows everything again; nothing was erased.".to_owned(),
             RequestType::Restrict => "Restricted: hidden everywhere, nothing erased.".to_owned(),
             RequestType::LiftRestriction => "The restriction is lifted: everything it hid shows again.".to_owned(),
+            RequestType::Rectify => {
+                "Corrected in every system of ccbridge, in Genesys Cloud and at the communication-history-manager."
+                    .to_owned()
+            }
         },
         RequestStatus::CompletedWithRetention => {
             "Erased, but for what a legal hold or a statutory retention keeps (hidden meanwhile, still exported): see Kept under Systems. That is erased when the hold or the retention ends.".to_owned()
@@ -100,6 +106,10 @@ pub(super) fn next(request: &GdprRequest, time: &BankTime) -> String {
             "Hidden everywhere, nothing erased, still exported, until a lift is filed and confirmed by another data protection officer.".to_owned()
         }
         RequestStatus::Lifted => "Lifted: everything it hid shows again.".to_owned(),
+        RequestStatus::Rectifying => {
+            "Each system is correcting the subject's data; Genesys Cloud and the communication-history-manager are updated too."
+                .to_owned()
+        }
     }
 }
 
@@ -111,6 +121,7 @@ pub(super) fn phase(phase: &str) -> &str {
         "forget" => "Hidden",
         "purge" => "Erased",
         "restrict" => "Restricted",
+        "rectify" => "Corrected",
         "undo" => "Shown again",
         other => other,
     }

@@ -1,0 +1,114 @@
+//! A RECTIFY's correction of the subject's communication records (GDPR Art. 16): a replaced
+//! handle is written into each record of the subject's that stores it (`customerHandle` and its
+//! search key, which is also what suggests customers for unassigned records), and records of
+//! interactions the bank attributed to the subject's customer by mistake move to the right one.
+//! A corrected record that was queued for the communication-history-manager is delivered again
+//! (an update, after its create): the manager's copy is corrected too (GDPR Art. 19).
+
+use super::{of_customer, COMMUNICATIONS};
+use crate::schema::{communication_records, delivery_outbox};
+use crate::store::deliveries::{self, DeliveryKind};
+use contracts::participant::{CategoryCounts, Rectification};
+use diesel::prelude::*;
+use domain::Timestamp;
+use gdpr_participant::holds::chunked;
+use gdpr_participant::{counts, Reach};
+use service_kit::database::sql_types::DbUuid;
+use service_kit::database::AnyConnection;
+use uuid::Uuid;
+
+pub(super) fn rectify(
+    connection: &mut AnyConnection,
+    reach: &Reach<'_>,
+    rectification: &Rectification,
+) -> QueryResult<CategoryCounts> {
+    use communication_records::dsl;
+    let mut corrected: Vec<Uuid> = Vec::new();
+    for replacement in rectification.handles() {
+        let ids: Vec<DbUuid> = communication_records::table
+            .filter(of_customer(reach))
+            .filter(dsl::customer_handle_key.eq(&replacement.from))
+            .select(dsl::id)
+            .load(connection)?;
+        let ids: Vec<Uuid> = ids.into_iter().map(|id| id.0).collect();
+        chunked(&ids, |chunk| {
+            diesel::update(dsl::communication_records.filter(dsl::id.eq_any(chunk)))
+                .set((
+                    dsl::customer_handle.eq(&replacement.to),
+                    dsl::customer_handle_key.eq(&replacement.to),
+                ))
+                .execute(connection)
+                .and_then(gdpr_participant::holds::changed)
+        })?;
+        corrected.extend(ids);
+    }
+    let mut moved_to = None;
+    if let Some(correction) = &rectification.customer {
+        let interactions: Vec<DbUuid> = correction.interaction_ids.iter().map(|&id| id.into()).collect();
+        let ids: Vec<DbUuid> = communication_records::table
+            .filter(dsl::interaction_id.eq_any(&interactions))
+            .filter(dsl::customer_id.eq_any(reach.customers()).assume_not_null())
+            .select(dsl::id)
+            .load(connection)?;
+        let ids: Vec<Uuid> = ids.into_iter().map(|id| id.0).collect();
+        let to = DbUuid::from(correction.to);
+        chunked(&ids, |chunk| {
+            diesel::update(dsl::communication_records.filter(dsl::id.eq_any(chunk)))
+                .set(dsl::customer_id.eq(Some(to)))
+                .execute(connection)
+                .and_then(gdpr_participant::holds::changed)
+        })?;
+        corrected.extend(ids);
+        moved_to = Some((interactions, to));
+    }
+    corrected.sort();
+    corrected.dedup();
+    redeliver(connection, &corrected)?;
+    // What carries the corrected values now: the same answer on a repeated call.
+    let tos: Vec<&str> = rectification.handles().map(|r| r.to.as_str()).collect();
+    let mut carrying: Vec<Uuid> = communication_records::table
+        .filter(dsl::customer_handle_key.eq_any(&tos))
+        .filter(
+            dsl::customer_id
+                .is_null()
+                .or(dsl::customer_id.eq_any(reach.customers()).assume_not_null()),
+        )
+        .select(dsl::id)
+        .load::<DbUuid>(connection)?
+        .into_iter()
+        .map(|id| id.0)
+        .collect();
+    if let Some((interactions, to)) = moved_to {
+        carrying.extend(
+            communication_records::table
+                .filter(dsl::interaction_id.eq_any(interactions))
+                .filter(dsl::customer_id.eq(to))
+                .select(dsl::id)
+                .load::<DbUuid>(connection)?
+                .into_iter()
+                .map(|id| id.0),
+        );
+    }
+    carrying.sort();
+    carrying.dedup();
+    counts([(COMMUNICATIONS, carrying.len() as i64)])
+}
+
+/// Queues an update of each corrected record that was queued for the manager (its create
+/// delivered, under way or waiting): the update goes after the create, with the record as it is
+/// then. A record never queued (no `[delivery]`) has no copy to correct.
+fn redeliver(connection: &mut AnyConnection, records: &[Uuid]) -> QueryResult<()> {
+    use delivery_outbox::dsl;
+    let mut queued: Vec<DbUuid> = Vec::new();
+    chunked(records, |chunk| {
+        let found: Vec<DbUuid> = dsl::delivery_outbox
+            .filter(dsl::record_id.eq_any(chunk))
+            .filter(dsl::kind.eq(DeliveryKind::Create.as_str()))
+            .select(dsl::record_id)
+            .distinct()
+            .load(connection)?;
+        queued.extend(found);
+        Ok(0)
+    })?;
+    deliveries::enqueue(connection, DeliveryKind::Update, &queued, Timestamp::now())
+}

@@ -1,0 +1,110 @@
+//! A rectification (GDPR Art. 16) here: a replaced number is written into each of the subject's
+//! records (never into another customer's that shares it), named interactions move to the right
+//! customer, and every corrected record that reached the communication-history-manager goes there
+//! again, corrected. Repeating the call changes nothing more and answers the same.
+
+use crate::delivery::{drain, record, spawn, write, C, D};
+use crate::purged_customers::records_of;
+use domain::Timestamp;
+use serde_json::{json, Value};
+use test_support::{assert_problem, problem_locations, HistoryManager};
+use uuid::Uuid;
+
+const OLD: &str = "+420601123456";
+const NEW: &str = "+420602000111";
+
+async fn rectify(app: &test_support::TestApp, request: Uuid, subject: &Value, rectification: Value) -> Value {
+    let body = json!({ "subject": subject, "rectification": rectification });
+    app.participant_call(request, "rectify", &body).await
+}
+
+fn handles(records: &[Value]) -> Vec<&str> {
+    records.iter().map(|r| r["customerHandle"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_replaced_number_and_a_moved_interaction_are_corrected_here_and_at_the_manager() {
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[]).await;
+    let [mine, unattributed, theirs] = [(); 3].map(|()| Uuid::new_v4().to_string());
+    for (customer, interaction) in [(Some(C), &mine), (None, &unattributed), (Some(D), &theirs)] {
+        let mut body = record(customer, interaction);
+        body["customerHandle"] = format!("tel:{OLD}").into();
+        write(&s.app, &body).await;
+    }
+    assert_eq!(drain(&s.worker, Timestamp::now()).await, 3);
+
+    let subject = json!({ "customerIds": [C], "phoneNumbers": [OLD] });
+    let request = Uuid::now_v7();
+    let number = json!({ "phoneNumbers": [{ "from": OLD, "to": NEW }] });
+    for _ in 0..2 {
+        let report = rectify(&s.app, request, &subject, number.clone()).await;
+        assert_eq!(report["state"], "done", "{report}");
+        assert_eq!(report["counts"]["communications"], 2, "{report}");
+    }
+    for interaction in [&mine, &unattributed] {
+        let records = records_of(&s.app, &format!("interactionId={interaction}")).await;
+        assert_eq!(handles(&records), [NEW], "{interaction}");
+    }
+    let records = records_of(&s.app, &format!("interactionId={theirs}")).await;
+    assert_eq!(
+        handles(&records),
+        [format!("tel:{OLD}")],
+        "another customer's record is left alone"
+    );
+
+    // Each corrected record that reached the manager goes again, corrected (the default
+    // update_mode: a new record superseding the first).
+    assert_eq!(
+        drain(&s.worker, Timestamp::now()).await,
+        2,
+        "one update a corrected record"
+    );
+    let updates: Vec<Value> = manager
+        .received()
+        .into_iter()
+        .map(|r| r.body)
+        .filter(|b| b["supersedes"].is_string())
+        .collect();
+    assert_eq!(updates.len(), 2, "{updates:?}");
+    assert!(updates.iter().all(|b| b["customerHandle"] == NEW), "{updates:?}");
+
+    // The interaction was C's by mistake: it moves to D, and the manager hears of it.
+    let moved = json!({ "customer": { "interactionIds": [mine], "to": D } });
+    for _ in 0..2 {
+        let report = rectify(&s.app, Uuid::now_v7(), &subject, moved.clone()).await;
+        assert_eq!(report["counts"]["communications"], 1, "{report}");
+    }
+    let records = records_of(&s.app, &format!("interactionId={mine}")).await;
+    assert_eq!(records[0]["customerId"], D);
+    assert!(records_of(&s.app, &format!("customerId={C}")).await.is_empty());
+    drain(&s.worker, Timestamp::now()).await;
+    let last = manager.received().last().unwrap().body.clone();
+    assert_eq!(
+        (last["interactionId"].as_str(), last["customerId"].as_str()),
+        (Some(mine.as_str()), Some(D))
+    );
+}
+
+#[tokio::test]
+async fn a_rectify_without_its_rectification_or_with_a_raw_value_is_refused_naming_the_field() {
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[]).await;
+    let subject = json!({ "phoneNumbers": [OLD] });
+    for (body, pointer) in [
+        (json!({ "subject": subject }), "/rectification"),
+        (
+            json!({ "subject": subject, "rectification": { "phoneNumbers": [{ "from": OLD, "to": "602000111" }] } }),
+            "/rectification/phoneNumbers/0/to",
+        ),
+        (
+            json!({ "subject": subject, "rectification": { "customer": { "interactionIds": [], "to": D } } }),
+            "/rectification/customer/interactionIds",
+        ),
+    ] {
+        let path = format!("/internal/gdpr/requests/{}/rectify", Uuid::now_v7());
+        let response = s.app.post_signed(&path, "gdpr_orchestrator", &body).await;
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(problem_locations(&problem), [pointer], "{body}");
+    }
+}

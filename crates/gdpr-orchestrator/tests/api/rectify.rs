@@ -1,0 +1,364 @@
+//! RECTIFY (GDPR Art. 16) over the whole stack: a replaced phone number is replaced in every
+//! participant (records, webhook results, Genesys Cloud by a GDPR_UPDATE, the copies at the
+//! bank's communication-history-manager, the suppression list), interactions attributed to the
+//! wrong customer move to the right one, each only after a count and a second person's
+//! confirmation, audited; bad replacements are refused at the door naming the field.
+
+use crate::helpers::{assert_not_logged, stack, stack_delivering_to, webhook, Person, Stack, BOFE, DPO};
+use domain::Timestamp;
+use serde_json::{json, Value};
+use test_support::{assert_problem, problem_locations};
+
+/// Files a RECTIFY through the DPO tool as `person` (by name: development's four eyes).
+async fn file_rectify(s: &Stack, subject: Value, replacement: Value, person: &str) -> reqwest::Response {
+    let body = json!({ "type": "RECTIFY", "subject": subject, "replacement": replacement, "reference": "CASE-16" });
+    s.orchestrator
+        .client
+        .post(s.orchestrator.url("/gdpr/requests"))
+        .bearer_auth(s.orchestrator.token(DPO))
+        .header("X-Acting-User", person)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A RECTIFY filed by Alice, counted, refused to Alice's own confirmation, confirmed by Bob and
+/// run to its end; answers the request as served.
+async fn rectified(s: &Stack, subject: Value, replacement: Value) -> Value {
+    let filed = file_rectify(s, subject, replacement, "Alice").await;
+    assert_eq!(filed.status().as_u16(), 201);
+    let filed: Value = filed.json().await.unwrap();
+    let id = filed["id"].as_str().unwrap().to_owned();
+    let now = Timestamp::now();
+    let counted = s.run(&id, now).await;
+    assert_eq!(counted["status"], "awaiting_confirmation", "{counted}");
+    // Counted, nothing changed yet; a client acting as itself is never offered the confirmation.
+    let counts = counted["counts"].as_object().unwrap();
+    assert!(counts.keys().all(|k| k.starts_with("count.")), "{counted}");
+    assert!(
+        !counted["allowedActions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("confirm")),
+        "{counted}"
+    );
+    let refused = assert_problem(s.confirm_as(&id, Some("Alice")).await, 403).await;
+    assert!(refused["detail"].as_str().unwrap().contains("four eyes"), "{refused}");
+    assert_eq!(s.confirm_as(&id, Some("Bob")).await.status().as_u16(), 200);
+    let (request, _) = s.run_while(&id, "rectifying", now, 20).await;
+    assert_eq!(request["status"], "completed", "{request}");
+    assert_eq!(request["confirmedBy"], "Bob");
+    // The test stack's gate is advisory: nothing waited, and the audit says so.
+    let trail = s.audit(&id).await;
+    let confirmed = trail.iter().find(|e| e["event"] == "confirmed").unwrap();
+    assert_eq!(confirmed["detail"]["requesterVerified"], false, "{confirmed}");
+    request
+}
+
+fn handles_of(records: &[Value]) -> Vec<&str> {
+    records.iter().map(|r| r["customerHandle"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_replaced_number_is_replaced_everywhere_after_a_count_and_a_second_persons_confirmation() {
+    let manager = test_support::HistoryManager::start(true);
+    let s = stack_delivering_to(&manager.url).await;
+    let person = Person::new();
+    let neighbour = person.neighbour();
+    let new_number = Person::new().phone;
+    // A record the bank paired with the customer, one from their number nobody paired, and a
+    // neighbour's: the first two reach the manager.
+    let (paired, unpaired, theirs) = [(); 3].map(|()| uuid::Uuid::new_v4().to_string()).into();
+    s.pair(&person.customer_id, &paired).await;
+    s.record(&paired, &format!("tel:{}", person.phone)).await;
+    s.record(&unpaired, &format!("sip:{}@10.0.0.7;user=phone", person.phone))
+        .await;
+    s.pair(&neighbour.customer_id, &theirs).await;
+    s.record(&theirs, &format!("tel:{}", neighbour.phone)).await;
+    assert_eq!(s.delivery_worker().drain(Timestamp::now()).await.unwrap().done, 3);
+
+    let subject = json!({ "customerIds": [person.customer_id], "phoneNumbers": [person.phone] });
+    let replacement = json!({ "phoneNumbers": [{ "from": format!("tel:{}", person.phone), "to": new_number }] });
+    let request = rectified(&s, subject, replacement).await;
+    // Served without the subject or the values.
+    let served = request.to_string();
+    assert!(
+        !served.contains(&person.digits) && !served.contains(&new_number[4..]),
+        "{served}"
+    );
+    assert_eq!(request["counts"]["count.communications"], 2, "{request}");
+    assert_eq!(request["counts"]["rectify.communications"], 2, "{request}");
+    assert_eq!(request["counts"]["rectify.webhookResults"], 2, "{request}");
+
+    // The records carry the new number (and suggest by it); the neighbour's is untouched.
+    for interaction in [&paired, &unpaired] {
+        let records = s.records(&format!("interactionId={interaction}")).await;
+        assert_eq!(handles_of(&records), [new_number.as_str()]);
+    }
+    let records = s.records(&format!("interactionId={theirs}")).await;
+    assert_eq!(handles_of(&records), [format!("tel:{}", neighbour.phone).as_str()]);
+
+    // The webhook results too: an export of the customer by the new number finds both (the
+    // unpaired one by the number), by the old number alone nothing.
+    let (_, bundle) = s
+        .export(json!({ "customerIds": [person.customer_id], "phoneNumbers": [new_number] }))
+        .await;
+    let results = bundle["data"]["result-ingest"]["webhookResults"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{bundle}");
+    assert!(results.iter().all(|r| r["result"]["ani"] == new_number), "{bundle}");
+    let (old, _) = s.export(json!({ "phoneNumbers": [person.phone] })).await;
+    assert_eq!(old["counts"]["export.webhookResults"], 0, "{old}");
+    assert_eq!(old["counts"]["export.communications"], 0, "{old}");
+
+    // Genesys Cloud got one GDPR_UPDATE replacing the number; it finds the subject by the new one.
+    assert_eq!(
+        s.sim.gdpr_replacement_terms(),
+        [json!([{ "type": "PHONE", "existingValue": person.phone, "updatedValue": new_number }])]
+    );
+
+    // The copies at the manager are corrected: each record goes again (an update superseding its
+    // first delivery), with the new number.
+    assert_eq!(s.delivery_worker().drain(Timestamp::now()).await.unwrap().done, 2);
+    let at_manager: Vec<Value> = manager.records().into_values().collect();
+    let corrected: Vec<&Value> = at_manager
+        .iter()
+        .filter(|r| r["customerHandle"] == new_number)
+        .collect();
+    assert_eq!(corrected.len(), 2, "{at_manager:?}");
+    assert!(corrected.iter().all(|r| r["supersedes"].is_string()), "{corrected:?}");
+
+    let id = request["id"].as_str().unwrap();
+    let events: Vec<String> = s
+        .audit(id)
+        .await
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_owned())
+        .collect();
+    for event in ["received", "confirmed", "completed"] {
+        assert!(events.iter().any(|e| e == event), "{event} in {events:?}");
+    }
+    assert_not_logged(&[&person.digits, &new_number[4..]]);
+}
+
+#[tokio::test]
+async fn a_customer_correction_moves_the_named_interactions_to_the_right_customer() {
+    let manager = test_support::HistoryManager::start(true);
+    let s = stack_delivering_to(&manager.url).await;
+    let (wrong, right) = (Person::new(), Person::new());
+    let (moved, stays) = [(); 2].map(|()| uuid::Uuid::new_v4().to_string()).into();
+    s.pair(&wrong.customer_id, &moved).await;
+    s.record(&moved, &format!("tel:{}", right.phone)).await;
+    s.pair(&wrong.customer_id, &stays).await;
+    s.record(&stays, &format!("tel:{}", wrong.phone)).await;
+    assert_eq!(s.delivery_worker().drain(Timestamp::now()).await.unwrap().done, 2);
+
+    let subject = json!({ "customerIds": [wrong.customer_id] });
+    let replacement = json!({ "customer": { "interactionIds": [moved], "to": right.customer_id } });
+    let request = rectified(&s, subject, replacement).await;
+    assert_eq!(request["counts"]["rectify.pairings"], 1, "{request}");
+    assert_eq!(request["counts"]["rectify.communications"], 1, "{request}");
+    assert_eq!(request["counts"]["rectify.genesysRequests"], 0, "{request}");
+
+    let customer_of = |records: Vec<Value>| -> Vec<String> {
+        records
+            .iter()
+            .map(|r| r["customerId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        customer_of(s.records(&format!("interactionId={moved}")).await),
+        std::slice::from_ref(&right.customer_id)
+    );
+    assert_eq!(
+        customer_of(s.records(&format!("interactionId={stays}")).await),
+        std::slice::from_ref(&wrong.customer_id)
+    );
+    assert_eq!(s.records(&format!("customerId={}", wrong.customer_id)).await.len(), 1);
+    let pairing: Value = s
+        .pairing
+        .get(&format!("/customers/supportInteraction/{moved}"), BOFE)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pairing["customerId"], right.customer_id.as_str(), "{pairing}");
+    let customers: Vec<&Value> = pairing["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["customerId"])
+        .collect();
+    assert_eq!(customers, [&json!(right.customer_id)], "{pairing}");
+    assert!(
+        s.sim.gdpr_replacement_terms().is_empty(),
+        "Genesys Cloud holds no bank customer ids"
+    );
+    assert_eq!(s.delivery_worker().drain(Timestamp::now()).await.unwrap().done, 1);
+    let at_manager: Vec<Value> = manager.records().into_values().collect();
+    let corrected: Vec<&Value> = at_manager
+        .iter()
+        .filter(|r| r["customerId"] == right.customer_id.as_str())
+        .collect();
+    assert_eq!(corrected.len(), 1, "{at_manager:?}");
+    assert_eq!(corrected[0]["interactionId"], moved.as_str());
+}
+
+/// A forget's suppression of the old number follows it: a late delivery of a result from before
+/// the forget, carrying the new number (as Genesys Cloud does once rectified), stays out.
+#[tokio::test]
+async fn a_forgets_suppression_follows_the_replaced_number() {
+    let s = stack().await;
+    let person = Person::new();
+    let new_number = Person::new().phone;
+    let interaction = uuid::Uuid::new_v4().to_string();
+    s.record(&interaction, &format!("tel:{}", person.phone)).await;
+    let now = Timestamp::now();
+    s.forget_in_grace(json!({ "phoneNumbers": [person.phone] }), now).await;
+
+    let replacement = json!({ "phoneNumbers": [{ "from": person.phone, "to": new_number }] });
+    rectified(&s, json!({ "phoneNumbers": [person.phone] }), replacement).await;
+
+    let late_interaction = uuid::Uuid::new_v4().to_string();
+    let s = &s;
+    let deliver = |ani: String| {
+        let body = webhook(&late_interaction, &ani, "2026-11-20T09:41:07.512Z");
+        async move {
+            let response = s.deliver(&body).await;
+            assert!(response.status().is_success());
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(deliver(format!("tel:{new_number}")).await["suppressed"], true);
+    // The old number was wrong: it no longer keeps anyone's results out.
+    assert_eq!(deliver(format!("tel:{}", person.phone)).await["suppressed"], false);
+}
+
+#[tokio::test]
+async fn bad_replacements_are_refused_at_the_door_naming_the_field_and_nothing_is_filed() {
+    let s = stack().await;
+    let person = Person::new();
+    let subject = json!({ "customerIds": [person.customer_id], "phoneNumbers": [person.phone], "emailAddresses": ["client@example.com"] });
+    for (replacement, pointer) in [
+        (
+            json!({ "phoneNumbers": [{ "from": person.phone, "to": "not a number" }] }),
+            "/replacement/phoneNumbers/0/to",
+        ),
+        (
+            json!({ "phoneNumbers": [{ "from": person.phone, "to": format!("tel:{}", person.phone) }] }),
+            "/replacement/phoneNumbers/0/to",
+        ),
+        (
+            json!({ "phoneNumbers": [{ "from": "+420601000000", "to": "+420601000001" }] }),
+            "/replacement/phoneNumbers/0/from",
+        ),
+        (
+            json!({ "emailAddresses": [{ "from": "client@example.com", "to": "no address" }] }),
+            "/replacement/emailAddresses/0/to",
+        ),
+        (
+            json!({ "emailAddresses": [{ "from": "client@example.com", "to": "CLIENT@example.com" }] }),
+            "/replacement/emailAddresses/0/to",
+        ),
+        (
+            json!({ "customer": { "interactionIds": ["x"], "to": uuid::Uuid::new_v4() } }),
+            "/replacement/customer/interactionIds/0",
+        ),
+        (
+            json!({ "customer": { "interactionIds": [uuid::Uuid::new_v4()], "to": person.customer_id } }),
+            "/replacement/customer/to",
+        ),
+        (json!({}), "/replacement"),
+    ] {
+        let response = file_rectify(&s, subject.clone(), replacement.clone(), "Alice").await;
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(problem_locations(&problem), [pointer], "{replacement}: {problem}");
+        assert!(!problem.to_string().contains(&person.digits), "{problem}");
+    }
+    // A RECTIFY names what to correct; no other type carries a replacement.
+    let missing = s
+        .orchestrator
+        .post_json(
+            "/gdpr/requests",
+            DPO,
+            &json!({ "type": "RECTIFY", "subject": subject, "reference": "CASE-16" }),
+        )
+        .await;
+    let problem = assert_problem(missing, 422).await;
+    assert_eq!(problem_locations(&problem), ["/replacement"], "{problem}");
+    let body = json!({ "type": "EXPORT", "subject": subject, "reference": "CASE-16",
+        "replacement": { "phoneNumbers": [{ "from": person.phone, "to": "+420602000111" }] } });
+    let problem = assert_problem(s.orchestrator.post_json("/gdpr/requests", DPO, &body).await, 422).await;
+    assert_eq!(problem_locations(&problem), ["/replacement"], "{problem}");
+    let listed: Value = s.orchestrator.get("/gdpr/requests", DPO).await.json().await.unwrap();
+    assert_eq!(listed["requests"], json!([]), "nothing was filed");
+}
+
+/// Outside development a RECTIFY is filed by a person the identity provider signed in, and (the
+/// requester gate required) confirmed by another only once how the requester's identity was
+/// verified is recorded: replacing a customer's number at an impostor's word would hand the
+/// impostor the customer's history.
+#[tokio::test]
+async fn a_rectify_waits_for_the_requesters_verification_and_two_signed_in_persons() {
+    use test_support::oidc::{Provider, ProviderOptions};
+    let provider = Provider::spawn(ProviderOptions::default()).await;
+    let mut options = crate::helpers::StackOptions::production_with_persons(&provider, 60);
+    options
+        .orchestrator
+        .push(("gdpr.requester_verification".to_owned(), "required".to_owned()));
+    let s = crate::helpers::stack_with(options).await;
+    let person = Person::new();
+    s.record(&uuid::Uuid::new_v4().to_string(), &format!("tel:{}", person.phone))
+        .await;
+    let body = json!({ "type": "RECTIFY", "subject": { "phoneNumbers": [person.phone] }, "reference": "CASE-16",
+        "replacement": { "phoneNumbers": [{ "from": person.phone, "to": Person::new().phone }] } });
+    // A client acting as itself files no RECTIFY (any one person could then confirm it).
+    let refused = assert_problem(s.orchestrator.post_json("/gdpr/requests", DPO, &body).await, 403).await;
+    assert!(refused["detail"].as_str().unwrap().contains("RECTIFY"), "{refused}");
+
+    let (dana, bob) = (provider.access_token("dana").await, provider.access_token("bob").await);
+    let as_person = |method: reqwest::Method, path: String, token: &str, body: Option<&Value>| {
+        let mut request = s
+            .orchestrator
+            .client
+            .request(method, s.orchestrator.url(&path))
+            .bearer_auth(s.orchestrator.token(DPO))
+            .header("X-Person-Token", token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send()
+    };
+    let filed = as_person(reqwest::Method::POST, "/gdpr/requests".to_owned(), &dana, Some(&body))
+        .await
+        .unwrap();
+    assert_eq!(filed.status().as_u16(), 201);
+    let id = filed.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(s.run(&id, Timestamp::now()).await["status"], "awaiting_confirmation");
+    let refused = assert_problem(s.confirm_signed_in(&id, &bob).await, 409).await;
+    assert!(
+        refused["detail"].as_str().unwrap().contains("not verified yet"),
+        "{refused}"
+    );
+    assert_eq!(s.request(&id).await["status"], "awaiting_confirmation");
+    assert!(s.sim.gdpr_replacement_terms().is_empty(), "nothing corrected yet");
+
+    let verification = json!({ "method": "online_banking_login", "evidenceReference": "DMS-2026-00016" });
+    let recorded = as_person(
+        reqwest::Method::POST,
+        format!("/gdpr/requests/{id}/verification"),
+        &dana,
+        Some(&verification),
+    )
+    .await
+    .unwrap();
+    assert_eq!(recorded.status().as_u16(), 200);
+    assert_problem(s.confirm_signed_in(&id, &dana).await, 403).await;
+    assert_eq!(s.confirm_signed_in(&id, &bob).await.status().as_u16(), 200);
+    let (request, _) = s.run_while(&id, "rectifying", Timestamp::now(), 20).await;
+    assert_eq!(request["status"], "completed", "{request}");
+    let trail = s.audit(&id).await;
+    let confirmed = trail.iter().find(|e| e["event"] == "confirmed").unwrap();
+    assert_eq!(confirmed["detail"]["requesterVerified"], true, "{confirmed}");
+    assert_eq!(s.sim.gdpr_replacement_terms().len(), 1);
+}
