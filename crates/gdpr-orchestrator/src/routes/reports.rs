@@ -69,10 +69,16 @@ fn asked(query: &str, accept: Option<&str>, current: Month) -> Result<Asked, Vec
     let (Some(to), Some(from), Some(format)) = (to, from, format) else {
         return Err(problems);
     };
+    let to_given = to.is_some();
     let to = to.unwrap_or(current);
     // A year's report by default: `to` and the eleven months before it.
     let from = from.unwrap_or_else(|| (0..11).try_fold(to, |m, _| m.previous()).unwrap_or(to));
-    if from > to {
+    if from > to && !to_given {
+        problems.push(FieldProblem::parameter(
+            "from",
+            "must not be after this month (to's default)",
+        ));
+    } else if from > to {
         problems.push(FieldProblem::parameter("to", "must not be before from"));
     } else if from.months_to(to) > MAX_MONTHS {
         problems.push(FieldProblem::parameter(
@@ -237,6 +243,7 @@ mod tests {
         let now = month("2026-12");
         assert_eq!(named(asked("from=2026-13", None, now).unwrap_err()), ["from"]);
         assert_eq!(named(asked("from=2026-01&to=2025-12", None, now).unwrap_err()), ["to"]);
+        assert_eq!(named(asked("from=2027-01", None, now).unwrap_err()), ["from"]);
         assert_eq!(named(asked("from=2020-01&to=2026-12", None, now).unwrap_err()), ["to"]);
         assert_eq!(
             named(asked("format=xml&to=26-1", None, now).unwrap_err()),
