@@ -14,6 +14,7 @@ mod legal_holds;
 mod migrations;
 mod persons;
 mod queue;
+mod reports;
 mod rectify;
 mod resilience;
 mod restriction;
