@@ -8,6 +8,7 @@ mod legal_holds;
 mod reports;
 mod request;
 mod retention;
+mod verification;
 mod words;
 
 use super::{failed, page, Back};
@@ -28,6 +29,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     reports::config(cfg);
     request::config(cfg);
     retention::config(cfg);
+    verification::config(cfg);
 }
 
 /// Where a GDPR page that failed sends the person back to.
