@@ -31,6 +31,11 @@ impl BankMonths {
         &self.name
     }
 
+    /// The zone itself, for whatever else reads dates in the bank's time.
+    pub fn zone(&self) -> &TimeZone {
+        &self.zone
+    }
+
     /// The month `at` falls in, in this zone.
     pub fn month_of(&self, at: Timestamp) -> Option<Month> {
         let nanos = at.as_offset_date_time().unix_timestamp_nanos();
