@@ -178,6 +178,87 @@ async fn the_gdpr_command_exports_and_forgets_with_and_without_confirm() {
     assert_not_logged(&[&person.digits, &person.customer_id]);
 }
 
+/// `gdpr rectify` files a RECTIFY with its replacement and stops at the count; another person's
+/// `gdpr confirm` corrects the data; a bad replacement is refused naming the field, never the value.
+#[tokio::test]
+async fn the_gdpr_command_rectifies_once_another_person_confirms() {
+    let s = stack().await;
+    let person = Person::new();
+    let new_number = Person::new().phone;
+    let interaction = uuid::Uuid::new_v4().to_string();
+    s.record(&interaction, &format!("tel:{}", person.phone)).await;
+    let running = run_worker(&s);
+    let work = tempfile::tempdir().unwrap();
+    let (token, url) = (s.orchestrator.token(DPO).to_owned(), s.orchestrator.address.clone());
+    let run = |operation: &str, input: &str, out: &str, person: &str, extra: &[String]| {
+        let mut args: Vec<String> = [operation, "-i", input, "--as", person, "--token", &token, "--url", &url]
+            .iter()
+            .map(|a| (*a).to_owned())
+            .collect();
+        args.extend(["-o".to_owned(), work.path().join(out).display().to_string()]);
+        args.extend([
+            "--poll-ms".to_owned(),
+            "100".to_owned(),
+            "--timeout-seconds".to_owned(),
+            "60".to_owned(),
+        ]);
+        args.extend(extra.iter().cloned());
+        async move { gdpr(&args.iter().map(String::as_str).collect::<Vec<_>>()).await }
+    };
+    let subject = json!({ "phoneNumbers": [person.phone] }).to_string();
+    let bad = json!({ "phoneNumbers": [{ "from": person.phone, "to": "not a number" }] }).to_string();
+    let output = run(
+        "rectify",
+        &subject,
+        "bad",
+        "First DPO",
+        &["--replacement".to_owned(), bad],
+    )
+    .await;
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("/replacement/phoneNumbers/0/to") && !stderr.contains(&person.digits),
+        "{stderr}"
+    );
+
+    let replacement = json!({ "phoneNumbers": [{ "from": person.phone, "to": new_number }] }).to_string();
+    let output = run(
+        "rectify",
+        &subject,
+        "filed",
+        "First DPO",
+        &["--replacement".to_owned(), replacement],
+    )
+    .await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let filed = read_json(&work.path().join("filed/output.json"));
+    assert_eq!(filed["request"]["type"], "RECTIFY");
+    assert_eq!(filed["request"]["status"], "awaiting_confirmation", "{filed}");
+    let id = filed["request"]["id"].as_str().unwrap().to_owned();
+    let records = s.records(&format!("interactionId={interaction}")).await;
+    assert_eq!(
+        records[0]["customerHandle"],
+        format!("tel:{}", person.phone),
+        "nothing corrected yet"
+    );
+
+    let output = run("confirm", &id, "confirmed", REVIEWER, &[]).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let confirmed = read_json(&work.path().join("confirmed/output.json"));
+    assert_eq!(confirmed["request"]["status"], "completed", "{confirmed}");
+    let records = s.records(&format!("interactionId={interaction}")).await;
+    assert_eq!(records[0]["customerHandle"], new_number.as_str());
+    running.abort();
+    for folder in ["bad", "filed", "confirmed"] {
+        let log = std::fs::read_to_string(work.path().join(folder).join("execution.log")).unwrap();
+        assert!(
+            !log.contains(&person.digits) && !log.contains(&new_number[4..]),
+            "{log}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_gdpr_command_takes_the_genesys_scripts_spellings() {
     let s = stack().await;

@@ -7,7 +7,7 @@ use crate::{causes, checked_url, http_client, Cli, Operation};
 use base64::Engine as _;
 use contracts::gdpr::{
     AllowedAction, Bundle, FileRequest, FiledRequest, GdprRequest, LiftRestriction, Manifest, RecordVerification,
-    RequestStatus, RequestType, SubjectInput,
+    ReplacementInput, RequestStatus, RequestType, SubjectInput,
 };
 use contracts::{Client, ClientError};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -223,6 +223,7 @@ pub(crate) async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, Str
         Operation::Forgetme => RequestType::Forget,
         Operation::Undoforget => RequestType::UndoForget,
         Operation::Restrict => RequestType::Restrict,
+        Operation::Rectify => RequestType::Rectify,
         Operation::Confirm => return confirm(cli, &api, input, output, log).await,
         Operation::Verify => return verify(cli, &api, input, output, log).await,
         Operation::Lift => {
@@ -234,12 +235,15 @@ pub(crate) async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, Str
         }
     };
     let subject = read_subject(input)?;
-    let mut filing = FileRequest::new(
-        request_type,
-        subject,
-        cli.reference.clone().unwrap_or_else(|| "gdpr-cli".to_owned()),
-        cli.count,
-    );
+    let reference = cli.reference.clone().unwrap_or_else(|| "gdpr-cli".to_owned());
+    let mut filing = match (request_type, cli.replacement.as_deref()) {
+        (RequestType::Rectify, Some(replacement)) => {
+            FileRequest::rectify(subject, read_replacement(replacement)?, reference, cli.count)
+        }
+        (RequestType::Rectify, None) => return Err("rectify needs --replacement: what to correct".to_owned()),
+        (_, Some(_)) => return Err("--replacement is for rectify only".to_owned()),
+        (_, None) => FileRequest::new(request_type, subject, reference, cli.count),
+    };
     if let Some(language) = cli.language {
         filing = filing.in_language(language);
     }
@@ -266,7 +270,7 @@ pub(crate) async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, Str
     }
 
     let final_states: &[RequestStatus] = match operation {
-        Operation::Forgetme if !cli.count => &[
+        Operation::Forgetme | Operation::Rectify if !cli.count => &[
             RequestStatus::AwaitingConfirmation,
             RequestStatus::Completed,
             RequestStatus::Undone,
@@ -295,6 +299,11 @@ pub(crate) async fn run(cli: &Cli, log: &mut ExecutionLog) -> Result<String, Str
                 "not confirmed: nothing was erased (confirm with: gdpr confirm -i {id}, signed in as another person)"
             ));
         }
+    }
+    if matches!(operation, Operation::Rectify) && request.status == RequestStatus::AwaitingConfirmation {
+        log.line(&format!(
+            "counted; nothing corrected yet: another person confirms it (gdpr confirm -i {id}, signed in)"
+        ));
     }
     let mut bundle = None;
     if matches!(operation, Operation::Exportme) && !cli.count {
@@ -489,6 +498,25 @@ async fn wait_for(
         }
         tokio::time::sleep(Duration::from_millis(cli.poll_ms)).await;
     }
+}
+
+/// A RECTIFY's replacement: a JSON file or the same JSON inline. One that does not read is named
+/// by where it failed, never by what it held.
+pub(crate) fn read_replacement(input: &str) -> Result<ReplacementInput, String> {
+    let (text, what) = if input.trim_start().starts_with('{') {
+        (input.to_owned(), "--replacement")
+    } else {
+        let text = std::fs::read_to_string(input).map_err(|e| format!("cannot read {input}: {e}"))?;
+        (text, input)
+    };
+    serde_json::from_str::<ReplacementInput>(&text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => format!(
+            "{what} is not a replacement (phoneNumbers, emailAddresses: lists of {{from, to}}; customer: {{interactionIds, to}}; line {} column {})",
+            e.line(),
+            e.column()
+        ),
+        _ => format!("{what} is not valid JSON (line {} column {})", e.line(), e.column()),
+    })
 }
 
 /// The subject: a JSON file, the same JSON inline, or a comma-separated list of customer ids.

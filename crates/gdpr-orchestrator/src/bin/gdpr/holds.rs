@@ -26,6 +26,7 @@ pub(crate) async fn run(
         | Operation::Confirm
         | Operation::Restrict
         | Operation::Lift
+        | Operation::Rectify
         | Operation::Verify => Err("not an operation on legal holds".to_owned()),
     }
 }

@@ -19,6 +19,13 @@
 //! confirms it (four eyes, as a FORGET's confirmation).
 //! Times are RFC 3339. `-o OUTDIR` is optional for these (output.json and execution.log).
 //!
+//! Rectification (GDPR Art. 16): `gdpr rectify -i INPUT --replacement REPLACEMENT -o OUTDIR
+//! [--count]` files a RECTIFY of the subject (REPLACEMENT: a JSON file, or the same JSON inline:
+//! `phoneNumbers`/`emailAddresses` as `[{"from": …, "to": …}]`, each `from` one of the subject's,
+//! and/or `customer: {"interactionIds": […], "to": CUSTOMER_ID}`), waits for its count, and another
+//! person confirms it (`gdpr confirm -i <request id>`); then every system, Genesys Cloud and the
+//! communication-history-manager are corrected.
+//!
 //! A verified requester (issue #31): `gdpr verify -i REQUEST_ID -o OUTDIR --method METHOD
 //! --evidence REF` records how the requester's identity was verified (in_person_id_document,
 //! online_banking_login, qualified_electronic_signature, signed_letter, video_call; REF is the
@@ -70,13 +77,16 @@ enum Operation {
     Forgetme,
     /// Restore what a forgetme hid, within its grace window.
     Undoforget,
-    /// Confirm a forgetme or a lift another person filed (INPUT: its request id).
+    /// Confirm a forgetme, a rectify or a lift another person filed (INPUT: its request id).
     Confirm,
     /// Restrict the subject's data (GDPR Art. 18): hidden from every back-office use, erasing
     /// nothing, still exported, until lifted.
     Restrict,
     /// Ask to lift a restriction (INPUT: the RESTRICT's request id); another person confirms it.
     Lift,
+    /// Correct the subject's data (GDPR Art. 16) as --replacement says; another person confirms
+    /// it.
+    Rectify,
     /// Place a legal hold: what a forgetme or a retention would erase of the subject is kept.
     Hold,
     /// List the legal holds, newest first.
@@ -200,6 +210,10 @@ struct Cli {
     /// gdpr.answer_language when not given).
     #[arg(long, value_parser = language)]
     language: Option<contracts::gdpr::AnswerLanguage>,
+    /// rectify: what to correct, a JSON file or the same JSON inline (phoneNumbers,
+    /// emailAddresses: [{"from", "to"}]; customer: {"interactionIds", "to"}).
+    #[arg(long, value_name = "REPLACEMENT")]
+    replacement: Option<String>,
     /// hold: a customer id the hold names (repeatable).
     #[arg(long = "customer-id", value_name = "ID")]
     customer_ids: Vec<String>,
