@@ -97,6 +97,7 @@ async fn axe_finds_no_violation_on_any_page_empty_or_with_data() {
     check(&browser, &stack, "/gdpr/new", "gdpr-new", None).await;
     check(&browser, &stack, "/gdpr/legal-holds/new", "legal-hold-new", None).await;
     check(&browser, &stack, "/gdpr/retention", "retention", None).await;
+    check(&browser, &stack, "/gdpr/reports", "reports", None).await;
 
     // With data: a held customer, an unassigned record, a sweep, an export, a forget.
     let customer = stack.record_for_a_customer().await;
@@ -178,6 +179,7 @@ async fn axe_finds_no_violation_on_any_page_empty_or_with_data() {
     bob.close().await;
 
     check(&browser, &stack, "/gdpr", "gdpr-list", Some("gdpr-list")).await;
+    check(&browser, &stack, "/gdpr/reports", "reports", None).await;
     check(&browser, &stack, "/status", "status", None).await;
 
     // A page the console refuses (not found) and the signed-out page.

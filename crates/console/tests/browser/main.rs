@@ -7,6 +7,7 @@
 mod accessibility;
 mod harness;
 mod legal_holds;
+mod reports;
 mod restriction;
 mod retention;
 mod security;

@@ -106,8 +106,9 @@ pub(super) fn count_tables(
                 .iter()
                 .filter(|s| s.phase == phase && !which(s).is_empty())
                 .collect();
-            let categories: std::collections::BTreeSet<&String> =
-                of_phase.iter().flat_map(|s| which(s).keys()).collect();
+            let mut categories: Vec<&String> = of_phase.iter().flat_map(|s| which(s).keys()).collect();
+            categories.sort_by_key(|c| words::category_rank(c));
+            categories.dedup();
             CountTable {
                 caption: words::phase(phase).to_owned(),
                 categories: categories
@@ -167,11 +168,13 @@ fn elsewhere(step: &contracts::gdpr::GdprStep) -> String {
     .join("; ")
 }
 
-/// `{category} {n}, …`
+/// `{category in words} {n}, …`
 fn listed(counts: &std::collections::BTreeMap<String, u64>) -> String {
+    let mut counts: Vec<_> = counts.iter().collect();
+    counts.sort_by_key(|(category, _)| words::category_rank(category));
     counts
-        .iter()
-        .map(|(k, v)| format!("{k} {v}"))
+        .into_iter()
+        .map(|(k, v)| format!("{} {v}", words::category(k)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -447,6 +450,74 @@ mod tests {
             "Communications 3: Legal claims (Art. 17(3)(e)); People in Genesys Cloud 1: A competent authority's request"
         );
         assert_eq!(super::kept(&[]), "");
+    }
+
+    #[test]
+    fn counts_are_a_table_per_phase_of_systems_by_category_in_words() {
+        let step = |phase: &str, participant: &str, counts: &[(&str, u64)]| contracts::gdpr::GdprStep {
+            phase: phase.to_owned(),
+            participant: participant.to_owned(),
+            state: contracts::gdpr::StepState::Done,
+            attempts: 1,
+            counts: counts.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+            left_out: Default::default(),
+            detail: None,
+            results_urls: Vec::new(),
+            to_erase_elsewhere: Vec::new(),
+            to_restrict_elsewhere: Vec::new(),
+            retained: Vec::new(),
+            updated_at: domain::Timestamp::now(),
+        };
+        let steps = [
+            step(
+                "count",
+                "comm-history-writer",
+                &[("agentCommunications", 2), ("communications", 3)],
+            ),
+            step("count", "interaction-pairing", &[("pairings", 1)]),
+            step("count", "result-ingest", &[]),
+            step("export", "comm-history-writer", &[("communications", 3)]),
+        ];
+        let tables = super::count_tables(&steps, |s| &s.counts);
+        let shown: Vec<_> = tables
+            .iter()
+            .map(|t| {
+                let rows: Vec<_> = t
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.system.as_str(),
+                            r.cells.iter().map(|c| c.1.as_str()).collect::<Vec<_>>(),
+                        )
+                    })
+                    .collect();
+                let columns: Vec<_> = t.categories.iter().map(|c| c.1.as_str()).collect();
+                (t.caption.as_str(), columns, rows)
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    "Counted",
+                    vec![
+                        "Communications",
+                        "Pairings with customers",
+                        "Communications as the agent"
+                    ],
+                    vec![
+                        ("Communication history", vec!["3", "—", "2"]),
+                        ("Customer pairings", vec!["—", "1", "—"]),
+                    ]
+                ),
+                (
+                    "Exported",
+                    vec!["Communications"],
+                    vec![("Communication history", vec!["3"])]
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -133,12 +133,36 @@ pub(super) fn system(participant: &str) -> &str {
         "comm-history-writer" => "Communication history",
         "interaction-pairing" => "Customer pairings",
         "result-ingest" => "Contact-center results",
-        "genesys-gateway" => "Genesys Cloud",
+        "genesys-gateway" | "genesys-cloud" => "Genesys Cloud",
         other => other,
     }
 }
 
-/// A category of data: `agentCommunications` → `communications with the agent`.
+/// The categories in the order a table shows them: the customer's own data first, then what
+/// is about an agent, then the bookkeeping around it. Others follow, by name.
+const CATEGORY_ORDER: [&str; 10] = [
+    "communications",
+    "webhookResults",
+    "pairings",
+    "pendingAssignments",
+    "suggestions",
+    "genesysSubjects",
+    "agentCommunications",
+    "agentWebhookResults",
+    "communicationHistoryManagerDeliveries",
+    "genesysRequests",
+];
+
+/// Where `category` stands among the columns of a count table.
+pub(super) fn category_rank(category: &str) -> (usize, &str) {
+    let rank = CATEGORY_ORDER
+        .iter()
+        .position(|known| *known == category)
+        .unwrap_or(CATEGORY_ORDER.len());
+    (rank, category)
+}
+
+/// A category of data: `agentCommunications` → `Communications as the agent`.
 pub(super) fn category(category: &str) -> &str {
     match category {
         "communications" => "Communications",
@@ -193,6 +217,17 @@ pub(super) fn event(entry: &AuditEntry, count_only: bool) -> String {
         "lift_requested" => "Lift asked for".to_owned(),
         "requester_verified" => "Requester's identity recorded".to_owned(),
         "verification_refused" => "Requester's identity refused".to_owned(),
+        "completed" => "Answered".to_owned(),
+        "completed_with_retention" => "Answered, some data kept".to_owned(),
+        "expired" => "Expired unconfirmed".to_owned(),
+        "retention_ended" => "What was kept is erased now".to_owned(),
+        "hold_placed" => "Hold placed".to_owned(),
+        "hold_release_requested" => "Release asked for".to_owned(),
+        "hold_release_withdrawn" => "Ask to release withdrawn".to_owned(),
+        "hold_release_refused" => "Release refused".to_owned(),
+        "hold_withdraw_refused" => "Withdrawal refused".to_owned(),
+        "hold_released" => "Released".to_owned(),
+        "hold_particulars_erased" => "The hold's particulars erased".to_owned(),
         "status_changed" => match serde_json::from_value::<StatusChanged>(detail()) {
             Ok(change) => format!("Now: {}", status(change.to, count_only)),
             Err(_) => "Status changed".to_owned(),
@@ -206,7 +241,15 @@ pub(super) fn event(entry: &AuditEntry, count_only: bool) -> String {
             ),
             Err(_) => "A system's step".to_owned(),
         },
-        other => other.replace('_', " "),
+        // An event this console does not know yet: its name, readable.
+        other => {
+            let words = other.replace('_', " ");
+            let mut letters = words.chars();
+            letters
+                .next()
+                .map(|first| first.to_uppercase().chain(letters).collect())
+                .unwrap_or_default()
+        }
     }
 }
 
@@ -221,5 +264,49 @@ pub(super) fn due(request: &GdprRequest, time: &BankTime, now: Timestamp) -> Str
             time.at(request.due_at),
             crate::bank_time::due(now, request.due_at)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use contracts::gdpr::AuditEntry;
+
+    fn entry(event: &str, detail: serde_json::Value) -> AuditEntry {
+        AuditEntry {
+            id: uuid::Uuid::nil(),
+            request_id: uuid::Uuid::nil(),
+            at: domain::Timestamp::now(),
+            actor: "orchestrator".to_owned(),
+            actor_name: None,
+            caller: None,
+            event: event.to_owned(),
+            detail,
+        }
+    }
+
+    #[test]
+    fn an_audit_event_reads_as_a_sentence() {
+        let said = |event: &str, detail| super::event(&entry(event, detail), false);
+        assert_eq!(said("received", serde_json::json!({})), "Filed");
+        assert_eq!(
+            said(
+                "status_changed",
+                serde_json::json!({ "from": "forgetting", "to": "in_grace" })
+            ),
+            "Now: In the grace period"
+        );
+        assert_eq!(
+            said(
+                "step",
+                serde_json::json!({ "phase": "purge", "participant": "comm-history-writer", "state": "done" })
+            ),
+            "Communication history: Done (erased)"
+        );
+        // One the console does not know yet: its name, readable; a detail off its shape: the event.
+        assert_eq!(
+            said("answer_sent_by_post", serde_json::json!({})),
+            "Answer sent by post"
+        );
+        assert_eq!(said("status_changed", serde_json::json!({ "to": 7 })), "Status changed");
     }
 }
