@@ -128,6 +128,26 @@ async fn a_replaced_number_is_replaced_everywhere_after_a_count_and_a_second_per
     assert_eq!(corrected.len(), 2, "{at_manager:?}");
     assert!(corrected.iter().all(|r| r["supersedes"].is_string()), "{corrected:?}");
 
+    // Suggestions follow: a later call from the new number is suggested for the customer, whose
+    // paired record now carries it.
+    let later = uuid::Uuid::new_v4().to_string();
+    s.record(&later, &format!("tel:{new_number}")).await;
+    let response = s.writer.get("/communicationRecords/unassigned?limit=200", BOFE).await;
+    let page: Value = response.json().await.unwrap();
+    let item = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["interactionId"] == later.as_str())
+        .unwrap_or_else(|| panic!("{page}"));
+    let suggested: Vec<&Value> = item["suggestions"]["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["customerId"])
+        .collect();
+    assert_eq!(suggested, [&json!(person.customer_id)], "{item}");
+
     let id = request["id"].as_str().unwrap();
     let events: Vec<String> = s
         .audit(id)
@@ -292,6 +312,20 @@ async fn bad_replacements_are_refused_at_the_door_naming_the_field_and_nothing_i
     assert_eq!(problem_locations(&problem), ["/replacement"], "{problem}");
     let listed: Value = s.orchestrator.get("/gdpr/requests", DPO).await.json().await.unwrap();
     assert_eq!(listed["requests"], json!([]), "nothing was filed");
+
+    // One correction of a subject at a time: the same again is the open one, another is refused.
+    let first = json!({ "phoneNumbers": [{ "from": person.phone, "to": "+420602000111" }] });
+    let filed = file_rectify(&s, subject.clone(), first.clone(), "Alice").await;
+    assert_eq!(filed.status().as_u16(), 201);
+    let again: Value = file_rectify(&s, subject.clone(), first, "Alice")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["duplicate"], true, "{again}");
+    let other = json!({ "phoneNumbers": [{ "from": person.phone, "to": "+420602000222" }] });
+    let refused = assert_problem(file_rectify(&s, subject, other, "Alice").await, 409).await;
+    assert!(!refused.to_string().contains("602000222"), "{refused}");
 }
 
 /// Outside development a RECTIFY is filed by a person the identity provider signed in, and (the
