@@ -61,7 +61,10 @@ async fn a_dpo_reads_this_months_requests_in_charts_and_tables_that_match_the_or
     let other = stack.record_for_a_customer().await;
     file_request(&browser, &stack, "FORGET", &other, "Awaiting confirmation").await;
 
-    browser.open(&stack.console_url("/gdpr/reports"), &reports_page()).await;
+    // The navigation leads a DPO there.
+    browser
+        .click_on(Locator::Css("nav a[href='/gdpr/reports']"), &reports_page())
+        .await;
     let report: MonthlyReport = stack.gdpr_as("dana", "/gdpr/reports/monthly").await;
     let month = report.to.to_string();
     assert_eq!(browser.text_of(Locator::Id("time-zone")).await, report.time_zone);
