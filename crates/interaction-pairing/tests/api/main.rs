@@ -13,5 +13,6 @@ mod migrations;
 mod outbox;
 mod pairing;
 mod platform;
+mod rectification;
 mod restriction;
 mod retention;
