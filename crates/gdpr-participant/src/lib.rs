@@ -164,6 +164,18 @@ pub trait GdprStore: Send + Sync + 'static {
         reach: &Reach<'_>,
         rectification: &Rectification,
     ) -> QueryResult<CategoryCounts>;
+    /// Whether work that read rows `reach` finds before [`GdprStore::rectify`] corrected them may
+    /// still write their old values elsewhere (result-ingest: events in a worker's hands). While it
+    /// may, the rectify is answered `pending_external` and the orchestrator asks again later with
+    /// the same call, so that the participants after this one correct what that work writes.
+    fn rectifying_in_flight(
+        &self,
+        _connection: &mut AnyConnection,
+        _reach: &Reach<'_>,
+        _rectification: &Rectification,
+    ) -> QueryResult<bool> {
+        Ok(false)
+    }
     /// What `request_id` holds, per category.
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts>;
     /// The copies delivered outside ccbridge of the rows `request_id`'s purges erased, to erase
@@ -457,7 +469,14 @@ async fn act<S: GdprStore>(
                     let rectification = rectification.as_ref().ok_or_else(|| {
                         diesel::result::Error::QueryBuilderError("a rectify without its rectification".into())
                     })?;
-                    store.rectify(c, &reach, rectification).map(ParticipantReport::done)
+                    let mut report = ParticipantReport::done(store.rectify(c, &reach, rectification)?);
+                    if store.rectifying_in_flight(c, &reach, rectification)? {
+                        report.state = ParticipantState::PendingExternal;
+                        report.external_ref = Some(IN_FLIGHT_REF.to_owned());
+                        report.detail =
+                            Some("rows of the subject are being processed here; ask again later".to_owned());
+                    }
+                    Ok(report)
                 }
                 ParticipantAction::Purge => {
                     let retained = store.purge(c, &purge)?;

@@ -246,6 +246,12 @@ impl GdprStore for WebhookResults {
         self.rectify_results(c, reach, fix)
     }
 
+    /// A worker that claimed one of the corrected results before the rectify holds its old `ani`
+    /// and may still write it as a record: wait until its lease ends (it never writes after).
+    fn rectifying_in_flight(&self, c: &mut AnyConnection, reach: &Reach<'_>, fix: &Rectification) -> QueryResult<bool> {
+        rectify::in_flight(c, reach, fix)
+    }
+
     fn undo(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {
         Events::release(connection, request_id)?;
         diesel::delete(suppressions::table.filter(suppressions::request_id.eq(DbUuid(request_id))))

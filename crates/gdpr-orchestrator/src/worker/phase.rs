@@ -42,11 +42,16 @@ impl Worker {
             if step.state == StepState::Done {
                 continue;
             }
-            let answer = if step.state == StepState::PendingExternal {
+            if step.state == StepState::PendingExternal {
                 let poll_at = later(step.updated_at, self.orchestrator.settings.external_poll())?;
                 if poll_at > now {
                     return Ok(Some(Wait::Until(poll_at)));
                 }
+            }
+            // A rectify that waits is asked again with its call (it is idempotent, and the call
+            // carries its externalRef): the participant checks again what it waited for.
+            let polls_status = step.state == StepState::PendingExternal && phase != ParticipantAction::Rectify;
+            let answer = if polls_status {
                 let external_ref = step.external_ref.clone().ok_or_else(|| {
                     WorkError::Impossible("a step waits on external work it has no reference to".to_owned())
                 })?;

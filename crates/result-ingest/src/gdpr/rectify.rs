@@ -7,12 +7,33 @@
 //! customer: a customer correction changes nothing here (interaction-pairing's pairings decide).
 
 use super::{of_customer, WebhookResults, RESULTS};
+use crate::inbox::InboxStatus;
 use crate::schema::{inbox_events, suppressions};
 use contracts::participant::{CategoryCounts, Rectification};
 use diesel::prelude::*;
+use domain::Timestamp;
 use gdpr_participant::{counts, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
+
+/// Whether a worker holds (its lease running) one of the subject's results that carry a corrected
+/// value now: it read the result before the correction.
+pub(super) fn in_flight(
+    connection: &mut AnyConnection,
+    reach: &Reach<'_>,
+    rectification: &Rectification,
+) -> QueryResult<bool> {
+    use inbox_events::dsl;
+    let tos: Vec<&str> = rectification.handles().map(|r| r.to.as_str()).collect();
+    let leased: i64 = inbox_events::table
+        .filter(dsl::customer_handle_key.eq_any(&tos))
+        .filter(dsl::conversation_id.ne_all(reach.elsewhere()))
+        .filter(dsl::status.eq(InboxStatus::Pending.as_str()))
+        .filter(dsl::lease_until.gt(DbTimestamp::from(Timestamp::now())))
+        .count()
+        .get_result(connection)?;
+    Ok(leased > 0)
+}
 
 impl WebhookResults {
     pub(super) fn rectify_results(

@@ -1,0 +1,85 @@
+//! A rectification (GDPR Art. 16) here: a replaced number is written into the subject's webhook
+//! results (the `ani` a record is made from, and its search key); while a worker holds one of them
+//! (it read the old number), the rectify waits (`pending_external`), so that comm-history-writer's
+//! step, after this one, corrects the record that worker writes.
+
+use crate::helpers::{pipeline, ORCHESTRATOR};
+use domain::Timestamp;
+use serde_json::{json, Value};
+use service_kit::queue::Storage as _;
+use test_support::TestApp;
+use uuid::Uuid;
+
+const OLD: &str = "+420601555111";
+const NEW: &str = "+420602555222";
+
+async fn rectify(app: &TestApp, request: Uuid) -> Value {
+    let body = json!({
+        "subject": { "phoneNumbers": [OLD] },
+        "rectification": { "phoneNumbers": [{ "from": OLD, "to": NEW }] },
+    });
+    let path = format!("/internal/gdpr/requests/{request}/rectify");
+    let answer = app.post_signed(&path, ORCHESTRATOR, &body).await;
+    assert_eq!(answer.status().as_u16(), 200);
+    answer.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_rectify_waits_while_a_worker_holds_a_result_it_corrected_then_the_record_is_corrected_too() {
+    let p = pipeline().await;
+    let interaction = Uuid::new_v4().to_string();
+    let mut result = crate::helpers::example("support-result-voice-inbound.json");
+    result["conversationId"] = interaction.clone().into();
+    result["ani"] = format!("tel:{OLD}").into();
+    assert_eq!(p.deliver(&result).await.status().as_u16(), 202);
+    // A worker claims the result (it holds the old number) before the rectify.
+    let lease_until =
+        Timestamp::from_offset_date_time(Timestamp::now().as_offset_date_time() + time::Duration::seconds(60)).unwrap();
+    let claimed = p
+        .ingest
+        .pool()
+        .run(move |c| {
+            result_ingest::inbox::InboxQueue
+                .claim(
+                    c,
+                    service_kit::queue::Claim {
+                        now: Timestamp::now(),
+                        limit: 10,
+                        lease_until,
+                    },
+                )
+                .map_err(service_kit::database::DatabaseError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    let request = Uuid::now_v7();
+    let waiting = rectify(&p.ingest, request).await;
+    assert_eq!(waiting["state"], "pending_external", "{waiting}");
+    assert_eq!(waiting["counts"]["webhookResults"], 1, "{waiting}");
+
+    // The lease ends (the worker gave up): asked again, the rectify is done; the result, processed
+    // now, is written with the new number.
+    let released = p
+        .ingest
+        .pool()
+        .run(move |c| {
+            use diesel::prelude::*;
+            use result_ingest::schema::inbox_events::dsl;
+            diesel::update(dsl::inbox_events)
+                .set(dsl::lease_until.eq(None::<service_kit::database::sql_types::DbTimestamp>))
+                .execute(c)
+                .map_err(service_kit::database::DatabaseError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(released, 1);
+    let done = rectify(&p.ingest, request).await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["counts"]["webhookResults"], 1, "{done}");
+    p.drain(30).await;
+    let records = p.records_of_interaction(&interaction).await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["customerHandle"], NEW);
+}
