@@ -86,6 +86,7 @@ async fn form_page(
         )
     });
     let (method, evidence_reference) = sent.map_or_else(Default::default, |s| (s.method, s.evidence_reference));
+    let allowed = request.allows(AllowedAction::RecordVerification);
     let response = page(
         VerificationPage {
             csrf: person.csrf.clone(),
@@ -95,7 +96,7 @@ async fn form_page(
             kind: request.request_type.as_str(),
             reference: request.reference.unwrap_or_default(),
             recorded,
-            allowed: request.allows(AllowedAction::RecordVerification),
+            allowed,
             methods: VerificationMethod::ALL
                 .into_iter()
                 .map(|m| Method {
