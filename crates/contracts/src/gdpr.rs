@@ -724,6 +724,20 @@ pub struct Manifest {
     pub files: Vec<ManifestFile>,
     /// Where Genesys Cloud put its own export of the subject.
     pub genesys_cloud_results: Vec<String>,
+    /// The answer a person reads ([`Bundle::answer`]).
+    pub answer: ManifestAnswer,
+}
+
+/// The bundle's answer a person reads: where it goes in a bundle's files, its language, and its
+/// checksum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestAnswer {
+    /// `answer.<language>.html`.
+    pub path: String,
+    pub language: AnswerLanguage,
+    /// SHA-256 (hex) over the page's UTF-8 bytes.
+    pub sha256: String,
 }
 
 /// `GET /gdpr/requests/{id}/export`: the export bundle.
@@ -733,9 +747,29 @@ pub struct Bundle {
     /// participant → category → the subject's data (JSON arrays, as each participant holds it).
     #[schema(value_type = Object)]
     pub data: BTreeMap<String, BTreeMap<String, Vec<serde_json::Value>>>,
+    /// The answer the subject reads: one self-contained HTML page (no scripts, nothing loaded
+    /// from elsewhere) in the request's language — what ccbridge holds of them per category with
+    /// dates, what was left out and why, and where else copies went. It holds their data: it is
+    /// handed over only as the bundle is.
+    pub answer: String,
 }
 
 impl Bundle {
+    /// The answer's page, checked against the manifest's checksum (an error names the path,
+    /// never the content).
+    pub fn verified_answer(&self) -> Result<&str, String> {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(self.answer.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        if hex != self.manifest.answer.sha256 {
+            return Err(format!(
+                "{}: checksum does not match the manifest",
+                self.manifest.answer.path
+            ));
+        }
+        Ok(&self.answer)
+    }
+
     /// Each file the manifest lists, with the exact bytes its checksum covers (the JSON array at
     /// `data.<participant>.<category>`, pretty-printed), each checked against the manifest: a
     /// file missing from the data or whose bytes do not match is an error naming the
@@ -821,6 +855,11 @@ mod tests {
         }
     }
 
+    fn hex_of(bytes: &[u8]) -> String {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     #[test]
     fn a_bundle_answers_each_file_checked_against_its_manifest() {
         use sha2::Digest as _;
@@ -847,9 +886,21 @@ mod tests {
                     sha256,
                 }],
                 genesys_cloud_results: Vec::new(),
+                answer: ManifestAnswer {
+                    path: "answer.en.html".to_owned(),
+                    language: AnswerLanguage::En,
+                    sha256: hex_of(b"<p>answer</p>"),
+                },
             },
             data: [("p".to_owned(), [("c".to_owned(), items)].into())].into(),
+            answer: "<p>answer</p>".to_owned(),
         };
+        assert_eq!(bundle.verified_answer().unwrap(), "<p>answer</p>");
+        bundle.answer.push(' ');
+        assert_eq!(
+            bundle.verified_answer().unwrap_err(),
+            "answer.en.html: checksum does not match the manifest"
+        );
         let files = bundle.verified_files().unwrap();
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].1, bytes);

@@ -1,7 +1,10 @@
 //! An export's data: sealed at rest with AES-256-GCM (`gdpr.bundle_key`), bound to its request
 //! and participant, and assembled into the bundle a DPO downloads: a manifest with each file's
-//! count and SHA-256, and the data. A file that should be there and is not, or whose seal does not
-//! open, is an error: a bundle is never silently incomplete.
+//! count and SHA-256, the data, and the answer the subject reads ([`answer`]). A file that should
+//! be there and is not, or whose seal does not open, is an error: a bundle is never silently
+//! incomplete.
+
+pub mod answer;
 
 use crate::settings::GENESYS_CLOUD;
 use crate::store::{Request, Step};
@@ -37,6 +40,8 @@ pub enum BundleError {
     Missing { participant: String, what: String },
     #[error("the export data of {0} is not the JSON it was")]
     Corrupt(String),
+    #[error(transparent)]
+    Answer(#[from] answer::AnswerError),
 }
 
 impl BundleKey {
@@ -93,10 +98,17 @@ impl BundleKey {
     }
 }
 
-use contracts::gdpr::{Bundle, Manifest, ManifestFile};
+use contracts::gdpr::{Bundle, Manifest, ManifestAnswer, ManifestFile};
 
-/// The bundle of a completed EXPORT from its export steps.
-pub fn assemble(request: &Request, steps: &[Step], key: &BundleKey, now: Timestamp) -> Result<Bundle, BundleError> {
+/// The bundle of a completed EXPORT from its export steps, with the answer its subject reads
+/// written as `context` says.
+pub fn assemble(
+    request: &Request,
+    steps: &[Step],
+    key: &BundleKey,
+    context: &answer::Context<'_>,
+    now: Timestamp,
+) -> Result<Bundle, BundleError> {
     let mut files = Vec::new();
     let mut data: BTreeMap<String, BTreeMap<String, Vec<Value>>> = BTreeMap::new();
     let mut genesys_cloud_results = Vec::new();
@@ -142,6 +154,7 @@ pub fn assemble(request: &Request, steps: &[Step], key: &BundleKey, now: Timesta
                 .insert(category, items);
         }
     }
+    let page = answer::render(request, steps, &data, context, now)?;
     Ok(Bundle {
         manifest: Manifest {
             request_id: request.id,
@@ -152,8 +165,14 @@ pub fn assemble(request: &Request, steps: &[Step], key: &BundleKey, now: Timesta
             format: "Each file is the JSON array at data.<participant>.<category>, pretty-printed; sha256 is over those bytes.".to_owned(),
             files,
             genesys_cloud_results,
+            answer: ManifestAnswer {
+                path: format!("answer.{}.html", context.language.as_str()),
+                language: context.language,
+                sha256: hex::encode(Sha256::digest(page.as_bytes())),
+            },
         },
         data,
+        answer: page,
     })
 }
 

@@ -3,9 +3,10 @@
 
 use super::common::{actor, load, load_whole, parse_id, refused, viewer};
 use crate::audit;
-use crate::bundle;
+use crate::bundle::{self, answer};
 use crate::lifecycle::{self, Refusal};
 use crate::scopes::Dpo;
+use crate::store::{self, Request};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
@@ -13,6 +14,7 @@ use contracts::gdpr::{AuditTrail, Bundle};
 use domain::Timestamp;
 use serde_json::json;
 use service_kit::auth::{require, Caller};
+use service_kit::database::AnyConnection;
 use service_kit::database::{write_transaction, DbPool};
 use service_kit::problem::ApiError;
 use service_kit::problem::ProblemResponse as _;
@@ -24,7 +26,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 }
 
 /// `GET /gdpr/requests/{id}/export`: the bundle of a completed EXPORT: a manifest with counts and
-/// SHA-256 checksums of each file, and the subject's data per participant and category. Every
+/// SHA-256 checksums of each file, the subject's data per participant and category, and the
+/// answer they read (one self-contained HTML page in the request's language). Every
 /// download is audited under the person who took it. While `gdpr.requester_verification` is
 /// `required`, only once the requester's verification is recorded.
 #[utoipa::path(
@@ -47,7 +50,13 @@ pub(crate) async fn export(
     let id = parse_id(&path)?;
     let caller = caller.into_inner();
     let now = Timestamp::now();
-    let whole = pool.run(move |c| load_whole(c, id)).await?;
+    let (whole, kept) = pool
+        .run(move |c| {
+            let whole = load_whole(c, id)?;
+            let kept = kept_of_subject(c, &whole.request)?;
+            Ok::<_, ApiError>((whole, kept))
+        })
+        .await?;
     let (request, steps) = (whole.request, whole.steps);
     let gate = viewer(&caller, &orchestrator).gate(whole.verification.is_some());
     // The rule `download` is offered by.
@@ -60,7 +69,13 @@ pub(crate) async fn export(
         }
         Err(refusal) => return Err(refused(refusal)),
     }
-    let bundle = bundle::assemble(&request, &steps, &orchestrator.keys.bundle, now)
+    let context = answer::Context {
+        // Filed before languages were recorded: the configured one.
+        language: request.language.unwrap_or(orchestrator.settings.answer_language),
+        zone: orchestrator.settings.time_zone.zone(),
+        kept,
+    };
+    let bundle = bundle::assemble(&request, &steps, &orchestrator.keys.bundle, &context, now)
         .map_err(|e| ApiError::Unexpected(e.into()))?;
     let files = bundle.manifest.files.len();
     pool.run(move |c| {
@@ -79,6 +94,38 @@ pub(crate) async fn export(
     })
     .await?;
     Ok(HttpResponse::Ok().json(bundle))
+}
+
+/// What an erasure of the export's subject kept (a legal hold, a statutory rule), for the answer
+/// they read: the purge steps of their latest FORGET (as filed with the same identifiers) that
+/// kept something.
+fn kept_of_subject(c: &mut AnyConnection, export: &Request) -> Result<Vec<answer::Kept>, ApiError> {
+    let Some(fingerprint) = export.subject_fingerprint.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let Some(forget) = store::find_latest_forget(c, fingerprint)? else {
+        return Ok(Vec::new());
+    };
+    let Some(forget) = store::find_request(c, forget)? else {
+        return Ok(Vec::new());
+    };
+    let mut steps = store::keeping_purge_steps(c, &[forget.id])?;
+    Ok(steps
+        .remove(&forget.id)
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|step| {
+            let (participant, until) = (step.participant, step.retained_until);
+            step.retained.into_iter().map(move |retained| answer::Kept {
+                participant: participant.clone(),
+                category: retained.category,
+                basis: retained.basis,
+                count: retained.count,
+                since: forget.received_at,
+                until,
+            })
+        })
+        .collect())
 }
 
 /// `GET /gdpr/requests/{id}/audit`: every action, oldest first, with its chain verified.

@@ -122,3 +122,181 @@ async fn a_count_only_export_counts_and_changes_nothing() {
     test_support::assert_problem(response, 409).await;
     assert_not_logged(&[&person.digits]);
 }
+
+/// What the subject's answer is read as: markup that parses to its end (every element closed),
+/// and in it no script, nothing loaded from elsewhere (no `src`, no link out of the page, no
+/// `url(` or `@import` in its style) and no handler; answers its text, unescaped.
+fn self_contained_text(page: &str) -> String {
+    use quick_xml::events::Event;
+    const LOADING: [&str; 9] = [
+        "script", "iframe", "object", "embed", "img", "link", "base", "form", "frame",
+    ];
+    let mut reader = quick_xml::Reader::from_str(page);
+    let mut text = String::new();
+    let mut in_style = false;
+    loop {
+        match reader
+            .read_event()
+            .unwrap_or_else(|e| panic!("the answer does not parse: {e}"))
+        {
+            Event::Start(element) | Event::Empty(element) => {
+                let name = String::from_utf8(element.name().as_ref().to_vec()).unwrap();
+                assert!(!LOADING.contains(&name.as_str()), "<{name}> in the answer");
+                in_style = name == "style";
+                for attribute in element.attributes() {
+                    let attribute = attribute.unwrap();
+                    let key = String::from_utf8(attribute.key.as_ref().to_vec()).unwrap();
+                    let value = String::from_utf8(attribute.value.to_vec()).unwrap();
+                    assert!(
+                        !matches!(
+                            key.as_str(),
+                            "src" | "srcset" | "action" | "formaction" | "poster" | "style"
+                        ) && !key.starts_with("on"),
+                        "<{name} {key}> in the answer"
+                    );
+                    if key == "href" {
+                        assert!(value.starts_with('#'), "a link out of the answer: {value}");
+                    }
+                }
+            }
+            Event::End(_) => {
+                in_style = false;
+                text.push(' ');
+            }
+            Event::Text(content) => {
+                let content = content.decode().unwrap();
+                if in_style {
+                    assert!(!content.contains("url(") && !content.contains("@import"), "{content}");
+                } else {
+                    text.push_str(&content);
+                }
+            }
+            // `&#39;` and the like, as the template escapes the subject's own text.
+            Event::GeneralRef(reference) => match reference.resolve_char_ref().unwrap() {
+                Some(character) => text.push(character),
+                None => {
+                    let name = reference.decode().unwrap();
+                    let character = match name.as_ref() {
+                        "amp" => '&',
+                        "lt" => '<',
+                        "gt" => '>',
+                        "quot" => '"',
+                        "apos" => '\'',
+                        other => panic!("&{other}; is no XML entity: the answer would not parse as written"),
+                    };
+                    text.push(character);
+                }
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    text
+}
+
+/// Files an EXPORT of `subject` whose answer is in `language` (none: the orchestrator's
+/// default), runs it and answers its bundle.
+async fn export_in(s: &crate::helpers::Stack, subject: &Value, language: Option<&str>) -> Value {
+    let mut body = json!({ "type": "EXPORT", "subject": subject, "reference": "CASE-4712" });
+    if let Some(language) = language {
+        body["language"] = json!(language);
+    }
+    let response = s
+        .orchestrator
+        .client
+        .post(s.orchestrator.url("/gdpr/requests"))
+        .bearer_auth(s.orchestrator.token(DPO))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let filed: Value = response.json().await.unwrap();
+    let id = filed["id"].as_str().unwrap().to_owned();
+    assert_eq!(filed["language"], language.unwrap_or("cs"), "{filed}");
+    let (request, _) = s.run_while(&id, "exporting", Timestamp::now(), 20).await;
+    assert_eq!(request["status"], "completed", "{request}");
+    s.bundle(&id).await
+}
+
+/// Beside the machine-readable files, every bundle holds the answer its subject reads: one page
+/// that loads nothing and runs nothing, in the request's language (Czech by default), saying
+/// what ccbridge holds per category with dates, what was left out and why (another customer's;
+/// kept under a statutory rule despite an erasure, with its basis), and where else copies went.
+#[tokio::test]
+async fn every_export_holds_an_answer_its_subject_can_read_in_their_language() {
+    let rule =
+        json!([{ "name": "mifid2-voice", "channels": ["VOICE"], "keep_days": 36500, "basis": "legal_obligation" }]);
+    let s = crate::helpers::stack_with(crate::helpers::StackOptions {
+        orchestrator: vec![("gdpr.statutory_retention".to_owned(), rule.to_string())],
+        ..Default::default()
+    })
+    .await;
+    let person = Person::new();
+    let other_customer = uuid::Uuid::new_v4().to_string();
+    let (mine, theirs) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+    s.record(&mine, &format!("tel:{}", person.phone)).await;
+    // Called from the subject's number, but the back office says it was another customer's.
+    s.pair(&other_customer, &theirs).await;
+    s.record(&theirs, &format!("tel:{}", person.phone)).await;
+    let subject = json!({ "customerIds": [person.customer_id], "phoneNumbers": [person.phone] });
+
+    let bundle = export_in(&s, &subject, None).await;
+    let page = bundle["answer"].as_str().unwrap();
+    let manifest = &bundle["manifest"]["answer"];
+    assert_eq!(
+        (&manifest["path"], &manifest["language"]),
+        (&json!("answer.cs.html"), &json!("cs"))
+    );
+    assert_eq!(manifest["sha256"], hex::encode(Sha256::digest(page.as_bytes())));
+    assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"cs\">"), "{page}");
+    let text = self_contained_text(page);
+    println!(
+        "the Czech answer, as read: {}",
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    for expected in [
+        "Vaše osobní údaje v kontaktním centru banky",
+        "Záznamy vaší komunikace s bankou",
+        "20. listopadu 2026",
+        "hovor",
+        // Found by the number, but another customer's: left out, said so.
+        "patří jinému klientovi banky",
+        "Genesys Cloud",
+        "Systém historie komunikace banky",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in the answer: {text}");
+    }
+    assert!(!page.contains(&theirs) && !page.contains(&other_customer));
+
+    // The subject asks for erasure; the law keeps their calls (the statutory rule). Their next
+    // export, in English, says what is kept, on which basis, since when.
+    let forget = s.forget_in_grace(subject.clone(), Timestamp::now()).await;
+    let (forgotten, _) = s
+        .run_while(
+            &forget,
+            "purging",
+            crate::helpers::after(Timestamp::now(), 25 * 3600),
+            20,
+        )
+        .await;
+    assert_eq!(forgotten["status"], "completed_with_retention", "{forgotten}");
+    let bundle = export_in(&s, &subject, Some("en")).await;
+    let page = bundle["answer"].as_str().unwrap();
+    assert_eq!(bundle["manifest"]["answer"]["path"], "answer.en.html");
+    assert!(page.contains("<html lang=\"en\">"));
+    let text = self_contained_text(page);
+    println!(
+        "the English answer after the erasure, as read: {}",
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    for expected in [
+        "Your personal data in the bank's contact center",
+        "What is not in this answer, and why",
+        "because the law requires the bank to keep them (GDPR Art. 17(3)(b))",
+        "you asked for erasure on",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in the answer: {text}");
+    }
+    assert_not_logged(&[&person.digits, &person.customer_id, "Záznamy vaší komunikace"]);
+}

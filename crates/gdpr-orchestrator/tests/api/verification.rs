@@ -313,6 +313,9 @@ async fn the_gdpr_command_records_the_verification_and_then_writes_the_bundle() 
     assert_eq!(output["request"]["requesterVerification"]["method"], "video_call");
     assert_eq!(output["request"]["requesterVerification"]["verifiedBy"], "dana");
     assert!(work.path().join("verified/manifest.json").exists());
+    // The subject's answer beside the files, in the filing's language (the default, Czech).
+    let answer = std::fs::read_to_string(work.path().join("verified/answer.cs.html")).unwrap();
+    assert!(answer.contains("<html lang=\"cs\">"));
 
     let at_once = [
         "--method",
@@ -327,6 +330,6 @@ async fn the_gdpr_command_records_the_verification_and_then_writes_the_bundle() 
     let output = read_json(&work.path().join("at-once/output.json"));
     assert_eq!(output["request"]["language"], "en");
     assert_eq!(output["request"]["requesterVerification"]["method"], "signed_letter");
-    assert!(work.path().join("at-once/manifest.json").exists());
+    assert!(work.path().join("at-once/answer.en.html").exists());
     running.abort();
 }

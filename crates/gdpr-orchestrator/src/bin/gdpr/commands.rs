@@ -560,10 +560,14 @@ pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> Result<(), Stri
     std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// `manifest.json` and one file per participant and category, each checked against the manifest
-/// (`Bundle::verified_files`).
+/// `manifest.json`, one file per participant and category, each checked against the manifest
+/// (`Bundle::verified_files`), and the answer the subject reads (`answer.<language>.html`,
+/// checked too).
 fn write_bundle(directory: &Path, bundle: &Bundle) -> Result<(), String> {
     write_json(&directory.join("manifest.json"), &bundle.manifest)?;
+    let answer = &bundle.manifest.answer.path;
+    std::fs::write(directory.join(answer), bundle.verified_answer()?)
+        .map_err(|e| format!("cannot write {answer}: {e}"))?;
     for (file, bytes) in bundle.verified_files()? {
         let (participant, category) = (&file.participant, &file.category);
         let folder = directory.join(participant);
