@@ -3,6 +3,7 @@
 //! the person who filed it, with the orchestrator's reason), and the export as one zip. Every
 //! call goes to gdpr-orchestrator in the name of the signed-in person.
 
+mod answer;
 mod filing;
 mod legal_holds;
 mod reports;
@@ -24,6 +25,7 @@ use serde::Deserialize;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/gdpr", web::get().to(list));
+    answer::config(cfg);
     filing::config(cfg);
     legal_holds::config(cfg);
     reports::config(cfg);

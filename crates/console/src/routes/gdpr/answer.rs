@@ -1,0 +1,74 @@
+//! The answer a data subject reads, as their export's bundle holds it: shown to the DPO exactly
+//! as the subject will read it. It is fetched with the bundle (the same scope, the same
+//! requester-verification gate; the orchestrator audits each download), so, as the bundle, only
+//! through the request page's form (a POST with the session's form token: a link from elsewhere
+//! fetches nothing), and served as the page it is, under a policy of its own that loads nothing
+//! and runs nothing: only its own style.
+
+use super::{call_failed, not_found, sent_for, FormToken};
+use crate::services::Services;
+use crate::session::Refusal;
+use actix_session::Session;
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use base64::Engine as _;
+use contracts::gdpr::Bundle;
+use sha2::Digest as _;
+
+pub(super) fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/gdpr/requests/{id}/answer", web::post().to(answer));
+}
+
+/// The page's own policy: no scripts, nothing loaded, no forms, not framed; its one `<style>`
+/// allowed by its hash.
+fn policy(page: &str) -> String {
+    let style = page
+        .split_once("<style>")
+        .and_then(|(_, rest)| rest.split_once("</style>"))
+        .map(|(style, _)| style);
+    let style_src = style.map_or_else(
+        || "'none'".to_owned(),
+        |style| {
+            let digest = sha2::Sha256::digest(style.as_bytes());
+            format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest))
+        },
+    );
+    format!("default-src 'none'; style-src {style_src}; frame-ancestors 'none'; form-action 'none'; base-uri 'none'")
+}
+
+async fn answer(
+    services: web::Data<Services>,
+    session: Session,
+    path: web::Path<String>,
+    form: web::Form<FormToken>,
+) -> Result<HttpResponse, Refusal> {
+    let (id, person) = sent_for(&session, "/gdpr/requests", &path, form.csrf.as_deref())?;
+    let bundle: Bundle = match services.gdpr.get(&format!("/gdpr/requests/{id}/export")).send().await {
+        Ok(bundle) => bundle,
+        Err(error) if not_found(&error) => return Err(Refusal::NotFound),
+        Err(error) => return Ok(call_failed(&error, person)),
+    };
+    let page = match bundle.verified_answer() {
+        Ok(page) => page.to_owned(),
+        Err(reason) => {
+            tracing::error!(reason = %reason, "a subject's answer does not match its manifest");
+            return Ok(HttpResponse::InternalServerError().finish());
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", policy(&page)))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(page))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_policy_allows_the_page_s_own_style_and_nothing_else() {
+        let policy = super::policy("<html><head><style>p { color: red; }</style></head></html>");
+        assert!(policy.starts_with("default-src 'none'; style-src 'sha256-"), "{policy}");
+        assert!(!policy.contains("unsafe") && !policy.contains("script"), "{policy}");
+        assert!(super::policy("<p>no style</p>").contains("style-src 'none'"));
+    }
+}
