@@ -7,11 +7,11 @@
 mod accessibility;
 mod harness;
 mod legal_holds;
+mod rectification;
 mod reports;
 mod restriction;
 mod retention;
 mod security;
-mod verification;
 
 use fantoccini::Locator;
 use harness::{Browser, Page, CLIENT_ID};

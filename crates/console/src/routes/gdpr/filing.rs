@@ -3,6 +3,7 @@
 //! (always a new request, never the count).
 
 use super::super::{page, Notice};
+use super::legal_holds::items as list;
 use super::request::{count_tables, CountTable};
 use super::{call_failed, words};
 use crate::services::Services;
@@ -11,7 +12,10 @@ use actix_session::Session;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use contracts::gdpr::{FileRequest, FiledRequest, GdprRequest, RequestStatus, RequestType, SubjectInput};
+use contracts::gdpr::{
+    CustomerCorrectionInput, FileRequest, FiledRequest, GdprRequest, HandleReplacementInput, ReplacementInput,
+    RequestStatus, RequestType, SubjectInput,
+};
 use domain::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +56,30 @@ struct Counted {
     customer_ids: String,
     phone_numbers: String,
     email_addresses: String,
+    /// A RECTIFY's correction, as the form named it (sessions from before it: none).
+    #[serde(default)]
+    correction: Correction,
+}
+
+impl Counted {
+    /// The filing form's hidden fields: the subject and the correction as the count named them.
+    fn fields(&self) -> [(&'static str, &str); 11] {
+        let c = &self.correction;
+        [
+            ("kind", &self.kind),
+            ("reference", &self.reference),
+            ("customer_ids", &self.customer_ids),
+            ("phone_numbers", &self.phone_numbers),
+            ("email_addresses", &self.email_addresses),
+            ("phone_from", &c.phone_from),
+            ("phone_to", &c.phone_to),
+            ("email_from", &c.email_from),
+            ("email_to", &c.email_to),
+            ("interactions", &c.interactions),
+            ("interactions_to", &c.interactions_to),
+        ]
+        .map(|(name, value)| (name, value.as_str()))
+    }
 }
 
 /// The orchestrator answered another request than the one asked for (a count for a filing, or
@@ -107,9 +135,57 @@ struct RequestForm {
     phone_numbers: String,
     #[serde(default)]
     email_addresses: String,
+    #[serde(flatten)]
+    correction: Correction,
     /// The count filed (the count page's filing form): its subject leaves the session.
     #[serde(default)]
     count: String,
+}
+
+/// A RECTIFY's correction as the form takes it: one phone number and one e-mail address replaced,
+/// interactions moved to another customer (the `gdpr` command takes more at once). No `Debug`:
+/// personal data.
+#[derive(Clone, Default, Serialize, Deserialize)]
+struct Correction {
+    #[serde(default)]
+    phone_from: String,
+    #[serde(default)]
+    phone_to: String,
+    #[serde(default)]
+    email_from: String,
+    #[serde(default)]
+    email_to: String,
+    /// Interaction ids, comma-separated.
+    #[serde(default)]
+    interactions: String,
+    #[serde(default)]
+    interactions_to: String,
+}
+
+impl Correction {
+    /// The contract's replacement; `None` when the form names none. Whatever is given is sent
+    /// (the orchestrator judges it, naming the field: a replacement on another type than
+    /// RECTIFY is refused there, never dropped here).
+    fn replacement(&self) -> Option<ReplacementInput> {
+        let pair = |from: &str, to: &str| {
+            (!from.trim().is_empty() || !to.trim().is_empty()).then(|| HandleReplacementInput {
+                from: from.trim().to_owned(),
+                to: to.trim().to_owned(),
+            })
+        };
+        let interaction_ids = list(&self.interactions);
+        let customer =
+            (!interaction_ids.is_empty() || !self.interactions_to.trim().is_empty()).then(|| CustomerCorrectionInput {
+                interaction_ids,
+                to: self.interactions_to.trim().to_owned(),
+            });
+        let replacement = ReplacementInput {
+            phone_numbers: pair(&self.phone_from, &self.phone_to).into_iter().collect(),
+            email_addresses: pair(&self.email_from, &self.email_to).into_iter().collect(),
+            customer,
+        };
+        (replacement != ReplacementInput::default()).then_some(replacement)
+    }
 }
 
 /// The counted subjects the session keeps, those older than [`COUNTED_KEPT_MINUTES`] left out.
@@ -133,27 +209,26 @@ fn keep_counted(session: &Session, counted: Vec<Counted>) -> Result<(), Refusal>
 impl RequestForm {
     /// The request to file, of `kind` (see [`RequestForm::kind`]).
     fn body(&self, kind: RequestType, count_only: bool) -> FileRequest {
-        let list = |text: &str| -> Vec<String> {
-            text.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        };
         let subject = SubjectInput {
             customer_ids: list(&self.customer_ids),
             phone_numbers: list(&self.phone_numbers),
             email_addresses: list(&self.email_addresses),
             ..SubjectInput::default()
         };
-        FileRequest::new(kind, subject, self.reference.clone(), count_only)
+        FileRequest {
+            replacement: self.correction.replacement(),
+            ..FileRequest::new(kind, subject, self.reference.clone(), count_only)
+        }
     }
 
-    /// The form's type: EXPORT, FORGET or RESTRICT are counted first (`filing` false); filed,
+    /// The form's type: EXPORT, FORGET, RESTRICT or RECTIFY are counted first (`filing` false); filed,
     /// UNDO_FORGET too (it has no count). Which a form offers is the form's, not a state rule.
     fn kind(&self, filing: bool) -> Result<RequestType, Refusal> {
         match (RequestType::parse(&self.kind), filing) {
-            (Some(kind @ (RequestType::Export | RequestType::Forget | RequestType::Restrict)), _) => Ok(kind),
+            (
+                Some(kind @ (RequestType::Export | RequestType::Forget | RequestType::Restrict | RequestType::Rectify)),
+                _,
+            ) => Ok(kind),
             (Some(RequestType::UndoForget), true) => Ok(RequestType::UndoForget),
             _ => Err(Refusal::BadForm),
         }
@@ -218,6 +293,7 @@ async fn count(
         customer_ids: form.customer_ids,
         phone_numbers: form.phone_numbers,
         email_addresses: form.email_addresses,
+        correction: form.correction,
     });
     let excess = counted.len().saturating_sub(COUNTS_KEPT);
     counted.drain(..excess);
@@ -342,6 +418,30 @@ mod tests {
     use super::refreshes;
     use domain::Timestamp;
     use time::macros::datetime;
+
+    #[test]
+    fn a_correction_is_sent_as_the_form_names_it_and_none_when_it_names_nothing() {
+        assert!(super::Correction::default().replacement().is_none());
+        let correction = super::Correction {
+            phone_from: " +420601555111 ".to_owned(),
+            phone_to: "+420601555222".to_owned(),
+            interactions: "a, b,".to_owned(),
+            ..super::Correction::default()
+        };
+        let replacement = correction.replacement().unwrap();
+        let phone = &replacement.phone_numbers[0];
+        assert_eq!(
+            (phone.from.as_str(), phone.to.as_str()),
+            ("+420601555111", "+420601555222")
+        );
+        assert!(replacement.email_addresses.is_empty());
+        // Half a correction is sent too: the orchestrator names what is missing.
+        let customer = replacement.customer.unwrap();
+        assert_eq!(
+            (customer.interaction_ids, customer.to),
+            (vec!["a".to_owned(), "b".to_owned()], String::new())
+        );
+    }
 
     #[test]
     fn a_counts_page_refreshes_itself_for_ten_minutes_after_the_count_was_received() {

@@ -224,7 +224,7 @@ struct HoldForm {
 }
 
 /// A comma-separated field's items.
-fn items(text: &str) -> Vec<String> {
+pub(super) fn items(text: &str) -> Vec<String> {
     text.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())

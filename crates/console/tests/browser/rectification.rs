@@ -1,0 +1,93 @@
+//! A RECTIFY (Art. 16) from the console: counted first, filed, confirmed by a second DPO, and the
+//! record carries the new number; a replacement that is no phone number is refused at the door
+//! with the orchestrator's words naming the field, never the value.
+
+use crate::harness::{self, Browser, Page};
+use crate::{choose, confirmed_by_another, console_page, reload_until_status, request_page, type_into};
+use fantoccini::Locator;
+
+const OLD: &str = "+420601555111";
+const NEW: &str = "+420601555222";
+
+/// Fills the new-request form for a RECTIFY of `customer` replacing [`OLD`] with `to`, and
+/// sends it to be counted.
+async fn count_a_rectify(browser: &Browser, stack: &harness::Stack, customer: &str, to: &str, page: &Page) {
+    browser
+        .open(&stack.console_url("/gdpr/new"), &console_page("/gdpr/new", "gdpr-new"))
+        .await;
+    choose(browser, "kind", "RECTIFY").await;
+    type_into(browser, "reference", "CASE-16").await;
+    type_into(browser, "customer_ids", customer).await;
+    type_into(browser, "phone_numbers", OLD).await;
+    type_into(browser, "phone_from", OLD).await;
+    type_into(browser, "phone_to", to).await;
+    browser.click_on(Locator::Id("count"), page).await;
+}
+
+#[tokio::test]
+async fn a_rectify_is_counted_filed_confirmed_by_another_and_the_record_has_the_new_number() {
+    // Genesys Cloud's GDPR_UPDATE is asked for its status every second, not every minute.
+    let poll = (
+        "gdpr-orchestrator",
+        "gdpr.external_poll_seconds".to_owned(),
+        "1".to_owned(),
+    );
+    let (stack, browser) = crate::signed_in_on(vec![poll], "dana").await;
+    let customer = uuid::Uuid::new_v4().to_string();
+    let interaction = uuid::Uuid::new_v4().to_string();
+    stack
+        .write_record(Some(&customer), &format!("tel:{OLD}"), &interaction)
+        .await;
+
+    // Not a phone number: refused at the door, naming the field, not the value.
+    count_a_rectify(
+        &browser,
+        &stack,
+        &customer,
+        "call me",
+        &Page::console_under("/gdpr/count", "[role=alert]"),
+    )
+    .await;
+    let refusal = browser.text_of(Locator::Css("[role=alert]")).await;
+    println!("refused: {refusal}");
+    assert!(refusal.contains("/replacement/phoneNumbers/0/to"), "{refusal}");
+    assert!(!refusal.contains("call me"), "{refusal}");
+
+    count_a_rectify(
+        &browser,
+        &stack,
+        &customer,
+        NEW,
+        &Page::console_under("/gdpr/counts/", "#file"),
+    )
+    .await;
+    assert_eq!(
+        browser.text_of(Locator::Css("h1")).await,
+        "Count: what a Rectification (Art. 16) would reach"
+    );
+    let counts = crate::count_cells(&browser).await;
+    println!("counted: {counts:?}");
+    assert!(
+        counts.contains(&("comm-history-writer.communications".to_owned(), "1".to_owned())),
+        "{counts:?}"
+    );
+    browser.click_on(Locator::Id("file"), &request_page()).await;
+    assert_eq!(browser.text_of(Locator::Css("h1")).await, "Rectification (Art. 16)");
+    let url = browser.client.current_url().await.unwrap().to_string();
+    reload_until_status(&browser, &url, "Awaiting confirmation").await;
+    crate::accessibility::assert_accessible(&browser, "a RECTIFY awaiting confirmation").await;
+
+    let bob = confirmed_by_another(&stack, &url, "bob").await;
+    reload_until_status(&bob, &url, "Done").await;
+    println!("done: {}", bob.text_of(Locator::Id("next")).await);
+    let records = stack.records_of(&interaction).await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["customerHandle"], NEW);
+    let page = bob.client.source().await.unwrap();
+    assert!(
+        !page.contains(OLD) && !page.contains(NEW),
+        "the request's page names no identifier"
+    );
+    bob.close().await;
+    browser.close().await;
+}
