@@ -12,6 +12,7 @@ mod reports;
 mod restriction;
 mod retention;
 mod security;
+mod verification;
 
 use fantoccini::Locator;
 use harness::{Browser, Page, CLIENT_ID};
