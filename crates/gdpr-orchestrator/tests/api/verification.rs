@@ -333,3 +333,47 @@ async fn the_gdpr_command_records_the_verification_and_then_writes_the_bundle() 
     assert!(work.path().join("at-once/answer.en.html").exists());
     running.abort();
 }
+
+/// The evidence reference points to the subject's records: erased with the request's identifiers
+/// once `gdpr.identifier_retention_days` have passed; how, by whom and when stay.
+#[tokio::test]
+async fn the_evidence_reference_is_erased_with_the_requests_identifiers() {
+    let provider = Provider::spawn(ProviderOptions::default()).await;
+    let s = production(&provider, "required").await;
+    let (_, subject) = recorded_subject(&s).await;
+    let dana = provider.access_token("dana").await;
+    let filed: Value = s
+        .file_signed_in("EXPORT", subject, false, &dana)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = filed["id"].as_str().unwrap().to_owned();
+    let (request, now) = s.run_while(&id, "exporting", Timestamp::now(), 20).await;
+    assert_eq!(request["status"], "completed", "{request}");
+    assert_eq!(
+        record(&s, &id, &dana, "signed_letter", EVIDENCE)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+
+    s.worker.drain(crate::helpers::after(now, 31 * 86_400)).await.unwrap();
+    let erased = s.request(&id).await;
+    assert!(erased["identifiersErasedAt"].is_string(), "{erased}");
+    let verification = &erased["requesterVerification"];
+    assert!(
+        verification.get("evidenceReference").is_none() || verification["evidenceReference"].is_null(),
+        "{erased}"
+    );
+    assert_eq!(
+        (&verification["method"], &verification["verifiedBy"]),
+        (&json!("signed_letter"), &json!("dana"))
+    );
+    let tables = test_support::dump_tables(s.orchestrator.pool()).await;
+    assert!(
+        !tables.iter().any(|line| line.contains(EVIDENCE)),
+        "the evidence reference is erased"
+    );
+}
