@@ -93,7 +93,7 @@ async fn form_page(
             person: Some(person),
             refusal: refusal.clone(),
             id: id.to_string(),
-            kind: request.request_type.as_str(),
+            kind: super::words::kind(request.request_type),
             reference: request.reference.unwrap_or_default(),
             recorded,
             allowed,
