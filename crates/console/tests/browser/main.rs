@@ -421,7 +421,18 @@ async fn a_dpo_counts_then_files_an_export_and_downloads_its_zip_with_checksums(
     let sums = String::from_utf8(files["SHA256SUMS"].clone()).unwrap();
     let manifest: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
     let listed = manifest["files"].as_array().unwrap();
-    assert_eq!(sums.lines().count(), listed.len());
+    // Every file the manifest lists, and the answer the subject reads.
+    assert_eq!(sums.lines().count(), listed.len() + 1);
+    let answer = manifest["answer"]["path"].as_str().unwrap();
+    let page = String::from_utf8(files[answer].clone()).unwrap();
+    assert!(
+        page.starts_with("<!doctype html>") || page.starts_with("<!DOCTYPE html>"),
+        "{answer}"
+    );
+    assert_eq!(
+        harness::sha256_hex(&files[answer]),
+        manifest["answer"]["sha256"].as_str().unwrap()
+    );
     for line in sums.lines() {
         let (sum, name) = line.split_once("  ").unwrap();
         assert_eq!(harness::sha256_hex(&files[name]), sum, "{name}");
