@@ -55,6 +55,7 @@ async fn a_dpo_records_how_the_requester_was_verified_and_then_reads_the_subject
         .unwrap();
     type_into(&browser, "evidence_reference", EVIDENCE).await;
     browser.screenshot("gdpr-verification").await;
+    crate::accessibility::assert_accessible(&browser, "the verification form").await;
     browser.click_on(Locator::Id("record"), &request_page()).await;
 
     let after = stack.gdpr_request_as("dana", &id).await;
@@ -112,5 +113,6 @@ async fn a_dpo_records_how_the_requester_was_verified_and_then_reads_the_subject
     // Its own style applies: the console's policy for the page allows exactly it (by its hash).
     assert_eq!(seen["styled"], "768px", "{seen}");
     browser.screenshot("gdpr-subject-answer").await;
+    crate::accessibility::assert_accessible(&browser, "the subject's answer").await;
     browser.close().await;
 }
