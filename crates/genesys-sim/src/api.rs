@@ -351,8 +351,9 @@ async fn create_gdpr_request(
         return error(StatusCode::BAD_REQUEST, "bad.request", "Invalid data");
     }
     let replacement_terms = body.get("replacementTerms").cloned().unwrap_or(Value::Null);
-    // Genesys staff: replacementTerms are only valid on GDPR_UPDATE, which replaces nothing
-    // without them.
+    // Genesys staff: replacementTerms are only valid on GDPR_UPDATE (else 400 "Invalid data").
+    // A GDPR_UPDATE without them is refused alike here: the simulator's assumption (Genesys'
+    // answer to it is undocumented), so a caller that forgets its terms finds out in tests.
     let terms_are_valid = match request_type.as_str() {
         "GDPR_UPDATE" => replacement_terms_are_valid(&replacement_terms),
         _ => replacement_terms.is_null(),

@@ -352,10 +352,14 @@ async fn get_json(client: &reqwest::Client, bearer: &str, url: &str) -> Value {
     response.json().await.unwrap()
 }
 
-/// The statuses a GDPR request shows, each once, polled until it is COMPLETED.
+/// The statuses a GDPR request shows, each once, polled until it is COMPLETED (at most 500
+/// polls, ten seconds: a simulator that never completes fails the test instead of hanging it).
 async fn statuses_until_completed(client: &reqwest::Client, bearer: &str, request_url: &str) -> Vec<String> {
     let mut seen: Vec<String> = Vec::new();
-    while seen.last().map(String::as_str) != Some("COMPLETED") {
+    for _ in 0..500 {
+        if seen.last().map(String::as_str) == Some("COMPLETED") {
+            return seen;
+        }
         let now = get_json(client, bearer, request_url).await;
         let status = now["status"].as_str().unwrap().to_owned();
         if seen.last() != Some(&status) {
@@ -363,7 +367,7 @@ async fn statuses_until_completed(client: &reqwest::Client, bearer: &str, reques
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    seen
+    panic!("the GDPR request never completed: {seen:?}");
 }
 
 /// Each of `seen` is on `path`, never behind the one before.
