@@ -37,13 +37,12 @@ async fn status(services: web::Data<Services>, session: Session) -> Result<HttpR
             services: readiness,
             pending_events: shown(figures.pending_events),
             dead_events: shown(figures.dead_events),
-            oldest_pending: figures
-                .oldest_pending_seconds
+            oldest_pending: match (figures.pending_events, figures.oldest_pending_seconds) {
+                (Some(waiting), _) if waiting <= 0.0 => "nothing is waiting".to_owned(),
                 // The gauge counts whole seconds; a negative one is no wait.
-                .map_or_else(
-                    || "unknown".to_owned(),
-                    |s| crate::bank_time::duration(s.max(0.0) as u64),
-                ),
+                (_, Some(seconds)) => crate::bank_time::duration(seconds.max(0.0) as u64),
+                (_, None) => "unknown".to_owned(),
+            },
             unassigned: shown(figures.unassigned_records),
             pending_deliveries: shown(figures.pending_deliveries),
             overdue: shown(figures.overdue_requests),
