@@ -126,6 +126,11 @@ pub(crate) async fn file_request(
 /// offered "confirm" (exactly the buttons the orchestrator allows them) and confirms it; answers
 /// their browser, at the request's page.
 pub(crate) async fn confirmed_by_another(stack: &harness::Stack, url: &str, login: &str) -> Browser {
+    confirmed_by_another_reading(stack, url, login).await.0
+}
+
+/// As [`confirmed_by_another`], answering also the words of the button they clicked.
+pub(crate) async fn confirmed_by_another_reading(stack: &harness::Stack, url: &str, login: &str) -> (Browser, String) {
     let browser = Browser::start().await;
     browser.client.goto(url).await.unwrap();
     sign_in_at_provider(&browser, stack, login).await;
@@ -133,8 +138,9 @@ pub(crate) async fn confirmed_by_another(stack: &harness::Stack, url: &str, logi
     let answer = stack.gdpr_request_as(login, &request_id(url)).await;
     assert!(answer.allows(contracts::gdpr::AllowedAction::Confirm), "{answer:?}");
     assert_buttons_follow(&browser, &answer).await;
+    let label = browser.text_of(Locator::Id("confirm")).await;
     browser.click_on(Locator::Id("confirm"), &request_page()).await;
-    browser
+    (browser, label)
 }
 
 /// Types `text` into the field `id` of the page shown.

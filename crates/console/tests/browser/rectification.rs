@@ -3,7 +3,7 @@
 //! with the orchestrator's words naming the field, never the value.
 
 use crate::harness::{self, Browser, Page};
-use crate::{choose, confirmed_by_another, console_page, reload_until_status, request_page, type_into};
+use crate::{choose, console_page, reload_until_status, request_page, type_into};
 use fantoccini::Locator;
 
 const OLD: &str = "+420601555111";
@@ -77,9 +77,29 @@ async fn a_rectify_is_counted_filed_confirmed_by_another_and_the_record_has_the_
     reload_until_status(&browser, &url, "Awaiting confirmation").await;
     crate::accessibility::assert_accessible(&browser, "a RECTIFY awaiting confirmation").await;
 
-    let bob = confirmed_by_another(&stack, &url, "bob").await;
+    // Dana filed it: not hers to confirm, and the requester's verification comes first.
+    let next = browser.text_of(Locator::Id("next")).await;
+    println!("awaiting confirmation: {next}");
+    assert_eq!(
+        next,
+        "Record how the requester was verified first; then another data protection officer can confirm it. \
+         Another data protection officer must confirm it; until then nothing is corrected."
+    );
+
+    let (bob, confirm) = crate::confirmed_by_another_reading(&stack, &url, "bob").await;
+    assert_eq!(confirm, "Confirm the correction");
     reload_until_status(&bob, &url, "Done").await;
     println!("done: {}", bob.text_of(Locator::Id("next")).await);
+    // The history says the confirmation came without the requester's identity recorded.
+    let mut events = Vec::new();
+    for event in bob.client.find_all(Locator::Css("li.audit .event")).await.unwrap() {
+        events.push(event.text().await.unwrap());
+    }
+    println!("history: {events:?}");
+    assert!(
+        events.contains(&"Confirmed (requester's identity not recorded)".to_owned()),
+        "{events:?}"
+    );
     let records = stack.records_of(&interaction).await;
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0]["customerHandle"], NEW);

@@ -60,6 +60,8 @@ struct RequestPage {
     refusal: Option<String>,
     id: String,
     kind: &'static str,
+    /// The confirm button's words: what the second person confirms.
+    confirm_label: &'static str,
     status: &'static str,
     /// What happens next, in a sentence.
     next: String,
@@ -231,6 +233,7 @@ async fn request_page(
             refusal: refusal.clone(),
             id: id.to_string(),
             kind: words::kind(request.request_type),
+            confirm_label: words::confirm_label(request.request_type),
             status: words::status(request.status, request.count_only),
             next: words::next(&request, time),
             status_reason: request.status_reason.clone(),

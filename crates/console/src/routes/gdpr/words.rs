@@ -4,7 +4,7 @@
 //! answer (`allowedActions`), never decided here.
 
 use crate::bank_time::BankTime;
-use contracts::gdpr::{AuditEntry, GdprRequest, RequestStatus, RequestType, StepState};
+use contracts::gdpr::{AllowedAction, AuditEntry, GdprRequest, RequestStatus, RequestType, StepState};
 use domain::Timestamp;
 use serde::Deserialize;
 
@@ -18,6 +18,28 @@ pub(super) const fn kind(kind: RequestType) -> &'static str {
         RequestType::LiftRestriction => "Lift of a restriction",
         RequestType::Rectify => "Rectification (Art. 16)",
     }
+}
+
+/// The confirm button of a request of type `kind`: what the second person confirms.
+pub(super) const fn confirm_label(kind: RequestType) -> &'static str {
+    match kind {
+        RequestType::Rectify => "Confirm the correction",
+        RequestType::LiftRestriction => "Confirm the lift",
+        RequestType::Forget => "Confirm the erasure",
+        // Never offered a confirmation (the orchestrator's rules): plain words all the same.
+        RequestType::Export | RequestType::UndoForget | RequestType::Restrict => "Confirm",
+    }
+}
+
+/// Whether the requester's verification is what stands before the next step for the person
+/// asking: not recorded, theirs to record, and neither confirm nor download offered (the
+/// orchestrator's `allowedActions`; with `gdpr.requester_verification = "required"` nothing is
+/// confirmed or downloaded before it).
+fn verification_first(request: &GdprRequest) -> bool {
+    request.requester_verification.is_none()
+        && request.allows(AllowedAction::RecordVerification)
+        && !request.allows(AllowedAction::Confirm)
+        && !request.allows(AllowedAction::Download)
 }
 
 /// A request's state in a few words (`In the grace period`), as lists and headings show it.
@@ -47,8 +69,27 @@ pub(super) const fn status(status: RequestStatus, count_only: bool) -> &'static 
 }
 
 /// What happens next to `request`, or what its state means, in a sentence; times in the bank's
-/// zone.
+/// zone. When the requester's verification stands before the next step, it is said first.
 pub(super) fn next(request: &GdprRequest, time: &BankTime) -> String {
+    let state = state_next(request, time);
+    let first = match (request.status, request.request_type) {
+        _ if !verification_first(request) => None,
+        (RequestStatus::AwaitingConfirmation, RequestType::Forget | RequestType::Rectify) => {
+            Some("Record how the requester was verified first; then another data protection officer can confirm it.")
+        }
+        (RequestStatus::Completed, RequestType::Export) if !request.count_only => {
+            Some("Record how the requester was verified first; then the export can be downloaded.")
+        }
+        _ => None,
+    };
+    match first {
+        Some(first) => format!("{first} {state}"),
+        None => state,
+    }
+}
+
+/// What `request`'s state means, and what follows it.
+fn state_next(request: &GdprRequest, time: &BankTime) -> String {
     let kind = request.request_type;
     match request.status {
         RequestStatus::Received => "Received: the orchestrator starts on it within moments.".to_owned(),
@@ -60,6 +101,9 @@ pub(super) fn next(request: &GdprRequest, time: &BankTime) -> String {
             RequestType::LiftRestriction => {
                 "Another data protection officer must confirm the lift; until then the data stays hidden.".to_owned()
             }
+            RequestType::Rectify => {
+                "Another data protection officer must confirm it; until then nothing is corrected.".to_owned()
+            }
             _ => "Another data protection officer must confirm it; until then nothing is hidden or erased.".to_owned(),
         },
         RequestStatus::Exporting => "Each system is collecting the subject's data for the export.".to_owned(),
@@ -68,7 +112,11 @@ pub(super) fn next(request: &GdprRequest, time: &BankTime) -> String {
         }
         RequestStatus::InGrace => match request.purge_after {
             Some(at) => format!("Erased on {}; can be undone until then.", time.at(at)),
-            None => "The orchestrator's answer gives no time for the erasure.".to_owned(),
+            None => {
+                // Off the contract (a confirmed FORGET always has one): said, and reported.
+                tracing::error!(gdpr_request_id = %request.id, "a request in its grace period has no purge time");
+                "In the grace period, but the orchestrator's answer gives no time for the erasure: report this.".to_owned()
+            }
         },
         RequestStatus::Purging => "Each system is erasing the subject's data.".to_owned(),
         RequestStatus::Undoing => "Each system is showing again what the forget hid.".to_owned(),
@@ -85,7 +133,7 @@ pub(super) fn next(request: &GdprRequest, time: &BankTime) -> String {
             RequestType::Restrict => "Restricted: hidden everywhere, nothing erased.".to_owned(),
             RequestType::LiftRestriction => "The restriction is lifted: everything it hid shows again.".to_owned(),
             RequestType::Rectify => {
-                "Corrected in every system of ccbridge, in Genesys Cloud and at the communication-history-manager."
+                "Corrected in every system of ccbridge and in Genesys Cloud; the records the communication-history-manager holds are sent to it again, corrected (see Deliveries)."
                     .to_owned()
             }
         },
@@ -98,6 +146,9 @@ pub(super) fn next(request: &GdprRequest, time: &BankTime) -> String {
         RequestStatus::Expired => match kind {
             RequestType::LiftRestriction => {
                 "Nobody confirmed the lift in time: the restriction stays.".to_owned()
+            }
+            RequestType::Rectify => {
+                "Nobody confirmed it in time: nothing was corrected. File it again if it still stands.".to_owned()
             }
             _ => "Nobody confirmed it in time: nothing was hidden or erased. File it again if it still stands.".to_owned(),
         },
@@ -204,15 +255,51 @@ struct StepChanged {
     state: StepState,
 }
 
+/// What an entry that records the requester gate (`confirmed`, `bundle_downloaded`,
+/// `answer_viewed`) says of it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Gate {
+    requester_verified: Option<bool>,
+}
+
+/// ` (requester's identity not recorded)` when the entry says it was not; entries from before the
+/// gate say nothing of it.
+fn gate(detail: serde_json::Value) -> &'static str {
+    match serde_json::from_value::<Gate>(detail).map(|g| g.requester_verified) {
+        Ok(Some(false)) => " (requester's identity not recorded)",
+        Ok(Some(true)) => " (requester's identity recorded)",
+        Ok(None) | Err(_) => "",
+    }
+}
+
+/// An entry whose detail is off the shape its event has: its event's name, flagged, and logged
+/// (the name and the entry's id only).
+fn off_contract(entry: &AuditEntry) -> String {
+    tracing::warn!(audit_entry = %entry.id, event = %entry.event, "an audit entry's detail is off its event's shape");
+    format!("{} (its detail could not be read)", readable(&entry.event))
+}
+
+/// `answer_sent_by_post` → `Answer sent by post`.
+fn readable(event: &str) -> String {
+    let words = event.replace('_', " ");
+    let mut letters = words.chars();
+    letters
+        .next()
+        .map(|first| first.to_uppercase().chain(letters).collect())
+        .unwrap_or_default()
+}
+
 /// An audit entry's event in a sentence: `Status: In the grace period`.
 pub(super) fn event(entry: &AuditEntry, count_only: bool) -> String {
     let detail = || entry.detail.clone();
     match entry.event.as_str() {
         "received" => "Filed".to_owned(),
-        "confirmed" => "Confirmed".to_owned(),
+        "confirmed" => format!("Confirmed{}", gate(detail())),
         "confirmation_refused" => "Confirmation refused".to_owned(),
         "deadline_extended" => "Deadline extended".to_owned(),
-        "bundle_downloaded" => "Export downloaded".to_owned(),
+        "bundle_downloaded" => format!("Export downloaded{}", gate(detail())),
+        "answer_viewed" => format!("The subject's answer read{}", gate(detail())),
         "identifiers_erased" => "The request's own identifiers erased".to_owned(),
         "lift_requested" => "Lift asked for".to_owned(),
         "requester_verified" => "Requester's identity recorded".to_owned(),
@@ -230,7 +317,7 @@ pub(super) fn event(entry: &AuditEntry, count_only: bool) -> String {
         "hold_particulars_erased" => "The hold's particulars erased".to_owned(),
         "status_changed" => match serde_json::from_value::<StatusChanged>(detail()) {
             Ok(change) => format!("Now: {}", status(change.to, count_only)),
-            Err(_) => "Status changed".to_owned(),
+            Err(_) => off_contract(entry),
         },
         "step" => match serde_json::from_value::<StepChanged>(detail()) {
             Ok(step) => format!(
@@ -239,17 +326,10 @@ pub(super) fn event(entry: &AuditEntry, count_only: bool) -> String {
                 step_state(step.state),
                 phase(&step.phase).to_lowercase()
             ),
-            Err(_) => "A system's step".to_owned(),
+            Err(_) => off_contract(entry),
         },
         // An event this console does not know yet: its name, readable.
-        other => {
-            let words = other.replace('_', " ");
-            let mut letters = words.chars();
-            letters
-                .next()
-                .map(|first| first.to_uppercase().chain(letters).collect())
-                .unwrap_or_default()
-        }
+        other => readable(other),
     }
 }
 
@@ -307,6 +387,22 @@ mod tests {
             said("answer_sent_by_post", serde_json::json!({})),
             "Answer sent by post"
         );
-        assert_eq!(said("status_changed", serde_json::json!({ "to": 7 })), "Status changed");
+        assert_eq!(
+            said("status_changed", serde_json::json!({ "to": 7 })),
+            "Status changed (its detail could not be read)"
+        );
+        // What the requester gate said at the confirmation, when it said it.
+        assert_eq!(
+            said("confirmed", serde_json::json!({ "requesterVerified": false })),
+            "Confirmed (requester's identity not recorded)"
+        );
+        assert_eq!(
+            said("bundle_downloaded", serde_json::json!({ "requesterVerified": true })),
+            "Export downloaded (requester's identity recorded)"
+        );
+        assert_eq!(
+            said("confirmed", serde_json::json!({ "from": "awaiting_confirmation" })),
+            "Confirmed"
+        );
     }
 }
