@@ -340,8 +340,8 @@ pub fn may_download(request: &Request, gate: RequesterGate) -> Result<(), Refusa
     gate.check(request.id, "handing the bundle over")
 }
 
-/// Whether `by` may record how `request`'s requester was verified: an EXPORT, FORGET or RESTRICT
-/// (not a count) whose identifiers are kept, not undone, cancelled, expired or lifted, with none
+/// Whether `by` may record how `request`'s requester was verified: an EXPORT, FORGET, RESTRICT or
+/// RECTIFY (not a count) whose identifiers are kept, not undone, cancelled, expired or lifted, with none
 /// recorded yet (`recorded`), by a person the identity provider signed in (in every environment:
 /// a name a header gave vouches for nobody's identity).
 pub fn may_record_verification(request: &Request, by: Confirmer<'_>, recorded: bool) -> Result<(), Refusal> {

@@ -1,6 +1,10 @@
 //! A RECTIFY's `replacement` (GDPR Art. 16), read at the door: every problem at once, each naming
 //! its field (`/replacement/phoneNumbers/0/to`), never its value. What passes is the participants'
-//! [`Rectification`]: normalised search keys, each `from` one of the subject's own.
+//! [`Rectification`]: normalised search keys, each `from` one of the subject's own. What stands in
+//! its way in the store (a FORGET, a RESTRICT, a legal hold) is [`in_the_way`].
+
+mod standing;
+pub use standing::in_the_way;
 
 use contracts::gdpr::{HandleReplacementInput, ReplacementInput};
 use contracts::participant::{CustomerCorrection, HandleReplacement, Rectification};
@@ -148,10 +152,21 @@ fn replacements(
             _ => {}
         }
         if let (Some(from), Some(to)) = (from, to) {
-            parsed.push(HandleReplacement { from, to });
+            parsed.push((i, HandleReplacement { from, to }));
         }
     }
-    parsed
+    // A `to` that is also a `from` (a swap, a chain): the participants replace one value after
+    // the other, so both would end on one value and nothing could tell the rows apart again.
+    let froms: BTreeSet<&str> = parsed.iter().map(|(_, r)| r.from.as_str()).collect();
+    for (i, replacement) in &parsed {
+        if replacement.to != replacement.from && froms.contains(replacement.to.as_str()) {
+            problems.push(FieldProblem::new(
+                format!("/replacement/{field}/{i}/to"),
+                "also replaced in this request (a swap or a chain): file one correction, then the other",
+            ));
+        }
+    }
+    parsed.into_iter().map(|(_, r)| r).collect()
 }
 
 #[cfg(test)]
@@ -231,5 +246,59 @@ mod tests {
             )),
             ["/replacement"]
         );
+    }
+
+    #[test]
+    fn a_swap_or_a_chain_is_refused_naming_the_to_that_is_also_a_from() {
+        let subject: DataSubject = serde_json::from_value(serde_json::json!({
+            "phoneNumbers": ["+420601123456", "+420602000111"],
+            "emailAddresses": ["a@example.com", "b@example.com"],
+        }))
+        .unwrap();
+        let handles = HandleNormaliser::default();
+        let swap = ReplacementInput {
+            phone_numbers: vec![
+                replace("+420601123456", "+420602000111"),
+                replace("+420602000111", "+420601123456"),
+            ],
+            email_addresses: vec![
+                replace("a@example.com", "b@example.com"),
+                replace("b@example.com", "a@example.com"),
+            ],
+            customer: None,
+        };
+        assert_eq!(
+            pointers(parse(&swap, &subject, &handles)),
+            [
+                "/replacement/phoneNumbers/0/to",
+                "/replacement/phoneNumbers/1/to",
+                "/replacement/emailAddresses/0/to",
+                "/replacement/emailAddresses/1/to",
+            ]
+        );
+        let chain = ReplacementInput {
+            phone_numbers: vec![
+                replace("+420601123456", "+420602000111"),
+                replace("+420602000111", "+420603000222"),
+            ],
+            email_addresses: vec![
+                replace("b@example.com", "c@example.com"),
+                replace("a@example.com", "b@example.com"),
+            ],
+            customer: None,
+        };
+        assert_eq!(
+            pointers(parse(&chain, &subject, &handles)),
+            ["/replacement/phoneNumbers/0/to", "/replacement/emailAddresses/1/to"]
+        );
+        // Two values corrected to one new value is no chain: it merges them, as the filer asked.
+        let merge = ReplacementInput {
+            phone_numbers: vec![
+                replace("+420601123456", "+420603000222"),
+                replace("+420602000111", "+420603000222"),
+            ],
+            ..ReplacementInput::default()
+        };
+        assert!(parse(&merge, &subject, &handles).is_ok());
     }
 }

@@ -245,8 +245,8 @@ pub struct GdprSettings {
     pub four_eyes: bool,
     /// A FORGET not confirmed within this many days expires, and its subject is erased.
     pub confirmation_timeout_days: NonZeroU64,
-    /// Whether a FORGET's confirmation and an export's download wait for the requester's
-    /// verified identity to be recorded.
+    /// Whether the confirmation of a FORGET or a RECTIFY and an export's download wait for the
+    /// requester's verified identity to be recorded.
     pub requester_verification: RequesterVerificationRule,
     /// The language of a subject's answer when the filing names none.
     pub answer_language: contracts::gdpr::AnswerLanguage,
@@ -274,7 +274,8 @@ pub struct GdprSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RequesterVerificationRule {
-    /// A FORGET is not confirmed and an export bundle not downloaded until it is recorded.
+    /// A FORGET or a RECTIFY is not confirmed and an export bundle not downloaded until it is
+    /// recorded.
     Required,
     /// It may be recorded, and the audit log says whether it was, but nothing waits for it.
     Advisory,

@@ -32,7 +32,7 @@ impl SuppressionKey {
         self.0.hash(kind, value)
     }
 
-    /// What a handle's search key is suppressed under (a rectification re-keys it).
+    /// What a handle's search key is suppressed under.
     pub fn handle_hash(&self, handle_key: &str) -> String {
         self.hash("handle", handle_key)
     }

@@ -23,11 +23,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/gdpr/requests/{id}/extend").route(web::post().to(extend).wrap(dpo())));
 }
 
-/// `POST /gdpr/requests/{id}/confirm`: a FORGET awaiting confirmation is carried out; its purge
-/// is due once the grace window has passed. With `gdpr.four_eyes`, the person who filed it may
-/// not confirm it, nor a client acting as itself; outside development both are persons the
-/// identity provider signed in (403, audited as refused). While `gdpr.requester_verification` is
-/// `required`, a FORGET is confirmed only once its requester's verification is recorded (409).
+/// `POST /gdpr/requests/{id}/confirm`: a FORGET, RECTIFY or LIFT_RESTRICTION awaiting
+/// confirmation is carried out (a FORGET's purge is due once the grace window has passed). With
+/// `gdpr.four_eyes`, the person who filed it may not confirm it, nor a client acting as itself;
+/// outside development both are persons the identity provider signed in (403, audited as
+/// refused). While `gdpr.requester_verification` is `required`, a FORGET or a RECTIFY is
+/// confirmed only once its requester's verification is recorded (409). A RECTIFY is checked
+/// again against what stands in its way (a FORGET, a RESTRICT, a legal hold: 409): things
+/// change between its filing and its confirmation.
 #[utoipa::path(
     post,
     path = "/gdpr/requests/{id}/confirm",
@@ -38,10 +41,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         ("X-Acting-User" = Option<String>, Header, description = "Development only: the person a delegating client acts for, by name (refused outside development)")
     ),
     responses(
-        (status = 200, description = "Confirmed: carried out now, purged after the grace window", body = GdprRequest),
+        (status = 200, description = "Confirmed: carried out now (a FORGET purged after the grace window)", body = GdprRequest),
         (status = 401, description = "No valid credentials (Bearer token, or Basic with the caller's name); or the person's token (X-Person-Token) is not valid (signature, issuer, audience, expiry); or X-Acting-User outside development", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Four eyes: the person who filed it may not confirm it, nor a client acting as itself; outside development the filer and the confirmer are each a person the identity provider signed in", body = service_kit::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not a FORGET awaiting confirmation; or a FORGET whose requester's verification is not recorded while gdpr.requester_verification is required", body = service_kit::problem::Problem, content_type = "application/problem+json")
+        (status = 409, description = "Not a FORGET, RECTIFY or LIFT_RESTRICTION awaiting confirmation; or a FORGET or a RECTIFY whose requester's verification is not recorded while gdpr.requester_verification is required; or a RECTIFY that a FORGET under way or kept, a RESTRICT or a legal hold in force now stands in the way of (the detail says which), or whose customer to move to was erased", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
 pub(crate) async fn confirm(
@@ -75,6 +78,14 @@ pub(crate) async fn confirm(
                     Ok(detail) => detail,
                     Err(refusal) => return Ok(Err(refusal)),
                 };
+                if let Some(rectification) = &request.rectification {
+                    let subject = request.subject.as_ref().ok_or_else(|| {
+                        ApiError::Unexpected(anyhow::anyhow!("a RECTIFY awaiting confirmation without its subject"))
+                    })?;
+                    if let Some(why) = crate::rectification::in_the_way(c, subject, rectification, now)? {
+                        return Err(ApiError::Conflict(why.to_owned()));
+                    }
+                }
                 store::save_request(c, &mut request).map_err(store_error)?;
                 audit::audit(c, &context.keys.audit, id, actor(&by), "confirmed", &detail, now)?;
                 Ok::<_, ApiError>(Ok(Whole::of(c, request)?))
@@ -84,7 +95,7 @@ pub(crate) async fn confirm(
         })
         .await?;
     let whole = outcome.map_err(refused)?;
-    tracing::info!(gdpr_request_id = %id, "GDPR FORGET confirmed");
+    tracing::info!(gdpr_request_id = %id, request_type = whole.request.request_type.as_str(), "GDPR request confirmed");
     Ok(answer(whole, &caller, &orchestrator, now))
 }
 

@@ -102,8 +102,6 @@ impl Worker {
                         ParticipantAction::Purge => self.orchestrator.settings.statutory_rules().to_vec(),
                         _ => Vec::new(),
                     },
-                    // What the participants before this one kept, as their latest purge said
-                    // (a purge after a hold ended has said again by now: they run first).
                     // A rectification's correction, as filed (erased with the subject).
                     rectification: match phase {
                         ParticipantAction::Rectify => Some(
@@ -114,6 +112,8 @@ impl Worker {
                         ),
                         _ => None,
                     },
+                    // What the participants before this one kept, as their latest purge said
+                    // (a purge after a hold ended has said again by now: they run first).
                     kept_elsewhere: match phase {
                         ParticipantAction::Purge => held
                             .steps

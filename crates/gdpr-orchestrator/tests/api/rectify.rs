@@ -1,10 +1,11 @@
 //! RECTIFY (GDPR Art. 16) over the whole stack: a replaced phone number is replaced in every
 //! participant (records, webhook results, Genesys Cloud by a GDPR_UPDATE, the copies at the
-//! bank's communication-history-manager, the suppression list), interactions attributed to the
-//! wrong customer move to the right one, each only after a count and a second person's
-//! confirmation, audited; bad replacements are refused at the door naming the field.
+//! bank's communication-history-manager; a forget's suppression of the old number stays),
+//! interactions attributed to the wrong customer move to the right one, each only after a count
+//! and a second person's confirmation, audited; bad replacements are refused at the door naming
+//! the field, and a correction while a FORGET, a RESTRICT or a legal hold holds its rows is 409.
 
-use crate::helpers::{assert_not_logged, stack, stack_delivering_to, webhook, Person, Stack, BOFE, DPO};
+use crate::helpers::{after, assert_not_logged, stack, stack_delivering_to, webhook, Person, Stack, BOFE, DPO};
 use domain::Timestamp;
 use serde_json::{json, Value};
 use test_support::{assert_problem, problem_locations};
@@ -224,20 +225,22 @@ async fn a_customer_correction_moves_the_named_interactions_to_the_right_custome
     assert_eq!(corrected[0]["interactionId"], moved.as_str());
 }
 
-/// A forget's suppression of the old number follows it: a late delivery of a result from before
-/// the forget, carrying the new number (as Genesys Cloud does once rectified), stays out.
+/// A RECTIFY never moves a forget's suppression: a late delivery of a result from before the
+/// forget still carrying the old number (Genesys Cloud's conversations keep the number the call
+/// came from) stays out after the number is corrected: an erasure stays erased. Nothing
+/// suppresses the new number's results (whoever held it before keeps them).
 #[tokio::test]
-async fn a_forgets_suppression_follows_the_replaced_number() {
+async fn a_forgets_suppression_of_the_replaced_number_stays() {
     let s = stack().await;
     let person = Person::new();
     let new_number = Person::new().phone;
     let interaction = uuid::Uuid::new_v4().to_string();
     s.record(&interaction, &format!("tel:{}", person.phone)).await;
-    let now = Timestamp::now();
-    s.forget_in_grace(json!({ "phoneNumbers": [person.phone] }), now).await;
+    let subject = json!({ "phoneNumbers": [person.phone] });
+    forgotten(&s, subject.clone()).await;
 
     let replacement = json!({ "phoneNumbers": [{ "from": person.phone, "to": new_number }] });
-    rectified(&s, json!({ "phoneNumbers": [person.phone] }), replacement).await;
+    rectified(&s, subject, replacement).await;
 
     let late_interaction = uuid::Uuid::new_v4().to_string();
     let s = &s;
@@ -249,9 +252,118 @@ async fn a_forgets_suppression_follows_the_replaced_number() {
             response.json::<Value>().await.unwrap()
         }
     };
-    assert_eq!(deliver(format!("tel:{new_number}")).await["suppressed"], true);
-    // The old number was wrong: it no longer keeps anyone's results out.
-    assert_eq!(deliver(format!("tel:{}", person.phone)).await["suppressed"], false);
+    assert_eq!(deliver(format!("tel:{}", person.phone)).await["suppressed"], true);
+    assert_eq!(deliver(format!("tel:{new_number}")).await["suppressed"], false);
+}
+
+/// A FORGET filed, confirmed and purged (its grace window passed): `completed`.
+async fn forgotten(s: &Stack, subject: Value) {
+    let now = Timestamp::now();
+    let id = s.forget_in_grace(subject, now).await;
+    let (request, _) = s.run_while(&id, "purging", after(now, 25 * 3600), 20).await;
+    assert_eq!(request["status"], "completed", "{request}");
+}
+
+/// A refusal because something stands in the correction's way: 409, saying why, naming nobody.
+async fn refused_in_the_way(response: reqwest::Response, why: &str, identifiers: &[&str]) {
+    let problem = assert_problem(response, 409).await;
+    assert!(problem["detail"].as_str().unwrap().contains(why), "{problem}");
+    for identifier in identifiers {
+        assert!(!problem.to_string().contains(identifier), "{problem}");
+    }
+}
+
+/// Interaction `moved` of customer `wrong`, to move to `right`.
+async fn misattributed(s: &Stack) -> (Person, Person, String) {
+    let (wrong, right) = (Person::new(), Person::new());
+    let moved = uuid::Uuid::new_v4().to_string();
+    s.pair(&wrong.customer_id, &moved).await;
+    s.record(&moved, &format!("tel:{}", right.phone)).await;
+    (wrong, right, moved)
+}
+
+/// A customer correction never hands another request's rows over: while a FORGET of the
+/// customer is in its grace window, moving its interaction to another customer is refused at
+/// the door; the interaction stays where the FORGET holds it.
+#[tokio::test]
+async fn a_customer_correction_is_refused_while_a_forget_of_the_customer_holds_its_rows() {
+    let s = stack().await;
+    let (wrong, right, moved) = misattributed(&s).await;
+    s.forget_in_grace(json!({ "customerIds": [wrong.customer_id] }), Timestamp::now())
+        .await;
+    let replacement = json!({ "customer": { "interactionIds": [moved], "to": right.customer_id } });
+    let subject = json!({ "customerIds": [wrong.customer_id] });
+    refused_in_the_way(
+        file_rectify(&s, subject, replacement, "Alice").await,
+        "FORGET",
+        &[&wrong.customer_id, &right.customer_id, &moved],
+    )
+    .await;
+    let listed: Value = s.orchestrator.get("/gdpr/requests", DPO).await.json().await.unwrap();
+    let types: Vec<&Value> = listed["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["type"])
+        .collect();
+    assert_eq!(types, [&json!("FORGET")], "no RECTIFY was filed: {listed}");
+}
+
+/// A legal hold placed on the customer between a correction's filing and its confirmation: the
+/// confirmation is refused (the held records are evidence) and nothing moves.
+#[tokio::test]
+async fn a_legal_hold_on_the_customer_refuses_the_corrections_confirmation() {
+    let s = stack().await;
+    let (wrong, right, moved) = misattributed(&s).await;
+    let replacement = json!({ "customer": { "interactionIds": [moved], "to": right.customer_id } });
+    let filed = file_rectify(&s, json!({ "customerIds": [wrong.customer_id] }), replacement, "Alice").await;
+    assert_eq!(filed.status().as_u16(), 201);
+    let id = filed.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(s.run(&id, Timestamp::now()).await["status"], "awaiting_confirmation");
+
+    let hold = json!({
+        "subject": { "customerIds": [wrong.customer_id] },
+        "reference": "LIT-7",
+        "reason": "litigation about the mortgage",
+        "basis": "legal_claims",
+    });
+    let placed = s
+        .orchestrator
+        .client
+        .post(s.orchestrator.url("/gdpr/legal-holds"))
+        .bearer_auth(s.orchestrator.token(DPO))
+        .header("X-Acting-User", "Carol")
+        .json(&hold)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(placed.status().as_u16(), 201);
+
+    refused_in_the_way(
+        s.confirm_as(&id, Some("Bob")).await,
+        "legal hold",
+        &[&wrong.customer_id, &right.customer_id, &moved],
+    )
+    .await;
+    let request = s.run(&id, Timestamp::now()).await;
+    assert_eq!(request["status"], "awaiting_confirmation", "{request}");
+    let records = s.records(&format!("interactionId={moved}")).await;
+    assert_eq!(records[0]["customerId"], wrong.customer_id.as_str(), "{records:?}");
+}
+
+/// Interactions are never attributed again to a customer a FORGET erased.
+#[tokio::test]
+async fn interactions_are_never_moved_to_an_erased_customer() {
+    let s = stack().await;
+    let (wrong, right, moved) = misattributed(&s).await;
+    forgotten(&s, json!({ "customerIds": [right.customer_id] })).await;
+    let replacement = json!({ "customer": { "interactionIds": [moved], "to": right.customer_id } });
+    refused_in_the_way(
+        file_rectify(&s, json!({ "customerIds": [wrong.customer_id] }), replacement, "Alice").await,
+        "erased",
+        &[&wrong.customer_id, &right.customer_id, &moved],
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -1,14 +1,15 @@
 //! A RECTIFY's correction here (GDPR Art. 16): a replaced handle is written into each of the
 //! subject's webhook results that carries it (the result's `ani`, from which its record is made,
-//! and its search key), and the suppression list is re-keyed: a forget's suppression of the old
-//! value now suppresses the new one instead (Genesys Cloud, rectified too, sends the new value;
-//! the old one was wrong, so it must not keep someone else's results out). The results' own
+//! and its search key). The suppression list is never touched: a forget's suppression of the old
+//! value stays (Genesys Cloud's conversations keep the number the call came from, so a late
+//! result from before the forget still carries it: an erasure stays erased), and none is added
+//! under the new value (it would drop the results of whoever held it before). The results' own
 //! fingerprints (conversation, agent, wrap-up code) name no handle and stay. Results carry no
 //! customer: a customer correction changes nothing here (interaction-pairing's pairings decide).
 
 use super::{of_customer, WebhookResults, RESULTS};
 use crate::inbox::InboxStatus;
-use crate::schema::{inbox_events, suppressions};
+use crate::schema::inbox_events;
 use contracts::participant::{CategoryCounts, Rectification};
 use diesel::prelude::*;
 use domain::Timestamp;
@@ -58,7 +59,6 @@ impl WebhookResults {
                     .set((dsl::payload.eq(payload), dsl::customer_handle_key.eq(&replacement.to)))
                     .execute(connection)?;
             }
-            self.rekey_suppressions(connection, &replacement.from, &replacement.to)?;
         }
         // What carries the corrected values now: the same answer on a repeated call.
         let tos: Vec<&str> = rectification.handles().map(|r| r.to.as_str()).collect();
@@ -68,29 +68,5 @@ impl WebhookResults {
             .count()
             .get_result(connection)?;
         counts([(RESULTS, carrying)])
-    }
-
-    /// Every suppression of the handle `from` (whichever forget made it) becomes one of `to`,
-    /// from the same time and under the same request (its undo still lifts it).
-    fn rekey_suppressions(&self, connection: &mut AnyConnection, from: &str, to: &str) -> QueryResult<()> {
-        use suppressions::dsl;
-        let (old, new) = (self.key.handle_hash(from), self.key.handle_hash(to));
-        let rows: Vec<(DbUuid, DbTimestamp)> = dsl::suppressions
-            .filter(dsl::key_hash.eq(&old))
-            .select((dsl::request_id, dsl::forgotten_at))
-            .load(connection)?;
-        let rekeyed: Vec<_> = rows
-            .into_iter()
-            .map(|(request, at)| {
-                (
-                    dsl::request_id.eq(request),
-                    dsl::key_hash.eq(new.clone()),
-                    dsl::forgotten_at.eq(at),
-                )
-            })
-            .collect();
-        gdpr_participant::insert_new!(connection, suppressions::table, rekeyed)?;
-        diesel::delete(dsl::suppressions.filter(dsl::key_hash.eq(&old))).execute(connection)?;
-        Ok(())
     }
 }
