@@ -20,6 +20,8 @@ pub struct Stack {
     urls: std::collections::BTreeMap<String, String>,
     tokens: std::collections::BTreeMap<String, String>,
     _devstack: tempfile::TempDir,
+    /// On the PostgreSQL pass, the services' databases (dropped with the stack).
+    _databases: Vec<test_support::TestDatabase>,
 }
 
 impl Stack {
@@ -71,6 +73,21 @@ impl Stack {
             "auth.persons.roles.dpo".to_owned(),
             "ccbridge-dpo".to_owned(),
         ));
+        // On the PostgreSQL pass (TEST_DATABASE_URL set) each service keeps its data in a fresh
+        // PostgreSQL database, as in production; otherwise in devstack's SQLite files.
+        let mut databases = Vec::new();
+        if test_support::backend_under_test() == service_kit::database::Backend::Postgres {
+            for service in [
+                "interaction-pairing",
+                "comm-history-writer",
+                "result-ingest",
+                "gdpr-orchestrator",
+            ] {
+                let database = test_support::TestDatabase::create();
+                overrides.push((service, "database.url".to_owned(), database.url().to_owned()));
+                databases.push(database);
+            }
+        }
         let devstack = devstack::Devstack::start(&devstack::Options {
             data_dir: data.path().to_owned(),
             host: "127.0.0.1".to_owned(),
@@ -139,6 +156,7 @@ impl Stack {
             urls: service_urls,
             tokens,
             _devstack: data,
+            _databases: databases,
         }
     }
 
