@@ -17,8 +17,33 @@ const BOTTOM: u32 = 44;
 pub struct Series<T> {
     pub name: &'static str,
     pub colour: &'static str,
-    /// A value per label; `None` where there is none (a gap in a line).
+    /// Exactly a value per label (else the chart is refused: [`Mismatch`]); for a line, `None`
+    /// where there is none (a gap).
     pub values: Vec<T>,
+}
+
+/// A series whose values do not match the chart's labels one to one: drawn, the missing ones
+/// would read as zeros (or values would be dropped), so the chart is not drawn.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("chart {chart}: series {series} has {values} values for {labels} labels")]
+pub struct Mismatch {
+    pub chart: String,
+    pub series: &'static str,
+    pub values: usize,
+    pub labels: usize,
+}
+
+/// Every series has exactly a value per label.
+fn check<T>(chart: &Chart<'_>, series: &[Series<T>]) -> Result<(), Mismatch> {
+    match series.iter().find(|s| s.values.len() != chart.labels.len()) {
+        None => Ok(()),
+        Some(s) => Err(Mismatch {
+            chart: chart.id.to_owned(),
+            series: s.name,
+            values: s.values.len(),
+            labels: chart.labels.len(),
+        }),
+    }
 }
 
 /// What a chart shows: its id (unique in the page), title, description, the x axis' labels
@@ -149,25 +174,29 @@ fn legend<T>(series: &[Series<T>], svg: &mut String) {
 }
 
 /// Bars a label, the series stacked in their order; each part titled "label: value name".
-pub fn stacked_bars(chart: &Chart<'_>, series: &[Series<u64>]) -> String {
-    let totals: Vec<u64> = (0..chart.labels.len())
-        .map(|i| series.iter().map(|s| s.values.get(i).copied().unwrap_or(0)).sum())
-        .collect();
-    let top = count_axis_top(totals.iter().copied().max().unwrap_or(0));
+pub fn stacked_bars(chart: &Chart<'_>, series: &[Series<u64>]) -> Result<String, Mismatch> {
+    check(chart, series)?;
+    // A column a label: its value in each series, in the series' order.
+    let mut columns = vec![Vec::with_capacity(series.len()); chart.labels.len()];
+    for s in series {
+        for (column, &value) in columns.iter_mut().zip(&s.values) {
+            column.push(value);
+        }
+    }
+    let top = count_axis_top(columns.iter().map(|c| c.iter().sum::<u64>()).max().unwrap_or(0));
     let mut svg = String::new();
     frame(chart, top, &mut svg);
     let slot = plot_width() / chart.labels.len().max(1) as f64;
     let bar = (slot * 0.6).max(2.0);
     svg.push_str(r#"<g class="bars">"#);
-    for (index, label) in chart.labels.iter().enumerate() {
+    for (index, (label, column)) in chart.labels.iter().zip(&columns).enumerate() {
         let x = f64::from(LEFT) + slot * index as f64 + (slot - bar) / 2.0;
-        let mut base = 0.0;
-        for s in series {
-            let value = s.values.get(index).copied().unwrap_or(0);
+        let mut base = 0;
+        for (s, &value) in series.iter().zip(column) {
             if value == 0 {
                 continue;
             }
-            let (y_top, y_base) = (y_of(base + value as f64, top), y_of(base, top));
+            let (y_top, y_base) = (y_of((base + value) as f64, top), y_of(base as f64, top));
             let _ = write!(
                 svg,
                 r#"<rect x="{x:.1}" y="{y_top:.1}" width="{bar:.1}" height="{:.1}" fill="{}"><title>{}: {} {}</title></rect>"#,
@@ -177,18 +206,19 @@ pub fn stacked_bars(chart: &Chart<'_>, series: &[Series<u64>]) -> String {
                 value,
                 escape(s.name),
             );
-            base += value as f64;
+            base += value;
         }
     }
     svg.push_str("</g>");
     legend(series, &mut svg);
     svg.push_str("</svg>");
-    svg
+    Ok(svg)
 }
 
 /// A line a series through its values (broken where there is none), a dot titled
 /// "label: value unit name" on each.
-pub fn lines(chart: &Chart<'_>, series: &[Series<Option<f64>>]) -> String {
+pub fn lines(chart: &Chart<'_>, series: &[Series<Option<f64>>]) -> Result<String, Mismatch> {
+    check(chart, series)?;
     let max = series
         .iter()
         .flat_map(|s| s.values.iter().flatten().copied())
@@ -214,9 +244,8 @@ pub fn lines(chart: &Chart<'_>, series: &[Series<Option<f64>>]) -> String {
                 s.colour
             );
         }
-        for (index, point) in points.iter().enumerate() {
-            let (Some((x, y)), Some(Some(value)), Some(label)) = (point, s.values.get(index), chart.labels.get(index))
-            else {
+        for ((point, value), label) in points.iter().zip(&s.values).zip(chart.labels) {
+            let (Some((x, y)), Some(value)) = (point, value) else {
                 continue;
             };
             let _ = write!(
@@ -233,7 +262,7 @@ pub fn lines(chart: &Chart<'_>, series: &[Series<Option<f64>>]) -> String {
     svg.push_str("</g>");
     legend(series, &mut svg);
     svg.push_str("</svg>");
-    svg
+    Ok(svg)
 }
 
 #[cfg(test)]
@@ -281,7 +310,8 @@ mod tests {
                     values: vec![1, 2],
                 },
             ],
-        );
+        )
+        .unwrap();
         assert!(svg.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" id="outcomes""#));
         assert!(svg.contains(r#"<title id="outcomes-title">Requests &quot;received&quot;</title>"#));
         assert!(svg.contains("<title>2026-01: 3 in time</title>"));
@@ -309,10 +339,93 @@ mod tests {
                 colour: "#1565c0",
                 values: vec![Some(1.0), Some(2.5), None, Some(4.0)],
             }],
-        );
+        )
+        .unwrap();
         // One line through a and b; d alone is a dot.
         assert_eq!(svg.matches("<polyline").count(), 1);
         assert_eq!(svg.matches("<circle").count(), 3);
         assert!(svg.contains("<title>b: 2.5 days median</title>"));
+    }
+
+    #[test]
+    fn a_series_shorter_or_longer_than_its_labels_is_refused_never_drawn_as_zeros() {
+        let labels = labels();
+        let chart = Chart {
+            id: "outcomes",
+            title: "t",
+            description: "d",
+            labels: &labels,
+            unit: "requests",
+        };
+        let bars = |values: Vec<u64>| {
+            stacked_bars(
+                &chart,
+                &[Series {
+                    name: "late",
+                    colour: "#b26a00",
+                    values,
+                }],
+            )
+        };
+        assert_eq!(
+            bars(vec![1]),
+            Err(Mismatch {
+                chart: "outcomes".to_owned(),
+                series: "late",
+                values: 1,
+                labels: 2
+            })
+        );
+        assert!(bars(vec![1, 2, 3]).is_err());
+        let line = |values: Vec<Option<f64>>| {
+            lines(
+                &chart,
+                &[Series {
+                    name: "median",
+                    colour: "#1565c0",
+                    values,
+                }],
+            )
+        };
+        assert_eq!(line(vec![Some(1.0)]).unwrap_err().values, 1);
+        assert!(line(vec![Some(1.0), None]).is_ok());
+    }
+
+    /// Whatever a label, a title or a series holds, it is text in the SVG: no element, no
+    /// attribute of its own (the page puts the SVG in with `|safe`).
+    #[test]
+    fn a_label_with_markup_or_quotes_stays_text() {
+        let hostile = "<script>alert(1)</script>\" onload=\"alert(2)";
+        let labels = vec![hostile.to_owned()];
+        let chart = Chart {
+            id: "x\"><script>",
+            title: hostile,
+            description: hostile,
+            labels: &labels,
+            unit: hostile,
+        };
+        let bars = stacked_bars(
+            &chart,
+            &[Series {
+                name: "in time",
+                colour: "#2e7d32",
+                values: vec![1],
+            }],
+        )
+        .unwrap();
+        let line = lines(
+            &chart,
+            &[Series {
+                name: "median",
+                colour: "#1565c0",
+                values: vec![Some(1.0)],
+            }],
+        )
+        .unwrap();
+        for svg in [bars, line] {
+            assert!(!svg.contains("<script"), "{svg}");
+            assert!(!svg.contains("\" onload"), "{svg}");
+            assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot; onload=&quot;alert(2)"));
+        }
     }
 }

@@ -107,7 +107,8 @@ impl From<Month> for String {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MonthlyQuery {
-    /// The first month, `YYYY-MM` (default: eleven months before `to`).
+    /// The first month, `YYYY-MM` (default: eleven months before `to`, so the twelve months to
+    /// `to`; refused naming `from` when that would be before 1970-01).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
     /// The last month, `YYYY-MM` (default: the current month); `from` to `to` is 36 months at
@@ -159,7 +160,15 @@ pub struct MonthlyReport {
 }
 
 /// One month's requests of one type: those received in the month (counts excluded: they answer
-/// the DPO, not a subject). `completedInTime + completedLate + overdue + pending = received`.
+/// the DPO, not a subject). Each is in exactly one outcome:
+/// `completedInTime + completedLate + expired + withdrawn + overdue + pending = received`.
+///
+/// Answered ("completed") means the subject has the answer: `completed`,
+/// `completed_with_retention`, and a RESTRICT `restricted` or since `lifted` (answered when it
+/// was restricted; the lift is the subject's next request, not this one's answer). A request
+/// closed without an answer is never "completed": `expired` and `withdrawn` are counted apart
+/// and kept out of the durations, so an abandoned request neither hides as late nor stretches
+/// the 95th percentile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MonthlyRow {
@@ -168,14 +177,20 @@ pub struct MonthlyRow {
     #[serde(rename = "type")]
     pub request_type: RequestType,
     pub received: u64,
-    /// Answered (the subject has the answer, or the request was closed: undone, cancelled,
-    /// expired) by its due date, extensions included.
+    /// Answered by its due date, extensions included.
     pub completed_in_time: u64,
     /// Answered after its due date.
     pub completed_late: u64,
-    /// Not answered, and past its due date now.
+    /// Closed unanswered: nobody confirmed it within `gdpr.confirmation_timeout_days`
+    /// (status `expired`; a FORGET's subject is erased then, a LIFT_RESTRICTION's RESTRICT
+    /// stays).
+    pub expired: u64,
+    /// Withdrawn by an UNDO_FORGET: cancelled before its confirmation or undone within the
+    /// grace window (status `cancelled` or `undone`).
+    pub withdrawn: u64,
+    /// Not answered nor closed, and past its due date now.
     pub overdue: u64,
-    /// Not answered, and not yet due.
+    /// Not answered nor closed, and not yet due.
     pub pending: u64,
     /// Requests whose deadline was extended (GDPR Art. 12(3)).
     pub extended: u64,
@@ -184,17 +199,24 @@ pub struct MonthlyRow {
     /// Requests answered while a legal hold or a statutory rule kept some of the subject's data
     /// (`completed_with_retention`, even if erased since).
     pub retained: u64,
-    /// Half of the answered requests were answered within this (receipt to answer, seconds;
-    /// nearest rank). Null when none was answered.
+    /// Half of the answered requests (in time or late) were answered within this (receipt to
+    /// answer, seconds; nearest rank). Null when none was answered.
     pub median_seconds_to_completion: Option<u64>,
     /// 95 % of the answered requests were answered within this (nearest rank). Null when none
     /// was answered.
     pub p95_seconds_to_completion: Option<u64>,
 }
 
+impl MonthlyRow {
+    /// Every outcome added up: always `received`.
+    pub fn outcomes(&self) -> u64 {
+        self.completed_in_time + self.completed_late + self.expired + self.withdrawn + self.overdue + self.pending
+    }
+}
+
 impl MonthlyReport {
     /// The CSV's first line.
-    pub const CSV_HEADER: &'static str = "month,type,received,completed_in_time,completed_late,overdue,pending,extended,extension_reasons,retained,median_seconds_to_completion,p95_seconds_to_completion";
+    pub const CSV_HEADER: &'static str = "month,type,received,completed_in_time,completed_late,expired,withdrawn,overdue,pending,extended,extension_reasons,retained,median_seconds_to_completion,p95_seconds_to_completion";
 
     /// The report as CSV (RFC 4180: CRLF line ends): [`Self::CSV_HEADER`], then a line a row in
     /// the rows' order; no value needs quoting, an unanswered month's times are empty.
@@ -203,12 +225,14 @@ impl MonthlyReport {
         let mut csv = format!("{}\r\n", Self::CSV_HEADER);
         for row in &self.rows {
             csv.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\r\n",
                 row.month,
                 row.request_type.as_str(),
                 row.received,
                 row.completed_in_time,
                 row.completed_late,
+                row.expired,
+                row.withdrawn,
                 row.overdue,
                 row.pending,
                 row.extended,
@@ -264,9 +288,11 @@ mod tests {
         let row = |request_type, median| MonthlyRow {
             month,
             request_type,
-            received: 3,
+            received: 5,
             completed_in_time: 1,
             completed_late: 1,
+            expired: 1,
+            withdrawn: 1,
             overdue: 1,
             pending: 0,
             extended: 1,
@@ -285,7 +311,7 @@ mod tests {
         assert_eq!(
             report.to_csv(),
             format!(
-                "{}\r\n2026-03,EXPORT,3,1,1,1,0,1,2,0,86400,86400\r\n2026-03,FORGET,3,1,1,1,0,1,2,0,,\r\n",
+                "{}\r\n2026-03,EXPORT,5,1,1,1,1,1,0,1,2,0,86400,86400\r\n2026-03,FORGET,5,1,1,1,1,1,0,1,2,0,,\r\n",
                 MonthlyReport::CSV_HEADER
             )
         );
@@ -293,6 +319,14 @@ mod tests {
         assert_eq!(json["from"], "2026-03");
         assert_eq!(json["rows"][1]["type"], "FORGET");
         assert_eq!(json["rows"][1]["medianSecondsToCompletion"], serde_json::Value::Null);
+        assert_eq!(
+            (
+                json["rows"][0]["expired"].as_u64(),
+                json["rows"][0]["withdrawn"].as_u64()
+            ),
+            (Some(1), Some(1))
+        );
+        assert!(report.rows.iter().all(|r| r.outcomes() == r.received));
         assert_eq!(serde_json::from_value::<MonthlyReport>(json).unwrap(), report);
     }
 }

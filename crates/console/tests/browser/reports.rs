@@ -81,6 +81,9 @@ async fn a_dpo_reads_this_months_requests_in_charts_and_tables_that_match_the_or
     assert_eq!(cell(&browser, "outcomes-table", &month, "received").await, "1");
     assert_eq!(cell(&browser, "outcomes-table", &month, "pending").await, "1");
     assert_eq!(cell(&browser, "outcomes-table", &month, "in-time").await, "0");
+    // Neither expired nor withdrawn: those are columns of their own, never "answered".
+    assert_eq!(cell(&browser, "outcomes-table", &month, "expired").await, "0");
+    assert_eq!(cell(&browser, "outcomes-table", &month, "withdrawn").await, "0");
     assert_eq!(cell(&browser, "times-table", &month, "median").await, "—");
     assert_eq!(
         (
@@ -145,6 +148,27 @@ async fn a_dpo_reads_this_months_requests_in_charts_and_tables_that_match_the_or
         .await
         .starts_with("from:"));
     assert!(browser.client.find(Locator::Id("outcomes-chart")).await.is_err());
+
+    // A request type that is none: 400, naming `type`, and no chart.
+    browser
+        .open(
+            &stack.console_url("/gdpr/reports?type=ERASE"),
+            &Page::console_under("/gdpr/reports", "#report-refused"),
+        )
+        .await;
+    let why = browser.text_of(Locator::Id("report-refused")).await;
+    assert!(why.starts_with("type: not a request type (EXPORT, "), "{why}");
+    assert!(browser.client.find(Locator::Id("outcomes-chart")).await.is_err());
+    let status = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch('/gdpr/reports?type=ERASE').then(r => done(r.status), e => done(String(e)));",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, serde_json::json!(400));
     browser.close().await;
 
     // Otto, an operator and no DPO, is refused the page.
@@ -155,4 +179,82 @@ async fn a_dpo_reads_this_months_requests_in_charts_and_tables_that_match_the_or
         .await;
     assert_eq!(otto.text_of(Locator::Css("h1")).await, "Not for your role");
     otto.close().await;
+}
+
+/// The charts go into the page as they are drawn (`|safe`): a label, title or unit holding markup
+/// and quotes must stay text there. Drawn by the console's own chart code and put into an HTML
+/// page as the template does, then read by Chromium: nothing ran, no element or attribute came
+/// from the text, and each title reads back the text exactly.
+#[tokio::test]
+async fn a_chart_label_with_script_or_quotes_stays_inert_in_the_page() {
+    use base64::Engine as _;
+    use console::charts::{self, Chart, Series};
+    let hostile = r#"<script>window.ran = 1</script>"><img src=x onerror="window.ran = 2">"#;
+    let labels = vec![hostile.to_owned()];
+    let chart = |id: &'static str| Chart {
+        id,
+        title: hostile,
+        description: hostile,
+        labels: &labels,
+        unit: hostile,
+    };
+    let bars = charts::stacked_bars(
+        &chart("bars"),
+        &[Series {
+            name: "answered in time",
+            colour: "#2e7d32",
+            values: vec![3],
+        }],
+    )
+    .unwrap();
+    let line = charts::lines(
+        &chart("line"),
+        &[Series {
+            name: "median",
+            colour: "#1565c0",
+            values: vec![Some(2.0)],
+        }],
+    )
+    .unwrap();
+    let page = format!(
+        "<!doctype html><html lang=en><head><title>charts</title></head><body><figure>{bars}</figure><figure>{line}</figure></body></html>"
+    );
+    let browser = Browser::start().await;
+    let url = format!(
+        "data:text/html;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(page)
+    );
+    browser.client.goto(&url).await.unwrap();
+    let read = browser
+        .client
+        .execute(
+            "const handlers = [...document.querySelectorAll('*')]
+                 .flatMap(e => [...e.attributes].map(a => a.name))
+                 .filter(n => n.startsWith('on'));
+             const texts = [...document.querySelectorAll('svg title, svg desc')].map(t => t.textContent);
+             return [window.ran === undefined, document.getElementsByTagName('script').length,
+                     document.getElementsByTagName('img').length, handlers.length,
+                     document.querySelectorAll('svg').length, texts];",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(read[0], true, "nothing ran: {read}");
+    assert_eq!(
+        (read[1].as_u64(), read[2].as_u64(), read[3].as_u64()),
+        (Some(0), Some(0), Some(0)),
+        "{read}"
+    );
+    assert_eq!(read[4].as_u64(), Some(2), "{read}");
+    let texts = read[5].as_array().unwrap();
+    // Each chart's title and description, and its mark's title naming the label.
+    assert!(
+        texts.iter().filter(|t| t.as_str() == Some(hostile)).count() >= 4,
+        "{read}"
+    );
+    assert!(
+        texts.contains(&serde_json::json!(format!("{hostile}: 3 answered in time"))),
+        "{read}"
+    );
+    browser.close().await;
 }

@@ -27,7 +27,8 @@ pub struct Reported {
     pub status: RequestStatus,
     pub received_at: Timestamp,
     pub due_at: Timestamp,
-    /// When the subject had the answer (or the request was closed); `None` while unanswered.
+    /// When the subject had the answer (or the request was closed: only answers are timed);
+    /// `None` while open.
     pub answered_at: Option<Timestamp>,
     pub extension_months: i32,
     /// Extensions granted (the audit trail's `deadline_extended`).
@@ -54,11 +55,53 @@ struct Counts {
     received: u64,
     completed_in_time: u64,
     completed_late: u64,
+    expired: u64,
+    withdrawn: u64,
     overdue: u64,
     pending: u64,
     extended: u64,
     extension_reasons: u64,
     retained: u64,
+}
+
+/// What became of a request, as the report counts it (see [`MonthlyRow`]'s outcomes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The subject has the answer (a lifted RESTRICT: since it was restricted).
+    Answered,
+    /// Nobody confirmed it in time: closed unanswered.
+    Expired,
+    /// Withdrawn by an UNDO_FORGET (cancelled before confirmation, or undone in grace).
+    Withdrawn,
+    /// Still under way: overdue or pending.
+    Open,
+}
+
+impl Outcome {
+    /// Every status named, so a new one must be placed here before the report compiles.
+    pub const fn of(status: RequestStatus) -> Self {
+        match status {
+            RequestStatus::Completed
+            | RequestStatus::CompletedWithRetention
+            | RequestStatus::Restricted
+            | RequestStatus::Lifted => Self::Answered,
+            RequestStatus::Expired => Self::Expired,
+            RequestStatus::Cancelled | RequestStatus::Undone => Self::Withdrawn,
+            RequestStatus::Received
+            | RequestStatus::Blocked
+            | RequestStatus::Counting
+            | RequestStatus::AwaitingConfirmation
+            | RequestStatus::Exporting
+            | RequestStatus::Forgetting
+            | RequestStatus::InGrace
+            | RequestStatus::Purging
+            | RequestStatus::Undoing
+            // Being restored: `undone` (withdrawn) once the participants have.
+            | RequestStatus::UndoRequested
+            | RequestStatus::Restricting
+            | RequestStatus::Rectifying => Self::Open,
+        }
+    }
 }
 
 /// A stored request that cannot be as it is: the report is refused rather than wrong.
@@ -75,8 +118,8 @@ impl Tally {
         let group = self.groups.entry((month, request.request_type)).or_default();
         let counts = &mut group.row;
         counts.received += 1;
-        match (request.status.is_answered(), request.answered_at) {
-            (true, Some(answered)) => {
+        match (Outcome::of(request.status), request.answered_at) {
+            (Outcome::Answered, Some(answered)) => {
                 let seconds = answered.as_offset_date_time() - request.received_at.as_offset_date_time();
                 let seconds = u64::try_from(seconds.whole_seconds()).map_err(|_| Impossible {
                     id,
@@ -89,14 +132,16 @@ impl Tally {
                     counts.completed_late += 1;
                 }
             }
-            (true, None) => {
+            (Outcome::Answered, None) => {
                 return Err(Impossible {
                     id,
                     reason: "answered, with no time it was answered",
                 })
             }
-            (false, _) if request.due_at < now => counts.overdue += 1,
-            (false, _) => counts.pending += 1,
+            (Outcome::Expired, _) => counts.expired += 1,
+            (Outcome::Withdrawn, _) => counts.withdrawn += 1,
+            (Outcome::Open, _) if request.due_at < now => counts.overdue += 1,
+            (Outcome::Open, _) => counts.pending += 1,
         }
         if request.extension_months > 0 {
             counts.extended += 1;
@@ -121,6 +166,8 @@ impl Tally {
                     received: row.received,
                     completed_in_time: row.completed_in_time,
                     completed_late: row.completed_late,
+                    expired: row.expired,
+                    withdrawn: row.withdrawn,
                     overdue: row.overdue,
                     pending: row.pending,
                     extended: row.extended,
@@ -164,7 +211,7 @@ mod tests {
     }
 
     #[test]
-    fn a_request_is_in_exactly_one_of_in_time_late_overdue_and_pending() {
+    fn a_request_is_in_exactly_one_outcome_and_only_answers_are_timed() {
         let at = |s: &str| Timestamp::parse(s).unwrap();
         let month = Month::new(2026, 3).unwrap();
         let now = at("2026-05-01T00:00:00Z");
@@ -198,6 +245,23 @@ mod tests {
             ),
             request(RequestStatus::Exporting, None, "2026-04-02T10:00:00Z"),
             request(RequestStatus::Exporting, None, "2026-06-02T10:00:00Z"),
+            // Closed 100 days on, unconfirmed; withdrawn at once, and undone in grace: counted
+            // apart, never timed (else the p95 would be 100 days).
+            request(
+                RequestStatus::Expired,
+                Some("2026-06-10T10:00:00Z"),
+                "2026-04-02T10:00:00Z",
+            ),
+            request(
+                RequestStatus::Cancelled,
+                Some("2026-03-02T11:00:00Z"),
+                "2026-04-02T10:00:00Z",
+            ),
+            request(
+                RequestStatus::Undone,
+                Some("2026-03-04T10:00:00Z"),
+                "2026-04-02T10:00:00Z",
+            ),
         ] {
             tally.add(id, month, &r, now).unwrap();
         }
@@ -209,11 +273,14 @@ mod tests {
                 export.received,
                 export.completed_in_time,
                 export.completed_late,
+                export.expired,
+                export.withdrawn,
                 export.overdue,
                 export.pending
             ),
-            (5, 2, 1, 1, 1)
+            (8, 2, 1, 1, 2, 1, 1)
         );
+        assert_eq!(export.outcomes(), export.received);
         // One day, 31 days (the due instant itself is in time), 32 days.
         assert_eq!(export.median_seconds_to_completion, Some(31 * 86_400));
         assert_eq!(export.p95_seconds_to_completion, Some(32 * 86_400));
@@ -223,6 +290,10 @@ mod tests {
 
         let mut broken = request(RequestStatus::Completed, None, "2026-04-02T10:00:00Z");
         assert!(Tally::default().add(id, month, &broken, now).is_err());
+        // A closed request needs no answer time.
+        broken.status = RequestStatus::Expired;
+        assert!(Tally::default().add(id, month, &broken, now).is_ok());
+        broken.status = RequestStatus::Completed;
         broken.answered_at = Some(at("2026-03-01T10:00:00Z"));
         assert!(Tally::default().add(id, month, &broken, now).is_err());
     }

@@ -71,8 +71,14 @@ fn asked(query: &str, accept: Option<&str>, current: Month) -> Result<Asked, Vec
     };
     let to_given = to.is_some();
     let to = to.unwrap_or(current);
-    // A year's report by default: `to` and the eleven months before it.
-    let from = from.unwrap_or_else(|| (0..11).try_fold(to, |m, _| m.previous()).unwrap_or(to));
+    // The twelve months to `to` by default; none before 1970-01, so a `to` in 1970 needs a `from`.
+    let Some(from) = from.or_else(|| (0..11).try_fold(to, |m, _| m.previous())) else {
+        problems.push(FieldProblem::parameter(
+            "from",
+            "has no default: eleven months before to is before 1970-01; give from",
+        ));
+        return Err(problems);
+    };
     if from > to && !to_given {
         problems.push(FieldProblem::parameter(
             "from",
@@ -157,13 +163,13 @@ fn bad_parameters(problems: Vec<FieldProblem>) -> HttpResponse {
     path = "/gdpr/reports/monthly",
     tag = "gdpr",
     params(contracts::report::MonthlyQuery),
-    description = "Needs scope `dpo`. Per calendar month of receipt in `gdpr.time_zone` and request type (every one, zeros included): received, answered by the due date or after it, overdue and pending now, extended and the extensions' reasons counted, answered while a legal hold or a statutory rule kept data, and the median and 95th percentile (nearest rank) of the seconds from receipt to answer. Counts (count-only requests) are left out. Counts and durations only: never a subject, a case number or a reason's text. JSON, or CSV with `format=csv` or `Accept: text/csv`.",
+    description = "Needs scope `dpo`. Per calendar month of receipt in `gdpr.time_zone` and request type (every one, zeros included): received; answered (completed, completed with retention, restricted, or lifted: counted from its restriction) by the due date or after it; expired (never confirmed in time) and withdrawn (cancelled or undone by an UNDO_FORGET), closed unanswered and never timed; overdue and pending now (the six add up to received); extended and the extensions' reasons counted, answered while a legal hold or a statutory rule kept data, and the median and 95th percentile (nearest rank) of the seconds from receipt to answer. Without `from`, the twelve months to `to`; without `to`, to this month. Counts (count-only requests) are left out. Counts and durations only: never a subject, a case number or a reason's text. JSON, or CSV with `format=csv` or `Accept: text/csv`.",
     responses(
         (status = 200, description = "The report", content(
             (MonthlyReport = "application/json"),
-            (String = "text/csv", example = "month,type,received,completed_in_time,completed_late,overdue,pending,extended,extension_reasons,retained,median_seconds_to_completion,p95_seconds_to_completion\r\n2026-01,EXPORT,4,3,1,0,0,1,1,0,172800,2764800\r\n")
+            (String = "text/csv", example = "month,type,received,completed_in_time,completed_late,expired,withdrawn,overdue,pending,extended,extension_reasons,retained,median_seconds_to_completion,p95_seconds_to_completion\r\n2026-01,EXPORT,4,3,1,0,0,0,0,1,1,0,172800,2764800\r\n")
         )),
-        (status = 400, description = "A parameter is wrong, unknown or repeated (each named in `errors`): a month not YYYY-MM, `to` before `from` or more than 36 months after it, a format other than json or csv", body = service_kit::problem::Problem, content_type = "application/problem+json")
+        (status = 400, description = "A parameter is wrong, unknown or repeated (each named in `errors`): a month not YYYY-MM, `to` before `from` or more than 36 months after it, no `from` with a `to` in 1970 (its default would be before 1970-01), a format other than json or csv", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
 pub(crate) async fn monthly(
@@ -224,7 +230,7 @@ mod tests {
     }
 
     #[test]
-    fn a_year_to_this_month_by_default_in_json() {
+    fn the_twelve_months_to_this_month_by_default_in_json() {
         let got = asked("", None, month("2026-12")).unwrap();
         assert_eq!(
             got,
@@ -253,6 +259,9 @@ mod tests {
             named(asked("form=csv&from=2026-01&from=2026-02", None, now).unwrap_err()),
             ["form", "from"]
         );
+        // Eleven months before 1970-05 is no month: from is asked for, never silently to.
+        assert_eq!(named(asked("to=1970-05", None, now).unwrap_err()), ["from"]);
+        assert_eq!(asked("to=1970-12", None, now).unwrap().from, month("1970-01"));
         // 36 months, both counted, is the most.
         assert!(asked("from=2024-01&to=2026-12", None, now).is_ok());
     }

@@ -101,6 +101,8 @@ fn empty(month: &str, request_type: RequestType) -> MonthlyRow {
         received: 0,
         completed_in_time: 0,
         completed_late: 0,
+        expired: 0,
+        withdrawn: 0,
         overdue: 0,
         pending: 0,
         extended: 0,
@@ -115,6 +117,26 @@ fn empty(month: &str, request_type: RequestType) -> MonthlyRow {
 async fn a_quarter_of_requests_reads_back_per_month_and_type_in_json_and_csv() {
     let s = stack().await;
     let subject = || json!({ "phoneNumbers": [Person::new().phone] });
+
+    // First (its expiry moves the worker's clock 101 days on, which would expire any FORGET then
+    // awaiting confirmation): a FORGET nobody confirmed, expired after 100 days; February.
+    let expired = s.file("FORGET", subject(), false).await;
+    let now = Timestamp::now();
+    assert_eq!(s.run(&expired, now).await["status"], "awaiting_confirmation");
+    s.worker.drain(after(now, 101 * 86_400)).await.unwrap();
+    assert_eq!(s.request(&expired).await["status"], "expired");
+    place(&s, &expired, "2025-02-10T09:00:00Z", Some("2025-05-21T09:00:00Z")).await;
+    // March: a FORGET withdrawn (an UNDO_FORGET before its confirmation) the next day.
+    let withdrawn_subject = subject();
+    let withdrawn = s.file("FORGET", withdrawn_subject.clone(), false).await;
+    assert_eq!(
+        s.run(&withdrawn, Timestamp::now()).await["status"],
+        "awaiting_confirmation"
+    );
+    let undo = s.file("UNDO_FORGET", withdrawn_subject, false).await;
+    assert_eq!(s.run(&undo, Timestamp::now()).await["status"], "completed");
+    assert_eq!(s.request(&withdrawn).await["status"], "cancelled");
+    place(&s, &withdrawn, "2025-03-10T09:00:00Z", Some("2025-03-11T09:00:00Z")).await;
 
     // January: two EXPORTs answered in time (2 days; 40 days within a deadline extended once),
     // a FORGET never confirmed and extended twice (overdue), and a count (left out).
@@ -172,8 +194,12 @@ async fn a_quarter_of_requests_reads_back_per_month_and_type_in_json_and_csv() {
                     row.median_seconds_to_completion = Some(33 * day);
                     row.p95_seconds_to_completion = Some(33 * day);
                 }
+                // Closed unanswered: counted apart, never timed (no 100 days in a percentile).
+                ("2025-02", RequestType::Forget) => {
+                    (row.received, row.expired) = (1, 1);
+                }
                 ("2025-03", RequestType::Forget) => {
-                    (row.received, row.completed_in_time, row.retained) = (1, 1, 1);
+                    (row.received, row.completed_in_time, row.withdrawn, row.retained) = (2, 1, 1, 1);
                     row.median_seconds_to_completion = Some(2 * day);
                     row.p95_seconds_to_completion = Some(2 * day);
                 }
@@ -183,6 +209,14 @@ async fn a_quarter_of_requests_reads_back_per_month_and_type_in_json_and_csv() {
         }
     }
     assert_eq!(got.rows, expected);
+    // Each request in exactly one outcome.
+    for row in &got.rows {
+        assert_eq!(
+            row.completed_in_time + row.completed_late + row.expired + row.withdrawn + row.overdue + row.pending,
+            row.received,
+            "{row:?}"
+        );
+    }
 
     // The same as CSV, by parameter and by Accept: its exact header and rows.
     let csv = s
@@ -199,24 +233,25 @@ async fn a_quarter_of_requests_reads_back_per_month_and_type_in_json_and_csv() {
     let lines: Vec<&str> = text.split("\r\n").collect();
     assert_eq!(
         lines[0],
-        "month,type,received,completed_in_time,completed_late,overdue,pending,extended,extension_reasons,retained,median_seconds_to_completion,p95_seconds_to_completion"
+        "month,type,received,completed_in_time,completed_late,expired,withdrawn,overdue,pending,extended,extension_reasons,retained,median_seconds_to_completion,p95_seconds_to_completion"
     );
     assert_eq!(lines.len(), 1 + 3 * RequestType::ALL.len() + 1, "{text}");
     assert_eq!(lines.last(), Some(&""));
     assert!(
-        lines.contains(&"2025-01,EXPORT,2,2,0,0,0,1,1,0,172800,3456000"),
+        lines.contains(&"2025-01,EXPORT,2,2,0,0,0,0,0,1,1,0,172800,3456000"),
         "{text}"
     );
-    assert!(lines.contains(&"2025-01,FORGET,1,0,0,1,0,1,2,0,,"), "{text}");
+    assert!(lines.contains(&"2025-01,FORGET,1,0,0,0,0,1,0,1,2,0,,"), "{text}");
     assert!(
-        lines.contains(&"2025-02,EXPORT,1,0,1,0,0,0,0,0,2851200,2851200"),
+        lines.contains(&"2025-02,EXPORT,1,0,1,0,0,0,0,0,0,0,2851200,2851200"),
         "{text}"
     );
     assert!(
-        lines.contains(&"2025-03,FORGET,1,1,0,0,0,0,0,1,172800,172800"),
+        lines.contains(&"2025-03,FORGET,2,1,0,0,1,0,0,0,0,1,172800,172800"),
         "{text}"
     );
-    assert!(lines.contains(&"2025-02,RESTRICT,0,0,0,0,0,0,0,0,,"), "{text}");
+    assert!(lines.contains(&"2025-02,FORGET,1,0,0,1,0,0,0,0,0,0,,"), "{text}");
+    assert!(lines.contains(&"2025-02,RESTRICT,0,0,0,0,0,0,0,0,0,0,,"), "{text}");
     let by_accept = s
         .orchestrator
         .client
@@ -229,7 +264,8 @@ async fn a_quarter_of_requests_reads_back_per_month_and_type_in_json_and_csv() {
     assert_eq!(by_accept.headers()["content-type"], "text/csv; charset=utf-8");
     assert_eq!(by_accept.text().await.unwrap(), text);
 
-    // A request filed now is pending in this month's row of the default report (a year to now).
+    // A request filed now is pending in this month's row of the default report (the twelve
+    // months to this month).
     let fresh = s.file("EXPORT", subject(), false).await;
     let year = report(&s, "").await;
     assert_eq!(year.rows.len(), 12 * RequestType::ALL.len());

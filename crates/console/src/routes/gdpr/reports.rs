@@ -64,6 +64,8 @@ struct MonthLine {
     received: u64,
     in_time: u64,
     late: u64,
+    expired: u64,
+    withdrawn: u64,
     overdue: u64,
     pending: u64,
     extended: u64,
@@ -86,6 +88,8 @@ impl From<&MonthlyRow> for MonthLine {
             received: row.received,
             in_time: row.completed_in_time,
             late: row.completed_late,
+            expired: row.expired,
+            withdrawn: row.withdrawn,
             overdue: row.overdue,
             pending: row.pending,
             extended: row.extended,
@@ -126,7 +130,7 @@ struct ReportsPage {
 }
 
 /// The two charts of `rows` (one type's months).
-fn charts_of(rows: &[&MonthlyRow], kind: &str) -> (String, String) {
+fn charts_of(rows: &[&MonthlyRow], kind: &str) -> Result<(String, String), charts::Mismatch> {
     let labels: Vec<String> = rows.iter().map(|r| r.month.to_string()).collect();
     let counts = |field: fn(&MonthlyRow) -> u64| rows.iter().map(|r| field(r)).collect::<Vec<_>>();
     let outcomes_title = format!("{kind}: what became of each month's requests");
@@ -134,7 +138,7 @@ fn charts_of(rows: &[&MonthlyRow], kind: &str) -> (String, String) {
         &Chart {
             id: "outcomes-chart",
             title: &outcomes_title,
-            description: "Requests received each month, stacked by outcome: answered by the due date, answered after it, overdue now, not yet due. The table below gives the same numbers.",
+            description: "Requests received each month, stacked by outcome: answered by the due date, answered after it, expired (never confirmed in time), withdrawn (cancelled or undone), overdue now, not yet due. The table below gives the same numbers.",
             labels: &labels,
             unit: "requests",
         },
@@ -150,6 +154,16 @@ fn charts_of(rows: &[&MonthlyRow], kind: &str) -> (String, String) {
                 values: counts(|r| r.completed_late),
             },
             Series {
+                name: "expired",
+                colour: "#5d4037",
+                values: counts(|r| r.expired),
+            },
+            Series {
+                name: "withdrawn",
+                colour: "#bdbdbd",
+                values: counts(|r| r.withdrawn),
+            },
+            Series {
                 name: "overdue",
                 colour: "#c62828",
                 values: counts(|r| r.overdue),
@@ -160,7 +174,7 @@ fn charts_of(rows: &[&MonthlyRow], kind: &str) -> (String, String) {
                 values: counts(|r| r.pending),
             },
         ],
-    );
+    )?;
     let in_days = |field: fn(&MonthlyRow) -> Option<u64>| {
         rows.iter()
             .map(|r| field(r).map(|s| s as f64 / 86_400.0))
@@ -187,8 +201,8 @@ fn charts_of(rows: &[&MonthlyRow], kind: &str) -> (String, String) {
                 values: in_days(|r| r.p95_seconds_to_completion),
             },
         ],
-    );
-    (outcomes, times)
+    )?;
+    Ok((outcomes, times))
 }
 
 async fn show(
@@ -198,9 +212,10 @@ async fn show(
     form: web::Query<ReportForm>,
 ) -> Result<HttpResponse, Refusal> {
     let person = session::require_role(&session, PATH, Role::Dpo)?;
-    let chosen = match form.request_type.as_deref().filter(|t| !t.is_empty()) {
-        None => RequestType::ALL[0],
-        Some(text) => RequestType::parse(text).ok_or(Refusal::NotFound)?,
+    // A type that is none is refused naming `type`, as the orchestrator names a month (400).
+    let (chosen, bad_type) = match form.request_type.as_deref().filter(|t| !t.is_empty()) {
+        None => (RequestType::ALL[0], false),
+        Some(text) => RequestType::parse(text).map_or((RequestType::ALL[0], true), |t| (t, false)),
     };
     let types = RequestType::ALL
         .into_iter()
@@ -216,16 +231,26 @@ async fn show(
         query.from.clone().unwrap_or_default(),
         query.to.clone().unwrap_or_default(),
     );
-    let answer = services
-        .gdpr
-        .get(MONTHLY_ROUTE)
-        .query(&query)
-        .send::<MonthlyReport>()
-        .await;
+    let answer = if bad_type {
+        None
+    } else {
+        Some(
+            services
+                .gdpr
+                .get(MONTHLY_ROUTE)
+                .query(&query)
+                .send::<MonthlyReport>()
+                .await,
+        )
+    };
     let (shown, refused) = match answer {
-        Ok(report) => {
+        None => (Shown::Refused(unknown_type()), true),
+        Some(Ok(report)) => {
             let rows: Vec<&MonthlyRow> = report.rows.iter().filter(|r| r.request_type == chosen).collect();
-            let (outcomes_chart, times_chart) = charts_of(&rows, words::kind(chosen));
+            let (outcomes_chart, times_chart) = match charts_of(&rows, words::kind(chosen)) {
+                Ok(charts) => charts,
+                Err(mismatch) => return Ok(not_drawn(&mismatch, person)),
+            };
             let csv_link = format!("{CSV_PATH}?from={}&to={}", report.from, report.to);
             (from, to) = (report.from.to_string(), report.to.to_string());
             (
@@ -243,7 +268,7 @@ async fn show(
                 false,
             )
         }
-        Err(error) => match refusal(&error) {
+        Some(Err(error)) => match refusal(&error) {
             Some(reason) => (Shown::Refused(reason), true),
             None => return Ok(call_failed(&error, person)),
         },
@@ -262,6 +287,25 @@ async fn show(
         *response.status_mut() = actix_web::http::StatusCode::BAD_REQUEST;
     }
     Ok(response)
+}
+
+/// Why a `type` that is none is refused, naming the parameter and what it may be.
+fn unknown_type() -> String {
+    let known: Vec<&str> = RequestType::ALL.iter().map(|t| t.as_str()).collect();
+    format!("type: not a request type ({})", known.join(", "))
+}
+
+/// A chart whose numbers do not match its months: an impossible report, never drawn as zeros.
+fn not_drawn(mismatch: &charts::Mismatch, person: Person) -> HttpResponse {
+    tracing::error!(error = %mismatch, "the report's chart could not be drawn");
+    crate::routes::Notice {
+        person: Some(person),
+        heading: "Not available",
+        reason: "The report's numbers do not match its months, so no chart was drawn.",
+        back: PATH,
+        back_label: "Back to the reports",
+    }
+    .with_status(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// The orchestrator's refusal of the months asked for, in its words (which name the field).
@@ -302,6 +346,7 @@ async fn csv(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -320,5 +365,46 @@ mod tests {
         };
         let query = form.query();
         assert_eq!((query.from, query.to.as_deref()), (None, Some("2026-12")));
+    }
+
+    #[test]
+    fn an_unknown_type_is_named_with_the_types_there_are() {
+        let why = unknown_type();
+        assert!(why.starts_with("type: not a request type (EXPORT, FORGET"), "{why}");
+    }
+
+    /// One series per outcome, each with exactly a value per month: a short one is refused.
+    #[test]
+    fn charts_have_a_value_per_month_in_every_series() {
+        let row = MonthlyRow {
+            month: contracts::report::Month::new(2026, 3).unwrap(),
+            request_type: RequestType::Forget,
+            received: 6,
+            completed_in_time: 1,
+            completed_late: 1,
+            expired: 1,
+            withdrawn: 1,
+            overdue: 1,
+            pending: 1,
+            extended: 0,
+            extension_reasons: 0,
+            retained: 0,
+            median_seconds_to_completion: Some(86_400),
+            p95_seconds_to_completion: Some(86_400),
+        };
+        let (outcomes, _) = charts_of(&[&row], "Erasure").unwrap();
+        for name in [
+            "answered in time",
+            "answered late",
+            "expired",
+            "withdrawn",
+            "overdue",
+            "not yet due",
+        ] {
+            assert!(
+                outcomes.contains(&format!("<title>2026-03: 1 {name}</title>")),
+                "{name}: {outcomes}"
+            );
+        }
     }
 }
