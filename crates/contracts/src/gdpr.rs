@@ -754,20 +754,39 @@ pub struct Bundle {
     pub answer: String,
 }
 
+/// `GET /gdpr/requests/{id}/answer`: the answer the subject reads, alone — what a DPO looks at
+/// before handing the bundle over (audited as `answer_viewed`, not as the bundle's download).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubjectAnswer {
+    /// As the bundle's manifest names it: path, language and checksum.
+    pub answer: ManifestAnswer,
+    /// The page ([`Bundle::answer`]).
+    pub page: String,
+}
+
+impl SubjectAnswer {
+    /// The page, checked against its checksum (an error names the path, never the content).
+    pub fn verified_page(&self) -> Result<&str, String> {
+        verified_page(&self.answer, &self.page)
+    }
+}
+
+fn verified_page<'a>(answer: &ManifestAnswer, page: &'a str) -> Result<&'a str, String> {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(page.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    if hex != answer.sha256 {
+        return Err(format!("{}: checksum does not match the manifest", answer.path));
+    }
+    Ok(page)
+}
+
 impl Bundle {
     /// The answer's page, checked against the manifest's checksum (an error names the path,
     /// never the content).
     pub fn verified_answer(&self) -> Result<&str, String> {
-        use sha2::Digest as _;
-        let digest = sha2::Sha256::digest(self.answer.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        if hex != self.manifest.answer.sha256 {
-            return Err(format!(
-                "{}: checksum does not match the manifest",
-                self.manifest.answer.path
-            ));
-        }
-        Ok(&self.answer)
+        verified_page(&self.manifest.answer, &self.answer)
     }
 
     /// Each file the manifest lists, with the exact bytes its checksum covers (the JSON array at

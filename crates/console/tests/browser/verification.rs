@@ -3,7 +3,8 @@
 //! the requester was verified; the subject's answer is not shown before. Dana records it on its
 //! form, in her name; then the request offers the download and its answer page: the one page the
 //! subject reads, in Czech, which runs nothing and loads nothing in a real browser, its own style
-//! allowed by the console's policy for it.
+//! allowed by the console's policy for it; the look is audited as `answer_viewed`, never as the
+//! bundle's download.
 
 use crate::harness::{Browser, Page, Stack};
 use crate::{
@@ -112,6 +113,19 @@ async fn a_dpo_records_how_the_requester_was_verified_and_then_reads_the_subject
     );
     // Its own style applies: the console's policy for the page allows exactly it (by its hash).
     assert_eq!(seen["styled"], "768px", "{seen}");
+    // Dana's look is audited as a look at the answer, in her name, not as the bundle's hand-over.
+    let trail: contracts::gdpr::AuditTrail = stack.gdpr_as("dana", &format!("/gdpr/requests/{id}/audit")).await;
+    let events: Vec<(&str, &str)> = trail
+        .entries
+        .iter()
+        .map(|e| (e.event.as_str(), e.actor.as_str()))
+        .collect();
+    println!("the audit after the look: {events:?}");
+    assert!(events.contains(&("answer_viewed", "dana")), "{events:?}");
+    assert!(
+        !events.iter().any(|(event, _)| *event == "bundle_downloaded"),
+        "{events:?}"
+    );
     browser.screenshot("gdpr-subject-answer").await;
     crate::accessibility::assert_accessible(&browser, "the subject's answer").await;
     browser.close().await;

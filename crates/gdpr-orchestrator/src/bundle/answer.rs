@@ -117,7 +117,7 @@ const CS: Words = Words {
     category: "Druh údajů",
     count: "Počet",
     period: "Období",
-    date: "Datum",
+    date: "Datum a čas",
     details: "Podrobnosti",
     left_out_heading: "Co v této odpovědi není a proč",
     left_out_none: "Nic jsme nevynechali.",
@@ -144,7 +144,7 @@ const EN: Words = Words {
     category: "Kind of data",
     count: "Number",
     period: "Period",
-    date: "Date",
+    date: "Date and time",
     details: "Details",
     left_out_heading: "What is not in this answer, and why",
     left_out_none: "Nothing was left out.",
@@ -265,6 +265,16 @@ fn date(w: &Words, zone: &TimeZone, at: Timestamp) -> Result<String, AnswerError
     })
 }
 
+/// The day and the time of day `at` in the bank's zone, named by its abbreviation (two calls on
+/// one day read apart; CET and CEST say which side of a clock change).
+fn date_time(w: &Words, zone: &TimeZone, at: Timestamp) -> Result<String, AnswerError> {
+    let nanos = at.as_offset_date_time().unix_timestamp_nanos();
+    let zoned = jiff::Timestamp::from_nanosecond(nanos)
+        .map_err(|_| AnswerError::Date(at.to_string()))?
+        .to_zoned(zone.clone());
+    Ok(format!("{}, {}", date(w, zone, at)?, zoned.strftime("%H:%M %Z")))
+}
+
 /// The date at `pointer` (a JSON pointer) in `item`.
 fn timestamp_at(item: &Value, pointer: &str) -> Option<Timestamp> {
     item.pointer(pointer)
@@ -355,6 +365,7 @@ pub fn render(
     let zone = context.zone;
     let cs = language == AnswerLanguage::Cs;
     let on = |at: Timestamp| date(w, zone, at);
+    let at_time = |at: Timestamp| date_time(w, zone, at);
 
     let mut held = Vec::new();
     let mut deliveries = Vec::new();
@@ -366,7 +377,7 @@ pub fn render(
             if name == MANAGER_DELIVERIES {
                 for item in items {
                     let (at, details) = match timestamp_at(item, "/deliveredAt") {
-                        Some(at) => (on(at)?, if cs { "předáno" } else { "delivered" }),
+                        Some(at) => (at_time(at)?, if cs { "předáno" } else { "delivered" }),
                         None => (
                             String::new(),
                             if cs {
@@ -400,7 +411,7 @@ pub fn render(
                 .iter()
                 .map(|(at, item)| {
                     Ok(Item {
-                        date: at.map(on).transpose()?.unwrap_or_default(),
+                        date: at.map(at_time).transpose()?.unwrap_or_default(),
                         details: details(language, w, zone, name, item)?,
                     })
                 })
@@ -556,6 +567,20 @@ mod tests {
     }
 
     #[test]
+    fn an_item_s_time_is_the_bank_s_clock_with_its_zone() {
+        let zone = TimeZone::get("Europe/Prague").unwrap();
+        assert_eq!(
+            date_time(&CS, &zone, at("2026-12-06T23:30:00Z")).unwrap(),
+            "7. prosince 2026, 00:30 CET"
+        );
+        // Summer time: the zone's name says so.
+        assert_eq!(
+            date_time(&EN, &zone, at("2026-07-01T08:05:00Z")).unwrap(),
+            "1 July 2026, 10:05 CEST"
+        );
+    }
+
+    #[test]
     fn the_page_names_each_category_in_words_and_what_was_kept_with_its_basis() {
         let zone = TimeZone::get("Europe/Prague").unwrap();
         let mut request = Request::example(
@@ -591,7 +616,11 @@ mod tests {
             assert!(page.contains(&format!("<html lang=\"{}\">", words.lang)), "{page}");
             assert!(page.contains(category(language, COMM_HISTORY, "communications").name.as_str()));
             assert!(page.contains(basis_words(language, LegalBasis::LegalObligation)));
-            assert!(page.contains(&date(words, &zone, at("2026-03-05T10:00:00Z")).unwrap()));
+            // The item's day and time of day, in the bank's zone.
+            assert!(
+                page.contains(&date_time(words, &zone, at("2026-03-05T10:00:00Z")).unwrap()),
+                "{page}"
+            );
             // The subject's own text is escaped, never markup.
             assert!(
                 page.contains("Card &#60;blocked&#62;") || page.contains("Card &lt;blocked&gt;"),

@@ -1,5 +1,6 @@
-//! `/gdpr/requests/{id}/export` and `/audit`: what a DPO collects from a request, the export
-//! bundle (each download audited) and the audit trail.
+//! `/gdpr/requests/{id}/export`, `/answer` and `/audit`: what a DPO collects from a request, the
+//! export bundle (each download audited), the subject's answer alone (each look audited) and the
+//! audit trail.
 
 use super::common::{actor, load, load_whole, parse_id, refused, viewer};
 use crate::audit;
@@ -10,7 +11,7 @@ use crate::store::{self, Request};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use contracts::gdpr::{AuditTrail, Bundle};
+use contracts::gdpr::{AuditTrail, Bundle, SubjectAnswer};
 use domain::Timestamp;
 use serde_json::json;
 use service_kit::auth::{require, Caller};
@@ -22,6 +23,7 @@ use service_kit::problem::ProblemResponse as _;
 pub fn config(cfg: &mut web::ServiceConfig) {
     let dpo = || from_fn(require::<Dpo>);
     cfg.service(web::resource("/gdpr/requests/{id}/export").route(web::get().to(export).wrap(dpo())))
+        .service(web::resource("/gdpr/requests/{id}/answer").route(web::get().to(answer).wrap(dpo())))
         .service(web::resource("/gdpr/requests/{id}/audit").route(web::get().to(audit_log).wrap(dpo())));
 }
 
@@ -47,8 +49,70 @@ pub(crate) async fn export(
     caller: web::ReqData<Caller>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path)?;
-    let caller = caller.into_inner();
+    handed(&pool, &orchestrator, caller.into_inner(), &path, Handing::Bundle).await
+}
+
+/// `GET /gdpr/requests/{id}/answer`: the answer the subject reads, alone, as their bundle holds
+/// it — for a DPO to look at before the hand-over. The same scope and requester-verification
+/// gate as the bundle (it holds the subject's data), audited as `answer_viewed`: a look is not
+/// the bundle's download.
+#[utoipa::path(
+    get,
+    path = "/gdpr/requests/{id}/answer",
+    tag = "gdpr",
+    params(("id" = Uuid, Path, description = "The request id")),
+    responses(
+        (status = 200, description = "The answer's page, with its path, language and checksum as the bundle's manifest names them", body = SubjectAnswer),
+        (status = 409, description = "Not a finished EXPORT; or its requester's verification is not recorded while gdpr.requester_verification is required", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 410, description = "Erased after the retention period", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn answer(
+    pool: web::Data<DbPool>,
+    orchestrator: web::Data<Orchestrator>,
+    caller: web::ReqData<Caller>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    handed(&pool, &orchestrator, caller.into_inner(), &path, Handing::Answer).await
+}
+
+/// What a DPO takes of a completed EXPORT: each is audited as what it is.
+#[derive(Clone, Copy)]
+enum Handing {
+    /// The whole bundle: the hand-over to the subject.
+    Bundle,
+    /// The answer's page alone: a look before the hand-over.
+    Answer,
+}
+
+impl Handing {
+    fn event(self) -> &'static str {
+        match self {
+            Self::Bundle => "bundle_downloaded",
+            Self::Answer => "answer_viewed",
+        }
+    }
+
+    fn audit_detail(self, bundle: &Bundle, requester_verified: bool) -> serde_json::Value {
+        match self {
+            Self::Bundle => json!({ "files": bundle.manifest.files.len(), "requesterVerified": requester_verified }),
+            Self::Answer => {
+                json!({ "language": bundle.manifest.answer.language, "requesterVerified": requester_verified })
+            }
+        }
+    }
+}
+
+/// The bundle of request `id` (or its answer alone) once the gate lets `caller` have it, audited
+/// under them; a request erased after its retention is a 410.
+async fn handed(
+    pool: &DbPool,
+    orchestrator: &web::Data<Orchestrator>,
+    caller: Caller,
+    path: &str,
+    handing: Handing,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(path)?;
     let now = Timestamp::now();
     let (whole, kept) = pool
         .run(move |c| {
@@ -58,7 +122,7 @@ pub(crate) async fn export(
         })
         .await?;
     let (request, steps) = (whole.request, whole.steps);
-    let gate = viewer(&caller, &orchestrator).gate(whole.verification.is_some());
+    let gate = viewer(&caller, orchestrator).gate(whole.verification.is_some());
     // The rule `download` is offered by.
     match lifecycle::may_download(&request, gate) {
         Ok(()) => {}
@@ -77,7 +141,8 @@ pub(crate) async fn export(
     };
     let bundle = bundle::assemble(&request, &steps, &orchestrator.keys.bundle, &context, now)
         .map_err(|e| ApiError::Unexpected(e.into()))?;
-    let files = bundle.manifest.files.len();
+    let detail = handing.audit_detail(&bundle, gate.recorded);
+    let orchestrator = orchestrator.clone();
     pool.run(move |c| {
         write_transaction(c, |c| {
             audit::audit(
@@ -85,47 +150,49 @@ pub(crate) async fn export(
                 &orchestrator.keys.audit,
                 id,
                 actor(&caller),
-                "bundle_downloaded",
-                &json!({ "files": files, "requesterVerified": gate.recorded }),
+                handing.event(),
+                &detail,
                 now,
             )
         })
         .map_err(ApiError::from)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(bundle))
+    Ok(match handing {
+        Handing::Bundle => HttpResponse::Ok().json(bundle),
+        Handing::Answer => HttpResponse::Ok().json(SubjectAnswer {
+            answer: bundle.manifest.answer,
+            page: bundle.answer,
+        }),
+    })
 }
 
 /// What an erasure of the export's subject kept (a legal hold, a statutory rule), for the answer
-/// they read: the purge steps of their latest FORGET (as filed with the same identifiers) that
-/// kept something.
+/// they read: the purge steps that kept something of every FORGET whose subject shares an
+/// identifier with the export's — however that FORGET named them (a FORGET by phone number
+/// keeps what an EXPORT by customer id must list).
 fn kept_of_subject(c: &mut AnyConnection, export: &Request) -> Result<Vec<answer::Kept>, ApiError> {
-    let Some(fingerprint) = export.subject_fingerprint.as_deref() else {
+    let Some(subject) = export.subject.as_ref() else {
         return Ok(Vec::new());
     };
-    let Some(forget) = store::find_latest_forget(c, fingerprint)? else {
-        return Ok(Vec::new());
-    };
-    let Some(forget) = store::find_request(c, forget)? else {
-        return Ok(Vec::new());
-    };
-    let mut steps = store::keeping_purge_steps(c, &[forget.id])?;
-    Ok(steps
-        .remove(&forget.id)
-        .unwrap_or_default()
-        .into_iter()
-        .flat_map(|step| {
+    let forgets = store::forgets_sharing(c, subject)?;
+    let ids: Vec<_> = forgets.iter().map(|f| f.id).collect();
+    let mut steps = store::keeping_purge_steps(c, &ids)?;
+    let mut kept = Vec::new();
+    for forget in &forgets {
+        for step in steps.remove(&forget.id).unwrap_or_default() {
             let (participant, until) = (step.participant, step.retained_until);
-            step.retained.into_iter().map(move |retained| answer::Kept {
+            kept.extend(step.retained.into_iter().map(|retained| answer::Kept {
                 participant: participant.clone(),
                 category: retained.category,
                 basis: retained.basis,
                 count: retained.count,
                 since: forget.received_at,
                 until,
-            })
-        })
-        .collect())
+            }));
+        }
+    }
+    Ok(kept)
 }
 
 /// `GET /gdpr/requests/{id}/audit`: every action, oldest first, with its chain verified.

@@ -23,6 +23,7 @@ mod views;
         decisions::extend,
         verification::record,
         collect::export,
+        collect::answer,
         collect::audit_log,
         legal_holds::place,
         legal_holds::list,

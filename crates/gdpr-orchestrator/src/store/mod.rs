@@ -186,6 +186,35 @@ pub fn find_latest_forget(connection: &mut AnyConnection, fingerprint: &str) -> 
         .map(|id| id.0))
 }
 
+/// The FORGETs (not counts) whose subject, as still stored, shares an identifier with `subject`
+/// (a customer id, a phone number, an e-mail address or a Genesys user): however an earlier
+/// erasure named the person, an export of them finds what it kept. Read in Rust: the subjects
+/// are JSON, and only requests whose identifiers are not yet erased hold one.
+pub fn forgets_sharing(connection: &mut AnyConnection, subject: &DataSubject) -> QueryResult<Vec<Request>> {
+    use gdpr_requests::dsl;
+    let shares = |other: &DataSubject| {
+        !subject.customer_ids.is_disjoint(&other.customer_ids)
+            || !subject.phone_numbers.is_disjoint(&other.phone_numbers)
+            || !subject.email_addresses.is_disjoint(&other.email_addresses)
+            || !subject.genesys_user_ids.is_disjoint(&other.genesys_user_ids)
+    };
+    let mut forgets = Vec::new();
+    for row in dsl::gdpr_requests
+        .filter(dsl::request_type.eq(RequestType::Forget.as_str()))
+        .filter(dsl::count_only.eq(false))
+        .filter(dsl::subject.is_not_null())
+        .order(dsl::received_at.asc())
+        .select(RequestRow::as_select())
+        .load::<RequestRow>(connection)?
+    {
+        let request = Request::try_from(row)?;
+        if request.subject.as_ref().is_some_and(shares) {
+            forgets.push(request);
+        }
+    }
+    Ok(forgets)
+}
+
 pub fn steps(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<Step>> {
     use gdpr_steps::dsl;
     dsl::gdpr_steps

@@ -300,3 +300,58 @@ async fn every_export_holds_an_answer_its_subject_can_read_in_their_language() {
     }
     assert_not_logged(&[&person.digits, &person.customer_id, "Záznamy vaší komunikace"]);
 }
+
+/// What an erasure kept is the subject's however the erasure named them: a FORGET by phone
+/// number whose calls a statutory rule keeps shows in the answer of a later EXPORT by customer
+/// id and that number (its fingerprint differs), with the basis; an EXPORT of somebody else lists
+/// nothing kept.
+#[tokio::test]
+async fn an_answer_lists_what_an_erasure_kept_however_the_erasure_named_the_subject() {
+    let rule =
+        json!([{ "name": "mifid2-voice", "channels": ["VOICE"], "keep_days": 36500, "basis": "legal_obligation" }]);
+    let s = crate::helpers::stack_with(crate::helpers::StackOptions {
+        orchestrator: vec![("gdpr.statutory_retention".to_owned(), rule.to_string())],
+        ..Default::default()
+    })
+    .await;
+    let person = Person::new();
+    let neighbour = person.neighbour();
+    s.record(&uuid::Uuid::new_v4().to_string(), &format!("tel:{}", person.phone))
+        .await;
+    s.record(&uuid::Uuid::new_v4().to_string(), &format!("tel:{}", neighbour.phone))
+        .await;
+
+    let forget = s
+        .forget_in_grace(json!({ "phoneNumbers": [person.phone] }), Timestamp::now())
+        .await;
+    let (forgotten, _) = s
+        .run_while(
+            &forget,
+            "purging",
+            crate::helpers::after(Timestamp::now(), 25 * 3600),
+            20,
+        )
+        .await;
+    assert_eq!(forgotten["status"], "completed_with_retention", "{forgotten}");
+
+    let subject = json!({ "customerIds": [person.customer_id], "phoneNumbers": [person.phone] });
+    let bundle = export_in(&s, &subject, Some("en")).await;
+    let text = self_contained_text(bundle["answer"].as_str().unwrap());
+    println!(
+        "the answer of an EXPORT by customer id and number after a FORGET by number: {}",
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    for expected in [
+        "Records of your communications with the bank: 1 — because the law requires the bank to keep them (GDPR Art. 17(3)(b)); you asked for erasure on",
+        "kept until at least",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in the answer: {text}");
+    }
+    assert!(!text.contains("Nothing was left out."), "{text}");
+
+    // The neighbour shares no identifier with the FORGET: nothing of it in their answer.
+    let theirs = json!({ "customerIds": [neighbour.customer_id], "phoneNumbers": [neighbour.phone] });
+    let text = self_contained_text(export_in(&s, &theirs, Some("en")).await["answer"].as_str().unwrap());
+    assert!(text.contains("Nothing was left out."), "{text}");
+    assert!(!text.contains("you asked for erasure"), "{text}");
+}

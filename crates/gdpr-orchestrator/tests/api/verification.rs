@@ -112,6 +112,14 @@ async fn an_export_is_handed_over_only_once_a_signed_in_person_recorded_how_the_
         refused["detail"].as_str().unwrap().contains("not verified yet"),
         "{refused}"
     );
+    // The answer alone holds the subject's data as the bundle does: the same gate.
+    let answer = format!("/gdpr/requests/{id}/answer");
+    let refused = assert_problem(as_person(&s, reqwest::Method::GET, &answer, &dana, None).await, 409).await;
+    println!("the answer before the verification: 409 {}", refused["detail"]);
+    assert!(
+        refused["detail"].as_str().unwrap().contains("not verified yet"),
+        "{refused}"
+    );
 
     // An unknown method and evidence that is no reference (a phone number) are refused by name;
     // nothing is recorded.
@@ -156,8 +164,26 @@ async fn an_export_is_handed_over_only_once_a_signed_in_person_recorded_how_the_
     );
     assert_eq!(shown_to(&s, &id, &dana).await["requesterVerification"], *verification);
 
+    // A look at the answer is audited as a look, not as the bundle's hand-over.
+    let viewed = as_person(&s, reqwest::Method::GET, &answer, &dana, None).await;
+    assert_eq!(viewed.status().as_u16(), 200);
+    let viewed: contracts::gdpr::SubjectAnswer = viewed.json().await.unwrap();
+    assert_eq!(viewed.answer.path, "answer.cs.html");
+    assert!(viewed.verified_page().unwrap().starts_with("<!DOCTYPE html>"));
+    let trail = s.audit(&id).await;
+    let look = entry(&trail, "answer_viewed");
+    assert_eq!(
+        (&look["actor"], &look["detail"]["requesterVerified"]),
+        (&json!("dana"), &json!(true))
+    );
+    assert!(!trail.iter().any(|e| e["event"] == "bundle_downloaded"), "{trail:?}");
+
     let bundle = as_person(&s, reqwest::Method::GET, &export, &dana, None).await;
     assert_eq!(bundle.status().as_u16(), 200);
+    let bundle: contracts::gdpr::Bundle = bundle.json().await.unwrap();
+    // The page looked at is the page handed over.
+    assert_eq!(bundle.manifest.answer, viewed.answer);
+    assert_eq!(bundle.answer, viewed.page);
 
     // The chain holds who verified, how and when; the evidence's reference stays out of it.
     let trail = s.audit(&id).await;

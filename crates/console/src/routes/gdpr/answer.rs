@@ -1,18 +1,19 @@
 //! The answer a data subject reads, as their export's bundle holds it: shown to the DPO exactly
-//! as the subject will read it. It is fetched with the bundle (the same scope, the same
-//! requester-verification gate; the orchestrator audits each download), so, as the bundle, only
-//! through the request page's form (a POST with the session's form token: a link from elsewhere
-//! fetches nothing), and served as the page it is, under a policy of its own that loads nothing
-//! and runs nothing: only its own style.
+//! as the subject will read it. It comes from the orchestrator's `/answer` (the bundle's scope
+//! and requester-verification gate; audited as `answer_viewed`, so a look is never recorded as
+//! the bundle's hand-over), and, as it holds the subject's data, only through the request
+//! page's form (a POST with the session's form token: a link from elsewhere fetches nothing). It
+//! is served as the page it is, under a policy of its own that loads nothing and runs nothing:
+//! only its own style. A page that does not match its checksum is the console's error page.
 
 use super::{call_failed, not_found, sent_for, FormToken};
-use crate::services::Services;
+use crate::services::{CallError, Services};
 use crate::session::Refusal;
 use actix_session::Session;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use base64::Engine as _;
-use contracts::gdpr::Bundle;
+use contracts::gdpr::SubjectAnswer;
 use sha2::Digest as _;
 
 pub(super) fn config(cfg: &mut web::ServiceConfig) {
@@ -43,16 +44,25 @@ async fn answer(
     form: web::Form<FormToken>,
 ) -> Result<HttpResponse, Refusal> {
     let (id, person) = sent_for(&session, "/gdpr/requests", &path, form.csrf.as_deref())?;
-    let bundle: Bundle = match services.gdpr.get(&format!("/gdpr/requests/{id}/export")).send().await {
-        Ok(bundle) => bundle,
+    let answer: SubjectAnswer = match services.gdpr.get(&format!("/gdpr/requests/{id}/answer")).send().await {
+        Ok(answer) => answer,
         Err(error) if not_found(&error) => return Err(Refusal::NotFound),
         Err(error) => return Ok(call_failed(&error, person)),
     };
-    let page = match bundle.verified_answer() {
+    let page = match answer.verified_page() {
         Ok(page) => page.to_owned(),
-        Err(reason) => {
-            tracing::error!(reason = %reason, "a subject's answer does not match its manifest");
-            return Ok(HttpResponse::InternalServerError().finish());
+        // An answer off its own checksum is off the contract: the page that says so, naming the
+        // field and never the content.
+        Err(_) => {
+            let error = CallError::Service {
+                service: "gdpr-orchestrator",
+                error: Box::new(contracts::ClientError::UnexpectedBody {
+                    status: reqwest::StatusCode::OK,
+                    path: "page".to_owned(),
+                    category: "checksum does not match",
+                }),
+            };
+            return Ok(call_failed(&error, person));
         }
     };
     Ok(HttpResponse::Ok()
