@@ -377,6 +377,15 @@ impl GdprStore for CommunicationRecords {
         rectify::rectify(c, reach, fix)
     }
 
+    fn count_rectify(
+        &self,
+        c: &mut AnyConnection,
+        reach: &Reach<'_>,
+        fix: &Rectification,
+    ) -> QueryResult<CategoryCounts> {
+        rectify::would_change(c, reach, fix)
+    }
+
     /// The held records, the agents hidden, and the copies of the held records at the manager.
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
         let records = Records::held_rows(connection, request_id)?;

@@ -117,7 +117,8 @@ pub struct ParticipantCall {
     /// anything of theirs is kept elsewhere: a held call's recording is evidence too.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kept_elsewhere: Vec<crate::legal_hold::Retained>,
-    /// A rectification's: what to correct. The orchestrator always sends it with `rectify`; a
+    /// A rectification's: what to correct. The orchestrator always sends it with `rectify`, and
+    /// with a RECTIFY's `count` (the count is then of what the correction would change); a
     /// rectify without it is refused (400), never guessed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rectification: Option<Rectification>,

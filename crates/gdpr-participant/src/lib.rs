@@ -20,7 +20,9 @@
 //! Rectify (GDPR Art. 16) applies the call's [`Rectification`] to what the request reaches
 //! ([`GdprStore::rectify`]): a replaced handle in every row (and what is keyed by it), named
 //! interactions moved to the right customer. It holds nothing; repeating it changes nothing more,
-//! and each answer counts the rows that now carry the corrected values.
+//! and each answer counts the rows that now carry the corrected values. A count that carries a
+//! rectification (a RECTIFY's) counts the rows the correction would change
+//! ([`GdprStore::count_rectify`]).
 //!
 //! Copies delivered outside ccbridge (`toEraseElsewhere`) are listed by the purge, for exactly the
 //! rows its purges erased ([`GdprStore::erased_elsewhere`]); never by a forget or a restriction,
@@ -134,6 +136,15 @@ impl<'a> Forget<'a> {
 pub trait GdprStore: Send + Sync + 'static {
     /// What the subject has here, per category. Changes nothing.
     fn count(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport>;
+    /// A RECTIFY's count: the rows [`GdprStore::rectify`] would change here, per category (the
+    /// same filter, read-only), so the DPO confirms what the correction changes, not all the
+    /// subject has. Changes nothing.
+    fn count_rectify(
+        &self,
+        connection: &mut AnyConnection,
+        reach: &Reach<'_>,
+        rectification: &Rectification,
+    ) -> QueryResult<CategoryCounts>;
     /// The subject's data per category, with its counts.
     fn export(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport>;
     /// What the subject's handles or interactions find that is attributed to a customer outside
@@ -395,6 +406,8 @@ async fn act<S: GdprStore>(
     let (request_id, action) = call_target(path.into_inner())?;
     let rectification = match action {
         ParticipantAction::Rectify => Some(rectification_of(&call)?),
+        // A RECTIFY's count carries its correction: it counts what the correction changes.
+        ParticipantAction::Count if call.rectification.is_some() => Some(rectification_of(&call)?),
         _ => None,
     };
     let attributed_elsewhere = match action {
@@ -431,7 +444,12 @@ async fn act<S: GdprStore>(
             let purge = Purge::new(request_id, retain, Timestamp::now()).with_rules(&call.rules);
             let run = |c: &mut AnyConnection| match action {
                 ParticipantAction::Count => {
-                    let report = store.count(c, &reach)?;
+                    let report = match &rectification {
+                        Some(rectification) => {
+                            ParticipantReport::done(store.count_rectify(c, &reach, rectification)?)
+                        }
+                        None => store.count(c, &reach)?,
+                    };
                     with_left_out(store.as_ref(), c, &reach, report)
                 }
                 ParticipantAction::Export => {

@@ -201,6 +201,15 @@ impl GdprStore for Pairings {
         rectify::rectify(c, reach, fix)
     }
 
+    fn count_rectify(
+        &self,
+        c: &mut AnyConnection,
+        reach: &Reach<'_>,
+        fix: &Rectification,
+    ) -> QueryResult<CategoryCounts> {
+        rectify::would_change(c, reach, fix)
+    }
+
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {
         counts([
             (PAIRINGS, PairingRows::count_held(connection, request_id)?),

@@ -241,9 +241,18 @@ impl GdprStore for WebhookResults {
         Ok(())
     }
 
-    /// Replaced handles in the results and the suppression list ([`rectify`]).
+    /// Replaced handles in the results ([`rectify`]); the suppression list stays as it is.
     fn rectify(&self, c: &mut AnyConnection, reach: &Reach<'_>, fix: &Rectification) -> QueryResult<CategoryCounts> {
         self.rectify_results(c, reach, fix)
+    }
+
+    fn count_rectify(
+        &self,
+        c: &mut AnyConnection,
+        reach: &Reach<'_>,
+        fix: &Rectification,
+    ) -> QueryResult<CategoryCounts> {
+        rectify::would_change(c, reach, fix)
     }
 
     /// A worker that claimed one of the corrected results before the rectify holds its old `ani`

@@ -25,12 +25,7 @@ pub(super) fn rectify(
     use communication_records::dsl;
     let mut corrected: Vec<Uuid> = Vec::new();
     for replacement in rectification.handles() {
-        let ids: Vec<DbUuid> = communication_records::table
-            .filter(of_customer(reach))
-            .filter(dsl::customer_handle_key.eq(&replacement.from))
-            .select(dsl::id)
-            .load(connection)?;
-        let ids: Vec<Uuid> = ids.into_iter().map(|id| id.0).collect();
+        let ids = carrying(connection, reach, &[replacement.from.as_str()])?;
         chunked(&ids, |chunk| {
             diesel::update(dsl::communication_records.filter(dsl::id.eq_any(chunk)))
                 .set((
@@ -45,12 +40,7 @@ pub(super) fn rectify(
     let mut moved_to = None;
     if let Some(correction) = &rectification.customer {
         let interactions: Vec<DbUuid> = correction.interaction_ids.iter().map(|&id| id.into()).collect();
-        let ids: Vec<DbUuid> = communication_records::table
-            .filter(dsl::interaction_id.eq_any(&interactions))
-            .filter(dsl::customer_id.eq_any(reach.customers()).assume_not_null())
-            .select(dsl::id)
-            .load(connection)?;
-        let ids: Vec<Uuid> = ids.into_iter().map(|id| id.0).collect();
+        let ids = misattributed(connection, reach, &interactions)?;
         let to = DbUuid::from(correction.to);
         chunked(&ids, |chunk| {
             diesel::update(dsl::communication_records.filter(dsl::id.eq_any(chunk)))
@@ -92,6 +82,45 @@ pub(super) fn rectify(
     carrying.sort();
     carrying.dedup();
     counts([(COMMUNICATIONS, carrying.len() as i64)])
+}
+
+/// The subject's records a correction would change (the same rows [`rectify`] changes).
+pub(super) fn would_change(
+    connection: &mut AnyConnection,
+    reach: &Reach<'_>,
+    rectification: &Rectification,
+) -> QueryResult<CategoryCounts> {
+    let froms: Vec<&str> = rectification.handles().map(|r| r.from.as_str()).collect();
+    let mut changed = carrying(connection, reach, &froms)?;
+    if let Some(correction) = &rectification.customer {
+        let interactions: Vec<DbUuid> = correction.interaction_ids.iter().map(|&id| id.into()).collect();
+        changed.extend(misattributed(connection, reach, &interactions)?);
+    }
+    changed.sort();
+    changed.dedup();
+    counts([(COMMUNICATIONS, changed.len() as i64)])
+}
+
+/// The subject's records that store one of `handle_keys`.
+fn carrying(connection: &mut AnyConnection, reach: &Reach<'_>, handle_keys: &[&str]) -> QueryResult<Vec<Uuid>> {
+    use communication_records::dsl;
+    let ids: Vec<DbUuid> = communication_records::table
+        .filter(of_customer(reach))
+        .filter(dsl::customer_handle_key.eq_any(handle_keys))
+        .select(dsl::id)
+        .load(connection)?;
+    Ok(ids.into_iter().map(|id| id.0).collect())
+}
+
+/// The records of `interactions` attributed to one of the subject's customers.
+fn misattributed(connection: &mut AnyConnection, reach: &Reach<'_>, interactions: &[DbUuid]) -> QueryResult<Vec<Uuid>> {
+    use communication_records::dsl;
+    let ids: Vec<DbUuid> = communication_records::table
+        .filter(dsl::interaction_id.eq_any(interactions))
+        .filter(dsl::customer_id.eq_any(reach.customers()).assume_not_null())
+        .select(dsl::id)
+        .load(connection)?;
+    Ok(ids.into_iter().map(|id| id.0).collect())
 }
 
 /// Queues an update of each corrected record that was queued for the manager (its create

@@ -102,8 +102,10 @@ impl Worker {
                         ParticipantAction::Purge => self.orchestrator.settings.statutory_rules().to_vec(),
                         _ => Vec::new(),
                     },
-                    // A rectification's correction, as filed (erased with the subject).
+                    // A rectification's correction, as filed (erased with the subject); with
+                    // its count too, which then counts what the correction changes.
                     rectification: match phase {
+                        ParticipantAction::Count => held.request.rectification.clone(),
                         ParticipantAction::Rectify => Some(
                             held.request
                                 .rectification

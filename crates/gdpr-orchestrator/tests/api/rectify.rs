@@ -177,6 +177,9 @@ async fn a_customer_correction_moves_the_named_interactions_to_the_right_custome
     let subject = json!({ "customerIds": [wrong.customer_id] });
     let replacement = json!({ "customer": { "interactionIds": [moved], "to": right.customer_id } });
     let request = rectified(&s, subject, replacement).await;
+    // The count is of what the correction changes: the interaction that stays is not in it.
+    assert_eq!(request["counts"]["count.pairings"], 1, "{request}");
+    assert_eq!(request["counts"]["count.communications"], 1, "{request}");
     assert_eq!(request["counts"]["rectify.pairings"], 1, "{request}");
     assert_eq!(request["counts"]["rectify.communications"], 1, "{request}");
     assert_eq!(request["counts"]["rectify.genesysRequests"], 0, "{request}");

@@ -7,12 +7,52 @@
 
 use super::{PAIRINGS, PENDING_ASSIGNMENTS};
 use crate::schema::{interaction_customers, pairing_outbox};
-use contracts::participant::{CategoryCounts, Rectification};
+use contracts::participant::{CategoryCounts, CustomerCorrection, Rectification};
 use diesel::prelude::*;
 use gdpr_participant::{counts, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use std::collections::HashSet;
+
+/// The subject's pairings and waiting assignments of the named interactions: what a customer
+/// correction would move.
+pub(super) fn would_change(
+    connection: &mut AnyConnection,
+    reach: &Reach<'_>,
+    rectification: &Rectification,
+) -> QueryResult<CategoryCounts> {
+    match &rectification.customer {
+        None => nothing(),
+        Some(correction) => of_customers(connection, &interactions_of(correction), &reach.customers()),
+    }
+}
+
+fn nothing() -> QueryResult<CategoryCounts> {
+    counts([(PAIRINGS, 0), (PENDING_ASSIGNMENTS, 0)])
+}
+
+fn interactions_of(correction: &CustomerCorrection) -> Vec<DbUuid> {
+    correction.interaction_ids.iter().map(|&id| id.into()).collect()
+}
+
+/// The pairings and waiting assignments of `interactions` to one of `customers`.
+fn of_customers(
+    connection: &mut AnyConnection,
+    interactions: &[DbUuid],
+    customers: &[DbUuid],
+) -> QueryResult<CategoryCounts> {
+    let pairings: i64 = interaction_customers::table
+        .filter(interaction_customers::interaction_id.eq_any(interactions))
+        .filter(interaction_customers::customer_id.eq_any(customers))
+        .count()
+        .get_result(connection)?;
+    let pending: i64 = pairing_outbox::table
+        .filter(pairing_outbox::interaction_id.eq_any(interactions))
+        .filter(pairing_outbox::customer_id.eq_any(customers))
+        .count()
+        .get_result(connection)?;
+    counts([(PAIRINGS, pairings), (PENDING_ASSIGNMENTS, pending)])
+}
 
 pub(super) fn rectify(
     connection: &mut AnyConnection,
@@ -20,9 +60,9 @@ pub(super) fn rectify(
     rectification: &Rectification,
 ) -> QueryResult<CategoryCounts> {
     let Some(correction) = &rectification.customer else {
-        return counts([(PAIRINGS, 0), (PENDING_ASSIGNMENTS, 0)]);
+        return nothing();
     };
-    let interactions: Vec<DbUuid> = correction.interaction_ids.iter().map(|&id| id.into()).collect();
+    let interactions = interactions_of(correction);
     let to = DbUuid::from(correction.to);
     {
         use interaction_customers::dsl;
@@ -57,15 +97,5 @@ pub(super) fn rectify(
     .set(pairing_outbox::customer_id.eq(to))
     .execute(connection)?;
     // What the right customer holds of the interactions now: the same on a repeated call.
-    let pairings: i64 = interaction_customers::table
-        .filter(interaction_customers::interaction_id.eq_any(&interactions))
-        .filter(interaction_customers::customer_id.eq(to))
-        .count()
-        .get_result(connection)?;
-    let pending: i64 = pairing_outbox::table
-        .filter(pairing_outbox::interaction_id.eq_any(&interactions))
-        .filter(pairing_outbox::customer_id.eq(to))
-        .count()
-        .get_result(connection)?;
-    counts([(PAIRINGS, pairings), (PENDING_ASSIGNMENTS, pending)])
+    of_customers(connection, &interactions, &[to])
 }

@@ -36,6 +36,22 @@ pub(super) fn in_flight(
     Ok(leased > 0)
 }
 
+/// The subject's results a correction would rewrite: those carrying a replaced value.
+pub(super) fn would_change(
+    connection: &mut AnyConnection,
+    reach: &Reach<'_>,
+    rectification: &Rectification,
+) -> QueryResult<CategoryCounts> {
+    use inbox_events::dsl;
+    let froms: Vec<&str> = rectification.handles().map(|r| r.from.as_str()).collect();
+    let changed: i64 = inbox_events::table
+        .filter(of_customer(reach))
+        .filter(dsl::customer_handle_key.eq_any(&froms))
+        .count()
+        .get_result(connection)?;
+    counts([(RESULTS, changed)])
+}
+
 impl WebhookResults {
     pub(super) fn rectify_results(
         &self,
