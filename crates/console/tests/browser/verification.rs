@@ -101,6 +101,12 @@ async fn a_dpo_records_how_the_requester_was_verified_and_then_reads_the_subject
             .contains("Záznamy vaší komunikace s bankou"),
         "{seen}"
     );
+    // Each item with its day and time of day in the bank's zone ("20. listopadu 2026, 10:41 CET").
+    let held = seen["held"].as_str().unwrap();
+    assert!(
+        held.contains("Datum a čas") && (held.contains(" CET\t") || held.contains(" CEST\t")),
+        "{seen}"
+    );
     assert_eq!(
         (&seen["scripts"], &seen["loaded"], &seen["loading"], &seen["linksOut"]),
         (
