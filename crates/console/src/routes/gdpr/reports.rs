@@ -160,7 +160,7 @@ fn charts_of(rows: &[&MonthlyRow], kind: &str) -> Result<(String, String), chart
             },
             Series {
                 name: "withdrawn",
-                colour: "#bdbdbd",
+                colour: "#7e57c2",
                 values: counts(|r| r.withdrawn),
             },
             Series {
