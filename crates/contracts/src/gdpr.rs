@@ -260,9 +260,10 @@ pub enum AllowedAction {
     /// its requester's identity verified (unless `gdpr.requester_verification = "advisory"`).
     Download,
     /// `POST /gdpr/requests/{id}/verification`: record how the requester's identity was verified
-    /// (an EXPORT, FORGET or RESTRICT, not a count, not yet recorded), by a person the identity
-    /// provider signed in. While it is missing (and `gdpr.requester_verification = "required"`,
-    /// the default), a FORGET is not confirmed and an export bundle not downloaded.
+    /// (an EXPORT, FORGET, RESTRICT or RECTIFY, not a count, not yet recorded), by a person the
+    /// identity provider signed in. While it is missing (and `gdpr.requester_verification =
+    /// "required"`, the default), a FORGET or a RECTIFY is not confirmed and an export bundle not
+    /// downloaded.
     RecordVerification,
 }
 
