@@ -8,7 +8,7 @@
 
 use super::{call_failed, not_found, sent_for, FormToken};
 use crate::services::{CallError, Services};
-use crate::session::Refusal;
+use crate::session::{Person, Refusal};
 use actix_session::Session;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -49,27 +49,28 @@ async fn answer(
         Err(error) if not_found(&error) => return Err(Refusal::NotFound),
         Err(error) => return Ok(call_failed(&error, person)),
     };
-    let page = match answer.verified_page() {
-        Ok(page) => page.to_owned(),
-        // An answer off its own checksum is off the contract: the page that says so, naming the
-        // field and never the content.
-        Err(_) => {
-            let error = CallError::Service {
-                service: "gdpr-orchestrator",
-                error: Box::new(contracts::ClientError::UnexpectedBody {
-                    status: reqwest::StatusCode::OK,
-                    path: "page".to_owned(),
-                    category: "checksum does not match",
-                }),
-            };
-            return Ok(call_failed(&error, person));
-        }
+    Ok(shown(&answer, person))
+}
+
+/// The answer as its page, under its own policy; a page off its checksum is off the contract:
+/// the console's error page, naming the field and never the content.
+fn shown(answer: &SubjectAnswer, person: Person) -> HttpResponse {
+    let Ok(page) = answer.verified_page() else {
+        let error = CallError::Service {
+            service: "gdpr-orchestrator",
+            error: Box::new(contracts::ClientError::UnexpectedBody {
+                status: reqwest::StatusCode::OK,
+                path: "page".to_owned(),
+                category: "checksum does not match",
+            }),
+        };
+        return call_failed(&error, person);
     };
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .insert_header(("Content-Security-Policy", policy(&page)))
+        .insert_header(("Content-Security-Policy", policy(page)))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(page))
+        .body(page.to_owned())
 }
 
 #[cfg(test)]
@@ -80,5 +81,31 @@ mod tests {
         assert!(policy.starts_with("default-src 'none'; style-src 'sha256-"), "{policy}");
         assert!(!policy.contains("unsafe") && !policy.contains("script"), "{policy}");
         assert!(super::policy("<p>no style</p>").contains("style-src 'none'"));
+    }
+
+    #[test]
+    fn an_answer_off_its_checksum_is_the_console_s_error_page_naming_no_content() {
+        use actix_web::body::MessageBody;
+        use contracts::gdpr::{AnswerLanguage, ManifestAnswer, SubjectAnswer};
+        let answer = SubjectAnswer {
+            answer: ManifestAnswer {
+                path: "answer.cs.html".to_owned(),
+                language: AnswerLanguage::Cs,
+                sha256: "0".repeat(64),
+            },
+            page: "<p>Jana Nováková</p>".to_owned(),
+        };
+        let person = crate::session::Person {
+            subject: "dana".to_owned(),
+            name: "Dana Dpo".to_owned(),
+            roles: vec![crate::session::Role::Dpo],
+            csrf: "token".to_owned(),
+            development: false,
+        };
+        let response = super::shown(&answer, person);
+        assert_eq!(response.status().as_u16(), 502);
+        let body = String::from_utf8(response.into_body().try_into_bytes().unwrap().to_vec()).unwrap();
+        assert!(body.contains("Not understood") && body.contains("<html"), "{body}");
+        assert!(!body.contains("Nováková"), "{body}");
     }
 }
