@@ -162,7 +162,7 @@ fn replacements(
         if replacement.to != replacement.from && froms.contains(replacement.to.as_str()) {
             problems.push(FieldProblem::new(
                 format!("/replacement/{field}/{i}/to"),
-                "also replaced in this request (a swap or a chain): file one correction, then the other",
+                "also replaced in this request: a chain is filed a link at a time, its last link first; a swap cannot be made (both values' rows would end on one)",
             ));
         }
     }
