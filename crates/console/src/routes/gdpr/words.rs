@@ -263,13 +263,20 @@ struct Gate {
     requester_verified: Option<bool>,
 }
 
-/// ` (requester's identity not recorded)` when the entry says it was not; entries from before the
-/// gate say nothing of it.
-fn gate(detail: serde_json::Value) -> &'static str {
-    match serde_json::from_value::<Gate>(detail).map(|g| g.requester_verified) {
-        Ok(Some(false)) => " (requester's identity not recorded)",
-        Ok(Some(true)) => " (requester's identity recorded)",
-        Ok(None) | Err(_) => "",
+/// `what` with ` (requester's identity not recorded)` when the entry says it was not; entries
+/// from before the gate say nothing of it; one whose detail is off its shape is flagged.
+fn gated(what: &str, entry: &AuditEntry) -> String {
+    match serde_json::from_value::<Gate>(entry.detail.clone()) {
+        Ok(Gate {
+            requester_verified: Some(false),
+        }) => format!("{what} (requester's identity not recorded)"),
+        Ok(Gate {
+            requester_verified: Some(true),
+        }) => format!("{what} (requester's identity recorded)"),
+        Ok(Gate {
+            requester_verified: None,
+        }) => what.to_owned(),
+        Err(_) => off_contract(entry),
     }
 }
 
@@ -295,11 +302,11 @@ pub(super) fn event(entry: &AuditEntry, count_only: bool) -> String {
     let detail = || entry.detail.clone();
     match entry.event.as_str() {
         "received" => "Filed".to_owned(),
-        "confirmed" => format!("Confirmed{}", gate(detail())),
+        "confirmed" => gated("Confirmed", entry),
         "confirmation_refused" => "Confirmation refused".to_owned(),
         "deadline_extended" => "Deadline extended".to_owned(),
-        "bundle_downloaded" => format!("Export downloaded{}", gate(detail())),
-        "answer_viewed" => format!("The subject's answer read{}", gate(detail())),
+        "bundle_downloaded" => gated("Export downloaded", entry),
+        "answer_viewed" => gated("The subject's answer read", entry),
         "identifiers_erased" => "The request's own identifiers erased".to_owned(),
         "lift_requested" => "Lift asked for".to_owned(),
         "requester_verified" => "Requester's identity recorded".to_owned(),
