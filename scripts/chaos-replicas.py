@@ -470,6 +470,9 @@ class Run:
                     "APP__GDPR__GATEWAY_URL": sibling("genesys-gateway"),
                     "APP__GDPR__INTERNAL_TOKEN": self.tokens["gdpr_orchestrator"],
                     "APP__GDPR__GRACE_HOURS": "1" if index == self.grace_index else "0",
+                    # No identity provider here, and only a person it signed in records how a
+                    # requester was verified: advisory, as in devstack (the audit says so).
+                    "APP__GDPR__REQUESTER_VERIFICATION": "advisory",
                     "APP__GDPR__REQUEST_TIMEOUT_MS": "3000",
                     "APP__GDPR__LEASE_SECONDS": "6",
                     "APP__GDPR__POLL_INTERVAL_MS": "200",
