@@ -1,6 +1,6 @@
 //! genesys-gateway's API: agent and wrap-up code names (`GET /users/{userId}`,
-//! `GET /wrapupcodes/{codeId}`) and the ended conversations result-ingest's sweep reads
-//! (`GET /conversations/results`). The gateway serialises these, its OpenAPI document is
+//! `GET /wrapupcodes/{codeId}`), the ended conversations result-ingest's sweep reads
+//! (`GET /conversations/results`) and a conversation's content (`GET /conversations/{id}/content`). The gateway serialises these, its OpenAPI document is
 //! generated from them and result-ingest deserialises them.
 
 use domain::Timestamp;
@@ -105,6 +105,55 @@ pub struct AgentResult {
     pub wrapup_end: Timestamp,
 }
 
+/// The kind ([`crate::problem::Problem::kind`]) of the 404 `GET /conversations/{id}/content`
+/// answers while Genesys holds no content for the conversation yet (no transcript yet, no e-mail
+/// text yet, not a conversation Speech and Text Analytics transcribes).
+pub const CONTENT_NOT_AVAILABLE: &str = "content-not-available";
+
+/// `GET /conversations/{conversationId}/content`: what was said or written, per communication.
+/// Personal data: never logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationContent {
+    pub conversation_id: String,
+    /// One per communication of the customer's that holds content, in the order Genesys lists
+    /// them; never empty (no content is the 404 `content-not-available`).
+    pub parts: Vec<ContentPart>,
+}
+
+/// The content of one communication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContentPart {
+    /// The Genesys communication (the customer's session) the content belongs to.
+    pub communication_id: String,
+    pub media_type: ContentMediaType,
+    pub kind: ContentKind,
+    /// A transcript: one `agent: …` or `customer: …` line per phrase, in time order. An e-mail:
+    /// each message's plain text (never its HTML), oldest first, separated by a blank line.
+    /// Control characters are dropped except line feeds and tabs; the text is whole (the caller
+    /// cuts it to its own limit).
+    pub text: String,
+}
+
+/// The communication's media type (Genesys' `mediaType`), of those that have content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentMediaType {
+    Voice,
+    Message,
+    Chat,
+    Email,
+}
+
+/// Where the text comes from: a Speech and Text Analytics transcript, or an e-mail's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentKind {
+    Transcript,
+    Email,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -120,6 +169,19 @@ mod tests {
         assert_eq!(page.conversations[0].results[0].wrapup_code, "w1");
         let again: ConversationPage = serde_json::from_str(&serde_json::to_string(&page).unwrap()).unwrap();
         assert_eq!(again, page);
+    }
+
+    #[test]
+    fn content_reads_back_as_the_gateway_wrote_it() {
+        let body = r#"{"conversationId":"c1","parts":[{"communicationId":"s1","mediaType":"voice",
+            "kind":"transcript","text":"customer: Hello\nagent: Good morning"}]}"#;
+        let content: ConversationContent = serde_json::from_str(body).unwrap();
+        assert_eq!(content.parts[0].media_type, ContentMediaType::Voice);
+        assert_eq!(content.parts[0].kind, ContentKind::Transcript);
+        let again: ConversationContent = serde_json::from_str(&serde_json::to_string(&content).unwrap()).unwrap();
+        assert_eq!(again, content);
+        let unknown = body.replace("\"voice\"", "\"fax\"");
+        assert!(serde_json::from_str::<ConversationContent>(&unknown).is_err());
     }
 
     #[test]
