@@ -39,6 +39,10 @@ pub struct ConversationResultsQuery {
     /// The page, from 1 (default 1), of 100 conversations each.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
+    /// Participant attribute names, comma-separated (at most 20): the customer's values of
+    /// these are passed on in `participantData`; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participant_attributes: Option<String>,
 }
 
 impl ConversationResultsQuery {
@@ -48,6 +52,7 @@ impl ConversationResultsQuery {
             started_from: Some(from.to_rfc3339()),
             started_before: Some(before.to_rfc3339()),
             page: Some(page.to_string()),
+            participant_attributes: None,
         }
     }
 }
@@ -75,6 +80,10 @@ pub struct EndedConversation {
     pub conversation_end: Option<Timestamp>,
     /// One per agent session whose wrap-up ended with a code.
     pub results: Vec<AgentResult>,
+    /// The customer participant's attributes (participant data) of the names the query asked
+    /// for (`participantAttributes`), those the customer has. Personal data.
+    #[serde(default)]
+    pub participant_data: std::collections::BTreeMap<String, String>,
 }
 
 impl EndedConversation {

@@ -56,6 +56,27 @@ pub struct RecordBatchEntry {
     /// As the `Idempotency-Key` header of a single write: 1 to 255 visible ASCII characters.
     pub idempotency_key: String,
     pub record: NewCommunicationRecord,
+    /// How the record's `customerId` was found: `pairing` (when omitted) or `participant_data`;
+    /// only with a `customerId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_source: Option<WrittenCustomerSource>,
+}
+
+/// How a record written with a customer got it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WrittenCustomerSource {
+    Pairing,
+    ParticipantData,
+}
+
+impl From<WrittenCustomerSource> for domain::CustomerSource {
+    fn from(source: WrittenCustomerSource) -> Self {
+        match source {
+            WrittenCustomerSource::Pairing => Self::Pairing,
+            WrittenCustomerSource::ParticipantData => Self::ParticipantData,
+        }
+    }
 }
 
 /// What `POST /communicationRecords/batch` answers.
@@ -157,13 +178,16 @@ pub struct UnassignedRecordPage {
     pub next_cursor: Option<String>,
 }
 
-/// How the customer came to the interaction: paired before its result was recorded, or after.
+/// How the customer came to the interaction: paired before its result was recorded, or after,
+/// or named by Genesys participant data.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AssignedBy {
     Pairing,
     #[default]
     LatePairing,
+    /// Genesys participant data named the customer (an IVR or a bot that authenticated them).
+    ParticipantData,
 }
 
 /// Body of `POST /internal/customerAssignments`: the customer gets the interaction's
@@ -176,6 +200,16 @@ pub struct Assignment {
     /// `late_pairing` unless given.
     #[serde(default)]
     pub source: AssignedBy,
+}
+
+/// `PUT /communicationRecords/{id}/body` (result-ingest's content queue, scope `records:body`): what
+/// was said or written in the communication, a transcript or an e-mail's text, already cut by the
+/// caller (`ingest.content.max_body_chars`). Answered with [`Updated`]: the record and its copies set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecordBody {
+    #[schema(value_type = String)]
+    pub body: domain::BoundedText<0, 100_000>,
 }
 
 /// Body of `POST /internal/customerWithdrawals`: a removed pairing withdraws that customer's

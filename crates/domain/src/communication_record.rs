@@ -87,6 +87,9 @@ pub enum CustomerSource {
     LatePairing,
     /// Inferred: the handle belonged to exactly this customer (`records.auto_assign_by_handle`).
     HandleMatch,
+    /// Genesys participant data named it: an IVR or a bot that authenticated the caller left
+    /// the customer's id in a participant attribute (`ingest.participant_data`).
+    ParticipantData,
 }
 
 impl CustomerSource {
@@ -95,14 +98,20 @@ impl CustomerSource {
             Self::Pairing => "pairing",
             Self::LatePairing => "late_pairing",
             Self::HandleMatch => "handle_match",
+            Self::ParticipantData => "participant_data",
         }
     }
 
     /// A stored source; `None` for anything else.
     pub fn parse(value: &str) -> Option<Self> {
-        [Self::Pairing, Self::LatePairing, Self::HandleMatch]
-            .into_iter()
-            .find(|source| source.as_str() == value)
+        [
+            Self::Pairing,
+            Self::LatePairing,
+            Self::HandleMatch,
+            Self::ParticipantData,
+        ]
+        .into_iter()
+        .find(|source| source.as_str() == value)
     }
 }
 

@@ -22,6 +22,8 @@ pub use direction::{Direction, UnknownDirection};
 pub use handle::{CustomerHandle, HandleKey, HandleNormaliser};
 pub use ids::{BankUserId, CommunicationRecordId, CustomerId, GenesysUserId, InteractionId, InvalidId};
 pub use support_interaction::SupportInteraction;
-pub use support_result::{AgentOnRecord, RecordTitle, SupportResult, WrapupCode};
+pub use support_result::{
+    AgentOnRecord, InvalidParticipantData, ParticipantData, RecordTitle, SupportResult, WrapupCode,
+};
 pub use text::{BoundedText, InvalidText, CUT_MARK};
 pub use timestamp::{InvalidTimestamp, Timestamp};

@@ -8,6 +8,7 @@ use crate::ids::{CustomerId, GenesysUserId, InteractionId};
 use crate::text::{BoundedText, InvalidText};
 use crate::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A wrap-up code as Genesys sends it: a UUID for codes an admin created, or a system code such
 /// as `ININ-OUTBOUND-PREVIEW-SKIPPED`. Any non-empty code up to 256 characters.
@@ -38,6 +39,85 @@ pub struct SupportResult {
     pub subject: Option<RecordTitle>,
     pub wrapup_code: WrapupCode,
     pub user_id: GenesysUserId,
+    /// Genesys participant attributes the data action passed on (name → text): those the
+    /// service is configured to read are kept, the others dropped at the door.
+    #[serde(
+        default,
+        deserialize_with = "participant_data",
+        skip_serializing_if = "ParticipantData::is_empty"
+    )]
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    pub participant_data: ParticipantData,
+}
+
+/// Participant attributes as Genesys holds them (`attributes`, text to text), bounded: at most
+/// [`ParticipantData::MAX_ATTRIBUTES`] of them, names of 1 to [`ParticipantData::MAX_NAME`]
+/// characters, values of up to [`ParticipantData::MAX_VALUE`]. Personal data: the values never
+/// reach a log.
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ParticipantData(BTreeMap<String, String>);
+
+/// Participant data over its bounds: what is wrong, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidParticipantData {
+    #[error("at most {} attributes", ParticipantData::MAX_ATTRIBUTES)]
+    TooMany,
+    #[error("an attribute name must be 1 to {} characters", ParticipantData::MAX_NAME)]
+    Name,
+    #[error("an attribute value must be at most {} characters", ParticipantData::MAX_VALUE)]
+    Value,
+}
+
+impl ParticipantData {
+    pub const MAX_ATTRIBUTES: usize = 100;
+    pub const MAX_NAME: usize = 256;
+    pub const MAX_VALUE: usize = 4096;
+
+    pub fn new(attributes: BTreeMap<String, String>) -> Result<Self, InvalidParticipantData> {
+        if attributes.len() > Self::MAX_ATTRIBUTES {
+            return Err(InvalidParticipantData::TooMany);
+        }
+        for (name, value) in &attributes {
+            if name.is_empty() || name.chars().count() > Self::MAX_NAME {
+                return Err(InvalidParticipantData::Name);
+            }
+            if value.chars().count() > Self::MAX_VALUE {
+                return Err(InvalidParticipantData::Value);
+            }
+        }
+        Ok(Self(attributes))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The attribute's value, if it was sent.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// Only the attributes `keep` says yes to.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) {
+        self.0.retain(|name, value| keep(name, value));
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(name, value)| (name.as_str(), value.as_str()))
+    }
+}
+
+/// The names only: the values are personal data.
+impl std::fmt::Debug for ParticipantData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// `participantData`: an object of texts, or `null` / missing for none.
+fn participant_data<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<ParticipantData, D::Error> {
+    let attributes: Option<BTreeMap<String, String>> = Option::deserialize(deserializer)?;
+    ParticipantData::new(attributes.unwrap_or_default()).map_err(serde::de::Error::custom)
 }
 
 /// `eventTime`: RFC 3339 text, or epoch milliseconds as a number or a string of digits (what a

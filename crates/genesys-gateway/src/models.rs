@@ -260,6 +260,20 @@ pub struct AnalyticsParticipant {
     pub user_id: Option<uuid::Uuid>,
     #[serde(default)]
     pub sessions: Vec<AnalyticsSession>,
+    /// Participant data (`dict(str, str)` in the SDK): what an IVR, a bot or a flow set on the
+    /// participant.
+    #[serde(default)]
+    pub attributes: Attributes,
+}
+
+/// A participant's attributes. Personal data: `Debug` shows the names only.
+#[derive(Default, Deserialize)]
+pub struct Attributes(pub std::collections::BTreeMap<String, String>);
+
+impl std::fmt::Debug for Attributes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 /// `AnalyticsSession`.

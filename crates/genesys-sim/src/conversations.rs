@@ -26,8 +26,10 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
 /// A conversation as analytics holds it.
 pub(crate) struct StoredConversation {
     start: OffsetDateTime,
-    visible_from: Instant,
-    body: Value,
+    /// Analytics shows it from then on (`analyticsDelaySeconds` after it was recorded).
+    pub(crate) visible_from: Instant,
+    /// As analytics holds it (`AnalyticsConversation`).
+    pub(crate) body: Value,
 }
 
 /// A time as the admin API receives it and Genesys writes it: RFC 3339, in UTC.
@@ -77,12 +79,15 @@ struct NewConversation {
     #[serde(default)]
     subject: String,
     agents: Vec<AgentResult>,
+    /// The customer participant's attributes (participant data), as an IVR or a bot set them.
+    #[serde(default)]
+    participant_data: std::collections::BTreeMap<String, String>,
 }
 
 fn analytics_body(state: &SimState, new: &NewConversation, id: &str) -> Value {
     let start = &new.start.text;
     let end = &new.end.text;
-    let customer = json!({
+    let mut customer = json!({
         "participantId": uuid::Uuid::new_v4().to_string(),
         "participantName": "Customer",
         "purpose": "customer",
@@ -94,6 +99,10 @@ fn analytics_body(state: &SimState, new: &NewConversation, id: &str) -> Value {
             "segments": [{ "segmentType": "interact", "segmentStart": start, "segmentEnd": end }],
         }],
     });
+    // `AnalyticsParticipant.attributes` (`dict(str, str)`): absent when none were set.
+    if !new.participant_data.is_empty() {
+        customer["attributes"] = json!(new.participant_data);
+    }
     let agents = new.agents.iter().map(|agent| {
         let name = state
             .users
@@ -138,9 +147,11 @@ fn analytics_body(state: &SimState, new: &NewConversation, id: &str) -> Value {
     })
 }
 
-/// The result Genesys' data action posts for one agent (`POST /customers/supportResult`).
+/// The result Genesys' data action posts for one agent (`POST /customers/supportResult`). The
+/// simulated workflow passes on every attribute of the customer's participant data (a real one
+/// passes those `deploy/genesys/apply.sh` configured: the service drops any other anyway).
 fn support_result(new: &NewConversation, id: &str, agent: &AgentResult) -> Value {
-    json!({
+    let mut result = json!({
         "conversationId": id,
         "eventTime": agent.wrapup_end.as_ref().unwrap_or(&new.end).text,
         "direction": new.direction,
@@ -149,7 +160,11 @@ fn support_result(new: &NewConversation, id: &str, agent: &AgentResult) -> Value
         "subject": new.subject,
         "wrapupCode": agent.wrapup_code,
         "userId": agent.user_id,
-    })
+    });
+    if !new.participant_data.is_empty() {
+        result["participantData"] = json!(new.participant_data);
+    }
+    result
 }
 
 /// Plays the trigger: one attempt per agent's result, as the data action makes, unless the

@@ -7,7 +7,7 @@
 
 use crate::inbox::{self, Acceptance, Delivery};
 use crate::suppression::SuppressionKey;
-use domain::{HandleNormaliser, SupportResult, Timestamp};
+use domain::{CustomerId, HandleNormaliser, SupportResult, Timestamp};
 use service_kit::background::{Health, Shutdown};
 use service_kit::database::{DbPool, PooledConnection};
 use service_kit::problem::ApiError;
@@ -87,13 +87,24 @@ impl AcceptBatcher {
     }
 
     /// Stores the result (with whatever else arrived meanwhile) and answers once committed.
-    pub async fn accept(&self, result: SupportResult) -> Result<Acceptance, ApiError> {
+    /// `participant_customer`: the customer its (minimised) participant data names.
+    pub async fn accept(
+        &self,
+        result: SupportResult,
+        participant_customer: Option<CustomerId>,
+    ) -> Result<Acceptance, ApiError> {
         // Everything a row needs is prepared here, by the request, in parallel with the others:
         // one flush at a time commits, and it should wait on nothing but the database.
         // The request's trace is kept with the event so the worker's work joins it.
         let trace_context = service_kit::telemetry::current_traceparent();
-        let delivery = Delivery::prepare(result, &self.suppression, &self.handles, trace_context)
-            .map_err(|e| ApiError::Unexpected(e.into()))?;
+        let delivery = Delivery::prepare(
+            result,
+            participant_customer,
+            &self.suppression,
+            &self.handles,
+            trace_context,
+        )
+        .map_err(|e| ApiError::Unexpected(e.into()))?;
         let (reply, answer) = oneshot::channel();
         let unavailable = |reason: &str| ApiError::Unavailable {
             retry_after_seconds: 1,

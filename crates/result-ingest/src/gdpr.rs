@@ -1,9 +1,12 @@
 //! The GDPR participant: a subject's webhook results in the inbox (pending, processed or dead),
 //! and the suppression list that keeps late deliveries from bringing forgotten data back.
 //!
-//! A result carries no customer of its own: the bank attributes it by pairing its interaction.
-//! So a request reaches the results of the subject's interactions (those interaction-pairing
-//! links to its customer ids) and the results one of its handles finds, except those whose
+//! A result carries no customer of its own but the one its Genesys participant data may name
+//! (`participant_customer_id`): the bank attributes it by pairing its interaction. So a request
+//! reaches the results of the subject's interactions (those interaction-pairing links to its
+//! customer ids), those whose participant data names one of its customer ids (whoever BOFE
+//! paired them with: the attribute's value is the subject's data; a later one is suppressed by
+//! the customer id's hash), and the results one of its handles finds, except those whose
 //! interaction BOFE paired with another customer: interaction-pairing is asked about them before
 //! each count, export and forget, and they are left out and counted. An agent (`genesysUserIds`)
 //! reaches the results they handled: the customer's record is still written, without the agent.
@@ -77,13 +80,15 @@ fn by_handle(subject: &DataSubject) -> EventFilter {
     )
 }
 
-/// The subject's results as a customer, hidden ones too: of its interactions, or found by a
-/// handle and not attributed to another customer.
+/// The subject's results as a customer, hidden ones too: of its interactions, those whose
+/// participant data names one of its customer ids, or found by a handle and not attributed to
+/// another customer.
 fn of_customer(reach: &Reach<'_>) -> EventFilter {
     use inbox_events::dsl;
     Box::new(
         dsl::conversation_id
             .eq_any(reach.interactions())
+            .or(dsl::participant_customer_id.eq_any(reach.customers()).assume_not_null())
             .or(by_handle(reach.subject).and(dsl::conversation_id.ne_all(reach.elsewhere()))),
     )
 }

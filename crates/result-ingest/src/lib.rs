@@ -6,6 +6,7 @@ pub mod accept_batcher;
 pub mod gdpr;
 pub mod inbox;
 pub mod metrics;
+pub mod participant_data;
 pub mod routes;
 pub mod schema;
 pub mod scopes;
@@ -70,6 +71,7 @@ pub fn sweeper(settings: &Settings, pool: DbPool, registry: &prometheus::Registr
 fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let ingest = ingest_settings(context.settings)?;
     let sweep_limits = web::Data::new(routes::SweepLimits::from(&ingest));
+    let participant_data = ingest.participant_data.clone();
     let metrics = Arc::new(metrics::IngestMetrics::register(context.metrics)?);
     // Background work only where something is served (`check-config` starts none).
     let serving = context.pool.zip(context.background);
@@ -125,8 +127,11 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         );
     }
     let metrics = web::Data::from(metrics);
+    let participant_data = web::Data::new(participant_data);
     Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {
-        cfg.app_data(metrics.clone()).app_data(sweep_limits.clone());
+        cfg.app_data(metrics.clone())
+            .app_data(sweep_limits.clone())
+            .app_data(participant_data.clone());
         if let Some(batcher) = &batcher {
             cfg.app_data(batcher.clone());
         }

@@ -26,9 +26,24 @@ pub struct IngestMetrics {
     /// Clean-up rounds (processed or dead events) that erased nothing more because
     /// gdpr-orchestrator could not be asked for the legal holds in force.
     pub expiry_skipped: IntCounter,
+    /// Configured participant attributes whose value did not parse, ignored (the result is kept):
+    /// `kind` = `customer_id` | `domain`. Never the attribute's name or value.
+    pub participant_data_ignored: IntCounterVec,
+    /// Results recorded whose participant data named a customer (who has the record).
+    pub participant_data_customers: IntCounter,
+    /// Interactions the back office paired with customers and whose participant data names one
+    /// not among them: both get the record, the pairing's first customer stays the record's.
+    pub customer_conflicts: IntCounter,
 }
 
 impl IngestMetrics {
+    /// Participant attributes ignored (their value did not parse), by kind.
+    pub fn count_ignored(&self, ignored: &[crate::participant_data::AttributeKind]) {
+        for kind in ignored {
+            self.participant_data_ignored.with_label_values(&[kind.as_str()]).inc();
+        }
+    }
+
     pub fn register(registry: &Registry) -> prometheus::Result<Self> {
         let counter = |name: &str, help: &str| IntCounter::new(name, help);
         let metrics = Self {
@@ -81,7 +96,25 @@ impl IngestMetrics {
                 "ccbridge_ingest_expiry_skipped_total",
                 "Inbox clean-up rounds that erased nothing more: the legal holds in force could not be asked for",
             )?,
+            participant_data_ignored: IntCounterVec::new(
+                Opts::new(
+                    "ccbridge_ingest_participant_data_ignored_total",
+                    "Configured participant attributes whose value did not parse, ignored (the result kept)",
+                ),
+                &["kind"],
+            )?,
+            participant_data_customers: counter(
+                "ccbridge_ingest_participant_data_customers_total",
+                "Results recorded whose participant data named a customer (who has the record)",
+            )?,
+            customer_conflicts: counter(
+                "ccbridge_ingest_customer_conflicts_total",
+                "Results whose participant data named a customer the back office's pairing did not",
+            )?,
         };
+        registry.register(Box::new(metrics.participant_data_ignored.clone()))?;
+        registry.register(Box::new(metrics.participant_data_customers.clone()))?;
+        registry.register(Box::new(metrics.customer_conflicts.clone()))?;
         registry.register(Box::new(metrics.expired.clone()))?;
         registry.register(Box::new(metrics.expiry_skipped.clone()))?;
         registry.register(Box::new(metrics.sweep_results.clone()))?;

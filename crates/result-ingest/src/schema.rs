@@ -27,6 +27,7 @@ diesel::table! {
         dead_at -> Nullable<UtcTimestamp>,
         origin -> Text,
         confirmed_at -> Nullable<UtcTimestamp>,
+        participant_customer_id -> Nullable<Uuid>,
     }
 }
 

@@ -82,6 +82,10 @@ pub struct IngestSettings {
     pub sweep_max_requests_per_minute: u32,
     /// The most operators' sweeps open (pending or running) at once; another is refused (409).
     pub sweep_max_open_operator: u32,
+    /// `[ingest.participant_data]`: the Genesys participant attributes that name the customer or
+    /// the record's domain (none by default: not read).
+    #[serde(default)]
+    pub participant_data: crate::participant_data::ParticipantDataSettings,
 }
 
 /// Reads `[ingest]`, a value that does not parse named by its key (`ingest.batch_size: …`).

@@ -7,6 +7,7 @@ use crate::settings::IngestSettings;
 use contracts::gateway::{AgentName, ConversationPage, ConversationResultsQuery, WrapupName};
 use contracts::history::{
     Assignment, CommunicationRecord, RecordBatch, RecordBatchEntry, RecordBatchResults, RecordOutcome, Updated,
+    WrittenCustomerSource,
 };
 use contracts::pairing::{PairingsLookup, PairingsOf};
 use contracts::{Client, ClientError};
@@ -50,6 +51,9 @@ pub struct Siblings {
     history: Client,
     /// A sibling's `Retry-After` is honoured up to this, so no answer can park an event longer.
     max_retry_after: Duration,
+    /// The participant attributes the sweep asks the gateway for (comma-separated), if any are
+    /// configured (`ingest.participant_data`): no other leaves the gateway.
+    participant_attributes: Option<String>,
 }
 
 /// What interaction-pairing knows of some interactions.
@@ -94,6 +98,10 @@ impl Siblings {
             pairing: client(&settings.pairing_url)?,
             history: client(&settings.comm_history_url)?,
             max_retry_after: Duration::from_secs(settings.max_retry_after_seconds),
+            participant_attributes: settings.participant_data.is_enabled().then(|| {
+                let names: Vec<&str> = settings.participant_data.names().map(|name| name.as_str()).collect();
+                names.join(",")
+            }),
         })
     }
 
@@ -205,41 +213,54 @@ impl Siblings {
     }
 
     /// Writes the records of many events in one call (comm-history-writer's batch endpoint), each
-    /// once for its event id; answers each as [`Self::write_record`] would. When the writer
-    /// refuses the batch as a whole (too large, or an entry it finds invalid), each record is
-    /// written alone, so that only the faulty one fails.
+    /// once for its event id, with how its customer was found; answers each as
+    /// [`Self::write_record`] would. When the writer refuses the batch as a whole (too large, or an
+    /// entry it finds invalid), each record is written in a batch of its own, so that only the
+    /// faulty one fails.
     pub async fn write_records(
         &self,
-        records: &[(Uuid, &NewCommunicationRecord)],
+        records: &[(Uuid, &NewCommunicationRecord, Option<WrittenCustomerSource>)],
     ) -> Result<Vec<Result<Option<Uuid>, Failure>>, Failure> {
+        let entries: Vec<RecordBatchEntry> = records
+            .iter()
+            .map(|(event_id, record, customer_source)| RecordBatchEntry {
+                idempotency_key: event_id.to_string(),
+                record: (*record).clone(),
+                customer_source: *customer_source,
+            })
+            .collect();
+        let answer = match self.post_batch(&entries).await {
+            Ok(answer) => answer,
+            Err(Failure::Permanent { .. }) if entries.len() > 1 => {
+                let written = entries.iter().map(|entry| async move {
+                    let answer = self.post_batch(std::slice::from_ref(entry)).await?;
+                    answer.into_iter().next().unwrap_or_else(|| {
+                        Err(off_contract(
+                            "comm-history-writer",
+                            "a batch's results are not one an entry",
+                        ))
+                    })
+                });
+                return Ok(futures_util::future::join_all(written).await);
+            }
+            Err(failure) => return Err(failure),
+        };
+        Ok(answer)
+    }
+
+    /// One call of the batch endpoint: each entry's answer, in order.
+    async fn post_batch(&self, entries: &[RecordBatchEntry]) -> Result<Vec<Result<Option<Uuid>, Failure>>, Failure> {
         let batch = RecordBatch {
-            records: records
-                .iter()
-                .map(|(event_id, record)| RecordBatchEntry {
-                    idempotency_key: event_id.to_string(),
-                    record: (*record).clone(),
-                })
-                .collect(),
+            records: entries.to_vec(),
         };
         let answer = self
             .history
             .post("/communicationRecords/batch")
             .json(&batch)
             .send::<RecordBatchResults>()
-            .await;
-        let answer = match answer {
-            Ok(answer) => answer,
-            Err(error) => match self.unsettled("comm-history-writer", &error) {
-                Failure::Permanent { .. } => {
-                    let written = records
-                        .iter()
-                        .map(|(event_id, record)| self.write_record(record, *event_id));
-                    return Ok(futures_util::future::join_all(written).await);
-                }
-                transient => return Err(transient),
-            },
-        };
-        if answer.results.len() != records.len() {
+            .await
+            .map_err(|error| self.unsettled("comm-history-writer", &error))?;
+        if answer.results.len() != entries.len() {
             return Err(off_contract(
                 "comm-history-writer",
                 "a batch's results are not one an entry",
@@ -273,7 +294,10 @@ impl Siblings {
     ) -> Result<ConversationPage, Failure> {
         self.gateway
             .get("/conversations/results")
-            .query(&ConversationResultsQuery::new(from, before, page))
+            .query(&ConversationResultsQuery {
+                participant_attributes: self.participant_attributes.clone(),
+                ..ConversationResultsQuery::new(from, before, page)
+            })
             .send()
             .await
             .map_err(|error| self.unsettled("genesys-gateway", &error))

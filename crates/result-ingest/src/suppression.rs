@@ -10,7 +10,7 @@
 use crate::schema::{erased_results, suppressions};
 use diesel::prelude::*;
 use domain::gdpr::DataSubject;
-use domain::{GenesysUserId, InteractionId, SupportResult, Timestamp};
+use domain::{CustomerId, GenesysUserId, InteractionId, SupportResult, Timestamp};
 use gdpr_participant::suppression_key;
 use secrecy::SecretString;
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
@@ -38,19 +38,31 @@ impl SuppressionKey {
     }
 
     /// What a webhook result is recognised by: its ANI's search key (`handle_key`, computed once
-    /// by the caller), its conversation and its agent.
-    pub fn hashes_of_result(&self, result: &SupportResult, handle_key: &str) -> Vec<String> {
-        vec![
+    /// by the caller), its conversation, its agent and the customer its participant data names.
+    pub fn hashes_of_result(
+        &self,
+        result: &SupportResult,
+        handle_key: &str,
+        participant_customer: Option<CustomerId>,
+    ) -> Vec<String> {
+        let mut hashes = vec![
             self.hash("handle", handle_key),
             self.hash("interaction", &result.conversation_id.to_string()),
             self.hash("agent", &result.user_id.to_string()),
-        ]
+        ];
+        hashes.extend(participant_customer.map(|customer| self.hash("customer", &customer.to_string())));
+        hashes
     }
 
-    /// What a forgotten subject is recognised by: its handles' search keys, its interactions and,
-    /// for an agent, their Genesys user ids.
+    /// What a forgotten subject is recognised by: its handles' search keys, its interactions, its
+    /// customer ids (a result whose participant data names one) and, for an agent, their Genesys
+    /// user ids.
     pub fn hashes_of_subject(&self, subject: &DataSubject) -> Vec<String> {
         let handles = subject.handle_keys().into_iter().map(|key| self.hash("handle", &key));
+        let customers = subject
+            .customer_ids
+            .iter()
+            .map(|id| self.hash("customer", &id.to_string()));
         let interactions = subject
             .interaction_ids
             .iter()
@@ -61,6 +73,7 @@ impl SuppressionKey {
             .map(|id| self.hash("agent", &id.to_string()));
         handles
             .chain(interactions)
+            .chain(customers)
             .chain(agents)
             .chain(self.erased_marks_of_subject(subject))
             .collect()

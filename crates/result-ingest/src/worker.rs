@@ -13,10 +13,11 @@
 use crate::gdpr::{reached, Events};
 use crate::inbox::{self, InboxEvent, InboxQueue, InboxStatus};
 use crate::metrics::IngestMetrics;
+use crate::participant_data::Read;
 use crate::settings::IngestSettings;
 use crate::siblings::{Failure, Siblings};
-use contracts::history::AssignedBy;
-use domain::{AgentOnRecord, CustomerId, InteractionId, NewCommunicationRecord, Timestamp};
+use contracts::history::{AssignedBy, WrittenCustomerSource};
+use domain::{AgentOnRecord, CustomerId, InteractionId, NewCommunicationRecord, RecordDomain, Timestamp};
 use gdpr_participant::expiry::{RetentionSource, SweepError, Walk};
 use service_kit::background::{Health, Shutdown};
 use service_kit::database::DbPool;
@@ -280,31 +281,46 @@ impl InboxJob {
             .customers_of(claimed, &all)
             .instrument(batch_span("look up pairings", &spans, &all))
             .await;
-        let enriched = futures_util::future::join_all(claimed.iter().zip(&spans).map(|(event, span)| {
-            // The record names the first customer paired; the others get theirs after it is written.
-            let customer = customers
-                .as_ref()
-                .map(|found| {
-                    found
-                        .get(&event.item.result.conversation_id)
-                        .and_then(|customers| customers.first().copied())
-                })
-                .map_err(Clone::clone);
-            self.enrich(&event.item, customer).instrument(span.clone())
-        }))
+        // What each result's participant data says (kept minimised at the door).
+        let participant: Vec<Read> = claimed
+            .iter()
+            .map(|event| self.settings.participant_data.read(&event.item.result.participant_data))
+            .collect();
+        let enriched = futures_util::future::join_all(claimed.iter().zip(&spans).zip(&participant).map(
+            |((event, span), participant)| {
+                // The record names the first customer paired (a person on the call identified
+                // them), else the one participant data names; the others get theirs after it is
+                // written.
+                let customer = customers
+                    .as_ref()
+                    .map(|found| {
+                        let paired = found
+                            .get(&event.item.result.conversation_id)
+                            .and_then(|customers| customers.first().copied());
+                        match (paired, participant.customer) {
+                            (Some(paired), _) => Some((paired, WrittenCustomerSource::Pairing)),
+                            (None, Some(named)) => Some((named, WrittenCustomerSource::ParticipantData)),
+                            (None, None) => None,
+                        }
+                    })
+                    .map_err(Clone::clone);
+                self.enrich(&event.item, customer, participant.domain.clone())
+                    .instrument(span.clone())
+            },
+        ))
         .await;
 
         let ready: Vec<usize> = (0..claimed.len()).filter(|&index| enriched[index].is_ok()).collect();
         let mut written: Vec<Option<Result<Option<uuid::Uuid>, Failure>>> = vec![None; claimed.len()];
         let may_write = lease.allows_a_call();
         if may_write && !ready.is_empty() {
-            let batch: Vec<(uuid::Uuid, &NewCommunicationRecord)> = ready
+            let batch: Vec<(uuid::Uuid, &NewCommunicationRecord, Option<WrittenCustomerSource>)> = ready
                 .iter()
                 .filter_map(|&index| {
                     enriched[index]
                         .as_ref()
                         .ok()
-                        .map(|(record, _)| (claimed[index].id, record))
+                        .map(|(record, customer)| (claimed[index].id, record, customer.map(|(_, source)| source)))
                 })
                 .collect();
             let results = self
@@ -340,10 +356,11 @@ impl InboxJob {
             |(index, (enriched, written))| {
                 let event = &claimed[index];
                 let (now_paired, paired_before, recorded) = (&now_paired, &paired_before, &recorded);
+                let named = participant[index].customer;
                 async move {
                     let on_record = match enriched {
                         Err(settled) => return settled,
-                        Ok((_, customer)) => customer,
+                        Ok((_, customer)) => customer.map(|(customer, _)| customer),
                     };
                     let record_id = match written {
                         Some(Ok(record_id)) => record_id,
@@ -363,7 +380,7 @@ impl InboxJob {
                             Err(failure) => return settle_failure(failure.clone()),
                         };
                         let before = paired_before.get(&interaction).cloned().unwrap_or_default();
-                        for customer in found.into_iter().filter(|&c| Some(c) != on_record) {
+                        for customer in found.iter().copied().filter(|&c| Some(c) != on_record) {
                             if !lease.allows_a_call() {
                                 return Settled::Released;
                             }
@@ -375,6 +392,24 @@ impl InboxJob {
                             if let Err(failure) = self.siblings.assign_customer(interaction, customer, by).await {
                                 return settle_failure(failure);
                             }
+                        }
+                        // The customer participant data names gets the record too, beside those
+                        // paired (both belong to the interaction).
+                        if let Some(named) = named {
+                            let paired: BTreeSet<CustomerId> = before.iter().chain(&found).copied().collect();
+                            if !paired.is_empty() && !paired.contains(&named) {
+                                self.metrics.customer_conflicts.inc();
+                            }
+                            if on_record != Some(named) && !found.contains(&named) {
+                                if !lease.allows_a_call() {
+                                    return Settled::Released;
+                                }
+                                let by = AssignedBy::ParticipantData;
+                                if let Err(failure) = self.siblings.assign_customer(interaction, named, by).await {
+                                    return settle_failure(failure);
+                                }
+                            }
+                            self.metrics.participant_data_customers.inc();
                         }
                     }
                     Settled::Processed { record_id }
@@ -401,12 +436,14 @@ impl InboxJob {
         self.siblings.customers_of(&interactions).await
     }
 
-    /// The event's record as it will be written, and the customer it was paired with (if yet).
+    /// The event's record as it will be written (in `domain`, if participant data named one), and
+    /// the customer it names with how it was found (if yet).
     async fn enrich(
         &self,
         event: &InboxEvent,
-        customer: Result<Option<CustomerId>, Failure>,
-    ) -> Result<(NewCommunicationRecord, Option<CustomerId>), Settled> {
+        customer: Result<Option<(CustomerId, WrittenCustomerSource)>, Failure>,
+        domain: Option<RecordDomain>,
+    ) -> Result<(NewCommunicationRecord, Option<(CustomerId, WrittenCustomerSource)>), Settled> {
         let result = &event.result;
         // An agent a GDPR forget holds is not looked up, and the record names no agent.
         let agent_lookup = async {
@@ -434,8 +471,13 @@ impl InboxJob {
             user_id: result.user_id,
             name: name.as_deref(),
         });
-        match result.to_record(customer, agent, purpose.as_deref()) {
-            Ok(record) => Ok((record, customer)),
+        match result.to_record(customer.map(|(customer, _)| customer), agent, purpose.as_deref()) {
+            Ok(mut record) => {
+                if let Some(domain) = domain {
+                    record.domain = domain;
+                }
+                Ok((record, customer))
+            }
             Err(error) => Err(Settled::Dead {
                 reason: format!("the record would be invalid: {error}"),
             }),

@@ -50,6 +50,7 @@ pub(crate) async fn assign(
             let source = match assignment.source {
                 AssignedBy::Pairing => CustomerSource::Pairing,
                 AssignedBy::LatePairing => CustomerSource::LatePairing,
+                AssignedBy::ParticipantData => CustomerSource::ParticipantData,
             };
             store::assign_customer(
                 c,

@@ -7,7 +7,7 @@ use crate::store::{self, BatchEntry, BatchOutcome, Idempotency, IdempotencyKey};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use contracts::history::{RecordBatch, RecordBatchResult, RecordBatchResults, RecordOutcome as Outcome};
-use domain::Timestamp;
+use domain::{CustomerSource, Timestamp};
 use service_kit::auth::{require, Caller};
 use service_kit::database::DbPool;
 use service_kit::extract::JsonBody;
@@ -52,9 +52,15 @@ pub(crate) async fn create_batch(
     let mut entries = Vec::with_capacity(request.records.len());
     for (index, entry) in request.records.into_iter().enumerate() {
         match IdempotencyKey::parse(&entry.idempotency_key) {
+            Ok(_) if entry.customer_source.is_some() && entry.record.customer_id.is_none() => problems.push(
+                FieldProblem::new(format!("/records/{index}/customerSource"), "only with a customerId"),
+            ),
             Ok(key) => {
                 let request_hash = store::request_hash(&entry.record).map_err(|e| ApiError::Unexpected(e.into()))?;
                 entries.push(BatchEntry {
+                    customer_source: entry
+                        .customer_source
+                        .map_or(CustomerSource::Pairing, CustomerSource::from),
                     record: entry.record,
                     idempotency: Idempotency {
                         caller: caller.clone(),

@@ -61,9 +61,11 @@ pub(crate) struct RecordRow {
 }
 
 impl RecordRow {
+    /// `source`: how its customer was found, when it names one.
     fn new(
         id: CommunicationRecordId,
         record: &NewCommunicationRecord,
+        source: CustomerSource,
         created_at: Timestamp,
         handles: &HandleNormaliser,
     ) -> Self {
@@ -86,7 +88,7 @@ impl RecordRow {
             created_at: created_at.into(),
             genesys_user_id: record.genesys_user_id.map(DbUuid::from),
             agent_redacted: false,
-            customer_source: record.customer_id.map(|_| CustomerSource::Pairing.as_str().to_owned()),
+            customer_source: record.customer_id.map(|_| source.as_str().to_owned()),
             copied_from: None,
             withdrawn_at: None,
             withdrawn_by: None,

@@ -82,7 +82,7 @@ pub fn create(
             None if policy.erased(connection, record, None)? => BatchOutcome::Erased,
             None => {
                 let id = CommunicationRecordId::generate();
-                let row = RecordRow::new(id, record, now, &policy.handles);
+                let row = RecordRow::new(id, record, CustomerSource::Pairing, now, &policy.handles);
                 diesel::insert_into(communication_records::table)
                     .values(&row)
                     .execute(connection)?;
@@ -93,6 +93,7 @@ pub fn create(
             Some(idempotency) => {
                 let entry = BatchEntry {
                     record: record.clone(),
+                    customer_source: CustomerSource::Pairing,
                     idempotency: idempotency.clone(),
                 };
                 let mut outcomes = write_batch(connection, std::slice::from_ref(&entry), now, policy)?;
@@ -117,6 +118,8 @@ pub fn create(
 /// One record of a batch with its idempotency key (a batch entry always has one).
 pub struct BatchEntry {
     pub record: NewCommunicationRecord,
+    /// How the record's customer was found (when it names one).
+    pub customer_source: CustomerSource,
     pub idempotency: Idempotency,
 }
 
@@ -212,7 +215,10 @@ fn write_batch(
     let new_rows: Vec<RecordRow> = unique
         .iter()
         .filter(|&&index| claimed.contains(&ids[index]))
-        .map(|&index| RecordRow::new(ids[index], &entries[index].record, now, &policy.handles))
+        .map(|&index| {
+            let entry = &entries[index];
+            RecordRow::new(ids[index], &entry.record, entry.customer_source, now, &policy.handles)
+        })
         .collect();
     if !new_rows.is_empty() {
         per_backend!(connection, |c| diesel::insert_into(communication_records::table)

@@ -15,6 +15,10 @@ use service_kit::problem::{ApiError, FieldProblem};
 /// window on instead of paging deeper).
 const MAX_PAGE: u32 = 1000;
 
+/// The most participant attributes one page passes on, and the longest name.
+const MAX_ATTRIBUTES: usize = 20;
+const MAX_ATTRIBUTE_NAME: usize = 256;
+
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/conversations/results")
@@ -34,6 +38,25 @@ fn required_time(name: &str, value: Option<&str>, problems: &mut Vec<FieldProble
             None
         }
     }
+}
+
+/// `participantAttributes`: comma-separated names, each 1 to 256 characters without a control
+/// character, at most 20; none when absent.
+fn attribute_names(value: Option<&str>, problems: &mut Vec<FieldProblem>) -> Vec<String> {
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    let names: Vec<String> = value.split(',').map(|name| name.trim().to_owned()).collect();
+    let fits =
+        |name: &String| (1..=MAX_ATTRIBUTE_NAME).contains(&name.chars().count()) && !name.chars().any(char::is_control);
+    if names.len() > MAX_ATTRIBUTES || !names.iter().all(fits) {
+        problems.push(FieldProblem::parameter(
+            "participantAttributes",
+            format!("must be 1 to {MAX_ATTRIBUTES} comma-separated names of 1 to {MAX_ATTRIBUTE_NAME} characters"),
+        ));
+        return Vec::new();
+    }
+    names
 }
 
 /// One Genesys detail query page, oldest conversation first. Not retried here: a 429 or an
@@ -57,6 +80,7 @@ pub(crate) async fn results(
     let mut problems = Vec::new();
     let from = required_time("startedFrom", query.started_from.as_deref(), &mut problems);
     let before = required_time("startedBefore", query.started_before.as_deref(), &mut problems);
+    let attributes = attribute_names(query.participant_attributes.as_deref(), &mut problems);
     let page = match query.page.as_deref().map(str::parse::<u32>) {
         None => Some(1),
         Some(Ok(page)) if (1..=MAX_PAGE).contains(&page) => Some(page),
@@ -76,6 +100,6 @@ pub(crate) async fn results(
     let (Some(from), Some(before), Some(page), true) = (from, before, page, problems.is_empty()) else {
         return Err(ApiError::Validation(problems));
     };
-    let page = conversations::page(&api, from, before, page).await?;
+    let page = conversations::page(&api, from, before, page, &attributes).await?;
     Ok(HttpResponse::Ok().json(page))
 }

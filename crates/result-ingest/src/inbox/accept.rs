@@ -2,6 +2,7 @@
 //! result stored once, redeliveries found, forgotten subjects suppressed.
 
 use super::*;
+use domain::CustomerId;
 
 /// What the webhook answers: the event's id, and whether it was already known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,9 +25,11 @@ pub enum Acceptance {
 /// `erased_marks` what a purge's erasure recognises it by (its identity's fingerprint, its
 /// conversation, its agent in it: [`crate::suppression::SuppressionKey::erased_marks_of_result`]),
 /// `payload` its JSON as stored; `trace_context` the webhook
-/// request's trace.
+/// request's trace; `participant_customer` the customer its participant data names (already
+/// minimised: [`crate::participant_data::ParticipantDataSettings::minimise`]).
 pub struct Delivery {
     pub result: SupportResult,
+    pub participant_customer: Option<CustomerId>,
     pub handle_key: String,
     pub payload: String,
     pub suppression_hashes: Vec<String>,
@@ -39,13 +42,15 @@ impl Delivery {
     /// Everything the result's row needs, computed before it joins a batch.
     pub fn prepare(
         result: SupportResult,
+        participant_customer: Option<CustomerId>,
         suppression: &crate::suppression::SuppressionKey,
         handles: &HandleNormaliser,
         trace_context: Option<String>,
     ) -> serde_json::Result<Self> {
         let handle_key = result.ani.key(handles).as_str().to_owned();
         Ok(Self {
-            suppression_hashes: suppression.hashes_of_result(&result, &handle_key),
+            suppression_hashes: suppression.hashes_of_result(&result, &handle_key, participant_customer),
+            participant_customer,
             erased_marks: suppression.erased_marks_of_result(&result),
             payload: serde_json::to_string(&result)?,
             handle_key,
@@ -206,6 +211,7 @@ impl NewEvents<'_> {
             handle_keys: self.column(&rows, |d| d.handle_key.as_str()),
             trace_contexts: self.column(&rows, |d| d.trace_context.as_deref()),
             origins: self.column(&rows, |d| d.origin.as_str()),
+            participant_customer_ids: self.column(&rows, |d| d.participant_customer.map(|c| DbUuid::from(c).0)),
         };
         let outcomes: Vec<BatchOutcome> = statement.load(connection)?;
         let mut stored = Stored {
@@ -251,6 +257,7 @@ impl NewEvents<'_> {
                     dsl::customer_handle_key.eq(Some(delivery.handle_key.as_str())),
                     dsl::trace_context.eq(delivery.trace_context.as_deref()),
                     dsl::origin.eq(delivery.origin.as_str()),
+                    dsl::participant_customer_id.eq(delivery.participant_customer.map(DbUuid::from)),
                     dsl::status.eq(InboxStatus::Pending.as_str()),
                     dsl::attempts.eq(0),
                     dsl::next_attempt_at.eq(now),

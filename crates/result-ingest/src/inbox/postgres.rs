@@ -48,6 +48,8 @@ pub(super) struct AcceptBatchStatement<'a> {
     pub(super) handle_keys: Vec<&'a str>,
     pub(super) trace_contexts: Vec<Option<&'a str>>,
     pub(super) origins: Vec<&'a str>,
+    /// The customer each row's participant data names, if any.
+    pub(super) participant_customer_ids: Vec<Option<Uuid>>,
 }
 
 impl QueryFragment<Pg> for AcceptBatchStatement<'_> {
@@ -63,10 +65,10 @@ impl QueryFragment<Pg> for AcceptBatchStatement<'_> {
         out.push_sql(
             ") AS f(delivery, key_hash) JOIN erased_results e ON e.key_hash = f.key_hash), \
              inserted AS (INSERT INTO inbox_events (id, conversation_id, user_id, wrapup_code, event_time, \
-                 payload, customer_handle_key, trace_context, origin, status, attempts, \
-                 next_attempt_at, accepted_at, budget_started_at) \
+                 payload, customer_handle_key, trace_context, origin, participant_customer_id, status, \
+                 attempts, next_attempt_at, accepted_at, budget_started_at) \
              SELECT r.id, r.conversation_id, r.user_id, r.wrapup_code, r.event_time, r.payload, \
-                 r.customer_handle_key, r.trace_context, r.origin, 'pending', 0, ",
+                 r.customer_handle_key, r.trace_context, r.origin, r.participant_customer_id, 'pending', 0, ",
         );
         push_binds!(out; Timestamptz => &self.now, Timestamptz => &self.now, Timestamptz => &self.now);
         out.push_sql(" FROM unnest(");
@@ -80,11 +82,12 @@ impl QueryFragment<Pg> for AcceptBatchStatement<'_> {
             Array<Text> => &self.payloads,
             Array<Text> => &self.handle_keys,
             Array<Nullable<Text>> => &self.trace_contexts,
-            Array<Text> => &self.origins
+            Array<Text> => &self.origins,
+            Array<Nullable<SqlUuid>> => &self.participant_customer_ids
         );
         out.push_sql(
             ") AS r(delivery, id, conversation_id, user_id, wrapup_code, event_time, payload, \
-                 customer_handle_key, trace_context, origin) \
+                 customer_handle_key, trace_context, origin, participant_customer_id) \
              WHERE r.delivery NOT IN (SELECT delivery FROM suppressed) \
              ON CONFLICT (conversation_id, user_id, wrapup_code) DO NOTHING \
              RETURNING id) \

@@ -5,6 +5,7 @@
 use crate::accept_batcher::AcceptBatcher;
 use crate::inbox::Acceptance;
 use crate::metrics::IngestMetrics;
+use crate::participant_data::ParticipantDataSettings;
 use crate::scopes::IngestWebhook;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
@@ -21,6 +22,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 
 /// 202 with the event id; the same result again answers the first id (and is processed once).
 /// A result about a subject forgotten after it happened: 200 `suppressed`, nothing stored.
+/// `participantData`: only the configured attributes are kept (`ingest.participant_data`); a
+/// value of one that does not parse is ignored and counted, the result kept.
 #[utoipa::path(
     post,
     path = "/customers/supportResult",
@@ -36,9 +39,12 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 pub(crate) async fn accept(
     batcher: web::Data<AcceptBatcher>,
     metrics: web::Data<IngestMetrics>,
-    JsonBody(result): JsonBody<SupportResult>,
+    participant_data: web::Data<ParticipantDataSettings>,
+    JsonBody(mut result): JsonBody<SupportResult>,
 ) -> Result<HttpResponse, ApiError> {
-    let accepted = match batcher.accept(result).await? {
+    let read = participant_data.minimise(&mut result.participant_data);
+    metrics.count_ignored(&read.ignored);
+    let accepted = match batcher.accept(result, read.customer).await? {
         Acceptance::Stored(accepted) => accepted,
         Acceptance::Suppressed => {
             // Answered as a success: Genesys must stop redelivering a result we will never keep.

@@ -21,6 +21,7 @@ struct WebhookBody<'a> {
     subject: Option<&'a str>,
     wrapup_code: &'a str,
     user_id: &'a str,
+    participant_data: &'a std::collections::BTreeMap<String, String>,
 }
 
 /// The result the webhook would have delivered for one agent: the same body, with the wrap-up's
@@ -35,6 +36,7 @@ pub fn support_result(conversation: &EndedConversation, agent: &AgentResult) -> 
         subject: agent.subject.as_deref(),
         wrapup_code: &agent.wrapup_code,
         user_id: &agent.user_id,
+        participant_data: &conversation.participant_data,
     };
     let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
     service_kit::extract::parse_json::<SupportResult>(&bytes).map_err(|error| match error {

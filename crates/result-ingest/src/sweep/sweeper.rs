@@ -186,11 +186,16 @@ impl Sweeper {
             for agent in &conversation.results {
                 results += 1;
                 match support_result(conversation, agent) {
-                    Ok(result) => deliveries.push(
-                        Delivery::prepare(result, &self.suppression, &self.handles, None)
-                            .map_err(|e| ApiError::Unexpected(e.into()))?
-                            .swept(),
-                    ),
+                    Ok(mut result) => {
+                        // As the webhook: only the configured attributes are kept.
+                        let read = self.settings.participant_data.minimise(&mut result.participant_data);
+                        self.metrics.count_ignored(&read.ignored);
+                        deliveries.push(
+                            Delivery::prepare(result, read.customer, &self.suppression, &self.handles, None)
+                                .map_err(|e| ApiError::Unexpected(e.into()))?
+                                .swept(),
+                        );
+                    }
                     Err(reason) => {
                         unusable += 1;
                         tracing::warn!(conversation_id = %conversation.conversation_id, reason = %reason, "a result in Genesys' analytics that the webhook would refuse too");
