@@ -20,7 +20,8 @@
 //! A statutory retention rule (the purge call's `rules`) keeps the same way every record the
 //! request holds of its channels, directions and domains (an empty list: any) until `keep_days`
 //! after its communication, the agent on it included (the record the law requires is the whole
-//! record). Only records are the communication: pairings and webhook results, elsewhere, are not
+//! record), but not its body: what was said, copied from Genesys by the content queue, is blanked
+//! ([`blank_bodies_kept_by_rules`]); a legal hold keeps the body too. Only records are the communication: pairings and webhook results, elsewhere, are not
 //! kept by a rule.
 
 pub mod erased_copies;
@@ -190,6 +191,42 @@ impl CommunicationRecords {
     }
 }
 
+/// The bodies of the records the purge keeps for a statutory rule alone are blanked for good:
+/// the rule keeps the record of the communication (who, when, which channel; the recording or the
+/// e-mail itself is kept where it was made, in Genesys), not the copy of what was said that the
+/// content queue added. A record a legal hold keeps stays whole, its body too (the hold keeps
+/// evidence as it was); once the hold ends, the next purge blanks it if a rule still keeps it.
+fn blank_bodies_kept_by_rules(connection: &mut AnyConnection, purge: &Purge<'_>, erased: &[Uuid]) -> QueryResult<()> {
+    use communication_records::dsl;
+    let erased: std::collections::HashSet<&Uuid> = erased.iter().collect();
+    let kept: Vec<Uuid> = Records::held_rows(connection, purge.request_id)?
+        .into_iter()
+        .filter(|row| !erased.contains(row))
+        .collect();
+    if kept.is_empty() {
+        return Ok(());
+    }
+    // Those a legal hold covers (the same question the purge asked, without the rules).
+    let by_holds = gdpr_participant::retention::covered::<Records>(
+        connection,
+        purge.retentions(),
+        &[],
+        Timestamp::now(),
+        &kept,
+        reached,
+        ruled,
+    )?
+    .kept;
+    let ruled_only: Vec<Uuid> = kept.into_iter().filter(|row| !by_holds.contains_key(row)).collect();
+    chunked(&ruled_only, |ids| {
+        diesel::update(dsl::communication_records.filter(dsl::id.eq_any(ids)))
+            .set(dsl::body.eq(""))
+            .execute(connection)
+            .and_then(gdpr_participant::holds::changed)
+    })?;
+    Ok(())
+}
+
 impl GdprStore for CommunicationRecords {
     fn count(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport> {
         let (customer, agent) = Records::count_customers_and_agents(connection, of_customer(reach), of_agent(reach))?;
@@ -319,6 +356,7 @@ impl GdprStore for CommunicationRecords {
             diesel::sql_query("LOCK TABLE idempotency_keys IN SHARE ROW EXCLUSIVE MODE").execute(pg)?;
         }
         let records = split::<Records>(connection, purge, HOLD_RECORD, COMMUNICATIONS, reached, ruled)?;
+        blank_bodies_kept_by_rules(connection, purge, &records.erase)?;
         let agent_hold = Records::agent_hold()?;
         let agents = split::<Records>(connection, purge, agent_hold, AGENT_COMMUNICATIONS, reached, ruled)?;
         suppression::keep(connection, request_id)?;

@@ -1,6 +1,7 @@
 //! comm-history-writer: the bank's communication history. Other services write records here
 //! (exactly once per `Idempotency-Key`) and read them back by customer or interaction.
 
+pub mod bodies;
 pub mod delivery;
 pub mod expiry;
 pub mod gdpr;

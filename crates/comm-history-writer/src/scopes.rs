@@ -8,6 +8,9 @@ service_kit::scopes! {
     /// `POST /internal/customerAssignments`: a late pairing fills in its records' customer
     /// (interaction-pairing's outbox, result-ingest after a write).
     RecordsAssign => "records:assign",
+    /// `PUT /communicationRecords/{id}/body`: what was said or written, added after the record
+    /// (result-ingest's content queue alone).
+    RecordsBody => "records:body",
     /// `/deliveries…`: operators looking at and replaying the delivery to the bank's
     /// communication-history-manager.
     RecordsOperate => "records:operate",

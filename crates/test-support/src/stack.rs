@@ -184,7 +184,7 @@ impl StackBuilder {
         let mut gateway = service_callers(&[(
             callers::INGEST,
             callers::INGEST_TOKEN,
-            "genesys:lookup,genesys:conversations",
+            "genesys:lookup,genesys:conversations,content:read",
         )]);
         for key in ["genesys.api_base_url", "genesys.login_base_url"] {
             gateway.push(setting(key, &sim_url));
@@ -300,7 +300,11 @@ pub async fn start_writer(
     settings: &[(String, String)],
 ) -> TestApp {
     let mut overrides = service_callers(&[
-        (callers::INGEST, callers::INGEST_TOKEN, "records:write,records:assign"),
+        (
+            callers::INGEST,
+            callers::INGEST_TOKEN,
+            "records:write,records:assign,records:body",
+        ),
         (callers::PAIRING, callers::PAIRING_TOKEN, "records:assign"),
     ]);
     overrides.extend_from_slice(settings);

@@ -6,8 +6,8 @@
 //! (an update, after its create): the manager's copy is corrected too (GDPR Art. 19).
 
 use super::{of_customer, COMMUNICATIONS};
-use crate::schema::{communication_records, delivery_outbox};
-use crate::store::deliveries::{self, DeliveryKind};
+use crate::schema::communication_records;
+use crate::store::deliveries;
 use contracts::participant::{CategoryCounts, Rectification};
 use diesel::prelude::*;
 use domain::Timestamp;
@@ -53,7 +53,7 @@ pub(super) fn rectify(
     }
     corrected.sort();
     corrected.dedup();
-    redeliver(connection, &corrected)?;
+    deliveries::enqueue_updates_of_queued(connection, &corrected, Timestamp::now())?;
     // What carries the corrected values now: the same answer on a repeated call.
     let tos: Vec<&str> = rectification.handles().map(|r| r.to.as_str()).collect();
     let mut carrying: Vec<Uuid> = communication_records::table
@@ -121,23 +121,4 @@ fn misattributed(connection: &mut AnyConnection, reach: &Reach<'_>, interactions
         .select(dsl::id)
         .load(connection)?;
     Ok(ids.into_iter().map(|id| id.0).collect())
-}
-
-/// Queues an update of each corrected record that was queued for the manager (its create
-/// delivered, under way or waiting): the update goes after the create, with the record as it is
-/// then. A record never queued (no `[delivery]`) has no copy to correct.
-fn redeliver(connection: &mut AnyConnection, records: &[Uuid]) -> QueryResult<()> {
-    use delivery_outbox::dsl;
-    let mut queued: Vec<DbUuid> = Vec::new();
-    chunked(records, |chunk| {
-        let found: Vec<DbUuid> = dsl::delivery_outbox
-            .filter(dsl::record_id.eq_any(chunk))
-            .filter(dsl::kind.eq(DeliveryKind::Create.as_str()))
-            .select(dsl::record_id)
-            .distinct()
-            .load(connection)?;
-        queued.extend(found);
-        Ok(0)
-    })?;
-    deliveries::enqueue(connection, DeliveryKind::Update, &queued, Timestamp::now())
 }

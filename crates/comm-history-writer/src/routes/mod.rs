@@ -5,6 +5,7 @@ mod customer_assignments;
 mod deliveries;
 mod expired_copies;
 mod record_batches;
+mod record_bodies;
 mod retention;
 mod unassigned_records;
 
@@ -17,6 +18,7 @@ pub use record_batches::MAX_BATCH;
         communication_records::list,
         communication_records::get_record,
         record_batches::create_batch,
+        record_bodies::set_body,
         customer_assignments::assign,
         customer_assignments::withdraw,
         unassigned_records::list_unassigned,
@@ -50,6 +52,7 @@ pub fn config(
     record_batches::config(cfg);
     unassigned_records::config(cfg);
     retention::config(cfg);
+    record_bodies::config(cfg);
     communication_records::config(cfg);
     customer_assignments::config(cfg);
     deliveries::config(cfg);

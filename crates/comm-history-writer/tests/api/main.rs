@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod batches;
+mod bodies;
 mod delivery;
 mod delivery_transport;
 mod erased_elsewhere;

@@ -203,6 +203,26 @@ pub fn enqueue(
     .map(drop)
 }
 
+/// Queues an update of each of `records` that was queued for the manager (its create delivered,
+/// under way or waiting), due at `now`: the update goes after the create, with the record as it
+/// is then (a RECTIFY's correction, a body added later). A record never queued (no `[delivery]`)
+/// has no copy to correct. Call inside the change's transaction.
+pub fn enqueue_updates_of_queued(connection: &mut AnyConnection, records: &[Uuid], now: Timestamp) -> QueryResult<()> {
+    use delivery_outbox::dsl;
+    let mut queued: Vec<DbUuid> = Vec::new();
+    for chunk in records.chunks(500) {
+        let ids: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        let found: Vec<DbUuid> = dsl::delivery_outbox
+            .filter(dsl::record_id.eq_any(ids))
+            .filter(dsl::kind.eq(DeliveryKind::Create.as_str()))
+            .select(dsl::record_id)
+            .distinct()
+            .load(connection)?;
+        queued.extend(found);
+    }
+    enqueue(connection, DeliveryKind::Update, &queued, now)
+}
+
 /// What a claimed entry sends.
 #[derive(Debug, Clone)]
 pub struct ToDeliver {
