@@ -46,8 +46,11 @@ const CALLERS: [DevCaller; 10] = [
             "pairing:read",
             "genesys:lookup",
             "genesys:conversations",
+            // Its content queue: what was said or written (the gateway), the record's body (the writer).
+            "content:read",
             "records:write",
             "records:assign",
+            "records:body",
             // Its inbox's retention: the legal holds in force (gdpr-orchestrator).
             "gdpr:retentions",
         ],
@@ -314,6 +317,17 @@ fn wiring(
                 // A demo's pace: a dropped webhook is recovered within seconds, not minutes.
                 setting("ingest.sweep_settle_seconds", "5".to_owned()),
                 setting("ingest.sweep_interval_seconds", "5".to_owned()),
+                // Every channel's content, asked for again within seconds (genesys-sim transcribes
+                // a call when told to: scripts/demo.sh).
+                setting("ingest.content.channels", "VOICE,CHAT,SMS,EMAIL".to_owned()),
+                setting("ingest.content.wait_for", "10 minutes".to_owned()),
+                setting("ingest.content.backoff_min_ms", "1000".to_owned()),
+                setting("ingest.content.backoff_max_ms", "5000".to_owned()),
+                // The IVR leaves the bank's customer id in this participant attribute.
+                setting(
+                    "ingest.participant_data.customer_id_attributes",
+                    "bankCustomerId".to_owned(),
+                ),
             ]
         }
         "gdpr-orchestrator" => vec![

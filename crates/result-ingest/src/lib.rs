@@ -3,6 +3,7 @@
 //! customer from interaction-pairing) and writes exactly one communication record.
 
 pub mod accept_batcher;
+pub mod content;
 pub mod gdpr;
 pub mod inbox;
 pub mod metrics;
@@ -120,6 +121,12 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         });
     }
     if let (true, Some((pool, background))) = (ingest.worker_enabled, serving) {
+        // Jobs queued before a channel was taken off still run: the runner runs whatever is queued.
+        let content = content::runner(pool.clone(), &ingest, context.metrics)?;
+        background.spawn(
+            <content::ContentQueue as service_kit::queue::Storage>::QUEUE,
+            |shutdown, health| content.run(shutdown, health),
+        );
         let worker = worker::Worker::new(pool.clone(), ingest, metrics.clone(), context.metrics)?;
         background.spawn(
             <inbox::InboxQueue as service_kit::queue::Storage>::QUEUE,

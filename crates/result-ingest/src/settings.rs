@@ -32,7 +32,7 @@ pub struct IngestSettings {
     pub accept_transactions: NonZeroUsize,
     /// The most results one inbox transaction holds.
     pub accept_batch_max: NonZeroUsize,
-    /// Run the worker in this process (tests drive it by hand instead).
+    /// Run the worker and the content queue in this process (tests drive them by hand instead).
     pub worker_enabled: bool,
     // The queue keys every queue has (service_kit::queue::PolicyKeys), as fields of their own:
     // a `#[serde(flatten)]` of PolicyKeys cannot read counts from environment variables (strings).
@@ -86,6 +86,9 @@ pub struct IngestSettings {
     /// the record's domain (none by default: not read).
     #[serde(default)]
     pub participant_data: crate::participant_data::ParticipantDataSettings,
+    /// `[ingest.content]`: which channels' records get what was said or written, and the content
+    /// queue's policy (crate::content).
+    pub content: crate::content::ContentSettings,
 }
 
 /// Reads `[ingest]`, a value that does not parse named by its key (`ingest.batch_size: …`).
@@ -184,6 +187,7 @@ impl IngestSettings {
         if self.max_retry_after_seconds == 0 {
             problems.push("ingest.max_retry_after_seconds: must be at least 1".to_owned());
         }
+        problems.extend(self.content.validate(self.request_timeout_ms));
         if problems.is_empty() {
             Ok(())
         } else {

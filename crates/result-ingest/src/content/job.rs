@@ -1,0 +1,92 @@
+//! The content queue's job: a record's content fetched through the gateway and set as its body at
+//! the writer. Content not there yet is asked for again with the queue's backoff until
+//! `ingest.content.wait_for` has passed since the record was written, then the job ends without a
+//! body (counted `none`, not a dead letter). A writer's refusal (a GDPR request holds the record,
+//! or it is gone) ends it too (`refused`). Failures of the gateway or the writer are the queue's:
+//! retried under its budget, then a dead letter. The text is held in memory for the two calls
+//! only, and never logged.
+
+use super::body::body_of;
+use super::calls::{ContentCalls, Fetched, Written};
+use super::metrics::{ContentMetrics, Ended};
+use super::queue::{self, ContentEntry};
+use super::settings::ContentSettings;
+use domain::{BoundedText, Timestamp};
+use service_kit::database::{DatabaseError, DbPool};
+use service_kit::queue::{Claimed, Job, Outcome, Reason};
+use std::time::Duration;
+
+/// Done jobs removed at a housekeeping round, at most.
+const REMOVAL_CHUNK: i64 = 1000;
+
+pub struct ContentJob {
+    pub(super) pool: DbPool,
+    pub(super) calls: ContentCalls,
+    pub(super) settings: ContentSettings,
+    pub(super) metrics: ContentMetrics,
+    /// Done jobs are kept this long (`ingest.retention_days`, as the inbox's events): an inbox
+    /// batch run again within it finds its records' jobs and queues none anew.
+    pub(super) keep_done: Duration,
+}
+
+impl ContentJob {
+    pub const fn metrics(&self) -> &ContentMetrics {
+        &self.metrics
+    }
+
+    fn ended(&self, outcome: Ended) -> Outcome {
+        self.metrics.count(outcome);
+        Outcome::Done
+    }
+
+    /// Not there yet: asked again after the backoff while `wait_for` has not passed since the
+    /// record; then the end, without a body.
+    fn not_yet(&self, entry: &ContentEntry, now: Timestamp) -> Outcome {
+        let waited = now.as_offset_date_time() - entry.queued_at.as_offset_date_time();
+        if waited >= self.settings.wait_for.0 {
+            self.ended(Ended::None)
+        } else {
+            Outcome::retry(Reason::new("no content in Genesys yet"))
+        }
+    }
+}
+
+impl Job for ContentJob {
+    type Item = ContentEntry;
+
+    #[tracing::instrument(name = "content job", skip_all, fields(record_id = %entry.id, attempt = entry.attempts.get()))]
+    async fn run(&self, entry: &Claimed<ContentEntry>, now: Timestamp) -> anyhow::Result<Outcome> {
+        let item = &entry.item;
+        let content = match self.calls.content_of(item.interaction_id).await {
+            Ok(Fetched::Content(content)) => content,
+            Ok(Fetched::NotYet) => return Ok(self.not_yet(item, now)),
+            Err(failed) => return Ok(failed),
+        };
+        let Some(body) = body_of(&content, item.channel, self.settings.max_body_chars) else {
+            return Ok(self.not_yet(item, now));
+        };
+        drop(content);
+        // Within the record's bound by the settings' (validated); a text off it is this side's fault.
+        let body = BoundedText::<0, 100_000>::parse(&body)
+            .map_err(|problem| anyhow::anyhow!("a body cut to its size is not a record's body: {problem}"))?;
+        Ok(match self.calls.set_body(item.record_id, body).await {
+            Ok(Written::Set) => self.ended(Ended::Added),
+            Ok(Written::Refused) => self.ended(Ended::Refused),
+            Err(failed) => failed,
+        })
+    }
+
+    /// Done jobs past `ingest.retention_days` go (the runner deletes dead ones past theirs).
+    async fn housekeeping(&self, now: Timestamp) -> anyhow::Result<()> {
+        let before = Timestamp::from_offset_date_time(now.as_offset_date_time() - self.keep_done)
+            .ok_or_else(|| anyhow::anyhow!("the content jobs' retention reaches before year 1"))?;
+        let removed = self
+            .pool
+            .run(move |c| queue::remove_done_before(c, before, REMOVAL_CHUNK).map_err(DatabaseError::from))
+            .await?;
+        if removed > 0 {
+            tracing::info!(removed, "done content jobs past retention removed");
+        }
+        Ok(())
+    }
+}
