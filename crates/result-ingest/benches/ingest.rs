@@ -386,10 +386,11 @@ fn pgbench_ceiling(clients: usize, seconds: usize) -> Option<Ceiling> {
     })
 }
 
-/// Logs as production writes them (JSON at `info`), into `target/bench-ingest.log` rather than
-/// the tests' in-memory capture at `debug`, which would make the benchmark measure itself.
+/// Logs as production writes them (JSON at `info`), into `bench-ingest.log` in cargo's scratch
+/// directory for benchmarks (`target/tmp`, wherever `CARGO_TARGET_DIR` puts the target) rather
+/// than the tests' in-memory capture at `debug`, which would make the benchmark measure itself.
 fn production_logs() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-ingest.log");
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-ingest.log");
     let file = std::fs::File::create(&path).unwrap();
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
