@@ -308,7 +308,9 @@ pub struct CallerSettings {
     pub delegates: bool,
 }
 
-fn list_or_comma_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+/// A list of texts, or one comma-separated string (handy in environment variables), each trimmed,
+/// empty ones left out: for `#[serde(deserialize_with = …)]`, or to read a list of values to parse.
+pub fn list_or_comma_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum ListOrString {
