@@ -22,7 +22,8 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
         .route("/admin/faults", web::put().to(admin_faults))
         .route("/admin/revoke-tokens", web::post().to(admin_revoke))
         .route("/admin/reset", web::post().to(admin_reset))
-        .configure(crate::conversations::config);
+        .configure(crate::conversations::config)
+        .configure(crate::content::config);
 }
 
 /// Genesys' `ErrorBody`, with the correlation id also as `ININ-Correlation-Id`.
@@ -234,7 +235,7 @@ fn gdpr_body(state: &SimState, base_url: &str, request: &GdprRequest) -> Value {
     body
 }
 
-fn base_url(request: &HttpRequest) -> String {
+pub(crate) fn base_url(request: &HttpRequest) -> String {
     let info = request.connection_info();
     format!("{}://{}", info.scheme(), info.host())
 }

@@ -43,6 +43,9 @@ pub enum Malformed {
     /// The token's `expires_in` is text (`"86400"`), not a number.
     #[serde(rename = "token")]
     Token,
+    /// Each phrase's `startTimeMs` in a transcript file is text (`"1764324000000"`), not a number.
+    #[serde(rename = "speechandtextanalytics.transcript")]
+    Transcript,
 }
 
 pub(crate) struct ActiveFaults {

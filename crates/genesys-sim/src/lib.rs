@@ -4,12 +4,18 @@
 //!
 //! API: `POST /oauth/token`, `GET /api/v2/users/{id}`, `GET /api/v2/routing/wrapupcodes/{id}`,
 //! `POST|GET /api/v2/gdpr/requests`, `GET /api/v2/gdpr/requests/{id}`, `GET /api/v2/gdpr/subjects`,
-//! `POST /api/v2/analytics/conversations/details/query`.
+//! `POST /api/v2/analytics/conversations/details/query`,
+//! `GET /api/v2/analytics/conversations/{id}/details`,
+//! `GET /api/v2/speechandtextanalytics/conversations/{id}/communications/{id}/transcripturl` (and
+//! the transcript file at the URL it answers, `GET /transcripts/…`),
+//! `GET /api/v2/conversations/emails/{id}/messages`, `GET …/messages/{messageId}`.
 //! Admin (no auth; the simulator only listens where you run it): `GET /admin/calls`,
 //! `PUT /admin/faults`, `POST /admin/revoke-tokens`, `POST /admin/reset`,
-//! `POST /admin/conversations` (an ended conversation, as analytics will hold it).
+//! `POST /admin/conversations` (an ended conversation, as analytics will hold it),
+//! `POST /admin/conversations/{id}/transcript` and `…/emails` (its content).
 
 mod api;
+mod content;
 mod conversations;
 mod faults;
 
@@ -112,6 +118,8 @@ pub struct SimState {
     /// What `GET /api/v2/gdpr/subjects` finds: the seed's, as GDPR_UPDATEs changed them since.
     pub(crate) gdpr_subjects: Mutex<Vec<serde_json::Value>>,
     pub(crate) conversations: Mutex<Vec<conversations::StoredConversation>>,
+    /// Transcripts and e-mail messages of recorded conversations.
+    pub(crate) content: Mutex<content::ContentStore>,
     pub(crate) webhook_client: reqwest::Client,
     /// The trigger's target: `SimConfig::webhook`, or what [`SimState::set_webhook`] set since.
     pub(crate) webhook: Mutex<Option<WebhookTarget>>,
@@ -146,6 +154,7 @@ impl SimState {
             issued: Mutex::default(),
             gdpr_requests: Mutex::default(),
             conversations: Mutex::default(),
+            content: Mutex::default(),
             webhook_client,
             webhook_attempts: AtomicU64::new(0),
             webhook_outcomes: Mutex::default(),
@@ -160,7 +169,9 @@ impl SimState {
 
     /// Calls per endpoint: `token`, `users`, `wrapupcodes`, `gdpr.requests.create`,
     /// `gdpr.requests.list`, `gdpr.requests.get`, `gdpr.subjects`,
-    /// `analytics.conversations.details.query`.
+    /// `analytics.conversations.details.query`, `analytics.conversations.details`,
+    /// `speechandtextanalytics.transcripturl`, `speechandtextanalytics.transcript` (downloads from
+    /// the transcript storage), `conversations.emails.messages`, `conversations.emails.message`.
     pub fn calls(&self) -> BTreeMap<&'static str, u64> {
         lock(&self.calls).clone()
     }
