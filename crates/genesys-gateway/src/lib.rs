@@ -1,9 +1,12 @@
 //! genesys-gateway: the one door from ccbridge to Genesys Cloud. Agent and wrap-up code names
 //! (cached, coalesced, rate limited, retried) for result-ingest, and Genesys' GDPR API as a GDPR
 //! participant, for gdpr-orchestrator alone (signed calls), and the ended conversations
-//! result-ingest's sweep compares with what the webhook delivered. Keeps no state of its own: no database.
+//! result-ingest's sweep compares with what the webhook delivered, and a conversation's content
+//! (transcripts, e-mail text) for result-ingest's content queue. Keeps no state of its own: no
+//! database.
 
 pub mod body;
+pub mod content;
 pub mod conversations;
 pub mod error;
 pub mod gdpr;
@@ -34,11 +37,21 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     settings.validate().map_err(service_kit::configuration::invalid_all)?;
     let metrics = Arc::new(metrics::GatewayMetrics::register(context.metrics)?);
     let api = Arc::new(upstream::GenesysApi::new(&settings, metrics.clone())?);
+    let roots = service_kit::tls::ca_bundle("genesys.ca_bundle", &settings.ca_bundle).map_err(anyhow::Error::msg)?;
+    let downloads = content::download::TranscriptDownloads::new(
+        content::settings::load(context.settings)?,
+        &roots,
+        context.settings.application.environment,
+        metrics.clone(),
+    )?;
+    let content = web::Data::new(content::ContentSource::new(api.clone(), downloads, metrics.clone()));
     let lookups = web::Data::new(lookups::Lookups::new(api.clone(), &settings, metrics));
     let api = web::Data::from(api);
     let verifier = gdpr_participant::verifier(context.settings)?;
     Ok(Arc::new(move |cfg: &mut web::ServiceConfig| {
-        cfg.app_data(lookups.clone()).app_data(api.clone());
+        cfg.app_data(lookups.clone())
+            .app_data(api.clone())
+            .app_data(content.clone());
         routes::config(cfg, verifier.clone());
     }))
 }

@@ -4,7 +4,9 @@
 use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 
 pub struct GatewayMetrics {
-    /// Upstream calls by `endpoint` (`users`, `wrapupcodes`, `token`, `gdpr.*`) and `status`
+    /// Upstream calls by `endpoint` (`users`, `wrapupcodes`, `token`, `gdpr.*`,
+    /// `analytics.conversations.details`, `speechandtextanalytics.transcripturl`, the transcript's
+    /// download `speechandtextanalytics.transcript`, `conversations.emails.*`) and `status`
     /// (HTTP status, `timeout` or `error`).
     pub upstream_requests: IntCounterVec,
     /// Cache lookups by `cache` (`users`, `wrapupcodes`) and `result` (`hit`, `miss`, `system`).
@@ -16,6 +18,10 @@ pub struct GatewayMetrics {
     /// Genesys bodies that do not match their documented model, by `endpoint` (as above) and
     /// `body` (`answer`: a success's body; `error`: an error answer's `ErrorBody`).
     pub unparsed_bodies: IntCounterVec,
+    /// Transcripts not downloaded, by `reason`: `scheme` (not https), `host` (off
+    /// `content.transcript_hosts`), `form` (a user or a port in the URL), `size` (over
+    /// `content.transcript_max_bytes`).
+    pub transcript_refusals: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -49,7 +55,15 @@ impl GatewayMetrics {
             ),
             &["endpoint", "body"],
         )?;
+        let transcript_refusals = IntCounterVec::new(
+            Opts::new(
+                "ccbridge_genesys_transcript_refusals_total",
+                "Transcripts not downloaded from the URL Genesys answered, by reason",
+            ),
+            &["reason"],
+        )?;
         registry.register(Box::new(upstream_requests.clone()))?;
+        registry.register(Box::new(transcript_refusals.clone()))?;
         registry.register(Box::new(unparsed_bodies.clone()))?;
         registry.register(Box::new(cache_lookups.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
@@ -60,6 +74,7 @@ impl GatewayMetrics {
             rate_limited,
             token_renewals,
             unparsed_bodies,
+            transcript_refusals,
         })
     }
 }

@@ -1,14 +1,15 @@
 //! One module a resource; each exposes `config` for `main`, `devstack` and tests alike.
 
+mod content;
 mod conversations;
 mod lookups;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(lookups::user, lookups::wrapup_code, conversations::results),
+    paths(lookups::user, lookups::wrapup_code, conversations::results, content::content),
     tags(
         (name = "lookups", description = "Agent and wrap-up code names, cached"),
-        (name = "conversations", description = "Ended conversations and their agents' results, for the sweep")
+        (name = "conversations", description = "Ended conversations and their agents' results, for the sweep; a conversation's content")
     )
 )]
 struct Api;
@@ -24,5 +25,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn config(cfg: &mut actix_web::web::ServiceConfig, verifier: actix_web::web::Data<gdpr_participant::CallVerifier>) {
     lookups::config(cfg);
     conversations::config(cfg);
+    content::config(cfg);
     crate::gdpr::config(cfg, verifier);
 }

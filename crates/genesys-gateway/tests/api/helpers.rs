@@ -57,7 +57,7 @@ pub async fn gateway_for(genesys_url: &str, gateway_overrides: &[(&str, &str)]) 
     test_support::spawn_app_with(
         &genesys_gateway::SERVICE,
         &[
-            (INGEST, &["genesys:lookup", "genesys:conversations"]),
+            (INGEST, &["genesys:lookup", "genesys:conversations", "content:read"]),
             (ORCHESTRATOR, &["gdpr:participant"]),
         ],
         &overrides,

@@ -1,0 +1,139 @@
+//! Downloading a transcript from its pre-signed URL. The URL comes from an upstream answer, so
+//! before anything is sent it must pass `content.transcript_hosts` (and https outside
+//! development); the request carries no credential of ours (the URL's signature is its own: the
+//! Genesys token never goes to another host), follows no redirect, and reads at most
+//! `content.transcript_max_bytes` within `content.transcript_timeout_ms`. Neither the URL (a
+//! credential while it is valid) nor what it answers reaches a log.
+
+use crate::content::settings::{ContentSettings, UrlRefusal};
+use crate::error::UpstreamError;
+use crate::metrics::GatewayMetrics;
+use reqwest::StatusCode;
+use service_kit::configuration::Environment;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The endpoint word (metrics, logs) of the download.
+pub const ENDPOINT: &str = "speechandtextanalytics.transcript";
+
+pub struct TranscriptDownloads {
+    http: reqwest::Client,
+    settings: ContentSettings,
+    environment: Environment,
+    metrics: Arc<GatewayMetrics>,
+}
+
+impl TranscriptDownloads {
+    pub fn new(
+        settings: ContentSettings,
+        roots: &[reqwest::Certificate],
+        environment: Environment,
+        metrics: Arc<GatewayMetrics>,
+    ) -> anyhow::Result<Self> {
+        let http = service_kit::tls::client_builder(roots)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(settings.transcript_timeout())
+            .connect_timeout(settings.transcript_timeout())
+            .build()?;
+        Ok(Self {
+            http,
+            settings,
+            environment,
+            metrics,
+        })
+    }
+
+    /// The transcript file at `url`, whole; or why not.
+    pub async fn fetch(&self, url: &reqwest::Url) -> Result<Vec<u8>, UpstreamError> {
+        if let Err(refusal) = self.settings.check_url(url, self.environment) {
+            return Err(self.refused(refusal.label(), refusal_detail(refusal, url)));
+        }
+        let deadline = self.settings.transcript_timeout();
+        match tokio::time::timeout(deadline, self.read(url)).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                self.count("timeout");
+                Err(unavailable(format!(
+                    "the transcript did not arrive within {} ms",
+                    deadline.as_millis()
+                )))
+            }
+        }
+    }
+
+    async fn read(&self, url: &reqwest::Url) -> Result<Vec<u8>, UpstreamError> {
+        let limit = self.settings.transcript_max_bytes.get();
+        let mut response = match self.http.get(url.clone()).send().await {
+            Ok(response) => response,
+            Err(error) => {
+                let label = if error.is_timeout() { "timeout" } else { "error" };
+                self.count(label);
+                return Err(unavailable(format!("the transcript could not be fetched ({label})")));
+            }
+        };
+        let status = response.status();
+        self.count(status.as_str());
+        if status != StatusCode::OK {
+            // An expired or refused URL, or storage failing: a new URL is asked for next time.
+            return Err(unavailable(format!("the transcript's storage answered {status}")));
+        }
+        let announced = response.content_length().unwrap_or(0);
+        if usize::try_from(announced).map_or(true, |announced| announced > limit) {
+            return Err(self.too_large(limit));
+        }
+        let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > limit {
+                        return Err(self.too_large(limit));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(body),
+                Err(_) => return Err(unavailable("the transcript did not arrive whole".to_owned())),
+            }
+        }
+    }
+
+    fn count(&self, status: &str) {
+        self.metrics
+            .upstream_requests
+            .with_label_values(&[ENDPOINT, status])
+            .inc();
+    }
+
+    fn too_large(&self, limit: usize) -> UpstreamError {
+        self.refused(
+            "size",
+            format!("the transcript is larger than content.transcript_max_bytes ({limit} bytes)"),
+        )
+    }
+
+    /// Counted by `reason`, logged without the URL, answered as a refusal (502): retrying will
+    /// not help until Genesys or the configuration changes.
+    fn refused(&self, reason: &'static str, detail: String) -> UpstreamError {
+        self.metrics.transcript_refusals.with_label_values(&[reason]).inc();
+        tracing::warn!(reason, detail = detail.as_str(), "a transcript was not downloaded");
+        UpstreamError::Refused(detail)
+    }
+}
+
+fn unavailable(reason: String) -> UpstreamError {
+    UpstreamError::Unavailable {
+        retry_after: Duration::from_secs(5),
+        reason,
+    }
+}
+
+/// What is wrong with the URL, naming its scheme or host (never its path or its signature).
+fn refusal_detail(refusal: UrlRefusal, url: &reqwest::Url) -> String {
+    match refusal {
+        UrlRefusal::Scheme => format!("the transcript URL's scheme {:?} is not https", url.scheme()),
+        UrlRefusal::Host => format!(
+            "the transcript URL's host {:?} is not on content.transcript_hosts",
+            url.host_str().unwrap_or("")
+        ),
+        UrlRefusal::Form => "the transcript URL names a user or (outside development) a port".to_owned(),
+    }
+}
