@@ -9,7 +9,16 @@ asks for them with the SDK's own `ConversationsApi.post_analytics_conversations_
 a page at a time. The SDK deserialises every answer into its models
 (`AnalyticsConversationQueryResponse`, `AnalyticsConversation`, `AnalyticsParticipant`,
 `AnalyticsSession`, `AnalyticsSegment`); a value outside a field's documented set would come back
-as `outdated_sdk_version`. Exits non-zero on any difference.
+as `outdated_sdk_version`.
+
+Then a conversation's content, as genesys-gateway reads it: a voice conversation's details by id
+(`AnalyticsApi.get_analytics_conversation_details`: `AnalyticsConversationWithoutAttributes`), its
+customer's transcript URL (`SpeechTextAnalyticsApi.
+get_speechandtextanalytics_conversation_communication_transcripturl`: `TranscriptUrl`), the
+transcript file at that URL (no SDK model: checked against its documented schema, see
+`check_transcript_file`), and an e-mail conversation's messages
+(`ConversationsApi.get_conversations_email_messages`: `EmailMessagePreviewListing`,
+`get_conversations_email_message`: `EmailMessage`). Exits non-zero on any difference.
 """
 
 import json
@@ -74,6 +83,130 @@ def outdated(value, path="") -> list:
     elif value == "outdated_sdk_version":
         found.append(path)
     return found
+
+
+VOICE = "00000000-0000-4000-8000-0000000000b1"
+EMAIL = "00000000-0000-4000-8000-0000000000b2"
+
+
+def record(base: str, conversation_id: str, media_type: str, ani: str) -> None:
+    post(
+        f"{base}/admin/conversations",
+        {
+            "conversationId": conversation_id,
+            "start": "2026-11-21T09:00:00Z",
+            "end": "2026-11-21T09:05:00Z",
+            "direction": "inbound",
+            "mediaType": media_type,
+            "ani": ani,
+            "subject": "My card",
+            "agents": [{"userId": AGENT, "wrapupCode": CODE}],
+        },
+    )
+
+
+def check_transcript_file(document, conversation_id: str, communication_id: str) -> list:
+    """What differs from the transcript file's documented format. The file is no SDK model: its
+    format is documented as "Transcript schema" on developer.genesys.cloud, Analytics data
+    management > Speech and text analytics > Transcript URL
+    (https://developer.genesys.cloud/analyticsdatamanagement/speechtextanalytics/transcript-url):
+    the communication's metadata (organizationId, conversationId, communicationId, mediaType,
+    conversationStartTime, startTime in epoch ms, duration {milliseconds}), its transcripts (each
+    with transcriptId, language, phrases and analytics) and participants; a phrase has text,
+    participantPurpose (internal: the organisation's side, external: the customer), startTimeMs,
+    duration {milliseconds}, words (word, confidence, startTimeMs, duration)."""
+    wrong = []
+
+    def expect(ok: bool, what: str) -> None:
+        if not ok:
+            wrong.append(what)
+
+    def millis(value) -> bool:
+        return isinstance(value, dict) and isinstance(value.get("milliseconds"), int)
+
+    expect(isinstance(document, dict), "the file is a JSON object")
+    if wrong:
+        return wrong
+    expect(document.get("conversationId") == conversation_id, "conversationId is the conversation's")
+    expect(document.get("communicationId") == communication_id, "communicationId is the communication's")
+    for field in ("organizationId", "mediaType"):
+        expect(isinstance(document.get(field), str), f"{field} is text")
+    for field in ("conversationStartTime", "startTime"):
+        expect(isinstance(document.get(field), int), f"{field} is epoch milliseconds")
+    expect(millis(document.get("duration")), "duration is {milliseconds}")
+    expect(isinstance(document.get("participants"), list), "participants is a list")
+    transcripts = document.get("transcripts")
+    expect(isinstance(transcripts, list) and len(transcripts) > 0, "transcripts is a non-empty list")
+    for t, transcript in enumerate(transcripts or []):
+        for field in ("transcriptId", "language"):
+            expect(isinstance(transcript.get(field), str), f"transcripts[{t}].{field} is text")
+        expect(isinstance(transcript.get("analytics"), dict), f"transcripts[{t}].analytics is an object")
+        for p, phrase in enumerate(transcript.get("phrases") or []):
+            at = f"transcripts[{t}].phrases[{p}]"
+            expect(isinstance(phrase.get("text"), str), f"{at}.text is text")
+            expect(phrase.get("participantPurpose") in ("internal", "external"), f"{at}.participantPurpose is internal or external")
+            expect(isinstance(phrase.get("startTimeMs"), int), f"{at}.startTimeMs is epoch milliseconds")
+            expect(millis(phrase.get("duration")), f"{at}.duration is {{milliseconds}}")
+            for w, word in enumerate(phrase.get("words") or []):
+                expect(isinstance(word.get("word"), str) and isinstance(word.get("startTimeMs"), int), f"{at}.words[{w}]")
+    return wrong
+
+
+def check_content(base: str, client) -> int:
+    """The sim's content endpoints, as the SDK (and, for the file, its documented format) reads them."""
+    record(base, VOICE, "voice", "tel:+420601123456")
+    post(
+        f"{base}/admin/conversations/{VOICE}/transcript",
+        {"phrases": [{"speaker": "customer", "text": "I lost my card"}, {"speaker": "agent", "text": "I have blocked it"}]},
+    )
+    details = genesys.AnalyticsApi(client).get_analytics_conversation_details(VOICE)
+    if not isinstance(details, genesys.AnalyticsConversationWithoutAttributes) or outdated(details.to_dict()):
+        print(f"conversation details: {type(details)}, values the SDK does not know at {outdated(details.to_dict())}")
+        return 1
+    customer = next(p for p in details.participants if p.purpose == "customer")
+    communication_id = customer.sessions[0].session_id
+    if details.conversation_id != VOICE or customer.sessions[0].media_type != "voice" or not communication_id:
+        print(f"conversation details {details.to_dict()}")
+        return 1
+    located = genesys.SpeechTextAnalyticsApi(client).get_speechandtextanalytics_conversation_communication_transcripturl(
+        VOICE, communication_id
+    )
+    if not isinstance(located, genesys.TranscriptUrl) or not (located.url or "").startswith(f"{base}/transcripts/"):
+        print(f"transcript URL: {type(located)} {located.to_dict() if located else None}")
+        return 1
+    # Fetched as the gateway does: no Authorization header (the URL's signature is its credential).
+    with urllib.request.urlopen(located.url, timeout=10) as response:
+        document = json.loads(response.read())
+    wrong = check_transcript_file(document, VOICE, communication_id)
+    if wrong:
+        print(f"the transcript file differs from its documented format: {wrong}")
+        return 1
+
+    record(base, EMAIL, "email", "client@example.com")
+    post(
+        f"{base}/admin/conversations/{EMAIL}/emails",
+        {"messages": [{"from": "customer", "text": "I lost my card"}, {"from": "agent", "text": "Your card is blocked."}]},
+    )
+    conversations = genesys.ConversationsApi(client)
+    listing = conversations.get_conversations_email_messages(EMAIL)
+    if not isinstance(listing, genesys.EmailMessagePreviewListing) or outdated(listing.to_dict()) or len(listing.entities) != 2:
+        print(f"e-mail listing: {type(listing)} {listing.to_dict() if listing else None}")
+        return 1
+    texts = []
+    for preview in listing.entities:
+        message = conversations.get_conversations_email_message(EMAIL, preview.id)
+        if not isinstance(message, genesys.EmailMessage) or outdated(message.to_dict()) or message.time is None:
+            print(f"e-mail message: {type(message)} {message.to_dict() if message else None}")
+            return 1
+        texts.append(message.text_body)
+    if texts != ["I lost my card", "Your card is blocked."]:
+        print(f"e-mail texts {texts}")
+        return 1
+    print(
+        "   the SDK read the sim's conversation details, TranscriptUrl, EmailMessagePreviewListing and "
+        "EmailMessages, every value one it knows; the transcript file fits its documented schema"
+    )
+    return 0
 
 
 def main(sim_binary: str) -> int:
@@ -150,7 +283,7 @@ def main(sim_binary: str) -> int:
                 print(f"wrap-up segments {[s.to_dict() for s in session.segments]}")
                 return 1
         print(f"   the SDK read {len(found)} conversations over 3 pages of the sim's detail query, every value one it knows")
-        return 0
+        return check_content(base, client)
     except ApiException as error:
         print(f"the SDK's call failed: {error.status} {error.body}")
         return 1
