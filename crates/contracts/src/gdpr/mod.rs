@@ -7,6 +7,18 @@
 //! from them; the console and the `gdpr` command deserialise the same types. A request as served
 //! never holds the subject.
 
+mod answer;
+mod audit;
+mod bundle;
+mod rectification;
+mod verification;
+
+pub use answer::{AnswerLanguage, SubjectAnswer};
+pub use audit::{AuditEntry, AuditTrail};
+pub use bundle::{Bundle, Manifest, ManifestAnswer, ManifestFile};
+pub use rectification::{CustomerCorrectionInput, HandleReplacementInput, ReplacementInput};
+pub use verification::{RecordVerification, RequesterVerification, VerificationMethod};
+
 use domain::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -267,103 +279,6 @@ pub enum AllowedAction {
     RecordVerification,
 }
 
-/// How the requester's identity was verified before their data is handed over or erased.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum VerificationMethod {
-    /// In a branch, against an identity card or passport.
-    InPersonIdDocument,
-    /// Through the bank's online banking, signed in with its strong customer authentication.
-    OnlineBankingLogin,
-    /// A request signed with a qualified electronic signature (eIDAS).
-    QualifiedElectronicSignature,
-    /// A letter with an officially verified signature.
-    SignedLetter,
-    /// A video call against an identity document.
-    VideoCall,
-}
-
-impl VerificationMethod {
-    pub const ALL: [Self; 5] = [
-        Self::InPersonIdDocument,
-        Self::OnlineBankingLogin,
-        Self::QualifiedElectronicSignature,
-        Self::SignedLetter,
-        Self::VideoCall,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::InPersonIdDocument => "in_person_id_document",
-            Self::OnlineBankingLogin => "online_banking_login",
-            Self::QualifiedElectronicSignature => "qualified_electronic_signature",
-            Self::SignedLetter => "signed_letter",
-            Self::VideoCall => "video_call",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|method| method.as_str() == value)
-    }
-}
-
-/// The language of the answer a subject reads (the readable page in an export's bundle).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum AnswerLanguage {
-    Cs,
-    En,
-}
-
-impl AnswerLanguage {
-    pub const ALL: [Self; 2] = [Self::Cs, Self::En];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Cs => "cs",
-            Self::En => "en",
-        }
-    }
-
-    /// A client's spelling (any letter case).
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|l| l.as_str().eq_ignore_ascii_case(value.trim()))
-    }
-}
-
-/// `POST /gdpr/requests/{id}/verification`: how the requester's identity was verified. Recorded
-/// once, by a person the identity provider signed in (never a name a header gave).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RecordVerification {
-    /// in_person_id_document, online_banking_login, qualified_electronic_signature,
-    /// signed_letter or video_call (anything else is refused naming `/method`).
-    pub method: String,
-    /// Where the evidence is kept in the bank's records: a document or case id (letters,
-    /// digits and `-_./:#`, 3 to 100 characters). Never the evidence itself: an identity
-    /// document's number, an e-mail address or a phone number is refused.
-    pub evidence_reference: String,
-}
-
-/// How the requester's identity was verified, as recorded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RequesterVerification {
-    pub method: VerificationMethod,
-    /// Null once the request's identifiers are erased (it points to the subject's records).
-    pub evidence_reference: Option<String>,
-    /// The person who recorded it: their subject at the identity provider, which signed them in.
-    pub verified_by: String,
-    /// Their display name, as the identity provider gives it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verified_by_name: Option<String>,
-    /// The client they came through.
-    pub verified_via: String,
-    pub verified_at: Timestamp,
-}
-
 /// The data subject as a client names it: any mix of identifiers, in any form Genesys sends
 /// (phone numbers in national form are read with the orchestrator's `handles.default_region`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -377,46 +292,6 @@ pub struct SubjectInput {
     pub email_addresses: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub genesys_user_ids: Vec<String>,
-}
-
-/// A RECTIFY's `replacement` as a client names it: raw values, read at the door (phone numbers
-/// with `handles.default_region`); every problem names its field
-/// (`/replacement/phoneNumbers/0/to`), never its value.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ReplacementInput {
-    /// Each `from` is one of the subject's `phoneNumbers`; `to` is another phone number.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub phone_numbers: Vec<HandleReplacementInput>,
-    /// Each `from` is one of the subject's `emailAddresses`; `to` is another address.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub email_addresses: Vec<HandleReplacementInput>,
-    /// Interactions attributed to the subject's customer (`subject.customerIds`) that belong to
-    /// customer `to`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer: Option<CustomerCorrectionInput>,
-}
-
-/// One value replaced by another (personal data: its `Debug` says nothing of them).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct HandleReplacementInput {
-    pub from: String,
-    pub to: String,
-}
-
-impl std::fmt::Debug for HandleReplacementInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HandleReplacementInput(<redacted>)")
-    }
-}
-
-/// Interactions (their ids) that belong to customer `to`, not to the subject's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CustomerCorrectionInput {
-    pub interaction_ids: Vec<String>,
-    pub to: String,
 }
 
 /// `POST /gdpr/requests`: a new request.
@@ -665,162 +540,6 @@ pub struct RequestPage {
     pub next: Option<String>,
 }
 
-/// An audit entry as served.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditEntry {
-    pub id: Uuid,
-    pub request_id: Uuid,
-    pub at: Timestamp,
-    /// The person's subject at the identity provider (or the client acting as itself, or
-    /// `orchestrator` for its own work).
-    pub actor: String,
-    /// The person's display name, as the identity provider gives it (null for a client acting as
-    /// itself, and before it was recorded).
-    pub actor_name: Option<String>,
-    /// The client the person came through (null before it was recorded).
-    pub caller: Option<String>,
-    pub event: String,
-    /// What the event changed (states, counts, dates; never an identifier). Its fields differ by
-    /// event and by when it was written: the audit log is append-only, so old entries keep their
-    /// shape.
-    #[schema(value_type = Object)]
-    pub detail: serde_json::Value,
-}
-
-/// `GET /gdpr/requests/{id}/audit`: a request's audit log, and whether its chain is intact.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditTrail {
-    pub entries: Vec<AuditEntry>,
-    /// Every entry's link matches its content and the entry before it.
-    pub chain_verified: bool,
-    /// The last entry's link: record it elsewhere to detect a truncated log later.
-    pub head: Option<String>,
-}
-
-/// One file of the export bundle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ManifestFile {
-    /// `<participant>/<category>.json`.
-    pub path: String,
-    pub participant: String,
-    pub category: String,
-    pub count: usize,
-    /// SHA-256 (hex) over the file's bytes: the JSON array, pretty-printed.
-    pub sha256: String,
-}
-
-/// What the bundle holds, and how to check it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Manifest {
-    pub request_id: Uuid,
-    pub reference: Option<String>,
-    pub received_at: Timestamp,
-    pub completed_at: Option<Timestamp>,
-    pub generated_at: Timestamp,
-    pub format: String,
-    pub files: Vec<ManifestFile>,
-    /// Where Genesys Cloud put its own export of the subject.
-    pub genesys_cloud_results: Vec<String>,
-    /// The answer a person reads ([`Bundle::answer`]).
-    pub answer: ManifestAnswer,
-}
-
-/// The bundle's answer a person reads: where it goes in a bundle's files, its language, and its
-/// checksum.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ManifestAnswer {
-    /// `answer.<language>.html`.
-    pub path: String,
-    pub language: AnswerLanguage,
-    /// SHA-256 (hex) over the page's UTF-8 bytes.
-    pub sha256: String,
-}
-
-/// `GET /gdpr/requests/{id}/export`: the export bundle.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Bundle {
-    pub manifest: Manifest,
-    /// participant → category → the subject's data (JSON arrays, as each participant holds it).
-    #[schema(value_type = Object)]
-    pub data: BTreeMap<String, BTreeMap<String, Vec<serde_json::Value>>>,
-    /// The answer the subject reads: one self-contained HTML page (no scripts, nothing loaded
-    /// from elsewhere) in the request's language — what ccbridge holds of them per category with
-    /// dates, what was left out and why, and where else copies went. It holds their data: it is
-    /// handed over only as the bundle is.
-    pub answer: String,
-}
-
-/// `GET /gdpr/requests/{id}/answer`: the answer the subject reads, alone — what a DPO looks at
-/// before handing the bundle over (audited as `answer_viewed`, not as the bundle's download).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SubjectAnswer {
-    /// As the bundle's manifest names it: path, language and checksum.
-    pub answer: ManifestAnswer,
-    /// The page ([`Bundle::answer`]).
-    pub page: String,
-}
-
-impl SubjectAnswer {
-    /// The page, checked against its checksum (an error names the path, never the content).
-    pub fn verified_page(&self) -> Result<&str, String> {
-        verified_page(&self.answer, &self.page)
-    }
-}
-
-fn verified_page<'a>(answer: &ManifestAnswer, page: &'a str) -> Result<&'a str, String> {
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(page.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    if hex != answer.sha256 {
-        return Err(format!("{}: checksum does not match the manifest", answer.path));
-    }
-    Ok(page)
-}
-
-impl Bundle {
-    /// The answer's page, checked against the manifest's checksum (an error names the path,
-    /// never the content).
-    pub fn verified_answer(&self) -> Result<&str, String> {
-        verified_page(&self.manifest.answer, &self.answer)
-    }
-
-    /// Each file the manifest lists, with the exact bytes its checksum covers (the JSON array at
-    /// `data.<participant>.<category>`, pretty-printed), each checked against the manifest: a
-    /// file missing from the data or whose bytes do not match is an error naming the
-    /// participant and category, never the data.
-    pub fn verified_files(&self) -> Result<Vec<(&ManifestFile, Vec<u8>)>, String> {
-        use sha2::Digest as _;
-        self.manifest
-            .files
-            .iter()
-            .map(|file| {
-                let (participant, category) = (&file.participant, &file.category);
-                let items = self
-                    .data
-                    .get(participant)
-                    .and_then(|categories| categories.get(category))
-                    .ok_or_else(|| format!("{participant}/{category}: listed in the manifest but not in the bundle"))?;
-                let bytes = serde_json::to_vec_pretty(items)
-                    .map_err(|_| format!("{participant}/{category}: could not be written out"))?;
-                let digest = sha2::Sha256::digest(&bytes);
-                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-                if hex != file.sha256 {
-                    return Err(format!(
-                        "{participant}/{category}: checksum does not match the manifest"
-                    ));
-                }
-                Ok((file, bytes))
-            })
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -873,63 +592,5 @@ mod tests {
             assert_eq!(AnswerLanguage::parse(&language.as_str().to_uppercase()), Some(language));
             assert_eq!(serde_json::to_value(language).unwrap(), language.as_str());
         }
-    }
-
-    fn hex_of(bytes: &[u8]) -> String {
-        use sha2::Digest as _;
-        sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    #[test]
-    fn a_bundle_answers_each_file_checked_against_its_manifest() {
-        use sha2::Digest as _;
-        let items = vec![serde_json::json!({ "id": 1 })];
-        let bytes = serde_json::to_vec_pretty(&items).unwrap();
-        let sha256: String = sha2::Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let at = Timestamp::parse("2026-12-06T10:00:00Z").unwrap();
-        let mut bundle = Bundle {
-            manifest: Manifest {
-                request_id: Uuid::nil(),
-                reference: None,
-                received_at: at,
-                completed_at: Some(at),
-                generated_at: at,
-                format: "f".to_owned(),
-                files: vec![ManifestFile {
-                    path: "p/c.json".to_owned(),
-                    participant: "p".to_owned(),
-                    category: "c".to_owned(),
-                    count: 1,
-                    sha256,
-                }],
-                genesys_cloud_results: Vec::new(),
-                answer: ManifestAnswer {
-                    path: "answer.en.html".to_owned(),
-                    language: AnswerLanguage::En,
-                    sha256: hex_of(b"<p>answer</p>"),
-                },
-            },
-            data: [("p".to_owned(), [("c".to_owned(), items)].into())].into(),
-            answer: "<p>answer</p>".to_owned(),
-        };
-        assert_eq!(bundle.verified_answer().unwrap(), "<p>answer</p>");
-        bundle.answer.push(' ');
-        assert_eq!(
-            bundle.verified_answer().unwrap_err(),
-            "answer.en.html: checksum does not match the manifest"
-        );
-        let files = bundle.verified_files().unwrap();
-        assert_eq!(files.len(), 1);
-        assert_eq!(files[0].1, bytes);
-        bundle.data.get_mut("p").unwrap().get_mut("c").unwrap()[0] = serde_json::json!({ "id": 2 });
-        assert_eq!(
-            bundle.verified_files().unwrap_err(),
-            "p/c: checksum does not match the manifest"
-        );
-        bundle.data.clear();
-        assert!(bundle.verified_files().unwrap_err().contains("not in the bundle"));
     }
 }
