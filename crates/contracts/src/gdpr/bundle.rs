@@ -111,7 +111,6 @@ pub(super) fn verified_page<'a>(answer: &ManifestAnswer, page: &'a str) -> Resul
     Ok(page)
 }
 
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
