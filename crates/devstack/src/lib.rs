@@ -182,6 +182,8 @@ impl Devstack {
                     ("genesys.login_base_url".to_owned(), simulator.url.clone()),
                     ("genesys.client_id".to_owned(), config.client_id),
                     ("genesys.client_secret".to_owned(), config.client_secret),
+                    // genesys-sim serves transcripts itself, where Genesys' pre-signed URLs point to S3.
+                    ("content.transcript_hosts".to_owned(), options.host.clone()),
                 ];
                 (Some(simulator), settings)
             }

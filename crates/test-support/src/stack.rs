@@ -194,6 +194,8 @@ impl StackBuilder {
             setting("genesys.client_secret", "ccbridge-dev-secret"),
             setting("genesys.deadline_ms", "2000"),
             setting("genesys.max_attempts", "2"),
+            // genesys-sim serves transcripts itself, where Genesys' pre-signed URLs point to S3.
+            setting("content.transcript_hosts", "127.0.0.1"),
         ]);
         gateway.extend(self.settings_of(Service::Gateway));
         let gateway = spawn(self.services.gateway, &[], &gateway, None).await;

@@ -1,0 +1,326 @@
+//! A record's body from Genesys (`[ingest.content]`): the record is written first with an empty
+//! body; the content queue then asks the gateway for the conversation's transcript or e-mail text
+//! (genesys-sim holds it once a test posts it), cuts it to its size and sets it at the writer.
+//! The queue's runner is driven by `drain(now)`: time is moved, never slept.
+
+use crate::helpers::{example, pipeline_with, Pipeline};
+use crate::sweep::{conversation, shifted, JANA};
+use domain::Timestamp;
+use result_ingest::content::{ContentRunner, Ended};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// What the customer said: personal data, never logged.
+const SAID: &str = "I would like to block my card, it was stolen yesterday";
+const ANSWERED: &str = "Of course, the card is blocked now";
+
+/// How long a transcript not there yet is waited for.
+const WAIT_FOR_SECONDS: i64 = 3600;
+
+fn settings(channels: &'static str, max_body_chars: &'static str) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("ingest.content.channels", channels),
+        ("ingest.content.wait_for", "1 hour"),
+        ("ingest.content.max_body_chars", max_body_chars),
+        ("ingest.content.backoff_min_ms", "1000"),
+        ("ingest.content.backoff_max_ms", "2000"),
+        ("ingest.content.retry_budget", "2 hours"),
+    ]
+}
+
+struct Content {
+    p: Pipeline,
+    runner: ContentRunner,
+}
+
+async fn start(channels: &'static str, max_body_chars: &'static str) -> Content {
+    let p = pipeline_with(&settings(channels, max_body_chars), None).await;
+    let ingest = result_ingest::ingest_settings(&p.ingest.settings).unwrap();
+    let runner =
+        result_ingest::content::runner(p.ingest.pool().clone(), &ingest, &prometheus::Registry::new()).unwrap();
+    Content { p, runner }
+}
+
+fn later(at: Timestamp, seconds: i64) -> Timestamp {
+    shifted(at, seconds * 1000)
+}
+
+impl Content {
+    /// A voice call genesys-sim knows, its result delivered to the webhook and written; answers
+    /// its conversation id.
+    async fn call_written(&self) -> String {
+        let id = Uuid::new_v4().to_string();
+        let now = Timestamp::now();
+        self.p
+            .record_conversation(&conversation(&id, shifted(now, -60_000), now, &[JANA]))
+            .await;
+        let mut result = example("support-result-voice-inbound.json");
+        result["conversationId"] = id.clone().into();
+        assert_eq!(self.p.deliver(&result).await.status().as_u16(), 202);
+        self.p.drain(10).await;
+        id
+    }
+
+    /// The sim's transcript of the customer's call `id` from now on.
+    async fn transcribe(&self, id: &str, phrases: Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/admin/conversations/{id}/transcript", self.p.sim_url))
+            .json(&json!({ "phrases": phrases }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+    }
+
+    async fn said(&self, id: &str) {
+        let phrases = json!([
+            { "speaker": "customer", "text": SAID },
+            { "speaker": "agent", "text": ANSWERED },
+        ]);
+        self.transcribe(id, phrases).await;
+    }
+
+    /// The record of conversation `id` (one).
+    async fn record(&self, id: &str) -> Value {
+        let records = self.p.records_of_interaction(id).await;
+        assert_eq!(records.len(), 1, "{records:?}");
+        records[0].clone()
+    }
+
+    async fn jobs(&self, status: &str) -> Vec<Value> {
+        let response = self
+            .p
+            .ingest
+            .get(
+                &format!("/ingest/content-jobs?status={status}"),
+                crate::helpers::OPERATOR,
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 200);
+        response.json::<Value>().await.unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn ended(&self, outcome: Ended) -> u64 {
+        self.runner.job().metrics().ended(outcome)
+    }
+
+    /// No log line holds what was said.
+    fn assert_nothing_said_logged(&self) {
+        if let Some(logs) = self.p.logs() {
+            for words in [SAID, ANSWERED, "block my card"] {
+                assert!(!logs.contains(words), "a log line holds what was said");
+            }
+        }
+        self.p.assert_no_personal_data_logged();
+    }
+}
+
+#[tokio::test]
+async fn the_record_is_written_first_and_gets_its_transcript_once_genesys_has_it() {
+    let c = start("VOICE,CHAT,SMS,EMAIL", "100000").await;
+    let id = c.call_written().await;
+    let record = c.record(&id).await;
+    assert_eq!(record["body"], "", "written without waiting for its content");
+    assert_eq!(c.jobs("pending").await.len(), 1);
+    assert_eq!(c.jobs("pending").await[0]["id"], record["id"], "keyed by the record");
+
+    c.said(&id).await;
+    let drained = c.runner.drain(Timestamp::now()).await.unwrap();
+    assert_eq!((drained.claimed, drained.done), (1, 1));
+    assert_eq!(
+        c.record(&id).await["body"],
+        format!("customer: {SAID}\nagent: {ANSWERED}")
+    );
+    assert_eq!(c.ended(Ended::Added), 1);
+    assert!(c.jobs("pending").await.is_empty() && c.jobs("dead").await.is_empty());
+    // Nothing more to do: the job is done, never run again.
+    assert_eq!(c.runner.drain(later(Timestamp::now(), 7200)).await.unwrap().claimed, 0);
+    c.assert_nothing_said_logged();
+}
+
+#[tokio::test]
+async fn a_transcript_that_appears_later_is_added_then() {
+    let c = start("VOICE", "100000").await;
+    let id = c.call_written().await;
+    let t0 = Timestamp::now();
+    let first = c.runner.drain(t0).await.unwrap();
+    assert_eq!(
+        (first.claimed, first.retried),
+        (1, 1),
+        "not there yet: asked again later"
+    );
+    let pending = c.jobs("pending").await;
+    assert_eq!(pending[0]["lastError"], "no content in Genesys yet");
+    assert_eq!(c.record(&id).await["body"], "");
+
+    c.said(&id).await;
+    // Due again after the backoff (at most backoff_max_ms, 2 s): a drain then takes it.
+    let again = c.runner.drain(later(t0, 3)).await.unwrap();
+    assert_eq!((again.claimed, again.done), (1, 1));
+    assert!(c.record(&id).await["body"].as_str().unwrap().contains(SAID));
+    assert_eq!(c.ended(Ended::Added), 1);
+    assert_eq!(c.ended(Ended::None), 0);
+}
+
+#[tokio::test]
+async fn a_transcript_that_never_appears_ends_without_a_body_after_wait_for_counted_not_dead() {
+    let c = start("VOICE", "100000").await;
+    let id = c.call_written().await;
+    let t0 = Timestamp::now();
+    // Asked again with the backoff while wait_for has not passed since the record.
+    let mut at = t0;
+    for _ in 0..3 {
+        at = later(at, 3);
+        let pass = c.runner.drain(at).await.unwrap();
+        assert_eq!((pass.claimed, pass.retried), (1, 1));
+    }
+    assert_eq!(c.ended(Ended::None), 0);
+    // wait_for has passed: the next attempt ends the job, without a body.
+    let last = c.runner.drain(later(t0, WAIT_FOR_SECONDS + 3)).await.unwrap();
+    assert_eq!((last.claimed, last.done, last.dead), (1, 1, 0));
+    assert_eq!(c.ended(Ended::None), 1);
+    assert!(c.jobs("pending").await.is_empty() && c.jobs("dead").await.is_empty());
+    assert_eq!(c.record(&id).await["body"], "");
+    // A transcript after the end is not fetched: the job is over.
+    c.said(&id).await;
+    assert_eq!(
+        c.runner.drain(later(t0, 2 * WAIT_FOR_SECONDS)).await.unwrap().claimed,
+        0
+    );
+    assert_eq!(c.record(&id).await["body"], "");
+}
+
+#[tokio::test]
+async fn an_e_mail_gets_its_text() {
+    let c = start("EMAIL", "100000").await;
+    let id = Uuid::new_v4().to_string();
+    let now = Timestamp::now();
+    let mut email = conversation(&id, shifted(now, -60_000), now, &[JANA]);
+    email["direction"] = "outbound".into();
+    email["mediaType"] = "email".into();
+    email["ani"] = "client@example.com".into();
+    c.p.record_conversation(&email).await;
+    let mut result = example("support-result-email-outbound.json");
+    result["conversationId"] = id.clone().into();
+    assert_eq!(c.p.deliver(&result).await.status().as_u16(), 202);
+    c.p.drain(10).await;
+    assert_eq!(c.record(&id).await["body"], "");
+    let messages = json!({ "messages": [
+        { "from": "agent", "text": "Your new card is on its way." },
+        { "from": "customer", "text": SAID },
+    ]});
+    let response = reqwest::Client::new()
+        .post(format!("{}/admin/conversations/{id}/emails", c.p.sim_url))
+        .json(&messages)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    c.runner.drain(Timestamp::now()).await.unwrap();
+    let body = c.record(&id).await["body"].as_str().unwrap().to_owned();
+    assert!(
+        body.contains("Your new card is on its way.") && body.contains(SAID),
+        "{body}"
+    );
+    assert_eq!(c.ended(Ended::Added), 1);
+    c.assert_nothing_said_logged();
+}
+
+#[tokio::test]
+async fn a_body_is_cut_to_its_size_at_a_character_boundary() {
+    let c = start("VOICE", "20").await;
+    let id = c.call_written().await;
+    c.transcribe(
+        &id,
+        json!([{ "speaker": "customer", "text": "Dobrý den, ztratil jsem kartu" }]),
+    )
+    .await;
+    c.runner.drain(Timestamp::now()).await.unwrap();
+    let body = c.record(&id).await["body"].as_str().unwrap().to_owned();
+    assert_eq!(body.chars().count(), 20, "{body}");
+    assert_eq!(body, "customer: Dobrý den…");
+}
+
+#[tokio::test]
+async fn a_channel_whose_content_is_off_gets_no_job() {
+    let c = start("EMAIL", "100000").await;
+    let id = c.call_written().await;
+    c.said(&id).await;
+    assert_eq!(c.runner.drain(Timestamp::now()).await.unwrap().claimed, 0);
+    assert!(c.jobs("pending").await.is_empty());
+    assert_eq!(c.record(&id).await["body"], "");
+}
+
+#[tokio::test]
+async fn content_is_off_by_default() {
+    let p = crate::helpers::pipeline().await;
+    let ingest = result_ingest::ingest_settings(&p.ingest.settings).unwrap();
+    assert!(ingest.content.channels.is_empty());
+}
+
+#[tokio::test]
+async fn an_inbox_batch_run_again_queues_no_job_twice() {
+    let c = start("VOICE", "100000").await;
+    let id = c.call_written().await;
+    let record = c.record(&id).await;
+    let ingest = result_ingest::ingest_settings(&c.p.ingest.settings).unwrap();
+    let enqueuer = result_ingest::content::Enqueuer::new(c.p.ingest.pool().clone(), &ingest.content);
+    let written: domain::NewCommunicationRecord = serde_json::from_value(crate::helpers::attributes(&record)).unwrap();
+    let record_id: Uuid = record["id"].as_str().unwrap().parse().unwrap();
+    // What a batch run again after a crash would queue: nothing, the record's job is there.
+    assert_eq!(
+        enqueuer
+            .enqueue(&[(record_id, &written)], Timestamp::now())
+            .await
+            .unwrap(),
+        0
+    );
+    c.said(&id).await;
+    c.runner.drain(Timestamp::now()).await.unwrap();
+    // Done, it is still kept: a run again after it queues nothing either.
+    assert_eq!(
+        enqueuer
+            .enqueue(&[(record_id, &written)], Timestamp::now())
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(c.ended(Ended::Added), 1);
+}
+
+#[tokio::test]
+async fn a_forget_after_the_record_and_before_the_transcript_keeps_the_body_out() {
+    let c = start("VOICE", "100000").await;
+    let id = c.call_written().await;
+    let subject = json!({ "interactionIds": [id] });
+    let forget = Uuid::now_v7();
+    let body = json!({ "subject": subject, "forgottenAt": Timestamp::now(), "retain": [] });
+    c.p.writer.participant_call(forget, "forget", &body).await;
+
+    c.said(&id).await;
+    let drained = c.runner.drain(Timestamp::now()).await.unwrap();
+    assert_eq!((drained.claimed, drained.done), (1, 1), "refused: settled, not retried");
+    assert_eq!(c.ended(Ended::Refused), 1);
+    assert_eq!(c.ended(Ended::Added), 0);
+    // Undone, the record is back as it was, without what was said.
+    c.p.writer.participant_call(forget, "undo", &body).await;
+    assert_eq!(c.record(&id).await["body"], "");
+    c.assert_nothing_said_logged();
+}
+
+#[tokio::test]
+async fn the_writers_export_holds_the_body() {
+    let c = start("VOICE", "100000").await;
+    let id = c.call_written().await;
+    c.said(&id).await;
+    c.runner.drain(Timestamp::now()).await.unwrap();
+    let subject = json!({ "interactionIds": [id] });
+    let body = json!({ "subject": subject, "forgottenAt": Timestamp::now(), "retain": [] });
+    let export = c.p.writer.participant_call(Uuid::now_v7(), "export", &body).await;
+    let records = export["data"]["communications"].as_array().unwrap();
+    assert_eq!(records.len(), 1);
+    assert!(records[0]["body"].as_str().unwrap().contains(SAID), "{export}");
+}
