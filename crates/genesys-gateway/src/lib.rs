@@ -38,13 +38,19 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let metrics = Arc::new(metrics::GatewayMetrics::register(context.metrics)?);
     let api = Arc::new(upstream::GenesysApi::new(&settings, metrics.clone())?);
     let roots = service_kit::tls::ca_bundle("genesys.ca_bundle", &settings.ca_bundle).map_err(anyhow::Error::msg)?;
+    let content_settings = content::settings::load(context.settings)?;
     let downloads = content::download::TranscriptDownloads::new(
-        content::settings::load(context.settings)?,
+        content_settings.clone(),
         &roots,
         context.settings.application.environment,
         metrics.clone(),
     )?;
-    let content = web::Data::new(content::ContentSource::new(api.clone(), downloads, metrics.clone()));
+    let content = web::Data::new(content::ContentSource::new(
+        api.clone(),
+        downloads,
+        &content_settings,
+        metrics.clone(),
+    ));
     let lookups = web::Data::new(lookups::Lookups::new(api.clone(), &settings, metrics));
     let api = web::Data::from(api);
     let verifier = gdpr_participant::verifier(context.settings)?;

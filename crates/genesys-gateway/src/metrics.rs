@@ -9,7 +9,8 @@ pub struct GatewayMetrics {
     /// download `speechandtextanalytics.transcript`, `conversations.emails.*`) and `status`
     /// (HTTP status, `timeout` or `error`).
     pub upstream_requests: IntCounterVec,
-    /// Cache lookups by `cache` (`users`, `wrapupcodes`) and `result` (`hit`, `miss`, `system`).
+    /// Cache lookups by `cache` (`users`, `wrapupcodes`, `communications`) and `result` (`hit`,
+    /// `miss`, `system`).
     pub cache_lookups: IntCounterVec,
     /// 429 answers met from Genesys.
     pub rate_limited: IntCounter,

@@ -115,6 +115,11 @@ async fn a_voice_transcript_in_time_order_fetched_without_the_genesys_token() {
     assert_eq!(h.sim.calls_to("analytics.conversations.details"), 1);
     assert_eq!(h.sim.calls_to("speechandtextanalytics.transcripturl"), 1);
     assert_eq!(h.sim.calls_to("speechandtextanalytics.transcript"), 1);
+    // Asked again: the communications are kept, the transcript is fetched anew (nothing of it is kept).
+    let again: Value = content(&h, VOICE).await.json().await.unwrap();
+    assert_eq!(again, answer);
+    assert_eq!(h.sim.calls_to("analytics.conversations.details"), 1);
+    assert_eq!(h.sim.calls_to("speechandtextanalytics.transcripturl"), 2);
     let text = logs().text();
     assert!(text.contains("obtained a Genesys OAuth token"), "the capture works");
     assert!(!text.contains(SECRET_WORDS), "a log line holds the transcript");
@@ -166,6 +171,11 @@ async fn content_not_available_until_genesys_has_it() {
     transcribe(&h, VOICE, json!([{ "speaker": "customer", "text": "Hello" }])).await;
     let answer: Value = content(&h, VOICE).await.json().await.unwrap();
     assert_eq!(answer["parts"][0]["text"], "customer: Hello");
+    assert_eq!(
+        h.sim.calls_to("analytics.conversations.details"),
+        3,
+        "the unknown conversation (not kept), then the voice and the e-mail conversation once each: the voice one's communications kept while its transcript was missing"
+    );
 
     // Analytics not showing a conversation yet is the same "not yet".
     h.sim.set_faults(Faults {

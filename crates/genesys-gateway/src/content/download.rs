@@ -137,3 +137,86 @@ fn refusal_detail(refusal: UrlRefusal, url: &reqwest::Url) -> String {
         UrlRefusal::Form => "the transcript URL names a user or (outside development) a port".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::settings::HostPattern;
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    use std::num::{NonZeroU64, NonZeroUsize};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A storage on 127.0.0.1: `/chunked/{n}` streams n bytes without a `Content-Length`,
+    /// `/moved` redirects to `/chunked/1`; `hits` counts what it served.
+    async fn storage(hits: Arc<AtomicUsize>) -> String {
+        let server = HttpServer::new(move || {
+            let hits = hits.clone();
+            App::new()
+                .route(
+                    "/chunked/{n}",
+                    web::get().to({
+                        let hits = hits.clone();
+                        move |n: web::Path<usize>| {
+                            hits.fetch_add(1, Ordering::SeqCst);
+                            let chunks = (0..*n).map(|_| Ok::<_, std::io::Error>(web::Bytes::from_static(b"x")));
+                            async move {
+                                HttpResponse::Ok().streaming(futures_util::stream::iter(chunks.collect::<Vec<_>>()))
+                            }
+                        }
+                    }),
+                )
+                .route(
+                    "/moved",
+                    web::get()
+                        .to(|| async { HttpResponse::Found().insert_header(("Location", "/chunked/1")).finish() }),
+                )
+        })
+        .workers(1)
+        .disable_signals()
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+        let url = format!("http://127.0.0.1:{}", server.addrs()[0].port());
+        tokio::spawn(server.run());
+        url
+    }
+
+    fn downloads(max_bytes: usize) -> (TranscriptDownloads, Arc<GatewayMetrics>) {
+        let metrics = Arc::new(GatewayMetrics::register(&prometheus::Registry::new()).unwrap());
+        let settings = ContentSettings {
+            transcript_hosts: vec![HostPattern::parse("127.0.0.1").unwrap()],
+            transcript_max_bytes: NonZeroUsize::new(max_bytes).unwrap(),
+            transcript_timeout_ms: NonZeroU64::new(5_000).unwrap(),
+            communications_cache_ttl_seconds: 0,
+            communications_cache_max_entries: NonZeroU64::MIN,
+        };
+        let downloads = TranscriptDownloads::new(settings, &[], Environment::Development, metrics.clone()).unwrap();
+        (downloads, metrics)
+    }
+
+    #[tokio::test]
+    async fn a_body_without_its_length_is_cut_off_at_the_limit_while_it_is_read() {
+        let url = storage(Arc::default()).await;
+        let (downloads, metrics) = downloads(100);
+        let at = |path: &str| reqwest::Url::parse(&format!("{url}{path}")).unwrap();
+        assert_eq!(downloads.fetch(&at("/chunked/100")).await.unwrap().len(), 100);
+        match downloads.fetch(&at("/chunked/101")).await {
+            Err(UpstreamError::Refused(detail)) => assert!(detail.contains("(100 bytes)"), "{detail}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(metrics.transcript_refusals.with_label_values(&["size"]).get(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed() {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let url = storage(hits.clone()).await;
+        let (downloads, metrics) = downloads(100);
+        let moved = reqwest::Url::parse(&format!("{url}/moved")).unwrap();
+        assert!(matches!(
+            downloads.fetch(&moved).await,
+            Err(UpstreamError::Unavailable { .. })
+        ));
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "the redirect's target was never asked");
+        assert_eq!(metrics.upstream_requests.with_label_values(&[ENDPOINT, "302"]).get(), 1);
+    }
+}

@@ -17,7 +17,9 @@ use crate::upstream::GenesysApi;
 use contracts::gateway::{ContentKind, ContentMediaType, ContentPart, ConversationContent};
 use download::TranscriptDownloads;
 use models::{ConversationDetails, SessionMediaType};
+use moka::future::Cache;
 use std::sync::Arc;
+use std::time::Duration;
 
 const DETAILS_ENDPOINT: &str = "analytics.conversations.details";
 
@@ -31,22 +33,47 @@ struct Communication {
 pub struct ContentSource {
     api: Arc<GenesysApi>,
     downloads: TranscriptDownloads,
+    /// A conversation's communications with content, once found (none: not kept). An ended
+    /// conversation's do not change; a conversation analytics does not show yet is not kept.
+    communications: Option<Cache<uuid::Uuid, Arc<[Communication]>>>,
     metrics: Arc<GatewayMetrics>,
 }
 
 impl ContentSource {
-    pub fn new(api: Arc<GenesysApi>, downloads: TranscriptDownloads, metrics: Arc<GatewayMetrics>) -> Self {
+    pub fn new(
+        api: Arc<GenesysApi>,
+        downloads: TranscriptDownloads,
+        settings: &settings::ContentSettings,
+        metrics: Arc<GatewayMetrics>,
+    ) -> Self {
+        let communications = (settings.communications_cache_ttl_seconds > 0).then(|| {
+            Cache::builder()
+                .max_capacity(settings.communications_cache_max_entries.get())
+                .time_to_live(Duration::from_secs(settings.communications_cache_ttl_seconds))
+                .build()
+        });
         Self {
             api,
             downloads,
+            communications,
             metrics,
         }
     }
 
-    /// The conversation's content, or `None` while Genesys has none for it: analytics does not
-    /// know the conversation yet, no communication of the customer's has content, or one of them
-    /// has none yet (nothing is answered half: the caller writes what it gets once).
-    pub async fn content(&self, conversation: uuid::Uuid) -> Result<Option<ConversationContent>, UpstreamError> {
+    /// The customer's communications with content, from the cache or the conversation's
+    /// analytics details; `None` while analytics does not show the conversation.
+    async fn communications(&self, conversation: uuid::Uuid) -> Result<Option<Arc<[Communication]>>, UpstreamError> {
+        if let Some(cache) = &self.communications {
+            let found = cache.get(&conversation).await;
+            let result = if found.is_some() { "hit" } else { "miss" };
+            self.metrics
+                .cache_lookups
+                .with_label_values(&["communications", result])
+                .inc();
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
         let path = format!("/api/v2/analytics/conversations/{conversation}/details");
         let details: ConversationDetails = match self.api.get(DETAILS_ENDPOINT, &path, &[]).await {
             Ok(details) => details,
@@ -60,13 +87,27 @@ impl ContentSource {
                 "the details are another conversation's",
             ));
         }
-        let communications = customer_communications(&details)
-            .map_err(|(at, problem)| self.api.unparsed(DETAILS_ENDPOINT, at, problem))?;
+        let communications: Arc<[Communication]> = customer_communications(&details)
+            .map_err(|(at, problem)| self.api.unparsed(DETAILS_ENDPOINT, at, problem))?
+            .into();
+        if let (Some(cache), false) = (&self.communications, communications.is_empty()) {
+            cache.insert(conversation, communications.clone()).await;
+        }
+        Ok(Some(communications))
+    }
+
+    /// The conversation's content, or `None` while Genesys has none for it: analytics does not
+    /// know the conversation yet, no communication of the customer's has content, or one of them
+    /// has none yet (nothing is answered half: the caller writes what it gets once).
+    pub async fn content(&self, conversation: uuid::Uuid) -> Result<Option<ConversationContent>, UpstreamError> {
+        let Some(communications) = self.communications(conversation).await? else {
+            return Ok(None);
+        };
         if communications.is_empty() {
             return Ok(None);
         }
         let mut parts = Vec::with_capacity(communications.len());
-        for communication in communications {
+        for &communication in communications.iter() {
             let (kind, text) = match communication.media_type {
                 ContentMediaType::Email => (ContentKind::Email, emails::email_text(&self.api, conversation).await?),
                 ContentMediaType::Voice | ContentMediaType::Message | ContentMediaType::Chat => (

@@ -17,6 +17,11 @@ pub struct ContentSettings {
     pub transcript_max_bytes: NonZeroUsize,
     /// How long one transcript download may take, connecting and reading included.
     pub transcript_timeout_ms: NonZeroU64,
+    /// How long a conversation's communications (ids and media types, from its analytics
+    /// details) are kept, so asking again while a transcript is not there yet costs one Genesys
+    /// request, not two (0: not kept).
+    pub communications_cache_ttl_seconds: u64,
+    pub communications_cache_max_entries: NonZeroU64,
 }
 
 impl ContentSettings {
@@ -145,6 +150,8 @@ mod tests {
             transcript_hosts: hosts.iter().map(|h| HostPattern::parse(h).unwrap()).collect(),
             transcript_max_bytes: NonZeroUsize::MIN,
             transcript_timeout_ms: NonZeroU64::MIN,
+            communications_cache_ttl_seconds: 0,
+            communications_cache_max_entries: NonZeroU64::MIN,
         }
     }
 
