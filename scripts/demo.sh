@@ -2,7 +2,9 @@
 # Against a running devstack (`cargo run --release -p devstack` in another terminal): pairs the
 # example interaction, sends the example Genesys webhook, prints the communication record the
 # pipeline wrote and checks it against docs/examples/expected-record-voice-inbound.json; ends a
-# conversation in genesys-sim whose webhook Genesys drops, and shows the sweep recover it; then
+# conversation in genesys-sim whose webhook Genesys drops, and shows the sweep recover it; sends a
+# call whose customer an IVR authenticated (participant data) and whose transcript Genesys makes
+# a moment later, and shows the record with that customer and that transcript as its body; then
 # asks gdpr-orchestrator what ccbridge holds about the customer (a count: nothing changes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +68,49 @@ done
 curl -fsS "http://127.0.0.1:8084/ingest/sweeps?limit=20" -H "Authorization: Bearer $(token operator)" |
   python3 -c 'import json,sys; s=next(s for s in json.load(sys.stdin)["items"] if s["counts"]["recovered"]); print(json.dumps({k: s[k] for k in ("origin","from","to","status","counts")}, indent=2))'
 echo "== recovered: one record for the conversation whose webhook was lost"
+
+echo "== an IVR authenticated the caller: the result names the customer in participant data, and"
+echo "   Speech and Text Analytics transcribes the call after it ended (genesys-sim)"
+call=$(python3 -c 'import uuid; print(uuid.uuid4())')
+ivr_customer=7c1d9e2a-4b3f-4a6e-8d5c-0e9f1a2b3c4d
+times=$(python3 -c 'import datetime as d; n=d.datetime.now(d.timezone.utc); print((n-d.timedelta(seconds=90)).isoformat(), n.isoformat())')
+read -r started ended <<<"$times"
+# Recorded in genesys-sim without its trigger: this demo posts the result itself, with the
+# participant data the data action sends (deploy/genesys).
+curl -fsS -X PUT "$sim/admin/faults" -H 'Content-Type: application/json' -d '{"webhookDropPercent":100}' >/dev/null
+curl -fsS -X POST "$sim/admin/conversations" -H 'Content-Type: application/json' \
+  -d "{\"conversationId\":\"$call\",\"start\":\"$started\",\"end\":\"$ended\",\"direction\":\"inbound\",\"mediaType\":\"voice\",\"ani\":\"tel:+420601123456\",\"agents\":[{\"userId\":\"6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f\",\"wrapupCode\":\"1ccb1c09-9495-4034-b377-b809f58d17da\"}]}" >/dev/null
+curl -fsS -X PUT "$sim/admin/faults" -H 'Content-Type: application/json' -d '{}' >/dev/null
+python3 - "$examples/support-result-voice-inbound.json" "$call" "$ended" "$ivr_customer" >"$data_dir/demo-result.json" <<'PY'
+import json, sys
+result = json.load(open(sys.argv[1]))
+result.update(conversationId=sys.argv[2], eventTime=sys.argv[3], participantData={"bankCustomerId": sys.argv[4]})
+print(json.dumps(result))
+PY
+curl -fsS -X POST http://127.0.0.1:8084/customers/supportResult \
+  -H "Authorization: Bearer $(token genesys)" -H 'Content-Type: application/json' -d @"$data_dir/demo-result.json"
+echo
+curl -fsS -X POST "$sim/admin/conversations/$call/transcript" -H 'Content-Type: application/json' \
+  -d '{"phrases":[{"speaker":"customer","text":"Hello, my card was stolen this morning."},{"speaker":"agent","text":"I am sorry. I have blocked it and a new one is on its way."}]}' >/dev/null
+echo "== the record: its customer from participant data, written at once; its body once the transcript is there"
+for _ in $(seq 1 150); do
+  record=$(curl -fsS "http://127.0.0.1:8082/communicationRecords?interactionId=$call" -H "Authorization: Bearer $(token bofe)" |
+    python3 -c 'import json,sys; items=json.load(sys.stdin)["items"]; print(json.dumps(items[0]) if items else "")')
+  [ -n "$record" ] && [ "$(python3 -c 'import json,sys; print(bool(json.load(sys.stdin)["body"]))' <<<"$record")" = True ] && break
+  sleep 0.2
+done
+RECORD="$record" python3 - "$ivr_customer" <<'PY'
+import json, os, sys
+record = json.loads(os.environ["RECORD"] or "null")
+if not record:
+    sys.exit("no record after 30 seconds: see GET /ingest/events?status=pending on result-ingest")
+print(json.dumps({k: record[k] for k in ("interactionId", "customerId", "customerSource", "channel", "body")}, indent=2, ensure_ascii=False))
+if record["customerId"] != sys.argv[1] or record["customerSource"] != "participant_data":
+    sys.exit("the record's customer is not the one participant data named")
+if "card was stolen" not in record["body"]:
+    sys.exit("no transcript after 30 seconds: see GET /ingest/content-jobs?status=pending on result-ingest")
+print("== the customer the IVR authenticated, and what was said")
+PY
 
 echo "== GDPR: what ccbridge holds about the customer (gdpr-orchestrator, as the DPO; a count changes nothing)"
 # By customer id and number: by the number alone, what the bank attributed to the customer would
