@@ -138,3 +138,49 @@ impl ContentSettings {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn settings(changes: serde_json::Value) -> Result<ContentSettings, serde_json::Error> {
+        let mut keys = serde_json::json!({
+            "channels": [], "wait_for": "24 hours", "max_body_chars": 20000, "batch_size": 20,
+            "poll_interval_ms": 1000, "lease_seconds": 60, "backoff_min_ms": 60000,
+            "backoff_max_ms": 1800000, "retry_budget": "48 hours", "dead_retention_days": 30,
+        });
+        for (key, value) in changes.as_object().unwrap() {
+            keys[key] = value.clone();
+        }
+        serde_json::from_value(keys)
+    }
+
+    fn problems(changes: serde_json::Value) -> Vec<String> {
+        settings(changes).unwrap().validate(5000)
+    }
+
+    #[test]
+    fn channels_are_a_list_or_comma_separated_text_of_those_with_content() {
+        let listed = settings(serde_json::json!({ "channels": ["VOICE", "email"] })).unwrap();
+        assert_eq!(listed.channels, [Channel::Voice, Channel::Email]);
+        let text = settings(serde_json::json!({ "channels": "CHAT, SMS,CHAT" })).unwrap();
+        assert_eq!(text.channels, [Channel::Chat, Channel::Sms]);
+        assert!(settings(serde_json::json!({ "channels": "FAX" })).is_err());
+        let video = problems(serde_json::json!({ "channels": ["VIDEO"] }));
+        assert!(video[0].starts_with("ingest.content.channels: VIDEO"), "{video:?}");
+        assert!(problems(serde_json::json!({})).is_empty());
+    }
+
+    #[test]
+    fn the_size_the_wait_and_the_budget_are_checked() {
+        let size = problems(serde_json::json!({ "max_body_chars": 100_001 }));
+        assert!(size[0].starts_with("ingest.content.max_body_chars"), "{size:?}");
+        assert!(settings(serde_json::json!({ "max_body_chars": 0 })).is_err());
+        assert!(settings(serde_json::json!({ "wait_for": "5 attempts" })).is_err());
+        let budget = problems(serde_json::json!({ "retry_budget": "24 hours" }));
+        assert!(budget[0].starts_with("ingest.content.retry_budget"), "{budget:?}");
+        let lease = problems(serde_json::json!({ "lease_seconds": 10 }));
+        assert!(lease[0].starts_with("ingest.content.lease_seconds"), "{lease:?}");
+    }
+}
