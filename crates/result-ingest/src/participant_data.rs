@@ -146,7 +146,7 @@ struct Found<'s> {
 }
 
 /// The first of `names` sent with a value `parse` takes, and the kind of each one before it
-/// that was sent with a value it did not.
+/// that was sent with a value it did not (an empty value is no value).
 fn first<'n, T>(
     names: &'n [AttributeName],
     data: &ParticipantData,
@@ -155,7 +155,8 @@ fn first<'n, T>(
     parse: impl Fn(&str) -> Option<T>,
 ) -> Option<(&'n AttributeName, T)> {
     for name in names {
-        let Some(value) = data.get(name.as_str()) else {
+        // Empty is how Genesys' data action passes an attribute the participant does not have.
+        let Some(value) = data.get(name.as_str()).filter(|value| !value.trim().is_empty()) else {
             continue;
         };
         match parse(value) {
@@ -245,6 +246,15 @@ mod tests {
                 ..read
             }
         );
+    }
+
+    #[test]
+    fn an_empty_value_is_no_value() {
+        let mut sent = data(&[("bankCustomerId", " "), ("customerId", CUSTOMER), ("bankProduct", "")]);
+        let read = settings().minimise(&mut sent);
+        assert_eq!(read.customer, Some(CustomerId::parse(CUSTOMER).unwrap()));
+        assert_eq!((read.domain, read.ignored), (None, Vec::new()));
+        assert_eq!(sent, data(&[("customerId", CUSTOMER)]));
     }
 
     #[test]

@@ -215,8 +215,8 @@ impl Siblings {
     /// Writes the records of many events in one call (comm-history-writer's batch endpoint), each
     /// once for its event id, with how its customer was found; answers each as
     /// [`Self::write_record`] would. When the writer refuses the batch as a whole (too large, or an
-    /// entry it finds invalid), each record is written in a batch of its own, so that only the
-    /// faulty one fails.
+    /// entry it finds invalid), each record is written alone (one whose customer came from
+    /// participant data as a batch of its own, which says so), so that only the faulty one fails.
     pub async fn write_records(
         &self,
         records: &[(Uuid, &NewCommunicationRecord, Option<WrittenCustomerSource>)],
@@ -231,16 +231,24 @@ impl Siblings {
             .collect();
         let answer = match self.post_batch(&entries).await {
             Ok(answer) => answer,
-            Err(Failure::Permanent { .. }) if entries.len() > 1 => {
-                let written = entries.iter().map(|entry| async move {
-                    let answer = self.post_batch(std::slice::from_ref(entry)).await?;
-                    answer.into_iter().next().unwrap_or_else(|| {
-                        Err(off_contract(
-                            "comm-history-writer",
-                            "a batch's results are not one an entry",
-                        ))
-                    })
-                });
+            Err(Failure::Permanent { .. }) => {
+                let written = records
+                    .iter()
+                    .zip(&entries)
+                    .map(|((event_id, record, _), entry)| async move {
+                        // A single write says no source: its customer is the pairing's. One from
+                        // participant data goes as a batch of its own, which says so.
+                        if entry.customer_source != Some(WrittenCustomerSource::ParticipantData) {
+                            return self.write_record(record, *event_id).await;
+                        }
+                        let answer = self.post_batch(std::slice::from_ref(entry)).await?;
+                        answer.into_iter().next().unwrap_or_else(|| {
+                            Err(off_contract(
+                                "comm-history-writer",
+                                "a batch's results are not one an entry",
+                            ))
+                        })
+                    });
                 return Ok(futures_util::future::join_all(written).await);
             }
             Err(failure) => return Err(failure),

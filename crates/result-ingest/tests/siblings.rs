@@ -130,7 +130,7 @@ async fn an_answer_off_the_contract_is_a_failure_naming_the_field_never_a_defaul
     .unwrap();
     // Before: `created` without `recordId` was "written" with no id.
     let written = siblings
-        .write_records(&[(uuid::Uuid::new_v4(), &record)])
+        .write_records(&[(uuid::Uuid::new_v4(), &record, None)])
         .await
         .unwrap();
     assert_off_contract(written.into_iter().next().unwrap(), "comm-history-writer", "recordId");

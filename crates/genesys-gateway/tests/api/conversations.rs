@@ -138,3 +138,46 @@ async fn a_wrong_window_is_named_and_only_the_sweeps_caller_may_ask() {
     assert_problem(refused, 403).await;
     assert_eq!(h.sim.calls_to("analytics.conversations.details.query"), 0);
 }
+
+/// The customer participant's attributes (participant data) of the names asked for, and no other.
+#[tokio::test]
+async fn only_the_customer_attributes_asked_for_are_passed_on() {
+    let h = default_harness().await;
+    record(
+        &h,
+        json!({
+            "conversationId": "00000000-0000-4000-8000-000000000003",
+            "start": "2026-11-28T10:00:00Z", "end": "2026-11-28T10:05:00Z",
+            "direction": "inbound", "mediaType": "voice", "ani": "tel:+420601123456",
+            "agents": [{ "userId": JANA, "wrapupCode": SALE_COMPLETED }],
+            "participantData": { "bankCustomerId": "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07", "callerName": "Jana" },
+        }),
+    )
+    .await;
+    let window = results_path("2026-11-28T09:00:00Z", "2026-11-28T11:00:00Z", 1);
+    for (asked, expected) in [
+        (
+            "&participantAttributes=bankCustomerId,notSet",
+            json!({ "bankCustomerId": "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07" }),
+        ),
+        ("", json!({})),
+    ] {
+        let page: Value = h
+            .gateway
+            .get(&format!("{window}{asked}"), INGEST)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["conversations"][0]["participantData"], expected, "{asked}: {page}");
+    }
+    let too_many: Vec<String> = (0..21).map(|n| format!("a{n}")).collect();
+    for bad in [too_many.join(","), "bankCustomerId,,x".to_owned()] {
+        let response = h
+            .gateway
+            .get(&format!("{window}&participantAttributes={bad}"), INGEST)
+            .await;
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(problem["errors"][0]["parameter"], "participantAttributes", "{problem}");
+    }
+}

@@ -114,7 +114,7 @@ async fn a_forget_during_an_inbox_transaction_still_hides_the_result() {
         tokio::spawn(async move {
             pool.run(move |c| {
                 c.transaction(|c| {
-                    let delivery = Delivery::prepare(result, &key, &HandleNormaliser::default(), None).unwrap();
+                    let delivery = Delivery::prepare(result, None, &key, &HandleNormaliser::default(), None).unwrap();
                     inbox::accept_batch(c, &[delivery], Timestamp::now())?;
                     written_tx.send(()).unwrap();
                     commit_rx.recv().unwrap();
@@ -301,7 +301,7 @@ async fn a_batch_stores_only_the_results_no_forget_suppresses() {
         .run(move |c| {
             let deliveries: Vec<Delivery> = results
                 .into_iter()
-                .map(|result| Delivery::prepare(result, &key, &HandleNormaliser::default(), None).unwrap())
+                .map(|result| Delivery::prepare(result, None, &key, &HandleNormaliser::default(), None).unwrap())
                 .collect();
             inbox::accept_batch(c, &deliveries, Timestamp::now()).map_err(DatabaseError::from)
         })

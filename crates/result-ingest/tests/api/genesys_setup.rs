@@ -1,8 +1,9 @@
 //! `deploy/genesys/`: the data action Genesys Cloud calls the webhook with. Its request template,
 //! rendered as Genesys renders it from the example after-call-work event (through the
-//! workflow's inputs), is a body the webhook accepts, with every field escaped.
+//! workflow's inputs) and the participant data the workflow read first, is a body the webhook
+//! accepts, with every field escaped.
 
-use crate::helpers::{pipeline, records_in, GENESYS};
+use crate::helpers::{pipeline_with, records_in, GENESYS};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -10,14 +11,23 @@ const DATA_ACTION: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../deploy/genesys/data-action.json"
 ));
+const PARTICIPANT_DATA_ACTION: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../deploy/genesys/participant-data-action.json"
+));
 const ACW_EVENT: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../deploy/genesys/example-acw-event.json"
 ));
 
+/// The customer's attribute the shipped files read (apply.sh writes one `pd_<name>` a name of
+/// `PARTICIPANT_ATTRIBUTES`).
+const ATTRIBUTE: &str = "bankCustomerId";
+
 /// The workflow's inputs of the data action from an after-call-work event (workflow.yaml):
-/// eventTime as text, the customer's e-mail address for an e-mail, an absent subject empty.
-fn workflow_inputs(event: &Value) -> BTreeMap<String, String> {
+/// eventTime as text, the customer's e-mail address for an e-mail, an absent subject empty, and
+/// the customer participant's attribute as the read action gave it (empty when not set).
+fn workflow_inputs(event: &Value, attribute: &str) -> BTreeMap<String, String> {
     let text = |field: &str| match &event[field] {
         Value::String(text) => text.clone(),
         Value::Null => String::new(),
@@ -37,6 +47,7 @@ fn workflow_inputs(event: &Value) -> BTreeMap<String, String> {
         ("subject".to_owned(), text("subject")),
         ("wrapupCode".to_owned(), text("wrapupCode")),
         ("userId".to_owned(), text("userId")),
+        (format!("pd_{ATTRIBUTE}"), attribute.to_owned()),
     ])
 }
 
@@ -68,7 +79,7 @@ fn the_data_action_names_exactly_the_inputs_it_sends() {
     let schema = &action["contract"]["input"]["inputSchema"];
     let declared: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
     let event: Value = serde_json::from_str(ACW_EVENT).unwrap();
-    let sent: Vec<String> = workflow_inputs(&event).into_keys().collect();
+    let sent: Vec<String> = workflow_inputs(&event, "").into_keys().collect();
     assert_eq!(declared, sent.iter().collect::<Vec<_>>());
     let template = action["config"]["request"]["requestTemplate"].as_str().unwrap();
     for name in &sent {
@@ -86,9 +97,45 @@ fn the_data_action_names_exactly_the_inputs_it_sends() {
     assert!((1..=60).contains(&timeout), "Genesys allows 1 to 60 s");
 }
 
+/// The read action reads the customer participant's attribute from the conversation, with an
+/// empty default, and the send action passes it on as `participantData.<name>`, escaped.
+#[test]
+fn the_participant_data_action_reads_what_the_data_action_sends() {
+    let reader: Value = serde_json::from_str(PARTICIPANT_DATA_ACTION).unwrap();
+    let request = &reader["config"]["request"];
+    assert_eq!(request["requestType"], "GET");
+    assert_eq!(
+        request["requestUrlTemplate"],
+        "/api/v2/conversations/${input.conversationId}"
+    );
+    assert_eq!(reader["integrationType"], "purecloud-data-actions");
+    let response = &reader["config"]["response"];
+    assert_eq!(
+        response["translationMap"][ATTRIBUTE],
+        format!("$.participants[?(@.purpose == 'customer')].attributes['{ATTRIBUTE}']")
+    );
+    assert_eq!(response["translationMapDefaults"][ATTRIBUTE], "[]");
+    let template = response["successTemplate"].as_str().unwrap();
+    assert!(template.contains(&format!(
+        "\"{ATTRIBUTE}\": $successTemplateUtils.firstFromArray(\"${{{ATTRIBUTE}}}\""
+    )));
+    let outputs = reader["contract"]["output"]["successSchema"]["properties"]
+        .as_object()
+        .unwrap();
+    assert_eq!(outputs.keys().collect::<Vec<_>>(), [ATTRIBUTE]);
+    let sent = data_action()["config"]["request"]["requestTemplate"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(sent.contains(&format!(
+        "\"participantData\": {{\"{ATTRIBUTE}\": \"$esc.jsonString(${{input.pd_{ATTRIBUTE}}})\"}}"
+    )));
+}
+
 #[tokio::test]
 async fn the_rendered_example_event_is_a_body_the_webhook_accepts() {
-    let p = pipeline().await;
+    let p = pipeline_with(&[("ingest.participant_data.customer_id_attributes", ATTRIBUTE)], None).await;
+    let customer = "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07";
     let action = data_action();
     let template = action["config"]["request"]["requestTemplate"].as_str().unwrap();
     let voice: Value = serde_json::from_str(ACW_EVENT).unwrap();
@@ -100,8 +147,9 @@ async fn the_rendered_example_event_is_a_body_the_webhook_accepts() {
     email["addressTo"] = "client@example.com".into();
     email["subject"] = "Re: \"card\" C:\\cards \u{2014} new\nline".into();
     let token = p.ingest.token(GENESYS).to_owned();
-    for event in [&voice, &email] {
-        let body = render(template, &workflow_inputs(event));
+    // The caller was identified by the IVR; the e-mail's customer participant has no attribute.
+    for (event, attribute) in [(&voice, customer), (&email, "")] {
+        let body = render(template, &workflow_inputs(event, attribute));
         let response = p
             .ingest
             .client
@@ -121,9 +169,12 @@ async fn the_rendered_example_event_is_a_body_the_webhook_accepts() {
         "epoch milliseconds, read"
     );
     assert_eq!(records[0]["customerHandle"], "tel:+420601123456");
+    assert_eq!(records[0]["customerId"], customer);
+    assert_eq!(records[0]["customerSource"], "participant_data");
     let records = records_in(&p.writer, "9d2f7a61-0c3b-4e8e-b1d4-6a5c2e7f9013").await;
     assert_eq!(records[0]["customerHandle"], "client@example.com");
     assert_eq!(records[0]["channel"], "EMAIL");
+    assert_eq!(records[0]["customerId"], Value::Null, "no attribute: no customer");
     let title = records[0]["title"].as_str().unwrap();
     assert!(title.starts_with("Re: \"card\" C:\\cards \u{2014} new"), "{title}");
 }

@@ -15,6 +15,7 @@ mod legal_holds;
 mod mapping;
 mod migrations;
 mod operations;
+mod participant_data;
 mod rectification;
 mod restriction;
 mod sweep;

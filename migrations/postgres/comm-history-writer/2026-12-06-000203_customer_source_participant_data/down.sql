@@ -1,0 +1,3 @@
+ALTER TABLE communication_records DROP CONSTRAINT communication_records_customer_source_check;
+ALTER TABLE communication_records ADD CONSTRAINT communication_records_customer_source_check
+    CHECK (customer_source IN ('pairing', 'late_pairing', 'handle_match'));
