@@ -4,6 +4,7 @@
 
 mod association;
 mod clean_up;
+mod content;
 mod crash;
 mod delivery;
 mod erasure;
