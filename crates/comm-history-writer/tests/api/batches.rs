@@ -179,3 +179,50 @@ async fn an_invalid_entry_refuses_the_whole_batch_naming_it() {
         .await;
     assert_problem(response, 403).await;
 }
+
+/// An entry may say its customer came from Genesys participant data (result-ingest's
+/// `ingest.participant_data`); the record then says so. Without a customer it is refused.
+#[tokio::test]
+async fn an_entry_says_how_its_customer_was_found() {
+    let app = spawn_app().await;
+    let (named, paired) = (with_interaction(21), with_interaction(22));
+    let records = json!({ "records": [
+        { "idempotencyKey": "inbox-21", "record": named, "customerSource": "participant_data" },
+        { "idempotencyKey": "inbox-22", "record": paired },
+    ]});
+    let answer = app.post_json("/communicationRecords/batch", WRITER, &records).await;
+    let results = results(answer).await;
+    for (result, source) in results.iter().zip(["participant_data", "pairing"]) {
+        assert_eq!(result["outcome"], "created", "{result}");
+        let id = result["recordId"].as_str().unwrap();
+        let record: Value = app
+            .get(&format!("/communicationRecords/{id}"), READER)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(record["customerSource"], source, "{record}");
+    }
+
+    let mut without = with_interaction(23);
+    without["customerId"] = Value::Null;
+    let refused = json!({ "records": [
+        { "idempotencyKey": "inbox-23", "record": without, "customerSource": "participant_data" },
+    ]});
+    let before = stored_records(&app).await;
+    let problem = assert_problem(
+        app.post_json("/communicationRecords/batch", WRITER, &refused).await,
+        422,
+    )
+    .await;
+    assert_eq!(problem_locations(&problem), ["/records/0/customerSource"]);
+    let unknown = json!({ "records": [
+        { "idempotencyKey": "inbox-24", "record": with_interaction(24), "customerSource": "late_pairing" },
+    ]});
+    assert_problem(
+        app.post_json("/communicationRecords/batch", WRITER, &unknown).await,
+        422,
+    )
+    .await;
+    assert_eq!(stored_records(&app).await, before);
+}

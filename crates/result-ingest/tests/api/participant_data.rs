@@ -303,3 +303,18 @@ async fn a_request_for_the_customer_participant_data_names_exports_holds_and_for
     let answer = p.deliver(&result_with(&other, &later, sent)).await;
     assert_eq!(answer.status().as_u16(), 202);
 }
+
+#[tokio::test]
+async fn with_no_attribute_configured_participant_data_is_neither_read_nor_kept() {
+    let p = pipeline_with(&[("ingest.participant_data.customer_id_attributes", "")], None).await;
+    let (id, customer) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
+    let sent = json!({ "bankCustomerId": customer, "callerName": CALLER_NAME });
+    assert_eq!(p.deliver(&result_with(&id, IN_2026, sent)).await.status().as_u16(), 202);
+    p.drain(30).await;
+    let records = p.records_of_interaction(&id).await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0]["customerId"], Value::Null);
+    for value in [customer.as_str(), CALLER_NAME] {
+        assert!(rows_holding(&p, value).await.is_empty(), "participant data was stored");
+    }
+}
