@@ -39,6 +39,9 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
     let api = Arc::new(upstream::GenesysApi::new(&settings, metrics.clone())?);
     let roots = service_kit::tls::ca_bundle("genesys.ca_bundle", &settings.ca_bundle).map_err(anyhow::Error::msg)?;
     let content_settings = content::settings::load(context.settings)?;
+    content_settings
+        .validate()
+        .map_err(service_kit::configuration::invalid_all)?;
     let downloads = content::download::TranscriptDownloads::new(
         content_settings.clone(),
         &roots,
@@ -49,6 +52,7 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         api.clone(),
         downloads,
         &content_settings,
+        &settings,
         metrics.clone(),
     ));
     let lookups = web::Data::new(lookups::Lookups::new(api.clone(), &settings, metrics));

@@ -78,18 +78,34 @@ pub struct GenesysSettings {
 
 /// Reads `[genesys]`, a value that does not parse named by its key (`genesys.max_attempts: …`).
 pub fn load(settings: &service_kit::configuration::Settings) -> anyhow::Result<GenesysSettings> {
-    let KeyNamed(section) = settings.section::<KeyNamed<GenesysSettings>>("genesys")?;
+    load_section(settings)
+}
+
+/// A section of the gateway's settings, by its name.
+pub trait Section {
+    const NAME: &'static str;
+}
+
+impl Section for GenesysSettings {
+    const NAME: &'static str = "genesys";
+}
+
+/// Reads section `T`, a value that does not parse named by its key (`content.transcript_hosts: …`).
+pub fn load_section<T: Section + serde::de::DeserializeOwned>(
+    settings: &service_kit::configuration::Settings,
+) -> anyhow::Result<T> {
+    let KeyNamed(section) = settings.section::<KeyNamed<T>>(T::NAME)?;
     Ok(section)
 }
 
 /// A section whose deserialisation error names the failing key's path.
 struct KeyNamed<T>(T);
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for KeyNamed<T> {
+impl<'de, T: Deserialize<'de> + Section> Deserialize<'de> for KeyNamed<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         serde_path_to_error::deserialize(deserializer)
             .map(KeyNamed)
-            .map_err(|e| serde::de::Error::custom(format!("genesys.{}: {}", e.path(), e.inner())))
+            .map_err(|e| serde::de::Error::custom(format!("{}.{}: {}", T::NAME, e.path(), e.inner())))
     }
 }
 

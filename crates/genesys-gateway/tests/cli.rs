@@ -1,4 +1,5 @@
-//! `[genesys]` is parsed into what its keys mean (URLs, non-zero counts): `check-config` names
+//! `[genesys]` and `[content]` are parsed into what their keys mean (URLs, hosts, non-zero
+//! counts, content's share of the Genesys budget): `check-config` names
 //! the key of a value that does not parse and exits 2, without printing the client secret.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -53,6 +54,19 @@ fn each_wrong_value_is_named_by_its_key() {
             "genesys.api_base_url and genesys.login_base_url go together",
         ),
         (vec![("APP__GENESYS__REGION", "mypurecloud.de/api")], "genesys.region:"),
+        (
+            vec![("APP__CONTENT__TRANSCRIPT_HOSTS", "*.com")],
+            "content.transcript_hosts:",
+        ),
+        (
+            vec![("APP__CONTENT__TRANSCRIPT_MAX_BYTES", "0")],
+            "content.transcript_max_bytes:",
+        ),
+        (
+            vec![("APP__CONTENT__BUDGET_PERCENT", "91")],
+            "content.budget_percent: 1 to 90",
+        ),
+        (vec![("APP__CONTENT__BUDGET_PERCENT", "0")], "content.budget_percent:"),
     ] {
         let (code, text) = check_config(&env);
         assert_eq!(code, 2, "{env:?}: {text}");

@@ -290,3 +290,39 @@ async fn a_conversation_id_that_is_no_uuid_is_named_and_only_result_ingest_may_a
     .await;
     assert_eq!(h.sim.calls_to("analytics.conversations.details"), 0);
 }
+
+#[tokio::test]
+async fn with_contents_share_of_the_budget_spent_a_name_is_still_looked_up_at_once() {
+    // 4 requests a minute, 2 at once; content's half: 2 a minute, 1 at once.
+    let h = harness(&[
+        ("genesys.rate_limit_per_minute", "4"),
+        ("genesys.rate_limit_burst", "2"),
+        ("content.budget_percent", "50"),
+    ])
+    .await;
+    record(&h, VOICE, "voice", "tel:+420601123456").await;
+    transcribe(&h, VOICE, json!([{ "speaker": "customer", "text": "Hello" }])).await;
+    let spent = content(&h, VOICE).await;
+    let retry_after: u64 = spent.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_problem(spent, 503).await;
+    assert_eq!(
+        h.sim.calls_to("analytics.conversations.details"),
+        1,
+        "the share's one request"
+    );
+    assert_eq!(
+        h.sim.calls_to("speechandtextanalytics.transcripturl"),
+        0,
+        "refused before Genesys"
+    );
+
+    let started = std::time::Instant::now();
+    let name = h.gateway.get(&format!("/users/{JANA}"), INGEST).await;
+    assert_eq!(name.status().as_u16(), 200);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "not held back by content"
+    );
+    assert_eq!(h.sim.calls_to("users"), 1);
+}

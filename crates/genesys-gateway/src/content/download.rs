@@ -188,6 +188,7 @@ mod tests {
             transcript_timeout_ms: NonZeroU64::new(5_000).unwrap(),
             communications_cache_ttl_seconds: 0,
             communications_cache_max_entries: NonZeroU64::MIN,
+            budget_percent: std::num::NonZeroU8::MIN,
         };
         let downloads = TranscriptDownloads::new(settings, &[], Environment::Development, metrics.clone()).unwrap();
         (downloads, metrics)

@@ -1,6 +1,7 @@
 //! An e-mail conversation's text: its messages (one Genesys request for the list, one a
 //! message), each message's plain text (never its HTML), oldest first.
 
+use crate::content::budget::ContentBudget;
 use crate::content::models::{EmailMessage, EmailMessagePreviewListing};
 use crate::content::text;
 use crate::error::UpstreamError;
@@ -11,9 +12,13 @@ const MESSAGE_ENDPOINT: &str = "conversations.emails.message";
 
 /// The messages' texts, oldest first, separated by a blank line; `None` while Genesys holds no
 /// message of the conversation (404, or none listed).
-pub async fn email_text(api: &GenesysApi, conversation: uuid::Uuid) -> Result<Option<String>, UpstreamError> {
+pub async fn email_text(
+    api: &GenesysApi,
+    budget: &ContentBudget,
+    conversation: uuid::Uuid,
+) -> Result<Option<String>, UpstreamError> {
     let base = format!("/api/v2/conversations/emails/{conversation}/messages");
-    let listing: EmailMessagePreviewListing = match api.get(LIST_ENDPOINT, &base, &[]).await {
+    let listing: EmailMessagePreviewListing = match budget.get(api, LIST_ENDPOINT, &base).await {
         Ok(listing) => listing,
         Err(UpstreamError::NotFound) => return Ok(None),
         Err(other) => return Err(other),
@@ -25,7 +30,7 @@ pub async fn email_text(api: &GenesysApi, conversation: uuid::Uuid) -> Result<Op
     for preview in &listing.entities {
         let path = format!("{base}/{}", preview.id.as_str());
         // A message listed a moment ago is not "not there yet": its 404 is an error like any other.
-        let message: EmailMessage = api.get(MESSAGE_ENDPOINT, &path, &[]).await?;
+        let message: EmailMessage = budget.get(api, MESSAGE_ENDPOINT, &path).await?;
         messages.push(message);
     }
     Ok(Some(join(messages)))

@@ -4,6 +4,7 @@
 //! conversation's messages (one request, and one a message). Nothing is kept: what was said is
 //! personal data, answered to result-ingest alone and never logged.
 
+mod budget;
 pub mod download;
 mod emails;
 pub mod models;
@@ -14,6 +15,7 @@ mod transcripts;
 use crate::error::UpstreamError;
 use crate::metrics::GatewayMetrics;
 use crate::upstream::GenesysApi;
+use budget::ContentBudget;
 use contracts::gateway::{ContentKind, ContentMediaType, ContentPart, ConversationContent};
 use download::TranscriptDownloads;
 use models::{ConversationDetails, SessionMediaType};
@@ -33,6 +35,7 @@ struct Communication {
 pub struct ContentSource {
     api: Arc<GenesysApi>,
     downloads: TranscriptDownloads,
+    budget: ContentBudget,
     /// A conversation's communications with content, once found (none: not kept). An ended
     /// conversation's do not change; a conversation analytics does not show yet is not kept.
     communications: Option<Cache<uuid::Uuid, Arc<[Communication]>>>,
@@ -44,6 +47,7 @@ impl ContentSource {
         api: Arc<GenesysApi>,
         downloads: TranscriptDownloads,
         settings: &settings::ContentSettings,
+        genesys: &crate::settings::GenesysSettings,
         metrics: Arc<GatewayMetrics>,
     ) -> Self {
         let communications = (settings.communications_cache_ttl_seconds > 0).then(|| {
@@ -55,6 +59,10 @@ impl ContentSource {
         Self {
             api,
             downloads,
+            budget: ContentBudget::new(
+                settings.share_of(genesys.rate_limit_per_minute),
+                settings.share_of(genesys.rate_limit_burst),
+            ),
             communications,
             metrics,
         }
@@ -75,7 +83,7 @@ impl ContentSource {
             }
         }
         let path = format!("/api/v2/analytics/conversations/{conversation}/details");
-        let details: ConversationDetails = match self.api.get(DETAILS_ENDPOINT, &path, &[]).await {
+        let details: ConversationDetails = match self.budget.get(&self.api, DETAILS_ENDPOINT, &path).await {
             Ok(details) => details,
             Err(UpstreamError::NotFound) => return Ok(None),
             Err(other) => return Err(other),
@@ -109,11 +117,15 @@ impl ContentSource {
         let mut parts = Vec::with_capacity(communications.len());
         for &communication in communications.iter() {
             let (kind, text) = match communication.media_type {
-                ContentMediaType::Email => (ContentKind::Email, emails::email_text(&self.api, conversation).await?),
+                ContentMediaType::Email => (
+                    ContentKind::Email,
+                    emails::email_text(&self.api, &self.budget, conversation).await?,
+                ),
                 ContentMediaType::Voice | ContentMediaType::Message | ContentMediaType::Chat => (
                     ContentKind::Transcript,
                     transcripts::transcript(
                         &self.api,
+                        &self.budget,
                         &self.downloads,
                         &self.metrics,
                         conversation,

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Deserializer};
 use service_kit::configuration::Environment;
-use std::num::{NonZeroU64, NonZeroUsize};
+use std::num::{NonZeroU32, NonZeroU64, NonZeroU8, NonZeroUsize};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -22,17 +22,41 @@ pub struct ContentSettings {
     /// request, not two (0: not kept).
     pub communications_cache_ttl_seconds: u64,
     pub communications_cache_max_entries: NonZeroU64,
+    /// Content's share, in percent (1 to 90), of `genesys.rate_limit_per_minute` and
+    /// `genesys.rate_limit_burst`: the rest always stays for the names, the sweep and GDPR.
+    pub budget_percent: NonZeroU8,
 }
 
 impl ContentSettings {
     pub fn transcript_timeout(&self) -> Duration {
         Duration::from_millis(self.transcript_timeout_ms.get())
     }
+
+    /// Every problem, each naming its key.
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        if self.budget_percent.get() > 90 {
+            return Err(vec![
+                "content.budget_percent: 1 to 90 (the rest of the Genesys budget stays for the names, the sweep and GDPR)"
+                    .to_owned(),
+            ]);
+        }
+        Ok(())
+    }
+
+    /// Content's share of `whole` (requests a minute, or a burst): at least one.
+    pub fn share_of(&self, whole: NonZeroU32) -> NonZeroU32 {
+        let share = u64::from(whole.get()) * u64::from(self.budget_percent.get()) / 100;
+        NonZeroU32::new(u32::try_from(share).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN)
+    }
 }
 
-/// Reads `[content]`.
+impl crate::settings::Section for ContentSettings {
+    const NAME: &'static str = "content";
+}
+
+/// Reads `[content]`, a value that does not parse named by its key.
 pub fn load(settings: &service_kit::configuration::Settings) -> anyhow::Result<ContentSettings> {
-    Ok(settings.section::<ContentSettings>("content")?)
+    crate::settings::load_section(settings)
 }
 
 /// One entry of `content.transcript_hosts`.
@@ -152,6 +176,7 @@ mod tests {
             transcript_timeout_ms: NonZeroU64::MIN,
             communications_cache_ttl_seconds: 0,
             communications_cache_max_entries: NonZeroU64::MIN,
+            budget_percent: NonZeroU8::new(50).unwrap(),
         }
     }
 
@@ -220,5 +245,16 @@ mod tests {
             check(&s, "http://localhost:8090/t", Environment::Development),
             Err(UrlRefusal::Host)
         );
+    }
+
+    #[test]
+    fn contents_share_is_a_part_of_the_whole_never_none_nor_all() {
+        let mut s = settings(&[]);
+        let n = |v: u32| NonZeroU32::new(v).unwrap();
+        assert_eq!(s.share_of(n(300)), n(150));
+        assert_eq!(s.share_of(n(1)), n(1), "at least one");
+        assert_eq!(s.validate(), Ok(()));
+        s.budget_percent = NonZeroU8::new(91).unwrap();
+        assert!(s.validate().unwrap_err()[0].starts_with("content.budget_percent:"));
     }
 }

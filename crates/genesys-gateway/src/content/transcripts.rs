@@ -3,6 +3,7 @@
 //! `agent: …` / `customer: …` line per phrase in time order.
 
 use crate::body::{self, BodyKind};
+use crate::content::budget::ContentBudget;
 use crate::content::download::{self, TranscriptDownloads};
 use crate::content::models::{TranscriptDocument, TranscriptUrl};
 use crate::content::text;
@@ -17,6 +18,7 @@ const URL_ENDPOINT: &str = "speechandtextanalytics.transcripturl";
 /// none (Genesys answers 404: not transcribed yet, or never).
 pub async fn transcript(
     api: &GenesysApi,
+    budget: &ContentBudget,
     downloads: &TranscriptDownloads,
     metrics: &GatewayMetrics,
     conversation: uuid::Uuid,
@@ -25,7 +27,7 @@ pub async fn transcript(
     let path = format!(
         "/api/v2/speechandtextanalytics/conversations/{conversation}/communications/{communication}/transcripturl"
     );
-    let located: TranscriptUrl = match api.get(URL_ENDPOINT, &path, &[]).await {
+    let located: TranscriptUrl = match budget.get(api, URL_ENDPOINT, &path).await {
         Ok(located) => located,
         Err(UpstreamError::NotFound) => return Ok(None),
         Err(other) => return Err(other),
