@@ -234,6 +234,9 @@ impl GdprStore for WebhookResults {
     fn forget(&self, connection: &mut AnyConnection, forget: &Forget<'_>) -> QueryResult<()> {
         let (request_id, reach) = (forget.request_id, &forget.reach);
         self.hold(connection, request_id, reach)?;
+        // No content of the subject's interactions is fetched any more (the writer refuses a
+        // body for a held record as well).
+        crate::content::forget(connection, request_id, &reach.subject.interaction_ids)?;
         use suppressions::dsl as s;
         // The suppressions: what keeps results of the subject from before the forget that come
         // later out.

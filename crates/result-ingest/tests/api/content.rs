@@ -324,3 +324,25 @@ async fn the_writers_export_holds_the_body() {
     assert_eq!(records.len(), 1);
     assert!(records[0]["body"].as_str().unwrap().contains(SAID), "{export}");
 }
+
+#[tokio::test]
+async fn result_ingests_forget_removes_the_subjects_open_jobs() {
+    let c = start("VOICE", "100000").await;
+    let forgotten = c.call_written().await;
+    let other = c.call_written().await;
+    let subject = json!({ "interactionIds": [forgotten] });
+    let body = json!({ "subject": subject, "forgottenAt": Timestamp::now(), "retain": [] });
+    c.p.ingest.participant_call(Uuid::now_v7(), "forget", &body).await;
+    let pending = c.jobs("pending").await;
+    assert_eq!(pending.len(), 1, "the other conversation's job stays: {pending:?}");
+    assert_eq!(pending[0]["id"], c.record(&other).await["id"]);
+
+    // Both transcribed: only the other's is fetched (the writer, not told of the forget here,
+    // would have taken the forgotten one's).
+    c.said(&forgotten).await;
+    c.said(&other).await;
+    let drained = c.runner.drain(Timestamp::now()).await.unwrap();
+    assert_eq!((drained.claimed, drained.done), (1, 1));
+    assert_eq!(c.record(&forgotten).await["body"], "");
+    assert!(c.record(&other).await["body"].as_str().unwrap().contains(SAID));
+}
