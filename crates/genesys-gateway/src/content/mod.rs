@@ -1,8 +1,9 @@
 //! A conversation's content, as Genesys holds it: the customer's communications from the
 //! conversation's analytics details (one request), then per communication its Speech and Text
 //! Analytics transcript (voice, message, chat: one request and one download) or, for e-mail, the
-//! conversation's messages (one request, and one a message). Nothing is kept: what was said is
-//! personal data, answered to result-ingest alone and never logged.
+//! conversation's messages (one request, and one a message). No text is kept (only which
+//! communications a conversation has): what was said is personal data, answered to result-ingest
+//! alone and never logged.
 
 mod budget;
 pub mod download;
