@@ -355,3 +355,50 @@ async fn an_answer_lists_what_an_erasure_kept_however_the_erasure_named_the_subj
     assert!(text.contains("Nothing was left out."), "{text}");
     assert!(!text.contains("you asked for erasure"), "{text}");
 }
+
+/// What was said (a record's body, which result-ingest's content queue sets after the record) is
+/// in the subject's export, as the writer holds it.
+#[tokio::test]
+async fn the_export_holds_what_was_said() {
+    let s = stack().await;
+    let person = Person::new();
+    let conversation = uuid::Uuid::new_v4().to_string();
+    s.record(&conversation, &format!("tel:{}", person.phone)).await;
+    let records: Value = s
+        .writer
+        .get(&format!("/communicationRecords?interactionId={conversation}"), "bofe")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let record = records["items"][0]["id"].as_str().unwrap().to_owned();
+    let said = "customer: my card was stolen this morning\nagent: it is blocked now";
+    let set = s
+        .writer
+        .client
+        .put(s.writer.url(&format!("/communicationRecords/{record}/body")))
+        .bearer_auth(test_support::stack::callers::INGEST_TOKEN)
+        .json(&json!({ "body": said }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status().as_u16(), 200);
+
+    let subject = json!({ "phoneNumbers": [format!("+420 {}", person.digits)] });
+    let id = s.file("EXPORT", subject, false).await;
+    let (request, _) = s.run_while(&id, "exporting", Timestamp::now(), 20).await;
+    assert_eq!(request["status"], "completed", "{request}");
+    let bundle: Value = s
+        .orchestrator
+        .get(&format!("/gdpr/requests/{id}/export"), DPO)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let communications = bundle["data"]["comm-history-writer"]["communications"]
+        .as_array()
+        .unwrap();
+    assert_eq!(communications.len(), 1, "{bundle}");
+    assert_eq!(communications[0]["body"], said);
+    assert_not_logged(&["my card was stolen", "it is blocked now"]);
+}
