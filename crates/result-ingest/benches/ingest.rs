@@ -43,6 +43,104 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[(((sorted.len() as f64) - 1.0) * p).round() as usize]
 }
 
+/// Callers are mostly different people: one number per conversation (Czech mobiles, as in the
+/// example), not one caller for all of them, which would make every ANI index one long key.
+fn caller(n: usize) -> String {
+    format!("tel:+420601{:06}", n % 1_000_000)
+}
+
+/// `BENCH_CONTENT`: `1` turns the voice calls' transcripts on (`ingest.content.channels`) with
+/// the Genesys budget as shipped (content's share of `genesys.rate_limit_per_minute`: the rest
+/// waits for its turn, as in production); `unthrottled` also lifts the budget, so every
+/// transcript is fetched while the records flow (what content costs our side at full speed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ContentMode {
+    Off,
+    Budgeted,
+    Unthrottled,
+}
+
+fn content_mode() -> ContentMode {
+    match std::env::var("BENCH_CONTENT").as_deref() {
+        Err(_) | Ok("" | "0") => ContentMode::Off,
+        Ok("1") => ContentMode::Budgeted,
+        Ok("unthrottled") => ContentMode::Unthrottled,
+        Ok(other) => panic!("BENCH_CONTENT: 0, 1 or unthrottled, not {other:?}"),
+    }
+}
+
+/// What the customer and the agent said in every benchmark call (about 1 KiB of transcript).
+fn phrases() -> serde_json::Value {
+    let customer = "I would like to ask about the mortgage offer I received last week, the rate and the fees. ";
+    let agent = "Of course, let me look at the offer; the rate is fixed for five years and there are no fees. ";
+    serde_json::json!([
+        { "speaker": "customer", "text": customer.repeat(3) },
+        { "speaker": "agent", "text": agent.repeat(3) },
+        { "speaker": "customer", "text": customer },
+        { "speaker": "agent", "text": agent },
+    ])
+}
+
+/// Records each benchmark call in genesys-sim as an ended voice conversation (so the gateway
+/// finds the customer's communication) with its transcript, before the clock starts.
+async fn record_calls_in_sim(p: &helpers::Pipeline, conversations: &[uuid::Uuid]) {
+    use futures_util::StreamExt;
+    let client = reqwest::Client::new();
+    let end = time::OffsetDateTime::now_utc();
+    let start = end - time::Duration::minutes(5);
+    let rfc3339 = |at: time::OffsetDateTime| at.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let phrases = phrases();
+    futures_util::stream::iter(conversations.iter().enumerate())
+        .for_each_concurrent(16, |(n, id)| {
+            let (client, phrases) = (client.clone(), phrases.clone());
+            let sim = p.sim_url.clone();
+            let conversation = serde_json::json!({
+                "conversationId": id,
+                "start": rfc3339(start),
+                "end": rfc3339(end),
+                "direction": "inbound",
+                "mediaType": "voice",
+                "ani": caller(n),
+                "subject": "",
+                "agents": [{ "userId": AGENTS[n % AGENTS.len()], "wrapupCode": CODES[n % CODES.len()] }],
+            });
+            async move {
+                let recorded = client
+                    .post(format!("{sim}/admin/conversations"))
+                    .json(&conversation)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(recorded.status().as_u16(), 201);
+                let transcribed = client
+                    .post(format!("{sim}/admin/conversations/{id}/transcript"))
+                    .json(&serde_json::json!({ "phrases": phrases }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(transcribed.status().as_u16(), 201);
+            }
+        })
+        .await;
+}
+
+/// The content queue's jobs ended with `outcome` (`done`: a body set), from its metrics.
+fn content_ended(registry: &prometheus::Registry, outcome: &str) -> u64 {
+    registry
+        .gather()
+        .iter()
+        .filter(|family| family.name() == "ccbridge_ingest_content_total")
+        .flat_map(|family| family.get_metric())
+        .filter(|metric| {
+            metric
+                .get_label()
+                .iter()
+                .any(|label| label.name() == "outcome" && label.value() == outcome)
+        })
+        .map(|metric| metric.get_counter().get_value() as u64)
+        .sum()
+}
+
 const AGENTS: [&str; 2] = [
     "6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
     "0b6e2f7a-3c1d-4e9f-8a2b-5c6d7e8f9a0b",
@@ -53,16 +151,14 @@ const CODES: [&str; 3] = [
     "ININ-WRAP-UP-TIMEOUT",
 ];
 
-fn webhook(n: usize) -> serde_json::Value {
+fn webhook(n: usize, conversation_id: uuid::Uuid) -> serde_json::Value {
     // Read once: the load generator should not measure the file system.
     static TEMPLATE: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
     let mut body = TEMPLATE
         .get_or_init(|| helpers::example("support-result-voice-inbound.json"))
         .clone();
-    body["conversationId"] = uuid::Uuid::new_v4().to_string().into();
-    // Callers are mostly different people: one number per conversation (Czech mobiles, as in the
-    // example), not one caller for all of them, which would make every ANI index one long key.
-    body["ani"] = format!("tel:+420601{:06}", n % 1_000_000).into();
+    body["conversationId"] = conversation_id.to_string().into();
+    body["ani"] = caller(n).into();
     body["userId"] = AGENTS[n % AGENTS.len()].into();
     body["wrapupCode"] = CODES[n % CODES.len()].into();
     body
@@ -412,8 +508,24 @@ async fn main() {
     let events = setting("BENCH_EVENTS", 20000);
     let concurrency = setting("BENCH_CONCURRENCY", 32);
     let pgbench_seconds = setting("BENCH_PGBENCH_SECONDS", 10);
-    let overrides = ingest_overrides();
-    let p = helpers::pipeline_with(&overrides, None).await;
+    let mut overrides = ingest_overrides();
+    let content = content_mode();
+    let mut gateway_overrides = Vec::new();
+    if content != ContentMode::Off {
+        overrides.push(("ingest.content.channels", "VOICE"));
+    }
+    if content == ContentMode::Unthrottled {
+        gateway_overrides.extend([
+            ("genesys.rate_limit_per_minute", "60000000"),
+            ("genesys.rate_limit_burst", "100000"),
+        ]);
+    }
+    let p = helpers::pipeline_with_gateway(&overrides, &gateway_overrides).await;
+    let conversations: Vec<uuid::Uuid> = (0..events + events / 2).map(|_| uuid::Uuid::new_v4()).collect();
+    let content_registry = prometheus::Registry::new();
+    if content != ContentMode::Off {
+        record_calls_in_sim(&p, &conversations[..events]).await;
+    }
     // Workers start after the accept phase when BENCH_ACCEPT_ONLY=1 (to see the webhook alone).
     let accept_only = std::env::var("BENCH_ACCEPT_ONLY").is_ok_and(|v| v == "1");
     let background = service_kit::background::Background::new(std::sync::Arc::new(
@@ -433,6 +545,11 @@ async fn main() {
     if !accept_only {
         start_workers();
     }
+    if content != ContentMode::Off {
+        let settings = result_ingest::ingest_settings(&p.ingest.settings).unwrap();
+        let runner = result_ingest::content::runner(p.ingest.pool().clone(), &settings, &content_registry).unwrap();
+        background.spawn("ingest_content", |shutdown, health| runner.run(shutdown, health));
+    }
 
     // The ceiling is measured before and after the run, half the time each, and the ratios use
     // their mean: on a shared machine the ceiling drifts from minute to minute.
@@ -441,8 +558,9 @@ async fn main() {
 
     // Peak: as fast as `concurrency` clients can post.
     let bodies: Vec<bytes::Bytes> = (0..events)
-        .map(|n| serde_json::to_vec(&webhook(n)).unwrap().into())
+        .map(|n| serde_json::to_vec(&webhook(n, conversations[n])).unwrap().into())
         .collect();
+    let sim_calls_before = p.sim.calls();
     quiesce();
     let started = Instant::now();
     let started_wall = time::OffsetDateTime::now_utc();
@@ -469,6 +587,34 @@ async fn main() {
     let last_record_at: Duration = (last_record_written_at(&p).await - started_wall).try_into().unwrap();
     let (inbox_updates, inbox_hot_updates) = inbox_updates(&p).await;
     let genesys_calls = p.sim.calls_to("users") + p.sim.calls_to("wrapupcodes") + p.sim.calls_to("token");
+    let bodies_by_last_record = content_ended(&content_registry, "done");
+    let content_calls = |calls: &std::collections::BTreeMap<&'static str, u64>| {
+        [
+            "analytics.conversations.details",
+            "speechandtextanalytics.transcripturl",
+        ]
+        .iter()
+        .map(|endpoint| calls.get(endpoint).copied().unwrap_or(0))
+        .sum::<u64>()
+    };
+    // With the budget lifted, every transcript is waited for (its time is the content's own
+    // end to end); with the shipped budget most wait for their turn long after the run.
+    let bodies_all_set_after = if content == ContentMode::Unthrottled {
+        while content_ended(&content_registry, "done") < events as u64 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            assert!(
+                started.elapsed() < Duration::from_secs(1200),
+                "bodies stopped appearing: {} of {events}",
+                content_ended(&content_registry, "done")
+            );
+        }
+        Some(started.elapsed())
+    } else {
+        None
+    };
+    let content_cpu = CpuTime::now().since(cpu_before);
+    let sim_calls_after = p.sim.calls();
+    let content_requests = content_calls(&sim_calls_after) - content_calls(&sim_calls_before);
     // The paced phase starts on an idle pipeline (the records above are all written).
 
     // Half the peak rate, paced: the accept latency a steady load sees.
@@ -478,7 +624,7 @@ async fn main() {
     let mut paced = Vec::with_capacity(paced_events);
     for n in 0..paced_events {
         ticker.tick().await;
-        let body = webhook(events + n);
+        let body = webhook(events + n, conversations[events + n]);
         let client = p.ingest.client.clone();
         let url = p.ingest.url("/customers/supportResult");
         let token = p.ingest.token(helpers::GENESYS).to_owned();
@@ -530,6 +676,24 @@ async fn main() {
         "  Genesys calls per 1,000 events     {:>10.2}",
         genesys_calls as f64 * 1000.0 / events as f64
     );
+    match content {
+        ContentMode::Off => println!("  content (BENCH_CONTENT)                   off"),
+        ContentMode::Budgeted | ContentMode::Unthrottled => {
+            let minutes = started.elapsed().as_secs_f64() / 60.0;
+            println!(
+                "  content ({content:?}): bodies set by the last record {bodies_by_last_record} of {events}; Genesys content requests {content_requests} ({:.0} a minute)",
+                content_requests as f64 / minutes
+            );
+            if let Some(after) = bodies_all_set_after {
+                println!(
+                    "  content: every body set after {after:?}; Genesys requests per 1,000 conversations {:.0}; CPU per conversation until then {:.0} µs PostgreSQL, {:.0} µs ours",
+                    content_requests as f64 * 1000.0 / events as f64,
+                    content_cpu.postgres * 1e6 / events as f64,
+                    content_cpu.ours * 1e6 / events as f64
+                );
+            }
+        }
+    }
     println!(
         "  at half the peak ({half_rate:.0}/s): accept p50 / p99 / max  {:?} / {:?} / {:?}",
         percentile(&paced_latencies, 0.5),

@@ -147,18 +147,28 @@ pub fn start_replica(p: &Pipeline, port: Option<u16>, extra: &[(&str, &str)]) ->
 /// The whole pipeline with the worker stopped (tests drain it by hand); `ingest_overrides` adjust
 /// result-ingest, `writer_url` replaces the writer's address (to start with it down).
 pub async fn pipeline_with(ingest_overrides: &[(&'static str, &str)], writer_url: Option<String>) -> Pipeline {
-    start_pipeline(ingest_overrides, writer_url, false).await
+    start_pipeline(ingest_overrides, &[], writer_url, false).await
+}
+
+/// The whole pipeline with the worker stopped, result-ingest and genesys-gateway adjusted.
+#[allow(dead_code)] // the benchmark's; the tests use the gateway's defaults
+pub async fn pipeline_with_gateway(
+    ingest_overrides: &[(&'static str, &str)],
+    gateway_overrides: &[(&'static str, &str)],
+) -> Pipeline {
+    start_pipeline(ingest_overrides, gateway_overrides, None, false).await
 }
 
 /// The whole pipeline, with genesys-sim playing Genesys' trigger: each conversation recorded
 /// with `POST /admin/conversations` is posted to result-ingest's webhook (unless the fault
 /// `webhookDropPercent` drops it).
 pub async fn pipeline_with_trigger(ingest_overrides: &[(&'static str, &str)]) -> Pipeline {
-    start_pipeline(ingest_overrides, None, true).await
+    start_pipeline(ingest_overrides, &[], None, true).await
 }
 
 async fn start_pipeline(
     ingest_overrides: &[(&'static str, &str)],
+    gateway_overrides: &[(&'static str, &str)],
     writer_url: Option<String>,
     trigger: bool,
 ) -> Pipeline {
@@ -170,7 +180,8 @@ async fn start_pipeline(
     ];
     let mut builder = StackBuilder::new(services())
         .set_all(Service::Ingest, asking)
-        .set_all(Service::Ingest, ingest_overrides.iter().copied());
+        .set_all(Service::Ingest, ingest_overrides.iter().copied())
+        .set_all(Service::Gateway, gateway_overrides.iter().copied());
     if trigger {
         builder = builder.trigger();
     }
