@@ -146,7 +146,7 @@ mod tests {
 
     fn settings(changes: serde_json::Value) -> Result<ContentSettings, serde_json::Error> {
         let mut keys = serde_json::json!({
-            "channels": [], "wait_for": "24 hours", "max_body_chars": 20000, "batch_size": 20,
+            "channels": [], "wait_for": "24 hours", "max_body_chars": 20000, "batch_size": 5,
             "poll_interval_ms": 1000, "lease_seconds": 60, "backoff_min_ms": 60000,
             "backoff_max_ms": 1800000, "retry_budget": "48 hours", "dead_retention_days": 30,
         });
