@@ -39,10 +39,6 @@ pub struct ConversationResultsQuery {
     /// The page, from 1 (default 1), of 100 conversations each.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
-    /// Participant attribute names, comma-separated (at most 20): the customer's values of
-    /// these are passed on in `participantData`; none when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub participant_attributes: Option<String>,
 }
 
 impl ConversationResultsQuery {
@@ -52,9 +48,29 @@ impl ConversationResultsQuery {
             started_from: Some(from.to_rfc3339()),
             started_before: Some(before.to_rfc3339()),
             page: Some(page.to_string()),
-            participant_attributes: None,
         }
     }
+}
+
+/// The query of `GET /conversations/{conversationId}/participantData`. Kept as text: the gateway
+/// names a wrong parameter in its 422.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantDataQuery {
+    /// Participant attribute names, comma-separated (1 to 20): the customer's values of these
+    /// are answered, no other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<String>,
+}
+
+/// The customer participant's attributes (participant data) of the names asked for, those the
+/// customer has (name → text), as Genesys' conversation holds them. Personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationParticipantData {
+    pub conversation_id: String,
+    pub participant_data: std::collections::BTreeMap<String, String>,
 }
 
 /// One page of the conversations that started in a window, oldest first.
@@ -80,10 +96,6 @@ pub struct EndedConversation {
     pub conversation_end: Option<Timestamp>,
     /// One per agent session whose wrap-up ended with a code.
     pub results: Vec<AgentResult>,
-    /// The customer participant's attributes (participant data) of the names the query asked
-    /// for (`participantAttributes`), those the customer has. Personal data.
-    #[serde(default)]
-    pub participant_data: std::collections::BTreeMap<String, String>,
 }
 
 impl EndedConversation {

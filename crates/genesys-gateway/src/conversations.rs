@@ -5,11 +5,13 @@
 
 use crate::error::UpstreamError;
 use crate::models::{
-    AnalyticsConversation, AnalyticsConversationQueryResponse, AnalyticsSession, ConversationQuery, Direction, OrderBy,
-    PagingSpec, Purpose, SegmentType, SortOrder,
+    AnalyticsConversation, AnalyticsConversationQueryResponse, AnalyticsSession, Conversation, ConversationQuery,
+    Direction, OrderBy, PagingSpec, Purpose, SegmentType, SortOrder,
 };
 use crate::upstream::GenesysApi;
+use contracts::gateway::ConversationParticipantData;
 use domain::Timestamp;
+use std::collections::BTreeMap;
 
 /// Conversations per detail query page: the documented maximum.
 pub const PAGE_SIZE: u32 = 100;
@@ -20,9 +22,8 @@ pub use contracts::gateway::{AgentResult, ConversationPage, EndedConversation};
 /// The endpoint word (metrics, logs) of the detail query.
 const ENDPOINT: &str = "analytics.conversations.details.query";
 
-/// Page `page` (from 1) of the conversations that started in `[from, before)`, oldest first,
-/// with the customer's participant `attributes` of these names (no other attribute leaves the
-/// gateway). An answer that does not fit Genesys' documented model (a `conversationEnd` that is no
+/// Page `page` (from 1) of the conversations that started in `[from, before)`, oldest first.
+/// An answer that does not fit Genesys' documented model (a `conversationEnd` that is no
 /// timestamp, an agent without a `userId`, …) is [`UpstreamError::Unparsed`], counted and logged
 /// by field: never a conversation "still going on", never a result left out.
 pub async fn page(
@@ -30,7 +31,6 @@ pub async fn page(
     from: Timestamp,
     before: Timestamp,
     page: u32,
-    attributes: &[String],
 ) -> Result<ConversationPage, UpstreamError> {
     let query = ConversationQuery {
         interval: format!("{from}/{before}"),
@@ -49,7 +49,7 @@ pub async fn page(
         .iter()
         .enumerate()
         .map(|(n, conversation)| {
-            ended_conversation(conversation, attributes).map_err(|Unreadable { at, problem }| {
+            ended_conversation(conversation).map_err(|Unreadable { at, problem }| {
                 api.unparsed(ENDPOINT, format!("conversations[{n}].{at}"), problem)
             })
         })
@@ -60,6 +60,43 @@ pub async fn page(
         total_hits: answer.total_hits,
         conversations,
     })
+}
+
+/// The endpoint word (metrics, logs) of the conversation read.
+const CONVERSATION_ENDPOINT: &str = "conversations.get";
+
+/// The customer participant's attributes of these `names` (of several customer participants,
+/// the first to hold one), from the conversation itself (`GET /api/v2/conversations/{id}`: the
+/// analytics detail query's participants carry no attributes). No other attribute leaves the
+/// gateway.
+pub async fn participant_data(
+    api: &GenesysApi,
+    conversation_id: uuid::Uuid,
+    names: &[String],
+) -> Result<ConversationParticipantData, UpstreamError> {
+    let path = format!("/api/v2/conversations/{conversation_id}");
+    let conversation: Conversation = api.get(CONVERSATION_ENDPOINT, &path, &[]).await?;
+    Ok(ConversationParticipantData {
+        conversation_id: conversation_id.to_string(),
+        participant_data: customer_attributes(&conversation, names),
+    })
+}
+
+fn customer_attributes(conversation: &Conversation, names: &[String]) -> BTreeMap<String, String> {
+    let customers = || {
+        conversation
+            .participants
+            .iter()
+            .filter(|p| p.purpose.as_deref() == Some("customer"))
+    };
+    names
+        .iter()
+        .filter_map(|name| {
+            customers()
+                .find_map(|p| p.attributes.0.get(name))
+                .map(|value| (name.clone(), value.clone()))
+        })
+        .collect()
 }
 
 /// A conversation that parsed but breaks a rule of its model: the field's path within the
@@ -75,26 +112,8 @@ fn text(value: Option<&String>) -> Option<String> {
     value.filter(|t| !t.is_empty()).cloned()
 }
 
-/// The conversation's start, end and agent results, and the customer's attributes named in
-/// `attributes` (of several customer participants, the first to hold one).
-fn ended_conversation(
-    conversation: &AnalyticsConversation,
-    attributes: &[String],
-) -> Result<EndedConversation, Unreadable> {
-    let customers = || {
-        conversation
-            .participants
-            .iter()
-            .filter(|p| p.purpose == Purpose::Customer)
-    };
-    let participant_data = attributes
-        .iter()
-        .filter_map(|name| {
-            customers()
-                .find_map(|p| p.attributes.0.get(name))
-                .map(|value| (name.clone(), value.clone()))
-        })
-        .collect();
+/// The conversation's start, end and agent results.
+fn ended_conversation(conversation: &AnalyticsConversation) -> Result<EndedConversation, Unreadable> {
     let customer_session = conversation
         .participants
         .iter()
@@ -145,7 +164,6 @@ fn ended_conversation(
         conversation_start: conversation.conversation_start,
         conversation_end: conversation.conversation_end,
         results,
-        participant_data,
     })
 }
 
@@ -160,8 +178,9 @@ fn customer_address(session: &AnalyticsSession, direction: Option<Direction>) ->
 
 #[cfg(test)]
 mod tests {
-    use super::{ended_conversation, Unreadable};
+    use super::{customer_attributes, ended_conversation, Unreadable};
     use crate::models::AnalyticsConversation;
+    use crate::models::Conversation;
     use serde_json::json;
 
     const C1: &str = "5773eca4-0874-4617-a6e8-85591aa94609";
@@ -180,52 +199,36 @@ mod tests {
         serde_json::from_value(body).unwrap()
     }
 
-    fn ended_conversation_of(conversation: &AnalyticsConversation) -> Result<super::EndedConversation, Unreadable> {
-        ended_conversation(conversation, &[])
-    }
-
     #[test]
     fn only_the_customer_attributes_asked_for_are_passed_on() {
-        let found = ended_conversation(
-            &conversation(json!({
-                "conversationId": C1,
-                "conversationStart": "2026-11-28T10:00:00Z",
-                "participants": [
-                    { "purpose": "ivr", "attributes": { "bankCustomerId": "from the ivr participant" } },
-                    { "purpose": "customer", "attributes": { "bankCustomerId": "c-1", "callerName": "Jana" } },
-                    { "purpose": "customer", "attributes": { "bankCustomerId": "c-2", "bankProduct": "CARDS" } },
-                ],
-            })),
-            &[
-                "bankCustomerId".to_owned(),
-                "bankProduct".to_owned(),
-                "absent".to_owned(),
+        let conversation: Conversation = serde_json::from_value(json!({
+            "id": C1,
+            "participants": [
+                { "purpose": "ivr", "attributes": { "bankCustomerId": "from the ivr participant" } },
+                { "purpose": "customer", "attributes": { "bankCustomerId": "c-1", "callerName": "Jana" } },
+                { "purpose": "customer", "attributes": { "bankCustomerId": "c-2", "bankProduct": "CARDS" } },
+                { "purpose": "agent", "userId": A1 },
             ],
-        )
+        }))
         .unwrap();
+        let asked = [
+            "bankCustomerId".to_owned(),
+            "bankProduct".to_owned(),
+            "absent".to_owned(),
+        ];
         let expected: std::collections::BTreeMap<String, String> = [
             ("bankCustomerId".to_owned(), "c-1".to_owned()),
             ("bankProduct".to_owned(), "CARDS".to_owned()),
         ]
         .into();
-        assert_eq!(found.participant_data, expected);
-        let none = ended_conversation(
-            &conversation(
-                json!({ "conversationId": C1, "conversationStart": "2026-11-28T10:00:00Z",
-                "participants": [{ "purpose": "customer", "attributes": { "bankCustomerId": "c-1" } }] }),
-            ),
-            &[],
-        )
-        .unwrap();
-        assert!(none.participant_data.is_empty());
-        let not_text = json!({ "conversationId": C1, "conversationStart": "2026-11-28T10:00:00Z",
-            "participants": [{ "purpose": "customer", "attributes": { "bankCustomerId": 7 } }] });
-        assert!(serde_json::from_value::<AnalyticsConversation>(not_text).is_err());
+        assert_eq!(customer_attributes(&conversation, &asked), expected);
+        let not_text = json!({ "participants": [{ "purpose": "customer", "attributes": { "bankCustomerId": 7 } }] });
+        assert!(serde_json::from_value::<Conversation>(not_text).is_err());
     }
 
     #[test]
     fn each_finished_wrap_up_with_a_code_is_a_result() {
-        let found = ended_conversation_of(&conversation(json!({
+        let found = ended_conversation(&conversation(json!({
             "conversationId": C1,
             "conversationStart": "2026-11-28T10:00:00Z",
             "conversationEnd": "2026-11-28T10:05:00Z",
@@ -253,7 +256,7 @@ mod tests {
     #[test]
     fn a_conversation_going_on_has_no_end_and_one_whose_end_is_unreadable_does_not_parse() {
         let going_on = json!({ "conversationId": C1, "conversationStart": "2026-11-28T10:00:00Z" });
-        assert!(ended_conversation_of(&conversation(going_on))
+        assert!(ended_conversation(&conversation(going_on))
             .unwrap()
             .conversation_end
             .is_none());
@@ -281,7 +284,7 @@ mod tests {
             json!([{ "segmentType": "wrapup", "wrapUpCode": "w1", "segmentEnd": "2026-11-28T10:06:00Z" }]),
         );
         body.as_object_mut().unwrap().remove("userId");
-        let found = ended_conversation_of(&conversation(json!({
+        let found = ended_conversation(&conversation(json!({
             "conversationId": C1, "conversationStart": "2026-11-28T10:00:00Z", "participants": [{ "purpose": "customer" }, body],
         })));
         assert_eq!(

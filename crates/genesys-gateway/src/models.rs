@@ -260,8 +260,25 @@ pub struct AnalyticsParticipant {
     pub user_id: Option<uuid::Uuid>,
     #[serde(default)]
     pub sessions: Vec<AnalyticsSession>,
-    /// Participant data (`dict(str, str)` in the SDK): what an IVR, a bot or a flow set on the
-    /// participant.
+}
+
+/// `Conversation` (`GET /api/v2/conversations/{conversationId}`), the part read: its participants.
+/// (The analytics detail query's participants carry no attributes: the SDK types them
+/// `AnalyticsParticipantWithoutAttributes`.)
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    #[serde(default)]
+    pub participants: Vec<Participant>,
+}
+
+/// `Participant` of a `Conversation`: its purpose (`customer`, `agent`, `ivr`, …) and its
+/// attributes (participant data, `dict(str, str)`: what an IVR, a bot or a flow set on it).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Participant {
+    #[serde(default)]
+    pub purpose: Option<String>,
     #[serde(default)]
     pub attributes: Attributes,
 }

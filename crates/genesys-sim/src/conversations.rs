@@ -1,7 +1,10 @@
 //! Ended conversations, and the analytics conversation detail query that finds them
 //! (`docs/genesys/api-facts.md` §9): `POST /admin/conversations` records one as Genesys'
 //! analytics would hold it, visible to `POST /api/v2/analytics/conversations/details/query` once
-//! the fault `analyticsDelaySeconds` has passed since it was recorded.
+//! the fault `analyticsDelaySeconds` has passed since it was recorded; `GET
+//! /api/v2/conversations/{conversationId}` answers it as a `Conversation`, whose participants
+//! carry their attributes (participant data: the detail query's do not, as the SDK's
+//! `AnalyticsParticipantWithoutAttributes` says).
 
 use crate::api::{admit, error};
 use crate::faults::Malformed;
@@ -20,7 +23,8 @@ const DEFAULT_PAGE_SIZE: usize = 25;
 
 pub(crate) fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/conversations", web::post().to(record))
-        .route("/api/v2/analytics/conversations/details/query", web::post().to(query));
+        .route("/api/v2/analytics/conversations/details/query", web::post().to(query))
+        .route("/api/v2/conversations/{conversationId}", web::get().to(conversation));
 }
 
 /// A conversation as analytics holds it.
@@ -30,6 +34,8 @@ pub(crate) struct StoredConversation {
     pub(crate) visible_from: Instant,
     /// As analytics holds it (`AnalyticsConversation`).
     pub(crate) body: Value,
+    /// The customer participant's attributes.
+    participant_data: std::collections::BTreeMap<String, String>,
 }
 
 /// A time as the admin API receives it and Genesys writes it: RFC 3339, in UTC.
@@ -87,7 +93,7 @@ struct NewConversation {
 fn analytics_body(state: &SimState, new: &NewConversation, id: &str) -> Value {
     let start = &new.start.text;
     let end = &new.end.text;
-    let mut customer = json!({
+    let customer = json!({
         "participantId": uuid::Uuid::new_v4().to_string(),
         "participantName": "Customer",
         "purpose": "customer",
@@ -99,10 +105,6 @@ fn analytics_body(state: &SimState, new: &NewConversation, id: &str) -> Value {
             "segments": [{ "segmentType": "interact", "segmentStart": start, "segmentEnd": end }],
         }],
     });
-    // `AnalyticsParticipant.attributes` (`dict(str, str)`): absent when none were set.
-    if !new.participant_data.is_empty() {
-        customer["attributes"] = json!(new.participant_data);
-    }
     let agents = new.agents.iter().map(|agent| {
         let name = state
             .users
@@ -210,6 +212,7 @@ async fn record(state: web::Data<SimState>, new: web::Json<NewConversation>) -> 
         start: new.start.at,
         visible_from: Instant::now() + delay,
         body: body.clone(),
+        participant_data: new.participant_data.clone(),
     });
     let deliveries = deliver(&state, &new, &id).await;
     HttpResponse::Created().json(json!({ "conversation": body, "webhookDeliveries": deliveries }))
@@ -393,4 +396,50 @@ async fn query(state: web::Data<SimState>, request: HttpRequest, body: web::Byte
         answer["conversations"] = Value::Array(page);
     }
     HttpResponse::Ok().json(answer)
+}
+
+/// `GET /api/v2/conversations/{conversationId}`: a recorded conversation as a `Conversation` (at
+/// once: the conversations API does not wait for analytics), its participants with their ids,
+/// purposes, users and (the customer's) attributes.
+async fn conversation(state: web::Data<SimState>, request: HttpRequest, id: web::Path<String>) -> HttpResponse {
+    if let Err(refused) = admit(&state, &request, "conversations.get").await {
+        return refused;
+    }
+    let conversations = lock(&state.conversations);
+    let Some(stored) = conversations
+        .iter()
+        .find(|stored| stored.body["conversationId"].as_str() == Some(id.as_str()))
+    else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not.found",
+            "The requested resource was not found.",
+        );
+    };
+    let participants: Vec<Value> = stored.body["participants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|participant| {
+            let mut shown = json!({
+                "id": participant["participantId"],
+                "name": participant["participantName"],
+                "purpose": participant["purpose"],
+                "attributes": {},
+            });
+            if let Some(user) = participant.get("userId") {
+                shown["userId"] = user.clone();
+            }
+            if participant["purpose"] == "customer" {
+                shown["attributes"] = json!(stored.participant_data);
+            }
+            shown
+        })
+        .collect();
+    HttpResponse::Ok().json(json!({
+        "id": id.as_str(),
+        "startTime": stored.body["conversationStart"],
+        "endTime": stored.body["conversationEnd"],
+        "participants": participants,
+    }))
 }

@@ -4,7 +4,10 @@
 //! wrong: retrying cannot help). Reasons name the service and status, never personal data.
 
 use crate::settings::IngestSettings;
-use contracts::gateway::{AgentName, ConversationPage, ConversationResultsQuery, WrapupName};
+use contracts::gateway::{
+    AgentName, ConversationPage, ConversationParticipantData, ConversationResultsQuery, ParticipantDataQuery,
+    WrapupName,
+};
 use contracts::history::{
     Assignment, CommunicationRecord, RecordBatch, RecordBatchEntry, RecordBatchResults, RecordOutcome, Updated,
     WrittenCustomerSource,
@@ -302,13 +305,35 @@ impl Siblings {
     ) -> Result<ConversationPage, Failure> {
         self.gateway
             .get("/conversations/results")
-            .query(&ConversationResultsQuery {
-                participant_attributes: self.participant_attributes.clone(),
-                ..ConversationResultsQuery::new(from, before, page)
-            })
+            .query(&ConversationResultsQuery::new(from, before, page))
             .send()
             .await
             .map_err(|error| self.unsettled("genesys-gateway", &error))
+    }
+
+    /// The customer participant's attributes of the configured names (`ingest.participant_data`)
+    /// in the conversation, as Genesys holds them now (one Genesys request through the gateway);
+    /// none asked when none is configured, and none when Genesys does not know the conversation.
+    pub async fn participant_data_of(
+        &self,
+        conversation: InteractionId,
+    ) -> Result<std::collections::BTreeMap<String, String>, Failure> {
+        let Some(attributes) = self.participant_attributes.clone() else {
+            return Ok(std::collections::BTreeMap::new());
+        };
+        let answer = self
+            .gateway
+            .get(&format!("/conversations/{conversation}/participantData"))
+            .query(&ParticipantDataQuery {
+                attributes: Some(attributes),
+            })
+            .send::<ConversationParticipantData>()
+            .await;
+        match answer {
+            Ok(found) => Ok(found.participant_data),
+            Err(error) if matches!(settled(&error), Some(Settled::NotFound)) => Ok(std::collections::BTreeMap::new()),
+            Err(error) => Err(self.unsettled("genesys-gateway", &error)),
+        }
     }
 
     /// Gives the customer the interaction's communication: its records without a customer, or a

@@ -231,8 +231,6 @@ impl StackBuilder {
             setting("ingest.backoff_min_ms", "1"),
             setting("ingest.backoff_max_ms", "20"),
             setting("ingest.request_timeout_ms", "3000"),
-            // As devstack: the IVR leaves the bank's customer id in this participant attribute.
-            setting("ingest.participant_data.customer_id_attributes", "bankCustomerId"),
         ]);
         ingest.extend(self.settings_of(Service::Ingest));
         let ingest = spawn(

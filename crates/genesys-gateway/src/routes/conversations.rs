@@ -1,12 +1,16 @@
 //! `GET /conversations/results`: the agents' results of the conversations that started in a
-//! window, a page at a time (for result-ingest's sweep).
+//! window, a page at a time (for result-ingest's sweep); `GET
+//! /conversations/{conversationId}/participantData`: the customer's attributes of the names
+//! asked for (for a result the sweep recovers).
 
 use crate::conversations;
 use crate::scopes::GenesysConversations;
 use crate::upstream::GenesysApi;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use contracts::gateway::{ConversationPage, ConversationResultsQuery};
+use contracts::gateway::{
+    ConversationPage, ConversationParticipantData, ConversationResultsQuery, ParticipantDataQuery,
+};
 use domain::Timestamp;
 use service_kit::auth::require;
 use service_kit::problem::{ApiError, FieldProblem};
@@ -15,7 +19,7 @@ use service_kit::problem::{ApiError, FieldProblem};
 /// window on instead of paging deeper).
 const MAX_PAGE: u32 = 1000;
 
-/// The most participant attributes one page passes on, and the longest name.
+/// The most participant attributes one request answers, and the longest name.
 const MAX_ATTRIBUTES: usize = 20;
 const MAX_ATTRIBUTE_NAME: usize = 256;
 
@@ -23,6 +27,13 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/conversations/results")
             .route(web::get().to(results).wrap(from_fn(require::<GenesysConversations>))),
+    )
+    .service(
+        web::resource("/conversations/{conversationId}/participantData").route(
+            web::get()
+                .to(participant_data)
+                .wrap(from_fn(require::<GenesysConversations>)),
+        ),
     );
 }
 
@@ -38,25 +49,6 @@ fn required_time(name: &str, value: Option<&str>, problems: &mut Vec<FieldProble
             None
         }
     }
-}
-
-/// `participantAttributes`: comma-separated names, each 1 to 256 characters without a control
-/// character, at most 20; none when absent.
-fn attribute_names(value: Option<&str>, problems: &mut Vec<FieldProblem>) -> Vec<String> {
-    let Some(value) = value else {
-        return Vec::new();
-    };
-    let names: Vec<String> = value.split(',').map(|name| name.trim().to_owned()).collect();
-    let fits =
-        |name: &String| (1..=MAX_ATTRIBUTE_NAME).contains(&name.chars().count()) && !name.chars().any(char::is_control);
-    if names.len() > MAX_ATTRIBUTES || !names.iter().all(fits) {
-        problems.push(FieldProblem::parameter(
-            "participantAttributes",
-            format!("must be 1 to {MAX_ATTRIBUTES} comma-separated names of 1 to {MAX_ATTRIBUTE_NAME} characters"),
-        ));
-        return Vec::new();
-    }
-    names
 }
 
 /// One Genesys detail query page, oldest conversation first. Not retried here: a 429 or an
@@ -80,7 +72,6 @@ pub(crate) async fn results(
     let mut problems = Vec::new();
     let from = required_time("startedFrom", query.started_from.as_deref(), &mut problems);
     let before = required_time("startedBefore", query.started_before.as_deref(), &mut problems);
-    let attributes = attribute_names(query.participant_attributes.as_deref(), &mut problems);
     let page = match query.page.as_deref().map(str::parse::<u32>) {
         None => Some(1),
         Some(Ok(page)) if (1..=MAX_PAGE).contains(&page) => Some(page),
@@ -100,6 +91,60 @@ pub(crate) async fn results(
     let (Some(from), Some(before), Some(page), true) = (from, before, page, problems.is_empty()) else {
         return Err(ApiError::Validation(problems));
     };
-    let page = conversations::page(&api, from, before, page, &attributes).await?;
+    let page = conversations::page(&api, from, before, page).await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// `attributes`: 1 to 20 comma-separated names, each 1 to 256 characters without a control
+/// character.
+fn attribute_names(value: Option<&str>) -> Result<Vec<String>, FieldProblem> {
+    let names: Vec<String> = value
+        .unwrap_or_default()
+        .split(',')
+        .map(|name| name.trim().to_owned())
+        .collect();
+    let fits =
+        |name: &String| (1..=MAX_ATTRIBUTE_NAME).contains(&name.chars().count()) && !name.chars().any(char::is_control);
+    if names.len() > MAX_ATTRIBUTES || !names.iter().all(fits) {
+        return Err(FieldProblem::parameter(
+            "attributes",
+            format!("must be 1 to {MAX_ATTRIBUTES} comma-separated names of 1 to {MAX_ATTRIBUTE_NAME} characters"),
+        ));
+    }
+    Ok(names)
+}
+
+/// The customer participant's attributes of the names asked for, and no other (one Genesys
+/// request: `GET /api/v2/conversations/{conversationId}`; retried as lookups are).
+#[utoipa::path(
+    get,
+    path = "/conversations/{conversationId}/participantData",
+    tag = "conversations",
+    params(("conversationId" = uuid::Uuid, Path, description = "The Genesys conversation id"), ParticipantDataQuery),
+    responses(
+        (status = 200, description = "The customer's values of the attributes asked for, those it has", body = ConversationParticipantData),
+        (status = 404, description = "Genesys Cloud does not know the conversation", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "conversationId is not a UUID, or attributes is missing or wrong", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 502, description = "Genesys Cloud refused the request or answered a body that does not parse (the field's path named, never a value)", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Genesys Cloud is down, slow or rate limiting; retry after Retry-After", body = service_kit::problem::Problem, content_type = "application/problem+json")
+    )
+)]
+pub(crate) async fn participant_data(
+    api: web::Data<GenesysApi>,
+    path: web::Path<String>,
+    query: web::Query<ParticipantDataQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let conversation =
+        uuid::Uuid::parse_str(&path).map_err(|_| FieldProblem::parameter("conversationId", "must be a UUID"));
+    let names = attribute_names(query.attributes.as_deref());
+    let (conversation, names) = match (conversation, names) {
+        (Ok(conversation), Ok(names)) => (conversation, names),
+        (conversation, names) => {
+            return Err(ApiError::Validation(
+                [conversation.err(), names.err()].into_iter().flatten().collect(),
+            ))
+        }
+    };
+    let found = conversations::participant_data(&api, conversation, &names).await?;
+    Ok(HttpResponse::Ok().json(found))
 }

@@ -6,7 +6,13 @@ mod lookups;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(lookups::user, lookups::wrapup_code, conversations::results, content::content),
+    paths(
+        lookups::user,
+        lookups::wrapup_code,
+        conversations::results,
+        conversations::participant_data,
+        content::content
+    ),
     tags(
         (name = "lookups", description = "Agent and wrap-up code names, cached"),
         (name = "conversations", description = "Ended conversations and their agents' results, for the sweep; a conversation's content")

@@ -139,14 +139,16 @@ async fn a_wrong_window_is_named_and_only_the_sweeps_caller_may_ask() {
     assert_eq!(h.sim.calls_to("analytics.conversations.details.query"), 0);
 }
 
-/// The customer participant's attributes (participant data) of the names asked for, and no other.
+/// The customer participant's attributes (participant data) of the names asked for, and no other:
+/// from the conversation itself, one Genesys request (the detail query carries none).
 #[tokio::test]
 async fn only_the_customer_attributes_asked_for_are_passed_on() {
     let h = default_harness().await;
+    let id = "00000000-0000-4000-8000-000000000003";
     record(
         &h,
         json!({
-            "conversationId": "00000000-0000-4000-8000-000000000003",
+            "conversationId": id,
             "start": "2026-11-28T10:00:00Z", "end": "2026-11-28T10:05:00Z",
             "direction": "inbound", "mediaType": "voice", "ani": "tel:+420601123456",
             "agents": [{ "userId": JANA, "wrapupCode": SALE_COMPLETED }],
@@ -154,30 +156,49 @@ async fn only_the_customer_attributes_asked_for_are_passed_on() {
         }),
     )
     .await;
-    let window = results_path("2026-11-28T09:00:00Z", "2026-11-28T11:00:00Z", 1);
-    for (asked, expected) in [
-        (
-            "&participantAttributes=bankCustomerId,notSet",
-            json!({ "bankCustomerId": "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07" }),
-        ),
-        ("", json!({})),
-    ] {
-        let page: Value = h
-            .gateway
-            .get(&format!("{window}{asked}"), INGEST)
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(page["conversations"][0]["participantData"], expected, "{asked}: {page}");
-    }
+    let path = |attributes: &str| format!("/conversations/{id}/participantData?attributes={attributes}");
+    let found: Value = h
+        .gateway
+        .get(&path("bankCustomerId,notSet"), INGEST)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        json!({ "conversationId": id, "participantData": { "bankCustomerId": "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07" } })
+    );
+    assert_eq!(h.sim.calls_to("conversations.get"), 1);
+    // The detail query's participants carry no attributes (AnalyticsParticipantWithoutAttributes).
+    let page: Value = h
+        .gateway
+        .get(&results_path("2026-11-28T09:00:00Z", "2026-11-28T11:00:00Z", 1), INGEST)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!page.to_string().contains("bankCustomerId"), "{page}");
+
     let too_many: Vec<String> = (0..21).map(|n| format!("a{n}")).collect();
-    for bad in [too_many.join(","), "bankCustomerId,,x".to_owned()] {
-        let response = h
-            .gateway
-            .get(&format!("{window}&participantAttributes={bad}"), INGEST)
-            .await;
-        let problem = assert_problem(response, 422).await;
-        assert_eq!(problem["errors"][0]["parameter"], "participantAttributes", "{problem}");
+    for bad in [too_many.join(","), "bankCustomerId,,x".to_owned(), String::new()] {
+        let problem = assert_problem(h.gateway.get(&path(&bad), INGEST).await, 422).await;
+        assert_eq!(problem["errors"][0]["parameter"], "attributes", "{problem}");
     }
+    let unknown = "00000000-0000-4000-8000-0000000000ff";
+    let response = h
+        .gateway
+        .get(
+            &format!("/conversations/{unknown}/participantData?attributes=bankCustomerId"),
+            INGEST,
+        )
+        .await;
+    assert_problem(response, 404).await;
+    let problem = assert_problem(
+        h.gateway
+            .get("/conversations/nope/participantData?attributes=a", INGEST)
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["parameter"], "conversationId", "{problem}");
 }

@@ -4,6 +4,7 @@
 pub use contracts::gateway::{AgentResult, ConversationPage, EndedConversation};
 use domain::SupportResult;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Conversations a full page holds; a shorter page is the window's last.
 pub const PAGE_SIZE: usize = 100;
@@ -21,12 +22,18 @@ struct WebhookBody<'a> {
     subject: Option<&'a str>,
     wrapup_code: &'a str,
     user_id: &'a str,
-    participant_data: &'a std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    participant_data: &'a BTreeMap<String, String>,
 }
 
 /// The result the webhook would have delivered for one agent: the same body, with the wrap-up's
-/// end as its event time, checked by the same rules (an error names the field, never its value).
-pub fn support_result(conversation: &EndedConversation, agent: &AgentResult) -> Result<SupportResult, String> {
+/// end as its event time and the customer participant's attributes the workflow would have read
+/// (`participant_data`), checked by the same rules (an error names the field, never its value).
+pub fn support_result(
+    conversation: &EndedConversation,
+    agent: &AgentResult,
+    participant_data: &BTreeMap<String, String>,
+) -> Result<SupportResult, String> {
     let body = WebhookBody {
         conversation_id: &conversation.conversation_id,
         event_time: agent.wrapup_end,
@@ -36,7 +43,7 @@ pub fn support_result(conversation: &EndedConversation, agent: &AgentResult) -> 
         subject: agent.subject.as_deref(),
         wrapup_code: &agent.wrapup_code,
         user_id: &agent.user_id,
-        participant_data: &conversation.participant_data,
+        participant_data,
     };
     let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
     service_kit::extract::parse_json::<SupportResult>(&bytes).map_err(|error| match error {

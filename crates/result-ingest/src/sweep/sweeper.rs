@@ -9,16 +9,20 @@ use crate::metrics::IngestMetrics;
 use crate::settings::IngestSettings;
 use crate::siblings::{Failure, Siblings};
 use crate::suppression::SuppressionKey;
-use domain::{HandleNormaliser, InteractionId, Timestamp};
+use domain::{GenesysUserId, HandleNormaliser, InteractionId, Timestamp};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use service_kit::database::{write_transaction, DbPool};
 use service_kit::periodic::{PeriodicSettings, PeriodicTask};
 use service_kit::problem::ApiError;
+use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 use uuid::Uuid;
+
+/// No participant data.
+static NONE: BTreeMap<String, String> = BTreeMap::new();
 
 pub struct Sweeper {
     pool: DbPool,
@@ -134,10 +138,21 @@ impl Sweeper {
             .siblings
             .conversation_page(sweep.view.read_up_to, sweep.view.to, page_number)
             .await;
-        let watermark = match page {
+        // The customer's participant data of each conversation whose results are new, as the
+        // workflow would have read it: a page is taken with it or waits, as when unread.
+        let page = match page {
             Ok(page) => {
+                let found = self
+                    .participant_data(&page, now, &mut sweep.view.counts.genesys_requests)
+                    .await?;
+                found.map(|found| (page, found))
+            }
+            Err(failure) => Err(failure),
+        };
+        let watermark = match page {
+            Ok((page, participant_data)) => {
                 tracing::Span::current().record("conversations", page.conversations.len());
-                let outcome = self.take_results(&page, now).await?;
+                let outcome = self.take_results(&page, &participant_data, now).await?;
                 self.advance(&mut sweep, &page, &outcome, now)?
             }
             Err(failure) => {
@@ -177,7 +192,12 @@ impl Sweeper {
     /// The page's settled conversations' results into the inbox: those it holds already are
     /// confirmed (once), the others stored as the webhook would have stored them (a forgotten
     /// subject's are suppressed).
-    async fn take_results(&self, page: &ConversationPage, now: Timestamp) -> Result<PageOutcome, ApiError> {
+    async fn take_results(
+        &self,
+        page: &ConversationPage,
+        participant_data: &HashMap<String, BTreeMap<String, String>>,
+        now: Timestamp,
+    ) -> Result<PageOutcome, ApiError> {
         let settle = Duration::from_secs(self.settings.sweep_settle_seconds);
         let mut outcome = PageOutcome::default();
         let mut deliveries = Vec::new();
@@ -185,7 +205,8 @@ impl Sweeper {
         for conversation in page.conversations.iter().filter(|c| c.settled(now, settle)) {
             for agent in &conversation.results {
                 results += 1;
-                match support_result(conversation, agent) {
+                let attributes = participant_data.get(&conversation.conversation_id).unwrap_or(&NONE);
+                match support_result(conversation, agent, attributes) {
                     Ok(mut result) => {
                         // As the webhook: only the configured attributes are kept.
                         let read = self.settings.participant_data.minimise(&mut result.participant_data);
@@ -266,6 +287,65 @@ impl Sweeper {
             );
         }
         Ok(outcome)
+    }
+
+    /// With `ingest.participant_data` configured: the customer participant's attributes of the
+    /// page's settled conversations with a result the inbox does not hold yet (one gateway call,
+    /// one Genesys request, a conversation: the detail query carries no attributes), by
+    /// conversation id; `requests` counts them. A conversation whose results are all known is
+    /// not asked about.
+    async fn participant_data(
+        &self,
+        page: &ConversationPage,
+        now: Timestamp,
+        requests: &mut i32,
+    ) -> Result<Result<HashMap<String, BTreeMap<String, String>>, Failure>, ApiError> {
+        let mut found = HashMap::new();
+        if !self.settings.participant_data.is_enabled() {
+            return Ok(Ok(found));
+        }
+        let settle = Duration::from_secs(self.settings.sweep_settle_seconds);
+        // Results the webhook would refuse are left to take_results, which counts them.
+        let identities: Vec<(InteractionId, GenesysUserId, String)> = page
+            .conversations
+            .iter()
+            .filter(|c| c.settled(now, settle))
+            .filter_map(|c| InteractionId::parse(&c.conversation_id).ok().map(|id| (c, id)))
+            .flat_map(|(c, id)| {
+                c.results.iter().filter_map(move |agent| {
+                    let user = GenesysUserId::parse(&agent.user_id).ok()?;
+                    Some((id, user, agent.wrapup_code.clone()))
+                })
+            })
+            .collect();
+        if identities.is_empty() {
+            return Ok(Ok(found));
+        }
+        let mut conversations: Vec<InteractionId> = identities.iter().map(|(id, _, _)| *id).collect();
+        conversations.sort_unstable_by_key(|id| id.to_string());
+        conversations.dedup();
+        let known = self
+            .pool
+            .run(move |c| inbox::known_results(c, &conversations).map_err(ApiError::from))
+            .await?;
+        let mut new: Vec<InteractionId> = identities
+            .into_iter()
+            .filter(|identity| !known.contains_key(identity))
+            .map(|(id, _, _)| id)
+            .collect();
+        new.sort_unstable_by_key(|id| id.to_string());
+        new.dedup();
+        for conversation in new {
+            *requests += 1;
+            self.metrics.sweep_requests.inc();
+            match self.siblings.participant_data_of(conversation).await {
+                Ok(attributes) => {
+                    found.insert(conversation.to_string(), attributes);
+                }
+                Err(failure) => return Ok(Err(failure)),
+            }
+        }
+        Ok(Ok(found))
     }
 
     /// Moves the sweep's cursor past the page; answers the schedule's new watermark.

@@ -237,6 +237,8 @@ async fn the_sweep_recovers_a_lost_webhook_with_the_customer_its_participant_dat
     assert_eq!(outcomes(&p.record_conversation(&call).await), ["dropped"]);
     assert!(p.sweep(shifted(Timestamp::now(), 2000)).await > 0);
     assert_eq!(p.sweep_results("recovered"), 1);
+    // One Genesys request for the conversation's participant data (the detail query has none).
+    assert_eq!(p.sim.calls_to("conversations.get"), 1);
     p.drain(30).await;
 
     let records = p.records_of_interaction(&id).await;
