@@ -124,7 +124,7 @@ async fn record_calls_in_sim(p: &helpers::Pipeline, conversations: &[uuid::Uuid]
         .await;
 }
 
-/// The content queue's jobs ended with `outcome` (`done`: a body set), from its metrics.
+/// The content queue's jobs ended with `outcome` (`added`: a body set), from its metrics.
 fn content_ended(registry: &prometheus::Registry, outcome: &str) -> u64 {
     registry
         .gather()
@@ -587,7 +587,7 @@ async fn main() {
     let last_record_at: Duration = (last_record_written_at(&p).await - started_wall).try_into().unwrap();
     let (inbox_updates, inbox_hot_updates) = inbox_updates(&p).await;
     let genesys_calls = p.sim.calls_to("users") + p.sim.calls_to("wrapupcodes") + p.sim.calls_to("token");
-    let bodies_by_last_record = content_ended(&content_registry, "done");
+    let bodies_by_last_record = content_ended(&content_registry, "added");
     let content_calls = |calls: &std::collections::BTreeMap<&'static str, u64>| {
         [
             "analytics.conversations.details",
@@ -600,12 +600,12 @@ async fn main() {
     // With the budget lifted, every transcript is waited for (its time is the content's own
     // end to end); with the shipped budget most wait for their turn long after the run.
     let bodies_all_set_after = if content == ContentMode::Unthrottled {
-        while content_ended(&content_registry, "done") < events as u64 {
+        while content_ended(&content_registry, "added") < events as u64 {
             tokio::time::sleep(Duration::from_millis(250)).await;
             assert!(
                 started.elapsed() < Duration::from_secs(1200),
                 "bodies stopped appearing: {} of {events}",
-                content_ended(&content_registry, "done")
+                content_ended(&content_registry, "added")
             );
         }
         Some(started.elapsed())
