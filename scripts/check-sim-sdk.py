@@ -9,7 +9,9 @@ asks for them with the SDK's own `ConversationsApi.post_analytics_conversations_
 a page at a time. The SDK deserialises every answer into its models
 (`AnalyticsConversationQueryResponse`, `AnalyticsConversation`, `AnalyticsParticipant`,
 `AnalyticsSession`, `AnalyticsSegment`); a value outside a field's documented set would come back
-as `outdated_sdk_version`.
+as `outdated_sdk_version`; and every key of the raw answers must be one the SDK's model knows (the
+SDK drops an unknown key silently), one conversation carrying the customer's participant data, read
+with `ConversationsApi.get_conversation` (`Conversation.participants[].attributes`).
 
 Then a conversation's content, as genesys-gateway reads it: a voice conversation's details by id
 (`AnalyticsApi.get_analytics_conversation_details`: `AnalyticsConversationWithoutAttributes`), its
@@ -85,6 +87,8 @@ def outdated(value, path="") -> list:
     return found
 
 
+WITH_PARTICIPANT_DATA = "00000000-0000-4000-8000-0000000000a2"
+BANK_CUSTOMER_ID = "4f1e2d3c-5b6a-4978-8a9b-0c1d2e3f4a5b"
 VOICE = "00000000-0000-4000-8000-0000000000b1"
 EMAIL = "00000000-0000-4000-8000-0000000000b2"
 
@@ -152,6 +156,26 @@ def check_transcript_file(document, conversation_id: str, communication_id: str)
     return wrong
 
 
+def check_participant_data(base: str, client) -> int:
+    """The customer's participant data where Genesys has it: `GET /api/v2/conversations/{id}`
+    (`Conversation.participants[].attributes`; the detail query's participants have none)."""
+    path = f"/api/v2/conversations/{WITH_PARTICIPANT_DATA}"
+    extra = unknown_keys(get_raw(base, client.access_token, path), "Conversation")
+    if extra:
+        print(f"{path}: keys Conversation does not know: {extra}")
+        return 1
+    conversation = genesys.ConversationsApi(client).get_conversation(WITH_PARTICIPANT_DATA)
+    if not isinstance(conversation, genesys.Conversation) or outdated(conversation.to_dict()):
+        print(f"conversation: {type(conversation)}, values the SDK does not know at {outdated(conversation.to_dict())}")
+        return 1
+    customers = [p for p in conversation.participants or [] if p.purpose == "customer"]
+    if [c.attributes for c in customers] != [{"bankCustomerId": BANK_CUSTOMER_ID}]:
+        print(f"the customer's attributes {[c.attributes for c in customers]}")
+        return 1
+    print("   the SDK read the sim's Conversation with the customer's participant data, every key and value one it knows")
+    return 0
+
+
 def check_content(base: str, client) -> int:
     """The sim's content endpoints, as the SDK (and, for the file, its documented format) reads them."""
     record(base, VOICE, "voice", "tel:+420601123456")
@@ -159,6 +183,14 @@ def check_content(base: str, client) -> int:
         f"{base}/admin/conversations/{VOICE}/transcript",
         {"phrases": [{"speaker": "customer", "text": "I lost my card"}, {"speaker": "agent", "text": "I have blocked it"}]},
     )
+    bearer = client.access_token
+    for path, model in [
+        (f"/api/v2/analytics/conversations/{VOICE}/details", "AnalyticsConversationWithoutAttributes"),
+    ]:
+        extra = unknown_keys(get_raw(base, bearer, path), model)
+        if extra:
+            print(f"{path}: keys {model} does not know: {extra}")
+            return 1
     details = genesys.AnalyticsApi(client).get_analytics_conversation_details(VOICE)
     if not isinstance(details, genesys.AnalyticsConversationWithoutAttributes) or outdated(details.to_dict()):
         print(f"conversation details: {type(details)}, values the SDK does not know at {outdated(details.to_dict())}")
@@ -171,6 +203,13 @@ def check_content(base: str, client) -> int:
     located = genesys.SpeechTextAnalyticsApi(client).get_speechandtextanalytics_conversation_communication_transcripturl(
         VOICE, communication_id
     )
+    extra = unknown_keys(
+        get_raw(base, bearer, f"/api/v2/speechandtextanalytics/conversations/{VOICE}/communications/{communication_id}/transcripturl"),
+        "TranscriptUrl",
+    )
+    if extra:
+        print(f"transcripturl: keys TranscriptUrl does not know: {extra}")
+        return 1
     if not isinstance(located, genesys.TranscriptUrl) or not (located.url or "").startswith(f"{base}/transcripts/"):
         print(f"transcript URL: {type(located)} {located.to_dict() if located else None}")
         return 1
@@ -192,6 +231,12 @@ def check_content(base: str, client) -> int:
     if not isinstance(listing, genesys.EmailMessagePreviewListing) or outdated(listing.to_dict()) or len(listing.entities) != 2:
         print(f"e-mail listing: {type(listing)} {listing.to_dict() if listing else None}")
         return 1
+    extra = unknown_keys(get_raw(base, bearer, f"/api/v2/conversations/emails/{EMAIL}/messages"), "EmailMessagePreviewListing")
+    for preview in listing.entities:
+        extra += unknown_keys(get_raw(base, bearer, f"/api/v2/conversations/emails/{EMAIL}/messages/{preview.id}"), "EmailMessage")
+    if extra:
+        print(f"e-mail messages: keys the SDK's models do not know: {extra}")
+        return 1
     texts = []
     for preview in listing.entities:
         message = conversations.get_conversations_email_message(EMAIL, preview.id)
@@ -204,9 +249,34 @@ def check_content(base: str, client) -> int:
         return 1
     print(
         "   the SDK read the sim's conversation details, TranscriptUrl, EmailMessagePreviewListing and "
-        "EmailMessages, every value one it knows; the transcript file fits its documented schema"
+        "EmailMessages, every key and value one it knows; the transcript file fits its documented schema"
     )
     return 0
+
+
+def unknown_keys(value, type_name: str, path: str = "") -> list:
+    """Keys of a raw answer its SDK model does not know (the SDK drops them silently when it reads
+    the answer, so they would pass unseen): walks the model's `attribute_map` and `swagger_types`."""
+    if type_name.startswith("list["):
+        return [key for n, item in enumerate(value or []) for key in unknown_keys(item, type_name[5:-1], f"{path}[{n}]")]
+    model = getattr(genesys, type_name, None)
+    if model is None or not isinstance(value, dict):
+        return []
+    instance = model()
+    by_json = {json_name: attribute for attribute, json_name in instance.attribute_map.items()}
+    found = []
+    for key, item in value.items():
+        if key not in by_json:
+            found.append(f"{path}.{key}")
+        else:
+            found += unknown_keys(item, instance.swagger_types[by_json[key]], f"{path}.{key}")
+    return found
+
+
+def get_raw(base: str, bearer: str, path: str):
+    request = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {bearer}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
 
 
 def main(sim_binary: str) -> int:
@@ -224,25 +294,41 @@ def main(sim_binary: str) -> int:
             ("00000000-0000-4000-8000-0000000000a1", "2026-11-20T09:00:00Z", "2026-11-20T09:05:00Z", [AGENT]),
             ("00000000-0000-4000-8000-0000000000a2", "2026-11-20T09:10:00Z", "2026-11-20T09:20:00Z", [AGENT, OTHER_AGENT]),
         ]
-        for conversation_id, start, end, agents in conversations:
-            post(
-                f"{base}/admin/conversations",
-                {
-                    "conversationId": conversation_id,
-                    "start": start,
-                    "end": end,
-                    "direction": "inbound",
-                    "mediaType": "voice",
-                    "ani": "tel:+420601123456",
-                    "subject": "A question",
-                    "agents": [{"userId": agent, "wrapupCode": CODE} for agent in agents],
-                },
-            )
+        for n, (conversation_id, start, end, agents) in enumerate(conversations):
+            recorded = {
+                "conversationId": conversation_id,
+                "start": start,
+                "end": end,
+                "direction": "inbound",
+                "mediaType": "voice",
+                "ani": "tel:+420601123456",
+                "subject": "A question",
+                "agents": [{"userId": agent, "wrapupCode": CODE} for agent in agents],
+            }
+            if n == 1:
+                # The customer's participant data, as an IVR leaves it.
+                recorded["participantData"] = {"bankCustomerId": BANK_CUSTOMER_ID}
+            post(f"{base}/admin/conversations", recorded)
 
         client = genesys.ApiClient(host=base)
         client.access_token = token(base)
         genesys.configuration.access_token = client.access_token
         api = genesys.ConversationsApi(client)
+        # Every key of a raw page must be one the SDK's models know.
+        raw_page = json.loads(
+            urllib.request.urlopen(
+                urllib.request.Request(
+                    f"{base}/api/v2/analytics/conversations/details/query",
+                    data=json.dumps({"interval": "2026-11-20T00:00:00Z/2026-11-21T00:00:00Z", "paging": {"pageSize": 100, "pageNumber": 1}}).encode(),
+                    headers={"Content-Type": "application/json", "Authorization": f"Bearer {client.access_token}"},
+                ),
+                timeout=10,
+            ).read()
+        )
+        extra = unknown_keys(raw_page, "AnalyticsConversationQueryResponse")
+        if extra:
+            print(f"detail query: keys AnalyticsConversationQueryResponse does not know: {extra}")
+            return 1
         found = []
         for page in (1, 2, 3):
             query = genesys.ConversationQuery()
@@ -282,8 +368,8 @@ def main(sim_binary: str) -> int:
             if len(wrapups) != 1 or wrapups[0].wrap_up_code != CODE:
                 print(f"wrap-up segments {[s.to_dict() for s in session.segments]}")
                 return 1
-        print(f"   the SDK read {len(found)} conversations over 3 pages of the sim's detail query, every value one it knows")
-        return check_content(base, client)
+        print(f"   the SDK read {len(found)} conversations over 3 pages of the sim's detail query (one with participant data), every key and value one it knows")
+        return check_participant_data(base, client) or check_content(base, client)
     except ApiException as error:
         print(f"the SDK's call failed: {error.status} {error.body}")
         return 1
