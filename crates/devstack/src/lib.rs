@@ -322,6 +322,7 @@ fn wiring(
                 // Every channel's content, asked for again within seconds (genesys-sim transcribes
                 // a call when told to: scripts/demo.sh).
                 setting("ingest.content.channels", "VOICE,CHAT,SMS,EMAIL".to_owned()),
+                setting("ingest.content.first_ask_after", "1 second".to_owned()),
                 setting("ingest.content.wait_for", "10 minutes".to_owned()),
                 setting("ingest.content.backoff_min_ms", "1000".to_owned()),
                 setting("ingest.content.backoff_max_ms", "5000".to_owned()),

@@ -18,6 +18,12 @@ pub enum Fetched {
     Content(ConversationContent),
     /// Genesys holds none yet (404 `content-not-available`): no transcript yet, no e-mail text.
     NotYet,
+    /// The gateway has no Genesys request to spare for content now (503, 429: its share of the
+    /// budget spent, or Genesys busy): ask again after `after` (its `Retry-After`), if it said.
+    Busy {
+        reason: Reason,
+        after: Option<Duration>,
+    },
 }
 
 /// What the writer made of a body.
@@ -58,6 +64,17 @@ impl ContentCalls {
             // The gateway answers 404 for nothing else (its contract): content not there yet.
             Err(error) if error.problem().is_some() && error.status() == Some(StatusCode::NOT_FOUND) => {
                 Ok(Fetched::NotYet)
+            }
+            Err(error)
+                if matches!(
+                    error.status(),
+                    Some(StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS)
+                ) =>
+            {
+                Ok(Fetched::Busy {
+                    reason: Reason::status("genesys-gateway:", error.status().map_or(503, |s| s.as_u16())),
+                    after: self.retry_after(&error),
+                })
             }
             Err(error) => Err(self.failed("genesys-gateway", &error)),
         }
@@ -108,12 +125,17 @@ impl ContentCalls {
                 }
                 _ => Outcome::Retry {
                     reason: Reason::fixed(format!("{service}: {status}")),
-                    after: error
-                        .headers()
-                        .and_then(service_kit::queue::retry_after)
-                        .map(|after| after.min(self.max_retry_after)),
+                    after: self.retry_after(error),
                 },
             },
         }
+    }
+
+    /// The answer's `Retry-After`, at most `max_retry_after`.
+    fn retry_after(&self, error: &ClientError) -> Option<Duration> {
+        error
+            .headers()
+            .and_then(service_kit::queue::retry_after)
+            .map(|after| after.min(self.max_retry_after))
     }
 }

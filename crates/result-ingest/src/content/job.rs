@@ -27,6 +27,9 @@ pub struct ContentJob {
     /// Done jobs are kept this long (`ingest.retention_days`, as the inbox's events): an inbox
     /// batch run again within it finds its records' jobs and queues none anew.
     pub(super) keep_done: Duration,
+    /// The queue's least backoff: how long jobs given back untried wait when the gateway said
+    /// no `Retry-After`.
+    pub(super) least_backoff: Duration,
 }
 
 impl ContentJob {
@@ -51,29 +54,72 @@ impl ContentJob {
     }
 }
 
-impl Job for ContentJob {
-    type Item = ContentEntry;
+/// What one attempt came to.
+enum Attempt {
+    Ended(Outcome),
+    /// The gateway had no Genesys request to spare: nothing was asked of Genesys.
+    Busy {
+        reason: Reason,
+        after: Option<Duration>,
+    },
+}
 
+impl ContentJob {
     #[tracing::instrument(name = "content job", skip_all, fields(record_id = %entry.id, attempt = entry.attempts.get()))]
-    async fn run(&self, entry: &Claimed<ContentEntry>, now: Timestamp) -> anyhow::Result<Outcome> {
+    async fn attempt(&self, entry: &Claimed<ContentEntry>, now: Timestamp) -> anyhow::Result<Attempt> {
         let item = &entry.item;
         let content = match self.calls.content_of(item.interaction_id).await {
             Ok(Fetched::Content(content)) => content,
-            Ok(Fetched::NotYet) => return Ok(self.not_yet(item, now)),
-            Err(failed) => return Ok(failed),
+            Ok(Fetched::NotYet) => return Ok(Attempt::Ended(self.not_yet(item, now))),
+            Ok(Fetched::Busy { reason, after }) => return Ok(Attempt::Busy { reason, after }),
+            Err(failed) => return Ok(Attempt::Ended(failed)),
         };
         let Some(body) = body_of(&content, item.channel, self.settings.max_body_chars) else {
-            return Ok(self.not_yet(item, now));
+            return Ok(Attempt::Ended(self.not_yet(item, now)));
         };
         drop(content);
         // Within the record's bound by the settings' (validated); a text off it is this side's fault.
         let body = BoundedText::<0, 100_000>::parse(&body)
             .map_err(|problem| anyhow::anyhow!("a body cut to its size is not a record's body: {problem}"))?;
-        Ok(match self.calls.set_body(item.record_id, body).await {
+        Ok(Attempt::Ended(match self.calls.set_body(item.record_id, body).await {
             Ok(Written::Set) => self.ended(Ended::Added),
             Ok(Written::Refused) => self.ended(Ended::Refused),
             Err(failed) => failed,
+        }))
+    }
+}
+
+impl Job for ContentJob {
+    type Item = ContentEntry;
+
+    async fn run(&self, entry: &Claimed<ContentEntry>, now: Timestamp) -> anyhow::Result<Outcome> {
+        Ok(match self.attempt(entry, now).await? {
+            Attempt::Ended(outcome) => outcome,
+            Attempt::Busy { reason, after } => Outcome::Retry { reason, after },
         })
+    }
+
+    /// The batch's first job alone, then the others at once: when the gateway has no request to
+    /// spare for the first (its content share spent), the others are given back untried until its
+    /// `Retry-After` (or the backoff's least), so a spent budget costs one call a batch, not one a
+    /// job.
+    async fn run_batch(&self, entries: &[Claimed<ContentEntry>], now: Timestamp) -> Vec<anyhow::Result<Outcome>> {
+        let Some((first, others)) = entries.split_first() else {
+            return Vec::new();
+        };
+        let mut outcomes = Vec::with_capacity(entries.len());
+        match self.attempt(first, now).await {
+            Ok(Attempt::Busy { reason, after }) => {
+                let wait = after.unwrap_or(self.least_backoff);
+                outcomes.push(Ok(Outcome::Retry { reason, after }));
+                outcomes.extend(others.iter().map(|_| Ok(Outcome::Postpone { after: wait })));
+                return outcomes;
+            }
+            Ok(Attempt::Ended(outcome)) => outcomes.push(Ok(outcome)),
+            Err(error) => outcomes.push(Err(error)),
+        }
+        outcomes.extend(futures_util::future::join_all(others.iter().map(|entry| self.run(entry, now))).await);
+        outcomes
     }
 
     /// Done jobs past `ingest.retention_days` go (the runner deletes dead ones past theirs).

@@ -55,6 +55,7 @@ pub fn runner(
         settings: settings.content.clone(),
         metrics: ContentMetrics::register(registry)?,
         keep_done: Duration::from_secs(u64::from(settings.retention_days.get()) * 86_400),
+        least_backoff: policy.backoff.min(),
     };
     Runner::new(pool, job, ContentQueue, policy, registry)
 }
@@ -75,13 +76,10 @@ impl Enqueuer {
     }
 
     /// Queues a job for each of `written` (record id, the record) whose channel's content is on,
-    /// in one statement (none when no channel is on); a record queued before is left as it is.
+    /// first due `first_ask_after` from `now`, in one statement (none when no channel is on); a
+    /// record queued before is left as it is.
     /// Answers how many were queued now.
-    pub async fn enqueue(
-        &self,
-        written: &[(Uuid, &NewCommunicationRecord)],
-        now: Timestamp,
-    ) -> Result<usize, DatabaseError> {
+    pub async fn enqueue(&self, written: &[(Uuid, &NewCommunicationRecord)], now: Timestamp) -> anyhow::Result<usize> {
         let jobs: Vec<NewJob> = written
             .iter()
             .filter(|(_, record)| self.settings.is_on(record.channel))
@@ -94,8 +92,11 @@ impl Enqueuer {
         if jobs.is_empty() {
             return Ok(0);
         }
-        self.pool
-            .run(move |c| queue::enqueue(c, &jobs, now).map_err(DatabaseError::from))
-            .await
+        let first_ask = Timestamp::from_offset_date_time(now.as_offset_date_time() + self.settings.first_ask_after.0)
+            .ok_or_else(|| anyhow::anyhow!("a content job's first ask would fall past year 9999"))?;
+        Ok(self
+            .pool
+            .run(move |c| queue::enqueue(c, &jobs, now, first_ask).map_err(DatabaseError::from))
+            .await?)
     }
 }

@@ -70,13 +70,18 @@ pub struct NewJob {
     pub channel: Channel,
 }
 
-/// Queues `jobs` at `now` in one statement; a record queued before is left as it is. Answers how
-/// many were queued now.
-pub fn enqueue(connection: &mut AnyConnection, jobs: &[NewJob], now: Timestamp) -> QueryResult<usize> {
+/// Queues `jobs` at `now`, first due at `first_ask`, in one statement; a record queued before is
+/// left as it is. Answers how many were queued now.
+pub fn enqueue(
+    connection: &mut AnyConnection,
+    jobs: &[NewJob],
+    now: Timestamp,
+    first_ask: Timestamp,
+) -> QueryResult<usize> {
     if jobs.is_empty() {
         return Ok(0);
     }
-    let now = DbTimestamp::from(now);
+    let (now, first_ask) = (DbTimestamp::from(now), DbTimestamp::from(first_ask));
     let rows: Vec<_> = jobs
         .iter()
         .map(|job| {
@@ -86,7 +91,7 @@ pub fn enqueue(connection: &mut AnyConnection, jobs: &[NewJob], now: Timestamp) 
                 dsl::channel.eq(job.channel.as_str()),
                 dsl::status.eq(PENDING),
                 dsl::attempts.eq(0),
-                dsl::next_attempt_at.eq(now),
+                dsl::next_attempt_at.eq(first_ask),
                 dsl::created_at.eq(now),
             )
         })

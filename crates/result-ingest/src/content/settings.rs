@@ -21,6 +21,9 @@ pub struct ContentSettings {
     /// default. A list, or one string of names separated by commas (an environment variable).
     #[serde(deserialize_with = "channels")]
     pub channels: Vec<Channel>,
+    /// A job's first ask, this long after its record: Speech and Text Analytics transcribes a
+    /// conversation after it ended, so asking at once mostly spends a Genesys request on a 404.
+    pub first_ask_after: WaitFor,
     /// How long after the record a transcript that has not appeared is asked for again (with the
     /// queue's backoff); then the job ends without a body, counted as `none`.
     pub wait_for: WaitFor,
@@ -93,6 +96,9 @@ impl ContentSettings {
                 "ingest.content.channels: {channel} has no content in Genesys (VOICE, CHAT, SMS, EMAIL do)"
             ));
         }
+        if self.first_ask_after.0 >= self.wait_for.0 {
+            problems.push("ingest.content.first_ask_after: must be shorter than ingest.content.wait_for".to_owned());
+        }
         if self.max_body_chars.get() > RECORD_BODY_MAX {
             problems.push(format!(
                 "ingest.content.max_body_chars: at most {RECORD_BODY_MAX} (a record's body)"
@@ -146,7 +152,7 @@ mod tests {
 
     fn settings(changes: serde_json::Value) -> Result<ContentSettings, serde_json::Error> {
         let mut keys = serde_json::json!({
-            "channels": [], "wait_for": "24 hours", "max_body_chars": 20000, "batch_size": 5,
+            "channels": [], "first_ask_after": "2 minutes", "wait_for": "24 hours", "max_body_chars": 20000, "batch_size": 5,
             "poll_interval_ms": 1000, "lease_seconds": 60, "backoff_min_ms": 60000,
             "backoff_max_ms": 1800000, "retry_budget": "48 hours", "dead_retention_days": 30,
         });
@@ -180,6 +186,8 @@ mod tests {
         assert!(settings(serde_json::json!({ "wait_for": "5 attempts" })).is_err());
         let budget = problems(serde_json::json!({ "retry_budget": "24 hours" }));
         assert!(budget[0].starts_with("ingest.content.retry_budget"), "{budget:?}");
+        let first = problems(serde_json::json!({ "first_ask_after": "1 day" }));
+        assert!(first[0].starts_with("ingest.content.first_ask_after"), "{first:?}");
         let lease = problems(serde_json::json!({ "lease_seconds": 10 }));
         assert!(lease[0].starts_with("ingest.content.lease_seconds"), "{lease:?}");
     }

@@ -3,7 +3,7 @@
 //! (genesys-sim holds it once a test posts it), cuts it to its size and sets it at the writer.
 //! The queue's runner is driven by `drain(now)`: time is moved, never slept.
 
-use crate::helpers::{example, pipeline_with, Pipeline};
+use crate::helpers::{example, pipeline_with, pipeline_with_gateway, Pipeline};
 use crate::sweep::{conversation, shifted, JANA};
 use domain::Timestamp;
 use result_ingest::content::{ContentRunner, Ended};
@@ -20,6 +20,7 @@ const WAIT_FOR_SECONDS: i64 = 3600;
 fn settings(channels: &'static str, max_body_chars: &'static str) -> Vec<(&'static str, &'static str)> {
     vec![
         ("ingest.content.channels", channels),
+        ("ingest.content.first_ask_after", "1 second"),
         ("ingest.content.wait_for", "1 hour"),
         ("ingest.content.max_body_chars", max_body_chars),
         ("ingest.content.backoff_min_ms", "1000"),
@@ -34,7 +35,10 @@ struct Content {
 }
 
 async fn start(channels: &'static str, max_body_chars: &'static str) -> Content {
-    let p = pipeline_with(&settings(channels, max_body_chars), None).await;
+    with_pipeline(pipeline_with(&settings(channels, max_body_chars), None).await)
+}
+
+fn with_pipeline(p: Pipeline) -> Content {
     let ingest = result_ingest::ingest_settings(&p.ingest.settings).unwrap();
     let runner =
         result_ingest::content::runner(p.ingest.pool().clone(), &ingest, &prometheus::Registry::new()).unwrap();
@@ -43,6 +47,11 @@ async fn start(channels: &'static str, max_body_chars: &'static str) -> Content 
 
 fn later(at: Timestamp, seconds: i64) -> Timestamp {
     shifted(at, seconds * 1000)
+}
+
+/// Past a job's first ask (`first_ask_after`, a second here) from now.
+fn due() -> Timestamp {
+    later(Timestamp::now(), 2)
 }
 
 impl Content {
@@ -128,7 +137,9 @@ async fn the_record_is_written_first_and_gets_its_transcript_once_genesys_has_it
     assert_eq!(c.jobs("pending").await[0]["id"], record["id"], "keyed by the record");
 
     c.said(&id).await;
-    let drained = c.runner.drain(Timestamp::now()).await.unwrap();
+    let early = c.runner.drain(Timestamp::now()).await.unwrap();
+    assert_eq!(early.claimed, 0, "not asked before first_ask_after");
+    let drained = c.runner.drain(due()).await.unwrap();
     assert_eq!((drained.claimed, drained.done), (1, 1));
     assert_eq!(
         c.record(&id).await["body"],
@@ -145,7 +156,7 @@ async fn the_record_is_written_first_and_gets_its_transcript_once_genesys_has_it
 async fn a_transcript_that_appears_later_is_added_then() {
     let c = start("VOICE", "100000").await;
     let id = c.call_written().await;
-    let t0 = Timestamp::now();
+    let t0 = due();
     let first = c.runner.drain(t0).await.unwrap();
     assert_eq!(
         (first.claimed, first.retried),
@@ -169,7 +180,7 @@ async fn a_transcript_that_appears_later_is_added_then() {
 async fn a_transcript_that_never_appears_ends_without_a_body_after_wait_for_counted_not_dead() {
     let c = start("VOICE", "100000").await;
     let id = c.call_written().await;
-    let t0 = Timestamp::now();
+    let t0 = due();
     // Asked again with the backoff while wait_for has not passed since the record.
     let mut at = t0;
     for _ in 0..3 {
@@ -219,7 +230,7 @@ async fn an_e_mail_gets_its_text() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 201);
-    c.runner.drain(Timestamp::now()).await.unwrap();
+    c.runner.drain(due()).await.unwrap();
     let body = c.record(&id).await["body"].as_str().unwrap().to_owned();
     assert!(
         body.contains("Your new card is on its way.") && body.contains(SAID),
@@ -238,7 +249,7 @@ async fn a_body_is_cut_to_its_size_at_a_character_boundary() {
         json!([{ "speaker": "customer", "text": "Dobrý den, ztratil jsem kartu" }]),
     )
     .await;
-    c.runner.drain(Timestamp::now()).await.unwrap();
+    c.runner.drain(due()).await.unwrap();
     let body = c.record(&id).await["body"].as_str().unwrap().to_owned();
     assert_eq!(body.chars().count(), 20, "{body}");
     assert_eq!(body, "customer: Dobrý den…");
@@ -249,7 +260,7 @@ async fn a_channel_whose_content_is_off_gets_no_job() {
     let c = start("EMAIL", "100000").await;
     let id = c.call_written().await;
     c.said(&id).await;
-    assert_eq!(c.runner.drain(Timestamp::now()).await.unwrap().claimed, 0);
+    assert_eq!(c.runner.drain(due()).await.unwrap().claimed, 0);
     assert!(c.jobs("pending").await.is_empty());
     assert_eq!(c.record(&id).await["body"], "");
 }
@@ -279,7 +290,7 @@ async fn an_inbox_batch_run_again_queues_no_job_twice() {
         0
     );
     c.said(&id).await;
-    c.runner.drain(Timestamp::now()).await.unwrap();
+    c.runner.drain(due()).await.unwrap();
     // Done, it is still kept: a run again after it queues nothing either.
     assert_eq!(
         enqueuer
@@ -301,7 +312,7 @@ async fn a_forget_after_the_record_and_before_the_transcript_keeps_the_body_out(
     c.p.writer.participant_call(forget, "forget", &body).await;
 
     c.said(&id).await;
-    let drained = c.runner.drain(Timestamp::now()).await.unwrap();
+    let drained = c.runner.drain(due()).await.unwrap();
     assert_eq!((drained.claimed, drained.done), (1, 1), "refused: settled, not retried");
     assert_eq!(c.ended(Ended::Refused), 1);
     assert_eq!(c.ended(Ended::Added), 0);
@@ -316,7 +327,7 @@ async fn the_writers_export_holds_the_body() {
     let c = start("VOICE", "100000").await;
     let id = c.call_written().await;
     c.said(&id).await;
-    c.runner.drain(Timestamp::now()).await.unwrap();
+    c.runner.drain(due()).await.unwrap();
     let subject = json!({ "interactionIds": [id] });
     let body = json!({ "subject": subject, "forgottenAt": Timestamp::now(), "retain": [] });
     let export = c.p.writer.participant_call(Uuid::now_v7(), "export", &body).await;
@@ -341,8 +352,43 @@ async fn result_ingests_forget_removes_the_subjects_open_jobs() {
     // would have taken the forgotten one's).
     c.said(&forgotten).await;
     c.said(&other).await;
-    let drained = c.runner.drain(Timestamp::now()).await.unwrap();
+    let drained = c.runner.drain(due()).await.unwrap();
     assert_eq!((drained.claimed, drained.done), (1, 1));
     assert_eq!(c.record(&forgotten).await["body"], "");
     assert!(c.record(&other).await["body"].as_str().unwrap().contains(SAID));
+}
+
+#[tokio::test]
+async fn a_spent_genesys_budget_costs_one_call_a_batch_the_others_given_back_untried() {
+    // Content's share: half of 4 a minute (one back every 30 s), 2 at once; the records' two name
+    // lookups take the global limiter's first permits.
+    let gateway = [
+        ("genesys.rate_limit_per_minute", "4"),
+        ("genesys.rate_limit_burst", "4"),
+    ];
+    let c = with_pipeline(pipeline_with_gateway(&settings("VOICE", "100000"), &gateway).await);
+    for _ in 0..3 {
+        c.call_written().await;
+    }
+    // The first job spends content's two requests (not there yet); the others meet the 503.
+    let t0 = due();
+    let first = c.runner.drain(t0).await.unwrap();
+    assert_eq!((first.claimed, first.retried, first.postponed), (3, 3, 0), "{first:?}");
+    // Spent (the clock the gateway's limiter keeps is the real one: no permit comes back within
+    // the test): once all are due again, past the longest Retry-After honoured, the batch's first
+    // job meets the 503 and the other two are given back without a call.
+    let second = c.runner.drain(later(t0, 301)).await.unwrap();
+    assert_eq!(
+        (second.claimed, second.retried, second.postponed),
+        (3, 1, 2),
+        "{second:?}"
+    );
+    let pending = c.jobs("pending").await;
+    assert_eq!(pending.len(), 3);
+    let busy: Vec<&Value> = pending
+        .iter()
+        .filter(|job| job["lastError"] == "genesys-gateway: 503")
+        .collect();
+    assert!(!busy.is_empty(), "{pending:?}");
+    assert!(c.jobs("dead").await.is_empty());
 }

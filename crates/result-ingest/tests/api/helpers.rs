@@ -151,7 +151,6 @@ pub async fn pipeline_with(ingest_overrides: &[(&'static str, &str)], writer_url
 }
 
 /// The whole pipeline with the worker stopped, result-ingest and genesys-gateway adjusted.
-#[allow(dead_code)] // the benchmark's; the tests use the gateway's defaults
 pub async fn pipeline_with_gateway(
     ingest_overrides: &[(&'static str, &str)],
     gateway_overrides: &[(&'static str, &str)],
