@@ -55,25 +55,10 @@ impl<'de> Deserialize<'de> for WaitFor {
     }
 }
 
-/// A list of channel names, or one string of them separated by commas.
+/// A list of channel names, or one string of them separated by commas; each named once.
 fn channels<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Channel>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Given {
-        List(Vec<String>),
-        Text(String),
-    }
-    let names = match Given::deserialize(deserializer)? {
-        Given::List(names) => names,
-        Given::Text(text) => text
-            .split(',')
-            .map(str::trim)
-            .filter(|name| !name.is_empty())
-            .map(str::to_owned)
-            .collect(),
-    };
     let mut channels = Vec::new();
-    for name in names {
+    for name in service_kit::configuration::list_or_comma_separated(deserializer)? {
         let channel = Channel::parse(&name).map_err(serde::de::Error::custom)?;
         if !channels.contains(&channel) {
             channels.push(channel);
