@@ -52,14 +52,47 @@ impl ConversationResultsQuery {
     }
 }
 
+/// A participant attribute's name: one rule wherever one is named (result-ingest's
+/// `ingest.participant_data`, the gateway's `attributes` parameter, `deploy/genesys/apply.sh`,
+/// whose data action names a Velocity variable after it): a letter, then up to 99 letters,
+/// digits or `_`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AttributeName(String);
+
+/// A name that breaks [`AttributeName`]'s rule (the message names no value).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an attribute name must be a letter, then up to 99 letters, digits or _")]
+pub struct InvalidAttributeName;
+
+impl AttributeName {
+    /// The longest name.
+    pub const MAX_CHARS: usize = 100;
+    /// The most names one `participantData` request asks for.
+    pub const MAX_PER_REQUEST: usize = 20;
+
+    pub fn parse(name: &str) -> Result<Self, InvalidAttributeName> {
+        let mut chars = name.chars();
+        let starts_with_a_letter = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+        let rest_fits = chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !starts_with_a_letter || !rest_fits || name.len() > Self::MAX_CHARS {
+            return Err(InvalidAttributeName);
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The query of `GET /conversations/{conversationId}/participantData`. Kept as text: the gateway
 /// names a wrong parameter in its 422.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ParticipantDataQuery {
-    /// Participant attribute names, comma-separated (1 to 20): the customer's values of these
-    /// are answered, no other.
+    /// Participant attribute names, comma-separated (1 to 20, each an [`AttributeName`]): the
+    /// customer's values of these are answered, no other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<String>,
 }
@@ -190,6 +223,16 @@ mod tests {
         assert_eq!(page.conversations[0].results[0].wrapup_code, "w1");
         let again: ConversationPage = serde_json::from_str(&serde_json::to_string(&page).unwrap()).unwrap();
         assert_eq!(again, page);
+    }
+
+    #[test]
+    fn an_attribute_name_is_a_letter_then_letters_digits_or_underscores() {
+        for good in ["bankCustomerId", "b", "pd_2", &"a".repeat(100)] {
+            assert_eq!(AttributeName::parse(good).unwrap().as_str(), good);
+        }
+        for bad in ["", "2fa", "_x", "a-b", "a,b", "a b", "a\u{1}", "č", &"a".repeat(101)] {
+            assert_eq!(AttributeName::parse(bad), Err(InvalidAttributeName), "{bad:?}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::models::{
     Direction, OrderBy, PagingSpec, Purpose, SegmentType, SortOrder,
 };
 use crate::upstream::GenesysApi;
-use contracts::gateway::ConversationParticipantData;
+use contracts::gateway::{AttributeName, ConversationParticipantData};
 use domain::Timestamp;
 use std::collections::BTreeMap;
 
@@ -69,34 +69,48 @@ const CONVERSATION_ENDPOINT: &str = "conversations.get";
 /// the first to hold one), from the conversation itself (`GET /api/v2/conversations/{id}`: the
 /// analytics detail query's participants carry no attributes). No other attribute leaves the
 /// gateway.
+/// Another conversation's answer is [`UpstreamError::Unparsed`] (`id`), never passed on.
 pub async fn participant_data(
     api: &GenesysApi,
     conversation_id: uuid::Uuid,
-    names: &[String],
+    names: &[AttributeName],
 ) -> Result<ConversationParticipantData, UpstreamError> {
     let path = format!("/api/v2/conversations/{conversation_id}");
     let conversation: Conversation = api.get(CONVERSATION_ENDPOINT, &path, &[]).await?;
+    let participant_data = customer_attributes(&conversation, conversation_id, names)
+        .map_err(|Unreadable { at, problem }| api.unparsed(CONVERSATION_ENDPOINT, at, problem))?;
     Ok(ConversationParticipantData {
         conversation_id: conversation_id.to_string(),
-        participant_data: customer_attributes(&conversation, names),
+        participant_data,
     })
 }
 
-fn customer_attributes(conversation: &Conversation, names: &[String]) -> BTreeMap<String, String> {
+/// The customer's attributes of `names` in `conversation`, the answer about `asked`.
+fn customer_attributes(
+    conversation: &Conversation,
+    asked: uuid::Uuid,
+    names: &[AttributeName],
+) -> Result<BTreeMap<String, String>, Unreadable> {
+    if conversation.id != asked {
+        return Err(Unreadable {
+            at: "id".to_owned(),
+            problem: "another conversation than the one asked for",
+        });
+    }
     let customers = || {
         conversation
             .participants
             .iter()
-            .filter(|p| p.purpose.as_deref() == Some("customer"))
+            .filter(|p| p.purpose == Some(Purpose::Customer))
     };
-    names
+    Ok(names
         .iter()
         .filter_map(|name| {
             customers()
-                .find_map(|p| p.attributes.0.get(name))
-                .map(|value| (name.clone(), value.clone()))
+                .find_map(|p| p.attributes.0.get(name.as_str()))
+                .map(|value| (name.as_str().to_owned(), value.clone()))
         })
-        .collect()
+        .collect())
 }
 
 /// A conversation that parsed but breaks a rule of its model: the field's path within the
@@ -178,7 +192,7 @@ fn customer_address(session: &AnalyticsSession, direction: Option<Direction>) ->
 
 #[cfg(test)]
 mod tests {
-    use super::{customer_attributes, ended_conversation, Unreadable};
+    use super::{customer_attributes, ended_conversation, AttributeName, Unreadable};
     use crate::models::AnalyticsConversation;
     use crate::models::Conversation;
     use serde_json::json;
@@ -211,19 +225,22 @@ mod tests {
             ],
         }))
         .unwrap();
-        let asked = [
-            "bankCustomerId".to_owned(),
-            "bankProduct".to_owned(),
-            "absent".to_owned(),
-        ];
+        let asked = ["bankCustomerId", "bankProduct", "absent"].map(|n| AttributeName::parse(n).unwrap());
         let expected: std::collections::BTreeMap<String, String> = [
             ("bankCustomerId".to_owned(), "c-1".to_owned()),
             ("bankProduct".to_owned(), "CARDS".to_owned()),
         ]
         .into();
-        assert_eq!(customer_attributes(&conversation, &asked), expected);
-        let not_text = json!({ "participants": [{ "purpose": "customer", "attributes": { "bankCustomerId": 7 } }] });
+        let c1 = uuid::Uuid::parse_str(C1).unwrap();
+        assert_eq!(customer_attributes(&conversation, c1, &asked), Ok(expected));
+        // An answer about another conversation is off-contract, never passed on.
+        let other = uuid::Uuid::parse_str(A1).unwrap();
+        assert_eq!(customer_attributes(&conversation, other, &asked).unwrap_err().at, "id");
+        let not_text =
+            json!({ "id": C1, "participants": [{ "purpose": "customer", "attributes": { "bankCustomerId": 7 } }] });
         assert!(serde_json::from_value::<Conversation>(not_text).is_err());
+        let without_id = json!({ "participants": [] });
+        assert!(serde_json::from_value::<Conversation>(without_id).is_err());
     }
 
     #[test]

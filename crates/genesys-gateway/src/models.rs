@@ -239,8 +239,8 @@ pub struct AnalyticsConversation {
     pub participants: Vec<AnalyticsParticipant>,
 }
 
-/// `AnalyticsParticipant.purpose`: the two we read; the 17 other documented purposes and any new
-/// one are `Other`.
+/// A participant's purpose (`AnalyticsParticipant.purpose`, `Participant.purpose`): the two we
+/// read; the 17 other documented purposes and any new one are `Other`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Purpose {
@@ -268,6 +268,8 @@ pub struct AnalyticsParticipant {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Conversation {
+    /// Checked against the id asked for: another conversation's answer is off-contract.
+    pub id: uuid::Uuid,
     #[serde(default)]
     pub participants: Vec<Participant>,
 }
@@ -278,7 +280,7 @@ pub struct Conversation {
 #[serde(rename_all = "camelCase")]
 pub struct Participant {
     #[serde(default)]
-    pub purpose: Option<String>,
+    pub purpose: Option<Purpose>,
     #[serde(default)]
     pub attributes: Attributes,
 }

@@ -9,7 +9,7 @@ use crate::upstream::GenesysApi;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use contracts::gateway::{
-    ConversationPage, ConversationParticipantData, ConversationResultsQuery, ParticipantDataQuery,
+    AttributeName, ConversationPage, ConversationParticipantData, ConversationResultsQuery, ParticipantDataQuery,
 };
 use domain::Timestamp;
 use service_kit::auth::require;
@@ -18,10 +18,6 @@ use service_kit::problem::{ApiError, FieldProblem};
 /// The deepest page asked for: far beyond any window the sweep reads at once (it moves its
 /// window on instead of paging deeper).
 const MAX_PAGE: u32 = 1000;
-
-/// The most participant attributes one request answers, and the longest name.
-const MAX_ATTRIBUTES: usize = 20;
-const MAX_ATTRIBUTE_NAME: usize = 256;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -95,23 +91,25 @@ pub(crate) async fn results(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// `attributes`: 1 to 20 comma-separated names, each 1 to 256 characters without a control
-/// character.
-fn attribute_names(value: Option<&str>) -> Result<Vec<String>, FieldProblem> {
-    let names: Vec<String> = value
+/// `attributes`: 1 to [`AttributeName::MAX_PER_REQUEST`] comma-separated names, each an
+/// [`AttributeName`] (the rule result-ingest's settings and the Genesys setup hold too).
+fn attribute_names(value: Option<&str>) -> Result<Vec<AttributeName>, FieldProblem> {
+    let names: Result<Vec<AttributeName>, _> = value
         .unwrap_or_default()
         .split(',')
-        .map(|name| name.trim().to_owned())
+        .map(|name| AttributeName::parse(name.trim()))
         .collect();
-    let fits =
-        |name: &String| (1..=MAX_ATTRIBUTE_NAME).contains(&name.chars().count()) && !name.chars().any(char::is_control);
-    if names.len() > MAX_ATTRIBUTES || !names.iter().all(fits) {
-        return Err(FieldProblem::parameter(
+    match names {
+        Ok(names) if names.len() <= AttributeName::MAX_PER_REQUEST => Ok(names),
+        Ok(_) => Err(FieldProblem::parameter(
             "attributes",
-            format!("must be 1 to {MAX_ATTRIBUTES} comma-separated names of 1 to {MAX_ATTRIBUTE_NAME} characters"),
-        ));
+            format!("at most {} names", AttributeName::MAX_PER_REQUEST),
+        )),
+        Err(invalid) => Err(FieldProblem::parameter(
+            "attributes",
+            format!("comma-separated names: {invalid}"),
+        )),
     }
-    Ok(names)
 }
 
 /// The customer participant's attributes of the names asked for, and no other (one Genesys
