@@ -13,7 +13,7 @@ mod ids;
 mod openapi;
 mod support_interaction;
 mod support_result;
-mod text;
+pub mod text;
 mod timestamp;
 
 pub use channel::{Channel, UnknownChannel};

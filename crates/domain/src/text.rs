@@ -1,4 +1,5 @@
-//! Bounded free text: what a record's `source`, `title`, `purpose` and similar fields may hold.
+//! Bounded free text: what a record's `source`, `title`, `purpose` and similar fields may hold;
+//! and [`without_controls`], the one filter of text from outside (a transcript, an e-mail).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -65,6 +66,43 @@ impl<const MIN: usize, const MAX: usize> BoundedText<MIN, MAX> {
 /// What ends a text [`BoundedText::fitting`] had to cut.
 pub const CUT_MARK: char = '…';
 
+/// `text` as it may be shown: without control characters (`Cc`) other than `\n` and `\t` (a
+/// NUL, an escape sequence or a bell can harm what displays it; a `\r\n` becomes `\n`), without
+/// the invisible format characters that reorder or hide text (bidi overrides, embeddings and
+/// isolates, marks, zero-width characters, the byte-order mark: a customer's words could otherwise
+/// display reversed or spoofed in the back office), and with the line and paragraph separators
+/// (U+2028, U+2029) as `\n`.
+pub fn without_controls(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| match c {
+            '\n' | '\t' => Some(c),
+            '\u{2028}' | '\u{2029}' => Some('\n'),
+            c if c.is_control() || is_invisible_format(c) => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// The format characters (`Cf`) that change how text around them displays, or hide: soft
+/// hyphen, Arabic letter mark, Mongolian vowel separator, zero-width space/joiners and the
+/// left-to-right/right-to-left marks, the bidi embeddings and overrides, word joiner and
+/// invisible operators, the bidi isolates, deprecated format controls, the byte-order mark
+/// (zero-width no-break space) and interlinear annotation controls.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
+}
+
 impl<const MIN: usize, const MAX: usize> TryFrom<String> for BoundedText<MIN, MAX> {
     type Error = InvalidText;
     fn try_from(value: String) -> Result<Self, Self::Error> {
@@ -122,7 +160,51 @@ mod tests {
         assert_eq!(Title::fitting(" \u{1} "), None);
     }
 
+    #[test]
+    fn without_controls_keeps_line_feeds_and_tabs_only() {
+        assert_eq!(
+            without_controls("Dear\u{7} bank,\r\n\tmy card\u{0}\u{1b}[31m is lost.\u{85}\u{9f}\u{7f}"),
+            "Dear bank,\n\tmy card[31m is lost."
+        );
+        assert_eq!(without_controls("čeština – ok ✓ 👍🏽"), "čeština – ok ✓ 👍🏽");
+    }
+
+    #[test]
+    fn without_controls_drops_bidi_and_invisible_format_characters() {
+        // "invoice" shown reversed by a right-to-left override; isolates, marks, zero-width
+        // characters and a byte-order mark around it.
+        assert_eq!(
+            without_controls("\u{FEFF}pay \u{202E}eciovni\u{202C} now\u{200B}\u{200C}\u{200D}\u{200E}\u{200F}"),
+            "pay eciovni now"
+        );
+        assert_eq!(
+            without_controls(
+                "a\u{2066}b\u{2067}c\u{2068}d\u{2069}e\u{202A}f\u{202B}g\u{202D}h\u{061C}i\u{2060}j\u{00AD}k"
+            ),
+            "abcdefghijk"
+        );
+    }
+
+    #[test]
+    fn without_controls_makes_line_and_paragraph_separators_line_feeds() {
+        assert_eq!(without_controls("one\u{2028}two\u{2029}three"), "one\ntwo\nthree");
+    }
+
+    /// A character `without_controls` may leave.
+    fn shown(c: char) -> bool {
+        let separator = c == '\u{2028}' || c == '\u{2029}';
+        matches!(c, '\n' | '\t') || !(c.is_control() || is_invisible_format(c) || separator)
+    }
+
     proptest! {
+        #[test]
+        fn without_controls_leaves_nothing_it_drops(input in "\\PC{0,30}|[\\x00-\\x20\u{200B}-\u{200F}\u{202A}-\u{202E}\u{2066}-\u{2069}\u{2028}\u{FEFF}a]{0,30}") {
+            let kept = without_controls(&input);
+            prop_assert!(kept.chars().all(shown), "{:?}", kept);
+            prop_assert_eq!(without_controls(&kept), kept.clone(), "once is enough");
+        }
+
+
         #[test]
         fn fitting_text_always_parses(input in "\\PC{0,30}|[\\x00-\\x20a]{0,30}") {
             if let Some(text) = Title::fitting(&input) {
