@@ -293,27 +293,31 @@ async fn a_conversation_id_that_is_no_uuid_is_named_and_only_result_ingest_may_a
 
 #[tokio::test]
 async fn with_contents_share_of_the_budget_spent_a_name_is_still_looked_up_at_once() {
-    // 4 requests a minute, 2 at once; content's half: 2 a minute, 1 at once.
+    // 12 requests a minute, 6 at once; content's half: 6 a minute (nothing refills during the
+    // test), 3 at once (one e-mail message + the details + the listing: content.email_max_messages 1).
     let h = harness(&[
-        ("genesys.rate_limit_per_minute", "4"),
-        ("genesys.rate_limit_burst", "2"),
+        ("genesys.rate_limit_per_minute", "12"),
+        ("genesys.rate_limit_burst", "6"),
         ("content.budget_percent", "50"),
+        ("content.email_max_messages", "1"),
+        ("content.communications_cache_ttl_seconds", "0"),
     ])
     .await;
     record(&h, VOICE, "voice", "tel:+420601123456").await;
     transcribe(&h, VOICE, json!([{ "speaker": "customer", "text": "Hello" }])).await;
+    assert_eq!(content(&h, VOICE).await.status().as_u16(), 200, "two of the three");
     let spent = content(&h, VOICE).await;
     let retry_after: u64 = spent.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     assert_problem(spent, 503).await;
     assert_eq!(
         h.sim.calls_to("analytics.conversations.details"),
-        1,
-        "the share's one request"
+        2,
+        "the share's last request"
     );
     assert_eq!(
         h.sim.calls_to("speechandtextanalytics.transcripturl"),
-        0,
+        1,
         "refused before Genesys"
     );
 
@@ -325,4 +329,94 @@ async fn with_contents_share_of_the_budget_spent_a_name_is_still_looked_up_at_on
         "not held back by content"
     );
     assert_eq!(h.sim.calls_to("users"), 1);
+}
+
+/// An e-mail conversation of `n` messages, `message 1` … `message n`, a minute apart.
+async fn long_thread(h: &Harness, n: usize) -> String {
+    let communication = record(h, EMAIL, "email", "client@example.com").await;
+    let messages: Vec<Value> = (1..=n)
+        .map(|i| {
+            let from = if i % 2 == 1 { "customer" } else { "agent" };
+            json!({ "from": from, "text": format!("message {i}"), "time": format!("2026-11-28T10:{i:02}:00Z") })
+        })
+        .collect();
+    admin(
+        h,
+        &format!("/admin/conversations/{EMAIL}/emails"),
+        json!({ "messages": messages }),
+    )
+    .await;
+    communication
+}
+
+fn texts(range: std::ops::RangeInclusive<usize>) -> Vec<String> {
+    range.map(|i| format!("message {i}")).collect()
+}
+
+#[tokio::test]
+async fn a_thread_longer_than_a_listing_page_is_read_whole_page_by_page() {
+    let h = harness(&[("content.email_max_messages", "40")]).await;
+    let communication = long_thread(&h, 30).await;
+    let response = content(&h, EMAIL).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        answer["parts"],
+        json!([{
+            "communicationId": communication, "mediaType": "email", "kind": "email",
+            "text": texts(1..=30).join("\n\n"),
+        }])
+    );
+    assert_eq!(
+        h.sim.calls_to("conversations.emails.messages"),
+        2,
+        "25 a page: two pages"
+    );
+    assert_eq!(h.sim.calls_to("conversations.emails.message"), 30);
+}
+
+#[tokio::test]
+async fn past_email_max_messages_the_first_are_read_and_the_text_says_there_is_more() {
+    let h = harness(&[("content.email_max_messages", "20")]).await;
+    long_thread(&h, 30).await;
+    let answer: Value = content(&h, EMAIL).await.json().await.unwrap();
+    let mut expected = texts(1..=20);
+    expected.push("…".to_owned());
+    assert_eq!(answer["parts"][0]["text"], json!(expected.join("\n\n")));
+    assert_eq!(
+        h.sim.calls_to("conversations.emails.messages"),
+        1,
+        "the first page names 25"
+    );
+    assert_eq!(h.sim.calls_to("conversations.emails.message"), 20, "none past the cap");
+}
+
+#[tokio::test]
+async fn an_e_mails_messages_are_reserved_before_the_first_is_read() {
+    // Content's share: 1 a minute (nothing refills during the test), at once the most one
+    // e-mail attempt takes: 3 messages + the details + the listing = 5.
+    let h = harness(&[
+        ("genesys.rate_limit_per_minute", "100"),
+        ("genesys.rate_limit_burst", "10"),
+        ("content.budget_percent", "1"),
+        ("content.email_max_messages", "3"),
+    ])
+    .await;
+    record(&h, VOICE, "voice", "tel:+420601123456").await;
+    transcribe(&h, VOICE, json!([{ "speaker": "customer", "text": "Hello" }])).await;
+    assert_eq!(content(&h, VOICE).await.status().as_u16(), 200, "two of the five");
+    long_thread(&h, 3).await;
+    let spent = content(&h, EMAIL).await;
+    assert!(spent.headers().contains_key("retry-after"));
+    assert_problem(spent, 503).await;
+    assert_eq!(
+        h.sim.calls_to("conversations.emails.messages"),
+        1,
+        "the listing, then one permit left for three"
+    );
+    assert_eq!(
+        h.sim.calls_to("conversations.emails.message"),
+        0,
+        "no message read for nothing"
+    );
 }

@@ -2,9 +2,11 @@
 //! before anything is sent it must pass `content.transcript_hosts` (and https outside
 //! development); the request carries no credential of ours (the URL's signature is its own: the
 //! Genesys token never goes to another host), follows no redirect, and reads at most
-//! `content.transcript_max_bytes` within `content.transcript_timeout_ms`. Neither the URL (a
+//! `content.transcript_max_bytes` within `content.transcript_timeout_ms`; outside development it
+//! connects to public addresses only ([`crate::content::public_dns`]). Neither the URL (a
 //! credential while it is valid) nor what it answers reaches a log.
 
+use crate::content::public_dns::{refused_address, PublicOnly};
 use crate::content::settings::{ContentSettings, UrlRefusal};
 use crate::error::UpstreamError;
 use crate::metrics::GatewayMetrics;
@@ -30,11 +32,17 @@ impl TranscriptDownloads {
         environment: Environment,
         metrics: Arc<GatewayMetrics>,
     ) -> anyhow::Result<Self> {
-        let http = service_kit::tls::client_builder(roots)
+        let builder = service_kit::tls::client_builder(roots)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.transcript_timeout())
-            .connect_timeout(settings.transcript_timeout())
-            .build()?;
+            .connect_timeout(settings.transcript_timeout());
+        // Development downloads from genesys-sim on loopback; elsewhere only public addresses.
+        let builder = if environment == Environment::Development {
+            builder
+        } else {
+            builder.dns_resolver(PublicOnly)
+        };
+        let http = builder.build()?;
         Ok(Self {
             http,
             settings,
@@ -65,6 +73,12 @@ impl TranscriptDownloads {
         let limit = self.settings.transcript_max_bytes.get();
         let mut response = match self.http.get(url.clone()).send().await {
             Ok(response) => response,
+            Err(error) if refused_address(&error) => {
+                return Err(self.refused(
+                    UrlRefusal::Address.label(),
+                    "the transcript URL's host resolves to an address that is not public".to_owned(),
+                ));
+            }
             Err(error) => {
                 let label = if error.is_timeout() { "timeout" } else { "error" };
                 self.count(label);
@@ -135,6 +149,7 @@ fn refusal_detail(refusal: UrlRefusal, url: &reqwest::Url) -> String {
             url.host_str().unwrap_or("")
         ),
         UrlRefusal::Form => "the transcript URL names a user or (outside development) a port".to_owned(),
+        UrlRefusal::Address => "the transcript URL's host is an address that is not public".to_owned(),
     }
 }
 
@@ -189,6 +204,7 @@ mod tests {
             communications_cache_ttl_seconds: 0,
             communications_cache_max_entries: NonZeroU64::MIN,
             budget_percent: std::num::NonZeroU8::MIN,
+            email_max_messages: std::num::NonZeroU32::MIN,
         };
         let downloads = TranscriptDownloads::new(settings, &[], Environment::Development, metrics.clone()).unwrap();
         (downloads, metrics)
@@ -205,6 +221,27 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(metrics.transcript_refusals.with_label_values(&["size"]).get(), 1);
+    }
+
+    #[tokio::test]
+    async fn outside_development_a_host_resolving_to_a_private_address_is_refused_and_counted() {
+        let metrics = Arc::new(GatewayMetrics::register(&prometheus::Registry::new()).unwrap());
+        let (development, _) = downloads(100);
+        let mut settings = development.settings.clone();
+        settings.transcript_hosts = vec![HostPattern::parse("localhost").unwrap()];
+        let production = TranscriptDownloads::new(settings, &[], Environment::Production, metrics.clone()).unwrap();
+        match production
+            .fetch(&reqwest::Url::parse("https://localhost/t").unwrap())
+            .await
+        {
+            Err(UpstreamError::Refused(detail)) => assert!(detail.contains("not public"), "{detail}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(metrics.transcript_refusals.with_label_values(&["address"]).get(), 1);
+        assert_eq!(
+            metrics.upstream_requests.with_label_values(&[ENDPOINT, "error"]).get(),
+            0
+        );
     }
 
     #[tokio::test]

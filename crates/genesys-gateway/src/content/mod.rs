@@ -1,7 +1,8 @@
 //! A conversation's content, as Genesys holds it: the customer's communications from the
 //! conversation's analytics details (one request), then per communication its Speech and Text
 //! Analytics transcript (voice, message, chat: one request and one download) or, for e-mail, the
-//! conversation's messages (one request, and one a message). No text is kept (only which
+//! conversation's messages (one request a listing page, and one a message, at most
+//! `content.email_max_messages`). No text is kept (only which
 //! communications a conversation has): what was said is personal data, answered to result-ingest
 //! alone and never logged.
 
@@ -9,6 +10,7 @@ mod budget;
 pub mod download;
 mod emails;
 pub mod models;
+pub mod public_dns;
 pub mod settings;
 pub mod text;
 mod transcripts;
@@ -37,6 +39,7 @@ pub struct ContentSource {
     api: Arc<GenesysApi>,
     downloads: TranscriptDownloads,
     budget: ContentBudget,
+    email_max_messages: std::num::NonZeroU32,
     /// A conversation's communications with content, once found (none: not kept). An ended
     /// conversation's do not change; a conversation analytics does not show yet is not kept.
     communications: Option<Cache<uuid::Uuid, Arc<[Communication]>>>,
@@ -62,8 +65,9 @@ impl ContentSource {
             downloads,
             budget: ContentBudget::new(
                 settings.share_of(genesys.rate_limit_per_minute),
-                settings.share_of(genesys.rate_limit_burst),
+                settings.burst_of(genesys.rate_limit_burst),
             ),
+            email_max_messages: settings.email_max_messages,
             communications,
             metrics,
         }
@@ -84,7 +88,7 @@ impl ContentSource {
             }
         }
         let path = format!("/api/v2/analytics/conversations/{conversation}/details");
-        let details: ConversationDetails = match self.budget.get(&self.api, DETAILS_ENDPOINT, &path).await {
+        let details: ConversationDetails = match self.budget.get(&self.api, DETAILS_ENDPOINT, &path, &[]).await {
             Ok(details) => details,
             Err(UpstreamError::NotFound) => return Ok(None),
             Err(other) => return Err(other),
@@ -120,7 +124,7 @@ impl ContentSource {
             let (kind, text) = match communication.media_type {
                 ContentMediaType::Email => (
                     ContentKind::Email,
-                    emails::email_text(&self.api, &self.budget, conversation).await?,
+                    emails::email_text(&self.api, &self.budget, self.email_max_messages, conversation).await?,
                 ),
                 ContentMediaType::Voice | ContentMediaType::Message | ContentMediaType::Chat => (
                     ContentKind::Transcript,

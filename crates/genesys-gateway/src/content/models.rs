@@ -124,6 +124,10 @@ pub struct EmailMessagePreviewListing {
     /// Genesys leaves an empty list out of its answers.
     #[serde(default)]
     pub entities: Vec<EmailMessagePreview>,
+    /// The next page of the listing (`/api/v2/…/messages?pageSize=…&pageNumber=…`); absent on the
+    /// last. Checked before it is asked for: it comes from an answer.
+    #[serde(default)]
+    pub next_uri: Option<String>,
 }
 
 /// `EmailMessagePreview`: a message of the conversation, without its body.

@@ -10,8 +10,10 @@ use std::time::Duration;
 #[derive(Debug, Clone, Deserialize)]
 pub struct ContentSettings {
     /// The hosts a transcript's pre-signed URL may point at: `host.example` (that host) or
-    /// `*.example.com` (any host under it). A list, or one comma-separated string.
-    #[serde(deserialize_with = "host_patterns")]
+    /// `*.example.com` (any host under it). A list, or one comma-separated string. Unset (or
+    /// empty): AWS S3's hosts in the AWS region of the Genesys Cloud region ([`s3_hosts_of`]);
+    /// a region whose AWS region is not known must list them.
+    #[serde(default, deserialize_with = "host_patterns")]
     pub transcript_hosts: Vec<HostPattern>,
     /// The largest transcript downloaded, in bytes; a larger one is refused.
     pub transcript_max_bytes: NonZeroUsize,
@@ -25,6 +27,11 @@ pub struct ContentSettings {
     /// Content's share, in percent (1 to 90), of `genesys.rate_limit_per_minute` and
     /// `genesys.rate_limit_burst`: the rest always stays for the names, the sweep and GDPR.
     pub budget_percent: NonZeroU8,
+    /// The most messages of an e-mail conversation read (1 to 100): the first this many the
+    /// listing names; past them the text ends with a line `…` (the thread is longer than read).
+    /// An attempt reserves a permit for each before it reads the first, so content's burst is at
+    /// least this plus two (the details and the listing).
+    pub email_max_messages: NonZeroU32,
 }
 
 impl ContentSettings {
@@ -34,13 +41,30 @@ impl ContentSettings {
 
     /// Every problem, each naming its key.
     pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
         if self.budget_percent.get() > 90 {
-            return Err(vec![
+            problems.push(
                 "content.budget_percent: 1 to 90 (the rest of the Genesys budget stays for the names, the sweep and GDPR)"
                     .to_owned(),
-            ]);
+            );
         }
-        Ok(())
+        if self.email_max_messages.get() > MAX_EMAIL_MESSAGES {
+            problems.push(format!(
+                "content.email_max_messages: 1 to {MAX_EMAIL_MESSAGES} (an attempt reserves a Genesys request for each)"
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Content's burst: its share of `burst`, and at least what one e-mail attempt takes at once
+    /// (the details, the listing and every message read), so a thread of
+    /// `content.email_max_messages` can always be read once the share has refilled.
+    pub fn burst_of(&self, burst: NonZeroU32) -> NonZeroU32 {
+        self.share_of(burst).max(self.email_max_messages.saturating_add(2))
     }
 
     /// Content's share of `whole` (requests a minute, or a burst): at least one.
@@ -50,13 +74,86 @@ impl ContentSettings {
     }
 }
 
+/// The most `content.email_max_messages` may be.
+pub const MAX_EMAIL_MESSAGES: u32 = 100;
+
 impl crate::settings::Section for ContentSettings {
     const NAME: &'static str = "content";
 }
 
-/// Reads `[content]`, a value that does not parse named by its key.
+/// Reads `[content]`, a value that does not parse named by its key; `transcript_hosts` unset is
+/// S3's hosts of the Genesys region's AWS region, and must be set where that is not known (in
+/// development it is then empty: no transcript is downloaded).
 pub fn load(settings: &service_kit::configuration::Settings) -> anyhow::Result<ContentSettings> {
-    crate::settings::load_section(settings)
+    let mut content: ContentSettings = crate::settings::load_section(settings)?;
+    if content.transcript_hosts.is_empty() {
+        let genesys: crate::settings::GenesysSettings = crate::settings::load_section(settings)?;
+        let api = genesys
+            .endpoints()
+            .map_err(|problem| service_kit::configuration::invalid_all(vec![problem]))?
+            .api;
+        content.transcript_hosts = match s3_hosts_of(api.as_str()) {
+            Ok(hosts) => hosts,
+            // Development against genesys-sim (or a private base URL): nothing is downloaded
+            // unless listed (every URL refused, counted by reason `host`), never more.
+            Err(problem) if settings.application.environment == Environment::Development => {
+                tracing::warn!("{problem}; in development no transcript is downloaded until it is");
+                Vec::new()
+            }
+            Err(problem) => return Err(service_kit::configuration::invalid_all(vec![problem])),
+        };
+    }
+    Ok(content)
+}
+
+/// The AWS region each Genesys Cloud region runs in (Genesys' published list of its regions),
+/// by the region's host (`mypurecloud.de`). A region not listed here has no derived default.
+const AWS_REGIONS: &[(&str, &str)] = &[
+    ("mypurecloud.com", "us-east-1"),
+    ("usw2.pure.cloud", "us-west-2"),
+    ("cac1.pure.cloud", "ca-central-1"),
+    ("sae1.pure.cloud", "sa-east-1"),
+    ("mypurecloud.ie", "eu-west-1"),
+    ("euw2.pure.cloud", "eu-west-2"),
+    ("mypurecloud.de", "eu-central-1"),
+    ("euc2.pure.cloud", "eu-central-2"),
+    ("aps1.pure.cloud", "ap-south-1"),
+    ("apne2.pure.cloud", "ap-northeast-2"),
+    ("mypurecloud.com.au", "ap-southeast-2"),
+    ("mypurecloud.jp", "ap-northeast-1"),
+    ("apne3.pure.cloud", "ap-northeast-3"),
+    ("mec1.pure.cloud", "me-central-1"),
+];
+
+/// The default of `content.transcript_hosts` for the Genesys API at `api_base_url`
+/// (`https://api.<region>`): S3's hosts in that region's AWS region, a bucket's own
+/// (`*.s3.<aws-region>.amazonaws.com`) and the path-style one (`s3.<aws-region>.amazonaws.com`);
+/// in us-east-1 also S3's global name (`*.s3.amazonaws.com`). Every other host, another AWS
+/// service's or another region's, is refused. An error naming the key where the region is not one
+/// whose AWS region is known (a sandbox, a private base URL): list the hosts there.
+pub fn s3_hosts_of(api_base_url: &str) -> Result<Vec<HostPattern>, String> {
+    let host = reqwest::Url::parse(api_base_url)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_ascii_lowercase));
+    let aws_region = host.as_deref().and_then(|host| {
+        let region = host.strip_prefix("api.")?;
+        AWS_REGIONS
+            .iter()
+            .find_map(|(genesys, aws)| (*genesys == region).then_some(*aws))
+    });
+    let Some(aws_region) = aws_region else {
+        return Err(format!(
+            "content.transcript_hosts: must be set: the AWS region of the Genesys API at {api_base_url} is not known (list the S3 hosts its transcript URLs point at, e.g. \"*.s3.eu-central-1.amazonaws.com\")"
+        ));
+    };
+    let mut hosts = vec![
+        format!("*.s3.{aws_region}.amazonaws.com"),
+        format!("s3.{aws_region}.amazonaws.com"),
+    ];
+    if aws_region == "us-east-1" {
+        hosts.push("*.s3.amazonaws.com".to_owned());
+    }
+    hosts.iter().map(|host| HostPattern::parse(host)).collect()
 }
 
 /// One entry of `content.transcript_hosts`.
@@ -130,6 +227,9 @@ pub enum UrlRefusal {
     Host,
     /// A user or password in it, or (outside development) a port of its own.
     Form,
+    /// Outside development: its host is, or resolves to, an address that is not public
+    /// (loopback, private, link-local, CGNAT, unique-local …).
+    Address,
 }
 
 impl UrlRefusal {
@@ -139,6 +239,7 @@ impl UrlRefusal {
             Self::Scheme => "scheme",
             Self::Host => "host",
             Self::Form => "form",
+            Self::Address => "address",
         }
     }
 }
@@ -157,11 +258,19 @@ impl ContentSettings {
             return Err(UrlRefusal::Form);
         }
         let host = url.host().ok_or(UrlRefusal::Host)?;
-        if self.transcript_hosts.iter().any(|pattern| pattern.matches(&host)) {
-            Ok(())
-        } else {
-            Err(UrlRefusal::Host)
+        if !self.transcript_hosts.iter().any(|pattern| pattern.matches(&host)) {
+            return Err(UrlRefusal::Host);
         }
+        // A name is judged by what it resolves to (`public_dns`); an address here and now.
+        let address = match host {
+            url::Host::Ipv4(v4) => Some(std::net::IpAddr::V4(v4)),
+            url::Host::Ipv6(v6) => Some(std::net::IpAddr::V6(v6)),
+            url::Host::Domain(_) => None,
+        };
+        if !development && address.is_some_and(|address| !crate::content::public_dns::is_public(address)) {
+            return Err(UrlRefusal::Address);
+        }
+        Ok(())
     }
 }
 
@@ -177,6 +286,7 @@ mod tests {
             communications_cache_ttl_seconds: 0,
             communications_cache_max_entries: NonZeroU64::MIN,
             budget_percent: NonZeroU8::new(50).unwrap(),
+            email_max_messages: NonZeroU32::new(20).unwrap(),
         }
     }
 
@@ -245,6 +355,54 @@ mod tests {
             check(&s, "http://localhost:8090/t", Environment::Development),
             Err(UrlRefusal::Host)
         );
+        assert_eq!(
+            check(&s, "https://127.0.0.1/t", Environment::Production),
+            Err(UrlRefusal::Address),
+            "listed, but not a public address"
+        );
+    }
+
+    #[test]
+    fn the_default_allow_list_is_s3_in_the_genesys_regions_aws_region() {
+        let mut s = settings(&[]);
+        s.transcript_hosts = s3_hosts_of("https://api.mypurecloud.de").unwrap();
+        let production = Environment::Production;
+        for allowed in [
+            "https://prod-euc1-transcript.s3.eu-central-1.amazonaws.com/t/1?X-Amz-Signature=a",
+            "https://s3.eu-central-1.amazonaws.com/prod-euc1-transcript/t/1",
+        ] {
+            assert_eq!(check(&s, allowed, production), Ok(()), "{allowed}");
+        }
+        for refused in [
+            "https://attacker.s3.us-east-1.amazonaws.com/t",
+            "https://attacker.s3.amazonaws.com/t",
+            "https://abc.execute-api.eu-central-1.amazonaws.com/t",
+            "https://ec2-3-120-0-1.eu-central-1.compute.amazonaws.com/t",
+            "https://x.elb.eu-central-1.amazonaws.com/t",
+        ] {
+            assert_eq!(check(&s, refused, production), Err(UrlRefusal::Host), "{refused}");
+        }
+        let us_east = s3_hosts_of("https://api.mypurecloud.com").unwrap();
+        assert!(us_east.contains(&HostPattern::Under(".s3.amazonaws.com".to_owned())));
+        assert!(us_east.contains(&HostPattern::Under(".s3.us-east-1.amazonaws.com".to_owned())));
+        assert_eq!(
+            s3_hosts_of("https://api.euw2.pure.cloud").unwrap(),
+            [
+                HostPattern::Under(".s3.eu-west-2.amazonaws.com".to_owned()),
+                HostPattern::Exact("s3.eu-west-2.amazonaws.com".to_owned()),
+            ]
+        );
+        for unknown in [
+            "http://127.0.0.1:8090",
+            "https://api.example.com",
+            "https://genesys.bank.example",
+        ] {
+            let problem = s3_hosts_of(unknown).unwrap_err();
+            assert!(
+                problem.starts_with("content.transcript_hosts: must be set"),
+                "{unknown}: {problem}"
+            );
+        }
     }
 
     #[test]
@@ -256,5 +414,15 @@ mod tests {
         assert_eq!(s.validate(), Ok(()));
         s.budget_percent = NonZeroU8::new(91).unwrap();
         assert!(s.validate().unwrap_err()[0].starts_with("content.budget_percent:"));
+    }
+
+    #[test]
+    fn contents_burst_holds_a_whole_e_mail_attempt() {
+        let mut s = settings(&[]);
+        let n = |v: u32| NonZeroU32::new(v).unwrap();
+        assert_eq!(s.burst_of(n(10)), n(22), "20 messages, the details and the listing");
+        assert_eq!(s.burst_of(n(1000)), n(500), "the share when larger");
+        s.email_max_messages = n(101);
+        assert!(s.validate().unwrap_err()[0].starts_with("content.email_max_messages:"));
     }
 }

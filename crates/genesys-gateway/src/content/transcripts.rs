@@ -27,7 +27,7 @@ pub async fn transcript(
     let path = format!(
         "/api/v2/speechandtextanalytics/conversations/{conversation}/communications/{communication}/transcripturl"
     );
-    let located: TranscriptUrl = match budget.get(api, URL_ENDPOINT, &path).await {
+    let located: TranscriptUrl = match budget.get(api, URL_ENDPOINT, &path, &[]).await {
         Ok(located) => located,
         Err(UpstreamError::NotFound) => return Ok(None),
         Err(other) => return Err(other),

@@ -1,5 +1,5 @@
 //! E-mail messages: `GET /api/v2/conversations/emails/{conversationId}/messages` (an
-//! `EmailMessagePreviewListing`: no bodies) and `…/messages/{messageId}` (an `EmailMessage`, its
+//! `EmailMessagePreviewListing`: no bodies, 25 a page, `nextUri` naming the next) and `…/messages/{messageId}` (an `EmailMessage`, its
 //! `textBody` and `htmlBody`). `POST /admin/conversations/{id}/emails` gives a recorded e-mail
 //! conversation its messages.
 
@@ -169,9 +169,36 @@ fn preview(message: &Value) -> Value {
     preview
 }
 
-async fn list(state: web::Data<SimState>, request: HttpRequest, id: web::Path<String>) -> HttpResponse {
+/// Genesys' page size for a listing it pages without being asked (its default, 25).
+const PAGE_SIZE: usize = 25;
+
+/// `pageSize` and `pageNumber`, as the listing's own `nextUri` names them.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Page {
+    #[serde(default)]
+    page_size: Option<usize>,
+    #[serde(default)]
+    page_number: Option<usize>,
+}
+
+async fn list(
+    state: web::Data<SimState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    page: web::Query<Page>,
+) -> HttpResponse {
     if let Err(refused) = admit(&state, &request, "conversations.emails.messages").await {
         return refused;
+    }
+    let size = page.page_size.unwrap_or(PAGE_SIZE);
+    let number = page.page_number.unwrap_or(1);
+    if !(1..=100).contains(&size) || number == 0 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad.request",
+            "pageSize: 1 to 100; pageNumber: 1 or more",
+        );
     }
     let content = lock(&state.content);
     let Some(messages) = content.emails.get(id.as_str()) else {
@@ -182,17 +209,26 @@ async fn list(state: web::Data<SimState>, request: HttpRequest, id: web::Path<St
         );
     };
     let path = format!("/api/v2/conversations/emails/{}/messages", id.as_str());
+    let uri = |n: usize| format!("{path}?pageSize={size}&pageNumber={n}");
     let total = messages.len();
-    HttpResponse::Ok().json(json!({
-        "entities": messages.iter().map(|m| preview(&m.body)).collect::<Vec<_>>(),
-        "pageSize": total.max(25),
-        "pageNumber": 1,
+    let pages = total.div_ceil(size).max(1);
+    let mut listing = json!({
+        "entities": messages.iter().skip((number - 1) * size).take(size).map(|m| preview(&m.body)).collect::<Vec<_>>(),
+        "pageSize": size,
+        "pageNumber": number,
         "total": total,
-        "pageCount": 1,
-        "firstUri": format!("{path}?pageSize={}&pageNumber=1", total.max(25)),
-        "lastUri": format!("{path}?pageSize={}&pageNumber=1", total.max(25)),
-        "selfUri": format!("{path}?pageSize={}&pageNumber=1", total.max(25)),
-    }))
+        "pageCount": pages,
+        "firstUri": uri(1),
+        "lastUri": uri(pages),
+        "selfUri": uri(number),
+    });
+    if number < pages {
+        listing["nextUri"] = json!(uri(number + 1));
+    }
+    if number > 1 {
+        listing["previousUri"] = json!(uri(number - 1));
+    }
+    HttpResponse::Ok().json(listing)
 }
 
 async fn message(state: web::Data<SimState>, request: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
