@@ -190,12 +190,12 @@ fn category(language: AnswerLanguage, participant: &str, category: &str) -> Cate
     let (name, description, date_field): (&str, &'static str, Option<&'static str>) = match (participant, category) {
         (COMM_HISTORY, "communications") if cs => (
             "Záznamy vaší komunikace s bankou",
-            "Hovory, e-maily, chaty a zprávy mezi vámi a bankou, jak je kontaktní centrum zaznamenalo: kdy, jakým kanálem, kterým směrem a o čem.",
+            "Hovory, e-maily, chaty a zprávy mezi vámi a bankou, jak je kontaktní centrum zaznamenalo: kdy, jakým kanálem, kterým směrem a o čem. Záznam může obsahovat i to, co bylo řečeno nebo napsáno (přepis hovoru či chatu, text e-mailu): najdete to v přiloženém souboru comm-history-writer/communications.json, v poli body záznamu.",
             Some("/communicatedAt"),
         ),
         (COMM_HISTORY, "communications") => (
             "Records of your communications with the bank",
-            "Calls, e-mails, chats and messages between you and the bank as the contact center recorded them: when, on which channel, in which direction and what about.",
+            "Calls, e-mails, chats and messages between you and the bank as the contact center recorded them: when, on which channel, in which direction and what about. A record may also hold what was said or written (a call's or chat's transcript, an e-mail's text): it is in the attached file comm-history-writer/communications.json, in the record's body field.",
             Some("/communicatedAt"),
         ),
         (COMM_HISTORY, "agentCommunications") if cs => (
@@ -335,7 +335,20 @@ fn details(
         }
     }
     match name {
-        "communications" => parts.extend(text_at(item, "title").map(str::to_owned)),
+        "communications" => {
+            parts.extend(text_at(item, "title").map(str::to_owned));
+            // What was said is in the attached data, not on this page (a transcript can be long).
+            if text_at(item, "body").is_some_and(|body| !body.trim().is_empty()) {
+                parts.push(
+                    if cs {
+                        "obsahuje, co bylo řečeno nebo napsáno (v příloze, pole body)"
+                    } else {
+                        "holds what was said or written (in the attached data, field body)"
+                    }
+                    .to_owned(),
+                );
+            }
+        }
         "agentWebhookResults" => parts.extend(text_at(item, "wrapupCode").map(str::to_owned)),
         "pairings" => {
             if let Some(removed) = timestamp_at(item, "/removedAt") {
@@ -555,6 +568,28 @@ mod tests {
         Timestamp::parse(text).unwrap()
     }
 
+    /// The description says a record may hold what was said or written, and where it is.
+    fn said_where(language: AnswerLanguage) -> [&'static str; 2] {
+        match language {
+            AnswerLanguage::Cs => [
+                "Záznam může obsahovat i to, co bylo řečeno nebo napsáno",
+                "najdete to v přiloženém souboru comm-history-writer/communications.json, v poli body",
+            ],
+            AnswerLanguage::En => [
+                "A record may also hold what was said or written",
+                "it is in the attached file comm-history-writer/communications.json, in the record",
+            ],
+        }
+    }
+
+    /// A record with a body says so in its line.
+    fn said_here(language: AnswerLanguage) -> &'static str {
+        match language {
+            AnswerLanguage::Cs => "obsahuje, co bylo řečeno nebo napsáno (v příloze, pole body)",
+            AnswerLanguage::En => "holds what was said or written (in the attached data, field body)",
+        }
+    }
+
     #[test]
     fn dates_are_the_bank_s_calendar_days_in_the_language_s_words() {
         let zone = TimeZone::get("Europe/Prague").unwrap();
@@ -593,7 +628,10 @@ mod tests {
             COMM_HISTORY.to_owned(),
             [(
                 "communications".to_owned(),
-                vec![serde_json::json!({ "communicatedAt": "2026-03-05T10:00:00Z", "channel": "VOICE", "direction": "INBOUND", "title": "Card <blocked>" })],
+                vec![
+                    serde_json::json!({ "communicatedAt": "2026-03-05T10:00:00Z", "channel": "VOICE", "direction": "INBOUND", "title": "Card <blocked>", "body": "customer: I lost my card" }),
+                    serde_json::json!({ "communicatedAt": "2026-03-06T10:00:00Z", "channel": "SMS", "direction": "OUTBOUND", "title": "Reminder", "body": "" }),
+                ],
             )]
             .into(),
         )]
@@ -620,6 +658,15 @@ mod tests {
             assert!(
                 page.contains(&date_time(words, &zone, at("2026-03-05T10:00:00Z")).unwrap()),
                 "{page}"
+            );
+            // A record may hold what was said or written: the page says so, and where it is.
+            for words in said_where(language) {
+                assert!(page.contains(words), "{page}");
+            }
+            assert_eq!(
+                page.matches(said_here(language)).count(),
+                1,
+                "the record with a body, not the one without: {page}"
             );
             // The subject's own text is escaped, never markup.
             assert!(
