@@ -20,7 +20,8 @@ get_speechandtextanalytics_conversation_communication_transcripturl`: `Transcrip
 transcript file at that URL (no SDK model: checked against its documented schema, see
 `check_transcript_file`), and an e-mail conversation's messages
 (`ConversationsApi.get_conversations_email_messages`: `EmailMessagePreviewListing`,
-`get_conversations_email_message`: `EmailMessage`). Exits non-zero on any difference.
+`get_conversations_email_message`: `EmailMessage`; a longer thread's listing paged 25 a page, its
+`nextUri` read raw). Exits non-zero on any difference.
 """
 
 import json
@@ -91,6 +92,7 @@ WITH_PARTICIPANT_DATA = "00000000-0000-4000-8000-0000000000a2"
 BANK_CUSTOMER_ID = "4f1e2d3c-5b6a-4978-8a9b-0c1d2e3f4a5b"
 VOICE = "00000000-0000-4000-8000-0000000000b1"
 EMAIL = "00000000-0000-4000-8000-0000000000b2"
+LONG_EMAIL = "00000000-0000-4000-8000-0000000000b3"
 
 
 def record(base: str, conversation_id: str, media_type: str, ani: str) -> None:
@@ -247,9 +249,32 @@ def check_content(base: str, client) -> int:
     if texts != ["I lost my card", "Your card is blocked."]:
         print(f"e-mail texts {texts}")
         return 1
+    # A thread longer than a page: Genesys pages the listing (25 a page) and names the next by
+    # nextUri, which genesys-gateway follows.
+    record(base, LONG_EMAIL, "email", "client@example.com")
+    post(
+        f"{base}/admin/conversations/{LONG_EMAIL}/emails",
+        {"messages": [{"from": "customer", "text": f"message {n}"} for n in range(1, 31)]},
+    )
+    first = conversations.get_conversations_email_messages(LONG_EMAIL)
+    if (
+        not isinstance(first, genesys.EmailMessagePreviewListing)
+        or outdated(first.to_dict())
+        or len(first.entities) != 25
+        or first.page_count != 2
+        or not first.next_uri
+    ):
+        print(f"first page of a long e-mail listing: {first.to_dict() if first else None}")
+        return 1
+    second = get_raw(base, bearer, first.next_uri)
+    extra = unknown_keys(second, "EmailMessagePreviewListing")
+    if extra or len(second.get("entities", [])) != 5 or "nextUri" in second or second.get("pageNumber") != 2:
+        print(f"second page of a long e-mail listing: unknown keys {extra}, {len(second.get('entities', []))} entities")
+        return 1
     print(
         "   the SDK read the sim's conversation details, TranscriptUrl, EmailMessagePreviewListing and "
-        "EmailMessages, every key and value one it knows; the transcript file fits its documented schema"
+        "EmailMessages, every key and value one it knows; the transcript file fits its documented schema; "
+        "a 30-message listing pages as 25 + 5 by nextUri"
     )
     return 0
 
