@@ -20,7 +20,8 @@ pub struct GatewayMetrics {
     /// `body` (`answer`: a success's body; `error`: an error answer's `ErrorBody`).
     pub unparsed_bodies: IntCounterVec,
     /// Transcripts not downloaded, by `reason`: `scheme` (not https), `host` (off
-    /// `content.transcript_hosts`), `form` (a user or a port in the URL), `size` (over
+    /// `content.transcript_hosts`), `form` (a user or a port in the URL), `address` (outside
+    /// development: the host is, or resolves to, an address that is not public), `size` (over
     /// `content.transcript_max_bytes`).
     pub transcript_refusals: IntCounterVec,
 }
