@@ -1,0 +1,1 @@
+DROP INDEX communication_records_copied_from;
