@@ -63,6 +63,7 @@ fn setup(context: &ServiceContext<'_>) -> anyhow::Result<Routes> {
         deliver: delivery.enabled(),
         suppression: suppression.clone(),
         suppressed: Some(metrics.suppressed.clone()),
+        conflicts: Some(metrics.customer_conflicts.clone()),
     });
     let verifier = gdpr_participant::verifier(context.settings)?;
     // Background work only where something is served (`check-config` starts none).

@@ -11,6 +11,9 @@ pub struct RecordsMetrics {
     pub auto_assigned: IntCounter,
     /// Writes and assignments refused because a purged GDPR forget erased them.
     pub suppressed: IntCounter,
+    /// Pairings that came after the record and found it named (by participant data) another
+    /// customer: the paired one became the record's, the other kept a copy.
+    pub customer_conflicts: IntCounter,
 }
 
 impl RecordsMetrics {
@@ -29,7 +32,12 @@ impl RecordsMetrics {
                 "ccbridge_records_suppressed_total",
                 "Writes and assignments refused because a purged GDPR forget erased them",
             )?,
+            customer_conflicts: IntCounter::new(
+                "ccbridge_records_customer_conflicts_total",
+                "Pairings after the record whose customer participant data named another one (the paired became the record's)",
+            )?,
         };
+        registry.register(Box::new(metrics.customer_conflicts.clone()))?;
         registry.register(Box::new(metrics.suppressed.clone()))?;
         registry.register(Box::new(metrics.unassigned.clone()))?;
         registry.register(Box::new(metrics.oldest_unassigned_age_seconds.clone()))?;

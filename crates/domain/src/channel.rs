@@ -39,6 +39,18 @@ impl Channel {
             .ok_or(UnknownChannel)
     }
 
+    /// Parses a list of our channel names (settings' lists), each kept once, in the order given.
+    pub fn parse_list<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Result<Vec<Self>, UnknownChannel> {
+        let mut channels = Vec::new();
+        for name in names {
+            let channel = Self::parse(name.as_ref())?;
+            if !channels.contains(&channel) {
+                channels.push(channel);
+            }
+        }
+        Ok(channels)
+    }
+
     /// The integration spec's mapping, matched in any letter case (Genesys writes media types
     /// lower-case in some APIs and upper-case in others). Unlisted media types become OTHER.
     pub fn from_genesys_media_type(media_type: &str) -> Self {
@@ -95,6 +107,15 @@ impl fmt::Display for Channel {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_list_is_parsed_each_channel_once_and_an_unknown_name_refused() {
+        assert_eq!(
+            Channel::parse_list(["voice", "CHAT", "Voice"]),
+            Ok(vec![Channel::Voice, Channel::Chat])
+        );
+        assert_eq!(Channel::parse_list(["VOICE", "fax"]), Err(UnknownChannel));
+    }
 
     fn maps(media_type: &str) -> Channel {
         Channel::from_genesys_media_type(media_type)

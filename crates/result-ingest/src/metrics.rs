@@ -26,19 +26,22 @@ pub struct IngestMetrics {
     /// Clean-up rounds (processed or dead events) that erased nothing more because
     /// gdpr-orchestrator could not be asked for the legal holds in force.
     pub expiry_skipped: IntCounter,
-    /// Configured participant attributes whose value did not parse, ignored (the result is kept):
-    /// `kind` = `customer_id` | `domain`. Never the attribute's name or value.
+    /// Configured participant attributes sent with a value not taken, ignored (the result is
+    /// kept): `kind` = `customer_id` | `domain` (the value did not parse) | `channel` (a result of
+    /// a channel whose participant data is not trusted, once a result). Never a name or a value.
     pub participant_data_ignored: IntCounterVec,
     /// Results recorded whose participant data named a customer (who has the record).
     pub participant_data_customers: IntCounter,
     /// Interactions the back office paired with customers and whose participant data names one
     /// not among them: both get the record, the pairing's first customer stays the record's.
+    /// Counted once an event, when it is processed (a pairing that comes after the record is
+    /// counted by comm-history-writer).
     pub customer_conflicts: IntCounter,
 }
 
 impl IngestMetrics {
-    /// Participant attributes ignored (their value did not parse), by kind.
-    pub fn count_ignored(&self, ignored: &[crate::participant_data::AttributeKind]) {
+    /// Participant attributes ignored, by why.
+    pub fn count_ignored(&self, ignored: &[crate::participant_data::Ignored]) {
         for kind in ignored {
             self.participant_data_ignored.with_label_values(&[kind.as_str()]).inc();
         }
@@ -99,7 +102,7 @@ impl IngestMetrics {
             participant_data_ignored: IntCounterVec::new(
                 Opts::new(
                     "ccbridge_ingest_participant_data_ignored_total",
-                    "Configured participant attributes whose value did not parse, ignored (the result kept)",
+                    "Configured participant attributes sent with a value not taken (kind: customer_id or domain, which did not parse; channel, not trusted), ignored (the result kept)",
                 ),
                 &["kind"],
             )?,

@@ -6,31 +6,12 @@
 //! kept with the result; every other attribute Genesys passed on is dropped at the door. A value
 //! that does not parse is ignored and counted by its kind, never its name or value.
 
-use domain::{CustomerId, ParticipantData, RecordDomain};
+use domain::{Channel, CustomerId, ParticipantData, RecordDomain};
 use serde::Deserialize;
 
-/// A participant attribute's name as configured: 1 to 256 characters, none a control character
-/// or a comma (the names travel to the gateway comma-separated).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AttributeName(String);
-
-impl AttributeName {
-    pub fn parse(name: &str) -> Result<Self, String> {
-        let name = name.trim();
-        let fits = (1..=ParticipantData::MAX_NAME).contains(&name.chars().count());
-        if !fits || name.chars().any(|c| c.is_control() || c == ',') {
-            return Err(format!(
-                "an attribute name must be 1 to {} characters, no comma or control character",
-                ParticipantData::MAX_NAME
-            ));
-        }
-        Ok(Self(name.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+/// A configured attribute's name: the one rule genesys-gateway and `deploy/genesys/apply.sh`
+/// hold too.
+pub use contracts::gateway::AttributeName;
 
 /// What a configured attribute carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,14 +32,49 @@ impl AttributeKind {
     }
 }
 
-/// `[ingest.participant_data]`. Empty (the default): participant data is not read, and none is
-/// kept.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Why a configured attribute sent with a value was not taken: the metric's `kind` label (never
+/// the name or the value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ignored {
+    /// Its value did not parse.
+    Unparsable(AttributeKind),
+    /// It came with a result of a channel whose participant data is not trusted
+    /// (`ingest.participant_data.channels`): there the customer may have set it themselves.
+    Channel,
+}
+
+impl Ignored {
+    /// The metric label.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Unparsable(kind) => kind.as_str(),
+            Self::Channel => "channel",
+        }
+    }
+}
+
+/// `[ingest.participant_data]`. No attribute named (the default): participant data is not read,
+/// and none is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParticipantDataSettings {
     /// Tried in this order: the first whose value parses names the customer.
     customer_id_attributes: Vec<AttributeName>,
     /// Tried in this order: the first whose value parses is the record's domain.
     domain_attributes: Vec<AttributeName>,
+    /// The channels whose participant data is taken (VOICE by default). On web messaging and
+    /// chat the customer's own browser may set participant attributes (Messenger custom
+    /// attributes), so a value there could name anyone: ignored and counted, unless listed here.
+    channels: Vec<Channel>,
+}
+
+impl Default for ParticipantDataSettings {
+    fn default() -> Self {
+        Self {
+            customer_id_attributes: Vec::new(),
+            domain_attributes: Vec::new(),
+            channels: vec![Channel::Voice],
+        }
+    }
 }
 
 /// What a result's participant data says, by the configured attributes.
@@ -66,23 +82,41 @@ pub struct ParticipantDataSettings {
 pub struct Read {
     pub customer: Option<CustomerId>,
     pub domain: Option<RecordDomain>,
-    /// The configured attributes sent with a value that does not parse, by kind.
-    pub ignored: Vec<AttributeKind>,
+    /// The configured attributes sent with a value that was not taken, by why.
+    pub ignored: Vec<Ignored>,
 }
 
 impl ParticipantDataSettings {
+    /// Refused (naming the key): a name twice, more names than genesys-gateway answers in one
+    /// request (the sweep asks for all of them at once), or names with no channel to take them on.
     pub fn new(
         customer_id_attributes: Vec<AttributeName>,
         domain_attributes: Vec<AttributeName>,
+        channels: Vec<Channel>,
     ) -> Result<Self, String> {
         let mut all: Vec<&AttributeName> = customer_id_attributes.iter().chain(&domain_attributes).collect();
+        if all.len() > AttributeName::MAX_PER_REQUEST {
+            return Err(format!(
+                "ingest.participant_data.customer_id_attributes and domain_attributes: at most {} names \
+                 together (what genesys-gateway answers in one request), {} given",
+                AttributeName::MAX_PER_REQUEST,
+                all.len()
+            ));
+        }
         all.sort();
         if let Some(pair) = all.windows(2).find(|pair| pair[0] == pair[1]) {
-            return Err(format!("the attribute {:?} is named twice", pair[0].as_str()));
+            return Err(format!(
+                "ingest.participant_data: the attribute {:?} is named twice",
+                pair[0].as_str()
+            ));
+        }
+        if !all.is_empty() && channels.is_empty() {
+            return Err("ingest.participant_data.channels: at least one channel when attributes are named".to_owned());
         }
         Ok(Self {
             customer_id_attributes,
             domain_attributes,
+            channels,
         })
     }
 
@@ -90,24 +124,43 @@ impl ParticipantDataSettings {
         !self.customer_id_attributes.is_empty() || !self.domain_attributes.is_empty()
     }
 
+    /// Whether participant data is taken on `channel`.
+    pub fn trusts(&self, channel: Channel) -> bool {
+        self.is_enabled() && self.channels.contains(&channel)
+    }
+
     /// Every configured name (what the gateway is asked to pass on from Genesys).
     pub fn names(&self) -> impl Iterator<Item = &AttributeName> {
         self.customer_id_attributes.iter().chain(&self.domain_attributes)
     }
 
-    /// What `data` says.
-    pub fn read(&self, data: &ParticipantData) -> Read {
-        self.found(data).read
+    /// What `data`, sent with a result of `channel`, says.
+    pub fn read(&self, channel: Channel, data: &ParticipantData) -> Read {
+        self.found(channel, data).read
     }
 
-    /// Keeps in `data` only the attributes [`Self::read`] takes its answer from, and answers it.
-    pub fn minimise(&self, data: &mut ParticipantData) -> Read {
-        let Found { read, from } = self.found(data);
+    /// Keeps in `data` only the attributes [`Self::read`] takes its answer from (none on a
+    /// channel not trusted), and answers it.
+    pub fn minimise(&self, channel: Channel, data: &mut ParticipantData) -> Read {
+        let Found { read, from } = self.found(channel, data);
         data.retain(|name, _| from.iter().any(|kept| kept.as_str() == name));
         read
     }
 
-    fn found(&self, data: &ParticipantData) -> Found<'_> {
+    fn found(&self, channel: Channel, data: &ParticipantData) -> Found<'_> {
+        if !self.channels.contains(&channel) {
+            // Counted once a result, whichever attributes it carried.
+            let sent = self
+                .names()
+                .any(|name| data.get(name.as_str()).is_some_and(|value| !value.trim().is_empty()));
+            return Found {
+                read: Read {
+                    ignored: if sent { vec![Ignored::Channel] } else { Vec::new() },
+                    ..Read::default()
+                },
+                from: Vec::new(),
+            };
+        }
         let mut ignored = Vec::new();
         let customer = first(
             &self.customer_id_attributes,
@@ -151,7 +204,7 @@ fn first<'n, T>(
     names: &'n [AttributeName],
     data: &ParticipantData,
     kind: AttributeKind,
-    ignored: &mut Vec<AttributeKind>,
+    ignored: &mut Vec<Ignored>,
     parse: impl Fn(&str) -> Option<T>,
 ) -> Option<(&'n AttributeName, T)> {
     for name in names {
@@ -161,7 +214,7 @@ fn first<'n, T>(
         };
         match parse(value) {
             Some(parsed) => return Some((name, parsed)),
-            None => ignored.push(kind),
+            None => ignored.push(Ignored::Unparsable(kind)),
         }
     }
     None
@@ -169,24 +222,21 @@ fn first<'n, T>(
 
 /// A list of names: a TOML array, or comma-separated text (as an environment variable holds it).
 fn names<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<AttributeName>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Given {
-        List(Vec<String>),
-        Text(String),
-    }
-    let given = match Given::deserialize(deserializer)
-        .map_err(|_| serde::de::Error::custom("expected a list of attribute names"))?
-    {
-        Given::List(list) => list,
-        Given::Text(text) if text.trim().is_empty() => Vec::new(),
-        Given::Text(text) => text.split(',').map(str::to_owned).collect(),
-    };
-    given
+    service_kit::configuration::list_or_comma_separated(deserializer)?
         .iter()
         .map(|name| AttributeName::parse(name))
         .collect::<Result<_, _>>()
         .map_err(serde::de::Error::custom)
+}
+
+/// A list of channel names (VOICE, CHAT, EMAIL, SMS, VIDEO, OTHER), or comma-separated text.
+fn channels<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Channel>, D::Error> {
+    Channel::parse_list(service_kit::configuration::list_or_comma_separated(deserializer)?)
+        .map_err(serde::de::Error::custom)
+}
+
+fn voice_only() -> Vec<Channel> {
+    vec![Channel::Voice]
 }
 
 impl<'de> Deserialize<'de> for ParticipantDataSettings {
@@ -198,9 +248,11 @@ impl<'de> Deserialize<'de> for ParticipantDataSettings {
             customer_id_attributes: Vec<AttributeName>,
             #[serde(default, deserialize_with = "names")]
             domain_attributes: Vec<AttributeName>,
+            #[serde(default = "voice_only", deserialize_with = "channels")]
+            channels: Vec<Channel>,
         }
         let raw = Raw::deserialize(deserializer)?;
-        Self::new(raw.customer_id_attributes, raw.domain_attributes).map_err(serde::de::Error::custom)
+        Self::new(raw.customer_id_attributes, raw.domain_attributes, raw.channels).map_err(serde::de::Error::custom)
     }
 }
 
@@ -212,11 +264,15 @@ mod tests {
 
     const CUSTOMER: &str = "2b0e4c55-7d1f-4a2e-9c61-3f8e2d9a1b07";
 
+    fn name(n: &str) -> AttributeName {
+        AttributeName::parse(n).unwrap()
+    }
+
     fn settings() -> ParticipantDataSettings {
-        let name = |n: &str| AttributeName::parse(n).unwrap();
         ParticipantDataSettings::new(
             vec![name("bankCustomerId"), name("customerId")],
             vec![name("bankProduct")],
+            vec![Channel::Voice],
         )
         .unwrap()
     }
@@ -234,13 +290,13 @@ mod tests {
             ("bankProduct", "MORTGAGES"),
             ("callerName", "Jana"),
         ]);
-        let read = settings().minimise(&mut sent);
+        let read = settings().minimise(Channel::Voice, &mut sent);
         assert_eq!(read.customer, Some(CustomerId::parse(CUSTOMER).unwrap()));
         assert_eq!(read.domain.as_ref().map(RecordDomain::as_str), Some("MORTGAGES"));
-        assert_eq!(read.ignored, vec![AttributeKind::CustomerId]);
+        assert_eq!(read.ignored, vec![Ignored::Unparsable(AttributeKind::CustomerId)]);
         assert_eq!(sent, data(&[("customerId", CUSTOMER), ("bankProduct", "MORTGAGES")]));
         assert_eq!(
-            settings().read(&sent),
+            settings().read(Channel::Voice, &sent),
             Read {
                 ignored: Vec::new(),
                 ..read
@@ -249,36 +305,102 @@ mod tests {
     }
 
     #[test]
+    fn on_a_channel_not_trusted_nothing_is_taken_or_kept_and_it_is_counted_once() {
+        let sent = || {
+            data(&[
+                ("bankCustomerId", CUSTOMER),
+                ("bankProduct", "MORTGAGES"),
+                ("other", "x"),
+            ])
+        };
+        for channel in [Channel::Chat, Channel::Sms, Channel::Email, Channel::Other] {
+            let mut kept = sent();
+            let read = settings().minimise(channel, &mut kept);
+            assert_eq!(read.ignored.iter().map(|i| i.as_str()).collect::<Vec<_>>(), ["channel"]);
+            assert_eq!((read.customer, read.domain), (None, None), "{channel:?}");
+            assert_eq!(kept, data(&[]), "{channel:?}");
+        }
+        // Nothing configured was sent: nothing to count.
+        assert_eq!(
+            settings().read(Channel::Chat, &data(&[("other", "x")])),
+            Read::default()
+        );
+        let chat_too = ParticipantDataSettings::new(
+            vec![name("bankCustomerId")],
+            Vec::new(),
+            vec![Channel::Voice, Channel::Chat],
+        )
+        .unwrap();
+        assert_eq!(
+            chat_too.read(Channel::Chat, &sent()).customer,
+            Some(CustomerId::parse(CUSTOMER).unwrap())
+        );
+        assert!(
+            chat_too.trusts(Channel::Chat) && !settings().trusts(Channel::Chat) && settings().trusts(Channel::Voice)
+        );
+    }
+
+    #[test]
     fn an_empty_value_is_no_value() {
         let mut sent = data(&[("bankCustomerId", " "), ("customerId", CUSTOMER), ("bankProduct", "")]);
-        let read = settings().minimise(&mut sent);
+        let read = settings().minimise(Channel::Voice, &mut sent);
         assert_eq!(read.customer, Some(CustomerId::parse(CUSTOMER).unwrap()));
         assert_eq!((read.domain, read.ignored), (None, Vec::new()));
         assert_eq!(sent, data(&[("customerId", CUSTOMER)]));
     }
 
     #[test]
-    fn a_name_twice_or_a_bad_name_is_refused() {
-        let name = |n: &str| AttributeName::parse(n).unwrap();
-        assert!(ParticipantDataSettings::new(vec![name("a")], vec![name("a")]).is_err());
-        for bad in ["", "a,b", "a\u{1}", &"x".repeat(257)] {
-            assert!(AttributeName::parse(bad).is_err(), "{bad:?}");
+    fn a_name_twice_too_many_names_or_no_channel_is_refused_naming_the_key() {
+        let voice = || vec![Channel::Voice];
+        let twice = ParticipantDataSettings::new(vec![name("a")], vec![name("a")], voice()).unwrap_err();
+        assert!(twice.starts_with("ingest.participant_data"), "{twice}");
+        let many: Vec<AttributeName> = (0..=AttributeName::MAX_PER_REQUEST)
+            .map(|n| name(&format!("a{n}")))
+            .collect();
+        let too_many = ParticipantDataSettings::new(many[1..].to_vec(), many[..1].to_vec(), voice()).unwrap_err();
+        assert!(
+            too_many.starts_with("ingest.participant_data.customer_id_attributes"),
+            "{too_many}"
+        );
+        assert!(ParticipantDataSettings::new(many[1..].to_vec(), Vec::new(), voice()).is_ok());
+        let none = ParticipantDataSettings::new(vec![name("a")], Vec::new(), Vec::new()).unwrap_err();
+        assert!(none.starts_with("ingest.participant_data.channels"), "{none}");
+        let given =
+            serde_json::json!({ "customer_id_attributes": many.iter().map(AttributeName::as_str).collect::<Vec<_>>() });
+        let error = serde_json::from_value::<ParticipantDataSettings>(given)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("ingest.participant_data.customer_id_attributes"),
+            "{error}"
+        );
+        for bad in ["a-b", "2fa"] {
+            let given = serde_json::json!({ "customer_id_attributes": [bad] });
+            assert!(
+                serde_json::from_value::<ParticipantDataSettings>(given).is_err(),
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
-    fn names_may_be_a_list_or_comma_separated_text() {
+    fn names_and_channels_may_be_a_list_or_comma_separated_text() {
         for given in [
             serde_json::json!({ "customer_id_attributes": ["bankCustomerId", "customerId"], "domain_attributes": "bankProduct" }),
-            serde_json::json!({ "customer_id_attributes": "bankCustomerId, customerId", "domain_attributes": ["bankProduct"] }),
+            serde_json::json!({ "customer_id_attributes": "bankCustomerId, customerId", "domain_attributes": ["bankProduct"], "channels": "voice" }),
         ] {
             assert_eq!(
                 serde_json::from_value::<ParticipantDataSettings>(given).unwrap(),
                 settings()
             );
         }
+        let both: ParticipantDataSettings =
+            serde_json::from_value(serde_json::json!({ "customer_id_attributes": "a", "channels": "VOICE, CHAT" }))
+                .unwrap();
+        assert!(both.trusts(Channel::Chat));
         let off: ParticipantDataSettings =
             serde_json::from_value(serde_json::json!({ "customer_id_attributes": "" })).unwrap();
         assert!(!off.is_enabled());
+        assert_eq!(off, ParticipantDataSettings::default());
     }
 }

@@ -104,6 +104,11 @@ pub struct InboxJob {
 enum Settled {
     Processed {
         record_id: Option<uuid::Uuid>,
+        /// Participant data named a customer who has the record.
+        named: bool,
+        /// ... one the back office's pairing did not (counted only once processed, so a retry
+        /// does not count it again).
+        conflict: bool,
     },
     Retry {
         reason: String,
@@ -161,7 +166,15 @@ impl Job for InboxJob {
             .map(|(entry, (span, settled))| {
                 let _entered = span.enter();
                 match &settled {
-                    Settled::Processed { .. } => processed += 1,
+                    Settled::Processed { named, conflict, .. } => {
+                        processed += 1;
+                        if *named {
+                            self.metrics.participant_data_customers.inc();
+                        }
+                        if *conflict {
+                            self.metrics.customer_conflicts.inc();
+                        }
+                    }
                     Settled::Retry { .. } => retried += 1,
                     Settled::Dead { .. } => dead += 1,
                     Settled::Released => released += 1,
@@ -238,7 +251,7 @@ impl InboxJob {
     /// `Retry-After`), a dead letter, or the attempt given back.
     fn outcome(&self, event: &InboxEvent, settled: Settled, now: Timestamp) -> Outcome {
         match settled {
-            Settled::Processed { record_id } => {
+            Settled::Processed { record_id, .. } => {
                 let waited = now.as_offset_date_time() - event.accepted_at.as_offset_date_time();
                 self.metrics
                     .end_to_end_seconds
@@ -287,7 +300,12 @@ impl InboxJob {
         // What each result's participant data says (kept minimised at the door).
         let participant: Vec<Read> = claimed
             .iter()
-            .map(|event| self.settings.participant_data.read(&event.item.result.participant_data))
+            .map(|event| {
+                let result = &event.item.result;
+                self.settings
+                    .participant_data
+                    .read(result.channel(), &result.participant_data)
+            })
             .collect();
         let enriched = futures_util::future::join_all(claimed.iter().zip(&spans).zip(&participant).map(
             |((event, span), participant)| {
@@ -397,6 +415,7 @@ impl InboxJob {
                             }
                         }
                     };
+                    let mut conflict = false;
                     if recorded.contains(&index) {
                         let interaction = event.item.result.conversation_id;
                         let found = match now_paired {
@@ -421,9 +440,7 @@ impl InboxJob {
                         // paired (both belong to the interaction).
                         if let Some(named) = named {
                             let paired: BTreeSet<CustomerId> = before.iter().chain(&found).copied().collect();
-                            if !paired.is_empty() && !paired.contains(&named) {
-                                self.metrics.customer_conflicts.inc();
-                            }
+                            conflict = !paired.is_empty() && !paired.contains(&named);
                             if on_record != Some(named) && !found.contains(&named) {
                                 if !lease.allows_a_call() {
                                     return Settled::Released;
@@ -433,10 +450,13 @@ impl InboxJob {
                                     return settle_failure(failure);
                                 }
                             }
-                            self.metrics.participant_data_customers.inc();
                         }
                     }
-                    Settled::Processed { record_id }
+                    Settled::Processed {
+                        record_id,
+                        named: recorded.contains(&index) && named.is_some(),
+                        conflict,
+                    }
                 }
                 .instrument(spans[index].clone())
             },

@@ -27,8 +27,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 }
 
 /// 200 `{ "updated": n }`: the records the customer gained: those of the interaction without a
-/// customer now have this one, or (every record has another customer) a copy for this one. None
-/// when a purged GDPR forget of the customer reached this communication.
+/// customer now have this one, or (every record has another customer) a copy for this one; a
+/// pairing takes over a record participant data gave another customer, who keeps a copy
+/// (counted, `ccbridge_records_customer_conflicts_total`). None when a purged GDPR forget of the
+/// customer reached this communication.
 #[utoipa::path(
     post,
     path = "/internal/customerAssignments",
@@ -64,10 +66,16 @@ pub(crate) async fn assign(
         })
         .await?;
     // A purged forget's suppression is counted, never logged: this span names the interaction.
-    let updated = updated.unwrap_or_else(|| {
-        policy.count_suppressed(1);
-        0
-    });
+    let updated = match updated {
+        Some(assigned) => {
+            policy.count_conflicts(assigned.conflicts);
+            assigned.gained
+        }
+        None => {
+            policy.count_suppressed(1);
+            0
+        }
+    };
     tracing::Span::current().record("updated", updated);
     Ok(HttpResponse::Ok().json(Updated {
         updated: updated as u64,

@@ -34,9 +34,22 @@ fn visible_of(
 /// Who the stand-in of a communication was withdrawn by when its customer's own record came back.
 const RESTORED: &str = "ccbridge: the customer's own record came back";
 
+/// What an assignment did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Assigned {
+    /// Records the customer gained.
+    pub gained: usize,
+    /// Of those, records participant data had given another customer that a pairing made this
+    /// one's (that customer keeps a copy).
+    pub conflicts: usize,
+}
+
 /// Gives `customer` the interaction's communication: records without a customer get this one;
 /// when every record has another customer (the interaction is shared), the customer gets a copy
 /// of each (one per root record, `customer_source` as given; a copy withdrawn earlier comes back).
+/// A pairing (`pairing`, `late_pairing`) of a root record participant data gave another customer
+/// takes it over instead: a customer the back office paired is the record's, the one participant
+/// data named gets a copy (counted as a conflict).
 /// A record a GDPR forget holds is neither changed nor copied; after a purged forget of the
 /// customer reached the communication (`fingerprint`, [`crate::suppression`]), the customer
 /// gains nothing (`None`, logged nowhere: the caller counts it). Idempotent; answers how many
@@ -49,7 +62,7 @@ pub fn assign_customer(
     source: CustomerSource,
     deliver: bool,
     fingerprint: &str,
-) -> QueryResult<Option<usize>> {
+) -> QueryResult<Option<Assigned>> {
     service_kit::database::write_transaction(connection, |c| {
         lock_interaction(c, interaction_id)?;
         // After the lock: a purge of the customer's records commits first, or waits for this.
@@ -58,10 +71,10 @@ pub fn assign_customer(
         }
         let holders = crate::suppression::holding(c, fingerprint)?;
         let mut changes = Changes::default();
-        let gained = assign_locked(c, interaction_id, customer_id, source, &mut changes)?;
+        let assigned = assign_locked(c, interaction_id, customer_id, source, &mut changes)?;
         hold_as_made(c, &holders, customer_id, &changes)?;
         changes.enqueue(c, deliver)?;
-        Ok(Some(gained))
+        Ok(Some(assigned))
     })
 }
 
@@ -124,16 +137,17 @@ fn assign_locked(
     customer_id: CustomerId,
     source: CustomerSource,
     changes: &mut Changes,
-) -> QueryResult<usize> {
+) -> QueryResult<Assigned> {
     use communication_records::dsl;
     {
+        let gained = |gained| Assigned { gained, conflicts: 0 };
         let customer = DbUuid::from(customer_id);
         let has: i64 = visible_of(interaction_id)
             .filter(dsl::customer_id.eq(customer))
             .count()
             .get_result(c)?;
         if has > 0 {
-            return Ok(0);
+            return Ok(gained(0));
         }
         let unassigned: Vec<RecordRow> = visible_of(interaction_id)
             .filter(dsl::customer_id.is_null())
@@ -177,14 +191,15 @@ fn assign_locked(
                 // Otherwise a GDPR forget holds the customer's copy: it stays hidden, and so
                 // does the customer's part in the communication.
             }
-            return Ok(gained);
+            return Ok(Assigned { gained, conflicts: 0 });
         }
         let others: Vec<RecordRow> = visible_of(interaction_id).select(RecordRow::as_select()).load(c)?;
         let mut roots: HashMap<DbUuid, &RecordRow> = HashMap::new();
         for row in &others {
             roots.entry(row.root()).or_insert(row);
         }
-        let mut gained = 0;
+        let paired = matches!(source, CustomerSource::Pairing | CustomerSource::LatePairing);
+        let (mut gained, mut conflicts) = (0, 0);
         for (root, row) in roots {
             let withdrawn: Vec<DbUuid> = dsl::communication_records
                 .filter(dsl::id.eq(root).or(dsl::copied_from.eq(root)))
@@ -208,16 +223,42 @@ fn assign_locked(
                 .filter(dsl::customer_id.eq(customer))
                 .count()
                 .get_result(c)?;
-            if held == 0 {
+            if held > 0 {
+                continue;
+            }
+            // The root record as participant data named its customer, visible (a forget of
+            // that customer holds it otherwise: then it is left as it is).
+            let named = others.iter().find(|other| {
+                other.id == root && other.customer_source.as_deref() == Some(CustomerSource::ParticipantData.as_str())
+            });
+            if let (true, Some(named)) = (paired, named) {
+                let copy = named.copy_for(
+                    named.customer_id.map(CustomerId::from),
+                    Some(CustomerSource::ParticipantData),
+                    Timestamp::now(),
+                );
+                diesel::update(dsl::communication_records.find(root))
+                    .set((
+                        dsl::customer_id.eq(Some(DbUuid::from(customer_id))),
+                        dsl::customer_source.eq(Some(source.as_str())),
+                    ))
+                    .execute(c)?;
+                changes.changed.push(root);
+                changes.created.push(copy.id);
+                diesel::insert_into(communication_records::table)
+                    .values(copy)
+                    .execute(c)?;
+                conflicts += 1;
+            } else {
                 let copy = row.copy_for(Some(customer_id), Some(source), Timestamp::now());
                 changes.created.push(copy.id);
                 diesel::insert_into(communication_records::table)
                     .values(copy)
                     .execute(c)?;
-                gained += 1;
             }
+            gained += 1;
         }
-        Ok(gained)
+        Ok(Assigned { gained, conflicts })
     }
 }
 

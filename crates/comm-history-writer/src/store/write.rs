@@ -319,9 +319,18 @@ pub struct WritePolicy {
     pub suppression: AssignmentKey,
     /// Writes and assignments refused because a purged forget erased them (no labels).
     pub suppressed: Option<prometheus::IntCounter>,
+    /// Pairings that made a record participant data had named another customer's theirs.
+    pub conflicts: Option<prometheus::IntCounter>,
 }
 
 impl WritePolicy {
+    /// Counts records a pairing took over from the customer participant data named.
+    pub fn count_conflicts(&self, n: usize) {
+        if let Some(counter) = &self.conflicts {
+            counter.inc_by(n as u64);
+        }
+    }
+
     /// Counts a write or assignment a purged forget refused.
     pub fn count_suppressed(&self, n: usize) {
         if let Some(counter) = &self.suppressed {

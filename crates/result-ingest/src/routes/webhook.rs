@@ -23,7 +23,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 /// 202 with the event id; the same result again answers the first id (and is processed once).
 /// A result about a subject forgotten after it happened: 200 `suppressed`, nothing stored.
 /// `participantData`: only the configured attributes are kept (`ingest.participant_data`); a
-/// value of one that does not parse is ignored and counted, the result kept.
+/// value of one that does not parse, or any on a channel whose participant data is not trusted
+/// (`ingest.participant_data.channels`), is ignored and counted, the result kept.
 #[utoipa::path(
     post,
     path = "/customers/supportResult",
@@ -42,7 +43,7 @@ pub(crate) async fn accept(
     participant_data: web::Data<ParticipantDataSettings>,
     JsonBody(mut result): JsonBody<SupportResult>,
 ) -> Result<HttpResponse, ApiError> {
-    let read = participant_data.minimise(&mut result.participant_data);
+    let read = participant_data.minimise(result.channel(), &mut result.participant_data);
     metrics.count_ignored(&read.ignored);
     let accepted = match batcher.accept(result, read.customer).await? {
         Acceptance::Stored(accepted) => accepted,

@@ -9,15 +9,16 @@ use crate::metrics::IngestMetrics;
 use crate::settings::IngestSettings;
 use crate::siblings::{Failure, Siblings};
 use crate::suppression::SuppressionKey;
-use domain::{GenesysUserId, HandleNormaliser, InteractionId, Timestamp};
+use domain::{Channel, GenesysUserId, HandleNormaliser, InteractionId, Timestamp};
+use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use service_kit::database::{write_transaction, DbPool};
 use service_kit::periodic::{PeriodicSettings, PeriodicTask};
 use service_kit::problem::ApiError;
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -31,11 +32,32 @@ pub struct Sweeper {
     settings: IngestSettings,
     /// This sweeper's name on the lease.
     holder: Uuid,
-    /// Detail query pages a minute, evenly spaced: the sweep's share of the Genesys budget.
+    /// Genesys requests a minute (detail query pages and participant data lookups), evenly
+    /// spaced: the sweep's share of the Genesys budget.
     limiter: DefaultDirectRateLimiter,
+    /// The page being read and the participant data found for it so far, so that a page whose
+    /// lookups failed or ran out of budget asks Genesys for neither again when it is retried.
+    /// Personal data, in memory only until the page is taken (or another page is read).
+    memo: Mutex<Option<PageMemo>>,
     suppression: SuppressionKey,
     handles: HandleNormaliser,
     metrics: Arc<IngestMetrics>,
+}
+
+/// A page read and the customer participant's attributes found for its conversations.
+struct PageMemo {
+    /// The sweep, and where its cursor stood when the page was read.
+    at: (Uuid, Timestamp, i32),
+    page: ConversationPage,
+    found: HashMap<String, BTreeMap<String, String>>,
+}
+
+/// Why the participant data of a page is not all there.
+enum Unfound {
+    /// A lookup failed: the page waits, as when unreadable.
+    Failed(Failure),
+    /// The sweep's budget ran out before the lease would: the page is due again at once.
+    OutOfBudget,
 }
 
 /// What one page's results came to.
@@ -73,6 +95,7 @@ impl Sweeper {
         Ok(Self {
             queue: settings.queue().map_err(service_kit::configuration::invalid_all)?,
             limiter: RateLimiter::direct(Quota::per_minute(per_minute).allow_burst(NonZeroU32::MIN)),
+            memo: Mutex::new(None),
             holder: Uuid::new_v4(),
             pool,
             siblings,
@@ -112,15 +135,58 @@ impl Sweeper {
         let Some(sweep) = due else {
             return Ok(0);
         };
-        if self.limiter.check().is_err() {
+        let remembered = self.remembered(&sweep);
+        if remembered.is_none() && self.limiter.check().is_err() {
             return Ok(0);
         }
         let span = tracing::info_span!("sweep page", sweep_id = %sweep.view.id, page = sweep.cursor_page, conversations = tracing::field::Empty);
-        self.sweep_page(sweep, now, lease_until).instrument(span).await?;
-        Ok(1)
+        let requests = self
+            .sweep_page(sweep, remembered, now, lease_until)
+            .instrument(span)
+            .await?;
+        Ok(usize::from(requests > 0))
     }
 
-    async fn sweep_page(&self, mut sweep: Sweep, now: Timestamp, lease_until: Timestamp) -> Result<(), ApiError> {
+    /// The page this sweep's cursor stands at, when it was read before and not taken yet.
+    fn remembered(&self, sweep: &Sweep) -> Option<ConversationPage> {
+        let memo = self.memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        memo.as_ref()
+            .filter(|memo| memo.at == Self::cursor(sweep))
+            .map(|memo| memo.page.clone())
+    }
+
+    fn cursor(sweep: &Sweep) -> (Uuid, Timestamp, i32) {
+        (sweep.view.id, sweep.view.read_up_to, sweep.cursor_page)
+    }
+
+    /// Takes a permit of the sweep's budget, waiting for it only while the wait ends before
+    /// `deadline`; answers whether one was taken.
+    async fn permit(&self, deadline: Instant) -> bool {
+        loop {
+            let wait = match self.limiter.check() {
+                Ok(()) => return true,
+                Err(not_until) => not_until.wait_time_from(self.limiter.clock().now()),
+            };
+            if Instant::now() + wait > deadline {
+                return false;
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Reads the page (unless `remembered`) and its participant data, takes its results and moves
+    /// the cursor on; answers the Genesys requests it made.
+    async fn sweep_page(
+        &self,
+        mut sweep: Sweep,
+        remembered: Option<ConversationPage>,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<i32, ApiError> {
+        // Lookups wait for the budget within half the lease; the rest of the page is the next
+        // pass's (what was found is kept).
+        let deadline = Instant::now() + self.queue.lease / 2;
+        let requests_before = sweep.view.counts.genesys_requests;
         // A stored page below 1 is a corrupt row: an error, never a guess.
         let page_number = u32::try_from(sweep.cursor_page)
             .ok()
@@ -132,30 +198,47 @@ impl Sweeper {
                     sweep.cursor_page
                 ))
             })?;
-        sweep.view.counts.genesys_requests += 1;
-        self.metrics.sweep_requests.inc();
-        let page = self
-            .siblings
-            .conversation_page(sweep.view.read_up_to, sweep.view.to, page_number)
-            .await;
+        let page = match remembered {
+            Some(page) => Ok(page),
+            None => {
+                sweep.view.counts.genesys_requests += 1;
+                self.metrics.sweep_requests.inc();
+                self.siblings
+                    .conversation_page(sweep.view.read_up_to, sweep.view.to, page_number)
+                    .await
+            }
+        };
         // The customer's participant data of each conversation whose results are new, as the
         // workflow would have read it: a page is taken with it or waits, as when unread.
         let page = match page {
             Ok(page) => {
                 let found = self
-                    .participant_data(&page, now, &mut sweep.view.counts.genesys_requests)
+                    .participant_data(
+                        Self::cursor(&sweep),
+                        &page,
+                        now,
+                        deadline,
+                        &mut sweep.view.counts.genesys_requests,
+                    )
                     .await?;
-                found.map(|found| (page, found))
+                Ok((page, found))
             }
-            Err(failure) => Err(failure),
+            Err(failure) => Err(Unfound::Failed(failure)),
+        };
+        let page = match page {
+            Ok((page, Ok(found))) => Ok((page, found)),
+            Ok((_, Err(unfound))) | Err(unfound) => Err(unfound),
         };
         let watermark = match page {
             Ok((page, participant_data)) => {
                 tracing::Span::current().record("conversations", page.conversations.len());
                 let outcome = self.take_results(&page, &participant_data, now).await?;
+                self.forget_page();
                 self.advance(&mut sweep, &page, &outcome, now)?
             }
-            Err(failure) => {
+            // Due again at once: the next pass goes on where this one stopped.
+            Err(Unfound::OutOfBudget) => None,
+            Err(Unfound::Failed(failure)) => {
                 sweep.attempts += 1;
                 let (reason, retry_after) = match failure {
                     Failure::Transient { reason, retry_after } => (reason, retry_after),
@@ -172,6 +255,7 @@ impl Sweeper {
                 None
             }
         };
+        let requests = sweep.view.counts.genesys_requests - requests_before;
         let holder = self.holder;
         let saved = self
             .pool
@@ -186,7 +270,11 @@ impl Sweeper {
         if !saved {
             tracing::warn!("the sweeper's lease was taken over; the page is read again by its new holder");
         }
-        Ok(())
+        Ok(requests)
+    }
+
+    fn forget_page(&self) {
+        *self.memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
     /// The page's settled conversations' results into the inbox: those it holds already are
@@ -209,7 +297,10 @@ impl Sweeper {
                 match support_result(conversation, agent, attributes) {
                     Ok(mut result) => {
                         // As the webhook: only the configured attributes are kept.
-                        let read = self.settings.participant_data.minimise(&mut result.participant_data);
+                        let read = self
+                            .settings
+                            .participant_data
+                            .minimise(result.channel(), &mut result.participant_data);
                         self.metrics.count_ignored(&read.ignored);
                         deliveries.push(
                             Delivery::prepare(result, read.customer, &self.suppression, &self.handles, None)
@@ -290,19 +381,23 @@ impl Sweeper {
     }
 
     /// With `ingest.participant_data` configured: the customer participant's attributes of the
-    /// page's settled conversations with a result the inbox does not hold yet (one gateway call,
-    /// one Genesys request, a conversation: the detail query carries no attributes), by
-    /// conversation id; `requests` counts them. A conversation whose results are all known is
-    /// not asked about.
+    /// page's settled conversations with a result the inbox does not hold yet on a channel whose
+    /// participant data is taken (one gateway call, one Genesys request, a conversation: the
+    /// detail query carries no attributes), by conversation id; `requests` counts them. Each
+    /// takes a permit of the sweep's budget first. A conversation whose results are all known,
+    /// or on channels not trusted, is not asked about; one found before for this page (`at`) is
+    /// not asked again.
     async fn participant_data(
         &self,
+        at: (Uuid, Timestamp, i32),
         page: &ConversationPage,
         now: Timestamp,
+        deadline: Instant,
         requests: &mut i32,
-    ) -> Result<Result<HashMap<String, BTreeMap<String, String>>, Failure>, ApiError> {
-        let mut found = HashMap::new();
-        if !self.settings.participant_data.is_enabled() {
-            return Ok(Ok(found));
+    ) -> Result<Result<HashMap<String, BTreeMap<String, String>>, Unfound>, ApiError> {
+        let settings = &self.settings.participant_data;
+        if !settings.is_enabled() {
+            return Ok(Ok(HashMap::new()));
         }
         let settle = Duration::from_secs(self.settings.sweep_settle_seconds);
         // Results the webhook would refuse are left to take_results, which counts them.
@@ -313,13 +408,17 @@ impl Sweeper {
             .filter_map(|c| InteractionId::parse(&c.conversation_id).ok().map(|id| (c, id)))
             .flat_map(|(c, id)| {
                 c.results.iter().filter_map(move |agent| {
+                    let channel = Channel::from_genesys_media_type(agent.media_type.as_deref().unwrap_or_default());
+                    if !settings.trusts(channel) {
+                        return None;
+                    }
                     let user = GenesysUserId::parse(&agent.user_id).ok()?;
                     Some((id, user, agent.wrapup_code.clone()))
                 })
             })
             .collect();
         if identities.is_empty() {
-            return Ok(Ok(found));
+            return Ok(Ok(HashMap::new()));
         }
         let mut conversations: Vec<InteractionId> = identities.iter().map(|(id, _, _)| *id).collect();
         conversations.sort_unstable_by_key(|id| id.to_string());
@@ -335,17 +434,43 @@ impl Sweeper {
             .collect();
         new.sort_unstable_by_key(|id| id.to_string());
         new.dedup();
+        let mut found = match self
+            .memo
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            Some(memo) if memo.at == at => memo.found,
+            _ => HashMap::new(),
+        };
+        new.retain(|c| !found.contains_key(&c.to_string()));
+        let mut unfound = None;
         for conversation in new {
+            if !self.permit(deadline).await {
+                unfound = Some(Unfound::OutOfBudget);
+                break;
+            }
             *requests += 1;
             self.metrics.sweep_requests.inc();
             match self.siblings.participant_data_of(conversation).await {
                 Ok(attributes) => {
                     found.insert(conversation.to_string(), attributes);
                 }
-                Err(failure) => return Ok(Err(failure)),
+                Err(failure) => {
+                    unfound = Some(Unfound::Failed(failure));
+                    break;
+                }
             }
         }
-        Ok(Ok(found))
+        let Some(unfound) = unfound else {
+            return Ok(Ok(found));
+        };
+        *self.memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(PageMemo {
+            at,
+            page: page.clone(),
+            found,
+        });
+        Ok(Err(unfound))
     }
 
     /// Moves the sweep's cursor past the page; answers the schedule's new watermark.

@@ -222,15 +222,26 @@ async fn participant_data_of_a_bad_shape_is_422_naming_the_field_and_stores_noth
     assert_eq!(p.deliver(&body).await.status().as_u16(), 202);
 }
 
-#[tokio::test]
-async fn the_sweep_recovers_a_lost_webhook_with_the_customer_its_participant_data_names() {
-    let settings: Vec<(&str, &str)> = SWEEP.iter().chain(&CONFIGURED).copied().collect();
+/// A stack that reads the configured attributes and sweeps with `sweep` settings, whose webhooks
+/// Genesys drops (so only the sweep finds results), its schedule started; answers when.
+async fn sweeping(sweep: &[(&'static str, &'static str)]) -> (Pipeline, Timestamp) {
+    let settings: Vec<(&str, &str)> = sweep.iter().chain(&CONFIGURED).copied().collect();
     let p = pipeline_with_trigger(&settings).await;
-    p.sim.set_faults(Faults {
+    p.sim.set_faults(dropping_webhooks());
+    let t0 = start_the_schedule(&p).await;
+    (p, t0)
+}
+
+fn dropping_webhooks() -> Faults {
+    Faults {
         webhook_drop_percent: 100,
         ..Faults::default()
-    });
-    let t0 = start_the_schedule(&p).await;
+    }
+}
+
+#[tokio::test]
+async fn the_sweep_recovers_a_lost_webhook_with_the_customer_its_participant_data_names() {
+    let (p, t0) = sweeping(&SWEEP).await;
     let (id, customer) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
     let mut call = conversation(&id, shifted(t0, 1), shifted(t0, 2), &[JANA]);
     call["participantData"] = json!({ "bankCustomerId": customer, "callerName": CALLER_NAME });
@@ -318,5 +329,162 @@ async fn with_no_attribute_configured_participant_data_is_neither_read_nor_kept(
     assert_eq!(records[0]["customerId"], Value::Null);
     for value in [customer.as_str(), CALLER_NAME] {
         assert!(rows_holding(&p, value).await.is_empty(), "participant data was stored");
+    }
+}
+
+/// On web messaging and chat the customer's own browser can set participant attributes
+/// (Messenger custom attributes): under the default `ingest.participant_data.channels` (VOICE)
+/// such a value names nobody, is kept nowhere and is counted; the same on a call is taken.
+#[tokio::test]
+async fn a_chat_or_message_customers_own_attribute_names_nobody_a_calls_names_the_customer() {
+    let p = configured().await;
+    let victim = Uuid::new_v4().to_string();
+    let sent = json!({ "bankCustomerId": victim, "bankProduct": "MORTGAGES" });
+    let mut typed_by_the_customer = Vec::new();
+    for media_type in ["chat", "message"] {
+        let id = Uuid::new_v4().to_string();
+        let mut result = result_with(&id, IN_2026, sent.clone());
+        result["mediaType"] = media_type.into();
+        assert_eq!(p.deliver(&result).await.status().as_u16(), 202, "{media_type}");
+        typed_by_the_customer.push(id);
+    }
+    let call = Uuid::new_v4().to_string();
+    assert_eq!(
+        p.deliver(&result_with(&call, IN_2026, sent)).await.status().as_u16(),
+        202
+    );
+    let metrics = p.ingest.metrics().await;
+    let ignored = "ccbridge_ingest_participant_data_ignored_total";
+    assert_eq!(
+        metric_line(&metrics, &format!("{ignored}{{kind=\"channel\"}}")),
+        2.0,
+        "{metrics}"
+    );
+    let (worker, registry) = counted_worker(&p);
+    drain_with(&worker).await;
+
+    for id in &typed_by_the_customer {
+        let records = p.records_of_interaction(id).await;
+        assert_eq!(records.len(), 1, "{records:#?}");
+        assert_eq!(records[0]["customerId"], Value::Null, "{records:#?}");
+        assert_eq!(records[0]["domain"], "OTHER", "{records:#?}");
+    }
+    let records = p.records_of_interaction(&call).await;
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0]["customerId"], victim.as_str());
+    assert_eq!(records[0]["customerSource"], "participant_data");
+    assert_eq!(
+        counted(&registry, "ccbridge_ingest_participant_data_customers_total"),
+        1.0
+    );
+    // The customer's GDPR export holds the call's result only.
+    let exported = export_of(&p, &victim).await;
+    assert_eq!(exported.len(), 1, "{exported:#?}");
+    assert_eq!(exported[0]["result"]["conversationId"], call.as_str());
+}
+
+/// A pairing that comes after the record was written with the customer participant data named:
+/// the paired customer becomes the record's, the named one keeps a copy, and the writer counts
+/// the conflict (once: the same pairing again changes nothing).
+#[tokio::test]
+async fn a_pairing_after_the_record_makes_the_paired_customer_the_records_and_the_named_one_keeps_a_copy() {
+    let p = configured().await;
+    let (id, named, paired) = (
+        Uuid::new_v4().to_string(),
+        Uuid::new_v4().to_string(),
+        Uuid::new_v4().to_string(),
+    );
+    let sent = json!({ "bankCustomerId": named });
+    assert_eq!(p.deliver(&result_with(&id, IN_2026, sent)).await.status().as_u16(), 202);
+    p.drain(30).await;
+    let written = p.records_of_interaction(&id).await;
+    assert_eq!(written.len(), 1, "{written:#?}");
+    let record_id = written[0]["id"].as_str().unwrap().to_owned();
+
+    let conflicts = "ccbridge_records_customer_conflicts_total";
+    for _ in 0..2 {
+        p.pair(&json!({ "customerId": paired, "interactionId": id })).await;
+        while p.outbox.try_execute_task(Timestamp::now()).await.unwrap() > 0 {}
+        let mut records: Vec<(bool, String, String)> = p
+            .records_of_interaction(&id)
+            .await
+            .iter()
+            .map(|r| {
+                let field = |name: &str| r[name].as_str().unwrap().to_owned();
+                (field("id") == record_id, field("customerId"), field("customerSource"))
+            })
+            .collect();
+        records.sort();
+        assert_eq!(
+            records,
+            [
+                (false, named.clone(), "participant_data".to_owned()),
+                (true, paired.clone(), "late_pairing".to_owned()),
+            ]
+        );
+        let metrics = p.writer.metrics().await;
+        assert_eq!(metric_line(&metrics, conflicts), 1.0, "{metrics}");
+    }
+}
+
+/// The sweep's participant data lookups take its Genesys budget: with one request a minute, the
+/// page read spends it and no conversation is asked about until the next permit.
+#[tokio::test]
+async fn the_sweeps_participant_data_lookups_take_its_budget() {
+    let one_a_minute = SWEEP.map(|(key, value)| match key {
+        "ingest.sweep_max_requests_per_minute" => (key, "1"),
+        _ => (key, value),
+    });
+    let (p, t0) = sweeping(&one_a_minute).await;
+    let id = Uuid::new_v4().to_string();
+    let mut call = conversation(&id, shifted(t0, 1), shifted(t0, 2), &[JANA]);
+    call["participantData"] = json!({ "bankCustomerId": Uuid::new_v4().to_string() });
+    assert_eq!(outcomes(&p.record_conversation(&call).await), ["dropped"]);
+    // One pass: the page (the minute's one request); its lookup waits for the next minute.
+    assert_eq!(p.sweep(shifted(Timestamp::now(), 2000)).await, 1);
+    assert_eq!(p.sim.calls_to("analytics.conversations.details.query"), 1);
+    assert_eq!(p.sim.calls_to("conversations.get"), 0);
+    assert_eq!(p.sweep_results("recovered"), 0);
+}
+
+/// A page whose participant data lookups failed part-way is retried without asking Genesys
+/// again for the page or for what was found: the sim sees each conversation asked once, the one
+/// that failed twice.
+#[tokio::test]
+async fn a_retried_sweep_page_does_not_ask_again_for_what_it_found() {
+    let (p, t0) = sweeping(&SWEEP).await;
+    let mut customers = Vec::new();
+    for n in 0..3 {
+        let (id, customer) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
+        let mut call = conversation(&id, shifted(t0, 1 + 10 * n), shifted(t0, 2 + 10 * n), &[JANA]);
+        call["participantData"] = json!({ "bankCustomerId": customer });
+        assert_eq!(outcomes(&p.record_conversation(&call).await), ["dropped"]);
+        customers.push((id, customer));
+    }
+    // The next Genesys requests: the page, the first lookup, then a 429 longer than the gateway
+    // waits (answered 503 + Retry-After: the page waits).
+    // (Token requests are not API requests: the fault does not count them.)
+    let asked_so_far: u64 = p.sim.calls().values().sum::<u64>() - p.sim.calls_to("token");
+    p.sim.set_faults(Faults {
+        webhook_drop_percent: 100,
+        rate_limit_every: Some(asked_so_far + 3),
+        retry_after_seconds: Some(11),
+        ..Faults::default()
+    });
+    let first = shifted(Timestamp::now(), 2000);
+    assert_eq!(p.sweep(first).await, 1);
+    assert_eq!(p.sim.calls_to("conversations.get"), 2);
+    assert_eq!(p.sweep_results("recovered"), 0);
+
+    p.sim.set_faults(dropping_webhooks());
+    assert!(p.sweep(shifted(first, 12_000)).await > 0);
+    assert_eq!(p.sweep_results("recovered"), 3);
+    // The first conversation once, the second twice (429, then its answer), the third once.
+    assert_eq!(p.sim.calls_to("conversations.get"), 4);
+    p.drain(30).await;
+    for (id, customer) in &customers {
+        let records = p.records_of_interaction(id).await;
+        assert_eq!(records.len(), 1, "{records:#?}");
+        assert_eq!(records[0]["customerId"], customer.as_str());
     }
 }
