@@ -21,8 +21,10 @@ use service_kit::database::AnyConnection;
 pub enum BodySet {
     /// Set on this many records (the one named and its copies); 0 when each had it already.
     Set { updated: usize },
-    /// A GDPR request holds the record (a FORGET, a RESTRICT): nothing set.
+    /// A FORGET holds the record (in grace, or kept by its purge): nothing set, for good.
     Held,
+    /// A RESTRICT holds the record: nothing set until it is lifted.
+    Restricted,
     /// No such record (erased, expired, or never written): nothing set.
     Gone,
 }
@@ -40,6 +42,9 @@ pub fn set_body(connection: &mut AnyConnection, id: CommunicationRecordId, body:
         };
         match found {
             None => return Ok(BodySet::Gone),
+            Some(Some(request)) if gdpr_participant::retention::restricts(c, request.0)? => {
+                return Ok(BodySet::Restricted)
+            }
             Some(Some(_)) => return Ok(BodySet::Held),
             Some(None) => {}
         }

@@ -194,8 +194,10 @@ impl CommunicationRecords {
 /// The bodies of the records the purge keeps for a statutory rule alone are blanked for good:
 /// the rule keeps the record of the communication (who, when, which channel; the recording or the
 /// e-mail itself is kept where it was made, in Genesys), not the copy of what was said that the
-/// content queue added. A record a legal hold keeps stays whole, its body too (the hold keeps
-/// evidence as it was); once the hold ends, the next purge blanks it if a rule still keeps it.
+/// content queue added. A manager that got the record gets it again without its body (an update
+/// the held-delivery gate lets through; nothing else of a held record goes out). A record a legal
+/// hold keeps stays whole, its body too (the hold keeps evidence as it was); once the hold ends,
+/// the next purge blanks it if a rule still keeps it.
 fn blank_bodies_kept_by_rules(connection: &mut AnyConnection, purge: &Purge<'_>, erased: &[Uuid]) -> QueryResult<()> {
     use communication_records::dsl;
     let erased: std::collections::HashSet<&Uuid> = erased.iter().collect();
@@ -218,13 +220,21 @@ fn blank_bodies_kept_by_rules(connection: &mut AnyConnection, purge: &Purge<'_>,
     )?
     .kept;
     let ruled_only: Vec<Uuid> = kept.into_iter().filter(|row| !by_holds.contains_key(row)).collect();
-    chunked(&ruled_only, |ids| {
-        diesel::update(dsl::communication_records.filter(dsl::id.eq_any(ids)))
+    let mut blanked: Vec<Uuid> = Vec::new();
+    for chunk in ruled_only.chunks(500) {
+        let ids: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
+        let with_body: Vec<DbUuid> = dsl::communication_records
+            .filter(dsl::id.eq_any(&ids))
+            .filter(dsl::body.ne(""))
+            .select(dsl::id)
+            .load(connection)?;
+        diesel::update(dsl::communication_records.filter(dsl::id.eq_any(&with_body)))
             .set(dsl::body.eq(""))
-            .execute(connection)
-            .and_then(gdpr_participant::holds::changed)
-    })?;
-    Ok(())
+            .execute(connection)?;
+        blanked.extend(with_body.into_iter().map(|id| id.0));
+    }
+    // The manager's copy loses the body too: an update, the one entry of a held record that goes.
+    deliveries::enqueue_body_blankings(connection, &blanked, Timestamp::now())
 }
 
 impl GdprStore for CommunicationRecords {

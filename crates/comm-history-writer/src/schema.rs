@@ -65,6 +65,7 @@ diesel::table! {
         maybe_delivered_at -> Nullable<UtcTimestamp>,
         dead_at -> Nullable<UtcTimestamp>,
         retried_at -> Nullable<UtcTimestamp>,
+        blanks_body -> Bool,
     }
 }
 

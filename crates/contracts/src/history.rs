@@ -212,6 +212,10 @@ pub struct RecordBody {
     pub body: domain::BoundedText<0, 100_000>,
 }
 
+/// The 409 problem kind of `PUT /communicationRecords/{id}/body` when a RESTRICT holds the record:
+/// the body waits for the restriction's lift (a FORGET's hold, kind-less, is the end of it).
+pub const RECORD_RESTRICTED: &str = "record-restricted";
+
 /// Body of `POST /internal/customerWithdrawals`: a removed pairing withdraws that customer's
 /// records of the interaction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

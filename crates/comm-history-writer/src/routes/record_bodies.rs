@@ -6,7 +6,7 @@ use crate::bodies::{self, BodySet};
 use crate::scopes::RecordsBody;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use contracts::history::{RecordBody, Updated};
+use contracts::history::{RecordBody, Updated, RECORD_RESTRICTED};
 use domain::CommunicationRecordId;
 use service_kit::auth::require;
 use service_kit::database::DbPool;
@@ -32,7 +32,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     request_body = RecordBody,
     responses(
         (status = 200, description = "Set (or the record had it already)", body = Updated),
-        (status = 409, description = "A GDPR request holds the record (a FORGET, a RESTRICT): nothing set; settled, not worth retrying", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A GDPR request holds the record: a FORGET (nothing set; settled, not worth retrying) or a RESTRICT (kind `record-restricted`: nothing set until it is lifted; asked again after)", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 410, description = "No such record (erased, expired): nothing set; settled, not worth retrying", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body is over the record's bound, or holds a control character other than a line feed or a tab", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
@@ -64,6 +64,12 @@ pub(crate) async fn set_body(
             }))
         }
         BodySet::Held => Ok(refused(409, "a GDPR request holds the record: nothing was set")),
+        BodySet::Restricted => {
+            let mut problem = Problem::for_status(409);
+            problem.problem_type = format!("urn:ccbridge:problem:{RECORD_RESTRICTED}");
+            problem.detail = Some("a restriction holds the record: nothing was set until it is lifted".to_owned());
+            Ok(problem.to_response())
+        }
         BodySet::Gone => Ok(refused(410, "no such record (erased or expired): nothing was set")),
     }
 }

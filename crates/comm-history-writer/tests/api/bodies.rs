@@ -199,6 +199,10 @@ async fn a_record_a_forget_or_a_restriction_holds_gets_no_body_and_the_refusal_n
         assert_eq!(refused.status().as_u16(), 409, "{action}");
         let problem = refused.text().await.unwrap();
         assert!(!problem.contains("lost my card") && !problem.contains(C), "{problem}");
+        // A restriction's refusal is its own kind: the caller waits for the lift, not the end.
+        let kind = serde_json::from_str::<Value>(&problem).unwrap()["type"].clone();
+        let restricted = format!("urn:ccbridge:problem:{}", contracts::history::RECORD_RESTRICTED);
+        assert_eq!(kind == json!(restricted), action == "restrict", "{action}: {kind}");
         // Undone, the record is back as it was: without a body.
         call(&s.app, request, "undo", &subject, json!([]), json!([])).await;
         assert_eq!(body_of(&s.app, &written["id"]).await, "", "{action}");
@@ -263,4 +267,38 @@ async fn interaction_of(app: &TestApp, id: &Value) -> Value {
         .await
         .unwrap()["interactionId"]
         .clone()
+}
+
+#[tokio::test]
+async fn a_purge_that_blanks_a_kept_records_body_blanks_it_at_the_manager_and_sends_nothing_else() {
+    let manager = HistoryManager::start(true);
+    let s = spawn(Some(&manager)).await;
+    let worker = s.worker.as_ref().unwrap();
+    let delivered = write(&s.app, &record(Some(C), &Uuid::new_v4().to_string())).await;
+    assert_eq!(drain(worker, Timestamp::now()).await, 1);
+    set(&s.app, &delivered["id"], TRANSCRIPT).await;
+    assert_eq!(drain(worker, Timestamp::now()).await, 1, "the update with the body");
+    assert_eq!(manager.received()[1].body["body"], TRANSCRIPT);
+    // Never delivered before the forget: the manager has no copy of it to correct.
+    let undelivered = write(&s.app, &record(Some(C), &Uuid::new_v4().to_string())).await;
+    set(&s.app, &undelivered["id"], TRANSCRIPT).await;
+
+    let subject = customer(C);
+    let forget = Uuid::now_v7();
+    call(&s.app, forget, "forget", &subject, json!([]), json!([])).await;
+    // In grace (undo possible): nothing of the held records goes out.
+    assert_eq!(drain(worker, Timestamp::now()).await, 0);
+    let rule = json!({ "name": "voice-1y", "channels": ["VOICE"], "keepDays": 365, "basis": "legal_obligation" });
+    let purged = call(&s.app, forget, "purge", &subject, json!([]), json!([rule])).await;
+    assert_eq!(purged["counts"]["communications"], 2, "both kept by the rule: {purged}");
+
+    assert_eq!(drain(worker, Timestamp::now()).await, 1, "the blanking alone");
+    let received = manager.received();
+    assert_eq!(received.len(), 3, "the undelivered record's create stays held");
+    assert_eq!(received[2].body["body"], "");
+    assert_eq!(received[2].body["interactionId"], delivered["interactionId"]);
+    // Once: a second purge of the request blanks nothing more, sends nothing more.
+    call(&s.app, forget, "purge", &subject, json!([]), json!([rule])).await;
+    assert_eq!(drain(worker, Timestamp::now()).await, 0);
+    assert_eq!(manager.received().len(), 3);
 }

@@ -4,8 +4,8 @@
 //! comes back as the job's [`Outcome`]: reasons name the service and a status, never the text.
 
 use crate::settings::IngestSettings;
-use contracts::gateway::ConversationContent;
-use contracts::history::{RecordBody, Updated};
+use contracts::gateway::{ConversationContent, CONTENT_NOT_AVAILABLE};
+use contracts::history::{RecordBody, Updated, RECORD_RESTRICTED};
 use contracts::{Client, ClientError};
 use domain::{BoundedText, InteractionId};
 use reqwest::StatusCode;
@@ -30,8 +30,10 @@ pub enum Fetched {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
     Set,
-    /// The record is held by a GDPR request (409) or gone (410): settled, never retried.
+    /// The record is held by a FORGET (409) or gone (410): settled, never retried.
     Refused,
+    /// A RESTRICT holds the record (409 `record-restricted`): asked again once it may be lifted.
+    Restricted,
 }
 
 pub struct ContentCalls {
@@ -61,10 +63,9 @@ impl ContentCalls {
             .await;
         match answer {
             Ok(content) => Ok(Fetched::Content(content)),
-            // The gateway answers 404 for nothing else (its contract): content not there yet.
-            Err(error) if error.problem().is_some() && error.status() == Some(StatusCode::NOT_FOUND) => {
-                Ok(Fetched::NotYet)
-            }
+            // Only the contract's kind means "not there yet": any other 404 (no such route, a
+            // wrong path prefix, an ingress's) is a failure, retried and then a dead letter.
+            Err(error) if error.problem().and_then(|p| p.kind()) == Some(CONTENT_NOT_AVAILABLE) => Ok(Fetched::NotYet),
             Err(error)
                 if matches!(
                     error.status(),
@@ -89,6 +90,12 @@ impl ContentCalls {
             .await;
         match answer {
             Ok(_) => Ok(Written::Set),
+            Err(error)
+                if error.status() == Some(StatusCode::CONFLICT)
+                    && error.problem().and_then(|p| p.kind()) == Some(RECORD_RESTRICTED) =>
+            {
+                Ok(Written::Restricted)
+            }
             Err(error)
                 if error.problem().is_some()
                     && matches!(error.status(), Some(StatusCode::CONFLICT | StatusCode::GONE)) =>
@@ -124,7 +131,10 @@ impl ContentCalls {
                     }
                 }
                 _ => Outcome::Retry {
-                    reason: Reason::fixed(format!("{service}: {status}")),
+                    reason: Reason::fixed(match error.problem().and_then(|p| p.kind()) {
+                        Some(kind) => format!("{service}: {status} {kind}"),
+                        None => format!("{service}: {status}"),
+                    }),
                     after: self.retry_after(error),
                 },
             },

@@ -1,8 +1,9 @@
 //! The content queue's job: a record's content fetched through the gateway and set as its body at
 //! the writer. Content not there yet is asked for again with the queue's backoff until
 //! `ingest.content.wait_for` has passed since the record was written, then the job ends without a
-//! body (counted `none`, not a dead letter). A writer's refusal (a GDPR request holds the record,
-//! or it is gone) ends it too (`refused`). Failures of the gateway or the writer are the queue's:
+//! body (counted `none`, not a dead letter). A writer's refusal (a FORGET holds the record, or it
+//! is gone) ends it too (`refused`); a RESTRICT does not: the job waits (`wait_for`) and is never
+//! claimed while result-ingest holds its record's events, so the body comes after the lift. Failures of the gateway or the writer are the queue's:
 //! retried under its budget, then a dead letter. The text is held in memory for the two calls
 //! only, and never logged.
 
@@ -84,6 +85,11 @@ impl ContentJob {
         Ok(Attempt::Ended(match self.calls.set_body(item.record_id, body).await {
             Ok(Written::Set) => self.ended(Ended::Added),
             Ok(Written::Refused) => self.ended(Ended::Refused),
+            // Restricted after the claim (the claim leaves out the jobs of events a GDPR request
+            // holds here): not the end, asked again once the restriction may be lifted.
+            Ok(Written::Restricted) => Outcome::Postpone {
+                after: self.settings.wait_for.0,
+            },
             Err(failed) => failed,
         }))
     }

@@ -13,8 +13,10 @@
 //!
 //! The body is personal data: it is held in memory for the two calls only, never stored here
 //! (the jobs hold ids), never logged. A GDPR forget of a subject removes the jobs of their
-//! interactions that have not ended ([`forget`]), and the writer refuses a body for a
-//! record a FORGET or a RESTRICT holds: a forgotten subject's body never comes back.
+//! interactions whatever their state ([`forget`]), and the writer refuses a body for a record a
+//! FORGET holds: a forgotten subject's body never comes back. Under a RESTRICT nothing is
+//! fetched: the queue does not run a job whose record's events are held here, and the writer's
+//! `record-restricted` makes one that got through wait; the body comes after the lift.
 
 mod body;
 mod calls;

@@ -5,6 +5,7 @@
 //! batch run again after a crash queues nothing anew), dead-lettered after its budget.
 
 use super::schema::content_jobs::{self, dsl};
+use crate::schema::inbox_events;
 use diesel::prelude::*;
 use domain::{Channel, InteractionId, Timestamp};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
@@ -103,8 +104,9 @@ pub fn enqueue(
 }
 
 /// A GDPR forget of a subject (`request_id`, holding the subject's inbox events): removes the
-/// jobs that have not ended of the records those events became and of the `interactions` the
-/// request names, so that no content of theirs is fetched any more. Answers how many.
+/// jobs of the records those events became and of the `interactions` the request names, whatever
+/// their state, so that no content of theirs is fetched any more and no id of theirs stays (the
+/// events are held: their batch never runs again to queue them anew). Answers how many.
 pub fn forget(
     connection: &mut AnyConnection,
     request_id: Uuid,
@@ -120,20 +122,10 @@ pub fn forget(
     let interactions: Vec<DbUuid> = interactions.iter().map(|&id| DbUuid::from(id)).collect();
     let mut removed = 0;
     for ids in records.chunks(500) {
-        removed += diesel::delete(
-            content_jobs::table
-                .filter(dsl::status.ne(DONE))
-                .filter(dsl::record_id.eq_any(ids)),
-        )
-        .execute(connection)?;
+        removed += diesel::delete(content_jobs::table.filter(dsl::record_id.eq_any(ids))).execute(connection)?;
     }
     for ids in interactions.chunks(500) {
-        removed += diesel::delete(
-            content_jobs::table
-                .filter(dsl::status.ne(DONE))
-                .filter(dsl::interaction_id.eq_any(ids)),
-        )
-        .execute(connection)?;
+        removed += diesel::delete(content_jobs::table.filter(dsl::interaction_id.eq_any(ids))).execute(connection)?;
     }
     Ok(removed)
 }
@@ -165,9 +157,17 @@ impl Storage for ContentQueue {
         let (now, limit, lease_until) = (DbTimestamp::from(claim.now), claim.limit, claim.lease_until);
         service_kit::database::write_transaction(connection, |c| {
             let due = || {
+                // A job whose record's event a GDPR request holds here (a RESTRICT; a FORGET
+                // removed its job) is left out: nothing of the subject is fetched until the hold
+                // is lifted (by the conversation's index, then the record).
+                let held = inbox_events::table
+                    .filter(inbox_events::conversation_id.eq(dsl::interaction_id))
+                    .filter(inbox_events::record_id.eq(dsl::record_id.nullable()))
+                    .filter(inbox_events::forgotten_by.is_not_null());
                 dsl::content_jobs
                     .filter(dsl::status.eq(PENDING))
                     .filter(dsl::next_attempt_at.le(now))
+                    .filter(diesel::dsl::not(diesel::dsl::exists(held)))
                     .order(dsl::next_attempt_at)
                     .limit(limit)
                     .select((

@@ -6,8 +6,10 @@
 use crate::helpers::{example, pipeline_with, pipeline_with_gateway, Pipeline};
 use crate::sweep::{conversation, shifted, JANA};
 use domain::Timestamp;
-use result_ingest::content::{ContentRunner, Ended};
+use result_ingest::content::{ContentQueue, ContentRunner, Ended};
 use serde_json::{json, Value};
+use service_kit::database::DatabaseError;
+use service_kit::queue::{Status, Storage as _};
 use uuid::Uuid;
 
 /// What the customer said: personal data, never logged.
@@ -70,6 +72,15 @@ impl Content {
         id
     }
 
+    /// A call written and transcribed: its id, and a GDPR call's body for it as the subject.
+    async fn transcribed_call(&self) -> (String, Value) {
+        let id = self.call_written().await;
+        self.said(&id).await;
+        let subject = json!({ "interactionIds": [id] });
+        let body = json!({ "subject": subject, "forgottenAt": Timestamp::now(), "retain": [] });
+        (id, body)
+    }
+
     /// The sim's transcript of the customer's call `id` from now on.
     async fn transcribe(&self, id: &str, phrases: Value) {
         let response = reqwest::Client::new()
@@ -110,6 +121,16 @@ impl Content {
             .as_array()
             .unwrap()
             .clone()
+    }
+
+    /// Where record `id`'s job stands (done ones are not listed to operators).
+    async fn status_of(&self, id: Uuid) -> Option<Status> {
+        self.p
+            .ingest
+            .pool()
+            .run(move |c| ContentQueue.status_of(c, id).map_err(DatabaseError::from))
+            .await
+            .unwrap()
     }
 
     fn ended(&self, outcome: Ended) -> u64 {
@@ -337,16 +358,24 @@ async fn the_writers_export_holds_the_body() {
 }
 
 #[tokio::test]
-async fn result_ingests_forget_removes_the_subjects_open_jobs() {
+async fn result_ingests_forget_removes_the_subjects_jobs_whatever_their_state() {
     let c = start("VOICE", "100000").await;
+    // One of the subject's jobs done before the forget: its ids go with the forget too.
+    let done = c.call_written().await;
+    c.said(&done).await;
+    assert_eq!(c.runner.drain(due()).await.unwrap().done, 1);
+    let done_job = c.record(&done).await["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(c.status_of(done_job).await, Some(Status::Done));
     let forgotten = c.call_written().await;
     let other = c.call_written().await;
-    let subject = json!({ "interactionIds": [forgotten] });
+    let subject = json!({ "interactionIds": [forgotten, done] });
     let body = json!({ "subject": subject, "forgottenAt": Timestamp::now(), "retain": [] });
     c.p.ingest.participant_call(Uuid::now_v7(), "forget", &body).await;
     let pending = c.jobs("pending").await;
     assert_eq!(pending.len(), 1, "the other conversation's job stays: {pending:?}");
     assert_eq!(pending[0]["id"], c.record(&other).await["id"]);
+    assert_eq!(c.status_of(done_job).await, None, "no id of the subject's is left");
+    assert!(c.jobs("dead").await.is_empty());
 
     // Both transcribed: only the other's is fetched (the writer, not told of the forget here,
     // would have taken the forgotten one's).
@@ -391,4 +420,87 @@ async fn a_spent_genesys_budget_costs_one_call_a_batch_the_others_given_back_unt
         .collect();
     assert!(!busy.is_empty(), "{pending:?}");
     assert!(c.jobs("dead").await.is_empty());
+}
+
+/// How many times result-ingest asked the gateway for a conversation's content.
+async fn content_asked(c: &Content) -> u64 {
+    let metrics = c.p._gateway.metrics().await;
+    crate::helpers::requests_counted(&metrics, "/conversations/{conversationId}/content", None)
+}
+
+#[tokio::test]
+async fn under_a_restriction_nothing_is_fetched_and_the_body_comes_after_the_lift() {
+    let c = start("VOICE", "100000").await;
+    let (id, body) = c.transcribed_call().await;
+    let restrict = Uuid::now_v7();
+    c.p.ingest.participant_call(restrict, "restrict", &body).await;
+    c.p.writer.participant_call(restrict, "restrict", &body).await;
+
+    let held = c.runner.drain(due()).await.unwrap();
+    assert_eq!(held.claimed, 0, "a restricted subject's job is not run");
+    assert_eq!(content_asked(&c).await, 0, "nothing of theirs was fetched");
+    assert_eq!(c.jobs("pending").await.len(), 1, "it waits, not ended");
+    assert_eq!(c.ended(Ended::Refused), 0);
+
+    c.p.ingest.participant_call(restrict, "undo", &body).await;
+    c.p.writer.participant_call(restrict, "undo", &body).await;
+    let lifted = c.runner.drain(due()).await.unwrap();
+    assert_eq!((lifted.claimed, lifted.done), (1, 1));
+    assert_eq!(content_asked(&c).await, 1);
+    assert!(c.record(&id).await["body"].as_str().unwrap().contains(SAID));
+    assert_eq!(c.ended(Ended::Added), 1);
+    c.assert_nothing_said_logged();
+}
+
+#[tokio::test]
+async fn a_restriction_the_writer_alone_answers_postpones_the_job_it_does_not_end_it() {
+    let c = start("VOICE", "100000").await;
+    let (id, body) = c.transcribed_call().await;
+    let restrict = Uuid::now_v7();
+    // Restricted at the writer after result-ingest claimed the job (here: not told at all).
+    c.p.writer.participant_call(restrict, "restrict", &body).await;
+    let t0 = due();
+    let refused = c.runner.drain(t0).await.unwrap();
+    assert_eq!(
+        (refused.claimed, refused.done, refused.postponed),
+        (1, 0, 1),
+        "{refused:?}"
+    );
+    assert_eq!(c.ended(Ended::Refused), 0, "a restriction is not the end");
+    assert_eq!(c.jobs("pending").await.len(), 1);
+    // Not asked again before wait_for; after the lift, then, the body is set.
+    assert_eq!(c.runner.drain(later(t0, 60)).await.unwrap().claimed, 0);
+    c.p.writer.participant_call(restrict, "undo", &body).await;
+    let lifted = c.runner.drain(later(t0, WAIT_FOR_SECONDS + 1)).await.unwrap();
+    assert_eq!((lifted.claimed, lifted.done), (1, 1));
+    assert!(c.record(&id).await["body"].as_str().unwrap().contains(SAID));
+    assert_eq!(c.ended(Ended::Added), 1);
+}
+
+#[tokio::test]
+async fn a_404_that_is_not_the_contracts_kind_is_a_failure_then_a_dead_letter_never_a_quiet_none() {
+    let c = start("VOICE", "100000").await;
+    let id = c.call_written().await;
+    // result-ingest pointed at a path the gateway has no route under (a wrong prefix).
+    let mut ingest = result_ingest::ingest_settings(&c.p.ingest.settings).unwrap();
+    ingest.gateway_url = ingest.gateway_url.join("wrong-prefix/").unwrap();
+    let runner =
+        result_ingest::content::runner(c.p.ingest.pool().clone(), &ingest, &prometheus::Registry::new()).unwrap();
+    let t0 = due();
+    let first = runner.drain(t0).await.unwrap();
+    assert_eq!((first.claimed, first.retried), (1, 1));
+    let pending = c.jobs("pending").await;
+    let reason = pending[0]["lastError"].as_str().unwrap().to_owned();
+    assert!(reason.starts_with("genesys-gateway: 404"), "{reason}");
+    assert_ne!(reason, "no content in Genesys yet");
+    // Past wait_for (a quiet none for content not there yet) and the retry budget (2 hours): dead.
+    let last = runner.drain(later(t0, 2 * 3600 + 10)).await.unwrap();
+    assert_eq!((last.claimed, last.dead), (1, 1), "{last:?}");
+    let dead = c.jobs("dead").await;
+    assert!(
+        dead[0]["lastError"].as_str().unwrap().contains("genesys-gateway: 404"),
+        "{dead:?}"
+    );
+    assert_eq!(runner.job().metrics().ended(Ended::None), 0);
+    assert_eq!(c.record(&id).await["body"], "");
 }

@@ -178,6 +178,17 @@ pub fn enqueue(
     records: &[DbUuid],
     now: Timestamp,
 ) -> QueryResult<()> {
+    insert(connection, kind, records, now, false)
+}
+
+/// `blanks_body`: the purge's update of a held record ([`enqueue_body_blankings`]).
+fn insert(
+    connection: &mut AnyConnection,
+    kind: DeliveryKind,
+    records: &[DbUuid],
+    now: Timestamp,
+    blanks_body: bool,
+) -> QueryResult<()> {
     use delivery_outbox::dsl;
     if records.is_empty() {
         return Ok(());
@@ -194,6 +205,7 @@ pub fn enqueue(
                 dsl::next_attempt_at.eq(DbTimestamp::from(now)),
                 dsl::created_at.eq(DbTimestamp::from(now)),
                 dsl::unanswered.eq(false),
+                dsl::blanks_body.eq(blanks_body),
             )
         })
         .collect();
@@ -208,19 +220,35 @@ pub fn enqueue(
 /// is then (a RECTIFY's correction, a body added later). A record never queued (no `[delivery]`)
 /// has no copy to correct. Call inside the change's transaction.
 pub fn enqueue_updates_of_queued(connection: &mut AnyConnection, records: &[Uuid], now: Timestamp) -> QueryResult<()> {
+    let queued = with_create(connection, records, false)?;
+    enqueue(connection, DeliveryKind::Update, &queued, now)
+}
+
+/// Queues the update that takes a blanked body to the manager, for each of `records` whose create
+/// it was delivered (a record it never got has no body there): a purge blanked their bodies and
+/// keeps them held, and this entry alone of a held record's goes out (the outbox's claim). Call
+/// inside the purge's transaction.
+pub fn enqueue_body_blankings(connection: &mut AnyConnection, records: &[Uuid], now: Timestamp) -> QueryResult<()> {
+    let delivered = with_create(connection, records, true)?;
+    insert(connection, DeliveryKind::Update, &delivered, now, true)
+}
+
+/// Those of `records` with a create queued (`delivered`: delivered).
+fn with_create(connection: &mut AnyConnection, records: &[Uuid], delivered: bool) -> QueryResult<Vec<DbUuid>> {
     use delivery_outbox::dsl;
-    let mut queued: Vec<DbUuid> = Vec::new();
+    let mut found: Vec<DbUuid> = Vec::new();
     for chunk in records.chunks(500) {
         let ids: Vec<DbUuid> = chunk.iter().copied().map(DbUuid).collect();
-        let found: Vec<DbUuid> = dsl::delivery_outbox
+        let mut query = dsl::delivery_outbox
             .filter(dsl::record_id.eq_any(ids))
             .filter(dsl::kind.eq(DeliveryKind::Create.as_str()))
-            .select(dsl::record_id)
-            .distinct()
-            .load(connection)?;
-        queued.extend(found);
+            .into_boxed();
+        if delivered {
+            query = query.filter(dsl::status.eq(DeliveryStatus::Delivered.as_str()));
+        }
+        found.extend(query.select(dsl::record_id).distinct().load::<DbUuid>(connection)?);
     }
-    enqueue(connection, DeliveryKind::Update, &queued, now)
+    Ok(found)
 }
 
 /// What a claimed entry sends.
@@ -391,7 +419,16 @@ pub fn begin_send(
         let Some((row, forgotten_by)) = found else {
             return Ok(ToSend::Gone);
         };
-        if forgotten_by.is_some() {
+        // A held record's one entry that goes: the update a purge queued with its body blanked.
+        let Some(blanks_body) = dsl::delivery_outbox
+            .find(DbUuid(entry))
+            .select(dsl::blanks_body)
+            .first::<bool>(c)
+            .optional()?
+        else {
+            return Ok(ToSend::NotOurs);
+        };
+        if forgotten_by.is_some() && !blanks_body {
             return Ok(ToSend::Held);
         }
         let sending = diesel::update(still_ours!(entry, until))

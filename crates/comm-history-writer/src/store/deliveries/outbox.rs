@@ -17,7 +17,8 @@ use uuid::Uuid;
 
 /// The delivery outbox as a [`service_kit::queue`]. An entry waits while an earlier entry of its
 /// record is not delivered (a create before its updates), and while a GDPR forget holds its
-/// record; either is looked at again after the lease. A delivered entry is kept (a GDPR request
+/// record (but for the update its purge queued to blank the body at the manager); either is
+/// looked at again after the lease. A delivered entry is kept (a GDPR request
 /// reports what reached the manager); a dead letter waits for an operator.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DeliveryOutbox;
@@ -36,7 +37,16 @@ impl Storage for DeliveryOutbox {
         use delivery_outbox::dsl;
         let (now_db, limit, lease_until) = (DbTimestamp::from(claim.now), claim.limit, claim.lease_until);
         let lease_db = DbTimestamp::from(lease_until);
-        type Candidate = (DbUuid, DbUuid, String, i32, bool, DbTimestamp, Option<DbTimestamp>);
+        type Candidate = (
+            DbUuid,
+            DbUuid,
+            String,
+            i32,
+            bool,
+            DbTimestamp,
+            Option<DbTimestamp>,
+            bool,
+        );
         service_kit::database::write_transaction(connection, |c| {
             let due = || {
                 dsl::delivery_outbox
@@ -52,6 +62,7 @@ impl Storage for DeliveryOutbox {
                         dsl::unanswered,
                         dsl::created_at,
                         dsl::retried_at,
+                        dsl::blanks_body,
                     ))
             };
             let candidates: Vec<Candidate> = service_kit::skip_locked!(c, due())?;
@@ -72,17 +83,29 @@ impl Storage for DeliveryOutbox {
                 .load(c)?;
             let mut first_undelivered: HashMap<DbUuid, DbUuid> = HashMap::new();
             let mut creates: HashMap<DbUuid, (Uuid, Option<String>)> = HashMap::new();
+            let mut created: std::collections::HashSet<DbUuid> = std::collections::HashSet::new();
             for (id, record, kind, status, external_id) in siblings {
-                if status != DeliveryStatus::Delivered.as_str() {
+                let delivered = status == DeliveryStatus::Delivered.as_str();
+                if !delivered {
                     first_undelivered.entry(record).or_insert(id);
                 }
                 if kind == DeliveryKind::Create.as_str() {
                     creates.entry(record).or_insert((id.0, external_id));
+                    if delivered {
+                        created.insert(record);
+                    }
                 }
             }
             let mut claimed = Vec::new();
-            for (id, record, kind, tried, unanswered, created, retried) in candidates {
-                if held.contains(&record) || first_undelivered.get(&record) != Some(&id) {
+            for (id, record, kind, tried, unanswered, created_at, retried, blanks_body) in candidates {
+                // A held record's entries wait, but the update its purge queued to blank the
+                // body at the manager (its create there delivered; earlier updates, held, never go).
+                let goes = if held.contains(&record) {
+                    blanks_body && created.contains(&record)
+                } else {
+                    first_undelivered.get(&record) == Some(&id)
+                };
+                if !goes {
                     continue;
                 }
                 let create = creates.get(&record);
@@ -91,7 +114,7 @@ impl Storage for DeliveryOutbox {
                 claimed.push(Claimed {
                     id: id.0,
                     attempts: tried,
-                    since: retried.unwrap_or(created).into_domain()?,
+                    since: retried.unwrap_or(created_at).into_domain()?,
                     lease_until,
                     item: ToDeliver {
                         record_id: record,

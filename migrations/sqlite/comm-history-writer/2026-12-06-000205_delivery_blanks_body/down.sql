@@ -1,0 +1,1 @@
+ALTER TABLE delivery_outbox DROP COLUMN blanks_body;
