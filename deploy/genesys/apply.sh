@@ -23,8 +23,12 @@ for tool in curl jq awk archy; do command -v "$tool" >/dev/null || { echo "apply
 # actions' inputs and outputs): a letter, then letters, digits or underscores.
 names=$(jq -cn --arg list "${PARTICIPANT_ATTRIBUTES:-}" \
   '$list | split(",") | map(gsub("^\\s+|\\s+$"; "")) | map(select(. != ""))')
+# The same rule as result-ingest's settings and genesys-gateway (contracts::gateway::AttributeName),
+# and no more names than the gateway answers in one request.
 jq -e 'all(test("^[A-Za-z][A-Za-z0-9_]{0,99}$"))' <<<"$names" >/dev/null \
   || { echo "apply.sh: PARTICIPANT_ATTRIBUTES: each name a letter, then letters, digits or _" >&2; exit 1; }
+jq -e 'length <= 20' <<<"$names" >/dev/null \
+  || { echo "apply.sh: PARTICIPANT_ATTRIBUTES: at most 20 names" >&2; exit 1; }
 reads=$(jq 'length > 0' <<<"$names")
 if [ "$reads" = true ]; then
   : "${DATA_ACTIONS_CLIENT_ID:?needed with PARTICIPANT_ATTRIBUTES}" "${DATA_ACTIONS_CLIENT_SECRET:?needed with PARTICIPANT_ATTRIBUTES}"
