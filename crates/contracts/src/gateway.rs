@@ -91,8 +91,8 @@ impl AttributeName {
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ParticipantDataQuery {
-    /// Participant attribute names, comma-separated (1 to 20, each an [`AttributeName`]): the
-    /// customer's values of these are answered, no other.
+    /// Participant attribute names, comma-separated (1 to 20, each a letter, then up to 99
+    /// letters, digits or `_`): the customer's values of these are answered, no other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<String>,
 }
