@@ -113,6 +113,21 @@ fi
 python3 scripts/check-network-policies.py "$out" "$chart/values.yaml" deploy/helm/ci/minimal-values.yaml \
   <(echo '{services: {console: {enabled: false}}}')
 
+echo "== content (transcripts) off by default: result_ingest holds content:read and records:body only with content.enabled"
+content_scopes() {
+  "$helm" template ccbridge "$chart" --namespace ccbridge "${minimal[@]}" "$@" \
+    | grep -o 'APP__AUTH__CALLERS__RESULT_INGEST__SCOPES: "[^"]*"' | grep -o -e 'content:read' -e 'records:body' | sort | tr '\n' ' '
+}
+if [ -n "$(content_scopes)" ]; then
+  echo "result_ingest holds a content scope while content.enabled is off: $(content_scopes)" >&2
+  exit 1
+fi
+if [ "$(content_scopes --set content.enabled=true)" != "content:read records:body " ]; then
+  echo "content.enabled does not give result_ingest content:read and records:body: $(content_scopes --set content.enabled=true)" >&2
+  exit 1
+fi
+echo "   off: none; on: $(content_scopes --set content.enabled=true)"
+
 echo "== a wrong value fails at install time (values.schema.json)"
 if "$helm" template ccbridge "$chart" "${minimal[@]}" --set services.result-ingest.replicas=zero >/dev/null 2>&1; then
   echo "values.schema.json accepted replicas=zero" >&2

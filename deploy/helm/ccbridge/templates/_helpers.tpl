@@ -51,13 +51,20 @@ app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 
 {{/* A service's callers as JSON, leaving out those from a service of this release that is not
-     enabled (the console's, until services.console.enabled). */}}
+     enabled (the console's, until services.console.enabled). With content.enabled, result_ingest
+     also holds what its content queue uses: content:read at the gateway, records:body at the
+     writer. */}}
 {{- define "ccbridge.callers" -}}
 {{- $root := .root -}}
+{{- $name := .name -}}
 {{- $callers := dict -}}
+{{- $contentScopes := dict "genesys-gateway" "content:read" "comm-history-writer" "records:body" -}}
 {{- range $caller, $spec := (index $root.Values.services .name).callers -}}
 {{- $origin := include "ccbridge.callerOrigin" (dict "caller" $caller "spec" $spec) -}}
 {{- if or (not (hasKey $root.Values.services $origin)) (index $root.Values.services $origin).enabled -}}
+{{- if and $root.Values.content.enabled (eq $caller "result_ingest") (hasKey $contentScopes $name) -}}
+{{- $spec = merge (dict "scopes" (append $spec.scopes (get $contentScopes $name) | uniq)) $spec -}}
+{{- end -}}
 {{- $_ := set $callers $caller $spec -}}
 {{- end -}}
 {{- end -}}
