@@ -310,6 +310,10 @@ async fn with_contents_share_of_the_budget_spent_a_name_is_still_looked_up_at_on
     let retry_after: u64 = spent.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     assert_problem(spent, 503).await;
+    assert!(
+        logs().text().contains("(content.budget_percent) is spent"),
+        "the log names the key that sets the share"
+    );
     assert_eq!(
         h.sim.calls_to("analytics.conversations.details"),
         2,
