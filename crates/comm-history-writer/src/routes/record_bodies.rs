@@ -34,7 +34,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         (status = 200, description = "Set (or the record had it already)", body = Updated),
         (status = 409, description = "A GDPR request holds the record: a FORGET (nothing set; settled, not worth retrying) or a RESTRICT (kind `record-restricted`: nothing set until it is lifted; asked again after)", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 410, description = "No such record (erased, expired): nothing set; settled, not worth retrying", body = service_kit::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The body is over the record's bound, or holds a control character other than a line feed or a tab", body = service_kit::problem::Problem, content_type = "application/problem+json")
+        (status = 422, description = "The body is over the record's bound, or holds a control or invisible format character (a bidi override, a zero-width character, a line separator) other than a line feed or a tab", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
 #[tracing::instrument(name = "set record body", skip_all, fields(record_id, updated))]
@@ -46,11 +46,12 @@ pub(crate) async fn set_body(
     let id = CommunicationRecordId::parse(&path)
         .map_err(|e| ApiError::Validation(vec![FieldProblem::parameter("id", e.to_string())]))?;
     tracing::Span::current().record("record_id", tracing::field::display(id));
-    // The record's bound allows a carriage return; a body is lines of text, `\n` alone.
-    if request.body.as_str().contains('\r') {
+    // The record's bound allows a carriage return and format characters; a body is lines of
+    // text as domain's one filter leaves them (no `\r`, no bidi override, no zero-width character).
+    if domain::text::without_controls(request.body.as_str()) != request.body.as_str() {
         return Err(ApiError::validation(
             "/body",
-            "must hold no control characters but line feeds and tabs",
+            "must hold no control or invisible format characters but line feeds and tabs",
         ));
     }
     let set = pool

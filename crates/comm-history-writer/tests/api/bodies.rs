@@ -135,7 +135,16 @@ async fn a_body_over_the_bound_or_with_control_characters_is_refused_naming_the_
     let s = spawn(None).await;
     let written = write(&s.app, &record(Some(C), &Uuid::new_v4().to_string())).await;
     let id = &written["id"];
-    for text in ["x".repeat(100_001), "a\rb".to_owned(), "a\u{7}b".to_owned()] {
+    let refused = [
+        "x".repeat(100_001),
+        "a\rb".to_owned(),
+        "a\u{7}b".to_owned(),
+        // A bidi override, a zero-width space, a line separator: what could spoof a display.
+        "a\u{202e}b".to_owned(),
+        "a\u{200b}b".to_owned(),
+        "a\u{2028}b".to_owned(),
+    ];
+    for text in refused {
         let response = put_body(&s.app, WRITER, id, &json!({ "body": text })).await;
         assert_eq!(response.status().as_u16(), 422);
         let problem: Value = response.json().await.unwrap();

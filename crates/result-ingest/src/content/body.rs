@@ -1,13 +1,12 @@
 //! A record's body from a conversation's content: the parts of the record's kind (a transcript
 //! for voice, chat and messaging, the e-mail's text for e-mail), a blank line between parts,
-//! control characters but line feeds and tabs dropped, cut to `ingest.content.max_body_chars`.
+//! control and invisible format characters dropped ([`without_controls`]), cut to
+//! `ingest.content.max_body_chars`.
 
 use contracts::gateway::{ContentKind, ConversationContent};
+use domain::text::{without_controls, CUT_MARK};
 use domain::Channel;
 use std::num::NonZeroU32;
-
-/// What marks a body cut to its size (its last character).
-const CUT_MARK: char = '…';
 
 /// The body of a `channel` record, at most `max_chars` characters; `None` when the content holds
 /// nothing of its kind (a record's body waits for it as for a transcript not there yet).
@@ -29,14 +28,10 @@ pub fn body_of(content: &ConversationContent, channel: Channel, max_chars: NonZe
     Some(cut(&texts.join("\n\n"), max_chars))
 }
 
-/// Control characters but line feeds and tabs dropped (the gateway dropped them already: again,
-/// as the writer checks again), surrounding white space trimmed.
+/// Control and invisible format characters dropped (domain's one filter: the gateway applied it
+/// already; again, as the writer checks again), surrounding white space trimmed.
 fn clean(text: &str) -> String {
-    let kept: String = text
-        .chars()
-        .filter(|&c| !c.is_control() || matches!(c, '\n' | '\t'))
-        .collect();
-    kept.trim().to_owned()
+    without_controls(text).trim().to_owned()
 }
 
 /// `text` if it has at most `max_chars` characters; else its first `max_chars - 1` (at a
@@ -103,6 +98,9 @@ mod tests {
     fn control_characters_but_line_feeds_and_tabs_are_dropped() {
         let odd = content(&[(ContentKind::Transcript, "a\u{0}b\r\nc\td\u{1b}")]);
         assert_eq!(body_of(&odd, Channel::Voice, max(100)).unwrap(), "ab\nc\td");
+        // Nor a bidi override or a zero-width space; a line separator is a line feed.
+        let spoofed = content(&[(ContentKind::Transcript, "pay \u{202e}01\u{200b}\u{2028}ok")]);
+        assert_eq!(body_of(&spoofed, Channel::Voice, max(100)).unwrap(), "pay 01\nok");
     }
 
     #[test]
