@@ -366,6 +366,19 @@ pub struct ParticipantReport {
     /// orchestrator purges again then). None when nothing is kept by a rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retained_until: Option<Timestamp>,
+    /// A RECTIFY's (its count and the rectify itself): rows the correction reaches that a legal
+    /// hold or a statutory rule keeps as evidence, per category and basis. They stay as they
+    /// were: the correction, kept with the request, is the subject's supplementary statement
+    /// (GDPR Art. 16) beside them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_unchanged: Vec<Retained>,
+    /// A RECTIFY's count: per field of the rectification (its pointer, `/phoneNumbers/0/to`),
+    /// how many rows here that are not the subject's already carry that value (for a `to`), or
+    /// how many other people besides the subject hold it (for a `from`, genesys-gateway: Genesys
+    /// Cloud corrects a number for everyone who has it). Counts, never values or ids; the
+    /// orchestrator refuses the confirmation while any is above zero.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub conflicts: BTreeMap<String, u64>,
 }
 
 impl ParticipantReport {
@@ -387,6 +400,8 @@ impl ParticipantReport {
             to_restrict_elsewhere: Vec::new(),
             retained: Vec::new(),
             retained_until: None,
+            kept_unchanged: Vec::new(),
+            conflicts: BTreeMap::new(),
         }
     }
 }
