@@ -183,6 +183,23 @@ impl Rectification {
         self.phone_numbers.iter().chain(&self.email_addresses)
     }
 
+    /// Every handle replaced with the pointer of its place in the rectification
+    /// (`/phoneNumbers/0`), phone numbers first: a count's [`ParticipantReport::conflicts`] are
+    /// keyed by it and `/from` or `/to`.
+    pub fn handles_at(&self) -> impl Iterator<Item = (String, &HandleReplacement)> {
+        let phones = self
+            .phone_numbers
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (format!("/phoneNumbers/{i}"), r));
+        let emails = self
+            .email_addresses
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (format!("/emailAddresses/{i}"), r));
+        phones.chain(emails)
+    }
+
     /// Whether it corrects nothing.
     pub fn is_empty(&self) -> bool {
         self.phone_numbers.is_empty() && self.email_addresses.is_empty() && self.customer.is_none()
@@ -437,6 +454,31 @@ mod tests {
             external_ref: Some("a b".to_owned()),
         };
         assert_eq!(serde_json::to_value(&query).unwrap(), serde_json::json!({"ref": "a b"}));
+    }
+
+    #[test]
+    fn each_replaced_handle_is_named_by_its_place_phone_numbers_first() {
+        let replace = |from: &str, to: &str| HandleReplacement {
+            from: from.to_owned(),
+            to: to.to_owned(),
+        };
+        let rectification = Rectification {
+            phone_numbers: vec![
+                replace("+420601000001", "+420601000002"),
+                replace("+420601000003", "+420601000004"),
+            ],
+            email_addresses: vec![replace("a@example.com", "b@example.com")],
+            customer: None,
+        };
+        let at: Vec<(String, &str)> = rectification.handles_at().map(|(at, r)| (at, r.to.as_str())).collect();
+        assert_eq!(
+            at,
+            [
+                ("/phoneNumbers/0".to_owned(), "+420601000002"),
+                ("/phoneNumbers/1".to_owned(), "+420601000004"),
+                ("/emailAddresses/0".to_owned(), "b@example.com"),
+            ]
+        );
     }
 
     /// The wire format as it was in `domain::gdpr`: camelCase, empty parts left out.
