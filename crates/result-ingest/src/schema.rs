@@ -28,6 +28,7 @@ diesel::table! {
         origin -> Text,
         confirmed_at -> Nullable<UtcTimestamp>,
         participant_customer_id -> Nullable<Uuid>,
+        channel -> Nullable<Text>,
     }
 }
 

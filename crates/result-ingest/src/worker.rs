@@ -10,6 +10,7 @@
 //! that round (`ccbridge_ingest_expiry_skipped_total`). Tests call
 //! [`Worker::try_execute_task`] or [`Worker::drain`] at a time of their choosing.
 
+use crate::content::ContentPlan;
 use crate::gdpr::{reached, Events};
 use crate::inbox::{self, InboxEvent, InboxQueue, InboxStatus};
 use crate::metrics::IngestMetrics;
@@ -47,6 +48,8 @@ impl Worker {
         registry: &prometheus::Registry,
     ) -> anyhow::Result<Self> {
         let policy = settings.policy().map_err(service_kit::configuration::invalid_all)?;
+        // The settlement queues the content jobs of the records written (crate::content).
+        let inbox = InboxQueue::new(ContentPlan::of(&settings.content));
         let job = InboxJob {
             siblings: Siblings::new(&settings)?,
             pool: pool.clone(),
@@ -56,12 +59,11 @@ impl Worker {
                 "ingest.orchestrator_token",
             )?,
             processed: Walk::new(REMOVAL_CHUNK, REMOVAL_CHUNKS),
-            content: crate::content::Enqueuer::new(pool.clone(), &settings.content),
             settings,
             metrics,
         };
         Ok(Self {
-            runner: Runner::new(pool, job, InboxQueue, policy, registry)?,
+            runner: Runner::new(pool, job, inbox, policy, registry)?,
         })
     }
 
@@ -97,8 +99,6 @@ pub struct InboxJob {
     retentions: RetentionSource,
     /// The walk of processed events past their retention.
     processed: Walk<Events>,
-    /// Queues the content jobs of the records written (crate::content).
-    content: crate::content::Enqueuer,
 }
 
 enum Settled {
@@ -354,27 +354,6 @@ impl InboxJob {
                     Ok(results) => results[position].clone(),
                     Err(failure) => Err(failure.clone()),
                 });
-            }
-        }
-
-        // Each record of a channel whose content is on gets its content job, one statement for the
-        // batch, before the batch settles: a batch run again after a crash is answered the same
-        // records and queues none of them twice (keyed by the record). Not queued: retried.
-        let contented: Vec<(uuid::Uuid, &NewCommunicationRecord)> = (0..claimed.len())
-            .filter_map(|index| match (&written[index], &enriched[index]) {
-                (Some(Ok(Some(record_id))), Ok((record, _))) => Some((*record_id, record)),
-                _ => None,
-            })
-            .collect();
-        if let Err(error) = self.content.enqueue(&contented, Timestamp::now()).await {
-            tracing::warn!(error = %error, records = contented.len(), "content jobs not queued; their events are retried");
-            for outcome in &mut written {
-                if matches!(outcome, Some(Ok(Some(_)))) {
-                    *outcome = Some(Err(Failure::Transient {
-                        reason: "result-ingest: the content queue was not written".to_owned(),
-                        retry_after: None,
-                    }));
-                }
             }
         }
 

@@ -2,10 +2,11 @@
 //! channels `ingest.content.channels` names (off by default), the transcript Genesys Speech and
 //! Text Analytics made of a voice call, a chat or a message, or an e-mail's text.
 //!
-//! The inbox's job writes the records of a batch, then queues a content job for each record of
-//! a channel whose content is on ([`Enqueuer::enqueue`]: one statement a batch, keyed by the
-//! record, so a batch run again after a crash queues nothing twice). The record never waits for
-//! its content. The content queue is one of service-kit's queues ([`ContentQueue`], its runner a
+//! The inbox's job writes the records of a batch; the settlement that marks its events processed
+//! queues, in the same transaction, a content job for each record of a channel whose content is
+//! on ([`ContentPlan`]; keyed by the record, so a batch run again after a crash queues nothing
+//! twice, and a settlement rolled back takes its jobs with it). The record never waits for its
+//! content. The content queue is one of service-kit's queues ([`ContentQueue`], its runner a
 //! [`ContentRunner`], its operators' routes `/ingest/content-jobs`): each job asks the gateway
 //! for the conversation's content, cuts it to `ingest.content.max_body_chars` and sets it as the
 //! record's body at comm-history-writer, which delivers the record again to the bank's
@@ -28,15 +29,16 @@ mod settings;
 
 pub use job::ContentJob;
 pub use metrics::{ContentMetrics, Ended};
-pub use queue::{forget, ContentEntry, ContentQueue, NewJob};
+pub(crate) use queue::queue_settled;
+pub use queue::{forget, ContentEntry, ContentQueue};
 pub use settings::{ContentSettings, WaitFor};
 
 use crate::settings::IngestSettings;
-use domain::{NewCommunicationRecord, Timestamp};
-use service_kit::database::{DatabaseError, DbPool};
+use diesel::QueryResult;
+use domain::{Channel, Timestamp};
+use service_kit::database::DbPool;
 use service_kit::queue::Runner;
 use std::time::Duration;
-use uuid::Uuid;
 
 /// The content queue's runner: what `main` runs and tests drive (`drain(now)`).
 pub type ContentRunner = Runner<ContentJob, ContentQueue>;
@@ -62,43 +64,39 @@ pub fn runner(
     Runner::new(pool, job, ContentQueue, policy, registry)
 }
 
-/// Queues the content jobs of the records an inbox batch wrote.
-#[derive(Clone)]
-pub struct Enqueuer {
-    pool: DbPool,
-    settings: ContentSettings,
+/// What an inbox batch's settlement queues beside marking its events processed (crate::inbox):
+/// a content job for each record of a channel whose content is on, first due `first_ask_after`
+/// later, in the settlement's own transaction (on PostgreSQL in its one statement). Off (no
+/// channel on, the default), the settlement is what it was without content: not one statement
+/// more.
+#[derive(Debug, Clone, Default)]
+pub struct ContentPlan {
+    channels: Vec<Channel>,
+    first_ask_after: Duration,
 }
 
-impl Enqueuer {
-    pub fn new(pool: DbPool, settings: &ContentSettings) -> Self {
+impl ContentPlan {
+    pub fn of(settings: &ContentSettings) -> Self {
         Self {
-            pool,
-            settings: settings.clone(),
+            channels: settings.channels.clone(),
+            first_ask_after: settings.first_ask_after.0,
         }
     }
 
-    /// Queues a job for each of `written` (record id, the record) whose channel's content is on,
-    /// first due `first_ask_after` from `now`, in one statement (none when no channel is on); a
-    /// record queued before is left as it is.
-    /// Answers how many were queued now.
-    pub async fn enqueue(&self, written: &[(Uuid, &NewCommunicationRecord)], now: Timestamp) -> anyhow::Result<usize> {
-        let jobs: Vec<NewJob> = written
-            .iter()
-            .filter(|(_, record)| self.settings.is_on(record.channel))
-            .map(|(record_id, record)| NewJob {
-                record_id: *record_id,
-                interaction_id: record.interaction_id,
-                channel: record.channel,
-            })
-            .collect();
-        if jobs.is_empty() {
-            return Ok(0);
-        }
-        let first_ask = Timestamp::from_offset_date_time(now.as_offset_date_time() + self.settings.first_ask_after.0)
-            .ok_or_else(|| anyhow::anyhow!("a content job's first ask would fall past year 9999"))?;
-        Ok(self
-            .pool
-            .run(move |c| queue::enqueue(c, &jobs, now, first_ask).map_err(DatabaseError::from))
-            .await?)
+    /// No channel's content is on: nothing is queued.
+    pub fn is_off(&self) -> bool {
+        self.channels.is_empty()
+    }
+
+    /// The names of the channels whose content is on, as `inbox_events.channel` holds them.
+    pub fn channel_names(&self) -> Vec<&'static str> {
+        self.channels.iter().map(|channel| channel.as_str()).collect()
+    }
+
+    /// When a job queued at `now` is first due.
+    pub fn first_ask(&self, now: Timestamp) -> QueryResult<Timestamp> {
+        Timestamp::from_offset_date_time(now.as_offset_date_time() + self.first_ask_after).ok_or_else(|| {
+            diesel::result::Error::SerializationError("a content job's first ask would fall past year 9999".into())
+        })
     }
 }

@@ -5,6 +5,8 @@
 //! batch run again after a crash queues nothing anew), dead-lettered after its budget.
 
 use super::schema::content_jobs::{self, dsl};
+use super::ContentPlan;
+use crate::inbox::InboxStatus;
 use crate::schema::inbox_events;
 use diesel::prelude::*;
 use domain::{Channel, InteractionId, Timestamp};
@@ -65,15 +67,57 @@ const fn stored(status: Status) -> &'static str {
 
 /// A job to queue: the record written, its interaction and channel.
 #[derive(Debug, Clone, Copy)]
-pub struct NewJob {
-    pub record_id: Uuid,
-    pub interaction_id: InteractionId,
-    pub channel: Channel,
+struct NewJob {
+    record_id: Uuid,
+    interaction_id: InteractionId,
+    channel: Channel,
+}
+
+/// SQLite's half of an inbox settlement's content jobs (PostgreSQL queues them in the
+/// settlement's statement, `inbox::postgres`): in the settlement's transaction, a job for each
+/// of `events` now processed into a record of a channel whose content is on, first due by
+/// `plan`; a record queued before is left as it is. Nothing is read when content is off. Answers
+/// how many were queued now.
+pub(crate) fn queue_settled(
+    connection: &mut AnyConnection,
+    events: &[Uuid],
+    plan: &ContentPlan,
+    now: Timestamp,
+) -> QueryResult<usize> {
+    if plan.is_off() || events.is_empty() {
+        return Ok(0);
+    }
+    let first_ask = plan.first_ask(now)?;
+    let mut jobs = Vec::with_capacity(events.len());
+    for chunk in events.chunks(500) {
+        let ids: Vec<DbUuid> = chunk.iter().map(|&id| DbUuid(id)).collect();
+        // An erased write made no record: its event is processed without one.
+        let rows: Vec<(DbUuid, DbUuid, String)> = inbox_events::table
+            .filter(inbox_events::id.eq_any(ids))
+            .filter(inbox_events::status.eq(InboxStatus::Processed.as_str()))
+            .filter(inbox_events::record_id.is_not_null())
+            .filter(inbox_events::channel.eq_any(plan.channel_names()))
+            .select((
+                inbox_events::record_id.assume_not_null(),
+                inbox_events::conversation_id,
+                inbox_events::channel.assume_not_null(),
+            ))
+            .load(connection)?;
+        for (record_id, interaction_id, channel) in rows {
+            jobs.push(NewJob {
+                record_id: record_id.0,
+                interaction_id: interaction_id.into(),
+                channel: Channel::parse(&channel)
+                    .map_err(|_| corrupt(format!("an inbox event's channel {channel:?}")))?,
+            });
+        }
+    }
+    enqueue(connection, &jobs, now, first_ask)
 }
 
 /// Queues `jobs` at `now`, first due at `first_ask`, in one statement; a record queued before is
 /// left as it is. Answers how many were queued now.
-pub fn enqueue(
+fn enqueue(
     connection: &mut AnyConnection,
     jobs: &[NewJob],
     now: Timestamp,

@@ -55,16 +55,11 @@ impl<'de> Deserialize<'de> for WaitFor {
     }
 }
 
-/// A list of channel names, or one string of them separated by commas; each named once.
+/// A list of channel names, or one string of them separated by commas; each kept once. The error
+/// names the key: serde's own message does not say which list held the name.
 fn channels<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Channel>, D::Error> {
-    let mut channels = Vec::new();
-    for name in service_kit::configuration::list_or_comma_separated(deserializer)? {
-        let channel = Channel::parse(&name).map_err(serde::de::Error::custom)?;
-        if !channels.contains(&channel) {
-            channels.push(channel);
-        }
-    }
-    Ok(channels)
+    Channel::parse_list(service_kit::configuration::list_or_comma_separated(deserializer)?)
+        .map_err(|unknown| serde::de::Error::custom(format!("ingest.content.channels: {unknown}")))
 }
 
 impl ContentSettings {
@@ -157,7 +152,10 @@ mod tests {
         assert_eq!(listed.channels, [Channel::Voice, Channel::Email]);
         let text = settings(serde_json::json!({ "channels": "CHAT, SMS,CHAT" })).unwrap();
         assert_eq!(text.channels, [Channel::Chat, Channel::Sms]);
-        assert!(settings(serde_json::json!({ "channels": "FAX" })).is_err());
+        let fax = settings(serde_json::json!({ "channels": "FAX" }))
+            .unwrap_err()
+            .to_string();
+        assert!(fax.starts_with("ingest.content.channels: unknown channel"), "{fax}");
         let video = problems(serde_json::json!({ "channels": ["VIDEO"] }));
         assert!(video[0].starts_with("ingest.content.channels: VIDEO"), "{video:?}");
         assert!(problems(serde_json::json!({})).is_empty());

@@ -212,6 +212,7 @@ impl NewEvents<'_> {
             trace_contexts: self.column(&rows, |d| d.trace_context.as_deref()),
             origins: self.column(&rows, |d| d.origin.as_str()),
             participant_customer_ids: self.column(&rows, |d| d.participant_customer.map(|c| DbUuid::from(c).0)),
+            channels: self.column(&rows, |d| d.result.channel().as_str()),
         };
         let outcomes: Vec<BatchOutcome> = statement.load(connection)?;
         let mut stored = Stored {
@@ -258,6 +259,7 @@ impl NewEvents<'_> {
                     dsl::trace_context.eq(delivery.trace_context.as_deref()),
                     dsl::origin.eq(delivery.origin.as_str()),
                     dsl::participant_customer_id.eq(delivery.participant_customer.map(DbUuid::from)),
+                    dsl::channel.eq(Some(result.channel().as_str())),
                     dsl::status.eq(InboxStatus::Pending.as_str()),
                     dsl::attempts.eq(0),
                     dsl::next_attempt_at.eq(now),

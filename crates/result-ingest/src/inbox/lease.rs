@@ -2,6 +2,7 @@
 //! still holds it.
 
 use super::*;
+use crate::content::ContentPlan;
 
 /// An event a worker holds until its batch's lease ends.
 #[derive(Debug, Clone)]
@@ -161,14 +162,16 @@ pub(super) enum Settlement {
     },
 }
 
-/// Settles a worker's batch in one transaction, leased until `lease_until`. Only events the
-/// batch still holds are settled (a worker that overran its lease changes nothing another has
-/// taken over); returns how many.
+/// Settles a worker's batch in one transaction, leased until `lease_until`, queueing the content
+/// jobs `content` asks for of the records it marks processed. Only events the batch still holds
+/// are settled (a worker that overran its lease changes nothing another has taken over); returns
+/// how many.
 pub(super) fn settle(
     connection: &mut AnyConnection,
     settlements: &[(Uuid, Settlement)],
     now: Timestamp,
     lease_until: Timestamp,
+    content: &ContentPlan,
 ) -> QueryResult<usize> {
     let lease_until = DbTimestamp::from(lease_until);
     connection.transaction(|c| {
@@ -179,7 +182,7 @@ pub(super) fn settle(
                 _ => None,
             })
             .collect();
-        let mut settled = mark_processed_many(c, &processed, now, lease_until)?;
+        let mut settled = mark_processed_many(c, &processed, now, lease_until, content)?;
         for (id, settlement) in settlements {
             settled += match settlement {
                 Settlement::Processed { .. } => 0,
@@ -195,27 +198,48 @@ pub(super) fn settle(
     })
 }
 
-/// Settles processed events (`(event id, record id)`): one statement for all of them on
-/// PostgreSQL, where each statement is a round trip; a row at a time on SQLite, where it is not.
+/// Settles processed events (`(event id, record id)`) and queues their records' content jobs:
+/// one statement for all of it on PostgreSQL, where each statement is a round trip (the content
+/// jobs in it only while content is on); a row at a time on SQLite, where it is not, then one
+/// insert of the content jobs (none while content is off).
 fn mark_processed_many(
     connection: &mut AnyConnection,
     processed: &[(Uuid, Option<Uuid>)],
     now: Timestamp,
     lease_until: DbTimestamp,
+    content: &ContentPlan,
 ) -> QueryResult<usize> {
+    if processed.is_empty() {
+        return Ok(0);
+    }
     match connection {
         AnyConnection::Postgresql(pg) => {
-            let statement = postgres::SettleProcessedStatement {
+            let settle = postgres::SettleProcessedStatement {
                 now: now.as_offset_date_time(),
                 lease_until: lease_until.0,
                 ids: processed.iter().map(|(id, _)| *id).collect(),
                 record_ids: processed.iter().map(|(_, record_id)| *record_id).collect(),
             };
-            statement.execute(pg)
+            if content.is_off() {
+                return settle.execute(pg);
+            }
+            let statement = postgres::SettleQueueingContentStatement {
+                settle,
+                first_ask: content.first_ask(now)?.as_offset_date_time(),
+                channels: content.channel_names(),
+            };
+            let settled: i64 = statement.get_result(pg)?;
+            usize::try_from(settled)
+                .map_err(|_| diesel::result::Error::DeserializationError(format!("{settled} events settled").into()))
         }
-        AnyConnection::Sqlite(_) => processed.iter().try_fold(0, |settled, &(id, record_id)| {
-            Ok(settled + mark_processed(connection, id, record_id, now, lease_until)?)
-        }),
+        AnyConnection::Sqlite(_) => {
+            let settled = processed.iter().try_fold(0, |settled, &(id, record_id)| {
+                Ok::<_, diesel::result::Error>(settled + mark_processed(connection, id, record_id, now, lease_until)?)
+            })?;
+            let events: Vec<Uuid> = processed.iter().map(|(id, _)| *id).collect();
+            crate::content::queue_settled(connection, &events, content, now)?;
+            Ok(settled)
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamptz, Untyped, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz, Untyped, Uuid as SqlUuid};
 use diesel::{PgConnection, QueryResult, RunQueryDsl};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -50,6 +50,8 @@ pub(super) struct AcceptBatchStatement<'a> {
     pub(super) origins: Vec<&'a str>,
     /// The customer each row's participant data names, if any.
     pub(super) participant_customer_ids: Vec<Option<Uuid>>,
+    /// Each row's channel (its record's), for the settlement to queue its content job.
+    pub(super) channels: Vec<&'static str>,
 }
 
 impl QueryFragment<Pg> for AcceptBatchStatement<'_> {
@@ -65,10 +67,11 @@ impl QueryFragment<Pg> for AcceptBatchStatement<'_> {
         out.push_sql(
             ") AS f(delivery, key_hash) JOIN erased_results e ON e.key_hash = f.key_hash), \
              inserted AS (INSERT INTO inbox_events (id, conversation_id, user_id, wrapup_code, event_time, \
-                 payload, customer_handle_key, trace_context, origin, participant_customer_id, status, \
-                 attempts, next_attempt_at, accepted_at, budget_started_at) \
+                 payload, customer_handle_key, trace_context, origin, participant_customer_id, channel, \
+                 status, attempts, next_attempt_at, accepted_at, budget_started_at) \
              SELECT r.id, r.conversation_id, r.user_id, r.wrapup_code, r.event_time, r.payload, \
-                 r.customer_handle_key, r.trace_context, r.origin, r.participant_customer_id, 'pending', 0, ",
+                 r.customer_handle_key, r.trace_context, r.origin, r.participant_customer_id, r.channel, \
+                 'pending', 0, ",
         );
         push_binds!(out; Timestamptz => &self.now, Timestamptz => &self.now, Timestamptz => &self.now);
         out.push_sql(" FROM unnest(");
@@ -83,11 +86,12 @@ impl QueryFragment<Pg> for AcceptBatchStatement<'_> {
             Array<Text> => &self.handle_keys,
             Array<Nullable<Text>> => &self.trace_contexts,
             Array<Text> => &self.origins,
-            Array<Nullable<SqlUuid>> => &self.participant_customer_ids
+            Array<Nullable<SqlUuid>> => &self.participant_customer_ids,
+            Array<Text> => &self.channels
         );
         out.push_sql(
             ") AS r(delivery, id, conversation_id, user_id, wrapup_code, event_time, payload, \
-                 customer_handle_key, trace_context, origin, participant_customer_id) \
+                 customer_handle_key, trace_context, origin, participant_customer_id, channel) \
              WHERE r.delivery NOT IN (SELECT delivery FROM suppressed) \
              ON CONFLICT (conversation_id, user_id, wrapup_code) DO NOTHING \
              RETURNING id) \
@@ -150,3 +154,47 @@ impl QueryId for SettleProcessedStatement {
 }
 
 impl RunQueryDsl<PgConnection> for SettleProcessedStatement {}
+
+/// [`SettleProcessedStatement`] with the content jobs of the records it settles (crate::content),
+/// as one statement: a job for each event the update marks processed into a record of a channel
+/// whose content is on, keyed by the record (one queued before stays as it is). Answers how many
+/// events it settled. Used only while content is on, so that turning it on costs no statement.
+pub(super) struct SettleQueueingContentStatement {
+    pub(super) settle: SettleProcessedStatement,
+    /// The jobs' first ask.
+    pub(super) first_ask: OffsetDateTime,
+    /// The channels whose content is on, as `inbox_events.channel` holds them.
+    pub(super) channels: Vec<&'static str>,
+}
+
+impl QueryFragment<Pg> for SettleQueueingContentStatement {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH processed AS (");
+        self.settle.walk_ast(out.reborrow())?;
+        out.push_sql(
+            " RETURNING inbox_events.record_id, inbox_events.conversation_id, inbox_events.channel), \
+             queued AS (INSERT INTO content_jobs (record_id, interaction_id, channel, status, attempts, \
+                 next_attempt_at, created_at) \
+             SELECT record_id, conversation_id, channel, 'pending', 0, ",
+        );
+        push_binds!(out; Timestamptz => &self.first_ask, Timestamptz => &self.settle.now);
+        out.push_sql(" FROM processed WHERE record_id IS NOT NULL AND channel = ANY(");
+        push_binds!(out; Array<Text> => &self.channels);
+        out.push_sql(") ON CONFLICT (record_id) DO NOTHING) SELECT count(*) FROM processed");
+        Ok(())
+    }
+}
+
+/// The statement's text never changes, so its type identifies it in diesel's statement cache.
+pub(super) struct SettleQueueingContentStatementId;
+
+impl QueryId for SettleQueueingContentStatement {
+    type QueryId = SettleQueueingContentStatementId;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for SettleQueueingContentStatement {
+    type SqlType = BigInt;
+}
+
+impl RunQueryDsl<PgConnection> for SettleQueueingContentStatement {}

@@ -4,6 +4,7 @@
 //! through it.
 
 use super::*;
+use crate::content::ContentPlan;
 use service_kit::queue::{self, Claim, Depth, Page, Settle, Status, Storage, Summary};
 use std::num::NonZeroU32;
 
@@ -21,9 +22,18 @@ pub struct InboxEvent {
 /// Settlements of one claim at one time: (the claim's lease end, when they were settled).
 type SettledTogether = (Timestamp, Timestamp);
 
-/// `inbox_events`, the ingest inbox.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct InboxQueue;
+/// `inbox_events`, the ingest inbox. Its settlement queues the content jobs `content` asks for
+/// (the default: none, as for the operator routes, which never settle).
+#[derive(Debug, Clone, Default)]
+pub struct InboxQueue {
+    content: ContentPlan,
+}
+
+impl InboxQueue {
+    pub const fn new(content: ContentPlan) -> Self {
+        Self { content }
+    }
+}
 
 /// What every queue entry of the inbox asks for (the operator listing's `kind`).
 const KIND: &str = "record";
@@ -105,7 +115,7 @@ impl Storage for InboxQueue {
             }
         }
         groups.iter().try_fold(0, |count, ((lease_until, now), group)| {
-            Ok(count + super::lease::settle(connection, group, *now, *lease_until)?)
+            Ok(count + super::lease::settle(connection, group, *now, *lease_until, &self.content)?)
         })
     }
 

@@ -8,7 +8,7 @@ use actix_web::web;
 const BASE: &str = "/ingest/events";
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    service_kit::queue::operator::config::<InboxQueue, IngestOperate>(cfg, BASE, InboxQueue);
+    service_kit::queue::operator::config::<InboxQueue, IngestOperate>(cfg, BASE, InboxQueue::default());
 }
 
 /// The three routes for the service's OpenAPI document.

@@ -107,6 +107,36 @@ impl Content {
         records[0].clone()
     }
 
+    /// The id of conversation `id`'s record (one).
+    async fn record_id(&self, id: &str) -> Uuid {
+        self.record(id).await["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// Puts conversation `id`'s processed inbox events back to be done again, due now; answers
+    /// how many.
+    async fn reopen_events_of(&self, id: &str) -> usize {
+        use diesel::prelude::*;
+        use result_ingest::schema::inbox_events::dsl;
+        use service_kit::database::sql_types::{DbTimestamp, DbUuid};
+        let conversation = DbUuid(id.parse().unwrap());
+        self.p
+            .ingest
+            .pool()
+            .run(move |c| {
+                diesel::update(dsl::inbox_events.filter(dsl::conversation_id.eq(conversation)))
+                    .set((
+                        dsl::status.eq("pending"),
+                        dsl::processed_at.eq(None::<DbTimestamp>),
+                        dsl::record_id.eq(None::<DbUuid>),
+                        dsl::next_attempt_at.eq(DbTimestamp::from(Timestamp::now())),
+                    ))
+                    .execute(c)
+                    .map_err(DatabaseError::from)
+            })
+            .await
+            .unwrap()
+    }
+
     async fn jobs(&self, status: &str) -> Vec<Value> {
         let response = self
             .p
@@ -294,33 +324,38 @@ async fn content_is_off_by_default() {
 }
 
 #[tokio::test]
-async fn an_inbox_batch_run_again_queues_no_job_twice() {
+async fn an_inbox_event_settled_again_queues_no_job_twice() {
     let c = start("VOICE", "100000").await;
     let id = c.call_written().await;
-    let record = c.record(&id).await;
-    let ingest = result_ingest::ingest_settings(&c.p.ingest.settings).unwrap();
-    let enqueuer = result_ingest::content::Enqueuer::new(c.p.ingest.pool().clone(), &ingest.content);
-    let written: domain::NewCommunicationRecord = serde_json::from_value(crate::helpers::attributes(&record)).unwrap();
-    let record_id: Uuid = record["id"].as_str().unwrap().parse().unwrap();
-    // What a batch run again after a crash would queue: nothing, the record's job is there.
-    assert_eq!(
-        enqueuer
-            .enqueue(&[(record_id, &written)], Timestamp::now())
-            .await
-            .unwrap(),
-        0
-    );
+    let record_id = c.record_id(&id).await;
     c.said(&id).await;
-    c.runner.drain(due()).await.unwrap();
-    // Done, it is still kept: a run again after it queues nothing either.
-    assert_eq!(
-        enqueuer
-            .enqueue(&[(record_id, &written)], Timestamp::now())
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(c.runner.drain(due()).await.unwrap().done, 1);
+    // Its event to do again (as an operator's replay of one whose record was written): the
+    // writer answers the record from its idempotency key, and the settlement finds its job.
+    assert_eq!(c.reopen_events_of(&id).await, 1);
+    c.p.drain(10).await;
+    assert!(c.p.events("pending").await.is_empty());
+    assert_eq!(c.record(&id).await["id"], record_id.to_string(), "the same record");
+    assert_eq!(c.status_of(record_id).await, Some(Status::Done), "its job as it was");
+    assert_eq!(c.runner.drain(later(Timestamp::now(), 7200)).await.unwrap().claimed, 0);
     assert_eq!(c.ended(Ended::Added), 1);
+}
+
+#[tokio::test]
+async fn with_content_off_the_settlement_queues_nothing() {
+    let c = with_pipeline(crate::helpers::pipeline().await);
+    let id = c.call_written().await;
+    let record_id = c.record_id(&id).await;
+    assert!(c.p.events("pending").await.is_empty(), "settled");
+    assert_eq!(c.status_of(record_id).await, None);
+    let depth =
+        c.p.ingest
+            .pool()
+            .run(|c| ContentQueue.depth(c).map_err(DatabaseError::from))
+            .await
+            .unwrap();
+    assert_eq!((depth.pending, depth.dead), (0, 0));
+    assert_eq!(c.runner.drain(later(Timestamp::now(), 7200)).await.unwrap().claimed, 0);
 }
 
 #[tokio::test]

@@ -451,7 +451,7 @@ pub async fn claim_inbox(
     p.ingest
         .pool()
         .run(move |c| {
-            result_ingest::inbox::InboxQueue
+            result_ingest::inbox::InboxQueue::default()
                 .claim(c, claim)
                 .map_err(service_kit::database::DatabaseError::from)
         })
@@ -478,7 +478,7 @@ pub async fn settle_inbox(
     p.ingest
         .pool()
         .run(move |c| {
-            result_ingest::inbox::InboxQueue
+            result_ingest::inbox::InboxQueue::default()
                 .settle(c, &[settlement])
                 .map_err(service_kit::database::DatabaseError::from)
         })

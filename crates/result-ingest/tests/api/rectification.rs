@@ -39,7 +39,7 @@ async fn a_rectify_waits_while_a_worker_holds_a_result_it_corrected_then_the_rec
         .ingest
         .pool()
         .run(move |c| {
-            result_ingest::inbox::InboxQueue
+            result_ingest::inbox::InboxQueue::default()
                 .claim(
                     c,
                     service_kit::queue::Claim {
