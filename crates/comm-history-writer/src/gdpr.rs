@@ -22,7 +22,7 @@
 //! after its communication, the agent on it included (the record the law requires is the whole
 //! record), but not its body: what was said, copied from Genesys by the content queue, is blanked
 //! ([`blank_bodies_kept_by_rules`]); a legal hold keeps the body too. Only records are the communication: pairings and webhook results, elsewhere, are not
-//! kept by a rule.
+//! kept by a rule. A RECTIFY leaves every record a hold or a rule keeps as it was (`rectify`).
 
 pub mod erased_copies;
 mod rectify;
@@ -36,7 +36,7 @@ use diesel::prelude::*;
 use domain::Timestamp;
 use gdpr_participant::holds::{chunked, Filter, HeldTable};
 use gdpr_participant::retention::split;
-use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Purge, Reach};
+use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Keepers, Purge, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use uuid::Uuid;
@@ -421,8 +421,14 @@ impl GdprStore for CommunicationRecords {
     }
 
     /// Replaced handles and moved interactions ([`rectify`]); the manager's copies are updated.
-    fn rectify(&self, c: &mut AnyConnection, reach: &Reach<'_>, fix: &Rectification) -> QueryResult<CategoryCounts> {
-        rectify::rectify(c, reach, fix)
+    fn rectify(
+        &self,
+        c: &mut AnyConnection,
+        reach: &Reach<'_>,
+        fix: &Rectification,
+        keepers: &Keepers<'_>,
+    ) -> QueryResult<CategoryCounts> {
+        rectify::rectify(c, reach, fix, keepers)
     }
 
     fn count_rectify(
@@ -430,8 +436,20 @@ impl GdprStore for CommunicationRecords {
         c: &mut AnyConnection,
         reach: &Reach<'_>,
         fix: &Rectification,
+        keepers: &Keepers<'_>,
     ) -> QueryResult<CategoryCounts> {
-        rectify::would_change(c, reach, fix)
+        rectify::would_change(c, reach, fix, keepers)
+    }
+
+    /// Records a hold or a rule keeps: their handle, search key and customer stay.
+    fn kept_unchanged(
+        &self,
+        c: &mut AnyConnection,
+        reach: &Reach<'_>,
+        fix: &Rectification,
+        keepers: &Keepers<'_>,
+    ) -> QueryResult<Vec<Retained>> {
+        rectify::kept_unchanged(c, reach, fix, keepers)
     }
 
     /// The held records, the agents hidden, and the copies of the held records at the manager.

@@ -22,7 +22,10 @@
 //! interactions moved to the right customer. It holds nothing; repeating it changes nothing more,
 //! and each answer counts the rows that now carry the corrected values. A count that carries a
 //! rectification (a RECTIFY's) counts the rows the correction would change
-//! ([`GdprStore::count_rectify`]).
+//! ([`GdprStore::count_rectify`]). Rows a legal hold or a statutory rule keeps as evidence are
+//! left exactly as they were, by both, and reported per category and basis (`keptUnchanged`,
+//! [`GdprStore::kept_unchanged`]): the orchestrator sends the holds in force and the rules with a
+//! RECTIFY's `count` and `rectify`, as with a purge.
 //!
 //! Copies delivered outside ccbridge (`toEraseElsewhere`) are listed by the purge, for exactly the
 //! rows its purges erased ([`GdprStore::erased_elsewhere`]); never by a forget or a restriction,
@@ -41,7 +44,7 @@ pub mod signature;
 pub mod stand_in;
 pub mod suppression_key;
 
-pub use retention::{Kept, Purge, Retain};
+pub use retention::{Keepers, Kept, Purge, Retain};
 pub use signature::{CallSigner, CallVerifier, SignatureRefused, SIGNATURE_HEADER};
 
 use actix_web::dev::Payload;
@@ -144,7 +147,20 @@ pub trait GdprStore: Send + Sync + 'static {
         connection: &mut AnyConnection,
         reach: &Reach<'_>,
         rectification: &Rectification,
+        keepers: &Keepers<'_>,
     ) -> QueryResult<CategoryCounts>;
+    /// A RECTIFY's evidence: of the rows `rectification` reaches here, those a legal hold or a
+    /// statutory rule in `keepers` keeps (what a purge now would keep, [`retention::unchanged`]),
+    /// per category and basis. [`GdprStore::rectify`] and [`GdprStore::count_rectify`] leave
+    /// exactly these rows as they were; asked with both, so the count shows what stays. Changes
+    /// nothing.
+    fn kept_unchanged(
+        &self,
+        connection: &mut AnyConnection,
+        reach: &Reach<'_>,
+        rectification: &Rectification,
+        keepers: &Keepers<'_>,
+    ) -> QueryResult<Vec<Retained>>;
     /// The subject's data per category, with its counts.
     fn export(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport>;
     /// What the subject's handles or interactions find that is attributed to a customer outside
@@ -168,12 +184,14 @@ pub trait GdprStore: Send + Sync + 'static {
     /// subject's, and show corrected if a forget is undone). A replaced handle is replaced only in
     /// rows the subject reaches (never in one attributed to another customer); moved interactions
     /// leave only the subject's customer ids. Answers, per category, the rows that carry the
-    /// corrected values now, so a repeated call answers the same.
+    /// corrected values now, so a repeated call answers the same. A row `keepers` keeps as
+    /// evidence is left as it was ([`GdprStore::kept_unchanged`]).
     fn rectify(
         &self,
         connection: &mut AnyConnection,
         reach: &Reach<'_>,
         rectification: &Rectification,
+        keepers: &Keepers<'_>,
     ) -> QueryResult<CategoryCounts>;
     /// Whether work that read rows `reach` finds before [`GdprStore::rectify`] corrected them may
     /// still write their old values elsewhere (result-ingest: events in a worker's hands). While it
@@ -446,7 +464,12 @@ async fn act<S: GdprStore>(
                 ParticipantAction::Count => {
                     let report = match &rectification {
                         Some(rectification) => {
-                            ParticipantReport::done(store.count_rectify(c, &reach, rectification)?)
+                            let keepers = purge.keepers();
+                            let mut report =
+                                ParticipantReport::done(store.count_rectify(c, &reach, rectification, keepers)?);
+                            report.kept_unchanged =
+                                retention::merged(store.kept_unchanged(c, &reach, rectification, keepers)?);
+                            report
                         }
                         None => store.count(c, &reach)?,
                     };
@@ -487,7 +510,12 @@ async fn act<S: GdprStore>(
                     let rectification = rectification.as_ref().ok_or_else(|| {
                         diesel::result::Error::QueryBuilderError("a rectify without its rectification".into())
                     })?;
-                    let mut report = ParticipantReport::done(store.rectify(c, &reach, rectification)?);
+                    let keepers = purge.keepers();
+                    let mut report = ParticipantReport::done(store.rectify(c, &reach, rectification, keepers)?);
+                    // What stayed as it was: the same on a repeated call (those rows still carry
+                    // the old values, and are still kept).
+                    report.kept_unchanged =
+                        retention::merged(store.kept_unchanged(c, &reach, rectification, keepers)?);
                     if store.rectifying_in_flight(c, &reach, rectification)? {
                         report.state = ParticipantState::PendingExternal;
                         report.external_ref = Some(IN_FLIGHT_REF.to_owned());

@@ -28,6 +28,12 @@
 //! only the table knows ([`split`]'s `ruled`); a table without such rows passes none. The purge
 //! notes the earliest end of a rule over a kept row ([`Purge::retained_until`]): the orchestrator
 //! purges again then.
+//!
+//! A RECTIFY (GDPR Art. 16) asks the same question of the rows its correction reaches
+//! ([`unchanged`], with the purge's [`Keepers`]: the holds in force and the statutory rules the
+//! orchestrator sends with its `count` and `rectify`): what a hold or a rule keeps is evidence and
+//! stays exactly as it was, counted per category and basis (`keptUnchanged`); the correction is
+//! kept with the request beside it, as the subject's supplementary statement.
 
 use crate::holds::{changed, chunked, Filter, HeldTable, CHUNK};
 use crate::Reach;
@@ -67,34 +73,30 @@ pub struct Retain<'a> {
     pub basis: LegalBasis,
 }
 
-/// A purge to carry out: the request whose rows go, and the retentions and rules in force.
-pub struct Purge<'a> {
-    pub request_id: Uuid,
-    /// First basis first (see [`Purge::retentions`]).
+/// What keeps rows as evidence at `now`: the legal holds' retentions in force (first basis first)
+/// and the statutory rules. A purge keeps what they cover ([`split`]); a RECTIFY leaves it as it
+/// was ([`unchanged`]).
+pub struct Keepers<'a> {
+    /// First basis first (see [`Keepers::retentions`]).
     retain: Vec<Retain<'a>>,
     rules: &'a [StatutoryRule],
-    /// The purge's time: a rule keeps a row while its communication time plus `keep_days` is
-    /// after it.
+    /// A rule keeps a row while its communication time plus `keep_days` is after it.
     now: Timestamp,
-    /// The earliest end of a rule over a row kept so far ([`Purge::retained_until`]).
-    until: Cell<Option<Timestamp>>,
 }
 
-impl<'a> Purge<'a> {
-    /// The purge of `request_id`'s rows at `now` (the participant's clock, which decides when a
-    /// rule's `keep_days` have passed), with the retentions in force.
-    pub fn new(request_id: Uuid, mut retain: Vec<Retain<'a>>, now: Timestamp) -> Self {
+impl<'a> Keepers<'a> {
+    /// The retentions in force at `now` (the participant's clock, which decides when a rule's
+    /// `keep_days` have passed).
+    pub fn new(mut retain: Vec<Retain<'a>>, now: Timestamp) -> Self {
         retain.sort_by_key(|r| r.basis);
         Self {
-            request_id,
             retain,
             rules: &[],
             now,
-            until: Cell::new(None),
         }
     }
 
-    /// The purge with the statutory retention rules in force.
+    /// With the statutory retention rules in force.
     pub fn with_rules(self, rules: &'a [StatutoryRule]) -> Self {
         Self { rules, ..self }
     }
@@ -102,6 +104,55 @@ impl<'a> Purge<'a> {
     /// The retentions, first basis first: a row is kept on the first that covers it.
     pub fn retentions(&self) -> &[Retain<'a>] {
         &self.retain
+    }
+
+    /// Of `rows` (ids of `T`'s), those these keep, with their basis ([`covered`]).
+    pub fn cover<T: HeldTable>(
+        &self,
+        connection: &mut AnyConnection,
+        rows: &[Uuid],
+        covers: impl Fn(&Reach<'_>) -> Filter<T::Table>,
+        ruled: impl Fn(&StatutoryRule) -> Option<Vec<Filter<T::Table>>>,
+    ) -> QueryResult<Covered> {
+        covered::<T>(connection, &self.retain, self.rules, self.now, rows, covers, ruled)
+    }
+}
+
+/// A purge to carry out: the request whose rows go, and the retentions and rules in force.
+pub struct Purge<'a> {
+    pub request_id: Uuid,
+    keepers: Keepers<'a>,
+    /// The earliest end of a rule over a row kept so far ([`Purge::retained_until`]).
+    until: Cell<Option<Timestamp>>,
+}
+
+impl<'a> Purge<'a> {
+    /// The purge of `request_id`'s rows at `now` (the participant's clock, which decides when a
+    /// rule's `keep_days` have passed), with the retentions in force.
+    pub fn new(request_id: Uuid, retain: Vec<Retain<'a>>, now: Timestamp) -> Self {
+        Self {
+            request_id,
+            keepers: Keepers::new(retain, now),
+            until: Cell::new(None),
+        }
+    }
+
+    /// The purge with the statutory retention rules in force.
+    pub fn with_rules(self, rules: &'a [StatutoryRule]) -> Self {
+        Self {
+            keepers: self.keepers.with_rules(rules),
+            ..self
+        }
+    }
+
+    /// The retentions, first basis first: a row is kept on the first that covers it.
+    pub fn retentions(&self) -> &[Retain<'a>] {
+        self.keepers.retentions()
+    }
+
+    /// What keeps rows at this purge: what a RECTIFY of the same time leaves unchanged.
+    pub fn keepers(&self) -> &Keepers<'a> {
+        &self.keepers
     }
 
     /// The earliest time a statutory rule stops keeping one of the rows this purge kept (each row
@@ -113,8 +164,8 @@ impl<'a> Purge<'a> {
     /// The keepers in the order a row takes its basis from: first basis first, a legal hold
     /// before a rule on the same basis (the same basis either way).
     #[cfg(test)]
-    fn keepers(&self) -> Vec<Keeper<'_, 'a>> {
-        keepers(&self.retain, self.rules)
+    fn keepers_in_order(&self) -> Vec<Keeper<'_, 'a>> {
+        keepers(&self.keepers.retain, self.keepers.rules)
     }
 
     fn kept_until(&self, at: Timestamp) {
@@ -305,7 +356,7 @@ pub fn split<T: HeldTable>(
     ruled: impl Fn(&StatutoryRule) -> Option<Vec<Filter<T::Table>>>,
 ) -> QueryResult<Kept> {
     let held = crate::holds::held_rows(connection, purge.request_id, kind)?;
-    let Covered { kept, ends } = covered::<T>(connection, &purge.retain, purge.rules, purge.now, &held, covers, ruled)?;
+    let Covered { kept, ends } = purge.keepers.cover::<T>(connection, &held, covers, ruled)?;
     if let Some(&earliest) = ends.values().min() {
         purge.kept_until(earliest);
     }
@@ -314,6 +365,38 @@ pub fn split<T: HeldTable>(
     Ok(Kept {
         erase,
         retained: tally(category, kept.into_values()),
+    })
+}
+
+/// A RECTIFY's rows of one kind: those to correct, and those kept as evidence.
+#[derive(Debug, Default, PartialEq)]
+pub struct Unchanged {
+    /// Kept by nothing: the correction rewrites them.
+    pub change: Vec<Uuid>,
+    /// How many a legal hold or a statutory rule keeps, per basis (under the category the
+    /// caller named): left exactly as they were.
+    pub kept: Vec<Retained>,
+}
+
+/// Splits `rows` (ids of `T`'s rows a RECTIFY's correction reaches) into those `keepers` keep
+/// (what a purge at the same time would keep: [`covered`], the same `covers` and `ruled`), left as
+/// they were and counted per basis under `category`, and the rest, to correct. Evidence kept for
+/// litigation or under a statutory rule (MiFID II: a medium that prevents alteration) is never
+/// rewritten; the correction stays with the request, the subject's supplementary statement beside
+/// it (GDPR Art. 16). Changes nothing itself, so a count and the rectify answer alike.
+pub fn unchanged<T: HeldTable>(
+    connection: &mut AnyConnection,
+    keepers: &Keepers<'_>,
+    category: &str,
+    rows: Vec<Uuid>,
+    covers: impl Fn(&Reach<'_>) -> Filter<T::Table>,
+    ruled: impl Fn(&StatutoryRule) -> Option<Vec<Filter<T::Table>>>,
+) -> QueryResult<Unchanged> {
+    let Covered { kept, .. } = keepers.cover::<T>(connection, &rows, covers, ruled)?;
+    let change = rows.into_iter().filter(|row| !kept.contains_key(row)).collect();
+    Ok(Unchanged {
+        change,
+        kept: tally(category, kept.into_values()),
     })
 }
 
@@ -476,7 +559,7 @@ mod tests {
         assert_eq!(order, LegalBasis::ALL);
         // Statutory rules take their place among them by basis, after a hold on the same one.
         let keepers: Vec<_> = purge
-            .keepers()
+            .keepers_in_order()
             .iter()
             .map(|k| (k.basis(), matches!(k, Keeper::Rule(_))))
             .collect();

@@ -17,7 +17,7 @@ use contracts::participant::{CategoryCounts, ParticipantReport, Rectification};
 use diesel::prelude::*;
 use domain::{InteractionId, Timestamp};
 use gdpr_participant::holds::{Filter, HeldTable};
-use gdpr_participant::{counts, counts_if_any, GdprStore, Purge, Reach};
+use gdpr_participant::{counts, counts_if_any, GdprStore, Keepers, Purge, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
 use uuid::Uuid;
@@ -197,8 +197,14 @@ impl GdprStore for Pairings {
     }
 
     /// Moves the interactions a customer correction names ([`rectify`]).
-    fn rectify(&self, c: &mut AnyConnection, reach: &Reach<'_>, fix: &Rectification) -> QueryResult<CategoryCounts> {
-        rectify::rectify(c, reach, fix)
+    fn rectify(
+        &self,
+        c: &mut AnyConnection,
+        reach: &Reach<'_>,
+        fix: &Rectification,
+        keepers: &Keepers<'_>,
+    ) -> QueryResult<CategoryCounts> {
+        rectify::rectify(c, reach, fix, keepers)
     }
 
     fn count_rectify(
@@ -206,8 +212,20 @@ impl GdprStore for Pairings {
         c: &mut AnyConnection,
         reach: &Reach<'_>,
         fix: &Rectification,
+        keepers: &Keepers<'_>,
     ) -> QueryResult<CategoryCounts> {
-        rectify::would_change(c, reach, fix)
+        rectify::would_change(c, reach, fix, keepers)
+    }
+
+    /// Pairings and waiting assignments a hold keeps: they stay with the subject's customer.
+    fn kept_unchanged(
+        &self,
+        c: &mut AnyConnection,
+        reach: &Reach<'_>,
+        fix: &Rectification,
+        keepers: &Keepers<'_>,
+    ) -> QueryResult<Vec<Retained>> {
+        rectify::kept_unchanged(c, reach, fix, keepers)
     }
 
     fn held(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<CategoryCounts> {

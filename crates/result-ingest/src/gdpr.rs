@@ -32,7 +32,7 @@ use domain::gdpr::DataSubject;
 use domain::{GenesysUserId, InteractionId, Timestamp};
 use futures_util::future::LocalBoxFuture;
 use gdpr_participant::holds::{chunked, Filter, HeldTable};
-use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Purge, Reach};
+use gdpr_participant::{counts, counts_if_any, Forget, GdprStore, Keepers, Purge, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::{AnyConnection, DbPool};
 use service_kit::problem::ApiError;
@@ -250,8 +250,14 @@ impl GdprStore for WebhookResults {
     }
 
     /// Replaced handles in the results ([`rectify`]); the suppression list stays as it is.
-    fn rectify(&self, c: &mut AnyConnection, reach: &Reach<'_>, fix: &Rectification) -> QueryResult<CategoryCounts> {
-        self.rectify_results(c, reach, fix)
+    fn rectify(
+        &self,
+        c: &mut AnyConnection,
+        reach: &Reach<'_>,
+        fix: &Rectification,
+        keepers: &Keepers<'_>,
+    ) -> QueryResult<CategoryCounts> {
+        self.rectify_results(c, reach, fix, keepers)
     }
 
     fn count_rectify(
@@ -259,8 +265,20 @@ impl GdprStore for WebhookResults {
         c: &mut AnyConnection,
         reach: &Reach<'_>,
         fix: &Rectification,
+        keepers: &Keepers<'_>,
     ) -> QueryResult<CategoryCounts> {
-        rectify::would_change(c, reach, fix)
+        rectify::would_change(c, reach, fix, keepers)
+    }
+
+    /// Results a hold keeps: their `ani` stays.
+    fn kept_unchanged(
+        &self,
+        c: &mut AnyConnection,
+        reach: &Reach<'_>,
+        fix: &Rectification,
+        keepers: &Keepers<'_>,
+    ) -> QueryResult<Vec<Retained>> {
+        rectify::kept_unchanged(c, reach, fix, keepers)
     }
 
     /// A worker that claimed one of the corrected results before the rectify holds its old `ani`

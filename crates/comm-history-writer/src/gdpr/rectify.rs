@@ -4,15 +4,23 @@
 //! interactions the bank attributed to the subject's customer by mistake move to the right one.
 //! A corrected record that was queued for the communication-history-manager is delivered again
 //! (an update, after its create): the manager's copy is corrected too (GDPR Art. 19).
+//!
+//! A record a legal hold or a statutory rule keeps (what a purge now would keep: the holds'
+//! reach, named interactions and handles within their windows; a rule's channels, directions and
+//! domains while its `keep_days` after the communication last) is evidence: it keeps its handle,
+//! its search key and its customer exactly as they were, and is counted as kept unchanged
+//! ([`kept_unchanged`]) in the count and in the answer. Nothing of it is delivered again.
 
-use super::{of_customer, COMMUNICATIONS};
+use super::{of_customer, reached, ruled, Records, COMMUNICATIONS};
 use crate::schema::communication_records;
 use crate::store::deliveries;
+use contracts::legal_hold::Retained;
 use contracts::participant::{CategoryCounts, Rectification};
 use diesel::prelude::*;
 use domain::Timestamp;
 use gdpr_participant::holds::chunked;
-use gdpr_participant::{counts, Reach};
+use gdpr_participant::retention::unchanged;
+use gdpr_participant::{counts, Keepers, Reach};
 use service_kit::database::sql_types::DbUuid;
 use service_kit::database::AnyConnection;
 use uuid::Uuid;
@@ -21,11 +29,13 @@ pub(super) fn rectify(
     connection: &mut AnyConnection,
     reach: &Reach<'_>,
     rectification: &Rectification,
+    keepers: &Keepers<'_>,
 ) -> QueryResult<CategoryCounts> {
     use communication_records::dsl;
     let mut corrected: Vec<Uuid> = Vec::new();
     for replacement in rectification.handles() {
         let ids = carrying(connection, reach, &[replacement.from.as_str()])?;
+        let ids = not_kept(connection, keepers, ids)?;
         chunked(&ids, |chunk| {
             diesel::update(dsl::communication_records.filter(dsl::id.eq_any(chunk)))
                 .set((
@@ -41,6 +51,7 @@ pub(super) fn rectify(
     if let Some(correction) = &rectification.customer {
         let interactions: Vec<DbUuid> = correction.interaction_ids.iter().map(|&id| id.into()).collect();
         let ids = misattributed(connection, reach, &interactions)?;
+        let ids = not_kept(connection, keepers, ids)?;
         let to = DbUuid::from(correction.to);
         chunked(&ids, |chunk| {
             diesel::update(dsl::communication_records.filter(dsl::id.eq_any(chunk)))
@@ -89,16 +100,46 @@ pub(super) fn would_change(
     connection: &mut AnyConnection,
     reach: &Reach<'_>,
     rectification: &Rectification,
+    keepers: &Keepers<'_>,
 ) -> QueryResult<CategoryCounts> {
+    let changed = reached_by(connection, reach, rectification)?;
+    let changed = not_kept(connection, keepers, changed)?;
+    counts([(COMMUNICATIONS, changed.len() as i64)])
+}
+
+/// The subject's records the correction reaches: storing a replaced handle, or of a named
+/// interaction attributed to one of the subject's customers.
+fn reached_by(
+    connection: &mut AnyConnection,
+    reach: &Reach<'_>,
+    rectification: &Rectification,
+) -> QueryResult<Vec<Uuid>> {
     let froms: Vec<&str> = rectification.handles().map(|r| r.from.as_str()).collect();
-    let mut changed = carrying(connection, reach, &froms)?;
+    let mut rows = carrying(connection, reach, &froms)?;
     if let Some(correction) = &rectification.customer {
         let interactions: Vec<DbUuid> = correction.interaction_ids.iter().map(|&id| id.into()).collect();
-        changed.extend(misattributed(connection, reach, &interactions)?);
+        rows.extend(misattributed(connection, reach, &interactions)?);
     }
-    changed.sort();
-    changed.dedup();
-    counts([(COMMUNICATIONS, changed.len() as i64)])
+    rows.sort();
+    rows.dedup();
+    Ok(rows)
+}
+
+/// Of the records the correction reaches, those a legal hold or a statutory rule keeps as
+/// evidence, per basis: left as they were.
+pub(super) fn kept_unchanged(
+    connection: &mut AnyConnection,
+    reach: &Reach<'_>,
+    rectification: &Rectification,
+    keepers: &Keepers<'_>,
+) -> QueryResult<Vec<Retained>> {
+    let rows = reached_by(connection, reach, rectification)?;
+    Ok(unchanged::<Records>(connection, keepers, COMMUNICATIONS, rows, reached, ruled)?.kept)
+}
+
+/// Of `rows`, those no legal hold or statutory rule keeps (the same question a purge asks).
+fn not_kept(connection: &mut AnyConnection, keepers: &Keepers<'_>, rows: Vec<Uuid>) -> QueryResult<Vec<Uuid>> {
+    Ok(unchanged::<Records>(connection, keepers, COMMUNICATIONS, rows, reached, ruled)?.change)
 }
 
 /// The subject's records that store one of `handle_keys`.

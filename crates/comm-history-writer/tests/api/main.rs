@@ -18,6 +18,7 @@ mod pagination;
 mod purged_customers;
 mod records;
 mod rectification;
+mod rectify_evidence;
 mod restriction;
 mod retention;
 mod statutory_retention;

@@ -6,16 +6,24 @@
 //! under the new value (it would drop the results of whoever held it before). The results' own
 //! fingerprints (conversation, agent, wrap-up code) name no handle and stay. Results carry no
 //! customer: a customer correction changes nothing here (interaction-pairing's pairings decide).
+//!
+//! A result a legal hold keeps (what a purge now would keep; no statutory rule is about results:
+//! rules keep communication records) is evidence: its `ani` and search key stay as they were, and
+//! it is counted as kept unchanged ([`kept_unchanged`]).
 
-use super::{of_customer, WebhookResults, RESULTS};
+use super::{of_customer, reached, Events, WebhookResults, RESULTS};
 use crate::inbox::InboxStatus;
 use crate::schema::inbox_events;
+use contracts::legal_hold::Retained;
 use contracts::participant::{CategoryCounts, Rectification};
 use diesel::prelude::*;
 use domain::Timestamp;
-use gdpr_participant::{counts, Reach};
+use gdpr_participant::retention::unchanged;
+use gdpr_participant::{counts, Keepers, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
+use std::collections::HashSet;
+use uuid::Uuid;
 
 /// Whether a worker holds (its lease running) one of the subject's results that carry a corrected
 /// value now: it read the result before the correction.
@@ -41,15 +49,44 @@ pub(super) fn would_change(
     connection: &mut AnyConnection,
     reach: &Reach<'_>,
     rectification: &Rectification,
+    keepers: &Keepers<'_>,
 ) -> QueryResult<CategoryCounts> {
+    let rows = reached_by(connection, reach, rectification)?;
+    let changed = not_kept(connection, keepers, rows)?;
+    counts([(RESULTS, changed.len() as i64)])
+}
+
+/// The subject's results carrying a replaced value.
+fn reached_by(
+    connection: &mut AnyConnection,
+    reach: &Reach<'_>,
+    rectification: &Rectification,
+) -> QueryResult<Vec<Uuid>> {
     use inbox_events::dsl;
     let froms: Vec<&str> = rectification.handles().map(|r| r.from.as_str()).collect();
-    let changed: i64 = inbox_events::table
+    let rows: Vec<DbUuid> = inbox_events::table
         .filter(of_customer(reach))
         .filter(dsl::customer_handle_key.eq_any(&froms))
-        .count()
-        .get_result(connection)?;
-    counts([(RESULTS, changed)])
+        .select(dsl::id)
+        .load(connection)?;
+    Ok(rows.into_iter().map(|id| id.0).collect())
+}
+
+/// Of the results the correction reaches, those a legal hold keeps as evidence, per basis: left
+/// as they were.
+pub(super) fn kept_unchanged(
+    connection: &mut AnyConnection,
+    reach: &Reach<'_>,
+    rectification: &Rectification,
+    keepers: &Keepers<'_>,
+) -> QueryResult<Vec<Retained>> {
+    let rows = reached_by(connection, reach, rectification)?;
+    Ok(unchanged::<Events>(connection, keepers, RESULTS, rows, reached, |_| None)?.kept)
+}
+
+/// Of `rows`, those no legal hold keeps (the same question a purge asks).
+fn not_kept(connection: &mut AnyConnection, keepers: &Keepers<'_>, rows: Vec<Uuid>) -> QueryResult<Vec<Uuid>> {
+    Ok(unchanged::<Events>(connection, keepers, RESULTS, rows, reached, |_| None)?.change)
 }
 
 impl WebhookResults {
@@ -58,6 +95,7 @@ impl WebhookResults {
         connection: &mut AnyConnection,
         reach: &Reach<'_>,
         rectification: &Rectification,
+        keepers: &Keepers<'_>,
     ) -> QueryResult<CategoryCounts> {
         use inbox_events::dsl;
         super::lock_out_webhook_batches(connection)?;
@@ -67,7 +105,10 @@ impl WebhookResults {
                 .filter(dsl::customer_handle_key.eq(&replacement.from))
                 .select((dsl::id, dsl::payload))
                 .load(connection)?;
-            for (id, payload) in rows {
+            let change: HashSet<Uuid> = not_kept(connection, keepers, rows.iter().map(|(id, _)| id.0).collect())?
+                .into_iter()
+                .collect();
+            for (id, payload) in rows.into_iter().filter(|(id, _)| change.contains(&id.0)) {
                 let mut result: serde_json::Value = serde_json::from_str(&payload).map_err(super::corrupt)?;
                 result["ani"] = serde_json::Value::from(replacement.to.as_str());
                 let payload = serde_json::to_string(&result).map_err(super::corrupt)?;
