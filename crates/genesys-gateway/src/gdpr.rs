@@ -11,14 +11,16 @@
 //! purges again, without that retention, when the hold ends.
 
 use crate::models::{
-    GdprRequest, GdprRequestStatus, GdprRequestType, GdprSubject, GdprSubjectEntityListing, NewGdprRequest,
-    ReplacementTerm, ReplacementType,
+    FoundGdprSubject, GdprRequest, GdprRequestStatus, GdprRequestType, GdprSubject, GdprSubjectEntityListing,
+    NewGdprRequest, ReplacementTerm, ReplacementType,
 };
 use crate::upstream::GenesysApi;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 use contracts::legal_hold::{LegalBasis, Retained};
-use contracts::participant::{CategoryCounts, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState};
+use contracts::participant::{
+    CategoryCounts, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState, Rectification,
+};
 use domain::gdpr::DataSubject;
 use gdpr_participant::{
     call_target, parse_request_id, rectification_of, CallVerifier, GdprParticipant, Signed, SignedCall,
@@ -69,7 +71,10 @@ async fn act(
 ) -> Result<HttpResponse, ApiError> {
     let (_, action) = call_target(path.into_inner())?;
     let report = match action {
-        ParticipantAction::Count => count(&api, &call.subject).await?,
+        ParticipantAction::Count => match &call.rectification {
+            Some(rectification) => count_rectify(&api, &call.subject, rectification).await?,
+            None => count(&api, &call.subject).await?,
+        },
         ParticipantAction::Export | ParticipantAction::Purge => match &call.external_ref {
             // Already submitted: a hold placed since cannot call a Genesys deletion back.
             Some(refs) => follow(&api, refs).await?,
@@ -129,24 +134,108 @@ async fn status(
 
 /// How many Genesys subjects each phone number and e-mail address finds.
 async fn count(api: &GenesysApi, subject: &DataSubject) -> Result<ParticipantReport, ApiError> {
-    let searches = subject
-        .phone_numbers
-        .iter()
-        .map(|p| ("PHONE", p))
-        .chain(subject.email_addresses.iter().map(|e| ("EMAIL", e)));
     let mut found = 0u64;
-    for (search_type, value) in searches {
-        let listing: GdprSubjectEntityListing = api
-            .get(
-                "gdpr.subjects",
-                "/api/v2/gdpr/subjects",
-                &[("searchType", search_type), ("searchValue", value.as_str())],
-            )
-            .await?;
-        found += listing.entities.len() as u64;
+    for (search_type, value) in handles_of(subject) {
+        found += search(api, search_type, value).await?.len() as u64;
     }
     found += subject.genesys_user_ids.len() as u64;
     Ok(ParticipantReport::done([(SUBJECTS.to_owned(), found)].into()))
+}
+
+/// The subject's phone numbers and e-mail addresses, each with its Genesys `searchType`.
+fn handles_of(subject: &DataSubject) -> impl Iterator<Item = (&'static str, &String)> {
+    subject
+        .phone_numbers
+        .iter()
+        .map(|p| ("PHONE", p))
+        .chain(subject.email_addresses.iter().map(|e| ("EMAIL", e)))
+}
+
+/// The Genesys subjects `GET /api/v2/gdpr/subjects` finds by `value`.
+async fn search(api: &GenesysApi, search_type: &str, value: &str) -> Result<Vec<FoundGdprSubject>, ApiError> {
+    let listing: GdprSubjectEntityListing = api
+        .get(
+            "gdpr.subjects",
+            "/api/v2/gdpr/subjects",
+            &[("searchType", search_type), ("searchValue", value)],
+        )
+        .await?;
+    Ok(listing.entities)
+}
+
+/// A RECTIFY's count: the subject's Genesys subjects as [`count`] finds them, and its
+/// `conflicts`. A GDPR_UPDATE rewrites a value in every Genesys subject that holds it, so each
+/// `from` other people hold too (a household's line, a company's switchboard) is counted under
+/// its pointer (`/phoneNumbers/0/from`), and each `to` another person holds already under its own
+/// (`/phoneNumbers/0/to`): Genesys would then find the subject's data by that person's value. A
+/// found subject is another person's unless it is the subject's ([`is_the_subjects`]). One search
+/// a replacement more than a count (the `to`); the `from`s are the subject's, searched anyway.
+async fn count_rectify(
+    api: &GenesysApi,
+    subject: &DataSubject,
+    rectification: &Rectification,
+) -> Result<ParticipantReport, ApiError> {
+    let mut found = subject.genesys_user_ids.len() as u64;
+    let mut others_by_value = std::collections::BTreeMap::new();
+    for (search_type, value) in handles_of(subject) {
+        let subjects = search(api, search_type, value).await?;
+        found += subjects.len() as u64;
+        let others = subjects.iter().filter(|s| !is_the_subjects(s, subject)).count() as u64;
+        others_by_value.insert(value.clone(), others);
+    }
+    let mut report = ParticipantReport::done([(SUBJECTS.to_owned(), found)].into());
+    for (at, replacement) in rectification.handles_at() {
+        let search_type = if at.starts_with("/phoneNumbers/") {
+            "PHONE"
+        } else {
+            "EMAIL"
+        };
+        let from = match others_by_value.get(&replacement.from) {
+            Some(&others) => others,
+            // Not one of the subject's: the orchestrator refuses such a RECTIFY at its filing.
+            None => {
+                return Err(ApiError::Validation(vec![FieldProblem::new(
+                    format!("/rectification{at}/from"),
+                    "not one of the subject's",
+                )]))
+            }
+        };
+        let to = search(api, search_type, &replacement.to)
+            .await?
+            .iter()
+            .filter(|s| !is_the_subjects(s, subject))
+            .count() as u64;
+        for (field, others) in [("from", from), ("to", to)] {
+            if others > 0 {
+                report.conflicts.insert(format!("{at}/{field}"), others);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Whether a Genesys subject a search found is the request's subject: every phone number and
+/// e-mail address it holds is one the subject names, and it is no agent but one of the
+/// subject's. A subject holding anything else (another number, an address, another agent) is
+/// taken for another person: Genesys has no bank customer id to tell them apart by, and a
+/// correction Genesys applies to everyone who holds a value cannot be undone for them.
+fn is_the_subjects(found: &FoundGdprSubject, subject: &DataSubject) -> bool {
+    use domain::HandleKey;
+    let phones = found
+        .phone_numbers
+        .iter()
+        .all(|p| matches!(HandleKey::of(p), HandleKey::Phone(key) if subject.phone_numbers.contains(&key)));
+    let emails = found
+        .email_addresses
+        .iter()
+        .all(|e| matches!(HandleKey::of(e), HandleKey::Email(key) if subject.email_addresses.contains(&key)));
+    let agent = found.user_id.as_deref().is_none_or(|user| {
+        subject
+            .genesys_user_ids
+            .iter()
+            .any(|id| id.to_string().eq_ignore_ascii_case(user))
+    });
+    phones && emails && agent
 }
 
 /// A purge's GDPR_DELETE that a retention holds back: nothing is submitted, and the Genesys

@@ -12,7 +12,7 @@
 //! is a body that does not parse.
 
 use domain::Timestamp;
-use serde::de::{Deserializer, Error as _, IgnoredAny};
+use serde::de::{Deserializer, Error as _};
 use serde::{Deserialize, Serialize};
 
 /// A text Genesys documents as required and meaningful (a name): blank is no name.
@@ -151,13 +151,33 @@ pub struct GdprRequest {
     pub results_url: Option<String>,
 }
 
-/// `GDPRSubjectEntityListing` (`GET /api/v2/gdpr/subjects`): we count the subjects found.
+/// `GDPRSubjectEntityListing` (`GET /api/v2/gdpr/subjects`): we count the subjects found, and
+/// tell the request's subject from other people by their identifiers.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GdprSubjectEntityListing {
     /// Genesys leaves an empty list out of its answers.
     #[serde(default)]
-    pub entities: Vec<IgnoredAny>,
+    pub entities: Vec<FoundGdprSubject>,
+}
+
+/// A `GDPRSubject` a search found: the identifiers we compare (its other fields, a name, an
+/// external id, addresses, are not ours to match). Personal data: never logged.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundGdprSubject {
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub phone_numbers: Vec<String>,
+    #[serde(default)]
+    pub email_addresses: Vec<String>,
+}
+
+impl std::fmt::Debug for FoundGdprSubject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FoundGdprSubject(<redacted>)")
+    }
 }
 
 // ---- Analytics conversation detail query ----------------------------------------------------

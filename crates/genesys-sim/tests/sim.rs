@@ -346,6 +346,60 @@ async fn a_gdpr_update_replaces_the_value_and_replacement_terms_elsewhere_are_re
     );
 }
 
+/// A number two people share (a household's line) is held by two Genesys subjects: a search by it
+/// finds both, and a GDPR_UPDATE whose subject names it rewrites it in both, as Genesys Cloud
+/// corrects a value for everyone who holds it (what the gateway's RECTIFY count warns of).
+#[tokio::test]
+async fn a_shared_number_finds_every_subject_holding_it_and_an_update_rewrites_it_in_each() {
+    let (url, state) = start(|c| {
+        c.seed
+            .gdpr_subjects
+            .push(json!({"name": "Jan Dvořák", "phoneNumbers": ["+420601123456", "+420608000888"]}));
+    });
+    let client = reqwest::Client::new();
+    let bearer = bearer(&client, &url).await;
+    let search = |value: &'static str| {
+        let (client, bearer, url) = (client.clone(), bearer.clone(), url.clone());
+        async move {
+            let query = format!("searchType=PHONE&searchValue={}", value.replace('+', "%2B"));
+            get_json(&client, &bearer, &format!("{url}/api/v2/gdpr/subjects?{query}")).await
+        }
+    };
+    let shared = search("+420601123456").await;
+    assert_eq!(shared["total"], 2, "{shared}");
+    let names: Vec<&str> = shared["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Klára Dvořáková", "Jan Dvořák"]);
+    assert_eq!(search("+420608000888").await["total"], 1);
+
+    let update = json!({"requestType": "GDPR_UPDATE", "subject": {"phoneNumbers": ["+420601123456"]},
+        "replacementTerms": [{"type": "PHONE", "existingValue": "+420601123456", "updatedValue": "+420602000111"}]});
+    let response = client
+        .post(format!("{url}/api/v2/gdpr/requests"))
+        .bearer_auth(&bearer)
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(search("+420601123456").await["total"], 0);
+    assert_eq!(
+        search("+420602000111").await["total"],
+        2,
+        "both holders carry the new number"
+    );
+    let household = search("+420608000888").await;
+    assert_eq!(
+        household["entities"][0]["phoneNumbers"],
+        json!(["+420602000111", "+420608000888"])
+    );
+    assert_eq!(state.gdpr_request_types(), ["GDPR_UPDATE"]);
+}
+
 /// `GET url` with the bearer token, as JSON.
 async fn get_json(client: &reqwest::Client, bearer: &str, url: &str) -> Value {
     let response = client.get(url).bearer_auth(bearer).send().await.unwrap();

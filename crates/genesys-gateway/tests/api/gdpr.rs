@@ -217,6 +217,55 @@ async fn a_rectify_is_a_gdpr_update_per_replaced_handle_followed_until_done() {
     assert_eq!(h.sim.calls_to("gdpr.requests.create"), 2);
 }
 
+/// A RECTIFY's count says who else Genesys Cloud would correct: a GDPR_UPDATE rewrites a number
+/// in every Genesys subject that holds it, so a `from` another person holds too (a household's
+/// line) is a conflict under its pointer, and so is a `to` another person holds already; a fresh
+/// `to` and a `from` only the subject holds are none. Counted by search alone: nothing is
+/// submitted, and no value is in the answer.
+#[tokio::test]
+async fn a_rectify_count_names_a_number_other_genesys_subjects_hold() {
+    let mut seed = genesys_sim::Seed::default_seed().unwrap();
+    // The subject's own (the default seed's, +420601123456 and client@example.com), a
+    // household member on the same line, and someone already holding the new number.
+    seed.gdpr_subjects
+        .push(json!({ "name": "Jan Dvořák", "phoneNumbers": ["+420601123456", "+420608000888"] }));
+    seed.gdpr_subjects
+        .push(json!({ "name": "Eva Malá", "phoneNumbers": ["+420603000333"] }));
+    let h = start(seed, |_| {}, &[]).await;
+    let path = format!("/internal/gdpr/requests/{}/count", uuid::Uuid::now_v7());
+    let subject = json!({ "phoneNumbers": ["+420601123456"], "emailAddresses": ["client@example.com"] });
+    let count = |phone_to: &str| {
+        json!({ "subject": subject, "rectification": {
+            "phoneNumbers": [{ "from": "+420601123456", "to": phone_to }],
+            "emailAddresses": [{ "from": "client@example.com", "to": "new@example.com" }],
+        } })
+    };
+    let shared = report(&h, &path, &count("+420603000333")).await;
+    assert_eq!(shared["state"], "done", "{shared}");
+    assert_eq!(
+        shared["conflicts"],
+        json!({ "/phoneNumbers/0/from": 1, "/phoneNumbers/0/to": 1 }),
+        "{shared}"
+    );
+    // Both holders of the shared line are found; the e-mail address is the subject's alone.
+    assert_eq!(shared["counts"]["genesysSubjects"], 3, "{shared}");
+    for value in ["601123456", "603000333", "608000888", "example.com"] {
+        assert!(!shared.to_string().contains(value), "{shared}");
+    }
+    let fresh = report(&h, &path, &count("+420604000444")).await;
+    assert_eq!(fresh["conflicts"], json!({ "/phoneNumbers/0/from": 1 }), "{fresh}");
+    assert_eq!(h.sim.calls_to("gdpr.requests.create"), 0);
+    // One search per handle of the subject's and one per `to`, each count.
+    assert_eq!(h.sim.calls_to("gdpr.subjects"), 8);
+
+    // Where only the subject holds the number, nothing stands in the way.
+    let h = start(genesys_sim::Seed::default_seed().unwrap(), |_| {}, &[]).await;
+    let alone = report(&h, &path, &count("+420604000444")).await;
+    assert_eq!(alone["state"], "done", "{alone}");
+    assert!(alone.get("conflicts").is_none(), "{alone}");
+    assert_eq!(alone["counts"]["genesysSubjects"], 2, "{alone}");
+}
+
 /// A purge call carrying `retain`.
 fn purge_call(subject: Value, retain: Value) -> Value {
     json!({ "subject": subject, "retain": retain })
