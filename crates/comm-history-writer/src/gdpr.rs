@@ -431,6 +431,16 @@ impl GdprStore for CommunicationRecords {
         rectify::rectify(c, reach, fix, keepers)
     }
 
+    /// Records not the subject's already carrying a `to` ([`rectify::conflicts`]).
+    fn rectify_conflicts(
+        &self,
+        c: &mut AnyConnection,
+        reach: &Reach<'_>,
+        fix: &Rectification,
+    ) -> QueryResult<std::collections::BTreeMap<String, u64>> {
+        rectify::conflicts(c, reach, fix)
+    }
+
     fn count_rectify(
         &self,
         c: &mut AnyConnection,

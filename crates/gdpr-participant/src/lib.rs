@@ -20,7 +20,7 @@
 //! Rectify (GDPR Art. 16) applies the call's [`Rectification`] to what the request reaches
 //! ([`GdprStore::rectify`]): a replaced handle in every row (and what is keyed by it), named
 //! interactions moved to the right customer. It holds nothing; repeating it changes nothing more,
-//! and each answer counts the rows that now carry the corrected values. A count that carries a
+//! and each answer counts the rows that call rewrote (the orchestrator adds them up). A count that carries a
 //! rectification (a RECTIFY's) counts the rows the correction would change
 //! ([`GdprStore::count_rectify`]). Rows a legal hold or a statutory rule keeps as evidence are
 //! left exactly as they were, by both, and reported per category and basis (`keptUnchanged`,
@@ -65,7 +65,7 @@ use service_kit::database::sql_types::DbUuid;
 use service_kit::database::{AnyConnection, DbPool};
 use service_kit::extract::{is_json, parse_json, read_body};
 use service_kit::problem::{ApiError, FieldProblem};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 /// The scope of the participant routes: only gdpr-orchestrator's caller holds it. A service
@@ -161,6 +161,19 @@ pub trait GdprStore: Send + Sync + 'static {
         rectification: &Rectification,
         keepers: &Keepers<'_>,
     ) -> QueryResult<Vec<Retained>>;
+    /// A RECTIFY's conflicts: per field pointer of `rectification` (`/phoneNumbers/0/to`,
+    /// [`Rectification::handles_at`]), how many rows here that are not the subject's already carry
+    /// that `to`, counted only when above zero. After the correction an export by that value
+    /// would hand the subject's rows to whoever holds it, so the orchestrator refuses the
+    /// confirmation while any is counted. A store that keeps no handle has none. Changes nothing.
+    fn rectify_conflicts(
+        &self,
+        _connection: &mut AnyConnection,
+        _reach: &Reach<'_>,
+        _rectification: &Rectification,
+    ) -> QueryResult<BTreeMap<String, u64>> {
+        Ok(BTreeMap::new())
+    }
     /// The subject's data per category, with its counts.
     fn export(&self, connection: &mut AnyConnection, reach: &Reach<'_>) -> QueryResult<ParticipantReport>;
     /// What the subject's handles or interactions find that is attributed to a customer outside
@@ -183,8 +196,9 @@ pub trait GdprStore: Send + Sync + 'static {
     /// Applies `rectification` to what `reach` finds here (hidden rows too: they are the
     /// subject's, and show corrected if a forget is undone). A replaced handle is replaced only in
     /// rows the subject reaches (never in one attributed to another customer); moved interactions
-    /// leave only the subject's customer ids. Answers, per category, the rows that carry the
-    /// corrected values now, so a repeated call answers the same. A row `keepers` keeps as
+    /// leave only the subject's customer ids. Answers, per category, the rows this call rewrote,
+    /// never rows others already had under a `to` (nor a hint they exist): a repeated call
+    /// rewrites nothing more and answers 0; the orchestrator adds the answers up. A row `keepers` keeps as
     /// evidence is left as it was ([`GdprStore::kept_unchanged`]).
     fn rectify(
         &self,
@@ -469,6 +483,7 @@ async fn act<S: GdprStore>(
                                 ParticipantReport::done(store.count_rectify(c, &reach, rectification, keepers)?);
                             report.kept_unchanged =
                                 retention::merged(store.kept_unchanged(c, &reach, rectification, keepers)?);
+                            report.conflicts = store.rectify_conflicts(c, &reach, rectification)?;
                             report
                         }
                         None => store.count(c, &reach)?,
@@ -607,6 +622,20 @@ pub fn counts_if_any(category: &str, n: i64) -> QueryResult<CategoryCounts> {
         return Ok(CategoryCounts::new());
     }
     counts([(category, n)])
+}
+
+/// A RECTIFY's conflicts ([`GdprStore::rectify_conflicts`]): `others` of each replaced handle's
+/// `to` (rows here not the subject's carrying it), under `{pointer}/to`, when above zero.
+pub fn to_conflicts(
+    rectification: &Rectification,
+    mut others: impl FnMut(&str) -> QueryResult<i64>,
+) -> QueryResult<BTreeMap<String, u64>> {
+    let mut conflicts = BTreeMap::new();
+    for (at, replacement) in rectification.handles_at() {
+        let pointer = format!("{at}/to");
+        conflicts.extend(counts_if_any(&pointer, others(&replacement.to)?)?);
+    }
+    Ok(conflicts)
 }
 
 /// The participant routes' description (the routes are generic over the store, so the

@@ -260,6 +260,16 @@ impl GdprStore for WebhookResults {
         self.rectify_results(c, reach, fix, keepers)
     }
 
+    /// Results not the subject's already carrying a `to` ([`rectify::conflicts`]).
+    fn rectify_conflicts(
+        &self,
+        c: &mut AnyConnection,
+        reach: &Reach<'_>,
+        fix: &Rectification,
+    ) -> QueryResult<std::collections::BTreeMap<String, u64>> {
+        rectify::conflicts(c, reach, fix)
+    }
+
     fn count_rectify(
         &self,
         c: &mut AnyConnection,

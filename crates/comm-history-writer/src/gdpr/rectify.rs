@@ -23,6 +23,7 @@ use gdpr_participant::retention::unchanged;
 use gdpr_participant::{counts, Keepers, Reach};
 use service_kit::database::sql_types::DbUuid;
 use service_kit::database::AnyConnection;
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 pub(super) fn rectify(
@@ -47,7 +48,6 @@ pub(super) fn rectify(
         })?;
         corrected.extend(ids);
     }
-    let mut moved_to = None;
     if let Some(correction) = &rectification.customer {
         let interactions: Vec<DbUuid> = correction.interaction_ids.iter().map(|&id| id.into()).collect();
         let ids = misattributed(connection, reach, &interactions)?;
@@ -60,39 +60,41 @@ pub(super) fn rectify(
                 .and_then(gdpr_participant::holds::changed)
         })?;
         corrected.extend(ids);
-        moved_to = Some((interactions, to));
     }
     corrected.sort();
     corrected.dedup();
     deliveries::enqueue_updates_of_queued(connection, &corrected, Timestamp::now())?;
-    // What carries the corrected values now: the same answer on a repeated call.
-    let tos: Vec<&str> = rectification.handles().map(|r| r.to.as_str()).collect();
-    let mut carrying: Vec<Uuid> = communication_records::table
-        .filter(dsl::customer_handle_key.eq_any(&tos))
-        .filter(
-            dsl::customer_id
-                .is_null()
-                .or(dsl::customer_id.eq_any(reach.customers()).assume_not_null()),
-        )
-        .select(dsl::id)
-        .load::<DbUuid>(connection)?
-        .into_iter()
-        .map(|id| id.0)
-        .collect();
-    if let Some((interactions, to)) = moved_to {
-        carrying.extend(
-            communication_records::table
-                .filter(dsl::interaction_id.eq_any(interactions))
-                .filter(dsl::customer_id.eq(to))
-                .select(dsl::id)
-                .load::<DbUuid>(connection)?
-                .into_iter()
-                .map(|id| id.0),
-        );
-    }
-    carrying.sort();
-    carrying.dedup();
-    counts([(COMMUNICATIONS, carrying.len() as i64)])
+    // The records this call rewrote, and no other: never those another person already had under
+    // a `to` (nor a hint that they exist). A repeated call rewrites nothing more and answers 0;
+    // the orchestrator adds its answers up.
+    counts([(COMMUNICATIONS, corrected.len() as i64)])
+}
+
+/// Records not the subject's that already carry each `to` ([`GdprStore::rectify_conflicts`]):
+/// attributed to another customer, or to nobody and of none of the subject's interactions. A
+/// record the subject would reach only by a handle proves nothing: the filer types the subject,
+/// and after the correction an export by that value would hand over the subject's records too.
+///
+/// [`GdprStore::rectify_conflicts`]: gdpr_participant::GdprStore::rectify_conflicts
+pub(super) fn conflicts(
+    connection: &mut AnyConnection,
+    reach: &Reach<'_>,
+    rectification: &Rectification,
+) -> QueryResult<BTreeMap<String, u64>> {
+    use communication_records::dsl;
+    gdpr_participant::to_conflicts(rectification, |to| {
+        let anothers = dsl::customer_id
+            .is_not_null()
+            .and(dsl::customer_id.ne_all(reach.customers()).assume_not_null());
+        let nobodys = dsl::customer_id
+            .is_null()
+            .and(dsl::interaction_id.ne_all(reach.interactions()));
+        communication_records::table
+            .filter(dsl::customer_handle_key.eq(to))
+            .filter(anothers.or(nobodys))
+            .count()
+            .get_result(connection)
+    })
 }
 
 /// The subject's records a correction would change (the same rows [`rectify`] changes).

@@ -1,7 +1,9 @@
 //! A rectification (GDPR Art. 16) here: a replaced number is written into each of the subject's
 //! records (never into another customer's that shares it), named interactions move to the right
 //! customer, and every corrected record that reached the communication-history-manager goes there
-//! again, corrected. Repeating the call changes nothing more and answers the same.
+//! again, corrected. Repeating the call changes nothing more (and answers 0: each answer counts
+//! what that call rewrote). A RECTIFY's count names, by field pointer, a `to` that records not
+//! the subject's already carry.
 
 use crate::delivery::{drain, record, spawn, write, C, D};
 use crate::purged_customers::records_of;
@@ -37,10 +39,10 @@ async fn a_replaced_number_and_a_moved_interaction_are_corrected_here_and_at_the
     let subject = json!({ "customerIds": [C], "phoneNumbers": [OLD] });
     let request = Uuid::now_v7();
     let number = json!({ "phoneNumbers": [{ "from": OLD, "to": NEW }] });
-    for _ in 0..2 {
+    for rewritten in [2, 0] {
         let report = rectify(&s.app, request, &subject, number.clone()).await;
         assert_eq!(report["state"], "done", "{report}");
-        assert_eq!(report["counts"]["communications"], 2, "{report}");
+        assert_eq!(report["counts"]["communications"], rewritten, "{report}");
     }
     for interaction in [&mine, &unattributed] {
         let records = records_of(&s.app, &format!("interactionId={interaction}")).await;
@@ -71,9 +73,10 @@ async fn a_replaced_number_and_a_moved_interaction_are_corrected_here_and_at_the
 
     // The interaction was C's by mistake: it moves to D, and the manager hears of it.
     let moved = json!({ "customer": { "interactionIds": [mine], "to": D } });
-    for _ in 0..2 {
-        let report = rectify(&s.app, Uuid::now_v7(), &subject, moved.clone()).await;
-        assert_eq!(report["counts"]["communications"], 1, "{report}");
+    let request = Uuid::now_v7();
+    for moved_now in [1, 0] {
+        let report = rectify(&s.app, request, &subject, moved.clone()).await;
+        assert_eq!(report["counts"]["communications"], moved_now, "{report}");
     }
     let records = records_of(&s.app, &format!("interactionId={mine}")).await;
     assert_eq!(records[0]["customerId"], D);
@@ -107,4 +110,54 @@ async fn a_rectify_without_its_rectification_or_with_a_raw_value_is_refused_nami
         let problem = assert_problem(response, 422).await;
         assert_eq!(problem_locations(&problem), [pointer], "{body}");
     }
+}
+
+/// A correction onto a number records not the subject's already carry (another customer's, or
+/// nobody's that none of the subject's interactions explains) is a conflict of the count, under
+/// the field's pointer and never its value; the subject's own records under it, and a fresh
+/// number, are none. The count changes nothing; the rectify answer counts only what it rewrote,
+/// never the other person's records under the new number.
+#[tokio::test]
+async fn a_count_names_a_new_number_others_already_carry_and_the_rectify_counts_only_its_own() {
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[]).await;
+    let [mine, theirs, nobodys, also_mine] = [(); 4].map(|()| Uuid::new_v4().to_string());
+    for (customer, interaction, handle) in [
+        (Some(C), &mine, OLD),
+        (Some(D), &theirs, NEW),
+        (None, &nobodys, NEW),
+        (Some(C), &also_mine, NEW),
+    ] {
+        let mut body = record(customer, interaction);
+        body["customerHandle"] = format!("tel:{handle}").into();
+        write(&s.app, &body).await;
+    }
+    let subject = json!({ "customerIds": [C], "phoneNumbers": [OLD] });
+    let onto =
+        |to: &str| json!({ "subject": subject, "rectification": { "phoneNumbers": [{ "from": OLD, "to": to }] } });
+
+    let count = s.app.participant_call(Uuid::now_v7(), "count", &onto(NEW)).await;
+    assert_eq!(count["conflicts"], json!({ "/phoneNumbers/0/to": 2 }), "{count}");
+    assert_eq!(count["counts"]["communications"], 1, "{count}");
+    assert!(!count.to_string().contains("602000111"), "{count}");
+    let fresh = s
+        .app
+        .participant_call(Uuid::now_v7(), "count", &onto("+420603000222"))
+        .await;
+    assert!(fresh.get("conflicts").is_none(), "{fresh}");
+    assert_eq!(
+        handles(&records_of(&s.app, &format!("interactionId={mine}")).await),
+        [format!("tel:{OLD}")]
+    );
+
+    // Applied anyway (the orchestrator refuses it; a participant answers what it did), the
+    // answer counts the one record rewritten, not the three already under the new number.
+    let report = rectify(
+        &s.app,
+        Uuid::now_v7(),
+        &subject,
+        json!({ "phoneNumbers": [{ "from": OLD, "to": NEW }] }),
+    )
+    .await;
+    assert_eq!(report["counts"]["communications"], 1, "{report}");
 }

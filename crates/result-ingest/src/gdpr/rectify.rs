@@ -22,7 +22,7 @@ use gdpr_participant::retention::unchanged;
 use gdpr_participant::{counts, Keepers, Reach};
 use service_kit::database::sql_types::{DbTimestamp, DbUuid};
 use service_kit::database::AnyConnection;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
 
 /// Whether a worker holds (its lease running) one of the subject's results that carry a corrected
@@ -99,6 +99,7 @@ impl WebhookResults {
     ) -> QueryResult<CategoryCounts> {
         use inbox_events::dsl;
         super::lock_out_webhook_batches(connection)?;
+        let mut rewritten = 0usize;
         for replacement in rectification.handles() {
             let rows: Vec<(DbUuid, String)> = inbox_events::table
                 .filter(of_customer(reach))
@@ -115,15 +116,35 @@ impl WebhookResults {
                 diesel::update(dsl::inbox_events.filter(dsl::id.eq(id)))
                     .set((dsl::payload.eq(payload), dsl::customer_handle_key.eq(&replacement.to)))
                     .execute(connection)?;
+                rewritten += 1;
             }
         }
-        // What carries the corrected values now: the same answer on a repeated call.
-        let tos: Vec<&str> = rectification.handles().map(|r| r.to.as_str()).collect();
-        let carrying: i64 = inbox_events::table
-            .filter(dsl::customer_handle_key.eq_any(&tos))
-            .filter(dsl::conversation_id.ne_all(reach.elsewhere()))
-            .count()
-            .get_result(connection)?;
-        counts([(RESULTS, carrying)])
+        // The results this call rewrote, and no other: never those another person already had
+        // under a `to` (nor a hint that they exist). A repeated call rewrites nothing more and
+        // answers 0; the orchestrator adds its answers up.
+        counts([(RESULTS, rewritten as i64)])
     }
+}
+
+/// Results not the subject's that already carry each `to` (`GdprStore::rectify_conflicts`): of
+/// none of the subject's interactions, and naming none of its customers in their participant data.
+/// A result the subject would reach only by a handle proves nothing: the filer types the subject,
+/// and after the correction a request by that value would reach the subject's results too.
+pub(super) fn conflicts(
+    connection: &mut AnyConnection,
+    reach: &Reach<'_>,
+    rectification: &Rectification,
+) -> QueryResult<BTreeMap<String, u64>> {
+    use inbox_events::dsl;
+    gdpr_participant::to_conflicts(rectification, |to| {
+        let named_nobody_of_the_subjects = dsl::participant_customer_id
+            .is_null()
+            .or(dsl::participant_customer_id.ne_all(reach.customers()).assume_not_null());
+        inbox_events::table
+            .filter(dsl::customer_handle_key.eq(to))
+            .filter(dsl::conversation_id.ne_all(reach.interactions()))
+            .filter(named_nobody_of_the_subjects)
+            .count()
+            .get_result(connection)
+    })
 }

@@ -77,9 +77,44 @@ async fn a_rectify_waits_while_a_worker_holds_a_result_it_corrected_then_the_rec
     assert_eq!(released, 1);
     let done = rectify(&p.ingest, request).await;
     assert_eq!(done["state"], "done", "{done}");
-    assert_eq!(done["counts"]["webhookResults"], 1, "{done}");
+    // Each answer counts what that call rewrote: the first did it (the orchestrator adds them).
+    assert_eq!(done["counts"]["webhookResults"], 0, "{done}");
     p.drain(30).await;
     let records = p.records_of_interaction(&interaction).await;
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0]["customerHandle"], NEW);
+}
+
+/// A correction onto a number results not the subject's already carry (of none of its
+/// interactions, naming none of its customers) is a conflict of the count, under the field's
+/// pointer and never its value; a result of the subject's own interaction under it, and a fresh
+/// number, are none. The rectify answer counts the one result it rewrote, not the others'.
+#[tokio::test]
+async fn a_count_names_a_new_number_other_results_carry_and_the_rectify_counts_only_its_own() {
+    let p = pipeline().await;
+    let [mine, own_on_new, strangers] = [(); 3].map(|()| Uuid::new_v4().to_string());
+    for (conversation, ani) in [(&mine, OLD), (&own_on_new, NEW), (&strangers, NEW)] {
+        let mut result = crate::helpers::example("support-result-voice-inbound.json");
+        result["conversationId"] = conversation.clone().into();
+        result["ani"] = format!("tel:{ani}").into();
+        assert_eq!(p.deliver(&result).await.status().as_u16(), 202);
+    }
+    let call = |to: &str| {
+        json!({
+            "subject": { "phoneNumbers": [OLD], "interactionIds": [own_on_new] },
+            "rectification": { "phoneNumbers": [{ "from": OLD, "to": to }] },
+        })
+    };
+    let count = p.ingest.participant_call(Uuid::now_v7(), "count", &call(NEW)).await;
+    assert_eq!(count["conflicts"], json!({ "/phoneNumbers/0/to": 1 }), "{count}");
+    assert_eq!(count["counts"]["webhookResults"], 1, "{count}");
+    assert!(!count.to_string().contains("602555222"), "{count}");
+    let fresh = p
+        .ingest
+        .participant_call(Uuid::now_v7(), "count", &call("+420603555333"))
+        .await;
+    assert!(fresh.get("conflicts").is_none(), "{fresh}");
+
+    let report = p.ingest.participant_call(Uuid::now_v7(), "rectify", &call(NEW)).await;
+    assert_eq!(report["counts"]["webhookResults"], 1, "{report}");
 }
