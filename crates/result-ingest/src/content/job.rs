@@ -2,8 +2,10 @@
 //! the writer. Content not there yet is asked for again with the queue's backoff until
 //! `ingest.content.wait_for` has passed since the record was written, then the job ends without a
 //! body (counted `none`, not a dead letter). A writer's refusal (a FORGET holds the record, or it
-//! is gone) ends it too (`refused`); a RESTRICT does not: the job waits (`wait_for`) and is never
-//! claimed while result-ingest holds its record's events, so the body comes after the lift. Failures of the gateway or the writer are the queue's:
+//! is gone) ends it too (`refused`); a RESTRICT does not: a job whose record's events result-ingest
+//! holds is parked at its claim (no claim reads it again) and woken once the hold is lifted; one
+//! the writer alone answers `record-restricted` is asked again after `wait_for`. The body comes
+//! after the lift. Failures of the gateway or the writer are the queue's:
 //! retried under its budget, then a dead letter. The text is held in memory for the two calls
 //! only, and never logged.
 
@@ -128,14 +130,22 @@ impl Job for ContentJob {
         outcomes
     }
 
-    /// Done jobs past `ingest.retention_days` go (the runner deletes dead ones past theirs).
+    /// Parked jobs whose hold is lifted are woken (within a round of the lift); done jobs past
+    /// `ingest.retention_days` go (the runner deletes dead ones past theirs).
     async fn housekeeping(&self, now: Timestamp) -> anyhow::Result<()> {
         let before = Timestamp::from_offset_date_time(now.as_offset_date_time() - self.keep_done)
             .ok_or_else(|| anyhow::anyhow!("the content jobs' retention reaches before year 1"))?;
-        let removed = self
+        let (woken, removed) = self
             .pool
-            .run(move |c| queue::remove_done_before(c, before, REMOVAL_CHUNK).map_err(DatabaseError::from))
+            .run(move |c| {
+                let woken = queue::wake_released(c, now).map_err(DatabaseError::from)?;
+                let removed = queue::remove_done_before(c, before, REMOVAL_CHUNK).map_err(DatabaseError::from)?;
+                Ok::<_, DatabaseError>((woken, removed))
+            })
             .await?;
+        if woken > 0 {
+            tracing::info!(woken, "content jobs woken: their hold was lifted");
+        }
         if removed > 0 {
             tracing::info!(removed, "done content jobs past retention removed");
         }

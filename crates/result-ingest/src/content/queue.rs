@@ -193,6 +193,41 @@ pub fn remove_done_before(connection: &mut AnyConnection, before: Timestamp, lim
 
 type Row = (DbUuid, DbUuid, String, i32, DbTimestamp, Option<DbTimestamp>);
 
+/// The events a GDPR request holds here of the job's record (by the conversation's index, then
+/// the record): a job under a RESTRICT's hold.
+fn held() -> HeldEvents {
+    inbox_events::table
+        .filter(inbox_events::conversation_id.eq(dsl::interaction_id))
+        .filter(inbox_events::record_id.eq(dsl::record_id.nullable()))
+        .filter(inbox_events::forgotten_by.is_not_null())
+}
+
+type HeldEvents = diesel::dsl::Filter<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<inbox_events::table, diesel::dsl::Eq<inbox_events::conversation_id, dsl::interaction_id>>,
+        diesel::dsl::Eq<inbox_events::record_id, diesel::dsl::Nullable<dsl::record_id>>,
+    >,
+    diesel::dsl::IsNotNull<inbox_events::forgotten_by>,
+>;
+
+/// A parked job's next attempt: never due by time, only once woken ([`wake_released`]).
+fn parked_until() -> QueryResult<Timestamp> {
+    Timestamp::parse("9999-01-01T00:00:00Z").map_err(|_| corrupt("the parked jobs' time".to_owned()))
+}
+
+/// Wakes the parked jobs whose records' events no GDPR request holds any more (a RESTRICT's
+/// lift): due at `now`. Answers how many.
+pub fn wake_released(connection: &mut AnyConnection, now: Timestamp) -> QueryResult<usize> {
+    diesel::update(
+        dsl::content_jobs
+            .filter(dsl::status.eq(PENDING))
+            .filter(dsl::next_attempt_at.eq(DbTimestamp::from(parked_until()?)))
+            .filter(diesel::dsl::not(diesel::dsl::exists(held()))),
+    )
+    .set(dsl::next_attempt_at.eq(DbTimestamp::from(now)))
+    .execute(connection)
+}
+
 impl Storage for ContentQueue {
     const QUEUE: &'static str = "ingest_content";
     type Item = ContentEntry;
@@ -201,29 +236,35 @@ impl Storage for ContentQueue {
         let (now, limit, lease_until) = (DbTimestamp::from(claim.now), claim.limit, claim.lease_until);
         service_kit::database::write_transaction(connection, |c| {
             let due = || {
-                // A job whose record's event a GDPR request holds here (a RESTRICT; a FORGET
-                // removed its job) is left out: nothing of the subject is fetched until the hold
-                // is lifted (by the conversation's index, then the record).
-                let held = inbox_events::table
-                    .filter(inbox_events::conversation_id.eq(dsl::interaction_id))
-                    .filter(inbox_events::record_id.eq(dsl::record_id.nullable()))
-                    .filter(inbox_events::forgotten_by.is_not_null());
                 dsl::content_jobs
                     .filter(dsl::status.eq(PENDING))
                     .filter(dsl::next_attempt_at.le(now))
-                    .filter(diesel::dsl::not(diesel::dsl::exists(held)))
                     .order(dsl::next_attempt_at)
                     .limit(limit)
                     .select((
-                        dsl::record_id,
-                        dsl::interaction_id,
-                        dsl::channel,
-                        dsl::attempts,
-                        dsl::created_at,
-                        dsl::retried_at,
+                        (
+                            dsl::record_id,
+                            dsl::interaction_id,
+                            dsl::channel,
+                            dsl::attempts,
+                            dsl::created_at,
+                            dsl::retried_at,
+                        ),
+                        diesel::dsl::exists(held()),
                     ))
             };
-            let rows: Vec<Row> = service_kit::skip_locked!(c, due())?;
+            let found: Vec<(Row, bool)> = service_kit::skip_locked!(c, due())?;
+            // A job whose record's event a GDPR request holds here (a RESTRICT; a FORGET removed
+            // its job) is parked, not run: nothing of the subject is fetched until the hold is
+            // lifted, and no claim reads it again until then ([`wake_released`]).
+            let (parked, rows): (Vec<_>, Vec<_>) = found.into_iter().partition(|(_, held)| *held);
+            if !parked.is_empty() {
+                let ids: Vec<DbUuid> = parked.iter().map(|(row, _)| row.0).collect();
+                diesel::update(dsl::content_jobs.filter(dsl::record_id.eq_any(&ids)))
+                    .set(dsl::next_attempt_at.eq(DbTimestamp::from(parked_until()?)))
+                    .execute(c)?;
+            }
+            let rows: Vec<Row> = rows.into_iter().map(|(row, _)| row).collect();
             if rows.is_empty() {
                 return Ok(Vec::new());
             }

@@ -463,23 +463,41 @@ async fn content_asked(c: &Content) -> u64 {
     crate::helpers::requests_counted(&metrics, "/conversations/{conversationId}/content", None)
 }
 
+/// Whether record `id`'s pending job is parked: due only once woken.
+fn parked(pending: &[Value]) -> bool {
+    pending.len() == 1 && pending[0]["nextAttemptAt"].as_str().unwrap().starts_with("9999-")
+}
+
 #[tokio::test]
-async fn under_a_restriction_nothing_is_fetched_and_the_body_comes_after_the_lift() {
+async fn under_a_restriction_the_job_is_parked_never_claimed_until_the_lift_and_the_body_comes_after_it() {
     let c = start("VOICE", "100000").await;
     let (id, body) = c.transcribed_call().await;
     let restrict = Uuid::now_v7();
     c.p.ingest.participant_call(restrict, "restrict", &body).await;
     c.p.writer.participant_call(restrict, "restrict", &body).await;
 
-    let held = c.runner.drain(due()).await.unwrap();
+    let t0 = due();
+    let held = c.runner.drain(t0).await.unwrap();
     assert_eq!(held.claimed, 0, "a restricted subject's job is not run");
+    assert!(
+        parked(&c.jobs("pending").await),
+        "it waits, parked: {:?}",
+        c.jobs("pending").await
+    );
+    // However late, no claim takes it while the hold lasts (and housekeeping leaves it parked).
+    let month = c.runner.drain(later(t0, 30 * 86_400)).await.unwrap();
+    assert_eq!(month.claimed, 0);
+    assert!(parked(&c.jobs("pending").await));
     assert_eq!(content_asked(&c).await, 0, "nothing of theirs was fetched");
-    assert_eq!(c.jobs("pending").await.len(), 1, "it waits, not ended");
     assert_eq!(c.ended(Ended::Refused), 0);
 
     c.p.ingest.participant_call(restrict, "undo", &body).await;
     c.p.writer.participant_call(restrict, "undo", &body).await;
-    let lifted = c.runner.drain(due()).await.unwrap();
+    // The lift's wake-up comes with a housekeeping round (every 15 s while the runner runs).
+    let t1 = due();
+    c.runner.housekeeping(t1).await.unwrap();
+    assert!(!parked(&c.jobs("pending").await), "woken");
+    let lifted = c.runner.drain(t1).await.unwrap();
     assert_eq!((lifted.claimed, lifted.done), (1, 1));
     assert_eq!(content_asked(&c).await, 1);
     assert!(c.record(&id).await["body"].as_str().unwrap().contains(SAID));
