@@ -107,7 +107,8 @@ pub enum RecordOutcome {
 pub struct RecordBatchResult {
     pub idempotency_key: String,
     pub outcome: RecordOutcome,
-    /// The record's id (null on a conflict or an erasure).
+    /// The record's id; on a conflict the record the key made (with other content) while it is
+    /// there, null when it is gone; null on an erasure.
     pub record_id: Option<CommunicationRecordId>,
     /// Why a conflict is one (null otherwise).
     pub detail: Option<String>,

@@ -286,8 +286,9 @@ impl Siblings {
                     "comm-history-writer",
                     "a written record without its recordId",
                 )),
-                // The event's record exists with other content: it exists, which is what counts.
-                (RecordOutcome::Conflict, _) => Ok(None),
+                // The event's record exists with other content (an earlier attempt wrote it): it
+                // exists, which is what counts; its id while it is there, for its content job.
+                (RecordOutcome::Conflict, record_id) => Ok(record_id.map(|id| *id.as_uuid())),
                 // A purged GDPR forget erased it: settled, as a single write's 410.
                 (RecordOutcome::Erased, _) => Ok(None),
             })

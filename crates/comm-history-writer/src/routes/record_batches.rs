@@ -99,10 +99,10 @@ pub(crate) async fn create_batch(
                     record_id: Some(id),
                     detail: None,
                 },
-                BatchOutcome::Conflict(detail) => RecordBatchResult {
+                BatchOutcome::Conflict(detail, record_id) => RecordBatchResult {
                     idempotency_key,
                     outcome: Outcome::Conflict,
-                    record_id: None,
+                    record_id,
                     detail: Some(detail.to_string()),
                 },
                 BatchOutcome::Erased => RecordBatchResult {

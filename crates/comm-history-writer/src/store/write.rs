@@ -103,7 +103,7 @@ pub fn create(
         let (id, replayed) = match outcome {
             BatchOutcome::Created(id) => (id, false),
             BatchOutcome::Replayed(id) => (id, true),
-            BatchOutcome::Conflict(conflict) => return Err(conflict.into()),
+            BatchOutcome::Conflict(conflict, _) => return Err(conflict.into()),
             BatchOutcome::Erased => return Err(CreateError::Erased),
         };
         let stored = find(connection, id)?.ok_or(diesel::result::Error::NotFound)?;
@@ -129,8 +129,9 @@ pub enum BatchOutcome {
     Created(CommunicationRecordId),
     /// The key was seen before (earlier, or earlier in this batch) with the same request.
     Replayed(CommunicationRecordId),
-    /// Refused, as a single write would be with a 409.
-    Conflict(KeyConflict),
+    /// Refused, as a single write would be with a 409; with the record the key made while it is
+    /// there (its writer's earlier attempt made it with other content).
+    Conflict(KeyConflict, Option<CommunicationRecordId>),
     /// A purged GDPR forget erased it (its key's record, or its customer's part in the
     /// communication): nothing written, as a single write would answer 410.
     Erased,
@@ -289,14 +290,15 @@ fn write_batch(
                 let (hash, record_id) = earlier.get(&key).ok_or(diesel::result::Error::NotFound)?;
                 (hash.as_str(), *record_id, false)
             };
+            let there = created_now || still_there.contains(&record_id);
             Ok(if first_hash != entry.idempotency.request_hash {
-                BatchOutcome::Conflict(KeyConflict::ReusedWithDifferentRequest)
+                BatchOutcome::Conflict(KeyConflict::ReusedWithDifferentRequest, there.then_some(record_id))
             } else if created_now && first == index {
                 BatchOutcome::Created(record_id)
-            } else if created_now || still_there.contains(&record_id) {
+            } else if there {
                 BatchOutcome::Replayed(record_id)
             } else {
-                BatchOutcome::Conflict(KeyConflict::RecordGone)
+                BatchOutcome::Conflict(KeyConflict::RecordGone, None)
             })
         })
         .collect()

@@ -70,7 +70,8 @@ async fn a_batch_writes_each_record_once_and_answers_in_order() {
     );
     assert_eq!(results[2]["recordId"], results[0]["recordId"]);
     assert_eq!(results[3]["recordId"], single["id"]);
-    assert!(results[4]["recordId"].is_null());
+    assert_eq!(results[4]["recordId"], single["id"], "the key's record, which is there");
+    assert_eq!(results[5]["recordId"], results[1]["recordId"]);
     assert!(results[4]["detail"].as_str().unwrap().contains("Idempotency-Key"));
     assert_eq!(stored_records(&app).await, 3);
 

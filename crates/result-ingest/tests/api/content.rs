@@ -342,6 +342,44 @@ async fn an_inbox_event_settled_again_queues_no_job_twice() {
 }
 
 #[tokio::test]
+async fn a_record_an_earlier_attempt_wrote_with_other_content_gets_its_job_with_that_records_id() {
+    let c = start("VOICE", "100000").await;
+    let id = c.call_written().await;
+    let record_id = c.record_id(&id).await;
+    // As after an attempt that wrote the record and never settled: no job, its event to do
+    // again; and the record it would write now differs (a customer was paired since).
+    let interactions = [domain::InteractionId::parse(&id).unwrap()].into();
+    let removed =
+        c.p.ingest
+            .pool()
+            .run(move |c| result_ingest::content::forget(c, Uuid::now_v7(), &interactions).map_err(DatabaseError::from))
+            .await
+            .unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(c.reopen_events_of(&id).await, 1);
+    c.p.pair(&json!({ "customerId": "33333333-3333-4333-8333-333333333333", "interactionId": id }))
+        .await;
+    c.p.drain(10).await;
+    assert!(c.p.events("pending").await.is_empty());
+    assert_eq!(c.record_id(&id).await, record_id, "no second record");
+    assert!(
+        c.p.processed_events()
+            .await
+            .iter()
+            .any(|event| event.1 == Some(record_id)),
+        "the writer's conflict named the record the event became"
+    );
+    assert_eq!(
+        c.status_of(record_id).await,
+        Some(Status::Pending),
+        "its job, by that record"
+    );
+    c.said(&id).await;
+    assert_eq!(c.runner.drain(due()).await.unwrap().done, 1);
+    assert!(c.record(&id).await["body"].as_str().unwrap().contains(SAID));
+}
+
+#[tokio::test]
 async fn with_content_off_the_settlement_queues_nothing() {
     let c = with_pipeline(crate::helpers::pipeline().await);
     let id = c.call_written().await;
