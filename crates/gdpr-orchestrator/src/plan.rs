@@ -98,6 +98,20 @@ pub fn order(phase: ParticipantAction, mut participants: Vec<Participant>) -> Ve
     participants
 }
 
+/// Whether a phase's call carries the legal holds in force and the statutory rules: a purge keeps
+/// what they cover, and a RECTIFY's count and rectify leave it as it was (evidence: the
+/// correction stays with the request as the subject's statement beside it).
+pub fn keeps_evidence(request_type: RequestType, phase: ParticipantAction) -> bool {
+    match phase {
+        ParticipantAction::Purge => true,
+        ParticipantAction::Count | ParticipantAction::Rectify => request_type == RequestType::Rectify,
+        ParticipantAction::Export
+        | ParticipantAction::Forget
+        | ParticipantAction::Undo
+        | ParticipantAction::Restrict => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

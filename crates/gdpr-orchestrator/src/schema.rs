@@ -78,6 +78,7 @@ diesel::table! {
         retention_holds -> Nullable<Text>,
         retained_until -> Nullable<UtcTimestamp>,
         to_restrict_elsewhere -> Nullable<Text>,
+        kept_unchanged -> Nullable<Text>,
     }
 }
 

@@ -432,6 +432,11 @@ pub struct GdprStep {
     /// A purge's: what a legal hold kept here (hidden meanwhile), per category and basis.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retained: Vec<crate::legal_hold::Retained>,
+    /// A RECTIFY's count and rectify: rows here the correction reaches that a legal hold or a
+    /// statutory rule keeps as evidence, per category and basis. They stay as they were; the
+    /// correction, kept with the request, is the subject's statement beside them (GDPR Art. 16).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_unchanged: Vec<crate::legal_hold::Retained>,
     pub updated_at: Timestamp,
 }
 
@@ -509,6 +514,22 @@ impl GdprRequest {
             .flatten()
             .map(|step| step.to_erase_elsewhere.len())
             .sum()
+    }
+
+    /// A RECTIFY's rows kept as evidence and left as they were, per participant (its steps of the
+    /// latest phase that said: the rectify once it ran, the count before), category and basis.
+    pub fn kept_unchanged(&self) -> Vec<(&str, &crate::legal_hold::Retained)> {
+        let steps = self.participants.iter().flatten();
+        let rectified = steps.clone().any(|step| step.phase == "rectify");
+        let phase = if rectified { "rectify" } else { "count" };
+        steps
+            .filter(|step| step.phase == phase)
+            .flat_map(|step| {
+                step.kept_unchanged
+                    .iter()
+                    .map(move |kept| (step.participant.as_str(), kept))
+            })
+            .collect()
     }
 
     /// How many copies of the subject's data delivered outside ccbridge a restriction lists for

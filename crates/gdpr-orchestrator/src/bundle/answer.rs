@@ -2,7 +2,8 @@
 //! and plain language): one self-contained HTML page in every export's bundle, in the request's
 //! language (Czech or English) — what ccbridge holds of them per category, in words and dates;
 //! what was left out and why (another customer's; kept under a legal hold or a statutory rule
-//! despite an erasure, with its basis); and where else copies went (Genesys Cloud, the bank's
+//! despite an erasure, with its basis; kept unchanged as evidence by a correction, which stays
+//! beside it as the subject's statement); and where else copies went (Genesys Cloud, the bank's
 //! communication-history-manager). No scripts and nothing loaded from elsewhere: a style of its
 //! own, and links within the page only. It holds the subject's data by design, so it is built
 //! only where the bundle is, and never logged.
@@ -31,12 +32,25 @@ pub struct Kept {
     pub until: Option<Timestamp>,
 }
 
-/// What the page is written with besides the export: its language, the bank's time zone, and
-/// what an erasure of the subject kept.
+/// What a correction of the subject (a RECTIFY) left as it was, because a legal hold or a
+/// statutory rule keeps it as evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unchanged {
+    pub participant: String,
+    pub category: String,
+    pub basis: LegalBasis,
+    pub count: u64,
+    /// When the correction was asked for.
+    pub asked: Timestamp,
+}
+
+/// What the page is written with besides the export: its language, the bank's time zone, what
+/// an erasure of the subject kept, and what a correction of them left unchanged.
 pub struct Context<'a> {
     pub language: AnswerLanguage,
     pub zone: &'a TimeZone,
     pub kept: Vec<Kept>,
+    pub unchanged: Vec<Unchanged>,
 }
 
 /// Why the page could not be written.
@@ -75,6 +89,7 @@ struct Page<'a> {
     held: Vec<Held>,
     left_out: Vec<String>,
     retained: Vec<String>,
+    unchanged: Vec<String>,
     genesys: String,
     manager: String,
     deliveries: Vec<Item>,
@@ -99,6 +114,7 @@ struct Words {
     left_out_none: &'static str,
     left_out_other_customer: &'static str,
     retained_intro: &'static str,
+    unchanged_intro: &'static str,
     elsewhere_heading: &'static str,
     manager_name: &'static str,
     rights: &'static str,
@@ -123,6 +139,7 @@ const CS: Words = Words {
     left_out_none: "Nic jsme nevynechali.",
     left_out_other_customer: "Tyto záznamy našlo vaše telefonní číslo nebo e-mailová adresa, ale patří jinému klientovi banky. Nejsou to vaše údaje, proto je neuvádíme:",
     retained_intro: "Tyto údaje o vás uchováváme i přes vaši žádost o výmaz, protože nám to ukládá zákon nebo je potřebujeme k právním nárokům. Jsou skryté a nikdo z banky s nimi běžně nepracuje; vymažeme je, jakmile důvod pomine:",
+    unchanged_intro: "Na vaši žádost jsme vaše údaje opravili všude kromě těchto záznamů, které musíme uchovat beze změny jako důkaz, protože nám to ukládá zákon nebo je potřebujeme k právním nárokům. Zůstává v nich původní údaj; vaši opravu banka uchovává u vaší žádosti jako vaše doplňující prohlášení k nim (čl. 16 GDPR):",
     elsewhere_heading: "Kam se dostaly kopie",
     manager_name: "Systém historie komunikace banky",
     rights: "Máte právo na opravu, výmaz a omezení zpracování svých údajů a právo vznést námitku. Obrátit se můžete na pověřence banky pro ochranu osobních údajů nebo podat stížnost u Úřadu pro ochranu osobních údajů (www.uoou.cz).",
@@ -150,6 +167,7 @@ const EN: Words = Words {
     left_out_none: "Nothing was left out.",
     left_out_other_customer: "Your phone number or e-mail address found these records, but they belong to another customer of the bank. They are not your data, so they are not listed:",
     retained_intro: "We keep these data about you despite your request for erasure, because the law requires it or we need them for legal claims. They are hidden and nobody at the bank works with them in the normal course; we erase them once the reason ends:",
+    unchanged_intro: "As you asked, we corrected your data everywhere except in these records, which we must keep unchanged as evidence, because the law requires it or we need them for legal claims. They keep the earlier value; the bank keeps your correction with your request as your supplementary statement to them (GDPR Art. 16):",
     elsewhere_heading: "Where copies went",
     manager_name: "The bank's communication-history system",
     rights: "You have the right to have your data corrected, erased or their processing restricted, and to object. You may contact the bank's data protection officer, or complain to the Czech data protection authority (Úřad pro ochranu osobních údajů, www.uoou.cz).",
@@ -474,6 +492,23 @@ pub fn render(
             })
         })
         .collect::<Result<Vec<_>, AnswerError>>()?;
+    let unchanged = context
+        .unchanged
+        .iter()
+        .map(|kept| {
+            let name = category(language, &kept.participant, &kept.category).name;
+            let basis = basis_words(language, kept.basis);
+            let asked = on(kept.asked)?;
+            Ok(if cs {
+                format!("{name}: {} — {basis}; opravu jste žádali {asked}", kept.count)
+            } else {
+                format!(
+                    "{name}: {} — {basis}; you asked for the correction on {asked}",
+                    kept.count
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, AnswerError>>()?;
 
     let genesys = exports.iter().find(|s| s.participant == GENESYS_CLOUD);
     let genesys = match (genesys, cs) {
@@ -536,6 +571,7 @@ pub fn render(
         held,
         left_out,
         retained,
+        unchanged,
         genesys,
         manager,
         deliveries,
@@ -644,16 +680,31 @@ mod tests {
             since: at("2026-11-01T09:00:00Z"),
             until: Some(at("2031-03-05T10:00:00Z")),
         }];
+        let unchanged = vec![Unchanged {
+            participant: COMM_HISTORY.to_owned(),
+            category: "communications".to_owned(),
+            basis: LegalBasis::LegalClaims,
+            count: 2,
+            asked: at("2026-11-20T09:00:00Z"),
+        }];
         for (language, words) in [(AnswerLanguage::Cs, &CS), (AnswerLanguage::En, &EN)] {
             let context = Context {
                 language,
                 zone: &zone,
                 kept: kept.clone(),
+                unchanged: unchanged.clone(),
             };
             let page = render(&request, &[], &data, &context, at("2026-12-02T10:00:00Z")).unwrap();
             assert!(page.contains(&format!("<html lang=\"{}\">", words.lang)), "{page}");
             assert!(page.contains(category(language, COMM_HISTORY, "communications").name.as_str()));
             assert!(page.contains(basis_words(language, LegalBasis::LegalObligation)));
+            // What a correction left as evidence, and that the correction stands beside it.
+            assert!(page.contains(words.unchanged_intro), "{page}");
+            assert!(page.contains(basis_words(language, LegalBasis::LegalClaims)), "{page}");
+            assert!(
+                page.contains(&date(words, &zone, at("2026-11-20T09:00:00Z")).unwrap()),
+                "{page}"
+            );
             // The item's day and time of day, in the bank's zone.
             assert!(
                 page.contains(&date_time(words, &zone, at("2026-03-05T10:00:00Z")).unwrap()),

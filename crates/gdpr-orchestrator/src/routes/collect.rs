@@ -11,7 +11,8 @@ use crate::store::{self, Request};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use contracts::gdpr::{AuditTrail, Bundle, SubjectAnswer};
+use contracts::gdpr::{AuditTrail, Bundle, RequestStatus, RequestType, SubjectAnswer};
+use contracts::participant::ParticipantAction;
 use domain::Timestamp;
 use serde_json::json;
 use service_kit::auth::{require, Caller};
@@ -118,10 +119,12 @@ async fn handed(
         .run(move |c| {
             let whole = load_whole(c, id)?;
             let kept = kept_of_subject(c, &whole.request)?;
-            Ok::<_, ApiError>((whole, kept))
+            let unchanged = unchanged_of_subject(c, &whole.request)?;
+            Ok::<_, ApiError>((whole, (kept, unchanged)))
         })
         .await?;
     let (request, steps) = (whole.request, whole.steps);
+    let (kept, unchanged) = kept;
     let gate = viewer(&caller, orchestrator).gate(whole.verification.is_some());
     // The rule `download` is offered by.
     match lifecycle::may_download(&request, gate) {
@@ -138,6 +141,7 @@ async fn handed(
         language: request.language.unwrap_or(orchestrator.settings.answer_language),
         zone: orchestrator.settings.time_zone.zone(),
         kept,
+        unchanged,
     };
     let bundle = bundle::assemble(&request, &steps, &orchestrator.keys.bundle, &context, now)
         .map_err(|e| ApiError::Unexpected(e.into()))?;
@@ -193,6 +197,34 @@ fn kept_of_subject(c: &mut AnyConnection, export: &Request) -> Result<Vec<answer
         }
     }
     Ok(kept)
+}
+
+/// What a correction of the export's subject left as it was, for the answer they read: the
+/// rectify steps that kept rows as evidence of every RECTIFY (finished, its identifiers still
+/// stored) whose subject shares an identifier with the export's.
+fn unchanged_of_subject(c: &mut AnyConnection, export: &Request) -> Result<Vec<answer::Unchanged>, ApiError> {
+    let Some(subject) = export.subject.as_ref() else {
+        return Ok(Vec::new());
+    };
+    let mut unchanged = Vec::new();
+    for rectify in store::sharing(c, RequestType::Rectify, subject)? {
+        if rectify.status != RequestStatus::Completed {
+            continue;
+        }
+        for step in store::steps(c, rectify.id)? {
+            if step.phase != ParticipantAction::Rectify {
+                continue;
+            }
+            unchanged.extend(step.kept_unchanged.into_iter().map(|kept| answer::Unchanged {
+                participant: step.participant.clone(),
+                category: kept.category,
+                basis: kept.basis,
+                count: kept.count,
+                asked: rectify.received_at,
+            }));
+        }
+    }
+    Ok(unchanged)
 }
 
 /// `GET /gdpr/requests/{id}/audit`: every action, oldest first, with its chain verified.

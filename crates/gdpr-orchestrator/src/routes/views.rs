@@ -73,6 +73,7 @@ pub(super) fn view(
                 to_erase_elsewhere: step.to_erase_elsewhere,
                 to_restrict_elsewhere: step.to_restrict_elsewhere,
                 retained: step.retained,
+                kept_unchanged: step.kept_unchanged,
                 updated_at: step.updated_at,
             })
             .collect()

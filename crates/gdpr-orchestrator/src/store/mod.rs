@@ -191,6 +191,16 @@ pub fn find_latest_forget(connection: &mut AnyConnection, fingerprint: &str) -> 
 /// erasure named the person, an export of them finds what it kept. Read in Rust: the subjects
 /// are JSON, and only requests whose identifiers are not yet erased hold one.
 pub fn forgets_sharing(connection: &mut AnyConnection, subject: &DataSubject) -> QueryResult<Vec<Request>> {
+    sharing(connection, RequestType::Forget, subject)
+}
+
+/// The requests of `request_type` (not counts) whose subject, as still stored, shares an
+/// identifier with `subject` ([`forgets_sharing`]'s rule), oldest first.
+pub fn sharing(
+    connection: &mut AnyConnection,
+    request_type: RequestType,
+    subject: &DataSubject,
+) -> QueryResult<Vec<Request>> {
     use gdpr_requests::dsl;
     let shares = |other: &DataSubject| {
         !subject.customer_ids.is_disjoint(&other.customer_ids)
@@ -198,9 +208,9 @@ pub fn forgets_sharing(connection: &mut AnyConnection, subject: &DataSubject) ->
             || !subject.email_addresses.is_disjoint(&other.email_addresses)
             || !subject.genesys_user_ids.is_disjoint(&other.genesys_user_ids)
     };
-    let mut forgets = Vec::new();
+    let mut found = Vec::new();
     for row in dsl::gdpr_requests
-        .filter(dsl::request_type.eq(RequestType::Forget.as_str()))
+        .filter(dsl::request_type.eq(request_type.as_str()))
         .filter(dsl::count_only.eq(false))
         .filter(dsl::subject.is_not_null())
         .order(dsl::received_at.asc())
@@ -209,10 +219,10 @@ pub fn forgets_sharing(connection: &mut AnyConnection, subject: &DataSubject) ->
     {
         let request = Request::try_from(row)?;
         if request.subject.as_ref().is_some_and(shares) {
-            forgets.push(request);
+            found.push(request);
         }
     }
-    Ok(forgets)
+    Ok(found)
 }
 
 pub fn steps(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<Step>> {

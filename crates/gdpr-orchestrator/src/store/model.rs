@@ -312,6 +312,9 @@ pub struct Step {
     pub retention_holds: Vec<Uuid>,
     /// A purge's: the earliest end of a statutory rule over what it kept (it runs again then).
     pub retained_until: Option<Timestamp>,
+    /// A RECTIFY's count and rectify: what a legal hold or a statutory rule keeps as evidence,
+    /// left as it was (counts per category and basis).
+    pub kept_unchanged: Vec<contracts::legal_hold::Retained>,
     /// An export's data, sealed ([`crate::bundle`]); erased with the identifiers.
     pub export_data: Option<String>,
     pub detail: Option<String>,
@@ -336,6 +339,7 @@ impl Step {
             retained: Vec::new(),
             retention_holds: Vec::new(),
             retained_until: None,
+            kept_unchanged: Vec::new(),
             export_data: None,
             detail: None,
             updated_at: now,
@@ -365,6 +369,7 @@ pub(super) struct StepRow {
     pub(super) retention_holds: Option<String>,
     pub(super) retained_until: Option<DbTimestamp>,
     pub(super) to_restrict_elsewhere: Option<String>,
+    pub(super) kept_unchanged: Option<String>,
 }
 
 impl TryFrom<StepRow> for Step {
@@ -419,6 +424,12 @@ impl TryFrom<StepRow> for Step {
                 .transpose()?
                 .unwrap_or_default(),
             retained_until: timestamp(row.retained_until)?,
+            kept_unchanged: row
+                .kept_unchanged
+                .as_deref()
+                .map(|t| from_json(t, "gdpr_steps.kept_unchanged"))
+                .transpose()?
+                .unwrap_or_default(),
             export_data: row.export_data,
             detail: row.detail,
             updated_at: row.updated_at.into_domain()?,
@@ -459,6 +470,9 @@ impl Step {
                 .then(|| to_json(&self.retention_holds))
                 .transpose()?,
             retained_until: self.retained_until.map(DbTimestamp::from),
+            kept_unchanged: (!self.kept_unchanged.is_empty())
+                .then(|| to_json(&self.kept_unchanged))
+                .transpose()?,
         })
     }
 }

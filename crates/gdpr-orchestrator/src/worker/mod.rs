@@ -337,6 +337,17 @@ impl Worker {
                 "count": r.count,
             }))
             .collect::<Vec<_>>());
+        // A RECTIFY's rows kept as evidence and left as they were: counts, as the answer says.
+        let kept_unchanged: Vec<serde_json::Value> = held
+            .steps
+            .iter()
+            .filter(|s| s.phase == ParticipantAction::Rectify)
+            .flat_map(|s| {
+                s.kept_unchanged.iter().map(move |r| {
+                    json!({ "participant": s.participant, "category": r.category, "basis": r.basis, "count": r.count })
+                })
+            })
+            .collect();
         let event = Self::set_status(&mut held.request, status, now);
         // The first answer is when the subject was answered; a later erasure is in the audit.
         held.request.completed_at.get_or_insert(now);
@@ -359,7 +370,11 @@ impl Worker {
                 request.id,
                 ORCHESTRATOR,
                 event_name,
-                &json!({ "counts": totals, "retained": retained }),
+                &if kept_unchanged.is_empty() {
+                    json!({ "counts": totals, "retained": retained })
+                } else {
+                    json!({ "counts": totals, "retained": retained, "keptUnchanged": kept_unchanged })
+                },
                 now,
             )?;
             // An UNDO_FORGET's FORGET is now undone: restored, and never purged; a

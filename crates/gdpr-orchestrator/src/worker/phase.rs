@@ -28,7 +28,9 @@ impl Worker {
             RequestType::Export | RequestType::Forget | RequestType::Restrict | RequestType::Rectify => held.request.id,
         };
         let order = plan::order(phase, self.orchestrator.settings.participants());
-        // A purge keeps what the legal holds in force cover (asked once a run of the phase).
+        // A purge keeps what the legal holds in force and the statutory rules cover, and a
+        // RECTIFY's count and rectify leave it as it was (asked once a run of the phase).
+        let keeps_evidence = plan::keeps_evidence(held.request.request_type, phase);
         let mut retain: Option<Vec<contracts::participant::Retention>> = None;
         for (position, participant) in order.iter().enumerate() {
             let existing = held
@@ -69,7 +71,7 @@ impl Worker {
                     None => true,
                     Some(held) => self.holds_in_force(now).await? != retention_ids(held),
                 };
-                if phase == ParticipantAction::Purge && stale {
+                if keeps_evidence && stale {
                     match self.retentions(now).await? {
                         Ok(found) => retain = Some(found),
                         Err(reason) => {
@@ -90,17 +92,21 @@ impl Worker {
                     subject,
                     forgotten_at: held.request.confirmed_at,
                     external_ref: step.external_ref.clone(),
-                    // Only a purge keeps anything; its retentions were asked for just above.
-                    retain: match (phase, &retain) {
-                        (ParticipantAction::Purge, Some(retain)) => retain.clone(),
-                        (ParticipantAction::Purge, None) => {
-                            return Err(WorkError::Impossible("a purge without its retentions".to_owned()))
+                    // A purge keeps, a RECTIFY leaves unchanged, what these cover; the retentions
+                    // were asked for just above.
+                    retain: match (keeps_evidence, &retain) {
+                        (true, Some(retain)) => retain.clone(),
+                        (true, None) => {
+                            return Err(WorkError::Impossible(
+                                "a purge or a RECTIFY without its retentions".to_owned(),
+                            ))
                         }
-                        _ => Vec::new(),
+                        (false, _) => Vec::new(),
                     },
-                    rules: match phase {
-                        ParticipantAction::Purge => self.orchestrator.settings.statutory_rules().to_vec(),
-                        _ => Vec::new(),
+                    rules: if keeps_evidence {
+                        self.orchestrator.settings.statutory_rules().to_vec()
+                    } else {
+                        Vec::new()
                     },
                     // A rectification's correction, as filed (erased with the subject); with
                     // its count too, which then counts what the correction changes.
@@ -202,6 +208,10 @@ impl Worker {
             step.retained = report.retained;
             step.retained_until = report.retained_until;
         }
+        if plan::keeps_evidence(request.request_type, phase) && phase != ParticipantAction::Purge {
+            // What the correction leaves (the count) or left (the rectify) as evidence.
+            step.kept_unchanged = report.kept_unchanged;
+        }
         if phase == ParticipantAction::Export {
             if let Some(data) = &report.data {
                 let plain = serde_json::to_vec(data).map_err(|e| WorkError::Impossible(format!("export data: {e}")))?;
@@ -274,6 +284,7 @@ impl Worker {
             "counts": step.counts,
             "leftOut": step.left_out,
             "retained": step.retained,
+            "keptUnchanged": step.kept_unchanged,
             "reason": if step.state == StepState::Failed { step.detail.clone() } else { None },
         });
         let key = self.orchestrator.keys.audit.clone();

@@ -15,6 +15,7 @@ mod migrations;
 mod persons;
 mod queue;
 mod rectify;
+mod rectify_evidence;
 mod reports;
 mod resilience;
 mod restriction;

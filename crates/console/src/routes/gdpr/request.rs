@@ -32,7 +32,7 @@ struct StepRow {
     counts: String,
     left_out: String,
     elsewhere: String,
-    /// What a legal hold kept from the purge, and on which basis.
+    /// What a legal hold kept from the purge, or a RECTIFY left unchanged, and on which basis.
     kept: String,
 }
 
@@ -84,6 +84,9 @@ struct RequestPage {
     download: bool,
     record_verification: bool,
     tables: Vec<CountTable>,
+    /// A RECTIFY's rows a legal hold or a statutory rule keeps as evidence, in sentences: they
+    /// stay as they were ([`words::kept_unchanged`]).
+    unchanged: Vec<String>,
     steps: Vec<StepRow>,
     chain_verified: bool,
     audit: Vec<AuditRow>,
@@ -214,8 +217,17 @@ async fn request_page(
             counts: listed(&s.counts),
             left_out: listed(&s.left_out),
             elsewhere: elsewhere(s),
-            kept: kept(&s.retained),
+            kept: if s.kept_unchanged.is_empty() {
+                kept(&s.retained)
+            } else {
+                format!("left unchanged: {}", kept(&s.kept_unchanged))
+            },
         })
+        .collect();
+    let unchanged = request
+        .kept_unchanged()
+        .into_iter()
+        .map(|(participant, kept)| words::kept_unchanged(participant, kept))
         .collect();
     let [confirm, extend, undo, lift, download, record_verification] = [
         AllowedAction::Confirm,
@@ -261,6 +273,7 @@ async fn request_page(
             download,
             record_verification,
             tables: count_tables(&participants, |s| &s.counts),
+            unchanged,
             steps,
             chain_verified: audit.chain_verified,
             audit: audit_rows(audit, time, request.count_only),
@@ -456,6 +469,21 @@ mod tests {
     }
 
     #[test]
+    fn what_a_rectify_left_unchanged_is_said_with_its_system_and_why() {
+        let kept = Retained {
+            category: "communications".to_owned(),
+            basis: LegalBasis::LegalObligation,
+            count: 2,
+        };
+        let line = super::words::kept_unchanged("comm-history-writer", &kept);
+        assert!(
+            line.starts_with("Communication history, Communications: 2 kept as it was"),
+            "{line}"
+        );
+        assert!(line.contains("legal obligation"), "{line}");
+    }
+
+    #[test]
     fn counts_are_a_table_per_phase_of_systems_by_category_in_words() {
         let step = |phase: &str, participant: &str, counts: &[(&str, u64)]| contracts::gdpr::GdprStep {
             phase: phase.to_owned(),
@@ -469,6 +497,7 @@ mod tests {
             to_erase_elsewhere: Vec::new(),
             to_restrict_elsewhere: Vec::new(),
             retained: Vec::new(),
+            kept_unchanged: Vec::new(),
             updated_at: domain::Timestamp::now(),
         };
         let steps = [
@@ -544,6 +573,7 @@ mod tests {
             to_erase_elsewhere: vec![copy(1), copy(2)],
             to_restrict_elsewhere: Vec::new(),
             retained: Vec::new(),
+            kept_unchanged: Vec::new(),
             updated_at: domain::Timestamp::now(),
         };
         assert_eq!(

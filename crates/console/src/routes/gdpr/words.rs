@@ -230,6 +230,23 @@ pub(super) fn category(category: &str) -> &str {
     }
 }
 
+/// One line of a RECTIFY's rows kept as evidence: `{system}, {category}: {n} kept as it was, {why}`.
+/// Counts and the basis only, never a value.
+pub(super) fn kept_unchanged(participant: &str, kept: &contracts::legal_hold::Retained) -> String {
+    use contracts::legal_hold::LegalBasis;
+    let why = match kept.basis {
+        LegalBasis::LegalClaims => "held for legal claims (Art. 17(3)(e))",
+        LegalBasis::LegalObligation => "kept under a legal obligation of the bank (Art. 17(3)(b), e.g. MiFID II)",
+        LegalBasis::AuthorityRequest => "kept at a competent authority's request",
+    };
+    format!(
+        "{}, {}: {} kept as it was, {why}",
+        system(participant),
+        category(&kept.category),
+        kept.count
+    )
+}
+
 /// A participant's step state.
 pub(super) const fn step_state(state: StepState) -> &'static str {
     match state {

@@ -1,0 +1,199 @@
+//! A RECTIFY leaves evidence as it was (review-31 M7), over the whole stack: the orchestrator
+//! sends the legal holds in force and the statutory rules with the RECTIFY's count and rectify;
+//! of the subject's records on the old number, one a legal hold keeps (an interaction it names)
+//! and one a statutory rule keeps (a recent voice call) keep it, the free one is corrected. The
+//! count the DPO confirms and the finished request say what stayed and why (`keptUnchanged` per
+//! participant, category and basis), the audit counts it, the subject's answer to an export says
+//! so, and a second RECTIFY changes nothing.
+
+use crate::helpers::{stack_with, webhook, Person, Stack, StackOptions, DPO};
+use domain::Timestamp;
+use serde_json::{json, Value};
+
+/// Every VOICE record kept 365 days after it (MiFID II's records of client communications).
+async fn stack_keeping_voice_for_a_year() -> Stack {
+    let rule =
+        json!([{ "name": "mifid2-voice", "channels": ["VOICE"], "keep_days": 365, "basis": "legal_obligation" }]);
+    stack_with(StackOptions {
+        orchestrator: vec![("gdpr.statutory_retention".to_owned(), rule.to_string())],
+        ..Default::default()
+    })
+    .await
+}
+
+/// `person` (by name) posts `body` to `path` as the DPO tool; answers the JSON of a 201.
+async fn created(s: &Stack, path: &str, person: &str, body: &Value) -> Value {
+    let response = s
+        .orchestrator
+        .client
+        .post(s.orchestrator.url(path))
+        .bearer_auth(s.orchestrator.token(DPO))
+        .header("X-Acting-User", person)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    response.json().await.unwrap()
+}
+
+/// A RECTIFY filed by Alice, counted (answered as counted), confirmed by Bob and run to its end.
+async fn counted_and_rectified(s: &Stack, body: &Value) -> (Value, Value) {
+    let id = created(s, "/gdpr/requests", "Alice", body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let now = Timestamp::now();
+    let counted = s.run(&id, now).await;
+    assert_eq!(counted["status"], "awaiting_confirmation", "{counted}");
+    assert_eq!(s.confirm_as(&id, Some("Bob")).await.status().as_u16(), 200);
+    let (request, _) = s.run_while(&id, "rectifying", now, 20).await;
+    assert_eq!(request["status"], "completed", "{request}");
+    (counted, request)
+}
+
+/// What `participant`'s step of `phase` says stayed unchanged (`[]` when nothing).
+fn kept_unchanged(request: &Value, phase: &str, participant: &str) -> Value {
+    let step = request["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["phase"] == phase && p["participant"] == participant)
+        .unwrap_or_else(|| panic!("no {phase} step of {participant}: {request}"));
+    step.get("keptUnchanged").cloned().unwrap_or_else(|| json!([]))
+}
+
+fn handle_of(records: &[Value]) -> &str {
+    assert_eq!(records.len(), 1, "{records:?}");
+    records[0]["customerHandle"].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn a_correction_leaves_what_a_legal_hold_or_a_statutory_rule_keeps_as_it_was() {
+    let s = stack_keeping_voice_for_a_year().await;
+    let person = Person::new();
+    let new_number = Person::new().phone;
+    let ani = format!("tel:{}", person.phone);
+    // Three voice calls from the number: one the hold names (long past the rule), one recent
+    // (the rule keeps it), one long past the rule and held by nothing.
+    let [held, ruled, free] = [(); 3].map(|()| uuid::Uuid::new_v4().to_string());
+    for (conversation, at) in [
+        (&held, "2024-01-10T08:00:00Z"),
+        (&ruled, "2026-11-20T09:41:07.512Z"),
+        (&free, "2024-02-10T08:00:00Z"),
+    ] {
+        assert_eq!(s.deliver(&webhook(conversation, &ani, at)).await.status().as_u16(), 202);
+    }
+    s.drain_ingest().await;
+    let hold = json!({
+        "subject": {},
+        "interactionIds": [held],
+        "reference": "LIT-16",
+        "reason": "litigation about a disputed instruction",
+        "basis": "legal_claims",
+    });
+    created(&s, "/gdpr/legal-holds", "Carol", &hold).await;
+
+    let body = json!({
+        "type": "RECTIFY",
+        "subject": { "phoneNumbers": [person.phone] },
+        "replacement": { "phoneNumbers": [{ "from": person.phone, "to": new_number }] },
+        "reference": "CASE-16-M7",
+    });
+    let (counted, request) = counted_and_rectified(&s, &body).await;
+    let records_kept = json!([
+        { "category": "communications", "basis": "legal_claims", "count": 1 },
+        { "category": "communications", "basis": "legal_obligation", "count": 1 }
+    ]);
+    // A rule keeps communication records only: of the webhook results, the held call's stays.
+    let results_kept = json!([{ "category": "webhookResults", "basis": "legal_claims", "count": 1 }]);
+    for (phase, request) in [("count", &counted), ("rectify", &request)] {
+        assert_eq!(
+            kept_unchanged(request, phase, "comm-history-writer"),
+            records_kept,
+            "{request}"
+        );
+        assert_eq!(
+            kept_unchanged(request, phase, "result-ingest"),
+            results_kept,
+            "{request}"
+        );
+        assert_eq!(request["counts"][format!("{phase}.communications")], 1, "{request}");
+        assert_eq!(request["counts"][format!("{phase}.webhookResults")], 2, "{request}");
+    }
+    assert!(!request.to_string().contains(&person.digits), "{request}");
+
+    // Read back through comm-history-writer: the two keep the old number, the free one is new.
+    for interaction in [&held, &ruled] {
+        let records = s.records(&format!("interactionId={interaction}")).await;
+        assert_eq!(handle_of(&records), ani, "kept as it was: {interaction}");
+    }
+    assert_eq!(
+        handle_of(&s.records(&format!("interactionId={free}")).await),
+        new_number
+    );
+
+    // The audit counts what stayed, naming no number.
+    let id = request["id"].as_str().unwrap();
+    let trail = s.audit(id).await;
+    let completed = trail.iter().find(|e| e["event"] == "completed").unwrap();
+    let mut kept: Vec<(&str, &str, &str, u64)> = completed["detail"]["keptUnchanged"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{completed}"))
+        .iter()
+        .map(|k| {
+            (
+                k["participant"].as_str().unwrap(),
+                k["category"].as_str().unwrap(),
+                k["basis"].as_str().unwrap(),
+                k["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    kept.sort();
+    assert_eq!(
+        kept,
+        [
+            ("comm-history-writer", "communications", "legal_claims", 1),
+            ("comm-history-writer", "communications", "legal_obligation", 1),
+            ("result-ingest", "webhookResults", "legal_claims", 1),
+        ],
+        "{completed}"
+    );
+    let dump = serde_json::to_string(&trail).unwrap();
+    assert!(
+        !dump.contains(&person.digits) && !dump.contains(&new_number[4..]),
+        "{dump}"
+    );
+
+    // The subject's answer to an export says what stayed and that the correction stands beside
+    // it (the request's language, Czech here).
+    let (_, bundle) = s.export(json!({ "phoneNumbers": [person.phone] })).await;
+    let answer = bundle["answer"].as_str().unwrap();
+    assert!(answer.contains("jako vaše doplňující prohlášení"), "{answer}");
+    assert!(answer.contains("opravu jste žádali"), "{answer}");
+
+    // The same correction again finds nothing more to change, changes nothing, and still names
+    // what stays.
+    let mut again = body.clone();
+    again["reference"] = "CASE-16-M7-2".into();
+    let (counted, request) = counted_and_rectified(&s, &again).await;
+    for (phase, request) in [("count", &counted), ("rectify", &request)] {
+        assert_eq!(request["counts"][format!("{phase}.communications")], 0, "{request}");
+        assert_eq!(request["counts"][format!("{phase}.webhookResults")], 0, "{request}");
+        assert_eq!(
+            kept_unchanged(request, phase, "comm-history-writer"),
+            records_kept,
+            "{request}"
+        );
+        assert_eq!(
+            kept_unchanged(request, phase, "result-ingest"),
+            results_kept,
+            "{request}"
+        );
+    }
+    for interaction in [&held, &ruled] {
+        let records = s.records(&format!("interactionId={interaction}")).await;
+        assert_eq!(handle_of(&records), ani, "still as it was: {interaction}");
+    }
+}
