@@ -16,8 +16,9 @@
 //! (the jobs hold ids), never logged. A GDPR forget of a subject removes the jobs of their
 //! interactions whatever their state ([`forget`]), and the writer refuses a body for a record a
 //! FORGET holds: a forgotten subject's body never comes back. Under a RESTRICT nothing is
-//! fetched: the queue does not run a job whose record's events are held here, and the writer's
-//! `record-restricted` makes one that got through wait; the body comes after the lift.
+//! fetched: the queue parks a job whose record's events are held here (woken once the hold is
+//! lifted), and the writer's `record-restricted` makes one that got through wait; the body comes
+//! after the lift.
 
 mod body;
 mod calls;

@@ -2,7 +2,8 @@
 //! record whose content is fetched, keyed by the record (queued once however often its inbox
 //! batch runs), claimed with a lease (`next_attempt_at` holds the lease's end while claimed),
 //! settled only while still leased, kept once done (for `ingest.retention_days`, so that an inbox
-//! batch run again after a crash queues nothing anew), dead-lettered after its budget.
+//! batch run again queues nothing anew), dead-lettered after its budget. A job under a GDPR hold
+//! here is parked (`next_attempt_at` far off) until the hold is lifted.
 
 use super::schema::content_jobs::{self, dsl};
 use super::ContentPlan;
