@@ -251,6 +251,9 @@ struct CountPage {
     refreshing: bool,
     counts: Vec<CountTable>,
     left_out: Vec<CountTable>,
+    /// A RECTIFY's rows a legal hold or a statutory rule keeps as evidence, in sentences: the
+    /// correction would leave them as they are ([`words::unchanged_lines`]).
+    unchanged: Vec<String>,
     /// The counted subject, for the filing form: once counted, and in this session only.
     subject: Option<Counted>,
 }
@@ -348,6 +351,7 @@ async fn count_page(
             refreshing,
             counts: count_tables(request.participants.as_deref().unwrap_or_default(), |s| &s.counts),
             left_out: count_tables(request.participants.as_deref().unwrap_or_default(), |s| &s.left_out),
+            unchanged: words::unchanged_lines(&request),
             subject,
         }
         .render(),

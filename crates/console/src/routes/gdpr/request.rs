@@ -85,7 +85,7 @@ struct RequestPage {
     record_verification: bool,
     tables: Vec<CountTable>,
     /// A RECTIFY's rows a legal hold or a statutory rule keeps as evidence, in sentences: they
-    /// stay as they were ([`words::kept_unchanged`]).
+    /// stay as they were ([`words::unchanged_lines`]).
     unchanged: Vec<String>,
     steps: Vec<StepRow>,
     chain_verified: bool,
@@ -224,11 +224,7 @@ async fn request_page(
             },
         })
         .collect();
-    let unchanged = request
-        .kept_unchanged()
-        .into_iter()
-        .map(|(participant, kept)| words::kept_unchanged(participant, kept))
-        .collect();
+    let unchanged = words::unchanged_lines(&request);
     let [confirm, extend, undo, lift, download, record_verification] = [
         AllowedAction::Confirm,
         AllowedAction::Extend,

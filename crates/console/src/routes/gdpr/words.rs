@@ -247,6 +247,16 @@ pub(super) fn kept_unchanged(participant: &str, kept: &contracts::legal_hold::Re
     )
 }
 
+/// A RECTIFY's rows kept as evidence, one line each ([`kept_unchanged`]): what its rectify left,
+/// or before it ran what its count says the correction would leave.
+pub(super) fn unchanged_lines(request: &contracts::gdpr::GdprRequest) -> Vec<String> {
+    request
+        .kept_unchanged()
+        .into_iter()
+        .map(|(participant, kept)| kept_unchanged(participant, kept))
+        .collect()
+}
+
 /// A participant's step state.
 pub(super) const fn step_state(state: StepState) -> &'static str {
     match state {
