@@ -8,6 +8,7 @@ mod accessibility;
 mod harness;
 mod legal_holds;
 mod rectification;
+mod rectify_evidence;
 mod reports;
 mod restriction;
 mod retention;
