@@ -14,5 +14,6 @@ mod outbox;
 mod pairing;
 mod platform;
 mod rectification;
+mod rectify_evidence;
 mod restriction;
 mod retention;
