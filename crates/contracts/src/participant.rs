@@ -104,11 +104,13 @@ pub struct ParticipantCall {
     /// A purge's: what must not be erased ([`Retention`]); the rows of the request's that one of
     /// them covers stay hidden (restricted) instead, and are counted in the report's `retained`.
     /// The orchestrator sends every retention in force with each purge, and purges again when
-    /// one ends.
+    /// one ends. A RECTIFY's count and rectify carry them too: what they cover is evidence, left
+    /// as it was (`keptUnchanged`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retain: Vec<Retention>,
     /// A purge's: the statutory retention rules in force ([`StatutoryRule`]); a communication
     /// record one of them covers is kept hidden until the rule's end after its communication.
+    /// A RECTIFY's count and rectify carry them too: a record one covers is left as it was.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<StatutoryRule>,
     /// A purge's: what the participants called before this one kept of the request's data (per
