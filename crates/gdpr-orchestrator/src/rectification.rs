@@ -1,8 +1,10 @@
 //! A RECTIFY's `replacement` (GDPR Art. 16), read at the door: every problem at once, each naming
 //! its field (`/replacement/phoneNumbers/0/to`), never its value. What passes is the participants'
 //! [`Rectification`]: normalised search keys, each `from` one of the subject's own. What stands in
-//! its way in the store (a FORGET, a RESTRICT, a legal hold) is [`in_the_way`].
+//! its way in the store (a FORGET, a RESTRICT, a legal hold) is [`in_the_way`]; who else holds a
+//! value it touches, as the participants counted, is [`conflicts`].
 
+pub mod conflicts;
 mod standing;
 pub use standing::in_the_way;
 

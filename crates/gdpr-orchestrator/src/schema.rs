@@ -79,6 +79,7 @@ diesel::table! {
         retained_until -> Nullable<UtcTimestamp>,
         to_restrict_elsewhere -> Nullable<Text>,
         kept_unchanged -> Nullable<Text>,
+        conflicts -> Nullable<Text>,
     }
 }
 

@@ -440,6 +440,11 @@ pub struct GdprStep {
     pub updated_at: Timestamp,
 }
 
+/// The 409 problem kind (`urn:ccbridge:problem:rectification-conflict`) of a RECTIFY's
+/// confirmation while its count found values of it that people other than the subject hold
+/// ([`GdprRequest::conflicts`]); one error a field, by its pointer.
+pub const RECTIFICATION_CONFLICT: &str = "rectification-conflict";
+
 /// A request as served: states, counts, dates, who acted and what may happen next; never the
 /// subject.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -490,6 +495,14 @@ pub struct GdprRequest {
     /// category over every participant.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub left_out: BTreeMap<String, u64>,
+    /// A RECTIFY's: what its count found holding a value of the correction that is not the
+    /// subject's, per field of the filed `replacement` (`/replacement/phoneNumbers/0/to`: rows or
+    /// Genesys Cloud subjects already holding the new value; `…/from`: other Genesys Cloud
+    /// subjects holding the old one, which Genesys would correct too), summed over the
+    /// participants. Counts, never values. While any is listed the request is never confirmed
+    /// (409 [`RECTIFICATION_CONFLICT`]); in lists too.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub conflicts: BTreeMap<String, u64>,
     /// What the caller who asked may do to it now, in this order: confirm, extend, undo, lift,
     /// download, record_verification. Decided by the rules that accept or refuse each action, for this caller (four
     /// eyes: never `confirm` to the person who filed a FORGET or a LIFT_RESTRICTION), at the

@@ -5,17 +5,19 @@ use super::common::{actor, audit_if_forbidden, lock, parse_id, refused, store_er
 use super::views::answer;
 use crate::audit::{self};
 use crate::lifecycle::{self, Confirmer};
+use crate::rectification::conflicts;
 use crate::scopes::Dpo;
 use crate::store::{self};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
-use actix_web::web;
-use contracts::gdpr::{ExtendDeadline, GdprRequest};
+use actix_web::{web, HttpResponse};
+use contracts::gdpr::{ExtendDeadline, GdprRequest, RECTIFICATION_CONFLICT};
 use domain::Timestamp;
+use serde_json::json;
 use service_kit::auth::{require, Caller};
 use service_kit::database::{write_transaction, DbPool};
 use service_kit::extract::JsonBody;
-use service_kit::problem::{ApiError, FieldProblem};
+use service_kit::problem::{ApiError, FieldProblem, ProblemResponse as _};
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     let dpo = || from_fn(require::<Dpo>);
@@ -30,7 +32,9 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 /// refused). While `gdpr.requester_verification` is `required`, a FORGET or a RECTIFY is
 /// confirmed only once its requester's verification is recorded (409). A RECTIFY is checked
 /// again against what stands in its way (a FORGET, a RESTRICT, a legal hold: 409): things
-/// change between its filing and its confirmation.
+/// change between its filing and its confirmation. A RECTIFY whose count found a value of it
+/// held by someone else ([`crate::rectification::conflicts`]) is never confirmed: 409 of kind
+/// `rectification-conflict` naming each field, audited with the counts alone.
 #[utoipa::path(
     post,
     path = "/gdpr/requests/{id}/confirm",
@@ -44,7 +48,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         (status = 200, description = "Confirmed: carried out now (a FORGET purged after the grace window)", body = GdprRequest),
         (status = 401, description = "No valid credentials (Bearer token, or Basic with the caller's name); or the person's token (X-Person-Token) is not valid (signature, issuer, audience, expiry); or X-Acting-User outside development", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Four eyes: the person who filed it may not confirm it, nor a client acting as itself; outside development the filer and the confirmer are each a person the identity provider signed in", body = service_kit::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not a FORGET, RECTIFY or LIFT_RESTRICTION awaiting confirmation; or a FORGET or a RECTIFY whose requester's verification is not recorded while gdpr.requester_verification is required; or a RECTIFY that a FORGET under way or kept, a RESTRICT or a legal hold in force now stands in the way of (the detail says which), or whose customer to move to was erased", body = service_kit::problem::Problem, content_type = "application/problem+json")
+        (status = 409, description = "Not a FORGET, RECTIFY or LIFT_RESTRICTION awaiting confirmation; or a FORGET or a RECTIFY whose requester's verification is not recorded while gdpr.requester_verification is required; or a RECTIFY that a FORGET under way or kept, a RESTRICT or a legal hold in force now stands in the way of (the detail says which), or whose customer to move to was erased; or a RECTIFY whose count found a value of it that people other than the subject hold (type urn:ccbridge:problem:rectification-conflict, one error per field: /replacement/phoneNumbers/0/to rows or Genesys Cloud subjects already holding the new value, …/from other Genesys Cloud subjects holding the old one)", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
 pub(crate) async fn confirm(
@@ -52,7 +56,7 @@ pub(crate) async fn confirm(
     orchestrator: web::Data<Orchestrator>,
     caller: web::ReqData<Caller>,
     path: web::Path<String>,
-) -> Result<web::Json<GdprRequest>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path)?;
     let caller = caller.into_inner();
     let now = Timestamp::now();
@@ -78,6 +82,13 @@ pub(crate) async fn confirm(
                     Ok(detail) => detail,
                     Err(refusal) => return Ok(Err(refusal)),
                 };
+                if request.rectification.is_some() {
+                    let conflicts = conflicts::of_steps(&store::steps(c, id)?);
+                    if !conflicts.is_empty() {
+                        // Nothing saved: the request waits, unconfirmed, until it expires.
+                        return Ok(Ok(Err(conflicts)));
+                    }
+                }
                 if let Some(rectification) = &request.rectification {
                     let subject = request.subject.as_ref().ok_or_else(|| {
                         ApiError::Unexpected(anyhow::anyhow!("a RECTIFY awaiting confirmation without its subject"))
@@ -88,15 +99,37 @@ pub(crate) async fn confirm(
                 }
                 store::save_request(c, &mut request).map_err(store_error)?;
                 audit::audit(c, &context.keys.audit, id, actor(&by), "confirmed", &detail, now)?;
-                Ok::<_, ApiError>(Ok(Whole::of(c, request)?))
+                Ok::<_, ApiError>(Ok(Ok(Whole::of(c, request)?)))
             })?;
             audit_if_forbidden(c, &context, id, &by, "confirmation_refused", &outcome, now)?;
+            if let Ok(Err(conflicts)) = &outcome {
+                write_transaction(c, |c| {
+                    let detail = json!({ "reason": RECTIFICATION_CONFLICT, "conflicts": conflicts });
+                    audit::audit(
+                        c,
+                        &context.keys.audit,
+                        id,
+                        actor(&by),
+                        "confirmation_refused",
+                        &detail,
+                        now,
+                    )
+                })?;
+            }
             Ok::<_, ApiError>(outcome)
         })
         .await?;
-    let whole = outcome.map_err(refused)?;
+    let whole = match outcome.map_err(refused)? {
+        Ok(whole) => whole,
+        Err(conflicts) => {
+            tracing::info!(gdpr_request_id = %id, fields = conflicts.len(), "RECTIFY confirmation refused: its values are held by others");
+            let problem = conflicts::refusal(&conflicts)
+                .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("a conflict refusal without conflicts")))?;
+            return Ok(problem.to_response());
+        }
+    };
     tracing::info!(gdpr_request_id = %id, request_type = whole.request.request_type.as_str(), "GDPR request confirmed");
-    Ok(answer(whole, &caller, &orchestrator, now))
+    Ok(HttpResponse::Ok().json(answer(whole, &caller, &orchestrator, now).into_inner()))
 }
 
 /// `POST /gdpr/requests/{id}/extend`: GDPR Art. 12(3) allows two more months at most, with a

@@ -635,12 +635,13 @@ pub(crate) async fn list(
         overdue: query.overdue.unwrap_or(false),
     };
     let now = Timestamp::now();
-    let (rows, mut verifications) = pool
+    let (rows, mut verifications, mut conflicts) = pool
         .run(move |c| {
             let rows = store::list(c, &filter, after, limit + 1, now)?;
             let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
             let verifications = store::verifications::find_many(c, &ids)?;
-            Ok::<_, ApiError>((rows, verifications))
+            let conflicts = crate::rectification::conflicts::of_requests(c, &ids)?;
+            Ok::<_, ApiError>((rows, verifications, conflicts))
         })
         .await?;
     let page_size = usize::try_from(limit).map_err(|e| ApiError::Unexpected(e.into()))?;
@@ -655,7 +656,8 @@ pub(crate) async fn list(
         .into_iter()
         .map(|r| {
             let verification = verifications.remove(&r.id);
-            view(r, None, verification, viewer, now)
+            let conflicts = conflicts.remove(&r.id).unwrap_or_default();
+            view(r, None, conflicts, verification, viewer, now)
         })
         .collect();
     Ok(web::Json(RequestPage { requests, next }))

@@ -3,6 +3,7 @@
 
 use super::common::{viewer, Viewer, Whole};
 use crate::lifecycle;
+use crate::rectification::conflicts::Conflicts;
 use crate::store::{Request, Step};
 use crate::Orchestrator;
 use contracts::gdpr::{GdprRequest, GdprStep, RequesterVerification};
@@ -36,20 +37,24 @@ pub(super) fn answer(
         steps,
         verification,
     } = whole;
+    let conflicts = crate::rectification::conflicts::of_steps(&steps);
     actix_web::web::Json(view(
         request,
         Some(steps),
+        conflicts,
         verification,
         viewer(caller, orchestrator),
         now,
     ))
 }
 
-/// The request as served to `viewer` at `now`, with its participants' steps when given, and how
-/// its requester was verified when recorded.
+/// The request as served to `viewer` at `now`, with its participants' steps when given, a
+/// RECTIFY's `conflicts` (its count steps', [`crate::rectification::conflicts`]), and how its
+/// requester was verified when recorded.
 pub(super) fn view(
     request: Request,
     steps: Option<Vec<Step>>,
+    conflicts: Conflicts,
     verification: Option<RequesterVerification>,
     viewer: Viewer<'_>,
     now: Timestamp,
@@ -57,7 +62,8 @@ pub(super) fn view(
     let counts = totals(steps.iter().flatten(), |s| &s.counts);
     let left_out = totals(steps.iter().flatten(), |s| &s.left_out);
     let gate = viewer.gate(verification.is_some());
-    let allowed_actions = lifecycle::allowed_actions(&request, gate, viewer.by, viewer.four_eyes, now);
+    let mut allowed_actions = lifecycle::allowed_actions(&request, gate, viewer.by, viewer.four_eyes, now);
+    crate::rectification::conflicts::withhold_confirm(&mut allowed_actions, &conflicts);
     let participants = steps.map(|steps| {
         steps
             .into_iter()
@@ -103,6 +109,7 @@ pub(super) fn view(
         language: request.language,
         counts,
         left_out,
+        conflicts,
         allowed_actions,
         participants,
     }

@@ -315,6 +315,10 @@ pub struct Step {
     /// A RECTIFY's count and rectify: what a legal hold or a statutory rule keeps as evidence,
     /// left as it was (counts per category and basis).
     pub kept_unchanged: Vec<contracts::legal_hold::Retained>,
+    /// A RECTIFY's count: per field pointer of the correction (`/phoneNumbers/0/to`), the rows or
+    /// Genesys subjects not the subject's holding that value (the confirmation waits for none,
+    /// [`crate::rectification::conflicts`]).
+    pub conflicts: std::collections::BTreeMap<String, u64>,
     /// An export's data, sealed ([`crate::bundle`]); erased with the identifiers.
     pub export_data: Option<String>,
     pub detail: Option<String>,
@@ -340,6 +344,7 @@ impl Step {
             retention_holds: Vec::new(),
             retained_until: None,
             kept_unchanged: Vec::new(),
+            conflicts: std::collections::BTreeMap::new(),
             export_data: None,
             detail: None,
             updated_at: now,
@@ -370,6 +375,7 @@ pub(super) struct StepRow {
     pub(super) retained_until: Option<DbTimestamp>,
     pub(super) to_restrict_elsewhere: Option<String>,
     pub(super) kept_unchanged: Option<String>,
+    pub(super) conflicts: Option<String>,
 }
 
 impl TryFrom<StepRow> for Step {
@@ -430,6 +436,7 @@ impl TryFrom<StepRow> for Step {
                 .map(|t| from_json(t, "gdpr_steps.kept_unchanged"))
                 .transpose()?
                 .unwrap_or_default(),
+            conflicts: counts(row.conflicts, "gdpr_steps.conflicts")?,
             export_data: row.export_data,
             detail: row.detail,
             updated_at: row.updated_at.into_domain()?,
@@ -472,6 +479,9 @@ impl Step {
             retained_until: self.retained_until.map(DbTimestamp::from),
             kept_unchanged: (!self.kept_unchanged.is_empty())
                 .then(|| to_json(&self.kept_unchanged))
+                .transpose()?,
+            conflicts: (!self.conflicts.is_empty())
+                .then(|| to_json(&self.conflicts))
                 .transpose()?,
         })
     }

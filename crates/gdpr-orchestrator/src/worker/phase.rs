@@ -178,8 +178,14 @@ impl Worker {
         report: ParticipantReport,
         now: Timestamp,
     ) -> WorkResult<Option<Wait>> {
-        step.counts = report.counts;
+        if phase == ParticipantAction::Rectify {
+            rectified(step, report.counts);
+        } else {
+            step.counts = report.counts;
+        }
         step.left_out = report.left_out;
+        // Only a RECTIFY's count reports any: who else holds a value the correction touches.
+        step.conflicts = report.conflicts;
         if !report.results_urls.is_empty() {
             step.results_urls = report.results_urls;
         }
@@ -285,6 +291,7 @@ impl Worker {
             "leftOut": step.left_out,
             "retained": step.retained,
             "keptUnchanged": step.kept_unchanged,
+            "conflicts": step.conflicts,
             "reason": if step.state == StepState::Failed { step.detail.clone() } else { None },
         });
         let key = self.orchestrator.keys.audit.clone();
@@ -295,6 +302,20 @@ impl Worker {
             Ok(())
         })
         .await
+    }
+}
+
+/// A rectify's answer counts what that call rewrote: a participant's call asked again after it
+/// waited for work in flight there ([`gdpr_participant::IN_FLIGHT_REF`]) rewrites only what came
+/// since, so the step adds its answers up. One following external work (Genesys Cloud's
+/// requests) says the same again each time.
+fn rectified(step: &mut Step, counts: contracts::participant::CategoryCounts) {
+    if step.external_ref.as_deref() != Some(gdpr_participant::IN_FLIGHT_REF) {
+        step.counts = counts;
+        return;
+    }
+    for (category, n) in counts {
+        *step.counts.entry(category).or_default() += n;
     }
 }
 

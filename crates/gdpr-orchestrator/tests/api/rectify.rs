@@ -511,3 +511,99 @@ async fn a_rectify_waits_for_the_requesters_verification_and_two_signed_in_perso
     assert_eq!(confirmed["detail"]["requesterVerified"], true, "{confirmed}");
     assert_eq!(s.sim.gdpr_replacement_terms().len(), 1);
 }
+
+/// GET the request as `person` would see it (development's four eyes, by name).
+async fn request_as(s: &Stack, id: &str, person: &str) -> Value {
+    let response = s
+        .orchestrator
+        .client
+        .get(s.orchestrator.url(&format!("/gdpr/requests/{id}")))
+        .bearer_auth(s.orchestrator.token(DPO))
+        .header("X-Acting-User", person)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.unwrap()
+}
+
+/// A RECTIFY onto a number another customer's record and webhook result already carry (a DPO's
+/// typo, or an impostor who passed the gate: the verification proves who asks, not whose the new
+/// number is) would merge the subject's rows into that person's: an export by their number would
+/// hand them over. The count names the field and how many rows hold it (never the value); the
+/// confirmation is not offered and, asked for, is 409 `rectification-conflict` naming the field,
+/// audited with the counts alone; nothing changes anywhere, Genesys Cloud included. The same
+/// correction onto a fresh number is offered and confirmed.
+#[tokio::test]
+async fn a_rectify_onto_a_number_another_customers_rows_carry_is_never_confirmed() {
+    let s = stack().await;
+    let person = Person::new();
+    let neighbour = person.neighbour();
+    let (mine, theirs) = [(); 2].map(|()| uuid::Uuid::new_v4().to_string()).into();
+    s.pair(&person.customer_id, &mine).await;
+    s.record(&mine, &format!("tel:{}", person.phone)).await;
+    s.pair(&neighbour.customer_id, &theirs).await;
+    s.record(&theirs, &format!("tel:{}", neighbour.phone)).await;
+
+    let subject = json!({ "customerIds": [person.customer_id], "phoneNumbers": [person.phone] });
+    let onto = |to: &str| json!({ "phoneNumbers": [{ "from": person.phone, "to": to }] });
+    let filed = file_rectify(&s, subject.clone(), onto(&neighbour.phone), "Alice").await;
+    assert_eq!(filed.status().as_u16(), 201);
+    let id = filed.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let counted = s.run(&id, Timestamp::now()).await;
+    assert_eq!(counted["status"], "awaiting_confirmation", "{counted}");
+    // The neighbour's record (comm-history-writer) and webhook result (result-ingest).
+    assert_eq!(
+        counted["conflicts"],
+        json!({ "/replacement/phoneNumbers/0/to": 2 }),
+        "{counted}"
+    );
+    let seen_by_bob = request_as(&s, &id, "Bob").await;
+    assert!(
+        !seen_by_bob["allowedActions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("confirm")),
+        "{seen_by_bob}"
+    );
+
+    let refused = assert_problem(s.confirm_as(&id, Some("Bob")).await, 409).await;
+    assert_eq!(
+        refused["type"], "urn:ccbridge:problem:rectification-conflict",
+        "{refused}"
+    );
+    assert_eq!(problem_locations(&refused), ["/replacement/phoneNumbers/0/to"]);
+    assert!(!refused.to_string().contains(&neighbour.digits), "{refused}");
+    let request = s.run(&id, Timestamp::now()).await;
+    assert_eq!(request["status"], "awaiting_confirmation", "{request}");
+    assert!(request["confirmedBy"].is_null(), "{request}");
+    let trail = s.audit(&id).await;
+    let refusal = trail
+        .iter()
+        .find(|e| e["event"] == "confirmation_refused")
+        .unwrap_or_else(|| panic!("{trail:?}"));
+    assert_eq!(
+        refusal["detail"],
+        json!({ "reason": "rectification-conflict", "conflicts": { "/replacement/phoneNumbers/0/to": 2 } })
+    );
+    // Nothing changed: both records as they were, nothing sent to Genesys Cloud.
+    for (interaction, number) in [(&mine, &person.phone), (&theirs, &neighbour.phone)] {
+        let records = s.records(&format!("interactionId={interaction}")).await;
+        assert_eq!(handles_of(&records), [format!("tel:{number}").as_str()]);
+    }
+    assert!(s.sim.gdpr_replacement_terms().is_empty());
+
+    // Another customer's correction onto a number nobody else holds is offered and carried out.
+    let (other, fresh) = (Person::new(), Person::new().phone);
+    let others = uuid::Uuid::new_v4().to_string();
+    s.pair(&other.customer_id, &others).await;
+    s.record(&others, &format!("tel:{}", other.phone)).await;
+    let subject = json!({ "customerIds": [other.customer_id], "phoneNumbers": [other.phone] });
+    let replacement = json!({ "phoneNumbers": [{ "from": other.phone, "to": fresh }] });
+    let request = rectified(&s, subject, replacement).await;
+    assert!(request.get("conflicts").is_none(), "{request}");
+    assert_eq!(request["counts"]["rectify.communications"], 1, "{request}");
+    let records = s.records(&format!("interactionId={others}")).await;
+    assert_eq!(handles_of(&records), [fresh.as_str()]);
+    assert_not_logged(&[&person.digits, &neighbour.digits, &other.digits]);
+}

@@ -1,0 +1,1 @@
+ALTER TABLE gdpr_steps DROP COLUMN conflicts;
