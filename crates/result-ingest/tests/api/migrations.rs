@@ -3,15 +3,9 @@ async fn migrations_apply_revert_and_apply_again() {
     test_support::assert_migrations_reversible(&result_ingest::SERVICE).await;
 }
 
-/// Migration 000007 makes a result's identity its conversation, agent and wrap-up code. A result
-/// stored twice before (two event times) keeps one event, the processed one, and the GDPR hold
-/// on the other moves to it: still hidden, still purged with its request.
-#[tokio::test]
-async fn a_result_stored_twice_under_the_old_identity_keeps_one_event_and_its_holds() {
-    use diesel::RunQueryDsl;
-    use diesel_migrations::MigrationHarness;
-    // Nothing in the background touches the tables while the test reverts a migration.
-    let app = test_support::spawn_app_with(
+/// result-ingest with nothing in the background touching the tables (a test reverts migrations).
+async fn quiet_app() -> test_support::TestApp {
+    test_support::spawn_app_with(
         &result_ingest::SERVICE,
         &[("operator", &["ingest:operate"])],
         &[
@@ -20,26 +14,42 @@ async fn a_result_stored_twice_under_the_old_identity_keeps_one_event_and_its_ho
             ("ingest.sweep_enabled", "false"),
         ],
     )
-    .await;
+    .await
+}
+
+/// Reverts migrations, the latest first, until `version` is reverted.
+fn revert_back_to(c: &mut service_kit::database::AnyConnection, version: &str) {
+    use diesel_migrations::MigrationHarness;
+    let migrations = result_ingest::SERVICE.migrations.as_ref().unwrap();
+    let mut reverted = Vec::new();
+    while reverted.last().map(String::as_str) != Some(version) {
+        let last = match c {
+            service_kit::database::AnyConnection::Postgresql(pg) => {
+                pg.revert_last_migration((migrations.postgres)()).map(|v| v.to_string())
+            }
+            service_kit::database::AnyConnection::Sqlite(sqlite) => sqlite
+                .revert_last_migration((migrations.sqlite)())
+                .map(|v| v.to_string()),
+        };
+        reverted.push(last.unwrap());
+        assert!(reverted.len() < 10, "{version} was never reverted: {reverted:?}");
+    }
+}
+
+/// Migration 000007 makes a result's identity its conversation, agent and wrap-up code. A result
+/// stored twice before (two event times) keeps one event, the processed one, and the GDPR hold
+/// on the other moves to it: still hidden, still purged with its request.
+#[tokio::test]
+async fn a_result_stored_twice_under_the_old_identity_keeps_one_event_and_its_holds() {
+    use diesel::RunQueryDsl;
+    let app = quiet_app().await;
     let (kept, doubled, request) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
     let rows = app
         .pool()
         .run(move |c| {
             let migrations = result_ingest::SERVICE.migrations.as_ref().unwrap();
             // Back to before 000007, reverting the later ones first.
-            let mut reverted = Vec::new();
-            while reverted.last().map(String::as_str) != Some("20261129000007") {
-                let version = match c {
-                    service_kit::database::AnyConnection::Postgresql(pg) => {
-                        pg.revert_last_migration((migrations.postgres)()).map(|v| v.to_string())
-                    }
-                    service_kit::database::AnyConnection::Sqlite(sqlite) => sqlite
-                        .revert_last_migration((migrations.sqlite)())
-                        .map(|v| v.to_string()),
-                };
-                reverted.push(version.unwrap());
-                assert!(reverted.len() < 10, "000007 was never reverted: {reverted:?}");
-            }
+            revert_back_to(c, "20261129000007");
             let event = |id: uuid::Uuid, status: &str, event_time: &str, accepted_at: &str| {
                 format!(
                     "INSERT INTO inbox_events (id, conversation_id, user_id, wrapup_code, event_time, payload, \
@@ -138,4 +148,50 @@ async fn a_restart_with_another_suppression_key_is_refused_naming_the_setting() 
     assert!(reason.contains("ingest.suppression_key"), "{reason}");
     assert!(!reason.contains(KEY_A) && !reason.contains(KEY_B), "{reason}");
     assert!(restart(KEY_A).await.is_ok(), "the same key starts");
+}
+
+/// Migration 000301 gives each inbox event its record's channel (the settlement queues content
+/// jobs by it): events still to be processed (pending, dead) take theirs from their payload's
+/// media type, mapped as `domain::Channel` maps it in any letter case; processed ones keep none.
+#[tokio::test]
+async fn events_not_yet_processed_get_their_channel_from_their_payload() {
+    use diesel::prelude::*;
+    use result_ingest::schema::inbox_events::dsl;
+    use service_kit::database::sql_types::DbUuid;
+    let app = quiet_app().await;
+    let events = [
+        (uuid::Uuid::now_v7(), "pending", "EMAIL", Some("EMAIL")),
+        (uuid::Uuid::now_v7(), "dead", "callback", Some("VOICE")),
+        (uuid::Uuid::now_v7(), "pending", "Screen Share", Some("VIDEO")),
+        (uuid::Uuid::now_v7(), "pending", "fax", Some("OTHER")),
+        (uuid::Uuid::now_v7(), "processed", "voice", None),
+    ];
+    let channels = app
+        .pool()
+        .run(move |c| {
+            let migrations = result_ingest::SERVICE.migrations.as_ref().unwrap();
+            revert_back_to(c, "20261206000301");
+            for (index, (id, status, media_type, _)) in events.iter().enumerate() {
+                diesel::sql_query(format!(
+                    "INSERT INTO inbox_events (id, conversation_id, user_id, wrapup_code, event_time, payload, \
+                     status, attempts, next_attempt_at, accepted_at, budget_started_at) VALUES ('{id}', \
+                     '5773eca4-0874-4617-a6e8-85591aa94609', '6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f', 'code-{index}', \
+                     '2026-12-01T09:41:07.000000Z', '{{\"mediaType\": \"{media_type}\"}}', '{status}', 1, \
+                     '2026-12-01T09:41:08.000000Z', '2026-12-01T09:41:08.000000Z', '2026-12-01T09:41:08.000000Z')"
+                ))
+                .execute(c)?;
+            }
+            service_kit::database::run_pending_migrations(c, "result-ingest", migrations).unwrap();
+            let found: Vec<(DbUuid, Option<String>)> = dsl::inbox_events.select((dsl::id, dsl::channel)).load(c)?;
+            Ok::<_, service_kit::database::DatabaseError>(found)
+        })
+        .await
+        .unwrap();
+    for (id, status, media_type, expected) in events {
+        let channel = channels
+            .iter()
+            .find(|(found, _)| found.0 == id)
+            .map(|(_, channel)| channel.as_deref());
+        assert_eq!(channel, Some(expected), "a {status} event of media type {media_type}");
+    }
 }
