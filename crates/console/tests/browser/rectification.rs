@@ -111,3 +111,71 @@ async fn a_rectify_is_counted_filed_confirmed_by_another_and_the_record_has_the_
     bob.close().await;
     browser.close().await;
 }
+
+/// A RECTIFY onto a number another customer's record already carries: the request page says so in
+/// plain words before its actions, offers nobody the confirmation (not even another DPO, who
+/// could confirm any other), and names neither number.
+#[tokio::test]
+async fn a_rectify_onto_a_number_another_customer_has_shows_the_conflict_and_offers_no_confirmation() {
+    let (stack, browser) = crate::signed_in_on(vec![], "dana").await;
+    let (customer, neighbour) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+    let ours = uuid::Uuid::new_v4().to_string();
+    stack.write_record(Some(&customer), &format!("tel:{OLD}"), &ours).await;
+    let theirs = uuid::Uuid::new_v4().to_string();
+    stack
+        .write_record(Some(&neighbour), &format!("tel:{NEW}"), &theirs)
+        .await;
+
+    count_a_rectify(
+        &browser,
+        &stack,
+        &customer,
+        NEW,
+        &Page::console_under("/gdpr/counts/", "#file"),
+    )
+    .await;
+    // The count says so before anything is filed.
+    let said = browser.text_of(Locator::Id("conflicts")).await;
+    println!("counted: {said}");
+    assert!(said.contains("could not be confirmed"), "{said}");
+    browser.click_on(Locator::Id("file"), &request_page()).await;
+    let url = browser.client.current_url().await.unwrap().to_string();
+    reload_until_status(&browser, &url, "Awaiting confirmation").await;
+
+    let bob = Browser::start().await;
+    bob.client.goto(&url).await.unwrap();
+    crate::sign_in_at_provider(&bob, &stack, "bob").await;
+    bob.wait_for(&request_page()).await;
+    let answer = stack.gdpr_request_as("bob", &crate::request_id(&url)).await;
+    assert_eq!(
+        answer.conflicts.get("/replacement/phoneNumbers/0/to"),
+        Some(&1),
+        "{answer:?}"
+    );
+    assert!(!answer.allows(contracts::gdpr::AllowedAction::Confirm), "{answer:?}");
+    crate::assert_buttons_follow(&bob, &answer).await;
+    assert!(bob.client.find(Locator::Id("confirm")).await.is_err());
+    let conflict = bob.text_of(Locator::Id("conflicts")).await;
+    println!("conflict: {conflict}");
+    assert!(
+        conflict.contains("cannot be confirmed")
+            && conflict.contains("The new value of phone number 1 is already held by 1 row"),
+        "{conflict}"
+    );
+    let page = bob.client.source().await.unwrap();
+    let (said, actions) = (page.find("id=\"conflicts\""), page.find("id=\"allowed-actions\""));
+    assert!(
+        said.unwrap() < actions.unwrap(),
+        "the conflict is said before the actions"
+    );
+    assert!(
+        !page.contains(OLD) && !page.contains(NEW),
+        "the request's page names no identifier"
+    );
+    crate::accessibility::assert_accessible(&bob, "a RECTIFY whose new number someone else has").await;
+    // Nothing changed.
+    let records = stack.records_of(&ours).await;
+    assert_eq!(records[0]["customerHandle"], format!("tel:{OLD}"));
+    bob.close().await;
+    browser.close().await;
+}

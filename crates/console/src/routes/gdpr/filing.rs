@@ -254,6 +254,9 @@ struct CountPage {
     /// A RECTIFY's rows a legal hold or a statutory rule keeps as evidence, in sentences: the
     /// correction would leave them as they are ([`words::unchanged_lines`]).
     unchanged: Vec<String>,
+    /// A RECTIFY's conflicts, in sentences ([`words::conflict_lines`]): filed, it would never be
+    /// confirmed.
+    conflicts: Vec<String>,
     /// The counted subject, for the filing form: once counted, and in this session only.
     subject: Option<Counted>,
 }
@@ -352,6 +355,7 @@ async fn count_page(
             counts: count_tables(request.participants.as_deref().unwrap_or_default(), |s| &s.counts),
             left_out: count_tables(request.participants.as_deref().unwrap_or_default(), |s| &s.left_out),
             unchanged: words::unchanged_lines(&request),
+            conflicts: words::conflict_lines(&request),
             subject,
         }
         .render(),

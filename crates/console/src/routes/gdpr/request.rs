@@ -75,6 +75,12 @@ struct RequestPage {
     extension: String,
     filed: String,
     confirmed: String,
+    /// A RECTIFY's conflicts, in sentences ([`words::conflict_lines`]): said before the actions,
+    /// among which the orchestrator then offers no confirmation.
+    conflicts: Vec<String>,
+    /// A RECTIFY's rows attributed to a customer the request does not name, which keep the old
+    /// value ([`words::left_with_the_old_value`]).
+    old_value_stays: Vec<String>,
     /// The buttons: exactly the actions the orchestrator answered it allows this person now
     /// (`allowedActions`); the console holds no rule of its own about them.
     confirm: bool,
@@ -261,6 +267,8 @@ async fn request_page(
                 (Some(by), Some(at)) => format!("{by}, {}", time.at(at)),
                 (by, _) => or_dash(by.clone()),
             },
+            conflicts: words::conflict_lines(&request),
+            old_value_stays: words::left_with_the_old_value(&request),
             reference: or_dash(request.reference),
             confirm,
             extend,

@@ -257,6 +257,67 @@ pub(super) fn unchanged_lines(request: &contracts::gdpr::GdprRequest) -> Vec<Str
         .collect()
 }
 
+/// A RECTIFY's conflicts, one sentence a field of its correction (`/replacement/phoneNumbers/0/to`):
+/// who else holds the value, counted, never named. While there is one the orchestrator offers no
+/// confirmation.
+pub(super) fn conflict_lines(request: &GdprRequest) -> Vec<String> {
+    request
+        .conflicts
+        .iter()
+        .map(|(pointer, n)| conflict(pointer, *n))
+        .collect()
+}
+
+/// One conflict in a sentence: `The new value of phone number 1 is already held by …`.
+fn conflict(pointer: &str, n: u64) -> String {
+    let mut parts = pointer.trim_start_matches("/replacement/").split('/');
+    let what = match parts.next() {
+        Some("phoneNumbers") => "phone number",
+        Some("emailAddresses") => "e-mail address",
+        _ => "value",
+    };
+    let place = match parts.next().and_then(|i| i.parse::<usize>().ok()) {
+        Some(i) => format!("{what} {}", i + 1),
+        None => what.to_owned(),
+    };
+    let plural = n != 1;
+    if parts.next() == Some("from") {
+        let people = if plural { "other people" } else { "other person" };
+        format!(
+            "The old value of {place} is held by {n} {people} in Genesys Cloud too (a shared line or address): Genesys Cloud would correct it for them as well, which cannot be undone."
+        )
+    } else {
+        let holders = if plural { "rows or people" } else { "row or person" };
+        format!(
+            "The new value of {place} is already held by {n} {holders} not the subject's: after the correction, a request by that value would reach the subject's data too."
+        )
+    }
+}
+
+/// A RECTIFY's rows its subject's handles found that the bank attributed to a customer the
+/// request does not name (its count's `leftOut`), one line a system and category: the
+/// correction leaves them with the old value.
+pub(super) fn left_with_the_old_value(request: &GdprRequest) -> Vec<String> {
+    if request.request_type != RequestType::Rectify {
+        return Vec::new();
+    }
+    request
+        .participants
+        .iter()
+        .flatten()
+        .filter(|step| step.phase == "count")
+        .flat_map(|step| {
+            step.left_out.iter().map(|(c, n)| {
+                format!(
+                    "{}, {}: {n} found by the old value belong to a customer the request does not name, and keep it",
+                    system(&step.participant),
+                    category(c)
+                )
+            })
+        })
+        .collect()
+}
+
 /// A participant's step state.
 pub(super) const fn step_state(state: StepState) -> &'static str {
     match state {
@@ -396,6 +457,18 @@ mod tests {
             event: event.to_owned(),
             detail,
         }
+    }
+
+    #[test]
+    fn a_conflict_reads_as_a_sentence_naming_the_field_and_the_count() {
+        assert_eq!(
+            super::conflict("/replacement/phoneNumbers/0/to", 2),
+            "The new value of phone number 1 is already held by 2 rows or people not the subject's: after the correction, a request by that value would reach the subject's data too."
+        );
+        assert_eq!(
+            super::conflict("/replacement/emailAddresses/1/from", 1),
+            "The old value of e-mail address 2 is held by 1 other person in Genesys Cloud too (a shared line or address): Genesys Cloud would correct it for them as well, which cannot be undone."
+        );
     }
 
     #[test]
