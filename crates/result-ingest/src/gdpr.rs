@@ -299,6 +299,8 @@ impl GdprStore for WebhookResults {
 
     fn undo(&self, connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<()> {
         Events::release(connection, request_id)?;
+        // A RESTRICT's lift: the content jobs it parked are due again (their bodies come now).
+        crate::content::wake_released(connection, Timestamp::now())?;
         diesel::delete(suppressions::table.filter(suppressions::request_id.eq(DbUuid(request_id))))
             .execute(connection)?;
         Ok(())

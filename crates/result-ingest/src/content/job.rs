@@ -130,8 +130,9 @@ impl Job for ContentJob {
         outcomes
     }
 
-    /// Parked jobs whose hold is lifted are woken (within a round of the lift); done jobs past
-    /// `ingest.retention_days` go (the runner deletes dead ones past theirs).
+    /// Parked jobs whose hold is gone are woken (the lift wakes them; this catches one parked
+    /// by a claim that overlapped the lift); done jobs past `ingest.retention_days` go (the
+    /// runner deletes dead ones past theirs).
     async fn housekeeping(&self, now: Timestamp) -> anyhow::Result<()> {
         let before = Timestamp::from_offset_date_time(now.as_offset_date_time() - self.keep_done)
             .ok_or_else(|| anyhow::anyhow!("the content jobs' retention reaches before year 1"))?;

@@ -31,7 +31,7 @@ mod settings;
 pub use job::ContentJob;
 pub use metrics::{ContentMetrics, Ended};
 pub(crate) use queue::queue_settled;
-pub use queue::{forget, ContentEntry, ContentQueue};
+pub use queue::{forget, wake_released, ContentEntry, ContentQueue};
 pub use settings::{ContentSettings, WaitFor};
 
 use crate::settings::IngestSettings;

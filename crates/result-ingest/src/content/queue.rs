@@ -216,8 +216,9 @@ fn parked_until() -> QueryResult<Timestamp> {
     Timestamp::parse("9999-01-01T00:00:00Z").map_err(|_| corrupt("the parked jobs' time".to_owned()))
 }
 
-/// Wakes the parked jobs whose records' events no GDPR request holds any more (a RESTRICT's
-/// lift): due at `now`. Answers how many.
+/// Wakes the parked jobs whose records' events no GDPR request holds any more: due at `now`.
+/// A RESTRICT's lift calls it in its transaction, and the queue's housekeeping for a job a claim
+/// parked while the lift committed. Answers how many.
 pub fn wake_released(connection: &mut AnyConnection, now: Timestamp) -> QueryResult<usize> {
     diesel::update(
         dsl::content_jobs
