@@ -18,6 +18,7 @@ mod migrations;
 mod operations;
 mod participant_data;
 mod rectification;
+mod rectify_evidence;
 mod restriction;
 mod sweep;
 mod sweep_bound;
