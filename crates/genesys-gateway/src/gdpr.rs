@@ -422,6 +422,32 @@ mod tests {
     }
 
     #[test]
+    fn a_found_genesys_subject_is_the_subjects_only_when_all_its_numbers_and_addresses_are() {
+        let ours = subject(serde_json::json!({
+            "phoneNumbers": ["+420601123456"],
+            "emailAddresses": ["client@example.com"],
+            "genesysUserIds": ["5a0c8e1f-3b7d-4f2a-9c6e-1d8b4a7f0e3c"],
+        }));
+        let found = |json: serde_json::Value| -> FoundGdprSubject { serde_json::from_value(json).unwrap() };
+        for theirs in [
+            serde_json::json!({ "phoneNumbers": ["+420 601 123 456"], "emailAddresses": ["Client@Example.com"] }),
+            serde_json::json!({ "phoneNumbers": ["tel:+420601123456"] }),
+            serde_json::json!({ "userId": "5A0C8E1F-3B7D-4F2A-9C6E-1D8B4A7F0E3C", "phoneNumbers": ["+420601123456"] }),
+        ] {
+            assert!(is_the_subjects(&found(theirs.clone()), &ours), "{theirs}");
+        }
+        for others in [
+            // A household member on the same line, with a number of their own.
+            serde_json::json!({ "phoneNumbers": ["+420601123456", "+420608000888"] }),
+            serde_json::json!({ "phoneNumbers": ["+420601123456"], "emailAddresses": ["jan@example.com"] }),
+            // An agent who is not the subject.
+            serde_json::json!({ "userId": "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d", "phoneNumbers": ["+420601123456"] }),
+        ] {
+            assert!(!is_the_subjects(&found(others.clone()), &ours), "{others}");
+        }
+    }
+
+    #[test]
     fn one_identifier_of_any_kind_in_common_is_shared() {
         let customer = "5a0c8e1f-3b7d-4f2a-9c6e-1d8b4a7f0e3c";
         let other = "9e3b6d2a-7c1f-4a8e-b5d0-2f6c9a3e7b1d";
