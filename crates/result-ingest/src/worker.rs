@@ -18,11 +18,11 @@ use crate::participant_data::Read;
 use crate::settings::IngestSettings;
 use crate::siblings::{Failure, Siblings};
 use contracts::history::{AssignedBy, WrittenCustomerSource};
-use domain::{AgentOnRecord, CustomerId, InteractionId, NewCommunicationRecord, RecordDomain, Timestamp};
+use domain::{AgentOnRecord, Channel, CustomerId, InteractionId, NewCommunicationRecord, RecordDomain, Timestamp};
 use gdpr_participant::expiry::{RetentionSource, SweepError, Walk};
 use service_kit::background::{Health, Shutdown};
 use service_kit::database::DbPool;
-use service_kit::queue::{Claimed, Drained, Job, Outcome, Reason, Runner};
+use service_kit::queue::{Claimed, Drained, Job, Made, Outcome, Reason, Runner};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,6 +104,8 @@ pub struct InboxJob {
 enum Settled {
     Processed {
         record_id: Option<uuid::Uuid>,
+        /// The record's channel: the settlement queues its content job by it.
+        channel: Channel,
         /// Participant data named a customer who has the record.
         named: bool,
         /// ... one the back office's pairing did not (counted only once processed, so a retry
@@ -251,14 +253,19 @@ impl InboxJob {
     /// `Retry-After`), a dead letter, or the attempt given back.
     fn outcome(&self, event: &InboxEvent, settled: Settled, now: Timestamp) -> Outcome {
         match settled {
-            Settled::Processed { record_id, .. } => {
+            Settled::Processed { record_id, channel, .. } => {
                 let waited = now.as_offset_date_time() - event.accepted_at.as_offset_date_time();
                 self.metrics
                     .end_to_end_seconds
                     .observe(waited.as_seconds_f64().max(0.0));
                 tracing::debug!(record_id = ?record_id, "event processed");
                 match record_id {
-                    Some(result) => Outcome::DoneWith { result },
+                    Some(id) => Outcome::DoneWith {
+                        result: Made {
+                            id,
+                            kind: channel.as_str(),
+                        },
+                    },
                     None => Outcome::Done,
                 }
             }
@@ -379,9 +386,9 @@ impl InboxJob {
                 let (now_paired, paired_before, recorded) = (&now_paired, &paired_before, &recorded);
                 let named = participant[index].customer;
                 async move {
-                    let on_record = match enriched {
+                    let (channel, on_record) = match enriched {
                         Err(settled) => return settled,
-                        Ok((_, customer)) => customer.map(|(customer, _)| customer),
+                        Ok((record, customer)) => (record.channel, customer.map(|(customer, _)| customer)),
                     };
                     let record_id = match written {
                         Some(Ok(record_id)) => record_id,
@@ -433,6 +440,7 @@ impl InboxJob {
                     }
                     Settled::Processed {
                         record_id,
+                        channel,
                         named: recorded.contains(&index) && named.is_some(),
                         conflict,
                     }

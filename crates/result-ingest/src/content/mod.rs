@@ -30,8 +30,8 @@ mod settings;
 
 pub use job::ContentJob;
 pub use metrics::{ContentMetrics, Ended};
-pub(crate) use queue::queue_settled;
 pub use queue::{forget, wake_released, ContentEntry, ContentQueue};
+pub(crate) use queue::{queue_settled, ProcessedRecord};
 pub use settings::{ContentSettings, WaitFor};
 
 use crate::settings::IngestSettings;
@@ -89,9 +89,14 @@ impl ContentPlan {
         self.channels.is_empty()
     }
 
-    /// The names of the channels whose content is on, as `inbox_events.channel` holds them.
+    /// The names of the channels whose content is on ([`Channel::as_str`]).
     pub fn channel_names(&self) -> Vec<&'static str> {
         self.channels.iter().map(|channel| channel.as_str()).collect()
+    }
+
+    /// Whether `channel`'s content is on.
+    pub fn covers(&self, channel: Channel) -> bool {
+        self.channels.contains(&channel)
     }
 
     /// When a job queued at `now` is first due.

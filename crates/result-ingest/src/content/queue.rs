@@ -74,42 +74,52 @@ struct NewJob {
     channel: Channel,
 }
 
+/// A record an inbox settlement marks processed: its event, the record, and the record's channel
+/// as the worker wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProcessedRecord {
+    pub event_id: Uuid,
+    pub record_id: Uuid,
+    pub channel: Channel,
+}
+
 /// SQLite's half of an inbox settlement's content jobs (PostgreSQL queues them in the
 /// settlement's statement, `inbox::postgres`): in the settlement's transaction, a job for each
-/// of `events` now processed into a record of a channel whose content is on, first due by
-/// `plan`; a record queued before is left as it is. Nothing is read when content is off. Answers
-/// how many were queued now.
+/// of `records` of a channel whose content is on whose event is now processed into it, first due
+/// by `plan`; a record queued before is left as it is. The channel is the worker's, never
+/// `inbox_events.channel` (an event a previous version's pod accepted has none). Nothing is read
+/// when content is off. Answers how many were queued now.
 pub(crate) fn queue_settled(
     connection: &mut AnyConnection,
-    events: &[Uuid],
+    records: &[ProcessedRecord],
     plan: &ContentPlan,
     now: Timestamp,
 ) -> QueryResult<usize> {
-    if plan.is_off() || events.is_empty() {
+    let records: Vec<&ProcessedRecord> = records.iter().filter(|r| plan.covers(r.channel)).collect();
+    if records.is_empty() {
         return Ok(0);
     }
     let first_ask = plan.first_ask(now)?;
-    let mut jobs = Vec::with_capacity(events.len());
-    for chunk in events.chunks(500) {
-        let ids: Vec<DbUuid> = chunk.iter().map(|&id| DbUuid(id)).collect();
-        // An erased write made no record: its event is processed without one.
-        let rows: Vec<(DbUuid, DbUuid, String)> = inbox_events::table
+    let mut jobs = Vec::with_capacity(records.len());
+    for chunk in records.chunks(500) {
+        let ids: Vec<DbUuid> = chunk.iter().map(|r| DbUuid(r.event_id)).collect();
+        // Only events this settlement marked processed (a lost lease settled none).
+        let settled: Vec<(DbUuid, Option<DbUuid>, DbUuid)> = inbox_events::table
             .filter(inbox_events::id.eq_any(ids))
             .filter(inbox_events::status.eq(InboxStatus::Processed.as_str()))
-            .filter(inbox_events::record_id.is_not_null())
-            .filter(inbox_events::channel.eq_any(plan.channel_names()))
-            .select((
-                inbox_events::record_id.assume_not_null(),
-                inbox_events::conversation_id,
-                inbox_events::channel.assume_not_null(),
-            ))
+            .select((inbox_events::id, inbox_events::record_id, inbox_events::conversation_id))
             .load(connection)?;
-        for (record_id, interaction_id, channel) in rows {
+        for (event_id, record_id, interaction_id) in settled {
+            let Some(record) = chunk
+                .iter()
+                .find(|r| r.event_id == event_id.0 && record_id.map(|id| id.0) == Some(r.record_id))
+            else {
+                continue;
+            };
             jobs.push(NewJob {
-                record_id: record_id.0,
+                record_id: record.record_id,
                 interaction_id: interaction_id.into(),
-                channel: Channel::parse(&channel)
-                    .map_err(|_| corrupt(format!("an inbox event's channel {channel:?}")))?,
+                channel: record.channel,
             });
         }
     }

@@ -2,7 +2,8 @@
 //! still holds it.
 
 use super::*;
-use crate::content::ContentPlan;
+use crate::content::{ContentPlan, ProcessedRecord};
+use domain::Channel;
 
 /// An event a worker holds until its batch's lease ends.
 #[derive(Debug, Clone)]
@@ -142,11 +143,19 @@ fn mark_processed(
         .execute(connection)
 }
 
+/// The record a processed event became, and its channel, as the worker wrote it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RecordMade {
+    pub id: Uuid,
+    pub channel: Channel,
+}
+
 /// What becomes of a claimed event after an attempt.
 #[derive(Debug, Clone)]
 pub(super) enum Settlement {
+    /// `record`: none when the write was erased (a GDPR forget came meanwhile).
     Processed {
-        record_id: Option<Uuid>,
+        record: Option<RecordMade>,
     },
     /// Due again at `next_attempt_at`; `reason` is shown to operators.
     Retry {
@@ -175,10 +184,10 @@ pub(super) fn settle(
 ) -> QueryResult<usize> {
     let lease_until = DbTimestamp::from(lease_until);
     connection.transaction(|c| {
-        let processed: Vec<(Uuid, Option<Uuid>)> = settlements
+        let processed: Vec<(Uuid, Option<RecordMade>)> = settlements
             .iter()
             .filter_map(|(id, settlement)| match settlement {
-                Settlement::Processed { record_id } => Some((*id, *record_id)),
+                Settlement::Processed { record } => Some((*id, *record)),
                 _ => None,
             })
             .collect();
@@ -198,13 +207,14 @@ pub(super) fn settle(
     })
 }
 
-/// Settles processed events (`(event id, record id)`) and queues their records' content jobs:
-/// one statement for all of it on PostgreSQL, where each statement is a round trip (the content
-/// jobs in it only while content is on); a row at a time on SQLite, where it is not, then one
-/// insert of the content jobs (none while content is off).
+/// Settles processed events (`(event id, its record)`) and queues their records' content jobs by
+/// the channels the worker wrote (never `inbox_events.channel`, which an event a previous
+/// version's pod accepted lacks): one statement for all of it on PostgreSQL, where each statement
+/// is a round trip (the content jobs in it only while content is on); a row at a time on SQLite,
+/// where it is not, then one insert of the content jobs (none while content is off).
 fn mark_processed_many(
     connection: &mut AnyConnection,
-    processed: &[(Uuid, Option<Uuid>)],
+    processed: &[(Uuid, Option<RecordMade>)],
     now: Timestamp,
     lease_until: DbTimestamp,
     content: &ContentPlan,
@@ -218,26 +228,40 @@ fn mark_processed_many(
                 now: now.as_offset_date_time(),
                 lease_until: lease_until.0,
                 ids: processed.iter().map(|(id, _)| *id).collect(),
-                record_ids: processed.iter().map(|(_, record_id)| *record_id).collect(),
+                record_ids: processed.iter().map(|(_, record)| record.map(|r| r.id)).collect(),
             };
             if content.is_off() {
                 return settle.execute(pg);
             }
             let statement = postgres::SettleQueueingContentStatement {
                 settle,
+                record_channels: processed
+                    .iter()
+                    .map(|(_, record)| record.map(|r| r.channel.as_str()))
+                    .collect(),
                 first_ask: content.first_ask(now)?.as_offset_date_time(),
-                channels: content.channel_names(),
+                channels_on: content.channel_names(),
             };
             let settled: i64 = statement.get_result(pg)?;
             usize::try_from(settled)
                 .map_err(|_| diesel::result::Error::DeserializationError(format!("{settled} events settled").into()))
         }
         AnyConnection::Sqlite(_) => {
-            let settled = processed.iter().try_fold(0, |settled, &(id, record_id)| {
+            let settled = processed.iter().try_fold(0, |settled, &(id, record)| {
+                let record_id = record.map(|r| r.id);
                 Ok::<_, diesel::result::Error>(settled + mark_processed(connection, id, record_id, now, lease_until)?)
             })?;
-            let events: Vec<Uuid> = processed.iter().map(|(id, _)| *id).collect();
-            crate::content::queue_settled(connection, &events, content, now)?;
+            let records: Vec<ProcessedRecord> = processed
+                .iter()
+                .filter_map(|&(event_id, record)| {
+                    record.map(|r| ProcessedRecord {
+                        event_id,
+                        record_id: r.id,
+                        channel: r.channel,
+                    })
+                })
+                .collect();
+            crate::content::queue_settled(connection, &records, content, now)?;
             Ok(settled)
         }
     }

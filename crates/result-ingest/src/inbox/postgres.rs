@@ -50,7 +50,8 @@ pub(super) struct AcceptBatchStatement<'a> {
     pub(super) origins: Vec<&'a str>,
     /// The customer each row's participant data names, if any.
     pub(super) participant_customer_ids: Vec<Option<Uuid>>,
-    /// Each row's channel (its record's), for the settlement to queue its content job.
+    /// Each row's channel (its record's): read by nothing here (the settlement queues content jobs
+    /// by the worker's), written for a rollback to the version that queued by it (migration 000301).
     pub(super) channels: Vec<&'static str>,
 }
 
@@ -126,8 +127,14 @@ pub(super) struct SettleProcessedStatement {
     pub(super) record_ids: Vec<Option<Uuid>>,
 }
 
-impl QueryFragment<Pg> for SettleProcessedStatement {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+impl SettleProcessedStatement {
+    /// The update; with `channels` (each record's, as the worker wrote it) beside the ids, for
+    /// the content jobs' statement to read from what it returns.
+    fn walk_update<'b>(
+        &'b self,
+        mut out: AstPass<'_, 'b, Pg>,
+        channels: Option<&'b Vec<Option<&'static str>>>,
+    ) -> QueryResult<()> {
         out.push_sql(
             "UPDATE inbox_events \
              SET status = 'processed', last_error = NULL, lease_until = NULL, \
@@ -136,12 +143,26 @@ impl QueryFragment<Pg> for SettleProcessedStatement {
         push_binds!(out; Timestamptz => &self.now);
         out.push_sql(" FROM unnest(");
         push_binds!(out; Array<SqlUuid> => &self.ids, Array<Nullable<SqlUuid>> => &self.record_ids);
+        match channels {
+            Some(channels) => {
+                out.push_sql(", ");
+                push_binds!(out; Array<Nullable<Text>> => channels);
+                out.push_sql(") AS settled(id, record_id, channel)");
+            }
+            None => out.push_sql(") AS settled(id, record_id)"),
+        }
         out.push_sql(
-            ") AS settled(id, record_id) WHERE inbox_events.id = settled.id \
+            " WHERE inbox_events.id = settled.id \
              AND inbox_events.status = 'pending' AND inbox_events.lease_until = ",
         );
         push_binds!(out; Timestamptz => &self.lease_until);
         Ok(())
+    }
+}
+
+impl QueryFragment<Pg> for SettleProcessedStatement {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.walk_update(out, None)
     }
 }
 
@@ -157,29 +178,33 @@ impl RunQueryDsl<PgConnection> for SettleProcessedStatement {}
 
 /// [`SettleProcessedStatement`] with the content jobs of the records it settles (crate::content),
 /// as one statement: a job for each event the update marks processed into a record of a channel
-/// whose content is on, keyed by the record (one queued before stays as it is). Answers how many
-/// events it settled. Used only while content is on, so that turning it on costs no statement.
+/// whose content is on, keyed by the record (one queued before stays as it is). Each record's
+/// channel is the worker's, bound beside its id: `inbox_events.channel` is not read (a pod of the
+/// previous version, during a roll, stores none). Answers how many events it settled. Used only
+/// while content is on, so that turning it on costs no statement.
 pub(super) struct SettleQueueingContentStatement {
     pub(super) settle: SettleProcessedStatement,
+    /// Each settled event's record's channel (`None`: no record), as `settle.ids` orders them.
+    pub(super) record_channels: Vec<Option<&'static str>>,
     /// The jobs' first ask.
     pub(super) first_ask: OffsetDateTime,
-    /// The channels whose content is on, as `inbox_events.channel` holds them.
-    pub(super) channels: Vec<&'static str>,
+    /// The channels whose content is on.
+    pub(super) channels_on: Vec<&'static str>,
 }
 
 impl QueryFragment<Pg> for SettleQueueingContentStatement {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql("WITH processed AS (");
-        self.settle.walk_ast(out.reborrow())?;
+        self.settle.walk_update(out.reborrow(), Some(&self.record_channels))?;
         out.push_sql(
-            " RETURNING inbox_events.record_id, inbox_events.conversation_id, inbox_events.channel), \
+            " RETURNING inbox_events.record_id, inbox_events.conversation_id, settled.channel), \
              queued AS (INSERT INTO content_jobs (record_id, interaction_id, channel, status, attempts, \
                  next_attempt_at, created_at) \
              SELECT record_id, conversation_id, channel, 'pending', 0, ",
         );
         push_binds!(out; Timestamptz => &self.first_ask, Timestamptz => &self.settle.now);
         out.push_sql(" FROM processed WHERE record_id IS NOT NULL AND channel = ANY(");
-        push_binds!(out; Array<Text> => &self.channels);
+        push_binds!(out; Array<Text> => &self.channels_on);
         out.push_sql(") ON CONFLICT (record_id) DO NOTHING) SELECT count(*) FROM processed");
         Ok(())
     }

@@ -48,6 +48,18 @@ impl InboxQueue {
     }
 }
 
+/// The record a done event made, as the inbox's job answers it ([`service_kit::queue::Made`]:
+/// the record's id, its channel's name). Another kind is an error, never a record without a
+/// channel: its content job would be lost.
+fn record_made(made: queue::Made) -> QueryResult<super::lease::RecordMade> {
+    let channel = domain::Channel::parse(made.kind).map_err(|_| {
+        diesel::result::Error::SerializationError(
+            format!("an inbox event made a record of kind {:?}", made.kind).into(),
+        )
+    })?;
+    Ok(super::lease::RecordMade { id: made.id, channel })
+}
+
 fn queue_status(status: InboxStatus) -> Status {
     match status {
         InboxStatus::Pending => Status::Pending,
@@ -95,9 +107,9 @@ impl Storage for InboxQueue {
         let mut groups: Vec<(SettledTogether, Vec<(Uuid, Settlement)>)> = Vec::new();
         for settlement in settlements {
             let settled = match &settlement.settle {
-                // The record the event became, as the job answered it.
+                // The record the event became and its channel, as the job answered them.
                 Settle::Done => Settlement::Processed {
-                    record_id: settlement.result,
+                    record: settlement.result.map(record_made).transpose()?,
                 },
                 Settle::Retry { at, reason } => Settlement::Retry {
                     reason: reason.as_str().to_owned(),

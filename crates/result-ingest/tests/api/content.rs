@@ -379,6 +379,43 @@ async fn a_record_an_earlier_attempt_wrote_with_other_content_gets_its_job_with_
     assert!(c.record(&id).await["body"].as_str().unwrap().contains(SAID));
 }
 
+/// An event a pod of the previous version accepted during a roll (its insert names no channel):
+/// the settlement queues its job by the channel of the record the worker wrote, not by the
+/// inbox's column.
+#[tokio::test]
+async fn an_event_accepted_without_its_channel_by_a_previous_versions_pod_gets_its_job() {
+    use diesel::prelude::*;
+    use result_ingest::schema::inbox_events::dsl;
+    let c = start("VOICE", "100000").await;
+    let id = Uuid::new_v4().to_string();
+    let now = Timestamp::now();
+    c.p.record_conversation(&conversation(&id, shifted(now, -60_000), now, &[JANA]))
+        .await;
+    let mut result = example("support-result-voice-inbound.json");
+    result["conversationId"] = id.clone().into();
+    assert_eq!(c.p.deliver(&result).await.status().as_u16(), 202);
+    let conversation_id = service_kit::database::sql_types::DbUuid(id.parse().unwrap());
+    let unnamed =
+        c.p.ingest
+            .pool()
+            .run(move |c| {
+                diesel::update(dsl::inbox_events.filter(dsl::conversation_id.eq(conversation_id)))
+                    .set(dsl::channel.eq(None::<String>))
+                    .execute(c)
+                    .map_err(DatabaseError::from)
+            })
+            .await
+            .unwrap();
+    assert_eq!(unnamed, 1, "accepted, pending, without its channel");
+    c.p.drain(10).await;
+    assert!(c.p.events("pending").await.is_empty(), "settled");
+    let record_id = c.record_id(&id).await;
+    assert_eq!(c.status_of(record_id).await, Some(Status::Pending), "its job, queued");
+    c.said(&id).await;
+    assert_eq!(c.runner.drain(due()).await.unwrap().done, 1);
+    assert!(c.record(&id).await["body"].as_str().unwrap().contains(SAID));
+}
+
 #[tokio::test]
 async fn with_content_off_the_settlement_queues_nothing() {
     let c = with_pipeline(crate::helpers::pipeline().await);

@@ -92,9 +92,9 @@ pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
 pub enum Outcome {
     /// Done: the entry leaves the queue (or is kept as done, as its storage does).
     Done,
-    /// Done, having made `result` (the inbox's record), which a storage that keeps done entries
-    /// may keep ([`Settlement::result`]).
-    DoneWith { result: Uuid },
+    /// Done, having made `result` (the inbox's record and its channel), which a storage that
+    /// keeps done entries may keep ([`Settlement::result`]).
+    DoneWith { result: Made },
     /// Worth another attempt after the policy's backoff (at least `after`, e.g. a
     /// `Retry-After`), while the budget allows; then a dead letter.
     Retry { reason: Reason, after: Option<Duration> },
@@ -168,6 +168,14 @@ pub trait Job: Send + Sync + 'static {
     }
 }
 
+/// What a done entry made: its id, and what kind of thing it is, in the storage's own words
+/// (the inbox: the record's channel, which its settlement queues the record's content job by).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Made {
+    pub id: Uuid,
+    pub kind: &'static str,
+}
+
 /// An entry claimed by a runner.
 #[derive(Debug, Clone)]
 pub struct Claimed<T> {
@@ -211,7 +219,7 @@ pub struct Settlement {
     /// The pass's time (a dead letter's `dead_at`, for its retention).
     pub settled_at: Timestamp,
     /// What a done entry made ([`Outcome::DoneWith`]), for a storage that keeps it.
-    pub result: Option<Uuid>,
+    pub result: Option<Made>,
 }
 
 /// Where an entry stands. Operators list `Pending` or `Dead` ([`Storage::list`] is never asked

@@ -1,7 +1,9 @@
--- Each event's channel (its record's: Genesys' media type mapped as domain::Channel maps it), so
--- that the settlement of a batch queues the content jobs of its records (crate::content) in the
--- statement that marks the events processed. Events not yet processed (pending, dead) take theirs
--- from their payload here; processed ones never settle again and keep none.
+-- Each event's channel (its record's: Genesys' media type mapped as domain::Channel maps it).
+-- Events not yet processed (pending, dead) take theirs from their payload here; processed ones
+-- never settle again and keep none. Since review 33 (M5) nothing reads it: the settlement queues
+-- content jobs by the channel the worker wrote, since a pod of the previous version (during a
+-- roll) stores none. It is still written, for a rollback to that version; kept, as migrations are
+-- additive.
 ALTER TABLE inbox_events ADD COLUMN channel TEXT;
 UPDATE inbox_events SET channel = CASE lower(payload::jsonb ->> 'mediaType')
         WHEN 'callback' THEN 'VOICE' WHEN 'voice' THEN 'VOICE'
