@@ -51,22 +51,26 @@ impl Channel {
         Ok(channels)
     }
 
+    /// The integration spec's mapping of Genesys media types ([`Channel::from_genesys_media_type`]);
+    /// public so that what else maps them (result-ingest's migration 000301, in SQL) is tested
+    /// against every row.
+    pub const GENESYS_MEDIA_TYPES: [(&'static str, Channel); 10] = [
+        ("callback", Channel::Voice),
+        ("chat", Channel::Chat),
+        ("cobrowse", Channel::Other),
+        ("email", Channel::Email),
+        ("message", Channel::Sms),
+        ("screenshare", Channel::Video),
+        ("screen share", Channel::Video),
+        ("unknown", Channel::Other),
+        ("video", Channel::Video),
+        ("voice", Channel::Voice),
+    ];
+
     /// The integration spec's mapping, matched in any letter case (Genesys writes media types
     /// lower-case in some APIs and upper-case in others). Unlisted media types become OTHER.
     pub fn from_genesys_media_type(media_type: &str) -> Self {
-        const MAPPING: [(&str, Channel); 10] = [
-            ("callback", Channel::Voice),
-            ("chat", Channel::Chat),
-            ("cobrowse", Channel::Other),
-            ("email", Channel::Email),
-            ("message", Channel::Sms),
-            ("screenshare", Channel::Video),
-            ("screen share", Channel::Video),
-            ("unknown", Channel::Other),
-            ("video", Channel::Video),
-            ("voice", Channel::Voice),
-        ];
-        MAPPING
+        Self::GENESYS_MEDIA_TYPES
             .into_iter()
             .find(|(name, _)| name.eq_ignore_ascii_case(media_type))
             .map_or(Self::Other, |(_, channel)| channel)

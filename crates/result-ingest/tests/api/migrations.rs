@@ -150,28 +150,42 @@ async fn a_restart_with_another_suppression_key_is_refused_naming_the_setting() 
     assert!(restart(KEY_A).await.is_ok(), "the same key starts");
 }
 
-/// Migration 000301 gives each inbox event its record's channel (the settlement queues content
-/// jobs by it): events still to be processed (pending, dead) take theirs from their payload's
-/// media type, mapped as `domain::Channel` maps it in any letter case; processed ones keep none.
+/// Migration 000301 gives each inbox event its record's channel: events still to be processed
+/// (pending, dead) take theirs from their payload's media type, in SQL mapped as
+/// `domain::Channel::from_genesys_media_type` maps it. Every row of that mapping, as Genesys
+/// writes it and in upper and title case, and an unlisted media type, go through the migration on
+/// this backend, so that the SQL and the Rust cannot drift apart; processed ones keep none.
 #[tokio::test]
 async fn events_not_yet_processed_get_their_channel_from_their_payload() {
     use diesel::prelude::*;
+    use domain::Channel;
     use result_ingest::schema::inbox_events::dsl;
     use service_kit::database::sql_types::DbUuid;
     let app = quiet_app().await;
-    let events = [
-        (uuid::Uuid::now_v7(), "pending", "EMAIL", Some("EMAIL")),
-        (uuid::Uuid::now_v7(), "dead", "callback", Some("VOICE")),
-        (uuid::Uuid::now_v7(), "pending", "Screen Share", Some("VIDEO")),
-        (uuid::Uuid::now_v7(), "pending", "fax", Some("OTHER")),
-        (uuid::Uuid::now_v7(), "processed", "voice", None),
-    ];
+    let title = |name: &str| {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .map(|first| first.to_uppercase().chain(chars).collect::<String>())
+            .unwrap_or_default()
+    };
+    let mut events: Vec<(uuid::Uuid, &'static str, String, Option<&'static str>)> = Vec::new();
+    for (index, (media_type, channel)) in Channel::GENESYS_MEDIA_TYPES.into_iter().enumerate() {
+        let status = if index % 2 == 0 { "pending" } else { "dead" };
+        for written in [media_type.to_owned(), media_type.to_uppercase(), title(media_type)] {
+            events.push((uuid::Uuid::now_v7(), status, written, Some(channel.as_str())));
+        }
+    }
+    assert_eq!(Channel::from_genesys_media_type("fax"), Channel::Other);
+    events.push((uuid::Uuid::now_v7(), "pending", "fax".to_owned(), Some("OTHER")));
+    events.push((uuid::Uuid::now_v7(), "processed", "voice".to_owned(), None));
+    let inserted = events.clone();
     let channels = app
         .pool()
         .run(move |c| {
             let migrations = result_ingest::SERVICE.migrations.as_ref().unwrap();
             revert_back_to(c, "20261206000301");
-            for (index, (id, status, media_type, _)) in events.iter().enumerate() {
+            for (index, (id, status, media_type, _)) in inserted.iter().enumerate() {
                 diesel::sql_query(format!(
                     "INSERT INTO inbox_events (id, conversation_id, user_id, wrapup_code, event_time, payload, \
                      status, attempts, next_attempt_at, accepted_at, budget_started_at) VALUES ('{id}', \
@@ -187,11 +201,15 @@ async fn events_not_yet_processed_get_their_channel_from_their_payload() {
         })
         .await
         .unwrap();
+    assert_eq!(channels.len(), Channel::GENESYS_MEDIA_TYPES.len() * 3 + 2);
     for (id, status, media_type, expected) in events {
         let channel = channels
             .iter()
             .find(|(found, _)| found.0 == id)
             .map(|(_, channel)| channel.as_deref());
-        assert_eq!(channel, Some(expected), "a {status} event of media type {media_type}");
+        assert_eq!(channel, Some(expected), "a {status} event of media type {media_type:?}");
+        if let Some(expected) = expected {
+            assert_eq!(Channel::from_genesys_media_type(&media_type).as_str(), expected);
+        }
     }
 }
