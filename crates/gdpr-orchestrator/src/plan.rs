@@ -1,7 +1,7 @@
 //! What a request needs next, decided on the request and its steps alone (no I/O), and in which
 //! order the participants run a phase.
 
-use crate::settings::{Participant, PAIRING};
+use crate::settings::{Participant, GENESYS_CLOUD, PAIRING};
 use crate::store::{Request, Step};
 use contracts::gdpr::{RequestType, StepState};
 use contracts::participant::ParticipantAction;
@@ -84,16 +84,16 @@ pub fn next(
 
 /// The participants of a phase, in the order they run: the configured order, except that
 /// counting asks interaction-pairing first (it tells which interactions are the subject's, so
-/// the others can find what carries no customer id) and undo runs backwards.
+/// the others can find what carries no customer id), undo runs backwards, and Genesys Cloud
+/// counts, purges and rectifies last: it deletes or corrects a whole person at once, so it
+/// holds back while any other participant kept (or left unchanged) something of theirs
+/// (`ParticipantCall::kept_elsewhere`).
 pub fn order(phase: ParticipantAction, mut participants: Vec<Participant>) -> Vec<Participant> {
     match phase {
-        ParticipantAction::Count => participants.sort_by_key(|p| p.name != PAIRING),
+        ParticipantAction::Count => participants.sort_by_key(|p| (p.name != PAIRING, p.name == GENESYS_CLOUD)),
+        ParticipantAction::Purge | ParticipantAction::Rectify => participants.sort_by_key(|p| p.name == GENESYS_CLOUD),
         ParticipantAction::Undo => participants.reverse(),
-        ParticipantAction::Export
-        | ParticipantAction::Forget
-        | ParticipantAction::Purge
-        | ParticipantAction::Restrict
-        | ParticipantAction::Rectify => {}
+        ParticipantAction::Export | ParticipantAction::Forget | ParticipantAction::Restrict => {}
     }
     participants
 }
@@ -277,5 +277,40 @@ mod tests {
             ]
         );
         assert_eq!(names(ParticipantAction::Forget)[0], "result-ingest");
+    }
+
+    #[test]
+    fn genesys_cloud_counts_purges_and_rectifies_after_everyone_else_whatever_the_configured_order() {
+        let mut configured = participants();
+        configured.rotate_right(1);
+        assert_eq!(configured[0].name, GENESYS_CLOUD, "configured first");
+        for phase in [
+            ParticipantAction::Count,
+            ParticipantAction::Purge,
+            ParticipantAction::Rectify,
+        ] {
+            let names: Vec<&str> = order(phase, configured.clone()).iter().map(|p| p.name).collect();
+            assert_eq!(names.last(), Some(&GENESYS_CLOUD), "{phase:?}");
+            assert_eq!(names.len(), 4, "{phase:?}");
+        }
+        let counted: Vec<&str> = order(ParticipantAction::Count, configured.clone())
+            .iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(counted[0], PAIRING);
+        // The rest keep the configured order (result-ingest before comm-history-writer).
+        let purged: Vec<&str> = order(ParticipantAction::Purge, configured)
+            .iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(
+            purged,
+            [
+                "result-ingest",
+                "comm-history-writer",
+                "interaction-pairing",
+                "genesys-cloud"
+            ]
+        );
     }
 }

@@ -120,17 +120,7 @@ impl Worker {
                         ),
                         _ => None,
                     },
-                    // What the participants before this one kept, as their latest purge said
-                    // (a purge after a hold ended has said again by now: they run first).
-                    kept_elsewhere: match phase {
-                        ParticipantAction::Purge => held
-                            .steps
-                            .iter()
-                            .filter(|s| s.phase == phase && usize::try_from(s.position).is_ok_and(|p| p < position))
-                            .flat_map(|s| s.retained.iter().cloned())
-                            .collect(),
-                        _ => Vec::new(),
-                    },
+                    kept_elsewhere: kept_before(&held.steps, phase, position, keeps_evidence),
                 };
                 // Visible while the call is under way; not audited (its outcome is).
                 step.state = StepState::Running;
@@ -316,6 +306,28 @@ fn rectified(step: &mut Step, counts: contracts::participant::CategoryCounts) {
     }
     for (category, n) in counts {
         *step.counts.entry(category).or_default() += n;
+    }
+}
+
+/// What the participants before `position` in the phase kept, as their latest purge said (a
+/// purge after a hold ended has said again by now: they run first), or left unchanged, as a
+/// RECTIFY's count or rectify said: Genesys Cloud, last, then corrects nothing (a GDPR_UPDATE
+/// would rewrite the held calls too).
+fn kept_before(
+    steps: &[Step],
+    phase: ParticipantAction,
+    position: usize,
+    keeps_evidence: bool,
+) -> Vec<contracts::legal_hold::Retained> {
+    let before = steps
+        .iter()
+        .filter(|s| s.phase == phase && usize::try_from(s.position).is_ok_and(|p| p < position));
+    match phase {
+        ParticipantAction::Purge => before.flat_map(|s| s.retained.iter().cloned()).collect(),
+        ParticipantAction::Count | ParticipantAction::Rectify if keeps_evidence => {
+            before.flat_map(|s| s.kept_unchanged.iter().cloned()).collect()
+        }
+        _ => Vec::new(),
     }
 }
 
