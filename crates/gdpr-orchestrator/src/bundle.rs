@@ -5,6 +5,7 @@
 //! incomplete.
 
 pub mod answer;
+pub mod context;
 
 use crate::settings::GENESYS_CLOUD;
 use crate::store::{Request, Step};

@@ -7,16 +7,13 @@ use crate::audit;
 use crate::bundle::{self, answer};
 use crate::lifecycle::{self, Refusal};
 use crate::scopes::Dpo;
-use crate::store::{self, Request};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use contracts::gdpr::{AuditTrail, Bundle, RequestStatus, RequestType, SubjectAnswer};
-use contracts::participant::ParticipantAction;
+use contracts::gdpr::{AuditTrail, Bundle, SubjectAnswer};
 use domain::Timestamp;
 use serde_json::json;
 use service_kit::auth::{require, Caller};
-use service_kit::database::AnyConnection;
 use service_kit::database::{write_transaction, DbPool};
 use service_kit::problem::ApiError;
 use service_kit::problem::ProblemResponse as _;
@@ -115,16 +112,14 @@ async fn handed(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(path)?;
     let now = Timestamp::now();
-    let (whole, kept) = pool
+    let (whole, earlier) = pool
         .run(move |c| {
             let whole = load_whole(c, id)?;
-            let kept = kept_of_subject(c, &whole.request)?;
-            let unchanged = unchanged_of_subject(c, &whole.request)?;
-            Ok::<_, ApiError>((whole, (kept, unchanged)))
+            let earlier = bundle::context::answer_context(c, &whole.request)?;
+            Ok::<_, ApiError>((whole, earlier))
         })
         .await?;
     let (request, steps) = (whole.request, whole.steps);
-    let (kept, unchanged) = kept;
     let gate = viewer(&caller, orchestrator).gate(whole.verification.is_some());
     // The rule `download` is offered by.
     match lifecycle::may_download(&request, gate) {
@@ -140,8 +135,8 @@ async fn handed(
         // Filed before languages were recorded: the configured one.
         language: request.language.unwrap_or(orchestrator.settings.answer_language),
         zone: orchestrator.settings.time_zone.zone(),
-        kept,
-        unchanged,
+        kept: earlier.kept,
+        unchanged: earlier.unchanged,
     };
     let bundle = bundle::assemble(&request, &steps, &orchestrator.keys.bundle, &context, now)
         .map_err(|e| ApiError::Unexpected(e.into()))?;
@@ -169,62 +164,6 @@ async fn handed(
             page: bundle.answer,
         }),
     })
-}
-
-/// What an erasure of the export's subject kept (a legal hold, a statutory rule), for the answer
-/// they read: the purge steps that kept something of every FORGET whose subject shares an
-/// identifier with the export's — however that FORGET named them (a FORGET by phone number
-/// keeps what an EXPORT by customer id must list).
-fn kept_of_subject(c: &mut AnyConnection, export: &Request) -> Result<Vec<answer::Kept>, ApiError> {
-    let Some(subject) = export.subject.as_ref() else {
-        return Ok(Vec::new());
-    };
-    let forgets = store::forgets_sharing(c, subject)?;
-    let ids: Vec<_> = forgets.iter().map(|f| f.id).collect();
-    let mut steps = store::keeping_purge_steps(c, &ids)?;
-    let mut kept = Vec::new();
-    for forget in &forgets {
-        for step in steps.remove(&forget.id).unwrap_or_default() {
-            let (participant, until) = (step.participant, step.retained_until);
-            kept.extend(step.retained.into_iter().map(|retained| answer::Kept {
-                participant: participant.clone(),
-                category: retained.category,
-                basis: retained.basis,
-                count: retained.count,
-                since: forget.received_at,
-                until,
-            }));
-        }
-    }
-    Ok(kept)
-}
-
-/// What a correction of the export's subject left as it was, for the answer they read: the
-/// rectify steps that kept rows as evidence of every RECTIFY (finished, its identifiers still
-/// stored) whose subject shares an identifier with the export's.
-fn unchanged_of_subject(c: &mut AnyConnection, export: &Request) -> Result<Vec<answer::Unchanged>, ApiError> {
-    let Some(subject) = export.subject.as_ref() else {
-        return Ok(Vec::new());
-    };
-    let mut unchanged = Vec::new();
-    for rectify in store::sharing(c, RequestType::Rectify, subject)? {
-        if rectify.status != RequestStatus::Completed {
-            continue;
-        }
-        for step in store::steps(c, rectify.id)? {
-            if step.phase != ParticipantAction::Rectify {
-                continue;
-            }
-            unchanged.extend(step.kept_unchanged.into_iter().map(|kept| answer::Unchanged {
-                participant: step.participant.clone(),
-                category: kept.category,
-                basis: kept.basis,
-                count: kept.count,
-                asked: rectify.received_at,
-            }));
-        }
-    }
-    Ok(unchanged)
 }
 
 /// `GET /gdpr/requests/{id}/audit`: every action, oldest first, with its chain verified.

@@ -186,43 +186,21 @@ pub fn find_latest_forget(connection: &mut AnyConnection, fingerprint: &str) -> 
         .map(|id| id.0))
 }
 
-/// The FORGETs (not counts) whose subject, as still stored, shares an identifier with `subject`
-/// (a customer id, a phone number, an e-mail address or a Genesys user): however an earlier
-/// erasure named the person, an export of them finds what it kept. Read in Rust: the subjects
-/// are JSON, and only requests whose identifiers are not yet erased hold one.
-pub fn forgets_sharing(connection: &mut AnyConnection, subject: &DataSubject) -> QueryResult<Vec<Request>> {
-    sharing(connection, RequestType::Forget, subject)
-}
-
-/// The requests of `request_type` (not counts) whose subject, as still stored, shares an
-/// identifier with `subject` ([`forgets_sharing`]'s rule), oldest first.
-pub fn sharing(
-    connection: &mut AnyConnection,
-    request_type: RequestType,
-    subject: &DataSubject,
-) -> QueryResult<Vec<Request>> {
+/// The requests of `request_type` (not counts) whose subject is still stored (not yet erased
+/// after `gdpr.identifier_retention_days`), oldest first: which of them are a person's is the
+/// caller's rule (`bundle::context::same_person`). Read in Rust: the subjects are JSON.
+pub fn with_subject(connection: &mut AnyConnection, request_type: RequestType) -> QueryResult<Vec<Request>> {
     use gdpr_requests::dsl;
-    let shares = |other: &DataSubject| {
-        !subject.customer_ids.is_disjoint(&other.customer_ids)
-            || !subject.phone_numbers.is_disjoint(&other.phone_numbers)
-            || !subject.email_addresses.is_disjoint(&other.email_addresses)
-            || !subject.genesys_user_ids.is_disjoint(&other.genesys_user_ids)
-    };
-    let mut found = Vec::new();
-    for row in dsl::gdpr_requests
+    dsl::gdpr_requests
         .filter(dsl::request_type.eq(request_type.as_str()))
         .filter(dsl::count_only.eq(false))
         .filter(dsl::subject.is_not_null())
         .order(dsl::received_at.asc())
         .select(RequestRow::as_select())
         .load::<RequestRow>(connection)?
-    {
-        let request = Request::try_from(row)?;
-        if request.subject.as_ref().is_some_and(shares) {
-            found.push(request);
-        }
-    }
-    Ok(found)
+        .into_iter()
+        .map(Request::try_from)
+        .collect()
 }
 
 pub fn steps(connection: &mut AnyConnection, request_id: Uuid) -> QueryResult<Vec<Step>> {

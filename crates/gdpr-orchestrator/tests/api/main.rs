@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod actions;
+mod answer_reach;
 mod bad_input;
 mod cli;
 mod deadlines;
