@@ -179,6 +179,79 @@ impl std::fmt::Debug for HandleReplacement {
     }
 }
 
+/// The kind of a replaced handle, as a rectification's field names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandleKind {
+    /// `phoneNumbers`
+    PhoneNumber,
+    /// `emailAddresses`
+    EmailAddress,
+}
+
+impl HandleKind {
+    pub const fn field(self) -> &'static str {
+        match self {
+            Self::PhoneNumber => "phoneNumbers",
+            Self::EmailAddress => "emailAddresses",
+        }
+    }
+
+    /// The pointer of the `index`th replacement of this kind (`/phoneNumbers/0`).
+    pub fn pointer(self, index: usize) -> String {
+        format!("/{}/{index}", self.field())
+    }
+}
+
+/// Which value of a replacement: the old one or the new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueSide {
+    From,
+    To,
+}
+
+impl ValueSide {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::From => "from",
+            Self::To => "to",
+        }
+    }
+}
+
+/// The field a conflict is about: a [`ParticipantReport::conflicts`] key
+/// (`/phoneNumbers/0/to`) read back, the one grammar of those pointers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConflictAt {
+    pub kind: HandleKind,
+    /// Its place among the replacements of its kind, from 0.
+    pub index: usize,
+    pub side: ValueSide,
+}
+
+impl ConflictAt {
+    /// `pointer` read back; `None` when it is no conflict's key.
+    pub fn parse(pointer: &str) -> Option<Self> {
+        let mut parts = pointer.strip_prefix('/')?.split('/');
+        let kind = match parts.next()? {
+            "phoneNumbers" => HandleKind::PhoneNumber,
+            "emailAddresses" => HandleKind::EmailAddress,
+            _ => return None,
+        };
+        let index = parts.next()?.parse().ok()?;
+        let side = match parts.next()? {
+            "from" => ValueSide::From,
+            "to" => ValueSide::To,
+            _ => return None,
+        };
+        parts.next().is_none().then_some(Self { kind, index, side })
+    }
+
+    /// The key it is written under.
+    pub fn pointer(self) -> String {
+        format!("{}/{}", self.kind.pointer(self.index), self.side.as_str())
+    }
+}
+
 impl Rectification {
     /// Every handle replaced, phone numbers first.
     pub fn handles(&self) -> impl Iterator<Item = &HandleReplacement> {
@@ -186,20 +259,46 @@ impl Rectification {
     }
 
     /// Every handle replaced with the pointer of its place in the rectification
-    /// (`/phoneNumbers/0`), phone numbers first: a count's [`ParticipantReport::conflicts`] are
-    /// keyed by it and `/from` or `/to`.
+    /// (`/phoneNumbers/0`), phone numbers first: [`ParticipantReport::conflicts`] are keyed by it
+    /// and `/from` or `/to` ([`ConflictAt`]).
     pub fn handles_at(&self) -> impl Iterator<Item = (String, &HandleReplacement)> {
         let phones = self
             .phone_numbers
             .iter()
             .enumerate()
-            .map(|(i, r)| (format!("/phoneNumbers/{i}"), r));
+            .map(|(i, r)| (HandleKind::PhoneNumber.pointer(i), r));
         let emails = self
             .email_addresses
             .iter()
             .enumerate()
-            .map(|(i, r)| (format!("/emailAddresses/{i}"), r));
+            .map(|(i, r)| (HandleKind::EmailAddress.pointer(i), r));
         phones.chain(emails)
+    }
+
+    /// This rectification without the replacements `conflicts` (keyed as
+    /// [`ParticipantReport::conflicts`]) counts a holder of either value of above zero: what
+    /// may be applied while they stand. The customer correction stays.
+    pub fn without(&self, conflicts: &BTreeMap<String, u64>) -> Self {
+        let conflicting = |at: &str| {
+            [ValueSide::From, ValueSide::To].into_iter().any(|side| {
+                conflicts
+                    .get(&format!("{at}/{}", side.as_str()))
+                    .is_some_and(|&n| n > 0)
+            })
+        };
+        let keep = |kind: HandleKind, replacements: &[HandleReplacement]| -> Vec<HandleReplacement> {
+            replacements
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !conflicting(&kind.pointer(*i)))
+                .map(|(_, r)| r.clone())
+                .collect()
+        };
+        Self {
+            phone_numbers: keep(HandleKind::PhoneNumber, &self.phone_numbers),
+            email_addresses: keep(HandleKind::EmailAddress, &self.email_addresses),
+            customer: self.customer.clone(),
+        }
     }
 
     /// Whether it corrects nothing.
@@ -391,13 +490,18 @@ pub struct ParticipantReport {
     /// (GDPR Art. 16) beside them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kept_unchanged: Vec<Retained>,
-    /// A RECTIFY's count: per field of the rectification (its pointer, `/phoneNumbers/0/to`),
-    /// how many rows here that are not the subject's already carry that value (for a `to`), or
-    /// how many other people besides the subject hold it (for a `from`, genesys-gateway: Genesys
-    /// Cloud corrects a number for everyone who has it). Counts, never values or ids; the
-    /// orchestrator refuses the confirmation while any is above zero.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub conflicts: BTreeMap<String, u64>,
+    /// A RECTIFY's count and rectify: per field of the rectification (its pointer,
+    /// `/phoneNumbers/0/to`), how many rows here that are not the subject's already carry that
+    /// value (for a `to`), or how many other people besides the subject hold it (for a `from`,
+    /// genesys-gateway: Genesys Cloud corrects a number for everyone who has it). Counts, never
+    /// values or ids. Always present from a participant that checks (`{}` when it found
+    /// nothing); absent is "never checked" (a participant of a version before the check), and
+    /// the orchestrator then refuses the confirmation, as while any count is above zero. The
+    /// rectify checks again in the transaction that writes: a replacement whose value someone
+    /// else took since the count is not applied here (its rows stay as they were), and is
+    /// listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<BTreeMap<String, u64>>,
 }
 
 impl ParticipantReport {
@@ -420,7 +524,7 @@ impl ParticipantReport {
             retained: Vec::new(),
             retained_until: None,
             kept_unchanged: Vec::new(),
-            conflicts: BTreeMap::new(),
+            conflicts: None,
         }
     }
 }
@@ -458,20 +562,27 @@ mod tests {
         assert_eq!(serde_json::to_value(&query).unwrap(), serde_json::json!({"ref": "a b"}));
     }
 
-    #[test]
-    fn each_replaced_handle_is_named_by_its_place_phone_numbers_first() {
-        let replace = |from: &str, to: &str| HandleReplacement {
+    fn replace(from: &str, to: &str) -> HandleReplacement {
+        HandleReplacement {
             from: from.to_owned(),
             to: to.to_owned(),
-        };
-        let rectification = Rectification {
+        }
+    }
+
+    fn two_numbers_and_an_address() -> Rectification {
+        Rectification {
             phone_numbers: vec![
                 replace("+420601000001", "+420601000002"),
                 replace("+420601000003", "+420601000004"),
             ],
             email_addresses: vec![replace("a@example.com", "b@example.com")],
             customer: None,
-        };
+        }
+    }
+
+    #[test]
+    fn each_replaced_handle_is_named_by_its_place_phone_numbers_first() {
+        let rectification = two_numbers_and_an_address();
         let at: Vec<(String, &str)> = rectification.handles_at().map(|(at, r)| (at, r.to.as_str())).collect();
         assert_eq!(
             at,
@@ -481,6 +592,35 @@ mod tests {
                 ("/emailAddresses/0".to_owned(), "b@example.com"),
             ]
         );
+    }
+
+    #[test]
+    fn a_conflicts_pointer_reads_back_and_its_replacement_is_left_out() {
+        for pointer in ["/phoneNumbers/0/to", "/phoneNumbers/12/from", "/emailAddresses/1/to"] {
+            assert_eq!(
+                ConflictAt::parse(pointer).map(ConflictAt::pointer).as_deref(),
+                Some(pointer)
+            );
+        }
+        for wrong in [
+            "",
+            "/phoneNumbers/0",
+            "/phoneNumbers/x/to",
+            "/names/0/to",
+            "/phoneNumbers/0/to/1",
+        ] {
+            assert_eq!(ConflictAt::parse(wrong), None, "{wrong}");
+        }
+        let rectification = two_numbers_and_an_address();
+        let conflicts = BTreeMap::from([
+            ("/phoneNumbers/0/to".to_owned(), 1),
+            ("/phoneNumbers/1/to".to_owned(), 0),
+            ("/emailAddresses/0/from".to_owned(), 2),
+        ]);
+        let applied = rectification.without(&conflicts);
+        assert_eq!(applied.phone_numbers, rectification.phone_numbers[1..]);
+        assert!(applied.email_addresses.is_empty());
+        assert_eq!(rectification.without(&BTreeMap::new()), rectification);
     }
 
     /// The wire format as it was in `domain::gdpr`: camelCase, empty parts left out.

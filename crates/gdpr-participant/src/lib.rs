@@ -483,7 +483,7 @@ async fn act<S: GdprStore>(
                                 ParticipantReport::done(store.count_rectify(c, &reach, rectification, keepers)?);
                             report.kept_unchanged =
                                 retention::merged(store.kept_unchanged(c, &reach, rectification, keepers)?);
-                            report.conflicts = store.rectify_conflicts(c, &reach, rectification)?;
+                            report.conflicts = Some(store.rectify_conflicts(c, &reach, rectification)?);
                             report
                         }
                         None => store.count(c, &reach)?,
@@ -526,12 +526,25 @@ async fn act<S: GdprStore>(
                         diesel::result::Error::QueryBuilderError("a rectify without its rectification".into())
                     })?;
                     let keepers = purge.keepers();
-                    let mut report = ParticipantReport::done(store.rectify(c, &reach, rectification, keepers)?);
+                    // The count's conflicts checked again in the transaction that writes: a
+                    // value someone else took since the count (a neighbour's record on the new
+                    // number) is not written here, and is said. A call asked again after work in
+                    // flight carries what the first left out already (the orchestrator sends it
+                    // without those replacements): the subject's rows the first rewrote now carry
+                    // the new values, and would be counted as someone else's.
+                    let conflicts = if call.external_ref.as_deref() == Some(IN_FLIGHT_REF) {
+                        BTreeMap::new()
+                    } else {
+                        let found = store.rectify_conflicts(c, &reach, rectification)?;
+                        to_rewrite(store.as_ref(), c, &reach, rectification, keepers, found)?
+                    };
+                    let applied = rectification.without(&conflicts);
+                    let mut report = ParticipantReport::done(store.rectify(c, &reach, &applied, keepers)?);
+                    report.conflicts = Some(conflicts);
                     // What stayed as it was: the same on a repeated call (those rows still carry
                     // the old values, and are still kept).
-                    report.kept_unchanged =
-                        retention::merged(store.kept_unchanged(c, &reach, rectification, keepers)?);
-                    if store.rectifying_in_flight(c, &reach, rectification)? {
+                    report.kept_unchanged = retention::merged(store.kept_unchanged(c, &reach, &applied, keepers)?);
+                    if store.rectifying_in_flight(c, &reach, &applied)? {
                         report.state = ParticipantState::PendingExternal;
                         report.external_ref = Some(IN_FLIGHT_REF.to_owned());
                         report.detail =
@@ -632,10 +645,55 @@ pub fn to_conflicts(
 ) -> QueryResult<BTreeMap<String, u64>> {
     let mut conflicts = BTreeMap::new();
     for (at, replacement) in rectification.handles_at() {
-        let pointer = format!("{at}/to");
+        let pointer = format!("{at}/{}", contracts::participant::ValueSide::To.as_str());
         conflicts.extend(counts_if_any(&pointer, others(&replacement.to)?)?);
     }
     Ok(conflicts)
+}
+
+/// Of a rectify's `conflicts`, those of replacements with rows here still to rewrite: one whose
+/// rows all carry the new value already (an earlier call applied it) merges nothing, and its
+/// rows under the new value, the subject's among them, are no reason to say it was not applied.
+fn to_rewrite<S: GdprStore>(
+    store: &S,
+    connection: &mut AnyConnection,
+    reach: &Reach<'_>,
+    rectification: &Rectification,
+    keepers: &Keepers<'_>,
+    conflicts: BTreeMap<String, u64>,
+) -> QueryResult<BTreeMap<String, u64>> {
+    use contracts::participant::{ConflictAt, HandleKind};
+    let mut standing = BTreeMap::new();
+    for (pointer, n) in conflicts {
+        let at = ConflictAt::parse(&pointer).ok_or_else(|| {
+            diesel::result::Error::QueryBuilderError(format!("a conflict under {pointer:?}, not a field").into())
+        })?;
+        let replacements = match at.kind {
+            HandleKind::PhoneNumber => &rectification.phone_numbers,
+            HandleKind::EmailAddress => &rectification.email_addresses,
+        };
+        let replacement = replacements.get(at.index).cloned().ok_or_else(|| {
+            diesel::result::Error::QueryBuilderError(format!("a conflict under {pointer:?}, no replacement").into())
+        })?;
+        let alone = match at.kind {
+            HandleKind::PhoneNumber => Rectification {
+                phone_numbers: vec![replacement],
+                ..Rectification::default()
+            },
+            HandleKind::EmailAddress => Rectification {
+                email_addresses: vec![replacement],
+                ..Rectification::default()
+            },
+        };
+        if store
+            .count_rectify(connection, reach, &alone, keepers)?
+            .values()
+            .any(|&rows| rows > 0)
+        {
+            standing.insert(pointer, n);
+        }
+    }
+    Ok(standing)
 }
 
 /// The participant routes' description (the routes are generic over the store, so the

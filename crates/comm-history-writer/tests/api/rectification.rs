@@ -43,6 +43,9 @@ async fn a_replaced_number_and_a_moved_interaction_are_corrected_here_and_at_the
         let report = rectify(&s.app, request, &subject, number.clone()).await;
         assert_eq!(report["state"], "done", "{report}");
         assert_eq!(report["counts"]["communications"], rewritten, "{report}");
+        // Asked again, the subject's unattributed record now under the new number is no
+        // conflict: nothing is left to rewrite.
+        assert_eq!(report["conflicts"], json!({}), "{report}");
     }
     for interaction in [&mine, &unattributed] {
         let records = records_of(&s.app, &format!("interactionId={interaction}")).await;
@@ -144,14 +147,15 @@ async fn a_count_names_a_new_number_others_already_carry_and_the_rectify_counts_
         .app
         .participant_call(Uuid::now_v7(), "count", &onto("+420603000222"))
         .await;
-    assert!(fresh.get("conflicts").is_none(), "{fresh}");
+    // Checked, and nothing found: `{}`, never left out (absent is "never checked").
+    assert_eq!(fresh["conflicts"], json!({}), "{fresh}");
     assert_eq!(
         handles(&records_of(&s.app, &format!("interactionId={mine}")).await),
         [format!("tel:{OLD}")]
     );
 
-    // Applied anyway (the orchestrator refuses it; a participant answers what it did), the
-    // answer counts the one record rewritten, not the three already under the new number.
+    // Asked anyway (the orchestrator refuses it), the rectify checks again and merges nothing;
+    // onto the fresh number it rewrites the subject's one record, never the others'.
     let report = rectify(
         &s.app,
         Uuid::now_v7(),
@@ -159,5 +163,59 @@ async fn a_count_names_a_new_number_others_already_carry_and_the_rectify_counts_
         json!({ "phoneNumbers": [{ "from": OLD, "to": NEW }] }),
     )
     .await;
+    assert_eq!(report["counts"]["communications"], 0, "{report}");
+    assert_eq!(report["conflicts"], json!({ "/phoneNumbers/0/to": 2 }), "{report}");
+    let report = rectify(
+        &s.app,
+        Uuid::now_v7(),
+        &subject,
+        json!({ "phoneNumbers": [{ "from": OLD, "to": "+420603000222" }] }),
+    )
+    .await;
     assert_eq!(report["counts"]["communications"], 1, "{report}");
+    assert_eq!(report["conflicts"], json!({}), "{report}");
+}
+
+/// The count found no conflict, then a neighbour's record arrived under the new number before the
+/// confirmation (numbers get recycled): the rectify checks again in its own transaction, leaves
+/// the subject's record with the old value rather than merge it with the neighbour's, and says
+/// which replacement it did not apply (pointer and count, never a value). The customer
+/// correction sent with it is applied.
+#[tokio::test]
+async fn a_new_number_someone_else_took_after_the_count_is_not_applied_and_said() {
+    let manager = HistoryManager::start(true);
+    let s = spawn(&manager, &[]).await;
+    let [mine, moved, neighbours] = [(); 3].map(|()| Uuid::new_v4().to_string());
+    for interaction in [&mine, &moved] {
+        let mut body = record(Some(C), interaction);
+        body["customerHandle"] = format!("tel:{OLD}").into();
+        write(&s.app, &body).await;
+    }
+    let subject = json!({ "customerIds": [C], "phoneNumbers": [OLD] });
+    let rectification = json!({
+        "phoneNumbers": [{ "from": OLD, "to": NEW }],
+        "customer": { "interactionIds": [moved], "to": D },
+    });
+    let call = json!({ "subject": subject, "rectification": rectification });
+    let request = Uuid::now_v7();
+    let count = s.app.participant_call(request, "count", &call).await;
+    assert_eq!(count["conflicts"], json!({}), "{count}");
+
+    let mut body = record(Some(D), &neighbours);
+    body["customerHandle"] = format!("tel:{NEW}").into();
+    write(&s.app, &body).await;
+
+    let report = rectify(&s.app, request, &subject, rectification).await;
+    assert_eq!(report["state"], "done", "{report}");
+    assert_eq!(report["conflicts"], json!({ "/phoneNumbers/0/to": 1 }), "{report}");
+    assert!(!report.to_string().contains("602000111"), "{report}");
+    assert_eq!(report["counts"]["communications"], 1, "only the moved record: {report}");
+    assert_eq!(
+        handles(&records_of(&s.app, &format!("interactionId={mine}")).await),
+        [format!("tel:{OLD}")],
+        "the subject's record keeps the old number"
+    );
+    let moved_records = records_of(&s.app, &format!("interactionId={moved}")).await;
+    assert_eq!(moved_records[0]["customerId"], D, "the customer correction is applied");
+    assert_eq!(handles(&moved_records), [format!("tel:{OLD}")]);
 }

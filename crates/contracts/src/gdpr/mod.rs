@@ -407,7 +407,7 @@ pub struct ListRequests {
 #[serde(rename_all = "camelCase")]
 pub struct GdprStep {
     /// count, export, forget, purge, undo, restrict or rectify.
-    pub phase: String,
+    pub phase: crate::participant::ParticipantAction,
     pub participant: String,
     pub state: StepState,
     pub attempts: i32,
@@ -437,6 +437,13 @@ pub struct GdprStep {
     /// correction, kept with the request, is the subject's statement beside them (GDPR Art. 16).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kept_unchanged: Vec<crate::legal_hold::Retained>,
+    /// A RECTIFY's count and rectify: per field of the correction this participant was sent
+    /// (`/phoneNumbers/0/to`), the rows or Genesys Cloud
+    /// subjects here not the subject's holding that value. A rectify's are replacements it did
+    /// not apply here (the value was taken by someone else after the count): those rows keep
+    /// the old value. Absent: no check ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<BTreeMap<String, u64>>,
     pub updated_at: Timestamp,
 }
 
@@ -444,6 +451,12 @@ pub struct GdprStep {
 /// confirmation while its count found values of it that people other than the subject hold
 /// ([`GdprRequest::conflicts`]); one error a field, by its pointer.
 pub const RECTIFICATION_CONFLICT: &str = "rectification-conflict";
+
+/// The 409 problem kind (`urn:ccbridge:problem:rectification-not-counted`) of a RECTIFY's
+/// confirmation while one of its count steps carries no check of who else holds its values (a
+/// participant of a version before the check counted it; [`GdprRequest::conflicts`] absent):
+/// count it again, by filing it anew.
+pub const RECTIFICATION_NOT_COUNTED: &str = "rectification-not-counted";
 
 /// A request as served: states, counts, dates, who acted and what may happen next; never the
 /// subject.
@@ -500,9 +513,11 @@ pub struct GdprRequest {
     /// Genesys Cloud subjects already holding the new value; `…/from`: other Genesys Cloud
     /// subjects holding the old one, which Genesys would correct too), summed over the
     /// participants. Counts, never values. While any is listed the request is never confirmed
-    /// (409 [`RECTIFICATION_CONFLICT`]); in lists too.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub conflicts: BTreeMap<String, u64>,
+    /// (409 [`RECTIFICATION_CONFLICT`]); in lists too. `{}` when every count step checked and
+    /// found nothing; absent when one did not check (a RECTIFY then is never confirmed either:
+    /// 409 [`RECTIFICATION_NOT_COUNTED`]) and for other types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<BTreeMap<String, u64>>,
     /// What the caller who asked may do to it now, in this order: confirm, extend, undo, lift,
     /// download, record_verification. Decided by the rules that accept or refuse each action, for this caller (four
     /// eyes: never `confirm` to the person who filed a FORGET or a LIFT_RESTRICTION), at the
@@ -533,8 +548,13 @@ impl GdprRequest {
     /// latest phase that said: the rectify once it ran, the count before), category and basis.
     pub fn kept_unchanged(&self) -> Vec<(&str, &crate::legal_hold::Retained)> {
         let steps = self.participants.iter().flatten();
-        let rectified = steps.clone().any(|step| step.phase == "rectify");
-        let phase = if rectified { "rectify" } else { "count" };
+        use crate::participant::ParticipantAction;
+        let rectified = steps.clone().any(|step| step.phase == ParticipantAction::Rectify);
+        let phase = if rectified {
+            ParticipantAction::Rectify
+        } else {
+            ParticipantAction::Count
+        };
         steps
             .filter(|step| step.phase == phase)
             .flat_map(|step| {

@@ -9,10 +9,11 @@
 
 use crate::schema::gdpr_steps;
 use crate::store::Step;
-use contracts::gdpr::{AllowedAction, RECTIFICATION_CONFLICT};
-use contracts::participant::ParticipantAction;
+use contracts::gdpr::{AllowedAction, RECTIFICATION_CONFLICT, RECTIFICATION_NOT_COUNTED};
+use contracts::participant::{ConflictAt, ParticipantAction, ValueSide};
 use contracts::problem::{FieldProblem, Problem};
 use diesel::prelude::*;
+use serde::Serialize;
 use service_kit::database::sql_types::DbUuid;
 use service_kit::database::AnyConnection;
 use std::collections::{BTreeMap, HashMap};
@@ -28,74 +29,136 @@ pub fn filed(key: &str) -> String {
     format!("/replacement{key}")
 }
 
-/// What the count steps among `steps` found, by filed pointer. Only a RECTIFY's count reports any.
-pub fn of_steps<'a>(steps: impl IntoIterator<Item = &'a Step>) -> Conflicts {
-    let mut conflicts = Conflicts::new();
-    for step in steps.into_iter().filter(|s| s.phase == ParticipantAction::Count) {
-        for (key, n) in &step.conflicts {
-            *conflicts.entry(filed(key)).or_default() += n;
+/// What a RECTIFY's count steps say of its confirmation: the conflicts they found, or that one
+/// of them carries no check at all (`None`: counted by a participant of a version before the
+/// check, or not counted yet). "None found" and "never looked" are two answers: only the first
+/// lets a confirmation through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Check {
+    /// `None` unless every count step checked; then their conflicts above zero, summed.
+    pub conflicts: Option<Conflicts>,
+}
+
+/// A confirmation refused by a [`Check`], as audited: the reason and the counts by field.
+#[derive(Debug, Serialize)]
+pub struct Refused<'a> {
+    pub reason: &'static str,
+    #[serde(skip_serializing_if = "Conflicts::is_empty")]
+    pub conflicts: &'a Conflicts,
+}
+
+impl Check {
+    /// What the count steps among `steps` found.
+    pub fn of_steps<'a>(steps: impl IntoIterator<Item = &'a Step>) -> Self {
+        Self::of_counts(
+            steps
+                .into_iter()
+                .filter(|s| s.phase == ParticipantAction::Count)
+                .map(|s| s.conflicts.as_ref()),
+        )
+    }
+
+    /// Each count step's conflicts, `None` where it carries no check.
+    fn of_counts<'a>(counts: impl IntoIterator<Item = Option<&'a BTreeMap<String, u64>>>) -> Self {
+        let mut conflicts = Conflicts::new();
+        let mut steps = 0;
+        for step in counts {
+            let Some(step) = step else {
+                return Self { conflicts: None };
+            };
+            steps += 1;
+            for (key, n) in step.iter().filter(|(_, n)| **n > 0) {
+                *conflicts.entry(filed(key)).or_default() += n;
+            }
+        }
+        Self {
+            conflicts: (steps > 0).then_some(conflicts),
         }
     }
-    conflicts.retain(|_, n| *n > 0);
-    conflicts
-}
 
-/// The conflicts of the requests `ids` (a list's, which serves no steps), each request's summed
-/// as [`of_steps`] does.
-pub fn of_requests(connection: &mut AnyConnection, ids: &[Uuid]) -> QueryResult<HashMap<Uuid, Conflicts>> {
-    use gdpr_steps::dsl;
-    let stored: Vec<Uuid> = ids.to_vec();
-    let rows: Vec<(DbUuid, String)> = dsl::gdpr_steps
-        .filter(dsl::request_id.eq_any(stored.into_iter().map(DbUuid).collect::<Vec<_>>()))
-        .filter(dsl::phase.eq(ParticipantAction::Count.as_str()))
-        .filter(dsl::conflicts.is_not_null())
-        .select((dsl::request_id, dsl::conflicts.assume_not_null()))
-        .load(connection)?;
-    let mut found: HashMap<Uuid, Conflicts> = HashMap::new();
-    for (id, text) in rows {
-        let step: BTreeMap<String, u64> = serde_json::from_str(&text)
-            .map_err(|e| diesel::result::Error::DeserializationError(format!("gdpr_steps.conflicts: {e}").into()))?;
-        let conflicts = found.entry(id.0).or_default();
-        for (key, n) in step.into_iter().filter(|(_, n)| *n > 0) {
-            *conflicts.entry(filed(&key)).or_default() += n;
+    /// The checks of the requests `ids` (a list's, which serves no steps), each as
+    /// [`Check::of_steps`] says.
+    pub fn of_requests(connection: &mut AnyConnection, ids: &[Uuid]) -> QueryResult<HashMap<Uuid, Self>> {
+        use gdpr_steps::dsl;
+        let rows: Vec<(DbUuid, Option<String>)> = dsl::gdpr_steps
+            .filter(dsl::request_id.eq_any(ids.iter().copied().map(DbUuid).collect::<Vec<_>>()))
+            .filter(dsl::phase.eq(ParticipantAction::Count.as_str()))
+            .select((dsl::request_id, dsl::conflicts))
+            .load(connection)?;
+        let mut by_request: HashMap<Uuid, Vec<Option<BTreeMap<String, u64>>>> = HashMap::new();
+        for (id, text) in rows {
+            let step = text.map(|text| serde_json::from_str(&text)).transpose().map_err(|e| {
+                diesel::result::Error::DeserializationError(format!("gdpr_steps.conflicts: {e}").into())
+            })?;
+            by_request.entry(id.0).or_default().push(step);
+        }
+        Ok(by_request
+            .into_iter()
+            .map(|(id, steps)| (id, Self::of_counts(steps.iter().map(Option::as_ref))))
+            .collect())
+    }
+
+    /// Why a confirmation is refused now, if it is: never counted, or conflicts found.
+    pub fn refused(&self) -> Option<Refused<'_>> {
+        static NONE: Conflicts = Conflicts::new();
+        match &self.conflicts {
+            None => Some(Refused {
+                reason: RECTIFICATION_NOT_COUNTED,
+                conflicts: &NONE,
+            }),
+            Some(conflicts) if !conflicts.is_empty() => Some(Refused {
+                reason: RECTIFICATION_CONFLICT,
+                conflicts,
+            }),
+            Some(_) => None,
         }
     }
-    Ok(found)
-}
 
-/// `actions` without the confirmation while `conflicts` stand: what is offered is what the
-/// confirmation would accept.
-pub fn withhold_confirm(actions: &mut Vec<AllowedAction>, conflicts: &Conflicts) {
-    if !conflicts.is_empty() {
-        actions.retain(|action| *action != AllowedAction::Confirm);
+    /// `actions` without the confirmation while the check refuses it: what is offered is what
+    /// the confirmation would accept.
+    pub fn withhold_confirm(&self, actions: &mut Vec<AllowedAction>) {
+        if self.refused().is_some() {
+            actions.retain(|action| *action != AllowedAction::Confirm);
+        }
     }
-}
 
-/// The 409 of a confirmation while `conflicts` stand, if any: each field named with its count
-/// and what it means, no value.
-pub fn refusal(conflicts: &Conflicts) -> Option<Problem> {
-    if conflicts.is_empty() {
-        return None;
+    /// The 409 of a confirmation the check refuses, if it does: each conflicting field named with
+    /// its count and what it means, no value; or "count again".
+    pub fn refusal(&self) -> Option<Problem> {
+        let refused = self.refused()?;
+        let mut problem = Problem::for_status(409);
+        problem.problem_type = format!("urn:ccbridge:problem:{}", refused.reason);
+        if refused.reason == RECTIFICATION_NOT_COUNTED {
+            problem.title = "The correction was not checked for other people's data".to_owned();
+            problem.detail = Some(
+                "its count ran without the check of who else holds its values (before an upgrade): nothing was \
+                 changed; count it again by filing the RECTIFY anew"
+                    .to_owned(),
+            );
+            return Some(problem);
+        }
+        problem.title = "The correction would reach someone else's data".to_owned();
+        problem.detail = Some(
+            "the count found values of this correction that people other than the subject hold: nothing was \
+             changed; check the values with the subject and file a corrected RECTIFY"
+                .to_owned(),
+        );
+        problem.errors = refused
+            .conflicts
+            .iter()
+            .map(|(pointer, n)| FieldProblem::new(pointer.clone(), meaning(pointer, *n)))
+            .collect();
+        Some(problem)
     }
-    let errors: Vec<FieldProblem> = conflicts
-        .iter()
-        .map(|(pointer, n)| FieldProblem::new(pointer.clone(), meaning(pointer, *n)))
-        .collect();
-    let mut problem = Problem::for_status(409);
-    problem.problem_type = format!("urn:ccbridge:problem:{RECTIFICATION_CONFLICT}");
-    problem.title = "The correction would reach someone else's data".to_owned();
-    problem.detail = Some(
-        "the count found values of this correction that people other than the subject hold: nothing was \
-         changed; check the values with the subject and file a corrected RECTIFY"
-            .to_owned(),
-    );
-    problem.errors = errors;
-    Some(problem)
 }
 
 /// What a conflict of `pointer` means, in a sentence with its count.
 fn meaning(pointer: &str, n: u64) -> String {
-    if pointer.ends_with("/from") {
+    let side = pointer
+        .strip_prefix("/replacement")
+        .and_then(ConflictAt::parse)
+        .map(|at| at.side);
+    if side == Some(ValueSide::From) {
         format!(
             "{n} other Genesys Cloud subject(s) hold this value too: Genesys Cloud would correct it for them as well"
         )
@@ -112,9 +175,9 @@ mod tests {
     use super::*;
     use domain::Timestamp;
 
-    fn step(phase: ParticipantAction, participant: &str, conflicts: &[(&str, u64)]) -> Step {
+    fn step(phase: ParticipantAction, participant: &str, conflicts: Option<&[(&str, u64)]>) -> Step {
         let mut step = Step::new(Uuid::nil(), phase, participant, 0, Timestamp::now());
-        step.conflicts = conflicts.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect();
+        step.conflicts = conflicts.map(|c| c.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect());
         step
     }
 
@@ -124,28 +187,29 @@ mod tests {
             step(
                 ParticipantAction::Count,
                 "comm-history-writer",
-                &[("/phoneNumbers/0/to", 2)],
+                Some(&[("/phoneNumbers/0/to", 2)]),
             ),
             step(
                 ParticipantAction::Count,
                 "genesys-cloud",
-                &[("/phoneNumbers/0/to", 1), ("/phoneNumbers/0/from", 1)],
+                Some(&[("/phoneNumbers/0/to", 1), ("/phoneNumbers/0/from", 1)]),
             ),
+            step(ParticipantAction::Count, "result-ingest", Some(&[])),
             step(
                 ParticipantAction::Rectify,
                 "result-ingest",
-                &[("/phoneNumbers/0/to", 5)],
+                Some(&[("/phoneNumbers/0/to", 5)]),
             ),
         ];
-        let conflicts = of_steps(&steps);
+        let check = Check::of_steps(&steps);
         assert_eq!(
-            conflicts,
-            Conflicts::from([
+            check.conflicts,
+            Some(Conflicts::from([
                 ("/replacement/phoneNumbers/0/from".to_owned(), 1),
                 ("/replacement/phoneNumbers/0/to".to_owned(), 3),
-            ])
+            ]))
         );
-        let problem = refusal(&conflicts).unwrap();
+        let problem = check.refusal().unwrap();
         assert_eq!(problem.status, 409);
         assert_eq!(problem.problem_type, "urn:ccbridge:problem:rectification-conflict");
         let pointers: Vec<&str> = problem.errors.iter().map(FieldProblem::location).collect();
@@ -153,13 +217,41 @@ mod tests {
             pointers,
             ["/replacement/phoneNumbers/0/from", "/replacement/phoneNumbers/0/to"]
         );
+        assert!(problem.errors[0]
+            .detail
+            .contains("Genesys Cloud would correct it for them"));
 
         let mut actions = vec![AllowedAction::Confirm, AllowedAction::Extend];
-        withhold_confirm(&mut actions, &conflicts);
+        check.withhold_confirm(&mut actions);
         assert_eq!(actions, [AllowedAction::Extend]);
+        // A rectify's conflicts (what it then left out) never gate the confirmation.
+        let clear = Check::of_steps(&steps[2..]);
+        assert_eq!(clear.conflicts, Some(Conflicts::new()));
         let mut actions = vec![AllowedAction::Confirm];
-        withhold_confirm(&mut actions, &Conflicts::new());
+        clear.withhold_confirm(&mut actions);
         assert_eq!(actions, [AllowedAction::Confirm]);
-        assert!(refusal(&of_steps(&steps[2..])).is_none());
+        assert!(clear.refusal().is_none());
+    }
+
+    /// A count step that carries no check (a participant before the check answered it) is not
+    /// "no conflicts": the confirmation is refused until the RECTIFY is counted again.
+    #[test]
+    fn a_count_step_without_its_check_refuses_the_confirmation_as_not_counted() {
+        let steps = [
+            step(ParticipantAction::Count, "comm-history-writer", Some(&[])),
+            step(ParticipantAction::Count, "result-ingest", None),
+        ];
+        let check = Check::of_steps(&steps);
+        assert_eq!(check.conflicts, None);
+        let problem = check.refusal().unwrap();
+        assert_eq!(problem.status, 409);
+        assert_eq!(problem.problem_type, "urn:ccbridge:problem:rectification-not-counted");
+        assert!(problem.errors.is_empty());
+        let mut actions = vec![AllowedAction::Confirm, AllowedAction::Extend];
+        check.withhold_confirm(&mut actions);
+        assert_eq!(actions, [AllowedAction::Extend]);
+        assert_eq!(check.refused().map(|r| r.reason), Some(RECTIFICATION_NOT_COUNTED));
+        // No count step at all: nothing was checked either.
+        assert_eq!(Check::of_steps(&steps[..0]).conflicts, None);
     }
 }

@@ -11,7 +11,7 @@ use crate::store::{self};
 use crate::Orchestrator;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
-use contracts::gdpr::{ExtendDeadline, GdprRequest, RECTIFICATION_CONFLICT};
+use contracts::gdpr::{ExtendDeadline, GdprRequest};
 use domain::Timestamp;
 use serde_json::json;
 use service_kit::auth::{require, Caller};
@@ -34,7 +34,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 /// again against what stands in its way (a FORGET, a RESTRICT, a legal hold: 409): things
 /// change between its filing and its confirmation. A RECTIFY whose count found a value of it
 /// held by someone else ([`crate::rectification::conflicts`]) is never confirmed: 409 of kind
-/// `rectification-conflict` naming each field, audited with the counts alone.
+/// `rectification-conflict` naming each field, audited with the counts alone; nor one whose
+/// count steps carry no such check (counted before it existed): 409 `rectification-not-counted`.
 #[utoipa::path(
     post,
     path = "/gdpr/requests/{id}/confirm",
@@ -83,10 +84,10 @@ pub(crate) async fn confirm(
                     Err(refusal) => return Ok(Err(refusal)),
                 };
                 if request.rectification.is_some() {
-                    let conflicts = conflicts::of_steps(&store::steps(c, id)?);
-                    if !conflicts.is_empty() {
+                    let check = conflicts::Check::of_steps(&store::steps(c, id)?);
+                    if check.refused().is_some() {
                         // Nothing saved: the request waits, unconfirmed, until it expires.
-                        return Ok(Ok(Err(conflicts)));
+                        return Ok(Ok(Err(check)));
                     }
                 }
                 if let Some(rectification) = &request.rectification {
@@ -102,9 +103,9 @@ pub(crate) async fn confirm(
                 Ok::<_, ApiError>(Ok(Ok(Whole::of(c, request)?)))
             })?;
             audit_if_forbidden(c, &context, id, &by, "confirmation_refused", &outcome, now)?;
-            if let Ok(Err(conflicts)) = &outcome {
+            if let Ok(Err(check)) = &outcome {
                 write_transaction(c, |c| {
-                    let detail = json!({ "reason": RECTIFICATION_CONFLICT, "conflicts": conflicts });
+                    let detail = json!(check.refused());
                     audit::audit(
                         c,
                         &context.keys.audit,
@@ -121,10 +122,11 @@ pub(crate) async fn confirm(
         .await?;
     let whole = match outcome.map_err(refused)? {
         Ok(whole) => whole,
-        Err(conflicts) => {
-            tracing::info!(gdpr_request_id = %id, fields = conflicts.len(), "RECTIFY confirmation refused: its values are held by others");
-            let problem = conflicts::refusal(&conflicts)
+        Err(check) => {
+            let problem = check
+                .refusal()
                 .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("a conflict refusal without conflicts")))?;
+            tracing::info!(gdpr_request_id = %id, kind = %problem.problem_type, fields = problem.errors.len(), "RECTIFY confirmation refused: its values are held by others, or were never checked");
             return Ok(problem.to_response());
         }
     };

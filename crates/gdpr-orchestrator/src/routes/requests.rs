@@ -640,7 +640,7 @@ pub(crate) async fn list(
             let rows = store::list(c, &filter, after, limit + 1, now)?;
             let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
             let verifications = store::verifications::find_many(c, &ids)?;
-            let conflicts = crate::rectification::conflicts::of_requests(c, &ids)?;
+            let conflicts = crate::rectification::conflicts::Check::of_requests(c, &ids)?;
             Ok::<_, ApiError>((rows, verifications, conflicts))
         })
         .await?;
@@ -656,8 +656,8 @@ pub(crate) async fn list(
         .into_iter()
         .map(|r| {
             let verification = verifications.remove(&r.id);
-            let conflicts = conflicts.remove(&r.id).unwrap_or_default();
-            view(r, None, conflicts, verification, viewer, now)
+            let check = conflicts.remove(&r.id).unwrap_or_default();
+            view(r, None, check, verification, viewer, now)
         })
         .collect();
     Ok(web::Json(RequestPage { requests, next }))

@@ -3,10 +3,10 @@
 
 use super::common::{viewer, Viewer, Whole};
 use crate::lifecycle;
-use crate::rectification::conflicts::Conflicts;
+use crate::rectification::conflicts::Check;
 use crate::store::{Request, Step};
 use crate::Orchestrator;
-use contracts::gdpr::{GdprRequest, GdprStep, RequesterVerification};
+use contracts::gdpr::{GdprRequest, GdprStep, RequestType, RequesterVerification};
 use domain::Timestamp;
 use service_kit::auth::Caller;
 use std::collections::BTreeMap;
@@ -37,11 +37,11 @@ pub(super) fn answer(
         steps,
         verification,
     } = whole;
-    let conflicts = crate::rectification::conflicts::of_steps(&steps);
+    let check = Check::of_steps(&steps);
     actix_web::web::Json(view(
         request,
         Some(steps),
-        conflicts,
+        check,
         verification,
         viewer(caller, orchestrator),
         now,
@@ -49,12 +49,12 @@ pub(super) fn answer(
 }
 
 /// The request as served to `viewer` at `now`, with its participants' steps when given, a
-/// RECTIFY's `conflicts` (its count steps', [`crate::rectification::conflicts`]), and how its
-/// requester was verified when recorded.
+/// RECTIFY's `check` of conflicts (its count steps', [`crate::rectification::conflicts`]), and
+/// how its requester was verified when recorded.
 pub(super) fn view(
     request: Request,
     steps: Option<Vec<Step>>,
-    conflicts: Conflicts,
+    check: Check,
     verification: Option<RequesterVerification>,
     viewer: Viewer<'_>,
     now: Timestamp,
@@ -63,12 +63,19 @@ pub(super) fn view(
     let left_out = totals(steps.iter().flatten(), |s| &s.left_out);
     let gate = viewer.gate(verification.is_some());
     let mut allowed_actions = lifecycle::allowed_actions(&request, gate, viewer.by, viewer.four_eyes, now);
-    crate::rectification::conflicts::withhold_confirm(&mut allowed_actions, &conflicts);
+    // Only a RECTIFY's count checks whose its values are; another type's steps carry no check.
+    let conflicts = match request.request_type {
+        RequestType::Rectify => {
+            check.withhold_confirm(&mut allowed_actions);
+            check.conflicts
+        }
+        _ => None,
+    };
     let participants = steps.map(|steps| {
         steps
             .into_iter()
             .map(|step| GdprStep {
-                phase: step.phase.as_str().to_owned(),
+                phase: step.phase,
                 participant: step.participant,
                 state: step.state,
                 attempts: step.attempts,
@@ -80,6 +87,7 @@ pub(super) fn view(
                 to_restrict_elsewhere: step.to_restrict_elsewhere,
                 retained: step.retained,
                 kept_unchanged: step.kept_unchanged,
+                conflicts: step.conflicts,
                 updated_at: step.updated_at,
             })
             .collect()

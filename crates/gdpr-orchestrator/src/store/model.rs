@@ -315,10 +315,11 @@ pub struct Step {
     /// A RECTIFY's count and rectify: what a legal hold or a statutory rule keeps as evidence,
     /// left as it was (counts per category and basis).
     pub kept_unchanged: Vec<contracts::legal_hold::Retained>,
-    /// A RECTIFY's count: per field pointer of the correction (`/phoneNumbers/0/to`), the rows or
-    /// Genesys subjects not the subject's holding that value (the confirmation waits for none,
-    /// [`crate::rectification::conflicts`]).
-    pub conflicts: std::collections::BTreeMap<String, u64>,
+    /// A RECTIFY's count and rectify: per field pointer of the correction (`/phoneNumbers/0/to`),
+    /// the rows or Genesys subjects not the subject's holding that value (the confirmation waits
+    /// for none, [`crate::rectification::conflicts`]; a rectify did not apply those). `None`: no
+    /// check ran (stored NULL), which is not "none found" (stored `{}`).
+    pub conflicts: Option<std::collections::BTreeMap<String, u64>>,
     /// An export's data, sealed ([`crate::bundle`]); erased with the identifiers.
     pub export_data: Option<String>,
     pub detail: Option<String>,
@@ -344,7 +345,7 @@ impl Step {
             retention_holds: Vec::new(),
             retained_until: None,
             kept_unchanged: Vec::new(),
-            conflicts: std::collections::BTreeMap::new(),
+            conflicts: None,
             export_data: None,
             detail: None,
             updated_at: now,
@@ -436,7 +437,11 @@ impl TryFrom<StepRow> for Step {
                 .map(|t| from_json(t, "gdpr_steps.kept_unchanged"))
                 .transpose()?
                 .unwrap_or_default(),
-            conflicts: counts(row.conflicts, "gdpr_steps.conflicts")?,
+            conflicts: row
+                .conflicts
+                .as_deref()
+                .map(|t| from_json(t, "gdpr_steps.conflicts"))
+                .transpose()?,
             export_data: row.export_data,
             detail: row.detail,
             updated_at: row.updated_at.into_domain()?,
@@ -480,9 +485,8 @@ impl Step {
             kept_unchanged: (!self.kept_unchanged.is_empty())
                 .then(|| to_json(&self.kept_unchanged))
                 .transpose()?,
-            conflicts: (!self.conflicts.is_empty())
-                .then(|| to_json(&self.conflicts))
-                .transpose()?,
+            // `{}` when a check found nothing: NULL is "never checked".
+            conflicts: self.conflicts.as_ref().map(to_json).transpose()?,
         })
     }
 }

@@ -330,24 +330,22 @@ impl Worker {
         };
         let retained = json!(retained
             .iter()
-            .map(|(participant, r)| json!({
-                "participant": participant,
-                "category": r.category,
-                "basis": r.basis,
-                "count": r.count,
-            }))
+            .map(|&(participant, kept)| KeptAudit { participant, kept })
             .collect::<Vec<_>>());
         // A RECTIFY's rows kept as evidence and left as they were: counts, as the answer says.
-        let kept_unchanged: Vec<serde_json::Value> = held
+        let kept_unchanged: Vec<KeptAudit<'_>> = held
             .steps
             .iter()
             .filter(|s| s.phase == ParticipantAction::Rectify)
             .flat_map(|s| {
-                s.kept_unchanged.iter().map(move |r| {
-                    json!({ "participant": s.participant, "category": r.category, "basis": r.basis, "count": r.count })
+                s.kept_unchanged.iter().map(move |kept| KeptAudit {
+                    participant: &s.participant,
+                    kept,
                 })
             })
             .collect();
+        let any_kept_unchanged = !kept_unchanged.is_empty();
+        let kept_unchanged = json!(kept_unchanged);
         let event = Self::set_status(&mut held.request, status, now);
         // The first answer is when the subject was answered; a later erasure is in the audit.
         held.request.completed_at.get_or_insert(now);
@@ -370,7 +368,7 @@ impl Worker {
                 request.id,
                 ORCHESTRATOR,
                 event_name,
-                &if kept_unchanged.is_empty() {
+                &if !any_kept_unchanged {
                     json!({ "counts": totals, "retained": retained })
                 } else {
                     json!({ "counts": totals, "retained": retained, "keptUnchanged": kept_unchanged })
@@ -419,4 +417,13 @@ impl Job for Worker {
     async fn housekeeping(&self, now: Timestamp) -> anyhow::Result<()> {
         Ok(Worker::housekeeping(self, now).await?)
     }
+}
+
+/// What a participant kept of a request's rows, as the audit records it: per participant,
+/// category and basis, a count (never an id or a value).
+#[derive(serde::Serialize)]
+struct KeptAudit<'a> {
+    participant: &'a str,
+    #[serde(flatten)]
+    kept: &'a contracts::legal_hold::Retained,
 }

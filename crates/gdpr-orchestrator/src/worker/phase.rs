@@ -112,12 +112,13 @@ impl Worker {
                     // its count too, which then counts what the correction changes.
                     rectification: match phase {
                         ParticipantAction::Count => held.request.rectification.clone(),
-                        ParticipantAction::Rectify => Some(
+                        ParticipantAction::Rectify => Some(asked_again(
+                            &step,
                             held.request
                                 .rectification
-                                .clone()
+                                .as_ref()
                                 .ok_or_else(|| WorkError::Impossible("a RECTIFY holds no rectification".to_owned()))?,
-                        ),
+                        )),
                         _ => None,
                     },
                     kept_elsewhere: kept_before(&held.steps, phase, position, keeps_evidence),
@@ -169,13 +170,18 @@ impl Worker {
         now: Timestamp,
     ) -> WorkResult<Option<Wait>> {
         if phase == ParticipantAction::Rectify {
+            // Asked again after work in flight, the call carried only what the first applied:
+            // what that one left out stands (the participant checked it then, as it wrote).
+            if !is_asked_again(step) {
+                step.conflicts = report.conflicts;
+            }
             rectified(step, report.counts);
         } else {
             step.counts = report.counts;
+            // Only a RECTIFY's count reports any: who else holds a value the correction touches.
+            step.conflicts = report.conflicts;
         }
         step.left_out = report.left_out;
-        // Only a RECTIFY's count reports any: who else holds a value the correction touches.
-        step.conflicts = report.conflicts;
         if !report.results_urls.is_empty() {
             step.results_urls = report.results_urls;
         }
@@ -300,7 +306,7 @@ impl Worker {
 /// since, so the step adds its answers up. One following external work (Genesys Cloud's
 /// requests) says the same again each time.
 fn rectified(step: &mut Step, counts: contracts::participant::CategoryCounts) {
-    if step.external_ref.as_deref() != Some(gdpr_participant::IN_FLIGHT_REF) {
+    if !is_asked_again(step) {
         step.counts = counts;
         return;
     }
@@ -328,6 +334,26 @@ fn kept_before(
             before.flat_map(|s| s.kept_unchanged.iter().cloned()).collect()
         }
         _ => Vec::new(),
+    }
+}
+
+/// Whether a rectify step is asked again after it waited for work in flight at its participant
+/// ([`gdpr_participant::IN_FLIGHT_REF`]).
+fn is_asked_again(step: &Step) -> bool {
+    step.external_ref.as_deref() == Some(gdpr_participant::IN_FLIGHT_REF)
+}
+
+/// The correction a rectify step sends: as filed, or asked again after work in flight, without
+/// the replacements the first call did not apply (its conflicts): the subject's rows that call
+/// rewrote carry the new values now, so the participant cannot tell them from someone else's and
+/// checks nothing again; what it left out stays left out.
+fn asked_again(
+    step: &Step,
+    rectification: &contracts::participant::Rectification,
+) -> contracts::participant::Rectification {
+    match (&step.conflicts, is_asked_again(step)) {
+        (Some(conflicts), true) => rectification.without(conflicts),
+        _ => rectification.clone(),
     }
 }
 

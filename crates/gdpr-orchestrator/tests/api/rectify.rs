@@ -527,6 +527,14 @@ async fn request_as(s: &Stack, id: &str, person: &str) -> Value {
     response.json().await.unwrap()
 }
 
+/// Whether `request` (as served) offers its caller the confirmation.
+fn offers_confirm(request: &Value) -> bool {
+    request["allowedActions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("confirm"))
+}
+
 /// A RECTIFY onto a number another customer's record and webhook result already carry (a DPO's
 /// typo, or an impostor who passed the gate: the verification proves who asks, not whose the new
 /// number is) would merge the subject's rows into that person's: an export by their number would
@@ -559,13 +567,7 @@ async fn a_rectify_onto_a_number_another_customers_rows_carry_is_never_confirmed
         "{counted}"
     );
     let seen_by_bob = request_as(&s, &id, "Bob").await;
-    assert!(
-        !seen_by_bob["allowedActions"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("confirm")),
-        "{seen_by_bob}"
-    );
+    assert!(!offers_confirm(&seen_by_bob), "{seen_by_bob}");
 
     let refused = assert_problem(s.confirm_as(&id, Some("Bob")).await, 409).await;
     assert_eq!(
@@ -601,9 +603,116 @@ async fn a_rectify_onto_a_number_another_customers_rows_carry_is_never_confirmed
     let subject = json!({ "customerIds": [other.customer_id], "phoneNumbers": [other.phone] });
     let replacement = json!({ "phoneNumbers": [{ "from": other.phone, "to": fresh }] });
     let request = rectified(&s, subject, replacement).await;
-    assert!(request.get("conflicts").is_none(), "{request}");
+    // Checked, and nothing found: `{}` ("never checked" is absent, and refused).
+    assert_eq!(request["conflicts"], json!({}), "{request}");
     assert_eq!(request["counts"]["rectify.communications"], 1, "{request}");
     let records = s.records(&format!("interactionId={others}")).await;
     assert_eq!(handles_of(&records), [fresh.as_str()]);
     assert_not_logged(&[&person.digits, &neighbour.digits, &other.digits]);
+}
+
+/// The count found nothing, then a neighbour's record and webhook result arrived under the new
+/// number before the confirmation (numbers get recycled): each participant's rectify checks again
+/// as it writes and leaves the subject's rows with the old number rather than merge them into the
+/// neighbour's; the request says, per system, which replacement was not applied (pointer and
+/// count, never the value).
+#[tokio::test]
+async fn a_number_someone_else_took_after_the_count_is_not_applied_and_the_request_says_where() {
+    let s = stack().await;
+    let person = Person::new();
+    let (neighbour, fresh) = (Person::new(), Person::new().phone);
+    let (mine, theirs) = [(); 2].map(|()| uuid::Uuid::new_v4().to_string()).into();
+    s.pair(&person.customer_id, &mine).await;
+    s.record(&mine, &format!("tel:{}", person.phone)).await;
+    let subject = json!({ "customerIds": [person.customer_id], "phoneNumbers": [person.phone] });
+    let replacement = json!({ "phoneNumbers": [{ "from": person.phone, "to": fresh }] });
+    let filed = file_rectify(&s, subject, replacement, "Alice").await;
+    assert_eq!(filed.status().as_u16(), 201);
+    let id = filed.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let counted = s.run(&id, Timestamp::now()).await;
+    assert_eq!(counted["status"], "awaiting_confirmation", "{counted}");
+    assert_eq!(counted["conflicts"], json!({}), "{counted}");
+
+    s.pair(&neighbour.customer_id, &theirs).await;
+    s.record(&theirs, &format!("tel:{fresh}")).await;
+    assert_eq!(s.confirm_as(&id, Some("Bob")).await.status().as_u16(), 200);
+    let (request, _) = s.run_while(&id, "rectifying", Timestamp::now(), 20).await;
+    let not_applied: Vec<(&str, &Value)> = request["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|step| step["phase"] == "rectify" && step["conflicts"] != json!({}))
+        .map(|step| (step["participant"].as_str().unwrap(), &step["conflicts"]))
+        .collect();
+    let to = json!({ "/phoneNumbers/0/to": 1 });
+    assert!(not_applied.contains(&("comm-history-writer", &to)), "{request}");
+    assert!(not_applied.contains(&("result-ingest", &to)), "{request}");
+    for (interaction, number) in [(&mine, &person.phone), (&theirs, &fresh)] {
+        let records = s.records(&format!("interactionId={interaction}")).await;
+        assert_eq!(handles_of(&records), [format!("tel:{number}").as_str()], "{request}");
+    }
+    assert!(!request.to_string().contains(&fresh), "{request}");
+    assert_not_logged(&[&person.digits, &fresh[4..]]);
+}
+
+/// A RECTIFY whose count a participant answered without the check of whose its values are (one
+/// of a version before it: the step's conflicts stored NULL, not `{}`) is not "no conflicts":
+/// the confirmation is never offered and, asked for, is 409 `rectification-not-counted`,
+/// audited; nothing changes. The DPO files it again to count it again.
+#[tokio::test]
+async fn a_rectify_counted_without_the_check_is_never_confirmed() {
+    let s = stack().await;
+    let person = Person::new();
+    let mine = uuid::Uuid::new_v4().to_string();
+    s.pair(&person.customer_id, &mine).await;
+    s.record(&mine, &format!("tel:{}", person.phone)).await;
+    let subject = json!({ "customerIds": [person.customer_id], "phoneNumbers": [person.phone] });
+    let replacement = json!({ "phoneNumbers": [{ "from": person.phone, "to": Person::new().phone }] });
+    let filed = file_rectify(&s, subject, replacement, "Alice").await;
+    assert_eq!(filed.status().as_u16(), 201);
+    let id = filed.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let counted = s.run(&id, Timestamp::now()).await;
+    assert_eq!(counted["status"], "awaiting_confirmation", "{counted}");
+    assert!(offers_confirm(&request_as(&s, &id, "Bob").await));
+    // As an older comm-history-writer would have left it: its count step without a check.
+    let request_id = uuid::Uuid::parse_str(&id).unwrap();
+    let unchecked = s
+        .orchestrator
+        .pool()
+        .run(move |c| {
+            use diesel::prelude::*;
+            use gdpr_orchestrator::schema::gdpr_steps::dsl;
+            diesel::update(
+                dsl::gdpr_steps
+                    .filter(dsl::request_id.eq(service_kit::database::sql_types::DbUuid(request_id)))
+                    .filter(dsl::phase.eq("count"))
+                    .filter(dsl::participant.eq("comm-history-writer")),
+            )
+            .set(dsl::conflicts.eq(None::<String>))
+            .execute(c)
+            .map_err(service_kit::database::DatabaseError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(unchecked, 1);
+
+    let seen_by_bob = request_as(&s, &id, "Bob").await;
+    assert!(seen_by_bob.get("conflicts").is_none(), "{seen_by_bob}");
+    assert!(!offers_confirm(&seen_by_bob), "{seen_by_bob}");
+    let refused = assert_problem(s.confirm_as(&id, Some("Bob")).await, 409).await;
+    assert_eq!(
+        refused["type"], "urn:ccbridge:problem:rectification-not-counted",
+        "{refused}"
+    );
+    let request = s.run(&id, Timestamp::now()).await;
+    assert_eq!(request["status"], "awaiting_confirmation", "{request}");
+    let trail = s.audit(&id).await;
+    let refusal = trail
+        .iter()
+        .find(|e| e["event"] == "confirmation_refused")
+        .unwrap_or_else(|| panic!("{trail:?}"));
+    assert_eq!(refusal["detail"], json!({ "reason": "rectification-not-counted" }));
+    let records = s.records(&format!("interactionId={mine}")).await;
+    assert_eq!(handles_of(&records), [format!("tel:{}", person.phone).as_str()]);
+    assert!(s.sim.gdpr_replacement_terms().is_empty());
 }

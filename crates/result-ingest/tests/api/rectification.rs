@@ -79,6 +79,8 @@ async fn a_rectify_waits_while_a_worker_holds_a_result_it_corrected_then_the_rec
     assert_eq!(done["state"], "done", "{done}");
     // Each answer counts what that call rewrote: the first did it (the orchestrator adds them).
     assert_eq!(done["counts"]["webhookResults"], 0, "{done}");
+    // The subject's result under the new number now is no conflict: nothing is left to rewrite.
+    assert_eq!(done["conflicts"], json!({}), "{done}");
     p.drain(30).await;
     let records = p.records_of_interaction(&interaction).await;
     assert_eq!(records.len(), 1, "{records:?}");
@@ -113,8 +115,47 @@ async fn a_count_names_a_new_number_other_results_carry_and_the_rectify_counts_o
         .ingest
         .participant_call(Uuid::now_v7(), "count", &call("+420603555333"))
         .await;
-    assert!(fresh.get("conflicts").is_none(), "{fresh}");
+    // Checked, and nothing found: `{}`, never left out (absent is "never checked").
+    assert_eq!(fresh["conflicts"], json!({}), "{fresh}");
 
+    // Asked anyway (the orchestrator refuses it), the rectify checks again and merges nothing.
     let report = p.ingest.participant_call(Uuid::now_v7(), "rectify", &call(NEW)).await;
-    assert_eq!(report["counts"]["webhookResults"], 1, "{report}");
+    assert_eq!(report["counts"]["webhookResults"], 0, "{report}");
+    assert_eq!(report["conflicts"], json!({ "/phoneNumbers/0/to": 1 }), "{report}");
+}
+
+/// The count found no conflict, then a stranger's result arrived under the new number before the
+/// confirmation: the rectify checks again in its own transaction and leaves the subject's result
+/// with the old number rather than merge them, saying which replacement it did not apply
+/// (pointer and count, never a value).
+#[tokio::test]
+async fn a_new_number_a_strangers_result_took_after_the_count_is_not_applied_and_said() {
+    let p = pipeline().await;
+    let [mine, strangers] = [(); 2].map(|()| Uuid::new_v4().to_string());
+    let deliver = |conversation: &str, ani: &str| {
+        let mut result = crate::helpers::example("support-result-voice-inbound.json");
+        result["conversationId"] = conversation.into();
+        result["ani"] = format!("tel:{ani}").into();
+        result
+    };
+    assert_eq!(p.deliver(&deliver(&mine, OLD)).await.status().as_u16(), 202);
+    let call = json!({
+        "subject": { "phoneNumbers": [OLD] },
+        "rectification": { "phoneNumbers": [{ "from": OLD, "to": NEW }] },
+    });
+    let request = Uuid::now_v7();
+    let count = p.ingest.participant_call(request, "count", &call).await;
+    assert_eq!(count["conflicts"], json!({}), "{count}");
+    assert_eq!(count["counts"]["webhookResults"], 1, "{count}");
+
+    assert_eq!(p.deliver(&deliver(&strangers, NEW)).await.status().as_u16(), 202);
+    let report = rectify(&p.ingest, request).await;
+    assert_eq!(report["state"], "done", "{report}");
+    assert_eq!(report["counts"]["webhookResults"], 0, "{report}");
+    assert_eq!(report["conflicts"], json!({ "/phoneNumbers/0/to": 1 }), "{report}");
+    assert!(!report.to_string().contains("602555222"), "{report}");
+    // The subject's result still carries the old number: an export by it finds it.
+    let subject = json!({ "subject": { "phoneNumbers": [OLD] } });
+    let export = p.ingest.participant_call(Uuid::now_v7(), "export", &subject).await;
+    assert_eq!(export["counts"]["webhookResults"], 1, "{export}");
 }

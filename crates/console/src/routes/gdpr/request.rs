@@ -78,9 +78,15 @@ struct RequestPage {
     /// A RECTIFY's conflicts, in sentences ([`words::conflict_lines`]): said before the actions,
     /// among which the orchestrator then offers no confirmation.
     conflicts: Vec<String>,
+    /// A RECTIFY awaiting confirmation counted without the check of who else holds its values
+    /// ([`words::not_counted`]): it must be filed, and so counted, again.
+    not_counted: bool,
     /// A RECTIFY's rows attributed to a customer the request does not name, which keep the old
     /// value ([`words::left_with_the_old_value`]).
     old_value_stays: Vec<String>,
+    /// A RECTIFY's replacements a system did not apply: the value was someone else's by the time
+    /// it was applied ([`words::not_applied_lines`]).
+    not_applied: Vec<String>,
     /// The buttons: exactly the actions the orchestrator answered it allows this person now
     /// (`allowedActions`); the console holds no rule of its own about them.
     confirm: bool,
@@ -104,10 +110,10 @@ pub(super) fn count_tables(
     steps: &[contracts::gdpr::GdprStep],
     which: impl Fn(&contracts::gdpr::GdprStep) -> &std::collections::BTreeMap<String, u64>,
 ) -> Vec<CountTable> {
-    let mut phases: Vec<&str> = Vec::new();
+    let mut phases: Vec<contracts::participant::ParticipantAction> = Vec::new();
     for step in steps {
-        if !which(step).is_empty() && !phases.contains(&step.phase.as_str()) {
-            phases.push(&step.phase);
+        if !which(step).is_empty() && !phases.contains(&step.phase) {
+            phases.push(step.phase);
         }
     }
     phases
@@ -217,7 +223,7 @@ async fn request_page(
     let steps = participants
         .iter()
         .map(|s| StepRow {
-            phase: words::phase(&s.phase).to_owned(),
+            phase: words::phase(s.phase).to_owned(),
             system: words::system(&s.participant).to_owned(),
             state: words::step_state(s.state),
             counts: listed(&s.counts),
@@ -268,7 +274,9 @@ async fn request_page(
                 (by, _) => or_dash(by.clone()),
             },
             conflicts: words::conflict_lines(&request),
+            not_counted: words::not_counted(&request),
             old_value_stays: words::left_with_the_old_value(&request),
+            not_applied: words::not_applied_lines(&request),
             reference: or_dash(request.reference),
             confirm,
             extend,
@@ -489,8 +497,9 @@ mod tests {
 
     #[test]
     fn counts_are_a_table_per_phase_of_systems_by_category_in_words() {
-        let step = |phase: &str, participant: &str, counts: &[(&str, u64)]| contracts::gdpr::GdprStep {
-            phase: phase.to_owned(),
+        use contracts::participant::ParticipantAction::{Count, Export};
+        let step = |phase, participant: &str, counts: &[(&str, u64)]| contracts::gdpr::GdprStep {
+            phase,
             participant: participant.to_owned(),
             state: contracts::gdpr::StepState::Done,
             attempts: 1,
@@ -502,17 +511,18 @@ mod tests {
             to_restrict_elsewhere: Vec::new(),
             retained: Vec::new(),
             kept_unchanged: Vec::new(),
+            conflicts: None,
             updated_at: domain::Timestamp::now(),
         };
         let steps = [
             step(
-                "count",
+                Count,
                 "comm-history-writer",
                 &[("agentCommunications", 2), ("communications", 3)],
             ),
-            step("count", "interaction-pairing", &[("pairings", 1)]),
-            step("count", "result-ingest", &[]),
-            step("export", "comm-history-writer", &[("communications", 3)]),
+            step(Count, "interaction-pairing", &[("pairings", 1)]),
+            step(Count, "result-ingest", &[]),
+            step(Export, "comm-history-writer", &[("communications", 3)]),
         ];
         let tables = super::count_tables(&steps, |s| &s.counts);
         let shown: Vec<_> = tables
@@ -566,7 +576,7 @@ mod tests {
             delivered_at: domain::Timestamp::now(),
         };
         let mut step = contracts::gdpr::GdprStep {
-            phase: "purge".to_owned(),
+            phase: contracts::participant::ParticipantAction::Purge,
             participant: "comm-history-writer".to_owned(),
             state: contracts::gdpr::StepState::Done,
             attempts: 1,
@@ -578,6 +588,7 @@ mod tests {
             to_restrict_elsewhere: Vec::new(),
             retained: Vec::new(),
             kept_unchanged: Vec::new(),
+            conflicts: None,
             updated_at: domain::Timestamp::now(),
         };
         assert_eq!(

@@ -5,6 +5,7 @@
 
 use crate::bank_time::BankTime;
 use contracts::gdpr::{AllowedAction, AuditEntry, GdprRequest, RequestStatus, RequestType, StepState};
+use contracts::participant::{ConflictAt, HandleKind, ParticipantAction, ValueSide};
 use domain::Timestamp;
 use serde::Deserialize;
 
@@ -165,16 +166,15 @@ fn state_next(request: &GdprRequest, time: &BankTime) -> String {
 }
 
 /// A phase of the participants' work: `count` → `Counted`.
-pub(super) fn phase(phase: &str) -> &str {
+pub(super) const fn phase(phase: ParticipantAction) -> &'static str {
     match phase {
-        "count" => "Counted",
-        "export" => "Exported",
-        "forget" => "Hidden",
-        "purge" => "Erased",
-        "restrict" => "Restricted",
-        "rectify" => "Corrected",
-        "undo" => "Shown again",
-        other => other,
+        ParticipantAction::Count => "Counted",
+        ParticipantAction::Export => "Exported",
+        ParticipantAction::Forget => "Hidden",
+        ParticipantAction::Purge => "Erased",
+        ParticipantAction::Restrict => "Restricted",
+        ParticipantAction::Rectify => "Corrected",
+        ParticipantAction::Undo => "Shown again",
     }
 }
 
@@ -264,24 +264,38 @@ pub(super) fn conflict_lines(request: &GdprRequest) -> Vec<String> {
     request
         .conflicts
         .iter()
+        .flatten()
         .map(|(pointer, n)| conflict(pointer, *n))
         .collect()
 }
 
+/// Whether a RECTIFY awaiting confirmation was counted without the check of who else holds its
+/// values (by a system of a version before it): the orchestrator then offers no confirmation
+/// until it is filed, and so counted, again.
+pub(super) fn not_counted(request: &GdprRequest) -> bool {
+    request.request_type == RequestType::Rectify
+        && request.status == RequestStatus::AwaitingConfirmation
+        && request.conflicts.is_none()
+}
+
+/// `phone number 1`: the field a conflict's pointer names (filed, `/replacement/…`, or as a
+/// participant was sent it), in words; `None` when it names none.
+fn field_of(pointer: &str) -> Option<(ConflictAt, String)> {
+    let at = ConflictAt::parse(pointer.strip_prefix("/replacement").unwrap_or(pointer))?;
+    let what = match at.kind {
+        HandleKind::PhoneNumber => "phone number",
+        HandleKind::EmailAddress => "e-mail address",
+    };
+    Some((at, format!("{what} {}", at.index + 1)))
+}
+
 /// One conflict in a sentence: `The new value of phone number 1 is already held by …`.
 fn conflict(pointer: &str, n: u64) -> String {
-    let mut parts = pointer.trim_start_matches("/replacement/").split('/');
-    let what = match parts.next() {
-        Some("phoneNumbers") => "phone number",
-        Some("emailAddresses") => "e-mail address",
-        _ => "value",
-    };
-    let place = match parts.next().and_then(|i| i.parse::<usize>().ok()) {
-        Some(i) => format!("{what} {}", i + 1),
-        None => what.to_owned(),
+    let Some((at, place)) = field_of(pointer) else {
+        return format!("A value of the correction ({pointer}) is held by {n} other rows or people.");
     };
     let plural = n != 1;
-    if parts.next() == Some("from") {
+    if at.side == ValueSide::From {
         let people = if plural { "other people" } else { "other person" };
         format!(
             "The old value of {place} is held by {n} {people} in Genesys Cloud too (a shared line or address): Genesys Cloud would correct it for them as well, which cannot be undone."
@@ -305,7 +319,7 @@ pub(super) fn left_with_the_old_value(request: &GdprRequest) -> Vec<String> {
         .participants
         .iter()
         .flatten()
-        .filter(|step| step.phase == "count")
+        .filter(|step| step.phase == ParticipantAction::Count)
         .flat_map(|step| {
             step.left_out.iter().map(|(c, n)| {
                 format!(
@@ -316,6 +330,46 @@ pub(super) fn left_with_the_old_value(request: &GdprRequest) -> Vec<String> {
             })
         })
         .collect()
+}
+
+/// A RECTIFY's replacements its rectify did not apply in a system, one sentence each: after the
+/// count, that system found the value held by someone else (a neighbour's record on the new
+/// number), checked again as it wrote, so the subject's rows there keep the old value.
+pub(super) fn not_applied_lines(request: &GdprRequest) -> Vec<String> {
+    request
+        .participants
+        .iter()
+        .flatten()
+        .filter(|step| step.phase == ParticipantAction::Rectify)
+        .flat_map(|step| {
+            step.conflicts
+                .iter()
+                .flatten()
+                .filter(|(_, n)| **n > 0)
+                .map(|(pointer, &n)| not_applied(&step.participant, pointer, n))
+        })
+        .collect()
+}
+
+/// One replacement not applied: `Phone number 1 was not corrected in Communication history: …`.
+fn not_applied(participant: &str, pointer: &str, n: u64) -> String {
+    let system = system(participant);
+    let Some((at, place)) = field_of(pointer) else {
+        return format!("A value ({pointer}) was not corrected in {system}: it is held by {n} other rows or people.");
+    };
+    let mut place = place;
+    place[..1].make_ascii_uppercase();
+    let (value, holders) = match (at.side, n != 1) {
+        (ValueSide::From, true) => ("old", "other people hold it there too"),
+        (ValueSide::From, false) => ("old", "other person holds it there too"),
+        (ValueSide::To, true) => ("new", "rows or people not the subject's hold it there now"),
+        (ValueSide::To, false) => ("new", "row or person not the subject's holds it there now"),
+    };
+    format!(
+        "{place} was not corrected in {system}: when the correction was applied, {n} {holders} (its {value} value; \
+         checked again after the count). The subject's rows there keep the old value; check the value with the subject \
+         and file a new request if it stands."
+    )
 }
 
 /// A participant's step state.
@@ -338,7 +392,7 @@ struct StatusChanged {
 /// `step`'s detail.
 #[derive(Deserialize)]
 struct StepChanged {
-    phase: String,
+    phase: ParticipantAction,
     participant: String,
     state: StepState,
 }
@@ -419,7 +473,7 @@ pub(super) fn event(entry: &AuditEntry, count_only: bool) -> String {
                 "{}: {} ({})",
                 system(&step.participant),
                 step_state(step.state),
-                phase(&step.phase).to_lowercase()
+                phase(step.phase).to_lowercase()
             ),
             Err(_) => off_contract(entry),
         },
@@ -468,6 +522,21 @@ mod tests {
         assert_eq!(
             super::conflict("/replacement/emailAddresses/1/from", 1),
             "The old value of e-mail address 2 is held by 1 other person in Genesys Cloud too (a shared line or address): Genesys Cloud would correct it for them as well, which cannot be undone."
+        );
+    }
+
+    #[test]
+    fn a_replacement_a_rectify_did_not_apply_reads_as_a_sentence_naming_the_system_and_field() {
+        assert_eq!(
+            super::not_applied("comm-history-writer", "/phoneNumbers/0/to", 1),
+            "Phone number 1 was not corrected in Communication history: when the correction was applied, 1 row or \
+             person not the subject's holds it there now (its new value; checked again after the count). The subject's \
+             rows there keep the old value; check the value with the subject and file a new request if it stands."
+        );
+        assert!(
+            super::not_applied("genesys-cloud", "/emailAddresses/1/from", 2).starts_with(
+                "E-mail address 2 was not corrected in Genesys Cloud: when the correction was applied, 2 other people"
+            )
         );
     }
 
