@@ -245,6 +245,7 @@ impl Storage for GdprRequests {
             pending: count,
             dead,
             oldest_pending: oldest.map(DbTimestamp::into_domain).transpose()?,
+            parked: 0,
         })
     }
 

@@ -312,6 +312,7 @@ impl Storage for PairingOutbox {
             pending,
             dead,
             oldest_pending: oldest.map(DbTimestamp::into_domain).transpose()?,
+            parked: 0,
         })
     }
 

@@ -221,7 +221,13 @@ type HeldEvents = diesel::dsl::Filter<
     diesel::dsl::IsNotNull<inbox_events::forgotten_by>,
 >;
 
-/// A parked job's next attempt: never due by time, only once woken ([`wake_released`]).
+/// What the operators' listing says of a parked job in place of its last error (it has no next
+/// attempt): fixed words.
+const PARKED: &str = "parked: a GDPR restriction holds its record; woken when it is lifted";
+
+/// A parked job's next attempt: never due by time, only once woken ([`wake_released`]). A job is
+/// parked when it is pending at that time: reported apart from the pending ones ([`Depth`], the
+/// operators' listing), so that a long restriction never looks like a stuck backlog.
 fn parked_until() -> QueryResult<Timestamp> {
     Timestamp::parse("9999-01-01T00:00:00Z").map_err(|_| corrupt("the parked jobs' time".to_owned()))
 }
@@ -349,6 +355,7 @@ impl Storage for ContentQueue {
     }
 
     fn list(&self, connection: &mut AnyConnection, page: Page) -> QueryResult<Vec<Summary>> {
+        let parked_at = DbTimestamp::from(parked_until()?);
         let query = dsl::content_jobs
             .filter(dsl::status.eq(stored(page.status)))
             .into_boxed();
@@ -366,6 +373,7 @@ impl Storage for ContentQueue {
         rows.into_iter()
             .map(|(id, stored, tried, created, next, last_error)| {
                 let status = status(&stored)?;
+                let parked = status == Status::Pending && next == parked_at;
                 Ok(Summary {
                     id: id.0,
                     kind: KIND,
@@ -373,10 +381,10 @@ impl Storage for ContentQueue {
                     attempts: attempts(tried)?,
                     created_at: created.into_domain()?,
                     next_attempt_at: match status {
-                        Status::Pending => Some(next.into_domain()?),
-                        Status::Dead | Status::Done => None,
+                        Status::Pending if !parked => Some(next.into_domain()?),
+                        Status::Pending | Status::Dead | Status::Done => None,
                     },
-                    last_error,
+                    last_error: if parked { Some(PARKED.to_owned()) } else { last_error },
                 })
             })
             .collect()
@@ -410,13 +418,21 @@ impl Storage for ContentQueue {
     }
 
     fn depth(&self, connection: &mut AnyConnection) -> QueryResult<Depth> {
-        let pending = dsl::content_jobs.filter(dsl::status.eq(PENDING));
+        let parked_until = DbTimestamp::from(parked_until()?);
+        let pending = dsl::content_jobs
+            .filter(dsl::status.eq(PENDING))
+            .filter(dsl::next_attempt_at.ne(parked_until));
         let waiting: i64 = pending.count().get_result(connection)?;
         let oldest: Option<DbTimestamp> = pending
             .order(dsl::created_at)
             .select(dsl::created_at)
             .first(connection)
             .optional()?;
+        let parked: i64 = dsl::content_jobs
+            .filter(dsl::status.eq(PENDING))
+            .filter(dsl::next_attempt_at.eq(parked_until))
+            .count()
+            .get_result(connection)?;
         let dead: i64 = dsl::content_jobs
             .filter(dsl::status.eq(DEAD))
             .count()
@@ -425,6 +441,7 @@ impl Storage for ContentQueue {
             pending: waiting,
             dead,
             oldest_pending: oldest.map(DbTimestamp::into_domain).transpose()?,
+            parked,
         })
     }
 

@@ -167,6 +167,8 @@ impl Storage for InboxQueue {
             pending: depth.pending,
             dead: depth.dead,
             oldest_pending: depth.oldest_pending,
+            // Events a GDPR request holds (`forgotten_by`) are left out of the depth altogether.
+            parked: 0,
         })
     }
 

@@ -538,9 +538,36 @@ async fn content_asked(c: &Content) -> u64 {
     crate::helpers::requests_counted(&metrics, "/conversations/{conversationId}/content", None)
 }
 
-/// Whether record `id`'s pending job is parked: due only once woken.
+/// Whether the one pending job is parked (due only once woken), as the operators' listing shows
+/// it: no next attempt, and why.
 fn parked(pending: &[Value]) -> bool {
-    pending.len() == 1 && pending[0]["nextAttemptAt"].as_str().unwrap().starts_with("9999-")
+    pending.len() == 1
+        && pending[0].get("nextAttemptAt").is_none_or(Value::is_null)
+        && pending[0]["lastError"]
+            .as_str()
+            .is_some_and(|reason| reason.starts_with("parked: a GDPR restriction"))
+}
+
+impl Content {
+    /// The queue's depth, and its gauges after a housekeeping at `now`: (pending, parked, the
+    /// oldest pending's age in seconds).
+    async fn depth_at(&self, now: Timestamp) -> (i64, i64, i64) {
+        let depth = self
+            .p
+            .ingest
+            .pool()
+            .run(|c| ContentQueue.depth(c).map_err(DatabaseError::from))
+            .await
+            .unwrap();
+        self.runner.housekeeping(now).await.unwrap();
+        let metrics = self.runner.metrics();
+        assert_eq!(
+            (metrics.depth.get(), metrics.parked.get()),
+            (depth.pending, depth.parked),
+            "the gauges say what the depth does"
+        );
+        (depth.pending, depth.parked, metrics.oldest_pending_age_seconds.get())
+    }
 }
 
 #[tokio::test]
@@ -559,16 +586,24 @@ async fn under_a_restriction_the_job_is_parked_never_claimed_until_the_lift_and_
         "it waits, parked: {:?}",
         c.jobs("pending").await
     );
-    // However late, no claim takes it while the hold lasts (and housekeeping leaves it parked).
+    // However late, no claim takes it while the hold lasts (and housekeeping leaves it parked);
+    // it is reported apart from the pending jobs, no backlog however long it waits.
     let month = c.runner.drain(later(t0, 30 * 86_400)).await.unwrap();
     assert_eq!(month.claimed, 0);
     assert!(parked(&c.jobs("pending").await));
+    assert_eq!(
+        c.depth_at(later(t0, 30 * 86_400)).await,
+        (0, 1, 0),
+        "parked, not pending"
+    );
     assert_eq!(content_asked(&c).await, 0, "nothing of theirs was fetched");
     assert_eq!(c.ended(Ended::Refused), 0);
 
     c.p.ingest.participant_call(restrict, "undo", &body).await;
     c.p.writer.participant_call(restrict, "undo", &body).await;
     assert!(!parked(&c.jobs("pending").await), "the lift woke it");
+    let (pending, parked_jobs, _) = c.depth_at(Timestamp::now()).await;
+    assert_eq!((pending, parked_jobs), (1, 0), "pending again");
     let t1 = due();
     let lifted = c.runner.drain(t1).await.unwrap();
     assert_eq!((lifted.claimed, lifted.done), (1, 1));

@@ -11,6 +11,9 @@ pub struct QueueMetrics {
     pub depth: IntGauge,
     /// `ccbridge_queue_dead{queue}`: dead letters waiting for an operator.
     pub dead: IntGauge,
+    /// `ccbridge_queue_parked{queue}`: entries parked until what holds them ends (a GDPR
+    /// RESTRICT), not counted in the depth nor the oldest pending age.
+    pub parked: IntGauge,
     /// `ccbridge_queue_oldest_pending_age_seconds{queue}`.
     pub oldest_pending_age_seconds: IntGauge,
     /// `ccbridge_queue_dead_deleted_total{queue}`: dead letters deleted past their retention.
@@ -34,6 +37,10 @@ impl QueueMetrics {
             )?,
             depth: IntGauge::with_opts(opts("ccbridge_queue_depth", "Queue entries pending"))?,
             dead: IntGauge::with_opts(opts("ccbridge_queue_dead", "Dead letters waiting for an operator"))?,
+            parked: IntGauge::with_opts(opts(
+                "ccbridge_queue_parked",
+                "Queue entries parked until what holds them back ends (a GDPR restriction)",
+            ))?,
             oldest_pending_age_seconds: IntGauge::with_opts(opts(
                 "ccbridge_queue_oldest_pending_age_seconds",
                 "Age of the oldest pending queue entry",
@@ -54,6 +61,7 @@ impl QueueMetrics {
         registry.register(Box::new(metrics.settled.clone()))?;
         registry.register(Box::new(metrics.depth.clone()))?;
         registry.register(Box::new(metrics.dead.clone()))?;
+        registry.register(Box::new(metrics.parked.clone()))?;
         registry.register(Box::new(metrics.oldest_pending_age_seconds.clone()))?;
         registry.register(Box::new(metrics.dead_deleted.clone()))?;
         registry.register(Box::new(metrics.dead_kept.clone()))?;

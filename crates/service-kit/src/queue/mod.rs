@@ -321,10 +321,14 @@ pub struct Summary {
 /// How full a queue is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Depth {
+    /// Entries due by time (now or later), parked ones not among them.
     pub pending: i64,
     pub dead: i64,
-    /// When the oldest pending entry was queued.
+    /// When the oldest pending entry (not parked) was queued.
     pub oldest_pending: Option<Timestamp>,
+    /// Entries parked: held back by something outside the queue (a GDPR RESTRICT of their
+    /// subject), due only once it ends. Reported apart: a long restriction is no stuck backlog.
+    pub parked: i64,
 }
 
 /// A queue's table. Every method runs on a connection the runner or the operator routes hold;

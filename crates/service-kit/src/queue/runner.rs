@@ -251,6 +251,7 @@ where
             .await?;
         self.metrics.depth.set(depth.pending);
         self.metrics.dead.set(depth.dead);
+        self.metrics.parked.set(depth.parked);
         let age = depth.oldest_pending.map_or(0, |at| {
             (now.as_offset_date_time() - at.as_offset_date_time()).whole_seconds()
         });
@@ -466,6 +467,7 @@ mod tests {
                 pending: rows.iter().filter(|row| !row.done && row.dead.is_none()).count() as i64,
                 dead: rows.iter().filter(|row| row.dead.is_some()).count() as i64,
                 oldest_pending: None,
+                parked: 0,
             })
         }
 

@@ -270,6 +270,7 @@ impl Storage for DeliveryOutbox {
             pending: waiting,
             dead,
             oldest_pending: oldest.map(DbTimestamp::into_domain).transpose()?,
+            parked: 0,
         })
     }
 
