@@ -8,7 +8,9 @@
 //! Genesys request ids as `externalRef`; the status call follows them until COMPLETED or ERROR.
 //! Stateless: a repeated call that brings its `externalRef` follows the same Genesys requests.
 //! A purge whose subject a legal hold touches submits nothing ([`held_back`]): the orchestrator
-//! purges again, without that retention, when the hold ends.
+//! purges again, without that retention, when the hold ends. A rectify the same rule holds back
+//! (or a statutory rule may: [`keeper`]) submits nothing either and reports `keptUnchanged`: the
+//! DPO corrects Genesys Cloud by hand once the hold or rule ends.
 
 use crate::models::{
     FoundGdprSubject, GdprRequest, GdprRequestStatus, GdprRequestType, GdprSubject, GdprSubjectEntityListing,
@@ -22,6 +24,7 @@ use contracts::participant::{
     CategoryCounts, ParticipantAction, ParticipantCall, ParticipantReport, ParticipantState, Rectification,
 };
 use domain::gdpr::DataSubject;
+use domain::Channel;
 use gdpr_participant::{
     call_target, parse_request_id, rectification_of, CallVerifier, GdprParticipant, Signed, SignedCall,
 };
@@ -72,7 +75,7 @@ async fn act(
     let (_, action) = call_target(path.into_inner())?;
     let report = match action {
         ParticipantAction::Count => match &call.rectification {
-            Some(rectification) => count_rectify(&api, &call.subject, rectification).await?,
+            Some(rectification) => count_rectify(&api, &call, rectification).await?,
             None => count(&api, &call.subject).await?,
         },
         ParticipantAction::Export | ParticipantAction::Purge => match &call.external_ref {
@@ -87,7 +90,10 @@ async fn act(
             let rectification = rectification_of(&call)?;
             match &call.external_ref {
                 Some(refs) => follow(&api, refs).await?,
-                None => update(&api, &rectification).await?,
+                None => match unchanged(&call, &rectification) {
+                    Some(kept) => kept_unchanged_report(kept),
+                    None => update(&api, &call.subject, &rectification).await?,
+                },
             }
         }
         ParticipantAction::Forget | ParticipantAction::Undo => {
@@ -163,59 +169,127 @@ async fn search(api: &GenesysApi, search_type: &str, value: &str) -> Result<Vec<
     Ok(listing.entities)
 }
 
-/// A RECTIFY's count: the subject's Genesys subjects as [`count`] finds them, and its
-/// `conflicts`. A GDPR_UPDATE rewrites a value in every Genesys subject that holds it, so each
-/// `from` other people hold too (a household's line, a company's switchboard) is counted under
-/// its pointer (`/phoneNumbers/0/from`), and each `to` another person holds already under its own
-/// (`/phoneNumbers/0/to`): Genesys would then find the subject's data by that person's value. A
-/// found subject is another person's unless it is the subject's ([`is_the_subjects`]). One search
-/// a replacement more than a count (the `to`); the `from`s are the subject's, searched anyway.
+/// A RECTIFY's count: the subject's Genesys subjects as [`count`] finds them, what evidence
+/// keeps unchanged ([`unchanged`]: no GDPR_UPDATE would be submitted), and the correction's
+/// [`conflicts`], searched again by the rectify itself before it submits anything.
 async fn count_rectify(
     api: &GenesysApi,
-    subject: &DataSubject,
+    call: &ParticipantCall,
     rectification: &Rectification,
 ) -> Result<ParticipantReport, ApiError> {
+    let subject = &call.subject;
     let mut found = subject.genesys_user_ids.len() as u64;
-    let mut others_by_value = std::collections::BTreeMap::new();
+    let mut searched = Searched::new();
     for (search_type, value) in handles_of(subject) {
         let subjects = search(api, search_type, value).await?;
         found += subjects.len() as u64;
-        let others = subjects.iter().filter(|s| !is_the_subjects(s, subject)).count() as u64;
-        others_by_value.insert(value.clone(), others);
+        searched.insert(value.clone(), subjects);
     }
     let mut report = ParticipantReport::done([(SUBJECTS.to_owned(), found)].into());
-    for (at, replacement) in rectification.handles_at() {
-        let search_type = if at.starts_with("/phoneNumbers/") {
-            "PHONE"
-        } else {
-            "EMAIL"
-        };
-        let from = match others_by_value.get(&replacement.from) {
-            Some(&others) => others,
-            // Not one of the subject's: the orchestrator refuses such a RECTIFY at its filing.
-            None => {
-                return Err(ApiError::Validation(vec![FieldProblem::new(
-                    format!("/rectification{at}/from"),
-                    "not one of the subject's",
-                )]))
-            }
-        };
-        let to = search(api, search_type, &replacement.to)
-            .await?
-            .iter()
-            .filter(|s| !is_the_subjects(s, subject))
-            .count() as u64;
-        for (field, others) in [("from", from), ("to", to)] {
-            if others > 0 {
-                report.conflicts.insert(format!("{at}/{field}"), others);
-            }
-        }
+    // Always said, none found too: a count that says nothing was never checked.
+    report.conflicts = Some(conflicts(api, subject, rectification, searched).await?);
+    if let Some(kept) = unchanged(call, rectification) {
+        report.kept_unchanged = vec![kept];
+        report.detail = Some(KEPT_UNCHANGED.to_owned());
     }
     Ok(report)
 }
 
-/// Whether a Genesys subject a search found is the request's subject: every phone number and
-/// e-mail address it holds is one the subject names, and it is no agent but one of the
+/// What a search found, by the value searched.
+type Searched = std::collections::BTreeMap<String, Vec<FoundGdprSubject>>;
+
+/// Who else a correction would reach in Genesys Cloud: a GDPR_UPDATE rewrites a value in every
+/// Genesys subject that holds it, so each `from` other people hold too (a household's line, a
+/// company's switchboard: [`others_holding_from`]) is counted under its pointer
+/// (`/phoneNumbers/0/from`), and each `to` someone holds already under its own
+/// (`/phoneNumbers/0/to`, [`others_holding_to`]): Genesys would then find the subject's data by
+/// that person's value. `searched` holds the searches already made (by value); the rest are made.
+async fn conflicts(
+    api: &GenesysApi,
+    subject: &DataSubject,
+    rectification: &Rectification,
+    mut searched: Searched,
+) -> Result<std::collections::BTreeMap<String, u64>, ApiError> {
+    let mut conflicts = std::collections::BTreeMap::new();
+    for (at, replacement) in rectification.handles_at() {
+        let (search_type, the_subjects) = if at.starts_with("/phoneNumbers/") {
+            ("PHONE", subject.phone_numbers.contains(&replacement.from))
+        } else {
+            ("EMAIL", subject.email_addresses.contains(&replacement.from))
+        };
+        if !the_subjects {
+            // The orchestrator refuses such a RECTIFY at its filing.
+            return Err(ApiError::Validation(vec![FieldProblem::new(
+                format!("/rectification{at}/from"),
+                "not one of the subject's",
+            )]));
+        }
+        for value in [&replacement.from, &replacement.to] {
+            if !searched.contains_key(value) {
+                let found = search(api, search_type, value).await?;
+                searched.insert(value.clone(), found);
+            }
+        }
+        let found = |value: &String| searched.get(value).map(Vec::as_slice).unwrap_or_default();
+        let from = others_holding_from(found(&replacement.from), subject);
+        let to = others_holding_to(found(&replacement.to), subject, rectification);
+        for (field, others) in [("from", from), ("to", to)] {
+            if others > 0 {
+                conflicts.insert(format!("{at}/{field}"), others);
+            }
+        }
+    }
+    Ok(conflicts)
+}
+
+/// How many other people the Genesys subjects a search for a `from` found are: each that is not
+/// the subject's ([`is_the_subjects`]), and, of those that could be, every Genesys identity
+/// beyond one (a spouse's external contact that holds only the shared line is one more person:
+/// two identities cannot both be the subject).
+fn others_holding_from(found: &[FoundGdprSubject], subject: &DataSubject) -> u64 {
+    let strangers = found.iter().filter(|s| !is_the_subjects(s, subject)).count();
+    let identities: std::collections::BTreeSet<_> = found
+        .iter()
+        .filter(|s| is_the_subjects(s, subject))
+        .filter_map(FoundGdprSubject::identity)
+        .collect();
+    (strangers + identities.len().saturating_sub(1)) as u64
+}
+
+/// How many of the Genesys subjects a search for a `to` found are other people: every one,
+/// unless it also holds a `from` of this correction (the subject's own, already holding the new
+/// value too) or is one of the subject's agents. That the subject names the `to` among their
+/// numbers proves nothing: a stranger's number is one a filer can name.
+fn others_holding_to(found: &[FoundGdprSubject], subject: &DataSubject, rectification: &Rectification) -> u64 {
+    use domain::HandleKey;
+    let froms: Vec<&str> = rectification.handles_at().map(|(_, r)| r.from.as_str()).collect();
+    let holds_a_from = |s: &FoundGdprSubject| {
+        s.phone_numbers
+            .iter()
+            .chain(&s.email_addresses)
+            .any(|value| match HandleKey::of(value) {
+                HandleKey::Phone(key) | HandleKey::Email(key) => froms.contains(&key.as_str()),
+                _ => false,
+            })
+    };
+    found
+        .iter()
+        .filter(|s| !holds_a_from(s) && !is_an_agent_of(s, subject))
+        .count() as u64
+}
+
+/// Whether a found Genesys subject is an agent the subject is (one of its `genesysUserIds`).
+fn is_an_agent_of(found: &FoundGdprSubject, subject: &DataSubject) -> bool {
+    found.user_id.as_deref().is_some_and(|user| {
+        subject
+            .genesys_user_ids
+            .iter()
+            .any(|id| id.to_string().eq_ignore_ascii_case(user))
+    })
+}
+
+/// Whether a Genesys subject a search found could be the request's subject: every phone number
+/// and e-mail address it holds is one the subject names, and it is no agent but one of the
 /// subject's. A subject holding anything else (another number, an address, another agent) is
 /// taken for another person: Genesys has no bank customer id to tell them apart by, and a
 /// correction Genesys applies to everyone who holds a value cannot be undone for them.
@@ -229,41 +303,20 @@ fn is_the_subjects(found: &FoundGdprSubject, subject: &DataSubject) -> bool {
         .email_addresses
         .iter()
         .all(|e| matches!(HandleKey::of(e), HandleKey::Email(key) if subject.email_addresses.contains(&key)));
-    let agent = found.user_id.as_deref().is_none_or(|user| {
-        subject
-            .genesys_user_ids
-            .iter()
-            .any(|id| id.to_string().eq_ignore_ascii_case(user))
-    });
+    let agent = found.user_id.is_none() || is_an_agent_of(found, subject);
     phones && emails && agent
 }
 
 /// A purge's GDPR_DELETE that a retention holds back: nothing is submitted, and the Genesys
-/// subjects that wait are counted once, under the first basis (in [`LegalBasis`] order) of the
-/// retentions that hold it back, as a participant counts a row several cover. Genesys deletes per
-/// person (everything of a phone number's, an address's or an agent's, in every interaction), so
-/// one identifier shared with a retention's subject holds back the whole deletion, whatever the
-/// retention's window.
+/// subjects that wait are counted once, under the first basis of what holds it back
+/// ([`keeper`]), as a participant counts a row several cover.
 fn held_back(action: ParticipantAction, call: &ParticipantCall) -> Option<ParticipantReport> {
     if action != ParticipantAction::Purge {
         return None;
     }
-    // A hold that names one of the subject's identifiers, or anything of theirs another
-    // participant kept (a hold on an interaction of their number's, a statutory rule on their
-    // calls: Genesys holds those calls' recordings).
-    let shared = call
-        .retain
-        .iter()
-        .filter(|retention| {
-            shares_identifier(&retention.subject, &call.subject)
-                || !retention.interaction_ids.is_disjoint(&call.subject.interaction_ids)
-        })
-        .map(|retention| retention.basis);
-    let kept = call.kept_elsewhere.iter().filter(|k| k.count > 0).map(|k| k.basis);
-    let first_basis: Option<LegalBasis> = shared.chain(kept).min();
     let waiting = genesys_subjects(&call.subject).len() as u64;
     // Nothing Genesys knows of the subject: nothing to hold back (`submit` says so).
-    let basis = first_basis.filter(|_| waiting > 0)?;
+    let basis = keeper(call, None).filter(|_| waiting > 0)?;
     tracing::info!(waiting, "GDPR_DELETE held back by a retention");
     let mut report = ParticipantReport::done([(REQUESTS.to_owned(), 0)].into());
     report.retained = vec![Retained {
@@ -276,6 +329,82 @@ fn held_back(action: ParticipantAction, call: &ParticipantCall) -> Option<Partic
             .to_owned(),
     );
     Some(report)
+}
+
+/// What keeps evidence of the subject's in Genesys Cloud, if anything: the first basis (in
+/// [`LegalBasis`] order) of what does. Genesys deletes (GDPR_DELETE) and corrects (GDPR_UPDATE)
+/// per person, everything of a phone number's, an address's or an agent's in every interaction,
+/// so one thing of theirs kept holds the whole request back, whatever the retention's window:
+/// - a retention that names one of the subject's identifiers or interactions;
+/// - anything of theirs another participant kept (a purge's `retained`) or left unchanged (a
+///   RECTIFY's `keptUnchanged`): a hold on an interaction of their number's, a statutory rule on
+///   their calls; Genesys holds those calls' recordings;
+/// - for a correction (`rectification`), a statutory rule that may keep a conversation a
+///   replaced value travels on: Genesys cannot tell which of its conversations a rule covers,
+///   and a correction is not made again when the rule ends (a purge is, when the participants
+///   that keep rows say their rule lets them go).
+fn keeper(call: &ParticipantCall, rectification: Option<&Rectification>) -> Option<LegalBasis> {
+    let shared = call
+        .retain
+        .iter()
+        .filter(|retention| {
+            shares_identifier(&retention.subject, &call.subject)
+                || !retention.interaction_ids.is_disjoint(&call.subject.interaction_ids)
+        })
+        .map(|retention| retention.basis);
+    let kept = call.kept_elsewhere.iter().filter(|k| k.count > 0).map(|k| k.basis);
+    let ruled = rectification.into_iter().flat_map(|rectification| {
+        let phones = !rectification.phone_numbers.is_empty();
+        let emails = !rectification.email_addresses.is_empty();
+        call.rules
+            .iter()
+            .filter(move |rule| {
+                rule.channels.is_empty()
+                    || rule.channels.iter().any(|&channel| {
+                        (phones && carries_phone_numbers(channel)) || (emails && carries_email_addresses(channel))
+                    })
+            })
+            .map(|rule| rule.basis)
+    });
+    shared.chain(kept).chain(ruled).min()
+}
+
+/// Whether a Genesys conversation on `channel` may be found by a phone number (chats, video and
+/// the rest may carry either kind of address).
+fn carries_phone_numbers(channel: Channel) -> bool {
+    !matches!(channel, Channel::Email)
+}
+
+/// Whether a Genesys conversation on `channel` may be found by an e-mail address.
+fn carries_email_addresses(channel: Channel) -> bool {
+    !matches!(channel, Channel::Voice | Channel::Sms)
+}
+
+/// What a RECTIFY leaves unchanged in Genesys Cloud: every replaced value's Genesys subject
+/// (one GDPR_UPDATE each, none submitted), under the first basis of what keeps evidence of the
+/// subject's there ([`keeper`]). None when nothing does, or nothing would be submitted.
+fn unchanged(call: &ParticipantCall, rectification: &Rectification) -> Option<Retained> {
+    let waiting = rectification.handles_at().count() as u64;
+    let basis = keeper(call, Some(rectification)).filter(|_| waiting > 0)?;
+    Some(Retained {
+        category: SUBJECTS.to_owned(),
+        basis,
+        count: waiting,
+    })
+}
+
+/// Why a RECTIFY's count or rectify leaves Genesys Cloud as it was.
+const KEPT_UNCHANGED: &str = "a legal hold or a statutory rule keeps evidence of the subject's in Genesys Cloud, \
+     which corrects a value everywhere it holds it: no GDPR_UPDATE is submitted; correct the subject there by hand \
+     once the hold or rule ends (docs/operations.md)";
+
+/// A rectify that evidence holds back: nothing submitted, `kept` reported.
+fn kept_unchanged_report(kept: Retained) -> ParticipantReport {
+    tracing::info!(waiting = kept.count, "GDPR_UPDATE held back by a retention");
+    let mut report = ParticipantReport::done([(REQUESTS.to_owned(), 0)].into());
+    report.kept_unchanged = vec![kept];
+    report.detail = Some(KEPT_UNCHANGED.to_owned());
+    report
 }
 
 /// Whether two subjects name one identifier in common, of any kind.
@@ -337,28 +466,36 @@ async fn post_all(
 
 /// Submits a GDPR_UPDATE per replaced phone number or e-mail address (Genesys takes one subject
 /// a request), each replacing the old value with the new one wherever Genesys Cloud holds it.
+/// The count's searches are made again first (a value may have reached someone else since): a
+/// replacement with a conflict now is not submitted, and the report names its conflicts.
 async fn update(
     api: &GenesysApi,
-    rectification: &contracts::participant::Rectification,
+    subject: &DataSubject,
+    rectification: &Rectification,
 ) -> Result<ParticipantReport, ApiError> {
-    let phones = rectification.phone_numbers.iter().map(|r| (ReplacementType::Phone, r));
-    let emails = rectification
-        .email_addresses
-        .iter()
-        .map(|r| (ReplacementType::Email, r));
+    let conflicts = conflicts(api, subject, rectification, Searched::new()).await?;
     let mut bodies = Vec::new();
-    for (term_type, replacement) in phones.chain(emails) {
-        let subject = match term_type {
-            ReplacementType::Phone => GdprSubject {
+    for (at, replacement) in rectification.handles_at() {
+        if [format!("{at}/from"), format!("{at}/to")]
+            .iter()
+            .any(|pointer| conflicts.contains_key(pointer))
+        {
+            continue;
+        }
+        let (term_type, subject) = if at.starts_with("/phoneNumbers/") {
+            let subject = GdprSubject {
                 phone_numbers: vec![replacement.from.clone()],
                 ..GdprSubject::default()
-            },
-            ReplacementType::Email => GdprSubject {
+            };
+            (ReplacementType::Phone, subject)
+        } else {
+            let subject = GdprSubject {
                 email_addresses: vec![replacement.from.clone()],
                 ..GdprSubject::default()
-            },
+            };
+            (ReplacementType::Email, subject)
         };
-        let body = NewGdprRequest {
+        bodies.push(NewGdprRequest {
             request_type: GdprRequestType::GdprUpdate,
             subject,
             replacement_terms: vec![ReplacementTerm {
@@ -366,16 +503,31 @@ async fn update(
                 existing_value: replacement.from.clone(),
                 updated_value: replacement.to.clone(),
             }],
-        };
-        bodies.push(body);
+        });
     }
-    if bodies.is_empty() {
-        let mut report = ParticipantReport::done([(REQUESTS.to_owned(), 0)].into());
-        report.detail =
-            Some("Genesys Cloud holds no bank customer ids: a customer correction changes nothing there".to_owned());
-        return Ok(report);
+    let mut report = match (bodies.is_empty(), conflicts.is_empty()) {
+        (false, _) => post_all(api, &[], bodies).await?,
+        (true, true) => {
+            let mut report = ParticipantReport::done([(REQUESTS.to_owned(), 0)].into());
+            report.detail = Some(
+                "Genesys Cloud holds no bank customer ids: a customer correction changes nothing there".to_owned(),
+            );
+            report
+        }
+        (true, false) => ParticipantReport::done([(REQUESTS.to_owned(), 0)].into()),
+    };
+    if !conflicts.is_empty() {
+        tracing::info!(
+            conflicts = conflicts.len(),
+            "GDPR_UPDATE not submitted for a value someone else holds now"
+        );
+        report.detail = Some(
+            "someone else holds a value of the correction in Genesys Cloud now: its GDPR_UPDATE was not submitted"
+                .to_owned(),
+        );
     }
-    post_all(api, &[], bodies).await
+    report.conflicts = Some(conflicts);
+    Ok(report)
 }
 
 /// Where the Genesys requests in `refs` stand: done when all are COMPLETED, failed when one says
@@ -445,6 +597,133 @@ mod tests {
         ] {
             assert!(!is_the_subjects(&found(others.clone()), &ours), "{others}");
         }
+    }
+
+    fn found(json: serde_json::Value) -> FoundGdprSubject {
+        serde_json::from_value(json).expect("a GDPRSubject")
+    }
+
+    fn rectification(json: serde_json::Value) -> Rectification {
+        serde_json::from_value(json).expect("a rectification")
+    }
+
+    #[test]
+    fn a_spouses_genesys_subject_on_the_shared_line_is_another_person_even_holding_only_that_line() {
+        let ours = subject(serde_json::json!({ "phoneNumbers": ["+420601123456"] }));
+        let klara = serde_json::json!({ "name": "Klára Dvořáková", "externalContactId": "8D1E2F3A-4B5C-4D6E-9F0A-1B2C3D4E5F60", "phoneNumbers": ["+420601123456"] });
+        let jan = serde_json::json!({ "name": "Jan Dvořák", "externalContactId": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "phoneNumbers": ["+420601123456"] });
+        // Each alone could be the subject: no one else holds the line.
+        for alone in [&klara, &jan] {
+            assert_eq!(others_holding_from(&[found(alone.clone())], &ours), 0, "{alone}");
+        }
+        // Both: two Genesys identities, one of them someone else.
+        assert_eq!(
+            others_holding_from(&[found(klara.clone()), found(jan.clone())], &ours),
+            1
+        );
+        // The same person found twice (ids in any case), or beside a bare subject (no identity
+        // field: only the value), is one person.
+        let klara_again = serde_json::json!({ "name": "Klára Dvořáková", "externalContactId": "8d1e2f3a-4b5c-4d6e-9f0a-1b2c3d4e5f60", "phoneNumbers": ["tel:+420601123456"] });
+        let bare = serde_json::json!({ "phoneNumbers": ["+420601123456"] });
+        assert_eq!(
+            others_holding_from(&[found(klara.clone()), found(klara_again), found(bare)], &ours),
+            0
+        );
+        // Told apart by any identity field: a dialer contact, a journey customer, an external id.
+        for other in [
+            serde_json::json!({ "dialerContactId": { "id": "c-1", "contactListId": "l-1" }, "phoneNumbers": ["+420601123456"] }),
+            serde_json::json!({ "journeyCustomer": { "type": "cookie", "id": "j-1" }, "phoneNumbers": ["+420601123456"] }),
+            serde_json::json!({ "externalId": "crm-77", "phoneNumbers": ["+420601123456"] }),
+        ] {
+            assert_eq!(
+                others_holding_from(&[found(klara.clone()), found(other.clone())], &ours),
+                1,
+                "{other}"
+            );
+        }
+        // One with a number of its own is someone else whatever its identity.
+        let household = serde_json::json!({ "phoneNumbers": ["+420601123456", "+420608000888"] });
+        assert_eq!(others_holding_from(&[found(klara), found(household)], &ours), 1);
+    }
+
+    #[test]
+    fn a_new_number_the_filer_also_names_as_the_subjects_is_still_someone_elses_in_genesys() {
+        let agent = "5a0c8e1f-3b7d-4f2a-9c6e-1d8b4a7f0e3c";
+        // The filer lists old and new among the subject's numbers.
+        let ours = subject(serde_json::json!({
+            "phoneNumbers": ["+420601123456", "+420603000333"],
+            "genesysUserIds": [agent],
+        }));
+        let correction = rectification(serde_json::json!({
+            "phoneNumbers": [{ "from": "+420601123456", "to": "+420603000333" }],
+        }));
+        let stranger = found(serde_json::json!({ "name": "Eva Malá", "phoneNumbers": ["+420603000333"] }));
+        assert!(
+            is_the_subjects(&stranger, &ours),
+            "all its numbers are ones the filer named"
+        );
+        assert_eq!(others_holding_to(&[stranger], &ours, &correction), 1);
+        // The subject's own, holding the old number (in any notation) and the new one already,
+        // and the subject's agent, are not.
+        let own = found(serde_json::json!({ "name": "Klára", "phoneNumbers": ["+420 601 123 456", "+420603000333"] }));
+        let as_agent = found(serde_json::json!({ "userId": agent.to_uppercase(), "phoneNumbers": ["+420603000333"] }));
+        assert_eq!(others_holding_to(&[own, as_agent], &ours, &correction), 0);
+        let another_agent = found(
+            serde_json::json!({ "userId": "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d", "phoneNumbers": ["+420603000333"] }),
+        );
+        assert_eq!(others_holding_to(&[another_agent], &ours, &correction), 1);
+    }
+
+    #[test]
+    fn a_correction_waits_for_what_holds_a_purge_back_and_for_a_rule_on_a_channel_its_values_travel_on() {
+        let request =
+            subject(serde_json::json!({ "phoneNumbers": ["+420601123456"], "emailAddresses": ["client@example.com"] }));
+        let phone =
+            rectification(serde_json::json!({ "phoneNumbers": [{ "from": "+420601123456", "to": "+420603000333" }] }));
+        let email = rectification(
+            serde_json::json!({ "emailAddresses": [{ "from": "client@example.com", "to": "new@example.com" }] }),
+        );
+        let rule = |channels: serde_json::Value| -> contracts::participant::StatutoryRule {
+            serde_json::from_value(serde_json::json!({ "name": "mifid2", "channels": channels, "keepDays": 365, "basis": "legal_obligation" }))
+                .expect("a rule")
+        };
+        let mut call = ParticipantCall {
+            subject: request,
+            rules: vec![rule(serde_json::json!(["VOICE"]))],
+            ..serde_json::from_value(serde_json::json!({ "subject": {} })).expect("a call")
+        };
+        let kept = unchanged(&call, &phone).expect("a voice rule keeps the number's calls");
+        assert_eq!(
+            kept,
+            Retained {
+                category: SUBJECTS.to_owned(),
+                basis: LegalBasis::LegalObligation,
+                count: 1
+            }
+        );
+        assert!(
+            unchanged(&call, &email).is_none(),
+            "no voice call is found by an address"
+        );
+        // A purge is held back by the participants that keep a rule's rows (kept_elsewhere), not
+        // by the rule itself: it is purged again when they let them go.
+        assert!(held_back(ParticipantAction::Purge, &call).is_none());
+        call.rules = vec![rule(serde_json::json!([]))];
+        assert!(unchanged(&call, &email).is_some(), "a rule on every channel");
+        call.rules.clear();
+        assert!(unchanged(&call, &phone).is_none());
+        // What holds a purge back holds a correction back too.
+        call.kept_elsewhere = vec![Retained {
+            category: "communications".to_owned(),
+            basis: LegalBasis::LegalClaims,
+            count: 1,
+        }];
+        assert_eq!(unchanged(&call, &phone).map(|k| k.basis), Some(LegalBasis::LegalClaims));
+        assert!(held_back(ParticipantAction::Purge, &call).is_some());
+        // A customer correction alone asks nothing of Genesys: nothing to keep there.
+        let customer = rectification(serde_json::json!({ "customer": {
+            "interactionIds": ["9e3b6d2a-7c1f-4a8e-b5d0-2f6c9a3e7b1d"], "to": "5a0c8e1f-3b7d-4f2a-9c6e-1d8b4a7f0e3c" } }));
+        assert!(unchanged(&call, &customer).is_none());
     }
 
     #[test]

@@ -161,8 +161,10 @@ pub struct GdprSubjectEntityListing {
     pub entities: Vec<FoundGdprSubject>,
 }
 
-/// A `GDPRSubject` a search found: the identifiers we compare (its other fields, a name, an
-/// external id, addresses, are not ours to match). Personal data: never logged.
+/// A `GDPRSubject` a search found: the numbers and addresses we compare with the request's
+/// subject, and the fields that tell one Genesys person from another (a user, an external
+/// contact, a dialer contact, a journey customer, an external id, a name), compared with each
+/// other only ([`FoundGdprSubject::identity`]). Personal data: never logged.
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FoundGdprSubject {
@@ -172,6 +174,72 @@ pub struct FoundGdprSubject {
     pub phone_numbers: Vec<String>,
     #[serde(default)]
     pub email_addresses: Vec<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub external_contact_id: Option<String>,
+    #[serde(default)]
+    pub dialer_contact_id: Option<DialerContactId>,
+    #[serde(default)]
+    pub journey_customer: Option<JourneyCustomer>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+/// `DialerContactId`: a contact of an outbound campaign's contact list.
+#[derive(Default, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DialerContactId {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub contact_list_id: Option<String>,
+}
+
+/// `GDPRJourneyCustomer`: a customer known to Genesys' journey tracking.
+#[derive(Default, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JourneyCustomer {
+    #[serde(default, rename = "type")]
+    pub id_type: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// Who a found Genesys subject is, as Genesys tells people apart (every identity field it
+/// carries); two that differ are two people. Personal data: never logged.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GenesysIdentity {
+    user_id: Option<String>,
+    external_contact_id: Option<String>,
+    dialer_contact_id: Option<DialerContactId>,
+    journey_customer: Option<JourneyCustomer>,
+    external_id: Option<String>,
+    name: Option<String>,
+}
+
+impl FoundGdprSubject {
+    /// Its identity, or None when it carries no identity field (only numbers and addresses:
+    /// nothing tells it from the value itself). Ids compare case-insensitively, a name as
+    /// Genesys holds it.
+    pub fn identity(&self) -> Option<GenesysIdentity> {
+        let lower = |id: &Option<String>| id.as_deref().map(str::to_ascii_lowercase);
+        let identity = GenesysIdentity {
+            user_id: lower(&self.user_id),
+            external_contact_id: lower(&self.external_contact_id),
+            dialer_contact_id: self.dialer_contact_id.clone(),
+            journey_customer: self.journey_customer.clone(),
+            external_id: self.external_id.clone(),
+            name: self.name.clone(),
+        };
+        let none = identity.user_id.is_none()
+            && identity.external_contact_id.is_none()
+            && identity.dialer_contact_id.is_none()
+            && identity.journey_customer.is_none()
+            && identity.external_id.is_none()
+            && identity.name.is_none();
+        (!none).then_some(identity)
+    }
 }
 
 impl std::fmt::Debug for FoundGdprSubject {

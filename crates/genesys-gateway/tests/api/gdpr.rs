@@ -262,7 +262,7 @@ async fn a_rectify_count_names_a_number_other_genesys_subjects_hold() {
     let h = start(genesys_sim::Seed::default_seed().unwrap(), |_| {}, &[]).await;
     let alone = report(&h, &path, &count("+420604000444")).await;
     assert_eq!(alone["state"], "done", "{alone}");
-    assert!(alone.get("conflicts").is_none(), "{alone}");
+    assert_eq!(alone["conflicts"], json!({}), "checked, none found: {alone}");
     assert_eq!(alone["counts"]["genesysSubjects"], 2, "{alone}");
 }
 
@@ -374,4 +374,118 @@ async fn a_retention_of_someone_else_does_not_hold_the_delete_back_nor_one_place
     assert_ne!(followed["state"], "failed", "{followed}");
     assert!(followed.get("retained").is_none(), "{followed}");
     assert_eq!(h.sim.gdpr_request_types(), ["GDPR_DELETE"]);
+}
+
+/// A RECTIFY's rectify (and its count) holds back as a purge does: a hold naming one of the
+/// subject's interactions, anything another participant left unchanged, or a statutory rule on
+/// calls keeps evidence Genesys Cloud would rewrite (a GDPR_UPDATE corrects a value everywhere),
+/// so nothing is submitted and `keptUnchanged` says what waits; without them it is submitted.
+#[tokio::test]
+async fn a_rectify_evidence_keeps_submits_no_gdpr_update_and_says_what_stays_unchanged() {
+    let h = default_harness().await;
+    // The default seed's Genesys subject holds the number and the address.
+    let subject = json!({
+        "phoneNumbers": ["+420601123456"],
+        "emailAddresses": ["client@example.com"],
+        "interactionIds": [INTERACTION],
+    });
+    let rectification = json!({ "phoneNumbers": [{ "from": "+420601123456", "to": "+420604000444" }] });
+    let hold = json!({ "holdId": uuid::Uuid::now_v7(), "subject": {}, "interactionIds": [INTERACTION], "basis": "legal_claims" });
+    let voice_rule =
+        json!({ "name": "mifid2-voice", "channels": ["VOICE"], "keepDays": 365, "basis": "legal_obligation" });
+    let kept_by_writer = json!({ "category": "communications", "basis": "legal_claims", "count": 1 });
+    for (keeper, basis) in [
+        (json!({ "retain": [hold] }), "legal_claims"),
+        (json!({ "rules": [voice_rule] }), "legal_obligation"),
+        (json!({ "keptElsewhere": [kept_by_writer] }), "legal_claims"),
+    ] {
+        let mut body = json!({ "subject": subject, "rectification": rectification });
+        body.as_object_mut()
+            .unwrap()
+            .extend(keeper.as_object().unwrap().clone());
+        let unchanged = json!([{ "category": "genesysSubjects", "basis": basis, "count": 1 }]);
+        let counted = report(
+            &h,
+            &format!("/internal/gdpr/requests/{}/count", uuid::Uuid::now_v7()),
+            &body,
+        )
+        .await;
+        assert_eq!(counted["keptUnchanged"], unchanged, "{counted}");
+        assert_eq!(counted["conflicts"], json!({}), "{counted}");
+        let path = format!("/internal/gdpr/requests/{}/rectify", uuid::Uuid::now_v7());
+        let answered = report(&h, &path, &body).await;
+        assert_eq!(answered["state"], "done", "{answered}");
+        assert_eq!(answered["counts"]["genesysRequests"], 0, "{answered}");
+        assert_eq!(answered["keptUnchanged"], unchanged, "{answered}");
+        assert!(answered.get("externalRef").is_none(), "{answered}");
+        let detail = answered["detail"].as_str().unwrap();
+        assert!(detail.contains("by hand"), "{detail}");
+        assert!(!answered.to_string().contains("601123456"), "{answered}");
+        assert_eq!(h.sim.calls_to("gdpr.requests.create"), 0, "{:?}", h.sim.calls());
+    }
+    assert!(h.sim.gdpr_request_types().is_empty());
+
+    // A rule on e-mail keeps no call of a number's; a hold of someone else's keeps nothing of
+    // theirs: the GDPR_UPDATE goes.
+    let email_rule = json!({ "name": "mail", "channels": ["EMAIL"], "keepDays": 365, "basis": "legal_obligation" });
+    let unrelated = retention(json!({ "phoneNumbers": ["+420601999999"] }), "legal_claims");
+    let body =
+        json!({ "subject": subject, "rectification": rectification, "rules": [email_rule], "retain": [unrelated] });
+    let path = format!("/internal/gdpr/requests/{}/rectify", uuid::Uuid::now_v7());
+    let submitted = report(&h, &path, &body).await;
+    assert_eq!(submitted["state"], "pending_external", "{submitted}");
+    assert!(submitted.get("keptUnchanged").is_none(), "{submitted}");
+    assert_eq!(submitted["conflicts"], json!({}), "{submitted}");
+    assert_eq!(h.sim.gdpr_request_types(), ["GDPR_UPDATE"]);
+}
+
+/// The rectify searches again before it submits: a `to` someone came to hold since the count
+/// (a recycled number's new owner), or a spouse's contact on the shared line, is a conflict now;
+/// that replacement is not submitted and the report names its pointer; the other goes.
+#[tokio::test]
+async fn a_rectify_submits_no_gdpr_update_for_a_value_someone_else_holds_by_then() {
+    let mut seed = genesys_sim::Seed::default_seed().unwrap();
+    seed.gdpr_subjects.push(
+        json!({ "name": "Eva Malá", "externalContactId": uuid::Uuid::new_v4(), "phoneNumbers": ["+420603000333"] }),
+    );
+    let h = start(seed, |_| {}, &[]).await;
+    let path = format!("/internal/gdpr/requests/{}/rectify", uuid::Uuid::now_v7());
+    let body = json!({
+        "subject": { "phoneNumbers": ["+420601123456", "+420603000333"], "emailAddresses": ["client@example.com"] },
+        "rectification": {
+            "phoneNumbers": [{ "from": "+420601123456", "to": "+420603000333" }],
+            "emailAddresses": [{ "from": "client@example.com", "to": "new@example.com" }],
+        },
+    });
+    let answered = report(&h, &path, &body).await;
+    assert_eq!(answered["state"], "pending_external", "{answered}");
+    assert_eq!(answered["counts"]["genesysRequests"], 1, "{answered}");
+    assert_eq!(answered["conflicts"], json!({ "/phoneNumbers/0/to": 1 }), "{answered}");
+    assert_eq!(
+        h.sim.gdpr_replacement_terms(),
+        [json!([{ "type": "EMAIL", "existingValue": "client@example.com", "updatedValue": "new@example.com" }])]
+    );
+    for value in ["601123456", "603000333", "example.com"] {
+        assert!(!answered.to_string().contains(value), "{answered}");
+    }
+
+    // A spouse's external contact holding only the shared line: nothing goes.
+    let mut seed = genesys_sim::Seed::default_seed().unwrap();
+    seed.gdpr_subjects.push(
+        json!({ "name": "Jan Dvořák", "externalContactId": uuid::Uuid::new_v4(), "phoneNumbers": ["+420601123456"] }),
+    );
+    let h = start(seed, |_| {}, &[]).await;
+    let body = json!({
+        "subject": { "phoneNumbers": ["+420601123456"] },
+        "rectification": { "phoneNumbers": [{ "from": "+420601123456", "to": "+420604000444" }] },
+    });
+    let answered = report(&h, &path, &body).await;
+    assert_eq!(answered["state"], "done", "{answered}");
+    assert_eq!(answered["counts"]["genesysRequests"], 0, "{answered}");
+    assert_eq!(
+        answered["conflicts"],
+        json!({ "/phoneNumbers/0/from": 1 }),
+        "{answered}"
+    );
+    assert!(h.sim.gdpr_request_types().is_empty());
 }
