@@ -1,6 +1,7 @@
 //! A RECTIFY of a number whose voice call a statutory rule keeps (review-31 M7): the count's page
 //! and then the request's page say in plain words which rows stay as they were and why, before
-//! anyone confirms; the other record is what the count finds to correct. No page names a number.
+//! anyone confirms; the other record is what the count finds to correct, and Genesys Cloud, which
+//! would rewrite the kept call's recording too, stays as it was. No page names a number.
 
 use crate::harness::{self, Browser, Page};
 use crate::{choose, console_page, reload_until_status, request_page, type_into};
@@ -13,6 +14,11 @@ const NEW: &str = "+420601555322";
 /// What both pages say of the kept call.
 const KEPT_CALL: &str = "Communication history, Communications: 1 kept as it was, kept under a legal obligation \
                          of the bank (Art. 17(3)(b), e.g. MiFID II)";
+
+/// What both pages say of Genesys Cloud: it corrects a number everywhere, the kept call's
+/// recording too, so it is not corrected there while the call is kept.
+const KEPT_IN_GENESYS: &str = "Genesys Cloud, People in Genesys Cloud: 1 kept as it was, kept under a legal \
+                               obligation of the bank (Art. 17(3)(b), e.g. MiFID II)";
 
 /// Counts a RECTIFY of `customer` replacing [`OLD`] by [`NEW`] from the new-request form.
 async fn count_the_correction(browser: &Browser, stack: &harness::Stack, customer: &str) {
@@ -67,14 +73,14 @@ async fn the_count_and_the_request_page_say_which_rows_stay_as_they_were_and_why
         counts.contains(&("comm-history-writer.communications".to_owned(), "1".to_owned())),
         "{counts:?}"
     );
-    assert_eq!(unchanged_lines(&browser).await, [KEPT_CALL]);
+    assert_eq!(unchanged_lines(&browser).await, [KEPT_CALL, KEPT_IN_GENESYS]);
 
     browser.click_on(Locator::Id("file"), &request_page()).await;
     let url = browser.client.current_url().await.unwrap().to_string();
     reload_until_status(&browser, &url, "Awaiting confirmation").await;
     let heading = browser.text_of(Locator::Id("unchanged-heading")).await;
     assert_eq!(heading, "What stays as it was");
-    assert_eq!(unchanged_lines(&browser).await, [KEPT_CALL]);
+    assert_eq!(unchanged_lines(&browser).await, [KEPT_CALL, KEPT_IN_GENESYS]);
     crate::accessibility::assert_accessible(&browser, "a RECTIFY that leaves a kept record unchanged").await;
     let page = browser.client.source().await.unwrap();
     assert!(

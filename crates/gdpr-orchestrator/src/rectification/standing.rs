@@ -1,9 +1,12 @@
 //! What stands in a RECTIFY's way (checked at its filing and again at its confirmation): a
-//! correction moves or rewrites rows, and another request or a legal hold may hold those rows.
-//! A FORGET under way or kept by a retention would purge them (a customer correction would hand
-//! it another customer's rows); a restriction hides them until its lift; a legal hold keeps them
-//! as evidence, which stays as it was. And interactions are never attributed again to a
-//! customer a FORGET erased. Each refusal says why, naming no identifier.
+//! correction moves or rewrites rows, and another request may hold those rows. A FORGET under
+//! way or kept by a retention would purge them (a customer correction would hand it another
+//! customer's rows); a restriction hides them until its lift. And interactions are never
+//! attributed again to a customer a FORGET erased. A legal hold on what the correction reaches
+//! stands in nobody's way: every participant leaves the rows it holds as they were
+//! (`keptUnchanged`, Genesys Cloud included) and corrects the rest. Only a hold on the customer
+//! interactions would move to refuses: moving rows under a hold changes what that hold keeps.
+//! Each refusal says why, naming no identifier.
 
 use crate::schema::gdpr_requests;
 use crate::store::legal_holds;
@@ -87,16 +90,17 @@ pub fn in_the_way(
              the data stays as it is while restricted; lift the restriction, then correct it",
         ));
     }
-    if legal_holds::in_force(connection, now)?
-        .iter()
-        .any(|hold| reached.named_by(&hold.subject))
-    {
-        return Ok(Some(
-            "a legal hold in force names the subject, the customer the interactions move to or the interactions: \
-             held records are evidence and stay as they were",
-        ));
-    }
     if let Some(to) = reached.to {
+        if legal_holds::in_force(connection, now)?
+            .iter()
+            .any(|hold| hold.subject.customer_ids.contains(to))
+        {
+            return Ok(Some(
+                "a legal hold in force names the customer the interactions move to (/replacement/customer/to): \
+                 moving interactions to it would change what that hold keeps; file the correction once the hold \
+                 is released",
+            ));
+        }
         if standing(connection, RequestType::Forget, &[RequestStatus::Completed])?
             .iter()
             .any(|forgotten| forgotten.customer_ids.contains(to))
