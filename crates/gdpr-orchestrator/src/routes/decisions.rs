@@ -31,7 +31,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 /// outside development both are persons the identity provider signed in (403, audited as
 /// refused). While `gdpr.requester_verification` is `required`, a FORGET or a RECTIFY is
 /// confirmed only once its requester's verification is recorded (409). A RECTIFY is checked
-/// again against what stands in its way (a FORGET, a RESTRICT, a legal hold: 409): things
+/// again against what stands in its way (a FORGET, a RESTRICT, a hold on the customer to move
+/// to: 409): things
 /// change between its filing and its confirmation. A RECTIFY whose count found a value of it
 /// held by someone else ([`crate::rectification::conflicts`]) is never confirmed: 409 of kind
 /// `rectification-conflict` naming each field, audited with the counts alone; nor one whose
@@ -49,7 +50,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         (status = 200, description = "Confirmed: carried out now (a FORGET purged after the grace window)", body = GdprRequest),
         (status = 401, description = "No valid credentials (Bearer token, or Basic with the caller's name); or the person's token (X-Person-Token) is not valid (signature, issuer, audience, expiry); or X-Acting-User outside development", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Four eyes: the person who filed it may not confirm it, nor a client acting as itself; outside development the filer and the confirmer are each a person the identity provider signed in", body = service_kit::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not a FORGET, RECTIFY or LIFT_RESTRICTION awaiting confirmation; or a FORGET or a RECTIFY whose requester's verification is not recorded while gdpr.requester_verification is required; or a RECTIFY that a FORGET under way or kept, a RESTRICT or a legal hold in force now stands in the way of (the detail says which), or whose customer to move to was erased; or a RECTIFY whose count found a value of it that people other than the subject hold (type urn:ccbridge:problem:rectification-conflict, one error per field: /replacement/phoneNumbers/0/to rows or Genesys Cloud subjects already holding the new value, …/from other Genesys Cloud subjects holding the old one)", body = service_kit::problem::Problem, content_type = "application/problem+json")
+        (status = 409, description = "Not a FORGET, RECTIFY or LIFT_RESTRICTION awaiting confirmation; or a FORGET or a RECTIFY whose requester's verification is not recorded while gdpr.requester_verification is required; or a RECTIFY that a FORGET under way or kept or a RESTRICT now stands in the way of (the detail says which), or whose customer to move to was erased or is named by a legal hold in force; or a RECTIFY whose count found a value of it that people other than the subject hold (type urn:ccbridge:problem:rectification-conflict, one error per field: /replacement/phoneNumbers/0/to rows or Genesys Cloud subjects already holding the new value, …/from other Genesys Cloud subjects holding the old one)", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
 pub(crate) async fn confirm(

@@ -66,7 +66,7 @@ pub(super) fn reference(text: &str) -> Result<String, FieldProblem> {
         (status = 200, description = "The subject already has an unfinished request of this type and kind (count or not): that one", body = FiledRequest),
         (status = 401, description = "No valid credentials (Bearer token, or Basic with the caller's name); or the person's token (X-Person-Token) is not valid (signature, issuer, audience, expiry); or X-Acting-User outside development", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller lacks the scope this operation requires; or, outside development, a FORGET or a RECTIFY (not a count) filed without a person the identity provider signed in (X-Person-Token)", body = service_kit::problem::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "UNDO_FORGET: no FORGET to undo, or it is purged; RECTIFY: the subject has an unfinished RECTIFY of another correction, or a FORGET under way or kept, a RESTRICT in force or a legal hold in force names the subject, the customer the interactions move to or the interactions (the detail says which), or that customer was erased by a FORGET", body = service_kit::problem::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "UNDO_FORGET: no FORGET to undo, or it is purged; RECTIFY: the subject has an unfinished RECTIFY of another correction, or a FORGET under way or kept or a RESTRICT in force names the subject, the customer the interactions move to or the interactions (the detail says which), or that customer was erased by a FORGET or a legal hold in force names it (a hold on what the correction reaches refuses nothing: its rows stay as they were)", body = service_kit::problem::Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is not valid (each problem names it: `/type`, `/subject/phoneNumbers/0`, `/replacement/phoneNumbers/0/to`, …); nothing is filed", body = service_kit::problem::Problem, content_type = "application/problem+json")
     )
 )]
@@ -261,7 +261,8 @@ fn file(
             created: false,
         });
     }
-    // A correction never moves or rewrites rows another request or a legal hold holds.
+    // A correction never moves or rewrites rows another request holds (held rows stay as they
+    // were at each participant).
     if let Some(rectification) = &rectification {
         if let Some(why) = crate::rectification::in_the_way(c, &subject, rectification, now)? {
             return Err(ApiError::Conflict(why.to_owned()));
