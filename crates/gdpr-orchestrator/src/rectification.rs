@@ -6,6 +6,7 @@
 
 pub mod conflicts;
 mod standing;
+pub mod statement;
 pub use standing::in_the_way;
 
 use contracts::gdpr::{HandleReplacementInput, ReplacementInput};

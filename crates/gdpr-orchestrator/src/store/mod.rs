@@ -364,14 +364,31 @@ pub fn unconfirmed_since(connection: &mut AnyConnection, before: Timestamp) -> Q
         .collect())
 }
 
+/// What [`erase_identifiers`] does with a finished RECTIFY's correction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Correction {
+    Erase,
+    /// The subject's supplementary statement beside rows its rectify kept unchanged, while
+    /// something may still keep them (`rectification::statement`): erased later
+    /// ([`erase_correction`]).
+    Keep,
+}
+
 /// Erases what a request holds that names or points to its subject: the subject, its
-/// fingerprint, a RECTIFY's correction, the case reference, the extension's reason, its requester verification's evidence
+/// fingerprint, a RECTIFY's correction (unless `correction` keeps it), the case reference, the extension's reason, its requester verification's evidence
 /// reference (how, by whom and when stay), and its steps' export data, Genesys
 /// result links and copies to erase or restrict elsewhere. The request, its steps' counts and the audit log stay.
-pub fn erase_identifiers(connection: &mut AnyConnection, request: &mut Request, now: Timestamp) -> StoreResult<()> {
+pub fn erase_identifiers(
+    connection: &mut AnyConnection,
+    request: &mut Request,
+    correction: Correction,
+    now: Timestamp,
+) -> StoreResult<()> {
     request.subject = None;
     request.subject_fingerprint = None;
-    request.rectification = None;
+    if correction == Correction::Erase {
+        request.rectification = None;
+    }
     request.reference = None;
     request.extension_reason = None;
     request.identifiers_erased_at = Some(now);
@@ -386,6 +403,27 @@ pub fn erase_identifiers(connection: &mut AnyConnection, request: &mut Request, 
         ))
         .execute(connection)?;
     Ok(())
+}
+
+/// Erases the correction a finished RECTIFY kept past its other identifiers ([`Correction::Keep`]).
+pub fn erase_correction(connection: &mut AnyConnection, request: &mut Request) -> StoreResult<()> {
+    request.rectification = None;
+    save_request(connection, request)
+}
+
+/// The finished RECTIFYs whose identifiers are erased but their correction kept
+/// ([`Correction::Keep`]), for the housekeeping to erase it once nothing keeps it.
+pub fn kept_corrections(connection: &mut AnyConnection) -> QueryResult<Vec<Request>> {
+    use gdpr_requests::dsl;
+    dsl::gdpr_requests
+        .filter(dsl::request_type.eq(RequestType::Rectify.as_str()))
+        .filter(dsl::identifiers_erased_at.is_not_null())
+        .filter(dsl::rectification.is_not_null())
+        .select(RequestRow::as_select())
+        .load::<RequestRow>(connection)?
+        .into_iter()
+        .map(Request::try_from)
+        .collect()
 }
 
 /// Steps whose export data is not sealed yet (written before bundles were encrypted).

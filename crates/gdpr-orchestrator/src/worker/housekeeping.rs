@@ -1,8 +1,12 @@
 //! The worker's housekeeping, once a minute on the pass's time: identifiers past retention
-//! erased (requests', and the particulars of legal holds that stopped), unconfirmed FORGETs
-//! expired, the request gauges refreshed.
+//! erased (requests', and the particulars of legal holds that stopped; a RECTIFY's correction
+//! once nothing keeps the rows it left unchanged), unconfirmed FORGETs expired, the request gauges
+//! refreshed.
 
 use super::*;
+use crate::rectification::statement;
+use contracts::participant::StatutoryRule;
+use store::Correction;
 
 impl Worker {
     pub(super) async fn housekeeping(&self, now: Timestamp) -> WorkResult<()> {
@@ -42,6 +46,13 @@ impl Worker {
                 "identifiers of finished GDPR requests erased after retention"
             );
         }
+        let corrections = self.erase_kept_corrections(now).await?;
+        if corrections > 0 {
+            tracing::info!(
+                requests = corrections,
+                "corrections of RECTIFYs erased once nothing kept the rows they left unchanged"
+            );
+        }
         let holds = self.erase_hold_particulars(retained_since, now).await?;
         if holds > 0 {
             tracing::info!(holds, "particulars of legal holds erased after retention");
@@ -69,6 +80,7 @@ impl Worker {
     /// it was erased.
     async fn erase(&self, id: Uuid, becomes: Option<RequestStatus>, now: Timestamp) -> WorkResult<bool> {
         let key = self.orchestrator.keys.audit.clone();
+        let rules = self.orchestrator.settings.statutory_rules().to_vec();
         let erased = self
             .pool
             .run(move |c| {
@@ -92,8 +104,13 @@ impl Worker {
                         }
                         None => return Ok(false),
                     };
-                    store::erase_identifiers(c, &mut request, now)?;
-                    audit::audit(c, &key, id, ORCHESTRATOR, event.0, &event.1, now)?;
+                    let correction = correction_of(c, &request, &rules, now)?;
+                    let detail = match correction {
+                        Correction::Keep => json!({ "correctionKept": true }),
+                        Correction::Erase => event.1,
+                    };
+                    store::erase_identifiers(c, &mut request, correction, now)?;
+                    audit::audit(c, &key, id, ORCHESTRATOR, event.0, &detail, now)?;
                     Ok::<_, StoreError>(true)
                 })
                 .map_err(WorkError::from)
@@ -103,6 +120,16 @@ impl Worker {
             Err(WorkError::Stale) => Ok(false),
             other => other,
         }
+    }
+
+    /// Erases the corrections finished RECTIFYs kept past their identifiers ([`Correction::Keep`])
+    /// once nothing may keep the rows they left unchanged any more, each audited. How many.
+    async fn erase_kept_corrections(&self, now: Timestamp) -> WorkResult<usize> {
+        let key = self.orchestrator.keys.audit.clone();
+        let rules = self.orchestrator.settings.statutory_rules().to_vec();
+        self.pool
+            .run(move |c| erase_kept_corrections(c, &key, &rules, now).map_err(WorkError::from))
+            .await
     }
 
     /// Erases the particulars (subject, reason, release reasons) of legal holds that stopped
@@ -134,6 +161,63 @@ impl Worker {
             })
             .await
     }
+}
+
+/// Each kept correction is locked and checked again, erased and audited in its chain, in a
+/// transaction of its own.
+fn erase_kept_corrections(
+    c: &mut AnyConnection,
+    key: &audit::AuditKey,
+    rules: &[StatutoryRule],
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let mut erased = 0;
+    for kept in store::kept_corrections(c)? {
+        erased += write_transaction(c, |c| {
+            let Some(mut request) = store::lock_request(c, kept.id)? else {
+                return Ok(0);
+            };
+            if request.rectification.is_none() || correction_of(c, &request, rules, now)? == Correction::Keep {
+                return Ok(0);
+            }
+            store::erase_correction(c, &mut request)?;
+            audit::audit(c, key, request.id, ORCHESTRATOR, "correction_erased", &json!({}), now)?;
+            Ok::<_, StoreError>(1)
+        })?;
+    }
+    Ok(erased)
+}
+
+/// Whether `request`'s correction outlives its other identifiers at `now`: a completed RECTIFY's,
+/// while a hold in force or a statutory rule may still keep the rows its rectify left unchanged
+/// ([`statement::kept`]); any other request's goes with them.
+fn correction_of(
+    c: &mut AnyConnection,
+    request: &Request,
+    rules: &[StatutoryRule],
+    now: Timestamp,
+) -> Result<Correction, StoreError> {
+    if request.request_type != RequestType::Rectify
+        || request.status != RequestStatus::Completed
+        || request.rectification.is_none()
+    {
+        return Ok(Correction::Erase);
+    }
+    let completed_at = request.completed_at.ok_or_else(|| {
+        diesel::result::Error::DeserializationError(
+            format!("RECTIFY {} is completed without a time", request.id).into(),
+        )
+    })?;
+    let steps = store::steps(c, request.id)?;
+    let holds: Vec<_> = store::legal_holds::in_force(c, now)?
+        .into_iter()
+        .map(|hold| hold.basis)
+        .collect();
+    Ok(if statement::kept(&steps, completed_at, &holds, rules, now) {
+        Correction::Keep
+    } else {
+        Correction::Erase
+    })
 }
 
 /// Each hold due is locked and checked again (one changed meanwhile may no longer be), erased and

@@ -37,22 +37,7 @@ async fn a_shared_lines_other_customer_never_reads_of_anothers_correction_or_era
 
     // Anna corrects her number: the held call keeps the old one.
     let annas = json!({ "customerIds": [anna.customer_id], "phoneNumbers": [anna.phone] });
-    let rectify = json!({
-        "type": "RECTIFY",
-        "subject": annas,
-        "replacement": { "phoneNumbers": [{ "from": anna.phone, "to": Person::new().phone }] },
-        "reference": "CASE-33-H2",
-    });
-    let id = dpo(&s, "Alice", "/gdpr/requests", rectify).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let now = Timestamp::now();
-    let counted = s.run(&id, now).await;
-    assert_eq!(counted["status"], "awaiting_confirmation", "{counted}");
-    assert_eq!(s.confirm_as(&id, Some("Bob")).await.status().as_u16(), 200);
-    let (corrected, _) = s.run_while(&id, "rectifying", now, 20).await;
-    assert_eq!(corrected["status"], "completed", "{corrected}");
+    let corrected = crate::correction_kept::corrected(&s, annas.clone(), &anna.phone).await;
     assert!(
         corrected["participants"]
             .as_array()

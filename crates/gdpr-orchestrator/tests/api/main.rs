@@ -6,6 +6,7 @@ mod actions;
 mod answer_reach;
 mod bad_input;
 mod cli;
+mod correction_kept;
 mod deadlines;
 mod export;
 mod forget;
