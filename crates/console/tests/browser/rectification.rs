@@ -26,13 +26,7 @@ async fn count_a_rectify(browser: &Browser, stack: &harness::Stack, customer: &s
 
 #[tokio::test]
 async fn a_rectify_is_counted_filed_confirmed_by_another_and_the_record_has_the_new_number() {
-    // Genesys Cloud's GDPR_UPDATE is asked for its status every second, not every minute.
-    let poll = (
-        "gdpr-orchestrator",
-        "gdpr.external_poll_seconds".to_owned(),
-        "1".to_owned(),
-    );
-    let (stack, browser) = crate::signed_in_on(vec![poll], "dana").await;
+    let (stack, browser) = crate::signed_in_on(vec![polled_every_second()], "dana").await;
     let customer = uuid::Uuid::new_v4().to_string();
     let interaction = uuid::Uuid::new_v4().to_string();
     stack
@@ -171,14 +165,73 @@ async fn a_rectify_onto_a_number_another_customer_has_shows_the_conflict_and_off
         said.unwrap() < actions.unwrap(),
         "the conflict is said before the actions"
     );
+    // Nothing changed.
+    names_no_number_and_keeps_the_old_one(&bob, &stack, &ours, "a RECTIFY whose new number someone else has").await;
+    bob.close().await;
+    browser.close().await;
+}
+
+/// The count found nobody else on the new number, then a neighbour's record arrived under it
+/// before the confirmation: the correction goes ahead where it can, and the request page says in
+/// plain words which replacement was not applied in which system, and why, naming no number. The
+/// subject's record keeps the old number rather than merge with the neighbour's.
+#[tokio::test]
+async fn a_number_someone_else_took_after_the_count_is_said_not_corrected_on_the_request_page() {
+    let (stack, browser) = crate::signed_in_on(vec![polled_every_second()], "dana").await;
+    let (customer, neighbour) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+    let ours = uuid::Uuid::new_v4().to_string();
+    stack.write_record(Some(&customer), &format!("tel:{OLD}"), &ours).await;
+    count_a_rectify(
+        &browser,
+        &stack,
+        &customer,
+        NEW,
+        &Page::console_under("/gdpr/counts/", "#file"),
+    )
+    .await;
+    assert!(browser.client.find(Locator::Id("conflicts")).await.is_err());
+    browser.click_on(Locator::Id("file"), &request_page()).await;
+    let url = browser.client.current_url().await.unwrap().to_string();
+    reload_until_status(&browser, &url, "Awaiting confirmation").await;
+
+    let theirs = uuid::Uuid::new_v4().to_string();
+    stack
+        .write_record(Some(&neighbour), &format!("tel:{NEW}"), &theirs)
+        .await;
+    let (bob, _) = crate::confirmed_by_another_reading(&stack, &url, "bob").await;
+    reload_until_status(&bob, &url, "Done").await;
+    let next = bob.text_of(Locator::Id("next")).await;
+    assert!(next.starts_with("Corrected, but not everywhere"), "{next}");
+    let said = bob.text_of(Locator::Id("not-applied")).await;
+    println!("not applied: {said}");
+    assert!(
+        said.contains("Phone number 1 was not corrected in Communication history")
+            && said.contains("1 row or person not the subject's holds it there now"),
+        "{said}"
+    );
+    names_no_number_and_keeps_the_old_one(&bob, &stack, &ours, "a RECTIFY a system did not apply").await;
+    bob.close().await;
+    browser.close().await;
+}
+
+/// The request's page `bob` reads names neither number and is accessible (`what` it shows), and
+/// the subject's record `ours` still carries [`OLD`].
+async fn names_no_number_and_keeps_the_old_one(bob: &Browser, stack: &harness::Stack, ours: &str, what: &str) {
+    let page = bob.client.source().await.unwrap();
     assert!(
         !page.contains(OLD) && !page.contains(NEW),
         "the request's page names no identifier"
     );
-    crate::accessibility::assert_accessible(&bob, "a RECTIFY whose new number someone else has").await;
-    // Nothing changed.
-    let records = stack.records_of(&ours).await;
+    crate::accessibility::assert_accessible(bob, what).await;
+    let records = stack.records_of(ours).await;
     assert_eq!(records[0]["customerHandle"], format!("tel:{OLD}"));
-    bob.close().await;
-    browser.close().await;
+}
+
+/// Genesys Cloud's GDPR_UPDATE is asked for its status every second, not every minute.
+fn polled_every_second() -> (&'static str, String, String) {
+    (
+        "gdpr-orchestrator",
+        "gdpr.external_poll_seconds".to_owned(),
+        "1".to_owned(),
+    )
 }

@@ -133,6 +133,10 @@ fn state_next(request: &GdprRequest, time: &BankTime) -> String {
             RequestType::UndoForget => "The forget it undid shows everything again; nothing was erased.".to_owned(),
             RequestType::Restrict => "Restricted: hidden everywhere, nothing erased.".to_owned(),
             RequestType::LiftRestriction => "The restriction is lifted: everything it hid shows again.".to_owned(),
+            RequestType::Rectify if !not_applied_lines(request).is_empty() => {
+                "Corrected, but not everywhere: a value someone else came to hold after the count was left as it was where they hold it (see What was not corrected); the records the communication-history-manager holds that were corrected are sent to it again."
+                    .to_owned()
+            }
             RequestType::Rectify => {
                 "Corrected in every system of ccbridge and in Genesys Cloud; the records the communication-history-manager holds are sent to it again, corrected (see Deliveries)."
                     .to_owned()
