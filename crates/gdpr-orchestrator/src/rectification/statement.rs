@@ -36,3 +36,79 @@ pub fn kept(
                 })
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contracts::legal_hold::Retained;
+    use uuid::Uuid;
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    fn rectify_keeping(basis: LegalBasis, count: u64) -> Step {
+        let mut step = Step::new(
+            Uuid::nil(),
+            ParticipantAction::Rectify,
+            "comm-history-writer",
+            0,
+            at("2026-01-01T00:00:00Z"),
+        );
+        step.kept_unchanged = vec![Retained {
+            category: "communications".to_owned(),
+            basis,
+            count,
+        }];
+        step
+    }
+
+    fn rule(basis: LegalBasis, keep_days: u32) -> StatutoryRule {
+        StatutoryRule {
+            name: "mifid2-voice".to_owned(),
+            channels: Vec::new(),
+            directions: Vec::new(),
+            domains: Vec::new(),
+            keep_days,
+            basis,
+        }
+    }
+
+    #[test]
+    fn the_correction_is_kept_while_a_keeper_of_its_basis_may_last_and_no_longer() {
+        let done = at("2026-01-01T00:00:00Z");
+        let now = at("2026-03-01T00:00:00Z");
+        let held = [rectify_keeping(LegalBasis::LegalClaims, 1)];
+        assert!(
+            kept(&held, done, &[LegalBasis::LegalClaims], &[], now),
+            "a hold of its basis in force"
+        );
+        assert!(!kept(&held, done, &[], &[], now), "no hold in force any more");
+        assert!(
+            !kept(&held, done, &[LegalBasis::LegalObligation], &[], now),
+            "a hold of another basis"
+        );
+        let ruled = [rectify_keeping(LegalBasis::LegalObligation, 2)];
+        let year = [rule(LegalBasis::LegalObligation, 365)];
+        assert!(
+            kept(&ruled, done, &[], &year, now),
+            "within keep_days of the correction"
+        );
+        assert!(!kept(&ruled, done, &[], &year, at("2027-01-02T00:00:00Z")), "past them");
+        assert!(
+            !kept(&ruled, done, &[], &[rule(LegalBasis::LegalClaims, 365)], now),
+            "a rule of another basis"
+        );
+        // Only what a rectify kept counts: a count's report, or nothing kept, keeps nothing.
+        let mut counted = rectify_keeping(LegalBasis::LegalClaims, 1);
+        counted.phase = ParticipantAction::Count;
+        assert!(!kept(&[counted], done, &[LegalBasis::LegalClaims], &[], now));
+        assert!(!kept(
+            &[rectify_keeping(LegalBasis::LegalClaims, 0)],
+            done,
+            &[LegalBasis::LegalClaims],
+            &[],
+            now
+        ));
+    }
+}
