@@ -171,9 +171,11 @@ impl Worker {
     ) -> WorkResult<Option<Wait>> {
         if phase == ParticipantAction::Rectify {
             // Asked again after work in flight, the call carried only what the first applied:
-            // what that one left out stands (the participant checked it then, as it wrote).
-            if !is_asked_again(step) {
-                step.conflicts = report.conflicts;
+            // what that one left out stands (the participant checked it then, as it wrote). One
+            // that follows external work it submitted (Genesys Cloud's) checks nothing again and
+            // says none: what it said when it submitted stands.
+            if let Some(conflicts) = report.conflicts.filter(|_| !is_asked_again(step)) {
+                step.conflicts = Some(conflicts);
             }
             rectified(step, report.counts);
         } else {

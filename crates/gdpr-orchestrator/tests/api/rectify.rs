@@ -3,7 +3,8 @@
 //! bank's communication-history-manager; a forget's suppression of the old number stays),
 //! interactions attributed to the wrong customer move to the right one, each only after a count
 //! and a second person's confirmation, audited; bad replacements are refused at the door naming
-//! the field, and a correction while a FORGET, a RESTRICT or a legal hold holds its rows is 409.
+//! the field, and a correction while a FORGET or a RESTRICT holds its rows is 409 (what a legal
+//! hold keeps is left as it was: `rectify_evidence`).
 
 use crate::helpers::{after, assert_not_logged, stack, stack_delivering_to, webhook, Person, Stack, BOFE, DPO};
 use domain::Timestamp;
@@ -310,48 +311,6 @@ async fn a_customer_correction_is_refused_while_a_forget_of_the_customer_holds_i
         .map(|r| &r["type"])
         .collect();
     assert_eq!(types, [&json!("FORGET")], "no RECTIFY was filed: {listed}");
-}
-
-/// A legal hold placed on the customer between a correction's filing and its confirmation: the
-/// confirmation is refused (the held records are evidence) and nothing moves.
-#[tokio::test]
-async fn a_legal_hold_on_the_customer_refuses_the_corrections_confirmation() {
-    let s = stack().await;
-    let (wrong, right, moved) = misattributed(&s).await;
-    let replacement = json!({ "customer": { "interactionIds": [moved], "to": right.customer_id } });
-    let filed = file_rectify(&s, json!({ "customerIds": [wrong.customer_id] }), replacement, "Alice").await;
-    assert_eq!(filed.status().as_u16(), 201);
-    let id = filed.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    assert_eq!(s.run(&id, Timestamp::now()).await["status"], "awaiting_confirmation");
-
-    let hold = json!({
-        "subject": { "customerIds": [wrong.customer_id] },
-        "reference": "LIT-7",
-        "reason": "litigation about the mortgage",
-        "basis": "legal_claims",
-    });
-    let placed = s
-        .orchestrator
-        .client
-        .post(s.orchestrator.url("/gdpr/legal-holds"))
-        .bearer_auth(s.orchestrator.token(DPO))
-        .header("X-Acting-User", "Carol")
-        .json(&hold)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(placed.status().as_u16(), 201);
-
-    refused_in_the_way(
-        s.confirm_as(&id, Some("Bob")).await,
-        "legal hold",
-        &[&wrong.customer_id, &right.customer_id, &moved],
-    )
-    .await;
-    let request = s.run(&id, Timestamp::now()).await;
-    assert_eq!(request["status"], "awaiting_confirmation", "{request}");
-    let records = s.records(&format!("interactionId={moved}")).await;
-    assert_eq!(records[0]["customerId"], wrong.customer_id.as_str(), "{records:?}");
 }
 
 /// Interactions are never attributed again to a customer a FORGET erased.

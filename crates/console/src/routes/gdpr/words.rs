@@ -137,6 +137,10 @@ fn state_next(request: &GdprRequest, time: &BankTime) -> String {
                 "Corrected, but not everywhere: a value someone else came to hold after the count was left as it was where they hold it (see What was not corrected); the records the communication-history-manager holds that were corrected are sent to it again."
                     .to_owned()
             }
+            RequestType::Rectify if !request.kept_unchanged().is_empty() => {
+                "Corrected, but for what a legal hold or a statutory rule keeps as evidence, left as it was (see What stays as it was; where Genesys Cloud is listed there, correct the subject there by hand once the hold or the rule has ended); the records the communication-history-manager holds that were corrected are sent to it again."
+                    .to_owned()
+            }
             RequestType::Rectify => {
                 "Corrected in every system of ccbridge and in Genesys Cloud; the records the communication-history-manager holds are sent to it again, corrected (see Deliveries)."
                     .to_owned()
