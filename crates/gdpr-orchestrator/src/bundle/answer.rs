@@ -256,6 +256,18 @@ fn category(language: AnswerLanguage, participant: &str, category: &str) -> Cate
             "Which calls and conversations the bank's back office assigned to you as its customer.",
             Some("/pairedAt"),
         ),
+        // What Genesys Cloud keeps as it was (a purge held back, a correction not sent): counted
+        // per number, address or agent account it holds data under.
+        (GENESYS_CLOUD, "genesysSubjects") if cs => (
+            "Vaše údaje v Genesys Cloud, platformě kontaktního centra banky (podle čísla, adresy nebo účtu pracovníka)",
+            "",
+            None,
+        ),
+        (GENESYS_CLOUD, "genesysSubjects") => (
+            "Your data in Genesys Cloud, the bank's contact-center platform (by number, address or employee account)",
+            "",
+            None,
+        ),
         // A category this page has no words for yet is named as the files name it, never hidden.
         (_, other) => (other, "", None),
     };

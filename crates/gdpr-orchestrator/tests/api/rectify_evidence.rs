@@ -206,6 +206,11 @@ async fn a_correction_leaves_what_a_legal_hold_or_a_statutory_rule_keeps_as_it_w
     let answer = bundle["answer"].as_str().unwrap();
     assert!(answer.contains("jako vaše doplňující prohlášení"), "{answer}");
     assert!(answer.contains("opravu jste žádali"), "{answer}");
+    // Genesys Cloud's, named in words, not sent the correction either.
+    assert!(
+        answer.contains("Vaše údaje v Genesys Cloud, platformě kontaktního centra banky"),
+        "{answer}"
+    );
 
     // The same correction counted again finds nothing more to change and still names what
     // stays. (Its confirmation would be refused: the corrected rows carry the new number now, and
