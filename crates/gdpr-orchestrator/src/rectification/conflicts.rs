@@ -132,7 +132,7 @@ impl Check {
             problem.title = "The correction was not checked for other people's data".to_owned();
             problem.detail = Some(
                 "its count ran without the check of who else holds its values (before an upgrade): nothing was \
-                 changed; count it again by filing the RECTIFY anew"
+                 changed; it expires unconfirmed, then file it again to count it with the check"
                     .to_owned(),
             );
             return Some(problem);
