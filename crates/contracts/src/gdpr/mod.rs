@@ -454,8 +454,8 @@ pub const RECTIFICATION_CONFLICT: &str = "rectification-conflict";
 
 /// The 409 problem kind (`urn:ccbridge:problem:rectification-not-counted`) of a RECTIFY's
 /// confirmation while one of its count steps carries no check of who else holds its values (a
-/// participant of a version before the check counted it; [`GdprRequest::conflicts`] absent): it
-/// expires unconfirmed, and filed again it is counted with the check.
+/// participant of a version before the check counted it; [`GdprRequest::conflicts`] absent):
+/// filed again (the same correction), it is counted again, with the check.
 pub const RECTIFICATION_NOT_COUNTED: &str = "rectification-not-counted";
 
 /// A request as served: states, counts, dates, who acted and what may happen next; never the

@@ -8,11 +8,12 @@
 //! value.
 
 use crate::schema::gdpr_steps;
-use crate::store::Step;
-use contracts::gdpr::{AllowedAction, RECTIFICATION_CONFLICT, RECTIFICATION_NOT_COUNTED};
+use crate::store::{Request, Step};
+use contracts::gdpr::{AllowedAction, RequestStatus, RequestType, RECTIFICATION_CONFLICT, RECTIFICATION_NOT_COUNTED};
 use contracts::participant::{ConflictAt, ParticipantAction, ValueSide};
 use contracts::problem::{FieldProblem, Problem};
 use diesel::prelude::*;
+use domain::Timestamp;
 use serde::Serialize;
 use service_kit::database::sql_types::DbUuid;
 use service_kit::database::AnyConnection;
@@ -132,7 +133,7 @@ impl Check {
             problem.title = "The correction was not checked for other people's data".to_owned();
             problem.detail = Some(
                 "its count ran without the check of who else holds its values (before an upgrade): nothing was \
-                 changed; it expires unconfirmed, then file it again to count it with the check"
+                 changed; file it again to count it again, with the check"
                     .to_owned(),
             );
             return Some(problem);
@@ -150,6 +151,47 @@ impl Check {
             .collect();
         Some(problem)
     }
+}
+
+/// A RECTIFY awaiting confirmation whose count steps carry no check ([`Check`]: counted by a
+/// participant of a version before it), filed again: counted again. Its count steps go and it is
+/// `counting`, due now (the caller saves it); filing it anew is how the DPO counts it with the
+/// check. Answers the `status_changed` audit detail when it did, `None` for any other request.
+pub fn count_again(
+    connection: &mut AnyConnection,
+    request: &mut Request,
+    steps: &[Step],
+    now: Timestamp,
+) -> QueryResult<Option<CountedAgain>> {
+    let unchecked = request.request_type == RequestType::Rectify
+        && request.status == RequestStatus::AwaitingConfirmation
+        && Check::of_steps(steps).conflicts.is_none();
+    if !unchecked {
+        return Ok(None);
+    }
+    use gdpr_steps::dsl;
+    diesel::delete(
+        dsl::gdpr_steps
+            .filter(dsl::request_id.eq(DbUuid(request.id)))
+            .filter(dsl::phase.eq(ParticipantAction::Count.as_str())),
+    )
+    .execute(connection)?;
+    request.status = RequestStatus::Counting;
+    request.next_attempt_at = now;
+    request.updated_at = now;
+    Ok(Some(CountedAgain {
+        from: RequestStatus::AwaitingConfirmation,
+        to: RequestStatus::Counting,
+        reason: RECTIFICATION_NOT_COUNTED,
+    }))
+}
+
+/// [`count_again`]'s `status_changed`, as audited.
+#[derive(Debug, Serialize)]
+pub struct CountedAgain {
+    pub from: RequestStatus,
+    pub to: RequestStatus,
+    pub reason: &'static str,
 }
 
 /// What a conflict of `pointer` means, in a sentence with its count.

@@ -51,7 +51,9 @@ pub(super) fn reference(text: &str) -> Result<String, FieldProblem> {
 
 /// `POST /gdpr/requests`: 201 with the new request; 200 with the open one when the same subject
 /// already has an unfinished request of this type and kind (a count answers a count, a request a
-/// request: a FORGET filed while a count of the subject is open is a new FORGET).
+/// request: a FORGET filed while a count of the subject is open is a new FORGET). A RECTIFY
+/// awaiting confirmation that its count did not check for other people's values (409
+/// `rectification-not-counted`), filed again, is counted again: answered `counting`.
 #[utoipa::path(
     post,
     path = "/gdpr/requests",
@@ -256,10 +258,23 @@ fn file(
                 open.id
             )));
         }
-        return Ok(Filed {
-            whole: Whole::of(c, open)?,
-            created: false,
-        });
+        let mut whole = Whole::of(c, open)?;
+        // A RECTIFY its count did not check for other people's values: filed again, counted again.
+        if let Some(detail) = crate::rectification::conflicts::count_again(c, &mut whole.request, &whole.steps, now)? {
+            store::save_request(c, &mut whole.request).map_err(store_error)?;
+            let (id, detail) = (whole.request.id, json!(detail));
+            audit::audit(
+                c,
+                &orchestrator.keys.audit,
+                id,
+                actor(caller),
+                "status_changed",
+                &detail,
+                now,
+            )?;
+            whole = Whole::of(c, whole.request)?;
+        }
+        return Ok(Filed { whole, created: false });
     }
     // A correction never moves or rewrites rows another request holds (held rows stay as they
     // were at each participant).

@@ -617,7 +617,8 @@ async fn a_number_someone_else_took_after_the_count_is_not_applied_and_the_reque
 /// A RECTIFY whose count a participant answered without the check of whose its values are (one
 /// of a version before it: the step's conflicts stored NULL, not `{}`) is not "no conflicts":
 /// the confirmation is never offered and, asked for, is 409 `rectification-not-counted`,
-/// audited; nothing changes. The DPO files it again to count it again.
+/// audited; nothing changes. The DPO files it again: the same request is counted again, with the
+/// check, and then confirmed.
 #[tokio::test]
 async fn a_rectify_counted_without_the_check_is_never_confirmed() {
     let s = stack().await;
@@ -627,7 +628,7 @@ async fn a_rectify_counted_without_the_check_is_never_confirmed() {
     s.record(&mine, &format!("tel:{}", person.phone)).await;
     let subject = json!({ "customerIds": [person.customer_id], "phoneNumbers": [person.phone] });
     let replacement = json!({ "phoneNumbers": [{ "from": person.phone, "to": Person::new().phone }] });
-    let filed = file_rectify(&s, subject, replacement, "Alice").await;
+    let filed = file_rectify(&s, subject.clone(), replacement.clone(), "Alice").await;
     assert_eq!(filed.status().as_u16(), 201);
     let id = filed.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     let counted = s.run(&id, Timestamp::now()).await;
@@ -674,4 +675,22 @@ async fn a_rectify_counted_without_the_check_is_never_confirmed() {
     let records = s.records(&format!("interactionId={mine}")).await;
     assert_eq!(handles_of(&records), [format!("tel:{}", person.phone).as_str()]);
     assert!(s.sim.gdpr_replacement_terms().is_empty());
+
+    // Filed again (Dana, the same correction): the open request, counted again with the check.
+    let again = file_rectify(&s, subject, replacement, "Dana").await;
+    assert_eq!(again.status().as_u16(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(
+        (again["id"].as_str(), again["duplicate"].as_bool()),
+        (Some(id.as_str()), Some(true))
+    );
+    assert_eq!(again["status"], "counting", "{again}");
+    let counted = s.run(&id, Timestamp::now()).await;
+    assert_eq!(counted["status"], "awaiting_confirmation", "{counted}");
+    assert_eq!(counted["conflicts"], json!({}), "{counted}");
+    assert_eq!(s.confirm_as(&id, Some("Bob")).await.status().as_u16(), 200);
+    let (request, _) = s.run_while(&id, "rectifying", Timestamp::now(), 20).await;
+    assert_eq!(request["status"], "completed", "{request}");
+    let records = s.records(&format!("interactionId={mine}")).await;
+    assert_ne!(handles_of(&records), [format!("tel:{}", person.phone).as_str()]);
 }
