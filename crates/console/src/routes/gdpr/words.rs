@@ -548,6 +548,30 @@ mod tests {
         );
     }
 
+    /// "Never checked" (no `conflicts`) is said only of a RECTIFY awaiting confirmation; `{}` is
+    /// "checked, nothing found".
+    #[test]
+    fn a_rectify_awaiting_confirmation_without_its_check_is_said_not_counted() {
+        let request = |kind: &str, status: &str, conflicts: Option<serde_json::Value>| {
+            let mut wire = serde_json::json!({
+                "id": uuid::Uuid::nil(), "type": kind, "status": status, "countOnly": false,
+                "reference": "CASE-16", "requestedBy": "dana", "requestedVia": "console",
+                "receivedAt": "2026-12-01T10:00:00Z", "dueAt": "2027-01-01T10:00:00Z", "overdue": false,
+                "extensionMonths": 0, "counts": {}, "allowedActions": [],
+            });
+            if let Some(conflicts) = conflicts {
+                wire["conflicts"] = conflicts;
+            }
+            serde_json::from_value::<contracts::gdpr::GdprRequest>(wire).unwrap()
+        };
+        assert!(super::not_counted(&request("RECTIFY", "awaiting_confirmation", None)));
+        let none_found = request("RECTIFY", "awaiting_confirmation", Some(serde_json::json!({})));
+        assert!(!super::not_counted(&none_found));
+        assert!(super::conflict_lines(&none_found).is_empty());
+        assert!(!super::not_counted(&request("RECTIFY", "counting", None)));
+        assert!(!super::not_counted(&request("FORGET", "awaiting_confirmation", None)));
+    }
+
     #[test]
     fn an_audit_event_reads_as_a_sentence() {
         let said = |event: &str, detail| super::event(&entry(event, detail), false);
