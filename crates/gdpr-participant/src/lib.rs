@@ -38,6 +38,7 @@
 
 pub mod expiry;
 pub mod holds;
+pub mod rectified;
 pub mod retention;
 pub mod signature;
 #[cfg(feature = "stand-in")]
@@ -198,7 +199,8 @@ pub trait GdprStore: Send + Sync + 'static {
     /// rows the subject reaches (never in one attributed to another customer); moved interactions
     /// leave only the subject's customer ids. Answers, per category, the rows this call rewrote,
     /// never rows others already had under a `to` (nor a hint they exist): a repeated call
-    /// rewrites nothing more and answers 0; the orchestrator adds the answers up. A row `keepers` keeps as
+    /// rewrites nothing more and answers 0 ([`rectified`] keeps the request's totals, which the
+    /// call answers). A row `keepers` keeps as
     /// evidence is left as it was ([`GdprStore::kept_unchanged`]).
     fn rectify(
         &self,
@@ -539,7 +541,10 @@ async fn act<S: GdprStore>(
                         to_rewrite(store.as_ref(), c, &reach, rectification, keepers, found)?
                     };
                     let applied = rectification.without(&conflicts);
-                    let mut report = ParticipantReport::done(store.rectify(c, &reach, &applied, keepers)?);
+                    // Answered as the request's totals here: a call asked again answers what
+                    // every call rewrote, not only its own (none, after a lost answer).
+                    let rewritten = store.rectify(c, &reach, &applied, keepers)?;
+                    let mut report = ParticipantReport::done(rectified::add(c, request_id, &rewritten)?);
                     report.conflicts = Some(conflicts);
                     // What stayed as it was: the same on a repeated call (those rows still carry
                     // the old values, and are still kept).

@@ -1,8 +1,8 @@
 //! A rectification (GDPR Art. 16) here: a replaced number is written into each of the subject's
 //! records (never into another customer's that shares it), named interactions move to the right
 //! customer, and every corrected record that reached the communication-history-manager goes there
-//! again, corrected. Repeating the call changes nothing more (and answers 0: each answer counts
-//! what that call rewrote). A RECTIFY's count names, by field pointer, a `to` that records not
+//! again, corrected. Repeating the call changes nothing more, and answers the same: each answer
+//! counts what the request rewrote here in all (its answer lost, the call is asked again). A RECTIFY's count names, by field pointer, a `to` that records not
 //! the subject's already carry.
 
 use crate::delivery::{drain, record, spawn, write, C, D};
@@ -39,7 +39,8 @@ async fn a_replaced_number_and_a_moved_interaction_are_corrected_here_and_at_the
     let subject = json!({ "customerIds": [C], "phoneNumbers": [OLD] });
     let request = Uuid::now_v7();
     let number = json!({ "phoneNumbers": [{ "from": OLD, "to": NEW }] });
-    for rewritten in [2, 0] {
+    // Asked again (its answer lost), the call answers the request's total: the same 2, not 0.
+    for rewritten in [2, 2] {
         let report = rectify(&s.app, request, &subject, number.clone()).await;
         assert_eq!(report["state"], "done", "{report}");
         assert_eq!(report["counts"]["communications"], rewritten, "{report}");
@@ -77,7 +78,7 @@ async fn a_replaced_number_and_a_moved_interaction_are_corrected_here_and_at_the
     // The interaction was C's by mistake: it moves to D, and the manager hears of it.
     let moved = json!({ "customer": { "interactionIds": [mine], "to": D } });
     let request = Uuid::now_v7();
-    for moved_now in [1, 0] {
+    for moved_now in [1, 1] {
         let report = rectify(&s.app, request, &subject, moved.clone()).await;
         assert_eq!(report["counts"]["communications"], moved_now, "{report}");
     }

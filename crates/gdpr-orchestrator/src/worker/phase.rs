@@ -177,7 +177,9 @@ impl Worker {
             if let Some(conflicts) = report.conflicts.filter(|_| !is_asked_again(step)) {
                 step.conflicts = Some(conflicts);
             }
-            rectified(step, report.counts);
+            // The participant answers the request's totals there (gdpr_participant::rectified):
+            // a call asked again (after work in flight, a lost answer or a failure) says them again.
+            step.counts = report.counts;
         } else {
             step.counts = report.counts;
             // Only a RECTIFY's count reports any: who else holds a value the correction touches.
@@ -300,20 +302,6 @@ impl Worker {
             Ok(())
         })
         .await
-    }
-}
-
-/// A rectify's answer counts what that call rewrote: a participant's call asked again after it
-/// waited for work in flight there ([`gdpr_participant::IN_FLIGHT_REF`]) rewrites only what came
-/// since, so the step adds its answers up. One following external work (Genesys Cloud's
-/// requests) says the same again each time.
-fn rectified(step: &mut Step, counts: contracts::participant::CategoryCounts) {
-    if !is_asked_again(step) {
-        step.counts = counts;
-        return;
-    }
-    for (category, n) in counts {
-        *step.counts.entry(category).or_default() += n;
     }
 }
 
